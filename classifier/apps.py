@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ClassifierConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "classifier"
+    verbose_name = "ECG classifier"

@@ -1,0 +1,179 @@
+"""A trained model and its metadata: the contract between the pipeline and the web app.
+
+On disk a bundle is ``models/<name>.keras`` plus ``models/<name>.json``. The JSON says everything
+serving needs -- class codes and order, representation and its parameters, inputs, sampling rate,
+beat window, how it was trained and how it scored -- so the app never hard-codes any of it.
+
+Metadata keys (required): ``name``, ``version``, ``classes`` (codes, in output order),
+``label_set``, ``representation`` ({"kind", "params"}), ``inputs`` (["image"] or ["image", "rr"]),
+``image_size``, ``sampling_rate``, ``window`` ({"pre_s", "post_s"}), ``task`` ("image" or
+"recording"). Optional: ``training``, ``metrics_summary``, ``created_at``, ``code_version``.
+TensorFlow is imported lazily so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import representations
+from .beats import extract_windows, rr_features
+from .signal import prepare_signal
+
+REQUIRED_KEYS = (
+    "name",
+    "version",
+    "classes",
+    "label_set",
+    "representation",
+    "inputs",
+    "image_size",
+    "sampling_rate",
+    "window",
+    "task",
+)
+
+
+class BundleError(RuntimeError):
+    """A model file or its metadata is missing or unusable."""
+
+
+@dataclass
+class Prediction:
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+
+
+class ModelBundle:
+    def __init__(self, model: Any, metadata: dict[str, Any], path: Path):
+        self.model = model
+        self.metadata = metadata
+        self.path = path
+        self._lock = threading.Lock()  # Keras models are not guaranteed thread-safe to call
+
+    @property
+    def name(self) -> str:
+        return self.metadata["name"]
+
+    @property
+    def version(self) -> str:
+        return str(self.metadata["version"])
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.metadata["classes"])
+
+    @property
+    def kind(self) -> str:
+        return self.metadata["representation"]["kind"]
+
+    @property
+    def image_size(self) -> int:
+        return int(self.metadata["image_size"])
+
+    def render(self, windows: np.ndarray) -> np.ndarray:
+        rep = self.metadata["representation"]
+        return representations.render(
+            rep["kind"], windows, float(self.metadata["sampling_rate"]), rep.get("params")
+        )
+
+    def predict_proba(self, images: np.ndarray, rr: np.ndarray | None = None) -> np.ndarray:
+        """Class probabilities (n, n_classes) for uint8 images (n, H, W) and RR features."""
+        images = np.asarray(images, dtype=np.uint8)
+        if images.ndim == 2:
+            images = images[None]
+        inputs: dict[str, np.ndarray] = {"image": images[..., None]}
+        if "rr" in self.metadata["inputs"]:
+            if rr is None:
+                raise BundleError(f"model {self.name} needs RR-interval features")
+            inputs["rr"] = np.asarray(rr, dtype=np.float32)
+        with self._lock:
+            if len(images) <= 64:
+                # Direct call: avoids predict()'s per-call overhead for single uploads.
+                probs = self.model(inputs, training=False)
+                return np.asarray(probs, dtype=np.float64)
+            return np.asarray(
+                self.model.predict(inputs, batch_size=512, verbose=0), dtype=np.float64
+            )
+
+    def predictions(self, probs: np.ndarray) -> list[Prediction]:
+        classes = self.classes
+        out = []
+        for row in np.atleast_2d(probs):
+            best = int(np.argmax(row))
+            out.append(
+                Prediction(
+                    label=classes[best],
+                    confidence=float(row[best]),
+                    probabilities={c: float(p) for c, p in zip(classes, row, strict=False)},
+                )
+            )
+        return out
+
+    def classify_beats(
+        self, signal: np.ndarray, fs: float, peaks: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Classify every beat at ``peaks`` (samples at ``fs``) of a raw lead in mV.
+
+        Returns (kept peak indices, images, probabilities). Same path as training: resample to
+        the model rate, band-pass, cut windows, render, add RR features if the model uses them.
+        """
+        model_fs = float(self.metadata["sampling_rate"])
+        clean = prepare_signal(signal, fs, model_fs)
+        scaled_peaks = np.round(np.asarray(peaks) * (model_fs / fs)).astype(np.int64)
+        window = self.metadata["window"]
+        windows, kept = extract_windows(
+            clean, scaled_peaks, model_fs, pre_s=window["pre_s"], post_s=window["post_s"]
+        )
+        images = self.render(windows)
+        rr = rr_features(scaled_peaks, model_fs)[kept] if "rr" in self.metadata["inputs"] else None
+        return kept, images, self.predict_proba(images, rr)
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    meta_path = Path(path).with_suffix(".json")
+    if not meta_path.is_file():
+        raise BundleError(f"{meta_path}: model metadata not found")
+    try:
+        metadata = json.loads(meta_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"{meta_path}: unreadable metadata ({exc})") from exc
+    missing = [k for k in REQUIRED_KEYS if k not in metadata]
+    if missing:
+        raise BundleError(f"{meta_path}: metadata lacks {', '.join(missing)}")
+    return metadata
+
+
+def load_bundle(path: str | Path) -> ModelBundle:
+    """Load ``<name>.keras`` and ``<name>.json``; BundleError naming the file if unusable."""
+    model_path = Path(path).with_suffix(".keras")
+    metadata = read_metadata(model_path)
+    if not model_path.is_file():
+        raise BundleError(f"{model_path}: model file not found")
+    try:
+        import keras
+
+        model = keras.saving.load_model(model_path, compile=False)
+    except Exception as exc:
+        raise BundleError(f"{model_path}: cannot load model ({exc})") from exc
+    return ModelBundle(model, metadata, model_path)
+
+
+def save_bundle(model: Any, metadata: dict[str, Any], path: str | Path) -> Path:
+    """Write ``<name>.keras`` and its metadata JSON side by side."""
+    missing = [k for k in REQUIRED_KEYS if k not in metadata]
+    if missing:
+        raise BundleError(f"metadata lacks {', '.join(missing)}")
+    model_path = Path(path).with_suffix(".keras")
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(model_path)
+    model_path.with_suffix(".json").write_text(
+        json.dumps(metadata, indent=2, sort_keys=True) + "\n"
+    )
+    return model_path

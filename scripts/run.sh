@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# One command to set up and run the web app on http://127.0.0.1:8000 with the shipped models:
+#   bash scripts/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh requirements.txt
+.venv/bin/python manage.py migrate --noinput
+exec .venv/bin/python manage.py runserver "${HOST:-127.0.0.1}:${PORT:-8000}"

@@ -1,0 +1,61 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from classifier.ml import images, representations
+from classifier.ml.beats import extract_windows, rr_features
+
+FS = 360.0
+
+
+def synthetic_windows(n: int = 4) -> np.ndarray:
+    t = np.arange(252) / FS
+    qrs = np.exp(-(((t - 0.25) / 0.012) ** 2)) * 1.5  # 1.5 mV R peak at 250 ms
+    return np.stack([qrs * (1 + 0.1 * i) for i in range(n)]).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["beat_image", "spectrogram"])
+def test_representation_shape_dtype_range_and_determinism(kind):
+    windows = synthetic_windows()
+    first = representations.render(kind, windows, FS)
+    second = representations.render(kind, windows, FS)
+    assert first.shape == (4, 64, 64)
+    assert first.dtype == np.uint8
+    assert first.max() > 0 and first.min() == 0
+    np.testing.assert_array_equal(first, second)
+
+
+def test_beat_image_keeps_physical_amplitude():
+    # A taller R wave reaches a higher row on the fixed mV scale (per-beat min-max would not).
+    small, tall = representations.render("beat_image", synthetic_windows(2) * [[1.0], [1.6]], FS)
+    top_row = lambda img: int(np.flatnonzero(img.max(axis=1))[0])  # noqa: E731
+    assert top_row(tall) < top_row(small)
+
+
+def test_exported_png_round_trips_bit_identical_through_the_upload_path():
+    image = representations.render("beat_image", synthetic_windows(1), FS)[0]
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    buffer.seek(0)
+    loaded = images.load_image_for_model(Image.open(buffer), size=64, kind="beat_image")
+    np.testing.assert_array_equal(loaded, image)
+    assert images.detect_image_kind(loaded) == "beat_image"
+    spec = representations.render("spectrogram", synthetic_windows(1), FS)[0]
+    assert images.detect_image_kind(spec) == "spectrogram"
+
+
+def test_windows_near_the_edges_are_dropped_not_padded():
+    signal = np.zeros(1000, dtype=np.float32)
+    windows, kept = extract_windows(signal, np.array([10, 500, 990]), FS, pre_s=0.25, post_s=0.45)
+    assert kept.tolist() == [1]
+    assert windows.shape == (1, 252)
+
+
+def test_rr_features_flag_a_premature_beat():
+    peaks = np.array([0, 360, 720, 900, 1440, 1800]) * 1.0
+    feats = rr_features(peaks, FS)
+    assert feats.shape == (6, 6)
+    assert feats[3, 0] == pytest.approx(0.5)  # 180 samples after the previous beat
+    assert feats[3, 3] < 0.7  # prev / local mean: clearly premature
