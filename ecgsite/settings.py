@@ -161,3 +161,59 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# --- Production hardening (issue 6): login throttling, CSP, JSON logs, health check -------------
+# Kept in one block so the other engineers' settings merge around it.
+from datetime import timedelta  # noqa: E402
+
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+INSTALLED_APPS += ["axes"]
+# CSP right after SecurityMiddleware; axes must stay the last middleware.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = [
+    "ecgsite.auth_backends.ThrottledLoginBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lock a username *from one address* after 5 failures for 15 minutes: a typo-prone clinician on
+# another machine is not locked out, and the answer is the same for existing and unknown names.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# Behind a proxy set AXES_IPWARE_PROXY_COUNT so the client address comes from X-Forwarded-For.
+AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0) or None
+
+# Content Security Policy: only the app's own assets; inline <script>/<style> need the nonce
+# ({{ request.csp_nonce }}); data: images for Bootstrap's inline SVG icons, blob: for previews.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("csp.context_processors.nonce")
+
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Load balancers probe over plain HTTP inside the network: no redirect to https for the probe.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# One JSON object per log line in production (LOG_FORMAT=json|plain).
+LOGGING["formatters"]["json"] = {"()": "ecgsite.json_logging.json_formatter"}
+LOGGING["handlers"]["console"]["formatter"] = env(
+    "LOG_FORMAT", default="json" if PRODUCTION else "plain"
+)

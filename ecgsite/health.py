@@ -1,0 +1,66 @@
+"""Health check for load balancers and monitoring: ``GET /healthz`` -> JSON.
+
+Reports the database (one round trip) and the trained models (metadata readable, model file a
+Keras archive). Loading the models themselves is left to the classifier service: a probe hit every
+few seconds must stay cheap. HTTP 503 only when the database is down -- without models the site
+still serves history and accounts, so the status is "degraded" and the load balancer keeps it.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from classifier.ml.bundle import BundleError, read_metadata
+
+
+def database_status() -> dict[str, Any]:
+    """One ``SELECT 1``; the error class only, never the connection string."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any driver error means "down" for a probe
+        return {"ok": False, "vendor": connection.vendor, "error": type(exc).__name__}
+    return {"ok": True, "vendor": connection.vendor}
+
+
+def model_status(models_dir: Path) -> dict[str, Any]:
+    """Which ``models/*.keras`` bundles look usable, and why the others do not."""
+    usable: list[str] = []
+    problems: dict[str, str] = {}
+    for model_path in sorted(Path(models_dir).glob("*.keras")):
+        try:
+            read_metadata(model_path)
+            if not zipfile.is_zipfile(model_path):
+                raise BundleError("model file is not a Keras archive")
+        except (BundleError, OSError) as exc:
+            # the reason only: server paths stay out of a public endpoint
+            reason = str(exc)
+            for shown in (model_path.with_suffix(".json"), model_path):
+                reason = reason.removeprefix(f"{shown}: ")
+            problems[model_path.stem] = reason
+            continue
+        usable.append(model_path.stem)
+    return {"ok": bool(usable), "available": usable, "problems": problems}
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    database = database_status()
+    models = model_status(settings.MODELS_DIR)
+    if not database["ok"]:
+        status, code = "fail", 503
+    elif not models["ok"]:
+        status, code = "degraded", 200
+    else:
+        status, code = "ok", 200
+    return JsonResponse({"status": status, "database": database, "models": models}, status=code)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Production server: gunicorn (2 workers by default) + whitenoise static files, DJANGO_ENV=production.
+#   SECRET_KEY=... ALLOWED_HOSTS=ecg.example.org bash scripts/serve.sh
+# Environment: HOST (127.0.0.1), PORT (8000), WEB_CONCURRENCY (2), DATABASE_URL (SQLite file),
+# SKIP_MIGRATE=1 when migrations run once as a release step (several app servers), LOG_FORMAT.
+# Put a TLS-terminating proxy in front: it must set X-Forwarded-Proto (HSTS, secure cookies and
+# the https redirect rely on it). See README, "Production".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${SECRET_KEY:-}" ] || [ -z "${ALLOWED_HOSTS:-}" ]; then
+  echo "serve.sh: set SECRET_KEY and ALLOWED_HOSTS (see README, Production)" >&2
+  exit 2
+fi
+export DJANGO_ENV=production
+if [ "${SKIP_BOOTSTRAP:-0}" != 1 ]; then
+  bash scripts/bootstrap.sh requirements.txt
+fi
+PY=.venv/bin/python
+"$PY" manage.py check --deploy --fail-level WARNING
+if [ "${SKIP_MIGRATE:-0}" != 1 ]; then
+  "$PY" manage.py migrate --noinput
+fi
+"$PY" manage.py collectstatic --noinput --verbosity 0
+exec "$PY" -m gunicorn ecgsite.wsgi:application --config ecgsite/gunicorn_conf.py
