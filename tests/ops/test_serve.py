@@ -1,0 +1,115 @@
+"""scripts/serve.sh end to end: gunicorn in production mode, whitenoise, headers, JSON logs."""
+
+import json
+import shutil
+import subprocess
+import urllib.error
+import urllib.request
+
+import pytest
+
+from benchmarks.production_server import ROOT, ProductionServer
+from tests.ops.conftest import write_fake_bundle
+
+pytestmark = pytest.mark.slow
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def fetch(url: str, headers: dict | None = None):
+    opener = urllib.request.build_opener(NoRedirect)
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("serve")
+    write_fake_bundle(workdir / "models")
+    with ProductionServer(workdir, models_dir=workdir / "models") as running:
+        yield running
+
+
+def test_health_check_answers_over_plain_http(server):
+    status, headers, body = fetch(f"{server.url}/healthz")
+    assert status == 200
+    assert json.loads(body)["status"] == "ok"
+    assert "Strict-Transport-Security" not in headers  # HSTS only over TLS
+
+
+def test_plain_http_pages_redirect_to_https(server):
+    status, headers, _ = fetch(f"{server.url}/")
+    assert status == 301
+    assert headers["Location"].startswith("https://")
+
+
+def test_behind_tls_proxy_gets_hsts_csp_and_safe_headers(server):
+    status, headers, _ = fetch(f"{server.url}/", {"X-Forwarded-Proto": "https"})
+    assert status == 200
+    assert "max-age=31536000" in headers["Strict-Transport-Security"]
+    csp = headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "object-src 'none'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_whitenoise_serves_collected_static_files(server):
+    status, headers, body = fetch(
+        f"{server.url}/static/admin/css/base.css", {"X-Forwarded-Proto": "https"}
+    )
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/css")
+    assert body.startswith(b"/*") or b"{" in body
+
+
+def test_debug_is_off_and_errors_do_not_leak(server):
+    status, _, body = fetch(f"{server.url}/no-such-page-xyz", {"X-Forwarded-Proto": "https"})
+    assert status == 404
+    assert b"Traceback" not in body and b"DEBUG" not in body and b"urlpatterns" not in body
+
+
+def test_unknown_host_is_refused(server):
+    status, _, _ = fetch(f"{server.url}/healthz", {"Host": "evil.example"})
+    assert status == 400
+
+
+def test_logs_are_json_lines(server):
+    fetch(f"{server.url}/healthz")
+    lines = [line for line in server.log_path.read_text().splitlines() if line.startswith("{")]
+    records = [json.loads(line) for line in lines]
+    access = [r for r in records if r.get("logger") == "gunicorn.access"]
+    assert access, "no JSON access log line"
+    assert {"time", "level", "method", "path", "status", "duration_ms"} <= set(access[-1])
+    assert any(r.get("logger") == "gunicorn.error" for r in records)
+
+
+def test_serve_script_refuses_to_start_without_secret_key():
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
+    result = subprocess.run(
+        ["bash", "scripts/serve.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_check_deploy_is_clean(tmp_path):
+    env = ProductionServer(tmp_path).env()
+    python = shutil.which("python", path=str(ROOT / ".venv/bin")) or "python"
+    result = subprocess.run(
+        [python, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
