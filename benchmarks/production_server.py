@@ -49,9 +49,7 @@ class ProductionServer:
 
     def env(self) -> dict[str, str]:
         """The environment of the server, also what a checker process needs to see its data."""
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))
-        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
         env.update(
             DJANGO_ENV="production",
             SECRET_KEY=env.get("LOAD_TEST_SECRET_KEY", secrets.token_urlsafe(50)),

@@ -49,7 +49,11 @@ def test_database_down_gives_503_without_leaking_details(client, fake_models_dir
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "fail"
-    assert body["database"] == {"ok": False, "vendor": connection.vendor, "error": "OperationalError"}
+    assert body["database"] == {
+        "ok": False,
+        "vendor": connection.vendor,
+        "error": "OperationalError",
+    }
     assert b"secret" not in response.content and b"db.internal" not in response.content
 
 
