@@ -1,13 +1,15 @@
 """Health check for load balancers and monitoring: ``GET /healthz`` -> JSON.
 
-Reports the database (one round trip) and the trained models (metadata readable, model file a
-Keras archive). Loading the models themselves is left to the classifier service: a probe hit every
-few seconds must stay cheap. HTTP 503 only when the database is down -- without models the site
-still serves history and accounts, so the status is "degraded" and the load balancer keeps it.
+Reports the database (one round trip), the trained models (metadata readable, model file a Keras
+archive) and whether uploads can be stored. Loading the models themselves is left to the
+classifier service: a probe hit every few seconds must stay cheap. HTTP 503 only when the
+database is down -- without models or writable media the site still serves history and
+accounts, so the status is "degraded" (HTTP 200) and the load balancer keeps the server.
 """
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -52,15 +54,31 @@ def model_status(models_dir: Path) -> dict[str, Any]:
     return {"ok": bool(usable), "available": usable, "problems": problems}
 
 
+def media_status() -> dict[str, Any]:
+    """Can uploads be stored? Only knowable for the local file system storage."""
+    storage = settings.STORAGES["default"]["BACKEND"]
+    if not storage.endswith("FileSystemStorage"):
+        return {"ok": True, "storage": storage.rsplit(".", 1)[-1]}
+    # a missing folder is fine when the nearest existing ancestor is a writable folder: the
+    # storage creates the rest on the first upload
+    probe = Path(settings.MEDIA_ROOT)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    writable = probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
+    return {"ok": writable, "storage": "FileSystemStorage"}
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     database = database_status()
     models = model_status(settings.MODELS_DIR)
+    media = media_status()
     if not database["ok"]:
         status, code = "fail", 503
-    elif not models["ok"]:
+    elif not (models["ok"] and media["ok"]):
         status, code = "degraded", 200
     else:
         status, code = "ok", 200
-    return JsonResponse({"status": status, "database": database, "models": models}, status=code)
+    body = {"status": status, "database": database, "models": models, "media": media}
+    return JsonResponse(body, status=code)

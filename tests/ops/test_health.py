@@ -59,3 +59,14 @@ def test_database_down_gives_503_without_leaking_details(client, fake_models_dir
 
 def test_health_is_get_only(client, fake_models_dir):
     assert client.post("/healthz").status_code in (403, 405)
+
+
+def test_unwritable_media_folder_is_degraded(client, fake_models_dir, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media" / "uploads"  # not there yet: created on upload
+    assert client.get("/healthz").json()["media"]["ok"] is True
+    # A file where the media folder should be: no upload can be stored, whoever runs the site
+    # (a chmod would not stop root, which CI runs as).
+    (tmp_path / "media").write_text("not a folder")
+    body = client.get("/healthz").json()
+    assert body["media"] == {"ok": False, "storage": "FileSystemStorage"}
+    assert body["status"] == "degraded"
