@@ -217,3 +217,21 @@ LOGGING["formatters"]["json"] = {"()": "ecgsite.json_logging.json_formatter"}
 LOGGING["handlers"]["console"]["formatter"] = env(
     "LOG_FORMAT", default="json" if PRODUCTION else "plain"
 )
+
+# Media on S3-compatible object storage (AWS S3, MinIO, Ceph...) when a bucket is named, so several
+# stateless app servers share the uploads. Needs `pip install -r requirements-s3.txt`; credentials
+# come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the instance role). Files stay private:
+# the app streams each one to its owner, no public URL.
+if env("AWS_STORAGE_BUCKET_NAME", default=""):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env("AWS_S3_ENDPOINT_URL", default=None),
+            "region_name": env("AWS_S3_REGION_NAME", default=None),
+            "location": env("AWS_LOCATION", default="media"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }

@@ -1,0 +1,75 @@
+"""Settings that only exist in some environments, read in a fresh interpreter each time."""
+
+import json
+import subprocess
+import sys
+
+from benchmarks.production_server import ROOT
+
+PRINT = (
+    "import django, json; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps({k: getattr(s, k, None) for k in %r}, default=str))"
+)
+
+
+def settings_with(env: dict[str, str], *names: str) -> dict:
+    base = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "DJANGO_SETTINGS_MODULE": "ecgsite.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", PRINT % (list(names),)],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+PRODUCTION = {"DJANGO_ENV": "production", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "ecg.example"}
+
+
+def test_production_cookies_are_secure_httponly_and_same_site():
+    got = settings_with(
+        PRODUCTION,
+        "DEBUG",
+        "SESSION_COOKIE_SECURE",
+        "SESSION_COOKIE_HTTPONLY",
+        "SESSION_COOKIE_SAMESITE",
+        "CSRF_COOKIE_SECURE",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_HSTS_SECONDS",
+    )
+    assert got == {
+        "DEBUG": False,
+        "SESSION_COOKIE_SECURE": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_SSL_REDIRECT": True,
+        "SECURE_HSTS_SECONDS": 31536000,
+    }
+
+
+def test_production_logs_are_json_and_development_logs_plain():
+    prod = settings_with(PRODUCTION, "LOGGING")["LOGGING"]
+    dev = settings_with({}, "LOGGING")["LOGGING"]
+    assert prod["handlers"]["console"]["formatter"] == "json"
+    assert dev["handlers"]["console"]["formatter"] == "plain"
+
+
+def test_object_storage_for_media_when_a_bucket_is_named():
+    env = {**PRODUCTION, "AWS_STORAGE_BUCKET_NAME": "ecg-media", "AWS_S3_ENDPOINT_URL": "http://s3"}
+    default = settings_with(env, "STORAGES")["STORAGES"]["default"]
+    assert default["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert default["OPTIONS"]["bucket_name"] == "ecg-media"
+    assert default["OPTIONS"]["default_acl"] == "private"
+    local = settings_with(PRODUCTION, "STORAGES")["STORAGES"]["default"]
+    assert local["BACKEND"] == "django.core.files.storage.FileSystemStorage"
+
+
+def test_postgresql_from_database_url():
+    env = {**PRODUCTION, "DATABASE_URL": "postgres://ecg:pw@db.internal:5432/ecg"}
+    db = settings_with(env, "DATABASES")["DATABASES"]["default"]
+    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert (db["HOST"], db["PORT"], db["NAME"]) == ("db.internal", 5432, "ecg")
