@@ -1,6 +1,7 @@
 """scripts/serve.sh end to end: gunicorn in production mode, whitenoise, headers, JSON logs."""
 
 import json
+import os
 import shutil
 import subprocess
 import urllib.error
@@ -33,7 +34,13 @@ def fetch(url: str, headers: dict | None = None):
 def server(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("serve")
     write_fake_bundle(workdir / "models")
-    with ProductionServer(workdir, models_dir=workdir / "models") as running:
+    # under .ci/run's PostgreSQL pass the server uses that database too
+    database_url = os.environ.get("DATABASE_URL", "")
+    with ProductionServer(
+        workdir,
+        models_dir=workdir / "models",
+        database_url=database_url if database_url.startswith("postgres") else None,
+    ) as running:
         yield running
 
 

@@ -73,3 +73,14 @@ def test_postgresql_from_database_url():
     db = settings_with(env, "DATABASES")["DATABASES"]["default"]
     assert db["ENGINE"] == "django.db.backends.postgresql"
     assert (db["HOST"], db["PORT"], db["NAME"]) == ("db.internal", 5432, "ecg")
+
+
+def test_suite_runs_on_the_database_that_database_url_names(db):
+    # .ci/run runs the suite a second time with DATABASE_URL=postgres://...: prove it really does
+    import os
+
+    from django.db import connection
+
+    url = os.environ.get("DATABASE_URL", "sqlite://")
+    expected = "postgresql" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
+    assert connection.vendor == expected
