@@ -51,7 +51,7 @@ class PredictionAdmin(admin.ModelAdmin):
         return format_html(
             '<img src="{}" alt="Thumbnail of {}" width="48" height="48" '
             'style="object-fit:contain;background:#000">',
-            obj.get_image_url(),
+            obj.get_thumbnail_url(),
             obj.original_name,
         )
 

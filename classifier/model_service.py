@@ -48,14 +48,19 @@ class ImageClassification:
 
 
 class ModelService:
-    def __init__(self, models_dir: Path):
+    def __init__(self, models_dir: Path, preferred: dict[str, str] | None = None):
         self.models_dir = Path(models_dir)
+        self.preferred = dict(preferred or {})  # {kind: model name or file stem}
         self._lock = threading.Lock()
         self._bundles: dict[Path, ModelBundle] = {}
 
     # -- discovery (metadata only, no TensorFlow) -------------------------------------------
     def image_model_paths(self) -> dict[str, Path]:
-        """``{kind: path}`` of the image models on disk; the first by file name wins a tie."""
+        """``{kind: path}`` of the image models on disk.
+
+        Several models of one kind: the one named in ``settings.IMAGE_MODELS`` wins, otherwise
+        the first by file name.
+        """
         found: dict[str, Path] = {}
         for path in sorted(self.models_dir.glob("*.keras")):
             try:
@@ -64,7 +69,11 @@ class ModelService:
                 logger.warning("skipping model: %s", exc)
                 continue
             kind = meta.get("representation", {}).get("kind")
-            if meta.get("task") == "image" and kind in IMAGE_KINDS:
+            if meta.get("task") != "image" or kind not in IMAGE_KINDS:
+                continue
+            if self.preferred.get(kind) in (meta.get("name"), path.stem):
+                found[kind] = path
+            else:
                 found.setdefault(kind, path)
         return found
 
@@ -138,4 +147,4 @@ class ModelService:
 @lru_cache(maxsize=1)
 def get_model_service() -> ModelService:
     """The process-wide service (cleared when ``MODELS_DIR`` changes, e.g. in tests)."""
-    return ModelService(settings.MODELS_DIR)
+    return ModelService(settings.MODELS_DIR, getattr(settings, "IMAGE_MODELS", None))

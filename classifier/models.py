@@ -65,6 +65,9 @@ class Prediction(models.Model):
     def get_image_url(self) -> str:
         return reverse("classifier:image", args=[self.pk])
 
+    def get_thumbnail_url(self) -> str:
+        return f"{self.get_image_url()}?thumb=1"
+
     @property
     def predicted_class_name(self) -> str:
         return CLASS_NAMES.get(self.predicted_class, self.predicted_class)

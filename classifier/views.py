@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from classifier import selectors, services
 from classifier.forms import PredictionFilterForm, UploadForm
 from classifier.model_service import ModelNotInstalledError, get_model_service
+from classifier.thumbnails import make_thumbnail
 
 HISTORY_PAGE_SIZE = 20
 
@@ -77,15 +78,23 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def image(request: HttpRequest, pk: int) -> FileResponse:
-    """Stream the uploaded image to its owner (or staff); 404 for everyone else."""
+def image(request: HttpRequest, pk: int) -> HttpResponse:
+    """Stream the uploaded image to its owner (or staff); 404 for everyone else.
+
+    ``?thumb=1`` returns a small PNG preview instead (history and results lists).
+    """
     prediction = selectors.prediction_get(user=request.user, pk=pk)
     try:
         handle = prediction.image.open("rb")
     except (FileNotFoundError, ValueError):
         raise Http404("Image file missing.") from None
-    content_type = mimetypes.guess_type(prediction.image.name)[0] or "application/octet-stream"
-    response = FileResponse(handle, content_type=content_type)
+    if request.GET.get("thumb"):
+        with handle:
+            response = HttpResponse(make_thumbnail(handle), content_type="image/png")
+    else:
+        content_type = mimetypes.guess_type(prediction.image.name)[0] or "application/octet-stream"
+        response = FileResponse(handle, content_type=content_type)
+    # Health data: browsers may keep it for the user, shared caches must not.
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     return response

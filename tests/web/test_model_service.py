@@ -1,6 +1,7 @@
 """The model service: lazy, loads once, uses the pipeline's own preprocessing."""
 
 import io
+import json
 import shutil
 import threading
 
@@ -110,3 +111,15 @@ def test_recording_models_and_metrics_files_are_not_image_models(tmp_path, tiny_
     build_tiny_bundle(tmp_path, "rec", kind="beat_image", task="recording", with_rr=True)
     (tmp_path / "rec.metrics.json").write_text("{}")
     assert ModelService(tmp_path).installed_image_kinds() == []
+
+
+def test_settings_choose_among_several_models_of_one_kind(settings, tiny_models_dir, tmp_path):
+    for name in ("a-beat", "b-beat"):
+        shutil.copy(tiny_models_dir / "tiny-beat.keras", tmp_path / f"{name}.keras")
+        meta = json.loads((tiny_models_dir / "tiny-beat.json").read_text())
+        meta["name"] = name
+        (tmp_path / f"{name}.json").write_text(json.dumps(meta))
+    settings.MODELS_DIR = tmp_path
+    assert get_model_service().image_model_paths()["beat_image"].stem == "a-beat"
+    settings.IMAGE_MODELS = {"beat_image": "b-beat"}
+    assert get_model_service().image_model_paths()["beat_image"].stem == "b-beat"

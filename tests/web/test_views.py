@@ -9,6 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image
 
 from classifier import services
 from classifier.models import Prediction
@@ -109,6 +110,10 @@ def test_full_journey_upload_result_history_delete(
 
     history = user_client.get(HISTORY).content.decode()
     assert "trace 1.png" in history and "P-1" in history
+    assert prediction.get_thumbnail_url() in history
+    thumb = user_client.get(prediction.get_thumbnail_url())
+    assert thumb.status_code == 200 and thumb["Content-Type"] == "image/png"
+    assert Image.open(io.BytesIO(thumb.content)).size == (64, 64)  # small images stay as they are
 
     delete_url = reverse("classifier:delete", args=[prediction.pk])
     assert user_client.get(delete_url).status_code == 200  # confirmation page
@@ -180,6 +185,7 @@ def test_user_b_gets_404_for_user_a_page_image_and_delete(
     for url in [
         prediction.get_absolute_url(),
         prediction.get_image_url(),
+        prediction.get_thumbnail_url(),
         reverse("classifier:delete", args=[prediction.pk]),
     ]:
         assert client.get(url).status_code == 404
@@ -251,3 +257,10 @@ def test_csv_export_of_filtered_list(user_client, user, other_user, installed_ti
     assert rows[0]["predicted_class"] == BEAT_FAVOURS
     assert rows[0]["note"] == "'=HYPERLINK(1)"  # no formula injection into spreadsheets
     assert float(rows[0]["p_V"]) == pytest.approx(float(rows[0]["confidence"]))
+
+
+def test_thumbnail_of_a_large_upload_is_small(user_client, user, installed_tiny_models):
+    big = SimpleUploadedFile("big.png", beat_image_bytes(size=600))
+    prediction = services.prediction_create(owner=user, uploaded_file=big)
+    thumb = user_client.get(prediction.get_thumbnail_url())
+    assert Image.open(io.BytesIO(thumb.content)).size == (128, 128)
