@@ -20,7 +20,7 @@ class SignUpForm(UserCreationForm):
         self.helper.add_input(Submit("submit", "Create account"))
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this e-mail address already exists.")
-        return email
+        # No "address already registered" error: it would tell anyone whether a person has an
+        # account here (user enumeration). A second account on one address is harmless: a
+        # password reset mails a link for each account on it.
+        return self.cleaned_data["email"].strip().lower()

@@ -56,7 +56,9 @@ def upload(request: HttpRequest) -> HttpResponse:
             ids = ",".join(str(p.pk) for p in created)
             return redirect(f"{reverse('classifier:batch')}?ids={ids}")
     context = {"form": form, "models": service.image_models_metadata()}
-    return render(request, "classifier/upload.html", context)
+    # a refused upload is a client error: 400 with the form and its messages
+    status = 400 if request.method == "POST" else 200
+    return render(request, "classifier/upload.html", context, status=status)
 
 
 @login_required

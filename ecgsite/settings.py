@@ -196,11 +196,13 @@ AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0) or None
 
 # Content Security Policy: only the app's own assets; inline <script>/<style> need the nonce
 # ({{ request.csp_nonce }}); data: images for Bootstrap's inline SVG icons, blob: for previews.
+# style="" attributes (the probability bars' widths) are allowed: they cannot run script.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
         "style-src": [SELF, NONCE],
+        "style-src-attr": ["'unsafe-inline'"],
         "img-src": [SELF, "data:", "blob:"],
         "font-src": [SELF],
         "connect-src": [SELF],

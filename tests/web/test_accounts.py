@@ -30,7 +30,8 @@ def test_signup_rejects_weak_password_and_duplicate_email(client, user):
     )
     assert response.status_code == 200
     form = response.context["form"]
-    assert "email" in form.errors and "password2" in form.errors
+    # the taken address is NOT reported (no user enumeration), the weak password is
+    assert "email" not in form.errors and "password2" in form.errors
     assert not User.objects.filter(username="dave").exists()
 
 

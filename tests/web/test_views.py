@@ -148,7 +148,7 @@ def test_one_bad_file_among_several_rejects_all_with_its_name(
 ):
     files = [png("good.png"), SimpleUploadedFile("fake.png", b"MZ\x90\x00 executable")]
     response = user_client.post(UPLOAD, {"images": files, "image_type": "auto"})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "“fake.png” is not an image" in response.content.decode()
     assert Prediction.objects.count() == 0
     assert stored_files(settings) == []
@@ -166,7 +166,7 @@ def test_invalid_upload_shows_message_on_form(user_client, installed_tiny_models
     response = user_client.post(
         UPLOAD, {"images": SimpleUploadedFile("x.png", data), "image_type": "auto"}
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert message in response.content.decode()
     assert Prediction.objects.count() == 0
 
