@@ -2,9 +2,11 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -120,3 +122,37 @@ def test_check_deploy_is_clean(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_session_and_csrf_cookies_are_secure_httponly_same_site(server):
+    server.manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth import get_user_model; "
+        "get_user_model().objects.create_user('cookie', password='Cookie-pass-5521')",
+    )
+    https = {"X-Forwarded-Proto": "https", "Origin": server.url.replace("http:", "https:")}
+    opener = urllib.request.build_opener(NoRedirect)
+    with opener.open(urllib.request.Request(f"{server.url}/accounts/login/", headers=https)) as r:
+        csrf_cookie = r.headers["Set-Cookie"]
+        page = r.read().decode()
+    assert "Secure" in csrf_cookie and "SameSite=Lax" in csrf_cookie
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    csrf_value = re.search(r"csrftoken=([^;]+)", csrf_cookie).group(1)
+    form = urllib.parse.urlencode(
+        {"username": "cookie", "password": "Cookie-pass-5521", "csrfmiddlewaretoken": token}
+    ).encode()
+    request = urllib.request.Request(
+        f"{server.url}/accounts/login/",
+        data=form,
+        headers={**https, "Cookie": f"csrftoken={csrf_value}"},
+    )
+    try:
+        opener.open(request)
+        raise AssertionError("login did not redirect")
+    except urllib.error.HTTPError as redirect:  # 302 surfaces as HTTPError without a handler
+        assert redirect.code == 302
+        cookies = redirect.headers.get_all("Set-Cookie")
+    session = next(c for c in cookies if c.startswith("sessionid="))
+    for flag in ("Secure", "HttpOnly", "SameSite=Lax"):
+        assert flag in session, session

@@ -8,7 +8,7 @@ from django.test import Client
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "Str0ng-pass-123"
-LOGIN_URLS = ["/admin/login/"]
+LOGIN_URLS = ["/accounts/login/", "/admin/login/"]
 
 
 def fail_logins(client: Client, url: str, username: str, times: int) -> list[int]:
