@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 import mimetypes
 
 from django.contrib import messages
@@ -19,6 +20,8 @@ from classifier import selectors, services
 from classifier.forms import PredictionFilterForm, UploadForm
 from classifier.model_service import ModelNotInstalledError, get_model_service
 from classifier.thumbnails import make_thumbnail
+
+logger = logging.getLogger(__name__)
 
 HISTORY_PAGE_SIZE = 20
 
@@ -50,6 +53,9 @@ def upload(request: HttpRequest) -> HttpResponse:
             return _model_missing(request, exc.detail)
         except ValidationError as exc:
             form.add_error(None, exc)
+        except OSError:  # storage full, read-only or unreachable: the service stored nothing
+            logger.exception("upload could not be stored")
+            return render(request, "classifier/storage_error.html", status=503)
         else:
             if len(created) == 1:
                 return redirect(created[0])

@@ -179,7 +179,10 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
     "csp.middleware.CSPMiddleware",
 )
-MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+MIDDLEWARE += [
+    "ecgsite.middleware.DatabaseUnavailableMiddleware",  # 503 page when the database is down
+    "axes.middleware.AxesMiddleware",
+]
 AUTHENTICATION_BACKENDS = [
     "ecgsite.auth_backends.ThrottledLoginBackend",
     "django.contrib.auth.backends.ModelBackend",

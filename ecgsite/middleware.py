@@ -1,0 +1,37 @@
+"""A database outage answers 503 with a plain page, not a 500 stack of errors.
+
+The page is rendered without the request (no user, no session, no messages): all of those would
+query the unreachable database again. Nothing half-written survives: the services write the row
+in a transaction and remove a stored file again when the row cannot be saved.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+
+logger = logging.getLogger("ecgsite.outage")
+
+
+class DatabaseUnavailableMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.error("database unavailable on %s %s: %s", request.method, request.path, exception)
+        # The session could not be read; make sure no middleware tries to write it back.
+        if hasattr(request, "session"):
+            request.session.accessed = request.session.modified = False
+        body = render_to_string("errors/database_unavailable.html")
+        response = HttpResponse(body, status=503)
+        response["Retry-After"] = "30"
+        return response
