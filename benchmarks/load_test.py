@@ -45,8 +45,8 @@ CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 # The web app's routes (see classifier/urls.py); overridable from the command line.
 DEFAULT_PATHS = {
     "login": "/accounts/login/",
-    "upload": "/upload/",
-    "history": "/history/",
+    "upload": "/predictions/new/",
+    "history": "/predictions/",
 }
 UPLOAD_FIELD = "images"
 
@@ -133,8 +133,11 @@ class User:
         token = self.cookies.get("csrftoken", "")
         form = aiohttp.FormData()
         form.add_field("csrfmiddlewaretoken", token)
+        form.add_field("image_type", "auto")
         form.add_field(UPLOAD_FIELD, png, filename=f"beat_{index}.png", content_type="image/png")
-        status, body, headers = await self.request("POST", self.paths["upload"], data=form)
+        status, _, headers = await self.request("POST", self.paths["upload"], data=form)
+        if status == 302 and not re.search(r"/\d+/$", headers.get("Location", "")):
+            return -status  # redirected somewhere else than a result page: not a success
         return status
 
     async def history(self) -> int:
@@ -143,7 +146,7 @@ class User:
 
 
 def accepted(status: int) -> bool:
-    """A form upload that worked redirects to its result; 200 would be the form with errors."""
+    """A form upload that worked redirects to its result page; a refused one answers 4xx."""
     return status in (201, 302, 303)
 
 
@@ -319,10 +322,40 @@ def print_report(result: dict) -> None:
             f"p95 {lat['p95_ms']:7.1f} ms  p99 {lat['p99_ms']:7.1f} ms"
         )
     print(f"  errors: {result['errors']} {result['error_kinds'] or ''}")
+    for line in result.get("server_errors", []):
+        print(f"    server: {line}")
     integrity = {k: v for k, v in result["integrity"].items() if k != "examples"}
     print(f"  integrity: {integrity}")
     for target, met in result["targets_met"].items():
         print(f"  target {target}: {'met' if met else 'NOT met'}")
+
+
+def server_error_lines(log_path: Path, keep: int = 5) -> list[str]:
+    """The first few ERROR records of the server's JSON log (why a request failed)."""
+    found = []
+    for line in log_path.read_text(errors="replace").splitlines():
+        if line.startswith("{") and '"level": "ERROR"' in line:
+            record = json.loads(line)
+            found.append(f"{record.get('logger')}: {record.get('message', '')[:200]}")
+            if len(found) >= keep:
+                break
+    return found
+
+
+def choose_models(args: argparse.Namespace, tiny_dir: Path) -> tuple[Path, str]:
+    """The trained models if there are any, else tiny stand-ins (said so in the report)."""
+    trained = sorted(Path(args.models_dir).glob("*.keras"))
+    if trained and not args.tiny_models:
+        return args.models_dir, f"models: {', '.join(p.stem for p in trained)} ({args.models_dir})"
+    from tests.factories import build_tiny_bundle
+
+    build_tiny_bundle(tiny_dir, "tiny-beat", kind="beat_image", seed=1)
+    build_tiny_bundle(tiny_dir, "tiny-spectrogram", kind="spectrogram", seed=2)
+    why = "--tiny-models" if args.tiny_models else f"no trained model in {args.models_dir}"
+    return tiny_dir, (
+        f"models: tiny untrained stand-ins ({why}); figures measure the web stack, "
+        "not the size of the real network"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -332,6 +365,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--database-url", default=None, help="default: a throwaway SQLite file")
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
+    parser.add_argument(
+        "--tiny-models",
+        action="store_true",
+        help="use tiny untrained stand-in models (automatic when --models-dir has none)",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks/results/load_test.json")
     for name, path in DEFAULT_PATHS.items():
         parser.add_argument(f"--{name}-path", default=path)
@@ -342,9 +380,11 @@ def main(argv: list[str] | None = None) -> int:
     usernames = [f"loaduser{i:03d}" for i in range(args.users)]
 
     with tempfile.TemporaryDirectory(prefix="ecg-load-") as tmp:
+        models_dir, model_note = choose_models(args, Path(tmp) / "tiny-models")
+        print(model_note)
         server = ProductionServer(
             Path(tmp),
-            models_dir=args.models_dir,
+            models_dir=models_dir,
             database_url=args.database_url,
             workers=args.workers,
         )
@@ -357,7 +397,10 @@ def main(argv: list[str] | None = None) -> int:
             stats, elapsed = asyncio.run(run_load(server.url, usernames, args.duration, paths))
         inventory = json.loads(server.manage("shell", "-c", INVENTORY).strip().splitlines()[-1])
         integrity = check_integrity(inventory, stats)
+        server_errors = server_error_lines(server.log_path)
     result = summarise(stats, elapsed, integrity, args)
+    result["config"]["models"] = model_note
+    result["server_errors"] = server_errors
     print_report(result)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")

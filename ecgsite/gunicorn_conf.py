@@ -51,3 +51,14 @@ logconfig_dict = {
         "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
     },
 }
+
+
+def post_worker_init(worker) -> None:  # noqa: ANN001 -- gunicorn's hook signature
+    """Load the models in each worker before it takes traffic: no slow first request."""
+    try:
+        from classifier.model_service import get_model_service
+
+        names = get_model_service().warm_up()
+        worker.log.info("models loaded: %s", ", ".join(names) or "none installed")
+    except Exception:  # a broken model must not stop the worker: uploads answer 503 instead
+        worker.log.exception("model warm-up failed")

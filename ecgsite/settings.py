@@ -222,6 +222,18 @@ CSRF_COOKIE_SAMESITE = "Lax"
 # Load balancers probe over plain HTTP inside the network: no redirect to https for the probe.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+# SQLite shared by several gunicorn workers: take the write lock at BEGIN (a deferred transaction
+# that must upgrade its lock fails at once with "database is locked"), wait for it up to 20 s,
+# and use WAL so readers never block the writer. PostgreSQL needs none of this.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
+
 # One JSON object per log line in production (LOG_FORMAT=json|plain).
 LOGGING["formatters"]["json"] = {"()": "ecgsite.json_logging.json_formatter"}
 LOGGING["handlers"]["console"]["formatter"] = env(
