@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import io
 import json
+import os
 import re
 import statistics
 import sys
@@ -312,6 +313,7 @@ def summarise(stats: Stats, elapsed: float, integrity: dict, args: argparse.Name
 
 def print_report(result: dict) -> None:
     print(f"\nload test: {result['config']}")
+    print(f"  machine: {result['machine']}")
     print(
         f"  requests: {result['requests']} in {result['elapsed_s']} s = "
         f"{result['requests_per_s']} req/s; predictions: {result['predictions_per_s']}/s"
@@ -394,13 +396,21 @@ def main(argv: list[str] | None = None) -> int:
                 f"server up at {server.url} ({args.workers} workers); {args.users} users, "
                 f"{args.duration:.0f} s"
             )
+            load_before = os.getloadavg()
             stats, elapsed = asyncio.run(run_load(server.url, usernames, args.duration, paths))
+            load_after = os.getloadavg()
         inventory = json.loads(server.manage("shell", "-c", INVENTORY).strip().splitlines()[-1])
         integrity = check_integrity(inventory, stats)
         server_errors = server_error_lines(server.log_path)
     result = summarise(stats, elapsed, integrity, args)
     result["config"]["models"] = model_note
     result["server_errors"] = server_errors
+    # the client, both workers and anything else on the machine share its cores: say how busy
+    result["machine"] = {
+        "cpu_count": os.cpu_count(),
+        "loadavg_1min_before": round(load_before[0], 2),
+        "loadavg_1min_after": round(load_after[0], 2),
+    }
     print_report(result)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
