@@ -200,6 +200,16 @@ NAME_CORPUS: list[HostileFile] = [
     HostileFile("unicode-rtl-name", "beat\u202egnp.exe", "image/png", beat_png),
 ]
 
+# True polyglots: a valid image with HTML or a ZIP archive appended after its end marker. They
+# decode, so they may be accepted -- but must only ever be served back as an image.
+POLYGLOT_CORPUS: list[HostileFile] = [
+    HostileFile("png-plus-html", "poly.png", "image/png", lambda: beat_png() + HTML),
+    HostileFile(
+        "png-plus-zip", "poly.png", "image/png", lambda: beat_png() + zip_of({"x.html": HTML})
+    ),
+    HostileFile("jpeg-plus-html", "poly.jpg", "image/jpeg", lambda: beat_jpeg() + HTML),
+]
+
 RECORDING_CORPUS: list[HostileFile] = [
     HostileFile("csv-empty", "empty.csv", "text/csv", lambda: b""),
     HostileFile("csv-header-only", "header.csv", "text/csv", lambda: b"time,MLII\n"),
@@ -262,6 +272,7 @@ def write_corpus(folder: Path) -> list[Path]:
     for corpus_name, corpus in (
         ("image", IMAGE_CORPUS),
         ("name", NAME_CORPUS),
+        ("polyglot", POLYGLOT_CORPUS),
         ("recording", RECORDING_CORPUS),
     ):
         target = folder / corpus_name

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from classifier.models import Prediction
 from tests.factories import beat_image_bytes
-from tests.hostile.corpus import IMAGE_CORPUS, NAME_CORPUS
+from tests.hostile.corpus import IMAGE_CORPUS, NAME_CORPUS, POLYGLOT_CORPUS
 
 pytestmark = pytest.mark.django_db
 
@@ -103,3 +103,19 @@ def test_unknown_image_type_is_refused(user_client, installed_tiny_models, setti
     response = user_client.post(UPLOAD, {"images": item, "image_type": "../../etc"})
     assert response.status_code == 400
     assert Prediction.objects.count() == 0 and media_files(settings) == []
+
+
+@pytest.mark.parametrize("item", POLYGLOT_CORPUS, ids=lambda item: item.case)
+def test_image_polyglots_are_only_ever_served_as_images(
+    user_client, installed_tiny_models, settings, item
+):
+    response = user_client.post(UPLOAD, {"images": as_upload(item), "image_type": "auto"})
+    if response.status_code == 400:
+        assert Prediction.objects.count() == 0 and media_files(settings) == []
+        return
+    assert response.status_code == 302
+    prediction = Prediction.objects.get()
+    served = user_client.get(prediction.get_image_url())
+    assert served["Content-Type"] in ("image/png", "image/jpeg")
+    assert served["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in served["Content-Security-Policy"]
