@@ -136,7 +136,7 @@ def prediction_csv_rows(predictions):
     predictions = list(predictions)
     classes: list[str] = []
     for p in predictions:
-        classes += [c for c in p.probabilities if c not in classes]
+        classes += [c for c in p.ordered_probabilities() if c not in classes]
     yield [*CSV_COLUMNS, *(f"p_{c}" for c in classes)]
     for p in predictions:
         row = [getattr(p, col) for col in CSV_COLUMNS]
