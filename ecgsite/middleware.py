@@ -11,10 +11,11 @@ import logging
 from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
 logger = logging.getLogger("ecgsite.outage")
+MESSAGE = "The database cannot be reached right now; nothing was saved. Try again in a minute."
 
 
 class DatabaseUnavailableMiddleware:
@@ -31,7 +32,11 @@ class DatabaseUnavailableMiddleware:
         # The session could not be read; make sure no middleware tries to write it back.
         if hasattr(request, "session"):
             request.session.accessed = request.session.modified = False
-        body = render_to_string("errors/database_unavailable.html")
-        response = HttpResponse(body, status=503)
+        if request.path.startswith("/api/") or not request.accepts("text/html"):
+            response = JsonResponse(
+                {"status": 503, "code": "database_unavailable", "message": MESSAGE}, status=503
+            )
+        else:
+            response = HttpResponse(render_to_string("errors/database_unavailable.html"), status=503)
         response["Retry-After"] = "30"
         return response

@@ -105,3 +105,17 @@ def test_database_unavailable(user, installed_tiny_models, monkeypatch):
     assert Client().get("/healthz").status_code == 503
     # pages that need no database still answer
     assert Client().get(reverse("pages:home")).status_code == 200
+
+
+def test_database_unavailable_answers_json_to_api_clients(user, monkeypatch):
+    client = Client()
+    client.force_login(user)
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(connection, "cursor", refuse)
+    response = client.get(reverse("classifier:history"), HTTP_ACCEPT="application/json")
+    assert response.status_code == 503
+    assert response.json()["code"] == "database_unavailable"
+    assert response["Retry-After"] == "30"
