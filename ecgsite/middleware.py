@@ -37,6 +37,7 @@ class DatabaseUnavailableMiddleware:
                 {"status": 503, "code": "database_unavailable", "message": MESSAGE}, status=503
             )
         else:
-            response = HttpResponse(render_to_string("errors/database_unavailable.html"), status=503)
+            page = render_to_string("errors/database_unavailable.html")
+            response = HttpResponse(page, status=503)
         response["Retry-After"] = "30"
         return response
