@@ -143,10 +143,16 @@ def csv_signal(values: list[str]) -> bytes:
     return ("time,MLII\n" + "".join(f"{i / 360:.5f},{v}\n" for i, v in enumerate(values))).encode()
 
 
-def _long_csv(bad: str, n: int = 3600) -> bytes:
+def _long_csv(bad: str, n: int = 7200, run: int = 1) -> bytes:
+    """20 s at 360 Hz with ``run`` consecutive bad cells in the middle."""
     values = [f"{np.sin(i / 20):.3f}" for i in range(n)]
-    values[n // 2] = bad
+    values[n // 2 : n // 2 + run] = [bad] * run
     return csv_signal(values)
+
+
+# Recordings bridge short runs of missing samples (WFDB's own convention for invalid samples);
+# two seconds of NaN/Inf are not a gap to bridge but a broken file.
+TWO_SECONDS = 720
 
 
 # --- the corpora ----------------------------------------------------------------------------------
@@ -213,11 +219,17 @@ POLYGLOT_CORPUS: list[HostileFile] = [
 RECORDING_CORPUS: list[HostileFile] = [
     HostileFile("csv-empty", "empty.csv", "text/csv", lambda: b""),
     HostileFile("csv-header-only", "header.csv", "text/csv", lambda: b"time,MLII\n"),
-    HostileFile("csv-nan", "nan.csv", "text/csv", lambda: _long_csv("NaN")),
-    HostileFile("csv-inf", "inf.csv", "text/csv", lambda: _long_csv("inf")),
-    HostileFile("csv-minus-inf", "minf.csv", "text/csv", lambda: _long_csv("-Infinity")),
+    HostileFile("csv-nan", "nan.csv", "text/csv", lambda: _long_csv("NaN", run=TWO_SECONDS)),
+    HostileFile("csv-inf", "inf.csv", "text/csv", lambda: _long_csv("inf", run=TWO_SECONDS)),
+    HostileFile(
+        "csv-minus-inf", "minf.csv", "text/csv", lambda: _long_csv("-Infinity", run=TWO_SECONDS)
+    ),
+    HostileFile("csv-all-nan", "allnan.csv", "text/csv", lambda: _long_csv("nan", run=7200)),
     HostileFile("csv-strings", "strings.csv", "text/csv", lambda: _long_csv("hello")),
-    HostileFile("csv-huge-number", "big.csv", "text/csv", lambda: _long_csv("1e308")),
+    HostileFile(
+        "csv-huge-number", "big.csv", "text/csv", lambda: _long_csv("1e308", run=TWO_SECONDS)
+    ),
+    HostileFile("csv-hex-and-comma", "hex.csv", "text/csv", lambda: _long_csv("0x1F,3")),
     HostileFile(
         "csv-non-utf8", "latin.csv", "text/csv", lambda: b"\xff\xfe" + "zeit;Überl\xe4nge".encode()
     ),
