@@ -1,0 +1,366 @@
+"""The whole experiment: every model config on both splits, the baseline beside them, model
+choice by inter-patient validation, shipping to ``models/`` and the written report.
+
+Shipped weights are the inter-patient (DS1-trained) ones -- their test figures describe new
+patients. The same configs trained on the intra-patient split go to ``models/intra/`` so
+``evaluate_model`` can reproduce both columns of the report from the files alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .bundle import load_bundle, save_bundle
+from .classes import class_codes
+from .dataset import (
+    BeatTable,
+    Split,
+    build_beat_table,
+    inter_patient_split,
+    intra_patient_split,
+    load_beat_table,
+    save_beat_table,
+)
+from .signal import MODEL_FS
+from .training import ModelConfig, train
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    config: ModelConfig
+    task: str  # "image" or "recording"
+    role: str  # "beat_image" / "spectrogram" / "recording" (shipped slot) or "baseline"
+
+
+CANDIDATES: tuple[Candidate, ...] = (
+    Candidate(ModelConfig("beat_image_cnn", "beat_image"), "image", "beat_image"),
+    # No white noise for spectra: on the fixed dB scale it lifts the whole background far above
+    # the band-passed signals' floor, so the model would train on images serving never sees.
+    Candidate(ModelConfig("spectrogram_cnn", "spectrogram", noise_mv=0.0), "image", "spectrogram"),
+    Candidate(ModelConfig("recording_cnn_rr", "beat_image", use_rr=True), "recording", "recording"),
+    Candidate(
+        ModelConfig("recording_spec_rr", "spectrogram", use_rr=True, noise_mv=0.0),
+        "recording",
+        "recording",
+    ),
+    # The original project's CNN on the same beats and splits: no augmentation, no class
+    # weights (as in the original), the same balanced epochs and callbacks.
+    Candidate(
+        ModelConfig(
+            "original_cnn",
+            "beat_image",
+            architecture="baseline",
+            augment=False,
+            balanced_weights=False,
+        ),
+        "image",
+        "baseline",
+    ),
+)
+BASELINE = "original_cnn"
+
+
+def code_version() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).parent,
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def metadata_for(candidate: Candidate, record: dict[str, Any], table: BeatTable) -> dict[str, Any]:
+    config = candidate.config
+    return {
+        "name": config.name,
+        "version": "1.0",
+        "classes": class_codes("six"),
+        "label_set": "six",
+        "representation": {"kind": config.representation, "params": config.image_params},
+        "inputs": ["image", "rr"] if config.use_rr else ["image"],
+        "image_size": config.image_size,
+        "sampling_rate": MODEL_FS,
+        "window": {"pre_s": config.pre_s, "post_s": config.post_s},
+        "task": candidate.task,
+        "lead": table.lead,
+        "architecture": config.architecture,
+        "training": record,
+        "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "code_version": code_version(),
+    }
+
+
+def get_table(
+    data_dir: str | Path, cache: str | Path, records: list[str] | None, progress: Progress
+) -> BeatTable:
+    cache = Path(cache)
+    if cache.is_file():
+        progress(f"using cached beats {cache}")
+        return load_beat_table(cache)
+    table = build_beat_table(data_dir, records, progress=progress)
+    save_beat_table(table, cache)
+    progress(f"cached {len(table)} beats in {cache}")
+    return table
+
+
+def make_splits(table: BeatTable, seed: int = 0) -> dict[str, Split]:
+    labels = table.labels("six")
+    return {
+        "intra": intra_patient_split(labels, seed=seed),
+        "inter": inter_patient_split(table.records, labels),
+    }
+
+
+def train_all(
+    table: BeatTable,
+    runs_dir: str | Path,
+    *,
+    candidates: tuple[Candidate, ...] = CANDIDATES,
+    splits: tuple[str, ...] = ("inter", "intra"),
+    overrides: dict[str, Any] | None = None,
+    skip_existing: bool = False,
+    progress: Progress = print,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Train every candidate on every split into ``runs_dir/<split>/<name>.keras``
+    (``skip_existing``: keep runs already saved there, e.g. after an interruption)."""
+    runs_dir = Path(runs_dir)
+    labels = table.labels("six")
+    all_splits = make_splits(table)
+    records: dict[str, dict[str, dict[str, Any]]] = {}
+    for split_name in splits:
+        split = all_splits[split_name]
+        for candidate in candidates:
+            config = replace(candidate.config, **(overrides or {}))
+            if (
+                split_name == "intra"
+                and candidate.role == "recording"
+                and not _is_default_rr(config)
+            ):
+                continue  # only the default recording config gets the random-beat column
+            target = runs_dir / split_name / f"{config.name}.keras"
+            if skip_existing and target.is_file():
+                progress(f"keeping {target}")
+                records.setdefault(split_name, {})[config.name] = json.loads(
+                    target.with_suffix(".json").read_text()
+                )["training"]
+                continue
+            progress(f"training {config.name} on the {split_name}-patient split")
+            model, record = train(
+                config,
+                table,
+                split,
+                labels,
+                6,
+                work_dir=runs_dir / "checkpoints",
+                progress=progress,
+            )
+            meta = metadata_for(replace(candidate, config=config), record, table)
+            save_bundle(model, meta, target)
+            records.setdefault(split_name, {})[config.name] = record
+            progress(
+                f"  done in {record['train_seconds']} s, best validation macro-F1 "
+                f"{record['best_validation_macro_f1']:.4f} (epoch {record['best_epoch']})"
+            )
+    return records
+
+
+def _is_default_rr(config: ModelConfig) -> bool:
+    return config.name == "recording_cnn_rr"
+
+
+def choose_recording_model(runs_dir: str | Path) -> str:
+    """The recording candidate with the best inter-patient VALIDATION macro-F1 (never DS2)."""
+    best_name, best_score = None, -1.0
+    for candidate in CANDIDATES:
+        if candidate.role != "recording":
+            continue
+        path = Path(runs_dir) / "inter" / f"{candidate.config.name}.json"
+        if not path.is_file():
+            continue
+        score = json.loads(path.read_text())["training"]["best_validation_macro_f1"]
+        if score > best_score:
+            best_name, best_score = candidate.config.name, score
+    if best_name is None:
+        raise FileNotFoundError(f"no trained recording candidate in {runs_dir}/inter")
+    return best_name
+
+
+def shipped_names(runs_dir: str | Path) -> dict[str, str]:
+    return {
+        "beat_image": "beat_image_cnn",
+        "spectrogram": "spectrogram_cnn",
+        "recording": choose_recording_model(runs_dir),
+    }
+
+
+def ship(runs_dir: str | Path, models_dir: str | Path, progress: Progress = print) -> list[str]:
+    """Copy the chosen bundles: inter-trained to ``models/``, intra-trained to ``models/intra/``."""
+    runs_dir, models_dir = Path(runs_dir), Path(models_dir)
+    names = list(shipped_names(runs_dir).values())
+    for name in names:
+        for split, dest in (("inter", models_dir), ("intra", models_dir / "intra")):
+            src = runs_dir / split / f"{name}.keras"
+            if not src.is_file():
+                if split == "intra":
+                    continue
+                raise FileNotFoundError(f"{src}: not trained")
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest / src.name)
+            shutil.copyfile(src.with_suffix(".json"), dest / f"{name}.json")
+        progress(f"shipped {name}")
+    return names
+
+
+def load_pair(models_dir: str | Path, name: str) -> dict[str, Any]:
+    """The inter (shipped) and intra bundles of a model, where present."""
+    models_dir = Path(models_dir)
+    out = {}
+    for split, path in (("inter", models_dir / name), ("intra", models_dir / "intra" / name)):
+        if path.with_suffix(".keras").is_file():
+            out[split] = load_bundle(path)
+    return out
+
+
+def table_for_evaluation(data_dir: str | Path, progress: Progress) -> BeatTable:
+    """Beats rebuilt from the WFDB records (evaluation never trusts a cache)."""
+    return build_beat_table(data_dir, progress=progress)
+
+
+def summary_line(metrics: dict[str, Any]) -> str:
+    six = metrics["six_class"]
+    return f"accuracy {six['accuracy']:.4f}, macro-F1 {six['macro_f1']:.4f}"
+
+
+def as_array(x: Any) -> np.ndarray:
+    return np.asarray(x)
+
+
+def _model_summary(bundle: Any) -> dict[str, Any]:
+    meta = bundle.metadata
+    return {
+        "model": meta["name"],
+        "task": meta["task"],
+        "representation": meta["representation"]["kind"],
+        "inputs": meta["inputs"],
+        "parameters": int(bundle.model.count_params()),
+        "size_bytes": bundle.path.stat().st_size,
+    }
+
+
+def _reproduction_check(old: dict[str, Any], new: dict[str, Any]) -> dict[str, float]:
+    """Largest change of the headline figures against the metrics file already on disk."""
+    diffs = {}
+    for split, m in new["splits"].items():
+        before = old.get("splits", {}).get(split, {}).get("six_class")
+        if before:
+            for key in ("accuracy", "macro_f1", "ece"):
+                diffs[f"{split}.{key}"] = abs(m["six_class"][key] - before[key])
+    return diffs
+
+
+def evaluate_models(
+    data_dir: str | Path,
+    models_dir: str | Path,
+    runs_dir: str | Path | None = None,
+    *,
+    readme: str | Path | None = None,
+    speed_record: str = "208",
+    context: dict[str, Any] | None = None,
+    progress: Progress = print,
+) -> dict[str, dict[str, Any]]:
+    """Re-evaluate every shipped model (and the baseline, if its weights are in ``runs_dir``)
+    from the WFDB records; write metrics files, confusion PNGs, REPORT.md and the README block.
+    """
+    from . import report
+    from .evaluation import evaluate_on_split, measure_speed
+    from .records import load_record
+
+    models_dir = Path(models_dir)
+    table = table_for_evaluation(data_dir, progress)
+    splits = make_splits(table)
+    names = sorted(p.stem for p in models_dir.glob("*.keras"))
+    if not names:
+        raise FileNotFoundError(f"no models (*.keras) in {models_dir}")
+    sources = {name: (models_dir, True) for name in names}
+    if runs_dir and (Path(runs_dir) / "inter" / f"{BASELINE}.keras").is_file():
+        sources[BASELINE] = (Path(runs_dir), False)
+    speed_rec = load_record(data_dir, speed_record)
+    all_metrics: dict[str, dict[str, Any]] = {}
+    reproduction: dict[str, dict[str, float]] = {}
+    for name, (root, shipped) in sources.items():
+        if shipped:
+            pair = load_pair(root, name)
+        else:
+            pair = {
+                s: load_bundle(root / s / name)
+                for s in ("inter", "intra")
+                if (root / s / f"{name}.keras").is_file()
+            }
+        data = _model_summary(pair["inter"])
+        data["splits"] = {}
+        for split_name, bundle in pair.items():
+            progress(f"evaluating {name} on the {split_name}-patient test set")
+            m = evaluate_on_split(bundle, table, splits[split_name])
+            m["training"] = bundle.metadata.get("training", {})
+            png = f"{name}.{split_name}.confusion.png"
+            report.plot_confusion(
+                m["six_class"]["confusion_matrix"],
+                m["six_class"]["classes"],
+                f"{name}, {split_name}-patient test",
+                models_dir / png,
+            )
+            m["confusion_png"] = png
+            data["splits"][split_name] = m
+            progress(f"  {summary_line(m)}")
+        if shipped:
+            peaks = speed_rec.ann_samples
+            data["speed"] = measure_speed(pair["inter"], speed_rec.signal, speed_rec.fs, peaks)
+            data["speed"]["record"] = speed_record
+        metrics_path = models_dir / f"{name}.metrics.json"
+        if metrics_path.is_file():
+            reproduction[name] = _reproduction_check(json.loads(metrics_path.read_text()), data)
+        report.write_json(metrics_path, data)
+        all_metrics[name] = data
+    if BASELINE not in all_metrics and (models_dir / f"{BASELINE}.metrics.json").is_file():
+        # Baseline weights (25 MB) are not shipped: keep the figures of the training run.
+        all_metrics[BASELINE] = json.loads((models_dir / f"{BASELINE}.metrics.json").read_text())
+    recording = next((n for n, d in all_metrics.items() if d.get("task") == "recording"), names[0])
+    ctx = {
+        "lead": table.lead,
+        "n_beats": len(table),
+        "n_records": len(set(table.records.tolist())),
+        "validation_records": list(_validation_records()),
+        "evaluated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "code_version": code_version(),
+        **(context or {}),
+    }
+    ordered = {n: all_metrics[n] for n in sorted(all_metrics, key=lambda n: n == BASELINE)}
+    report.write_report(models_dir, ordered, recording=recording, baseline=BASELINE, context=ctx)
+    if readme:
+        report.update_readme(Path(readme), report.readme_block(ordered, BASELINE))
+    for name, diffs in reproduction.items():
+        worst = max(diffs.values(), default=0.0)
+        progress(f"{name}: largest change against the previous metrics file {worst:.2e}")
+    return ordered
+
+
+def _validation_records() -> tuple[str, ...]:
+    from .dataset import DS1_VALIDATION_RECORDS
+
+    return DS1_VALIDATION_RECORDS
