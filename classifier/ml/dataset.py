@@ -17,7 +17,7 @@ import numpy as np
 
 from .beats import beat_annotations, extract_windows, labels_for, rr_features, window_bounds
 from .classes import DS1_RECORDS, DS2_RECORDS, PACED_RECORDS
-from .records import RecordError, list_records, load_record
+from .records import Record, RecordError, list_records, load_record
 from .signal import MODEL_FS, prepare_signal, rescale_samples
 
 STORE_PRE_S = 0.35
@@ -93,7 +93,13 @@ def record_beats(
     data_dir: str | Path, name: str, *, lead: str = "MLII", fs: float = MODEL_FS
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(wide windows, RR features, symbols) of every annotated beat of one record."""
-    record = load_record(data_dir, name, lead=lead)
+    return beats_from_record(load_record(data_dir, name, lead=lead), fs=fs)
+
+
+def beats_from_record(
+    record: Record, *, fs: float = MODEL_FS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(wide windows, RR features, symbols) of every annotated beat of a loaded record."""
     clean = prepare_signal(record.signal, record.fs, fs)
     samples, symbols = beat_annotations(record.ann_samples, record.ann_symbols)
     peaks = rescale_samples(samples, record.fs, fs)

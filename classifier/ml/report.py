@@ -244,8 +244,9 @@ def write_report(
         for cand, score in context["recording_choice"].items():
             out.append(f"| {cand} | {_f(score)} |")
         out += ["", f"Chosen: `{recording}`.", ""]
-    for note in context.get("notes", []):
-        out.append(f"- {note}")
+    out += ["## Time", "", f"Measured on {context.get('machine', 'this machine')}.", ""]
+    out += timing_lines(all_metrics, context) + [""]
+    out.extend(context.get("notes", []))
     path = models_dir / "REPORT.md"
     path.write_text("\n".join(out).rstrip() + "\n")
     return path
@@ -280,11 +281,43 @@ def readme_block(all_metrics: dict[str, dict[str, Any]], baseline: str) -> str:
     return "\n".join(lines)
 
 
-def update_readme(readme: Path, block: str) -> bool:
-    """Replace the text between the markers; False if the markers are missing."""
+def update_readme(
+    readme: Path, block: str, start: str = README_START, end: str = README_END
+) -> bool:
+    """Replace the text between the markers (kept); False if the markers are missing."""
     text = readme.read_text()
-    pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     if not pattern.search(text):
         return False
+    if not block.startswith(start):
+        block = f"{start}\n{block}\n{end}"
     readme.write_text(pattern.sub(lambda _: block, text))
     return True
+
+
+TIMING_START = "<!-- timing:start -->"
+TIMING_END = "<!-- timing:end -->"
+
+
+def timing_lines(all_metrics: dict[str, dict[str, Any]], context: dict[str, Any]) -> list[str]:
+    """Seconds per step, from the training records in the bundles and the evaluation run."""
+    lines = ["| step | seconds |", "|---|---:|"]
+    if context.get("dataset_seconds") is not None:
+        lines.append(f"| build the beat table (all records) | {context['dataset_seconds']:.0f} |")
+    total = 0.0
+    for name, data in all_metrics.items():
+        for split in ("inter", "intra"):
+            seconds = data["splits"].get(split, {}).get("training", {}).get("train_seconds")
+            if seconds is not None:
+                total += seconds
+                lines.append(f"| train {name}, {split}-patient | {seconds:.0f} |")
+    extra = context.get("candidate_seconds", 0.0)
+    if extra:
+        total += extra
+        lines.append(f"| train the recording candidates not shipped | {extra:.0f} |")
+    lines.append(f"| **training in all** | **{total:.0f}** |")
+    if context.get("evaluation_seconds") is not None:
+        lines.append(
+            f"| evaluate every model on both splits | {context['evaluation_seconds']:.0f} |"
+        )
+    return lines

@@ -35,6 +35,9 @@ class ModelConfig:
     pre_s: float = PRE_S
     post_s: float = POST_S
     augment: bool = True
+    gain: tuple[float, float] = (0.85, 1.2)  # amplitude augmentation range
+    filters: tuple[int, ...] = (8, 16, 32, 64)
+    dense: int = 64
     noise_mv: float = 0.02  # white-noise augmentation; 0 for spectra (see pipeline.CANDIDATES)
     balanced_weights: bool = True
     max_epochs: int = 14
@@ -102,7 +105,7 @@ class _EpochData:
             def __init__(self) -> None:
                 super().__init__()
                 self.rng = np.random.default_rng(config.seed)
-                self.aug = AugmentParams(noise_mv=config.noise_mv)
+                self.aug = AugmentParams(gain=tuple(config.gain), noise_mv=config.noise_mv)
                 self._draw()
 
             def _draw(self) -> None:
@@ -169,7 +172,13 @@ def build_for(config: ModelConfig, table: BeatTable, train_idx: np.ndarray, n_cl
     if config.architecture == "baseline":
         return build_baseline(config.image_size, n_classes)
     rr_train = table.rr[train_idx] if config.use_rr else None
-    return build_cnn(config.image_size, n_classes, rr_train=rr_train)
+    return build_cnn(
+        config.image_size,
+        n_classes,
+        rr_train=rr_train,
+        filters=tuple(config.filters),
+        dense=config.dense,
+    )
 
 
 def train(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import json
+import os
 import time
 from pathlib import Path
 
-from django.conf import settings
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
+
+from django.conf import settings  # noqa: E402
 from django.core.management.base import BaseCommand, CommandError
 
 from classifier.ml import pipeline
@@ -14,7 +16,6 @@ from classifier.ml.bundle import BundleError
 from classifier.ml.records import RecordError
 
 from .build_dataset import add_data_arguments, data_dir_from
-from .train_model import _recording_choice
 
 
 class Command(BaseCommand):
@@ -44,14 +45,6 @@ class Command(BaseCommand):
         data_dir = data_dir_from(options)
         started = time.perf_counter()
         runs_dir = Path(options["runs_dir"])
-        context = {}
-        choice = _recording_choice(runs_dir) if runs_dir.is_dir() else {}
-        if not choice:
-            report = Path(options["models_dir"]) / "recording_choice.json"
-            if report.is_file():
-                choice = json.loads(report.read_text())
-        if choice:
-            context["recording_choice"] = choice
         readme = Path(settings.BASE_DIR, "README.md") if options["update_readme"] else None
         try:
             metrics = pipeline.evaluate_models(
@@ -59,7 +52,6 @@ class Command(BaseCommand):
                 options["models_dir"],
                 runs_dir,
                 readme=readme,
-                context=context,
                 progress=self.stdout.write,
             )
         except (RecordError, BundleError, FileNotFoundError) as exc:

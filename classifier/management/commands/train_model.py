@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
-from django.conf import settings
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
+
+from django.conf import settings  # noqa: E402
 from django.core.management.base import BaseCommand, CommandError
 
 from classifier.ml import pipeline
@@ -106,7 +109,6 @@ class Command(BaseCommand):
             options["models_dir"],
             runs_dir,
             readme=Path(settings.BASE_DIR, "README.md"),
-            context={"recording_choice": _recording_choice(runs_dir)},
             progress=self.stdout.write,
         )
         self.stdout.write(
@@ -149,14 +151,3 @@ class Command(BaseCommand):
 
 class _FolderTable:
     lead = "unknown (image folder)"
-
-
-def _recording_choice(runs_dir: Path) -> dict[str, float]:
-    scores = {}
-    for c in pipeline.CANDIDATES:
-        path = runs_dir / "inter" / f"{c.config.name}.json"
-        if c.role == "recording" and path.is_file():
-            scores[c.config.name] = json.loads(path.read_text())["training"][
-                "best_validation_macro_f1"
-            ]
-    return scores
