@@ -66,6 +66,17 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
 
 
+def _validation_line(metrics: dict[str, Any]) -> list[str]:
+    check = metrics.get("validation_check")
+    if not check or check.get("recorded_at_training") is None:
+        return []
+    return [
+        "",
+        f"Validation macro-F1 recomputed here {check['recomputed_here']:.4f} "
+        f"(recorded at training: {check['recorded_at_training']:.4f}).",
+    ]
+
+
 def per_class_table(metrics: dict[str, Any]) -> list[str]:
     six = metrics["six_class"]
     lines = [
@@ -171,12 +182,13 @@ def write_report(
         "waves) exists only in record 207, which is in DS1: DS2 has no `!` beats**, so "
         "inter-patient figures cannot measure `!` (its row shows support 0; a `!` prediction "
         "on DS2 counts as an error). Macro-F1 averages the classes present in each test set.",
-        "- Splits: **intra** = random beats stratified by class (72% train, 8% validation, 20% "
+        "- Splits: **intra** = random beats stratified by class (70% train, 10% validation, 20% "
         "test, seed 0); **inter** = de Chazal 2004, trained on DS1 minus validation records "
         f"{', '.join(context.get('validation_records', []))} (held out by record), tested "
         "on every DS2 beat. Shipped weights are the inter-patient ones; the intra-patient "
         "column comes from the same configuration trained on the intra split "
-        "(`models/intra/`).",
+        "(`models/intra/`), with longer training there (up to 30 epochs of up to 6,000 beats "
+        "per class, for the original CNN too).",
         "- AAMI EC57 figures: every annotated DS2 beat (including beats outside the six classes) "
         "with its reference AAMI class, against the AAMI class of the six-class prediction "
         "(L, N, R -> N; A -> SVEB; V, ! -> VEB; F and Q are never predicted).",
@@ -231,9 +243,11 @@ def write_report(
                 f"ECE {_f(m['six_class']['ece'])}, {m['six_class']['n_beats']} test beats. "
                 f"Trained {train.get('epochs_run', '?')} epochs (best {train.get('best_epoch')}, "
                 f"validation macro-F1 {_f(train.get('best_validation_macro_f1'))}) in "
-                f"{train.get('train_seconds', '?')} s.",
+                f"{train.get('train_seconds', '?')} s"
+                f"{' on ' + train['trained_on'] if train.get('trained_on') else ''}.",
                 "",
                 *per_class_table(m),
+                *_validation_line(m),
                 "",
                 f"![{name} {split} confusion matrix]({m['confusion_png']})",
             ]
@@ -244,7 +258,7 @@ def write_report(
         for cand, score in context["recording_choice"].items():
             out.append(f"| {cand} | {_f(score)} |")
         out += ["", f"Chosen: `{recording}`.", ""]
-    out += ["## Time", "", f"Measured on {context.get('machine', 'this machine')}.", ""]
+    out += ["## Time", ""]
     out += timing_lines(all_metrics, context) + [""]
     out.extend(context.get("notes", []))
     path = models_dir / "REPORT.md"
@@ -301,20 +315,24 @@ TIMING_END = "<!-- timing:end -->"
 
 def timing_lines(all_metrics: dict[str, dict[str, Any]], context: dict[str, Any]) -> list[str]:
     """Seconds per step, from the training records in the bundles and the evaluation run."""
+    here = context.get("machine", "this machine")
     lines = ["| step | seconds |", "|---|---:|"]
     if context.get("dataset_seconds") is not None:
-        lines.append(f"| build the beat table (all records) | {context['dataset_seconds']:.0f} |")
+        seconds = context["dataset_seconds"]
+        lines.append(f"| build the beat table, all records ({here}) | {seconds:.0f} |")
     total = 0.0
     for name, data in all_metrics.items():
         for split in ("inter", "intra"):
-            seconds = data["splits"].get(split, {}).get("training", {}).get("train_seconds")
+            training = data["splits"].get(split, {}).get("training", {})
+            seconds = training.get("train_seconds")
             if seconds is not None:
                 total += seconds
-                lines.append(f"| train {name}, {split}-patient | {seconds:.0f} |")
+                where = training.get("trained_on", context.get("machine", "this machine"))
+                lines.append(f"| train {name}, {split}-patient ({where}) | {seconds:.0f} |")
     extra = context.get("candidate_seconds", 0.0)
     if extra:
         total += extra
-        lines.append(f"| train the recording candidates not shipped | {extra:.0f} |")
+        lines.append(f"| train the recording candidates not chosen | {extra:.0f} |")
     lines.append(f"| **training in all** | **{total:.0f}** |")
     if context.get("evaluation_seconds") is not None:
         lines.append(

@@ -36,16 +36,29 @@ class Command(BaseCommand):
             help="training runs (for the baseline's weights and model choice)",
         )
         parser.add_argument(
+            "--report-only",
+            action="store_true",
+            help="only rewrite REPORT.md (and the README with --update-readme) from the "
+            "metrics files already in --models-dir",
+        )
+        parser.add_argument(
             "--update-readme",
             action="store_true",
             help="rewrite README.md between the metrics markers",
         )
 
     def handle(self, *args, **options) -> None:
+        readme = Path(settings.BASE_DIR, "README.md") if options["update_readme"] else None
+        if options["report_only"]:
+            try:
+                pipeline.render_reports(options["models_dir"], readme)
+            except FileNotFoundError as exc:
+                raise CommandError(str(exc)) from exc
+            self.stdout.write(self.style.SUCCESS("REPORT.md rewritten from the metrics files"))
+            return
         data_dir = data_dir_from(options)
         started = time.perf_counter()
         runs_dir = Path(options["runs_dir"])
-        readme = Path(settings.BASE_DIR, "README.md") if options["update_readme"] else None
         try:
             metrics = pipeline.evaluate_models(
                 data_dir,

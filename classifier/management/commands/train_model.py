@@ -49,6 +49,12 @@ class Command(BaseCommand):
             help="a few records, one model, two epochs (checks the set-up)",
         )
         parser.add_argument(
+            "--resume",
+            action="store_true",
+            help="keep runs already saved in --runs-dir (e.g. after an interruption, or runs "
+            "trained elsewhere) and train only the missing ones",
+        )
+        parser.add_argument(
             "--no-ship", action="store_true", help="train only; leave models/ untouched"
         )
         parser.add_argument(
@@ -95,6 +101,7 @@ class Command(BaseCommand):
             candidates=candidates,
             splits=tuple(splits),
             overrides=overrides,
+            skip_existing=options["resume"],
             progress=self.stdout.write,
         )
         runs_dir.mkdir(parents=True, exist_ok=True)
