@@ -34,3 +34,24 @@ def test_build_dataset_and_export_images_on_synthetic_records(synthetic_dir, tmp
 def test_unknown_configuration_is_rejected(synthetic_dir):
     with pytest.raises(CommandError, match="unknown configuration"):
         call_command("train_model", data_dir=str(synthetic_dir), only=["resnet"])
+
+
+@pytest.mark.slow
+def test_train_from_an_image_folder(synthetic_dir, tmp_path):
+    import json
+
+    folder = tmp_path / "Dataset"
+    call_command("export_beat_images", data_dir=str(synthetic_dir), out=str(folder))
+    runs = tmp_path / "runs"
+    call_command(
+        "train_model",
+        image_folder=str(folder / "train"),
+        epochs=1,
+        runs_dir=str(runs),
+        name="folder_test",
+    )
+    meta = json.loads((runs / "folder" / "folder_test.json").read_text())
+    assert meta["task"] == "image" and meta["inputs"] == ["image"]
+    assert meta["training"]["train_beats"] + meta["training"]["validation_beats"] == len(
+        list((folder / "train").glob("*/*.png"))
+    )
