@@ -3,6 +3,11 @@
 Nothing is loaded at import time (``migrate`` and most tests never touch TensorFlow). Loading is
 guarded by a lock so two first requests in different threads do not load the same model twice.
 Preprocessing is the pipeline's own ``load_image_for_model``: the same code training uses.
+
+Runtime (``settings.MODEL_RUNTIME``): ``auto`` (default) runs a model's network in LiteRT when
+``python manage.py export_lite_models`` has converted the current ``.keras`` file (about 45 MB
+instead of TensorFlow's 600 MB per process; see ``classifier.lite_runtime``), else in Keras;
+``lite`` insists on LiteRT; ``keras`` always uses Keras/TensorFlow.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from PIL import Image
 
+from classifier.lite_runtime import lite_is_fresh, litert_available, load_lite_bundle
 from classifier.ml.bundle import BundleError, ModelBundle, load_bundle, read_metadata
 from classifier.ml.images import detect_image_kind, load_image_for_model, to_grayscale_array
 
@@ -24,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 IMAGE_KINDS = ("beat_image", "spectrogram")
 INSTALL_COMMAND = "python manage.py build_dataset && python manage.py train_model"
+LITE_COMMAND = "python manage.py export_lite_models"
+RUNTIMES = ("auto", "lite", "keras")
 
 
 class ModelNotInstalledError(RuntimeError):
@@ -48,11 +56,20 @@ class ImageClassification:
 
 
 class ModelService:
-    def __init__(self, models_dir: Path, preferred: dict[str, str] | None = None):
+    def __init__(
+        self,
+        models_dir: Path,
+        preferred: dict[str, str] | None = None,
+        runtime: str = "auto",
+    ):
+        if runtime not in RUNTIMES:
+            raise ValueError(f"MODEL_RUNTIME must be one of {RUNTIMES}, not {runtime!r}")
         self.models_dir = Path(models_dir)
         self.preferred = dict(preferred or {})  # {kind: model name or file stem}
+        self.runtime = runtime
         self._lock = threading.Lock()
         self._bundles: dict[Path, ModelBundle] = {}
+        self.runtimes: dict[Path, str] = {}  # path -> "litert" or "keras", once loaded
 
     # -- discovery (metadata only, no TensorFlow) -------------------------------------------
     def image_model_paths(self) -> dict[str, Path]:
@@ -91,24 +108,42 @@ class ModelService:
             raise ModelNotInstalledError(
                 f"No {kind.replace('_', ' ')} model is installed in {self.models_dir}."
             )
-        return self._load(path)
+        return self.bundle(path)
 
-    def _load(self, path: Path) -> ModelBundle:
+    def bundle(self, path: Path) -> ModelBundle:
+        """Any model bundle by its ``.keras`` path (image or recording), loaded once."""
+        path = Path(path)
         bundle = self._bundles.get(path)
         if bundle is not None:
             return bundle
         with self._lock:
             bundle = self._bundles.get(path)
             if bundle is None:
-                try:
-                    bundle = load_bundle(path)
-                except BundleError as exc:
-                    logger.error("model not usable: %s", exc)
-                    detail = f"The model {path.name} cannot be loaded."
-                    raise ModelNotInstalledError(detail) from exc
-                self._bundles[path] = bundle
-                logger.info("loaded model %s v%s from %s", bundle.name, bundle.version, path)
+                bundle, runtime = self._load(path)
+                self._bundles[path], self.runtimes[path] = bundle, runtime
+                logger.info(
+                    "loaded model %s v%s from %s (%s)", bundle.name, bundle.version, path, runtime
+                )
         return bundle
+
+    def _load(self, path: Path) -> tuple[ModelBundle, str]:
+        try:
+            if self.runtime != "keras" and lite_is_fresh(path) and litert_available():
+                return load_lite_bundle(path), "litert"
+            if self.runtime == "lite":
+                raise ModelNotInstalledError(
+                    f"The model {path.name} has no up-to-date LiteRT conversion; "
+                    f"run {LITE_COMMAND}."
+                )
+            if self.runtime == "auto":
+                logger.warning("%s: no fresh .tflite, serving with Keras (%s)", path, LITE_COMMAND)
+            return load_bundle(path), "keras"
+        except (BundleError, ValueError, RuntimeError, OSError) as exc:
+            if isinstance(exc, ModelNotInstalledError):
+                raise
+            logger.error("model not usable: %s", exc)
+            detail = f"The model {path.name} cannot be loaded."
+            raise ModelNotInstalledError(detail) from exc
 
     def warm_up(self) -> list[str]:
         """Load every installed image model now (benchmarks, gunicorn ``post_fork``)."""
@@ -147,4 +182,8 @@ class ModelService:
 @lru_cache(maxsize=1)
 def get_model_service() -> ModelService:
     """The process-wide service (cleared when ``MODELS_DIR`` changes, e.g. in tests)."""
-    return ModelService(settings.MODELS_DIR, getattr(settings, "IMAGE_MODELS", None))
+    return ModelService(
+        settings.MODELS_DIR,
+        preferred=getattr(settings, "IMAGE_MODELS", None),
+        runtime=getattr(settings, "MODEL_RUNTIME", "auto"),
+    )

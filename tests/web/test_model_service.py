@@ -4,12 +4,12 @@ import io
 import json
 import shutil
 import threading
+import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from classifier import model_service
 from classifier.ml.bundle import load_bundle
 from classifier.ml.images import load_image_for_model
 from classifier.model_service import ModelNotInstalledError, ModelService, get_model_service
@@ -47,7 +47,8 @@ def test_prediction_equals_pipeline_path(tiny_models_dir):
     pixels = load_image_for_model(image, size=bundle.image_size, kind="beat_image")
     expected = bundle.predict_proba(pixels[None])[0]
     assert list(result.probabilities) == bundle.classes
-    np.testing.assert_allclose(list(result.probabilities.values()), expected, rtol=1e-6)
+    # Served by LiteRT, checked against the Keras network itself.
+    np.testing.assert_allclose(list(result.probabilities.values()), expected, atol=1e-5)
     assert result.label == BEAT_FAVOURS
     assert result.confidence == pytest.approx(expected.max())
     assert (result.model_name, result.kind, result.kind_detected) == (
@@ -71,14 +72,15 @@ def test_auto_detects_image_kind(tiny_models_dir):
 
 def test_each_model_is_loaded_once_across_threads(tiny_models_dir, monkeypatch):
     calls = []
-    real_load = model_service.load_bundle
+    service = ModelService(tiny_models_dir)
+    real_load = service._load
 
     def counting_load(path):
         calls.append(path)
+        time.sleep(0.05)  # widen the race window
         return real_load(path)
 
-    monkeypatch.setattr(model_service, "load_bundle", counting_load)
-    service = ModelService(tiny_models_dir)
+    monkeypatch.setattr(service, "_load", counting_load)
     threads = [
         threading.Thread(target=service.image_bundle, args=("beat_image",)) for _ in range(8)
     ]

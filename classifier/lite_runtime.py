@@ -1,0 +1,162 @@
+"""Serve the pipeline's Keras models with the LiteRT (TensorFlow Lite) interpreter.
+
+Why: importing TensorFlow alone puts about 600 MB in a process's RSS; the LiteRT interpreter
+runs the *same* network (same weights, same float32 arithmetic, same in-model rescaling) in
+about 45 MB. Training keeps using Keras; ``export_lite`` converts ``models/<name>.keras`` into
+``models/<name>.tflite`` once and checks that both give the same probabilities on random
+inputs. A sidecar ``models/<name>.tflite.json`` records the SHA-256 of the ``.keras`` file it
+came from, so a retrained model is never served by a stale conversion (the service then falls
+back to Keras). The preprocessing before the network is untouched: still
+``classifier.ml.images.load_image_for_model``.
+
+No Django here; TensorFlow is imported only by ``export_lite``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from classifier.ml.bundle import ModelBundle, load_bundle, read_metadata
+
+# Largest difference in any class probability accepted between Keras and LiteRT.
+TOLERANCE = 1e-4
+SIGNATURE = "serving_default"
+
+
+class LiteExportError(RuntimeError):
+    pass
+
+
+def lite_paths(keras_path: Path) -> tuple[Path, Path]:
+    keras_path = Path(keras_path)
+    return keras_path.with_suffix(".tflite"), keras_path.with_name(f"{keras_path.stem}.tflite.json")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def lite_is_fresh(keras_path: Path) -> bool:
+    """True if ``<name>.tflite`` exists and was converted from the current ``<name>.keras``."""
+    tflite, sidecar = lite_paths(keras_path)
+    if not (tflite.is_file() and sidecar.is_file()):
+        return False
+    try:
+        info = json.loads(sidecar.read_text())
+    except (OSError, ValueError):
+        return False
+    return info.get("source_sha256") == file_sha256(Path(keras_path))
+
+
+def litert_available() -> bool:
+    try:
+        import ai_edge_litert.interpreter  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class LiteModel:
+    """A LiteRT interpreter that answers like the Keras model ``ModelBundle`` calls.
+
+    ``model(inputs, training=False)`` and ``model.predict(inputs, batch_size=, verbose=)`` take
+    the same ``{"image": uint8 (n, H, W, 1), "rr": float32 (n, 6)}`` dict and return the class
+    probabilities (n, n_classes). ``ModelBundle`` already serialises calls with its lock.
+    """
+
+    def __init__(self, tflite_path: Path, num_threads: int = 1):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = Path(tflite_path)
+        self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
+        self._runner = self._interpreter.get_signature_runner(SIGNATURE)
+        details = self._runner.get_input_details()
+        self.input_names = sorted(details)
+        self._dtypes = {name: details[name]["dtype"] for name in details}
+        self._lock = threading.Lock()
+
+    def __call__(self, inputs: dict[str, np.ndarray], training: bool = False) -> np.ndarray:
+        missing = set(self.input_names) - set(inputs)
+        if missing:
+            raise ValueError(f"{self.path.name} needs inputs {sorted(missing)}")
+        feed = {
+            name: np.ascontiguousarray(inputs[name], dtype=self._dtypes[name])
+            for name in self.input_names
+        }
+        with self._lock:
+            outputs = self._runner(**feed)
+        (probs,) = outputs.values()
+        return np.array(probs)  # copy: the interpreter reuses its buffers
+
+    def predict(self, inputs: dict[str, np.ndarray], batch_size: int = 512, verbose=0):
+        n = len(inputs["image"])
+        parts = [
+            self({k: v[i : i + batch_size] for k, v in inputs.items()})
+            for i in range(0, n, batch_size)
+        ]
+        return np.concatenate(parts) if parts else np.empty((0, 0), np.float32)
+
+
+def load_lite_bundle(keras_path: Path, num_threads: int = 1) -> ModelBundle:
+    """A ``ModelBundle`` (same metadata, same methods) whose network runs in LiteRT."""
+    keras_path = Path(keras_path)
+    metadata = read_metadata(keras_path)
+    tflite, _ = lite_paths(keras_path)
+    return ModelBundle(LiteModel(tflite, num_threads=num_threads), metadata, keras_path)
+
+
+def _random_inputs(metadata: dict[str, Any], n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    size = int(metadata["image_size"])
+    inputs = {"image": rng.integers(0, 256, (n, size, size, 1), dtype=np.uint8)}
+    if "rr" in metadata["inputs"]:
+        inputs["rr"] = rng.uniform(0.2, 2.0, (n, 6)).astype(np.float32)
+    return inputs
+
+
+def export_lite(keras_path: Path, *, n_check: int = 32) -> dict[str, Any]:
+    """Convert ``<name>.keras`` to ``<name>.tflite`` and verify it; returns the sidecar info.
+
+    Raises ``LiteExportError`` (and leaves no ``.tflite``) if the converted network's
+    probabilities differ from Keras' by more than ``TOLERANCE`` anywhere.
+    """
+    keras_path = Path(keras_path)
+    tflite, sidecar = lite_paths(keras_path)
+    bundle = load_bundle(keras_path)
+    tmp = tflite.with_name(f".{tflite.stem}.tmp.tflite")
+    bundle.model.export(str(tmp), format="litert", verbose=False)
+    try:
+        inputs = _random_inputs(bundle.metadata, n_check)
+        expected = np.asarray(bundle.model(inputs, training=False), dtype=np.float64)
+        got = LiteModel(tmp)(inputs).astype(np.float64)
+        single = LiteModel(tmp)({k: v[:1] for k, v in inputs.items()}).astype(np.float64)
+        diff = float(max(np.abs(got - expected).max(), np.abs(single - expected[:1]).max()))
+        if not diff <= TOLERANCE:
+            raise LiteExportError(
+                f"{keras_path.name}: LiteRT and Keras differ by {diff:.2e} (> {TOLERANCE:g})"
+            )
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(tflite)
+    info = {
+        "source": keras_path.name,
+        "source_sha256": file_sha256(keras_path),
+        "max_abs_diff": diff,
+        "checked_inputs": n_check,
+        "tolerance": TOLERANCE,
+        "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    sidecar.write_text(json.dumps(info, indent=2) + "\n")
+    return info
