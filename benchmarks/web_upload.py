@@ -193,7 +193,7 @@ def main() -> None:
         # One entry per runtime measured, so the Keras baseline and LiteRT sit side by side.
         existing = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
         existing = existing if "runs" in existing else {"runs": {}}
-        existing["runs"][f"{'tiny' if tiny else 'shipped'}-{args.runtime}"] = result
+        existing["runs"][f"{bundle.name}-{args.runtime}"] = result
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(existing, indent=2, sort_keys=True) + "\n")
         print(f"written to {RESULTS.relative_to(ROOT)}")
