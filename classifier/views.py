@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 import mimetypes
 
 from django.contrib import messages
@@ -20,6 +21,7 @@ from classifier.forms import PredictionFilterForm, UploadForm
 from classifier.model_service import ModelNotInstalledError, get_model_service
 from classifier.thumbnails import make_thumbnail
 
+logger = logging.getLogger(__name__)
 HISTORY_PAGE_SIZE = 20
 
 
@@ -50,6 +52,15 @@ def upload(request: HttpRequest) -> HttpResponse:
             return _model_missing(request, exc.detail)
         except ValidationError as exc:
             form.add_error(None, exc)
+        except Exception:  # a model crash on a valid image: say so, keep the form, store nothing
+            logger.exception("prediction failed")
+            form.add_error(
+                None,
+                "The images could not be classified (internal error). "
+                "Nothing was stored; please try again or contact the administrator.",
+            )
+            context = {"form": form, "models": service.image_models_metadata()}
+            return render(request, "classifier/upload.html", context, status=500)
         else:
             if len(created) == 1:
                 return redirect(created[0])

@@ -264,3 +264,19 @@ def test_thumbnail_of_a_large_upload_is_small(user_client, user, installed_tiny_
     prediction = services.prediction_create(owner=user, uploaded_file=big)
     thumb = user_client.get(prediction.get_thumbnail_url())
     assert Image.open(io.BytesIO(thumb.content)).size == (128, 128)
+
+
+def test_model_crash_shows_message_and_stores_nothing(
+    user_client, installed_tiny_models, settings, monkeypatch
+):
+    def boom(*args, **kwargs):
+        raise RuntimeError("interpreter exploded")
+
+    monkeypatch.setattr("classifier.ml.bundle.ModelBundle.predict_proba", boom)
+    response = user_client.post(
+        UPLOAD, {"images": [png("a.png"), png("b.png")], "image_type": "auto"}
+    )
+    assert response.status_code == 500
+    assert "could not be classified" in response.content.decode()
+    assert Prediction.objects.count() == 0
+    assert stored_files(settings) == []
