@@ -280,3 +280,12 @@ def test_model_crash_shows_message_and_stores_nothing(
     assert "could not be classified" in response.content.decode()
     assert Prediction.objects.count() == 0
     assert stored_files(settings) == []
+
+
+def test_too_many_files_in_one_request_is_refused(user_client, installed_tiny_models, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
+    files = [png(f"f{i}.png", seed=i) for i in range(3)]
+    response = user_client.post(UPLOAD, {"images": files, "image_type": "auto"})
+    assert response.status_code == 400
+    assert Prediction.objects.count() == 0
+    assert stored_files(settings) == []
