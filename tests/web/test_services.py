@@ -123,3 +123,20 @@ def test_delete_removes_row_and_file_after_commit(
         services.prediction_delete(prediction=p)
     assert Prediction.objects.count() == 0
     assert stored_files(settings) == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "fmt"), [("RGBA", "PNG"), ("CMYK", "JPEG"), ("I;16", "PNG"), ("1", "BMP"), ("P", "PNG")]
+)
+def test_unusual_pixel_formats_are_classified(user, installed_tiny_models, mode, fmt):
+    import io
+
+    from PIL import Image
+
+    base = Image.open(io.BytesIO(beat_image_bytes()))
+    image = base.convert("RGB").convert(mode) if mode != "I;16" else base.convert("I;16")
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    upload = SimpleUploadedFile(f"x.{fmt.lower()}", buffer.getvalue())
+    p = services.prediction_create(owner=user, uploaded_file=upload, image_type="beat_image")
+    assert p.predicted_class == BEAT_FAVOURS
