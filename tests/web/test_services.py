@@ -126,7 +126,8 @@ def test_delete_removes_row_and_file_after_commit(
 
 
 @pytest.mark.parametrize(
-    ("mode", "fmt"), [("RGBA", "PNG"), ("CMYK", "JPEG"), ("I;16", "PNG"), ("1", "BMP"), ("P", "PNG")]
+    ("mode", "fmt"),
+    [("RGBA", "PNG"), ("CMYK", "JPEG"), ("I;16", "PNG"), ("1", "BMP"), ("P", "PNG")],
 )
 def test_unusual_pixel_formats_are_classified(user, installed_tiny_models, mode, fmt):
     import io
