@@ -22,6 +22,7 @@ from classifier.model_service import ModelNotInstalledError, get_model_service
 from classifier.thumbnails import make_thumbnail
 
 logger = logging.getLogger(__name__)
+
 HISTORY_PAGE_SIZE = 20
 
 
@@ -52,22 +53,15 @@ def upload(request: HttpRequest) -> HttpResponse:
             return _model_missing(request, exc.detail)
         except ValidationError as exc:
             form.add_error(None, exc)
-        except Exception:  # a model crash on a valid image: say so, keep the form, store nothing
-            logger.exception("prediction failed")
-            form.add_error(
-                None,
-                "The images could not be classified (internal error). "
-                "Nothing was stored; please try again or contact the administrator.",
-            )
-            context = {"form": form, "models": service.image_models_metadata()}
-            return render(request, "classifier/upload.html", context, status=500)
         else:
             if len(created) == 1:
                 return redirect(created[0])
             ids = ",".join(str(p.pk) for p in created)
             return redirect(f"{reverse('classifier:batch')}?ids={ids}")
     context = {"form": form, "models": service.image_models_metadata()}
-    return render(request, "classifier/upload.html", context)
+    # a refused upload is a client error: 400 with the form and its messages
+    status = 400 if request.method == "POST" else 200
+    return render(request, "classifier/upload.html", context, status=status)
 
 
 @login_required
