@@ -116,6 +116,26 @@ def load_lite_bundle(keras_path: Path, num_threads: int = 1) -> ModelBundle:
     return ModelBundle(LiteModel(tflite, num_threads=num_threads), metadata, keras_path)
 
 
+class LiteNotAvailableError(RuntimeError):
+    """``runtime="lite"`` was asked for but the model has no up-to-date conversion."""
+
+
+def load_serving_bundle(keras_path: Path, runtime: str = "auto") -> tuple[ModelBundle, str]:
+    """Load a bundle for serving; returns it and the runtime used ("litert" or "keras").
+
+    ``auto``: LiteRT when ``<name>.tflite`` is a fresh conversion of ``<name>.keras`` (and
+    ai-edge-litert is installed), else Keras. ``lite``: LiteRT or ``LiteNotAvailableError``.
+    ``keras``: always Keras. Any process that serves models (web worker, task worker) can use
+    this to stay free of TensorFlow. Raises ``BundleError`` for an unusable model.
+    """
+    keras_path = Path(keras_path)
+    if runtime != "keras" and lite_is_fresh(keras_path) and litert_available():
+        return load_lite_bundle(keras_path), "litert"
+    if runtime == "lite":
+        raise LiteNotAvailableError(f"{keras_path.name} has no up-to-date LiteRT conversion")
+    return load_bundle(keras_path), "keras"
+
+
 def _random_inputs(metadata: dict[str, Any], n: int, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     size = int(metadata["image_size"])

@@ -22,8 +22,8 @@ from typing import Any
 from django.conf import settings
 from PIL import Image
 
-from classifier.lite_runtime import lite_is_fresh, litert_available, load_lite_bundle
-from classifier.ml.bundle import BundleError, ModelBundle, load_bundle, read_metadata
+from classifier.lite_runtime import LiteNotAvailableError, load_serving_bundle
+from classifier.ml.bundle import BundleError, ModelBundle, read_metadata
 from classifier.ml.images import detect_image_kind, load_image_for_model, to_grayscale_array
 
 logger = logging.getLogger(__name__)
@@ -128,22 +128,17 @@ class ModelService:
 
     def _load(self, path: Path) -> tuple[ModelBundle, str]:
         try:
-            if self.runtime != "keras" and lite_is_fresh(path) and litert_available():
-                return load_lite_bundle(path), "litert"
-            if self.runtime == "lite":
-                raise ModelNotInstalledError(
-                    f"The model {path.name} has no up-to-date LiteRT conversion; "
-                    f"run {LITE_COMMAND}."
-                )
-            if self.runtime == "auto":
-                logger.warning("%s: no fresh .tflite, serving with Keras (%s)", path, LITE_COMMAND)
-            return load_bundle(path), "keras"
+            bundle, runtime = load_serving_bundle(path, self.runtime)
+        except LiteNotAvailableError as exc:
+            raise ModelNotInstalledError(
+                f"The model {path.name} has no up-to-date LiteRT conversion; run {LITE_COMMAND}."
+            ) from exc
         except (BundleError, ValueError, RuntimeError, OSError) as exc:
-            if isinstance(exc, ModelNotInstalledError):
-                raise
             logger.error("model not usable: %s", exc)
-            detail = f"The model {path.name} cannot be loaded."
-            raise ModelNotInstalledError(detail) from exc
+            raise ModelNotInstalledError(f"The model {path.name} cannot be loaded.") from exc
+        if runtime == "keras" and self.runtime == "auto":
+            logger.warning("%s: no fresh .tflite, serving with Keras (%s)", path, LITE_COMMAND)
+        return bundle, runtime
 
     def warm_up(self) -> list[str]:
         """Load every installed image model now (benchmarks, gunicorn ``post_fork``)."""
