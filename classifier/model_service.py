@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from PIL import Image
 
@@ -138,7 +139,24 @@ class ModelService:
             raise ModelNotInstalledError(f"The model {path.name} cannot be loaded.") from exc
         if runtime == "keras" and self.runtime == "auto":
             logger.warning("%s: no fresh .tflite, serving with Keras (%s)", path, LITE_COMMAND)
+        self._check_outputs(bundle)
         return bundle, runtime
+
+    @staticmethod
+    def _check_outputs(bundle: ModelBundle) -> None:
+        """One blank input through the network (also warms it up): a model whose output does
+        not match its metadata's class list is refused rather than mislabelled."""
+        size = bundle.image_size
+        rr = np.ones((1, 6), np.float32) if "rr" in bundle.metadata["inputs"] else None
+        try:
+            probs = bundle.predict_proba(np.zeros((1, size, size), np.uint8), rr)
+        except Exception as exc:
+            raise ModelNotInstalledError(f"The model {bundle.path.name} cannot run.") from exc
+        if probs.shape != (1, len(bundle.classes)):
+            raise ModelNotInstalledError(
+                f"The model {bundle.path.name} gives {probs.shape[-1]} outputs for "
+                f"{len(bundle.classes)} classes in its metadata."
+            )
 
     def warm_up(self) -> list[str]:
         """Load every installed image model now (benchmarks, gunicorn ``post_fork``)."""

@@ -125,3 +125,12 @@ def test_settings_choose_among_several_models_of_one_kind(settings, tiny_models_
     assert get_model_service().image_model_paths()["beat_image"].stem == "a-beat"
     settings.IMAGE_MODELS = {"beat_image": "b-beat"}
     assert get_model_service().image_model_paths()["beat_image"].stem == "b-beat"
+
+
+def test_model_whose_outputs_do_not_match_its_classes_is_refused(tmp_path, tiny_models_dir):
+    shutil.copy(tiny_models_dir / "tiny-beat.keras", tmp_path / "five.keras")
+    meta = json.loads((tiny_models_dir / "tiny-beat.json").read_text())
+    meta["classes"] = meta["classes"][:5]
+    (tmp_path / "five.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelNotInstalledError, match="6 outputs for 5 classes"):
+        ModelService(tmp_path).image_bundle("beat_image")

@@ -70,8 +70,9 @@ def test_failing_prediction_stores_nothing(user, installed_tiny_models, settings
     def boom(*args, **kwargs):
         raise RuntimeError("model crashed")
 
+    services.get_model_service().warm_up()  # the model loads; it fails on the upload
     monkeypatch.setattr("classifier.ml.bundle.ModelBundle.predict_proba", boom)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="model crashed"):
         services.prediction_create(owner=user, uploaded_file=png())
     assert Prediction.objects.count() == 0
     assert stored_files(settings) == []
@@ -84,7 +85,7 @@ def test_failing_row_save_removes_the_written_file(
         raise RuntimeError("database down")
 
     monkeypatch.setattr(Prediction, "save", boom)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="database down"):
         services.prediction_create(owner=user, uploaded_file=png())
     assert stored_files(settings) == []
 
@@ -101,7 +102,7 @@ def test_create_many_is_all_or_nothing(user, installed_tiny_models, settings, mo
 
     monkeypatch.setattr(services.get_model_service(), "classify_image", fail_on_third)
     files = [png(f"b{i}.png", seed=i) for i in range(4)]
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="third file fails"):
         services.prediction_create_many(owner=user, uploaded_files=files)
     assert Prediction.objects.count() == 0
     assert stored_files(settings) == []

@@ -12,6 +12,7 @@ from django.utils import timezone
 from PIL import Image
 
 from classifier import services
+from classifier.model_service import get_model_service
 from classifier.models import Prediction
 from tests.conftest import BEAT_FAVOURS, SPECTROGRAM_FAVOURS
 from tests.factories import beat_image_bytes, spectrogram_image_bytes
@@ -271,6 +272,7 @@ def test_model_crash_stores_nothing(user_client, installed_tiny_models, settings
     def boom(*args, **kwargs):
         raise RuntimeError("interpreter exploded")
 
+    get_model_service().warm_up()  # loaded fine; it fails later, on the uploads
     monkeypatch.setattr("classifier.ml.bundle.ModelBundle.predict_proba", boom)
     user_client.raise_request_exception = False
     response = user_client.post(
