@@ -157,6 +157,9 @@ def main() -> None:
     times, cpu_times = [m[0] for m in measured], [m[1] for m in measured]
     assert Prediction.objects.count() == args.n + 1
     rss = rss_mb()
+    # Every model in the folder (the recording model too), as a process serving both would hold.
+    all_models = [service.bundle(path).name for path in sorted(models_dir.glob("*.keras"))]
+    rss_all = rss_mb()
 
     quantiles = statistics.quantiles(times, n=10)
     result = {
@@ -173,6 +176,8 @@ def main() -> None:
         "target_p50_ms": TARGET_P50_MS,
         "rss_mb_models_loaded": round(rss, 1),
         "rss_mb_django_only": round(rss_django, 1),
+        "rss_mb_all_models_loaded": round(rss_all, 1),
+        "all_models": all_models,
         "target_rss_mb": TARGET_RSS_MB,
         "models_loaded": loaded,
         "model_used": f"{bundle.name} v{bundle.version}",
