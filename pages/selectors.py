@@ -47,7 +47,7 @@ def _scalars(data: Any, prefix: str = "", depth: int = 0) -> dict[str, float | i
     return out
 
 
-def _split_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+def _split_rows(metrics: dict[str, Any], classes: list[str]) -> list[dict[str, Any]]:
     rows = []
     splits = metrics.get("splits") if isinstance(metrics.get("splits"), dict) else {}
     for name, split in splits.items():
@@ -74,12 +74,19 @@ def _split_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
                         "precision": _number(values.get("precision")),
                         "f1": _number(values.get("f1")),
                     }
-                    for code, values in per_class.items()
+                    for code, values in sorted(
+                        per_class.items(), key=lambda kv: _order(kv[0], classes)
+                    )
                     if isinstance(values, dict)
                 ],
             }
         )
     return rows
+
+
+def _order(code: str, classes: list[str]) -> tuple[int, str]:
+    """Per-class rows in the model's class order (the metrics file may sort them by name)."""
+    return (classes.index(code) if code in classes else len(classes), code)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -105,7 +112,7 @@ def model_summaries(models_dir: Path | None = None) -> list[dict[str, Any]]:
             continue
         metrics_path = path.with_name(f"{path.stem}.metrics.json")
         metrics = _read_json(metrics_path)
-        rows = _split_rows(metrics)
+        rows = _split_rows(metrics, list(meta["classes"]))
         summary = metrics.get("summary") or meta.get("metrics_summary") or {}
         other = {} if rows else _scalars(summary)
         summaries.append(
