@@ -138,7 +138,7 @@ def main() -> None:
     t0 = time.perf_counter()
     loaded = service.warm_up()
     load_s = time.perf_counter() - t0
-    bundle = service.image_bundle("beat_image")
+    bundle = service.serving_bundle("beat_image")
     png, source = beat_png(bundle)
     url = reverse("classifier:upload")
 
@@ -158,7 +158,9 @@ def main() -> None:
     assert Prediction.objects.count() == args.n + 1
     rss = rss_mb()
     # Every model in the folder (the recording model too), as a process serving both would hold.
-    all_models = [service.bundle(path).name for path in sorted(models_dir.glob("*.keras"))]
+    all_models = [
+        service.serving_bundle_at(path).name for path in sorted(models_dir.glob("*.keras"))
+    ]
     rss_all = rss_mb()
 
     quantiles = statistics.quantiles(times, n=10)

@@ -69,7 +69,8 @@ class ModelService:
         self.preferred = dict(preferred or {})  # {kind: model name or file stem}
         self.runtime = runtime
         self._lock = threading.Lock()
-        self._bundles: dict[Path, ModelBundle] = {}
+        self._bundles: dict[Path, ModelBundle] = {}  # serving bundles
+        self._keras_bundles: dict[Path, ModelBundle] = {}
         self.runtimes: dict[Path, str] = {}  # path -> "litert" or "keras", once loaded
 
     # -- discovery (metadata only, no TensorFlow) -------------------------------------------
@@ -102,34 +103,60 @@ class ModelService:
         return {kind: read_metadata(path) for kind, path in self.image_model_paths().items()}
 
     # -- loading --------------------------------------------------------------------------------
-    def image_bundle(self, kind: str) -> ModelBundle:
-        """The loaded model for ``kind``; ``ModelNotInstalledError`` if absent or unusable."""
+    def _path_for(self, kind: str) -> Path:
         path = self.image_model_paths().get(kind)
         if path is None:
             raise ModelNotInstalledError(
                 f"No {kind.replace('_', ' ')} model is installed in {self.models_dir}."
             )
-        return self.bundle(path)
+        return path
 
-    def bundle(self, path: Path) -> ModelBundle:
-        """Any model bundle by its ``.keras`` path (image or recording), loaded once."""
+    def serving_bundle(self, kind: str) -> ModelBundle:
+        """The bundle predictions for ``kind`` run on (LiteRT when converted, see the module
+        docstring); ``ModelNotInstalledError`` if absent or unusable."""
+        return self.serving_bundle_at(self._path_for(kind))
+
+    def image_bundle(self, kind: str) -> ModelBundle:
+        """The full Keras bundle for ``kind`` (layers, gradients: e.g. Grad-CAM).
+
+        Loading it imports TensorFlow (about 600 MB per process), so predictions never need it:
+        they use ``serving_bundle``. Same metadata and weights as the serving bundle.
+        """
+        return self.keras_bundle_at(self._path_for(kind))
+
+    def serving_bundle_at(self, path: Path) -> ModelBundle:
+        """Any model (image or recording) by its ``.keras`` path, for predictions; loaded once."""
         path = Path(path)
         bundle = self._bundles.get(path)
-        if bundle is not None:
-            return bundle
-        with self._lock:
-            bundle = self._bundles.get(path)
-            if bundle is None:
-                bundle, runtime = self._load(path)
-                self._bundles[path], self.runtimes[path] = bundle, runtime
-                logger.info(
-                    "loaded model %s v%s from %s (%s)", bundle.name, bundle.version, path, runtime
-                )
+        if bundle is None:
+            with self._lock:
+                bundle = self._bundles.get(path)
+                if bundle is None:
+                    bundle, runtime = self._load(path, self.runtime)
+                    self._bundles[path], self.runtimes[path] = bundle, runtime
+                    if runtime == "keras":
+                        self._keras_bundles[path] = bundle
+                    logger.info(
+                        "loaded model %s v%s from %s (%s)",
+                        bundle.name, bundle.version, path, runtime,
+                    )  # fmt: skip
         return bundle
 
-    def _load(self, path: Path) -> tuple[ModelBundle, str]:
+    def keras_bundle_at(self, path: Path) -> ModelBundle:
+        """Any model by its ``.keras`` path, always in Keras; loaded once."""
+        path = Path(path)
+        bundle = self._keras_bundles.get(path)
+        if bundle is None:
+            with self._lock:
+                bundle = self._keras_bundles.get(path)
+                if bundle is None:
+                    bundle, _ = self._load(path, "keras")
+                    self._keras_bundles[path] = bundle
+        return bundle
+
+    def _load(self, path: Path, runtime: str) -> tuple[ModelBundle, str]:
         try:
-            bundle, runtime = load_serving_bundle(path, self.runtime)
+            bundle, used = load_serving_bundle(path, runtime)
         except LiteNotAvailableError as exc:
             raise ModelNotInstalledError(
                 f"The model {path.name} has no up-to-date LiteRT conversion; run {LITE_COMMAND}."
@@ -137,10 +164,10 @@ class ModelService:
         except (BundleError, ValueError, RuntimeError, OSError) as exc:
             logger.error("model not usable: %s", exc)
             raise ModelNotInstalledError(f"The model {path.name} cannot be loaded.") from exc
-        if runtime == "keras" and self.runtime == "auto":
+        if used == "keras" and runtime == "auto":
             logger.warning("%s: no fresh .tflite, serving with Keras (%s)", path, LITE_COMMAND)
         self._check_outputs(bundle)
-        return bundle, runtime
+        return bundle, used
 
     @staticmethod
     def _check_outputs(bundle: ModelBundle) -> None:
@@ -159,8 +186,8 @@ class ModelService:
             )
 
     def warm_up(self) -> list[str]:
-        """Load every installed image model now (benchmarks, gunicorn ``post_fork``)."""
-        return [self.image_bundle(kind).name for kind in self.installed_image_kinds()]
+        """Load every installed image model for serving now (benchmarks, server start)."""
+        return [self.serving_bundle(kind).name for kind in self.installed_image_kinds()]
 
     # -- inference ------------------------------------------------------------------------------
     def classify_image(
@@ -178,7 +205,7 @@ class ModelService:
             kind = image_type
         else:
             raise ValueError(f"unknown image type {image_type!r}")
-        bundle = self.image_bundle(kind)
+        bundle = self.serving_bundle(kind)
         pixels = load_image_for_model(image, size=bundle.image_size, kind=bundle.kind)
         result = bundle.predictions(bundle.predict_proba(pixels[None]))[0]
         return ImageClassification(

@@ -44,7 +44,7 @@ def test_lite_bundle_matches_keras_for_rr_model_and_large_batches(tmp_path):
 
 def test_service_uses_litert_when_conversion_is_fresh(models_copy):
     service = ModelService(models_copy)
-    service.image_bundle("beat_image")
+    service.serving_bundle("beat_image")
     assert service.runtimes == {models_copy / "tiny-beat.keras": "litert"}
 
 
@@ -52,18 +52,18 @@ def test_stale_conversion_falls_back_to_keras(models_copy):
     build_tiny_bundle(models_copy, "tiny-beat", kind="beat_image", seed=99)  # "retrained"
     assert not lite_is_fresh(models_copy / "tiny-beat.keras")
     service = ModelService(models_copy)
-    service.image_bundle("beat_image")
+    service.serving_bundle("beat_image")
     assert service.runtimes[models_copy / "tiny-beat.keras"] == "keras"
 
 
 def test_runtime_keras_forces_keras_and_lite_insists_on_conversion(models_copy):
     service = ModelService(models_copy, runtime="keras")
-    service.image_bundle("spectrogram")
+    service.serving_bundle("spectrogram")
     assert set(service.runtimes.values()) == {"keras"}
     for path in models_copy.glob("*.tflite"):
         path.unlink()
     with pytest.raises(ModelNotInstalledError) as err:
-        ModelService(models_copy, runtime="lite").image_bundle("beat_image")
+        ModelService(models_copy, runtime="lite").serving_bundle("beat_image")
     assert "export_lite_models" in err.value.detail
 
 

@@ -75,20 +75,20 @@ def test_each_model_is_loaded_once_across_threads(tiny_models_dir, monkeypatch):
     service = ModelService(tiny_models_dir)
     real_load = service._load
 
-    def counting_load(path):
+    def counting_load(path, runtime):
         calls.append(path)
         time.sleep(0.05)  # widen the race window
-        return real_load(path)
+        return real_load(path, runtime)
 
     monkeypatch.setattr(service, "_load", counting_load)
     threads = [
-        threading.Thread(target=service.image_bundle, args=("beat_image",)) for _ in range(8)
+        threading.Thread(target=service.serving_bundle, args=("beat_image",)) for _ in range(8)
     ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    service.image_bundle("beat_image")
+    service.serving_bundle("beat_image")
     assert len(calls) == 1
 
 
@@ -105,7 +105,7 @@ def test_corrupt_model_file_raises_model_not_installed(tmp_path, tiny_models_dir
     (tmp_path / "tiny-beat.keras").write_bytes(b"not a keras zip")
     service = ModelService(tmp_path)
     with pytest.raises(ModelNotInstalledError) as err:
-        service.image_bundle("beat_image")
+        service.serving_bundle("beat_image")
     assert "tiny-beat.keras" in err.value.detail
 
 
@@ -133,4 +133,23 @@ def test_model_whose_outputs_do_not_match_its_classes_is_refused(tmp_path, tiny_
     meta["classes"] = meta["classes"][:5]
     (tmp_path / "five.json").write_text(json.dumps(meta))
     with pytest.raises(ModelNotInstalledError, match="6 outputs for 5 classes"):
-        ModelService(tmp_path).image_bundle("beat_image")
+        ModelService(tmp_path).serving_bundle("beat_image")
+
+
+def test_image_bundle_is_the_full_keras_model_for_explanations(tiny_models_dir):
+    """Grad-CAM needs layers and gradients: image_bundle stays Keras while serving is LiteRT."""
+    import keras
+
+    service = ModelService(tiny_models_dir)
+    serving, full = service.serving_bundle("beat_image"), service.image_bundle("beat_image")
+    assert service.runtimes[tiny_models_dir / "tiny-beat.keras"] == "litert"
+    assert isinstance(full.model, keras.Model) and full.model.layers
+    assert full is service.image_bundle("beat_image")  # loaded once
+    assert full.metadata == serving.metadata
+    images = np.random.default_rng(0).integers(0, 256, (3, 64, 64), dtype=np.uint8)
+    np.testing.assert_allclose(full.predict_proba(images), serving.predict_proba(images), atol=1e-5)
+
+
+def test_keras_runtime_shares_one_bundle(tiny_models_dir):
+    service = ModelService(tiny_models_dir, runtime="keras")
+    assert service.serving_bundle("beat_image") is service.image_bundle("beat_image")
