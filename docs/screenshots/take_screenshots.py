@@ -5,7 +5,8 @@
 Starts ``manage.py runserver`` on a throw-away database and MEDIA_ROOT, signs up a demo user
 through the real form, uploads two *synthetic* beats (a textbook-shaped P-QRS-T curve drawn by
 the pipeline's own ``representations.render``: no MIT-BIH data ends up in the repository) and
-captures home, upload, result and history pages into ``docs/screenshots/``.
+captures the upload, result and history pages into ``docs/screenshots/*-shipped-model.png``
+(the browser tests write their own screenshots of every page beside them).
 """
 
 from __future__ import annotations
@@ -112,7 +113,6 @@ def shoot(base: str, files: list[str], work: Path) -> None:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 860})
         page.goto(base + "/")
-        page.screenshot(path=OUT / "home.png")
         page.goto(base + "/accounts/signup/")
         page.fill("#id_username", "demo")
         page.fill("#id_email", "demo@example.org")
@@ -122,18 +122,18 @@ def shoot(base: str, files: list[str], work: Path) -> None:
         page.wait_for_url("**/predictions/new/")
         page.set_input_files("#id_images", files[:1])
         page.fill("#id_patient_reference", "P-0042")
-        page.screenshot(path=OUT / "upload.png")
+        page.screenshot(path=OUT / "upload-shipped-model.png")
         page.click("input[type=submit]")
         page.wait_for_load_state("networkidle")
-        page.screenshot(path=OUT / "result.png", full_page=True)
+        page.screenshot(path=OUT / "result-shipped-model.png", full_page=True)
         page.goto(base + "/predictions/new/")
         page.set_input_files("#id_images", files[1:])
         page.click("input[type=submit]")
         page.wait_for_load_state()
         page.goto(base + "/predictions/", wait_until="networkidle")
-        page.screenshot(path=OUT / "history.png")
+        page.screenshot(path=OUT / "history-shipped-model.png")
         browser.close()
-    print("written:", ", ".join(sorted(p.name for p in OUT.glob("*.png"))))
+    print("written:", ", ".join(sorted(p.name for p in OUT.glob("*-shipped-model.png"))))
 
 
 if __name__ == "__main__":
