@@ -26,7 +26,7 @@ def prediction_csv_rows(predictions: Iterable[Prediction]) -> Iterator[list[Any]
     predictions = list(predictions)
     classes = class_codes("six")
     for p in predictions:  # a model with other classes still exports every probability
-        classes += [c for c in p.probabilities if c not in classes]
+        classes += [c for c in p.ordered_probabilities() if c not in classes]
     yield [*CSV_COLUMNS, *(f"p_{c}" for c in classes)]
     for p in predictions:
         row = [getattr(p, col) for col in CSV_COLUMNS]

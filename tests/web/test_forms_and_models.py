@@ -85,3 +85,13 @@ def test_prediction_display_helpers():
     assert rows[3]["percent"] == 87.3
     assert p.get_absolute_url() == "/predictions/7/"
     assert p.get_thumbnail_url() == "/predictions/7/image/?thumb=1"
+
+
+def test_probabilities_come_back_in_label_order_whatever_the_database_order():
+    # PostgreSQL's jsonb sorts object keys; display and export must not follow it.
+    p = Prediction(
+        predicted_class="A",
+        confidence=0.5,
+        probabilities={"!": 0.1, "A": 0.5, "L": 0.1, "N": 0.1, "R": 0.1, "V": 0.1},
+    )
+    assert [r["code"] for r in p.probability_rows()] == ["L", "N", "A", "V", "R", "!"]
