@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from classifier.ml.bundle import ModelBundle, load_bundle, read_metadata
+from classifier.ml.bundle import BundleError, ModelBundle, load_bundle, read_metadata
 
 # Largest difference in any class probability accepted between Keras and LiteRT.
 TOLERANCE = 1e-4
@@ -68,11 +68,10 @@ def litert_available() -> bool:
 
 
 class LiteModel:
-    """A LiteRT interpreter that answers like the Keras model ``ModelBundle`` calls.
+    """A LiteRT interpreter for one converted network.
 
-    ``model(inputs, training=False)`` and ``model.predict(inputs, batch_size=, verbose=)`` take
-    the same ``{"image": uint8 (n, H, W, 1), "rr": float32 (n, 6)}`` dict and return the class
-    probabilities (n, n_classes). ``ModelBundle`` already serialises calls with its lock.
+    ``model({"image": uint8 (n, H, W, 1), "rr": float32 (n, 6)})`` returns the class
+    probabilities (n, n_classes); a bare image array works for one-input models.
     """
 
     def __init__(self, tflite_path: Path, num_threads: int = 1):
@@ -86,7 +85,13 @@ class LiteModel:
         self._dtypes = {name: details[name]["dtype"] for name in details}
         self._lock = threading.Lock()
 
-    def __call__(self, inputs: dict[str, np.ndarray], training: bool = False) -> np.ndarray:
+    @property
+    def inputs(self) -> list[str]:
+        return list(self.input_names)
+
+    def __call__(self, inputs, training: bool = False) -> np.ndarray:
+        if not isinstance(inputs, dict):
+            inputs = {"image": inputs}
         missing = set(self.input_names) - set(inputs)
         if missing:
             raise ValueError(f"{self.path.name} needs inputs {sorted(missing)}")
@@ -99,7 +104,9 @@ class LiteModel:
         (probs,) = outputs.values()
         return np.array(probs)  # copy: the interpreter reuses its buffers
 
-    def predict(self, inputs: dict[str, np.ndarray], batch_size: int = 512, verbose=0):
+    def predict(self, inputs, batch_size: int = 512, verbose=0) -> np.ndarray:
+        if not isinstance(inputs, dict):
+            inputs = {"image": inputs}
         n = len(inputs["image"])
         parts = [
             self({k: v[i : i + batch_size] for k, v in inputs.items()})
@@ -107,13 +114,37 @@ class LiteModel:
         ]
         return np.concatenate(parts) if parts else np.empty((0, 0), np.float32)
 
+    predict_on_batch = __call__
 
-def load_lite_bundle(keras_path: Path, num_threads: int = 1) -> ModelBundle:
+
+class LiteBundle(ModelBundle):
+    """A ``ModelBundle`` whose network runs in LiteRT.
+
+    ``predict_proba`` is overridden (same inputs, same checks, same output) so it does not
+    depend on how ``ModelBundle`` calls a Keras model; everything else -- metadata,
+    ``render``, ``predictions``, ``classify_beats`` -- is the pipeline's own code.
+    """
+
+    runtime = "litert"
+
+    def predict_proba(self, images: np.ndarray, rr: np.ndarray | None = None) -> np.ndarray:
+        images = np.asarray(images, dtype=np.uint8)
+        if images.ndim == 2:
+            images = images[None]
+        inputs = {"image": images[..., None]}
+        if "rr" in self.metadata["inputs"]:
+            if rr is None:
+                raise BundleError(f"model {self.name} needs RR-interval features")
+            inputs["rr"] = np.asarray(rr, dtype=np.float32)
+        return np.asarray(self.model.predict(inputs), dtype=np.float64)
+
+
+def load_lite_bundle(keras_path: Path, num_threads: int = 1) -> LiteBundle:
     """A ``ModelBundle`` (same metadata, same methods) whose network runs in LiteRT."""
     keras_path = Path(keras_path)
     metadata = read_metadata(keras_path)
     tflite, _ = lite_paths(keras_path)
-    return ModelBundle(LiteModel(tflite, num_threads=num_threads), metadata, keras_path)
+    return LiteBundle(LiteModel(tflite, num_threads=num_threads), metadata, keras_path)
 
 
 class LiteNotAvailableError(RuntimeError):

@@ -103,3 +103,21 @@ def test_serving_with_litert_never_imports_tensorflow(tiny_models_dir):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["V {'litert'}", "False False"]
+
+
+def test_lite_bundle_classifies_a_recording_like_keras(tmp_path):
+    """classify_beats (the pipeline's own code) runs unchanged on a LiteRT bundle."""
+    path = build_tiny_bundle(tmp_path, "rec", task="recording", with_rr=True, favour="N")
+    export_lite(path)
+    fs = 360.0
+    t = np.arange(int(20 * fs)) / fs
+    peaks = np.arange(int(0.5 * fs), len(t) - int(0.5 * fs), int(0.8 * fs))
+    signal = np.zeros_like(t)
+    for p in peaks:
+        signal += np.exp(-0.5 * ((t - p / fs) / 0.01) ** 2)
+    kept_l, images_l, probs_l = load_lite_bundle(path).classify_beats(signal, fs, peaks)
+    kept_k, images_k, probs_k = load_bundle(path).classify_beats(signal, fs, peaks)
+    np.testing.assert_array_equal(kept_l, kept_k)
+    np.testing.assert_array_equal(images_l, images_k)
+    np.testing.assert_allclose(probs_l, probs_k, atol=1e-5)
+    assert len(kept_l) > 10

@@ -70,8 +70,10 @@ def test_failing_prediction_stores_nothing(user, installed_tiny_models, settings
     def boom(*args, **kwargs):
         raise RuntimeError("model crashed")
 
-    services.get_model_service().warm_up()  # the model loads; it fails on the upload
-    monkeypatch.setattr("classifier.ml.bundle.ModelBundle.predict_proba", boom)
+    service = services.get_model_service()
+    service.warm_up()  # the models load fine; they fail later, on the uploads
+    for kind in service.installed_image_kinds():
+        monkeypatch.setattr(service.serving_bundle(kind), "predict_proba", boom)
     with pytest.raises(RuntimeError, match="model crashed"):
         services.prediction_create(owner=user, uploaded_file=png())
     assert Prediction.objects.count() == 0

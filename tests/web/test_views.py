@@ -272,8 +272,10 @@ def test_model_crash_stores_nothing(user_client, installed_tiny_models, settings
     def boom(*args, **kwargs):
         raise RuntimeError("interpreter exploded")
 
-    get_model_service().warm_up()  # loaded fine; it fails later, on the uploads
-    monkeypatch.setattr("classifier.ml.bundle.ModelBundle.predict_proba", boom)
+    service = get_model_service()
+    service.warm_up()  # the models load fine; they fail later, on the uploads
+    for kind in service.installed_image_kinds():
+        monkeypatch.setattr(service.serving_bundle(kind), "predict_proba", boom)
     user_client.raise_request_exception = False
     response = user_client.post(
         UPLOAD, {"images": [png("a.png"), png("b.png")], "image_type": "auto"}
