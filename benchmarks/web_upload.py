@@ -20,10 +20,12 @@ lower bound for the framework overhead, not the shipped model's figure.
 from __future__ import annotations
 
 import argparse
+import atexit
 import io
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -88,6 +90,7 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="web-bench-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # database and uploads are scratch
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "ecgsite.settings",

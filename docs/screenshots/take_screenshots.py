@@ -12,9 +12,11 @@ captures the upload, result and history pages into ``docs/screenshots/*-shipped-
 from __future__ import annotations
 
 import argparse
+import atexit
 import io
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -63,6 +65,7 @@ def main() -> None:
     parser.add_argument("--models-dir", default=str(ROOT / "models"))
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="screens-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
     env = {
         **os.environ,
         "DJANGO_ENV": "development",
