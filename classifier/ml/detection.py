@@ -2,10 +2,10 @@
 
 The detector is ``wfdb.processing.XQRS`` (PhysioNet's maintained detector), run on the lead after
 the project's own band-pass (``signal.bandpass``), in chunks so a 24-hour recording neither holds
-several float64 copies of itself in memory nor runs without progress. When a second lead is
-available, pauses in the primary lead's detections are checked against it. Each detection is then moved
-to the R-wave extremum nearby, because the models were trained on windows centred on annotated R
-peaks and XQRS marks the peak of its own filtered signal, a few samples away.
+several float64 copies of itself in memory nor runs without progress. Each detection is then
+moved to the R-wave extremum nearby, because the models were trained on windows centred on
+annotated R peaks and XQRS marks the peak of its own filtered signal, a few samples away. When a
+second lead is available, pauses in the primary lead's detections are checked against it.
 
 Evaluation follows ANSI/AAMI EC57 beat-by-beat matching as implemented by
 ``wfdb.processing.compare_annotations`` with a 150 ms window.
@@ -119,9 +119,7 @@ def _detect_one_lead(
     return refine_peaks(clean, peaks, fs)
 
 
-def fill_gaps_from_second_lead(
-    primary: np.ndarray, secondary: np.ndarray, fs: float
-) -> np.ndarray:
+def fill_gaps_from_second_lead(primary: np.ndarray, secondary: np.ndarray, fs: float) -> np.ndarray:
     """Add second-lead beats that fall in a pause of the primary lead (a likely missed beat).
 
     A beat is added only when it is more than the EC57 window away from every primary beat AND
