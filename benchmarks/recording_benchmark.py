@@ -1,0 +1,331 @@
+"""Whole-recording benchmark: speed and memory of one 30-minute record, detector accuracy on all.
+
+    python benchmarks/recording_benchmark.py [--model models/NAME.keras] [--record 100]
+                                             [--data-dir ../shared/data/mitdb] [--quick]
+
+Part 1 -- one 30-minute two-lead MIT-BIH record end to end, as the web app runs it: parse the
+uploaded bytes (.hea + .dat + .atr), filter, detect, cut and draw the beat images, classify (batch
+inference), and store (the compact per-beat arrays written the way the app writes them). Timed
+after the model is loaded and warmed up; median of several runs. Target: under 5 s on 2 CPU cores.
+
+Part 2 -- the detector against the reference annotations on every non-paced record (both leads),
+sensitivity / positive predictivity (EC57 matching, 150 ms), target >= 99.5 % on average; printed
+beside the reference-annotation path (beats cut at the annotated R peaks) so the cost of detection
+errors on the class agreement is visible.
+
+Figures are printed and written to ``benchmarks/results/recording_benchmark.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from classifier.ml.bundle import ModelBundle, load_bundle, read_metadata  # noqa: E402
+from classifier.ml.classes import PACED_RECORDS, class_codes  # noqa: E402
+from classifier.ml.detection import detect_beats, evaluate_detection  # noqa: E402
+from classifier.ml.recording_analysis import (  # noqa: E402
+    analyse,
+    classify_at,
+    reference_agreement,
+)
+from classifier.ml.recording_io import parse_upload  # noqa: E402
+from classifier.ml.records import default_data_dir, list_records  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "recording_benchmark.json"
+THIRTY_MINUTES_S = 1800.0
+
+
+def rss_mb() -> float:
+    """Peak resident set size of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def find_model(explicit: str | None) -> tuple[ModelBundle, str]:
+    """The shipped model with task "recording", or a stand-in CNN when none is shipped yet."""
+    if explicit:
+        return load_bundle(explicit), "given"
+    for path in sorted((ROOT / "models").glob("*.keras")):
+        try:
+            if read_metadata(path).get("task") == "recording":
+                return load_bundle(path), "shipped"
+        except Exception:  # a broken bundle is not this benchmark's business
+            continue
+    return stand_in_bundle(), "stand-in (untrained; no models/*.keras with task=recording yet)"
+
+
+def stand_in_bundle() -> ModelBundle:
+    """A CNN of realistic size (3 conv blocks) so inference cost is representative."""
+    import keras
+
+    from classifier.ml.bundle import save_bundle
+
+    keras.utils.set_random_seed(0)
+    image = keras.Input((64, 64, 1), name="image", dtype="uint8")
+    x = keras.layers.Rescaling(1 / 255)(image)
+    for filters in (16, 32, 64):
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dense(64, activation="relu")(x)
+    out = keras.layers.Dense(6, activation="softmax")(x)
+    metadata = {
+        "name": "stand_in_recording",
+        "version": "0",
+        "classes": class_codes("six"),
+        "label_set": "six",
+        "representation": {"kind": "beat_image", "params": {"size": 64, "mv_range": [-1.5, 2.5]}},
+        "inputs": ["image"],
+        "image_size": 64,
+        "sampling_rate": 360,
+        "window": {"pre_s": 0.25, "post_s": 0.45},
+        "task": "recording",
+    }
+    folder = Path(tempfile.mkdtemp(prefix="stand-in-model-"))
+    return load_bundle(save_bundle(keras.Model(image, out), metadata, folder / "stand_in.keras"))
+
+
+def upload_bytes(data_dir: Path, name: str, seconds: float | None) -> list[tuple[str, bytes]]:
+    """The record's files as a browser would upload them (cut to ``seconds`` if given)."""
+    if seconds is None:
+        return [
+            (f"{name}{ext}", (data_dir / f"{name}{ext}").read_bytes())
+            for ext in (".hea", ".dat", ".atr")
+        ]
+    import wfdb
+
+    # Write a shortened copy with wfdb so header, data and annotations stay consistent.
+    with tempfile.TemporaryDirectory() as folder:
+        fs = wfdb.rdheader(str(data_dir / name)).fs
+        samp_to = int(seconds * fs)
+        record = wfdb.rdrecord(str(data_dir / name), sampto=samp_to, physical=False)
+        record.wrsamp(write_dir=folder)
+        ann = wfdb.rdann(str(data_dir / name), "atr", sampto=samp_to - 1)
+        wfdb.wrann(name, "atr", ann.sample, symbol=ann.symbol, write_dir=folder)
+        return [(p.name, p.read_bytes()) for p in sorted(Path(folder).iterdir())]
+
+
+def store(analysis, recording, folder: Path) -> None:
+    """What the web app stores besides its database rows: compact per-beat arrays + signal."""
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        samples=analysis.beats.samples.astype(np.int32),
+        probabilities=analysis.beats.probabilities.astype(np.float16),
+        signal=recording.signal.astype(np.float32),
+    )
+    (folder / "beats.npz").write_bytes(buffer.getvalue())
+    (folder / "summary.json").write_text(json.dumps(analysis.summary))
+
+
+def end_to_end(bundle: ModelBundle, files, repeats: int) -> dict:
+    def once(trace: bool = False) -> tuple[dict, object]:
+        timings: dict[str, float] = {}
+        with tempfile.TemporaryDirectory() as folder:
+            if trace:
+                tracemalloc.start()
+            start = time.perf_counter()
+            recording = parse_upload(files)
+            timings["parse_s"] = time.perf_counter() - start
+            analysis = analyse(recording, bundle)
+            timings.update(analysis.timings)
+            before_store = time.perf_counter()
+            store(analysis, recording, Path(folder))
+            timings["store_s"] = time.perf_counter() - before_store
+            timings["total_s"] = time.perf_counter() - start
+            if trace:
+                timings["python_heap_peak_mb"] = tracemalloc.get_traced_memory()[1] / 1e6
+                tracemalloc.stop()
+        return timings, (recording, analysis)
+
+    once()  # warm-up: first Keras call builds its graph
+    runs = [once()[0] for _ in range(repeats)]
+    traced, (recording, analysis) = once(trace=True)
+    median = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
+    beats = len(analysis.beats)
+    return {
+        "record": recording.name,
+        "duration_s": recording.duration_s,
+        "leads": recording.lead_names,
+        "beats_classified": beats,
+        "beats_detected": analysis.detected_beats,
+        "timings_median_s": {k: round(v, 3) for k, v in median.items()},
+        "beats_per_s": round(beats / median["total_s"], 1),
+        "numpy_python_heap_peak_mb": round(traced["python_heap_peak_mb"], 1),
+        "process_peak_rss_mb": round(rss_mb(), 1),
+        "repeats": repeats,
+        "target_total_s": 5.0,
+        "meets_target": bool(median["total_s"] < 5.0),
+        "detection_vs_reference": analysis.detection.as_dict() if analysis.detection else None,
+    }
+
+
+def detector_survey(bundle: ModelBundle, data_dir: Path, names: list[str]) -> dict:
+    rows = []
+    for name in names:
+        files = upload_bytes(data_dir, name, None)
+        recording = parse_upload(files)
+        start = time.perf_counter()
+        detected = detect_beats(recording.signal, recording.fs, second_lead=recording.second_lead)
+        detect_s = time.perf_counter() - start
+        primary_only = detect_beats(recording.signal, recording.fs)
+        score = evaluate_detection(recording.ann_samples, detected, recording.fs)
+        single = evaluate_detection(recording.ann_samples, primary_only, recording.fs)
+        label_set_name = str(bundle.metadata.get("label_set", "six"))
+        # Detected path: beats at the detector's peaks, scored against matched reference beats.
+        via_detector = classify_at(bundle, recording.signal, recording.fs, detected)
+        agree_det, _ = reference_agreement(
+            via_detector, recording.ann_samples, recording.ann_symbols, recording.fs, label_set_name
+        )
+        # Reference path: beats cut at the annotated R peaks (what training and the image
+        # benchmark see), so every reference beat is classified.
+        ref_samples, ref_symbols = recording.ann_samples, recording.ann_symbols
+        via_reference = classify_at(bundle, recording.signal, recording.fs, ref_samples)
+        agree_ref, _ = reference_agreement(
+            via_reference, ref_samples, ref_symbols, recording.fs, label_set_name
+        )
+        rows.append(
+            {
+                "record": name,
+                "lead": recording.lead,
+                "reference_beats": score.reference_beats,
+                "sensitivity": round(score.sensitivity, 5),
+                "positive_predictivity": round(score.positive_predictivity, 5),
+                "false_negatives": score.false_negatives,
+                "false_positives": score.false_positives,
+                "primary_lead_only": {
+                    "sensitivity": round(single.sensitivity, 5),
+                    "positive_predictivity": round(single.positive_predictivity, 5),
+                },
+                "detect_s": round(detect_s, 3),
+                "accuracy_detected_path": agree_det["accuracy"],
+                "accuracy_reference_path": agree_ref["accuracy"],
+                "scored_beats_detected_path": agree_det["scored_beats"],
+                "scored_beats_reference_path": agree_ref["scored_beats"],
+                "per_class_detected_path": agree_det["per_class"],
+                "per_class_reference_path": agree_ref["per_class"],
+            }
+        )
+        print(
+            f"  {name} {recording.lead:>5}  Se {score.sensitivity:7.2%}  +P "
+            f"{score.positive_predictivity:7.2%}  (primary lead only {single.sensitivity:7.2%} / "
+            f"{single.positive_predictivity:7.2%})  accuracy detected {agree_det['accuracy']}"
+            f"  reference {agree_ref['accuracy']}",
+            flush=True,
+        )
+    tp = sum(r["reference_beats"] - r["false_negatives"] for r in rows)
+    fn = sum(r["false_negatives"] for r in rows)
+    fp = sum(r["false_positives"] for r in rows)
+
+    def mean(key, sub=None):
+        return round(float(np.mean([(r[sub] if sub else r)[key] for r in rows])), 5)
+
+    return {
+        "records": len(rows),
+        "mean_sensitivity": mean("sensitivity"),
+        "mean_positive_predictivity": mean("positive_predictivity"),
+        "gross_sensitivity": round(tp / (tp + fn), 5),
+        "gross_positive_predictivity": round(tp / (tp + fp), 5),
+        "primary_lead_only_mean_sensitivity": mean("sensitivity", "primary_lead_only"),
+        "primary_lead_only_mean_positive_predictivity": mean(
+            "positive_predictivity", "primary_lead_only"
+        ),
+        "target": 0.995,
+        "mean_accuracy_detected_path": mean("accuracy_detected_path"),
+        "mean_accuracy_reference_path": mean("accuracy_reference_path"),
+        "per_record": rows,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="a models/<name>.keras bundle (default: task=recording)")
+    parser.add_argument("--data-dir", default=None, help="MIT-BIH folder (default: shared data)")
+    parser.add_argument("--record", default="100", help="record for the end-to-end timing")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="survey only 5 records")
+    parser.add_argument("--output", default=str(RESULTS))
+    args = parser.parse_args()
+
+    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+    if data_dir is None or not data_dir.is_dir():
+        print("MIT-BIH not found: pass --data-dir", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    bundle, origin = find_model(args.model)
+    load_s = time.perf_counter() - start
+    print(f"model {bundle.name} v{bundle.version} ({origin}), loaded in {load_s:.1f} s")
+    rss_after_load = rss_mb()
+
+    files = upload_bytes(data_dir, args.record, THIRTY_MINUTES_S)
+    e2e = end_to_end(bundle, files, args.repeats)
+    t = e2e["timings_median_s"]
+    print(
+        f"\n30-minute record {e2e['record']} ({e2e['duration_s']:.0f} s, leads "
+        f"{', '.join(e2e['leads'])}): {e2e['beats_classified']} beats in {t['total_s']:.2f} s "
+        f"(median of {e2e['repeats']}) = {e2e['beats_per_s']:.0f} beats/s; target < 5 s: "
+        f"{'met' if e2e['meets_target'] else 'NOT met'}"
+    )
+    print(
+        "  parse {parse_s:.3f}  detect {detect_s:.3f}  images+classify {classify_s:.3f}  "
+        "store {store_s:.3f}  (s)".format(**t)
+    )
+    print(
+        f"  memory: numpy/Python heap peak during one analysis {e2e['numpy_python_heap_peak_mb']}"
+        f" MB; process peak RSS {e2e['process_peak_rss_mb']} MB (after model load "
+        f"{rss_after_load:.0f} MB)"
+    )
+
+    names = [n for n in list_records(data_dir) if n not in PACED_RECORDS]
+    if args.quick:
+        names = names[:5]
+    print(f"\nDetector vs reference annotations, {len(names)} non-paced records (150 ms window):")
+    survey = detector_survey(bundle, data_dir, names)
+    print(
+        f"\nmean Se {survey['mean_sensitivity']:.2%}  mean +P "
+        f"{survey['mean_positive_predictivity']:.2%}  (gross {survey['gross_sensitivity']:.2%} /"
+        f" {survey['gross_positive_predictivity']:.2%}; primary lead only "
+        f"{survey['primary_lead_only_mean_sensitivity']:.2%} / "
+        f"{survey['primary_lead_only_mean_positive_predictivity']:.2%}); target >= 99.5 %"
+    )
+    print(
+        f"class agreement with the reference, mean over records: detected beats "
+        f"{survey['mean_accuracy_detected_path']:.2%}  vs  beats cut at annotated R peaks "
+        f"{survey['mean_accuracy_reference_path']:.2%}"
+    )
+    result = {
+        "model": {"name": bundle.name, "version": bundle.version, "origin": origin},
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+        "model_load_s": round(load_s, 2),
+        "end_to_end_30min": e2e,
+        "detector_survey": survey,
+        "quick": bool(args.quick),
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nwritten to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
