@@ -100,26 +100,42 @@ def classify_at(
     )
 
 
+def render_beat_images(
+    metadata: dict[str, Any], signal: np.ndarray, fs: float, peaks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The model's input images for beats at ``peaks``, from a bundle's metadata alone.
+
+    Same path as ``ModelBundle.classify_beats`` (resample + band-pass, window, render) but
+    without loading the network, so the web process can redraw any stored beat. Returns
+    (images, indices into ``peaks`` of the beats drawn).
+    """
+    from .beats import extract_windows
+    from .representations import render
+
+    peaks = np.asarray(peaks, dtype=np.int64)
+    size = int(metadata["image_size"])
+    if peaks.size == 0:
+        return np.empty((0, size, size), np.uint8), np.empty(0, np.int64)
+    context = int(CONTEXT_S * fs)
+    lo = max(0, int(peaks.min()) - context)
+    hi = min(len(signal), int(peaks.max()) + context)
+    model_fs = float(metadata["sampling_rate"])
+    clean = prepare_signal(signal[lo:hi], fs, model_fs)
+    scaled = np.round((peaks - lo) * (model_fs / fs)).astype(np.int64)
+    window = metadata["window"]
+    windows, kept = extract_windows(
+        clean, scaled, model_fs, pre_s=window["pre_s"], post_s=window["post_s"]
+    )
+    representation = metadata["representation"]
+    images = render(representation["kind"], windows, model_fs, representation.get("params"))
+    return images, kept
+
+
 def beat_images(
     bundle: ModelBundle, signal: np.ndarray, fs: float, peaks: np.ndarray
 ) -> np.ndarray:
     """The model's input images for beats at ``peaks`` (same path as ``classify_beats``)."""
-    from .beats import extract_windows
-
-    peaks = np.asarray(peaks, dtype=np.int64)
-    if peaks.size == 0:
-        return np.empty((0, bundle.image_size, bundle.image_size), np.uint8)
-    context = int(CONTEXT_S * fs)
-    lo = max(0, int(peaks.min()) - context)
-    hi = min(len(signal), int(peaks.max()) + context)
-    model_fs = float(bundle.metadata["sampling_rate"])
-    clean = prepare_signal(signal[lo:hi], fs, model_fs)
-    scaled = np.round((peaks - lo) * (model_fs / fs)).astype(np.int64)
-    window = bundle.metadata["window"]
-    windows, _kept = extract_windows(
-        clean, scaled, model_fs, pre_s=window["pre_s"], post_s=window["post_s"]
-    )
-    return bundle.render(windows)
+    return render_beat_images(bundle.metadata, signal, fs, peaks)[0]
 
 
 def reference_agreement(
