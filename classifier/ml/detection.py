@@ -26,6 +26,7 @@ CHUNK_S = 600.0  # 10 minutes per XQRS run: bounded memory, regular progress upd
 OVERLAP_S = 10.0  # context on each side of a chunk so beats at its edges are found once
 REFINE_S = 0.05  # search radius for the R-wave extremum around each XQRS detection
 MATCH_WINDOW_S = 0.15  # EC57 matching window
+GAP_FILL_MIN_AMPLITUDE = 0.2  # see fill_gaps_from_second_lead
 
 ProgressCallback = Callable[[float], None]
 
@@ -101,7 +102,8 @@ def refine_peaks(clean: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
 
 def _detect_one_lead(
     signal: np.ndarray, fs: float, progress: ProgressCallback | None, share: tuple[float, float]
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
+    """(R peaks, band-passed lead) for one lead."""
     clean = bandpass(np.asarray(signal, dtype=np.float32), fs)
     chunk = int(CHUNK_S * fs)
     overlap = int(OVERLAP_S * fs)
@@ -116,15 +118,30 @@ def _detect_one_lead(
         if progress is not None:
             progress(share[0] + (share[1] - share[0]) * (number + 1) / len(starts))
     peaks = np.concatenate(found) if found else np.empty(0, dtype=np.int64)
-    return refine_peaks(clean, peaks, fs)
+    return refine_peaks(clean, peaks, fs), clean
 
 
-def fill_gaps_from_second_lead(primary: np.ndarray, secondary: np.ndarray, fs: float) -> np.ndarray:
+def _peak_amplitude(clean: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
+    radius = max(1, int(round(REFINE_S * fs)))
+    index = np.clip(peaks[:, None] + np.arange(-radius, radius + 1)[None, :], 0, len(clean) - 1)
+    return np.abs(clean[index]).max(axis=1)
+
+
+def fill_gaps_from_second_lead(
+    primary: np.ndarray,
+    secondary: np.ndarray,
+    fs: float,
+    primary_clean: np.ndarray | None = None,
+) -> np.ndarray:
     """Add second-lead beats that fall in a pause of the primary lead (a likely missed beat).
 
     A beat is added only when it is more than the EC57 window away from every primary beat AND
     the primary lead shows a gap longer than 1.5 median RR intervals around it, so noise on the
-    second lead cannot add beats where the primary rhythm is already complete.
+    second lead cannot add beats where the primary rhythm is already complete. With the
+    band-passed primary lead given, the primary lead must also show at least
+    GAP_FILL_MIN_AMPLITUDE of its median R amplitude there: a real beat leaves a trace on both
+    leads, noise on one lead during a genuine pause does not. (Tuned on MIT-BIH: see the
+    detector survey in benchmarks/recording_benchmark.py.)
     """
     primary = np.asarray(primary, dtype=np.int64)
     secondary = np.asarray(secondary, dtype=np.int64)
@@ -138,6 +155,9 @@ def fill_gaps_from_second_lead(primary: np.ndarray, secondary: np.ndarray, fs: f
     distance = np.minimum(np.abs(secondary - before_beat), np.abs(after_beat - secondary))
     in_pause = (after_beat - before_beat) > 1.5 * median_rr
     extra = secondary[(distance > window) & in_pause]
+    if primary_clean is not None and extra.size:
+        typical = float(np.median(_peak_amplitude(primary_clean, primary, fs)))
+        extra = extra[_peak_amplitude(primary_clean, extra, fs) >= GAP_FILL_MIN_AMPLITUDE * typical]
     return np.unique(np.concatenate([primary, extra]))
 
 
@@ -157,10 +177,10 @@ def detect_beats(
     if signal.size < int(2 * fs):
         raise DetectionError("the recording is shorter than 2 seconds: no beat can be detected")
     if second_lead is None:
-        return _detect_one_lead(signal, fs, progress, (0.0, 1.0))
-    primary = _detect_one_lead(signal, fs, progress, (0.0, 0.5))
-    secondary = _detect_one_lead(second_lead, fs, progress, (0.5, 1.0))
-    return fill_gaps_from_second_lead(primary, secondary, fs)
+        return _detect_one_lead(signal, fs, progress, (0.0, 1.0))[0]
+    primary, clean = _detect_one_lead(signal, fs, progress, (0.0, 0.5))
+    secondary, _ = _detect_one_lead(second_lead, fs, progress, (0.5, 1.0))
+    return fill_gaps_from_second_lead(primary, secondary, fs, clean)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,17 @@ def test_second_lead_fills_a_pause_but_adds_nothing_elsewhere():
     np.testing.assert_array_equal(merged, np.sort(np.append(primary, 1500)))
 
 
+def test_second_lead_beat_needs_a_trace_on_the_primary_lead():
+    fs = FS
+    primary = np.delete(np.arange(10) * 300, 5)
+    clean = np.zeros(3300, dtype=np.float32)
+    clean[primary] = 1.0  # R waves of the detected beats
+    candidates = np.array([1500])
+    assert 1500 not in fill_gaps_from_second_lead(primary, candidates, fs, clean)  # flat: noise
+    clean[1500] = 0.5  # half the usual R amplitude: a real (ectopic) beat
+    assert 1500 in fill_gaps_from_second_lead(primary, candidates, fs, clean)
+
+
 def test_evaluation_counts():
     ref = np.array([100, 400, 700, 1000])
     test = np.array([105, 690, 850, 1020])
