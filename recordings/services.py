@@ -33,7 +33,7 @@ from .models import Beat, Recording, recording_folder
 logger = logging.getLogger(__name__)
 
 UNITS = ("mV", "uV", "V")
-PROGRESS_STEP = 0.02  # write progress to the database at most every 2 %
+PROGRESS_INTERVAL_S = 0.5  # write progress to the database at most twice a second
 
 
 def upload_limits() -> Limits:
@@ -163,12 +163,14 @@ class _ProgressWriter:
 
     def __init__(self, recording_id: int):
         self.recording_id = recording_id
-        self.last = -1.0
+        self.last_write = time.monotonic()
 
     def __call__(self, fraction: float, message: str) -> None:
-        if fraction - self.last < PROGRESS_STEP and fraction < 1.0:
+        # Each write is a commit (an fsync on SQLite): throttle by time, not by step.
+        now = time.monotonic()
+        if now - self.last_write < PROGRESS_INTERVAL_S:
             return
-        self.last = fraction
+        self.last_write = now
         Recording.objects.filter(pk=self.recording_id).update(
             progress=round(fraction * 0.95, 3), progress_message=message[:100]
         )
