@@ -43,6 +43,29 @@ def recording_list(*, user, filters: dict[str, Any] | None = None) -> QuerySet[R
     return qs.order_by("-created_at", "-id")
 
 
+HISTORY_LIMIT = 25
+
+
+def recording_history(*, user, filters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Recordings for the history page, under the same filters as image predictions.
+
+    ``kind`` "image" hides them; ``predicted_class`` keeps recordings with at least one beat of
+    that class; ``date_from`` / ``date_to`` are upload dates. The newest HISTORY_LIMIT are
+    listed, with the total, and a link to the full list.
+    """
+    filters = filters or {}
+    if filters.get("kind") == "image":
+        return {"shown": False, "items": [], "total": 0}
+    qs = recording_list(user=user, filters={"q": filters.get("q")})
+    if value := filters.get("predicted_class"):
+        qs = qs.filter(pk__in=Beat.objects.filter(label=value).values("recording_id"))
+    if value := filters.get("date_from"):
+        qs = qs.filter(created_at__date__gte=value)
+    if value := filters.get("date_to"):
+        qs = qs.filter(created_at__date__lte=value)
+    return {"shown": True, "items": list(qs[:HISTORY_LIMIT]), "total": qs.count()}
+
+
 def recording_get(*, user, pk: int) -> Recording:
     """One recording if ``user`` owns it or is staff; ``Http404`` otherwise (never 403)."""
     qs = Recording.objects.select_related("owner")

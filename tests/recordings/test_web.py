@@ -392,3 +392,25 @@ def test_worker_death_marks_the_recording_failed(env, users):
     recording.refresh_from_db()
     assert recording.status == Recording.Status.FAILED
     assert "the analysis worker stopped: timeout" in recording.error
+
+
+# -- history -----------------------------------------------------------------------------------
+
+
+def test_history_lists_recordings_beside_images_with_kind_and_class_filters(
+    client, env, users, tmp_path
+):
+    recording, _truth, _symbols = done_recording(client, users, tmp_path)
+    history = reverse("classifier:history")
+    url = recording.get_absolute_url()
+    assert url in client.get(history).content.decode()
+    assert url in client.get(history, {"kind": "recording"}).content.decode()
+    assert url not in client.get(history, {"kind": "image"}).content.decode()
+    assert url in client.get(history, {"q": "P-7"}).content.decode()
+    assert url not in client.get(history, {"q": "someone else"}).content.decode()
+    present = recording.beats.values_list("label", flat=True).first()
+    absent = next(c for c in "LNAVR!" if not recording.beats.filter(label=c).exists())
+    assert url in client.get(history, {"predicted_class": present}).content.decode()
+    assert url not in client.get(history, {"predicted_class": absent}).content.decode()
+    client_for(client, users["bob"])
+    assert url not in client.get(history).content.decode()
