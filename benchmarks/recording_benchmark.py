@@ -317,6 +317,11 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="survey only 5 records")
     parser.add_argument("--output", default=str(RESULTS))
+    parser.add_argument(
+        "--no-survey",
+        action="store_true",
+        help="time the 30-minute record only; keep the detector survey already in --output",
+    )
     args = parser.parse_args()
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
@@ -356,11 +361,21 @@ def main() -> int:
     )
     e2e["app_path"] = app
 
-    names = [n for n in list_records(data_dir) if n not in PACED_RECORDS]
-    if args.quick:
-        names = names[:5]
-    print(f"\nDetector vs reference annotations, {len(names)} non-paced records (150 ms window):")
-    survey = detector_survey(bundle, data_dir, names)
+    out = Path(args.output)
+    if args.no_survey:
+        previous = json.loads(out.read_text()) if out.is_file() else {}
+        survey = previous.get("detector_survey")
+        if survey is None:
+            print("no earlier survey in", out, "- run without --no-survey", file=sys.stderr)
+            return 2
+        survey["carried_over_from"] = previous.get("created_at")
+        print(f"\nDetector survey carried over from the run of {previous.get('created_at')}")
+    else:
+        names = [n for n in list_records(data_dir) if n not in PACED_RECORDS]
+        if args.quick:
+            names = names[:5]
+        print(f"\nDetector vs reference annotations, {len(names)} non-paced records (150 ms):")
+        survey = detector_survey(bundle, data_dir, names)
     print(
         f"\nmean Se {survey['mean_sensitivity']:.2%}  mean +P "
         f"{survey['mean_positive_predictivity']:.2%}  (gross {survey['gross_sensitivity']:.2%} /"
@@ -378,6 +393,7 @@ def main() -> int:
         "machine": {
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
+            "load_average_1min_at_end": round(os.getloadavg()[0], 2),
             "python": platform.python_version(),
         },
         "model_load_s": round(load_s, 2),
@@ -386,7 +402,6 @@ def main() -> int:
         "quick": bool(args.quick),
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nwritten to {out}")
