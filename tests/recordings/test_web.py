@@ -122,6 +122,13 @@ def test_upload_analysis_report_journey(client, env, users, tmp_path):
     html = page.content.decode()
     assert "Heart rate" in html and "ECG strip" in html and "Agreement with the uploaded" in html
     assert reverse("recordings:csv", args=[recording.pk]) in html
+    # Agreement table: a dash only where a ratio is undefined (no reference / no predicted beat),
+    # a real 0.0 stays visible.
+    undefined = sum(
+        (row["sensitivity"] is None) + (row["precision"] is None)
+        for row in recording.agreement["per_class"]
+    )
+    assert html.count('<td class="text-end">–</td>') == undefined
 
     status = client.get(reverse("recordings:status", args=[recording.pk])).json()
     assert status["status"] == "done" and status["progress"] == 100 and status["finished"]
