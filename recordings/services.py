@@ -10,6 +10,7 @@ All-or-nothing rules:
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 import time
@@ -197,8 +198,8 @@ def recording_analyse(*, recording_id: int) -> str:
         progress=0.0,
         progress_message="starting",
     )
-    if not claimed:  # deleted, or another worker has it: nothing to do
-        return "skipped"
+    if not claimed:
+        return _fail_if_abandoned(recording_id)
     recording = Recording.objects.get(pk=recording_id)
     started = time.perf_counter()
     results_name = ""
@@ -242,6 +243,27 @@ def recording_analyse(*, recording_id: int) -> str:
             reason = f"internal error during analysis ({type(exc).__name__}: {exc})"
         recording_mark_failed(recording_id=recording_id, reason=reason)
         return Recording.Status.FAILED
+
+
+def _fail_if_abandoned(recording_id: int) -> str:
+    """The broker hands a task out again when its worker did not acknowledge it in time (killed
+    at the time limit, machine lost). The recording then still says "running": report it."""
+    limit = dt.timedelta(seconds=settings.Q_CLUSTER.get("timeout") or 1800)
+    stale = Recording.objects.filter(
+        pk=recording_id,
+        status=Recording.Status.RUNNING,
+        started_at__lt=timezone.now() - limit,
+    ).exists()
+    if stale:
+        recording_mark_failed(
+            recording_id=recording_id,
+            reason=(
+                f"the analysis did not finish within {int(limit.total_seconds())} s "
+                "(the worker was stopped or timed out)"
+            ),
+        )
+        return Recording.Status.FAILED
+    return "skipped"  # deleted, finished, or another worker has it right now
 
 
 def _seconds(started: float) -> float:

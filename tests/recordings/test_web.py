@@ -421,3 +421,23 @@ def test_history_lists_recordings_beside_images_with_kind_and_class_filters(
     assert url not in client.get(history, {"predicted_class": absent}).content.decode()
     client_for(client, users["bob"])
     assert url not in client.get(history).content.decode()
+
+
+def test_a_task_handed_out_again_after_a_worker_timeout_fails_the_recording(env, users):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from recordings.services import recording_analyse
+
+    recording = Recording.objects.create(
+        owner=users["alice"], name="r", file_format="csv", sampling_rate=360, n_samples=3600,
+        duration_s=10, lead="lead 1", signal_file="x.npy", status=Recording.Status.RUNNING,
+        started_at=timezone.now() - dt.timedelta(hours=2),
+    )  # fmt: skip
+    assert recording_analyse(recording_id=recording.pk) == Recording.Status.FAILED
+    recording.refresh_from_db()
+    assert "did not finish within 1800 s" in recording.error
+    recording.status, recording.started_at = Recording.Status.RUNNING, timezone.now()
+    recording.save()
+    assert recording_analyse(recording_id=recording.pk) == "skipped"  # still within its time
