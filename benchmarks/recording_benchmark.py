@@ -43,7 +43,7 @@ from classifier.ml.recording_analysis import (  # noqa: E402
     classify_at,
     reference_agreement,
 )
-from classifier.ml.recording_io import parse_upload  # noqa: E402
+from classifier.ml.recording_io import Limits, parse_upload  # noqa: E402
 from classifier.ml.records import default_data_dir, list_records  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "recording_benchmark.json"
@@ -171,6 +171,50 @@ def end_to_end(bundle: ModelBundle, files, repeats: int) -> dict:
         "target_total_s": 5.0,
         "meets_target": bool(median["total_s"] < 5.0),
         "detection_vs_reference": analysis.detection.as_dict() if analysis.detection else None,
+    }
+
+
+def long_recording(bundle: ModelBundle, data_dir: Path, hours: float) -> dict:
+    """A long upload made of consecutive MIT-BIH records (MLII first), analysed once: time and
+    memory grow with length, which the chunked detector and classifier are meant to bound."""
+    import wfdb
+
+    from classifier.ml.records import load_record
+
+    names = [n for n in list_records(data_dir) if n not in PACED_RECORDS]
+    pieces: list[np.ndarray] = []
+    total = 0.0
+    for name in names:
+        first = load_record(data_dir, name, annotations=False)
+        other = load_record(
+            data_dir, name, lead=1 if first.lead == "MLII" else 0, annotations=False
+        )
+        pieces.append(np.stack([first.signal, other.signal]))
+        total += first.duration_s
+        if total >= hours * 3600:
+            break
+    signals = np.concatenate(pieces, axis=1)[:, : int(hours * 3600 * 360)]
+    with tempfile.TemporaryDirectory() as folder:
+        wfdb.wrsamp("long", fs=360, units=["mV", "mV"], sig_name=["MLII", "V1"],
+                    p_signal=signals.T.astype(np.float64), fmt=["212", "212"],
+                    adc_gain=[200.0, 200.0], baseline=[0, 0], write_dir=folder)  # fmt: skip
+        files = [(p.name, p.read_bytes()) for p in sorted(Path(folder).iterdir())]
+    size_mb = sum(len(c) for _, c in files) / 1e6
+    tracemalloc.start()
+    start = time.perf_counter()
+    recording = parse_upload(files, limits=Limits(max_bytes=10**9))
+    analysis = analyse(recording, bundle)
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    return {
+        "hours": round(recording.duration_s / 3600, 2),
+        "upload_mb": round(size_mb, 1),
+        "beats": len(analysis.beats),
+        "total_s": round(elapsed, 2),
+        "beats_per_s": round(len(analysis.beats) / elapsed, 1),
+        "numpy_python_heap_peak_mb": round(peak, 1),
+        "timings_s": {k: round(v, 2) for k, v in analysis.timings.items()},
     }
 
 
@@ -318,6 +362,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="survey only 5 records")
     parser.add_argument("--output", default=str(RESULTS))
     parser.add_argument(
+        "--long-hours", type=float, default=0.0, help="also analyse a long upload of N hours"
+    )
+    parser.add_argument(
         "--no-survey",
         action="store_true",
         help="time the 30-minute record only; keep the detector survey already in --output",
@@ -353,6 +400,14 @@ def main() -> int:
         f"{rss_after_load:.0f} MB)"
     )
 
+    if args.long_hours:
+        long = long_recording(bundle, data_dir, args.long_hours)
+        print(
+            f"  long upload: {long['hours']} h, {long['upload_mb']} MB, {long['beats']} beats in "
+            f"{long['total_s']} s = {long['beats_per_s']:.0f} beats/s; numpy/Python heap peak "
+            f"{long['numpy_python_heap_peak_mb']} MB"
+        )
+        e2e["long_recording"] = long
     app = app_path(bundle, files, args.repeats)
     print(
         f"  web app path (recording_create -> django-q2 worker function -> {app['beats']} beat "
