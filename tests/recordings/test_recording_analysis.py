@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from classifier.ml.recording_analysis import analyse, beat_images, classify_at
 from classifier.ml.recording_io import parse_upload
@@ -12,7 +13,9 @@ from .synth import beat_times, ecg, write_wfdb
 FS = 360.0
 
 
-def test_analyse_detects_classifies_and_compares_with_reference(tmp_path, tiny_bundle):
+@pytest.mark.parametrize("bundle_fixture", ["tiny_bundle", "tiny_rr_bundle"])
+def test_analyse_detects_classifies_and_compares_with_reference(tmp_path, request, bundle_fixture):
+    tiny_bundle = request.getfixturevalue(bundle_fixture)
     duration = 60.0
     times = beat_times(duration, rr_s=0.8, premature_every=6)
     truth = np.round(times * FS).astype(int)

@@ -441,3 +441,23 @@ def test_a_task_handed_out_again_after_a_worker_timeout_fails_the_recording(env,
     recording.status, recording.started_at = Recording.Status.RUNNING, timezone.now()
     recording.save()
     assert recording_analyse(recording_id=recording.pk) == "skipped"  # still within its time
+
+
+def test_admin_lists_and_shows_recordings_and_deletes_with_files(client, env, users, tmp_path):
+    recording, _truth, _symbols = done_recording(client, users, tmp_path)
+    admin = get_user_model().objects.create_superuser("root", password="pw-root-123")
+    client_for(client, admin)
+    changelist = client.get(reverse("admin:recordings_recording_changelist"), {"q": "P-7"})
+    assert changelist.status_code == 200 and "syn" in changelist.content.decode()
+    change = client.get(reverse("admin:recordings_recording_change", args=[recording.pk]))
+    assert change.status_code == 200
+    beats = client.get(reverse("admin:recordings_beat_changelist"), {"label__exact": "N"})
+    assert beats.status_code == 200
+    assert media_files(env)
+    response = post(
+        client,
+        reverse("admin:recordings_recording_changelist"),
+        {"action": "delete_with_files", "_selected_action": [recording.pk]},
+    )
+    assert response.status_code == 302
+    assert not Recording.objects.exists() and media_files(env) == []
