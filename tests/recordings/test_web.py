@@ -346,9 +346,15 @@ def test_zip_upload(client, env, users, tmp_path):
 # -- the real queue --------------------------------------------------------------------------
 
 
-def test_analysis_through_the_real_broker_and_worker(client, env, users, tmp_path):
+def test_analysis_through_the_real_broker_and_worker(client, env, users, tmp_path, monkeypatch):
     """Queued in django-q2's ORM broker, pulled by its pusher, run by its worker, saved by its
-    monitor: the same functions a `manage.py qcluster` process runs, here in-process."""
+    monitor: the same functions a `manage.py qcluster` process runs, here in-process.
+    (test_worker_process.py runs a real qcluster process.)"""
+    import django.db
+
+    # In a qcluster each process has its own connection and closes it between tasks; here they
+    # share the test's connection and its never-committed transaction, which must stay open.
+    monkeypatch.setattr(django.db, "close_old_connections", lambda: None)
     from multiprocessing import Event, Value
 
     from django_q.brokers import get_broker
