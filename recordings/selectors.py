@@ -119,11 +119,11 @@ def recording_strip(*, recording: Recording, start_s: float, seconds: float) -> 
     seconds = float(min(max(seconds, 1.0), STRIP_MAX_SECONDS))
     start_s = float(min(max(start_s, 0.0), max(recording.duration_s - seconds, 0.0)))
     fs = recording.sampling_rate
-    signals = load_signals(recording)
+    signals = load_signals(recording, mmap=True)
     margin = int(2 * fs)  # filter context, cut off again below
     lo = int(start_s * fs)
     hi = min(int((start_s + seconds) * fs), signals.shape[1])
-    piece = bandpass(signals[0, max(0, lo - margin) : hi + margin], fs)
+    piece = bandpass(np.asarray(signals[0, max(0, lo - margin) : hi + margin]), fs)
     piece = piece[lo - max(0, lo - margin) :][: hi - lo]
     y, step = _envelope(np.round(piece, 3), STRIP_MAX_POINTS)
     beats = recording.beats.filter(time_s__gte=start_s, time_s__lt=start_s + seconds)
@@ -185,7 +185,10 @@ def recording_beat(*, recording: Recording, index: int) -> dict[str, Any]:
 def recording_beat_images(*, recording: Recording, samples: np.ndarray) -> np.ndarray:
     """The model's input images for beats at ``samples``, redrawn from the stored signal."""
     images, _kept = render_beat_images(
-        recording.model_metadata, load_signals(recording)[0], recording.sampling_rate, samples
+        recording.model_metadata,
+        load_signals(recording, mmap=True)[0],
+        recording.sampling_rate,
+        samples,
     )
     return images
 
@@ -239,7 +242,7 @@ def recording_class_zip(*, recording: Recording, label: str, max_beats: int) -> 
     if not beats:
         raise Http404("No beat of this class.")
     beats = beats[:max_beats]
-    signal = load_signals(recording)[0]
+    signal = load_signals(recording, mmap=True)[0]
     buffer = io.BytesIO()
     folder = folder_name(label)
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

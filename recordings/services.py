@@ -177,7 +177,16 @@ class _ProgressWriter:
         )
 
 
-def load_signals(recording: Recording) -> np.ndarray:
+def load_signals(recording: Recording, *, mmap: bool = False) -> np.ndarray:
+    """(leads, samples) float32 mV, the analysed lead first. ``mmap`` maps a local file instead
+    of reading it, so a strip page of a 24-hour recording reads only the pages it shows."""
+    if mmap:
+        try:
+            path = recording.signal_file.path
+        except NotImplementedError:  # remote storage (S3 ...): no local path
+            path = None
+        if path:
+            return np.load(path, mmap_mode="r", allow_pickle=False)
     with recording.signal_file.open("rb") as handle:
         return np.load(io.BytesIO(handle.read()), allow_pickle=False)
 

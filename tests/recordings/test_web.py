@@ -467,3 +467,15 @@ def test_admin_lists_and_shows_recordings_and_deletes_with_files(client, env, us
     )
     assert response.status_code == 302
     assert not Recording.objects.exists() and media_files(env) == []
+
+
+def test_upload_page_states_formats_and_limits(client, env, users):
+    env.RECORDING_MAX_BYTES = 7_000_000
+    page = client_for(client, users["alice"]).get(reverse("recordings:upload"))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "up to 7 MB and 24 hours" in html and ".hea" in html and ".edf" in html
+    assert 'enctype="multipart/form-data"' in html and "multiple" in html
+    big = upload(client, {"big.csv": b"0.1\n" * 2_000_000}, sampling_rate=FS)
+    assert big.status_code == 400 and "the limit is 7 MB" in big.content.decode()
+    assert not Recording.objects.exists()
