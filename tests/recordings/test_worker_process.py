@@ -1,9 +1,14 @@
 """A real `manage.py qcluster` process analyses a queued recording through the database broker.
 
-Runs outside pytest's test database: a scratch database shared by three processes (migrate, the
-worker, a client that uploads and waits). By default it is a temporary SQLite file; set
-``RECORDINGS_WORKER_TEST_DATABASE_URL`` to an EMPTY scratch database (e.g. PostgreSQL in CI) to
-exercise the production broker. The database is migrated, used and left to be dropped by CI.
+Three processes share one database: the worker, a client that uploads and waits, and (for
+SQLite) a `migrate` before them. Which database:
+
+* the suite runs on PostgreSQL (DATABASE_URL=postgres://..., as in CI's second pass): pytest's
+  own test database, committed to (transactional test) so the other processes see the rows --
+  the production broker, exercised with no extra setup;
+* otherwise a temporary SQLite file (pytest's SQLite test database lives in memory);
+* ``RECORDINGS_WORKER_TEST_DATABASE_URL``, when set, names an EMPTY scratch database to use
+  instead (it is migrated and left as it is).
 """
 
 from __future__ import annotations
@@ -56,11 +61,31 @@ def run_manage(args: list[str], env: dict[str, str], **kwargs) -> subprocess.Com
     )  # fmt: skip
 
 
+def shared_database_url(request, tmp_path: Path) -> tuple[str, bool]:
+    """(DATABASE_URL for the processes, whether it must be migrated first)."""
+    from urllib.parse import quote
+
+    from django.conf import settings
+
+    explicit = os.environ.get("RECORDINGS_WORKER_TEST_DATABASE_URL")
+    if explicit:
+        return explicit, True
+    if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
+        request.getfixturevalue("transactional_db")  # rows are committed, then flushed
+        from django.db import connection
+
+        db = connection.settings_dict  # pytest's test database, already migrated
+        credentials = quote(db["USER"] or "", safe="")
+        if db.get("PASSWORD"):
+            credentials += ":" + quote(db["PASSWORD"], safe="")
+        host = f"{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}"
+        return f"postgres://{credentials}@{host}/{db['NAME']}", False
+    return f"sqlite:///{tmp_path / 'broker.sqlite3'}", True
+
+
 @pytest.mark.slow
-def test_qcluster_process_runs_a_queued_analysis(tmp_path, tiny_bundle):
-    database_url = os.environ.get("RECORDINGS_WORKER_TEST_DATABASE_URL") or (
-        f"sqlite:///{tmp_path / 'broker.sqlite3'}"
-    )
+def test_qcluster_process_runs_a_queued_analysis(request, tmp_path, tiny_bundle):
+    database_url, needs_migrate = shared_database_url(request, tmp_path)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "ecgsite.settings",
@@ -71,8 +96,9 @@ def test_qcluster_process_runs_a_queued_analysis(tmp_path, tiny_bundle):
         "RECORDING_TASKS_SYNC": "false",
         "Q_WORKERS": "1",
     }
-    migrated = run_manage(["migrate", "--noinput"], env, timeout=300)
-    assert migrated.returncode == 0, migrated.stderr[-2000:]
+    if needs_migrate:
+        migrated = run_manage(["migrate", "--noinput"], env, timeout=300)
+        assert migrated.returncode == 0, migrated.stderr[-2000:]
 
     duration = 30.0
     times = beat_times(duration)
@@ -101,3 +127,7 @@ def test_qcluster_process_runs_a_queued_analysis(tmp_path, tiny_bundle):
     assert result["seen"][0] == "queued"  # the upload returned before the analysis ran
     assert result["beats"] == result["rows"] == len(times)
     assert "recording-" in log  # the cluster logged processing our task
+    if not needs_migrate:  # PostgreSQL: the rows are in this test's own database
+        from recordings.models import Recording
+
+        assert Recording.objects.get().status == "done"
