@@ -267,3 +267,26 @@ def test_zip_hidden_and_macos_files_are_skipped(tmp_path):
     rec = parse_upload([("r.zip", zip_bytes(members))])
     assert rec.name == "rec10"
     assert zipfile.is_zipfile(io.BytesIO(zip_bytes(members)))
+
+
+def test_wfdb_single_lead(tmp_path):
+    x = two_leads()[:1]
+    rec = parse_upload(list(write_wfdb(tmp_path, "one", x, FS, ["II"]).items()))
+    assert rec.lead_names == ["II"] and rec.second_lead is None
+    np.testing.assert_allclose(rec.signal, x[0], atol=0.01)
+
+
+def test_wfdb_signals_in_two_data_files(tmp_path):
+    x = two_leads()
+    a = write_wfdb(tmp_path / "a", "reca", x[:1], FS, ["MLII"])
+    b = write_wfdb(tmp_path / "b", "recb", x[1:], FS, ["V1"])
+    line_a = a["reca.hea"].decode().splitlines()[1]
+    line_b = b["recb.hea"].decode().splitlines()[1]
+    header = f"two 2 360 {x.shape[1]}\n{line_a}\n{line_b}\n".encode()
+    files = {"two.hea": header, "reca.dat": a["reca.dat"], "recb.dat": b["recb.dat"]}
+    rec = parse_upload(list(files.items()))
+    assert rec.lead_names == ["MLII", "V1"]
+    np.testing.assert_allclose(rec.signals, x, atol=0.01)
+    files["recb.dat"] = files["recb.dat"][:-10]
+    with pytest.raises(RecordingFormatError, match="recb.dat holds only"):
+        parse_upload(list(files.items()))
