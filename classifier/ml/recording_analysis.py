@@ -22,6 +22,9 @@ from .recording_io import ParsedRecording
 from .rhythm import summarise
 from .signal import prepare_signal
 
+# One-hour pieces bound memory (a 24-hour recording has ~100,000 beat images). For a model with
+# RR input, "RR over the record's mean RR" is then taken over the hour around the beat, which is
+# closer to training (30-minute MIT-BIH records) than a 24-hour mean would be.
 CLASSIFY_CHUNK_S = 3600.0
 CONTEXT_S = 5.0  # signal and beats kept on both sides of a piece so filters and RR see context
 Progress = Callable[[float, str], None]
