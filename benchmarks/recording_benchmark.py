@@ -227,12 +227,18 @@ def app_path(bundle: ModelBundle, files, repeats: int) -> dict:
     import shutil
 
     work = Path(tempfile.mkdtemp(prefix="recording-bench-"))
+    # The app serves the model whose metadata says task "recording": a given image model is
+    # installed under that task for this measurement.
+    models = work / "models"
+    models.mkdir()
+    shutil.copy(Path(bundle.path).with_suffix(".keras"), models / "bench.keras")
+    (models / "bench.json").write_text(json.dumps(bundle.metadata | {"task": "recording"}))
     os.environ.update(
         DJANGO_SETTINGS_MODULE="ecgsite.settings",
         DJANGO_ENV="test",
         DATABASE_URL=f"sqlite:///{work / 'db.sqlite3'}",
         MEDIA_ROOT=str(work / "media"),
-        MODELS_DIR=str(Path(bundle.path).parent),
+        MODELS_DIR=str(models),
         RECORDING_TASKS_SYNC="true",
         RECORDING_MODEL=bundle.name,
         LOG_LEVEL="WARNING",
@@ -322,6 +328,8 @@ def detector_survey(bundle: ModelBundle, data_dir: Path, names: list[str]) -> di
                 "scored_beats_reference_path": agree_ref["scored_beats"],
                 "per_class_detected_path": agree_det["per_class"],
                 "per_class_reference_path": agree_ref["per_class"],
+                "matrix_detected_path": agree_det["matrix"],
+                "matrix_reference_path": agree_ref["matrix"],
             }
         )
         print(
@@ -338,8 +346,30 @@ def detector_survey(bundle: ModelBundle, data_dir: Path, names: list[str]) -> di
     def mean(key, sub=None):
         return round(float(np.mean([(r[sub] if sub else r)[key] for r in rows])), 5)
 
+    classes = list(bundle.classes)
+    pooled = {}
+    for path in ("detected", "reference"):
+        matrix = np.sum([np.array(r[f"matrix_{path}_path"]) for r in rows], axis=0)
+        pooled[path] = {
+            "matrix": matrix.tolist(),
+            "accuracy": round(float(np.trace(matrix) / matrix.sum()), 4),
+            "per_class": {
+                code: {
+                    "reference": int(matrix[i].sum()),
+                    "sensitivity": round(float(matrix[i, i] / matrix[i].sum()), 4)
+                    if matrix[i].sum()
+                    else None,
+                    "precision": round(float(matrix[i, i] / matrix[:, i].sum()), 4)
+                    if matrix[:, i].sum()
+                    else None,
+                }
+                for i, code in enumerate(classes)
+            },
+        }
     return {
         "records": len(rows),
+        "classes": classes,
+        "pooled_agreement": pooled,
         "mean_sensitivity": mean("sensitivity"),
         "mean_positive_predictivity": mean("positive_predictivity"),
         "gross_sensitivity": round(tp / (tp + fn), 5),
@@ -445,6 +475,16 @@ def main() -> int:
         f"{survey['mean_accuracy_detected_path']:.2%}  vs  beats cut at annotated R peaks "
         f"{survey['mean_accuracy_reference_path']:.2%}"
     )
+    if "pooled_agreement" in survey:
+        print("pooled over records, per class: sensitivity / precision  detected | reference")
+        det = survey["pooled_agreement"]["detected"]["per_class"]
+        ref = survey["pooled_agreement"]["reference"]["per_class"]
+        for code in survey["classes"]:
+            d, r = det[code], ref[code]
+            print(
+                f"  {code:>2} ({d['reference']:>6} beats)  {d['sensitivity']} / "
+                f"{d['precision']}  |  {r['sensitivity']} / {r['precision']}"
+            )
     result = {
         "model": {"name": bundle.name, "version": bundle.version, "origin": origin},
         "machine": {
