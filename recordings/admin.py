@@ -1,7 +1,6 @@
 from django.contrib import admin
 
 from .models import Beat, Recording
-from .services import recording_delete
 
 
 @admin.register(Recording)
@@ -18,23 +17,9 @@ class RecordingAdmin(admin.ModelAdmin):
     )  # fmt: skip
     fields = ("name", "patient_reference", "note", *readonly_fields)
     date_hierarchy = "created_at"
-    actions = ["delete_with_files"]
 
     def has_add_permission(self, request):
         return False  # recordings come in through the upload form, which checks them
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)  # would leave the files behind
-        return actions
-
-    def delete_model(self, request, obj):
-        recording_delete(recording=obj)
-
-    @admin.action(description="Delete selected recordings and their files")
-    def delete_with_files(self, request, queryset):
-        for recording in queryset:
-            recording_delete(recording=recording)
 
 
 @admin.register(Beat)

@@ -367,16 +367,6 @@ def recording_retry(*, recording: Recording) -> Recording:
 
 
 def recording_delete(*, recording: Recording) -> None:
-    """Delete the row, its beats and its files (files once the deletion is committed)."""
-    names = [f.name for f in recording.stored_files()]
+    """Delete the row and its beats; its files follow once committed (``signals``)."""
     with transaction.atomic():
         recording.delete()
-
-        def remove_files() -> None:
-            for name in names:
-                try:
-                    default_storage.delete(name)
-                except OSError:
-                    logger.warning("could not delete %s", name)
-
-        transaction.on_commit(remove_files)

@@ -463,7 +463,7 @@ def test_admin_lists_and_shows_recordings_and_deletes_with_files(client, env, us
     response = post(
         client,
         reverse("admin:recordings_recording_changelist"),
-        {"action": "delete_with_files", "_selected_action": [recording.pk]},
+        {"action": "delete_selected", "_selected_action": [recording.pk], "post": "yes"},
     )
     assert response.status_code == 302
     assert not Recording.objects.exists() and media_files(env) == []
@@ -479,3 +479,12 @@ def test_upload_page_states_formats_and_limits(client, env, users):
     big = upload(client, {"big.csv": b"0.1\n" * 2_000_000}, sampling_rate=FS)
     assert big.status_code == 400 and "the limit is 7 MB" in big.content.decode()
     assert not Recording.objects.exists()
+
+
+def test_deleting_the_owner_deletes_recordings_and_their_files(client, env, users, tmp_path):
+    done_recording(client, users, tmp_path)
+    assert media_files(env)
+    with _capture(execute=True):
+        users["alice"].delete()
+    assert not Recording.objects.exists() and not Beat.objects.exists()
+    assert media_files(env) == []
