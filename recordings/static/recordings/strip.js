@@ -44,6 +44,11 @@
       ctx.fillRect(x(b.t) - 3, LABEL_BAND, 6, canvas.height - LABEL_BAND);
       ctx.globalAlpha = 1; ctx.fillText(b.label, x(b.t), 15);
     });
+    if (selected >= 0 && data.beats[selected]) {  // the beat shown in the detail card
+      ctx.strokeStyle = "#000"; ctx.lineWidth = 2;
+      ctx.strokeRect(x(data.beats[selected].t) - 8, 2, 16, canvas.height - 4);
+      ctx.lineWidth = 1;
+    }
     caption.textContent = data.start_s.toFixed(1) + "–" + (data.start_s + data.seconds).toFixed(1) +
       " s of " + duration.toFixed(0) + " s; " + data.beats.length + " beats. Click a beat for details.";
   }
@@ -53,11 +58,15 @@
     fetch(url(section.dataset.stripUrl, {start: start, seconds: seconds()}), {credentials: "same-origin"})
       .then(function (r) { return r.json(); })
       .then(function (d) {
-        data = d; startInput.value = Math.round(d.start_s); range.value = Math.round(d.start_s); draw();
+        data = d; selected = -1; startInput.value = Math.round(d.start_s); range.value = Math.round(d.start_s); draw();
       });
   }
 
+  var selected = -1;  // position in data.beats of the beat shown below the strip
+
   function showBeat(beat) {
+    selected = data.beats.indexOf(beat);
+    draw();
     fetch(beatUrl(section.dataset.beatUrl, beat.index), {credentials: "same-origin"})
       .then(function (r) { return r.json(); })
       .then(function (b) {
@@ -82,6 +91,16 @@
     var t = data.start_s + (event.clientX - rect.left) / rect.width * data.seconds;
     var best = data.beats.reduce(function (a, b) { return Math.abs(b.t - t) < Math.abs(a.t - t) ? b : a; });
     if (Math.abs(best.t - t) < 0.3) showBeat(best);
+  });
+  // Keyboard: focus the strip, then left / right arrows walk from beat to beat.
+  canvas.addEventListener("keydown", function (event) {
+    if (!data || !data.beats.length) return;
+    var step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
+    if (!step) return;
+    event.preventDefault();
+    var next = Math.max(0, Math.min(data.beats.length - 1, selected + step));
+    if (selected < 0) next = step > 0 ? 0 : data.beats.length - 1;
+    showBeat(data.beats[next]);
   });
   function find(direction) {
     var after = data ? (direction === "back" ? data.start_s : data.start_s + data.seconds / 2) : 0;
