@@ -366,6 +366,10 @@ def detector_survey(bundle: ModelBundle, data_dir: Path, names: list[str]) -> di
                 for i, code in enumerate(classes)
             },
         }
+    for row in rows:  # pooled above; per record, the accuracy is enough
+        for key in ("per_class_detected_path", "per_class_reference_path",
+                    "matrix_detected_path", "matrix_reference_path"):  # fmt: skip
+            row.pop(key)
     return {
         "records": len(rows),
         "classes": classes,
