@@ -133,6 +133,9 @@ MODELS_DIR = Path(env("MODELS_DIR", default=str(BASE_DIR / "models")))
 # Which image model serves each kind when several are installed, e.g.
 # IMAGE_MODELS="beat_image=<model name>,spectrogram=<model name>" (default: first by file name).
 IMAGE_MODELS = env.dict("IMAGE_MODELS", default={})
+# auto: LiteRT when `manage.py export_lite_models` converted the model (far less memory), else
+# Keras; lite: LiteRT only; keras: always TensorFlow/Keras. See classifier/lite_runtime.py.
+MODEL_RUNTIME = env("MODEL_RUNTIME", default="auto")
 
 # Whole recordings (see README "Whole recordings"): upload limits and the background worker.
 RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=50 * 1024 * 1024)
@@ -181,6 +184,8 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
+# Health data on shared workstations: sessions end after 12 hours by default.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 60 * 60)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
