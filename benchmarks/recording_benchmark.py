@@ -57,12 +57,16 @@ def rss_mb() -> float:
 
 def find_model(explicit: str | None) -> tuple[ModelBundle, str]:
     """The shipped model with task "recording", or a stand-in CNN when none is shipped yet."""
+    from classifier.lite_runtime import load_serving_bundle
+
     if explicit:
-        return load_bundle(explicit), "given"
+        bundle, runtime = load_serving_bundle(Path(explicit))
+        return bundle, f"given, {runtime}"
     for path in sorted((ROOT / "models").glob("*.keras")):
         try:
             if read_metadata(path).get("task") == "recording":
-                return load_bundle(path), "shipped"
+                bundle, runtime = load_serving_bundle(path)
+                return bundle, f"shipped, {runtime}"
         except Exception:  # a broken bundle is not this benchmark's business
             continue
     return stand_in_bundle(), "stand-in (untrained; no models/*.keras with task=recording yet)"

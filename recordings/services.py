@@ -232,7 +232,11 @@ def recording_analyse(*, recording_id: int) -> str:
                 results_file=results_name,
                 beat_count=len(result.beats),
                 summary=result.summary
-                | {"detected_beats": result.detected_beats, "seconds": _seconds(started)},
+                | {
+                    "detected_beats": result.detected_beats,
+                    "seconds": _seconds(started),
+                    "runtime": getattr(bundle, "runtime", "keras"),
+                },
                 detection=result.detection.as_dict() if result.detection else None,
                 agreement=result.agreement,
                 model_name=bundle.name,

@@ -63,3 +63,37 @@ def test_classify_at_matches_one_call_of_classify_beats(tiny_bundle, monkeypatch
     np.testing.assert_allclose(whole.probabilities, pieces.probabilities, atol=1e-3)
     kept, images, _ = tiny_bundle.classify_beats(x, FS, peaks)
     np.testing.assert_array_equal(beat_images(tiny_bundle, x, FS, peaks[kept][:5]), images[:5])
+
+
+def test_recording_service_uses_litert_when_a_fresh_conversion_exists(
+    tmp_path, tiny_bundle, settings
+):
+    import shutil
+    from pathlib import Path
+
+    from classifier.lite_runtime import TOLERANCE, export_lite, litert_available
+    from recordings.model_service import get_recording_model_service
+
+    if not litert_available():
+        pytest.skip("ai-edge-litert is not installed")
+    models = tmp_path / "models"
+    models.mkdir()
+    source = Path(tiny_bundle.path).with_suffix(".keras")
+    shutil.copy(source, models / source.name)
+    shutil.copy(source.with_suffix(".json"), models / source.with_suffix(".json").name)
+    export_lite(models / source.name)
+    settings.MODELS_DIR = models
+    get_recording_model_service.cache_clear()
+    try:
+        lite = get_recording_model_service().bundle()
+    finally:
+        get_recording_model_service.cache_clear()
+    assert lite.runtime == "litert"
+    duration = 30.0
+    times = beat_times(duration)
+    x = ecg(FS, duration, times)
+    peaks = np.round(times * FS).astype(int)
+    expected = classify_at(tiny_bundle, x, FS, peaks)
+    got = classify_at(lite, x, FS, peaks)
+    np.testing.assert_array_equal(got.samples, expected.samples)
+    np.testing.assert_allclose(got.probabilities, expected.probabilities, atol=TOLERANCE)
