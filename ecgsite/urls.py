@@ -14,5 +14,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("predictions/", include("classifier.urls")),
+    path("recordings/", include("recordings.urls")),
     path("", include("pages.urls")),
 ]

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Background worker for whole-recording analyses (django-q2; the database is the queue), with
+# production settings. Run one or more per machine beside scripts/serve.sh, same environment:
+#   SECRET_KEY=... ALLOWED_HOSTS=... DATABASE_URL=postgres://... bash scripts/worker.sh
+# Q_WORKERS sets the analysis processes per worker (default 1). See README, "Scaling out".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${SECRET_KEY:-}" ] || [ -z "${ALLOWED_HOSTS:-}" ]; then
+  echo "worker.sh: set SECRET_KEY and ALLOWED_HOSTS as for scripts/serve.sh" >&2
+  exit 2
+fi
+export DJANGO_ENV=production
+if [ "${SKIP_BOOTSTRAP:-0}" != 1 ]; then
+  bash scripts/bootstrap.sh requirements.txt
+fi
+exec .venv/bin/python manage.py qcluster
