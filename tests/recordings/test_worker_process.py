@@ -84,6 +84,10 @@ def shared_database_url(request, tmp_path: Path) -> tuple[str, bool]:
 
 
 @pytest.mark.slow
+# The marker makes pytest-django set up its test database before the test starts: requested
+# only from the body (getfixturevalue), the test ran against DATABASE_URL's own database when
+# it ran first or alone -- and the transactional flush would then empty that database.
+@pytest.mark.django_db(transaction=True)
 def test_qcluster_process_runs_a_queued_analysis(request, tmp_path, tiny_bundle):
     database_url, needs_migrate = shared_database_url(request, tmp_path)
     env = {
