@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "pages",
     "classifier",
+    # Explanations, REST API and PDF reports (issue 5)
+    "reports",
 ]
 
 MIDDLEWARE = [
