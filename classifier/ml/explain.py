@@ -204,3 +204,30 @@ def png_bytes(rgb_or_gray: np.ndarray) -> bytes:
 def overlay_png(image: np.ndarray, heatmap: np.ndarray, *, scale: int = 4) -> bytes:
     """PNG of ``overlay`` (what the result page and the PDF show)."""
     return png_bytes(overlay(image, heatmap, scale=scale))
+
+
+def explain_beats(
+    bundle: ModelBundle,
+    signal: np.ndarray,
+    fs: float,
+    peaks: np.ndarray,
+    beat_indices: np.ndarray | list[int],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Grad-CAM for chosen beats of a recording (indices into ``peaks``).
+
+    The whole lead goes through ``bundle.beat_inputs`` -- the classification path -- because
+    the RR features of a beat depend on its neighbours. Returns (images, heat maps, explained
+    class indices), one per chosen beat; ExplainError for a beat too close to the ends of the
+    recording to have a full window (it was never classified either).
+    """
+    kept, images, rr = bundle.beat_inputs(signal, fs, peaks)
+    position = {int(p): i for i, p in enumerate(kept)}
+    wanted = [int(b) for b in np.atleast_1d(beat_indices)]
+    missing = [b for b in wanted if b not in position]
+    if missing:
+        raise ExplainError(f"beat(s) {missing} have no full window and were not classified")
+    rows = np.array([position[b] for b in wanted], dtype=np.int64)
+    heat, targets = bundle_grad_cam(
+        bundle, images[rows], rr=None if rr is None else rr[rows], class_index=None
+    )
+    return images[rows], heat, targets

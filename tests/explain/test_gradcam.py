@@ -122,3 +122,24 @@ def test_model_without_convolution_is_rejected():
     model = keras.Model(inp, keras.layers.Dense(2)(keras.layers.Flatten()(inp)))
     with pytest.raises(explain.ExplainError, match="no top-level Conv2D"):
         explain.last_conv_layer(model)
+
+
+def test_explain_beats_of_a_recording_uses_the_classification_path(tmp_path):
+    from classifier.ml.bundle import load_bundle
+    from tests.explain.test_explain_model_command import small_bundle
+
+    small_bundle(tmp_path)
+    bundle = load_bundle(tmp_path / "tiny.keras")
+    fs = 360.0
+    t = np.arange(int(10 * fs)) / fs
+    peaks = np.arange(1, 10) * int(fs)
+    signal = np.zeros_like(t, dtype=np.float32)
+    for p in peaks:
+        signal += 1.2 * np.exp(-(((t - p / fs) / 0.015) ** 2)).astype(np.float32)
+    kept, all_images, probs = bundle.classify_beats(signal, fs, peaks)
+    images, heat, targets = explain.explain_beats(bundle, signal, fs, peaks, [2, 5])
+    np.testing.assert_array_equal(images, all_images[[2, 5]])
+    assert heat.shape == (2, 64, 64)
+    np.testing.assert_array_equal(targets, np.argmax(probs[[2, 5]], axis=1))
+    with pytest.raises(explain.ExplainError, match="no full window"):
+        explain.explain_beats(bundle, signal, fs, np.array([10, *peaks]), [0])
