@@ -1,0 +1,20 @@
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from . import token_views, views
+
+app_name = "api"
+
+urlpatterns = [
+    path("token/", token_views.token_page, name="token"),
+    path("token/revoke/", token_views.token_revoke_view, name="token-revoke"),
+    path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("v1/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path(
+        "v1/redoc/",
+        SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"),
+        name="redoc",
+    ),
+    # Anything else under /api/ answers in JSON too, never with an HTML error page.
+    re_path(r"^.*$", views.not_found, name="not-found"),
+]
