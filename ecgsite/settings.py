@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "pages",
+    "accounts",
     "classifier",
     # Explanations, REST API and PDF reports (issue 5)
     "rest_framework",
@@ -134,6 +135,9 @@ DATA_UPLOAD_MAX_NUMBER_FILES = env.int("UPLOAD_MAX_FILES", default=50)
 
 # Trained models (see models/*.json for what each expects)
 MODELS_DIR = Path(env("MODELS_DIR", default=str(BASE_DIR / "models")))
+# Which image model serves each kind when several are installed, e.g.
+# IMAGE_MODELS="beat_image=<model name>,spectrogram=<model name>" (default: first by file name).
+IMAGE_MODELS = env.dict("IMAGE_MODELS", default={})
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -147,6 +151,7 @@ EMAIL_BACKEND = env(
     ),
 )
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="ecg-classifier@localhost")
+CONTACT_EMAIL = env("CONTACT_EMAIL", default=DEFAULT_FROM_EMAIL)  # shown on the contact page
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -1,10 +1,16 @@
-"""URL configuration."""
+"""URL configuration.
+
+Uploaded media are deliberately NOT served with ``static()``: each image is streamed by a
+login-protected view in ``classifier`` to its owner only.
+"""
 
 from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("predictions/", include("classifier.urls")),
     path("", include("pages.urls")),
     path("api/", include("api.urls")),  # REST API, its docs and the token page (issue 5)
 ]

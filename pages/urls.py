@@ -1,8 +1,13 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from pages import views
 
 app_name = "pages"
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="pages/home.html"), name="home"),
+    path("", views.home, name="home"),
+    path("classes/", views.classes, name="classes"),
+    path("classes/<slug:slug>/", views.class_info, name="class_info"),
+    path("about/", views.about, name="about"),
+    path("contact/", views.contact, name="contact"),
 ]

@@ -1,0 +1,68 @@
+"""Admin for predictions: browse, filter, export; the stored result itself is read-only."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import admin
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from classifier.models import Prediction
+from classifier.views import prediction_csv_rows
+
+
+@admin.action(description="Export selected predictions as CSV")
+def export_as_csv(modeladmin, request, queryset):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="predictions-{stamp}.csv"'
+    writer = csv.writer(response)
+    for row in prediction_csv_rows(queryset.order_by("-created_at", "-id")):
+        writer.writerow(row)
+    return response
+
+
+@admin.register(Prediction)
+class PredictionAdmin(admin.ModelAdmin):
+    list_display = (
+        "thumbnail", "original_name", "owner", "predicted_class", "confidence_display",
+        "image_type", "model_name", "model_version", "created_at",
+    )  # fmt: skip
+    list_display_links = ("thumbnail", "original_name")
+    list_filter = ("predicted_class", "image_type", "model_name", "model_version", "created_at")
+    search_fields = ("original_name", "patient_reference", "owner__username", "note")
+    date_hierarchy = "created_at"
+    list_select_related = ("owner",)
+    actions = [export_as_csv]
+    readonly_fields = (
+        "preview", "owner", "image", "original_name", "image_type", "image_type_detected",
+        "predicted_class", "confidence", "probabilities", "model_name", "model_version",
+        "created_at",
+    )  # fmt: skip
+    fields = (*readonly_fields, "patient_reference", "note")
+
+    def has_add_permission(self, request):  # predictions come only from the upload service
+        return False
+
+    @admin.display(description="Image")
+    def thumbnail(self, obj: Prediction):
+        return format_html(
+            '<img src="{}" alt="Thumbnail of {}" width="48" height="48" '
+            'style="object-fit:contain;background:#000">',
+            obj.get_thumbnail_url(),
+            obj.original_name,
+        )
+
+    @admin.display(description="Image")
+    def preview(self, obj: Prediction):
+        return format_html(
+            '<img src="{}" alt="Uploaded image {}" width="192" style="background:#000">',
+            obj.get_image_url(),
+            obj.original_name,
+        )
+
+    @admin.display(description="Confidence", ordering="confidence")
+    def confidence_display(self, obj: Prediction) -> str:
+        return f"{obj.confidence:.1%}"

@@ -1,0 +1,89 @@
+"""A stored prediction: one uploaded ECG image, the class the model gave it, and who owns it."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from classifier.ml.classes import SIX_CLASS
+
+CLASS_NAMES: dict[str, str] = {c.code: c.name for c in SIX_CLASS}
+
+
+def prediction_upload_to(instance: Prediction, filename: str) -> str:
+    """A random name under ``uploads/YYYY/MM/``: the original name may hold patient details.
+
+    Only the extension survives, and the service sets it from the format Pillow detected, not
+    from what the user typed.
+    """
+    suffix = PurePath(filename).suffix.lower()[:5]
+    return f"uploads/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+class Prediction(models.Model):
+    class ImageType(models.TextChoices):
+        BEAT_IMAGE = "beat_image", "Beat image"
+        SPECTROGRAM = "spectrogram", "Spectral image"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="predictions"
+    )
+    image = models.FileField(upload_to=prediction_upload_to, max_length=255)
+    original_name = models.CharField(max_length=255)
+    image_type = models.CharField(max_length=16, choices=ImageType.choices)
+    image_type_detected = models.BooleanField(
+        default=False, help_text="True when the image type was detected automatically."
+    )
+    predicted_class = models.CharField(max_length=8)
+    confidence = models.FloatField()
+    probabilities = models.JSONField(help_text="Class code -> probability, in model order.")
+    model_name = models.CharField(max_length=100)
+    model_version = models.CharField(max_length=50)
+    patient_reference = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Pseudonymous reference only -- never a name or an ID number.",
+    )
+    note = models.TextField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="prediction_owner_created")]
+
+    def __str__(self) -> str:
+        return f"{self.original_name}: {self.predicted_class} ({self.confidence:.0%})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("classifier:detail", args=[self.pk])
+
+    def get_image_url(self) -> str:
+        return reverse("classifier:image", args=[self.pk])
+
+    def get_thumbnail_url(self) -> str:
+        return f"{self.get_image_url()}?thumb=1"
+
+    @property
+    def predicted_class_name(self) -> str:
+        return CLASS_NAMES.get(self.predicted_class, self.predicted_class)
+
+    @property
+    def confidence_percent(self) -> float:
+        return round(self.confidence * 100, 1)
+
+    def probability_rows(self) -> list[dict]:
+        """(code, name, probability in %) for every class, in model order, for the bar chart."""
+        return [
+            {
+                "code": code,
+                "name": CLASS_NAMES.get(code, code),
+                "percent": round(float(p) * 100, 1),
+                "is_predicted": code == self.predicted_class,
+            }
+            for code, p in self.probabilities.items()
+        ]

@@ -1,0 +1,59 @@
+"""Reads: which predictions a user may see (their own; staff may open anyone's by id)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from classifier.models import Prediction
+
+
+def prediction_list(*, user, filters: dict[str, Any] | None = None) -> QuerySet[Prediction]:
+    """The user's own predictions, newest first, narrowed by ``filters``.
+
+    Filter keys (all optional, empty values ignored): ``predicted_class`` (code),
+    ``image_type``, ``date_from`` / ``date_to`` (dates, inclusive), ``q`` (text searched in
+    the patient reference and the original file name).
+    """
+    qs = Prediction.objects.filter(owner=user).select_related("owner")
+    filters = filters or {}
+    if value := filters.get("predicted_class"):
+        qs = qs.filter(predicted_class=value)
+    if value := filters.get("image_type"):
+        qs = qs.filter(image_type=value)
+    if value := filters.get("date_from"):
+        qs = qs.filter(created_at__date__gte=_as_date(value))
+    if value := filters.get("date_to"):
+        qs = qs.filter(created_at__date__lte=_as_date(value))
+    if value := (filters.get("q") or "").strip():
+        qs = qs.filter(Q(patient_reference__icontains=value) | Q(original_name__icontains=value))
+    return qs.order_by("-created_at", "-id")
+
+
+def prediction_get(*, user, pk: int) -> Prediction:
+    """One prediction if ``user`` owns it or is staff; ``Http404`` otherwise (never 403, so
+    the existence of someone else's record is not revealed)."""
+    qs = Prediction.objects.select_related("owner")
+    if not user.is_staff:
+        qs = qs.filter(owner=user)
+    try:
+        return qs.get(pk=pk)
+    except (Prediction.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such prediction.") from None
+
+
+def predictions_by_ids(*, user, ids: list[int]) -> list[Prediction]:
+    """The user's own predictions among ``ids``, in the order given (the batch results page)."""
+    found = {p.pk: p for p in Prediction.objects.filter(owner=user, pk__in=ids)}
+    return [found[i] for i in ids if i in found]
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from classifier import views
+
+app_name = "classifier"
+
+urlpatterns = [
+    path("", views.history, name="history"),
+    path("new/", views.upload, name="upload"),
+    path("results/", views.batch, name="batch"),
+    path("export.csv", views.export_csv, name="export"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/image/", views.image, name="image"),
+    path("<int:pk>/delete/", views.delete, name="delete"),
+]

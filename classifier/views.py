@@ -1,0 +1,169 @@
+"""Thin views: parse the request, call a service or selector, render. Every view needs login."""
+
+from __future__ import annotations
+
+import csv
+import mimetypes
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from classifier import selectors, services
+from classifier.forms import PredictionFilterForm, UploadForm
+from classifier.model_service import ModelNotInstalledError, get_model_service
+from classifier.thumbnails import make_thumbnail
+
+HISTORY_PAGE_SIZE = 20
+
+
+def _model_missing(request: HttpRequest, detail: str) -> HttpResponse:
+    context = {"detail": detail, "install_command": ModelNotInstalledError.install_command}
+    return render(request, "classifier/model_missing.html", context, status=503)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload(request: HttpRequest) -> HttpResponse:
+    service = get_model_service()
+    installed = service.installed_image_kinds()
+    if not installed:
+        return _model_missing(request, f"No image model is installed in {service.models_dir}.")
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            created = services.prediction_create_many(
+                owner=request.user,
+                uploaded_files=data["images"],
+                image_type=data["image_type"],
+                patient_reference=data["patient_reference"],
+                note=data["note"],
+            )
+        except ModelNotInstalledError as exc:
+            return _model_missing(request, exc.detail)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            if len(created) == 1:
+                return redirect(created[0])
+            ids = ",".join(str(p.pk) for p in created)
+            return redirect(f"{reverse('classifier:batch')}?ids={ids}")
+    context = {"form": form, "models": service.image_models_metadata()}
+    return render(request, "classifier/upload.html", context)
+
+
+@login_required
+def batch(request: HttpRequest) -> HttpResponse:
+    try:
+        ids = [int(i) for i in request.GET.get("ids", "").split(",") if i][:100]
+    except ValueError:
+        raise Http404("Bad list of results.") from None
+    predictions = selectors.predictions_by_ids(user=request.user, ids=ids)
+    if not predictions:
+        raise Http404("No such results.")
+    return render(request, "classifier/batch.html", {"predictions": predictions})
+
+
+@login_required
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    prediction = selectors.prediction_get(user=request.user, pk=pk)
+    return render(request, "classifier/detail.html", {"prediction": prediction})
+
+
+@login_required
+def image(request: HttpRequest, pk: int) -> HttpResponse:
+    """Stream the uploaded image to its owner (or staff); 404 for everyone else.
+
+    ``?thumb=1`` returns a small PNG preview instead (history and results lists).
+    """
+    prediction = selectors.prediction_get(user=request.user, pk=pk)
+    try:
+        handle = prediction.image.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise Http404("Image file missing.") from None
+    if request.GET.get("thumb"):
+        with handle:
+            response = HttpResponse(make_thumbnail(handle), content_type="image/png")
+    else:
+        content_type = mimetypes.guess_type(prediction.image.name)[0] or "application/octet-stream"
+        response = FileResponse(handle, content_type=content_type)
+    # Health data: browsers may keep it for the user, shared caches must not.
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+def history(request: HttpRequest) -> HttpResponse:
+    filter_form = PredictionFilterForm(request.GET or None)
+    predictions = selectors.prediction_list(user=request.user, filters=filter_form.filters())
+    page = Paginator(predictions, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"filter_form": filter_form, "page_obj": page, "query": query.urlencode()}
+    return render(request, "classifier/history.html", context)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+CSV_COLUMNS = (
+    "id", "created_at", "original_name", "image_type", "image_type_detected",
+    "predicted_class", "predicted_class_name", "confidence", "model_name", "model_version",
+    "patient_reference", "note",
+)  # fmt: skip
+
+
+def prediction_csv_rows(predictions):
+    """Header then one row per prediction, probabilities last (one column per class)."""
+    predictions = list(predictions)
+    classes: list[str] = []
+    for p in predictions:
+        classes += [c for c in p.probabilities if c not in classes]
+    yield [*CSV_COLUMNS, *(f"p_{c}" for c in classes)]
+    for p in predictions:
+        row = [getattr(p, col) for col in CSV_COLUMNS]
+        row[1] = p.created_at.isoformat()
+        yield [*(_safe_cell(v) for v in row), *(p.probabilities.get(c, "") for c in classes)]
+
+
+def _safe_cell(value):
+    # Spreadsheet apps run cells starting with these as formulas (CSV injection).
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@login_required
+def export_csv(request: HttpRequest) -> StreamingHttpResponse:
+    filter_form = PredictionFilterForm(request.GET or None)
+    predictions = selectors.prediction_list(user=request.user, filters=filter_form.filters())
+    writer = csv.writer(_Echo())
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in prediction_csv_rows(predictions)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="predictions-{stamp}.csv"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    prediction = selectors.prediction_get(user=request.user, pk=pk)
+    if request.method == "POST":
+        name = prediction.original_name
+        services.prediction_delete(prediction=prediction)
+        messages.success(request, f"Deleted the prediction for “{name}”.")
+        return redirect("classifier:history")
+    return render(request, "classifier/delete.html", {"prediction": prediction})

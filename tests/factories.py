@@ -1,0 +1,114 @@
+"""Builders for test data shared by every test folder: tiny real Keras models and images.
+
+``build_tiny_bundle`` writes a *real* (untrained, randomly initialised but seeded) Keras model
+with complete pipeline metadata through ``classifier.ml.bundle.save_bundle``: the web app loads
+and runs it exactly like a shipped model, so tests exercise the true code path without training.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from classifier.ml.bundle import save_bundle
+from classifier.ml.classes import class_codes
+
+TINY_IMAGE_SIZE = 64
+
+
+def tiny_metadata(
+    name: str, *, kind: str, task: str = "image", with_rr: bool = False, **extra
+) -> dict:
+    """Complete bundle metadata (all REQUIRED_KEYS) for a six-class model."""
+    metadata = {
+        "name": name,
+        "version": "0.0-test",
+        "classes": class_codes("six"),
+        "label_set": "six",
+        "representation": {"kind": kind, "params": {}},
+        "inputs": ["image", "rr"] if with_rr else ["image"],
+        "image_size": TINY_IMAGE_SIZE,
+        "sampling_rate": 360,
+        "window": {"pre_s": 0.25, "post_s": 0.45},
+        "task": task,
+        "training": {"note": "tiny untrained test model"},
+    }
+    metadata.update(extra)
+    return metadata
+
+
+def build_tiny_model(
+    *, n_classes: int = 6, with_rr: bool = False, seed: int = 0, favour: int | None = None
+):
+    """A few-hundred-parameter CNN with the pipeline's input names ("image", optional "rr").
+
+    ``favour`` (a class index) gets a large output bias, so tests know which class wins while
+    the probabilities still come from running the network on the image.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    image = keras.Input((TINY_IMAGE_SIZE, TINY_IMAGE_SIZE, 1), name="image", dtype="uint8")
+    x = keras.layers.Rescaling(1 / 255.0)(image)
+    x = keras.layers.Conv2D(4, 5, strides=4, activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    inputs = [image]
+    if with_rr:
+        rr = keras.Input((6,), name="rr", dtype="float32")
+        inputs.append(rr)
+        x = keras.layers.Concatenate()([x, rr])
+    dense = keras.layers.Dense(n_classes, activation="softmax")
+    out = dense(x)
+    model = keras.Model(inputs=inputs, outputs=out)
+    if favour is not None:
+        kernel, bias = dense.get_weights()
+        bias[favour] += 4.0
+        dense.set_weights([kernel, bias])
+    return model
+
+
+def build_tiny_bundle(
+    directory: Path,
+    name: str,
+    *,
+    kind: str = "beat_image",
+    task: str = "image",
+    with_rr: bool = False,
+    seed: int = 0,
+    favour: str | None = None,
+    **metadata_extra,
+) -> Path:
+    """Save ``<directory>/<name>.keras`` + ``.json``; returns the .keras path.
+
+    ``favour`` is a class code (e.g. "V") the model will predict for almost any image.
+    """
+    index = class_codes("six").index(favour) if favour else None
+    model = build_tiny_model(with_rr=with_rr, seed=seed, favour=index)
+    metadata = tiny_metadata(name, kind=kind, task=task, with_rr=with_rr, **metadata_extra)
+    return save_bundle(model, metadata, Path(directory) / name)
+
+
+def beat_image_bytes(fmt: str = "PNG", size: int = 64, seed: int = 0) -> bytes:
+    """A line drawing like the pipeline's beat images: white trace on black."""
+    rng = np.random.default_rng(seed)
+    img = np.zeros((size, size), dtype=np.uint8)
+    xs = np.arange(size)
+    ys = (size / 2 + size / 4 * np.sin(xs / 5 + rng.uniform(0, 3))).astype(int).clip(0, size - 1)
+    img[ys, xs] = 255
+    return encode(img, fmt)
+
+
+def spectrogram_image_bytes(fmt: str = "PNG", size: int = 64, seed: int = 0) -> bytes:
+    """A dense image like a spectrogram: most pixels are mid-grey."""
+    rng = np.random.default_rng(seed)
+    img = rng.integers(60, 200, size=(size, size), dtype=np.uint8)
+    return encode(img, fmt)
+
+
+def encode(array: np.ndarray, fmt: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format=fmt)
+    return buffer.getvalue()

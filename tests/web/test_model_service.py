@@ -1,0 +1,125 @@
+"""The model service: lazy, loads once, uses the pipeline's own preprocessing."""
+
+import io
+import json
+import shutil
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from classifier import model_service
+from classifier.ml.bundle import load_bundle
+from classifier.ml.images import load_image_for_model
+from classifier.model_service import ModelNotInstalledError, ModelService, get_model_service
+from tests.conftest import BEAT_FAVOURS, SPECTROGRAM_FAVOURS
+from tests.factories import beat_image_bytes, build_tiny_bundle, spectrogram_image_bytes
+
+
+def pil(data: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(data))
+
+
+def test_constructing_the_service_loads_nothing(tiny_models_dir):
+    service = ModelService(tiny_models_dir)
+    assert service._bundles == {}
+    assert service.installed_image_kinds() == ["beat_image", "spectrogram"]
+    assert service._bundles == {}  # discovery reads metadata only
+
+
+def test_singleton_follows_models_dir_setting(settings, tiny_models_dir, tmp_path):
+    settings.MODELS_DIR = tiny_models_dir
+    first = get_model_service()
+    assert first is get_model_service()
+    settings.MODELS_DIR = tmp_path
+    assert get_model_service() is not first
+    assert get_model_service().installed_image_kinds() == []
+
+
+def test_prediction_equals_pipeline_path(tiny_models_dir):
+    """Same numbers as calling the bundle on load_image_for_model's output directly."""
+    service = ModelService(tiny_models_dir)
+    image = pil(beat_image_bytes(seed=3))
+    result = service.classify_image(image, image_type="beat_image")
+
+    bundle = load_bundle(tiny_models_dir / "tiny-beat.keras")
+    pixels = load_image_for_model(image, size=bundle.image_size, kind="beat_image")
+    expected = bundle.predict_proba(pixels[None])[0]
+    assert list(result.probabilities) == bundle.classes
+    np.testing.assert_allclose(list(result.probabilities.values()), expected, rtol=1e-6)
+    assert result.label == BEAT_FAVOURS
+    assert result.confidence == pytest.approx(expected.max())
+    assert (result.model_name, result.kind, result.kind_detected) == (
+        "tiny-beat",
+        "beat_image",
+        False,
+    )
+
+
+def test_auto_detects_image_kind(tiny_models_dir):
+    service = ModelService(tiny_models_dir)
+    beat = service.classify_image(pil(beat_image_bytes()), image_type="auto")
+    spec = service.classify_image(pil(spectrogram_image_bytes()), image_type="auto")
+    assert (beat.kind, beat.model_name, beat.kind_detected) == ("beat_image", "tiny-beat", True)
+    assert (spec.kind, spec.model_name, spec.label) == (
+        "spectrogram",
+        "tiny-spectrogram",
+        SPECTROGRAM_FAVOURS,
+    )
+
+
+def test_each_model_is_loaded_once_across_threads(tiny_models_dir, monkeypatch):
+    calls = []
+    real_load = model_service.load_bundle
+
+    def counting_load(path):
+        calls.append(path)
+        return real_load(path)
+
+    monkeypatch.setattr(model_service, "load_bundle", counting_load)
+    service = ModelService(tiny_models_dir)
+    threads = [
+        threading.Thread(target=service.image_bundle, args=("beat_image",)) for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    service.image_bundle("beat_image")
+    assert len(calls) == 1
+
+
+def test_missing_model_raises_with_install_command(tmp_path):
+    service = ModelService(tmp_path)
+    with pytest.raises(ModelNotInstalledError) as err:
+        service.classify_image(pil(beat_image_bytes()), image_type="beat_image")
+    assert "beat image" in err.value.detail
+    assert "train_model" in err.value.install_command
+
+
+def test_corrupt_model_file_raises_model_not_installed(tmp_path, tiny_models_dir):
+    shutil.copy(tiny_models_dir / "tiny-beat.json", tmp_path / "tiny-beat.json")
+    (tmp_path / "tiny-beat.keras").write_bytes(b"not a keras zip")
+    service = ModelService(tmp_path)
+    with pytest.raises(ModelNotInstalledError) as err:
+        service.image_bundle("beat_image")
+    assert "tiny-beat.keras" in err.value.detail
+
+
+def test_recording_models_and_metrics_files_are_not_image_models(tmp_path, tiny_models_dir):
+    build_tiny_bundle(tmp_path, "rec", kind="beat_image", task="recording", with_rr=True)
+    (tmp_path / "rec.metrics.json").write_text("{}")
+    assert ModelService(tmp_path).installed_image_kinds() == []
+
+
+def test_settings_choose_among_several_models_of_one_kind(settings, tiny_models_dir, tmp_path):
+    for name in ("a-beat", "b-beat"):
+        shutil.copy(tiny_models_dir / "tiny-beat.keras", tmp_path / f"{name}.keras")
+        meta = json.loads((tiny_models_dir / "tiny-beat.json").read_text())
+        meta["name"] = name
+        (tmp_path / f"{name}.json").write_text(json.dumps(meta))
+    settings.MODELS_DIR = tmp_path
+    assert get_model_service().image_model_paths()["beat_image"].stem == "a-beat"
+    settings.IMAGE_MODELS = {"beat_image": "b-beat"}
+    assert get_model_service().image_model_paths()["beat_image"].stem == "b-beat"

@@ -1,0 +1,64 @@
+"""Content pages: home, class info, about (metrics from files), contact; local static assets."""
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from classifier.ml.classes import SIX_CLASS
+from pages.content import CLASS_PAGES
+from tests.factories import build_tiny_bundle
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("name", ["pages:home", "pages:classes", "pages:about", "pages:contact"])
+def test_public_pages_render_for_anonymous_users(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "not a diagnosis" in body
+    assert "/static/vendor/bootstrap/bootstrap.min.css" in body
+    assert "cdn" not in body.lower() and "https://" not in body.replace("https://physionet", "")
+
+
+def test_home_links_to_upload_and_history_when_logged_in(user_client):
+    body = user_client.get(reverse("pages:home")).content.decode()
+    assert reverse("classifier:upload") in body and reverse("classifier:history") in body
+
+
+def test_one_info_page_per_model_class(client):
+    assert [p.code for p in CLASS_PAGES] == [c.code for c in SIX_CLASS]
+    for page in CLASS_PAGES:
+        response = client.get(reverse("pages:class_info", args=[page.slug]))
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert page.name in body
+        for heading in ("What it is", "Signs on the ECG", "Symptoms", "When to see a doctor"):
+            assert heading in body
+    assert client.get(reverse("pages:class_info", args=["nope"])).status_code == 404
+
+
+def test_about_says_not_yet_measured_without_metrics(client, settings, tmp_path):
+    settings.MODELS_DIR = tmp_path
+    build_tiny_bundle(tmp_path, "cnn-beat", kind="beat_image")
+    body = client.get(reverse("pages:about")).content.decode()
+    assert "cnn-beat" in body and "Not yet measured" in body
+
+
+def test_about_quotes_metrics_file(client, settings, tmp_path):
+    settings.MODELS_DIR = tmp_path
+    build_tiny_bundle(tmp_path, "cnn-beat", kind="beat_image")
+    (tmp_path / "cnn-beat.metrics.json").write_text(
+        json.dumps({"summary": {"accuracy": 0.9731, "macro_f1": 0.8812}, "per_class": [1, 2]})
+    )
+    body = client.get(reverse("pages:about")).content.decode()
+    assert "0.9731" in body and "macro_f1" in body and "cnn-beat.metrics.json" in body
+    assert "Not yet measured" not in body
+
+
+def test_static_bootstrap_is_vendored(settings):
+    from django.contrib.staticfiles import finders
+
+    for name in ("bootstrap.min.css", "bootstrap.bundle.min.js", "LICENSE"):
+        assert finders.find(f"vendor/bootstrap/{name}")
