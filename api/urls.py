@@ -8,6 +8,21 @@ app_name = "api"
 urlpatterns = [
     path("token/", token_views.token_page, name="token"),
     path("token/revoke/", token_views.token_revoke_view, name="token-revoke"),
+    path("v1/predictions/", views.PredictionListCreate.as_view(), name="prediction-list"),
+    path("v1/predictions/<int:pk>/", views.PredictionDetail.as_view(), name="prediction-detail"),
+    path(
+        "v1/predictions/<int:pk>/image/", views.PredictionImage.as_view(), name="prediction-image"
+    ),
+    path(
+        "v1/predictions/<int:pk>/heatmap/",
+        views.PredictionHeatMapView.as_view(),
+        name="prediction-heatmap",
+    ),
+    path(
+        "v1/predictions/<int:pk>/report/",
+        views.PredictionReport.as_view(),
+        name="prediction-report",
+    ),
     path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("v1/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path(

@@ -60,13 +60,37 @@ def last_conv_layer(model: Any) -> Any:
     raise ExplainError(f"model {model.name!r} has no top-level Conv2D layer{hint}")
 
 
+def feature_layer(model: Any) -> Any:
+    """The layer whose output Grad-CAM weighs: the last convolution, or the normalisation and
+    activation layers straight after it (conv -> BatchNorm -> ReLU), whose maps are what the
+    rest of the network reads; never past a pooling step, which would halve the resolution.
+    """
+    import keras
+
+    elementwise = (
+        keras.layers.BatchNormalization,
+        keras.layers.Activation,
+        keras.layers.ReLU,
+        keras.layers.LeakyReLU,
+        keras.layers.ELU,
+        keras.layers.PReLU,
+    )
+    chosen = last_conv_layer(model)
+    layers = list(model.layers)
+    for layer in layers[layers.index(chosen) + 1 :]:
+        if not isinstance(layer, elementwise) or layer.input is not chosen.output:
+            break
+        chosen = layer
+    return chosen
+
+
 class _GradCamHead:
     """A model view that returns (feature maps of the conv layer, class scores)."""
 
     def __init__(self, model: Any, layer_name: str | None = None):
         import keras
 
-        layer = model.get_layer(layer_name) if layer_name else last_conv_layer(model)
+        layer = model.get_layer(layer_name) if layer_name else feature_layer(model)
         self.layer_name = layer.name
         last = model.layers[-1]
         self._dense = None

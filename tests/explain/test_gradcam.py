@@ -143,3 +143,19 @@ def test_explain_beats_of_a_recording_uses_the_classification_path(tmp_path):
     np.testing.assert_array_equal(targets, np.argmax(probs[[2, 5]], axis=1))
     with pytest.raises(explain.ExplainError, match="no full window"):
         explain.explain_beats(bundle, signal, fs, np.array([10, *peaks]), [0])
+
+
+def test_feature_layer_follows_batch_norm_and_activation_but_not_pooling():
+    import keras
+
+    image = keras.Input((SIZE, SIZE, 1), name="image")
+    x = keras.layers.Conv2D(4, 3, use_bias=False, name="conv")(image)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    x = keras.layers.ReLU(name="relu")(x)
+    x = keras.layers.MaxPooling2D(name="pool")(x)
+    x = keras.layers.Flatten()(x)
+    model = keras.Model(image, keras.layers.Dense(2, activation="softmax")(x))
+    assert explain.last_conv_layer(model).name == "conv"
+    assert explain.feature_layer(model).name == "relu"
+    heat, _ = explain.grad_cam(model, synthetic_set(2)[0])
+    assert heat.shape == (2, SIZE, SIZE)
