@@ -94,10 +94,8 @@ def test_explaining_the_other_class_looks_elsewhere(trained):
     assert np.mean(np.greater(own_on_bar, other_on_bar)) >= 0.9
 
 
-def test_rr_model_without_rr_is_a_clear_error(trained):
-    model, with_rr = trained
-    if not with_rr:
-        pytest.skip("image-only model")
+def test_rr_model_without_rr_is_a_clear_error():
+    model = tiny_model(with_rr=True)
     with pytest.raises(explain.ExplainError, match="RR"):
         explain.grad_cam(model, synthetic_set(1)[0])
 
