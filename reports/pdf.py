@@ -29,21 +29,25 @@ class ReportData:
     title: str
     patient_reference: str
     created_at: datetime
-    label: str  # class code, e.g. "V"
-    label_name: str  # e.g. "Premature Ventricular Contraction"
-    confidence: float  # 0..1
     model_name: str
     model_version: str
+    label: str | None = None  # class code, e.g. "V" (a recording report may have none)
+    label_name: str = ""  # e.g. "Premature Ventricular Contraction"
+    confidence: float | None = None  # 0..1
+    label_heading: str = "Class"  # e.g. "Highlighted beat" on a recording report
     model_accuracy: float | None = None  # measured on held-out data, 0..1
     accuracy_basis: str = ""  # how the accuracy was measured, e.g. "patient-wise test set (DS2)"
     probabilities: list[tuple[str, float]] = field(default_factory=list)  # (class label, p)
     details: list[tuple[str, str]] = field(default_factory=list)  # extra (field, value) rows
+    strip_png: bytes | None = None  # recordings: a strip of the ECG, full width
+    strip_caption: str = ""
     image_png: bytes | None = None
     image_caption: str = "Input image"
     heatmap_png: bytes | None = None
     heatmap_note: str = ""
-    beat_rows: list[tuple[str, ...]] = field(default_factory=list)  # recordings: class counts
-    beat_header: tuple[str, ...] = ()
+    table_title: str = ""  # an extra table, e.g. a recording's beats per class
+    table_header: tuple[str, ...] = ()
+    table_rows: list[tuple[str, ...]] = field(default_factory=list)
     notice: str = DECISION_SUPPORT_NOTICE
 
 
@@ -95,11 +99,16 @@ def build_pdf(data: ReportData) -> bytes:
         if data.model_accuracy is not None
         else "not measured"
     )
-    summary = [
+    summary: list[list] = [
         ["Patient reference", Paragraph(_text(data.patient_reference or "-"), body)],
         ["Date", data.created_at.strftime("%Y-%m-%d %H:%M %Z").strip()],
-        ["Class", Paragraph(_text(f"{data.label_name} ({data.label})"), body)],
-        ["Confidence", f"{data.confidence:.1%}"],
+    ]
+    if data.label is not None:
+        label = f"{data.label_name} ({data.label})" if data.label_name else data.label
+        summary.append([data.label_heading, Paragraph(_text(label), body)])
+    if data.confidence is not None:
+        summary.append(["Confidence", f"{data.confidence:.1%}"])
+    summary += [
         ["Model", Paragraph(_text(f"{data.model_name} v{data.model_version}"), body)],
         ["Model accuracy", Paragraph(_text(accuracy), body)],
     ] + [[name, Paragraph(_text(value), body)] for name, value in data.details]
@@ -110,6 +119,9 @@ def build_pdf(data: ReportData) -> bytes:
         _grid(summary, [40, 134]),
         Spacer(1, 5 * mm),
     ]
+    if data.strip_png:
+        story += [_picture(data.strip_png, 174), Paragraph(_text(data.strip_caption), small)]
+        story.append(Spacer(1, 4 * mm))
     pictures, captions = [], []
     if data.image_png:
         pictures.append(_picture(data.image_png, 78))
@@ -124,13 +136,13 @@ def build_pdf(data: ReportData) -> bytes:
     if data.probabilities:
         rows = [["Class", "Probability"]] + [[n, f"{p:.1%}"] for n, p in data.probabilities]
         story += [Paragraph("Probabilities", styles["Heading3"]), _grid(rows, [110, 30], True)]
-    if data.beat_rows:
-        rows = [list(data.beat_header)] + [list(r) for r in data.beat_rows]
-        width = 174 / max(len(data.beat_header), 1)
+    if data.table_rows:
+        rows = [list(data.table_header)] + [list(r) for r in data.table_rows]
+        width = 174 / max(len(data.table_header), 1)
         story += [
             Spacer(1, 4 * mm),
-            Paragraph("Beats", styles["Heading3"]),
-            _grid(rows, [width] * len(data.beat_header), True),
+            Paragraph(_text(data.table_title), styles["Heading3"]),
+            _grid(rows, [width] * len(data.table_header), True),
         ]
     doc.build(story)
     return buffer.getvalue()

@@ -55,15 +55,16 @@ def test_pdf_holds_class_patient_reference_model_and_notice():
     assert len(reader.pages[0].images) == 2  # the input image and its heat map
 
 
-def test_pdf_without_pictures_or_accuracy_and_with_a_beat_table():
+def test_pdf_without_pictures_or_accuracy_and_with_a_long_table():
     rows = [(f"{i}", "N", "Normal") for i in range(120)]  # long enough for a second page
     pdf = build_pdf(
         report(
             image_png=None,
             heatmap_png=None,
             model_accuracy=None,
-            beat_header=("beat", "class", "name"),
-            beat_rows=rows,
+            table_title="Beats",
+            table_header=("beat", "class", "name"),
+            table_rows=rows,
             details=[("Duration", "30 min")],
         )
     )
@@ -71,3 +72,46 @@ def test_pdf_without_pictures_or_accuracy_and_with_a_beat_table():
     assert len(reader.pages) >= 2
     assert "not measured" in text and "30 min" in text
     assert len(reader.pages[0].images) == 0
+
+
+def test_recording_style_report_with_strip_and_no_single_class():
+    strip = png_bytes(np.full((100, 800), 255, dtype=np.uint8))
+    pdf = build_pdf(
+        report(
+            title="ECG recording report",
+            label=None,
+            confidence=None,
+            strip_png=strip,
+            strip_caption="First 10 s, lead MLII",
+            table_title="Beats per class",
+            table_header=("class", "beats"),
+            table_rows=[("Normal (N)", "70"), ("Premature Ventricular Contraction (V)", "12")],
+        )
+    )
+    reader, text = text_of(pdf)
+    flat = " ".join(text.split())
+    assert "Confidence" not in flat and "First 10 s, lead MLII" in flat
+    assert "Premature Ventricular Contraction (V) 12" in flat
+    assert len(reader.pages[0].images) == 3
+
+
+def test_strip_png_draws_the_requested_piece():
+    from PIL import Image
+
+    from reports.figures import strip_png
+
+    fs = 360.0
+    t = np.arange(int(4 * fs)) / fs
+    png = strip_png(
+        np.sin(2 * np.pi * t),
+        fs,
+        start_s=10.0,
+        beat_times_s=[10.5, 11.3],
+        beat_labels=["N", "V"],
+        colours={"V": "#D55E00"},
+        highlight_s=11.3,
+    )
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.size == (1100, 264)
+    rgb = np.asarray(image.convert("RGB"))
+    assert (np.abs(rgb.astype(int) - [0xD5, 0x5E, 0x00]).sum(axis=2) < 30).any()  # the V label
