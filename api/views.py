@@ -53,7 +53,7 @@ def list_filters(form_class, query_params) -> dict:
     form = form_class(query_params)
     if not form.is_valid():
         raise exceptions.ValidationError({k: list(v) for k, v in form.errors.items()})
-    return form.filters()
+    return {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
 
 
 class PredictionListCreate(GenericAPIView):

@@ -236,8 +236,11 @@ def explain_beats(
     fs: float,
     peaks: np.ndarray,
     beat_indices: np.ndarray | list[int],
+    *,
+    class_index: int | np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Grad-CAM for chosen beats of a recording (indices into ``peaks``).
+    """Grad-CAM for chosen beats of a recording (indices into ``peaks``), for ``class_index``
+    (default: each beat's predicted class).
 
     The whole lead goes through ``bundle.beat_inputs`` -- the classification path -- because
     the RR features of a beat depend on its neighbours. Returns (images, heat maps, explained
@@ -252,6 +255,6 @@ def explain_beats(
         raise ExplainError(f"beat(s) {missing} have no full window and were not classified")
     rows = np.array([position[b] for b in wanted], dtype=np.int64)
     heat, targets = bundle_grad_cam(
-        bundle, images[rows], rr=None if rr is None else rr[rows], class_index=None
+        bundle, images[rows], rr=None if rr is None else rr[rows], class_index=class_index
     )
     return images[rows], heat, targets
