@@ -73,3 +73,17 @@ class PredictionSerializer(serializers.ModelSerializer):
             "page": obj.get_absolute_url(),
         }
         return {k: request.build_absolute_uri(v) if request else v for k, v in urls.items()}
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error response (see ``api.exceptions``)."""
+
+    status = serializers.IntegerField(help_text="The HTTP status code, repeated.")
+    code = serializers.CharField(help_text="Machine-readable, e.g. invalid, not_found, throttled.")
+    message = serializers.CharField(help_text="One readable sentence.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Validation errors only: field -> messages.",
+    )
+    retry_after_s = serializers.IntegerField(required=False, help_text="429 only.")

@@ -26,7 +26,7 @@ from reports.services import (
 )
 from reports.views import private_file
 
-from .serializers import PredictionCreateSerializer, PredictionSerializer
+from .serializers import ErrorSerializer, PredictionCreateSerializer, PredictionSerializer
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -38,7 +38,7 @@ class NotFound(exceptions.NotFound):
     pass
 
 
-ERROR = OpenApiResponse(description="JSON error: {status, code, message[, errors]}")
+ERROR = OpenApiResponse(ErrorSerializer, description="What went wrong, in one sentence.")
 FILTER_PARAMETERS = [
     OpenApiParameter("predicted_class", str, description="Class code, e.g. V"),
     OpenApiParameter("image_type", str, enum=["beat_image", "spectrogram"]),
