@@ -17,6 +17,10 @@ SPLIT_PREFERENCE = ("inter", "test", "intra")
 def _find(data: Any) -> tuple[float, str] | None:
     if not isinstance(data, dict):
         return None
+    if isinstance(data.get("splits"), dict):  # models/<name>.metrics.json: one entry per split
+        found = _find(data["splits"])
+        if found:
+            return found
     for split in SPLIT_PREFERENCE:
         if split in data:
             found = _find(data[split])

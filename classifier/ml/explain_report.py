@@ -42,13 +42,18 @@ class ClassAverage:
     peak_ms: float | None  # time of the heat maximum relative to the R peak (ms)
 
 
-def test_records(bundle: ModelBundle) -> list[str]:
-    """The model's held-out records as its metadata names them, else the DS2 half."""
+def test_records(bundle: ModelBundle) -> tuple[list[str], str]:
+    """The records to explain the model on, and how far they are unseen by it."""
     training = bundle.metadata.get("training") or {}
     for key in ("test_records", "eval_records"):
         if training.get(key):
-            return [str(r) for r in training[key]]
-    return list(DS2_RECORDS)
+            return [str(r) for r in training[key]], "the model's own test records"
+    if training.get("split") == "intra":
+        return list(DS2_RECORDS), (
+            "DS2 records; NOT unseen patients: this model was trained on random beats of all "
+            "records"
+        )
+    return list(DS2_RECORDS), "DS2 records (patients held out of the inter-patient training)"
 
 
 def column_times(metadata: dict[str, Any]) -> np.ndarray:
@@ -106,7 +111,7 @@ def class_averages(
 ) -> tuple[list[ClassAverage], np.ndarray, np.ndarray]:
     """Per-class summaries plus average images and heat maps, each (n_classes, H, W)."""
     images, rr, labels = _sample_beats(
-        bundle, data_dir, records or test_records(bundle), max_per_class, seed
+        bundle, data_dir, records or test_records(bundle)[0], max_per_class, seed
     )
     size = bundle.image_size
     n_classes = len(bundle.classes)
@@ -183,9 +188,13 @@ def write_model_explanation(
     bundle: ModelBundle, out_dir: Path, data_dir: Path, **options: Any
 ) -> tuple[Path, Path]:
     """Write ``<name>.gradcam.png`` and ``<name>.gradcam.json`` into ``out_dir``."""
-    records = options.pop("records", None) or test_records(bundle)
+    default_records, basis = test_records(bundle)
+    records = options.pop("records", None)
+    if records:
+        basis = "records chosen on the command line"
+    records = records or default_records
     summaries, mean_image, mean_heat = class_averages(bundle, data_dir, records=records, **options)
-    title = f"{bundle.name} v{bundle.version}: average Grad-CAM per true class on test beats"
+    title = f"{bundle.name} v{bundle.version}: average Grad-CAM per true class"
     png = out_dir / f"{bundle.name}.gradcam.png"
     png.write_bytes(figure_png(summaries, mean_image, mean_heat, title))
     summary_path = out_dir / f"{bundle.name}.gradcam.json"
@@ -194,6 +203,7 @@ def write_model_explanation(
         "version": bundle.version,
         "representation": bundle.kind,
         "records": records,
+        "records_basis": basis,
         "qrs_half_width_ms": QRS_HALF_WIDTH_S * 1000,
         "window_ms": [
             -bundle.metadata["window"]["pre_s"] * 1000,
@@ -210,9 +220,10 @@ def explain_markdown(models_dir: Path) -> str:
     lines = [
         "# What the models attend to (Grad-CAM)",
         "",
-        "Written by `python manage.py explain_model`; do not edit by hand. For each class, test "
-        "beats (records the model never saw) are explained for their true class with Grad-CAM "
-        "on the last convolutional layer, and the maps are averaged. The table gives the share "
+        "Written by `python manage.py explain_model`; do not edit by hand. For each class, "
+        "annotated beats of test records (which ones, and whether the model saw them, is said "
+        "under each model) are explained for their true class with Grad-CAM on the last "
+        "convolutional layer, and the maps are averaged. The table gives the share "
         f"of the average map's heat before the QRS complex (P wave region, earlier than "
         f"-{QRS_HALF_WIDTH_S * 1000:.0f} ms), on it (within ±{QRS_HALF_WIDTH_S * 1000:.0f} ms "
         "of the R peak) and after it (ST segment, T wave), and where the heat peaks.",
@@ -230,7 +241,8 @@ def explain_markdown(models_dir: Path) -> str:
             "",
             f"![average Grad-CAM per class]({data['model']}.gradcam.png)",
             "",
-            f"Test records: {', '.join(data['records'])}.",
+            f"Beats from records {', '.join(data['records'])} "
+            f"({data.get('records_basis', 'test records')}).",
             "",
             "| class | beats | correct | before QRS | QRS | after QRS | heat peak (ms) |",
             "|---|---:|---:|---:|---:|---:|---:|",
