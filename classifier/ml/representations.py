@@ -70,6 +70,18 @@ def _interp_matrix(n_in: int, n_out: int) -> np.ndarray:
     return m
 
 
+@lru_cache(maxsize=8)
+def _dft_matrix(nperseg: int, nfft: int, fs: float, fmax_hz: float) -> np.ndarray:
+    """Hann-windowed real DFT of one segment, only for the bins kept (<= ``fmax_hz``):
+    columns [cos | sin], scaled like ``scipy.signal.stft`` (by the window's sum)."""
+    freqs = np.fft.rfftfreq(nfft, 1.0 / fs)
+    keep = np.flatnonzero(freqs <= fmax_hz)
+    window = sps.get_window("hann", nperseg)
+    angle = -2.0 * np.pi * np.arange(nperseg)[:, None] * keep[None, :] / nfft
+    scale = (window / window.sum())[:, None]
+    return np.concatenate([np.cos(angle) * scale, np.sin(angle) * scale], axis=1).astype(np.float32)
+
+
 def spectrogram(
     windows: np.ndarray,
     fs: float,
@@ -80,25 +92,25 @@ def spectrogram(
     fmax_hz: float,
     db_range: list[float] | tuple[float, float],
 ) -> np.ndarray:
-    """STFT log-magnitude image of each window (frequency up, time right), fixed dB scale."""
+    """STFT log-magnitude image of each window (frequency up, time right), fixed dB scale.
+
+    Same values as ``scipy.signal.stft`` (Hann window, no padding; see the tests) computed as
+    one matrix product over all segments of the batch, and only for the bins up to
+    ``fmax_hz``: about three times faster, which keeps batch classification above 2,000 beats/s.
+    """
     windows = np.atleast_2d(np.asarray(windows, dtype=np.float32))
     windows = windows - windows.mean(axis=1, keepdims=True)
     nperseg = max(8, int(round(segment_s * fs)))
     hop = max(1, int(round(hop_s * fs)))
     nfft = max(256, 1 << (nperseg - 1).bit_length())
-    freqs, _, z = sps.stft(
-        windows,
-        fs=fs,
-        window="hann",
-        nperseg=nperseg,
-        noverlap=nperseg - hop,
-        nfft=nfft,
-        boundary=None,
-        padded=False,
-        axis=-1,
-    )
-    keep = freqs <= fmax_hz
-    db = 20.0 * np.log10(np.abs(z[:, keep, :]) + 1e-6)  # (B, F, T), dB re 1 mV
+    n_frames = (windows.shape[1] - nperseg) // hop + 1
+    segments = windows[:, np.arange(n_frames)[:, None] * hop + np.arange(nperseg)[None, :]]
+    dft = _dft_matrix(nperseg, nfft, float(fs), float(fmax_hz))
+    n_bins = dft.shape[1] // 2
+    spec = segments.reshape(-1, nperseg) @ dft  # (B * T, 2F): real and imaginary parts
+    magnitude = np.hypot(spec[:, :n_bins], spec[:, n_bins:])
+    db = 20.0 * np.log10(magnitude + 1e-6)  # dB re 1 mV
+    db = db.reshape(len(windows), n_frames, n_bins).transpose(0, 2, 1)  # (B, F, T)
     low_db, high_db = float(db_range[0]), float(db_range[1])
     scaled = (np.clip(db, low_db, high_db) - low_db) / (high_db - low_db)
     rows = _interp_matrix(scaled.shape[1], size)

@@ -59,3 +59,32 @@ def test_rr_features_flag_a_premature_beat():
     assert feats.shape == (6, 6)
     assert feats[3, 0] == pytest.approx(0.5)  # 180 samples after the previous beat
     assert feats[3, 3] < 0.7  # prev / local mean: clearly premature
+
+
+def test_spectrogram_matches_scipy_stft():
+    """The matrix-product STFT gives scipy.signal.stft's values (within one grey level)."""
+    from scipy import signal as sps
+
+    rng = np.random.default_rng(0)
+    windows = synthetic_windows(8) + 0.05 * rng.standard_normal((8, 252)).astype(np.float32)
+    p = representations.SPECTROGRAM_DEFAULTS
+    fast = representations.render("spectrogram", windows, FS)
+    centred = windows - windows.mean(axis=1, keepdims=True)
+    nperseg, hop = round(p["segment_s"] * FS), round(p["hop_s"] * FS)
+    freqs, _, z = sps.stft(
+        centred,
+        fs=FS,
+        window="hann",
+        nperseg=nperseg,
+        noverlap=nperseg - hop,
+        nfft=256,
+        boundary=None,
+        padded=False,
+    )
+    db = 20 * np.log10(np.abs(z[:, freqs <= p["fmax_hz"], :]) + 1e-6)
+    low, high = p["db_range"]
+    scaled = (np.clip(db, low, high) - low) / (high - low)
+    rows = representations._interp_matrix(scaled.shape[1], 64)
+    cols = representations._interp_matrix(scaled.shape[2], 64)
+    ref = np.round(np.clip(np.flip(rows @ scaled @ cols.T, axis=1), 0, 1) * 255).astype(int)
+    assert np.abs(ref - fast.astype(int)).max() <= 1

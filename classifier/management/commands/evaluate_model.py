@@ -1,0 +1,77 @@
+"""python manage.py evaluate_model -- re-evaluate the shipped models from the WFDB records."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
+
+from django.conf import settings  # noqa: E402
+from django.core.management.base import BaseCommand, CommandError
+
+from classifier.ml import pipeline
+from classifier.ml.bundle import BundleError
+from classifier.ml.records import RecordError
+
+from .build_dataset import add_data_arguments, data_dir_from
+
+
+class Command(BaseCommand):
+    help = (
+        "Rebuild the beats from the WFDB records and re-evaluate every model in models/ on both "
+        "splits (and the original CNN if its weights are in --runs-dir); rewrite "
+        "models/*.metrics.json, the confusion-matrix PNGs and models/REPORT.md, print how far "
+        "the figures moved from the files already there, and with --update-readme regenerate "
+        "the README's model-performance block."
+    )
+
+    def add_arguments(self, parser) -> None:
+        add_data_arguments(parser)
+        parser.add_argument("--models-dir", default=str(settings.MODELS_DIR))
+        parser.add_argument(
+            "--runs-dir",
+            default="build/runs",
+            help="training runs (for the baseline's weights and model choice)",
+        )
+        parser.add_argument(
+            "--report-only",
+            action="store_true",
+            help="only rewrite REPORT.md (and the README with --update-readme) from the "
+            "metrics files already in --models-dir",
+        )
+        parser.add_argument(
+            "--update-readme",
+            action="store_true",
+            help="rewrite README.md between the metrics markers",
+        )
+
+    def handle(self, *args, **options) -> None:
+        readme = Path(settings.BASE_DIR, "README.md") if options["update_readme"] else None
+        if options["report_only"]:
+            try:
+                pipeline.render_reports(options["models_dir"], readme)
+            except FileNotFoundError as exc:
+                raise CommandError(str(exc)) from exc
+            self.stdout.write(self.style.SUCCESS("REPORT.md rewritten from the metrics files"))
+            return
+        data_dir = data_dir_from(options)
+        started = time.perf_counter()
+        runs_dir = Path(options["runs_dir"])
+        try:
+            metrics = pipeline.evaluate_models(
+                data_dir,
+                options["models_dir"],
+                runs_dir,
+                readme=readme,
+                progress=self.stdout.write,
+            )
+        except (RecordError, BundleError, FileNotFoundError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"evaluated {', '.join(metrics)} in {time.perf_counter() - started:.0f} s; "
+                f"report: {Path(options['models_dir']) / 'REPORT.md'}"
+            )
+        )

@@ -1,0 +1,77 @@
+"""Scoring a model bundle on a split through the serving path, and measuring its speed.
+
+Images are rendered by ``ModelBundle.render`` and scored by ``ModelBundle.predict_proba`` -- the
+functions the web app calls -- from beat windows cut by the same ``prepare_signal`` /
+``extract_windows`` / ``rr_features`` path as ``ModelBundle.classify_beats``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from .bundle import ModelBundle
+from .classes import DS2_RECORDS, class_codes, symbol_to_index
+from .dataset import BeatTable, Split
+from .metrics import aami_metrics, classification_metrics
+
+
+def bundle_probabilities(bundle: ModelBundle, table: BeatTable, index: np.ndarray) -> np.ndarray:
+    window = bundle.metadata["window"]
+    probs = []
+    for start in range(0, len(index), 4096):  # bounded memory for the images
+        part = index[start : start + 4096]
+        windows = table.subset(part).crop(window["pre_s"], window["post_s"])
+        rr = table.rr[part] if "rr" in bundle.metadata["inputs"] else None
+        probs.append(bundle.predict_proba(bundle.render(windows), rr))
+    return np.concatenate(probs) if probs else np.zeros((0, len(bundle.classes)))
+
+
+def evaluate_on_split(bundle: ModelBundle, table: BeatTable, split: Split) -> dict[str, Any]:
+    """Six-class metrics on the split's test beats; on the inter-patient split also AAMI EC57
+    figures over every annotated beat of the DS2 records (including those outside six classes).
+    """
+    labels = table.labels(bundle.metadata["label_set"])
+    probs = bundle_probabilities(bundle, table, split.test)
+    result = {
+        "split": split.name,
+        "split_description": split.description,
+        "six_class": classification_metrics(labels[split.test], probs, bundle.classes),
+    }
+    if split.name == "inter":
+        aami_index = symbol_to_index("aami")
+        in_ds2 = np.flatnonzero(np.isin(table.records, list(DS2_RECORDS)))
+        true_aami = np.array([aami_index.get(str(s), -1) for s in table.symbols[in_ds2]])
+        keep = in_ds2[true_aami >= 0]
+        probs_all = bundle_probabilities(bundle, table, keep)
+        result["aami"] = aami_metrics(
+            true_aami[true_aami >= 0], probs_all.argmax(axis=1), bundle.classes, class_codes("aami")
+        )
+    return result
+
+
+def measure_speed(
+    bundle: ModelBundle, signal: np.ndarray, fs: float, peaks: np.ndarray, repeats: int = 3
+) -> dict[str, Any]:
+    """Beats/s of ``classify_beats`` on a whole recording (signal preparation and image
+    rendering included) and the latency of one already-rendered image."""
+    bundle.classify_beats(signal, fs, peaks[:50])  # warm-up: graph tracing, thread pools
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        kept, images, _ = bundle.classify_beats(signal, fs, peaks)
+        best = min(best, time.perf_counter() - start)
+    one = images[:1]
+    rr = np.ones((1, 6), dtype=np.float32) if "rr" in bundle.metadata["inputs"] else None
+    latencies = []
+    for _ in range(30):
+        start = time.perf_counter()
+        bundle.predict_proba(one, rr)
+        latencies.append(time.perf_counter() - start)
+    return {
+        "batch_beats": int(len(kept)),
+        "batch_beats_per_s": round(len(kept) / best, 1),
+        "single_image_ms_median": round(1000 * float(np.median(latencies[5:])), 2),
+    }

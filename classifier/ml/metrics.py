@@ -1,0 +1,133 @@
+"""Evaluation metrics from labels and probabilities (pure numpy; AUC via scikit-learn).
+
+Conventions (stated in the report): macro-F1 averages the classes present in the test set
+(DS2 has no '!' beats; a '!' prediction there still counts as an error of the true class);
+specificity is TN / (TN + FP) one-vs-rest; ECE uses 15 equal-width confidence bins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Rows: true class, columns: predicted class."""
+    cm = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(cm, (np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)), 1)
+    return cm
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return float(num / den) if den else None
+
+
+def per_class_from_confusion(cm: np.ndarray, classes: list[str]) -> dict[str, dict[str, Any]]:
+    total = cm.sum()
+    out = {}
+    for i, code in enumerate(classes):
+        tp = cm[i, i]
+        fn = cm[i].sum() - tp
+        fp = cm[:, i].sum() - tp
+        tn = total - tp - fn - fp
+        precision = _ratio(tp, tp + fp)
+        recall = _ratio(tp, tp + fn)
+        f1 = _ratio(2 * tp, 2 * tp + fp + fn)
+        out[code] = {
+            "support": int(cm[i].sum()),
+            "predicted": int(cm[:, i].sum()),
+            "precision": precision,
+            "sensitivity": recall,
+            "specificity": _ratio(tn, tn + fp),
+            "f1": f1,
+        }
+    return out
+
+
+def macro_f1(cm: np.ndarray) -> float:
+    """Mean F1 over the classes that occur in the test set."""
+    present = cm.sum(axis=1) > 0
+    tp = np.diag(cm).astype(float)
+    denom = cm.sum(axis=0) + cm.sum(axis=1)
+    f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+    return float(f1[present].mean()) if present.any() else 0.0
+
+
+def expected_calibration_error(probs: np.ndarray, y_true: np.ndarray, n_bins: int = 15) -> float:
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y_true
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    bins = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, n_bins - 1)
+    ece = 0.0
+    for b in range(n_bins):
+        mask = bins == b
+        if mask.any():
+            ece += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
+    return float(ece)
+
+
+def one_vs_rest_auc(probs: np.ndarray, y_true: np.ndarray, classes: list[str]) -> dict[str, Any]:
+    from sklearn.metrics import roc_auc_score
+
+    per_class: dict[str, float | None] = {}
+    for i, code in enumerate(classes):
+        positives = y_true == i
+        if positives.all() or not positives.any():
+            per_class[code] = None  # undefined without both positives and negatives
+        else:
+            per_class[code] = float(roc_auc_score(positives, probs[:, i]))
+    defined = [v for v in per_class.values() if v is not None]
+    return {"per_class": per_class, "macro": float(np.mean(defined)) if defined else None}
+
+
+def classification_metrics(
+    y_true: np.ndarray, probs: np.ndarray, classes: list[str]
+) -> dict[str, Any]:
+    """Everything the report needs for one model on one test set."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    probs = np.asarray(probs, dtype=np.float64)
+    y_pred = probs.argmax(axis=1)
+    cm = confusion_matrix(y_true, y_pred, len(classes))
+    return {
+        "n_beats": int(len(y_true)),
+        "accuracy": float((y_pred == y_true).mean()) if len(y_true) else None,
+        "macro_f1": macro_f1(cm),
+        "per_class": per_class_from_confusion(cm, classes),
+        "auc_ovr": one_vs_rest_auc(probs, y_true, classes),
+        "ece": expected_calibration_error(probs, y_true),
+        "classes": list(classes),
+        "confusion_matrix": cm.tolist(),
+    }
+
+
+# Six-class prediction -> AAMI class: bundle branch blocks are non-ectopic (N), a premature
+# atrial beat is supraventricular ectopic, a PVC or a flutter wave is ventricular.
+SIX_TO_AAMI = {"L": "N", "N": "N", "R": "N", "A": "SVEB", "V": "VEB", "!": "VEB"}
+
+
+def aami_metrics(
+    true_aami: np.ndarray, pred_six: np.ndarray, six_classes: list[str], aami_classes: list[str]
+) -> dict[str, Any]:
+    """AAMI EC57 figures of a six-class model: every beat of the test records, its reference
+    AAMI class against the AAMI class of the six-class prediction (F and Q are never predicted).
+    """
+    mapping = np.array([aami_classes.index(SIX_TO_AAMI[c]) for c in six_classes])
+    pred = mapping[np.asarray(pred_six, dtype=np.int64)]
+    cm = confusion_matrix(true_aami, pred, len(aami_classes))
+    per_class = per_class_from_confusion(cm, aami_classes)
+    summary = {}
+    for code in ("VEB", "SVEB"):
+        summary[code] = {
+            "Se": per_class[code]["sensitivity"],
+            "+P": per_class[code]["precision"],
+            "support": per_class[code]["support"],
+        }
+    return {
+        "n_beats": int(len(true_aami)),
+        "accuracy": float((pred == true_aami).mean()) if len(true_aami) else None,
+        "classes": list(aami_classes),
+        "confusion_matrix": cm.tolist(),
+        "per_class": per_class,
+        "summary": summary,
+    }

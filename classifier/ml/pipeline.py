@@ -1,0 +1,498 @@
+"""The whole experiment: every model config on both splits, the baseline beside them, model
+choice by inter-patient validation, shipping to ``models/`` and the written report.
+
+Shipped weights are the inter-patient (DS1-trained) ones -- their test figures describe new
+patients. The same configs trained on the intra-patient split go to ``models/intra/`` so
+``evaluate_model`` can reproduce both columns of the report from the files alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .bundle import load_bundle, save_bundle
+from .classes import class_codes
+from .dataset import (
+    BeatTable,
+    Split,
+    build_beat_table,
+    inter_patient_split,
+    intra_patient_split,
+    load_beat_table,
+    save_beat_table,
+)
+from .signal import MODEL_FS
+from .training import ModelConfig, train
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    config: ModelConfig
+    task: str  # "image" or "recording"
+    role: str  # "beat_image" / "spectrogram" / "recording" (shipped slot) or "baseline"
+
+
+# Image-only models get a wider gain augmentation (0.6-1.6): a single uploaded image carries no
+# rhythm, so robustness to the patient's amplitude is all they can add (validation macro-F1
+# +0.01-0.03 in the comparison described in models/REPORT.md).
+WIDE_GAIN = (0.6, 1.6)
+CANDIDATES: tuple[Candidate, ...] = (
+    Candidate(ModelConfig("beat_image_cnn", "beat_image", gain=WIDE_GAIN), "image", "beat_image"),
+    # No white noise for spectra: on the fixed dB scale it lifts the whole background far above
+    # the band-passed signals' floor, so the model would train on images serving never sees.
+    Candidate(ModelConfig("spectrogram_cnn", "spectrogram", noise_mv=0.0), "image", "spectrogram"),
+    Candidate(ModelConfig("recording_cnn_rr", "beat_image", use_rr=True), "recording", "recording"),
+    Candidate(
+        ModelConfig("recording_spec_rr", "spectrogram", use_rr=True, noise_mv=0.0),
+        "recording",
+        "recording",
+    ),
+    # The original project's CNN on the same beats and splits: no augmentation, no class
+    # weights (as in the original), the same balanced epochs and callbacks.
+    Candidate(
+        ModelConfig(
+            "original_cnn",
+            "beat_image",
+            architecture="baseline",
+            augment=False,
+            balanced_weights=False,
+        ),
+        "image",
+        "baseline",
+    ),
+)
+BASELINE = "original_cnn"
+# Random-beat training sees the test patients already, so over-fitting to patients is not the
+# risk there: longer training with more beats per class per epoch (applied to every model on
+# the intra-patient split, the original CNN included).
+INTRA_OVERRIDES: dict[str, Any] = {"max_epochs": 30, "patience": 8, "cap": 6000}
+
+
+def code_version() -> str:
+    if os.environ.get("ECG_CODE_VERSION"):  # set where the code runs outside its git checkout
+        return os.environ["ECG_CODE_VERSION"]
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).parent,
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def metadata_for(candidate: Candidate, record: dict[str, Any], table: BeatTable) -> dict[str, Any]:
+    config = candidate.config
+    return {
+        "name": config.name,
+        "version": "1.0",
+        "classes": class_codes("six"),
+        "label_set": "six",
+        "representation": {"kind": config.representation, "params": config.image_params},
+        "inputs": ["image", "rr"] if config.use_rr else ["image"],
+        "image_size": config.image_size,
+        "sampling_rate": MODEL_FS,
+        "window": {"pre_s": config.pre_s, "post_s": config.post_s},
+        "task": candidate.task,
+        "lead": table.lead,
+        "architecture": config.architecture,
+        "training": record,
+        "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "code_version": code_version(),
+    }
+
+
+def get_table(
+    data_dir: str | Path, cache: str | Path, records: list[str] | None, progress: Progress
+) -> BeatTable:
+    cache = Path(cache)
+    if cache.is_file():
+        progress(f"using cached beats {cache}")
+        return load_beat_table(cache)
+    table = build_beat_table(data_dir, records, progress=progress)
+    save_beat_table(table, cache)
+    progress(f"cached {len(table)} beats in {cache}")
+    return table
+
+
+def make_splits(table: BeatTable, seed: int = 0) -> dict[str, Split]:
+    labels = table.labels("six")
+    return {
+        "intra": intra_patient_split(labels, seed=seed),
+        "inter": inter_patient_split(table.records, labels),
+    }
+
+
+def train_all(
+    table: BeatTable,
+    runs_dir: str | Path,
+    *,
+    candidates: tuple[Candidate, ...] = CANDIDATES,
+    splits: tuple[str, ...] = ("inter", "intra"),
+    overrides: dict[str, Any] | None = None,
+    skip_existing: bool = False,
+    progress: Progress = print,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Train every candidate on every split into ``runs_dir/<split>/<name>.keras``
+    (``skip_existing``: keep runs already saved there, e.g. after an interruption)."""
+    runs_dir = Path(runs_dir)
+    labels = table.labels("six")
+    all_splits = make_splits(table)
+    records: dict[str, dict[str, dict[str, Any]]] = {}
+    for split_name in splits:
+        split = all_splits[split_name]
+        for candidate in candidates:
+            split_overrides = INTRA_OVERRIDES if split_name == "intra" else {}
+            config = replace(candidate.config, **{**split_overrides, **(overrides or {})})
+            if split_name == "intra" and candidate.role == "recording":
+                # only the recording model chosen on inter-patient validation gets this column
+                if config.name != choose_recording_model(runs_dir):
+                    continue
+            target = runs_dir / split_name / f"{config.name}.keras"
+            if skip_existing and target.is_file():
+                progress(f"keeping {target}")
+                records.setdefault(split_name, {})[config.name] = json.loads(
+                    target.with_suffix(".json").read_text()
+                )["training"]
+                continue
+            progress(f"training {config.name} on the {split_name}-patient split")
+            model, record = train(
+                config,
+                table,
+                split,
+                labels,
+                6,
+                work_dir=runs_dir / "checkpoints",
+                progress=progress,
+            )
+            meta = metadata_for(replace(candidate, config=config), record, table)
+            save_bundle(model, meta, target)
+            records.setdefault(split_name, {})[config.name] = record
+            progress(
+                f"  done in {record['train_seconds']} s, best validation macro-F1 "
+                f"{record['best_validation_macro_f1']:.4f} (epoch {record['best_epoch']})"
+            )
+    return records
+
+
+def choose_recording_model(runs_dir: str | Path) -> str:
+    """The recording candidate with the best inter-patient VALIDATION macro-F1 (never DS2)."""
+    best_name, best_score = None, -1.0
+    for candidate in CANDIDATES:
+        if candidate.role != "recording":
+            continue
+        path = Path(runs_dir) / "inter" / f"{candidate.config.name}.json"
+        if not path.is_file():
+            continue
+        score = json.loads(path.read_text())["training"]["best_validation_macro_f1"]
+        if score > best_score:
+            best_name, best_score = candidate.config.name, score
+    if best_name is None:
+        raise FileNotFoundError(f"no trained recording candidate in {runs_dir}/inter")
+    return best_name
+
+
+def shipped_names(runs_dir: str | Path) -> dict[str, str]:
+    return {
+        "beat_image": "beat_image_cnn",
+        "spectrogram": "spectrogram_cnn",
+        "recording": choose_recording_model(runs_dir),
+    }
+
+
+def ship(runs_dir: str | Path, models_dir: str | Path, progress: Progress = print) -> list[str]:
+    """Copy the chosen bundles: inter-trained to ``models/``, intra-trained to ``models/intra/``."""
+    runs_dir, models_dir = Path(runs_dir), Path(models_dir)
+    chosen = shipped_names(runs_dir)
+    names = list(chosen.values())
+    for name in names:
+        for split, dest in (("inter", models_dir), ("intra", models_dir / "intra")):
+            src = runs_dir / split / f"{name}.keras"
+            if not src.is_file():
+                if split == "intra":
+                    continue
+                raise FileNotFoundError(f"{src}: not trained")
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest / src.name)
+            shutil.copyfile(src.with_suffix(".json"), dest / f"{name}.json")
+        progress(f"shipped {name}")
+    # The recording model's metadata records the choice it won (validation macro-F1).
+    meta_path = models_dir / f"{chosen['recording']}.json"
+    meta = json.loads(meta_path.read_text())
+    meta["selection"] = {
+        "rule": "best inter-patient validation macro-F1 among the recording candidates",
+        "validation_macro_f1": recording_scores(runs_dir),
+    }
+    meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return names
+
+
+def recording_scores(runs_dir: str | Path) -> dict[str, float]:
+    scores = {}
+    for candidate in CANDIDATES:
+        path = Path(runs_dir) / "inter" / f"{candidate.config.name}.json"
+        if candidate.role == "recording" and path.is_file():
+            training = json.loads(path.read_text())["training"]
+            scores[candidate.config.name] = training["best_validation_macro_f1"]
+    return scores
+
+
+def load_pair(models_dir: str | Path, name: str) -> dict[str, Any]:
+    """The inter (shipped) and intra bundles of a model, where present."""
+    models_dir = Path(models_dir)
+    out = {}
+    for split, path in (("inter", models_dir / name), ("intra", models_dir / "intra" / name)):
+        if path.with_suffix(".keras").is_file():
+            out[split] = load_bundle(path)
+    return out
+
+
+def table_for_evaluation(
+    data_dir: str | Path, progress: Progress, records: list[str] | None = None
+) -> BeatTable:
+    """Beats rebuilt from the WFDB records (evaluation never trusts a cache)."""
+    return build_beat_table(data_dir, records, progress=progress)
+
+
+def summary_line(metrics: dict[str, Any]) -> str:
+    six = metrics["six_class"]
+    return f"accuracy {six['accuracy']:.4f}, macro-F1 {six['macro_f1']:.4f}"
+
+
+def as_array(x: Any) -> np.ndarray:
+    return np.asarray(x)
+
+
+REPORT_NOTES = (
+    "## Notes",
+    "",
+    "- Image models (`task: image`) see one image and nothing else: no rhythm, so a premature "
+    "atrial beat that looks normal cannot be told from a normal beat; that is by design of "
+    "the upload use case. The recording model adds the six RR features.",
+    "- Bundle branch blocks (L, R) on new patients are the weak point: DS1 holds only two L "
+    "patients (109, 207) and three R patients (118, 124, 207), and none of them is in the "
+    "validation records (every one is needed for training), so model choice cannot see L at "
+    "all. Random-beat (intra-patient) figures are far higher because the same patients are on "
+    "both sides of the split.",
+    "- Hyperparameters were compared on inter-patient validation macro-F1 only (script "
+    "`benchmarks/ml_sweep.py`, figures in `benchmarks/results/ml_sweep_h200.txt`, run on a "
+    "lent H200 machine with Keras on the torch backend). Spectrogram + RR beat beat image + RR "
+    "(0.67-0.68 against 0.60-0.62 over three seeds each); a wider gain augmentation helped the "
+    "image-only models (+0.01-0.03). Wider windows, longer training, a bigger CNN, a lower "
+    "learning rate, no class weights and other spectrogram segment lengths moved it by at most "
+    "about 0.02 -- no more than changing the seed (0.66-0.69 for one setting) -- so the "
+    "defaults stayed.",
+    "- Where the models were trained: on this project's 2 CPU cores, shared with four other "
+    "engineers' test runs, training beat_image_cnn on the inter-patient split took 319 s (11 "
+    "epochs; `benchmarks/results/ml_cpu_train_beat_image_cnn_inter.json`). At that rate the "
+    "full run (nine trainings, the intra-patient ones up to 30 larger epochs) would take about "
+    "two hours here, so the issue's 45-minute CPU target is NOT met on this shared machine; "
+    "the shipped runs were trained with the same code on a lent H200 machine (Keras on the "
+    "torch backend; times in the table above) and evaluated here with TensorFlow on the CPU. "
+    "The recomputed validation macro-F1 under each model matches the one recorded at "
+    "training, so the weights behave the same on both backends. `evaluate_model` reproduces "
+    "every figure of the metrics files exactly (largest change 0).",
+    "- Speed is measured through `ModelBundle.classify_beats` on a whole record (band-pass "
+    "filter, windows, images, RR features and the model) and through `predict_proba` for one "
+    "already-rendered image; `python benchmarks/ml_targets.py` repeats it.",
+)
+
+
+def _model_summary(bundle: Any) -> dict[str, Any]:
+    meta = bundle.metadata
+    return {
+        "model": meta["name"],
+        "task": meta["task"],
+        "representation": meta["representation"]["kind"],
+        "inputs": meta["inputs"],
+        "parameters": int(bundle.model.count_params()),
+        "size_bytes": bundle.path.stat().st_size,
+    }
+
+
+def _reproduction_check(old: dict[str, Any], new: dict[str, Any]) -> dict[str, float]:
+    """Largest change of the headline figures against the metrics file already on disk."""
+    diffs = {}
+    for split, m in new["splits"].items():
+        before = old.get("splits", {}).get(split, {}).get("six_class")
+        if before:
+            for key in ("accuracy", "macro_f1", "ece"):
+                diffs[f"{split}.{key}"] = abs(m["six_class"][key] - before[key])
+    return diffs
+
+
+def evaluate_models(
+    data_dir: str | Path,
+    models_dir: str | Path,
+    runs_dir: str | Path | None = None,
+    *,
+    readme: str | Path | None = None,
+    speed_record: str = "208",
+    context: dict[str, Any] | None = None,
+    records: list[str] | None = None,
+    progress: Progress = print,
+) -> dict[str, dict[str, Any]]:
+    """Re-evaluate every shipped model (and the baseline, if its weights are in ``runs_dir``)
+    from the WFDB records; write metrics files, confusion PNGs, REPORT.md and the README block.
+    """
+    from . import report
+    from .evaluation import evaluate_on_split, measure_speed
+    from .records import load_record
+
+    models_dir = Path(models_dir)
+    started = time.perf_counter()
+    table = table_for_evaluation(data_dir, progress, records)
+    dataset_seconds = time.perf_counter() - started
+    splits = make_splits(table)
+    names = sorted(p.stem for p in models_dir.glob("*.keras"))
+    if not names:
+        raise FileNotFoundError(f"no models (*.keras) in {models_dir}")
+    sources = {name: (models_dir, True) for name in names}
+    if runs_dir and (Path(runs_dir) / "inter" / f"{BASELINE}.keras").is_file():
+        sources[BASELINE] = (Path(runs_dir), False)
+    speed_rec = load_record(data_dir, speed_record)
+    all_metrics: dict[str, dict[str, Any]] = {}
+    reproduction: dict[str, dict[str, float]] = {}
+    pair_meta: dict[str, dict[str, Any]] = {}
+    for name, (root, shipped) in sources.items():
+        if shipped:
+            pair = load_pair(root, name)
+        else:
+            pair = {
+                s: load_bundle(root / s / name)
+                for s in ("inter", "intra")
+                if (root / s / f"{name}.keras").is_file()
+            }
+        pair_meta[name] = pair["inter"].metadata
+        data = _model_summary(pair["inter"])
+        data["splits"] = {}
+        for split_name, bundle in pair.items():
+            progress(f"evaluating {name} on the {split_name}-patient test set")
+            m = evaluate_on_split(bundle, table, splits[split_name])
+            m["training"] = bundle.metadata.get("training", {})
+            m["validation_check"] = validation_check(bundle, table, splits[split_name])
+            png = f"{name}.{split_name}.confusion.png"
+            report.plot_confusion(
+                m["six_class"]["confusion_matrix"],
+                m["six_class"]["classes"],
+                f"{name}, {split_name}-patient test",
+                models_dir / png,
+            )
+            m["confusion_png"] = png
+            data["splits"][split_name] = m
+            progress(f"  {summary_line(m)}")
+        if shipped:
+            peaks = speed_rec.ann_samples
+            data["speed"] = measure_speed(pair["inter"], speed_rec.signal, speed_rec.fs, peaks)
+            data["speed"]["record"] = speed_record
+        metrics_path = models_dir / f"{name}.metrics.json"
+        if metrics_path.is_file():
+            reproduction[name] = _reproduction_check(json.loads(metrics_path.read_text()), data)
+        report.write_json(metrics_path, data)
+        all_metrics[name] = data
+    if BASELINE not in all_metrics and (models_dir / f"{BASELINE}.metrics.json").is_file():
+        # Baseline weights (25 MB) are not shipped: keep the figures of the training run.
+        all_metrics[BASELINE] = json.loads((models_dir / f"{BASELINE}.metrics.json").read_text())
+    recording = next((n for n, d in all_metrics.items() if d.get("task") == "recording"), names[0])
+    ctx = {
+        "dataset_seconds": dataset_seconds,
+        "evaluation_seconds": time.perf_counter() - started,
+        "machine": machine_description(),
+        "candidate_seconds": _unshipped_seconds(runs_dir, set(all_metrics)),
+        "lead": table.lead,
+        "n_beats": len(table),
+        "n_records": len(set(table.records.tolist())),
+        "validation_records": list(_validation_records()),
+        "evaluated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "code_version": code_version(),
+        **(context or {}),
+    }
+    selection = pair_meta.get(recording, {}).get("selection", {})
+    if selection and "recording_choice" not in ctx:
+        ctx["recording_choice"] = selection["validation_macro_f1"]
+    ctx["recording_model"] = recording
+    report.write_json(models_dir / "evaluation.json", ctx)
+    ordered = render_reports(models_dir, readme)
+    for name, diffs in reproduction.items():
+        worst = max(diffs.values(), default=0.0)
+        progress(f"{name}: largest change against the previous metrics file {worst:.2e}")
+    return ordered
+
+
+def validation_check(bundle: Any, table: BeatTable, split: Split) -> dict[str, Any]:
+    """The validation macro-F1 recomputed here against the one recorded at training time: the
+    same weights must give the same figure (a check that a bundle trained on another machine
+    or Keras backend behaves identically here)."""
+    from .evaluation import bundle_probabilities
+    from .metrics import confusion_matrix, macro_f1
+
+    labels = table.labels(bundle.metadata["label_set"])
+    probs = bundle_probabilities(bundle, table, split.val)
+    here = macro_f1(confusion_matrix(labels[split.val], probs.argmax(axis=1), len(bundle.classes)))
+    recorded = bundle.metadata.get("training", {}).get("best_validation_macro_f1")
+    return {"recorded_at_training": recorded, "recomputed_here": here}
+
+
+def render_reports(models_dir: str | Path, readme: str | Path | None = None) -> dict[str, Any]:
+    """REPORT.md (and the README blocks) from the metrics files and ``evaluation.json``."""
+    from . import report
+
+    models_dir = Path(models_dir)
+    context_path = models_dir / "evaluation.json"
+    if not context_path.is_file():
+        raise FileNotFoundError(f"{context_path}: run evaluate_model first")
+    ctx = json.loads(context_path.read_text())
+    ctx["notes"] = list(REPORT_NOTES)
+    metrics = {
+        p.name.removesuffix(".metrics.json"): json.loads(p.read_text())
+        for p in sorted(models_dir.glob("*.metrics.json"))
+    }
+    ordered = {n: metrics[n] for n in sorted(metrics, key=lambda n: n == BASELINE)}
+    report.write_report(
+        models_dir, ordered, recording=ctx["recording_model"], baseline=BASELINE, context=ctx
+    )
+    if readme:
+        report.update_readme(Path(readme), report.readme_block(ordered, BASELINE))
+        timing = "\n".join(report.timing_lines(ordered, ctx))
+        report.update_readme(Path(readme), timing, report.TIMING_START, report.TIMING_END)
+    return ordered
+
+
+def machine_description() -> str:
+    import os
+    import platform
+
+    return f"{platform.machine()} CPU, {os.cpu_count()} cores visible, {platform.system()}"
+
+
+def _unshipped_seconds(runs_dir: str | Path | None, evaluated: set[str]) -> float:
+    """Training time of the recording candidates that lost the choice (still part of a run)."""
+    if not runs_dir:
+        return 0.0
+    total = 0.0
+    for path in Path(runs_dir).glob("*/*.json"):
+        if path.stem not in evaluated:
+            total += json.loads(path.read_text()).get("training", {}).get("train_seconds", 0.0)
+    return total
+
+
+def _validation_records() -> tuple[str, ...]:
+    from .dataset import DS1_VALIDATION_RECORDS
+
+    return DS1_VALIDATION_RECORDS

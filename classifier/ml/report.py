@@ -1,0 +1,341 @@
+"""Writing evaluation results: ``models/<name>.metrics.json``, confusion-matrix PNGs,
+``models/REPORT.md`` and the generated "Model performance" block of the README.
+
+Everything here formats numbers that evaluation code computed; nothing is typed in by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+README_START = "<!-- metrics:start -->"
+README_END = "<!-- metrics:end -->"
+
+TARGETS = {
+    "intra_accuracy": 0.993,
+    "intra_macro_f1": 0.97,
+    "inter_macro_f1": 0.70,
+    "VEB_Se": 0.90,
+    "VEB_+P": 0.90,
+    "SVEB_Se": 0.75,
+    "SVEB_+P": 0.50,
+    "batch_beats_per_s": 2000,
+    "single_image_ms": 20,
+}
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def plot_confusion(cm: list[list[int]], classes: list[str], title: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cm_arr = np.asarray(cm, dtype=float)
+    rows = cm_arr.sum(axis=1, keepdims=True)
+    share = np.divide(cm_arr, rows, out=np.zeros_like(cm_arr), where=rows > 0)
+    fig, ax = plt.subplots(figsize=(4.6, 4.0), dpi=100)
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(classes)), classes)
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=9)
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            colour = "white" if share[i, j] > 0.5 else "black"
+            ax.text(j, i, int(cm_arr[i, j]), ha="center", va="center", fontsize=7, color=colour)
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})  # no timestamps: reruns give the same file
+    plt.close(fig)
+
+
+def _f(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def _validation_line(metrics: dict[str, Any]) -> list[str]:
+    check = metrics.get("validation_check")
+    if not check or check.get("recorded_at_training") is None:
+        return []
+    return [
+        "",
+        f"Validation macro-F1 recomputed here {check['recomputed_here']:.4f} "
+        f"(recorded at training: {check['recorded_at_training']:.4f}).",
+    ]
+
+
+def per_class_table(metrics: dict[str, Any]) -> list[str]:
+    six = metrics["six_class"]
+    lines = [
+        "| class | support | sensitivity | precision | specificity | F1 | AUC (one-vs-rest) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for code in six["classes"]:
+        c = six["per_class"][code]
+        auc = six["auc_ovr"]["per_class"].get(code)
+        lines.append(
+            f"| {code} | {c['support']} | {_f(c['sensitivity'])} | {_f(c['precision'])} | "
+            f"{_f(c['specificity'])} | {_f(c['f1'])} | {_f(auc)} |"
+        )
+    return lines
+
+
+def target_rows(shipped: dict[str, dict[str, Any]], recording: str) -> list[str]:
+    rec = shipped[recording]["splits"]
+    lines = ["| target | required | recording model | met |", "|---|---:|---:|:---:|"]
+
+    def row(label: str, required: float, got: float | None, higher: bool = True, fmt=_pct):
+        met = got is not None and (got >= required if higher else got <= required)
+        shown_req = fmt(required) if fmt is _pct else str(required)
+        lines.append(f"| {label} | {shown_req} | {fmt(got)} | {'yes' if met else 'no'} |")
+
+    intra = rec.get("intra", {}).get("six_class", {})
+    inter = rec["inter"]
+    row("intra-patient accuracy", TARGETS["intra_accuracy"], intra.get("accuracy"))
+    row("intra-patient macro-F1", TARGETS["intra_macro_f1"], intra.get("macro_f1"), fmt=_f)
+    row("inter-patient macro-F1", TARGETS["inter_macro_f1"], inter["six_class"]["macro_f1"], fmt=_f)
+    aami = inter["aami"]["summary"]
+    row("AAMI VEB Se", TARGETS["VEB_Se"], aami["VEB"]["Se"])
+    row("AAMI VEB +P", TARGETS["VEB_+P"], aami["VEB"]["+P"])
+    row("AAMI SVEB Se", TARGETS["SVEB_Se"], aami["SVEB"]["Se"])
+    row("AAMI SVEB +P", TARGETS["SVEB_+P"], aami["SVEB"]["+P"])
+    speed = shipped[recording].get("speed") or {}
+    row(
+        "batch beats/s (images built)",
+        TARGETS["batch_beats_per_s"],
+        speed.get("batch_beats_per_s"),
+        fmt=lambda v: "—" if v is None else f"{v:.0f}",
+    )
+    row(
+        "single image, ms",
+        TARGETS["single_image_ms"],
+        speed.get("single_image_ms_median"),
+        higher=False,
+        fmt=lambda v: "—" if v is None else f"{v:.1f}",
+    )
+    return lines
+
+
+def comparison_rows(all_metrics: dict[str, dict[str, Any]], baseline: str) -> list[str]:
+    lines = [
+        "| model | split | accuracy | macro-F1 | ECE | macro AUC | original CNN macro-F1 "
+        "| beats the original CNN |",
+        "|---|---|---:|---:|---:|---:|---:|:---:|",
+    ]
+    base = all_metrics.get(baseline, {}).get("splits", {})
+    for name, data in all_metrics.items():
+        for split in ("intra", "inter"):
+            m = data["splits"].get(split)
+            if not m:
+                continue
+            six = m["six_class"]
+            b = base.get(split, {}).get("six_class", {})
+            if name == baseline:
+                verdict = "(baseline)"
+            elif not b:
+                verdict = "not measured"
+            else:
+                better = six["macro_f1"] > b["macro_f1"] and six["accuracy"] > b["accuracy"]
+                verdict = "yes" if better else "**no**"
+            lines.append(
+                f"| {name} | {split} | {_pct(six['accuracy'])} | {_f(six['macro_f1'])} | "
+                f"{_f(six['ece'])} | {_f(six['auc_ovr']['macro'])} | {_f(b.get('macro_f1'))} | "
+                f"{verdict} |"
+            )
+    return lines
+
+
+def write_report(
+    models_dir: Path,
+    all_metrics: dict[str, dict[str, Any]],
+    *,
+    recording: str,
+    baseline: str,
+    context: dict[str, Any],
+) -> Path:
+    shipped = {n: m for n, m in all_metrics.items() if n != baseline}
+    out = [
+        "# Model report",
+        "",
+        "Generated by `python manage.py evaluate_model` from the `*.metrics.json` files in this "
+        "folder; do not edit by hand.",
+        "",
+        f"- Data: MIT-BIH Arrhythmia Database, lead {context.get('lead', 'MLII')}, "
+        f"{context.get('n_beats', '?')} annotated beats of {context.get('n_records', '?')} "
+        "records (paced records 102, 104, 107, 217 excluded).",
+        "- Beat window: 0.25 s before to 0.45 s after the reference R peak, after resampling to "
+        "360 Hz and a 0.5-40 Hz zero-phase band-pass.",
+        "- Classes: L, N, A, V, R, ! (six-class product). **Class `!` (ventricular flutter "
+        "waves) exists only in record 207, which is in DS1: DS2 has no `!` beats**, so "
+        "inter-patient figures cannot measure `!` (its row shows support 0; a `!` prediction "
+        "on DS2 counts as an error). Macro-F1 averages the classes present in each test set.",
+        "- Splits: **intra** = random beats stratified by class (70% train, 10% validation, 20% "
+        "test, seed 0); **inter** = de Chazal 2004, trained on DS1 minus validation records "
+        f"{', '.join(context.get('validation_records', []))} (held out by record), tested "
+        "on every DS2 beat. Shipped weights are the inter-patient ones; the intra-patient "
+        "column comes from the same configuration trained on the intra split "
+        "(`models/intra/`), with longer training there (up to 30 epochs of up to 6,000 beats "
+        "per class, for the original CNN too).",
+        "- AAMI EC57 figures: every annotated DS2 beat (including beats outside the six classes) "
+        "with its reference AAMI class, against the AAMI class of the six-class prediction "
+        "(L, N, R -> N; A -> SVEB; V, ! -> VEB; F and Q are never predicted).",
+        f"- Evaluated {context.get('evaluated_at', '')} with code {context.get('code_version')}.",
+        "",
+        "## Targets (recording model)",
+        "",
+        *target_rows(shipped, recording),
+        "",
+        "## All models against the original CNN (same beats, same splits, same run)",
+        "",
+        *comparison_rows(all_metrics, baseline),
+        "",
+        "AAMI inter-patient figures (DS2):",
+        "",
+        "| model | VEB Se | VEB +P | SVEB Se | SVEB +P |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, data in all_metrics.items():
+        aami = data["splits"].get("inter", {}).get("aami")
+        if aami:
+            s = aami["summary"]
+            out.append(
+                f"| {name} | {_pct(s['VEB']['Se'])} | {_pct(s['VEB']['+P'])} | "
+                f"{_pct(s['SVEB']['Se'])} | {_pct(s['SVEB']['+P'])} |"
+            )
+    out += ["", "## Per model", ""]
+    for name, data in all_metrics.items():
+        out += [f"### {name}", ""]
+        out.append(
+            f"Task `{data.get('task')}`, representation `{data.get('representation')}`, inputs "
+            f"{', '.join(data.get('inputs', []))}, {data.get('parameters')} parameters, "
+            f"{data.get('size_bytes', 0) / 1e6:.2f} MB."
+        )
+        speed = data.get("speed")
+        if speed:
+            out.append(
+                f"Speed ({context.get('machine', 'this machine')}): "
+                f"{speed['batch_beats_per_s']:.0f} beats/s for a whole recording (signal "
+                f"preparation and images included, {speed['batch_beats']} beats), "
+                f"{speed['single_image_ms_median']:.1f} ms per single image (median)."
+            )
+        for split in ("intra", "inter"):
+            m = data["splits"].get(split)
+            if not m:
+                continue
+            train = m.get("training", {})
+            out += [
+                "",
+                f"**{split}-patient**: {m['split_description']}. Accuracy "
+                f"{_pct(m['six_class']['accuracy'])}, macro-F1 {_f(m['six_class']['macro_f1'])}, "
+                f"ECE {_f(m['six_class']['ece'])}, {m['six_class']['n_beats']} test beats. "
+                f"Trained {train.get('epochs_run', '?')} epochs (best {train.get('best_epoch')}, "
+                f"validation macro-F1 {_f(train.get('best_validation_macro_f1'))}) in "
+                f"{train.get('train_seconds', '?')} s"
+                f"{' on ' + train['trained_on'] if train.get('trained_on') else ''}.",
+                "",
+                *per_class_table(m),
+                *_validation_line(m),
+                "",
+                f"![{name} {split} confusion matrix]({m['confusion_png']})",
+            ]
+        out.append("")
+    if context.get("recording_choice"):
+        out += ["## Choice of the recording model (inter-patient validation macro-F1)", ""]
+        out += ["| candidate | validation macro-F1 |", "|---|---:|"]
+        for cand, score in context["recording_choice"].items():
+            out.append(f"| {cand} | {_f(score)} |")
+        out += ["", f"Chosen: `{recording}`.", ""]
+    out += ["## Time", ""]
+    out += timing_lines(all_metrics, context) + [""]
+    out.extend(context.get("notes", []))
+    path = models_dir / "REPORT.md"
+    path.write_text("\n".join(out).rstrip() + "\n")
+    return path
+
+
+def readme_block(all_metrics: dict[str, dict[str, Any]], baseline: str) -> str:
+    lines = [
+        README_START,
+        "",
+        "Generated from `models/*.metrics.json` by `python manage.py evaluate_model "
+        "--update-readme`; full report with confusion matrices: [models/REPORT.md]"
+        "(models/REPORT.md).",
+        "",
+        "| model | task | split | accuracy | macro-F1 | VEB Se / +P | SVEB Se / +P |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for name, data in all_metrics.items():
+        for split in ("intra", "inter"):
+            m = data["splits"].get(split)
+            if not m:
+                continue
+            six = m["six_class"]
+            aami = m.get("aami", {}).get("summary")
+            veb = f"{_pct(aami['VEB']['Se'])} / {_pct(aami['VEB']['+P'])}" if aami else "—"
+            sveb = f"{_pct(aami['SVEB']['Se'])} / {_pct(aami['SVEB']['+P'])}" if aami else "—"
+            task = "baseline" if name == baseline else data.get("task", "")
+            lines.append(
+                f"| {name} | {task} | {split} | {_pct(six['accuracy'])} | "
+                f"{_f(six['macro_f1'])} | {veb} | {sveb} |"
+            )
+    lines += ["", README_END]
+    return "\n".join(lines)
+
+
+def update_readme(
+    readme: Path, block: str, start: str = README_START, end: str = README_END
+) -> bool:
+    """Replace the text between the markers (kept); False if the markers are missing."""
+    text = readme.read_text()
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    if not pattern.search(text):
+        return False
+    if not block.startswith(start):
+        block = f"{start}\n{block}\n{end}"
+    readme.write_text(pattern.sub(lambda _: block, text))
+    return True
+
+
+TIMING_START = "<!-- timing:start -->"
+TIMING_END = "<!-- timing:end -->"
+
+
+def timing_lines(all_metrics: dict[str, dict[str, Any]], context: dict[str, Any]) -> list[str]:
+    """Seconds per step, from the training records in the bundles and the evaluation run."""
+    here = context.get("machine", "this machine")
+    lines = ["| step | seconds |", "|---|---:|"]
+    if context.get("dataset_seconds") is not None:
+        seconds = context["dataset_seconds"]
+        lines.append(f"| build the beat table, all records ({here}) | {seconds:.0f} |")
+    total = 0.0
+    for name, data in all_metrics.items():
+        for split in ("inter", "intra"):
+            training = data["splits"].get(split, {}).get("training", {})
+            seconds = training.get("train_seconds")
+            if seconds is not None:
+                total += seconds
+                where = training.get("trained_on", context.get("machine", "this machine"))
+                lines.append(f"| train {name}, {split}-patient ({where}) | {seconds:.0f} |")
+    extra = context.get("candidate_seconds", 0.0)
+    if extra:
+        total += extra
+        lines.append(f"| train the recording candidates not chosen | {extra:.0f} |")
+    lines.append(f"| **training in all** | **{total:.0f}** |")
+    if context.get("evaluation_seconds") is not None:
+        lines.append(
+            f"| evaluate every model on both splits | {context['evaluation_seconds']:.0f} |"
+        )
+    return lines

@@ -1,0 +1,100 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifier.ml import image_folder, report, representations
+from classifier.ml.classes import UnknownClassError
+from tests.ml.conftest import synthetic_ecg
+
+
+def test_exported_folder_reads_back_identically(tmp_path):
+    sig, peaks, symbols = synthetic_ecg(12)
+    windows = np.stack([sig[p - 90 : p + 162] for p in peaks]).astype(np.float32)
+    images = representations.render("beat_image", windows, 360.0)
+    labels = np.array([3 if s == "V" else 1 for s in symbols])
+    labels[0] = 5  # a flutter wave goes to the VF folder
+    image_folder.export_images(images, labels, [f"b{i:02d}" for i in range(12)], tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["N", "V", "VF"]
+    back, back_labels = image_folder.read_images(tmp_path, size=64, kind="beat_image")
+    order = np.lexsort((np.arange(12), labels))  # folders are read in name order N, V, VF
+    np.testing.assert_array_equal(back_labels, labels[order])
+    np.testing.assert_array_equal(back, images[order])
+
+
+def test_unknown_class_folder_is_a_clear_error(tmp_path):
+    (tmp_path / "Q").mkdir()
+    with pytest.raises(UnknownClassError, match="folder 'Q' is not a class"):
+        image_folder.read_images(tmp_path, size=64, kind="beat_image")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        image_folder.read_images(tmp_path / "missing", size=64, kind="beat_image")
+
+
+def _fake_metrics(macro: float) -> dict:
+    six = {
+        "accuracy": 0.9,
+        "macro_f1": macro,
+        "ece": 0.01,
+        "n_beats": 10,
+        "classes": ["N", "V"],
+        "confusion_matrix": [[5, 0], [1, 4]],
+        "auc_ovr": {"per_class": {"N": 0.9, "V": 0.9}, "macro": 0.9},
+        "per_class": {
+            c: {"support": 5, "sensitivity": 0.8, "precision": 0.8, "specificity": 0.8, "f1": 0.8}
+            for c in ("N", "V")
+        },
+    }
+    aami = {
+        "summary": {
+            "VEB": {"Se": 0.95, "+P": 0.9, "support": 5},
+            "SVEB": {"Se": 0.5, "+P": 0.4, "support": 5},
+        }
+    }
+    return {
+        "task": "recording",
+        "splits": {"intra": {"six_class": six}, "inter": {"six_class": dict(six), "aami": aami}},
+    }
+
+
+def test_readme_block_is_generated_from_metrics(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{report.README_START}\nold figures\n{report.README_END}\ntail\n")
+    block = report.readme_block({"ours": _fake_metrics(0.777)}, "original_cnn")
+    assert report.update_readme(readme, block)
+    text = readme.read_text()
+    assert "old figures" not in text and "0.777" in text and text.endswith("tail\n")
+    assert "95.0% / 90.0%" in text  # VEB Se / +P
+    plain = tmp_path / "plain.md"
+    plain.write_text("no markers\n")
+    assert report.update_readme(plain, block) is False
+
+
+def test_confusion_png_is_written(tmp_path):
+    path = tmp_path / "cm.png"
+    report.plot_confusion([[5, 1], [0, 3]], ["N", "V"], "test", path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+@pytest.mark.skipif(not list(MODELS.glob("*.keras")), reason="no shipped models yet")
+def test_shipped_models_are_small_complete_and_load():
+    from classifier.ml.bundle import REQUIRED_KEYS, load_bundle
+
+    tasks = {}
+    for path in sorted(MODELS.glob("*.keras")):
+        assert path.stat().st_size < 5_000_000, path
+        bundle = load_bundle(path)
+        assert bundle.model.count_params() < 1_000_000, path
+        assert all(k in bundle.metadata for k in REQUIRED_KEYS)
+        metrics = json.loads(path.with_name(f"{path.stem}.metrics.json").read_text())
+        assert set(metrics["splits"]) == {"intra", "inter"}
+        images = np.zeros((2, bundle.image_size, bundle.image_size), dtype=np.uint8)
+        rr = np.ones((2, 6), dtype=np.float32) if "rr" in bundle.metadata["inputs"] else None
+        probs = bundle.predict_proba(images, rr)
+        np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+        tasks.setdefault(bundle.metadata["task"], []).append(bundle.kind)
+    assert sorted(tasks["image"]) == ["beat_image", "spectrogram"]
+    assert len(tasks["recording"]) == 1

@@ -1,0 +1,76 @@
+"""A tiny model end to end on synthetic records: train, save, load, serve -- one path."""
+
+import json
+
+import numpy as np
+import pytest
+
+from classifier.ml import dataset, pipeline
+from classifier.ml.bundle import load_bundle, save_bundle
+from classifier.ml.evaluation import bundle_probabilities, evaluate_on_split
+from classifier.ml.records import load_record
+from classifier.ml.training import ModelConfig, clean_inputs, train
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from tests.ml.conftest import write_record
+
+    root = tmp_path_factory.mktemp("wfdb")
+    for name, seed in (("101", 0), ("106", 2), ("100", 1)):  # DS1 train, DS1 val, DS2 test
+        write_record(root, name, n_beats=60, seed=seed)
+    table = dataset.build_beat_table(root, ["100", "101", "106"])
+    labels = table.labels("six")
+    split = pipeline.make_splits(table)["inter"]
+    config = ModelConfig("tiny", use_rr=True, max_epochs=1, cap=64, floor=16, batch_size=32)
+    work = tmp_path_factory.mktemp("runs")
+    model, record = train(config, table, split, labels, 6, work_dir=work)
+    candidate = pipeline.Candidate(config, "recording", "recording")
+    meta = pipeline.metadata_for(candidate, record, table)
+    path = save_bundle(model, meta, work / "tiny")
+    return root, table, split, config, model, path
+
+
+def test_a_tiny_model_trains_and_round_trips_with_its_metadata(trained):
+    _, table, split, config, model, path = trained
+    bundle = load_bundle(path)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert bundle.metadata == meta
+    assert meta["inputs"] == ["image", "rr"] and meta["task"] == "recording"
+    assert meta["classes"] == ["L", "N", "A", "V", "R", "!"]
+    assert meta["training"]["epochs_run"] == 1
+    before = model.predict(clean_inputs(config, table, split.test), verbose=0)
+    after = bundle_probabilities(bundle, table, split.test)
+    np.testing.assert_allclose(after, before, rtol=1e-5, atol=1e-6)
+
+
+def test_training_and_serving_share_one_path(trained):
+    """classify_beats on the raw record gives the images and probabilities evaluation used."""
+    root, table, split, _, _, path = trained
+    bundle = load_bundle(path)
+    record = load_record(root, "100")
+    peaks = record.ann_samples
+    kept, images, probs = bundle.classify_beats(record.signal, record.fs, peaks)
+    in_table = np.flatnonzero(table.records == "100")
+    table_images = bundle.render(table.subset(in_table).crop(0.25, 0.45))
+    # The table stores wider windows, so it drops a few more edge beats: find each kept beat's
+    # row in the table and compare image and probabilities beat by beat.
+    pre, post = int(0.35 * 360), int(0.55 * 360)
+    in_both = np.flatnonzero((peaks - pre >= 0) & (peaks + post <= len(record.signal)))
+    assert len(in_both) == len(in_table)
+    served = np.searchsorted(kept, in_both)
+    np.testing.assert_array_equal(images[served], table_images)
+    np.testing.assert_allclose(
+        probs[served], bundle_probabilities(bundle, table, in_table), atol=1e-6
+    )
+
+
+def test_evaluation_reports_both_label_sets_on_the_inter_patient_split(trained):
+    _, table, split, _, _, path = trained
+    result = evaluate_on_split(load_bundle(path), table, split)
+    six = result["six_class"]
+    assert six["n_beats"] == len(split.test)
+    assert sum(map(sum, six["confusion_matrix"])) == len(split.test)
+    assert set(result["aami"]["summary"]) == {"VEB", "SVEB"}
