@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -99,6 +100,8 @@ def main() -> None:
     result = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "cpu_count": os.cpu_count(),
+        "tensorflow_threads": "default",
         "model": source,
         "grad_cam_first_call_ms": round(first, 1),
         "grad_cam_one_image_median_ms": round(statistics.median(single), 1),

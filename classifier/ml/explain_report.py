@@ -70,6 +70,15 @@ def column_times(metadata: dict[str, Any]) -> np.ndarray:
     return np.linspace(start, stop, size) - pre_s
 
 
+def _window_parts(times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Column masks: before the QRS complex, on it, after it."""
+    return (
+        times < -QRS_HALF_WIDTH_S,
+        np.abs(times) <= QRS_HALF_WIDTH_S,
+        times > QRS_HALF_WIDTH_S,
+    )
+
+
 def _sample_beats(
     bundle: ModelBundle, data_dir: Path, records: list[str], max_per_class: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
@@ -132,7 +141,7 @@ def class_averages(
     divisor = np.maximum(counts, 1)[:, None, None]
     mean_heat, mean_image = heat_sum / divisor, image_sum / divisor
     times = column_times(bundle.metadata)
-    parts = (times < -QRS_HALF_WIDTH_S, np.abs(times) <= QRS_HALF_WIDTH_S, times > QRS_HALF_WIDTH_S)
+    parts = _window_parts(times)
     names = {c.code: c.name for c in label_set(bundle.metadata["label_set"])}
     summaries = []
     for k, code in enumerate(bundle.classes):
@@ -198,10 +207,13 @@ def write_model_explanation(
     png = out_dir / f"{bundle.name}.gradcam.png"
     png.write_bytes(figure_png(summaries, mean_image, mean_heat, title))
     summary_path = out_dir / f"{bundle.name}.gradcam.json"
+    times = column_times(bundle.metadata)
+    uniform = [float(np.mean(part)) for part in _window_parts(times)]
     summary = {
         "model": bundle.name,
         "version": bundle.version,
         "representation": bundle.kind,
+        "inputs": list(bundle.metadata["inputs"]),
         "records": records,
         "records_basis": basis,
         "qrs_half_width_ms": QRS_HALF_WIDTH_S * 1000,
@@ -209,6 +221,7 @@ def write_model_explanation(
             -bundle.metadata["window"]["pre_s"] * 1000,
             bundle.metadata["window"]["post_s"] * 1000,
         ],
+        "uniform_map_shares": [round(u, 3) for u in uniform],  # before, on, after the QRS
         "classes": [asdict(s) for s in summaries],
     }
     summary_path.write_text(json.dumps(summary, indent=2) + "\n")
@@ -226,7 +239,9 @@ def explain_markdown(models_dir: Path) -> str:
         "convolutional layer, and the maps are averaged. The table gives the share "
         f"of the average map's heat before the QRS complex (P wave region, earlier than "
         f"-{QRS_HALF_WIDTH_S * 1000:.0f} ms), on it (within ±{QRS_HALF_WIDTH_S * 1000:.0f} ms "
-        "of the R peak) and after it (ST segment, T wave), and where the heat peaks.",
+        "of the R peak) and after it (ST segment, T wave), and where the heat peaks. The window "
+        "is longer after the R peak than before it, so even a map with no preference puts most "
+        "heat after the QRS complex: compare each class with the last row of its table.",
         "",
         explain.READING_NOTE,
         "",
@@ -244,6 +259,14 @@ def explain_markdown(models_dir: Path) -> str:
             f"Beats from records {', '.join(data['records'])} "
             f"({data.get('records_basis', 'test records')}).",
             "",
+        ]
+        if "rr" in data.get("inputs", []):
+            lines += [
+                "This model also reads six RR-interval (rhythm) features; the heat map shows only "
+                "what it drew from the image, not how much the rhythm decided.",
+                "",
+            ]
+        lines += [
             "| class | beats | correct | before QRS | QRS | after QRS | heat peak (ms) |",
             "|---|---:|---:|---:|---:|---:|---:|",
         ]
@@ -253,6 +276,12 @@ def explain_markdown(models_dir: Path) -> str:
                 f"| {c['code']} {c['name']} | {c['count']} | {c['correct']:.1%} | "
                 f"{c['heat_before_qrs']:.0%} | {c['heat_qrs']:.0%} | {c['heat_after_qrs']:.0%} "
                 f"| {peak} |"
+            )
+        if "uniform_map_shares" in data:
+            before, on, after = data["uniform_map_shares"]
+            lines.append(
+                f"| *a map with no preference, for comparison* | | | {before:.0%} | {on:.0%} "
+                f"| {after:.0%} | |"
             )
         lines.append("")
     return "\n".join(lines)

@@ -61,7 +61,9 @@ def test_command_writes_figure_summary_and_markdown(tmp_path):
     normal = next(c for c in summary["classes"] if c["code"] == "N")
     shares = normal["heat_before_qrs"] + normal["heat_qrs"] + normal["heat_after_qrs"]
     assert shares == pytest.approx(1.0, abs=0.01)
+    assert sum(summary["uniform_map_shares"]) == pytest.approx(1.0, abs=0.01)
     markdown = (tmp_path / "EXPLAIN.md").read_text()
+    assert "*a map with no preference, for comparison*" in markdown
     assert "## tiny (v1, beat_image)" in markdown
     assert "![average Grad-CAM per class](tiny.gradcam.png)" in markdown
     assert np.isfinite(normal["peak_ms"])
