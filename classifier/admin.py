@@ -6,18 +6,16 @@ import csv
 
 from django.contrib import admin
 from django.http import HttpResponse
-from django.utils import timezone
 from django.utils.html import format_html
 
+from classifier.exports import csv_response_name, prediction_csv_rows
 from classifier.models import Prediction
-from classifier.views import prediction_csv_rows
 
 
 @admin.action(description="Export selected predictions as CSV")
 def export_as_csv(modeladmin, request, queryset):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="predictions-{stamp}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{csv_response_name()}"'
     writer = csv.writer(response)
     for row in prediction_csv_rows(queryset.order_by("-created_at", "-id")):
         writer.writerow(row)

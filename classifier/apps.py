@@ -3,7 +3,7 @@ from django.core.signals import setting_changed
 
 
 def _reset_model_service(*, setting: str, **kwargs) -> None:
-    if setting in ("MODELS_DIR", "IMAGE_MODELS"):
+    if setting in ("MODELS_DIR", "IMAGE_MODELS", "MODEL_RUNTIME"):
         from classifier.model_service import get_model_service
 
         get_model_service.cache_clear()

@@ -92,7 +92,6 @@ class UploadForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
-        self.helper.attrs = {"enctype": "multipart/form-data", "novalidate": ""}
         self.helper.add_input(Submit("submit", "Classify"))
 
 

@@ -3,6 +3,11 @@
 Nothing is loaded at import time (``migrate`` and most tests never touch TensorFlow). Loading is
 guarded by a lock so two first requests in different threads do not load the same model twice.
 Preprocessing is the pipeline's own ``load_image_for_model``: the same code training uses.
+
+Runtime (``settings.MODEL_RUNTIME``): ``auto`` (default) runs a model's network in LiteRT when
+``python manage.py export_lite_models`` has converted the current ``.keras`` file (about 45 MB
+instead of TensorFlow's 600 MB per process; see ``classifier.lite_runtime``), else in Keras;
+``lite`` insists on LiteRT; ``keras`` always uses Keras/TensorFlow.
 """
 
 from __future__ import annotations
@@ -14,16 +19,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from PIL import Image
 
-from classifier.ml.bundle import BundleError, ModelBundle, load_bundle, read_metadata
+from classifier.lite_runtime import LiteNotAvailableError, load_serving_bundle
+from classifier.ml.bundle import BundleError, ModelBundle, read_metadata
 from classifier.ml.images import detect_image_kind, load_image_for_model, to_grayscale_array
 
 logger = logging.getLogger(__name__)
 
 IMAGE_KINDS = ("beat_image", "spectrogram")
 INSTALL_COMMAND = "python manage.py build_dataset && python manage.py train_model"
+LITE_COMMAND = "python manage.py export_lite_models"
+RUNTIMES = ("auto", "lite", "keras")
 
 
 class ModelNotInstalledError(RuntimeError):
@@ -48,11 +57,21 @@ class ImageClassification:
 
 
 class ModelService:
-    def __init__(self, models_dir: Path, preferred: dict[str, str] | None = None):
+    def __init__(
+        self,
+        models_dir: Path,
+        preferred: dict[str, str] | None = None,
+        runtime: str = "auto",
+    ):
+        if runtime not in RUNTIMES:
+            raise ValueError(f"MODEL_RUNTIME must be one of {RUNTIMES}, not {runtime!r}")
         self.models_dir = Path(models_dir)
         self.preferred = dict(preferred or {})  # {kind: model name or file stem}
+        self.runtime = runtime
         self._lock = threading.Lock()
-        self._bundles: dict[Path, ModelBundle] = {}
+        self._bundles: dict[Path, ModelBundle] = {}  # serving bundles
+        self._keras_bundles: dict[Path, ModelBundle] = {}
+        self.runtimes: dict[Path, str] = {}  # path -> "litert" or "keras", once loaded
 
     # -- discovery (metadata only, no TensorFlow) -------------------------------------------
     def image_model_paths(self) -> dict[str, Path]:
@@ -84,35 +103,91 @@ class ModelService:
         return {kind: read_metadata(path) for kind, path in self.image_model_paths().items()}
 
     # -- loading --------------------------------------------------------------------------------
-    def image_bundle(self, kind: str) -> ModelBundle:
-        """The loaded model for ``kind``; ``ModelNotInstalledError`` if absent or unusable."""
+    def _path_for(self, kind: str) -> Path:
         path = self.image_model_paths().get(kind)
         if path is None:
             raise ModelNotInstalledError(
                 f"No {kind.replace('_', ' ')} model is installed in {self.models_dir}."
             )
-        return self._load(path)
+        return path
 
-    def _load(self, path: Path) -> ModelBundle:
+    def serving_bundle(self, kind: str) -> ModelBundle:
+        """The bundle predictions for ``kind`` run on (LiteRT when converted, see the module
+        docstring); ``ModelNotInstalledError`` if absent or unusable."""
+        return self.serving_bundle_at(self._path_for(kind))
+
+    def image_bundle(self, kind: str) -> ModelBundle:
+        """The full Keras bundle for ``kind`` (layers, gradients: e.g. Grad-CAM).
+
+        Loading it imports TensorFlow (about 600 MB per process), so predictions never need it:
+        they use ``serving_bundle``. Same metadata and weights as the serving bundle.
+        """
+        return self.keras_bundle_at(self._path_for(kind))
+
+    def serving_bundle_at(self, path: Path) -> ModelBundle:
+        """Any model (image or recording) by its ``.keras`` path, for predictions; loaded once."""
+        path = Path(path)
         bundle = self._bundles.get(path)
-        if bundle is not None:
-            return bundle
-        with self._lock:
-            bundle = self._bundles.get(path)
-            if bundle is None:
-                try:
-                    bundle = load_bundle(path)
-                except BundleError as exc:
-                    logger.error("model not usable: %s", exc)
-                    detail = f"The model {path.name} cannot be loaded."
-                    raise ModelNotInstalledError(detail) from exc
-                self._bundles[path] = bundle
-                logger.info("loaded model %s v%s from %s", bundle.name, bundle.version, path)
+        if bundle is None:
+            with self._lock:
+                bundle = self._bundles.get(path)
+                if bundle is None:
+                    bundle, runtime = self._load(path, self.runtime)
+                    self._bundles[path], self.runtimes[path] = bundle, runtime
+                    if runtime == "keras":
+                        self._keras_bundles[path] = bundle
+                    logger.info(
+                        "loaded model %s v%s from %s (%s)",
+                        bundle.name, bundle.version, path, runtime,
+                    )  # fmt: skip
         return bundle
 
+    def keras_bundle_at(self, path: Path) -> ModelBundle:
+        """Any model by its ``.keras`` path, always in Keras; loaded once."""
+        path = Path(path)
+        bundle = self._keras_bundles.get(path)
+        if bundle is None:
+            with self._lock:
+                bundle = self._keras_bundles.get(path)
+                if bundle is None:
+                    bundle, _ = self._load(path, "keras")
+                    self._keras_bundles[path] = bundle
+        return bundle
+
+    def _load(self, path: Path, runtime: str) -> tuple[ModelBundle, str]:
+        try:
+            bundle, used = load_serving_bundle(path, runtime)
+        except LiteNotAvailableError as exc:
+            raise ModelNotInstalledError(
+                f"The model {path.name} has no up-to-date LiteRT conversion; run {LITE_COMMAND}."
+            ) from exc
+        except (BundleError, ValueError, RuntimeError, OSError) as exc:
+            logger.error("model not usable: %s", exc)
+            raise ModelNotInstalledError(f"The model {path.name} cannot be loaded.") from exc
+        if used == "keras" and runtime == "auto":
+            logger.warning("%s: no fresh .tflite, serving with Keras (%s)", path, LITE_COMMAND)
+        self._check_outputs(bundle)
+        return bundle, used
+
+    @staticmethod
+    def _check_outputs(bundle: ModelBundle) -> None:
+        """One blank input through the network (also warms it up): a model whose output does
+        not match its metadata's class list is refused rather than mislabelled."""
+        size = bundle.image_size
+        rr = np.ones((1, 6), np.float32) if "rr" in bundle.metadata["inputs"] else None
+        try:
+            probs = bundle.predict_proba(np.zeros((1, size, size), np.uint8), rr)
+        except Exception as exc:
+            raise ModelNotInstalledError(f"The model {bundle.path.name} cannot run.") from exc
+        if probs.shape != (1, len(bundle.classes)):
+            raise ModelNotInstalledError(
+                f"The model {bundle.path.name} gives {probs.shape[-1]} outputs for "
+                f"{len(bundle.classes)} classes in its metadata."
+            )
+
     def warm_up(self) -> list[str]:
-        """Load every installed image model now (benchmarks, gunicorn ``post_fork``)."""
-        return [self.image_bundle(kind).name for kind in self.installed_image_kinds()]
+        """Load every installed image model for serving now (benchmarks, server start)."""
+        return [self.serving_bundle(kind).name for kind in self.installed_image_kinds()]
 
     # -- inference ------------------------------------------------------------------------------
     def classify_image(
@@ -130,7 +205,7 @@ class ModelService:
             kind = image_type
         else:
             raise ValueError(f"unknown image type {image_type!r}")
-        bundle = self.image_bundle(kind)
+        bundle = self.serving_bundle(kind)
         pixels = load_image_for_model(image, size=bundle.image_size, kind=bundle.kind)
         result = bundle.predictions(bundle.predict_proba(pixels[None]))[0]
         return ImageClassification(
@@ -147,4 +222,8 @@ class ModelService:
 @lru_cache(maxsize=1)
 def get_model_service() -> ModelService:
     """The process-wide service (cleared when ``MODELS_DIR`` changes, e.g. in tests)."""
-    return ModelService(settings.MODELS_DIR, getattr(settings, "IMAGE_MODELS", None))
+    return ModelService(
+        settings.MODELS_DIR,
+        preferred=getattr(settings, "IMAGE_MODELS", None),
+        runtime=getattr(settings, "MODEL_RUNTIME", "auto"),
+    )

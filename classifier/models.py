@@ -10,9 +10,14 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from classifier.ml.classes import SIX_CLASS
+from classifier.ml.classes import AAMI, SIX_CLASS
 
 CLASS_NAMES: dict[str, str] = {c.code: c.name for c in SIX_CLASS}
+# The label sets' own order. PostgreSQL's jsonb does not keep an object's key order, so the
+# stored probabilities are put back in this order for display and export.
+CLASS_ORDER: dict[str, int] = {
+    code: i for i, code in enumerate(dict.fromkeys(c.code for c in (*SIX_CLASS, *AAMI)))
+}
 
 
 def prediction_upload_to(instance: Prediction, filename: str) -> str:
@@ -85,5 +90,11 @@ class Prediction(models.Model):
                 "percent": round(float(p) * 100, 1),
                 "is_predicted": code == self.predicted_class,
             }
-            for code, p in self.probabilities.items()
+            for code, p in self.ordered_probabilities().items()
         ]
+
+    def ordered_probabilities(self) -> dict[str, float]:
+        """Probabilities in label-set order, whatever order the database returned them in."""
+        return dict(
+            sorted(self.probabilities.items(), key=lambda kv: (CLASS_ORDER.get(kv[0], 99), kv[0]))
+        )

@@ -101,13 +101,16 @@ def prediction_delete(*, prediction: Prediction) -> None:
     with transaction.atomic():
         prediction.delete()
         if name:
-            transaction.on_commit(lambda: storage.delete(name))
+            transaction.on_commit(lambda: _delete_stored(storage, name))
 
 
 def _delete_file(prediction: Prediction) -> None:
-    name = prediction.image.name
-    if name:
-        try:
-            prediction.image.storage.delete(name)
-        except OSError:  # never mask the original error
-            logger.exception("could not remove %s", name)
+    if prediction.image.name:
+        _delete_stored(prediction.image.storage, prediction.image.name)
+
+
+def _delete_stored(storage, name: str) -> None:
+    try:
+        storage.delete(name)
+    except OSError:  # never mask the original error; the row is already gone or never existed
+        logger.exception("could not remove %s", name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 import mimetypes
 
 from django.contrib import messages
@@ -12,13 +13,15 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from classifier import selectors, services
+from classifier.exports import csv_response_name, prediction_csv_rows
 from classifier.forms import PredictionFilterForm, UploadForm
 from classifier.model_service import ModelNotInstalledError, get_model_service
 from classifier.thumbnails import make_thumbnail
+
+logger = logging.getLogger(__name__)
 
 HISTORY_PAGE_SIZE = 20
 
@@ -56,7 +59,9 @@ def upload(request: HttpRequest) -> HttpResponse:
             ids = ",".join(str(p.pk) for p in created)
             return redirect(f"{reverse('classifier:batch')}?ids={ids}")
     context = {"form": form, "models": service.image_models_metadata()}
-    return render(request, "classifier/upload.html", context)
+    # a refused upload is a client error: 400 with the form and its messages
+    status = 400 if request.method == "POST" else 200
+    return render(request, "classifier/upload.html", context, status=status)
 
 
 @login_required
@@ -111,50 +116,24 @@ def history(request: HttpRequest) -> HttpResponse:
     return render(request, "classifier/history.html", context)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-CSV_COLUMNS = (
-    "id", "created_at", "original_name", "image_type", "image_type_detected",
-    "predicted_class", "predicted_class_name", "confidence", "model_name", "model_version",
-    "patient_reference", "note",
-)  # fmt: skip
-
-
-def prediction_csv_rows(predictions):
-    """Header then one row per prediction, probabilities last (one column per class)."""
-    predictions = list(predictions)
-    classes: list[str] = []
-    for p in predictions:
-        classes += [c for c in p.probabilities if c not in classes]
-    yield [*CSV_COLUMNS, *(f"p_{c}" for c in classes)]
-    for p in predictions:
-        row = [getattr(p, col) for col in CSV_COLUMNS]
-        row[1] = p.created_at.isoformat()
-        yield [*(_safe_cell(v) for v in row), *(p.probabilities.get(c, "") for c in classes)]
-
-
-def _safe_cell(value):
-    # Spreadsheet apps run cells starting with these as formulas (CSV injection).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 @login_required
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     filter_form = PredictionFilterForm(request.GET or None)
     predictions = selectors.prediction_list(user=request.user, filters=filter_form.filters())
     writer = csv.writer(_Echo())
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(
         (writer.writerow(row) for row in prediction_csv_rows(predictions)),
         content_type="text/csv; charset=utf-8",
     )
-    response["Content-Disposition"] = f'attachment; filename="predictions-{stamp}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{csv_response_name()}"'
     return response
+
+
+class _Echo:
+    """A file-like object for csv.writer that hands each line back for streaming."""
+
+    def write(self, value: str) -> str:
+        return value
 
 
 @login_required

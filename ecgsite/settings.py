@@ -138,6 +138,9 @@ MODELS_DIR = Path(env("MODELS_DIR", default=str(BASE_DIR / "models")))
 # Which image model serves each kind when several are installed, e.g.
 # IMAGE_MODELS="beat_image=<model name>,spectrogram=<model name>" (default: first by file name).
 IMAGE_MODELS = env.dict("IMAGE_MODELS", default={})
+# auto: LiteRT when `manage.py export_lite_models` converted the model (far less memory), else
+# Keras; lite: LiteRT only; keras: always TensorFlow/Keras. See classifier/lite_runtime.py.
+MODEL_RUNTIME = env("MODEL_RUNTIME", default="auto")
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -162,6 +165,8 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
+# Health data on shared workstations: sessions end after 12 hours by default.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 60 * 60)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

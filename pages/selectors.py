@@ -1,7 +1,9 @@
 """Reads the shipped models' metadata and measured metrics for the About page (no TensorFlow).
 
 Figures come only from the files the pipeline writes (``models/<name>.json`` and
-``models/<name>.metrics.json``); when none exist the page says "not yet measured".
+``models/<name>.metrics.json``, whose ``splits.<split>.six_class`` blocks hold accuracy,
+macro-F1, calibration error and per-class figures); when none exist the page says "not yet
+measured". Unknown layouts degrade to the plain numbers found in a summary block.
 """
 
 from __future__ import annotations
@@ -14,10 +16,19 @@ from typing import Any
 from django.conf import settings
 
 from classifier.ml.bundle import BundleError, read_metadata
+from classifier.ml.classes import SIX_CLASS
 
 logger = logging.getLogger(__name__)
 
-SUMMARY_KEYS = ("metrics_summary", "summary")
+SPLIT_LABELS = {
+    "inter": "New patients (inter-patient test, records never seen in training)",
+    "intra": "Random beats (intra-patient test, same people as training)",
+}
+CLASS_NAMES = {c.code: c.name for c in SIX_CLASS}
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _scalars(data: Any, prefix: str = "", depth: int = 0) -> dict[str, float | int | str]:
@@ -29,16 +40,56 @@ def _scalars(data: Any, prefix: str = "", depth: int = 0) -> dict[str, float | i
         name = f"{prefix}{key}"
         if isinstance(value, bool):
             continue
-        if isinstance(value, int | float):
-            out[name] = value
-        elif isinstance(value, str) and len(value) <= 80:
+        if isinstance(value, int | float | str) and len(str(value)) <= 80:
             out[name] = value
         elif isinstance(value, dict):
             out.update(_scalars(value, f"{name}.", depth + 1))
     return out
 
 
-def _metrics_file_summary(path: Path) -> dict[str, float | int | str]:
+def _split_rows(metrics: dict[str, Any], classes: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    splits = metrics.get("splits") if isinstance(metrics.get("splits"), dict) else {}
+    for name, split in splits.items():
+        six = split.get("six_class") if isinstance(split, dict) else None
+        if not isinstance(six, dict):
+            continue
+        per_class = six.get("per_class") if isinstance(six.get("per_class"), dict) else {}
+        aami = split.get("aami") if isinstance(split.get("aami"), dict) else {}
+        rows.append(
+            {
+                "split": name,
+                "label": SPLIT_LABELS.get(name, split.get("split_description") or name),
+                "n_beats": six.get("n_beats"),
+                "accuracy": _number(six.get("accuracy")),
+                "macro_f1": _number(six.get("macro_f1")),
+                "ece": _number(six.get("ece")),
+                "aami_accuracy": _number(aami.get("accuracy")),
+                "per_class": [
+                    {
+                        "code": code,
+                        "name": CLASS_NAMES.get(code, code),
+                        "support": values.get("support"),
+                        "sensitivity": _number(values.get("sensitivity")),
+                        "precision": _number(values.get("precision")),
+                        "f1": _number(values.get("f1")),
+                    }
+                    for code, values in sorted(
+                        per_class.items(), key=lambda kv: _order(kv[0], classes)
+                    )
+                    if isinstance(values, dict)
+                ],
+            }
+        )
+    return rows
+
+
+def _order(code: str, classes: list[str]) -> tuple[int, str]:
+    """Per-class rows in the model's class order (the metrics file may sort them by name)."""
+    return (classes.index(code) if code in classes else len(classes), code)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
@@ -46,10 +97,7 @@ def _metrics_file_summary(path: Path) -> dict[str, float | int | str]:
     except (OSError, ValueError):
         logger.warning("unreadable metrics file %s", path)
         return {}
-    for key in SUMMARY_KEYS:
-        if isinstance(data, dict) and isinstance(data.get(key), dict):
-            return _scalars(data[key])
-    return {k: v for k, v in _scalars(data).items() if "." not in k}
+    return data if isinstance(data, dict) else {}
 
 
 def model_summaries(models_dir: Path | None = None) -> list[dict[str, Any]]:
@@ -63,8 +111,10 @@ def model_summaries(models_dir: Path | None = None) -> list[dict[str, Any]]:
             logger.warning("skipping model: %s", exc)
             continue
         metrics_path = path.with_name(f"{path.stem}.metrics.json")
-        metrics = _scalars(meta.get("metrics_summary") or {})
-        metrics.update(_metrics_file_summary(metrics_path))
+        metrics = _read_json(metrics_path)
+        rows = _split_rows(metrics, list(meta["classes"]))
+        summary = metrics.get("summary") or meta.get("metrics_summary") or {}
+        other = {} if rows else _scalars(summary)
         summaries.append(
             {
                 "name": meta["name"],
@@ -73,8 +123,9 @@ def model_summaries(models_dir: Path | None = None) -> list[dict[str, Any]]:
                 "kind": meta["representation"].get("kind"),
                 "classes": meta["classes"],
                 "label_set": meta["label_set"],
-                "training": meta.get("training") if isinstance(meta.get("training"), dict) else {},
-                "metrics": metrics,
+                "splits": rows,
+                "other_metrics": other,
+                "measured": bool(rows or other),
                 "metrics_file": metrics_path.name if metrics_path.is_file() else None,
             }
         )

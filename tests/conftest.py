@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from classifier.lite_runtime import export_lite
 from tests.factories import build_tiny_bundle
 
 # The class each tiny model predicts for (almost) any image, via a large output bias.
@@ -63,14 +64,21 @@ def tiny_models_dir(tmp_path_factory) -> Path:
 
     ``tiny-beat.keras`` (task "image", representation "beat_image") and ``tiny-spectrogram.keras``
     (task "image", representation "spectrogram"), each with full metadata JSON, saved with
-    ``save_bundle``. Untrained (seeded random weights), so their predictions are real model
-    outputs but meaningless as medicine. Treat the folder as read-only; copy it to modify it.
+    ``save_bundle``, plus their verified LiteRT conversions (``<name>.tflite``), so the app
+    serves them as in production (``MODEL_RUNTIME=auto``).
+
+    Untrained (seeded random weights, plus an output bias so the beat model predicts
+    ``BEAT_FAVOURS`` = "V" and the spectrogram model ``SPECTROGRAM_FAVOURS`` = "A"): their
+    probabilities are real model outputs but meaningless as medicine. Treat the folder as
+    read-only; copy it to modify it (see ``tests/factories.py`` to build other models).
     """
     directory = tmp_path_factory.mktemp("tiny-models")
     build_tiny_bundle(directory, "tiny-beat", kind="beat_image", seed=1, favour=BEAT_FAVOURS)
     build_tiny_bundle(
         directory, "tiny-spectrogram", kind="spectrogram", seed=2, favour=SPECTROGRAM_FAVOURS
     )
+    for path in directory.glob("*.keras"):
+        export_lite(path)  # as `manage.py export_lite_models` does on deployment
     return directory
 
 

@@ -4,12 +4,12 @@ import io
 import json
 import shutil
 import threading
+import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from classifier import model_service
 from classifier.ml.bundle import load_bundle
 from classifier.ml.images import load_image_for_model
 from classifier.model_service import ModelNotInstalledError, ModelService, get_model_service
@@ -47,7 +47,8 @@ def test_prediction_equals_pipeline_path(tiny_models_dir):
     pixels = load_image_for_model(image, size=bundle.image_size, kind="beat_image")
     expected = bundle.predict_proba(pixels[None])[0]
     assert list(result.probabilities) == bundle.classes
-    np.testing.assert_allclose(list(result.probabilities.values()), expected, rtol=1e-6)
+    # Served by LiteRT, checked against the Keras network itself.
+    np.testing.assert_allclose(list(result.probabilities.values()), expected, atol=1e-5)
     assert result.label == BEAT_FAVOURS
     assert result.confidence == pytest.approx(expected.max())
     assert (result.model_name, result.kind, result.kind_detected) == (
@@ -71,22 +72,23 @@ def test_auto_detects_image_kind(tiny_models_dir):
 
 def test_each_model_is_loaded_once_across_threads(tiny_models_dir, monkeypatch):
     calls = []
-    real_load = model_service.load_bundle
-
-    def counting_load(path):
-        calls.append(path)
-        return real_load(path)
-
-    monkeypatch.setattr(model_service, "load_bundle", counting_load)
     service = ModelService(tiny_models_dir)
+    real_load = service._load
+
+    def counting_load(path, runtime):
+        calls.append(path)
+        time.sleep(0.05)  # widen the race window
+        return real_load(path, runtime)
+
+    monkeypatch.setattr(service, "_load", counting_load)
     threads = [
-        threading.Thread(target=service.image_bundle, args=("beat_image",)) for _ in range(8)
+        threading.Thread(target=service.serving_bundle, args=("beat_image",)) for _ in range(8)
     ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    service.image_bundle("beat_image")
+    service.serving_bundle("beat_image")
     assert len(calls) == 1
 
 
@@ -103,7 +105,7 @@ def test_corrupt_model_file_raises_model_not_installed(tmp_path, tiny_models_dir
     (tmp_path / "tiny-beat.keras").write_bytes(b"not a keras zip")
     service = ModelService(tmp_path)
     with pytest.raises(ModelNotInstalledError) as err:
-        service.image_bundle("beat_image")
+        service.serving_bundle("beat_image")
     assert "tiny-beat.keras" in err.value.detail
 
 
@@ -123,3 +125,31 @@ def test_settings_choose_among_several_models_of_one_kind(settings, tiny_models_
     assert get_model_service().image_model_paths()["beat_image"].stem == "a-beat"
     settings.IMAGE_MODELS = {"beat_image": "b-beat"}
     assert get_model_service().image_model_paths()["beat_image"].stem == "b-beat"
+
+
+def test_model_whose_outputs_do_not_match_its_classes_is_refused(tmp_path, tiny_models_dir):
+    shutil.copy(tiny_models_dir / "tiny-beat.keras", tmp_path / "five.keras")
+    meta = json.loads((tiny_models_dir / "tiny-beat.json").read_text())
+    meta["classes"] = meta["classes"][:5]
+    (tmp_path / "five.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelNotInstalledError, match="6 outputs for 5 classes"):
+        ModelService(tmp_path).serving_bundle("beat_image")
+
+
+def test_image_bundle_is_the_full_keras_model_for_explanations(tiny_models_dir):
+    """Grad-CAM needs layers and gradients: image_bundle stays Keras while serving is LiteRT."""
+    import keras
+
+    service = ModelService(tiny_models_dir)
+    serving, full = service.serving_bundle("beat_image"), service.image_bundle("beat_image")
+    assert service.runtimes[tiny_models_dir / "tiny-beat.keras"] == "litert"
+    assert isinstance(full.model, keras.Model) and full.model.layers
+    assert full is service.image_bundle("beat_image")  # loaded once
+    assert full.metadata == serving.metadata
+    images = np.random.default_rng(0).integers(0, 256, (3, 64, 64), dtype=np.uint8)
+    np.testing.assert_allclose(full.predict_proba(images), serving.predict_proba(images), atol=1e-5)
+
+
+def test_keras_runtime_shares_one_bundle(tiny_models_dir):
+    service = ModelService(tiny_models_dir, runtime="keras")
+    assert service.serving_bundle("beat_image") is service.image_bundle("beat_image")

@@ -46,15 +46,42 @@ def test_about_says_not_yet_measured_without_metrics(client, settings, tmp_path)
     assert "cnn-beat" in body and "Not yet measured" in body
 
 
-def test_about_quotes_metrics_file(client, settings, tmp_path):
+def test_about_quotes_the_pipelines_metrics_file(client, settings, tmp_path):
     settings.MODELS_DIR = tmp_path
     build_tiny_bundle(tmp_path, "cnn-beat", kind="beat_image")
-    (tmp_path / "cnn-beat.metrics.json").write_text(
-        json.dumps({"summary": {"accuracy": 0.9731, "macro_f1": 0.8812}, "per_class": [1, 2]})
-    )
+    six = {
+        "n_beats": 49_000, "accuracy": 0.9123, "macro_f1": 0.6789, "ece": 0.0412,
+        "per_class": {"V": {"support": 3200, "sensitivity": 0.871, "precision": 0.9, "f1": 0.885}},
+    }  # fmt: skip
+    metrics = {
+        "model": "cnn-beat",
+        "splits": {
+            "inter": {"six_class": six, "aami": {"accuracy": 0.8876}},
+            "intra": {"six_class": {**six, "accuracy": 0.9912}},
+        },
+    }
+    (tmp_path / "cnn-beat.metrics.json").write_text(json.dumps(metrics))
     body = client.get(reverse("pages:about")).content.decode()
-    assert "0.9731" in body and "macro_f1" in body and "cnn-beat.metrics.json" in body
+    assert "cnn-beat.metrics.json" in body
+    assert "91.2 %" in body and "99.1 %" in body and "0.679" in body and "88.8 %" in body
+    assert "New patients" in body and "Random beats" in body
+    assert "87.1 %" in body  # per-class sensitivity of V
     assert "Not yet measured" not in body
+
+
+def test_about_falls_back_to_summary_numbers(client, settings, tmp_path):
+    settings.MODELS_DIR = tmp_path
+    build_tiny_bundle(tmp_path, "m", kind="beat_image", metrics_summary={"accuracy": 0.5})
+    body = client.get(reverse("pages:about")).content.decode()
+    assert "accuracy" in body and "0.5" in body and "Not yet measured" not in body
+
+
+def test_about_survives_a_broken_metrics_file(client, settings, tmp_path):
+    settings.MODELS_DIR = tmp_path
+    build_tiny_bundle(tmp_path, "m", kind="beat_image")
+    (tmp_path / "m.metrics.json").write_text("{not json")
+    response = client.get(reverse("pages:about"))
+    assert response.status_code == 200 and "Not yet measured" in response.content.decode()
 
 
 def test_static_bootstrap_is_vendored(settings):

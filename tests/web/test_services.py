@@ -70,8 +70,11 @@ def test_failing_prediction_stores_nothing(user, installed_tiny_models, settings
     def boom(*args, **kwargs):
         raise RuntimeError("model crashed")
 
-    monkeypatch.setattr("classifier.ml.bundle.ModelBundle.predict_proba", boom)
-    with pytest.raises(RuntimeError):
+    service = services.get_model_service()
+    service.warm_up()  # the models load fine; they fail later, on the uploads
+    for kind in service.installed_image_kinds():
+        monkeypatch.setattr(service.serving_bundle(kind), "predict_proba", boom)
+    with pytest.raises(RuntimeError, match="model crashed"):
         services.prediction_create(owner=user, uploaded_file=png())
     assert Prediction.objects.count() == 0
     assert stored_files(settings) == []
@@ -84,7 +87,7 @@ def test_failing_row_save_removes_the_written_file(
         raise RuntimeError("database down")
 
     monkeypatch.setattr(Prediction, "save", boom)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="database down"):
         services.prediction_create(owner=user, uploaded_file=png())
     assert stored_files(settings) == []
 
@@ -101,7 +104,7 @@ def test_create_many_is_all_or_nothing(user, installed_tiny_models, settings, mo
 
     monkeypatch.setattr(services.get_model_service(), "classify_image", fail_on_third)
     files = [png(f"b{i}.png", seed=i) for i in range(4)]
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="third file fails"):
         services.prediction_create_many(owner=user, uploaded_files=files)
     assert Prediction.objects.count() == 0
     assert stored_files(settings) == []
@@ -123,3 +126,21 @@ def test_delete_removes_row_and_file_after_commit(
         services.prediction_delete(prediction=p)
     assert Prediction.objects.count() == 0
     assert stored_files(settings) == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "fmt"),
+    [("RGBA", "PNG"), ("CMYK", "JPEG"), ("I;16", "PNG"), ("1", "BMP"), ("P", "PNG")],
+)
+def test_unusual_pixel_formats_are_classified(user, installed_tiny_models, mode, fmt):
+    import io
+
+    from PIL import Image
+
+    base = Image.open(io.BytesIO(beat_image_bytes()))
+    image = base.convert("RGB").convert(mode) if mode != "I;16" else base.convert("I;16")
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    upload = SimpleUploadedFile(f"x.{fmt.lower()}", buffer.getvalue())
+    p = services.prediction_create(owner=user, uploaded_file=upload, image_type="beat_image")
+    assert p.predicted_class == BEAT_FAVOURS

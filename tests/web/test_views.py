@@ -12,6 +12,7 @@ from django.utils import timezone
 from PIL import Image
 
 from classifier import services
+from classifier.model_service import get_model_service
 from classifier.models import Prediction
 from tests.conftest import BEAT_FAVOURS, SPECTROGRAM_FAVOURS
 from tests.factories import beat_image_bytes, spectrogram_image_bytes
@@ -148,7 +149,7 @@ def test_one_bad_file_among_several_rejects_all_with_its_name(
 ):
     files = [png("good.png"), SimpleUploadedFile("fake.png", b"MZ\x90\x00 executable")]
     response = user_client.post(UPLOAD, {"images": files, "image_type": "auto"})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "“fake.png” is not an image" in response.content.decode()
     assert Prediction.objects.count() == 0
     assert stored_files(settings) == []
@@ -166,13 +167,14 @@ def test_invalid_upload_shows_message_on_form(user_client, installed_tiny_models
     response = user_client.post(
         UPLOAD, {"images": SimpleUploadedFile("x.png", data), "image_type": "auto"}
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert message in response.content.decode()
     assert Prediction.objects.count() == 0
 
 
 def test_missing_file_and_bad_patient_reference(user_client, installed_tiny_models):
     response = user_client.post(UPLOAD, {"image_type": "auto", "patient_reference": "<script>"})
+    assert response.status_code == 400
     form = response.context["form"]
     assert "images" in form.errors and "patient_reference" in form.errors
 
@@ -264,3 +266,29 @@ def test_thumbnail_of_a_large_upload_is_small(user_client, user, installed_tiny_
     prediction = services.prediction_create(owner=user, uploaded_file=big)
     thumb = user_client.get(prediction.get_thumbnail_url())
     assert Image.open(io.BytesIO(thumb.content)).size == (128, 128)
+
+
+def test_model_crash_stores_nothing(user_client, installed_tiny_models, settings, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("interpreter exploded")
+
+    service = get_model_service()
+    service.warm_up()  # the models load fine; they fail later, on the uploads
+    for kind in service.installed_image_kinds():
+        monkeypatch.setattr(service.serving_bundle(kind), "predict_proba", boom)
+    user_client.raise_request_exception = False
+    response = user_client.post(
+        UPLOAD, {"images": [png("a.png"), png("b.png")], "image_type": "auto"}
+    )
+    assert response.status_code == 500
+    assert Prediction.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+def test_too_many_files_in_one_request_is_refused(user_client, installed_tiny_models, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
+    files = [png(f"f{i}.png", seed=i) for i in range(3)]
+    response = user_client.post(UPLOAD, {"images": files, "image_type": "auto"})
+    assert response.status_code == 400
+    assert Prediction.objects.count() == 0
+    assert stored_files(settings) == []

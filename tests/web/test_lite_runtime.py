@@ -1,0 +1,123 @@
+"""LiteRT serving: same probabilities as Keras, stale conversions never used, no TensorFlow."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+
+from classifier.lite_runtime import export_lite, lite_is_fresh, lite_paths, load_lite_bundle
+from classifier.ml.bundle import load_bundle
+from classifier.model_service import ModelNotInstalledError, ModelService
+from tests.factories import build_tiny_bundle
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def models_copy(tiny_models_dir, tmp_path) -> Path:
+    target = tmp_path / "models"
+    shutil.copytree(tiny_models_dir, target)
+    return target
+
+
+def test_lite_bundle_matches_keras_for_rr_model_and_large_batches(tmp_path):
+    path = build_tiny_bundle(tmp_path, "rec", task="recording", with_rr=True, favour="N")
+    info = export_lite(path)
+    assert info["max_abs_diff"] <= 1e-4 and lite_is_fresh(path)
+    rng = np.random.default_rng(5)
+    images = rng.integers(0, 256, (100, 64, 64), dtype=np.uint8)  # > 64: predict() path
+    rr = rng.uniform(0.3, 1.8, (100, 6)).astype(np.float32)
+    lite, keras_bundle = load_lite_bundle(path), load_bundle(path)
+    np.testing.assert_allclose(
+        lite.predict_proba(images, rr), keras_bundle.predict_proba(images, rr), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        lite.predict_proba(images[:1], rr[:1]), keras_bundle.predict_proba(images[:1], rr[:1]),
+        atol=1e-5,
+    )  # fmt: skip
+
+
+def test_service_uses_litert_when_conversion_is_fresh(models_copy):
+    service = ModelService(models_copy)
+    service.serving_bundle("beat_image")
+    assert service.runtimes == {models_copy / "tiny-beat.keras": "litert"}
+
+
+def test_stale_conversion_falls_back_to_keras(models_copy):
+    build_tiny_bundle(models_copy, "tiny-beat", kind="beat_image", seed=99)  # "retrained"
+    assert not lite_is_fresh(models_copy / "tiny-beat.keras")
+    service = ModelService(models_copy)
+    service.serving_bundle("beat_image")
+    assert service.runtimes[models_copy / "tiny-beat.keras"] == "keras"
+
+
+def test_runtime_keras_forces_keras_and_lite_insists_on_conversion(models_copy):
+    service = ModelService(models_copy, runtime="keras")
+    service.serving_bundle("spectrogram")
+    assert set(service.runtimes.values()) == {"keras"}
+    for path in models_copy.glob("*.tflite"):
+        path.unlink()
+    with pytest.raises(ModelNotInstalledError) as err:
+        ModelService(models_copy, runtime="lite").serving_bundle("beat_image")
+    assert "export_lite_models" in err.value.detail
+
+
+def test_export_command_converts_skips_and_forces(tmp_path, capsys):
+    build_tiny_bundle(tmp_path, "m1", kind="beat_image")
+    call_command("export_lite_models", models_dir=str(tmp_path))
+    tflite, sidecar = lite_paths(tmp_path / "m1.keras")
+    assert tflite.is_file()
+    assert json.loads(sidecar.read_text())["source"] == "m1.keras"
+    call_command("export_lite_models", models_dir=str(tmp_path))
+    assert "up to date" in capsys.readouterr().out
+    call_command("export_lite_models", models_dir=str(tmp_path), force=True)
+    assert "converted" in capsys.readouterr().out
+
+
+def test_export_command_reports_a_broken_model(tmp_path, tiny_models_dir):
+    shutil.copy(tiny_models_dir / "tiny-beat.json", tmp_path / "bad.json")
+    (tmp_path / "bad.keras").write_bytes(b"garbage")
+    with pytest.raises(CommandError, match="bad.keras"):
+        call_command("export_lite_models", models_dir=str(tmp_path))
+    assert not (tmp_path / "bad.tflite").exists()
+
+
+def test_serving_with_litert_never_imports_tensorflow(tiny_models_dir):
+    code = (
+        "import io, sys\n"
+        "from PIL import Image\n"
+        "from classifier.model_service import ModelService\n"
+        "from tests.factories import beat_image_bytes\n"
+        f"service = ModelService({str(tiny_models_dir)!r})\n"
+        "result = service.classify_image(Image.open(io.BytesIO(beat_image_bytes())))\n"
+        "print(result.label, set(service.runtimes.values()))\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["V {'litert'}", "False False"]
+
+
+def test_lite_bundle_classifies_a_recording_like_keras(tmp_path):
+    """classify_beats (the pipeline's own code) runs unchanged on a LiteRT bundle."""
+    path = build_tiny_bundle(tmp_path, "rec", task="recording", with_rr=True, favour="N")
+    export_lite(path)
+    fs = 360.0
+    t = np.arange(int(20 * fs)) / fs
+    peaks = np.arange(int(0.5 * fs), len(t) - int(0.5 * fs), int(0.8 * fs))
+    signal = np.zeros_like(t)
+    for p in peaks:
+        signal += np.exp(-0.5 * ((t - p / fs) / 0.01) ** 2)
+    kept_l, images_l, probs_l = load_lite_bundle(path).classify_beats(signal, fs, peaks)
+    kept_k, images_k, probs_k = load_bundle(path).classify_beats(signal, fs, peaks)
+    np.testing.assert_array_equal(kept_l, kept_k)
+    np.testing.assert_array_equal(images_l, images_k)
+    np.testing.assert_allclose(probs_l, probs_k, atol=1e-5)
+    assert len(kept_l) > 10
