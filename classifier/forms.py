@@ -104,6 +104,11 @@ class PredictionFilterForm(forms.Form):
         max_length=100,
         help_text="Patient reference or file name.",
     )
+    kind = forms.ChoiceField(
+        label="Kind",
+        required=False,
+        choices=[("", "Images and recordings"), ("image", "Images"), ("recording", "Recordings")],
+    )
     predicted_class = forms.ChoiceField(
         label="Class",
         required=False,

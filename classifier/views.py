@@ -107,12 +107,22 @@ def image(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def history(request: HttpRequest) -> HttpResponse:
+    from recordings.selectors import recording_history
+
     filter_form = PredictionFilterForm(request.GET or None)
-    predictions = selectors.prediction_list(user=request.user, filters=filter_form.filters())
+    filters = filter_form.filters()
+    predictions = selectors.prediction_list(user=request.user, filters=filters)
+    if filters.get("kind") == "recording":
+        predictions = predictions.none()
     page = Paginator(predictions, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"filter_form": filter_form, "page_obj": page, "query": query.urlencode()}
+    context = {
+        "filter_form": filter_form,
+        "page_obj": page,
+        "query": query.urlencode(),
+        "recordings": recording_history(user=request.user, filters=filters),
+    }
     return render(request, "classifier/history.html", context)
 
 

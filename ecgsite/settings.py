@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "pages",
     "accounts",
     "classifier",
+    "django_q",
+    "recordings",
     # Explanations, REST API and PDF reports (issue 5)
     "rest_framework",
     "rest_framework.authtoken",
@@ -141,6 +143,30 @@ IMAGE_MODELS = env.dict("IMAGE_MODELS", default={})
 # auto: LiteRT when `manage.py export_lite_models` converted the model (far less memory), else
 # Keras; lite: LiteRT only; keras: always TensorFlow/Keras. See classifier/lite_runtime.py.
 MODEL_RUNTIME = env("MODEL_RUNTIME", default="auto")
+
+# Whole recordings (see README "Whole recordings"): upload limits and the background worker.
+RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=50 * 1024 * 1024)
+RECORDING_MAX_HOURS = env.float("RECORDING_MAX_HOURS", default=24.0)
+RECORDING_ZIP_MAX_BEATS = env.int("RECORDING_ZIP_MAX_BEATS", default=50_000)
+RECORDING_MODEL = env("RECORDING_MODEL", default="")  # model name or file stem; "" = first found
+# True runs each analysis inside the request (tests, debugging); False queues it for the workers.
+RECORDING_TASKS_SYNC = env.bool("RECORDING_TASKS_SYNC", default=False)
+# django-q2 with its Django ORM broker: the database is the queue, so any number of
+# `manage.py qcluster` processes on any number of machines sharing DATABASE_URL (PostgreSQL in
+# production) pick analyses up. scripts/run.sh starts one beside the development server.
+Q_CLUSTER = {
+    "name": "ecg",
+    "orm": "default",
+    "workers": env.int("Q_WORKERS", default=1),
+    "recycle": 50,
+    "timeout": env.int("Q_TIMEOUT", default=1800),  # a 24-hour recording on one slow core
+    "retry": env.int("Q_TIMEOUT", default=1800) + 300,  # must exceed the timeout
+    "max_attempts": 1,  # a failed analysis is reported, not retried behind the user's back
+    "catch_up": False,
+    "save_limit": 1000,
+    "poll": 0.5,
+    "label": "Background tasks",
+}
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

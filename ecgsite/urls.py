@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("predictions/", include("classifier.urls")),
+    path("recordings/", include("recordings.urls")),
     path("", include("pages.urls")),
     path("api/", include("api.urls")),  # REST API, its docs and the token page (issue 5)
     path("reports/", include("reports.urls")),  # heat maps and PDF reports (issue 5)

@@ -1,0 +1,243 @@
+"""Whole-recording analysis: detect every beat, classify it with a model bundle, summarise.
+
+Framework-free: the web app's background task and ``benchmarks/recording_benchmark.py`` both call
+``analyse``. Classification goes through ``ModelBundle.classify_beats`` (the training
+preprocessing and representation), in one-hour pieces so a 24-hour recording never holds all its
+beat images in memory at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .beats import labels_for
+from .bundle import ModelBundle
+from .classes import label_set
+from .detection import DetectionScore, detect_beats, evaluate_detection, match_to_reference
+from .recording_io import ParsedRecording
+from .rhythm import summarise
+from .signal import prepare_signal
+
+# One-hour pieces bound memory (a 24-hour recording has ~100,000 beat images). For a model with
+# RR input, "RR over the record's mean RR" is then taken over the hour around the beat, which is
+# closer to training (30-minute MIT-BIH records) than a 24-hour mean would be.
+CLASSIFY_CHUNK_S = 3600.0
+CONTEXT_S = 5.0  # signal and beats kept on both sides of a piece so filters and RR see context
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class BeatResults:
+    """Every classified beat: sample (at the recording's rate), class index, probabilities."""
+
+    samples: np.ndarray  # (n,) int64
+    probabilities: np.ndarray  # (n, n_classes) float32
+    classes: list[str]
+
+    @property
+    def label_index(self) -> np.ndarray:
+        return np.argmax(self.probabilities, axis=1).astype(np.int64)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.asarray(self.classes)[self.label_index]
+
+    @property
+    def confidence(self) -> np.ndarray:
+        return self.probabilities.max(axis=1)
+
+    def __len__(self) -> int:
+        return int(self.samples.size)
+
+
+@dataclass
+class Analysis:
+    beats: BeatResults
+    summary: dict[str, Any]
+    detection: DetectionScore | None = None  # against the uploaded reference annotations
+    agreement: dict[str, Any] | None = None  # model vs reference classes, matched beats
+    reference_labels: np.ndarray | None = None  # per beat: reference class code or "" if none
+    detected_beats: int = 0  # before dropping beats too close to the ends for a full window
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def classify_at(
+    bundle: ModelBundle,
+    signal: np.ndarray,
+    fs: float,
+    peaks: np.ndarray,
+    *,
+    progress: Progress | None = None,
+) -> BeatResults:
+    """Classify the beats at ``peaks`` of a raw lead (mV), piece by piece."""
+    peaks = np.asarray(peaks, dtype=np.int64)
+    piece = int(CLASSIFY_CHUNK_S * fs)
+    context = int(CONTEXT_S * fs)
+    kept_samples: list[np.ndarray] = []
+    kept_probs: list[np.ndarray] = []
+    starts = list(range(0, max(len(signal), 1), piece))
+    for number, start in enumerate(starts):
+        lo = max(0, start - context)
+        hi = min(len(signal), start + piece + context)
+        in_span = (peaks >= lo) & (peaks < hi)
+        local = peaks[in_span] - lo
+        if local.size:
+            kept, _images, probs = bundle.classify_beats(signal[lo:hi], fs, local)
+            samples = local[kept] + lo
+            own = (samples >= start) & (samples < start + piece)
+            kept_samples.append(samples[own])
+            kept_probs.append(np.asarray(probs, dtype=np.float32)[own])
+        if progress is not None:
+            progress((number + 1) / len(starts), "classifying beats")
+    n_classes = len(bundle.classes)
+    return BeatResults(
+        samples=np.concatenate(kept_samples) if kept_samples else np.empty(0, np.int64),
+        probabilities=(
+            np.concatenate(kept_probs) if kept_probs else np.empty((0, n_classes), np.float32)
+        ),
+        classes=bundle.classes,
+    )
+
+
+def render_beat_images(
+    metadata: dict[str, Any], signal: np.ndarray, fs: float, peaks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The model's input images for beats at ``peaks``, from a bundle's metadata alone.
+
+    Same path as ``ModelBundle.classify_beats`` (resample + band-pass, window, render) but
+    without loading the network, so the web process can redraw any stored beat. Returns
+    (images, indices into ``peaks`` of the beats drawn).
+    """
+    from .beats import extract_windows
+    from .representations import render
+
+    peaks = np.asarray(peaks, dtype=np.int64)
+    size = int(metadata["image_size"])
+    if peaks.size == 0:
+        return np.empty((0, size, size), np.uint8), np.empty(0, np.int64)
+    context = int(CONTEXT_S * fs)
+    lo = max(0, int(peaks.min()) - context)
+    hi = min(len(signal), int(peaks.max()) + context)
+    model_fs = float(metadata["sampling_rate"])
+    clean = prepare_signal(signal[lo:hi], fs, model_fs)
+    scaled = np.round((peaks - lo) * (model_fs / fs)).astype(np.int64)
+    window = metadata["window"]
+    windows, kept = extract_windows(
+        clean, scaled, model_fs, pre_s=window["pre_s"], post_s=window["post_s"]
+    )
+    representation = metadata["representation"]
+    images = render(representation["kind"], windows, model_fs, representation.get("params"))
+    return images, kept
+
+
+def beat_images(
+    bundle: ModelBundle, signal: np.ndarray, fs: float, peaks: np.ndarray
+) -> np.ndarray:
+    """The model's input images for beats at ``peaks`` (same path as ``classify_beats``)."""
+    return render_beat_images(bundle.metadata, signal, fs, peaks)[0]
+
+
+def reference_agreement(
+    beats: BeatResults,
+    reference_samples: np.ndarray,
+    reference_symbols: np.ndarray,
+    fs: float,
+    label_set_name: str,
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Confusion matrix and per-class sensitivity / precision, model vs reference classes.
+
+    Beats are paired by the EC57 150 ms matching; reference beats whose symbol is outside the
+    model's label set (e.g. paced or fusion beats) are counted apart, not scored.
+    """
+    classes = beats.classes
+    match = match_to_reference(reference_samples, beats.samples, fs)
+    ref_index = labels_for(np.asarray(reference_symbols), label_set_name)
+    ref_codes = np.full(len(beats), "", dtype=object)
+    matched = match >= 0
+    matched_classes = np.full(len(beats), -1, dtype=np.int64)
+    matched_classes[matched] = ref_index[match[matched]]
+    in_set = matched_classes >= 0
+    ref_codes[in_set] = np.asarray(classes)[matched_classes[in_set]]
+    predicted = beats.label_index
+    k = len(classes)
+    matrix = np.zeros((k, k), dtype=np.int64)
+    np.add.at(matrix, (matched_classes[in_set], predicted[in_set]), 1)
+    per_class = []
+    for i, code in enumerate(classes):
+        tp = int(matrix[i, i])
+        actual = int(matrix[i].sum())
+        called = int(matrix[:, i].sum())
+        per_class.append(
+            {
+                "code": code,
+                "reference": actual,
+                "predicted": called,
+                "sensitivity": round(tp / actual, 4) if actual else None,
+                "precision": round(tp / called, 4) if called else None,
+            }
+        )
+    scored = int(in_set.sum())
+    agreement = {
+        "classes": classes,
+        "matrix": matrix.tolist(),  # rows: reference class, columns: model class
+        "per_class": per_class,
+        "scored_beats": scored,
+        "accuracy": round(float(np.trace(matrix)) / scored, 4) if scored else None,
+        "matched_outside_label_set": int((matched & ~in_set).sum()),
+        "unmatched_detections": int((~matched).sum()),
+    }
+    return agreement, ref_codes.astype(str)
+
+
+def analyse(
+    recording: ParsedRecording, bundle: ModelBundle, *, progress: Progress | None = None
+) -> Analysis:
+    """Detect, classify and summarise one recording (and compare with its reference if any)."""
+    import time
+
+    def report(fraction: float, message: str) -> None:
+        if progress is not None:
+            progress(min(max(fraction, 0.0), 1.0), message)
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    report(0.0, "detecting beats")
+    peaks = detect_beats(
+        recording.signal,
+        recording.fs,
+        second_lead=recording.second_lead,
+        progress=lambda f: report(0.4 * f, "detecting beats"),
+    )
+    timings["detect_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    beats = classify_at(
+        bundle,
+        recording.signal,
+        recording.fs,
+        peaks,
+        progress=lambda f, m: report(0.4 + 0.5 * f, m),
+    )
+    timings["classify_s"] = time.perf_counter() - started
+    report(0.9, "summarising")
+    summary = summarise(
+        peaks=beats.samples,
+        labels=beats.labels.tolist(),
+        fs=recording.fs,
+        duration_s=recording.duration_s,
+        classes=beats.classes,
+    )
+    analysis = Analysis(beats=beats, summary=summary, detected_beats=int(peaks.size))
+    if recording.has_reference:
+        analysis.detection = evaluate_detection(recording.ann_samples, peaks, recording.fs)
+        label_set_name = str(bundle.metadata.get("label_set", "six"))
+        label_set(label_set_name)  # fail early on an unknown label set
+        analysis.agreement, analysis.reference_labels = reference_agreement(
+            beats, recording.ann_samples, recording.ann_symbols, recording.fs, label_set_name
+        )
+    analysis.timings = timings
+    report(1.0, "done")
+    return analysis

@@ -1,0 +1,609 @@
+"""Reading an uploaded ECG recording: WFDB (several files or one ZIP), CSV or EDF.
+
+Everything here works on bytes already in memory (the upload limit bounds them) and returns a
+``ParsedRecording`` in millivolts, or raises ``RecordingFormatError`` with a message that names the
+file and the problem. Nothing is written anywhere except a private temporary folder that is
+removed before returning, because the WFDB and EDF readers want paths.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import posixpath
+import re
+import stat
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .beats import beat_annotations
+from .records import PREFERRED_LEAD
+
+UNITS_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3, "nv": 1e-6}
+MIN_FS = 100.0  # below this the QRS is too smeared to detect and classify
+MAX_FS = 10_000.0
+MIN_DURATION_S = 10.0
+MAX_GAP_S = 1.0  # missing-sample runs up to this long are bridged; longer ones are refused
+WFDB_SAMPLE_BYTES = {"8": 1.0, "16": 2.0, "61": 2.0, "80": 1.0, "160": 2.0, "212": 1.5,
+                     "24": 3.0, "32": 4.0}  # fmt: skip
+
+
+class RecordingFormatError(ValueError):
+    """The upload is not a readable recording; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int = 50 * 1024 * 1024  # all uploaded files together
+    max_duration_s: float = 24 * 3600.0
+    max_zip_members: int = 20
+    max_unzipped_bytes: int = 200 * 1024 * 1024
+    max_zip_ratio: float = 200.0  # a member expanding more than this is treated as a ZIP bomb
+
+
+@dataclass
+class ParsedRecording:
+    """All leads of an uploaded recording in mV at ``fs``, the chosen lead, annotations if any."""
+
+    name: str
+    format: str  # "wfdb", "csv" or "edf"
+    fs: float
+    lead_names: list[str]
+    signals: np.ndarray  # (n_leads, n_samples) float32, mV
+    lead_index: int
+    source_files: list[str]
+    ann_samples: np.ndarray | None = None  # reference beat samples (beat symbols only)
+    ann_symbols: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)  # e.g. "bridged 3 gaps of missing samples"
+
+    @property
+    def lead(self) -> str:
+        return self.lead_names[self.lead_index]
+
+    @property
+    def signal(self) -> np.ndarray:
+        return self.signals[self.lead_index]
+
+    @property
+    def second_lead(self) -> np.ndarray | None:
+        others = [i for i in range(len(self.lead_names)) if i != self.lead_index]
+        return self.signals[others[0]] if others else None
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.signals.shape[1])
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.fs
+
+    @property
+    def has_reference(self) -> bool:
+        return self.ann_samples is not None and len(self.ann_samples) > 0
+
+
+UploadedFiles = Sequence[tuple[str, bytes]]
+
+
+def parse_upload(
+    files: UploadedFiles,
+    *,
+    fs: float | None = None,
+    lead: str | None = None,
+    units: str = "mV",
+    limits: Limits | None = None,
+) -> ParsedRecording:
+    """Parse uploaded ``(file name, content)`` pairs into one recording.
+
+    ``fs`` is used only when the file cannot say it (CSV without a time column), ``units`` only
+    for CSV, ``lead`` picks a lead by name when there are several (MLII otherwise, else the
+    first).
+    """
+    if not files:
+        raise RecordingFormatError("no file was uploaded")
+    limits = limits or Limits()
+    total = sum(len(content) for _, content in files)
+    if total > limits.max_bytes:
+        raise RecordingFormatError(
+            f"the upload is {total / 1e6:.1f} MB; the limit is {limits.max_bytes / 1e6:.0f} MB"
+        )
+    named = {_safe_basename(name): content for name, content in files}
+    if len(named) != len(files):
+        raise RecordingFormatError("two uploaded files have the same name")
+    zips = [n for n in named if n.lower().endswith(".zip")]
+    if zips:
+        if len(named) != 1:
+            raise RecordingFormatError("upload either one ZIP file or the record's files, not both")
+        named = unpack_zip(zips[0], named[zips[0]], limits)
+    recording = _parse_files(named, fs=fs, units=units)
+    _check_signal(recording, limits)
+    recording.lead_index = _choose_lead(recording.lead_names, lead)
+    return recording
+
+
+def _parse_files(named: dict[str, bytes], *, fs: float | None, units: str) -> ParsedRecording:
+    suffixes = {Path(n).suffix.lower() for n in named}
+    if ".hea" in suffixes:
+        return parse_wfdb(named)
+    if len(named) == 1:
+        name, content = next(iter(named.items()))
+        suffix = Path(name).suffix.lower()
+        if suffix in (".csv", ".txt"):
+            return parse_csv(name, content, fs=fs, units=units)
+        if suffix == ".edf":
+            return parse_edf(name, content)
+        if suffix in (".dat", ".atr"):
+            raise RecordingFormatError(f"{name}: a WFDB record needs its .hea header file too")
+    listed = ", ".join(sorted(named))
+    raise RecordingFormatError(
+        f"unsupported upload ({listed}): send a WFDB record (.hea + .dat [+ .atr], as files or "
+        "one ZIP), a CSV file or an EDF file"
+    )
+
+
+# -- ZIP -------------------------------------------------------------------------------------
+
+
+def _safe_basename(name: str) -> str:
+    """The file name without any folder part; browsers send only the name, but be strict."""
+    base = posixpath.basename(str(name).replace("\\", "/"))
+    if not base or base in (".", ".."):
+        raise RecordingFormatError(f"invalid file name {name!r}")
+    return base
+
+
+def unpack_zip(zip_name: str, content: bytes, limits: Limits) -> dict[str, bytes]:
+    """Members of a ZIP (files only, folders flattened) with traversal and bomb checks."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise RecordingFormatError(f"{zip_name}: not a readable ZIP file ({exc})") from exc
+    files = [info for info in infos if not info.is_dir()]
+    if len(files) > limits.max_zip_members:
+        raise RecordingFormatError(
+            f"{zip_name}: holds {len(files)} files; at most {limits.max_zip_members} are accepted"
+        )
+    out: dict[str, bytes] = {}
+    total = 0
+    for info in files:
+        name = info.filename
+        parts = name.replace("\\", "/").split("/")
+        if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts:
+            raise RecordingFormatError(
+                f"{zip_name}: member {name!r} points outside the archive's folder; refused"
+            )
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise RecordingFormatError(f"{zip_name}: member {name!r} is a symbolic link; refused")
+        if parts[-1].startswith(".") or parts[0] == "__MACOSX":
+            continue  # hidden files and macOS resource forks are not part of the record
+        declared = info.file_size
+        if declared > limits.max_zip_ratio * max(info.compress_size, 1) and declared > 1_000_000:
+            raise RecordingFormatError(
+                f"{zip_name}: member {name!r} expands {declared / max(info.compress_size, 1):.0f}"
+                " times (a ZIP bomb?); refused"
+            )
+        # Never trust the declared size: read at most what is still allowed, plus one byte.
+        allowed = limits.max_unzipped_bytes - total
+        try:
+            with archive.open(info) as member:
+                data = member.read(allowed + 1)
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+            raise RecordingFormatError(f"{zip_name}: cannot extract {name!r} ({exc})") from exc
+        total += len(data)
+        if total > limits.max_unzipped_bytes:
+            raise RecordingFormatError(
+                f"{zip_name}: unpacks to more than {limits.max_unzipped_bytes / 1e6:.0f} MB "
+                "(a ZIP bomb?); refused"
+            )
+        base = parts[-1]
+        if base in out:
+            raise RecordingFormatError(f"{zip_name}: two members are named {base!r}")
+        out[base] = data
+    if not out:
+        raise RecordingFormatError(f"{zip_name}: the archive is empty")
+    return out
+
+
+# -- WFDB ------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _private_folder(named: dict[str, bytes]):
+    with tempfile.TemporaryDirectory(prefix="ecg-upload-") as folder:
+        for name, content in named.items():
+            (Path(folder) / name).write_bytes(content)
+        yield Path(folder)
+
+
+def parse_wfdb(named: dict[str, bytes]) -> ParsedRecording:
+    import wfdb
+
+    headers = sorted(n for n in named if n.lower().endswith(".hea"))
+    if len(headers) > 1:
+        raise RecordingFormatError(
+            f"the upload holds several WFDB records ({', '.join(headers)}); upload one"
+        )
+    header_name = headers[0]
+    record_name = header_name[: -len(".hea")]
+    with _private_folder(named) as folder:
+        base = str(folder / record_name)
+        try:
+            meta = wfdb.rdheader(base)
+        except Exception as exc:  # wfdb raises many types for a bad header
+            raise RecordingFormatError(f"{header_name}: unreadable WFDB header ({exc})") from exc
+        if getattr(meta, "n_seg", None):
+            raise RecordingFormatError(f"{header_name}: multi-segment records are not supported")
+        if not meta.n_sig:
+            raise RecordingFormatError(f"{header_name}: the header declares no signal")
+        if not meta.fs:
+            raise RecordingFormatError(f"{header_name}: the header gives no sampling rate")
+        _check_wfdb_data_files(meta, named, header_name)
+        try:
+            record = wfdb.rdrecord(base, physical=False)
+        except Exception as exc:
+            raise RecordingFormatError(
+                f"{header_name}: header and data disagree, cannot read the samples ({exc})"
+            ) from exc
+        _check_wfdb_checksums(record, header_name)
+        signals = _wfdb_physical(record, header_name)
+        ann_samples = ann_symbols = None
+        notes: list[str] = []
+        atr_name = record_name + ".atr"
+        if atr_name in named:
+            try:
+                ann = wfdb.rdann(base, "atr")
+            except Exception as exc:
+                raise RecordingFormatError(
+                    f"{atr_name}: unreadable annotation file ({exc})"
+                ) from exc
+            samples, symbols = beat_annotations(
+                np.asarray(ann.sample, dtype=np.int64), np.asarray(ann.symbol, dtype="<U2")
+            )
+            if len(samples) and (samples.min() < 0 or samples.max() >= signals.shape[1]):
+                raise RecordingFormatError(
+                    f"{atr_name}: annotations lie outside the record's {signals.shape[1]} samples"
+                )
+            ann_samples, ann_symbols = samples, symbols
+        unused = sorted(set(named) - {header_name, atr_name} - set(record.file_name or []))
+        if unused:
+            notes.append(f"ignored files not part of record {record_name}: {', '.join(unused)}")
+    return ParsedRecording(
+        name=record_name,
+        format="wfdb",
+        fs=float(record.fs),
+        lead_names=[str(s) for s in record.sig_name],
+        signals=signals,
+        lead_index=0,
+        source_files=sorted(named),
+        ann_samples=ann_samples,
+        ann_symbols=ann_symbols,
+        notes=notes,
+    )
+
+
+def _check_wfdb_data_files(meta, named: dict[str, bytes], header_name: str) -> None:
+    """Every data file the header names is present and exactly as long as the header says."""
+    if not meta.sig_len:
+        raise RecordingFormatError(f"{header_name}: the header gives no number of samples")
+    per_file: dict[str, list[int]] = {}
+    for index, file_name in enumerate(meta.file_name):
+        per_file.setdefault(file_name, []).append(index)
+    for file_name, indices in per_file.items():
+        if file_name not in named:
+            raise RecordingFormatError(
+                f"{header_name}: names data file {file_name}, which was not uploaded"
+            )
+        fmt = str(meta.fmt[indices[0]])
+        if fmt not in WFDB_SAMPLE_BYTES:
+            raise RecordingFormatError(f"{header_name}: WFDB sample format {fmt} is not supported")
+        frames = sum((meta.samps_per_frame or [1] * meta.n_sig)[i] for i in indices)
+        offset = int((meta.byte_offset or [0] * meta.n_sig)[indices[0]] or 0)
+        expected = int(np.ceil(meta.sig_len * frames * WFDB_SAMPLE_BYTES[fmt])) + offset
+        actual = len(named[file_name])
+        if actual < expected:
+            held = int((actual - offset) / (frames * WFDB_SAMPLE_BYTES[fmt]))
+            raise RecordingFormatError(
+                f"{header_name} declares {meta.sig_len} samples but {file_name} holds only "
+                f"{held} (wrong sample count: {actual} bytes, {expected} expected)"
+            )
+        if actual > expected + 1:  # format 212 may pad one byte
+            raise RecordingFormatError(
+                f"{file_name} is longer than {header_name} declares ({actual} bytes for "
+                f"{meta.sig_len} samples, {expected} expected): header and data disagree"
+            )
+
+
+def _check_wfdb_checksums(record, header_name: str) -> None:
+    """WFDB headers carry a 16-bit checksum of each signal: it catches a swapped data file."""
+    if record.checksum is None or record.d_signal is None:
+        return
+    for index, expected in enumerate(record.checksum):
+        if expected is None:
+            continue
+        column = record.d_signal[:, index].astype(np.int64)
+        valid = column != _wfdb_invalid(record.fmt[index])
+        actual = int(column[valid].sum())
+        if ((actual - int(expected)) % 65536) != 0:
+            raise RecordingFormatError(
+                f"{header_name}: the checksum of signal {record.sig_name[index]} does not match "
+                "its data file: header and data disagree"
+            )
+
+
+def _wfdb_invalid(fmt: str) -> int:
+    return {"8": -128, "16": -32768, "61": -32768, "80": -128, "160": -32768, "212": -2048,
+            "24": -8388608, "32": -2147483648}.get(str(fmt), -32768)  # fmt: skip
+
+
+def _wfdb_physical(record, header_name: str) -> np.ndarray:
+    digital = record.d_signal.astype(np.float64)
+    signals = np.empty((record.n_sig, digital.shape[0]), dtype=np.float32)
+    for index in range(record.n_sig):
+        column = digital[:, index]
+        invalid = column == _wfdb_invalid(record.fmt[index])
+        gain = float(record.adc_gain[index]) or 200.0  # WFDB: a gain of 0 means 200
+        physical = (column - float(record.baseline[index])) / gain
+        physical[invalid] = np.nan
+        signals[index] = physical * _unit_factor(record.units[index], header_name)
+    return signals
+
+
+def _unit_factor(unit: str | None, where: str) -> float:
+    key = (unit or "mV").strip().lower()
+    if key not in UNITS_TO_MV:
+        raise RecordingFormatError(
+            f"{where}: signal unit {unit!r} is not a voltage (mV, uV or V expected)"
+        )
+    return UNITS_TO_MV[key]
+
+
+# -- CSV -------------------------------------------------------------------------------------
+
+TIME_HEADER = re.compile(r"^\s*(time|t|sec|secs|seconds|s|ms|timestamp|elapsed)\b", re.I)
+
+
+def parse_csv(name: str, content: bytes, *, fs: float | None, units: str = "mV") -> ParsedRecording:
+    """One column of samples, or time then one or more value columns, optional header row."""
+    import pandas as pd
+
+    try:
+        # Blank lines inside a one-column file are missing samples; only trailing ones are not.
+        text = content.decode("utf-8-sig").strip() + "\n"
+    except UnicodeDecodeError as exc:
+        raise RecordingFormatError(f"{name}: not a text file (CSV must be UTF-8)") from exc
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if not first:
+        raise RecordingFormatError(f"{name}: the file is empty")
+    delimiter = ";" if first.count(";") > first.count(",") else ("\t" if "\t" in first else ",")
+    cells = [c.strip().strip('"') for c in first.split(delimiter)]
+    has_header = any(not _is_number_or_missing(c) for c in cells)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            header=0 if has_header else None,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+        )
+    except Exception as exc:  # pandas' parser errors name the line
+        raise RecordingFormatError(f"{name}: malformed CSV ({exc})") from exc
+    if frame.shape[0] == 0:
+        raise RecordingFormatError(f"{name}: no data rows")
+    headers = [str(c) for c in frame.columns] if has_header else []
+    values = np.empty(frame.shape, dtype=np.float64)
+    header_lines = 1 if has_header else 0
+    for col_index in range(frame.shape[1]):
+        column = frame.iloc[:, col_index].fillna("").str.strip().str.strip('"')
+        missing = column.isin(["", "nan", "NaN", "NA", "null"])
+        numbers = pd.to_numeric(column.where(~missing), errors="coerce")
+        bad = numbers.isna() & ~missing
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise RecordingFormatError(
+                f"{name}: line {row + 1 + header_lines}, column {col_index + 1}: "
+                f"{column.iloc[row]!r} is not a number"
+            )
+        values[:, col_index] = numbers.to_numpy(dtype=np.float64)
+    time_col = _time_column(headers, values)
+    file_fs = None
+    if time_col:
+        file_fs = _fs_from_time(name, values[:, 0], headers[0] if headers else "")
+        values = values[:, 1:]
+        headers = headers[1:]
+    if values.shape[1] == 0:
+        raise RecordingFormatError(f"{name}: no signal column besides the time column")
+    if file_fs is None:
+        if not fs:
+            raise RecordingFormatError(
+                f"{name}: the sampling rate cannot be read from this file (no time column); "
+                "enter it in the form"
+            )
+        file_fs = float(fs)
+    elif fs and abs(float(fs) - file_fs) > 0.01 * file_fs:
+        raise RecordingFormatError(
+            f"{name}: the sampling rate entered ({float(fs):g} Hz) disagrees with the time column "
+            f"({file_fs:g} Hz)"
+        )
+    lead_names = headers or [f"lead {i + 1}" for i in range(values.shape[1])]
+    lead_names = [h.strip() or f"lead {i + 1}" for i, h in enumerate(lead_names)]
+    factor = _unit_factor(units, name)
+    return ParsedRecording(
+        name=Path(name).stem,
+        format="csv",
+        fs=file_fs,
+        lead_names=lead_names,
+        signals=(values.T * factor).astype(np.float32),
+        lead_index=0,
+        source_files=[name],
+    )
+
+
+def _is_number_or_missing(cell: str) -> bool:
+    if cell in ("", "nan", "NaN", "NA", "null"):
+        return True
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _time_column(headers: list[str], values: np.ndarray) -> bool:
+    if values.shape[1] < 2:
+        return False
+    if headers:
+        return bool(TIME_HEADER.match(headers[0]))
+    # No header: a first column that increases evenly is time, not a lead.
+    steps = np.diff(values[: min(len(values), 1000), 0])
+    return bool(len(steps) and np.all(np.isfinite(steps)) and np.all(steps > 0)
+                and np.ptp(steps) <= 0.01 * np.median(steps))  # fmt: skip
+
+
+def _fs_from_time(name: str, time: np.ndarray, header: str) -> float:
+    if not np.all(np.isfinite(time)):
+        raise RecordingFormatError(f"{name}: the time column has empty cells")
+    steps = np.diff(time)
+    if len(steps) == 0 or np.any(steps <= 0):
+        row = int(np.flatnonzero(steps <= 0)[0]) + 2 if len(steps) else 1
+        raise RecordingFormatError(f"{name}: the time column does not increase (row {row})")
+    step = float(np.median(steps))
+    off = np.flatnonzero(np.abs(steps - step) > 0.01 * step)
+    if off.size:
+        raise RecordingFormatError(
+            f"{name}: the time column is not evenly sampled (irregular step at data row "
+            f"{int(off[0]) + 2})"
+        )
+    if re.search(r"\bms\b|milli", header, re.I):
+        step /= 1000.0
+    return round(1.0 / step, 6)
+
+
+# -- EDF -------------------------------------------------------------------------------------
+
+
+def parse_edf(name: str, content: bytes) -> ParsedRecording:
+    from wfdb.io.convert.edf import read_edf
+
+    if not content.startswith(b"0       "):
+        raise RecordingFormatError(f"{name}: not an EDF file (wrong header)")
+    with _private_folder({name: content}) as folder:
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                record = read_edf(str(folder / name))
+        except Exception as exc:
+            raise RecordingFormatError(f"{name}: unreadable EDF file ({exc})") from exc
+    rates = set(record.samps_per_frame or [1])
+    if len(rates) != 1:
+        raise RecordingFormatError(
+            f"{name}: its signals have different sampling rates; export one rate per file"
+        )
+    physical = record.p_signal if record.p_signal is not None else record.dac()
+    keep = [i for i, n in enumerate(record.sig_name) if "annotation" not in str(n).lower()]
+    signals = np.empty((len(keep), physical.shape[0]), dtype=np.float32)
+    for out_index, index in enumerate(keep):
+        signals[out_index] = physical[:, index] * _unit_factor(record.units[index], name)
+    return ParsedRecording(
+        name=Path(name).stem,
+        format="edf",
+        fs=float(record.fs) * next(iter(rates)),
+        lead_names=[str(record.sig_name[i]) for i in keep],
+        signals=signals,
+        lead_index=0,
+        source_files=[name],
+    )
+
+
+# -- checks shared by every format ------------------------------------------------------------
+
+
+def _check_signal(recording: ParsedRecording, limits: Limits) -> None:
+    where = recording.source_files[0] if len(recording.source_files) == 1 else recording.name
+    if not MIN_FS <= recording.fs <= MAX_FS:
+        raise RecordingFormatError(
+            f"{where}: sampling rate {recording.fs:g} Hz is outside {MIN_FS:g}-{MAX_FS:g} Hz"
+        )
+    if recording.signals.shape[0] == 0:
+        raise RecordingFormatError(f"{where}: no ECG signal found")
+    if recording.duration_s < MIN_DURATION_S:
+        raise RecordingFormatError(
+            f"{where}: the recording lasts {recording.duration_s:.1f} s; at least "
+            f"{MIN_DURATION_S:g} s are needed"
+        )
+    if recording.duration_s > limits.max_duration_s:
+        raise RecordingFormatError(
+            f"{where}: the recording lasts {recording.duration_s / 3600:.1f} h; the limit is "
+            f"{limits.max_duration_s / 3600:g} h"
+        )
+    for index, lead_name in enumerate(recording.lead_names):
+        recording.signals[index], bridged = bridge_short_gaps(
+            recording.signals[index], recording.fs, where=f"{where}, lead {lead_name}"
+        )
+        if bridged:
+            recording.notes.append(
+                f"lead {lead_name}: bridged {bridged} short gap(s) of missing samples"
+            )
+
+
+def bridge_short_gaps(x: np.ndarray, fs: float, *, where: str) -> tuple[np.ndarray, int]:
+    """Linearly bridge runs of missing samples up to MAX_GAP_S; refuse longer runs by time."""
+    missing = ~np.isfinite(x)
+    if not missing.any():
+        return x, 0
+    if missing.all():
+        raise RecordingFormatError(f"{where}: every sample is missing")
+    edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    longest = int(np.argmax(ends - starts))
+    if (ends[longest] - starts[longest]) / fs > MAX_GAP_S:
+        raise RecordingFormatError(
+            f"{where}: {(ends[longest] - starts[longest]) / fs:.2f} s of missing samples (NaN) "
+            f"from {starts[longest] / fs:.2f} s; runs longer than {MAX_GAP_S:g} s are not accepted"
+        )
+    index = np.arange(x.size)
+    filled = np.interp(index, index[~missing], x[~missing]).astype(np.float32)
+    return filled, len(starts)
+
+
+def _choose_lead(lead_names: list[str], wanted: str | None) -> int:
+    if wanted:
+        for index, name in enumerate(lead_names):
+            if name.strip().upper() == wanted.strip().upper():
+                return index
+        if wanted.strip().isdigit() and 1 <= int(wanted) <= len(lead_names):
+            return int(wanted) - 1
+        raise RecordingFormatError(
+            f"lead {wanted!r} not found; the recording has {', '.join(lead_names)}"
+        )
+    for index, name in enumerate(lead_names):
+        if name.strip().upper() == PREFERRED_LEAD:
+            return index
+    return 0
+
+
+def describe_limits(limits: Limits) -> str:
+    return (
+        f"up to {limits.max_bytes / 1e6:.0f} MB and {limits.max_duration_s / 3600:g} hours; "
+        f"sampling rate {MIN_FS:g}-{MAX_FS:g} Hz"
+    )
+
+
+__all__ = [
+    "Limits",
+    "ParsedRecording",
+    "RecordingFormatError",
+    "bridge_short_gaps",
+    "describe_limits",
+    "parse_csv",
+    "parse_edf",
+    "parse_upload",
+    "parse_wfdb",
+    "unpack_zip",
+]

@@ -1,0 +1,85 @@
+"""The recording upload form: the files, and what a file cannot say by itself."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+
+from classifier.ml.recording_io import MAX_FS, MIN_FS
+
+from .services import UNITS
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented pattern)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)]
+
+
+class RecordingUploadForm(forms.Form):
+    files = MultipleFileField(
+        label="Recording files",
+        help_text=(
+            "WFDB: the .hea and .dat files (add the .atr to compare with reference "
+            "annotations), or all of them in one .zip. Or one .csv (one column of samples, or "
+            "time then value columns) or one .edf file."
+        ),
+    )
+    sampling_rate = forms.FloatField(
+        required=False,
+        min_value=MIN_FS,
+        max_value=MAX_FS,
+        label="Sampling rate (Hz)",
+        help_text="Only for a CSV without a time column.",
+    )
+    units = forms.ChoiceField(
+        choices=[(u, u) for u in UNITS],
+        initial="mV",
+        help_text="Units of CSV values (WFDB and EDF files carry their own).",
+    )
+    lead = forms.CharField(
+        required=False,
+        max_length=32,
+        help_text="Lead to analyse when there are several (name or number); MLII by default.",
+    )
+    patient_reference = forms.CharField(
+        required=False,
+        max_length=64,
+        help_text="Pseudonymous reference only -- never a name or an ID number.",
+    )
+    note = forms.CharField(
+        required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def clean_files(self):
+        files = self.cleaned_data["files"]
+        total = sum(f.size for f in files)
+        if total > settings.RECORDING_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The files total {total / 1e6:.1f} MB; the limit is "
+                f"{settings.RECORDING_MAX_BYTES / 1e6:.0f} MB."
+            )
+        return files
+
+
+class RecordingSearchForm(forms.Form):
+    q = forms.CharField(required=False, label="Search")
+    status = forms.ChoiceField(required=False, choices=[("", "Any status")])
+
+    def __init__(self, *args, **kwargs):
+        from .models import Recording
+
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", "Any status"), *Recording.Status.choices]

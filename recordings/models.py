@@ -1,0 +1,138 @@
+"""A stored ECG recording, its analysis state, and one row per classified beat."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from classifier.ml.classes import SIX_CLASS
+
+CLASS_NAMES: dict[str, str] = {c.code: c.name for c in SIX_CLASS}
+# Colours of the strip view and legend (colour-blind-safe Okabe-Ito palette).
+CLASS_COLOURS: dict[str, str] = {
+    "N": "#0072B2",
+    "L": "#009E73",
+    "R": "#56B4E9",
+    "A": "#E69F00",
+    "V": "#D55E00",
+    "!": "#CC79A7",
+}
+
+
+def recording_folder() -> str:
+    """A random folder per recording: file names never carry patient details."""
+    return f"recordings/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
+
+
+class Recording(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Analysing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recordings"
+    )
+    name = models.CharField(max_length=100, help_text="Record name from the uploaded files.")
+    original_names = models.JSONField(default=list, help_text="Uploaded file names.")
+    file_format = models.CharField(max_length=8)  # wfdb, csv, edf
+    sampling_rate = models.FloatField()
+    n_samples = models.PositiveBigIntegerField()
+    duration_s = models.FloatField()
+    lead = models.CharField(max_length=32)
+    lead_names = models.JSONField(default=list)
+    has_reference = models.BooleanField(
+        default=False, help_text="Reference beat annotations (.atr) were uploaded."
+    )
+    patient_reference = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Pseudonymous reference only -- never a name or an ID number.",
+    )
+    note = models.TextField(max_length=1000, blank=True)
+    # Files, private (served only through views that check the owner):
+    # signals.npy (leads x samples, float32 mV: the chosen lead first), reference.npz (beats),
+    # probabilities.npy (beats x classes, float16) once analysed.
+    signal_file = models.FileField(max_length=255)
+    reference_file = models.FileField(max_length=255, blank=True)
+    results_file = models.FileField(max_length=255, blank=True)
+
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    progress = models.FloatField(default=0.0)  # 0..1
+    progress_message = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    model_name = models.CharField(max_length=100, blank=True)
+    model_version = models.CharField(max_length=50, blank=True)
+    model_metadata = models.JSONField(
+        default=dict, blank=True, help_text="What is needed to redraw a beat as the model saw it."
+    )
+    beat_count = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True)
+    detection = models.JSONField(null=True, blank=True)  # vs reference annotations
+    agreement = models.JSONField(null=True, blank=True)  # model vs reference classes
+    notes = models.JSONField(default=list, blank=True)  # parsing notes (bridged gaps, ...)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="recording_owner_created")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("recordings:detail", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def progress_percent(self) -> int:
+        return int(round(100 * self.progress))
+
+    @property
+    def duration_display(self) -> str:
+        total = int(round(self.duration_s))
+        hours, rest = divmod(total, 3600)
+        minutes, seconds = divmod(rest, 60)
+        return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+    def stored_files(self) -> list[models.fields.files.FieldFile]:
+        return [f for f in (self.signal_file, self.reference_file, self.results_file) if f]
+
+
+class Beat(models.Model):
+    """One classified beat. Probabilities live in the recording's results file (row = index)."""
+
+    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="beats")
+    index = models.PositiveIntegerField()
+    sample = models.PositiveBigIntegerField()  # at the recording's sampling rate
+    time_s = models.FloatField()
+    label = models.CharField(max_length=8)
+    confidence = models.FloatField()
+    reference_label = models.CharField(max_length=8, blank=True)  # matched reference beat
+
+    class Meta:
+        ordering = ["recording", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["recording", "index"], name="beat_unique_index")
+        ]
+        indexes = [
+            models.Index(fields=["recording", "label"], name="beat_recording_label"),
+            models.Index(fields=["recording", "time_s"], name="beat_recording_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"beat {self.index} at {self.time_s:.2f} s: {self.label}"

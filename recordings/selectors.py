@@ -1,0 +1,260 @@
+"""Reads for recordings: who may see what (owner or staff, 404 for anyone else), strip data,
+beat details, exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from PIL import Image
+
+from classifier.ml.recording_analysis import render_beat_images
+from classifier.ml.signal import bandpass
+
+from .models import CLASS_COLOURS, CLASS_NAMES, Beat, Recording
+from .services import load_signals
+
+STRIP_MAX_POINTS = 4000
+STRIP_MAX_SECONDS = 120.0
+# Class folder names as the pipeline's image-folder reader expects them ("!" is awkward in
+# file systems): same mapping as classifier.ml.image_folder.
+FOLDER_ALIASES = {"!": "VF"}
+
+
+def recording_list(*, user, filters: dict[str, Any] | None = None) -> QuerySet[Recording]:
+    """The user's own recordings, newest first; filters: ``q`` (name, patient ref, note),
+    ``status``."""
+    qs = Recording.objects.filter(owner=user)
+    filters = filters or {}
+    if value := (filters.get("q") or "").strip():
+        qs = qs.filter(
+            Q(name__icontains=value)
+            | Q(patient_reference__icontains=value)
+            | Q(note__icontains=value)
+        )
+    if value := filters.get("status"):
+        qs = qs.filter(status=value)
+    return qs.order_by("-created_at", "-id")
+
+
+HISTORY_LIMIT = 25
+
+
+def recording_history(*, user, filters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Recordings for the history page, under the same filters as image predictions.
+
+    ``kind`` "image" hides them; ``predicted_class`` keeps recordings with at least one beat of
+    that class; ``date_from`` / ``date_to`` are upload dates. The newest HISTORY_LIMIT are
+    listed, with the total, and a link to the full list.
+    """
+    filters = filters or {}
+    if filters.get("kind") == "image":
+        return {"shown": False, "items": [], "total": 0}
+    qs = recording_list(user=user, filters={"q": filters.get("q")})
+    if value := filters.get("predicted_class"):
+        qs = qs.filter(pk__in=Beat.objects.filter(label=value).values("recording_id"))
+    if value := filters.get("date_from"):
+        qs = qs.filter(created_at__date__gte=value)
+    if value := filters.get("date_to"):
+        qs = qs.filter(created_at__date__lte=value)
+    return {"shown": True, "items": list(qs[:HISTORY_LIMIT]), "total": qs.count()}
+
+
+def recording_get(*, user, pk: int) -> Recording:
+    """One recording if ``user`` owns it or is staff; ``Http404`` otherwise (never 403)."""
+    qs = Recording.objects.select_related("owner")
+    if not user.is_staff:
+        qs = qs.filter(owner=user)
+    try:
+        return qs.get(pk=pk)
+    except (Recording.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such recording.") from None
+
+
+def recording_status(*, recording: Recording) -> dict[str, Any]:
+    return {
+        "status": recording.status,
+        "status_display": recording.get_status_display(),
+        "progress": recording.progress_percent,
+        "message": recording.progress_message,
+        "error": recording.error,
+        "finished": recording.is_finished,
+    }
+
+
+def class_rows(*, recording: Recording) -> list[dict[str, Any]]:
+    """The summary's class table with names and colours, for templates."""
+    return [
+        row
+        | {
+            "name": CLASS_NAMES.get(row["code"], row["code"]),
+            "colour": CLASS_COLOURS.get(row["code"], "#666"),
+            "folder": folder_name(row["code"]),
+        }  # fmt: skip
+        for row in recording.summary.get("classes", [])
+    ]
+
+
+def _envelope(x: np.ndarray, max_points: int) -> tuple[np.ndarray, int]:
+    """Min/max pairs per bucket so QRS spikes survive the decimation; returns (y, step)."""
+    if x.size <= max_points:
+        return x, 1
+    step = int(np.ceil(x.size / (max_points / 2)))
+    usable = (x.size // step) * step
+    buckets = x[:usable].reshape(-1, step)
+    out = np.empty(buckets.shape[0] * 2, dtype=x.dtype)
+    out[0::2] = buckets.min(axis=1)
+    out[1::2] = buckets.max(axis=1)
+    return out, step
+
+
+def recording_strip(*, recording: Recording, start_s: float, seconds: float) -> dict[str, Any]:
+    """The band-passed chosen lead between ``start_s`` and ``start_s + seconds`` and its beats."""
+    seconds = float(min(max(seconds, 1.0), STRIP_MAX_SECONDS))
+    start_s = float(min(max(start_s, 0.0), max(recording.duration_s - seconds, 0.0)))
+    fs = recording.sampling_rate
+    signals = load_signals(recording, mmap=True)
+    margin = int(2 * fs)  # filter context, cut off again below
+    lo = int(start_s * fs)
+    hi = min(int((start_s + seconds) * fs), signals.shape[1])
+    piece = bandpass(np.asarray(signals[0, max(0, lo - margin) : hi + margin]), fs)
+    piece = piece[lo - max(0, lo - margin) :][: hi - lo]
+    y, step = _envelope(np.round(piece, 3), STRIP_MAX_POINTS)
+    beats = recording.beats.filter(time_s__gte=start_s, time_s__lt=start_s + seconds)
+    return {
+        "start_s": start_s,
+        "seconds": seconds,
+        "duration_s": recording.duration_s,
+        "fs": fs / step * (2 if step > 1 else 1),
+        "signal": y.astype(float).tolist(),
+        "beats": [
+            {
+                "index": b.index,
+                "t": b.time_s,
+                "label": b.label,
+                "confidence": b.confidence,
+                "reference": b.reference_label,
+            }  # fmt: skip
+            for b in beats
+        ],
+        "colours": CLASS_COLOURS,
+    }
+
+
+def recording_next_beat(
+    *, recording: Recording, after_s: float, label: str, backwards: bool = False
+) -> Beat | None:
+    """The next (or previous) beat of class ``label`` after ``after_s`` seconds."""
+    beats = recording.beats.filter(label=label)
+    if backwards:
+        return beats.filter(time_s__lt=after_s).order_by("-time_s").first()
+    return beats.filter(time_s__gt=after_s).order_by("time_s").first()
+
+
+def _probabilities(recording: Recording) -> np.ndarray:
+    with recording.results_file.open("rb") as handle:
+        return np.load(io.BytesIO(handle.read()), allow_pickle=False)
+
+
+def recording_beat(*, recording: Recording, index: int) -> dict[str, Any]:
+    beat = recording.beats.filter(index=index).first()
+    if beat is None or not recording.results_file:
+        raise Http404("No such beat.")
+    probs = _probabilities(recording)[index].astype(float)
+    classes = recording.model_metadata.get("classes", [])
+    return {
+        "index": beat.index,
+        "time_s": beat.time_s,
+        "label": beat.label,
+        "label_name": CLASS_NAMES.get(beat.label, beat.label),
+        "confidence": beat.confidence,
+        "reference": beat.reference_label,
+        "probabilities": [
+            {"code": c, "name": CLASS_NAMES.get(c, c), "percent": round(100 * float(p), 1)}
+            for c, p in zip(classes, probs, strict=False)
+        ],
+    }
+
+
+def recording_beat_images(*, recording: Recording, samples: np.ndarray) -> np.ndarray:
+    """The model's input images for beats at ``samples``, redrawn from the stored signal."""
+    images, _kept = render_beat_images(
+        recording.model_metadata,
+        load_signals(recording, mmap=True)[0],
+        recording.sampling_rate,
+        samples,
+    )
+    return images
+
+
+def recording_beat_png(*, recording: Recording, index: int) -> bytes:
+    beat = recording.beats.filter(index=index).first()
+    if beat is None:
+        raise Http404("No such beat.")
+    image = recording_beat_images(recording=recording, samples=np.array([beat.sample]))
+    if len(image) == 0:
+        raise Http404("No image for this beat.")
+    buffer = io.BytesIO()
+    Image.fromarray(image[0]).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def recording_csv_rows(*, recording: Recording) -> Iterator[list[str]]:
+    """Per-beat CSV: header then one row per beat (probabilities from the results file)."""
+    classes = recording.model_metadata.get("classes", [])
+    probs = _probabilities(recording) if recording.results_file else None
+    yield (
+        ["beat", "time_s", "sample", "class", "confidence"]
+        + [f"p_{c}" for c in classes]
+        + (["reference_class"] if recording.has_reference else [])
+    )
+    for beat in recording.beats.order_by("index").iterator(chunk_size=5000):
+        row = [str(beat.index), f"{beat.time_s:.4f}", str(beat.sample), beat.label,
+               f"{beat.confidence:.4f}"]  # fmt: skip
+        if probs is not None:
+            row += [f"{float(p):.4f}" for p in probs[beat.index]]
+        if recording.has_reference:
+            row.append(beat.reference_label)
+        yield row
+
+
+def csv_line(row: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(row)
+    return buffer.getvalue()
+
+
+def folder_name(code: str) -> str:
+    return FOLDER_ALIASES.get(code, code)
+
+
+def recording_class_zip(*, recording: Recording, label: str, max_beats: int) -> tuple[bytes, int]:
+    """A ZIP of the class's beat images as ``<class folder>/<record>_beat<index>.png``."""
+    beats = list(
+        recording.beats.filter(label=label).order_by("index").values_list("index", "sample")
+    )
+    if not beats:
+        raise Http404("No beat of this class.")
+    beats = beats[:max_beats]
+    signal = load_signals(recording, mmap=True)[0]
+    buffer = io.BytesIO()
+    folder = folder_name(label)
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for start in range(0, len(beats), 2000):
+            chunk = beats[start : start + 2000]
+            samples = np.array([s for _, s in chunk], dtype=np.int64)
+            images, kept = render_beat_images(
+                recording.model_metadata, signal, recording.sampling_rate, samples
+            )
+            for position, image in zip(kept.tolist(), images, strict=True):
+                index = chunk[position][0]
+                png = io.BytesIO()
+                Image.fromarray(image).save(png, format="PNG")
+                archive.writestr(f"{folder}/{recording.name}_beat{index:06d}.png", png.getvalue())
+    return buffer.getvalue(), len(beats)

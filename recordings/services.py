@@ -1,0 +1,376 @@
+"""Writes for recordings: store an upload, run its analysis, record failure, delete.
+
+All-or-nothing rules:
+
+* an upload is parsed and checked completely before anything is stored; then the row and its
+  signal file are written together (a failed row write removes the file again);
+* an analysis writes its beats, its results file and the "done" state in one transaction; if
+  anything fails, nothing of it stays and the recording shows "failed" with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from classifier.ml.detection import DetectionError
+from classifier.ml.recording_analysis import analyse
+from classifier.ml.recording_io import Limits, ParsedRecording, RecordingFormatError, parse_upload
+
+from .model_service import RecordingModelMissing, get_recording_model_service
+from .models import Beat, Recording, recording_folder
+
+logger = logging.getLogger(__name__)
+
+UNITS = ("mV", "uV", "V")
+PROGRESS_INTERVAL_S = 0.5  # write progress to the database at most twice a second
+
+
+def upload_limits() -> Limits:
+    return Limits(
+        max_bytes=settings.RECORDING_MAX_BYTES,
+        max_duration_s=settings.RECORDING_MAX_HOURS * 3600.0,
+    )
+
+
+def recording_create(
+    *,
+    owner,
+    files: Sequence,
+    sampling_rate: float | None = None,
+    units: str = "mV",
+    lead: str = "",
+    patient_reference: str = "",
+    note: str = "",
+) -> Recording:
+    """Check and store an uploaded recording, then queue its analysis.
+
+    Raises ``ValidationError`` (nothing stored) for a bad upload and ``RecordingModelMissing``
+    when no recording model is installed.
+    """
+    if units not in UNITS:
+        raise ValidationError(f"units must be one of {', '.join(UNITS)}")
+    if not get_recording_model_service().is_installed():
+        raise RecordingModelMissing("No recording model is installed.")
+    limits = upload_limits()
+    total = sum(int(getattr(f, "size", 0) or 0) for f in files)
+    if total > limits.max_bytes:  # refuse before reading anything into memory
+        raise ValidationError(
+            f"The upload is {total / 1e6:.1f} MB; the limit is {limits.max_bytes / 1e6:.0f} MB."
+        )
+    named = [(getattr(f, "name", "") or "upload", _read(f)) for f in files]
+    try:
+        parsed = parse_upload(
+            named, fs=sampling_rate, lead=lead or None, units=units, limits=limits
+        )
+    except RecordingFormatError as exc:
+        raise ValidationError(str(exc)) from exc
+    recording = _store(owner, parsed, patient_reference=patient_reference, note=note)
+    transaction.on_commit(lambda: recording_enqueue_analysis(recording=recording))
+    return recording
+
+
+def _read(uploaded) -> bytes:
+    if hasattr(uploaded, "seek"):
+        uploaded.seek(0)
+    return uploaded.read()
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _store(owner, parsed: ParsedRecording, *, patient_reference: str, note: str) -> Recording:
+    folder = recording_folder()
+    leads = [parsed.signal] + ([parsed.second_lead] if parsed.second_lead is not None else [])
+    saved: list[str] = []
+    try:
+        signal_name = default_storage.save(
+            f"{folder}/signals.npy", ContentFile(_npy_bytes(np.stack(leads).astype(np.float32)))
+        )
+        saved.append(signal_name)
+        reference_name = ""
+        if parsed.has_reference:
+            buffer = io.BytesIO()
+            np.savez(
+                buffer,
+                samples=parsed.ann_samples.astype(np.int64),
+                symbols=np.asarray(parsed.ann_symbols, dtype="<U2"),
+            )
+            reference_name = default_storage.save(
+                f"{folder}/reference.npz", ContentFile(buffer.getvalue())
+            )
+            saved.append(reference_name)
+        with transaction.atomic():
+            recording = Recording.objects.create(
+                owner=owner,
+                name=parsed.name[:100],
+                original_names=parsed.source_files,
+                file_format=parsed.format,
+                sampling_rate=parsed.fs,
+                n_samples=parsed.n_samples,
+                duration_s=parsed.duration_s,
+                lead=parsed.lead[:32],
+                lead_names=parsed.lead_names,
+                has_reference=parsed.has_reference,
+                patient_reference=patient_reference.strip(),
+                note=note.strip(),
+                signal_file=signal_name,
+                reference_file=reference_name,
+                notes=parsed.notes,
+            )
+    except Exception:
+        for name in saved:
+            default_storage.delete(name)
+        raise
+    return recording
+
+
+def recording_enqueue_analysis(*, recording: Recording) -> None:
+    """Hand the analysis to the task queue (or run it now when RECORDING_TASKS_SYNC is set)."""
+    from django_q.tasks import async_task
+
+    try:
+        task_id = async_task(
+            "recordings.tasks.recording_analyse_task",
+            recording.pk,
+            task_name=f"recording-{recording.pk}",
+            group="recordings",
+            hook="recordings.tasks.recording_task_hook",
+            sync=settings.RECORDING_TASKS_SYNC,
+        )
+    except Exception as exc:  # the broker (database) is unreachable: say so on the page
+        logger.exception("could not queue recording %s", recording.pk)
+        recording_mark_failed(recording_id=recording.pk, reason=f"could not be queued ({exc})")
+        return
+    Recording.objects.filter(pk=recording.pk, task_id="").update(task_id=str(task_id)[:64])
+
+
+class _ProgressWriter:
+    """Writes progress to the row, throttled, so the page's progress bar moves."""
+
+    def __init__(self, recording_id: int):
+        self.recording_id = recording_id
+        self.last_write = time.monotonic()
+
+    def __call__(self, fraction: float, message: str) -> None:
+        # Each write is a commit (an fsync on SQLite): throttle by time, not by step.
+        now = time.monotonic()
+        if now - self.last_write < PROGRESS_INTERVAL_S:
+            return
+        self.last_write = now
+        Recording.objects.filter(pk=self.recording_id).update(
+            progress=round(fraction * 0.95, 3), progress_message=message[:100]
+        )
+
+
+def load_signals(recording: Recording, *, mmap: bool = False) -> np.ndarray:
+    """(leads, samples) float32 mV, the analysed lead first. ``mmap`` maps a local file instead
+    of reading it, so a strip page of a 24-hour recording reads only the pages it shows."""
+    if mmap:
+        try:
+            path = recording.signal_file.path
+        except NotImplementedError:  # remote storage (S3 ...): no local path
+            path = None
+        if path:
+            return np.load(path, mmap_mode="r", allow_pickle=False)
+    with recording.signal_file.open("rb") as handle:
+        return np.load(io.BytesIO(handle.read()), allow_pickle=False)
+
+
+def load_reference(recording: Recording) -> tuple[np.ndarray, np.ndarray] | None:
+    if not recording.reference_file:
+        return None
+    with recording.reference_file.open("rb") as handle:
+        data = np.load(io.BytesIO(handle.read()), allow_pickle=False)
+        return data["samples"], data["symbols"]
+
+
+def recording_analyse(*, recording_id: int) -> str:
+    """Run one recording's analysis (the task body). Returns the final status."""
+    claimed = Recording.objects.filter(pk=recording_id, status=Recording.Status.QUEUED).update(
+        status=Recording.Status.RUNNING,
+        started_at=timezone.now(),
+        progress=0.0,
+        progress_message="starting",
+    )
+    if not claimed:
+        return _fail_if_abandoned(recording_id)
+    recording = Recording.objects.get(pk=recording_id)
+    started = time.perf_counter()
+    results_name = ""
+    try:
+        parsed = _parsed_from_storage(recording)
+        bundle = get_recording_model_service().bundle()
+        result = analyse(parsed, bundle, progress=_ProgressWriter(recording_id))
+        if len(result.beats) == 0:
+            raise DetectionError("no heartbeat could be detected in this recording")
+        results_name = default_storage.save(
+            recording.signal_file.name.rsplit("/", 1)[0] + "/probabilities.npy",
+            ContentFile(_npy_bytes(result.beats.probabilities.astype(np.float16))),
+        )
+        with transaction.atomic():
+            _write_beats(recording, result)
+            Recording.objects.filter(pk=recording_id).update(
+                status=Recording.Status.DONE,
+                progress=1.0,
+                progress_message="done",
+                finished_at=timezone.now(),
+                results_file=results_name,
+                beat_count=len(result.beats),
+                summary=result.summary
+                | {
+                    "detected_beats": result.detected_beats,
+                    "seconds": _seconds(started),
+                    "runtime": getattr(bundle, "runtime", "keras"),
+                },
+                detection=result.detection.as_dict() if result.detection else None,
+                agreement=result.agreement,
+                model_name=bundle.name,
+                model_version=bundle.version,
+                model_metadata=_drawing_metadata(bundle.metadata),
+                error="",
+            )
+        return Recording.Status.DONE
+    except Exception as exc:
+        if results_name:
+            default_storage.delete(results_name)
+        known = (DetectionError, RecordingModelMissing, RecordingFormatError, ValueError)
+        if isinstance(exc, known):
+            reason = str(exc)
+        else:
+            logger.exception("analysis of recording %s failed", recording_id)
+            reason = f"internal error during analysis ({type(exc).__name__}: {exc})"
+        recording_mark_failed(recording_id=recording_id, reason=reason)
+        return Recording.Status.FAILED
+
+
+def _fail_if_abandoned(recording_id: int) -> str:
+    """The broker hands a task out again when its worker did not acknowledge it in time (killed
+    at the time limit, machine lost). The recording then still says "running": report it."""
+    limit = dt.timedelta(seconds=settings.Q_CLUSTER.get("timeout") or 1800)
+    stale = Recording.objects.filter(
+        pk=recording_id,
+        status=Recording.Status.RUNNING,
+        started_at__lt=timezone.now() - limit,
+    ).exists()
+    if stale:
+        recording_mark_failed(
+            recording_id=recording_id,
+            reason=(
+                f"the analysis did not finish within {int(limit.total_seconds())} s "
+                "(the worker was stopped or timed out)"
+            ),
+        )
+        return Recording.Status.FAILED
+    return "skipped"  # deleted, finished, or another worker has it right now
+
+
+def _seconds(started: float) -> float:
+    return round(time.perf_counter() - started, 2)
+
+
+def _parsed_from_storage(recording: Recording) -> ParsedRecording:
+    signals = load_signals(recording)
+    reference = load_reference(recording)
+    names = [recording.lead] + [n for n in recording.lead_names if n != recording.lead]
+    parsed = ParsedRecording(
+        name=recording.name,
+        format=recording.file_format,
+        fs=recording.sampling_rate,
+        lead_names=names[: len(signals)],
+        signals=signals,
+        lead_index=0,
+        source_files=list(recording.original_names),
+    )
+    if reference is not None:
+        parsed.ann_samples, parsed.ann_symbols = reference
+    return parsed
+
+
+def _drawing_metadata(metadata: dict) -> dict:
+    keys = ("classes", "label_set", "representation", "image_size", "sampling_rate", "window")
+    return {k: metadata[k] for k in keys if k in metadata}
+
+
+def _write_beats(recording: Recording, result) -> None:
+    beats = result.beats
+    labels = beats.labels
+    confidence = beats.confidence
+    reference = result.reference_labels
+    fs = recording.sampling_rate
+    rows = (
+        Beat(
+            recording=recording,
+            index=i,
+            sample=int(sample),
+            time_s=round(float(sample) / fs, 4),
+            label=str(labels[i]),
+            confidence=round(float(confidence[i]), 4),
+            reference_label=str(reference[i]) if reference is not None else "",
+        )
+        for i, sample in enumerate(beats.samples.tolist())
+    )
+    Beat.objects.filter(recording=recording).delete()
+    batch: list[Beat] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == 5000:
+            Beat.objects.bulk_create(batch)
+            batch = []
+    if batch:
+        Beat.objects.bulk_create(batch)
+
+
+def recording_mark_failed(*, recording_id: int, reason: str) -> None:
+    """Failed state with its reason; no beat or result of a failed analysis stays."""
+    with transaction.atomic():
+        recording = Recording.objects.select_for_update().filter(pk=recording_id).first()
+        if recording is None:
+            return
+        Beat.objects.filter(recording=recording).delete()
+        stale = recording.results_file.name if recording.results_file else ""
+        Recording.objects.filter(pk=recording_id).update(
+            status=Recording.Status.FAILED,
+            error=reason[:2000],
+            finished_at=timezone.now(),
+            results_file="",
+            beat_count=0,
+            summary={},
+            detection=None,
+            agreement=None,
+            progress_message="failed",
+        )
+    if stale:
+        default_storage.delete(stale)
+
+
+def recording_retry(*, recording: Recording) -> Recording:
+    """Queue a failed recording's analysis again (e.g. after a model was installed)."""
+    if recording.status != Recording.Status.FAILED:
+        raise ValidationError("Only a failed analysis can be run again.")
+    Recording.objects.filter(pk=recording.pk).update(
+        status=Recording.Status.QUEUED, error="", progress=0.0, progress_message="", task_id=""
+    )
+    recording.refresh_from_db()
+    transaction.on_commit(lambda: recording_enqueue_analysis(recording=recording))
+    return recording
+
+
+def recording_delete(*, recording: Recording) -> None:
+    """Delete the row and its beats; its files follow once committed (``signals``)."""
+    with transaction.atomic():
+        recording.delete()

@@ -1,0 +1,28 @@
+"""Background tasks (django-q2). Thin: the work is in ``services``."""
+
+from __future__ import annotations
+
+from .models import Recording
+from .services import recording_analyse, recording_mark_failed
+
+
+def recording_analyse_task(recording_id: int) -> str:
+    """Queued by ``recording_enqueue_analysis``; run by ``manage.py qcluster`` workers."""
+    return recording_analyse(recording_id=recording_id)
+
+
+def recording_task_hook(task) -> None:
+    """Called by django-q after the task ends, even when the worker was killed (timeout,
+    out of memory): a recording must never stay "analysing" forever."""
+    if task.success:
+        return
+    recording_id = task.args[0] if task.args else None
+    if recording_id is None:
+        return
+    still_open = Recording.objects.filter(
+        pk=recording_id, status__in=[Recording.Status.QUEUED, Recording.Status.RUNNING]
+    ).exists()
+    if still_open:
+        recording_mark_failed(
+            recording_id=recording_id, reason=f"the analysis worker stopped: {task.result}"
+        )

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import views
+
+app_name = "recordings"
+
+urlpatterns = [
+    path("", views.recording_list_view, name="list"),
+    path("upload/", views.recording_upload_view, name="upload"),
+    path("<int:pk>/", views.recording_detail_view, name="detail"),
+    path("<int:pk>/status.json", views.recording_status_view, name="status"),
+    path("<int:pk>/strip.json", views.recording_strip_view, name="strip"),
+    path("<int:pk>/find.json", views.recording_find_view, name="find"),
+    path("<int:pk>/beats/<int:index>.json", views.recording_beat_view, name="beat"),
+    path("<int:pk>/beats/<int:index>.png", views.recording_beat_png_view, name="beat_png"),
+    path("<int:pk>/beats.csv", views.recording_csv_view, name="csv"),
+    path("<int:pk>/images/<str:label>.zip", views.recording_zip_view, name="zip"),
+    path("<int:pk>/retry/", views.recording_retry_view, name="retry"),
+    path("<int:pk>/delete/", views.recording_delete_view, name="delete"),
+]

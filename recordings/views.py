@@ -1,0 +1,205 @@
+"""Thin views: parse the request, call a service or selector, render. Login required everywhere;
+another user's recording is a 404."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from classifier.ml.recording_io import describe_limits
+
+from . import selectors, services
+from .forms import RecordingSearchForm, RecordingUploadForm
+from .model_service import RecordingModelMissing
+from .models import CLASS_COLOURS, CLASS_NAMES, Recording
+
+PRIVATE = {"Cache-Control": "private, no-store"}
+
+
+def _float(value, default: float) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+@login_required
+@require_GET
+def recording_list_view(request):
+    form = RecordingSearchForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    page = Paginator(selectors.recording_list(user=request.user, filters=filters), 25).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "recordings/list.html", {"form": form, "page": page})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def recording_upload_view(request):
+    form = RecordingUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            recording = services.recording_create(
+                owner=request.user,
+                files=data["files"],
+                sampling_rate=data.get("sampling_rate"),
+                units=data.get("units") or "mV",
+                lead=data.get("lead") or "",
+                patient_reference=data.get("patient_reference") or "",
+                note=data.get("note") or "",
+            )
+        except ValidationError as exc:
+            form.add_error("files", exc.messages[0])
+        except RecordingModelMissing as exc:
+            form.add_error(None, f"{exc} Recordings cannot be analysed until one is installed.")
+        else:
+            return redirect(recording)
+    limits = describe_limits(services.upload_limits())
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "recordings/upload.html", {"form": form, "limits": limits}, status=status
+    )
+
+
+@login_required
+@require_GET
+def recording_detail_view(request, pk: int):
+    recording = selectors.recording_get(user=request.user, pk=pk)
+    context = {
+        "recording": recording,
+        "status": selectors.recording_status(recording=recording),
+        "class_rows": selectors.class_rows(recording=recording),
+        "legend": [
+            {"code": c, "name": CLASS_NAMES[c], "colour": CLASS_COLOURS[c]} for c in CLASS_COLOURS
+        ],
+        "agreement_rows": _agreement_rows(recording.agreement),
+    }
+    return render(request, "recordings/detail.html", context)
+
+
+def _agreement_rows(agreement: dict | None) -> list[dict]:
+    if not agreement:
+        return []
+    return [
+        {"code": code, "cells": row, "stats": stats}
+        for code, row, stats in zip(
+            agreement["classes"], agreement["matrix"], agreement["per_class"], strict=True
+        )
+    ]
+
+
+@login_required
+@require_GET
+def recording_status_view(request, pk: int):
+    recording = selectors.recording_get(user=request.user, pk=pk)
+    return JsonResponse(selectors.recording_status(recording=recording), headers=PRIVATE)
+
+
+def _done(request, pk: int) -> Recording:
+    recording = selectors.recording_get(user=request.user, pk=pk)
+    if recording.status != Recording.Status.DONE:
+        raise Http404("This recording has not been analysed.")
+    return recording
+
+
+@login_required
+@require_GET
+def recording_strip_view(request, pk: int):
+    recording = _done(request, pk)
+    data = selectors.recording_strip(
+        recording=recording,
+        start_s=_float(request.GET.get("start"), 0.0),
+        seconds=_float(request.GET.get("seconds"), 10.0),
+    )
+    return JsonResponse(data, headers=PRIVATE)
+
+
+@login_required
+@require_GET
+def recording_find_view(request, pk: int):
+    """Where the next / previous beat of a class is, to page the strip to it."""
+    recording = _done(request, pk)
+    beat = selectors.recording_next_beat(
+        recording=recording,
+        after_s=_float(request.GET.get("after"), -1.0),
+        label=request.GET.get("label", ""),
+        backwards=request.GET.get("direction") == "back",
+    )
+    return JsonResponse({"time_s": beat.time_s if beat else None}, headers=PRIVATE)
+
+
+@login_required
+@require_GET
+def recording_beat_view(request, pk: int, index: int):
+    recording = _done(request, pk)
+    return JsonResponse(selectors.recording_beat(recording=recording, index=index), headers=PRIVATE)
+
+
+@login_required
+@require_GET
+def recording_beat_png_view(request, pk: int, index: int):
+    recording = _done(request, pk)
+    png = selectors.recording_beat_png(recording=recording, index=index)
+    return HttpResponse(png, content_type="image/png", headers=PRIVATE)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+@require_GET
+def recording_csv_view(request, pk: int):
+    recording = _done(request, pk)
+    rows = selectors.recording_csv_rows(recording=recording)
+    response = StreamingHttpResponse(
+        (selectors.csv_line(row) for row in rows), content_type="text/csv", headers=PRIVATE
+    )
+    response["Content-Disposition"] = f'attachment; filename="recording-{recording.pk}-beats.csv"'
+    return response
+
+
+@login_required
+@require_GET
+def recording_zip_view(request, pk: int, label: str):
+    recording = _done(request, pk)
+    code = {v: k for k, v in selectors.FOLDER_ALIASES.items()}.get(label, label)
+    content, count = selectors.recording_class_zip(
+        recording=recording, label=code, max_beats=settings.RECORDING_ZIP_MAX_BEATS
+    )
+    response = HttpResponse(content, content_type="application/zip", headers=PRIVATE)
+    name = f"recording-{recording.pk}-{selectors.folder_name(code)}.zip"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["X-Beat-Count"] = str(count)
+    return response
+
+
+@login_required
+@require_POST
+def recording_retry_view(request, pk: int):
+    recording = selectors.recording_get(user=request.user, pk=pk)
+    try:
+        services.recording_retry(recording=recording)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    return redirect(recording)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def recording_delete_view(request, pk: int):
+    recording = selectors.recording_get(user=request.user, pk=pk)
+    if request.method == "POST":
+        services.recording_delete(recording=recording)
+        messages.success(request, f"Recording {recording.name} deleted.")
+        return redirect("recordings:list")
+    return render(request, "recordings/delete.html", {"recording": recording})

@@ -1,0 +1,25 @@
+"""Fixtures for the whole-recording tests: tiny real Keras recording models (shared factory)."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifier.ml.bundle import load_bundle
+from tests.factories import build_tiny_bundle
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory):
+    """A real (untrained, seeded) Keras CNN saved with ``save_bundle``, ``task == "recording"``,
+    alone in its folder (so it can serve as MODELS_DIR)."""
+    folder = tmp_path_factory.mktemp("recording-model")
+    return load_bundle(build_tiny_bundle(folder, "tiny_recording", task="recording"))
+
+
+@pytest.fixture(scope="session")
+def tiny_rr_bundle(tmp_path_factory):
+    """The same with the RR-interval input ("inputs": ["image", "rr"])."""
+    folder = tmp_path_factory.mktemp("recording-rr-model")
+    return load_bundle(
+        build_tiny_bundle(folder, "tiny_recording_rr", task="recording", with_rr=True)
+    )

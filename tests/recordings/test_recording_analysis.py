@@ -1,0 +1,99 @@
+"""End-to-end analysis of a synthetic recording with a tiny real Keras model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from classifier.ml.recording_analysis import analyse, beat_images, classify_at
+from classifier.ml.recording_io import parse_upload
+
+from .synth import beat_times, ecg, write_wfdb
+
+FS = 360.0
+
+
+@pytest.mark.parametrize("bundle_fixture", ["tiny_bundle", "tiny_rr_bundle"])
+def test_analyse_detects_classifies_and_compares_with_reference(tmp_path, request, bundle_fixture):
+    tiny_bundle = request.getfixturevalue(bundle_fixture)
+    duration = 60.0
+    times = beat_times(duration, rr_s=0.8, premature_every=6)
+    truth = np.round(times * FS).astype(int)
+    symbols = ["V" if (i % 6) == 5 else "N" for i in range(len(truth))]
+    x = np.stack([ecg(FS, duration, times), 0.6 * ecg(FS, duration, times, seed=3)])
+    files = write_wfdb(tmp_path, "syn", x, FS, ["MLII", "V1"], truth, symbols)
+    recording = parse_upload(list(files.items()))
+    steps: list[tuple[float, str]] = []
+    result = analyse(recording, tiny_bundle, progress=lambda f, m: steps.append((f, m)))
+
+    assert result.detection.sensitivity == 1.0 and result.detection.positive_predictivity == 1.0
+    assert len(result.beats) == len(truth)  # every beat here has a full window
+    assert result.beats.probabilities.shape == (len(truth), 6)
+    np.testing.assert_allclose(result.beats.probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert steps[-1] == (1.0, "done") and [f for f, _ in steps] == sorted(f for f, _ in steps)
+
+    summary = result.summary
+    assert summary["beats"] == len(truth)
+    assert sum(c["count"] for c in summary["classes"]) == len(truth)
+    assert 60 < summary["heart_rate"]["mean_bpm"] < 90
+
+    agreement = result.agreement
+    matrix = np.array(agreement["matrix"])
+    assert matrix.sum() == len(truth) == agreement["scored_beats"]
+    classes = result.beats.classes
+    assert matrix[classes.index("V")].sum() == symbols.count("V")  # reference rows
+    assert matrix[classes.index("N")].sum() == symbols.count("N")
+    assert list(result.reference_labels[:6]) == symbols[:6]
+    # The agreement is computed from the model's own labels, not invented.
+    predicted = result.beats.labels
+    assert np.trace(matrix) == int(np.sum(predicted == np.array(symbols)))
+
+
+def test_classify_at_matches_one_call_of_classify_beats(tiny_bundle, monkeypatch):
+    import classifier.ml.recording_analysis as ra
+
+    duration = 50.0
+    times = beat_times(duration)
+    x = ecg(FS, duration, times)
+    peaks = np.round(times * FS).astype(int)
+    whole = classify_at(tiny_bundle, x, FS, peaks)
+    monkeypatch.setattr(ra, "CLASSIFY_CHUNK_S", 20.0)  # force three pieces
+    pieces = classify_at(tiny_bundle, x, FS, peaks)
+    np.testing.assert_array_equal(whole.samples, pieces.samples)
+    np.testing.assert_allclose(whole.probabilities, pieces.probabilities, atol=1e-3)
+    kept, images, _ = tiny_bundle.classify_beats(x, FS, peaks)
+    np.testing.assert_array_equal(beat_images(tiny_bundle, x, FS, peaks[kept][:5]), images[:5])
+
+
+def test_recording_service_uses_litert_when_a_fresh_conversion_exists(
+    tmp_path, tiny_bundle, settings
+):
+    import shutil
+    from pathlib import Path
+
+    from classifier.lite_runtime import TOLERANCE, export_lite, litert_available
+    from recordings.model_service import get_recording_model_service
+
+    if not litert_available():
+        pytest.skip("ai-edge-litert is not installed")
+    models = tmp_path / "models"
+    models.mkdir()
+    source = Path(tiny_bundle.path).with_suffix(".keras")
+    shutil.copy(source, models / source.name)
+    shutil.copy(source.with_suffix(".json"), models / source.with_suffix(".json").name)
+    export_lite(models / source.name)
+    settings.MODELS_DIR = models
+    get_recording_model_service.cache_clear()
+    try:
+        lite = get_recording_model_service().bundle()
+    finally:
+        get_recording_model_service.cache_clear()
+    assert lite.runtime == "litert"
+    duration = 30.0
+    times = beat_times(duration)
+    x = ecg(FS, duration, times)
+    peaks = np.round(times * FS).astype(int)
+    expected = classify_at(tiny_bundle, x, FS, peaks)
+    got = classify_at(lite, x, FS, peaks)
+    np.testing.assert_array_equal(got.samples, expected.samples)
+    np.testing.assert_allclose(got.probabilities, expected.probabilities, atol=TOLERANCE)
