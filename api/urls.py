@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from . import token_views, views
+from . import recording_views, token_views, views
 
 app_name = "api"
 
@@ -22,6 +22,32 @@ urlpatterns = [
         "v1/predictions/<int:pk>/report/",
         views.PredictionReport.as_view(),
         name="prediction-report",
+    ),
+    path("v1/recordings/", recording_views.RecordingListCreate.as_view(), name="recording-list"),
+    path(
+        "v1/recordings/<int:pk>/",
+        recording_views.RecordingDetail.as_view(),
+        name="recording-detail",
+    ),
+    path(
+        "v1/recordings/<int:pk>/beats/",
+        recording_views.RecordingBeats.as_view(),
+        name="recording-beats",
+    ),
+    path(
+        "v1/recordings/<int:pk>/beats/<int:index>/",
+        recording_views.RecordingBeatDetail.as_view(),
+        name="recording-beat",
+    ),
+    path(
+        "v1/recordings/<int:pk>/beats/<int:index>/heatmap/",
+        recording_views.RecordingBeatHeatMapView.as_view(),
+        name="recording-beat-heatmap",
+    ),
+    path(
+        "v1/recordings/<int:pk>/report/",
+        recording_views.RecordingReport.as_view(),
+        name="recording-report",
     ),
     path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("v1/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

@@ -25,3 +25,27 @@ class PredictionHeatMap(models.Model):
 
     def __str__(self) -> str:
         return f"Grad-CAM of prediction {self.prediction_id} ({self.explained_class})"
+
+
+class RecordingBeatHeatMap(models.Model):
+    """Grad-CAM of one beat of an analysed recording, computed once when first asked for."""
+
+    recording = models.ForeignKey(
+        "recordings.Recording", on_delete=models.CASCADE, related_name="beat_heatmaps"
+    )
+    index = models.PositiveIntegerField()
+    overlay = models.FileField(upload_to=heatmap_upload_to, max_length=255)
+    explained_class = models.CharField(max_length=8)
+    model_name = models.CharField(max_length=100)
+    model_version = models.CharField(max_length=50)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recording", "index"], name="recording_beat_heatmap_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Grad-CAM of beat {self.index} of recording {self.recording_id}"

@@ -45,3 +45,28 @@ def heatmap_unavailable_reason(*, prediction) -> str | None:
     if "rr" in metadata["inputs"]:
         return "this model also needs the rhythm around the beat."
     return None
+
+
+def recording_heatmap_unavailable_reason(*, recording) -> str | None:
+    """Why beats of ``recording`` cannot be explained (None when they can), without loading
+    TensorFlow."""
+    from recordings.model_service import recording_model_path
+
+    if recording.status != recording.Status.DONE:
+        return "the analysis is not finished."
+    path = recording_model_path(Path(settings.MODELS_DIR), getattr(settings, "RECORDING_MODEL", ""))
+    if path is None:
+        return "no recording model is installed."
+    try:
+        metadata = read_metadata(path)
+    except BundleError:
+        return "the model cannot be read."
+    if (metadata["name"], str(metadata["version"])) != (
+        recording.model_name,
+        recording.model_version,
+    ):
+        return (
+            f"the model that analysed this recording ({recording.model_name} "
+            f"v{recording.model_version}) is no longer installed."
+        )
+    return None
