@@ -51,6 +51,13 @@ INSTALLED_APPS = [
     "classifier",
     "django_q",
     "recordings",
+    # Explanations, REST API and PDF reports (issue 5)
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -196,6 +203,38 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+}
+
+# REST API (issue 5). Token or session authentication, everything private by default, JSON
+# errors, one throttle per user whose rate is configurable. The throttle counts in the default
+# cache: with several server processes point CACHES at a shared cache (e.g. Redis).
+API_THROTTLE_RATE = env("API_THROTTLE_RATE", default="120/minute")
+API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=20)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PerUserThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.exceptions.json_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ECG arrhythmia classifier API",
+    "DESCRIPTION": (
+        "Classify ECG beat images and recordings. Authenticate with `Authorization: Token <key>` "
+        "(create the key on the API access page). Decision support, not a diagnosis."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI and Redoc from the sidecar package's static files: no CDN at run time.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Production hardening (issue 6): login throttling, CSP, JSON logs, health check -------------

@@ -16,4 +16,6 @@ urlpatterns = [
     path("predictions/", include("classifier.urls")),
     path("recordings/", include("recordings.urls")),
     path("", include("pages.urls")),
+    path("api/", include("api.urls")),  # REST API, its docs and the token page (issue 5)
+    path("reports/", include("reports.urls")),  # heat maps and PDF reports (issue 5)
 ]

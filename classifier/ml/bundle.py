@@ -119,13 +119,14 @@ class ModelBundle:
             )
         return out
 
-    def classify_beats(
+    def beat_inputs(
         self, signal: np.ndarray, fs: float, peaks: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Classify every beat at ``peaks`` (samples at ``fs``) of a raw lead in mV.
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Model inputs for every beat at ``peaks`` (samples at ``fs``) of a raw lead in mV.
 
-        Returns (kept peak indices, images, probabilities). Same path as training: resample to
-        the model rate, band-pass, cut windows, render, add RR features if the model uses them.
+        Returns (kept peak indices, images, RR features or None). Same path as training:
+        resample to the model rate, band-pass, cut windows, render, add RR features if the
+        model uses them. Shared by classification and explanation (Grad-CAM).
         """
         model_fs = float(self.metadata["sampling_rate"])
         clean = prepare_signal(signal, fs, model_fs)
@@ -136,6 +137,13 @@ class ModelBundle:
         )
         images = self.render(windows)
         rr = rr_features(scaled_peaks, model_fs)[kept] if "rr" in self.metadata["inputs"] else None
+        return kept, images, rr
+
+    def classify_beats(
+        self, signal: np.ndarray, fs: float, peaks: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Classify every beat at ``peaks``; (kept peak indices, images, probabilities)."""
+        kept, images, rr = self.beat_inputs(signal, fs, peaks)
         return kept, images, self.predict_proba(images, rr)
 
 

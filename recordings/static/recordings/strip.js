@@ -64,6 +64,16 @@
 
   var selected = -1;  // position in data.beats of the beat shown below the strip
 
+  function showHeatMap(index) {
+    // Grad-CAM of the beat, computed once by the server; hidden when it cannot be had.
+    var img = document.getElementById("beat-heatmap"), note = document.getElementById("beat-heatmap-note");
+    if (!img || !section.dataset.heatmapUrl) return;
+    img.classList.add("d-none"); note.classList.add("d-none");
+    img.onload = function () { img.classList.remove("d-none"); note.classList.remove("d-none"); };
+    img.onerror = function () { img.classList.add("d-none"); note.classList.add("d-none"); };
+    img.src = beatUrl(section.dataset.heatmapUrl, index);
+  }
+
   function showBeat(beat) {
     selected = data.beats.indexOf(beat);
     draw();
@@ -72,6 +82,7 @@
       .then(function (b) {
         document.getElementById("beat-detail").classList.remove("d-none");
         document.getElementById("beat-image").src = beatUrl(section.dataset.pngUrl, b.index);
+        showHeatMap(b.index);
         document.getElementById("beat-title").textContent = "Beat " + b.index + " at " +
           b.time_s.toFixed(2) + " s: " + b.label_name + " (" + (100 * b.confidence).toFixed(1) + " %)" +
           (b.reference ? "; reference " + b.reference : "");

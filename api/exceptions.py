@@ -1,0 +1,64 @@
+"""Every API error as JSON: ``{"status": 400, "code": "...", "message": "...", "errors": {...}}``.
+
+``message`` is one readable sentence; ``errors`` (validation only) maps each field to its
+messages. Django's own ValidationError (raised by the web app's services) becomes a 400 too,
+and Http404 keeps DRF's "Not found." -- the same answer whether a record is missing or someone
+else's, so ids leak nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+def _flatten(detail: Any, prefix: str = "") -> list[str]:
+    """Readable "field: message" lines from DRF's nested error detail."""
+    if isinstance(detail, dict):
+        lines = []
+        for key, value in detail.items():
+            name = "" if key in ("non_field_errors", "__all__") else str(key)
+            lines += _flatten(value, f"{prefix}.{name}" if prefix and name else prefix or name)
+        return lines
+    if isinstance(detail, list):
+        return [line for item in detail for line in _flatten(item, prefix)]
+    return [f"{prefix}: {detail}" if prefix else str(detail)]
+
+
+def json_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        detail = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+        exc = exceptions.ValidationError(detail)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None  # unexpected errors: Django's 500 handling (logged)
+    body: dict[str, Any] = {"status": response.status_code}
+    if isinstance(exc, exceptions.ValidationError):
+        body["code"] = "invalid"
+        body["message"] = "; ".join(_flatten(response.data)) or "Invalid input."
+        body["errors"] = (
+            response.data
+            if isinstance(response.data, dict)
+            else {"non_field_errors": response.data}
+        )
+    else:
+        codes = exc.get_codes()
+        body["code"] = codes if isinstance(codes, str) else "error"
+        detail = response.data.get("detail") if isinstance(response.data, dict) else response.data
+        body["message"] = str(detail)
+        if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
+            body["retry_after_s"] = getattr(exc, "wait", None)
+    response.data = body
+    return response

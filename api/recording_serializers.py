@@ -1,0 +1,100 @@
+"""Request and response shapes of the recording endpoints. Uploads are validated by the
+recording upload page's own form (same rules); this serializer documents the request."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from classifier.ml.recording_io import MAX_FS, MIN_FS
+from recordings.models import Beat, Recording
+from recordings.services import UNITS
+
+
+class RecordingCreateSerializer(serializers.Serializer):
+    files = serializers.ListField(
+        child=serializers.FileField(),
+        help_text=(
+            "WFDB .hea + .dat (+ .atr for reference annotations), or one .zip of them, or one "
+            ".csv, or one .edf. Repeat the field for several files."
+        ),
+    )
+    sampling_rate = serializers.FloatField(
+        required=False, min_value=MIN_FS, max_value=MAX_FS, help_text="Only for a CSV without time."
+    )
+    units = serializers.ChoiceField(choices=UNITS, default="mV", help_text="Units of CSV values.")
+    lead = serializers.CharField(required=False, max_length=32, help_text="Default MLII.")
+    patient_reference = serializers.CharField(required=False, max_length=64)
+    note = serializers.CharField(required=False, max_length=1000)
+
+
+class RecordingSerializer(serializers.ModelSerializer):
+    model = serializers.SerializerMethodField()
+    progress = serializers.IntegerField(source="progress_percent")
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Recording
+        fields = [
+            "id",
+            "created_at",
+            "name",
+            "file_format",
+            "sampling_rate",
+            "duration_s",
+            "lead",
+            "has_reference",
+            "patient_reference",
+            "note",
+            "status",
+            "progress",
+            "progress_message",
+            "error",
+            "started_at",
+            "finished_at",
+            "model",
+            "beat_count",
+            "summary",
+            "detection",
+            "agreement",
+            "links",
+        ]
+        read_only_fields = fields
+
+    def get_model(self, obj: Recording) -> dict[str, str] | None:
+        if not obj.model_name:
+            return None
+        return {"name": obj.model_name, "version": obj.model_version}
+
+    def get_links(self, obj: Recording) -> dict[str, str]:
+        request = self.context.get("request")
+        urls = {
+            "self": reverse("api:recording-detail", args=[obj.pk]),
+            "beats": reverse("api:recording-beats", args=[obj.pk]),
+            "report": reverse("api:recording-report", args=[obj.pk]),
+            "page": obj.get_absolute_url(),
+        }
+        return {k: request.build_absolute_uri(v) if request else v for k, v in urls.items()}
+
+
+class BeatSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Beat
+        fields = ["index", "time_s", "sample", "label", "confidence", "reference_label"]
+        read_only_fields = fields
+
+
+class BeatProbabilitySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    percent = serializers.FloatField()
+
+
+class BeatDetailSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    time_s = serializers.FloatField()
+    label = serializers.CharField()
+    label_name = serializers.CharField()
+    confidence = serializers.FloatField()
+    reference = serializers.CharField(allow_blank=True)
+    probabilities = BeatProbabilitySerializer(many=True)

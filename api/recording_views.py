@@ -1,0 +1,170 @@
+"""Recording endpoints: upload returns the job (202), then poll it; results, beats, heat maps
+and the PDF once done. The recordings app's form, services and selectors do the work."""
+
+from __future__ import annotations
+
+import io
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from recordings import selectors, services
+from recordings.forms import RecordingSearchForm, RecordingUploadForm
+from recordings.model_service import RecordingModelMissing
+from recordings.models import Recording
+from reports.recording_services import recording_beat_heatmap_get_or_create, recording_report_pdf
+from reports.services import HeatMapUnavailable
+from reports.views import private_file
+
+from .recording_serializers import (
+    BeatDetailSerializer,
+    BeatSerializer,
+    RecordingCreateSerializer,
+    RecordingSerializer,
+)
+from .views import ERROR, ServiceUnavailable, list_filters
+
+
+class AnalysisNotDone(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "analysis_not_done"
+
+
+def _recording(request, pk: int) -> Recording:
+    return selectors.recording_get(user=request.user, pk=pk)
+
+
+def _done(recording: Recording) -> Recording:
+    if recording.status != Recording.Status.DONE:
+        raise AnalysisNotDone(
+            f"The analysis is {recording.get_status_display().lower()}"
+            + (f": {recording.error}" if recording.error else "")
+            + "; results exist once it is done."
+        )
+    return recording
+
+
+class RecordingListCreate(GenericAPIView):
+    serializer_class = RecordingSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        summary="List your recordings",
+        parameters=[
+            OpenApiParameter("q", str, description="Text in the name, patient reference or note"),
+            OpenApiParameter("status", str, enum=list(Recording.Status.values)),
+        ],
+        responses={200: RecordingSerializer(many=True), 400: ERROR},
+    )
+    def get(self, request):
+        filters = list_filters(RecordingSearchForm, request.query_params)
+        page = self.paginate_queryset(selectors.recording_list(user=request.user, filters=filters))
+        data = RecordingSerializer(page, many=True, context={"request": request}).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(
+        summary="Upload a recording; its analysis runs in the background",
+        request={"multipart/form-data": RecordingCreateSerializer},
+        responses={202: RecordingSerializer, 400: ERROR, 503: ERROR},
+    )
+    def post(self, request):
+        fields = request.POST.copy()  # the form fields, without the files
+        fields.setdefault("units", "mV")  # the page preselects it; API clients may omit it
+        form = RecordingUploadForm(fields, request.FILES)
+        if not form.is_valid():
+            raise exceptions.ValidationError({k: list(v) for k, v in form.errors.items()})
+        data = form.cleaned_data
+        try:
+            recording = services.recording_create(
+                owner=request.user,
+                files=data["files"],
+                sampling_rate=data.get("sampling_rate"),
+                units=data.get("units") or "mV",
+                lead=data.get("lead") or "",
+                patient_reference=data.get("patient_reference") or "",
+                note=data.get("note") or "",
+            )
+        except DjangoValidationError as exc:
+            raise exceptions.ValidationError({"files": exc.messages}) from exc
+        except RecordingModelMissing as exc:
+            raise ServiceUnavailable(str(exc), code="model_not_installed") from exc
+        body = RecordingSerializer(recording, context={"request": request}).data
+        return Response(body, status=202, headers={"Location": body["links"]["self"]})
+
+
+class RecordingDetail(APIView):
+    @extend_schema(
+        summary="A recording: its job status, and its results once done",
+        responses={200: RecordingSerializer, 404: ERROR},
+    )
+    def get(self, request, pk: int):
+        recording = _recording(request, pk)
+        return Response(RecordingSerializer(recording, context={"request": request}).data)
+
+    @extend_schema(summary="Delete a recording, its beats and files", responses={204: None})
+    def delete(self, request, pk: int):
+        services.recording_delete(recording=_recording(request, pk))
+        return Response(status=204)
+
+
+class RecordingBeats(GenericAPIView):
+    serializer_class = BeatSerializer
+
+    @extend_schema(
+        summary="The classified beats of a recording, in time order",
+        parameters=[OpenApiParameter("label", str, description="Only beats of this class")],
+        responses={200: BeatSerializer(many=True), 404: ERROR, 409: ERROR},
+    )
+    def get(self, request, pk: int):
+        recording = _done(_recording(request, pk))
+        beats = recording.beats.order_by("index")
+        if label := request.query_params.get("label"):
+            beats = beats.filter(label=label)
+        page = self.paginate_queryset(beats)
+        return self.get_paginated_response(BeatSerializer(page, many=True).data)
+
+
+class RecordingBeatDetail(APIView):
+    @extend_schema(
+        summary="One beat with every class probability",
+        responses={200: BeatDetailSerializer, 404: ERROR, 409: ERROR},
+    )
+    def get(self, request, pk: int, index: int):
+        recording = _done(_recording(request, pk))
+        return Response(selectors.recording_beat(recording=recording, index=index))
+
+
+class RecordingBeatHeatMapView(APIView):
+    @extend_schema(
+        summary="Grad-CAM heat map over one beat as the model saw it (PNG)",
+        responses={(200, "image/png"): OpenApiTypes.BINARY, 404: ERROR, 409: ERROR},
+    )
+    def get(self, request, pk: int, index: int):
+        recording = _done(_recording(request, pk))
+        try:
+            heatmap = recording_beat_heatmap_get_or_create(recording=recording, index=index)
+        except HeatMapUnavailable as exc:
+            raise exceptions.NotFound(f"No heat map: {exc}") from None
+        return private_file(heatmap.overlay.open("rb"), "image/png")
+
+
+class RecordingReport(APIView):
+    @extend_schema(
+        summary="PDF report of an analysed recording",
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY, 404: ERROR, 409: ERROR},
+    )
+    def get(self, request, pk: int):
+        recording = _done(_recording(request, pk))
+        pdf = recording_report_pdf(recording=recording)
+        return private_file(
+            io.BytesIO(pdf),
+            "application/pdf",
+            as_attachment=True,
+            filename=f"ecg-recording-{recording.pk}.pdf",
+        )

@@ -1,0 +1,89 @@
+"""Request and response shapes of the REST API (validation only; no work is done here)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from classifier.forms import patient_reference_validator
+from classifier.models import Prediction
+from classifier.services import IMAGE_TYPE_CHOICES
+
+
+class PredictionCreateSerializer(serializers.Serializer):
+    """``POST /api/v1/predictions/`` as multipart/form-data. The image's content (format, size,
+    pixel count) is checked by the same validator as the upload page, inside the service."""
+
+    image = serializers.FileField(help_text="One ECG beat image or spectral image (PNG/JPEG/BMP).")
+    image_type = serializers.ChoiceField(
+        choices=IMAGE_TYPE_CHOICES,
+        default="auto",
+        help_text="beat_image, spectrogram, or auto (detected from the picture).",
+    )
+    patient_reference = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[patient_reference_validator],
+        help_text="A pseudonymous code only -- never a name or an ID number.",
+    )
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class ModelInfoSerializer(serializers.Serializer):
+    name = serializers.CharField(source="model_name")
+    version = serializers.CharField(source="model_version")
+
+
+class PredictionSerializer(serializers.ModelSerializer):
+    predicted_class_name = serializers.CharField(read_only=True)
+    probabilities = serializers.DictField(
+        child=serializers.FloatField(), help_text="Class code -> probability, in model order."
+    )
+    model = ModelInfoSerializer(source="*", read_only=True)
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Prediction
+        fields = [
+            "id",
+            "created_at",
+            "original_name",
+            "image_type",
+            "image_type_detected",
+            "predicted_class",
+            "predicted_class_name",
+            "confidence",
+            "probabilities",
+            "model",
+            "patient_reference",
+            "note",
+            "links",
+        ]
+        read_only_fields = fields
+
+    def get_links(self, obj: Prediction) -> dict[str, str]:
+        request = self.context.get("request")
+        urls = {
+            "self": reverse("api:prediction-detail", args=[obj.pk]),
+            "image": reverse("api:prediction-image", args=[obj.pk]),
+            "heatmap": reverse("api:prediction-heatmap", args=[obj.pk]),
+            "report": reverse("api:prediction-report", args=[obj.pk]),
+            "page": obj.get_absolute_url(),
+        }
+        return {k: request.build_absolute_uri(v) if request else v for k, v in urls.items()}
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error response (see ``api.exceptions``)."""
+
+    status = serializers.IntegerField(help_text="The HTTP status code, repeated.")
+    code = serializers.CharField(help_text="Machine-readable, e.g. invalid, not_found, throttled.")
+    message = serializers.CharField(help_text="One readable sentence.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Validation errors only: field -> messages.",
+    )
+    retry_after_s = serializers.IntegerField(required=False, help_text="429 only.")

@@ -1,0 +1,61 @@
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from . import recording_views, token_views, views
+
+app_name = "api"
+
+urlpatterns = [
+    path("token/", token_views.token_page, name="token"),
+    path("token/revoke/", token_views.token_revoke_view, name="token-revoke"),
+    path("v1/predictions/", views.PredictionListCreate.as_view(), name="prediction-list"),
+    path("v1/predictions/<int:pk>/", views.PredictionDetail.as_view(), name="prediction-detail"),
+    path(
+        "v1/predictions/<int:pk>/image/", views.PredictionImage.as_view(), name="prediction-image"
+    ),
+    path(
+        "v1/predictions/<int:pk>/heatmap/",
+        views.PredictionHeatMapView.as_view(),
+        name="prediction-heatmap",
+    ),
+    path(
+        "v1/predictions/<int:pk>/report/",
+        views.PredictionReport.as_view(),
+        name="prediction-report",
+    ),
+    path("v1/recordings/", recording_views.RecordingListCreate.as_view(), name="recording-list"),
+    path(
+        "v1/recordings/<int:pk>/",
+        recording_views.RecordingDetail.as_view(),
+        name="recording-detail",
+    ),
+    path(
+        "v1/recordings/<int:pk>/beats/",
+        recording_views.RecordingBeats.as_view(),
+        name="recording-beats",
+    ),
+    path(
+        "v1/recordings/<int:pk>/beats/<int:index>/",
+        recording_views.RecordingBeatDetail.as_view(),
+        name="recording-beat",
+    ),
+    path(
+        "v1/recordings/<int:pk>/beats/<int:index>/heatmap/",
+        recording_views.RecordingBeatHeatMapView.as_view(),
+        name="recording-beat-heatmap",
+    ),
+    path(
+        "v1/recordings/<int:pk>/report/",
+        recording_views.RecordingReport.as_view(),
+        name="recording-report",
+    ),
+    path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("v1/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path(
+        "v1/redoc/",
+        SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"),
+        name="redoc",
+    ),
+    # Anything else under /api/ answers in JSON too, never with an HTML error page.
+    re_path(r"^.*$", views.not_found, name="not-found"),
+]

@@ -1,0 +1,235 @@
+"""Writes of the reports app for recordings: per-beat Grad-CAM (stored once) and the PDF.
+
+A beat is explained exactly as it was classified: the same stored lead, the same piece of the
+recording around it (``recording_analysis.classify_at`` works in pieces with context), the
+beats of that piece for the RR features, and the class the analysis gave it.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Avg, Count
+from django.http import Http404
+from django.utils import timezone
+
+from classifier.ml import explain
+from classifier.ml.bundle import ModelBundle
+from classifier.ml.recording_analysis import CLASSIFY_CHUNK_S, CONTEXT_S
+from classifier.model_service import ModelNotInstalledError, get_model_service
+from recordings import selectors as recording_selectors
+from recordings.model_service import recording_model_path
+from recordings.models import CLASS_COLOURS, CLASS_NAMES, Recording
+from recordings.services import load_signals
+
+from .accuracy import measured_accuracy
+from .figures import strip_png
+from .models import RecordingBeatHeatMap
+from .pdf import ReportData, build_pdf
+from .selectors import recording_heatmap_unavailable_reason
+from .services import HeatMapUnavailable
+
+ECTOPIC = ("V", "A", "!")  # the classes a reader most wants to see explained, in this order
+STRIP_SECONDS = 10.0
+
+
+@dataclass
+class BeatContext:
+    """What the analysis fed the model around one beat (see ``classify_at``)."""
+
+    bundle: ModelBundle
+    signal: np.ndarray  # the piece of the stored lead the beat was classified in
+    fs: float
+    peaks: np.ndarray  # the beats of that piece, in samples from its start
+    position: int  # the beat's place among ``peaks``
+    label: str  # the class the analysis gave the beat
+
+
+def beat_context(recording: Recording, index: int) -> BeatContext:
+    """HeatMapUnavailable or Http404 when the beat cannot be explained."""
+    reason = recording_heatmap_unavailable_reason(recording=recording)
+    if reason:
+        raise HeatMapUnavailable(reason[0].upper() + reason[1:])
+    beat = recording.beats.filter(index=index).first()
+    if beat is None:
+        raise Http404("No such beat.")
+    path = recording_model_path(Path(settings.MODELS_DIR), settings.RECORDING_MODEL)
+    try:
+        # Always the Keras network (gradients), whatever runtime serves the analysis.
+        bundle = get_model_service().keras_bundle_at(path)
+    except ModelNotInstalledError as exc:
+        raise HeatMapUnavailable(exc.detail) from exc
+    fs = recording.sampling_rate
+    signal = load_signals(recording)[0]
+    piece, context = int(CLASSIFY_CHUNK_S * fs), int(CONTEXT_S * fs)
+    start = (beat.sample // piece) * piece
+    lo, hi = max(0, start - context), min(len(signal), start + piece + context)
+    samples = np.array(
+        recording.beats.filter(sample__gte=lo, sample__lt=hi)
+        .order_by("index")
+        .values_list("sample", flat=True),
+        dtype=np.int64,
+    )
+    return BeatContext(
+        bundle=bundle,
+        signal=signal[lo:hi],
+        fs=fs,
+        peaks=samples - lo,
+        position=int(np.searchsorted(samples, beat.sample)),
+        label=beat.label,
+    )
+
+
+def beat_explanation(recording: Recording, index: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """(model input image, heat map, explained class) of one beat."""
+    ctx = beat_context(recording, index)
+    images, heat, _ = explain.explain_beats(
+        ctx.bundle,
+        ctx.signal,
+        ctx.fs,
+        ctx.peaks,
+        [ctx.position],
+        class_index=ctx.bundle.classes.index(ctx.label),
+    )
+    return images[0], heat[0], ctx.label
+
+
+def recording_beat_heatmap_get_or_create(*, recording: Recording, index: int):
+    """The stored overlay of beat ``index``, computing and storing it the first time."""
+    existing = RecordingBeatHeatMap.objects.filter(recording=recording, index=index).first()
+    if existing is not None and existing.overlay.storage.exists(existing.overlay.name):
+        return existing
+    image, heat, label = beat_explanation(recording, index)
+    png = explain.overlay_png(image, heat)
+    heatmap = existing or RecordingBeatHeatMap(recording=recording, index=index)
+    heatmap.explained_class = label
+    heatmap.model_name, heatmap.model_version = recording.model_name, recording.model_version
+    heatmap.overlay.save("heatmap.png", ContentFile(png), save=False)
+    try:
+        with transaction.atomic():
+            heatmap.save()
+    except IntegrityError:
+        heatmap.overlay.storage.delete(heatmap.overlay.name)
+        return RecordingBeatHeatMap.objects.get(recording=recording, index=index)
+    except BaseException:
+        heatmap.overlay.storage.delete(heatmap.overlay.name)
+        raise
+    return heatmap
+
+
+def highlighted_beat(recording: Recording):
+    """The beat a report shows: the most confident beat of the first ectopic class present
+    (V, then A, then !), else of the most frequent class."""
+    counts = {row["code"]: row["count"] for row in recording.summary.get("classes", [])}
+    present = [c for c in ECTOPIC if counts.get(c)] or sorted(counts, key=counts.get)[-1:]
+    if not present:
+        return None
+    return recording.beats.filter(label=present[0]).order_by("-confidence", "index").first()
+
+
+def recording_report_pdf(*, recording: Recording) -> bytes:
+    """The shareable PDF of an analysed recording (strip, highlighted beat, heat map, classes)."""
+    if recording.status != Recording.Status.DONE:
+        raise HeatMapUnavailable(
+            f"The analysis is {recording.get_status_display().lower()}; "
+            "a report exists once it is done."
+        )
+    summary = recording.summary
+    rate = summary.get("heart_rate") or {}
+    details = [
+        ("Recording", f"{recording.name} ({recording.file_format}, lead {recording.lead})"),
+        ("Duration", f"{recording.duration_display} at {recording.sampling_rate:g} Hz"),
+        ("Beats classified", str(recording.beat_count)),
+        (
+            "Heart rate",
+            f"mean {rate.get('mean_bpm', '-')} bpm, min {rate.get('min_bpm', '-')}, "
+            f"max {rate.get('max_bpm', '-')}",
+        ),
+    ]
+    beat = highlighted_beat(recording)
+    data = ReportData(
+        title="ECG recording report",
+        patient_reference=recording.patient_reference,
+        created_at=timezone.localtime(recording.created_at),
+        model_name=recording.model_name,
+        model_version=recording.model_version,
+        details=details,
+        table_title="Beats per class",
+        table_header=("Class", "Beats", "Share", "Mean confidence"),
+        table_rows=_class_rows(recording),
+    )
+    accuracy_source = {"name": recording.model_name, **recording.model_metadata}
+    data.model_accuracy, data.accuracy_basis = measured_accuracy(
+        accuracy_source, settings.MODELS_DIR
+    )
+    if beat is not None:
+        data.label_heading = f"Highlighted beat (#{beat.index}, {beat.time_s:.2f} s)"
+        data.label, data.label_name = beat.label, CLASS_NAMES.get(beat.label, beat.label)
+        data.confidence = beat.confidence
+        data.image_png = explain.png_bytes(
+            np.kron(_beat_image(recording, beat.index), np.ones((4, 4), dtype=np.uint8))
+        )
+        data.image_caption = "The beat as the model saw it"
+        try:
+            heatmap = recording_beat_heatmap_get_or_create(recording=recording, index=beat.index)
+            with heatmap.overlay.open("rb") as handle:
+                data.heatmap_png, data.heatmap_note = handle.read(), explain.READING_NOTE
+        except HeatMapUnavailable as exc:
+            data.details.append(("Heat map", f"not available: {exc}"))
+        data.strip_png, data.strip_caption = _strip(recording, beat.time_s)
+    return build_pdf(data)
+
+
+def _beat_image(recording: Recording, index: int) -> np.ndarray:
+    png = recording_selectors.recording_beat_png(recording=recording, index=index)
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("L"))
+
+
+def _strip(recording: Recording, centre_s: float) -> tuple[bytes, str]:
+    start = max(0.0, centre_s - STRIP_SECONDS / 2)
+    strip = recording_selectors.recording_strip(
+        recording=recording, start_s=start, seconds=STRIP_SECONDS
+    )
+    png = strip_png(
+        np.asarray(strip["signal"], dtype=np.float32),
+        strip["fs"],
+        start_s=strip["start_s"],
+        beat_times_s=[b["t"] for b in strip["beats"]],
+        beat_labels=[b["label"] for b in strip["beats"]],
+        colours=CLASS_COLOURS,
+        highlight_s=centre_s,
+    )
+    caption = (
+        f"{strip['start_s']:.1f}-{strip['start_s'] + strip['seconds']:.1f} s, lead "
+        f"{recording.lead}, band-passed 0.5-40 Hz; each beat's class above it, the highlighted "
+        "beat shaded."
+    )
+    return png, caption
+
+
+def _class_rows(recording: Recording) -> list[tuple[str, ...]]:
+    stats = {
+        row["label"]: row
+        for row in recording.beats.values("label").annotate(n=Count("id"), mean=Avg("confidence"))
+    }
+    rows = []
+    for item in recording.summary.get("classes", []):
+        code = item["code"]
+        mean = stats.get(code, {}).get("mean")
+        rows.append(
+            (
+                f"{CLASS_NAMES.get(code, code)} ({code})",
+                str(item["count"]),
+                f"{item['percent']:.1f}%",
+                f"{mean:.1%}" if mean is not None else "-",
+            )
+        )
+    return rows

@@ -1,0 +1,72 @@
+"""Reads of the reports app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from classifier.ml.bundle import BundleError, read_metadata
+
+
+def model_metadata(*, name: str, version: str) -> dict[str, Any] | None:
+    """Metadata of the installed model with this name and version, or None."""
+    for path in sorted(Path(settings.MODELS_DIR).glob("*.keras")):
+        try:
+            metadata = read_metadata(path)
+        except BundleError:
+            continue
+        if metadata["name"] == name and str(metadata["version"]) == version:
+            return metadata
+    return None
+
+
+def heatmap_unavailable_reason(*, prediction) -> str | None:
+    """Why no heat map can be made for ``prediction`` (None when it can), without loading
+    TensorFlow: the page decides from this whether to show the heat map at all."""
+    from classifier.model_service import get_model_service
+
+    path = get_model_service().image_model_paths().get(prediction.image_type)
+    if path is None:
+        return f"no {prediction.get_image_type_display().lower()} model is installed."
+    try:
+        metadata = read_metadata(path)
+    except BundleError:
+        return "the model cannot be read."
+    if (metadata["name"], str(metadata["version"])) != (
+        prediction.model_name,
+        prediction.model_version,
+    ):
+        return (
+            f"the model that made this prediction ({prediction.model_name} "
+            f"v{prediction.model_version}) is no longer installed."
+        )
+    if "rr" in metadata["inputs"]:
+        return "this model also needs the rhythm around the beat."
+    return None
+
+
+def recording_heatmap_unavailable_reason(*, recording) -> str | None:
+    """Why beats of ``recording`` cannot be explained (None when they can), without loading
+    TensorFlow."""
+    from recordings.model_service import recording_model_path
+
+    if recording.status != recording.Status.DONE:
+        return "the analysis is not finished."
+    path = recording_model_path(Path(settings.MODELS_DIR), getattr(settings, "RECORDING_MODEL", ""))
+    if path is None:
+        return "no recording model is installed."
+    try:
+        metadata = read_metadata(path)
+    except BundleError:
+        return "the model cannot be read."
+    if (metadata["name"], str(metadata["version"])) != (
+        recording.model_name,
+        recording.model_version,
+    ):
+        return (
+            f"the model that analysed this recording ({recording.model_name} "
+            f"v{recording.model_version}) is no longer installed."
+        )
+    return None

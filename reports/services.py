@@ -1,0 +1,138 @@
+"""Writes of the reports app: the cached Grad-CAM overlay of a prediction, and PDF reports.
+
+The overlay is computed on first request with the same model that made the prediction (the
+service refuses when that model is no longer installed: a heat map from another model would
+explain a decision nobody made) and stored as a private file; later views reuse it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
+
+from classifier.ml import explain
+from classifier.ml.images import load_image_for_model
+from classifier.model_service import ModelNotInstalledError, get_model_service
+from classifier.models import Prediction
+
+from .accuracy import measured_accuracy
+from .models import PredictionHeatMap
+from .pdf import ReportData, build_pdf
+from .selectors import heatmap_unavailable_reason, model_metadata
+
+logger = logging.getLogger(__name__)
+
+
+class HeatMapUnavailable(RuntimeError):
+    """The heat map cannot be computed; the message says why, for the user."""
+
+
+def _model_input(prediction: Prediction, *, size: int, kind: str):
+    try:
+        with prediction.image.open("rb") as handle, Image.open(handle) as image:
+            image.load()
+            return load_image_for_model(image, size=size, kind=kind)
+    except (OSError, ValueError, UnidentifiedImageError) as exc:
+        raise HeatMapUnavailable("The uploaded image file is missing or unreadable.") from exc
+
+
+def prediction_heatmap_get_or_create(*, prediction: Prediction) -> PredictionHeatMap:
+    """The stored overlay of ``prediction``, computing and storing it the first time."""
+    existing = PredictionHeatMap.objects.filter(prediction=prediction).first()
+    if existing is not None and existing.overlay.storage.exists(existing.overlay.name):
+        return existing
+    reason = heatmap_unavailable_reason(prediction=prediction)
+    if reason:
+        raise HeatMapUnavailable(reason[0].upper() + reason[1:])
+    try:
+        bundle = get_model_service().image_bundle(prediction.image_type)
+    except ModelNotInstalledError as exc:
+        raise HeatMapUnavailable(exc.detail) from exc
+    pixels = _model_input(prediction, size=bundle.image_size, kind=bundle.kind)
+    class_index = bundle.classes.index(prediction.predicted_class)
+    heat, _ = explain.bundle_grad_cam(bundle, pixels[None], class_index=class_index)
+    png = explain.overlay_png(pixels, heat[0])
+    return _store(prediction, existing, png, bundle, class_index)
+
+
+def _store(prediction, existing, png: bytes, bundle, class_index: int) -> PredictionHeatMap:
+    heatmap = existing or PredictionHeatMap(prediction=prediction)
+    heatmap.explained_class = bundle.classes[class_index]
+    heatmap.layer_name = explain.feature_layer(bundle.model).name
+    heatmap.model_name, heatmap.model_version = bundle.name, bundle.version
+    heatmap.overlay.save("heatmap.png", ContentFile(png), save=False)
+    try:
+        with transaction.atomic():
+            heatmap.save()
+    except IntegrityError:
+        # Another request stored it first: keep theirs, drop our file.
+        heatmap.overlay.storage.delete(heatmap.overlay.name)
+        return PredictionHeatMap.objects.get(prediction=prediction)
+    except BaseException:
+        heatmap.overlay.storage.delete(heatmap.overlay.name)
+        raise
+    return heatmap
+
+
+def prediction_report_pdf(*, prediction: Prediction) -> bytes:
+    """The shareable PDF of one prediction (the heat map is included when it can be had)."""
+    try:
+        with prediction.image.open("rb") as handle:
+            image_png = _as_png(handle.read())
+    except (OSError, ValueError):
+        image_png = None  # a missing file still gets its report, without the picture
+    try:
+        heatmap = prediction_heatmap_get_or_create(prediction=prediction)
+        with heatmap.overlay.open("rb") as handle:
+            heatmap_png, note = handle.read(), explain.READING_NOTE
+    except HeatMapUnavailable as exc:
+        heatmap_png, note = None, f"No heat map: {exc}"
+    metadata = model_metadata(name=prediction.model_name, version=prediction.model_version)
+    accuracy, basis = measured_accuracy(metadata or {}, settings.MODELS_DIR)
+    names = {row["code"]: row["name"] for row in prediction.probability_rows()}
+    data = ReportData(
+        title="ECG beat classification report",
+        patient_reference=prediction.patient_reference,
+        created_at=timezone.localtime(prediction.created_at),
+        label=prediction.predicted_class,
+        label_name=prediction.predicted_class_name,
+        confidence=prediction.confidence,
+        model_name=prediction.model_name,
+        model_version=prediction.model_version,
+        model_accuracy=accuracy,
+        accuracy_basis=basis,
+        probabilities=[
+            (f"{names.get(code, code)} ({code})", float(p))
+            for code, p in prediction.probabilities.items()
+        ],
+        details=[
+            ("Image type", prediction.get_image_type_display()),
+            ("Report id", f"prediction {prediction.pk}"),
+        ],
+        image_png=image_png,
+        image_caption="Uploaded image",
+        heatmap_png=heatmap_png,
+        heatmap_note=note if heatmap_png else "",
+    )
+    if not heatmap_png:
+        data.details.append(("Heat map", note))
+    return build_pdf(data)
+
+
+def _as_png(data: bytes) -> bytes | None:
+    """Any decodable upload re-encoded as PNG (reportlab reads PNG and JPEG, not BMP)."""
+    import io
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            out = io.BytesIO()
+            image.convert("RGB").save(out, format="PNG")
+            return out.getvalue()
+    except (OSError, ValueError, UnidentifiedImageError):
+        logger.warning("could not re-encode an uploaded image for a PDF report")
+        return None

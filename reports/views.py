@@ -1,0 +1,68 @@
+"""Owner-only downloads for the result page: the Grad-CAM overlay and the PDF report."""
+
+from __future__ import annotations
+
+import io
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest
+
+from classifier import selectors
+from recordings.selectors import recording_get
+
+from .recording_services import recording_beat_heatmap_get_or_create, recording_report_pdf
+from .services import HeatMapUnavailable, prediction_heatmap_get_or_create, prediction_report_pdf
+
+
+def private_file(handle, content_type: str, **kwargs) -> FileResponse:
+    response = FileResponse(handle, content_type=content_type, **kwargs)
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+def prediction_heatmap(request: HttpRequest, pk: int) -> FileResponse:
+    prediction = selectors.prediction_get(user=request.user, pk=pk)
+    try:
+        heatmap = prediction_heatmap_get_or_create(prediction=prediction)
+    except HeatMapUnavailable as exc:
+        raise Http404(str(exc)) from None
+    return private_file(heatmap.overlay.open("rb"), "image/png")
+
+
+@login_required
+def prediction_report(request: HttpRequest, pk: int) -> FileResponse:
+    prediction = selectors.prediction_get(user=request.user, pk=pk)
+    pdf = prediction_report_pdf(prediction=prediction)
+    return private_file(
+        io.BytesIO(pdf),
+        "application/pdf",
+        as_attachment=True,
+        filename=f"ecg-prediction-{prediction.pk}.pdf",
+    )
+
+
+@login_required
+def recording_beat_heatmap(request: HttpRequest, pk: int, index: int) -> FileResponse:
+    recording = recording_get(user=request.user, pk=pk)
+    try:
+        heatmap = recording_beat_heatmap_get_or_create(recording=recording, index=index)
+    except HeatMapUnavailable as exc:
+        raise Http404(str(exc)) from None
+    return private_file(heatmap.overlay.open("rb"), "image/png")
+
+
+@login_required
+def recording_report(request: HttpRequest, pk: int) -> FileResponse:
+    recording = recording_get(user=request.user, pk=pk)
+    try:
+        pdf = recording_report_pdf(recording=recording)
+    except HeatMapUnavailable as exc:
+        raise Http404(str(exc)) from None
+    return private_file(
+        io.BytesIO(pdf),
+        "application/pdf",
+        as_attachment=True,
+        filename=f"ecg-recording-{recording.pk}.pdf",
+    )

@@ -1,0 +1,117 @@
+"""The framework-free PDF builder: a valid PDF whose text holds what a clinician must see."""
+
+import io
+from datetime import UTC, datetime
+
+import numpy as np
+from pypdf import PdfReader
+
+from classifier.ml.explain import overlay_png, png_bytes
+from reports.pdf import DECISION_SUPPORT_NOTICE, ReportData, build_pdf
+
+
+def report(**overrides) -> ReportData:
+    image = np.zeros((64, 64), dtype=np.uint8)
+    image[30:34, :] = 255
+    heat = np.zeros((64, 64), dtype=np.float32)
+    heat[20:40, 25:35] = 1.0
+    data = dict(
+        title="ECG beat classification report",
+        patient_reference="PAT-<7> & co",
+        created_at=datetime(2026, 11, 26, 5, 0, tzinfo=UTC),
+        label="V",
+        label_name="Premature Ventricular Contraction",
+        confidence=0.934,
+        model_name="beat_cnn",
+        model_version="3",
+        model_accuracy=0.912,
+        accuracy_basis="patient-wise test set (DS2)",
+        probabilities=[("Premature Ventricular Contraction (V)", 0.934), ("Normal (N)", 0.066)],
+        image_png=png_bytes(image),
+        heatmap_png=overlay_png(image, heat),
+        heatmap_note="Warm colours mark what drove the decision.",
+    )
+    data.update(overrides)
+    return ReportData(**data)
+
+
+def text_of(pdf: bytes) -> tuple[PdfReader, str]:
+    reader = PdfReader(io.BytesIO(pdf))
+    return reader, " ".join(page.extract_text() for page in reader.pages)
+
+
+def test_pdf_holds_class_patient_reference_model_and_notice():
+    pdf = build_pdf(report())
+    assert pdf.startswith(b"%PDF-")
+    reader, text = text_of(pdf)
+    flat = " ".join(text.split())
+    assert "PAT-<7> & co" in flat  # escaped for layout, shown verbatim
+    assert "Premature Ventricular Contraction (V)" in flat
+    assert "93.4%" in flat
+    assert "beat_cnn v3" in flat
+    assert "91.2% (patient-wise test set (DS2))" in flat
+    assert "2026-11-26 05:00" in flat
+    assert " ".join(DECISION_SUPPORT_NOTICE.split()[:6]) in flat
+    assert len(reader.pages[0].images) == 2  # the input image and its heat map
+
+
+def test_pdf_without_pictures_or_accuracy_and_with_a_long_table():
+    rows = [(f"{i}", "N", "Normal") for i in range(120)]  # long enough for a second page
+    pdf = build_pdf(
+        report(
+            image_png=None,
+            heatmap_png=None,
+            model_accuracy=None,
+            table_title="Beats",
+            table_header=("beat", "class", "name"),
+            table_rows=rows,
+            details=[("Duration", "30 min")],
+        )
+    )
+    reader, text = text_of(pdf)
+    assert len(reader.pages) >= 2
+    assert "not measured" in text and "30 min" in text
+    assert len(reader.pages[0].images) == 0
+
+
+def test_recording_style_report_with_strip_and_no_single_class():
+    strip = png_bytes(np.full((100, 800), 255, dtype=np.uint8))
+    pdf = build_pdf(
+        report(
+            title="ECG recording report",
+            label=None,
+            confidence=None,
+            strip_png=strip,
+            strip_caption="First 10 s, lead MLII",
+            table_title="Beats per class",
+            table_header=("class", "beats"),
+            table_rows=[("Normal (N)", "70"), ("Premature Ventricular Contraction (V)", "12")],
+        )
+    )
+    reader, text = text_of(pdf)
+    flat = " ".join(text.split())
+    assert "Confidence" not in flat and "First 10 s, lead MLII" in flat
+    assert "Premature Ventricular Contraction (V) 12" in flat
+    assert len(reader.pages[0].images) == 3
+
+
+def test_strip_png_draws_the_requested_piece():
+    from PIL import Image
+
+    from reports.figures import strip_png
+
+    fs = 360.0
+    t = np.arange(int(4 * fs)) / fs
+    png = strip_png(
+        np.sin(2 * np.pi * t),
+        fs,
+        start_s=10.0,
+        beat_times_s=[10.5, 11.3],
+        beat_labels=["N", "V"],
+        colours={"V": "#D55E00"},
+        highlight_s=11.3,
+    )
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.size == (1100, 264)
+    rgb = np.asarray(image.convert("RGB"))
+    assert (np.abs(rgb.astype(int) - [0xD5, 0x5E, 0x00]).sum(axis=2) < 30).any()  # the V label
