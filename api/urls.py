@@ -1,9 +1,21 @@
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_replace
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from . import recording_views, token_views, views
 
 app_name = "api"
+
+# The API documentation pages (schema only, no health data) may use the inline <style> elements
+# that Swagger UI and Redoc inject, and Redoc's search worker (a blob: URL); every other page
+# keeps the strict policy. Swagger UI's own start-up script is served as a file by the "split"
+# view, so no inline script is allowed. Redoc's logo from its CDN stays blocked (no web fetches).
+docs_csp = csp_replace({"style-src": [SELF, UNSAFE_INLINE], "worker-src": [SELF, "blob:"]})
 
 urlpatterns = [
     path("token/", token_views.token_page, name="token"),
@@ -50,10 +62,16 @@ urlpatterns = [
         name="recording-report",
     ),
     path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("v1/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path(
+        "v1/docs/",
+        docs_csp(SpectacularSwaggerSplitView.as_view(url_name="api:schema")),
+        name="docs",
+    ),
     path(
         "v1/redoc/",
-        SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"),
+        docs_csp(
+            SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html")
+        ),
         name="redoc",
     ),
     # Anything else under /api/ answers in JSON too, never with an HTML error page.

@@ -91,6 +91,11 @@ class PredictionListCreate(GenericAPIView):
             )
         except ModelNotInstalledError as exc:
             raise ServiceUnavailable(exc.detail) from exc
+        except OSError as exc:  # storage full, read-only or unreachable: nothing was stored
+            raise ServiceUnavailable(
+                "The image could not be stored: the server's file storage is not writable "
+                "right now. Nothing was saved."
+            ) from exc
         except DjangoValidationError as exc:
             # The service checks the file's content: its complaints are about the image.
             detail = exc.message_dict if hasattr(exc, "error_dict") else {"image": exc.messages}
