@@ -40,6 +40,8 @@ def forms_to_post(prediction_pk: int) -> list[tuple[str, dict, bool]]:
             True,
         ),
         ("/admin/login/", {"username": "alice", "password": PASSWORD}, False),
+        (reverse("recordings:upload"), {"units": "mV"}, True),
+        (reverse("api:token"), {}, True),
     ]
 
 
@@ -60,6 +62,9 @@ def test_every_form_refuses_a_post_without_csrf_token(
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
     assert mail.outbox == []
+    from rest_framework.authtoken.models import Token
+
+    assert not Token.objects.exists()  # no API key minted by a forged request
 
 
 def test_forms_carry_a_csrf_token(user_client, installed_tiny_models):
