@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from classifier import selectors, services
 from classifier.forms import PredictionFilterForm
-from classifier.model_service import ModelNotInstalledError
+from classifier.model_service import ModelNotInstalledError, PredictionFailedError
 from reports.services import (
     HeatMapUnavailable,
     prediction_heatmap_get_or_create,
@@ -91,6 +91,8 @@ class PredictionListCreate(GenericAPIView):
             )
         except ModelNotInstalledError as exc:
             raise ServiceUnavailable(exc.detail) from exc
+        except PredictionFailedError as exc:
+            raise ServiceUnavailable(PredictionFailedError.message) from exc
         except OSError as exc:  # storage full, read-only or unreachable: nothing was stored
             raise ServiceUnavailable(
                 "The image could not be stored: the server's file storage is not writable "

@@ -35,6 +35,15 @@ LITE_COMMAND = "python manage.py export_lite_models"
 RUNTIMES = ("auto", "lite", "keras")
 
 
+class PredictionFailedError(RuntimeError):
+    """The model is installed but failed on this input (a bug or broken runtime, not bad input)."""
+
+    message = (
+        "The model failed while classifying this image, so nothing was stored. "
+        "Please try again; if it keeps failing, tell the site administrator."
+    )
+
+
 class ModelNotInstalledError(RuntimeError):
     """No usable model for the request: missing, or its file is corrupt."""
 

@@ -10,10 +10,15 @@ import logging
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from classifier.model_service import get_model_service
+from classifier.model_service import (
+    ModelNotInstalledError,
+    PredictionFailedError,
+    get_model_service,
+)
 from classifier.models import Prediction
 from classifier.validators import validate_image_file
 
@@ -38,7 +43,14 @@ def prediction_create(
     if image_type not in IMAGE_TYPE_CHOICES:
         raise ValueError(f"image_type must be one of {IMAGE_TYPE_CHOICES}")
     checked = validate_image_file(uploaded_file)
-    result = get_model_service().classify_image(checked.image, image_type=image_type)
+    try:
+        result = get_model_service().classify_image(checked.image, image_type=image_type)
+    except (ModelNotInstalledError, ValidationError):
+        raise
+    except Exception as exc:
+        # Logged with its traceback here; callers show a clear 503 instead of a bare 500.
+        logger.exception("model failed on an upload")
+        raise PredictionFailedError(str(exc)) from exc
 
     uploaded_file.seek(0)
     content = ContentFile(uploaded_file.read())

@@ -18,7 +18,11 @@ from django.views.decorators.http import require_http_methods
 from classifier import selectors, services
 from classifier.exports import csv_response_name, prediction_csv_rows
 from classifier.forms import PredictionFilterForm, UploadForm
-from classifier.model_service import ModelNotInstalledError, get_model_service
+from classifier.model_service import (
+    ModelNotInstalledError,
+    PredictionFailedError,
+    get_model_service,
+)
 from classifier.thumbnails import make_thumbnail
 
 logger = logging.getLogger(__name__)
@@ -53,6 +57,8 @@ def upload(request: HttpRequest) -> HttpResponse:
             return _model_missing(request, exc.detail)
         except ValidationError as exc:
             form.add_error(None, exc)
+        except PredictionFailedError:
+            return render(request, "classifier/prediction_failed.html", status=503)
         except OSError:  # storage full, read-only or unreachable: the service stored nothing
             logger.exception("upload could not be stored")
             return render(request, "classifier/storage_error.html", status=503)

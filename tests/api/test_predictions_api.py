@@ -88,6 +88,21 @@ def test_post_without_an_installed_model_is_a_503(alice_api):
     assert Prediction.objects.count() == 0 and stored_files() == []
 
 
+def test_a_model_failure_is_a_clear_503_and_stores_nothing(
+    alice_api, installed_tiny_models, monkeypatch
+):
+    from classifier.model_service import get_model_service
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("interpreter exploded")
+
+    monkeypatch.setattr(get_model_service(), "classify_image", boom)
+    response = upload(alice_api)
+    assert response.status_code == 503
+    assert "nothing was stored" in response.json()["message"]
+    assert Prediction.objects.count() == 0 and stored_files() == []
+
+
 def test_json_body_is_refused_politely(alice_api):
     response = alice_api.post(LIST, {"image": "x"}, format="json")
     assert response.status_code == 415

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from classifier import services
-from classifier.model_service import ModelNotInstalledError
+from classifier.model_service import ModelNotInstalledError, PredictionFailedError
 from classifier.models import Prediction
 from tests.conftest import BEAT_FAVOURS
 from tests.factories import beat_image_bytes
@@ -75,7 +75,7 @@ def test_failing_prediction_stores_nothing(user, installed_tiny_models, settings
     service.warm_up()  # the models load fine; they fail later, on the uploads
     for kind in service.installed_image_kinds():
         monkeypatch.setattr(service.serving_bundle(kind), "predict_proba", boom)
-    with pytest.raises(RuntimeError, match="model crashed"):
+    with pytest.raises(PredictionFailedError, match="model crashed"):
         services.prediction_create(owner=user, uploaded_file=png())
     assert Prediction.objects.count() == 0
     assert stored_files(settings) == []

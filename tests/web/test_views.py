@@ -276,11 +276,11 @@ def test_model_crash_stores_nothing(user_client, installed_tiny_models, settings
     service.warm_up()  # the models load fine; they fail later, on the uploads
     for kind in service.installed_image_kinds():
         monkeypatch.setattr(service.serving_bundle(kind), "predict_proba", boom)
-    user_client.raise_request_exception = False
     response = user_client.post(
         UPLOAD, {"images": [png("a.png"), png("b.png")], "image_type": "auto"}
     )
-    assert response.status_code == 500
+    assert response.status_code == 503
+    assert "nothing was stored" in response.content.decode()
     assert Prediction.objects.count() == 0
     assert stored_files(settings) == []
 
