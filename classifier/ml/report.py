@@ -241,10 +241,7 @@ def write_report(
                 f"**{split}-patient**: {m['split_description']}. Accuracy "
                 f"{_pct(m['six_class']['accuracy'])}, macro-F1 {_f(m['six_class']['macro_f1'])}, "
                 f"ECE {_f(m['six_class']['ece'])}, {m['six_class']['n_beats']} test beats. "
-                f"Trained {train.get('epochs_run', '?')} epochs (best {train.get('best_epoch')}, "
-                f"validation macro-F1 {_f(train.get('best_validation_macro_f1'))}) in "
-                f"{train.get('train_seconds', '?')} s"
-                f"{' on ' + train['trained_on'] if train.get('trained_on') else ''}.",
+                f"{_training_sentence(train)}",
                 "",
                 *per_class_table(m),
                 *_validation_line(m),
@@ -311,6 +308,30 @@ def update_readme(
 
 TIMING_START = "<!-- timing:start -->"
 TIMING_END = "<!-- timing:end -->"
+
+
+def _training_sentence(train: dict[str, Any]) -> str:
+    where = f" on {train['trained_on']}" if train.get("trained_on") else ""
+    ensemble = train.get("ensemble")
+    if ensemble:
+        members = ", ".join(
+            f"seed {seed}: {_f(score)}"
+            for seed, score in zip(
+                ensemble["seeds"], ensemble["member_validation_macro_f1"], strict=True
+            )
+        )
+        return (
+            f"Ensemble of {len(ensemble['seeds'])} seeds of one configuration (probabilities "
+            f"averaged in one model); members' validation macro-F1 {members}; ensemble "
+            f"validation macro-F1 {_f(train.get('best_validation_macro_f1'))}. Members trained "
+            f"{train.get('epochs_run', '?')} epochs in all (best epochs {train.get('best_epoch')}) "
+            f"in {train.get('train_seconds', '?')} s{where}."
+        )
+    return (
+        f"Trained {train.get('epochs_run', '?')} epochs (best {train.get('best_epoch')}, "
+        f"validation macro-F1 {_f(train.get('best_validation_macro_f1'))}) in "
+        f"{train.get('train_seconds', '?')} s{where}."
+    )
 
 
 def timing_lines(all_metrics: dict[str, dict[str, Any]], context: dict[str, Any]) -> list[str]:
