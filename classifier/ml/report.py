@@ -186,9 +186,11 @@ def write_report(
         "test, seed 0); **inter** = de Chazal 2004, trained on DS1 minus validation records "
         f"{', '.join(context.get('validation_records', []))} (held out by record), tested "
         "on every DS2 beat. Shipped weights are the inter-patient ones; the intra-patient "
-        "column comes from the same configuration trained on the intra split "
-        "(`models/intra/`), with longer training there (up to 30 epochs of up to 6,000 beats "
-        "per class, for the original CNN too).",
+        "column comes from the same model trained on the intra split (`models/intra/`), with "
+        "longer training there (up to 30 epochs of up to 6,000 beats per class, for the "
+        "original CNN too; the image-only models: their own intra settings, up to 10 epochs of "
+        "up to 8,000 beats per class, see their sections). The image-only models are seed "
+        "ensembles on the inter split and single models on the intra split.",
         "- AAMI EC57 figures: every annotated DS2 beat (including beats outside the six classes) "
         "with its reference AAMI class, against the AAMI class of the six-class prediction "
         "(L, N, R -> N; A -> SVEB; V, ! -> VEB; F and Q are never predicted).",
