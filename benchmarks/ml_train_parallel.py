@@ -31,9 +31,15 @@ def job(args: tuple[str, str, str, str]) -> str:
     labels = table.labels("six")
     split = pipeline.make_splits(table)[split_name]
     candidate = next(c for c in pipeline.CANDIDATES if c.config.name == name)
+    if candidate.role != "recording":  # image models: train_all (seed ensembles included)
+        records = pipeline.train_all(
+            table, runs_dir, candidates=(candidate,), splits=(split_name,), progress=print
+        )
+        score = records[split_name][name]["best_validation_macro_f1"]
+        return f"{split_name} {name}: validation macro-F1 {score:.4f}"
     config = candidate.config
     if split_name == "intra":
-        config = replace(config, **pipeline.INTRA_OVERRIDES)
+        config = replace(config, **{**pipeline.INTRA_OVERRIDES, **candidate.intra})
     model, record = train(config, table, split, labels, 6, work_dir=Path(runs_dir) / "checkpoints")
     meta = pipeline.metadata_for(replace(candidate, config=config), record, table)
     save_bundle(model, meta, Path(runs_dir) / split_name / f"{name}.keras")

@@ -72,3 +72,28 @@ def build_baseline(image_size: int, n_classes: int) -> Any:
     x = layers.Dense(300, activation="relu")(x)
     out = layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(image, out, name="original_cnn")
+
+
+def build_ensemble(members: list[Any], name: str = "ecg_ensemble") -> Any:
+    """One Keras model averaging the probabilities of ``members`` (same inputs, same classes).
+
+    Several seeds of one configuration disagree most on unseen patients; their mean is steadier
+    than any one of them. The result keeps the serving contract: the members' named inputs
+    ("image", and "rr" if they use it) and one softmax output.
+    """
+    import keras
+    from keras import layers
+
+    if not members:
+        raise ValueError("an ensemble needs at least one member")
+    inputs = {
+        t.name: keras.Input(t.shape[1:], dtype=t.dtype, name=t.name) for t in members[0].inputs
+    }
+    outputs = []
+    for i, member in enumerate(members):
+        # Members share a name ("ecg_cnn"); nested layers in one model need distinct names.
+        member.name = f"member_{i}"
+        feed = [inputs[t.name] for t in member.inputs]
+        outputs.append(member(feed if len(feed) > 1 else feed[0]))
+    out = layers.Average(name="probabilities")(outputs) if len(outputs) > 1 else outputs[0]
+    return keras.Model(list(inputs.values()), out, name=name)

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from .dataset import (
     save_beat_table,
 )
 from .signal import MODEL_FS
-from .training import ModelConfig, train
+from .training import ModelConfig, assemble_ensemble, train
 
 Progress = Callable[[str], None]
 
@@ -43,17 +43,47 @@ class Candidate:
     config: ModelConfig
     task: str  # "image" or "recording"
     role: str  # "beat_image" / "spectrogram" / "recording" (shipped slot) or "baseline"
+    # this candidate's own changes on the intra-patient split, applied after INTRA_OVERRIDES
+    intra: dict[str, Any] = field(default_factory=dict)
 
 
 # Image-only models get a wider gain augmentation (0.6-1.6): a single uploaded image carries no
 # rhythm, so robustness to the patient's amplitude is all they can add (validation macro-F1
 # +0.01-0.03 in the comparison described in models/REPORT.md).
 WIDE_GAIN = (0.6, 1.6)
+# Image-only models on new patients: three seeds averaged in one model (seed-to-seed spread of
+# validation macro-F1 is as large as any hyperparameter's effect; the mean is steadier).
+IMAGE_SEEDS = (0, 1, 2)
+# Image-only models on random beats (the same patients on both sides): more beats per class per
+# epoch, only a narrow gain augmentation and no class weights -- weights on top of the balanced
+# epochs made the rare classes (A, !) over-predicted, costing their precision and accuracy on N
+# -- and three conv blocks before a wider dense layer (an 8x8 map keeps finer waveform position).
+IMAGE_INTRA: dict[str, Any] = {
+    "filters": (8, 16, 32),
+    "dense": 128,
+    "gain": (0.9, 1.1),
+    "balanced_weights": False,
+    "cap": 8000,
+    "max_epochs": 10,
+    "patience": 4,
+    "ensemble_seeds": (),
+}
 CANDIDATES: tuple[Candidate, ...] = (
-    Candidate(ModelConfig("beat_image_cnn", "beat_image", gain=WIDE_GAIN), "image", "beat_image"),
+    Candidate(
+        ModelConfig("beat_image_cnn", "beat_image", gain=WIDE_GAIN, ensemble_seeds=IMAGE_SEEDS),
+        "image",
+        "beat_image",
+        # two seeds averaged: validation macro-F1 above either seed alone (ml_image_choice)
+        intra={**IMAGE_INTRA, "ensemble_seeds": (0, 1)},
+    ),
     # No white noise for spectra: on the fixed dB scale it lifts the whole background far above
     # the band-passed signals' floor, so the model would train on images serving never sees.
-    Candidate(ModelConfig("spectrogram_cnn", "spectrogram", noise_mv=0.0), "image", "spectrogram"),
+    Candidate(
+        ModelConfig("spectrogram_cnn", "spectrogram", noise_mv=0.0, ensemble_seeds=IMAGE_SEEDS),
+        "image",
+        "spectrogram",
+        intra=IMAGE_INTRA,
+    ),
     Candidate(ModelConfig("recording_cnn_rr", "beat_image", use_rr=True), "recording", "recording"),
     Candidate(
         ModelConfig("recording_spec_rr", "spectrogram", use_rr=True, noise_mv=0.0),
@@ -158,7 +188,9 @@ def train_all(
     for split_name in splits:
         split = all_splits[split_name]
         for candidate in candidates:
-            split_overrides = INTRA_OVERRIDES if split_name == "intra" else {}
+            split_overrides = (
+                {**INTRA_OVERRIDES, **candidate.intra} if split_name == "intra" else {}
+            )
             config = replace(candidate.config, **{**split_overrides, **(overrides or {})})
             if split_name == "intra" and candidate.role == "recording":
                 # only the recording model chosen on inter-patient validation gets this column
@@ -172,15 +204,21 @@ def train_all(
                 )["training"]
                 continue
             progress(f"training {config.name} on the {split_name}-patient split")
-            model, record = train(
-                config,
-                table,
-                split,
-                labels,
-                6,
-                work_dir=runs_dir / "checkpoints",
-                progress=progress,
-            )
+            if config.ensemble_seeds:
+                model, record = _train_ensemble(
+                    candidate, config, table, split, runs_dir, skip_existing, progress
+                )
+            else:
+                model, record = train(
+                    config,
+                    table,
+                    split,
+                    labels,
+                    6,
+                    work_dir=runs_dir / "checkpoints",
+                    progress=progress,
+                )
+                record["trained_on"] = training_place()
             meta = metadata_for(replace(candidate, config=config), record, table)
             save_bundle(model, meta, target)
             records.setdefault(split_name, {})[config.name] = record
@@ -189,6 +227,52 @@ def train_all(
                 f"{record['best_validation_macro_f1']:.4f} (epoch {record['best_epoch']})"
             )
     return records
+
+
+def _train_ensemble(
+    candidate: Candidate,
+    config: ModelConfig,
+    table: BeatTable,
+    split: Split,
+    runs_dir: Path,
+    skip_existing: bool,
+    progress: Progress,
+) -> tuple[Any, dict[str, Any]]:
+    """Train one member per seed (kept as bundles in ``<runs>/<split>/members/``, reused with
+    ``skip_existing``) and average them into one model."""
+    labels = table.labels("six")
+    members, member_records = [], []
+    for seed in config.ensemble_seeds:
+        member_config = replace(config, seed=seed, ensemble_seeds=())
+        target = runs_dir / split.name / "members" / f"{config.name}-s{seed}.keras"
+        if skip_existing and target.is_file():
+            progress(f"  keeping member {target}")
+            bundle = load_bundle(target)
+            model, record = bundle.model, bundle.metadata["training"]
+        else:
+            progress(f"  member seed {seed}")
+            model, record = train(
+                member_config,
+                table,
+                split,
+                labels,
+                6,
+                work_dir=runs_dir / "checkpoints",
+                progress=progress,
+            )
+            record["trained_on"] = training_place()
+            meta = metadata_for(replace(candidate, config=member_config), record, table)
+            save_bundle(model, meta, target)
+        members.append(model)
+        member_records.append(record)
+    return assemble_ensemble(config, members, member_records, table, split, labels, 6)
+
+
+def training_place() -> str:
+    import keras
+
+    backend = keras.backend.backend()
+    return f"{machine_description()}, Keras {keras.__version__} on the {backend} backend"
 
 
 def choose_recording_model(runs_dir: str | Path) -> str:
@@ -298,13 +382,25 @@ REPORT_NOTES = (
     "learning rate, no class weights and other spectrogram segment lengths moved it by at most "
     "about 0.02 -- no more than changing the seed (0.66-0.69 for one setting) -- so the "
     "defaults stayed.",
+    "- Image-only models: single-seed versions did not beat the original CNN on either split. "
+    "On the inter split each is now the average of three seeds of its configuration (seed 0 "
+    "is the earlier single model); on the intra split they train with more beats per epoch, "
+    "a narrow gain range, no class weights and three conv blocks with a 128-unit dense layer. "
+    "Both changes were kept because they raised VALIDATION macro-F1 (old against new: "
+    "`benchmarks/results/ml_image_models_choice.txt`, written by "
+    "`benchmarks/ml_image_choice.py`); DS2 was not looked at to choose them. For "
+    "beat_image_cnn on the inter split the ensemble and the single seed were equal on "
+    "validation (within 0.001); the ensemble was kept as the steadier choice, decided before "
+    "its DS2 evaluation.",
     "- Where the models were trained: on this project's 2 CPU cores, shared with four other "
     "engineers' test runs, training beat_image_cnn on the inter-patient split took 319 s (11 "
     "epochs; `benchmarks/results/ml_cpu_train_beat_image_cnn_inter.json`). At that rate the "
     "full run (nine trainings, the intra-patient ones up to 30 larger epochs) would take about "
     "two hours here, so the issue's 45-minute CPU target is NOT met on this shared machine; "
     "the shipped runs were trained with the same code on a lent H200 machine (Keras on the "
-    "torch backend; times in the table above) and evaluated here with TensorFlow on the CPU. "
+    "torch backend; times in the table above) and evaluated here with TensorFlow on the CPU "
+    "(the image models' ensemble members with seeds 1 and 2 and their intra-patient runs "
+    "were trained later on this CPU; each section says where). "
     "The recomputed validation macro-F1 under each model matches the one recorded at "
     "training, so the weights behave the same on both backends. `evaluate_model` reproduces "
     "every figure of the metrics files exactly (largest change 0).",

@@ -186,9 +186,11 @@ def write_report(
         "test, seed 0); **inter** = de Chazal 2004, trained on DS1 minus validation records "
         f"{', '.join(context.get('validation_records', []))} (held out by record), tested "
         "on every DS2 beat. Shipped weights are the inter-patient ones; the intra-patient "
-        "column comes from the same configuration trained on the intra split "
-        "(`models/intra/`), with longer training there (up to 30 epochs of up to 6,000 beats "
-        "per class, for the original CNN too).",
+        "column comes from the same model trained on the intra split (`models/intra/`), with "
+        "longer training there (up to 30 epochs of up to 6,000 beats per class, for the "
+        "original CNN too; the image-only models: their own intra settings, up to 10 epochs of "
+        "up to 8,000 beats per class, see their sections). The image-only models are seed "
+        "ensembles on the inter split and single models on the intra split.",
         "- AAMI EC57 figures: every annotated DS2 beat (including beats outside the six classes) "
         "with its reference AAMI class, against the AAMI class of the six-class prediction "
         "(L, N, R -> N; A -> SVEB; V, ! -> VEB; F and Q are never predicted).",
@@ -241,10 +243,7 @@ def write_report(
                 f"**{split}-patient**: {m['split_description']}. Accuracy "
                 f"{_pct(m['six_class']['accuracy'])}, macro-F1 {_f(m['six_class']['macro_f1'])}, "
                 f"ECE {_f(m['six_class']['ece'])}, {m['six_class']['n_beats']} test beats. "
-                f"Trained {train.get('epochs_run', '?')} epochs (best {train.get('best_epoch')}, "
-                f"validation macro-F1 {_f(train.get('best_validation_macro_f1'))}) in "
-                f"{train.get('train_seconds', '?')} s"
-                f"{' on ' + train['trained_on'] if train.get('trained_on') else ''}.",
+                f"{_training_sentence(train)}",
                 "",
                 *per_class_table(m),
                 *_validation_line(m),
@@ -311,6 +310,30 @@ def update_readme(
 
 TIMING_START = "<!-- timing:start -->"
 TIMING_END = "<!-- timing:end -->"
+
+
+def _training_sentence(train: dict[str, Any]) -> str:
+    where = f" on {train['trained_on']}" if train.get("trained_on") else ""
+    ensemble = train.get("ensemble")
+    if ensemble:
+        members = ", ".join(
+            f"seed {seed}: {_f(score)}"
+            for seed, score in zip(
+                ensemble["seeds"], ensemble["member_validation_macro_f1"], strict=True
+            )
+        )
+        return (
+            f"Ensemble of {len(ensemble['seeds'])} seeds of one configuration (probabilities "
+            f"averaged in one model); members' validation macro-F1 {members}; ensemble "
+            f"validation macro-F1 {_f(train.get('best_validation_macro_f1'))}. Members trained "
+            f"{train.get('epochs_run', '?')} epochs in all (best epochs {train.get('best_epoch')}) "
+            f"in {train.get('train_seconds', '?')} s{where}."
+        )
+    return (
+        f"Trained {train.get('epochs_run', '?')} epochs (best {train.get('best_epoch')}, "
+        f"validation macro-F1 {_f(train.get('best_validation_macro_f1'))}) in "
+        f"{train.get('train_seconds', '?')} s{where}."
+    )
 
 
 def timing_lines(all_metrics: dict[str, dict[str, Any]], context: dict[str, Any]) -> list[str]:

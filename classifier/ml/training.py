@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import representations
-from .architectures import build_baseline, build_cnn
+from .architectures import build_baseline, build_cnn, build_ensemble
 from .augment import AugmentParams, augment_windows, random_shifts
 from .beats import POST_S, PRE_S
 from .dataset import BeatTable, Split
@@ -47,6 +47,8 @@ class ModelConfig:
     cap: int = 3000  # most beats of one class per epoch
     floor: int = 1000  # fewest beats of one class per epoch (rare classes repeated)
     seed: int = 0
+    # Several seeds of this configuration averaged into one model (empty: one model, ``seed``).
+    ensemble_seeds: tuple[int, ...] = ()
 
     @property
     def image_params(self) -> dict[str, Any]:
@@ -194,6 +196,10 @@ def train(
     """Train ``config`` on ``split.train``; returns the best-validation model and a record."""
     import keras
 
+    if config.ensemble_seeds:
+        raise ValueError(
+            f"{config.name}: an ensemble trains one member per seed (pipeline.train_all)"
+        )
     set_seeds(config.seed)
     started = time.perf_counter()
     model = build_for(config, table, split.train, n_classes)
@@ -233,6 +239,45 @@ def train(
         "parameters": int(best.count_params()),
     }
     return best, record
+
+
+def assemble_ensemble(
+    config: ModelConfig,
+    members: list[Any],
+    member_records: list[dict[str, Any]],
+    table: BeatTable,
+    split: Split,
+    labels: np.ndarray,
+    n_classes: int,
+) -> tuple[Any, dict[str, Any]]:
+    """Average trained members (one per seed of ``config.ensemble_seeds``) into one model and
+    score it on the validation beats: the ensemble's own validation macro-F1 is what model
+    choice and ``evaluate_model``'s re-check see."""
+    model = build_ensemble(members, name=f"{config.name}_ensemble")
+    val_inputs = clean_inputs(config, table, split.val)
+    probs = model.predict(val_inputs, batch_size=1024, verbose=0)
+    score = macro_f1(confusion_matrix(labels[split.val], probs.argmax(axis=1), n_classes))
+    places = sorted({r["trained_on"] for r in member_records if r.get("trained_on")})
+    record = {
+        "config": asdict(config),
+        "split": split.name,
+        "split_description": split.description,
+        "train_beats": int(len(split.train)),
+        "validation_beats": int(len(split.val)),
+        "epochs_run": sum(r["epochs_run"] for r in member_records),
+        "best_epoch": [r["best_epoch"] for r in member_records],
+        "best_validation_macro_f1": score,
+        "ensemble": {
+            "seeds": list(config.ensemble_seeds),
+            "member_validation_macro_f1": [r["best_validation_macro_f1"] for r in member_records],
+            "members": member_records,
+        },
+        "train_seconds": round(sum(r["train_seconds"] for r in member_records), 1),
+        "parameters": int(model.count_params()),
+    }
+    if places:
+        record["trained_on"] = "; ".join(places)
+    return model, record
 
 
 def train_on_images(

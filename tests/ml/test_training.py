@@ -74,3 +74,44 @@ def test_evaluation_reports_both_label_sets_on_the_inter_patient_split(trained):
     assert six["n_beats"] == len(split.test)
     assert sum(map(sum, six["confusion_matrix"])) == len(split.test)
     assert set(result["aami"]["summary"]) == {"VEB", "SVEB"}
+
+
+def test_an_ensemble_of_seeds_averages_its_members_and_keeps_the_serving_contract(
+    trained, tmp_path
+):
+    """train_all with ensemble_seeds trains one member per seed, reuses kept members with
+    skip_existing, and ships one model whose probabilities are the members' mean."""
+    _, table, split, _, _, _ = trained
+    config = ModelConfig(
+        "tiny_ens", max_epochs=1, cap=64, floor=16, batch_size=32, ensemble_seeds=(0, 1)
+    )
+    candidate = pipeline.Candidate(config, "image", "beat_image")
+    records = pipeline.train_all(
+        table, tmp_path, candidates=(candidate,), splits=("inter",), progress=lambda _: None
+    )
+    record = records["inter"]["tiny_ens"]
+    assert record["ensemble"]["seeds"] == [0, 1]
+    bundle = load_bundle(tmp_path / "inter" / "tiny_ens")
+    assert bundle.metadata["inputs"] == ["image"]
+    assert [t.name for t in bundle.model.inputs] == ["image"]
+    members = [load_bundle(tmp_path / "inter" / "members" / f"tiny_ens-s{s}") for s in (0, 1)]
+    mean = np.mean([bundle_probabilities(m, table, split.test) for m in members], axis=0)
+    np.testing.assert_allclose(bundle_probabilities(bundle, table, split.test), mean, atol=1e-6)
+    # the recorded validation macro-F1 is the ensemble's own, as evaluate_model re-checks it
+    check = pipeline.validation_check(bundle, table, split)
+    assert check["recomputed_here"] == pytest.approx(check["recorded_at_training"])
+    # with skip_existing the members are reused, not retrained
+    before = (tmp_path / "inter" / "members" / "tiny_ens-s0.keras").stat().st_mtime_ns
+    (tmp_path / "inter" / "tiny_ens.keras").unlink()
+    again = pipeline.train_all(
+        table,
+        tmp_path,
+        candidates=(candidate,),
+        splits=("inter",),
+        skip_existing=True,
+        progress=lambda _: None,
+    )
+    assert (tmp_path / "inter" / "members" / "tiny_ens-s0.keras").stat().st_mtime_ns == before
+    assert again["inter"]["tiny_ens"]["ensemble"]["member_validation_macro_f1"] == pytest.approx(
+        record["ensemble"]["member_validation_macro_f1"]
+    )
