@@ -156,8 +156,11 @@ def grad_cam(
         inputs["rr"] = tf.convert_to_tensor(
             np.asarray(rr, dtype=np.float32).reshape(len(images), -1)
         )
-    head = _head_for(model, layer_name)
     feed = [inputs[name] for name in input_names] if len(input_names) > 1 else inputs["image"]
+    members = _ensemble_members(model) if layer_name is None else []
+    if members:
+        return _ensemble_grad_cam(model, members, images, feed, rr=rr, class_index=class_index)
+    head = _head_for(model, layer_name)
     with head.lock, tf.GradientTape() as tape:
         feature_maps, raw = head.view(feed, training=False)
         tape.watch(feature_maps)
@@ -177,6 +180,38 @@ def grad_cam(
     size = images.shape[1:3]
     resized = tf.image.resize(cams[..., None], size, method="bilinear").numpy()[..., 0]
     return np.clip(resized, 0.0, 1.0).astype(np.float32), np.asarray(targets, dtype=np.int64)
+
+
+def _ensemble_members(model: Any) -> list[Any]:
+    """Sub-models of a seed ensemble (no top-level convolution, members that have one)."""
+    if any(_is_conv(layer) for layer in model.layers):
+        return []
+    return [
+        layer
+        for layer in model.layers
+        if hasattr(layer, "layers") and any(_is_conv(inner) for inner in layer.layers)
+    ]
+
+
+def _ensemble_grad_cam(
+    model: Any,
+    members: list[Any],
+    images: np.ndarray,
+    feed: Any,
+    *,
+    rr: np.ndarray | None,
+    class_index: int | np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grad-CAM of an ensemble that averages its members' probabilities: the mean of each
+    member's map for the ENSEMBLE's class (as the ensemble averages its members' votes)."""
+    if class_index is None:
+        targets = np.argmax(np.asarray(model(feed, training=False)), axis=1)
+    else:
+        targets = np.broadcast_to(np.asarray(class_index, dtype=np.int64), (len(images),))
+    maps = np.mean(
+        [grad_cam(member, images, rr=rr, class_index=targets)[0] for member in members], axis=0
+    )
+    return maps.astype(np.float32), np.asarray(targets, dtype=np.int64)
 
 
 def bundle_grad_cam(

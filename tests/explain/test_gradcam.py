@@ -157,3 +157,29 @@ def test_feature_layer_follows_batch_norm_and_activation_but_not_pooling():
     assert explain.feature_layer(model).name == "relu"
     heat, _ = explain.grad_cam(model, synthetic_set(2)[0])
     assert heat.shape == (2, SIZE, SIZE)
+
+
+def test_a_seed_ensemble_is_explained_by_its_members_maps_for_its_own_class(trained):
+    # The shipped image models are seed ensembles: convolutions live inside member sub-models.
+    # Their map is the mean of the members' maps for the ENSEMBLE's class.
+    from classifier.ml.architectures import build_ensemble
+
+    model, with_rr = trained
+    import keras
+
+    twin = keras.models.clone_model(model)
+    twin.set_weights(model.get_weights())
+    ensemble = build_ensemble([model, twin], name="pair")
+    images, labels, masks = synthetic_set(20, seed=3)
+    rr = np.ones((len(images), 6), dtype=np.float32) if with_rr else None
+    heatmaps, explained = explain.grad_cam(ensemble, images, rr=rr)
+    single, single_explained = explain.grad_cam(model, images, rr=rr)
+    assert heatmaps.shape == images.shape
+    np.testing.assert_array_equal(explained, single_explained)
+    # Two identical members: the ensemble's map is exactly its member's map.
+    np.testing.assert_allclose(heatmaps, single, atol=1e-5)
+    on_bar = [
+        heat[mask].mean() > heat[~mask].mean()
+        for heat, mask in zip(heatmaps, masks, strict=True)
+    ]
+    assert np.mean(on_bar) >= 0.9
