@@ -79,17 +79,8 @@ class RecordingListCreate(GenericAPIView):
         form = RecordingUploadForm(fields, request.FILES)
         if not form.is_valid():
             raise exceptions.ValidationError({k: list(v) for k, v in form.errors.items()})
-        data = form.cleaned_data
         try:
-            recording = services.recording_create(
-                owner=request.user,
-                files=data["files"],
-                sampling_rate=data.get("sampling_rate"),
-                units=data.get("units") or "mV",
-                lead=data.get("lead") or "",
-                patient_reference=data.get("patient_reference") or "",
-                note=data.get("note") or "",
-            )
+            recording = services.recording_create(owner=request.user, **form.service_arguments())
         except DjangoValidationError as exc:
             raise exceptions.ValidationError({"files": exc.messages}) from exc
         except RecordingModelMissing as exc:

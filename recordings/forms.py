@@ -73,6 +73,18 @@ class RecordingUploadForm(forms.Form):
             )
         return files
 
+    def service_arguments(self) -> dict:
+        """The cleaned fields as ``services.recording_create`` takes them (pages and API)."""
+        data = self.cleaned_data
+        return {
+            "files": data["files"],
+            "sampling_rate": data.get("sampling_rate"),
+            "units": data.get("units") or "mV",
+            "lead": data.get("lead") or "",
+            "patient_reference": data.get("patient_reference") or "",
+            "note": data.get("note") or "",
+        }
+
 
 class RecordingSearchForm(forms.Form):
     q = forms.CharField(required=False, label="Search")

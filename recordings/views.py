@@ -45,17 +45,8 @@ def recording_list_view(request):
 def recording_upload_view(request):
     form = RecordingUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            recording = services.recording_create(
-                owner=request.user,
-                files=data["files"],
-                sampling_rate=data.get("sampling_rate"),
-                units=data.get("units") or "mV",
-                lead=data.get("lead") or "",
-                patient_reference=data.get("patient_reference") or "",
-                note=data.get("note") or "",
-            )
+            recording = services.recording_create(owner=request.user, **form.service_arguments())
         except ValidationError as exc:
             form.add_error("files", exc.messages[0])
         except RecordingModelMissing as exc:
