@@ -48,7 +48,9 @@ def test_column_times_span_the_beat_window():
 
 
 @pytest.mark.mitdb
-@pytest.mark.skipif(default_data_dir() is None, reason="MIT-BIH not available")
+@pytest.mark.skipif(
+    default_data_dir() is None or not default_data_dir().is_dir(), reason="MIT-BIH not available"
+)
 def test_command_writes_figure_summary_and_markdown(tmp_path):
     small_bundle(tmp_path)
     call_command("explain_model", "tiny", models_dir=str(tmp_path), records="100", max_per_class=12)
@@ -70,7 +72,11 @@ def test_command_writes_figure_summary_and_markdown(tmp_path):
 
 
 def test_command_names_a_missing_model(tmp_path):
+    # An explicit (empty) data directory: the model check must not depend on MIT-BIH being here.
+    data_dir = str(tmp_path)
     with pytest.raises(CommandError, match="ghost"):
-        call_command("explain_model", "ghost", models_dir=str(tmp_path), records="100")
+        call_command(
+            "explain_model", "ghost", models_dir=str(tmp_path), data_dir=data_dir, records="100"
+        )
     with pytest.raises(CommandError, match="no models"):
-        call_command("explain_model", models_dir=str(tmp_path))
+        call_command("explain_model", models_dir=str(tmp_path), data_dir=data_dir)

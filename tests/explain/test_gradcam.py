@@ -179,7 +179,6 @@ def test_a_seed_ensemble_is_explained_by_its_members_maps_for_its_own_class(trai
     # Two identical members: the ensemble's map is exactly its member's map.
     np.testing.assert_allclose(heatmaps, single, atol=1e-5)
     on_bar = [
-        heat[mask].mean() > heat[~mask].mean()
-        for heat, mask in zip(heatmaps, masks, strict=True)
+        heat[mask].mean() > heat[~mask].mean() for heat, mask in zip(heatmaps, masks, strict=True)
     ]
     assert np.mean(on_bar) >= 0.9
