@@ -63,7 +63,7 @@ def prediction_heatmap_get_or_create(*, prediction: Prediction) -> PredictionHea
 def _store(prediction, existing, png: bytes, bundle, class_index: int) -> PredictionHeatMap:
     heatmap = existing or PredictionHeatMap(prediction=prediction)
     heatmap.explained_class = bundle.classes[class_index]
-    heatmap.layer_name = explain.feature_layer(bundle.model).name
+    heatmap.layer_name = explain.explained_layer_name(bundle.model)[:100]
     heatmap.model_name, heatmap.model_version = bundle.name, bundle.version
     heatmap.overlay.save("heatmap.png", ContentFile(png), save=False)
     try:

@@ -193,6 +193,15 @@ def _ensemble_members(model: Any) -> list[Any]:
     ]
 
 
+def explained_layer_name(model: Any) -> str:
+    """The layer(s) whose maps ``grad_cam`` weighs for this model, for the record: one name, or
+    ``member/layer`` per member of a seed ensemble."""
+    members = _ensemble_members(model)
+    if members:
+        return ", ".join(f"{member.name}/{feature_layer(member).name}" for member in members)
+    return feature_layer(model).name
+
+
 def _ensemble_grad_cam(
     model: Any,
     members: list[Any],

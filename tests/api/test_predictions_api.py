@@ -255,3 +255,23 @@ def test_throttle_limits_each_user_separately(alice_api, bob_api, settings):
     assert body["code"] == "throttled" and "Request was throttled" in body["message"]
     assert 0 < body["retry_after_s"] <= 60 and "Retry-After" in limited
     assert bob_api.get(LIST).status_code == 200  # another user's quota is untouched
+
+
+def test_heat_map_of_a_seed_ensemble_model_is_stored(alice_api, tmp_path, settings):
+    # The shipped image models are seed ensembles (convolutions inside member sub-models).
+    from classifier.ml.architectures import build_ensemble
+    from classifier.ml.bundle import save_bundle
+    from tests.factories import build_tiny_model, tiny_metadata
+
+    members = [build_tiny_model(seed=seed, favour=3) for seed in (1, 2)]
+    save_bundle(
+        build_ensemble(members, name="tiny_ensemble"),
+        tiny_metadata("tiny-ensemble", kind="beat_image"),
+        tmp_path / "tiny-ensemble",
+    )
+    settings.MODELS_DIR = tmp_path
+    pk = upload(alice_api, image_type="beat_image").json()["id"]
+    response = alice_api.get(f"{LIST}{pk}/heatmap/")
+    assert response.status_code == 200
+    heatmap = PredictionHeatMap.objects.get(prediction_id=pk)
+    assert heatmap.layer_name.startswith("member_0/") and "member_1/" in heatmap.layer_name

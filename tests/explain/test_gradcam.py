@@ -176,6 +176,8 @@ def test_a_seed_ensemble_is_explained_by_its_members_maps_for_its_own_class(trai
     single, single_explained = explain.grad_cam(model, images, rr=rr)
     assert heatmaps.shape == images.shape
     np.testing.assert_array_equal(explained, single_explained)
+    assert explain.explained_layer_name(ensemble) == "member_0/last_conv, member_1/last_conv"
+    assert explain.explained_layer_name(model) == "last_conv"
     # Two identical members: the ensemble's map is exactly its member's map.
     np.testing.assert_allclose(heatmaps, single, atol=1e-5)
     on_bar = [
