@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count
 from django.http import Http404
 from django.utils import timezone
@@ -33,7 +31,7 @@ from .figures import strip_png
 from .models import RecordingBeatHeatMap
 from .pdf import ReportData, build_pdf
 from .selectors import recording_heatmap_unavailable_reason
-from .services import HeatMapUnavailable
+from .services import HeatMapUnavailable, save_overlay_once
 
 ECTOPIC = ("V", "A", "!")  # the classes a reader most wants to see explained, in this order
 STRIP_SECONDS = 10.0
@@ -110,17 +108,7 @@ def recording_beat_heatmap_get_or_create(*, recording: Recording, index: int):
     heatmap = existing or RecordingBeatHeatMap(recording=recording, index=index)
     heatmap.explained_class = label
     heatmap.model_name, heatmap.model_version = recording.model_name, recording.model_version
-    heatmap.overlay.save("heatmap.png", ContentFile(png), save=False)
-    try:
-        with transaction.atomic():
-            heatmap.save()
-    except IntegrityError:
-        heatmap.overlay.storage.delete(heatmap.overlay.name)
-        return RecordingBeatHeatMap.objects.get(recording=recording, index=index)
-    except BaseException:
-        heatmap.overlay.storage.delete(heatmap.overlay.name)
-        raise
-    return heatmap
+    return save_overlay_once(heatmap, png, identity={"recording": recording, "index": index})
 
 
 def highlighted_beat(recording: Recording):

@@ -65,14 +65,22 @@ def _store(prediction, existing, png: bytes, bundle, class_index: int) -> Predic
     heatmap.explained_class = bundle.classes[class_index]
     heatmap.layer_name = explain.explained_layer_name(bundle.model)[:100]
     heatmap.model_name, heatmap.model_version = bundle.name, bundle.version
+    return save_overlay_once(heatmap, png, identity={"prediction": prediction})
+
+
+def save_overlay_once(heatmap, png: bytes, *, identity: dict):
+    """Write the overlay file and its row together; no file is left behind if the row fails.
+
+    When another request stored the heat map with the same ``identity`` (its unique fields)
+    first, theirs is returned and our file dropped.
+    """
     heatmap.overlay.save("heatmap.png", ContentFile(png), save=False)
     try:
         with transaction.atomic():
             heatmap.save()
     except IntegrityError:
-        # Another request stored it first: keep theirs, drop our file.
         heatmap.overlay.storage.delete(heatmap.overlay.name)
-        return PredictionHeatMap.objects.get(prediction=prediction)
+        return type(heatmap).objects.get(**identity)
     except BaseException:
         heatmap.overlay.storage.delete(heatmap.overlay.name)
         raise

@@ -275,3 +275,18 @@ def test_heat_map_of_a_seed_ensemble_model_is_stored(alice_api, tmp_path, settin
     assert response.status_code == 200
     heatmap = PredictionHeatMap.objects.get(prediction_id=pk)
     assert heatmap.layer_name.startswith("member_0/") and "member_1/" in heatmap.layer_name
+
+
+def test_a_heat_map_stored_twice_keeps_the_first_and_leaves_no_extra_file(
+    alice_api, installed_tiny_models
+):
+    from reports.services import save_overlay_once
+
+    pk = upload(alice_api).json()["id"]
+    assert alice_api.get(f"{LIST}{pk}/heatmap/").status_code == 200
+    first = PredictionHeatMap.objects.get(prediction_id=pk)
+    files_before = stored_files()
+    late = PredictionHeatMap(prediction_id=pk, explained_class="N", layer_name="x")
+    kept = save_overlay_once(late, b"\x89PNG late", identity={"prediction_id": pk})
+    assert kept.pk == first.pk and kept.overlay.name == first.overlay.name
+    assert sorted(stored_files()) == sorted(files_before)
