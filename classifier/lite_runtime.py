@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from classifier.ml.bundle import BundleError, ModelBundle, load_bundle, read_metadata
+from classifier.ml.context import feature_names
 
 # Largest difference in any class probability accepted between Keras and LiteRT.
 TOLERANCE = 1e-4
@@ -70,7 +71,7 @@ def litert_available() -> bool:
 class LiteModel:
     """A LiteRT interpreter for one converted network.
 
-    ``model({"image": uint8 (n, H, W, 1), "rr": float32 (n, 6)})`` returns the class
+    ``model({"image": uint8 (n, H, W, 1), "rr": float32 (n, k)})`` returns the class
     probabilities (n, n_classes); a bare image array works for one-input models.
     """
 
@@ -172,7 +173,8 @@ def _random_inputs(metadata: dict[str, Any], n: int, seed: int = 0) -> dict[str,
     size = int(metadata["image_size"])
     inputs = {"image": rng.integers(0, 256, (n, size, size, 1), dtype=np.uint8)}
     if "rr" in metadata["inputs"]:
-        inputs["rr"] = rng.uniform(0.2, 2.0, (n, 6)).astype(np.float32)
+        width = len(feature_names(str(metadata.get("rhythm_features") or "rr")))
+        inputs["rr"] = rng.uniform(0.2, 2.0, (n, width)).astype(np.float32)
     return inputs
 
 

@@ -183,7 +183,7 @@ class ModelService:
         """One blank input through the network (also warms it up): a model whose output does
         not match its metadata's class list is refused rather than mislabelled."""
         size = bundle.image_size
-        rr = np.ones((1, 6), np.float32) if "rr" in bundle.metadata["inputs"] else None
+        rr = np.ones((1, bundle.rr_width), np.float32) if bundle.rr_width else None
         try:
             probs = bundle.predict_proba(np.zeros((1, size, size), np.uint8), rr)
         except Exception as exc:

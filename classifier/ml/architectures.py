@@ -1,8 +1,9 @@
 """Model-building functions (no globals): ours, and the original project's CNN as the baseline.
 
 Every model takes the uint8 image as input "image" (H, W, 1) and rescales it inside, so serving
-feeds the rendered image as is. Models using rhythm context take input "rr" (6 float32 features,
-standardised inside the model by a ``Normalization`` layer adapted on the training beats).
+feeds the rendered image as is. Models using rhythm context take input "rr" (float32: the six
+RR features, optionally followed by the record-context features of ``context``), standardised
+inside the model by a ``Normalization`` layer adapted on the training beats.
 """
 
 from __future__ import annotations

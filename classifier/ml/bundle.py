@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from . import representations
-from .beats import extract_windows, rr_features
+from .beats import extract_windows, rr_features, window_bounds
+from .context import feature_names, rhythm_inputs
 from .signal import prepare_signal
 
 REQUIRED_KEYS = (
@@ -77,6 +78,25 @@ class ModelBundle:
     def image_size(self) -> int:
         return int(self.metadata["image_size"])
 
+    @property
+    def rhythm_features(self) -> str:
+        """What the "rr" input holds (``context.FEATURE_SETS``); bundles before it: "rr"."""
+        return str(self.metadata.get("rhythm_features") or "rr")
+
+    @property
+    def rr_width(self) -> int:
+        """Columns of the "rr" input (0 for an image-only model)."""
+        if "rr" not in self.metadata["inputs"]:
+            return 0
+        return len(feature_names(self.rhythm_features))
+
+    def rr_inputs(self, rr: np.ndarray, windows: np.ndarray) -> np.ndarray:
+        """The "rr" input for every beat of ONE recording (``rr``: ``rr_features`` of the beats,
+        ``windows``: their model windows): the RR features, plus record context if used."""
+        fs = float(self.metadata["sampling_rate"])
+        r_index, _ = window_bounds(fs, self.metadata["window"]["pre_s"], 0.0)
+        return rhythm_inputs(rr, windows, fs, r_index, self.rhythm_features)
+
     def render(self, windows: np.ndarray) -> np.ndarray:
         rep = self.metadata["representation"]
         return representations.render(
@@ -124,9 +144,10 @@ class ModelBundle:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Model inputs for every beat at ``peaks`` (samples at ``fs``) of a raw lead in mV.
 
-        Returns (kept peak indices, images, RR features or None). Same path as training:
-        resample to the model rate, band-pass, cut windows, render, add RR features if the
-        model uses them. Shared by classification and explanation (Grad-CAM).
+        Returns (kept peak indices, images, "rr" input or None). Same path as training:
+        resample to the model rate, band-pass, cut windows, render, add the RR features (and
+        the record context, see ``context``) if the model uses them. Shared by classification
+        and explanation (Grad-CAM).
         """
         model_fs = float(self.metadata["sampling_rate"])
         clean = prepare_signal(signal, fs, model_fs)
@@ -136,7 +157,9 @@ class ModelBundle:
             clean, scaled_peaks, model_fs, pre_s=window["pre_s"], post_s=window["post_s"]
         )
         images = self.render(windows)
-        rr = rr_features(scaled_peaks, model_fs)[kept] if "rr" in self.metadata["inputs"] else None
+        rr = None
+        if "rr" in self.metadata["inputs"]:
+            rr = self.rr_inputs(rr_features(scaled_peaks, model_fs)[kept], windows)
         return kept, images, rr
 
     def classify_beats(

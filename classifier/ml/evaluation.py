@@ -12,19 +12,35 @@ from typing import Any
 
 import numpy as np
 
+from .beats import window_bounds
 from .bundle import ModelBundle
 from .classes import DS2_RECORDS, class_codes, symbol_to_index
+from .context import rhythm_inputs_by_record
 from .dataset import BeatTable, Split
 from .metrics import aami_metrics, classification_metrics
 
 
+def bundle_rr_inputs(bundle: ModelBundle, table: BeatTable) -> np.ndarray | None:
+    """The bundle's "rr" input for every beat of the table (each record described against
+    itself, as ``ModelBundle.beat_inputs`` does for one recording); None if it has none."""
+    if "rr" not in bundle.metadata["inputs"]:
+        return None
+    window = bundle.metadata["window"]
+    windows = table.crop(window["pre_s"], window["post_s"])
+    r_index, _ = window_bounds(table.fs, window["pre_s"], 0.0)
+    return rhythm_inputs_by_record(
+        table.rr, windows, table.records, table.fs, r_index, bundle.rhythm_features
+    )
+
+
 def bundle_probabilities(bundle: ModelBundle, table: BeatTable, index: np.ndarray) -> np.ndarray:
     window = bundle.metadata["window"]
+    rr_all = bundle_rr_inputs(bundle, table)
     probs = []
     for start in range(0, len(index), 4096):  # bounded memory for the images
         part = index[start : start + 4096]
         windows = table.subset(part).crop(window["pre_s"], window["post_s"])
-        rr = table.rr[part] if "rr" in bundle.metadata["inputs"] else None
+        rr = rr_all[part] if rr_all is not None else None
         probs.append(bundle.predict_proba(bundle.render(windows), rr))
     return np.concatenate(probs) if probs else np.zeros((0, len(bundle.classes)))
 
@@ -64,7 +80,7 @@ def measure_speed(
         kept, images, _ = bundle.classify_beats(signal, fs, peaks)
         best = min(best, time.perf_counter() - start)
     one = images[:1]
-    rr = np.ones((1, 6), dtype=np.float32) if "rr" in bundle.metadata["inputs"] else None
+    rr = np.ones((1, bundle.rr_width), dtype=np.float32) if bundle.rr_width else None
     latencies = []
     for _ in range(30):
         start = time.perf_counter()

@@ -23,6 +23,7 @@ import numpy as np
 
 from .bundle import load_bundle, save_bundle
 from .classes import class_codes
+from .context import feature_names
 from .dataset import (
     BeatTable,
     Split,
@@ -68,6 +69,7 @@ IMAGE_INTRA: dict[str, Any] = {
     "patience": 4,
     "ensemble_seeds": (),
 }
+RECORD_CONTEXT = "rr+record_context"
 CANDIDATES: tuple[Candidate, ...] = (
     Candidate(
         ModelConfig("beat_image_cnn", "beat_image", gain=WIDE_GAIN, ensemble_seeds=IMAGE_SEEDS),
@@ -87,6 +89,25 @@ CANDIDATES: tuple[Candidate, ...] = (
     Candidate(ModelConfig("recording_cnn_rr", "beat_image", use_rr=True), "recording", "recording"),
     Candidate(
         ModelConfig("recording_spec_rr", "spectrogram", use_rr=True, noise_mv=0.0),
+        "recording",
+        "recording",
+    ),
+    # The same two with each beat also described against its own recording (context.py): the
+    # distance from the recording's median beat, QRS width against the recording's, RR over the
+    # recording's median RR.
+    Candidate(
+        ModelConfig("recording_cnn_ctx", "beat_image", use_rr=True, rhythm_features=RECORD_CONTEXT),
+        "recording",
+        "recording",
+    ),
+    Candidate(
+        ModelConfig(
+            "recording_spec_ctx",
+            "spectrogram",
+            use_rr=True,
+            rhythm_features=RECORD_CONTEXT,
+            noise_mv=0.0,
+        ),
         "recording",
         "recording",
     ),
@@ -136,6 +157,8 @@ def metadata_for(candidate: Candidate, record: dict[str, Any], table: BeatTable)
         "label_set": "six",
         "representation": {"kind": config.representation, "params": config.image_params},
         "inputs": ["image", "rr"] if config.use_rr else ["image"],
+        "rhythm_features": config.rhythm_features if config.use_rr else None,
+        "rr_feature_names": list(feature_names(config.rhythm_features)) if config.use_rr else [],
         "image_size": config.image_size,
         "sampling_rate": MODEL_FS,
         "window": {"pre_s": config.pre_s, "post_s": config.post_s},

@@ -20,7 +20,8 @@ import numpy as np
 from . import representations
 from .architectures import build_baseline, build_cnn, build_ensemble
 from .augment import AugmentParams, augment_windows, random_shifts
-from .beats import POST_S, PRE_S
+from .beats import POST_S, PRE_S, window_bounds
+from .context import rhythm_inputs_by_record
 from .dataset import BeatTable, Split
 from .metrics import confusion_matrix, macro_f1
 
@@ -31,6 +32,9 @@ class ModelConfig:
     representation: str = "beat_image"
     params: dict[str, Any] = field(default_factory=dict)
     use_rr: bool = False
+    # what the "rr" input holds when use_rr (context.FEATURE_SETS): the RR features alone, or
+    # with each beat described against its own recording ("rr+record_context")
+    rhythm_features: str = "rr"
     architecture: str = "cnn"  # "cnn" (ours) or "baseline" (the original project's CNN)
     pre_s: float = PRE_S
     post_s: float = POST_S
@@ -60,20 +64,37 @@ class ModelConfig:
         return int(self.image_params["size"])
 
 
+def rr_inputs_for(config: ModelConfig, table: BeatTable) -> np.ndarray:
+    """The "rr" input of every beat of the table, from clean (un-augmented) windows: the record
+    context describes a recording, which augmentation of single beats does not change."""
+    r_index, _ = window_bounds(table.fs, config.pre_s, 0.0)
+    windows = table.crop(config.pre_s, config.post_s)
+    return rhythm_inputs_by_record(
+        table.rr, windows, table.records, table.fs, r_index, config.rhythm_features
+    )
+
+
 def inputs_for(
-    config: ModelConfig, table: BeatTable, windows: np.ndarray, index: np.ndarray
+    config: ModelConfig,
+    table: BeatTable,
+    windows: np.ndarray,
+    index: np.ndarray,
+    rr_all: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     images = representations.render(config.representation, windows, table.fs, config.image_params)
     inputs = {"image": images[..., None]}
     if config.use_rr:
-        inputs["rr"] = table.rr[index]
+        rr_all = rr_inputs_for(config, table) if rr_all is None else rr_all
+        inputs["rr"] = rr_all[index]
     return inputs
 
 
-def clean_inputs(config: ModelConfig, table: BeatTable, index: np.ndarray) -> dict[str, np.ndarray]:
+def clean_inputs(
+    config: ModelConfig, table: BeatTable, index: np.ndarray, rr_all: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Model inputs for beats as served: no augmentation, no shift."""
     windows = table.subset(index).crop(config.pre_s, config.post_s)
-    return inputs_for(config, table, windows, index)
+    return inputs_for(config, table, windows, index, rr_all)
 
 
 def _balanced_epoch(
@@ -100,6 +121,7 @@ class _EpochData:
         train_idx: np.ndarray,
         labels: np.ndarray,
         n_classes: int,
+        rr_all: np.ndarray | None = None,
     ) -> Any:
         import keras
 
@@ -121,7 +143,7 @@ class _EpochData:
                     windows = augment_windows(windows, table.fs, self.rng, self.aug)
                 else:
                     windows = sub.crop(config.pre_s, config.post_s)
-                self.inputs = inputs_for(config, table, windows, index)
+                self.inputs = inputs_for(config, table, windows, index, rr_all)
                 y = labels[index]
                 self.y = np.eye(n_classes, dtype=np.float32)[y]
                 if config.balanced_weights:
@@ -170,10 +192,18 @@ def set_seeds(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
-def build_for(config: ModelConfig, table: BeatTable, train_idx: np.ndarray, n_classes: int) -> Any:
+def build_for(
+    config: ModelConfig,
+    table: BeatTable,
+    train_idx: np.ndarray,
+    n_classes: int,
+    rr_all: np.ndarray | None = None,
+) -> Any:
     if config.architecture == "baseline":
         return build_baseline(config.image_size, n_classes)
-    rr_train = table.rr[train_idx] if config.use_rr else None
+    if config.use_rr and rr_all is None:
+        rr_all = rr_inputs_for(config, table)
+    rr_train = rr_all[train_idx] if config.use_rr else None
     return build_cnn(
         config.image_size,
         n_classes,
@@ -202,14 +232,15 @@ def train(
         )
     set_seeds(config.seed)
     started = time.perf_counter()
-    model = build_for(config, table, split.train, n_classes)
+    rr_all = rr_inputs_for(config, table) if config.use_rr else None
+    model = build_for(config, table, split.train, n_classes, rr_all)
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
         loss="categorical_crossentropy",
         weighted_metrics=["accuracy"],
     )
-    data = _EpochData.make(config, table, split.train, labels, n_classes)
-    val_inputs = clean_inputs(config, table, split.val)
+    data = _EpochData.make(config, table, split.train, labels, n_classes, rr_all)
+    val_inputs = clean_inputs(config, table, split.val, rr_all)
     checkpoint = Path(work_dir) / f"{config.name}-{split.name}.best.keras"
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     callbacks = [

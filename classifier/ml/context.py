@@ -1,0 +1,149 @@
+"""Record-context features: each beat described against the other beats of its own recording.
+
+A new patient's normal beat can look like nothing in the training set; it still looks like the
+patient's own dominant beat. Ectopic beats (V, A) differ from that dominant beat, and bundle
+branch blocks widen the QRS of every beat of the recording. So the recording model gets, beside
+the RR features, the beat's distance from the recording's median beat, its QRS width next to the
+recording's median QRS width, and its RR intervals over the recording's median RR.
+
+Every feature is a ratio or a correlation, so a gain change of the whole recording (electrode,
+amplifier) leaves them unchanged. Pure functions; the sampling rate is always passed in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .beats import RR_FEATURE_NAMES
+
+# The median beat is compared on a coarse grid: 8 samples at 360 Hz (22 ms) keep the QRS shape
+# and drop noise the comparison should not see.
+TEMPLATE_STEP_S = 8 / 360.0
+QRS_SEARCH_S = (0.15, 0.20)  # QRS width is searched from 150 ms before to 200 ms after the R peak
+CONTEXT_FEATURE_NAMES = (
+    "rr_prev_over_record_median",
+    "rr_next_over_record_median",
+    "correlation_with_record_median_beat",
+    "rms_difference_over_record_median_beat",
+    "r_amplitude_over_record_median",
+    "qrs_width_s",
+    "record_median_qrs_width_s",
+    "qrs_width_over_record_median",
+)
+# What a model's "rr" input holds (metadata key "rhythm_features"; older bundles: "rr").
+FEATURE_SETS = {
+    "rr": RR_FEATURE_NAMES,
+    "rr+record_context": RR_FEATURE_NAMES + CONTEXT_FEATURE_NAMES,
+}
+
+
+def qrs_widths(windows: np.ndarray, fs: float, r_index: int) -> np.ndarray:
+    """Estimated QRS duration (s) of each beat window; the R peak sits at column ``r_index``.
+
+    The QRS is the run of steep slope around the R peak: the smoothed absolute derivative stays
+    above 20% of its peak there; the run ends at the first 11 ms below that level on each side.
+    """
+    windows = np.asarray(windows, dtype=np.float64)
+    before = min(int(round(QRS_SEARCH_S[0] * fs)), r_index)
+    after = min(int(round(QRS_SEARCH_S[1] * fs)), windows.shape[1] - r_index - 1)
+    segment = windows[:, r_index - before : r_index + after + 1]
+    slope = np.abs(np.diff(segment, axis=1))
+    smooth = max(1, int(round(0.02 * fs)))
+    kernel = np.ones(smooth) / smooth
+    envelope = np.apply_along_axis(np.convolve, 1, slope, kernel, mode="same")
+    centre = before
+    near = max(1, int(round(0.04 * fs)))
+    peak = envelope[:, max(0, centre - near) : centre + near].max(axis=1, keepdims=True)
+    below = envelope < 0.2 * peak
+    gap = max(1, int(round(0.011 * fs)))
+    # quiet[:, i]: ``gap`` samples from i on are all below the level
+    runs = np.apply_along_axis(np.convolve, 1, below.astype(np.float64), np.ones(gap), "full")
+    quiet = runs[:, gap - 1 :] >= gap - 0.5
+    width = envelope.shape[1]
+    left_part = quiet[:, :centre][:, ::-1]
+    has_left = left_part.any(axis=1)
+    onset = np.where(has_left, centre - np.argmax(left_part, axis=1), 0)
+    right_part = quiet[:, centre:]
+    has_right = right_part.any(axis=1)
+    offset = np.where(has_right, centre + np.argmax(right_part, axis=1), width)
+    return ((offset - onset) / fs).astype(np.float32)
+
+
+def record_context_features(
+    windows: np.ndarray, rr: np.ndarray, fs: float, r_index: int
+) -> np.ndarray:
+    """Context features (``CONTEXT_FEATURE_NAMES``) of every beat of ONE recording, float32.
+
+    ``windows``: every beat of the recording (n, samples) in mV, band-passed, the R peak at
+    column ``r_index``; ``rr``: their RR features (``beats.rr_features``, in that order).
+    """
+    windows = np.asarray(windows, dtype=np.float64)
+    n = len(windows)
+    if n == 0:
+        return np.zeros((0, len(CONTEXT_FEATURE_NAMES)), dtype=np.float32)
+    step = max(1, int(round(TEMPLATE_STEP_S * fs)))
+    coarse = windows[:, ::step]
+    template = np.median(coarse, axis=0)
+    scale = max(float(np.ptp(template)), 1e-3)
+    centred = coarse - coarse.mean(axis=1, keepdims=True)
+    t_centred = template - template.mean()
+    norms = np.linalg.norm(centred, axis=1) * np.linalg.norm(t_centred)
+    correlation = (centred @ t_centred) / np.maximum(norms, 1e-9)
+    rms = np.sqrt(((coarse - template) ** 2).mean(axis=1)) / scale
+    r_amplitude = windows[:, r_index]
+    amplitude = r_amplitude / max(float(np.median(np.abs(r_amplitude))), 1e-3)
+    rr = np.asarray(rr, dtype=np.float64)
+    median_rr = max(float(np.median(rr[:, 0])), 1e-3)
+    widths = qrs_widths(windows, fs, r_index).astype(np.float64)
+    median_width = max(float(np.median(widths)), 1e-3)
+    features = np.stack(
+        [
+            rr[:, 0] / median_rr,
+            rr[:, 1] / median_rr,
+            correlation,
+            rms,
+            amplitude,
+            widths,
+            np.full(n, median_width),
+            widths / median_width,
+        ],
+        axis=1,
+    )
+    return features.astype(np.float32)
+
+
+def feature_names(feature_set: str) -> tuple[str, ...]:
+    """Column names of a model's "rr" input for ``feature_set`` (see ``FEATURE_SETS``)."""
+    if feature_set not in FEATURE_SETS:
+        raise ValueError(f"unknown rhythm feature set {feature_set!r}")
+    return FEATURE_SETS[feature_set]
+
+
+def rhythm_inputs(
+    rr: np.ndarray, windows: np.ndarray, fs: float, r_index: int, feature_set: str
+) -> np.ndarray:
+    """A model's "rr" input for every beat of ONE recording: the RR features, plus the record
+    context when ``feature_set`` asks for it. Training and serving both call this."""
+    rr = np.asarray(rr, dtype=np.float32)
+    if feature_set == "rr":
+        return rr
+    feature_names(feature_set)
+    return np.concatenate([rr, record_context_features(windows, rr, fs, r_index)], axis=1)
+
+
+def rhythm_inputs_by_record(
+    rr: np.ndarray,
+    windows: np.ndarray,
+    records: np.ndarray,
+    fs: float,
+    r_index: int,
+    feature_set: str,
+) -> np.ndarray:
+    """``rhythm_inputs`` for a table of beats from many recordings, each recording described
+    against itself; rows stay in the table's order."""
+    out = np.zeros((len(rr), len(feature_names(feature_set))), dtype=np.float32)
+    records = np.asarray(records)
+    for name in np.unique(records):
+        rows = np.flatnonzero(records == name)
+        out[rows] = rhythm_inputs(rr[rows], windows[rows], fs, r_index, feature_set)
+    return out
