@@ -407,6 +407,15 @@ REPORT_NOTES = (
     "they showed the same direction as validation for the chosen candidate. The four "
     "validation records cannot rank the candidates finely: seed-to-seed spread of one "
     "configuration is about 0.02-0.03.",
+    "- Tried and not shipped: `recording_spec_ctx` as an average of three seeds, like the "
+    "image models. Its validation macro-F1 was 0.684 (members 0.680, 0.663, 0.685), above the "
+    "single seed-0 model's 0.680, but it classified 1,941 beats/s on record 208, below the "
+    "2,000 beats/s target, so the single model stayed. Its DS2 figures (looked at after the "
+    "decision): macro-F1 0.560, L sensitivity 0.06, against the single model's 0.606 and 0.44: "
+    "L is not in the validation records, so nothing but DS2 sees how unstable it is between "
+    "seeds. Also tried: the intra-patient run without class weights and with 8,000 beats per "
+    "class per epoch (as the image models do), stopped after 9 epochs for time with a best "
+    "validation macro-F1 of 0.9747, against 0.9750 for the shipped run.",
     "- Earlier hyperparameter comparison (inter-patient validation macro-F1 only; script "
     "`benchmarks/ml_sweep.py`, figures in `benchmarks/results/ml_sweep_h200.txt`, run on a "
     "lent H200 machine with Keras on the torch backend): spectrogram + RR beat beat image + RR "

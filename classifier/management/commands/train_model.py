@@ -87,7 +87,7 @@ class Command(BaseCommand):
         if options["quick"]:
             cache, runs_dir, splits = "build/quick/beats.npz", Path("build/quick/runs"), ["inter"]
             if not options["only"]:
-                candidates = tuple(c for c in candidates if c.config.name == "recording_spec_rr")
+                candidates = tuple(c for c in candidates if c.config.name == "recording_spec_ctx")
             overrides = {"max_epochs": options["epochs"] or 2, "cap": 600, "floor": 200}
         try:
             table = pipeline.get_table(
