@@ -99,7 +99,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     size = int(model.inputs[0].shape[1])
     images = rng.integers(0, 256, size=(256, size, size)).astype(np.uint8)
-    rr = np.ones((256, 6), dtype=np.float32) if "rr" in inputs else None
+    rr_width = next((int(t.shape[-1]) for t in model.inputs if t.name == "rr"), 0)
+    rr = np.ones((256, rr_width), dtype=np.float32) if "rr" in inputs else None
 
     def one(i=0):
         return explain.grad_cam(model, images[i : i + 1], rr=None if rr is None else rr[i : i + 1])

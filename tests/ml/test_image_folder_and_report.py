@@ -92,7 +92,7 @@ def test_shipped_models_are_small_complete_and_load():
         metrics = json.loads(path.with_name(f"{path.stem}.metrics.json").read_text())
         assert set(metrics["splits"]) == {"intra", "inter"}
         images = np.zeros((2, bundle.image_size, bundle.image_size), dtype=np.uint8)
-        rr = np.ones((2, 6), dtype=np.float32) if "rr" in bundle.metadata["inputs"] else None
+        rr = np.ones((2, bundle.rr_width), dtype=np.float32) if bundle.rr_width else None
         probs = bundle.predict_proba(images, rr)
         np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
         tasks.setdefault(bundle.metadata["task"], []).append(bundle.kind)
