@@ -23,8 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from classifier.ml.bundle import BundleError, ModelBundle, load_bundle, read_metadata
-from classifier.ml.context import feature_names
+from classifier.ml.bundle import (
+    BundleError,
+    ModelBundle,
+    load_bundle,
+    read_metadata,
+    rr_input_width,
+)
 
 # Largest difference in any class probability accepted between Keras and LiteRT.
 TOLERANCE = 1e-4
@@ -173,8 +178,7 @@ def _random_inputs(metadata: dict[str, Any], n: int, seed: int = 0) -> dict[str,
     size = int(metadata["image_size"])
     inputs = {"image": rng.integers(0, 256, (n, size, size, 1), dtype=np.uint8)}
     if "rr" in metadata["inputs"]:
-        width = len(feature_names(str(metadata.get("rhythm_features") or "rr")))
-        inputs["rr"] = rng.uniform(0.2, 2.0, (n, width)).astype(np.float32)
+        inputs["rr"] = rng.uniform(0.2, 2.0, (n, rr_input_width(metadata))).astype(np.float32)
     return inputs
 
 

@@ -80,15 +80,11 @@ class ModelBundle:
 
     @property
     def rhythm_features(self) -> str:
-        """What the "rr" input holds (``context.FEATURE_SETS``); bundles before it: "rr"."""
-        return str(self.metadata.get("rhythm_features") or "rr")
+        return rhythm_feature_set(self.metadata)
 
     @property
     def rr_width(self) -> int:
-        """Columns of the "rr" input (0 for an image-only model)."""
-        if "rr" not in self.metadata["inputs"]:
-            return 0
-        return len(feature_names(self.rhythm_features))
+        return rr_input_width(self.metadata)
 
     def rr_inputs(self, rr: np.ndarray, windows: np.ndarray) -> np.ndarray:
         """The "rr" input for every beat of ONE recording (``rr``: ``rr_features`` of the beats,
@@ -168,6 +164,18 @@ class ModelBundle:
         """Classify every beat at ``peaks``; (kept peak indices, images, probabilities)."""
         kept, images, rr = self.beat_inputs(signal, fs, peaks)
         return kept, images, self.predict_proba(images, rr)
+
+
+def rhythm_feature_set(metadata: dict[str, Any]) -> str:
+    """What a model's "rr" input holds (``context.FEATURE_SETS``); bundles before it: "rr"."""
+    return str(metadata.get("rhythm_features") or "rr")
+
+
+def rr_input_width(metadata: dict[str, Any]) -> int:
+    """Columns of a model's "rr" input (0 for an image-only model)."""
+    if "rr" not in metadata["inputs"]:
+        return 0
+    return len(feature_names(rhythm_feature_set(metadata)))
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:

@@ -127,7 +127,7 @@ def rhythm_inputs(
     rr = np.asarray(rr, dtype=np.float32)
     if feature_set == "rr":
         return rr
-    feature_names(feature_set)
+    feature_names(feature_set)  # refuses an unknown set
     return np.concatenate([rr, record_context_features(windows, rr, fs, r_index)], axis=1)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from .beats import beat_annotations, extract_windows, labels_for, rr_features, window_bounds
 from .classes import DS1_RECORDS, DS2_RECORDS, PACED_RECORDS
+from .context import rhythm_inputs_by_record
 from .records import Record, RecordError, list_records, load_record
 from .signal import MODEL_FS, prepare_signal, rescale_samples
 
@@ -60,6 +61,14 @@ class BeatTable:
     def crop(self, pre_s: float, post_s: float, shift: np.ndarray | None = None) -> np.ndarray:
         """Model windows cut from the stored ones, optionally shifted per beat (in samples)."""
         return crop_windows(self.windows, self.fs, self.pre_s, pre_s, post_s, shift)
+
+    def rhythm_inputs(self, pre_s: float, post_s: float, feature_set: str) -> np.ndarray:
+        """A model's "rr" input for every beat (``context.rhythm_inputs``), each record
+        described against itself from its clean model windows (``pre_s`` / ``post_s``)."""
+        r_index, _ = window_bounds(self.fs, pre_s, 0.0)
+        return rhythm_inputs_by_record(
+            self.rr, self.crop(pre_s, post_s), self.records, self.fs, r_index, feature_set
+        )
 
 
 def crop_windows(

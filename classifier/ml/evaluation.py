@@ -12,10 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .beats import window_bounds
 from .bundle import ModelBundle
 from .classes import DS2_RECORDS, class_codes, symbol_to_index
-from .context import rhythm_inputs_by_record
 from .dataset import BeatTable, Split
 from .metrics import aami_metrics, classification_metrics
 
@@ -26,11 +24,7 @@ def bundle_rr_inputs(bundle: ModelBundle, table: BeatTable) -> np.ndarray | None
     if "rr" not in bundle.metadata["inputs"]:
         return None
     window = bundle.metadata["window"]
-    windows = table.crop(window["pre_s"], window["post_s"])
-    r_index, _ = window_bounds(table.fs, window["pre_s"], 0.0)
-    return rhythm_inputs_by_record(
-        table.rr, windows, table.records, table.fs, r_index, bundle.rhythm_features
-    )
+    return table.rhythm_inputs(window["pre_s"], window["post_s"], bundle.rhythm_features)
 
 
 def bundle_probabilities(bundle: ModelBundle, table: BeatTable, index: np.ndarray) -> np.ndarray:

@@ -20,8 +20,7 @@ import numpy as np
 from . import representations
 from .architectures import build_baseline, build_cnn, build_ensemble
 from .augment import AugmentParams, augment_windows, random_shifts
-from .beats import POST_S, PRE_S, window_bounds
-from .context import rhythm_inputs_by_record
+from .beats import POST_S, PRE_S
 from .dataset import BeatTable, Split
 from .metrics import confusion_matrix, macro_f1
 
@@ -67,11 +66,7 @@ class ModelConfig:
 def rr_inputs_for(config: ModelConfig, table: BeatTable) -> np.ndarray:
     """The "rr" input of every beat of the table, from clean (un-augmented) windows: the record
     context describes a recording, which augmentation of single beats does not change."""
-    r_index, _ = window_bounds(table.fs, config.pre_s, 0.0)
-    windows = table.crop(config.pre_s, config.post_s)
-    return rhythm_inputs_by_record(
-        table.rr, windows, table.records, table.fs, r_index, config.rhythm_features
-    )
+    return table.rhythm_inputs(config.pre_s, config.post_s, config.rhythm_features)
 
 
 def inputs_for(
