@@ -3,8 +3,6 @@ and the PDF once done. The recordings app's form, services and selectors do the 
 
 from __future__ import annotations
 
-import io
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -20,7 +18,7 @@ from recordings.model_service import RecordingModelMissing
 from recordings.models import Recording
 from reports.recording_services import recording_beat_heatmap_get_or_create, recording_report_pdf
 from reports.services import HeatMapUnavailable
-from reports.views import private_file
+from reports.views import private_file, private_pdf
 
 from .recording_serializers import (
     BeatDetailSerializer,
@@ -153,9 +151,4 @@ class RecordingReport(APIView):
     def get(self, request, pk: int):
         recording = _done(_recording(request, pk))
         pdf = recording_report_pdf(recording=recording)
-        return private_file(
-            io.BytesIO(pdf),
-            "application/pdf",
-            as_attachment=True,
-            filename=f"ecg-recording-{recording.pk}.pdf",
-        )
+        return private_pdf(pdf, f"ecg-recording-{recording.pk}.pdf")

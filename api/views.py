@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import io
 import mimetypes
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -24,7 +23,7 @@ from reports.services import (
     prediction_heatmap_get_or_create,
     prediction_report_pdf,
 )
-from reports.views import private_file
+from reports.views import private_file, private_pdf
 
 from .serializers import ErrorSerializer, PredictionCreateSerializer, PredictionSerializer
 
@@ -155,12 +154,7 @@ class PredictionReport(APIView):
     def get(self, request, pk: int):
         prediction = selectors.prediction_get(user=request.user, pk=pk)
         pdf = prediction_report_pdf(prediction=prediction)
-        return private_file(
-            io.BytesIO(pdf),
-            "application/pdf",
-            as_attachment=True,
-            filename=f"ecg-prediction-{prediction.pk}.pdf",
-        )
+        return private_pdf(pdf, f"ecg-prediction-{prediction.pk}.pdf")
 
 
 def not_found(request, *args, **kwargs):

@@ -21,6 +21,11 @@ def private_file(handle, content_type: str, **kwargs) -> FileResponse:
     return response
 
 
+def private_pdf(pdf: bytes, filename: str) -> FileResponse:
+    """A generated PDF as a private attachment download."""
+    return private_file(io.BytesIO(pdf), "application/pdf", as_attachment=True, filename=filename)
+
+
 @login_required
 def prediction_heatmap(request: HttpRequest, pk: int) -> FileResponse:
     prediction = selectors.prediction_get(user=request.user, pk=pk)
@@ -35,12 +40,7 @@ def prediction_heatmap(request: HttpRequest, pk: int) -> FileResponse:
 def prediction_report(request: HttpRequest, pk: int) -> FileResponse:
     prediction = selectors.prediction_get(user=request.user, pk=pk)
     pdf = prediction_report_pdf(prediction=prediction)
-    return private_file(
-        io.BytesIO(pdf),
-        "application/pdf",
-        as_attachment=True,
-        filename=f"ecg-prediction-{prediction.pk}.pdf",
-    )
+    return private_pdf(pdf, f"ecg-prediction-{prediction.pk}.pdf")
 
 
 @login_required
@@ -60,9 +60,4 @@ def recording_report(request: HttpRequest, pk: int) -> FileResponse:
         pdf = recording_report_pdf(recording=recording)
     except HeatMapUnavailable as exc:
         raise Http404(str(exc)) from None
-    return private_file(
-        io.BytesIO(pdf),
-        "application/pdf",
-        as_attachment=True,
-        filename=f"ecg-recording-{recording.pk}.pdf",
-    )
+    return private_pdf(pdf, f"ecg-recording-{recording.pk}.pdf")

@@ -205,7 +205,6 @@ def train_all(
     """Train every candidate on every split into ``runs_dir/<split>/<name>.keras``
     (``skip_existing``: keep runs already saved there, e.g. after an interruption)."""
     runs_dir = Path(runs_dir)
-    labels = table.labels("six")
     all_splits = make_splits(table)
     records: dict[str, dict[str, dict[str, Any]]] = {}
     for split_name in splits:
@@ -232,16 +231,7 @@ def train_all(
                     candidate, config, table, split, runs_dir, skip_existing, progress
                 )
             else:
-                model, record = train(
-                    config,
-                    table,
-                    split,
-                    labels,
-                    6,
-                    work_dir=runs_dir / "checkpoints",
-                    progress=progress,
-                )
-                record["trained_on"] = training_place()
+                model, record = _train_one(config, table, split, runs_dir, progress)
             meta = metadata_for(replace(candidate, config=config), record, table)
             save_bundle(model, meta, target)
             records.setdefault(split_name, {})[config.name] = record
@@ -250,6 +240,18 @@ def train_all(
                 f"{record['best_validation_macro_f1']:.4f} (epoch {record['best_epoch']})"
             )
     return records
+
+
+def _train_one(
+    config: ModelConfig, table: BeatTable, split: Split, runs_dir: Path, progress: Progress
+) -> tuple[Any, dict[str, Any]]:
+    """Train one model (checkpoints under ``runs_dir``); its record says where it ran."""
+    labels = table.labels("six")
+    model, record = train(
+        config, table, split, labels, 6, work_dir=runs_dir / "checkpoints", progress=progress
+    )
+    record["trained_on"] = training_place()
+    return model, record
 
 
 def _train_ensemble(
@@ -274,16 +276,7 @@ def _train_ensemble(
             model, record = bundle.model, bundle.metadata["training"]
         else:
             progress(f"  member seed {seed}")
-            model, record = train(
-                member_config,
-                table,
-                split,
-                labels,
-                6,
-                work_dir=runs_dir / "checkpoints",
-                progress=progress,
-            )
-            record["trained_on"] = training_place()
+            model, record = _train_one(member_config, table, split, runs_dir, progress)
             meta = metadata_for(replace(candidate, config=member_config), record, table)
             save_bundle(model, meta, target)
         members.append(model)
