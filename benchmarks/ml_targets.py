@@ -35,8 +35,10 @@ def main() -> None:
     if not metrics:
         sys.exit(f"no *.metrics.json in {models}: run manage.py train_model first")
     recording = next((n for n, m in metrics.items() if m.get("task") == "recording"), None)
+    context_path = models / "evaluation.json"  # the last run's times, for the pipeline target
+    context = json.loads(context_path.read_text()) if context_path.is_file() else None
     if recording:
-        print("\n".join(report.target_rows(metrics, recording)))
+        print("\n".join(report.target_rows(metrics, recording, context)))
         print()
     print("\n".join(report.comparison_rows(metrics, "original_cnn")))
     if args.no_speed:

@@ -47,7 +47,7 @@ class ModelConfig:
     patience: int = 4
     batch_size: int = 128
     learning_rate: float = 1e-3
-    cap: int = 3000  # most beats of one class per epoch
+    cap: int | None = 3000  # most beats of one class per epoch (None: every beat of the class)
     floor: int = 1000  # fewest beats of one class per epoch (rare classes repeated)
     seed: int = 0
     # Several seeds of this configuration averaged into one model (empty: one model, ``seed``).
@@ -93,12 +93,15 @@ def clean_inputs(
 
 
 def _balanced_epoch(
-    labels: np.ndarray, index: np.ndarray, rng: np.random.Generator, cap: int, floor: int
+    labels: np.ndarray, index: np.ndarray, rng: np.random.Generator, cap: int | None, floor: int
 ) -> tuple[np.ndarray, dict[int, float]]:
     chosen, counts = [], {}
     for c in np.unique(labels):
         members = index[labels == c]
-        n = int(np.clip(len(members), min(floor, cap), cap))
+        if cap is None:
+            n = max(len(members), floor)
+        else:
+            n = int(np.clip(len(members), min(floor, cap), cap))
         chosen.append(rng.choice(members, size=n, replace=n > len(members)))
         counts[int(c)] = n
     mean = np.mean(list(counts.values()))

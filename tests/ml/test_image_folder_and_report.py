@@ -70,6 +70,27 @@ def test_readme_block_is_generated_from_metrics(tmp_path):
     assert report.update_readme(plain, block) is False
 
 
+def test_pipeline_time_counts_the_shipped_models_and_the_whole_run_apart():
+    """The issue's pipeline time is the beat table, the shipped models' training and the
+    evaluation; the baseline and the candidates not chosen only add to the whole run."""
+
+    def trained(inter: float, intra: float) -> dict:
+        return {
+            "splits": {
+                "inter": {"training": {"train_seconds": inter}},
+                "intra": {"training": {"train_seconds": intra}},
+            }
+        }
+
+    metrics = {"ours": trained(100, 200), "original_cnn": trained(30, 70)}
+    context = {"dataset_seconds": 5, "evaluation_seconds": 45, "candidate_seconds": 400}
+    times = report.pipeline_seconds(metrics, context, "original_cnn")
+    assert times == {"shipped": 350, "whole_run": 850}
+    lines = "\n".join(report.timing_lines(metrics, context, "original_cnn"))
+    assert "| **350** |" in lines and "| 850 |" in lines
+    assert report.pipeline_seconds(metrics, {}, "original_cnn")["shipped"] is None
+
+
 def test_confusion_png_is_written(tmp_path):
     path = tmp_path / "cm.png"
     report.plot_confusion([[5, 1], [0, 3]], ["N", "V"], "test", path)

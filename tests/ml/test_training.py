@@ -115,3 +115,21 @@ def test_an_ensemble_of_seeds_averages_its_members_and_keeps_the_serving_contrac
     assert again["inter"]["tiny_ens"]["ensemble"]["member_validation_macro_f1"] == pytest.approx(
         record["ensemble"]["member_validation_macro_f1"]
     )
+
+
+def test_epochs_cap_large_classes_repeat_rare_ones_or_show_every_beat():
+    """Balanced epochs (inter split) cap and floor each class; with no cap (intra split) every
+    training beat is drawn once, rare classes still repeated up to the floor."""
+    from classifier.ml.training import _balanced_epoch
+
+    labels = np.array([0] * 500 + [1] * 40 + [2] * 5)
+    index = np.arange(len(labels)) + 1000
+    rng = np.random.default_rng(0)
+    chosen, weights = _balanced_epoch(labels, index, rng, cap=100, floor=20)
+    counts = np.bincount(labels[chosen - 1000], minlength=3)
+    assert counts.tolist() == [100, 40, 20]
+    assert weights[2] > weights[1] > weights[0]
+    chosen, _ = _balanced_epoch(labels, index, rng, cap=None, floor=20)
+    counts = np.bincount(labels[chosen - 1000], minlength=3)
+    assert counts.tolist() == [500, 40, 20]
+    assert set(chosen[labels[chosen - 1000] == 0]) == set(index[:500])  # each N beat once
