@@ -27,9 +27,14 @@ def bundle_rr_inputs(bundle: ModelBundle, table: BeatTable) -> np.ndarray | None
     return table.rhythm_inputs(window["pre_s"], window["post_s"], bundle.rhythm_features)
 
 
-def bundle_probabilities(bundle: ModelBundle, table: BeatTable, index: np.ndarray) -> np.ndarray:
+def bundle_probabilities(
+    bundle: ModelBundle, table: BeatTable, index: np.ndarray, rr_all: np.ndarray | None = None
+) -> np.ndarray:
+    """Probabilities of the table's beats ``index``; ``rr_all``: the bundle's "rr" input for the
+    whole table when the caller has it already (the record context needs whole records)."""
     window = bundle.metadata["window"]
-    rr_all = bundle_rr_inputs(bundle, table)
+    if rr_all is None:
+        rr_all = bundle_rr_inputs(bundle, table)
     probs = []
     for start in range(0, len(index), 4096):  # bounded memory for the images
         part = index[start : start + 4096]
@@ -44,18 +49,27 @@ def evaluate_on_split(bundle: ModelBundle, table: BeatTable, split: Split) -> di
     figures over every annotated beat of the DS2 records (including those outside six classes).
     """
     labels = table.labels(bundle.metadata["label_set"])
-    probs = bundle_probabilities(bundle, table, split.test)
+    rr_all = bundle_rr_inputs(bundle, table)
+    if split.name == "inter":
+        # The AAMI beats are every annotated DS2 beat, a superset of the six-class test beats:
+        # each beat is classified once and the test beats are read from the same probabilities.
+        aami_index = symbol_to_index("aami")
+        in_ds2 = np.flatnonzero(np.isin(table.records, list(DS2_RECORDS)))
+        true_aami = np.array([aami_index.get(str(s), -1) for s in table.symbols[in_ds2]])
+        keep = in_ds2[true_aami >= 0]
+        probs_all = bundle_probabilities(bundle, table, keep, rr_all)
+        at = np.searchsorted(keep, split.test)
+        if not np.array_equal(keep[np.minimum(at, len(keep) - 1)], split.test):
+            raise ValueError("the inter-patient test beats are not all annotated DS2 beats")
+        probs = probs_all[at]
+    else:
+        probs = bundle_probabilities(bundle, table, split.test, rr_all)
     result = {
         "split": split.name,
         "split_description": split.description,
         "six_class": classification_metrics(labels[split.test], probs, bundle.classes),
     }
     if split.name == "inter":
-        aami_index = symbol_to_index("aami")
-        in_ds2 = np.flatnonzero(np.isin(table.records, list(DS2_RECORDS)))
-        true_aami = np.array([aami_index.get(str(s), -1) for s in table.symbols[in_ds2]])
-        keep = in_ds2[true_aami >= 0]
-        probs_all = bundle_probabilities(bundle, table, keep)
         result["aami"] = aami_metrics(
             true_aami[true_aami >= 0], probs_all.argmax(axis=1), bundle.classes, class_codes("aami")
         )
