@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -74,17 +73,14 @@ def main() -> None:
         split = inter_patient_split(table.records, labels, validation_records=held)
         for name in args.names:
             config = replace(candidates[name].config, name=f"{name}-cv{i}", ensemble_seeds=())
-            started = time.perf_counter()
-            model, _ = train(config, table, split, labels, 6, work_dir="build/cv")
+            model, record = train(config, table, split, labels, 6, work_dir="build/cv")
+            best = f"{record['best_epoch']}/{record['epochs_run']}"
             rr = rr_inputs_for(config, table) if config.use_rr else None
             probs = model.predict(clean_inputs(config, table, split.val, rr), verbose=0)
             m = classification_metrics(labels[split.val], probs, classes)
             scores[name].append(m["macro_f1"])
             f1 = ", ".join(f"{c} {v['f1']:.2f}" for c, v in m["per_class"].items() if v["support"])
-            line = (
-                f"fold {i} {name}: macro-F1 {m['macro_f1']:.4f} ({f1}) "
-                f"in {time.perf_counter() - started:.0f} s"
-            )
+            line = f"fold {i} {name}: macro-F1 {m['macro_f1']:.4f} ({f1}), best epoch {best}"
             lines.append(line)
             print(line, flush=True)
     lines.append("")

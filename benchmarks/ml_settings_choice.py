@@ -36,10 +36,10 @@ def _settings(training: dict) -> str:
     c = training["config"]
     seeds = training.get("ensemble", {}).get("seeds")
     what = f"seeds {seeds}" if seeds else f"seed {c['seed']}"
+    ran = f"{training['epochs_run']} in all" if seeds else training["epochs_run"]
     return (
         f"{what}, cap {c['cap']}, class weights {c['balanced_weights']}, "
-        f"up to {c['max_epochs']} epochs (ran {training['epochs_run']}), "
-        f"{training['train_seconds']:.0f} s"
+        f"up to {c['max_epochs']} epochs (ran {ran}), {training['train_seconds']:.0f} s"
     )
 
 
