@@ -69,14 +69,17 @@ def main() -> None:
     ]
     print("\n".join(lines), flush=True)
     scores: dict[str, list[float]] = {name: [] for name in args.names}
+    configs = {name: candidates[name].config for name in args.names}
+    # the "rr" input of every beat depends on its own record only: the same in every fold
+    rr_by_name = {n: rr_inputs_for(c, table) if c.use_rr else None for n, c in configs.items()}
     for i, held in enumerate(folds):
         split = inter_patient_split(table.records, labels, validation_records=held)
         for name in args.names:
-            config = replace(candidates[name].config, name=f"{name}-cv{i}", ensemble_seeds=())
+            config = replace(configs[name], name=f"{name}-cv{i}", ensemble_seeds=())
             model, record = train(config, table, split, labels, 6, work_dir="build/cv")
             best = f"{record['best_epoch']}/{record['epochs_run']}"
-            rr = rr_inputs_for(config, table) if config.use_rr else None
-            probs = model.predict(clean_inputs(config, table, split.val, rr), verbose=0)
+            inputs = clean_inputs(config, table, split.val, rr_by_name[name])
+            probs = model.predict(inputs, verbose=0)
             m = classification_metrics(labels[split.val], probs, classes)
             scores[name].append(m["macro_f1"])
             f1 = ", ".join(f"{c} {v['f1']:.2f}" for c, v in m["per_class"].items() if v["support"])

@@ -348,6 +348,16 @@ def _training_sentence(train: dict[str, Any]) -> str:
     )
 
 
+def _training_steps(all_metrics: dict[str, dict[str, Any]]) -> list[tuple[str, str, dict]]:
+    """(model, split, training record) of every model trained on each split."""
+    return [
+        (name, split, data["splits"][split]["training"])
+        for name, data in all_metrics.items()
+        for split in ("inter", "intra")
+        if data["splits"].get(split, {}).get("training", {}).get("train_seconds") is not None
+    ]
+
+
 def pipeline_seconds(
     all_metrics: dict[str, dict[str, Any]], context: dict[str, Any], baseline: str
 ) -> dict[str, float | None]:
@@ -356,18 +366,10 @@ def pipeline_seconds(
     if context.get("dataset_seconds") is None or context.get("evaluation_seconds") is None:
         return {"shipped": None, "whole_run": None}
     fixed = context["dataset_seconds"] + context["evaluation_seconds"]
-    shipped = baseline_seconds = 0.0
-    for name, data in all_metrics.items():
-        for split in ("inter", "intra"):
-            seconds = data["splits"].get(split, {}).get("training", {}).get("train_seconds")
-            if seconds is None:
-                continue
-            if name == baseline:
-                baseline_seconds += seconds
-            else:
-                shipped += seconds
-    extra = context.get("candidate_seconds", 0.0)
-    return {"shipped": fixed + shipped, "whole_run": fixed + shipped + baseline_seconds + extra}
+    steps = _training_steps(all_metrics)
+    shipped = sum(t["train_seconds"] for name, _, t in steps if name != baseline)
+    trained = sum(t["train_seconds"] for _, _, t in steps) + context.get("candidate_seconds", 0.0)
+    return {"shipped": fixed + shipped, "whole_run": fixed + trained}
 
 
 def timing_lines(
@@ -380,14 +382,11 @@ def timing_lines(
         seconds = context["dataset_seconds"]
         lines.append(f"| build the beat table, all records ({here}) | {seconds:.0f} |")
     total = 0.0
-    for name, data in all_metrics.items():
-        for split in ("inter", "intra"):
-            training = data["splits"].get(split, {}).get("training", {})
-            seconds = training.get("train_seconds")
-            if seconds is not None:
-                total += seconds
-                where = training.get("trained_on", context.get("machine", "this machine"))
-                lines.append(f"| train {name}, {split}-patient ({where}) | {seconds:.0f} |")
+    for name, split, training in _training_steps(all_metrics):
+        seconds = training["train_seconds"]
+        total += seconds
+        where = training.get("trained_on", here)
+        lines.append(f"| train {name}, {split}-patient ({where}) | {seconds:.0f} |")
     extra = context.get("candidate_seconds", 0.0)
     if extra:
         total += extra
