@@ -414,6 +414,12 @@ REPORT_NOTES = (
     "they showed the same direction as validation for the chosen candidate. The four "
     "validation records cannot rank the candidates finely: seed-to-seed spread of one "
     "configuration is about 0.02-0.03.",
+    "- Grouped 4-fold cross-validation over the DS1 records (`benchmarks/ml_grouped_cv.py`, "
+    "figures in `benchmarks/results/ml_grouped_cv.txt`; DS2 untouched): the record context "
+    "beat the RR features alone in every fold (mean macro-F1 0.622 against 0.551), so the "
+    "choice made on the four validation records holds on all of DS1. The folds also show the "
+    "limit: whenever the right bundle branch block records are held out, R is never found "
+    "(F1 0.00), and `!` cannot be learnt when record 207 is held out.",
     "- Tried and not shipped: `recording_spec_ctx` as an average of three seeds. "
     "Its validation macro-F1 was 0.684 (members 0.680, 0.663, 0.685), above the "
     "single seed-0 model's 0.680, but it classified 1,941 beats/s on record 208, below the "
