@@ -44,12 +44,16 @@ def bundle_probabilities(
     return np.concatenate(probs) if probs else np.zeros((0, len(bundle.classes)))
 
 
-def evaluate_on_split(bundle: ModelBundle, table: BeatTable, split: Split) -> dict[str, Any]:
+def evaluate_on_split(
+    bundle: ModelBundle, table: BeatTable, split: Split, rr_all: np.ndarray | None = None
+) -> dict[str, Any]:
     """Six-class metrics on the split's test beats; on the inter-patient split also AAMI EC57
     figures over every annotated beat of the DS2 records (including those outside six classes).
+    ``rr_all``: the bundle's "rr" input for the whole table, if the caller has it already.
     """
     labels = table.labels(bundle.metadata["label_set"])
-    rr_all = bundle_rr_inputs(bundle, table)
+    if rr_all is None:
+        rr_all = bundle_rr_inputs(bundle, table)
     if split.name == "inter":
         # The AAMI beats are every annotated DS2 beat, a superset of the six-class test beats:
         # each beat is classified once and the test beats are read from the same probabilities.

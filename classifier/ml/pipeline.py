@@ -506,7 +506,7 @@ def evaluate_models(
     from the WFDB records; write metrics files, confusion PNGs, REPORT.md and the README block.
     """
     from . import report
-    from .evaluation import evaluate_on_split, measure_speed
+    from .evaluation import bundle_rr_inputs, evaluate_on_split, measure_speed
     from .records import load_record
 
     models_dir = Path(models_dir)
@@ -538,9 +538,10 @@ def evaluate_models(
         data["splits"] = {}
         for split_name, bundle in pair.items():
             progress(f"evaluating {name} on the {split_name}-patient test set")
-            m = evaluate_on_split(bundle, table, splits[split_name])
+            rr_all = bundle_rr_inputs(bundle, table)  # whole records: computed once per model
+            m = evaluate_on_split(bundle, table, splits[split_name], rr_all)
             m["training"] = bundle.metadata.get("training", {})
-            m["validation_check"] = validation_check(bundle, table, splits[split_name])
+            m["validation_check"] = validation_check(bundle, table, splits[split_name], rr_all)
             png = f"{name}.{split_name}.confusion.png"
             report.plot_confusion(
                 m["six_class"]["confusion_matrix"],
@@ -589,7 +590,9 @@ def evaluate_models(
     return ordered
 
 
-def validation_check(bundle: Any, table: BeatTable, split: Split) -> dict[str, Any]:
+def validation_check(
+    bundle: Any, table: BeatTable, split: Split, rr_all: np.ndarray | None = None
+) -> dict[str, Any]:
     """The validation macro-F1 recomputed here against the one recorded at training time: the
     same weights must give the same figure (a check that a bundle trained on another machine
     or Keras backend behaves identically here)."""
@@ -597,7 +600,7 @@ def validation_check(bundle: Any, table: BeatTable, split: Split) -> dict[str, A
     from .metrics import confusion_matrix, macro_f1
 
     labels = table.labels(bundle.metadata["label_set"])
-    probs = bundle_probabilities(bundle, table, split.val)
+    probs = bundle_probabilities(bundle, table, split.val, rr_all)
     here = macro_f1(confusion_matrix(labels[split.val], probs.argmax(axis=1), len(bundle.classes)))
     recorded = bundle.metadata.get("training", {}).get("best_validation_macro_f1")
     return {"recorded_at_training": recorded, "recomputed_here": here}
