@@ -231,13 +231,7 @@ def train(
     set_seeds(config.seed)
     started = time.perf_counter()
     rr_all = rr_inputs_for(config, table) if config.use_rr else None
-    model = build_for(config, table, split.train, n_classes, rr_all)
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss="categorical_crossentropy",
-        weighted_metrics=["accuracy"],
-    )
-    data = _EpochData.make(config, table, split.train, labels, n_classes, rr_all)
+    model, data = _model_and_data(config, table, split.train, labels, n_classes, rr_all)
     val_inputs = clean_inputs(config, table, split.val, rr_all)
     checkpoint = Path(work_dir) / f"{config.name}-{split.name}.best.keras"
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
@@ -264,10 +258,73 @@ def train(
         "best_epoch": int(np.argmax(scores)) + 1 if scores else None,
         "best_validation_macro_f1": max(scores) if scores else None,
         "validation_macro_f1_per_epoch": scores,
+        # the rate each epoch ran at (ReduceLROnPlateau): what ``refit`` replays
+        "learning_rate_per_epoch": [float(r) for r in history.history.get("learning_rate", [])],
         "train_seconds": round(time.perf_counter() - started, 1),
         "parameters": int(best.count_params()),
     }
     return best, record
+
+
+def _model_and_data(
+    config: ModelConfig,
+    table: BeatTable,
+    train_idx: np.ndarray,
+    labels: np.ndarray,
+    n_classes: int,
+    rr_all: np.ndarray | None,
+) -> tuple[Any, Any]:
+    """A compiled, freshly initialised model and its epoch generator over ``train_idx``."""
+    import keras
+
+    model = build_for(config, table, train_idx, n_classes, rr_all)
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss="categorical_crossentropy",
+        weighted_metrics=["accuracy"],
+    )
+    return model, _EpochData.make(config, table, train_idx, labels, n_classes, rr_all)
+
+
+def refit(
+    config: ModelConfig,
+    table: BeatTable,
+    train_idx: np.ndarray,
+    labels: np.ndarray,
+    n_classes: int,
+    *,
+    learning_rates: list[float],
+    progress: Callable[[str], None] | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """Train ``config`` afresh on ``train_idx`` for exactly ``len(learning_rates)`` epochs,
+    epoch i at ``learning_rates[i]``: a checkpointed run's best schedule replayed on more
+    patients (its validation records join the training side, so nothing is left to stop on).
+    """
+    import keras
+
+    if not learning_rates:
+        raise ValueError(f"{config.name}: a refit needs at least one epoch")
+    set_seeds(config.seed)
+    started = time.perf_counter()
+    rr_all = rr_inputs_for(config, table) if config.use_rr else None
+    model, data = _model_and_data(config, table, train_idx, labels, n_classes, rr_all)
+
+    class Progress(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            if progress:
+                loss = (logs or {}).get("loss", float("nan"))
+                progress(f"  refit epoch {epoch + 1}/{len(learning_rates)}: loss {loss:.4f}")
+
+    schedule = keras.callbacks.LearningRateScheduler(lambda epoch, _: learning_rates[epoch])
+    model.fit(data, epochs=len(learning_rates), callbacks=[schedule, Progress()], verbose=0)
+    record = {
+        "epochs_run": len(learning_rates),
+        "learning_rate_per_epoch": [float(r) for r in learning_rates],
+        "train_beats": int(len(train_idx)),
+        "train_seconds": round(time.perf_counter() - started, 1),
+        "parameters": int(model.count_params()),
+    }
+    return model, record
 
 
 def assemble_ensemble(

@@ -9,7 +9,7 @@ from classifier.ml import dataset, pipeline
 from classifier.ml.bundle import load_bundle, save_bundle
 from classifier.ml.evaluation import bundle_probabilities, evaluate_on_split
 from classifier.ml.records import load_record
-from classifier.ml.training import ModelConfig, clean_inputs, train
+from classifier.ml.training import ModelConfig, clean_inputs, refit, train
 
 pytestmark = pytest.mark.slow
 
@@ -133,3 +133,16 @@ def test_epochs_cap_large_classes_repeat_rare_ones_or_show_every_beat():
     counts = np.bincount(labels[chosen - 1000], minlength=3)
     assert counts.tolist() == [500, 40, 20]
     assert set(chosen[labels[chosen - 1000] == 0]) == set(index[:500])  # each N beat once
+
+
+def test_a_refit_replays_the_given_learning_rates_on_the_given_beats(trained):
+    _, table, split, config, _, _ = trained
+    labels = table.labels("six")
+    both = np.concatenate([split.train, split.val])
+    model, record = refit(config, table, both, labels, 6, learning_rates=[1e-3, 2.5e-4])
+    assert record["epochs_run"] == 2 and record["train_beats"] == len(both)
+    assert float(model.optimizer.learning_rate) == pytest.approx(2.5e-4)
+    probs = model.predict(clean_inputs(config, table, split.test), verbose=0)
+    assert probs.shape == (len(split.test), 6)
+    with pytest.raises(ValueError, match="at least one epoch"):
+        refit(config, table, both, labels, 6, learning_rates=[])

@@ -1,0 +1,113 @@
+"""Does refitting on the validation records help new patients? Nested grouped CV over DS1.
+
+The inter-patient models hold four DS1 records (106, 124, 209, 223) out of training to choose
+the epoch and the model. With two or three training patients per bundle branch block class,
+one of them (124, RBBB) is a large share of what the model could learn. This benchmark asks,
+on DS1 alone, whether training afterwards on those records too -- the same configuration,
+the epoch count and learning rates the checkpointed run chose, replayed -- scores better on
+patients neither run has seen.
+
+For each fold of ``ml_grouped_cv.ds1_folds`` (held out entirely, never used for any choice):
+  held-out:  train on the other folds minus the pipeline's validation records, checkpoint and
+             early-stop on those validation records (exactly as the pipeline does);
+  refit:     train afresh on the other folds WITH the validation records, for the held-out
+             run's best epoch count at its learning rates (``training.refit``).
+Both are scored on the held fold. DS2 is never touched.
+
+    python benchmarks/ml_refit_cv.py recording_spec_ctx [--folds 4]
+        [--cache build/beats_mlii.npz] [--out benchmarks/results/ml_refit_cv.txt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def main() -> None:
+    from dataclasses import replace
+
+    from ml_grouped_cv import ds1_folds
+
+    from classifier.ml import pipeline
+    from classifier.ml.classes import DS1_RECORDS, class_codes
+    from classifier.ml.dataset import DS1_VALIDATION_RECORDS, Split, load_beat_table
+    from classifier.ml.metrics import classification_metrics
+    from classifier.ml.training import clean_inputs, refit, rr_inputs_for, train
+
+    candidates = {c.config.name: c for c in pipeline.CANDIDATES}
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="+", help=f"candidates, of {sorted(candidates)}")
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--cache", default="build/beats_mlii.npz")
+    parser.add_argument("--out", default="benchmarks/results/ml_refit_cv.txt")
+    args = parser.parse_args()
+    unknown = set(args.names) - set(candidates)
+    if unknown:
+        parser.error(f"unknown candidates {sorted(unknown)}")
+    table = load_beat_table(args.cache)
+    table.windows = np.asarray(table.windows, dtype=np.float32)
+    labels = table.labels("six")
+    classes = class_codes("six")
+    folds = ds1_folds(table.records, labels, args.folds)
+    lines = [
+        f"# nested grouped {args.folds}-fold CV over DS1: held-out validation vs refit "
+        "(DS2 not touched)",
+        *[f"fold {i}: records {', '.join(f)}" for i, f in enumerate(folds)],
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+    labelled_ds1 = (labels >= 0) & np.isin(table.records, list(DS1_RECORDS))
+    scores: dict[str, list[float]] = {}
+
+    def score(model, config, index, rr_all, tag: str, fold: int) -> None:
+        probs = model.predict(clean_inputs(config, table, index, rr_all), verbose=0)
+        m = classification_metrics(labels[index], probs, classes)
+        scores.setdefault(tag, []).append(m["macro_f1"])
+        f1 = ", ".join(f"{c} {v['f1']:.2f}" for c, v in m["per_class"].items() if v["support"])
+        line = f"{tag} fold {fold}: macro-F1 {m['macro_f1']:.4f} ({f1})"
+        lines.append(line)
+        print(line, flush=True)
+
+    for name in args.names:
+        base = candidates[name].config
+        rr_all = rr_inputs_for(base, table) if base.use_rr else None
+        for i, held in enumerate(folds):
+            inner_val = [r for r in DS1_VALIDATION_RECORDS if r not in held]
+            in_held = np.isin(table.records, held)
+            in_val = np.isin(table.records, inner_val)
+            split = Split(
+                f"cv{i}",
+                np.flatnonzero(labelled_ds1 & ~in_held & ~in_val),
+                np.flatnonzero(labelled_ds1 & in_val),
+                np.flatnonzero(labelled_ds1 & in_held),
+                f"DS1 fold {i} held out; validation {', '.join(inner_val)}",
+            )
+            config = replace(base, name=f"{name}-refitcv{i}", ensemble_seeds=())
+            model, record = train(config, table, split, labels, 6, work_dir="build/cv")
+            best = record["best_epoch"]
+            lines.append(f"{name} fold {i}: best epoch {best}/{record['epochs_run']}")
+            score(model, config, split.test, rr_all, f"{name} held-out", i)
+            rates = record["learning_rate_per_epoch"][:best]
+            both = np.concatenate([split.train, split.val])
+            model, _ = refit(config, table, both, labels, 6, learning_rates=rates)
+            score(model, config, split.test, rr_all, f"{name} refit", i)
+    lines.append("")
+    for tag, values in scores.items():
+        lines.append(
+            f"{tag}: mean macro-F1 {np.mean(values):.4f}, sd {np.std(values, ddof=1):.4f} "
+            f"over {len(values)} folds"
+        )
+    text = "\n".join(lines) + "\n"
+    Path(args.out).write_text(text)
+    print("\n".join(lines[-len(scores) :]))
+
+
+if __name__ == "__main__":
+    main()
