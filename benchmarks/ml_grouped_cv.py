@@ -47,7 +47,7 @@ def main() -> None:
     from classifier.ml.metrics import classification_metrics
     from classifier.ml.training import clean_inputs, rr_inputs_for, train
 
-    candidates = {c.config.name: c for c in pipeline.CANDIDATES}
+    candidates = {c.config.name: c for c in pipeline.CANDIDATES + pipeline.TRIED_CANDIDATES}
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="+", help=f"candidates, of {sorted(candidates)}")
     parser.add_argument("--folds", type=int, default=4)

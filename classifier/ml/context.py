@@ -30,10 +30,20 @@ CONTEXT_FEATURE_NAMES = (
     "record_median_qrs_width_s",
     "qrs_width_over_record_median",
 )
+# The rhythm around each beat, on both sides: in atrial fibrillation every interval is
+# irregular, so a short one is no sign of a premature atrial beat; in regular sinus rhythm it is.
+LOCAL_RHYTHM_BEATS = 8  # intervals on each side of the beat
+LOCAL_RHYTHM_FEATURE_NAMES = (
+    "rr_prev_over_local_median",
+    "rr_local_irregularity",
+)
 # What a model's "rr" input holds (metadata key "rhythm_features"; older bundles: "rr").
 FEATURE_SETS = {
     "rr": RR_FEATURE_NAMES,
     "rr+record_context": RR_FEATURE_NAMES + CONTEXT_FEATURE_NAMES,
+    "rr+record_context+local_rhythm": (
+        RR_FEATURE_NAMES + CONTEXT_FEATURE_NAMES + LOCAL_RHYTHM_FEATURE_NAMES
+    ),
 }
 
 
@@ -112,6 +122,26 @@ def record_context_features(
     return features.astype(np.float32)
 
 
+def local_rhythm_features(rr_prev: np.ndarray) -> np.ndarray:
+    """``LOCAL_RHYTHM_FEATURE_NAMES`` of every beat of ONE recording, float32.
+
+    ``rr_prev``: the interval before each beat (s), every beat in time order. Over the
+    ``LOCAL_RHYTHM_BEATS`` intervals on each side (mirrored at the ends of the recording): the
+    beat's interval over their median, and the median successive difference over that median
+    (near 0 in regular rhythm, large in atrial fibrillation). Both are ratios of intervals, so
+    no sampling rate is involved.
+    """
+    rr_prev = np.asarray(rr_prev, dtype=np.float64)
+    if rr_prev.size == 0:
+        return np.zeros((0, len(LOCAL_RHYTHM_FEATURE_NAMES)), dtype=np.float32)
+    k = LOCAL_RHYTHM_BEATS
+    padded = np.pad(rr_prev, k, mode="reflect")
+    around = np.lib.stride_tricks.sliding_window_view(padded, 2 * k + 1)
+    median = np.maximum(np.median(around, axis=1), 1e-3)
+    irregularity = np.median(np.abs(np.diff(around, axis=1)), axis=1) / median
+    return np.stack([rr_prev / median, irregularity], axis=1).astype(np.float32)
+
+
 def feature_names(feature_set: str) -> tuple[str, ...]:
     """Column names of a model's "rr" input for ``feature_set`` (see ``FEATURE_SETS``)."""
     if feature_set not in FEATURE_SETS:
@@ -128,7 +158,10 @@ def rhythm_inputs(
     if feature_set == "rr":
         return rr
     feature_names(feature_set)  # refuses an unknown set
-    return np.concatenate([rr, record_context_features(windows, rr, fs, r_index)], axis=1)
+    parts = [rr, record_context_features(windows, rr, fs, r_index)]
+    if feature_set.endswith("+local_rhythm"):
+        parts.append(local_rhythm_features(rr[:, 0]))
+    return np.concatenate(parts, axis=1)
 
 
 def rhythm_inputs_by_record(

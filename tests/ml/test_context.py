@@ -82,6 +82,31 @@ def test_the_plain_rr_set_is_the_rr_features_and_unknown_sets_are_refused():
         context.rhythm_inputs(rr, windows, FS, R_INDEX, "rr+everything")
 
 
+def test_local_rhythm_tells_a_premature_beat_in_regular_rhythm_from_irregular_rhythm():
+    regular = np.r_[np.full(20, 0.8), 0.5, 1.1, np.full(20, 0.8)]
+    feats = context.local_rhythm_features(regular)
+    assert feats.shape == (len(regular), 2) and feats.dtype == np.float32
+    prematurity, irregularity = feats[:, 0], feats[:, 1]
+    assert prematurity[20] == pytest.approx(0.5 / 0.8)
+    assert np.all(np.delete(prematurity, [20, 21]) == pytest.approx(1.0))
+    assert irregularity.max() < 0.05  # one early beat and its pause do not make a rhythm
+    fibrillation = np.random.default_rng(0).uniform(0.4, 1.0, 60)
+    assert context.local_rhythm_features(fibrillation)[:, 1].min() > 0.1
+    # ratios of intervals: a faster heart rate with the same pattern gives the same features
+    np.testing.assert_allclose(context.local_rhythm_features(0.7 * regular), feats, rtol=1e-5)
+    assert context.local_rhythm_features(np.zeros(0)).shape == (0, 2)
+
+
+def test_the_local_rhythm_set_appends_its_features_to_the_record_context():
+    windows, rr, _ = beat_windows()
+    name = "rr+record_context+local_rhythm"
+    both = context.rhythm_inputs(rr, windows, FS, R_INDEX, name)
+    assert both.shape[1] == len(context.feature_names(name)) == 6 + N_SUMMARY + 2
+    ctx = context.rhythm_inputs(rr, windows, FS, R_INDEX, "rr+record_context")
+    np.testing.assert_array_equal(both[:, : ctx.shape[1]], ctx)
+    np.testing.assert_array_equal(both[:, ctx.shape[1] :], context.local_rhythm_features(rr[:, 0]))
+
+
 @pytest.mark.slow
 def test_a_record_context_model_gets_the_same_features_in_training_and_serving(tmp_path):
     for name, seed in (("101", 0), ("106", 2), ("100", 1)):
