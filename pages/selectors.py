@@ -47,6 +47,15 @@ def _scalars(data: Any, prefix: str = "", depth: int = 0) -> dict[str, float | i
     return out
 
 
+def _interval(value: Any) -> tuple[float, float] | None:
+    """A [low, high] pair of numbers from a metrics file's bootstrap block, else None."""
+    if isinstance(value, list) and len(value) == 2:
+        low, high = _number(value[0]), _number(value[1])
+        if low is not None and high is not None:
+            return (low, high)
+    return None
+
+
 def _split_rows(metrics: dict[str, Any], classes: list[str]) -> list[dict[str, Any]]:
     rows = []
     splits = metrics.get("splits") if isinstance(metrics.get("splits"), dict) else {}
@@ -56,6 +65,10 @@ def _split_rows(metrics: dict[str, Any], classes: list[str]) -> list[dict[str, A
             continue
         per_class = six.get("per_class") if isinstance(six.get("per_class"), dict) else {}
         aami = split.get("aami") if isinstance(split.get("aami"), dict) else {}
+        # 95% intervals over resampled test records, where the evaluation wrote them
+        bootstrap = six.get("bootstrap") if isinstance(six.get("bootstrap"), dict) else {}
+        class_intervals = bootstrap.get("per_class")
+        class_intervals = class_intervals if isinstance(class_intervals, dict) else {}
         rows.append(
             {
                 "split": name,
@@ -63,6 +76,7 @@ def _split_rows(metrics: dict[str, Any], classes: list[str]) -> list[dict[str, A
                 "n_beats": six.get("n_beats"),
                 "accuracy": _number(six.get("accuracy")),
                 "macro_f1": _number(six.get("macro_f1")),
+                "macro_f1_interval": _interval(bootstrap.get("macro_f1")),
                 "ece": _number(six.get("ece")),
                 "aami_accuracy": _number(aami.get("accuracy")),
                 "per_class": [
@@ -71,6 +85,9 @@ def _split_rows(metrics: dict[str, Any], classes: list[str]) -> list[dict[str, A
                         "name": CLASS_NAMES.get(code, code),
                         "support": values.get("support"),
                         "sensitivity": _number(values.get("sensitivity")),
+                        "sensitivity_interval": _interval(
+                            (class_intervals.get(code) or {}).get("sensitivity")
+                        ),
                         "precision": _number(values.get("precision")),
                         "f1": _number(values.get("f1")),
                     }

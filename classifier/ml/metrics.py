@@ -106,14 +106,21 @@ def classification_metrics(
 SIX_TO_AAMI = {"L": "N", "N": "N", "R": "N", "A": "SVEB", "V": "VEB", "!": "VEB"}
 
 
+def aami_predictions(
+    pred_six: np.ndarray, six_classes: list[str], aami_classes: list[str]
+) -> np.ndarray:
+    """AAMI class index of each six-class prediction (``SIX_TO_AAMI``)."""
+    mapping = np.array([aami_classes.index(SIX_TO_AAMI[c]) for c in six_classes])
+    return mapping[np.asarray(pred_six, dtype=np.int64)]
+
+
 def aami_metrics(
     true_aami: np.ndarray, pred_six: np.ndarray, six_classes: list[str], aami_classes: list[str]
 ) -> dict[str, Any]:
     """AAMI EC57 figures of a six-class model: every beat of the test records, its reference
     AAMI class against the AAMI class of the six-class prediction (F and Q are never predicted).
     """
-    mapping = np.array([aami_classes.index(SIX_TO_AAMI[c]) for c in six_classes])
-    pred = mapping[np.asarray(pred_six, dtype=np.int64)]
+    pred = aami_predictions(pred_six, six_classes, aami_classes)
     cm = confusion_matrix(true_aami, pred, len(aami_classes))
     per_class = per_class_from_confusion(cm, aami_classes)
     summary = {}
@@ -130,4 +137,119 @@ def aami_metrics(
         "confusion_matrix": cm.tolist(),
         "per_class": per_class,
         "summary": summary,
+    }
+
+
+# Uncertainty: whole test records drawn again with replacement (a percentile bootstrap). The
+# patient, not the beat, is what changes from one test set to the next: one record can hold most
+# of a class's beats (DS2: record 232 holds three quarters of the SVEB beats), so resampling
+# beats would give intervals far too narrow.
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_LEVEL = 0.95
+
+
+def per_record_confusions(
+    y_true: np.ndarray, y_pred: np.ndarray, records: np.ndarray, n_classes: int
+) -> dict[str, list[list[int]]]:
+    """The confusion matrix of each test record (what the bootstrap resamples), JSON-ready."""
+    records = np.asarray(records)
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    return {
+        str(name): confusion_matrix(y_true[records == name], y_pred[records == name], n_classes)
+        .astype(int)
+        .tolist()
+        for name in np.unique(records)
+    }
+
+
+def _resampled(per_record: dict[str, list[list[int]]], resamples: int, seed: int) -> np.ndarray:
+    """(resamples, k, k) confusion matrices of record sets drawn with replacement; the same
+    records and seed give the same draws, so two models' figures can be compared pair-wise."""
+    stack = np.array([per_record[name] for name in sorted(per_record)], dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(stack), size=(resamples, len(stack)))
+    times_drawn = np.stack([np.bincount(d, minlength=len(stack)) for d in draws])
+    return np.einsum("rn,nij->rij", times_drawn, stack)
+
+
+def _statistics(cms: np.ndarray) -> dict[str, np.ndarray]:
+    """Accuracy, macro-F1 (classes present in each matrix) and per-class sensitivity and
+    precision (NaN where undefined) of a stack of confusion matrices."""
+    tp = np.diagonal(cms, axis1=1, axis2=2)
+    support, predicted = cms.sum(axis=2), cms.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sensitivity = np.where(support > 0, tp / support, np.nan)
+        precision = np.where(predicted > 0, tp / predicted, np.nan)
+        f1 = np.where(support + predicted > 0, 2 * tp / (support + predicted), 0.0)
+    present = support > 0
+    return {
+        "accuracy": tp.sum(axis=1) / np.maximum(cms.sum(axis=(1, 2)), 1),
+        "macro_f1": (f1 * present).sum(axis=1) / np.maximum(present.sum(axis=1), 1),
+        "sensitivity": sensitivity,
+        "precision": precision,
+    }
+
+
+def _interval(values: np.ndarray, level: float) -> list[float] | None:
+    """Percentile interval of the defined values; None where most resamples leave it undefined
+    (a class absent from most record sets)."""
+    finite = values[np.isfinite(values)]
+    if len(finite) < len(values) / 2:
+        return None
+    tail = 100 * (1 - level) / 2
+    return [float(v) for v in np.percentile(finite, [tail, 100 - tail])]
+
+
+def bootstrap_intervals(
+    per_record: dict[str, list[list[int]]],
+    classes: list[str],
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    level: float = BOOTSTRAP_LEVEL,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Intervals of accuracy, macro-F1 and each class's sensitivity and precision over test
+    record sets drawn with replacement from ``per_record`` (``per_record_confusions``)."""
+    stats = _statistics(_resampled(per_record, resamples, seed))
+    return {
+        "unit": "record",
+        "records": len(per_record),
+        "resamples": resamples,
+        "level": level,
+        "accuracy": _interval(stats["accuracy"], level),
+        "macro_f1": _interval(stats["macro_f1"], level),
+        "per_class": {
+            code: {
+                "sensitivity": _interval(stats["sensitivity"][:, i], level),
+                "precision": _interval(stats["precision"][:, i], level),
+            }
+            for i, code in enumerate(classes)
+        },
+    }
+
+
+def bootstrap_difference(
+    per_record: dict[str, list[list[int]]],
+    other_per_record: dict[str, list[list[int]]],
+    statistic: str = "macro_f1",
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    level: float = BOOTSTRAP_LEVEL,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """``statistic`` of one model minus another's on the SAME resampled record sets (paired):
+    the difference, its interval, and the share of record sets where the first is ahead."""
+    if sorted(per_record) != sorted(other_per_record):
+        raise ValueError("a paired comparison needs both models scored on the same records")
+    ours = _statistics(_resampled(per_record, resamples, seed))[statistic]
+    theirs = _statistics(_resampled(other_per_record, resamples, seed))[statistic]
+    whole = _statistics(np.array([np.sum(list(per_record.values()), axis=0)], dtype=float))
+    other = _statistics(np.array([np.sum(list(other_per_record.values()), axis=0)], dtype=float))
+    return {
+        "statistic": statistic,
+        "difference": float(whole[statistic][0] - other[statistic][0]),
+        "interval": _interval(ours - theirs, level),
+        "share_ahead": float(np.mean(ours > theirs)),
+        "resamples": resamples,
+        "level": level,
     }

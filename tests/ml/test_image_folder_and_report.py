@@ -65,6 +65,11 @@ def test_readme_block_is_generated_from_metrics(tmp_path):
     text = readme.read_text()
     assert "old figures" not in text and "0.777" in text and text.endswith("tail\n")
     assert "95.0% / 90.0%" in text  # VEB Se / +P
+    with_interval = _fake_metrics(0.777)
+    with_interval["splits"]["inter"]["six_class"]["bootstrap"] = {"macro_f1": [0.61, 0.85]}
+    block = report.readme_block({"ours": with_interval}, "original_cnn")
+    assert "| 0.777 (0.610-0.850) |" in block  # inter row: the interval from the metrics file
+    assert "| 0.777 |" in block  # intra row: no interval in the file, none shown
     plain = tmp_path / "plain.md"
     plain.write_text("no markers\n")
     assert report.update_readme(plain, block) is False

@@ -51,3 +51,52 @@ def test_aami_mapping_of_six_class_predictions():
     assert m["summary"]["SVEB"]["+P"] == pytest.approx(1.0)
     assert m["summary"]["VEB"]["Se"] == pytest.approx(1.0)
     assert m["summary"]["VEB"]["+P"] == pytest.approx(2 / 3)  # the fusion beat counts against
+
+
+def _per_record(*matrices):
+    return {f"r{i}": m for i, m in enumerate(matrices)}
+
+
+def test_per_record_confusions_add_up_to_the_whole_confusion():
+    y_true = np.array([0, 0, 1, 1, 1, 0])
+    y_pred = np.array([0, 1, 1, 1, 0, 0])
+    records = np.array(["b", "b", "a", "a", "b", "a"])
+    per_record = metrics.per_record_confusions(y_true, y_pred, records, 2)
+    assert sorted(per_record) == ["a", "b"]
+    assert per_record["a"] == [[1, 0], [0, 2]]
+    total = np.sum(list(per_record.values()), axis=0)
+    np.testing.assert_array_equal(total, metrics.confusion_matrix(y_true, y_pred, 2))
+
+
+def test_record_bootstrap_is_narrow_for_alike_records_and_wide_for_unlike_ones():
+    alike = metrics.bootstrap_intervals(_per_record(*[[[8, 2], [1, 9]]] * 10), ["N", "V"])
+    assert alike["accuracy"] == pytest.approx([0.85, 0.85])
+    assert alike["per_class"]["V"]["sensitivity"] == pytest.approx([0.9, 0.9])
+    # half the records perfect, half all wrong: the point figure (0.5) sits inside a wide interval
+    unlike = _per_record(*[[[5, 0], [0, 5]]] * 5, *[[[0, 5], [5, 0]]] * 5)
+    result = metrics.bootstrap_intervals(unlike, ["N", "V"], seed=1)
+    low, high = result["accuracy"]
+    assert low < 0.3 and high > 0.7 and low < 0.5 < high
+    assert result["records"] == 10 and result["resamples"] == metrics.BOOTSTRAP_RESAMPLES
+    # the same seed draws the same record sets
+    assert metrics.bootstrap_intervals(unlike, ["N", "V"], seed=1) == result
+
+
+def test_a_class_no_test_record_holds_has_no_sensitivity_interval():
+    # like '!' on DS2: never present, sometimes predicted
+    per_record = _per_record(*[[[5, 0, 0], [0, 4, 1], [0, 0, 0]]] * 6)
+    result = metrics.bootstrap_intervals(per_record, ["N", "V", "!"])
+    assert result["per_class"]["!"]["sensitivity"] is None
+    assert result["per_class"]["!"]["precision"] == pytest.approx([0.0, 0.0])
+    assert result["per_class"]["V"]["sensitivity"] == pytest.approx([0.8, 0.8])
+
+
+def test_paired_difference_against_a_baseline():
+    worse = _per_record(*[[[6, 4], [4, 6]]] * 5, *[[[3, 7], [5, 5]]] * 5)
+    better = _per_record(*[[[9, 1], [1, 9]]] * 5, *[[[7, 3], [2, 8]]] * 5)
+    gap = metrics.bootstrap_difference(better, worse)
+    assert gap["difference"] > 0.3 and gap["interval"][0] > 0 and gap["share_ahead"] == 1.0
+    same = metrics.bootstrap_difference(worse, worse)
+    assert same["difference"] == 0 and same["interval"] == [0.0, 0.0] and same["share_ahead"] == 0
+    with pytest.raises(ValueError, match="same records"):
+        metrics.bootstrap_difference(better, {"other": [[1, 0], [0, 1]]})

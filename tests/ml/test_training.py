@@ -74,6 +74,13 @@ def test_evaluation_reports_both_label_sets_on_the_inter_patient_split(trained):
     assert six["n_beats"] == len(split.test)
     assert sum(map(sum, six["confusion_matrix"])) == len(split.test)
     assert set(result["aami"]["summary"]) == {"VEB", "SVEB"}
+    # uncertainty over test records: per-record matrices that add up, intervals around the point
+    for part in (six, result["aami"]):
+        total = np.sum(list(part["per_record_confusion"].values()), axis=0)
+        np.testing.assert_array_equal(total, part["confusion_matrix"])
+    assert sorted(six["per_record_confusion"]) == ["100"]
+    low, high = six["bootstrap"]["accuracy"]
+    assert low <= six["accuracy"] <= high
 
 
 def test_an_ensemble_of_seeds_averages_its_members_and_keeps_the_serving_contract(

@@ -67,6 +67,26 @@ def test_about_quotes_the_pipelines_metrics_file(client, settings, tmp_path):
     assert "New patients" in body and "Random beats" in body
     assert "87.1 %" in body  # per-class sensitivity of V
     assert "Not yet measured" not in body
+    assert "0.679 <span" not in body  # no bootstrap block in the file: no interval shown
+
+
+def test_about_shows_the_intervals_over_test_patients_when_measured(client, settings, tmp_path):
+    settings.MODELS_DIR = tmp_path
+    build_tiny_bundle(tmp_path, "cnn-beat", kind="beat_image")
+    bootstrap = {
+        "macro_f1": [0.4681, 0.7104],
+        "per_class": {"V": {"sensitivity": [0.8764, 0.9817], "precision": [0.5, 0.9]}},
+    }
+    six = {
+        "n_beats": 49_000, "accuracy": 0.81, "macro_f1": 0.6064, "ece": 0.03,
+        "per_class": {"V": {"support": 3200, "sensitivity": 0.931, "precision": 0.77, "f1": 0.85}},
+        "bootstrap": bootstrap,
+    }  # fmt: skip
+    metrics = {"model": "cnn-beat", "splits": {"inter": {"six_class": six}}}
+    (tmp_path / "cnn-beat.metrics.json").write_text(json.dumps(metrics))
+    body = client.get(reverse("pages:about")).content.decode()
+    assert "0.606" in body and "(0.468–0.710)" in body
+    assert "93.1 %" in body and "(87.6 %–98.2 %)" in body
 
 
 def test_about_falls_back_to_summary_numbers(client, settings, tmp_path):
