@@ -38,6 +38,25 @@ def ds1_folds(records: np.ndarray, labels: np.ndarray, n_folds: int) -> list[lis
     ]
 
 
+def fold_header(title: str, folds: list[list[str]]) -> list[str]:
+    """The results file's first lines (title, each fold's records), printed as well."""
+    lines = [title, *[f"fold {i}: records {', '.join(f)}" for i, f in enumerate(folds)], ""]
+    print("\n".join(lines), flush=True)
+    return lines
+
+
+def finish(lines: list[str], scores: dict[str, list[float]], out: str | Path) -> None:
+    """Append each entry's mean and sd over the folds, write the results file, print the means."""
+    lines.append("")
+    for name, values in scores.items():
+        lines.append(
+            f"{name}: mean macro-F1 {np.mean(values):.4f}, sd {np.std(values, ddof=1):.4f} "
+            f"over {len(values)} folds"
+        )
+    Path(out).write_text("\n".join(lines) + "\n")
+    print("\n".join(lines[-len(scores) :]))
+
+
 def main() -> None:
     from dataclasses import replace
 
@@ -62,12 +81,9 @@ def main() -> None:
     labels = table.labels("six")
     classes = class_codes("six")
     folds = ds1_folds(table.records, labels, args.folds)
-    lines = [
-        f"# grouped {args.folds}-fold cross-validation over DS1 records (DS2 not touched)",
-        *[f"fold {i}: records {', '.join(f)}" for i, f in enumerate(folds)],
-        "",
-    ]
-    print("\n".join(lines), flush=True)
+    lines = fold_header(
+        f"# grouped {args.folds}-fold cross-validation over DS1 records (DS2 not touched)", folds
+    )
     scores: dict[str, list[float]] = {name: [] for name in args.names}
     configs = {name: candidates[name].config for name in args.names}
     # the "rr" input of every beat depends on its own record only: the same in every fold
@@ -86,15 +102,7 @@ def main() -> None:
             line = f"fold {i} {name}: macro-F1 {m['macro_f1']:.4f} ({f1}), best epoch {best}"
             lines.append(line)
             print(line, flush=True)
-    lines.append("")
-    for name, values in scores.items():
-        lines.append(
-            f"{name}: mean macro-F1 {np.mean(values):.4f}, sd {np.std(values, ddof=1):.4f} "
-            f"over {len(values)} folds"
-        )
-    text = "\n".join(lines) + "\n"
-    Path(args.out).write_text(text)
-    print("\n".join(lines[-len(scores) :]))
+    finish(lines, scores, args.out)
 
 
 if __name__ == "__main__":

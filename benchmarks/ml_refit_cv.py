@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def main() -> None:
     from dataclasses import replace
 
-    from ml_grouped_cv import ds1_folds
+    from ml_grouped_cv import ds1_folds, finish, fold_header
 
     from classifier.ml import pipeline
     from classifier.ml.classes import DS1_RECORDS, class_codes
@@ -56,13 +56,11 @@ def main() -> None:
     labels = table.labels("six")
     classes = class_codes("six")
     folds = ds1_folds(table.records, labels, args.folds)
-    lines = [
+    lines = fold_header(
         f"# nested grouped {args.folds}-fold CV over DS1: held-out validation vs refit "
         "(DS2 not touched)",
-        *[f"fold {i}: records {', '.join(f)}" for i, f in enumerate(folds)],
-        "",
-    ]
-    print("\n".join(lines), flush=True)
+        folds,
+    )
     labelled_ds1 = (labels >= 0) & np.isin(table.records, list(DS1_RECORDS))
     scores: dict[str, list[float]] = {}
 
@@ -98,15 +96,7 @@ def main() -> None:
             both = np.concatenate([split.train, split.val])
             model, _ = refit(config, table, both, labels, 6, learning_rates=rates)
             score(model, config, split.test, rr_all, f"{name} refit", i)
-    lines.append("")
-    for tag, values in scores.items():
-        lines.append(
-            f"{tag}: mean macro-F1 {np.mean(values):.4f}, sd {np.std(values, ddof=1):.4f} "
-            f"over {len(values)} folds"
-        )
-    text = "\n".join(lines) + "\n"
-    Path(args.out).write_text(text)
-    print("\n".join(lines[-len(scores) :]))
+    finish(lines, scores, args.out)
 
 
 if __name__ == "__main__":

@@ -21,15 +21,17 @@ def build_cnn(
     filters: tuple[int, ...] = (8, 16, 32, 64),
     dense: int = 64,
     dropout: float = 0.3,
+    channels: int = 1,
 ) -> Any:
     """Our small CNN: conv blocks keep position (amplitude in mV, time in ms), then dense.
 
-    With ``rr_train`` (the training beats' RR features) the model gets the "rr" input too.
+    With ``rr_train`` (the training beats' RR features) the model gets the "rr" input too;
+    ``channels``: images per beat stacked as channels (one per lead; every shipped model: 1).
     """
     import keras
     from keras import layers
 
-    image = keras.Input((image_size, image_size, 1), dtype="uint8", name="image")
+    image = keras.Input((image_size, image_size, channels), dtype="uint8", name="image")
     x = layers.Rescaling(1.0 / 255.0)(image)
     for f in filters:
         x = layers.Conv2D(f, 3, padding="same", use_bias=False)(x)

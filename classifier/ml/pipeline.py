@@ -454,6 +454,13 @@ REPORT_NOTES = (
     "beats. Grouped cross-validation over DS1 (`benchmarks/results/ml_grouped_cv_rhythm.txt`; "
     "DS2 untouched) scored it lower than `recording_spec_ctx` in three folds of four (mean "
     "macro-F1 0.594 against 0.622).",
+    "- Probed, not built: the second lead. `benchmarks/ml_second_lead_probe.py` trained the "
+    "same small CNN on the MLII spectrogram alone and on the MLII and second-lead "
+    "spectrograms stacked as two channels, over the same grouped DS1 folds "
+    "(`benchmarks/results/ml_second_lead_probe.txt`; DS2 untouched): mean macro-F1 0.524 "
+    "against 0.523, and R stayed at F1 0.00 in both folds that hold an RBBB record out. "
+    "With two or three bundle branch block patients in DS1 (and record 124's second lead "
+    "V4, not V1), the second lead does not make up for the missing patients.",
     "- Tried and not shipped: `recording_spec_ctx` as an average of three seeds. "
     "Its validation macro-F1 was 0.684 (members 0.680, 0.663, 0.685), above the "
     "single seed-0 model's 0.680, but it classified 1,941 beats/s on record 208, below the "

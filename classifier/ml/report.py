@@ -272,9 +272,9 @@ def write_report(
         "test set to the next, and on DS2 one record can hold most of a class's beats (record "
         "232: three quarters of the SVEB beats). The difference from the original CNN is paired: "
         "both models on the same drawn record sets (`metrics.bootstrap_difference`). With 22 "
-        "DS2 records the inter-patient intervals are wide. \"Beats the original CNN\" compares "
+        'DS2 records the inter-patient intervals are wide. "Beats the original CNN" compares '
         "the point figures (macro-F1 and accuracy both higher); where the paired interval of "
-        "the macro-F1 difference includes 0 it says \"not clearly\".",
+        'the macro-F1 difference includes 0 it says "not clearly".',
     ]
     out += ["", "## Per model", ""]
     for name, data in all_metrics.items():
