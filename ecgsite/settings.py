@@ -205,9 +205,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
 
+# The cache holds the API throttle's counts. Every server process (gunicorn workers, machines)
+# must see the same counts, or each keeps its own and the limit multiplies by their number:
+# production uses a table in the main database (created by serve.sh: createcachetable) unless
+# CACHE_URL names a shared engine (redis://host:6379/0 with the redis package installed);
+# development and tests keep one process's memory.
+CACHE_TABLE = "ecg_cache"
+CACHES = {
+    "default": env.cache_url(
+        "CACHE_URL", default=f"dbcache://{CACHE_TABLE}" if PRODUCTION else "locmemcache://"
+    )
+}
+
 # REST API (issue 5). Token or session authentication, everything private by default, JSON
-# errors, one throttle per user whose rate is configurable. The throttle counts in the default
-# cache: with several server processes point CACHES at a shared cache (e.g. Redis).
+# errors, one throttle per user whose rate is configurable (counted in the shared cache above).
 API_THROTTLE_RATE = env("API_THROTTLE_RATE", default="120/minute")
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=20)
 REST_FRAMEWORK = {

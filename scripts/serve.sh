@@ -2,7 +2,8 @@
 # Production server: gunicorn (2 workers by default) + whitenoise static files, DJANGO_ENV=production.
 #   SECRET_KEY=... ALLOWED_HOSTS=ecg.example.org bash scripts/serve.sh
 # Environment: HOST (127.0.0.1), PORT (8000), WEB_CONCURRENCY (2), DATABASE_URL (SQLite file),
-# SKIP_MIGRATE=1 when migrations run once as a release step (several app servers), LOG_FORMAT.
+# SKIP_MIGRATE=1 when migrations (and createcachetable) run once as a release step (several app
+# servers), CACHE_URL (a shared cache; default: a table in the database), LOG_FORMAT.
 # Put a TLS-terminating proxy in front: it must set X-Forwarded-Proto (HSTS, secure cookies and
 # the https redirect rely on it). See README, "Production".
 set -euo pipefail
@@ -19,6 +20,7 @@ PY=.venv/bin/python
 "$PY" manage.py check --deploy --fail-level WARNING
 if [ "${SKIP_MIGRATE:-0}" != 1 ]; then
   "$PY" manage.py migrate --noinput
+  "$PY" manage.py createcachetable  # the shared throttle counts (settings.CACHES); idempotent
 fi
 "$PY" manage.py collectstatic --noinput --verbosity 0
 exec "$PY" -m gunicorn ecgsite.wsgi:application --config ecgsite/gunicorn_conf.py

@@ -101,6 +101,23 @@ def test_logs_are_json_lines(server):
     assert any(r.get("logger") == "gunicorn.error" for r in records)
 
 
+def test_the_api_limit_holds_across_the_gunicorn_workers(server):
+    """The throttle counts live in a cache every worker shares (settings.CACHES): with
+    per-process memory each of the two workers would let its own 120 requests a minute through.
+    """
+    script = (
+        "from django.contrib.auth import get_user_model; "
+        "from rest_framework.authtoken.models import Token; "
+        "u = get_user_model().objects.create_user('throttled', password='x-Throttle-42'); "
+        "print(Token.objects.create(user=u).key)"
+    )
+    key = server.manage("shell", "-c", script).strip().splitlines()[-1]
+    headers = {"Authorization": f"Token {key}", "X-Forwarded-Proto": "https"}
+
+    statuses = [fetch(f"{server.url}/api/v1/predictions/", headers)[0] for _ in range(150)]
+    assert statuses.count(200) == 120 and statuses.count(429) == 30, sorted(set(statuses))
+
+
 def test_serve_script_refuses_to_start_without_secret_key():
     env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
     result = subprocess.run(

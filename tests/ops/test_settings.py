@@ -88,3 +88,14 @@ def test_suite_runs_on_the_database_that_database_url_names(db):
         pytest.skip("DATABASE_URL is not set in the environment (a .env file may set it)")
     expected = "postgresql" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
     assert connection.vendor == expected
+
+
+def test_the_throttle_cache_is_shared_between_processes_in_production():
+    """Per-process memory would give each gunicorn worker its own count of API requests."""
+    prod = settings_with(PRODUCTION, "CACHES")["CACHES"]["default"]
+    assert prod["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+    assert prod["LOCATION"] == "ecg_cache"
+    redis = settings_with({**PRODUCTION, "CACHE_URL": "redis://cache.internal:6379/0"}, "CACHES")
+    assert redis["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    dev = settings_with({}, "CACHES")["CACHES"]["default"]
+    assert dev["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
