@@ -8,14 +8,7 @@
 # the https redirect rely on it). See README, "Production".
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -z "${SECRET_KEY:-}" ] || [ -z "${ALLOWED_HOSTS:-}" ]; then
-  echo "serve.sh: set SECRET_KEY and ALLOWED_HOSTS (see README, Production)" >&2
-  exit 2
-fi
-export DJANGO_ENV=production
-if [ "${SKIP_BOOTSTRAP:-0}" != 1 ]; then
-  bash scripts/bootstrap.sh requirements.txt
-fi
+source scripts/production_env.sh
 PY=.venv/bin/python
 "$PY" manage.py check --deploy --fail-level WARNING
 if [ "${SKIP_MIGRATE:-0}" != 1 ]; then

@@ -6,12 +6,5 @@
 # Stop it with SIGINT (qcluster's graceful stop); SIGTERM was seen to hang here for minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -z "${SECRET_KEY:-}" ] || [ -z "${ALLOWED_HOSTS:-}" ]; then
-  echo "worker.sh: set SECRET_KEY and ALLOWED_HOSTS as for scripts/serve.sh" >&2
-  exit 2
-fi
-export DJANGO_ENV=production
-if [ "${SKIP_BOOTSTRAP:-0}" != 1 ]; then
-  bash scripts/bootstrap.sh requirements.txt
-fi
+source scripts/production_env.sh
 exec .venv/bin/python manage.py qcluster

@@ -118,13 +118,14 @@ def test_the_api_limit_holds_across_the_gunicorn_workers(server):
     assert statuses.count(200) == 120 and statuses.count(429) == 30, sorted(set(statuses))
 
 
-def test_serve_script_refuses_to_start_without_secret_key():
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
+@pytest.mark.parametrize("script", ["serve.sh", "worker.sh"])
+def test_production_scripts_refuse_to_start_without_secret_key(script):
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "ALLOWED_HOSTS": "ecg.example"}
     result = subprocess.run(
-        ["bash", "scripts/serve.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
+        ["bash", f"scripts/{script}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 2
-    assert "SECRET_KEY" in result.stderr
+    assert result.stderr.startswith(f"{script}: set SECRET_KEY and ALLOWED_HOSTS")
 
 
 def test_check_deploy_is_clean(tmp_path):
