@@ -124,3 +124,16 @@ def test_shipped_models_are_small_complete_and_load():
         tasks.setdefault(bundle.metadata["task"], []).append(bundle.kind)
     assert sorted(tasks["image"]) == ["beat_image", "spectrogram"]
     assert len(tasks["recording"]) == 1
+
+
+def test_target_rows_say_met_or_not_with_the_interval_over_test_records():
+    metrics = _fake_metrics(0.65)
+    inter = metrics["splits"]["inter"]
+    inter["six_class"]["bootstrap"] = {"macro_f1": [0.5, 0.75]}
+    inter["aami"]["bootstrap"] = {"per_class": {"VEB": {"sensitivity": [0.9, 0.99]}}}
+    metrics["speed"] = {"batch_beats_per_s": 2500.0, "single_image_ms_median": 2.0}
+    rows = "\n".join(report.target_rows({"ours": metrics}, "ours"))
+    assert "| inter-patient macro-F1 | 0.7 | 0.650 (0.500-0.750) | no |" in rows
+    assert "| AAMI VEB Se | 90.0% | 95.0% (90.0%-99.0%) | yes |" in rows
+    assert "| AAMI SVEB +P | 50.0% | 40.0% | no |" in rows  # no interval in the file
+    assert "| batch beats/s (images built) | 2000 | 2500 | yes |" in rows
