@@ -128,6 +128,22 @@ BASELINE = "original_cnn"
 # Tried and not trained by the pipeline: kept so the benchmarks that judged them
 # (benchmarks/ml_grouped_cv.py, which also looks here) reproduce their figures.
 TRIED_CANDIDATES: tuple[Candidate, ...] = (
+    # Record context with a time-stretch augmentation (0.85-1.15 about the R peak): waves a
+    # little wider or narrower than the training patients', as a new patient's may be. Grouped
+    # CV over DS1: mean macro-F1 0.578 against 0.622, lower in every fold
+    # (benchmarks/results/ml_grouped_cv_stretch.txt).
+    Candidate(
+        ModelConfig(
+            "recording_spec_ctx_stretch",
+            "spectrogram",
+            use_rr=True,
+            rhythm_features=RECORD_CONTEXT,
+            noise_mv=0.0,
+            stretch=(0.85, 1.15),
+        ),
+        "recording",
+        "recording",
+    ),
     # Record context plus the rhythm on both sides of the beat (context.local_rhythm_features),
     # meant to keep short intervals in irregular rhythm (atrial fibrillation, sinus arrhythmia)
     # from reading as premature atrial beats. Grouped CV over DS1: mean macro-F1 0.594 against
@@ -447,6 +463,11 @@ REPORT_NOTES = (
     "untouched) scored the refit lower on patients neither model had seen in three folds of "
     "four (mean macro-F1 0.538 against 0.587 for the checkpointed model), so the validation "
     "records stay out of training.",
+    "- Tried and not shipped: a time-stretch augmentation (0.85-1.15 about the R peak, "
+    "`recording_spec_ctx_stretch` in `pipeline.TRIED_CANDIDATES`) to make QRS and T-wave "
+    "widths vary as they do between patients. Grouped cross-validation over DS1 "
+    "(`benchmarks/results/ml_grouped_cv_stretch.txt`; DS2 untouched) scored it lower than "
+    "`recording_spec_ctx` in every fold (mean macro-F1 0.578 against 0.622).",
     "- Tried and not shipped: two more rhythm features for the recording model "
     "(`recording_spec_rhythm` in `pipeline.TRIED_CANDIDATES`: the beat's RR over the median of "
     "the eight intervals on each side, and how irregular those intervals are), meant to stop "

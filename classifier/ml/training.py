@@ -19,8 +19,8 @@ import numpy as np
 
 from . import representations
 from .architectures import build_baseline, build_cnn, build_ensemble
-from .augment import AugmentParams, augment_windows, random_shifts
-from .beats import POST_S, PRE_S
+from .augment import AugmentParams, augment_windows, random_shifts, stretch_windows
+from .beats import POST_S, PRE_S, window_bounds
 from .dataset import BeatTable, Split
 from .metrics import confusion_matrix, macro_f1
 
@@ -39,6 +39,7 @@ class ModelConfig:
     post_s: float = POST_S
     augment: bool = True
     gain: tuple[float, float] = (0.85, 1.2)  # amplitude augmentation range
+    stretch: tuple[float, float] = (1.0, 1.0)  # time-stretch augmentation range; (1, 1): none
     filters: tuple[int, ...] = (8, 16, 32, 64)
     dense: int = 64
     noise_mv: float = 0.02  # white-noise augmentation; 0 for spectra (see pipeline.CANDIDATES)
@@ -127,7 +128,11 @@ class _EpochData:
             def __init__(self) -> None:
                 super().__init__()
                 self.rng = np.random.default_rng(config.seed)
-                self.aug = AugmentParams(gain=tuple(config.gain), noise_mv=config.noise_mv)
+                self.aug = AugmentParams(
+                    gain=tuple(config.gain),
+                    noise_mv=config.noise_mv,
+                    stretch=tuple(config.stretch),
+                )
                 self._draw()
 
             def _draw(self) -> None:
@@ -136,6 +141,8 @@ class _EpochData:
                 )
                 sub = table.subset(index)
                 if config.augment:
+                    stored_r, _ = window_bounds(table.fs, table.pre_s, 0.0)
+                    sub.windows = stretch_windows(sub.windows, stored_r, self.rng, self.aug)
                     shift = random_shifts(len(index), table.fs, self.rng, self.aug)
                     windows = sub.crop(config.pre_s, config.post_s, shift)
                     windows = augment_windows(windows, table.fs, self.rng, self.aug)
