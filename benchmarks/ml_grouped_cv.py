@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,27 @@ def ds1_folds(records: np.ndarray, labels: np.ndarray, n_folds: int) -> list[lis
         sorted(set(records[rows[held]].tolist()))
         for _, held in splitter.split(rows, labels[rows], records[rows])
     ]
+
+
+def cv_setup(doc: str, default_out: str) -> tuple[argparse.Namespace, dict, Any, list[list[str]]]:
+    """What every CV benchmark starts from: its command line (candidate names, --folds, --cache,
+    --out), the candidates by name (shipped and tried), the beat table and the DS1 folds."""
+    from classifier.ml import pipeline
+    from classifier.ml.dataset import load_beat_table
+
+    candidates = {c.config.name: c for c in pipeline.CANDIDATES + pipeline.TRIED_CANDIDATES}
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("names", nargs="+", help=f"candidates, of {sorted(candidates)}")
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--cache", default="build/beats_mlii.npz")
+    parser.add_argument("--out", default=default_out)
+    args = parser.parse_args()
+    unknown = set(args.names) - set(candidates)
+    if unknown:
+        parser.error(f"unknown candidates {sorted(unknown)}")
+    table = load_beat_table(args.cache)
+    table.windows = np.asarray(table.windows, dtype=np.float32)
+    return args, candidates, table, ds1_folds(table.records, table.labels("six"), args.folds)
 
 
 def fold_header(title: str, folds: list[list[str]]) -> list[str]:
@@ -60,27 +82,14 @@ def finish(lines: list[str], scores: dict[str, list[float]], out: str | Path) ->
 def main() -> None:
     from dataclasses import replace
 
-    from classifier.ml import pipeline
     from classifier.ml.classes import class_codes
-    from classifier.ml.dataset import inter_patient_split, load_beat_table
+    from classifier.ml.dataset import inter_patient_split
     from classifier.ml.metrics import classification_metrics
     from classifier.ml.training import clean_inputs, rr_inputs_for, train
 
-    candidates = {c.config.name: c for c in pipeline.CANDIDATES + pipeline.TRIED_CANDIDATES}
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="+", help=f"candidates, of {sorted(candidates)}")
-    parser.add_argument("--folds", type=int, default=4)
-    parser.add_argument("--cache", default="build/beats_mlii.npz")
-    parser.add_argument("--out", default="benchmarks/results/ml_grouped_cv.txt")
-    args = parser.parse_args()
-    unknown = set(args.names) - set(candidates)
-    if unknown:
-        parser.error(f"unknown candidates {sorted(unknown)}")
-    table = load_beat_table(args.cache)
-    table.windows = np.asarray(table.windows, dtype=np.float32)
+    args, candidates, table, folds = cv_setup(__doc__, "benchmarks/results/ml_grouped_cv.txt")
     labels = table.labels("six")
     classes = class_codes("six")
-    folds = ds1_folds(table.records, labels, args.folds)
     lines = fold_header(
         f"# grouped {args.folds}-fold cross-validation over DS1 records (DS2 not touched)", folds
     )

@@ -20,7 +20,6 @@ Both are scored on the held fold. DS2 is never touched.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -33,29 +32,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def main() -> None:
     from dataclasses import replace
 
-    from ml_grouped_cv import ds1_folds, finish, fold_header
+    from ml_grouped_cv import cv_setup, finish, fold_header
 
-    from classifier.ml import pipeline
     from classifier.ml.classes import DS1_RECORDS, class_codes
-    from classifier.ml.dataset import DS1_VALIDATION_RECORDS, Split, load_beat_table
+    from classifier.ml.dataset import DS1_VALIDATION_RECORDS, Split
     from classifier.ml.metrics import classification_metrics
     from classifier.ml.training import clean_inputs, refit, rr_inputs_for, train
 
-    candidates = {c.config.name: c for c in pipeline.CANDIDATES + pipeline.TRIED_CANDIDATES}
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="+", help=f"candidates, of {sorted(candidates)}")
-    parser.add_argument("--folds", type=int, default=4)
-    parser.add_argument("--cache", default="build/beats_mlii.npz")
-    parser.add_argument("--out", default="benchmarks/results/ml_refit_cv.txt")
-    args = parser.parse_args()
-    unknown = set(args.names) - set(candidates)
-    if unknown:
-        parser.error(f"unknown candidates {sorted(unknown)}")
-    table = load_beat_table(args.cache)
-    table.windows = np.asarray(table.windows, dtype=np.float32)
+    args, candidates, table, folds = cv_setup(__doc__, "benchmarks/results/ml_refit_cv.txt")
     labels = table.labels("six")
     classes = class_codes("six")
-    folds = ds1_folds(table.records, labels, args.folds)
     lines = fold_header(
         f"# nested grouped {args.folds}-fold CV over DS1: held-out validation vs refit "
         "(DS2 not touched)",
