@@ -688,7 +688,10 @@ def render_reports(models_dir: str | Path, readme: str | Path | None = None) -> 
         models_dir, ordered, recording=ctx["recording_model"], baseline=BASELINE, context=ctx
     )
     if readme:
-        report.update_readme(Path(readme), report.readme_block(ordered, BASELINE))
+        block = report.readme_block(
+            ordered, BASELINE, recording=ctx["recording_model"], context=ctx
+        )
+        report.update_readme(Path(readme), block)
         timing = "\n".join(report.timing_lines(ordered, ctx, BASELINE))
         report.update_readme(Path(readme), timing, report.TIMING_START, report.TIMING_END)
     return ordered

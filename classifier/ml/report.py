@@ -358,7 +358,14 @@ def write_report(
     return path
 
 
-def readme_block(all_metrics: dict[str, dict[str, Any]], baseline: str) -> str:
+def readme_block(
+    all_metrics: dict[str, dict[str, Any]],
+    baseline: str,
+    *,
+    recording: str | None = None,
+    context: dict[str, Any] | None = None,
+) -> str:
+    """The README's model-performance block; with ``recording``, the issue's targets too."""
     lines = [
         README_START,
         "",
@@ -386,6 +393,13 @@ def readme_block(all_metrics: dict[str, dict[str, Any]], baseline: str) -> str:
                 f"{_in_interval(_f(six['macro_f1']), _interval_of(six, 'macro_f1'))} | "
                 f"{veb} | {sveb} |"
             )
+    if recording in all_metrics:
+        lines += [
+            "",
+            f"The targets, for the recording model `{recording}` (details in the report):",
+            "",
+            *target_rows(all_metrics, recording, context, baseline),
+        ]
     lines += ["", README_END]
     return "\n".join(lines)
 

@@ -70,6 +70,10 @@ def test_readme_block_is_generated_from_metrics(tmp_path):
     block = report.readme_block({"ours": with_interval}, "original_cnn")
     assert "| 0.777 (0.610-0.850) |" in block  # inter row: the interval from the metrics file
     assert "| 0.777 |" in block  # intra row: no interval in the file, none shown
+    assert "The targets" not in block  # only when the recording model is named
+    named = report.readme_block({"ours": with_interval}, "original_cnn", recording="ours")
+    assert "| inter-patient macro-F1 | 0.7 | 0.777 (0.610-0.850) | yes |" in named
+    assert named.rstrip().endswith(report.README_END)
     plain = tmp_path / "plain.md"
     plain.write_text("no markers\n")
     assert report.update_readme(plain, block) is False
