@@ -67,6 +67,18 @@ def fold_header(title: str, folds: list[list[str]]) -> list[str]:
     return lines
 
 
+def per_class_text(metrics: dict[str, Any], measure: str = "f1") -> str:
+    """ "L 0.62, N 0.78, ..." over the classes present in the scored beats."""
+    per_class = metrics["per_class"].items()
+    return ", ".join(f"{c} {v[measure]:.2f}" for c, v in per_class if v["support"])
+
+
+def log(lines: list[str], line: str) -> None:
+    """One line of the results file, printed as it comes."""
+    lines.append(line)
+    print(line, flush=True)
+
+
 def finish(lines: list[str], scores: dict[str, list[float]], out: str | Path) -> None:
     """Append each entry's mean and sd over the folds, write the results file, print the means."""
     lines.append("")
@@ -107,10 +119,8 @@ def main() -> None:
             probs = model.predict(inputs, verbose=0)
             m = classification_metrics(labels[split.val], probs, classes)
             scores[name].append(m["macro_f1"])
-            f1 = ", ".join(f"{c} {v['f1']:.2f}" for c, v in m["per_class"].items() if v["support"])
-            line = f"fold {i} {name}: macro-F1 {m['macro_f1']:.4f} ({f1}), best epoch {best}"
-            lines.append(line)
-            print(line, flush=True)
+            f1 = per_class_text(m)
+            log(lines, f"fold {i} {name}: macro-F1 {m['macro_f1']:.4f} ({f1}), best epoch {best}")
     finish(lines, scores, args.out)
 
 

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def main() -> None:
     from dataclasses import replace
 
-    from ml_grouped_cv import cv_setup, finish, fold_header
+    from ml_grouped_cv import cv_setup, finish, fold_header, log, per_class_text
 
     from classifier.ml.classes import DS1_RECORDS, class_codes
     from classifier.ml.dataset import DS1_VALIDATION_RECORDS, Split
@@ -54,10 +54,7 @@ def main() -> None:
         probs = model.predict(clean_inputs(config, table, index, rr_all), verbose=0)
         m = classification_metrics(labels[index], probs, classes)
         scores.setdefault(tag, []).append(m["macro_f1"])
-        f1 = ", ".join(f"{c} {v['f1']:.2f}" for c, v in m["per_class"].items() if v["support"])
-        line = f"{tag} fold {fold}: macro-F1 {m['macro_f1']:.4f} ({f1})"
-        lines.append(line)
-        print(line, flush=True)
+        log(lines, f"{tag} fold {fold}: macro-F1 {m['macro_f1']:.4f} ({per_class_text(m)})")
 
     for name in args.names:
         base = candidates[name].config

@@ -49,7 +49,7 @@ def second_lead_windows(data_dir: str, records: np.ndarray, table) -> np.ndarray
 
 def main() -> None:
     import keras
-    from ml_grouped_cv import ds1_folds, finish, fold_header
+    from ml_grouped_cv import ds1_folds, finish, fold_header, log, per_class_text
 
     from classifier.ml import representations
     from classifier.ml.architectures import build_cnn
@@ -124,12 +124,8 @@ def main() -> None:
             )
             m = classification_metrics(labels[test_idx], probs, classes)
             scores[variant].append(m["macro_f1"])
-            per = m["per_class"]
-            f1 = ", ".join(f"{c} {v['f1']:.2f}" for c, v in per.items() if v["support"])
-            se = ", ".join(f"{c} {v['sensitivity']:.2f}" for c, v in per.items() if v["support"])
-            line = f"fold {i} {variant}: macro-F1 {m['macro_f1']:.4f} (F1 {f1}; Se {se})"
-            lines.append(line)
-            print(line, flush=True)
+            f1, se = per_class_text(m), per_class_text(m, "sensitivity")
+            log(lines, f"fold {i} {variant}: macro-F1 {m['macro_f1']:.4f} (F1 {f1}; Se {se})")
     finish(lines, scores, args.out)
 
 
