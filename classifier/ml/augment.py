@@ -29,9 +29,9 @@ def stretch_windows(
     from ``params.stretch`` (above 1 widens the waves); linear interpolation, same length, the
     R peak stays put. Apply it to the wide stored windows before cropping, so a narrowing never
     pulls in samples from beyond the window. Draws nothing when the range is (1, 1)."""
-    windows = np.asarray(windows, dtype=np.float32)
     if params.stretch == (1.0, 1.0):
         return windows
+    windows = np.asarray(windows, dtype=np.float32)
     n, length = windows.shape
     factors = rng.uniform(*params.stretch, size=(n, 1))
     source = r_index + (np.arange(length)[None, :] - r_index) / factors

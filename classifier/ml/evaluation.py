@@ -15,13 +15,7 @@ import numpy as np
 from .bundle import ModelBundle
 from .classes import DS2_RECORDS, class_codes, symbol_to_index
 from .dataset import BeatTable, Split
-from .metrics import (
-    aami_metrics,
-    aami_predictions,
-    bootstrap_intervals,
-    classification_metrics,
-    per_record_confusions,
-)
+from .metrics import aami_metrics, classification_metrics
 
 
 def bundle_rr_inputs(bundle: ModelBundle, table: BeatTable) -> np.ndarray | None:
@@ -74,34 +68,22 @@ def evaluate_on_split(
         probs = probs_all[at]
     else:
         probs = bundle_probabilities(bundle, table, split.test, rr_all)
+    # with each beat's record: how far the figures would move with other test patients
+    records = table.records[split.test]
     result = {
         "split": split.name,
         "split_description": split.description,
-        "six_class": classification_metrics(labels[split.test], probs, bundle.classes),
+        "six_class": classification_metrics(labels[split.test], probs, bundle.classes, records),
     }
-    # how far the figures would move with other test patients (whole records resampled)
-    result["six_class"].update(
-        _record_uncertainty(
-            labels[split.test], probs.argmax(axis=1), table.records[split.test], bundle.classes
-        )
-    )
     if split.name == "inter":
-        aami_classes = class_codes("aami")
-        true = true_aami[true_aami >= 0]
-        pred = aami_predictions(probs_all.argmax(axis=1), bundle.classes, aami_classes)
-        result["aami"] = aami_metrics(true, probs_all.argmax(axis=1), bundle.classes, aami_classes)
-        result["aami"].update(_record_uncertainty(true, pred, table.records[keep], aami_classes))
+        result["aami"] = aami_metrics(
+            true_aami[true_aami >= 0],
+            probs_all.argmax(axis=1),
+            bundle.classes,
+            class_codes("aami"),
+            table.records[keep],
+        )
     return result
-
-
-def _record_uncertainty(
-    y_true: np.ndarray, y_pred: np.ndarray, records: np.ndarray, classes: list[str]
-) -> dict[str, Any]:
-    per_record = per_record_confusions(y_true, y_pred, records, len(classes))
-    return {
-        "per_record_confusion": per_record,
-        "bootstrap": bootstrap_intervals(per_record, classes),
-    }
 
 
 def measure_speed(

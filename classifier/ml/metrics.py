@@ -82,13 +82,15 @@ def one_vs_rest_auc(probs: np.ndarray, y_true: np.ndarray, classes: list[str]) -
 
 
 def classification_metrics(
-    y_true: np.ndarray, probs: np.ndarray, classes: list[str]
+    y_true: np.ndarray, probs: np.ndarray, classes: list[str], records: np.ndarray | None = None
 ) -> dict[str, Any]:
-    """Everything the report needs for one model on one test set."""
+    """Everything the report needs for one model on one test set; with ``records`` (each beat's
+    record) also the per-record confusions and their bootstrap intervals."""
     y_true = np.asarray(y_true, dtype=np.int64)
     probs = np.asarray(probs, dtype=np.float64)
     y_pred = probs.argmax(axis=1)
     cm = confusion_matrix(y_true, y_pred, len(classes))
+    uncertainty = {} if records is None else _record_uncertainty(y_true, y_pred, records, classes)
     return {
         "n_beats": int(len(y_true)),
         "accuracy": float((y_pred == y_true).mean()) if len(y_true) else None,
@@ -98,6 +100,7 @@ def classification_metrics(
         "ece": expected_calibration_error(probs, y_true),
         "classes": list(classes),
         "confusion_matrix": cm.tolist(),
+        **uncertainty,
     }
 
 
@@ -115,10 +118,15 @@ def aami_predictions(
 
 
 def aami_metrics(
-    true_aami: np.ndarray, pred_six: np.ndarray, six_classes: list[str], aami_classes: list[str]
+    true_aami: np.ndarray,
+    pred_six: np.ndarray,
+    six_classes: list[str],
+    aami_classes: list[str],
+    records: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """AAMI EC57 figures of a six-class model: every beat of the test records, its reference
-    AAMI class against the AAMI class of the six-class prediction (F and Q are never predicted).
+    AAMI class against the AAMI class of the six-class prediction (F and Q are never predicted);
+    with ``records``, also the per-record confusions and their bootstrap intervals.
     """
     pred = aami_predictions(pred_six, six_classes, aami_classes)
     cm = confusion_matrix(true_aami, pred, len(aami_classes))
@@ -137,6 +145,7 @@ def aami_metrics(
         "confusion_matrix": cm.tolist(),
         "per_class": per_class,
         "summary": summary,
+        **({} if records is None else _record_uncertainty(true_aami, pred, records, aami_classes)),
     }
 
 
@@ -225,6 +234,16 @@ def bootstrap_intervals(
             }
             for i, code in enumerate(classes)
         },
+    }
+
+
+def _record_uncertainty(
+    y_true: np.ndarray, y_pred: np.ndarray, records: np.ndarray, classes: list[str]
+) -> dict[str, Any]:
+    per_record = per_record_confusions(y_true, y_pred, records, len(classes))
+    return {
+        "per_record_confusion": per_record,
+        "bootstrap": bootstrap_intervals(per_record, classes),
     }
 
 
