@@ -11,12 +11,17 @@ a little optimistic and are for ranking candidates only. DS2 is never touched.
 
     python benchmarks/ml_grouped_cv.py recording_spec_rr recording_spec_ctx \\
         [--folds 4] [--cache build/beats_mlii.npz] [--out benchmarks/results/ml_grouped_cv.txt]
+        [--seeds 0 1 2] [--jobs 1] [--work-dir build/cv]
+
+With ``--seeds`` every candidate is trained once per seed (the figures then cover seed noise
+too); ``--jobs`` runs the (fold, candidate, seed) trainings in parallel processes.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +56,11 @@ def cv_setup(doc: str, default_out: str) -> tuple[argparse.Namespace, dict, Any,
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--cache", default="build/beats_mlii.npz")
     parser.add_argument("--out", default=default_out)
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=None, help="train each with these seeds"
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="parallel processes (forked)")
+    parser.add_argument("--work-dir", default="build/cv", help="checkpoints go here")
     args = parser.parse_args()
     unknown = set(args.names) - set(candidates)
     if unknown:
@@ -73,6 +83,30 @@ def per_class_text(metrics: dict[str, Any], measure: str = "f1") -> str:
     return ", ".join(f"{c} {v[measure]:.2f}" for c, v in per_class if v["support"])
 
 
+def fit_balanced_epochs(
+    model: Any,
+    inputs_for: Any,
+    labels: np.ndarray,
+    train_idx: np.ndarray,
+    epochs: int,
+    rng: np.random.Generator,
+) -> None:
+    """The probes' plain loop: each epoch a balanced draw of 1,000-3,000 training beats per
+    class with class weights, fed as ``inputs_for(index)``; no augmentation, no checkpoint."""
+    from classifier.ml.training import _balanced_epoch
+
+    for _ in range(epochs):
+        index, weights = _balanced_epoch(labels[train_idx], train_idx, rng, 3000, 1000)
+        model.fit(
+            inputs_for(index),
+            np.eye(6, dtype=np.float32)[labels[index]],
+            sample_weight=np.array([weights[int(c)] for c in labels[index]]),
+            batch_size=128,
+            epochs=1,
+            verbose=0,
+        )
+
+
 def log(lines: list[str], line: str) -> None:
     """One line of the results file, printed as it comes."""
     lines.append(line)
@@ -91,36 +125,78 @@ def finish(lines: list[str], scores: dict[str, list[float]], out: str | Path) ->
     print("\n".join(lines[-len(scores) :]))
 
 
-def main() -> None:
+# Filled in by main() before worker processes fork (``--jobs``): they read it, never write it.
+STATE: dict[str, Any] = {}
+
+
+def run_fold(task: tuple[int, str, int | None]) -> dict[str, Any]:
+    """Train one candidate (``seed``: None for its own) on the other folds, score fold ``i``."""
     from dataclasses import replace
 
     from classifier.ml.classes import class_codes
     from classifier.ml.dataset import inter_patient_split
     from classifier.ml.metrics import classification_metrics
-    from classifier.ml.training import clean_inputs, rr_inputs_for, train
+    from classifier.ml.training import clean_inputs, train
+
+    i, name, seed = task
+    table, labels = STATE["table"], STATE["labels"]
+    split = inter_patient_split(table.records, labels, validation_records=STATE["folds"][i])
+    config = replace(STATE["configs"][name], name=f"{name}-cv{i}", ensemble_seeds=())
+    if seed is not None:
+        config = replace(config, name=f"{config.name}-s{seed}", seed=seed)
+    model, record = train(config, table, split, labels, 6, work_dir=STATE["work_dir"])
+    inputs = clean_inputs(config, table, split.val, STATE["rr_by_name"][name])
+    probs = model.predict(inputs, verbose=0)
+    m = classification_metrics(labels[split.val], probs, class_codes("six"))
+    seed_text = "" if seed is None else f" seed {seed}"
+    return {
+        "name": name,
+        "macro_f1": m["macro_f1"],
+        "line": (
+            f"fold {i} {name}{seed_text}: macro-F1 {m['macro_f1']:.4f} ({per_class_text(m)}), "
+            f"best epoch {record['best_epoch']}/{record['epochs_run']}"
+        ),
+    }
+
+
+def main() -> None:
+    import multiprocessing as mp
+
+    from classifier.ml.training import rr_inputs_for
 
     args, candidates, table, folds = cv_setup(__doc__, "benchmarks/results/ml_grouped_cv.txt")
-    labels = table.labels("six")
-    classes = class_codes("six")
-    lines = fold_header(
-        f"# grouped {args.folds}-fold cross-validation over DS1 records (DS2 not touched)", folds
-    )
-    scores: dict[str, list[float]] = {name: [] for name in args.names}
+    title = f"# grouped {args.folds}-fold cross-validation over DS1 records (DS2 not touched)"
+    if args.seeds:
+        title += f", seeds {args.seeds}"
+    lines = fold_header(title, folds)
     configs = {name: candidates[name].config for name in args.names}
-    # the "rr" input of every beat depends on its own record only: the same in every fold
-    rr_by_name = {n: rr_inputs_for(c, table) if c.use_rr else None for n, c in configs.items()}
-    for i, held in enumerate(folds):
-        split = inter_patient_split(table.records, labels, validation_records=held)
-        for name in args.names:
-            config = replace(configs[name], name=f"{name}-cv{i}", ensemble_seeds=())
-            model, record = train(config, table, split, labels, 6, work_dir="build/cv")
-            best = f"{record['best_epoch']}/{record['epochs_run']}"
-            inputs = clean_inputs(config, table, split.val, rr_by_name[name])
-            probs = model.predict(inputs, verbose=0)
-            m = classification_metrics(labels[split.val], probs, classes)
-            scores[name].append(m["macro_f1"])
-            f1 = per_class_text(m)
-            log(lines, f"fold {i} {name}: macro-F1 {m['macro_f1']:.4f} ({f1}), best epoch {best}")
+    STATE.update(
+        table=table,
+        labels=table.labels("six"),
+        folds=folds,
+        configs=configs,
+        work_dir=args.work_dir,
+        # the "rr" input of every beat depends on its own record only: the same in every fold
+        rr_by_name={n: rr_inputs_for(c, table) if c.use_rr else None for n, c in configs.items()},
+    )
+    tasks = [
+        (i, name, seed)
+        for i in range(len(folds))
+        for name in args.names
+        for seed in (args.seeds or [None])
+    ]
+    scores: dict[str, list[float]] = {name: [] for name in args.names}
+
+    def collect(results: Iterable[dict[str, Any]]) -> None:
+        for result in results:
+            scores[result["name"]].append(result["macro_f1"])
+            log(lines, result["line"])
+
+    if args.jobs == 1:
+        collect(map(run_fold, tasks))
+    else:  # each task in a fresh forked process (Keras is imported there, not here)
+        with mp.get_context("fork").Pool(args.jobs, maxtasksperchild=1) as pool:
+            collect(pool.imap(run_fold, tasks))
     finish(lines, scores, args.out)
 
 

@@ -49,7 +49,14 @@ def second_lead_windows(data_dir: str, records: np.ndarray, table) -> np.ndarray
 
 def main() -> None:
     import keras
-    from ml_grouped_cv import ds1_folds, finish, fold_header, log, per_class_text
+    from ml_grouped_cv import (
+        ds1_folds,
+        finish,
+        fit_balanced_epochs,
+        fold_header,
+        log,
+        per_class_text,
+    )
 
     from classifier.ml import representations
     from classifier.ml.architectures import build_cnn
@@ -57,7 +64,7 @@ def main() -> None:
     from classifier.ml.dataset import crop_windows, load_beat_table
     from classifier.ml.metrics import classification_metrics
     from classifier.ml.records import default_data_dir
-    from classifier.ml.training import _balanced_epoch, set_seeds
+    from classifier.ml.training import set_seeds
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=6)
@@ -109,16 +116,14 @@ def main() -> None:
             rng = np.random.default_rng(0)
             model = build_cnn(64, 6, rr_train=rr_all[train_idx], channels=len(leads[variant]))
             model.compile(keras.optimizers.Adam(1e-3), "categorical_crossentropy")
-            for _ in range(args.epochs):
-                index, weights = _balanced_epoch(labels[train_idx], train_idx, rng, 3000, 1000)
-                model.fit(
-                    {"image": images(index, variant), "rr": rr_all[index]},
-                    np.eye(6, dtype=np.float32)[labels[index]],
-                    sample_weight=np.array([weights[int(c)] for c in labels[index]]),
-                    batch_size=128,
-                    epochs=1,
-                    verbose=0,
-                )
+            fit_balanced_epochs(
+                model,
+                lambda index, v=variant: {"image": images(index, v), "rr": rr_all[index]},
+                labels,
+                train_idx,
+                args.epochs,
+                rng,
+            )
             probs = model.predict(
                 {"image": images(test_idx, variant), "rr": rr_all[test_idx]}, verbose=0
             )

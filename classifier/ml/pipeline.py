@@ -128,6 +128,22 @@ BASELINE = "original_cnn"
 # Tried and not trained by the pipeline: kept so the benchmarks that judged them
 # (benchmarks/ml_grouped_cv.py, which also looks here) reproduce their figures.
 TRIED_CANDIDATES: tuple[Candidate, ...] = (
+    # Record context plus a second image channel: the beat's spectrogram against its
+    # recording's median beat (record_template.py). Grouped CV over DS1, three seeds: mean
+    # macro-F1 0.614 against 0.605, higher in 8 of 12 (fold, seed) pairs, within seed noise
+    # (benchmarks/results/ml_grouped_cv_diff.txt); serving builds no template channel.
+    Candidate(
+        ModelConfig(
+            "recording_spec_ctx_diff",
+            "spectrogram",
+            use_rr=True,
+            rhythm_features=RECORD_CONTEXT,
+            image_context="record_template_diff",
+            noise_mv=0.0,
+        ),
+        "recording",
+        "recording",
+    ),
     # Record context with a time-stretch augmentation (0.85-1.15 about the R peak): waves a
     # little wider or narrower than the training patients', as a new patient's may be. Grouped
     # CV over DS1: mean macro-F1 0.578 against 0.622, lower in every fold
@@ -200,6 +216,12 @@ def code_version() -> str:
 
 def metadata_for(candidate: Candidate, record: dict[str, Any], table: BeatTable) -> dict[str, Any]:
     config = candidate.config
+    if config.image_context != "none":
+        # ModelBundle renders one channel per beat: a model wanting more could not be served
+        raise ValueError(
+            f"{config.name}: serving builds no {config.image_context!r} image channel "
+            "(record_template.py is used by training and benchmarks only)"
+        )
     return {
         "name": config.name,
         "version": "1.0",
@@ -482,6 +504,24 @@ REPORT_NOTES = (
     "against 0.523, and R stayed at F1 0.00 in both folds that hold an RBBB record out. "
     "With two or three bundle branch block patients in DS1 (and record 124's second lead "
     "V4, not V1), the second lead does not make up for the missing patients.",
+    "- Probed, then tried and not shipped: each beat shown beside its own recording's median "
+    "beat (`classifier/ml/record_template.py`), as a cardiologist reads an ectopic beat "
+    "against the patient's usual one. A plain-loop probe over the grouped DS1 folds, three "
+    "seeds (`benchmarks/ml_template_probe.py`, `benchmarks/results/ml_template_probe.txt`; "
+    "DS2 untouched), compared the spectrogram alone, with the template as a second channel, "
+    "with the difference from the template as a second channel, with the previous and next "
+    "beats as channels, and the spectrogram model with its batch-normalisation statistics "
+    "re-estimated on each held-out record (AdaBN): only the difference channel stood out "
+    "(mean per-fold macro-F1 0.585 against 0.542; neighbours 0.526, AdaBN 0.546). Trained "
+    "the pipeline's way (augmentation, checkpoint on the held-out fold) as "
+    "`recording_spec_ctx_diff` (`pipeline.TRIED_CANDIDATES`), three seeds per fold "
+    "(`benchmarks/results/ml_grouped_cv_diff.txt`; both files from Keras on the torch backend "
+    "on a lent GPU machine, so seed 0 does not repeat the TensorFlow figures above), the lead "
+    "shrank to 0.614 against 0.605, "
+    "higher in 8 of 12 (fold, seed) pairs, well inside the seed-to-seed spread, so serving "
+    "did not take on a second image channel. The same runs show how much one seed decides "
+    "for a new patient: with records 124 and 207 held out, `recording_spec_ctx` found L with "
+    "F1 0.00, 0.73 and 0.47 for seeds 0, 1 and 2.",
     "- Tried and not shipped: `recording_spec_ctx` as an average of three seeds. "
     "Its validation macro-F1 was 0.684 (members 0.680, 0.663, 0.685), above the "
     "single seed-0 model's 0.680, but it classified 1,941 beats/s on record 208, below the "

@@ -23,6 +23,12 @@ from .augment import AugmentParams, augment_windows, random_shifts, stretch_wind
 from .beats import POST_S, PRE_S, window_bounds
 from .dataset import BeatTable, Split
 from .metrics import confusion_matrix, macro_f1
+from .record_template import (
+    check_image_context,
+    image_channels,
+    model_images,
+    template_channels_by_record,
+)
 
 
 @dataclass
@@ -34,6 +40,9 @@ class ModelConfig:
     # what the "rr" input holds when use_rr (context.FEATURE_SETS): the RR features alone, or
     # with each beat described against its own recording ("rr+record_context")
     rhythm_features: str = "rr"
+    # what the image holds besides the beat (record_template.IMAGE_CONTEXTS): nothing, or a
+    # second channel with the beat's difference from its recording's median beat
+    image_context: str = "none"
     architecture: str = "cnn"  # "cnn" (ours) or "baseline" (the original project's CNN)
     pre_s: float = PRE_S
     post_s: float = POST_S
@@ -78,7 +87,17 @@ def inputs_for(
     rr_all: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     images = representations.render(config.representation, windows, table.fs, config.image_params)
-    inputs = {"image": images[..., None]}
+    channel = None
+    if check_image_context(config.image_context) != "none":
+        channel = template_channels_by_record(
+            images,
+            table.records[index],
+            table.record_templates(config.pre_s, config.post_s),
+            lambda w: representations.render(
+                config.representation, w, table.fs, config.image_params
+            ),
+        )
+    inputs = {"image": model_images(images, channel)}
     if config.use_rr:
         rr_all = rr_inputs_for(config, table) if rr_all is None else rr_all
         inputs["rr"] = rr_all[index]
@@ -215,6 +234,7 @@ def build_for(
         rr_train=rr_train,
         filters=tuple(config.filters),
         dense=config.dense,
+        channels=image_channels(config.image_context),
     )
 
 

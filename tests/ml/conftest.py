@@ -10,6 +10,8 @@ import pytest
 from classifier.ml.records import SHARED_MITDB
 
 FS = 360
+# A model that trains in a second on the tiny synthetic tables: one epoch, a few beats per class.
+TINY_TRAINING = {"max_epochs": 1, "cap": 64, "floor": 16, "batch_size": 32}
 
 
 def synthetic_ecg(n_beats: int = 40, seed: int = 0, fs: int = FS):
@@ -46,6 +48,17 @@ def write_record(directory: Path, name: str, n_beats: int = 40, seed: int = 0) -
         write_dir=str(directory),
     )
     wfdb.wrann(name, "atr", peaks, list(symbols), write_dir=str(directory))
+
+
+def tiny_inter_patient_table(directory: Path):
+    """Three synthetic records of 60 beats named like a DS1 training (101), a DS1 validation
+    (106) and a DS2 test (100) record: (beat table, six-class labels, inter-patient split)."""
+    from classifier.ml import dataset, pipeline
+
+    for name, seed in (("101", 0), ("106", 2), ("100", 1)):
+        write_record(directory, name, n_beats=60, seed=seed)
+    table = dataset.build_beat_table(directory, ["100", "101", "106"])
+    return table, table.labels("six"), pipeline.make_splits(table)["inter"]
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ serving, unchanged by the recording's gain."""
 import numpy as np
 import pytest
 
-from classifier.ml import context, dataset, pipeline
+from classifier.ml import context, pipeline
 from classifier.ml.beats import extract_windows, rr_features
 from classifier.ml.bundle import load_bundle, save_bundle
 from classifier.ml.evaluation import bundle_rr_inputs
@@ -12,7 +12,7 @@ from classifier.ml.records import load_record
 from classifier.ml.signal import prepare_signal
 from classifier.ml.training import ModelConfig, rr_inputs_for, train
 
-from .conftest import FS, synthetic_ecg, write_record
+from .conftest import FS, TINY_TRAINING, synthetic_ecg, tiny_inter_patient_table
 
 R_INDEX = int(0.25 * FS)
 N_SUMMARY = len(context.CONTEXT_FEATURE_NAMES)
@@ -109,19 +109,9 @@ def test_the_local_rhythm_set_appends_its_features_to_the_record_context():
 
 @pytest.mark.slow
 def test_a_record_context_model_gets_the_same_features_in_training_and_serving(tmp_path):
-    for name, seed in (("101", 0), ("106", 2), ("100", 1)):
-        write_record(tmp_path, name, n_beats=60, seed=seed)
-    table = dataset.build_beat_table(tmp_path, ["100", "101", "106"])
-    labels = table.labels("six")
-    split = pipeline.make_splits(table)["inter"]
+    table, labels, split = tiny_inter_patient_table(tmp_path)
     config = ModelConfig(
-        "tiny_ctx",
-        use_rr=True,
-        rhythm_features="rr+record_context",
-        max_epochs=1,
-        cap=64,
-        floor=16,
-        batch_size=32,
+        "tiny_ctx", use_rr=True, rhythm_features="rr+record_context", **TINY_TRAINING
     )
     model, record = train(config, table, split, labels, 6, work_dir=tmp_path / "runs")
     candidate = pipeline.Candidate(config, "recording", "recording")

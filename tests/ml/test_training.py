@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from classifier.ml import dataset, pipeline
+from classifier.ml import pipeline
 from classifier.ml.bundle import load_bundle, save_bundle
 from classifier.ml.evaluation import bundle_probabilities, evaluate_on_split
 from classifier.ml.records import load_record
@@ -16,15 +16,11 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from tests.ml.conftest import write_record
+    from tests.ml.conftest import TINY_TRAINING, tiny_inter_patient_table
 
     root = tmp_path_factory.mktemp("wfdb")
-    for name, seed in (("101", 0), ("106", 2), ("100", 1)):  # DS1 train, DS1 val, DS2 test
-        write_record(root, name, n_beats=60, seed=seed)
-    table = dataset.build_beat_table(root, ["100", "101", "106"])
-    labels = table.labels("six")
-    split = pipeline.make_splits(table)["inter"]
-    config = ModelConfig("tiny", use_rr=True, max_epochs=1, cap=64, floor=16, batch_size=32)
+    table, labels, split = tiny_inter_patient_table(root)
+    config = ModelConfig("tiny", use_rr=True, **TINY_TRAINING)
     work = tmp_path_factory.mktemp("runs")
     model, record = train(config, table, split, labels, 6, work_dir=work)
     candidate = pipeline.Candidate(config, "recording", "recording")
