@@ -9,7 +9,9 @@ on their R peaks (every detected beat, labels unknown, as in serving). The secon
 the patient's usual beat, brighter or darker where it differs.
 
 Pure functions over arrays of ONE recording (``template_channel``) or a table of many
-(``template_channels_by_record``): training, evaluation and serving call the same code.
+(``template_channels_by_record``). Training and the benchmarks use them; serving does not: the
+one candidate with this channel (``pipeline.TRIED_CANDIDATES``) did not earn its place, and
+``pipeline.metadata_for`` refuses to describe such a model for serving.
 """
 
 from __future__ import annotations
