@@ -7,6 +7,14 @@ the pipeline trains (three conv blocks, 64x64 input, image + RR) stands in, and 
 so. Figures: Grad-CAM for one image (first call, which builds the gradient model, then the
 median of repeated calls), per-image cost in a batch of 256, overlay PNG encoding, PDF build;
 with MIT-BIH and a shipped recording model, the first heat map of one beat of record 119.
+
+Both Grad-CAM paths are measured: Keras/TensorFlow (``grad_cam_*``) and, when
+``manage.py export_lite_models`` has exported the model's Grad-CAM, LiteRT + NumPy head
+(``litert_grad_cam_*``, and the largest difference between the two paths' heat maps). The first
+heat map of a serving process is measured in fresh child processes, one per path, as a web
+worker meets it: the model already loaded for predictions (LiteRT), then one heat-map request
+(loading what explains, the Grad-CAM, the overlay PNG); RSS before and after it
+(``first_heat_map``).
 """
 
 from __future__ import annotations
@@ -54,6 +62,104 @@ def timed(function, repeat: int) -> list[float]:
     return times
 
 
+def rss_mb() -> float:
+    """Resident set size of this process now, from /proc (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def first_heat_map_child(model_path: str, path: str, repeat: int) -> None:
+    """In a fresh process: what one heat-map request costs a serving process that has only
+    served predictions so far. ``path`` "litert": ``explain_bundle`` (the Grad-CAM export);
+    "keras": the Keras model, as every heat map was computed before the export existed."""
+    from classifier.ml.bundle import read_metadata
+    from classifier.model_service import ModelService
+
+    rss_start = rss_mb()  # Django, the pipeline and its imports (scipy, ...), no model yet
+    model_path = Path(model_path)
+    kind = read_metadata(model_path)["representation"]["kind"]
+    service = ModelService(model_path.parent, preferred={kind: model_path.stem}, runtime="auto")
+    serving = service.serving_bundle(kind)
+    image = np.random.default_rng(0).integers(0, 256, (serving.image_size,) * 2, dtype=np.uint8)
+    label = int(np.argmax(serving.predict_proba(image[None])[0]))
+    rss_serving = rss_mb()
+
+    def heat_map(bundle) -> bytes:
+        heat, _ = explain.bundle_grad_cam(bundle, image[None], class_index=label)
+        return explain.overlay_png(image, heat[0])
+
+    start = time.perf_counter()
+    bundle = service.explain_bundle(kind) if path == "litert" else service.image_bundle(kind)
+    heat_map(bundle)
+    first = (time.perf_counter() - start) * 1000
+    rss_after = rss_mb()
+    later = timed(lambda: heat_map(bundle), repeat)
+    print(
+        json.dumps(
+            {
+                "serving_runtime": service.runtimes[model_path],
+                "explained_by": "litert" if isinstance(bundle.model, explain.SelfExplaining)
+                else "keras",
+                "first_heat_map_ms": round(first, 1),
+                "later_heat_maps_median_ms": round(statistics.median(later), 1),
+                "rss_mb_app_imported": round(rss_start, 1),
+                "rss_mb_after_predictions": round(rss_serving, 1),
+                "rss_mb_after_first_heat_map": round(rss_after, 1),
+                "tensorflow_imported": "tensorflow" in sys.modules,
+            }
+        )
+    )  # fmt: skip
+
+
+def first_heat_map_figures(model_path: Path, repeat: int) -> dict:
+    """``first_heat_map_child`` for both paths, each in its own fresh process."""
+    import subprocess
+
+    from classifier.lite_runtime import gradcam_is_fresh
+
+    paths = ["litert", "keras"] if gradcam_is_fresh(model_path) else ["keras"]
+    figures = {}
+    for path in paths:
+        out = subprocess.run(
+            [sys.executable, __file__, "--first-heat-map", path, "--model", str(model_path),
+             "--repeat", str(repeat)],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        figures[path] = json.loads(out.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def litert_figures(model_path: Path, model, images, rr, repeat: int) -> dict:
+    """LiteRT + NumPy head Grad-CAM of the same images, and its largest difference from Keras.
+    Empty when the model has no fresh Grad-CAM export."""
+    from classifier.lite_runtime import gradcam_is_fresh, load_gradcam_model
+
+    if not gradcam_is_fresh(model_path):
+        return {}
+    lite = load_gradcam_model(model_path)
+
+    def one(i=0):
+        return lite.grad_cam(images[i : i + 1], rr=None if rr is None else rr[i : i + 1])
+
+    one()
+    single = timed(one, repeat)
+    batch = timed(lambda: lite.grad_cam(images, rr=rr), 3)
+    lite_maps, lite_targets = lite.grad_cam(images, rr=rr)
+    keras_maps, keras_targets = explain.grad_cam(model, images, rr=rr)
+    return {
+        "litert_grad_cam_one_image_median_ms": round(statistics.median(single), 1),
+        "litert_grad_cam_per_image_in_batch_256_ms": round(statistics.median(batch) / 256, 2),
+        "litert_vs_keras_heat_map_max_abs_diff_256_images": float(
+            np.abs(lite_maps - keras_maps).max()
+        ),
+        "litert_vs_keras_same_classes_256_images": bool(
+            np.array_equal(lite_targets, keras_targets)
+        ),
+    }
+
+
 def recording_figures(record: str = "119") -> dict:
     """One beat of a 30-minute MIT-BIH record explained the way a recording page does it: the
     whole lead through ``beat_inputs`` (RR features need every beat), then Grad-CAM of one beat.
@@ -66,19 +172,28 @@ def recording_figures(record: str = "119") -> dict:
              if read_metadata(p).get("task") == "recording"]  # fmt: skip
     if data_dir is None or not paths:
         return {}
-    bundle = load_bundle(paths[0])
+    from classifier.lite_runtime import gradcam_is_fresh, load_gradcam_bundle
+
     rec = load_record(data_dir, record)
-    explain.explain_beats(bundle, rec.signal, rec.fs, rec.ann_samples, [10])  # warm-up
-    times = timed(
-        lambda: explain.explain_beats(bundle, rec.signal, rec.fs, rec.ann_samples, [500]), 3
-    )
-    return {
+    result = {
         "recording_model": paths[0].name,
         "recording_record": (
             f"MIT-BIH {record}, {rec.duration_s / 60:.0f} min, {len(rec.ann_samples)} annotations"
         ),
-        "recording_one_beat_heat_map_median_ms": round(statistics.median(times), 1),
     }
+    bundles = {"": load_bundle(paths[0])}
+    if gradcam_is_fresh(paths[0]):
+        bundles["_litert"] = load_gradcam_bundle(paths[0])
+    for suffix, bundle in bundles.items():
+        explain.explain_beats(bundle, rec.signal, rec.fs, rec.ann_samples, [10])  # warm-up
+        times = timed(
+            lambda b=bundle: explain.explain_beats(b, rec.signal, rec.fs, rec.ann_samples, [500]),
+            3,
+        )
+        result[f"recording_one_beat_heat_map_median_ms{suffix}"] = round(
+            statistics.median(times), 1
+        )
+    return result
 
 
 def main() -> None:
@@ -86,9 +201,16 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "explain.json"))
+    parser.add_argument("--first-heat-map", choices=["litert", "keras"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.first_heat_map:  # the child process of first_heat_map_figures
+        first_heat_map_child(args.model, args.first_heat_map, args.repeat)
+        return
 
     shipped = [Path(args.model)] if args.model else sorted((ROOT / "models").glob("*.keras"))
+    # First, before this process imports TensorFlow (the children are separate processes).
+    first_heat_map = first_heat_map_figures(shipped[0], args.repeat) if shipped else {}
+    load_average = round(os.getloadavg()[0], 2)
     if shipped:
         from classifier.ml.bundle import load_bundle
 
@@ -108,6 +230,7 @@ def main() -> None:
     first = timed(one, 1)[0]
     single = timed(one, args.repeat)
     batch = timed(lambda: explain.grad_cam(model, images, rr=rr), 3)
+    lite = litert_figures(shipped[0], model, images, rr, args.repeat) if shipped else {}
     heat = one()[0][0]
     png = timed(lambda: explain.overlay_png(images[0], heat), args.repeat)
 
@@ -131,17 +254,21 @@ def main() -> None:
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "cpu_count": os.cpu_count(),
+        "load_average_1min_at_start": load_average,
         "tensorflow_threads": "default",
         "model": source,
         "grad_cam_first_call_ms": round(first, 1),
         "grad_cam_one_image_median_ms": round(statistics.median(single), 1),
         "grad_cam_per_image_in_batch_256_ms": round(statistics.median(batch) / 256, 2),
+        **lite,
         "overlay_png_median_ms": round(statistics.median(png), 2),
         "pdf_build_median_ms": round(statistics.median(pdf), 1),
+        "first_heat_map": first_heat_map,
     }
     result = {k: result[k] for k in sorted(result, key=lambda k: k != "measured_at")}
     for key, value in result.items():
-        print(f"{key:40s} {value}")
+        for name, part in value.items() if isinstance(value, dict) else [("", value)]:
+            print(f"{key + (' ' + name if name else ''):50s} {part}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -9,7 +9,14 @@ came from, so a retrained model is never served by a stale conversion (the servi
 back to Keras). The preprocessing before the network is untouched: still
 ``classifier.ml.images.load_image_for_model``.
 
-No Django here; TensorFlow is imported only by ``export_lite``.
+Grad-CAM needs gradients, which only TensorFlow computes for a Keras model. ``export_gradcam``
+splits each model into a LiteRT *view* (inputs -> the explained feature maps, plus whatever else
+the rest of the network reads) and a NumPy *head* that runs the remaining layers backwards
+(``classifier.ml.gradcam_head``), checked against ``explain.grad_cam``; ``LiteGradCamModel``
+then computes the same heat maps without TensorFlow. Same staleness rule (the ``.keras`` file's
+SHA-256 in the sidecar ``<name>.gradcam.tflite.json``).
+
+No Django here; TensorFlow is imported only by ``export_lite`` and ``export_gradcam``.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import datetime as dt
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +38,13 @@ from classifier.ml.bundle import (
     read_metadata,
     rr_input_width,
 )
+from classifier.ml.explain import model_inputs
+from classifier.ml.gradcam_head import HEAD_FORMAT, GradCamHead
 
 # Largest difference in any class probability accepted between Keras and LiteRT.
 TOLERANCE = 1e-4
+# Largest difference in any heat-map pixel (maps lie in [0, 1]) between Keras and LiteRT.
+MAP_TOLERANCE = 1e-4
 SIGNATURE = "serving_default"
 
 
@@ -53,16 +65,43 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def lite_is_fresh(keras_path: Path) -> bool:
-    """True if ``<name>.tflite`` exists and was converted from the current ``<name>.keras``."""
-    tflite, sidecar = lite_paths(keras_path)
-    if not (tflite.is_file() and sidecar.is_file()):
+def _is_fresh(keras_path: Path, files: tuple[Path, ...], sidecar: Path, **expected: Any) -> bool:
+    """True if ``files`` and their ``sidecar`` exist and the sidecar names the current
+    ``.keras`` file's SHA-256 (and holds ``expected`` values, e.g. the export format)."""
+    if not all(path.is_file() for path in (*files, sidecar)):
         return False
     try:
         info = json.loads(sidecar.read_text())
     except (OSError, ValueError):
         return False
+    if any(info.get(key) != value for key, value in expected.items()):
+        return False
     return info.get("source_sha256") == file_sha256(Path(keras_path))
+
+
+def lite_is_fresh(keras_path: Path) -> bool:
+    """True if ``<name>.tflite`` exists and was converted from the current ``<name>.keras``."""
+    tflite, sidecar = lite_paths(keras_path)
+    return _is_fresh(keras_path, (tflite,), sidecar)
+
+
+def gradcam_paths(keras_path: Path) -> tuple[Path, Path, Path]:
+    """The Grad-CAM export of ``<name>.keras``: ``<name>.gradcam.tflite`` (the view: inputs to
+    feature maps), ``<name>.gradcam.npz`` (the head) and the sidecar ``.gradcam.tflite.json``."""
+    keras_path = Path(keras_path)
+    stem = keras_path.with_suffix("").name
+    return (
+        keras_path.with_name(f"{stem}.gradcam.tflite"),
+        keras_path.with_name(f"{stem}.gradcam.npz"),
+        keras_path.with_name(f"{stem}.gradcam.tflite.json"),
+    )
+
+
+def gradcam_is_fresh(keras_path: Path) -> bool:
+    """True if the Grad-CAM export exists, was made from the current ``<name>.keras`` and by
+    this code's head format."""
+    view, head, sidecar = gradcam_paths(keras_path)
+    return _is_fresh(keras_path, (view, head), sidecar, head_format=HEAD_FORMAT)
 
 
 def litert_available() -> bool:
@@ -95,7 +134,8 @@ class LiteModel:
     def inputs(self) -> list[str]:
         return list(self.input_names)
 
-    def __call__(self, inputs, training: bool = False) -> np.ndarray:
+    def run(self, inputs) -> dict[str, np.ndarray]:
+        """Every output of the network by name (inputs it does not take are ignored)."""
         if not isinstance(inputs, dict):
             inputs = {"image": inputs}
         missing = set(self.input_names) - set(inputs)
@@ -107,8 +147,12 @@ class LiteModel:
         }
         with self._lock:
             outputs = self._runner(**feed)
-        (probs,) = outputs.values()
-        return np.array(probs)  # copy: the interpreter reuses its buffers
+            # copy: the interpreter reuses its buffers
+            return {name: np.array(value) for name, value in outputs.items()}
+
+    def __call__(self, inputs, training: bool = False) -> np.ndarray:
+        (probs,) = self.run(inputs).values()
+        return probs
 
     def predict(self, inputs, batch_size: int = 512, verbose=0) -> np.ndarray:
         if not isinstance(inputs, dict):
@@ -121,6 +165,44 @@ class LiteModel:
         return np.concatenate(parts) if parts else np.empty((0, 0), np.float32)
 
     predict_on_batch = __call__
+
+
+class LiteGradCamModel(LiteModel):
+    """A network's Grad-CAM view in LiteRT and its head in NumPy (``gradcam_head``).
+
+    Called like ``LiteModel`` it returns the class probabilities (the head recomputes them);
+    ``grad_cam`` gives the heat maps ``explain.grad_cam`` gives on the Keras model, without
+    TensorFlow. ``explain.bundle_grad_cam`` uses it through ``explain.SelfExplaining``.
+    """
+
+    def __init__(self, tflite_path: Path, head: GradCamHead, num_threads: int = 1):
+        super().__init__(tflite_path, num_threads=num_threads)
+        self.head = head
+        self.layer_name = head.layer_name
+
+    def __call__(self, inputs, training: bool = False) -> np.ndarray:
+        return self.head.probabilities(self.run(inputs)).astype(np.float32)
+
+    predict_on_batch = __call__
+
+    def grad_cam(
+        self,
+        images: np.ndarray,
+        *,
+        rr: np.ndarray | None = None,
+        class_index: int | np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Heat maps (n, H, W) float32 in [0, 1] and the explained classes; see ``grad_cam``."""
+        images, inputs = model_inputs(images, rr, self.input_names)
+        return self.head.grad_cam(self.run(inputs), images.shape[1:3], class_index)
+
+
+def load_gradcam_model(keras_path: Path, num_threads: int = 1) -> LiteGradCamModel:
+    view, head_file, _ = gradcam_paths(keras_path)
+    with np.load(head_file, allow_pickle=False) as arrays:
+        structure = json.loads(str(arrays["structure"]))
+        head = GradCamHead.from_parts(structure, arrays)
+    return LiteGradCamModel(view, head, num_threads=num_threads)
 
 
 class LiteBundle(ModelBundle):
@@ -157,20 +239,58 @@ class LiteNotAvailableError(RuntimeError):
     """``runtime="lite"`` was asked for but the model has no up-to-date conversion."""
 
 
-def load_serving_bundle(keras_path: Path, runtime: str = "auto") -> tuple[ModelBundle, str]:
+def load_serving_bundle(
+    keras_path: Path, runtime: str = "auto", keras_bundle: ModelBundle | None = None
+) -> tuple[ModelBundle, str]:
     """Load a bundle for serving; returns it and the runtime used ("litert" or "keras").
 
     ``auto``: LiteRT when ``<name>.tflite`` is a fresh conversion of ``<name>.keras`` (and
-    ai-edge-litert is installed), else Keras. ``lite``: LiteRT or ``LiteNotAvailableError``.
-    ``keras``: always Keras. Any process that serves models (web worker, task worker) can use
-    this to stay free of TensorFlow. Raises ``BundleError`` for an unusable model.
+    ai-edge-litert is installed), else Keras (``keras_bundle`` if the caller has it loaded
+    already). ``lite``: LiteRT or ``LiteNotAvailableError``. ``keras``: always Keras. Any
+    process that serves models (web worker, task worker) can use this to stay free of
+    TensorFlow. Raises ``BundleError`` for an unusable model.
     """
+    return _load_for_runtime(
+        Path(keras_path), runtime, lite_is_fresh, load_lite_bundle, "LiteRT conversion",
+        keras_bundle,
+    )  # fmt: skip
+
+
+def load_explain_bundle(
+    keras_path: Path, runtime: str = "auto", keras_bundle: ModelBundle | None = None
+) -> tuple[ModelBundle, str]:
+    """A bundle that can be explained with Grad-CAM, and the runtime used ("litert"/"keras").
+
+    Same rules as ``load_serving_bundle``, on the Grad-CAM export (``export_gradcam``): its
+    ``model`` is then a ``LiteGradCamModel`` (no TensorFlow), else the Keras model
+    (``keras_bundle`` if the caller has it loaded already).
+    """
+    return _load_for_runtime(
+        Path(keras_path), runtime, gradcam_is_fresh, load_gradcam_bundle,
+        "LiteRT Grad-CAM export", keras_bundle,
+    )  # fmt: skip
+
+
+def load_gradcam_bundle(keras_path: Path, num_threads: int = 1) -> LiteBundle:
+    """A ``ModelBundle`` whose model is the Grad-CAM export (predicts and explains)."""
     keras_path = Path(keras_path)
-    if runtime != "keras" and lite_is_fresh(keras_path) and litert_available():
-        return load_lite_bundle(keras_path), "litert"
+    metadata = read_metadata(keras_path)
+    return LiteBundle(load_gradcam_model(keras_path, num_threads), metadata, keras_path)
+
+
+def _load_for_runtime(
+    keras_path: Path,
+    runtime: str,
+    is_fresh: Callable[[Path], bool],
+    load_lite: Callable[[Path], ModelBundle],
+    what: str,
+    keras_bundle: ModelBundle | None = None,
+) -> tuple[ModelBundle, str]:
+    if runtime != "keras" and is_fresh(keras_path) and litert_available():
+        return load_lite(keras_path), "litert"
     if runtime == "lite":
-        raise LiteNotAvailableError(f"{keras_path.name} has no up-to-date LiteRT conversion")
-    return load_bundle(keras_path), "keras"
+        raise LiteNotAvailableError(f"{keras_path.name} has no up-to-date {what}")
+    return keras_bundle or load_bundle(keras_path), "keras"
 
 
 def _random_inputs(metadata: dict[str, Any], n: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -207,13 +327,91 @@ def export_lite(keras_path: Path, *, n_check: int = 32) -> dict[str, Any]:
         tmp.unlink(missing_ok=True)
         raise
     tmp.replace(tflite)
+    info = {"max_abs_diff": diff, "checked_inputs": n_check, "tolerance": TOLERANCE}
+    return _write_sidecar(sidecar, keras_path, info)
+
+
+def _write_sidecar(sidecar: Path, keras_path: Path, info: dict[str, Any]) -> dict[str, Any]:
+    """Record what an export was made from (the freshness checks read ``source_sha256``)."""
     info = {
         "source": keras_path.name,
         "source_sha256": file_sha256(keras_path),
-        "max_abs_diff": diff,
-        "checked_inputs": n_check,
-        "tolerance": TOLERANCE,
+        **info,
         "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     sidecar.write_text(json.dumps(info, indent=2) + "\n")
     return info
+
+
+def export_gradcam(keras_path: Path, *, n_check: int = 16) -> dict[str, Any]:
+    """Export ``<name>.keras``'s Grad-CAM for serving without TensorFlow; returns the sidecar.
+
+    Writes the view (inputs -> explained feature maps and the other tensors the head reads) as
+    ``<name>.gradcam.tflite`` and the head (``gradcam_head``) as ``<name>.gradcam.npz``, after
+    checking on random inputs that they give Keras' probabilities (to ``TOLERANCE``) and
+    ``explain.grad_cam``'s heat maps (to ``MAP_TOLERANCE``, same classes) for the predicted
+    class and for another one. ``HeadError`` for a model with a layer the head does not know,
+    ``LiteExportError`` for a mismatch; either way no export is left behind.
+    """
+    from classifier.ml.gradcam_head import describe
+
+    keras_path = Path(keras_path)
+    view_path, head_path, sidecar = gradcam_paths(keras_path)
+    bundle = load_bundle(keras_path)
+    view, head = describe(bundle.model)
+    tmp_view = view_path.with_name(f".{view_path.stem}.tmp.tflite")
+    tmp_head = head_path.with_name(f".{head_path.stem}.tmp.npz")
+    try:
+        view.export(str(tmp_view), format="litert", verbose=False)
+        np.savez(tmp_head, structure=np.array(json.dumps(head.structure())), **head.arrays())
+        with np.load(tmp_head, allow_pickle=False) as arrays:  # check what was written
+            head = GradCamHead.from_parts(json.loads(str(arrays["structure"])), arrays)
+        info = _check_gradcam(bundle, LiteGradCamModel(tmp_view, head), n_check)
+    except BaseException:
+        tmp_view.unlink(missing_ok=True)
+        tmp_head.unlink(missing_ok=True)
+        raise
+    sidecar.unlink(missing_ok=True)  # no sidecar: never fresh while the files are replaced
+    tmp_view.replace(view_path)
+    tmp_head.replace(head_path)
+    info = {
+        "head_format": HEAD_FORMAT,
+        "explained_layer": head.layer_name,
+        "head_layers": [[op.layer for op in member.ops] for member in head.members],
+        **info,
+    }
+    return _write_sidecar(sidecar, keras_path, info)
+
+
+def _check_gradcam(bundle: ModelBundle, lite: LiteGradCamModel, n_check: int) -> dict[str, Any]:
+    """Compare the export with Keras/TF on random inputs; LiteExportError beyond tolerance."""
+    from classifier.ml import explain
+
+    inputs = _random_inputs(bundle.metadata, n_check, seed=1)
+    images, rr = inputs["image"][..., 0], inputs.get("rr")
+    expected = np.asarray(bundle.model(inputs, training=False), dtype=np.float64)
+    prob_diff = float(np.abs(lite(inputs) - expected).max())
+    map_diff = 0.0
+    keras_maps, targets = explain.grad_cam(bundle.model, images, rr=rr)
+    for class_index in (None, (targets + 1) % len(bundle.classes)):
+        if class_index is not None:
+            keras_maps, targets = explain.grad_cam(
+                bundle.model, images, rr=rr, class_index=class_index
+            )
+        maps, lite_targets = lite.grad_cam(images, rr=rr, class_index=class_index)
+        if not np.array_equal(lite_targets, targets):
+            raise LiteExportError(f"{bundle.path.name}: Grad-CAM explains other classes in LiteRT")
+        map_diff = max(map_diff, float(np.abs(maps - keras_maps).max()))
+    if not (prob_diff <= TOLERANCE and map_diff <= MAP_TOLERANCE):
+        raise LiteExportError(
+            f"{bundle.path.name}: LiteRT Grad-CAM differs from Keras: probabilities by "
+            f"{prob_diff:.2e} (max {TOLERANCE:g}), heat maps by {map_diff:.2e} "
+            f"(max {MAP_TOLERANCE:g})"
+        )
+    return {
+        "max_abs_diff_probabilities": prob_diff,
+        "max_abs_diff_heat_maps": map_diff,
+        "checked_inputs": n_check,
+        "tolerance_probabilities": TOLERANCE,
+        "tolerance_heat_maps": MAP_TOLERANCE,
+    }

@@ -7,7 +7,9 @@ Preprocessing is the pipeline's own ``load_image_for_model``: the same code trai
 Runtime (``settings.MODEL_RUNTIME``): ``auto`` (default) runs a model's network in LiteRT when
 ``python manage.py export_lite_models`` has converted the current ``.keras`` file (about 45 MB
 instead of TensorFlow's 600 MB per process; see ``classifier.lite_runtime``), else in Keras;
-``lite`` insists on LiteRT; ``keras`` always uses Keras/TensorFlow.
+``lite`` insists on LiteRT; ``keras`` always uses Keras/TensorFlow. Grad-CAM heat maps follow
+the same rule (``explain_bundle``): the LiteRT view + NumPy head that the same command exports
+(``lite_runtime.export_gradcam``), else the Keras model.
 """
 
 from __future__ import annotations
@@ -23,7 +25,11 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
-from classifier.lite_runtime import LiteNotAvailableError, load_serving_bundle
+from classifier.lite_runtime import (
+    LiteNotAvailableError,
+    load_explain_bundle,
+    load_serving_bundle,
+)
 from classifier.ml.bundle import BundleError, ModelBundle, read_metadata
 from classifier.ml.images import detect_image_kind, load_image_for_model, to_grayscale_array
 
@@ -80,7 +86,9 @@ class ModelService:
         self._lock = threading.Lock()
         self._bundles: dict[Path, ModelBundle] = {}  # serving bundles
         self._keras_bundles: dict[Path, ModelBundle] = {}
+        self._explain_bundles: dict[Path, ModelBundle] = {}
         self.runtimes: dict[Path, str] = {}  # path -> "litert" or "keras", once loaded
+        self.explain_runtimes: dict[Path, str] = {}  # the same, for Grad-CAM
 
     # -- discovery (metadata only, no TensorFlow) -------------------------------------------
     def image_model_paths(self) -> dict[str, Path]:
@@ -126,55 +134,83 @@ class ModelService:
         return self.serving_bundle_at(self._path_for(kind))
 
     def image_bundle(self, kind: str) -> ModelBundle:
-        """The full Keras bundle for ``kind`` (layers, gradients: e.g. Grad-CAM).
+        """The full Keras bundle for ``kind`` (layers, gradients).
 
         Loading it imports TensorFlow (about 600 MB per process), so predictions never need it:
-        they use ``serving_bundle``. Same metadata and weights as the serving bundle.
+        they use ``serving_bundle``; heat maps use ``explain_bundle``. Same metadata and
+        weights as the serving bundle.
         """
         return self.keras_bundle_at(self._path_for(kind))
 
+    def explain_bundle(self, kind: str) -> ModelBundle:
+        """The bundle Grad-CAM heat maps for ``kind`` are computed with (``explain_bundle_at``)."""
+        return self.explain_bundle_at(self._path_for(kind))
+
+    def explain_bundle_at(self, path: Path) -> ModelBundle:
+        """Any model by its ``.keras`` path, for ``explain.bundle_grad_cam``; loaded once.
+
+        With a fresh Grad-CAM export (``export_lite_models``) and ``MODEL_RUNTIME`` auto or
+        lite, its model is a ``LiteGradCamModel``: the same heat maps without importing
+        TensorFlow. Otherwise the Keras bundle (``auto``, ``keras``), or
+        ``ModelNotInstalledError`` naming the command (``lite``).
+        """
+        return self._cached(path, "explain")
+
     def serving_bundle_at(self, path: Path) -> ModelBundle:
         """Any model (image or recording) by its ``.keras`` path, for predictions; loaded once."""
-        path = Path(path)
-        bundle = self._bundles.get(path)
-        if bundle is None:
-            with self._lock:
-                bundle = self._bundles.get(path)
-                if bundle is None:
-                    bundle, runtime = self._load(path, self.runtime)
-                    self._bundles[path], self.runtimes[path] = bundle, runtime
-                    if runtime == "keras":
-                        self._keras_bundles[path] = bundle
-                    logger.info(
-                        "loaded model %s v%s from %s (%s)",
-                        bundle.name, bundle.version, path, runtime,
-                    )  # fmt: skip
-        return bundle
+        return self._cached(path, "serving")
 
     def keras_bundle_at(self, path: Path) -> ModelBundle:
         """Any model by its ``.keras`` path, always in Keras; loaded once."""
+        return self._cached(path, "keras")
+
+    def _cached(self, path: Path, purpose: str) -> ModelBundle:
+        """The bundle for ``purpose`` ("serving", "explain" or "keras"), loaded once per model
+        (checked again under the lock: two first requests must not load it twice). A Keras
+        bundle serves every purpose that falls back on Keras."""
         path = Path(path)
-        bundle = self._keras_bundles.get(path)
+        cache = {"serving": self._bundles, "explain": self._explain_bundles}.get(
+            purpose, self._keras_bundles
+        )
+        bundle = cache.get(path)
         if bundle is None:
             with self._lock:
-                bundle = self._keras_bundles.get(path)
+                bundle = cache.get(path)
                 if bundle is None:
-                    bundle, _ = self._load(path, "keras")
-                    self._keras_bundles[path] = bundle
+                    runtime = "keras" if purpose == "keras" else self.runtime
+                    if purpose == "explain":
+                        bundle, used = self._load(path, runtime, explain=True)
+                    else:
+                        bundle, used = self._load(path, runtime)
+                    cache[path] = bundle
+                    if purpose != "keras":
+                        runtimes = self.runtimes if purpose == "serving" else self.explain_runtimes
+                        runtimes[path] = used
+                    if used == "keras":
+                        self._keras_bundles[path] = bundle
+                    logger.info(
+                        "loaded model %s v%s from %s (%s, for %s)",
+                        bundle.name, bundle.version, path, used, purpose,
+                    )  # fmt: skip
         return bundle
 
-    def _load(self, path: Path, runtime: str) -> tuple[ModelBundle, str]:
+    def _load(self, path: Path, runtime: str, explain: bool = False) -> tuple[ModelBundle, str]:
+        """The serving bundle, or with ``explain`` the Grad-CAM one (see ``explain_bundle_at``)."""
+        what = "LiteRT Grad-CAM export" if explain else "LiteRT conversion"
         try:
-            bundle, used = load_serving_bundle(path, runtime)
+            loader = load_explain_bundle if explain else load_serving_bundle
+            # Keras: the bundle already loaded for the other purpose, if any (one per model).
+            bundle, used = loader(path, runtime, self._keras_bundles.get(path))
         except LiteNotAvailableError as exc:
             raise ModelNotInstalledError(
-                f"The model {path.name} has no up-to-date LiteRT conversion; run {LITE_COMMAND}."
+                f"The model {path.name} has no up-to-date {what}; run {LITE_COMMAND}."
             ) from exc
         except (BundleError, ValueError, RuntimeError, OSError) as exc:
             logger.error("model not usable: %s", exc)
             raise ModelNotInstalledError(f"The model {path.name} cannot be loaded.") from exc
         if used == "keras" and runtime == "auto":
-            logger.warning("%s: no fresh .tflite, serving with Keras (%s)", path, LITE_COMMAND)
+            # Heat maps then import TensorFlow: about 600 MB more in this process.
+            logger.warning("%s: no fresh %s, using Keras (%s)", path, what, LITE_COMMAND)
         self._check_outputs(bundle)
         return bundle, used
 

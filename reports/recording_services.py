@@ -59,8 +59,8 @@ def beat_context(recording: Recording, index: int) -> BeatContext:
         raise Http404("No such beat.")
     path = recording_model_path(Path(settings.MODELS_DIR), settings.RECORDING_MODEL)
     try:
-        # Always the Keras network (gradients), whatever runtime serves the analysis.
-        bundle = get_model_service().keras_bundle_at(path)
+        # Gradients: the LiteRT Grad-CAM export when fresh (no TensorFlow), else Keras.
+        bundle = get_model_service().explain_bundle_at(path)
     except ModelNotInstalledError as exc:
         raise HeatMapUnavailable(exc.detail) from exc
     fs = recording.sampling_rate

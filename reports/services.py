@@ -50,7 +50,7 @@ def prediction_heatmap_get_or_create(*, prediction: Prediction) -> PredictionHea
     if reason:
         raise HeatMapUnavailable(reason[0].upper() + reason[1:])
     try:
-        bundle = get_model_service().image_bundle(prediction.image_type)
+        bundle = get_model_service().explain_bundle(prediction.image_type)
     except ModelNotInstalledError as exc:
         raise HeatMapUnavailable(exc.detail) from exc
     pixels = _model_input(prediction, size=bundle.image_size, kind=bundle.kind)
@@ -63,7 +63,7 @@ def prediction_heatmap_get_or_create(*, prediction: Prediction) -> PredictionHea
 def _store(prediction, existing, png: bytes, bundle, class_index: int) -> PredictionHeatMap:
     heatmap = existing or PredictionHeatMap(prediction=prediction)
     heatmap.explained_class = bundle.classes[class_index]
-    heatmap.layer_name = explain.explained_layer_name(bundle.model)[:100]
+    heatmap.layer_name = explain.bundle_explained_layer_name(bundle)[:100]
     heatmap.model_name, heatmap.model_version = bundle.name, bundle.version
     return save_overlay_once(heatmap, png, identity={"prediction": prediction})
 

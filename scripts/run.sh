@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh requirements.txt
 .venv/bin/python manage.py migrate --noinput
-# Convert the shipped models for low-memory serving (skips up-to-date ones; Keras otherwise).
+# Convert the shipped models for low-memory serving, and export their Grad-CAM (LiteRT view +
+# NumPy head) so heat maps need no TensorFlow either (skips up-to-date ones; Keras otherwise).
 .venv/bin/python manage.py export_lite_models || echo "warning: models will be served by Keras"
 
 server_pid=""

@@ -10,11 +10,12 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from classifier.lite_runtime import export_lite
+from classifier.lite_runtime import export_gradcam, export_lite
 from tests.factories import build_tiny_bundle
 
 # The class each tiny model predicts for (almost) any image, via a large output bias.
@@ -64,8 +65,9 @@ def tiny_models_dir(tmp_path_factory) -> Path:
 
     ``tiny-beat.keras`` (task "image", representation "beat_image") and ``tiny-spectrogram.keras``
     (task "image", representation "spectrogram"), each with full metadata JSON, saved with
-    ``save_bundle``, plus their verified LiteRT conversions (``<name>.tflite``), so the app
-    serves them as in production (``MODEL_RUNTIME=auto``).
+    ``save_bundle``, plus their verified LiteRT conversions (``<name>.tflite``) and Grad-CAM
+    exports (``<name>.gradcam.*``), so the app serves and explains them as in production
+    (``MODEL_RUNTIME=auto``).
 
     Untrained (seeded random weights, plus an output bias so the beat model predicts
     ``BEAT_FAVOURS`` = "V" and the spectrogram model ``SPECTROGRAM_FAVOURS`` = "A"): their
@@ -79,7 +81,16 @@ def tiny_models_dir(tmp_path_factory) -> Path:
     )
     for path in directory.glob("*.keras"):
         export_lite(path)  # as `manage.py export_lite_models` does on deployment
+        export_gradcam(path)
     return directory
+
+
+@pytest.fixture
+def models_copy(tiny_models_dir, tmp_path) -> Path:
+    """A copy of ``tiny_models_dir`` that a test may change (retrain, delete exports)."""
+    target = tmp_path / "models"
+    shutil.copytree(tiny_models_dir, target)
+    return target
 
 
 @pytest.fixture

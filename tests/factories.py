@@ -3,11 +3,15 @@
 ``build_tiny_bundle`` writes a *real* (untrained, randomly initialised but seeded) Keras model
 with complete pipeline metadata through ``classifier.ml.bundle.save_bundle``: the web app loads
 and runs it exactly like a shipped model, so tests exercise the true code path without training.
+``run_fresh_python`` runs code in a new process, as a serving process starts (e.g. to check
+that it never imports TensorFlow).
 """
 
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +21,7 @@ from classifier.ml.bundle import save_bundle
 from classifier.ml.classes import class_codes
 
 TINY_IMAGE_SIZE = 64
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def tiny_metadata(
@@ -112,3 +117,15 @@ def encode(array: np.ndarray, fmt: str = "PNG") -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format=fmt)
     return buffer.getvalue()
+
+
+def run_fresh_python(code: str) -> tuple[list[str], bool]:
+    """Run ``code`` in a fresh Python process at the project root, as a serving process starts;
+    returns the lines it printed and whether it had imported TensorFlow or Keras by its end."""
+    probe = "\nimport sys\nprint('tensorflow' in sys.modules or 'keras' in sys.modules)\n"
+    out = subprocess.run(
+        [sys.executable, "-c", code + probe], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    *lines, imported = out.stdout.strip().split("\n")
+    return lines, imported == "True"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image
@@ -36,6 +36,21 @@ COLORMAP = "jet"
 
 class ExplainError(RuntimeError):
     """The model cannot be explained with Grad-CAM (e.g. it has no convolutional layer)."""
+
+
+@runtime_checkable
+class SelfExplaining(Protocol):
+    """A model that computes its own Grad-CAM, without TensorFlow (see ``bundle_grad_cam``)."""
+
+    layer_name: str
+
+    def grad_cam(
+        self,
+        images: np.ndarray,
+        *,
+        rr: np.ndarray | None = None,
+        class_index: int | np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def _is_conv(layer: Any) -> bool:
@@ -127,6 +142,24 @@ def _head_for(model: Any, layer_name: str | None) -> _GradCamHead:
         return per_model[layer_name]
 
 
+def model_inputs(
+    images: np.ndarray, rr: np.ndarray | None, input_names: list[str]
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(images as uint8 (n, H, W), the network's inputs by name) for Grad-CAM of a model with
+    inputs ``input_names``; ExplainError for a wrong shape or missing RR features."""
+    images = np.asarray(images, dtype=np.uint8)
+    if images.ndim == 2:
+        images = images[None]
+    if images.ndim != 3:
+        raise ExplainError(f"expected images of shape (n, H, W), got {images.shape}")
+    inputs = {"image": images[..., None]}
+    if "rr" in input_names:
+        if rr is None:
+            raise ExplainError("this model needs RR-interval features to be explained")
+        inputs["rr"] = np.asarray(rr, dtype=np.float32).reshape(len(images), -1)
+    return images, inputs
+
+
 def grad_cam(
     model: Any,
     images: np.ndarray,
@@ -143,19 +176,9 @@ def grad_cam(
     """
     import tensorflow as tf
 
-    images = np.asarray(images, dtype=np.uint8)
-    if images.ndim == 2:
-        images = images[None]
-    if images.ndim != 3:
-        raise ExplainError(f"expected images of shape (n, H, W), got {images.shape}")
     input_names = [t.name.split(":")[0] for t in model.inputs]
-    inputs: dict[str, Any] = {"image": tf.convert_to_tensor(images[..., None])}
-    if "rr" in input_names:
-        if rr is None:
-            raise ExplainError("this model needs RR-interval features to be explained")
-        inputs["rr"] = tf.convert_to_tensor(
-            np.asarray(rr, dtype=np.float32).reshape(len(images), -1)
-        )
+    images, arrays = model_inputs(images, rr, input_names)
+    inputs = {name: tf.convert_to_tensor(value) for name, value in arrays.items()}
     feed = [inputs[name] for name in input_names] if len(input_names) > 1 else inputs["image"]
     members = _ensemble_members(model) if layer_name is None else []
     if members:
@@ -173,13 +196,19 @@ def grad_cam(
     grads = tape.gradient(chosen, feature_maps)
     weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)  # one weight per feature map
     cams = tf.nn.relu(tf.reduce_sum(weights * feature_maps, axis=-1)).numpy()  # (n, h, w)
-    peak = cams.reshape(len(cams), -1).max(axis=1)
-    cams = np.divide(
-        cams, peak[:, None, None], out=np.zeros_like(cams), where=peak[:, None, None] > 0
-    )
+    cams = normalise_peaks(cams)
     size = images.shape[1:3]
     resized = tf.image.resize(cams[..., None], size, method="bilinear").numpy()[..., 0]
     return np.clip(resized, 0.0, 1.0).astype(np.float32), np.asarray(targets, dtype=np.int64)
+
+
+def normalise_peaks(cams: np.ndarray) -> np.ndarray:
+    """Each map (n, h, w) divided by its own maximum; a map with no positive value stays zero.
+    Shared by the Keras path and the NumPy head (``gradcam_head``) so both scale alike."""
+    peak = cams.reshape(len(cams), -1).max(axis=1)
+    return np.divide(
+        cams, peak[:, None, None], out=np.zeros_like(cams), where=peak[:, None, None] > 0
+    )
 
 
 def _ensemble_members(model: Any) -> list[Any]:
@@ -230,10 +259,24 @@ def bundle_grad_cam(
     rr: np.ndarray | None = None,
     class_index: int | np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``grad_cam`` on a bundle's model; ExplainError when it needs RR features and has none."""
+    """``grad_cam`` on a bundle's model; ExplainError when it needs RR features and has none.
+
+    A model that computes its own Grad-CAM (``SelfExplaining``: the LiteRT view + NumPy head of
+    ``classifier.lite_runtime``, no TensorFlow) is asked for it; a Keras model goes through
+    ``grad_cam``. Both give the same maps (tested to 1e-4).
+    """
     if "rr" in bundle.metadata["inputs"] and rr is None:
         raise ExplainError(f"model {bundle.name} needs RR-interval features to be explained")
+    if isinstance(bundle.model, SelfExplaining):
+        return bundle.model.grad_cam(images, rr=rr, class_index=class_index)
     return grad_cam(bundle.model, images, rr=rr, class_index=class_index)
+
+
+def bundle_explained_layer_name(bundle: ModelBundle) -> str:
+    """``explained_layer_name`` of a bundle's model, whichever runtime explains it."""
+    if isinstance(bundle.model, SelfExplaining):
+        return bundle.model.layer_name
+    return explained_layer_name(bundle.model)
 
 
 def colorize(heatmap: np.ndarray) -> np.ndarray:

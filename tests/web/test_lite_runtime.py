@@ -2,9 +2,6 @@
 
 import json
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,16 +10,7 @@ from django.core.management import CommandError, call_command
 from classifier.lite_runtime import export_lite, lite_is_fresh, lite_paths, load_lite_bundle
 from classifier.ml.bundle import load_bundle
 from classifier.model_service import ModelNotInstalledError, ModelService
-from tests.factories import build_tiny_bundle
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def models_copy(tiny_models_dir, tmp_path) -> Path:
-    target = tmp_path / "models"
-    shutil.copytree(tiny_models_dir, target)
-    return target
+from tests.factories import build_tiny_bundle, run_fresh_python
 
 
 def test_lite_bundle_matches_keras_for_rr_model_and_large_batches(tmp_path):
@@ -88,21 +76,28 @@ def test_export_command_reports_a_broken_model(tmp_path, tiny_models_dir):
 
 
 def test_serving_with_litert_never_imports_tensorflow(tiny_models_dir):
+    """Neither a prediction nor its Grad-CAM heat map (LiteRT view + NumPy head)."""
     code = (
-        "import io, sys\n"
+        "import io\n"
         "from PIL import Image\n"
+        "from classifier.ml import explain\n"
+        "from classifier.ml.images import load_image_for_model\n"
         "from classifier.model_service import ModelService\n"
         "from tests.factories import beat_image_bytes\n"
         f"service = ModelService({str(tiny_models_dir)!r})\n"
-        "result = service.classify_image(Image.open(io.BytesIO(beat_image_bytes())))\n"
+        "image = Image.open(io.BytesIO(beat_image_bytes()))\n"
+        "result = service.classify_image(image)\n"
         "print(result.label, set(service.runtimes.values()))\n"
-        "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+        "bundle = service.explain_bundle('beat_image')\n"
+        "pixels = load_image_for_model(image, size=bundle.image_size, kind=bundle.kind)\n"
+        "label = bundle.classes.index(result.label)\n"
+        "heat, _ = explain.bundle_grad_cam(bundle, pixels[None], class_index=label)\n"
+        "png = explain.overlay_png(pixels, heat[0])\n"
+        "print(heat.shape, png[:4] == b'\\x89PNG', set(service.explain_runtimes.values()))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split("\n")[:2] == ["V {'litert'}", "False False"]
+    lines, imported_tensorflow = run_fresh_python(code)
+    assert lines == ["V {'litert'}", "(1, 64, 64) True {'litert'}"]
+    assert not imported_tensorflow
 
 
 def test_lite_bundle_classifies_a_recording_like_keras(tmp_path):

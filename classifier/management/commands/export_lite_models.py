@@ -1,17 +1,27 @@
-"""Convert every ``models/*.keras`` into a verified LiteRT file for low-memory serving."""
+"""Convert every ``models/*.keras`` into a verified LiteRT file for low-memory serving, and
+export its Grad-CAM (LiteRT view + NumPy head) so heat maps need no TensorFlow either."""
 
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from classifier.lite_runtime import LiteExportError, export_lite, lite_is_fresh
+from classifier.lite_runtime import (
+    LiteExportError,
+    export_gradcam,
+    export_lite,
+    gradcam_is_fresh,
+    lite_is_fresh,
+)
+from classifier.ml.gradcam_head import HeadError
 
 
 class Command(BaseCommand):
     help = (
         "Convert models/<name>.keras to models/<name>.tflite (checked against Keras on random "
-        "inputs) so the web app can serve it without TensorFlow. Up-to-date files are skipped."
+        "inputs) so the web app can serve it without TensorFlow, and export its Grad-CAM "
+        "(models/<name>.gradcam.tflite + .gradcam.npz, checked against the Keras heat maps) "
+        "so heat maps need no TensorFlow either. Up-to-date files are skipped."
     )
 
     def add_arguments(self, parser):
@@ -28,17 +38,47 @@ class Command(BaseCommand):
         for path in paths:
             if not force and lite_is_fresh(path):
                 self.stdout.write(f"{path.name}: LiteRT file up to date")
-                continue
-            try:
-                info = export_lite(path)
-            except (LiteExportError, Exception) as exc:  # one bad model must not stop the rest
+            elif self._convert(path):
                 failed.append(path.name)
-                self.stderr.write(f"{path.name}: not converted ({exc}); it will run in Keras")
-                continue
-            self.stdout.write(
-                self.style.SUCCESS(
-                    f"{path.name}: converted, max |LiteRT - Keras| = {info['max_abs_diff']:.1e}"
-                )
-            )
+                continue  # an unusable model: its Grad-CAM export would fail the same way
+            if not force and gradcam_is_fresh(path):
+                self.stdout.write(f"{path.name}: LiteRT Grad-CAM up to date")
+            elif self._export_gradcam(path):
+                failed.append(f"{path.name} (Grad-CAM)")
         if failed:
             raise CommandError(f"not converted: {', '.join(failed)}")
+
+    def _convert(self, path: Path) -> bool:
+        """True if it failed."""
+        try:
+            info = export_lite(path)
+        except (LiteExportError, Exception) as exc:  # one bad model must not stop the rest
+            self.stderr.write(f"{path.name}: not converted ({exc}); it will run in Keras")
+            return True
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{path.name}: converted, max |LiteRT - Keras| = {info['max_abs_diff']:.1e}"
+            )
+        )
+        return False
+
+    def _export_gradcam(self, path: Path) -> bool:
+        """True if it failed; a layer the NumPy head does not know is a notice, not a failure
+        (that model's heat maps keep the Keras path, as before)."""
+        try:
+            info = export_gradcam(path)
+        except HeadError as exc:
+            self.stdout.write(
+                self.style.WARNING(f"{path.name}: no LiteRT Grad-CAM ({exc}); heat maps use Keras")
+            )
+            return False
+        except Exception as exc:  # a mismatch or a broken file: a bug worth failing on
+            self.stderr.write(f"{path.name}: Grad-CAM not exported ({exc}); heat maps use Keras")
+            return True
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{path.name}: Grad-CAM exported, max |LiteRT - Keras| = "
+                f"{info['max_abs_diff_heat_maps']:.1e} on heat maps"
+            )
+        )
+        return False
