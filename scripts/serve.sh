@@ -16,4 +16,7 @@ if [ "${SKIP_MIGRATE:-0}" != 1 ]; then
   "$PY" manage.py createcachetable  # the shared throttle counts (settings.CACHES); idempotent
 fi
 "$PY" manage.py collectstatic --noinput --verbosity 0
+# LiteRT conversions and Grad-CAM exports (skipped when up to date): without them every app
+# process would import TensorFlow (about 600 MB) to predict or draw a heat map
+"$PY" manage.py export_lite_models || echo "warning: a model will be served by Keras" >&2
 exec "$PY" -m gunicorn ecgsite.wsgi:application --config ecgsite/gunicorn_conf.py
