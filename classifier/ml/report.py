@@ -284,6 +284,8 @@ def write_report(
         "",
         *target_rows(all_metrics, recording, context, baseline),
         "",
+        *seed_spread_lines(context.get("seed_spread")),
+        "",
         "## All models against the original CNN (same beats, same splits, same run)",
         "",
         *comparison_rows(all_metrics, baseline),
@@ -358,6 +360,63 @@ def write_report(
     return path
 
 
+def _validation_agreement(rows: list[dict[str, Any]]) -> str:
+    """Whether validation macro-F1 ranked the seeds as DS2 did (Spearman's rho)."""
+    from scipy.stats import spearmanr
+
+    rho = float(
+        spearmanr([r["validation_macro_f1"] for r in rows], [r["macro_f1"] for r in rows])[0]
+    )
+    verdict = (
+        "ranked the seeds much as DS2 did" if rho >= 0.7 else "did not rank the seeds as DS2 did"
+    )
+    return f"Validation macro-F1 {verdict} (Spearman's rho {rho:+.2f})."
+
+
+def seed_spread_lines(spread: dict[str, Any] | None, *, table: bool = True) -> list[str]:
+    """How the recording model's DS2 figures move with the training seed
+    (``benchmarks/ml_seed_spread.py``): a sentence, and with ``table`` one row per seed."""
+    if not spread:
+        return []
+    if spread.get("stale"):
+        return [
+            f"The seed-spread figures in `{spread['path']}` were measured on another version of "
+            f"`{spread['model']}`; run `python benchmarks/ml_seed_spread.py` again.",
+        ]
+    rows = spread["seeds"]
+    scores = np.array([r["macro_f1"] for r in rows])
+    shipped = next((r for r in rows if r["seed"] == spread.get("shipped_seed")), None)
+    sentence = (
+        f"The same configuration trained again with {len(rows)} seeds (same data, split and "
+        "checkpoint rule; `benchmarks/ml_seed_spread.py`) scored DS2 macro-F1 "
+        f"{scores.mean():.3f} on average (from {scores.min():.3f} to {scores.max():.3f})"
+        + (
+            f"; the shipped model is seed {shipped['seed']} ({shipped['macro_f1']:.3f})."
+            if shipped
+            else "; none of them reproduced the shipped model's figures."
+        )
+        + f" {_validation_agreement(rows)}"
+    )
+    if not table:
+        return [sentence]
+    out = [
+        sentence,
+        "",
+        "| seed | validation macro-F1 | DS2 macro-F1 | VEB Se | VEB +P | SVEB Se | SVEB +P |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    figures = ("VEB Se", "VEB +P", "SVEB Se", "SVEB +P")
+    for r in rows:
+        aami = " | ".join(_pct(r[k]) for k in figures)
+        out.append(
+            f"| {r['seed']} | {_f(r['validation_macro_f1'])} | {_f(r['macro_f1'])} | {aami} |"
+        )
+    means = " | ".join(_pct(float(np.mean([r[k] for r in rows]))) for k in figures)
+    validation = float(np.mean([r["validation_macro_f1"] for r in rows]))
+    out.append(f"| mean | {_f(validation)} | {_f(float(scores.mean()))} | {means} |")
+    return out
+
+
 def readme_block(
     all_metrics: dict[str, dict[str, Any]],
     baseline: str,
@@ -400,6 +459,8 @@ def readme_block(
             "",
             *target_rows(all_metrics, recording, context, baseline),
         ]
+        spread = seed_spread_lines((context or {}).get("seed_spread"), table=False)
+        lines += ["", *spread] if spread else []
     lines += ["", README_END]
     return "\n".join(lines)
 

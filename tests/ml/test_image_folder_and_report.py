@@ -141,3 +141,54 @@ def test_target_rows_say_met_or_not_with_the_interval_over_test_records():
     assert "| AAMI VEB Se | 90.0% | 95.0% (90.0%-99.0%) | yes |" in rows
     assert "| AAMI SVEB +P | 50.0% | 40.0% | no |" in rows  # no interval in the file
     assert "| batch beats/s (images built) | 2000 | 2500 | yes |" in rows
+
+
+def _seed_rows(validation: list[float], ds2: list[float]) -> list[dict]:
+    aami = {"VEB Se": 0.9, "VEB +P": 0.8, "SVEB Se": 0.5, "SVEB +P": 0.3}
+    return [
+        {"seed": i, "validation_macro_f1": v, "macro_f1": d, **aami}
+        for i, (v, d) in enumerate(zip(validation, ds2, strict=True))
+    ]
+
+
+def test_seed_spread_says_how_far_the_seed_moves_the_test_figures():
+    rows = _seed_rows([0.68, 0.66, 0.69], [0.60, 0.62, 0.48])
+    lines = report.seed_spread_lines({"model": "ours", "shipped_seed": 0, "seeds": rows})
+    assert "3 seeds" in lines[0] and "0.567 on average (from 0.480 to 0.620)" in lines[0]
+    assert "the shipped model is seed 0 (0.600)" in lines[0]
+    assert "did not rank the seeds as DS2 did (Spearman's rho -1.00)" in lines[0]
+    assert lines[-1] == "| mean | 0.677 | 0.567 | 90.0% | 80.0% | 50.0% | 30.0% |"
+    assert len([line for line in lines if line.startswith("| ")]) == 1 + 3 + 1  # head, seeds, mean
+    agreeing = _seed_rows([0.6, 0.7, 0.8], [0.5, 0.55, 0.6])
+    sentence = report.seed_spread_lines({"model": "ours", "seeds": agreeing}, table=False)
+    assert sentence[0].count("rho") == 1 and "much as DS2 did (Spearman's rho +1.00)" in sentence[0]
+    assert "none of them reproduced the shipped model's figures" in sentence[0]
+    assert report.seed_spread_lines(None) == []
+
+
+def test_seed_spread_of_another_model_file_is_reported_stale(tmp_path):
+    from classifier.ml import pipeline
+
+    assert pipeline.seed_spread(tmp_path, "ours") is None
+    (tmp_path / "ours.keras").write_bytes(b"weights v1")
+    spread = {"model": "ours", "model_sha256": "0" * 64, "shipped_seed": 0}
+    (tmp_path / "ours.seeds.json").write_text(
+        json.dumps({**spread, "seeds": _seed_rows([0.6], [0.5])})
+    )
+    stale = pipeline.seed_spread(tmp_path, "ours")
+    assert stale["stale"] is True
+    assert "run `python benchmarks/ml_seed_spread.py` again" in report.seed_spread_lines(stale)[0]
+    import hashlib
+
+    spread["model_sha256"] = hashlib.sha256(b"weights v1").hexdigest()
+    (tmp_path / "ours.seeds.json").write_text(
+        json.dumps({**spread, "seeds": _seed_rows([0.6], [0.5])})
+    )
+    assert pipeline.seed_spread(tmp_path, "ours")["stale"] is False
+    block = report.readme_block(
+        {"ours": _fake_metrics(0.5)},
+        "original_cnn",
+        recording="ours",
+        context={"seed_spread": pipeline.seed_spread(tmp_path, "ours")},
+    )
+    assert "trained again with 1 seeds" in block
