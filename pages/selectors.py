@@ -117,6 +117,28 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _seed_spread(models_dir: Path, name: str) -> dict[str, Any] | None:
+    """New-patient macro-F1 over retrainings with other seeds (``models/<name>.seeds.json``),
+    or None when there is none, or it was measured on another version of the model."""
+    from classifier.ml.pipeline import seed_spread
+
+    try:
+        spread = seed_spread(models_dir, name)
+        scores = [float(r["macro_f1"]) for r in spread["seeds"]] if spread else []
+    except (OSError, ValueError, KeyError, TypeError):
+        logger.warning("unreadable seed-spread file for %s", name)
+        return None
+    if not scores or spread["stale"]:
+        return None
+    return {
+        "file": Path(spread["path"]).name,
+        "n": len(scores),
+        "mean": sum(scores) / len(scores),
+        "min": min(scores),
+        "max": max(scores),
+    }
+
+
 def model_summaries(models_dir: Path | None = None) -> list[dict[str, Any]]:
     """One entry per ``models/*.keras``: name, version, task, representation and metrics."""
     models_dir = Path(models_dir or settings.MODELS_DIR)
@@ -144,6 +166,7 @@ def model_summaries(models_dir: Path | None = None) -> list[dict[str, Any]]:
                 "other_metrics": other,
                 "measured": bool(rows or other),
                 "metrics_file": metrics_path.name if metrics_path.is_file() else None,
+                "seed_spread": _seed_spread(models_dir, path.stem) if rows else None,
             }
         )
     return summaries

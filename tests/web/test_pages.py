@@ -109,3 +109,24 @@ def test_static_bootstrap_is_vendored(settings):
 
     for name in ("bootstrap.min.css", "bootstrap.bundle.min.js", "LICENSE"):
         assert finders.find(f"vendor/bootstrap/{name}")
+
+
+def test_about_shows_how_far_other_seeds_moved_the_new_patient_score(client, settings, tmp_path):
+    import hashlib
+
+    settings.MODELS_DIR = tmp_path
+    build_tiny_bundle(tmp_path, "rec", kind="beat_image")
+    six = {"n_beats": 10, "accuracy": 0.8, "macro_f1": 0.6064, "ece": 0.03, "per_class": {}}
+    (tmp_path / "rec.metrics.json").write_text(
+        json.dumps({"model": "rec", "splits": {"inter": {"six_class": six}}})
+    )
+    digest = hashlib.sha256((tmp_path / "rec.keras").read_bytes()).hexdigest()
+    seeds = [{"seed": s, "macro_f1": f} for s, f in enumerate([0.6064, 0.4862, 0.7147])]
+    spread = {"model": "rec", "model_sha256": digest, "shipped_seed": 0, "seeds": seeds}
+    (tmp_path / "rec.seeds.json").write_text(json.dumps(spread))
+    body = client.get(reverse("pages:about")).content.decode()
+    assert "Trained again 3 times" in body and "from 0.486 to 0.715 (mean 0.602)" in body
+    assert "rec.seeds.json" in body
+    # measured on another version of the model file: not shown
+    (tmp_path / "rec.seeds.json").write_text(json.dumps({**spread, "model_sha256": "0" * 64}))
+    assert "Trained again" not in client.get(reverse("pages:about")).content.decode()
