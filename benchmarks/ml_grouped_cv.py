@@ -14,7 +14,8 @@ a little optimistic and are for ranking candidates only. DS2 is never touched.
         [--seeds 0 1 2] [--jobs 1] [--work-dir build/cv]
 
 With ``--seeds`` every candidate is trained once per seed (the figures then cover seed noise
-too); ``--jobs`` runs the (fold, candidate, seed) trainings in parallel processes.
+too) and also scored as the average of its seeds; ``--jobs`` runs the (fold, candidate, seed)
+trainings in parallel processes.
 """
 
 from __future__ import annotations
@@ -151,6 +152,8 @@ def run_fold(task: tuple[int, str, int | None]) -> dict[str, Any]:
     seed_text = "" if seed is None else f" seed {seed}"
     return {
         "name": name,
+        "fold": i,
+        "probs": np.asarray(probs, dtype=np.float32),
         "macro_f1": m["macro_f1"],
         "line": (
             f"fold {i} {name}{seed_text}: macro-F1 {m['macro_f1']:.4f} ({per_class_text(m)}), "
@@ -186,10 +189,12 @@ def main() -> None:
         for seed in (args.seeds or [None])
     ]
     scores: dict[str, list[float]] = {name: [] for name in args.names}
+    probs: dict[tuple[str, int], list[np.ndarray]] = {}
 
     def collect(results: Iterable[dict[str, Any]]) -> None:
         for result in results:
             scores[result["name"]].append(result["macro_f1"])
+            probs.setdefault((result["name"], result["fold"]), []).append(result["probs"])
             log(lines, result["line"])
 
     if args.jobs == 1:
@@ -197,7 +202,29 @@ def main() -> None:
     else:  # each task in a fresh forked process (Keras is imported there, not here)
         with mp.get_context("fork").Pool(args.jobs, maxtasksperchild=1) as pool:
             collect(pool.imap(run_fold, tasks))
+    if args.seeds and len(args.seeds) > 1:
+        scores.update(seed_ensembles(probs, folds, lines))
     finish(lines, scores, args.out)
+
+
+def seed_ensembles(
+    probs: dict[tuple[str, int], list[np.ndarray]], folds: list[list[str]], lines: list[str]
+) -> dict[str, list[float]]:
+    """Each candidate's seeds averaged into one model per fold, scored like the single ones:
+    does averaging seeds steady what one seed decides for a new patient?"""
+    from classifier.ml.classes import class_codes
+    from classifier.ml.dataset import inter_patient_split
+    from classifier.ml.metrics import classification_metrics
+
+    table, labels = STATE["table"], STATE["labels"]
+    scores: dict[str, list[float]] = {}
+    for (name, i), members in sorted(probs.items(), key=lambda item: (item[0][1], item[0][0])):
+        split = inter_patient_split(table.records, labels, validation_records=folds[i])
+        m = classification_metrics(labels[split.val], np.mean(members, axis=0), class_codes("six"))
+        key = f"{name} (ensemble of {len(members)} seeds)"
+        scores.setdefault(key, []).append(m["macro_f1"])
+        log(lines, f"fold {i} {key}: macro-F1 {m['macro_f1']:.4f} ({per_class_text(m)})")
+    return scores
 
 
 if __name__ == "__main__":

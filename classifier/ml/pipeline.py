@@ -529,6 +529,13 @@ REPORT_NOTES = (
     "in place of seed 0: every seed's DS2 figures were looked at before any such choice, and "
     "validation macro-F1 barely ranks the seeds as DS2 does, so switching now would be "
     "choosing on the test set. The fair reading is the mean over seeds, not the best seed.",
+    "- Averaging seeds, measured on DS1 alone: grouped 4-fold CV with four seeds "
+    "(`benchmarks/results/ml_grouped_cv_seeds.txt`, Keras on the torch backend on a lent GPU "
+    "machine; DS2 untouched) scored the average of the four seeds' probabilities at mean "
+    "macro-F1 0.629 against 0.602 for one seed, and above the single seeds' mean in every "
+    "fold. Not shipped in this run: an ensemble multiplies the network's cost (the three-seed "
+    "version below fell under the 2,000 beats/s target) and its intra-patient column would "
+    "need four more random-beat trainings; it is the next candidate to try.",
     "- Tried and not shipped: `recording_spec_ctx` as an average of three seeds. "
     "Its validation macro-F1 was 0.684 (members 0.680, 0.663, 0.685), above the "
     "single seed-0 model's 0.680, but it classified 1,941 beats/s on record 208, below the "
