@@ -2,11 +2,17 @@
 
     python benchmarks/recording_benchmark.py [--model models/NAME.keras] [--record 100]
                                              [--data-dir ../shared/data/mitdb] [--quick]
+                                             [--long-hours 24] [--no-survey]
 
 Part 1 -- one 30-minute two-lead MIT-BIH record end to end, as the web app runs it: parse the
 uploaded bytes (.hea + .dat + .atr), filter, detect, cut and draw the beat images, classify (batch
 inference), and store (the compact per-beat arrays written the way the app writes them). Timed
 after the model is loaded and warmed up; median of several runs. Target: under 5 s on 2 CPU cores.
+
+With ``--long-hours N`` (24: a Holter recording), also an N-hour two-lead WFDB upload (format
+212) built from MIT-BIH records: time and beats/s, and memory where the app spends it -- the
+numpy/Python heap peak to parse the upload (the web request), to analyse the stored signal (the
+worker), and the peak RSS of a fresh worker process with the model loaded.
 
 Part 2 -- the detector against the reference annotations on every non-paced record (both leads),
 sensitivity / positive predictivity (EC57 matching, 150 ms), target >= 99.5 % on average; printed
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import json
 import os
 import platform
@@ -43,7 +50,7 @@ from classifier.ml.recording_analysis import (  # noqa: E402
     classify_at,
     reference_agreement,
 )
-from classifier.ml.recording_io import Limits, parse_upload  # noqa: E402
+from classifier.ml.recording_io import Limits, ParsedRecording, parse_upload  # noqa: E402
 from classifier.ml.records import default_data_dir, list_records  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "recording_benchmark.json"
@@ -51,8 +58,13 @@ THIRTY_MINUTES_S = 1800.0
 
 
 def rss_mb() -> float:
-    """Peak resident set size of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """Peak resident set size of this process so far, in MiB.
+
+    Linux's VmHWM when there is one: ``getrusage`` keeps the parent's peak across fork and exec,
+    so a fresh child process would report its parent's.
+    """
+    peak = status_mb("VmHWM")
+    return peak or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
 def find_model(explicit: str | None) -> tuple[ModelBundle, str]:
@@ -178,9 +190,9 @@ def end_to_end(bundle: ModelBundle, files, repeats: int) -> dict:
     }
 
 
-def long_recording(bundle: ModelBundle, data_dir: Path, hours: float) -> dict:
-    """A long upload made of consecutive MIT-BIH records (MLII first), analysed once: time and
-    memory grow with length, which the chunked detector and classifier are meant to bound."""
+def long_upload(data_dir: Path, hours: float) -> list[tuple[str, bytes]]:
+    """A two-lead WFDB upload (format 212, 360 Hz) of ``hours``, made of consecutive MIT-BIH
+    records (MLII first), cycling through them again when 22 hours of records run out."""
     import wfdb
 
     from classifier.ml.records import load_record
@@ -188,7 +200,7 @@ def long_recording(bundle: ModelBundle, data_dir: Path, hours: float) -> dict:
     names = [n for n in list_records(data_dir) if n not in PACED_RECORDS]
     pieces: list[np.ndarray] = []
     total = 0.0
-    for name in names:
+    for name in itertools.cycle(names):
         first = load_record(data_dir, name, annotations=False)
         other = load_record(
             data_dir, name, lead=1 if first.lead == "MLII" else 0, annotations=False
@@ -202,26 +214,103 @@ def long_recording(bundle: ModelBundle, data_dir: Path, hours: float) -> dict:
         wfdb.wrsamp("long", fs=360, units=["mV", "mV"], sig_name=["MLII", "V1"],
                     p_signal=signals.T.astype(np.float64), fmt=["212", "212"],
                     adc_gain=[200.0, 200.0], baseline=[0, 0], write_dir=folder)  # fmt: skip
-        files = [(p.name, p.read_bytes()) for p in sorted(Path(folder).iterdir())]
+        return [(p.name, p.read_bytes()) for p in sorted(Path(folder).iterdir())]
+
+
+def traced_peak_mb(run) -> tuple[float, object]:
+    """(numpy/Python heap peak in MB while ``run()`` runs, its result)."""
+    tracemalloc.start()
+    try:
+        result = run()
+        return tracemalloc.get_traced_memory()[1] / 1e6, result
+    finally:
+        tracemalloc.stop()
+
+
+def mapped_recording(path: Path) -> ParsedRecording:
+    """A stored signal file as the worker reads it (``services._parsed_from_storage``): mapped,
+    analysed lead first."""
+    signals = np.load(path, mmap_mode="r", allow_pickle=False)
+    return ParsedRecording(name="long", format="wfdb", fs=360.0, lead_names=["MLII", "V1"],
+                           signals=signals, lead_index=0, source_files=[])  # fmt: skip
+
+
+def long_recording(bundle: ModelBundle, data_dir: Path, hours: float, model: str | None) -> dict:
+    """A long upload analysed as the app does it: the upload request parses it (and stores the
+    float32 signal), a worker maps the stored signal and analyses it. Timed once untraced;
+    memory in separate passes, since tracemalloc slows every Python allocation (XQRS is Python),
+    and as the peak RSS of a fresh worker process."""
+    files = long_upload(data_dir, hours)
     size_mb = sum(len(c) for _, c in files) / 1e6
+    limits = Limits(max_bytes=10**9, max_duration_s=max(hours, 24.0) * 3600)
     start = time.perf_counter()
-    recording = parse_upload(files, limits=Limits(max_bytes=10**9))
+    recording = parse_upload(files, limits=limits)
     analysis = analyse(recording, bundle)
     elapsed = time.perf_counter() - start
-    # Memory in a second pass: tracemalloc slows every Python allocation (XQRS is Python).
-    tracemalloc.start()
-    analyse(parse_upload(files, limits=Limits(max_bytes=10**9)), bundle)
-    peak = tracemalloc.get_traced_memory()[1] / 1e6
-    tracemalloc.stop()
+    in_memory_peak, _ = traced_peak_mb(lambda: analyse(parse_upload(files, limits=limits), bundle))
+    parse_peak, _ = traced_peak_mb(lambda: parse_upload(files, limits=limits))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "signals.npy"
+        np.save(path, recording.signals)
+        del recording
+        worker_peak, mapped = traced_peak_mb(lambda: analyse(mapped_recording(path), bundle))
+        if not np.array_equal(mapped.beats.probabilities, analysis.beats.probabilities):
+            raise RuntimeError("the mapped signal gave other probabilities than the parsed one")
+        process = worker_process(path, model)
+    beats = len(analysis.beats)
     return {
-        "hours": round(recording.duration_s / 3600, 2),
+        "hours": round(analysis.summary["duration_s"] / 3600, 2),
         "upload_mb": round(size_mb, 1),
-        "beats": len(analysis.beats),
+        "within_default_limit": bool(size_mb * 1e6 <= Limits().max_bytes),
+        "beats": beats,
         "total_s": round(elapsed, 2),
-        "beats_per_s": round(len(analysis.beats) / elapsed, 1),
-        "numpy_python_heap_peak_mb": round(peak, 1),
+        "beats_per_s": round(beats / elapsed, 1),
+        "numpy_python_heap_peak_mb": round(in_memory_peak, 1),  # parse + analyse, one process
+        "upload_parse_heap_peak_mb": round(parse_peak, 1),
+        "worker_heap_peak_mb": round(worker_peak, 1),  # analysis of the mapped stored signal
+        "worker_process": process,
         "timings_s": {k: round(v, 2) for k, v in analysis.timings.items()},
     }
+
+
+def worker_process(path: Path, model: str | None) -> dict:
+    """Peak RSS of a fresh process that loads the model and analyses the stored signal."""
+    import subprocess
+
+    command = [sys.executable, __file__, "--worker-rss", str(path)]
+    command += ["--model", model] if model else []
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def worker_rss(path: Path, model: str | None) -> dict:
+    """The body of ``worker_process`` (run with ``--worker-rss``)."""
+    bundle, _origin = find_model(model)
+    after_load = rss_mb()
+    start = time.perf_counter()
+    recording = mapped_recording(path)
+    beats = len(analyse(recording, bundle).beats)
+    return {
+        "beats": beats,
+        "seconds": round(time.perf_counter() - start, 2),
+        "stored_signal_mb": round(path.stat().st_size / 2**20, 1),
+        "rss_after_model_load_mb": round(after_load, 1),
+        "peak_rss_mb": round(rss_mb(), 1),
+        # Resident pages backed by files -- the mapped signal (still open) and the libraries'
+        # code -- which the kernel can drop and read again: the rest of the peak is the heap's.
+        "file_backed_rss_at_end_mb": round(status_mb("RssFile"), 1),
+    }
+
+
+def status_mb(field: str) -> float:
+    """A memory field of /proc/self/status in MiB (0 where there is none)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
+    return 0.0
 
 
 def app_path(bundle: ModelBundle, files, repeats: int) -> dict:
@@ -409,7 +498,11 @@ def main() -> int:
         action="store_true",
         help="time the 30-minute record only; keep the detector survey already in --output",
     )
+    parser.add_argument("--worker-rss", help=argparse.SUPPRESS)  # see worker_process
     args = parser.parse_args()
+    if args.worker_rss:
+        print(json.dumps(worker_rss(Path(args.worker_rss), args.model)))
+        return 0
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     if data_dir is None or not data_dir.is_dir():
@@ -441,11 +534,17 @@ def main() -> int:
     )
 
     if args.long_hours:
-        long = long_recording(bundle, data_dir, args.long_hours)
+        long = long_recording(bundle, data_dir, args.long_hours, args.model)
+        worker = long["worker_process"]
         print(
             f"  long upload: {long['hours']} h, {long['upload_mb']} MB, {long['beats']} beats in "
             f"{long['total_s']} s = {long['beats_per_s']:.0f} beats/s; numpy/Python heap peak "
-            f"{long['numpy_python_heap_peak_mb']} MB"
+            f"{long['numpy_python_heap_peak_mb']} MB parsed and analysed in one process, "
+            f"{long['upload_parse_heap_peak_mb']} MB to parse the upload, "
+            f"{long['worker_heap_peak_mb']} MB to analyse the stored signal; a fresh worker "
+            f"process peaks at {worker['peak_rss_mb']} MB RSS ({worker['rss_after_model_load_mb']}"
+            f" MB after loading the model; {worker['file_backed_rss_at_end_mb']} MB file-backed at"
+            f" the end, the {worker['stored_signal_mb']} MB signal file mapped)"
         )
         e2e["long_recording"] = long
     app = app_path(bundle, files, args.repeats)

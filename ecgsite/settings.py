@@ -134,6 +134,10 @@ STORAGES = {
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)
 UPLOAD_MAX_PIXELS = env.int("UPLOAD_MAX_PIXELS", default=25_000_000)
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("UPLOAD_MAX_FILES", default=50)
+# Uploaded files over this size are streamed to a temporary file while they arrive, not held in
+# the request's memory (Django's default, stated because a 93 MB recording relies on it).
+# DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) counts the other form fields only, never the files.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # Trained models (see models/*.json for what each expects)
 MODELS_DIR = Path(env("MODELS_DIR", default=str(BASE_DIR / "models")))
@@ -145,7 +149,9 @@ IMAGE_MODELS = env.dict("IMAGE_MODELS", default={})
 MODEL_RUNTIME = env("MODEL_RUNTIME", default="auto")
 
 # Whole recordings (see README "Whole recordings"): upload limits and the background worker.
-RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=50 * 1024 * 1024)
+# 100 MB: a 24-hour two-lead 360 Hz Holter recording in WFDB format 212 is 93.3 MB with its
+# header and annotations beside it (classifier.ml.recording_io.DEFAULT_MAX_BYTES, same value).
+RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=100_000_000)
 RECORDING_MAX_HOURS = env.float("RECORDING_MAX_HOURS", default=24.0)
 RECORDING_ZIP_MAX_BEATS = env.int("RECORDING_ZIP_MAX_BEATS", default=50_000)
 RECORDING_MODEL = env("RECORDING_MODEL", default="")  # model name or file stem; "" = first found

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
-from classifier.ml.recording_io import MAX_FS, MIN_FS
+from classifier.ml.recording_io import MAX_FS, MIN_FS, size_refusal
 
-from .services import UNITS
+from .services import UNITS, sentence
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -67,10 +67,7 @@ class RecordingUploadForm(forms.Form):
         files = self.cleaned_data["files"]
         total = sum(f.size for f in files)
         if total > settings.RECORDING_MAX_BYTES:
-            raise forms.ValidationError(
-                f"The files total {total / 1e6:.1f} MB; the limit is "
-                f"{settings.RECORDING_MAX_BYTES / 1e6:.0f} MB."
-            )
+            raise forms.ValidationError(sentence(size_refusal(total, settings.RECORDING_MAX_BYTES)))
         return files
 
     def service_arguments(self) -> dict:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
 import zipfile
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from django.db.models import Q, QuerySet
@@ -234,8 +235,12 @@ def folder_name(code: str) -> str:
     return FOLDER_ALIASES.get(code, code)
 
 
-def recording_class_zip(*, recording: Recording, label: str, max_beats: int) -> tuple[bytes, int]:
-    """A ZIP of the class's beat images as ``<class folder>/<record>_beat<index>.png``."""
+def recording_class_zip(
+    *, recording: Recording, label: str, max_beats: int
+) -> tuple[BinaryIO, int]:
+    """A ZIP of the class's beat images as ``<class folder>/<record>_beat<index>.png``, in an
+    open temporary file (up to ``max_beats`` PNGs: about 100 MB of spectrograms for 50,000
+    beats of a 24-hour recording, too much to build in memory), and the number of beats."""
     beats = list(
         recording.beats.filter(label=label).order_by("index").values_list("index", "sample")
     )
@@ -243,7 +248,7 @@ def recording_class_zip(*, recording: Recording, label: str, max_beats: int) -> 
         raise Http404("No beat of this class.")
     beats = beats[:max_beats]
     signal = load_signals(recording, mmap=True)[0]
-    buffer = io.BytesIO()
+    buffer = tempfile.TemporaryFile()
     folder = folder_name(label)
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for start in range(0, len(beats), 2000):
@@ -257,4 +262,5 @@ def recording_class_zip(*, recording: Recording, label: str, max_beats: int) -> 
                 png = io.BytesIO()
                 Image.fromarray(image).save(png, format="PNG")
                 archive.writestr(f"{folder}/{recording.name}_beat{index:06d}.png", png.getvalue())
-    return buffer.getvalue(), len(beats)
+    buffer.seek(0)
+    return buffer, len(beats)

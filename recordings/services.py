@@ -13,20 +13,28 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from classifier.ml.detection import DetectionError
 from classifier.ml.recording_analysis import analyse
-from classifier.ml.recording_io import Limits, ParsedRecording, RecordingFormatError, parse_upload
+from classifier.ml.recording_io import (
+    Limits,
+    ParsedRecording,
+    RecordingFormatError,
+    parse_upload,
+    size_refusal,
+)
 
 from .model_service import RecordingModelMissing, get_recording_model_service
 from .models import Beat, Recording, recording_folder
@@ -35,6 +43,11 @@ logger = logging.getLogger(__name__)
 
 UNITS = ("mV", "uV", "V")
 PROGRESS_INTERVAL_S = 0.5  # write progress to the database at most twice a second
+
+
+def sentence(message: str) -> str:
+    """A parser's message ("the files total ...") as a sentence for the page."""
+    return message[:1].upper() + message[1:] + "."
 
 
 def upload_limits() -> Limits:
@@ -66,19 +79,20 @@ def recording_create(
     limits = upload_limits()
     total = sum(int(getattr(f, "size", 0) or 0) for f in files)
     if total > limits.max_bytes:  # refuse before reading anything into memory
-        raise ValidationError(
-            f"The upload is {total / 1e6:.1f} MB; the limit is {limits.max_bytes / 1e6:.0f} MB."
-        )
-    named = [(getattr(f, "name", "") or "upload", _read(f)) for f in files]
-    try:
-        parsed = parse_upload(
-            named, fs=sampling_rate, lead=lead or None, units=units, limits=limits
-        )
-    except RecordingFormatError as exc:
-        raise ValidationError(str(exc)) from exc
+        raise ValidationError(sentence(size_refusal(total, limits.max_bytes)))
+    parsed = _parse(files, fs=sampling_rate, lead=lead or None, units=units, limits=limits)
     recording = _store(owner, parsed, patient_reference=patient_reference, note=note)
     transaction.on_commit(lambda: recording_enqueue_analysis(recording=recording))
     return recording
+
+
+def _parse(files: Sequence, *, limits: Limits, **options) -> ParsedRecording:
+    """Parse the uploaded files; the bytes read are let go on return, before the store."""
+    named = [(getattr(f, "name", "") or "upload", _read(f)) for f in files]
+    try:
+        return parse_upload(named, limits=limits, **options)
+    except RecordingFormatError as exc:
+        raise ValidationError(str(exc)) from exc
 
 
 def _read(uploaded) -> bytes:
@@ -93,14 +107,31 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _save_signals(name: str, parsed: ParsedRecording) -> str:
+    """Store the analysed lead, then the second lead if any, as one float32 ``.npy``.
+
+    Written lead by lead into a temporary file and handed to the storage as a file: building
+    the array and its bytes in memory takes four copies of the signal (1 GB for 24 hours).
+    """
+    leads = [parsed.signal] + ([parsed.second_lead] if parsed.second_lead is not None else [])
+    with tempfile.TemporaryDirectory(prefix="ecg-signals-") as folder:
+        path = Path(folder) / "signals.npy"
+        array = np.lib.format.open_memmap(
+            path, mode="w+", dtype=np.float32, shape=(len(leads), parsed.n_samples)
+        )
+        for index, lead in enumerate(leads):
+            array[index] = lead
+        array.flush()
+        del array
+        with open(path, "rb") as handle:
+            return default_storage.save(name, File(handle))
+
+
 def _store(owner, parsed: ParsedRecording, *, patient_reference: str, note: str) -> Recording:
     folder = recording_folder()
-    leads = [parsed.signal] + ([parsed.second_lead] if parsed.second_lead is not None else [])
     saved: list[str] = []
     try:
-        signal_name = default_storage.save(
-            f"{folder}/signals.npy", ContentFile(_npy_bytes(np.stack(leads).astype(np.float32)))
-        )
+        signal_name = _save_signals(f"{folder}/signals.npy", parsed)
         saved.append(signal_name)
         reference_name = ""
         if parsed.has_reference:
@@ -284,7 +315,8 @@ def _seconds(started: float) -> float:
 
 
 def _parsed_from_storage(recording: Recording) -> ParsedRecording:
-    signals = load_signals(recording)
+    # Mapped, not read: the analysis goes through the lead piece by piece.
+    signals = load_signals(recording, mmap=True)
     reference = load_reference(recording)
     names = [recording.lead] + [n for n in recording.lead_names if n != recording.lead]
     parsed = ParsedRecording(

@@ -8,7 +8,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -164,12 +170,17 @@ def recording_csv_view(request, pk: int):
 def recording_zip_view(request, pk: int, label: str):
     recording = _done(request, pk)
     code = {v: k for k, v in selectors.FOLDER_ALIASES.items()}.get(label, label)
-    content, count = selectors.recording_class_zip(
+    archive, count = selectors.recording_class_zip(
         recording=recording, label=code, max_beats=settings.RECORDING_ZIP_MAX_BEATS
     )
-    response = HttpResponse(content, content_type="application/zip", headers=PRIVATE)
-    name = f"recording-{recording.pk}-{selectors.folder_name(code)}.zip"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    # Streamed from its temporary file, which the response closes (and so deletes) when sent.
+    response = FileResponse(
+        archive,
+        as_attachment=True,
+        filename=f"recording-{recording.pk}-{selectors.folder_name(code)}.zip",
+        content_type="application/zip",
+        headers=PRIVATE,
+    )
     response["X-Beat-Count"] = str(count)
     return response
 

@@ -40,6 +40,12 @@ REQUIRED_KEYS = (
 )
 
 
+# ``predict_proba`` calls the network once for up to SINGLE_CALL_MAX images, else through
+# ``predict`` in batches of PREDICT_BATCH (LiteRT's ``LiteModel.predict`` too).
+SINGLE_CALL_MAX = 64
+PREDICT_BATCH = 512
+
+
 class BundleError(RuntimeError):
     """A model file or its metadata is missing or unusable."""
 
@@ -112,13 +118,14 @@ class ModelBundle:
         if len(self.model.inputs) == 1:
             inputs = inputs["image"]  # a one-input model wants the bare tensor (no warning)
         with self._lock:
-            if len(images) <= 64:
+            if len(images) <= SINGLE_CALL_MAX:
                 # predict_on_batch runs the traced graph without predict()'s per-call set-up:
                 # about 1.5 ms for one image, against about 30 ms for an eager model(x) call.
                 probs = self.model.predict_on_batch(inputs)
                 return np.asarray(probs, dtype=np.float64)
             return np.asarray(
-                self.model.predict(inputs, batch_size=512, verbose=0), dtype=np.float64
+                self.model.predict(inputs, batch_size=PREDICT_BATCH, verbose=0),
+                dtype=np.float64,
             )
 
     def predictions(self, probs: np.ndarray) -> list[Prediction]:
@@ -145,6 +152,19 @@ class ModelBundle:
         the record context, see ``context``) if the model uses them. Shared by classification
         and explanation (Grad-CAM).
         """
+        kept, windows, rr = self.beat_windows(signal, fs, peaks)
+        return kept, self.render(windows), rr
+
+    def beat_windows(
+        self, signal: np.ndarray, fs: float, peaks: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``beat_inputs`` without the images: (kept peak indices, band-passed beat windows at
+        the model rate, "rr" input or None).
+
+        The "rr" input needs every window at once (the recording's median beat and RR); the
+        images do not, and they are what costs memory (about 100 KB per beat while a batch of
+        spectrograms is drawn), so ``classify_windows`` draws them batch by batch.
+        """
         model_fs = float(self.metadata["sampling_rate"])
         clean = prepare_signal(signal, fs, model_fs)
         scaled_peaks = np.round(np.asarray(peaks) * (model_fs / fs)).astype(np.int64)
@@ -152,11 +172,29 @@ class ModelBundle:
         windows, kept = extract_windows(
             clean, scaled_peaks, model_fs, pre_s=window["pre_s"], post_s=window["post_s"]
         )
-        images = self.render(windows)
         rr = None
         if "rr" in self.metadata["inputs"]:
             rr = self.rr_inputs(rr_features(scaled_peaks, model_fs)[kept], windows)
-        return kept, images, rr
+        return kept, windows, rr
+
+    def classify_windows(
+        self, windows: np.ndarray, rr: np.ndarray | None = None, *, batch: int = PREDICT_BATCH
+    ) -> np.ndarray:
+        """``predict_proba(render(windows), rr)``, drawing and classifying ``batch`` beats at a
+        time so a long recording's images never all sit in memory.
+
+        The probabilities are the same as in one call: every image is drawn from its own window,
+        and batches start at multiples of the network's own batch (``PREDICT_BATCH``).
+        """
+        if batch % PREDICT_BATCH:
+            raise ValueError(f"batch must be a multiple of {PREDICT_BATCH}")
+        parts = [
+            self.predict_proba(self.render(windows[lo:hi]), None if rr is None else rr[lo:hi])
+            for lo, hi in batch_bounds(len(windows), batch)
+        ]
+        if not parts:
+            return np.empty((0, len(self.classes)), dtype=np.float64)
+        return np.concatenate(parts)
 
     def classify_beats(
         self, signal: np.ndarray, fs: float, peaks: np.ndarray
@@ -164,6 +202,16 @@ class ModelBundle:
         """Classify every beat at ``peaks``; (kept peak indices, images, probabilities)."""
         kept, images, rr = self.beat_inputs(signal, fs, peaks)
         return kept, images, self.predict_proba(images, rr)
+
+
+def batch_bounds(n: int, batch: int) -> list[tuple[int, int]]:
+    """[lo, hi) of consecutive batches of ``n`` rows. A last batch small enough for
+    ``predict_proba``'s one-call path joins the batch before it, so every batch of more than
+    SINGLE_CALL_MAX rows goes through ``predict`` as the whole would have."""
+    starts = list(range(0, n, batch))
+    if len(starts) > 1 and n - starts[-1] <= SINGLE_CALL_MAX:
+        starts.pop()
+    return list(zip(starts, starts[1:] + [n], strict=False))
 
 
 def rhythm_feature_set(metadata: dict[str, Any]) -> str:

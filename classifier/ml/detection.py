@@ -1,11 +1,12 @@
 """QRS detection on a whole lead and its evaluation against reference annotations.
 
 The detector is ``wfdb.processing.XQRS`` (PhysioNet's maintained detector), run on the lead after
-the project's own band-pass (``signal.bandpass``), in chunks so a 24-hour recording neither holds
-several float64 copies of itself in memory nor runs without progress. Each detection is then
-moved to the R-wave extremum nearby, because the models were trained on windows centred on
-annotated R peaks and XQRS marks the peak of its own filtered signal, a few samples away. When a
-second lead is available, pauses in the primary lead's detections are checked against it.
+the project's own band-pass (``signal.bandpass``, block by block on a long lead), in chunks so a
+24-hour recording neither holds several float64 copies of itself in memory nor runs without
+progress. Each detection is then moved to the R-wave extremum nearby, because the models were
+trained on windows centred on annotated R peaks and XQRS marks the peak of its own filtered
+signal, a few samples away. When a second lead is available, pauses in the primary lead's
+detections are checked against it.
 
 Evaluation follows ANSI/AAMI EC57 beat-by-beat matching as implemented by
 ``wfdb.processing.compare_annotations`` with a 150 ms window.
@@ -183,8 +184,10 @@ def detect_beats(
         raise DetectionError("the recording is shorter than 2 seconds: no beat can be detected")
     if second_lead is None:
         return _detect_one_lead(signal, fs, progress, (0.0, 1.0))[0]
-    primary, clean = _detect_one_lead(signal, fs, progress, (0.0, 0.5))
-    secondary, _ = _detect_one_lead(second_lead, fs, progress, (0.5, 1.0))
+    # The second lead first: its band-passed copy is gone before the primary one is made
+    # (only the primary's is needed afterwards), so at most one float32 copy is held.
+    secondary = _detect_one_lead(second_lead, fs, progress, (0.0, 0.5))[0]
+    primary, clean = _detect_one_lead(signal, fs, progress, (0.5, 1.0))
     return fill_gaps_from_second_lead(primary, secondary, fs, clean)
 
 

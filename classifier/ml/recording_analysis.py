@@ -1,9 +1,9 @@
 """Whole-recording analysis: detect every beat, classify it with a model bundle, summarise.
 
 Framework-free: the web app's background task and ``benchmarks/recording_benchmark.py`` both call
-``analyse``. Classification goes through ``ModelBundle.classify_beats`` (the training
-preprocessing and representation), in one-hour pieces so a 24-hour recording never holds all its
-beat images in memory at once.
+``analyse``. Classification takes the path of ``ModelBundle.classify_beats`` (the training
+preprocessing and representation) in one-hour pieces, and draws each piece's images in batches,
+so a 24-hour recording never holds more than a batch of beat images in memory.
 """
 
 from __future__ import annotations
@@ -27,6 +27,13 @@ from .signal import prepare_signal
 # closer to training (30-minute MIT-BIH records) than a 24-hour mean would be.
 CLASSIFY_CHUNK_S = 3600.0
 CONTEXT_S = 5.0  # signal and beats kept on both sides of a piece so filters and RR see context
+# Beats drawn and classified at once (a multiple of bundle.PREDICT_BATCH): a batch of 512
+# spectrograms takes about 50 MB while drawn, an hour of them (~5,000 beats) about 400 MB.
+CLASSIFY_BATCH = 512
+# Longest stretch of the lead filtered at once when beats are redrawn (``render_beat_images``):
+# beats of one class lie anywhere in 24 hours, and filtering from the first to the last of them
+# would take the whole recording.
+REDRAW_SPAN_S = 600.0
 Progress = Callable[[float, str], None]
 
 
@@ -86,7 +93,10 @@ def classify_at(
         in_span = (peaks >= lo) & (peaks < hi)
         local = peaks[in_span] - lo
         if local.size:
-            kept, _images, probs = bundle.classify_beats(signal[lo:hi], fs, local)
+            # The piece's windows and "rr" input first (its median beat and RR need them all),
+            # then its images batch by batch: same probabilities as ``classify_beats``.
+            kept, windows, rr = bundle.beat_windows(signal[lo:hi], fs, local)
+            probs = bundle.classify_windows(windows, rr, batch=CLASSIFY_BATCH)
             samples = local[kept] + lo
             own = (samples >= start) & (samples < start + piece)
             kept_samples.append(samples[own])
@@ -112,13 +122,35 @@ def render_beat_images(
     without loading the network, so the web process can redraw any stored beat. Returns
     (images, indices into ``peaks`` of the beats drawn).
     """
+    peaks = np.asarray(peaks, dtype=np.int64)
+    size = int(metadata["image_size"])
+    images = [np.empty((0, size, size), np.uint8)]
+    kept = [np.empty(0, np.int64)]
+    for group in _redraw_groups(peaks, int(REDRAW_SPAN_S * fs)):
+        group_images, group_kept = _render_stretch(metadata, signal, fs, peaks[group])
+        images.append(group_images)
+        kept.append(group[group_kept])
+    return np.concatenate(images), np.concatenate(kept)
+
+
+def _redraw_groups(peaks: np.ndarray, span: int) -> list[np.ndarray]:
+    """Indices into ``peaks`` in runs whose samples lie within ``span`` of the run's first."""
+    groups: list[np.ndarray] = []
+    first = 0
+    for index in range(1, len(peaks) + 1):
+        if index == len(peaks) or abs(int(peaks[index]) - int(peaks[first])) > span:
+            groups.append(np.arange(first, index))
+            first = index
+    return groups
+
+
+def _render_stretch(
+    metadata: dict[str, Any], signal: np.ndarray, fs: float, peaks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``render_beat_images`` for beats close together: one stretch of the lead is filtered."""
     from .beats import extract_windows
     from .representations import render
 
-    peaks = np.asarray(peaks, dtype=np.int64)
-    size = int(metadata["image_size"])
-    if peaks.size == 0:
-        return np.empty((0, size, size), np.uint8), np.empty(0, np.int64)
     context = int(CONTEXT_S * fs)
     lo = max(0, int(peaks.min()) - context)
     hi = min(len(signal), int(peaks.max()) + context)

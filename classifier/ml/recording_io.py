@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import posixpath
 import re
 import stat
@@ -31,15 +32,22 @@ MIN_DURATION_S = 10.0
 MAX_GAP_S = 1.0  # missing-sample runs up to this long are bridged; longer ones are refused
 WFDB_SAMPLE_BYTES = {"8": 1.0, "16": 2.0, "61": 2.0, "80": 1.0, "160": 2.0, "212": 1.5,
                      "24": 3.0, "32": 4.0}  # fmt: skip
+WFDB_READ_FRAMES = 1 << 18  # frames per read of the samples (12 min at 360 Hz)
 
 
 class RecordingFormatError(ValueError):
     """The upload is not a readable recording; the message names the file and the problem."""
 
 
+# A 24-hour two-lead Holter recording at 360 Hz in WFDB format 212 (12 bits a sample) is
+# 24 * 3600 * 360 * 2 * 1.5 = 93.3 MB, plus its header and annotations: 100 MB admits it.
+# (ecgsite.settings.RECORDING_MAX_BYTES has the same default.)
+DEFAULT_MAX_BYTES = 100_000_000
+
+
 @dataclass(frozen=True)
 class Limits:
-    max_bytes: int = 50 * 1024 * 1024  # all uploaded files together
+    max_bytes: int = DEFAULT_MAX_BYTES  # all uploaded files together
     max_duration_s: float = 24 * 3600.0
     max_zip_members: int = 20
     max_unzipped_bytes: int = 200 * 1024 * 1024
@@ -109,9 +117,7 @@ def parse_upload(
     limits = limits or Limits()
     total = sum(len(content) for _, content in files)
     if total > limits.max_bytes:
-        raise RecordingFormatError(
-            f"the upload is {total / 1e6:.1f} MB; the limit is {limits.max_bytes / 1e6:.0f} MB"
-        )
+        raise RecordingFormatError(size_refusal(total, limits.max_bytes))
     named = {_safe_basename(name): content for name, content in files}
     if len(named) != len(files):
         raise RecordingFormatError("two uploaded files have the same name")
@@ -244,14 +250,7 @@ def parse_wfdb(named: dict[str, bytes]) -> ParsedRecording:
         if not meta.fs:
             raise RecordingFormatError(f"{header_name}: the header gives no sampling rate")
         _check_wfdb_data_files(meta, named, header_name)
-        try:
-            record = wfdb.rdrecord(base, physical=False)
-        except Exception as exc:
-            raise RecordingFormatError(
-                f"{header_name}: header and data disagree, cannot read the samples ({exc})"
-            ) from exc
-        _check_wfdb_checksums(record, header_name)
-        signals = _wfdb_physical(record, header_name)
+        record, signals = _read_wfdb_signals(base, meta, header_name)
         ann_samples = ann_symbols = None
         notes: list[str] = []
         atr_name = record_name + ".atr"
@@ -319,19 +318,53 @@ def _check_wfdb_data_files(meta, named: dict[str, bytes], header_name: str) -> N
             )
 
 
-def _check_wfdb_checksums(record, header_name: str) -> None:
+def _read_wfdb_signals(base: str, meta, header_name: str) -> tuple[object, np.ndarray]:
+    """(the last ``wfdb`` record read, all signals in mV as float32), checksums checked.
+
+    Read WFDB_READ_FRAMES at a time: ``wfdb`` returns int64 samples and the conversion needs
+    float64, so one read of a 24-hour two-lead record would take about 1.5 GB on top of the
+    float32 result.
+    """
+    import wfdb
+
+    record, signals = None, None
+    sums = np.zeros(meta.n_sig, dtype=np.int64)
+    for start in range(0, meta.sig_len, WFDB_READ_FRAMES):
+        stop = min(start + WFDB_READ_FRAMES, meta.sig_len)
+        try:
+            record = wfdb.rdrecord(base, sampfrom=start, sampto=stop, physical=False)
+        except Exception as exc:
+            raise RecordingFormatError(
+                f"{header_name}: header and data disagree, cannot read the samples ({exc})"
+            ) from exc
+        if signals is None:
+            signals = np.empty((record.n_sig, meta.sig_len), dtype=np.float32)
+        if record.d_signal is not None:
+            sums += _wfdb_valid_sums(record)
+        signals[:, start:stop] = _wfdb_physical(record, header_name)
+    _check_wfdb_checksums(meta, sums, header_name)
+    return record, signals
+
+
+def _wfdb_valid_sums(record) -> np.ndarray:
+    """Per signal, the sum of the samples read that are not WFDB's "invalid" value."""
+    sums = np.zeros(record.n_sig, dtype=np.int64)
+    for index in range(record.n_sig):
+        column = record.d_signal[:, index].astype(np.int64)
+        sums[index] = column[column != _wfdb_invalid(record.fmt[index])].sum()
+    return sums
+
+
+def _check_wfdb_checksums(meta, sums: np.ndarray, header_name: str) -> None:
     """WFDB headers carry a 16-bit checksum of each signal: it catches a swapped data file."""
-    if record.checksum is None or record.d_signal is None:
+    if meta.checksum is None:
         return
-    for index, expected in enumerate(record.checksum):
+    for index, expected in enumerate(meta.checksum):
         if expected is None:
             continue
-        column = record.d_signal[:, index].astype(np.int64)
-        valid = column != _wfdb_invalid(record.fmt[index])
-        actual = int(column[valid].sum())
-        if ((actual - int(expected)) % 65536) != 0:
+        if ((int(sums[index]) - int(expected)) % 65536) != 0:
             raise RecordingFormatError(
-                f"{header_name}: the checksum of signal {record.sig_name[index]} does not match "
+                f"{header_name}: the checksum of signal {meta.sig_name[index]} does not match "
                 "its data file: header and data disagree"
             )
 
@@ -590,8 +623,24 @@ def _choose_lead(lead_names: list[str], wanted: str | None) -> int:
 
 def describe_limits(limits: Limits) -> str:
     return (
-        f"up to {limits.max_bytes / 1e6:.0f} MB and {limits.max_duration_s / 3600:g} hours; "
+        f"up to {megabytes(limits.max_bytes)} MB and {limits.max_duration_s / 3600:g} hours; "
         f"sampling rate {MIN_FS:g}-{MAX_FS:g} Hz"
+    )
+
+
+def megabytes(n_bytes: float, *, round_up: bool = False) -> str:
+    """``n_bytes`` in MB (10^6 bytes) to a tenth: "100", "52.4". A limit is rounded down and an
+    upload's size up, so an upload over the limit never reads as equal to it."""
+    tenths = n_bytes / 1e5
+    tenths = math.ceil(tenths) if round_up else math.floor(tenths)
+    return f"{tenths / 10:.1f}".removesuffix(".0")
+
+
+def size_refusal(total: int, limit: int) -> str:
+    """Why an upload of ``total`` bytes is refused; the form, the service and the parser all
+    say it this way."""
+    return (
+        f"the files total {megabytes(total, round_up=True)} MB; the limit is {megabytes(limit)} MB"
     )
 
 
@@ -601,9 +650,11 @@ __all__ = [
     "RecordingFormatError",
     "bridge_short_gaps",
     "describe_limits",
+    "megabytes",
     "parse_csv",
     "parse_edf",
     "parse_upload",
     "parse_wfdb",
+    "size_refusal",
     "unpack_zip",
 ]

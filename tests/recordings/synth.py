@@ -56,3 +56,25 @@ def zip_bytes(members: dict[str, bytes]) -> bytes:
         for name, content in members.items():
             archive.writestr(name, content)
     return buffer.getvalue()
+
+
+def long_ecg(fs: float, duration_s: float, rr_s: float = 0.8, seed: int = 0) -> np.ndarray:
+    """``ecg`` for hours of signal: one beat drawn once and added at every beat time (``ecg``
+    draws every wave over the whole lead, which takes minutes for an hour), every 7th beat
+    taller and wider so the classes vary; baseline wander and noise as in ``ecg``."""
+    rng = np.random.default_rng(seed)
+    n = int(duration_s * fs)
+    t = np.arange(n) / fs
+    x = 0.1 * np.sin(2 * np.pi * 0.3 * t) + 0.01 * rng.standard_normal(n)
+    offsets = np.arange(-int(0.4 * fs), int(0.5 * fs))
+    shape = np.zeros(offsets.size)
+    for offset, width, height in ((-0.18, 0.025, 0.12), (-0.02, 0.01, -0.1), (0.0, 0.012, 1.2),
+                                  (0.025, 0.01, -0.25), (0.25, 0.05, 0.3)):  # fmt: skip
+        shape += height * np.exp(-0.5 * ((offsets / fs - offset) / width) ** 2)
+    wide = 1.3 * np.interp(offsets / 1.6, offsets, shape)
+    centres = np.round(beat_times(duration_s, rr_s=rr_s) * fs).astype(np.int64)
+    for number, centre in enumerate(centres):
+        index = centre + offsets
+        inside = (index >= 0) & (index < n)
+        x[index[inside]] += (wide if number % 7 == 6 else shape)[inside]
+    return x.astype(np.float32)

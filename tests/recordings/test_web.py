@@ -180,7 +180,8 @@ def test_class_images_zip_in_pipeline_layout(client, env, users, tmp_path):
     folder = "VF" if label == "!" else label
     response = client.get(reverse("recordings:zip", args=[recording.pk, folder]))
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
-    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert response["Content-Disposition"].startswith("attachment;")
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = archive.namelist()
     assert len(names) == expected
     assert all(n.startswith(f"{folder}/syn_beat") and n.endswith(".png") for n in names)
