@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from classifier.ml.bundle import (
+    PREDICT_BATCH,
     BundleError,
     ModelBundle,
     load_bundle,
@@ -154,7 +155,7 @@ class LiteModel:
         (probs,) = self.run(inputs).values()
         return probs
 
-    def predict(self, inputs, batch_size: int = 512, verbose=0) -> np.ndarray:
+    def predict(self, inputs, batch_size: int = PREDICT_BATCH, verbose=0) -> np.ndarray:
         if not isinstance(inputs, dict):
             inputs = {"image": inputs}
         n = len(inputs["image"])

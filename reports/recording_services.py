@@ -64,7 +64,8 @@ def beat_context(recording: Recording, index: int) -> BeatContext:
     except ModelNotInstalledError as exc:
         raise HeatMapUnavailable(exc.detail) from exc
     fs = recording.sampling_rate
-    signal = load_signals(recording)[0]
+    # mapped, not read: one beat of a 24-hour recording needs only its hour of samples
+    signal = load_signals(recording, mmap=True)[0]
     piece, context = int(CLASSIFY_CHUNK_S * fs), int(CONTEXT_S * fs)
     start = (beat.sample // piece) * piece
     lo, hi = max(0, start - context), min(len(signal), start + piece + context)

@@ -329,19 +329,21 @@ def explain_beats(
     """Grad-CAM for chosen beats of a recording (indices into ``peaks``), for ``class_index``
     (default: each beat's predicted class).
 
-    The whole lead goes through ``bundle.beat_inputs`` -- the classification path -- because
-    the RR features of a beat depend on its neighbours. Returns (images, heat maps, explained
-    class indices), one per chosen beat; ExplainError for a beat too close to the ends of the
+    The whole lead goes through ``bundle.beat_windows`` -- the classification path -- because
+    the RR features of a beat depend on its neighbours; only the chosen beats are drawn (the
+    same images ``beat_inputs`` would draw). Returns (images, heat maps, explained class
+    indices), one per chosen beat; ExplainError for a beat too close to the ends of the
     recording to have a full window (it was never classified either).
     """
-    kept, images, rr = bundle.beat_inputs(signal, fs, peaks)
+    kept, windows, rr = bundle.beat_windows(signal, fs, peaks)
     position = {int(p): i for i, p in enumerate(kept)}
     wanted = [int(b) for b in np.atleast_1d(beat_indices)]
     missing = [b for b in wanted if b not in position]
     if missing:
         raise ExplainError(f"beat(s) {missing} have no full window and were not classified")
     rows = np.array([position[b] for b in wanted], dtype=np.int64)
+    images = bundle.render(windows[rows])
     heat, targets = bundle_grad_cam(
-        bundle, images[rows], rr=None if rr is None else rr[rows], class_index=class_index
+        bundle, images, rr=None if rr is None else rr[rows], class_index=class_index
     )
-    return images[rows], heat, targets
+    return images, heat, targets
