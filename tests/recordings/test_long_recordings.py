@@ -8,7 +8,6 @@ two, so both run through the same code.
 
 from __future__ import annotations
 
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ from classifier.ml.recording_analysis import analyse, classify_at
 from classifier.ml.recording_io import Limits, ParsedRecording, megabytes, parse_upload
 from classifier.ml.records import default_data_dir
 
-from .synth import beat_times, long_ecg, write_wfdb
+from .synth import beat_times, heap_peak, long_ecg, write_wfdb
 
 FS = 360.0
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,16 +145,6 @@ def test_chunked_analysis_equals_one_pass_on_mitbih_record_100(monkeypatch):
 
 
 # -- memory -----------------------------------------------------------------------------------
-
-
-def heap_peak(run) -> tuple[float, object]:
-    """numpy/Python heap peak (bytes) while ``run()`` runs, and its result."""
-    tracemalloc.start()
-    try:
-        result = run()
-        return tracemalloc.get_traced_memory()[1], result
-    finally:
-        tracemalloc.stop()
 
 
 def test_classification_memory_does_not_grow_with_the_recording(tiny_bundle, monkeypatch):
