@@ -129,17 +129,23 @@ def measure(path: Path, options: dict) -> dict:
     }
 
 
+# The parser's files (one before the CSV and EDF readers got modules of their own).
+PARSER_MODULES = ("io", "base", "csv", "edf")
+
+
 def code_version() -> dict:
     """The commit, whether the parser differs from it and its file's hash (read at the start, so
     editing the parser while this runs does not mislabel the run)."""
     done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                           text=True)  # fmt: skip
-    source = ROOT / "classifier" / "ml" / "recording_io.py"
-    changed = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", str(source)], cwd=ROOT)
+    sources = [ROOT / "classifier" / "ml" / f"recording_{m}.py" for m in PARSER_MODULES]
+    sources = [s for s in sources if s.is_file()]
+    changed = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", *map(str, sources)], cwd=ROOT)
+    digest = hashlib.sha256(b"".join(s.read_bytes() for s in sources)).hexdigest()[:16]
     return {
         "commit": done.stdout.strip(),
-        "recording_io_modified": changed.returncode != 0,
-        "recording_io_sha256": hashlib.sha256(source.read_bytes()).hexdigest()[:16],
+        "parser_modified": changed.returncode != 0,
+        "parser_sha256": digest,
     }
 
 

@@ -1,4 +1,5 @@
-"""Reading an uploaded ECG recording: WFDB (several files or one ZIP), CSV or EDF.
+"""Reading an uploaded ECG recording: WFDB (several files or one ZIP) here, CSV
+(``recording_csv``) or EDF (``recording_edf``), and the checks every format shares.
 
 Everything here works on bytes already in memory (the upload limit bounds them) and returns a
 ``ParsedRecording`` in millivolts, or raises ``RecordingFormatError`` with a message that names the
@@ -10,25 +11,40 @@ and EDF (header) readers want paths.
 
 from __future__ import annotations
 
-import codecs
-import contextlib
 import io
 import math
 import posixpath
 import re
 import stat
-import tempfile
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .beats import beat_annotations
+from .recording_base import (
+    UNITS_TO_MV,
+    ParsedRecording,
+    RecordingFormatError,
+    private_folder,
+    unit_factor,
+)
+from .recording_csv import parse_csv
+from .recording_edf import parse_edf
 from .records import PREFERRED_LEAD
 
-UNITS_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3, "nv": 1e-6}
+__all__ = [
+    "UNITS_TO_MV",
+    "Limits",
+    "ParsedRecording",
+    "RecordingFormatError",
+    "parse_csv",
+    "parse_edf",
+    "parse_upload",
+]
+
 MIN_FS = 100.0  # below this the QRS is too smeared to detect and classify
 MAX_FS = 10_000.0
 MIN_DURATION_S = 10.0
@@ -36,10 +52,6 @@ MAX_GAP_S = 1.0  # missing-sample runs up to this long are bridged; longer ones 
 WFDB_SAMPLE_BYTES = {"8": 1.0, "16": 2.0, "61": 2.0, "80": 1.0, "160": 2.0, "212": 1.5,
                      "24": 3.0, "32": 4.0}  # fmt: skip
 WFDB_READ_FRAMES = 1 << 18  # frames per read of the samples (12 min at 360 Hz)
-
-
-class RecordingFormatError(ValueError):
-    """The upload is not a readable recording; the message names the file and the problem."""
 
 
 # A 24-hour two-lead Holter recording at 360 Hz in WFDB format 212 (12 bits a sample) is
@@ -55,47 +67,6 @@ class Limits:
     max_zip_members: int = 20
     max_unzipped_bytes: int = 200 * 1024 * 1024
     max_zip_ratio: float = 200.0  # a member expanding more than this is treated as a ZIP bomb
-
-
-@dataclass
-class ParsedRecording:
-    """All leads of an uploaded recording in mV at ``fs``, the chosen lead, annotations if any."""
-
-    name: str
-    format: str  # "wfdb", "csv" or "edf"
-    fs: float
-    lead_names: list[str]
-    signals: np.ndarray  # (n_leads, n_samples) float32, mV
-    lead_index: int
-    source_files: list[str]
-    ann_samples: np.ndarray | None = None  # reference beat samples (beat symbols only)
-    ann_symbols: np.ndarray | None = None
-    notes: list[str] = field(default_factory=list)  # e.g. "bridged 3 gaps of missing samples"
-
-    @property
-    def lead(self) -> str:
-        return self.lead_names[self.lead_index]
-
-    @property
-    def signal(self) -> np.ndarray:
-        return self.signals[self.lead_index]
-
-    @property
-    def second_lead(self) -> np.ndarray | None:
-        others = [i for i in range(len(self.lead_names)) if i != self.lead_index]
-        return self.signals[others[0]] if others else None
-
-    @property
-    def n_samples(self) -> int:
-        return int(self.signals.shape[1])
-
-    @property
-    def duration_s(self) -> float:
-        return self.n_samples / self.fs
-
-    @property
-    def has_reference(self) -> bool:
-        return self.ann_samples is not None and len(self.ann_samples) > 0
 
 
 UploadedFiles = Sequence[tuple[str, bytes]]
@@ -222,14 +193,6 @@ def unpack_zip(zip_name: str, content: bytes, limits: Limits) -> dict[str, bytes
 # -- WFDB ------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _private_folder(named: dict[str, bytes]):
-    with tempfile.TemporaryDirectory(prefix="ecg-upload-") as folder:
-        for name, content in named.items():
-            (Path(folder) / name).write_bytes(content)
-        yield Path(folder)
-
-
 def parse_wfdb(named: dict[str, bytes]) -> ParsedRecording:
     import wfdb
 
@@ -240,7 +203,7 @@ def parse_wfdb(named: dict[str, bytes]) -> ParsedRecording:
         )
     header_name = headers[0]
     record_name = header_name[: -len(".hea")]
-    with _private_folder(named) as folder:
+    with private_folder(named) as folder:
         base = str(folder / record_name)
         try:
             meta = wfdb.rdheader(base)
@@ -386,539 +349,8 @@ def _wfdb_physical(record, header_name: str) -> np.ndarray:
         gain = float(record.adc_gain[index]) or 200.0  # WFDB: a gain of 0 means 200
         physical = (column - float(record.baseline[index])) / gain
         physical[invalid] = np.nan
-        signals[index] = physical * _unit_factor(record.units[index], header_name)
+        signals[index] = physical * unit_factor(record.units[index], header_name)
     return signals
-
-
-def _unit_factor(unit: str | None, where: str) -> float:
-    key = (unit or "mV").strip().lower()
-    if key not in UNITS_TO_MV:
-        raise RecordingFormatError(
-            f"{where}: signal unit {unit!r} is not a voltage (mV, uV or V expected)"
-        )
-    return UNITS_TO_MV[key]
-
-
-# -- CSV -------------------------------------------------------------------------------------
-
-TIME_HEADER = re.compile(r"^\s*(time|t|sec|secs|seconds|s|ms|timestamp|elapsed)\b", re.I)
-MISSING_CELLS = ("", "nan", "NaN", "NA", "null")
-# pandas holds every cell of a block as a Python string, about 100 bytes each: 2^16 cells a
-# block keep that under 10 MB whatever the file's length (the whole text at once took 9 to 22
-# times the file's size: benchmarks/results/recording_parse_memory.json).
-CSV_BLOCK_CELLS = 1 << 16
-CSV_MAX_COLUMNS = 256  # more is no ECG export, and pandas' cost per column would dominate
-TIME_SNIFF_ROWS = 1000  # rows whose first column tells whether a headerless column is time
-TIME_STEPS_KEPT = 1 << 16  # distinct time steps followed exactly (a few MB) before a re-read
-TEXT_WINDOW = 1 << 16  # bytes decoded at a time to check UTF-8 and find the stripped text
-UTF8_BOM = b"\xef\xbb\xbf"
-
-
-def parse_csv(name: str, content: bytes, *, fs: float | None, units: str = "mV") -> ParsedRecording:
-    """One column of samples, or time then one or more value columns, optional header row.
-
-    Read a block of rows at a time (``CSV_BLOCK_CELLS``) into the float32 result, with the
-    rules and messages of reading the whole text at once: the file's text is
-    ``content.decode("utf-8-sig").strip()`` and a newline, its first line decides the
-    delimiter and the header, every problem is reported as if the whole file had been read
-    first (a malformed line anywhere wins over a bad cell, a bad cell over the time column).
-    """
-    start, stop = _text_bounds(name, content)
-    if start == stop:
-        raise RecordingFormatError(f"{name}: the file is empty")
-    first = _first_line(content, start, stop)
-    delimiter = ";" if first.count(";") > first.count(",") else ("\t" if "\t" in first else ",")
-    cells = [c.strip().strip('"') for c in first.split(delimiter)]
-    _check_columns(name, len(cells))  # before pandas builds a frame as wide
-    source = _CsvSource(name, content, start, stop, delimiter,
-                        has_header=any(not _is_number_or_missing(c) for c in cells))  # fmt: skip
-    try:
-        factor, unit_error = _unit_factor(units, name), None
-    except RecordingFormatError as exc:  # refused below, after the file's own problems
-        factor, unit_error = 1.0, exc
-    table = _read_csv_table(source, factor)
-    if table.rows == 0:
-        raise RecordingFormatError(f"{name}: no data rows")
-    if table.first_bad:
-        column = min(table.first_bad)
-        row, cell = table.first_bad[column]
-        raise RecordingFormatError(
-            f"{name}: line {row + 1 + source.has_header}, column {column + 1}: "
-            f"{cell!r} is not a number"
-        )
-    headers = table.headers
-    file_fs = None
-    if table.time is not None:
-        header = headers[0] if headers else ""
-        step = table.time.median_step(name)
-        if step is None:  # too many distinct steps to follow block by block: read it again
-            file_fs = _fs_from_time(name, _csv_first_column(source, table.rows), header)
-        else:
-            file_fs = _fs_from_step(step, header)
-        headers = headers[1:]
-    if table.signals.shape[0] == 0:
-        raise RecordingFormatError(f"{name}: no signal column besides the time column")
-    if file_fs is None:
-        if not fs:
-            raise RecordingFormatError(
-                f"{name}: the sampling rate cannot be read from this file (no time column); "
-                "enter it in the form"
-            )
-        file_fs = float(fs)
-    elif fs and abs(float(fs) - file_fs) > 0.01 * file_fs:
-        raise RecordingFormatError(
-            f"{name}: the sampling rate entered ({float(fs):g} Hz) disagrees with the time column "
-            f"({file_fs:g} Hz)"
-        )
-    lead_names = headers or [f"lead {i + 1}" for i in range(table.signals.shape[0])]
-    lead_names = [h.strip() or f"lead {i + 1}" for i, h in enumerate(lead_names)]
-    if unit_error is not None:
-        raise unit_error
-    return ParsedRecording(
-        name=Path(name).stem,
-        format="csv",
-        fs=file_fs,
-        lead_names=lead_names,
-        signals=table.signals,
-        lead_index=0,
-        source_files=[name],
-    )
-
-
-def _check_columns(name: str, count: int) -> None:
-    if count > CSV_MAX_COLUMNS:
-        raise RecordingFormatError(
-            f"{name}: {count} columns; at most {CSV_MAX_COLUMNS} are accepted (a time column and "
-            "the leads)"
-        )
-
-
-def _text_bounds(name: str, content: bytes) -> tuple[int, int]:
-    """Where ``content.decode("utf-8-sig").strip()`` lies in ``content`` (byte offsets), found
-    without decoding the whole file at once; refuses a file that is not UTF-8."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    view = memoryview(content)
-    try:
-        for offset in range(0, len(content), TEXT_WINDOW):
-            decoder.decode(view[offset : offset + TEXT_WINDOW])
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError as exc:
-        raise RecordingFormatError(f"{name}: not a text file (CSV must be UTF-8)") from exc
-    start = len(UTF8_BOM) if content.startswith(UTF8_BOM) else 0
-    end = len(content)
-    # str.strip's whitespace includes non-ASCII characters (U+00A0, U+2028, ...): decode each
-    # window at character boundaries (UTF-8 continuation bytes are 0b10xxxxxx) and ask str.
-    while start < end:
-        cut = min(start + TEXT_WINDOW, end)
-        while cut < end and content[cut] & 0xC0 == 0x80:
-            cut -= 1
-        text = content[start:cut].decode("utf-8")
-        kept = text.lstrip()
-        start += len(text[: len(text) - len(kept)].encode("utf-8"))
-        if kept:
-            break
-    while end > start:
-        cut = max(end - TEXT_WINDOW, start)
-        while cut > start and content[cut] & 0xC0 == 0x80:
-            cut += 1
-        text = content[cut:end].decode("utf-8")
-        kept = text.rstrip()
-        end = cut + len(kept.encode("utf-8"))
-        if kept:
-            break
-    return start, end
-
-
-def _first_line(content: bytes, start: int, stop: int) -> str:
-    """The text's first line as ``str.splitlines`` cuts it (the text starts with no space)."""
-    ends = [content.find(b"\n", start, stop), content.find(b"\r", start, stop)]
-    end = min((i for i in ends if i >= 0), default=stop)
-    return content[start:end].decode("utf-8").splitlines()[0]
-
-
-class _TextRegion(io.RawIOBase):
-    """``content[start:stop]`` and a final newline, read in place: no copy of the upload."""
-
-    def __init__(self, content: bytes, start: int, stop: int) -> None:
-        super().__init__()
-        self._view = memoryview(content)[start:stop]
-        self._position = 0
-        self._newline_sent = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        left = len(self._view) - self._position
-        if left > 0:
-            count = min(left, len(buffer))
-            buffer[:count] = self._view[self._position : self._position + count]
-            self._position += count
-            return count
-        if self._newline_sent or not len(buffer):
-            return 0
-        buffer[:1] = b"\n"
-        self._newline_sent = True
-        return 1
-
-
-@dataclass(frozen=True)
-class _CsvSource:
-    name: str
-    content: bytes
-    start: int
-    stop: int
-    delimiter: str
-    has_header: bool
-
-    def blocks(self):
-        """pandas' frames of text cells, the first at least TIME_SNIFF_ROWS rows long (when the
-        file has them), then CSV_BLOCK_CELLS cells at a time."""
-        import pandas as pd
-
-        try:
-            reader = pd.read_csv(
-                io.BufferedReader(_TextRegion(self.content, self.start, self.stop)),
-                sep=self.delimiter,
-                header=0 if self.has_header else None,
-                dtype=str,
-                keep_default_na=False,
-                skip_blank_lines=False,
-                encoding="utf-8",
-                chunksize=1,
-            )
-        except Exception as exc:  # pandas' parser errors name the line
-            raise self._malformed(exc) from exc
-        with reader:
-            # One row first: its width sizes the blocks (the first line may not show it all).
-            head = self._read(reader, 1)
-            if head is None:
-                return
-            _check_columns(self.name, head.shape[1])
-            rows = max(1, CSV_BLOCK_CELLS // max(head.shape[1], 1))
-            more = self._read(reader, max(rows, TIME_SNIFF_ROWS) - 1)
-            yield head if more is None else pd.concat([head, more])
-            while (block := self._read(reader, rows)) is not None:
-                yield block
-
-    def _read(self, reader, rows: int):
-        """The next ``rows`` rows, None at the end of the file."""
-        try:
-            return reader.get_chunk(rows)
-        except StopIteration:
-            return None
-        except Exception as exc:
-            raise self._malformed(exc) from exc
-
-    def _malformed(self, exc: Exception) -> RecordingFormatError:
-        return RecordingFormatError(f"{self.name}: malformed CSV ({exc})")
-
-    def line_count(self) -> int:
-        """Lines of the text as pandas ends them (\\n, \\r\\n, \\r): never fewer than its rows."""
-        content, start, stop = self.content, self.start, self.stop
-        return (content.count(b"\n", start, stop) + content.count(b"\r", start, stop)
-                - content.count(b"\r\n", start, stop) + 1)  # fmt: skip
-
-
-@dataclass
-class _CsvTable:
-    headers: list[str]
-    signals: np.ndarray  # (leads, rows) float32, mV, the time column left out
-    rows: int
-    time: _TimeSteps | None
-    first_bad: dict[int, tuple[int, str]]  # column -> (row, cell) of its first non-number
-
-
-def _read_csv_table(source: _CsvSource, factor: float) -> _CsvTable:
-    """Every block converted to numbers and written into one float32 array, sized once from
-    the line count; the time column, if any, is followed by a ``_TimeSteps``."""
-    first_bad: dict[int, tuple[int, str]] = {}
-    headers: list[str] = []
-    signals = np.empty((0, 0), dtype=np.float32)
-    time: _TimeSteps | None = None
-    rows = 0
-    for number, block in enumerate(source.blocks()):
-        values = _cell_numbers(block, first_bad, rows)
-        if number == 0:
-            headers = [str(c) for c in block.columns] if source.has_header else []
-            time = _TimeSteps() if _time_column(headers, values) else None
-            capacity = source.line_count() - source.has_header
-            signals = np.empty((values.shape[1] - (time is not None), capacity), np.float32)
-        if time is not None:
-            time.add(values[:, 0])
-            values = values[:, 1:]
-        if rows + len(values) > signals.shape[1]:  # more rows than lines: not expected
-            more = np.empty((len(signals), max(signals.shape[1], len(values))), np.float32)
-            signals = np.concatenate([signals[:, :rows], more], axis=1)
-        signals[:, rows : rows + len(values)] = values.T * factor
-        rows += len(values)
-    if rows < signals.shape[1]:  # quoted cells holding line breaks
-        signals = np.ascontiguousarray(signals[:, :rows])
-    return _CsvTable(headers, signals, rows, time, first_bad)
-
-
-def _cell_numbers(block, first_bad: dict[int, tuple[int, str]], first_row: int) -> np.ndarray:
-    """A block's text cells as float64 (NaN where missing or not a number); the first
-    non-number of each column is noted in ``first_bad``."""
-    import pandas as pd
-
-    values = np.empty(block.shape, dtype=np.float64)
-    for col_index in range(block.shape[1]):
-        column = block.iloc[:, col_index].fillna("").str.strip().str.strip('"')
-        missing = column.isin(list(MISSING_CELLS))
-        numbers = pd.to_numeric(column.where(~missing), errors="coerce")
-        bad = numbers.isna() & ~missing
-        if bad.any() and col_index not in first_bad:
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            first_bad[col_index] = (first_row + row, column.iloc[row])
-        values[:, col_index] = numbers.to_numpy(dtype=np.float64)
-    return values
-
-
-def _csv_first_column(source: _CsvSource, rows: int) -> np.ndarray:
-    """The first column of every row as float64, read again."""
-    column = np.empty(rows, dtype=np.float64)
-    at = 0
-    for block in source.blocks():
-        column[at : at + len(block)] = _cell_numbers(block.iloc[:, :1], {}, at)[:, 0]
-        at += len(block)
-    return column
-
-
-def _is_number_or_missing(cell: str) -> bool:
-    if cell in MISSING_CELLS:
-        return True
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
-
-
-def _time_column(headers: list[str], values: np.ndarray) -> bool:
-    if values.shape[1] < 2:
-        return False
-    if headers:
-        return bool(TIME_HEADER.match(headers[0]))
-    # No header: a first column that increases evenly is time, not a lead.
-    steps = np.diff(values[: min(len(values), TIME_SNIFF_ROWS), 0])
-    return bool(len(steps) and np.all(np.isfinite(steps)) and np.all(steps > 0)
-                and np.ptp(steps) <= 0.01 * np.median(steps))  # fmt: skip
-
-
-class _TimeSteps:
-    """The checks of ``_fs_from_time`` block by block, without keeping the time column (8 bytes
-    a row, twice a float32 lead): empty cells, the first step that does not increase, and
-    each distinct step with its count and first row, from which the median step and the first
-    irregular step come out exactly as from the whole column. Even time columns have few
-    distinct steps (their text has few digits); past TIME_STEPS_KEPT the column is read again.
-    """
-
-    def __init__(self) -> None:
-        self.rows = 0
-        self.last: float | None = None
-        self.has_empty = False
-        self.first_not_increasing: int | None = None  # step index (row - 2 of the message)
-        self.values: np.ndarray | None = np.empty(0)  # None once there are too many
-        self.counts = np.empty(0, dtype=np.int64)
-        self.firsts = np.empty(0, dtype=np.int64)
-
-    def add(self, time: np.ndarray) -> None:
-        first_step = max(self.rows - 1, 0)  # index of the block's first step
-        previous = [] if self.last is None else [self.last]
-        self.rows += len(time)
-        if len(time):
-            self.last = float(time[-1])
-        self.has_empty = self.has_empty or not np.all(np.isfinite(time))
-        if self.has_empty or self.first_not_increasing is not None:
-            return  # refused whatever follows
-        steps = np.diff(np.concatenate([previous, time]))
-        down = np.flatnonzero(steps <= 0)
-        if down.size:
-            self.first_not_increasing = first_step + int(down[0])
-        elif self.values is not None:
-            self._count(steps, first_step)
-
-    def _count(self, steps: np.ndarray, first_step: int) -> None:
-        values, firsts, counts = np.unique(steps, return_index=True, return_counts=True)
-        merged, where = np.unique(np.concatenate([self.values, values]), return_inverse=True)
-        if len(merged) > TIME_STEPS_KEPT:
-            self.values = None
-            return
-        self.counts = np.bincount(where, np.concatenate([self.counts, counts]),
-                                  minlength=len(merged)).astype(np.int64)  # fmt: skip
-        self.firsts, previous = np.full(len(merged), np.iinfo(np.int64).max), self.firsts
-        np.minimum.at(self.firsts, where, np.concatenate([previous, firsts + first_step]))
-        self.values = merged
-
-    def median_step(self, name: str) -> float | None:
-        """``np.median`` of the steps after the checks of ``_fs_from_time``; None when the
-        steps were too many to follow."""
-        if self.has_empty:
-            raise _time_error(name, "has empty cells")
-        if self.first_not_increasing is not None or self.rows < 2:
-            row = 1 if self.first_not_increasing is None else self.first_not_increasing + 2
-            raise _time_error(name, f"does not increase (row {row})")
-        if self.values is None:
-            return None
-        ends = np.cumsum(self.counts)  # steps up to and including each distinct value
-        middle = int(ends[-1]) // 2
-        upper = self.values[np.searchsorted(ends, middle, side="right")]
-        if ends[-1] % 2:
-            step = float(upper)
-        else:  # np.median: the mean of the two middle steps
-            lower = self.values[np.searchsorted(ends, middle - 1, side="right")]
-            step = float(np.mean([lower, upper]))
-        off = self.firsts[np.abs(self.values - step) > 0.01 * step]
-        if off.size:
-            raise _irregular_time(name, int(off.min()))
-        return step
-
-
-def _time_error(name: str, problem: str) -> RecordingFormatError:
-    return RecordingFormatError(f"{name}: the time column {problem}")
-
-
-def _irregular_time(name: str, step_index: int) -> RecordingFormatError:
-    return _time_error(name, f"is not evenly sampled (irregular step at data row {step_index + 2})")
-
-
-def _fs_from_time(name: str, time: np.ndarray, header: str) -> float:
-    if not np.all(np.isfinite(time)):
-        raise _time_error(name, "has empty cells")
-    steps = np.diff(time)
-    if len(steps) == 0 or np.any(steps <= 0):
-        row = int(np.flatnonzero(steps <= 0)[0]) + 2 if len(steps) else 1
-        raise _time_error(name, f"does not increase (row {row})")
-    step = float(np.median(steps))
-    off = np.flatnonzero(np.abs(steps - step) > 0.01 * step)
-    if off.size:
-        raise _irregular_time(name, int(off[0]))
-    return _fs_from_step(step, header)
-
-
-def _fs_from_step(step: float, header: str) -> float:
-    if re.search(r"\bms\b|milli", header, re.I):
-        step /= 1000.0
-    return round(1.0 / step, 6)
-
-
-# -- EDF -------------------------------------------------------------------------------------
-
-EDF_BLOCK_SAMPLES = 1 << 16  # samples of each signal converted at a time (int64 + float64: 1 MB)
-
-
-@dataclass(frozen=True)
-class _EdfLayout:
-    """What ``wfdb.io.convert.edf.read_edf`` derives from an EDF header, derived the same way."""
-
-    fs: int  # the gcd of the signals' rates (``int(samples per record / record duration)``)
-    sig_len: int
-    names: list[str]
-    units: list[str]
-    per_record: list[int]  # samples of each signal in one data record
-    samps_per_frame: list[int]
-    baseline: np.ndarray  # int64
-    gain: np.ndarray  # float64, digital units per physical unit
-    data_offset: int
-
-
-def parse_edf(name: str, content: bytes) -> ParsedRecording:
-    """The header read by ``wfdb`` (which refuses what it cannot read); the samples read here, a
-    block of data records at a time, converted as ``read_edf`` converts them. ``read_edf`` reads
-    every sample as int64 and float64 at once: about 9 times the file."""
-    if not content.startswith(b"0       "):
-        raise RecordingFormatError(f"{name}: not an EDF file (wrong header)")
-    layout = _edf_layout(name, content)
-    per_record_all = sum(layout.per_record)
-    n_items = max(len(content) - layout.data_offset, 0) // 2  # a last odd byte is ignored
-    if n_items % per_record_all:
-        raise RecordingFormatError(
-            f"{name}: unreadable EDF file (its {n_items} samples are not a whole number of data "
-            f"records of {per_record_all})"
-        )
-    n_records = n_items // per_record_all
-    rates = set(layout.samps_per_frame or [1])
-    if len(rates) != 1:
-        raise RecordingFormatError(
-            f"{name}: its signals have different sampling rates; export one rate per file"
-        )
-    held = {n_records * count for count in layout.per_record}
-    if not n_records or held != {layout.sig_len}:
-        raise RecordingFormatError(
-            f"{name}: unreadable EDF file (the header declares {layout.sig_len} samples a signal,"
-            f" its {n_records} data records hold {', '.join(map(str, sorted(held)))})"
-        )
-    keep = [i for i, n in enumerate(layout.names) if "annotation" not in str(n).lower()]
-    factors = [_unit_factor(layout.units[i], name) for i in keep]
-    records = np.frombuffer(content, dtype="<i2", count=n_items, offset=layout.data_offset)
-    records = records.reshape(n_records, per_record_all)
-    starts = np.concatenate([[0], np.cumsum(layout.per_record)])
-    signals = np.empty((len(keep), layout.sig_len), dtype=np.float32)
-    step = max(1, EDF_BLOCK_SAMPLES // max(layout.per_record))
-    for first in range(0, n_records, step):
-        last = min(first + step, n_records)
-        for out, (index, factor) in enumerate(zip(keep, factors, strict=True)):
-            count = layout.per_record[index]
-            digital = records[first:last, starts[index] : starts[index + 1]].reshape(-1)
-            physical = (digital.astype(np.int64) - layout.baseline[index]) / layout.gain[index]
-            signals[out, first * count : last * count] = physical * factor
-    return ParsedRecording(
-        name=Path(name).stem,
-        format="edf",
-        fs=float(layout.fs) * next(iter(rates)),
-        lead_names=[str(layout.names[i]) for i in keep],
-        signals=signals,
-        lead_index=0,
-        source_files=[name],
-    )
-
-
-def _edf_layout(name: str, content: bytes) -> _EdfLayout:
-    """``read_edf(header_only=True)`` on the header alone refuses what ``read_edf`` refuses in
-    the header and gives the names, units, rate and length; the numbers it does not return
-    (gains, baselines, samples per record) are read from the same fields and derived with its
-    formulas, so the samples come out as ``read_edf`` gives them."""
-    from wfdb.io.convert.edf import read_edf
-
-    try:
-        n_sig = max(int(content[252:256].decode("iso8859-1")), 0)
-    except ValueError:
-        n_sig = 0  # read_edf refuses it below
-    header_size = 256 * (1 + n_sig)
-    with _private_folder({name: content[:header_size]}) as folder:
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                header = read_edf(str(folder / name), header_only=True)
-        except Exception as exc:
-            raise RecordingFormatError(f"{name}: unreadable EDF file ({exc})") from exc
-
-    def fields(offset: int, width: int) -> list[str]:
-        """One header field of every signal; ``offset`` after the 256 fixed bytes, per signal."""
-        first = 256 + offset * n_sig
-        return [content[first + i * width : first + (i + 1) * width].decode("iso8859-1")
-                for i in range(n_sig)]  # fmt: skip
-
-    # Per signal: label 16, transducer 80, dimension 8, physical min 8 and max 8, digital min 8
-    # and max 8, prefiltering 80, samples per record 8, reserved 32 bytes.
-    physical_min, physical_max, digital_min, digital_max = (
-        np.array([float(v) for v in fields(offset, 8)]) for offset in (104, 112, 120, 128)
-    )
-    per_record = [int(v) for v in fields(216, 8)]
-    with np.errstate(all="ignore"):  # read_edf computes them unguarded, warnings and all
-        gain = (digital_max - digital_min) / (physical_max - physical_min)
-        baseline = (digital_max - (physical_max * gain) + 1).astype("int64")
-    return _EdfLayout(
-        fs=int(header["fs"]),
-        sig_len=int(header["sig_len"]),
-        names=list(header["sig_name"]),
-        units=list(header["units"]),
-        per_record=per_record,
-        samps_per_frame=[int(s / min(per_record)) for s in per_record],
-        baseline=baseline,
-        gain=gain,
-        data_offset=header_size,
-    )
 
 
 # -- checks shared by every format ------------------------------------------------------------

@@ -17,23 +17,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifier.ml import recording_io
-from classifier.ml.recording_io import (
-    ParsedRecording,
-    RecordingFormatError,
+from classifier.ml import recording_csv, recording_edf, recording_io
+from classifier.ml.recording_base import ParsedRecording, RecordingFormatError, unit_factor
+from classifier.ml.recording_csv import (
     _cell_numbers,
     _fs_from_time,
     _is_number_or_missing,
     _time_column,
-    _unit_factor,
-    bridge_short_gaps,
-    parse_upload,
 )
+from classifier.ml.recording_io import bridge_short_gaps, parse_upload
 
 from .synth import edf_bytes, heap_peak, long_ecg, write_wfdb
 
 FS = 360.0
-BLOCK_CELLS = (21, 1000, recording_io.CSV_BLOCK_CELLS)  # 21: blocks of 21, 10 or 7 rows
+BLOCK_CELLS = (21, 1000, recording_csv.CSV_BLOCK_CELLS)  # 21: blocks of 21, 10 or 7 rows
 
 
 # -- the references -----------------------------------------------------------------------------
@@ -74,7 +71,7 @@ def whole_file_csv(name: str, content: bytes, *, fs: float | None, units: str = 
     leads = [h.strip() or f"lead {i + 1}" for i, h in enumerate(headers)] or [
         f"lead {i + 1}" for i in range(values.shape[1])
     ]
-    signals = (values.T * _unit_factor(units, name)).astype(np.float32)
+    signals = (values.T * unit_factor(units, name)).astype(np.float32)
     return ParsedRecording(Path(name).stem, "csv", fs, leads, signals, 0, [name])
 
 
@@ -96,7 +93,7 @@ def whole_file_edf(name: str, content: bytes) -> ParsedRecording:
             f"{name}: its signals have different sampling rates; export one rate per file"
         )
     keep = [i for i, n in enumerate(record.sig_name) if "annotation" not in str(n).lower()]
-    signals = np.array([record.p_signal[:, i] * _unit_factor(record.units[i], name)
+    signals = np.array([record.p_signal[:, i] * unit_factor(record.units[i], name)
                         for i in keep], dtype=np.float32).reshape(len(keep), -1)  # fmt: skip
     fs = float(record.fs) * record.samps_per_frame[0]
     return ParsedRecording(Path(name).stem, "edf", fs, [str(record.sig_name[i]) for i in keep],
@@ -123,8 +120,8 @@ def assert_same_as_whole_file(monkeypatch, name: str, content: bytes, **options)
     refusal); returns the recording or the message."""
     expected = whole_file_outcome(monkeypatch, name, content, **options)
     for cells in BLOCK_CELLS:
-        monkeypatch.setattr(recording_io, "CSV_BLOCK_CELLS", cells)
-        monkeypatch.setattr(recording_io, "EDF_BLOCK_SAMPLES", cells)
+        monkeypatch.setattr(recording_csv, "CSV_BLOCK_CELLS", cells)
+        monkeypatch.setattr(recording_edf, "EDF_BLOCK_SAMPLES", cells)
         got = outcome([(name, content)], **options)
         if isinstance(expected, str):
             assert got == expected, cells
@@ -257,19 +254,19 @@ def test_time_steps_beyond_what_is_followed_are_read_again(monkeypatch):
     rng = np.random.default_rng(0)
     times = (np.arange(5000) + rng.uniform(-0.002, 0.002, 5000)) / FS
     rows = [f"{t!r},{v:.4f}" for t, v in zip(times.tolist(), lead(14.0), strict=False)]
-    monkeypatch.setattr(recording_io, "TIME_STEPS_KEPT", 50)
+    monkeypatch.setattr(recording_csv, "TIME_STEPS_KEPT", 50)
     rec = assert_same_as_whole_file(monkeypatch, "j.csv", lines("time,v", *rows))
     assert rec.fs != FS and abs(rec.fs - FS) < 1
     rows[4321] = f"{times[4321] + 0.0005},0.1"
-    monkeypatch.setattr(recording_io, "TIME_STEPS_KEPT", 50)
+    monkeypatch.setattr(recording_csv, "TIME_STEPS_KEPT", 50)
     message = assert_same_as_whole_file(monkeypatch, "j.csv", lines("time,v", *rows))
     assert message.endswith("(irregular step at data row 4322)")  # as it was: step 4320 + 2
 
 
 def test_more_rows_than_counted_lines_still_parse(monkeypatch):
     rows = [f"{v:.4f}" for v in lead()]
-    monkeypatch.setattr(recording_io._CsvSource, "line_count", lambda self: 10)
-    monkeypatch.setattr(recording_io, "CSV_BLOCK_CELLS", 333)
+    monkeypatch.setattr(recording_csv._CsvSource, "line_count", lambda self: 10)
+    monkeypatch.setattr(recording_csv, "CSV_BLOCK_CELLS", 333)
     rec = parse_upload([("a.csv", lines(*rows))], fs=FS)
     np.testing.assert_array_equal(rec.signal, np.array(rows, dtype=np.float64).astype(np.float32))
 
@@ -282,7 +279,7 @@ def test_csv_parse_memory_is_bounded_by_the_signal(monkeypatch):
     rows = [f"{i / FS:.6f},{v:.3f},{-v:.3f}" for i, v in enumerate(x.tolist())]
     rows[1000] = f"{1000 / FS:.6f},,"
     content = lines("time,MLII,V1", *rows)
-    monkeypatch.setattr(recording_io, "CSV_BLOCK_CELLS", 1 << 13)
+    monkeypatch.setattr(recording_csv, "CSV_BLOCK_CELLS", 1 << 13)
     parse_upload([("warm-up.csv", lines("time,MLII,V1", *rows[:4000]))])  # pandas' first use
     peak, recording = heap_peak(lambda: parse_upload([("m.csv", content)]))
     assert recording.n_samples == len(rows) and len(content) > 4_000_000
@@ -350,7 +347,7 @@ def test_edf_with_two_rates_is_refused_without_reading_the_samples():
 def test_edf_parse_memory_is_the_signal_and_a_block():
     x = np.stack([long_ecg(FS, 2400.0), long_ecg(FS, 2400.0, seed=1)])
     content = edf_bytes(x, 360, ["MLII", "V1"])
-    parse_upload([("warm-up.edf", edf_bytes(x[:, :3600 * 12], 360, ["MLII", "V1"]))])
+    parse_upload([("warm-up.edf", edf_bytes(x[:, : 3600 * 12], 360, ["MLII", "V1"]))])
     del x
     peak, recording = heap_peak(lambda: parse_upload([("big.edf", content)]))
     assert peak < 1.5 * recording.signals.nbytes  # read_edf: about 4.5 times
