@@ -17,7 +17,6 @@ REPORT.md's figures. Writes ``models/<name>.seeds.json``, which REPORT.md and th
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from dataclasses import replace
@@ -43,16 +42,6 @@ def seed_line(seed: int, record: dict[str, Any], result: dict[str, Any]) -> dict
         "SVEB Se": aami["SVEB"]["Se"],
         "SVEB +P": aami["SVEB"]["+P"],
     }
-
-
-def shipped_recording_model(models_dir: str) -> str:
-    """The name of the model in ``models_dir`` whose metadata says ``task: recording``."""
-    from classifier.ml.bundle import read_metadata
-
-    for path in sorted(Path(models_dir).glob("*.keras")):
-        if read_metadata(path).get("task") == "recording":
-            return path.stem
-    raise SystemExit(f"no recording model in {models_dir}")
 
 
 FIGURES = ("validation_macro_f1", "macro_f1", "VEB Se", "VEB +P", "SVEB Se", "SVEB +P")
@@ -91,7 +80,9 @@ def write_model_file(rows: list[dict[str, Any]], name: str, models_dir: str) -> 
     shipped_f1 = shipped["splits"]["inter"]["six_class"]["macro_f1"]
     same = [r["seed"] for r in rows if abs(r["macro_f1"] - shipped_f1) < 1e-9]
     path = models / f"{name}.seeds.json"
-    digest = hashlib.sha256((models / f"{name}.keras").read_bytes()).hexdigest()
+    from classifier.ml.bundle import file_sha256
+
+    digest = file_sha256(models / f"{name}.keras")
     data = {
         "model": name,
         "model_sha256": digest,
@@ -104,7 +95,7 @@ def write_model_file(rows: list[dict[str, Any]], name: str, models_dir: str) -> 
 
 def main() -> None:
     from classifier.ml import pipeline
-    from classifier.ml.bundle import ModelBundle
+    from classifier.ml.bundle import ModelBundle, recording_model_path
     from classifier.ml.dataset import load_beat_table
     from classifier.ml.evaluation import evaluate_on_split
     from classifier.ml.training import train
@@ -116,7 +107,10 @@ def main() -> None:
     parser.add_argument("--work-dir", default="build/seed_spread")
     parser.add_argument("--out", default="benchmarks/results/ml_seed_spread.txt")
     args = parser.parse_args()
-    name = shipped_recording_model(args.models_dir)
+    path = recording_model_path(Path(args.models_dir))
+    if path is None:
+        raise SystemExit(f"no recording model in {args.models_dir}")
+    name = path.stem
     candidate = next(c for c in pipeline.CANDIDATES if c.config.name == name)
     table = load_beat_table(args.cache)
     split = pipeline.make_splits(table)["inter"]

@@ -22,7 +22,6 @@ No Django here; TensorFlow is imported only by ``export_lite`` and ``export_grad
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import threading
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from classifier.ml.bundle import (
     PREDICT_BATCH,
     BundleError,
     ModelBundle,
+    file_sha256,
     load_bundle,
     read_metadata,
     rr_input_width,
@@ -56,14 +56,6 @@ class LiteExportError(RuntimeError):
 def lite_paths(keras_path: Path) -> tuple[Path, Path]:
     keras_path = Path(keras_path)
     return keras_path.with_suffix(".tflite"), keras_path.with_name(f"{keras_path.stem}.tflite.json")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _is_fresh(keras_path: Path, files: tuple[Path, ...], sidecar: Path, **expected: Any) -> bool:

@@ -121,22 +121,17 @@ def _seed_spread(models_dir: Path, name: str) -> dict[str, Any] | None:
     """New-patient macro-F1 over retrainings with other seeds (``models/<name>.seeds.json``),
     or None when there is none, or it was measured on another version of the model."""
     from classifier.ml.pipeline import seed_spread
+    from classifier.ml.report import macro_f1_range
 
     try:
         spread = seed_spread(models_dir, name)
-        scores = [float(r["macro_f1"]) for r in spread["seeds"]] if spread else []
+        summary = macro_f1_range(spread["seeds"]) if spread and spread["seeds"] else None
     except (OSError, ValueError, KeyError, TypeError):
         logger.warning("unreadable seed-spread file for %s", name)
         return None
-    if not scores or spread["stale"]:
+    if summary is None or spread["stale"]:
         return None
-    return {
-        "file": Path(spread["path"]).name,
-        "n": len(scores),
-        "mean": sum(scores) / len(scores),
-        "min": min(scores),
-        "max": max(scores),
-    }
+    return {"file": Path(spread["path"]).name, **summary}
 
 
 def model_summaries(models_dir: Path | None = None) -> list[dict[str, Any]]:

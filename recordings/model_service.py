@@ -17,30 +17,13 @@ from pathlib import Path
 from django.conf import settings
 
 from classifier.lite_runtime import load_serving_bundle
-from classifier.ml.bundle import BundleError, ModelBundle, read_metadata
+from classifier.ml.bundle import BundleError, ModelBundle, recording_model_path
 
 logger = logging.getLogger(__name__)
 
 
 class RecordingModelMissing(RuntimeError):
     """No usable recording model is installed."""
-
-
-def recording_model_path(models_dir: Path, preferred: str = "") -> Path | None:
-    """The recording model on disk: ``preferred`` (name or stem) if found, else the first."""
-    found = None
-    for path in sorted(Path(models_dir).glob("*.keras")):
-        try:
-            meta = read_metadata(path)
-        except BundleError as exc:
-            logger.warning("skipping model: %s", exc)
-            continue
-        if meta.get("task") != "recording":
-            continue
-        if preferred and preferred in (meta.get("name"), path.stem):
-            return path
-        found = found or path
-    return found
 
 
 class RecordingModelService:

@@ -13,7 +13,9 @@ TensorFlow is imported lazily so importing this module stays cheap.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,8 @@ from . import representations
 from .beats import extract_windows, rr_features, window_bounds
 from .context import feature_names, rhythm_inputs
 from .signal import prepare_signal
+
+logger = logging.getLogger(__name__)
 
 REQUIRED_KEYS = (
     "name",
@@ -224,6 +228,33 @@ def rr_input_width(metadata: dict[str, Any]) -> int:
     if "rr" not in metadata["inputs"]:
         return 0
     return len(feature_names(rhythm_feature_set(metadata)))
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MB pieces: what says that a conversion, an export or a
+    measurement still belongs to the model file beside it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def recording_model_path(models_dir: Path, preferred: str = "") -> Path | None:
+    """The recording model on disk: ``preferred`` (name or stem) if found, else the first."""
+    found = None
+    for path in sorted(Path(models_dir).glob("*.keras")):
+        try:
+            meta = read_metadata(path)
+        except BundleError as exc:
+            logger.warning("skipping model: %s", exc)
+            continue
+        if meta.get("task") != "recording":
+            continue
+        if preferred and preferred in (meta.get("name"), path.stem):
+            return path
+        found = found or path
+    return found
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:

@@ -9,7 +9,6 @@ patients. The same configs trained on the intra-patient split go to ``models/int
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -22,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .bundle import load_bundle, save_bundle
+from .bundle import file_sha256, load_bundle, save_bundle
 from .classes import class_codes
 from .context import feature_names
 from .dataset import (
@@ -729,7 +728,7 @@ def seed_spread(models_dir: Path, recording: str) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     spread = json.loads(path.read_text())
-    current = hashlib.sha256((models_dir / f"{recording}.keras").read_bytes()).hexdigest()
+    current = file_sha256(models_dir / f"{recording}.keras")
     return {**spread, "path": str(path), "stale": spread.get("model_sha256") != current}
 
 

@@ -373,6 +373,17 @@ def _validation_agreement(rows: list[dict[str, Any]]) -> str:
     return f"Validation macro-F1 {verdict} (Spearman's rho {rho:+.2f})."
 
 
+def macro_f1_range(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Seeds, mean, lowest and highest test macro-F1 of the seed-spread rows."""
+    scores = [float(r["macro_f1"]) for r in rows]
+    return {
+        "n": len(scores),
+        "mean": float(np.mean(scores)),
+        "min": min(scores),
+        "max": max(scores),
+    }
+
+
 def seed_spread_lines(spread: dict[str, Any] | None, *, table: bool = True) -> list[str]:
     """How the recording model's DS2 figures move with the training seed
     (``benchmarks/ml_seed_spread.py``): a sentence, and with ``table`` one row per seed."""
@@ -384,12 +395,12 @@ def seed_spread_lines(spread: dict[str, Any] | None, *, table: bool = True) -> l
             f"`{spread['model']}`; run `python benchmarks/ml_seed_spread.py` again.",
         ]
     rows = spread["seeds"]
-    scores = np.array([r["macro_f1"] for r in rows])
+    scores = macro_f1_range(rows)
     shipped = next((r for r in rows if r["seed"] == spread.get("shipped_seed")), None)
     sentence = (
         f"The same configuration trained again with {len(rows)} seeds (same data, split and "
         "checkpoint rule; `benchmarks/ml_seed_spread.py`) scored DS2 macro-F1 "
-        f"{scores.mean():.3f} on average (from {scores.min():.3f} to {scores.max():.3f})"
+        f"{scores['mean']:.3f} on average (from {scores['min']:.3f} to {scores['max']:.3f})"
         + (
             f"; the shipped model is seed {shipped['seed']} ({shipped['macro_f1']:.3f})."
             if shipped
@@ -413,7 +424,7 @@ def seed_spread_lines(spread: dict[str, Any] | None, *, table: bool = True) -> l
         )
     means = " | ".join(_pct(float(np.mean([r[k] for r in rows]))) for k in figures)
     validation = float(np.mean([r["validation_macro_f1"] for r in rows]))
-    out.append(f"| mean | {_f(validation)} | {_f(float(scores.mean()))} | {means} |")
+    out.append(f"| mean | {_f(validation)} | {_f(scores['mean'])} | {means} |")
     return out
 
 
