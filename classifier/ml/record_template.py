@@ -8,10 +8,10 @@ on their R peaks (every detected beat, labels unknown, as in serving). The secon
 ``128 + (beat image - template image)``, clipped to uint8: mid-grey where the beat looks like
 the patient's usual beat, brighter or darker where it differs.
 
-Pure functions over arrays of ONE recording (``template_channel``) or a table of many
-(``template_channels_by_record``). Training and the benchmarks use them; serving does not: the
-one candidate with this channel (``pipeline.TRIED_CANDIDATES``) did not earn its place, and
-``pipeline.metadata_for`` refuses to describe such a model for serving.
+Pure functions over arrays: ``template_channels_by_record`` gives the channel of beats from one
+or many recordings, each against its own recording's template. Training and the benchmarks use
+them; serving does not: the one candidate with this channel (``pipeline.TRIED_CANDIDATES``) did
+not earn its place, and ``pipeline.metadata_for`` refuses to describe such a model for serving.
 """
 
 from __future__ import annotations
@@ -50,27 +50,15 @@ def difference_image(beat_images: np.ndarray, template_image: np.ndarray) -> np.
     return np.clip(diff, 0, 255).astype(np.uint8)
 
 
-def template_channel(
-    beat_images: np.ndarray,
-    template_windows: np.ndarray,
-    render: Callable[[np.ndarray], np.ndarray],
-) -> np.ndarray:
-    """The second channel (n, H, W) for beats of ONE recording: their rendered images
-    against the render of the template of ``template_windows`` (the recording's clean windows,
-    every beat)."""
-    template_image = render(template_window(template_windows)[None])[0]
-    return difference_image(beat_images, template_image)
-
-
 def template_channels_by_record(
     beat_images: np.ndarray,
     records: np.ndarray,
     template_windows: dict[str, np.ndarray],
     render: Callable[[np.ndarray], np.ndarray],
 ) -> np.ndarray:
-    """``template_channel`` for beats of many recordings (``records``: each beat's recording),
-    each against the template of its own recording (``template_windows``: record -> the
-    recording's median window, from ``template_window``); rows keep their order."""
+    """The second channel (n, H, W) of beats from one or many recordings (``records``: each
+    beat's recording), each against the template of its own recording (``template_windows``:
+    record -> the recording's median window, from ``template_window``); rows keep their order."""
     records = np.asarray(records)
     out = np.empty_like(beat_images)
     for name in np.unique(records):

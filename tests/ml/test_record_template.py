@@ -8,7 +8,6 @@ from classifier.ml.record_template import (
     difference_image,
     image_channels,
     model_images,
-    template_channel,
     template_channels_by_record,
     template_window,
 )
@@ -42,7 +41,10 @@ def test_the_template_is_the_median_beat_so_a_few_odd_beats_do_not_move_it():
 def test_a_usual_beat_is_mid_grey_and_an_odd_one_stands_out():
     usual, odd = beats(20, 1.0, seed=0), beats(1, 3.0, seed=1)
     windows = np.concatenate([usual, odd])
-    channel = template_channel(render(windows), windows, render)
+    records = np.array(["a"] * len(windows))
+    channel = template_channels_by_record(
+        render(windows), records, {"a": template_window(windows)}, render
+    )
     assert channel.dtype == np.uint8 and channel.shape == (21, 64, 64)
     distance = np.abs(channel.astype(int) - 128).mean(axis=(1, 2))
     assert distance[-1] > 4 * distance[:-1].max()
@@ -61,8 +63,9 @@ def test_each_recording_is_compared_with_its_own_template():
     records = np.array(["a"] * 10 + ["b"] * 10)
     templates = {"a": template_window(quiet), "b": template_window(loud)}
     channels = template_channels_by_record(render(windows), records, templates, render)
-    np.testing.assert_array_equal(channels[:10], template_channel(render(quiet), quiet, render))
-    np.testing.assert_array_equal(channels[10:], template_channel(render(loud), loud, render))
+    own = [difference_image(render(w), render(template_window(w)[None])[0]) for w in (quiet, loud)]
+    np.testing.assert_array_equal(channels[:10], own[0])
+    np.testing.assert_array_equal(channels[10:], own[1])
     swapped = template_channels_by_record(render(windows), records[::-1], templates, render)
     assert np.abs(swapped.astype(int) - 128).mean() > np.abs(channels.astype(int) - 128).mean()
 
