@@ -97,14 +97,63 @@ def test_local_rhythm_tells_a_premature_beat_in_regular_rhythm_from_irregular_rh
     assert context.local_rhythm_features(np.zeros(0)).shape == (0, 2)
 
 
-def test_the_local_rhythm_set_appends_its_features_to_the_record_context():
+@pytest.mark.parametrize(
+    "name, extra",
+    [
+        (
+            "rr+record_context+local_rhythm",
+            lambda windows, rr: context.local_rhythm_features(rr[:, 0]),
+        ),
+        (
+            "rr+record_context+qrs_extent",
+            lambda windows, rr: context.qrs_extent_features(windows, FS, R_INDEX),
+        ),
+    ],
+)
+def test_the_larger_sets_append_their_features_to_the_record_context(name, extra):
     windows, rr, _ = beat_windows()
-    name = "rr+record_context+local_rhythm"
     both = context.rhythm_inputs(rr, windows, FS, R_INDEX, name)
-    assert both.shape[1] == len(context.feature_names(name)) == 6 + N_SUMMARY + 2
+    added = extra(windows, rr)
+    assert both.shape[1] == len(context.feature_names(name)) == 6 + N_SUMMARY + added.shape[1]
     ctx = context.rhythm_inputs(rr, windows, FS, R_INDEX, "rr+record_context")
     np.testing.assert_array_equal(both[:, : ctx.shape[1]], ctx)
-    np.testing.assert_array_equal(both[:, ctx.shape[1] :], context.local_rhythm_features(rr[:, 0]))
+    np.testing.assert_array_equal(both[:, ctx.shape[1] :], added)
+
+
+def slurred_beats(terminal_s: float, n: int = 3) -> np.ndarray:
+    """A narrow R wave followed by a negative S wave whose slow return lasts ``terminal_s``:
+    the slurred terminal wave of right bundle branch block when long."""
+    t = (np.arange(int(0.7 * FS)) - R_INDEX) / FS
+    r_wave = np.exp(-((t / 0.012) ** 2))
+    s_start = 0.03
+    s_wave = np.where(
+        (t > s_start) & (t < s_start + terminal_s),
+        -0.4 * np.sin(np.pi * (t - s_start) / terminal_s),
+        0.0,
+    )
+    return np.tile(r_wave + s_wave, (n, 1))
+
+
+def test_the_qrs_extent_follows_a_slurred_terminal_wave_after_the_r_peak():
+    names = list(context.QRS_EXTENT_FEATURE_NAMES)
+    short = context.qrs_extent_features(slurred_beats(0.03), FS, R_INDEX)
+    slurred = context.qrs_extent_features(slurred_beats(0.09), FS, R_INDEX)
+    after = names.index("r_to_qrs_offset_s")
+    before = names.index("qrs_onset_to_r_s")
+    assert slurred[0, after] > short[0, after] + 0.04
+    assert slurred[0, before] == pytest.approx(short[0, before], abs=0.006)
+    # every beat alike: the recording's medians are the beat's own values, the ratio 1
+    assert slurred[0, names.index("record_median_r_to_qrs_offset_s")] == slurred[0, after]
+    assert slurred[:, names.index("qrs_extent_over_record_median")] == pytest.approx(1.0)
+    # the 20% slope level of the record context's width does not see the slurred wave at all
+    narrow_width, slurred_width = (
+        context.qrs_widths(slurred_beats(terminal), FS, R_INDEX)[0] for terminal in (0.03, 0.09)
+    )
+    assert slurred_width < narrow_width + 0.01
+    np.testing.assert_allclose(
+        context.qrs_extent_features(3.0 * slurred_beats(0.09), FS, R_INDEX), slurred, atol=1e-6
+    )
+    assert context.qrs_extent_features(np.zeros((0, 252)), FS, R_INDEX).shape == (0, len(names))
 
 
 @pytest.mark.slow
