@@ -42,7 +42,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from classifier.ml.bundle import ModelBundle, load_bundle, read_metadata  # noqa: E402
+from classifier.ml.bundle import ModelBundle, load_bundle, recording_model_path  # noqa: E402
 from classifier.ml.classes import PACED_RECORDS, class_codes  # noqa: E402
 from classifier.ml.detection import detect_beats, evaluate_detection  # noqa: E402
 from classifier.ml.recording_analysis import (  # noqa: E402
@@ -74,13 +74,10 @@ def find_model(explicit: str | None) -> tuple[ModelBundle, str]:
     if explicit:
         bundle, runtime = load_serving_bundle(Path(explicit))
         return bundle, f"given, {runtime}"
-    for path in sorted((ROOT / "models").glob("*.keras")):
-        try:
-            if read_metadata(path).get("task") == "recording":
-                bundle, runtime = load_serving_bundle(path)
-                return bundle, f"shipped, {runtime}"
-        except Exception:  # a broken bundle is not this benchmark's business
-            continue
+    path = recording_model_path(ROOT / "models")
+    if path is not None:
+        bundle, runtime = load_serving_bundle(path)
+        return bundle, f"shipped, {runtime}"
     return stand_in_bundle(), "stand-in (untrained; no models/*.keras with task=recording yet)"
 
 
