@@ -19,7 +19,7 @@ from classifier.ml.recording_analysis import render_beat_images
 from classifier.ml.signal import bandpass
 
 from .models import CLASS_COLOURS, CLASS_NAMES, Beat, Recording
-from .services import load_signals
+from .services import mapped_signals
 
 STRIP_MAX_POINTS = 4000
 STRIP_MAX_SECONDS = 120.0
@@ -120,11 +120,11 @@ def recording_strip(*, recording: Recording, start_s: float, seconds: float) -> 
     seconds = float(min(max(seconds, 1.0), STRIP_MAX_SECONDS))
     start_s = float(min(max(start_s, 0.0), max(recording.duration_s - seconds, 0.0)))
     fs = recording.sampling_rate
-    signals = load_signals(recording, mmap=True)
     margin = int(2 * fs)  # filter context, cut off again below
     lo = int(start_s * fs)
-    hi = min(int((start_s + seconds) * fs), signals.shape[1])
-    piece = bandpass(np.asarray(signals[0, max(0, lo - margin) : hi + margin]), fs)
+    with mapped_signals(recording) as signals:
+        hi = min(int((start_s + seconds) * fs), signals.shape[1])
+        piece = bandpass(np.array(signals[0, max(0, lo - margin) : hi + margin]), fs)
     piece = piece[lo - max(0, lo - margin) :][: hi - lo]
     y, step = _envelope(np.round(piece, 3), STRIP_MAX_POINTS)
     beats = recording.beats.filter(time_s__gte=start_s, time_s__lt=start_s + seconds)
@@ -185,12 +185,10 @@ def recording_beat(*, recording: Recording, index: int) -> dict[str, Any]:
 
 def recording_beat_images(*, recording: Recording, samples: np.ndarray) -> np.ndarray:
     """The model's input images for beats at ``samples``, redrawn from the stored signal."""
-    images, _kept = render_beat_images(
-        recording.model_metadata,
-        load_signals(recording, mmap=True)[0],
-        recording.sampling_rate,
-        samples,
-    )
+    with mapped_signals(recording) as signals:
+        images, _kept = render_beat_images(
+            recording.model_metadata, signals[0], recording.sampling_rate, samples
+        )
     return images
 
 
@@ -247,15 +245,17 @@ def recording_class_zip(
     if not beats:
         raise Http404("No beat of this class.")
     beats = beats[:max_beats]
-    signal = load_signals(recording, mmap=True)[0]
     buffer = tempfile.TemporaryFile()
     folder = folder_name(label)
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    with (
+        mapped_signals(recording) as signals,
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive,
+    ):
         for start in range(0, len(beats), 2000):
             chunk = beats[start : start + 2000]
             samples = np.array([s for _, s in chunk], dtype=np.int64)
             images, kept = render_beat_images(
-                recording.model_metadata, signal, recording.sampling_rate, samples
+                recording.model_metadata, signals[0], recording.sampling_rate, samples
             )
             for position, image in zip(kept.tolist(), images, strict=True):
                 index = chunk[position][0]

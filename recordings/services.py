@@ -13,9 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 UNITS = ("mV", "uV", "V")
 PROGRESS_INTERVAL_S = 0.5  # write progress to the database at most twice a second
+COPY_CHUNK_BYTES = 4 * 1024 * 1024  # remote signal files are copied to local disk 4 MB at a time
 
 
 def sentence(message: str) -> str:
@@ -208,18 +211,24 @@ class _ProgressWriter:
         )
 
 
-def load_signals(recording: Recording, *, mmap: bool = False) -> np.ndarray:
-    """(leads, samples) float32 mV, the analysed lead first. ``mmap`` maps a local file instead
-    of reading it, so a strip page of a 24-hour recording reads only the pages it shows."""
-    if mmap:
-        try:
-            path = recording.signal_file.path
-        except NotImplementedError:  # remote storage (S3 ...): no local path
-            path = None
-        if path:
-            return np.load(path, mmap_mode="r", allow_pickle=False)
-    with recording.signal_file.open("rb") as handle:
-        return np.load(io.BytesIO(handle.read()), allow_pickle=False)
+@contextmanager
+def mapped_signals(recording: Recording) -> Iterator[np.ndarray]:
+    """(leads, samples) float32 mV, the analysed lead first, mapped from a local file so a reader
+    touches only the pages it uses (a strip of a 24-hour recording, one beat's hour). With remote
+    storage (S3 ...), which has no local path, the file is first streamed a chunk at a time into
+    a temporary copy, removed on exit: never the whole signal in memory."""
+    try:
+        path = recording.signal_file.path
+    except NotImplementedError:
+        path = None
+    if path:
+        yield np.load(path, mmap_mode="r", allow_pickle=False)
+        return
+    with tempfile.NamedTemporaryFile(suffix=".npy") as copy:
+        with recording.signal_file.open("rb") as handle:
+            shutil.copyfileobj(handle, copy, COPY_CHUNK_BYTES)
+        copy.flush()
+        yield np.load(copy.name, mmap_mode="r", allow_pickle=False)
 
 
 def load_reference(recording: Recording) -> tuple[np.ndarray, np.ndarray] | None:
@@ -244,9 +253,10 @@ def recording_analyse(*, recording_id: int) -> str:
     started = time.perf_counter()
     results_name = ""
     try:
-        parsed = _parsed_from_storage(recording)
         bundle = get_recording_model_service().bundle()
-        result = analyse(parsed, bundle, progress=_ProgressWriter(recording_id))
+        with mapped_signals(recording) as signals:
+            parsed = _parsed_from_storage(recording, signals)
+            result = analyse(parsed, bundle, progress=_ProgressWriter(recording_id))
         if len(result.beats) == 0:
             raise DetectionError("no heartbeat could be detected in this recording")
         results_name = default_storage.save(
@@ -314,9 +324,9 @@ def _seconds(started: float) -> float:
     return round(time.perf_counter() - started, 2)
 
 
-def _parsed_from_storage(recording: Recording) -> ParsedRecording:
-    # Mapped, not read: the analysis goes through the lead piece by piece.
-    signals = load_signals(recording, mmap=True)
+def _parsed_from_storage(recording: Recording, signals: np.ndarray) -> ParsedRecording:
+    """The stored recording as the analysis takes it; ``signals`` mapped, not read
+    (``mapped_signals``): the analysis goes through the lead piece by piece."""
     reference = load_reference(recording)
     names = [recording.lead] + [n for n in recording.lead_names if n != recording.lead]
     parsed = ParsedRecording(

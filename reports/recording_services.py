@@ -24,7 +24,7 @@ from classifier.model_service import ModelNotInstalledError, get_model_service
 from recordings import selectors as recording_selectors
 from recordings.model_service import recording_model_path
 from recordings.models import CLASS_COLOURS, CLASS_NAMES, Recording
-from recordings.services import load_signals
+from recordings.services import mapped_signals
 
 from .accuracy import measured_accuracy
 from .figures import strip_png
@@ -64,11 +64,12 @@ def beat_context(recording: Recording, index: int) -> BeatContext:
     except ModelNotInstalledError as exc:
         raise HeatMapUnavailable(exc.detail) from exc
     fs = recording.sampling_rate
-    # mapped, not read: one beat of a 24-hour recording needs only its hour of samples
-    signal = load_signals(recording, mmap=True)[0]
     piece, context = int(CLASSIFY_CHUNK_S * fs), int(CONTEXT_S * fs)
     start = (beat.sample // piece) * piece
-    lo, hi = max(0, start - context), min(len(signal), start + piece + context)
+    # mapped, not read: one beat of a 24-hour recording needs only its hour of samples
+    with mapped_signals(recording) as signals:
+        lo, hi = max(0, start - context), min(signals.shape[1], start + piece + context)
+        signal = np.array(signals[0, lo:hi])
     samples = np.array(
         recording.beats.filter(sample__gte=lo, sample__lt=hi)
         .order_by("index")
@@ -77,7 +78,7 @@ def beat_context(recording: Recording, index: int) -> BeatContext:
     )
     return BeatContext(
         bundle=bundle,
-        signal=signal[lo:hi],
+        signal=signal,
         fs=fs,
         peaks=samples - lo,
         position=int(np.searchsorted(samples, beat.sample)),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.storage import InMemoryStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
@@ -192,6 +194,66 @@ def test_class_images_zip_in_pipeline_layout(client, env, users, tmp_path):
         assert (
             client.get(reverse("recordings:zip", args=[recording.pk, missing])).status_code == 404
         )
+
+
+class RemoteLikeStorage(InMemoryStorage):
+    """Files kept apart from the local disk, with no local path, like S3 (django-storages)."""
+
+    def path(self, name):
+        raise NotImplementedError("This backend doesn't support absolute paths.")
+
+    def _relative_path(self, name):  # InMemoryStorage finds its files through path()
+        return os.path.relpath(super().path(name), self.location)
+
+
+def test_a_recording_on_remote_storage_is_read_through_temporary_local_copies(
+    client, env, users, tmp_path, monkeypatch
+):
+    """Object storage (S3 ...) has no local path: the worker and the pages map a temporary copy,
+    streamed in chunks, never the whole signal read into memory, and leave no copy behind."""
+    import shutil
+    import tempfile
+
+    from django.core.files.storage import default_storage
+
+    from recordings import services
+
+    env.STORAGES = {
+        **env.STORAGES,
+        "default": {"BACKEND": f"{__name__}.RemoteLikeStorage"},
+    }
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    copies = []
+    real_copy = shutil.copyfileobj
+    monkeypatch.setattr(
+        services.shutil, "copyfileobj", lambda *a: copies.append(a[2]) or real_copy(*a)
+    )
+
+    recording, truth, _symbols = done_recording(client, users, tmp_path)
+    with pytest.raises(NotImplementedError):
+        _ = recording.signal_file.path
+    assert recording.beat_count == len(truth) and copies == [services.COPY_CHUNK_BYTES]
+    with default_storage.open(recording.signal_file.name, "rb") as handle:
+        stored = np.load(io.BytesIO(handle.read()))
+    with services.mapped_signals(recording) as signals:
+        assert isinstance(signals, np.memmap)
+        np.testing.assert_array_equal(signals, stored)
+
+    strip = client.get(reverse("recordings:strip", args=[recording.pk]) + "?start=5&seconds=10")
+    beat_png = client.get(reverse("recordings:beat_png", args=[recording.pk, 3]))
+    heat_map = client.get(reverse("reports:recording-beat-heatmap", args=[recording.pk, 3]))
+    label = recording.beats.get(index=3).label
+    archive = client.get(
+        reverse("recordings:zip", args=[recording.pk, "VF" if label == "!" else label])
+    )
+    for response in (strip, beat_png, heat_map, archive):
+        assert response.status_code == 200, response.content[:300]
+    assert len(strip.json()["beats"]) > 5
+    # the worker's copy, then at least one for each page above, each streamed in chunks
+    assert len(copies) >= 5 and set(copies) == {services.COPY_CHUNK_BYTES}
+    assert not [p for p in scratch.rglob("*") if p.is_file()]
 
 
 # -- privacy ----------------------------------------------------------------------------------
