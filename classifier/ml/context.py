@@ -39,7 +39,7 @@ LOCAL_RHYTHM_FEATURE_NAMES = (
 )
 # The QRS traced down to 5% of its peak slope, 20 ms of quiet on each side: the 20% level of
 # ``qrs_widths`` stops before the slurred terminal wave of right bundle branch block (on DS1,
-# RBBB record 118's median width is 78 ms at 20%, 147 ms at 5%; normal records' 64-139 ms).
+# RBBB record 118's median width is 78 ms at 20%, 147 ms at 5%; normal records' 69-139 ms).
 # Both halves are kept apart: left bundle branch block slows the upstroke before the R peak,
 # right bundle branch block the terminal wave after it.
 QRS_EXTENT_LEVEL = 0.05
