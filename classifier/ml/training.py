@@ -59,6 +59,8 @@ class ModelConfig:
     learning_rate: float = 1e-3
     cap: int | None = 3000  # most beats of one class per epoch (None: every beat of the class)
     floor: int = 1000  # fewest beats of one class per epoch (rare classes repeated)
+    # how far each epoch evens out the records within a class (_balanced_epoch): 0 beats alike
+    record_balance: float = 0.0
     seed: int = 0
     # Several seeds of this configuration averaged into one model (empty: one model, ``seed``).
     ensemble_seeds: tuple[int, ...] = ()
@@ -113,16 +115,35 @@ def clean_inputs(
 
 
 def _balanced_epoch(
-    labels: np.ndarray, index: np.ndarray, rng: np.random.Generator, cap: int | None, floor: int
+    labels: np.ndarray,
+    index: np.ndarray,
+    rng: np.random.Generator,
+    cap: int | None,
+    floor: int,
+    records: np.ndarray | None = None,
+    record_balance: float = 0.0,
 ) -> tuple[np.ndarray, dict[int, float]]:
+    """One epoch's beats: every class drawn ``floor``-``cap`` times, and the class weights that
+    even out what is left. With ``records`` (each beat's record) and ``record_balance`` > 0, a
+    beat of a class is drawn with probability proportional to 1 / n ** record_balance, n its
+    record's beats of that class: 0 draws beats alike, 1 records alike (exactly so where a
+    class is drawn with replacement; a class over the cap is drawn without, which flattens it)."""
     chosen, counts = [], {}
     for c in np.unique(labels):
-        members = index[labels == c]
+        in_class = labels == c
+        members = index[in_class]
         if cap is None:
             n = max(len(members), floor)
         else:
             n = int(np.clip(len(members), min(floor, cap), cap))
-        chosen.append(rng.choice(members, size=n, replace=n > len(members)))
+        p = None
+        if records is not None and record_balance > 0:
+            _, which, per_record = np.unique(
+                records[in_class], return_inverse=True, return_counts=True
+            )
+            p = per_record[which].astype(np.float64) ** -record_balance
+            p /= p.sum()
+        chosen.append(rng.choice(members, size=n, replace=n > len(members), p=p))
         counts[int(c)] = n
     mean = np.mean(list(counts.values()))
     weights = {c: float(mean / n) for c, n in counts.items()}
@@ -156,7 +177,13 @@ class _EpochData:
 
             def _draw(self) -> None:
                 index, weights = _balanced_epoch(
-                    labels[train_idx], train_idx, self.rng, config.cap, config.floor
+                    labels[train_idx],
+                    train_idx,
+                    self.rng,
+                    config.cap,
+                    config.floor,
+                    table.records[train_idx],
+                    config.record_balance,
                 )
                 sub = table.subset(index)
                 if config.augment:
