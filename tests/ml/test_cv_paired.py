@@ -21,24 +21,28 @@ new: mean macro-F1 0.4500, sd 0.1000 over 4 folds
 """
 
 
+@pytest.fixture
+def path(tmp_path):
+    """The results file above, as ml_grouped_cv.py writes one."""
+    results = tmp_path / "cv.txt"
+    results.write_text(RESULTS)
+    return results
+
+
 def test_seed_ranges_read_as_sets():
     assert parse_seeds("0-3") == {0, 1, 2, 3}
     assert parse_seeds("4,5") == {4, 5}
     assert parse_seeds("1-2,7") == {1, 2, 7}
 
 
-def test_scores_are_read_per_candidate_fold_and_seed_and_filtered_by_seed(tmp_path):
-    path = tmp_path / "cv.txt"
-    path.write_text(RESULTS)
+def test_scores_are_read_per_candidate_fold_and_seed_and_filtered_by_seed(path):
     scores = read_scores(str(path))
     assert len(scores) == 9  # ensemble and summary lines are not single-seed scores
     assert scores[("new", 1, 2)] == 0.9
     assert set(read_scores(f"{path}:1")) == {(n, f, 1) for n in ("base", "new") for f in (0, 1)}
 
 
-def test_only_common_fold_seed_pairs_are_compared(tmp_path):
-    path = tmp_path / "cv.txt"
-    path.write_text(RESULTS)
+def test_only_common_fold_seed_pairs_are_compared(path):
     lines, figures = paired_comparison(read_scores(str(path)), "base", "new")
     # seed 2 of fold 1 has no "base" partner and is left out: gains +0.05, +0.02, -0.01, +0.04
     assert figures["pairs"] == 4
@@ -50,8 +54,6 @@ def test_only_common_fold_seed_pairs_are_compared(tmp_path):
     assert reversed_p == pytest.approx(1 - figures["t_test_p"])
 
 
-def test_too_few_pairs_is_an_error(tmp_path):
-    path = tmp_path / "cv.txt"
-    path.write_text(RESULTS)
+def test_too_few_pairs_is_an_error(path):
     with pytest.raises(ValueError, match="fewer than two"):
         paired_comparison(read_scores(f"{path}:2"), "base", "new")
