@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
-from classifier.ml.recording_io import MAX_FS, MIN_FS
+from ecg.io.recording_io import MAX_FS, MIN_FS
 from recordings.models import Beat, Recording
 from recordings.services import UNITS
 

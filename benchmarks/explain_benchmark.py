@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from classifier.ml import explain  # noqa: E402
+from ecg.models import explain  # noqa: E402
 
 
 def stand_in_model():
@@ -74,8 +74,8 @@ def first_heat_map_child(model_path: str, path: str, repeat: int) -> None:
     """In a fresh process: what one heat-map request costs a serving process that has only
     served predictions so far. ``path`` "litert": ``explain_bundle`` (the Grad-CAM export);
     "keras": the Keras model, as every heat map was computed before the export existed."""
-    from classifier.ml.bundle import read_metadata
     from classifier.model_service import ModelService
+    from ecg.models.bundle import read_metadata
 
     rss_start = rss_mb()  # Django, the pipeline and its imports (scipy, ...), no model yet
     model_path = Path(model_path)
@@ -117,7 +117,7 @@ def first_heat_map_figures(model_path: Path, repeat: int) -> dict:
     """``first_heat_map_child`` for both paths, each in its own fresh process."""
     import subprocess
 
-    from classifier.lite_runtime import gradcam_is_fresh
+    from ecg.models.lite_runtime import gradcam_is_fresh
 
     paths = ["litert", "keras"] if gradcam_is_fresh(model_path) else ["keras"]
     figures = {}
@@ -134,7 +134,7 @@ def first_heat_map_figures(model_path: Path, repeat: int) -> dict:
 def litert_figures(model_path: Path, model, images, rr, repeat: int) -> dict:
     """LiteRT + NumPy head Grad-CAM of the same images, and its largest difference from Keras.
     Empty when the model has no fresh Grad-CAM export."""
-    from classifier.lite_runtime import gradcam_is_fresh, load_gradcam_model
+    from ecg.models.lite_runtime import gradcam_is_fresh, load_gradcam_model
 
     if not gradcam_is_fresh(model_path):
         return {}
@@ -164,15 +164,15 @@ def recording_figures(record: str = "119") -> dict:
     """One beat of a 30-minute MIT-BIH record explained the way a recording page does it: the
     whole lead through ``beat_inputs`` (RR features need every beat), then Grad-CAM of one beat.
     Skipped (empty) without the data or a shipped recording model."""
-    from classifier.ml.bundle import load_bundle, read_metadata
-    from classifier.ml.records import default_data_dir, load_record
+    from ecg.io.records import default_data_dir, load_record
+    from ecg.models.bundle import load_bundle, read_metadata
 
     data_dir = default_data_dir()
     paths = [p for p in sorted((ROOT / "models").glob("*.keras"))
              if read_metadata(p).get("task") == "recording"]  # fmt: skip
     if data_dir is None or not paths:
         return {}
-    from classifier.lite_runtime import gradcam_is_fresh, load_gradcam_bundle
+    from ecg.models.lite_runtime import gradcam_is_fresh, load_gradcam_bundle
 
     rec = load_record(data_dir, record)
     result = {
@@ -212,7 +212,7 @@ def main() -> None:
     first_heat_map = first_heat_map_figures(shipped[0], args.repeat) if shipped else {}
     load_average = round(os.getloadavg()[0], 2)
     if shipped:
-        from classifier.ml.bundle import load_bundle
+        from ecg.models.bundle import load_bundle
 
         bundle = load_bundle(shipped[0])
         model, inputs, source = bundle.model, bundle.metadata["inputs"], str(shipped[0].name)

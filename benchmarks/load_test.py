@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.production_server import ProductionServer  # noqa: E402
-from classifier.ml.representations import render  # noqa: E402
+from ecg.imaging.representations import render  # noqa: E402
 
 PASSWORD = "Load-test-pass-4821"
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')

@@ -35,7 +35,7 @@ def ds1_folds(records: np.ndarray, labels: np.ndarray, n_folds: int) -> list[lis
     """DS1 record names per fold (deterministic), grouped by record, stratified by class."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    from classifier.ml.classes import DS1_RECORDS
+    from ecg.classes import DS1_RECORDS
 
     rows = np.flatnonzero(np.isin(records, list(DS1_RECORDS)) & (labels >= 0))
     splitter = StratifiedGroupKFold(n_splits=n_folds)
@@ -48,8 +48,8 @@ def ds1_folds(records: np.ndarray, labels: np.ndarray, n_folds: int) -> list[lis
 def cv_setup(doc: str, default_out: str) -> tuple[argparse.Namespace, dict, Any, list[list[str]]]:
     """What every CV benchmark starts from: its command line (candidate names, --folds, --cache,
     --out), the candidates by name (shipped and tried), the beat table and the DS1 folds."""
-    from classifier.ml import pipeline
-    from classifier.ml.dataset import load_beat_table
+    from ecg.training import pipeline
+    from ecg.training.dataset import load_beat_table
 
     candidates = {c.config.name: c for c in pipeline.CANDIDATES + pipeline.TRIED_CANDIDATES}
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
@@ -94,7 +94,7 @@ def fit_balanced_epochs(
 ) -> None:
     """The probes' plain loop: each epoch a balanced draw of 1,000-3,000 training beats per
     class with class weights, fed as ``inputs_for(index)``; no augmentation, no checkpoint."""
-    from classifier.ml.training import _balanced_epoch
+    from ecg.training.training import _balanced_epoch
 
     for _ in range(epochs):
         index, weights = _balanced_epoch(labels[train_idx], train_idx, rng, 3000, 1000)
@@ -134,10 +134,10 @@ def run_fold(task: tuple[int, str, int | None]) -> dict[str, Any]:
     """Train one candidate (``seed``: None for its own) on the other folds, score fold ``i``."""
     from dataclasses import replace
 
-    from classifier.ml.classes import class_codes
-    from classifier.ml.dataset import inter_patient_split
-    from classifier.ml.metrics import classification_metrics
-    from classifier.ml.training import clean_inputs, train
+    from ecg.classes import class_codes
+    from ecg.training.dataset import inter_patient_split
+    from ecg.training.metrics import classification_metrics
+    from ecg.training.training import clean_inputs, train
 
     i, name, seed = task
     table, labels = STATE["table"], STATE["labels"]
@@ -165,7 +165,7 @@ def run_fold(task: tuple[int, str, int | None]) -> dict[str, Any]:
 def main() -> None:
     import multiprocessing as mp
 
-    from classifier.ml.training import rr_inputs_for
+    from ecg.training.training import rr_inputs_for
 
     args, candidates, table, folds = cv_setup(__doc__, "benchmarks/results/ml_grouped_cv.txt")
     title = f"# grouped {args.folds}-fold cross-validation over DS1 records (DS2 not touched)"
@@ -212,9 +212,9 @@ def seed_ensembles(
 ) -> dict[str, list[float]]:
     """Each candidate's seeds averaged into one model per fold, scored like the single ones:
     does averaging seeds steady what one seed decides for a new patient?"""
-    from classifier.ml.classes import class_codes
-    from classifier.ml.dataset import inter_patient_split
-    from classifier.ml.metrics import classification_metrics
+    from ecg.classes import class_codes
+    from ecg.training.dataset import inter_patient_split
+    from ecg.training.metrics import classification_metrics
 
     table, labels = STATE["table"], STATE["labels"]
     scores: dict[str, list[float]] = {}

@@ -34,10 +34,10 @@ def main() -> None:
 
     from ml_grouped_cv import cv_setup, finish, fold_header, log, per_class_text
 
-    from classifier.ml.classes import DS1_RECORDS, class_codes
-    from classifier.ml.dataset import DS1_VALIDATION_RECORDS, Split
-    from classifier.ml.metrics import classification_metrics
-    from classifier.ml.training import clean_inputs, refit, rr_inputs_for, train
+    from ecg.classes import DS1_RECORDS, class_codes
+    from ecg.training.dataset import DS1_VALIDATION_RECORDS, Split
+    from ecg.training.metrics import classification_metrics
+    from ecg.training.training import clean_inputs, refit, rr_inputs_for, train
 
     args, candidates, table, folds = cv_setup(__doc__, "benchmarks/results/ml_refit_cv.txt")
     labels = table.labels("six")

@@ -32,8 +32,8 @@ def second_lead_windows(data_dir: str, records: np.ndarray, table) -> np.ndarray
     """The table's wide windows cut from each record's other lead (same beats, same rows)."""
     import wfdb
 
-    from classifier.ml.dataset import beats_from_record
-    from classifier.ml.records import load_record
+    from ecg.io.records import load_record
+    from ecg.training.dataset import beats_from_record
 
     out = np.zeros_like(table.windows)
     for name in np.unique(records):
@@ -58,13 +58,13 @@ def main() -> None:
         per_class_text,
     )
 
-    from classifier.ml import representations
-    from classifier.ml.architectures import build_cnn
-    from classifier.ml.classes import DS1_RECORDS, class_codes
-    from classifier.ml.dataset import crop_windows, load_beat_table
-    from classifier.ml.metrics import classification_metrics
-    from classifier.ml.records import default_data_dir
-    from classifier.ml.training import set_seeds
+    from ecg.classes import DS1_RECORDS, class_codes
+    from ecg.imaging import representations
+    from ecg.io.records import default_data_dir
+    from ecg.models.architectures import build_cnn
+    from ecg.training.dataset import crop_windows, load_beat_table
+    from ecg.training.metrics import classification_metrics
+    from ecg.training.training import set_seeds
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=6)

@@ -80,7 +80,7 @@ def write_model_file(rows: list[dict[str, Any]], name: str, models_dir: str) -> 
     shipped_f1 = shipped["splits"]["inter"]["six_class"]["macro_f1"]
     same = [r["seed"] for r in rows if abs(r["macro_f1"] - shipped_f1) < 1e-9]
     path = models / f"{name}.seeds.json"
-    from classifier.ml.bundle import file_sha256
+    from ecg.models.bundle import file_sha256
 
     digest = file_sha256(models / f"{name}.keras")
     data = {
@@ -94,11 +94,11 @@ def write_model_file(rows: list[dict[str, Any]], name: str, models_dir: str) -> 
 
 
 def main() -> None:
-    from classifier.ml import pipeline
-    from classifier.ml.bundle import ModelBundle, recording_model_path
-    from classifier.ml.dataset import load_beat_table
-    from classifier.ml.evaluation import evaluate_on_split
-    from classifier.ml.training import train
+    from ecg.models.bundle import ModelBundle, recording_model_path
+    from ecg.training import pipeline
+    from ecg.training.dataset import load_beat_table
+    from ecg.training.evaluation import evaluate_on_split
+    from ecg.training.training import train
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])

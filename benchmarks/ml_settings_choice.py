@@ -44,9 +44,9 @@ def _settings(training: dict) -> str:
 
 
 def intra_lines(old: Path, runs: Path, table, split) -> list[str]:
-    from classifier.ml.bundle import load_bundle
-    from classifier.ml.evaluation import bundle_probabilities
-    from classifier.ml.metrics import confusion_matrix, macro_f1
+    from ecg.models.bundle import load_bundle
+    from ecg.training.evaluation import bundle_probabilities
+    from ecg.training.metrics import confusion_matrix, macro_f1
 
     labels = table.labels("six")[split.val]
     lines = ["## intra-patient validation (accuracy, macro-F1): old settings -> new settings"]
@@ -76,9 +76,9 @@ def intra_lines(old: Path, runs: Path, table, split) -> list[str]:
 def member_lines(members_dir: Path, table, split, what: str) -> list[str]:
     """Validation macro-F1 of the first 1, 2, ... seeds of each ensemble kept in
     ``members_dir``, averaged, with the members' training time."""
-    from classifier.ml.bundle import load_bundle
-    from classifier.ml.evaluation import bundle_probabilities
-    from classifier.ml.metrics import confusion_matrix, macro_f1
+    from ecg.models.bundle import load_bundle
+    from ecg.training.evaluation import bundle_probabilities
+    from ecg.training.metrics import confusion_matrix, macro_f1
 
     labels = table.labels("six")[split.val]
     lines = []
@@ -98,8 +98,8 @@ def member_lines(members_dir: Path, table, split, what: str) -> list[str]:
 
 
 def speed_lines(old: Path, runs: Path, record) -> list[str]:
-    from classifier.ml.bundle import load_bundle
-    from classifier.ml.evaluation import measure_speed
+    from ecg.models.bundle import load_bundle
+    from ecg.training.evaluation import measure_speed
 
     lines = []
     for name in IMAGE_MODELS:
@@ -115,9 +115,9 @@ def speed_lines(old: Path, runs: Path, record) -> list[str]:
 
 
 def main() -> None:
-    from classifier.ml import pipeline
-    from classifier.ml.dataset import load_beat_table
-    from classifier.ml.records import default_data_dir, load_record
+    from ecg.io.records import default_data_dir, load_record
+    from ecg.training import pipeline
+    from ecg.training.dataset import load_beat_table
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--old", required=True)

@@ -60,8 +60,8 @@ def run(args: tuple[str, str]) -> str:
     name, cache = args
     import numpy as np
 
-    from classifier.ml import dataset, pipeline
-    from classifier.ml.training import ModelConfig, train
+    from ecg.training import dataset, pipeline
+    from ecg.training.training import ModelConfig, train
 
     table = dataset.load_beat_table(cache)
     table.windows = np.asarray(table.windows, dtype=np.float32)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from classifier.ml import report  # noqa: E402
+from ecg.training import report  # noqa: E402
 
 
 def main() -> None:
@@ -43,9 +43,9 @@ def main() -> None:
     print("\n".join(report.comparison_rows(metrics, "original_cnn")))
     if args.no_speed:
         return
-    from classifier.ml.bundle import load_bundle
-    from classifier.ml.evaluation import measure_speed
-    from classifier.ml.records import default_data_dir, load_record
+    from ecg.io.records import default_data_dir, load_record
+    from ecg.models.bundle import load_bundle
+    from ecg.training.evaluation import measure_speed
 
     data_dir = default_data_dir()
     if data_dir is None:

@@ -49,8 +49,8 @@ STATE: dict[str, Any] = {}
 
 def images(index: np.ndarray, variant: str) -> np.ndarray:
     """The variant's image stack (n, 64, 64, channels) for the beats at ``index``."""
-    from classifier.ml import representations
-    from classifier.ml.record_template import difference_image
+    from ecg.imaging import representations
+    from ecg.training.record_template import difference_image
 
     fs = STATE["fs"]
     beat = representations.render("spectrogram", STATE["windows"][index], fs, None)
@@ -84,8 +84,8 @@ def adapt_batch_norm(model: Any, inputs: dict[str, np.ndarray]) -> None:
 
 
 def scored(labels: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
-    from classifier.ml.classes import class_codes
-    from classifier.ml.metrics import classification_metrics
+    from ecg.classes import class_codes
+    from ecg.training.metrics import classification_metrics
 
     m = classification_metrics(labels, probs, class_codes("six"))
     return {"macro_f1": m["macro_f1"], "confusion": m["confusion_matrix"]}
@@ -96,8 +96,8 @@ def run(task: tuple[int, str, int]) -> list[dict[str, Any]]:
     import keras
     from ml_grouped_cv import fit_balanced_epochs
 
-    from classifier.ml.architectures import build_cnn
-    from classifier.ml.training import set_seeds
+    from ecg.models.architectures import build_cnn
+    from ecg.training.training import set_seeds
 
     fold, variant, seed = task
     started = time.perf_counter()
@@ -137,8 +137,8 @@ def run(task: tuple[int, str, int]) -> list[dict[str, Any]]:
 
 def summary(results: list[dict[str, Any]]) -> list[str]:
     """Per variant: mean per-fold macro-F1, and pooled-over-folds figures per seed."""
-    from classifier.ml.classes import class_codes
-    from classifier.ml.metrics import macro_f1, per_class_from_confusion
+    from ecg.classes import class_codes
+    from ecg.training.metrics import macro_f1, per_class_from_confusion
 
     classes = class_codes("six")
     lines = []
@@ -170,9 +170,9 @@ def summary(results: list[dict[str, Any]]) -> list[str]:
 def main() -> None:
     from ml_grouped_cv import ds1_folds, fold_header
 
-    from classifier.ml import representations
-    from classifier.ml.classes import DS1_RECORDS
-    from classifier.ml.dataset import load_beat_table
+    from ecg.classes import DS1_RECORDS
+    from ecg.imaging import representations
+    from ecg.training.dataset import load_beat_table
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=6)

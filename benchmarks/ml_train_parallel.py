@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def job(args: tuple[str, str, str, str]) -> str:
     split_name, name, cache, runs_dir = args
-    from classifier.ml import dataset, pipeline
-    from classifier.ml.bundle import save_bundle
-    from classifier.ml.training import train
+    from ecg.models.bundle import save_bundle
+    from ecg.training import dataset, pipeline
+    from ecg.training.training import train
 
     table = dataset.load_beat_table(cache)
     labels = table.labels("six")
@@ -49,7 +49,7 @@ def job(args: tuple[str, str, str, str]) -> str:
 
 
 def main() -> None:
-    from classifier.ml import pipeline
+    from ecg.training import pipeline
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", default="build/beats_mlii.npz")

@@ -42,16 +42,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from classifier.ml.bundle import ModelBundle, load_bundle, recording_model_path  # noqa: E402
-from classifier.ml.classes import PACED_RECORDS, class_codes  # noqa: E402
-from classifier.ml.detection import detect_beats, evaluate_detection  # noqa: E402
-from classifier.ml.recording_analysis import (  # noqa: E402
+from ecg.classes import PACED_RECORDS, class_codes  # noqa: E402
+from ecg.dsp.detection import detect_beats, evaluate_detection  # noqa: E402
+from ecg.io.recording_io import Limits, ParsedRecording, parse_upload  # noqa: E402
+from ecg.io.records import default_data_dir, list_records  # noqa: E402
+from ecg.models.bundle import ModelBundle, load_bundle, recording_model_path  # noqa: E402
+from ecg.recording_analysis import (  # noqa: E402
     analyse,
     classify_at,
     reference_agreement,
 )
-from classifier.ml.recording_io import Limits, ParsedRecording, parse_upload  # noqa: E402
-from classifier.ml.records import default_data_dir, list_records  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "recording_benchmark.json"
 THIRTY_MINUTES_S = 1800.0
@@ -69,7 +69,7 @@ def rss_mb() -> float:
 
 def find_model(explicit: str | None) -> tuple[ModelBundle, str]:
     """The shipped model with task "recording", or a stand-in CNN when none is shipped yet."""
-    from classifier.lite_runtime import load_serving_bundle
+    from ecg.models.lite_runtime import load_serving_bundle
 
     if explicit:
         bundle, runtime = load_serving_bundle(Path(explicit))
@@ -85,7 +85,7 @@ def stand_in_bundle() -> ModelBundle:
     """A CNN of realistic size (3 conv blocks) so inference cost is representative."""
     import keras
 
-    from classifier.ml.bundle import save_bundle
+    from ecg.models.bundle import save_bundle
 
     keras.utils.set_random_seed(0)
     image = keras.Input((64, 64, 1), name="image", dtype="uint8")
@@ -192,7 +192,7 @@ def long_upload(data_dir: Path, hours: float) -> list[tuple[str, bytes]]:
     records (MLII first), cycling through them again when 22 hours of records run out."""
     import wfdb
 
-    from classifier.ml.records import load_record
+    from ecg.io.records import load_record
 
     names = [n for n in list_records(data_dir) if n not in PACED_RECORDS]
     pieces: list[np.ndarray] = []

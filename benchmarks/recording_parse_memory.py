@@ -38,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from classifier.ml.recording_io import Limits, parse_upload  # noqa: E402
+from ecg.io.recording_io import Limits, parse_upload  # noqa: E402
 from tests.recordings.synth import edf_bytes, heap_peak, long_ecg  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "recording_parse_memory.json"

@@ -53,9 +53,9 @@ def beat_png(bundle) -> tuple[bytes, str]:
     import numpy as np
     from PIL import Image
 
-    from classifier.ml.beats import beat_annotations, extract_windows
-    from classifier.ml.records import default_data_dir, load_record
-    from classifier.ml.signal import prepare_signal
+    from ecg.dsp.signal import prepare_signal
+    from ecg.features.beats import beat_annotations, extract_windows
+    from ecg.io.records import default_data_dir, load_record
 
     data_dir = default_data_dir()
     if data_dir is not None and (data_dir / "100.hea").is_file():
@@ -124,7 +124,7 @@ def main() -> None:
         models_dir = work / "models"
         build = (
             "from pathlib import Path; from tests.factories import build_tiny_bundle; "
-            "from classifier.lite_runtime import export_lite; "
+            "from ecg.models.lite_runtime import export_lite; "
             f"export_lite(build_tiny_bundle(Path({str(models_dir)!r}), 'tiny-beat', "
             "kind='beat_image', favour='V'))"
         )

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from classifier.ml.classes import class_codes
 from classifier.models import Prediction
+from ecg.classes import class_codes
 
 CSV_COLUMNS = (
     "id", "created_at", "original_name", "image_type", "image_type_detected",

@@ -8,9 +8,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
-from classifier.ml.classes import SIX_CLASS
 from classifier.models import Prediction
 from classifier.validators import validate_image_file
+from ecg.classes import SIX_CLASS
 
 IMAGE_TYPE_FORM_CHOICES = [
     ("auto", "Detect automatically"),

@@ -6,7 +6,7 @@ Preprocessing is the pipeline's own ``load_image_for_model``: the same code trai
 
 Runtime (``settings.MODEL_RUNTIME``): ``auto`` (default) runs a model's network in LiteRT when
 ``python manage.py export_lite_models`` has converted the current ``.keras`` file (about 45 MB
-instead of TensorFlow's 600 MB per process; see ``classifier.lite_runtime``), else in Keras;
+instead of TensorFlow's 600 MB per process; see ``ecg.models.lite_runtime``), else in Keras;
 ``lite`` insists on LiteRT; ``keras`` always uses Keras/TensorFlow. Grad-CAM heat maps follow
 the same rule (``explain_bundle``): the LiteRT view + NumPy head that the same command exports
 (``lite_runtime.export_gradcam``), else the Keras model.
@@ -25,13 +25,13 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
-from classifier.lite_runtime import (
+from ecg.imaging.images import detect_image_kind, load_image_for_model, to_grayscale_array
+from ecg.models.bundle import BundleError, ModelBundle, read_metadata
+from ecg.models.lite_runtime import (
     LiteNotAvailableError,
     load_explain_bundle,
     load_serving_bundle,
 )
-from classifier.ml.bundle import BundleError, ModelBundle, read_metadata
-from classifier.ml.images import detect_image_kind, load_image_for_model, to_grayscale_array
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from classifier.ml.classes import AAMI, SIX_CLASS
+from ecg.classes import AAMI, SIX_CLASS
 
 CLASS_NAMES: dict[str, str] = {c.code: c.name for c in SIX_CLASS}
 # The label sets' own order. PostgreSQL's jsonb does not keep an object's key order, so the

@@ -20,7 +20,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from classifier.ml.bundle import BundleError, read_metadata
+from ecg.models.bundle import BundleError, read_metadata
 
 
 def database_status() -> dict[str, Any]:

@@ -145,12 +145,12 @@ MODELS_DIR = Path(env("MODELS_DIR", default=str(BASE_DIR / "models")))
 # IMAGE_MODELS="beat_image=<model name>,spectrogram=<model name>" (default: first by file name).
 IMAGE_MODELS = env.dict("IMAGE_MODELS", default={})
 # auto: LiteRT when `manage.py export_lite_models` converted the model (far less memory), else
-# Keras; lite: LiteRT only; keras: always TensorFlow/Keras. See classifier/lite_runtime.py.
+# Keras; lite: LiteRT only; keras: always TensorFlow/Keras. See ecg/models/lite_runtime.py.
 MODEL_RUNTIME = env("MODEL_RUNTIME", default="auto")
 
 # Whole recordings (see README "Whole recordings"): upload limits and the background worker.
 # 100 MB: a 24-hour two-lead 360 Hz Holter recording in WFDB format 212 is 93.3 MB with its
-# header and annotations beside it (classifier.ml.recording_io.DEFAULT_MAX_BYTES, same value).
+# header and annotations beside it (ecg.io.recording_io.DEFAULT_MAX_BYTES, same value).
 RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=100_000_000)
 RECORDING_MAX_HOURS = env.float("RECORDING_MAX_HOURS", default=24.0)
 RECORDING_ZIP_MAX_BEATS = env.int("RECORDING_ZIP_MAX_BEATS", default=50_000)

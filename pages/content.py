@@ -1,6 +1,6 @@
 """Patient-facing text about each class, written for this project (not copied from elsewhere).
 
-Keyed by the class code the model outputs (``classifier.ml.classes.SIX_CLASS``); the slug is
+Keyed by the class code the model outputs (``ecg.classes.SIX_CLASS``); the slug is
 used in URLs because "!" is not URL-friendly.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from classifier.ml.classes import SIX_CLASS
+from ecg.classes import SIX_CLASS
 
 
 @dataclass(frozen=True)

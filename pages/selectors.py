@@ -15,8 +15,8 @@ from typing import Any
 
 from django.conf import settings
 
-from classifier.ml.bundle import BundleError, read_metadata
-from classifier.ml.classes import SIX_CLASS
+from ecg.classes import SIX_CLASS
+from ecg.models.bundle import BundleError, read_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -120,8 +120,8 @@ def _read_json(path: Path) -> dict[str, Any]:
 def _seed_spread(models_dir: Path, name: str) -> dict[str, Any] | None:
     """New-patient macro-F1 over retrainings with other seeds (``models/<name>.seeds.json``),
     or None when there is none, or it was measured on another version of the model."""
-    from classifier.ml.pipeline import seed_spread
-    from classifier.ml.report import macro_f1_range
+    from ecg.training.pipeline import seed_spread
+    from ecg.training.report import macro_f1_range
 
     try:
         spread = seed_spread(models_dir, name)

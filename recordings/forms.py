@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
-from classifier.ml.recording_io import MAX_FS, MIN_FS, size_refusal
+from ecg.io.recording_io import MAX_FS, MIN_FS, size_refusal
 
 from .services import UNITS, sentence
 

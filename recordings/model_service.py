@@ -16,8 +16,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from classifier.lite_runtime import load_serving_bundle
-from classifier.ml.bundle import BundleError, ModelBundle, recording_model_path
+from ecg.models.bundle import BundleError, ModelBundle, recording_model_path
+from ecg.models.lite_runtime import load_serving_bundle
 
 logger = logging.getLogger(__name__)
 

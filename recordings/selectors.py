@@ -15,8 +15,8 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from PIL import Image
 
-from classifier.ml.recording_analysis import render_beat_images
-from classifier.ml.signal import bandpass
+from ecg.dsp.signal import bandpass
+from ecg.recording_analysis import render_beat_images
 
 from .models import CLASS_COLOURS, CLASS_NAMES, Beat, Recording
 from .services import mapped_signals
@@ -24,7 +24,7 @@ from .services import mapped_signals
 STRIP_MAX_POINTS = 4000
 STRIP_MAX_SECONDS = 120.0
 # Class folder names as the pipeline's image-folder reader expects them ("!" is awkward in
-# file systems): same mapping as classifier.ml.image_folder.
+# file systems): same mapping as ecg.io.image_folder.
 FOLDER_ALIASES = {"!": "VF"}
 
 

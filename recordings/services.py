@@ -28,15 +28,15 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from classifier.ml.detection import DetectionError
-from classifier.ml.recording_analysis import analyse
-from classifier.ml.recording_io import (
+from ecg.dsp.detection import DetectionError
+from ecg.io.recording_io import (
     Limits,
     ParsedRecording,
     RecordingFormatError,
     parse_upload,
     size_refusal,
 )
+from ecg.recording_analysis import analyse
 
 from .model_service import RecordingModelMissing, get_recording_model_service
 from .models import Beat, Recording, recording_folder

@@ -18,7 +18,7 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from classifier.ml.recording_io import describe_limits
+from ecg.io.recording_io import describe_limits
 
 from . import selectors, services
 from .forms import RecordingSearchForm, RecordingUploadForm

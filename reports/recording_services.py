@@ -17,10 +17,10 @@ from django.db.models import Avg, Count
 from django.http import Http404
 from django.utils import timezone
 
-from classifier.ml import explain
-from classifier.ml.bundle import ModelBundle
-from classifier.ml.recording_analysis import CLASSIFY_CHUNK_S, CONTEXT_S
 from classifier.model_service import ModelNotInstalledError, get_model_service
+from ecg.models import explain
+from ecg.models.bundle import ModelBundle
+from ecg.recording_analysis import CLASSIFY_CHUNK_S, CONTEXT_S
 from recordings import selectors as recording_selectors
 from recordings.model_service import recording_model_path
 from recordings.models import CLASS_COLOURS, CLASS_NAMES, Recording

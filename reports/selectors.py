@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 
-from classifier.ml.bundle import BundleError, read_metadata
+from ecg.models.bundle import BundleError, read_metadata
 
 
 def model_metadata(*, name: str, version: str) -> dict[str, Any] | None:

@@ -15,10 +15,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
-from classifier.ml import explain
-from classifier.ml.images import load_image_for_model
 from classifier.model_service import ModelNotInstalledError, get_model_service
 from classifier.models import Prediction
+from ecg.imaging.images import load_image_for_model
+from ecg.models import explain
 
 from .accuracy import measured_accuracy
 from .models import PredictionHeatMap

@@ -4,7 +4,7 @@
   empty MODELS_DIR (no test sees the shipped models by accident);
 * ``user``, ``other_user``, ``staff_user`` -- accounts with known passwords;
 * ``tiny_models_dir`` / ``installed_tiny_models`` -- TINY REAL Keras image models (one per
-  representation) written with ``classifier.ml.bundle.save_bundle``; see ``tests/factories.py``
+  representation) written with ``ecg.models.bundle.save_bundle``; see ``tests/factories.py``
   to build others (a recording model, a model with RR input).
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from classifier.lite_runtime import export_gradcam, export_lite
+from ecg.models.lite_runtime import export_gradcam, export_lite
 from tests.factories import build_tiny_bundle
 
 # The class each tiny model predicts for (almost) any image, via a large output bias.

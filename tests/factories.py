@@ -1,7 +1,7 @@
 """Builders for test data shared by every test folder: tiny real Keras models and images.
 
 ``build_tiny_bundle`` writes a *real* (untrained, randomly initialised but seeded) Keras model
-with complete pipeline metadata through ``classifier.ml.bundle.save_bundle``: the web app loads
+with complete pipeline metadata through ``ecg.models.bundle.save_bundle``: the web app loads
 and runs it exactly like a shipped model, so tests exercise the true code path without training.
 ``run_fresh_python`` runs code in a new process, as a serving process starts (e.g. to check
 that it never imports TensorFlow).
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from classifier.ml.bundle import save_bundle
-from classifier.ml.classes import class_codes
+from ecg.classes import class_codes
+from ecg.models.bundle import save_bundle
 
 TINY_IMAGE_SIZE = 64
 ROOT = Path(__file__).resolve().parents[1]

@@ -48,7 +48,7 @@ def synthetic_beat(fs: float, pre_s: float, post_s: float, *, wide: bool) -> np.
 
 
 def beat_png(kind: str, meta: dict, *, wide: bool) -> bytes:
-    from classifier.ml.representations import render
+    from ecg.imaging.representations import render
 
     fs = float(meta.get("sampling_rate", 360))
     window = meta.get("window", {"pre_s": 0.25, "post_s": 0.45})

@@ -1,6 +1,6 @@
 from django import template
 
-from classifier.ml.explain import READING_NOTE
+from ecg.models.explain import READING_NOTE
 from reports.selectors import heatmap_unavailable_reason
 
 register = template.Library()

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import numpy as np
 from pypdf import PdfReader
 
-from classifier.ml.explain import overlay_png, png_bytes
+from ecg.models.explain import overlay_png, png_bytes
 from reports.pdf import DECISION_SUPPORT_NOTICE, ReportData, build_pdf
 
 

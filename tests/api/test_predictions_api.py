@@ -199,7 +199,7 @@ def test_method_not_allowed_is_json(alice_api):
 def test_heat_map_is_computed_once_and_then_served_from_storage(
     alice_api, installed_tiny_models, monkeypatch
 ):
-    from classifier.ml import explain
+    from ecg.models import explain
 
     calls = []
     real = explain.bundle_grad_cam
@@ -259,8 +259,8 @@ def test_throttle_limits_each_user_separately(alice_api, bob_api, settings):
 
 def test_heat_map_of_a_seed_ensemble_model_is_stored(alice_api, tmp_path, settings):
     # The shipped image models are seed ensembles (convolutions inside member sub-models).
-    from classifier.ml.architectures import build_ensemble
-    from classifier.ml.bundle import save_bundle
+    from ecg.models.architectures import build_ensemble
+    from ecg.models.bundle import save_bundle
     from tests.factories import build_tiny_model, tiny_metadata
 
     members = [build_tiny_model(seed=seed, favour=3) for seed in (1, 2)]

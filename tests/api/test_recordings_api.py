@@ -150,7 +150,7 @@ def test_beats_are_paginated_and_filtered(alice_api, done):
 
 
 def test_beat_heat_map_is_the_classified_beat_and_computed_once(alice_api, done, monkeypatch):
-    from classifier.ml import explain
+    from ecg.models import explain
     from recordings.selectors import recording_beat, recording_beat_images
     from reports.recording_services import beat_context, beat_explanation
 

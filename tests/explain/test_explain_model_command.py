@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from classifier.ml.bundle import save_bundle
-from classifier.ml.classes import class_codes
-from classifier.ml.explain_report import column_times
-from classifier.ml.records import default_data_dir
+from ecg.classes import class_codes
+from ecg.io.records import default_data_dir
+from ecg.models.bundle import save_bundle
+from ecg.training.explain_report import column_times
 
 
 def small_bundle(models_dir: Path, name: str = "tiny", kind: str = "beat_image") -> None:

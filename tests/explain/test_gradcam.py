@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from scipy.ndimage import binary_dilation
 
-from classifier.ml import explain
+from ecg.models import explain
 
 SIZE = 32
 LONG, SHORT = 12, 3
@@ -123,7 +123,7 @@ def test_model_without_convolution_is_rejected():
 
 
 def test_explain_beats_of_a_recording_uses_the_classification_path(tmp_path):
-    from classifier.ml.bundle import load_bundle
+    from ecg.models.bundle import load_bundle
     from tests.explain.test_explain_model_command import small_bundle
 
     small_bundle(tmp_path)
@@ -162,7 +162,7 @@ def test_feature_layer_follows_batch_norm_and_activation_but_not_pooling():
 def test_a_seed_ensemble_is_explained_by_its_members_maps_for_its_own_class(trained):
     # The shipped image models are seed ensembles: convolutions live inside member sub-models.
     # Their map is the mean of the members' maps for the ENSEMBLE's class.
-    from classifier.ml.architectures import build_ensemble
+    from ecg.models.architectures import build_ensemble
 
     model, with_rr = trained
     import keras

@@ -14,7 +14,11 @@ import pytest
 from django.core.management import call_command
 from PIL import Image
 
-from classifier.lite_runtime import (
+from classifier.model_service import ModelNotInstalledError, ModelService
+from ecg.models import explain
+from ecg.models.bundle import save_bundle
+from ecg.models.gradcam_head import HeadError, describe, resize_bilinear
+from ecg.models.lite_runtime import (
     LiteGradCamModel,
     export_gradcam,
     export_lite,
@@ -22,10 +26,6 @@ from classifier.lite_runtime import (
     gradcam_paths,
     load_gradcam_model,
 )
-from classifier.ml import explain
-from classifier.ml.bundle import save_bundle
-from classifier.ml.gradcam_head import HeadError, describe, resize_bilinear
-from classifier.model_service import ModelNotInstalledError, ModelService
 from tests.factories import beat_image_bytes, build_tiny_bundle, run_fresh_python, tiny_metadata
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +39,7 @@ def cnn(seed: int, with_rr: bool):
     branch), small, with non-trivial BatchNorm statistics (untrained ones are 0 and 1)."""
     import keras
 
-    from classifier.ml.architectures import build_cnn
+    from ecg.models.architectures import build_cnn
 
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
@@ -127,7 +127,7 @@ def assert_same_maps(keras_model, lite: LiteGradCamModel, images, rr, n_classes:
     "kind", ["image", "image+rr", "ensemble", "ensemble+rr", "every-layer"]
 )  # fmt: skip
 def test_lite_grad_cam_equals_keras_grad_cam(tmp_path, kind):
-    from classifier.ml.architectures import build_ensemble
+    from ecg.models.architectures import build_ensemble
 
     with_rr = kind.endswith("+rr") or kind == "every-layer"
     if kind.startswith("ensemble"):
@@ -150,7 +150,7 @@ def test_lite_grad_cam_equals_keras_grad_cam(tmp_path, kind):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["beat_image_cnn", "recording_spec_ctx"])
 def test_shipped_models_give_the_keras_heat_maps(tmp_path, name):
-    from classifier.ml.bundle import load_bundle
+    from ecg.models.bundle import load_bundle
 
     source = ROOT / "models" / f"{name}.keras"
     if not source.is_file():
@@ -233,7 +233,7 @@ def test_export_command_exports_grad_cam_and_notes_unsupported_models(tmp_path, 
 
 
 def test_service_explains_with_litert_when_the_export_is_fresh(models_copy):
-    from classifier.ml.bundle import load_bundle
+    from ecg.models.bundle import load_bundle
 
     path = models_copy / "tiny-beat.keras"
     service = ModelService(models_copy)
@@ -325,7 +325,7 @@ def test_a_recording_beat_is_explained_without_importing_tensorflow(tmp_path):
     export_gradcam(path)
     code = (
         "import numpy as np\n"
-        "from classifier.ml import explain\n"
+        "from ecg.models import explain\n"
         "from classifier.model_service import ModelService\n"
         f"service = ModelService({str(tmp_path)!r})\n"
         f"bundle = service.explain_bundle_at({str(path)!r})\n"

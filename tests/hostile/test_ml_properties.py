@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-from classifier.ml import images
-from classifier.ml.records import RecordError, load_record
-from classifier.ml.signal import prepare_signal
+from ecg.dsp.signal import prepare_signal
+from ecg.imaging import images
+from ecg.io.records import RecordError, load_record
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 gray_images = arrays(

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifier.ml.records import SHARED_MITDB
+from ecg.io.records import SHARED_MITDB
 
 FS = 360
 # A model that trains in a second on the tiny synthetic tables: one epoch, a few beats per class.
@@ -53,7 +53,7 @@ def write_record(directory: Path, name: str, n_beats: int = 40, seed: int = 0) -
 def tiny_inter_patient_table(directory: Path):
     """Three synthetic records of 60 beats named like a DS1 training (101), a DS1 validation
     (106) and a DS2 test (100) record: (beat table, six-class labels, inter-patient split)."""
-    from classifier.ml import dataset, pipeline
+    from ecg.training import dataset, pipeline
 
     for name, seed in (("101", 0), ("106", 2), ("100", 1)):
         write_record(directory, name, n_beats=60, seed=seed)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from classifier.ml.architectures import build_cnn
+from ecg.models.architectures import build_cnn
 
 pytestmark = pytest.mark.slow
 

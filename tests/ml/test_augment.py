@@ -1,7 +1,7 @@
 import numpy as np
 
-from classifier.ml.augment import AugmentParams, augment_windows, random_shifts
-from classifier.ml.dataset import crop_windows
+from ecg.training.augment import AugmentParams, augment_windows, random_shifts
+from ecg.training.dataset import crop_windows
 
 FS = 360.0
 
@@ -42,7 +42,7 @@ def test_augmentation_changes_amplitude_and_is_seeded():
 
 
 def test_time_stretch_keeps_the_r_peak_and_the_order_of_the_waves():
-    from classifier.ml.augment import stretch_windows
+    from ecg.training.augment import stretch_windows
 
     windows = np.repeat(p_then_r_window(), 100, axis=0)
     r_index = int(windows[0].argmax())

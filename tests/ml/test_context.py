@@ -4,13 +4,14 @@ serving, unchanged by the recording's gain."""
 import numpy as np
 import pytest
 
-from classifier.ml import context, pipeline
-from classifier.ml.beats import extract_windows, rr_features
-from classifier.ml.bundle import load_bundle, save_bundle
-from classifier.ml.evaluation import bundle_rr_inputs
-from classifier.ml.records import load_record
-from classifier.ml.signal import prepare_signal
-from classifier.ml.training import ModelConfig, rr_inputs_for, train
+from ecg.dsp.signal import prepare_signal
+from ecg.features import context
+from ecg.features.beats import extract_windows, rr_features
+from ecg.io.records import load_record
+from ecg.models.bundle import load_bundle, save_bundle
+from ecg.training import pipeline
+from ecg.training.evaluation import bundle_rr_inputs
+from ecg.training.training import ModelConfig, rr_inputs_for, train
 
 from .conftest import FS, TINY_TRAINING, synthetic_ecg, tiny_inter_patient_table
 

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from classifier.ml import classes, dataset
-from classifier.ml.beats import beat_annotations, labels_for
-from classifier.ml.records import RecordError, load_record, resolve_data_dir
+from ecg import classes
+from ecg.features.beats import beat_annotations, labels_for
+from ecg.io.records import RecordError, load_record, resolve_data_dir
+from ecg.training import dataset
 
 
 @pytest.mark.mitdb

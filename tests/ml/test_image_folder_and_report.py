@@ -4,8 +4,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifier.ml import image_folder, report, representations
-from classifier.ml.classes import UnknownClassError
+from ecg.classes import UnknownClassError
+from ecg.imaging import representations
+from ecg.io import image_folder
+from ecg.training import report
 from tests.ml.conftest import synthetic_ecg
 
 
@@ -111,7 +113,7 @@ MODELS = Path(__file__).resolve().parents[2] / "models"
 
 @pytest.mark.skipif(not list(MODELS.glob("*.keras")), reason="no shipped models yet")
 def test_shipped_models_are_small_complete_and_load():
-    from classifier.ml.bundle import REQUIRED_KEYS, load_bundle
+    from ecg.models.bundle import REQUIRED_KEYS, load_bundle
 
     tasks = {}
     for path in sorted(MODELS.glob("*.keras")):
@@ -167,7 +169,7 @@ def test_seed_spread_says_how_far_the_seed_moves_the_test_figures():
 
 
 def test_seed_spread_of_another_model_file_is_reported_stale(tmp_path):
-    from classifier.ml import pipeline
+    from ecg.training import pipeline
 
     assert pipeline.seed_spread(tmp_path, "ours") is None
     (tmp_path / "ours.keras").write_bytes(b"weights v1")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from classifier.ml import metrics
+from ecg.training import metrics
 
 
 def test_known_values_on_a_hand_made_confusion():

@@ -3,15 +3,16 @@
 import numpy as np
 import pytest
 
-from classifier.ml import pipeline, representations
-from classifier.ml.record_template import (
+from ecg.imaging import representations
+from ecg.training import pipeline
+from ecg.training.record_template import (
     difference_image,
     image_channels,
     model_images,
     template_channels_by_record,
     template_window,
 )
-from classifier.ml.training import ModelConfig, clean_inputs, train
+from ecg.training.training import ModelConfig, clean_inputs, train
 
 from .conftest import TINY_TRAINING, tiny_inter_patient_table
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from classifier.ml import images, representations
-from classifier.ml.beats import extract_windows, rr_features
+from ecg.features.beats import extract_windows, rr_features
+from ecg.imaging import images, representations
 
 FS = 360.0
 

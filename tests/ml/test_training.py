@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from classifier.ml import pipeline
-from classifier.ml.bundle import load_bundle, save_bundle
-from classifier.ml.evaluation import bundle_probabilities, evaluate_on_split
-from classifier.ml.records import load_record
-from classifier.ml.training import ModelConfig, clean_inputs, refit, train
+from ecg.io.records import load_record
+from ecg.models.bundle import load_bundle, save_bundle
+from ecg.training import pipeline
+from ecg.training.evaluation import bundle_probabilities, evaluate_on_split
+from ecg.training.training import ModelConfig, clean_inputs, refit, train
 
 pytestmark = pytest.mark.slow
 
@@ -123,7 +123,7 @@ def test_an_ensemble_of_seeds_averages_its_members_and_keeps_the_serving_contrac
 def test_epochs_cap_large_classes_repeat_rare_ones_or_show_every_beat():
     """Balanced epochs (inter split) cap and floor each class; with no cap (intra split) every
     training beat is drawn once, rare classes still repeated up to the floor."""
-    from classifier.ml.training import _balanced_epoch
+    from ecg.training.training import _balanced_epoch
 
     labels = np.array([0] * 500 + [1] * 40 + [2] * 5)
     index = np.arange(len(labels)) + 1000
@@ -143,7 +143,7 @@ def test_record_balance_draws_a_class_more_evenly_across_its_records():
     (the class under the epoch's floor), "small" gets a tenth of the draws with record_balance
     0, a quarter with 0.5 (1/sqrt(n) each) and half with 1; drawn without replacement (the class
     over the epoch's cap) the same order, less steep."""
-    from classifier.ml.training import _balanced_epoch
+    from ecg.training.training import _balanced_epoch
 
     labels = np.zeros(1000, dtype=int)
     index = np.arange(1000)

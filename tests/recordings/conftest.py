@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.ml.bundle import load_bundle
+from ecg.models.bundle import load_bundle
 from tests.factories import build_tiny_bundle
 
 

@@ -17,15 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifier.ml import recording_csv, recording_edf, recording_io
-from classifier.ml.recording_base import ParsedRecording, RecordingFormatError, unit_factor
-from classifier.ml.recording_csv import (
+from ecg.io import recording_csv, recording_edf, recording_io
+from ecg.io.recording_base import ParsedRecording, RecordingFormatError, unit_factor
+from ecg.io.recording_csv import (
     _cell_numbers,
     _fs_from_time,
     _is_number_or_missing,
     _time_column,
 )
-from classifier.ml.recording_io import bridge_short_gaps, parse_upload
+from ecg.io.recording_io import bridge_short_gaps, parse_upload
 
 from .synth import edf_bytes, heap_peak, long_ecg, write_wfdb
 

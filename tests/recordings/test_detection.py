@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifier.ml.detection import (
+from ecg.dsp.detection import (
     DetectionError,
     detect_beats,
     evaluate_detection,
@@ -46,7 +46,7 @@ def test_detects_every_beat_of_a_synthetic_rhythm_with_ectopics(fs):
 
 
 def test_progress_reaches_one_and_long_recordings_are_chunked(monkeypatch):
-    import classifier.ml.detection as detection
+    import ecg.dsp.detection as detection
 
     monkeypatch.setattr(detection, "CHUNK_S", 30.0)
     duration = 100.0

@@ -16,11 +16,13 @@ import numpy as np
 import pytest
 from scipy import signal as sps
 
-from classifier.ml import recording_analysis, recording_io, signal
-from classifier.ml.bundle import PREDICT_BATCH, batch_bounds
-from classifier.ml.recording_analysis import analyse, classify_at
-from classifier.ml.recording_io import Limits, ParsedRecording, megabytes, parse_upload
-from classifier.ml.records import default_data_dir
+from ecg import recording_analysis
+from ecg.dsp import signal
+from ecg.io import recording_io
+from ecg.io.recording_io import Limits, ParsedRecording, megabytes, parse_upload
+from ecg.io.records import default_data_dir
+from ecg.models.bundle import PREDICT_BATCH, batch_bounds
+from ecg.recording_analysis import analyse, classify_at
 from tests.model_outputs import assert_same_model_outputs
 
 from .synth import beat_times, heap_peak, long_ecg, write_wfdb
@@ -55,7 +57,7 @@ def assert_same_analysis(files, bundle, monkeypatch) -> None:
 
 
 def shipped_recording_bundle():
-    from classifier.lite_runtime import load_serving_bundle
+    from ecg.models.lite_runtime import load_serving_bundle
 
     path = ROOT / "models" / "recording_spec_ctx.keras"
     if not path.is_file():

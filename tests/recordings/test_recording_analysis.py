@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifier.ml.recording_analysis import analyse, beat_images, classify_at
-from classifier.ml.recording_io import parse_upload
+from ecg.io.recording_io import parse_upload
+from ecg.recording_analysis import analyse, beat_images, classify_at
 
 from .synth import beat_times, ecg, write_wfdb
 
@@ -50,7 +50,7 @@ def test_analyse_detects_classifies_and_compares_with_reference(tmp_path, reques
 
 
 def test_classify_at_matches_one_call_of_classify_beats(tiny_bundle, monkeypatch):
-    import classifier.ml.recording_analysis as ra
+    import ecg.recording_analysis as ra
 
     duration = 50.0
     times = beat_times(duration)
@@ -71,7 +71,7 @@ def test_recording_service_uses_litert_when_a_fresh_conversion_exists(
     import shutil
     from pathlib import Path
 
-    from classifier.lite_runtime import TOLERANCE, export_lite, litert_available
+    from ecg.models.lite_runtime import TOLERANCE, export_lite, litert_available
     from recordings.model_service import get_recording_model_service
 
     if not litert_available():

@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from classifier.ml.recording_io import Limits, RecordingFormatError, parse_upload
+from ecg.io.recording_io import Limits, RecordingFormatError, parse_upload
 
 from .synth import beat_times, ecg, write_wfdb, zip_bytes
 

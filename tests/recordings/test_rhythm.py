@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifier.ml.rhythm import heart_rate, rr_irregularity, runs_of, summarise
+from ecg.features.rhythm import heart_rate, rr_irregularity, runs_of, summarise
 
 FS = 360.0
 CLASSES = ["L", "N", "A", "V", "R", "!"]

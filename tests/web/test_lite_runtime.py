@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from classifier.lite_runtime import export_lite, lite_is_fresh, lite_paths, load_lite_bundle
-from classifier.ml.bundle import load_bundle
 from classifier.model_service import ModelNotInstalledError, ModelService
+from ecg.models.bundle import load_bundle
+from ecg.models.lite_runtime import export_lite, lite_is_fresh, lite_paths, load_lite_bundle
 from tests.factories import build_tiny_bundle, run_fresh_python
 
 
@@ -80,8 +80,8 @@ def test_serving_with_litert_never_imports_tensorflow(tiny_models_dir):
     code = (
         "import io\n"
         "from PIL import Image\n"
-        "from classifier.ml import explain\n"
-        "from classifier.ml.images import load_image_for_model\n"
+        "from ecg.models import explain\n"
+        "from ecg.imaging.images import load_image_for_model\n"
         "from classifier.model_service import ModelService\n"
         "from tests.factories import beat_image_bytes\n"
         f"service = ModelService({str(tiny_models_dir)!r})\n"

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from classifier.ml.bundle import load_bundle
-from classifier.ml.images import load_image_for_model
 from classifier.model_service import ModelNotInstalledError, ModelService, get_model_service
+from ecg.imaging.images import load_image_for_model
+from ecg.models.bundle import load_bundle
 from tests.conftest import BEAT_FAVOURS, SPECTROGRAM_FAVOURS
 from tests.factories import beat_image_bytes, build_tiny_bundle, spectrogram_image_bytes
 

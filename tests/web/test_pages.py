@@ -5,7 +5,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from classifier.ml.classes import SIX_CLASS
+from ecg.classes import SIX_CLASS
 from pages.content import CLASS_PAGES
 from tests.factories import build_tiny_bundle
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from classifier.ml.beats import beat_annotations, extract_windows
-from classifier.ml.records import default_data_dir, load_record
-from classifier.ml.signal import prepare_signal
 from classifier.model_service import ModelService
+from ecg.dsp.signal import prepare_signal
+from ecg.features.beats import beat_annotations, extract_windows
+from ecg.io.records import default_data_dir, load_record
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 

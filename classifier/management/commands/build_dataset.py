@@ -7,8 +7,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from classifier.ml.dataset import build_beat_table, save_beat_table
-from classifier.ml.records import RecordError, download_mitdb, resolve_data_dir
+from ecg.io.records import RecordError, download_mitdb, resolve_data_dir
+from ecg.training.dataset import build_beat_table, save_beat_table
 
 DEFAULT_CACHE = Path("build/beats_mlii.npz")
 

@@ -11,9 +11,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 from django.conf import settings  # noqa: E402
 from django.core.management.base import BaseCommand, CommandError
 
-from classifier.ml import pipeline
-from classifier.ml.bundle import BundleError
-from classifier.ml.records import RecordError
+from ecg.io.records import RecordError
+from ecg.models.bundle import BundleError
+from ecg.training import pipeline
 
 from .build_dataset import add_data_arguments, data_dir_from
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
-from classifier.ml import representations
-from classifier.ml.beats import POST_S, PRE_S
-from classifier.ml.classes import DS1_RECORDS, DS2_RECORDS
-from classifier.ml.dataset import build_beat_table
-from classifier.ml.image_folder import export_images
-from classifier.ml.records import RecordError, list_records
+from ecg.classes import DS1_RECORDS, DS2_RECORDS
+from ecg.features.beats import POST_S, PRE_S
+from ecg.imaging import representations
+from ecg.io.image_folder import export_images
+from ecg.io.records import RecordError, list_records
+from ecg.training.dataset import build_beat_table
 
 from .build_dataset import add_data_arguments, data_dir_from
 

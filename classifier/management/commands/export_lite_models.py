@@ -6,14 +6,14 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from classifier.lite_runtime import (
+from ecg.models.gradcam_head import HeadError
+from ecg.models.lite_runtime import (
     LiteExportError,
     export_gradcam,
     export_lite,
     gradcam_is_fresh,
     lite_is_fresh,
 )
-from classifier.ml.gradcam_head import HeadError
 
 
 class Command(BaseCommand):

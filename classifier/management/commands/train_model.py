@@ -12,11 +12,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 from django.conf import settings  # noqa: E402
 from django.core.management.base import BaseCommand, CommandError
 
-from classifier.ml import pipeline
-from classifier.ml.bundle import save_bundle
-from classifier.ml.image_folder import read_images
-from classifier.ml.records import RecordError
-from classifier.ml.training import ModelConfig, train_on_images
+from ecg.io.image_folder import read_images
+from ecg.io.records import RecordError
+from ecg.models.bundle import save_bundle
+from ecg.training import pipeline
+from ecg.training.training import ModelConfig, train_on_images
 
 from .build_dataset import DEFAULT_CACHE, add_data_arguments, data_dir_from
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from classifier.ml.bundle import BundleError, load_bundle
-from classifier.ml.explain import ExplainError
-from classifier.ml.explain_report import explain_markdown, write_model_explanation
-from classifier.ml.records import RecordError, resolve_data_dir
+from ecg.io.records import RecordError, resolve_data_dir
+from ecg.models.bundle import BundleError, load_bundle
+from ecg.models.explain import ExplainError
+from ecg.training.explain_report import explain_markdown, write_model_explanation
 
 
 class Command(BaseCommand):

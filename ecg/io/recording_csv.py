@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .recording_base import ParsedRecording, RecordingFormatError, unit_factor
+from ecg.io.recording_base import ParsedRecording, RecordingFormatError, unit_factor
 
 TIME_HEADER = re.compile(r"^\s*(time|t|sec|secs|seconds|s|ms|timestamp|elapsed)\b", re.I)
 MISSING_CELLS = ("", "nan", "NaN", "NA", "null")

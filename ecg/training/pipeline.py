@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from .bundle import file_sha256, load_bundle, save_bundle
-from .classes import class_codes
-from .context import feature_names
-from .dataset import (
+from ecg.classes import class_codes
+from ecg.dsp.signal import MODEL_FS
+from ecg.features.context import feature_names
+from ecg.models.bundle import file_sha256, load_bundle, save_bundle
+from ecg.training.dataset import (
     BeatTable,
     Split,
     build_beat_table,
@@ -33,8 +34,7 @@ from .dataset import (
     load_beat_table,
     save_beat_table,
 )
-from .signal import MODEL_FS
-from .training import ModelConfig, assemble_ensemble, train
+from ecg.training.training import ModelConfig, assemble_ensemble, train
 
 Progress = Callable[[str], None]
 
@@ -491,7 +491,7 @@ REPORT_NOTES = (
     "- Image models (`task: image`) see one image and nothing else: no rhythm, so a premature "
     "atrial beat that looks normal cannot be told from a normal beat; that is by design of "
     "the upload use case. The recording candidates add the six RR features; the `*_ctx` "
-    "candidates also describe each beat against its own recording (`classifier/ml/context.py`: "
+    "candidates also describe each beat against its own recording (`ecg/features/context.py`: "
     "distance from the recording's median beat, QRS width against the recording's median, RR "
     "over the recording's median RR).",
     "- Bundle branch blocks (L, R) on new patients are the weak point: DS1 holds only two L "
@@ -539,7 +539,7 @@ REPORT_NOTES = (
     "With two or three bundle branch block patients in DS1 (and record 124's second lead "
     "V4, not V1), the second lead does not make up for the missing patients.",
     "- Probed, then tried and not shipped: each beat shown beside its own recording's median "
-    "beat (`classifier/ml/record_template.py`), as a cardiologist reads an ectopic beat "
+    "beat (`ecg/training/record_template.py`), as a cardiologist reads an ectopic beat "
     "against the patient's usual one. A plain-loop probe over the grouped DS1 folds, three "
     "seeds (`benchmarks/ml_template_probe.py`, `benchmarks/results/ml_template_probe.txt`; "
     "DS2 untouched), compared the spectrogram alone, with the template as a second channel, "
@@ -684,9 +684,9 @@ def evaluate_models(
     """Re-evaluate every shipped model (and the baseline, if its weights are in ``runs_dir``)
     from the WFDB records; write metrics files, confusion PNGs, REPORT.md and the README block.
     """
-    from . import report
-    from .evaluation import bundle_rr_inputs, evaluate_on_split, measure_speed
-    from .records import load_record
+    from ecg.io.records import load_record
+    from ecg.training import report
+    from ecg.training.evaluation import bundle_rr_inputs, evaluate_on_split, measure_speed
 
     models_dir = Path(models_dir)
     started = time.perf_counter()
@@ -775,8 +775,8 @@ def validation_check(
     """The validation macro-F1 recomputed here against the one recorded at training time: the
     same weights must give the same figure (a check that a bundle trained on another machine
     or Keras backend behaves identically here)."""
-    from .evaluation import bundle_probabilities
-    from .metrics import confusion_matrix, macro_f1
+    from ecg.training.evaluation import bundle_probabilities
+    from ecg.training.metrics import confusion_matrix, macro_f1
 
     labels = table.labels(bundle.metadata["label_set"])
     probs = bundle_probabilities(bundle, table, split.val, rr_all)
@@ -798,7 +798,7 @@ def seed_spread(models_dir: Path, recording: str) -> dict[str, Any] | None:
 
 def render_reports(models_dir: str | Path, readme: str | Path | None = None) -> dict[str, Any]:
     """REPORT.md (and the README blocks) from the metrics files and ``evaluation.json``."""
-    from . import report
+    from ecg.training import report
 
     models_dir = Path(models_dir)
     context_path = models_dir / "evaluation.json"
@@ -845,6 +845,6 @@ def _unshipped_seconds(runs_dir: str | Path | None, evaluated: set[str]) -> floa
 
 
 def _validation_records() -> tuple[str, ...]:
-    from .dataset import DS1_VALIDATION_RECORDS
+    from ecg.training.dataset import DS1_VALIDATION_RECORDS
 
     return DS1_VALIDATION_RECORDS

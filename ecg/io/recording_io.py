@@ -23,17 +23,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .beats import beat_annotations
-from .recording_base import (
+from ecg.features.beats import beat_annotations
+from ecg.io.recording_base import (
     UNITS_TO_MV,
     ParsedRecording,
     RecordingFormatError,
     private_folder,
     unit_factor,
 )
-from .recording_csv import parse_csv
-from .recording_edf import parse_edf
-from .records import PREFERRED_LEAD
+from ecg.io.recording_csv import parse_csv
+from ecg.io.recording_edf import parse_edf
+from ecg.io.records import PREFERRED_LEAD
 
 __all__ = [
     "UNITS_TO_MV",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .classes import BEAT_SYMBOLS, symbol_to_index
+from ecg.classes import BEAT_SYMBOLS, symbol_to_index
 
 # Default beat window around the R peak: 250 ms before (P wave, PR segment) and 450 ms after
 # (QRS and T wave). 0.7 s = 252 samples at 360 Hz.

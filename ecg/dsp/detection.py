@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.ndimage import maximum_filter1d
 
-from .signal import bandpass
+from ecg.dsp.signal import bandpass
 
 CHUNK_S = 120.0  # per XQRS run: bounds its backsearch (quadratic in a stretch without beats),
 # memory, and the time between progress updates; accuracy on MIT-BIH is unchanged vs 10 min

@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from . import representations
-from .beats import extract_windows, rr_features, window_bounds
-from .context import feature_names, rhythm_inputs
-from .signal import prepare_signal
+from ecg.dsp.signal import prepare_signal
+from ecg.features.beats import extract_windows, rr_features, window_bounds
+from ecg.features.context import feature_names, rhythm_inputs
+from ecg.imaging import representations
 
 logger = logging.getLogger(__name__)
 

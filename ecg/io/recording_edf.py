@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .recording_base import ParsedRecording, RecordingFormatError, private_folder, unit_factor
+from ecg.io.recording_base import ParsedRecording, RecordingFormatError, private_folder, unit_factor
 
 EDF_BLOCK_SAMPLES = 1 << 16  # samples of each signal converted at a time (int64 + float64: 1 MB)
 

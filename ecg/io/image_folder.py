@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .classes import UnknownClassError, class_codes
-from .images import load_image_for_model
+from ecg.classes import UnknownClassError, class_codes
+from ecg.imaging.images import load_image_for_model
 
 FOLDER_ALIASES = {"!": "VF"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}

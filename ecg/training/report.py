@@ -91,7 +91,7 @@ def _aami_cell(aami: dict[str, Any], code: str, measure: str) -> str:
 def baseline_difference(ours: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any] | None:
     """Macro-F1 of a model minus the baseline's on the same resampled test records (paired),
     when both metrics files hold per-record confusion matrices of the same records."""
-    from .metrics import bootstrap_difference
+    from ecg.training.metrics import bootstrap_difference
 
     a, b = ours.get("per_record_confusion"), baseline.get("per_record_confusion")
     if not a or not b or sorted(a) != sorted(b):

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 if TYPE_CHECKING:
-    from .bundle import ModelBundle
+    from ecg.models.bundle import ModelBundle
 
 # How to read an overlay, shown beside every heat map (web page, PDF, report).
 READING_NOTE = (
@@ -262,7 +262,7 @@ def bundle_grad_cam(
     """``grad_cam`` on a bundle's model; ExplainError when it needs RR features and has none.
 
     A model that computes its own Grad-CAM (``SelfExplaining``: the LiteRT view + NumPy head of
-    ``classifier.lite_runtime``, no TensorFlow) is asked for it; a Keras model goes through
+    ``ecg.models.lite_runtime``, no TensorFlow) is asked for it; a Keras model goes through
     ``grad_cam``. Both give the same maps (tested to 1e-4).
     """
     if "rr" in bundle.metadata["inputs"] and rr is None:

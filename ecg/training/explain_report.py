@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from . import explain
-from .beats import beat_annotations, labels_for
-from .bundle import ModelBundle
-from .classes import DS2_RECORDS, label_set
-from .records import load_record
-from .representations import SPECTROGRAM_DEFAULTS
+from ecg.classes import DS2_RECORDS, label_set
+from ecg.features.beats import beat_annotations, labels_for
+from ecg.imaging.representations import SPECTROGRAM_DEFAULTS
+from ecg.io.records import load_record
+from ecg.models import explain
+from ecg.models.bundle import ModelBundle
 
 # Beat window parts, in seconds relative to the R peak: the QRS complex lasts up to ~120 ms
 # (longer in bundle branch blocks), the P wave ends ~80 ms before the R peak.

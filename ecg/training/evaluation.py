@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from .bundle import ModelBundle
-from .classes import DS2_RECORDS, class_codes, symbol_to_index
-from .dataset import BeatTable, Split
-from .metrics import aami_metrics, classification_metrics
+from ecg.classes import DS2_RECORDS, class_codes, symbol_to_index
+from ecg.models.bundle import ModelBundle
+from ecg.training.dataset import BeatTable, Split
+from ecg.training.metrics import aami_metrics, classification_metrics
 
 
 def bundle_rr_inputs(bundle: ModelBundle, table: BeatTable) -> np.ndarray | None:

@@ -15,12 +15,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .beats import beat_annotations, extract_windows, labels_for, rr_features, window_bounds
-from .classes import DS1_RECORDS, DS2_RECORDS, PACED_RECORDS
-from .context import rhythm_inputs_by_record
-from .record_template import template_window
-from .records import Record, RecordError, list_records, load_record
-from .signal import MODEL_FS, prepare_signal, rescale_samples
+from ecg.classes import DS1_RECORDS, DS2_RECORDS, PACED_RECORDS
+from ecg.dsp.signal import MODEL_FS, prepare_signal, rescale_samples
+from ecg.features.beats import (
+    beat_annotations,
+    extract_windows,
+    labels_for,
+    rr_features,
+    window_bounds,
+)
+from ecg.features.context import rhythm_inputs_by_record
+from ecg.io.records import Record, RecordError, list_records, load_record
+from ecg.training.record_template import template_window
 
 STORE_PRE_S = 0.35
 STORE_POST_S = 0.55

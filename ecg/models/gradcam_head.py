@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .explain import ExplainError, normalise_peaks
+from ecg.models.explain import ExplainError, normalise_peaks
 
 # Bumped whenever the head's file format or arithmetic changes: older exports are then stale.
 HEAD_FORMAT = 1
@@ -341,7 +341,7 @@ def describe(model: Any) -> tuple[Any, GradCamHead]:
     the explained one, or an ensemble's combination, is not one the head reproduces."""
     import keras
 
-    from .explain import _ensemble_members, explained_layer_name, feature_layer
+    from ecg.models.explain import _ensemble_members, explained_layer_name, feature_layer
 
     members = _ensemble_members(model)
     layer_name = explained_layer_name(model)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .beats import RR_FEATURE_NAMES
+from ecg.features.beats import RR_FEATURE_NAMES
 
 # The median beat is compared on a coarse grid: 8 samples at 360 Hz (22 ms) keep the QRS shape
 # and drop noise the comparison should not see.

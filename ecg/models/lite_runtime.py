@@ -7,12 +7,12 @@ about 45 MB. Training keeps using Keras; ``export_lite`` converts ``models/<name
 inputs. A sidecar ``models/<name>.tflite.json`` records the SHA-256 of the ``.keras`` file it
 came from, so a retrained model is never served by a stale conversion (the service then falls
 back to Keras). The preprocessing before the network is untouched: still
-``classifier.ml.images.load_image_for_model``.
+``ecg.imaging.images.load_image_for_model``.
 
 Grad-CAM needs gradients, which only TensorFlow computes for a Keras model. ``export_gradcam``
 splits each model into a LiteRT *view* (inputs -> the explained feature maps, plus whatever else
 the rest of the network reads) and a NumPy *head* that runs the remaining layers backwards
-(``classifier.ml.gradcam_head``), checked against ``explain.grad_cam``; ``LiteGradCamModel``
+(``ecg.models.gradcam_head``), checked against ``explain.grad_cam``; ``LiteGradCamModel``
 then computes the same heat maps without TensorFlow. Same staleness rule (the ``.keras`` file's
 SHA-256 in the sidecar ``<name>.gradcam.tflite.json``).
 
@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from classifier.ml.bundle import (
+from ecg.models.bundle import (
     PREDICT_BATCH,
     BundleError,
     ModelBundle,
@@ -39,8 +39,8 @@ from classifier.ml.bundle import (
     read_metadata,
     rr_input_width,
 )
-from classifier.ml.explain import model_inputs
-from classifier.ml.gradcam_head import HEAD_FORMAT, GradCamHead
+from ecg.models.explain import model_inputs
+from ecg.models.gradcam_head import HEAD_FORMAT, GradCamHead
 
 # Largest difference in any class probability accepted between Keras and LiteRT.
 TOLERANCE = 1e-4
@@ -346,7 +346,7 @@ def export_gradcam(keras_path: Path, *, n_check: int = 16) -> dict[str, Any]:
     class and for another one. ``HeadError`` for a model with a layer the head does not know,
     ``LiteExportError`` for a mismatch; either way no export is left behind.
     """
-    from classifier.ml.gradcam_head import describe
+    from ecg.models.gradcam_head import describe
 
     keras_path = Path(keras_path)
     view_path, head_path, sidecar = gradcam_paths(keras_path)
@@ -378,7 +378,7 @@ def export_gradcam(keras_path: Path, *, n_check: int = 16) -> dict[str, Any]:
 
 def _check_gradcam(bundle: ModelBundle, lite: LiteGradCamModel, n_check: int) -> dict[str, Any]:
     """Compare the export with Keras/TF on random inputs; LiteExportError beyond tolerance."""
-    from classifier.ml import explain
+    from ecg.models import explain
 
     inputs = _random_inputs(bundle.metadata, n_check, seed=1)
     images, rr = inputs["image"][..., 0], inputs.get("rr")

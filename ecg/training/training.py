@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from . import representations
-from .architectures import build_baseline, build_cnn, build_ensemble
-from .augment import AugmentParams, augment_windows, random_shifts, stretch_windows
-from .beats import POST_S, PRE_S, window_bounds
-from .dataset import BeatTable, Split
-from .metrics import confusion_matrix, macro_f1
-from .record_template import (
+from ecg.features.beats import POST_S, PRE_S, window_bounds
+from ecg.imaging import representations
+from ecg.models.architectures import build_baseline, build_cnn, build_ensemble
+from ecg.training.augment import AugmentParams, augment_windows, random_shifts, stretch_windows
+from ecg.training.dataset import BeatTable, Split
+from ecg.training.metrics import confusion_matrix, macro_f1
+from ecg.training.record_template import (
     check_image_context,
     image_channels,
     model_images,

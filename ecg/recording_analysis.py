@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from .beats import labels_for
-from .bundle import ModelBundle
-from .classes import label_set
-from .detection import DetectionScore, detect_beats, evaluate_detection, match_to_reference
-from .recording_io import ParsedRecording
-from .rhythm import summarise
-from .signal import prepare_signal
+from ecg.classes import label_set
+from ecg.dsp.detection import DetectionScore, detect_beats, evaluate_detection, match_to_reference
+from ecg.dsp.signal import prepare_signal
+from ecg.features.beats import labels_for
+from ecg.features.rhythm import summarise
+from ecg.io.recording_io import ParsedRecording
+from ecg.models.bundle import ModelBundle
 
 # One-hour pieces bound memory (a 24-hour recording has ~100,000 beat images). For a model with
 # RR input, "RR over the record's mean RR" is then taken over the hour around the beat, which is
@@ -148,8 +148,8 @@ def _render_stretch(
     metadata: dict[str, Any], signal: np.ndarray, fs: float, peaks: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """``render_beat_images`` for beats close together: one stretch of the lead is filtered."""
-    from .beats import extract_windows
-    from .representations import render
+    from ecg.features.beats import extract_windows
+    from ecg.imaging.representations import render
 
     context = int(CONTEXT_S * fs)
     lo = max(0, int(peaks.min()) - context)

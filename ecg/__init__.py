@@ -1,0 +1,73 @@
+"""ecg: the framework-free ECG library under the web app (no Django anywhere in it).
+
+Layers, each importing only those before it::
+
+    classes            the six classes and the MIT-BIH symbol table
+    io                 WFDB records, uploaded recordings (WFDB / ZIP / CSV / EDF), image folders
+    dsp                resampling, band-pass, QRS detection
+    features           beat windows, RR and record-context features, rhythm summary
+    imaging            beat images and spectrograms (the 2-D representations), image files
+    models             architectures, the model bundle, LiteRT serving, Grad-CAM
+    recording_analysis a whole recording: detect, classify, summarise
+    training           data sets, training, evaluation, reports (the only layer that needs
+                       TensorFlow at import time is the one that builds networks)
+
+The flat public API below is what the apps and scripts use. Every function that touches a
+signal takes its sampling rate explicitly, as wfdb and NeuroKit2 do. Names are imported lazily
+(PEP 562) so that ``import ecg`` costs nothing and never pulls in TensorFlow.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_PUBLIC: dict[str, str] = {
+    # classes
+    "class_codes": "ecg.classes",
+    "class_names": "ecg.classes",
+    "class_info": "ecg.classes",
+    # io
+    "load_record": "ecg.io.records",
+    "list_records": "ecg.io.records",
+    "RecordError": "ecg.io.records",
+    "parse_upload": "ecg.io.recording_io",
+    "ParsedRecording": "ecg.io.recording_base",
+    "RecordingFormatError": "ecg.io.recording_base",
+    # dsp
+    "MODEL_FS": "ecg.dsp.signal",
+    "bandpass": "ecg.dsp.signal",
+    "resample": "ecg.dsp.signal",
+    "prepare_signal": "ecg.dsp.signal",
+    "detect_beats": "ecg.dsp.detection",
+    # features
+    "extract_windows": "ecg.features.beats",
+    "rr_features": "ecg.features.beats",
+    "summarise": "ecg.features.rhythm",
+    # imaging
+    "beat_image": "ecg.imaging.representations",
+    "spectrogram": "ecg.imaging.representations",
+    "render": "ecg.imaging.representations",
+    "load_image_for_model": "ecg.imaging.images",
+    # models
+    "ModelBundle": "ecg.models.bundle",
+    "load_bundle": "ecg.models.bundle",
+    "load_serving_bundle": "ecg.models.lite_runtime",
+    # whole recordings
+    "analyse": "ecg.recording_analysis",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ecg' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # resolve once
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,1 @@
+"""Signal processing shared by training and serving: resampling, band-pass, QRS detection."""

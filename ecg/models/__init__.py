@@ -1,0 +1,1 @@
+"""Networks and their runtime: architectures, the model bundle, LiteRT serving, Grad-CAM."""

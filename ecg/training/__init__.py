@@ -1,0 +1,1 @@
+"""Building data sets, training, evaluating and reporting the shipped models (needs TensorFlow)."""
