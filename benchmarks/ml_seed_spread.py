@@ -8,7 +8,7 @@ checkpoint and early stopping), once per seed, and each model is scored on DS2 t
 serving path (``evaluation.evaluate_on_split``). Nothing is chosen here: DS2 only reports. On
 the CPU, seed 0 is the shipped model (training is deterministic), so its line reproduces
 REPORT.md's figures. Writes ``models/<name>.seeds.json``, which REPORT.md and the README quote
-(``python manage.py evaluate_model --report-only --update-readme`` after it).
+(``python manage.py evaluate_model --report-only --update-docs`` after it).
 
     python benchmarks/ml_seed_spread.py [--seeds 0 1 2 3 4] [--cache build/beats_mlii.npz]
         [--out benchmarks/results/ml_seed_spread.txt]

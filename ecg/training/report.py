@@ -435,13 +435,12 @@ def readme_block(
     recording: str | None = None,
     context: dict[str, Any] | None = None,
 ) -> str:
-    """The README's model-performance block; with ``recording``, the issue's targets too."""
+    """The generated block of docs/model-performance.md (with ``recording``: the targets too)."""
     lines = [
         README_START,
         "",
         "Generated from `models/*.metrics.json` by `python manage.py evaluate_model "
-        "--update-readme`; full report with confusion matrices: [models/REPORT.md]"
-        "(models/REPORT.md).",
+        "--update-docs`; full report with confusion matrices: `models/REPORT.md`.",
         "",
         "Macro-F1 in brackets: 95% interval over resampled test records (see the report).",
         "",

@@ -23,8 +23,8 @@ class Command(BaseCommand):
         "Rebuild the beats from the WFDB records and re-evaluate every model in models/ on both "
         "splits (and the original CNN if its weights are in --runs-dir); rewrite "
         "models/*.metrics.json, the confusion-matrix PNGs and models/REPORT.md, print how far "
-        "the figures moved from the files already there, and with --update-readme regenerate "
-        "the README's model-performance block."
+        "the figures moved from the files already there, and with --update-docs regenerate "
+        "the model-performance page of the docs (docs/model-performance.md)."
     )
 
     def add_arguments(self, parser) -> None:
@@ -38,17 +38,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--report-only",
             action="store_true",
-            help="only rewrite REPORT.md (and the README with --update-readme) from the "
-            "metrics files already in --models-dir",
+            help="only rewrite REPORT.md (and docs/model-performance.md with --update-docs) from "
+            "the metrics files already in --models-dir",
         )
         parser.add_argument(
-            "--update-readme",
+            "--update-docs",
             action="store_true",
-            help="rewrite README.md between the metrics markers",
+            help="rewrite docs/model-performance.md between its generated-block markers",
         )
 
     def handle(self, *args, **options) -> None:
-        readme = Path(settings.BASE_DIR, "README.md") if options["update_readme"] else None
+        page = Path(settings.BASE_DIR, "docs", "model-performance.md")
+        readme = page if options["update_docs"] else None
         if options["report_only"]:
             try:
                 pipeline.render_reports(options["models_dir"], readme)

@@ -115,7 +115,7 @@ class Command(BaseCommand):
             data_dir,
             options["models_dir"],
             runs_dir,
-            readme=Path(settings.BASE_DIR, "README.md"),
+            readme=Path(settings.BASE_DIR, "docs", "model-performance.md"),
             progress=self.stdout.write,
         )
         self.stdout.write(
