@@ -40,6 +40,7 @@ _PUBLIC: dict[str, str] = {
     "resample": "ecg.dsp.signal",
     "prepare_signal": "ecg.dsp.signal",
     "detect_beats": "ecg.dsp.detection",
+    "signal_quality": "ecg.dsp.quality",
     # features
     "extract_windows": "ecg.features.beats",
     "rr_features": "ecg.features.beats",

@@ -1,1 +1,2 @@
-"""Signal processing shared by training and serving: resampling, band-pass, QRS detection."""
+"""Signal processing shared by training and serving: resampling, band-pass, QRS detection,
+signal quality per segment."""
