@@ -1,0 +1,94 @@
+"""Rhythm episodes from beat times and classes (ecg.features.episodes; issue 20, point 3)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecg.features.episodes import (
+    af_baseline,
+    af_episodes,
+    detect_episodes,
+    episode_scores,
+    reference_rhythm_intervals,
+)
+
+FS = 360.0
+
+
+def beats(rr_s: np.ndarray, labels=None):
+    peaks = np.round(np.concatenate([[1.0], 1.0 + np.cumsum(rr_s)]) * FS).astype(np.int64)
+    return peaks, np.array(labels if labels is not None else ["N"] * peaks.size)
+
+
+def kinds(episodes):
+    return [e.kind for e in episodes]
+
+
+def test_a_regular_sinus_rhythm_has_no_episode():
+    rng = np.random.default_rng(0)
+    rr = 0.8 + 0.03 * np.sin(np.arange(600) / 8) + 0.005 * rng.standard_normal(600)
+    peaks, labels = beats(rr)
+    assert detect_episodes(peaks, labels, FS) == []
+
+
+def test_irregularly_irregular_rr_is_af_between_regular_stretches():
+    rng = np.random.default_rng(1)
+    regular = np.full(150, 0.8)
+    af = rng.uniform(0.4, 1.0, 200)  # about 140 s of AF
+    peaks, labels = beats(np.concatenate([regular, af, regular]))
+    episodes = af_episodes(peaks, labels, FS)
+    assert kinds(episodes) == ["AF"]
+    start, end = 1 + 150 * 0.8, 1 + 150 * 0.8 + af.sum()
+    assert abs(episodes[0].start_s - start) < 15 and abs(episodes[0].end_s - end) < 15
+
+
+def test_frequent_ectopy_is_not_af_but_fools_the_baseline():
+    # Sinus rhythm with a premature V beat every third beat (compensatory pause after it).
+    rr, labels = [], ["N"]
+    for i in range(300):
+        early = i % 3 == 2
+        rr.append(0.5 if early else (1.1 if i % 3 == 0 and i else 0.8))
+        labels.append("V" if early else "N")
+    peaks, labels = beats(np.array(rr), labels)
+    assert af_episodes(peaks, labels, FS) == []
+    assert kinds(af_baseline(peaks, FS)) == ["AF"]
+    assert "trigeminy" in kinds(detect_episodes(peaks, labels, FS))
+
+
+def test_runs_pauses_and_bigeminy():
+    labels = (
+        ["N"] * 20 + ["V"] * 5 + ["N"] * 20 + ["V", "N"] * 6 + ["N"] * 20 + ["!"] * 4 + ["N"] * 10
+    )
+    rr = np.full(len(labels) - 1, 0.8)
+    rr[19:24] = 0.4  # the V run at 150 bpm
+    rr[80] = 2.6  # a pause, in the normal stretch after the bigeminy
+    peaks, labels = beats(rr, labels)
+    found = kinds(detect_episodes(peaks, labels, FS))
+    assert found.count("VT") == 1 and found.count("bigeminy") == 1
+    assert found.count("pause") == 1 and found.count("VFL") == 1
+
+
+def test_sustained_bradycardia_and_tachycardia():
+    peaks, labels = beats(np.concatenate([np.full(40, 1.5), np.full(60, 0.8), np.full(60, 0.5)]))
+    found = detect_episodes(peaks, labels, FS)
+    assert kinds(found) == ["bradycardia", "tachycardia"]
+    assert found[0].duration_s >= 10 and found[1].duration_s >= 10
+
+
+def test_ec57_episode_and_duration_scores():
+    reference = [(0.0, 100.0), (200.0, 210.0)]
+    detected = [(10.0, 90.0), (300.0, 320.0)]
+    score = episode_scores(reference, detected)
+    assert score.episode_sensitivity == 0.5 and score.episode_positive_predictivity == 0.5
+    assert score.duration_sensitivity == pytest.approx(80 / 110, abs=1e-4)
+    assert score.duration_positive_predictivity == pytest.approx(80 / 100, abs=1e-4)
+    assert episode_scores([], []).episode_sensitivity is None
+
+
+def test_reference_rhythm_intervals_from_wfdb_rhythm_changes():
+    samples = np.array([0, 360, 3600, 7200, 7300, 9000])
+    symbols = ["+", "N", "+", "+", "N", "+"]
+    notes = ["(N", "", "(AFIB", "(AFL", "", "(N\x00"]
+    got = reference_rhythm_intervals(samples, symbols, notes, FS, 10800, ("(AFIB", "(AFL"))
+    assert got == [(10.0, 25.0)]  # AFIB then AFL: one episode, until the return to (N
