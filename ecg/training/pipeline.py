@@ -56,7 +56,7 @@ WIDE_GAIN = (0.6, 1.6)
 # validation macro-F1 is as large as any hyperparameter's effect; the mean is steadier). A third
 # seed added 0.000 (beat image) and 0.007 (spectrogram) of validation macro-F1 for a third more
 # training and inference time; three-seed ensembles measured 1,780-2,700 beats/s from one run
-# to the next, too close to the 2,000 beats/s target (benchmarks/ml_settings_choice.py).
+# to the next, too close to the 2,000 beats/s target (experiments/ml_settings_choice.py).
 IMAGE_SEEDS = (0, 1)
 # Image-only models on random beats (the same patients on both sides): only a narrow gain
 # augmentation and three conv blocks before a wider dense layer (an 8x8 map keeps finer
@@ -125,98 +125,12 @@ CANDIDATES: tuple[Candidate, ...] = (
     ),
 )
 BASELINE = "original_cnn"
-# Tried and not trained by the pipeline: kept so the benchmarks that judged them
-# (benchmarks/ml_grouped_cv.py, which also looks here) reproduce their figures.
-TRIED_CANDIDATES: tuple[Candidate, ...] = (
-    # Record context plus a second image channel: the beat's spectrogram against its
-    # recording's median beat (record_template.py). Grouped CV over DS1, three seeds: mean
-    # macro-F1 0.614 against 0.605, higher in 8 of 12 (fold, seed) pairs, within seed noise
-    # (benchmarks/results/ml_grouped_cv_diff.txt); serving builds no template channel.
-    Candidate(
-        ModelConfig(
-            "recording_spec_ctx_diff",
-            "spectrogram",
-            use_rr=True,
-            rhythm_features=RECORD_CONTEXT,
-            image_context="record_template_diff",
-            noise_mv=0.0,
-        ),
-        "recording",
-        "recording",
-    ),
-    # Record context plus the QRS traced to its slurred ends (context.qrs_extent_features):
-    # the 20% slope level of the record context's QRS width misses the terminal wave of right
-    # bundle branch block. Grouped CV over DS1, eight seeds in two runs of four: mean macro-F1
-    # 0.613 against 0.599 (seeds 0-3), then 0.592 against 0.599 (seeds 4-7); R still F1 0.00
-    # whenever the RBBB records are held out (benchmarks/results/ml_grouped_cv_qrs*.txt).
-    Candidate(
-        ModelConfig(
-            "recording_spec_qrs",
-            "spectrogram",
-            use_rr=True,
-            rhythm_features=RECORD_CONTEXT + "+qrs_extent",
-            noise_mv=0.0,
-        ),
-        "recording",
-        "recording",
-    ),
-    # Record context, each epoch drawing a class's beats more evenly across records (a beat's
-    # chance 1 / sqrt(its record's beats of the class)): one patient's 2,000 beats of a class
-    # count for less against another's 100, so the network sees more patients' versions of it.
-    # Grouped CV over DS1, ten seeds: 0.612 against 0.601, ahead in 24 of 40 (fold, seed) pairs
-    # but behind in fold 2, so it failed the rule set before seeds 6-9 were run (ahead in every
-    # fold and one-sided paired p < 0.05): benchmarks/results/ml_cv_paired_recbal.txt.
-    Candidate(
-        ModelConfig(
-            "recording_spec_ctx_recbal",
-            "spectrogram",
-            use_rr=True,
-            rhythm_features=RECORD_CONTEXT,
-            noise_mv=0.0,
-            record_balance=0.5,
-        ),
-        "recording",
-        "recording",
-    ),
-    # Record context with a time-stretch augmentation (0.85-1.15 about the R peak): waves a
-    # little wider or narrower than the training patients', as a new patient's may be. Grouped
-    # CV over DS1: mean macro-F1 0.578 against 0.622, lower in every fold
-    # (benchmarks/results/ml_grouped_cv_stretch.txt).
-    Candidate(
-        ModelConfig(
-            "recording_spec_ctx_stretch",
-            "spectrogram",
-            use_rr=True,
-            rhythm_features=RECORD_CONTEXT,
-            noise_mv=0.0,
-            stretch=(0.85, 1.15),
-        ),
-        "recording",
-        "recording",
-    ),
-    # Record context plus the rhythm on both sides of the beat (context.local_rhythm_features),
-    # meant to keep short intervals in irregular rhythm (atrial fibrillation, sinus arrhythmia)
-    # from reading as premature atrial beats. Grouped CV over DS1: mean macro-F1 0.594 against
-    # 0.622 for recording_spec_ctx, lower in three folds of four
-    # (benchmarks/results/ml_grouped_cv_rhythm.txt).
-    Candidate(
-        ModelConfig(
-            "recording_spec_rhythm",
-            "spectrogram",
-            use_rr=True,
-            rhythm_features=RECORD_CONTEXT + "+local_rhythm",
-            noise_mv=0.0,
-        ),
-        "recording",
-        "recording",
-    ),
-)
 # Random-beat training sees the test patients already, so over-fitting to patients is not the
 # risk there; the test beats keep the natural class mix (three beats in four are N), so every
 # epoch shows every training beat (rare classes still repeated up to the floor) and no class
 # weights -- balanced epochs and weights made A and ! over-predicted at N's expense. Applied to
 # every model on the intra-patient split, the original CNN included. Chosen on intra VALIDATION
-# figures (benchmarks/ml_settings_choice.py).
+# figures (experiments/ml_settings_choice.py).
 INTRA_OVERRIDES: dict[str, Any] = {
     "cap": None,
     "balanced_weights": False,
@@ -250,12 +164,6 @@ def code_version() -> str:
 
 def metadata_for(candidate: Candidate, record: dict[str, Any], table: BeatTable) -> dict[str, Any]:
     config = candidate.config
-    if config.image_context != "none":
-        # ModelBundle renders one channel per beat: a model wanting more could not be served
-        raise ValueError(
-            f"{config.name}: serving builds no {config.image_context!r} image channel "
-            "(record_template.py is used by training and benchmarks only)"
-        )
     return {
         "name": config.name,
         "version": "1.0",
