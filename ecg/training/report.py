@@ -15,7 +15,7 @@ import numpy as np
 
 # The lab notes (how the models were chosen, what was tried and not shipped) are written by
 # hand in this document; REPORT.md, generated next to it in models/, only links to it.
-MODEL_SELECTION_DOC = "docs/ml/model-selection.md"
+MODEL_SELECTION_DOC = "docs/model-selection.md"
 README_START = "<!-- metrics:start -->"
 README_END = "<!-- metrics:end -->"
 
