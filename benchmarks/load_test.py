@@ -37,8 +37,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.production_server import ProductionServer  # noqa: E402
 from ecg.imaging.representations import render  # noqa: E402
+from tests.ops.server import ProductionServer  # noqa: E402
 
 PASSWORD = "Load-test-pass-4821"
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')

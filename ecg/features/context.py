@@ -30,37 +30,10 @@ CONTEXT_FEATURE_NAMES = (
     "record_median_qrs_width_s",
     "qrs_width_over_record_median",
 )
-# The rhythm around each beat, on both sides: in atrial fibrillation every interval is
-# irregular, so a short one is no sign of a premature atrial beat; in regular sinus rhythm it is.
-LOCAL_RHYTHM_BEATS = 8  # intervals on each side of the beat
-LOCAL_RHYTHM_FEATURE_NAMES = (
-    "rr_prev_over_local_median",
-    "rr_local_irregularity",
-)
-# The QRS traced down to 5% of its peak slope, 20 ms of quiet on each side: the 20% level of
-# ``qrs_widths`` stops before the slurred terminal wave of right bundle branch block (on DS1,
-# RBBB record 118's median width is 78 ms at 20%, 147 ms at 5%; normal records' 69-139 ms).
-# Both halves are kept apart: left bundle branch block slows the upstroke before the R peak,
-# right bundle branch block the terminal wave after it.
-QRS_EXTENT_LEVEL = 0.05
-QRS_EXTENT_QUIET_S = 0.02
-QRS_EXTENT_FEATURE_NAMES = (
-    "qrs_onset_to_r_s",
-    "r_to_qrs_offset_s",
-    "record_median_qrs_onset_to_r_s",
-    "record_median_r_to_qrs_offset_s",
-    "qrs_extent_over_record_median",
-)
 # What a model's "rr" input holds (metadata key "rhythm_features"; older bundles: "rr").
 FEATURE_SETS = {
     "rr": RR_FEATURE_NAMES,
     "rr+record_context": RR_FEATURE_NAMES + CONTEXT_FEATURE_NAMES,
-    "rr+record_context+local_rhythm": (
-        RR_FEATURE_NAMES + CONTEXT_FEATURE_NAMES + LOCAL_RHYTHM_FEATURE_NAMES
-    ),
-    "rr+record_context+qrs_extent": (
-        RR_FEATURE_NAMES + CONTEXT_FEATURE_NAMES + QRS_EXTENT_FEATURE_NAMES
-    ),
 }
 
 
@@ -150,45 +123,6 @@ def record_context_features(
     return features.astype(np.float32)
 
 
-def qrs_extent_features(windows: np.ndarray, fs: float, r_index: int) -> np.ndarray:
-    """``QRS_EXTENT_FEATURE_NAMES`` of every beat of ONE recording, float32: the QRS traced to
-    its slurred ends (``QRS_EXTENT_LEVEL``) before and after the R peak, in seconds, the
-    recording's medians of both, and the beat's whole extent over the recording's median."""
-    n = len(windows)
-    if n == 0:
-        return np.zeros((0, len(QRS_EXTENT_FEATURE_NAMES)), dtype=np.float32)
-    onset, offset = qrs_bounds(windows, fs, r_index, QRS_EXTENT_LEVEL, QRS_EXTENT_QUIET_S)
-    before, after = -onset, offset
-    median_before = float(np.median(before))
-    median_after = float(np.median(after))
-    extent = before + after
-    ratio = extent / max(median_before + median_after, 1e-3)
-    features = np.stack(
-        [before, after, np.full(n, median_before), np.full(n, median_after), ratio], axis=1
-    )
-    return features.astype(np.float32)
-
-
-def local_rhythm_features(rr_prev: np.ndarray) -> np.ndarray:
-    """``LOCAL_RHYTHM_FEATURE_NAMES`` of every beat of ONE recording, float32.
-
-    ``rr_prev``: the interval before each beat (s), every beat in time order. Over the
-    ``LOCAL_RHYTHM_BEATS`` intervals on each side (mirrored at the ends of the recording): the
-    beat's interval over their median, and the median successive difference over that median
-    (near 0 in regular rhythm, large in atrial fibrillation). Both are ratios of intervals, so
-    no sampling rate is involved.
-    """
-    rr_prev = np.asarray(rr_prev, dtype=np.float64)
-    if rr_prev.size == 0:
-        return np.zeros((0, len(LOCAL_RHYTHM_FEATURE_NAMES)), dtype=np.float32)
-    k = LOCAL_RHYTHM_BEATS
-    padded = np.pad(rr_prev, k, mode="reflect")
-    around = np.lib.stride_tricks.sliding_window_view(padded, 2 * k + 1)
-    median = np.maximum(np.median(around, axis=1), 1e-3)
-    irregularity = np.median(np.abs(np.diff(around, axis=1)), axis=1) / median
-    return np.stack([rr_prev / median, irregularity], axis=1).astype(np.float32)
-
-
 def feature_names(feature_set: str) -> tuple[str, ...]:
     """Column names of a model's "rr" input for ``feature_set`` (see ``FEATURE_SETS``)."""
     if feature_set not in FEATURE_SETS:
@@ -205,12 +139,7 @@ def rhythm_inputs(
     if feature_set == "rr":
         return rr
     feature_names(feature_set)  # refuses an unknown set
-    parts = [rr, record_context_features(windows, rr, fs, r_index)]
-    if feature_set.endswith("+local_rhythm"):
-        parts.append(local_rhythm_features(rr[:, 0]))
-    if feature_set.endswith("+qrs_extent"):
-        parts.append(qrs_extent_features(windows, fs, r_index))
-    return np.concatenate(parts, axis=1)
+    return np.concatenate([rr, record_context_features(windows, rr, fs, r_index)], axis=1)
 
 
 def rhythm_inputs_by_record(

@@ -10,7 +10,7 @@ one: ``prepare_signal`` -> ``extract_windows`` -> ``rr_features`` on every beat 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,6 @@ from ecg.features.beats import (
 )
 from ecg.features.context import rhythm_inputs_by_record
 from ecg.io.records import Record, RecordError, list_records, load_record
-from ecg.training.record_template import template_window
 
 STORE_PRE_S = 0.35
 STORE_POST_S = 0.55
@@ -46,8 +45,6 @@ class BeatTable:
     pre_s: float
     post_s: float
     lead: str
-    # record -> median model window, per (pre_s, post_s): computed once (``record_templates``)
-    _templates: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.symbols)
@@ -70,18 +67,6 @@ class BeatTable:
     def crop(self, pre_s: float, post_s: float, shift: np.ndarray | None = None) -> np.ndarray:
         """Model windows cut from the stored ones, optionally shifted per beat (in samples)."""
         return crop_windows(self.windows, self.fs, self.pre_s, pre_s, post_s, shift)
-
-    def record_templates(self, pre_s: float, post_s: float) -> dict[str, np.ndarray]:
-        """Each record's template (``record_template.template_window``) of its clean model
-        windows, every beat of the record in the table."""
-        key = (pre_s, post_s)
-        if key not in self._templates:
-            windows = self.crop(pre_s, post_s)
-            self._templates[key] = {
-                str(name): template_window(windows[self.records == name])
-                for name in np.unique(self.records)
-            }
-        return self._templates[key]
 
     def rhythm_inputs(self, pre_s: float, post_s: float, feature_set: str) -> np.ndarray:
         """A model's "rr" input for every beat (``context.rhythm_inputs``), each record

@@ -56,7 +56,7 @@ WIDE_GAIN = (0.6, 1.6)
 # validation macro-F1 is as large as any hyperparameter's effect; the mean is steadier). A third
 # seed added 0.000 (beat image) and 0.007 (spectrogram) of validation macro-F1 for a third more
 # training and inference time; three-seed ensembles measured 1,780-2,700 beats/s from one run
-# to the next, too close to the 2,000 beats/s target (benchmarks/ml_settings_choice.py).
+# to the next, too close to the 2,000 beats/s target (experiments/ml_settings_choice.py).
 IMAGE_SEEDS = (0, 1)
 # Image-only models on random beats (the same patients on both sides): only a narrow gain
 # augmentation and three conv blocks before a wider dense layer (an 8x8 map keeps finer
@@ -125,98 +125,12 @@ CANDIDATES: tuple[Candidate, ...] = (
     ),
 )
 BASELINE = "original_cnn"
-# Tried and not trained by the pipeline: kept so the benchmarks that judged them
-# (benchmarks/ml_grouped_cv.py, which also looks here) reproduce their figures.
-TRIED_CANDIDATES: tuple[Candidate, ...] = (
-    # Record context plus a second image channel: the beat's spectrogram against its
-    # recording's median beat (record_template.py). Grouped CV over DS1, three seeds: mean
-    # macro-F1 0.614 against 0.605, higher in 8 of 12 (fold, seed) pairs, within seed noise
-    # (benchmarks/results/ml_grouped_cv_diff.txt); serving builds no template channel.
-    Candidate(
-        ModelConfig(
-            "recording_spec_ctx_diff",
-            "spectrogram",
-            use_rr=True,
-            rhythm_features=RECORD_CONTEXT,
-            image_context="record_template_diff",
-            noise_mv=0.0,
-        ),
-        "recording",
-        "recording",
-    ),
-    # Record context plus the QRS traced to its slurred ends (context.qrs_extent_features):
-    # the 20% slope level of the record context's QRS width misses the terminal wave of right
-    # bundle branch block. Grouped CV over DS1, eight seeds in two runs of four: mean macro-F1
-    # 0.613 against 0.599 (seeds 0-3), then 0.592 against 0.599 (seeds 4-7); R still F1 0.00
-    # whenever the RBBB records are held out (benchmarks/results/ml_grouped_cv_qrs*.txt).
-    Candidate(
-        ModelConfig(
-            "recording_spec_qrs",
-            "spectrogram",
-            use_rr=True,
-            rhythm_features=RECORD_CONTEXT + "+qrs_extent",
-            noise_mv=0.0,
-        ),
-        "recording",
-        "recording",
-    ),
-    # Record context, each epoch drawing a class's beats more evenly across records (a beat's
-    # chance 1 / sqrt(its record's beats of the class)): one patient's 2,000 beats of a class
-    # count for less against another's 100, so the network sees more patients' versions of it.
-    # Grouped CV over DS1, ten seeds: 0.612 against 0.601, ahead in 24 of 40 (fold, seed) pairs
-    # but behind in fold 2, so it failed the rule set before seeds 6-9 were run (ahead in every
-    # fold and one-sided paired p < 0.05): benchmarks/results/ml_cv_paired_recbal.txt.
-    Candidate(
-        ModelConfig(
-            "recording_spec_ctx_recbal",
-            "spectrogram",
-            use_rr=True,
-            rhythm_features=RECORD_CONTEXT,
-            noise_mv=0.0,
-            record_balance=0.5,
-        ),
-        "recording",
-        "recording",
-    ),
-    # Record context with a time-stretch augmentation (0.85-1.15 about the R peak): waves a
-    # little wider or narrower than the training patients', as a new patient's may be. Grouped
-    # CV over DS1: mean macro-F1 0.578 against 0.622, lower in every fold
-    # (benchmarks/results/ml_grouped_cv_stretch.txt).
-    Candidate(
-        ModelConfig(
-            "recording_spec_ctx_stretch",
-            "spectrogram",
-            use_rr=True,
-            rhythm_features=RECORD_CONTEXT,
-            noise_mv=0.0,
-            stretch=(0.85, 1.15),
-        ),
-        "recording",
-        "recording",
-    ),
-    # Record context plus the rhythm on both sides of the beat (context.local_rhythm_features),
-    # meant to keep short intervals in irregular rhythm (atrial fibrillation, sinus arrhythmia)
-    # from reading as premature atrial beats. Grouped CV over DS1: mean macro-F1 0.594 against
-    # 0.622 for recording_spec_ctx, lower in three folds of four
-    # (benchmarks/results/ml_grouped_cv_rhythm.txt).
-    Candidate(
-        ModelConfig(
-            "recording_spec_rhythm",
-            "spectrogram",
-            use_rr=True,
-            rhythm_features=RECORD_CONTEXT + "+local_rhythm",
-            noise_mv=0.0,
-        ),
-        "recording",
-        "recording",
-    ),
-)
 # Random-beat training sees the test patients already, so over-fitting to patients is not the
 # risk there; the test beats keep the natural class mix (three beats in four are N), so every
 # epoch shows every training beat (rare classes still repeated up to the floor) and no class
 # weights -- balanced epochs and weights made A and ! over-predicted at N's expense. Applied to
 # every model on the intra-patient split, the original CNN included. Chosen on intra VALIDATION
-# figures (benchmarks/ml_settings_choice.py).
+# figures (experiments/ml_settings_choice.py).
 INTRA_OVERRIDES: dict[str, Any] = {
     "cap": None,
     "balanced_weights": False,
@@ -250,12 +164,6 @@ def code_version() -> str:
 
 def metadata_for(candidate: Candidate, record: dict[str, Any], table: BeatTable) -> dict[str, Any]:
     config = candidate.config
-    if config.image_context != "none":
-        # ModelBundle renders one channel per beat: a model wanting more could not be served
-        raise ValueError(
-            f"{config.name}: serving builds no {config.image_context!r} image channel "
-            "(record_template.py is used by training and benchmarks only)"
-        )
     return {
         "name": config.name,
         "version": "1.0",
@@ -485,168 +393,6 @@ def as_array(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
-REPORT_NOTES = (
-    "## Notes",
-    "",
-    "- Image models (`task: image`) see one image and nothing else: no rhythm, so a premature "
-    "atrial beat that looks normal cannot be told from a normal beat; that is by design of "
-    "the upload use case. The recording candidates add the six RR features; the `*_ctx` "
-    "candidates also describe each beat against its own recording (`ecg/features/context.py`: "
-    "distance from the recording's median beat, QRS width against the recording's median, RR "
-    "over the recording's median RR).",
-    "- Bundle branch blocks (L, R) on new patients are the weak point: DS1 holds only two L "
-    "patients (109, 207) and three R patients (118, 124, 207), and only one of them (124, R) is "
-    "in the validation records, so model choice cannot see L at all. Random-beat "
-    "(intra-patient) figures are far higher because the same patients are on both sides of the "
-    "split.",
-    "- Record context: the recording model is chosen by inter-patient VALIDATION macro-F1 "
-    "among the four candidates (table above); DS2 decides nothing. Honest disclosure: while "
-    "designing the context features, quick probes (gradient boosting on hand-made features, "
-    "and the spectrogram CNN with and without context, seeds 0 and 1) were also scored on DS2; "
-    "they showed the same direction as validation for the chosen candidate. The four "
-    "validation records cannot rank the candidates finely: seed-to-seed spread of one "
-    "configuration is about 0.02-0.03.",
-    "- Grouped 4-fold cross-validation over the DS1 records (`benchmarks/ml_grouped_cv.py`, "
-    "figures in `benchmarks/results/ml_grouped_cv.txt`; DS2 untouched): the record context "
-    "beat the RR features alone in every fold (mean macro-F1 0.622 against 0.551), so the "
-    "choice made on the four validation records holds on all of DS1. The folds also show the "
-    "limit: whenever the right bundle branch block records are held out, R is never found "
-    "(F1 0.00), and `!` cannot be learnt when record 207 is held out.",
-    "- Tried and not shipped: training the chosen configuration afterwards on all DS1 "
-    "records, the validation records included (same epoch count and learning rates as the "
-    "checkpointed run). A nested grouped cross-validation over DS1 "
-    "(`benchmarks/ml_refit_cv.py`, figures in `benchmarks/results/ml_refit_cv.txt`; DS2 "
-    "untouched) scored the refit lower on patients neither model had seen in three folds of "
-    "four (mean macro-F1 0.538 against 0.587 for the checkpointed model), so the validation "
-    "records stay out of training.",
-    "- Tried and not shipped: a time-stretch augmentation (0.85-1.15 about the R peak, "
-    "`recording_spec_ctx_stretch` in `pipeline.TRIED_CANDIDATES`) to make QRS and T-wave "
-    "widths vary as they do between patients. Grouped cross-validation over DS1 "
-    "(`benchmarks/results/ml_grouped_cv_stretch.txt`; DS2 untouched) scored it lower than "
-    "`recording_spec_ctx` in every fold (mean macro-F1 0.578 against 0.622).",
-    "- Tried and not shipped: two more rhythm features for the recording model "
-    "(`recording_spec_rhythm` in `pipeline.TRIED_CANDIDATES`: the beat's RR over the median of "
-    "the eight intervals on each side, and how irregular those intervals are), meant to stop "
-    "short intervals in atrial fibrillation and sinus arrhythmia reading as premature atrial "
-    "beats. Grouped cross-validation over DS1 (`benchmarks/results/ml_grouped_cv_rhythm.txt`; "
-    "DS2 untouched) scored it lower than `recording_spec_ctx` in three folds of four (mean "
-    "macro-F1 0.594 against 0.622).",
-    "- Probed, not built: the second lead. `benchmarks/ml_second_lead_probe.py` trained the "
-    "same small CNN on the MLII spectrogram alone and on the MLII and second-lead "
-    "spectrograms stacked as two channels, over the same grouped DS1 folds "
-    "(`benchmarks/results/ml_second_lead_probe.txt`; DS2 untouched): mean macro-F1 0.524 "
-    "against 0.523, and R stayed at F1 0.00 in both folds that hold an RBBB record out. "
-    "With two or three bundle branch block patients in DS1 (and record 124's second lead "
-    "V4, not V1), the second lead does not make up for the missing patients.",
-    "- Probed, then tried and not shipped: each beat shown beside its own recording's median "
-    "beat (`ecg/training/record_template.py`), as a cardiologist reads an ectopic beat "
-    "against the patient's usual one. A plain-loop probe over the grouped DS1 folds, three "
-    "seeds (`benchmarks/ml_template_probe.py`, `benchmarks/results/ml_template_probe.txt`; "
-    "DS2 untouched), compared the spectrogram alone, with the template as a second channel, "
-    "with the difference from the template as a second channel, with the previous and next "
-    "beats as channels, and the spectrogram model with its batch-normalisation statistics "
-    "re-estimated on each held-out record (AdaBN): only the difference channel stood out "
-    "(mean per-fold macro-F1 0.585 against 0.542; neighbours 0.526, AdaBN 0.546). Trained "
-    "the pipeline's way (augmentation, checkpoint on the held-out fold) as "
-    "`recording_spec_ctx_diff` (`pipeline.TRIED_CANDIDATES`), three seeds per fold "
-    "(`benchmarks/results/ml_grouped_cv_diff.txt`; both files from Keras on the torch backend "
-    "on a lent GPU machine, so seed 0 does not repeat the TensorFlow figures above), the lead "
-    "shrank to 0.614 against 0.605, "
-    "higher in 8 of 12 (fold, seed) pairs, well inside the seed-to-seed spread, so serving "
-    "did not take on a second image channel. The same runs show how much one seed decides "
-    "for a new patient: with records 124 and 207 held out, `recording_spec_ctx` found L with "
-    "F1 0.00, 0.73 and 0.47 for seeds 0, 1 and 2.",
-    "- Tried and not shipped: the QRS traced to its slurred ends. The record context's QRS "
-    "width stops where the slope falls under 20% of its peak, which cuts off the slurred "
-    "terminal wave of right bundle branch block (on DS1, RBBB record 118's median width reads "
-    "78 ms, like a normal beat). `recording_spec_qrs` (`pipeline.TRIED_CANDIDATES`) adds the "
-    "QRS traced to 5% of the peak slope, before and after the R peak apart, with the "
-    "recording's medians (`context.qrs_extent_features`). Grouped cross-validation over DS1 "
-    "with four seeds scored it 0.613 against 0.599 for `recording_spec_ctx` "
-    "(`benchmarks/results/ml_grouped_cv_qrs.txt`); four more seeds, run to check that lead "
-    "before any decision, scored it 0.592 against 0.599 "
-    "(`benchmarks/results/ml_grouped_cv_qrs_seeds4to7.txt`; both on a lent H100 with Keras "
-    "on the torch backend; DS2 untouched). Over eight seeds the two are level (0.603 against "
-    "0.599), and R stayed at F1 0.00 in every fold that holds an RBBB record out: the "
-    "measurement was not what kept R from new patients.",
-    "- Tried and not shipped: each epoch drawing a class's beats more evenly across its "
-    "records (`recording_spec_ctx_recbal`, `pipeline.TRIED_CANDIDATES`: a beat's chance "
-    "1 / sqrt(its record's beats of the class), so one patient's 2,000 PVCs weigh less against "
-    "another's 100). Six seeds of grouped DS1 CV (`benchmarks/results/ml_grouped_cv_recbal.txt`, "
-    "lent H100, Keras on torch) put it ahead of `recording_spec_ctx` in every fold, 0.612 "
-    "against 0.600. Before four more seeds were run (on this 2-core CPU with TensorFlow, both "
-    "candidates: `ml_grouped_cv_recbal_cpu.txt`), the rule to ship it was written down: ahead "
-    "in all four fold means over seeds 0-9 and a one-sided paired t-test over the 40 "
-    "(fold, seed) pairs at p < 0.05. `benchmarks/ml_cv_paired.py` "
-    "(`benchmarks/results/ml_cv_paired_recbal.txt`) found 0.612 against 0.601, ahead in 24 of "
-    "40 pairs, p = 0.038 (Wilcoxon 0.067), but behind in fold 2 (0.757 against 0.760), so it "
-    "was not shipped. Its gain sat mostly in one fold (records 208, 215, 220, 230: A F1 0.69 "
-    "against 0.60), and across the folds A moved both ways: the records within a class were "
-    "not what the network was short of.",
-    "- Seed spread (table under the targets; `benchmarks/ml_seed_spread.py`, "
-    "`benchmarks/results/ml_seed_spread.txt`): one seed of five, seed 4, passed the 0.70 "
-    "macro-F1 target on DS2, and it also had the best validation macro-F1. It was not shipped "
-    "in place of seed 0: every seed's DS2 figures were looked at before any such choice, and "
-    "validation macro-F1 barely ranks the seeds as DS2 does, so switching now would be "
-    "choosing on the test set. The fair reading is the mean over seeds, not the best seed.",
-    "- Averaging seeds, measured on DS1 alone: grouped 4-fold CV with four seeds "
-    "(`benchmarks/results/ml_grouped_cv_seeds.txt`, Keras on the torch backend on a lent GPU "
-    "machine; DS2 untouched) scored the average of the four seeds' probabilities at mean "
-    "macro-F1 0.629 against 0.602 for one seed, and above the single seeds' mean in every "
-    "fold. Two later runs of the same benchmark (`ml_grouped_cv_qrs.txt`, seeds 0-3 again, "
-    "and `ml_grouped_cv_qrs_seeds4to7.txt`) put the gain smaller: 0.609 and 0.614 for the "
-    "four-seed average against 0.599 for one seed, and in some folds the average scored below "
-    "the single seeds' mean. Not shipped: an ensemble multiplies the network's cost (the "
-    "three-seed version below fell under the 2,000 beats/s target) for a gain of 0.01-0.03, "
-    "and its intra-patient column would need four more random-beat trainings.",
-    "- Tried and not shipped: `recording_spec_ctx` as an average of three seeds. "
-    "Its validation macro-F1 was 0.684 (members 0.680, 0.663, 0.685), above the "
-    "single seed-0 model's 0.680, but it classified 1,941 beats/s on record 208, below the "
-    "2,000 beats/s target, so the single model stayed. Its DS2 figures (looked at after the "
-    "decision): macro-F1 0.560, L sensitivity 0.06, against the single model's 0.606 and 0.44: "
-    "L is not in the validation records, so nothing but DS2 sees how unstable it is between "
-    "seeds.",
-    "- Earlier hyperparameter comparison (inter-patient validation macro-F1 only; script "
-    "`benchmarks/ml_sweep.py`, figures in `benchmarks/results/ml_sweep_h200.txt`, run on a "
-    "lent H200 machine with Keras on the torch backend): spectrogram + RR beat beat image + RR "
-    "(0.67-0.68 against 0.60-0.62 over three seeds each); a wider gain augmentation helped the "
-    "image-only models (+0.01-0.03). Wider windows, longer training, a bigger CNN, a lower "
-    "learning rate, no class weights and other spectrogram segment lengths moved it by at most "
-    "about 0.02 -- no more than changing the seed (0.66-0.69 for one setting) -- so the "
-    "defaults stayed.",
-    "- Image-only models: single-seed versions did not beat the original CNN on either split. "
-    "On the inter split each is the average of two seeds of its configuration; on the intra "
-    "split they use a narrow gain range and three conv blocks with a 128-unit dense layer "
-    "(one model each). The ensembles "
-    "(`benchmarks/results/ml_image_models_choice.txt`), the intra training on every beat "
-    "without class weights, and two seeds rather than three "
-    "(`benchmarks/results/ml_settings_choice.txt`, written by "
-    "`benchmarks/ml_settings_choice.py`) were chosen on VALIDATION figures; DS2 was not "
-    "looked at to choose them.",
-    "- The baseline's intra-patient figures depend on its training settings. In this run it "
-    "trains as every other model does on the intra split (every beat, no class weights, up to "
-    "10 epochs) and stops early; under the previous settings (up to 30 epochs of up to 6,000 "
-    "beats per class, class weights off) its validation macro-F1 was higher "
-    "(`benchmarks/results/ml_settings_choice.txt`) and its test figures were 99.1% accuracy and "
-    "0.963 macro-F1 (`git show cf99228:models/original_cnn.metrics.json`): against that "
-    "version the image-only models win on macro-F1 but lose 0.1 point of accuracy. The "
-    "recording model beats both versions.",
-    "- Two seeds rather than three for the image-only ensembles were chosen on validation and "
-    "speed; on DS2 (looked at after the decision) the two-seed ensembles score a little lower "
-    "than the three-seed ones of the previous run (`git show cf99228:models/REPORT.md`).",
-    "- Where the models were trained: every shipped model and the baseline come from ONE run "
-    "of `python manage.py train_model` on this project's 2-core CPU with TensorFlow (the times "
-    "above), except the intra-patient `beat_image_cnn`: cut to one seed after that run, it was "
-    "trained alone by `train_model --resume`, which then shipped and evaluated everything. "
-    "The issue's pipeline target counts the beat table, the training of the shipped "
-    "models and the evaluation (the bold row); the whole run also trains the baseline and the "
-    "recording candidates not chosen.",
-    "- Speed is measured through `ModelBundle.classify_beats` on a whole record (band-pass "
-    "filter, windows, images, RR features and the model) and through `predict_proba` for one "
-    "already-rendered image; `python benchmarks/ml_targets.py` repeats it.",
-)
-
-
 def _model_summary(bundle: Any) -> dict[str, Any]:
     meta = bundle.metadata
     return {
@@ -786,7 +532,7 @@ def validation_check(
 
 
 def seed_spread(models_dir: Path, recording: str) -> dict[str, Any] | None:
-    """``models/<recording>.seeds.json`` (``benchmarks/ml_seed_spread.py``) if there is one,
+    """``models/<recording>.seeds.json`` (``experiments/ml_seed_spread.py``) if there is one,
     marked stale when it was measured on another version of the model file."""
     path = models_dir / f"{recording}.seeds.json"
     if not path.is_file():
@@ -805,7 +551,6 @@ def render_reports(models_dir: str | Path, readme: str | Path | None = None) -> 
     if not context_path.is_file():
         raise FileNotFoundError(f"{context_path}: run evaluate_model first")
     ctx = json.loads(context_path.read_text())
-    ctx["notes"] = list(REPORT_NOTES)
     ctx["intra_training"] = INTRA_TRAINING
     ctx["seed_spread"] = seed_spread(models_dir, ctx["recording_model"])
     metrics = {

@@ -13,6 +13,9 @@ from typing import Any
 
 import numpy as np
 
+# The lab notes (how the models were chosen, what was tried and not shipped) are written by
+# hand in this document; REPORT.md, generated next to it in models/, only links to it.
+MODEL_SELECTION_DOC = "docs/model-selection.md"
 README_START = "<!-- metrics:start -->"
 README_END = "<!-- metrics:end -->"
 
@@ -354,10 +357,23 @@ def write_report(
         out += ["", f"Chosen: `{recording}`.", ""]
     out += ["## Time", ""]
     out += timing_lines(all_metrics, context, baseline) + [""]
-    out.extend(context.get("notes", []))
+    out += notes_lines()
     path = models_dir / "REPORT.md"
     path.write_text("\n".join(out).rstrip() + "\n")
     return path
+
+
+def notes_lines() -> list[str]:
+    """The closing "Notes" section of REPORT.md: a link to the hand-written lab notes and the
+    experiments behind them (REPORT.md lives in models/, hence the ``..``)."""
+    return [
+        "## Notes",
+        "",
+        "How these models were chosen, what was tried and not shipped (with the figures of "
+        "each experiment), the known weak points and where the models were trained: "
+        f"[{MODEL_SELECTION_DOC}](../{MODEL_SELECTION_DOC}). The experiment scripts and their "
+        "results files are in [experiments/](../experiments/README.md).",
+    ]
 
 
 def _validation_agreement(rows: list[dict[str, Any]]) -> str:
@@ -386,20 +402,20 @@ def macro_f1_range(rows: list[dict[str, Any]]) -> dict[str, float]:
 
 def seed_spread_lines(spread: dict[str, Any] | None, *, table: bool = True) -> list[str]:
     """How the recording model's DS2 figures move with the training seed
-    (``benchmarks/ml_seed_spread.py``): a sentence, and with ``table`` one row per seed."""
+    (``experiments/ml_seed_spread.py``): a sentence, and with ``table`` one row per seed."""
     if not spread:
         return []
     if spread.get("stale"):
         return [
             f"The seed-spread figures in `{spread['path']}` were measured on another version of "
-            f"`{spread['model']}`; run `python benchmarks/ml_seed_spread.py` again.",
+            f"`{spread['model']}`; run `python experiments/ml_seed_spread.py` again.",
         ]
     rows = spread["seeds"]
     scores = macro_f1_range(rows)
     shipped = next((r for r in rows if r["seed"] == spread.get("shipped_seed")), None)
     sentence = (
         f"The same configuration trained again with {len(rows)} seeds (same data, split and "
-        "checkpoint rule; `benchmarks/ml_seed_spread.py`) scored DS2 macro-F1 "
+        "checkpoint rule; `experiments/ml_seed_spread.py`) scored DS2 macro-F1 "
         f"{scores['mean']:.3f} on average (from {scores['min']:.3f} to {scores['max']:.3f})"
         + (
             f"; the shipped model is seed {shipped['seed']} ({shipped['macro_f1']:.3f})."

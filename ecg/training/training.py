@@ -17,18 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from ecg.features.beats import POST_S, PRE_S, window_bounds
+from ecg.features.beats import POST_S, PRE_S
 from ecg.imaging import representations
 from ecg.models.architectures import build_baseline, build_cnn, build_ensemble
-from ecg.training.augment import AugmentParams, augment_windows, random_shifts, stretch_windows
+from ecg.training.augment import AugmentParams, augment_windows, random_shifts
 from ecg.training.dataset import BeatTable, Split
 from ecg.training.metrics import confusion_matrix, macro_f1
-from ecg.training.record_template import (
-    check_image_context,
-    image_channels,
-    model_images,
-    template_channels_by_record,
-)
 
 
 @dataclass
@@ -40,15 +34,11 @@ class ModelConfig:
     # what the "rr" input holds when use_rr (context.FEATURE_SETS): the RR features alone, or
     # with each beat described against its own recording ("rr+record_context")
     rhythm_features: str = "rr"
-    # what the image holds besides the beat (record_template.IMAGE_CONTEXTS): nothing, or a
-    # second channel with the beat's difference from its recording's median beat
-    image_context: str = "none"
     architecture: str = "cnn"  # "cnn" (ours) or "baseline" (the original project's CNN)
     pre_s: float = PRE_S
     post_s: float = POST_S
     augment: bool = True
     gain: tuple[float, float] = (0.85, 1.2)  # amplitude augmentation range
-    stretch: tuple[float, float] = (1.0, 1.0)  # time-stretch augmentation range; (1, 1): none
     filters: tuple[int, ...] = (8, 16, 32, 64)
     dense: int = 64
     noise_mv: float = 0.02  # white-noise augmentation; 0 for spectra (see pipeline.CANDIDATES)
@@ -59,8 +49,6 @@ class ModelConfig:
     learning_rate: float = 1e-3
     cap: int | None = 3000  # most beats of one class per epoch (None: every beat of the class)
     floor: int = 1000  # fewest beats of one class per epoch (rare classes repeated)
-    # how far each epoch evens out the records within a class (_balanced_epoch): 0 beats alike
-    record_balance: float = 0.0
     seed: int = 0
     # Several seeds of this configuration averaged into one model (empty: one model, ``seed``).
     ensemble_seeds: tuple[int, ...] = ()
@@ -89,17 +77,7 @@ def inputs_for(
     rr_all: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     images = representations.render(config.representation, windows, table.fs, config.image_params)
-    channel = None
-    if check_image_context(config.image_context) != "none":
-        channel = template_channels_by_record(
-            images,
-            table.records[index],
-            table.record_templates(config.pre_s, config.post_s),
-            lambda w: representations.render(
-                config.representation, w, table.fs, config.image_params
-            ),
-        )
-    inputs = {"image": model_images(images, channel)}
+    inputs = {"image": images[..., None]}
     if config.use_rr:
         rr_all = rr_inputs_for(config, table) if rr_all is None else rr_all
         inputs["rr"] = rr_all[index]
@@ -120,30 +98,17 @@ def _balanced_epoch(
     rng: np.random.Generator,
     cap: int | None,
     floor: int,
-    records: np.ndarray | None = None,
-    record_balance: float = 0.0,
 ) -> tuple[np.ndarray, dict[int, float]]:
     """One epoch's beats: every class drawn ``floor``-``cap`` times, and the class weights that
-    even out what is left. With ``records`` (each beat's record) and ``record_balance`` > 0, a
-    beat of a class is drawn with probability proportional to 1 / n ** record_balance, n its
-    record's beats of that class: 0 draws beats alike, 1 records alike (exactly so where a
-    class is drawn with replacement; a class over the cap is drawn without, which flattens it)."""
+    even out what is left."""
     chosen, counts = [], {}
     for c in np.unique(labels):
-        in_class = labels == c
-        members = index[in_class]
+        members = index[labels == c]
         if cap is None:
             n = max(len(members), floor)
         else:
             n = int(np.clip(len(members), min(floor, cap), cap))
-        p = None
-        if records is not None and record_balance > 0:
-            _, which, per_record = np.unique(
-                records[in_class], return_inverse=True, return_counts=True
-            )
-            p = per_record[which].astype(np.float64) ** -record_balance
-            p /= p.sum()
-        chosen.append(rng.choice(members, size=n, replace=n > len(members), p=p))
+        chosen.append(rng.choice(members, size=n, replace=n > len(members)))
         counts[int(c)] = n
     mean = np.mean(list(counts.values()))
     weights = {c: float(mean / n) for c, n in counts.items()}
@@ -168,27 +133,15 @@ class _EpochData:
             def __init__(self) -> None:
                 super().__init__()
                 self.rng = np.random.default_rng(config.seed)
-                self.aug = AugmentParams(
-                    gain=tuple(config.gain),
-                    noise_mv=config.noise_mv,
-                    stretch=tuple(config.stretch),
-                )
+                self.aug = AugmentParams(gain=tuple(config.gain), noise_mv=config.noise_mv)
                 self._draw()
 
             def _draw(self) -> None:
                 index, weights = _balanced_epoch(
-                    labels[train_idx],
-                    train_idx,
-                    self.rng,
-                    config.cap,
-                    config.floor,
-                    table.records[train_idx],
-                    config.record_balance,
+                    labels[train_idx], train_idx, self.rng, config.cap, config.floor
                 )
                 sub = table.subset(index)
                 if config.augment:
-                    stored_r, _ = window_bounds(table.fs, table.pre_s, 0.0)
-                    sub.windows = stretch_windows(sub.windows, stored_r, self.rng, self.aug)
                     shift = random_shifts(len(index), table.fs, self.rng, self.aug)
                     windows = sub.crop(config.pre_s, config.post_s, shift)
                     windows = augment_windows(windows, table.fs, self.rng, self.aug)
@@ -261,7 +214,6 @@ def build_for(
         rr_train=rr_train,
         filters=tuple(config.filters),
         dense=config.dense,
-        channels=image_channels(config.image_context),
     )
 
 
@@ -285,7 +237,7 @@ def train(
     set_seeds(config.seed)
     started = time.perf_counter()
     rr_all = rr_inputs_for(config, table) if config.use_rr else None
-    model, data = _model_and_data(config, table, split.train, labels, n_classes, rr_all)
+    model, data = model_and_data(config, table, split.train, labels, n_classes, rr_all)
     val_inputs = clean_inputs(config, table, split.val, rr_all)
     checkpoint = Path(work_dir) / f"{config.name}-{split.name}.best.keras"
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
@@ -312,7 +264,7 @@ def train(
         "best_epoch": int(np.argmax(scores)) + 1 if scores else None,
         "best_validation_macro_f1": max(scores) if scores else None,
         "validation_macro_f1_per_epoch": scores,
-        # the rate each epoch ran at (ReduceLROnPlateau): what ``refit`` replays
+        # the rate each epoch ran at (ReduceLROnPlateau): what experiments/refit.py replays
         "learning_rate_per_epoch": [float(r) for r in history.history.get("learning_rate", [])],
         "train_seconds": round(time.perf_counter() - started, 1),
         "parameters": int(best.count_params()),
@@ -320,7 +272,7 @@ def train(
     return best, record
 
 
-def _model_and_data(
+def model_and_data(
     config: ModelConfig,
     table: BeatTable,
     train_idx: np.ndarray,
@@ -338,47 +290,6 @@ def _model_and_data(
         weighted_metrics=["accuracy"],
     )
     return model, _EpochData.make(config, table, train_idx, labels, n_classes, rr_all)
-
-
-def refit(
-    config: ModelConfig,
-    table: BeatTable,
-    train_idx: np.ndarray,
-    labels: np.ndarray,
-    n_classes: int,
-    *,
-    learning_rates: list[float],
-    progress: Callable[[str], None] | None = None,
-) -> tuple[Any, dict[str, Any]]:
-    """Train ``config`` afresh on ``train_idx`` for exactly ``len(learning_rates)`` epochs,
-    epoch i at ``learning_rates[i]``: a checkpointed run's best schedule replayed on more
-    patients (its validation records join the training side, so nothing is left to stop on).
-    """
-    import keras
-
-    if not learning_rates:
-        raise ValueError(f"{config.name}: a refit needs at least one epoch")
-    set_seeds(config.seed)
-    started = time.perf_counter()
-    rr_all = rr_inputs_for(config, table) if config.use_rr else None
-    model, data = _model_and_data(config, table, train_idx, labels, n_classes, rr_all)
-
-    class Progress(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            if progress:
-                loss = (logs or {}).get("loss", float("nan"))
-                progress(f"  refit epoch {epoch + 1}/{len(learning_rates)}: loss {loss:.4f}")
-
-    schedule = keras.callbacks.LearningRateScheduler(lambda epoch, _: learning_rates[epoch])
-    model.fit(data, epochs=len(learning_rates), callbacks=[schedule, Progress()], verbose=0)
-    record = {
-        "epochs_run": len(learning_rates),
-        "learning_rate_per_epoch": [float(r) for r in learning_rates],
-        "train_beats": int(len(train_idx)),
-        "train_seconds": round(time.perf_counter() - started, 1),
-        "parameters": int(model.count_params()),
-    }
-    return model, record
 
 
 def assemble_ensemble(

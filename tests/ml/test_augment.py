@@ -39,23 +39,3 @@ def test_augmentation_changes_amplitude_and_is_seeded():
     np.testing.assert_array_equal(a, b)
     peaks = a.max(axis=1)
     assert peaks.min() < 1.5 * 0.95 and peaks.max() > 1.5 * 1.05
-
-
-def test_time_stretch_keeps_the_r_peak_and_the_order_of_the_waves():
-    from ecg.training.augment import stretch_windows
-
-    windows = np.repeat(p_then_r_window(), 100, axis=0)
-    r_index = int(windows[0].argmax())
-    params = AugmentParams(stretch=(0.8, 1.25))
-    out = stretch_windows(windows, r_index, np.random.default_rng(0), params)
-    assert out.shape == windows.shape and out.dtype == np.float32
-    assert np.all(out.argmax(axis=1) == r_index)  # the R peak stays put
-    p_pos = out[:, : r_index - 20].argmax(axis=1)  # the P wave: still before R, moved by scale
-    expected = r_index - (r_index - windows[0, : r_index - 20].argmax()) * np.array([0.8, 1.25])
-    assert np.all((p_pos >= expected.min() - 2) & (p_pos <= expected.max() + 2))
-    assert np.ptp(p_pos) > 10  # different beats got different factors
-    # no stretch asked: the windows come back unchanged and no random number is drawn
-    rng = np.random.default_rng(5)
-    same = stretch_windows(windows, r_index, rng, AugmentParams())
-    np.testing.assert_array_equal(same, windows)
-    assert rng.integers(1 << 30) == np.random.default_rng(5).integers(1 << 30)

@@ -179,7 +179,7 @@ def test_seed_spread_of_another_model_file_is_reported_stale(tmp_path):
     )
     stale = pipeline.seed_spread(tmp_path, "ours")
     assert stale["stale"] is True
-    assert "run `python benchmarks/ml_seed_spread.py` again" in report.seed_spread_lines(stale)[0]
+    assert "run `python experiments/ml_seed_spread.py` again" in report.seed_spread_lines(stale)[0]
     import hashlib
 
     spread["model_sha256"] = hashlib.sha256(b"weights v1").hexdigest()

@@ -9,7 +9,7 @@ from ecg.io.records import load_record
 from ecg.models.bundle import load_bundle, save_bundle
 from ecg.training import pipeline
 from ecg.training.evaluation import bundle_probabilities, evaluate_on_split
-from ecg.training.training import ModelConfig, clean_inputs, refit, train
+from ecg.training.training import ModelConfig, clean_inputs, train
 
 pytestmark = pytest.mark.slow
 
@@ -136,45 +136,3 @@ def test_epochs_cap_large_classes_repeat_rare_ones_or_show_every_beat():
     counts = np.bincount(labels[chosen - 1000], minlength=3)
     assert counts.tolist() == [500, 40, 20]
     assert set(chosen[labels[chosen - 1000] == 0]) == set(index[:500])  # each N beat once
-
-
-def test_record_balance_draws_a_class_more_evenly_across_its_records():
-    """Record "big" holds 900 of a class's 1,000 beats, "small" 100. Drawn with replacement
-    (the class under the epoch's floor), "small" gets a tenth of the draws with record_balance
-    0, a quarter with 0.5 (1/sqrt(n) each) and half with 1; drawn without replacement (the class
-    over the epoch's cap) the same order, less steep."""
-    from ecg.training.training import _balanced_epoch
-
-    labels = np.zeros(1000, dtype=int)
-    index = np.arange(1000)
-    records = np.array(["big"] * 900 + ["small"] * 100)
-
-    def share_of_small(balance: float, cap: int, floor: int) -> float:
-        rng = np.random.default_rng(0)
-        draws = [
-            _balanced_epoch(labels, index, rng, cap, floor, records, balance)[0] for _ in range(20)
-        ]
-        return float(np.mean(records[np.concatenate(draws)] == "small"))
-
-    repeated = [share_of_small(b, 3000, 2000) for b in (0.0, 0.5, 1.0)]
-    assert repeated == pytest.approx([0.1, 0.25, 0.5], abs=0.02)
-    capped = [share_of_small(b, 500, 100) for b in (0.0, 0.5, 1.0)]
-    assert capped[0] == pytest.approx(0.1, abs=0.01) and capped[0] < capped[1] < capped[2]
-    # without records, the draw is the one every shipped model was trained with
-    rng_a, rng_b = np.random.default_rng(3), np.random.default_rng(3)
-    plain, _ = _balanced_epoch(labels, index, rng_a, 500, 100)
-    zero, _ = _balanced_epoch(labels, index, rng_b, 500, 100, records, 0.0)
-    np.testing.assert_array_equal(plain, zero)
-
-
-def test_a_refit_replays_the_given_learning_rates_on_the_given_beats(trained):
-    _, table, split, config, _, _ = trained
-    labels = table.labels("six")
-    both = np.concatenate([split.train, split.val])
-    model, record = refit(config, table, both, labels, 6, learning_rates=[1e-3, 2.5e-4])
-    assert record["epochs_run"] == 2 and record["train_beats"] == len(both)
-    assert float(model.optimizer.learning_rate) == pytest.approx(2.5e-4)
-    probs = model.predict(clean_inputs(config, table, split.test), verbose=0)
-    assert probs.shape == (len(split.test), 6)
-    with pytest.raises(ValueError, match="at least one epoch"):
-        refit(config, table, both, labels, 6, learning_rates=[])

@@ -11,8 +11,8 @@ import urllib.request
 
 import pytest
 
-from benchmarks.production_server import ROOT, ProductionServer
 from tests.ops.conftest import write_fake_bundle
+from tests.ops.server import ROOT, ProductionServer
 
 pytestmark = pytest.mark.slow
 

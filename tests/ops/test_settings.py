@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from benchmarks.production_server import ROOT
+from tests.ops.server import ROOT
 
 PRINT = (
     "import django, json; django.setup(); from django.conf import settings as s; "

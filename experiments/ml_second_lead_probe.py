@@ -12,8 +12,8 @@ weights, no augmentation, a fixed number of epochs, seed 0), over the grouped DS
 ``ml_grouped_cv.ds1_folds``: each fold of records is held out in turn and scored. Nothing here
 is used for a model that ships.
 
-    python benchmarks/ml_second_lead_probe.py [--epochs 6] [--folds 4]
-        [--cache build/beats_mlii.npz] [--out benchmarks/results/ml_second_lead_probe.txt]
+    python experiments/ml_second_lead_probe.py [--epochs 6] [--folds 4]
+        [--cache build/beats_mlii.npz] [--out experiments/results/ml_second_lead_probe.txt]
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--cache", default="build/beats_mlii.npz")
-    parser.add_argument("--out", default="benchmarks/results/ml_second_lead_probe.txt")
+    parser.add_argument("--out", default="experiments/results/ml_second_lead_probe.txt")
     args = parser.parse_args()
     data_dir = str(args.data_dir or default_data_dir())
     table = load_beat_table(args.cache)

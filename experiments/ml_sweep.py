@@ -2,12 +2,12 @@
 
 Trains each named variation of the recording / image models on the inter-patient split in
 parallel processes and prints ``<name> RESULT best_val ...`` lines; DS2 is never looked at.
-The figures in benchmarks/results/ml_sweep_h200.txt came from this script on a lent H200
+The figures in experiments/results/ml_sweep_h200.txt came from this script on a lent H200
 machine (Keras on the torch backend, 16 CPU cores, all variations at once, beats cached as
-float16): ``KERAS_BACKEND=torch python benchmarks/ml_sweep.py --cache beats.npz``. On the
+float16): ``KERAS_BACKEND=torch python experiments/ml_sweep.py --cache beats.npz``. On the
 2-core CPU run it with a few names at a time.
 
-    python benchmarks/ml_sweep.py [--cache build/beats_mlii.npz] [NAME ...]
+    python experiments/ml_sweep.py [--cache build/beats_mlii.npz] [NAME ...]
 """
 
 from __future__ import annotations

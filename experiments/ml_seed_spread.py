@@ -10,8 +10,8 @@ the CPU, seed 0 is the shipped model (training is deterministic), so its line re
 REPORT.md's figures. Writes ``models/<name>.seeds.json``, which REPORT.md and the README quote
 (``python manage.py evaluate_model --report-only --update-docs`` after it).
 
-    python benchmarks/ml_seed_spread.py [--seeds 0 1 2 3 4] [--cache build/beats_mlii.npz]
-        [--out benchmarks/results/ml_seed_spread.txt]
+    python experiments/ml_seed_spread.py [--seeds 0 1 2 3 4] [--cache build/beats_mlii.npz]
+        [--out experiments/results/ml_seed_spread.txt]
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def main() -> None:
     parser.add_argument("--models-dir", default="models")
     parser.add_argument("--cache", default="build/beats_mlii.npz")
     parser.add_argument("--work-dir", default="build/seed_spread")
-    parser.add_argument("--out", default="benchmarks/results/ml_seed_spread.txt")
+    parser.add_argument("--out", default="experiments/results/ml_seed_spread.txt")
     args = parser.parse_args()
     path = recording_model_path(Path(args.models_dir))
     if path is None:

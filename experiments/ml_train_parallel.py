@@ -7,7 +7,7 @@ shipped runs; it calls the same ``training.train`` and ``pipeline.metadata_for``
 were rebuilt from the MLII samples with ``dataset.beats_from_record`` (identical values: the
 physical signal is recomputed from the same digital samples, gain and baseline).
 
-    python benchmarks/ml_train_parallel.py [--cache build/beats_mlii.npz] [--runs-dir build/runs]
+    python experiments/ml_train_parallel.py [--cache build/beats_mlii.npz] [--runs-dir build/runs]
 """
 
 from __future__ import annotations

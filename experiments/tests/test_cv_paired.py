@@ -1,9 +1,9 @@
-"""benchmarks/ml_cv_paired.py: the pairs it reads from grouped-CV results files and what it
+"""experiments/ml_cv_paired.py: the pairs it reads from grouped-CV results files and what it
 concludes from them."""
 
 import pytest
 
-from benchmarks.ml_cv_paired import paired_comparison, parse_seeds, read_scores
+from experiments.ml_cv_paired import paired_comparison, parse_seeds, read_scores
 
 RESULTS = """# grouped 4-fold cross-validation over DS1 records (DS2 not touched), seeds [0, 1]
 fold 0: records 208, 215

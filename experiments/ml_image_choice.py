@@ -4,8 +4,8 @@ Reads the training records of the earlier single-seed runs (``--old``, e.g. a co
 ``build/runs`` from before the change) and of the current runs (``--runs``), with the original
 CNN's validation figure beside them, and writes the comparison that decided what ships.
 
-    python benchmarks/ml_image_choice.py --old build/old_runs --runs build/runs \\
-        --out benchmarks/results/ml_image_models_choice.txt
+    python experiments/ml_image_choice.py --old build/old_runs --runs build/runs \\
+        --out experiments/results/ml_image_models_choice.txt
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--old", required=True)
     parser.add_argument("--runs", default="build/runs")
-    parser.add_argument("--out", default="benchmarks/results/ml_image_models_choice.txt")
+    parser.add_argument("--out", default="experiments/results/ml_image_models_choice.txt")
     args = parser.parse_args()
     lines = ["# validation macro-F1: old single-seed run -> current run (original CNN beside)"]
     for split in ("inter", "intra"):

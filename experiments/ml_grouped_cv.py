@@ -9,8 +9,8 @@ pipeline's own ``train`` and scored on the held-out fold. The held-out fold also
 stopping and the checkpoint, as the validation records do in the pipeline, so the figures are
 a little optimistic and are for ranking candidates only. DS2 is never touched.
 
-    python benchmarks/ml_grouped_cv.py recording_spec_rr recording_spec_ctx \\
-        [--folds 4] [--cache build/beats_mlii.npz] [--out benchmarks/results/ml_grouped_cv.txt]
+    python experiments/ml_grouped_cv.py recording_spec_rr recording_spec_ctx \\
+        [--folds 4] [--cache build/beats_mlii.npz] [--out experiments/results/ml_grouped_cv.txt]
         [--seeds 0 1 2] [--jobs 1] [--work-dir build/cv]
 
 With ``--seeds`` every candidate is trained once per seed (the figures then cover seed noise
@@ -47,11 +47,13 @@ def ds1_folds(records: np.ndarray, labels: np.ndarray, n_folds: int) -> list[lis
 
 def cv_setup(doc: str, default_out: str) -> tuple[argparse.Namespace, dict, Any, list[list[str]]]:
     """What every CV benchmark starts from: its command line (candidate names, --folds, --cache,
-    --out), the candidates by name (shipped and tried), the beat table and the DS1 folds."""
+    --out), the pipeline's candidates by name, the beat table and the DS1 folds. The candidates
+    tried and not shipped (experiments/README.md) ran at commit db9be0f, where the library
+    still had their settings and ``pipeline.TRIED_CANDIDATES`` named them."""
     from ecg.training import pipeline
     from ecg.training.dataset import load_beat_table
 
-    candidates = {c.config.name: c for c in pipeline.CANDIDATES + pipeline.TRIED_CANDIDATES}
+    candidates = {c.config.name: c for c in pipeline.CANDIDATES}
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("names", nargs="+", help=f"candidates, of {sorted(candidates)}")
     parser.add_argument("--folds", type=int, default=4)
@@ -167,7 +169,7 @@ def main() -> None:
 
     from ecg.training.training import rr_inputs_for
 
-    args, candidates, table, folds = cv_setup(__doc__, "benchmarks/results/ml_grouped_cv.txt")
+    args, candidates, table, folds = cv_setup(__doc__, "experiments/results/ml_grouped_cv.txt")
     title = f"# grouped {args.folds}-fold cross-validation over DS1 records (DS2 not touched)"
     if args.seeds:
         title += f", seeds {args.seeds}"

@@ -10,8 +10,8 @@ Two changes are compared, each between the runs of an earlier ``train_model`` (`
   averaged one, two and three at a time, with their training time, and the batch speed of the
   old and new inter-patient ensembles measured now, one after the other, on the same record.
 
-    python benchmarks/ml_settings_choice.py --old build/old_runs --runs build/runs \\
-        --out benchmarks/results/ml_settings_choice.txt
+    python experiments/ml_settings_choice.py --old build/old_runs --runs build/runs \\
+        --out experiments/results/ml_settings_choice.txt
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def main() -> None:
     parser.add_argument("--runs", default="build/runs")
     parser.add_argument("--cache", default="build/beats_mlii.npz")
     parser.add_argument("--record", default="208", help="MIT-BIH record for the speed run")
-    parser.add_argument("--out", default="benchmarks/results/ml_settings_choice.txt")
+    parser.add_argument("--out", default="experiments/results/ml_settings_choice.txt")
     args = parser.parse_args()
     old, runs = Path(args.old), Path(args.runs)
     table = load_beat_table(args.cache)

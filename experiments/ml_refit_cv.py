@@ -11,11 +11,11 @@ For each fold of ``ml_grouped_cv.ds1_folds`` (held out entirely, never used for 
   held-out:  train on the other folds minus the pipeline's validation records, checkpoint and
              early-stop on those validation records (exactly as the pipeline does);
   refit:     train afresh on the other folds WITH the validation records, for the held-out
-             run's best epoch count at its learning rates (``training.refit``).
+             run's best epoch count at its learning rates (``experiments.refit``).
 Both are scored on the held fold. DS2 is never touched.
 
-    python benchmarks/ml_refit_cv.py recording_spec_ctx [--folds 4]
-        [--cache build/beats_mlii.npz] [--out benchmarks/results/ml_refit_cv.txt]
+    python experiments/ml_refit_cv.py recording_spec_ctx [--folds 4]
+        [--cache build/beats_mlii.npz] [--out experiments/results/ml_refit_cv.txt]
 """
 
 from __future__ import annotations
@@ -37,9 +37,10 @@ def main() -> None:
     from ecg.classes import DS1_RECORDS, class_codes
     from ecg.training.dataset import DS1_VALIDATION_RECORDS, Split
     from ecg.training.metrics import classification_metrics
-    from ecg.training.training import clean_inputs, refit, rr_inputs_for, train
+    from ecg.training.training import clean_inputs, rr_inputs_for, train
+    from experiments.refit import refit
 
-    args, candidates, table, folds = cv_setup(__doc__, "benchmarks/results/ml_refit_cv.txt")
+    args, candidates, table, folds = cv_setup(__doc__, "experiments/results/ml_refit_cv.txt")
     labels = table.labels("six")
     classes = class_codes("six")
     lines = fold_header(

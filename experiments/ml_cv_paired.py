@@ -1,13 +1,13 @@
 """Paired comparison of two candidates over grouped-CV results files: is B really ahead of A?
 
-Each line ``fold <i> <name> seed <s>: macro-F1 <x> ...`` of ``benchmarks/ml_grouped_cv.py``'s
+Each line ``fold <i> <name> seed <s>: macro-F1 <x> ...`` of ``experiments/ml_grouped_cv.py``'s
 results files is one (fold, seed) score. Two candidates trained with the same fold and seed
 make a pair, and the pairs say more than two means do: a fold of hard patients lowers both.
 This prints each fold's mean of both, how many pairs B wins, the mean and sd of the paired
 difference, and a one-sided paired t-test and Wilcoxon signed-rank test of B > A (SciPy).
 
-    python benchmarks/ml_cv_paired.py recording_spec_ctx recording_spec_ctx_recbal \\
-        benchmarks/results/ml_grouped_cv_qrs.txt:0-3 ... [--out results.txt]
+    python experiments/ml_cv_paired.py recording_spec_ctx recording_spec_ctx_recbal \\
+        experiments/results/ml_grouped_cv_qrs.txt:0-3 ... [--out results.txt]
 
 A file may carry the seeds to take from it (``path:0-3``, ``path:4,5``): where a candidate and
 seed were run twice (on two machines, say), the caller picks which run counts, in advance.

@@ -22,8 +22,8 @@ parallel processes. Prints each run and a summary: the mean over folds and seeds
 per-fold macro-F1, and the macro-F1 of the confusion matrices pooled over the folds (every DS1
 record scored once per seed), with per-class F1 and sensitivity. Nothing here ships.
 
-    python benchmarks/ml_template_probe.py [--epochs 6] [--seeds 0] [--jobs 1]
-        [--cache build/beats_mlii.npz] [--out benchmarks/results/ml_template_probe.txt]
+    python experiments/ml_template_probe.py [--epochs 6] [--seeds 0] [--jobs 1]
+        [--cache build/beats_mlii.npz] [--out experiments/results/ml_template_probe.txt]
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ STATE: dict[str, Any] = {}
 def images(index: np.ndarray, variant: str) -> np.ndarray:
     """The variant's image stack (n, 64, 64, channels) for the beats at ``index``."""
     from ecg.imaging import representations
-    from ecg.training.record_template import difference_image
+    from experiments.record_template import difference_image
 
     fs = STATE["fs"]
     beat = representations.render("spectrogram", STATE["windows"][index], fs, None)
@@ -173,6 +173,7 @@ def main() -> None:
     from ecg.classes import DS1_RECORDS
     from ecg.imaging import representations
     from ecg.training.dataset import load_beat_table
+    from experiments.record_template import record_templates
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=6)
@@ -181,14 +182,14 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--cache", default="build/beats_mlii.npz")
-    parser.add_argument("--out", default="benchmarks/results/ml_template_probe.txt")
+    parser.add_argument("--out", default="experiments/results/ml_template_probe.txt")
     args = parser.parse_args()
     table = load_beat_table(args.cache)
     table = table.subset(np.flatnonzero(np.isin(table.records, list(DS1_RECORDS))))
     table.windows = np.asarray(table.windows, dtype=np.float32)
     labels = table.labels("six")
     windows = table.crop(PRE_S, POST_S)
-    templates = table.record_templates(PRE_S, POST_S)
+    templates = record_templates(table, PRE_S, POST_S)
     names = sorted(templates)
     rows = np.arange(len(table.records))
     same_as_previous = np.r_[False, table.records[1:] == table.records[:-1]]
