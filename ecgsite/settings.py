@@ -281,8 +281,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-# Behind a proxy set AXES_IPWARE_PROXY_COUNT so the client address comes from X-Forwarded-For.
-AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0) or None
+# Behind PROXY_COUNT trusted reverse proxies the client address is the PROXY_COUNT-th
+# X-Forwarded-For entry from the right (0: the header is ignored, it could be forged).
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "ecgsite.client_ip.client_ip_get"
 
 # Content Security Policy: only the app's own assets; inline <script>/<style> need the nonce
 # ({{ request.csp_nonce }}); data: images for Bootstrap's inline SVG icons, blob: for previews.
