@@ -53,7 +53,6 @@ INSTALLED_APPS = [
     "recordings",
     # Explanations, REST API and PDF reports (issue 5)
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
@@ -229,7 +228,7 @@ API_THROTTLE_RATE = env("API_THROTTLE_RATE", default="120/minute")
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=20)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.HashedTokenAuthentication",  # digests only, expiring
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
