@@ -279,6 +279,9 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Sign-up and password-reset attempts per client address (accounts.throttling); "" turns off.
+SIGNUP_RATE = env("SIGNUP_RATE", default="10/hour")
+PASSWORD_RESET_RATE = env("PASSWORD_RESET_RATE", default="5/hour")
 AXES_VERBOSE = False
 # Behind PROXY_COUNT trusted reverse proxies the client address is the PROXY_COUNT-th
 # X-Forwarded-For entry from the right (0: the header is ignored, it could be forged).
