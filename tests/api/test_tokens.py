@@ -171,3 +171,13 @@ def test_browser_session_also_authenticates_the_api(client, user):
     client.force_login(user)
     response = client.get(LIST)
     assert response.status_code == 200 and response.json()["count"] == 0
+
+
+def test_the_admin_shows_who_has_which_token_but_never_a_key(client, user, staff_user):
+    token, key = token_create(user=user, name="lab script")
+    client.force_login(staff_user)  # a superuser
+    listing = client.get("/admin/api/apitoken/").content.decode()
+    assert "lab script" in listing and token.prefix in listing and key not in listing
+    page = client.get(f"/admin/api/apitoken/{token.pk}/change/").content.decode()
+    assert key not in page and token.digest not in page
+    assert client.get("/admin/api/apitoken/add/").status_code == 403
