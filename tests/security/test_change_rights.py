@@ -62,7 +62,9 @@ def api_client(user) -> APIClient:
 
 def test_staff_may_view_but_not_delete_a_prediction(plain_staff, prediction):
     staff = page_client(plain_staff)
-    assert staff.get(prediction.get_absolute_url()).status_code == 200  # viewing: documented
+    page = staff.get(prediction.get_absolute_url())
+    assert page.status_code == 200  # viewing: documented
+    assert reverse("classifier:delete", args=[prediction.pk]) not in page.content.decode()
     assert staff.get(reverse("classifier:delete", args=[prediction.pk])).status_code == 404
     assert staff.post(reverse("classifier:delete", args=[prediction.pk])).status_code == 404
     response = api_client(plain_staff).delete(f"/api/v1/predictions/{prediction.pk}/")
@@ -91,7 +93,10 @@ def test_owner_and_permission_holder_may_delete_a_prediction(
 def test_staff_may_view_but_not_delete_or_retry_a_recording(plain_staff, failed_recording):
     pk = failed_recording.pk
     staff = page_client(plain_staff)
-    assert staff.get(reverse("recordings:detail", args=[pk])).status_code == 200
+    page = staff.get(reverse("recordings:detail", args=[pk]))
+    assert page.status_code == 200
+    for action in ("recordings:delete", "recordings:retry"):
+        assert reverse(action, args=[pk]) not in page.content.decode()
     assert staff.post(reverse("recordings:retry", args=[pk])).status_code == 404
     assert staff.get(reverse("recordings:delete", args=[pk])).status_code == 404
     assert staff.post(reverse("recordings:delete", args=[pk])).status_code == 404
@@ -106,6 +111,9 @@ def test_owner_and_change_permission_may_retry_a_recording(
     pk = failed_recording.pk
     for who in (user, user_with(django_user_model, "change_recording")):
         Recording.objects.filter(pk=pk).update(status=Recording.Status.FAILED)
+        if who == user:  # (viewing needs ownership or staff; the permission alone does not)
+            page = page_client(who).get(reverse("recordings:detail", args=[pk])).content.decode()
+            assert reverse("recordings:retry", args=[pk]) in page
         assert page_client(who).post(reverse("recordings:retry", args=[pk])).status_code == 302
         assert Recording.objects.get(pk=pk).status == Recording.Status.QUEUED
     # the change permission is not the delete permission
