@@ -98,7 +98,10 @@ class RecordingDetail(APIView):
 
     @extend_schema(summary="Delete a recording, its beats and files", responses={204: None})
     def delete(self, request, pk: int):
-        services.recording_delete(recording=_recording(request, pk))
+        recording = selectors.recording_get_for_change(
+            user=request.user, pk=pk, permission="delete"
+        )
+        services.recording_delete(recording=recording)
         return Response(status=204)
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
-from rest_framework.authtoken.models import Token
+from django.db.models import QuerySet
+
+from .models import ApiToken
 
 
-def token_get(*, user: AbstractBaseUser) -> Token | None:
-    return Token.objects.filter(user=user).first()
+def token_list(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:
+    """The user's tokens, newest first (expired ones too, marked on the page)."""
+    return ApiToken.objects.filter(user=user)

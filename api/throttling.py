@@ -3,6 +3,8 @@
 from django.conf import settings
 from rest_framework.throttling import UserRateThrottle
 
+from ecgsite.client_ip import client_ip_get
+
 
 class PerUserThrottle(UserRateThrottle):
     """``settings.API_THROTTLE_RATE`` (e.g. "120/minute") per user, per IP when anonymous.
@@ -15,3 +17,7 @@ class PerUserThrottle(UserRateThrottle):
 
     def get_rate(self) -> str | None:
         return settings.API_THROTTLE_RATE or None
+
+    def get_ident(self, request) -> str:
+        # the same client address as the login lockouts (settings.PROXY_COUNT), not DRF's own
+        return client_ip_get(request)

@@ -19,7 +19,8 @@ docs_csp = csp_replace({"style-src": [SELF, UNSAFE_INLINE], "worker-src": [SELF,
 
 urlpatterns = [
     path("token/", token_views.token_page, name="token"),
-    path("token/revoke/", token_views.token_revoke_view, name="token-revoke"),
+    path("token/revoke/", token_views.token_revoke_all_view, name="token-revoke"),
+    path("token/<int:pk>/revoke/", token_views.token_revoke_view, name="token-revoke-one"),
     path("v1/predictions/", views.PredictionListCreate.as_view(), name="prediction-list"),
     path("v1/predictions/<int:pk>/", views.PredictionDetail.as_view(), name="prediction-detail"),
     path(

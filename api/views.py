@@ -113,7 +113,7 @@ class PredictionDetail(APIView):
 
     @extend_schema(summary="Delete a prediction and its files", responses={204: None, 404: ERROR})
     def delete(self, request, pk: int):
-        prediction = selectors.prediction_get(user=request.user, pk=pk)
+        prediction = selectors.prediction_get_for_change(user=request.user, pk=pk)
         services.prediction_delete(prediction=prediction)
         return Response(status=204)
 

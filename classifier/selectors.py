@@ -45,6 +45,19 @@ def prediction_get(*, user, pk: int) -> Prediction:
         raise Http404("No such prediction.") from None
 
 
+def prediction_get_for_change(*, user, pk: int, permission: str = "delete") -> Prediction:
+    """One prediction ``user`` may change (delete): their own, or anyone's with the model's
+    ``classifier.<permission>_prediction`` permission. Staff may *see* everything
+    (prediction_get); seeing is not the right to change. ``Http404`` otherwise."""
+    qs = Prediction.objects.select_related("owner")
+    if not user.has_perm(f"classifier.{permission}_prediction"):
+        qs = qs.filter(owner=user)
+    try:
+        return qs.get(pk=pk)
+    except (Prediction.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such prediction.") from None
+
+
 def predictions_by_ids(*, user, ids: list[int]) -> list[Prediction]:
     """The user's own predictions among ``ids``, in the order given (the batch results page)."""
     found = {p.pk: p for p in Prediction.objects.filter(owner=user, pk__in=ids)}

@@ -158,7 +158,7 @@ class _Echo:
 @login_required
 @require_http_methods(["GET", "POST"])
 def delete(request: HttpRequest, pk: int) -> HttpResponse:
-    prediction = selectors.prediction_get(user=request.user, pk=pk)
+    prediction = selectors.prediction_get_for_change(user=request.user, pk=pk)
     if request.method == "POST":
         name = prediction.original_name
         services.prediction_delete(prediction=prediction)

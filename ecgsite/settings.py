@@ -53,7 +53,6 @@ INSTALLED_APPS = [
     "recordings",
     # Explanations, REST API and PDF reports (issue 5)
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
@@ -229,7 +228,7 @@ API_THROTTLE_RATE = env("API_THROTTLE_RATE", default="120/minute")
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=20)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.HashedTokenAuthentication",  # digests only, expiring
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -280,9 +279,14 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Sign-up and password-reset attempts per client address (accounts.throttling); "" turns off.
+SIGNUP_RATE = env("SIGNUP_RATE", default="10/hour")
+PASSWORD_RESET_RATE = env("PASSWORD_RESET_RATE", default="5/hour")
 AXES_VERBOSE = False
-# Behind a proxy set AXES_IPWARE_PROXY_COUNT so the client address comes from X-Forwarded-For.
-AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0) or None
+# Behind PROXY_COUNT trusted reverse proxies the client address is the PROXY_COUNT-th
+# X-Forwarded-For entry from the right (0: the header is ignored, it could be forged).
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "ecgsite.client_ip.client_ip_get"
 
 # Content Security Policy: only the app's own assets; inline <script>/<style> need the nonce
 # ({{ request.csp_nonce }}); data: images for Bootstrap's inline SVG icons, blob: for previews.

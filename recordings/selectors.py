@@ -78,6 +78,19 @@ def recording_get(*, user, pk: int) -> Recording:
         raise Http404("No such recording.") from None
 
 
+def recording_get_for_change(*, user, pk: int, permission: str) -> Recording:
+    """One recording ``user`` may change (``permission`` "delete", or "change" to re-queue):
+    their own, or anyone's with ``recordings.<permission>_recording``. Staff may *see*
+    everything (recording_get); seeing is not the right to change. ``Http404`` otherwise."""
+    qs = Recording.objects.select_related("owner")
+    if not user.has_perm(f"recordings.{permission}_recording"):
+        qs = qs.filter(owner=user)
+    try:
+        return qs.get(pk=pk)
+    except (Recording.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such recording.") from None
+
+
 def recording_status(*, recording: Recording) -> dict[str, Any]:
     return {
         "status": recording.status,

@@ -188,7 +188,7 @@ def recording_zip_view(request, pk: int, label: str):
 @login_required
 @require_POST
 def recording_retry_view(request, pk: int):
-    recording = selectors.recording_get(user=request.user, pk=pk)
+    recording = selectors.recording_get_for_change(user=request.user, pk=pk, permission="change")
     try:
         services.recording_retry(recording=recording)
     except ValidationError as exc:
@@ -199,7 +199,7 @@ def recording_retry_view(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def recording_delete_view(request, pk: int):
-    recording = selectors.recording_get(user=request.user, pk=pk)
+    recording = selectors.recording_get_for_change(user=request.user, pk=pk, permission="delete")
     if request.method == "POST":
         services.recording_delete(recording=recording)
         messages.success(request, f"Recording {recording.name} deleted.")

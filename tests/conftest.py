@@ -25,6 +25,15 @@ PASSWORD = "A-long-test-passphrase-1"  # noqa: S105 -- test accounts only
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counts (API, sign-up, password reset) live in the cache: none carry over."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _isolated_storage(settings, tmp_path):
     """Per-test MEDIA_ROOT and an empty MODELS_DIR; fast password hashing."""
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -19,7 +19,8 @@ def token_client(user) -> APIClient:
     from api.services import token_create
 
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token_create(user=user).key}")
+    _token, key = token_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from api.services import token_create
 from classifier.models import Prediction
 from tests.factories import beat_image_bytes
 from tests.hostile.corpus import IMAGE_CORPUS, NAME_CORPUS
@@ -24,7 +24,7 @@ def media_files(settings) -> list[Path]:
 
 def api_for(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_create(user=user)[1]}")
     return client
 
 

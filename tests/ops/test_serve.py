@@ -107,9 +107,9 @@ def test_the_api_limit_holds_across_the_gunicorn_workers(server):
     """
     script = (
         "from django.contrib.auth import get_user_model; "
-        "from rest_framework.authtoken.models import Token; "
+        "from api.services import token_create; "
         "u = get_user_model().objects.create_user('throttled', password='x-Throttle-42'); "
-        "print(Token.objects.create(user=u).key)"
+        "print(token_create(user=u)[1])"
     )
     key = server.manage("shell", "-c", script).strip().splitlines()[-1]
     headers = {"Authorization": f"Token {key}", "X-Forwarded-Proto": "https"}

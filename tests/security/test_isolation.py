@@ -5,8 +5,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
+from api.services import token_create
 from recordings import services
 from recordings.models import Recording
 from tests.hostile.test_recording_upload import (  # noqa: F401 -- fixtures
@@ -49,7 +49,7 @@ def test_another_users_recording_is_404_on_every_page(alices_recording, other_us
 
 def test_another_users_recording_is_404_in_the_api(alices_recording, other_user):
     pk = alices_recording.pk
-    bob = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=other_user).key}")
+    bob = Client(HTTP_AUTHORIZATION=f"Token {token_create(user=other_user)[1]}")
     base = f"/api/v1/recordings/{pk}/"
     for url in (base, f"{base}beats/", f"{base}beats/0/", f"{base}report/"):
         assert bob.get(url).status_code == 404, url
