@@ -7,8 +7,8 @@ import urllib.request
 
 import pytest
 
-from benchmarks.production_server import ProductionServer
 from tests.ops.conftest import write_fake_bundle
+from tests.ops.server import ProductionServer
 
 pytestmark = pytest.mark.slow
 
