@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # runs before any process_view: the CSRF check reads (spools) a POST body before login checks
+    "ecgsite.middleware.RequestBodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -153,6 +155,12 @@ MODEL_RUNTIME = env("MODEL_RUNTIME", default="auto")
 # header and annotations beside it (classifier.ml.recording_io.DEFAULT_MAX_BYTES, same value).
 RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=100_000_000)
 RECORDING_MAX_HOURS = env.float("RECORDING_MAX_HOURS", default=24.0)
+# Request bodies over this are refused from Content-Length before Django reads (and spools) them
+# (ecgsite.middleware.RequestBodyLimitMiddleware): the largest upload plus 4 MB of form fields.
+REQUEST_MAX_BYTES = env.int(
+    "REQUEST_MAX_BYTES",
+    default=max(UPLOAD_MAX_BYTES * DATA_UPLOAD_MAX_NUMBER_FILES, RECORDING_MAX_BYTES) + 4_194_304,
+)
 RECORDING_ZIP_MAX_BEATS = env.int("RECORDING_ZIP_MAX_BEATS", default=50_000)
 RECORDING_MODEL = env("RECORDING_MODEL", default="")  # model name or file stem; "" = first found
 # True runs each analysis inside the request (tests, debugging); False queues it for the workers.
