@@ -181,6 +181,11 @@ Q_CLUSTER = {
     "poll": 0.5,
     "label": "Background tasks",
 }
+# A running analysis renews a lease on its recording with every progress update (twice a second
+# while it works). A lease this old means its worker died (killed, out of memory): the recording
+# is queued again, and after RECORDING_MAX_ATTEMPTS starts it fails with a message.
+RECORDING_LEASE_S = env.int("RECORDING_LEASE_S", default=300)
+RECORDING_MAX_ATTEMPTS = env.int("RECORDING_MAX_ATTEMPTS", default=2)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

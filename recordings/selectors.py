@@ -4,6 +4,7 @@ beat details, exports."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import tempfile
 import zipfile
@@ -79,14 +80,38 @@ def recording_get(*, user, pk: int) -> Recording:
 
 
 def recording_status(*, recording: Recording) -> dict[str, Any]:
+    waiting = recording.status == Recording.Status.QUEUED and no_worker_alive()
     return {
         "status": recording.status,
-        "status_display": recording.get_status_display(),
+        "status_display": "Waiting for a worker" if waiting else recording.get_status_display(),
         "progress": recording.progress_percent,
-        "message": recording.progress_message,
+        "message": WAITING_MESSAGE if waiting else recording.progress_message,
         "error": recording.error,
         "finished": recording.is_finished,
+        "waiting_for_worker": waiting,
     }
+
+
+WAITING_MESSAGE = (
+    "no analysis worker is running right now; the analysis starts when one is "
+    "(tell the site administrator if this lasts)"
+)
+WORKER_GRACE_S = 15  # an idle worker takes a queued task within a second (poll: 0.5 s)
+
+
+def no_worker_alive() -> bool:
+    """True when the queue is not moving: a task has waited in the database broker for over
+    WORKER_GRACE_S while no analysis holds a live lease (a busy worker renews its lease twice a
+    second). A worker busy with a long analysis is alive: its queue merely waits."""
+    from django.utils import timezone
+    from django_q.models import OrmQ
+
+    now = timezone.now()
+    if Recording.objects.filter(status=Recording.Status.RUNNING, lease_until__gt=now).exists():
+        return False
+    # The broker stamps a task's lock with the enqueue time; a worker pulling it moves the lock
+    # into the future (its retry time). A lock in the past is a task nobody has taken.
+    return OrmQ.objects.filter(lock__lt=now - dt.timedelta(seconds=WORKER_GRACE_S)).exists()
 
 
 def class_rows(*, recording: Recording) -> list[dict[str, Any]]:

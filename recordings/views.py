@@ -97,6 +97,8 @@ def _agreement_rows(agreement: dict | None) -> list[dict]:
 @require_GET
 def recording_status_view(request, pk: int):
     recording = selectors.recording_get(user=request.user, pk=pk)
+    if services.recordings_reclaim_abandoned(recording_id=recording.pk):  # its worker died
+        recording.refresh_from_db()
     return JsonResponse(selectors.recording_status(recording=recording), headers=PRIVATE)
 
 
