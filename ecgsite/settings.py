@@ -161,7 +161,14 @@ REQUEST_MAX_BYTES = env.int(
     "REQUEST_MAX_BYTES",
     default=max(UPLOAD_MAX_BYTES * DATA_UPLOAD_MAX_NUMBER_FILES, RECORDING_MAX_BYTES) + 4_194_304,
 )
-RECORDING_ZIP_MAX_BEATS = env.int("RECORDING_ZIP_MAX_BEATS", default=50_000)
+# Beat images per ZIP download (part): 5,000 take about 3 s to draw; a class with more beats is
+# offered as several parts (?part=2 ...), so no request keeps a worker for half a minute.
+RECORDING_ZIP_MAX_BEATS = env.int("RECORDING_ZIP_MAX_BEATS", default=5_000)
+# Expensive pages per user and minute (ecgsite.ratelimit), counted in the shared cache.
+RATE_LIMITS = {
+    "export": env.int("EXPORT_RATE_PER_MINUTE", default=10),  # ZIP, CSV, PDF report
+    "heatmap": env.int("HEATMAP_RATE_PER_MINUTE", default=60),  # one per beat looked at
+}
 RECORDING_MODEL = env("RECORDING_MODEL", default="")  # model name or file stem; "" = first found
 # True runs each analysis inside the request (tests, debugging); False queues it for the workers.
 RECORDING_TASKS_SYNC = env.bool("RECORDING_TASKS_SYNC", default=False)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import numpy as np
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from PIL import Image
@@ -114,6 +115,11 @@ def no_worker_alive() -> bool:
     return OrmQ.objects.filter(lock__lt=now - dt.timedelta(seconds=WORKER_GRACE_S)).exists()
 
 
+def zip_parts(count: int) -> list[int]:
+    """Part numbers of a class's ZIP download (RECORDING_ZIP_MAX_BEATS beats each)."""
+    return list(range(1, -(-count // settings.RECORDING_ZIP_MAX_BEATS) + 1))
+
+
 def class_rows(*, recording: Recording) -> list[dict[str, Any]]:
     """The summary's class table with names and colours, for templates."""
     return [
@@ -122,6 +128,8 @@ def class_rows(*, recording: Recording) -> list[dict[str, Any]]:
             "name": CLASS_NAMES.get(row["code"], row["code"]),
             "colour": CLASS_COLOURS.get(row["code"], "#666"),
             "folder": folder_name(row["code"]),
+            "zip_parts": zip_parts(row["count"]),
+            "zip_part_beats": settings.RECORDING_ZIP_MAX_BEATS,
         }  # fmt: skip
         for row in recording.summary.get("classes", [])
     ]
@@ -259,17 +267,22 @@ def folder_name(code: str) -> str:
 
 
 def recording_class_zip(
-    *, recording: Recording, label: str, max_beats: int
+    *, recording: Recording, label: str, max_beats: int, part: int = 1
 ) -> tuple[BinaryIO, int]:
     """A ZIP of the class's beat images as ``<class folder>/<record>_beat<index>.png``, in an
-    open temporary file (up to ``max_beats`` PNGs: about 100 MB of spectrograms for 50,000
-    beats of a 24-hour recording, too much to build in memory), and the number of beats."""
+    open temporary file (too much to build in memory), and the number of beats in it. Part
+    ``part`` (from 1) holds the class's beats ``(part - 1) * max_beats`` up to ``max_beats``
+    PNGs: drawing them takes about 0.6 ms each, so the cap bounds a request's time."""
+    if part < 1:
+        raise Http404("No such part.")
+    first = (part - 1) * max_beats
     beats = list(
-        recording.beats.filter(label=label).order_by("index").values_list("index", "sample")
+        recording.beats.filter(label=label)
+        .order_by("index")
+        .values_list("index", "sample")[first : first + max_beats]
     )
     if not beats:
-        raise Http404("No beat of this class.")
-    beats = beats[:max_beats]
+        raise Http404("No beat of this class." if part == 1 else "No such part.")
     buffer = tempfile.TemporaryFile()
     folder = folder_name(label)
     with (
