@@ -49,6 +49,7 @@ class DatabaseUnavailableMiddleware:
         return response
 
 
+body_logger = logging.getLogger("ecgsite.request_bodies")
 TOO_LARGE_MESSAGE = (
     "The upload is too large: at most {limit} MB per request are accepted. Nothing was stored."
 )
@@ -81,10 +82,10 @@ class RequestBodyLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method in BODY_METHODS:
+            # (No "Connection: close" here: WSGI forbids hop-by-hop headers; the server closes a
+            # connection whose body was left unread.)
             refusal = self._refusal(request)
             if refusal is not None:
-                # Tell the client not to keep the connection: its unread body would follow.
-                refusal["Connection"] = "close"
                 return refusal
         return self.get_response(request)
 
@@ -95,7 +96,7 @@ class RequestBodyLimitMiddleware:
             length = 0  # Django then reads no body at all
         limit = settings.REQUEST_MAX_BYTES
         if length > limit:
-            logger.warning("refused a %d-byte body on %s", length, request.path)
+            body_logger.warning("refused a %d-byte body on %s", length, request.path)
             message = TOO_LARGE_MESSAGE.format(limit=limit // 1_000_000)
             return _refuse(request, 413, "request_too_large", message)
         if not self._is_anonymous_upload(request, length):
