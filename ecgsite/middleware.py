@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
@@ -107,18 +107,19 @@ class RequestBodyLimitMiddleware:
 
     @staticmethod
     def _is_anonymous_upload(request: HttpRequest, length: int) -> bool:
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            return False
         if request.META.get("HTTP_AUTHORIZATION"):
             return False  # a token: DRF authenticates it before reading the body
-        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-            return True
+        if length <= settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            try:
+                if resolve(request.path_info).view_name not in UPLOAD_URL_NAMES:
+                    return False
+            except Resolver404:
+                return False
+        # Only now the session (a database read): an ordinary POST never waits for it here.
         try:
-            match = resolve(request.path_info)
-        except Resolver404:
-            return False
-        return match.view_name in UPLOAD_URL_NAMES
+            return not request.user.is_authenticated
+        except DatabaseError:
+            return False  # the view meets the outage too and answers 503 (above)
 
 
 def _wants_json(request: HttpRequest) -> bool:

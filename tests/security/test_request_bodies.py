@@ -104,3 +104,17 @@ def test_anonymous_large_body_elsewhere_is_refused_unread(spooled):
     response = client.post("/accounts/login/", {"username": "x", "attachment": big_file()})
     assert response.status_code == 302
     assert spooled == []
+
+
+def test_an_upload_during_a_database_outage_still_gets_the_503_page(user, monkeypatch, spooled):
+    from django.db import OperationalError, connection
+
+    client = Client()
+    client.force_login(user)
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(connection, "cursor", refuse)
+    response = client.post("/recordings/upload/", {"files": big_file()})
+    assert response.status_code == 503  # the outage page, not a 500 from reading the session here
