@@ -161,7 +161,7 @@ REQUEST_MAX_BYTES = env.int(
     "REQUEST_MAX_BYTES",
     default=max(UPLOAD_MAX_BYTES * DATA_UPLOAD_MAX_NUMBER_FILES, RECORDING_MAX_BYTES) + 4_194_304,
 )
-# Beat images per ZIP download (part): 5,000 take about 3 s to draw; a class with more beats is
+# Beat images per ZIP download (part): 5,000 take 3-6 s to draw (10 MB); a class with more is
 # offered as several parts (?part=2 ...), so no request keeps a worker for half a minute.
 RECORDING_ZIP_MAX_BEATS = env.int("RECORDING_ZIP_MAX_BEATS", default=5_000)
 # Expensive pages per user and minute (ecgsite.ratelimit), counted in the shared cache.

@@ -272,7 +272,7 @@ def recording_class_zip(
     """A ZIP of the class's beat images as ``<class folder>/<record>_beat<index>.png``, in an
     open temporary file (too much to build in memory), and the number of beats in it. Part
     ``part`` (from 1) holds the class's beats ``(part - 1) * max_beats`` up to ``max_beats``
-    PNGs: drawing them takes about 0.6 ms each, so the cap bounds a request's time."""
+    PNGs: drawing takes 0.6-1.2 ms a beat, so the cap bounds a request's time."""
     if part < 1:
         raise Http404("No such part.")
     first = (part - 1) * max_beats
