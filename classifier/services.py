@@ -1,7 +1,8 @@
 """Writes: creating and deleting predictions (HackSoft style: keyword-only, one job each).
 
 The file and its row are written together or not at all: the image is classified *before*
-anything touches disk or database, and if saving the row fails the file is removed again.
+anything touches disk or database, and if saving the row fails the file is removed again. No
+transaction is open while a model runs or a file is written (SQLite's write lock).
 """
 
 from __future__ import annotations
@@ -40,8 +41,67 @@ def prediction_create(
     Raises ``django.core.exceptions.ValidationError`` for a bad file (nothing stored) and
     ``classifier.model_service.ModelNotInstalledError`` when no usable model exists.
     """
+    return prediction_create_many(
+        owner=owner,
+        uploaded_files=[uploaded_file],
+        image_type=image_type,
+        patient_reference=patient_reference,
+        note=note,
+    )[0]
+
+
+def prediction_create_many(
+    *,
+    owner: AbstractBaseUser,
+    uploaded_files: Iterable,
+    image_type: str = "auto",
+    patient_reference: str = "",
+    note: str = "",
+) -> list[Prediction]:
+    """Several files in one go: all are stored, or -- if any fails -- none (rows and files).
+
+    Every file is classified and written to its random name *outside* any transaction; only the
+    rows are then written, in one short transaction. On SQLite a transaction that writes holds
+    the database's single write lock: classifying 40 large images inside it kept every other
+    user's login waiting (503).
+    """
     if image_type not in IMAGE_TYPE_CHOICES:
         raise ValueError(f"image_type must be one of {IMAGE_TYPE_CHOICES}")
+    prepared: list[Prediction] = []
+    try:
+        for uploaded_file in uploaded_files:
+            prepared.append(
+                _prediction_prepare(
+                    owner=owner,
+                    uploaded_file=uploaded_file,
+                    image_type=image_type,
+                    patient_reference=patient_reference,
+                    note=note,
+                )
+            )
+        with transaction.atomic():
+            for prediction in prepared:
+                prediction.save()
+    except BaseException:
+        for prediction in prepared:
+            _delete_file(prediction)
+        raise
+    return prepared
+
+
+def _prediction_prepare(
+    *,
+    owner: AbstractBaseUser,
+    uploaded_file,
+    image_type: str,
+    patient_reference: str,
+    note: str,
+) -> Prediction:
+    """Classify one file and write it to storage; the row is built but not saved.
+
+    Touches no database row. If anything fails after the file was written, the file is removed
+    before the error goes on.
+    """
     checked = validate_image_file(uploaded_file)
     try:
         result = get_model_service().classify_image(checked.image, image_type=image_type)
@@ -68,43 +128,12 @@ def prediction_create(
         note=note.strip(),
     )
     try:
-        with transaction.atomic():
-            prediction.image.save(f"upload{checked.extension}", content, save=False)
-            prediction.full_clean(exclude=["image"])
-            prediction.save()
+        prediction.full_clean(exclude=["image"])
+        prediction.image.save(f"upload{checked.extension}", content, save=False)
     except BaseException:
         _delete_file(prediction)
         raise
     return prediction
-
-
-def prediction_create_many(
-    *,
-    owner: AbstractBaseUser,
-    uploaded_files: Iterable,
-    image_type: str = "auto",
-    patient_reference: str = "",
-    note: str = "",
-) -> list[Prediction]:
-    """Several files in one go: all are stored, or -- if any fails -- none (rows and files)."""
-    created: list[Prediction] = []
-    try:
-        with transaction.atomic():
-            for uploaded_file in uploaded_files:
-                created.append(
-                    prediction_create(
-                        owner=owner,
-                        uploaded_file=uploaded_file,
-                        image_type=image_type,
-                        patient_reference=patient_reference,
-                        note=note,
-                    )
-                )
-    except BaseException:
-        for prediction in created:
-            _delete_file(prediction)
-        raise
-    return created
 
 
 def prediction_delete(*, prediction: Prediction) -> None:

@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # runs before any process_view: the CSRF check reads (spools) a POST body before login checks
+    "ecgsite.middleware.RequestBodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -152,7 +154,20 @@ MODEL_RUNTIME = env("MODEL_RUNTIME", default="auto")
 # header and annotations beside it (ecg.io.recording_io.DEFAULT_MAX_BYTES, same value).
 RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=100_000_000)
 RECORDING_MAX_HOURS = env.float("RECORDING_MAX_HOURS", default=24.0)
-RECORDING_ZIP_MAX_BEATS = env.int("RECORDING_ZIP_MAX_BEATS", default=50_000)
+# Request bodies over this are refused from Content-Length before Django reads (and spools) them
+# (ecgsite.middleware.RequestBodyLimitMiddleware): the largest upload plus 4 MB of form fields.
+REQUEST_MAX_BYTES = env.int(
+    "REQUEST_MAX_BYTES",
+    default=max(UPLOAD_MAX_BYTES * DATA_UPLOAD_MAX_NUMBER_FILES, RECORDING_MAX_BYTES) + 4_194_304,
+)
+# Beat images per ZIP download (part): 5,000 take 3-6 s to draw (10 MB); a class with more is
+# offered as several parts (?part=2 ...), so no request keeps a worker for half a minute.
+RECORDING_ZIP_MAX_BEATS = env.int("RECORDING_ZIP_MAX_BEATS", default=5_000)
+# Expensive pages per user and minute (ecgsite.ratelimit), counted in the shared cache.
+RATE_LIMITS = {
+    "export": env.int("EXPORT_RATE_PER_MINUTE", default=10),  # ZIP, CSV, PDF report
+    "heatmap": env.int("HEATMAP_RATE_PER_MINUTE", default=60),  # one per beat looked at
+}
 RECORDING_MODEL = env("RECORDING_MODEL", default="")  # model name or file stem; "" = first found
 # True runs each analysis inside the request (tests, debugging); False queues it for the workers.
 RECORDING_TASKS_SYNC = env.bool("RECORDING_TASKS_SYNC", default=False)
@@ -172,6 +187,11 @@ Q_CLUSTER = {
     "poll": 0.5,
     "label": "Background tasks",
 }
+# A running analysis renews a lease on its recording with every progress update (twice a second
+# while it works). A lease this old means its worker died (killed, out of memory): the recording
+# is queued again, and after RECORDING_MAX_ATTEMPTS starts it fails with a message.
+RECORDING_LEASE_S = env.int("RECORDING_LEASE_S", default=300)
+RECORDING_MAX_ATTEMPTS = env.int("RECORDING_MAX_ATTEMPTS", default=2)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -70,6 +70,10 @@ class Recording(models.Model):
     error = models.TextField(blank=True)
     task_id = models.CharField(max_length=64, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # The running analysis renews its lease as it goes; a lease in the past means its worker died
+    # (killed, out of memory) without telling anyone. See services.recordings_reclaim_abandoned.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # analyses started (claimed)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     model_name = models.CharField(max_length=100, blank=True)

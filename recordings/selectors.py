@@ -4,6 +4,7 @@ beat details, exports."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import tempfile
 import zipfile
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import numpy as np
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from PIL import Image
@@ -92,14 +94,43 @@ def recording_get_for_change(*, user, pk: int, permission: str) -> Recording:
 
 
 def recording_status(*, recording: Recording) -> dict[str, Any]:
+    waiting = recording.status == Recording.Status.QUEUED and no_worker_alive()
     return {
         "status": recording.status,
-        "status_display": recording.get_status_display(),
+        "status_display": "Waiting for a worker" if waiting else recording.get_status_display(),
         "progress": recording.progress_percent,
-        "message": recording.progress_message,
+        "message": WAITING_MESSAGE if waiting else recording.progress_message,
         "error": recording.error,
         "finished": recording.is_finished,
+        "waiting_for_worker": waiting,
     }
+
+
+WAITING_MESSAGE = (
+    "no analysis worker is running right now; the analysis starts when one is "
+    "(tell the site administrator if this lasts)"
+)
+WORKER_GRACE_S = 15  # an idle worker takes a queued task within a second (poll: 0.5 s)
+
+
+def no_worker_alive() -> bool:
+    """True when the queue is not moving: a task has waited in the database broker for over
+    WORKER_GRACE_S while no analysis holds a live lease (a busy worker renews its lease twice a
+    second). A worker busy with a long analysis is alive: its queue merely waits."""
+    from django.utils import timezone
+    from django_q.models import OrmQ
+
+    now = timezone.now()
+    if Recording.objects.filter(status=Recording.Status.RUNNING, lease_until__gt=now).exists():
+        return False
+    # The broker stamps a task's lock with the enqueue time; a worker pulling it moves the lock
+    # into the future (its retry time). A lock in the past is a task nobody has taken.
+    return OrmQ.objects.filter(lock__lt=now - dt.timedelta(seconds=WORKER_GRACE_S)).exists()
+
+
+def zip_parts(count: int) -> list[int]:
+    """Part numbers of a class's ZIP download (RECORDING_ZIP_MAX_BEATS beats each)."""
+    return list(range(1, -(-count // settings.RECORDING_ZIP_MAX_BEATS) + 1))
 
 
 def class_rows(*, recording: Recording) -> list[dict[str, Any]]:
@@ -110,6 +141,8 @@ def class_rows(*, recording: Recording) -> list[dict[str, Any]]:
             "name": CLASS_NAMES.get(row["code"], row["code"]),
             "colour": CLASS_COLOURS.get(row["code"], "#666"),
             "folder": folder_name(row["code"]),
+            "zip_parts": zip_parts(row["count"]),
+            "zip_part_beats": settings.RECORDING_ZIP_MAX_BEATS,
         }  # fmt: skip
         for row in recording.summary.get("classes", [])
     ]
@@ -247,17 +280,22 @@ def folder_name(code: str) -> str:
 
 
 def recording_class_zip(
-    *, recording: Recording, label: str, max_beats: int
+    *, recording: Recording, label: str, max_beats: int, part: int = 1
 ) -> tuple[BinaryIO, int]:
     """A ZIP of the class's beat images as ``<class folder>/<record>_beat<index>.png``, in an
-    open temporary file (up to ``max_beats`` PNGs: about 100 MB of spectrograms for 50,000
-    beats of a 24-hour recording, too much to build in memory), and the number of beats."""
+    open temporary file (too much to build in memory), and the number of beats in it. Part
+    ``part`` (from 1) holds the class's beats ``(part - 1) * max_beats`` up to ``max_beats``
+    PNGs: drawing takes 0.6-1.2 ms a beat, so the cap bounds a request's time."""
+    if part < 1:
+        raise Http404("No such part.")
+    first = (part - 1) * max_beats
     beats = list(
-        recording.beats.filter(label=label).order_by("index").values_list("index", "sample")
+        recording.beats.filter(label=label)
+        .order_by("index")
+        .values_list("index", "sample")[first : first + max_beats]
     )
     if not beats:
-        raise Http404("No beat of this class.")
-    beats = beats[:max_beats]
+        raise Http404("No beat of this class." if part == 1 else "No such part.")
     buffer = tempfile.TemporaryFile()
     folder = folder_name(label)
     with (

@@ -25,7 +25,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from ecg.dsp.detection import DetectionError
@@ -206,9 +207,17 @@ class _ProgressWriter:
         if now - self.last_write < PROGRESS_INTERVAL_S:
             return
         self.last_write = now
-        Recording.objects.filter(pk=self.recording_id).update(
-            progress=round(fraction * 0.95, 3), progress_message=message[:100]
-        )
+        try:
+            # Each write renews the lease too: proof that this worker is alive.
+            Recording.objects.filter(pk=self.recording_id, status=Recording.Status.RUNNING).update(
+                progress=round(fraction * 0.95, 3),
+                progress_message=message[:100],
+                lease_until=_lease_end(),
+            )
+        except DatabaseError:
+            # A locked database (SQLite under a long write) must not fail the analysis: skip
+            # this update; the next one comes half a second later.
+            logger.warning("progress of recording %s not written", self.recording_id, exc_info=True)
 
 
 @contextmanager
@@ -244,6 +253,8 @@ def recording_analyse(*, recording_id: int) -> str:
     claimed = Recording.objects.filter(pk=recording_id, status=Recording.Status.QUEUED).update(
         status=Recording.Status.RUNNING,
         started_at=timezone.now(),
+        lease_until=_lease_end(),
+        attempts=F("attempts") + 1,
         progress=0.0,
         progress_message="starting",
     )
@@ -267,6 +278,7 @@ def recording_analyse(*, recording_id: int) -> str:
             _write_beats(recording, result)
             Recording.objects.filter(pk=recording_id).update(
                 status=Recording.Status.DONE,
+                lease_until=None,
                 progress=1.0,
                 progress_message="done",
                 finished_at=timezone.now(),
@@ -303,11 +315,15 @@ def _fail_if_abandoned(recording_id: int) -> str:
     """The broker hands a task out again when its worker did not acknowledge it in time (killed
     at the time limit, machine lost). The recording then still says "running": report it."""
     limit = dt.timedelta(seconds=settings.Q_CLUSTER.get("timeout") or 1800)
-    stale = Recording.objects.filter(
-        pk=recording_id,
-        status=Recording.Status.RUNNING,
-        started_at__lt=timezone.now() - limit,
-    ).exists()
+    stale = (
+        Recording.objects.filter(
+            pk=recording_id,
+            status=Recording.Status.RUNNING,
+            started_at__lt=timezone.now() - limit,
+        )
+        .exclude(lease_until__gt=timezone.now())  # a live lease: a (re-queued) run is working
+        .exists()
+    )
     if stale:
         recording_mark_failed(
             recording_id=recording_id,
@@ -318,6 +334,47 @@ def _fail_if_abandoned(recording_id: int) -> str:
         )
         return Recording.Status.FAILED
     return "skipped"  # deleted, finished, or another worker has it right now
+
+
+def _lease_end() -> dt.datetime:
+    return timezone.now() + dt.timedelta(seconds=settings.RECORDING_LEASE_S)
+
+
+def recordings_reclaim_abandoned(*, recording_id: int | None = None) -> int:
+    """Running analyses whose lease expired lost their worker (killed, out of memory: django-q
+    calls no hook then). Queue each once more; after RECORDING_MAX_ATTEMPTS, fail it with a
+    message. ``recording_id`` limits the sweep to one recording. Returns how many were found."""
+    now = timezone.now()
+    expired = Recording.objects.filter(status=Recording.Status.RUNNING, lease_until__lt=now)
+    if recording_id is not None:
+        expired = expired.filter(pk=recording_id)
+    found = list(expired.values_list("pk", "attempts"))
+    for pk, attempts in found:
+        if attempts >= settings.RECORDING_MAX_ATTEMPTS:
+            logger.warning("recording %s: worker lost %d times, failing it", pk, attempts)
+            recording_mark_failed(
+                recording_id=pk,
+                reason=(
+                    f"the analysis worker stopped {attempts} times without finishing (killed or "
+                    "out of memory); try again later or ask the site administrator"
+                ),
+            )
+            continue
+        # Only if it is still the same expired run: another process may have got here first.
+        requeued = Recording.objects.filter(
+            pk=pk, status=Recording.Status.RUNNING, lease_until__lt=now
+        ).update(
+            status=Recording.Status.QUEUED,
+            lease_until=None,
+            progress=0.0,
+            progress_message="queued again: the worker stopped",
+            task_id="",
+        )
+        if requeued:
+            logger.warning("recording %s: worker lost, analysis queued again", pk)
+            recording = Recording.objects.get(pk=pk)
+            transaction.on_commit(lambda r=recording: recording_enqueue_analysis(recording=r))
+    return len(found)
 
 
 def _seconds(started: float) -> float:
@@ -405,7 +462,12 @@ def recording_retry(*, recording: Recording) -> Recording:
     if recording.status != Recording.Status.FAILED:
         raise ValidationError("Only a failed analysis can be run again.")
     Recording.objects.filter(pk=recording.pk).update(
-        status=Recording.Status.QUEUED, error="", progress=0.0, progress_message="", task_id=""
+        status=Recording.Status.QUEUED,
+        error="",
+        progress=0.0,
+        progress_message="",
+        task_id="",
+        attempts=0,
     )
     recording.refresh_from_db()
     transaction.on_commit(lambda: recording_enqueue_analysis(recording=recording))

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from .models import Recording
-from .services import recording_analyse, recording_mark_failed
+from .services import recording_analyse, recording_mark_failed, recordings_reclaim_abandoned
 
 
 def recording_analyse_task(recording_id: int) -> str:
     """Queued by ``recording_enqueue_analysis``; run by ``manage.py qcluster`` workers."""
+    # A worker that starts work looks for analyses whose worker died first (expired leases).
+    recordings_reclaim_abandoned()
     return recording_analyse(recording_id=recording_id)
+
+
+def recordings_reclaim_task() -> int:
+    """Scheduled every minute (``signals.recordings_reclaim_schedule``): nobody needs to look at
+    a recording for an analysis abandoned by a killed worker to be queued again."""
+    return recordings_reclaim_abandoned()
 
 
 def recording_task_hook(task) -> None:

@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ecg.io.recording_io import describe_limits
+from ecgsite.ratelimit import rate_limited
 
 from . import selectors, services
 from .forms import RecordingSearchForm, RecordingUploadForm
@@ -97,6 +98,8 @@ def _agreement_rows(agreement: dict | None) -> list[dict]:
 @require_GET
 def recording_status_view(request, pk: int):
     recording = selectors.recording_get(user=request.user, pk=pk)
+    if services.recordings_reclaim_abandoned(recording_id=recording.pk):  # its worker died
+        recording.refresh_from_db()
     return JsonResponse(selectors.recording_status(recording=recording), headers=PRIVATE)
 
 
@@ -155,6 +158,7 @@ class _Echo:
 
 @login_required
 @require_GET
+@rate_limited("export")
 def recording_csv_view(request, pk: int):
     recording = _done(request, pk)
     rows = selectors.recording_csv_rows(recording=recording)
@@ -167,17 +171,22 @@ def recording_csv_view(request, pk: int):
 
 @login_required
 @require_GET
+@rate_limited("export")
 def recording_zip_view(request, pk: int, label: str):
     recording = _done(request, pk)
     code = {v: k for k, v in selectors.FOLDER_ALIASES.items()}.get(label, label)
+    part = request.GET.get("part", "1")
+    if not part.isdigit():
+        raise Http404("No such part.")
     archive, count = selectors.recording_class_zip(
-        recording=recording, label=code, max_beats=settings.RECORDING_ZIP_MAX_BEATS
+        recording=recording, label=code, max_beats=settings.RECORDING_ZIP_MAX_BEATS, part=int(part)
     )
+    suffix = f"-part{part}" if part != "1" else ""  # part 1 keeps the name it always had
     # Streamed from its temporary file, which the response closes (and so deletes) when sent.
     response = FileResponse(
         archive,
         as_attachment=True,
-        filename=f"recording-{recording.pk}-{selectors.folder_name(code)}.zip",
+        filename=f"recording-{recording.pk}-{selectors.folder_name(code)}{suffix}.zip",
         content_type="application/zip",
         headers=PRIVATE,
     )

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest
 
 from classifier import selectors
+from ecgsite.ratelimit import rate_limited
 from recordings.selectors import recording_get
 
 from .recording_services import recording_beat_heatmap_get_or_create, recording_report_pdf
@@ -27,6 +28,7 @@ def private_pdf(pdf: bytes, filename: str) -> FileResponse:
 
 
 @login_required
+@rate_limited("heatmap")
 def prediction_heatmap(request: HttpRequest, pk: int) -> FileResponse:
     prediction = selectors.prediction_get(user=request.user, pk=pk)
     try:
@@ -37,6 +39,7 @@ def prediction_heatmap(request: HttpRequest, pk: int) -> FileResponse:
 
 
 @login_required
+@rate_limited("export")
 def prediction_report(request: HttpRequest, pk: int) -> FileResponse:
     prediction = selectors.prediction_get(user=request.user, pk=pk)
     pdf = prediction_report_pdf(prediction=prediction)
@@ -44,6 +47,7 @@ def prediction_report(request: HttpRequest, pk: int) -> FileResponse:
 
 
 @login_required
+@rate_limited("heatmap")
 def recording_beat_heatmap(request: HttpRequest, pk: int, index: int) -> FileResponse:
     recording = recording_get(user=request.user, pk=pk)
     try:
@@ -54,6 +58,7 @@ def recording_beat_heatmap(request: HttpRequest, pk: int, index: int) -> FileRes
 
 
 @login_required
+@rate_limited("export")
 def recording_report(request: HttpRequest, pk: int) -> FileResponse:
     recording = recording_get(user=request.user, pk=pk)
     try:

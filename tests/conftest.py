@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 
 from ecg.models.lite_runtime import export_gradcam, export_lite
 from tests.factories import build_tiny_bundle
@@ -39,6 +40,7 @@ def _isolated_storage(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MODELS_DIR = tmp_path / "no-models"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    cache.clear()  # rate-limit counts (ecgsite.ratelimit) must not carry over between tests
     yield
 
 

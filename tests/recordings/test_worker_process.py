@@ -135,3 +135,97 @@ def test_qcluster_process_runs_a_queued_analysis(request, tmp_path, tiny_bundle)
         from recordings.models import Recording
 
         assert Recording.objects.get().status == "done"
+
+
+SETUP_ABANDONED = """
+import json, os
+from datetime import timedelta
+from pathlib import Path
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from django_q.models import OrmQ
+from recordings.models import Recording
+from recordings.services import recording_create
+
+folder = Path(os.environ["WORKER_TEST_UPLOAD"])
+owner, _ = get_user_model().objects.get_or_create(username="worker-test")
+files = [SimpleUploadedFile(p.name, p.read_bytes()) for p in sorted(folder.iterdir())]
+recording = recording_create(owner=owner, files=files)
+# As a SIGKILLed worker leaves it: "running", its lease run out, its task locked by the dead
+# worker (invisible to others until Q_TIMEOUT + 300 s) -- and no hook was called.
+OrmQ.objects.all().delete()
+Recording.objects.filter(pk=recording.pk).update(
+    status="running", attempts=1, progress=0.3, progress_message="classifying beats",
+    started_at=timezone.now() - timedelta(minutes=6),
+    lease_until=timezone.now() - timedelta(seconds=1),
+)
+print(json.dumps({"id": recording.pk}))
+"""
+
+WAIT_FOR = """
+import json, os, time
+from recordings.models import Recording
+
+recording = Recording.objects.get(pk=int(os.environ["WORKER_TEST_RECORDING"]))
+deadline = time.time() + 150
+while time.time() < deadline and not recording.is_finished:
+    time.sleep(1)
+    recording.refresh_from_db()
+print(json.dumps({"status": recording.status, "error": recording.error,
+                  "attempts": recording.attempts, "beats": recording.beat_count}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_an_analysis_abandoned_by_a_killed_worker_is_finished_by_the_next_worker(
+    request, tmp_path, tiny_bundle
+):
+    """Nobody looks at the page: a fresh qcluster's scheduled sweep (first run about 30 s after
+    it starts) finds the expired lease, queues the analysis again, and a worker finishes it."""
+    database_url, needs_migrate = shared_database_url(request, tmp_path)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "ecgsite.settings",
+        "DJANGO_ENV": "test",
+        "DATABASE_URL": database_url,
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "MODELS_DIR": str(Path(tiny_bundle.path).parent),
+        "RECORDING_TASKS_SYNC": "false",
+        "Q_WORKERS": "1",
+    }
+    if needs_migrate:
+        migrated = run_manage(["migrate", "--noinput"], env, timeout=300)
+        assert migrated.returncode == 0, migrated.stderr[-2000:]
+    duration = 20.0
+    times = beat_times(duration)
+    upload = tmp_path / "upload"
+    write_wfdb(upload, "ab", ecg(FS, duration, times)[None], FS, ["MLII"])
+    setup = run_manage(
+        ["shell", "-c", SETUP_ABANDONED], {**env, "WORKER_TEST_UPLOAD": str(upload)}, timeout=300
+    )
+    assert setup.returncode == 0, setup.stderr[-3000:]
+    recording_id = json.loads(setup.stdout.strip().splitlines()[-1])["id"]
+
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        client = run_manage(
+            ["shell", "-c", WAIT_FOR], {**env, "WORKER_TEST_RECORDING": str(recording_id)},
+            timeout=300,
+        )  # fmt: skip
+    finally:
+        worker.send_signal(signal.SIGINT)
+        try:
+            log, _ = worker.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            log, _ = worker.communicate()
+    assert client.returncode == 0, client.stderr[-3000:]
+    result = json.loads(client.stdout.strip().splitlines()[-1])
+    assert result["status"] == "done", (result, log[-3000:])
+    assert result["attempts"] == 2  # the dead worker's start and the second one
+    assert result["beats"] == len(times)

@@ -145,3 +145,52 @@ def test_unusual_pixel_formats_are_classified(user, installed_tiny_models, mode,
     upload = SimpleUploadedFile(f"x.{fmt.lower()}", buffer.getvalue())
     p = services.prediction_create(owner=user, uploaded_file=upload, image_type="beat_image")
     assert p.predicted_class == BEAT_FAVOURS
+
+
+@pytest.mark.django_db(transaction=True)  # no test-wide transaction: see what the service opens
+def test_create_many_runs_the_model_and_writes_files_outside_any_transaction(
+    user, installed_tiny_models, settings, monkeypatch
+):
+    # On SQLite an open writing transaction holds the write lock: every other user waits.
+    from django.db import connection
+
+    service = services.get_model_service()
+    real_classify = service.classify_image
+    storage = Prediction._meta.get_field("image").storage
+    real_save = storage.save
+    in_transaction = []
+
+    def classify(image, **kw):
+        in_transaction.append(("model", connection.in_atomic_block))
+        return real_classify(image, **kw)
+
+    def save(name, content, **kw):
+        in_transaction.append(("file", connection.in_atomic_block))
+        return real_save(name, content, **kw)
+
+    monkeypatch.setattr(service, "classify_image", classify)
+    monkeypatch.setattr(storage, "save", save)
+    files = [png(f"b{i}.png", seed=i) for i in range(3)]
+    created = services.prediction_create_many(owner=user, uploaded_files=files)
+    assert len(created) == Prediction.objects.count() == 3
+    assert in_transaction == [("model", False), ("file", False)] * 3
+
+
+def test_create_many_failing_row_write_leaves_no_row_and_no_file(
+    user, installed_tiny_models, settings, monkeypatch
+):
+    real_save = Prediction.save
+    saves = []
+
+    def fail_on_second(self, *args, **kwargs):
+        saves.append(1)
+        if len(saves) == 2:
+            raise RuntimeError("database locked")
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Prediction, "save", fail_on_second)
+    files = [png(f"b{i}.png", seed=i) for i in range(3)]
+    with pytest.raises(RuntimeError, match="database locked"):
+        services.prediction_create_many(owner=user, uploaded_files=files)
+    assert Prediction.objects.count() == 0
+    assert stored_files(settings) == []
