@@ -103,3 +103,19 @@ def test_crafted_recordings_are_refused_by_the_parser_with_the_reason(case, says
     item = next(item for item in RECORDING_CORPUS if item.case == case)
     with pytest.raises(RecordingFormatError, match=re.escape(says)):
         parse_upload([(item.name, item.data())], fs=360.0)
+
+
+CRAFTED = [item for item in RECORDING_CORPUS if item.case.startswith(("zip-encrypted", "edf-"))]
+CRAFTED += [item for item in RECORDING_CORPUS if item.case in ("csv-3e38-mv", "csv-1e39-cell")]
+
+
+@pytest.mark.parametrize("item", CRAFTED, ids=lambda item: item.case)
+def test_crafted_recording_through_the_api_is_a_json_400(
+    user_client, recording_model, settings, item
+):
+    upload = SimpleUploadedFile(item.name, item.data(), content_type=item.content_type)
+    response = user_client.post("/api/v1/recordings/", {"files": [upload], "units": "mV"})
+    assert response.status_code == 400, item.case
+    body = response.json()
+    assert body["status"] == 400 and item.name in body["message"]
+    assert Recording.objects.count() == 0 and media_files(settings) == []
