@@ -12,7 +12,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -62,3 +63,43 @@ def json_exception_handler(exc: Exception, context: dict) -> Response | None:
             body["retry_after_s"] = getattr(exc, "wait", None)
     response.data = body
     return response
+
+
+# -- Django's own error views (``handler404`` ... in ``ecgsite.urls``) -------------------------
+# A URL no view matches, or an exception no DRF view turned into a response, never reaches the
+# handler above: without these, an API client got Django's HTML page (a 500's "Server Error").
+# The HTML pages under /api/ (token page, API docs) keep Django's pages.
+HTML_PAGES_UNDER_API = ("/api/token/", "/api/v1/docs/", "/api/v1/redoc/")
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/") and not request.path.startswith(HTML_PAGES_UNDER_API)
+
+
+def _json_error(status_code: int, code: str, message: str) -> JsonResponse:
+    body = {"status": status_code, "code": code, "message": message}
+    return JsonResponse(body, status=status_code)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return _json_error(400, "bad_request", "Bad request.")
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return _json_error(403, "permission_denied", "You do not have permission to do this.")
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return _json_error(404, "not_found", "Not found.")
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):  # the exception is logged by Django; its text stays out of the answer
+        return _json_error(500, "server_error", "Internal server error; it has been logged.")
+    return defaults.server_error(request)

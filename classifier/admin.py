@@ -35,7 +35,7 @@ class PredictionAdmin(admin.ModelAdmin):
     list_select_related = ("owner",)
     actions = [export_as_csv]
     readonly_fields = (
-        "preview", "owner", "image", "original_name", "image_type", "image_type_detected",
+        "preview", "owner", "image_link", "original_name", "image_type", "image_type_detected",
         "predicted_class", "confidence", "probabilities", "model_name", "model_version",
         "created_at",
     )  # fmt: skip
@@ -60,6 +60,11 @@ class PredictionAdmin(admin.ModelAdmin):
             obj.get_image_url(),
             obj.original_name,
         )
+
+    @admin.display(description="Image")
+    def image_link(self, obj: Prediction):
+        # The stored file's own URL would be /media/..., which is never routed (private data).
+        return format_html('<a href="{}">{}</a>', obj.get_image_url(), obj.image.name)
 
     @admin.display(description="Confidence", ordering="confidence")
     def confidence_display(self, obj: Prediction) -> str:

@@ -17,3 +17,4 @@ class ClassifierConfig(AppConfig):
     def ready(self) -> None:
         # Tests (and override_settings) switch MODELS_DIR; the singleton must follow.
         setting_changed.connect(_reset_model_service, dispatch_uid="classifier_models_dir")
+        from . import signals  # noqa: F401 -- connects the image file clean-up

@@ -89,6 +89,8 @@ class ModelService:
         self._explain_bundles: dict[Path, ModelBundle] = {}
         self.runtimes: dict[Path, str] = {}  # path -> "litert" or "keras", once loaded
         self.explain_runtimes: dict[Path, str] = {}  # the same, for Grad-CAM
+        # path -> why it could not be loaded or failed its output check (read by /healthz)
+        self.load_problems: dict[Path, str] = {}
 
     # -- discovery (metadata only, no TensorFlow) -------------------------------------------
     def image_model_paths(self) -> dict[str, Path]:
@@ -196,6 +198,15 @@ class ModelService:
 
     def _load(self, path: Path, runtime: str, explain: bool = False) -> tuple[ModelBundle, str]:
         """The serving bundle, or with ``explain`` the Grad-CAM one (see ``explain_bundle_at``)."""
+        try:
+            bundle, used = self._load_checked(path, runtime, explain)
+        except ModelNotInstalledError as exc:
+            self.load_problems[path] = exc.detail
+            raise
+        self.load_problems.pop(path, None)
+        return bundle, used
+
+    def _load_checked(self, path: Path, runtime: str, explain: bool) -> tuple[ModelBundle, str]:
         what = "LiteRT Grad-CAM export" if explain else "LiteRT conversion"
         try:
             loader = load_explain_bundle if explain else load_serving_bundle

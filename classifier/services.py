@@ -137,12 +137,9 @@ def _prediction_prepare(
 
 
 def prediction_delete(*, prediction: Prediction) -> None:
-    """Delete the row and, once the transaction commits, its image file."""
-    storage, name = prediction.image.storage, prediction.image.name
+    """Delete the row; its image file follows once committed (``classifier.signals``)."""
     with transaction.atomic():
         prediction.delete()
-        if name:
-            transaction.on_commit(lambda: _delete_stored(storage, name))
 
 
 def _delete_file(prediction: Prediction) -> None:

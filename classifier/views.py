@@ -79,6 +79,8 @@ def batch(request: HttpRequest) -> HttpResponse:
         ids = [int(i) for i in request.GET.get("ids", "").split(",") if i][:100]
     except ValueError:
         raise Http404("Bad list of results.") from None
+    if any(not 0 < i < 2**63 for i in ids):  # the database's integer would overflow: a 500
+        raise Http404("Bad list of results.")
     predictions = selectors.predictions_by_ids(user=request.user, ids=ids)
     if not predictions:
         raise Http404("No such results.")

@@ -1,7 +1,8 @@
 """Health check for load balancers and monitoring: ``GET /healthz`` -> JSON.
 
 Reports the database (one round trip), the trained models (metadata readable, model file a Keras
-archive) and whether uploads can be stored. Loading the models themselves is left to the
+archive; and none failed its output check in this process) and whether uploads can be
+stored (a small write and delete). Loading the models themselves is left to the
 classifier service: a probe hit every few seconds must stay cheap. HTTP 503 only when the
 database is down -- without models or writable media the site still serves history and
 accounts, so the status is "degraded" (HTTP 200) and the load balancer keeps the server.
@@ -9,18 +10,25 @@ accounts, so the status is "degraded" (HTTP 200) and the load balancer keeps the
 
 from __future__ import annotations
 
-import os
+import contextlib
+import errno
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from classifier.model_service import get_model_service
 from ecg.models.bundle import BundleError, read_metadata
+
+HEALTH_PROBE = "healthz/probe-"
 
 
 def database_status() -> dict[str, Any]:
@@ -51,21 +59,36 @@ def model_status(models_dir: Path) -> dict[str, Any]:
             problems[model_path.stem] = reason
             continue
         usable.append(model_path.stem)
-    return {"ok": bool(usable), "available": usable, "problems": problems}
+    # Models this process could not load or that failed their output check (one blank input
+    # through the network, run when a model is first loaded, e.g. at the server's warm-up).
+    service = get_model_service()
+    failed = dict(service.load_problems) if service.models_dir == Path(models_dir) else {}
+    for path, reason in failed.items():
+        problems[path.stem] = reason
+        if path.stem in usable:
+            usable.remove(path.stem)
+    return {"ok": bool(usable) and not failed, "available": usable, "problems": problems}
 
 
 def media_status() -> dict[str, Any]:
-    """Can uploads be stored? Only knowable for the local file system storage."""
+    """Can uploads be stored? Only knowable for the local file system storage, by trying: a
+    small file written and deleted again (permission bits say nothing of a full or read-only
+    disk, or of root)."""
     storage = settings.STORAGES["default"]["BACKEND"]
     if not storage.endswith("FileSystemStorage"):
         return {"ok": True, "storage": storage.rsplit(".", 1)[-1]}
-    # a missing folder is fine when the nearest existing ancestor is a writable folder: the
-    # storage creates the rest on the first upload
-    probe = Path(settings.MEDIA_ROOT)
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    writable = probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
-    return {"ok": writable, "storage": "FileSystemStorage"}
+    name = ""
+    try:
+        name = default_storage.save(f"{HEALTH_PROBE}{uuid.uuid4().hex}", ContentFile(b"ok\n"))
+    except OSError as exc:
+        # the error's name only (ENOSPC, EROFS ...): server paths stay out of a public endpoint
+        code = errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+        return {"ok": False, "storage": "FileSystemStorage", "error": code}
+    finally:
+        if name:
+            with contextlib.suppress(OSError):
+                default_storage.delete(name)
+    return {"ok": True, "storage": "FileSystemStorage"}
 
 
 @never_cache

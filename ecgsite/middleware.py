@@ -1,5 +1,6 @@
-"""Middleware: a database outage answers 503 (``DatabaseUnavailableMiddleware``); oversized or
-anonymous uploads are refused before their body is read (``RequestBodyLimitMiddleware``).
+"""Middleware: a database outage answers 503 (``DatabaseUnavailableMiddleware``), so does a media
+disk that takes no write (``StorageUnavailableMiddleware``); oversized or anonymous uploads are
+refused before their body is read (``RequestBodyLimitMiddleware``).
 
 A database outage answers 503 with a plain page, not a 500 stack of errors.
 
@@ -10,6 +11,7 @@ in a transaction and remove a stored file again when the row cannot be saved.
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Callable
 
@@ -17,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
 
@@ -131,3 +134,50 @@ def _refuse(request: HttpRequest, status: int, code: str, message: str) -> HttpR
         return JsonResponse({"status": status, "code": code, "message": message}, status=status)
     page = render_to_string("errors/request_refused.html", {"message": message, "status": status})
     return HttpResponse(page, status=status)
+
+
+# A disk that takes no write: full, over quota, read-only, no permission, failing, a file where
+# the media folder should be.
+STORAGE_ERRNOS = frozenset(
+    {
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EROFS,
+        errno.EFBIG,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EIO,
+        errno.ENOTDIR,
+    }
+)
+STORAGE_MESSAGE = (
+    "The server's file storage cannot take a write right now (full or read-only); nothing was "
+    "saved. Try again later, and tell the site administrator if this lasts."
+)
+
+
+class StorageUnavailableMiddleware:
+    """A media write that fails for want of disk (recording upload, heat map, report) answers
+    503 with a message instead of a 500. The write paths leave nothing partial behind
+    (``ecgsite.storage``, and each service removes what it stored before the failure)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not (isinstance(exception, OSError) and exception.errno in STORAGE_ERRNOS):
+            return None
+        logger.error("storage unavailable on %s %s: %s", request.method, request.path, exception)
+        if request.path.startswith("/api/") or not request.accepts("text/html"):
+            response = JsonResponse(
+                {"status": 503, "code": "storage_unavailable", "message": STORAGE_MESSAGE},
+                status=503,
+            )
+        else:
+            context = {"message": STORAGE_MESSAGE}
+            response = render(request, "errors/storage_unavailable.html", context, status=503)
+        response["Retry-After"] = "300"
+        return response

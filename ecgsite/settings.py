@@ -121,7 +121,8 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # FileSystemStorage that leaves no partial file when the disk is full (issue 15 item 6)
+    "default": {"BACKEND": "ecgsite.storage.AtomicFileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -287,6 +288,7 @@ MIDDLEWARE.insert(
 )
 MIDDLEWARE += [
     "ecgsite.middleware.DatabaseUnavailableMiddleware",  # 503 page when the database is down
+    "ecgsite.middleware.StorageUnavailableMiddleware",  # 503 when the media disk takes no write
     "axes.middleware.AxesMiddleware",
 ]
 AUTHENTICATION_BACKENDS = [

@@ -19,3 +19,9 @@ urlpatterns = [
     path("api/", include("api.urls")),  # REST API, its docs and the token page (issue 5)
     path("reports/", include("reports.urls")),  # heat maps and PDF reports (issue 5)
 ]
+
+# JSON errors under /api/, Django's pages elsewhere (issue 15 item 13)
+handler400 = "api.exceptions.bad_request"
+handler403 = "api.exceptions.permission_denied"
+handler404 = "api.exceptions.page_not_found"
+handler500 = "api.exceptions.server_error"

@@ -10,6 +10,7 @@ All-or-nothing rules:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import logging
@@ -169,7 +170,8 @@ def _store(owner, parsed: ParsedRecording, *, patient_reference: str, note: str)
             )
     except Exception:
         for name in saved:
-            default_storage.delete(name)
+            with contextlib.suppress(OSError):  # a read-only disk must not mask the first error
+                default_storage.delete(name)
         raise
     return recording
 

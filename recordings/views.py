@@ -3,6 +3,8 @@ another user's recording is a 404."""
 
 from __future__ import annotations
 
+import math
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -29,11 +31,20 @@ from .models import CLASS_COLOURS, CLASS_NAMES, Recording
 PRIVATE = {"Cache-Control": "private, no-store"}
 
 
-def _float(value, default: float) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
+class _BadParameter(ValueError):
+    """A query parameter that is given but is not a finite number (400, not a 500 later)."""
+
+
+def _float(value, default: float, *, name: str = "value") -> float:
+    if value is None or value == "":
         return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):  # "nan" and "inf" parse, then break every int() after them
+        raise _BadParameter(f"{name} must be a finite number of seconds, not {value[:20]!r}.")
+    return number
 
 
 @login_required
@@ -114,11 +125,12 @@ def _done(request, pk: int) -> Recording:
 @require_GET
 def recording_strip_view(request, pk: int):
     recording = _done(request, pk)
-    data = selectors.recording_strip(
-        recording=recording,
-        start_s=_float(request.GET.get("start"), 0.0),
-        seconds=_float(request.GET.get("seconds"), 10.0),
-    )
+    try:
+        start_s = _float(request.GET.get("start"), 0.0, name="start")
+        seconds = _float(request.GET.get("seconds"), 10.0, name="seconds")
+    except _BadParameter as exc:
+        return JsonResponse({"error": str(exc)}, status=400, headers=PRIVATE)
+    data = selectors.recording_strip(recording=recording, start_s=start_s, seconds=seconds)
     return JsonResponse(data, headers=PRIVATE)
 
 
@@ -127,9 +139,13 @@ def recording_strip_view(request, pk: int):
 def recording_find_view(request, pk: int):
     """Where the next / previous beat of a class is, to page the strip to it."""
     recording = _done(request, pk)
+    try:
+        after_s = _float(request.GET.get("after"), -1.0, name="after")
+    except _BadParameter as exc:
+        return JsonResponse({"error": str(exc)}, status=400, headers=PRIVATE)
     beat = selectors.recording_next_beat(
         recording=recording,
-        after_s=_float(request.GET.get("after"), -1.0),
+        after_s=after_s,
         label=request.GET.get("label", ""),
         backwards=request.GET.get("direction") == "back",
     )

@@ -111,6 +111,8 @@ def _edf_layout(name: str, content: bytes) -> _EdfLayout:
         np.array([float(v) for v in fields(offset, 8)]) for offset in (104, 112, 120, 128)
     )
     per_record = [int(v) for v in fields(216, 8)]
+    ranges = (physical_min, physical_max, digital_min, digital_max)
+    _check_edf_fields(name, header, per_record, *ranges)
     with np.errstate(all="ignore"):  # read_edf computes them unguarded, warnings and all
         gain = (digital_max - digital_min) / (physical_max - physical_min)
         baseline = (digital_max - (physical_max * gain) + 1).astype("int64")
@@ -125,3 +127,26 @@ def _edf_layout(name: str, content: bytes) -> _EdfLayout:
         gain=gain,
         data_offset=header_size,
     )
+
+
+def _check_edf_fields(name: str, header: dict, per_record: list[int], *ranges) -> None:
+    """What ``read_edf`` does not refuse but divides by: a signal without samples (or with a
+    negative count) and a physical or digital range of zero width (or not a number)."""
+    labels = [str(label).strip() or f"signal {i + 1}" for i, label in enumerate(header["sig_name"])]
+    for index, count in enumerate(per_record):
+        if count <= 0:
+            raise RecordingFormatError(
+                f"{name}: signal {labels[index]!r} declares {count} samples per data record; "
+                "at least 1 is needed"
+            )
+    physical_min, physical_max, digital_min, digital_max = ranges
+    for index, label in enumerate(labels):
+        for kind, low, high in (
+            ("physical", physical_min[index], physical_max[index]),
+            ("digital", digital_min[index], digital_max[index]),
+        ):
+            if not (np.isfinite(low) and np.isfinite(high)) or low == high:
+                raise RecordingFormatError(
+                    f"{name}: signal {label!r} has {kind} minimum {low:g} and maximum {high:g}; "
+                    "the samples cannot be converted to millivolts"
+                )

@@ -49,6 +49,9 @@ MIN_FS = 100.0  # below this the QRS is too smeared to detect and classify
 MAX_FS = 10_000.0
 MIN_DURATION_S = 10.0
 MAX_GAP_S = 1.0  # missing-sample runs up to this long are bridged; longer ones are refused
+# No ECG front end takes more than a few hundred mV (electrode offsets included): a sample
+# beyond 10 V is a broken file or wrong units, and overflows the float32 filters downstream.
+MAX_ABS_MV = 10_000.0
 WFDB_SAMPLE_BYTES = {"8": 1.0, "16": 2.0, "61": 2.0, "80": 1.0, "160": 2.0, "212": 1.5,
                      "24": 3.0, "32": 4.0}  # fmt: skip
 WFDB_READ_FRAMES = 1 << 18  # frames per read of the samples (12 min at 360 Hz)
@@ -157,6 +160,10 @@ def unpack_zip(zip_name: str, content: bytes, limits: Limits) -> dict[str, bytes
         if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts:
             raise RecordingFormatError(
                 f"{zip_name}: member {name!r} points outside the archive's folder; refused"
+            )
+        if info.flag_bits & 0x1:  # zipfile would raise a bare RuntimeError asking for a password
+            raise RecordingFormatError(
+                f"{zip_name}: member {name!r} is encrypted; upload a ZIP without a password"
             )
         if stat.S_ISLNK(info.external_attr >> 16):
             raise RecordingFormatError(f"{zip_name}: member {name!r} is a symbolic link; refused")
@@ -375,6 +382,7 @@ def _check_signal(recording: ParsedRecording, limits: Limits) -> None:
             f"{limits.max_duration_s / 3600:g} h"
         )
     for index, lead_name in enumerate(recording.lead_names):
+        check_amplitude(recording.signals[index], recording.fs, where=f"{where}, lead {lead_name}")
         recording.signals[index], bridged = bridge_short_gaps(
             recording.signals[index], recording.fs, where=f"{where}, lead {lead_name}"
         )
@@ -382,6 +390,22 @@ def _check_signal(recording: ParsedRecording, limits: Limits) -> None:
             recording.notes.append(
                 f"lead {lead_name}: bridged {bridged} short gap(s) of missing samples"
             )
+
+
+def check_amplitude(x: np.ndarray, fs: float, *, where: str) -> None:
+    """Refuse infinite samples and samples beyond ``MAX_ABS_MV`` (NaN is "missing", bridged or
+    refused by ``bridge_short_gaps``). fmax/fmin skip NaN and make no copy of a long lead."""
+    if x.size == 0 or (
+        -MAX_ABS_MV <= np.fmin.reduce(x, axis=None) and np.fmax.reduce(x, axis=None) <= MAX_ABS_MV
+    ):
+        return
+    first = int(np.flatnonzero(np.abs(x) > MAX_ABS_MV)[0])
+    value = float(x[first])
+    shown = "an infinite value" if math.isinf(value) else f"a value of {value:.3g} mV"
+    raise RecordingFormatError(
+        f"{where}: {shown} at {first / fs:.2f} s is not a possible ECG sample (the limit is "
+        f"{MAX_ABS_MV / 1000:g} V); check the file and its units"
+    )
 
 
 def bridge_short_gaps(x: np.ndarray, fs: float, *, where: str) -> tuple[np.ndarray, int]:

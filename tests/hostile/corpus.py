@@ -150,6 +150,58 @@ def _long_csv(bad: str, n: int = 7200, run: int = 1) -> bytes:
     return csv_signal(values)
 
 
+def encrypted_zip(members: dict[str, bytes]) -> bytes:
+    """A ZIP whose members carry the "encrypted" flag (bit 0): reading one needs a password.
+
+    The data themselves are stored in clear, so only the flag makes the archive unreadable.
+    """
+    data = bytearray(zip_of(members, compression=zipfile.ZIP_STORED))
+    # zipfile writes no encrypted archives: set the flag in each local and central header
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature)
+        while at != -1:
+            data[at + offset] |= 0x1
+            at = data.find(signature, at + 4)
+    return bytes(data)
+
+
+def wfdb_record_16(seconds: float = 20.0, fs: int = 360) -> dict[str, bytes]:
+    """A valid one-lead format-16 WFDB record (a sine, 200 adu/mV), to wrap in hostile ways."""
+    n = int(seconds * fs)
+    samples = (np.sin(np.arange(n) / 20) * 200).astype("<i2")
+    checksum = int(np.int16(np.sum(samples, dtype=np.int64) & 0xFFFF))  # WFDB: 16-bit sum
+    header = f"100 1 {fs} {n}\n100.dat 16 200 16 0 {samples[0]} {checksum} 0 MLII\n".encode()
+    return {"100.hea": header, "100.dat": samples.tobytes()}
+
+
+def edf_file(
+    *,
+    per_record: tuple[int, ...] = (360,),
+    physical: tuple[str, str] = ("-5", "5"),
+    seconds: int = 20,
+) -> bytes:
+    """An EDF file (header as the EDF specification lays it out, int16 little-endian data
+    records of 1 s) with one signal per ``per_record`` entry, each field written as given: the
+    hostile cases put impossible numbers there. Defaults make a valid one-lead 360 Hz EDF."""
+    n = len(per_record)
+
+    def field(value, width: int) -> bytes:
+        return str(value)[:width].ljust(width).encode("ascii")
+
+    header = (field(0, 8) + field("X X X X", 80) + field("Startdate 01-JAN-2025 X X X", 80)
+              + field("01.01.25", 8) + field("00.00.00", 8) + field(256 * (n + 1), 8)
+              + field("", 44) + field(seconds, 8) + field(1, 8) + field(n, 4))  # fmt: skip
+    for values, width in (([f"MLII{i}" for i in range(n)], 16), (["AgAgCl"] * n, 80),
+                          (["mV"] * n, 8), ([physical[0]] * n, 8), ([physical[1]] * n, 8),
+                          (["-32768"] * n, 8), (["32767"] * n, 8), ([""] * n, 80),
+                          (list(per_record), 8), ([""] * n, 32)):  # fmt: skip
+        header += b"".join(field(value, width) for value in values)
+    record = (np.sin(np.arange(max(abs(c) for c in per_record)) / 20) * 3000).astype("<i2")
+    data_per_record = sum(max(c, 0) for c in per_record) or len(record)
+    body = np.resize(record, data_per_record * seconds).astype("<i2").tobytes()
+    return header + body
+
+
 # Recordings bridge short runs of missing samples (WFDB's own convention for invalid samples);
 # two seconds of NaN/Inf are not a gap to bridge but a broken file.
 TWO_SECONDS = 720
@@ -275,6 +327,40 @@ RECORDING_CORPUS: list[HostileFile] = [
     ),
     HostileFile("zip-empty-archive", "none.zip", "application/zip", lambda: zip_of({})),
     HostileFile("png-as-recording", "beat.csv", "text/csv", beat_png),
+    # issue 15 item 13: each of these gave a 500 (or stored an impossible signal)
+    HostileFile(
+        "zip-encrypted", "100.zip", "application/zip", lambda: encrypted_zip(wfdb_record_16())
+    ),
+    HostileFile(
+        "edf-samples-per-record-plus-minus-360",
+        "pm.edf",
+        "application/octet-stream",
+        lambda: edf_file(per_record=(360, -360)),
+    ),
+    HostileFile(
+        "edf-samples-per-record-zero",
+        "zero.edf",
+        "application/octet-stream",
+        lambda: edf_file(per_record=(0,)),
+    ),
+    HostileFile(
+        "edf-physical-min-equals-max",
+        "flat.edf",
+        "application/octet-stream",
+        lambda: edf_file(physical=("5", "5")),
+    ),
+    HostileFile("csv-3e38-mv", "3e38.csv", "text/csv", lambda: _long_csv("3e38")),
+    HostileFile("csv-1e39-cell", "1e39.csv", "text/csv", lambda: _long_csv("1e39")),
+    HostileFile("csv-inf-cell", "infcell.csv", "text/csv", lambda: _long_csv("inf")),
+    HostileFile("csv-20-volts", "20v.csv", "text/csv", lambda: _long_csv("20000")),
+]
+
+# The valid files the cases above are made from: accepted, so each refusal is about the one
+# hostile detail.
+RECORDING_CONTROLS: list[HostileFile] = [
+    HostileFile("zip-plain", "100.zip", "application/zip", lambda: zip_of(wfdb_record_16())),
+    HostileFile("edf-valid", "ok.edf", "application/octet-stream", edf_file),
+    HostileFile("csv-valid", "ok.csv", "text/csv", lambda: _long_csv("0.5")),
 ]
 
 

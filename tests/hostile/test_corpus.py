@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from PIL import Image
 
-from tests.hostile.corpus import IMAGE_CORPUS, NAME_CORPUS, RECORDING_CORPUS
+from tests.hostile.corpus import IMAGE_CORPUS, NAME_CORPUS, RECORDING_CONTROLS, RECORDING_CORPUS
 
 
 def decoded_pixels(data: bytes) -> int | None:
@@ -37,3 +37,12 @@ def test_zip_bomb_really_inflates_past_a_gigabyte():
     with zipfile.ZipFile(io.BytesIO(bomb)) as archive:
         assert sum(info.file_size for info in archive.infolist()) >= 1 << 30
     assert len(bomb) < 2 << 20
+
+
+@pytest.mark.parametrize("item", RECORDING_CONTROLS, ids=lambda item: item.case)
+def test_recording_controls_parse(item):
+    # the hostile recordings are these files with one detail changed
+    from ecg.io.recording_io import parse_upload
+
+    parsed = parse_upload([(item.name, item.data())], fs=360.0)
+    assert parsed.fs == pytest.approx(360.0, rel=0.01) and parsed.duration_s >= 19.9

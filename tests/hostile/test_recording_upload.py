@@ -1,6 +1,7 @@
 """The hostile recording corpus (CSV, WFDB, ZIP) through the recording upload form: each gets a
 4xx with a clear message and leaves no row and no file; a valid recording is the control."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -82,3 +83,39 @@ def test_a_single_missing_sample_is_bridged_and_noted(user_client, recording_mod
     assert any("bridged" in note for note in recording.notes)
     signal = np.load(Path(settings.MEDIA_ROOT) / recording.signal_file.name)
     assert np.all(np.isfinite(signal))
+
+
+@pytest.mark.parametrize(
+    ("case", "says"),
+    [
+        ("zip-encrypted", "is encrypted"),
+        ("edf-samples-per-record-plus-minus-360", "-360 samples per data record"),
+        ("edf-physical-min-equals-max", "physical minimum 5 and maximum 5"),
+        ("csv-3e38-mv", "a value of 3e+38 mV at 10.0"),
+        ("csv-1e39-cell", "an infinite value at 10.0"),
+        ("csv-inf-cell", "an infinite value at 10.0"),
+        ("csv-20-volts", "check the file and its units"),
+    ],
+)
+def test_crafted_recordings_are_refused_by_the_parser_with_the_reason(case, says):
+    from ecg.io.recording_io import RecordingFormatError, parse_upload
+
+    item = next(item for item in RECORDING_CORPUS if item.case == case)
+    with pytest.raises(RecordingFormatError, match=re.escape(says)):
+        parse_upload([(item.name, item.data())], fs=360.0)
+
+
+CRAFTED = [item for item in RECORDING_CORPUS if item.case.startswith(("zip-encrypted", "edf-"))]
+CRAFTED += [item for item in RECORDING_CORPUS if item.case in ("csv-3e38-mv", "csv-1e39-cell")]
+
+
+@pytest.mark.parametrize("item", CRAFTED, ids=lambda item: item.case)
+def test_crafted_recording_through_the_api_is_a_json_400(
+    user_client, recording_model, settings, item
+):
+    upload = SimpleUploadedFile(item.name, item.data(), content_type=item.content_type)
+    response = user_client.post("/api/v1/recordings/", {"files": [upload], "units": "mV"})
+    assert response.status_code == 400, item.case
+    body = response.json()
+    assert body["status"] == 400 and item.name in body["message"]
+    assert Recording.objects.count() == 0 and media_files(settings) == []

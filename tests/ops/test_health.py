@@ -66,7 +66,8 @@ def test_unwritable_media_folder_is_degraded(client, fake_models_dir, settings, 
     assert client.get("/healthz").json()["media"]["ok"] is True
     # A file where the media folder should be: no upload can be stored, whoever runs the site
     # (a chmod would not stop root, which CI runs as).
-    (tmp_path / "media").write_text("not a folder")
+    (tmp_path / "blocked").write_text("not a folder")
+    settings.MEDIA_ROOT = tmp_path / "blocked" / "media"
     body = client.get("/healthz").json()
-    assert body["media"] == {"ok": False, "storage": "FileSystemStorage"}
+    assert body["media"] == {"ok": False, "storage": "FileSystemStorage", "error": "ENOTDIR"}
     assert body["status"] == "degraded"

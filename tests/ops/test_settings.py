@@ -67,7 +67,7 @@ def test_object_storage_for_media_when_a_bucket_is_named():
     assert default["OPTIONS"]["bucket_name"] == "ecg-media"
     assert default["OPTIONS"]["default_acl"] == "private"
     local = settings_with(PRODUCTION, "STORAGES")["STORAGES"]["default"]
-    assert local["BACKEND"] == "django.core.files.storage.FileSystemStorage"
+    assert local["BACKEND"] == "ecgsite.storage.AtomicFileSystemStorage"  # no partial files
 
 
 def test_postgresql_from_database_url():

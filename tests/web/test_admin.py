@@ -76,3 +76,54 @@ def test_csv_export_action(client, staff_user, predictions):
     assert sorted(r["original_name"] for r in rows) == ["alice-1.png", "bob-1.png"]
     assert set(rows[0]) >= {"predicted_class", "confidence", "model_version", "p_L", "p_!"}
     assert Prediction.objects.count() == 2
+
+
+def stored_files(settings) -> list:
+    return [p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()]
+
+
+def test_admin_bulk_delete_removes_the_image_files(
+    client, staff_user, predictions, settings, django_capture_on_commit_callbacks
+):
+    client.force_login(staff_user)
+    assert len(stored_files(settings)) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            CHANGELIST,
+            {
+                "action": "delete_selected",
+                "_selected_action": [p.pk for p in predictions],
+                "post": "yes",
+            },
+        )
+    assert response.status_code == 302
+    assert not Prediction.objects.exists()
+    assert stored_files(settings) == []
+
+
+def test_deleting_the_owner_removes_their_image_files_only(
+    user, predictions, settings, django_capture_on_commit_callbacks
+):
+    alice, bob = predictions
+    with django_capture_on_commit_callbacks(execute=True):
+        user.delete()
+    assert list(Prediction.objects.all()) == [bob]
+    assert [p.name for p in stored_files(settings)] == [bob.image.name.rsplit("/", 1)[-1]]
+
+
+def test_rolled_back_deletion_keeps_the_file(predictions, settings):
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        predictions[0].delete()
+        raise RuntimeError("rolled back")
+    assert Prediction.objects.count() == 2 and len(stored_files(settings)) == 2
+
+
+def test_change_page_links_the_image_to_the_private_view(client, staff_user, predictions):
+    client.force_login(staff_user)
+    p = predictions[0]
+    body = client.get(reverse("admin:classifier_prediction_change", args=[p.pk])).content.decode()
+    assert f'href="{p.get_image_url()}"' in body
+    assert "/media/" not in body
+    assert client.get(p.get_image_url()).status_code == 200
