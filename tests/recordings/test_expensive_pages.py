@@ -63,15 +63,21 @@ def test_a_large_class_is_downloaded_in_capped_parts(client, env, users, tmp_pat
     assert f'{url}?part={parts}"' in page and f"ZIP part {parts} of {parts}" in page
 
 
-def test_exports_are_rate_limited_per_user(client, env, users, tmp_path):
+def test_exports_are_rate_limited_per_user(client, env, users, tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from ecgsite import ratelimit
+
     recording, _truth, _symbols = done_recording(client, users, tmp_path)
+    # One fixed instant, 30 s into a window: the counts below never straddle a window's end.
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 60.0 * 100_000 + 30.0))
     env.RATE_LIMITS = {"export": 2, "heatmap": 60}
     csv_url = reverse("recordings:csv", args=[recording.pk])
     assert client.get(csv_url).status_code == 200
     assert client.get(reverse("reports:recording-report", args=[recording.pk])).status_code == 200
     refused = client.get(csv_url)
     assert refused.status_code == 429
-    assert 1 <= int(refused["Retry-After"]) <= 61
+    assert int(refused["Retry-After"]) == 31
     assert "Too many exports" in refused.content.decode()
     label = recording.beats.values_list("label", flat=True).first()
     zip_url = reverse("recordings:zip", args=[recording.pk, selectors.folder_name(label)])
