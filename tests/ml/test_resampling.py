@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -75,12 +77,11 @@ def test_record_100_at_359_71_hz_is_classified_as_at_360_hz():
     from classifier.lite_runtime import load_serving_bundle
     from classifier.ml.beats import beat_annotations
     from classifier.ml.records import load_record
-    from tests.recordings.test_long_recordings import ROOT
 
     data_dir = default_data_dir()
     if data_dir is None:
         pytest.skip("MIT-BIH not found (../shared/data/mitdb or $ECG_DATA_DIR)")
-    path = ROOT / "models" / "recording_spec_ctx.keras"
+    path = Path(__file__).resolve().parents[2] / "models" / "recording_spec_ctx.keras"
     if not path.is_file():
         pytest.skip("the shipped recording model is not in models/")
     bundle = load_serving_bundle(path)[0]
