@@ -86,13 +86,62 @@ def _odd_extension(x: np.ndarray, edge: int) -> Callable[[int, int], np.ndarray]
 
 
 def resample(x: np.ndarray, fs: float, target_fs: float) -> np.ndarray:
-    """Polyphase resampling to ``target_fs`` (a no-op when the rates already match)."""
+    """``x`` at ``target_fs``: sample k of the result is the signal at time ``k / target_fs``,
+    so positions scaled by ``target_fs / fs`` (``rescale_samples``) land on the same wave at
+    any rate. A no-op when the rates already match.
+
+    Polyphase resampling needs a ratio of small integers: ``up / down`` approximates the rate
+    ratio with ``down <= RESAMPLE_MAX_DENOMINATOR`` (exact for 250, 500, 1000, 128 Hz...). When
+    it is not exact (359.71 Hz -> 1001/1000), the polyphase result runs at ``fs * up / down``,
+    up to 0.1 % off: over 30 minutes that drifted beats by 0.35 s off their windows. That
+    residual is then removed by cubic interpolation at the exact times (RESAMPLE_INTERPOLATION).
+    """
     if abs(fs - target_fs) < 1e-6:
         return np.asarray(x, dtype=np.float32)
     from fractions import Fraction
 
-    ratio = Fraction(target_fs / fs).limit_denominator(1000)
-    return sps.resample_poly(x, ratio.numerator, ratio.denominator).astype(np.float32)
+    ratio = Fraction(target_fs / fs).limit_denominator(RESAMPLE_MAX_DENOMINATOR)
+    up, down = ratio.numerator, ratio.denominator
+    polyphase = sps.resample_poly(x, up, down)
+    # The rate the polyphase output actually has, relative to the one asked for.
+    residual = (fs * up / down) / target_fs
+    if abs(residual - 1.0) < 1e-12:
+        return polyphase.astype(np.float32)
+    n_out = int(np.ceil(np.shape(x)[-1] * target_fs / fs))  # resample_poly's length convention
+    return _interpolate_at(polyphase, residual, n_out)
+
+
+RESAMPLE_MAX_DENOMINATOR = 1000  # polyphase filters stay short (20 * max(up, down) taps)
+RESAMPLE_BLOCK = 1 << 16  # output samples interpolated at a time (bounded index arrays)
+
+
+def _interpolate_at(y: np.ndarray, step: float, n_out: int) -> np.ndarray:
+    """``y`` read at positions ``k * step`` for k < n_out, by Keys' cubic convolution (a = -1/2).
+
+    Here ``step`` is within 0.1 % of 1 and ``y`` is at the model rate, so the interpolated
+    content is far below Nyquist: at 40 Hz (the band-pass's upper edge) and 360 Hz the
+    worst-case gain (half a sample off the grid) is 0.995. Positions past the last sample
+    read the last sample (the polyphase output's edge).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    last = len(y) - 1
+    out = np.empty(n_out, dtype=np.float32)
+    for lo in range(0, n_out, RESAMPLE_BLOCK):
+        position = np.arange(lo, min(lo + RESAMPLE_BLOCK, n_out), dtype=np.float64) * step
+        base = np.floor(position).astype(np.int64)
+        t = position - base
+        t2, t3 = t * t, t * t * t
+        weights = (
+            -0.5 * t3 + t2 - 0.5 * t,
+            1.5 * t3 - 2.5 * t2 + 1.0,
+            -1.5 * t3 + 2.0 * t2 + 0.5 * t,
+            0.5 * t3 - 0.5 * t2,
+        )
+        value = np.zeros(len(position), dtype=np.float64)
+        for offset, weight in zip((-1, 0, 1, 2), weights, strict=True):
+            value += weight * y[np.clip(base + offset, 0, last)]
+        out[lo : lo + len(position)] = value
+    return out
 
 
 def rescale_samples(samples: np.ndarray, fs: float, target_fs: float) -> np.ndarray:

@@ -12,7 +12,20 @@ import numpy as np
 
 from ecg.io.recording_base import ParsedRecording, RecordingFormatError, unit_factor
 
-TIME_HEADER = re.compile(r"^\s*(time|t|sec|secs|seconds|s|ms|timestamp|elapsed)\b", re.I)
+# A time column's header: "time", "time_s", "t_ms", "Time (s)", "timestamp", "Elapsed time",
+# "sec", "ms"... (a letter may not follow: "type" or "samples" are no time). The unit comes
+# from the name (TIME_UNITS, seconds if it names none); a sample counter ("sample", "index")
+# is a time axis whose rate the form gives.
+TIME_HEADER = re.compile(
+    r"^\s*(elapsed[\s_-]*)?(time(stamp)?|t|secs?|seconds?|s|ms|msec|millis\w*|us|µs)(?![a-z])",
+    re.I,
+)
+SAMPLE_COUNTER = re.compile(r"^\s*(samples?|sample[\s_]*(no|nr|number|#)|index|idx|n|#)\s*$", re.I)
+TIME_UNITS = (  # (pattern in the header, seconds per unit), the first match wins
+    (re.compile(r"(?<![a-z])(ms|msec|millis\w*)(?![a-z])", re.I), 1e-3),
+    (re.compile(r"(?<![a-z])(us|µs|micros\w*)(?![a-z])", re.I), 1e-6),
+    (re.compile(r"(?<![a-z])(min|mins|minutes?)(?![a-z])", re.I), 60.0),
+)
 MISSING_CELLS = ("", "nan", "NaN", "NA", "null")
 # pandas holds every cell of a block as a Python string, about 100 bytes each: 2^16 cells a
 # block keep that under 10 MB whatever the file's length (the whole text at once took 9 to 22
@@ -58,7 +71,7 @@ def parse_csv(name: str, content: bytes, *, fs: float | None, units: str = "mV")
             f"{cell!r} is not a number"
         )
     headers = table.headers
-    file_fs = None
+    file_fs, notes = None, []
     if table.time is not None:
         header = headers[0] if headers else ""
         step = table.time.median_step(name)
@@ -67,12 +80,14 @@ def parse_csv(name: str, content: bytes, *, fs: float | None, units: str = "mV")
         else:
             file_fs = _fs_from_step(step, header)
         headers = headers[1:]
+        notes.append(time_column_note(header, file_fs))
     if table.signals.shape[0] == 0:
         raise RecordingFormatError(f"{name}: no signal column besides the time column")
     if file_fs is None:
         if not fs:
+            why = "its first column counts samples" if table.time else "no time column"
             raise RecordingFormatError(
-                f"{name}: the sampling rate cannot be read from this file (no time column); "
+                f"{name}: the sampling rate cannot be read from this file ({why}); "
                 "enter it in the form"
             )
         file_fs = float(fs)
@@ -83,6 +98,7 @@ def parse_csv(name: str, content: bytes, *, fs: float | None, units: str = "mV")
         )
     lead_names = headers or [f"lead {i + 1}" for i in range(table.signals.shape[0])]
     lead_names = [h.strip() or f"lead {i + 1}" for i, h in enumerate(lead_names)]
+    refuse_monotonic_leads(name, table.signals, lead_names)
     if unit_error is not None:
         raise unit_error
     return ParsedRecording(
@@ -93,6 +109,7 @@ def parse_csv(name: str, content: bytes, *, fs: float | None, units: str = "mV")
         signals=table.signals,
         lead_index=0,
         source_files=[name],
+        notes=notes,
     )
 
 
@@ -309,12 +326,12 @@ def _is_number_or_missing(cell: str) -> bool:
 def _time_column(headers: list[str], values: np.ndarray) -> bool:
     if values.shape[1] < 2:
         return False
-    if headers:
-        return bool(TIME_HEADER.match(headers[0]))
-    # No header: a first column that increases evenly is time, not a lead.
+    if headers and (TIME_HEADER.match(headers[0]) or SAMPLE_COUNTER.match(headers[0])):
+        return True
+    # Whatever its header says, a first column that only increases is a time axis, never a
+    # lead: an ECG goes down after every R wave (its steps are checked as time's are).
     steps = np.diff(values[: min(len(values), TIME_SNIFF_ROWS), 0])
-    return bool(len(steps) and np.all(np.isfinite(steps)) and np.all(steps > 0)
-                and np.ptp(steps) <= 0.01 * np.median(steps))  # fmt: skip
+    return bool(len(steps) and np.all(np.isfinite(steps)) and np.all(steps > 0))
 
 
 class _TimeSteps:
@@ -408,7 +425,44 @@ def _fs_from_time(name: str, time: np.ndarray, header: str) -> float:
     return _fs_from_step(step, header)
 
 
-def _fs_from_step(step: float, header: str) -> float:
-    if re.search(r"\bms\b|milli", header, re.I):
-        step /= 1000.0
-    return round(1.0 / step, 6)
+def _fs_from_step(step: float, header: str) -> float | None:
+    """The rate a time step gives, in the unit the header names; None for a sample counter."""
+    if SAMPLE_COUNTER.match(header):
+        return None
+    seconds = next((unit for pattern, unit in TIME_UNITS if pattern.search(header)), 1.0)
+    return round(1.0 / (step * seconds), 6)
+
+
+def time_column_note(header: str, fs: float | None) -> str:
+    """What the page says about the column read as time (the analysed lead it names itself)."""
+    shown = f"column {header.strip()!r}" if header.strip() else "the first column"
+    if fs is None:
+        return f"{shown} counts samples: the rate entered in the form is used"
+    return f"{shown} read as time: {fs:g} Hz"
+
+
+def refuse_monotonic_leads(name: str, signals: np.ndarray, lead_names: list[str]) -> None:
+    """An ECG lead goes down after every R wave: a column that never decreases is a time axis
+    (the first column is one, ``_time_column``), never analysed as an ECG."""
+    for index, lead in enumerate(signals):
+        if len(lead) < 3 or not _never_decreases(lead):
+            continue
+        if len(signals) == 1:
+            raise RecordingFormatError(
+                f"{name}: the only column ({lead_names[index]!r}) only increases: it is a time "
+                "axis, not an ECG; add the ECG column after it"
+            )
+        raise RecordingFormatError(
+            f"{name}: column {lead_names[index]!r} only increases: it is a time axis, not an ECG; "
+            "a time column must come first"
+        )
+
+
+def _never_decreases(lead: np.ndarray) -> bool:
+    """No step down (missing samples skipped) and not flat, a block at a time (an ECG lead
+    fails in its first block)."""
+    for lo in range(0, len(lead), CSV_BLOCK_CELLS):
+        block = lead[lo : lo + CSV_BLOCK_CELLS + 1]
+        if np.any(np.diff(block[np.isfinite(block)]) < 0):
+            return False
+    return bool(np.any(np.isfinite(lead)) and np.nanmax(lead) > np.nanmin(lead))

@@ -24,6 +24,8 @@ from ecg.io.recording_csv import (
     _fs_from_time,
     _is_number_or_missing,
     _time_column,
+    refuse_monotonic_leads,
+    time_column_note,
 )
 from ecg.io.recording_io import bridge_short_gaps, parse_upload
 
@@ -65,14 +67,17 @@ def whole_file_csv(name: str, content: bytes, *, fs: float | None, units: str = 
             f"{name}: line {row + 1 + has_header}, column {min(bad) + 1}: {cell!r} is not a number"
         )
     headers = [str(c) for c in frame.columns] if has_header else []
+    notes = []
     if _time_column(headers, values):
         fs = _fs_from_time(name, values[:, 0], headers[0] if headers else "")
+        notes.append(time_column_note(headers[0] if headers else "", fs))
         values, headers = values[:, 1:], headers[1:]
     leads = [h.strip() or f"lead {i + 1}" for i, h in enumerate(headers)] or [
         f"lead {i + 1}" for i in range(values.shape[1])
     ]
+    refuse_monotonic_leads(name, values.T, leads)
     signals = (values.T * unit_factor(units, name)).astype(np.float32)
-    return ParsedRecording(Path(name).stem, "csv", fs, leads, signals, 0, [name])
+    return ParsedRecording(Path(name).stem, "csv", fs, leads, signals, 0, [name], notes=notes)
 
 
 def whole_file_edf(name: str, content: bytes) -> ParsedRecording:
@@ -190,7 +195,7 @@ def test_missing_cells_at_block_boundaries_are_bridged_alike(monkeypatch):
     # and with a time column and a second lead missing other cells
     two = [f"{i / FS:.6f},{v},{'' if i % 500 == 7 else '0.1'}" for i, v in enumerate(rows)]
     rec = assert_same_as_whole_file(monkeypatch, "gap2.csv", lines("t,a,b", *two))
-    assert len(rec.notes) == 2
+    assert len(rec.notes) == 3  # the time column, then a gap note for each lead
 
 
 def test_a_gap_over_one_second_is_refused_with_the_same_message(monkeypatch):

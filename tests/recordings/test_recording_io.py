@@ -61,6 +61,57 @@ def test_csv_time_in_milliseconds_without_header_and_microvolts():
     assert headerless.lead_names == ["lead 1"]
 
 
+@pytest.mark.parametrize(
+    ("header", "seconds_per_unit"),
+    [("time_s", 1.0), ("t_ms", 1e-3), ("timestamp", 1.0), ("Elapsed time", 1.0), ("sec", 1.0),
+     ("ms", 1e-3), ("Time (s)", 1.0), ("time [ms]", 1e-3), ("Time_ms", 1e-3), ("TIME", 1.0),
+     ("elapsed_time_ms", 1e-3), ("t", 1.0), ("seconds", 1.0), ("time_us", 1e-6),
+     ("x", 1.0)],  # an unknown name: the column only increases, so it is time (seconds)
+)  # fmt: skip
+def test_csv_common_time_headers_are_the_time_axis_in_the_unit_they_name(header, seconds_per_unit):
+    x = two_leads()[0]
+    rows = [f"{i / 250 / seconds_per_unit:.6f},{v:.4f}" for i, v in enumerate(x)]
+    rec = parse_upload([("ecg.csv", csv_bytes([f"{header},ecg"] + rows))])
+    assert rec.fs == pytest.approx(250.0, rel=1e-4)
+    assert rec.lead_names == ["ecg"] and rec.lead == "ecg"  # the column analysed, as shown
+    np.testing.assert_allclose(rec.signal, x, atol=1e-4)
+    assert rec.notes[0] == f"column {header!r} read as time: {rec.fs:g} Hz"
+
+
+def test_csv_time_s_header_with_a_form_rate_never_analyses_the_time_ramp():
+    """The reported file: ``time_s,ecg`` with the rate entered was read as two leads and the
+    time ramp analysed (1,003 "beats", 81 % flutter)."""
+    x = two_leads()[0]
+    content = csv_bytes(["time_s,ecg"] + [f"{i / FS:.5f},{v:.4f}" for i, v in enumerate(x)])
+    rec = parse_upload([("ecg.csv", content)], fs=FS)
+    assert rec.lead_names == ["ecg"] and rec.signals.shape[0] == 1
+    np.testing.assert_allclose(rec.signal, x, atol=1e-4)
+
+
+def test_csv_sample_counter_column_is_dropped_and_the_form_gives_the_rate():
+    x = two_leads()[0]
+    content = csv_bytes(["sample,MLII"] + [f"{i},{v:.4f}" for i, v in enumerate(x)])
+    with pytest.raises(RecordingFormatError, match="first column counts samples"):
+        parse_upload([("ecg.csv", content)])
+    rec = parse_upload([("ecg.csv", content)], fs=FS)
+    assert rec.fs == FS and rec.lead_names == ["MLII"]
+    assert rec.notes[0] == "column 'sample' counts samples: the rate entered in the form is used"
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        ["time_s"] + [f"{i / FS:.5f}" for i in range(7200)],  # the time column alone
+        [f"{i / FS:.5f}" for i in range(7200)],  # the same without header
+        ["ecg,time_s"] + [f"{v:.4f},{i / FS:.5f}" for i, v in enumerate(two_leads()[0])],
+    ],
+    ids=["only-time", "only-ramp", "time-last"],
+)
+def test_csv_a_column_that_only_increases_is_never_analysed_as_ecg(rows):
+    with pytest.raises(RecordingFormatError, match="only increases: it is a time axis"):
+        parse_upload([("ecg.csv", csv_bytes(rows))], fs=FS)
+
+
 def test_csv_form_rate_disagreeing_with_time_column_is_refused():
     x = two_leads()[0]
     content = csv_bytes(["time,v"] + [f"{i / 250:.6f},{v:.4f}" for i, v in enumerate(x)])

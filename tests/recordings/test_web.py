@@ -397,6 +397,20 @@ def test_csv_upload_with_form_sampling_rate(client, env, users):
     assert recording.beat_count == len(times) and not recording.has_reference
 
 
+def test_csv_with_a_time_s_column_shows_the_time_and_the_analysed_column(client, env, users):
+    times = beat_times(30.0)
+    x = ecg(FS, 30.0, times)
+    rows = ["time_s,ecg"] + [f"{i / FS:.6f},{v:.4f}" for i, v in enumerate(x)]
+    content = ("\n".join(rows) + "\n").encode()
+    alice = client_for(client, users["alice"])
+    assert upload(alice, {"ecg.csv": content}, sampling_rate=FS).status_code == 302
+    recording = Recording.objects.get()
+    assert recording.status == Recording.Status.DONE and recording.lead == "ecg"
+    assert recording.beat_count == len(times)
+    html = alice.get(recording.get_absolute_url()).content.decode()
+    assert "lead ecg" in html and "column &#x27;time_s&#x27; read as time: 359.971 Hz" in html
+
+
 def test_zip_upload(client, env, users, tmp_path):
     files, truth, _symbols = wfdb_upload(tmp_path, with_reference=False)
     response = upload(client_for(client, users["alice"]), {"rec.zip": zip_bytes(files)})
