@@ -135,3 +135,56 @@ def test_a_stale_lock_is_refused_with_the_command_that_fixes_it(tmp_path):
     result = check_lock(tmp_path / "requirements.txt", ROOT / "requirements.lock")
     assert result.returncode == 1
     assert "some-new-package==1.0" in result.stderr and "bash scripts/lock.sh" in result.stderr
+
+
+# --- scripts/bootstrap.sh, with a fake interpreter that records what pip was asked -------------
+
+
+def bootstrap_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "scripts", repo / "scripts")
+    for name in ROOT.glob("requirements*"):
+        shutil.copy(name, repo / name.name)
+    fake = repo / ".venv" / "bin" / "python"
+    fake.parent.mkdir(parents=True)
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/pip-calls\n')
+    fake.chmod(0o755)
+    return repo
+
+
+def bootstrap(repo: Path, requirements: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+    calls_file = repo.parent / "pip-calls"
+    calls_file.write_text("")
+    result = subprocess.run(
+        ["bash", "scripts/bootstrap.sh", requirements],
+        cwd=repo,
+        env={"PATH": os.environ["PATH"], "HOME": str(repo), "PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return result, calls_file.read_text().splitlines()
+
+
+def test_bootstrap_installs_the_lock_with_hashes_once_and_again_when_it_changes(tmp_path):
+    repo = bootstrap_repo(tmp_path)
+    result, calls = bootstrap(repo, "requirements-dev.txt")
+    assert result.returncode == 0, result.stderr
+    assert calls == ["-m pip install --quiet --require-hashes -r requirements-dev.lock"]
+    assert bootstrap(repo, "requirements-dev.txt")[1] == []  # nothing changed: nothing to do
+    with (repo / "requirements-dev.lock").open("a") as lock:
+        lock.write("# recompiled\n")
+    assert len(bootstrap(repo, "requirements-dev.txt")[1]) == 1
+    # the runtime lock has its own stamp
+    result, calls = bootstrap(repo, "requirements.txt")
+    assert calls == ["-m pip install --quiet --require-hashes -r requirements.lock"]
+
+
+def test_bootstrap_refuses_a_stale_lock_and_installs_nothing(tmp_path):
+    repo = bootstrap_repo(tmp_path)
+    with (repo / "requirements.txt").open("a") as requirements:
+        requirements.write("\nsome-new-package==1.0\n")
+    result, calls = bootstrap(repo, "requirements.txt")
+    assert result.returncode != 0
+    assert "bash scripts/lock.sh" in result.stderr
+    assert calls == []
