@@ -9,8 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 UV="${UV:-.venv/bin/uv}"
 # --universal: one file for every platform, with markers where dependencies differ (e.g.
-# tensorflow-cpu on x86_64, tensorflow on aarch64). --no-strip-markers keeps them.
-common=(--universal --python-version 3.11 --generate-hashes --index-url https://pypi.org/simple
+# tensorflow-cpu on x86_64, tensorflow on aarch64). uv reads PyPI, not pip.conf's mirrors.
+common=(--universal --python-version 3.11 --generate-hashes
   --custom-compile-command "bash scripts/lock.sh" --quiet)
 "$UV" pip compile "${common[@]}" requirements.txt -o requirements.lock
 # The runtime lock constrains the dev one, so both install the same runtime versions.
