@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.production_server import ROOT
+ROOT = Path(__file__).resolve().parents[2]  # the repository
+
 
 # --- scripts/audit.sh, fed a fake pip-audit ----------------------------------------------------
 

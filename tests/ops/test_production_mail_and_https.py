@@ -3,9 +3,11 @@
 import string
 import subprocess
 import sys
+from pathlib import Path
 
-from benchmarks.production_server import ROOT
 from tests.ops.test_settings import PRODUCTION, settings_with
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 
 SMTP = ("EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD")
 SMTP += ("EMAIL_USE_TLS", "EMAIL_USE_SSL")
