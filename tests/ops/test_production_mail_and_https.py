@@ -1,8 +1,10 @@
 """Production e-mail settings and `check --deploy` (scripts/serve.sh) with SECURE_SSL_REDIRECT."""
 
+import socketserver
 import string
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from tests.ops.test_settings import PRODUCTION, settings_with
@@ -24,6 +26,51 @@ def test_smtp_server_from_email_url():
         "EMAIL_USE_TLS": True,
         "EMAIL_USE_SSL": False,
     }
+
+
+class FakeSmtpHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP to take one message; what it was told lands in server.received."""
+
+    def handle(self) -> None:
+        self.wfile.write(b"220 fake ESMTP\r\n")
+        while line := self.rfile.readline():
+            self.server.received.append(line)
+            command = line[:4].upper()
+            if command == b"DATA":
+                self.wfile.write(b"354 go on\r\n")
+                while (data := self.rfile.readline()) not in (b".\r\n", b""):
+                    self.server.received.append(data)
+                self.wfile.write(b"250 queued\r\n")
+            elif command == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+def test_a_password_reset_mail_reaches_the_smtp_server_of_email_url():
+    with socketserver.TCPServer(("127.0.0.1", 0), FakeSmtpHandler) as server:
+        server.received = []
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.server_address[1]
+        send = (
+            "import django; django.setup(); from django.core.mail import send_mail; "
+            "send_mail('Password reset', 'reset link', None, ['owner@ecg.example'])"
+        )
+        base = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": "/tmp",
+            "DJANGO_SETTINGS_MODULE": "ecgsite.settings",
+        }
+        env = {**base, **PRODUCTION, "EMAIL_URL": f"smtp://127.0.0.1:{port}"}
+        result = subprocess.run(
+            [sys.executable, "-c", send], cwd=ROOT, env=env, capture_output=True, timeout=60
+        )
+        server.shutdown()
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    received = b"".join(server.received)
+    assert b"rcpt to:<owner@ecg.example>" in received.lower()
+    assert b"Subject: Password reset" in received and b"reset link" in received
 
 
 def test_smtp_server_from_separate_variables():
