@@ -7,6 +7,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from tests.ops.test_settings import PRODUCTION, settings_with
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository
@@ -116,12 +118,14 @@ def deploy_check(env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_deploy_check_accepts_the_documented_ssl_redirect_off():
     result = deploy_check({**PRODUCTION, "SECURE_SSL_REDIRECT": "false"})
     assert result.returncode == 0, result.stderr
     assert "W008" not in result.stderr
 
 
+@pytest.mark.slow
 def test_deploy_check_still_fails_on_other_warnings_with_ssl_redirect_off():
     result = deploy_check(
         {**PRODUCTION, "SECURE_SSL_REDIRECT": "false", "SECURE_HSTS_SECONDS": "0"}
