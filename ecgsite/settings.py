@@ -205,11 +205,29 @@ EMAIL_BACKEND = env(
         else "django.core.mail.backends.console.EmailBackend"
     ),
 )
+# SMTP server: one EMAIL_URL (e.g. smtp+tls://USER:PASSWORD@smtp.example.org:587, user and
+# password URL-encoded), or the separate variables below; EMAIL_BACKEND, when set, still wins.
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # a hung mail server must not hold a worker
+if env("EMAIL_URL", default=""):
+    _email = env.email_url("EMAIL_URL")
+    if env("EMAIL_BACKEND", default=""):
+        _email.pop("EMAIL_BACKEND")
+    globals().update({key: value for key, value in _email.items() if key != "EMAIL_FILE_PATH"})
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="ecg-classifier@localhost")
 CONTACT_EMAIL = env("CONTACT_EMAIL", default=DEFAULT_FROM_EMAIL)  # shown on the contact page
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    if not SECURE_SSL_REDIRECT:
+        # Set false on purpose (a proxy that redirects to HTTPS itself, README "Production"):
+        # `check --deploy` in serve.sh must accept it; every other deploy warning still fails.
+        SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "security.W008"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

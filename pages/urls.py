@@ -10,4 +10,5 @@ urlpatterns = [
     path("classes/<slug:slug>/", views.class_info, name="class_info"),
     path("about/", views.about, name="about"),
     path("contact/", views.contact, name="contact"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

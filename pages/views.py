@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control
 
 from pages.content import BY_SLUG, CLASS_PAGES
 from pages.selectors import model_summaries
@@ -29,3 +31,11 @@ def about(request: HttpRequest) -> HttpResponse:
 
 def contact(request: HttpRequest) -> HttpResponse:
     return render(request, "pages/contact.html", {"contact_email": settings.CONTACT_EMAIL})
+
+
+@cache_control(public=True, max_age=24 * 60 * 60)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, asked for by browsers on pages without our <link rel="icon"> (admin, API
+    docs, files): a temporary redirect to the static file, whose name carries a hash in
+    production."""
+    return HttpResponseRedirect(static("favicon.ico"))
