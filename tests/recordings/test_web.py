@@ -175,6 +175,19 @@ def test_per_beat_csv(client, env, users, tmp_path):
     assert [r[-1] for r in body] == symbols
 
 
+def test_per_beat_csv_confidence_is_the_class_probability_rounded_alike(
+    client, env, users, tmp_path
+):
+    recording, _truth, _symbols = done_recording(client, users, tmp_path)
+    response = client.get(reverse("recordings:csv", args=[recording.pk]))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    header, body = rows[0], rows[1:]
+    beats = {b.index: b for b in recording.beats.all()}
+    for row in body:
+        beat = beats[int(row[0])]
+        assert row[4] == row[header.index(f"p_{row[3]}")] == f"{beat.confidence:.4f}", row
+
+
 def test_class_images_zip_in_pipeline_layout(client, env, users, tmp_path):
     recording, _truth, _symbols = done_recording(client, users, tmp_path)
     label = recording.beats.values_list("label", flat=True).first()
