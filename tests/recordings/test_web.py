@@ -410,6 +410,17 @@ def test_csv_upload_with_form_sampling_rate(client, env, users):
     assert recording.beat_count == len(times) and not recording.has_reference
 
 
+def test_a_csv_column_named_lead_1_is_not_called_lead_lead_1(client, env, users):
+    x = ecg(250.0, 30.0, beat_times(30.0))
+    content = ("\n".join(f"{v:.4f}" for v in x) + "\n").encode()  # no header: "lead 1"
+    upload(client_for(client, users["alice"]), {"ecg.csv": content}, sampling_rate=250)
+    recording = Recording.objects.get()
+    assert recording.lead == "lead 1" and recording.lead_label == "lead 1"
+    page = " ".join(client.get(recording.get_absolute_url()).content.decode().split())
+    assert "lead lead" not in page and "CSV &middot; lead 1 &middot;" in page
+    assert "(lead 1, band-passed" in page
+
+
 def test_zip_upload(client, env, users, tmp_path):
     files, truth, _symbols = wfdb_upload(tmp_path, with_reference=False)
     response = upload(client_for(client, users["alice"]), {"rec.zip": zip_bytes(files)})
