@@ -556,6 +556,27 @@ def test_admin_lists_and_shows_recordings_and_deletes_with_files(client, env, us
     assert not Recording.objects.exists() and media_files(env) == []
 
 
+def test_admin_shows_durations_times_and_confidences_formatted(client, env, users, tmp_path):
+    recording, _truth, _symbols = done_recording(client, users, tmp_path)
+    Recording.objects.filter(pk=recording.pk).update(duration_s=1805.5555555555557, progress=1.0)
+    beat = recording.beats.order_by("index").first()
+    Beat.objects.filter(pk=beat.pk).update(time_s=0.5027777777777778, confidence=0.912345678)
+    admin = get_user_model().objects.create_superuser("root", password="pw-root-123")
+    client_for(client, admin)
+    pages = [
+        client.get(reverse("admin:recordings_recording_changelist")).content.decode(),
+        client.get(
+            reverse("admin:recordings_recording_change", args=[recording.pk])
+        ).content.decode(),
+        client.get(reverse("admin:recordings_beat_changelist")).content.decode(),
+    ]
+    assert all("1805.555" not in page for page in pages)
+    assert "30:06" in pages[0] and "30:06" in pages[1]
+    assert "360 Hz" in pages[1] and "100%" in pages[1]
+    assert "0.503 s" in pages[2] and "91.2%" in pages[2]
+    assert "0.50277" not in pages[2] and "0.912345" not in pages[2]
+
+
 def test_upload_page_states_formats_and_limits(client, env, users):
     env.RECORDING_MAX_BYTES = 7_000_000
     page = client_for(client, users["alice"]).get(reverse("recordings:upload"))
