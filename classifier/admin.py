@@ -36,8 +36,8 @@ class PredictionAdmin(admin.ModelAdmin):
     actions = [export_as_csv]
     readonly_fields = (
         "preview", "owner", "image_link", "original_name", "image_type", "image_type_detected",
-        "predicted_class", "confidence", "probabilities", "model_name", "model_version",
-        "created_at",
+        "predicted_class", "confidence_display", "probabilities_display", "model_name",
+        "model_version", "created_at",
     )  # fmt: skip
     fields = (*readonly_fields, "patient_reference", "note")
 
@@ -69,3 +69,10 @@ class PredictionAdmin(admin.ModelAdmin):
     @admin.display(description="Confidence", ordering="confidence")
     def confidence_display(self, obj: Prediction) -> str:
         return f"{obj.confidence:.1%}"
+
+    @admin.display(description="Probabilities")
+    def probabilities_display(self, obj: Prediction) -> str:
+        # percentages as on the result page, not the stored floats (0.9340000152587891)
+        return ", ".join(
+            f"{code} {p * 100:.1f}%" for code, p in obj.ordered_probabilities().items()
+        )

@@ -5,15 +5,15 @@ from .models import Beat, Recording
 
 @admin.register(Recording)
 class RecordingAdmin(admin.ModelAdmin):
-    list_display = ("name", "owner", "status", "beat_count", "duration_s", "lead", "created_at")
+    list_display = ("name", "owner", "status", "beat_count", "duration", "lead", "created_at")
     list_filter = ("status", "file_format", "has_reference", "created_at")
     search_fields = ("name", "patient_reference", "note", "owner__username")
     readonly_fields = (
-        "owner", "original_names", "file_format", "sampling_rate", "n_samples", "duration_s",
-        "lead", "lead_names", "has_reference", "signal_file", "reference_file", "results_file",
-        "status", "progress", "progress_message", "error", "task_id", "started_at",
-        "finished_at", "model_name", "model_version", "model_metadata", "beat_count", "summary",
-        "detection", "agreement", "notes", "created_at",
+        "owner", "original_names", "file_format", "sampling_rate_display", "n_samples",
+        "duration", "lead", "lead_names", "has_reference", "signal_file", "reference_file",
+        "results_file", "status", "progress_display", "progress_message", "error", "task_id",
+        "started_at", "finished_at", "model_name", "model_version", "model_metadata",
+        "beat_count", "summary", "detection", "agreement", "notes", "created_at",
     )  # fmt: skip
     fields = ("name", "patient_reference", "note", *readonly_fields)
     date_hierarchy = "created_at"
@@ -21,10 +21,23 @@ class RecordingAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # recordings come in through the upload form, which checks them
 
+    # Stored floats shown as a reader wants them (not "1805.5555555555557").
+    @admin.display(description="Duration", ordering="duration_s")
+    def duration(self, obj: Recording) -> str:
+        return obj.duration_display
+
+    @admin.display(description="Sampling rate")
+    def sampling_rate_display(self, obj: Recording) -> str:
+        return f"{obj.sampling_rate:.6g} Hz"
+
+    @admin.display(description="Progress")
+    def progress_display(self, obj: Recording) -> str:
+        return f"{obj.progress_percent}%"
+
 
 @admin.register(Beat)
 class BeatAdmin(admin.ModelAdmin):
-    list_display = ("recording", "index", "time_s", "label", "confidence", "reference_label")
+    list_display = ("recording", "index", "time", "label", "confidence_display", "reference_label")
     list_filter = ("label",)
     search_fields = ("recording__name",)
     list_select_related = ("recording",)
@@ -32,6 +45,14 @@ class BeatAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="Time", ordering="time_s")
+    def time(self, obj: Beat) -> str:
+        return f"{obj.time_s:.3f} s"
+
+    @admin.display(description="Confidence", ordering="confidence")
+    def confidence_display(self, obj: Beat) -> str:
+        return f"{obj.confidence:.1%}"
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -113,6 +113,12 @@ class Recording(models.Model):
         minutes, seconds = divmod(rest, 60)
         return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
+    @property
+    def lead_label(self) -> str:
+        """'lead MLII', and 'lead 1' (not 'lead lead 1') for a CSV column named 'lead 1'."""
+        name = self.lead.strip()
+        return name if name.lower().startswith("lead") else f"lead {name}"
+
     def stored_files(self) -> list[models.fields.files.FieldFile]:
         return [f for f in (self.signal_file, self.reference_file, self.results_file) if f]
 

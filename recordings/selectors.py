@@ -263,7 +263,10 @@ def recording_csv_rows(*, recording: Recording) -> Iterator[list[str]]:
         row = [str(beat.index), f"{beat.time_s:.4f}", str(beat.sample), beat.label,
                f"{beat.confidence:.4f}"]  # fmt: skip
         if probs is not None:
-            row += [f"{float(p):.4f}" for p in probs[beat.index]]
+            values = [float(p) for p in probs[beat.index]]
+            if beat.label in classes:  # the stored file is float16: give the class's column
+                values[classes.index(beat.label)] = beat.confidence  # the beat's own value
+            row += [f"{p:.4f}" for p in values]
         if recording.has_reference:
             row.append(beat.reference_label)
         yield row

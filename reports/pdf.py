@@ -13,8 +13,9 @@ from datetime import datetime
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
@@ -22,6 +23,20 @@ DECISION_SUPPORT_NOTICE = (
     "Decision-support tool for research and education, not a diagnosis. The classification "
     "must be confirmed by a qualified clinician reading the full ECG."
 )
+
+
+WIDTH_MM = 174.0  # A4 less the margins
+
+
+@dataclass
+class ReportTable:
+    """A titled table; every cell wraps inside its column, so no text runs into the next one."""
+
+    title: str
+    header: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+    note: str = ""  # a paragraph under the title
+    widths_mm: tuple[float, ...] = ()  # default: the first column wider, the rest shared
 
 
 @dataclass
@@ -48,6 +63,7 @@ class ReportData:
     table_title: str = ""  # an extra table, e.g. a recording's beats per class
     table_header: tuple[str, ...] = ()
     table_rows: list[tuple[str, ...]] = field(default_factory=list)
+    tables: list[ReportTable] = field(default_factory=list)  # after ``table_rows``' table
     notice: str = DECISION_SUPPORT_NOTICE
 
 
@@ -64,19 +80,52 @@ def _picture(png: bytes, width_mm: float) -> Image:
     return picture
 
 
+CELL = ParagraphStyle("cell", fontName="Helvetica", fontSize=9, leading=11)
+CELL_BOLD = ParagraphStyle("cell_bold", parent=CELL, fontName="Helvetica-Bold")
+CELL_NUMBER = ParagraphStyle("cell_number", parent=CELL, alignment=TA_RIGHT)
+CELL_NUMBER_BOLD = ParagraphStyle("cell_number_bold", parent=CELL_BOLD, alignment=TA_RIGHT)
+
+
+def _cell(value: object, style: ParagraphStyle) -> object:
+    # Plain strings are drawn on one line whatever the column width (a long label ran into the
+    # value beside it); a Paragraph wraps within its cell. Flowables (Paragraphs) pass through.
+    return value if hasattr(value, "wrap") else Paragraph(_text(value), style)
+
+
 def _grid(rows: list[list[object]], widths: list[float], header: bool = False) -> Table:
-    table = Table(rows, colWidths=[w * mm for w in widths], hAlign="LEFT")
-    style = [
-        ("FONTSIZE", (0, 0), (-1, -1), 9),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
-    ]
-    if header:
-        style += [("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold")]
-    else:
-        style += [("FONTNAME", (0, 0), (0, -1), "Helvetica-Bold")]
-    table.setStyle(TableStyle(style))
+    """A table of wrapping cells: bold header row (``header``) or bold first column, and the
+    columns after the first right-aligned in a header table (counts, percentages)."""
+    cells = []
+    for r, row in enumerate(rows):
+        out = []
+        for c, value in enumerate(row):
+            bold = (r == 0) if header else (c == 0)
+            if header and c > 0:
+                style = CELL_NUMBER_BOLD if bold else CELL_NUMBER
+            else:
+                style = CELL_BOLD if bold else CELL
+            out.append(_cell(value, style))
+        cells.append(out)
+    table = Table(cells, colWidths=[w * mm for w in widths], hAlign="LEFT", repeatRows=header)
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
+            ]
+        )
+    )
     return table
+
+
+def _table_widths(table: ReportTable) -> list[float]:
+    n = max(len(table.header), 1)
+    if table.widths_mm:
+        return list(table.widths_mm)
+    if n == 1:
+        return [WIDTH_MM]
+    first = min(70.0, WIDTH_MM * 0.4)  # class names such as "Left Bundle Branch Block (L)"
+    return [first] + [(WIDTH_MM - first) / (n - 1)] * (n - 1)
 
 
 def build_pdf(data: ReportData) -> bytes:
@@ -99,19 +148,20 @@ def build_pdf(data: ReportData) -> bytes:
         if data.model_accuracy is not None
         else "not measured"
     )
+    # plain strings: _grid wraps every cell in one style (a long value wraps, never overflows)
     summary: list[list] = [
-        ["Patient reference", Paragraph(_text(data.patient_reference or "-"), body)],
+        ["Patient reference", data.patient_reference or "-"],
         ["Date", data.created_at.strftime("%Y-%m-%d %H:%M %Z").strip()],
     ]
     if data.label is not None:
         label = f"{data.label_name} ({data.label})" if data.label_name else data.label
-        summary.append([data.label_heading, Paragraph(_text(label), body)])
+        summary.append([data.label_heading, label])
     if data.confidence is not None:
         summary.append(["Confidence", f"{data.confidence:.1%}"])
     summary += [
-        ["Model", Paragraph(_text(f"{data.model_name} v{data.model_version}"), body)],
-        ["Model accuracy", Paragraph(_text(accuracy), body)],
-    ] + [[name, Paragraph(_text(value), body)] for name, value in data.details]
+        ["Model", f"{data.model_name} v{data.model_version}"],
+        ["Model accuracy", accuracy],
+    ] + [[name, value] for name, value in data.details]
     story: list = [
         Paragraph(_text(data.title), styles["Title"]),
         Paragraph(f"<b>{_text(data.notice)}</b>", body),
@@ -136,13 +186,18 @@ def build_pdf(data: ReportData) -> bytes:
     if data.probabilities:
         rows = [["Class", "Probability"]] + [[n, f"{p:.1%}"] for n, p in data.probabilities]
         story += [Paragraph("Probabilities", styles["Heading3"]), _grid(rows, [110, 30], True)]
+    tables = list(data.tables)
     if data.table_rows:
-        rows = [list(data.table_header)] + [list(r) for r in data.table_rows]
-        width = 174 / max(len(data.table_header), 1)
-        story += [
-            Spacer(1, 4 * mm),
-            Paragraph(_text(data.table_title), styles["Heading3"]),
-            _grid(rows, [width] * len(data.table_header), True),
-        ]
+        tables.insert(0, ReportTable(data.table_title, data.table_header, data.table_rows))
+    # a title (and its note) never ends a page without its table
+    heading = ParagraphStyle("table_title", parent=styles["Heading3"], keepWithNext=1)
+    note = ParagraphStyle("table_note", parent=body, keepWithNext=1, spaceAfter=2 * mm)
+    for table in tables:
+        story += [Spacer(1, 4 * mm), Paragraph(_text(table.title), heading)]
+        if table.note:
+            story.append(Paragraph(_text(table.note), note if table.header else body))
+        if table.header:  # a table may be only its note (e.g. detection without classes)
+            rows = [list(table.header)] + [list(r) for r in table.rows]
+            story.append(_grid(rows, _table_widths(table), True))
     doc.build(story)
     return buffer.getvalue()

@@ -29,7 +29,7 @@ from recordings.services import mapped_signals
 from .accuracy import measured_accuracy
 from .figures import strip_png
 from .models import RecordingBeatHeatMap
-from .pdf import ReportData, build_pdf
+from .pdf import ReportData, ReportTable, build_pdf
 from .selectors import recording_heatmap_unavailable_reason
 from .services import HeatMapUnavailable, save_overlay_once
 
@@ -133,7 +133,7 @@ def recording_report_pdf(*, recording: Recording) -> bytes:
     summary = recording.summary
     rate = summary.get("heart_rate") or {}
     details = [
-        ("Recording", f"{recording.name} ({recording.file_format}, lead {recording.lead})"),
+        ("Recording", f"{recording.name} ({recording.file_format}, {recording.lead_label})"),
         ("Duration", f"{recording.duration_display} at {recording.sampling_rate:g} Hz"),
         ("Beats classified", str(recording.beat_count)),
         (
@@ -153,6 +153,7 @@ def recording_report_pdf(*, recording: Recording) -> bytes:
         table_title="Beats per class",
         table_header=("Class", "Beats", "Share", "Mean confidence"),
         table_rows=_class_rows(recording),
+        tables=_rhythm_tables(recording),
     )
     accuracy_source = {"name": recording.model_name, **recording.model_metadata}
     data.model_accuracy, data.accuracy_basis = measured_accuracy(
@@ -198,9 +199,9 @@ def _strip(recording: Recording, centre_s: float) -> tuple[bytes, str]:
         highlight_s=centre_s,
     )
     caption = (
-        f"{strip['start_s']:.1f}-{strip['start_s'] + strip['seconds']:.1f} s, lead "
-        f"{recording.lead}, band-passed 0.5-40 Hz; each beat's class above it, the highlighted "
-        "beat shaded."
+        f"{strip['start_s']:.1f}-{strip['start_s'] + strip['seconds']:.1f} s, "
+        f"{recording.lead_label}, band-passed 0.5-40 Hz; each beat's class above it, the "
+        "highlighted beat shaded."
     )
     return png, caption
 
@@ -223,3 +224,91 @@ def _class_rows(recording: Recording) -> list[tuple[str, ...]]:
             )
         )
     return rows
+
+
+def _value(value: object, unit: str = "") -> str:
+    return "-" if value is None else f"{value}{unit}"
+
+
+def _rhythm_tables(recording: Recording) -> list[ReportTable]:
+    """What the report page shows under "Rhythm" and, with reference annotations, "Agreement":
+    heart rate and RR variability (HRV), ectopic beats and their runs, detector and classes
+    against the reference."""
+    summary = recording.summary
+    rate, rr = summary.get("heart_rate") or {}, summary.get("rr") or {}
+    tables = [
+        ReportTable(
+            "Heart rate and RR variability",
+            ("Measure", "Value"),
+            [
+                ("Mean heart rate", _value(rate.get("mean_bpm"), " bpm")),
+                ("Minimum heart rate (8-beat running median)", _value(rate.get("min_bpm"), " bpm")),
+                ("Maximum heart rate (8-beat running median)", _value(rate.get("max_bpm"), " bpm")),
+                ("SDNN", _value(rr.get("sdnn_ms"), " ms")),
+                ("RMSSD", _value(rr.get("rmssd_ms"), " ms")),
+                ("pNN50", _value(rr.get("pnn50_percent"), " %")),
+                ("Coefficient of variation of RR", _value(rr.get("cv"))),
+            ],
+            widths_mm=(100.0, 40.0),
+        )
+    ]
+    header = ("Class", "Beats", "Per hour", "Singles", "Couplets", "Triplets", "Runs of 4+")
+    tables.append(
+        ReportTable(
+            "Ectopic beats and runs",
+            (*header, "Longest run"),
+            [
+                (
+                    f"{CLASS_NAMES.get(e['code'], e['code'])} ({e['code']})",
+                    str(e["beats"]),
+                    str(e["per_hour"]),
+                    str(e["singles"]),
+                    str(e["couplets"]),
+                    str(e["triplets"]),
+                    str(e["runs_4_plus"]),
+                    f"{e['longest_run']} at {e['longest_run_at_s']} s" if e["longest_run"] else "-",
+                )
+                for e in summary.get("ectopy", [])
+            ],
+            widths_mm=(50.0, 15.0, 17.0, 16.0, 18.0, 17.0, 16.0, 25.0),
+        )
+    )
+    agreement, detection = recording.agreement, recording.detection
+    if recording.has_reference and (agreement or detection):
+        notes = []
+        if detection:
+            notes.append(
+                f"Beat detection: sensitivity {detection['sensitivity']:.4f}, positive "
+                f"predictivity {detection['positive_predictivity']:.4f} "
+                f"({detection['true_positives']} matched, {detection['false_negatives']} "
+                f"missed, {detection['false_positives']} extra; {detection['reference_beats']} "
+                "reference beats, 150 ms window)."
+            )
+        rows: list[tuple[str, ...]] = []
+        header = ("Reference \\ model",)
+        if agreement:
+            accuracy = agreement.get("accuracy")
+            notes.append(
+                f"Classes over {agreement['scored_beats']} matched beats (accuracy "
+                f"{_value(accuracy)}; {agreement['matched_outside_label_set']} matched beats "
+                "have a reference class outside the model's classes and are not scored). "
+                "Rows: reference; columns: model."
+            )
+            header = (header[0], *agreement["classes"], "Sensitivity", "Precision")
+            rows = [
+                (code, *map(str, row), _value(stats["sensitivity"]), _value(stats["precision"]))
+                for code, row, stats in zip(
+                    agreement["classes"], agreement["matrix"], agreement["per_class"], strict=True
+                )
+            ]
+        n = len(agreement["classes"]) if agreement else 0
+        tables.append(
+            ReportTable(
+                "Agreement with the reference annotations",
+                header if agreement else (),
+                rows,
+                note=" ".join(notes),
+                widths_mm=(30.0, *([min(14.0, 94.0 / max(n, 1))] * n), 25.0, 25.0),
+            )
+        )
+    return tables

@@ -115,3 +115,43 @@ def test_strip_png_draws_the_requested_piece():
     assert image.format == "PNG" and image.size == (1100, 264)
     rgb = np.asarray(image.convert("RGB"))
     assert (np.abs(rgb.astype(int) - [0xD5, 0x5E, 0x00]).sum(axis=2) < 30).any()  # the V label
+
+
+def test_long_labels_wrap_instead_of_running_into_their_values(tmp_path):
+    from tests.api.pdf_layout import overlapping_text, render_png, text_boxes
+
+    pdf = build_pdf(
+        report(
+            label_heading="Highlighted beat (#1234, 1805.55 s)",
+            table_title="Beats per class",
+            table_header=("Class", "Beats", "Share", "Mean confidence"),
+            table_rows=[
+                ("Left Bundle Branch Block (L)", "1200", "55.0%", "97.1%"),
+                ("Premature Ventricular Contraction (V)", "12", "1.0%", "88.0%"),
+            ],
+        )
+    )
+    texts = " ".join(box.text for box in text_boxes(pdf))
+    assert "Highlighted beat" in texts and "Left Bundle Branch Block (L)" in texts
+    assert overlapping_text(pdf) == []
+    pages = render_png(pdf, "report-long-labels", tmp_path)
+    assert len(pages) == 1 and pages[0].stat().st_size > 10_000
+
+
+def test_text_boxes_see_text_drawn_over_text():
+    """The overlap check itself: a label drawn past its column's edge is caught."""
+    from reportlab.pdfgen import canvas
+
+    from tests.api.pdf_layout import overlapping_text
+
+    buffer = io.BytesIO()
+    sheet = canvas.Canvas(buffer)
+    sheet.setFont("Helvetica-Bold", 9)
+    sheet.drawString(60, 700, "Highlighted beat (#12, 3.40 s)")
+    sheet.setFont("Helvetica", 9)
+    sheet.drawString(140, 700, "Premature Ventricular Contraction (V)")
+    sheet.drawString(60, 680, "Normal (N)")
+    sheet.save()
+    assert overlapping_text(buffer.getvalue()) == [
+        ("Highlighted beat (#12, 3.40 s)", "Premature Ventricular Contraction (V)")
+    ]

@@ -193,6 +193,27 @@ def test_report_pdf_names_patient_highlighted_beat_and_classes(alice_api, done):
     assert len(reader.pages[0].images) == 3  # strip, beat, heat map
 
 
+def test_report_pdf_shows_rhythm_and_agreement_without_overlapping_text(alice_api, done, tmp_path):
+    from tests.api.pdf_layout import overlapping_text, render_png
+
+    response = alice_api.get(f"{LIST}{done.pk}/report/")
+    pdf = b"".join(response.streaming_content)
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
+    rr = done.summary["rr"]
+    assert "Heart rate and RR variability" in text
+    assert f"SDNN {rr['sdnn_ms']} ms" in text and f"RMSSD {rr['rmssd_ms']} ms" in text
+    assert "Ectopic beats and runs" in text and "Couplets" in text
+    v = next(e for e in done.summary["ectopy"] if e["code"] == "V")
+    assert f"Premature Ventricular Contraction (V) {v['beats']} {v['per_hour']}" in text
+    assert "Agreement with the reference annotations" in text  # the upload has an .atr
+    assert f"over {done.agreement['scored_beats']} matched beats" in text
+    assert "Beat detection: sensitivity" in text and "lead MLII" in text
+    assert overlapping_text(pdf) == []
+    assert len(render_png(pdf, f"recording-report-{done.pk}", tmp_path)) == len(
+        PdfReader(io.BytesIO(pdf)).pages
+    )
+
+
 def test_other_users_get_404_and_delete_removes_everything(
     alice_api, bob_api, done, settings, django_capture_on_commit_callbacks
 ):

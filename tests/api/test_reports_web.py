@@ -59,6 +59,15 @@ def test_pdf_still_builds_without_heat_map(user_client, prediction, settings, tm
     assert "No heat map" in " ".join(text.split()) and "P-9" in text
 
 
+def test_prediction_pdf_renders_without_overlapping_text(user_client, prediction, tmp_path):
+    from tests.api.pdf_layout import overlapping_text, render_png
+
+    report = user_client.get(f"/reports/predictions/{prediction.pk}/report.pdf")
+    pdf = b"".join(report.streaming_content)
+    assert overlapping_text(pdf) == []
+    assert len(render_png(pdf, "prediction-report", tmp_path)) == 1
+
+
 def test_profile_link_in_the_menu(user_client):
     page = user_client.get("/api/token/").content.decode()
     assert "Your profile" in page and 'href="/api/token/"' in page

@@ -175,6 +175,19 @@ def test_per_beat_csv(client, env, users, tmp_path):
     assert [r[-1] for r in body] == symbols
 
 
+def test_per_beat_csv_confidence_is_the_class_probability_rounded_alike(
+    client, env, users, tmp_path
+):
+    recording, _truth, _symbols = done_recording(client, users, tmp_path)
+    response = client.get(reverse("recordings:csv", args=[recording.pk]))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    header, body = rows[0], rows[1:]
+    beats = {b.index: b for b in recording.beats.all()}
+    for row in body:
+        beat = beats[int(row[0])]
+        assert row[4] == row[header.index(f"p_{row[3]}")] == f"{beat.confidence:.4f}", row
+
+
 def test_class_images_zip_in_pipeline_layout(client, env, users, tmp_path):
     recording, _truth, _symbols = done_recording(client, users, tmp_path)
     label = recording.beats.values_list("label", flat=True).first()
@@ -411,6 +424,17 @@ def test_csv_with_a_time_s_column_shows_the_time_and_the_analysed_column(client,
     assert "lead ecg" in html and "column &#x27;time_s&#x27; read as time: 359.971 Hz" in html
 
 
+def test_a_csv_column_named_lead_1_is_not_called_lead_lead_1(client, env, users):
+    x = ecg(250.0, 30.0, beat_times(30.0))
+    content = ("\n".join(f"{v:.4f}" for v in x) + "\n").encode()  # no header: "lead 1"
+    upload(client_for(client, users["alice"]), {"ecg.csv": content}, sampling_rate=250)
+    recording = Recording.objects.get()
+    assert recording.lead == "lead 1" and recording.lead_label == "lead 1"
+    page = " ".join(client.get(recording.get_absolute_url()).content.decode().split())
+    assert "lead lead" not in page and "CSV &middot; lead 1 &middot;" in page
+    assert "(lead 1, band-passed" in page
+
+
 def test_zip_upload(client, env, users, tmp_path):
     files, truth, _symbols = wfdb_upload(tmp_path, with_reference=False)
     response = upload(client_for(client, users["alice"]), {"rec.zip": zip_bytes(files)})
@@ -544,6 +568,27 @@ def test_admin_lists_and_shows_recordings_and_deletes_with_files(client, env, us
     )
     assert response.status_code == 302
     assert not Recording.objects.exists() and media_files(env) == []
+
+
+def test_admin_shows_durations_times_and_confidences_formatted(client, env, users, tmp_path):
+    recording, _truth, _symbols = done_recording(client, users, tmp_path)
+    Recording.objects.filter(pk=recording.pk).update(duration_s=1805.5555555555557, progress=1.0)
+    beat = recording.beats.order_by("index").first()
+    Beat.objects.filter(pk=beat.pk).update(time_s=0.5027777777777778, confidence=0.912345678)
+    admin = get_user_model().objects.create_superuser("root", password="pw-root-123")
+    client_for(client, admin)
+    pages = [
+        client.get(reverse("admin:recordings_recording_changelist")).content.decode(),
+        client.get(
+            reverse("admin:recordings_recording_change", args=[recording.pk])
+        ).content.decode(),
+        client.get(reverse("admin:recordings_beat_changelist")).content.decode(),
+    ]
+    assert all("1805.555" not in page for page in pages)
+    assert "30:06" in pages[0] and "30:06" in pages[1]
+    assert "360 Hz" in pages[1] and "100%" in pages[1]
+    assert "0.503 s" in pages[2] and "91.2%" in pages[2]
+    assert "0.50277" not in pages[2] and "0.912345" not in pages[2]
 
 
 def test_upload_page_states_formats_and_limits(client, env, users):

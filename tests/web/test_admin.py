@@ -64,6 +64,17 @@ def test_results_are_read_only_and_no_manual_add(client, staff_user, predictions
     assert client.get(reverse("admin:classifier_prediction_add")).status_code == 403
 
 
+def test_change_page_shows_percentages_not_raw_floats(client, staff_user, predictions):
+    client.force_login(staff_user)
+    p = predictions[0]
+    Prediction.objects.filter(pk=p.pk).update(
+        confidence=0.9340000152587891, probabilities={"N": 0.0659999847, "V": 0.9340000152587891}
+    )
+    body = client.get(reverse("admin:classifier_prediction_change", args=[p.pk])).content.decode()
+    assert "93.4%" in body and "N 6.6%, V 93.4%" in body
+    assert "0.934000015" not in body and "0.0659999847" not in body
+
+
 def test_csv_export_action(client, staff_user, predictions):
     client.force_login(staff_user)
     response = client.post(

@@ -27,6 +27,13 @@ def test_home_links_to_upload_and_history_when_logged_in(user_client):
     assert reverse("classifier:upload") in body and reverse("classifier:history") in body
 
 
+def test_home_page_offers_recordings_too(client, user_client):
+    anonymous = " ".join(client.get(reverse("pages:home")).content.decode().split())
+    assert "upload a whole recording (WFDB, CSV or EDF)" in anonymous
+    body = user_client.get(reverse("pages:home")).content.decode()
+    assert f'href="{reverse("recordings:upload")}"' in body
+
+
 def test_one_info_page_per_model_class(client):
     assert [p.code for p in CLASS_PAGES] == [c.code for c in SIX_CLASS]
     for page in CLASS_PAGES:

@@ -236,6 +236,30 @@ def test_history_filters_search_and_pagination(user_client, user, installed_tiny
     assert "must not be after" in response.content.decode()
 
 
+def test_history_titles_empty_results_and_dates_read_right(
+    user_client, user, installed_tiny_models, settings
+):
+    settings.TIME_ZONE, settings.USE_TZ = "UTC", True
+    prediction = make_prediction(user, "first.png")
+    Prediction.objects.filter(pk=prediction.pk).update(
+        created_at=dt.datetime(2026, 11, 26, 13, 2, tzinfo=dt.UTC)
+    )
+    history = user_client.get(HISTORY).content.decode()
+    assert "<h1" in history and "Your images and recordings</h1>" in history
+    assert "Your predictions" not in history
+
+    empty = " ".join(user_client.get(HISTORY, {"q": "nobody"}).content.decode().split())
+    assert f'No results match these filters. <a href="{HISTORY}">Clear the filters</a>' in empty
+    assert "to get started" not in empty
+    fresh = user_client.get(HISTORY).content.decode()
+    assert "No results match" not in fresh
+
+    for url in (prediction.get_absolute_url(), reverse("classifier:delete", args=[prediction.pk])):
+        page = user_client.get(url).content.decode()
+        assert "2026-11-26 13:02" in page, url
+        assert "p.m." not in page and "13:02 ." not in page, url
+
+
 def test_history_is_paginated(user_client, user, installed_tiny_models, monkeypatch):
     monkeypatch.setattr("classifier.views.HISTORY_PAGE_SIZE", 2)
     for i in range(5):
