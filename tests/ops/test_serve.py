@@ -11,7 +11,6 @@ import urllib.request
 
 import pytest
 
-from tests.ops.conftest import write_fake_bundle
 from tests.ops.server import ROOT, ProductionServer
 
 pytestmark = pytest.mark.slow
@@ -33,9 +32,11 @@ def fetch(url: str, headers: dict | None = None):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, tiny_models_dir):
     workdir = tmp_path_factory.mktemp("serve")
-    write_fake_bundle(workdir / "models")
+    # Real (tiny) models with their LiteRT exports: the server warms them up at start, and a
+    # model that cannot load is reported by /healthz as "degraded".
+    shutil.copytree(tiny_models_dir, workdir / "models")
     # under .ci/run's PostgreSQL pass the server uses that database too
     database_url = os.environ.get("DATABASE_URL", "")
     with ProductionServer(
