@@ -17,7 +17,7 @@ from django.db import transaction
 from classifier.model_service import (
     ModelNotInstalledError,
     PredictionFailedError,
-    get_model_service,
+    classify_image,
 )
 from classifier.models import Prediction
 from classifier.validators import validate_image_file
@@ -44,7 +44,7 @@ def prediction_create(
         raise ValueError(f"image_type must be one of {IMAGE_TYPE_CHOICES}")
     checked = validate_image_file(uploaded_file)
     try:
-        result = get_model_service().classify_image(checked.image, image_type=image_type)
+        result = classify_image(checked.image, image_type=image_type)
     except (ModelNotInstalledError, ValidationError):
         raise
     except Exception as exc:

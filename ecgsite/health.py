@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from ecg.models.bundle import BundleError, read_metadata
+from ecg.models.registry import ModelRegistry
 
 
 def database_status() -> dict[str, Any]:
@@ -38,7 +39,7 @@ def model_status(models_dir: Path) -> dict[str, Any]:
     """Which ``models/*.keras`` bundles look usable, and why the others do not."""
     usable: list[str] = []
     problems: dict[str, str] = {}
-    for model_path in sorted(Path(models_dir).glob("*.keras")):
+    for model_path in ModelRegistry(models_dir).model_files():
         try:
             read_metadata(model_path)
             if not zipfile.is_zipfile(model_path):
