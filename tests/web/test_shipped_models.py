@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from classifier.model_service import ModelService
 from ecg.dsp.signal import prepare_signal
 from ecg.features.beats import beat_annotations, extract_windows
 from ecg.io.records import default_data_dir, load_record
+from ecg.models.registry import ModelRegistry
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 @pytest.fixture(scope="module")
-def shipped() -> ModelService:
-    service = ModelService(MODELS)
+def shipped() -> ModelRegistry:
+    service = ModelRegistry(MODELS)
     if service.installed_image_kinds() != ["beat_image", "spectrogram"]:
         pytest.skip("the shipped image models are not in models/")
     return service
@@ -33,7 +33,7 @@ def test_uploaded_png_of_a_rendered_beat_matches_the_pipeline(shipped, kind):
     data_dir = default_data_dir()
     if data_dir is None or not (data_dir / "119.hea").is_file():
         pytest.skip("MIT-BIH not found (../shared/data/mitdb or $ECG_DATA_DIR)")
-    bundle = shipped.serving_bundle(kind)
+    bundle = shipped.serving_bundle(kind=kind)
     record = load_record(data_dir, "119")
     fs = float(bundle.metadata["sampling_rate"])
     signal = prepare_signal(record.signal, record.fs, fs)
