@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from classifier.model_service import classify_image
 from ecg.dsp.signal import prepare_signal
 from ecg.features.beats import beat_annotations, extract_windows
 from ecg.io.records import default_data_dir, load_record
@@ -45,6 +46,6 @@ def test_uploaded_png_of_a_rendered_beat_matches_the_pipeline(shipped, kind):
     for image, probs in zip(images, expected, strict=True):
         buffer = io.BytesIO()
         Image.fromarray(image).save(buffer, format="PNG")
-        result = shipped.classify_image(Image.open(buffer), image_type="auto")
+        result = classify_image(Image.open(buffer), image_type="auto", registry=shipped)
         assert (result.kind, result.model_name) == (kind, bundle.name)
         np.testing.assert_allclose(list(result.probabilities.values()), probs, atol=1e-6)
