@@ -56,24 +56,37 @@ def true_width(shape: str) -> float:
     return max(s + r + f + d for s, r, f, d, _ in lobes) - min(lobe[0] for lobe in lobes)
 
 
+def lead_with_beats(
+    beats: list[tuple[float, str]],
+    *,
+    seconds: float = 10.0,
+    fs: float = FS_RAW,
+    noise_mv: float = 0.01,
+    seed: int = 0,
+) -> np.ndarray:
+    """A raw lead in mV at ``fs`` with a beat of shape ``shape`` (P, QRS, T) at each QRS onset."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * fs)) / fs
+    x = np.zeros_like(t)
+    for onset, shape in beats:
+        width = true_width(shape)
+        x += _lobe(t, (onset - 0.20, 0.05, 0, 0.05, 0.12))  # P wave, PR segment 100 ms
+        for start, rise, flat, fall, amp in SHAPES[shape]:
+            x += _lobe(t, (onset + start, rise, flat, fall, amp))
+        x += _lobe(t, (onset + width + 0.08, 0.10, 0, 0.08, 0.3))  # T wave, ST segment 80 ms
+    x += noise_mv * rng.standard_normal(t.size)
+    return x.astype(np.float32)
+
+
 def synthetic_lead(
     shape: str, *, rr_s: float = 0.85, seconds: float = 10.0, noise_mv: float = 0.01, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """(raw lead at FS_RAW in mV, QRS onsets in seconds) of a regular rhythm of one shape."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * FS_RAW)) / FS_RAW
-    x = np.zeros_like(t)
-    width = true_width(shape)
     onsets = np.arange(0.6, seconds - 0.8, rr_s)
-    for onset in onsets:
-        x += _lobe(t, (onset - 0.20, 0.05, 0, 0.05, 0.12))  # P wave, PR segment 100 ms
-        for start, rise, flat, fall, amp in SHAPES[shape]:
-            x += _lobe(t, (onset + start, rise, flat, fall, amp))
-        x += _lobe(
-            t, (onset + width + 0.08, 0.10, 0, 0.08, 0.3)
-        )  # T wave after an 80 ms ST segment
-    x += noise_mv * rng.standard_normal(t.size)
-    return x.astype(np.float32), onsets
+    raw = lead_with_beats(
+        [(o, shape) for o in onsets], seconds=seconds, noise_mv=noise_mv, seed=seed
+    )
+    return raw, onsets
 
 
 def synthetic_windows(shape: str, **kwargs) -> tuple[np.ndarray, int, float]:
