@@ -259,5 +259,3 @@ def build_ptbxl_beats(
     )
     save_ptbxl_beats(beats, path)
     return beats
-
-
