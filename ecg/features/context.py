@@ -40,8 +40,13 @@ CONTEXT_FEATURE_NAMES = (
 # What a model's "rr" input holds (metadata key "rhythm_features"; older bundles: "rr").
 FEATURE_SETS = {
     "rr": RR_FEATURE_NAMES,
+    # The shipped recording model's set: QRS widths by ``qrs_widths_v1``.
     "rr+record_context": RR_FEATURE_NAMES + CONTEXT_FEATURE_NAMES,
+    # The same columns with QRS widths by ``qrs_widths`` (validated against LUDB): for models
+    # trained from now on.
+    "rr+record_context_v2": RR_FEATURE_NAMES + CONTEXT_FEATURE_NAMES,
 }
+QRS_WIDTHS_BY_SET = {"rr+record_context": "v1", "rr+record_context_v2": "v2"}
 
 
 def qrs_bounds(
@@ -110,10 +115,61 @@ def qrs_widths(windows: np.ndarray, fs: float, r_index: int) -> np.ndarray:
     return (offset - onset).astype(np.float32)
 
 
+def qrs_bounds_v1(
+    windows: np.ndarray, fs: float, r_index: int, level: float = 0.2, quiet_s: float = 0.011
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first QRS-bounds estimate, which the shipped recording model (feature set
+    ``rr+record_context``) was trained with: kept unchanged so that model sees the inputs it
+    learnt from until it is retrained. It grows the QRS outward from the R peak itself, so a
+    flat-topped, notched or inverted complex (no slope AT the peak) can get a width of 0; on
+    LUDB lead II its median duration error is 19.3 ms against 14.7 ms for ``qrs_bounds``
+    (benchmarks/results/qrs_bounds_ludb.json).
+
+    Estimated QRS onset and offset of each beat window, in seconds from the R peak (onset
+    negative); the R peak sits at column ``r_index``.
+
+    The QRS is the run of steep slope around the R peak: the smoothed absolute derivative stays
+    above ``level`` times its peak there; the run ends at the first ``quiet_s`` below that level
+    on each side (or at the edge of the search range, QRS_SEARCH_S).
+    """
+    windows = np.asarray(windows, dtype=np.float64)
+    before = min(int(round(QRS_SEARCH_S[0] * fs)), r_index)
+    after = min(int(round(QRS_SEARCH_S[1] * fs)), windows.shape[1] - r_index - 1)
+    segment = windows[:, r_index - before : r_index + after + 1]
+    slope = np.abs(np.diff(segment, axis=1))
+    smooth = max(1, int(round(0.02 * fs)))
+    kernel = np.ones(smooth) / smooth
+    envelope = np.apply_along_axis(np.convolve, 1, slope, kernel, mode="same")
+    centre = before
+    near = max(1, int(round(0.04 * fs)))
+    peak = envelope[:, max(0, centre - near) : centre + near].max(axis=1, keepdims=True)
+    below = envelope < level * peak
+    gap = max(1, int(round(quiet_s * fs)))
+    # quiet[:, i]: ``gap`` samples from i on are all below the level
+    runs = np.apply_along_axis(np.convolve, 1, below.astype(np.float64), np.ones(gap), "full")
+    quiet = runs[:, gap - 1 :] >= gap - 0.5
+    width = envelope.shape[1]
+    left_part = quiet[:, :centre][:, ::-1]
+    has_left = left_part.any(axis=1)
+    onset = np.where(has_left, centre - np.argmax(left_part, axis=1), 0)
+    right_part = quiet[:, centre:]
+    has_right = right_part.any(axis=1)
+    offset = np.where(has_right, centre + np.argmax(right_part, axis=1), width)
+    return (onset - centre) / fs, (offset - centre) / fs
+
+
+def qrs_widths_v1(windows: np.ndarray, fs: float, r_index: int) -> np.ndarray:
+    """Estimated QRS duration (s) of each beat window (``qrs_bounds`` at its defaults: 20% of
+    the peak slope, 11 ms of quiet); the R peak sits at column ``r_index``."""
+    onset, offset = qrs_bounds_v1(windows, fs, r_index)
+    return (offset - onset).astype(np.float32)
+
+
 def record_context_features(
-    windows: np.ndarray, rr: np.ndarray, fs: float, r_index: int
+    windows: np.ndarray, rr: np.ndarray, fs: float, r_index: int, *, qrs_version: str = "v2"
 ) -> np.ndarray:
-    """Context features (``CONTEXT_FEATURE_NAMES``) of every beat of ONE recording, float32.
+    """Context features (``CONTEXT_FEATURE_NAMES``) of every beat of ONE recording, float32;
+    QRS widths by ``qrs_widths`` ("v2") or the shipped model's ``qrs_widths_v1`` ("v1").
 
     ``windows``: every beat of the recording (n, samples) in mV, band-passed, the R peak at
     column ``r_index``; ``rr``: their RR features (``beats.rr_features``, in that order).
@@ -135,7 +191,8 @@ def record_context_features(
     amplitude = r_amplitude / max(float(np.median(np.abs(r_amplitude))), 1e-3)
     rr = np.asarray(rr, dtype=np.float64)
     median_rr = max(float(np.median(rr[:, 0])), 1e-3)
-    widths = qrs_widths(windows, fs, r_index).astype(np.float64)
+    width_of = qrs_widths_v1 if qrs_version == "v1" else qrs_widths
+    widths = width_of(windows, fs, r_index).astype(np.float64)
     median_width = max(float(np.median(widths)), 1e-3)
     features = np.stack(
         [
@@ -169,7 +226,9 @@ def rhythm_inputs(
     if feature_set == "rr":
         return rr
     feature_names(feature_set)  # refuses an unknown set
-    return np.concatenate([rr, record_context_features(windows, rr, fs, r_index)], axis=1)
+    version = QRS_WIDTHS_BY_SET[feature_set]
+    context = record_context_features(windows, rr, fs, r_index, qrs_version=version)
+    return np.concatenate([rr, context], axis=1)
 
 
 def rhythm_inputs_by_record(

@@ -37,3 +37,19 @@ def test_an_inverted_complex_has_the_width_of_the_upright_one():
 def test_no_beats_gives_no_bounds():
     onset, offset = qrs_bounds(np.zeros((0, 252)), MODEL_FS, 90)
     assert onset.shape == offset.shape == (0,)
+
+
+def test_the_shipped_feature_set_keeps_the_widths_it_was_trained_with():
+    """``rr+record_context`` (the shipped recording model) still gets ``qrs_widths_v1``; only
+    ``rr+record_context_v2`` uses the corrected bounds, so no shipped model's input moves."""
+    from ecg.features.beats import rr_features
+    from ecg.features.context import feature_names, qrs_widths_v1, rhythm_inputs
+
+    windows, r_index, _ = synthetic_windows("plateau_lbbb", noise_mv=0.01, seed=3)
+    rr = rr_features(np.arange(1, len(windows) + 1) * 288, MODEL_FS)
+    column = feature_names("rr+record_context").index("qrs_width_s")
+    shipped = rhythm_inputs(rr, windows, MODEL_FS, r_index, "rr+record_context")[:, column]
+    corrected = rhythm_inputs(rr, windows, MODEL_FS, r_index, "rr+record_context_v2")[:, column]
+    np.testing.assert_array_equal(shipped, qrs_widths_v1(windows, MODEL_FS, r_index))
+    np.testing.assert_array_equal(corrected, qrs_widths(windows, MODEL_FS, r_index))
+    assert not np.allclose(shipped, corrected)
