@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -118,3 +119,15 @@ def test_threshold_for_coverage_answers_at_least_that_share():
     assert cal.threshold_for_coverage(probs, 1.0) == pytest.approx(0.5)
     with pytest.raises(ValueError):
         cal.threshold_for_coverage(probs, 0.0)
+
+
+def test_shipped_models_carry_a_calibration_that_serving_can_apply():
+    for name in ("recording_spec_ctx", "beat_image_cnn", "spectrogram_cnn"):
+        meta = json.loads((ROOT / "models" / f"{name}.json").read_text())
+        entry = meta["calibration"]
+        assert entry["temperature"] > 0 and 0 < entry["uncertain_below"] < 1
+        assert "106, 124, 209, 223" in entry["fitted_on"]
+        assert entry["rule"] in ("none", "pooled_nll", "median_patient_nll")
+        probs = np.full((1, len(meta["classes"])), 1.0 / len(meta["classes"]))
+        _, uncertain, _ = cal.calibrated(probs, entry)
+        assert uncertain.all()  # a uniform answer is never confident
