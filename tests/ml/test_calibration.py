@@ -131,3 +131,25 @@ def test_shipped_models_carry_a_calibration_that_serving_can_apply():
         probs = np.full((1, len(meta["classes"])), 1.0 / len(meta["classes"]))
         _, uncertain, _ = cal.calibrated(probs, entry)
         assert uncertain.all()  # a uniform answer is never confident
+
+
+def test_the_calibration_script_reproduces_on_a_small_fixture():
+    from benchmarks import calibrate_models as script
+
+    classes = ["L", "N", "A", "V", "R", "!"]
+
+    def beats(seed: int) -> dict[str, np.ndarray]:
+        logits, y = synthetic_logits(3000, 6, seed=seed)
+        records = np.repeat(["r1", "r2", "r3", "r4"], 750)
+        return {"probs": cal.softmax(2.0 * logits), "y": y, "records": records}  # overconfident
+
+    entry = {"classes": classes, "sets": {"validation": beats(7), "ds2": beats(8)}}
+    first = script.calibrate_one("m", entry, None)
+    again = script.calibrate_one("m", entry, None)
+    assert first["temperature"] == again["temperature"]  # deterministic
+    assert first["rule"] != "none" and first["temperature"] == pytest.approx(2.0, rel=0.15)
+    assert first["validation"]["at_threshold"]["coverage"] == pytest.approx(0.90, abs=0.01)
+    assert first["ds2"]["argmax_unchanged"] and first["ds2"]["ece_after"] < 0.03
+    meta = script.metadata_entry(first)
+    _, uncertain, _ = cal.calibrated(entry["sets"]["validation"]["probs"], meta)
+    assert uncertain.mean() == pytest.approx(0.10, abs=0.01)
