@@ -12,9 +12,9 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from classifier.model_registry import RecordingModelMissing
 from recordings import selectors, services
 from recordings.forms import RecordingSearchForm, RecordingUploadForm
-from recordings.model_service import RecordingModelMissing
 from recordings.models import Recording
 from reports.recording_services import recording_beat_heatmap_get_or_create, recording_report_pdf
 from reports.services import HeatMapUnavailable

@@ -74,14 +74,14 @@ def first_heat_map_child(model_path: str, path: str, repeat: int) -> None:
     """In a fresh process: what one heat-map request costs a serving process that has only
     served predictions so far. ``path`` "litert": ``explain_bundle`` (the Grad-CAM export);
     "keras": the Keras model, as every heat map was computed before the export existed."""
-    from classifier.model_service import ModelService
     from ecg.models.bundle import read_metadata
+    from ecg.models.registry import ModelRegistry
 
     rss_start = rss_mb()  # Django, the pipeline and its imports (scipy, ...), no model yet
     model_path = Path(model_path)
     kind = read_metadata(model_path)["representation"]["kind"]
-    service = ModelService(model_path.parent, preferred={kind: model_path.stem}, runtime="auto")
-    serving = service.serving_bundle(kind)
+    registry = ModelRegistry(model_path.parent, preferred={kind: model_path.stem}, runtime="auto")
+    serving = registry.serving_bundle(kind=kind)
     image = np.random.default_rng(0).integers(0, 256, (serving.image_size,) * 2, dtype=np.uint8)
     label = int(np.argmax(serving.predict_proba(image[None])[0]))
     rss_serving = rss_mb()
@@ -91,7 +91,8 @@ def first_heat_map_child(model_path: str, path: str, repeat: int) -> None:
         return explain.overlay_png(image, heat[0])
 
     start = time.perf_counter()
-    bundle = service.explain_bundle(kind) if path == "litert" else service.image_bundle(kind)
+    load = registry.explain_bundle if path == "litert" else registry.keras_bundle
+    bundle = load(kind=kind)
     heat_map(bundle)
     first = (time.perf_counter() - start) * 1000
     rss_after = rss_mb()
@@ -99,7 +100,7 @@ def first_heat_map_child(model_path: str, path: str, repeat: int) -> None:
     print(
         json.dumps(
             {
-                "serving_runtime": service.runtimes[model_path],
+                "serving_runtime": registry.runtimes[model_path],
                 "explained_by": "litert" if isinstance(bundle.model, explain.SelfExplaining)
                 else "keras",
                 "first_heat_map_ms": round(first, 1),
@@ -117,9 +118,9 @@ def first_heat_map_figures(model_path: Path, repeat: int) -> dict:
     """``first_heat_map_child`` for both paths, each in its own fresh process."""
     import subprocess
 
-    from ecg.models.lite_runtime import gradcam_is_fresh
+    from ecg.models.registry import ModelRegistry
 
-    paths = ["litert", "keras"] if gradcam_is_fresh(model_path) else ["keras"]
+    paths = ["litert", "keras"] if ModelRegistry.gradcam_is_fresh(model_path) else ["keras"]
     figures = {}
     for path in paths:
         out = subprocess.run(
@@ -134,9 +135,10 @@ def first_heat_map_figures(model_path: Path, repeat: int) -> dict:
 def litert_figures(model_path: Path, model, images, rr, repeat: int) -> dict:
     """LiteRT + NumPy head Grad-CAM of the same images, and its largest difference from Keras.
     Empty when the model has no fresh Grad-CAM export."""
-    from ecg.models.lite_runtime import gradcam_is_fresh, load_gradcam_model
+    from ecg.models.lite_runtime import load_gradcam_model
+    from ecg.models.registry import ModelRegistry
 
-    if not gradcam_is_fresh(model_path):
+    if not ModelRegistry.gradcam_is_fresh(model_path):
         return {}
     lite = load_gradcam_model(model_path)
 
@@ -165,14 +167,15 @@ def recording_figures(record: str = "119") -> dict:
     whole lead through ``beat_inputs`` (RR features need every beat), then Grad-CAM of one beat.
     Skipped (empty) without the data or a shipped recording model."""
     from ecg.io.records import default_data_dir, load_record
-    from ecg.models.bundle import load_bundle, read_metadata
+    from ecg.models.bundle import load_bundle
+    from ecg.models.registry import ModelRegistry
 
     data_dir = default_data_dir()
-    paths = [p for p in sorted((ROOT / "models").glob("*.keras"))
-             if read_metadata(p).get("task") == "recording"]  # fmt: skip
-    if data_dir is None or not paths:
+    path = ModelRegistry(ROOT / "models").recording_model_path()
+    if data_dir is None or path is None:
         return {}
-    from ecg.models.lite_runtime import gradcam_is_fresh, load_gradcam_bundle
+    paths = [path]
+    from ecg.models.lite_runtime import load_gradcam_bundle
 
     rec = load_record(data_dir, record)
     result = {
@@ -182,7 +185,7 @@ def recording_figures(record: str = "119") -> dict:
         ),
     }
     bundles = {"": load_bundle(paths[0])}
-    if gradcam_is_fresh(paths[0]):
+    if ModelRegistry.gradcam_is_fresh(paths[0]):
         bundles["_litert"] = load_gradcam_bundle(paths[0])
     for suffix, bundle in bundles.items():
         explain.explain_beats(bundle, rec.signal, rec.fs, rec.ann_samples, [10])  # warm-up
@@ -207,7 +210,9 @@ def main() -> None:
         first_heat_map_child(args.model, args.first_heat_map, args.repeat)
         return
 
-    shipped = [Path(args.model)] if args.model else sorted((ROOT / "models").glob("*.keras"))
+    from ecg.models.registry import ModelRegistry
+
+    shipped = [Path(args.model)] if args.model else ModelRegistry(ROOT / "models").model_files()
     # First, before this process imports TensorFlow (the children are separate processes).
     first_heat_map = first_heat_map_figures(shipped[0], args.repeat) if shipped else {}
     load_average = round(os.getloadavg()[0], 2)

@@ -346,7 +346,9 @@ def server_error_lines(log_path: Path, keep: int = 5) -> list[str]:
 
 def choose_models(args: argparse.Namespace, tiny_dir: Path) -> tuple[Path, str]:
     """The trained models if there are any, else tiny stand-ins (said so in the report)."""
-    trained = sorted(Path(args.models_dir).glob("*.keras"))
+    from ecg.models.registry import ModelRegistry
+
+    trained = ModelRegistry(args.models_dir).model_files()
     if trained and not args.tiny_models:
         return args.models_dir, f"models: {', '.join(p.stem for p in trained)} ({args.models_dir})"
     from tests.factories import build_tiny_bundle

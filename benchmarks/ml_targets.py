@@ -45,6 +45,7 @@ def main() -> None:
         return
     from ecg.io.records import default_data_dir, load_record
     from ecg.models.bundle import load_bundle
+    from ecg.models.registry import ModelRegistry
     from ecg.training.evaluation import measure_speed
 
     data_dir = default_data_dir()
@@ -52,7 +53,7 @@ def main() -> None:
         sys.exit("speed run needs MIT-BIH (../shared/data/mitdb or $ECG_DATA_DIR)")
     record = load_record(data_dir, args.record)
     print(f"\nspeed on record {args.record}, {os.cpu_count()} CPUs visible:")
-    for path in sorted(models.glob("*.keras")):
+    for path in ModelRegistry(models).model_files():
         bundle = load_bundle(path)
         s = measure_speed(bundle, record.signal, record.fs, record.ann_samples)
         target = (

@@ -46,7 +46,8 @@ from ecg.classes import PACED_RECORDS, class_codes  # noqa: E402
 from ecg.dsp.detection import detect_beats, evaluate_detection  # noqa: E402
 from ecg.io.recording_io import Limits, ParsedRecording, parse_upload  # noqa: E402
 from ecg.io.records import default_data_dir, list_records  # noqa: E402
-from ecg.models.bundle import ModelBundle, load_bundle, recording_model_path  # noqa: E402
+from ecg.models.bundle import ModelBundle, load_bundle  # noqa: E402
+from ecg.models.registry import ModelRegistry  # noqa: E402
 from ecg.recording_analysis import (  # noqa: E402
     analyse,
     classify_at,
@@ -69,15 +70,15 @@ def rss_mb() -> float:
 
 def find_model(explicit: str | None) -> tuple[ModelBundle, str]:
     """The shipped model with task "recording", or a stand-in CNN when none is shipped yet."""
-    from ecg.models.lite_runtime import load_serving_bundle
-
     if explicit:
-        bundle, runtime = load_serving_bundle(Path(explicit))
-        return bundle, f"given, {runtime}"
-    path = recording_model_path(ROOT / "models")
+        registry = ModelRegistry(Path(explicit).parent)
+        bundle = registry.serving_bundle_at(Path(explicit))
+        return bundle, f"given, {registry.runtimes[Path(explicit)]}"
+    registry = ModelRegistry(ROOT / "models")
+    path = registry.recording_model_path()
     if path is not None:
-        bundle, runtime = load_serving_bundle(path)
-        return bundle, f"shipped, {runtime}"
+        bundle = registry.serving_bundle(task="recording")
+        return bundle, f"shipped, {registry.runtimes[path]}"
     return stand_in_bundle(), "stand-in (untrained; no models/*.keras with task=recording yet)"
 
 
@@ -321,7 +322,11 @@ def app_path(bundle: ModelBundle, files, repeats: int) -> dict:
     # installed under that task for this measurement.
     models = work / "models"
     models.mkdir()
-    shutil.copy(Path(bundle.path).with_suffix(".keras"), models / "bench.keras")
+    source = Path(bundle.path).with_suffix(".keras")
+    shutil.copy(source, models / "bench.keras")
+    for suffix in (".tflite", ".tflite.json"):  # same file, so its LiteRT conversion stays fresh
+        if source.with_suffix(suffix).is_file():
+            shutil.copy(source.with_suffix(suffix), models / f"bench{suffix}")
     (models / "bench.json").write_text(json.dumps(bundle.metadata | {"task": "recording"}))
     os.environ.update(
         DJANGO_SETTINGS_MODULE="ecgsite.settings",
@@ -340,12 +345,12 @@ def app_path(bundle: ModelBundle, files, repeats: int) -> dict:
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.core.management import call_command
 
-    from recordings.model_service import get_recording_model_service
+    from classifier.model_registry import get_model_registry
     from recordings.models import Recording
     from recordings.services import recording_create
 
     call_command("migrate", verbosity=0)
-    get_recording_model_service()._bundle = bundle  # already loaded: time the analysis only
+    get_model_registry().serving_bundle(task="recording")  # loaded now: time the analysis only
     owner = get_user_model().objects.create_user("bench")
 
     def once() -> float:

@@ -112,12 +112,13 @@ def main() -> None:
     from django.test import Client
     from django.urls import reverse
 
-    from classifier.model_service import ModelService, get_model_service
+    from classifier.model_registry import get_model_registry, reset_model_registry
     from classifier.models import Prediction
+    from ecg.models.registry import ModelRegistry
 
     rss_django = rss_mb()
     models_dir = Path(args.models_dir)
-    tiny = args.tiny or "beat_image" not in ModelService(models_dir).installed_image_kinds()
+    tiny = args.tiny or "beat_image" not in ModelRegistry(models_dir).installed_image_kinds()
     if tiny:
         # Built (and converted to LiteRT) in a child process: building imports TensorFlow,
         # which would inflate this process's RSS although the app never needs it to serve.
@@ -130,18 +131,18 @@ def main() -> None:
         )
         subprocess.run([sys.executable, "-c", build], cwd=ROOT, check=True, capture_output=True)
     settings.MODELS_DIR = models_dir
-    get_model_service.cache_clear()
+    reset_model_registry()
 
     call_command("migrate", verbosity=0)
     user = User.objects.create_user("bench", password=None)
     client = Client()
     client.force_login(user)
 
-    service = get_model_service()
+    registry = get_model_registry()
     t0 = time.perf_counter()
-    loaded = service.warm_up()
+    loaded = registry.warm_up()
     load_s = time.perf_counter() - t0
-    bundle = service.serving_bundle("beat_image")
+    bundle = registry.serving_bundle(kind="beat_image")
     png, source = beat_png(bundle)
     url = reverse("classifier:upload")
 
@@ -161,9 +162,7 @@ def main() -> None:
     assert Prediction.objects.count() == args.n + 1
     rss = rss_mb()
     # Every model in the folder (the recording model too), as a process serving both would hold.
-    all_models = [
-        service.serving_bundle_at(path).name for path in sorted(models_dir.glob("*.keras"))
-    ]
+    all_models = [registry.serving_bundle_at(path).name for path in registry.model_files()]
     rss_all = rss_mb()
 
     quantiles = statistics.quantiles(times, n=10)
@@ -186,7 +185,7 @@ def main() -> None:
         "target_rss_mb": TARGET_RSS_MB,
         "models_loaded": loaded,
         "model_used": f"{bundle.name} v{bundle.version}",
-        "runtime": sorted(set(service.runtimes.values())),
+        "runtime": sorted(set(registry.runtimes.values())),
         "tensorflow_imported": "tensorflow" in sys.modules,
         "tiny_test_model": tiny,
         "model_load_s": round(load_s, 2),

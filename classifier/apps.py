@@ -2,11 +2,11 @@ from django.apps import AppConfig
 from django.core.signals import setting_changed
 
 
-def _reset_model_service(*, setting: str, **kwargs) -> None:
-    if setting in ("MODELS_DIR", "IMAGE_MODELS", "MODEL_RUNTIME"):
-        from classifier.model_service import get_model_service
+def _reset_model_registry(*, setting: str, **kwargs) -> None:
+    from classifier.model_registry import REGISTRY_SETTINGS, reset_model_registry
 
-        get_model_service.cache_clear()
+    if setting in REGISTRY_SETTINGS:
+        reset_model_registry()
 
 
 class ClassifierConfig(AppConfig):
@@ -15,6 +15,6 @@ class ClassifierConfig(AppConfig):
     verbose_name = "ECG classifier"
 
     def ready(self) -> None:
-        # Tests (and override_settings) switch MODELS_DIR; the singleton must follow.
-        setting_changed.connect(_reset_model_service, dispatch_uid="classifier_models_dir")
+        # Tests (and override_settings) switch MODELS_DIR; the registry must follow.
+        setting_changed.connect(_reset_model_registry, dispatch_uid="classifier_models_dir")
         from . import signals  # noqa: F401 -- connects the image file clean-up

@@ -18,7 +18,7 @@ from django.db import transaction
 from classifier.model_service import (
     ModelNotInstalledError,
     PredictionFailedError,
-    get_model_service,
+    classify_image,
 )
 from classifier.models import Prediction
 from classifier.validators import validate_image_file
@@ -104,7 +104,7 @@ def _prediction_prepare(
     """
     checked = validate_image_file(uploaded_file)
     try:
-        result = get_model_service().classify_image(checked.image, image_type=image_type)
+        result = classify_image(checked.image, image_type=image_type)
     except (ModelNotInstalledError, ValidationError):
         raise
     except Exception as exc:

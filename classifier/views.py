@@ -18,11 +18,8 @@ from django.views.decorators.http import require_http_methods
 from classifier import selectors, services
 from classifier.exports import csv_response_name, prediction_csv_rows
 from classifier.forms import PredictionFilterForm, UploadForm
-from classifier.model_service import (
-    ModelNotInstalledError,
-    PredictionFailedError,
-    get_model_service,
-)
+from classifier.model_registry import get_model_registry
+from classifier.model_service import ModelNotInstalledError, PredictionFailedError
 from classifier.thumbnails import make_thumbnail
 
 logger = logging.getLogger(__name__)
@@ -38,10 +35,10 @@ def _model_missing(request: HttpRequest, detail: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request: HttpRequest) -> HttpResponse:
-    service = get_model_service()
-    installed = service.installed_image_kinds()
+    registry = get_model_registry()
+    installed = registry.installed_image_kinds()
     if not installed:
-        return _model_missing(request, f"No image model is installed in {service.models_dir}.")
+        return _model_missing(request, f"No image model is installed in {registry.models_dir}.")
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -67,7 +64,7 @@ def upload(request: HttpRequest) -> HttpResponse:
                 return redirect(created[0])
             ids = ",".join(str(p.pk) for p in created)
             return redirect(f"{reverse('classifier:batch')}?ids={ids}")
-    context = {"form": form, "models": service.image_models_metadata()}
+    context = {"form": form, "models": registry.image_models_metadata()}
     # a refused upload is a client error: 400 with the form and its messages
     status = 400 if request.method == "POST" else 200
     return render(request, "classifier/upload.html", context, status=status)

@@ -7,7 +7,7 @@ Layers, each importing only those before it::
     dsp                resampling, band-pass, QRS detection
     features           beat windows, RR and record-context features, rhythm summary
     imaging            beat images and spectrograms (the 2-D representations), image files
-    models             architectures, the model bundle, LiteRT serving, Grad-CAM
+    models             architectures, the model bundle, the model registry, LiteRT, Grad-CAM
     recording_analysis a whole recording: detect, classify, summarise
     training           data sets, training, evaluation, reports (the only layer that needs
                        TensorFlow at import time is the one that builds networks)
@@ -57,6 +57,7 @@ _PUBLIC: dict[str, str] = {
     "ModelBundle": "ecg.models.bundle",
     "load_bundle": "ecg.models.bundle",
     "load_serving_bundle": "ecg.models.lite_runtime",
+    "ModelRegistry": "ecg.models.registry",
     # whole recordings
     "analyse": "ecg.recording_analysis",
 }

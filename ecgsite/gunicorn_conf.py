@@ -56,9 +56,9 @@ logconfig_dict = {
 def post_worker_init(worker) -> None:  # noqa: ANN001 -- gunicorn's hook signature
     """Load the models in each worker before it takes traffic: no slow first request."""
     try:
-        from classifier.model_service import get_model_service
+        from classifier.model_registry import get_model_registry
 
-        names = get_model_service().warm_up()
+        names = get_model_registry().warm_up()
         worker.log.info("models loaded: %s", ", ".join(names) or "none installed")
     except Exception:  # a broken model must not stop the worker: uploads answer 503 instead
         worker.log.exception("model warm-up failed")

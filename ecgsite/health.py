@@ -25,8 +25,9 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from classifier.model_service import get_model_service
+from classifier.model_registry import get_model_registry
 from ecg.models.bundle import BundleError, read_metadata
+from ecg.models.registry import ModelRegistry
 
 HEALTH_PROBE = "healthz/probe-"
 
@@ -46,7 +47,7 @@ def model_status(models_dir: Path) -> dict[str, Any]:
     """Which ``models/*.keras`` bundles look usable, and why the others do not."""
     usable: list[str] = []
     problems: dict[str, str] = {}
-    for model_path in sorted(Path(models_dir).glob("*.keras")):
+    for model_path in ModelRegistry(models_dir).model_files():
         try:
             read_metadata(model_path)
             if not zipfile.is_zipfile(model_path):
@@ -61,8 +62,8 @@ def model_status(models_dir: Path) -> dict[str, Any]:
         usable.append(model_path.stem)
     # Models this process could not load or that failed their output check (one blank input
     # through the network, run when a model is first loaded, e.g. at the server's warm-up).
-    service = get_model_service()
-    failed = dict(service.load_problems) if service.models_dir == Path(models_dir) else {}
+    registry = get_model_registry()
+    failed = dict(registry.load_problems) if registry.models_dir == Path(models_dir) else {}
     for path, reason in failed.items():
         problems[path.stem] = reason
         if path.stem in usable:

@@ -94,7 +94,8 @@ def write_model_file(rows: list[dict[str, Any]], name: str, models_dir: str) -> 
 
 
 def main() -> None:
-    from ecg.models.bundle import ModelBundle, recording_model_path
+    from ecg.models.bundle import ModelBundle
+    from ecg.models.registry import ModelRegistry
     from ecg.training import pipeline
     from ecg.training.dataset import load_beat_table
     from ecg.training.evaluation import evaluate_on_split
@@ -107,7 +108,7 @@ def main() -> None:
     parser.add_argument("--work-dir", default="build/seed_spread")
     parser.add_argument("--out", default="experiments/results/ml_seed_spread.txt")
     args = parser.parse_args()
-    path = recording_model_path(Path(args.models_dir))
+    path = ModelRegistry(args.models_dir).recording_model_path()
     if path is None:
         raise SystemExit(f"no recording model in {args.models_dir}")
     name = path.stem

@@ -45,12 +45,13 @@ def _settings(training: dict) -> str:
 
 def intra_lines(old: Path, runs: Path, table, split) -> list[str]:
     from ecg.models.bundle import load_bundle
+    from ecg.models.registry import ModelRegistry
     from ecg.training.evaluation import bundle_probabilities
     from ecg.training.metrics import confusion_matrix, macro_f1
 
     labels = table.labels("six")[split.val]
     lines = ["## intra-patient validation (accuracy, macro-F1): old settings -> new settings"]
-    for path in sorted((runs / "intra").glob("*.keras")):
+    for path in ModelRegistry(runs / "intra").model_files():
         scores = {}
         for which, root in (("old", old), ("new", runs)):
             candidate = root / "intra" / path.name
@@ -77,13 +78,15 @@ def member_lines(members_dir: Path, table, split, what: str) -> list[str]:
     """Validation macro-F1 of the first 1, 2, ... seeds of each ensemble kept in
     ``members_dir``, averaged, with the members' training time."""
     from ecg.models.bundle import load_bundle
+    from ecg.models.registry import ModelRegistry
     from ecg.training.evaluation import bundle_probabilities
     from ecg.training.metrics import confusion_matrix, macro_f1
 
     labels = table.labels("six")[split.val]
+    members_of = ModelRegistry(members_dir).model_files()
     lines = []
     for name in IMAGE_MODELS:
-        members = sorted(members_dir.glob(f"{name}-s*.keras"))
+        members = [p for p in members_of if p.stem.startswith(f"{name}-s")]
         probs, seconds = [], 0.0
         for k, member in enumerate(members, start=1):
             probs.append(bundle_probabilities(load_bundle(member), table, split.val))

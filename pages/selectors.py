@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 
 from ecg.classes import SIX_CLASS
-from ecg.models.bundle import BundleError, read_metadata
+from ecg.models.registry import ModelRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -136,14 +136,11 @@ def _seed_spread(models_dir: Path, name: str) -> dict[str, Any] | None:
 
 def model_summaries(models_dir: Path | None = None) -> list[dict[str, Any]]:
     """One entry per ``models/*.keras``: name, version, task, representation and metrics."""
+    # Metadata only: a registry of the folder, not the app's (pages sits below classifier).
     models_dir = Path(models_dir or settings.MODELS_DIR)
     summaries = []
-    for path in sorted(models_dir.glob("*.keras")):
-        try:
-            meta = read_metadata(path)
-        except BundleError as exc:
-            logger.warning("skipping model: %s", exc)
-            continue
+    for entry in ModelRegistry(models_dir).usable():
+        path, meta = entry.path, entry.metadata
         metrics_path = path.with_name(f"{path.stem}.metrics.json")
         metrics = _read_json(metrics_path)
         rows = _split_rows(metrics, list(meta["classes"]))

@@ -30,6 +30,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from classifier.model_registry import RecordingModelMissing, get_model_registry
 from ecg.dsp.detection import DetectionError
 from ecg.io.recording_io import (
     Limits,
@@ -40,7 +41,6 @@ from ecg.io.recording_io import (
 )
 from ecg.recording_analysis import analyse
 
-from .model_service import RecordingModelMissing, get_recording_model_service
 from .models import Beat, Recording, recording_folder
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def recording_create(
     """
     if units not in UNITS:
         raise ValidationError(f"units must be one of {', '.join(UNITS)}")
-    if not get_recording_model_service().is_installed():
+    if get_model_registry().recording_model_path() is None:
         raise RecordingModelMissing("No recording model is installed.")
     limits = upload_limits()
     total = sum(int(getattr(f, "size", 0) or 0) for f in files)
@@ -266,7 +266,7 @@ def recording_analyse(*, recording_id: int) -> str:
     started = time.perf_counter()
     results_name = ""
     try:
-        bundle = get_recording_model_service().bundle()
+        bundle = get_model_registry().serving_bundle(task="recording")
         with mapped_signals(recording) as signals:
             parsed = _parsed_from_storage(recording, signals)
             result = analyse(parsed, bundle, progress=_ProgressWriter(recording_id))

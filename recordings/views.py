@@ -20,12 +20,12 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from classifier.model_registry import RecordingModelMissing
 from ecg.io.recording_io import describe_limits
 from ecgsite.ratelimit import rate_limited
 
 from . import selectors, services
 from .forms import RecordingSearchForm, RecordingUploadForm
-from .model_service import RecordingModelMissing
 from .models import CLASS_COLOURS, CLASS_NAMES, Recording
 
 PRIVATE = {"Cache-Control": "private, no-store"}

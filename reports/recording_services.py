@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from django.conf import settings
@@ -17,12 +16,11 @@ from django.db.models import Avg, Count
 from django.http import Http404
 from django.utils import timezone
 
-from classifier.model_service import ModelNotInstalledError, get_model_service
+from classifier.model_registry import ModelNotInstalledError, get_model_registry
 from ecg.models import explain
 from ecg.models.bundle import ModelBundle
 from ecg.recording_analysis import CLASSIFY_CHUNK_S, CONTEXT_S
 from recordings import selectors as recording_selectors
-from recordings.model_service import recording_model_path
 from recordings.models import CLASS_COLOURS, CLASS_NAMES, Recording
 from recordings.services import mapped_signals
 
@@ -57,10 +55,9 @@ def beat_context(recording: Recording, index: int) -> BeatContext:
     beat = recording.beats.filter(index=index).first()
     if beat is None:
         raise Http404("No such beat.")
-    path = recording_model_path(Path(settings.MODELS_DIR), settings.RECORDING_MODEL)
     try:
         # Gradients: the LiteRT Grad-CAM export when fresh (no TensorFlow), else Keras.
-        bundle = get_model_service().explain_bundle_at(path)
+        bundle = get_model_registry().explain_bundle(task="recording")
     except ModelNotInstalledError as exc:
         raise HeatMapUnavailable(exc.detail) from exc
     fs = recording.sampling_rate

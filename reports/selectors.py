@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
-
+from classifier.model_registry import get_model_registry
 from ecg.models.bundle import BundleError, read_metadata
 
 
 def model_metadata(*, name: str, version: str) -> dict[str, Any] | None:
     """Metadata of the installed model with this name and version, or None."""
-    for path in sorted(Path(settings.MODELS_DIR).glob("*.keras")):
-        try:
-            metadata = read_metadata(path)
-        except BundleError:
-            continue
-        if metadata["name"] == name and str(metadata["version"]) == version:
-            return metadata
-    return None
+    return get_model_registry().metadata_for(name=name, version=version)
 
 
 def heatmap_unavailable_reason(*, prediction) -> str | None:
     """Why no heat map can be made for ``prediction`` (None when it can), without loading
     TensorFlow: the page decides from this whether to show the heat map at all."""
-    from classifier.model_service import get_model_service
-
-    path = get_model_service().image_model_paths().get(prediction.image_type)
+    path = get_model_registry().image_model_paths().get(prediction.image_type)
     if path is None:
         return f"no {prediction.get_image_type_display().lower()} model is installed."
     try:
@@ -50,11 +39,9 @@ def heatmap_unavailable_reason(*, prediction) -> str | None:
 def recording_heatmap_unavailable_reason(*, recording) -> str | None:
     """Why beats of ``recording`` cannot be explained (None when they can), without loading
     TensorFlow."""
-    from recordings.model_service import recording_model_path
-
     if recording.status != recording.Status.DONE:
         return "the analysis is not finished."
-    path = recording_model_path(Path(settings.MODELS_DIR), getattr(settings, "RECORDING_MODEL", ""))
+    path = get_model_registry().recording_model_path()
     if path is None:
         return "no recording model is installed."
     try:

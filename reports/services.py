@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
-from classifier.model_service import ModelNotInstalledError, get_model_service
+from classifier.model_registry import ModelNotInstalledError, get_model_registry
 from classifier.models import Prediction
 from ecg.imaging.images import load_image_for_model
 from ecg.models import explain
@@ -50,7 +50,7 @@ def prediction_heatmap_get_or_create(*, prediction: Prediction) -> PredictionHea
     if reason:
         raise HeatMapUnavailable(reason[0].upper() + reason[1:])
     try:
-        bundle = get_model_service().explain_bundle(prediction.image_type)
+        bundle = get_model_registry().explain_bundle(kind=prediction.image_type)
     except ModelNotInstalledError as exc:
         raise HeatMapUnavailable(exc.detail) from exc
     pixels = _model_input(prediction, size=bundle.image_size, kind=bundle.kind)

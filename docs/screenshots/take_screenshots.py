@@ -92,9 +92,9 @@ def main() -> None:
 
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecgsite.settings")
         django.setup()
-        from classifier.model_service import ModelService
+        from ecg.models.registry import ModelRegistry
 
-        metas = ModelService(Path(args.models_dir)).image_models_metadata()
+        metas = ModelRegistry(Path(args.models_dir)).image_models_metadata()
         beat_meta = metas.get("beat_image", {})
         files = []
         for name, wide in (("beat-narrow.png", False), ("beat-wide.png", True)):

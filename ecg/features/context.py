@@ -20,6 +20,13 @@ from ecg.features.beats import RR_FEATURE_NAMES
 # and drop noise the comparison should not see.
 TEMPLATE_STEP_S = 8 / 360.0
 QRS_SEARCH_S = (0.15, 0.20)  # QRS width is searched from 150 ms before to 200 ms after the R peak
+# QRS bounds (``qrs_bounds``). Chosen on synthetic complexes with known bounds
+# (tests/ml/synthetic_qrs.py), never on LUDB, the test set they are measured against.
+QRS_SLOPE_LEVEL = 0.08  # share of the peak slope that counts as QRS activity
+QRS_QUIET_S = 0.011  # this long below that level ends the QRS
+QRS_SMOOTH_S = 0.012  # slope smoothing
+QRS_NOISE_FLOOR = 1.5  # ... or this many times the window's median slope, if that is higher
+QRS_CORE_S = 0.06  # core and peak slope: this far either side of the R peak (wide QRS)
 CONTEXT_FEATURE_NAMES = (
     "rr_prev_over_record_median",
     "rr_next_over_record_median",
@@ -33,14 +40,92 @@ CONTEXT_FEATURE_NAMES = (
 # What a model's "rr" input holds (metadata key "rhythm_features"; older bundles: "rr").
 FEATURE_SETS = {
     "rr": RR_FEATURE_NAMES,
+    # The shipped recording model's set: QRS widths by ``qrs_widths_v1``.
     "rr+record_context": RR_FEATURE_NAMES + CONTEXT_FEATURE_NAMES,
+    # The same columns with QRS widths by ``qrs_widths`` (validated against LUDB): for models
+    # trained from now on.
+    "rr+record_context_v2": RR_FEATURE_NAMES + CONTEXT_FEATURE_NAMES,
 }
+QRS_WIDTHS_BY_SET = {"rr+record_context": "v1", "rr+record_context_v2": "v2"}
 
 
 def qrs_bounds(
-    windows: np.ndarray, fs: float, r_index: int, level: float = 0.2, quiet_s: float = 0.011
+    windows: np.ndarray,
+    fs: float,
+    r_index: int,
+    level: float = QRS_SLOPE_LEVEL,
+    quiet_s: float = QRS_QUIET_S,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Estimated QRS onset and offset of each beat window, in seconds from the R peak (onset
+    negative); the R peak sits at column ``r_index``.
+
+    The QRS is the stretch of steep slope around the R peak. The absolute derivative, smoothed
+    over QRS_SMOOTH_S, is "active" where it reaches ``level`` times its peak within
+    QRS_CORE_S of the R peak. The QRS core runs from the first to the last active sample
+    within QRS_CORE_S of the R peak -- so a notch, a flat-topped R or an inverted complex, whose
+    slope is near zero AT the peak, still has a core -- and grows outward on each side until
+    ``quiet_s`` of inactive slope (or the edge of the search range, QRS_SEARCH_S).
+    """
+    windows = np.asarray(windows, dtype=np.float64)
+    if windows.ndim != 2 or len(windows) == 0:
+        return np.zeros(0), np.zeros(0)
+    before = min(int(round(QRS_SEARCH_S[0] * fs)), r_index)
+    after = min(int(round(QRS_SEARCH_S[1] * fs)), windows.shape[1] - r_index - 1)
+    segment = windows[:, r_index - before : r_index + after + 1]
+    # slope[:, i] is the step from sample i to i+1; centred on i+0.5
+    slope = np.abs(np.diff(segment, axis=1))
+    smooth = max(1, int(round(QRS_SMOOTH_S * fs)))
+    kernel = np.ones(smooth) / smooth
+    envelope = np.apply_along_axis(np.convolve, 1, slope, kernel, mode="same")
+    width = envelope.shape[1]
+    columns = np.arange(width)[None, :]
+    centre = before
+    near = max(1, int(round(QRS_CORE_S * fs)))
+    in_core = np.abs(columns - centre) <= near
+    peak = np.where(in_core, envelope, 0.0).max(axis=1, keepdims=True)
+    # Noise sets a floor: a slope no steeper than the window's typical (median) slope is not
+    # QRS activity, or a noisy low-voltage lead would never fall quiet.
+    threshold = np.maximum(
+        level * peak, QRS_NOISE_FLOOR * np.median(envelope, axis=1, keepdims=True)
+    )
+    threshold = np.maximum(threshold, 1e-12)
+    active = (envelope >= threshold) & in_core
+    first = np.where(active.any(axis=1), np.argmax(active, axis=1), centre)
+    last = np.where(active.any(axis=1), width - 1 - np.argmax(active[:, ::-1], axis=1), centre)
+    below = envelope < threshold
+    gap = max(1, int(round(quiet_s * fs)))
+    runs = np.apply_along_axis(np.convolve, 1, below.astype(np.float64), np.ones(gap), "full")
+    # quiet_end[:, i]: the ``gap`` samples up to i are all below; quiet_start[:, i]: from i on
+    quiet_end = runs[:, :width] >= gap - 0.5
+    quiet_start = runs[:, gap - 1 :] >= gap - 0.5
+    left = quiet_end & (columns < first[:, None])
+    has_left = left.any(axis=1)
+    # the onset is the first active step after the last quiet run before the core
+    onset = np.where(has_left, width - np.argmax(left[:, ::-1], axis=1), 0)
+    right = quiet_start & (columns > last[:, None])
+    has_right = right.any(axis=1)
+    offset = np.where(has_right, np.argmax(right, axis=1), width)
+    return (onset - centre) / fs, (offset - centre) / fs
+
+
+def qrs_widths(windows: np.ndarray, fs: float, r_index: int) -> np.ndarray:
+    """Estimated QRS duration (s) of each beat window (``qrs_bounds`` at its defaults); the R
+    peak sits at column ``r_index``."""
+    onset, offset = qrs_bounds(windows, fs, r_index)
+    return (offset - onset).astype(np.float32)
+
+
+def qrs_bounds_v1(
+    windows: np.ndarray, fs: float, r_index: int, level: float = 0.2, quiet_s: float = 0.011
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first QRS-bounds estimate, which the shipped recording model (feature set
+    ``rr+record_context``) was trained with: kept unchanged so that model sees the inputs it
+    learnt from until it is retrained. It grows the QRS outward from the R peak itself, so a
+    flat-topped, notched or inverted complex (no slope AT the peak) can get a width of 0; on
+    LUDB lead II its median duration error is 19.3 ms against 14.7 ms for ``qrs_bounds``
+    (benchmarks/results/qrs_bounds_ludb.json).
+
+    Estimated QRS onset and offset of each beat window, in seconds from the R peak (onset
     negative); the R peak sits at column ``r_index``.
 
     The QRS is the run of steep slope around the R peak: the smoothed absolute derivative stays
@@ -73,17 +158,18 @@ def qrs_bounds(
     return (onset - centre) / fs, (offset - centre) / fs
 
 
-def qrs_widths(windows: np.ndarray, fs: float, r_index: int) -> np.ndarray:
+def qrs_widths_v1(windows: np.ndarray, fs: float, r_index: int) -> np.ndarray:
     """Estimated QRS duration (s) of each beat window (``qrs_bounds`` at its defaults: 20% of
     the peak slope, 11 ms of quiet); the R peak sits at column ``r_index``."""
-    onset, offset = qrs_bounds(windows, fs, r_index)
+    onset, offset = qrs_bounds_v1(windows, fs, r_index)
     return (offset - onset).astype(np.float32)
 
 
 def record_context_features(
-    windows: np.ndarray, rr: np.ndarray, fs: float, r_index: int
+    windows: np.ndarray, rr: np.ndarray, fs: float, r_index: int, *, qrs_version: str = "v2"
 ) -> np.ndarray:
-    """Context features (``CONTEXT_FEATURE_NAMES``) of every beat of ONE recording, float32.
+    """Context features (``CONTEXT_FEATURE_NAMES``) of every beat of ONE recording, float32;
+    QRS widths by ``qrs_widths`` ("v2") or the shipped model's ``qrs_widths_v1`` ("v1").
 
     ``windows``: every beat of the recording (n, samples) in mV, band-passed, the R peak at
     column ``r_index``; ``rr``: their RR features (``beats.rr_features``, in that order).
@@ -105,7 +191,8 @@ def record_context_features(
     amplitude = r_amplitude / max(float(np.median(np.abs(r_amplitude))), 1e-3)
     rr = np.asarray(rr, dtype=np.float64)
     median_rr = max(float(np.median(rr[:, 0])), 1e-3)
-    widths = qrs_widths(windows, fs, r_index).astype(np.float64)
+    width_of = qrs_widths_v1 if qrs_version == "v1" else qrs_widths
+    widths = width_of(windows, fs, r_index).astype(np.float64)
     median_width = max(float(np.median(widths)), 1e-3)
     features = np.stack(
         [
@@ -139,7 +226,9 @@ def rhythm_inputs(
     if feature_set == "rr":
         return rr
     feature_names(feature_set)  # refuses an unknown set
-    return np.concatenate([rr, record_context_features(windows, rr, fs, r_index)], axis=1)
+    version = QRS_WIDTHS_BY_SET[feature_set]
+    context = record_context_features(windows, rr, fs, r_index, qrs_version=version)
+    return np.concatenate([rr, context], axis=1)
 
 
 def rhythm_inputs_by_record(

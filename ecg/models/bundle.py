@@ -240,23 +240,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def recording_model_path(models_dir: Path, preferred: str = "") -> Path | None:
-    """The recording model on disk: ``preferred`` (name or stem) if found, else the first."""
-    found = None
-    for path in sorted(Path(models_dir).glob("*.keras")):
-        try:
-            meta = read_metadata(path)
-        except BundleError as exc:
-            logger.warning("skipping model: %s", exc)
-            continue
-        if meta.get("task") != "recording":
-            continue
-        if preferred and preferred in (meta.get("name"), path.stem):
-            return path
-        found = found or path
-    return found
-
-
 def read_metadata(path: str | Path) -> dict[str, Any]:
     meta_path = Path(path).with_suffix(".json")
     if not meta_path.is_file():

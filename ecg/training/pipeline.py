@@ -25,6 +25,7 @@ from ecg.classes import class_codes
 from ecg.dsp.signal import MODEL_FS
 from ecg.features.context import feature_names
 from ecg.models.bundle import file_sha256, load_bundle, save_bundle
+from ecg.models.registry import ModelRegistry
 from ecg.training.dataset import (
     BeatTable,
     Split,
@@ -439,7 +440,7 @@ def evaluate_models(
     table = table_for_evaluation(data_dir, progress, records)
     dataset_seconds = time.perf_counter() - started
     splits = make_splits(table)
-    names = sorted(p.stem for p in models_dir.glob("*.keras"))
+    names = ModelRegistry(models_dir).names()
     if not names:
         raise FileNotFoundError(f"no models (*.keras) in {models_dir}")
     sources = {name: (models_dir, True) for name in names}

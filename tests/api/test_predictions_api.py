@@ -91,12 +91,12 @@ def test_post_without_an_installed_model_is_a_503(alice_api):
 def test_a_model_failure_is_a_clear_503_and_stores_nothing(
     alice_api, installed_tiny_models, monkeypatch
 ):
-    from classifier.model_service import get_model_service
+    from classifier import services
 
     def boom(*args, **kwargs):
         raise RuntimeError("interpreter exploded")
 
-    monkeypatch.setattr(get_model_service(), "classify_image", boom)
+    monkeypatch.setattr(services, "classify_image", boom)
     response = upload(alice_api)
     assert response.status_code == 503
     assert "nothing was stored" in response.json()["message"]

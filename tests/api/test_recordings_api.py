@@ -30,13 +30,13 @@ def recording_models_dir(request, tmp_path_factory) -> Path:
 
 @pytest.fixture
 def analysing(settings, recording_models_dir):
-    from recordings.model_service import get_recording_model_service
+    from classifier.model_registry import reset_model_registry
 
     settings.MODELS_DIR = recording_models_dir
     settings.RECORDING_TASKS_SYNC = True  # the analysis runs when the upload commits
-    get_recording_model_service.cache_clear()
+    reset_model_registry()
     yield
-    get_recording_model_service.cache_clear()
+    reset_model_registry()
 
 
 @pytest.fixture(scope="module")
@@ -119,10 +119,10 @@ def test_bad_uploads_are_400_and_store_nothing(
 def test_upload_without_a_recording_model_is_503(
     alice_api, wfdb_files, settings, tmp_path, django_capture_on_commit_callbacks
 ):
-    from recordings.model_service import get_recording_model_service
+    from classifier.model_registry import reset_model_registry
 
     settings.MODELS_DIR = tmp_path / "none"
-    get_recording_model_service.cache_clear()
+    reset_model_registry()
     response = post_recording(alice_api, wfdb_files, django_capture_on_commit_callbacks)
     assert response.status_code == 503 and response.json()["code"] == "model_not_installed"
     assert Recording.objects.count() == 0

@@ -25,7 +25,7 @@ FS = 360.0
 @pytest.fixture
 def records(settings, tmp_path, installed_tiny_models):
     """One user with an image prediction and an analysed two-lead WFDB recording (with .atr)."""
-    from recordings.model_service import get_recording_model_service
+    from classifier.model_registry import reset_model_registry
 
     settings.MODELS_DIR = tmp_path / "models"
     settings.MODELS_DIR.mkdir()
@@ -33,7 +33,7 @@ def records(settings, tmp_path, installed_tiny_models):
         (settings.MODELS_DIR / model.name).symlink_to(model)
     build_tiny_bundle(settings.MODELS_DIR, "tiny_recording", task="recording")
     settings.RECORDING_TASKS_SYNC = True
-    get_recording_model_service.cache_clear()
+    reset_model_registry()
     user = get_user_model().objects.create_user("layout-user", password=PASSWORD)
     prediction = prediction_services.prediction_create(
         owner=user,
@@ -53,7 +53,7 @@ def records(settings, tmp_path, installed_tiny_models):
     recording.refresh_from_db()
     assert recording.status == Recording.Status.DONE, recording.error
     yield {"prediction": prediction, "recording": recording}
-    get_recording_model_service.cache_clear()
+    reset_model_registry()
 
 
 def page_width(page) -> tuple[int, list[str]]:

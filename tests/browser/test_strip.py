@@ -39,16 +39,16 @@ def recording_files(tmp_path) -> list[Path]:
 @pytest.fixture
 def recording_env(settings, tmp_path):
     """Private media, a tiny real recording model, analyses run inside the upload request."""
-    from recordings.model_service import get_recording_model_service
+    from classifier.model_registry import reset_model_registry
 
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MODELS_DIR = tmp_path / "models"
     settings.MODELS_DIR.mkdir()
     build_tiny_bundle(settings.MODELS_DIR, "tiny_recording", task="recording")
     settings.RECORDING_TASKS_SYNC = True
-    get_recording_model_service.cache_clear()
+    reset_model_registry()
     yield settings
-    get_recording_model_service.cache_clear()
+    reset_model_registry()
 
 
 def caption(page) -> tuple[float, float, int]:

@@ -14,7 +14,6 @@ import pytest
 from django.core.management import call_command
 from PIL import Image
 
-from classifier.model_service import ModelNotInstalledError, ModelService
 from ecg.models import explain
 from ecg.models.bundle import save_bundle
 from ecg.models.gradcam_head import HeadError, describe, resize_bilinear
@@ -26,6 +25,7 @@ from ecg.models.lite_runtime import (
     gradcam_paths,
     load_gradcam_model,
 )
+from ecg.models.registry import ModelNotInstalledError, ModelRegistry
 from tests.factories import beat_image_bytes, build_tiny_bundle, run_fresh_python, tiny_metadata
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -236,11 +236,11 @@ def test_service_explains_with_litert_when_the_export_is_fresh(models_copy):
     from ecg.models.bundle import load_bundle
 
     path = models_copy / "tiny-beat.keras"
-    service = ModelService(models_copy)
-    bundle = service.explain_bundle("beat_image")
+    service = ModelRegistry(models_copy)
+    bundle = service.explain_bundle(kind="beat_image")
     assert isinstance(bundle.model, LiteGradCamModel)
     assert service.explain_runtimes == {path: "litert"}
-    assert service.explain_bundle("beat_image") is bundle  # loaded once
+    assert service.explain_bundle(kind="beat_image") is bundle  # loaded once
     keras_bundle = load_bundle(path)
     assert explain.bundle_explained_layer_name(bundle) == explain.explained_layer_name(
         keras_bundle.model
@@ -271,8 +271,8 @@ def test_stale_or_missing_export_falls_back_to_keras(models_copy, how, caplog):
     import keras
 
     make_stale(models_copy, how)
-    service = ModelService(models_copy)
-    bundle = service.explain_bundle("beat_image")
+    service = ModelRegistry(models_copy)
+    bundle = service.explain_bundle(kind="beat_image")
     assert isinstance(bundle.model, keras.Model)
     assert service.explain_runtimes == {models_copy / "tiny-beat.keras": "keras"}
     assert "no fresh LiteRT Grad-CAM export, using Keras" in caplog.text
@@ -285,10 +285,10 @@ def test_lite_runtime_refuses_heat_maps_without_a_fresh_export(models_copy, how)
     make_stale(models_copy, how)
     if how == "retrained":
         export_lite(models_copy / "tiny-beat.keras")  # predictions could run, heat maps not
-    service = ModelService(models_copy, runtime="lite")
-    service.serving_bundle("beat_image")
+    service = ModelRegistry(models_copy, runtime="lite")
+    service.serving_bundle(kind="beat_image")
     with pytest.raises(ModelNotInstalledError) as err:
-        service.explain_bundle("beat_image")
+        service.explain_bundle(kind="beat_image")
     assert "no up-to-date LiteRT Grad-CAM export" in err.value.detail
     assert "export_lite_models" in err.value.detail
 
@@ -296,10 +296,10 @@ def test_lite_runtime_refuses_heat_maps_without_a_fresh_export(models_copy, how)
 def test_keras_runtime_explains_with_keras_even_when_exported(models_copy):
     import keras
 
-    service = ModelService(models_copy, runtime="keras")
-    bundle = service.explain_bundle("beat_image")
+    service = ModelRegistry(models_copy, runtime="keras")
+    bundle = service.explain_bundle(kind="beat_image")
     assert isinstance(bundle.model, keras.Model)
-    assert bundle is service.serving_bundle("beat_image")  # one Keras bundle, not two
+    assert bundle is service.serving_bundle(kind="beat_image")  # one Keras bundle, not two
 
 
 @pytest.mark.django_db
@@ -326,8 +326,8 @@ def test_a_recording_beat_is_explained_without_importing_tensorflow(tmp_path):
     code = (
         "import numpy as np\n"
         "from ecg.models import explain\n"
-        "from classifier.model_service import ModelService\n"
-        f"service = ModelService({str(tmp_path)!r})\n"
+        "from ecg.models.registry import ModelRegistry\n"
+        f"service = ModelRegistry({str(tmp_path)!r})\n"
         f"bundle = service.explain_bundle_at({str(path)!r})\n"
         "fs = 360.0\n"
         "t = np.arange(int(10 * fs)) / fs\n"

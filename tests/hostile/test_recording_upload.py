@@ -27,11 +27,11 @@ def recording_models_dir(tmp_path_factory) -> Path:
 def recording_model(settings, recording_models_dir):
     settings.MODELS_DIR = recording_models_dir
     settings.RECORDING_MODEL = ""
-    from recordings.model_service import get_recording_model_service
+    from classifier.model_registry import reset_model_registry
 
-    get_recording_model_service.cache_clear()
+    reset_model_registry()
     yield
-    get_recording_model_service.cache_clear()
+    reset_model_registry()
 
 
 def media_files(settings) -> list[Path]:

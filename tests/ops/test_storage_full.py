@@ -61,12 +61,12 @@ def disk_fails(monkeypatch):
 def recording_model(settings, tmp_path_factory):
     folder = tmp_path_factory.mktemp("recording-model")
     build_tiny_bundle(folder, "tiny-recording", kind="beat_image", task="recording", seed=3)
-    from recordings.model_service import get_recording_model_service
+    from classifier.model_registry import reset_model_registry
 
     settings.MODELS_DIR, settings.RECORDING_MODEL = folder, ""
-    get_recording_model_service.cache_clear()
+    reset_model_registry()
     yield
-    get_recording_model_service.cache_clear()
+    reset_model_registry()
 
 
 def ecg_csv() -> bytes:
@@ -181,10 +181,10 @@ def test_health_reports_a_model_that_failed_its_output_check(
     (folder / "five.json").write_text(json.dumps(meta))
     settings.MODELS_DIR = folder
     assert client.get("/healthz").json()["models"]["ok"] is True  # not loaded yet
-    from classifier.model_service import ModelNotInstalledError, get_model_service
+    from classifier.model_registry import ModelNotInstalledError, get_model_registry
 
     with pytest.raises(ModelNotInstalledError):
-        get_model_service().warm_up()  # as the server does at start
+        get_model_registry().warm_up()  # as the server does at start
     body = client.get("/healthz").json()
     assert body["status"] == "degraded" and body["models"]["ok"] is False
     assert "6 outputs for 5 classes" in body["models"]["problems"]["five"]

@@ -26,14 +26,14 @@ FS = 360.0
 
 @pytest.fixture
 def env(settings, tmp_path, tiny_bundle):
-    from recordings.model_service import get_recording_model_service
+    from classifier.model_registry import reset_model_registry
 
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MODELS_DIR = Path(tiny_bundle.path).parent
     settings.RECORDING_TASKS_SYNC = False
-    get_recording_model_service.cache_clear()
+    reset_model_registry()
     yield settings
-    get_recording_model_service.cache_clear()
+    reset_model_registry()
 
 
 @pytest.fixture

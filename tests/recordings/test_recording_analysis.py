@@ -71,8 +71,8 @@ def test_recording_service_uses_litert_when_a_fresh_conversion_exists(
     import shutil
     from pathlib import Path
 
+    from classifier.model_registry import get_model_registry, reset_model_registry
     from ecg.models.lite_runtime import TOLERANCE, export_lite, litert_available
-    from recordings.model_service import get_recording_model_service
 
     if not litert_available():
         pytest.skip("ai-edge-litert is not installed")
@@ -83,11 +83,11 @@ def test_recording_service_uses_litert_when_a_fresh_conversion_exists(
     shutil.copy(source.with_suffix(".json"), models / source.with_suffix(".json").name)
     export_lite(models / source.name)
     settings.MODELS_DIR = models
-    get_recording_model_service.cache_clear()
+    reset_model_registry()
     try:
-        lite = get_recording_model_service().bundle()
+        lite = get_model_registry().serving_bundle(task="recording")
     finally:
-        get_recording_model_service.cache_clear()
+        reset_model_registry()
     assert lite.runtime == "litert"
     duration = 30.0
     times = beat_times(duration)

@@ -29,14 +29,14 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def env(settings, tmp_path, tiny_bundle):
     """Private media and models folders, analyses run inside the request."""
-    from recordings.model_service import get_recording_model_service
+    from classifier.model_registry import reset_model_registry
 
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MODELS_DIR = Path(tiny_bundle.path).parent
     settings.RECORDING_TASKS_SYNC = True
-    get_recording_model_service.cache_clear()
+    reset_model_registry()
     yield settings
-    get_recording_model_service.cache_clear()
+    reset_model_registry()
 
 
 @pytest.fixture
@@ -350,10 +350,10 @@ def test_header_data_mismatch_is_refused(client, env, users, tmp_path):
 
 
 def test_upload_without_a_recording_model(client, env, users, tmp_path):
-    from recordings.model_service import get_recording_model_service
+    from classifier.model_registry import reset_model_registry
 
     env.MODELS_DIR = tmp_path / "empty"
-    get_recording_model_service.cache_clear()
+    reset_model_registry()
     files, _truth, _symbols = wfdb_upload(tmp_path)
     response = upload(client_for(client, users["alice"]), files)
     assert response.status_code == 400 and "No recording model" in response.content.decode()

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from classifier.model_service import ModelNotInstalledError, ModelService
 from ecg.models.bundle import load_bundle
 from ecg.models.lite_runtime import export_lite, lite_is_fresh, lite_paths, load_lite_bundle
+from ecg.models.registry import ModelNotInstalledError, ModelRegistry
 from tests.factories import build_tiny_bundle, run_fresh_python
 
 
@@ -31,27 +31,27 @@ def test_lite_bundle_matches_keras_for_rr_model_and_large_batches(tmp_path):
 
 
 def test_service_uses_litert_when_conversion_is_fresh(models_copy):
-    service = ModelService(models_copy)
-    service.serving_bundle("beat_image")
+    service = ModelRegistry(models_copy)
+    service.serving_bundle(kind="beat_image")
     assert service.runtimes == {models_copy / "tiny-beat.keras": "litert"}
 
 
 def test_stale_conversion_falls_back_to_keras(models_copy):
     build_tiny_bundle(models_copy, "tiny-beat", kind="beat_image", seed=99)  # "retrained"
     assert not lite_is_fresh(models_copy / "tiny-beat.keras")
-    service = ModelService(models_copy)
-    service.serving_bundle("beat_image")
+    service = ModelRegistry(models_copy)
+    service.serving_bundle(kind="beat_image")
     assert service.runtimes[models_copy / "tiny-beat.keras"] == "keras"
 
 
 def test_runtime_keras_forces_keras_and_lite_insists_on_conversion(models_copy):
-    service = ModelService(models_copy, runtime="keras")
-    service.serving_bundle("spectrogram")
+    service = ModelRegistry(models_copy, runtime="keras")
+    service.serving_bundle(kind="spectrogram")
     assert set(service.runtimes.values()) == {"keras"}
     for path in models_copy.glob("*.tflite"):
         path.unlink()
     with pytest.raises(ModelNotInstalledError) as err:
-        ModelService(models_copy, runtime="lite").serving_bundle("beat_image")
+        ModelRegistry(models_copy, runtime="lite").serving_bundle(kind="beat_image")
     assert "export_lite_models" in err.value.detail
 
 
@@ -82,13 +82,14 @@ def test_serving_with_litert_never_imports_tensorflow(tiny_models_dir):
         "from PIL import Image\n"
         "from ecg.models import explain\n"
         "from ecg.imaging.images import load_image_for_model\n"
-        "from classifier.model_service import ModelService\n"
+        "from classifier.model_service import classify_image\n"
+        "from ecg.models.registry import ModelRegistry\n"
         "from tests.factories import beat_image_bytes\n"
-        f"service = ModelService({str(tiny_models_dir)!r})\n"
+        f"service = ModelRegistry({str(tiny_models_dir)!r})\n"
         "image = Image.open(io.BytesIO(beat_image_bytes()))\n"
-        "result = service.classify_image(image)\n"
+        "result = classify_image(image, registry=service)\n"
         "print(result.label, set(service.runtimes.values()))\n"
-        "bundle = service.explain_bundle('beat_image')\n"
+        "bundle = service.explain_bundle(kind='beat_image')\n"
         "pixels = load_image_for_model(image, size=bundle.image_size, kind=bundle.kind)\n"
         "label = bundle.classes.index(result.label)\n"
         "heat, _ = explain.bundle_grad_cam(bundle, pixels[None], class_index=label)\n"

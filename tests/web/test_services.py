@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from classifier import services
+from classifier.model_registry import get_model_registry
 from classifier.model_service import ModelNotInstalledError, PredictionFailedError
 from classifier.models import Prediction
 from tests.conftest import BEAT_FAVOURS
@@ -71,10 +72,10 @@ def test_failing_prediction_stores_nothing(user, installed_tiny_models, settings
     def boom(*args, **kwargs):
         raise RuntimeError("model crashed")
 
-    service = services.get_model_service()
-    service.warm_up()  # the models load fine; they fail later, on the uploads
-    for kind in service.installed_image_kinds():
-        monkeypatch.setattr(service.serving_bundle(kind), "predict_proba", boom)
+    registry = get_model_registry()
+    registry.warm_up()  # the models load fine; they fail later, on the uploads
+    for kind in registry.installed_image_kinds():
+        monkeypatch.setattr(registry.serving_bundle(kind=kind), "predict_proba", boom)
     with pytest.raises(PredictionFailedError, match="model crashed"):
         services.prediction_create(owner=user, uploaded_file=png())
     assert Prediction.objects.count() == 0
@@ -94,7 +95,7 @@ def test_failing_row_save_removes_the_written_file(
 
 
 def test_create_many_is_all_or_nothing(user, installed_tiny_models, settings, monkeypatch):
-    real_classify = services.get_model_service().classify_image
+    real_classify = services.classify_image
     calls = []
 
     def fail_on_third(image, **kw):
@@ -103,7 +104,7 @@ def test_create_many_is_all_or_nothing(user, installed_tiny_models, settings, mo
             raise RuntimeError("third file fails")
         return real_classify(image, **kw)
 
-    monkeypatch.setattr(services.get_model_service(), "classify_image", fail_on_third)
+    monkeypatch.setattr(services, "classify_image", fail_on_third)
     files = [png(f"b{i}.png", seed=i) for i in range(4)]
     with pytest.raises(RuntimeError, match="third file fails"):
         services.prediction_create_many(owner=user, uploaded_files=files)
@@ -154,8 +155,7 @@ def test_create_many_runs_the_model_and_writes_files_outside_any_transaction(
     # On SQLite an open writing transaction holds the write lock: every other user waits.
     from django.db import connection
 
-    service = services.get_model_service()
-    real_classify = service.classify_image
+    real_classify = services.classify_image
     storage = Prediction._meta.get_field("image").storage
     real_save = storage.save
     in_transaction = []
@@ -168,7 +168,7 @@ def test_create_many_runs_the_model_and_writes_files_outside_any_transaction(
         in_transaction.append(("file", connection.in_atomic_block))
         return real_save(name, content, **kw)
 
-    monkeypatch.setattr(service, "classify_image", classify)
+    monkeypatch.setattr(services, "classify_image", classify)
     monkeypatch.setattr(storage, "save", save)
     files = [png(f"b{i}.png", seed=i) for i in range(3)]
     created = services.prediction_create_many(owner=user, uploaded_files=files)

@@ -11,17 +11,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from classifier.model_service import ModelService
+from classifier.model_service import classify_image
 from ecg.dsp.signal import prepare_signal
 from ecg.features.beats import beat_annotations, extract_windows
 from ecg.io.records import default_data_dir, load_record
+from ecg.models.registry import ModelRegistry
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 @pytest.fixture(scope="module")
-def shipped() -> ModelService:
-    service = ModelService(MODELS)
+def shipped() -> ModelRegistry:
+    service = ModelRegistry(MODELS)
     if service.installed_image_kinds() != ["beat_image", "spectrogram"]:
         pytest.skip("the shipped image models are not in models/")
     return service
@@ -33,7 +34,7 @@ def test_uploaded_png_of_a_rendered_beat_matches_the_pipeline(shipped, kind):
     data_dir = default_data_dir()
     if data_dir is None or not (data_dir / "119.hea").is_file():
         pytest.skip("MIT-BIH not found (../shared/data/mitdb or $ECG_DATA_DIR)")
-    bundle = shipped.serving_bundle(kind)
+    bundle = shipped.serving_bundle(kind=kind)
     record = load_record(data_dir, "119")
     fs = float(bundle.metadata["sampling_rate"])
     signal = prepare_signal(record.signal, record.fs, fs)
@@ -45,6 +46,6 @@ def test_uploaded_png_of_a_rendered_beat_matches_the_pipeline(shipped, kind):
     for image, probs in zip(images, expected, strict=True):
         buffer = io.BytesIO()
         Image.fromarray(image).save(buffer, format="PNG")
-        result = shipped.classify_image(Image.open(buffer), image_type="auto")
+        result = classify_image(Image.open(buffer), image_type="auto", registry=shipped)
         assert (result.kind, result.model_name) == (kind, bundle.name)
         np.testing.assert_allclose(list(result.probabilities.values()), probs, atol=1e-6)

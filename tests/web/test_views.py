@@ -12,7 +12,7 @@ from django.utils import timezone
 from PIL import Image
 
 from classifier import services
-from classifier.model_service import get_model_service
+from classifier.model_registry import get_model_registry
 from classifier.models import Prediction
 from tests.conftest import BEAT_FAVOURS, SPECTROGRAM_FAVOURS
 from tests.factories import beat_image_bytes, spectrogram_image_bytes
@@ -296,10 +296,10 @@ def test_model_crash_stores_nothing(user_client, installed_tiny_models, settings
     def boom(*args, **kwargs):
         raise RuntimeError("interpreter exploded")
 
-    service = get_model_service()
-    service.warm_up()  # the models load fine; they fail later, on the uploads
-    for kind in service.installed_image_kinds():
-        monkeypatch.setattr(service.serving_bundle(kind), "predict_proba", boom)
+    registry = get_model_registry()
+    registry.warm_up()  # the models load fine; they fail later, on the uploads
+    for kind in registry.installed_image_kinds():
+        monkeypatch.setattr(registry.serving_bundle(kind=kind), "predict_proba", boom)
     response = user_client.post(
         UPLOAD, {"images": [png("a.png"), png("b.png")], "image_type": "auto"}
     )

@@ -7,13 +7,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from ecg.models.gradcam_head import HeadError
-from ecg.models.lite_runtime import (
-    LiteExportError,
-    export_gradcam,
-    export_lite,
-    gradcam_is_fresh,
-    lite_is_fresh,
-)
+from ecg.models.lite_runtime import LiteExportError, export_gradcam, export_lite
+from ecg.models.registry import ModelRegistry
 
 
 class Command(BaseCommand):
@@ -29,19 +24,19 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="convert even if up to date")
 
     def handle(self, *args, models_dir=None, force=False, **options):
-        directory = Path(models_dir or settings.MODELS_DIR)
-        paths = sorted(directory.glob("*.keras"))
+        registry = ModelRegistry(Path(models_dir or settings.MODELS_DIR))
+        directory, paths = registry.models_dir, registry.model_files()
         if not paths:
             self.stdout.write(f"No *.keras models in {directory}; nothing to convert.")
             return
         failed = []
         for path in paths:
-            if not force and lite_is_fresh(path):
+            if not force and registry.lite_is_fresh(path):
                 self.stdout.write(f"{path.name}: LiteRT file up to date")
             elif self._convert(path):
                 failed.append(path.name)
                 continue  # an unusable model: its Grad-CAM export would fail the same way
-            if not force and gradcam_is_fresh(path):
+            if not force and registry.gradcam_is_fresh(path):
                 self.stdout.write(f"{path.name}: LiteRT Grad-CAM up to date")
             elif self._export_gradcam(path):
                 failed.append(f"{path.name} (Grad-CAM)")

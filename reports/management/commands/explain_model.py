@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from ecg.io.records import RecordError, resolve_data_dir
 from ecg.models.bundle import BundleError, load_bundle
 from ecg.models.explain import ExplainError
+from ecg.models.registry import ModelRegistry
 from ecg.training.explain_report import explain_markdown, write_model_explanation
 
 
@@ -32,7 +33,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         models_dir = Path(options["models_dir"] or settings.MODELS_DIR)
-        names = options["names"] or sorted(p.stem for p in models_dir.glob("*.keras"))
+        names = options["names"] or ModelRegistry(models_dir).names()
         if not names:
             raise CommandError(f"no models (*.keras) in {models_dir}")
         if options["max_per_class"] < 1:

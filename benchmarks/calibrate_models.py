@@ -1,0 +1,383 @@
+"""Calibrate the shipped models (temperature scaling) and choose their "uncertain" threshold.
+
+    python benchmarks/calibrate_models.py [--models-dir models] [--data-dir DIR]
+        [--out benchmarks/results/calibration.json] [--no-write-metadata] [--ptbxl N]
+        [--cache build/beats_mlii.npz] [--probs-cache build/calibration_probs.npz]
+
+For each shipped model (``models/<name>.keras``): its probabilities on the inter-patient
+VALIDATION beats (DS1 records 106, 124, 209, 223, ``dataset.inter_patient_split``) and on the
+DS2 test beats, through the serving path (``evaluation.bundle_probabilities``). On validation
+only: the temperature T (the rule among ``RULES`` with the lowest ECE on a validation record
+left out of the fit) and the threshold below which a beat is "uncertain" (the calibrated top
+probability that answers ``VALIDATION_COVERAGE`` of the validation beats). DS2 (and, with
+``--ptbxl``, PTB-XL fold 10 conducted beats) is only reported: ECE / NLL before and after,
+coverage and accuracy of answered beats at the threshold with intervals over records, and the
+selective-risk curve.
+
+Writes ``benchmarks/results/calibration.json`` and the ``"calibration"`` key of each model's
+metadata JSON (the weights are not touched).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ecg.models.calibration import (  # noqa: E402
+    ECE_BINS,
+    apply_temperature,
+    choose_threshold,
+    expected_calibration_error,
+    fit_temperature,
+    fit_temperature_per_patient,
+    negative_log_likelihood,
+    threshold_for_coverage,
+)
+from ecg.training.selective import selective_at, selective_curve  # noqa: E402
+
+MODELS = ("recording_spec_ctx", "beat_image_cnn", "spectrogram_cnn")
+# The criterion for "uncertain", applied to validation beats: answer this share of them. The
+# first candidate, a target accuracy of the answered validation beats (``TARGET_ACCURACY``),
+# answers 0.3-3 % of them (record 124's right-bundle-branch-block beats are confidently wrong
+# under every model), so it is reported beside the rule, not used. The issue's DS2 target
+# (0.95 at >= 0.90 coverage) is reported, never tuned on.
+VALIDATION_COVERAGE = 0.90
+TARGET_ACCURACY = 0.95
+ISSUE_TARGET = {"accuracy_answered": 0.95, "coverage": 0.90}
+
+
+def _round(x: Any, digits: int = 5) -> Any:
+    if isinstance(x, float):
+        return round(x, digits)
+    if isinstance(x, dict):
+        return {k: _round(v, digits) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_round(v, digits) for v in x]
+    return x
+
+
+def calibration_figures(probs: np.ndarray, y: np.ndarray, temperature: float) -> dict[str, Any]:
+    """ECE and NLL of the raw and the temperature-scaled probabilities on one set of beats."""
+    scaled = apply_temperature(probs, temperature)
+    return {
+        "n_beats": int(len(y)),
+        "accuracy": float((probs.argmax(axis=1) == y).mean()),
+        "ece_before": expected_calibration_error(probs, y),
+        "ece_after": expected_calibration_error(scaled, y),
+        "nll_before": negative_log_likelihood(probs, y),
+        "nll_after": negative_log_likelihood(scaled, y),
+        "argmax_unchanged": bool(np.array_equal(probs.argmax(axis=1), scaled.argmax(axis=1))),
+    }
+
+
+def mitdb_probabilities(
+    models_dir: Path, data_dir: Path, cache: Path | None
+) -> dict[str, dict[str, Any]]:
+    """Per model: probabilities, labels and records of the validation and DS2 beats."""
+    from ecg.models.bundle import load_bundle
+    from ecg.training.dataset import build_beat_table, inter_patient_split, load_beat_table
+    from ecg.training.evaluation import bundle_probabilities, bundle_rr_inputs
+
+    if cache is not None and cache.is_file():
+        table = load_beat_table(cache)
+    else:
+        table = build_beat_table(data_dir, progress=None)
+    labels = table.labels("six")
+    split = inter_patient_split(table.records, labels)
+    out = {}
+    for name in MODELS:
+        bundle = load_bundle(models_dir / name)
+        rr_all = bundle_rr_inputs(bundle, table)
+        sets = {}
+        for part, index in (("validation", split.val), ("ds2", split.test)):
+            print(f"{name}: {part} ({len(index)} beats)", flush=True)
+            sets[part] = {
+                "probs": bundle_probabilities(bundle, table, index, rr_all),
+                "y": labels[index],
+                "records": table.records[index],
+            }
+        out[name] = {"classes": bundle.classes, "sets": sets, "bundle": bundle}
+    return out
+
+
+def cached_probabilities(
+    models_dir: Path, data_dir: Path, cache: Path | None, probs_cache: Path | None
+) -> dict[str, dict[str, Any]]:
+    """``mitdb_probabilities``, stored in / read from ``probs_cache`` (an .npz) if given."""
+    from ecg.models.bundle import load_bundle
+
+    if probs_cache is not None and probs_cache.is_file():
+        with np.load(probs_cache) as data:
+            out = {}
+            for name in MODELS:
+                bundle = load_bundle(models_dir / name)
+                sets = {
+                    part: {k: data[f"{name}/{part}/{k}"] for k in ("probs", "y", "records")}
+                    for part in ("validation", "ds2")
+                }
+                out[name] = {"classes": bundle.classes, "sets": sets, "bundle": bundle}
+            return out
+    out = mitdb_probabilities(models_dir, data_dir, cache)
+    if probs_cache is not None:
+        probs_cache.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {
+            f"{name}/{part}/{k}": v
+            for name, e in out.items()
+            for part, s in e["sets"].items()
+            for k, v in s.items()
+        }
+        np.savez(probs_cache, **arrays)
+    return out
+
+
+def ptbxl_records(max_normal: int) -> list[dict[str, Any]]:
+    """Fold-10 PTB-XL records with a conducted-beat label (``conducted_beat_label``), lead II,
+    beats detected by ``detect_beats``; records with ectopy are left out, since their ectopic
+    beats carry no label. Every L and R record, and at most ``max_normal`` N records (a fixed
+    random subset: N records outnumber the blocks about 20 to 1)."""
+    from ecg.dsp.detection import detect_beats
+    from ecg.io.ptbxl import (
+        TEST_FOLD,
+        conducted_beat_label,
+        default_ptbxl_dir,
+        has_ectopy,
+        load_ptbxl_record,
+        load_ptbxl_table,
+    )
+
+    data_dir = default_ptbxl_dir()
+    if data_dir is None:
+        return []
+    table = load_ptbxl_table(data_dir)
+    fold = table[table["strat_fold"] == TEST_FOLD]
+    labels = fold["scp_codes"].map(conducted_beat_label)
+    usable = labels.notna() & ~fold["scp_codes"].map(has_ectopy)
+    normal = np.flatnonzero(usable & (labels == "N"))
+    if len(normal) > max_normal:
+        normal = np.random.default_rng(0).choice(normal, max_normal, replace=False)
+    keep = np.sort(np.concatenate([np.flatnonzero(usable & (labels != "N")), normal]))
+    chosen = fold.iloc[keep]
+    out = []
+    for ecg_id, row in chosen.iterrows():
+        record = load_ptbxl_record(data_dir, int(ecg_id))
+        peaks = detect_beats(record.signal, record.fs)
+        if len(peaks) >= 3:
+            out.append(
+                {
+                    "signal": record.signal,
+                    "fs": record.fs,
+                    "peaks": peaks,
+                    "label": conducted_beat_label(row["scp_codes"]),
+                    "patient": str(row["patient_id"]),
+                }
+            )
+    return out
+
+
+def ptbxl_probabilities(bundle: Any, records: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Probabilities of every kept beat of ``ptbxl_records`` through ``classify_beats``, each
+    labelled with its record's class; ``records`` of the result are patient ids."""
+    probs, ys, patients = [], [], []
+    for rec in records:
+        kept, _, p = bundle.classify_beats(rec["signal"], rec["fs"], rec["peaks"])
+        if len(kept):
+            probs.append(p)
+            ys.append(np.full(len(kept), bundle.classes.index(rec["label"])))
+            patients.append(np.full(len(kept), rec["patient"]))
+    if not probs:
+        return None
+    return {
+        "probs": np.concatenate(probs),
+        "y": np.concatenate(ys),
+        "records": np.concatenate(patients),
+        "n_records": len(probs),
+    }
+
+
+# The temperature rules compared on validation. "pooled_nll" is textbook temperature scaling
+# (minimum NLL over all validation beats); "median_patient_nll" minimises the median patient's
+# NLL; "none" keeps T = 1. Each is scored by leaving one validation record out: fitted on the
+# other three, ECE on the one left out, averaged over the four (each patient counts once).
+RULES: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], float]] = {
+    "none": lambda p, y, r: 1.0,
+    "pooled_nll": lambda p, y, r: fit_temperature(p, y),
+    "median_patient_nll": fit_temperature_per_patient,
+}
+
+
+def record_left_out(val: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Per rule: T fitted on three validation records, ECE and NLL on the fourth, and the mean
+    held-out ECE that chooses the rule."""
+    out: dict[str, Any] = {}
+    names = sorted(np.unique(val["records"]).tolist())
+    for rule, fit in RULES.items():
+        per_record = {}
+        for name in names:
+            held = val["records"] == name
+            t = fit(val["probs"][~held], val["y"][~held], val["records"][~held])
+            per_record[name] = {"temperature_from_the_others": t} | calibration_figures(
+                val["probs"][held], val["y"][held], t
+            )
+        out[rule] = {
+            "mean_held_out_ece": float(np.mean([v["ece_after"] for v in per_record.values()])),
+            "records": per_record,
+        }
+    return out
+
+
+def calibrate_one(name: str, entry: dict[str, Any], ptbxl: dict[str, Any] | None) -> dict:
+    classes = entry["classes"]
+    val, ds2 = entry["sets"]["validation"], entry["sets"]["ds2"]
+    left_out = record_left_out(val)
+    # ties keep the earlier, simpler rule (RULES order: none first)
+    rule = min(RULES, key=lambda k: left_out[k]["mean_held_out_ece"])
+    temperature = RULES[rule](val["probs"], val["y"], val["records"])
+    candidates = {
+        k: RULES[k](val["probs"], val["y"], val["records"]) for k in RULES
+    }  # each rule fitted on all four validation records
+    val_cal = apply_temperature(val["probs"], temperature)
+    threshold = threshold_for_coverage(val_cal, VALIDATION_COVERAGE)
+    accuracy_rule = choose_threshold(val_cal, val["y"], TARGET_ACCURACY)
+    ds2_cal = apply_temperature(ds2["probs"], temperature)
+    result: dict[str, Any] = {
+        "rule": rule,
+        "temperature": temperature,
+        "rules_fitted_on_validation": {
+            k: {
+                "temperature": t,
+                "validation": calibration_figures(val["probs"], val["y"], t),
+                "ds2_reported_only": calibration_figures(ds2["probs"], ds2["y"], t),
+            }
+            for k, t in candidates.items()
+        },
+        "uncertain_below": threshold,
+        "validation": {
+            **calibration_figures(val["probs"], val["y"], temperature),
+            "at_threshold": selective_at(val_cal, val["y"], classes, threshold, val["records"]),
+            "rejected_rule_target_accuracy": {
+                "target_accuracy": TARGET_ACCURACY,
+                **selective_at(val_cal, val["y"], classes, accuracy_rule),
+            },
+            "by_record_left_out": left_out,
+        },
+        "ds2": {
+            **calibration_figures(ds2["probs"], ds2["y"], temperature),
+            "at_threshold": selective_at(ds2_cal, ds2["y"], classes, threshold, ds2["records"]),
+            "selective_curve": selective_curve(ds2_cal, ds2["y"], classes),
+        },
+        "validation_selective_curve": selective_curve(val_cal, val["y"], classes),
+    }
+    curve = result["ds2"]["selective_curve"]
+    at_90 = next(r for r in curve if r["target_coverage"] == ISSUE_TARGET["coverage"])
+    result["ds2"]["issue_target"] = {
+        **ISSUE_TARGET,
+        "accuracy_answered_at_coverage_0.90": at_90["accuracy_answered"],
+        "met_at_coverage_0.90": bool(
+            at_90["accuracy_answered"] >= ISSUE_TARGET["accuracy_answered"]
+        ),
+        "met_at_chosen_threshold": bool(
+            result["ds2"]["at_threshold"]["coverage"] >= ISSUE_TARGET["coverage"]
+            and result["ds2"]["at_threshold"]["accuracy_answered"]
+            >= ISSUE_TARGET["accuracy_answered"]
+        ),
+    }
+    if ptbxl is not None:
+        p_cal = apply_temperature(ptbxl["probs"], temperature)
+        result["ptbxl_fold10"] = {
+            "n_records": ptbxl["n_records"],
+            **calibration_figures(ptbxl["probs"], ptbxl["y"], temperature),
+            "at_threshold": selective_at(p_cal, ptbxl["y"], classes, threshold, ptbxl["records"]),
+            "selective_curve": selective_curve(p_cal, ptbxl["y"], classes),
+        }
+    return result
+
+
+def metadata_entry(result: dict[str, Any]) -> dict[str, Any]:
+    val = result["validation"]
+    return {
+        "temperature": round(result["temperature"], 6),
+        "rule": result["rule"],
+        "rule_choice": "lowest mean ECE on a validation record left out of the fit, among "
+        + ", ".join(RULES),
+        "uncertain_below": result["uncertain_below"],
+        "criterion": (
+            f"uncertain below the calibrated top probability that answers "
+            f"{VALIDATION_COVERAGE:.0%} of the validation beats"
+        ),
+        "fitted_on": "MIT-BIH DS1 inter-patient validation records 106, 124, 209, 223 "
+        f"({val['n_beats']} beats)",
+        "ece_bins": ECE_BINS,
+        "ece_before": round(val["ece_before"], 5),
+        "ece_after": round(val["ece_after"], 5),
+        "nll_before": round(val["nll_before"], 5),
+        "nll_after": round(val["nll_after"], 5),
+        "validation_coverage": round(val["at_threshold"]["coverage"], 5),
+        "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "script": "benchmarks/calibrate_models.py",
+    }
+
+
+def write_metadata(models_dir: Path, name: str, entry: dict[str, Any]) -> None:
+    path = models_dir / f"{name}.json"
+    meta = json.loads(path.read_text())
+    meta["calibration"] = entry
+    path.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models-dir", default="models", type=Path)
+    parser.add_argument("--data-dir", default="../shared/data/mitdb", type=Path)
+    parser.add_argument("--cache", type=Path, help="a beat table .npz to use instead of WFDB")
+    parser.add_argument(
+        "--probs-cache", type=Path, help="an .npz of the probabilities: reused if present"
+    )
+    parser.add_argument("--out", default="benchmarks/results/calibration.json", type=Path)
+    parser.add_argument("--no-write-metadata", action="store_true")
+    parser.add_argument(
+        "--ptbxl",
+        type=int,
+        default=0,
+        help="also PTB-XL fold 10: every L / R record and at most N normal ones (0: skip)",
+    )
+    args = parser.parse_args()
+    entries = cached_probabilities(args.models_dir, args.data_dir, args.cache, args.probs_cache)
+    ptbxl_set = ptbxl_records(args.ptbxl) if args.ptbxl else []
+    results = {}
+    for name, entry in entries.items():
+        ptbxl = ptbxl_probabilities(entry["bundle"], ptbxl_set) if ptbxl_set else None
+        results[name] = calibrate_one(name, entry, ptbxl)
+        r = results[name]
+        print(
+            f"{name}: {r['rule']} T={r['temperature']:.3f} threshold={r['uncertain_below']:.3f} "
+            f"val ECE {r['validation']['ece_before']:.4f}->{r['validation']['ece_after']:.4f} "
+            f"DS2 ECE {r['ds2']['ece_before']:.4f}->{r['ds2']['ece_after']:.4f} "
+            f"DS2 coverage {r['ds2']['at_threshold']['coverage']:.3f} "
+            f"accuracy answered {r['ds2']['at_threshold']['accuracy_answered']:.4f}",
+            flush=True,
+        )
+        if not args.no_write_metadata:
+            write_metadata(args.models_dir, name, metadata_entry(r))
+    report = {
+        "description": __doc__.split("\n\n")[2].replace("\n", " "),
+        "validation_coverage": VALIDATION_COVERAGE,
+        "rejected_target_accuracy_on_validation": TARGET_ACCURACY,
+        "ece_bins": ECE_BINS,
+        "models": results,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(_round(report), indent=1) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""The process-wide model registry, built from settings: the one place the apps get models from.
+
+Settings: ``MODELS_DIR`` (the folder), ``MODEL_RUNTIME`` (auto / lite / keras, see
+``ecg.models.registry``), ``IMAGE_MODELS`` ({kind: model name}) and ``RECORDING_MODEL`` (a name;
+"" = the first found). The web app, the worker (recordings), the API, pages, the health check
+and the commands all call ``get_model_registry()``; nothing is loaded until a model is used.
+``classifier.apps`` clears it when one of these settings changes (``override_settings`` in tests).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from django.conf import settings
+
+from ecg.models.registry import (
+    ModelNotInstalledError,
+    ModelRegistry,
+    RecordingModelMissing,
+)
+
+__all__ = [
+    "REGISTRY_SETTINGS",
+    "ModelNotInstalledError",
+    "RecordingModelMissing",
+    "get_model_registry",
+    "reset_model_registry",
+]
+
+REGISTRY_SETTINGS = ("MODELS_DIR", "MODEL_RUNTIME", "IMAGE_MODELS", "RECORDING_MODEL")
+
+
+@lru_cache(maxsize=1)
+def get_model_registry() -> ModelRegistry:
+    """The registry of this process (one per web or worker process)."""
+    preferred = dict(getattr(settings, "IMAGE_MODELS", None) or {})
+    preferred["recording"] = getattr(settings, "RECORDING_MODEL", "")
+    return ModelRegistry(
+        settings.MODELS_DIR,
+        runtime=getattr(settings, "MODEL_RUNTIME", "auto"),
+        preferred=preferred,
+    )
+
+
+def reset_model_registry() -> None:
+    """Forget the registry and every model it loaded; the next call builds it again."""
+    if get_model_registry.cache_info().currsize:
+        get_model_registry().reset()
+    get_model_registry.cache_clear()
