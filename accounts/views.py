@@ -47,13 +47,15 @@ class RedirectThenRun(HttpResponseRedirect):
         self._after = after
 
     def close(self) -> None:
-        super().close()
+        # The work runs before super().close(): that sends ``request_finished``, which closes
+        # the database connections, and the work's own queries must be tidied up with them.
         after, self._after = self._after, None
         if after is not None:
             try:
                 after()
             except Exception:  # the answer is already sent: log, never raise
                 log.exception("deferred work after the response failed")
+        super().close()
 
 
 class PasswordResetView(auth_views.PasswordResetView):
