@@ -15,11 +15,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from classifier.model_service import (
-    ModelNotInstalledError,
-    PredictionFailedError,
-    get_model_service,
-)
+from classifier.errors import ClassificationFailed, ModelMissing, UploadNotStored
+from classifier.model_service import ModelNotInstalledError, get_model_service
 from classifier.models import Prediction
 from classifier.validators import validate_image_file
 
@@ -38,8 +35,9 @@ def prediction_create(
 ) -> Prediction:
     """Validate, classify and store one uploaded image.
 
-    Raises ``django.core.exceptions.ValidationError`` for a bad file (nothing stored) and
-    ``classifier.model_service.ModelNotInstalledError`` when no usable model exists.
+    Raises ``django.core.exceptions.ValidationError`` for a bad file (nothing stored), and the
+    application errors of ``classifier.errors`` (no usable model, the model failed, the storage
+    took no write) -- the pages and the API turn those into their answers.
     """
     return prediction_create_many(
         owner=owner,
@@ -82,9 +80,12 @@ def prediction_create_many(
         with transaction.atomic():
             for prediction in prepared:
                 prediction.save()
-    except BaseException:
+    except BaseException as exc:
         for prediction in prepared:
             _delete_file(prediction)
+        if isinstance(exc, OSError):  # storage full, read-only or unreachable
+            logger.exception("upload could not be stored")
+            raise UploadNotStored() from exc
         raise
     return prepared
 
@@ -105,12 +106,14 @@ def _prediction_prepare(
     checked = validate_image_file(uploaded_file)
     try:
         result = get_model_service().classify_image(checked.image, image_type=image_type)
-    except (ModelNotInstalledError, ValidationError):
+    except ModelNotInstalledError as exc:
+        raise ModelMissing(exc.detail) from exc
+    except ValidationError:
         raise
     except Exception as exc:
         # Logged with its traceback here; callers show a clear 503 instead of a bare 500.
         logger.exception("model failed on an upload")
-        raise PredictionFailedError(str(exc)) from exc
+        raise ClassificationFailed(internal=str(exc)) from exc
 
     uploaded_file.seek(0)
     content = ContentFile(uploaded_file.read())

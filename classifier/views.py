@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import logging
 import mimetypes
 
 from django.contrib import messages
@@ -16,23 +15,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from classifier import selectors, services
+from classifier.errors import ModelMissing
 from classifier.exports import csv_response_name, prediction_csv_rows
 from classifier.forms import PredictionFilterForm, UploadForm
-from classifier.model_service import (
-    ModelNotInstalledError,
-    PredictionFailedError,
-    get_model_service,
-)
+from classifier.model_service import get_model_service
 from classifier.thumbnails import make_thumbnail
 
-logger = logging.getLogger(__name__)
-
 HISTORY_PAGE_SIZE = 20
-
-
-def _model_missing(request: HttpRequest, detail: str) -> HttpResponse:
-    context = {"detail": detail, "install_command": ModelNotInstalledError.install_command}
-    return render(request, "classifier/model_missing.html", context, status=503)
 
 
 @login_required
@@ -41,7 +30,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     service = get_model_service()
     installed = service.installed_image_kinds()
     if not installed:
-        return _model_missing(request, f"No image model is installed in {service.models_dir}.")
+        raise ModelMissing(f"No image model is installed in {service.models_dir}.")
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -53,15 +42,8 @@ def upload(request: HttpRequest) -> HttpResponse:
                 patient_reference=data["patient_reference"],
                 note=data["note"],
             )
-        except ModelNotInstalledError as exc:
-            return _model_missing(request, exc.detail)
-        except ValidationError as exc:
+        except ValidationError as exc:  # the file's content: shown on the form
             form.add_error(None, exc)
-        except PredictionFailedError:
-            return render(request, "classifier/prediction_failed.html", status=503)
-        except OSError:  # storage full, read-only or unreachable: the service stored nothing
-            logger.exception("upload could not be stored")
-            return render(request, "classifier/storage_error.html", status=503)
         else:
             if len(created) == 1:
                 return redirect(created[0])

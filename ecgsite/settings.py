@@ -307,6 +307,7 @@ MIDDLEWARE.insert(
 MIDDLEWARE += [
     "ecgsite.middleware.DatabaseUnavailableMiddleware",  # 503 page when the database is down
     "ecgsite.middleware.StorageUnavailableMiddleware",  # 503 when the media disk takes no write
+    "ecgsite.middleware.ApplicationErrorMiddleware",  # an ApplicationError's page and status
     "axes.middleware.AxesMiddleware",
 ]
 AUTHENTICATION_BACKENDS = [

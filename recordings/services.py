@@ -40,6 +40,7 @@ from ecg.io.recording_io import (
 )
 from ecg.recording_analysis import analyse
 
+from .errors import RecordingModelUnavailable
 from .model_service import RecordingModelMissing, get_recording_model_service
 from .models import Beat, Recording, recording_folder
 
@@ -80,7 +81,7 @@ def recording_create(
     if units not in UNITS:
         raise ValidationError(f"units must be one of {', '.join(UNITS)}")
     if not get_recording_model_service().is_installed():
-        raise RecordingModelMissing("No recording model is installed.")
+        raise RecordingModelUnavailable()
     limits = upload_limits()
     total = sum(int(getattr(f, "size", 0) or 0) for f in files)
     if total > limits.max_bytes:  # refuse before reading anything into memory

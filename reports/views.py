@@ -1,18 +1,20 @@
-"""Owner-only downloads for the result page: the Grad-CAM overlay and the PDF report."""
+"""Owner-only downloads for the result page: the Grad-CAM overlay and the PDF report.
+
+A heat map that cannot be had is a ``HeatMapUnavailable`` (404), answered by the middleware."""
 
 from __future__ import annotations
 
 import io
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, HttpRequest
 
 from classifier import selectors
 from ecgsite.ratelimit import rate_limited
 from recordings.selectors import recording_get
 
 from .recording_services import recording_beat_heatmap_get_or_create, recording_report_pdf
-from .services import HeatMapUnavailable, prediction_heatmap_get_or_create, prediction_report_pdf
+from .services import prediction_heatmap_get_or_create, prediction_report_pdf
 
 
 def private_file(handle, content_type: str, **kwargs) -> FileResponse:
@@ -31,10 +33,7 @@ def private_pdf(pdf: bytes, filename: str) -> FileResponse:
 @rate_limited("heatmap")
 def prediction_heatmap(request: HttpRequest, pk: int) -> FileResponse:
     prediction = selectors.prediction_get(user=request.user, pk=pk)
-    try:
-        heatmap = prediction_heatmap_get_or_create(prediction=prediction)
-    except HeatMapUnavailable as exc:
-        raise Http404(str(exc)) from None
+    heatmap = prediction_heatmap_get_or_create(prediction=prediction)
     return private_file(heatmap.overlay.open("rb"), "image/png")
 
 
@@ -50,10 +49,7 @@ def prediction_report(request: HttpRequest, pk: int) -> FileResponse:
 @rate_limited("heatmap")
 def recording_beat_heatmap(request: HttpRequest, pk: int, index: int) -> FileResponse:
     recording = recording_get(user=request.user, pk=pk)
-    try:
-        heatmap = recording_beat_heatmap_get_or_create(recording=recording, index=index)
-    except HeatMapUnavailable as exc:
-        raise Http404(str(exc)) from None
+    heatmap = recording_beat_heatmap_get_or_create(recording=recording, index=index)
     return private_file(heatmap.overlay.open("rb"), "image/png")
 
 
@@ -61,8 +57,5 @@ def recording_beat_heatmap(request: HttpRequest, pk: int, index: int) -> FileRes
 @rate_limited("export")
 def recording_report(request: HttpRequest, pk: int) -> FileResponse:
     recording = recording_get(user=request.user, pk=pk)
-    try:
-        pdf = recording_report_pdf(recording=recording)
-    except HeatMapUnavailable as exc:
-        raise Http404(str(exc)) from None
+    pdf = recording_report_pdf(recording=recording)
     return private_pdf(pdf, f"ecg-recording-{recording.pk}.pdf")
