@@ -12,12 +12,12 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ecgsite.private_files import private_file_response
 from recordings import selectors, services
 from recordings.errors import AnalysisNotDone
 from recordings.forms import RecordingSearchForm, RecordingUploadForm
 from recordings.models import Recording
 from reports.recording_services import recording_beat_heatmap_get_or_create, recording_report_pdf
-from reports.views import private_file, private_pdf
 
 from .recording_serializers import (
     BeatDetailSerializer,
@@ -132,7 +132,7 @@ class RecordingBeatHeatMapView(APIView):
     def get(self, request, pk: int, index: int):
         recording = _done(_recording(request, pk))
         heatmap = recording_beat_heatmap_get_or_create(recording=recording, index=index)
-        return private_file(heatmap.overlay.open("rb"), "image/png")
+        return private_file_response(heatmap.overlay.open("rb"), content_type="image/png")
 
 
 class RecordingReport(APIView):
@@ -143,4 +143,6 @@ class RecordingReport(APIView):
     def get(self, request, pk: int):
         recording = _done(_recording(request, pk))
         pdf = recording_report_pdf(recording=recording)
-        return private_pdf(pdf, f"ecg-recording-{recording.pk}.pdf")
+        return private_file_response(
+            pdf, content_type="application/pdf", filename=f"ecg-recording-{recording.pk}.pdf"
+        )

@@ -17,8 +17,8 @@ from rest_framework.views import APIView
 
 from classifier import selectors, services
 from classifier.forms import PredictionFilterForm
+from ecgsite.private_files import private_file_response
 from reports.services import prediction_heatmap_get_or_create, prediction_report_pdf
-from reports.views import private_file, private_pdf
 
 from .serializers import ErrorSerializer, PredictionCreateSerializer, PredictionSerializer
 
@@ -110,7 +110,7 @@ class PredictionImage(APIView):
         except (FileNotFoundError, ValueError):
             raise NotFound("The image file is missing.") from None
         kind = mimetypes.guess_type(prediction.image.name)[0] or "application/octet-stream"
-        return private_file(handle, kind)
+        return private_file_response(handle, content_type=kind)
 
 
 class PredictionHeatMapView(APIView):
@@ -121,7 +121,7 @@ class PredictionHeatMapView(APIView):
     def get(self, request, pk: int):
         prediction = selectors.prediction_get(user=request.user, pk=pk)
         heatmap = prediction_heatmap_get_or_create(prediction=prediction)
-        return private_file(heatmap.overlay.open("rb"), "image/png")
+        return private_file_response(heatmap.overlay.open("rb"), content_type="image/png")
 
 
 class PredictionReport(APIView):
@@ -132,7 +132,9 @@ class PredictionReport(APIView):
     def get(self, request, pk: int):
         prediction = selectors.prediction_get(user=request.user, pk=pk)
         pdf = prediction_report_pdf(prediction=prediction)
-        return private_pdf(pdf, f"ecg-prediction-{prediction.pk}.pdf")
+        return private_file_response(
+            pdf, content_type="application/pdf", filename=f"ecg-prediction-{prediction.pk}.pdf"
+        )
 
 
 def not_found(request, *args, **kwargs):

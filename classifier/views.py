@@ -20,6 +20,7 @@ from classifier.exports import csv_response_name, prediction_csv_rows
 from classifier.forms import PredictionFilterForm, UploadForm
 from classifier.model_service import get_model_service
 from classifier.thumbnails import make_thumbnail
+from ecgsite.private_files import private_file_response, private_headers
 
 HISTORY_PAGE_SIZE = 20
 
@@ -76,7 +77,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def image(request: HttpRequest, pk: int) -> HttpResponse:
+def image(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
     """Stream the uploaded image to its owner (or staff); 404 for everyone else.
 
     ``?thumb=1`` returns a small PNG preview instead (history and results lists).
@@ -88,14 +89,10 @@ def image(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("Image file missing.") from None
     if request.GET.get("thumb"):
         with handle:
-            response = HttpResponse(make_thumbnail(handle), content_type="image/png")
-    else:
-        content_type = mimetypes.guess_type(prediction.image.name)[0] or "application/octet-stream"
-        response = FileResponse(handle, content_type=content_type)
-    # Health data: browsers may keep it for the user, shared caches must not.
-    response["Cache-Control"] = "private, max-age=3600"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+            thumbnail = make_thumbnail(handle)
+        return HttpResponse(thumbnail, content_type="image/png", headers=private_headers())
+    content_type = mimetypes.guess_type(prediction.image.name)[0] or "application/octet-stream"
+    return private_file_response(handle, content_type=content_type)
 
 
 @login_required
@@ -124,12 +121,14 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     filter_form = PredictionFilterForm(request.GET or None)
     predictions = selectors.prediction_list(user=request.user, filters=filter_form.filters())
     writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
+    return StreamingHttpResponse(
         (writer.writerow(row) for row in prediction_csv_rows(predictions)),
         content_type="text/csv; charset=utf-8",
+        headers={
+            **private_headers(cache_seconds=0),
+            "Content-Disposition": f'attachment; filename="{csv_response_name()}"',
+        },
     )
-    response["Content-Disposition"] = f'attachment; filename="{csv_response_name()}"'
-    return response
 
 
 class _Echo:

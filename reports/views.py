@@ -4,12 +4,11 @@ A heat map that cannot be had is a ``HeatMapUnavailable`` (404), answered by the
 
 from __future__ import annotations
 
-import io
-
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest
 
 from classifier import selectors
+from ecgsite.private_files import private_file_response
 from ecgsite.ratelimit import rate_limited
 from recordings.selectors import recording_get
 
@@ -17,24 +16,12 @@ from .recording_services import recording_beat_heatmap_get_or_create, recording_
 from .services import prediction_heatmap_get_or_create, prediction_report_pdf
 
 
-def private_file(handle, content_type: str, **kwargs) -> FileResponse:
-    response = FileResponse(handle, content_type=content_type, **kwargs)
-    response["Cache-Control"] = "private, max-age=3600"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-def private_pdf(pdf: bytes, filename: str) -> FileResponse:
-    """A generated PDF as a private attachment download."""
-    return private_file(io.BytesIO(pdf), "application/pdf", as_attachment=True, filename=filename)
-
-
 @login_required
 @rate_limited("heatmap")
 def prediction_heatmap(request: HttpRequest, pk: int) -> FileResponse:
     prediction = selectors.prediction_get(user=request.user, pk=pk)
     heatmap = prediction_heatmap_get_or_create(prediction=prediction)
-    return private_file(heatmap.overlay.open("rb"), "image/png")
+    return private_file_response(heatmap.overlay.open("rb"), content_type="image/png")
 
 
 @login_required
@@ -42,7 +29,9 @@ def prediction_heatmap(request: HttpRequest, pk: int) -> FileResponse:
 def prediction_report(request: HttpRequest, pk: int) -> FileResponse:
     prediction = selectors.prediction_get(user=request.user, pk=pk)
     pdf = prediction_report_pdf(prediction=prediction)
-    return private_pdf(pdf, f"ecg-prediction-{prediction.pk}.pdf")
+    return private_file_response(
+        pdf, content_type="application/pdf", filename=f"ecg-prediction-{prediction.pk}.pdf"
+    )
 
 
 @login_required
@@ -50,7 +39,7 @@ def prediction_report(request: HttpRequest, pk: int) -> FileResponse:
 def recording_beat_heatmap(request: HttpRequest, pk: int, index: int) -> FileResponse:
     recording = recording_get(user=request.user, pk=pk)
     heatmap = recording_beat_heatmap_get_or_create(recording=recording, index=index)
-    return private_file(heatmap.overlay.open("rb"), "image/png")
+    return private_file_response(heatmap.overlay.open("rb"), content_type="image/png")
 
 
 @login_required
@@ -58,4 +47,6 @@ def recording_beat_heatmap(request: HttpRequest, pk: int, index: int) -> FileRes
 def recording_report(request: HttpRequest, pk: int) -> FileResponse:
     recording = recording_get(user=request.user, pk=pk)
     pdf = recording_report_pdf(recording=recording)
-    return private_pdf(pdf, f"ecg-recording-{recording.pk}.pdf")
+    return private_file_response(
+        pdf, content_type="application/pdf", filename=f"ecg-recording-{recording.pk}.pdf"
+    )
