@@ -17,10 +17,11 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from PIL import Image
 
+from ecg.classes import class_display_name
 from ecg.dsp.signal import bandpass
 from ecg.recording_analysis import render_beat_images
 
-from .models import CLASS_COLOURS, CLASS_NAMES, Beat, Recording
+from .models import CLASS_COLOURS, Beat, Recording
 from .services import mapped_signals
 
 STRIP_MAX_POINTS = 4000
@@ -138,7 +139,7 @@ def class_rows(*, recording: Recording) -> list[dict[str, Any]]:
     return [
         row
         | {
-            "name": CLASS_NAMES.get(row["code"], row["code"]),
+            "name": class_display_name(row["code"]),
             "colour": CLASS_COLOURS.get(row["code"], "#666"),
             "folder": folder_name(row["code"]),
             "zip_parts": zip_parts(row["count"]),
@@ -219,11 +220,11 @@ def recording_beat(*, recording: Recording, index: int) -> dict[str, Any]:
         "index": beat.index,
         "time_s": beat.time_s,
         "label": beat.label,
-        "label_name": CLASS_NAMES.get(beat.label, beat.label),
+        "label_name": class_display_name(beat.label),
         "confidence": beat.confidence,
         "reference": beat.reference_label,
         "probabilities": [
-            {"code": c, "name": CLASS_NAMES.get(c, c), "percent": round(100 * float(p), 1)}
+            {"code": c, "name": class_display_name(c), "percent": round(100 * float(p), 1)}
             for c, p in zip(classes, probs, strict=False)
         ],
     }

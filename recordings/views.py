@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpRespon
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ecg.classes import class_display_name
 from ecg.io.recording_io import describe_limits
 from ecgsite.private_files import private_file_response, private_headers
 from ecgsite.ratelimit import rate_limited
@@ -21,7 +22,7 @@ from ecgsite.ratelimit import rate_limited
 from . import selectors, services
 from .forms import RecordingSearchForm, RecordingUploadForm
 from .model_service import RecordingModelMissing
-from .models import CLASS_COLOURS, CLASS_NAMES, Recording
+from .models import CLASS_COLOURS, Recording
 
 PRIVATE = private_headers(cache_seconds=0)  # a recording's data: never kept in any cache
 
@@ -82,7 +83,8 @@ def recording_detail_view(request, pk: int):
         "status": selectors.recording_status(recording=recording),
         "class_rows": selectors.class_rows(recording=recording),
         "legend": [
-            {"code": c, "name": CLASS_NAMES[c], "colour": CLASS_COLOURS[c]} for c in CLASS_COLOURS
+            {"code": c, "name": class_display_name(c), "colour": CLASS_COLOURS[c]}
+            for c in CLASS_COLOURS
         ],
         "agreement_rows": _agreement_rows(recording.agreement),
     }

@@ -18,12 +18,13 @@ from django.http import Http404
 from django.utils import timezone
 
 from classifier.model_service import ModelNotInstalledError, get_model_service
+from ecg.classes import class_display_name
 from ecg.models import explain
 from ecg.models.bundle import ModelBundle
 from ecg.recording_analysis import CLASSIFY_CHUNK_S, CONTEXT_S
 from recordings import selectors as recording_selectors
 from recordings.model_service import recording_model_path
-from recordings.models import CLASS_COLOURS, CLASS_NAMES, Recording
+from recordings.models import CLASS_COLOURS, Recording
 from recordings.services import mapped_signals
 
 from .accuracy import measured_accuracy
@@ -161,7 +162,7 @@ def recording_report_pdf(*, recording: Recording) -> bytes:
     )
     if beat is not None:
         data.label_heading = f"Highlighted beat (#{beat.index}, {beat.time_s:.2f} s)"
-        data.label, data.label_name = beat.label, CLASS_NAMES.get(beat.label, beat.label)
+        data.label, data.label_name = beat.label, class_display_name(beat.label)
         data.confidence = beat.confidence
         data.image_png = explain.png_bytes(
             np.kron(_beat_image(recording, beat.index), np.ones((4, 4), dtype=np.uint8))
@@ -217,7 +218,7 @@ def _class_rows(recording: Recording) -> list[tuple[str, ...]]:
         mean = stats.get(code, {}).get("mean")
         rows.append(
             (
-                f"{CLASS_NAMES.get(code, code)} ({code})",
+                f"{class_display_name(code)} ({code})",
                 str(item["count"]),
                 f"{item['percent']:.1f}%",
                 f"{mean:.1%}" if mean is not None else "-",
@@ -259,7 +260,7 @@ def _rhythm_tables(recording: Recording) -> list[ReportTable]:
             (*header, "Longest run"),
             [
                 (
-                    f"{CLASS_NAMES.get(e['code'], e['code'])} ({e['code']})",
+                    f"{class_display_name(e['code'])} ({e['code']})",
                     str(e["beats"]),
                     str(e["per_hour"]),
                     str(e["singles"]),
