@@ -8,7 +8,6 @@ import mimetypes
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,8 +20,6 @@ from classifier.forms import PredictionFilterForm, UploadForm
 from classifier.model_service import get_model_service
 from classifier.thumbnails import make_thumbnail
 from ecgsite.private_files import private_file_response, private_headers
-
-HISTORY_PAGE_SIZE = 20
 
 
 @login_required
@@ -96,27 +93,6 @@ def image(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
 
 
 @login_required
-def history(request: HttpRequest) -> HttpResponse:
-    from recordings.selectors import recording_history
-
-    filter_form = PredictionFilterForm(request.GET or None)
-    filters = filter_form.filters()
-    predictions = selectors.prediction_list(user=request.user, filters=filters)
-    if filters.get("kind") == "recording":
-        predictions = predictions.none()
-    page = Paginator(predictions, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {
-        "filter_form": filter_form,
-        "page_obj": page,
-        "query": query.urlencode(),
-        "recordings": recording_history(user=request.user, filters=filters),
-    }
-    return render(request, "classifier/history.html", context)
-
-
-@login_required
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     filter_form = PredictionFilterForm(request.GET or None)
     predictions = selectors.prediction_list(user=request.user, filters=filter_form.filters())
@@ -146,5 +122,5 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
         name = prediction.original_name
         services.prediction_delete(prediction=prediction)
         messages.success(request, f"Deleted the prediction for “{name}”.")
-        return redirect("classifier:history")
+        return redirect("pages:history")
     return render(request, "classifier/delete.html", {"prediction": prediction})

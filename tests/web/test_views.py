@@ -20,7 +20,7 @@ from tests.factories import beat_image_bytes, spectrogram_image_bytes
 pytestmark = pytest.mark.django_db
 
 UPLOAD = reverse("classifier:upload")
-HISTORY = reverse("classifier:history")
+HISTORY = reverse("pages:history")
 
 
 def png(name="beat.png", data=None, **kw) -> SimpleUploadedFile:
@@ -261,7 +261,7 @@ def test_history_titles_empty_results_and_dates_read_right(
 
 
 def test_history_is_paginated(user_client, user, installed_tiny_models, monkeypatch):
-    monkeypatch.setattr("classifier.views.HISTORY_PAGE_SIZE", 2)
+    monkeypatch.setattr("pages.views.HISTORY_PAGE_SIZE", 2)
     for i in range(5):
         make_prediction(user, f"f{i}.png")
     page2 = user_client.get(HISTORY, {"page": 2, "q": "f"})
