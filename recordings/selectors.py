@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from PIL import Image
 
@@ -21,6 +21,7 @@ from ecg.classes import class_display_name
 from ecg.dsp.signal import bandpass
 from ecg.recording_analysis import render_beat_images
 
+from .filters import RecordingFilterSet
 from .models import CLASS_COLOURS, Beat, Recording
 from .services import mapped_signals
 
@@ -34,16 +35,8 @@ FOLDER_ALIASES = {"!": "VF"}
 def recording_list(*, user, filters: dict[str, Any] | None = None) -> QuerySet[Recording]:
     """The user's own recordings, newest first; filters: ``q`` (name, patient ref, note),
     ``status``."""
-    qs = Recording.objects.filter(owner=user)
-    filters = filters or {}
-    if value := (filters.get("q") or "").strip():
-        qs = qs.filter(
-            Q(name__icontains=value)
-            | Q(patient_reference__icontains=value)
-            | Q(note__icontains=value)
-        )
-    if value := filters.get("status"):
-        qs = qs.filter(status=value)
+    filters = {k: v for k, v in (filters or {}).items() if k in ("q", "status")}
+    qs = RecordingFilterSet(filters, queryset=Recording.objects.filter(owner=user)).qs
     return qs.order_by("-created_at", "-id")
 
 
@@ -60,13 +53,12 @@ def recording_history(*, user, filters: dict[str, Any] | None = None) -> dict[st
     filters = filters or {}
     if filters.get("kind") == "image":
         return {"shown": False, "items": [], "total": 0}
-    qs = recording_list(user=user, filters={"q": filters.get("q")})
-    if value := filters.get("predicted_class"):
-        qs = qs.filter(pk__in=Beat.objects.filter(label=value).values("recording_id"))
-    if value := filters.get("date_from"):
-        qs = qs.filter(created_at__date__gte=value)
-    if value := filters.get("date_to"):
-        qs = qs.filter(created_at__date__lte=value)
+    wanted = ("q", "predicted_class", "date_from", "date_to")
+    narrowed = RecordingFilterSet(
+        {k: v for k, v in filters.items() if k in wanted},
+        queryset=Recording.objects.filter(owner=user),
+    )
+    qs = narrowed.qs.order_by("-created_at", "-id")
     return {"shown": True, "items": list(qs[:HISTORY_LIMIT]), "total": qs.count()}
 
 
