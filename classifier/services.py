@@ -18,7 +18,7 @@ from django.db import transaction
 from classifier.errors import ClassificationFailed, ModelMissing, UploadNotStored
 from classifier.model_service import ModelNotInstalledError, get_model_service
 from classifier.models import Prediction
-from classifier.validators import validate_image_file
+from classifier.validators import CheckedImage, validate_image_file
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +58,11 @@ def prediction_create_many(
 ) -> list[Prediction]:
     """Several files in one go: all are stored, or -- if any fails -- none (rows and files).
 
-    Every file is classified and written to its random name *outside* any transaction; only the
-    rows are then written, in one short transaction. On SQLite a transaction that writes holds
-    the database's single write lock: classifying 40 large images inside it kept every other
-    user's login waiting (503).
+    ``uploaded_files`` are the uploaded files, or the ``CheckedImage`` the upload form made of
+    them (checked and decoded once, there). Every file is classified and written to its random
+    name *outside* any transaction; only the rows are then written, in one short transaction. On
+    SQLite a transaction that writes holds the database's single write lock: classifying 40
+    large images inside it kept every other user's login waiting (503).
     """
     if image_type not in IMAGE_TYPE_CHOICES:
         raise ValueError(f"image_type must be one of {IMAGE_TYPE_CHOICES}")
@@ -103,9 +104,13 @@ def _prediction_prepare(
     Touches no database row. If anything fails after the file was written, the file is removed
     before the error goes on.
     """
-    checked = validate_image_file(uploaded_file)
+    # The upload form has checked and decoded the file already; the API hands the file itself.
+    if isinstance(uploaded_file, CheckedImage):
+        checked = uploaded_file
+    else:
+        checked = validate_image_file(uploaded_file)
     try:
-        result = get_model_service().classify_image(checked.image, image_type=image_type)
+        result = get_model_service().classify_image(checked.decoded(), image_type=image_type)
     except ModelNotInstalledError as exc:
         raise ModelMissing(exc.detail) from exc
     except ValidationError:
@@ -115,11 +120,11 @@ def _prediction_prepare(
         logger.exception("model failed on an upload")
         raise ClassificationFailed(internal=str(exc)) from exc
 
-    uploaded_file.seek(0)
-    content = ContentFile(uploaded_file.read())
+    checked.upload.seek(0)
+    content = ContentFile(checked.upload.read())
     prediction = Prediction(
         owner=owner,
-        original_name=(getattr(uploaded_file, "name", "") or "upload")[:255],
+        original_name=(checked.name or "upload")[:255],
         image_type=result.kind,
         image_type_detected=result.kind_detected,
         predicted_class=result.label,
