@@ -6,6 +6,8 @@ refuses to start without ``SECRET_KEY`` and ``ALLOWED_HOSTS``.
 
 Grouped by topic: core, database and cache, apps and middleware, templates, auth and security,
 static files and media, uploads, models, recordings and the worker, API, e-mail, logging.
+
+Long on purpose: Django reads its settings from one module; the topics are its sections.
 """
 
 from datetime import timedelta

@@ -6,6 +6,8 @@ All-or-nothing rules:
   signal file are written together (a failed row write removes the file again);
 * an analysis writes its beats, its results file and the "done" state in one transaction; if
   anything fails, nothing of it stays and the recording shows "failed" with the reason.
+
+Long on purpose: every write of a recording under one set of all-or-nothing rules.
 """
 
 from __future__ import annotations

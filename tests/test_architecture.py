@@ -98,3 +98,19 @@ def test_apps_import_only_downwards():
 
 def test_the_floors_name_every_app():
     assert set(APP_FLOORS) | {"ecgsite"} == APPS
+
+
+LONG_MODULE_LINES = 400
+
+
+def test_a_long_module_says_why_at_its_top():
+    packages = (*APP_FLOORS, "ecgsite", "ecg", "benchmarks", "experiments")
+    unexplained = [
+        str(path.relative_to(ROOT))
+        for package in packages
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+        and len(path.read_text().splitlines()) > LONG_MODULE_LINES
+        and "Long on purpose:" not in (ast.get_docstring(ast.parse(path.read_text())) or "")
+    ]
+    assert unexplained == []
