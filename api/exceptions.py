@@ -1,5 +1,8 @@
 """Every API error as JSON: ``{"status": 400, "code": "...", "message": "...", "errors": {...}}``.
 
+The one place where the API answers an ``ecgsite.errors.ApplicationError`` (its status, code and
+``api_message``); pages answer them in ``ecgsite.middleware.ApplicationErrorMiddleware``.
+
 ``message`` is one readable sentence; ``errors`` (validation only) maps each field to its
 messages. Django's own ValidationError (raised by the web app's services) becomes a 400 too,
 and Http404 keeps DRF's "Not found." -- the same answer whether a record is missing or someone
@@ -18,6 +21,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from ecgsite.errors import ApplicationError
+
 
 def _flatten(detail: Any, prefix: str = "") -> list[str]:
     """Readable "field: message" lines from DRF's nested error detail."""
@@ -32,8 +37,16 @@ def _flatten(detail: Any, prefix: str = "") -> list[str]:
     return [f"{prefix}: {detail}" if prefix else str(detail)]
 
 
+def _as_api_exception(error: ApplicationError) -> exceptions.APIException:
+    api_error = exceptions.APIException(error.api_message, code=error.code)
+    api_error.status_code = error.status
+    return api_error
+
+
 def json_exception_handler(exc: Exception, context: dict) -> Response | None:
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, ApplicationError):
+        exc = _as_api_exception(exc)
+    elif isinstance(exc, DjangoValidationError):
         detail = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )

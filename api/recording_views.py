@@ -6,19 +6,18 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from classifier.model_registry import RecordingModelMissing
+from ecgsite.private_files import private_file_response
 from recordings import selectors, services
+from recordings.errors import AnalysisNotDone
 from recordings.forms import RecordingSearchForm, RecordingUploadForm
 from recordings.models import Recording
 from reports.recording_services import recording_beat_heatmap_get_or_create, recording_report_pdf
-from reports.services import HeatMapUnavailable
-from reports.views import private_file, private_pdf
 
 from .recording_serializers import (
     BeatDetailSerializer,
@@ -26,12 +25,7 @@ from .recording_serializers import (
     RecordingCreateSerializer,
     RecordingSerializer,
 )
-from .views import ERROR, ServiceUnavailable, list_filters
-
-
-class AnalysisNotDone(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "analysis_not_done"
+from .views import ERROR, list_filters
 
 
 def _recording(request, pk: int) -> Recording:
@@ -81,8 +75,6 @@ class RecordingListCreate(GenericAPIView):
             recording = services.recording_create(owner=request.user, **form.service_arguments())
         except DjangoValidationError as exc:
             raise exceptions.ValidationError({"files": exc.messages}) from exc
-        except RecordingModelMissing as exc:
-            raise ServiceUnavailable(str(exc), code="model_not_installed") from exc
         body = RecordingSerializer(recording, context={"request": request}).data
         return Response(body, status=202, headers={"Location": body["links"]["self"]})
 
@@ -139,11 +131,8 @@ class RecordingBeatHeatMapView(APIView):
     )
     def get(self, request, pk: int, index: int):
         recording = _done(_recording(request, pk))
-        try:
-            heatmap = recording_beat_heatmap_get_or_create(recording=recording, index=index)
-        except HeatMapUnavailable as exc:
-            raise exceptions.NotFound(f"No heat map: {exc}") from None
-        return private_file(heatmap.overlay.open("rb"), "image/png")
+        heatmap = recording_beat_heatmap_get_or_create(recording=recording, index=index)
+        return private_file_response(heatmap.overlay.open("rb"), content_type="image/png")
 
 
 class RecordingReport(APIView):
@@ -154,4 +143,6 @@ class RecordingReport(APIView):
     def get(self, request, pk: int):
         recording = _done(_recording(request, pk))
         pdf = recording_report_pdf(recording=recording)
-        return private_pdf(pdf, f"ecg-recording-{recording.pk}.pdf")
+        return private_file_response(
+            pdf, content_type="application/pdf", filename=f"ecg-recording-{recording.pk}.pdf"
+        )

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -17,20 +17,10 @@ from rest_framework.views import APIView
 
 from classifier import selectors, services
 from classifier.forms import PredictionFilterForm
-from classifier.model_service import ModelNotInstalledError, PredictionFailedError
-from reports.services import (
-    HeatMapUnavailable,
-    prediction_heatmap_get_or_create,
-    prediction_report_pdf,
-)
-from reports.views import private_file, private_pdf
+from ecgsite.private_files import private_file_response
+from reports.services import prediction_heatmap_get_or_create, prediction_report_pdf
 
 from .serializers import ErrorSerializer, PredictionCreateSerializer, PredictionSerializer
-
-
-class ServiceUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "model_not_installed"
 
 
 class NotFound(exceptions.NotFound):
@@ -88,15 +78,6 @@ class PredictionListCreate(GenericAPIView):
                 patient_reference=data["patient_reference"],
                 note=data["note"],
             )
-        except ModelNotInstalledError as exc:
-            raise ServiceUnavailable(exc.detail) from exc
-        except PredictionFailedError as exc:
-            raise ServiceUnavailable(PredictionFailedError.message) from exc
-        except OSError as exc:  # storage full, read-only or unreachable: nothing was stored
-            raise ServiceUnavailable(
-                "The image could not be stored: the server's file storage is not writable "
-                "right now. Nothing was saved."
-            ) from exc
         except DjangoValidationError as exc:
             # The service checks the file's content: its complaints are about the image.
             detail = exc.message_dict if hasattr(exc, "error_dict") else {"image": exc.messages}
@@ -129,7 +110,7 @@ class PredictionImage(APIView):
         except (FileNotFoundError, ValueError):
             raise NotFound("The image file is missing.") from None
         kind = mimetypes.guess_type(prediction.image.name)[0] or "application/octet-stream"
-        return private_file(handle, kind)
+        return private_file_response(handle, content_type=kind)
 
 
 class PredictionHeatMapView(APIView):
@@ -139,11 +120,8 @@ class PredictionHeatMapView(APIView):
     )
     def get(self, request, pk: int):
         prediction = selectors.prediction_get(user=request.user, pk=pk)
-        try:
-            heatmap = prediction_heatmap_get_or_create(prediction=prediction)
-        except HeatMapUnavailable as exc:
-            raise NotFound(f"No heat map: {exc}") from None
-        return private_file(heatmap.overlay.open("rb"), "image/png")
+        heatmap = prediction_heatmap_get_or_create(prediction=prediction)
+        return private_file_response(heatmap.overlay.open("rb"), content_type="image/png")
 
 
 class PredictionReport(APIView):
@@ -154,7 +132,9 @@ class PredictionReport(APIView):
     def get(self, request, pk: int):
         prediction = selectors.prediction_get(user=request.user, pk=pk)
         pdf = prediction_report_pdf(prediction=prediction)
-        return private_pdf(pdf, f"ecg-prediction-{prediction.pk}.pdf")
+        return private_file_response(
+            pdf, content_type="application/pdf", filename=f"ecg-prediction-{prediction.pk}.pdf"
+        )
 
 
 def not_found(request, *args, **kwargs):

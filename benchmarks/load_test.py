@@ -13,6 +13,8 @@ row or file exists. Prints requests/s, predictions/s, p50/p95/p99 latency and er
 The client behaves like a browser behind the TLS proxy: it sends ``X-Forwarded-Proto: https``
 (so the real production settings apply: secure cookies, HSTS, CSRF origin checks) and keeps its
 cookies itself, since secure cookies would never be sent over plain http by a cookie jar.
+
+Long on purpose: a self-contained script (server, client, checks) run by hand.
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ beside the reference-annotation path (beats cut at the annotated R peaks) so the
 errors on the class agreement is visible.
 
 Figures are printed and written to ``benchmarks/results/recording_benchmark.json``.
+
+Long on purpose: a self-contained benchmark script whose parts are run by hand.
 """
 
 from __future__ import annotations

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
 from classifier.models import Prediction
-from classifier.validators import validate_image_file
+from classifier.validators import CheckedImage, validate_image_file
 from ecg.classes import SIX_CLASS
 
 IMAGE_TYPE_FORM_CHOICES = [
@@ -41,23 +44,35 @@ class MultipleImageField(forms.FileField):
         )
         super().__init__(*args, **kwargs)
 
-    def clean(self, data, initial=None):
+    def clean(self, data, initial=None) -> list[CheckedImage]:
         files = [f for f in data if f] if isinstance(data, list | tuple) else [data] if data else []
         if not files:
             raise ValidationError(self.error_messages["required"], code="required")
         errors: list[ValidationError] = []
+        checked: list[CheckedImage] = []
+        held_pixels = 0
         for uploaded in files:
             try:
                 super().clean(uploaded, initial)
-                validate_image_file(uploaded)
+                image = validate_image_file(uploaded)
             except ValidationError as exc:
                 if getattr(exc, "code", None) == "empty":
                     errors.append(ValidationError(f"“{uploaded.name}” is empty.", code="empty"))
                 else:
                     errors.append(exc)
+                continue
+            # The service classifies the decoded images. Keep at most one size limit's worth of
+            # pixels in memory, as a single upload would (50 files of 25 MP each would be
+            # 5 GB); the service decodes the rest again.
+            pixels = image.image.width * image.image.height
+            if held_pixels + pixels > settings.UPLOAD_MAX_PIXELS:
+                image = replace(image, image=None)
+            else:
+                held_pixels += pixels
+            checked.append(image)
         if errors:
             raise ValidationError(errors)
-        return files
+        return checked
 
 
 class UploadForm(forms.Form):

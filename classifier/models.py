@@ -10,9 +10,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from ecg.classes import AAMI, SIX_CLASS
+from ecg.classes import AAMI, SIX_CLASS, class_display_name
 
-CLASS_NAMES: dict[str, str] = {c.code: c.name for c in SIX_CLASS}
 # The label sets' own order. PostgreSQL's jsonb does not keep an object's key order, so the
 # stored probabilities are put back in this order for display and export.
 CLASS_ORDER: dict[str, int] = {
@@ -75,7 +74,7 @@ class Prediction(models.Model):
 
     @property
     def predicted_class_name(self) -> str:
-        return CLASS_NAMES.get(self.predicted_class, self.predicted_class)
+        return class_display_name(self.predicted_class)
 
     @property
     def confidence_percent(self) -> float:
@@ -86,7 +85,7 @@ class Prediction(models.Model):
         return [
             {
                 "code": code,
-                "name": CLASS_NAMES.get(code, code),
+                "name": class_display_name(code),
                 "percent": round(float(p) * 100, 1),
                 "is_predicted": code == self.predicted_class,
             }

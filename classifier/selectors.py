@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
+from classifier.filters import PredictionFilterSet
 from classifier.models import Prediction
 
 
@@ -19,18 +19,7 @@ def prediction_list(*, user, filters: dict[str, Any] | None = None) -> QuerySet[
     the patient reference and the original file name).
     """
     qs = Prediction.objects.filter(owner=user).select_related("owner")
-    filters = filters or {}
-    if value := filters.get("predicted_class"):
-        qs = qs.filter(predicted_class=value)
-    if value := filters.get("image_type"):
-        qs = qs.filter(image_type=value)
-    if value := filters.get("date_from"):
-        qs = qs.filter(created_at__date__gte=_as_date(value))
-    if value := filters.get("date_to"):
-        qs = qs.filter(created_at__date__lte=_as_date(value))
-    if value := (filters.get("q") or "").strip():
-        qs = qs.filter(Q(patient_reference__icontains=value) | Q(original_name__icontains=value))
-    return qs.order_by("-created_at", "-id")
+    return PredictionFilterSet(filters or {}, queryset=qs).qs.order_by("-created_at", "-id")
 
 
 def prediction_get(*, user, pk: int) -> Prediction:
@@ -62,11 +51,3 @@ def predictions_by_ids(*, user, ids: list[int]) -> list[Prediction]:
     """The user's own predictions among ``ids``, in the order given (the batch results page)."""
     found = {p.pk: p for p in Prediction.objects.filter(owner=user, pk__in=ids)}
     return [found[i] for i in ids if i in found]
-
-
-def _as_date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))

@@ -15,13 +15,10 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from classifier.model_service import (
-    ModelNotInstalledError,
-    PredictionFailedError,
-    classify_image,
-)
+from classifier.errors import ClassificationFailed, ModelMissing, UploadNotStored
+from classifier.model_service import ModelNotInstalledError, classify_image
 from classifier.models import Prediction
-from classifier.validators import validate_image_file
+from classifier.validators import CheckedImage, validate_image_file
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +35,9 @@ def prediction_create(
 ) -> Prediction:
     """Validate, classify and store one uploaded image.
 
-    Raises ``django.core.exceptions.ValidationError`` for a bad file (nothing stored) and
-    ``classifier.model_service.ModelNotInstalledError`` when no usable model exists.
+    Raises ``django.core.exceptions.ValidationError`` for a bad file (nothing stored), and the
+    application errors of ``classifier.errors`` (no usable model, the model failed, the storage
+    took no write) -- the pages and the API turn those into their answers.
     """
     return prediction_create_many(
         owner=owner,
@@ -60,10 +58,11 @@ def prediction_create_many(
 ) -> list[Prediction]:
     """Several files in one go: all are stored, or -- if any fails -- none (rows and files).
 
-    Every file is classified and written to its random name *outside* any transaction; only the
-    rows are then written, in one short transaction. On SQLite a transaction that writes holds
-    the database's single write lock: classifying 40 large images inside it kept every other
-    user's login waiting (503).
+    ``uploaded_files`` are the uploaded files, or the ``CheckedImage`` the upload form made of
+    them (checked and decoded once, there). Every file is classified and written to its random
+    name *outside* any transaction; only the rows are then written, in one short transaction. On
+    SQLite a transaction that writes holds the database's single write lock: classifying 40
+    large images inside it kept every other user's login waiting (503).
     """
     if image_type not in IMAGE_TYPE_CHOICES:
         raise ValueError(f"image_type must be one of {IMAGE_TYPE_CHOICES}")
@@ -82,9 +81,12 @@ def prediction_create_many(
         with transaction.atomic():
             for prediction in prepared:
                 prediction.save()
-    except BaseException:
+    except BaseException as exc:
         for prediction in prepared:
             _delete_file(prediction)
+        if isinstance(exc, OSError):  # storage full, read-only or unreachable
+            logger.exception("upload could not be stored")
+            raise UploadNotStored() from exc
         raise
     return prepared
 
@@ -102,21 +104,27 @@ def _prediction_prepare(
     Touches no database row. If anything fails after the file was written, the file is removed
     before the error goes on.
     """
-    checked = validate_image_file(uploaded_file)
+    # The upload form has checked and decoded the file already; the API hands the file itself.
+    if isinstance(uploaded_file, CheckedImage):
+        checked = uploaded_file
+    else:
+        checked = validate_image_file(uploaded_file)
     try:
-        result = classify_image(checked.image, image_type=image_type)
-    except (ModelNotInstalledError, ValidationError):
+        result = classify_image(checked.decoded(), image_type=image_type)
+    except ModelNotInstalledError as exc:
+        raise ModelMissing(exc.detail) from exc
+    except ValidationError:
         raise
     except Exception as exc:
         # Logged with its traceback here; callers show a clear 503 instead of a bare 500.
         logger.exception("model failed on an upload")
-        raise PredictionFailedError(str(exc)) from exc
+        raise ClassificationFailed(internal=str(exc)) from exc
 
-    uploaded_file.seek(0)
-    content = ContentFile(uploaded_file.read())
+    checked.upload.seek(0)
+    content = ContentFile(checked.upload.read())
     prediction = Prediction(
         owner=owner,
-        original_name=(getattr(uploaded_file, "name", "") or "upload")[:255],
+        original_name=(checked.name or "upload")[:255],
         image_type=result.kind,
         image_type_detected=result.kind_detected,
         predicted_class=result.label,

@@ -5,7 +5,6 @@ from classifier import views
 app_name = "classifier"
 
 urlpatterns = [
-    path("", views.history, name="history"),
     path("new/", views.upload, name="upload"),
     path("results/", views.batch, name="batch"),
     path("export.csv", views.export_csv, name="export"),

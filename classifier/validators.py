@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,11 +21,25 @@ ALLOWED_FORMATS: dict[str, str] = {"PNG": ".png", "JPEG": ".jpg", "BMP": ".bmp"}
 
 @dataclass(frozen=True)
 class CheckedImage:
-    """A decoded, verified upload: the Pillow image and the extension its real format gets."""
+    """A decoded, verified upload: the Pillow image and the extension its real format gets.
 
-    image: Image.Image
+    The upload form hands these to the service, so each file is checked and decoded once.
+    ``image`` is None when the form let go of the pixels to bound a request's memory
+    (``classifier.forms.MultipleImageField``); ``decoded()`` then decodes the file again.
+    """
+
+    image: Image.Image | None
     format: str
     extension: str
+    upload: Any = None  # the uploaded file it was read from
+
+    @property
+    def name(self) -> str:
+        """The uploaded file's name, as the user gave it."""
+        return getattr(self.upload, "name", "") or ""
+
+    def decoded(self) -> Image.Image:
+        return self.image if self.image is not None else validate_image_file(self.upload).image
 
 
 def validate_image_file(uploaded_file) -> CheckedImage:
@@ -74,7 +89,12 @@ def validate_image_file(uploaded_file) -> CheckedImage:
         ) from None
     finally:
         uploaded_file.seek(0)
-    return CheckedImage(image=image, format=image.format, extension=ALLOWED_FORMATS[image.format])
+    return CheckedImage(
+        image=image,
+        format=image.format,
+        extension=ALLOWED_FORMATS[image.format],
+        upload=uploaded_file,
+    )
 
 
 def _too_many_pixels(name: str, width: int, height: int, limit: int) -> ValidationError:

@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 import csv
-import logging
 import mimetypes
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from classifier import selectors, services
+from classifier.errors import ModelMissing
 from classifier.exports import csv_response_name, prediction_csv_rows
 from classifier.forms import PredictionFilterForm, UploadForm
 from classifier.model_registry import get_model_registry
-from classifier.model_service import ModelNotInstalledError, PredictionFailedError
 from classifier.thumbnails import make_thumbnail
-
-logger = logging.getLogger(__name__)
-
-HISTORY_PAGE_SIZE = 20
-
-
-def _model_missing(request: HttpRequest, detail: str) -> HttpResponse:
-    context = {"detail": detail, "install_command": ModelNotInstalledError.install_command}
-    return render(request, "classifier/model_missing.html", context, status=503)
+from ecgsite.private_files import private_file_response, private_headers
 
 
 @login_required
@@ -38,7 +28,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     registry = get_model_registry()
     installed = registry.installed_image_kinds()
     if not installed:
-        return _model_missing(request, f"No image model is installed in {registry.models_dir}.")
+        raise ModelMissing(f"No image model is installed in {registry.models_dir}.")
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -50,15 +40,8 @@ def upload(request: HttpRequest) -> HttpResponse:
                 patient_reference=data["patient_reference"],
                 note=data["note"],
             )
-        except ModelNotInstalledError as exc:
-            return _model_missing(request, exc.detail)
-        except ValidationError as exc:
+        except ValidationError as exc:  # the file's content: shown on the form
             form.add_error(None, exc)
-        except PredictionFailedError:
-            return render(request, "classifier/prediction_failed.html", status=503)
-        except OSError:  # storage full, read-only or unreachable: the service stored nothing
-            logger.exception("upload could not be stored")
-            return render(request, "classifier/storage_error.html", status=503)
         else:
             if len(created) == 1:
                 return redirect(created[0])
@@ -91,7 +74,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def image(request: HttpRequest, pk: int) -> HttpResponse:
+def image(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
     """Stream the uploaded image to its owner (or staff); 404 for everyone else.
 
     ``?thumb=1`` returns a small PNG preview instead (history and results lists).
@@ -103,35 +86,10 @@ def image(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("Image file missing.") from None
     if request.GET.get("thumb"):
         with handle:
-            response = HttpResponse(make_thumbnail(handle), content_type="image/png")
-    else:
-        content_type = mimetypes.guess_type(prediction.image.name)[0] or "application/octet-stream"
-        response = FileResponse(handle, content_type=content_type)
-    # Health data: browsers may keep it for the user, shared caches must not.
-    response["Cache-Control"] = "private, max-age=3600"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-@login_required
-def history(request: HttpRequest) -> HttpResponse:
-    from recordings.selectors import recording_history
-
-    filter_form = PredictionFilterForm(request.GET or None)
-    filters = filter_form.filters()
-    predictions = selectors.prediction_list(user=request.user, filters=filters)
-    if filters.get("kind") == "recording":
-        predictions = predictions.none()
-    page = Paginator(predictions, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {
-        "filter_form": filter_form,
-        "page_obj": page,
-        "query": query.urlencode(),
-        "recordings": recording_history(user=request.user, filters=filters),
-    }
-    return render(request, "classifier/history.html", context)
+            thumbnail = make_thumbnail(handle)
+        return HttpResponse(thumbnail, content_type="image/png", headers=private_headers())
+    content_type = mimetypes.guess_type(prediction.image.name)[0] or "application/octet-stream"
+    return private_file_response(handle, content_type=content_type)
 
 
 @login_required
@@ -139,12 +97,14 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     filter_form = PredictionFilterForm(request.GET or None)
     predictions = selectors.prediction_list(user=request.user, filters=filter_form.filters())
     writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
+    return StreamingHttpResponse(
         (writer.writerow(row) for row in prediction_csv_rows(predictions)),
         content_type="text/csv; charset=utf-8",
+        headers={
+            **private_headers(cache_seconds=0),
+            "Content-Disposition": f'attachment; filename="{csv_response_name()}"',
+        },
     )
-    response["Content-Disposition"] = f'attachment; filename="{csv_response_name()}"'
-    return response
 
 
 class _Echo:
@@ -162,5 +122,5 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
         name = prediction.original_name
         services.prediction_delete(prediction=prediction)
         messages.success(request, f"Deleted the prediction for “{name}”.")
-        return redirect("classifier:history")
+        return redirect("pages:history")
     return render(request, "classifier/delete.html", {"prediction": prediction})

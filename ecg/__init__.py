@@ -27,6 +27,7 @@ _PUBLIC: dict[str, str] = {
     "class_codes": "ecg.classes",
     "class_names": "ecg.classes",
     "class_info": "ecg.classes",
+    "class_display_name": "ecg.classes",
     # io
     "load_record": "ecg.io.records",
     "list_records": "ecg.io.records",

@@ -91,3 +91,12 @@ def class_info(code: str, name: str = "six") -> ClassInfo:
         if info.code == code:
             return info
     raise UnknownClassError(f"unknown class {code!r} in label set {name!r}")
+
+
+def class_display_name(code: str, name: str = "six") -> str:
+    """The readable name of a class code; a code the label set does not know (a row from an
+    older model) is shown as the code itself rather than failing a page."""
+    try:
+        return class_info(code, name).name
+    except UnknownClassError:
+        return code

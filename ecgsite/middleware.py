@@ -1,4 +1,5 @@
-"""Middleware: a database outage answers 503 (``DatabaseUnavailableMiddleware``), so does a media
+"""Middleware: an ``ApplicationError`` becomes its page (``ApplicationErrorMiddleware``); a
+database outage answers 503 (``DatabaseUnavailableMiddleware``), so does a media
 disk that takes no write (``StorageUnavailableMiddleware``); oversized or anonymous uploads are
 refused before their body is read (``RequestBodyLimitMiddleware``).
 
@@ -17,11 +18,14 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.core.handlers.exception import response_for_exception
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
+
+from ecgsite.errors import ApplicationError
 
 logger = logging.getLogger("ecgsite.outage")
 MESSAGE = "The database cannot be reached right now; nothing was saved. Try again in a minute."
@@ -181,3 +185,22 @@ class StorageUnavailableMiddleware:
             response = render(request, "errors/storage_unavailable.html", context, status=503)
         response["Retry-After"] = "300"
         return response
+
+
+class ApplicationErrorMiddleware:
+    """The one place where pages answer an ``ApplicationError`` (the API's is
+    ``api.exceptions.json_exception_handler``): its page with its status, or Django's 404 page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, ApplicationError):
+            return None
+        if exception.status == 404:  # the same page as a missing record: ids leak nothing
+            return response_for_exception(request, Http404(exception.message))
+        template = exception.template_name or "errors/request_refused.html"
+        return render(request, template, exception.page_context(), status=exception.status)

@@ -3,17 +3,27 @@
 Development (the default, ``DJANGO_ENV=development``) works with no variable set: SQLite in the
 project folder, DEBUG on, a throw-away secret key. ``DJANGO_ENV=production`` turns DEBUG off and
 refuses to start without ``SECRET_KEY`` and ``ALLOWED_HOSTS``.
+
+Grouped by topic: core, database and cache, apps and middleware, templates, auth and security,
+static files and media, uploads, models, recordings and the worker, API, e-mail, logging.
+
+Long on purpose: Django reads its settings from one module; the topics are its sections.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").is_file() else None
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# --- Core ---------------------------------------------------------------------------------------
 
 ENVIRONMENT = env("DJANGO_ENV", default="development")
 if ENVIRONMENT not in ("development", "production", "test"):
@@ -35,6 +45,47 @@ if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DJANGO_ENV=production")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+ROOT_URLCONF = "ecgsite.urls"
+WSGI_APPLICATION = "ecgsite.wsgi.application"
+ASGI_APPLICATION = "ecgsite.asgi.application"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Database and cache -------------------------------------------------------------------------
+
+# SQLite file is the embedded default; production points DATABASE_URL at PostgreSQL.
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
+# SQLite shared by several gunicorn workers: take the write lock at BEGIN (a deferred transaction
+# that must upgrade its lock fails at once with "database is locked"), wait for it up to 20 s,
+# and use WAL so readers never block the writer. PostgreSQL needs none of this.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The cache holds the throttles' and rate limits' counts. Every server process (gunicorn
+# workers, machines) must see the same counts, or each keeps its own and the limit multiplies by
+# their number: production uses a table in the main database (created by serve.sh:
+# createcachetable) unless CACHE_URL names a shared engine (redis://host:6379/0 with the redis
+# package installed); development and tests keep one process's memory.
+CACHE_TABLE = "ecg_cache"
+CACHES = {
+    "default": env.cache_url(
+        "CACHE_URL", default=f"dbcache://{CACHE_TABLE}" if PRODUCTION else "locmemcache://"
+    )
+}
+
+# --- Apps and middleware ------------------------------------------------------------------------
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -51,16 +102,17 @@ INSTALLED_APPS = [
     "classifier",
     "django_q",
     "recordings",
-    # Explanations, REST API and PDF reports (issue 5)
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
     "reports",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # right after SecurityMiddleware
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -70,9 +122,13 @@ MIDDLEWARE = [
     "ecgsite.middleware.RequestBodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "ecgsite.middleware.DatabaseUnavailableMiddleware",  # 503 page when the database is down
+    "ecgsite.middleware.StorageUnavailableMiddleware",  # 503 when the media disk takes no write
+    "ecgsite.middleware.ApplicationErrorMiddleware",  # an ApplicationError's page and status
+    "axes.middleware.AxesMiddleware",  # must stay the last middleware
 ]
 
-ROOT_URLCONF = "ecgsite.urls"
+# --- Templates and forms ------------------------------------------------------------------------
 
 TEMPLATES = [
     {
@@ -84,18 +140,15 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
 ]
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-WSGI_APPLICATION = "ecgsite.wsgi.application"
-ASGI_APPLICATION = "ecgsite.asgi.application"
-
-# SQLite file is the embedded default; production points DATABASE_URL at PostgreSQL.
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# --- Authentication ------------------------------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -103,14 +156,74 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "ecgsite.auth_backends.ThrottledLoginBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "classifier:upload"
 LOGOUT_REDIRECT_URL = "pages:home"
 
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = env("TIME_ZONE", default="UTC")
-USE_I18N = True
-USE_TZ = True
+# Lock a username *from one address* after 5 failures for 15 minutes: a typo-prone clinician on
+# another machine is not locked out, and the answer is the same for existing and unknown names.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "ecgsite.client_ip.client_ip_get"
+# Sign-up and password-reset attempts per client address (accounts.throttling); "" turns off.
+SIGNUP_RATE = env("SIGNUP_RATE", default="10/hour")
+PASSWORD_RESET_RATE = env("PASSWORD_RESET_RATE", default="5/hour")
+
+# --- Security -----------------------------------------------------------------------------------
+
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    if not SECURE_SSL_REDIRECT:
+        # Set false on purpose (a proxy that redirects to HTTPS itself, docs "Operations"):
+        # `check --deploy` in serve.sh must accept it; every other deploy warning still fails.
+        SILENCED_SYSTEM_CHECKS = ["security.W008"]
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+# Load balancers probe over plain HTTP inside the network: no redirect to https for the probe.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_HTTPONLY = True
+# Health data on shared workstations: sessions end after 12 hours by default.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 60 * 60)
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Behind PROXY_COUNT trusted reverse proxies the client address is the PROXY_COUNT-th
+# X-Forwarded-For entry from the right (0: the header is ignored, it could be forged).
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+
+# Content Security Policy: only the app's own assets; inline <script>/<style> need the nonce
+# ({{ request.csp_nonce }}); data: images for Bootstrap's inline SVG icons, blob: for previews.
+# style="" attributes (the probability bars' widths) are allowed: they cannot run script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# --- Static files and media ---------------------------------------------------------------------
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -121,7 +234,7 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 
 STORAGES = {
-    # FileSystemStorage that leaves no partial file when the disk is full (issue 15 item 6)
+    # FileSystemStorage that leaves no partial file when the disk is full
     "default": {"BACKEND": "ecgsite.storage.AtomicFileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
@@ -131,8 +244,26 @@ STORAGES = {
         )
     },
 }
+# Media on S3-compatible object storage (AWS S3, MinIO, Ceph...) when a bucket is named, so several
+# stateless app servers share the uploads. Needs `pip install -r requirements-s3.txt`; credentials
+# come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the instance role). Files stay private:
+# the app streams each one to its owner, no public URL.
+if env("AWS_STORAGE_BUCKET_NAME", default=""):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env("AWS_S3_ENDPOINT_URL", default=None),
+            "region_name": env("AWS_S3_REGION_NAME", default=None),
+            "location": env("AWS_LOCATION", default="media"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
 
-# Uploads
+# --- Uploads ------------------------------------------------------------------------------------
+
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)
 UPLOAD_MAX_PIXELS = env.int("UPLOAD_MAX_PIXELS", default=25_000_000)
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("UPLOAD_MAX_FILES", default=50)
@@ -140,6 +271,23 @@ DATA_UPLOAD_MAX_NUMBER_FILES = env.int("UPLOAD_MAX_FILES", default=50)
 # the request's memory (Django's default, stated because a 93 MB recording relies on it).
 # DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) counts the other form fields only, never the files.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Whole recordings: 100 MB: a 24-hour two-lead 360 Hz Holter recording in WFDB format 212 is
+# 93.3 MB with its header and annotations beside it (ecg.io.recording_io.DEFAULT_MAX_BYTES).
+RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=100_000_000)
+RECORDING_MAX_HOURS = env.float("RECORDING_MAX_HOURS", default=24.0)
+# Request bodies over this are refused from Content-Length before Django reads (and spools) them
+# (ecgsite.middleware.RequestBodyLimitMiddleware): the largest upload plus 4 MB of form fields.
+REQUEST_MAX_BYTES = env.int(
+    "REQUEST_MAX_BYTES",
+    default=max(UPLOAD_MAX_BYTES * DATA_UPLOAD_MAX_NUMBER_FILES, RECORDING_MAX_BYTES) + 4_194_304,
+)
+# Expensive pages per user and minute (ecgsite.ratelimit), counted in the shared cache.
+RATE_LIMITS = {
+    "export": env.int("EXPORT_RATE_PER_MINUTE", default=10),  # ZIP, CSV, PDF report
+    "heatmap": env.int("HEATMAP_RATE_PER_MINUTE", default=60),  # one per beat looked at
+}
+
+# --- Models -------------------------------------------------------------------------------------
 
 # Trained models (see models/*.json for what each expects)
 MODELS_DIR = Path(env("MODELS_DIR", default=str(BASE_DIR / "models")))
@@ -149,29 +297,20 @@ IMAGE_MODELS = env.dict("IMAGE_MODELS", default={})
 # auto: LiteRT when `manage.py export_lite_models` converted the model (far less memory), else
 # Keras; lite: LiteRT only; keras: always TensorFlow/Keras. See ecg/models/lite_runtime.py.
 MODEL_RUNTIME = env("MODEL_RUNTIME", default="auto")
+RECORDING_MODEL = env("RECORDING_MODEL", default="")  # model name or file stem; "" = first found
 
-# Whole recordings (see README "Whole recordings"): upload limits and the background worker.
-# 100 MB: a 24-hour two-lead 360 Hz Holter recording in WFDB format 212 is 93.3 MB with its
-# header and annotations beside it (ecg.io.recording_io.DEFAULT_MAX_BYTES, same value).
-RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=100_000_000)
-RECORDING_MAX_HOURS = env.float("RECORDING_MAX_HOURS", default=24.0)
-# Request bodies over this are refused from Content-Length before Django reads (and spools) them
-# (ecgsite.middleware.RequestBodyLimitMiddleware): the largest upload plus 4 MB of form fields.
-REQUEST_MAX_BYTES = env.int(
-    "REQUEST_MAX_BYTES",
-    default=max(UPLOAD_MAX_BYTES * DATA_UPLOAD_MAX_NUMBER_FILES, RECORDING_MAX_BYTES) + 4_194_304,
-)
+# --- Recordings and the background worker -------------------------------------------------------
+
 # Beat images per ZIP download (part): 5,000 take 3-6 s to draw (10 MB); a class with more is
 # offered as several parts (?part=2 ...), so no request keeps a worker for half a minute.
 RECORDING_ZIP_MAX_BEATS = env.int("RECORDING_ZIP_MAX_BEATS", default=5_000)
-# Expensive pages per user and minute (ecgsite.ratelimit), counted in the shared cache.
-RATE_LIMITS = {
-    "export": env.int("EXPORT_RATE_PER_MINUTE", default=10),  # ZIP, CSV, PDF report
-    "heatmap": env.int("HEATMAP_RATE_PER_MINUTE", default=60),  # one per beat looked at
-}
-RECORDING_MODEL = env("RECORDING_MODEL", default="")  # model name or file stem; "" = first found
 # True runs each analysis inside the request (tests, debugging); False queues it for the workers.
 RECORDING_TASKS_SYNC = env.bool("RECORDING_TASKS_SYNC", default=False)
+# A running analysis renews a lease on its recording with every progress update (twice a second
+# while it works). A lease this old means its worker died (killed, out of memory): the recording
+# is queued again, and after RECORDING_MAX_ATTEMPTS starts it fails with a message.
+RECORDING_LEASE_S = env.int("RECORDING_LEASE_S", default=300)
+RECORDING_MAX_ATTEMPTS = env.int("RECORDING_MAX_ATTEMPTS", default=2)
 # django-q2 with its Django ORM broker: the database is the queue, so any number of
 # `manage.py qcluster` processes on any number of machines sharing DATABASE_URL (PostgreSQL in
 # production) pick analyses up. scripts/run.sh starts one beside the development server.
@@ -188,81 +327,11 @@ Q_CLUSTER = {
     "poll": 0.5,
     "label": "Background tasks",
 }
-# A running analysis renews a lease on its recording with every progress update (twice a second
-# while it works). A lease this old means its worker died (killed, out of memory): the recording
-# is queued again, and after RECORDING_MAX_ATTEMPTS starts it fails with a message.
-RECORDING_LEASE_S = env.int("RECORDING_LEASE_S", default=300)
-RECORDING_MAX_ATTEMPTS = env.int("RECORDING_MAX_ATTEMPTS", default=2)
 
-CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
-CRISPY_TEMPLATE_PACK = "bootstrap5"
+# --- REST API -----------------------------------------------------------------------------------
 
-EMAIL_BACKEND = env(
-    "EMAIL_BACKEND",
-    default=(
-        "django.core.mail.backends.smtp.EmailBackend"
-        if PRODUCTION
-        else "django.core.mail.backends.console.EmailBackend"
-    ),
-)
-# SMTP server: one EMAIL_URL (e.g. smtp+tls://USER:PASSWORD@smtp.example.org:587, user and
-# password URL-encoded), or the separate variables below; EMAIL_BACKEND, when set, still wins.
-EMAIL_HOST = env("EMAIL_HOST", default="localhost")
-EMAIL_PORT = env.int("EMAIL_PORT", default=25)
-EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
-EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
-EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
-EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # a hung mail server must not hold a worker
-if env("EMAIL_URL", default=""):
-    _email = env.email_url("EMAIL_URL")
-    if env("EMAIL_BACKEND", default=""):
-        _email.pop("EMAIL_BACKEND")
-    globals().update({key: value for key, value in _email.items() if key != "EMAIL_FILE_PATH"})
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="ecg-classifier@localhost")
-CONTACT_EMAIL = env("CONTACT_EMAIL", default=DEFAULT_FROM_EMAIL)  # shown on the contact page
-
-if PRODUCTION:
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    if not SECURE_SSL_REDIRECT:
-        # Set false on purpose (a proxy that redirects to HTTPS itself, README "Production"):
-        # `check --deploy` in serve.sh must accept it; every other deploy warning still fails.
-        SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "security.W008"]
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-SESSION_COOKIE_HTTPONLY = True
-# Health data on shared workstations: sessions end after 12 hours by default.
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 60 * 60)
-X_FRAME_OPTIONS = "DENY"
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-}
-
-# The cache holds the API throttle's counts. Every server process (gunicorn workers, machines)
-# must see the same counts, or each keeps its own and the limit multiplies by their number:
-# production uses a table in the main database (created by serve.sh: createcachetable) unless
-# CACHE_URL names a shared engine (redis://host:6379/0 with the redis package installed);
-# development and tests keep one process's memory.
-CACHE_TABLE = "ecg_cache"
-CACHES = {
-    "default": env.cache_url(
-        "CACHE_URL", default=f"dbcache://{CACHE_TABLE}" if PRODUCTION else "locmemcache://"
-    )
-}
-
-# REST API (issue 5). Token or session authentication, everything private by default, JSON
-# errors, one throttle per user whose rate is configurable (counted in the shared cache above).
+# Token or session authentication, everything private by default, JSON errors, one throttle per
+# user whose rate is configurable (counted in the shared cache above).
 API_THROTTLE_RATE = env("API_THROTTLE_RATE", default="120/minute")
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=20)
 REST_FRAMEWORK = {
@@ -292,99 +361,48 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# --- Production hardening (issue 6): login throttling, CSP, JSON logs, health check -------------
-# Kept in one block so the other engineers' settings merge around it.
-from datetime import timedelta  # noqa: E402
+# --- E-mail -------------------------------------------------------------------------------------
 
-from csp.constants import NONCE, NONE, SELF  # noqa: E402
-
-INSTALLED_APPS += ["axes"]
-# CSP right after SecurityMiddleware; axes must stay the last middleware.
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-    "csp.middleware.CSPMiddleware",
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    default=(
+        "django.core.mail.backends.smtp.EmailBackend"
+        if PRODUCTION
+        else "django.core.mail.backends.console.EmailBackend"
+    ),
 )
-MIDDLEWARE += [
-    "ecgsite.middleware.DatabaseUnavailableMiddleware",  # 503 page when the database is down
-    "ecgsite.middleware.StorageUnavailableMiddleware",  # 503 when the media disk takes no write
-    "axes.middleware.AxesMiddleware",
-]
-AUTHENTICATION_BACKENDS = [
-    "ecgsite.auth_backends.ThrottledLoginBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
-# Lock a username *from one address* after 5 failures for 15 minutes: a typo-prone clinician on
-# another machine is not locked out, and the answer is the same for existing and unknown names.
-AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-# Sign-up and password-reset attempts per client address (accounts.throttling); "" turns off.
-SIGNUP_RATE = env("SIGNUP_RATE", default="10/hour")
-PASSWORD_RESET_RATE = env("PASSWORD_RESET_RATE", default="5/hour")
-AXES_VERBOSE = False
-# Behind PROXY_COUNT trusted reverse proxies the client address is the PROXY_COUNT-th
-# X-Forwarded-For entry from the right (0: the header is ignored, it could be forged).
-PROXY_COUNT = env.int("PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "ecgsite.client_ip.client_ip_get"
+# SMTP server: one EMAIL_URL (e.g. smtp+tls://USER:PASSWORD@smtp.example.org:587, user and
+# password URL-encoded), or the separate variables below; EMAIL_BACKEND, when set, still wins.
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # a hung mail server must not hold a worker
+if env("EMAIL_URL", default=""):
+    _email = env.email_url("EMAIL_URL")
+    if env("EMAIL_BACKEND", default=""):
+        _email.pop("EMAIL_BACKEND")
+    globals().update({key: value for key, value in _email.items() if key != "EMAIL_FILE_PATH"})
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="ecg-classifier@localhost")
+CONTACT_EMAIL = env("CONTACT_EMAIL", default=DEFAULT_FROM_EMAIL)  # shown on the contact page
 
-# Content Security Policy: only the app's own assets; inline <script>/<style> need the nonce
-# ({{ request.csp_nonce }}); data: images for Bootstrap's inline SVG icons, blob: for previews.
-# style="" attributes (the probability bars' widths) are allowed: they cannot run script.
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": [SELF],
-        "script-src": [SELF, NONCE],
-        "style-src": [SELF, NONCE],
-        "style-src-attr": ["'unsafe-inline'"],
-        "img-src": [SELF, "data:", "blob:"],
-        "font-src": [SELF],
-        "connect-src": [SELF],
-        "object-src": [NONE],
-        "base-uri": [SELF],
-        "form-action": [SELF],
-        "frame-ancestors": [NONE],
-    }
-}
-TEMPLATES[0]["OPTIONS"]["context_processors"].append("csp.context_processors.nonce")
-
-SESSION_COOKIE_SAMESITE = "Lax"
-CSRF_COOKIE_SAMESITE = "Lax"
-# Load balancers probe over plain HTTP inside the network: no redirect to https for the probe.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-
-# SQLite shared by several gunicorn workers: take the write lock at BEGIN (a deferred transaction
-# that must upgrade its lock fails at once with "database is locked"), wait for it up to 20 s,
-# and use WAL so readers never block the writer. PostgreSQL needs none of this.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
-        }
-    )
+# --- Logging ------------------------------------------------------------------------------------
 
 # One JSON object per log line in production (LOG_FORMAT=json|plain).
-LOGGING["formatters"]["json"] = {"()": "ecgsite.json_logging.json_formatter"}
-LOGGING["handlers"]["console"]["formatter"] = env(
-    "LOG_FORMAT", default="json" if PRODUCTION else "plain"
-)
-
-# Media on S3-compatible object storage (AWS S3, MinIO, Ceph...) when a bucket is named, so several
-# stateless app servers share the uploads. Needs `pip install -r requirements-s3.txt`; credentials
-# come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the instance role). Files stay private:
-# the app streams each one to its owner, no public URL.
-if env("AWS_STORAGE_BUCKET_NAME", default=""):
-    STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": env("AWS_STORAGE_BUCKET_NAME"),
-            "endpoint_url": env("AWS_S3_ENDPOINT_URL", default=None),
-            "region_name": env("AWS_S3_REGION_NAME", default=None),
-            "location": env("AWS_LOCATION", default="media"),
-            "default_acl": "private",
-            "querystring_auth": True,
-            "file_overwrite": False,
-        },
-    }
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "ecgsite.json_logging.json_formatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env("LOG_FORMAT", default="json" if PRODUCTION else "plain"),
+        }
+    },
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+}

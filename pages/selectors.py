@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
-from ecg.classes import SIX_CLASS
+from ecg.classes import class_display_name
 from ecg.models.registry import ModelRegistry
 
 logger = logging.getLogger(__name__)
@@ -24,7 +24,6 @@ SPLIT_LABELS = {
     "inter": "New patients (inter-patient test, records never seen in training)",
     "intra": "Random beats (intra-patient test, same people as training)",
 }
-CLASS_NAMES = {c.code: c.name for c in SIX_CLASS}
 
 
 def _number(value: Any) -> float | None:
@@ -82,7 +81,7 @@ def _split_rows(metrics: dict[str, Any], classes: list[str]) -> list[dict[str, A
                 "per_class": [
                     {
                         "code": code,
-                        "name": CLASS_NAMES.get(code, code),
+                        "name": class_display_name(code),
                         "support": values.get("support"),
                         "sensitivity": _number(values.get("sensitivity")),
                         "sensitivity_interval": _interval(

@@ -9,9 +9,6 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from ecg.classes import SIX_CLASS
-
-CLASS_NAMES: dict[str, str] = {c.code: c.name for c in SIX_CLASS}
 # Colours of the strip view and legend (colour-blind-safe Okabe-Ito palette).
 CLASS_COLOURS: dict[str, str] = {
     "N": "#0072B2",

@@ -13,14 +13,16 @@ from typing import Any, BinaryIO
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from PIL import Image
 
+from ecg.classes import class_display_name
 from ecg.dsp.signal import bandpass
 from ecg.recording_analysis import render_beat_images
 
-from .models import CLASS_COLOURS, CLASS_NAMES, Beat, Recording
+from .filters import RecordingFilterSet
+from .models import CLASS_COLOURS, Beat, Recording
 from .services import mapped_signals
 
 STRIP_MAX_POINTS = 4000
@@ -33,16 +35,8 @@ FOLDER_ALIASES = {"!": "VF"}
 def recording_list(*, user, filters: dict[str, Any] | None = None) -> QuerySet[Recording]:
     """The user's own recordings, newest first; filters: ``q`` (name, patient ref, note),
     ``status``."""
-    qs = Recording.objects.filter(owner=user)
-    filters = filters or {}
-    if value := (filters.get("q") or "").strip():
-        qs = qs.filter(
-            Q(name__icontains=value)
-            | Q(patient_reference__icontains=value)
-            | Q(note__icontains=value)
-        )
-    if value := filters.get("status"):
-        qs = qs.filter(status=value)
+    filters = {k: v for k, v in (filters or {}).items() if k in ("q", "status")}
+    qs = RecordingFilterSet(filters, queryset=Recording.objects.filter(owner=user)).qs
     return qs.order_by("-created_at", "-id")
 
 
@@ -59,13 +53,12 @@ def recording_history(*, user, filters: dict[str, Any] | None = None) -> dict[st
     filters = filters or {}
     if filters.get("kind") == "image":
         return {"shown": False, "items": [], "total": 0}
-    qs = recording_list(user=user, filters={"q": filters.get("q")})
-    if value := filters.get("predicted_class"):
-        qs = qs.filter(pk__in=Beat.objects.filter(label=value).values("recording_id"))
-    if value := filters.get("date_from"):
-        qs = qs.filter(created_at__date__gte=value)
-    if value := filters.get("date_to"):
-        qs = qs.filter(created_at__date__lte=value)
+    wanted = ("q", "predicted_class", "date_from", "date_to")
+    narrowed = RecordingFilterSet(
+        {k: v for k, v in filters.items() if k in wanted},
+        queryset=Recording.objects.filter(owner=user),
+    )
+    qs = narrowed.qs.order_by("-created_at", "-id")
     return {"shown": True, "items": list(qs[:HISTORY_LIMIT]), "total": qs.count()}
 
 
@@ -138,7 +131,7 @@ def class_rows(*, recording: Recording) -> list[dict[str, Any]]:
     return [
         row
         | {
-            "name": CLASS_NAMES.get(row["code"], row["code"]),
+            "name": class_display_name(row["code"]),
             "colour": CLASS_COLOURS.get(row["code"], "#666"),
             "folder": folder_name(row["code"]),
             "zip_parts": zip_parts(row["count"]),
@@ -219,11 +212,11 @@ def recording_beat(*, recording: Recording, index: int) -> dict[str, Any]:
         "index": beat.index,
         "time_s": beat.time_s,
         "label": beat.label,
-        "label_name": CLASS_NAMES.get(beat.label, beat.label),
+        "label_name": class_display_name(beat.label),
         "confidence": beat.confidence,
         "reference": beat.reference_label,
         "probabilities": [
-            {"code": c, "name": CLASS_NAMES.get(c, c), "percent": round(100 * float(p), 1)}
+            {"code": c, "name": class_display_name(c), "percent": round(100 * float(p), 1)}
             for c, p in zip(classes, probs, strict=False)
         ],
     }

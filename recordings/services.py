@@ -6,6 +6,8 @@ All-or-nothing rules:
   signal file are written together (a failed row write removes the file again);
 * an analysis writes its beats, its results file and the "done" state in one transaction; if
   anything fails, nothing of it stays and the recording shows "failed" with the reason.
+
+Long on purpose: every write of a recording under one set of all-or-nothing rules.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from ecg.io.recording_io import (
 )
 from ecg.recording_analysis import analyse
 
+from .errors import RecordingModelUnavailable
 from .models import Beat, Recording, recording_folder
 
 logger = logging.getLogger(__name__)
@@ -80,7 +83,7 @@ def recording_create(
     if units not in UNITS:
         raise ValidationError(f"units must be one of {', '.join(UNITS)}")
     if get_model_registry().recording_model_path() is None:
-        raise RecordingModelMissing("No recording model is installed.")
+        raise RecordingModelUnavailable()
     limits = upload_limits()
     total = sum(int(getattr(f, "size", 0) or 0) for f in files)
     if total > limits.max_bytes:  # refuse before reading anything into memory

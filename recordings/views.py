@@ -10,25 +10,21 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import (
-    FileResponse,
-    Http404,
-    HttpResponse,
-    JsonResponse,
-    StreamingHttpResponse,
-)
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from classifier.model_registry import RecordingModelMissing
+from ecg.classes import class_display_name
 from ecg.io.recording_io import describe_limits
+from ecgsite.private_files import private_file_response, private_headers
 from ecgsite.ratelimit import rate_limited
 
 from . import selectors, services
 from .forms import RecordingSearchForm, RecordingUploadForm
-from .models import CLASS_COLOURS, CLASS_NAMES, Recording
+from .models import CLASS_COLOURS, Recording
 
-PRIVATE = {"Cache-Control": "private, no-store"}
+PRIVATE = private_headers(cache_seconds=0)  # a recording's data: never kept in any cache
 
 
 class _BadParameter(ValueError):
@@ -87,7 +83,8 @@ def recording_detail_view(request, pk: int):
         "status": selectors.recording_status(recording=recording),
         "class_rows": selectors.class_rows(recording=recording),
         "legend": [
-            {"code": c, "name": CLASS_NAMES[c], "colour": CLASS_COLOURS[c]} for c in CLASS_COLOURS
+            {"code": c, "name": class_display_name(c), "colour": CLASS_COLOURS[c]}
+            for c in CLASS_COLOURS
         ],
         "agreement_rows": _agreement_rows(recording.agreement),
     }
@@ -199,12 +196,11 @@ def recording_zip_view(request, pk: int, label: str):
     )
     suffix = f"-part{part}" if part != "1" else ""  # part 1 keeps the name it always had
     # Streamed from its temporary file, which the response closes (and so deletes) when sent.
-    response = FileResponse(
+    response = private_file_response(
         archive,
-        as_attachment=True,
-        filename=f"recording-{recording.pk}-{selectors.folder_name(code)}{suffix}.zip",
         content_type="application/zip",
-        headers=PRIVATE,
+        filename=f"recording-{recording.pk}-{selectors.folder_name(code)}{suffix}.zip",
+        cache_seconds=0,
     )
     response["X-Beat-Count"] = str(count)
     return response

@@ -17,11 +17,12 @@ from django.http import Http404
 from django.utils import timezone
 
 from classifier.model_registry import ModelNotInstalledError, get_model_registry
+from ecg.classes import class_display_name
 from ecg.models import explain
 from ecg.models.bundle import ModelBundle
 from ecg.recording_analysis import CLASSIFY_CHUNK_S, CONTEXT_S
 from recordings import selectors as recording_selectors
-from recordings.models import CLASS_COLOURS, CLASS_NAMES, Recording
+from recordings.models import CLASS_COLOURS, Recording
 from recordings.services import mapped_signals
 
 from .accuracy import measured_accuracy
@@ -158,7 +159,7 @@ def recording_report_pdf(*, recording: Recording) -> bytes:
     )
     if beat is not None:
         data.label_heading = f"Highlighted beat (#{beat.index}, {beat.time_s:.2f} s)"
-        data.label, data.label_name = beat.label, CLASS_NAMES.get(beat.label, beat.label)
+        data.label, data.label_name = beat.label, class_display_name(beat.label)
         data.confidence = beat.confidence
         data.image_png = explain.png_bytes(
             np.kron(_beat_image(recording, beat.index), np.ones((4, 4), dtype=np.uint8))
@@ -214,7 +215,7 @@ def _class_rows(recording: Recording) -> list[tuple[str, ...]]:
         mean = stats.get(code, {}).get("mean")
         rows.append(
             (
-                f"{CLASS_NAMES.get(code, code)} ({code})",
+                f"{class_display_name(code)} ({code})",
                 str(item["count"]),
                 f"{item['percent']:.1f}%",
                 f"{mean:.1%}" if mean is not None else "-",
@@ -256,7 +257,7 @@ def _rhythm_tables(recording: Recording) -> list[ReportTable]:
             (*header, "Longest run"),
             [
                 (
-                    f"{CLASS_NAMES.get(e['code'], e['code'])} ({e['code']})",
+                    f"{class_display_name(e['code'])} ({e['code']})",
                     str(e["beats"]),
                     str(e["per_hour"]),
                     str(e["singles"]),

@@ -19,6 +19,7 @@ from classifier.model_registry import ModelNotInstalledError, get_model_registry
 from classifier.models import Prediction
 from ecg.imaging.images import load_image_for_model
 from ecg.models import explain
+from ecgsite.errors import ApplicationError
 
 from .accuracy import measured_accuracy
 from .models import PredictionHeatMap
@@ -28,8 +29,16 @@ from .selectors import heatmap_unavailable_reason, model_metadata
 logger = logging.getLogger(__name__)
 
 
-class HeatMapUnavailable(RuntimeError):
-    """The heat map cannot be computed; the message says why, for the user."""
+class HeatMapUnavailable(ApplicationError):
+    """The heat map cannot be computed; the message says why, for the user. A 404: the page
+    answers Django's "not found", the API "No heat map: <why>"."""
+
+    status = 404
+    code = "not_found"
+
+    @property
+    def api_message(self) -> str:
+        return f"No heat map: {self.message}"
 
 
 def _model_input(prediction: Prediction, *, size: int, kind: str):

@@ -1,41 +1,27 @@
-"""Owner-only downloads for the result page: the Grad-CAM overlay and the PDF report."""
+"""Owner-only downloads for the result page: the Grad-CAM overlay and the PDF report.
+
+A heat map that cannot be had is a ``HeatMapUnavailable`` (404), answered by the middleware."""
 
 from __future__ import annotations
 
-import io
-
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, HttpRequest
 
 from classifier import selectors
+from ecgsite.private_files import private_file_response
 from ecgsite.ratelimit import rate_limited
 from recordings.selectors import recording_get
 
 from .recording_services import recording_beat_heatmap_get_or_create, recording_report_pdf
-from .services import HeatMapUnavailable, prediction_heatmap_get_or_create, prediction_report_pdf
-
-
-def private_file(handle, content_type: str, **kwargs) -> FileResponse:
-    response = FileResponse(handle, content_type=content_type, **kwargs)
-    response["Cache-Control"] = "private, max-age=3600"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-def private_pdf(pdf: bytes, filename: str) -> FileResponse:
-    """A generated PDF as a private attachment download."""
-    return private_file(io.BytesIO(pdf), "application/pdf", as_attachment=True, filename=filename)
+from .services import prediction_heatmap_get_or_create, prediction_report_pdf
 
 
 @login_required
 @rate_limited("heatmap")
 def prediction_heatmap(request: HttpRequest, pk: int) -> FileResponse:
     prediction = selectors.prediction_get(user=request.user, pk=pk)
-    try:
-        heatmap = prediction_heatmap_get_or_create(prediction=prediction)
-    except HeatMapUnavailable as exc:
-        raise Http404(str(exc)) from None
-    return private_file(heatmap.overlay.open("rb"), "image/png")
+    heatmap = prediction_heatmap_get_or_create(prediction=prediction)
+    return private_file_response(heatmap.overlay.open("rb"), content_type="image/png")
 
 
 @login_required
@@ -43,26 +29,24 @@ def prediction_heatmap(request: HttpRequest, pk: int) -> FileResponse:
 def prediction_report(request: HttpRequest, pk: int) -> FileResponse:
     prediction = selectors.prediction_get(user=request.user, pk=pk)
     pdf = prediction_report_pdf(prediction=prediction)
-    return private_pdf(pdf, f"ecg-prediction-{prediction.pk}.pdf")
+    return private_file_response(
+        pdf, content_type="application/pdf", filename=f"ecg-prediction-{prediction.pk}.pdf"
+    )
 
 
 @login_required
 @rate_limited("heatmap")
 def recording_beat_heatmap(request: HttpRequest, pk: int, index: int) -> FileResponse:
     recording = recording_get(user=request.user, pk=pk)
-    try:
-        heatmap = recording_beat_heatmap_get_or_create(recording=recording, index=index)
-    except HeatMapUnavailable as exc:
-        raise Http404(str(exc)) from None
-    return private_file(heatmap.overlay.open("rb"), "image/png")
+    heatmap = recording_beat_heatmap_get_or_create(recording=recording, index=index)
+    return private_file_response(heatmap.overlay.open("rb"), content_type="image/png")
 
 
 @login_required
 @rate_limited("export")
 def recording_report(request: HttpRequest, pk: int) -> FileResponse:
     recording = recording_get(user=request.user, pk=pk)
-    try:
-        pdf = recording_report_pdf(recording=recording)
-    except HeatMapUnavailable as exc:
-        raise Http404(str(exc)) from None
-    return private_pdf(pdf, f"ecg-recording-{recording.pk}.pdf")
+    pdf = recording_report_pdf(recording=recording)
+    return private_file_response(
+        pdf, content_type="application/pdf", filename=f"ecg-recording-{recording.pk}.pdf"
+    )

@@ -1,4 +1,7 @@
-"""Reading an uploaded CSV recording a block of rows at a time (``parse_csv``)."""
+"""Reading an uploaded CSV recording a block of rows at a time (``parse_csv``).
+
+Long on purpose: one format's reader; its column, unit and time-axis rules are read together.
+"""
 
 from __future__ import annotations
 

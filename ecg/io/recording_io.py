@@ -7,6 +7,8 @@ file and the problem. WFDB samples, CSV rows and EDF data records are converted 
 time into the float32 result, so parsing needs little more than that result. Nothing is written
 anywhere except a private temporary folder that is removed before returning, because the WFDB
 and EDF (header) readers want paths.
+
+Long on purpose: the WFDB reader beside the checks that every format shares.
 """
 
 from __future__ import annotations

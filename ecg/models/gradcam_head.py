@@ -16,6 +16,8 @@ the RR branch, dropout (the identity at inference), normalisations (affine at in
 
 A layer type the head does not know is refused (``HeadError``) at export, so such a model keeps
 the Keras path. No Django here; Keras is imported only by ``describe``.
+
+Long on purpose: the export-time split and the NumPy backward pass mirror each other per layer.
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ then computes the same heat maps without TensorFlow. Same staleness rule (the ``
 SHA-256 in the sidecar ``<name>.gradcam.tflite.json``).
 
 No Django here; TensorFlow is imported only by ``export_lite`` and ``export_gradcam``.
+
+Long on purpose: export, freshness check and serving share one file format; they change together.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ choice by inter-patient validation, shipping to ``models/`` and the written repo
 Shipped weights are the inter-patient (DS1-trained) ones -- their test figures describe new
 patients. The same configs trained on the intra-patient split go to ``models/intra/`` so
 ``evaluate_model`` can reproduce both columns of the report from the files alone.
+
+Long on purpose: the one end-to-end path that builds, trains, ships and evaluates the models.
 """
 
 from __future__ import annotations

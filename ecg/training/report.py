@@ -2,6 +2,8 @@
 ``models/REPORT.md`` and the generated "Model performance" block of the README.
 
 Everything here formats numbers that evaluation code computed; nothing is typed in by hand.
+
+Long on purpose: every written figure (JSON, PNG, REPORT.md, docs) comes from here, so all agree.
 """
 
 from __future__ import annotations

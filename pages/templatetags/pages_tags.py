@@ -1,5 +1,7 @@
 from django import template
 
+from pages.content import BY_CODE
+
 register = template.Library()
 
 
@@ -12,3 +14,10 @@ def pct(value) -> str:
 @register.filter
 def fixed3(value) -> str:
     return "–" if value is None else f"{float(value):.3f}"
+
+
+@register.simple_tag
+def class_page(code: str):
+    """The info page content for a class code (None for an unknown code): pages owns the
+    class pages, other apps' templates show them through this tag."""
+    return BY_CODE.get(code)

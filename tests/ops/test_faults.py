@@ -28,7 +28,7 @@ def media_files(settings) -> list[Path]:
 
 
 def assert_rest_of_site_up(client) -> None:
-    for url in (reverse("pages:home"), reverse("classifier:history"), reverse("pages:about")):
+    for url in (reverse("pages:home"), reverse("pages:history"), reverse("pages:about")):
         assert client.get(url).status_code == 200, url
 
 
@@ -98,7 +98,7 @@ def test_database_unavailable(user, installed_tiny_models, monkeypatch):
         raise OperationalError("could not connect to server: Connection refused")
 
     monkeypatch.setattr(connection, "cursor", refuse)
-    response = logged_in.get(reverse("classifier:history"))
+    response = logged_in.get(reverse("pages:history"))
     assert response.status_code == 503
     body = response.content.decode()
     assert "database" in body.lower() and "Connection refused" not in body
@@ -115,7 +115,7 @@ def test_database_unavailable_answers_json_to_api_clients(user, monkeypatch):
         raise OperationalError("could not connect to server")
 
     monkeypatch.setattr(connection, "cursor", refuse)
-    response = client.get(reverse("classifier:history"), HTTP_ACCEPT="application/json")
+    response = client.get(reverse("pages:history"), HTTP_ACCEPT="application/json")
     assert response.status_code == 503
     assert response.json()["code"] == "database_unavailable"
     assert response["Retry-After"] == "30"

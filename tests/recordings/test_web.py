@@ -515,7 +515,7 @@ def test_history_lists_recordings_beside_images_with_kind_and_class_filters(
     client, env, users, tmp_path
 ):
     recording, _truth, _symbols = done_recording(client, users, tmp_path)
-    history = reverse("classifier:history")
+    history = reverse("pages:history")
     url = recording.get_absolute_url()
     assert url in client.get(history).content.decode()
     assert url in client.get(history, {"kind": "recording"}).content.decode()

@@ -65,7 +65,7 @@ def test_every_page_has_alt_text_labels_and_landmarks(client, user, installed_ti
         *(reverse("pages:class_info", args=[p.slug]) for p in CLASS_PAGES),
     ]  # fmt: skip
     private = [
-        reverse("classifier:upload"), reverse("classifier:history"),
+        reverse("classifier:upload"), reverse("pages:history"),
         prediction.get_absolute_url(), reverse("classifier:delete", args=[prediction.pk]),
         reverse("classifier:batch") + f"?ids={prediction.pk}", reverse("password_change"),
     ]  # fmt: skip

@@ -20,7 +20,7 @@ def test_signup_creates_account_and_logs_in(client, password):
     assert response["Location"] == reverse("classifier:upload")
     user = User.objects.get(username="carol")
     assert user.email == "carol@example.org" and not user.is_staff
-    assert client.get(reverse("classifier:history")).status_code == 200
+    assert client.get(reverse("pages:history")).status_code == 200
 
 
 def test_signup_rejects_weak_password_and_duplicate_email(client, user):
@@ -41,7 +41,7 @@ def test_login_and_logout(client, user, password):
     assert client.get(reverse("logout")).status_code == 405  # logout is POST-only
     response = client.post(reverse("logout"))
     assert response.status_code == 302
-    assert client.get(reverse("classifier:history")).status_code == 302
+    assert client.get(reverse("pages:history")).status_code == 302
 
 
 def test_login_rejects_wrong_password(client, user):

@@ -1,10 +1,12 @@
 """The upload and filter forms, and the Prediction model's own behaviour."""
 
 import datetime as dt
+import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.datastructures import MultiValueDict
+from PIL import Image
 
 from classifier.forms import PredictionFilterForm, UploadForm
 from classifier.models import Prediction, prediction_upload_to
@@ -95,3 +97,14 @@ def test_probabilities_come_back_in_label_order_whatever_the_database_order():
         probabilities={"!": 0.1, "A": 0.5, "L": 0.1, "N": 0.1, "R": 0.1, "V": 0.1},
     )
     assert [r["code"] for r in p.probability_rows()] == ["L", "N", "A", "V", "R", "!"]
+
+
+def test_upload_form_keeps_at_most_one_size_limit_of_decoded_pixels(settings):
+    first = Image.open(io.BytesIO(beat_image_bytes()))
+    settings.UPLOAD_MAX_PIXELS = first.width * first.height  # room for exactly one image
+    files = [SimpleUploadedFile(n, beat_image_bytes(seed=i)) for i, n in enumerate("ab")]
+    form = upload_form(files)
+    assert form.is_valid(), form.errors
+    held, dropped = form.cleaned_data["images"]
+    assert held.image is not None and dropped.image is None
+    assert dropped.decoded().size == held.decoded().size  # decoded again when needed

@@ -24,7 +24,7 @@ def test_public_pages_render_for_anonymous_users(client, name):
 
 def test_home_links_to_upload_and_history_when_logged_in(user_client):
     body = user_client.get(reverse("pages:home")).content.decode()
-    assert reverse("classifier:upload") in body and reverse("classifier:history") in body
+    assert reverse("classifier:upload") in body and reverse("pages:history") in body
 
 
 def test_home_page_offers_recordings_too(client, user_client):

@@ -20,7 +20,7 @@ from tests.factories import beat_image_bytes, spectrogram_image_bytes
 pytestmark = pytest.mark.django_db
 
 UPLOAD = reverse("classifier:upload")
-HISTORY = reverse("classifier:history")
+HISTORY = reverse("pages:history")
 
 
 def png(name="beat.png", data=None, **kw) -> SimpleUploadedFile:
@@ -261,7 +261,7 @@ def test_history_titles_empty_results_and_dates_read_right(
 
 
 def test_history_is_paginated(user_client, user, installed_tiny_models, monkeypatch):
-    monkeypatch.setattr("classifier.views.HISTORY_PAGE_SIZE", 2)
+    monkeypatch.setattr("pages.views.HISTORY_PAGE_SIZE", 2)
     for i in range(5):
         make_prediction(user, f"f{i}.png")
     page2 = user_client.get(HISTORY, {"page": 2, "q": "f"})
@@ -316,3 +316,18 @@ def test_too_many_files_in_one_request_is_refused(user_client, installed_tiny_mo
     assert response.status_code == 400
     assert Prediction.objects.count() == 0
     assert stored_files(settings) == []
+
+
+def test_each_uploaded_image_is_checked_and_decoded_once(
+    user_client, installed_tiny_models, settings, monkeypatch
+):
+    from classifier import forms
+
+    checked = []
+    real = forms.validate_image_file
+    monkeypatch.setattr(forms, "validate_image_file", lambda f: checked.append(f.name) or real(f))
+    monkeypatch.setattr(services, "validate_image_file", lambda f: pytest.fail("checked twice"))
+    files = [png("a.png", seed=1), png("b.png", seed=2)]
+    response = user_client.post(UPLOAD, {"images": files, "image_type": "auto"})
+    assert response.status_code == 302 and checked == ["a.png", "b.png"]
+    assert Prediction.objects.count() == 2

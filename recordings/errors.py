@@ -1,0 +1,25 @@
+"""The recordings app's errors, each with its user message and HTTP status.
+
+A recording file the parser refuses (``ecg.io`` ``RecordingFormatError``) is a form error: the
+service turns it into Django's ``ValidationError`` (400) with the parser's sentence.
+"""
+
+from __future__ import annotations
+
+from classifier.model_registry import RecordingModelMissing
+from ecgsite.errors import ApplicationError
+
+
+class RecordingModelUnavailable(ApplicationError, RecordingModelMissing):
+    """No usable recording model is installed (also the model service's own error)."""
+
+    status = 503
+    code = "model_not_installed"
+    message = "No recording model is installed."
+
+
+class AnalysisNotDone(ApplicationError):
+    """Results were asked of a recording whose analysis is queued, running or failed."""
+
+    status = 409
+    code = "analysis_not_done"
