@@ -323,7 +323,8 @@ def analyse(
     started = time.perf_counter()
     quality = recording_quality(recording.signal, recording.fs, peaks)
     timings["quality_s"] = time.perf_counter() - started
-    if not quality.readable.any():
+    # Without a single detected beat the caller's "no heartbeat" says it all already.
+    if peaks.size and not quality.readable.any():
         raise NoReadableSignal(no_readable_message(quality))
     started = time.perf_counter()
     beats = classify_at(

@@ -61,7 +61,8 @@ def recording_history(*, user, filters: dict[str, Any] | None = None) -> dict[st
         return {"shown": False, "items": [], "total": 0}
     qs = recording_list(user=user, filters={"q": filters.get("q")})
     if value := filters.get("predicted_class"):
-        qs = qs.filter(pk__in=Beat.objects.filter(label=value).values("recording_id"))
+        shown = Beat.objects.filter(label=value, state=Beat.State.CLASSIFIED)
+        qs = qs.filter(pk__in=shown.values("recording_id"))
     if value := filters.get("date_from"):
         qs = qs.filter(created_at__date__gte=value)
     if value := filters.get("date_to"):
@@ -186,19 +187,63 @@ def recording_strip(*, recording: Recording, start_s: float, seconds: float) -> 
                 "t": b.time_s,
                 "label": b.label,
                 "confidence": b.confidence,
+                "state": b.state,
+                "runner_up": b.runner_up,
                 "reference": b.reference_label,
             }  # fmt: skip
             for b in beats
         ],
+        "unreadable": unreadable_stretches(
+            recording=recording, start_s=start_s, end_s=start_s + seconds
+        ),
         "colours": CLASS_COLOURS,
     }
+
+
+def unreadable_stretches(
+    *, recording: Recording, start_s: float = 0.0, end_s: float | None = None
+) -> list[dict[str, Any]]:
+    """Unreadable stretches of the analysed lead overlapping ``start_s``-``end_s`` (seconds),
+    neighbouring unreadable segments merged, each with its reasons: what the strip greys out
+    and the page lists."""
+    end_s = recording.duration_s if end_s is None else end_s
+    stretches: list[dict[str, Any]] = []
+    for row in (recording.quality or {}).get("segments", []):
+        if row["readable"] or row["end_s"] <= start_s or row["start_s"] >= end_s:
+            continue
+        last = stretches[-1] if stretches else None
+        if last is not None and abs(last["end_s"] - row["start_s"]) < 1e-6:
+            last["end_s"] = row["end_s"]
+            if row["reason"] not in last["reasons"]:
+                last["reasons"].append(row["reason"])
+        else:
+            stretches.append(
+                {"start_s": row["start_s"], "end_s": row["end_s"], "reasons": [row["reason"]]}
+            )
+    return stretches
+
+
+def quality_overview(*, recording: Recording) -> dict[str, Any]:
+    """What the recording page says about what could not be read: the analysable share, the
+    beats per state and the unreadable stretches (the first ``QUALITY_STRETCHES_SHOWN``)."""
+    stretches = unreadable_stretches(recording=recording)
+    share = (recording.quality or {}).get("readable_share")
+    return {
+        "analysable_percent": None if share is None else round(100 * share, 1),
+        "states": recording.summary.get("states") or {},
+        "stretches": stretches[:QUALITY_STRETCHES_SHOWN],
+        "more_stretches": max(0, len(stretches) - QUALITY_STRETCHES_SHOWN),
+    }
+
+
+QUALITY_STRETCHES_SHOWN = 20
 
 
 def recording_next_beat(
     *, recording: Recording, after_s: float, label: str, backwards: bool = False
 ) -> Beat | None:
-    """The next (or previous) beat of class ``label`` after ``after_s`` seconds."""
-    beats = recording.beats.filter(label=label)
+    """The next (or previous) beat shown as class ``label`` after ``after_s`` seconds."""
+    beats = recording.beats.filter(label=label, state=Beat.State.CLASSIFIED)
     if backwards:
         return beats.filter(time_s__lt=after_s).order_by("-time_s").first()
     return beats.filter(time_s__gt=after_s).order_by("time_s").first()
@@ -221,6 +266,9 @@ def recording_beat(*, recording: Recording, index: int) -> dict[str, Any]:
         "label": beat.label,
         "label_name": CLASS_NAMES.get(beat.label, beat.label),
         "confidence": beat.confidence,
+        "state": beat.state,
+        "runner_up": beat.runner_up,
+        "shown_label": beat.shown_label,
         "reference": beat.reference_label,
         "probabilities": [
             {"code": c, "name": CLASS_NAMES.get(c, c), "percent": round(100 * float(p), 1)}
@@ -255,13 +303,13 @@ def recording_csv_rows(*, recording: Recording) -> Iterator[list[str]]:
     classes = recording.model_metadata.get("classes", [])
     probs = _probabilities(recording) if recording.results_file else None
     yield (
-        ["beat", "time_s", "sample", "class", "confidence"]
+        ["beat", "time_s", "sample", "class", "confidence", "state", "runner_up"]
         + [f"p_{c}" for c in classes]
         + (["reference_class"] if recording.has_reference else [])
     )
     for beat in recording.beats.order_by("index").iterator(chunk_size=5000):
         row = [str(beat.index), f"{beat.time_s:.4f}", str(beat.sample), beat.label,
-               f"{beat.confidence:.4f}"]  # fmt: skip
+               f"{beat.confidence:.4f}", beat.state, beat.runner_up]  # fmt: skip
         if probs is not None:
             values = [float(p) for p in probs[beat.index]]
             if beat.label in classes:  # the stored file is float16: give the class's column
@@ -285,15 +333,16 @@ def folder_name(code: str) -> str:
 def recording_class_zip(
     *, recording: Recording, label: str, max_beats: int, part: int = 1
 ) -> tuple[BinaryIO, int]:
-    """A ZIP of the class's beat images as ``<class folder>/<record>_beat<index>.png``, in an
-    open temporary file (too much to build in memory), and the number of beats in it. Part
+    """A ZIP of the images of the beats shown as class ``label`` (classified, as counted on the
+    page) as ``<class folder>/<record>_beat<index>.png``, in an open temporary file (too much
+    to build in memory), and the number of beats in it. Part
     ``part`` (from 1) holds the class's beats ``(part - 1) * max_beats`` up to ``max_beats``
     PNGs: drawing takes 0.6-1.2 ms a beat, so the cap bounds a request's time."""
     if part < 1:
         raise Http404("No such part.")
     first = (part - 1) * max_beats
     beats = list(
-        recording.beats.filter(label=label)
+        recording.beats.filter(label=label, state=Beat.State.CLASSIFIED)
         .order_by("index")
         .values_list("index", "sample")[first : first + max_beats]
     )
