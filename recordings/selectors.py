@@ -303,18 +303,20 @@ def recording_csv_rows(*, recording: Recording) -> Iterator[list[str]]:
     classes = recording.model_metadata.get("classes", [])
     probs = _probabilities(recording) if recording.results_file else None
     yield (
-        ["beat", "time_s", "sample", "class", "confidence", "state", "runner_up"]
+        ["beat", "time_s", "sample", "class", "confidence"]
         + [f"p_{c}" for c in classes]
+        + ["state", "runner_up"]  # "class" is the model's output whatever the state
         + (["reference_class"] if recording.has_reference else [])
     )
     for beat in recording.beats.order_by("index").iterator(chunk_size=5000):
         row = [str(beat.index), f"{beat.time_s:.4f}", str(beat.sample), beat.label,
-               f"{beat.confidence:.4f}", beat.state, beat.runner_up]  # fmt: skip
+               f"{beat.confidence:.4f}"]  # fmt: skip
         if probs is not None:
             values = [float(p) for p in probs[beat.index]]
             if beat.label in classes:  # the stored file is float16: give the class's column
                 values[classes.index(beat.label)] = beat.confidence  # the beat's own value
             row += [f"{p:.4f}" for p in values]
+        row += [beat.state, beat.runner_up]
         if recording.has_reference:
             row.append(beat.reference_label)
         yield row

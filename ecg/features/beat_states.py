@@ -45,7 +45,10 @@ def runner_up(probabilities: np.ndarray) -> np.ndarray:
     probabilities = np.asarray(probabilities)
     if probabilities.ndim != 2 or probabilities.shape[1] < 2:
         return np.zeros(len(probabilities), dtype=np.int64)
-    return np.argsort(probabilities, axis=1, kind="stable")[:, -2].astype(np.int64)
+    # The top class masked out, then argmax: ties break as ``argmax`` breaks them for the top.
+    rest = probabilities.astype(np.float64, copy=True)
+    rest[np.arange(len(rest)), rest.argmax(axis=1)] = -np.inf
+    return rest.argmax(axis=1).astype(np.int64)
 
 
 def in_runs(hits: np.ndarray, min_length: int) -> np.ndarray:
