@@ -4,6 +4,7 @@ recording upload page's own form (same rules); this serializer documents the req
 from __future__ import annotations
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ecg.io.recording_io import MAX_FS, MIN_FS
@@ -28,8 +29,33 @@ class RecordingCreateSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, max_length=1000)
 
 
+class QualitySegmentSerializer(serializers.Serializer):
+    start_s = serializers.FloatField()
+    end_s = serializers.FloatField()
+    readable = serializers.BooleanField()
+    reason = serializers.CharField(
+        allow_blank=True, help_text='Why unreadable ("noise", "flat line (no signal)", ...).'
+    )
+    kurtosis = serializers.FloatField(allow_null=True)
+    in_band_ratio = serializers.FloatField(allow_null=True)
+    baseline_ratio = serializers.FloatField(allow_null=True)
+    detector_agreement = serializers.FloatField(allow_null=True)
+
+
+class RecordingQualitySerializer(serializers.Serializer):
+    readable_share = serializers.FloatField(
+        help_text="Share (0-1) of the recording in readable segments: what could be analysed."
+    )
+    segments = QualitySegmentSerializer(
+        many=True, help_text="Signal quality per 5-s segment of the analysed lead."
+    )
+
+
 class RecordingSerializer(serializers.ModelSerializer):
     model = serializers.SerializerMethodField()
+    quality = serializers.SerializerMethodField(
+        help_text="Signal quality of the analysed lead; null until analysed."
+    )
     progress = serializers.IntegerField(source="progress_percent")
     links = serializers.SerializerMethodField()
 
@@ -57,9 +83,14 @@ class RecordingSerializer(serializers.ModelSerializer):
             "summary",
             "detection",
             "agreement",
+            "quality",
             "links",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(RecordingQualitySerializer(allow_null=True))
+    def get_quality(self, obj: Recording) -> dict | None:
+        return obj.quality or None  # {} before the analysis (or after a failure): null
 
     def get_model(self, obj: Recording) -> dict[str, str] | None:
         if not obj.model_name:
@@ -80,8 +111,28 @@ class RecordingSerializer(serializers.ModelSerializer):
 class BeatSerializer(serializers.ModelSerializer):
     class Meta:
         model = Beat
-        fields = ["index", "time_s", "sample", "label", "confidence", "reference_label"]
+        fields = [
+            "index",
+            "time_s",
+            "sample",
+            "label",
+            "confidence",
+            "state",
+            "runner_up",
+            "reference_label",
+        ]
         read_only_fields = fields
+        extra_kwargs = {
+            "label": {"help_text": "The model's class (kept whatever the state)."},
+            "state": {
+                "help_text": (
+                    "classified: the class may be shown; uncertain: show as 'label? or "
+                    "runner_up', not counted; unreadable: the beat's segment is noise, flat or "
+                    "clipped, no class is shown"
+                )
+            },
+            "runner_up": {"help_text": "The second most probable class."},
+        }
 
 
 class BeatProbabilitySerializer(serializers.Serializer):
@@ -96,5 +147,8 @@ class BeatDetailSerializer(serializers.Serializer):
     label = serializers.CharField()
     label_name = serializers.CharField()
     confidence = serializers.FloatField()
+    state = serializers.ChoiceField(choices=Beat.State.choices)
+    runner_up = serializers.CharField(allow_blank=True)
+    shown_label = serializers.CharField(help_text='As pages show it: "V", "uncertain (V? or N)".')
     reference = serializers.CharField(allow_blank=True)
     probabilities = BeatProbabilitySerializer(many=True)

@@ -9,14 +9,22 @@ so a 24-hour recording never holds more than a batch of beat images in memory.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 
 from ecg.classes import label_set
-from ecg.dsp.detection import DetectionScore, detect_beats, evaluate_detection, match_to_reference
+from ecg.dsp.detection import (
+    DetectionError,
+    DetectionScore,
+    detect_beats,
+    evaluate_detection,
+    match_to_reference,
+)
+from ecg.dsp.quality import SegmentQuality, beats_readable, segment_bounds, signal_quality
 from ecg.dsp.signal import prepare_signal
+from ecg.features.beat_states import beat_states, runner_up, uncertain_threshold
 from ecg.features.beats import labels_for
 from ecg.features.rhythm import summarise
 from ecg.io.recording_io import ParsedRecording
@@ -34,6 +42,9 @@ CLASSIFY_BATCH = 512
 # beats of one class lie anywhere in 24 hours, and filtering from the first to the last of them
 # would take the whole recording.
 REDRAW_SPAN_S = 600.0
+# Signal quality is scored ten minutes at a time (with a segment of context on each side) so a
+# 24-hour lead is never filtered whole.
+QUALITY_PIECE_S = 600.0
 Progress = Callable[[float, str], None]
 
 
@@ -70,6 +81,70 @@ class Analysis:
     reference_labels: np.ndarray | None = None  # per beat: reference class code or "" if none
     detected_beats: int = 0  # before dropping beats too close to the ends for a full window
     timings: dict[str, float] = field(default_factory=dict)
+    quality: SegmentQuality | None = None  # per segment of the analysed lead
+    states: np.ndarray | None = None  # per beat: classified / uncertain / unreadable
+    runner_up: np.ndarray | None = None  # per beat: the second most probable class code
+
+
+class NoReadableSignal(DetectionError):
+    """No segment of the recording is readable ECG: nothing may be classified."""
+
+
+def no_readable_message(quality: SegmentQuality) -> str:
+    """The page's message for a recording without one readable segment."""
+    reasons = sorted({r for r in quality.reasons if r}) or ["noise"]
+    return f"no readable ECG in this recording: {' / '.join(reasons)}"
+
+
+def recording_quality(
+    signal: np.ndarray, fs: float, peaks: np.ndarray, *, piece_s: float = QUALITY_PIECE_S
+) -> SegmentQuality:
+    """``signal_quality`` of a whole lead, ``piece_s`` at a time (bounded memory).
+
+    Each piece is scored with one segment of context on both sides (so filter edges fall on
+    segments that are thrown away) and keeps exactly the recording's own segments
+    (``segment_bounds`` of the whole lead): the result is the same as one call on the whole
+    lead, up to those edges.
+    """
+    peaks = np.asarray(peaks, dtype=np.int64)
+    bounds = segment_bounds(len(signal), fs)
+    size = int(bounds[0, 1] - bounds[0, 0])
+    per_piece = max(1, int(round(piece_s * fs)) // max(size, 1))
+    parts: list[SegmentQuality] = []
+    for first in range(0, len(bounds), per_piece):
+        group = bounds[first : first + per_piece]
+        lo = max(0, int(group[0, 0]) - size)
+        hi = min(len(signal), int(group[-1, 1]) + size)
+        local = peaks[(peaks >= lo) & (peaks < hi)] - lo
+        quality = signal_quality(np.asarray(signal[lo:hi]), fs, peaks=local)
+        own = (quality.starts + lo >= group[0, 0]) & (quality.starts + lo < group[-1, 1])
+        parts.append(_shifted(quality, own, lo))
+    return _joined(parts)
+
+
+def _shifted(quality: SegmentQuality, keep: np.ndarray, offset: int) -> SegmentQuality:
+    """The ``keep`` segments of ``quality``, their sample positions moved by ``offset``."""
+    arrays = {
+        f.name: getattr(quality, f.name)[keep]
+        for f in fields(quality)
+        if isinstance(getattr(quality, f.name), np.ndarray)
+    }
+    arrays["starts"] = arrays["starts"] + offset
+    arrays["ends"] = arrays["ends"] + offset
+    reasons = [r for r, k in zip(quality.reasons, keep, strict=True) if k]
+    return replace(quality, reasons=reasons, **arrays)
+
+
+def _joined(parts: list[SegmentQuality]) -> SegmentQuality:
+    if len(parts) == 1:
+        return parts[0]
+    arrays = {
+        f.name: np.concatenate([getattr(p, f.name) for p in parts])
+        for f in fields(parts[0])
+        if isinstance(getattr(parts[0], f.name), np.ndarray)
+    }
+    reasons = [r for p in parts for r in p.reasons]
+    return replace(parts[0], reasons=reasons, **arrays)
 
 
 def classify_at(
@@ -246,6 +321,12 @@ def analyse(
     )
     timings["detect_s"] = time.perf_counter() - started
     started = time.perf_counter()
+    quality = recording_quality(recording.signal, recording.fs, peaks)
+    timings["quality_s"] = time.perf_counter() - started
+    # Without a single detected beat the caller's "no heartbeat" says it all already.
+    if peaks.size and not quality.readable.any():
+        raise NoReadableSignal(no_readable_message(quality))
+    started = time.perf_counter()
     beats = classify_at(
         bundle,
         recording.signal,
@@ -255,14 +336,29 @@ def analyse(
     )
     timings["classify_s"] = time.perf_counter() - started
     report(0.9, "summarising")
+    states = beat_states(
+        labels=beats.labels,
+        confidence=beats.confidence,
+        readable=beats_readable(quality, beats.samples),
+        uncertain_below=uncertain_threshold(bundle.metadata),
+    )
     summary = summarise(
         peaks=beats.samples,
         labels=beats.labels.tolist(),
         fs=recording.fs,
         duration_s=recording.duration_s,
         classes=beats.classes,
+        states=states.tolist(),
     )
-    analysis = Analysis(beats=beats, summary=summary, detected_beats=int(peaks.size))
+    summary["analysable_share"] = round(quality.readable_share, 4)
+    analysis = Analysis(
+        beats=beats,
+        summary=summary,
+        detected_beats=int(peaks.size),
+        quality=quality,
+        states=states,
+        runner_up=np.asarray(beats.classes)[runner_up(beats.probabilities)],
+    )
     if recording.has_reference:
         analysis.detection = evaluate_detection(recording.ann_samples, peaks, recording.fs)
         label_set_name = str(bundle.metadata.get("label_set", "six"))

@@ -30,5 +30,7 @@ class RecordingFilterSet(django_filters.FilterSet):
         )
 
     def filter_with_beats_of_class(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """Recordings with at least one beat of the class."""
-        return queryset.filter(pk__in=Beat.objects.filter(label=value).values("recording_id"))
+        """Recordings with at least one beat shown as the class (uncertain and unreadable beats
+        are not said to be of any class)."""
+        shown = Beat.objects.filter(label=value, state=Beat.State.CLASSIFIED)
+        return queryset.filter(pk__in=shown.values("recording_id"))

@@ -9,6 +9,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from ecg.features import beat_states
+
 # Colours of the strip view and legend (colour-blind-safe Okabe-Ito palette).
 CLASS_COLOURS: dict[str, str] = {
     "N": "#0072B2",
@@ -83,6 +85,14 @@ class Recording(models.Model):
     detection = models.JSONField(null=True, blank=True)  # vs reference annotations
     agreement = models.JSONField(null=True, blank=True)  # model vs reference classes
     notes = models.JSONField(default=list, blank=True)  # parsing notes (bridged gaps, ...)
+    quality = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            "Signal quality of the analysed lead: readable_share (0-1) and one row per "
+            "segment (start_s, end_s, readable, reason and the indices)."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -121,7 +131,16 @@ class Recording(models.Model):
 
 
 class Beat(models.Model):
-    """One classified beat. Probabilities live in the recording's results file (row = index)."""
+    """One classified beat. Probabilities live in the recording's results file (row = index).
+
+    ``label`` is always the model's answer; ``state`` says whether it may be shown as a class
+    (``ecg.features.beat_states``): an uncertain beat is shown as "X? or <runner_up>", an
+    unreadable one (its segment is noise, flat or clipped) as no class at all."""
+
+    class State(models.TextChoices):
+        CLASSIFIED = beat_states.CLASSIFIED, "Classified"
+        UNCERTAIN = beat_states.UNCERTAIN, "Uncertain"
+        UNREADABLE = beat_states.UNREADABLE, "Unreadable"
 
     recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="beats")
     index = models.PositiveIntegerField()
@@ -129,6 +148,8 @@ class Beat(models.Model):
     time_s = models.FloatField()
     label = models.CharField(max_length=8)
     confidence = models.FloatField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.CLASSIFIED)
+    runner_up = models.CharField(max_length=8, blank=True)  # the second most probable class
     reference_label = models.CharField(max_length=8, blank=True)  # matched reference beat
 
     class Meta:
@@ -142,4 +163,17 @@ class Beat(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"beat {self.index} at {self.time_s:.2f} s: {self.label}"
+        return f"beat {self.index} at {self.time_s:.2f} s: {self.shown_label}"
+
+    @property
+    def shown_label(self) -> str:
+        """The class as pages show it: "V", "V? or N" when uncertain, "unreadable"."""
+        return shown_label(self.label, self.state, self.runner_up)
+
+
+def shown_label(label: str, state: str, runner_up: str) -> str:
+    if state == Beat.State.UNREADABLE:
+        return "unreadable"
+    if state == Beat.State.UNCERTAIN:
+        return f"uncertain ({label}? or {runner_up})" if runner_up else f"uncertain ({label}?)"
+    return label

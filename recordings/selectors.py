@@ -179,19 +179,63 @@ def recording_strip(*, recording: Recording, start_s: float, seconds: float) -> 
                 "t": b.time_s,
                 "label": b.label,
                 "confidence": b.confidence,
+                "state": b.state,
+                "runner_up": b.runner_up,
                 "reference": b.reference_label,
             }  # fmt: skip
             for b in beats
         ],
+        "unreadable": unreadable_stretches(
+            recording=recording, start_s=start_s, end_s=start_s + seconds
+        ),
         "colours": CLASS_COLOURS,
     }
+
+
+def unreadable_stretches(
+    *, recording: Recording, start_s: float = 0.0, end_s: float | None = None
+) -> list[dict[str, Any]]:
+    """Unreadable stretches of the analysed lead overlapping ``start_s``-``end_s`` (seconds),
+    neighbouring unreadable segments merged, each with its reasons: what the strip greys out
+    and the page lists."""
+    end_s = recording.duration_s if end_s is None else end_s
+    stretches: list[dict[str, Any]] = []
+    for row in (recording.quality or {}).get("segments", []):
+        if row["readable"] or row["end_s"] <= start_s or row["start_s"] >= end_s:
+            continue
+        last = stretches[-1] if stretches else None
+        if last is not None and abs(last["end_s"] - row["start_s"]) < 1e-6:
+            last["end_s"] = row["end_s"]
+            if row["reason"] not in last["reasons"]:
+                last["reasons"].append(row["reason"])
+        else:
+            stretches.append(
+                {"start_s": row["start_s"], "end_s": row["end_s"], "reasons": [row["reason"]]}
+            )
+    return stretches
+
+
+def quality_overview(*, recording: Recording) -> dict[str, Any]:
+    """What the recording page says about what could not be read: the analysable share, the
+    beats per state and the unreadable stretches (the first ``QUALITY_STRETCHES_SHOWN``)."""
+    stretches = unreadable_stretches(recording=recording)
+    share = (recording.quality or {}).get("readable_share")
+    return {
+        "analysable_percent": None if share is None else round(100 * share, 1),
+        "states": recording.summary.get("states") or {},
+        "stretches": stretches[:QUALITY_STRETCHES_SHOWN],
+        "more_stretches": max(0, len(stretches) - QUALITY_STRETCHES_SHOWN),
+    }
+
+
+QUALITY_STRETCHES_SHOWN = 20
 
 
 def recording_next_beat(
     *, recording: Recording, after_s: float, label: str, backwards: bool = False
 ) -> Beat | None:
-    """The next (or previous) beat of class ``label`` after ``after_s`` seconds."""
-    beats = recording.beats.filter(label=label)
+    """The next (or previous) beat shown as class ``label`` after ``after_s`` seconds."""
+    beats = recording.beats.filter(label=label, state=Beat.State.CLASSIFIED)
     if backwards:
         return beats.filter(time_s__lt=after_s).order_by("-time_s").first()
     return beats.filter(time_s__gt=after_s).order_by("time_s").first()
@@ -214,6 +258,9 @@ def recording_beat(*, recording: Recording, index: int) -> dict[str, Any]:
         "label": beat.label,
         "label_name": class_display_name(beat.label),
         "confidence": beat.confidence,
+        "state": beat.state,
+        "runner_up": beat.runner_up,
+        "shown_label": beat.shown_label,
         "reference": beat.reference_label,
         "probabilities": [
             {"code": c, "name": class_display_name(c), "percent": round(100 * float(p), 1)}
@@ -250,6 +297,7 @@ def recording_csv_rows(*, recording: Recording) -> Iterator[list[str]]:
     yield (
         ["beat", "time_s", "sample", "class", "confidence"]
         + [f"p_{c}" for c in classes]
+        + ["state", "runner_up"]  # "class" is the model's output whatever the state
         + (["reference_class"] if recording.has_reference else [])
     )
     for beat in recording.beats.order_by("index").iterator(chunk_size=5000):
@@ -260,6 +308,7 @@ def recording_csv_rows(*, recording: Recording) -> Iterator[list[str]]:
             if beat.label in classes:  # the stored file is float16: give the class's column
                 values[classes.index(beat.label)] = beat.confidence  # the beat's own value
             row += [f"{p:.4f}" for p in values]
+        row += [beat.state, beat.runner_up]
         if recording.has_reference:
             row.append(beat.reference_label)
         yield row
@@ -278,15 +327,16 @@ def folder_name(code: str) -> str:
 def recording_class_zip(
     *, recording: Recording, label: str, max_beats: int, part: int = 1
 ) -> tuple[BinaryIO, int]:
-    """A ZIP of the class's beat images as ``<class folder>/<record>_beat<index>.png``, in an
-    open temporary file (too much to build in memory), and the number of beats in it. Part
+    """A ZIP of the images of the beats shown as class ``label`` (classified, as counted on the
+    page) as ``<class folder>/<record>_beat<index>.png``, in an open temporary file (too much
+    to build in memory), and the number of beats in it. Part
     ``part`` (from 1) holds the class's beats ``(part - 1) * max_beats`` up to ``max_beats``
     PNGs: drawing takes 0.6-1.2 ms a beat, so the cap bounds a request's time."""
     if part < 1:
         raise Http404("No such part.")
     first = (part - 1) * max_beats
     beats = list(
-        recording.beats.filter(label=label)
+        recording.beats.filter(label=label, state=Beat.State.CLASSIFIED)
         .order_by("index")
         .values_list("index", "sample")[first : first + max_beats]
     )

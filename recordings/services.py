@@ -297,6 +297,7 @@ def recording_analyse(*, recording_id: int) -> str:
                 },
                 detection=result.detection.as_dict() if result.detection else None,
                 agreement=result.agreement,
+                quality=_quality_json(result),
                 model_name=bundle.name,
                 model_version=bundle.version,
                 model_metadata=_drawing_metadata(bundle.metadata),
@@ -410,10 +411,22 @@ def _drawing_metadata(metadata: dict) -> dict:
     return {k: metadata[k] for k in keys if k in metadata}
 
 
+def _quality_json(result) -> dict:
+    """The analysed lead's signal quality as stored with the recording (computed once)."""
+    if result.quality is None:
+        return {}
+    return {
+        "readable_share": round(result.quality.readable_share, 4),
+        "segments": result.quality.as_rows(),
+    }
+
+
 def _write_beats(recording: Recording, result) -> None:
     beats = result.beats
     labels = beats.labels
     confidence = beats.confidence
+    states = result.states if result.states is not None else [Beat.State.CLASSIFIED] * len(beats)
+    runner_up = result.runner_up if result.runner_up is not None else [""] * len(beats)
     reference = result.reference_labels
     fs = recording.sampling_rate
     rows = (
@@ -424,6 +437,8 @@ def _write_beats(recording: Recording, result) -> None:
             time_s=round(float(sample) / fs, 4),
             label=str(labels[i]),
             confidence=round(float(confidence[i]), 4),
+            state=str(states[i]),
+            runner_up=str(runner_up[i]),
             reference_label=str(reference[i]) if reference is not None else "",
         )
         for i, sample in enumerate(beats.samples.tolist())
@@ -456,6 +471,7 @@ def recording_mark_failed(*, recording_id: int, reason: str) -> None:
             summary={},
             detection=None,
             agreement=None,
+            quality={},
             progress_message="failed",
         )
     if stale:

@@ -87,6 +87,7 @@ def recording_detail_view(request, pk: int):
             for c in CLASS_COLOURS
         ],
         "agreement_rows": _agreement_rows(recording.agreement),
+        "quality": selectors.quality_overview(recording=recording),
     }
     return render(request, "recordings/detail.html", context)
 

@@ -22,7 +22,7 @@ from ecg.models import explain
 from ecg.models.bundle import ModelBundle
 from ecg.recording_analysis import CLASSIFY_CHUNK_S, CONTEXT_S
 from recordings import selectors as recording_selectors
-from recordings.models import CLASS_COLOURS, Recording
+from recordings.models import CLASS_COLOURS, Beat, Recording
 from recordings.services import mapped_signals
 
 from .accuracy import measured_accuracy
@@ -118,7 +118,8 @@ def highlighted_beat(recording: Recording):
     present = [c for c in ECTOPIC if counts.get(c)] or sorted(counts, key=counts.get)[-1:]
     if not present:
         return None
-    return recording.beats.filter(label=present[0]).order_by("-confidence", "index").first()
+    shown = recording.beats.filter(label=present[0], state=Beat.State.CLASSIFIED)
+    return shown.order_by("-confidence", "index").first()
 
 
 def recording_report_pdf(*, recording: Recording) -> bytes:
@@ -133,7 +134,7 @@ def recording_report_pdf(*, recording: Recording) -> bytes:
     details = [
         ("Recording", f"{recording.name} ({recording.file_format}, {recording.lead_label})"),
         ("Duration", f"{recording.duration_display} at {recording.sampling_rate:g} Hz"),
-        ("Beats classified", str(recording.beat_count)),
+        *_quality_details(recording),
         (
             "Heart rate",
             f"mean {rate.get('mean_bpm', '-')} bpm, min {rate.get('min_bpm', '-')}, "
@@ -175,6 +176,23 @@ def recording_report_pdf(*, recording: Recording) -> bytes:
     return build_pdf(data)
 
 
+def _quality_details(recording: Recording) -> list[tuple[str, str]]:
+    """What the analysis could read: analysable share and beats per state (issue 18)."""
+    states = recording.summary.get("states")
+    share = (recording.quality or {}).get("readable_share")
+    if states is None or share is None:  # analysed before beat states existed
+        return [("Beats classified", str(recording.beat_count))]
+    return [
+        ("Analysable", f"{share:.1%} of the recording (the rest is noise, flat or clipped)"),
+        (
+            "Beats",
+            f"{recording.beat_count} detected: {states.get('classified', 0)} classified, "
+            f"{states.get('uncertain', 0)} uncertain (not counted in the class table), "
+            f"{states.get('unreadable', 0)} unreadable (no class shown)",
+        ),
+    ]
+
+
 def _beat_image(recording: Recording, index: int) -> np.ndarray:
     png = recording_selectors.recording_beat_png(recording=recording, index=index)
     from PIL import Image
@@ -192,22 +210,30 @@ def _strip(recording: Recording, centre_s: float) -> tuple[bytes, str]:
         strip["fs"],
         start_s=strip["start_s"],
         beat_times_s=[b["t"] for b in strip["beats"]],
-        beat_labels=[b["label"] for b in strip["beats"]],
+        beat_labels=[_strip_mark(b) for b in strip["beats"]],
         colours=CLASS_COLOURS,
         highlight_s=centre_s,
     )
     caption = (
         f"{strip['start_s']:.1f}-{strip['start_s'] + strip['seconds']:.1f} s, "
-        f"{recording.lead_label}, band-passed 0.5-40 Hz; each beat's class above it, the "
-        "highlighted beat shaded."
+        f"{recording.lead_label}, band-passed 0.5-40 Hz; each beat's class above it (X?: "
+        "uncertain, -: unreadable), the highlighted beat shaded."
     )
     return png, caption
 
 
+def _strip_mark(beat: dict) -> str:
+    """A beat's mark on the strip, as on the page: "V", "V?" when uncertain, "-" unreadable."""
+    if beat.get("state") == Beat.State.UNREADABLE:
+        return "-"
+    return f"{beat['label']}?" if beat.get("state") == Beat.State.UNCERTAIN else beat["label"]
+
+
 def _class_rows(recording: Recording) -> list[tuple[str, ...]]:
+    classified = recording.beats.filter(state=Beat.State.CLASSIFIED)
     stats = {
         row["label"]: row
-        for row in recording.beats.values("label").annotate(n=Count("id"), mean=Avg("confidence"))
+        for row in classified.values("label").annotate(n=Count("id"), mean=Avg("confidence"))
     }
     rows = []
     for item in recording.summary.get("classes", []):

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ecg.features.beat_states import CLASSIFIED, UNREADABLE, state_counts
+
 # Classes that are ectopic (premature / abnormal origin) rather than conduction patterns: runs and
 # per-hour counts are reported for these. L and R (bundle branch blocks) are a property of every
 # beat of a patient, so "runs" of them mean nothing.
@@ -30,10 +32,21 @@ def class_counts(labels: Sequence[str], classes: Sequence[str]) -> list[dict[str
     return out
 
 
-def heart_rate(peaks: np.ndarray, fs: float) -> dict[str, float | None]:
-    """Mean heart rate (beats / mean RR) and min / max of the running-median heart rate."""
+def rr_intervals(peaks: np.ndarray, fs: float, readable: np.ndarray | None = None) -> np.ndarray:
+    """RR intervals (s) within ``RR_VALID_S``; with ``readable`` (one flag per beat), only the
+    intervals between two readable beats: a gap over an unreadable stretch is no interval."""
     rr = np.diff(np.asarray(peaks, dtype=np.float64)) / fs
-    rr = rr[(rr >= RR_VALID_S[0]) & (rr <= RR_VALID_S[1])]
+    if readable is not None:
+        readable = np.asarray(readable, dtype=bool)
+        rr = rr[readable[:-1] & readable[1:]]
+    return rr[(rr >= RR_VALID_S[0]) & (rr <= RR_VALID_S[1])]
+
+
+def heart_rate(
+    peaks: np.ndarray, fs: float, readable: np.ndarray | None = None
+) -> dict[str, float | None]:
+    """Mean heart rate (beats / mean RR) and min / max of the running-median heart rate."""
+    rr = rr_intervals(peaks, fs, readable)
     if rr.size == 0:
         return {"mean_bpm": None, "min_bpm": None, "max_bpm": None}
     if rr.size >= HR_SMOOTH_BEATS:
@@ -48,10 +61,11 @@ def heart_rate(peaks: np.ndarray, fs: float) -> dict[str, float | None]:
     }
 
 
-def rr_irregularity(peaks: np.ndarray, fs: float) -> dict[str, float | None]:
+def rr_irregularity(
+    peaks: np.ndarray, fs: float, readable: np.ndarray | None = None
+) -> dict[str, float | None]:
     """RR variability: SDNN, RMSSD and pNN50 (ms / %) and the coefficient of variation."""
-    rr = np.diff(np.asarray(peaks, dtype=np.float64)) / fs
-    rr = rr[(rr >= RR_VALID_S[0]) & (rr <= RR_VALID_S[1])]
+    rr = rr_intervals(peaks, fs, readable)
     if rr.size < 3:
         return {"sdnn_ms": None, "rmssd_ms": None, "pnn50_percent": None, "cv": None}
     successive = np.diff(rr)
@@ -106,20 +120,29 @@ def summarise(
     fs: float,
     duration_s: float,
     classes: Sequence[str],
+    states: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The report's summary for beats at ``peaks`` (samples at ``fs``) with class ``labels``.
 
-    ``peaks`` are the classified beats; heart rate and RR variability use the same beats so the
-    numbers on the page all describe one set of beats.
+    ``states`` (``ecg.features.beat_states``, one per beat; all "classified" when omitted)
+    decide what counts: class counts and ectopic runs take classified beats only (an uncertain
+    or unreadable beat breaks a run, it never joins one); heart rate and RR variability take
+    the readable beats (classified or uncertain: an uncertain class is still a heartbeat).
     """
     peaks = np.asarray(peaks, dtype=np.int64)
     if len(peaks) != len(labels):
         raise ValueError(f"{len(peaks)} beats but {len(labels)} labels")
+    states_array = np.asarray(states if states is not None else [CLASSIFIED] * len(peaks))
+    if states_array.shape != peaks.shape:
+        raise ValueError(f"{len(peaks)} beats but {len(states_array)} states")
+    shown = np.where(states_array == CLASSIFIED, np.asarray(labels, dtype=object), "")
+    readable = states_array != UNREADABLE
     return {
         "beats": int(len(peaks)),
         "duration_s": round(float(duration_s), 2),
-        "classes": class_counts(labels, classes),
-        "heart_rate": heart_rate(peaks, fs),
-        "rr": rr_irregularity(peaks, fs),
-        "ectopy": ectopy(labels, peaks, fs, duration_s),
+        "classes": class_counts(shown[states_array == CLASSIFIED].tolist(), classes),
+        "states": state_counts(states_array),
+        "heart_rate": heart_rate(peaks, fs, readable),
+        "rr": rr_irregularity(peaks, fs, readable),
+        "ectopy": ectopy(shown.tolist(), peaks, fs, duration_s),
     }

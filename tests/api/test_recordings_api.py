@@ -188,7 +188,10 @@ def test_report_pdf_names_patient_highlighted_beat_and_classes(alice_api, done):
     text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
     assert "ECG recording report" in text and "R-11" in text
     assert "Highlighted beat" in text and "Beats per class" in text
-    assert f"Beats classified {done.beat_count}" in text
+    # Beats by state, and what share could be read (issue 18), where "Beats classified" was.
+    states = done.summary["states"]
+    assert f"Beats {done.beat_count} detected: {states['classified']} classified" in text
+    assert "Analysable 100.0% of the recording" in text
     assert "tiny_recording v0.0-test" in text and "not a diagnosis" in text
     assert len(reader.pages[0].images) == 3  # strip, beat, heat map
 

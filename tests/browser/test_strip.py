@@ -93,6 +93,8 @@ def test_the_strip_pages_through_the_recording_and_opens_beats(
     strip = page.evaluate("() => fetch(document.getElementById('strip').dataset.stripUrl"
                           " + '?start=10&seconds=10').then(r => r.json())")  # fmt: skip
     first = strip["beats"][0]
+    # The canvas may sit below the fold (the page grows above it): bring it into view first.
+    page.locator("#strip-canvas").scroll_into_view_if_needed()
     box = page.locator("#strip-canvas").bounding_box()
     page.mouse.click(box["x"] + (first["t"] - 10.0) / 10.0 * box["width"], box["y"] + 100)
     title = page.locator("#beat-title")
@@ -122,3 +124,40 @@ def test_the_strip_pages_through_the_recording_and_opens_beats(
     page.click("#strip-find-next")
     expected = min(max(found["time_s"] - 5.0, 0.0), DURATION - 10.0)
     page.locator("#strip-caption").filter(has_text=re.compile(rf"^{expected:.1f}–")).wait_for()
+
+
+def test_an_unreadable_stretch_is_drawn_greyed(page, recording_env, tmp_path):
+    """60 s of ECG with loud noise over 20-35 s: on the strip the noisy stretch is greyed and
+    says so, its beats carry no class; the clean stretch beside it is not greyed."""
+    times = beat_times(60.0)
+    x = ecg(FS, 60.0, times)
+    x[int(20 * FS) : int(35 * FS)] = np.random.default_rng(1).normal(0, 0.5, int(15 * FS))
+    path = tmp_path / "noisy.csv"
+    path.write_text("\n".join(f"{v:.4f}" for v in x) + "\n")
+    get_user_model().objects.create_user("grey-user", password=PASSWORD)
+    log_in(page, "grey-user")
+    page.goto("/recordings/upload/")
+    page.set_input_files("#id_files", [str(path)])
+    page.fill("#id_sampling_rate", "360")
+    with page.expect_navigation(timeout=60_000):
+        page.get_by_role("button", name="Upload and analyse").click()
+    recording = Recording.objects.get()
+    assert recording.status == Recording.Status.DONE, recording.error
+    page.goto(f"/recordings/{recording.pk}/")
+    page.locator("#strip-caption").filter(has_text="s of 60 s").wait_for()
+    page.fill("#strip-start", "15")
+    page.dispatch_event("#strip-start", "change")
+    page.locator("#strip-caption").filter(has_text="Grey: unreadable").wait_for()
+    # Top row of the canvas (above the beat labels, where no trace is drawn): grey over the
+    # noisy stretch, blank over the clean one. 10-s page from 15 s: 20-35 s is x >= 50 %.
+    pixels = page.evaluate(
+        """() => {
+            const c = document.getElementById('strip-canvas'), ctx = c.getContext('2d');
+            const at = (share) =>
+                Array.from(ctx.getImageData(Math.round(share * c.width), 2, 1, 1).data);
+            return {noisy: at(0.75), clean: at(0.25)};
+        }"""
+    )
+    r, g, b, alpha = pixels["noisy"]
+    assert alpha > 0 and abs(r - g) < 8 and abs(g - b) < 8  # grey
+    assert pixels["clean"][3] == 0

@@ -1,5 +1,6 @@
 // The ECG strip: pages through the recording, draws the lead with each beat marked in its
-// class colour, and shows a clicked beat's image and probabilities. No dependencies.
+// class colour, and shows a clicked beat's image and probabilities. Unreadable stretches are
+// greyed and their beats get no class; uncertain beats are marked "X?". No dependencies.
 (function () {
   "use strict";
   var section = document.getElementById("strip");
@@ -12,7 +13,7 @@
   var caption = document.getElementById("strip-caption");
   var duration = parseFloat(section.dataset.duration);
   var data = null;
-  var MV_TOP = 2.0, MV_BOTTOM = -1.5, LABEL_BAND = 22;
+  var MV_TOP = 2.0, MV_BOTTOM = -1.5, LABEL_BAND = 22, GREY = "#9a9a9a";
 
   function seconds() { return parseFloat(secondsInput.value); }
   function clampStart(t) { return Math.max(0, Math.min(t, Math.max(0, duration - seconds()))); }
@@ -30,6 +31,12 @@
     for (var g = Math.ceil(data.start_s / 0.2) * 0.2; g < data.start_s + data.seconds; g += 0.2) {
       ctx.beginPath(); ctx.moveTo(x(g), LABEL_BAND); ctx.lineTo(x(g), canvas.height); ctx.stroke();
     }
+    (data.unreadable || []).forEach(function (u) {  // no class is shown for what lies here
+      ctx.fillStyle = "#d9d9d9"; ctx.globalAlpha = 0.6;
+      ctx.fillRect(x(u.start_s), 0, x(u.end_s) - x(u.start_s), canvas.height);
+      ctx.globalAlpha = 1; ctx.fillStyle = "#555"; ctx.textAlign = "left"; ctx.font = "11px sans-serif";
+      ctx.fillText("unreadable: " + u.reasons.join(", "), Math.max(2, x(u.start_s) + 2), canvas.height - 4);
+    });
     ctx.strokeStyle = "#222"; ctx.beginPath();
     var n = data.signal.length, dt = data.seconds / n;
     for (var i = 0; i < n; i++) {
@@ -39,10 +46,10 @@
     ctx.stroke();
     ctx.font = "12px sans-serif"; ctx.textAlign = "center";
     data.beats.forEach(function (b) {
-      var colour = data.colours[b.label] || "#666";
+      var colour = b.state === "unreadable" ? GREY : (data.colours[b.label] || "#666");
       ctx.fillStyle = colour; ctx.globalAlpha = 0.18;
       ctx.fillRect(x(b.t) - 3, LABEL_BAND, 6, canvas.height - LABEL_BAND);
-      ctx.globalAlpha = 1; ctx.fillText(b.label, x(b.t), 15);
+      ctx.globalAlpha = 1; ctx.fillText(mark(b), x(b.t), 15);
     });
     if (selected >= 0 && data.beats[selected]) {  // the beat shown in the detail card
       ctx.strokeStyle = "#000"; ctx.lineWidth = 2;
@@ -50,7 +57,14 @@
       ctx.lineWidth = 1;
     }
     caption.textContent = data.start_s.toFixed(1) + "–" + (data.start_s + data.seconds).toFixed(1) +
-      " s of " + duration.toFixed(0) + " s; " + data.beats.length + " beats. Click a beat for details.";
+      " s of " + duration.toFixed(0) + " s; " + data.beats.length + " beats. Click a beat for details." +
+      ((data.unreadable || []).length ? " Grey: unreadable, no class shown." : "");
+  }
+
+  // The beat's mark above the strip: its class, "X?" when uncertain, "·" when unreadable.
+  function mark(b) {
+    if (b.state === "unreadable") return "\u00b7";
+    return b.state === "uncertain" ? b.label + "?" : b.label;
   }
 
   function load(start) {
@@ -84,7 +98,8 @@
         document.getElementById("beat-image").src = beatUrl(section.dataset.pngUrl, b.index);
         showHeatMap(b.index);
         document.getElementById("beat-title").textContent = "Beat " + b.index + " at " +
-          b.time_s.toFixed(2) + " s: " + b.label_name + " (" + (100 * b.confidence).toFixed(1) + " %)" +
+          b.time_s.toFixed(2) + " s: " + (b.state === "classified" ? b.label_name : b.shown_label) +
+          " (" + (100 * b.confidence).toFixed(1) + " %" + (b.state === "unreadable" ? ", model output kept, not shown" : "") + ")" +
           (b.reference ? "; reference " + b.reference : "");
         var body = document.getElementById("beat-probabilities");
         body.textContent = "";

@@ -1,0 +1,94 @@
+"""Per-beat states: may this beat's class be shown, and how sure is it? (issue 18).
+
+Every classified beat gets one of three states, from pure functions of the model's
+probabilities and the signal quality of the beat's segment:
+
+* ``unreadable``: the beat lies in a segment that ``ecg.dsp.quality`` found unreadable (noise,
+  flat line, clipping). The model's output is kept, but no class is shown for it and it is left
+  out of class counts, heart rate, RR variability and runs;
+* ``uncertain``: the model's answer is not to be trusted on its own. Two rules:
+
+  - the top probability is under the model's calibrated threshold
+    (``metadata["calibration"]["uncertain_below"]``, when the model has one);
+  - a flutter call (``!``) outside a run of at least ``FLUTTER_RUN_MIN`` consecutive readable
+    ``!`` calls: ventricular flutter is a sustained rhythm, so an isolated ``!`` inside another
+    rhythm is almost always a noisy or odd beat, not flutter;
+
+  shown as "uncertain (X? or Y)" with the runner-up class Y, and counted apart;
+* ``classified``: everything else; its class is shown and counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+CLASSIFIED = "classified"
+UNCERTAIN = "uncertain"
+UNREADABLE = "unreadable"
+STATES = (CLASSIFIED, UNCERTAIN, UNREADABLE)
+
+FLUTTER = "!"
+FLUTTER_RUN_MIN = 3  # consecutive readable "!" calls that make a flutter run
+
+
+def uncertain_threshold(metadata: Mapping[str, Any]) -> float | None:
+    """The model's calibrated "uncertain below" probability, or None when it has none."""
+    value = (metadata.get("calibration") or {}).get("uncertain_below")
+    return None if value is None else float(value)
+
+
+def runner_up(probabilities: np.ndarray) -> np.ndarray:
+    """Index of each beat's second most probable class (``(n, k)`` -> ``(n,)``)."""
+    probabilities = np.asarray(probabilities)
+    if probabilities.ndim != 2 or probabilities.shape[1] < 2:
+        return np.zeros(len(probabilities), dtype=np.int64)
+    # The top class masked out, then argmax: ties break as ``argmax`` breaks them for the top.
+    rest = probabilities.astype(np.float64, copy=True)
+    rest[np.arange(len(rest)), rest.argmax(axis=1)] = -np.inf
+    return rest.argmax(axis=1).astype(np.int64)
+
+
+def in_runs(hits: np.ndarray, min_length: int) -> np.ndarray:
+    """For each True in ``hits``, whether it belongs to a run of >= ``min_length`` Trues."""
+    hits = np.asarray(hits, dtype=bool)
+    edges = np.diff(np.concatenate([[0], hits.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    inside = np.zeros(hits.size, dtype=bool)
+    for start, end in zip(starts, ends, strict=True):
+        if end - start >= min_length:
+            inside[start:end] = True
+    return inside
+
+
+def beat_states(
+    *,
+    labels: Sequence[str],
+    confidence: np.ndarray,
+    readable: np.ndarray,
+    uncertain_below: float | None = None,
+) -> np.ndarray:
+    """The state of every beat (an array of ``STATES`` strings), from its label, top
+    probability and whether its segment is readable. Unreadable wins over uncertain."""
+    labels = np.asarray(labels)
+    confidence = np.asarray(confidence, dtype=np.float64)
+    readable = np.asarray(readable, dtype=bool)
+    if not (labels.shape == confidence.shape == readable.shape):
+        raise ValueError("labels, confidence and readable must have one entry per beat")
+    uncertain = np.zeros(labels.shape, dtype=bool)
+    if uncertain_below is not None:
+        uncertain |= confidence < uncertain_below
+    flutter = (labels == FLUTTER) & readable
+    uncertain |= flutter & ~in_runs(flutter, FLUTTER_RUN_MIN)
+    states = np.full(labels.shape, CLASSIFIED, dtype=object)
+    states[uncertain] = UNCERTAIN
+    states[~readable] = UNREADABLE
+    return states.astype(str)
+
+
+def state_counts(states: np.ndarray) -> dict[str, int]:
+    """Beats per state, every state present (0 when none)."""
+    states = np.asarray(states)
+    return {state: int(np.sum(states == state)) for state in STATES}
