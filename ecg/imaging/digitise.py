@@ -43,6 +43,8 @@ MAX_ROTATION_DEG = 5.0
 # A rotated grid piles into far fewer rows and columns once turned back (gains of 1.5 or more
 # on the benchmark's DS1 paper images); a red trace without a grid gains about 1.2.
 GRID_ROTATION_GAIN = 1.35
+# A strip's baseline tilted less than this is left as it is.
+MIN_TILT_DEG = 0.2
 # ECG paper standard.
 PAPER_MM_PER_S = 25.0
 PAPER_MM_PER_MV = 10.0
@@ -65,7 +67,8 @@ class Digitised:
     peak-to-peak 1; ``units`` says which). ``fs`` is samples per second of ``signal`` (one
     sample per image column of the trace). ``trace_x`` / ``trace_y`` are the followed trace in
     the ORIGINAL image's pixel coordinates (for an overlay). ``quality`` (0-1) is the share of
-    trace columns actually seen (not interpolated) times a continuity score.
+    trace columns actually seen (not interpolated) times a continuity score; ``clutter`` the
+    share of ink left after cleaning that is not on the followed trace.
     """
 
     signal: np.ndarray
@@ -77,6 +80,7 @@ class Digitised:
     trace_y: np.ndarray
     quality: float
     coverage: float
+    clutter: float
     rotation_deg: float
     px_per_mm: float | None
     n_peaks: int
@@ -291,8 +295,8 @@ def _keep_trace_components(mask: np.ndarray) -> np.ndarray:
     return np.isin(labels, keep_ids)
 
 
-def follow_trace(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """Follow the trace column by column; (columns, rows, coverage, continuity).
+def follow_trace(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float, float]:
+    """Follow the trace column by column; (columns, rows, coverage, continuity, clutter).
 
     A column's value is the centre of its trace run, or the run's tip at a local peak or
     trough (half a line width in); with several runs in one column, the run nearest the
@@ -337,13 +341,21 @@ def follow_trace(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float
     line_w = float(np.nanmedian(run)) if seen.any() else 1.0
     centre = (t + b) / 2
     value = centre.copy()
-    # Local tips: a long run above (below) both neighbours reaches to a peak (trough).
+    # Local tips: a long run reaching above (below) both neighbours is a peak (trough) squeezed
+    # into one column; its value is that end, half a line width in, so R and S waves keep
+    # their height instead of being averaged away. A run that is both (a whole QRS in one
+    # column of a thick line) takes the end farther from the baseline (the trace's median).
     t_l, t_r = np.roll(t, 1), np.roll(t, -1)
     b_l, b_r = np.roll(b, 1), np.roll(b, -1)
-    up = (t < t_l) & (t < t_r) & (run > 1.5 * line_w)
-    down = (b > b_l) & (b > b_r) & (run > 1.5 * line_w)
-    value[up & ~down] = t[up & ~down] + (line_w - 1) / 2
-    value[down & ~up] = b[down & ~up] - (line_w - 1) / 2
+    long_run = run > 1.5 * line_w
+    up = (t <= t_l) & (t <= t_r) & long_run
+    down = (b >= b_l) & (b >= b_r) & long_run
+    baseline = float(np.nanmedian(centre))
+    top_far = np.abs(t - baseline) >= np.abs(b - baseline)
+    use_top = (up & ~down) | (up & down & top_far)
+    use_bottom = (down & ~up) | (up & down & ~top_far)
+    value[use_top] = t[use_top] + (line_w - 1) / 2
+    value[use_bottom] = b[use_bottom] - (line_w - 1) / 2
     idx = np.arange(span_cols.size)
     value = np.interp(idx, idx[seen], value[seen])
     coverage = float(seen.mean())
@@ -352,7 +364,11 @@ def follow_trace(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float
     # Continuity: the share of steps that are not jumps over a third of the trace height
     # while both neighbours are flat (isolated jumps are noise or a second object).
     continuity = 1.0 - float(np.mean(jumps > height / 3)) if jumps.size else 0.0
-    return span_cols, value, coverage, continuity
+    # Clutter: the share of kept pixels outside the followed run of their column (text,
+    # boxes, a second curve); a lone trace has almost none.
+    chosen = np.nansum(np.minimum(b - t + 1, counts[span_cols]))
+    clutter = 1.0 - float(chosen) / max(float(counts.sum()), 1.0)
+    return span_cols, value, coverage, continuity, clutter
 
 
 def count_peaks(signal: np.ndarray) -> int:
@@ -365,6 +381,16 @@ def count_peaks(signal: np.ndarray) -> int:
     above = x > 0.5 * x.max()
     starts = np.flatnonzero(np.diff(above.astype(np.int8)) == 1)
     return int(starts.size + (1 if above[0] else 0))
+
+
+def _baseline_slope(rows: np.ndarray) -> float:
+    """Slope (rows per column) of the straight line fitted to the running median of a trace
+    (about a tenth of it, i.e. about a second of a strip: longer than a QRS, so the median
+    follows the baseline)."""
+    k = max(3, (len(rows) // 10) | 1)
+    base = ndimage.median_filter(rows, size=k, mode="nearest")
+    idx = np.arange(len(rows), dtype=np.float64)
+    return float(np.polyfit(idx, base, 1)[0])
 
 
 def digitise(image: Image.Image) -> Digitised:
@@ -382,16 +408,25 @@ def digitise(image: Image.Image) -> Digitised:
             (MAX_WIDTH, max(1, int(round(h0 * shrink)))), Image.Resampling.BOX
         )
         rgb = np.asarray(small, dtype=np.float32)
+    return _digitise_rgb(rgb, shrink)
+
+
+def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> Digitised:
+    """``digitise`` on an RGB array; ``tilt`` (degrees) is a rotation to undo first, read from
+    the baseline of an earlier pass (then no grid rotation is estimated)."""
     notes: list[str] = []
     bg = background_colour(rgb)
     ink = ink_mask(rgb, bg)
     if not ink.any():
         raise DigitiseError("no ECG trace found")
     red = red_mask(rgb)
-    # Rotation is read from the grid only: a bare trace has no straight line to trust (its
-    # projection profile prefers angles that flatten a QRS); a strip's baseline tilt is
-    # removed later as a linear trend instead.
-    angle = estimate_rotation(red, min_gain=GRID_ROTATION_GAIN) if red.mean() > 0.02 else 0.0
+    # Rotation is read from the grid; a bare trace has no straight line to trust (its
+    # projection profile prefers angles that flatten a QRS), so a strip's tilt is read from
+    # its baseline after a first pass (below) and the image traced again.
+    if tilt is not None:
+        angle = tilt
+    else:
+        angle = estimate_rotation(red, min_gain=GRID_ROTATION_GAIN) if red.mean() > 0.02 else 0.0
     if angle:
         fill = tuple(int(v) for v in bg)
         turned = Image.fromarray(rgb.astype(np.uint8)).rotate(
@@ -424,7 +459,7 @@ def digitise(image: Image.Image) -> Digitised:
     if rows.any() or cols.any():
         trace = trace & ~rows[:, None] & ~cols[None, :]
     trace = _keep_trace_components(trace)
-    span_cols, value, coverage, continuity = follow_trace(trace)
+    span_cols, value, coverage, continuity, clutter = follow_trace(trace)
     if span_cols.size < max(8, 0.2 * w):
         raise DigitiseError("no ECG trace found")
     up = -(value - np.median(value))  # image rows grow downwards
@@ -435,6 +470,13 @@ def digitise(image: Image.Image) -> Digitised:
         units, source = "mV", "grid"
         kind = "strip" if (span_cols.size / fs >= 2.0 or n_peaks >= 3) else "single_beat"
     else:
+        if n_peaks >= 3 and tilt is None:
+            # A strip without a grid: a tilt (a rotated photo or scan) shows as a straight
+            # trend of the baseline; its slope (px per column) is the angle to undo.
+            slope = _baseline_slope(value)
+            baseline_angle = float(np.degrees(np.arctan(slope)))
+            if MIN_TILT_DEG <= abs(baseline_angle) <= MAX_ROTATION_DEG:
+                return _digitise_rgb(rgb, shrink, tilt=baseline_angle)
         ptp = float(np.ptp(up)) or 1.0
         signal = up / ptp
         units, source = "normalised", "assumed"
@@ -460,6 +502,7 @@ def digitise(image: Image.Image) -> Digitised:
         trace_y=ys,
         quality=float(coverage * continuity),
         coverage=coverage,
+        clutter=clutter,
         rotation_deg=float(angle),
         px_per_mm=None if px_per_mm is None else float(px_per_mm / shrink),
         n_peaks=n_peaks,

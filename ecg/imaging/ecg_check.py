@@ -1,0 +1,98 @@
+"""Is this image an ECG? Refuse images without a trace; flag traces unlike an ECG.
+
+Three verdicts, in order of the checks:
+
+* ``no_trace``: the background is not a flat colour (a photo, noise), or nothing trace-like
+  is left after removing grid, lines and small pieces (a document, a web page), or the trace
+  found is mostly clutter (several runs per column, jumpy): "no ECG trace found".
+* ``unlike_ecg``: a clean trace that does not look like an ECG (a sine, a random walk): its
+  slope is not concentrated in a few sharp deflections (QRS complexes).
+* ``ecg``: anything else, with the digitised trace.
+
+The thresholds were set on images drawn from MIT-BIH DS1 beats and strips and on generated
+non-ECG images (benchmarks/digitise_benchmark.py); DS2 was not used to choose them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from ecg.imaging.digitise import (
+    Digitised,
+    DigitiseError,
+    _rgb_array,
+    background_colour,
+    digitise,
+)
+
+NO_TRACE = "no ECG trace found"
+# A plot or ECG paper is mostly one flat colour (paper with its grid included).
+MIN_BACKGROUND_SHARE = 0.5
+MIN_QUALITY = 0.6
+# Share of the cleaned ink off the followed trace: under 0.05 on the DS1 plots and paper,
+# about 0.9 on text pages and web-page screenshots.
+MAX_CLUTTER = 0.3
+# ECG slope is spiky: the kurtosis of the first difference of a beat or strip is high (QRS
+# slopes against flat segments); a sine is about 1.5, a random walk about 3.
+MIN_SLOPE_KURTOSIS = 5.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str  # "ecg" | "no_trace" | "unlike_ecg"
+    reason: str
+    digitised: Digitised | None = None
+
+    @property
+    def is_ecg(self) -> bool:
+        return self.status == "ecg"
+
+
+def background_share(rgb: np.ndarray, tolerance: float = 40.0) -> float:
+    """Share of pixels within ``tolerance`` (max over R, G, B) of the median colour."""
+    bg = background_colour(rgb)
+    return float(np.mean(np.abs(rgb - bg).max(axis=2) <= tolerance))
+
+
+def slope_kurtosis(signal: np.ndarray) -> float:
+    """Kurtosis (not excess) of the first difference: how concentrated the slope is."""
+    d = np.diff(np.asarray(signal, dtype=np.float64))
+    d = d - d.mean()
+    var = float(np.mean(d**2))
+    return float(np.mean(d**4) / var**2) if var > 0 else 0.0
+
+
+def check_ecg_image(image: Image.Image) -> Verdict:
+    """Verdict on an uploaded image: ``ecg`` (with the digitised trace), ``no_trace`` or
+    ``unlike_ecg``; the reason is a sentence for the user."""
+    rgb = _rgb_array(image)
+    share = background_share(rgb)
+    if share < MIN_BACKGROUND_SHARE:
+        return Verdict("no_trace", f"{NO_TRACE}: no plain background ({share:.0%} of the image)")
+    try:
+        result = digitise(image)
+    except DigitiseError as exc:
+        return Verdict("no_trace", str(exc))
+    if result.quality < MIN_QUALITY:
+        return Verdict(
+            "no_trace", f"{NO_TRACE}: no continuous line (quality {result.quality:.2f})", result
+        )
+    if result.clutter > MAX_CLUTTER:
+        return Verdict(
+            "no_trace",
+            f"{NO_TRACE}: the marks are text or boxes, not one line "
+            f"({result.clutter:.0%} off the line)",
+            result,
+        )
+    kurt = slope_kurtosis(result.signal)
+    if kurt < MIN_SLOPE_KURTOSIS:
+        return Verdict(
+            "unlike_ecg",
+            f"a trace was found but it does not look like an ECG (no sharp QRS-like "
+            f"deflections; slope kurtosis {kurt:.1f})",
+            result,
+        )
+    return Verdict("ecg", "ECG trace found", result)
