@@ -223,20 +223,20 @@ def _period(profile: np.ndarray) -> float | None:
     max_lag = n // 3
     for lag in range(2, max_lag):
         if ac[lag] > 0.2 and ac[lag] >= ac[lag - 1] and ac[lag] >= ac[lag + 1]:
-            # Refine with the later peaks near multiples of lag (better relative precision).
-            estimates = []
-            for k in range(1, max(2, max_lag // lag)):
-                c = int(round(k * lag))
+            # Refine with the later peaks near multiples of the period, updating the estimate
+            # as it goes so that a fractional period (12.5 px) does not drift off the peaks.
+            period = float(lag)
+            for k in range(2, max(3, max_lag // lag)):
+                c = int(round(k * period))
                 if c + 2 >= n:
                     break
                 lo, hi = max(1, c - 2), c + 3
                 j = lo + int(np.argmax(ac[lo:hi]))
-                if 1 <= j < n - 1:
-                    a, b, cc = ac[j - 1], ac[j], ac[j + 1]
-                    den = a - 2 * b + cc
-                    off = 0.5 * (a - cc) / den if den != 0 else 0.0
-                    estimates.append((j + off) / k)
-            return float(np.median(estimates[-3:])) if estimates else float(lag)
+                a, b, cc = ac[j - 1], ac[j], ac[j + 1]
+                den = a - 2 * b + cc
+                off = 0.5 * (a - cc) / den if den != 0 else 0.0
+                period = (j + off) / k
+            return period
     return None
 
 
