@@ -43,8 +43,10 @@ MAX_ROTATION_DEG = 5.0
 # A rotated grid piles into far fewer rows and columns once turned back (gains of 1.5 or more
 # on the benchmark's DS1 paper images); a red trace without a grid gains about 1.2.
 GRID_ROTATION_GAIN = 1.35
+# A grid puts red in at least this share of every row and column (1 px lines 25 px apart).
+GRID_MIN_SHARE = 0.04
 # A strip's baseline tilted less than this is left as it is.
-MIN_TILT_DEG = 0.2
+MIN_TILT_DEG = 0.5
 # ECG paper standard.
 PAPER_MM_PER_S = 25.0
 PAPER_MM_PER_MV = 10.0
@@ -122,6 +124,15 @@ def red_excess(rgb: np.ndarray) -> np.ndarray:
 def red_mask(rgb: np.ndarray) -> np.ndarray:
     """Pink/red pixels (ECG paper grid colour); pale 1 mm lines included, so no ink test."""
     return red_excess(rgb) > RED_EXCESS
+
+
+def _grid_like(red: np.ndarray) -> bool:
+    """Red pixels in (nearly) every row and column, as a grid's crossing lines put them; a red
+    trace crosses most rows only at a few pixels (tilted grids included, unlike a line test)."""
+    return bool(
+        np.median(red.mean(axis=1)) > GRID_MIN_SHARE
+        and np.median(red.mean(axis=0)) > GRID_MIN_SHARE
+    )
 
 
 def estimate_rotation(
@@ -426,7 +437,7 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
     if tilt is not None:
         angle = tilt
     else:
-        angle = estimate_rotation(red, min_gain=GRID_ROTATION_GAIN) if red.mean() > 0.02 else 0.0
+        angle = estimate_rotation(red, min_gain=GRID_ROTATION_GAIN) if _grid_like(red) else 0.0
     if angle:
         fill = tuple(int(v) for v in bg)
         turned = Image.fromarray(rgb.astype(np.uint8)).rotate(
@@ -444,12 +455,14 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
     if has_grid:
         px_per_mm, grid_notes = grid_scale(np.where(red, red_excess(rgb), 0.0))
         notes.extend(grid_notes)
-        # The trace is darker than any grid line; JPEG washes the colour out of thin grid
-        # lines, so brightness (not only hue) separates them.
+        # The trace is darker than the grid lines. Brightness, not hue, separates them: JPEG
+        # washes the colour out of thin grid lines and bleeds red into the trace beside them.
+        # The cut lies halfway between the trace's core and the typical grid-line pixel.
         lum = rgb.mean(axis=2)
-        trace = ink & ~red & (lum < np.percentile(lum[red], 5) - 20)
-        if trace.sum() < 10:
-            trace = ink & ~red
+        on_lines = red & (red_rows[:, None] | red_cols[None, :])
+        grid_lum = float(np.median(lum[on_lines])) if on_lines.any() else float(np.median(lum[red]))
+        cut = 0.5 * (float(np.percentile(lum, 0.5)) + grid_lum)
+        trace = ink & (lum < cut)
     else:
         trace = ink.copy()
     rows, cols = line_rows_cols(trace)
@@ -476,7 +489,14 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
             slope = _baseline_slope(value)
             baseline_angle = float(np.degrees(np.arctan(slope)))
             if MIN_TILT_DEG <= abs(baseline_angle) <= MAX_ROTATION_DEG:
-                return _digitise_rgb(rgb, shrink, tilt=baseline_angle)
+                turned = _digitise_rgb(rgb, shrink, tilt=baseline_angle)
+                # Kept only if the turned image traces as cleanly (a drifting baseline is not
+                # a tilt, and turning an image with axes leaves them slanted as clutter).
+                if (
+                    turned.clutter <= clutter + 0.05
+                    and turned.quality >= coverage * continuity - 0.05
+                ):
+                    return turned
         ptp = float(np.ptp(up)) or 1.0
         signal = up / ptp
         units, source = "normalised", "assumed"
