@@ -39,7 +39,7 @@ from benchmarks import digitise_renderers as R  # noqa: E402
 from ecg.classes import DS1_RECORDS, DS2_RECORDS, class_codes  # noqa: E402
 from ecg.dsp.signal import MODEL_FS, prepare_signal  # noqa: E402
 from ecg.features.beats import beat_annotations, labels_for  # noqa: E402
-from ecg.imaging.digitise import beat_window, digitise  # noqa: E402
+from ecg.imaging.digitise import ASSUMED_BEAT_PTP_MV, beat_window, digitise  # noqa: E402
 from ecg.imaging.ecg_check import check_ecg_image  # noqa: E402
 from ecg.io.records import load_record  # noqa: E402
 from ecg.training.dataset import DS1_VALIDATION_RECORDS  # noqa: E402
@@ -90,7 +90,7 @@ def sample_beats(data_dir: Path, records, per_class: int, seed: int):
     """Up to ``per_class`` beats of each class, drawn across the records (fixed seed)."""
     rng = np.random.default_rng(seed)
     pool: dict[int, list[tuple[str, int]]] = {}
-    signals, strips = {}, {}
+    signals, strips, ptp = {}, {}, []
     for name in records:
         rec = load_record(data_dir, name)
         x = prepare_signal(rec.signal, rec.fs)
@@ -100,6 +100,8 @@ def sample_beats(data_dir: Path, records, per_class: int, seed: int):
         samples = np.round(samples * scale).astype(int)
         labels = labels_for(symbols)
         ok = (labels >= 0) & (samples - PRE >= 0) & (samples + POST <= len(x))
+        offsets = np.arange(-PRE, POST)
+        ptp.append(np.ptp(x[samples[ok][:, None] + offsets[None, :]], axis=1))
         for s, y in zip(samples[ok], labels[ok], strict=True):
             pool.setdefault(int(y), []).append((name, int(s)))
         start = int(rng.integers(0, len(x) - STRIP))
@@ -108,7 +110,7 @@ def sample_beats(data_dir: Path, records, per_class: int, seed: int):
     for y, items in sorted(pool.items()):
         pick = rng.choice(len(items), size=min(per_class, len(items)), replace=False)
         beats += [(items[i][0], items[i][1], y) for i in pick]
-    return signals, strips, beats
+    return signals, strips, beats, np.concatenate(ptp)
 
 
 def stretched(signal: np.ndarray, n: int) -> np.ndarray:
@@ -141,11 +143,18 @@ def summarise(rows: list[dict], true_ppmm: float | None) -> dict:
         if done
         else None,
         "refused_or_flagged": float(np.mean([r["status"] != "ecg" for r in rows])),
+        "refused_no_trace": float(np.mean([r["status"] == "no_trace" for r in rows])),
         "time_ms_p50": float(np.median([r["ms"] for r in rows])),
         "kind_single_beat": float(np.mean([r.get("kind") == "single_beat" for r in done]))
         if done
         else None,
     }
+    labelled = sorted({r["label"] for r in rows if "label" in r})
+    if labelled:
+        summary["refused_or_flagged_by_class"] = {
+            c: float(np.mean([r["status"] != "ecg" for r in rows if r.get("label") == c]))
+            for c in labelled
+        }
     snr = [r["snr_db"] for r in done if "snr_db" in r]
     if snr:
         summary["median_snr_db_cinc2024"] = float(np.median(snr))
@@ -223,18 +232,21 @@ def main(argv=None) -> int:
     ptp_train = []
     for split, records in splits.items():
         rng = np.random.default_rng(19)
-        signals, strips, beats = sample_beats(data_dir, records, args.beats_per_class, seed=19)
+        signals, strips, beats, ptp_all = sample_beats(
+            data_dir, records, args.beats_per_class, seed=19
+        )
         truths = [signals[r][s - PRE : s + POST].astype(np.float64) for r, s, _ in beats]
         if split == "DS1_train":
-            ptp_train = [float(np.ptp(t)) for t in truths]
+            ptp_train = ptp_all  # every beat of the training records (natural class mix)
         block: dict = {"records": records, "beats": len(beats), "renderers": {}}
         labels = np.array([y for _, _, y in beats])
         recs = np.array([r for r, _, _ in beats])
         for name, draw in beat_renderers(rng).items():
             rows, windows = [], []
-            for truth in truths:
+            for truth, y in zip(truths, labels, strict=True):
                 drawn = draw(truth)
                 row, d = run_image(drawn, truth)
+                row["label"] = classes[int(y)]
                 rows.append(row)
                 windows.append(beat_window(d, FS) if d is not None else np.zeros(PRE + POST))
             entry = summarise(rows, 10.0 if "jpeg" in name and "paper" in name else None)
@@ -255,6 +267,7 @@ def main(argv=None) -> int:
         result["splits"][split] = block
 
     result["assumed_beat_ptp_mv_from_DS1_train"] = float(np.median(ptp_train))
+    result["assumed_beat_ptp_mv_in_library"] = ASSUMED_BEAT_PTP_MV
 
     rng = np.random.default_rng(7)
     non_ecg = {
