@@ -107,13 +107,22 @@ def _rgb_array(image: Image.Image) -> np.ndarray:
 
 
 def background_colour(rgb: np.ndarray) -> np.ndarray:
-    """The median colour: most of a plot or of ECG paper is background."""
-    return np.median(rgb.reshape(-1, 3), axis=0)
+    """The median colour: most of a plot or of ECG paper is background (every third pixel
+    each way is plenty and nine times faster)."""
+    return np.median(rgb[::3, ::3].reshape(-1, 3), axis=0)
+
+
+def distance_from(rgb: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """Max over R, G, B of the absolute difference from ``colour``, per pixel."""
+    d = np.abs(rgb[..., 0] - colour[0])
+    np.maximum(d, np.abs(rgb[..., 1] - colour[1]), out=d)
+    np.maximum(d, np.abs(rgb[..., 2] - colour[2]), out=d)
+    return d
 
 
 def ink_mask(rgb: np.ndarray, background: np.ndarray, threshold: float = INK_THRESHOLD):
     """Pixels far from the background colour (any polarity, any hue)."""
-    return np.abs(rgb - background).max(axis=2) > threshold
+    return distance_from(rgb, background) > threshold
 
 
 def red_excess(rgb: np.ndarray) -> np.ndarray:
@@ -197,8 +206,15 @@ def line_rows_cols(mask: np.ndarray, span: float = LINE_SPAN) -> tuple[np.ndarra
     h, w = mask.shape
     rows_merged = ndimage.maximum_filter1d(mask, 3, axis=0)
     cols_merged = ndimage.maximum_filter1d(mask, 3, axis=1)
-    rows = _longest_run(rows_merged, axis=1) > span * w
-    cols = _longest_run(cols_merged, axis=0) > span * h
+    # Only rows (columns) holding enough pixels at all can hold such a run: test those.
+    rows = np.zeros(h, dtype=bool)
+    cand = np.flatnonzero(rows_merged.sum(axis=1) > span * w)
+    if cand.size:
+        rows[cand] = _longest_run(rows_merged[cand], axis=1) > span * w
+    cols = np.zeros(w, dtype=bool)
+    cand = np.flatnonzero(cols_merged.sum(axis=0) > span * h)
+    if cand.size:
+        cols[cand] = _longest_run(cols_merged[:, cand], axis=0) > span * h
     return rows, cols
 
 

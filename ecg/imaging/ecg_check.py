@@ -31,6 +31,7 @@ from ecg.imaging.digitise import (
     _rgb_array,
     background_colour,
     digitise,
+    distance_from,
 )
 
 NO_TRACE = "no ECG trace found"
@@ -67,8 +68,8 @@ class Verdict:
 
 def background_share(rgb: np.ndarray, tolerance: float = 40.0) -> float:
     """Share of pixels within ``tolerance`` (max over R, G, B) of the median colour."""
-    bg = background_colour(rgb)
-    return float(np.mean(np.abs(rgb - bg).max(axis=2) <= tolerance))
+    sample = rgb[::2, ::2]
+    return float(np.mean(distance_from(sample, background_colour(rgb)) <= tolerance))
 
 
 def slope_kurtosis(signal: np.ndarray) -> float:
