@@ -4,16 +4,17 @@ The steps, each a small function below:
 
 1. background and ink: the background colour is the image's median colour; ink is every pixel
    far from it (so black-on-white, white-on-black and coloured lines are all ink);
-2. rotation: the angle (within +-5 degrees) that makes the straightest rows and columns (grid
-   lines, axes, the baseline) is estimated from projection profiles and undone;
-3. grid: reddish ink (pink/red ECG paper) that forms full-length rows and columns is a grid;
-   its period gives pixels per millimetre, and its pixels are removed from the trace;
-4. lines, ticks and labels: any remaining straight line that spans most of the image (axes,
+2. grid: pink/red pixels present in nearly every row and column are ECG paper; its rotation
+   (within +-5 degrees, the angle with the sharpest row and column projections) is undone,
+   its period gives pixels per millimetre, and the trace is cut from it by brightness;
+3. lines, ticks and labels: any remaining straight line that spans most of the image (axes,
    grey grid lines, frames) is removed, and small connected pieces (tick labels, titles) are
    dropped; what is left is the trace;
-5. the trace is followed column by column: each column's value is the centre of its trace
+4. the trace is followed column by column: each column's value is the centre of its trace
    pixels, or the run's tip at a local peak (a steep QRS fills a whole column run), with
-   continuity deciding between several runs; gaps are interpolated.
+   continuity deciding between several runs; gaps are interpolated;
+5. tilt without a grid: a strip whose baseline slopes by 0.5-5 degrees is turned back by
+   that angle and traced again, kept only if it traces as cleanly.
 
 Scale: on a grid, 25 mm/s and 10 mm/mV (the paper standard). Without one, the documented
 assumptions: a plot with one or two large deflections is a single beat spanning
