@@ -6,7 +6,8 @@ Layers, each importing only those before it::
     io                 WFDB records, uploaded recordings (WFDB / ZIP / CSV / EDF), image folders
     dsp                resampling, band-pass, QRS detection
     features           beat windows, RR and record-context features, rhythm summary
-    imaging            beat images and spectrograms (the 2-D representations), image files
+    imaging            beat images and spectrograms (the 2-D representations), image files,
+                       digitising foreign ECG images, the not-an-ECG and own-format checks
     models             architectures, the model bundle, the model registry, LiteRT, Grad-CAM
     recording_analysis a whole recording: detect, classify, summarise
     training           data sets, training, evaluation, reports (the only layer that needs
@@ -54,6 +55,11 @@ _PUBLIC: dict[str, str] = {
     "spectrogram": "ecg.imaging.representations",
     "render": "ecg.imaging.representations",
     "load_image_for_model": "ecg.imaging.images",
+    "digitise": "ecg.imaging.digitise",
+    "Digitised": "ecg.imaging.digitise",
+    "DigitiseError": "ecg.imaging.digitise",
+    "check_ecg_image": "ecg.imaging.ecg_check",
+    "check_spectrogram_format": "ecg.imaging.own_format",
     # models
     "ModelBundle": "ecg.models.bundle",
     "load_bundle": "ecg.models.bundle",

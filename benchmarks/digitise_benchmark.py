@@ -1,0 +1,310 @@
+"""Digitising ECG images drawn by other code: accuracy, scale, refusal, speed, classification.
+
+    python benchmarks/digitise_benchmark.py [--beats-per-class 8] [--strips 8]
+
+MIT-BIH beats (0.25 s before to 0.45 s after the annotated R peak, band-passed as the app
+does) and 10-s strips are drawn by independent renderers (benchmarks/digitise_renderers.py),
+digitised (ecg.imaging.digitise) and compared with the source signal. DS1 (training patients
+and the validation records 106, 124, 209, 223) and DS2 are reported separately; every
+threshold in the digitiser and the not-an-ECG check was set on DS1 images and generated
+non-ECG images, never on DS2.
+
+Per renderer: median correlation of the digitised trace (stretched over the truth's span)
+with the truth; the PhysioNet/CinC 2024 digitisation SNR (10 log10 of signal power over error
+power, both mean-removed, in mV) on grid images, and the SNR after the best gain and offset
+on every image (amplitude is unknown without a grid); the grid scale error; the share of ECG
+images wrongly refused or flagged; time per image (p50, digitise + check). Non-ECG images
+(photos, noise, text pages, web-page screenshots, sines, random walks) measure refusal.
+Beat renderers also feed the shipped beat_image_cnn (digitise -> beat window -> the app's
+beat image) beside the app's own drawing of the same beats, with intervals over patients.
+
+Writes benchmarks/results/digitise.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import digitise_renderers as R  # noqa: E402
+from ecg.classes import DS1_RECORDS, DS2_RECORDS, class_codes  # noqa: E402
+from ecg.dsp.signal import MODEL_FS, prepare_signal  # noqa: E402
+from ecg.features.beats import beat_annotations, labels_for  # noqa: E402
+from ecg.imaging.digitise import ASSUMED_BEAT_PTP_MV, beat_window, digitise  # noqa: E402
+from ecg.imaging.ecg_check import check_ecg_image  # noqa: E402
+from ecg.io.records import load_record  # noqa: E402
+from ecg.training.dataset import DS1_VALIDATION_RECORDS  # noqa: E402
+from ecg.training.metrics import (  # noqa: E402
+    bootstrap_intervals,
+    confusion_matrix,
+    per_class_from_confusion,
+    per_record_confusions,
+)
+
+FS = MODEL_FS
+PRE, POST = 90, 162  # 0.25 s and 0.45 s at 360 Hz
+STRIP = 3600  # 10 s
+
+
+def beat_renderers(rng: np.random.Generator) -> dict:
+    angle = lambda: float(rng.uniform(-3, 3))  # noqa: E731
+    return {
+        "matplotlib_axes": lambda x: R.mpl_plot(x, FS),
+        "matplotlib_no_axes": lambda x: R.mpl_plot(x, FS, axes=False),
+        "matplotlib_thick_coloured": lambda x: R.mpl_plot(x, FS, color="tab:red", linewidth=4),
+        "matplotlib_dark": lambda x: R.mpl_plot(x, FS, dark=True),
+        "pillow_200x120": lambda x: R.pillow_line(x, width=200, height=120),
+        "pillow_1200x600_thick": lambda x: R.pillow_line(x, width=1200, height=600, line=4),
+        "pillow_jpeg_q40": lambda x: R.jpeg(R.pillow_line(x, width=500, height=300), 40),
+        "minmax_64x64": R.minmax_64,
+        "paper_beat": lambda x: R.ecg_paper(x, FS),
+        "paper_beat_jpeg_q60": lambda x: R.jpeg(R.ecg_paper(x, FS, px_per_mm=10.0), 60),
+        "paper_beat_rotated_3deg": lambda x: R.rotated(R.ecg_paper(x, FS), angle()),
+    }
+
+
+def strip_renderers(rng: np.random.Generator) -> dict:
+    angle = lambda: float(rng.uniform(-3, 3))  # noqa: E731
+    return {
+        "matplotlib_wide_axes": lambda x: R.mpl_plot(x, FS, size=(16, 4)),
+        "pillow_1600x400": lambda x: R.pillow_line(x, width=1600, height=400),
+        "pillow_1600x400_rotated_3deg": lambda x: R.rotated(
+            R.pillow_line(x, width=1600, height=400), angle()
+        ),
+        "paper_strip": lambda x: R.ecg_paper(x, FS),
+        "paper_strip_jpeg_q60": lambda x: R.jpeg(R.ecg_paper(x, FS), 60),
+        "paper_strip_rotated_3deg": lambda x: R.rotated(R.ecg_paper(x, FS), angle()),
+    }
+
+
+def sample_beats(data_dir: Path, records, per_class: int, seed: int):
+    """Up to ``per_class`` beats of each class, drawn across the records (fixed seed)."""
+    rng = np.random.default_rng(seed)
+    pool: dict[int, list[tuple[str, int]]] = {}
+    signals, strips, ptp = {}, {}, []
+    for name in records:
+        rec = load_record(data_dir, name)
+        x = prepare_signal(rec.signal, rec.fs)
+        scale = FS / rec.fs
+        signals[name] = x
+        samples, symbols = beat_annotations(rec.ann_samples, rec.ann_symbols)
+        samples = np.round(samples * scale).astype(int)
+        labels = labels_for(symbols)
+        ok = (labels >= 0) & (samples - PRE >= 0) & (samples + POST <= len(x))
+        offsets = np.arange(-PRE, POST)
+        ptp.append(np.ptp(x[samples[ok][:, None] + offsets[None, :]], axis=1))
+        for s, y in zip(samples[ok], labels[ok], strict=True):
+            pool.setdefault(int(y), []).append((name, int(s)))
+        start = int(rng.integers(0, len(x) - STRIP))
+        strips[name] = x[start : start + STRIP]
+    beats = []
+    for y, items in sorted(pool.items()):
+        pick = rng.choice(len(items), size=min(per_class, len(items)), replace=False)
+        beats += [(items[i][0], items[i][1], y) for i in pick]
+    return signals, strips, beats, np.concatenate(ptp)
+
+
+def stretched(signal: np.ndarray, n: int) -> np.ndarray:
+    return np.interp(np.linspace(0, 1, n), np.linspace(0, 1, len(signal)), signal)
+
+
+def signal_scores(digitised, truth: np.ndarray) -> dict:
+    """Correlation, CinC 2024 SNR (mV, grid only) and SNR after the best gain and offset."""
+    y = stretched(digitised.signal, len(truth))
+    t = truth - truth.mean()
+    corr = float(np.corrcoef(y, truth)[0, 1]) if np.std(y) > 0 else 0.0
+    a = np.vstack([y, np.ones_like(y)]).T
+    fit = a @ np.linalg.lstsq(a, truth, rcond=None)[0]
+    snr_fit = 10 * np.log10(np.sum(t**2) / max(np.sum((truth - fit) ** 2), 1e-12))
+    out = {"corr": corr, "snr_fitted_db": float(snr_fit)}
+    if digitised.units == "mV":
+        e = t - (y - y.mean())
+        out["snr_db"] = float(10 * np.log10(np.sum(t**2) / max(np.sum(e**2), 1e-12)))
+    return out
+
+
+def summarise(rows: list[dict], true_ppmm: float | None) -> dict:
+    done = [r for r in rows if "corr" in r]
+    summary = {
+        "images": len(rows),
+        "digitised": len(done),
+        "median_corr": float(np.median([r["corr"] for r in done])) if done else None,
+        "share_corr_ge_0.95": float(np.mean([r["corr"] >= 0.95 for r in done])) if done else None,
+        "median_snr_fitted_db": float(np.median([r["snr_fitted_db"] for r in done]))
+        if done
+        else None,
+        "refused_or_flagged": float(np.mean([r["status"] != "ecg" for r in rows])),
+        "refused_no_trace": float(np.mean([r["status"] == "no_trace" for r in rows])),
+        "time_ms_p50": float(np.median([r["ms"] for r in rows])),
+        "kind_single_beat": float(np.mean([r.get("kind") == "single_beat" for r in done]))
+        if done
+        else None,
+    }
+    labelled = sorted({r["label"] for r in rows if "label" in r})
+    if labelled:
+        summary["refused_or_flagged_by_class"] = {
+            c: float(np.mean([r["status"] != "ecg" for r in rows if r.get("label") == c]))
+            for c in labelled
+        }
+    snr = [r["snr_db"] for r in done if "snr_db" in r]
+    if snr:
+        summary["median_snr_db_cinc2024"] = float(np.median(snr))
+    if true_ppmm is not None:
+        errors = [abs(r["px_per_mm"] / true_ppmm - 1) for r in done if r.get("px_per_mm")]
+        summary["grid_found"] = len(errors) / max(len(done), 1)
+        if errors:
+            summary["scale_error_median"] = float(np.median(errors))
+            summary["scale_error_max"] = float(np.max(errors))
+    return summary
+
+
+def run_image(drawn, truth: np.ndarray) -> tuple[dict, object]:
+    t0 = time.perf_counter()
+    verdict = check_ecg_image(drawn.image)
+    ms = 1000 * (time.perf_counter() - t0)
+    row = {"status": verdict.status, "ms": ms}
+    d = verdict.digitised
+    if d is None:
+        try:
+            d = digitise(drawn.image)
+        except ValueError:
+            return row, None
+    row.update(signal_scores(d, truth))
+    row.update({"kind": d.kind, "px_per_mm": d.px_per_mm})
+    return row, d
+
+
+def classify_block(bundle, own_windows, foreign_windows, labels, records, classes):
+    """Accuracy and per-class figures, with intervals over patients, own drawing vs foreign."""
+    out = {}
+    for name, windows in (("own_drawing", own_windows), ("digitised", foreign_windows)):
+        images = bundle.render(np.stack(windows).astype(np.float32))  # the app's own drawing
+        pred = bundle.predict_proba(images).argmax(axis=1)
+        cm = confusion_matrix(labels, pred, len(classes))
+        per_record = per_record_confusions(labels, pred, records, len(classes))
+        out[name] = {
+            "accuracy": float(np.trace(cm) / max(cm.sum(), 1)),
+            "per_class": per_class_from_confusion(cm, classes),
+            "intervals_over_patients": bootstrap_intervals(per_record, classes, resamples=500),
+        }
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mitdb"))
+    parser.add_argument("--beats-per-class", type=int, default=8)
+    parser.add_argument("--strips", type=int, default=8, help="strips per split (one a record)")
+    parser.add_argument("--non-ecg", type=int, default=25, help="images per non-ECG kind")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "digitise.json"))
+    parser.add_argument("--no-model", action="store_true")
+    args = parser.parse_args(argv)
+    data_dir = Path(args.data_dir)
+    classes = class_codes()
+
+    bundle = None
+    if not args.no_model:
+        from ecg.models.registry import ModelRegistry
+
+        bundle = ModelRegistry(ROOT / "models").serving_bundle(kind="beat_image")
+
+    splits = {
+        "DS1_train": [r for r in DS1_RECORDS if r not in DS1_VALIDATION_RECORDS],
+        "DS1_validation": list(DS1_VALIDATION_RECORDS),
+        "DS2": list(DS2_RECORDS),
+    }
+    result: dict = {
+        "command": "python benchmarks/digitise_benchmark.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "truth": "MIT-BIH MLII band-passed 0.5-40 Hz at 360 Hz; beats 0.25 s before to 0.45 s "
+        "after the annotated R peak; strips 10 s from a random start (one a record)",
+        "splits": {},
+    }
+    ptp_train = []
+    for split, records in splits.items():
+        rng = np.random.default_rng(19)
+        signals, strips, beats, ptp_all = sample_beats(
+            data_dir, records, args.beats_per_class, seed=19
+        )
+        truths = [signals[r][s - PRE : s + POST].astype(np.float64) for r, s, _ in beats]
+        if split == "DS1_train":
+            ptp_train = ptp_all  # every beat of the training records (natural class mix)
+        block: dict = {"records": records, "beats": len(beats), "renderers": {}}
+        labels = np.array([y for _, _, y in beats])
+        recs = np.array([r for r, _, _ in beats])
+        for name, draw in beat_renderers(rng).items():
+            rows, windows = [], []
+            for truth, y in zip(truths, labels, strict=True):
+                drawn = draw(truth)
+                row, d = run_image(drawn, truth)
+                row["label"] = classes[int(y)]
+                rows.append(row)
+                windows.append(beat_window(d, FS) if d is not None else np.zeros(PRE + POST))
+            entry = summarise(rows, 10.0 if "jpeg" in name and "paper" in name else None)
+            if name.startswith("paper") and "jpeg" not in name:
+                entry = summarise(rows, 8.0)
+            if bundle is not None and split != "DS1_validation":
+                entry["classification"] = classify_block(
+                    bundle, truths, windows, labels, recs, classes
+                )
+            block["renderers"][name] = entry
+            print(split, name, {k: entry[k] for k in ("median_corr", "time_ms_p50")}, flush=True)
+        strip_list = [strips[r].astype(np.float64) for r in records[: args.strips]]
+        for name, draw in strip_renderers(rng).items():
+            rows = [run_image(draw(t), t)[0] for t in strip_list]
+            entry = summarise(rows, 8.0 if name.startswith("paper") else None)
+            block["renderers"]["strip_" + name] = entry
+            print(split, "strip", name, entry["median_corr"], flush=True)
+        result["splits"][split] = block
+
+    result["assumed_beat_ptp_mv_from_DS1_train"] = float(np.median(ptp_train))
+    result["assumed_beat_ptp_mv_in_library"] = ASSUMED_BEAT_PTP_MV
+
+    rng = np.random.default_rng(7)
+    non_ecg = {
+        "photo": lambda: R.photo_like(rng),
+        "noise": lambda: R.noise_image(rng),
+        "document": lambda: R.document(rng),
+        "screenshot": lambda: R.screenshot(rng),
+        "sine": lambda: R.sine_image(cycles=float(rng.uniform(1, 12))),
+        "random_walk": lambda: R.random_walk_image(rng),
+    }
+    refusal = {}
+    for kind, make in non_ecg.items():
+        statuses, times = [], []
+        for _ in range(args.non_ecg):
+            image = make()
+            t0 = time.perf_counter()
+            statuses.append(check_ecg_image(image).status)
+            times.append(1000 * (time.perf_counter() - t0))
+        refusal[kind] = {
+            "images": len(statuses),
+            "refused_no_trace": float(np.mean([s == "no_trace" for s in statuses])),
+            "flagged_unlike_ecg": float(np.mean([s == "unlike_ecg" for s in statuses])),
+            "refused_or_flagged": float(np.mean([s != "ecg" for s in statuses])),
+            "time_ms_p50": float(np.median(times)),
+        }
+    everything = [v["refused_or_flagged"] * v["images"] for v in refusal.values()]
+    result["non_ecg"] = {
+        "kinds": refusal,
+        "refused_or_flagged_overall": float(
+            sum(everything) / sum(v["images"] for v in refusal.values())
+        ),
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print("wrote", args.out, "non-ECG refused or flagged:", result["non_ecg"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,581 @@
+"""Digitising an ECG image: from a picture of a trace (a plot, a strip, ECG paper) to a 1-D signal.
+
+The steps, each a small function below:
+
+1. background and ink: the background colour is the image's median colour; ink is every pixel
+   far from it (so black-on-white, white-on-black and coloured lines are all ink);
+2. grid: pink/red pixels present in nearly every row and column are ECG paper; its rotation
+   (within +-5 degrees, the angle with the sharpest row and column projections) is undone,
+   its period gives pixels per millimetre, and the trace is cut from it by brightness;
+3. lines, ticks and labels: any remaining straight line that spans most of the image (axes,
+   grey grid lines, frames) is removed, and small connected pieces (tick labels, titles) are
+   dropped; what is left is the trace;
+4. the trace is followed column by column: each column's value is the centre of its trace
+   pixels, or the run's tip at a local peak (a steep QRS fills a whole column run), with
+   continuity deciding between several runs; gaps are interpolated;
+5. tilt without a grid: a strip whose baseline slopes by 0.5-5 degrees is turned back by
+   that angle and traced again, kept only if it traces as cleanly.
+
+Scale: on a grid, 25 mm/s and 10 mm/mV (the paper standard). Without one, the documented
+assumptions: a plot with one or two large deflections is a single beat spanning
+``BEAT_SPAN_S`` (0.25 s before to 0.45 s after its largest deflection, the app's beat window);
+a plot with three or more is a strip of ``STRIP_ASSUMED_S`` seconds (the standard rhythm
+strip); the amplitude is then unknown and the signal is normalised (median 0, peak-to-peak 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+# Larger images are reduced first: a 4000 px scan has no more ECG detail than 2600 columns,
+# and every step below is linear in the pixel count.
+MAX_WIDTH = 2600
+# Ink: at least this far (max over R, G, B, 0-255) from the background colour.
+INK_THRESHOLD = 48.0
+# Pink/red grid ink: red exceeds the mean of green and blue by this much.
+RED_EXCESS = 15.0
+# A grid or axis line spans at least this share of the image along its direction.
+LINE_SPAN = 0.5
+MAX_ROTATION_DEG = 5.0
+# A rotated grid piles into far fewer rows and columns once turned back (gains of 1.5 or more
+# on the benchmark's DS1 paper images); a red trace without a grid gains about 1.2.
+GRID_ROTATION_GAIN = 1.35
+# A grid puts red in at least this share of every row and column (1 px lines 25 px apart).
+GRID_MIN_SHARE = 0.04
+# A strip's baseline tilted less than this is left as it is.
+MIN_TILT_DEG = 0.5
+# ECG paper standard.
+PAPER_MM_PER_S = 25.0
+PAPER_MM_PER_MV = 10.0
+# Assumptions when there is no grid.
+BEAT_PRE_S = 0.25
+BEAT_POST_S = 0.45
+BEAT_SPAN_S = BEAT_PRE_S + BEAT_POST_S
+STRIP_ASSUMED_S = 10.0
+
+
+class DigitiseError(ValueError):
+    """No trace could be followed in the image (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Digitised:
+    """A trace read from an image.
+
+    ``signal`` is in mV when ``scale_source == "grid"``, else normalised (median 0,
+    peak-to-peak 1; ``units`` says which). ``fs`` is samples per second of ``signal`` (one
+    sample per image column of the trace). ``trace_x`` / ``trace_y`` are the followed trace in
+    the ORIGINAL image's pixel coordinates (for an overlay). ``quality`` (0-1) is the share of
+    trace columns actually seen (not interpolated) times a continuity score; ``clutter`` the
+    share of ink left after cleaning that is not on the followed trace.
+    """
+
+    signal: np.ndarray
+    fs: float
+    units: str
+    scale_source: str
+    kind: str
+    trace_x: np.ndarray
+    trace_y: np.ndarray
+    quality: float
+    coverage: float
+    clutter: float
+    rotation_deg: float
+    px_per_mm: float | None
+    n_peaks: int
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.signal) / self.fs
+
+
+def _rgb_array(image: Image.Image) -> np.ndarray:
+    """Float RGB array; transparency composited on white (as a browser shows it)."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(image, dtype=np.float64)
+        span = float(arr.max() - arr.min()) or 1.0
+        image = Image.fromarray(((arr - arr.min()) / span * 255).astype(np.uint8))
+    return np.asarray(image.convert("RGB"), dtype=np.float32)
+
+
+def background_colour(rgb: np.ndarray) -> np.ndarray:
+    """The median colour: most of a plot or of ECG paper is background (every third pixel
+    each way is plenty and nine times faster)."""
+    return np.median(rgb[::3, ::3].reshape(-1, 3), axis=0)
+
+
+def distance_from(rgb: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """Max over R, G, B of the absolute difference from ``colour``, per pixel."""
+    d = np.abs(rgb[..., 0] - colour[0])
+    np.maximum(d, np.abs(rgb[..., 1] - colour[1]), out=d)
+    np.maximum(d, np.abs(rgb[..., 2] - colour[2]), out=d)
+    return d
+
+
+def ink_mask(rgb: np.ndarray, background: np.ndarray, threshold: float = INK_THRESHOLD):
+    """Pixels far from the background colour (any polarity, any hue)."""
+    return distance_from(rgb, background) > threshold
+
+
+def red_excess(rgb: np.ndarray) -> np.ndarray:
+    """How much red exceeds the mean of green and blue (pink/red ECG paper lines)."""
+    return rgb[..., 0] - 0.5 * (rgb[..., 1] + rgb[..., 2])
+
+
+def red_mask(rgb: np.ndarray) -> np.ndarray:
+    """Pink/red pixels (ECG paper grid colour); pale 1 mm lines included, so no ink test."""
+    return red_excess(rgb) > RED_EXCESS
+
+
+def _grid_like(red: np.ndarray) -> bool:
+    """Red pixels in (nearly) every row and column, as a grid's crossing lines put them; a red
+    trace crosses most rows only at a few pixels (tilted grids included, unlike a line test)."""
+    return bool(
+        np.median(red.mean(axis=1)) > GRID_MIN_SHARE
+        and np.median(red.mean(axis=0)) > GRID_MIN_SHARE
+    )
+
+
+def estimate_rotation(
+    mask: np.ndarray, max_deg: float = MAX_ROTATION_DEG, min_gain: float = 1.05
+) -> float:
+    """Angle (degrees, counter-clockwise) that makes rows and columns of ``mask`` straightest.
+
+    Measures the sum of squared row and column projections of the mask pixels, sheared by
+    each candidate angle: straight lines (grid, axes, baseline) pile into few bins when
+    aligned. Returns 0 unless aligning beats the unrotated image by ``min_gain``, so a mask
+    without straight lines is never turned by noise.
+    """
+    ys, xs = np.nonzero(mask)
+    if xs.size < 50:
+        return 0.0
+    if xs.size > 60_000:  # a fixed subsample keeps it fast and deterministic
+        pick = np.random.default_rng(0).choice(xs.size, 60_000, replace=False)
+        ys, xs = ys[pick], xs[pick]
+    ys = ys.astype(np.float64)
+    xs = xs.astype(np.float64)
+
+    def score(angle: float) -> float:
+        t = np.tan(np.radians(angle))
+        rows = np.round(ys - xs * t).astype(np.int64)
+        cols = np.round(xs + ys * t).astype(np.int64)
+        h_r = np.bincount(rows - rows.min())
+        h_c = np.bincount(cols - cols.min())
+        return float((h_r.astype(np.float64) ** 2).sum() + (h_c.astype(np.float64) ** 2).sum())
+
+    coarse = np.arange(-max_deg, max_deg + 1e-9, 0.25)
+    scores = np.array([score(a) for a in coarse])
+    best = float(coarse[int(np.argmax(scores))])
+    fine = np.arange(best - 0.25, best + 0.25 + 1e-9, 0.05)
+    fine_scores = np.array([score(a) for a in fine])
+    best = float(fine[int(np.argmax(fine_scores))])
+    if fine_scores.max() < min_gain * score(0.0) or abs(best) < 0.1:
+        return 0.0
+    return best
+
+
+def _longest_run(mask: np.ndarray, axis: int) -> np.ndarray:
+    """Longest run of True along ``axis`` for every row (axis=1) or column (axis=0)."""
+    m = mask if axis == 1 else mask.T
+    m = m.astype(np.int32)
+    padded = np.pad(m, ((0, 0), (1, 1)))
+    d = np.diff(padded, axis=1)
+    out = np.zeros(m.shape[0], dtype=np.int64)
+    rows_s, cols_s = np.nonzero(d == 1)
+    rows_e, cols_e = np.nonzero(d == -1)
+    if rows_s.size:
+        lengths = cols_e - cols_s  # starts and ends pair up in row-major order
+        np.maximum.at(out, rows_s, lengths)
+    return out
+
+
+def line_rows_cols(mask: np.ndarray, span: float = LINE_SPAN) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns holding a straight line of ``mask`` over ``span`` of the image.
+
+    Neighbouring rows are merged (a max over 3) so a line a fraction of a degree off
+    horizontal still counts as one.
+    """
+    h, w = mask.shape
+    rows_merged = ndimage.maximum_filter1d(mask, 3, axis=0)
+    cols_merged = ndimage.maximum_filter1d(mask, 3, axis=1)
+    # Only rows (columns) holding enough pixels at all can hold such a run: test those.
+    rows = np.zeros(h, dtype=bool)
+    cand = np.flatnonzero(rows_merged.sum(axis=1) > span * w)
+    if cand.size:
+        rows[cand] = _longest_run(rows_merged[cand], axis=1) > span * w
+    cols = np.zeros(w, dtype=bool)
+    cand = np.flatnonzero(cols_merged.sum(axis=0) > span * h)
+    if cand.size:
+        cols[cand] = _longest_run(cols_merged[:, cand], axis=0) > span * h
+    return rows, cols
+
+
+def _frame_columns(mask: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The vertical line columns whose ends touch (within 3 px) a horizontal line row."""
+    line_rows = np.flatnonzero(rows)
+    out = np.zeros_like(cols)
+    if line_rows.size == 0:
+        return out
+    merged = ndimage.maximum_filter1d(mask, 3, axis=1)
+    for c in np.flatnonzero(cols):
+        rows_c = np.flatnonzero(merged[:, c])
+        if rows_c.size == 0:
+            continue
+        breaks = np.flatnonzero(np.diff(rows_c) > 1)
+        starts = np.concatenate([[rows_c[0]], rows_c[breaks + 1]])
+        stops = np.concatenate([rows_c[breaks], [rows_c[-1]]])
+        k = int(np.argmax(stops - starts))  # the column's longest run: the line itself
+        ends = np.array([starts[k], stops[k]])
+        out[c] = bool(np.any(np.abs(ends[:, None] - line_rows[None, :]) <= 3))
+    return out
+
+
+def _period(profile: np.ndarray) -> float | None:
+    """Fundamental period (px, sub-pixel) of a line profile, from its autocorrelation."""
+    x = profile - profile.mean()
+    n = x.size
+    if n < 16 or not np.any(x):
+        return None
+    spectrum = np.fft.rfft(x, 2 * n)
+    ac = np.fft.irfft(spectrum * np.conj(spectrum))[:n]
+    ac = ac / ac[0]
+    max_lag = n // 3
+    for lag in range(2, max_lag):
+        if ac[lag] > 0.2 and ac[lag] >= ac[lag - 1] and ac[lag] >= ac[lag + 1]:
+            # Refine with the later peaks near multiples of the period, updating the estimate
+            # as it goes so that a fractional period (12.5 px) does not drift off the peaks.
+            period = float(lag)
+            for k in range(2, max(3, max_lag // lag)):
+                c = int(round(k * period))
+                if c + 2 >= n:
+                    break
+                lo, hi = max(1, c - 2), c + 3
+                j = lo + int(np.argmax(ac[lo:hi]))
+                a, b, cc = ac[j - 1], ac[j], ac[j + 1]
+                den = a - 2 * b + cc
+                off = 0.5 * (a - cc) / den if den != 0 else 0.0
+                period = (j + off) / k
+            return period
+    return None
+
+
+def grid_scale(grid: np.ndarray) -> tuple[float | None, list[str]]:
+    """Pixels per millimetre from the grid (an image of grid-line weight, e.g. red excess on
+    the grid pixels and 0 elsewhere), or None.
+
+    The first period of the line profile is the 1 mm spacing when every fifth line is heavier
+    (the 5 mm lines); when all lines weigh the same the visible lines are taken as the 5 mm
+    grid (the 1 mm lines lost at a low resolution).
+    """
+    notes: list[str] = []
+    estimates = []
+    for axis in (0, 1):
+        # Smoothed over 3 px: a line resampled onto fractional pixels keeps its weight.
+        profile = ndimage.uniform_filter1d(grid.mean(axis=axis).astype(np.float64), 3)
+        period = _period(profile)
+        if period is None:
+            continue
+        # Heavier every fifth line? Fold the profile at 5 periods and compare the strongest
+        # line with the four others (each the maximum within +-1 px of its expected place).
+        fold = 5 * period
+        phase = np.floor(np.mod(np.arange(profile.size), fold)).astype(int)
+        folded = np.bincount(phase, weights=profile) / np.maximum(np.bincount(phase), 1)
+        top = int(np.argmax(folded))
+        others = [
+            max(folded[int(round(top + k * period + d)) % folded.size] for d in (-1, 0, 1))
+            for k in range(1, 5)
+        ]
+        major = folded[top] > 1.3 * float(np.median(others))
+        estimates.append(period if major else period / 5.0)
+        if not major:
+            notes.append("grid lines all alike: taken as the 5 mm grid")
+    if not estimates:
+        return None, notes
+    if len(estimates) == 2 and abs(estimates[0] - estimates[1]) > 0.1 * max(estimates):
+        notes.append("grid periods differ between axes; using their mean")
+    return float(np.mean(estimates)), notes
+
+
+def _keep_trace_components(mask: np.ndarray) -> np.ndarray:
+    """Drop small pieces (tick labels, titles): keep components wide or heavy next to the
+    largest. Components are found on a slightly dilated mask so a trace broken where a line
+    was removed stays one piece."""
+    h, w = mask.shape
+    joined = ndimage.binary_dilation(mask, structure=np.ones((3, 5), bool))
+    labels, n = ndimage.label(joined, structure=np.ones((3, 3), bool))
+    if n == 0:
+        return mask
+    labels = labels * mask
+    objects = ndimage.find_objects(labels)
+    spans = np.array([(o[1].stop - o[1].start) if o else 0 for o in objects])
+    counts = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    keep = (spans >= 0.25 * spans.max()) | (counts >= 0.25 * counts.max())
+    keep_ids = np.flatnonzero(keep) + 1
+    return np.isin(labels, keep_ids)
+
+
+def follow_trace(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float, float]:
+    """Follow the trace column by column; (columns, rows, coverage, continuity, clutter).
+
+    A column's value is the centre of its trace run, or the run's tip at a local peak or
+    trough (half a line width in); with several runs in one column, the run nearest the
+    previous value wins. Columns without a run between the first and last are interpolated.
+    """
+    h, w = mask.shape
+    has = mask.any(axis=0)
+    cols = np.flatnonzero(has)
+    if cols.size < 2:
+        raise DigitiseError("no ECG trace found")
+    first, last = int(cols[0]), int(cols[-1])
+    top = np.full(w, np.nan)
+    bottom = np.full(w, np.nan)
+    top[has] = np.argmax(mask[:, has], axis=0)
+    bottom[has] = h - 1 - np.argmax(mask[::-1, has], axis=0)
+    counts = mask.sum(axis=0)
+    # Columns with more than one run: pick the run nearest the previous column's centre.
+    multi = np.flatnonzero(has & (counts < 0.8 * (bottom - top + 1)))
+    prev_centre = None
+    multi_set = set(multi.tolist())
+    for c in range(first, last + 1):
+        if not has[c]:
+            continue
+        if c in multi_set:
+            rows = np.flatnonzero(mask[:, c])
+            breaks = np.flatnonzero(np.diff(rows) > 1)
+            starts = np.concatenate([[rows[0]], rows[breaks + 1]])
+            ends = np.concatenate([rows[breaks], [rows[-1]]])
+            ref = prev_centre if prev_centre is not None else h / 2
+            lengths = ends - starts + 1
+            dist = np.abs((starts + ends) / 2 - ref)
+            if prev_centre is None:
+                k = int(np.argmax(lengths))
+            else:
+                k = int(np.argmin(dist - 0.1 * lengths))
+            top[c], bottom[c] = starts[k], ends[k]
+        prev_centre = (top[c] + bottom[c]) / 2
+    span_cols = np.arange(first, last + 1)
+    t, b = top[span_cols], bottom[span_cols]
+    seen = ~np.isnan(t)
+    run = b - t + 1
+    line_w = float(np.nanmedian(run)) if seen.any() else 1.0
+    centre = (t + b) / 2
+    value = centre.copy()
+    # Local tips: a long run reaching above (below) both neighbours is a peak (trough) squeezed
+    # into one column; its value is that end, half a line width in, so R and S waves keep
+    # their height instead of being averaged away. A run that is both (a whole QRS in one
+    # column of a thick line) takes the end farther from the baseline (the trace's median).
+    t_l, t_r = np.roll(t, 1), np.roll(t, -1)
+    b_l, b_r = np.roll(b, 1), np.roll(b, -1)
+    long_run = run > 1.5 * line_w
+    up = (t <= t_l) & (t <= t_r) & long_run
+    down = (b >= b_l) & (b >= b_r) & long_run
+    baseline = float(np.nanmedian(centre))
+    top_far = np.abs(t - baseline) >= np.abs(b - baseline)
+    use_top = (up & ~down) | (up & down & top_far)
+    use_bottom = (down & ~up) | (up & down & ~top_far)
+    value[use_top] = t[use_top] + (line_w - 1) / 2
+    value[use_bottom] = b[use_bottom] - (line_w - 1) / 2
+    idx = np.arange(span_cols.size)
+    value = np.interp(idx, idx[seen], value[seen])
+    coverage = float(seen.mean())
+    height = max(float(np.ptp(value)), 1.0)
+    jumps = np.abs(np.diff(value))
+    # Continuity: the share of steps that are not jumps over a third of the trace height
+    # while both neighbours are flat (isolated jumps are noise or a second object).
+    continuity = 1.0 - float(np.mean(jumps > height / 3)) if jumps.size else 0.0
+    # Clutter: the share of kept pixels outside the followed run of their column (text,
+    # boxes, a second curve); a lone trace has almost none.
+    chosen = np.nansum(np.minimum(b - t + 1, counts[span_cols]))
+    clutter = 1.0 - float(chosen) / max(float(counts.sum()), 1.0)
+    return span_cols, value, coverage, continuity, clutter
+
+
+def count_peaks(signal: np.ndarray) -> int:
+    """Large deflections (over half the largest, either polarity chosen by the largest)."""
+    x = signal - np.median(signal)
+    polarity = 1.0 if x.max() >= -x.min() else -1.0
+    x = x * polarity
+    if x.max() <= 0:
+        return 0
+    above = x > 0.5 * x.max()
+    starts = np.flatnonzero(np.diff(above.astype(np.int8)) == 1)
+    return int(starts.size + (1 if above[0] else 0))
+
+
+def _baseline_slope(rows: np.ndarray) -> float:
+    """Slope (rows per column) of the straight line fitted to the running median of a trace
+    (about a tenth of it, i.e. about a second of a strip: longer than a QRS, so the median
+    follows the baseline)."""
+    k = max(3, (len(rows) // 10) | 1)
+    base = ndimage.median_filter(rows, size=k, mode="nearest")
+    idx = np.arange(len(rows), dtype=np.float64)
+    return float(np.polyfit(idx, base, 1)[0])
+
+
+def digitise(image: Image.Image) -> Digitised:
+    """Read the ECG trace of an image into a signal (see the module docstring for the steps).
+
+    Raises ``DigitiseError("no ECG trace found")`` when nothing trace-like is left after
+    removing background, grid, lines and small pieces.
+    """
+    rgb = _rgb_array(image)
+    h0, w0 = rgb.shape[:2]
+    shrink = 1.0
+    if w0 > MAX_WIDTH:
+        shrink = MAX_WIDTH / w0
+        small = Image.fromarray(rgb.astype(np.uint8)).resize(
+            (MAX_WIDTH, max(1, int(round(h0 * shrink)))), Image.Resampling.BOX
+        )
+        rgb = np.asarray(small, dtype=np.float32)
+    return _digitise_rgb(rgb, shrink)
+
+
+def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> Digitised:
+    """``digitise`` on an RGB array; ``tilt`` (degrees) is a rotation to undo first, read from
+    the baseline of an earlier pass (then no grid rotation is estimated)."""
+    notes: list[str] = []
+    bg = background_colour(rgb)
+    ink = ink_mask(rgb, bg)
+    if not ink.any():
+        raise DigitiseError("no ECG trace found")
+    red = red_mask(rgb)
+    # Rotation is read from the grid; a bare trace has no straight line to trust (its
+    # projection profile prefers angles that flatten a QRS), so a strip's tilt is read from
+    # its baseline after a first pass (below) and the image traced again.
+    if tilt is not None:
+        angle = tilt
+    else:
+        angle = estimate_rotation(red, min_gain=GRID_ROTATION_GAIN) if _grid_like(red) else 0.0
+    if angle:
+        fill = tuple(int(v) for v in bg)
+        turned = Image.fromarray(rgb.astype(np.uint8)).rotate(
+            angle, resample=Image.Resampling.BILINEAR, fillcolor=fill
+        )
+        rgb = np.asarray(turned, dtype=np.float32)
+        ink = ink_mask(rgb, bg)
+        red = red_mask(rgb)
+        notes.append(f"rotation {angle:.2f} degrees undone")
+    h, w = ink.shape
+    # A grid: reddish ink forming several full-length rows AND columns.
+    red_rows, red_cols = line_rows_cols(red)
+    has_grid = red_rows.sum() >= 3 and red_cols.sum() >= 3
+    px_per_mm = None
+    if has_grid:
+        px_per_mm, grid_notes = grid_scale(np.where(red, red_excess(rgb), 0.0))
+        notes.extend(grid_notes)
+        # The trace is darker than the grid lines. Brightness, not hue, separates them: JPEG
+        # washes the colour out of thin grid lines and bleeds red into the trace beside them.
+        # The cut lies halfway between the trace's core and the typical grid-line pixel.
+        lum = rgb.mean(axis=2)
+        on_lines = red & (red_rows[:, None] | red_cols[None, :])
+        grid_lum = float(np.median(lum[on_lines])) if on_lines.any() else float(np.median(lum[red]))
+        cut = 0.5 * (float(np.percentile(lum, 0.5)) + grid_lum)
+        trace = ink & (lum < cut)
+    else:
+        trace = ink.copy()
+    rows, cols = line_rows_cols(trace)
+    # A vertical line is removed only where it meets a horizontal one (an axes frame or box):
+    # in a strip drawn to the image height a QRS upstroke is a long vertical line too.
+    cols = _frame_columns(trace, rows, cols)
+    if rows.any() or cols.any():
+        trace = trace & ~rows[:, None] & ~cols[None, :]
+    trace = _keep_trace_components(trace)
+    span_cols, value, coverage, continuity, clutter = follow_trace(trace)
+    if span_cols.size < max(8, 0.2 * w):
+        raise DigitiseError("no ECG trace found")
+    up = -(value - np.median(value))  # image rows grow downwards
+    n_peaks = count_peaks(up)
+    if px_per_mm is not None and px_per_mm > 0.5:
+        fs = PAPER_MM_PER_S * px_per_mm
+        signal = up / (PAPER_MM_PER_MV * px_per_mm)
+        units, source = "mV", "grid"
+        kind = "strip" if (span_cols.size / fs >= 2.0 or n_peaks >= 3) else "single_beat"
+    else:
+        if n_peaks >= 3 and tilt is None:
+            # A strip without a grid: a tilt (a rotated photo or scan) shows as a straight
+            # trend of the baseline; its slope (px per column) is the angle to undo.
+            slope = _baseline_slope(value)
+            baseline_angle = float(np.degrees(np.arctan(slope)))
+            if MIN_TILT_DEG <= abs(baseline_angle) <= MAX_ROTATION_DEG:
+                turned = _digitise_rgb(rgb, shrink, tilt=baseline_angle)
+                # Kept only if the turned image traces as cleanly (a drifting baseline is not
+                # a tilt, and turning an image with axes leaves them slanted as clutter).
+                if (
+                    turned.clutter <= clutter + 0.05
+                    and turned.quality >= coverage * continuity - 0.05
+                ):
+                    return turned
+        ptp = float(np.ptp(up)) or 1.0
+        signal = up / ptp
+        units, source = "normalised", "assumed"
+        kind = "strip" if n_peaks >= 3 else "single_beat"
+        fs = span_cols.size / (STRIP_ASSUMED_S if kind == "strip" else BEAT_SPAN_S)
+        px_per_mm = None
+    # Trace coordinates back in the original image (undo rotation, then shrink).
+    xs, ys = span_cols.astype(np.float64), value.astype(np.float64)
+    if angle:
+        cx, cy = (w - 1) / 2, (h - 1) / 2
+        a = np.radians(angle)
+        dx, dy = xs - cx, ys - cy
+        xs = cx + dx * np.cos(a) - dy * np.sin(a)
+        ys = cy + dx * np.sin(a) + dy * np.cos(a)
+    xs, ys = xs / shrink, ys / shrink
+    return Digitised(
+        signal=signal.astype(np.float64),
+        fs=float(fs),
+        units=units,
+        scale_source=source,
+        kind=kind,
+        trace_x=xs,
+        trace_y=ys,
+        quality=float(coverage * continuity),
+        coverage=coverage,
+        clutter=clutter,
+        rotation_deg=float(angle),
+        px_per_mm=None if px_per_mm is None else float(px_per_mm / shrink),
+        n_peaks=n_peaks,
+        notes=tuple(notes),
+    )
+
+
+# Median peak-to-peak amplitude of MIT-BIH DS1 training beat windows (MLII, band-passed,
+# 41,598 beats: 2.0 mV, quartiles 1.5 and 2.6), used to give a normalised single beat a
+# plausible mV scale for the fixed-scale beat image. benchmarks/digitise_benchmark.py
+# measures it again on DS1 training records only ("assumed_beat_ptp_mv_from_DS1_train").
+ASSUMED_BEAT_PTP_MV = 2.0
+
+
+def beat_window(
+    digitised: Digitised,
+    fs_out: float,
+    *,
+    pre_s: float = BEAT_PRE_S,
+    post_s: float = BEAT_POST_S,
+    assumed_ptp_mv: float = ASSUMED_BEAT_PTP_MV,
+) -> np.ndarray:
+    """One beat window (mV, at ``fs_out``) around the largest deflection of a digitised trace.
+
+    A normalised trace is scaled to ``assumed_ptp_mv`` peak to peak. Parts of the window
+    outside the trace repeat its edge value.
+    """
+    x = np.asarray(digitised.signal, dtype=np.float64)
+    n_out = max(2, int(round(len(x) * fs_out / digitised.fs)))
+    t_in = np.arange(len(x)) / digitised.fs
+    t_out = np.arange(n_out) / fs_out
+    y = np.interp(t_out, t_in, x)
+    if digitised.units != "mV":
+        y = y * assumed_ptp_mv
+    centred = y - np.median(y)
+    peak = int(np.argmax(np.abs(centred)))
+    pre, post = int(round(pre_s * fs_out)), int(round(post_s * fs_out))
+    idx = np.clip(np.arange(peak - pre, peak + post), 0, len(y) - 1)
+    return y[idx].astype(np.float32)

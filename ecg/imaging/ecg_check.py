@@ -1,0 +1,140 @@
+"""Is this image an ECG? Refuse images without a trace; flag traces unlike an ECG.
+
+Three verdicts, in order of the checks:
+
+* ``no_trace``: the background is not a flat colour (a photo, noise), or nothing trace-like
+  is left after removing grid, lines and small pieces (a document, a web page), or the trace
+  found is mostly clutter (several runs per column, jumpy): "no ECG trace found".
+* ``unlike_ecg``: a clean trace that does not look like an ECG (a sine, a random walk):
+  either its large deflections are not brief (an ECG is beyond half its largest deflection
+  only during QRS complexes, about a tenth of the time) and its slope is not concentrated in
+  a few sharp strokes, or it neither returns to a baseline (an ECG spends about half its time
+  near its median: PR, ST, TP segments) nor has a tenth of its steps carrying most of its
+  movement. Ventricular flutter waves are sine-like and are mostly flagged too (the
+  benchmark reports it): for them the flag means "uncertain", not "not an ECG".
+* ``ecg``: anything else, with the digitised trace.
+
+The thresholds were set on images drawn from MIT-BIH DS1 beats and strips and on generated
+non-ECG images (benchmarks/digitise_benchmark.py); DS2 was not used to choose them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from ecg.imaging.digitise import (
+    Digitised,
+    DigitiseError,
+    _rgb_array,
+    background_colour,
+    digitise,
+    distance_from,
+)
+
+NO_TRACE = "no ECG trace found"
+# A plot or ECG paper is mostly one flat colour (paper with its grid included).
+MIN_BACKGROUND_SHARE = 0.5
+MIN_QUALITY = 0.6
+# Share of the cleaned ink off the followed trace: under 0.05 on the DS1 plots and paper,
+# about 0.9 on text pages and web-page screenshots.
+MAX_CLUTTER = 0.3
+# On DS1 beats and strips drawn with Pillow the share of time beyond half the largest
+# deflection was 0.04-0.12 (one noisy record 0.27); random walks 0.23-0.52, a sine 0.66.
+MAX_PEAK_SHARE = 0.2
+# ECG slope is spiky: kurtosis of the first difference 12-29 on most DS1 images (a noisy
+# record down to 4.6); a sine 1.8, digitised random walks 6-9 (pixel steps add spikes).
+MIN_SLOPE_KURTOSIS = 10.0
+# Share of the movement (sum of |steps|) in the largest tenth of the steps, and share of
+# samples within a tenth of the range from the median. Chosen on DS1 training-record beats
+# and strips (four renderers) against generated random walks and sines: together with the
+# rule above they flag 1.7% of non-flutter DS1 images, 97% of random walks, every sine.
+MIN_TOP_STEP_SHARE = 0.45
+MIN_NEAR_BASELINE = 0.5
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str  # "ecg" | "no_trace" | "unlike_ecg"
+    reason: str
+    digitised: Digitised | None = None
+
+    @property
+    def is_ecg(self) -> bool:
+        return self.status == "ecg"
+
+
+def background_share(rgb: np.ndarray, tolerance: float = 40.0) -> float:
+    """Share of pixels within ``tolerance`` (max over R, G, B) of the median colour."""
+    sample = rgb[::2, ::2]
+    return float(np.mean(distance_from(sample, background_colour(rgb)) <= tolerance))
+
+
+def slope_kurtosis(signal: np.ndarray) -> float:
+    """Kurtosis (not excess) of the first difference: how concentrated the slope is."""
+    d = np.diff(np.asarray(signal, dtype=np.float64))
+    d = d - d.mean()
+    var = float(np.mean(d**2))
+    return float(np.mean(d**4) / var**2) if var > 0 else 0.0
+
+
+def peak_share(signal: np.ndarray) -> float:
+    """Share of samples beyond half the largest deflection from the median: how brief the
+    large deflections are."""
+    d = np.abs(np.asarray(signal, dtype=np.float64) - np.median(signal))
+    return float(np.mean(d > 0.5 * d.max())) if d.max() > 0 else 1.0
+
+
+def top_step_share(signal: np.ndarray) -> float:
+    """Share of the total movement made by the largest tenth of the steps."""
+    d = np.sort(np.abs(np.diff(np.asarray(signal, dtype=np.float64))))[::-1]
+    return float(d[: max(1, d.size // 10)].sum() / d.sum()) if d.sum() > 0 else 0.0
+
+
+def near_baseline_share(signal: np.ndarray) -> float:
+    """Share of samples within a tenth of the range from the median."""
+    x = np.asarray(signal, dtype=np.float64)
+    return float(np.mean(np.abs(x - np.median(x)) < 0.1 * np.ptp(x))) if np.ptp(x) > 0 else 1.0
+
+
+def unlike_ecg(signal: np.ndarray) -> str | None:
+    """Why a clean trace does not look like an ECG, or None when it does."""
+    share = peak_share(signal)
+    if share > MAX_PEAK_SHARE and slope_kurtosis(signal) < MIN_SLOPE_KURTOSIS:
+        return f"no brief sharp deflections: {share:.0%} of it beyond half its largest"
+    top, near = top_step_share(signal), near_baseline_share(signal)
+    if top < MIN_TOP_STEP_SHARE and near < MIN_NEAR_BASELINE:
+        return f"no baseline to return to ({near:.0%} of it near its median) and no sharp strokes"
+    return None
+
+
+def check_ecg_image(image: Image.Image) -> Verdict:
+    """Verdict on an uploaded image: ``ecg`` (with the digitised trace), ``no_trace`` or
+    ``unlike_ecg``; the reason is a sentence for the user."""
+    rgb = _rgb_array(image)
+    share = background_share(rgb)
+    if share < MIN_BACKGROUND_SHARE:
+        return Verdict("no_trace", f"{NO_TRACE}: no plain background ({share:.0%} of the image)")
+    try:
+        result = digitise(image)
+    except DigitiseError as exc:
+        return Verdict("no_trace", str(exc))
+    if result.quality < MIN_QUALITY:
+        return Verdict(
+            "no_trace", f"{NO_TRACE}: no continuous line (quality {result.quality:.2f})", result
+        )
+    if result.clutter > MAX_CLUTTER:
+        return Verdict(
+            "no_trace",
+            f"{NO_TRACE}: the marks are text or boxes, not one line "
+            f"({result.clutter:.0%} off the line)",
+            result,
+        )
+    why = unlike_ecg(result.signal)
+    if why is not None:
+        return Verdict(
+            "unlike_ecg", f"a trace was found but it does not look like an ECG ({why})", result
+        )
+    return Verdict("ecg", "ECG trace found", result)

@@ -1,0 +1,84 @@
+"""Is an image in the app's own spectrogram format, or a spectral image made by other code?
+
+The app's format (``representations.spectrogram`` with the shipped model's parameters; see
+docs/digitise.md): 64x64, one grey channel, STFT of a 0.7 s window at 360 Hz (Hann 0.18 s,
+hop 11 ms, 0-50 Hz, fixed -70..0 dB re 1 mV), low frequencies at the bottom. Because the image
+is a bilinear resize of a (frequency bins x frames) array, every genuine image lies, up to
+rounding, in the linear space spanned by that resize; a different window, hop, frequency
+range or size does not. Other colour maps fail the grey test, a flipped image the
+orientation test (an ECG's energy sits at low frequencies).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image
+
+from ecg.imaging.representations import SPECTROGRAM_DEFAULTS, _interp_matrix
+
+WINDOW_S = 0.7
+MODEL_FS = 360.0
+# RMS distance (grey levels) from the resize space allowed: rounding to uint8 alone gives
+# about 0.3; PNG is lossless, JPEG is not accepted as our format.
+MAX_RESIDUAL = 1.0
+
+
+@dataclass(frozen=True)
+class FormatCheck:
+    ok: bool
+    reason: str
+
+
+def _shape(params: dict, fs: float, window_s: float) -> tuple[int, int]:
+    n = int(round(window_s * fs))
+    nperseg = max(8, int(round(params["segment_s"] * fs)))
+    hop = max(1, int(round(params["hop_s"] * fs)))
+    nfft = max(256, 1 << (nperseg - 1).bit_length())
+    n_bins = int(np.sum(np.fft.rfftfreq(nfft, 1.0 / fs) <= params["fmax_hz"]))
+    return n_bins, (n - nperseg) // hop + 1
+
+
+@lru_cache(maxsize=4)
+def _projectors(size: int, n_bins: int, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    rows = _interp_matrix(n_bins, size).astype(np.float64)
+    cols = _interp_matrix(n_frames, size).astype(np.float64)
+    # Orthogonal projectors onto the column spaces of the two resize matrices.
+    return rows @ np.linalg.pinv(rows), cols @ np.linalg.pinv(cols)
+
+
+def check_spectrogram_format(
+    image: Image.Image,
+    params: dict | None = None,
+    fs: float = MODEL_FS,
+    window_s: float = WINDOW_S,
+) -> FormatCheck:
+    """Whether ``image`` is a spectrogram drawn by this app with ``params`` (the model's)."""
+    params = {**SPECTROGRAM_DEFAULTS, **(params or {})}
+    size = int(params["size"])
+    if image.size != (size, size):
+        return FormatCheck(
+            False, f"not in our format: {image.size[0]}x{image.size[1]}, not {size}x{size}"
+        )
+    rgb = np.asarray(image.convert("RGB"), dtype=np.float64)
+    if np.abs(rgb - rgb.mean(axis=2, keepdims=True)).max() > 2:
+        return FormatCheck(False, "not in our format: a colour map (ours is grey)")
+    grey = rgb.mean(axis=2)
+    p_rows, p_cols = _projectors(size, *_shape(params, fs, window_s))
+    flipped = grey[::-1]  # the app draws low frequencies at the bottom
+    residual = flipped - p_rows @ flipped @ p_cols
+    rms = float(np.sqrt(np.mean(residual**2)))
+    if rms > MAX_RESIDUAL:
+        return FormatCheck(
+            False,
+            f"not in our format: another window, hop, frequency range or resize "
+            f"(residual {rms:.1f} grey levels)",
+        )
+    quarter = size // 4
+    if grey[:quarter].mean() > grey[-quarter:].mean():
+        return FormatCheck(
+            False, "not in our format: high frequencies brighter than low (flipped?)"
+        )
+    return FormatCheck(True, "our spectrogram format")

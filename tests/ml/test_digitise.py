@@ -1,0 +1,217 @@
+"""Digitising ECG images: round trips signal -> image -> signal, grid scale, rotation, colour,
+refusal of non-ECG images and the own spectrogram format. Generated images only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from benchmarks import digitise_renderers as R
+from ecg.imaging.digitise import DigitiseError, beat_window, digitise
+from ecg.imaging.ecg_check import check_ecg_image
+from ecg.imaging.own_format import check_spectrogram_format
+from ecg.imaging.representations import render
+from tests.ml.conftest import synthetic_ecg
+
+FS = 360.0
+
+
+@pytest.fixture(scope="module")
+def lead():
+    signal, peaks, _ = synthetic_ecg(n_beats=30, seed=1)
+    return signal, peaks
+
+
+def _beat(lead, i=3):
+    signal, peaks = lead
+    p = int(peaks[i])
+    return signal[p - 90 : p + 162]
+
+
+def _strip(lead):
+    return lead[0][360 : 360 + 3600]
+
+
+def correlation(digitised, truth) -> float:
+    """Digitised trace stretched over the truth's span, then Pearson correlation."""
+    y = np.interp(
+        np.linspace(0, 1, len(truth)), np.linspace(0, 1, len(digitised.signal)), digitised.signal
+    )
+    return float(np.corrcoef(y, truth)[0, 1])
+
+
+BEAT_RENDERERS = {
+    "matplotlib_axes": lambda x: R.mpl_plot(x, FS),
+    "matplotlib_no_axes": lambda x: R.mpl_plot(x, FS, axes=False),
+    "matplotlib_thick_red": lambda x: R.mpl_plot(x, FS, color="red", linewidth=5),
+    "matplotlib_dark": lambda x: R.mpl_plot(x, FS, dark=True),
+    "pillow_200": lambda x: R.pillow_line(x, width=200, height=120),
+    "pillow_1200_thick": lambda x: R.pillow_line(x, width=1200, height=600, line=5),
+    "minmax_64": R.minmax_64,
+    "paper_beat": lambda x: R.ecg_paper(x, FS),
+    "paper_beat_jpeg": lambda x: R.jpeg(R.ecg_paper(x, FS, px_per_mm=10.0), quality=70),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BEAT_RENDERERS))
+def test_single_beat_round_trip(lead, name):
+    beat = _beat(lead)
+    result = digitise(BEAT_RENDERERS[name](beat).image)
+    assert result.kind == "single_beat"
+    assert correlation(result, beat) > 0.9
+
+
+@pytest.mark.parametrize(
+    "name, draw, threshold",
+    [
+        ("paper_strip", lambda x: R.ecg_paper(x, FS), 0.95),
+        ("matplotlib_wide", lambda x: R.mpl_plot(x, FS, size=(16, 4)), 0.85),
+        ("pillow_1600", lambda x: R.pillow_line(x, width=1600, height=400), 0.85),
+    ],
+)
+def test_strip_round_trip(lead, name, draw, threshold):
+    strip = _strip(lead)
+    result = digitise(draw(strip).image)
+    assert result.kind == "strip"
+    assert result.n_peaks >= 8
+    assert correlation(result, strip) > threshold
+
+
+@pytest.mark.parametrize("px_per_mm", [4.0, 8.0, 12.5])
+def test_grid_scale_is_recovered(lead, px_per_mm):
+    strip = _strip(lead)[:1800]  # 5 s keeps the largest image small
+    result = digitise(R.ecg_paper(strip, FS, px_per_mm=px_per_mm).image)
+    assert result.scale_source == "grid" and result.units == "mV"
+    assert result.px_per_mm == pytest.approx(px_per_mm, rel=0.02)
+    assert result.fs == pytest.approx(25.0 * px_per_mm, rel=0.02)
+    assert result.duration_s == pytest.approx(5.0, rel=0.03)
+    assert np.ptp(result.signal) == pytest.approx(np.ptp(strip), rel=0.1)
+
+
+def test_without_grid_the_scale_is_assumed_and_normalised(lead):
+    result = digitise(R.mpl_plot(_beat(lead), FS).image)
+    assert result.scale_source == "assumed" and result.units == "normalised"
+    assert np.ptp(result.signal) == pytest.approx(1.0)
+    assert result.duration_s == pytest.approx(0.7)
+    window = beat_window(result, FS)
+    assert window.shape == (252,)
+    assert int(np.argmax(np.abs(window - np.median(window)))) == 90  # R at 0.25 s
+
+
+@pytest.mark.parametrize("degrees", [-3.0, -1.5, 2.0, 3.0])
+def test_rotated_paper_is_turned_back(lead, degrees):
+    strip = _strip(lead)[:1800]
+    result = digitise(R.rotated(R.ecg_paper(strip, FS), degrees).image)
+    assert result.rotation_deg == pytest.approx(-degrees, abs=0.3)
+    assert result.px_per_mm == pytest.approx(8.0, rel=0.03)
+    assert correlation(result, strip) > 0.9
+
+
+def test_rotated_bare_strip_is_turned_back_from_its_baseline(lead):
+    strip = _strip(lead)
+    upright = digitise(R.pillow_line(strip, width=1600, height=400).image)
+    tilted = digitise(R.rotated(R.pillow_line(strip, width=1600, height=400), 2.0).image)
+    assert tilted.rotation_deg == pytest.approx(-2.0, abs=0.3)
+    assert correlation(tilted, strip) > correlation(upright, strip) - 0.1
+
+
+@pytest.mark.parametrize(
+    "fg, bg",
+    [((255, 255, 255), (0, 0, 0)), ((0, 90, 255), (255, 255, 255)), ((0, 255, 0), (30, 30, 60))],
+)
+def test_colour_and_inversion(lead, fg, bg):
+    beat = _beat(lead)
+    result = digitise(R.pillow_line(beat, width=400, height=300, line=3, fg=fg, bg=bg).image)
+    assert correlation(result, beat) > 0.95
+
+
+def test_jpeg_artefacts(lead):
+    beat = _beat(lead)
+    result = digitise(R.jpeg(R.pillow_line(beat, width=500, height=300), quality=30).image)
+    assert correlation(result, beat) > 0.95
+
+
+def test_large_image_and_overlay_coordinates_lie_on_the_trace(lead):
+    beat = _beat(lead)
+    image = R.pillow_line(beat, width=4000, height=1500, line=4).image
+    result = digitise(image)
+    assert correlation(result, beat) > 0.95
+    gray = np.asarray(image.convert("L"))
+    ys = np.clip(np.round(result.trace_y).astype(int), 0, gray.shape[0] - 1)
+    xs = np.clip(np.round(result.trace_x).astype(int), 0, gray.shape[1] - 1)
+    near = [gray[max(0, y - 4) : y + 5, x].min() < 128 for x, y in zip(xs, ys, strict=True)]
+    assert np.mean(near) > 0.9
+
+
+def test_overlay_coordinates_follow_a_rotated_trace(lead):
+    strip = _strip(lead)[:1800]
+    image = R.rotated(R.ecg_paper(strip, FS), 3.0).image
+    result = digitise(image)
+    gray = np.asarray(image.convert("L"))
+    ys = np.clip(np.round(result.trace_y).astype(int), 0, gray.shape[0] - 1)
+    xs = np.clip(np.round(result.trace_x).astype(int), 0, gray.shape[1] - 1)
+    near = [gray[max(0, y - 4) : y + 5, x].min() < 100 for x, y in zip(xs, ys, strict=True)]
+    assert np.mean(near) > 0.9
+
+
+def test_blank_image_has_no_trace():
+    with pytest.raises(DigitiseError, match="no ECG trace found"):
+        digitise(Image.new("RGB", (300, 200), (255, 255, 255)))
+
+
+@pytest.mark.parametrize("kind", ["photo", "noise", "document", "screenshot"])
+def test_non_ecg_images_are_refused(kind):
+    draw = {
+        "photo": R.photo_like,
+        "noise": R.noise_image,
+        "document": R.document,
+        "screenshot": R.screenshot,
+    }[kind]
+    for seed in range(3):
+        verdict = check_ecg_image(draw(np.random.default_rng(seed)))
+        assert verdict.status == "no_trace"
+        assert verdict.reason.startswith("no ECG trace found")
+
+
+def test_traces_unlike_an_ecg_are_flagged():
+    assert check_ecg_image(R.sine_image()).status == "unlike_ecg"
+    walk = check_ecg_image(R.random_walk_image(np.random.default_rng(0)))
+    assert walk.status == "unlike_ecg"
+
+
+def test_ecg_images_pass_the_check(lead):
+    for drawn in (R.mpl_plot(_beat(lead), FS), R.ecg_paper(_strip(lead), FS)):
+        verdict = check_ecg_image(drawn.image)
+        assert verdict.is_ecg, verdict.reason
+
+
+def test_own_spectrogram_format_is_recognised_and_others_are_not(lead):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import colormaps
+    from scipy import signal as sps
+
+    signal, peaks = lead
+    windows = np.stack([signal[p - 90 : p + 162] for p in peaks[2:6]])
+    ours = render("spectrogram", windows, FS)
+    for image in ours:
+        assert check_spectrogram_format(Image.fromarray(image)).ok
+    coloured = (colormaps["viridis"](ours[0] / 255.0)[..., :3] * 255).astype(np.uint8)
+    _, _, z = sps.stft(windows[0], FS, nperseg=128, noverlap=120)
+    db = np.clip((20 * np.log10(np.abs(z) + 1e-6) + 70) / 70, 0, 1) * 255
+    other_stft = np.asarray(
+        Image.fromarray(db.astype(np.uint8)).resize((64, 64), Image.Resampling.BILINEAR)
+    )[::-1]
+    others = {
+        "colour map": Image.fromarray(coloured),
+        "another STFT": Image.fromarray(np.ascontiguousarray(other_stft)),
+        "flipped": Image.fromarray(np.ascontiguousarray(ours[0][::-1])),
+        "resized": Image.fromarray(ours[0]).resize((128, 128)),
+        "a beat image": Image.fromarray(render("beat_image", windows, FS)[0]),
+    }
+    for name, image in others.items():
+        check = check_spectrogram_format(image)
+        assert not check.ok, name
+        assert check.reason.startswith("not in our format"), name
