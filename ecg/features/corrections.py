@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-MORPH_SCALE_MV = 0.08
-RHYTHM_SCALE = 0.10
-MODEL_SCALE = 0.5
+MORPH_SCALE_MV = 0.16
+RHYTHM_SCALE = 0.20
+MODEL_SCALE = 2.0
 BLOCK = 4096  # beats per block of the distance computation (bounded memory)
 
 

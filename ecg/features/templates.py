@@ -37,7 +37,7 @@ from ecg.features.context import qrs_widths
 SPAN_S = (0.20, 0.40)  # the part of the beat window compared: P wave to the end of T
 BIN_S = 0.012  # bin width of the morphology vector
 QRS_WEIGHT_MV_PER_S = 2.5  # 40 ms of QRS width counts like 0.1 mV in every bin
-CUT_MV = 0.12  # RMS distance (mV) at which the tree is cut; chosen on DS1 (docs/review.md)
+CUT_MV = 0.18  # RMS distance (mV) at which the tree is cut; chosen on DS1 (docs/review.md)
 SAMPLE_MAX = 2000  # beats clustered directly; the rest are assigned to the nearest template
 SMALL_GROUP = 5  # groups of fewer beats join a larger group if close (``_merge_small``)
 MERGE_FACTOR = 2.0
