@@ -50,6 +50,8 @@ _PUBLIC: dict[str, str] = {
     "extract_windows": "ecg.features.beats",
     "rr_features": "ecg.features.beats",
     "summarise": "ecg.features.rhythm",
+    "group_beats": "ecg.features.templates",
+    "reclassify": "ecg.features.corrections",
     # imaging
     "beat_image": "ecg.imaging.representations",
     "spectrogram": "ecg.imaging.representations",

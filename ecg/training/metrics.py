@@ -272,3 +272,22 @@ def bootstrap_difference(
         "resamples": resamples,
         "level": level,
     }
+
+
+def class_f1_intervals(
+    per_record: dict[str, list[list[int]]],
+    classes: list[str],
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    level: float = BOOTSTRAP_LEVEL,
+    seed: int = 0,
+) -> dict[str, list[float] | None]:
+    """Interval of each class's F1 over test record sets drawn with replacement (the same
+    draws as ``bootstrap_intervals`` for the same records and seed); None where the class is
+    absent from most draws."""
+    cms = _resampled(per_record, resamples, seed)
+    tp = np.diagonal(cms, axis1=1, axis2=2)
+    support, predicted = cms.sum(axis=2), cms.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(support > 0, 2 * tp / (support + predicted), np.nan)
+    return {code: _interval(f1[:, i], level) for i, code in enumerate(classes)}

@@ -1,0 +1,406 @@
+"""Issue 20: does a clinician's review teach the model that patient? A simulated clinician on
+MIT-BIH, automatic labels against labels after corrections, on the beats NOT reviewed.
+
+    python benchmarks/review_benchmark.py            # DS2 figures -> benchmarks/results/review.json
+    python benchmarks/review_benchmark.py --choose   # the parameter grid on DS1 (no DS2 at all)
+
+For every record the shipped recording model (``ModelRegistry("models").serving_bundle(
+task="recording")``) classifies every annotated beat at its annotated R peak through
+``bundle.beat_windows`` + ``classify_windows`` (= ``classify_beats``, the serving path); the
+model's probabilities, the beats' morphology vectors and RR features are cached in
+``build/review_cache/`` (one file per record) so the choice and the figures reuse them.
+
+Two simulated clinicians:
+
+- **cards**: the template page (``ecg.features.templates``); the clinician opens the cards
+  largest first and confirms each card's medoid (up to ``CARD_MAX`` cards), then the beats the
+  model is least sure of (smallest margin between its two best classes) until 20 beats;
+- **first 5 min**: every beat of the first five minutes (the AAMI patient-specific protocol).
+
+A confirmed beat gets its reference label in the six classes as a clinician would enter it
+(``CLINICIAN_CLASS``: a, J, S -> A; E -> V; e, j -> N); fusion, paced and unclassifiable beats
+(F, /, f, Q) count as reviewed but teach nothing. Scored: every other beat of the record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ecg.classes import DS1_RECORDS, DS2_RECORDS, class_codes, symbol_to_index  # noqa: E402
+from ecg.features import corrections, templates  # noqa: E402
+from ecg.training.metrics import (  # noqa: E402
+    aami_metrics,
+    bootstrap_difference,
+    class_f1_intervals,
+    classification_metrics,
+    per_record_confusions,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "build" / "review_cache"
+RESULTS = ROOT / "benchmarks" / "results" / "review.json"
+VALIDATION_RECORDS = ("106", "124", "209", "223")
+CONFIRMED_BEATS = 20
+CARD_MAX = 10
+FIRST_S = 300.0
+SIX = class_codes("six")
+CLINICIAN_CLASS = {
+    **{s: "A" for s in "AaJS"},
+    **{s: "V" for s in "VE"},
+    **{s: "N" for s in "Nej"},
+    "L": "L",
+    "R": "R",
+    "!": "!",
+}
+TARGETS = {"SVEB_f1": 0.70, "VEB_f1": 0.95}
+
+
+def cache_record(bundle: Any, data_dir: Path, name: str) -> dict[str, np.ndarray]:
+    """The model's view of every annotated beat of one record (cached in ``CACHE``)."""
+    path = CACHE / f"{name}.npz"
+    if path.is_file():
+        with np.load(path) as data:
+            return {k: data[k] for k in data.files}
+    from ecg.features.beats import beat_annotations, window_bounds
+    from ecg.io.records import load_record
+
+    record = load_record(data_dir, name)
+    peaks, symbols = beat_annotations(record.ann_samples, record.ann_symbols)
+    kept, windows, rr = bundle.beat_windows(record.signal, record.fs, peaks)
+    probs = bundle.classify_windows(windows, rr)
+    model_fs = float(bundle.metadata["sampling_rate"])
+    r_index, _ = window_bounds(model_fs, bundle.metadata["window"]["pre_s"], 0.0)
+    out = {
+        "time_s": peaks[kept] / record.fs,
+        "symbols": symbols[kept],
+        "probs": probs.astype(np.float32),
+        "morphology": templates.morphology_vectors(windows, model_fs, r_index).astype(np.float32),
+        "rr": np.asarray(rr)[:, :6],
+    }
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **out)
+    return out
+
+
+def clinician_labels(symbols: np.ndarray) -> np.ndarray:
+    """Six-class index a clinician would enter for each beat; -1 where none fits."""
+    return np.array(
+        [SIX.index(CLINICIAN_CLASS[s]) if s in CLINICIAN_CLASS else -1 for s in symbols]
+    )
+
+
+def card_choice(
+    data: dict[str, np.ndarray], n: int = CONFIRMED_BEATS, cut: float = templates.CUT_MV
+) -> np.ndarray:
+    """The beats the cards clinician confirms: medoids largest group first, then the model's
+    least certain beats."""
+    probs = data["probs"].astype(np.float64)
+    groups = templates.group_vectors(data["morphology"], seed=0, cut=cut)
+    chosen = [g.medoid for g in groups[: min(CARD_MAX, n)]]
+    top2 = np.sort(probs, axis=1)[:, -2:]
+    margin = top2[:, 1] - top2[:, 0]
+    for i in np.argsort(margin, kind="stable"):
+        if len(chosen) >= min(n, len(probs)):
+            break
+        if int(i) not in chosen:
+            chosen.append(int(i))
+    return np.array(sorted(chosen), dtype=np.int64)
+
+
+def first_minutes(data: dict[str, np.ndarray], seconds: float = FIRST_S) -> np.ndarray:
+    return np.flatnonzero(data["time_s"] < seconds)
+
+
+def corrected_probs(
+    data: dict[str, np.ndarray], confirmed: np.ndarray, scales: dict[str, float]
+) -> np.ndarray:
+    labels = clinician_labels(data["symbols"][confirmed])
+    teach = confirmed[labels >= 0]
+    features = corrections.review_features(data["morphology"], data["rr"], data["probs"], **scales)
+    return corrections.reclassify(features, data["probs"], teach, labels[labels >= 0])
+
+
+def confirmations(
+    records: dict[str, dict[str, np.ndarray]], protocol: str, cut: float = templates.CUT_MV
+) -> dict[str, np.ndarray]:
+    """The beats the simulated clinician reviews in each record."""
+    if protocol == "cards":
+        return {name: card_choice(data, cut=cut) for name, data in records.items()}
+    return {name: first_minutes(data) for name, data in records.items()}
+
+
+def simulate(
+    records: dict[str, dict[str, np.ndarray]],
+    chosen: dict[str, np.ndarray],
+    scales: dict[str, float],
+) -> dict[str, Any]:
+    """Scored beats of every record (all but ``chosen``): true six / AAMI labels, the model's
+    probabilities ("pa") and the probabilities after corrections ("pf")."""
+    six, aami = symbol_to_index("six"), symbol_to_index("aami")
+    rows: dict[str, list] = {k: [] for k in ("rec", "six", "aami", "pa", "pf")}
+    for name, data in records.items():
+        confirmed = chosen[name]
+        fixed = corrected_probs(data, confirmed, scales)
+        scored = np.setdiff1d(np.arange(len(data["probs"])), confirmed)
+        symbols = data["symbols"][scored]
+        rows["rec"].append(np.full(len(scored), name))
+        rows["six"].append(np.array([six.get(str(s), -1) for s in symbols]))
+        rows["aami"].append(np.array([aami.get(str(s), -1) for s in symbols]))
+        rows["pa"].append(data["probs"][scored].astype(np.float64))
+        rows["pf"].append(fixed[scored])
+    return {k: np.concatenate(v) for k, v in rows.items()}
+
+
+def score(rows: dict[str, np.ndarray], probs: np.ndarray) -> dict[str, Any]:
+    """Six-class and AAMI figures of one set of probabilities over the scored beats."""
+    s6, sa = rows["six"] >= 0, rows["aami"] >= 0
+    six = classification_metrics(rows["six"][s6], probs[s6], SIX, rows["rec"][s6])
+    aami_codes = class_codes("aami")
+    aami = aami_metrics(
+        rows["aami"][sa], probs[sa].argmax(axis=1), SIX, aami_codes, rows["rec"][sa]
+    )
+    f1_intervals = class_f1_intervals(aami["per_record_confusion"], aami_codes)
+    summary = {
+        "six_macro_f1": six["macro_f1"],
+        "six_macro_f1_interval": six["bootstrap"]["macro_f1"],
+        "six_per_class_f1": {c: six["per_class"][c]["f1"] for c in SIX},
+    }
+    for code in ("VEB", "SVEB"):
+        pc = aami["per_class"][code]
+        boot = aami["bootstrap"]["per_class"][code]
+        summary[code] = {
+            "Se": pc["sensitivity"],
+            "+P": pc["precision"],
+            "F1": pc["f1"],
+            "Se_interval": boot["sensitivity"],
+            "+P_interval": boot["precision"],
+            "F1_interval": f1_intervals[code],
+            "support": pc["support"],
+        }
+    return {"summary": summary, "six_class": _lean(six), "aami": _lean(aami)}
+
+
+def _lean(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in metrics.items() if k not in ("auc_ovr", "ece")}
+
+
+def compare(rows: dict[str, np.ndarray]) -> dict[str, Any]:
+    auto, fixed = score(rows, rows["pa"]), score(rows, rows["pf"])
+    s6 = rows["six"] >= 0
+    per = [
+        per_record_confusions(rows["six"][s6], p[s6].argmax(axis=1), rows["rec"][s6], len(SIX))
+        for p in (rows["pf"], rows["pa"])
+    ]
+    return {
+        "scored_beats": int(len(rows["rec"])),
+        "automatic": auto,
+        "corrected": fixed,
+        "six_macro_f1_gain_paired": bootstrap_difference(per[0], per[1], "macro_f1"),
+    }
+
+
+def objective(rows: dict[str, np.ndarray]) -> float:
+    """What the DS1 choice maximises: mean of six-class macro-F1, VEB F1 and SVEB F1."""
+    s = score(rows, rows["pf"])["summary"]
+    return float(np.mean([s["six_macro_f1"], s["VEB"]["F1"] or 0, s["SVEB"]["F1"] or 0]))
+
+
+GRID = {
+    "morph_scale": (0.08, 0.16, 0.32),
+    "rhythm_scale": (0.10, 0.20, 0.40),
+    "model_scale": (0.5, 1.0, 2.0),
+}
+
+
+CUTS = (0.06, 0.09, 0.12, 0.18, 0.25)
+CARD_CUTS = (0.12, 0.18)  # the cuts that leave a reviewable number of cards (``cut_choice``)
+
+
+def cut_choice(records: dict[str, dict[str, np.ndarray]]) -> list[dict[str, Any]]:
+    """For each tree cut: groups per record, groups holding 1% of a record or more, and purity
+    (share of beats whose AAMI class is their group's majority class), over DS1."""
+    aami = symbol_to_index("aami")
+    rows = []
+    for cut in CUTS:
+        groups, big, pure, total = [], [], 0, 0
+        for data in records.values():
+            truth = np.array([aami.get(str(s), -1) for s in data["symbols"]])
+            found = templates.group_vectors(data["morphology"], cut=cut)
+            groups.append(len(found))
+            big.append(sum(g.share >= 0.01 for g in found))
+            for g in found:
+                pure += np.bincount(truth[g.index] + 1).max()
+            total += len(truth)
+        rows.append(
+            {
+                "cut_mv": cut,
+                "groups_median": float(np.median(groups)),
+                "groups_max": int(max(groups)),
+                "groups_over_1pct_median": float(np.median(big)),
+                "purity": float(pure / total),
+            }
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def choose(records: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
+    """Every grid point on DS1 (the cards protocol): held-out validation records and all DS1."""
+    cuts = cut_choice(records)
+    val = {k: v for k, v in records.items() if k in VALIDATION_RECORDS}
+    rows = []
+    for cut in CARD_CUTS:
+        chosen = confirmations(records, "cards", cut)
+        for values in itertools.product(*GRID.values()):
+            scales = dict(zip(GRID, values, strict=True))
+            rows.append(
+                {
+                    "cut_mv": cut,
+                    **scales,
+                    "validation_records": objective(simulate(val, chosen, scales)),
+                    "ds1_all": objective(simulate(records, chosen, scales)),
+                }
+            )
+            print(rows[-1], flush=True)
+    best = max(rows, key=lambda r: (r["validation_records"], r["ds1_all"]))
+    return {
+        "data": "MIT-BIH DS1; chosen by the held-out validation records "
+        f"{', '.join(VALIDATION_RECORDS)} (new patients to the model), ties by all DS1",
+        "objective": objective.__doc__,
+        "grid": rows,
+        "template_cuts": cuts,
+        "chosen": {k: best[k] for k in ("cut_mv", *GRID)},
+    }
+
+
+def template_timing(bundle: Any, data_dir: Path) -> dict[str, Any]:
+    """Seconds to group a 30-min record's beats (vectors included), and a 24-h Holter's beats
+    (the record tiled 48 times, so 48 copies of every beat)."""
+    from ecg.features.beats import beat_annotations, window_bounds
+    from ecg.io.records import load_record
+
+    record = load_record(data_dir, "208")
+    peaks, _ = beat_annotations(record.ann_samples, record.ann_symbols)
+    _, windows, _ = bundle.beat_windows(record.signal, record.fs, peaks)
+    fs = float(bundle.metadata["sampling_rate"])
+    r_index, _ = window_bounds(fs, bundle.metadata["window"]["pre_s"], 0.0)
+
+    def best_of(fn, repeats: int = 3) -> float:
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return round(min(times), 3)
+
+    groups = templates.group_beats(windows, fs, r_index)
+    holter = np.tile(windows, (48, 1))
+    return {
+        "record": "208",
+        "beats_30min": int(len(windows)),
+        "groups_30min": len(groups),
+        "group_beats_30min_s": best_of(lambda: templates.group_beats(windows, fs, r_index)),
+        "beats_24h": int(len(holter)),
+        "group_beats_24h_s": best_of(lambda: templates.group_beats(holter, fs, r_index), 1),
+        "cpus": os.cpu_count(),
+    }
+
+
+def correction_timing(data: dict[str, np.ndarray]) -> dict[str, Any]:
+    scales = {}
+    start = time.perf_counter()
+    confirmed = card_choice(data)
+    choose_s = time.perf_counter() - start
+    start = time.perf_counter()
+    corrected_probs(data, confirmed, scales)
+    return {
+        "beats": int(len(data["probs"])),
+        "card_choice_s": round(choose_s, 3),
+        "reclassify_s": round(time.perf_counter() - start, 4),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--choose", action="store_true", help="run the DS1 grid only")
+    parser.add_argument("--cache-only", action="store_true")
+    args = parser.parse_args()
+    from ecg.io.records import default_data_dir
+    from ecg.models.registry import ModelRegistry
+
+    data_dir = default_data_dir()
+    if data_dir is None:
+        sys.exit("needs MIT-BIH (../shared/data/mitdb or $ECG_DATA_DIR)")
+    bundle = ModelRegistry(ROOT / "models").serving_bundle(task="recording")
+    names = DS1_RECORDS if (args.choose or args.cache_only) else DS2_RECORDS
+    records = {}
+    for name in names if not args.cache_only else DS1_RECORDS + DS2_RECORDS:
+        start = time.perf_counter()
+        records[name] = cache_record(bundle, data_dir, name)
+        print(f"{name}: {len(records[name]['probs'])} beats {time.perf_counter() - start:.1f} s")
+    if args.cache_only:
+        return
+    previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    if args.choose:
+        previous["choice"] = choose(records)
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(previous, indent=1) + "\n")
+        print("chosen:", previous["choice"]["chosen"])
+        return
+    scales = {
+        "morph_scale": corrections.MORPH_SCALE_MV,
+        "rhythm_scale": corrections.RHYTHM_SCALE,
+        "model_scale": corrections.MODEL_SCALE,
+    }
+    result = {
+        "model": {"name": bundle.name, "version": bundle.version, "path": str(bundle.path.name)},
+        "data": "MIT-BIH DS2 (22 records), lead MLII, annotated R peaks",
+        "protocols": {
+            "cards": f"{CONFIRMED_BEATS} beats per record: medoids of up to {CARD_MAX} template "
+            "groups (largest first), then the smallest top-two margins",
+            "first_5min": "every beat of the first 5 minutes",
+        },
+        "scales": scales,
+        "cut_mv": templates.CUT_MV,
+        "targets": TARGETS,
+        "choice": previous.get("choice"),
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+    }
+    for protocol in ("cards", "first_5min"):
+        rows = simulate(records, confirmations(records, protocol), scales)
+        result[protocol] = compare(rows)
+        s = result[protocol]
+        for which in ("automatic", "corrected"):
+            summary = s[which]["summary"]
+            print(
+                f"{protocol:10s} {which:9s} six macro-F1 {summary['six_macro_f1']:.3f}  "
+                f"VEB F1 {summary['VEB']['F1']:.3f}  SVEB F1 {summary['SVEB']['F1']:.3f}"
+            )
+    cards = result["cards"]["corrected"]["summary"]
+    result["targets_met"] = {
+        "SVEB_f1": bool((cards["SVEB"]["F1"] or 0) >= TARGETS["SVEB_f1"]),
+        "VEB_f1": bool((cards["VEB"]["F1"] or 0) >= TARGETS["VEB_f1"]),
+    }
+    result["timing"] = {
+        "templates": template_timing(bundle, data_dir),
+        "corrections_30min": {"record": "100", **correction_timing(records["100"])},
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result["targets_met"]), json.dumps(result["timing"]))
+
+
+if __name__ == "__main__":
+    main()
