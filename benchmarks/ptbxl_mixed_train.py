@@ -199,11 +199,19 @@ def validation_by_source(
     probs = bundle_probabilities(bundle, sub, at, rr_all)
     labels = table.labels("six")[split.val]
     out = {}
-    for src in ("mitdb", "ptbxl", "all"):
-        keep = np.ones(len(split.val), bool) if src == "all" else sources[split.val] == src
+    # per source, pooled, and per source and lead ("ptbxl@v1"): does one model serve each lead?
+    tags = np.char.add(
+        np.char.add(sources[split.val], "@"), np.char.partition(table.records[split.val], "@")[:, 2]
+    )
+    for src in ("mitdb", "ptbxl", "all", *sorted(set(tags))):
+        if src == "all":
+            keep = np.ones(len(split.val), bool)
+        else:
+            keep = (tags if "@" in src else sources[split.val]) == src
         records = np.char.partition(table.records[split.val][keep], "@")[:, 0]
         m = classification_metrics(labels[keep], probs[keep], bundle.classes, records)
-        m.pop("per_record_confusion", None)
+        if src != "all":  # the pooled one stays: paired comparisons of two models read it
+            m.pop("per_record_confusion", None)
         out[src] = m
     return out
 
