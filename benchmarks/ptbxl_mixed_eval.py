@@ -51,6 +51,8 @@ from ecg.training.mixed_eval import (  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 SHIPPED = "shipped recording_spec_ctx"
+CANDIDATE = "candidate mixed_spec_ctx_v2"
+ABLATION = "ablation mixed_spec_ctx_v2_nobl"
 MODELS = {
     "shipped recording_spec_ctx": ROOT / "models" / "recording_spec_ctx.keras",
     "candidate mixed_spec_ctx_v2": ROOT / "build/mixed/models/mixed_spec_ctx_v2.keras",
@@ -174,6 +176,26 @@ def paired_validation(models: dict) -> dict:
     return out
 
 
+def band_limit_difference(models: dict) -> dict | None:
+    """Validation macro-F1 of the candidate (band-limit augmentation) minus the ablation's
+    (none), paired over records: what the augmentation changes, on validation only."""
+    a, b = models.get(CANDIDATE), models.get(ABLATION)
+    if not a or not b:
+        return None
+    out = {}
+    for src in ("all", "mitdb", "ptbxl"):
+        out[src] = {
+            "candidate": a["validation"][src]["macro_f1"],
+            "ablation": b["validation"][src]["macro_f1"],
+        }
+    out["paired_all"] = bootstrap_difference(
+        a["validation"]["all"]["per_record_confusion"],
+        b["validation"]["all"]["per_record_confusion"],
+        "macro_f1",
+    )
+    return out
+
+
 def _fmt(v, interval=None, pct=False) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "-"
@@ -217,6 +239,18 @@ def markdown(result: dict) -> str:
                 f"- {name}: {d['difference']:+.3f} [{lo:+.3f}, {hi:+.3f}], ahead in "
                 f"{d['share_ahead']:.0%} of resampled record sets"
             )
+    bl = result.get("validation_band_limit")
+    if bl:
+        d = bl["paired_all"]
+        lines += [
+            "",
+            "Band-limit augmentation (candidate minus ablation), validation macro-F1: all "
+            f"{bl['all']['candidate'] - bl['all']['ablation']:+.3f} "
+            f"(paired interval [{d['interval'][0]:+.3f}, {d['interval'][1]:+.3f}], ahead in "
+            f"{d['share_ahead']:.0%}), MIT-BIH "
+            f"{bl['mitdb']['candidate'] - bl['mitdb']['ablation']:+.3f}, PTB-XL "
+            f"{bl['ptbxl']['candidate'] - bl['ptbxl']['ablation']:+.3f}.",
+        ]
     lines += [
         "",
         "Validation macro-F1 per source and lead (one model, several leads):",
@@ -360,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
             "ludb": ludb_figures(bundle, ludb, groups),
         }
     result["validation_vs_shipped"] = paired_validation(result["models"])
+    result["validation_band_limit"] = band_limit_difference(result["models"])
     result["seconds"] = round(time.perf_counter() - started, 1)
     RESULTS.mkdir(parents=True, exist_ok=True)
     result["models"] = {n: result["models"][n] for n in MODELS if n in result["models"]}
