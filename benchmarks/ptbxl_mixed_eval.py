@@ -176,6 +176,12 @@ def paired_validation(models: dict) -> dict:
     return out
 
 
+def anonymised(per_record: dict) -> dict:
+    """Per-record confusions keyed by position in name order, not by record: the figures
+    need only the same keys for every model, and record names with their labels are data."""
+    return {f"record_{i:04d}": per_record[name] for i, name in enumerate(sorted(per_record))}
+
+
 def band_limit_difference(models: dict) -> dict | None:
     """Validation macro-F1 of the candidate (band-limit augmentation) minus the ablation's
     (none), paired over records: what the augmentation changes, on validation only."""
@@ -398,6 +404,10 @@ def main(argv: list[str] | None = None) -> int:
     result["seconds"] = round(time.perf_counter() - started, 1)
     RESULTS.mkdir(parents=True, exist_ok=True)
     result["models"] = {n: result["models"][n] for n in MODELS if n in result["models"]}
+    for m in result["models"].values():
+        m["validation"]["all"]["per_record_confusion"] = anonymised(
+            m["validation"]["all"]["per_record_confusion"]
+        )
     out_json.write_text(json.dumps(result, indent=1, default=float) + "\n")
     (RESULTS / f"{args.out}.md").write_text(markdown(result))
     print(markdown(result))
