@@ -90,3 +90,27 @@ def test_record_f1_and_call_shares_with_intervals():
     shares = call_shares(np.array([0, 0, 1, 1]), np.array(list("aabb")), ["L", "N"])
     assert shares["share"] == {"L": 0.5, "N": 0.5}
     assert shares["interval"]["L"][0] <= 0.5 <= shares["interval"]["L"][1]
+
+
+def test_band_limited_epochs_lose_the_top_of_the_spectrogram_band(tmp_path):
+    """``ModelConfig.band_limit_share``: the epoch's beats reach the spectrogram with less in
+    its top rows (near 50 Hz, what a 100 Hz record cannot hold), the same beats otherwise."""
+    from ecg.training.training import ModelConfig, _EpochData
+
+    from .conftest import tiny_inter_patient_table
+
+    table, labels, split = tiny_inter_patient_table(tmp_path)
+    # a 48 Hz component on every beat: inside the 0-50 Hz band, above what 100 Hz can hold
+    t = np.arange(table.windows.shape[1]) / table.fs
+    table.windows = (table.windows + 0.3 * np.sin(2 * np.pi * 48 * t)).astype(np.float32)
+
+    def top_rows(share: float) -> float:
+        config = ModelConfig(
+            "t", "spectrogram", noise_mv=0.0, augment=False, band_limit_share=share, seed=3
+        )
+        data = _EpochData.make(config, table, split.train, labels, 6)
+        return float(data.inputs["image"][:, :4].mean())  # row 0 is the highest frequency
+
+    # resample_poly's anti-alias filter rolls off across 45-50 Hz: a 48 Hz component loses
+    # about half its amplitude, some 6 dB, i.e. about 20 grey levels on the -70..0 dB scale
+    assert top_rows(1.0) < top_rows(0.0) - 10
