@@ -41,3 +41,22 @@ def augment_windows(
     drift = amp * np.sin(2 * np.pi * freq * t + phase)
     noise = rng.normal(0.0, params.noise_mv, size=windows.shape)
     return (windows * gain + drift + noise).astype(np.float32)
+
+
+def band_limit(windows: np.ndarray, fs: float, limit_fs: float = 100.0) -> np.ndarray:
+    """Windows (n, samples) at ``fs`` sent down to ``limit_fs`` and back up, as PTB-XL's 100 Hz
+    records reach the model: nothing is left above ``limit_fs / 2``, the rest is unchanged.
+
+    Training applies it to a share of the beats so a 360 Hz MIT-BIH beat can look like a 100 Hz
+    PTB-XL beat: the spectrogram's 0-50 Hz band is otherwise empty near 50 Hz for one source
+    only, a cue for the source rather than the rhythm.
+    """
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(float(limit_fs) / float(fs)).limit_denominator(1000)
+    windows = np.asarray(windows, dtype=np.float64)
+    low = resample_poly(windows, ratio.numerator, ratio.denominator, axis=1)
+    back = resample_poly(low, ratio.denominator, ratio.numerator, axis=1)
+    return back[:, : windows.shape[1]].astype(np.float32)

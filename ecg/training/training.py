@@ -20,7 +20,7 @@ import numpy as np
 from ecg.features.beats import POST_S, PRE_S
 from ecg.imaging import representations
 from ecg.models.architectures import build_baseline, build_cnn, build_ensemble
-from ecg.training.augment import AugmentParams, augment_windows, random_shifts
+from ecg.training.augment import AugmentParams, augment_windows, band_limit, random_shifts
 from ecg.training.dataset import BeatTable, Split
 from ecg.training.metrics import confusion_matrix, macro_f1
 
@@ -50,6 +50,10 @@ class ModelConfig:
     cap: int | None = 3000  # most beats of one class per epoch (None: every beat of the class)
     floor: int = 1000  # fewest beats of one class per epoch (rare classes repeated)
     seed: int = 0
+    # Share of each epoch's beats sent through ``augment.band_limit`` (down to
+    # ``band_limit_fs`` and back): MIT-BIH beats made to look like PTB-XL's 100 Hz ones.
+    band_limit_share: float = 0.0
+    band_limit_fs: float = 100.0
     # Several seeds of this configuration averaged into one model (empty: one model, ``seed``).
     ensemble_seeds: tuple[int, ...] = ()
 
@@ -141,6 +145,11 @@ class _EpochData:
                     labels[train_idx], train_idx, self.rng, config.cap, config.floor
                 )
                 sub = table.subset(index)
+                if config.band_limit_share > 0:
+                    picked = self.rng.random(len(index)) < config.band_limit_share
+                    sub.windows[picked] = band_limit(
+                        sub.windows[picked], table.fs, config.band_limit_fs
+                    )
                 if config.augment:
                     shift = random_shifts(len(index), table.fs, self.rng, self.aug)
                     windows = sub.crop(config.pre_s, config.post_s, shift)
