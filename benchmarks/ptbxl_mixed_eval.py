@@ -1,6 +1,8 @@
 """The shipped recording model, the mixed-data candidate and the baseline on every test set
 (issue 17, points 3, 4, 6, 7), and on the mixed validation set the choice is made on.
 
+Long on purpose: every test set is scored by the same code in one run, so the figures compare.
+
     python benchmarks/ptbxl_mixed_eval.py   # after benchmarks/ptbxl_mixed_train.py
 
 Writes ``benchmarks/results/mixed_training.json`` and ``mixed_training.md``:

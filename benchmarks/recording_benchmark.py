@@ -347,7 +347,7 @@ def app_path(bundle: ModelBundle, files, repeats: int) -> dict:
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.core.management import call_command
 
-    from classifier.model_registry import get_model_registry
+    from ecgsite.model_registry import get_model_registry
     from recordings.models import Recording
     from recordings.services import recording_create
 

@@ -1,6 +1,8 @@
 """Issue 20: does a clinician's review teach the model that patient? A simulated clinician on
 MIT-BIH, automatic labels against labels after corrections, on the beats NOT reviewed.
 
+Long on purpose: the cache, the simulated clinician and the scoring must agree beat for beat.
+
     python benchmarks/review_benchmark.py            # DS2 figures -> benchmarks/results/review.json
     python benchmarks/review_benchmark.py --choose   # the parameter grid on DS1 (no DS2 at all)
 

@@ -112,9 +112,9 @@ def main() -> None:
     from django.test import Client
     from django.urls import reverse
 
-    from classifier.model_registry import get_model_registry, reset_model_registry
     from classifier.models import Prediction
     from ecg.models.registry import ModelRegistry
+    from ecgsite.model_registry import get_model_registry, reset_model_registry
 
     rss_django = rss_mb()
     models_dir = Path(args.models_dir)

@@ -1,4 +1,4 @@
-"""Image classification on top of the model registry (``classifier.model_registry``).
+"""Image classification on top of the model registry (``ecgsite.model_registry``).
 
 Which model serves an image kind, and in which runtime, is the registry's business; this module
 picks the kind (given, or detected), prepares the pixels with the pipeline's own
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from classifier.model_registry import get_model_registry
 from ecg.imaging.images import detect_image_kind, load_image_for_model, to_grayscale_array
 from ecg.models.registry import IMAGE_KINDS, ModelNotInstalledError, ModelRegistry
+from ecgsite.model_registry import get_model_registry
 
 __all__ = [
     "IMAGE_KINDS",

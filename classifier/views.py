@@ -17,8 +17,8 @@ from classifier import selectors, services
 from classifier.errors import ModelMissing
 from classifier.exports import csv_response_name, prediction_csv_rows
 from classifier.forms import PredictionFilterForm, UploadForm
-from classifier.model_registry import get_model_registry
 from classifier.thumbnails import make_thumbnail
+from ecgsite.model_registry import get_model_registry
 from ecgsite.private_files import private_file_response, private_headers
 
 

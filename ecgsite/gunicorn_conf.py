@@ -56,7 +56,7 @@ logconfig_dict = {
 def post_worker_init(worker) -> None:  # noqa: ANN001 -- gunicorn's hook signature
     """Load the models in each worker before it takes traffic: no slow first request."""
     try:
-        from classifier.model_registry import get_model_registry
+        from ecgsite.model_registry import get_model_registry
 
         names = get_model_registry().warm_up()
         worker.log.info("models loaded: %s", ", ".join(names) or "none installed")

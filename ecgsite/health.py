@@ -25,9 +25,9 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from classifier.model_registry import get_model_registry
 from ecg.models.bundle import BundleError, read_metadata
 from ecg.models.registry import ModelRegistry
+from ecgsite.model_registry import get_model_registry
 
 HEALTH_PROBE = "healthz/probe-"
 

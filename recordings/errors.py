@@ -6,8 +6,8 @@ service turns it into Django's ``ValidationError`` (400) with the parser's sente
 
 from __future__ import annotations
 
-from classifier.model_registry import RecordingModelMissing
 from ecgsite.errors import ApplicationError
+from ecgsite.model_registry import RecordingModelMissing
 
 
 class RecordingModelUnavailable(ApplicationError, RecordingModelMissing):

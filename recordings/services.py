@@ -32,7 +32,6 @@ from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from classifier.model_registry import RecordingModelMissing, get_model_registry
 from ecg.dsp.detection import DetectionError
 from ecg.io.recording_io import (
     Limits,
@@ -42,6 +41,7 @@ from ecg.io.recording_io import (
     size_refusal,
 )
 from ecg.recording_analysis import analyse
+from ecgsite.model_registry import RecordingModelMissing, get_model_registry
 
 from .errors import RecordingModelUnavailable
 from .models import Beat, Recording, recording_folder

@@ -14,9 +14,9 @@ from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpRespon
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from classifier.model_registry import RecordingModelMissing
 from ecg.classes import class_display_name
 from ecg.io.recording_io import describe_limits
+from ecgsite.model_registry import RecordingModelMissing
 from ecgsite.private_files import private_file_response, private_headers
 from ecgsite.ratelimit import rate_limited
 

@@ -16,11 +16,11 @@ from django.db.models import Avg, Count
 from django.http import Http404
 from django.utils import timezone
 
-from classifier.model_registry import ModelNotInstalledError, get_model_registry
 from ecg.classes import class_display_name
 from ecg.models import explain
 from ecg.models.bundle import ModelBundle
 from ecg.recording_analysis import CLASSIFY_CHUNK_S, CONTEXT_S
+from ecgsite.model_registry import ModelNotInstalledError, get_model_registry
 from recordings import selectors as recording_selectors
 from recordings.models import CLASS_COLOURS, Beat, Recording
 from recordings.services import mapped_signals

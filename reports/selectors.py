@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from classifier.model_registry import get_model_registry
 from ecg.models.bundle import BundleError, read_metadata
+from ecgsite.model_registry import get_model_registry
 
 
 def model_metadata(*, name: str, version: str) -> dict[str, Any] | None:

@@ -15,11 +15,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
-from classifier.model_registry import ModelNotInstalledError, get_model_registry
 from classifier.models import Prediction
 from ecg.imaging.images import load_image_for_model
 from ecg.models import explain
 from ecgsite.errors import ApplicationError
+from ecgsite.model_registry import ModelNotInstalledError, get_model_registry
 
 from .accuracy import measured_accuracy
 from .models import PredictionHeatMap

@@ -121,6 +121,19 @@ def segment_bounds(n_samples: int, fs: float, segment_s: float = SEGMENT_S) -> n
     return np.stack([starts, ends], axis=1)
 
 
+def _local_percentile(
+    x: np.ndarray, fs: float, q: float = 98.0, block_s: float = 2.0
+) -> tuple[np.ndarray, int]:
+    """The ``q``-th percentile of each ``block_s`` block, and the block length in samples: an
+    adaptive threshold's scale, so a loud stretch does not hide the quiet beats around it and a
+    quiet stretch is not searched at noise level."""
+    block = max(1, int(block_s * fs))
+    n_blocks = int(np.ceil(x.size / block))
+    padded = np.pad(x, (0, n_blocks * block - x.size), mode="edge")
+    local = np.percentile(padded.reshape(n_blocks, block), q, axis=1)
+    return local, block
+
+
 def energy_detector(x: np.ndarray, fs: float) -> np.ndarray:
     """R-peak candidates of a lead by the Pan-Tompkins recipe (the bSQI's second opinion).
 
@@ -134,12 +147,8 @@ def energy_detector(x: np.ndarray, fs: float) -> np.ndarray:
     energy = np.gradient(qrs_band) ** 2
     width = max(1, int(round(0.15 * fs)))
     integrated = np.convolve(energy, np.ones(width) / width, mode="same")
-    # Adaptive threshold: a share of the local (2 s) 98th percentile, so a loud stretch does not
-    # hide the quiet beats around it and a quiet stretch is not searched at noise level.
-    block = max(1, int(2 * fs))
-    n_blocks = int(np.ceil(integrated.size / block))
-    padded = np.pad(integrated, (0, n_blocks * block - integrated.size), mode="edge")
-    local = np.percentile(padded.reshape(n_blocks, block), 98, axis=1)
+    # Adaptive threshold: a share of the local (2 s) 98th percentile.
+    local, block = _local_percentile(integrated, fs)
     local = np.maximum(local, 0.1 * np.median(local))
     threshold = 0.3 * np.repeat(local, block)[: integrated.size]
     peaks, _ = sps.find_peaks(integrated, height=threshold, distance=max(1, int(0.25 * fs)))
@@ -311,10 +320,8 @@ def _shifted_band_detector(x: np.ndarray, fs: float) -> np.ndarray:
     """A stand-in first opinion when no main detections are given: local maxima of the
     absolute 0.5-40 Hz signal over 250 ms, above half its 98th percentile per 2 s block."""
     clean = np.abs(bandpass(x, fs)) if x.size > 3 * fs else np.abs(x - np.median(x))
-    block = max(1, int(2 * fs))
-    n_blocks = int(np.ceil(clean.size / block))
-    padded = np.pad(clean, (0, n_blocks * block - clean.size), mode="edge")
-    local = np.repeat(np.percentile(padded.reshape(n_blocks, block), 98, axis=1), block)
+    local, block = _local_percentile(clean, fs)
+    local = np.repeat(local, block)
     peaks, _ = sps.find_peaks(clean, height=0.5 * local[: clean.size], distance=int(0.25 * fs))
     return peaks.astype(np.int64)
 

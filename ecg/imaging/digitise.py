@@ -1,5 +1,8 @@
 """Digitising an ECG image: from a picture of a trace (a plot, a strip, ECG paper) to a 1-D signal.
 
+Long on purpose: the steps hand each other pixel masks and scales; read in order, they explain
+each other.
+
 The steps, each a small function below:
 
 1. background and ink: the background colour is the image's median colour; ink is every pixel

@@ -115,7 +115,7 @@ def expected_calibration_error(
     probs: np.ndarray, y_true: np.ndarray, n_bins: int = ECE_BINS
 ) -> float:
     """ECE: the beat-weighted mean |accuracy - mean top probability| over ``n_bins``
-    equal-width bins of the top probability (the convention of ``training.metrics``)."""
+    equal-width bins of the top probability (``training.metrics`` reports this one too)."""
     probs = np.asarray(probs, dtype=np.float64)
     confidence = probs.max(axis=1)
     correct = probs.argmax(axis=1) == np.asarray(y_true)

@@ -16,7 +16,7 @@ registry is the only code that lists that folder. It
   give one finite probability per class of the metadata, summing to 1, or the model is refused
   rather than allowed to mislabel beats.
 
-No Django here: the web app builds one registry from its settings (``classifier.model_registry``).
+No Django here: the web app builds one registry from its settings (``ecgsite.model_registry``).
 """
 
 from __future__ import annotations

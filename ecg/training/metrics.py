@@ -11,6 +11,9 @@ from typing import Any
 
 import numpy as np
 
+# One ECE for reports and serving (15 equal-width bins of the top probability).
+from ecg.models.calibration import expected_calibration_error  # noqa: F401
+
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
     """Rows: true class, columns: predicted class."""
@@ -52,19 +55,6 @@ def macro_f1(cm: np.ndarray) -> float:
     denom = cm.sum(axis=0) + cm.sum(axis=1)
     f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
     return float(f1[present].mean()) if present.any() else 0.0
-
-
-def expected_calibration_error(probs: np.ndarray, y_true: np.ndarray, n_bins: int = 15) -> float:
-    confidence = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == y_true
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    bins = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, n_bins - 1)
-    ece = 0.0
-    for b in range(n_bins):
-        mask = bins == b
-        if mask.any():
-            ece += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
-    return float(ece)
 
 
 def one_vs_rest_auc(probs: np.ndarray, y_true: np.ndarray, classes: list[str]) -> dict[str, Any]:

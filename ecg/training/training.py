@@ -5,6 +5,8 @@ ones repeated -- with new augmentation each time), augments the signal windows, 
 with the model's representation, and weights the remaining imbalance. Validation macro-F1 is
 computed on un-augmented validation beats after every epoch; it drives ModelCheckpoint,
 EarlyStopping and ReduceLROnPlateau, and the best checkpoint is reloaded at the end.
+
+Long on purpose: the epoch sampler, the callbacks and the checkpoint reload share the run's state.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ def recording_models_dir(request, tmp_path_factory) -> Path:
 
 @pytest.fixture
 def analysing(settings, recording_models_dir):
-    from classifier.model_registry import reset_model_registry
+    from ecgsite.model_registry import reset_model_registry
 
     settings.MODELS_DIR = recording_models_dir
     settings.RECORDING_TASKS_SYNC = True  # the analysis runs when the upload commits
@@ -119,7 +119,7 @@ def test_bad_uploads_are_400_and_store_nothing(
 def test_upload_without_a_recording_model_is_503(
     alice_api, wfdb_files, settings, tmp_path, django_capture_on_commit_callbacks
 ):
-    from classifier.model_registry import reset_model_registry
+    from ecgsite.model_registry import reset_model_registry
 
     settings.MODELS_DIR = tmp_path / "none"
     reset_model_registry()

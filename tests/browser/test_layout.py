@@ -25,7 +25,7 @@ FS = 360.0
 @pytest.fixture
 def records(settings, tmp_path, installed_tiny_models):
     """One user with an image prediction and an analysed two-lead WFDB recording (with .atr)."""
-    from classifier.model_registry import reset_model_registry
+    from ecgsite.model_registry import reset_model_registry
 
     settings.MODELS_DIR = tmp_path / "models"
     settings.MODELS_DIR.mkdir()

@@ -39,7 +39,7 @@ def recording_files(tmp_path) -> list[Path]:
 @pytest.fixture
 def recording_env(settings, tmp_path):
     """Private media, a tiny real recording model, analyses run inside the upload request."""
-    from classifier.model_registry import reset_model_registry
+    from ecgsite.model_registry import reset_model_registry
 
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MODELS_DIR = tmp_path / "models"

@@ -27,7 +27,7 @@ def recording_models_dir(tmp_path_factory) -> Path:
 def recording_model(settings, recording_models_dir):
     settings.MODELS_DIR = recording_models_dir
     settings.RECORDING_MODEL = ""
-    from classifier.model_registry import reset_model_registry
+    from ecgsite.model_registry import reset_model_registry
 
     reset_model_registry()
     yield

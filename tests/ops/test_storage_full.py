@@ -61,7 +61,7 @@ def disk_fails(monkeypatch):
 def recording_model(settings, tmp_path_factory):
     folder = tmp_path_factory.mktemp("recording-model")
     build_tiny_bundle(folder, "tiny-recording", kind="beat_image", task="recording", seed=3)
-    from classifier.model_registry import reset_model_registry
+    from ecgsite.model_registry import reset_model_registry
 
     settings.MODELS_DIR, settings.RECORDING_MODEL = folder, ""
     reset_model_registry()
@@ -181,7 +181,7 @@ def test_health_reports_a_model_that_failed_its_output_check(
     (folder / "five.json").write_text(json.dumps(meta))
     settings.MODELS_DIR = folder
     assert client.get("/healthz").json()["models"]["ok"] is True  # not loaded yet
-    from classifier.model_registry import ModelNotInstalledError, get_model_registry
+    from ecgsite.model_registry import ModelNotInstalledError, get_model_registry
 
     with pytest.raises(ModelNotInstalledError):
         get_model_registry().warm_up()  # as the server does at start

@@ -26,7 +26,7 @@ FS = 360.0
 
 @pytest.fixture
 def env(settings, tmp_path, tiny_bundle):
-    from classifier.model_registry import reset_model_registry
+    from ecgsite.model_registry import reset_model_registry
 
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MODELS_DIR = Path(tiny_bundle.path).parent

@@ -71,8 +71,8 @@ def test_recording_service_uses_litert_when_a_fresh_conversion_exists(
     import shutil
     from pathlib import Path
 
-    from classifier.model_registry import get_model_registry, reset_model_registry
     from ecg.models.lite_runtime import TOLERANCE, export_lite, litert_available
+    from ecgsite.model_registry import get_model_registry, reset_model_registry
 
     if not litert_available():
         pytest.skip("ai-edge-litert is not installed")

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def env(settings, tmp_path, tiny_bundle):
     """Private media and models folders, analyses run inside the request."""
-    from classifier.model_registry import reset_model_registry
+    from ecgsite.model_registry import reset_model_registry
 
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MODELS_DIR = Path(tiny_bundle.path).parent
@@ -350,7 +350,7 @@ def test_header_data_mismatch_is_refused(client, env, users, tmp_path):
 
 
 def test_upload_without_a_recording_model(client, env, users, tmp_path):
-    from classifier.model_registry import reset_model_registry
+    from ecgsite.model_registry import reset_model_registry
 
     env.MODELS_DIR = tmp_path / "empty"
     reset_model_registry()

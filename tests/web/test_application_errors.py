@@ -9,10 +9,10 @@ from rest_framework.exceptions import ValidationError
 
 from api.exceptions import json_exception_handler
 from classifier.errors import ClassificationFailed, ModelMissing, UploadNotStored
-from classifier.model_registry import RecordingModelMissing
 from classifier.model_service import ModelNotInstalledError, PredictionFailedError
 from ecgsite.errors import ApplicationError
 from ecgsite.middleware import ApplicationErrorMiddleware
+from ecgsite.model_registry import RecordingModelMissing
 from recordings.errors import AnalysisNotDone, RecordingModelUnavailable
 from reports.services import HeatMapUnavailable
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifier.model_registry import get_model_registry
 from ecg.models.registry import (
     ModelNotInstalledError,
     ModelRegistry,
     RecordingModelMissing,
     check_outputs,
 )
+from ecgsite.model_registry import get_model_registry
 from tests.factories import build_tiny_bundle
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from classifier.model_registry import get_model_registry
 from classifier.model_service import ModelNotInstalledError, classify_image
 from ecg.imaging.images import load_image_for_model
 from ecg.models.bundle import load_bundle
 from ecg.models.registry import ModelRegistry
+from ecgsite.model_registry import get_model_registry
 from tests.conftest import BEAT_FAVOURS, SPECTROGRAM_FAVOURS
 from tests.factories import beat_image_bytes, build_tiny_bundle, spectrogram_image_bytes
 

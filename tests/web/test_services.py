@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from classifier import services
-from classifier.model_registry import get_model_registry
 from classifier.model_service import ModelNotInstalledError, PredictionFailedError
 from classifier.models import Prediction
+from ecgsite.model_registry import get_model_registry
 from tests.conftest import BEAT_FAVOURS
 from tests.factories import beat_image_bytes
 

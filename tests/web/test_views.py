@@ -12,8 +12,8 @@ from django.utils import timezone
 from PIL import Image
 
 from classifier import services
-from classifier.model_registry import get_model_registry
 from classifier.models import Prediction
+from ecgsite.model_registry import get_model_registry
 from tests.conftest import BEAT_FAVOURS, SPECTROGRAM_FAVOURS
 from tests.factories import beat_image_bytes, spectrogram_image_bytes
 

@@ -4,7 +4,8 @@ Settings: ``MODELS_DIR`` (the folder), ``MODEL_RUNTIME`` (auto / lite / keras, s
 ``ecg.models.registry``), ``IMAGE_MODELS`` ({kind: model name}) and ``RECORDING_MODEL`` (a name;
 "" = the first found). The web app, the worker (recordings), the API, pages, the health check
 and the commands all call ``get_model_registry()``; nothing is loaded until a model is used.
-``classifier.apps`` clears it when one of these settings changes (``override_settings`` in tests).
+It clears itself when one of these settings changes (``override_settings`` in tests); until
+this module is imported there is nothing to clear.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from ecg.models.registry import (
     ModelNotInstalledError,
@@ -47,3 +50,9 @@ def reset_model_registry() -> None:
     if get_model_registry.cache_info().currsize:
         get_model_registry().reset()
     get_model_registry.cache_clear()
+
+
+@receiver(setting_changed, dispatch_uid="ecgsite_model_registry_settings")
+def _reset_on_setting_change(*, setting: str, **kwargs) -> None:
+    if setting in REGISTRY_SETTINGS:
+        reset_model_registry()
