@@ -42,12 +42,25 @@ class QualitySegmentSerializer(serializers.Serializer):
     detector_agreement = serializers.FloatField(allow_null=True)
 
 
+class InputWarningSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(
+        choices=["class_mix", "heart_rate", "sampling_rate", "lead", "inverted"],
+        help_text="Which input sanity check fired (see the docs: recordings, input warnings).",
+    )
+    message = serializers.CharField(help_text="The warning as the recording page shows it.")
+
+
 class RecordingQualitySerializer(serializers.Serializer):
     readable_share = serializers.FloatField(
         help_text="Share (0-1) of the recording in readable segments: what could be analysed."
     )
     segments = QualitySegmentSerializer(
         many=True, help_text="Signal quality per 5-s segment of the analysed lead."
+    )
+    warnings = InputWarningSerializer(
+        many=True,
+        required=False,
+        help_text="Input sanity warnings: reasons the classes may not mean what they seem.",
     )
 
 

@@ -27,6 +27,7 @@ from ecg.dsp.signal import prepare_signal
 from ecg.features.beat_states import beat_states, runner_up, uncertain_threshold
 from ecg.features.beats import labels_for
 from ecg.features.rhythm import summarise
+from ecg.features.sanity import InputWarning, recording_warnings
 from ecg.io.recording_io import ParsedRecording
 from ecg.models.bundle import ModelBundle
 
@@ -84,6 +85,7 @@ class Analysis:
     quality: SegmentQuality | None = None  # per segment of the analysed lead
     states: np.ndarray | None = None  # per beat: classified / uncertain / unreadable
     runner_up: np.ndarray | None = None  # per beat: the second most probable class code
+    warnings: list[InputWarning] = field(default_factory=list)  # input sanity checks
 
 
 class NoReadableSignal(DetectionError):
@@ -358,6 +360,15 @@ def analyse(
         quality=quality,
         states=states,
         runner_up=np.asarray(beats.classes)[runner_up(beats.probabilities)],
+    )
+    analysis.warnings = recording_warnings(
+        signal=recording.signal,
+        fs=recording.fs,
+        peaks=beats.samples,
+        labels=beats.labels.tolist(),
+        states=states.tolist(),
+        lead=recording.lead,
+        trained_lead=bundle.metadata.get("lead"),
     )
     if recording.has_reference:
         analysis.detection = evaluate_detection(recording.ann_samples, peaks, recording.fs)

@@ -217,7 +217,8 @@ def unreadable_stretches(
 
 def quality_overview(*, recording: Recording) -> dict[str, Any]:
     """What the recording page says about what could not be read: the analysable share, the
-    beats per state and the unreadable stretches (the first ``QUALITY_STRETCHES_SHOWN``)."""
+    beats per state, the unreadable stretches (the first ``QUALITY_STRETCHES_SHOWN``) and the
+    input sanity warnings (``ecg.features.sanity``)."""
     stretches = unreadable_stretches(recording=recording)
     share = (recording.quality or {}).get("readable_share")
     return {
@@ -225,6 +226,7 @@ def quality_overview(*, recording: Recording) -> dict[str, Any]:
         "states": recording.summary.get("states") or {},
         "stretches": stretches[:QUALITY_STRETCHES_SHOWN],
         "more_stretches": max(0, len(stretches) - QUALITY_STRETCHES_SHOWN),
+        "warnings": (recording.quality or {}).get("warnings") or [],
     }
 
 

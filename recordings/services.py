@@ -418,6 +418,7 @@ def _quality_json(result) -> dict:
     return {
         "readable_share": round(result.quality.readable_share, 4),
         "segments": result.quality.as_rows(),
+        "warnings": [w.as_dict() for w in result.warnings],
     }
 
 

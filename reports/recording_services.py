@@ -182,7 +182,9 @@ def _quality_details(recording: Recording) -> list[tuple[str, str]]:
     share = (recording.quality or {}).get("readable_share")
     if states is None or share is None:  # analysed before beat states existed
         return [("Beats classified", str(recording.beat_count))]
+    warnings = [("Warning", w["message"]) for w in (recording.quality or {}).get("warnings", [])]
     return [
+        *warnings,
         ("Analysable", f"{share:.1%} of the recording (the rest is noise, flat or clipped)"),
         (
             "Beats",
