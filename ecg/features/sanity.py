@@ -37,7 +37,7 @@ ORDINARY_BPM = (40.0, 150.0)
 PLAUSIBLE_BPM = (30.0, 250.0)
 COMMON_RATES_HZ = (100.0, 125.0, 128.0, 200.0, 250.0, 256.0, 300.0, 360.0, 500.0, 512.0, 1000.0)
 # Leads whose QRS points up in most people (limb leads I, II, aVF; left precordial V4-V6).
-UPRIGHT_LEADS = {"I", "II", "MLII", "AVF", "V4", "V5", "V6", "ML2"}
+UPRIGHT_LEADS = {"I", "II", "AVF", "V4", "V5", "V6"}  # after _normalised_lead
 INVERTED_SHARE = 0.7
 _QRS_HALF_WIDTH_S = 0.06
 
@@ -74,8 +74,13 @@ def suggested_sampling_rate(peaks: np.ndarray, fs: float) -> float | None:
     return min(fits, key=lambda r: abs(rate * r / fs - 75.0))
 
 
+# Names of one lead: MIT-BIH's "modified lead II" is read as lead II.
+_SAME_LEAD = {"ML2": "II", "MLII": "II"}
+
+
 def _normalised_lead(name: str) -> str:
-    return name.strip().upper().replace(" ", "").replace("LEAD", "")
+    bare = name.strip().upper().replace(" ", "").replace("LEAD", "")
+    return _SAME_LEAD.get(bare, bare)
 
 
 def qrs_points_down_share(signal: np.ndarray, fs: float, peaks: np.ndarray) -> float | None:
