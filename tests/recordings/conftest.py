@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from django.contrib.auth import get_user_model
 
 from ecg.models.bundle import load_bundle
 from tests.factories import build_tiny_bundle
@@ -23,3 +26,18 @@ def tiny_rr_bundle(tmp_path_factory):
     return load_bundle(
         build_tiny_bundle(folder, "tiny_recording_rr", task="recording", with_rr=True)
     )
+
+
+@pytest.fixture
+def env(settings, tmp_path, tiny_bundle):
+    """Private media and models folders, analyses run inside the request (the model registry
+    follows the settings by itself)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MODELS_DIR = Path(tiny_bundle.path).parent
+    settings.RECORDING_TASKS_SYNC = True
+    return settings
+
+
+@pytest.fixture
+def alice(db):
+    return get_user_model().objects.create_user("alice", password="pw-alice-123")

@@ -25,15 +25,9 @@ FS = 360.0
 
 
 @pytest.fixture
-def env(settings, tmp_path, tiny_bundle):
-    from ecgsite.model_registry import reset_model_registry
-
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.MODELS_DIR = Path(tiny_bundle.path).parent
-    settings.RECORDING_TASKS_SYNC = False
-    reset_model_registry()
-    yield settings
-    reset_model_registry()
+def env(env):
+    env.RECORDING_TASKS_SYNC = False  # analyses are queued, not run in the request
+    return env
 
 
 @pytest.fixture

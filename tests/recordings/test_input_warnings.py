@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from reports.recording_services import recording_report_pdf
 
 from .synth import beat_times, ecg
-from .test_unreadable import FS, alice, env, upload_csv  # noqa: F401 -- shared fixtures
+from .test_unreadable import FS, upload_csv
 
 
 def lead_ii_csv(x: np.ndarray) -> bytes:
@@ -20,13 +20,13 @@ def lead_ii_csv(x: np.ndarray) -> bytes:
 
 
 @pytest.fixture
-def inverted(client, env, alice, django_capture_on_commit_callbacks):  # noqa: F811
+def inverted(client, env, alice, django_capture_on_commit_callbacks):
     x = -ecg(FS, 60.0, beat_times(60.0))  # lead II upside down
     return upload_csv(client, alice, lead_ii_csv(x), django_capture_on_commit_callbacks)
 
 
 @pytest.mark.django_db
-def test_an_inverted_lead_ii_is_warned_on_the_page_the_pdf_and_the_api(client, alice, inverted):  # noqa: F811
+def test_an_inverted_lead_ii_is_warned_on_the_page_the_pdf_and_the_api(client, alice, inverted):
     assert inverted.status == inverted.Status.DONE, inverted.error
     # (The untrained test model calls most beats V, so "class_mix" fires beside it.)
     assert "inverted" in {w["code"] for w in inverted.quality["warnings"]}
@@ -44,7 +44,7 @@ def test_an_inverted_lead_ii_is_warned_on_the_page_the_pdf_and_the_api(client, a
 @pytest.mark.django_db
 def test_an_upright_lead_ii_is_not_called_inverted(
     client, env, alice, django_capture_on_commit_callbacks
-):  # noqa: F811
+):
     x = ecg(FS, 60.0, beat_times(60.0))
     recording = upload_csv(client, alice, lead_ii_csv(x), django_capture_on_commit_callbacks)
     assert "inverted" not in {w["code"] for w in recording.quality["warnings"]}

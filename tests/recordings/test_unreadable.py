@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -23,19 +21,6 @@ from .synth import beat_times, ecg
 
 FS = 360.0
 NOISY_S = (20.0, 35.0)  # three whole 5-s segments
-
-
-@pytest.fixture
-def env(settings, tmp_path, tiny_bundle):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.MODELS_DIR = Path(tiny_bundle.path).parent
-    settings.RECORDING_TASKS_SYNC = True
-    return settings  # classifier.apps resets the model registry when these settings change
-
-
-@pytest.fixture
-def alice(db):
-    return get_user_model().objects.create_user("alice", password="pw-alice-123")
 
 
 def csv_bytes(x: np.ndarray) -> bytes:

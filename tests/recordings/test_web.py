@@ -27,19 +27,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def env(settings, tmp_path, tiny_bundle):
-    """Private media and models folders, analyses run inside the request."""
-    from ecgsite.model_registry import reset_model_registry
-
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.MODELS_DIR = Path(tiny_bundle.path).parent
-    settings.RECORDING_TASKS_SYNC = True
-    reset_model_registry()
-    yield settings
-    reset_model_registry()
-
-
-@pytest.fixture
 def users():
     model = get_user_model()
     return {
