@@ -16,8 +16,9 @@ from recordings import selectors
 from . import test_web
 from .test_web import client_for, done_recording
 
-# the recordings web tests' fixtures: a tiny model, three users, commit hooks run per request
-env, users, _commit_hooks = test_web.env, test_web.users, test_web._commit_hooks
+# the recordings web tests' fixtures: three users, commit hooks run per request (the tiny model's
+# ``env`` comes from conftest)
+users, _commit_hooks = test_web.users, test_web._commit_hooks
 
 pytestmark = pytest.mark.django_db
 
