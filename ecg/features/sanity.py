@@ -40,6 +40,7 @@ COMMON_RATES_HZ = (100.0, 125.0, 128.0, 200.0, 250.0, 256.0, 300.0, 360.0, 500.0
 UPRIGHT_LEADS = {"I", "II", "AVF", "V4", "V5", "V6"}  # after _normalised_lead
 INVERTED_SHARE = 0.7
 _QRS_HALF_WIDTH_S = 0.06
+MAX_POLARITY_BEATS = 300
 
 
 @dataclass(frozen=True)
@@ -83,20 +84,25 @@ def _normalised_lead(name: str) -> str:
     return _SAME_LEAD.get(bare, bare)
 
 
-def qrs_points_down_share(signal: np.ndarray, fs: float, peaks: np.ndarray) -> float | None:
+def qrs_points_down_share(
+    signal: np.ndarray, fs: float, peaks: np.ndarray, *, max_beats: int = MAX_POLARITY_BEATS
+) -> float | None:
     """Share of beats whose QRS's largest deflection (0.5-40 Hz, within 60 ms of the detection)
-    is negative; None without beats."""
+    is negative; None without beats. At most ``max_beats`` beats spread over the recording are
+    looked at, each filtered in its own 2-s stretch: memory stays small on a 24-hour lead."""
     peaks = np.asarray(peaks, dtype=np.int64)
-    x = np.asarray(signal, dtype=np.float64)
-    if peaks.size == 0 or x.size < int(fs):
+    n = np.shape(signal)[0]
+    if peaks.size == 0 or n < int(fs):
         return None
-    clean = bandpass(x, fs)
+    chosen = peaks[
+        np.unique(np.linspace(0, peaks.size - 1, min(peaks.size, max_beats)).astype(int))
+    ]
+    context = int(round(fs))
+    stretch = np.clip(chosen[:, None] + np.arange(-context, context + 1)[None, :], 0, n - 1)
+    clean = bandpass(np.asarray(signal)[stretch], fs)  # filtered along each row
     half = max(1, int(round(_QRS_HALF_WIDTH_S * fs)))
-    offsets = np.arange(-half, half + 1)
-    idx = np.clip(peaks[:, None] + offsets[None, :], 0, x.size - 1)
-    windows = clean[idx]
-    down = np.abs(windows.min(axis=1)) > windows.max(axis=1)
-    return float(down.mean())
+    centre = clean[:, context - half : context + half + 1]
+    return float((np.abs(centre.min(axis=1)) > centre.max(axis=1)).mean())
 
 
 def recording_warnings(
