@@ -25,12 +25,26 @@ def _npy(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def done_recording(owner, *, duration_s: float = 60.0, fs: float = 360.0) -> Recording:
-    signal = long_ecg(fs, duration_s)
-    peaks = np.round(beat_times(duration_s) * fs).astype(np.int64)
+def done_recording(
+    owner,
+    *,
+    duration_s: float = 60.0,
+    fs: float = 360.0,
+    signal: np.ndarray | None = None,
+    peaks: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+) -> Recording:
+    """The synthetic recording above; or, with ``signal``, ``peaks`` and ``labels`` (a real
+    lead in mV, its beats and classes, for the benchmark), that one."""
+    if signal is None:
+        signal = long_ecg(fs, duration_s)
+        peaks = np.round(beat_times(duration_s) * fs).astype(np.int64)
+        n = len(peaks)
+        wide = np.arange(n) % 7 == 6
+        labels = np.where(wide | (np.arange(n) % 11 == 10), "V", "N")
+    signal = np.asarray(signal, dtype=np.float32)
+    duration_s = len(signal) / fs
     n = len(peaks)
-    wide = np.arange(n) % 7 == 6
-    labels = np.where(wide | (np.arange(n) % 11 == 10), "V", "N")
     states = np.full(n, "classified", dtype=object)
     states[3] = "uncertain"
     probs = np.full((n, len(CLASSES)), 0.02, dtype=np.float32)
