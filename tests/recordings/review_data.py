@@ -17,6 +17,13 @@ from recordings.models import Beat, Recording, recording_folder
 from .synth import beat_times, long_ecg
 
 CLASSES = ["L", "N", "A", "V", "R", "!"]
+# How the beat images are drawn (exports redraw them): a greyscale beat picture, 64 pixels.
+DRAWING = {
+    "representation": {"kind": "beat_image", "params": {}},
+    "image_size": 64,
+    "sampling_rate": 360.0,
+    "window": {"pre_s": 0.25, "post_s": 0.45},
+}
 
 
 def _npy(array: np.ndarray) -> bytes:
@@ -63,7 +70,7 @@ def done_recording(
         n_samples=len(signal), duration_s=duration_s, lead="MLII", lead_names=["MLII"],
         signal_file=signal_name, results_file=results_name, status=Recording.Status.DONE,
         progress=1.0, beat_count=n, summary=summary | {"detected_beats": n},
-        model_name="synthetic", model_version="1", model_metadata={"classes": CLASSES},
+        model_name="synthetic", model_version="1", model_metadata=DRAWING | {"classes": CLASSES},
     )  # fmt: skip
     Beat.objects.bulk_create(
         [

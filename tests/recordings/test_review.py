@@ -365,3 +365,16 @@ def test_deleting_the_recording_removes_its_review(rec, users):
     review_services.template_grouping_get_or_create(user=users["alice"], recording=rec)
     rec.delete()
     assert not BeatCorrection.objects.exists() and not TemplateGrouping.objects.exists()
+
+
+def test_class_zip_and_find_follow_the_reviewed_class(client, rec, users):
+    """A beat reviewed as A is in the A images and found as A; no longer as its model class."""
+    client.force_login(users["alice"])
+    assert client.get(reverse("recordings:zip", args=[rec.pk, "A"])).status_code == 404
+    review_services.beat_correct(user=users["alice"], recording=rec, beat_indices=[4], label="A")
+    response = client.get(reverse("recordings:zip", args=[rec.pk, "A"]))
+    assert response.status_code == 200 and response["X-Beat-Count"] == "1"
+    found = client.get(reverse("recordings:find", args=[rec.pk]), {"after": 0, "label": "A"})
+    assert found.json()["time_s"] == rec.beats.get(index=4).time_s
+    n_zip = client.get(reverse("recordings:zip", args=[rec.pk, "N"]))
+    assert n_zip["X-Beat-Count"] == str(counts(rec)["N"])
