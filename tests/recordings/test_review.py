@@ -378,3 +378,14 @@ def test_class_zip_and_find_follow_the_reviewed_class(client, rec, users):
     assert found.json()["time_s"] == rec.beats.get(index=4).time_s
     n_zip = client.get(reverse("recordings:zip", args=[rec.pk, "N"]))
     assert n_zip["X-Beat-Count"] == str(counts(rec)["N"])
+
+
+def test_a_failed_analysis_leaves_no_review_behind(rec, users):
+    from recordings.services import recording_mark_failed
+
+    review_services.beat_correct(user=users["alice"], recording=rec, beat_indices=[1], label="V")
+    review_services.template_grouping_get_or_create(user=users["alice"], recording=rec)
+    recording_mark_failed(recording_id=rec.pk, reason="test")
+    rec.refresh_from_db()
+    assert rec.review == {} and rec.summary == {}
+    assert not BeatCorrection.objects.exists() and not TemplateGrouping.objects.exists()
