@@ -21,6 +21,7 @@ urlpatterns = [
         views.recording_template_relabel_view,
         name="template_relabel",
     ),
+    path("<int:pk>/correct/", views.recording_correct_view, name="correct"),
     path("<int:pk>/suggest/", views.recording_suggest_view, name="suggest"),
     path("<int:pk>/beats.atr", views.recording_atr_view, name="atr"),
     path("<int:pk>/retry/", views.recording_retry_view, name="retry"),

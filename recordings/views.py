@@ -280,6 +280,26 @@ def recording_template_relabel_view(request, pk: int, group: int):
 
 @login_required
 @require_POST
+def recording_correct_view(request, pk: int):
+    """The strip's form: one beat (or a comma-separated list) gets the owner's class."""
+    recording = review_selectors.recording_get_own(user=request.user, pk=pk)
+    label = request.POST.get("label", "")
+    raw = [part for part in request.POST.get("beats", "").split(",") if part.strip()]
+    try:
+        count = review_services.beat_correct(
+            user=request.user, recording=recording, beat_indices=raw, label=label
+        )
+    except CorrectionRefused as exc:
+        messages.error(request, exc.message)
+        return redirect(recording)
+    messages.success(request, f"Saved: {count} beat{'s' if count != 1 else ''} reviewed as "
+                     f"{class_display_name(label)}.")  # fmt: skip
+    first = recording.beats.filter(index=int(raw[0])).values_list("time_s", flat=True).first()
+    return redirect(f"{recording.get_absolute_url()}?start={int(first or 0)}#strip")
+
+
+@login_required
+@require_POST
 def recording_suggest_view(request, pk: int):
     recording = review_selectors.recording_get_own(user=request.user, pk=pk)
     try:

@@ -389,3 +389,23 @@ def test_a_failed_analysis_leaves_no_review_behind(rec, users):
     rec.refresh_from_db()
     assert rec.review == {} and rec.summary == {}
     assert not BeatCorrection.objects.exists() and not TemplateGrouping.objects.exists()
+
+
+def test_strip_form_corrects_one_beat_for_the_owner_only(client, rec, users):
+    url = reverse("recordings:correct", args=[rec.pk])
+    client.force_login(users["bob"])
+    assert client.post(url, {"beats": "12", "label": "A"}).status_code == 404
+    assert not BeatCorrection.objects.exists()
+    client.force_login(users["alice"])
+    assert 'id="beat-correct"' in client.get(rec.get_absolute_url()).content.decode()
+    response = client.post(url, {"beats": "12", "label": "A"})
+    beat = rec.beats.get(index=12)
+    assert response.status_code == 302
+    assert response.url == f"{rec.get_absolute_url()}?start={int(beat.time_s)}#strip"
+    assert beat.reviewed_label == "A" and beat.reviewed_by == users["alice"]
+    bad = client.post(url, {"beats": "x", "label": "A"}, follow=True)
+    assert "whole numbers" in bad.content.decode()
+    assert BeatCorrection.objects.count() == 1
+    client.force_login(users["staff"])  # staff see the page, without the form
+    page = client.get(rec.get_absolute_url()).content.decode()
+    assert 'id="beat-correct"' not in page

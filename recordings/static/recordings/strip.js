@@ -98,6 +98,11 @@
       .then(function (r) { return r.json(); })
       .then(function (b) {
         document.getElementById("beat-detail").classList.remove("d-none");
+        var correct = document.getElementById("beat-correct-index");  // the owner's form only
+        if (correct) {
+          correct.value = b.index;
+          document.getElementById("beat-correct-label").value = b.reviewed_label || b.label;
+        }
         document.getElementById("beat-image").src = beatUrl(section.dataset.pngUrl, b.index);
         showHeatMap(b.index);
         document.getElementById("beat-title").textContent = "Beat " + b.index + " at " +
