@@ -167,8 +167,17 @@ class BeatDetailSerializer(serializers.Serializer):
     confidence = serializers.FloatField()
     state = serializers.ChoiceField(choices=Beat.State.choices)
     runner_up = serializers.CharField(allow_blank=True)
-    shown_label = serializers.CharField(help_text='As pages show it: "V", "uncertain (V? or N)".')
+    shown_label = serializers.CharField(
+        help_text='The model\'s answer as pages show it: "V", "uncertain (V? or N)".'
+    )
     reference = serializers.CharField(allow_blank=True)
+    reviewed_label = serializers.CharField(
+        allow_blank=True, help_text="The clinician's class (latest correction); '' if none."
+    )
+    reviewed_by = serializers.CharField(allow_blank=True)
+    suggested_label = serializers.CharField(
+        allow_blank=True, help_text="Suggested from the clinician's corrections; not reviewed."
+    )
     probabilities = BeatProbabilitySerializer(many=True)
 
 

@@ -342,6 +342,10 @@ def test_api_corrections_post_get_and_beats(rec, users):
     assert beats[1]["reviewed_by"] == "alice" and beats[0]["reviewed_label"] == ""
     detail = client.get(reverse("api:recording-detail", args=[rec.pk])).json()
     assert detail["review"]["beats_reviewed"] == 2
+    assert detail["links"]["corrections"].endswith(url)
+    one = client.get(reverse("api:recording-beat", args=[rec.pk, 1])).json()
+    assert (one["label"], one["reviewed_label"], one["reviewed_by"]) == ("N", "V", "alice")
+    assert one["shown_label"] == "N"  # the model's answer, beside the clinician's
 
 
 def test_api_corrections_errors_are_json_and_write_nothing(rec, users):
