@@ -97,6 +97,7 @@ class RecordingSerializer(serializers.ModelSerializer):
             "detection",
             "agreement",
             "quality",
+            "review",
             "links",
         ]
         read_only_fields = fields
@@ -116,12 +117,20 @@ class RecordingSerializer(serializers.ModelSerializer):
             "self": reverse("api:recording-detail", args=[obj.pk]),
             "beats": reverse("api:recording-beats", args=[obj.pk]),
             "report": reverse("api:recording-report", args=[obj.pk]),
+            "corrections": reverse("api:recording-corrections", args=[obj.pk]),
             "page": obj.get_absolute_url(),
         }
         return {k: request.build_absolute_uri(v) if request else v for k, v in urls.items()}
 
 
 class BeatSerializer(serializers.ModelSerializer):
+    reviewed_by = serializers.SerializerMethodField(
+        help_text="Who gave the reviewed label ('' when not reviewed)."
+    )
+
+    def get_reviewed_by(self, obj: Beat) -> str:
+        return obj.reviewed_by.get_username() if obj.reviewed_label and obj.reviewed_by else ""
+
     class Meta:
         model = Beat
         fields = [
@@ -133,9 +142,18 @@ class BeatSerializer(serializers.ModelSerializer):
             "state",
             "runner_up",
             "reference_label",
+            "reviewed_label",
+            "reviewed_by",
+            "suggested_label",
         ]
         read_only_fields = fields
         extra_kwargs = {
+            "reviewed_label": {
+                "help_text": "The clinician's class (latest correction); '' when not reviewed."
+            },
+            "suggested_label": {
+                "help_text": "A class suggested from the clinician's corrections; not reviewed."
+            },
             "label": {"help_text": "The model's class (kept whatever the state)."},
             "state": {
                 "help_text": (
@@ -162,6 +180,35 @@ class BeatDetailSerializer(serializers.Serializer):
     confidence = serializers.FloatField()
     state = serializers.ChoiceField(choices=Beat.State.choices)
     runner_up = serializers.CharField(allow_blank=True)
-    shown_label = serializers.CharField(help_text='As pages show it: "V", "uncertain (V? or N)".')
+    shown_label = serializers.CharField(
+        help_text='The model\'s answer as pages show it: "V", "uncertain (V? or N)".'
+    )
     reference = serializers.CharField(allow_blank=True)
+    reviewed_label = serializers.CharField(
+        allow_blank=True, help_text="The clinician's class (latest correction); '' if none."
+    )
+    reviewed_by = serializers.CharField(allow_blank=True)
+    suggested_label = serializers.CharField(
+        allow_blank=True, help_text="Suggested from the clinician's corrections; not reviewed."
+    )
     probabilities = BeatProbabilitySerializer(many=True)
+
+
+class CorrectionSerializer(serializers.Serializer):
+    beat = serializers.IntegerField(source="beat.index", read_only=True)
+    label = serializers.CharField(read_only=True)
+    previous_label = serializers.CharField(read_only=True)
+    created_by = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField(read_only=True)
+
+    def get_created_by(self, obj) -> str:
+        return obj.created_by.get_username() if obj.created_by else ""
+
+
+class CorrectionCreateSerializer(serializers.Serializer):
+    beats = serializers.ListField(
+        child=serializers.IntegerField(min_value=0),
+        min_length=1,
+        help_text="Indices of the beats to correct.",
+    )
+    label = serializers.CharField(max_length=8, help_text="One of the model's classes.")

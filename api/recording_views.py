@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ecgsite.private_files import private_file_response
-from recordings import selectors, services
+from recordings import review_selectors, review_services, selectors, services
 from recordings.errors import AnalysisNotDone
 from recordings.forms import RecordingSearchForm, RecordingUploadForm
 from recordings.models import Recording
@@ -22,6 +22,8 @@ from reports.recording_services import recording_beat_heatmap_get_or_create, rec
 from .recording_serializers import (
     BeatDetailSerializer,
     BeatSerializer,
+    CorrectionCreateSerializer,
+    CorrectionSerializer,
     RecordingCreateSerializer,
     RecordingSerializer,
 )
@@ -107,7 +109,7 @@ class RecordingBeats(GenericAPIView):
     )
     def get(self, request, pk: int):
         recording = _done(_recording(request, pk))
-        beats = recording.beats.order_by("index")
+        beats = recording.beats.select_related("reviewed_by").order_by("index")
         if label := request.query_params.get("label"):
             beats = beats.filter(label=label)
         page = self.paginate_queryset(beats)
@@ -146,3 +148,43 @@ class RecordingReport(APIView):
         return private_file_response(
             pdf, content_type="application/pdf", filename=f"ecg-recording-{recording.pk}.pdf"
         )
+
+
+class RecordingCorrections(GenericAPIView):
+    """The clinician's corrections of a recording: only its owner reads or adds them."""
+
+    serializer_class = CorrectionSerializer
+
+    @extend_schema(
+        summary="Corrections of a recording's beats, newest first (the audit trail)",
+        responses={200: CorrectionSerializer(many=True), 404: ERROR},
+    )
+    def get(self, request, pk: int):
+        recording = review_selectors.recording_get_own(user=request.user, pk=pk)
+        corrections = recording.corrections.select_related("beat", "created_by").order_by(
+            "-created_at", "-id"
+        )
+        page = self.paginate_queryset(corrections)
+        return self.get_paginated_response(CorrectionSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Give beats a reviewed class (never changes the model's label)",
+        request=CorrectionCreateSerializer,
+        responses={201: OpenApiTypes.OBJECT, 400: ERROR, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request, pk: int):
+        recording = review_selectors.recording_get_own(user=request.user, pk=pk)
+        data = CorrectionCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        count = review_services.beat_correct(
+            user=request.user,
+            recording=recording,
+            beat_indices=data.validated_data["beats"],
+            label=data.validated_data["label"],
+        )
+        review = review_selectors.review_overview(recording=recording)
+        return Response(
+            {"corrected": count, "beats_reviewed": review["beats_reviewed"],
+             "reviewers": review["reviewers"], "summary": recording.summary},
+            status=201,
+        )  # fmt: skip

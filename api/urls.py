@@ -63,6 +63,11 @@ urlpatterns = [
         recording_views.RecordingReport.as_view(),
         name="recording-report",
     ),
+    path(
+        "v1/recordings/<int:pk>/corrections/",
+        recording_views.RecordingCorrections.as_view(),
+        name="recording-corrections",
+    ),
     path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "v1/docs/",

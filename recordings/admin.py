@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Beat, Recording
+from .models import Beat, BeatCorrection, Recording
 
 
 @admin.register(Recording)
@@ -13,7 +13,7 @@ class RecordingAdmin(admin.ModelAdmin):
         "duration", "lead", "lead_names", "has_reference", "signal_file", "reference_file",
         "results_file", "status", "progress_display", "progress_message", "error", "task_id",
         "started_at", "finished_at", "model_name", "model_version", "model_metadata",
-        "beat_count", "summary", "detection", "agreement", "notes", "created_at",
+        "beat_count", "summary", "review", "detection", "agreement", "notes", "created_at",
     )  # fmt: skip
     fields = ("name", "patient_reference", "note", *readonly_fields)
     date_hierarchy = "created_at"
@@ -53,6 +53,23 @@ class BeatAdmin(admin.ModelAdmin):
     @admin.display(description="Confidence", ordering="confidence")
     def confidence_display(self, obj: Beat) -> str:
         return f"{obj.confidence:.1%}"
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BeatCorrection)
+class BeatCorrectionAdmin(admin.ModelAdmin):
+    """The audit trail: read only (a correction is never edited, a new one supersedes it)."""
+
+    list_display = ("recording", "beat", "previous_label", "label", "created_by", "created_at")
+    list_filter = ("label", "created_at")
+    search_fields = ("recording__name", "created_by__username")
+    list_select_related = ("recording", "beat", "created_by")
+    raw_id_fields = ("recording", "beat", "created_by")
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False

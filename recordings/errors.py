@@ -23,3 +23,11 @@ class AnalysisNotDone(ApplicationError):
 
     status = 409
     code = "analysis_not_done"
+
+
+class CorrectionRefused(ApplicationError):
+    """A correction that cannot be stored: unknown class, no beat, a beat not in the recording."""
+
+    status = 400
+    code = "invalid_correction"
+    message = "This correction could not be stored."

@@ -93,6 +93,10 @@ class Recording(models.Model):
             "segment (start_s, end_s, readable, reason and the indices)."
         ),
     )
+    # The clinician's review (services.beat_correct): how many beats were reviewed, by whom, and
+    # the model's own summary as first written ("model_summary"): ``summary`` then counts the
+    # reviewed labels. Empty until the first correction.
+    review = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -151,6 +155,15 @@ class Beat(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.CLASSIFIED)
     runner_up = models.CharField(max_length=8, blank=True)  # the second most probable class
     reference_label = models.CharField(max_length=8, blank=True)  # matched reference beat
+    # The latest BeatCorrection of this beat, copied here so that counts, exports and the strip
+    # read one row per beat; the corrections table is the audit trail. "" = not reviewed.
+    reviewed_label = models.CharField(max_length=8, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # What services.beats_suggest proposes from the clinician's corrections: a suggestion,
+    # never counted as reviewed. "" = none.
+    suggested_label = models.CharField(max_length=8, blank=True)
 
     class Meta:
         ordering = ["recording", "index"]
@@ -167,8 +180,16 @@ class Beat(models.Model):
 
     @property
     def shown_label(self) -> str:
-        """The class as pages show it: "V", "V? or N" when uncertain, "unreadable"."""
+        """The class as pages show it: "V", "V? or N" when uncertain, "unreadable"; a reviewed
+        beat shows the clinician's label."""
+        if self.reviewed_label:
+            return self.reviewed_label
         return shown_label(self.label, self.state, self.runner_up)
+
+    @property
+    def final_label(self) -> str:
+        """The reviewed label if any, else the model's label (whatever its state)."""
+        return self.reviewed_label or self.label
 
 
 def shown_label(label: str, state: str, runner_up: str) -> str:
@@ -177,3 +198,43 @@ def shown_label(label: str, state: str, runner_up: str) -> str:
     if state == Beat.State.UNCERTAIN:
         return f"uncertain ({label}? or {runner_up})" if runner_up else f"uncertain ({label}?)"
     return label
+
+
+class BeatCorrection(models.Model):
+    """One clinician's label for one beat, kept for the audit trail: never updated or deleted
+    while the recording exists; the latest per beat counts (``Beat.reviewed_label``)."""
+
+    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="corrections")
+    beat = models.ForeignKey(Beat, on_delete=models.CASCADE, related_name="corrections")
+    label = models.CharField(max_length=8)
+    previous_label = models.CharField(max_length=8, blank=True)  # the label shown before it
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["recording", "-created_at", "-id"]
+        indexes = [models.Index(fields=["recording", "beat"], name="correction_recording_beat")]
+
+    def __str__(self) -> str:
+        return f"beat {self.beat_id} -> {self.label} by {self.created_by_id} at {self.created_at}"
+
+
+class TemplateGrouping(models.Model):
+    """A recording's beats grouped by morphology (ecg.features.templates.group_beats), computed
+    once so that the templates page does not recluster on every visit."""
+
+    recording = models.OneToOneField(
+        Recording, on_delete=models.CASCADE, related_name="template_grouping"
+    )
+    seed = models.PositiveIntegerField(default=0)
+    # One row per group, largest first: indices (beat indices), median_mv, count, share, medoid,
+    # class_mix; and the window's time axis (start_s, fs) in "axis".
+    groups = models.JSONField(default=list)
+    axis = models.JSONField(default=dict)
+    seconds = models.FloatField(default=0.0)  # how long the grouping took
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{len(self.groups)} template groups of recording {self.recording_id}"

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from PIL import Image
 
@@ -22,7 +22,7 @@ from ecg.dsp.signal import bandpass
 from ecg.recording_analysis import render_beat_images
 
 from .filters import RecordingFilterSet
-from .models import CLASS_COLOURS, Beat, Recording
+from .models import CLASS_COLOURS, Beat, Recording, shown_label
 from .services import mapped_signals
 
 STRIP_MAX_POINTS = 4000
@@ -182,6 +182,8 @@ def recording_strip(*, recording: Recording, start_s: float, seconds: float) -> 
                 "state": b.state,
                 "runner_up": b.runner_up,
                 "reference": b.reference_label,
+                "reviewed": b.reviewed_label,
+                "suggested": b.suggested_label,
             }  # fmt: skip
             for b in beats
         ],
@@ -237,10 +239,15 @@ def recording_next_beat(
     *, recording: Recording, after_s: float, label: str, backwards: bool = False
 ) -> Beat | None:
     """The next (or previous) beat shown as class ``label`` after ``after_s`` seconds."""
-    beats = recording.beats.filter(label=label, state=Beat.State.CLASSIFIED)
+    beats = recording.beats.filter(_shown_as(label))
     if backwards:
         return beats.filter(time_s__lt=after_s).order_by("-time_s").first()
     return beats.filter(time_s__gt=after_s).order_by("time_s").first()
+
+
+def _shown_as(label: str) -> Q:
+    """Beats counted as class ``label``: reviewed as it, or classified as it and not reviewed."""
+    return Q(reviewed_label=label) | Q(reviewed_label="", label=label, state=Beat.State.CLASSIFIED)
 
 
 def _probabilities(recording: Recording) -> np.ndarray:
@@ -262,8 +269,11 @@ def recording_beat(*, recording: Recording, index: int) -> dict[str, Any]:
         "confidence": beat.confidence,
         "state": beat.state,
         "runner_up": beat.runner_up,
-        "shown_label": beat.shown_label,
+        "shown_label": shown_label(beat.label, beat.state, beat.runner_up),  # the model's
         "reference": beat.reference_label,
+        "reviewed_label": beat.reviewed_label,
+        "reviewed_by": beat.reviewed_by.get_username() if beat.reviewed_by else "",
+        "suggested_label": beat.suggested_label,
         "probabilities": [
             {"code": c, "name": class_display_name(c), "percent": round(100 * float(p), 1)}
             for c, p in zip(classes, probs, strict=False)
@@ -301,8 +311,11 @@ def recording_csv_rows(*, recording: Recording) -> Iterator[list[str]]:
         + [f"p_{c}" for c in classes]
         + ["state", "runner_up"]  # "class" is the model's output whatever the state
         + (["reference_class"] if recording.has_reference else [])
+        # the clinician's label (latest correction) and who gave it; a suggestion is no review
+        + ["reviewed_class", "reviewed_by", "suggested_class"]
     )
-    for beat in recording.beats.order_by("index").iterator(chunk_size=5000):
+    beats = recording.beats.select_related("reviewed_by").order_by("index")
+    for beat in beats.iterator(chunk_size=5000):
         row = [str(beat.index), f"{beat.time_s:.4f}", str(beat.sample), beat.label,
                f"{beat.confidence:.4f}"]  # fmt: skip
         if probs is not None:
@@ -313,6 +326,8 @@ def recording_csv_rows(*, recording: Recording) -> Iterator[list[str]]:
         row += [beat.state, beat.runner_up]
         if recording.has_reference:
             row.append(beat.reference_label)
+        reviewer = beat.reviewed_by.get_username() if beat.reviewed_by else ""
+        row += [beat.reviewed_label, reviewer if beat.reviewed_label else "", beat.suggested_label]
         yield row
 
 
@@ -338,7 +353,7 @@ def recording_class_zip(
         raise Http404("No such part.")
     first = (part - 1) * max_beats
     beats = list(
-        recording.beats.filter(label=label, state=Beat.State.CLASSIFIED)
+        recording.beats.filter(_shown_as(label))
         .order_by("index")
         .values_list("index", "sample")[first : first + max_beats]
     )

@@ -44,7 +44,7 @@ from ecg.recording_analysis import analyse
 from ecgsite.model_registry import RecordingModelMissing, get_model_registry
 
 from .errors import RecordingModelUnavailable
-from .models import Beat, Recording, recording_folder
+from .models import Beat, Recording, TemplateGrouping, recording_folder
 
 logger = logging.getLogger(__name__)
 
@@ -295,6 +295,7 @@ def recording_analyse(*, recording_id: int) -> str:
                     "seconds": _seconds(started),
                     "runtime": getattr(bundle, "runtime", "keras"),
                 },
+                review={},
                 detection=result.detection.as_dict() if result.detection else None,
                 agreement=result.agreement,
                 quality=_quality_json(result),
@@ -444,7 +445,10 @@ def _write_beats(recording: Recording, result) -> None:
         )
         for i, sample in enumerate(beats.samples.tolist())
     )
+    # New beats: the previous beats' corrections go with them (cascade), and so do the
+    # grouping and the review made of them.
     Beat.objects.filter(recording=recording).delete()
+    TemplateGrouping.objects.filter(recording=recording).delete()
     batch: list[Beat] = []
     for row in rows:
         batch.append(row)
@@ -461,7 +465,8 @@ def recording_mark_failed(*, recording_id: int, reason: str) -> None:
         recording = Recording.objects.select_for_update().filter(pk=recording_id).first()
         if recording is None:
             return
-        Beat.objects.filter(recording=recording).delete()
+        Beat.objects.filter(recording=recording).delete()  # their corrections too (cascade)
+        TemplateGrouping.objects.filter(recording=recording).delete()
         stale = recording.results_file.name if recording.results_file else ""
         Recording.objects.filter(pk=recording_id).update(
             status=Recording.Status.FAILED,
@@ -470,6 +475,7 @@ def recording_mark_failed(*, recording_id: int, reason: str) -> None:
             results_file="",
             beat_count=0,
             summary={},
+            review={},
             detection=None,
             agreement=None,
             quality={},

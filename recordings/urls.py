@@ -15,6 +15,15 @@ urlpatterns = [
     path("<int:pk>/beats/<int:index>.png", views.recording_beat_png_view, name="beat_png"),
     path("<int:pk>/beats.csv", views.recording_csv_view, name="csv"),
     path("<int:pk>/images/<str:label>.zip", views.recording_zip_view, name="zip"),
+    path("<int:pk>/templates/", views.recording_templates_view, name="templates"),
+    path(
+        "<int:pk>/templates/<int:group>/relabel/",
+        views.recording_template_relabel_view,
+        name="template_relabel",
+    ),
+    path("<int:pk>/correct/", views.recording_correct_view, name="correct"),
+    path("<int:pk>/suggest/", views.recording_suggest_view, name="suggest"),
+    path("<int:pk>/beats.atr", views.recording_atr_view, name="atr"),
     path("<int:pk>/retry/", views.recording_retry_view, name="retry"),
     path("<int:pk>/delete/", views.recording_delete_view, name="delete"),
 ]

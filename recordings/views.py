@@ -20,7 +20,8 @@ from ecgsite.model_registry import RecordingModelMissing
 from ecgsite.private_files import private_file_response, private_headers
 from ecgsite.ratelimit import rate_limited
 
-from . import selectors, services
+from . import review_selectors, review_services, selectors, services
+from .errors import CorrectionRefused
 from .forms import RecordingSearchForm, RecordingUploadForm
 from .models import CLASS_COLOURS, Recording
 
@@ -227,3 +228,100 @@ def recording_delete_view(request, pk: int):
         messages.success(request, f"Recording {recording.name} deleted.")
         return redirect("recordings:list")
     return render(request, "recordings/delete.html", {"recording": recording})
+
+
+# -- the clinician's review (issue 20) ------------------------------------------------------
+
+
+@login_required
+@require_GET
+def recording_templates_view(request, pk: int):
+    """One card per morphology group, each with a form to relabel the whole group."""
+    recording = review_selectors.recording_get_own(user=request.user, pk=pk)
+    grouping = review_services.template_grouping_get_or_create(
+        user=request.user, recording=recording
+    )
+    context = {
+        "recording": recording,
+        "grouping": grouping,
+        "cards": review_selectors.template_cards(recording=recording, grouping=grouping),
+        "classes": [
+            {"code": c, "name": class_display_name(c)}
+            for c in recording.model_metadata.get("classes", [])
+        ],
+        "review": review_selectors.review_overview(recording=recording),
+        "corrections": review_selectors.beat_corrections(recording=recording, limit=20),
+        "svg": {"w": review_selectors.SVG_W, "h": review_selectors.SVG_H},
+    }
+    response = render(request, "recordings/templates.html", context)
+    for name, value in PRIVATE.items():
+        response[name] = value
+    return response
+
+
+@login_required
+@require_POST
+def recording_template_relabel_view(request, pk: int, group: int):
+    recording = review_selectors.recording_get_own(user=request.user, pk=pk)
+    label = request.POST.get("label", "")
+    try:
+        count = review_services.template_group_relabel(
+            user=request.user, recording=recording, group=group, label=label
+        )
+    except CorrectionRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, f"{count} beat{'s' if count != 1 else ''} of group {group + 1} reviewed as "
+            f"{class_display_name(label)}."
+        )  # fmt: skip
+    return redirect("recordings:templates", pk=recording.pk)
+
+
+@login_required
+@require_POST
+def recording_correct_view(request, pk: int):
+    """The strip's form: one beat (or a comma-separated list) gets the owner's class."""
+    recording = review_selectors.recording_get_own(user=request.user, pk=pk)
+    label = request.POST.get("label", "")
+    raw = [part for part in request.POST.get("beats", "").split(",") if part.strip()]
+    try:
+        count = review_services.beat_correct(
+            user=request.user, recording=recording, beat_indices=raw, label=label
+        )
+    except CorrectionRefused as exc:
+        messages.error(request, exc.message)
+        return redirect(recording)
+    messages.success(request, f"Saved: {count} beat{'s' if count != 1 else ''} reviewed as "
+                     f"{class_display_name(label)}.")  # fmt: skip
+    first = recording.beats.filter(index=int(raw[0])).values_list("time_s", flat=True).first()
+    return redirect(f"{recording.get_absolute_url()}?start={int(first or 0)}#strip")
+
+
+@login_required
+@require_POST
+def recording_suggest_view(request, pk: int):
+    recording = review_selectors.recording_get_own(user=request.user, pk=pk)
+    try:
+        result = review_services.beats_suggest(user=request.user, recording=recording)
+    except CorrectionRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"{result['suggested']} beats have a label suggested from your corrections "
+            f"(learned from {result['learned_from']} reviewed beats); they are not reviewed.",
+        )
+    return redirect("recordings:templates", pk=recording.pk)
+
+
+@login_required
+@require_GET
+@rate_limited("export")
+def recording_atr_view(request, pk: int):
+    """The beats as a WFDB annotation file: reviewed labels first, "Q" for no class."""
+    recording = _done(request, pk)
+    data = review_selectors.recording_wfdb_annotations(recording=recording)
+    response = HttpResponse(data, content_type="application/octet-stream", headers=PRIVATE)
+    response["Content-Disposition"] = f'attachment; filename="recording-{recording.pk}.atr"'
+    return response

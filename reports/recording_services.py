@@ -135,6 +135,7 @@ def recording_report_pdf(*, recording: Recording) -> bytes:
         ("Recording", f"{recording.name} ({recording.file_format}, {recording.lead_label})"),
         ("Duration", f"{recording.duration_display} at {recording.sampling_rate:g} Hz"),
         *_quality_details(recording),
+        _review_detail(recording),
         (
             "Heart rate",
             f"mean {rate.get('mean_bpm', '-')} bpm, min {rate.get('min_bpm', '-')}, "
@@ -174,6 +175,20 @@ def recording_report_pdf(*, recording: Recording) -> bytes:
             data.details.append(("Heat map", f"not available: {exc}"))
         data.strip_png, data.strip_caption = _strip(recording, beat.time_s)
     return build_pdf(data)
+
+
+def _review_detail(recording: Recording) -> tuple[str, str]:
+    """Whether a clinician reviewed beats: the counts below then use the reviewed classes."""
+    review = recording.review or {}
+    count = int(review.get("beats_reviewed", 0))
+    if not count:
+        return ("Clinician review", "none: every class below is the model's")
+    who = ", ".join(review.get("reviewers", [])) or "a deleted user"
+    return (
+        "Clinician review",
+        f"{count} beat{'s' if count != 1 else ''} reviewed by {who}; the counts below use the "
+        "reviewed classes",
+    )
 
 
 def _quality_details(recording: Recording) -> list[tuple[str, str]]:

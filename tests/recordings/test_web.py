@@ -150,7 +150,7 @@ def test_per_beat_csv(client, env, users, tmp_path):
     header, body = rows[0], rows[1:]
     assert header[:5] == ["beat", "time_s", "sample", "class", "confidence"]
     assert header[5:11] == ["p_L", "p_N", "p_A", "p_V", "p_R", "p_!"]
-    assert header[-1] == "reference_class"
+    assert header[-4:] == ["reference_class", "reviewed_class", "reviewed_by", "suggested_class"]
     assert len(body) == len(truth)
     beats = list(recording.beats.order_by("index"))
     for row, beat in zip(body, beats, strict=True):
@@ -159,7 +159,8 @@ def test_per_beat_csv(client, env, users, tmp_path):
         assert sum(probs) == pytest.approx(1.0, abs=0.01)
         assert header[5 + int(np.argmax(probs))] == f"p_{beat.label}"
         assert float(row[4]) == pytest.approx(max(probs), abs=0.002)
-    assert [r[-1] for r in body] == symbols
+    assert [r[-4] for r in body] == symbols
+    assert all(r[-3:] == ["", "", ""] for r in body)  # nothing reviewed or suggested yet
 
 
 def test_per_beat_csv_confidence_is_the_class_probability_rounded_alike(

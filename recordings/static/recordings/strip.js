@@ -46,7 +46,8 @@
     ctx.stroke();
     ctx.font = "12px sans-serif"; ctx.textAlign = "center";
     data.beats.forEach(function (b) {
-      var colour = b.state === "unreadable" ? GREY : (data.colours[b.label] || "#666");
+      var colour = b.reviewed ? (data.colours[b.reviewed] || "#666") :
+        (b.state === "unreadable" ? GREY : (data.colours[b.label] || "#666"));
       ctx.fillStyle = colour; ctx.globalAlpha = 0.18;
       ctx.fillRect(x(b.t) - 3, LABEL_BAND, 6, canvas.height - LABEL_BAND);
       ctx.globalAlpha = 1; ctx.fillText(mark(b), x(b.t), 15);
@@ -61,8 +62,10 @@
       ((data.unreadable || []).length ? " Grey: unreadable, no class shown." : "");
   }
 
-  // The beat's mark above the strip: its class, "X?" when uncertain, "·" when unreadable.
+  // The beat's mark above the strip: its class, "X?" when uncertain, "·" when unreadable;
+  // a reviewed beat shows the clinician's class with a tick.
   function mark(b) {
+    if (b.reviewed) return b.reviewed + "\u2713";
     if (b.state === "unreadable") return "\u00b7";
     return b.state === "uncertain" ? b.label + "?" : b.label;
   }
@@ -95,12 +98,19 @@
       .then(function (r) { return r.json(); })
       .then(function (b) {
         document.getElementById("beat-detail").classList.remove("d-none");
+        var correct = document.getElementById("beat-correct-index");  // the owner's form only
+        if (correct) {
+          correct.value = b.index;
+          document.getElementById("beat-correct-label").value = b.reviewed_label || b.label;
+        }
         document.getElementById("beat-image").src = beatUrl(section.dataset.pngUrl, b.index);
         showHeatMap(b.index);
         document.getElementById("beat-title").textContent = "Beat " + b.index + " at " +
-          b.time_s.toFixed(2) + " s: " + (b.state === "classified" ? b.label_name : b.shown_label) +
+          b.time_s.toFixed(2) + " s: " + (b.state === "classified" ? b.label_name : b.shown_label) + (b.reviewed_label ? " (model)" : "") +
           " (" + (100 * b.confidence).toFixed(1) + " %" + (b.state === "unreadable" ? ", model output kept, not shown" : "") + ")" +
-          (b.reference ? "; reference " + b.reference : "");
+          (b.reference ? "; reference " + b.reference : "") +
+          (b.reviewed_label ? "; reviewed as " + b.reviewed_label + " by " + b.reviewed_by : "") +
+          (b.suggested_label ? "; suggested from your corrections: " + b.suggested_label + " (not reviewed)" : "");
         var body = document.getElementById("beat-probabilities");
         body.textContent = "";
         b.probabilities.forEach(function (p) {
@@ -148,5 +158,7 @@
   document.querySelectorAll("a.jump").forEach(function (a) {
     a.addEventListener("click", function () { load(parseFloat(a.dataset.time) - 1); });
   });
-  load(0);
+  // ?start=<s> (a template card's link) opens the strip around that time.
+  var asked = parseFloat(new URLSearchParams(window.location.search).get("start"));
+  load(isFinite(asked) ? asked - 1 : 0);
 })();

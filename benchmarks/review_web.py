@@ -1,0 +1,158 @@
+"""Benchmark: the clinician's review pages on SQLite (issue 20).
+
+    python benchmarks/review_web.py [--minutes 30] [--repeats 3]
+
+A synthetic finished recording (``tests/recordings/review_data.py``: ``long_ecg`` at 360 Hz, no
+model run) of ``--minutes`` minutes is written to a throw-away SQLite database and MEDIA_ROOT.
+Timed, best of ``--repeats`` (each on a fresh copy of the beats' review state):
+
+* ``relabel_1000_s``: ``beat_correct`` of 1,000 beats (one correction row each, the beats'
+  reviewed label, the summary recounted over every beat), in one transaction;
+* ``templates_first_s``: the templates page the first time (reads the lead, groups the beats,
+  stores the grouping) through the real view, logged in;
+* ``templates_cached_s``: the page again (grouping read back, cards drawn);
+* ``group_relabel_post_s``: POST relabelling the largest group (the form on a card).
+
+``--record 208`` takes a real MIT-BIH lead and its annotated beats instead (the annotation plays
+the model's class), for a realistic number of template groups. Printed and written to
+``benchmarks/results/review_web.json``, one entry per source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "benchmarks" / "results" / "review_web.json"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--record", default="", help="an MIT-BIH record (e.g. 208) instead of synthetic beats"
+    )
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="review-bench-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "ecgsite.settings",
+            "DJANGO_ENV": "development",
+            "DEBUG": "false",
+            "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
+            "MEDIA_ROOT": str(work / "media"),
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.test import Client
+    from django.urls import reverse
+
+    from recordings import review_services
+    from recordings.models import Beat, BeatCorrection, Recording, TemplateGrouping
+    from tests.recordings.review_data import done_recording
+
+    call_command("migrate", verbosity=0)
+    user = User.objects.create_user("bench", password=None)
+    source = "synthetic (tests/recordings/review_data.py)"
+    if args.record:
+        # A real lead: its annotated beats as the beats, the annotation as the "model's" class
+        # (beats of other symbols shown as N), so the grouping sees real morphologies.
+        import numpy as np
+
+        from ecg.features.beats import beat_annotations
+        from ecg.io.records import load_record, resolve_data_dir
+
+        record = load_record(resolve_data_dir(None), args.record)
+        peaks, symbols = beat_annotations(record.ann_samples, record.ann_symbols)
+        six = {"N", "L", "R", "A", "V", "!"}
+        labels = np.array([s if s in six else "N" for s in symbols])
+        recording = done_recording(
+            user, fs=record.fs, signal=record.signal, peaks=peaks, labels=labels
+        )
+        source = f"MIT-BIH record {args.record}, lead {record.lead}"
+    else:
+        recording = done_recording(user, duration_s=args.minutes * 60.0)
+    original_summary = dict(recording.summary)
+
+    def reset() -> None:
+        BeatCorrection.objects.all().delete()
+        Beat.objects.filter(recording=recording).update(reviewed_label="", reviewed_by=None)
+        Recording.objects.filter(pk=recording.pk).update(summary=original_summary, review={})
+        recording.refresh_from_db()
+
+    relabel = []
+    for _ in range(args.repeats):
+        reset()
+        started = time.perf_counter()
+        review_services.beat_correct(
+            user=user, recording=recording, beat_indices=range(1000), label="V"
+        )
+        relabel.append(time.perf_counter() - started)
+
+    client = Client()
+    client.force_login(user)
+    url = reverse("recordings:templates", args=[recording.pk])
+    first, cached, post = [], [], []
+    for _ in range(args.repeats):
+        reset()
+        TemplateGrouping.objects.all().delete()
+        started = time.perf_counter()
+        response = client.get(url)
+        first.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.status_code
+        started = time.perf_counter()
+        page = client.get(url)
+        cached.append(time.perf_counter() - started)
+        grouping = TemplateGrouping.objects.get(recording=recording)
+        started = time.perf_counter()
+        done = client.post(
+            reverse("recordings:template_relabel", args=[recording.pk, 0]), {"label": "N"}
+        )
+        post.append(time.perf_counter() - started)
+        assert done.status_code == 302
+    result = {
+        "recording": {
+            "source": source,
+            "minutes": round(recording.duration_s / 60, 1),
+            "beats": recording.beat_count,
+            "groups": len(grouping.groups),
+            "largest_group": grouping.groups[0]["count"],
+            "page_bytes": len(page.content),
+            "grouping_seconds_stored": grouping.seconds,
+        },
+        "relabel_1000_s": round(min(relabel), 4),
+        "templates_first_s": round(min(first), 4),
+        "templates_cached_s": round(min(cached), 4),
+        "group_relabel_post_s": round(min(post), 4),
+        "repeats": args.repeats,
+        "database": "SQLite",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared with other sessions)",
+        "python": platform.python_version(),
+    }
+    print(json.dumps(result, indent=2))
+    # One entry per source, so the synthetic and the real-record runs sit side by side.
+    stored = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    stored[f"mitdb_{args.record}" if args.record else "synthetic"] = result
+    RESULTS.write_text(json.dumps(stored, indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Reads of the clinician's review: who may correct, each beat's reviewed label, the audit
+trail, template cards (inline SVG, mV scale) and the WFDB annotation export."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.http import Http404
+
+from ecg.classes import class_display_name
+
+from .models import CLASS_COLOURS, Beat, BeatCorrection, Recording, TemplateGrouping
+
+# WFDB beat symbols of the six classes; "Q" (unclassifiable) for a beat shown as no class.
+WFDB_SYMBOLS = {"N": "N", "L": "L", "R": "R", "A": "A", "V": "V", "!": "!"}
+UNCLASSIFIABLE = "Q"
+
+
+def recording_get_own(*, user, pk: int) -> Recording:
+    """One recording of ``user``'s own: only the owner reviews (staff may see, not correct)."""
+    try:
+        return Recording.objects.select_related("owner").get(pk=pk, owner=user)
+    except (Recording.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such recording.") from None
+
+
+def beat_reviewed_labels(*, recording: Recording) -> dict[int, dict[str, Any]]:
+    """Each reviewed beat's latest label and reviewer, by beat index."""
+    rows = (
+        recording.beats.exclude(reviewed_label="")
+        .order_by("index")
+        .values_list("index", "reviewed_label", "reviewed_by__username")
+    )
+    return {index: {"label": label, "by": by or ""} for index, label, by in rows}
+
+
+def beat_final_label(beat: Beat) -> str:
+    """What an export states for a beat: the reviewed label; else the model's label when it is
+    classified; "" for an uncertain or unreadable beat nobody reviewed."""
+    if beat.reviewed_label:
+        return beat.reviewed_label
+    return beat.label if beat.state == Beat.State.CLASSIFIED else ""
+
+
+def review_overview(*, recording: Recording) -> dict[str, Any]:
+    """How many beats were reviewed, by whom, and how many carry a suggestion."""
+    review = recording.review or {}
+    return {
+        "beats_reviewed": int(review.get("beats_reviewed", 0)),
+        "reviewers": list(review.get("reviewers", [])),
+        "suggested": recording.beats.exclude(suggested_label="").count(),
+        "model_classes": (review.get("model_summary") or {}).get("classes") or [],
+    }
+
+
+def beat_corrections(*, recording: Recording, limit: int = 200) -> list[BeatCorrection]:
+    """The audit trail, newest first."""
+    return list(
+        BeatCorrection.objects.filter(recording=recording)
+        .select_related("beat", "created_by")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+SVG_W, SVG_H, SVG_PAD = 280, 160, 6
+
+
+def _points(y: list[float], lo: float, hi: float, decimals: int = 1) -> str:
+    """SVG polyline points of ``y`` (mV) between ``lo`` and ``hi`` mV, left to right."""
+    n = max(len(y) - 1, 1)
+    span = max(hi - lo, 1e-6)
+    return " ".join(
+        f"{SVG_PAD + (SVG_W - 2 * SVG_PAD) * i / n:.{decimals}f},"
+        f"{SVG_PAD + (SVG_H - 2 * SVG_PAD) * (hi - v) / span:.{decimals}f}"
+        for i, v in enumerate(y)
+    )
+
+
+def template_cards(*, recording: Recording, grouping: TemplateGrouping) -> list[dict[str, Any]]:
+    """One card per group: SVG polylines of the overlay and the median on one mV scale for all
+    cards (so a big beat looks big), a 1 mV scale bar, count, share, class mix, first beat."""
+    groups = grouping.groups
+    values = [v for g in groups for v in g["median_mv"]] + [0.0]
+    lo = min(min(values), -0.5)
+    hi = max(max(values), 0.5)
+    margin = 0.15 * (hi - lo)
+    lo, hi = lo - margin, hi + margin
+    times = dict(recording.beats.values_list("index", "time_s"))
+    zero_y = SVG_PAD + (SVG_H - 2 * SVG_PAD) * hi / (hi - lo)
+    mv_px = (SVG_H - 2 * SVG_PAD) / (hi - lo)
+    cards = []
+    for number, g in enumerate(groups):
+        mix = sorted(g["class_mix"].items(), key=lambda kv: -kv[1])
+        cards.append(
+            {
+                "number": number,
+                "count": g["count"],
+                "percent": round(100 * g["share"], 1),
+                # Whole pixels for the grey overlay: a third less page for 30 cards.
+                "overlay": [_points(y, lo, hi, decimals=0) for y in g["overlay_mv"]],
+                "median": _points(g["median_mv"], lo, hi),
+                "mix": [
+                    {
+                        "code": code,
+                        "name": class_display_name(code),
+                        "percent": round(100 * share, 1),
+                        "colour": CLASS_COLOURS.get(code, "#666"),
+                    }
+                    for code, share in mix
+                ],
+                "medoid": g["medoid"],
+                "medoid_time_s": times.get(g["medoid"], 0.0),
+            }
+        )
+    return [
+        card | {"zero_y": round(zero_y, 1), "bar_top": round(zero_y - mv_px, 1)} for card in cards
+    ]
+
+
+def recording_wfdb_annotations(*, recording: Recording) -> bytes:
+    """The beats as a WFDB annotation file (``.atr``, written by ``wfdb.wrann``): the reviewed
+    label where there is one, else the model's label when classified, else "Q"."""
+    import wfdb
+
+    samples, symbols = [], []
+    for beat in recording.beats.order_by("index").iterator(chunk_size=5000):
+        samples.append(beat.sample)
+        symbols.append(WFDB_SYMBOLS.get(beat_final_label(beat), UNCLASSIFIABLE))
+    if not samples:
+        raise Http404("No beat to export.")
+    with tempfile.TemporaryDirectory(prefix="ecg-atr-") as folder:
+        wfdb.wrann(
+            "recording",
+            "atr",
+            np.asarray(samples, dtype=np.int64),
+            symbol=symbols,
+            fs=recording.sampling_rate,
+            write_dir=folder,
+        )
+        return (Path(folder) / "recording.atr").read_bytes()

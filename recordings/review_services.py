@@ -1,0 +1,281 @@
+"""Writes of the clinician's review (issue 20): corrections with an audit trail, the beat
+templates (grouped once, then cached), and labels suggested from the corrections.
+
+Rules:
+
+* only the recording's owner corrects it (anyone else: 404, nothing written);
+* a correction never changes ``Beat.label`` (the model's answer): each one is a new
+  ``BeatCorrection`` row, the latest per beat is copied to ``Beat.reviewed_label``, and the
+  summary is recounted with the reviewed labels, all in one transaction;
+* suggested labels (``beats_suggest``) are stored apart (``Beat.suggested_label``) and are never
+  counted as reviewed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+
+from ecg.dsp.signal import bandpass
+from ecg.features import beat_states
+from ecg.features.beats import POST_S, PRE_S, extract_windows, rr_features, window_bounds
+from ecg.features.corrections import reclassify, review_features
+from ecg.features.rhythm import summarise
+from ecg.features.templates import group_beats, morphology_vectors
+
+from .errors import AnalysisNotDone, CorrectionRefused
+from .models import Beat, BeatCorrection, Recording, TemplateGrouping
+from .services import mapped_signals
+
+INDEX_CHUNK = 900  # beat indices per IN (...) query: under SQLite's variable limit everywhere
+OVERLAY_BEATS = 30  # member beats drawn over each template card
+OVERLAY_POINTS = 100  # points per drawn beat (the median keeps the full window)
+TEMPLATE_SEED = 0  # the grouping is deterministic for a seed (ecg.features.templates)
+
+
+def _check(*, user, recording: Recording) -> None:
+    if recording.owner_id != getattr(user, "pk", None):
+        raise Http404("No such recording.")  # not yours: as if it did not exist
+    if recording.status != Recording.Status.DONE:
+        raise AnalysisNotDone("This recording has not been analysed; it cannot be reviewed yet.")
+
+
+def _classes(recording: Recording) -> list[str]:
+    return list(recording.model_metadata.get("classes") or [])
+
+
+def _chunks(values: list[int], size: int = INDEX_CHUNK) -> Iterable[list[int]]:
+    for lo in range(0, len(values), size):
+        yield values[lo : lo + size]
+
+
+def _indices(beat_indices: Iterable) -> list[int]:
+    try:
+        indices = sorted({int(i) for i in beat_indices})
+    except (TypeError, ValueError):
+        raise CorrectionRefused("Beat numbers must be whole numbers.") from None
+    if not indices:
+        raise CorrectionRefused("Choose at least one beat to correct.")
+    return indices
+
+
+def beat_correct(*, user, recording: Recording, beat_indices: Iterable, label: str) -> int:
+    """Give the beats ``beat_indices`` of ``recording`` the class ``label`` (one of the model's
+    classes) on behalf of ``user``, the owner. One transaction: the correction rows (audit
+    trail), the beats' reviewed label and the recounted summary. Returns how many beats."""
+    _check(user=user, recording=recording)
+    classes = _classes(recording)
+    if label not in classes:
+        raise CorrectionRefused(
+            f"Unknown class {str(label)[:8]!r}: use one of {', '.join(classes)}."
+        )
+    indices = _indices(beat_indices)
+    found: list[tuple[int, str, str, str, str]] = []  # pk, label, state, runner-up, reviewed
+    for chunk in _chunks(indices):
+        found += list(
+            recording.beats.filter(index__in=chunk).values_list(
+                "pk", "label", "state", "runner_up", "reviewed_label"
+            )
+        )
+    if len(found) != len(indices):
+        raise CorrectionRefused("Some of these beats are not in this recording.")
+    now = timezone.now()
+    rows = [
+        BeatCorrection(
+            recording=recording,
+            beat_id=pk,
+            label=label,
+            previous_label=reviewed or _shown(model_label, state, runner_up),
+            created_by=user,
+            created_at=now,
+        )
+        for pk, model_label, state, runner_up, reviewed in found
+    ]
+    with transaction.atomic():
+        BeatCorrection.objects.bulk_create(rows, batch_size=2000)
+        ids = [row[0] for row in found]
+        for chunk in _chunks(ids):
+            Beat.objects.filter(pk__in=chunk).update(
+                reviewed_label=label, reviewed_by=user, suggested_label=""
+            )
+        review_refresh_summary(recording=recording)
+    return len(found)
+
+
+def _shown(label: str, state: str, runner_up: str) -> str:
+    from .models import shown_label
+
+    return shown_label(label, state, runner_up)
+
+
+def review_refresh_summary(*, recording: Recording) -> None:
+    """Recount the summary (classes, states, ectopy, rate) with the reviewed labels: a reviewed
+    beat counts as classified with the clinician's class, whatever the model's state. The
+    model's own summary is kept once in ``review["model_summary"]``."""
+    rows = list(
+        recording.beats.order_by("index").values_list("sample", "label", "state", "reviewed_label")
+    )
+    samples = np.array([r[0] for r in rows], dtype=np.int64)
+    labels = [r[3] or r[1] for r in rows]
+    states = [beat_states.CLASSIFIED if r[3] else r[2] for r in rows]
+    counted = summarise(
+        peaks=samples,
+        labels=labels,
+        fs=recording.sampling_rate,
+        duration_s=recording.duration_s,
+        classes=_classes(recording),
+        states=states,
+    )
+    review = dict(recording.review or {})
+    keys = ("beats", "duration_s", "classes", "states", "heart_rate", "rr", "ectopy")
+    review.setdefault("model_summary", {k: recording.summary.get(k) for k in keys})
+    reviewers = sorted(
+        set(
+            recording.beats.exclude(reviewed_label="")
+            .exclude(reviewed_by=None)
+            .values_list("reviewed_by__username", flat=True)
+        )
+    )
+    review |= {
+        "beats_reviewed": sum(1 for r in rows if r[3]),
+        "reviewers": reviewers,
+        "updated_at": timezone.now().isoformat(timespec="seconds"),
+    }
+    recording.summary = dict(recording.summary) | counted
+    recording.review = review
+    Recording.objects.filter(pk=recording.pk).update(summary=recording.summary, review=review)
+
+
+# -- beat windows, shared by the templates and the suggestions --------------------------------
+
+
+def beat_windows(recording: Recording) -> dict[str, Any]:
+    """Band-passed windows (mV) of every beat of the analysed lead, 250 ms before to 450 ms after
+    the R peak at the recording's own rate, and the beat indices they belong to (a beat too
+    close to either end has no window). The whole lead is read once (a 24-hour lead: ~250 MB)."""
+    rows = list(recording.beats.order_by("index").values_list("index", "sample"))
+    indices = np.array([r[0] for r in rows], dtype=np.int64)
+    samples = np.array([r[1] for r in rows], dtype=np.int64)
+    fs = recording.sampling_rate
+    with mapped_signals(recording) as signals:
+        lead = bandpass(np.asarray(signals[0], dtype=np.float64), fs)
+    windows, kept = extract_windows(lead, samples, fs, pre_s=PRE_S, post_s=POST_S)
+    r_index, _ = window_bounds(fs, PRE_S, 0.0)
+    return {
+        "windows": windows,
+        "indices": indices[kept],
+        "samples": samples,
+        "all_indices": indices,
+        "kept": kept,
+        "r_index": r_index,
+        "fs": fs,
+    }
+
+
+def _decimate(x: np.ndarray, points: int) -> list[float]:
+    step = max(1, int(np.ceil(len(x) / points)))
+    return [round(float(v), 3) for v in x[::step]]
+
+
+def template_grouping_get_or_create(*, user, recording: Recording) -> TemplateGrouping:
+    """The recording's template groups, grouped on the first visit and stored."""
+    _check(user=user, recording=recording)
+    existing = TemplateGrouping.objects.filter(recording=recording).first()
+    if existing is not None:
+        return existing
+    started = time.perf_counter()
+    data = beat_windows(recording)
+    classes = _classes(recording)
+    model_labels = dict(recording.beats.values_list("index", "label"))
+    labels = np.array([classes.index(model_labels[int(i)]) for i in data["indices"]], dtype=int)
+    groups = group_beats(
+        data["windows"], data["fs"], data["r_index"], labels=labels, classes=classes,
+        seed=TEMPLATE_SEED,
+    )  # fmt: skip
+    rows = []
+    for g in groups:
+        members = data["indices"][g.index]
+        # Evenly spread members for the overlay (deterministic), the medoid first.
+        pick = g.index[np.unique(np.linspace(0, len(g.index) - 1, OVERLAY_BEATS).astype(int))]
+        rows.append(
+            {
+                "indices": members.tolist(),
+                "median_mv": [round(float(v), 4) for v in g.median_beat],
+                "overlay_mv": [_decimate(data["windows"][p], OVERLAY_POINTS) for p in pick],
+                "count": g.count,
+                "share": round(g.share, 4),
+                "medoid": int(data["indices"][g.medoid]),
+                "class_mix": {k: round(v, 4) for k, v in g.class_mix.items() if k in classes},
+            }
+        )
+    axis = {"start_s": -PRE_S, "fs": data["fs"], "samples": int(data["windows"].shape[1])}
+    grouping, _created = TemplateGrouping.objects.get_or_create(
+        recording=recording,
+        defaults={
+            "seed": TEMPLATE_SEED,
+            "groups": rows,
+            "axis": axis,
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+    )
+    return grouping
+
+
+def template_group_relabel(*, user, recording: Recording, group: int, label: str) -> int:
+    """Give every beat of template group ``group`` the class ``label`` (one correction each)."""
+    grouping = template_grouping_get_or_create(user=user, recording=recording)
+    if not 0 <= group < len(grouping.groups):
+        raise CorrectionRefused("No such group of beats.")
+    return beat_correct(
+        user=user, recording=recording, beat_indices=grouping.groups[group]["indices"], label=label
+    )
+
+
+# -- suggestions from the corrections ----------------------------------------------------------
+
+
+def beats_suggest(*, user, recording: Recording) -> dict[str, int]:
+    """Re-classify the beats not reviewed from the reviewed ones (``corrections.reclassify``) and
+    store each suggestion that differs from the model's label in ``Beat.suggested_label``.
+    Unreadable beats get none (their signal is noise). Returns counts for the message."""
+    _check(user=user, recording=recording)
+    classes = _classes(recording)
+    fields = ("pk", "index", "label", "state", "reviewed_label")
+    beats = list(recording.beats.order_by("index").values_list(*fields))
+    reviewed = [(i, r) for _pk, i, _l, _s, r in beats if r in classes]
+    if not reviewed:
+        raise CorrectionRefused("Correct or confirm some beats first: suggestions learn from them.")
+    from .selectors import _probabilities
+
+    probs = _probabilities(recording).astype(np.float64)
+    data = beat_windows(recording)
+    fs = data["fs"]
+    rr = rr_features(data["samples"], fs)[:, :3]  # every beat, in time order
+    morph = morphology_vectors(data["windows"], fs, data["r_index"])
+    kept = data["kept"]  # positions (= beat indices in order) that have a window
+    features = review_features(morph, rr[kept], probs[kept])
+    position = {int(b): p for p, b in enumerate(data["indices"])}
+    confirmed = [(position[i], classes.index(r)) for i, r in reviewed if i in position]
+    new = reclassify(
+        features,
+        probs[kept],
+        np.array([c[0] for c in confirmed], dtype=np.int64),
+        np.array([c[1] for c in confirmed], dtype=np.int64),
+    )
+    suggested = {int(data["indices"][p]): classes[int(k)] for p, k in enumerate(new.argmax(axis=1))}
+    updates = []
+    for pk, index, label, state, reviewed_label in beats:
+        value = suggested.get(index, "")
+        if reviewed_label or state == beat_states.UNREADABLE or value == label:
+            value = ""
+        updates.append(Beat(pk=pk, suggested_label=value))
+    with transaction.atomic():
+        Beat.objects.bulk_update(updates, ["suggested_label"], batch_size=2000)
+    changed = sum(1 for b in updates if b.suggested_label)
+    return {"suggested": changed, "learned_from": len(confirmed)}

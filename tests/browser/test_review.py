@@ -1,0 +1,70 @@
+"""The clinician's review in a real browser: the templates page draws its SVG cards and
+relabels a group; the strip opens at a card's beat (?start=) and corrects one beat from its
+detail card, which the strip then marks as reviewed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from recordings.models import BeatCorrection
+from tests.recordings.review_data import done_recording
+
+from .test_journeys import PASSWORD, log_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_templates_page_relabel_and_strip_correction(page, screenshot, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    user = get_user_model().objects.create_user("review-user", password=PASSWORD)
+    recording = done_recording(user)
+    log_in(page, "review-user")
+
+    page.goto(f"/recordings/{recording.pk}/")
+    page.get_by_role("link", name="Review beat templates").click()
+    page.wait_for_url(f"**/recordings/{recording.pk}/templates/")
+    cards = page.locator("article.card")
+    assert cards.count() >= 2
+    assert page.locator("article.card svg polyline").count() > 2 * cards.count()
+    screenshot(page, "recording-templates")
+
+    # relabel the second group (the wide beats) as V in one action
+    second = cards.nth(1)
+    count = int(re.search(r": (\d+) beats", second.locator("h2").inner_text()).group(1))
+    second.locator("select").select_option("V")
+    with page.expect_navigation():
+        second.get_by_role("button", name="Relabel group").click()
+    page.get_by_text(f"{count} beats of group 2 reviewed as").wait_for()
+    assert page.locator("#review-status").inner_text().startswith(f"{count} beats reviewed by")
+
+    # the card's link opens the strip around its typical beat
+    link = cards.nth(0).get_by_role("link", name=re.compile("on the strip"))
+    start = int(re.search(r"start=(\d+)", link.get_attribute("href")).group(1))
+    link.click()
+    page.locator("#strip-caption").filter(
+        has_text=re.compile(rf"^{max(start - 1, 0)}\.0–")
+    ).wait_for()
+
+    # open the first beat of the page and save a class for it
+    strip = page.evaluate(
+        "s => fetch(document.getElementById('strip').dataset.stripUrl + '?start=' + s"
+        " + '&seconds=10').then(r => r.json())",
+        max(start - 1, 0),
+    )
+    first = strip["beats"][0]
+    page.locator("#strip-canvas").scroll_into_view_if_needed()
+    box = page.locator("#strip-canvas").bounding_box()
+    offset = (first["t"] - strip["start_s"]) / strip["seconds"] * box["width"]
+    page.mouse.click(box["x"] + offset, box["y"] + 100)
+    page.locator("#beat-title").filter(has_text=f"Beat {first['index']} at").wait_for()
+    assert page.input_value("#beat-correct-index") == str(first["index"])
+    page.select_option("#beat-correct-label", "A")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save my class").click()
+    page.get_by_text("Saved: 1 beat reviewed as").wait_for()
+    beat = recording.beats.get(index=first["index"])
+    assert beat.reviewed_label == "A"
+    assert BeatCorrection.objects.filter(beat=beat, created_by=user).count() == 1
