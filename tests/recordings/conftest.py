@@ -41,3 +41,14 @@ def env(settings, tmp_path, tiny_bundle):
 @pytest.fixture
 def alice(db):
     return get_user_model().objects.create_user("alice", password="pw-alice-123")
+
+
+@pytest.fixture
+def users(db):
+    """An owner, another user and a staff member without permissions."""
+    model = get_user_model()
+    return {
+        "alice": model.objects.create_user("alice", password="pw-alice-123"),
+        "bob": model.objects.create_user("bob", password="pw-bob-123"),
+        "staff": model.objects.create_user("staff", password="pw-staff-123", is_staff=True),
+    }

@@ -16,9 +16,8 @@ from recordings import selectors
 from . import test_web
 from .test_web import client_for, done_recording
 
-# the recordings web tests' fixtures: three users, commit hooks run per request (the tiny model's
-# ``env`` comes from conftest)
-users, _commit_hooks = test_web.users, test_web._commit_hooks
+# the recordings web tests' commit hooks run per request (``env`` and ``users`` come from conftest)
+_commit_hooks = test_web._commit_hooks
 
 pytestmark = pytest.mark.django_db
 

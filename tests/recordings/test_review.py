@@ -8,7 +8,6 @@ import io
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -26,16 +25,6 @@ pytestmark = pytest.mark.django_db
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings
-
-
-@pytest.fixture
-def users():
-    model = get_user_model()
-    return {
-        "alice": model.objects.create_user("alice", password="pw-alice-123"),
-        "bob": model.objects.create_user("bob", password="pw-bob-123"),
-        "staff": model.objects.create_user("staff", password="pw-staff-123", is_staff=True),
-    }
 
 
 @pytest.fixture

@@ -26,16 +26,6 @@ DURATION = 40.0
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def users():
-    model = get_user_model()
-    return {
-        "alice": model.objects.create_user("alice", password="pw-alice-123"),
-        "bob": model.objects.create_user("bob", password="pw-bob-123"),
-        "staff": model.objects.create_user("staff", password="pw-staff-123", is_staff=True),
-    }
-
-
 def client_for(client, user):
     client.force_login(user)
     return client
