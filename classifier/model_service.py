@@ -187,7 +187,9 @@ def _classify_foreign(
     if digitised.kind == "strip" and verdict.status == "ecg":
         raise ImageRefused(
             f"This looks like a strip of several beats ({digitised.n_peaks} found): upload it "
-            "as a recording (Recordings > Upload). An image is classified one beat at a time.",
+            f"as a recording ({reverse('recordings:upload')}: a CSV, WFDB or EDF file of the "
+            "signal). An image is classified one beat at a time; strip images are not yet "
+            "turned into recordings.",
             code="strip_image",
         )
     bundle = registry.serving_bundle(kind="beat_image")
