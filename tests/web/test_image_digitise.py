@@ -273,3 +273,15 @@ def test_a_digitised_prediction_and_its_trace_are_private(
     client.force_login(other_user)
     assert client.get(p.get_absolute_url()).status_code == 404
     assert "plot.png" not in client.get(reverse("pages:history")).content.decode()
+
+
+def test_digitised_beat_under_the_calibrated_threshold_is_uncertain_own_format_is_not(
+    tiny_models_dir, lead, monkeypatch
+):
+    monkeypatch.setattr(model_service, "uncertain_threshold", lambda metadata: 0.9999)
+    registry = ModelRegistry(tiny_models_dir)
+    digitised = classify_image(R.mpl_plot(one_beat(lead), FS).image, registry=registry)
+    assert digitised.state == "uncertain" and "calibrated" in digitised.state_reason
+    # The fast path keeps today's answer (no state rule applied to it).
+    own = classify_image(Image.open(io.BytesIO(beat_image_bytes())), registry=registry)
+    assert (own.source, own.state) == ("own_format", "classified")
