@@ -38,6 +38,14 @@ class ModelInfoSerializer(serializers.Serializer):
 
 class PredictionSerializer(serializers.ModelSerializer):
     predicted_class_name = serializers.CharField(read_only=True)
+    shown_label = serializers.CharField(
+        read_only=True, help_text='The class as pages show it: "V", or "uncertain (V? or N)".'
+    )
+    digitised_trace = serializers.JSONField(
+        read_only=True,
+        help_text="Digitised images: the followed trace in image pixels (x, y), the image size "
+        "and the columns of the classified beat window (window_x); null otherwise.",
+    )
     probabilities = serializers.DictField(
         child=serializers.FloatField(), help_text="Class code -> probability, in model order."
     )
@@ -54,9 +62,15 @@ class PredictionSerializer(serializers.ModelSerializer):
             "image_type_detected",
             "predicted_class",
             "predicted_class_name",
+            "state",
+            "state_reason",
+            "shown_label",
             "confidence",
             "probabilities",
             "model",
+            "source",
+            "scale_source",
+            "digitised_trace",
             "patient_reference",
             "note",
             "links",

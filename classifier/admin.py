@@ -25,19 +25,22 @@ def export_as_csv(modeladmin, request, queryset):
 @admin.register(Prediction)
 class PredictionAdmin(admin.ModelAdmin):
     list_display = (
-        "thumbnail", "original_name", "owner", "predicted_class", "confidence_display",
-        "image_type", "model_name", "model_version", "created_at",
+        "thumbnail", "original_name", "owner", "predicted_class", "state", "confidence_display",
+        "image_type", "source", "model_name", "model_version", "created_at",
     )  # fmt: skip
     list_display_links = ("thumbnail", "original_name")
-    list_filter = ("predicted_class", "image_type", "model_name", "model_version", "created_at")
+    list_filter = (
+        "predicted_class", "state", "image_type", "source", "model_name", "model_version",
+        "created_at",
+    )  # fmt: skip
     search_fields = ("original_name", "patient_reference", "owner__username", "note")
     date_hierarchy = "created_at"
     list_select_related = ("owner",)
     actions = [export_as_csv]
     readonly_fields = (
         "preview", "owner", "image_link", "original_name", "image_type", "image_type_detected",
-        "predicted_class", "confidence_display", "probabilities_display", "model_name",
-        "model_version", "created_at",
+        "predicted_class", "state", "state_reason", "source", "scale_source",
+        "confidence_display", "probabilities_display", "model_name", "model_version", "created_at",
     )  # fmt: skip
     fields = (*readonly_fields, "patient_reference", "note")
 

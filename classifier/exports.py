@@ -13,7 +13,7 @@ from ecg.classes import class_codes
 CSV_COLUMNS = (
     "id", "created_at", "original_name", "image_type", "image_type_detected",
     "predicted_class", "predicted_class_name", "confidence", "model_name", "model_version",
-    "patient_reference", "note",
+    "patient_reference", "note", "state", "shown_label", "source", "scale_source",
 )  # fmt: skip
 
 

@@ -86,8 +86,10 @@ class UploadForm(forms.Form):
         initial="auto",
         widget=forms.RadioSelect,
         help_text=(
-            "“Detect automatically” treats an image that is mostly flat background (a line "
-            "drawing) as a beat image, and a dense image as a spectral image."
+            "Images drawn by this app are classified directly; any other picture of one beat "
+            "(a plot, a screenshot, a photo of ECG paper) is digitised first. “Detect "
+            "automatically” treats an image of ours that is mostly flat background as a beat "
+            "image, a dense one as a spectral image."
         ),
     )
     patient_reference = forms.CharField(

@@ -7,17 +7,31 @@ picks the kind (given, or detected), prepares the pixels with the pipeline's own
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
+from django.urls import reverse
 from PIL import Image
 
-from ecg.imaging.images import detect_image_kind, load_image_for_model, to_grayscale_array
+from ecg.features.beat_states import uncertain_threshold
+from ecg.imaging.digitise import BEAT_POST_S, BEAT_PRE_S, Digitised, beat_window
+from ecg.imaging.ecg_check import check_ecg_image
+from ecg.imaging.images import (
+    detect_image_kind,
+    load_image_for_model,
+    prepare_image,
+    to_grayscale_array,
+)
+from ecg.imaging.own_format import check_beat_image_format, check_spectrogram_format
+from ecg.imaging.representations import render
 from ecg.models.registry import IMAGE_KINDS, ModelNotInstalledError, ModelRegistry
 from ecgsite.model_registry import get_model_registry
 
 __all__ = [
     "IMAGE_KINDS",
     "ImageClassification",
+    "ImageRefused",
     "ModelNotInstalledError",
     "PredictionFailedError",
     "classify_image",
@@ -33,6 +47,29 @@ class PredictionFailedError(RuntimeError):
     )
 
 
+# A digitised beat whose trace quality (``Digitised.quality``: share of columns seen x
+# continuity) is under this is answered "uncertain". ecg_check refuses under 0.6; the
+# benchmark's clean drawings score about 0.9-1.0 (docs/digitise.md).
+MIN_CONFIDENT_QUALITY = 0.8
+# Points of the stored trace overlay (downsampled pixel coordinates: a few kB of JSON).
+TRACE_POINTS = 300
+# Where the upload page documents the spectral-image format (an anchor on that page).
+SPECTRAL_FORMAT_ANCHOR = "spectral-format"
+
+SOURCE_OWN_FORMAT = "own_format"
+SOURCE_DIGITISED = "digitised"
+
+
+class ImageRefused(ValueError):
+    """The image cannot be classified (no ECG trace, a foreign spectral image, a strip); the
+    message is the sentence for the user and nothing is stored."""
+
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
 @dataclass(frozen=True)
 class ImageClassification:
     label: str
@@ -42,6 +79,11 @@ class ImageClassification:
     kind_detected: bool  # True when the kind came from detect_image_kind
     model_name: str
     model_version: str
+    state: str = "classified"  # or "uncertain" (ecg.features.beat_states)
+    state_reason: str = ""
+    source: str = SOURCE_OWN_FORMAT  # or "digitised"
+    scale_source: str = ""  # digitised: "grid" (read from ECG paper) or "assumed"
+    trace: dict[str, Any] | None = field(default=None)  # digitised: overlay data
 
 
 def classify_image(
@@ -49,18 +91,59 @@ def classify_image(
 ) -> ImageClassification:
     """Classify one decoded image. ``image_type`` is beat_image, spectrogram or auto.
 
-    "auto" applies the pipeline's documented rule, ``detect_image_kind``: an image that is
-    mostly flat background (a line drawing) is a beat image, a dense one is a spectrogram.
-    ``ModelNotInstalledError`` when no usable model serves the kind.
+    An image in the app's own beat-image or spectral-image format takes the fast path,
+    unchanged since before the digitiser: "auto" applies ``detect_image_kind`` (mostly flat
+    background: a beat image; dense: a spectrogram), the pixels go to the model as they are.
+    Anything else is read by the digitiser (``_classify_foreign``). ``ImageRefused`` when it
+    cannot be classified; ``ModelNotInstalledError`` when no usable model serves the kind.
     """
-    detected = image_type == "auto"
-    if detected:
-        kind = detect_image_kind(to_grayscale_array(image))
-    elif image_type in IMAGE_KINDS:
-        kind = image_type
-    else:
+    if image_type != "auto" and image_type not in IMAGE_KINDS:
         raise ValueError(f"unknown image type {image_type!r}")
-    bundle = (registry or get_model_registry()).serving_bundle(kind=kind)
+    registry = registry or get_model_registry()
+    own_kind = _own_format_kind(image, image_type, registry)
+    if own_kind is not None:
+        return _classify_own_format(image, image_type=image_type, registry=registry)
+    return _classify_foreign(image, image_type=image_type, registry=registry)
+
+
+def _representation_params(registry: ModelRegistry, kind: str) -> dict | None:
+    """The serving model's drawing parameters for ``kind``, or None when none is installed.
+
+    From the loaded bundle's metadata (in memory): reading the JSON files for every upload cost
+    about 1.5 ms each, and serving loads the model anyway.
+    """
+    try:
+        metadata = registry.serving_bundle(kind=kind).metadata
+    except ModelNotInstalledError:
+        return None
+    return dict((metadata.get("representation") or {}).get("params") or {})
+
+
+def _own_format_kind(image: Image.Image, image_type: str, registry: ModelRegistry) -> str | None:
+    """Which of the app's own formats ``image`` is in (given ``image_type``), or None."""
+    kinds = IMAGE_KINDS if image_type == "auto" else (image_type,)
+    any_installed = False
+    for kind in kinds:
+        params = _representation_params(registry, kind)
+        if params is None:
+            continue
+        any_installed = True
+        check = check_beat_image_format if kind == "beat_image" else check_spectrogram_format
+        if check(image, params).ok:
+            return kind
+    if not any_installed:
+        # No model to compare with: today's path, which answers "model not installed".
+        return image_type if image_type != "auto" else detect_image_kind(to_grayscale_array(image))
+    return None
+
+
+def _classify_own_format(
+    image: Image.Image, *, image_type: str, registry: ModelRegistry
+) -> ImageClassification:
+    """The fast path: bit-identical to the app before the digitiser."""
+    detected = image_type == "auto"
+    kind = detect_image_kind(to_grayscale_array(image)) if detected else image_type
+    bundle = registry.serving_bundle(kind=kind)
     pixels = load_image_for_model(image, size=bundle.image_size, kind=bundle.kind)
     result = bundle.predictions(bundle.predict_proba(pixels[None]))[0]
     return ImageClassification(
@@ -72,3 +155,107 @@ def classify_image(
         model_name=bundle.name,
         model_version=bundle.version,
     )
+
+
+def _classify_foreign(
+    image: Image.Image, *, image_type: str, registry: ModelRegistry
+) -> ImageClassification:
+    """Digitise, then classify the beat window drawn as the app's own beat image."""
+    dense = detect_image_kind(to_grayscale_array(image)) == "spectrogram"
+    if image_type == "spectrogram":
+        raise _foreign_spectral(image, registry)
+    verdict = check_ecg_image(image)
+    if verdict.status == "no_trace":
+        if dense and image_type == "auto":
+            # A dense picture with no trace may be a spectral image drawn by other code (or a
+            # photo): say both, since neither reading applies.
+            spectral = _foreign_spectral(image, registry).message
+            raise ImageRefused(
+                f"No ECG trace found in this image ({verdict.reason}), and it is not a spectral "
+                f"image we can read either. {spectral}",
+                code="no_ecg_trace",
+            )
+        raise ImageRefused(
+            f"No ECG trace found in this image ({verdict.reason}). Upload a plot or a photo "
+            "of one ECG beat, or a beat or spectral image drawn by this app.",
+            code="no_ecg_trace",
+        )
+    digitised = verdict.digitised
+    assert digitised is not None  # "ecg" and "unlike_ecg" always carry the trace
+    # A trace unlike an ECG is answered "uncertain" whatever its length (issue 19: never a
+    # confident class, and not "not an ECG": ventricular flutter looks like this too).
+    if digitised.kind == "strip" and verdict.status == "ecg":
+        raise ImageRefused(
+            f"This looks like a strip of several beats ({digitised.n_peaks} found): upload it "
+            f"as a recording ({reverse('recordings:upload')}: a CSV, WFDB or EDF file of the "
+            "signal). An image is classified one beat at a time; strip images are not yet "
+            "turned into recordings.",
+            code="strip_image",
+        )
+    bundle = registry.serving_bundle(kind="beat_image")
+    fs = float(bundle.metadata.get("sampling_rate", 360))
+    window = beat_window(digitised, fs)
+    params = (bundle.metadata.get("representation") or {}).get("params") or {}
+    drawn = render("beat_image", window[None], fs, params)[0]
+    pixels = prepare_image(drawn, size=bundle.image_size, kind="beat_image")
+    result = bundle.predictions(bundle.predict_proba(pixels[None]))[0]
+    state, reason = "classified", ""
+    threshold = uncertain_threshold(bundle.metadata)
+    if verdict.status == "unlike_ecg":
+        state, reason = "uncertain", verdict.reason
+    elif digitised.quality < MIN_CONFIDENT_QUALITY:
+        state = "uncertain"
+        reason = (
+            f"the trace was read poorly (quality {digitised.quality:.2f}, "
+            f"under {MIN_CONFIDENT_QUALITY})"
+        )
+    elif threshold is not None and result.confidence < threshold:
+        state = "uncertain"
+        reason = f"the model's top probability is under its calibrated {threshold:.0%}"
+    return ImageClassification(
+        label=result.label,
+        confidence=result.confidence,
+        probabilities=result.probabilities,
+        kind="beat_image",
+        kind_detected=image_type == "auto",
+        model_name=bundle.name,
+        model_version=bundle.version,
+        state=state,
+        state_reason=reason,
+        source=SOURCE_DIGITISED,
+        scale_source=digitised.scale_source,
+        trace=trace_overlay(digitised, image.size),
+    )
+
+
+def _foreign_spectral(image: Image.Image, registry: ModelRegistry) -> ImageRefused:
+    reason = check_spectrogram_format(image, _representation_params(registry, "spectrogram")).reason
+    return ImageRefused(
+        f"This spectral image is not in our spectral-image format: {reason.split(': ', 1)[-1]}. "
+        f"A spectral image from other code cannot be turned back into a signal; see "
+        f"“Spectral-image format” on the upload page "
+        f"({reverse('classifier:upload')}#{SPECTRAL_FORMAT_ANCHOR}).",
+        code="spectral_format",
+    )
+
+
+def trace_overlay(digitised: Digitised, image_size: tuple[int, int]) -> dict[str, Any]:
+    """Small JSON for the result page: the followed trace (at most ``TRACE_POINTS`` points, in
+    the image's pixels), the image size, and the columns of the beat window classified."""
+    x = np.asarray(digitised.trace_x, dtype=np.float64)
+    y = np.asarray(digitised.trace_y, dtype=np.float64)
+    step = max(1, int(np.ceil(len(x) / TRACE_POINTS)))
+    signal = np.asarray(digitised.signal, dtype=np.float64)
+    # The same peak beat_window centres on (largest deflection from the median).
+    peak = int(np.argmax(np.abs(signal - np.median(signal)))) if signal.size else 0
+    lo = int(np.clip(peak - round(BEAT_PRE_S * digitised.fs), 0, max(len(x) - 1, 0)))
+    hi = int(np.clip(peak + round(BEAT_POST_S * digitised.fs), 0, max(len(x) - 1, 0)))
+    return {
+        "width": int(image_size[0]),
+        "height": int(image_size[1]),
+        "x": [round(float(v), 1) for v in x[::step]],
+        "y": [round(float(v), 1) for v in y[::step]],
+        "window_x": [round(float(x[lo]), 1), round(float(x[hi]), 1)] if len(x) else [],
+        "quality": round(float(digitised.quality), 3),
+        "units": digitised.units,
+    }

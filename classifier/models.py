@@ -46,6 +46,30 @@ class Prediction(models.Model):
     predicted_class = models.CharField(max_length=8)
     confidence = models.FloatField()
     probabilities = models.JSONField(help_text="Class code -> probability, in model order.")
+
+    class State(models.TextChoices):
+        # As a recording's beats (ecg.features.beat_states): an uncertain answer is never
+        # shown as a diagnosis.
+        CLASSIFIED = "classified", "Classified"
+        UNCERTAIN = "uncertain", "Uncertain"
+
+    class Source(models.TextChoices):
+        OWN_FORMAT = "own_format", "The app's own image format"
+        DIGITISED = "digitised", "Digitised from the image"
+
+    state = models.CharField(max_length=16, choices=State.choices, default=State.CLASSIFIED)
+    state_reason = models.CharField(max_length=255, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.OWN_FORMAT)
+    scale_source = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="Digitised images: grid (read from ECG paper) or assumed.",
+    )
+    digitised_trace = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Digitised images: the followed trace in image pixels (downsampled).",
+    )
     model_name = models.CharField(max_length=100)
     model_version = models.CharField(max_length=50)
     patient_reference = models.CharField(
@@ -75,6 +99,54 @@ class Prediction(models.Model):
     @property
     def predicted_class_name(self) -> str:
         return class_display_name(self.predicted_class)
+
+    @property
+    def is_uncertain(self) -> bool:
+        return self.state == self.State.UNCERTAIN
+
+    @property
+    def runner_up(self) -> str:
+        """The second most probable class ("" with fewer than two)."""
+        ranked = sorted(self.probabilities.items(), key=lambda kv: -float(kv[1]))
+        return ranked[1][0] if len(ranked) > 1 else ""
+
+    @property
+    def shown_label(self) -> str:
+        """The class as pages show it: "V", or "uncertain (V? or N)" (as recordings' beats)."""
+        if not self.is_uncertain:
+            return self.predicted_class
+        other = self.runner_up
+        return (
+            f"uncertain ({self.predicted_class}? or {other})"
+            if other
+            else (f"uncertain ({self.predicted_class}?)")
+        )
+
+    @property
+    def shown_class_name(self) -> str:
+        """The class name, or "Uncertain" -- never a diagnosis for an uncertain answer."""
+        return "Uncertain" if self.is_uncertain else self.predicted_class_name
+
+    @property
+    def scale_source_text(self) -> str:
+        return {
+            "grid": "read from the ECG-paper grid (25 mm/s, 10 mm/mV)",
+            "assumed": "assumed (no grid: the beat was given a typical 2 mV peak to peak)",
+        }.get(self.scale_source, self.scale_source)
+
+    def trace_window(self) -> dict[str, float] | None:
+        """The classified beat window's columns in the image, for the overlay's shaded box."""
+        window = (self.digitised_trace or {}).get("window_x") or []
+        if len(window) != 2:
+            return None
+        return {"x": float(window[0]), "width": max(0.0, float(window[1]) - float(window[0]))}
+
+    def trace_points(self) -> str:
+        """The digitised trace as SVG polyline points ("x,y x,y ...")."""
+        trace = self.digitised_trace or {}
+        return " ".join(
+            f"{x},{y}" for x, y in zip(trace.get("x", []), trace.get("y", []), strict=False)
+        )
 
     @property
     def confidence_percent(self) -> float:

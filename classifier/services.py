@@ -16,7 +16,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from classifier.errors import ClassificationFailed, ModelMissing, UploadNotStored
-from classifier.model_service import ModelNotInstalledError, classify_image
+from classifier.model_service import ImageRefused, ModelNotInstalledError, classify_image
 from classifier.models import Prediction
 from classifier.validators import CheckedImage, validate_image_file
 
@@ -113,6 +113,8 @@ def _prediction_prepare(
         result = classify_image(checked.decoded(), image_type=image_type)
     except ModelNotInstalledError as exc:
         raise ModelMissing(exc.detail) from exc
+    except ImageRefused as exc:  # not an ECG, a foreign spectral image, a strip: nothing stored
+        raise ValidationError(exc.message, code=exc.code) from exc
     except ValidationError:
         raise
     except Exception as exc:
@@ -132,6 +134,11 @@ def _prediction_prepare(
         probabilities=result.probabilities,
         model_name=result.model_name,
         model_version=result.model_version,
+        state=result.state,
+        state_reason=result.state_reason[:255],
+        source=result.source,
+        scale_source=result.scale_source,
+        digitised_trace=result.trace,
         patient_reference=patient_reference.strip(),
         note=note.strip(),
     )

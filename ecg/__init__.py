@@ -62,6 +62,7 @@ _PUBLIC: dict[str, str] = {
     "DigitiseError": "ecg.imaging.digitise",
     "check_ecg_image": "ecg.imaging.ecg_check",
     "check_spectrogram_format": "ecg.imaging.own_format",
+    "check_beat_image_format": "ecg.imaging.own_format",
     # models
     "ModelBundle": "ecg.models.bundle",
     "load_bundle": "ecg.models.bundle",

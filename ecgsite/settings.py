@@ -355,6 +355,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # A prediction's state (classified / uncertain) and a beat's (with unreadable) differ.
+    "ENUM_NAME_OVERRIDES": {
+        "PredictionStateEnum": "classifier.models.Prediction.State",
+        "BeatStateEnum": "recordings.models.Beat.State",
+    },
     # Swagger UI and Redoc from the sidecar package's static files: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

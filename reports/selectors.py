@@ -16,6 +16,9 @@ def model_metadata(*, name: str, version: str) -> dict[str, Any] | None:
 def heatmap_unavailable_reason(*, prediction) -> str | None:
     """Why no heat map can be made for ``prediction`` (None when it can), without loading
     TensorFlow: the page decides from this whether to show the heat map at all."""
+    if prediction.source == "digitised":
+        # The model saw the beat redrawn from the digitised trace, not these pixels.
+        return "the image was digitised and redrawn; a heat map over it would mislead."
     path = get_model_registry().image_model_paths().get(prediction.image_type)
     if path is None:
         return f"no {prediction.get_image_type_display().lower()} model is installed."

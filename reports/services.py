@@ -116,8 +116,9 @@ def prediction_report_pdf(*, prediction: Prediction) -> bytes:
         title="ECG beat classification report",
         patient_reference=prediction.patient_reference,
         created_at=timezone.localtime(prediction.created_at),
-        label=prediction.predicted_class,
-        label_name=prediction.predicted_class_name,
+        # An uncertain answer is never printed as a diagnosis: "uncertain (V? or N)".
+        label=prediction.shown_label,
+        label_name="" if prediction.is_uncertain else prediction.predicted_class_name,
         confidence=prediction.confidence,
         model_name=prediction.model_name,
         model_version=prediction.model_version,
@@ -129,6 +130,7 @@ def prediction_report_pdf(*, prediction: Prediction) -> bytes:
         ],
         details=[
             ("Image type", prediction.get_image_type_display()),
+            *_reading_details(prediction),
             ("Report id", f"prediction {prediction.pk}"),
         ],
         image_png=image_png,
@@ -153,3 +155,13 @@ def _as_png(data: bytes) -> bytes | None:
     except (OSError, ValueError, UnidentifiedImageError):
         logger.warning("could not re-encode an uploaded image for a PDF report")
         return None
+
+
+def _reading_details(prediction: Prediction) -> list[tuple[str, str]]:
+    """How the image was read (own format or digitised, scale) and why it is uncertain."""
+    rows = [("Read as", prediction.get_source_display())]
+    if prediction.scale_source:
+        rows.append(("Amplitude scale", prediction.scale_source_text))
+    if prediction.is_uncertain and prediction.state_reason:
+        rows.append(("Uncertain because", prediction.state_reason))
+    return rows

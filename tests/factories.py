@@ -96,21 +96,45 @@ def build_tiny_bundle(
     return save_bundle(model, metadata, Path(directory) / name)
 
 
-def beat_image_bytes(fmt: str = "PNG", size: int = 64, seed: int = 0) -> bytes:
-    """A line drawing like the pipeline's beat images: white trace on black."""
+def synthetic_beat(seed: int = 0, fs: float = 360.0) -> np.ndarray:
+    """A 0.7-s beat window in mV (P, QRS, T), varied a little by ``seed``."""
     rng = np.random.default_rng(seed)
-    img = np.zeros((size, size), dtype=np.uint8)
-    xs = np.arange(size)
-    ys = (size / 2 + size / 4 * np.sin(xs / 5 + rng.uniform(0, 3))).astype(int).clip(0, size - 1)
-    img[ys, xs] = 255
+    t = np.arange(int(round(0.7 * fs))) / fs
+    r = rng.uniform(0.8, 1.8)
+
+    def wave(centre: float, width: float, height: float) -> np.ndarray:
+        return height * np.exp(-(((t - centre) / width) ** 2))
+
+    return (
+        wave(0.1, 0.02, 0.15)
+        + wave(0.25, 0.012, r)
+        - wave(0.275, 0.01, 0.3 * r)
+        + wave(0.5 + rng.uniform(-0.03, 0.03), 0.04, rng.uniform(0.2, 0.4))
+    ).astype(np.float32)
+
+
+def beat_image_bytes(fmt: str = "PNG", size: int = 64, seed: int = 0) -> bytes:
+    """A beat image as the pipeline draws it (``representations.beat_image``): white trace on
+    black. At size 64 as PNG/BMP it is in the app's own format (the fast path); other sizes and
+    JPEG are read by the digitiser."""
+    from ecg.imaging.representations import beat_image
+
+    img = beat_image(synthetic_beat(seed)[None], 360.0, size=size, mv_range=[-1.5, 2.5])[0]
     return encode(img, fmt)
 
 
 def spectrogram_image_bytes(fmt: str = "PNG", size: int = 64, seed: int = 0) -> bytes:
-    """A dense image like a spectrogram: most pixels are mid-grey."""
+    """A spectral image in the app's own format (``representations.spectrogram``)."""
+    from ecg.imaging.representations import SPECTROGRAM_DEFAULTS, spectrogram
+
+    params = {**SPECTROGRAM_DEFAULTS, "size": size}
+    return encode(spectrogram(synthetic_beat(seed)[None], 360.0, **params)[0], fmt)
+
+
+def foreign_spectrogram_bytes(seed: int = 0) -> bytes:
+    """A dense image that is not in the app's spectral format (random grey levels)."""
     rng = np.random.default_rng(seed)
-    img = rng.integers(60, 200, size=(size, size), dtype=np.uint8)
-    return encode(img, fmt)
+    return encode(rng.integers(60, 200, size=(64, 64), dtype=np.uint8))
 
 
 def encode(array: np.ndarray, fmt: str = "PNG") -> bytes:

@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from ecg.imaging.representations import SPECTROGRAM_DEFAULTS, _interp_matrix
+from ecg.imaging.representations import BEAT_IMAGE_DEFAULTS, SPECTROGRAM_DEFAULTS, _interp_matrix
 
 WINDOW_S = 0.7
 MODEL_FS = 360.0
@@ -82,3 +82,34 @@ def check_spectrogram_format(
             False, "not in our format: high frequencies brighter than low (flipped?)"
         )
     return FormatCheck(True, "our spectrogram format")
+
+
+def check_beat_image_format(image: Image.Image, params: dict | None = None) -> FormatCheck:
+    """Whether ``image`` looks drawn by ``representations.beat_image`` with ``params``.
+
+    That renderer draws ``size`` x ``size`` pixels, pure black (0) and pure white (255) only,
+    a white line on black with exactly one unbroken vertical run per column (the line through
+    that column's samples). A lossless grey PNG/BMP of it passes; JPEG (grey levels), colour,
+    another size, black-on-white or a plot with axes or text (several runs in a column) fails.
+    It does not require neighbouring columns' runs to touch, so a line drawn at another
+    amplitude scale may pass: the fast path then classifies it as today.
+    """
+    params = {**BEAT_IMAGE_DEFAULTS, **(params or {})}
+    size = int(params["size"])
+    if image.size != (size, size):
+        return FormatCheck(False, f"not our beat image: {image.size[0]}x{image.size[1]}")
+    if image.mode not in ("L", "1", "RGB", "P"):
+        return FormatCheck(False, f"not our beat image: mode {image.mode}")
+    rgb = np.asarray(image.convert("RGB"), dtype=np.int16)
+    if np.any(rgb.max(axis=2) != rgb.min(axis=2)):
+        return FormatCheck(False, "not our beat image: colour")
+    grey = rgb[:, :, 0]
+    if not np.all((grey == 0) | (grey == 255)):
+        return FormatCheck(False, "not our beat image: grey levels between black and white")
+    ink = grey == 255
+    starts = np.sum(
+        np.diff(np.vstack([np.zeros((1, size), bool), ink]).astype(np.int8), axis=0) == 1, axis=0
+    )
+    if not np.all(starts == 1):
+        return FormatCheck(False, "not our beat image: not one white run in every column")
+    return FormatCheck(True, "our beat-image format")

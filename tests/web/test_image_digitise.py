@@ -1,0 +1,287 @@
+"""The image upload with the digitiser wired in (issue 19): the own-format fast path, refusals
+of non-ECG and foreign spectral images, uncertain answers, digitised single beats and strips.
+Images are drawn in the tests from a synthetic ECG (tests.ml.conftest) by the benchmark's
+independent renderers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from benchmarks import digitise_renderers as R
+from classifier import model_service
+from classifier.model_service import classify_image
+from classifier.models import Prediction
+from ecg.imaging.images import load_image_for_model
+from ecg.models.registry import ModelRegistry
+from tests.conftest import BEAT_FAVOURS, SPECTROGRAM_FAVOURS
+from tests.factories import beat_image_bytes, foreign_spectrogram_bytes, spectrogram_image_bytes
+from tests.ml.conftest import synthetic_ecg
+from tests.model_outputs import assert_same_model_outputs
+
+FS = 360.0
+UPLOAD = reverse("classifier:upload")
+
+
+@pytest.fixture(scope="module")
+def lead():
+    signal, peaks, _ = synthetic_ecg(n_beats=30, seed=1)
+    return signal, peaks
+
+
+def one_beat(lead) -> np.ndarray:
+    signal, peaks = lead
+    p = int(peaks[3])
+    return signal[p - 90 : p + 162]
+
+
+def png_bytes(image: Image.Image, fmt: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def upload_file(name: str, data: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data, content_type="image/png")
+
+
+def stored_files(settings) -> list[Path]:
+    root = Path(settings.MEDIA_ROOT)
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def no_digitiser(*args, **kwargs):
+    raise AssertionError("the digitiser must not run for an image in the app's own format")
+
+
+# -- 1. the own-format fast path -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "kind", "favours"),
+    [
+        (beat_image_bytes(seed=3), "beat_image", BEAT_FAVOURS),
+        (spectrogram_image_bytes(seed=3), "spectrogram", SPECTROGRAM_FAVOURS),
+    ],
+)
+def test_own_format_is_classified_as_before_without_the_digitiser(
+    tiny_models_dir, monkeypatch, data, kind, favours
+):
+    monkeypatch.setattr(model_service, "check_ecg_image", no_digitiser)
+    monkeypatch.setattr(model_service, "beat_window", no_digitiser)
+    registry = ModelRegistry(tiny_models_dir)
+    image = Image.open(io.BytesIO(data))
+    result = classify_image(image, image_type="auto", registry=registry)
+
+    # Today's path, by hand: detect, load_image_for_model, the serving bundle.
+    bundle = registry.serving_bundle(kind=kind)
+    pixels = load_image_for_model(image, size=bundle.image_size, kind=kind)
+    expected = bundle.predict_proba(pixels[None])[0]
+    assert_same_model_outputs([list(result.probabilities.values())], [expected])
+    assert (result.label, result.kind, result.kind_detected) == (favours, kind, True)
+    assert (result.source, result.state, result.trace) == ("own_format", "classified", None)
+
+
+# -- 2. not an ECG ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: R.document(np.random.default_rng(1)),
+        lambda: R.screenshot(np.random.default_rng(2)),
+        lambda: R.noise_image(np.random.default_rng(3)),
+        lambda: R.photo_like(np.random.default_rng(4)),
+    ],
+    ids=["text", "web_page", "noise", "photo"],
+)
+def test_no_ecg_trace_is_refused_and_nothing_stored(
+    user_client, installed_tiny_models, settings, make
+):
+    response = user_client.post(
+        UPLOAD, {"images": upload_file("x.png", png_bytes(make())), "image_type": "auto"}
+    )
+    assert response.status_code == 400
+    assert "No ECG trace found in this image" in response.content.decode()
+    assert Prediction.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+@pytest.mark.django_db
+def test_foreign_spectral_image_is_refused_with_its_reason_and_the_format_link(
+    user_client, installed_tiny_models, settings
+):
+    response = user_client.post(
+        UPLOAD,
+        {"images": upload_file("s.png", foreign_spectrogram_bytes()), "image_type": "spectrogram"},
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "not in our spectral-image format: another window" in body
+    assert f"{UPLOAD}#spectral-format" in body
+    assert 'id="spectral-format"' in body  # the documented format is on that page
+    assert Prediction.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+@pytest.mark.django_db
+def test_foreign_colour_map_spectral_image_is_refused_in_auto_mode(
+    user_client, installed_tiny_models, settings
+):
+    rng = np.random.default_rng(0)
+    colour = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)  # dense, coloured
+    response = user_client.post(
+        UPLOAD,
+        {"images": upload_file("c.png", png_bytes(Image.fromarray(colour))), "image_type": "auto"},
+    )
+    assert response.status_code == 400
+    assert "not in our spectral-image format: a colour map" in response.content.decode()
+    assert Prediction.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_trace_unlike_an_ecg_is_stored_as_uncertain_everywhere(
+    user, user_client, installed_tiny_models
+):
+    response = user_client.post(
+        UPLOAD, {"images": upload_file("sine.png", png_bytes(R.sine_image())), "image_type": "auto"}
+    )
+    assert response.status_code == 302
+    p = Prediction.objects.get()
+    assert (p.state, p.source) == ("uncertain", "digitised")
+    assert "does not look like an ECG" in p.state_reason
+    assert p.shown_label == f"uncertain ({p.predicted_class}? or {p.runner_up})"
+
+    detail = user_client.get(p.get_absolute_url()).content.decode()
+    assert '<h1 class="h3">Uncertain' in detail
+    assert p.predicted_class_name not in detail.split("<h1", 1)[1].split("</h1>", 1)[0]
+    history = user_client.get(reverse("pages:history")).content.decode()
+    assert f"Uncertain</span> {p.shown_label}" in history.replace("&#x27;", "'")
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                b"".join(user_client.get(reverse("classifier:export")).streaming_content).decode()
+            )
+        )
+    )
+    assert (rows[0]["state"], rows[0]["shown_label"]) == ("uncertain", p.shown_label)
+
+
+# -- 3. digitised single beats ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_matplotlib_beat_is_digitised_redrawn_and_classified(
+    user_client, installed_tiny_models, lead, monkeypatch
+):
+    drawn = {}
+    real_render = model_service.render
+
+    def spy(kind, windows, fs, params=None):
+        drawn["window"] = windows
+        return real_render(kind, windows, fs, params)
+
+    monkeypatch.setattr(model_service, "render", spy)
+    image = R.mpl_plot(one_beat(lead), FS).image
+    response = user_client.post(
+        UPLOAD, {"images": upload_file("plot.png", png_bytes(image)), "image_type": "auto"}
+    )
+    assert response.status_code == 302
+    p = Prediction.objects.get()
+    assert (p.source, p.scale_source, p.state, p.image_type) == (
+        "digitised", "assumed", "classified", "beat_image",
+    )  # fmt: skip
+    assert p.predicted_class == BEAT_FAVOURS
+    # The app's own beat window (0.7 s at the model's 360 Hz) went to the renderer.
+    assert drawn["window"].shape == (1, 252)
+    trace = p.digitised_trace
+    assert (trace["width"], trace["height"]) == image.size
+    assert 50 <= len(trace["x"]) <= model_service.TRACE_POINTS
+    assert 0 <= min(trace["x"]) and max(trace["x"]) <= image.size[0]
+    x0, x1 = trace["window_x"]
+    assert 0 <= x0 < x1 <= image.size[0]
+
+    detail = user_client.get(p.get_absolute_url()).content.decode()
+    assert f'viewBox="0 0 {image.size[0]} {image.size[1]}"' in detail
+    assert "<polyline points=" in detail and "ecg-trace-window" in detail
+    assert "Digitised from the image" in detail and "assumed (no grid" in detail
+
+
+@pytest.mark.django_db
+def test_ecg_paper_beat_reads_its_scale_from_the_grid(user_client, installed_tiny_models, lead):
+    image = R.jpeg(R.ecg_paper(one_beat(lead), FS), quality=70).image
+    response = user_client.post(
+        UPLOAD, {"images": upload_file("paper.jpg", png_bytes(image, "JPEG")), "image_type": "auto"}
+    )
+    assert response.status_code == 302
+    p = Prediction.objects.get()
+    assert (p.source, p.scale_source) == ("digitised", "grid")
+    assert "read from the ECG-paper grid" in user_client.get(p.get_absolute_url()).content.decode()
+
+
+@pytest.mark.django_db
+def test_poorly_read_trace_is_uncertain(user_client, installed_tiny_models, lead, monkeypatch):
+    monkeypatch.setattr(model_service, "MIN_CONFIDENT_QUALITY", 1.01)  # no trace is that good
+    image = R.mpl_plot(one_beat(lead), FS).image
+    user_client.post(
+        UPLOAD, {"images": upload_file("plot.png", png_bytes(image)), "image_type": "auto"}
+    )
+    p = Prediction.objects.get()
+    assert p.state == "uncertain" and "read poorly" in p.state_reason
+
+
+# -- 5. strips -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_strip_is_refused_with_a_pointer_to_recordings(
+    user_client, installed_tiny_models, lead, settings
+):
+    strip = lead[0][360 : 360 + 3600]
+    image = R.pillow_line(strip, width=1600, height=400).image
+    response = user_client.post(
+        UPLOAD, {"images": upload_file("strip.png", png_bytes(image)), "image_type": "auto"}
+    )
+    assert response.status_code == 400
+    assert "strip of several beats" in response.content.decode()
+    assert "upload it as a recording" in response.content.decode()
+    assert reverse("recordings:upload") in response.content.decode()
+    assert Prediction.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+# -- ownership -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_digitised_prediction_and_its_trace_are_private(
+    user_client, installed_tiny_models, lead, client, other_user
+):
+    image = R.mpl_plot(one_beat(lead), FS).image
+    user_client.post(
+        UPLOAD, {"images": upload_file("plot.png", png_bytes(image)), "image_type": "auto"}
+    )
+    p = Prediction.objects.get()
+    client.force_login(other_user)
+    assert client.get(p.get_absolute_url()).status_code == 404
+    assert "plot.png" not in client.get(reverse("pages:history")).content.decode()
+
+
+def test_digitised_beat_under_the_calibrated_threshold_is_uncertain_own_format_is_not(
+    tiny_models_dir, lead, monkeypatch
+):
+    monkeypatch.setattr(model_service, "uncertain_threshold", lambda metadata: 0.9999)
+    registry = ModelRegistry(tiny_models_dir)
+    digitised = classify_image(R.mpl_plot(one_beat(lead), FS).image, registry=registry)
+    assert digitised.state == "uncertain" and "calibrated" in digitised.state_reason
+    # The fast path keeps today's answer (no state rule applied to it).
+    own = classify_image(Image.open(io.BytesIO(beat_image_bytes())), registry=registry)
+    assert (own.source, own.state) == ("own_format", "classified")
