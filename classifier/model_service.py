@@ -187,9 +187,9 @@ def _classify_foreign(
     if digitised.kind == "strip" and verdict.status == "ecg":
         raise ImageRefused(
             f"This looks like a strip of several beats ({digitised.n_peaks} found): upload it "
-            f"as a recording ({reverse('recordings:upload')}: a CSV, WFDB or EDF file of the "
-            "signal). An image is classified one beat at a time; strip images are not yet "
-            "turned into recordings.",
+            f"on the recording upload ({reverse('recordings:upload')}), which reads a strip "
+            "image as a recording and classifies every beat with its rhythm. This page "
+            "classifies one beat at a time.",
             code="strip_image",
         )
     bundle = registry.serving_bundle(kind="beat_image")

@@ -34,7 +34,8 @@ class RecordingUploadForm(forms.Form):
         help_text=(
             "WFDB: the .hea and .dat files (add the .atr to compare with reference "
             "annotations), or all of them in one .zip. Or one .csv (one column of samples, or "
-            "time then value columns) or one .edf file."
+            "time then value columns), one .edf file, or one image of a rhythm strip (.png, "
+            ".jpg, .bmp: ECG paper or a plot, read by the digitiser)."
         ),
     )
     sampling_rate = forms.FloatField(

@@ -139,7 +139,7 @@ def red_mask(rgb: np.ndarray) -> np.ndarray:
     return red_excess(rgb) > RED_EXCESS
 
 
-def _grid_like(red: np.ndarray) -> bool:
+def grid_like(red: np.ndarray) -> bool:
     """Red pixels in (nearly) every row and column, as a grid's crossing lines put them; a red
     trace crosses most rows only at a few pixels (tilted grids included, unlike a line test)."""
     return bool(
@@ -457,7 +457,7 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
     if tilt is not None:
         angle = tilt
     else:
-        angle = estimate_rotation(red, min_gain=GRID_ROTATION_GAIN) if _grid_like(red) else 0.0
+        angle = estimate_rotation(red, min_gain=GRID_ROTATION_GAIN) if grid_like(red) else 0.0
     if angle:
         fill = tuple(int(v) for v in bg)
         turned = Image.fromarray(rgb.astype(np.uint8)).rotate(

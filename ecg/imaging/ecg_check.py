@@ -32,6 +32,9 @@ from ecg.imaging.digitise import (
     background_colour,
     digitise,
     distance_from,
+    grid_like,
+    grid_scale,
+    red_mask,
 )
 
 NO_TRACE = "no ECG trace found"
@@ -67,9 +70,15 @@ class Verdict:
 
 
 def background_share(rgb: np.ndarray, tolerance: float = 40.0) -> float:
-    """Share of pixels within ``tolerance`` (max over R, G, B) of the median colour."""
+    """Share of pixels within ``tolerance`` (max over R, G, B) of the median colour; on ECG
+    paper its grid lines count as background too (a dense grid at a few pixels per millimetre
+    covers over half the image)."""
     sample = rgb[::2, ::2]
-    return float(np.mean(distance_from(sample, background_colour(rgb)) <= tolerance))
+    plain = distance_from(sample, background_colour(rgb)) <= tolerance
+    red = red_mask(sample)
+    if grid_like(red) and grid_scale(red)[0] is not None:  # red lines at a regular spacing
+        plain |= red
+    return float(np.mean(plain))
 
 
 def slope_kurtosis(signal: np.ndarray) -> float:

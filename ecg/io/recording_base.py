@@ -13,6 +13,10 @@ import numpy as np
 UNITS_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3, "nv": 1e-6}
 
 
+# Uploads read as a rhythm-strip image (``recording_image``).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+
+
 class RecordingFormatError(ValueError):
     """The upload is not a readable recording; the message names the file and the problem."""
 

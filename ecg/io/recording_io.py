@@ -27,6 +27,7 @@ import numpy as np
 
 from ecg.features.beats import beat_annotations
 from ecg.io.recording_base import (
+    IMAGE_SUFFIXES,
     UNITS_TO_MV,
     ParsedRecording,
     RecordingFormatError,
@@ -122,12 +123,16 @@ def _parse_files(named: dict[str, bytes], *, fs: float | None, units: str) -> Pa
             return parse_csv(name, content, fs=fs, units=units)
         if suffix == ".edf":
             return parse_edf(name, content)
+        if suffix in IMAGE_SUFFIXES:
+            from ecg.io.recording_image import parse_image  # the digitiser: loaded when needed
+
+            return parse_image(name, content)
         if suffix in (".dat", ".atr"):
             raise RecordingFormatError(f"{name}: a WFDB record needs its .hea header file too")
     listed = ", ".join(sorted(named))
     raise RecordingFormatError(
         f"unsupported upload ({listed}): send a WFDB record (.hea + .dat [+ .atr], as files or "
-        "one ZIP), a CSV file or an EDF file"
+        "one ZIP), a CSV file, an EDF file or one image of a rhythm strip"
     )
 
 

@@ -252,7 +252,7 @@ def test_strip_is_refused_with_a_pointer_to_recordings(
     )
     assert response.status_code == 400
     assert "strip of several beats" in response.content.decode()
-    assert "upload it as a recording" in response.content.decode()
+    assert "reads a strip image as a recording" in response.content.decode()
     assert reverse("recordings:upload") in response.content.decode()
     assert Prediction.objects.count() == 0
     assert stored_files(settings) == []

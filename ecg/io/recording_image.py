@@ -1,0 +1,85 @@
+"""A rhythm strip drawn as an image (a PNG/JPEG/BMP of ECG paper, a plot) read as a recording.
+
+The digitiser (``ecg.imaging.digitise``) follows the trace; ``ecg.imaging.ecg_check`` refuses
+images with no ECG trace or a trace unlike an ECG. What comes back is a one-lead recording:
+
+- time: from the ECG-paper grid (25 mm/s) when there is one, else the documented assumption
+  that a strip without a grid spans 10 s (``STRIP_ASSUMED_S``);
+- amplitude: mV from the grid (10 mm/mV), else the normalised trace scaled to the median beat
+  amplitude of the training beats (``ASSUMED_BEAT_PTP_MV``) -- the notes say so, since the
+  rhythm is then readable but amplitudes are not;
+- one sample per image column, linearly resampled to ``FS_OUT`` (the analysis needs at least
+  100 Hz; the image's own time resolution is what the notes report).
+
+A single-beat image is not a recording: it is refused with a pointer to the image upload.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from ecg.imaging.digitise import ASSUMED_BEAT_PTP_MV, STRIP_ASSUMED_S
+from ecg.imaging.ecg_check import check_ecg_image
+
+from .recording_base import ParsedRecording, RecordingFormatError
+
+FS_OUT = 360.0
+# A strip image larger than this is refused before decoding (a decompression bomb otherwise).
+MAX_PIXELS = 25_000_000
+
+
+def _decoded(name: str, content: bytes) -> Image.Image:
+    try:
+        image = Image.open(io.BytesIO(content))
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise RecordingFormatError(
+                f"{name}: the image has {width * height:,} pixels, more than {MAX_PIXELS:,}"
+            )
+        image.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError) as exc:
+        raise RecordingFormatError(f"{name}: not a readable PNG, JPEG or BMP image") from exc
+    return image.convert("RGB")
+
+
+def parse_image(name: str, content: bytes) -> ParsedRecording:
+    """A strip image as a one-lead recording in mV at ``FS_OUT`` (see the module docstring)."""
+    image = _decoded(name, content)
+    verdict = check_ecg_image(image)
+    if not verdict.is_ecg or verdict.digitised is None:
+        raise RecordingFormatError(f"{name}: {verdict.reason}")
+    d = verdict.digitised
+    if d.kind != "strip":
+        raise RecordingFormatError(
+            f"{name}: this image shows a single beat, not a strip; upload it on the image page "
+            "to classify the beat"
+        )
+    x = np.asarray(d.signal, dtype=np.float64)
+    n_out = int(round(len(x) * FS_OUT / d.fs))
+    signal = np.interp(np.arange(n_out) / FS_OUT, np.arange(len(x)) / d.fs, x)
+    notes = [f"read from an image: {len(x)} trace columns, {d.fs:.0f} samples/s resampled to "
+             f"{FS_OUT:g} Hz"]  # fmt: skip
+    if d.scale_source == "grid":
+        notes.append("scale from the ECG-paper grid (25 mm/s, 10 mm/mV)")
+    else:
+        signal = signal * ASSUMED_BEAT_PTP_MV
+        notes.append(
+            f"no ECG-paper grid: the strip is assumed to span {STRIP_ASSUMED_S:g} s and its "
+            f"amplitude is unknown (drawn to {ASSUMED_BEAT_PTP_MV:g} mV peak to peak)"
+        )
+    if abs(d.rotation_deg) > 0.05:
+        notes.append(f"turned back by {d.rotation_deg:.1f} degrees")
+    return ParsedRecording(
+        name=Path(name).stem or "image",
+        format="image",
+        fs=FS_OUT,
+        lead_names=["image"],
+        signals=(signal - np.median(signal))[None].astype(np.float32),
+        lead_index=0,
+        source_files=[name],
+        notes=notes,
+    )

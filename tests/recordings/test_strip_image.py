@@ -1,0 +1,70 @@
+"""A rhythm strip uploaded as an image becomes a recording (issue 19, point 2): digitised, its
+beats detected and classified like any recording; images that are not a strip are refused with
+the reason and leave nothing behind."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from benchmarks import digitise_renderers as R
+from recordings.models import Recording
+
+from .synth import beat_times, ecg
+
+FS = 360.0
+
+
+def png(image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def upload(client, user, name: str, content: bytes, capture):
+    client.force_login(user)
+    with capture(execute=True):
+        data = {"files": [SimpleUploadedFile(name, content)], "units": "mV"}
+        return client.post(reverse("recordings:upload"), data)
+
+
+@pytest.mark.django_db
+def test_an_ecg_paper_strip_is_analysed_as_a_recording(
+    client, env, alice, django_capture_on_commit_callbacks
+):
+    times = beat_times(10.0)  # 12 beats, 75 bpm
+    strip = R.ecg_paper(ecg(FS, 10.0, times), FS, px_per_mm=6.0).image
+    response = upload(client, alice, "strip.png", png(strip), django_capture_on_commit_callbacks)
+    assert response.status_code == 302, response.content[:400]
+    recording = Recording.objects.get()
+    assert recording.file_format == "image" and recording.status == Recording.Status.DONE
+    assert recording.duration_s == pytest.approx(10.0, abs=0.2)  # the trace, not the margins
+    assert abs(recording.beat_count - times.size) <= 1
+    assert any("ECG-paper grid" in note for note in recording.notes)
+    rate = recording.summary["heart_rate"]["mean_bpm"]
+    assert rate == pytest.approx(75, abs=5)
+    html = client.get(recording.get_absolute_url()).content.decode()
+    assert "read from an image" in html
+
+
+@pytest.mark.parametrize(
+    "name, make, message",
+    [
+        ("noise.png", lambda: R.noise_image(np.random.default_rng(0)), "No ECG trace"),
+        ("beat.png", lambda: R.mpl_plot(ecg(FS, 0.7, np.array([0.25])), FS).image, "single beat"),
+    ],
+)
+@pytest.mark.django_db
+def test_images_that_are_not_a_strip_are_refused_and_nothing_is_stored(
+    client, env, alice, django_capture_on_commit_callbacks, settings, name, make, message
+):
+    response = upload(client, alice, name, png(make()), django_capture_on_commit_callbacks)
+    assert response.status_code == 400
+    assert message.lower() in response.content.decode().lower()
+    assert not Recording.objects.exists()
+    media = settings.MEDIA_ROOT
+    assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
