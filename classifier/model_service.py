@@ -7,6 +7,7 @@ picks the kind (given, or detected), prepares the pixels with the pipeline's own
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,11 @@ from ecg.imaging.images import (
     prepare_image,
     to_grayscale_array,
 )
-from ecg.imaging.own_format import check_beat_image_format, check_spectrogram_format
+from ecg.imaging.own_format import (
+    check_beat_image_format,
+    check_spectrogram_format,
+    example_image,
+)
 from ecg.imaging.representations import render
 from ecg.models.registry import IMAGE_KINDS, ModelNotInstalledError, ModelRegistry
 from ecgsite.model_registry import get_model_registry
@@ -104,6 +109,18 @@ def classify_image(
     if own_kind is not None:
         return _classify_own_format(image, image_type=image_type, registry=registry)
     return _classify_foreign(image, image_type=image_type, registry=registry)
+
+
+def format_example_png(*, kind: str, registry: ModelRegistry | None = None) -> bytes:
+    """A synthetic beat drawn in the app's own ``kind`` format, with the serving model's drawing
+    parameters (the library's defaults when no model serves the kind): the example the upload
+    page offers. ``ValueError`` for an unknown kind."""
+    if kind not in IMAGE_KINDS:
+        raise ValueError(f"unknown image kind {kind!r}")
+    params = _representation_params(registry or get_model_registry(), kind)
+    buffer = io.BytesIO()
+    example_image(kind, params).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _representation_params(registry: ModelRegistry, kind: str) -> dict | None:

@@ -17,6 +17,7 @@ from classifier import selectors, services
 from classifier.errors import ModelMissing
 from classifier.exports import csv_response_name, prediction_csv_rows
 from classifier.forms import PredictionFilterForm, UploadForm
+from classifier.model_service import format_example_png
 from classifier.thumbnails import make_thumbnail
 from ecgsite.model_registry import get_model_registry
 from ecgsite.private_files import private_file_response, private_headers
@@ -51,6 +52,19 @@ def upload(request: HttpRequest) -> HttpResponse:
     # a refused upload is a client error: 400 with the form and its messages
     status = 400 if request.method == "POST" else 200
     return render(request, "classifier/upload.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET"])
+def format_example(request: HttpRequest, kind: str) -> HttpResponse:
+    """A synthetic beat in the app's own beat-image or spectral-image format (no patient data)."""
+    try:
+        png = format_example_png(kind=kind)
+    except ValueError:
+        raise Http404("No such image format.") from None
+    response = HttpResponse(png, content_type="image/png")
+    response["Content-Disposition"] = f'attachment; filename="example-{kind}.png"'
+    return response
 
 
 @login_required

@@ -17,7 +17,12 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from ecg.imaging.representations import BEAT_IMAGE_DEFAULTS, SPECTROGRAM_DEFAULTS, _interp_matrix
+from ecg.imaging.representations import (
+    BEAT_IMAGE_DEFAULTS,
+    SPECTROGRAM_DEFAULTS,
+    _interp_matrix,
+    render,
+)
 
 WINDOW_S = 0.7
 MODEL_FS = 360.0
@@ -113,3 +118,19 @@ def check_beat_image_format(image: Image.Image, params: dict | None = None) -> F
     if not np.all(starts == 1):
         return FormatCheck(False, "not our beat image: not one white run in every column")
     return FormatCheck(True, "our beat-image format")
+
+
+def example_beat_window(fs: float = MODEL_FS) -> np.ndarray:
+    """A synthetic normal beat (P, QRS, T as Gaussians, mV) in the app's beat window: 0.25 s
+    before to 0.45 s after its R peak. Not a patient's beat: an example of the formats only."""
+    t = np.arange(int(round(WINDOW_S * fs))) / fs - 0.25
+    waves = ((-0.18, 0.025, 0.12), (-0.02, 0.01, -0.1), (0.0, 0.012, 1.2), (0.025, 0.01, -0.25),
+             (0.25, 0.05, 0.3))  # fmt: skip
+    return sum(h * np.exp(-0.5 * ((t - c) / w) ** 2) for c, w, h in waves).astype(np.float32)
+
+
+def example_image(kind: str, params: dict | None = None, fs: float = MODEL_FS) -> Image.Image:
+    """``example_beat_window`` drawn in the app's own ``kind`` format (beat_image or
+    spectrogram), with the serving model's drawing ``params`` when given."""
+    pixels = render(kind, example_beat_window(fs)[None], fs, params)[0]
+    return Image.fromarray(np.asarray(pixels, dtype=np.uint8))  # 2-D uint8: one grey channel

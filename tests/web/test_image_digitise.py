@@ -285,3 +285,21 @@ def test_digitised_beat_under_the_calibrated_threshold_is_uncertain_own_format_i
     # The fast path keeps today's answer (no state rule applied to it).
     own = classify_image(Image.open(io.BytesIO(beat_image_bytes())), registry=registry)
     assert (own.source, own.state) == ("own_format", "classified")
+
+
+@pytest.mark.parametrize("kind", ["beat_image", "spectrogram"])
+def test_the_format_examples_are_in_our_format_and_take_the_fast_path(
+    user_client, installed_tiny_models, kind, monkeypatch
+):
+    page = user_client.get(reverse("classifier:upload")).content.decode()
+    url = reverse("classifier:format_example", args=[kind])
+    assert url in page
+    response = user_client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    monkeypatch.setattr(model_service, "check_ecg_image", no_digitiser)
+    result = classify_image(Image.open(io.BytesIO(response.content)), image_type="auto")
+    assert result.kind == kind and result.kind_detected
+
+
+def test_an_unknown_format_example_is_a_404(user_client):
+    assert user_client.get(reverse("classifier:format_example", args=["photo"])).status_code == 404
