@@ -4,6 +4,7 @@
 Long on purpose: every test set is scored by the same code in one run, so the figures compare.
 
     python benchmarks/ptbxl_mixed_eval.py   # after benchmarks/ptbxl_mixed_train.py
+    python benchmarks/ptbxl_mixed_eval.py --seeds 0 1 2   # after training seeds 1 and 2
 
 Writes ``benchmarks/results/mixed_training.json`` and ``mixed_training.md``:
 
@@ -16,6 +17,13 @@ Writes ``benchmarks/results/mixed_training.json`` and ``mixed_training.md``:
   the class most of its beats are called (intervals over patients);
 - LUDB (all 200 records, lead II, beats at the cardiologists' QRS peaks): the share of beats
   called L, R, V, A per header-diagnosis group (intervals over records).
+
+With ``--seeds``, writes ``mixed_training_seeds.{json,md}`` instead: for the candidate and the
+ablation, each seed's figures, their mean and spread over the seeds (``mixed_eval.seed_summary``)
+and those of the seeds' probability-averaged ensemble (``mixed_eval.AveragedBundle``); paired
+validation differences of the seed means (``metrics.seed_mean_difference``): candidate minus
+ablation (what band-limiting changes) and candidate minus the shipped model. Validation first
+(written as soon as it is done), then the test sets unless ``--validation-only``.
 """
 
 from __future__ import annotations
@@ -33,7 +41,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from ptbxl_label_report import ludb_statements  # noqa: E402
-from ptbxl_mixed_train import mixed_split, mixed_table, validation_by_source  # noqa: E402
+from ptbxl_mixed_train import (  # noqa: E402
+    mixed_split,
+    mixed_table,
+    seeded_name,
+    validation_by_source,
+)
 
 from ecg.classes import DS2_RECORDS  # noqa: E402
 from ecg.io.ludb import default_ludb_dir  # noqa: E402
@@ -42,13 +55,19 @@ from ecg.io.records import default_data_dir  # noqa: E402
 from ecg.models.bundle import load_bundle  # noqa: E402
 from ecg.training.dataset import inter_patient_split, load_beat_table  # noqa: E402
 from ecg.training.evaluation import bundle_probabilities, evaluate_on_split  # noqa: E402
-from ecg.training.metrics import bootstrap_difference, classification_metrics  # noqa: E402
+from ecg.training.metrics import (  # noqa: E402
+    bootstrap_difference,
+    classification_metrics,
+    seed_mean_difference,
+)
 from ecg.training.mixed import as_mixed, ptbxl_lead_table  # noqa: E402
 from ecg.training.mixed_eval import (  # noqa: E402
+    AveragedBundle,
     call_shares,
     f1_with_intervals,
     ludb_beat_table,
     majority_vote,
+    summarise_seeds,
 )
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -345,6 +364,216 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+# --seeds: the two configurations whose seeds are compared (the baseline has one seed).
+SEED_CONFIGS = {"candidate": "mixed_spec_ctx_v2", "ablation": "mixed_spec_ctx_v2_nobl"}
+
+
+def seed_model_path(name: str, seed: int) -> Path:
+    return ROOT / "build" / "mixed" / "models" / f"{seeded_name(name, seed)}.keras"
+
+
+def validation_headline(v: dict) -> dict[str, float | None]:
+    """The validation figures summarised over seeds: macro-F1 pooled, per source and per
+    source and lead; L, R, V, A sensitivity pooled."""
+    out = {f"macro_f1 {k}": v[k]["macro_f1"] for k in ("all", "mitdb", "ptbxl", *LEAD_TAGS)}
+    for c in "LRVA":
+        out[f"{c} Se"] = v["all"]["per_class"][c]["sensitivity"]
+    return out
+
+
+def test_headline(m: dict) -> dict[str, float | None]:
+    """The test figures of the issue's targets table, one number each."""
+    six, aami = m["ds2"]["six_class"], m["ds2"]["aami"]["summary"]
+    out = {
+        "DS2 macro-F1": six["macro_f1"],
+        "DS2 L Se": six["per_class"]["L"]["sensitivity"],
+        "DS2 R Se": six["per_class"]["R"]["sensitivity"],
+        "DS2 VEB Se": aami["VEB"]["Se"],
+        "DS2 VEB +P": aami["VEB"]["+P"],
+        "DS2 SVEB Se": aami["SVEB"]["Se"],
+        "DS2 SVEB +P": aami["SVEB"]["+P"],
+    }
+    for lead, p in m["ptbxl_fold10"].items():
+        out[f"fold 10 {lead} beat macro-F1"] = p["beat_level"]["macro_f1"]
+        for c, statement in RECORD_CLASSES.items():
+            out[f"fold 10 {lead} record {statement} F1"] = p["record_level"][c]["F1"]
+    sinus = m["ludb"]["sinus, no BBB"]["share"]
+    out["LUDB sinus no BBB L+R share"] = sinus["L"] + sinus["R"]
+    out["LUDB sinus no BBB V share"] = sinus["V"]
+    return out
+
+
+def _validation_core(v: dict) -> dict:
+    """A validation result without its per-record confusions (data, and only the paired
+    comparisons read them)."""
+    return {
+        k: {kk: vv for kk, vv in m.items() if kk != "per_record_confusion"} for k, m in v.items()
+    }
+
+
+def seeds_markdown(result: dict) -> str:
+    seeds = result["seeds"]
+    lines = [
+        "# Mixed training over seeds (written by benchmarks/ptbxl_mixed_eval.py --seeds)",
+        "",
+        f"Seeds {', '.join(map(str, seeds))} of each configuration, same table and split. "
+        "Mean, sample SD and range over seeds; 'ensemble': the seeds' probabilities averaged. "
+        "Paired intervals: 95% bootstrap over validation records, the same draws for every "
+        "seed and model.",
+        "",
+        "## Validation (the only figures a choice reads)",
+        "",
+        "| model | figure | mean | SD | min | max | per seed | ensemble |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    shipped = result.get("shipped", {}).get("validation_headline", {})
+    for key, cfg in result["configs"].items():
+        ens = cfg.get("ensemble", {}).get("validation_headline", {})
+        for fig, s in cfg["validation_summary"].items():
+            per_seed = " / ".join(_fmt(v) for v in s["values"])
+            lines.append(
+                f"| {key} | {fig} | {_fmt(s['mean'])} | {_fmt(s['sd'])} | {_fmt(s['min'])} | "
+                f"{_fmt(s['max'])} | {per_seed} | {_fmt(ens.get(fig))} |"
+            )
+    for fig, v in shipped.items():
+        lines.append(f"| shipped | {fig} | {_fmt(v)} | - | - | - | one model | - |")
+    lines += ["", "Paired validation macro-F1 differences (pooled validation records):", ""]
+    for name, d in result.get("validation_differences", {}).items():
+        lo, hi = d["interval"]
+        lines.append(
+            f"- {name}: {d['difference']:+.3f} [{lo:+.3f}, {hi:+.3f}], ahead in "
+            f"{d['share_ahead']:.0%} of resampled record sets"
+        )
+    if any("test_summary" in c for c in result["configs"].values()):
+        lines += [
+            "",
+            "## Test sets (nothing is chosen on these)",
+            "",
+            "| model | figure | seed mean | SD | min | max | ensemble |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for key, cfg in result["configs"].items():
+            ens = cfg.get("ensemble", {}).get("test_headline", {})
+            for fig, s in cfg.get("test_summary", {}).items():
+                lines.append(
+                    f"| {key} | {fig} | {_fmt(s['mean'])} | {_fmt(s['sd'])} | "
+                    f"{_fmt(s['min'])} | {_fmt(s['max'])} | {_fmt(ens.get(fig))} |"
+                )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def seeds_main(seeds: list[int], validation_only: bool) -> int:
+    """Each seed of the candidate and the ablation, their mean and spread, their ensemble;
+    validation first, then (unless ``validation_only``) the test sets."""
+    started = time.perf_counter()
+    ptbxl_dir, mitdb_dir, ludb_dir = default_ptbxl_dir(), default_data_dir(), default_ludb_dir()
+    mixed, sources, is_val = mixed_table(Path(mitdb_dir), ptbxl_dir)
+    split, _ = mixed_split(mixed, sources, is_val)
+    paths = {k: [seed_model_path(n, s) for s in seeds] for k, n in SEED_CONFIGS.items()}
+    missing = [str(p.relative_to(ROOT)) for ps in paths.values() for p in ps if not p.is_file()]
+    if missing:
+        print(f"missing models (train them first): {', '.join(missing)}", file=sys.stderr)
+        return 2
+    out_json, out_md = RESULTS / "mixed_training_seeds.json", RESULTS / "mixed_training_seeds.md"
+    result: dict = {
+        "description": "Candidate and ablation over seeds: mean, spread and ensemble "
+        "(benchmarks/ptbxl_mixed_eval.py --seeds)",
+        "seeds": seeds,
+        "mixed_split": split.description,
+        "configs": {},
+    }
+
+    def write() -> None:
+        result["seconds"] = round(time.perf_counter() - started, 1)
+        out_json.write_text(json.dumps(result, indent=1, default=float) + "\n")
+        out_md.write_text(seeds_markdown(result))
+
+    def validate(model) -> dict:
+        return validation_by_source(model, mixed, split, sources, is_val)
+
+    shipped_val = validate(MODELS[SHIPPED])
+    result["shipped"] = {
+        "path": str(MODELS[SHIPPED].relative_to(ROOT)),
+        "validation_headline": validation_headline(shipped_val),
+    }
+    bundles, per_record = {}, {}
+    for key, name in SEED_CONFIGS.items():
+        print(f"validating {name}, seeds {seeds}", flush=True)
+        bundles[key] = [load_bundle(p) for p in paths[key]]
+        vals = [validate(b) for b in bundles[key]]
+        ensemble = AveragedBundle(bundles[key], f"{name}_ensemble{len(seeds)}")
+        ens_val = validate(ensemble)
+        per_record[key] = [v["all"]["per_record_confusion"] for v in vals]
+        per_record[f"{key} ensemble"] = ens_val["all"]["per_record_confusion"]
+        result["configs"][key] = {
+            "name": name,
+            "paths": [str(p.relative_to(ROOT)) for p in paths[key]],
+            "best_epochs": [b.metadata.get("training", {}).get("best_epoch") for b in bundles[key]],
+            "validation_summary": summarise_seeds([validation_headline(v) for v in vals]),
+            "validation": [_validation_core(v) for v in vals],
+            "ensemble": {
+                "validation_headline": validation_headline(ens_val),
+                "validation": _validation_core(ens_val),
+            },
+        }
+    shipped_pr = shipped_val["all"]["per_record_confusion"]
+    result["validation_differences"] = {
+        "candidate seed mean - ablation seed mean (band-limiting)": seed_mean_difference(
+            per_record["candidate"], per_record["ablation"]
+        ),
+        "candidate seed mean - shipped": seed_mean_difference(
+            per_record["candidate"], [shipped_pr]
+        ),
+        "ablation seed mean - shipped": seed_mean_difference(per_record["ablation"], [shipped_pr]),
+        "candidate ensemble - ablation ensemble": bootstrap_difference(
+            per_record["candidate ensemble"], per_record["ablation ensemble"]
+        ),
+        "candidate ensemble - shipped": bootstrap_difference(
+            per_record["candidate ensemble"], shipped_pr
+        ),
+        "candidate ensemble - candidate seed mean": seed_mean_difference(
+            [per_record["candidate ensemble"]], per_record["candidate"]
+        ),
+    }
+    write()
+    print(seeds_markdown(result), flush=True)
+    if validation_only:
+        return 0
+    mlii = load_beat_table(ROOT / "build" / "beats_mlii.npz")
+    ds2 = mlii.subset(np.flatnonzero(np.isin(mlii.records, list(DS2_RECORDS))))
+    tests = {
+        lead: ptbxl_lead_table(ptbxl_dir, "test", lead, n_norm=None, workers=2)
+        for lead in FOLD10_LEADS
+    }
+    ludb, diagnoses = ludb_beat_table(ludb_dir, lead="ii")
+    ludb = as_mixed(ludb)
+    groups = ludb_groups(diagnoses)
+
+    def test_figures(bundle) -> dict:
+        return {
+            "ds2": ds2_figures(bundle, ds2),
+            "ptbxl_fold10": {lead: ptbxl_figures(bundle, t) for lead, t in tests.items()},
+            "ludb": ludb_figures(bundle, ludb, groups),
+        }
+
+    for key, members in bundles.items():
+        cfg = result["configs"][key]
+        ensemble = AveragedBundle(members, f"{cfg['name']}_ensemble{len(seeds)}")
+        print(f"testing {cfg['name']} ensemble", flush=True)
+        cfg["ensemble"]["test_headline"] = test_headline(test_figures(ensemble))
+        write()
+        heads = []
+        for seed, b in zip(seeds, members, strict=True):
+            print(f"testing {cfg['name']} seed {seed}", flush=True)
+            heads.append(test_headline(test_figures(b)))
+            cfg["test_per_seed"] = heads
+            cfg["test_summary"] = summarise_seeds(heads)
+            write()
+    print(seeds_markdown(result), flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", nargs="*", help="evaluate only models whose name contains one")
@@ -352,7 +581,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--merge", action="store_true", help="keep the other models' entries of the output file"
     )
+    parser.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        help="score these seeds of the candidate and the ablation: mixed_training_seeds.*",
+    )
+    parser.add_argument(
+        "--validation-only", action="store_true", help="with --seeds: skip the test sets"
+    )
     args = parser.parse_args(argv)
+    if args.seeds:
+        return seeds_main(args.seeds, args.validation_only)
     started = time.perf_counter()
     ptbxl_dir, mitdb_dir, ludb_dir = default_ptbxl_dir(), default_data_dir(), default_ludb_dir()
     mixed, sources, is_val = mixed_table(Path(mitdb_dir), ptbxl_dir)

@@ -3,6 +3,8 @@ validation records + PTB-XL fold 9. Nothing here reads DS2, PTB-XL fold 10 or LU
 
     python benchmarks/ptbxl_mixed_train.py            # tables (cached), then the three models
     python benchmarks/ptbxl_mixed_train.py --epochs 2 # a set-up check
+    python benchmarks/ptbxl_mixed_train.py --seeds 1 2 --only mixed_spec_ctx_v2 \
+        mixed_spec_ctx_v2_nobl                          # more seeds of two models
 
 Trains, seeds fixed, on the same mixed table:
 
@@ -13,7 +15,12 @@ Trains, seeds fixed, on the same mixed table:
 - ``mixed_original_cnn``: the original project's CNN (no augmentation, no class weights).
 
 Models go to ``build/mixed/models/`` (never ``models/``); the run's record, with each model's
-validation figures per source, to ``benchmarks/results/mixed_training_run.json``.
+validation figures per source, to ``benchmarks/results/mixed_training_run.json``. Seed 0 (the
+default) keeps the original names and run file, so the first run stays reproducible; any other
+seed ``s`` trains ``<name>_seed<s>`` and records it in
+``benchmarks/results/mixed_training_seeds_run.json``. The mixed table and its split (beat caps)
+stay those of seed 0 for every seed: only the model's initialisation and epoch sampling vary,
+and every seed is scored on the same validation beats.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from ecg.classes import DS1_RECORDS, class_codes  # noqa: E402
 from ecg.io.ptbxl import default_ptbxl_dir  # noqa: E402
 from ecg.io.records import default_data_dir, load_record  # noqa: E402
-from ecg.models.bundle import load_bundle, save_bundle  # noqa: E402
+from ecg.models.bundle import ModelBundle, load_bundle, save_bundle  # noqa: E402
 from ecg.training.dataset import (  # noqa: E402
     DS1_VALIDATION_RECORDS,
     BeatTable,
@@ -57,6 +64,7 @@ from ecg.training.training import ModelConfig, train  # noqa: E402
 
 OUT = ROOT / "build" / "mixed"
 RUN_JSON = ROOT / "benchmarks" / "results" / "mixed_training_run.json"
+SEEDS_RUN_JSON = ROOT / "benchmarks" / "results" / "mixed_training_seeds_run.json"
 MITDB_CACHE = ROOT / "build" / "beats_mlii.npz"
 # PTB-XL: every CLBBB / CRBBB record of the split and this many random NORM records per lead.
 N_NORM = {"train": 1000, "validation": 300}
@@ -156,7 +164,13 @@ def mixed_split(
     return split, counts
 
 
-def configs(epochs: int) -> list[ModelConfig]:
+def seeded_name(name: str, seed: int) -> str:
+    """The model name of ``seed``: seed 0 keeps the original name (the first run's files)."""
+    return name if seed == SEED else f"{name}_seed{seed}"
+
+
+def configs(epochs: int, seed: int = SEED) -> list[ModelConfig]:
+    """The three models of one seed; ``name`` carries the seed (``seeded_name``)."""
     candidate = ModelConfig(
         "mixed_spec_ctx_v2",
         "spectrogram",
@@ -165,30 +179,35 @@ def configs(epochs: int) -> list[ModelConfig]:
         noise_mv=0.0,  # as the shipped spectrogram models (pipeline.CANDIDATES)
         band_limit_share=0.5,
         max_epochs=epochs,
-        seed=SEED,
+        seed=seed,
     )
     return [
-        candidate,
-        replace(candidate, name="mixed_spec_ctx_v2_nobl", band_limit_share=0.0),
+        replace(candidate, name=seeded_name(candidate.name, seed)),
+        replace(candidate, name=seeded_name("mixed_spec_ctx_v2_nobl", seed), band_limit_share=0.0),
         ModelConfig(
-            "mixed_original_cnn",
+            seeded_name("mixed_original_cnn", seed),
             "beat_image",
             architecture="baseline",
             augment=False,
             balanced_weights=False,
             max_epochs=epochs,
-            seed=SEED,
+            seed=seed,
         ),
     ]
 
 
 def validation_by_source(
-    path: Path, table: BeatTable, split: Split, sources: np.ndarray, is_val: np.ndarray
+    path: Path | ModelBundle,
+    table: BeatTable,
+    split: Split,
+    sources: np.ndarray,
+    is_val: np.ndarray,
 ) -> dict[str, object]:
-    """Six-class figures of a saved bundle on the validation beats, per source and pooled
-    (intervals over records). The record context is computed over every validation beat of a
-    record, as in training, before the per-record cap picks the scored ones."""
-    bundle = load_bundle(path)
+    """Six-class figures of a saved bundle (or a loaded one: a seed ensemble) on the validation
+    beats, per source and pooled (intervals over records). The record context is computed over
+    every validation beat of a record, as in training, before the per-record cap picks the
+    scored ones."""
+    bundle = path if isinstance(path, ModelBundle) else load_bundle(path)
     rows = np.flatnonzero(is_val)
     sub = as_mixed(table.subset(rows))
     at = np.searchsorted(rows, split.val)
@@ -219,8 +238,19 @@ def validation_by_source(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--only", nargs="*", help="train only these model names")
+    parser.add_argument(
+        "--only", nargs="*", help="train only these model names (without the seed suffix)"
+    )
+    parser.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=[SEED],
+        help=f"model seeds (default {SEED}, the first run); the split is seed {SEED}'s for all",
+    )
     args = parser.parse_args(argv)
+    # the first run's record stays as it was unless seed 0 alone is retrained
+    run_json = RUN_JSON if args.seeds == [SEED] else SEEDS_RUN_JSON
     started = time.perf_counter()
     ptbxl_dir, mitdb_dir = default_ptbxl_dir(), Path(default_data_dir())
     table, sources, is_val = mixed_table(mitdb_dir, ptbxl_dir)
@@ -233,11 +263,15 @@ def main(argv: list[str] | None = None) -> int:
         "table_seconds": round(time.perf_counter() - started, 1),
         "models": {},
     }
-    if RUN_JSON.is_file():
-        run["models"] = json.loads(RUN_JSON.read_text()).get("models", {})
-    for config in configs(args.epochs):
-        if args.only and config.name not in args.only:
-            continue
+    if run_json.is_file():
+        run["models"] = json.loads(run_json.read_text()).get("models", {})
+    chosen = [
+        (seed, c)
+        for seed in args.seeds
+        for base, c in zip(configs(args.epochs), configs(args.epochs, seed), strict=True)
+        if not args.only or base.name in args.only
+    ]
+    for seed, config in chosen:
         print(f"training {config.name}", flush=True)
         model, record = train(
             config, table, split, labels, 6, work_dir=OUT / "runs", progress=print
@@ -250,9 +284,10 @@ def main(argv: list[str] | None = None) -> int:
             "path": str(path.relative_to(ROOT)),
             "training": {k: v for k, v in record.items() if k != "config"},
             "config": record["config"],
+            "seed": seed,
             "validation": validation_by_source(path, table, split, sources, is_val),
         }
-        RUN_JSON.write_text(json.dumps(run, indent=1, default=str) + "\n")
+        run_json.write_text(json.dumps(run, indent=1, default=str) + "\n")
         v = run["models"][config.name]["validation"]
         print(
             f"  {config.name}: validation macro-F1 all {v['all']['macro_f1']:.3f}, "
@@ -261,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     run["total_seconds"] = round(time.perf_counter() - started, 1)
-    RUN_JSON.write_text(json.dumps(run, indent=1, default=str) + "\n")
+    run_json.write_text(json.dumps(run, indent=1, default=str) + "\n")
     return 0
 
 

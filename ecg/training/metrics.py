@@ -7,6 +7,7 @@ specificity is TN / (TN + FP) one-vs-rest; ECE uses 15 equal-width confidence bi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -259,6 +260,47 @@ def bootstrap_difference(
         "difference": float(whole[statistic][0] - other[statistic][0]),
         "interval": _interval(ours - theirs, level),
         "share_ahead": float(np.mean(ours > theirs)),
+        "resamples": resamples,
+        "level": level,
+    }
+
+
+def seed_mean_difference(
+    per_record_seeds: Sequence[dict[str, list[list[int]]]],
+    other_per_record_seeds: Sequence[dict[str, list[list[int]]]],
+    statistic: str = "macro_f1",
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    level: float = BOOTSTRAP_LEVEL,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """``bootstrap_difference`` for the MEAN over seeds: each configuration's statistic is
+    averaged over its seeds (one model: a one-element list) on every resampled record set, and
+    the paired difference of those means is resampled. The record sets are the same draws for
+    every seed and both sides, so the interval is over records only; the seeds' spread is what
+    the averaging removes (report it beside: ``mixed_eval.seed_summary``)."""
+    members = [*per_record_seeds, *other_per_record_seeds]
+    if not per_record_seeds or not other_per_record_seeds:
+        raise ValueError("each side needs at least one seed's per-record confusions")
+    if any(sorted(m) != sorted(members[0]) for m in members):
+        raise ValueError("a paired comparison needs every model scored on the same records")
+
+    def mean_over(side: Sequence[dict[str, list[list[int]]]]) -> tuple[float, np.ndarray]:
+        whole = [
+            _statistics(np.array([np.sum(list(m.values()), axis=0)], dtype=float))[statistic][0]
+            for m in side
+        ]
+        draws = [_statistics(_resampled(m, resamples, seed))[statistic] for m in side]
+        return float(np.mean(whole)), np.mean(draws, axis=0)
+
+    ours_whole, ours = mean_over(per_record_seeds)
+    theirs_whole, theirs = mean_over(other_per_record_seeds)
+    return {
+        "statistic": statistic,
+        "difference": ours_whole - theirs_whole,
+        "interval": _interval(ours - theirs, level),
+        "share_ahead": float(np.mean(ours > theirs)),
+        "seeds": [len(per_record_seeds), len(other_per_record_seeds)],
         "resamples": resamples,
         "level": level,
     }

@@ -6,19 +6,24 @@ beats at LUDB's annotated QRS peaks.
   bootstrap over patients (a patient's records are drawn together);
 - ``call_shares``: the share of beats called each class within a group of records, with a
   bootstrap over records;
-- ``ludb_beat_table``: LUDB beats cut at the cardiologists' QRS peaks through the serving path.
+- ``ludb_beat_table``: LUDB beats cut at the cardiologists' QRS peaks through the serving path;
+- ``seed_summary`` / ``summarise_seeds``: mean and spread of figures over a configuration's
+  seeds; ``AveragedBundle``: the seeds' probabilities averaged (a seed ensemble) behind the
+  ``ModelBundle`` interface, so every figure function scores it unchanged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ecg.dsp.signal import MODEL_FS, prepare_signal, rescale_samples
 from ecg.features.beats import extract_windows, rr_features
 from ecg.io.ludb import list_ludb_records, load_ludb_record
+from ecg.models.bundle import ModelBundle
 from ecg.training.dataset import STORE_POST_S, STORE_PRE_S, BeatTable
 
 RESAMPLES = 1000
@@ -143,3 +148,55 @@ def ludb_beat_table(
         lead=lead.upper(),
     )
     return table, diagnoses
+
+
+def seed_summary(values: Sequence[float | None]) -> dict[str, Any]:
+    """Mean and spread of one figure over a configuration's seeds (seed spread is as large as
+    most effects, issue 17 point 6). Undefined values (None, NaN: a class absent for one seed)
+    are left out and counted in ``n``; ``sd`` is the sample standard deviation (None below two
+    defined values)."""
+    given = [None if v is None else float(v) for v in values]
+    defined = np.array([v for v in given if v is not None and np.isfinite(v)], dtype=float)
+    if not len(defined):
+        return {"mean": None, "sd": None, "min": None, "max": None, "n": 0, "values": given}
+    return {
+        "mean": float(defined.mean()),
+        "sd": float(defined.std(ddof=1)) if len(defined) > 1 else None,
+        "min": float(defined.min()),
+        "max": float(defined.max()),
+        "n": int(len(defined)),
+        "values": given,
+    }
+
+
+def summarise_seeds(figures: Sequence[Mapping[str, float | None]]) -> dict[str, dict[str, Any]]:
+    """``seed_summary`` of every figure named in any seed's flat ``{name: value}`` dict (a
+    figure one seed lacks counts as undefined for it)."""
+    names = list(dict.fromkeys(k for f in figures for k in f))
+    return {k: seed_summary([f.get(k) for f in figures]) for k in names}
+
+
+class AveragedBundle(ModelBundle):
+    """Several seeds of one configuration as one bundle: the members' class probabilities,
+    averaged (as ``architectures.build_ensemble`` does in one Keras model), for the same images
+    and rhythm inputs. The images are drawn once, so scoring the ensemble costs one rendering
+    and one forward pass per member. Metadata, window and representation: the first member's;
+    members that differ in any of them are refused."""
+
+    SHARED = ("classes", "inputs", "window", "representation", "sampling_rate", "label_set")
+
+    def __init__(self, members: Sequence[ModelBundle], name: str):
+        if not members:
+            raise ValueError("an averaged bundle needs at least one member")
+        first = members[0]
+        for m in members[1:]:
+            for key in self.SHARED:
+                if m.metadata.get(key) != first.metadata.get(key):
+                    raise ValueError(f"{m.name} and {first.name} differ in {key!r}")
+            if m.rhythm_features != first.rhythm_features:
+                raise ValueError(f"{m.name} and {first.name} differ in rhythm features")
+        super().__init__(first.model, {**first.metadata, "name": name}, first.path)
+        self.members = list(members)
+
+    def predict_proba(self, images: np.ndarray, rr: np.ndarray | None = None) -> np.ndarray:
+        return np.mean([m.predict_proba(images, rr) for m in self.members], axis=0)

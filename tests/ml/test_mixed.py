@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ecg.dsp.signal import MODEL_FS
+from ecg.models.bundle import ModelBundle
 from ecg.training.augment import band_limit
 from ecg.training.dataset import STORE_POST_S, STORE_PRE_S, BeatTable
+from ecg.training.metrics import bootstrap_difference, seed_mean_difference
 from ecg.training.mixed import as_mixed, cap_per_group, concat_tables, record_of, tag_lead
-from ecg.training.mixed_eval import call_shares, f1_with_intervals, majority_vote
+from ecg.training.mixed_eval import (
+    AveragedBundle,
+    call_shares,
+    f1_with_intervals,
+    majority_vote,
+    seed_summary,
+    summarise_seeds,
+)
 
 from .conftest import synthetic_ecg
 
@@ -114,3 +124,98 @@ def test_band_limited_epochs_lose_the_top_of_the_spectrogram_band(tmp_path):
     # resample_poly's anti-alias filter rolls off across 45-50 Hz: a 48 Hz component loses
     # about half its amplitude, some 6 dB, i.e. about 20 grey levels on the -70..0 dB scale
     assert top_rows(1.0) < top_rows(0.0) - 10
+
+
+def test_seed_summary_gives_mean_and_spread_and_skips_undefined_values():
+    s = seed_summary([0.8, 0.7, 0.9])
+    assert s["mean"] == pytest.approx(0.8)
+    assert s["sd"] == pytest.approx(0.1)
+    assert (s["min"], s["max"], s["n"]) == (0.7, 0.9, 3)
+    partial = seed_summary([0.6, None, float("nan")])
+    assert (partial["mean"], partial["sd"], partial["n"]) == (0.6, None, 1)
+    assert seed_summary([None])["mean"] is None
+    # a figure one seed lacks is undefined for that seed only
+    both = summarise_seeds([{"a": 1.0, "b": 0.5}, {"a": 3.0}])
+    assert both["a"]["mean"] == 2.0 and both["b"]["n"] == 1
+
+
+def _per_record(rng: np.random.Generator, n_records: int = 12, skill: float = 0.8) -> dict:
+    """Per-record 3-class confusions of a model right on about ``skill`` of the beats."""
+    out = {}
+    for i in range(n_records):
+        cm = np.zeros((3, 3), int)
+        for true in range(3):
+            for _ in range(20):
+                pred = true if rng.random() < skill else rng.integers(0, 3)
+                cm[true, pred] += 1
+        out[f"r{i:02d}"] = cm.tolist()
+    return out
+
+
+def test_seed_mean_difference_is_the_paired_bootstrap_for_one_seed_and_averages_several():
+    rng = np.random.default_rng(1)
+    good = [_per_record(rng, skill=0.9) for _ in range(3)]
+    weak = [_per_record(rng, skill=0.5) for _ in range(2)]
+    # one seed a side: the same figures as the paired bootstrap of two models
+    one = seed_mean_difference(good[:1], weak[:1], resamples=200)
+    two_models = bootstrap_difference(good[0], weak[0], resamples=200)
+    assert one["difference"] == pytest.approx(two_models["difference"])
+    assert one["interval"] == pytest.approx(two_models["interval"])
+    # several seeds: the difference of the seeds' mean figures, on the same record draws
+    many = seed_mean_difference(good, weak, resamples=200)
+    # (mean good) - (mean weak) = mean(good_i - weak_0) + mean(weak_0 - weak_j)
+    good_minus_weak0 = [bootstrap_difference(g, weak[0], resamples=10)["difference"] for g in good]
+    weak0_minus_weak = [bootstrap_difference(weak[0], w, resamples=10)["difference"] for w in weak]
+    expected = np.mean(good_minus_weak0) + np.mean(weak0_minus_weak)
+    assert many["difference"] == pytest.approx(expected)
+    assert many["seeds"] == [3, 2] and many["share_ahead"] == 1.0
+    assert many["interval"][0] > 0
+    same = seed_mean_difference(good, good, resamples=200)
+    assert same["difference"] == 0.0 and same["share_ahead"] == 0.0
+    other_records = {f"x{k}": v for k, v in good[1].items()}
+    with pytest.raises(ValueError, match="same records"):
+        seed_mean_difference([good[0], other_records], weak, resamples=10)
+    with pytest.raises(ValueError, match="at least one"):
+        seed_mean_difference([], weak, resamples=10)
+
+
+class _FixedModel:
+    """A stand-in Keras model answering the same probabilities for every image."""
+
+    inputs = [object()]
+
+    def __init__(self, probs: list[float]):
+        self.probs = np.array(probs)
+
+    def predict_on_batch(self, x: np.ndarray) -> np.ndarray:
+        return np.tile(self.probs, (len(x), 1))
+
+
+def _bundle(probs: list[float], **meta) -> ModelBundle:
+    metadata = {
+        "name": "m",
+        "classes": ["N", "V", "A"],
+        "inputs": ["image"],
+        "window": {"pre_s": 0.25, "post_s": 0.45},
+        "representation": {"kind": "spectrogram"},
+        "sampling_rate": 360,
+        "label_set": "six",
+        **meta,
+    }
+    return ModelBundle(_FixedModel(probs), metadata, None)
+
+
+def test_averaged_bundle_averages_the_members_probabilities_and_refuses_unlike_members():
+    members = [_bundle([0.6, 0.4, 0.0]), _bundle([0.0, 0.8, 0.2]), _bundle([0.3, 0.3, 0.4])]
+    ensemble = AveragedBundle(members, "ens")
+    images = np.zeros((5, 8, 8), np.uint8)
+    probs = ensemble.predict_proba(images)
+    assert probs.shape == (5, 3)
+    assert probs[0] == pytest.approx([0.3, 0.5, 0.2])
+    # the ensemble's call differs from the first member's: it is not one member in disguise
+    assert probs.argmax(axis=1).tolist() == [1] * 5
+    assert ensemble.name == "ens" and ensemble.classes == ["N", "V", "A"]
+    with pytest.raises(ValueError, match="window"):
+        AveragedBundle([members[0], _bundle([1, 0, 0], window={"pre_s": 0.3, "post_s": 0.4})], "x")
+    with pytest.raises(ValueError, match="at least one"):
+        AveragedBundle([], "x")
