@@ -182,7 +182,6 @@
     var L = paperLayout();
     sizeCanvas(L);
     drawGrid(L);
-    drawScale(L);
     (data.unreadable || []).forEach(function (u) {  // no class is shown for what lies here
       var ux = L.x0 + (u.start_s - data.start_s) * L.pxPerS, uw = (u.end_s - u.start_s) * L.pxPerS;
       ctx.fillStyle = "#d9d9d9"; ctx.globalAlpha = 0.6;
@@ -190,6 +189,7 @@
       ctx.globalAlpha = 1; ctx.fillStyle = data.paper.grey; ctx.textAlign = "left"; ctx.font = "11px sans-serif";
       ctx.fillText("unreadable: " + u.reasons.join(", "), Math.max(L.x0 + 2, ux + 2), L.height - 4);
     });
+    drawScale(L);  // over the grey of an unreadable stretch, so it stays legible
     L.rows.forEach(function (row) { drawCalibration(L, row); drawLead(L, row); });
     data.beats.forEach(function (b) {  // a faint band in the class colour across the leads
       var colour = b.reviewed ? (data.colours[b.reviewed] || "#666") :
