@@ -292,9 +292,10 @@ def test_the_strip_is_ecg_paper_with_both_leads_zoom_and_reference_disagreements
     assert page.get_by_role("button", name="10 mm/s").get_attribute("aria-pressed") == "true"
     page.get_by_role("button", name="20 mm/mV").click()
     assert geometry(page)["pxPerMv"] == 80
-    page.keyboard.press("ArrowDown")  # focus stayed on the button: the canvas takes keys
+    screenshot(page, "recording-strip-paper-zoomed")
     page.focus("#strip-canvas")
     page.keyboard.press("ArrowDown")
+    assert geometry(page)["pxPerMv"] == 40
     page.keyboard.press("ArrowDown")
     assert geometry(page)["pxPerMv"] == 20
     assert page.locator("#strip-scale").inner_text() == "10 mm/s, 5 mm/mV"
@@ -312,3 +313,4 @@ def test_the_strip_is_ecg_paper_with_both_leads_zoom_and_reference_disagreements
         }"""
     )
     assert sizes["page"] <= 390 and sizes["inner"] > sizes["box"] and sizes["button"] >= 44
+    screenshot(page, "recording-strip-phone")
