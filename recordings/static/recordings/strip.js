@@ -37,6 +37,10 @@
   function beatUrl(base, index) { return base.replace(/\/0\.(json|png)$/, "/" + index + ".$1"); }
   function mm(n) { return n * PX_PER_MM; }
 
+  // A time (s into the recording) as x on the canvas (CSS px), in the layout last drawn.
+  var layout = null;
+  function x(t) { return layout.x0 + (t - data.start_s) * layout.pxPerS; }
+
   // Where everything lies on the canvas, in CSS pixels, for the current scale and leads.
   function paperLayout() {
     var leads = [{name: data.lead_name, signal: data.signal}];
@@ -160,7 +164,7 @@
     if (L.referenceY !== null) ctx.fillText("reference", 3, L.referenceY + 13);
     ctx.textAlign = "center";
     data.beats.forEach(function (b) {
-      var bx = L.x0 + (b.t - data.start_s) * L.pxPerS;
+      var bx = x(b.t);
       ctx.fillStyle = b.reviewed ? textColour(b.reviewed) :
         (b.state === "unreadable" ? data.paper.grey : textColour(b.label));
       ctx.fillText(mark(b), bx, L.modelY + 13);
@@ -179,11 +183,11 @@
   }
 
   function draw() {
-    var L = paperLayout();
+    var L = layout = paperLayout();
     sizeCanvas(L);
     drawGrid(L);
     (data.unreadable || []).forEach(function (u) {  // no class is shown for what lies here
-      var ux = L.x0 + (u.start_s - data.start_s) * L.pxPerS, uw = (u.end_s - u.start_s) * L.pxPerS;
+      var ux = x(u.start_s), uw = x(u.end_s) - ux;
       ctx.fillStyle = "#d9d9d9"; ctx.globalAlpha = 0.6;
       ctx.fillRect(Math.max(ux, L.x0), 0, uw - Math.max(0, L.x0 - ux), L.height);
       ctx.globalAlpha = 1; ctx.fillStyle = data.paper.grey; ctx.textAlign = "left"; ctx.font = "11px sans-serif";
@@ -195,13 +199,13 @@
       var colour = b.reviewed ? (data.colours[b.reviewed] || "#666") :
         (b.state === "unreadable" ? data.paper.grey : (data.colours[b.label] || "#666"));
       ctx.fillStyle = colour; ctx.globalAlpha = 0.18;
-      ctx.fillRect(L.x0 + (b.t - data.start_s) * L.pxPerS - 3, L.gridTop, 6, L.height - L.gridTop);
+      ctx.fillRect(x(b.t) - 3, L.gridTop, 6, L.height - L.gridTop);
       ctx.globalAlpha = 1;
     });
     drawLabels(L);
     if (selected >= 0 && data.beats[selected]) {  // the beat shown in the detail card
       ctx.strokeStyle = "#000"; ctx.lineWidth = 2;
-      ctx.strokeRect(L.x0 + (data.beats[selected].t - data.start_s) * L.pxPerS - 8, 2, 16, L.height - 4);
+      ctx.strokeRect(x(data.beats[selected].t) - 8, 2, 16, L.height - 4);
       ctx.lineWidth = 1;
     }
     caption.textContent = data.start_s.toFixed(1) + "–" + (data.start_s + data.seconds).toFixed(1) +
