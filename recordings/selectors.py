@@ -212,7 +212,9 @@ def second_lead_name(*, recording: Recording) -> str | None:
     names = list(recording.lead_names or [])
     if len(names) < 2:
         return None
-    analysed = names.index(recording.lead) if recording.lead in names else 0
+    # Recording.lead is stored cut to 32 characters: compare names cut alike
+    cut = [name[:32] for name in names]
+    analysed = cut.index(recording.lead) if recording.lead in cut else 0
     return next(name for i, name in enumerate(names) if i != analysed)
 
 

@@ -119,7 +119,7 @@ def test_a_disagreement_is_the_shown_class_against_the_reference(case, expected)
 @pytest.mark.parametrize(
     ("names", "lead", "expected"),
     [(["MLII", "V1"], "MLII", "V1"), (["V1", "MLII"], "MLII", "V1"), (["II"], "II", None),
-     (["I", "II", "III"], "II", "I")],
+     (["I", "II", "III"], "II", "I"), (["V1", "L" * 40], "L" * 32, "V1")],
 )  # fmt: skip
 def test_the_second_lead_is_the_first_other_lead(names, lead, expected):
     assert second_lead_name(recording=Recording(lead_names=names, lead=lead)) == expected

@@ -163,8 +163,11 @@
     ctx.fillText("model", 3, L.modelY + 13);
     if (L.referenceY !== null) ctx.fillText("reference", 3, L.referenceY + 13);
     ctx.textAlign = "center";
-    data.beats.forEach(function (b) {
+    data.beats.forEach(function (b, i) {
       var bx = x(b.t);
+      // the outline stays within its beat's share of the row when beats crowd (10 mm/s)
+      var gaps = [i > 0 ? bx - x(data.beats[i - 1].t) : 99, i + 1 < data.beats.length ? x(data.beats[i + 1].t) - bx : 99];
+      var half = Math.max(4, Math.min(11, Math.min(gaps[0], gaps[1]) / 2 - 1));
       ctx.fillStyle = b.reviewed ? textColour(b.reviewed) :
         (b.state === "unreadable" ? data.paper.grey : textColour(b.label));
       ctx.fillText(mark(b), bx, L.modelY + 13);
@@ -173,7 +176,7 @@
       }
       if (L.referenceY !== null && b.disagrees) {
         ctx.strokeStyle = data.paper.disagree; ctx.lineWidth = 2;
-        ctx.strokeRect(bx - 11, L.modelY + 1, 22, 2 * LABEL_ROW - 2);
+        ctx.strokeRect(bx - half, L.modelY + 1, 2 * half, 2 * LABEL_ROW - 2);
         ctx.fillStyle = data.paper.disagree; ctx.beginPath();
         ctx.moveTo(bx - 5, L.gridTop + 1); ctx.lineTo(bx + 5, L.gridTop + 1); ctx.lineTo(bx, L.gridTop + 9);
         ctx.fill();
