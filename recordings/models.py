@@ -20,6 +20,16 @@ CLASS_COLOURS: dict[str, str] = {
     "V": "#D55E00",
     "!": "#CC79A7",
 }
+# The same hues darkened for text on white (the strip's beat labels): each reads at >= 4.5:1
+# (WCAG AA), which most of the swatch colours above do not (2.3-3.9:1 but N).
+CLASS_TEXT_COLOURS: dict[str, str] = {
+    "N": "#0072B2",
+    "L": "#00815E",
+    "R": "#39789C",
+    "A": "#976800",
+    "V": "#BB5200",
+    "!": "#9D5D80",
+}
 
 
 def recording_folder() -> str:

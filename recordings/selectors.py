@@ -22,7 +22,7 @@ from ecg.dsp.signal import bandpass
 from ecg.recording_analysis import render_beat_images
 
 from .filters import RecordingFilterSet
-from .models import CLASS_COLOURS, Beat, Recording, shown_label
+from .models import CLASS_COLOURS, CLASS_TEXT_COLOURS, Beat, Recording, shown_label
 from .services import mapped_signals
 
 STRIP_MAX_POINTS = 4000
@@ -155,18 +155,16 @@ def _envelope(x: np.ndarray, max_points: int) -> tuple[np.ndarray, int]:
 
 
 def recording_strip(*, recording: Recording, start_s: float, seconds: float) -> dict[str, Any]:
-    """The band-passed chosen lead between ``start_s`` and ``start_s + seconds`` and its beats."""
+    """The band-passed chosen lead between ``start_s`` and ``start_s + seconds`` and its beats;
+    the second lead (when stored) and what the ECG-paper display needs (``strip_paper``)."""
     seconds = float(min(max(seconds, 1.0), STRIP_MAX_SECONDS))
     start_s = float(min(max(start_s, 0.0), max(recording.duration_s - seconds, 0.0)))
     fs = recording.sampling_rate
-    margin = int(2 * fs)  # filter context, cut off again below
-    lo = int(start_s * fs)
     with mapped_signals(recording) as signals:
-        hi = min(int((start_s + seconds) * fs), signals.shape[1])
-        piece = bandpass(np.array(signals[0, max(0, lo - margin) : hi + margin]), fs)
-    piece = piece[lo - max(0, lo - margin) :][: hi - lo]
-    y, step = _envelope(np.round(piece, 3), STRIP_MAX_POINTS)
+        y, step = _strip_lead(signals, 0, fs, start_s, seconds)
+        second = _strip_second_lead(recording, signals, start_s, seconds)
     beats = recording.beats.filter(time_s__gte=start_s, time_s__lt=start_s + seconds)
+    classes = recording.model_metadata.get("classes") or list(CLASS_COLOURS)
     return {
         "start_s": start_s,
         "seconds": seconds,
@@ -184,6 +182,7 @@ def recording_strip(*, recording: Recording, start_s: float, seconds: float) -> 
                 "reference": b.reference_label,
                 "reviewed": b.reviewed_label,
                 "suggested": b.suggested_label,
+                "disagrees": beat_disagrees(beat=b, classes=classes),
             }  # fmt: skip
             for b in beats
         ],
@@ -191,6 +190,82 @@ def recording_strip(*, recording: Recording, start_s: float, seconds: float) -> 
             recording=recording, start_s=start_s, end_s=start_s + seconds
         ),
         "colours": CLASS_COLOURS,
+    } | strip_paper(recording=recording, second=second)
+
+
+def _strip_lead(
+    signals: np.ndarray, row: int, fs: float, start_s: float, seconds: float
+) -> tuple[np.ndarray, int]:
+    """Lead ``row`` of the stored signals, band-passed, between ``start_s`` and
+    ``start_s + seconds``, in mV (3 decimals), enveloped to STRIP_MAX_POINTS; and the step."""
+    margin = int(2 * fs)  # filter context, cut off again below
+    lo = int(start_s * fs)
+    hi = min(int((start_s + seconds) * fs), signals.shape[1])
+    piece = bandpass(np.array(signals[row, max(0, lo - margin) : hi + margin]), fs)
+    piece = piece[lo - max(0, lo - margin) :][: hi - lo]
+    return _envelope(np.round(piece, 3), STRIP_MAX_POINTS)
+
+
+def second_lead_name(*, recording: Recording) -> str | None:
+    """The name of the stored second lead: the first of ``lead_names`` that is not the analysed
+    lead (``_save_signals`` stores the analysed lead, then that one); None for one lead."""
+    names = list(recording.lead_names or [])
+    if len(names) < 2:
+        return None
+    # Recording.lead is stored cut to 32 characters: compare names cut alike
+    cut = [name[:32] for name in names]
+    analysed = cut.index(recording.lead) if recording.lead in cut else 0
+    return next(name for i, name in enumerate(names) if i != analysed)
+
+
+def _strip_second_lead(
+    recording: Recording, signals: np.ndarray, start_s: float, seconds: float
+) -> dict[str, Any] | None:
+    name = second_lead_name(recording=recording)
+    if name is None or signals.shape[0] < 2:
+        return None
+    y, _step = _strip_lead(signals, 1, recording.sampling_rate, start_s, seconds)
+    return {"name": name, "signal": y.astype(float).tolist()}
+
+
+def beat_disagrees(*, beat: Beat, classes: list[str]) -> bool:
+    """The beat's shown class differs from its uploaded reference class: what the strip marks.
+
+    Only a beat shown as a class counts (reviewed, or classified): an uncertain or unreadable
+    beat shows no diagnosis to disagree with. A beat without a matched reference beat, or whose
+    reference class is outside the model's classes (stored as ""), is not scored."""
+    if not beat.reference_label or beat.reference_label not in classes:
+        return False
+    if beat.reviewed_label:
+        return beat.reviewed_label != beat.reference_label
+    return beat.state == Beat.State.CLASSIFIED and beat.label != beat.reference_label
+
+
+# The ECG paper (strip.js draws it): white paper, a faint 1 mm grid (decoration, 1.5:1) and a
+# 5 mm grid at >= 3:1 (WCAG non-text contrast), a black trace (>= 4.5:1 on both grids). Label
+# text uses CLASS_TEXT_COLOURS, darker than the swatch colours, so that every label reads at
+# >= 4.5:1 on the paper (WCAG AA text; tests/recordings/test_strip_paper.py checks).
+STRIP_PAPER = {
+    "paper": "#ffffff",
+    "grid_minor": "#f3c9c9",
+    "grid_major": "#d77272",
+    "trace": "#000000",
+    "text": "#333333",
+    "disagree": "#b00020",
+    "grey": "#595959",
+}
+
+
+def strip_paper(*, recording: Recording, second: dict[str, Any] | None) -> dict[str, Any]:
+    """The strip's display fields: the analysed lead's name, the second lead (name and signal,
+    the same window and envelope as ``signal``) or None, whether reference labels exist, the
+    paper's colours and the class label colours."""
+    return {
+        "lead_name": recording.lead,
+        "second_lead": second,
+        "has_reference": recording.has_reference,
+        "paper": STRIP_PAPER,
+        "text_colours": CLASS_TEXT_COLOURS,
     }
 
 

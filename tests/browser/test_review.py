@@ -57,7 +57,10 @@ def test_templates_page_relabel_and_strip_correction(page, screenshot, settings,
     first = strip["beats"][0]
     page.locator("#strip-canvas").scroll_into_view_if_needed()
     box = page.locator("#strip-canvas").bounding_box()
-    offset = (first["t"] - strip["start_s"]) / strip["seconds"] * box["width"]
+    drawn = page.evaluate(
+        "() => JSON.parse(document.getElementById('strip-canvas').dataset.geometry)"
+    )
+    offset = drawn["x0"] + (first["t"] - strip["start_s"]) * drawn["pxPerS"]
     page.mouse.click(box["x"] + offset, box["y"] + 100)
     page.locator("#beat-title").filter(has_text=f"Beat {first['index']} at").wait_for()
     assert page.input_value("#beat-correct-index") == str(first["index"])

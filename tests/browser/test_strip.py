@@ -58,6 +58,19 @@ def caption(page) -> tuple[float, float, int]:
     return float(start), float(end), int(beats)
 
 
+def geometry(page) -> dict:
+    """Where strip.js drew what (CSS px): trace origin, px per s and per mV, lead rows."""
+    return page.evaluate(
+        "() => JSON.parse(document.getElementById('strip-canvas').dataset.geometry)"
+    )
+
+
+def beat_x(page, t: float, start_s: float) -> float:
+    """A time's x on the canvas (CSS px from its left edge)."""
+    g = geometry(page)
+    return g["x0"] + (t - start_s) * g["pxPerS"]
+
+
 def test_the_strip_pages_through_the_recording_and_opens_beats(
     page, screenshot, recording_env, recording_files
 ):
@@ -96,7 +109,7 @@ def test_the_strip_pages_through_the_recording_and_opens_beats(
     # The canvas may sit below the fold (the page grows above it): bring it into view first.
     page.locator("#strip-canvas").scroll_into_view_if_needed()
     box = page.locator("#strip-canvas").bounding_box()
-    page.mouse.click(box["x"] + (first["t"] - 10.0) / 10.0 * box["width"], box["y"] + 100)
+    page.mouse.click(box["x"] + beat_x(page, first["t"], 10.0), box["y"] + 100)
     title = page.locator("#beat-title")
     title.filter(has_text=f"Beat {first['index']} at").wait_for()
     assert re.search(r": .+ \(\d+\.\d %\)", title.inner_text())
@@ -149,15 +162,155 @@ def test_an_unreadable_stretch_is_drawn_greyed(page, recording_env, tmp_path):
     page.dispatch_event("#strip-start", "change")
     page.locator("#strip-caption").filter(has_text="Grey: unreadable").wait_for()
     # Top row of the canvas (above the beat labels, where no trace is drawn): grey over the
-    # noisy stretch, blank over the clean one. 10-s page from 15 s: 20-35 s is x >= 50 %.
+    # noisy stretch, plain white paper over the clean one. 10-s page from 15 s: 22 s and 17 s.
+    x_noisy, x_clean = beat_x(page, 22.0, 15.0), beat_x(page, 17.0, 15.0)
     pixels = page.evaluate(
-        """() => {
+        """([xn, xc]) => {
             const c = document.getElementById('strip-canvas'), ctx = c.getContext('2d');
-            const at = (share) =>
-                Array.from(ctx.getImageData(Math.round(share * c.width), 2, 1, 1).data);
-            return {noisy: at(0.75), clean: at(0.25)};
-        }"""
+            const at = (x) => Array.from(ctx.getImageData(Math.round(x), 2, 1, 1).data);
+            return {noisy: at(xn), clean: at(xc)};
+        }""",
+        [x_noisy, x_clean],
     )
     r, g, b, alpha = pixels["noisy"]
-    assert alpha > 0 and abs(r - g) < 8 and abs(g - b) < 8  # grey
-    assert pixels["clean"][3] == 0
+    assert alpha > 0 and abs(r - g) < 8 and abs(g - b) < 8 and r < 245  # grey
+    assert pixels["clean"] == [255, 255, 255, 255]
+
+
+def pixel_rows(page, points: list[list[float]]) -> list[list[int]]:
+    """RGBA of the canvas at each [x, y] (CSS px; the tests' screen has 1 device px per CSS px)."""
+    return page.evaluate(
+        """(points) => {
+            const ctx = document.getElementById('strip-canvas').getContext('2d');
+            return points.map(([x, y]) =>
+                Array.from(ctx.getImageData(Math.floor(x), Math.floor(y), 1, 1).data));
+        }""",
+        points,
+    )
+
+
+def hex_rgb(colour: str) -> list[int]:
+    return [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+
+
+def test_the_strip_is_ecg_paper_with_both_leads_zoom_and_reference_disagreements(
+    page, screenshot, recording_env, recording_files
+):
+    """The standard display (issue 20, point 4): grid and calibration pulse drawn where the
+    paper's scale puts them, both leads in their own rows, zoom changing the window and the
+    scale, a beat whose class disagrees with its reference annotation outlined; on a phone the
+    strip scrolls in its box, not the page."""
+    get_user_model().objects.create_user("paper-user", password=PASSWORD)
+    log_in(page, "paper-user")
+    page.goto("/recordings/upload/")
+    page.set_input_files("#id_files", [str(p) for p in recording_files])
+    with page.expect_navigation(timeout=60_000):
+        page.get_by_role("button", name="Upload and analyse").click()
+    recording = Recording.objects.get()
+    # two beats of the first page made known cases: one disagrees with its reference, one not
+    beats = list(recording.beats.filter(time_s__gte=1, time_s__lt=9).order_by("index"))
+    differ, agree = beats[1], beats[3]
+    recording.beats.filter(pk=differ.pk).update(label="A", state="classified", reference_label="N")
+    recording.beats.filter(pk=agree.pk).update(label="N", state="classified", reference_label="N")
+    page.goto(f"/recordings/{recording.pk}/")
+    assert caption(page)[:2] == (0.0, 10.0)
+
+    g = geometry(page)
+    paper = page.evaluate("() => fetch(document.getElementById('strip').dataset.stripUrl"
+                          " + '?start=0&seconds=10').then(r => r.json())")  # fmt: skip
+    colours = paper["paper"]
+    # 25 mm/s and 10 mm/mV at 4 px/mm; both leads, each in its own row, named
+    assert (g["speed"], g["gain"], g["pxPerMm"]) == (25, 10, 4)
+    assert (g["pxPerS"], g["pxPerMv"]) == (100, 40)
+    assert [row["name"] for row in g["rows"]] == ["MLII", "V1"]
+    assert g["rows"][1]["top"] > g["rows"][0]["baseline"] + 40  # below the first lead's row
+    assert page.locator("#strip-scale").inner_text() == "25 mm/s, 10 mm/mV"
+
+    # the grid: every 5 mm (20 px) a major line, between them 1 mm minor lines, white squares
+    top = g["rows"][0]["top"]
+    major = [[g["x0"] + 20 * k, top + 14] for k in range(1, 49)]
+    minor = [[g["x0"] + 20 * k + 4, top + 14] for k in range(1, 49)]
+    blank = [[g["x0"] + 20 * k + 2, top + 14] for k in range(1, 49)]
+    for points, colour in ((major, "grid_major"), (minor, "grid_minor"), (blank, "paper")):
+        hits = sum(p[:3] == hex_rgb(colours[colour]) for p in pixel_rows(page, points))
+        assert hits >= 0.8 * len(points), (colour, hits)  # a beat's band may cover a few
+
+    # the calibration pulse left of each lead: 1 mV high (40 px), 200 ms wide (20 px)
+    for row in g["rows"]:
+        middle = g["pulseX"] + g["pulseWidth"] / 2
+        high, half = row["baseline"] - g["pxPerMv"], row["baseline"] - g["pxPerMv"] / 2
+        plateau = pixel_rows(page, [[middle, y] for y in (high - 1, high, high + 1)])
+        assert min(max(p[:3]) for p in plateau) < 110, row  # the top of the pulse: dark
+        rising = pixel_rows(page, [[g["pulseX"] + dx, half] for dx in (-1, 0, 1)])
+        assert min(max(p[:3]) for p in rising) < 110, row  # its rising edge
+        inside = pixel_rows(page, [[middle, half + 2]])[0]  # between grid lines
+        assert inside[:3] == hex_rgb(colours["paper"]), row  # not a filled block
+
+    # the trace of each lead lies in its own row
+    dark = page.evaluate(
+        """(rows) => {
+            const c = document.getElementById('strip-canvas'), ctx = c.getContext('2d');
+            const g = JSON.parse(c.dataset.geometry);
+            return rows.map(([top, bottom]) => {
+                const d = ctx.getImageData(g.x0, top, c.width - g.x0, bottom - top).data;
+                let n = 0;
+                for (let i = 0; i < d.length; i += 4) if (d[i] < 90 && d[i + 1] < 90) n++;
+                return n;
+            });
+        }""",
+        [
+            [g["rows"][0]["top"], g["rows"][1]["top"]],
+            [g["rows"][1]["top"], g["rows"][1]["top"] + 140],
+        ],
+    )
+    assert dark[0] > 1000 and dark[1] > 1000, dark
+
+    # the reference row beside the model's: the disagreeing beat outlined in red, not the other
+    assert g["referenceY"] is not None
+    red = hex_rgb(colours["disagree"])
+
+    def outlined(beat) -> bool:
+        left = beat_x(page, beat.time_s, 0.0) - 11
+        near = pixel_rows(page, [[left + dx, g["modelY"] + 12] for dx in (-1, 0, 1)])
+        return any(all(abs(a - b) < 40 for a, b in zip(p[:3], red, strict=True)) for p in near)
+
+    assert outlined(differ) and not outlined(agree)
+    assert "disagrees" in page.locator("#strip-legend").inner_text()
+    screenshot(page, "recording-strip-paper")
+
+    # zoom: the window follows the paper speed; the gain rescales the mV axis
+    page.get_by_role("button", name="50 mm/s").click()
+    page.locator("#strip-caption").filter(has_text=re.compile(r"^0\.0–5\.0 s")).wait_for()
+    assert geometry(page)["pxPerS"] == 200
+    assert page.locator("#strip-scale").inner_text() == "50 mm/s, 10 mm/mV"
+    page.focus("#strip-canvas")
+    page.keyboard.press("-")
+    page.locator("#strip-caption").filter(has_text=re.compile(r"^0\.0–10\.0 s")).wait_for()
+    page.keyboard.press("-")
+    page.locator("#strip-caption").filter(has_text=re.compile(r"^0\.0–25\.0 s")).wait_for()
+    assert geometry(page)["pxPerS"] == 40
+    assert page.get_by_role("button", name="10 mm/s").get_attribute("aria-pressed") == "true"
+    page.get_by_role("button", name="20 mm/mV").click()
+    assert geometry(page)["pxPerMv"] == 80
+    screenshot(page, "recording-strip-paper-zoomed")
+    page.focus("#strip-canvas")
+    page.keyboard.press("ArrowDown")
+    assert geometry(page)["pxPerMv"] == 40
+    page.keyboard.press("ArrowDown")
+    assert geometry(page)["pxPerMv"] == 20
+    assert page.locator("#strip-scale").inner_text() == "10 mm/s, 5 mm/mV"
+
+    # a phone: no page-wide overflow, the paper scrolls in its box, buttons large enough
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    caption(page)
+    sizes = page.evaluate(
+        """() => {
+            const box = document.getElementById('strip-paper');
+            return {page: document.documentElement.scrollWidth, box: box.clientWidth,
+                    inner: box.scrollWidth, button: document.querySelector('[data-speed]')
+                        .getBoundingClientRect().height};
+        }"""
+    )
+    assert sizes["page"] <= 390 and sizes["inner"] > sizes["box"] and sizes["button"] >= 44
+    screenshot(page, "recording-strip-phone")
