@@ -170,7 +170,7 @@ def build_pdf(data: ReportData) -> bytes:
         Spacer(1, 5 * mm),
     ]
     if data.strip_png:
-        story += [_picture(data.strip_png, 174), Paragraph(_text(data.strip_caption), small)]
+        story += [_picture(data.strip_png, WIDTH_MM), Paragraph(_text(data.strip_caption), small)]
         story.append(Spacer(1, 4 * mm))
     pictures, captions = [], []
     if data.image_png:

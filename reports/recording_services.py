@@ -22,18 +22,20 @@ from ecg.models.bundle import ModelBundle
 from ecg.recording_analysis import CLASSIFY_CHUNK_S, CONTEXT_S
 from ecgsite.model_registry import ModelNotInstalledError, get_model_registry
 from recordings import selectors as recording_selectors
-from recordings.models import CLASS_COLOURS, Beat, Recording
+from recordings.models import CLASS_TEXT_COLOURS, Beat, Recording
 from recordings.services import mapped_signals
 
 from .accuracy import measured_accuracy
-from .figures import strip_png
+from .figures import PAPER_MM_PER_S, PULSE_MARGIN_MM, strip_png
 from .models import RecordingBeatHeatMap
+from .pdf import WIDTH_MM as PDF_WIDTH_MM
 from .pdf import ReportData, ReportTable, build_pdf
 from .selectors import recording_heatmap_unavailable_reason
 from .services import HeatMapUnavailable, save_overlay_once
 
 ECTOPIC = ("V", "A", "!")  # the classes a reader most wants to see explained, in this order
-STRIP_SECONDS = 10.0
+# The PDF's strip fills the text width at true scale (25 mm/s after the pulse margin): 6.56 s.
+STRIP_SECONDS = (PDF_WIDTH_MM - PULSE_MARGIN_MM) / PAPER_MM_PER_S
 
 
 @dataclass
@@ -228,13 +230,14 @@ def _strip(recording: Recording, centre_s: float) -> tuple[bytes, str]:
         start_s=strip["start_s"],
         beat_times_s=[b["t"] for b in strip["beats"]],
         beat_labels=[_strip_mark(b) for b in strip["beats"]],
-        colours=CLASS_COLOURS,
+        colours=CLASS_TEXT_COLOURS,
         highlight_s=centre_s,
     )
     caption = (
         f"{strip['start_s']:.1f}-{strip['start_s'] + strip['seconds']:.1f} s, "
-        f"{recording.lead_label}, band-passed 0.5-40 Hz; each beat's class above it (X?: "
-        "uncertain, -: unreadable), the highlighted beat shaded."
+        f"{recording.lead_label}, band-passed 0.5-40 Hz, on ECG paper at 25 mm/s and 10 mm/mV "
+        "(1 mV calibration pulse at the left); each beat's class above it (X?: uncertain, -: "
+        "unreadable), the highlighted beat shaded."
     )
     return png, caption
 

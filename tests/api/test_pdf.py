@@ -112,9 +112,19 @@ def test_strip_png_draws_the_requested_piece():
         highlight_s=11.3,
     )
     image = Image.open(io.BytesIO(png))
-    assert image.format == "PNG" and image.size == (1100, 264)
-    rgb = np.asarray(image.convert("RGB"))
-    assert (np.abs(rgb.astype(int) - [0xD5, 0x5E, 0x00]).sum(axis=2) < 30).any()  # the V label
+    # 4 s at 25 mm/s plus the 10 mm pulse margin = 110 mm at 200 dpi; the height is whole 5 mm
+    # squares from -1.5 to +1.5 mV (30 mm) plus the 6 mm label band
+    assert image.format == "PNG" and image.size == (round(110 / 25.4 * 200), round(36 / 25.4 * 200))
+    rgb = np.asarray(image.convert("RGB")).astype(int)
+    assert (np.abs(rgb - [0xD5, 0x5E, 0x00]).sum(axis=2) < 30).any()  # the V label
+    # the 5 mm grid: a major line every 5 mm (39.4 px) across the paper
+    major = (np.abs(rgb - [0xE0, 0x7A, 0x7A]).sum(axis=2) < 40).mean(axis=0)
+    columns = np.flatnonzero(major > 0.5)  # (the shaded highlight hides a few)
+    squares = np.diff(columns) / (5 / 25.4 * 200)
+    assert columns.size >= 15 and np.all(np.abs(squares - np.round(squares)) < 0.05)
+    # the calibration pulse: a black vertical 1 mV (10 mm = 79 px) tall in the margin
+    dark = (rgb.sum(axis=2) < 150)[:, : round(10 / 25.4 * 200)]
+    assert dark.sum(axis=0).max() >= 0.9 * 10 / 25.4 * 200
 
 
 def test_long_labels_wrap_instead_of_running_into_their_values(tmp_path):
