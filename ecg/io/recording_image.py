@@ -33,17 +33,20 @@ MAX_PIXELS = 25_000_000
 
 
 def _decoded(name: str, content: bytes) -> Image.Image:
+    unreadable = (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError)
     try:
-        image = Image.open(io.BytesIO(content))
-        width, height = image.size
-        if width * height > MAX_PIXELS:
-            raise RecordingFormatError(
-                f"{name}: the image has {width * height:,} pixels, more than {MAX_PIXELS:,}"
-            )
-        image.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError) as exc:
+        image = Image.open(io.BytesIO(content))  # reads the header only
+    except unreadable as exc:
         raise RecordingFormatError(f"{name}: not a readable PNG, JPEG or BMP image") from exc
-    return image.convert("RGB")
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise RecordingFormatError(
+            f"{name}: the image has {width * height:,} pixels, more than {MAX_PIXELS:,}"
+        )
+    try:
+        return image.convert("RGB")
+    except unreadable as exc:
+        raise RecordingFormatError(f"{name}: not a readable PNG, JPEG or BMP image") from exc
 
 
 def parse_image(name: str, content: bytes) -> ParsedRecording:

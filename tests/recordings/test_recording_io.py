@@ -308,6 +308,12 @@ def test_duration_limit_and_minimum():
 
 def test_unsupported_file_type():
     with pytest.raises(RecordingFormatError, match="unsupported upload"):
+        parse_upload([("report.docx", b"PK\x03\x04")])
+
+
+def test_an_image_that_does_not_decode_is_refused_with_the_reason():
+    # (a readable strip image is a recording: tests/recordings/test_strip_image.py)
+    with pytest.raises(RecordingFormatError, match="not a readable PNG, JPEG or BMP image"):
         parse_upload([("scan.png", b"\x89PNG")])
 
 
@@ -341,3 +347,14 @@ def test_wfdb_signals_in_two_data_files(tmp_path):
     files["recb.dat"] = files["recb.dat"][:-10]
     with pytest.raises(RecordingFormatError, match="recb.dat holds only"):
         parse_upload(list(files.items()))
+
+
+def test_an_image_with_too_many_pixels_is_refused_before_it_is_decoded():
+    import io as _io
+
+    from PIL import Image
+
+    buffer = _io.BytesIO()
+    Image.new("1", (6000, 6000), 1).save(buffer, format="PNG")  # 36 MP, a few kB of PNG
+    with pytest.raises(RecordingFormatError, match="36,000,000 pixels, more than 25,000,000"):
+        parse_upload([("huge.png", buffer.getvalue())])

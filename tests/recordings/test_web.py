@@ -308,7 +308,8 @@ def test_list_search_and_delete_removes_files(client, env, users, tmp_path):
         ({"x.csv": b"time,v\n0,1\n0.1,oops\n"}, "is not a number"),
         ({"x.zip": zip_bytes({"../evil.hea": b"x"})}, "points outside the archive"),
         ({"x.csv": b"0.1\n" * 100}, "sampling rate cannot be read"),
-        ({"x.png": b"\x89PNG"}, "unsupported upload"),
+        ({"x.png": b"\x89PNG"}, "not a readable PNG, JPEG or BMP image"),
+        ({"x.docx": b"PK\x03\x04"}, "unsupported upload"),
     ],
 )
 def test_malformed_upload_gets_a_message_and_stores_nothing(client, env, users, files, message):
