@@ -37,6 +37,7 @@
       ctx.globalAlpha = 1; ctx.fillStyle = "#555"; ctx.textAlign = "left"; ctx.font = "11px sans-serif";
       ctx.fillText("unreadable: " + u.reasons.join(", "), Math.max(2, x(u.start_s) + 2), canvas.height - 4);
     });
+    drawEpisodes();
     ctx.strokeStyle = "#222"; ctx.beginPath();
     var n = data.signal.length, dt = data.seconds / n;
     for (var i = 0; i < n; i++) {
@@ -59,7 +60,21 @@
     }
     caption.textContent = data.start_s.toFixed(1) + "–" + (data.start_s + data.seconds).toFixed(1) +
       " s of " + duration.toFixed(0) + " s; " + data.beats.length + " beats. Click a beat for details." +
-      ((data.unreadable || []).length ? " Grey: unreadable, no class shown." : "");
+      ((data.unreadable || []).length ? " Grey: unreadable, no class shown." : "") +
+      ((data.episodes || []).length ? " Events: " + data.episodes.map(function (e) { return e.label; }).join(", ") + "." : "");
+  }
+
+  // Rhythm episodes (AF, runs, pauses, ...) as labelled translucent bands under the trace; a
+  // point event (start == end) still gets a visible band.
+  var EPISODE_COLOURS = {AF: "#8e44ad", VT: "#c0392b", VFL: "#c0392b", SVT: "#d35400", pause: "#2c3e50"};
+  function drawEpisodes() {
+    (data.episodes || []).forEach(function (e, i) {
+      var left = Math.max(0, x(e.start_s)), right = Math.min(canvas.width, Math.max(x(e.end_s), left + 4));
+      ctx.fillStyle = EPISODE_COLOURS[e.kind] || "#1f6f8b"; ctx.globalAlpha = 0.12;
+      ctx.fillRect(left, LABEL_BAND, right - left, canvas.height - LABEL_BAND);
+      ctx.globalAlpha = 1; ctx.textAlign = "left"; ctx.font = "11px sans-serif";
+      ctx.fillText(e.label, left + 2, LABEL_BAND + 12 + 12 * (i % 3));  // overlaps stay legible
+    });
   }
 
   // The beat's mark above the strip: its class, "X?" when uncertain, "·" when unreadable;
