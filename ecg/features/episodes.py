@@ -62,6 +62,7 @@ EPISODE_LABELS = {
     "bradycardia": f"Bradycardia (< {SLOW_BPM:g} bpm)",
     "tachycardia": f"Tachycardia (> {FAST_BPM:g} bpm)",
 }
+EPISODE_KINDS = tuple(EPISODE_LABELS)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ listed on the recording page, in the strip data, the API and the PDF; owners onl
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -100,3 +102,51 @@ def test_long_event_lists_are_cut_and_old_analyses_say_so(client, paused):
     assert "analysed before rhythm events were detected" in html
     strip = client.get(reverse("recordings:strip", args=[paused.pk]), {"start": 5}).json()
     assert strip["episodes"] == []
+
+
+def pdf_text(client, recording: Recording) -> tuple[bytes, str]:
+    from pypdf import PdfReader
+
+    response = client.get(reverse("reports:recording-report", args=[recording.pk]))
+    assert response.status_code == 200
+    pdf = b"".join(response.streaming_content)
+    reader = PdfReader(io.BytesIO(pdf))
+    return pdf, " ".join(" ".join(p.extract_text() for p in reader.pages).split())
+
+
+@pytest.mark.django_db
+def test_the_pdf_lists_the_first_30_events_and_counts_the_rest(client, paused):
+    from tests.api.pdf_layout import overlapping_text
+
+    _pdf, text = pdf_text(client, paused)
+    pause = pauses(paused)[0]
+    assert "Rhythm events" in text
+    assert f"Pause (RR > 2 s) {pause['start_s']:.2f} s {pause['end_s']:.2f} s" in text
+
+    rows = [
+        {"kind": "pause", "label": "Pause (RR > 2 s)", "start_s": 100.0 + 3 * i,
+         "end_s": 102.5 + 3 * i, "duration_s": 2.5, "beats": 2}
+        for i in range(35)
+    ]  # fmt: skip
+    Recording.objects.filter(pk=paused.pk).update(summary=paused.summary | {"episodes": rows})
+    paused.refresh_from_db()
+    pdf, text = pdf_text(client, paused)
+    assert "Per kind: Pause (RR > 2 s) 35." in text
+    assert "The first 30 are listed; 5 more are not." in text
+    assert "187.00 s" in text and "190.00 s" not in text  # the 30th event starts at 187 s
+    assert overlapping_text(pdf) == []
+
+
+def test_the_schema_documents_the_summary_episodes():
+    from drf_spectacular.generators import SchemaGenerator
+
+    components = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    summary = components["Recording"]["properties"]["summary"]
+    assert summary["allOf"][0]["$ref"].endswith("/RecordingSummary")
+    episodes = components["RecordingSummary"]["properties"]["episodes"]
+    assert episodes["items"]["$ref"].endswith("/Episode")
+    episode = components["Episode"]["properties"]
+    assert {"kind", "label", "start_s", "end_s", "duration_s", "beats"} <= set(episode)
+    assert episode["kind"]["allOf"][0]["$ref"].endswith("/EpisodeKindEnum")
+    kinds = components["EpisodeKindEnum"]["enum"]
+    assert {"AF", "VT", "pause", "bigeminy"} <= set(kinds)
