@@ -22,7 +22,8 @@ beat whose state (``ecg.features.beat_states``) is not "classified" has no class
 breaks a VT / SVT / flutter run or a bigeminy / trigeminy pattern and never joins one; an RR
 interval that touches an unreadable beat or crosses an unreadable stretch is no interval, so it
 makes no pause, no AF irregularity and no heart rate (an uncertain beat is still a heartbeat:
-its intervals count, as in the rhythm summary).
+its intervals count, as in the rhythm summary, except for AF: an uncertain beat may be
+ectopic, so the AF rule leaves its intervals out as it does an ectopic beat's).
 
 ``episode_scores`` scores detected episodes against reference ones as ANSI/AAMI EC57 does
 (episode and duration sensitivity and positive predictivity).
@@ -35,7 +36,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ecg.features.beat_states import CLASSIFIED, UNREADABLE
+from ecg.features.beat_states import CLASSIFIED, UNCERTAIN, UNREADABLE
 
 AF_WINDOW = 32  # RR intervals per irregularity window (about 25 s at 75 bpm)
 AF_THRESHOLD = 0.11  # chosen on DS1 (records 201, 203 hold its AF), never on DS2
@@ -49,6 +50,9 @@ PAUSE_S = 2.0
 RATE_SMOOTH_BEATS = 8
 PATTERN_MIN_CYCLES = 3
 ECTOPIC = ("V", "A", "!")
+# An uncertain beat's class for the AF rule: it may be ectopic, so its intervals are left out
+# like an ectopic beat's (chosen on DS1: keeping them called AF in sinus rhythm with ectopy).
+UNSURE = "?"
 
 # What the page, the PDF and the API call each kind (``Episode.label``).
 EPISODE_LABELS = {
@@ -166,7 +170,7 @@ def af_irregularity(
     if given is not None:
         usable &= given
     if exclude_ectopy and labels is not None:
-        ectopic = np.isin(np.asarray(labels), ECTOPIC)
+        ectopic = np.isin(np.asarray(labels), (*ECTOPIC, UNSURE))
         usable &= ~ectopic[1:] & ~ectopic[:-1]  # both ends of an interval must be conducted
     values = np.full(rr.size, np.nan)
     # Successive differences of usable neighbours only, then a window over those: frequent
@@ -344,9 +348,12 @@ def detect_episodes(
         states = np.asarray(states, dtype=str)
         if states.shape != labels.shape:
             raise ValueError(f"{labels.size} labels but {states.size} states")
+        af_labels = np.where(states == UNCERTAIN, UNSURE, labels)
         labels = np.where(states == CLASSIFIED, labels, "")
+    else:
+        af_labels = labels
     usable = usable_intervals(peaks, fs, states=states, unreadable_s=unreadable_s)
-    af = af_episodes(peaks, labels, fs, usable=usable)
+    af = af_episodes(peaks, af_labels, fs, usable=usable)
     runs = run_episodes(peaks, labels, fs, usable=usable)
     episodes = af + runs + pattern_episodes(peaks, labels, fs, usable=usable)
     episodes += pause_episodes(peaks, fs, usable=usable)

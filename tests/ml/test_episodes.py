@@ -185,3 +185,18 @@ def test_usable_intervals_and_episode_rows():
                    "end_s": 4.3, "duration_s": 2.5, "beats": 2}  # fmt: skip
     with pytest.raises(ValueError, match="states"):
         detect_episodes(*beats(np.array([0.8, 0.8])), FS, states=["classified"])
+
+
+def test_uncertain_beats_are_left_out_of_the_af_rule_like_ectopic_ones():
+    # The trigeminy rhythm of the ectopy test, but the premature beats only "uncertain": the AF
+    # rule must not read their early intervals as irregular conduction.
+    rr, labels = [], ["N"]
+    for i in range(300):
+        early = i % 3 == 2
+        rr.append(0.5 if early else (1.1 if i % 3 == 0 and i else 0.8))
+        labels.append("V" if early else "N")
+    peaks, labels = beats(np.array(rr), labels)
+    states = np.where(labels == "V", "uncertain", "classified")
+    found = detect_episodes(peaks, labels, FS, states=states.tolist())
+    assert found == []  # no AF, and no trigeminy either: an uncertain V is no V
+    assert "AF" in kinds(detect_episodes(peaks, np.full(peaks.size, "N"), FS))
