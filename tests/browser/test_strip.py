@@ -161,3 +161,43 @@ def test_an_unreadable_stretch_is_drawn_greyed(page, recording_env, tmp_path):
     r, g, b, alpha = pixels["noisy"]
     assert alpha > 0 and abs(r - g) < 8 and abs(g - b) < 8  # grey
     assert pixels["clean"][3] == 0
+
+
+def test_an_event_link_jumps_the_strip_to_a_pause_drawn_as_a_band(page, recording_env, tmp_path):
+    """A real 2.4-s pause (10.1-12.5 s): the Events list links to it, the link moves the strip
+    there, and the pause is a translucent band under the trace; beside it, nothing."""
+    times = beat_times(40.0)
+    times = times[~((times > 10.5) & (times < 12.1))]  # beats at 10.1 and 12.5 s
+    path = tmp_path / "pause.csv"
+    path.write_text("\n".join(f"{v:.4f}" for v in ecg(FS, 40.0, times)) + "\n")
+    get_user_model().objects.create_user("event-user", password=PASSWORD)
+    log_in(page, "event-user")
+    page.goto("/recordings/upload/")
+    page.set_input_files("#id_files", [str(path)])
+    page.fill("#id_sampling_rate", "360")
+    with page.expect_navigation(timeout=60_000):
+        page.get_by_role("button", name="Upload and analyse").click()
+    recording = Recording.objects.get()
+    assert recording.status == Recording.Status.DONE, recording.error
+    page.goto(f"/recordings/{recording.pk}/")
+    page.locator("#strip-caption").filter(has_text="s of 40 s").wait_for()
+
+    page.locator('#events-table tr[data-kind="pause"] a.jump').click()
+    page.locator("#strip-caption").filter(has_text=re.compile(r"^9\.1–19\.1 s")).wait_for()
+    strip = page.evaluate("() => fetch(document.getElementById('strip').dataset.stripUrl"
+                          " + '?start=9.1&seconds=10').then(r => r.json())")  # fmt: skip
+    others = [e for e in strip["episodes"] if e["kind"] != "pause"]
+    # Near the bottom of the canvas (no trace there), between two grid lines: 11.3 s lies in
+    # the pause, 16.1 s between two ordinary beats.
+    pixels = page.evaluate(
+        """() => {
+            const c = document.getElementById('strip-canvas'), ctx = c.getContext('2d');
+            const at = (t) => Array.from(ctx.getImageData(
+                Math.round((t - 9.1) / 10 * c.width), c.height - 30, 1, 1).data);
+            return {pause: at(11.3), clean: at(16.1)};
+        }"""
+    )
+    r, g, b, alpha = pixels["pause"]
+    assert alpha > 0 and b > r  # the pause's slate band
+    if not any(e["start_s"] <= 16.1 <= e["end_s"] for e in others):
+        assert pixels["clean"][3] == 0

@@ -60,8 +60,7 @@
     }
     caption.textContent = data.start_s.toFixed(1) + "–" + (data.start_s + data.seconds).toFixed(1) +
       " s of " + duration.toFixed(0) + " s; " + data.beats.length + " beats. Click a beat for details." +
-      ((data.unreadable || []).length ? " Grey: unreadable, no class shown." : "") +
-      ((data.episodes || []).length ? " Events: " + data.episodes.map(function (e) { return e.label; }).join(", ") + "." : "");
+      ((data.unreadable || []).length ? " Grey: unreadable, no class shown." : "");
   }
 
   // Rhythm episodes (AF, runs, pauses, ...) as labelled translucent bands under the trace; a
