@@ -363,16 +363,11 @@ def analyse(
         states=states.tolist(),
     )
     summary["analysable_share"] = round(quality.readable_share, 4)
-    summary["episodes"] = [
-        episode.as_dict()
-        for episode in detect_episodes(
-            beats.samples,
-            beats.labels,
-            recording.fs,
-            states=states.tolist(),
-            unreadable_s=unreadable_spans(quality),
-        )
-    ]
+    spans = unreadable_spans(quality)
+    episodes = detect_episodes(
+        beats.samples, beats.labels, recording.fs, states=states.tolist(), unreadable_s=spans
+    )
+    summary["episodes"] = [episode.as_dict() for episode in episodes]
     analysis = Analysis(
         beats=beats,
         summary=summary,

@@ -1,5 +1,8 @@
 """Reads for recordings: who may see what (owner or staff, 404 for anyone else), strip data,
-beat details, exports."""
+beat details, events, exports.
+
+Long on purpose: every read of a recording sits here, so each one is scoped to who may see it
+in one place."""
 
 from __future__ import annotations
 

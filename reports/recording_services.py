@@ -8,6 +8,7 @@ beats of that piece for the RR features, and the class the analysis gave it.
 from __future__ import annotations
 
 import io
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -280,9 +281,7 @@ def _events_table(recording: Recording) -> ReportTable | None:
     episodes = recording.summary.get("episodes")
     if episodes is None:
         return None
-    counts: dict[str, int] = {}
-    for row in episodes:
-        counts[row["label"]] = counts.get(row["label"], 0) + 1
+    counts = Counter(row["label"] for row in episodes)  # in order of first appearance
     note = (
         "From the model's classified beats and the RR intervals of readable signal "
         "(uncertain and unreadable beats make no run, unreadable stretches no pause). "

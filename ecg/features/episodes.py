@@ -27,6 +27,9 @@ ectopic, so the AF rule leaves its intervals out as it does an ectopic beat's).
 
 ``episode_scores`` scores detected episodes against reference ones as ANSI/AAMI EC57 does
 (episode and duration sensitivity and positive predictivity).
+
+Long on purpose: the rules, the reference reader and the scoring live together so what is
+detected and what it is measured against cannot drift apart.
 """
 
 from __future__ import annotations
