@@ -74,6 +74,7 @@ def test_another_user_sees_no_events_of_the_recording(client, users, paused):
     assert client.get(paused.get_absolute_url()).status_code == 404
     strip = reverse("recordings:strip", args=[paused.pk])
     assert client.get(strip, {"start": 5, "seconds": 10}).status_code == 404
+    assert client.get(reverse("reports:recording-report", args=[paused.pk])).status_code == 404
     api = APIClient()
     api.force_authenticate(users["bob"])
     assert api.get(f"/api/v1/recordings/{paused.pk}/").status_code == 404
