@@ -7,6 +7,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ecg.features.episodes import EPISODE_KINDS
 from ecg.io.recording_io import MAX_FS, MIN_FS
 from recordings.models import Beat, Recording
 from recordings.services import UNITS
@@ -64,8 +65,47 @@ class RecordingQualitySerializer(serializers.Serializer):
     )
 
 
+class EpisodeSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=list(EPISODE_KINDS),
+        help_text="AF (fibrillation / flutter), VT / SVT / VFL runs, bigeminy, trigeminy, "
+        "pause (RR > 2 s), bradycardia (< 50 bpm) or tachycardia (> 100 bpm) for >= 10 s.",
+    )
+    label = serializers.CharField(help_text="The kind as the page and the PDF name it.")
+    start_s = serializers.FloatField(help_text="Seconds from the start of the recording.")
+    end_s = serializers.FloatField()
+    duration_s = serializers.FloatField()
+    beats = serializers.IntegerField(help_text="Beats (or, for a rate episode, RR windows) in it.")
+
+
+class RecordingSummarySerializer(serializers.Serializer):
+    """The analysis's summary (a JSON object; every key absent until the analysis is done)."""
+
+    beats = serializers.IntegerField(required=False)
+    duration_s = serializers.FloatField(required=False)
+    classes = serializers.ListField(
+        child=serializers.DictField(), required=False, help_text="code, count, percent per class."
+    )
+    states = serializers.DictField(
+        child=serializers.IntegerField(), required=False, help_text="Beats per state."
+    )
+    heart_rate = serializers.DictField(required=False, help_text="mean_bpm, min_bpm, max_bpm.")
+    rr = serializers.DictField(required=False, help_text="sdnn_ms, rmssd_ms, pnn50_percent, cv.")
+    ectopy = serializers.ListField(child=serializers.DictField(), required=False)
+    analysable_share = serializers.FloatField(required=False)
+    episodes = EpisodeSerializer(
+        many=True,
+        required=False,
+        help_text="Rhythm episodes in time order, from classified beats and readable signal "
+        "only; absent for a recording analysed before episodes were detected.",
+    )
+
+
 class RecordingSerializer(serializers.ModelSerializer):
     model = serializers.SerializerMethodField()
+    summary = serializers.SerializerMethodField(
+        help_text="What the analysis found ({} until it is done)."
+    )
     quality = serializers.SerializerMethodField(
         help_text="Signal quality of the analysed lead; null until analysed."
     )
@@ -101,6 +141,10 @@ class RecordingSerializer(serializers.ModelSerializer):
             "links",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(RecordingSummarySerializer)
+    def get_summary(self, obj: Recording) -> dict:
+        return obj.summary
 
     @extend_schema_field(RecordingQualitySerializer(allow_null=True))
     def get_quality(self, obj: Recording) -> dict | None:

@@ -26,6 +26,7 @@ from ecg.dsp.quality import SegmentQuality, beats_readable, segment_bounds, sign
 from ecg.dsp.signal import prepare_signal
 from ecg.features.beat_states import beat_states, runner_up, uncertain_threshold
 from ecg.features.beats import labels_for
+from ecg.features.episodes import detect_episodes
 from ecg.features.rhythm import summarise
 from ecg.features.sanity import InputWarning, recording_warnings
 from ecg.io.recording_io import ParsedRecording
@@ -147,6 +148,15 @@ def _joined(parts: list[SegmentQuality]) -> SegmentQuality:
     }
     reasons = [r for p in parts for r in p.reasons]
     return replace(parts[0], reasons=reasons, **arrays)
+
+
+def unreadable_spans(quality: SegmentQuality) -> list[tuple[float, float]]:
+    """(start, end) seconds of every unreadable segment: where no RR interval may run."""
+    return [
+        (float(s) / quality.fs, float(e) / quality.fs)
+        for s, e, ok in zip(quality.starts, quality.ends, quality.readable, strict=True)
+        if not ok
+    ]
 
 
 def classify_at(
@@ -353,6 +363,11 @@ def analyse(
         states=states.tolist(),
     )
     summary["analysable_share"] = round(quality.readable_share, 4)
+    spans = unreadable_spans(quality)
+    episodes = detect_episodes(
+        beats.samples, beats.labels, recording.fs, states=states.tolist(), unreadable_s=spans
+    )
+    summary["episodes"] = [episode.as_dict() for episode in episodes]
     analysis = Analysis(
         beats=beats,
         summary=summary,

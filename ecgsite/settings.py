@@ -359,6 +359,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PredictionStateEnum": "classifier.models.Prediction.State",
         "BeatStateEnum": "recordings.models.Beat.State",
+        "EpisodeKindEnum": "ecg.features.episodes.EPISODE_KINDS",
     },
     # Swagger UI and Redoc from the sidecar package's static files: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",

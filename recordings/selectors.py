@@ -1,5 +1,8 @@
 """Reads for recordings: who may see what (owner or staff, 404 for anyone else), strip data,
-beat details, exports."""
+beat details, events, exports.
+
+Long on purpose: every read of a recording sits here, so each one is scoped to who may see it
+in one place."""
 
 from __future__ import annotations
 
@@ -190,6 +193,9 @@ def recording_strip(*, recording: Recording, start_s: float, seconds: float) -> 
             recording=recording, start_s=start_s, end_s=start_s + seconds
         ),
         "colours": CLASS_COLOURS,
+        "episodes": recording_episodes(
+            recording=recording, start_s=start_s, end_s=start_s + seconds
+        ),
     } | strip_paper(recording=recording, second=second)
 
 
@@ -266,6 +272,43 @@ def strip_paper(*, recording: Recording, second: dict[str, Any] | None) -> dict[
         "has_reference": recording.has_reference,
         "paper": STRIP_PAPER,
         "text_colours": CLASS_TEXT_COLOURS,
+    }
+
+
+def recording_episodes(
+    *, recording: Recording, start_s: float = 0.0, end_s: float | None = None
+) -> list[dict[str, Any]]:
+    """Rhythm episodes (``summary["episodes"]``, ``ecg.features.episodes``) overlapping
+    ``start_s``-``end_s`` seconds, in time order; a point event (start == end) counts when it
+    lies inside the window."""
+    end_s = recording.duration_s if end_s is None else end_s
+    return [
+        row
+        for row in recording.summary.get("episodes") or []
+        if row["end_s"] >= start_s and row["start_s"] < end_s
+    ]
+
+
+EVENTS_SHOWN = 50
+
+
+def episode_overview(*, recording: Recording) -> dict[str, Any]:
+    """The recording page's event list: the first ``EVENTS_SHOWN`` episodes, how many more,
+    and the count per kind. ``computed`` is False for a recording analysed before episodes
+    were (its summary has no ``episodes``)."""
+    episodes = recording.summary.get("episodes")
+    if episodes is None:
+        return {"computed": False, "rows": [], "more": 0, "counts": []}
+    counts: dict[str, dict[str, Any]] = {}
+    for row in episodes:
+        entry = counts.setdefault(row["kind"], {"kind": row["kind"], "label": row["label"]})
+        entry["count"] = entry.get("count", 0) + 1
+        entry["total_s"] = round(entry.get("total_s", 0.0) + row["duration_s"], 2)
+    return {
+        "computed": True,
+        "rows": episodes[:EVENTS_SHOWN],
+        "more": max(0, len(episodes) - EVENTS_SHOWN),
+        "counts": sorted(counts.values(), key=lambda c: (-c["count"], c["kind"])),
     }
 
 

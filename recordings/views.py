@@ -89,6 +89,7 @@ def recording_detail_view(request, pk: int):
         ],
         "agreement_rows": _agreement_rows(recording.agreement),
         "quality": selectors.quality_overview(recording=recording),
+        "events": selectors.episode_overview(recording=recording),
     }
     return render(request, "recordings/detail.html", context)
 

@@ -8,6 +8,7 @@ beats of that piece for the RR features, and the class the analysis gave it.
 from __future__ import annotations
 
 import io
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,20 +23,17 @@ from ecg.models.bundle import ModelBundle
 from ecg.recording_analysis import CLASSIFY_CHUNK_S, CONTEXT_S
 from ecgsite.model_registry import ModelNotInstalledError, get_model_registry
 from recordings import selectors as recording_selectors
-from recordings.models import CLASS_TEXT_COLOURS, Beat, Recording
+from recordings.models import Beat, Recording
 from recordings.services import mapped_signals
 
 from .accuracy import measured_accuracy
-from .figures import PAPER_MM_PER_S, PULSE_MARGIN_MM, strip_png
 from .models import RecordingBeatHeatMap
-from .pdf import WIDTH_MM as PDF_WIDTH_MM
 from .pdf import ReportData, ReportTable, build_pdf
+from .recording_strip import recording_strip_figure
 from .selectors import recording_heatmap_unavailable_reason
 from .services import HeatMapUnavailable, save_overlay_once
 
 ECTOPIC = ("V", "A", "!")  # the classes a reader most wants to see explained, in this order
-# The PDF's strip fills the text width at true scale (25 mm/s after the pulse margin): 6.56 s.
-STRIP_SECONDS = (PDF_WIDTH_MM - PULSE_MARGIN_MM) / PAPER_MM_PER_S
 
 
 @dataclass
@@ -175,7 +173,7 @@ def recording_report_pdf(*, recording: Recording) -> bytes:
                 data.heatmap_png, data.heatmap_note = handle.read(), explain.READING_NOTE
         except HeatMapUnavailable as exc:
             data.details.append(("Heat map", f"not available: {exc}"))
-        data.strip_png, data.strip_caption = _strip(recording, beat.time_s)
+        data.strip_png, data.strip_caption = recording_strip_figure(recording, beat.time_s)
     return build_pdf(data)
 
 
@@ -219,36 +217,6 @@ def _beat_image(recording: Recording, index: int) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("L"))
 
 
-def _strip(recording: Recording, centre_s: float) -> tuple[bytes, str]:
-    start = max(0.0, centre_s - STRIP_SECONDS / 2)
-    strip = recording_selectors.recording_strip(
-        recording=recording, start_s=start, seconds=STRIP_SECONDS
-    )
-    png = strip_png(
-        np.asarray(strip["signal"], dtype=np.float32),
-        strip["fs"],
-        start_s=strip["start_s"],
-        beat_times_s=[b["t"] for b in strip["beats"]],
-        beat_labels=[_strip_mark(b) for b in strip["beats"]],
-        colours=CLASS_TEXT_COLOURS,
-        highlight_s=centre_s,
-    )
-    caption = (
-        f"{strip['start_s']:.1f}-{strip['start_s'] + strip['seconds']:.1f} s, "
-        f"{recording.lead_label}, band-passed 0.5-40 Hz, on ECG paper at 25 mm/s and 10 mm/mV "
-        "(1 mV calibration pulse at the left); each beat's class above it (X?: uncertain, -: "
-        "unreadable), the highlighted beat shaded."
-    )
-    return png, caption
-
-
-def _strip_mark(beat: dict) -> str:
-    """A beat's mark on the strip, as on the page: "V", "V?" when uncertain, "-" unreadable."""
-    if beat.get("state") == Beat.State.UNREADABLE:
-        return "-"
-    return f"{beat['label']}?" if beat.get("state") == Beat.State.UNCERTAIN else beat["label"]
-
-
 def _class_rows(recording: Recording) -> list[tuple[str, ...]]:
     classified = recording.beats.filter(state=Beat.State.CLASSIFIED)
     stats = {
@@ -272,6 +240,47 @@ def _class_rows(recording: Recording) -> list[tuple[str, ...]]:
 
 def _value(value: object, unit: str = "") -> str:
     return "-" if value is None else f"{value}{unit}"
+
+
+PDF_EVENTS = 30  # events listed in the PDF; the rest are counted (the API has them all)
+
+
+def _events_table(recording: Recording) -> ReportTable | None:
+    """Rhythm episodes (``summary["episodes"]``): counts per kind, then the first PDF_EVENTS.
+    None for a recording analysed before episodes were detected."""
+    episodes = recording.summary.get("episodes")
+    if episodes is None:
+        return None
+    counts = Counter(row["label"] for row in episodes)  # in order of first appearance
+    note = (
+        "From the model's classified beats and the RR intervals of readable signal "
+        "(uncertain and unreadable beats make no run, unreadable stretches no pause). "
+    )
+    if not episodes:
+        note += "No rhythm event found."
+    else:
+        note += "Per kind: " + ", ".join(f"{label} {n}" for label, n in counts.items()) + "."
+        more = len(episodes) - PDF_EVENTS
+        if more > 0:
+            note += f" The first {PDF_EVENTS} are listed; {more} more are not."
+    if (recording.review or {}).get("beats_reviewed"):
+        note += " Events are not yet recounted with the reviewed classes."
+    return ReportTable(
+        "Rhythm events",
+        ("Event", "Start", "End", "Duration", "Beats"),
+        [
+            (
+                row["label"],
+                f"{row['start_s']:.2f} s",
+                f"{row['end_s']:.2f} s",
+                f"{row['duration_s']:.2f} s",
+                str(row["beats"]),
+            )
+            for row in episodes[:PDF_EVENTS]
+        ],
+        note=note,
+        widths_mm=(70.0, 25.0, 25.0, 25.0, 20.0),
+    )
 
 
 def _rhythm_tables(recording: Recording) -> list[ReportTable]:
@@ -317,6 +326,9 @@ def _rhythm_tables(recording: Recording) -> list[ReportTable]:
             widths_mm=(50.0, 15.0, 17.0, 16.0, 18.0, 17.0, 16.0, 25.0),
         )
     )
+    events = _events_table(recording)
+    if events is not None:
+        tables.append(events)
     agreement, detection = recording.agreement, recording.detection
     if recording.has_reference and (agreement or detection):
         notes = []

@@ -314,3 +314,43 @@ def test_the_strip_is_ecg_paper_with_both_leads_zoom_and_reference_disagreements
     )
     assert sizes["page"] <= 390 and sizes["inner"] > sizes["box"] and sizes["button"] >= 44
     screenshot(page, "recording-strip-phone")
+
+
+def test_an_event_link_jumps_the_strip_to_a_pause_drawn_as_a_band(page, recording_env, tmp_path):
+    """A real 2.4-s pause (10.1-12.5 s): the Events list links to it, the link moves the strip
+    there, and the pause is a translucent band under the trace; beside it, nothing."""
+    times = beat_times(40.0)
+    times = times[~((times > 10.5) & (times < 12.1))]  # beats at 10.1 and 12.5 s
+    path = tmp_path / "pause.csv"
+    path.write_text("\n".join(f"{v:.4f}" for v in ecg(FS, 40.0, times)) + "\n")
+    get_user_model().objects.create_user("event-user", password=PASSWORD)
+    log_in(page, "event-user")
+    page.goto("/recordings/upload/")
+    page.set_input_files("#id_files", [str(path)])
+    page.fill("#id_sampling_rate", "360")
+    with page.expect_navigation(timeout=60_000):
+        page.get_by_role("button", name="Upload and analyse").click()
+    recording = Recording.objects.get()
+    assert recording.status == Recording.Status.DONE, recording.error
+    page.goto(f"/recordings/{recording.pk}/")
+    page.locator("#strip-caption").filter(has_text="s of 40 s").wait_for()
+
+    page.locator('#events-table tr[data-kind="pause"] a.jump').click()
+    page.locator("#strip-caption").filter(has_text=re.compile(r"^9\.1–19\.1 s")).wait_for()
+    strip = page.evaluate("() => fetch(document.getElementById('strip').dataset.stripUrl"
+                          " + '?start=9.1&seconds=10').then(r => r.json())")  # fmt: skip
+    others = [e for e in strip["episodes"] if e["kind"] != "pause"]
+    # Just under the top grid line of the first lead's row, in the middle of a 1 mm square (no
+    # grid line, no trace, no label there): 11.3 s lies in the pause, 16.1 s between two
+    # ordinary beats.
+    g = geometry(page)
+
+    def square_centre(t: float) -> list[float]:
+        x = beat_x(page, t, 9.1)
+        return [g["x0"] + (x - g["x0"]) // g["pxPerMm"] * g["pxPerMm"] + g["pxPerMm"] / 2,
+                g["rows"][0]["top"] + g["pxPerMm"] / 2]  # fmt: skip
+
+    pause, clean = pixel_rows(page, [square_centre(11.3), square_centre(16.1)])
+    assert pause[2] > pause[0]  # the pause's slate band over the white paper
+    if not any(e["start_s"] <= 16.1 <= e["end_s"] for e in others):
+        assert clean == [255, 255, 255, 255]

@@ -11,6 +11,7 @@ from ecg.features.episodes import (
     detect_episodes,
     episode_scores,
     reference_rhythm_intervals,
+    usable_intervals,
 )
 
 FS = 360.0
@@ -92,3 +93,110 @@ def test_reference_rhythm_intervals_from_wfdb_rhythm_changes():
     notes = ["(N", "", "(AFIB", "(AFL", "", "(N\x00"]
     got = reference_rhythm_intervals(samples, symbols, notes, FS, 10800, ("(AFIB", "(AFL"))
     assert got == [(10.0, 25.0)]  # AFIB then AFL: one episode, until the return to (N
+
+
+# -- states and unreadable stretches (what the app passes: issue 20, point 3) ------------------
+
+
+def test_an_unreadable_stretch_without_beats_is_no_pause():
+    # Sinus rhythm, then 12 s with no detected beat (a lead off: flat, unreadable), then sinus.
+    rr = np.concatenate([np.full(30, 0.8), [12.0], np.full(30, 0.8)])
+    peaks, labels = beats(rr)
+    gap_start, gap_end = 1 + 30 * 0.8, 1 + 30 * 0.8 + 12.0
+    assert kinds(detect_episodes(peaks, labels, FS)) == ["pause"]  # blind to the flat line
+    flat = [(gap_start + 0.5, gap_end - 0.5)]
+    assert detect_episodes(peaks, labels, FS, unreadable_s=flat) == []
+
+
+def test_a_real_pause_in_readable_signal_stays_a_pause():
+    rr = np.concatenate([np.full(30, 0.8), [2.6], np.full(30, 0.8)])
+    peaks, labels = beats(rr)
+    elsewhere = [(100.0, 110.0)]  # an unreadable stretch after the last beat
+    found = detect_episodes(peaks, labels, FS, states=["classified"] * peaks.size,
+                            unreadable_s=elsewhere)  # fmt: skip
+    assert kinds(found) == ["pause"] and found[0].duration_s == pytest.approx(2.6, abs=0.01)
+
+
+def test_a_gap_next_to_an_unreadable_beat_is_no_pause():
+    rr = np.concatenate([np.full(30, 0.8), [3.0], np.full(30, 0.8)])
+    peaks, labels = beats(rr)
+    states = np.full(peaks.size, "classified", dtype=object)
+    states[30] = "unreadable"  # the beat before the gap lies in an unreadable segment
+    assert detect_episodes(peaks, labels, FS, states=states.tolist()) == []
+
+
+def test_uncertain_or_unreadable_beats_never_make_a_run():
+    labels = ["N"] * 20 + ["V"] * 5 + ["N"] * 20
+    rr = np.full(len(labels) - 1, 0.8)
+    rr[19:24] = 0.4
+    peaks, labels = beats(rr, labels)
+    assert kinds(detect_episodes(peaks, labels, FS)) == ["VT"]
+    states = np.full(peaks.size, "classified", dtype=object)
+    states[22] = "uncertain"  # V V ? V V: two runs of 2, no VT
+    assert detect_episodes(peaks, labels, FS, states=states.tolist()) == []
+    states[22] = "unreadable"
+    assert detect_episodes(peaks, labels, FS, states=states.tolist()) == []
+    states[:] = "uncertain"
+    assert detect_episodes(peaks, labels, FS, states=states.tolist()) == []
+
+
+def test_a_classless_beat_ends_a_bigeminy():
+    labels = ["N"] * 10 + ["V", "N"] * 6 + ["N"] * 10
+    peaks, labels = beats(np.full(len(labels) - 1, 0.8), labels)
+    assert kinds(detect_episodes(peaks, labels, FS)) == ["bigeminy"]
+    states = np.full(peaks.size, "classified", dtype=object)
+    states[[13, 17]] = "uncertain"  # the N between two V pairs: V N V ? V N V ? V ...
+    assert "bigeminy" not in kinds(detect_episodes(peaks, labels, FS, states=states.tolist()))
+
+
+def test_irregular_detections_in_noise_are_not_af():
+    # Noise: the detector fires irregularly for 200 beats between two sinus stretches.
+    rng = np.random.default_rng(1)
+    rr = np.concatenate([np.full(150, 0.8), rng.uniform(0.4, 1.0, 200), np.full(150, 0.8)])
+    peaks, labels = beats(rr)
+    assert kinds(detect_episodes(peaks, labels, FS)) == ["AF"]
+    states = np.full(peaks.size, "classified", dtype=object)
+    states[151:350] = "unreadable"
+    noisy = [(peaks[151] / FS - 0.5, peaks[349] / FS + 0.5)]
+    assert detect_episodes(peaks, labels, FS, states=states.tolist(), unreadable_s=noisy) == []
+
+
+def test_sustained_rate_is_not_carried_across_an_unreadable_stretch():
+    # 8 s of bradycardia, an unreadable stretch, 8 s more: neither side lasts RATE_MIN_S.
+    rr = np.concatenate(
+        [np.full(10, 0.8), np.full(6, 1.5), [1.5], np.full(6, 1.5), np.full(10, 0.8)]
+    )
+    peaks, labels = beats(rr)
+    assert kinds(detect_episodes(peaks, labels, FS)) == ["bradycardia"]
+    states = np.full(peaks.size, "classified", dtype=object)
+    states[16] = "unreadable"
+    assert detect_episodes(peaks, labels, FS, states=states.tolist()) == []
+
+
+def test_usable_intervals_and_episode_rows():
+    peaks = (np.array([0.0, 1.0, 2.0, 5.0, 6.0]) * FS).astype(np.int64)
+    usable = usable_intervals(peaks, FS, unreadable_s=[(2.5, 3.0), (2.9, 4.0)])
+    assert usable.tolist() == [True, True, False, True]
+    states = ["classified", "uncertain", "unreadable", "classified", "classified"]
+    usable = usable_intervals(peaks, FS, states=states)
+    assert usable.tolist() == [True, False, False, True]
+    row = detect_episodes(*beats(np.array([0.8, 2.5, 0.8])), FS)[0].as_dict()
+    assert row == {"kind": "pause", "label": "Pause (RR > 2 s)", "start_s": 1.8,
+                   "end_s": 4.3, "duration_s": 2.5, "beats": 2}  # fmt: skip
+    with pytest.raises(ValueError, match="states"):
+        detect_episodes(*beats(np.array([0.8, 0.8])), FS, states=["classified"])
+
+
+def test_uncertain_beats_are_left_out_of_the_af_rule_like_ectopic_ones():
+    # The trigeminy rhythm of the ectopy test, but the premature beats only "uncertain": the AF
+    # rule must not read their early intervals as irregular conduction.
+    rr, labels = [], ["N"]
+    for i in range(300):
+        early = i % 3 == 2
+        rr.append(0.5 if early else (1.1 if i % 3 == 0 and i else 0.8))
+        labels.append("V" if early else "N")
+    peaks, labels = beats(np.array(rr), labels)
+    states = np.where(labels == "V", "uncertain", "classified")
+    found = detect_episodes(peaks, labels, FS, states=states.tolist())
+    assert found == []  # no AF, and no trigeminy either: an uncertain V is no V
+    assert "AF" in kinds(detect_episodes(peaks, np.full(peaks.size, "N"), FS))

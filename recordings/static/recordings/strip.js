@@ -196,6 +196,7 @@
       ctx.globalAlpha = 1; ctx.fillStyle = data.paper.grey; ctx.textAlign = "left"; ctx.font = "11px sans-serif";
       ctx.fillText("unreadable: " + u.reasons.join(", "), Math.max(L.x0 + 2, ux + 2), L.height - 4);
     });
+    drawEpisodes(L);
     drawScale(L);  // over the grey of an unreadable stretch, so it stays legible
     L.rows.forEach(function (row) { drawCalibration(L, row); drawLead(L, row); });
     data.beats.forEach(function (b) {  // a faint band in the class colour across the leads
@@ -214,6 +215,19 @@
     caption.textContent = data.start_s.toFixed(1) + "–" + (data.start_s + data.seconds).toFixed(1) +
       " s of " + duration.toFixed(0) + " s; " + data.beats.length + " beats. Click a beat for details." +
       ((data.unreadable || []).length ? " Grey: unreadable, no class shown." : "");
+  }
+
+  // Rhythm episodes (AF, runs, pauses, ...) as labelled translucent bands under the trace; a
+  // point event (start == end) still gets a visible band.
+  var EPISODE_COLOURS = {AF: "#8e44ad", VT: "#c0392b", VFL: "#c0392b", SVT: "#d35400", pause: "#2c3e50"};
+  function drawEpisodes(L) {
+    (data.episodes || []).forEach(function (e, i) {
+      var left = Math.max(L.x0, x(e.start_s)), right = Math.min(L.width, Math.max(x(e.end_s), left + 4));
+      ctx.fillStyle = EPISODE_COLOURS[e.kind] || "#1f6f8b"; ctx.globalAlpha = 0.12;
+      ctx.fillRect(left, L.gridTop, right - left, L.height - L.gridTop);
+      ctx.globalAlpha = 1; ctx.textAlign = "left"; ctx.font = "11px sans-serif";
+      ctx.fillText(e.label, left + 2, L.gridTop + 12 + 12 * (i % 3));  // overlaps stay legible
+    });
   }
 
   // The beat's mark above the strip: its class, "X?" when uncertain, "·" when unreadable;
