@@ -71,6 +71,23 @@ def beat_x(page, t: float, start_s: float) -> float:
     return g["x0"] + (t - start_s) * g["pxPerS"]
 
 
+def upload_csv_and_open(page, user: str, path: Path, duration_s: int) -> Recording:
+    """Log in as a new ``user``, upload the 360 Hz CSV at ``path``, open its report page and wait
+    for the strip's first page."""
+    get_user_model().objects.create_user(user, password=PASSWORD)
+    log_in(page, user)
+    page.goto("/recordings/upload/")
+    page.set_input_files("#id_files", [str(path)])
+    page.fill("#id_sampling_rate", "360")
+    with page.expect_navigation(timeout=60_000):
+        page.get_by_role("button", name="Upload and analyse").click()
+    recording = Recording.objects.get()
+    assert recording.status == Recording.Status.DONE, recording.error
+    page.goto(f"/recordings/{recording.pk}/")
+    page.locator("#strip-caption").filter(has_text=f"s of {duration_s} s").wait_for()
+    return recording
+
+
 def test_the_strip_pages_through_the_recording_and_opens_beats(
     page, screenshot, recording_env, recording_files
 ):
@@ -147,17 +164,7 @@ def test_an_unreadable_stretch_is_drawn_greyed(page, recording_env, tmp_path):
     x[int(20 * FS) : int(35 * FS)] = np.random.default_rng(1).normal(0, 0.5, int(15 * FS))
     path = tmp_path / "noisy.csv"
     path.write_text("\n".join(f"{v:.4f}" for v in x) + "\n")
-    get_user_model().objects.create_user("grey-user", password=PASSWORD)
-    log_in(page, "grey-user")
-    page.goto("/recordings/upload/")
-    page.set_input_files("#id_files", [str(path)])
-    page.fill("#id_sampling_rate", "360")
-    with page.expect_navigation(timeout=60_000):
-        page.get_by_role("button", name="Upload and analyse").click()
-    recording = Recording.objects.get()
-    assert recording.status == Recording.Status.DONE, recording.error
-    page.goto(f"/recordings/{recording.pk}/")
-    page.locator("#strip-caption").filter(has_text="s of 60 s").wait_for()
+    upload_csv_and_open(page, "grey-user", path, 60)
     page.fill("#strip-start", "15")
     page.dispatch_event("#strip-start", "change")
     page.locator("#strip-caption").filter(has_text="Grey: unreadable").wait_for()
@@ -323,17 +330,7 @@ def test_an_event_link_jumps_the_strip_to_a_pause_drawn_as_a_band(page, recordin
     times = times[~((times > 10.5) & (times < 12.1))]  # beats at 10.1 and 12.5 s
     path = tmp_path / "pause.csv"
     path.write_text("\n".join(f"{v:.4f}" for v in ecg(FS, 40.0, times)) + "\n")
-    get_user_model().objects.create_user("event-user", password=PASSWORD)
-    log_in(page, "event-user")
-    page.goto("/recordings/upload/")
-    page.set_input_files("#id_files", [str(path)])
-    page.fill("#id_sampling_rate", "360")
-    with page.expect_navigation(timeout=60_000):
-        page.get_by_role("button", name="Upload and analyse").click()
-    recording = Recording.objects.get()
-    assert recording.status == Recording.Status.DONE, recording.error
-    page.goto(f"/recordings/{recording.pk}/")
-    page.locator("#strip-caption").filter(has_text="s of 40 s").wait_for()
+    upload_csv_and_open(page, "event-user", path, 40)
 
     page.locator('#events-table tr[data-kind="pause"] a.jump').click()
     page.locator("#strip-caption").filter(has_text=re.compile(r"^9\.1–19\.1 s")).wait_for()
