@@ -26,11 +26,13 @@ from ecg.dsp.signal import bandpass
 from ecg.features import beat_states
 from ecg.features.beats import POST_S, PRE_S, extract_windows, rr_features, window_bounds
 from ecg.features.corrections import reclassify, review_features
+from ecg.features.episodes import detect_episodes
 from ecg.features.rhythm import summarise
 from ecg.features.templates import group_beats, morphology_vectors
 
 from .errors import AnalysisNotDone, CorrectionRefused
 from .models import Beat, BeatCorrection, Recording, TemplateGrouping
+from .selectors import unreadable_stretches
 from .services import mapped_signals
 
 INDEX_CHUNK = 900  # beat indices per IN (...) query: under SQLite's variable limit everywhere
@@ -115,9 +117,9 @@ def _shown(label: str, state: str, runner_up: str) -> str:
 
 
 def review_refresh_summary(*, recording: Recording) -> None:
-    """Recount the summary (classes, states, ectopy, rate) with the reviewed labels: a reviewed
-    beat counts as classified with the clinician's class, whatever the model's state. The
-    model's own summary is kept once in ``review["model_summary"]``."""
+    """Recount the summary (classes, states, ectopy, rate, episodes) with the reviewed labels:
+    a reviewed beat counts as classified with the clinician's class, whatever the model's
+    state. The model's own summary is kept once in ``review["model_summary"]``."""
     rows = list(
         recording.beats.order_by("index").values_list("sample", "label", "state", "reviewed_label")
     )
@@ -132,8 +134,14 @@ def review_refresh_summary(*, recording: Recording) -> None:
         classes=_classes(recording),
         states=states,
     )
+    if "episodes" in recording.summary:  # (analysed before episodes were detected: left alone)
+        spans = [(s["start_s"], s["end_s"]) for s in unreadable_stretches(recording=recording)]
+        episodes = detect_episodes(
+            samples, labels, recording.sampling_rate, states=states, unreadable_s=spans
+        )
+        counted["episodes"] = [episode.as_dict() for episode in episodes]
     review = dict(recording.review or {})
-    keys = ("beats", "duration_s", "classes", "states", "heart_rate", "rr", "ectopy")
+    keys = ("beats", "duration_s", "classes", "states", "heart_rate", "rr", "ectopy", "episodes")
     review.setdefault("model_summary", {k: recording.summary.get(k) for k in keys})
     reviewers = sorted(
         set(

@@ -253,7 +253,7 @@ def _events_table(recording: Recording) -> ReportTable | None:
         return None
     counts = Counter(row["label"] for row in episodes)  # in order of first appearance
     note = (
-        "From the model's classified beats and the RR intervals of readable signal "
+        "From the classified beats and the RR intervals of readable signal "
         "(uncertain and unreadable beats make no run, unreadable stretches no pause). "
     )
     if not episodes:
@@ -264,7 +264,7 @@ def _events_table(recording: Recording) -> ReportTable | None:
         if more > 0:
             note += f" The first {PDF_EVENTS} are listed; {more} more are not."
     if (recording.review or {}).get("beats_reviewed"):
-        note += " Events are not yet recounted with the reviewed classes."
+        note += " Recounted with the reviewed classes."
     return ReportTable(
         "Rhythm events",
         ("Event", "Start", "End", "Duration", "Beats"),

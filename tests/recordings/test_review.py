@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.http import Http404
+from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -402,3 +403,22 @@ def test_strip_form_corrects_one_beat_for_the_owner_only(client, rec, users):
     client.force_login(users["staff"])  # staff see the page, without the form
     page = client.get(rec.get_absolute_url()).content.decode()
     assert 'id="beat-correct"' not in page
+
+
+def test_a_review_recounts_the_rhythm_episodes_and_keeps_the_models(rec, users):
+    rec.summary = dict(rec.summary) | {"episodes": []}  # the model found no event
+    rec.save(update_fields=["summary"])
+    span = range(20, 32)  # V every second beat for 12 beats: ventricular bigeminy
+    for label, parity in (("V", 0), ("N", 1)):
+        indices = [i for i in span if i % 2 == parity]
+        review_services.beat_correct(
+            user=users["alice"], recording=rec, beat_indices=indices, label=label
+        )
+    rec.refresh_from_db()
+    kinds = {e["kind"] for e in rec.summary["episodes"]}
+    assert "bigeminy" in kinds
+    assert rec.review["model_summary"]["episodes"] == []
+    page = Client()
+    page.force_login(users["alice"])
+    html = page.get(rec.get_absolute_url()).content.decode()
+    assert "Recounted with the reviewed classes" in html
