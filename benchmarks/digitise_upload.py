@@ -17,21 +17,24 @@ Target (issue 19): p50 <= 100 ms including digitisation on 2 cores.
 from __future__ import annotations
 
 import argparse
-import atexit
 import io
 import json
 import os
 import platform
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.django_scratch import (  # noqa: E402
+    beat_image_models,
+    migrated_client,
+    scratch_django,
+)
+
 RESULTS = ROOT / "benchmarks" / "results" / "digitise_upload.json"
 TARGET_P50_MS = 100.0
 FS = 360.0
@@ -72,52 +75,19 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="do not write the JSON file")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="digitise-bench-"))
-    atexit.register(shutil.rmtree, work, ignore_errors=True)
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "ecgsite.settings",
-            "DJANGO_ENV": "development",
-            "DEBUG": "false",
-            "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
-            "MEDIA_ROOT": str(work / "media"),
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.contrib.auth.models import User
+    work = scratch_django("digitise-bench-")
     from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.core.management import call_command
-    from django.test import Client
     from django.urls import reverse
     from PIL import Image
 
     from benchmarks import digitise_renderers as R
     from classifier.models import Prediction
     from ecg.imaging.representations import render
-    from ecg.models.registry import ModelRegistry
-    from ecgsite.model_registry import get_model_registry, reset_model_registry
+    from ecgsite.model_registry import get_model_registry
 
-    models_dir = Path(args.models_dir)
-    tiny = args.tiny or "beat_image" not in ModelRegistry(models_dir).installed_image_kinds()
-    if tiny:
-        models_dir = work / "models"
-        build = (
-            "from pathlib import Path; from tests.factories import build_tiny_bundle; "
-            "from ecg.models.lite_runtime import export_lite; "
-            f"export_lite(build_tiny_bundle(Path({str(models_dir)!r}), 'tiny-beat', "
-            "kind='beat_image', favour='V'))"
-        )
-        subprocess.run([sys.executable, "-c", build], cwd=ROOT, check=True, capture_output=True)
-    settings.MODELS_DIR = models_dir
-    reset_model_registry()
-    call_command("migrate", verbosity=0)
-    user = User.objects.create_user("bench", password=None)
-    client = Client()
-    client.force_login(user)
+    models_dir = beat_image_models(Path(args.models_dir), work, tiny=args.tiny)
+    tiny = models_dir != Path(args.models_dir)
+    client = migrated_client(models_dir)
     registry = get_model_registry()
     registry.warm_up()
     bundle = registry.serving_bundle(kind="beat_image")

@@ -21,18 +21,18 @@ the model's class), for a realistic number of template groups. Printed and writt
 from __future__ import annotations
 
 import argparse
-import atexit
 import json
 import os
 import platform
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.django_scratch import scratch_django  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results" / "review_web.json"
 
 
@@ -45,21 +45,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="review-bench-"))
-    atexit.register(shutil.rmtree, work, ignore_errors=True)
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "ecgsite.settings",
-            "DJANGO_ENV": "development",
-            "DEBUG": "false",
-            "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
-            "MEDIA_ROOT": str(work / "media"),
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    import django
-
-    django.setup()
+    scratch_django("review-bench-")
     from django.contrib.auth.models import User
     from django.core.management import call_command
     from django.test import Client
