@@ -83,12 +83,10 @@ def shared_database_url(request, tmp_path: Path) -> tuple[str, bool]:
     return f"sqlite:///{tmp_path / 'broker.sqlite3'}", True
 
 
-@pytest.mark.slow
-# The marker makes pytest-django set up its test database before the test starts: requested
-# only from the body (getfixturevalue), the test ran against DATABASE_URL's own database when
-# it ran first or alone -- and the transactional flush would then empty that database.
-@pytest.mark.django_db(transaction=True)
-def test_qcluster_process_runs_a_queued_analysis(request, tmp_path, tiny_bundle):
+def worker_environment(request, tmp_path, tiny_bundle) -> tuple[dict[str, str], bool]:
+    """The environment of a real worker process (and manage.py calls) on the test database, the
+    tiny model and a private media folder, with the database migrated when it needs to be; and
+    whether it did (SQLite: a file of its own; PostgreSQL: this test's database)."""
     database_url, needs_migrate = shared_database_url(request, tmp_path)
     env = {
         **os.environ,
@@ -103,6 +101,16 @@ def test_qcluster_process_runs_a_queued_analysis(request, tmp_path, tiny_bundle)
     if needs_migrate:
         migrated = run_manage(["migrate", "--noinput"], env, timeout=300)
         assert migrated.returncode == 0, migrated.stderr[-2000:]
+    return env, needs_migrate
+
+
+@pytest.mark.slow
+# The marker makes pytest-django set up its test database before the test starts: requested
+# only from the body (getfixturevalue), the test ran against DATABASE_URL's own database when
+# it ran first or alone -- and the transactional flush would then empty that database.
+@pytest.mark.django_db(transaction=True)
+def test_qcluster_process_runs_a_queued_analysis(request, tmp_path, tiny_bundle):
+    env, needs_migrate = worker_environment(request, tmp_path, tiny_bundle)
 
     duration = 30.0
     times = beat_times(duration)
@@ -184,20 +192,7 @@ def test_an_analysis_abandoned_by_a_killed_worker_is_finished_by_the_next_worker
 ):
     """Nobody looks at the page: a fresh qcluster's scheduled sweep (first run about 30 s after
     it starts) finds the expired lease, queues the analysis again, and a worker finishes it."""
-    database_url, needs_migrate = shared_database_url(request, tmp_path)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "ecgsite.settings",
-        "DJANGO_ENV": "test",
-        "DATABASE_URL": database_url,
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        "MODELS_DIR": str(Path(tiny_bundle.path).parent),
-        "RECORDING_TASKS_SYNC": "false",
-        "Q_WORKERS": "1",
-    }
-    if needs_migrate:
-        migrated = run_manage(["migrate", "--noinput"], env, timeout=300)
-        assert migrated.returncode == 0, migrated.stderr[-2000:]
+    env, _ = worker_environment(request, tmp_path, tiny_bundle)
     duration = 20.0
     times = beat_times(duration)
     upload = tmp_path / "upload"
