@@ -217,7 +217,8 @@ class BeatCorrection(models.Model):
     recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="corrections")
     beat = models.ForeignKey(Beat, on_delete=models.CASCADE, related_name="corrections")
     label = models.CharField(max_length=8)
-    previous_label = models.CharField(max_length=8, blank=True)  # the label shown before it
+    # the label shown before it, as pages show it: "uncertain (V? or N)" fits
+    previous_label = models.CharField(max_length=40, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
