@@ -71,17 +71,24 @@ def beat_x(page, t: float, start_s: float) -> float:
     return g["x0"] + (t - start_s) * g["pxPerS"]
 
 
-def upload_csv_and_open(page, user: str, path: Path, duration_s: int) -> Recording:
-    """Log in as a new ``user``, upload the 360 Hz CSV at ``path``, open its report page and wait
-    for the strip's first page."""
+def upload_as_new_user(page, user: str, paths: list[Path], sampling_rate: str = "") -> Recording:
+    """Log in as a new ``user`` and upload ``paths`` through the upload form (the rate only for
+    a CSV without a time column); the recording it made."""
     get_user_model().objects.create_user(user, password=PASSWORD)
     log_in(page, user)
     page.goto("/recordings/upload/")
-    page.set_input_files("#id_files", [str(path)])
-    page.fill("#id_sampling_rate", "360")
+    page.set_input_files("#id_files", [str(p) for p in paths])
+    if sampling_rate:
+        page.fill("#id_sampling_rate", sampling_rate)
     with page.expect_navigation(timeout=60_000):
         page.get_by_role("button", name="Upload and analyse").click()
-    recording = Recording.objects.get()
+    return Recording.objects.get()
+
+
+def upload_csv_and_open(page, user: str, path: Path, duration_s: int) -> Recording:
+    """Upload the 360 Hz CSV at ``path`` as a new ``user``, open its report page and wait for
+    the strip's first page."""
+    recording = upload_as_new_user(page, user, [path], sampling_rate="360")
     assert recording.status == Recording.Status.DONE, recording.error
     page.goto(f"/recordings/{recording.pk}/")
     page.locator("#strip-caption").filter(has_text=f"s of {duration_s} s").wait_for()
@@ -91,13 +98,7 @@ def upload_csv_and_open(page, user: str, path: Path, duration_s: int) -> Recordi
 def test_the_strip_pages_through_the_recording_and_opens_beats(
     page, screenshot, recording_env, recording_files
 ):
-    get_user_model().objects.create_user("strip-user", password=PASSWORD)
-    log_in(page, "strip-user")
-    page.goto("/recordings/upload/")
-    page.set_input_files("#id_files", [str(p) for p in recording_files])
-    with page.expect_navigation(timeout=60_000):
-        page.get_by_role("button", name="Upload and analyse").click()
-    recording = Recording.objects.get()
+    recording = upload_as_new_user(page, "strip-user", recording_files)
     page.goto(f"/recordings/{recording.pk}/")
 
     # the first page: 10 s drawn, beats counted from the server's strip data
@@ -207,13 +208,7 @@ def test_the_strip_is_ecg_paper_with_both_leads_zoom_and_reference_disagreements
     paper's scale puts them, both leads in their own rows, zoom changing the window and the
     scale, a beat whose class disagrees with its reference annotation outlined; on a phone the
     strip scrolls in its box, not the page."""
-    get_user_model().objects.create_user("paper-user", password=PASSWORD)
-    log_in(page, "paper-user")
-    page.goto("/recordings/upload/")
-    page.set_input_files("#id_files", [str(p) for p in recording_files])
-    with page.expect_navigation(timeout=60_000):
-        page.get_by_role("button", name="Upload and analyse").click()
-    recording = Recording.objects.get()
+    recording = upload_as_new_user(page, "paper-user", recording_files)
     # two beats of the first page made known cases: one disagrees with its reference, one not
     beats = list(recording.beats.filter(time_s__gte=1, time_s__lt=9).order_by("index"))
     differ, agree = beats[1], beats[3]
