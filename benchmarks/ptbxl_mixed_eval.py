@@ -173,6 +173,19 @@ def ludb_groups(diagnoses: dict[str, list[str]]) -> dict[str, list[str]]:
     return groups
 
 
+def test_sets(ptbxl_dir, ludb_dir) -> tuple:
+    """The test sets every model is scored on: MIT-BIH DS2 (MLII beat table), PTB-XL fold 10
+    per lead, LUDB lead II with its diagnosis groups."""
+    mlii = load_beat_table(ROOT / "build" / "beats_mlii.npz")
+    ds2 = mlii.subset(np.flatnonzero(np.isin(mlii.records, list(DS2_RECORDS))))
+    tests = {
+        lead: ptbxl_lead_table(ptbxl_dir, "test", lead, n_norm=None, workers=2)
+        for lead in FOLD10_LEADS
+    }
+    ludb, diagnoses = ludb_beat_table(ludb_dir, lead="ii")
+    return ds2, tests, as_mixed(ludb), ludb_groups(diagnoses)
+
+
 def ludb_figures(bundle, table, groups) -> dict:
     idx = np.arange(len(table))
     pred = bundle_probabilities(bundle, table, idx, rr_for(bundle, table)).argmax(axis=1)
@@ -540,15 +553,7 @@ def seeds_main(seeds: list[int], validation_only: bool) -> int:
     print(seeds_markdown(result), flush=True)
     if validation_only:
         return 0
-    mlii = load_beat_table(ROOT / "build" / "beats_mlii.npz")
-    ds2 = mlii.subset(np.flatnonzero(np.isin(mlii.records, list(DS2_RECORDS))))
-    tests = {
-        lead: ptbxl_lead_table(ptbxl_dir, "test", lead, n_norm=None, workers=2)
-        for lead in FOLD10_LEADS
-    }
-    ludb, diagnoses = ludb_beat_table(ludb_dir, lead="ii")
-    ludb = as_mixed(ludb)
-    groups = ludb_groups(diagnoses)
+    ds2, tests, ludb, groups = test_sets(ptbxl_dir, ludb_dir)
 
     def test_figures(bundle) -> dict:
         return {
@@ -597,15 +602,7 @@ def main(argv: list[str] | None = None) -> int:
     ptbxl_dir, mitdb_dir, ludb_dir = default_ptbxl_dir(), default_data_dir(), default_ludb_dir()
     mixed, sources, is_val = mixed_table(Path(mitdb_dir), ptbxl_dir)
     split, counts = mixed_split(mixed, sources, is_val)
-    mlii = load_beat_table(ROOT / "build" / "beats_mlii.npz")
-    ds2 = mlii.subset(np.flatnonzero(np.isin(mlii.records, list(DS2_RECORDS))))
-    tests = {
-        lead: ptbxl_lead_table(ptbxl_dir, "test", lead, n_norm=None, workers=2)
-        for lead in FOLD10_LEADS
-    }
-    ludb, diagnoses = ludb_beat_table(ludb_dir, lead="ii")
-    ludb = as_mixed(ludb)
-    groups = ludb_groups(diagnoses)
+    ds2, tests, ludb, groups = test_sets(ptbxl_dir, ludb_dir)
     result = {
         "description": __doc__.split("\n\n")[0],
         "targets": TARGETS,
