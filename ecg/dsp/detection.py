@@ -29,11 +29,16 @@ from functools import lru_cache
 import numpy as np
 from scipy.ndimage import maximum_filter1d
 
-from ecg.dsp.signal import bandpass
+from ecg.dsp.signal import bandpass, resample, rescale_samples
 
 CHUNK_S = 120.0  # per XQRS run: bounds its backsearch (quadratic in a stretch without beats),
 # memory, and the time between progress updates; accuracy on MIT-BIH is unchanged vs 10 min
 OVERLAP_S = 10.0  # context on each side of a chunk so beats at its edges are found once
+# XQRS below this rate found T waves as beats (PTB-XL at 100 Hz: twice the beats in normal
+# records); such leads are searched at DETECTION_FS, the model rate the training beats of 100 Hz
+# data were detected at (``training.ptbxl_beats.record_beats``).
+MIN_DETECTION_FS = 250.0
+DETECTION_FS = 360.0
 REFINE_S = 0.05  # search radius for the R-wave extremum around each XQRS detection
 MATCH_WINDOW_S = 0.15  # EC57 matching window
 GAP_FILL_MIN_AMPLITUDE = 0.2  # see fill_gaps_from_second_lead
@@ -125,6 +130,22 @@ def refine_peaks(clean: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
     refined = index[np.arange(len(peaks)), np.argmax(np.abs(clean[index]), axis=1)]
     # Two detections can land on the same extremum; keep one.
     return np.unique(refined)
+
+
+def snap_to_extremum(clean: np.ndarray, peaks: np.ndarray, radius: int) -> np.ndarray:
+    """Each peak moved to the largest absolute value of ``clean`` within ``radius`` samples, one
+    output per input (``refine_peaks`` without its de-duplication).
+
+    Beats found at a low sampling rate and scaled to the model's rate land up to one original
+    sample (10 ms at 100 Hz) from the extremum the model's training windows were centred on;
+    the beat-window models are sensitive to that shift.
+    """
+    peaks = np.asarray(peaks, dtype=np.int64)
+    if peaks.size == 0 or radius < 1 or len(clean) == 0:
+        return peaks
+    offsets = np.arange(-radius, radius + 1)
+    index = np.clip(peaks[:, None] + offsets[None, :], 0, len(clean) - 1)
+    return index[np.arange(len(peaks)), np.argmax(np.abs(clean[index]), axis=1)]
 
 
 def _detect_one_lead(
@@ -224,6 +245,8 @@ def detect_beats(
     signal = np.asarray(signal, dtype=np.float32)
     if signal.size < int(2 * fs):
         raise DetectionError("the recording is shorter than 2 seconds: no beat can be detected")
+    if fs < MIN_DETECTION_FS:
+        return _detect_upsampled(signal, fs, second_lead, progress)
     if second_lead is None:
         return _detect_one_lead(signal, fs, progress, (0.0, 1.0))[0]
     # The second lead first: its band-passed copy is gone before the primary one is made
@@ -231,6 +254,21 @@ def detect_beats(
     secondary = _detect_one_lead(second_lead, fs, progress, (0.0, 0.5))[0]
     primary, clean = _detect_one_lead(signal, fs, progress, (0.5, 1.0))
     return fill_gaps_from_second_lead(primary, secondary, fs, clean)
+
+
+def _detect_upsampled(
+    signal: np.ndarray,
+    fs: float,
+    second_lead: np.ndarray | None,
+    progress: ProgressCallback | None,
+) -> np.ndarray:
+    """``detect_beats`` of a low-rate lead, searched at DETECTION_FS (as the training beats of
+    such data were) and returned at ``fs``."""
+    up = resample(signal, fs, DETECTION_FS)
+    second = None if second_lead is None else resample(second_lead, fs, DETECTION_FS)
+    peaks = detect_beats(up, DETECTION_FS, second_lead=second, progress=progress)
+    scaled = rescale_samples(peaks, DETECTION_FS, fs)
+    return np.unique(np.clip(scaled, 0, len(signal) - 1))
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ecg.dsp.detection import snap_to_extremum
 from ecg.dsp.signal import prepare_signal
 from ecg.features.beats import extract_windows, rr_features, window_bounds
 from ecg.features.context import feature_names, rhythm_inputs
@@ -114,6 +115,8 @@ class ModelBundle:
         images = np.asarray(images, dtype=np.uint8)
         if images.ndim == 2:
             images = images[None]
+        if len(images) == 0:  # a nested (ensemble) model fails on an empty batch
+            return np.zeros((0, len(self.classes)), dtype=np.float64)
         inputs: Any = {"image": images[..., None]}
         if "rr" in self.metadata["inputs"]:
             if rr is None:
@@ -172,6 +175,11 @@ class ModelBundle:
         model_fs = float(self.metadata["sampling_rate"])
         clean = prepare_signal(signal, fs, model_fs)
         scaled_peaks = np.round(np.asarray(peaks) * (model_fs / fs)).astype(np.int64)
+        if fs != model_fs:
+            # Training windows are centred on peaks found at the model rate; a peak scaled from
+            # another rate is up to one of its samples off (10 ms at 100 Hz): re-centre it.
+            radius = int(np.ceil(model_fs / min(fs, model_fs)))
+            scaled_peaks = snap_to_extremum(clean, scaled_peaks, radius)
         window = self.metadata["window"]
         windows, kept = extract_windows(
             clean, scaled_peaks, model_fs, pre_s=window["pre_s"], post_s=window["post_s"]

@@ -214,6 +214,8 @@ class LiteBundle(ModelBundle):
         images = np.asarray(images, dtype=np.uint8)
         if images.ndim == 2:
             images = images[None]
+        if len(images) == 0:
+            return np.zeros((0, len(self.classes)), dtype=np.float64)
         inputs = {"image": images[..., None]}
         if "rr" in self.metadata["inputs"]:
             if rr is None:
