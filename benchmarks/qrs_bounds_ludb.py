@@ -44,7 +44,7 @@ OUT = ROOT / "benchmarks" / "results" / "qrs_bounds_ludb.json"
 TARGET_MS = 10.0
 RESAMPLES = 1000
 ESTIMATORS = {"v1": qrs_bounds_v1, "v2": qrs_bounds, "v3": qrs_bounds_v3}
-SPEED_REPEATS = 5
+SPEED_REPEATS = 20
 
 
 def is_development(name: str) -> bool:
