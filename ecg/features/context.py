@@ -72,6 +72,14 @@ QRS_WIDTHS_BY_SET = {
 }
 
 
+def _search_segment(windows: np.ndarray, fs: float, r_index: int) -> tuple[np.ndarray, int]:
+    """The part of each window where a QRS bound is searched (QRS_SEARCH_S around the R peak)
+    and how many samples of it lie before the R peak."""
+    before = min(int(round(QRS_SEARCH_S[0] * fs)), r_index)
+    after = min(int(round(QRS_SEARCH_S[1] * fs)), windows.shape[1] - r_index - 1)
+    return windows[:, r_index - before : r_index + after + 1], before
+
+
 def qrs_bounds(
     windows: np.ndarray,
     fs: float,
@@ -92,9 +100,7 @@ def qrs_bounds(
     windows = np.asarray(windows, dtype=np.float64)
     if windows.ndim != 2 or len(windows) == 0:
         return np.zeros(0), np.zeros(0)
-    before = min(int(round(QRS_SEARCH_S[0] * fs)), r_index)
-    after = min(int(round(QRS_SEARCH_S[1] * fs)), windows.shape[1] - r_index - 1)
-    segment = windows[:, r_index - before : r_index + after + 1]
+    segment, before = _search_segment(windows, fs, r_index)
     # slope[:, i] is the step from sample i to i+1; centred on i+0.5
     slope = np.abs(np.diff(segment, axis=1))
     smooth = max(1, int(round(QRS_SMOOTH_S * fs)))
@@ -187,9 +193,7 @@ def qrs_bounds_v3(windows: np.ndarray, fs: float, r_index: int) -> tuple[np.ndar
     windows = np.asarray(windows, dtype=np.float64)
     if windows.ndim != 2 or len(windows) == 0:
         return np.zeros(0), np.zeros(0)
-    before = min(int(round(QRS_SEARCH_S[0] * fs)), r_index)
-    after = min(int(round(QRS_SEARCH_S[1] * fs)), windows.shape[1] - r_index - 1)
-    segment = windows[:, r_index - before : r_index + after + 1]
+    segment, before = _search_segment(windows, fs, r_index)
     # envelope[:, i] is the smoothed step from sample i to i+1
     envelope = _moving_average(np.abs(np.diff(segment, axis=1)), round(QRS_V3_SMOOTH_S * fs))
     width = envelope.shape[1]
