@@ -30,7 +30,7 @@ from ecg.features.episodes import detect_episodes
 from ecg.features.rhythm import summarise
 from ecg.features.sanity import InputWarning, recording_warnings
 from ecg.io.recording_io import ParsedRecording
-from ecg.models.bundle import ModelBundle
+from ecg.models.bundle import ModelBundle, trained_leads
 
 # One-hour pieces bound memory (a 24-hour recording has ~100,000 beat images). For a model with
 # RR input, "RR over the record's mean RR" is then taken over the hour around the beat, which is
@@ -383,7 +383,7 @@ def analyse(
         labels=beats.labels.tolist(),
         states=states.tolist(),
         lead=recording.lead,
-        trained_lead=bundle.metadata.get("lead"),
+        trained_leads=trained_leads(bundle.metadata),
     )
     if recording.has_reference:
         analysis.detection = evaluate_detection(recording.ann_samples, peaks, recording.fs)

@@ -297,7 +297,9 @@ IMAGE_MODELS = env.dict("IMAGE_MODELS", default={})
 # auto: LiteRT when `manage.py export_lite_models` converted the model (far less memory), else
 # Keras; lite: LiteRT only; keras: always TensorFlow/Keras. See ecg/models/lite_runtime.py.
 MODEL_RUNTIME = env("MODEL_RUNTIME", default="auto")
-RECORDING_MODEL = env("RECORDING_MODEL", default="")  # model name or file stem; "" = first found
+RECORDING_MODEL = env(
+    "RECORDING_MODEL", default="recording_mixed"
+)  # name or file stem; "" = first found
 
 # --- Recordings and the background worker -------------------------------------------------------
 

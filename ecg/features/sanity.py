@@ -8,7 +8,7 @@ read, and says in one sentence why the result may not mean what it seems (issue 
 - ``heart_rate``: the median heart rate from the beat spacing is outside 20-300 bpm;
 - ``sampling_rate``: the beat spacing is implausible at the stated rate but ordinary at a
   common other rate (the file's rate is probably wrong);
-- ``lead``: the analysed lead is not the one the model was trained on (or is unnamed);
+- ``lead``: the analysed lead is not one the model was trained on (or is unnamed);
 - ``inverted``: on a lead whose QRS normally points up (I, II, MLII, aVF, V4-V6), most QRS
   complexes point down (a swapped electrode or a flipped sign).
 
@@ -113,13 +113,13 @@ def recording_warnings(
     labels: Sequence[str],
     states: Sequence[str],
     lead: str,
-    trained_lead: str | None,
+    trained_leads: Sequence[str],
 ) -> list[InputWarning]:
     """Every warning that applies to one analysed lead (empty when nothing looks wrong).
 
     ``peaks`` are the detected beats (samples), ``labels`` and ``states`` their model class and
     state (classified / uncertain / unreadable), ``lead`` the analysed lead's name and
-    ``trained_lead`` the lead in the model's metadata.
+    ``trained_leads`` the leads the model was trained on (its metadata's ``leads``, or ``lead``).
     """
     found: list[InputWarning] = []
     classified = [label for label, state in zip(labels, states, strict=True) if state == CLASSIFIED]
@@ -153,15 +153,19 @@ def recording_warnings(
                 f"but would at {suggested:g} Hz: check the file's sampling rate.",
             )
         )
-    if trained_lead and _normalised_lead(lead) != _normalised_lead(trained_lead):
+    if isinstance(trained_leads, str):  # one lead's name, not its letters
+        trained_leads = [trained_leads]
+    trained = [_normalised_lead(name) for name in trained_leads]
+    if trained and _normalised_lead(lead) not in trained:
         # A CSV without a header names its columns "lead 1", "lead 2"...: no lead is known.
         unnamed = not _normalised_lead(lead) or _normalised_lead(lead).isdigit()
         named = "an unnamed column (its lead is not known)" if unnamed else f"lead {lead}"
+        listed = ", ".join(trained_leads)
         found.append(
             InputWarning(
                 "lead",
-                f"The model was trained on lead {trained_lead}; this analysis read {named}. "
-                "Classes on other leads are less reliable.",
+                f"The model was trained on lead{'s' if len(trained) > 1 else ''} {listed}; this "
+                f"analysis read {named}. Classes on other leads are less reliable.",
             )
         )
     name = _normalised_lead(lead)

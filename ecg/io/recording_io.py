@@ -36,7 +36,7 @@ from ecg.io.recording_base import (
 )
 from ecg.io.recording_csv import parse_csv
 from ecg.io.recording_edf import parse_edf
-from ecg.io.records import PREFERRED_LEAD
+from ecg.io.records import PREFERRED_LEADS
 
 __all__ = [
     "UNITS_TO_MV",
@@ -452,9 +452,10 @@ def _choose_lead(lead_names: list[str], wanted: str | None) -> int:
         raise RecordingFormatError(
             f"lead {wanted!r} not found; the recording has {', '.join(lead_names)}"
         )
-    for index, name in enumerate(lead_names):
-        if name.strip().upper() == PREFERRED_LEAD:
-            return index
+    present = [name.strip().upper() for name in lead_names]
+    for preferred in PREFERRED_LEADS:
+        if preferred in present:
+            return present.index(preferred)
     return 0
 
 

@@ -11,6 +11,9 @@ import numpy as np
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHARED_MITDB = PROJECT_ROOT.parent / "shared" / "data" / "mitdb"
 PREFERRED_LEAD = "MLII"
+# An upload's lead, when the user names none: the first of these it has (the leads the shipped
+# recording model was trained on, MIT-BIH's MLII first), else its first column with a warning.
+PREFERRED_LEADS = ("MLII", "II", "V1", "V5")
 
 
 class RecordError(ValueError):

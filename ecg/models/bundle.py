@@ -226,6 +226,13 @@ def batch_bounds(n: int, batch: int) -> list[tuple[int, int]]:
     return list(zip(starts, starts[1:] + [n], strict=False))
 
 
+def trained_leads(metadata: dict[str, Any]) -> list[str]:
+    """The leads a model was trained on: its metadata's ``leads`` (a model trained on several),
+    else its one ``lead``; empty when the metadata says neither."""
+    leads = metadata.get("leads") or ([metadata["lead"]] if metadata.get("lead") else [])
+    return [str(lead) for lead in leads]
+
+
 def rhythm_feature_set(metadata: dict[str, Any]) -> str:
     """What a model's "rr" input holds (``context.FEATURE_SETS``); bundles before it: "rr"."""
     return str(metadata.get("rhythm_features") or "rr")

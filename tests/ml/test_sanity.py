@@ -22,11 +22,11 @@ def lead(duration_s: float = 60.0, rr_s: float = 0.8) -> tuple[np.ndarray, np.nd
     return ecg(FS, duration_s, times), np.round(times * FS).astype(np.int64)
 
 
-def warnings_of(x, peaks, *, fs=FS, labels=None, states=None, name="MLII", trained="MLII"):
+def warnings_of(x, peaks, *, fs=FS, labels=None, states=None, name="MLII", trained=("MLII",)):
     labels = labels if labels is not None else ["N"] * peaks.size
     states = states if states is not None else ["classified"] * peaks.size
     found = recording_warnings(
-        signal=x, fs=fs, peaks=peaks, labels=labels, states=states, lead=name, trained_lead=trained
+        signal=x, fs=fs, peaks=peaks, labels=labels, states=states, lead=name, trained_leads=trained
     )
     return {w.code: w.message for w in found}
 
@@ -83,3 +83,6 @@ def test_a_lead_other_than_the_trained_one_is_named():
     assert "unnamed column" in warnings_of(x, peaks, name="lead 1")["lead"]
     assert warnings_of(x, peaks, name="mlii") == {}
     assert warnings_of(x, peaks, name="II") == {}  # MIT-BIH's MLII is a modified lead II
+    mixed = ("MLII", "II", "V1", "V5")  # a model trained on several leads
+    assert warnings_of(x, peaks, name="V1", trained=mixed) == {}
+    assert "leads MLII, II, V1, V5" in warnings_of(x, peaks, name="aVL", trained=mixed)["lead"]
