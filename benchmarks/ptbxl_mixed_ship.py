@@ -4,7 +4,7 @@
     python benchmarks/ptbxl_mixed_train.py --seeds 1 2 --only mixed_spec_ctx_v2
     python benchmarks/ptbxl_mixed_eval.py --seeds 0 1 2          # the choice, on validation
     python benchmarks/ptbxl_mixed_ship.py                        # this: models/recording_mixed.*
-    python benchmarks/calibrate_models.py                        # temperature and threshold
+    python benchmarks/calibrate_models.py --ptbxl 300            # temperature and threshold
     python manage.py evaluate_model                              # DS2 figures in models/
 
 The choice was made on validation only (MIT-BIH DS1 records 106, 124, 209, 223 + PTB-XL fold 9,
@@ -39,7 +39,7 @@ from benchmarks.ptbxl_mixed_train import (  # noqa: E402
 from ecg.io.ptbxl import default_ptbxl_dir  # noqa: E402
 from ecg.io.records import default_data_dir  # noqa: E402
 from ecg.models.architectures import build_ensemble  # noqa: E402
-from ecg.models.bundle import ModelBundle, load_bundle, save_bundle  # noqa: E402
+from ecg.models.bundle import ModelBundle, file_sha256, load_bundle, save_bundle  # noqa: E402
 from ecg.training.evaluation import bundle_probabilities, bundle_rr_inputs  # noqa: E402
 from ecg.training.metrics import confusion_matrix, macro_f1  # noqa: E402
 
@@ -51,11 +51,40 @@ SEEDS_JSON = ROOT / "benchmarks" / "results" / "mixed_training_seeds.json"
 TRAINED_LEADS = ["MLII", *PTBXL_LEADS, *SECOND_LEADS]
 
 
+def write_external(model_path: Path, chosen: dict) -> Path:
+    """``<name>.external.json``: the ensemble's test figures on DS2, PTB-XL fold 10 and LUDB from
+    the mixed-training evaluation (the same three members, probabilities averaged), for
+    models/REPORT.md; tied to the model file by its SHA-256."""
+    candidate = chosen["configs"]["candidate"]
+    out = model_path.with_suffix(".external.json")
+    figures = {
+        "source": SEEDS_JSON.relative_to(ROOT).as_posix(),
+        "about": "benchmarks/ptbxl_mixed_eval.py --seeds 0 1 2: the members averaged by "
+        "mixed_eval.AveragedBundle, as the shipped Keras ensemble averages them; PTB-XL record "
+        "F1: a record's class is the class most of its beats are called; LUDB: lead II beats at "
+        "the cardiologists' QRS peaks",
+        "model_sha256": file_sha256(model_path),
+        "ensemble": candidate["ensemble"]["test_headline"],
+        "seed_summary": candidate["test_summary"],
+    }
+    out.write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models-dir", default=str(ROOT / "models"))
     parser.add_argument("--name", default=SHIPPED_NAME)
+    parser.add_argument(
+        "--external-only",
+        action="store_true",
+        help="only rewrite <name>.external.json for the model already in --models-dir",
+    )
     args = parser.parse_args(argv)
+    if args.external_only:
+        model_path = Path(args.models_dir) / f"{args.name}.keras"
+        print(f"wrote {write_external(model_path, json.loads(SEEDS_JSON.read_text()))}")
+        return 0
     members = [load_bundle(OUT / "models" / seeded_name(CANDIDATE, s)) for s in SEEDS]
     ensemble = build_ensemble([m.model for m in members], name=f"{args.name}_ensemble")
 
@@ -114,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     meta.pop("calibration", None)  # fitted afresh by benchmarks/calibrate_models.py
     path = save_bundle(ensemble, meta, Path(args.models_dir) / f"{args.name}.keras")
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    write_external(path, chosen)
     return 0
 
 

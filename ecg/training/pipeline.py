@@ -549,6 +549,18 @@ def seed_spread(models_dir: Path, recording: str) -> dict[str, Any] | None:
     return {**spread, "path": str(path), "stale": spread.get("model_sha256") != current}
 
 
+def external_figures(models_dir: Path, recording: str) -> dict[str, Any] | None:
+    """``models/<recording>.external.json`` (written by ``benchmarks/ptbxl_mixed_ship.py``: the
+    model's figures on PTB-XL fold 10 and LUDB, which evaluate_model does not hold), marked
+    stale when measured on another version of the model file."""
+    path = models_dir / f"{recording}.external.json"
+    if not path.is_file():
+        return None
+    figures = json.loads(path.read_text())
+    current = file_sha256(models_dir / f"{recording}.keras")
+    return {**figures, "path": str(path), "stale": figures.get("model_sha256") != current}
+
+
 def render_reports(models_dir: str | Path, readme: str | Path | None = None) -> dict[str, Any]:
     """REPORT.md (and the README blocks) from the metrics files and ``evaluation.json``."""
     from ecg.training import report
@@ -560,6 +572,7 @@ def render_reports(models_dir: str | Path, readme: str | Path | None = None) -> 
     ctx = json.loads(context_path.read_text())
     ctx["intra_training"] = INTRA_TRAINING
     ctx["seed_spread"] = seed_spread(models_dir, ctx["recording_model"])
+    ctx["external"] = external_figures(models_dir, ctx["recording_model"])
     metrics = {
         p.name.removesuffix(".metrics.json"): json.loads(p.read_text())
         for p in sorted(models_dir.glob("*.metrics.json"))

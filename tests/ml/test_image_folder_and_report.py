@@ -122,14 +122,53 @@ def test_shipped_models_are_small_complete_and_load():
         assert bundle.model.count_params() < 1_000_000, path
         assert all(k in bundle.metadata for k in REQUIRED_KEYS)
         metrics = json.loads(path.with_name(f"{path.stem}.metrics.json").read_text())
-        assert set(metrics["splits"]) == {"intra", "inter"}
+        # a model trained on mixed data (MIT-BIH + PTB-XL) has no random-beat twin
+        mixed = "validation_set" in bundle.metadata.get("training", {})
+        assert set(metrics["splits"]) == ({"inter"} if mixed else {"intra", "inter"})
         images = np.zeros((2, bundle.image_size, bundle.image_size), dtype=np.uint8)
         rr = np.ones((2, bundle.rr_width), dtype=np.float32) if bundle.rr_width else None
         probs = bundle.predict_proba(images, rr)
         np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
         tasks.setdefault(bundle.metadata["task"], []).append(bundle.kind)
     assert sorted(tasks["image"]) == ["beat_image", "spectrogram"]
-    assert len(tasks["recording"]) == 1
+    # the shipped mixed-data model and the MIT-BIH-only one it replaced (kept for the report)
+    assert len(tasks["recording"]) == 2
+
+
+def test_the_settings_name_a_shipped_recording_model():
+    from django.conf import settings
+
+    from ecg.models.bundle import read_metadata
+
+    meta = read_metadata(MODELS / f"{settings.RECORDING_MODEL}.keras")
+    assert meta["task"] == "recording"
+    assert {"MLII", "V1"} <= set(meta["leads"])
+    assert 0.0 < meta["calibration"]["uncertain_below"] < 1.0
+
+
+def test_external_figures_are_tabled_with_targets_and_go_stale_with_the_model(tmp_path):
+    import hashlib
+
+    from ecg.training import pipeline
+
+    assert pipeline.external_figures(tmp_path, "ours") is None
+    (tmp_path / "ours.keras").write_bytes(b"weights v1")
+    figures = {
+        "source": "benchmarks/results/x.json",
+        "about": "test",
+        "model_sha256": hashlib.sha256(b"weights v1").hexdigest(),
+        "ensemble": {"DS2 macro-F1": 0.66, "LUDB sinus no BBB V share": 0.003},
+        "seed_summary": {"DS2 macro-F1": {"mean": 0.64, "sd": 0.04, "min": 0.59, "max": 0.68}},
+    }
+    (tmp_path / "ours.external.json").write_text(json.dumps(figures))
+    lines = report.external_lines(pipeline.external_figures(tmp_path, "ours"))
+    text = "\n".join(lines)
+    assert "| DS2 six-class macro-F1 | >= 0.75 | 0.660 | 0.640 (0.040) [0.590-0.680] | no |" in text
+    assert "| LUDB sinus, no BBB: beats called V | <= 1% | 0.3% | — | yes |" in text
+    assert "PTB-XL" not in text  # figures the file lacks are left out, not invented
+    (tmp_path / "ours.keras").write_bytes(b"weights v2")
+    stale = report.external_lines(pipeline.external_figures(tmp_path, "ours"))
+    assert "run `python benchmarks/ptbxl_mixed_ship.py` again" in stale[0]
 
 
 def test_target_rows_say_met_or_not_with_the_interval_over_test_records():
