@@ -25,7 +25,7 @@ from django.utils import timezone
 from ecg.dsp.signal import bandpass
 from ecg.features import beat_states
 from ecg.features.beats import POST_S, PRE_S, extract_windows, rr_features, window_bounds
-from ecg.features.corrections import reclassify, review_features
+from ecg.features.corrections import teach
 from ecg.features.episodes import detect_episodes
 from ecg.features.rhythm import summarise
 from ecg.features.templates import group_beats, morphology_vectors
@@ -266,7 +266,7 @@ def template_group_relabel(*, user, recording: Recording, group: int, label: str
 
 
 def beats_suggest(*, user, recording: Recording) -> dict[str, int]:
-    """Re-classify the beats not reviewed from the reviewed ones (``corrections.reclassify``) and
+    """Re-classify the beats not reviewed from the reviewed ones (``corrections.teach``) and
     store each suggestion that differs from the model's label in ``Beat.suggested_label``.
     Unreadable beats get none (their signal is noise). Once asked for, the suggestions are
     recomputed after every later correction (``beat_correct``). Returns counts for the message."""
@@ -289,14 +289,15 @@ def _suggestions_write(*, recording: Recording) -> dict[str, int]:
     rr = rr_features(data["samples"], fs)[:, :3]  # every beat, in time order
     morph = morphology_vectors(data["windows"], fs, data["r_index"])
     kept = data["kept"]  # positions (= beat indices in order) that have a window
-    features = review_features(morph, rr[kept], probs[kept])
     position = {int(b): p for p, b in enumerate(data["indices"])}
     confirmed = [(position[i], classes.index(r)) for i, r in reviewed if i in position]
-    new = reclassify(
-        features,
+    new = teach(
+        morph,
+        rr[kept],
         probs[kept],
         np.array([c[0] for c in confirmed], dtype=np.int64),
         np.array([c[1] for c in confirmed], dtype=np.int64),
+        classes,
     )
     suggested = {int(data["indices"][p]): classes[int(k)] for p, k in enumerate(new.argmax(axis=1))}
     updates = []
