@@ -481,7 +481,7 @@ def test_api_beats_label_filter_is_the_shown_class(rec, users):
 # -- suggestions follow later corrections -------------------------------------------------------
 
 
-def test_suggestions_are_recomputed_after_a_later_correction(rec, users):
+def test_suggestions_are_recomputed_after_a_later_correction(client, rec, users):
     wide = [b.index for b in rec.beats.all() if b.index % 7 == 6 and b.index % 11 != 10]
     mistaken = [b.index for b in rec.beats.all() if b.index % 11 == 10 and b.index % 7 != 6]
     alice = users["alice"]
@@ -500,6 +500,9 @@ def test_suggestions_are_recomputed_after_a_later_correction(rec, users):
     assert beats[wide[0]].suggested_label == "" and beats[wide[0]].reviewed_label == "L"
     rec.refresh_from_db()
     assert rec.review["suggestions"]["learned_from"] == 2
+    client.force_login(alice)
+    html = client.get(reverse("recordings:templates", args=[rec.pk])).content.decode()
+    assert "learned from 2 reviewed beats, recomputed after each correction" in html
     before = list(rec.beats.order_by("index").values_list("suggested_label", flat=True))
     # Someone else cannot correct, so nothing is recomputed or written.
     with pytest.raises(Http404):
