@@ -16,7 +16,7 @@ from ecgsite.private_files import private_file_response
 from recordings import review_selectors, review_services, selectors, services
 from recordings.errors import AnalysisNotDone
 from recordings.forms import RecordingSearchForm, RecordingUploadForm
-from recordings.models import Recording
+from recordings.models import Recording, beats_shown_as
 from reports.recording_services import recording_beat_heatmap_get_or_create, recording_report_pdf
 
 from .recording_serializers import (
@@ -104,14 +104,21 @@ class RecordingBeats(GenericAPIView):
 
     @extend_schema(
         summary="The classified beats of a recording, in time order",
-        parameters=[OpenApiParameter("label", str, description="Only beats of this class")],
+        parameters=[
+            OpenApiParameter(
+                "label",
+                str,
+                description="Only beats shown as this class: the reviewed class when a beat was "
+                "corrected, else the model's; uncertain and unreadable beats are of no class",
+            )
+        ],
         responses={200: BeatSerializer(many=True), 404: ERROR, 409: ERROR},
     )
     def get(self, request, pk: int):
         recording = _done(_recording(request, pk))
         beats = recording.beats.select_related("reviewed_by").order_by("index")
         if label := request.query_params.get("label"):
-            beats = beats.filter(label=label)
+            beats = beats.filter(beats_shown_as(label))
         page = self.paginate_queryset(beats)
         return self.get_paginated_response(BeatSerializer(page, many=True).data)
 

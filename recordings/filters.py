@@ -7,7 +7,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
-from .models import Beat, Recording
+from .models import Beat, Recording, beats_shown_as
 
 
 class RecordingFilterSet(django_filters.FilterSet):
@@ -30,7 +30,7 @@ class RecordingFilterSet(django_filters.FilterSet):
         )
 
     def filter_with_beats_of_class(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """Recordings with at least one beat shown as the class (uncertain and unreadable beats
-        are not said to be of any class)."""
-        shown = Beat.objects.filter(label=value, state=Beat.State.CLASSIFIED)
+        """Recordings with at least one beat shown as the class: the clinician's class for a
+        reviewed beat, else the model's; uncertain and unreadable beats are of no class."""
+        shown = Beat.objects.filter(beats_shown_as(value))
         return queryset.filter(pk__in=shown.values("recording_id"))

@@ -202,6 +202,14 @@ class Beat(models.Model):
         return self.reviewed_label or self.label
 
 
+def beats_shown_as(label: str) -> models.Q:
+    """Beats counted and listed as class ``label``: reviewed as it, or classified as it by the
+    model and not reviewed (an uncertain or unreadable beat is never listed under a class)."""
+    return models.Q(reviewed_label=label) | models.Q(
+        reviewed_label="", label=label, state=Beat.State.CLASSIFIED
+    )
+
+
 def shown_label(label: str, state: str, runner_up: str) -> str:
     if state == Beat.State.UNREADABLE:
         return "unreadable"

@@ -52,6 +52,9 @@ def review_overview(*, recording: Recording) -> dict[str, Any]:
         "beats_reviewed": int(review.get("beats_reviewed", 0)),
         "reviewers": list(review.get("reviewers", [])),
         "suggested": recording.beats.exclude(suggested_label="").count(),
+        # how many reviewed beats the suggestions shown were learned from (all of them: they
+        # are recomputed after every correction once asked for)
+        "suggestions_learned_from": int((review.get("suggestions") or {}).get("learned_from", 0)),
         "model_classes": (review.get("model_summary") or {}).get("classes") or [],
     }
 

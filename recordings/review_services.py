@@ -25,7 +25,7 @@ from django.utils import timezone
 from ecg.dsp.signal import bandpass
 from ecg.features import beat_states
 from ecg.features.beats import POST_S, PRE_S, extract_windows, rr_features, window_bounds
-from ecg.features.corrections import reclassify, review_features
+from ecg.features.corrections import teach
 from ecg.features.episodes import detect_episodes
 from ecg.features.rhythm import summarise
 from ecg.features.templates import group_beats, morphology_vectors
@@ -107,7 +107,24 @@ def beat_correct(*, user, recording: Recording, beat_indices: Iterable, label: s
                 reviewed_label=label, reviewed_by=user, suggested_label=""
             )
         review_refresh_summary(recording=recording)
+    if (recording.review or {}).get("suggestions"):
+        _suggestions_refresh(recording=recording)
     return len(found)
+
+
+def _suggestions_refresh(*, recording: Recording) -> None:
+    """Suggestions were asked for before this correction: recompute them from every correction
+    so none is left from an older set. Runs after the correction is saved; if the lead cannot be
+    read now, the old suggestions are cleared rather than left stale (the button says why)."""
+    try:
+        _suggestions_write(recording=recording)
+    except (OSError, ValueError):
+        with transaction.atomic():
+            recording.beats.exclude(suggested_label="").update(suggested_label="")
+            review = dict(recording.review)
+            review.pop("suggestions", None)
+            recording.review = review
+            Recording.objects.filter(pk=recording.pk).update(review=review)
 
 
 def _shown(label: str, state: str, runner_up: str) -> str:
@@ -249,10 +266,15 @@ def template_group_relabel(*, user, recording: Recording, group: int, label: str
 
 
 def beats_suggest(*, user, recording: Recording) -> dict[str, int]:
-    """Re-classify the beats not reviewed from the reviewed ones (``corrections.reclassify``) and
+    """Re-classify the beats not reviewed from the reviewed ones (``corrections.teach``) and
     store each suggestion that differs from the model's label in ``Beat.suggested_label``.
-    Unreadable beats get none (their signal is noise). Returns counts for the message."""
+    Unreadable beats get none (their signal is noise). Once asked for, the suggestions are
+    recomputed after every later correction (``beat_correct``). Returns counts for the message."""
     _check(user=user, recording=recording)
+    return _suggestions_write(recording=recording)
+
+
+def _suggestions_write(*, recording: Recording) -> dict[str, int]:
     classes = _classes(recording)
     fields = ("pk", "index", "label", "state", "reviewed_label")
     beats = list(recording.beats.order_by("index").values_list(*fields))
@@ -267,14 +289,15 @@ def beats_suggest(*, user, recording: Recording) -> dict[str, int]:
     rr = rr_features(data["samples"], fs)[:, :3]  # every beat, in time order
     morph = morphology_vectors(data["windows"], fs, data["r_index"])
     kept = data["kept"]  # positions (= beat indices in order) that have a window
-    features = review_features(morph, rr[kept], probs[kept])
     position = {int(b): p for p, b in enumerate(data["indices"])}
     confirmed = [(position[i], classes.index(r)) for i, r in reviewed if i in position]
-    new = reclassify(
-        features,
+    new = teach(
+        morph,
+        rr[kept],
         probs[kept],
         np.array([c[0] for c in confirmed], dtype=np.int64),
         np.array([c[1] for c in confirmed], dtype=np.int64),
+        classes,
     )
     suggested = {int(data["indices"][p]): classes[int(k)] for p, k in enumerate(new.argmax(axis=1))}
     updates = []
@@ -283,7 +306,14 @@ def beats_suggest(*, user, recording: Recording) -> dict[str, int]:
         if reviewed_label or state == beat_states.UNREADABLE or value == label:
             value = ""
         updates.append(Beat(pk=pk, suggested_label=value))
+    changed = sum(1 for b in updates if b.suggested_label)
+    counts = {"suggested": changed, "learned_from": len(confirmed)}
+    # Marks that suggestions were asked for (so later corrections recompute them), and from
+    # how many reviewed beats the ones shown were learned.
+    review = dict(recording.review or {})
+    review["suggestions"] = {**counts, "updated_at": timezone.now().isoformat(timespec="seconds")}
     with transaction.atomic():
         Beat.objects.bulk_update(updates, ["suggested_label"], batch_size=2000)
-    changed = sum(1 for b in updates if b.suggested_label)
-    return {"suggested": changed, "learned_from": len(confirmed)}
+        recording.review = review
+        Recording.objects.filter(pk=recording.pk).update(review=review)
+    return counts

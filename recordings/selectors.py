@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from PIL import Image
 
@@ -25,7 +25,14 @@ from ecg.dsp.signal import bandpass
 from ecg.recording_analysis import render_beat_images
 
 from .filters import RecordingFilterSet
-from .models import CLASS_COLOURS, CLASS_TEXT_COLOURS, Beat, Recording, shown_label
+from .models import (
+    CLASS_COLOURS,
+    CLASS_TEXT_COLOURS,
+    Beat,
+    Recording,
+    beats_shown_as,
+    shown_label,
+)
 from .services import mapped_signals
 
 STRIP_MAX_POINTS = 4000
@@ -357,15 +364,10 @@ def recording_next_beat(
     *, recording: Recording, after_s: float, label: str, backwards: bool = False
 ) -> Beat | None:
     """The next (or previous) beat shown as class ``label`` after ``after_s`` seconds."""
-    beats = recording.beats.filter(_shown_as(label))
+    beats = recording.beats.filter(beats_shown_as(label))
     if backwards:
         return beats.filter(time_s__lt=after_s).order_by("-time_s").first()
     return beats.filter(time_s__gt=after_s).order_by("time_s").first()
-
-
-def _shown_as(label: str) -> Q:
-    """Beats counted as class ``label``: reviewed as it, or classified as it and not reviewed."""
-    return Q(reviewed_label=label) | Q(reviewed_label="", label=label, state=Beat.State.CLASSIFIED)
 
 
 def _probabilities(recording: Recording) -> np.ndarray:
@@ -471,7 +473,7 @@ def recording_class_zip(
         raise Http404("No such part.")
     first = (part - 1) * max_beats
     beats = list(
-        recording.beats.filter(_shown_as(label))
+        recording.beats.filter(beats_shown_as(label))
         .order_by("index")
         .values_list("index", "sample")[first : first + max_beats]
     )

@@ -21,6 +21,14 @@ confirmed beat is (the largest weight c):
 so a beat just like a confirmed one takes its label, a beat unlike every confirmed beat keeps
 the model's answer, and confirmed beats keep exactly the label they were given. The scales were
 chosen on MIT-BIH DS1 (``benchmarks/review_benchmark.py --choose``; docs/review.md).
+
+A premature atrial beat (A) looks like a normal one (N): what tells them apart is its timing
+(and the P wave, not measured here), so the morphology-led vote above cannot separate them.
+``premature_step`` then decides N against A, for the beats left N or A, with a per-patient
+logistic regression on the rhythm block alone, fitted on the confirmed N / A beats (each
+weighing ``CONFIRMED_WEIGHT``) and on the beats the model calls N or A with probability
+``PSEUDO_CONFIDENCE`` or more (weight 1: the model's view of this patient, which the confirmed
+beats outweigh where they disagree). ``teach`` runs both steps.
 """
 
 from __future__ import annotations
@@ -31,6 +39,9 @@ MORPH_SCALE_MV = 0.16
 RHYTHM_SCALE = 0.20
 MODEL_SCALE = 2.0
 BLOCK = 4096  # beats per block of the distance computation (bounded memory)
+# premature_step, chosen on MIT-BIH DS1 with the vote's scales fixed (docs/review.md)
+CONFIRMED_WEIGHT = 200.0
+PSEUDO_CONFIDENCE = 0.9
 
 
 def rhythm_block(rr: np.ndarray) -> np.ndarray:
@@ -112,3 +123,97 @@ def reclassify(
         out[lo : lo + BLOCK] = (1 - closeness) * probs[lo : lo + BLOCK] + closeness * vote
     out[confirmed] = onehot  # the clinician's word is final for the beats they reviewed
     return out
+
+
+def premature_step(
+    probs: np.ndarray,
+    model_probs: np.ndarray,
+    rr: np.ndarray,
+    confirmed: np.ndarray,
+    confirmed_labels: np.ndarray,
+    *,
+    normal: int,
+    premature: int,
+    confirmed_weight: float = CONFIRMED_WEIGHT,
+    pseudo_confidence: float = PSEUDO_CONFIDENCE,
+    model_feature: bool = False,
+) -> np.ndarray:
+    """N against A from the patient's own rhythm: ``probs`` (after ``reclassify``) with the
+    N + A mass of every beat whose best class is N or A shared out again by a per-patient
+    logistic regression on ``rhythm_block(rr)`` (see the module docstring).
+
+    ``model_probs``: the model's own probabilities (the pseudo-labels); ``rr``:
+    ``beats.rr_features`` rows; ``normal`` / ``premature``: the class indices of N and A.
+    ``model_feature`` adds the model's log(p_A / p_N) as a fourth input (tried on DS1, not
+    kept). Confirmed beats keep their rows. If neither the confirmed beats nor the confident
+    model calls hold an A, every N-or-A beat becomes N; if they hold no N, nothing changes.
+    Deterministic (lbfgs, no random start).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    probs = np.asarray(probs, dtype=np.float64)
+    model_probs = np.asarray(model_probs, dtype=np.float64)
+    confirmed = np.asarray(confirmed, dtype=np.int64)
+    confirmed_labels = np.asarray(confirmed_labels, dtype=np.int64)
+    x = rhythm_block(np.asarray(rr)[:, :3])
+    if model_feature:
+        odds = np.log((model_probs[:, premature] + 1e-4) / (model_probs[:, normal] + 1e-4))
+        x = np.concatenate([x, odds[:, None] / 5.0], axis=1)
+    pair = (normal, premature)
+    open_ = np.isin(probs.argmax(axis=1), pair)  # beats whose answer is N or A ...
+    open_[confirmed] = False  # ... and that nobody reviewed
+    taught = np.isin(confirmed_labels, pair)
+    pseudo = (
+        np.isin(model_probs.argmax(axis=1), pair)
+        & (model_probs.max(axis=1) >= pseudo_confidence)
+        & open_
+    )
+    rows = np.concatenate([confirmed[taught], np.flatnonzero(pseudo)])
+    target = np.concatenate(
+        [confirmed_labels[taught] == premature, model_probs[pseudo].argmax(axis=1) == premature]
+    ).astype(int)
+    weight = np.concatenate([np.full(int(taught.sum()), confirmed_weight), np.ones(pseudo.sum())])
+    out = probs.copy()
+    if len(rows) == 0 or target.min() == 1:
+        return out  # nothing known to be N in this patient: leave the vote's answer
+    if target.max() == 0:
+        share = np.zeros(len(probs))  # no A anywhere, neither confirmed nor confidently called
+    else:
+        fitted = LogisticRegression(C=1.0, max_iter=500).fit(x[rows], target, sample_weight=weight)
+        share = fitted.predict_proba(x)[:, 1]
+    mass = probs[open_, normal] + probs[open_, premature]
+    out[open_, premature] = mass * share[open_]
+    out[open_, normal] = mass * (1.0 - share[open_])
+    return out
+
+
+def teach(
+    morphology: np.ndarray,
+    rr: np.ndarray,
+    probs: np.ndarray,
+    confirmed: np.ndarray,
+    confirmed_labels: np.ndarray,
+    classes: list[str],
+    *,
+    premature: bool = True,
+    **params: float,
+) -> np.ndarray:
+    """Every beat's probabilities after the clinician's answers: ``reclassify`` on
+    ``review_features``, then (``premature``) ``premature_step`` when the classes hold N and
+    A. ``params``: the scales of ``review_features`` and the settings of ``premature_step``."""
+    scales = {k: params[k] for k in ("morph_scale", "rhythm_scale", "model_scale") if k in params}
+    step = {k: v for k, v in params.items() if k not in scales}
+    features = review_features(morphology, rr, probs, **scales)
+    out = reclassify(features, probs, confirmed, confirmed_labels)
+    if not premature or len(confirmed) == 0 or not {"N", "A"} <= set(classes):
+        return out  # nothing taught: the model's answer stands
+    return premature_step(
+        out,
+        probs,
+        rr,
+        confirmed,
+        confirmed_labels,
+        normal=classes.index("N"),
+        premature=classes.index("A"),
+        **step,
+    )

@@ -92,6 +92,61 @@ def test_confirmed_beats_keep_the_label_given_and_no_correction_changes_nothing(
     np.testing.assert_array_equal(unchanged, probs)
 
 
+def premature_patient(n: int = 300, seed: int = 0):
+    """N and A beats of one shape (morphology noise only) that differ in timing: every 10th beat
+    comes at 55% of the 0.8 s cycle, then a pause. The "model" calls every beat N with some
+    doubt, except every 15th normal-timed beat, which it calls A confidently (its mistake)."""
+    rng = np.random.default_rng(seed)
+    is_a = np.arange(n) % 10 == 5
+    gaps = np.where(is_a, 0.44, np.where(np.roll(is_a, 1), 1.16, 0.8))
+    peaks = np.round(np.cumsum(gaps + rng.normal(0, 0.01, n)) * FS).astype(int)
+    rr = rr_features(peaks, FS)
+    morph = 0.5 + rng.normal(0, 0.15, (n, 40))  # one shape for both classes, noisy
+    probs = np.tile([0.0, 0.75, 0.25], (n, 1))  # classes L, N, A
+    false_a = (np.arange(n) % 15 == 7) & ~is_a
+    probs[false_a] = [0.0, 0.05, 0.95]
+    return morph, rr, probs, is_a, false_a
+
+
+def test_premature_beats_of_one_shape_follow_the_confirmed_timing():
+    morph, rr, probs, is_a, false_a = premature_patient()
+    classes = ["L", "N", "A"]
+    confirmed = np.array([5, 8])  # one premature beat confirmed A, one on time confirmed N
+    given = np.array([2, 1])
+    fixed = corrections.teach(morph, rr, probs, confirmed, given, classes)
+    called = fixed.argmax(axis=1)
+    rest = np.setdiff1d(np.arange(len(probs)), confirmed)
+    assert (called[rest][is_a[rest]] == 2).all()  # every other premature beat: A
+    assert (called[rest][~is_a[rest]] == 1).all()  # on time, the model's false A calls too: N
+    assert false_a[rest].any()
+    np.testing.assert_array_equal(fixed[confirmed].argmax(axis=1), given)
+    np.testing.assert_allclose(fixed.sum(axis=1), 1.0)
+    # the vote alone cannot tell them apart: one shape, and the rhythm is one block of three
+    vote = corrections.teach(morph, rr, probs, confirmed, given, classes, premature=False)
+    assert (vote.argmax(axis=1)[rest] != called[rest]).any()
+    again = corrections.teach(morph, rr, probs, confirmed, given, classes)
+    np.testing.assert_array_equal(fixed, again)  # deterministic
+
+
+def test_premature_step_without_any_a_makes_the_model_a_calls_n_and_needs_n_and_a():
+    morph, rr, probs, is_a, false_a = premature_patient()
+    on_time = ~is_a & ~false_a
+    probs[is_a] = [0.0, 0.9, 0.1]  # the model misses the premature beats entirely
+    confirmed = np.flatnonzero(on_time)[:3]
+    fixed = corrections.teach(morph, rr, probs, confirmed, np.array([1, 1, 1]), ["L", "N", "A"])
+    assert (fixed.argmax(axis=1) == 1).all()  # no A confirmed or confidently called: all N
+    # classes without A (or nothing confirmed): the vote's answer stands
+    no_a = corrections.teach(morph, rr, probs, confirmed, np.array([1, 1, 1]), ["L", "N", "V"])
+    vote = corrections.teach(
+        morph, rr, probs, confirmed, np.array([1, 1, 1]), ["L", "N", "A"], premature=False
+    )
+    np.testing.assert_array_equal(no_a, vote)
+    empty = corrections.teach(
+        morph, rr, probs, np.array([], int), np.array([], int), ["L", "N", "A"]
+    )
+    np.testing.assert_array_equal(empty, probs)
+
+
 def test_class_f1_intervals_bracket_the_pooled_f1():
     per_record = {
         "a": [[50, 2], [1, 10]],

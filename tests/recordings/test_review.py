@@ -422,3 +422,115 @@ def test_a_review_recounts_the_rhythm_episodes_and_keeps_the_models(rec, users):
     page.force_login(users["alice"])
     html = page.get(rec.get_absolute_url()).content.decode()
     assert "Recounted with the reviewed classes" in html
+
+
+# -- the label the user sees, everywhere (history filter, API ?label=) -----------------------
+
+
+def test_history_class_filter_follows_the_reviewed_label_and_skips_uncertain(client, rec, users):
+    history = reverse("pages:history")
+    url = rec.get_absolute_url()
+    client.force_login(users["alice"])
+
+    def listed(code: str) -> bool:
+        return url in client.get(history, {"predicted_class": code}).content.decode()
+
+    # Beat 3 is uncertain: called R by the model, it must not list the recording under R.
+    Beat.objects.filter(recording=rec, index=3).update(label="R", runner_up="N")
+    assert not listed("R") and not listed("A") and listed("V")
+    review_services.beat_correct(user=users["alice"], recording=rec, beat_indices=[4], label="A")
+    assert listed("A")
+    # Every beat the model called V reviewed as N: no longer a recording "with V beats".
+    model_v = list(rec.beats.filter(label="V").values_list("index", flat=True))
+    review_services.beat_correct(
+        user=users["alice"], recording=rec, beat_indices=model_v, label="N"
+    )
+    assert not listed("V") and listed("N")
+    # A reviewed uncertain beat counts with the clinician's class.
+    review_services.beat_correct(user=users["alice"], recording=rec, beat_indices=[3], label="R")
+    assert listed("R")
+    # Someone else's recording is never listed, whatever the class.
+    client.force_login(users["bob"])
+    assert not listed("A") and not listed("R")
+
+
+def test_api_beats_label_filter_is_the_shown_class(rec, users):
+    url = reverse("api:recording-beats", args=[rec.pk])
+    client = api(users["alice"])
+
+    def indices(code: str) -> set[int]:
+        found, page = set(), client.get(url, {"label": code})
+        while True:
+            assert page.status_code == 200, page.content
+            body = page.json()
+            found |= {b["index"] for b in body["results"]}
+            if not body.get("next"):
+                return found
+            page = client.get(body["next"])
+
+    uncertain = rec.beats.get(index=3)
+    assert uncertain.state == "uncertain" and 3 not in indices(uncertain.label)
+    review_services.beat_correct(user=users["alice"], recording=rec, beat_indices=[1], label="V")
+    assert 1 in indices("V") and 1 not in indices("N")  # model said N, the clinician V
+    assert rec.beats.get(index=1).label == "N"
+    review_services.beat_correct(user=users["alice"], recording=rec, beat_indices=[3], label="A")
+    assert indices("A") == {3}
+    assert api(users["bob"]).get(url, {"label": "A"}).status_code == 404
+
+
+# -- suggestions follow later corrections -------------------------------------------------------
+
+
+def test_suggestions_are_recomputed_after_a_later_correction(client, rec, users):
+    wide = [b.index for b in rec.beats.all() if b.index % 7 == 6 and b.index % 11 != 10]
+    mistaken = [b.index for b in rec.beats.all() if b.index % 11 == 10 and b.index % 7 != 6]
+    alice = users["alice"]
+    # No suggestion asked for: a correction computes none.
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=mistaken[:1], label="N")
+    assert not rec.beats.exclude(suggested_label="").exists()
+    review_services.beats_suggest(user=alice, recording=rec)
+    rec.refresh_from_db()
+    assert rec.review["suggestions"]["learned_from"] == 1
+    assert all(rec.beats.get(index=i).suggested_label == "" for i in wide)
+    # The clinician says one wide beat is an L: the other wide beats follow without a new press.
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=wide[:1], label="L")
+    beats = {b.index: b for b in rec.beats.all()}
+    assert all(beats[i].suggested_label == "L" for i in wide[1:])
+    assert all(beats[i].suggested_label == "N" for i in mistaken[1:])
+    assert beats[wide[0]].suggested_label == "" and beats[wide[0]].reviewed_label == "L"
+    rec.refresh_from_db()
+    assert rec.review["suggestions"]["learned_from"] == 2
+    client.force_login(alice)
+    html = client.get(reverse("recordings:templates", args=[rec.pk])).content.decode()
+    assert "learned from 2 reviewed beats, recomputed after each correction" in html
+    before = list(rec.beats.order_by("index").values_list("suggested_label", flat=True))
+    # Someone else cannot correct, so nothing is recomputed or written.
+    with pytest.raises(Http404):
+        review_services.beat_correct(
+            user=users["bob"], recording=rec, beat_indices=wide[1:2], label="N"
+        )
+    assert list(rec.beats.order_by("index").values_list("suggested_label", flat=True)) == before
+    assert BeatCorrection.objects.count() == 2
+
+
+def test_suggestions_that_cannot_be_recomputed_are_cleared_not_left_stale(
+    client, rec, users, monkeypatch
+):
+    alice = users["alice"]
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[10], label="N")
+    review_services.beats_suggest(user=alice, recording=rec)
+    assert rec.beats.exclude(suggested_label="").exists()
+
+    def unreadable(*args, **kwargs):
+        raise OSError("lead gone")
+
+    monkeypatch.setattr(review_services, "beat_windows", unreadable)
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[6], label="L")
+    rec.refresh_from_db()
+    assert rec.beats.get(index=6).reviewed_label == "L"  # the correction is kept
+    assert not rec.beats.exclude(suggested_label="").exists()
+    assert "suggestions" not in rec.review
+    monkeypatch.undo()  # (the templates page reads the lead to group the beats)
+    client.force_login(alice)
+    html = client.get(reverse("recordings:templates", args=[rec.pk])).content.decode()
+    assert "suggested from your corrections" not in html
