@@ -13,12 +13,12 @@ it, and the other way round) and duration sensitivity / positive predictivity (o
 seconds over reference / detected seconds), pooled over records (each record's times are
 shifted so no two records overlap).
 
-AF is scored four ways on the same beats: the app (the rhythm detector of
+AF is scored five ways on the same beats: the app (the rhythm detector of
 ``ecg.features.episodes``: intervals around a classified V and isolated premature beats left
 out, uncertain beats' intervals kept, no interval over unreadable signal), the same without its
-edge refinement, the library without states (every beat's model class, no quality), and the
-classical RR-irregularity baseline (``af_baseline``: a normalised RMSSD over every interval,
-ectopy and all).
+edge refinement, the same without any beat class (RR intervals alone), the library without
+states (every beat's model class, no quality), and the classical RR-irregularity baseline
+(``af_baseline``: a normalised RMSSD over every interval, ectopy and all).
 
 The AF parameters (``AF_WINDOW``, ``AF_LAGS``, ``AF_ON``, ``AF_OFF``, ``AF_MIN_S``,
 ``AF_MIN_SHARE``) were chosen on DS1 (its AF records are 201 and 203): the grid point with the
@@ -108,18 +108,21 @@ def analyse_record(data_dir: Path, name: str, bundle) -> dict[str, Any]:
             (e.start_s, e.end_s) for e in detect_episodes(peaks, labels, fs) if e.kind == "AF"
         ],
         "baseline_af": [(e.start_s, e.end_s) for e in af_baseline(peaks, fs)],
-        "unrefined_af": [(e.start_s, e.end_s) for e in unrefined_af(analysis, fs)],
+        "unrefined_af": [(e.start_s, e.end_s) for e in app_af(analysis, fs, refine_edges=False)],
+        "classless_af": [(e.start_s, e.end_s) for e in app_af(analysis, fs, classes=False)],
     }
 
 
-def unrefined_af(analysis, fs: float) -> list:
-    """The app's AF detector as the app calls it, but its edges left where the window score
-    puts them (``refine_edges=False``)."""
+def app_af(analysis, fs: float, *, refine_edges: bool = True, classes: bool = True) -> list:
+    """The app's AF detector as the app calls it, with its edges left where the window score
+    puts them (``refine_edges=False``) or without any beat class (``classes=False``: no V
+    left out, the RR intervals alone), to show how much the model's classes matter."""
     states = analysis.states.tolist()
     shown = np.where(analysis.states == "classified", analysis.beats.labels, "")
     spans = unreadable_spans(analysis.quality)
     usable = usable_intervals(analysis.beats.samples, fs, states=states, unreadable_s=spans)
-    return af_episodes(analysis.beats.samples, shown, fs, usable=usable, refine_edges=False)
+    labels = shown if classes else None
+    return af_episodes(analysis.beats.samples, labels, fs, usable=usable, refine_edges=refine_edges)
 
 
 def pooled(rows: dict[str, dict], key: str, kind: str, records: list[str]) -> dict[str, Any]:
@@ -176,6 +179,7 @@ def main() -> None:
             "app": pooled(rows, "app", "AF", records),
             "library_without_states": pooled(rows, "no_states_af", "AF", records),
             "app_without_edge_refinement": pooled(rows, "unrefined_af", "AF", records),
+            "app_without_beat_classes": pooled(rows, "classless_af", "AF", records),
             "rr_irregularity_baseline": pooled(rows, "baseline_af", "AF", records),
         }
         for group, records in groups.items()
@@ -223,8 +227,8 @@ def main() -> None:
     }
     for group, scores in af.items():
         print(f"\nAF, {group} ({scores['records']} records)")
-        keys = ("app", "app_without_edge_refinement", "library_without_states",
-                "rr_irregularity_baseline")  # fmt: skip
+        keys = ("app", "app_without_edge_refinement", "app_without_beat_classes",
+                "library_without_states", "rr_irregularity_baseline")  # fmt: skip
         for key in keys:
             s = scores[key]
             print(f"  {key:30s} episode Se {s['episode_sensitivity']} +P "
