@@ -22,8 +22,9 @@ states (every beat's model class, no quality), and the classical RR-irregularity
 
 The AF parameters (``AF_WINDOW``, ``AF_LAGS``, ``AF_ON``, ``AF_OFF``, ``AF_MIN_S``,
 ``AF_MIN_SHARE``) were chosen on DS1 (its AF records are 201 and 203): the grid point with the
-best worst of the four EC57 scores. Nothing here is tuned; DS2 (AF in 202, 210, 219, 221, 222)
-is reported as held out. Results go to ``benchmarks/results/episodes.json``.
+best worst of the four EC57 scores (``benchmarks/af_parameters_ds1.py``). Nothing here is tuned;
+DS2 (AF in 202, 210, 219, 221, 222) is reported as held out. Results go to
+``benchmarks/results/episodes.json``.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ import numpy as np
 from ecg.features.beat_states import CLASSIFIED, UNREADABLE
 
 # AF: chosen on DS1 (its AF records are 201 and 203) by the best worst of the four EC57 scores
-# over a grid (benchmarks/episodes_benchmark.py, docs/episodes.md); never on DS2.
+# over a grid (benchmarks/af_parameters_ds1.py, docs/episodes.md); never on DS2.
 AF_WINDOW = 90  # RR intervals per irregularity window (about 70 s at 75 bpm)
 AF_LAGS = 3  # each interval against the 3 before it: bigeminy and trigeminy repeat within 3
 AF_ON = 0.08  # irregularity that starts an episode
