@@ -3,13 +3,15 @@
 Pure functions of beat times (samples at ``fs``) and beat classes. Each episode has a kind, a
 start and an end (seconds) and its number of beats:
 
-* ``AF``: atrial fibrillation / flutter. Irregularly irregular conduction, measured over a
-  sliding window of ``AF_WINDOW`` RR intervals as the median absolute successive RR difference
-  over the median RR (a robust normalised RMSSD). Intervals next to a ventricular or atrial
-  ectopic beat are left out first, so a sinus rhythm with frequent premature beats is not called
-  AF (the classical baseline, ``af_baseline``, keeps them and pays for it). A window is AF-like
-  above ``AF_THRESHOLD``; AF-like stretches shorter than ``AF_MIN_S`` are dropped and gaps
-  shorter than ``AF_MERGE_S`` between them are bridged;
+* ``AF``: atrial fibrillation / flutter, read from the rhythm, not from the class mix. Over a
+  sliding window of ``AF_WINDOW`` RR intervals, the median of each interval's smallest
+  difference from the ``AF_LAGS`` intervals before it, over the median RR
+  (``af_irregularity``): AF is irregular at every lag, while sinus rhythm, bigeminy, trigeminy
+  and a premature beat with its pause repeat within three. The classes only leave out the
+  intervals around a classified V; isolated premature beats in a regular rhythm are found from
+  the RR intervals. An episode starts above ``AF_ON`` and ends at ``AF_OFF`` (hysteresis); gaps
+  under ``AF_MERGE_S`` are bridged, episodes under ``AF_MIN_S`` dropped. The classical
+  baseline (``af_baseline``: normalised RMSSD over every interval) is kept for the benchmark;
 * ``VT`` / ``SVT``: runs of at least 3 consecutive V / A beats faster than 100 bpm;
 * ``VFL``: runs of at least 3 consecutive flutter (``!``) beats;
 * ``bigeminy`` / ``trigeminy``: at least 3 cycles of one V after every one / two other beats;
@@ -21,9 +23,8 @@ Only what could be read makes an episode (``detect_episodes(..., states=, unread
 beat whose state (``ecg.features.beat_states``) is not "classified" has no class here, so it
 breaks a VT / SVT / flutter run or a bigeminy / trigeminy pattern and never joins one; an RR
 interval that touches an unreadable beat or crosses an unreadable stretch is no interval, so it
-makes no pause, no AF irregularity and no heart rate (an uncertain beat is still a heartbeat:
-its intervals count, as in the rhythm summary, except for AF: an uncertain beat may be
-ectopic, so the AF rule leaves its intervals out as it does an ectopic beat's).
+makes no pause, no AF irregularity and no heart rate, and no AF episode spans it (an uncertain
+beat is still a heartbeat: its intervals count, for AF too, as in the rhythm summary).
 
 ``episode_scores`` scores detected episodes against reference ones as ANSI/AAMI EC57 does
 (episode and duration sensitivity and positive predictivity).
@@ -39,12 +40,21 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ecg.features.beat_states import CLASSIFIED, UNCERTAIN, UNREADABLE
+from ecg.features.beat_states import CLASSIFIED, UNREADABLE
 
-AF_WINDOW = 32  # RR intervals per irregularity window (about 25 s at 75 bpm)
-AF_THRESHOLD = 0.11  # chosen on DS1 (records 201, 203 hold its AF), never on DS2
+# AF: chosen on DS1 (its AF records are 201 and 203) by the best worst of the four EC57 scores
+# over a grid (benchmarks/af_parameters_ds1.py, docs/episodes.md); never on DS2.
+AF_WINDOW = 90  # RR intervals per irregularity window (about 70 s at 75 bpm)
+AF_LAGS = 3  # each interval against the 3 before it: bigeminy and trigeminy repeat within 3
+AF_ON = 0.08  # irregularity that starts an episode
+AF_OFF = 0.056  # and that ends it (0.7 x AF_ON: hysteresis)
+AF_MIN_SHARE = 0.5  # of a window's intervals left after ectopy, or the window has no score
 AF_MIN_S = 30.0
 AF_MERGE_S = 10.0
+PREMATURE_CONTEXT = 9  # intervals of the local median for an isolated premature beat
+# The classical baseline (af_baseline), as first shipped: never tuned further.
+BASELINE_WINDOW = 32
+BASELINE_THRESHOLD = 0.11
 RUN_MIN_BEATS = 3
 FAST_BPM = 100.0
 SLOW_BPM = 50.0
@@ -52,10 +62,6 @@ RATE_MIN_S = 10.0
 PAUSE_S = 2.0
 RATE_SMOOTH_BEATS = 8
 PATTERN_MIN_CYCLES = 3
-ECTOPIC = ("V", "A", "!")
-# An uncertain beat's class for the AF rule: it may be ectopic, so its intervals are left out
-# like an ectopic beat's (chosen on DS1: keeping them called AF in sinus rhythm with ectopy).
-UNSURE = "?"
 
 # What the page, the PDF and the API call each kind (``Episode.label``).
 EPISODE_LABELS = {
@@ -156,46 +162,170 @@ def _split_at(runs: list[tuple[int, int]], broken: np.ndarray) -> list[tuple[int
     return out
 
 
+def _nearest_centre(values: np.ndarray, n: int, half: int) -> np.ndarray:
+    """Sliding-window results (``n - window + 1``) spread over ``n`` positions: each takes the
+    window centred on it, the first and last ``half`` the nearest window's."""
+    tail = n - values.size - half
+    return np.concatenate([np.full(half, values[0]), values, np.full(tail, values[-1])])
+
+
+def isolated_premature(rr: np.ndarray) -> np.ndarray:
+    """Per RR interval, whether it ends on an isolated premature beat in a regular rhythm: short
+    (< 85 % of the local median), followed by a long one (> 110 %), with the intervals either side
+    of the pair within 10 % of the median. In AF the neighbours are irregular too, so few AF
+    intervals are taken for ectopy. (Set a priori, not tuned.)"""
+    rr = np.asarray(rr, np.float64)
+    out = np.zeros(rr.size, dtype=bool)
+    if rr.size < PREMATURE_CONTEXT:
+        return out
+    med = _nearest_centre(
+        np.median(np.lib.stride_tricks.sliding_window_view(rr, PREMATURE_CONTEXT), axis=1),
+        rr.size,
+        PREMATURE_CONTEXT // 2,
+    )
+    near = np.abs(rr - med) < 0.1 * med
+    short, long = rr < 0.85 * med, rr > 1.1 * med
+    out[1:-2] = short[1:-2] & long[2:-1] & near[:-3] & near[3:]
+    return out
+
+
+def _lag_differences(rr: np.ndarray, skip: np.ndarray | None) -> np.ndarray:
+    """Per interval, its smallest absolute difference from the ``AF_LAGS`` intervals before it
+    over the local median RR (NaN for the first interval and those in ``skip``)."""
+    n = rr.size
+    diff = np.full(n, np.inf)
+    for lag in range(1, AF_LAGS + 1):
+        diff[lag:] = np.minimum(diff[lag:], np.abs(rr[lag:] - rr[:-lag]))
+    diff[:1] = np.nan  # the first interval has nothing before it
+    windows = np.lib.stride_tricks.sliding_window_view
+    diff /= _nearest_centre(np.median(windows(rr, AF_WINDOW), axis=1), n, AF_WINDOW // 2)
+    if skip is not None:
+        diff[np.asarray(skip, dtype=bool)] = np.nan
+    return diff
+
+
+def rr_irregularity(rr: np.ndarray, skip: np.ndarray | None = None) -> np.ndarray:
+    """Per RR interval of one unbroken stretch, the AF irregularity around it: the median over a
+    window of ``AF_WINDOW`` intervals of each interval's smallest absolute difference from the
+    ``AF_LAGS`` intervals before it, over the window's median RR. Taking the smallest of three
+    differences keeps a repeating pattern (bigeminy, trigeminy, a premature beat and its pause)
+    near 0 while AF, irregular at every lag, stays high. Intervals in ``skip`` (ectopy) have no
+    difference; a window with fewer than ``AF_MIN_SHARE`` of its intervals left is NaN."""
+    rr = np.asarray(rr, np.float64)
+    n = rr.size
+    if n < AF_WINDOW:
+        return np.full(n, np.nan)
+    window = np.lib.stride_tricks.sliding_window_view(_lag_differences(rr, skip), AF_WINDOW)
+    counts = np.sum(~np.isnan(window), axis=1)
+    score = np.full(counts.size, np.nan)
+    enough = counts >= AF_MIN_SHARE * AF_WINDOW
+    if enough.any():
+        score[enough] = np.nanmedian(window[enough], axis=1)
+    return _nearest_centre(score, n, AF_WINDOW // 2)
+
+
 def af_irregularity(
     peaks: np.ndarray,
     labels: Sequence[str] | None,
     fs: float,
     *,
-    exclude_ectopy: bool = True,
+    states: Sequence[str] | None = None,
     usable: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Per RR interval, the irregularity of the ``AF_WINDOW`` usable successive differences
-    around it: median |dRR| over median RR (NaN where the recording has too few). ``usable``
-    (``usable_intervals``) leaves intervals over unreadable signal out."""
-    rr = np.diff(np.asarray(peaks, np.float64)) / fs
-    given = usable
-    usable = (rr >= 0.2) & (rr <= 3.0)
-    if given is not None:
-        usable &= given
-    if exclude_ectopy and labels is not None:
-        ectopic = np.isin(np.asarray(labels), (*ECTOPIC, UNSURE))
-        usable &= ~ectopic[1:] & ~ectopic[:-1]  # both ends of an interval must be conducted
-    values = np.full(rr.size, np.nan)
-    # Successive differences of usable neighbours only, then a window over those: frequent
-    # ectopy thins the intervals out but never leaves a window empty.
-    pair = np.flatnonzero(usable[1:] & usable[:-1])
-    if pair.size < AF_WINDOW:
-        return values
-    diffs = np.abs(rr[pair + 1] - rr[pair])
-    base = rr[pair]
-    windows = np.lib.stride_tricks.sliding_window_view
-    score = np.median(windows(diffs, AF_WINDOW), axis=1) / np.median(
-        windows(base, AF_WINDOW), axis=1
-    )
-    centre = pair[AF_WINDOW // 2 : AF_WINDOW // 2 + score.size]
-    # Every interval takes the score of the nearest window centre.
-    nearest = np.clip(np.searchsorted(centre, np.arange(rr.size)), 0, centre.size - 1)
-    left = np.clip(nearest - 1, 0, centre.size - 1)
-    closer_left = np.abs(centre[left] - np.arange(rr.size)) < np.abs(
-        centre[nearest] - np.arange(rr.size)
-    )
-    values = score[np.where(closer_left, left, nearest)]
-    return values
+    """Per RR interval, ``rr_irregularity`` within its unbroken stretch of usable intervals
+    (``usable_intervals``; NaN outside them). The beat classes only leave out intervals next to
+    a classified V (the interval into it, out of it and the one after its pause); isolated
+    premature beats are found from the RR intervals alone (``isolated_premature``). An uncertain
+    beat's intervals count: its timing is known even when its class is not."""
+    return _af_scores(peaks, labels, fs, states=states, usable=usable)[0]
+
+
+def _af_scores(
+    peaks: np.ndarray,
+    labels: Sequence[str] | None,
+    fs: float,
+    *,
+    states: Sequence[str] | None,
+    usable: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per interval: the window score (``af_irregularity``), the lag difference (NaN where left
+    out) and whether the interval is usable for AF."""
+    peaks = np.asarray(peaks, np.int64)
+    rr = np.diff(peaks.astype(np.float64)) / fs
+    ok = (rr >= 0.2) & (rr <= 3.0)
+    if usable is not None:
+        ok &= np.asarray(usable, dtype=bool)
+    skip = np.zeros(rr.size, dtype=bool)
+    if labels is not None and rr.size:
+        ventricular = np.asarray(labels) == "V"
+        if states is not None:
+            ventricular &= np.asarray(states) == CLASSIFIED
+        skip |= ventricular[1:] | ventricular[:-1]
+        skip[1:] |= ventricular[1:-1]
+    values, diffs = np.full(rr.size, np.nan), np.full(rr.size, np.nan)
+    for a, b in _intervals_from_mask(ok):
+        if b - a < AF_WINDOW:
+            continue
+        premature = isolated_premature(rr[a:b])
+        stretch_skip = skip[a:b] | premature
+        stretch_skip[1:] |= premature[:-1]
+        stretch_skip[2:] |= premature[:-2]
+        values[a:b] = rr_irregularity(rr[a:b], stretch_skip)
+        diffs[a:b] = _lag_differences(rr[a:b], stretch_skip)
+    return values, diffs, ok
+
+
+def _change_point(irregular: np.ndarray) -> int:
+    """Where a run of booleans (NaN-free) best splits into two levels by least squares: the
+    first index of the second part."""
+    x = irregular.astype(np.float64)
+    if x.size < 2:
+        return 0
+    k = np.arange(1, x.size)
+    left, total = np.cumsum(x)[:-1], x.sum()
+    # The split with the largest between-part sum of squares leaves the least within them.
+    gain = left**2 / k + (total - left) ** 2 / (x.size - k)
+    return int(k[np.argmax(gain)])
+
+
+def _refined(
+    runs: list[tuple[int, int]], diffs: np.ndarray, ok: np.ndarray
+) -> list[tuple[int, int]]:
+    """Each run (intervals a .. b-1) with its start and end moved to where the intervals turn
+    irregular / regular (each lag difference above ``AF_OFF`` or not), searched from a window
+    before to half a window inside each edge, and only outwards; never into a neighbouring run
+    or past an unusable interval. The window median moves only once most of the window is AF,
+    so the raw edges lag the onset and lead the offset by tens of beats (24-67 on the tests'
+    synthetic AF; 0-6 after this)."""
+    stretches = _intervals_from_mask(ok)
+    out: list[tuple[int, int]] = []
+    for i, (a, b) in enumerate(runs):
+        first, stop = next((s, e) for s, e in stretches if s <= a < e)
+        before = max(first, out[-1][1] if out else first)
+        after = min(stop, runs[i + 1][0] if i + 1 < len(runs) else stop)
+        start, end = a, b
+        lo, hi = max(a - AF_WINDOW, before), min(a + AF_WINDOW // 2, b)
+        keep = np.flatnonzero(~np.isnan(diffs[lo:hi])) + lo
+        if keep.size >= 2:
+            start = min(a, int(keep[_change_point(diffs[keep] > AF_OFF)]))
+        lo, hi = max(b - AF_WINDOW // 2, start + 1), min(b + AF_WINDOW, after)
+        keep = np.flatnonzero(~np.isnan(diffs[lo:hi])) + lo
+        if keep.size >= 2:
+            end = max(b, int(keep[_change_point(diffs[keep] > AF_OFF)]))
+        if end > start:
+            out.append((start, end))
+    return out
+
+
+def _hysteresis(score: np.ndarray, on: float, off: float) -> np.ndarray:
+    """True from where ``score`` rises above ``on`` until it falls to ``off`` or below (NaN
+    ends an episode and starts none)."""
+    out = np.zeros(score.size, dtype=bool)
+    active = False
+    for i, value in enumerate(score.tolist()):
+        active = value > (off if active else on)  # NaN compares False
+        out[i] = active
+    return out
 
 
 def af_episodes(
@@ -203,34 +333,71 @@ def af_episodes(
     labels: Sequence[str] | None,
     fs: float,
     *,
-    exclude_ectopy: bool = True,
-    threshold: float = AF_THRESHOLD,
+    states: Sequence[str] | None = None,
     usable: np.ndarray | None = None,
+    refine_edges: bool = True,
 ) -> list[Episode]:
+    """AF / flutter episodes: ``af_irregularity`` above ``AF_ON`` until it falls to ``AF_OFF``;
+    gaps under ``AF_MERGE_S`` bridged unless an unusable interval lies in the gap; episodes under
+    ``AF_MIN_S`` dropped; then each edge moved out to where the rhythm turns irregular
+    (``refine_edges``; off only for the benchmark's comparison). Never across an unreadable
+    stretch (``usable``)."""
     peaks = np.asarray(peaks, np.int64)
-    if peaks.size < AF_WINDOW:
+    if peaks.size <= AF_WINDOW:
         return []
-    score = af_irregularity(peaks, labels, fs, exclude_ectopy=exclude_ectopy, usable=usable)
-    irregular = np.nan_to_num(score) > threshold
-    if usable is not None:
-        irregular &= usable  # an unreadable stretch takes no score from its neighbours
-    spans = [(peaks[a] / fs, peaks[b] / fs, a, b) for a, b in _intervals_from_mask(irregular)]
-    merged: list[list[float]] = []
-    for start, end, a, b in spans:
-        if merged and start - merged[-1][1] < AF_MERGE_S:
-            merged[-1][1], merged[-1][3] = end, b
+    score, diffs, ok = _af_scores(peaks, labels, fs, states=states, usable=usable)
+    broken = np.concatenate([[0], np.cumsum(_broken(usable, peaks.size))])
+    merged: list[list[int]] = []  # [first beat, last beat] of each episode
+    for a, b in _intervals_from_mask(_hysteresis(score, AF_ON, AF_OFF)):  # beats a .. b
+        if (
+            merged
+            and (peaks[a] - peaks[merged[-1][1]]) / fs < AF_MERGE_S
+            and broken[a] == broken[merged[-1][1]]
+        ):
+            merged[-1][1] = b
         else:
-            merged.append([start, end, a, b])
+            merged.append([a, b])
+    # Which episodes exist is the window score's call (AF_MIN_S on its edges, as chosen on DS1);
+    # the change points only move their edges outwards.
+    kept = [(a, b) for a, b in merged if (peaks[b] - peaks[a]) / fs >= AF_MIN_S]
     return [
-        Episode("AF", round(s, 2), round(e, 2), int(b - a + 1))
-        for s, e, a, b in merged
-        if e - s >= AF_MIN_S
+        Episode("AF", round(peaks[a] / fs, 2), round(peaks[b] / fs, 2), int(b - a + 1))
+        for a, b in (_refined(kept, diffs, ok) if refine_edges else kept)
     ]
 
 
+def _baseline_irregularity(rr: np.ndarray) -> np.ndarray:
+    """Per RR interval, median |dRR| over median RR in the ``BASELINE_WINDOW`` around it."""
+    score = np.full(rr.size, np.nan)
+    if rr.size <= BASELINE_WINDOW:
+        return score
+    windows = np.lib.stride_tricks.sliding_window_view
+    diffs = np.abs(np.diff(rr))
+    values = np.median(windows(diffs, BASELINE_WINDOW), axis=1) / np.median(
+        windows(rr[:-1], BASELINE_WINDOW), axis=1
+    )
+    return _nearest_centre(values, rr.size, BASELINE_WINDOW // 2)
+
+
 def af_baseline(peaks: np.ndarray, fs: float) -> list[Episode]:
-    """The classical RR-irregularity detector: the same rule on every interval, ectopy and all."""
-    return af_episodes(peaks, None, fs, exclude_ectopy=False)
+    """The classical RR-irregularity detector, the benchmark's baseline: a robust normalised
+    RMSSD (median |dRR| over median RR) over ``BASELINE_WINDOW`` intervals above
+    ``BASELINE_THRESHOLD`` on every interval, ectopy and all; no hysteresis; the same
+    ``AF_MIN_S`` and ``AF_MERGE_S``."""
+    peaks = np.asarray(peaks, np.int64)
+    rr = np.diff(peaks) / fs
+    irregular = np.nan_to_num(_baseline_irregularity(rr)) > BASELINE_THRESHOLD
+    merged: list[list[int]] = []
+    for a, b in _intervals_from_mask(irregular):
+        if merged and (peaks[a] - peaks[merged[-1][1]]) / fs < AF_MERGE_S:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    return [
+        Episode("AF", round(peaks[a] / fs, 2), round(peaks[b] / fs, 2), int(b - a + 1))
+        for a, b in merged
+        if (peaks[b] - peaks[a]) / fs >= AF_MIN_S
+    ]
 
 
 def _broken(usable: np.ndarray | None, n_beats: int) -> np.ndarray:
@@ -351,12 +518,9 @@ def detect_episodes(
         states = np.asarray(states, dtype=str)
         if states.shape != labels.shape:
             raise ValueError(f"{labels.size} labels but {states.size} states")
-        af_labels = np.where(states == UNCERTAIN, UNSURE, labels)
         labels = np.where(states == CLASSIFIED, labels, "")
-    else:
-        af_labels = labels
     usable = usable_intervals(peaks, fs, states=states, unreadable_s=unreadable_s)
-    af = af_episodes(peaks, af_labels, fs, usable=usable)
+    af = af_episodes(peaks, labels, fs, usable=usable)
     runs = run_episodes(peaks, labels, fs, usable=usable)
     episodes = af + runs + pattern_episodes(peaks, labels, fs, usable=usable)
     episodes += pause_episodes(peaks, fs, usable=usable)
