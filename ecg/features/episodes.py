@@ -35,7 +35,7 @@ detected and what it is measured against cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -162,6 +162,28 @@ def _split_at(runs: list[tuple[int, int]], broken: np.ndarray) -> list[tuple[int
     return out
 
 
+# Windows reduced this many at a time: a median over a sliding-window view copies the windows
+# (90 intervals x every beat of a 24-hour recording is 80 MB of float64), a block at a time
+# keeps the worker's memory flat whatever the recording's length.
+WINDOW_BLOCK = 2048
+
+
+def _windowed(
+    values: np.ndarray, width: int, reduce: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """``reduce(windows, axis=1)`` over every ``width``-long window of ``values``, computed a
+    block of windows at a time (the same figures as one call)."""
+    view = np.lib.stride_tricks.sliding_window_view(values, width)
+    out = np.empty(len(view), dtype=np.float64)
+    for lo in range(0, len(view), WINDOW_BLOCK):
+        out[lo : lo + WINDOW_BLOCK] = reduce(view[lo : lo + WINDOW_BLOCK])
+    return out
+
+
+def _median_rows(windows: np.ndarray) -> np.ndarray:
+    return np.median(windows, axis=1)
+
+
 def _nearest_centre(values: np.ndarray, n: int, half: int) -> np.ndarray:
     """Sliding-window results (``n - window + 1``) spread over ``n`` positions: each takes the
     window centred on it, the first and last ``half`` the nearest window's."""
@@ -179,9 +201,7 @@ def isolated_premature(rr: np.ndarray) -> np.ndarray:
     if rr.size < PREMATURE_CONTEXT:
         return out
     med = _nearest_centre(
-        np.median(np.lib.stride_tricks.sliding_window_view(rr, PREMATURE_CONTEXT), axis=1),
-        rr.size,
-        PREMATURE_CONTEXT // 2,
+        _windowed(rr, PREMATURE_CONTEXT, _median_rows), rr.size, PREMATURE_CONTEXT // 2
     )
     near = np.abs(rr - med) < 0.1 * med
     short, long = rr < 0.85 * med, rr > 1.1 * med
@@ -197,8 +217,7 @@ def _lag_differences(rr: np.ndarray, skip: np.ndarray | None) -> np.ndarray:
     for lag in range(1, AF_LAGS + 1):
         diff[lag:] = np.minimum(diff[lag:], np.abs(rr[lag:] - rr[:-lag]))
     diff[:1] = np.nan  # the first interval has nothing before it
-    windows = np.lib.stride_tricks.sliding_window_view
-    diff /= _nearest_centre(np.median(windows(rr, AF_WINDOW), axis=1), n, AF_WINDOW // 2)
+    diff /= _nearest_centre(_windowed(rr, AF_WINDOW, _median_rows), n, AF_WINDOW // 2)
     if skip is not None:
         diff[np.asarray(skip, dtype=bool)] = np.nan
     return diff
@@ -215,13 +234,18 @@ def rr_irregularity(rr: np.ndarray, skip: np.ndarray | None = None) -> np.ndarra
     n = rr.size
     if n < AF_WINDOW:
         return np.full(n, np.nan)
-    window = np.lib.stride_tricks.sliding_window_view(_lag_differences(rr, skip), AF_WINDOW)
-    counts = np.sum(~np.isnan(window), axis=1)
-    score = np.full(counts.size, np.nan)
-    enough = counts >= AF_MIN_SHARE * AF_WINDOW
-    if enough.any():
-        score[enough] = np.nanmedian(window[enough], axis=1)
+    score = _windowed(_lag_differences(rr, skip), AF_WINDOW, _median_if_enough)
     return _nearest_centre(score, n, AF_WINDOW // 2)
+
+
+def _median_if_enough(windows: np.ndarray) -> np.ndarray:
+    """Per window, the median of its defined values; NaN where fewer than AF_MIN_SHARE are."""
+    counts = np.sum(~np.isnan(windows), axis=1)
+    score = np.full(counts.size, np.nan)
+    enough = counts >= AF_MIN_SHARE * windows.shape[1]
+    if enough.any():
+        score[enough] = np.nanmedian(windows[enough], axis=1)
+    return score
 
 
 def af_irregularity(
@@ -371,10 +395,9 @@ def _baseline_irregularity(rr: np.ndarray) -> np.ndarray:
     score = np.full(rr.size, np.nan)
     if rr.size <= BASELINE_WINDOW:
         return score
-    windows = np.lib.stride_tricks.sliding_window_view
     diffs = np.abs(np.diff(rr))
-    values = np.median(windows(diffs, BASELINE_WINDOW), axis=1) / np.median(
-        windows(rr[:-1], BASELINE_WINDOW), axis=1
+    values = _windowed(diffs, BASELINE_WINDOW, _median_rows) / _windowed(
+        rr[:-1], BASELINE_WINDOW, _median_rows
     )
     return _nearest_centre(values, rr.size, BASELINE_WINDOW // 2)
 
@@ -486,7 +509,7 @@ def rate_episodes(
         return []
     rr = np.diff(peaks) / fs
     rr = np.where(_broken(usable, peaks.size), np.nan, rr)  # NaN medians compare False
-    smooth = np.median(np.lib.stride_tricks.sliding_window_view(rr, RATE_SMOOTH_BEATS), axis=1)
+    smooth = _windowed(rr, RATE_SMOOTH_BEATS, _median_rows)
     bpm = 60.0 / smooth  # entry i covers intervals i .. i + RATE_SMOOTH_BEATS - 1
     times = peaks[RATE_SMOOTH_BEATS // 2 : RATE_SMOOTH_BEATS // 2 + bpm.size] / fs
     covered = np.zeros(times.size, dtype=bool)

@@ -243,3 +243,14 @@ def test_af_is_split_at_an_unreadable_stretch():
     assert len(found) == 2
     assert found[0].end_s <= noisy[0][0] and found[1].start_s >= noisy[0][1]
     assert found[0].start_s == whole.start_s and found[1].end_s == whole.end_s
+
+
+def test_windowed_medians_a_block_at_a_time_equal_one_call(monkeypatch):
+    from ecg.features import episodes
+
+    rr = np.random.default_rng(3).uniform(0.4, 1.2, 5000)
+    rr[::7] = np.nan
+    one_call = episodes._median_if_enough(np.lib.stride_tricks.sliding_window_view(rr, 90))
+    monkeypatch.setattr(episodes, "WINDOW_BLOCK", 333)
+    blocks = episodes._windowed(rr, 90, episodes._median_if_enough)
+    np.testing.assert_array_equal(blocks, one_call)
