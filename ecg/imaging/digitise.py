@@ -21,7 +21,8 @@ The steps, each a small function below:
 
 Scale: on a grid, 25 mm/s and 10 mm/mV (the paper standard). Without one, the documented
 assumptions: a plot with one or two large deflections is a single beat spanning
-``BEAT_SPAN_S`` (0.25 s before to 0.45 s after its largest deflection, the app's beat window);
+``BEAT_SPAN_S`` (0.7 s, the length of the app's beat window: 0.25 s before to 0.45 s after
+the R wave, which ``beat_window`` cuts around the first large deflection);
 a plot with three or more is a strip of ``STRIP_ASSUMED_S`` seconds (the standard rhythm
 strip); the amplitude is then unknown and the signal is normalised (median 0, peak-to-peak 1).
 """
