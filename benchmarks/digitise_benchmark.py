@@ -1,6 +1,6 @@
 """Digitising ECG images drawn by other code: accuracy, scale, refusal, speed, classification.
 
-    python benchmarks/digitise_benchmark.py [--beats-per-class 8] [--strips 8]
+    python benchmarks/digitise_benchmark.py [--beats-per-class 40] [--strips 8]
 
 MIT-BIH beats (0.25 s before to 0.45 s after the annotated R peak, band-passed as the app
 does) and 10-s strips are drawn by independent renderers (benchmarks/digitise_renderers.py),
@@ -16,7 +16,12 @@ on every image (amplitude is unknown without a grid); the grid scale error; the 
 images wrongly refused or flagged; time per image (p50, digitise + check). Non-ECG images
 (photos, noise, text pages, web-page screenshots, sines, random walks) measure refusal.
 Beat renderers also feed the shipped beat_image_cnn (digitise -> beat window -> the app's
-beat image) beside the app's own drawing of the same beats, with intervals over patients.
+beat image) beside the app's own drawing of the same beats, with intervals over patients and
+the paired difference (digitised minus own drawing, resampling the same patients).
+
+Beats are drawn per class spread over the split's records (each class's records in turn, a
+fixed seed). Until the R-peak change of issue 19 the run drew 8 beats a class from the pooled
+beats: those figures are kept in benchmarks/results/digitise_48_beats_before_r_peak_fix.json.
 
 Writes benchmarks/results/digitise.json.
 """
@@ -44,6 +49,7 @@ from ecg.imaging.ecg_check import check_ecg_image  # noqa: E402
 from ecg.io.records import load_record  # noqa: E402
 from ecg.training.dataset import DS1_VALIDATION_RECORDS  # noqa: E402
 from ecg.training.metrics import (  # noqa: E402
+    bootstrap_difference,
     bootstrap_intervals,
     confusion_matrix,
     per_class_from_confusion,
@@ -87,7 +93,9 @@ def strip_renderers(rng: np.random.Generator) -> dict:
 
 
 def sample_beats(data_dir: Path, records, per_class: int, seed: int):
-    """Up to ``per_class`` beats of each class, drawn across the records (fixed seed)."""
+    """Up to ``per_class`` beats of each class, spread over the records that have it: the
+    records are taken in turn (a shuffled order), one random beat each, so one patient with
+    thousands of beats of a class does not fill the sample (fixed seed)."""
     rng = np.random.default_rng(seed)
     pool: dict[int, list[tuple[str, int]]] = {}
     signals, strips, ptp = {}, {}, []
@@ -108,8 +116,17 @@ def sample_beats(data_dir: Path, records, per_class: int, seed: int):
         strips[name] = x[start : start + STRIP]
     beats = []
     for y, items in sorted(pool.items()):
-        pick = rng.choice(len(items), size=min(per_class, len(items)), replace=False)
-        beats += [(items[i][0], items[i][1], y) for i in pick]
+        by_record: dict[str, list[int]] = {}
+        for name, s in items:
+            by_record.setdefault(name, []).append(s)
+        queues = {name: list(rng.permutation(ss)) for name, ss in sorted(by_record.items())}
+        order = [str(name) for name in rng.permutation(sorted(queues))]
+        picked: list[tuple[str, int, int]] = []
+        while len(picked) < per_class and any(queues.values()):
+            for name in order:
+                if queues[name] and len(picked) < per_class:
+                    picked.append((name, int(queues[name].pop()), y))
+        beats += picked
     return signals, strips, beats, np.concatenate(ptp)
 
 
@@ -184,25 +201,45 @@ def run_image(drawn, truth: np.ndarray) -> tuple[dict, object]:
 
 
 def classify_block(bundle, own_windows, foreign_windows, labels, records, classes):
-    """Accuracy and per-class figures, with intervals over patients, own drawing vs foreign."""
-    out = {}
-    for name, windows in (("own_drawing", own_windows), ("digitised", foreign_windows)):
+    """Accuracy and per-class figures, with intervals over patients, own drawing vs foreign,
+    and the paired difference (digitised minus own) over the same resampled patients.
+
+    Without a grid a digitised beat's amplitude is assumed; "digitised_true_amplitude" gives
+    every digitised window the truth's peak-to-peak amplitude (a grid image's is read
+    already), which separates what the unknown scale costs from what reading the trace
+    costs."""
+    out: dict = {}
+    per_record = {}
+    rescaled = [
+        w * (np.ptp(t) / np.ptp(w)) if np.ptp(w) > 0 else w
+        for w, t in zip(foreign_windows, own_windows, strict=True)
+    ]
+    for name, windows in (
+        ("own_drawing", own_windows),
+        ("digitised", foreign_windows),
+        ("digitised_true_amplitude", rescaled),
+    ):
         images = bundle.render(np.stack(windows).astype(np.float32))  # the app's own drawing
         pred = bundle.predict_proba(images).argmax(axis=1)
         cm = confusion_matrix(labels, pred, len(classes))
-        per_record = per_record_confusions(labels, pred, records, len(classes))
+        per_record[name] = per_record_confusions(labels, pred, records, len(classes))
         out[name] = {
             "accuracy": float(np.trace(cm) / max(cm.sum(), 1)),
             "per_class": per_class_from_confusion(cm, classes),
-            "intervals_over_patients": bootstrap_intervals(per_record, classes, resamples=500),
+            "intervals_over_patients": bootstrap_intervals(
+                per_record[name], classes, resamples=1000
+            ),
         }
+    out["digitised_minus_own"] = bootstrap_difference(
+        per_record["digitised"], per_record["own_drawing"], "accuracy", resamples=1000
+    )
     return out
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mitdb"))
-    parser.add_argument("--beats-per-class", type=int, default=8)
+    parser.add_argument("--beats-per-class", type=int, default=40)
     parser.add_argument("--strips", type=int, default=8, help="strips per split (one a record)")
     parser.add_argument("--non-ecg", type=int, default=25, help="images per non-ECG kind")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "digitise.json"))
@@ -228,6 +265,9 @@ def main(argv=None) -> int:
         "truth": "MIT-BIH MLII band-passed 0.5-40 Hz at 360 Hz; beats 0.25 s before to 0.45 s "
         "after the annotated R peak; strips 10 s from a random start (one a record)",
         "splits": {},
+        "previous_run": "benchmarks/results/digitise_48_beats_before_r_peak_fix.json: 8 beats "
+        "a class from the pooled beats (48 on DS1 train), beat windows cut around the largest "
+        "deflection, before regular ECG-paper grid lines counted as background",
     }
     ptp_train = []
     for split, records in splits.items():
@@ -258,6 +298,18 @@ def main(argv=None) -> int:
                 )
             block["renderers"][name] = entry
             print(split, name, {k: entry[k] for k in ("median_corr", "time_ms_p50")}, flush=True)
+            if "classification" in entry:
+                c = entry["classification"]
+                diff = c["digitised_minus_own"]
+                print(
+                    f"  accuracy own {c['own_drawing']['accuracy']:.3f} "
+                    f"{c['own_drawing']['intervals_over_patients']['accuracy']}, digitised "
+                    f"{c['digitised']['accuracy']:.3f} "
+                    f"{c['digitised']['intervals_over_patients']['accuracy']}, difference "
+                    f"{diff['difference']:+.3f} {diff['interval']}, with the true amplitude "
+                    f"{c['digitised_true_amplitude']['accuracy']:.3f}",
+                    flush=True,
+                )
         strip_list = [strips[r].astype(np.float64) for r in records[: args.strips]]
         for name, draw in strip_renderers(rng).items():
             rows = [run_image(draw(t), t)[0] for t in strip_list]

@@ -16,7 +16,7 @@ from django.urls import reverse
 from PIL import Image
 
 from ecg.features.beat_states import uncertain_threshold
-from ecg.imaging.digitise import BEAT_POST_S, BEAT_PRE_S, Digitised, beat_window
+from ecg.imaging.digitise import Digitised, beat_window, beat_window_span
 from ecg.imaging.ecg_check import check_ecg_image
 from ecg.imaging.images import (
     detect_image_kind,
@@ -262,11 +262,9 @@ def trace_overlay(digitised: Digitised, image_size: tuple[int, int]) -> dict[str
     x = np.asarray(digitised.trace_x, dtype=np.float64)
     y = np.asarray(digitised.trace_y, dtype=np.float64)
     step = max(1, int(np.ceil(len(x) / TRACE_POINTS)))
-    signal = np.asarray(digitised.signal, dtype=np.float64)
-    # The same peak beat_window centres on (largest deflection from the median).
-    peak = int(np.argmax(np.abs(signal - np.median(signal)))) if signal.size else 0
-    lo = int(np.clip(peak - round(BEAT_PRE_S * digitised.fs), 0, max(len(x) - 1, 0)))
-    hi = int(np.clip(peak + round(BEAT_POST_S * digitised.fs), 0, max(len(x) - 1, 0)))
+    start, stop = beat_window_span(digitised)  # the window beat_window classifies
+    last = max(len(x) - 1, 0)
+    lo, hi = int(np.clip(start, 0, last)), int(np.clip(stop, 0, last))
     return {
         "width": int(image_size[0]),
         "height": int(image_size[1]),

@@ -215,3 +215,53 @@ def test_own_spectrogram_format_is_recognised_and_others_are_not(lead):
         check = check_spectrogram_format(image)
         assert not check.ok, name
         assert check.reason.startswith("not in our format"), name
+
+
+def _waves(n: int, r_at: int, waves) -> np.ndarray:
+    """A beat of Gaussian waves (offset from the R in samples, mV, width in samples)."""
+    t = np.arange(n, dtype=np.float64)
+    return sum(a * np.exp(-0.5 * ((t - r_at - off) / w) ** 2) for off, a, w in waves)
+
+
+# R wave followed by an S wave a little deeper than the R is tall (an rS-like beat), and a
+# beat whose T wave is taller than its R: the largest deflection is not the R in either.
+DEEP_S = [(-60, 0.15, 8), (0, 1.0, 4), (16, -1.15, 5), (100, 0.3, 20)]
+TALL_T = [(-60, 0.1, 8), (0, 1.0, 4), (10, -0.2, 4), (110, 1.3, 22)]
+WINDOW_RENDERERS = {
+    "paper": lambda x: R.ecg_paper(x, FS),
+    "paper_jpeg": lambda x: R.jpeg(R.ecg_paper(x, FS, px_per_mm=10.0), quality=40),
+    "pillow_jpeg": lambda x: R.jpeg(R.pillow_line(x, width=500, height=300), quality=40),
+    "matplotlib": lambda x: R.mpl_plot(x, FS, axes=False),
+}
+
+
+@pytest.mark.parametrize("waves", [DEEP_S, TALL_T], ids=["deep_s", "tall_t"])
+@pytest.mark.parametrize("name", sorted(WINDOW_RENDERERS))
+def test_beat_window_is_cut_at_the_r_wave_not_the_largest_deflection(name, waves):
+    truth = _waves(252, 90, waves)
+    window = beat_window(digitise(WINDOW_RENDERERS[name](truth).image), FS)
+    assert window.shape == (252,)
+    # Cut around the largest deflection, the window lay 16 (S) or 110 (T) samples off.
+    assert abs(60 + int(np.argmax(window[60:120])) - 90) <= 3
+    assert np.corrcoef(window, truth)[0, 1] > 0.95
+
+
+def test_a_beat_drawn_centred_is_cut_with_its_r_at_a_quarter_second():
+    centred = _waves(252, 126, DEEP_S)  # R at 0.35 s of 0.7 s
+    truth = _waves(252, 90, DEEP_S)
+    window = beat_window(digitise(R.pillow_line(centred, width=500, height=300).image), FS)
+    assert abs(int(np.argmax(window)) - 90) <= 3
+    assert np.corrcoef(window[:200], truth[:200])[0, 1] > 0.95  # the end repeats the edge
+
+
+def test_grid_period_of_a_profile_without_a_clean_period_does_not_fail():
+    # Such a profile (red ink of a rotated beat on the benchmark's DS1 validation images) once
+    # sent the sub-pixel refinement off the array; seed 1600 did so too.
+    from scipy import ndimage
+
+    from ecg.imaging.digitise import _period
+
+    for seed in range(1590, 1611):
+        profile = ndimage.uniform_filter1d(np.random.default_rng(seed).random(150), 3)
+        period = _period(profile)
+        assert period is None or 1.0 <= period <= 150

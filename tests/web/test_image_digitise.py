@@ -19,6 +19,7 @@ from benchmarks import digitise_renderers as R
 from classifier import model_service
 from classifier.model_service import classify_image
 from classifier.models import Prediction
+from ecg.imaging.digitise import digitise
 from ecg.imaging.images import load_image_for_model
 from ecg.models.registry import ModelRegistry
 from tests.conftest import BEAT_FAVOURS, SPECTROGRAM_FAVOURS
@@ -213,6 +214,22 @@ def test_matplotlib_beat_is_digitised_redrawn_and_classified(
     assert f'viewBox="0 0 {image.size[0]} {image.size[1]}"' in detail
     assert "<polyline points=" in detail and "ecg-trace-window" in detail
     assert "Digitised from the image" in detail and "assumed (no grid" in detail
+
+
+def test_the_shaded_window_is_the_one_classified_around_the_r_wave(lead):
+    # A beat drawn centred (its R 0.35 s into a 0.7-s trace), with an S wave deeper than its R
+    # is tall: the window starts 0.1 s into the trace (0.25 s before the R), not 0.25 s before
+    # the S wave.
+    signal, peaks = lead
+    p = int(peaks[3])
+    beat = signal[p - 126 : p + 126].copy()
+    beat[126 + 14 : 126 + 20] = beat[126] * -1.1  # an S wave a little deeper than the R
+    image = R.pillow_line(beat, width=700, height=300).image
+    trace = model_service.trace_overlay(digitise(image), image.size)
+    x0, x1 = trace["window_x"]
+    first, last = trace["x"][0], trace["x"][-1]
+    assert x0 == pytest.approx(first + (last - first) * 0.1 / 0.7, abs=6)
+    assert x1 == pytest.approx(last, abs=2)  # the window runs past the trace's end
 
 
 @pytest.mark.django_db
