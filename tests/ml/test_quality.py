@@ -139,4 +139,3 @@ def test_electrode_motion_at_0_db_is_unreadable_and_the_clean_lead_is_not(seed):
     lenient = signal_quality(y, FS, peaks=detect_beats(y.astype(np.float32), FS),
                              thresholds=before)  # fmt: skip
     assert lenient.readable.mean() >= 0.75
-
