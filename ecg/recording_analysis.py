@@ -168,9 +168,7 @@ def classify_at(
     readable: np.ndarray | None = None,
     progress: Progress | None = None,
 ) -> BeatResults:
-    """Classify the beats at ``peaks`` of a raw lead (mV), piece by piece; ``readable`` (one
-    flag per peak): the beats each piece's record-level references are taken over
-    (``ModelBundle.beat_windows``)."""
+    """Classify the beats at ``peaks`` of a raw lead (mV) piece by piece; ``readable``: per peak."""
     peaks = np.asarray(peaks, dtype=np.int64)
     piece = int(CLASSIFY_CHUNK_S * fs)
     context = int(CONTEXT_S * fs)
@@ -348,8 +346,7 @@ def analyse(
         recording.signal,
         recording.fs,
         peaks,
-        # The record's references (median beat, RR, QRS width) from readable beats only.
-        readable=beats_readable(quality, peaks),
+        readable=beats_readable(quality, peaks),  # the record context from readable beats
         progress=lambda f, m: report(0.4 + 0.5 * f, m),
     )
     timings["classify_s"] = time.perf_counter() - started
