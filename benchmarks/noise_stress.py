@@ -11,9 +11,13 @@ served) clean, then with synthetic baseline wander + muscle + electrode-motion n
 beats (150 ms); a reference beat's class is its six-class label (beats outside the six classes
 are left out of accuracy). Per SNR, for beats in noisy and in clean segments: the share
 unreadable, the share uncertain, and the accuracy of the answered (classified) beats, pooled,
-with 95 % intervals over records (bootstrap). Also: runs of 3 or more classified ``!`` beats
-(DS2 has no flutter, so every one is false), and pure noise / flat line / a sine (no beat may
-be reported with a class).
+with 95 % intervals over records (bootstrap). Also: the flutter runs the app reports (``VFL``
+episodes; DS2 has no flutter, so every one is false), pure noise / flat line / a sine (no beat
+may be reported with a class), and real noise: PTB-XL fold-10 records whose annotators noted
+drift, noise or electrode problems (``ptbxl_real_noise``; ``--ptbxl-only`` runs that part alone,
+a few minutes, into ``noise_stress_ptbxl.json``).
+
+The quality thresholds were chosen on DS1 (``benchmarks/quality_ds1.py``), never here.
 
 Writes ``benchmarks/results/noise_stress.json``.
 """
@@ -35,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ecg.classes import DS2_RECORDS, class_codes  # noqa: E402
-from ecg.dsp.detection import DetectionError, match_to_reference  # noqa: E402
+from ecg.dsp.detection import DetectionError, detect_beats, match_to_reference  # noqa: E402
 from ecg.features.beats import labels_for  # noqa: E402
 from ecg.io.recording_io import parse_wfdb  # noqa: E402
 from ecg.io.records import resolve_data_dir  # noqa: E402
@@ -54,7 +58,7 @@ TARGETS = {
 RESAMPLES = 1000
 
 
-def _parsed(data_dir: Path, record: str, minutes: float):
+def parsed_excerpt(data_dir: Path, record: str, minutes: float):
     named = {
         f"{record}{ext}": (data_dir / f"{record}{ext}").read_bytes()
         for ext in (".hea", ".dat", ".atr")
@@ -68,6 +72,18 @@ def _parsed(data_dir: Path, record: str, minutes: float):
         ann_samples=parsed.ann_samples[keep],
         ann_symbols=parsed.ann_symbols[keep],
     )
+
+
+def with_noise(parsed, record: str, snr: float, mask: np.ndarray):
+    """``parsed`` with the synthetic noise mix added where ``mask`` is true, at ``snr`` dB
+    (seeded by record and SNR, so every run and the DS1 selection see the same noise)."""
+    rng = np.random.default_rng([int(record), int(snr) + 100])
+    noisy = np.stack([
+        add_noise(lead, parsed.fs, r_peaks=parsed.ann_samples, snr_db=snr,
+                  noise=noise_mix(lead.size, parsed.fs, rng), mask=mask)
+        for lead in parsed.signals
+    ])  # fmt: skip
+    return replace(parsed, signals=noisy)
 
 
 def _counts(analysis, parsed, mask: np.ndarray) -> dict[str, dict[str, int]]:
@@ -97,14 +113,10 @@ def _counts(analysis, parsed, mask: np.ndarray) -> dict[str, dict[str, int]]:
     return out
 
 
-def _flutter_runs(analysis, min_run: int = 3) -> int:
-    shown = np.where(np.asarray(analysis.states) == "classified", analysis.beats.labels, "")
-    runs, length = 0, 0
-    for label in shown:
-        length = length + 1 if label == "!" else 0
-        if length == min_run:
-            runs += 1
-    return runs
+def _flutter_runs(analysis) -> int:
+    """Flutter runs the app reports (``VFL`` episodes: 3+ classified ``!`` beats, none across
+    an unreadable beat or stretch)."""
+    return sum(1 for e in analysis.summary["episodes"] if e["kind"] == "VFL")
 
 
 def _pooled(per_record: list[dict[str, int]], num: tuple[str, ...], den: str) -> dict:
@@ -169,6 +181,102 @@ def _synthetic_checks(bundle) -> dict[str, Any]:
     return out
 
 
+def ptbxl_real_noise(bundle) -> dict[str, Any] | None:
+    """Real noise: PTB-XL fold-10 records whose annotators noted baseline drift, static or burst
+    noise or electrode problems (``ptbxl.has_noise_note``), lead II at 100 Hz, through
+    ``analyse``. Only records with a conducted-beat label (``ptbxl.conducted_beat_label``) and
+    no ectopy: every detected beat takes the record's label. Per record: detected beats,
+    unreadable, uncertain, answered and correct; pooled with intervals over records. A record
+    refused as "no readable ECG" counts all its detected beats as unreadable. Beside it, a
+    control: as many fold-10 records without a noise note, same rules."""
+    from ecg.io.ptbxl import (
+        TEST_FOLD,
+        conducted_beat_label,
+        default_ptbxl_dir,
+        has_ectopy,
+        has_noise_note,
+        load_ptbxl_table,
+    )
+
+    data_dir = default_ptbxl_dir()
+    if data_dir is None:
+        return None
+    table = load_ptbxl_table(data_dir)
+    fold = table[table["strat_fold"] == TEST_FOLD]
+    labels = fold["scp_codes"].map(conducted_beat_label)
+    noted = fold.apply(has_noise_note, axis=1)
+    usable = labels.notna() & ~fold["scp_codes"].map(has_ectopy)
+    chosen = fold[noted & usable]
+    # The control: as many records without a noise note (a fixed random draw), same rules.
+    quiet = np.flatnonzero(~noted & usable)
+    picked = np.sort(np.random.default_rng(0).choice(quiet, min(len(chosen), len(quiet)),
+                                                     replace=False))  # fmt: skip
+    control = _ptbxl_counts(data_dir, fold.iloc[picked], bundle)[0]
+    rows, by_note = _ptbxl_counts(data_dir, chosen, bundle)
+
+    def figures(part: list[dict[str, int]]) -> dict[str, Any]:
+        return {
+            "records": len(part),
+            "not_answered_share": _pooled(part, ("unreadable", "uncertain"), "detected"),
+            "unreadable_share": _pooled(part, ("unreadable",), "detected"),
+            "accuracy_answered": _pooled(part, ("correct",), "answered"),
+        }
+
+    return {
+        "set": "PTB-XL fold 10, noise noted (baseline_drift / static_noise / burst_noise / "
+        "electrodes_problems), conducted-beat label, no ectopy; lead II, 100 Hz",
+        "records_chosen": int(len(chosen)),
+        "records_all_unreadable": sum(1 for r in rows if r["refused"]),
+        "all": figures(rows),
+        "by_note": {k: figures(v) for k, v in sorted(by_note.items())},
+        "control_without_note": figures(control),
+        "control_records_all_unreadable": sum(1 for r in control if r["refused"]),
+        "per_record": rows,
+    }
+
+
+def _ptbxl_counts(data_dir, chosen, bundle) -> tuple[list[dict], dict[str, list[dict]]]:
+    """Per record of ``chosen`` (PTB-XL table rows): beats detected, unreadable, uncertain,
+    answered, correct; and the same rows grouped by noise note."""
+    from ecg.io.ptbxl import NOISE_COLUMNS, conducted_beat_label, load_ptbxl_record
+    from ecg.io.recording_base import ParsedRecording
+    from ecg.recording_analysis import NoReadableSignal
+
+    rows: list[dict] = []
+    by_note: dict[str, list[dict]] = {}
+    for ecg_id, row in chosen.iterrows():
+        record = load_ptbxl_record(data_dir, int(ecg_id))
+        parsed = ParsedRecording(name=record.name, format="wfdb", fs=record.fs,
+                                 lead_names=["II"], signals=record.signal[None].astype(np.float32),
+                                 lead_index=0, source_files=[])  # fmt: skip
+        label = conducted_beat_label(row["scp_codes"])
+        try:
+            analysis = analyse(parsed, bundle)
+            states = np.asarray(analysis.states)
+            answered = states == "classified"
+            correct = int((answered & (analysis.beats.labels == label)).sum())
+        except NoReadableSignal:
+            detected = len(detect_beats(record.signal, record.fs))
+            states, answered, correct = np.full(detected, "unreadable"), np.zeros(0, bool), 0
+        except DetectionError:  # no beat found: nothing to count
+            continue
+        counts = {
+            "record": int(ecg_id),
+            "patient": int(row["patient_id"]),
+            "detected": int(states.size),
+            "unreadable": int((states == "unreadable").sum()),
+            "uncertain": int((states == "uncertain").sum()),
+            "answered": int(answered.sum()),
+            "correct": correct,
+            "refused": bool(states.size and (states == "unreadable").all()),
+        }
+        rows.append(counts)
+        for column in NOISE_COLUMNS:
+            if isinstance(row.get(column), str) and row[column].strip(" ,"):
+                by_note.setdefault(column, []).append(counts)
+    return rows, by_note
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=None)
@@ -176,29 +284,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", default=",".join(DS2_RECORDS))
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/noise_stress.json"))
+    parser.add_argument(
+        "--ptbxl-only",
+        action="store_true",
+        help="only the PTB-XL real-noise set, into noise_stress_ptbxl.json",
+    )
     args = parser.parse_args(argv)
-    data_dir = resolve_data_dir(args.data_dir)
     registry = ModelRegistry(args.models_dir)
     bundle = registry.serving_bundle(task="recording")
+    if args.ptbxl_only:
+        started = time.perf_counter()
+        real = ptbxl_real_noise(bundle)
+        out_path = Path(args.out).with_name("noise_stress_ptbxl.json")
+        out_path.write_text(json.dumps({
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "model": {"name": bundle.name, "version": bundle.version},
+            "ptbxl_real_noise": real, "seconds": round(time.perf_counter() - started, 1),
+        }, indent=1) + "\n")  # fmt: skip
+        print(json.dumps(real and {k: real[k] for k in ("records_chosen", "all")}, indent=1))
+        return 0
+    data_dir = resolve_data_dir(args.data_dir)
     records = [r for r in args.records.split(",") if r]
     started = time.perf_counter()
     conditions: dict[str, list] = {"clean": []}
     conditions.update({f"{snr}_db": [] for snr in SNRS_DB})
     flutter_runs: dict[str, dict[str, int]] = {}
     for record in records:
-        parsed = _parsed(data_dir, record, args.minutes)
+        parsed = parsed_excerpt(data_dir, record, args.minutes)
         mask = noisy_mask(parsed.n_samples, parsed.fs)
         clean = analyse(parsed, bundle)
         conditions["clean"].append(_counts(clean, parsed, mask))
         flutter_runs.setdefault("clean", {})[record] = _flutter_runs(clean)
         for snr in SNRS_DB:
-            rng = np.random.default_rng([int(record), snr + 100])
-            noisy = np.stack([
-                add_noise(lead, parsed.fs, r_peaks=parsed.ann_samples, snr_db=snr,
-                          noise=noise_mix(lead.size, parsed.fs, rng), mask=mask)
-                for lead in parsed.signals
-            ])  # fmt: skip
-            analysis = analyse(replace(parsed, signals=noisy), bundle)
+            analysis = analyse(with_noise(parsed, record, snr, mask), bundle)
             conditions[f"{snr}_db"].append(_counts(analysis, parsed, mask))
             flutter_runs.setdefault(f"{snr}_db", {})[record] = _flutter_runs(analysis)
         print(f"{record}: done ({time.perf_counter() - started:.0f} s)", flush=True)
@@ -248,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         "by_condition": results,
         "flutter_runs_per_record": flutter_runs,
         "no_ecg_inputs": _synthetic_checks(bundle),
+        "ptbxl_real_noise": ptbxl_real_noise(bundle),
         "seconds": round(time.perf_counter() - started, 1),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

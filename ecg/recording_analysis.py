@@ -165,9 +165,10 @@ def classify_at(
     fs: float,
     peaks: np.ndarray,
     *,
+    readable: np.ndarray | None = None,
     progress: Progress | None = None,
 ) -> BeatResults:
-    """Classify the beats at ``peaks`` of a raw lead (mV), piece by piece."""
+    """Classify the beats at ``peaks`` of a raw lead (mV) piece by piece; ``readable``: per peak."""
     peaks = np.asarray(peaks, dtype=np.int64)
     piece = int(CLASSIFY_CHUNK_S * fs)
     context = int(CONTEXT_S * fs)
@@ -182,7 +183,8 @@ def classify_at(
         if local.size:
             # The piece's windows and "rr" input first (its median beat and RR need them all),
             # then its images batch by batch: same probabilities as ``classify_beats``.
-            kept, windows, rr = bundle.beat_windows(signal[lo:hi], fs, local)
+            flags = None if readable is None else np.asarray(readable, bool)[in_span]
+            kept, windows, rr = bundle.beat_windows(signal[lo:hi], fs, local, readable=flags)
             probs = bundle.classify_windows(windows, rr, batch=CLASSIFY_BATCH)
             samples = local[kept] + lo
             own = (samples >= start) & (samples < start + piece)
@@ -344,6 +346,7 @@ def analyse(
         recording.signal,
         recording.fs,
         peaks,
+        readable=beats_readable(quality, peaks),  # the record context from readable beats
         progress=lambda f, m: report(0.4 + 0.5 * f, m),
     )
     timings["classify_s"] = time.perf_counter() - started

@@ -18,6 +18,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from ecg.classes import class_display_name
+from ecg.features.beat_states import UNREADABLE
 from ecg.models import explain
 from ecg.models.bundle import ModelBundle
 from ecg.recording_analysis import CLASSIFY_CHUNK_S, CONTEXT_S
@@ -45,6 +46,7 @@ class BeatContext:
     fs: float
     peaks: np.ndarray  # the beats of that piece, in samples from its start
     position: int  # the beat's place among ``peaks``
+    readable: np.ndarray  # per peak: in a readable segment (the record context's beats)
     label: str  # the class the analysis gave the beat
 
 
@@ -68,17 +70,19 @@ def beat_context(recording: Recording, index: int) -> BeatContext:
     with mapped_signals(recording) as signals:
         lo, hi = max(0, start - context), min(signals.shape[1], start + piece + context)
         signal = np.array(signals[0, lo:hi])
-    samples = np.array(
+    rows = list(
         recording.beats.filter(sample__gte=lo, sample__lt=hi)
         .order_by("index")
-        .values_list("sample", flat=True),
-        dtype=np.int64,
+        .values_list("sample", "state")
     )
+    samples = np.array([sample for sample, _ in rows], dtype=np.int64)
     return BeatContext(
         bundle=bundle,
         signal=signal,
         fs=fs,
         peaks=samples - lo,
+        # The analysis took the record's references from readable beats only (``analyse``).
+        readable=np.array([state != UNREADABLE for _, state in rows], dtype=bool),
         position=int(np.searchsorted(samples, beat.sample)),
         label=beat.label,
     )
@@ -94,6 +98,7 @@ def beat_explanation(recording: Recording, index: int) -> tuple[np.ndarray, np.n
         ctx.peaks,
         [ctx.position],
         class_index=ctx.bundle.classes.index(ctx.label),
+        readable=ctx.readable,
     )
     return images[0], heat[0], ctx.label
 

@@ -41,12 +41,14 @@ def extract_windows(
     return windows, kept
 
 
-def rr_features(peaks: np.ndarray, fs: float) -> np.ndarray:
+def rr_features(peaks: np.ndarray, fs: float, *, reference: np.ndarray | None = None) -> np.ndarray:
     """Six rhythm features per beat (see ``RR_FEATURE_NAMES``), shape (n_beats, 6), float32.
 
     ``peaks`` must be every beat of the lead in time order (not only the classified ones):
     prematurity is measured against the neighbours, whatever their class. Missing neighbours
-    at the edges are filled with the nearest interval.
+    at the edges are filled with the nearest interval. ``reference`` (one flag per beat, e.g.
+    "in a readable segment") picks the intervals the record's mean RR is taken over: those
+    between two flagged beats (``reference_rows``); None: every interval.
     """
     peaks = np.asarray(peaks, dtype=np.float64)
     n = peaks.size
@@ -60,9 +62,28 @@ def rr_features(peaks: np.ndarray, fs: float) -> np.ndarray:
     idx = np.arange(n)
     start = np.maximum(0, idx - 9)
     local = (csum[idx + 1] - csum[start]) / (idx + 1 - start)
-    record_mean = rr.mean()
+    # Only intervals between two reference beats: noise's false detections would shorten it.
+    rows = reference_rows(reference, n)
+    both = rows[1:] & rows[:-1]
+    record_mean = rr[both].mean() if both.any() else rr.mean()
     feats = np.stack([prev, nxt, local, prev / local, nxt / prev, prev / record_mean], axis=1)
     return feats.astype(np.float32)
+
+
+MIN_REFERENCE_BEATS = 5  # fewer flagged beats than this: the record's reference uses them all
+
+
+def reference_rows(reference: np.ndarray | None, n_beats: int) -> np.ndarray:
+    """Which beats a record-level reference (median beat, median RR, mean RR, median QRS
+    width) is taken over: the flagged ones (e.g. beats in readable segments, so noise cannot
+    poison the clean beats' inputs), or every beat when there are no flags or too few flagged
+    beats to describe the record."""
+    if reference is None:
+        return np.ones(n_beats, dtype=bool)
+    reference = np.asarray(reference, dtype=bool)
+    if reference.shape != (n_beats,):
+        raise ValueError(f"{n_beats} beats but {reference.size} reference flags")
+    return reference if reference.sum() >= MIN_REFERENCE_BEATS else np.ones(n_beats, dtype=bool)
 
 
 def beat_annotations(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecg.features.beats import RR_FEATURE_NAMES
+from ecg.features.beats import RR_FEATURE_NAMES, reference_rows
 
 # The median beat is compared on a coarse grid: 8 samples at 360 Hz (22 ms) keep the QRS shape
 # and drop noise the comparison should not see.
@@ -282,7 +282,13 @@ def qrs_widths_v1(windows: np.ndarray, fs: float, r_index: int) -> np.ndarray:
 
 
 def record_context_features(
-    windows: np.ndarray, rr: np.ndarray, fs: float, r_index: int, *, qrs_version: str = "v2"
+    windows: np.ndarray,
+    rr: np.ndarray,
+    fs: float,
+    r_index: int,
+    *,
+    qrs_version: str = "v2",
+    reference: np.ndarray | None = None,
 ) -> np.ndarray:
     """Context features (``CONTEXT_FEATURE_NAMES``) of every beat of ONE recording, float32;
     QRS widths by ``qrs_widths`` ("v2"), ``qrs_widths_v3`` ("v3") or the shipped model's
@@ -290,14 +296,18 @@ def record_context_features(
 
     ``windows``: every beat of the recording (n, samples) in mV, band-passed, the R peak at
     column ``r_index``; ``rr``: their RR features (``beats.rr_features``, in that order).
+    ``reference``: one flag per beat, the beats the record's median beat, RR, R amplitude and
+    QRS width are taken over (serving: beats in readable segments; ``beats.reference_rows``);
+    None: every beat (training on clean records; the same result when every beat is flagged).
     """
     windows = np.asarray(windows, dtype=np.float64)
     n = len(windows)
     if n == 0:
         return np.zeros((0, len(CONTEXT_FEATURE_NAMES)), dtype=np.float32)
+    rows = reference_rows(reference, n)
     step = max(1, int(round(TEMPLATE_STEP_S * fs)))
     coarse = windows[:, ::step]
-    template = np.median(coarse, axis=0)
+    template = np.median(coarse[rows], axis=0)
     scale = max(float(np.ptp(template)), 1e-3)
     centred = coarse - coarse.mean(axis=1, keepdims=True)
     t_centred = template - template.mean()
@@ -305,12 +315,12 @@ def record_context_features(
     correlation = (centred @ t_centred) / np.maximum(norms, 1e-9)
     rms = np.sqrt(((coarse - template) ** 2).mean(axis=1)) / scale
     r_amplitude = windows[:, r_index]
-    amplitude = r_amplitude / max(float(np.median(np.abs(r_amplitude))), 1e-3)
+    amplitude = r_amplitude / max(float(np.median(np.abs(r_amplitude[rows]))), 1e-3)
     rr = np.asarray(rr, dtype=np.float64)
-    median_rr = max(float(np.median(rr[:, 0])), 1e-3)
+    median_rr = max(float(np.median(rr[rows, 0])), 1e-3)
     width_of = {"v1": qrs_widths_v1, "v2": qrs_widths, "v3": qrs_widths_v3}[qrs_version]
     widths = width_of(windows, fs, r_index).astype(np.float64)
-    median_width = max(float(np.median(widths)), 1e-3)
+    median_width = max(float(np.median(widths[rows])), 1e-3)
     features = np.stack(
         [
             rr[:, 0] / median_rr,
@@ -335,16 +345,25 @@ def feature_names(feature_set: str) -> tuple[str, ...]:
 
 
 def rhythm_inputs(
-    rr: np.ndarray, windows: np.ndarray, fs: float, r_index: int, feature_set: str
+    rr: np.ndarray,
+    windows: np.ndarray,
+    fs: float,
+    r_index: int,
+    feature_set: str,
+    *,
+    reference: np.ndarray | None = None,
 ) -> np.ndarray:
     """A model's "rr" input for every beat of ONE recording: the RR features, plus the record
-    context when ``feature_set`` asks for it. Training and serving both call this."""
+    context when ``feature_set`` asks for it, described against the ``reference`` beats
+    (``record_context_features``). Training and serving both call this."""
     rr = np.asarray(rr, dtype=np.float32)
     if feature_set == "rr":
         return rr
     feature_names(feature_set)  # refuses an unknown set
     version = QRS_WIDTHS_BY_SET[feature_set]
-    context = record_context_features(windows, rr, fs, r_index, qrs_version=version)
+    context = record_context_features(
+        windows, rr, fs, r_index, qrs_version=version, reference=reference
+    )
     return np.concatenate([rr, context], axis=1)
 
 

@@ -97,12 +97,15 @@ class ModelBundle:
     def rr_width(self) -> int:
         return rr_input_width(self.metadata)
 
-    def rr_inputs(self, rr: np.ndarray, windows: np.ndarray) -> np.ndarray:
+    def rr_inputs(
+        self, rr: np.ndarray, windows: np.ndarray, *, reference: np.ndarray | None = None
+    ) -> np.ndarray:
         """The "rr" input for every beat of ONE recording (``rr``: ``rr_features`` of the beats,
-        ``windows``: their model windows): the RR features, plus record context if used."""
+        ``windows``: their model windows): the RR features, plus record context if used,
+        taken over the ``reference`` beats (``context.record_context_features``)."""
         fs = float(self.metadata["sampling_rate"])
         r_index, _ = window_bounds(fs, self.metadata["window"]["pre_s"], 0.0)
-        return rhythm_inputs(rr, windows, fs, r_index, self.rhythm_features)
+        return rhythm_inputs(rr, windows, fs, r_index, self.rhythm_features, reference=reference)
 
     def render(self, windows: np.ndarray) -> np.ndarray:
         rep = self.metadata["representation"]
@@ -150,20 +153,31 @@ class ModelBundle:
         return out
 
     def beat_inputs(
-        self, signal: np.ndarray, fs: float, peaks: np.ndarray
+        self,
+        signal: np.ndarray,
+        fs: float,
+        peaks: np.ndarray,
+        *,
+        readable: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Model inputs for every beat at ``peaks`` (samples at ``fs``) of a raw lead in mV.
 
         Returns (kept peak indices, images, "rr" input or None). Same path as training:
         resample to the model rate, band-pass, cut windows, render, add the RR features (and
         the record context, see ``context``) if the model uses them. Shared by classification
-        and explanation (Grad-CAM).
+        and explanation (Grad-CAM). ``readable`` (one flag per peak): the beats the record's
+        references are taken over (``beat_windows``).
         """
-        kept, windows, rr = self.beat_windows(signal, fs, peaks)
+        kept, windows, rr = self.beat_windows(signal, fs, peaks, readable=readable)
         return kept, self.render(windows), rr
 
     def beat_windows(
-        self, signal: np.ndarray, fs: float, peaks: np.ndarray
+        self,
+        signal: np.ndarray,
+        fs: float,
+        peaks: np.ndarray,
+        *,
+        readable: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """``beat_inputs`` without the images: (kept peak indices, band-passed beat windows at
         the model rate, "rr" input or None).
@@ -171,6 +185,11 @@ class ModelBundle:
         The "rr" input needs every window at once (the recording's median beat and RR); the
         images do not, and they are what costs memory (about 100 KB per beat while a batch of
         spectrograms is drawn), so ``classify_windows`` draws them batch by batch.
+
+        ``readable`` (one flag per peak, e.g. ``quality.beats_readable``): the record-level
+        references of the "rr" input (mean and median RR, median beat, median QRS width) are
+        taken over these beats only, so a noisy stretch does not change the clean beats'
+        inputs. None, or every beat flagged: every beat, as in training.
         """
         model_fs = float(self.metadata["sampling_rate"])
         clean = prepare_signal(signal, fs, model_fs)
@@ -186,7 +205,12 @@ class ModelBundle:
         )
         rr = None
         if "rr" in self.metadata["inputs"]:
-            rr = self.rr_inputs(rr_features(scaled_peaks, model_fs)[kept], windows)
+            flags = None if readable is None else np.asarray(readable, dtype=bool)
+            rr = self.rr_inputs(
+                rr_features(scaled_peaks, model_fs, reference=flags)[kept],
+                windows,
+                reference=None if flags is None else flags[kept],
+            )
         return kept, windows, rr
 
     def classify_windows(

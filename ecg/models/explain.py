@@ -325,9 +325,11 @@ def explain_beats(
     beat_indices: np.ndarray | list[int],
     *,
     class_index: int | np.ndarray | None = None,
+    readable: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Grad-CAM for chosen beats of a recording (indices into ``peaks``), for ``class_index``
-    (default: each beat's predicted class).
+    (default: each beat's predicted class); ``readable`` as in ``bundle.beat_windows`` (pass
+    the analysis's flags so the beat gets the input it was classified with).
 
     The whole lead goes through ``bundle.beat_windows`` -- the classification path -- because
     the RR features of a beat depend on its neighbours; only the chosen beats are drawn (the
@@ -335,7 +337,7 @@ def explain_beats(
     indices), one per chosen beat; ExplainError for a beat too close to the ends of the
     recording to have a full window (it was never classified either).
     """
-    kept, windows, rr = bundle.beat_windows(signal, fs, peaks)
+    kept, windows, rr = bundle.beat_windows(signal, fs, peaks, readable=readable)
     position = {int(p): i for i, p in enumerate(kept)}
     wanted = [int(b) for b in np.atleast_1d(beat_indices)]
     missing = [b for b in wanted if b not in position]

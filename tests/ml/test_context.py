@@ -109,3 +109,74 @@ def test_a_record_context_model_gets_the_same_features_in_training_and_serving(t
     in_both = np.flatnonzero((peaks - pre >= 0) & (peaks + post <= len(rec.signal)))
     served = np.searchsorted(kept, in_both)
     np.testing.assert_allclose(served_rr[served], trained_rr[in_table], rtol=0.05, atol=0.01)
+
+
+# -- the record's references from readable beats only (issue 18) ------------------------------
+
+
+def noisy_copy(windows: np.ndarray, rows: np.ndarray, seed: int) -> np.ndarray:
+    """``windows`` with ``rows`` replaced by loud noise (beats a noisy stretch gave)."""
+    out = windows.copy()
+    out[rows] = np.random.default_rng(seed).normal(0, 2.0, (rows.size, windows.shape[1]))
+    return out
+
+
+@pytest.mark.parametrize("feature_set", ["rr+record_context", "rr+record_context_v2"])
+def test_flagging_every_beat_changes_nothing(feature_set):
+    """Training (no flags) and serving a clean recording (every beat readable) get the very
+    same inputs: one preprocessing path."""
+    windows, rr, _ = beat_windows()
+    every = np.ones(len(windows), dtype=bool)
+    np.testing.assert_array_equal(
+        context.rhythm_inputs(rr, windows, FS, R_INDEX, feature_set, reference=every),
+        context.rhythm_inputs(rr, windows, FS, R_INDEX, feature_set),
+    )
+    _, peaks, _ = synthetic_ecg(40, 0)
+    np.testing.assert_array_equal(
+        rr_features(peaks, FS, reference=np.ones(peaks.size, bool)), rr_features(peaks, FS)
+    )
+
+
+def test_noisy_beats_do_not_move_the_readable_beats_context():
+    windows, rr, _ = beat_windows(n_beats=60)
+    noisy = np.arange(20, 40)  # a third of the recording under noise
+    readable = np.ones(len(windows), dtype=bool)
+    readable[noisy] = False
+    a = context.rhythm_inputs(rr, noisy_copy(windows, noisy, 1), FS, R_INDEX,
+                              "rr+record_context_v2", reference=readable)  # fmt: skip
+    b = context.rhythm_inputs(rr, noisy_copy(windows, noisy, 2), FS, R_INDEX,
+                              "rr+record_context_v2", reference=readable)  # fmt: skip
+    np.testing.assert_array_equal(a[readable], b[readable])
+    # ... and they are those of the clean recording described by its readable beats alone.
+    clean = context.rhythm_inputs(rr[readable], windows[readable], FS, R_INDEX,
+                                  "rr+record_context_v2")  # fmt: skip
+    np.testing.assert_allclose(a[readable], clean, rtol=1e-6)
+    # Without the flags the noise reaches every beat's input (the median QRS width at least).
+    c = context.rhythm_inputs(rr, noisy_copy(windows, noisy, 1), FS, R_INDEX,
+                              "rr+record_context_v2")  # fmt: skip
+    d = context.rhythm_inputs(rr, noisy_copy(windows, noisy, 2), FS, R_INDEX,
+                              "rr+record_context_v2")  # fmt: skip
+    assert not np.array_equal(c[readable], d[readable])
+
+
+def test_the_record_mean_rr_skips_intervals_around_unreadable_beats():
+    peaks = np.arange(1, 41) * int(0.8 * FS)  # 75 bpm
+    false = np.arange(int(10.2 * FS), int(14 * FS), int(0.25 * FS))  # noise's detections
+    both = np.sort(np.concatenate([peaks, false]))
+    readable = ~np.isin(both, false)
+    readable[np.searchsorted(both, false[-1]) + 1] = False  # the beat after the stretch too
+    ratio = rr_features(both, FS, reference=readable)[:, 5]  # RR before over the record's mean
+    assert ratio[2] == pytest.approx(1.0, abs=1e-3)
+    assert rr_features(both, FS)[2, 5] > 1.05  # the false detections shorten the mean
+
+
+def test_too_few_readable_beats_fall_back_to_every_beat():
+    windows, rr, _ = beat_windows()
+    few = np.zeros(len(windows), dtype=bool)
+    few[:3] = True
+    np.testing.assert_array_equal(
+        context.rhythm_inputs(rr, windows, FS, R_INDEX, "rr+record_context", reference=few),
+        context.rhythm_inputs(rr, windows, FS, R_INDEX, "rr+record_context"),
+    )
+    with pytest.raises(ValueError, match="reference flags"):
+        context.rhythm_inputs(rr, windows, FS, R_INDEX, "rr+record_context", reference=few[:5])

@@ -125,6 +125,29 @@ def test_uncertain_or_unreadable_beats_never_make_a_run():
     assert detect_episodes(peaks, labels, FS, states=states.tolist()) == []
 
 
+def test_a_flutter_run_never_spans_into_noisy_signal():
+    """Issue 18: a ``!`` run is made of readable beats only and ends where a segment fails
+    the quality check, whether the noisy segment holds beats (unreadable) or none."""
+    labels = ["N"] * 10 + ["!"] * 12 + ["N"] * 10
+    rr = np.full(len(labels) - 1, 0.8)
+    rr[9:21] = 0.25  # 240 per minute
+    peaks, labels = beats(rr, labels)
+    (whole,) = detect_episodes(peaks, labels, FS)
+    assert whole.kind == "VFL" and whole.beats == 12
+    states = np.full(peaks.size, "classified", dtype=object)
+    states[14:] = "unreadable"  # the run runs into a noisy segment
+    noisy_from = peaks[14] / FS - 0.1
+    (run,) = detect_episodes(peaks, labels, FS, states=states.tolist(),
+                             unreadable_s=[(noisy_from, noisy_from + 10.0)])  # fmt: skip
+    assert run.kind == "VFL" and run.beats == 4 and run.end_s < noisy_from
+    # Two readable pairs of flutter beats across a beatless unreadable stretch: no run.
+    states[:] = "classified"
+    gap = (peaks[11] / FS + 0.05, peaks[12] / FS - 0.05)
+    short = [e for e in detect_episodes(peaks[[10, 11, 12, 13]], labels[[10, 11, 12, 13]], FS,
+                                        unreadable_s=[gap])]  # fmt: skip
+    assert short == []
+
+
 def test_a_classless_beat_ends_a_bigeminy():
     labels = ["N"] * 10 + ["V", "N"] * 6 + ["N"] * 10
     peaks, labels = beats(np.full(len(labels) - 1, 0.8), labels)

@@ -8,6 +8,7 @@ import pytest
 
 from ecg.dsp.detection import detect_beats
 from ecg.dsp.quality import (
+    QualityThresholds,
     beats_readable,
     energy_detector,
     segment_bounds,
@@ -107,3 +108,34 @@ def test_ventricular_flutter_stays_readable_on_record_207():
     flutter = record.ann_samples[record.ann_symbols == "!"]
     assert flutter.size > 400
     assert beats_readable(quality, flutter).mean() >= 0.95
+
+
+# -- electrode-motion noise (issue 18: the thresholds chosen on DS1, benchmarks/quality_ds1.py) --
+
+
+def with_electrode_motion(x: np.ndarray, snr_db: float, seed: int = 3) -> np.ndarray:
+    """``x`` with electrode-motion-like noise (``noise_stress``) at ``snr_db`` (NST's SNR)."""
+    from ecg.training.noise_stress import add_noise, electrode_motion
+
+    peaks = np.round(beat_times(x.size / FS) * FS).astype(np.int64)
+    noise = electrode_motion(x.size, FS, np.random.default_rng(seed))
+    return add_noise(x, FS, r_peaks=peaks, snr_db=snr_db, noise=noise,
+                     mask=np.ones(x.size, bool))  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_electrode_motion_at_0_db_is_unreadable_and_the_clean_lead_is_not(seed):
+    x = long_ecg(FS, 120.0).astype(np.float64)
+    clean = quality_of(x)
+    assert clean.readable.all(), clean.reasons
+    assert np.nanmin(clean.template_correlation) > 0.95  # one shape, beat after beat
+    y = with_electrode_motion(x, 0.0, seed)
+    noisy = quality_of(y)
+    # QRS spikes survive 0 dB (kurtosis, detectors), but no two beats look alike any more.
+    assert noisy.readable.mean() <= 0.25, noisy.reasons
+    assert set(noisy.reasons) - {""} <= {"noise", "no consistent heartbeats (noise or artefact)"}
+    # The thresholds before the DS1 selection kept most of it readable.
+    before = QualityThresholds(agreement_good=0.8, periodic=0.3, template_floor=0.0)
+    lenient = signal_quality(y, FS, peaks=detect_beats(y.astype(np.float32), FS),
+                             thresholds=before)  # fmt: skip
+    assert lenient.readable.mean() >= 0.75

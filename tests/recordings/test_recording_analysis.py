@@ -97,3 +97,24 @@ def test_recording_service_uses_litert_when_a_fresh_conversion_exists(
     got = classify_at(lite, x, FS, peaks)
     np.testing.assert_array_equal(got.samples, expected.samples)
     np.testing.assert_allclose(got.probabilities, expected.probabilities, atol=TOLERANCE)
+
+
+def test_false_detections_in_unreadable_beats_leave_the_readable_beats_rr_input(tiny_rr_bundle):
+    """Issue 18: the record's mean RR comes from readable beats only, so the detections a noisy
+    stretch adds (every 250 ms here) do not change the clean beats' "RR over the record's"."""
+    duration = 120.0
+    times = beat_times(duration, rr_s=0.8)
+    x = ecg(FS, duration, times)
+    peaks = np.round(times * FS).astype(np.int64)
+    false = np.round(np.arange(40.1, 60.0, 0.25) * FS).astype(np.int64)
+    noisy = np.unique(np.concatenate([peaks, false]))
+    in_stretch = (noisy >= 40 * FS) & (noisy < 60 * FS)
+    kept_clean, _, rr_clean = tiny_rr_bundle.beat_windows(x, FS, peaks)
+    kept, _, rr_flagged = tiny_rr_bundle.beat_windows(x, FS, noisy, readable=~in_stretch)
+    _, _, rr_unflagged = tiny_rr_bundle.beat_windows(x, FS, noisy)
+    early = np.flatnonzero(noisy[kept] < 30 * FS)  # clean beats, far from the stretch
+    assert np.array_equal(noisy[kept][early], peaks[kept_clean][early])
+    column = 5  # RR before over the record's mean RR
+    # Clean: the record's RR over its readable beats is the 0.8 s it was before the noise.
+    np.testing.assert_allclose(rr_flagged[early, column], rr_clean[early, column], rtol=0.02)
+    assert (rr_unflagged[early, column] > 1.1 * rr_clean[early, column]).all()
