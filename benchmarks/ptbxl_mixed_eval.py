@@ -579,6 +579,57 @@ def seeds_main(seeds: list[int], validation_only: bool) -> int:
     return 0
 
 
+def challenger_main(challenger: str, seeds: list[int]) -> int:
+    """A challenger configuration's seeds and their ensemble against the shipped ensemble (the
+    candidate's seeds averaged), on validation only: ``mixed_training_<challenger>.json``."""
+    started = time.perf_counter()
+    mixed, sources, is_val = mixed_table(Path(default_data_dir()), default_ptbxl_dir())
+    split, _ = mixed_split(mixed, sources, is_val)
+    names = {"shipped ensemble": SEED_CONFIGS["candidate"], "challenger": challenger}
+    paths = {k: [seed_model_path(n, s) for s in seeds] for k, n in names.items()}
+    missing = [str(p.relative_to(ROOT)) for ps in paths.values() for p in ps if not p.is_file()]
+    if missing:
+        print(f"missing models (train them first): {', '.join(missing)}", file=sys.stderr)
+        return 2
+    result: dict = {
+        "description": f"{challenger} against the shipped ensemble ({names['shipped ensemble']} "
+        "seeds averaged) on validation only (benchmarks/ptbxl_mixed_eval.py --challenger)",
+        "seeds": seeds,
+        "mixed_split": split.description,
+        "configs": {},
+    }
+    per_record = {}
+    for key, name in names.items():
+        print(f"validating {name}, seeds {seeds}", flush=True)
+        members = [load_bundle(p) for p in paths[key]]
+        vals = [validation_by_source(b, mixed, split, sources, is_val) for b in members]
+        ensemble = AveragedBundle(members, f"{name}_ensemble{len(seeds)}")
+        ens_val = validation_by_source(ensemble, mixed, split, sources, is_val)
+        per_record[key] = [v["all"]["per_record_confusion"] for v in vals]
+        per_record[f"{key} (ensemble)"] = ens_val["all"]["per_record_confusion"]
+        result["configs"][key] = {
+            "name": name,
+            "validation_summary": summarise_seeds([validation_headline(v) for v in vals]),
+            "ensemble_validation_headline": validation_headline(ens_val),
+        }
+    result["validation_differences"] = {
+        "challenger ensemble - shipped ensemble": bootstrap_difference(
+            per_record["challenger (ensemble)"], per_record["shipped ensemble (ensemble)"]
+        ),
+        "challenger seed mean - shipped seed mean": seed_mean_difference(
+            per_record["challenger"], per_record["shipped ensemble"]
+        ),
+    }
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    out = RESULTS / f"mixed_training_{challenger}.json"
+    out.write_text(json.dumps(result, indent=1, default=float) + "\n")
+    print(json.dumps(result["validation_differences"], indent=1, default=float))
+    for key, cfg in result["configs"].items():
+        print(key, cfg["name"], "ensemble", cfg["ensemble_validation_headline"]["macro_f1 all"])
+    print(f"wrote {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", nargs="*", help="evaluate only models whose name contains one")
@@ -595,7 +646,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--validation-only", action="store_true", help="with --seeds: skip the test sets"
     )
+    parser.add_argument(
+        "--challenger",
+        help="with --seeds: this configuration's seeds against the shipped ensemble, validation "
+        "only (mixed_training_<name>.json)",
+    )
     args = parser.parse_args(argv)
+    if args.challenger:
+        return challenger_main(args.challenger, args.seeds or [0, 1, 2])
     if args.seeds:
         return seeds_main(args.seeds, args.validation_only)
     started = time.perf_counter()

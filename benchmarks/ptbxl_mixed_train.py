@@ -170,7 +170,7 @@ def seeded_name(name: str, seed: int) -> str:
 
 
 def configs(epochs: int, seed: int = SEED) -> list[ModelConfig]:
-    """The three models of one seed; ``name`` carries the seed (``seeded_name``)."""
+    """The models of one seed; ``name`` carries the seed (``seeded_name``)."""
     candidate = ModelConfig(
         "mixed_spec_ctx_v2",
         "spectrogram",
@@ -184,6 +184,13 @@ def configs(epochs: int, seed: int = SEED) -> list[ModelConfig]:
     return [
         replace(candidate, name=seeded_name(candidate.name, seed)),
         replace(candidate, name=seeded_name("mixed_spec_ctx_v2_nobl", seed), band_limit_share=0.0),
+        # the candidate with QRS widths by qrs_bounds_v3 (LUDB-validated, 8.7 ms): a challenger
+        # to the shipped recording_mixed, compared on validation (ptbxl_mixed_eval.py --v3)
+        replace(
+            candidate,
+            name=seeded_name("mixed_spec_ctx_v3", seed),
+            rhythm_features="rr+record_context_v3",
+        ),
         ModelConfig(
             seeded_name("mixed_original_cnn", seed),
             "beat_image",
