@@ -538,27 +538,26 @@ def validation_check(
     return {"recorded_at_training": recorded, "recomputed_here": here}
 
 
-def seed_spread(models_dir: Path, recording: str) -> dict[str, Any] | None:
-    """``models/<recording>.seeds.json`` (``experiments/ml_seed_spread.py``) if there is one,
-    marked stale when it was measured on another version of the model file."""
-    path = models_dir / f"{recording}.seeds.json"
-    if not path.is_file():
-        return None
-    spread = json.loads(path.read_text())
-    current = file_sha256(models_dir / f"{recording}.keras")
-    return {**spread, "path": str(path), "stale": spread.get("model_sha256") != current}
-
-
-def external_figures(models_dir: Path, recording: str) -> dict[str, Any] | None:
-    """``models/<recording>.external.json`` (written by ``benchmarks/ptbxl_mixed_ship.py``: the
-    model's figures on PTB-XL fold 10 and LUDB, which evaluate_model does not hold), marked
-    stale when measured on another version of the model file."""
-    path = models_dir / f"{recording}.external.json"
+def _sidecar(models_dir: Path, recording: str, suffix: str) -> dict[str, Any] | None:
+    """``models/<recording><suffix>`` if there is one, marked stale when it was measured on
+    another version of the model file (its ``model_sha256``)."""
+    path = models_dir / f"{recording}{suffix}"
     if not path.is_file():
         return None
     figures = json.loads(path.read_text())
     current = file_sha256(models_dir / f"{recording}.keras")
     return {**figures, "path": str(path), "stale": figures.get("model_sha256") != current}
+
+
+def seed_spread(models_dir: Path, recording: str) -> dict[str, Any] | None:
+    """``models/<recording>.seeds.json`` (``experiments/ml_seed_spread.py``), if any."""
+    return _sidecar(models_dir, recording, ".seeds.json")
+
+
+def external_figures(models_dir: Path, recording: str) -> dict[str, Any] | None:
+    """``models/<recording>.external.json`` (written by ``benchmarks/ptbxl_mixed_ship.py``: the
+    model's figures on PTB-XL fold 10 and LUDB, which evaluate_model does not hold), if any."""
+    return _sidecar(models_dir, recording, ".external.json")
 
 
 def render_reports(models_dir: str | Path, readme: str | Path | None = None) -> dict[str, Any]:
