@@ -82,6 +82,10 @@ def upload_as_new_user(page, user: str, paths: list[Path], sampling_rate: str = 
         page.fill("#id_sampling_rate", sampling_rate)
     with page.expect_navigation(timeout=60_000):
         page.get_by_role("button", name="Upload and analyse").click()
+    # The report page the upload lands on fetches its strip data; in-memory SQLite shares one
+    # cache between the live server's thread and this one, so a test that writes beats while
+    # that read is still open fails with "database table is locked". Wait for the page to idle.
+    page.wait_for_load_state("networkidle")
     return Recording.objects.get()
 
 
