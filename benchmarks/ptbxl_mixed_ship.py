@@ -47,8 +47,9 @@ CANDIDATE = "mixed_spec_ctx_v2"
 SEEDS = (0, 1, 2)
 SHIPPED_NAME = "recording_mixed"
 SEEDS_JSON = ROOT / "benchmarks" / "results" / "mixed_training_seeds.json"
-# The leads the model saw in training (MIT-BIH's MLII is a modified lead II).
-TRAINED_LEADS = ["MLII", *PTBXL_LEADS, *SECOND_LEADS]
+# The leads the model saw in training (MIT-BIH's MLII is a modified lead II), each once: V1 is
+# both a PTB-XL lead and a MIT-BIH second lead.
+TRAINED_LEADS = list(dict.fromkeys(["MLII", *PTBXL_LEADS, *SECOND_LEADS]))
 
 
 def write_external(model_path: Path, chosen: dict) -> Path:

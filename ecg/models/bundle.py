@@ -254,7 +254,7 @@ def trained_leads(metadata: dict[str, Any]) -> list[str]:
     """The leads a model was trained on: its metadata's ``leads`` (a model trained on several),
     else its one ``lead``; empty when the metadata says neither."""
     leads = metadata.get("leads") or ([metadata["lead"]] if metadata.get("lead") else [])
-    return [str(lead) for lead in leads]
+    return list(dict.fromkeys(str(lead) for lead in leads))  # each once, in the metadata's order
 
 
 def rhythm_feature_set(metadata: dict[str, Any]) -> str:

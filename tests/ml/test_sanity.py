@@ -86,3 +86,12 @@ def test_a_lead_other_than_the_trained_one_is_named():
     mixed = ("MLII", "II", "V1", "V5")  # a model trained on several leads
     assert warnings_of(x, peaks, name="V1", trained=mixed) == {}
     assert "leads MLII, II, V1, V5" in warnings_of(x, peaks, name="aVL", trained=mixed)["lead"]
+
+
+def test_a_model_s_trained_leads_are_named_once_each_in_the_metadata_order():
+    from ecg.models.bundle import trained_leads
+
+    # V1 is both a PTB-XL lead and a MIT-BIH second lead of the mixed model
+    assert trained_leads({"leads": ["MLII", "II", "V1", "V1", "V5"]}) == ["MLII", "II", "V1", "V5"]
+    assert trained_leads({"lead": "MLII"}) == ["MLII"]
+    assert trained_leads({}) == []
