@@ -3,9 +3,11 @@
     python benchmarks/calibrate_models.py [--models-dir models] [--data-dir DIR]
         [--out benchmarks/results/calibration.json] [--no-write-metadata] [--ptbxl N]
         [--cache build/beats_mlii.npz] [--probs-cache build/calibration_probs.npz]
+        [--ptbxl-validation N] [--only NAME ...]
 
 For each shipped model (``models/<name>.keras``): its probabilities on the inter-patient
-VALIDATION beats (DS1 records 106, 124, 209, 223, ``dataset.inter_patient_split``) and on the
+VALIDATION beats (DS1 records 106, 124, 209, 223, ``dataset.inter_patient_split``; for a model
+chosen on PTB-XL fold 9 too, ``PTBXL_VALIDATED``, also fold 9's conducted beats) and on the
 DS2 test beats, through the serving path (``evaluation.bundle_probabilities``). On validation
 only: the temperature T (the rule among ``RULES`` with the lowest ECE on a validation record
 left out of the fit) and the threshold below which a beat is "uncertain" (the calibrated top
@@ -32,6 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ecg.io.ptbxl import VALIDATION_FOLD  # noqa: E402
 from ecg.models.calibration import (  # noqa: E402
     ECE_BINS,
     apply_temperature,
@@ -44,9 +47,13 @@ from ecg.models.calibration import (  # noqa: E402
 )
 from ecg.training.selective import selective_at, selective_curve  # noqa: E402
 
-# recording_mixed (shipped) is calibrated on the MIT-BIH validation records like the others; its
-# other validation half (PTB-XL fold 9) is not used here.
 MODELS = ("recording_mixed", "recording_spec_ctx", "beat_image_cnn", "spectrogram_cnn")
+# Models chosen on MIT-BIH's validation records AND PTB-XL fold 9 (issue 17's validation data)
+# are calibrated on both: their validation set adds fold-9 beats (``--ptbxl-validation``), the
+# two sources weigh the same in the coverage that sets the threshold, and the rule's
+# leave-out folds are the four MIT-BIH records plus fold 9's patients in ``PTBXL_GROUPS`` parts.
+PTBXL_VALIDATED = ("recording_mixed",)
+PTBXL_GROUPS = 4
 # The criterion for "uncertain", applied to validation beats: answer this share of them. The
 # first candidate, a target accuracy of the answered validation beats (``TARGET_ACCURACY``),
 # answers 0.3-3 % of them (record 124's right-bundle-branch-block beats are confidently wrong
@@ -145,8 +152,9 @@ def cached_probabilities(
     return out
 
 
-def ptbxl_records(max_normal: int) -> list[dict[str, Any]]:
-    """Fold-10 PTB-XL records with a conducted-beat label (``conducted_beat_label``), lead II,
+def ptbxl_records(max_normal: int, fold_number: int | None = None) -> list[dict[str, Any]]:
+    """PTB-XL records of fold ``fold_number`` (default: the test fold, 10) with a conducted-beat
+    label (``conducted_beat_label``), lead II,
     beats detected by ``detect_beats``; records with ectopy are left out, since their ectopic
     beats carry no label. Every L and R record, and at most ``max_normal`` N records (a fixed
     random subset: N records outnumber the blocks about 20 to 1)."""
@@ -164,7 +172,7 @@ def ptbxl_records(max_normal: int) -> list[dict[str, Any]]:
     if data_dir is None:
         return []
     table = load_ptbxl_table(data_dir)
-    fold = table[table["strat_fold"] == TEST_FOLD]
+    fold = table[table["strat_fold"] == (fold_number or TEST_FOLD)]
     labels = fold["scp_codes"].map(conducted_beat_label)
     usable = labels.notna() & ~fold["scp_codes"].map(has_ectopy)
     normal = np.flatnonzero(usable & (labels == "N"))
@@ -221,14 +229,16 @@ RULES: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], float]] = {
 
 
 def record_left_out(val: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Per rule: T fitted on three validation records, ECE and NLL on the fourth, and the mean
-    held-out ECE that chooses the rule."""
+    """Per rule: T fitted on all validation folds but one, ECE and NLL on that one, and the mean
+    held-out ECE that chooses the rule. A fold is a MIT-BIH record, or (``val["groups"]``) a
+    part of PTB-XL fold 9's patients."""
     out: dict[str, Any] = {}
-    names = sorted(np.unique(val["records"]).tolist())
+    groups = val.get("groups", val["records"])
+    names = sorted(np.unique(groups).tolist())
     for rule, fit in RULES.items():
         per_record = {}
         for name in names:
-            held = val["records"] == name
+            held = groups == name
             t = fit(val["probs"][~held], val["y"][~held], val["records"][~held])
             per_record[name] = {"temperature_from_the_others": t} | calibration_figures(
                 val["probs"][held], val["y"][held], t
@@ -251,7 +261,7 @@ def calibrate_one(name: str, entry: dict[str, Any], ptbxl: dict[str, Any] | None
         k: RULES[k](val["probs"], val["y"], val["records"]) for k in RULES
     }  # each rule fitted on all four validation records
     val_cal = apply_temperature(val["probs"], temperature)
-    threshold = threshold_for_coverage(val_cal, VALIDATION_COVERAGE)
+    threshold = threshold_for_coverage(val_cal, VALIDATION_COVERAGE, val.get("weights"))
     accuracy_rule = choose_threshold(val_cal, val["y"], TARGET_ACCURACY)
     ds2_cal = apply_temperature(ds2["probs"], temperature)
     result: dict[str, Any] = {
@@ -274,6 +284,7 @@ def calibrate_one(name: str, entry: dict[str, Any], ptbxl: dict[str, Any] | None
                 **selective_at(val_cal, val["y"], classes, accuracy_rule),
             },
             "by_record_left_out": left_out,
+            "sources": validation_sources(val, val_cal, classes, threshold),
         },
         "ds2": {
             **calibration_figures(ds2["probs"], ds2["y"], temperature),
@@ -307,6 +318,41 @@ def calibrate_one(name: str, entry: dict[str, Any], ptbxl: dict[str, Any] | None
     return result
 
 
+def with_ptbxl_validation(val: dict[str, np.ndarray], ptbxl: dict[str, Any]) -> dict:
+    """The MIT-BIH validation beats plus PTB-XL fold 9's: ``source`` per beat, ``groups`` (the
+    leave-out folds: each MIT-BIH record, fold 9's patients split in ``PTBXL_GROUPS`` parts in
+    sorted order) and ``weights`` that give each source half the coverage."""
+    n_mit, n_ptb = len(val["y"]), len(ptbxl["y"])
+    patients = ptbxl["records"].astype(str)
+    part = {p: i % PTBXL_GROUPS for i, p in enumerate(sorted(set(patients.tolist())))}
+    ptb_groups = np.array([f"ptbxl-fold9-part{part[p]}" for p in patients])
+    return {
+        "probs": np.concatenate([val["probs"], ptbxl["probs"]]),
+        "y": np.concatenate([val["y"], ptbxl["y"]]),
+        "records": np.concatenate([val["records"].astype(str), "ptbxl:" + patients]),
+        "groups": np.concatenate([val["records"].astype(str), ptb_groups]),
+        "source": np.array(["mitdb"] * n_mit + ["ptbxl_fold9"] * n_ptb),
+        "weights": np.concatenate([np.full(n_mit, 0.5 / n_mit), np.full(n_ptb, 0.5 / n_ptb)]),
+        "n_ptbxl_records": ptbxl["n_records"],
+    }
+
+
+def validation_sources(
+    val: dict[str, np.ndarray], val_cal: np.ndarray, classes: list[str], threshold: float
+) -> dict[str, Any]:
+    """Beats, ECE and coverage / answered accuracy at ``threshold`` of each validation source."""
+    source = val.get("source", np.full(len(val["y"]), "mitdb"))
+    out = {}
+    for name in sorted(set(source.tolist())):
+        m = source == name
+        out[name] = {
+            "n_beats": int(m.sum()),
+            "ece_after": expected_calibration_error(val_cal[m], val["y"][m]),
+            "at_threshold": selective_at(val_cal[m], val["y"][m], classes, threshold),
+        }
+    return out
+
+
 def metadata_entry(result: dict[str, Any]) -> dict[str, Any]:
     val = result["validation"]
     return {
@@ -318,9 +364,9 @@ def metadata_entry(result: dict[str, Any]) -> dict[str, Any]:
         "criterion": (
             f"uncertain below the calibrated top probability that answers "
             f"{VALIDATION_COVERAGE:.0%} of the validation beats"
+            + (", each source weighing the same" if len(val["sources"]) > 1 else "")
         ),
-        "fitted_on": "MIT-BIH DS1 inter-patient validation records 106, 124, 209, 223 "
-        f"({val['n_beats']} beats)",
+        "fitted_on": fitted_on(val["sources"]),
         "ece_bins": ECE_BINS,
         "ece_before": round(val["ece_before"], 5),
         "ece_after": round(val["ece_after"], 5),
@@ -330,6 +376,19 @@ def metadata_entry(result: dict[str, Any]) -> dict[str, Any]:
         "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "script": "benchmarks/calibrate_models.py",
     }
+
+
+def fitted_on(sources: dict[str, Any]) -> str:
+    text = (
+        "MIT-BIH DS1 inter-patient validation records 106, 124, 209, 223 "
+        f"({sources['mitdb']['n_beats']} beats)"
+    )
+    if "ptbxl_fold9" in sources:
+        text += (
+            f" and PTB-XL fold 9 ({sources['ptbxl_fold9']['n_beats']} conducted beats of lead II: "
+            "every LBBB / RBBB record without ectopy and a fixed random subset of normal ones)"
+        )
+    return text
 
 
 def write_metadata(models_dir: Path, name: str, entry: dict[str, Any]) -> None:
@@ -356,6 +415,13 @@ def main() -> None:
         help="also PTB-XL fold 10: every L / R record and at most N normal ones (0: skip)",
     )
     parser.add_argument(
+        "--ptbxl-validation",
+        type=int,
+        default=300,
+        help="validation of the models in PTBXL_VALIDATED also takes PTB-XL fold 9: every L / R "
+        "record and at most N normal ones (0: MIT-BIH validation records only)",
+    )
+    parser.add_argument(
         "--only", nargs="+", choices=MODELS, help="calibrate only these (the others' results stay)"
     )
     args = parser.parse_args()
@@ -364,11 +430,22 @@ def main() -> None:
         args.models_dir, args.data_dir, args.cache, args.probs_cache, models
     )
     ptbxl_set = ptbxl_records(args.ptbxl) if args.ptbxl else []
+    needs_fold9 = args.ptbxl_validation and any(n in PTBXL_VALIDATED for n in entries)
+    fold9_set = ptbxl_records(args.ptbxl_validation, VALIDATION_FOLD) if needs_fold9 else []
+    if needs_fold9 and not fold9_set:
+        print("PTB-XL not found: validation is MIT-BIH's records only", flush=True)
     results = {}
     if args.only and args.out.is_file():  # keep the other models' figures of the last full run
         results = json.loads(args.out.read_text())["models"]
     for name, entry in entries.items():
         ptbxl = ptbxl_probabilities(entry["bundle"], ptbxl_set) if ptbxl_set else None
+        if name in PTBXL_VALIDATED and fold9_set:
+            fold9 = ptbxl_probabilities(entry["bundle"], fold9_set)
+            if fold9 is not None:
+                sets = entry["sets"]
+                entry = entry | {
+                    "sets": sets | {"validation": with_ptbxl_validation(sets["validation"], fold9)}
+                }
         results[name] = calibrate_one(name, entry, ptbxl)
         r = results[name]
         print(

@@ -158,14 +158,28 @@ def choose_threshold(
     return float(conf_sorted[ok[-1]])
 
 
-def threshold_for_coverage(calibrated_probs: np.ndarray, coverage: float) -> float:
+def threshold_for_coverage(
+    calibrated_probs: np.ndarray, coverage: float, weights: np.ndarray | None = None
+) -> float:
     """The largest threshold on the calibrated top probability that still answers at least
-    ``coverage`` of the beats (beats at or above it are answered; ties are all answered)."""
+    ``coverage`` of the beats (beats at or above it are answered; ties are all answered).
+
+    ``weights`` (one per beat, e.g. ``1 / beats of its source``) make coverage a weighted share,
+    so a validation set pooled from two databases counts each database equally."""
     if not 0 < coverage <= 1:
         raise ValueError(f"coverage must be in (0, 1], got {coverage}")
     _, confidence, _ = top_two(calibrated_probs)
-    ordered = np.sort(confidence)[::-1]
-    return float(ordered[int(np.ceil(coverage * len(ordered))) - 1])
+    order = np.argsort(-confidence, kind="stable")
+    ordered = confidence[order]
+    if weights is None:
+        return float(ordered[int(np.ceil(coverage * len(ordered))) - 1])
+    w = np.asarray(weights, dtype=np.float64)[order]
+    if w.shape != ordered.shape or np.any(w < 0) or w.sum() <= 0:
+        raise ValueError("weights must be one non-negative number per beat, not all zero")
+    answered = np.cumsum(w) / w.sum()
+    # the first beat (most confident first) at which the weighted share reaches ``coverage``;
+    # the tolerance keeps a share that is exactly ``coverage`` from missing by rounding
+    return float(ordered[int(np.searchsorted(answered, coverage - 1e-12))])
 
 
 def calibrated(

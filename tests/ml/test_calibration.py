@@ -121,6 +121,24 @@ def test_threshold_for_coverage_answers_at_least_that_share():
         cal.threshold_for_coverage(probs, 0.0)
 
 
+def test_weighted_coverage_counts_each_source_equally():
+    probs = np.array([[p, 1 - p] for p in (0.95, 0.9, 0.8, 0.8, 0.7, 0.6, 0.55, 0.52, 0.51, 0.5)])
+    # equal weights: the same answer as unweighted
+    ones = np.ones(len(probs))
+    for coverage in (0.3, 0.5, 1.0):
+        assert cal.threshold_for_coverage(probs, coverage, ones) == pytest.approx(
+            cal.threshold_for_coverage(probs, coverage)
+        )
+    # two sources: the two most confident beats are one source and weigh half of the whole, so
+    # answering half the weight stops at 0.9, where the unweighted rule goes down to 0.7
+    source = np.array([0, 0, 1, 1, 1, 1, 1, 1, 1, 1])
+    weights = np.where(source == 0, 0.5 / 2, 0.5 / 8)
+    assert cal.threshold_for_coverage(probs, 0.5, weights) == pytest.approx(0.9)
+    assert cal.threshold_for_coverage(probs, 0.51, weights) == pytest.approx(0.8)
+    with pytest.raises(ValueError):
+        cal.threshold_for_coverage(probs, 0.5, np.zeros(len(probs)))
+
+
 def test_shipped_models_carry_a_calibration_that_serving_can_apply():
     for name in ("recording_spec_ctx", "beat_image_cnn", "spectrogram_cnn"):
         meta = json.loads((ROOT / "models" / f"{name}.json").read_text())
