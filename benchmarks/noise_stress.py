@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from ecg.classes import DS2_RECORDS, class_codes  # noqa: E402
 from ecg.dsp.detection import DetectionError, detect_beats, match_to_reference  # noqa: E402
 from ecg.features.beats import labels_for  # noqa: E402
-from ecg.io.recording_io import parse_wfdb  # noqa: E402
+from ecg.io.recording_io import Limits, parse_upload  # noqa: E402
 from ecg.io.records import resolve_data_dir  # noqa: E402
 from ecg.models.registry import ModelRegistry  # noqa: E402
 from ecg.recording_analysis import analyse  # noqa: E402
@@ -63,7 +63,9 @@ def parsed_excerpt(data_dir: Path, record: str, minutes: float):
         f"{record}{ext}": (data_dir / f"{record}{ext}").read_bytes()
         for ext in (".hea", ".dat", ".atr")
     }
-    parsed = parse_wfdb(named)
+    # through the upload parser, so the lead is the one the app analyses (record 114 stores V5
+    # first and MLII second: parse_wfdb alone would hand over V5)
+    parsed = parse_upload(list(named.items()), limits=Limits(max_bytes=10**9))
     n = min(parsed.n_samples, int(round(minutes * 60 * parsed.fs)))
     keep = parsed.ann_samples < n
     return replace(
