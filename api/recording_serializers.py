@@ -240,8 +240,18 @@ class BeatDetailSerializer(serializers.Serializer):
 
 class CorrectionSerializer(serializers.Serializer):
     beat = serializers.IntegerField(source="beat.index", read_only=True)
-    label = serializers.CharField(read_only=True)
+    label = serializers.CharField(
+        read_only=True,
+        help_text="The class given; '' in a row of an undo that restored 'not reviewed'.",
+    )
     previous_label = serializers.CharField(read_only=True)
+    action = serializers.IntegerField(
+        source="action_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The review action the row belongs to (all rows of one action are undone "
+        "together); null for rows stored before actions existed.",
+    )
     created_by = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField(read_only=True)
 
@@ -256,3 +266,47 @@ class CorrectionCreateSerializer(serializers.Serializer):
         help_text="Indices of the beats to correct.",
     )
     label = serializers.CharField(max_length=8, help_text="One of the model's classes.")
+
+
+class ReviewActionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    kind = serializers.ChoiceField(
+        choices=["correct", "group", "suggest"],
+        read_only=True,
+        help_text="correct: beats corrected; group: a template group relabelled; suggest: "
+        "labels suggested from the corrections.",
+    )
+    description = serializers.SerializerMethodField(
+        help_text='In words, as the Undo button says it: "1,000 beats of group 3 → V".'
+    )
+    label = serializers.CharField(read_only=True, help_text="The class given ('' for suggest).")
+    group = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Template group number, from 0."
+    )
+    beat_count = serializers.IntegerField(read_only=True)
+    created_by = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField(read_only=True)
+
+    def get_description(self, obj) -> str:
+        from recordings.review_selectors import review_action_describe
+
+        return review_action_describe(obj)
+
+    def get_created_by(self, obj) -> str:
+        return obj.created_by.get_username() if obj.created_by else ""
+
+
+class UndoableSerializer(serializers.Serializer):
+    undo = ReviewActionSerializer(
+        allow_null=True, help_text="What POST would undo; null when nothing is left to undo."
+    )
+
+
+class UndoneSerializer(serializers.Serializer):
+    undone = ReviewActionSerializer(help_text="The action undone.")
+    beats_reviewed = serializers.IntegerField()
+    reviewers = serializers.ListField(child=serializers.CharField())
+    summary = serializers.DictField(help_text="The recounted summary.")
+    next_undo = ReviewActionSerializer(
+        allow_null=True, help_text="What a further POST would undo (null: nothing)."
+    )

@@ -26,6 +26,8 @@ from .recording_serializers import (
     CorrectionSerializer,
     RecordingCreateSerializer,
     RecordingSerializer,
+    UndoableSerializer,
+    UndoneSerializer,
 )
 from .views import ERROR, list_filters
 
@@ -195,3 +197,41 @@ class RecordingCorrections(GenericAPIView):
              "reviewers": review["reviewers"], "summary": recording.summary},
             status=201,
         )  # fmt: skip
+
+
+class RecordingCorrectionsUndo(APIView):
+    """Undo the latest review action of a recording (its owner only)."""
+
+    @extend_schema(
+        summary="What an undo would undo: the latest review action not undone yet",
+        responses={200: UndoableSerializer, 404: ERROR, 409: ERROR},
+    )
+    def get(self, request, pk: int):
+        recording = _done(review_selectors.recording_get_own(user=request.user, pk=pk))
+        action = review_selectors.review_action_undoable(recording=recording)
+        return Response(UndoableSerializer({"undo": action}).data)
+
+    @extend_schema(
+        summary="Undo the latest correction, group relabel or re-classification",
+        description=(
+            "Every beat of the action gets back the reviewed label it had before (none: the "
+            "model's class shows again); the undo is stored in the audit trail as correction "
+            "rows of its own, the summary is recounted and the suggestions, if asked for, "
+            "recomputed. Called again, it undoes the action before. 409 `nothing_to_undo` when "
+            "none is left."
+        ),
+        request=None,
+        responses={200: UndoneSerializer, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request, pk: int):
+        recording = review_selectors.recording_get_own(user=request.user, pk=pk)
+        action = review_services.review_action_undo(user=request.user, recording=recording)
+        review = review_selectors.review_overview(recording=recording)
+        body = {
+            "undone": action,
+            "beats_reviewed": review["beats_reviewed"],
+            "reviewers": review["reviewers"],
+            "summary": recording.summary,
+            "next_undo": review_selectors.review_action_undoable(recording=recording),
+        }
+        return Response(UndoneSerializer(body).data)

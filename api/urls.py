@@ -68,6 +68,11 @@ urlpatterns = [
         recording_views.RecordingCorrections.as_view(),
         name="recording-corrections",
     ),
+    path(
+        "v1/recordings/<int:pk>/corrections/undo/",
+        recording_views.RecordingCorrectionsUndo.as_view(),
+        name="recording-corrections-undo",
+    ),
     path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "v1/docs/",

@@ -11,7 +11,14 @@ Timed, best of ``--repeats`` (each on a fresh copy of the beats' review state):
 * ``templates_first_s``: the templates page the first time (reads the lead, groups the beats,
   stores the grouping) through the real view, logged in;
 * ``templates_cached_s``: the page again (grouping read back, cards drawn);
-* ``group_relabel_post_s``: POST relabelling the largest group (the form on a card).
+* ``group_relabel_post_s``: POST relabelling the largest group (the form on a card);
+* ``undo_1000_s``: ``review_action_undo`` of the 1,000-beat relabel (each beat's earlier label
+  put back, a correction row each for the undo, the summary recounted);
+* with suggestions asked for (learned from 10 reviewed beats), each correction and undo is
+  followed by their recomputation: ``relabel_1000_with_suggestions_s`` and
+  ``undo_1000_with_suggestions_s`` are the whole service calls, ``suggestions_recompute_s`` the
+  recomputation that follows the relabel, timed inside it (reading the lead, the beat windows,
+  ``corrections.teach`` from 1,010 reviewed beats, writing the suggestions that changed).
 
 ``--record 208`` takes a real MIT-BIH lead and its annotated beats instead (the annotation plays
 the model's class), for a realistic number of template groups. Printed and written to
@@ -52,7 +59,7 @@ def main() -> None:
     from django.urls import reverse
 
     from recordings import review_services
-    from recordings.models import Beat, BeatCorrection, Recording, TemplateGrouping
+    from recordings.models import Beat, BeatCorrection, Recording, ReviewAction, TemplateGrouping
     from tests.recordings.review_data import done_recording
 
     call_command("migrate", verbosity=0)
@@ -80,18 +87,52 @@ def main() -> None:
 
     def reset() -> None:
         BeatCorrection.objects.all().delete()
-        Beat.objects.filter(recording=recording).update(reviewed_label="", reviewed_by=None)
+        ReviewAction.objects.all().delete()
+        Beat.objects.filter(recording=recording).update(
+            reviewed_label="", reviewed_by=None, suggested_label=""
+        )
         Recording.objects.filter(pk=recording.pk).update(summary=original_summary, review={})
         recording.refresh_from_db()
 
-    relabel = []
-    for _ in range(args.repeats):
-        reset()
+    def timed(call) -> float:
         started = time.perf_counter()
+        call()
+        return time.perf_counter() - started
+
+    def relabel_1000() -> None:
         review_services.beat_correct(
             user=user, recording=recording, beat_indices=range(1000), label="V"
         )
-        relabel.append(time.perf_counter() - started)
+
+    def undo() -> None:
+        review_services.review_action_undo(user=user, recording=recording)
+
+    relabel, undone = [], []
+    for _ in range(args.repeats):
+        reset()
+        relabel.append(timed(relabel_1000))
+        undone.append(timed(undo))
+    relabel_s, undo_s, recompute = [], [], []
+    refresh = review_services._suggestions_refresh
+
+    def timed_refresh(**kwargs) -> None:
+        recompute.append(timed(lambda: refresh(**kwargs)))
+
+    for _ in range(args.repeats):
+        reset()
+        review_services.beat_correct(
+            user=user, recording=recording, beat_indices=range(1000, 1010), label="N"
+        )
+        review_services.beats_suggest(user=user, recording=recording)
+        review_services._suggestions_refresh = timed_refresh  # the relabel's recomputation
+        try:
+            relabel_s.append(timed(relabel_1000))
+        finally:
+            review_services._suggestions_refresh = refresh
+        # (a beat too close to either end has no window and teaches nothing)
+        assert recording.review["suggestions"]["learned_from"] >= 1000, recording.review
+        undo_s.append(timed(undo))
+        assert recording.review["suggestions"]["learned_from"] <= 10
 
     client = Client()
     client.force_login(user)
@@ -125,6 +166,10 @@ def main() -> None:
             "grouping_seconds_stored": grouping.seconds,
         },
         "relabel_1000_s": round(min(relabel), 4),
+        "undo_1000_s": round(min(undone), 4),
+        "relabel_1000_with_suggestions_s": round(min(relabel_s), 4),
+        "undo_1000_with_suggestions_s": round(min(undo_s), 4),
+        "suggestions_recompute_s": round(min(recompute), 4),
         "templates_first_s": round(min(first), 4),
         "templates_cached_s": round(min(cached), 4),
         "group_relabel_post_s": round(min(post), 4),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Beat, BeatCorrection, Recording
+from .models import Beat, BeatCorrection, Recording, ReviewAction
 
 
 @admin.register(Recording)
@@ -62,11 +62,35 @@ class BeatAdmin(admin.ModelAdmin):
 class BeatCorrectionAdmin(admin.ModelAdmin):
     """The audit trail: read only (a correction is never edited, a new one supersedes it)."""
 
-    list_display = ("recording", "beat", "previous_label", "label", "created_by", "created_at")
+    list_display = (
+        "recording",
+        "beat",
+        "previous_label",
+        "label",
+        "action",
+        "created_by",
+        "created_at",
+    )
     list_filter = ("label", "created_at")
     search_fields = ("recording__name", "created_by__username")
-    list_select_related = ("recording", "beat", "created_by")
-    raw_id_fields = ("recording", "beat", "created_by")
+    list_select_related = ("recording", "beat", "created_by", "action")
+    raw_id_fields = ("recording", "beat", "created_by", "action", "previous_reviewed_by")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReviewAction)
+class ReviewActionAdmin(admin.ModelAdmin):
+    """The review's actions (and undos): read only, like the corrections they group."""
+
+    list_display = ("recording", "kind", "label", "group", "beat_count", "undoes", "created_by")
+    list_filter = ("kind", "created_at")
+    list_select_related = ("recording", "created_by", "undoes")
+    raw_id_fields = ("recording", "created_by", "undoes")
 
     def has_add_permission(self, request):
         return False

@@ -31,3 +31,11 @@ class CorrectionRefused(ApplicationError):
     status = 400
     code = "invalid_correction"
     message = "This correction could not be stored."
+
+
+class NothingToUndo(ApplicationError):
+    """Undo was asked for, but no review action of this recording is left to undo."""
+
+    status = 409
+    code = "nothing_to_undo"
+    message = "Nothing to undo: no correction, group relabel or re-classification is left."

@@ -218,15 +218,66 @@ def shown_label(label: str, state: str, runner_up: str) -> str:
     return label
 
 
+class ReviewAction(models.Model):
+    """One thing the clinician did in one go -- corrected beats, relabelled a template group,
+    asked for suggestions, or undid the latest of these -- so that it can be undone as one unit
+    (``review_services.review_action_undo``). Its corrections point to it; an undo is an action
+    too (``undoes``), with correction rows of its own: the audit trail only grows."""
+
+    class Kind(models.TextChoices):
+        CORRECT = "correct", "Beats corrected"
+        GROUP = "group", "Template group relabelled"
+        SUGGEST = "suggest", "Suggestions from the corrections"
+        UNDO = "undo", "Undo"
+
+    recording = models.ForeignKey(
+        Recording, on_delete=models.CASCADE, related_name="review_actions"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    label = models.CharField(max_length=8, blank=True)  # the class given ("" for suggest, undo)
+    group = models.PositiveIntegerField(null=True, blank=True)  # template group (0-based)
+    beat_count = models.PositiveIntegerField(default=0)  # beats corrected (or restored)
+    first_beat = models.PositiveIntegerField(null=True, blank=True)  # lowest beat index
+    # suggest: what undoing it restores -- the suggestions before ({beat index: label}) and
+    # the recording's review["suggestions"] marker before (null: none had been asked for).
+    detail = models.JSONField(default=dict, blank=True)
+    undoes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="undone_by"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["recording", "-created_at", "-id"]
+        indexes = [models.Index(fields=["recording", "-id"], name="review_action_recording")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.beat_count} beats (recording {self.recording_id})"
+
+
 class BeatCorrection(models.Model):
     """One clinician's label for one beat, kept for the audit trail: never updated or deleted
-    while the recording exists; the latest per beat counts (``Beat.reviewed_label``)."""
+    while the recording exists; the latest per beat counts (``Beat.reviewed_label``). A row of
+    an undo has the label restored: "" when the beat was not reviewed before (the model's
+    answer shows again)."""
 
     recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="corrections")
     beat = models.ForeignKey(Beat, on_delete=models.CASCADE, related_name="corrections")
-    label = models.CharField(max_length=8)
+    label = models.CharField(max_length=8, blank=True)
     # the label shown before it, as pages show it: "uncertain (V? or N)" fits
     previous_label = models.CharField(max_length=40, blank=True)
+    # What undoing it puts back: the beat's reviewed label and reviewer before ("" / null: not
+    # reviewed). The action it belongs to (null for rows written before actions existed: those
+    # cannot be undone).
+    previous_reviewed_label = models.CharField(max_length=8, blank=True)
+    previous_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.ForeignKey(
+        ReviewAction, null=True, blank=True, on_delete=models.CASCADE, related_name="corrections"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

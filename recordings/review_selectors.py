@@ -12,7 +12,7 @@ from django.http import Http404
 
 from ecg.classes import class_display_name
 
-from .models import CLASS_COLOURS, Beat, BeatCorrection, Recording, TemplateGrouping
+from .models import CLASS_COLOURS, Beat, BeatCorrection, Recording, ReviewAction, TemplateGrouping
 
 # WFDB beat symbols of the six classes; "Q" (unclassifiable) for a beat shown as no class.
 WFDB_SYMBOLS = {"N": "N", "L": "L", "R": "R", "A": "A", "V": "V", "!": "!"}
@@ -63,9 +63,35 @@ def beat_corrections(*, recording: Recording, limit: int = 200) -> list[BeatCorr
     """The audit trail, newest first."""
     return list(
         BeatCorrection.objects.filter(recording=recording)
-        .select_related("beat", "created_by")
+        .select_related("beat", "created_by", "action")
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+def review_action_undoable(*, recording: Recording) -> ReviewAction | None:
+    """What "Undo" undoes: the latest correction, group relabel or re-classification not undone
+    yet. Every later one has been undone, so putting back what it changed restores exactly what
+    was shown before it. Corrections stored before actions existed (no action) are not here."""
+    return (
+        recording.review_actions.exclude(kind=ReviewAction.Kind.UNDO)
+        .filter(undone_by__isnull=True)
+        .select_related("created_by")
+        .order_by("-id")
+        .first()
+    )
+
+
+def review_action_describe(action: ReviewAction) -> str:
+    """The action in a few words, for the Undo button and messages: "1,000 beats of group 3 →
+    V", "beat 12 → A", "re-classification from your corrections (40 suggested)"."""
+    beats = f"{action.beat_count:,} beat{'s' if action.beat_count != 1 else ''}"
+    if action.kind == ReviewAction.Kind.SUGGEST:
+        return f"re-classification from your corrections ({action.beat_count:,} suggested)"
+    if action.kind == ReviewAction.Kind.GROUP and action.group is not None:
+        return f"{beats} of group {action.group + 1} → {action.label}"
+    if action.beat_count == 1 and action.first_beat is not None:
+        return f"beat {action.first_beat} → {action.label}"
+    return f"{beats} → {action.label}"
 
 
 SVG_W, SVG_H, SVG_PAD = 280, 160, 6

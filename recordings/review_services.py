@@ -8,7 +8,13 @@ Rules:
   ``BeatCorrection`` row, the latest per beat is copied to ``Beat.reviewed_label``, and the
   summary is recounted with the reviewed labels, all in one transaction;
 * suggested labels (``beats_suggest``) are stored apart (``Beat.suggested_label``) and are never
-  counted as reviewed.
+  counted as reviewed;
+* each of these user actions is one ``ReviewAction``; ``review_action_undo`` undoes the latest
+  one not undone yet, restoring what each beat showed before, and is itself an action with
+  correction rows (the audit trail only grows).
+
+Long on purpose: every write of the review sits here, so each action's transaction and the undo
+that reverses it share one set of helpers (``_beat_rows``, ``_corrections_write``).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -30,8 +36,9 @@ from ecg.features.episodes import detect_episodes
 from ecg.features.rhythm import summarise
 from ecg.features.templates import group_beats, morphology_vectors
 
-from .errors import AnalysisNotDone, CorrectionRefused
-from .models import Beat, BeatCorrection, Recording, TemplateGrouping
+from .errors import AnalysisNotDone, CorrectionRefused, NothingToUndo
+from .models import Beat, BeatCorrection, Recording, ReviewAction, TemplateGrouping
+from .review_selectors import review_action_undoable
 from .selectors import unreadable_stretches
 from .services import mapped_signals
 
@@ -69,8 +76,20 @@ def _indices(beat_indices: Iterable) -> list[int]:
 
 def beat_correct(*, user, recording: Recording, beat_indices: Iterable, label: str) -> int:
     """Give the beats ``beat_indices`` of ``recording`` the class ``label`` (one of the model's
-    classes) on behalf of ``user``, the owner. One transaction: the correction rows (audit
-    trail), the beats' reviewed label and the recounted summary. Returns how many beats."""
+    classes) on behalf of ``user``, the owner. One transaction: the action, the correction rows
+    (audit trail), the beats' reviewed label and the recounted summary. Returns how many beats."""
+    return _correct(user=user, recording=recording, beat_indices=beat_indices, label=label)
+
+
+def _correct(
+    *,
+    user,
+    recording: Recording,
+    beat_indices: Iterable,
+    label: str,
+    kind: str = ReviewAction.Kind.CORRECT,
+    group: int | None = None,
+) -> int:
     _check(user=user, recording=recording)
     classes = _classes(recording)
     if label not in classes:
@@ -78,38 +97,77 @@ def beat_correct(*, user, recording: Recording, beat_indices: Iterable, label: s
             f"Unknown class {str(label)[:8]!r}: use one of {', '.join(classes)}."
         )
     indices = _indices(beat_indices)
-    found: list[tuple[int, str, str, str, str]] = []  # pk, label, state, runner-up, reviewed
-    for chunk in _chunks(indices):
-        found += list(
-            recording.beats.filter(index__in=chunk).values_list(
-                "pk", "label", "state", "runner_up", "reviewed_label"
-            )
-        )
+    found = _beat_rows(recording, indices)
     if len(found) != len(indices):
         raise CorrectionRefused("Some of these beats are not in this recording.")
     now = timezone.now()
-    rows = [
-        BeatCorrection(
+    with transaction.atomic():
+        action = ReviewAction.objects.create(
             recording=recording,
-            beat_id=pk,
+            kind=kind,
             label=label,
-            previous_label=reviewed or _shown(model_label, state, runner_up),
+            group=group,
+            beat_count=len(found),
+            first_beat=indices[0],
             created_by=user,
             created_at=now,
         )
-        for pk, model_label, state, runner_up, reviewed in found
-    ]
-    with transaction.atomic():
-        BeatCorrection.objects.bulk_create(rows, batch_size=2000)
-        ids = [row[0] for row in found]
-        for chunk in _chunks(ids):
-            Beat.objects.filter(pk__in=chunk).update(
-                reviewed_label=label, reviewed_by=user, suggested_label=""
-            )
+        _corrections_write(
+            recording=recording, action=action, rows=found, labels={}, default=(label, user.pk)
+        )
         review_refresh_summary(recording=recording)
     if (recording.review or {}).get("suggestions"):
         _suggestions_refresh(recording=recording)
     return len(found)
+
+
+BeatRow = tuple[int, str, str, str, str, int | None]  # pk, label, state, runner-up, reviewed, by
+
+
+def _beat_rows(recording: Recording, indices: list[int] | None = None, pks=None) -> list[BeatRow]:
+    """The beats (by index, or by primary key) with what a correction reads of them."""
+    fields = ("pk", "label", "state", "runner_up", "reviewed_label", "reviewed_by_id")
+    key, values = ("index__in", indices) if pks is None else ("pk__in", sorted(pks))
+    found: list[BeatRow] = []
+    for chunk in _chunks(values):
+        found += list(recording.beats.filter(**{key: chunk}).values_list(*fields))
+    return found
+
+
+def _corrections_write(
+    *,
+    recording: Recording,
+    action: ReviewAction,
+    rows: list[BeatRow],
+    labels: dict[int, tuple[str, int | None]],
+    default: tuple[str, int | None] = ("", None),
+) -> None:
+    """One correction row per beat of ``rows`` (with what the beat showed before, so that it can
+    be undone) and the beats' new reviewed label and reviewer: ``labels[pk]``, else ``default``.
+    A beat's suggestion goes (a reviewed beat has none; others are recomputed if asked for)."""
+    corrections, targets = [], {}
+    for pk, model_label, state, runner_up, reviewed, reviewed_by in rows:
+        label, by = labels.get(pk, default)
+        corrections.append(
+            BeatCorrection(
+                recording=recording,
+                beat_id=pk,
+                label=label,
+                previous_label=reviewed or _shown(model_label, state, runner_up),
+                previous_reviewed_label=reviewed,
+                previous_reviewed_by_id=reviewed_by if reviewed else None,
+                action=action,
+                created_by=action.created_by,
+                created_at=action.created_at,
+            )
+        )
+        targets.setdefault((label, by if label else None), []).append(pk)
+    BeatCorrection.objects.bulk_create(corrections, batch_size=2000)
+    for (label, by), pks in targets.items():  # one UPDATE per (label, reviewer) and chunk
+        for chunk in _chunks(pks):
+            Beat.objects.filter(pk__in=chunk).update(
+                reviewed_label=label, reviewed_by_id=by, suggested_label=""
+            )
 
 
 def _suggestions_refresh(*, recording: Recording) -> None:
@@ -167,8 +225,11 @@ def review_refresh_summary(*, recording: Recording) -> None:
             .values_list("reviewed_by__username", flat=True)
         )
     )
+    beats_reviewed = sum(1 for r in rows if r[3])
+    if not beats_reviewed:  # every review undone: the model's own figures, exactly as written
+        counted |= {k: v for k, v in review["model_summary"].items() if v is not None}
     review |= {
-        "beats_reviewed": sum(1 for r in rows if r[3]),
+        "beats_reviewed": beats_reviewed,
         "reviewers": reviewers,
         "updated_at": timezone.now().isoformat(timespec="seconds"),
     }
@@ -257,8 +318,13 @@ def template_group_relabel(*, user, recording: Recording, group: int, label: str
     grouping = template_grouping_get_or_create(user=user, recording=recording)
     if not 0 <= group < len(grouping.groups):
         raise CorrectionRefused("No such group of beats.")
-    return beat_correct(
-        user=user, recording=recording, beat_indices=grouping.groups[group]["indices"], label=label
+    return _correct(
+        user=user,
+        recording=recording,
+        beat_indices=grouping.groups[group]["indices"],
+        label=label,
+        kind=ReviewAction.Kind.GROUP,
+        group=group,
     )
 
 
@@ -271,14 +337,16 @@ def beats_suggest(*, user, recording: Recording) -> dict[str, int]:
     Unreadable beats get none (their signal is noise). Once asked for, the suggestions are
     recomputed after every later correction (``beat_correct``). Returns counts for the message."""
     _check(user=user, recording=recording)
-    return _suggestions_write(recording=recording)
+    return _suggestions_write(recording=recording, asked_by=user)
 
 
-def _suggestions_write(*, recording: Recording) -> dict[str, int]:
+def _suggestions_write(*, recording: Recording, asked_by=None) -> dict[str, int]:
+    """Compute and store the suggestions; ``asked_by`` (the owner pressing the button) makes it
+    an action that can be undone (a recomputation after a correction is part of that one)."""
     classes = _classes(recording)
-    fields = ("pk", "index", "label", "state", "reviewed_label")
+    fields = ("pk", "index", "label", "state", "reviewed_label", "suggested_label")
     beats = list(recording.beats.order_by("index").values_list(*fields))
-    reviewed = [(i, r) for _pk, i, _l, _s, r in beats if r in classes]
+    reviewed = [(i, r) for _pk, i, _l, _s, r, _was in beats if r in classes]
     if not reviewed:
         raise CorrectionRefused("Correct or confirm some beats first: suggestions learn from them.")
     from .selectors import _probabilities
@@ -300,20 +368,102 @@ def _suggestions_write(*, recording: Recording) -> dict[str, int]:
         classes,
     )
     suggested = {int(data["indices"][p]): classes[int(k)] for p, k in enumerate(new.argmax(axis=1))}
-    updates = []
-    for pk, index, label, state, reviewed_label in beats:
+    # Only the beats whose suggestion changes are written, one UPDATE per new value and chunk:
+    # after a correction most suggestions stay, and a bulk_update of every beat (one CASE per
+    # row) took most of a recomputation's time on 30 minutes.
+    updates: dict[str, list[int]] = {}
+    before: dict[str, str] = {}  # what undoing a re-classification puts back
+    changed = 0
+    for pk, index, label, state, reviewed_label, was in beats:
         value = suggested.get(index, "")
         if reviewed_label or state == beat_states.UNREADABLE or value == label:
             value = ""
-        updates.append(Beat(pk=pk, suggested_label=value))
-    changed = sum(1 for b in updates if b.suggested_label)
+        changed += bool(value)
+        if was:
+            before[str(index)] = was
+        if value != was:
+            updates.setdefault(value, []).append(pk)
     counts = {"suggested": changed, "learned_from": len(confirmed)}
     # Marks that suggestions were asked for (so later corrections recompute them), and from
     # how many reviewed beats the ones shown were learned.
     review = dict(recording.review or {})
+    marker_before = review.get("suggestions")
     review["suggestions"] = {**counts, "updated_at": timezone.now().isoformat(timespec="seconds")}
     with transaction.atomic():
-        Beat.objects.bulk_update(updates, ["suggested_label"], batch_size=2000)
+        if asked_by is not None:
+            ReviewAction.objects.create(
+                recording=recording,
+                kind=ReviewAction.Kind.SUGGEST,
+                beat_count=changed,
+                detail={"suggested": before, "marker": marker_before},
+                created_by=asked_by,
+            )
+        for value, pks in updates.items():
+            for chunk in _chunks(pks):
+                Beat.objects.filter(pk__in=chunk).update(suggested_label=value)
         recording.review = review
         Recording.objects.filter(pk=recording.pk).update(review=review)
     return counts
+
+
+# -- undo ---------------------------------------------------------------------------------------
+
+
+def review_action_undo(*, user, recording: Recording) -> ReviewAction:
+    """Undo the recording's latest review action not undone yet (``review_action_undoable``):
+    every beat of a correction or group relabel gets back the reviewed label and reviewer it had
+    before (none: the model's answer shows again), through correction rows of a new "undo"
+    action (who, when, what was undone); the summary is recounted and the suggestions, if asked
+    for, recomputed, as after a correction. Undoing a re-classification puts back the
+    suggestions shown before it. Called again, it undoes the action before. Returns the action
+    undone; ``NothingToUndo`` (409) when none is left."""
+    _check(user=user, recording=recording)
+    try:
+        with transaction.atomic():
+            action = review_action_undoable(recording=recording)
+            if action is None:
+                raise NothingToUndo()
+            undo = ReviewAction.objects.create(
+                recording=recording,
+                kind=ReviewAction.Kind.UNDO,
+                undoes=action,  # one-to-one: a second undo of the same action fails here
+                group=action.group,
+                beat_count=action.beat_count,
+                first_beat=action.first_beat,
+                created_by=user,
+            )
+            if action.kind == ReviewAction.Kind.SUGGEST:
+                _suggestions_restore(recording=recording, detail=action.detail)
+            else:
+                restore = {
+                    beat: (label, by)
+                    for beat, label, by in action.corrections.values_list(
+                        "beat_id", "previous_reviewed_label", "previous_reviewed_by_id"
+                    )
+                }
+                rows = _beat_rows(recording, pks=restore)
+                _corrections_write(recording=recording, action=undo, rows=rows, labels=restore)
+                review_refresh_summary(recording=recording)
+    except IntegrityError:  # the same action undone by a request running alongside
+        raise NothingToUndo("This action has just been undone.") from None
+    if action.kind != ReviewAction.Kind.SUGGEST and (recording.review or {}).get("suggestions"):
+        _suggestions_refresh(recording=recording)
+    return action
+
+
+def _suggestions_restore(*, recording: Recording, detail: dict[str, Any]) -> None:
+    """The suggestions (and the "asked for" marker) as they were before a re-classification."""
+    recording.beats.exclude(suggested_label="").update(suggested_label="")
+    by_label: dict[str, list[int]] = {}
+    for index, label in (detail.get("suggested") or {}).items():
+        by_label.setdefault(label, []).append(int(index))
+    for label, indices in by_label.items():
+        for chunk in _chunks(sorted(indices)):
+            recording.beats.filter(index__in=chunk).update(suggested_label=label)
+    review = dict(recording.review or {})
+    if detail.get("marker"):
+        review["suggestions"] = detail["marker"]
+    else:
+        review.pop("suggestions", None)
+    recording.review = review
+    Recording.objects.filter(pk=recording.pk).update(review=review)

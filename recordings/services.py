@@ -44,7 +44,7 @@ from ecg.recording_analysis import analyse
 from ecgsite.model_registry import RecordingModelMissing, get_model_registry
 
 from .errors import RecordingModelUnavailable
-from .models import Beat, Recording, TemplateGrouping, recording_folder
+from .models import Beat, Recording, ReviewAction, TemplateGrouping, recording_folder
 
 logger = logging.getLogger(__name__)
 
@@ -449,6 +449,7 @@ def _write_beats(recording: Recording, result) -> None:
     # grouping and the review made of them.
     Beat.objects.filter(recording=recording).delete()
     TemplateGrouping.objects.filter(recording=recording).delete()
+    ReviewAction.objects.filter(recording=recording).delete()  # nothing left to undo
     batch: list[Beat] = []
     for row in rows:
         batch.append(row)
@@ -467,6 +468,7 @@ def recording_mark_failed(*, recording_id: int, reason: str) -> None:
             return
         Beat.objects.filter(recording=recording).delete()  # their corrections too (cascade)
         TemplateGrouping.objects.filter(recording=recording).delete()
+        ReviewAction.objects.filter(recording=recording).delete()
         stale = recording.results_file.name if recording.results_file else ""
         Recording.objects.filter(pk=recording_id).update(
             status=Recording.Status.FAILED,

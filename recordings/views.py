@@ -21,7 +21,7 @@ from ecgsite.private_files import private_file_response, private_headers
 from ecgsite.ratelimit import rate_limited
 
 from . import review_selectors, review_services, selectors, services
-from .errors import CorrectionRefused
+from .errors import CorrectionRefused, NothingToUndo
 from .forms import RecordingSearchForm, RecordingUploadForm
 from .models import CLASS_COLOURS, Recording
 
@@ -90,6 +90,7 @@ def recording_detail_view(request, pk: int):
         "agreement_rows": _agreement_rows(recording.agreement),
         "quality": selectors.quality_overview(recording=recording),
         "events": selectors.episode_overview(recording=recording),
+        "undo": _undo_button(request, recording),
     }
     return render(request, "recordings/detail.html", context)
 
@@ -253,6 +254,7 @@ def recording_templates_view(request, pk: int):
         "review": review_selectors.review_overview(recording=recording),
         "corrections": review_selectors.beat_corrections(recording=recording, limit=20),
         "svg": {"w": review_selectors.SVG_W, "h": review_selectors.SVG_H},
+        "undo": _undo_button(request, recording),
     }
     response = render(request, "recordings/templates.html", context)
     for name, value in PRIVATE.items():
@@ -314,6 +316,34 @@ def recording_suggest_view(request, pk: int):
             f"(learned from {result['learned_from']} reviewed beats); they are not reviewed.",
         )
     return redirect("recordings:templates", pk=recording.pk)
+
+
+@login_required
+@require_POST
+def recording_undo_view(request, pk: int):
+    """Undo the latest review action; back to the page the button was on (strip or templates)."""
+    recording = review_selectors.recording_get_own(user=request.user, pk=pk)
+    try:
+        action = review_services.review_action_undo(user=request.user, recording=recording)
+    except NothingToUndo as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"Undone: {review_selectors.review_action_describe(action)}. "
+            "Every beat shows what it showed before.",
+        )
+    if request.POST.get("back") == "strip":
+        return redirect(f"{recording.get_absolute_url()}#strip")
+    return redirect("recordings:templates", pk=recording.pk)
+
+
+def _undo_button(request, recording: Recording) -> str:
+    """The Undo button's text for the owner ("" when there is nothing to undo, or not theirs)."""
+    if recording.owner_id != request.user.pk or recording.status != Recording.Status.DONE:
+        return ""
+    action = review_selectors.review_action_undoable(recording=recording)
+    return review_selectors.review_action_describe(action) if action else ""
 
 
 @login_required
