@@ -48,20 +48,21 @@ MATCH_WINDOW_S = 0.1
 
 @dataclass(frozen=True)
 class QualityThresholds:
-    """The decision rule's constants (mV, shares, kurtosis). ``agreement_good``, ``periodic``
-    and ``template_floor`` were chosen on DS1 with the noise stress test's noise
-    (``benchmarks/quality_ds1.py``, docs/calibration.md); the rest are the literature's."""
+    """The decision rule's constants (mV, shares, kurtosis). ``kurtosis_clean``,
+    ``agreement_good``, ``agreement_floor``, ``periodic`` and ``template_floor`` were chosen on
+    DS1 with the noise stress test's noise (``benchmarks/quality_ds1.py``, docs/calibration.md);
+    the rest are the literature's."""
 
     flat_mv: float = 0.05  # peak-to-peak below this: no ECG in the segment
     clipped_share: float = 0.02  # more of the segment than this at the lead's extremes
-    kurtosis_clean: float = 5.0  # kSQI above this: spiky enough to be QRS complexes
+    kurtosis_clean: float = 7.0  # kSQI above this: spiky enough to be QRS complexes (was 5)
     in_band_low: float = 0.4  # pSQI below this: power spread like noise
-    agreement_good: float = 0.9  # bSQI above this: both detectors see the same beats (was 0.8)
+    agreement_good: float = 0.8  # bSQI above this: both detectors see the same beats
     agreement_floor: float = 0.5  # bSQI below this: unreadable whatever the rest says
     # Spectral concentration above this: an organised rhythm (flutter). 0.3 exempted most clean
     # and noisy segments alike (clean ECG's beat harmonics are concentrated too).
     periodic: float = 0.5
-    template_floor: float = 0.6  # tSQI below this: the beats do not repeat one shape (0: off)
+    template_floor: float = 0.7  # tSQI below this: the beats do not repeat one shape (0: off)
 
 
 @dataclass(frozen=True)

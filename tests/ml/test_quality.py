@@ -135,7 +135,9 @@ def test_electrode_motion_at_0_db_is_unreadable_and_the_clean_lead_is_not(seed):
     assert noisy.readable.mean() <= 0.25, noisy.reasons
     assert set(noisy.reasons) - {""} <= {"noise", "no consistent heartbeats (noise or artefact)"}
     # The thresholds before the DS1 selection kept most of it readable.
-    before = QualityThresholds(agreement_good=0.8, periodic=0.3, template_floor=0.0)
+    before = QualityThresholds(
+        kurtosis_clean=5.0, agreement_good=0.8, periodic=0.3, template_floor=0.0
+    )
     lenient = signal_quality(y, FS, peaks=detect_beats(y.astype(np.float32), FS),
                              thresholds=before)  # fmt: skip
     assert lenient.readable.mean() >= 0.75
