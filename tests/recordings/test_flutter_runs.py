@@ -88,3 +88,52 @@ def test_a_run_of_flutter_calls_on_a_flutter_wave_is_reported(monkeypatch, tiny_
     assert [e["kind"] for e in analysis.summary["episodes"]].count("VFL") == 1
     [check] = analysis.summary["flutter_checks"]
     assert check["confirmed"] is True and check["dominant_hz"] == pytest.approx(4.5, abs=0.3)
+
+
+@pytest.mark.django_db
+def test_every_surface_says_why_the_beats_of_an_unconfirmed_run_are_uncertain(
+    client, env, alice, other_user, django_capture_on_commit_callbacks, monkeypatch, tiny_bundle
+):
+    import csv
+    import io
+
+    from django.urls import reverse
+    from rest_framework.test import APIClient
+
+    from .test_episodes_web import pdf_text
+    from .test_unreadable import csv_bytes, upload_csv
+
+    times = beat_times(DURATION_S, rr_s=0.8)
+    peaks = np.round(times * FS).astype(np.int64)
+    fake_model(monkeypatch, peaks, list(tiny_bundle.classes))
+    recording = upload_csv(client, alice, csv_bytes(ecg(FS, DURATION_S, times)),
+                           django_capture_on_commit_callbacks)  # fmt: skip
+    run = list(recording.beats.filter(label="!").order_by("index"))
+    assert len(run) >= 15
+    assert {(b.state, b.state_reason) for b in run} == {(UNCERTAIN, REASON_FLUTTER_UNCONFIRMED)}
+    assert set(recording.beats.exclude(label="!").values_list("state_reason", flat=True)) == {""}
+    assert next(c for c in recording.summary["classes"] if c["code"] == "!")["count"] == 0
+
+    html = client.get(recording.get_absolute_url()).content.decode()
+    assert 'id="flutter-unconfirmed"' in html and f"({len(run)} beats)" in html
+    strip = client.get(reverse("recordings:strip", args=[recording.pk]),
+                       {"start": STRETCH_S[0], "seconds": 10}).json()  # fmt: skip
+    assert {b["state_reason"] for b in strip["beats"]} == {REASON_FLUTTER_UNCONFIRMED}
+    response = client.get(reverse("recordings:csv", args=[recording.pk]))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert {r["state_reason"] for r in rows if r["class"] == "!"} == {REASON_FLUTTER_UNCONFIRMED}
+    _pdf, text = pdf_text(client, recording)
+    assert "Flutter not confirmed" in text and f"({len(run)} beats)" in text
+
+    api = APIClient()
+    api.force_authenticate(alice)
+    detail = api.get(f"/api/v1/recordings/{recording.pk}/beats/{run[0].index}/").json()
+    assert detail["state_reason"] == REASON_FLUTTER_UNCONFIRMED
+    assert detail["shown_label"].startswith("uncertain (!?")
+    page = api.get(f"/api/v1/recordings/{recording.pk}/beats/", {"page_size": 200}).json()
+    assert {i["state_reason"] for i in page["results"] if i["label"] == "!"} == {
+        REASON_FLUTTER_UNCONFIRMED
+    }
+    # Another user sees none of it.
+    api.force_authenticate(other_user)
+    assert api.get(f"/api/v1/recordings/{recording.pk}/beats/{run[0].index}/").status_code == 404
