@@ -22,16 +22,9 @@ from ecg.dsp.detection import (
     evaluate_detection,
     match_to_reference,
 )
-from ecg.dsp.flutter import FlutterThresholds, is_flutter, run_figures
 from ecg.dsp.quality import SegmentQuality, beats_readable, segment_bounds, signal_quality
 from ecg.dsp.signal import prepare_signal
-from ecg.features.beat_states import (
-    beat_states,
-    flutter_runs,
-    runner_up,
-    state_reasons,
-    uncertain_threshold,
-)
+from ecg.features.beat_states import recording_states, runner_up, uncertain_threshold
 from ecg.features.beats import labels_for
 from ecg.features.episodes import detect_episodes
 from ecg.features.rhythm import summarise
@@ -322,49 +315,6 @@ def reference_agreement(
     return agreement, ref_codes.astype(str)
 
 
-def beat_segment_reasons(quality: SegmentQuality, samples: np.ndarray) -> list[str]:
-    """Each beat's segment reason from the quality index ("" where the segment is readable)."""
-    if not quality.reasons or not len(samples):
-        return [""] * len(samples)
-    segment = np.clip(
-        np.searchsorted(quality.ends, np.asarray(samples, np.int64), side="right"),
-        0,
-        len(quality.reasons) - 1,
-    )
-    return [quality.reasons[i] for i in segment]
-
-
-def flutter_check(
-    signal: np.ndarray,
-    fs: float,
-    beats: BeatResults,
-    readable: np.ndarray,
-    thresholds: FlutterThresholds | None = None,
-) -> tuple[list[dict[str, Any]], np.ndarray]:
-    """Every candidate flutter run (``beat_states.flutter_runs``) checked on its signal by the
-    VF detectors (``ecg.dsp.flutter``): one row per run for the summary (times, beats, figures,
-    confirmed) and, per beat, whether it lies in a run that was not confirmed."""
-    runs = flutter_runs(labels=beats.labels, readable=readable)
-    unconfirmed = np.zeros(len(beats), dtype=bool)
-    spans = [(int(beats.samples[a]), int(beats.samples[b - 1])) for a, b in runs]
-    rows = []
-    for (a, b), (first, last), figures in zip(
-        runs, spans, run_figures(signal, fs, spans), strict=True
-    ):
-        confirmed = is_flutter(figures, thresholds or FlutterThresholds())
-        unconfirmed[a:b] = not confirmed
-        rows.append(
-            {
-                "start_s": round(first / fs, 3),
-                "end_s": round(last / fs, 3),
-                "beats": b - a,
-                **{k: None if not np.isfinite(v) else round(v, 4) for k, v in figures.items()},
-                "confirmed": confirmed,
-            }
-        )
-    return rows, unconfirmed
-
-
 def analyse(
     recording: ParsedRecording, bundle: ModelBundle, *, progress: Progress | None = None
 ) -> Analysis:
@@ -402,19 +352,10 @@ def analyse(
     )
     timings["classify_s"] = time.perf_counter() - started
     report(0.9, "summarising")
-    readable = beats_readable(quality, beats.samples)
-    checks, unconfirmed = flutter_check(recording.signal, recording.fs, beats, readable)
-    state_inputs = {
-        "labels": beats.labels,
-        "confidence": beats.confidence,
-        "readable": readable,
-        "uncertain_below": uncertain_threshold(bundle.metadata),
-        "flutter_unconfirmed": unconfirmed,
-    }
-    states = beat_states(**state_inputs)
-    reasons = state_reasons(
-        **state_inputs, unreadable_reasons=beat_segment_reasons(quality, beats.samples)
-    )
+    states, reasons, checks = recording_states(
+        recording.signal, recording.fs, quality, samples=beats.samples, labels=beats.labels,
+        confidence=beats.confidence, uncertain_below=uncertain_threshold(bundle.metadata),
+    )  # fmt: skip
     summary = summarise(
         peaks=beats.samples,
         labels=beats.labels.tolist(),
@@ -423,8 +364,7 @@ def analyse(
         classes=beats.classes,
         states=states.tolist(),
     )
-    summary["analysable_share"] = round(quality.readable_share, 4)
-    summary["flutter_checks"] = checks
+    summary.update(analysable_share=round(quality.readable_share, 4), flutter_checks=checks)
     spans = unreadable_spans(quality)
     episodes = detect_episodes(
         beats.samples, beats.labels, recording.fs, states=states.tolist(), unreadable_s=spans

@@ -31,6 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from ecg.dsp.flutter import FlutterThresholds, is_flutter, run_figures
+from ecg.dsp.quality import SegmentQuality, beat_segment_reasons, beats_readable
+
 CLASSIFIED = "classified"
 UNCERTAIN = "uncertain"
 UNREADABLE = "unreadable"
@@ -81,6 +84,40 @@ def flutter_runs(*, labels: Sequence[str], readable: np.ndarray) -> list[tuple[i
     edges = np.diff(np.concatenate([[0], hits.astype(np.int8), [0]]))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True) if b - a >= FLUTTER_RUN_MIN]
+
+
+def flutter_check(
+    signal: np.ndarray,
+    fs: float,
+    *,
+    samples: np.ndarray,
+    labels: Sequence[str],
+    readable: np.ndarray,
+    thresholds: FlutterThresholds | None = None,
+) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """Every candidate flutter run (``flutter_runs``) checked on its stretch of ``signal`` by the
+    VF detectors (``ecg.dsp.flutter``): one row per run for the summary (times, beats, figures,
+    confirmed) and, per beat, whether it lies in a run that was not confirmed (the
+    ``flutter_unconfirmed`` of ``beat_states``)."""
+    runs = flutter_runs(labels=labels, readable=readable)
+    unconfirmed = np.zeros(len(samples), dtype=bool)
+    spans = [(int(samples[a]), int(samples[b - 1])) for a, b in runs]
+    rows = []
+    for (a, b), (first, last), figures in zip(
+        runs, spans, run_figures(signal, fs, spans), strict=True
+    ):
+        confirmed = is_flutter(figures, thresholds or FlutterThresholds())
+        unconfirmed[a:b] = not confirmed
+        rows.append(
+            {
+                "start_s": round(first / fs, 3),
+                "end_s": round(last / fs, 3),
+                "beats": b - a,
+                **{k: None if not np.isfinite(v) else round(v, 4) for k, v in figures.items()},
+                "confirmed": confirmed,
+            }
+        )
+    return rows, unconfirmed
 
 
 def _uncertain_masks(
@@ -156,6 +193,34 @@ def state_reasons(
         segment = np.asarray(unreadable_reasons, dtype=object)[~readable]
         reasons[~readable] = np.where(segment != "", segment, REASON_UNREADABLE)
     return reasons.astype(str)
+
+
+def recording_states(
+    signal: np.ndarray,
+    fs: float,
+    quality: SegmentQuality,
+    *,
+    samples: np.ndarray,
+    labels: Sequence[str],
+    confidence: np.ndarray,
+    uncertain_below: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
+    """A whole recording's beats (at ``samples`` of the lead ``signal``): their states, their
+    reasons and the rows of the flutter check (``flutter_check``), with each beat's readability
+    and unreadable reason from its segment in ``quality``."""
+    readable = beats_readable(quality, samples)
+    checks, unconfirmed = flutter_check(
+        signal, fs, samples=samples, labels=labels, readable=readable
+    )
+    inputs = {
+        "labels": labels,
+        "confidence": confidence,
+        "readable": readable,
+        "uncertain_below": uncertain_below,
+        "flutter_unconfirmed": unconfirmed,
+    }
+    reasons = state_reasons(**inputs, unreadable_reasons=beat_segment_reasons(quality, samples))
+    return beat_states(**inputs), reasons, checks
 
 
 def state_counts(states: np.ndarray) -> dict[str, int]:
