@@ -82,6 +82,8 @@ def spectral_concentration(windows: np.ndarray, fs: float) -> tuple[np.ndarray, 
     amplitude = np.abs(np.fft.rfft(x * np.hamming(x.shape[1])[None, :], axis=1))
     freqs = np.fft.rfftfreq(x.shape[1], d=1.0 / fs)
     search = (freqs >= DOMINANT_HZ[0]) & (freqs <= DOMINANT_HZ[1])
+    if not search.any():  # a window too short to resolve 2-10 Hz: no verdict (never flutter)
+        return np.full(len(x), np.nan), np.full(len(x), np.nan)
     dominant = freqs[search][amplitude[:, search].argmax(axis=1)]
     peak = amplitude[:, (freqs >= 0.5)].max(axis=1, keepdims=True)
     amplitude = np.where(amplitude >= SPEC_FLOOR * peak, amplitude, 0.0)

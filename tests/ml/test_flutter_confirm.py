@@ -96,3 +96,10 @@ def test_runs_are_checked_on_their_own_stretch_of_the_lead():
     firsts = run_windows(0, lead.size - 1, lead.size, FS)
     assert firsts.size == 5 and firsts[0] == 0 and firsts[-1] + N == lead.size
     assert confirm_runs(lead, FS, []).tolist() == []
+
+
+def test_a_lead_too_short_to_resolve_the_flutter_band_is_never_flutter():
+    short = flutter()[: int(0.08 * FS)]  # its spectrum has a line every 12 Hz
+    concentration, dominant = spectral_concentration(short[None, :], FS)
+    assert np.isnan(concentration[0]) and np.isnan(dominant[0])
+    assert confirm_runs(short, FS, [(5, 25)]).tolist() == [False]
