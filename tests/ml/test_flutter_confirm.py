@@ -103,3 +103,14 @@ def test_a_lead_too_short_to_resolve_the_flutter_band_is_never_flutter():
     concentration, dominant = spectral_concentration(short[None, :], FS)
     assert np.isnan(concentration[0]) and np.isnan(dominant[0])
     assert confirm_runs(short, FS, [(5, 25)]).tolist() == [False]
+
+
+def test_the_shipped_thresholds_are_the_ones_chosen_on_ds1():
+    import json
+    from dataclasses import asdict
+    from pathlib import Path
+
+    results = Path(__file__).resolve().parents[2] / "benchmarks/results/flutter_confirm_ds1.json"
+    choice = json.loads(results.read_text())["choice"]
+    assert choice["chosen"]["thresholds"] == asdict(FlutterThresholds())
+    assert choice["chosen_207_kept_share"] >= 0.95
