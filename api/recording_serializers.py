@@ -185,6 +185,7 @@ class BeatSerializer(serializers.ModelSerializer):
             "confidence",
             "state",
             "runner_up",
+            "state_reason",
             "reference_label",
             "reviewed_label",
             "reviewed_by",
@@ -207,6 +208,12 @@ class BeatSerializer(serializers.ModelSerializer):
                 )
             },
             "runner_up": {"help_text": "The second most probable class."},
+            "state_reason": {
+                "help_text": (
+                    "Why the beat is uncertain or unreadable, e.g. 'flutter run not confirmed: "
+                    "the signal is not flutter-like'; '' when classified."
+                )
+            },
         }
 
 
@@ -224,6 +231,9 @@ class BeatDetailSerializer(serializers.Serializer):
     confidence = serializers.FloatField()
     state = serializers.ChoiceField(choices=Beat.State.choices)
     runner_up = serializers.CharField(allow_blank=True)
+    state_reason = serializers.CharField(
+        allow_blank=True, help_text="Why the beat is uncertain or unreadable; '' if classified."
+    )
     shown_label = serializers.CharField(
         help_text='The model\'s answer as pages show it: "V", "uncertain (V? or N)".'
     )

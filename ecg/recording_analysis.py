@@ -24,7 +24,7 @@ from ecg.dsp.detection import (
 )
 from ecg.dsp.quality import SegmentQuality, beats_readable, segment_bounds, signal_quality
 from ecg.dsp.signal import prepare_signal
-from ecg.features.beat_states import beat_states, runner_up, uncertain_threshold
+from ecg.features.beat_states import recording_states, runner_up, uncertain_threshold
 from ecg.features.beats import labels_for
 from ecg.features.episodes import detect_episodes
 from ecg.features.rhythm import summarise
@@ -86,6 +86,7 @@ class Analysis:
     quality: SegmentQuality | None = None  # per segment of the analysed lead
     states: np.ndarray | None = None  # per beat: classified / uncertain / unreadable
     runner_up: np.ndarray | None = None  # per beat: the second most probable class code
+    state_reasons: np.ndarray | None = None  # per beat: why not classified ("" if classified)
     warnings: list[InputWarning] = field(default_factory=list)  # input sanity checks
 
 
@@ -351,12 +352,10 @@ def analyse(
     )
     timings["classify_s"] = time.perf_counter() - started
     report(0.9, "summarising")
-    states = beat_states(
-        labels=beats.labels,
-        confidence=beats.confidence,
-        readable=beats_readable(quality, beats.samples),
-        uncertain_below=uncertain_threshold(bundle.metadata),
-    )
+    states, reasons, checks = recording_states(
+        recording.signal, recording.fs, quality, samples=beats.samples, labels=beats.labels,
+        confidence=beats.confidence, uncertain_below=uncertain_threshold(bundle.metadata),
+    )  # fmt: skip
     summary = summarise(
         peaks=beats.samples,
         labels=beats.labels.tolist(),
@@ -365,7 +364,7 @@ def analyse(
         classes=beats.classes,
         states=states.tolist(),
     )
-    summary["analysable_share"] = round(quality.readable_share, 4)
+    summary.update(analysable_share=round(quality.readable_share, 4), flutter_checks=checks)
     spans = unreadable_spans(quality)
     episodes = detect_episodes(
         beats.samples, beats.labels, recording.fs, states=states.tolist(), unreadable_s=spans
@@ -378,6 +377,7 @@ def analyse(
         quality=quality,
         states=states,
         runner_up=np.asarray(beats.classes)[runner_up(beats.probabilities)],
+        state_reasons=reasons,
     )
     analysis.warnings = recording_warnings(
         signal=recording.signal,

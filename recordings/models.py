@@ -164,6 +164,9 @@ class Beat(models.Model):
     confidence = models.FloatField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.CLASSIFIED)
     runner_up = models.CharField(max_length=8, blank=True)  # the second most probable class
+    # Why the beat is uncertain or unreadable (ecg.features.beat_states.state_reasons, e.g.
+    # "flutter run not confirmed: ..."); "" for a classified beat or one analysed before.
+    state_reason = models.CharField(max_length=255, blank=True)
     reference_label = models.CharField(max_length=8, blank=True)  # matched reference beat
     # The latest BeatCorrection of this beat, copied here so that counts, exports and the strip
     # read one row per beat; the corrections table is the audit trail. "" = not reviewed.

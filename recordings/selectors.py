@@ -189,6 +189,7 @@ def recording_strip(*, recording: Recording, start_s: float, seconds: float) -> 
                 "confidence": b.confidence,
                 "state": b.state,
                 "runner_up": b.runner_up,
+                "state_reason": b.state_reason,
                 "reference": b.reference_label,
                 "reviewed": b.reviewed_label,
                 "suggested": b.suggested_label,
@@ -354,6 +355,10 @@ def quality_overview(*, recording: Recording) -> dict[str, Any]:
         "stretches": stretches[:QUALITY_STRETCHES_SHOWN],
         "more_stretches": max(0, len(stretches) - QUALITY_STRETCHES_SHOWN),
         "warnings": (recording.quality or {}).get("warnings") or [],
+        # runs of "!" calls whose signal failed the VF detectors: uncertain, not flutter
+        "flutter_unconfirmed": [
+            c for c in recording.summary.get("flutter_checks") or [] if not c["confirmed"]
+        ][:QUALITY_STRETCHES_SHOWN],
     }
 
 
@@ -389,6 +394,7 @@ def recording_beat(*, recording: Recording, index: int) -> dict[str, Any]:
         "confidence": beat.confidence,
         "state": beat.state,
         "runner_up": beat.runner_up,
+        "state_reason": beat.state_reason,
         "shown_label": shown_label(beat.label, beat.state, beat.runner_up),  # the model's
         "reference": beat.reference_label,
         "reviewed_label": beat.reviewed_label,
@@ -429,7 +435,8 @@ def recording_csv_rows(*, recording: Recording) -> Iterator[list[str]]:
     yield (
         ["beat", "time_s", "sample", "class", "confidence"]
         + [f"p_{c}" for c in classes]
-        + ["state", "runner_up"]  # "class" is the model's output whatever the state
+        # "class" is the model's output whatever the state; state_reason says why not shown
+        + ["state", "runner_up", "state_reason"]
         + (["reference_class"] if recording.has_reference else [])
         # the clinician's label (latest correction) and who gave it; a suggestion is no review
         + ["reviewed_class", "reviewed_by", "suggested_class"]
@@ -443,7 +450,7 @@ def recording_csv_rows(*, recording: Recording) -> Iterator[list[str]]:
             if beat.label in classes:  # the stored file is float16: give the class's column
                 values[classes.index(beat.label)] = beat.confidence  # the beat's own value
             row += [f"{p:.4f}" for p in values]
-        row += [beat.state, beat.runner_up]
+        row += [beat.state, beat.runner_up, beat.state_reason]
         if recording.has_reference:
             row.append(beat.reference_label)
         reviewer = beat.reviewed_by.get_username() if beat.reviewed_by else ""

@@ -429,6 +429,7 @@ def _write_beats(recording: Recording, result) -> None:
     confidence = beats.confidence
     states = result.states if result.states is not None else [Beat.State.CLASSIFIED] * len(beats)
     runner_up = result.runner_up if result.runner_up is not None else [""] * len(beats)
+    reasons = result.state_reasons if result.state_reasons is not None else [""] * len(beats)
     reference = result.reference_labels
     fs = recording.sampling_rate
     rows = (
@@ -441,6 +442,7 @@ def _write_beats(recording: Recording, result) -> None:
             confidence=round(float(confidence[i]), 4),
             state=str(states[i]),
             runner_up=str(runner_up[i]),
+            state_reason=str(reasons[i])[:255],
             reference_label=str(reference[i]) if reference is not None else "",
         )
         for i, sample in enumerate(beats.samples.tolist())

@@ -203,6 +203,17 @@ def _quality_details(recording: Recording) -> list[tuple[str, str]]:
     if states is None or share is None:  # analysed before beat states existed
         return [("Beats classified", str(recording.beat_count))]
     warnings = [("Warning", w["message"]) for w in (recording.quality or {}).get("warnings", [])]
+    # Runs of flutter calls whose signal is not flutter-like: their beats are uncertain.
+    unconfirmed = [c for c in recording.summary.get("flutter_checks", []) if not c["confirmed"]]
+    if unconfirmed:
+        beats = sum(c["beats"] for c in unconfirmed)
+        warnings.append(
+            (
+                "Flutter not confirmed",
+                f"{len(unconfirmed)} run(s) of flutter calls ({beats} beats) failed the signal "
+                "check (not flutter-like): shown as uncertain, not as flutter",
+            )
+        )
     return [
         *warnings,
         ("Analysable", f"{share:.1%} of the recording (the rest is noise, flat or clipped)"),

@@ -382,6 +382,17 @@ def _shifted_band_detector(x: np.ndarray, fs: float) -> np.ndarray:
     return peaks.astype(np.int64)
 
 
+def beat_segment_reasons(quality: SegmentQuality, peaks: np.ndarray) -> list[str]:
+    """For each beat at ``peaks``, its segment's reason ("" where the segment is readable)."""
+    if not quality.reasons or not len(peaks):
+        return [""] * len(peaks)
+    peaks = np.asarray(peaks, np.int64)
+    segment = np.clip(
+        np.searchsorted(quality.ends, peaks, side="right"), 0, len(quality.reasons) - 1
+    )
+    return [quality.reasons[i] for i in segment]
+
+
 def beats_readable(quality: SegmentQuality, peaks: np.ndarray) -> np.ndarray:
     """For each beat at ``peaks`` (samples at ``quality.fs``), whether its segment is readable."""
     peaks = np.asarray(peaks, np.int64)

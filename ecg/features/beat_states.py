@@ -13,9 +13,15 @@ probabilities and the signal quality of the beat's segment:
   - a flutter call (``!``) outside a run of at least ``FLUTTER_RUN_MIN`` consecutive readable
     ``!`` calls: ventricular flutter is a sustained rhythm, so an isolated ``!`` inside another
     rhythm is almost always a noisy or odd beat, not flutter;
+  - a flutter run whose signal the VF detectors do not confirm (``ecg.dsp.flutter``: the
+    caller passes ``flutter_unconfirmed``): noise at 160-300 "beats" per minute that the
+    quality index let through is read as runs of ``!``, and a heart-rate rule cannot tell;
 
   shown as "uncertain (X? or Y)" with the runner-up class Y, and counted apart;
 * ``classified``: everything else; its class is shown and counted.
+
+Every uncertain beat also gets its reason (``state_reasons``: one of the ``REASON_*`` strings;
+an unreadable beat takes its segment's reason from the quality index), stored with the beat.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from ecg.dsp.flutter import FlutterThresholds, is_flutter, run_figures
+from ecg.dsp.quality import SegmentQuality, beat_segment_reasons, beats_readable
+
 CLASSIFIED = "classified"
 UNCERTAIN = "uncertain"
 UNREADABLE = "unreadable"
@@ -32,6 +41,11 @@ STATES = (CLASSIFIED, UNCERTAIN, UNREADABLE)
 
 FLUTTER = "!"
 FLUTTER_RUN_MIN = 3  # consecutive readable "!" calls that make a flutter run
+
+REASON_LOW_CONFIDENCE = "confidence under the model's calibrated threshold"
+REASON_FLUTTER_ISOLATED = f"flutter call outside a run of {FLUTTER_RUN_MIN}"
+REASON_FLUTTER_UNCONFIRMED = "flutter run not confirmed: the signal is not flutter-like"
+REASON_UNREADABLE = "unreadable segment"  # when the caller has no segment reason
 
 
 def uncertain_threshold(metadata: Mapping[str, Any]) -> float | None:
@@ -63,29 +77,150 @@ def in_runs(hits: np.ndarray, min_length: int) -> np.ndarray:
     return inside
 
 
+def flutter_runs(*, labels: Sequence[str], readable: np.ndarray) -> list[tuple[int, int]]:
+    """Beat-index spans ``(first, end)`` (end exclusive) of the candidate flutter runs: at least
+    ``FLUTTER_RUN_MIN`` consecutive readable ``!`` calls."""
+    hits = (np.asarray(labels) == FLUTTER) & np.asarray(readable, dtype=bool)
+    edges = np.diff(np.concatenate([[0], hits.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True) if b - a >= FLUTTER_RUN_MIN]
+
+
+def flutter_check(
+    signal: np.ndarray,
+    fs: float,
+    *,
+    samples: np.ndarray,
+    labels: Sequence[str],
+    readable: np.ndarray,
+    thresholds: FlutterThresholds | None = None,
+) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """Every candidate flutter run (``flutter_runs``) checked on its stretch of ``signal`` by the
+    VF detectors (``ecg.dsp.flutter``): one row per run for the summary (times, beats, figures,
+    confirmed) and, per beat, whether it lies in a run that was not confirmed (the
+    ``flutter_unconfirmed`` of ``beat_states``)."""
+    runs = flutter_runs(labels=labels, readable=readable)
+    unconfirmed = np.zeros(len(samples), dtype=bool)
+    spans = [(int(samples[a]), int(samples[b - 1])) for a, b in runs]
+    rows = []
+    for (a, b), (first, last), figures in zip(
+        runs, spans, run_figures(signal, fs, spans), strict=True
+    ):
+        confirmed = is_flutter(figures, thresholds or FlutterThresholds())
+        unconfirmed[a:b] = not confirmed
+        rows.append(
+            {
+                "start_s": round(first / fs, 3),
+                "end_s": round(last / fs, 3),
+                "beats": b - a,
+                **{k: None if not np.isfinite(v) else round(v, 4) for k, v in figures.items()},
+                "confirmed": confirmed,
+            }
+        )
+    return rows, unconfirmed
+
+
+def _uncertain_masks(
+    labels: np.ndarray,
+    confidence: np.ndarray,
+    readable: np.ndarray,
+    uncertain_below: float | None,
+    flutter_unconfirmed: np.ndarray | None,
+) -> list[tuple[np.ndarray, str]]:
+    """Each uncertain rule's beats with its reason, in order of precedence for the reason."""
+    if not (labels.shape == confidence.shape == readable.shape):
+        raise ValueError("labels, confidence and readable must have one entry per beat")
+    flutter = (labels == FLUTTER) & readable
+    masks = [(flutter & ~in_runs(flutter, FLUTTER_RUN_MIN), REASON_FLUTTER_ISOLATED)]
+    if flutter_unconfirmed is not None:
+        unconfirmed = np.asarray(flutter_unconfirmed, dtype=bool)
+        if unconfirmed.shape != labels.shape:
+            raise ValueError("flutter_unconfirmed must have one entry per beat")
+        masks.append((flutter & unconfirmed, REASON_FLUTTER_UNCONFIRMED))
+    if uncertain_below is not None:
+        masks.append((confidence < uncertain_below, REASON_LOW_CONFIDENCE))
+    return masks
+
+
 def beat_states(
     *,
     labels: Sequence[str],
     confidence: np.ndarray,
     readable: np.ndarray,
     uncertain_below: float | None = None,
+    flutter_unconfirmed: np.ndarray | None = None,
 ) -> np.ndarray:
     """The state of every beat (an array of ``STATES`` strings), from its label, top
-    probability and whether its segment is readable. Unreadable wins over uncertain."""
+    probability, whether its segment is readable and (``flutter_unconfirmed``, per beat)
+    whether its flutter run failed the signal check. Unreadable wins over uncertain."""
     labels = np.asarray(labels)
     confidence = np.asarray(confidence, dtype=np.float64)
     readable = np.asarray(readable, dtype=bool)
-    if not (labels.shape == confidence.shape == readable.shape):
-        raise ValueError("labels, confidence and readable must have one entry per beat")
     uncertain = np.zeros(labels.shape, dtype=bool)
-    if uncertain_below is not None:
-        uncertain |= confidence < uncertain_below
-    flutter = (labels == FLUTTER) & readable
-    uncertain |= flutter & ~in_runs(flutter, FLUTTER_RUN_MIN)
+    for mask, _ in _uncertain_masks(
+        labels, confidence, readable, uncertain_below, flutter_unconfirmed
+    ):
+        uncertain |= mask
     states = np.full(labels.shape, CLASSIFIED, dtype=object)
     states[uncertain] = UNCERTAIN
     states[~readable] = UNREADABLE
     return states.astype(str)
+
+
+def state_reasons(
+    *,
+    labels: Sequence[str],
+    confidence: np.ndarray,
+    readable: np.ndarray,
+    uncertain_below: float | None = None,
+    flutter_unconfirmed: np.ndarray | None = None,
+    unreadable_reasons: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Why each beat is not classified ("" for a classified beat), same arguments as
+    ``beat_states``; an unreadable beat takes ``unreadable_reasons`` (its segment's reason)."""
+    labels = np.asarray(labels)
+    confidence = np.asarray(confidence, dtype=np.float64)
+    readable = np.asarray(readable, dtype=bool)
+    reasons = np.full(labels.shape, "", dtype=object)
+    # The first rule that holds gives the reason: the flutter ones say more than "confidence".
+    for mask, reason in _uncertain_masks(
+        labels, confidence, readable, uncertain_below, flutter_unconfirmed
+    ):
+        reasons[mask & (reasons == "")] = reason
+    if unreadable_reasons is None:
+        reasons[~readable] = REASON_UNREADABLE
+    else:
+        segment = np.asarray(unreadable_reasons, dtype=object)[~readable]
+        reasons[~readable] = np.where(segment != "", segment, REASON_UNREADABLE)
+    return reasons.astype(str)
+
+
+def recording_states(
+    signal: np.ndarray,
+    fs: float,
+    quality: SegmentQuality,
+    *,
+    samples: np.ndarray,
+    labels: Sequence[str],
+    confidence: np.ndarray,
+    uncertain_below: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
+    """A whole recording's beats (at ``samples`` of the lead ``signal``): their states, their
+    reasons and the rows of the flutter check (``flutter_check``), with each beat's readability
+    and unreadable reason from its segment in ``quality``."""
+    readable = beats_readable(quality, samples)
+    checks, unconfirmed = flutter_check(
+        signal, fs, samples=samples, labels=labels, readable=readable
+    )
+    inputs = {
+        "labels": labels,
+        "confidence": confidence,
+        "readable": readable,
+        "uncertain_below": uncertain_below,
+        "flutter_unconfirmed": unconfirmed,
+    }
+    reasons = state_reasons(**inputs, unreadable_reasons=beat_segment_reasons(quality, samples))
+    return beat_states(**inputs), reasons, checks
 
 
 def state_counts(states: np.ndarray) -> dict[str, int]:

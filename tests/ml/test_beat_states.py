@@ -8,12 +8,18 @@ import pytest
 
 from ecg.features.beat_states import (
     CLASSIFIED,
+    REASON_FLUTTER_ISOLATED,
+    REASON_FLUTTER_UNCONFIRMED,
+    REASON_LOW_CONFIDENCE,
+    REASON_UNREADABLE,
     UNCERTAIN,
     UNREADABLE,
     beat_states,
+    flutter_runs,
     in_runs,
     runner_up,
     state_counts,
+    state_reasons,
     uncertain_threshold,
 )
 from ecg.features.rhythm import summarise
@@ -48,6 +54,46 @@ def test_a_flutter_run_broken_by_an_unreadable_beat_does_not_count():
     # "!!" + unreadable "!" + "!": no readable run of three, so none is trusted.
     states = states_of("N!!!!N", readable="111011")
     assert states == [CLASSIFIED, UNCERTAIN, UNCERTAIN, UNREADABLE, UNCERTAIN, CLASSIFIED]
+
+
+def test_a_flutter_run_the_signal_check_did_not_confirm_is_uncertain_with_its_reason():
+    labels = list("NN!!!!N!!!N!")
+    readable = np.ones(len(labels), bool)
+    runs = flutter_runs(labels=labels, readable=readable)
+    assert runs == [(2, 6), (7, 10)]  # the lone "!" at the end is no run
+    unconfirmed = np.zeros(len(labels), bool)
+    unconfirmed[2:6] = True  # the first run failed the VF detectors, the second passed
+    inputs = {"labels": labels, "confidence": np.full(len(labels), 0.9), "readable": readable,
+              "flutter_unconfirmed": unconfirmed}  # fmt: skip
+    states = beat_states(**inputs).tolist()
+    assert states[2:6] == [UNCERTAIN] * 4
+    assert states[7:10] == [CLASSIFIED] * 3
+    reasons = state_reasons(**inputs).tolist()
+    assert reasons[2:6] == [REASON_FLUTTER_UNCONFIRMED] * 4
+    assert reasons[7:10] == [""] * 3 and reasons[0] == ""
+    assert reasons[11] == REASON_FLUTTER_ISOLATED
+    # Only "!" beats are touched, whatever the mask says of others.
+    assert beat_states(**{**inputs, "flutter_unconfirmed": np.ones(len(labels), bool)})[0] == (
+        CLASSIFIED
+    )
+    with pytest.raises(ValueError):
+        beat_states(**{**inputs, "flutter_unconfirmed": np.ones(3, bool)})
+
+
+def test_every_uncertain_or_unreadable_beat_has_a_reason():
+    labels = list("NV!N!!!")
+    readable = np.array([1, 1, 1, 0, 1, 1, 1], bool)
+    confidence = np.array([0.9, 0.3, 0.3, 0.9, 0.9, 0.9, 0.9])
+    segment = ["", "", "", "noise", "", "", ""]
+    reasons = state_reasons(labels=labels, confidence=confidence, readable=readable,
+                            uncertain_below=0.5, unreadable_reasons=segment).tolist()  # fmt: skip
+    # The isolated "!" is also under the threshold: the flutter reason says more.
+    assert reasons == ["", REASON_LOW_CONFIDENCE, REASON_FLUTTER_ISOLATED, "noise", "", "", ""]
+    plain = state_reasons(labels=labels, confidence=confidence, readable=readable)
+    assert plain[3] == REASON_UNREADABLE and plain[1] == ""
+    states = beat_states(labels=labels, confidence=confidence, readable=readable,
+                         uncertain_below=0.5)  # fmt: skip
+    assert ((states == CLASSIFIED) == (np.asarray(reasons) == "")).all()
 
 
 def test_unreadable_wins_over_everything():

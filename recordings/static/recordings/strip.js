@@ -276,6 +276,7 @@
         document.getElementById("beat-title").textContent = "Beat " + b.index + " at " +
           b.time_s.toFixed(2) + " s: " + (b.state === "classified" ? b.label_name : b.shown_label) + (b.reviewed_label ? " (model)" : "") +
           " (" + (100 * b.confidence).toFixed(1) + " %" + (b.state === "unreadable" ? ", model output kept, not shown" : "") + ")" +
+          (b.state_reason ? "; " + b.state_reason : "") +
           (b.reference ? "; reference " + b.reference : "") +
           (b.reviewed_label ? "; reviewed as " + b.reviewed_label + " by " + b.reviewed_by : "") +
           (b.suggested_label ? "; suggested from your corrections: " + b.suggested_label + " (not reviewed)" : "");
