@@ -18,6 +18,9 @@ selective-risk curve.
 
 Writes ``benchmarks/results/calibration.json`` and the ``"calibration"`` key of each model's
 metadata JSON (the weights are not touched).
+
+Long on purpose: one script fits, chooses and reports every model's calibration from the same
+probabilities, so its figures compare; the fitting itself lives in ``ecg.models.calibration``.
 """
 
 from __future__ import annotations
