@@ -2,12 +2,14 @@
 
     python benchmarks/recording_benchmark.py [--model models/NAME.keras] [--record 100]
                                              [--data-dir ../shared/data/mitdb] [--quick]
-                                             [--long-hours 24] [--no-survey]
+                                             [--long-hours 24] [--no-survey] [--threads 2]
 
 Part 1 -- one 30-minute two-lead MIT-BIH record end to end, as the web app runs it: parse the
 uploaded bytes (.hea + .dat + .atr), filter, detect, cut and draw the beat images, classify (batch
 inference), and store (the compact per-beat arrays written the way the app writes them). Timed
 after the model is loaded and warmed up; median of several runs. Target: under 5 s on 2 CPU cores.
+The model's LiteRT interpreter runs ``--threads`` threads, as the worker's does
+(``RECORDING_MODEL_THREADS``, default 2).
 
 With ``--long-hours N`` (24: a Holter recording), also an N-hour two-lead WFDB upload (format
 212) built from MIT-BIH records: time and beats/s, and memory where the app spends it -- the
@@ -70,13 +72,14 @@ def rss_mb() -> float:
     return peak or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
-def find_model(explicit: str | None) -> tuple[ModelBundle, str]:
-    """The shipped model with task "recording", or a stand-in CNN when none is shipped yet."""
+def find_model(explicit: str | None, threads: int = 2) -> tuple[ModelBundle, str]:
+    """The shipped model with task "recording", or a stand-in CNN when none is shipped yet;
+    its LiteRT interpreter with ``threads`` threads (the worker's ``RECORDING_MODEL_THREADS``)."""
     if explicit:
-        registry = ModelRegistry(Path(explicit).parent)
+        registry = ModelRegistry(Path(explicit).parent, recording_threads=threads)
         bundle = registry.serving_bundle_at(Path(explicit))
         return bundle, f"given, {registry.runtimes[Path(explicit)]}"
-    registry = ModelRegistry(ROOT / "models")
+    registry = ModelRegistry(ROOT / "models", recording_threads=threads)
     path = registry.recording_model_path()
     if path is not None:
         bundle = registry.serving_bundle(task="recording")
@@ -235,7 +238,9 @@ def mapped_recording(path: Path) -> ParsedRecording:
                            signals=signals, lead_index=0, source_files=[])  # fmt: skip
 
 
-def long_recording(bundle: ModelBundle, data_dir: Path, hours: float, model: str | None) -> dict:
+def long_recording(
+    bundle: ModelBundle, data_dir: Path, hours: float, model: str | None, threads: int
+) -> dict:
     """A long upload analysed as the app does it: the upload request parses it (and stores the
     float32 signal), a worker maps the stored signal and analyses it. Timed once untraced;
     memory in separate passes, since tracemalloc slows every Python allocation (XQRS is Python),
@@ -256,7 +261,7 @@ def long_recording(bundle: ModelBundle, data_dir: Path, hours: float, model: str
         worker_peak, mapped = traced_peak_mb(lambda: analyse(mapped_recording(path), bundle))
         if not np.array_equal(mapped.beats.probabilities, analysis.beats.probabilities):
             raise RuntimeError("the mapped signal gave other probabilities than the parsed one")
-        process = worker_process(path, model)
+        process = worker_process(path, model, threads)
     beats = len(analysis.beats)
     return {
         "hours": round(analysis.summary["duration_s"] / 3600, 2),
@@ -273,19 +278,19 @@ def long_recording(bundle: ModelBundle, data_dir: Path, hours: float, model: str
     }
 
 
-def worker_process(path: Path, model: str | None) -> dict:
+def worker_process(path: Path, model: str | None, threads: int) -> dict:
     """Peak RSS of a fresh process that loads the model and analyses the stored signal."""
     import subprocess
 
-    command = [sys.executable, __file__, "--worker-rss", str(path)]
+    command = [sys.executable, __file__, "--worker-rss", str(path), "--threads", str(threads)]
     command += ["--model", model] if model else []
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def worker_rss(path: Path, model: str | None) -> dict:
+def worker_rss(path: Path, model: str | None, threads: int) -> dict:
     """The body of ``worker_process`` (run with ``--worker-rss``)."""
-    bundle, _origin = find_model(model)
+    bundle, _origin = find_model(model, threads)
     after_load = rss_mb()
     start = time.perf_counter()
     recording = mapped_recording(path)
@@ -313,7 +318,7 @@ def status_mb(field: str) -> float:
     return 0.0
 
 
-def app_path(bundle: ModelBundle, files, repeats: int) -> dict:
+def app_path(bundle: ModelBundle, files, repeats: int, threads: int) -> dict:
     """The web app's own path: ``recording_create`` (parse, store signal + row) then the
     django-q2 worker function running ``recording_analyse`` (detect, classify, write every beat
     row and the results file), on a throw-away SQLite database and media folder."""
@@ -338,6 +343,7 @@ def app_path(bundle: ModelBundle, files, repeats: int) -> dict:
         MODELS_DIR=str(models),
         RECORDING_TASKS_SYNC="true",
         RECORDING_MODEL=bundle.name,
+        RECORDING_MODEL_THREADS=str(threads),
         LOG_LEVEL="WARNING",
     )
     import django
@@ -502,10 +508,13 @@ def main() -> int:
         action="store_true",
         help="time the 30-minute record only; keep the detector survey already in --output",
     )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="LiteRT threads of the model (worker default 2)"
+    )
     parser.add_argument("--worker-rss", help=argparse.SUPPRESS)  # see worker_process
     args = parser.parse_args()
     if args.worker_rss:
-        print(json.dumps(worker_rss(Path(args.worker_rss), args.model)))
+        print(json.dumps(worker_rss(Path(args.worker_rss), args.model, args.threads)))
         return 0
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
@@ -513,7 +522,7 @@ def main() -> int:
         print("MIT-BIH not found: pass --data-dir", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    bundle, origin = find_model(args.model)
+    bundle, origin = find_model(args.model, args.threads)
     load_s = time.perf_counter() - start
     print(f"model {bundle.name} v{bundle.version} ({origin}), loaded in {load_s:.1f} s")
     rss_after_load = rss_mb()
@@ -538,7 +547,7 @@ def main() -> int:
     )
 
     if args.long_hours:
-        long = long_recording(bundle, data_dir, args.long_hours, args.model)
+        long = long_recording(bundle, data_dir, args.long_hours, args.model, args.threads)
         worker = long["worker_process"]
         print(
             f"  long upload: {long['hours']} h, {long['upload_mb']} MB, {long['beats']} beats in "
@@ -551,7 +560,7 @@ def main() -> int:
             f" the end, the {worker['stored_signal_mb']} MB signal file mapped)"
         )
         e2e["long_recording"] = long
-    app = app_path(bundle, files, args.repeats)
+    app = app_path(bundle, files, args.repeats, args.threads)
     print(
         f"  web app path (recording_create -> django-q2 worker function -> {app['beats']} beat "
         f"rows in {app['database']}): {app['total_s_median']:.2f} s = "
@@ -605,6 +614,7 @@ def main() -> int:
             "python": platform.python_version(),
         },
         "model_load_s": round(load_s, 2),
+        "litert_threads": args.threads,
         "end_to_end_30min": e2e,
         "detector_survey": survey,
         "quick": bool(args.quick),

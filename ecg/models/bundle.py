@@ -46,7 +46,8 @@ REQUIRED_KEYS = (
 
 
 # ``predict_proba`` calls the network once for up to SINGLE_CALL_MAX images, else through
-# ``predict`` in batches of PREDICT_BATCH (LiteRT's ``LiteModel.predict`` too).
+# ``predict`` in batches of PREDICT_BATCH (LiteRT's ``LiteModel.predict`` in its own
+# ``lite_runtime.INVOKE_BATCH``, a divisor of PREDICT_BATCH).
 SINGLE_CALL_MAX = 64
 PREDICT_BATCH = 512
 
