@@ -139,15 +139,17 @@ def upload_bytes(data_dir: Path, name: str, seconds: float | None) -> list[tuple
 
 
 def store(analysis, recording, folder: Path) -> None:
-    """What the web app stores besides its database rows: compact per-beat arrays + signal."""
-    buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer,
-        samples=analysis.beats.samples.astype(np.int32),
-        probabilities=analysis.beats.probabilities.astype(np.float16),
-        signal=recording.signal.astype(np.float32),
+    """What the web app stores besides its database rows, as ``recordings.services`` writes it:
+    the leads as one float32 ``.npy`` (at upload), the probabilities as a float16 ``.npy`` (after
+    the analysis), the summary. Runs before 2026-12-05 wrote a zlib-compressed ``.npz`` here
+    instead (about 0.1 s of the 30-minute record's total), which the app no longer does."""
+    leads = [recording.signal] + (
+        [recording.second_lead] if recording.second_lead is not None else []
     )
-    (folder / "beats.npz").write_bytes(buffer.getvalue())
+    np.save(folder / "signals.npy", np.stack(leads).astype(np.float32), allow_pickle=False)
+    buffer = io.BytesIO()
+    np.save(buffer, analysis.beats.probabilities.astype(np.float16), allow_pickle=False)
+    (folder / "probabilities.npy").write_bytes(buffer.getvalue())
     (folder / "summary.json").write_text(json.dumps(analysis.summary))
 
 
