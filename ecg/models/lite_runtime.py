@@ -49,10 +49,10 @@ TOLERANCE = 1e-4
 MAP_TOLERANCE = 1e-4
 SIGNATURE = "serving_default"
 # Images per interpreter call in ``LiteModel.predict``. XNNPACK's probabilities do not depend
-# on the batch (checked in the tests); a batch of 64 spectrograms keeps the three networks'
-# activations in the CPU caches and cost about 20 % less CPU time than 512 (0.80 s against
-# 0.97 s for 2,263 beats of ``recording_mixed``; docs/recordings.md, "Measured").
-INVOKE_BATCH = 64
+# on the batch (checked in the tests); 32 spectrograms at a time keep the three networks'
+# activations in the CPU caches: about 20 % less CPU time than 512 (0.74-0.78 s against
+# 0.92-0.97 s for 2,263 beats of ``recording_mixed``, one or two threads; 16: no better).
+INVOKE_BATCH = 32
 
 
 class LiteExportError(RuntimeError):
