@@ -159,7 +159,7 @@ def end_to_end(bundle: ModelBundle, files, repeats: int) -> dict:
         with tempfile.TemporaryDirectory() as folder:
             if trace:
                 tracemalloc.start()
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             recording = parse_upload(files)
             timings["parse_s"] = time.perf_counter() - start
             analysis = analyse(recording, bundle)
@@ -168,11 +168,15 @@ def end_to_end(bundle: ModelBundle, files, repeats: int) -> dict:
             store(analysis, recording, Path(folder))
             timings["store_s"] = time.perf_counter() - before_store
             timings["total_s"] = time.perf_counter() - start
+            # CPU seconds of every thread of this process: less sensitive than the wall clock
+            # to other processes on the machine; over 2 cores the wall clock is at best half.
+            timings["cpu_s"] = time.process_time() - cpu_start
             if trace:
                 timings["python_heap_peak_mb"] = tracemalloc.get_traced_memory()[1] / 1e6
                 tracemalloc.stop()
         return timings, (recording, analysis)
 
+    load_before = os.getloadavg()[0]
     once()  # warm-up: first Keras call builds its graph
     runs = [once()[0] for _ in range(repeats)]
     traced, (recording, analysis) = once(trace=True)
@@ -192,6 +196,7 @@ def end_to_end(bundle: ModelBundle, files, repeats: int) -> dict:
         "target_total_s": 5.0,
         "meets_target": bool(median["total_s"] < 5.0),
         "detection_vs_reference": analysis.detection.as_dict() if analysis.detection else None,
+        "load_average_1min_before": round(load_before, 2),
     }
 
 
@@ -250,10 +255,11 @@ def long_recording(
     files = long_upload(data_dir, hours)
     size_mb = sum(len(c) for _, c in files) / 1e6
     limits = Limits(max_bytes=10**9, max_duration_s=max(hours, 24.0) * 3600)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     recording = parse_upload(files, limits=limits)
     analysis = analyse(recording, bundle)
     elapsed = time.perf_counter() - start
+    cpu_s = time.process_time() - cpu_start
     in_memory_peak, _ = traced_peak_mb(lambda: analyse(parse_upload(files, limits=limits), bundle))
     parse_peak, _ = traced_peak_mb(lambda: parse_upload(files, limits=limits))
     with tempfile.TemporaryDirectory() as folder:
@@ -271,6 +277,7 @@ def long_recording(
         "within_default_limit": bool(size_mb * 1e6 <= Limits().max_bytes),
         "beats": beats,
         "total_s": round(elapsed, 2),
+        "cpu_s": round(cpu_s, 2),
         "beats_per_s": round(beats / elapsed, 1),
         "numpy_python_heap_peak_mb": round(in_memory_peak, 1),  # parse + analyse, one process
         "upload_parse_heap_peak_mb": round(parse_peak, 1),
@@ -531,6 +538,13 @@ def main() -> int:
 
     files = upload_bytes(data_dir, args.record, THIRTY_MINUTES_S)
     e2e = end_to_end(bundle, files, args.repeats)
+    if args.threads != 1:
+        # The same record with a one-thread interpreter, right after: the threads' own effect.
+        single = end_to_end(find_model(args.model, 1)[0], files, args.repeats)
+        e2e["one_thread"] = {key: single[key] for key in ("timings_median_s", "beats_per_s")} | {
+            "load_average_1min_before": single["load_average_1min_before"]
+        }
+        print(f"  with one LiteRT thread: {single['beats_per_s']:.0f} beats/s")
     t = e2e["timings_median_s"]
     print(
         f"\n30-minute record {e2e['record']} ({e2e['duration_s']:.0f} s, leads "
@@ -540,7 +554,7 @@ def main() -> int:
     )
     print(
         "  parse {parse_s:.3f}  detect {detect_s:.3f}  images+classify {classify_s:.3f}  "
-        "store {store_s:.3f}  (s)".format(**t)
+        "store {store_s:.3f}  (s); CPU time {cpu_s:.3f} s".format(**t)
     )
     print(
         f"  memory: numpy/Python heap peak during one analysis {e2e['numpy_python_heap_peak_mb']}"
