@@ -30,6 +30,7 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d
 
 from ecg.dsp.signal import bandpass, resample, rescale_samples
+from ecg.dsp.xqrs_learning import fast_xqrs
 
 CHUNK_S = 120.0  # per XQRS run: bounds its backsearch (quadratic in a stretch without beats),
 # memory, and the time between progress updates; accuracy on MIT-BIH is unchanged vs 10 min
@@ -84,90 +85,11 @@ def _install_fast_peaks() -> None:
     qrs.find_local_peaks = find_local_peaks
 
 
-# A vectorised score this close to XQRS's 0.6 threshold is recomputed the way wfdb does it, so
-# every decision is wfdb's own (the two differ by rounding only, ~1e-16).
-XCORR_THRESHOLD = 0.6
-XCORR_EXACT_WITHIN = 1e-9
-
-
-def ricker_xcorr(
-    sig: np.ndarray, centres: np.ndarray, radius: int, wavelet: np.ndarray
-) -> np.ndarray:
-    """XQRS's learning score of every centre at once: the correlation of the unit-norm segment
-    ``sig[i - radius : i + radius]`` with ``wavelet``; wfdb computes it one peak at a time
-    (``normalize`` + ``np.correlate``), ~370 Python calls per two-minute chunk. Every centre
-    must have ``radius`` samples on both sides. Scores within XCORR_EXACT_WITHIN of the
-    threshold are wfdb's exact ones."""
-    from wfdb.processing.basic import normalize
-
-    centres = np.asarray(centres, dtype=np.int64)
-    if centres.size == 0:
-        return np.empty(0)
-    segments = sig[centres[:, None] + np.arange(-radius, radius)[None, :]]
-    with np.errstate(divide="ignore", invalid="ignore"):  # a flat segment: nan, as in wfdb
-        scores = (segments @ wavelet) / np.sqrt(np.einsum("ij,ij->i", segments, segments))
-    for k in np.flatnonzero(np.abs(scores - XCORR_THRESHOLD) < XCORR_EXACT_WITHIN):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scores[k] = np.correlate(normalize(segments[k]), wavelet)[0]
-    return scores
-
-
-@lru_cache(maxsize=1)
-def _fast_xqrs() -> type:
-    """wfdb's XQRS with its learning phase (``_learn_init_params``) scored in one vectorised
-    step (``ricker_xcorr``); the same peaks are inspected in the same order with the same
-    decisions, so the detections are XQRS's own (``tests/recordings/test_detection.py``)."""
-    from wfdb.processing import XQRS, qrs
-
-    class FastXQRS(XQRS):
-        def _learn_init_params(self, n_calib_beats: int = 8) -> None:
-            # wfdb 4.3.1's method, with the per-peak score taken from ``ricker_xcorr``.
-            last_qrs_ind = -self.rr_max
-            qrs_inds: list[int] = []
-            qrs_amps: list[float] = []
-            noise_amps: list[float] = []
-            ricker_wavelet = qrs.ricker(self.qrs_radius * 2, 4)
-            peak_inds_f = np.asarray(qrs.find_local_peaks(self.sig_f, self.qrs_radius))
-            peak_nums_r = np.where(peak_inds_f > self.qrs_width)[0]
-            peak_nums_l = np.where(peak_inds_f <= self.sig_len - self.qrs_width)[0]
-            if not peak_inds_f.size or not peak_nums_r.size or not peak_nums_l.size:
-                self._set_default_init_params()
-                return
-            centres = peak_inds_f[peak_nums_r[0] : peak_nums_l[-1]].astype(np.int64)
-            scores = ricker_xcorr(self.sig_f, centres, self.qrs_radius, ricker_wavelet)
-            for i, score in zip(centres, scores, strict=True):
-                if score > XCORR_THRESHOLD and i - last_qrs_ind > self.rr_min:
-                    last_qrs_ind = i
-                    qrs_inds.append(i)
-                    qrs_amps.append(self.sig_i[i])
-                else:
-                    noise_amps.append(self.sig_i[i])
-                if len(qrs_inds) == n_calib_beats:
-                    break
-            if len(qrs_inds) != n_calib_beats:
-                self._set_default_init_params()
-                return
-            qrs_amp = np.mean(qrs_amps)
-            noise_amp = np.mean(noise_amps) if noise_amps else qrs_amp / 10
-            rr_intervals = np.diff(qrs_inds)
-            rr_intervals = rr_intervals[rr_intervals < self.rr_max]
-            rr_recent = np.mean(rr_intervals) if rr_intervals.any() else self.rr_init
-            self._set_init_params(
-                qrs_amp_recent=qrs_amp,
-                noise_amp_recent=noise_amp,
-                rr_recent=rr_recent,
-                last_qrs_ind=min(0, qrs_inds[0] - self.rr_min - 1),
-            )
-            self.learned_init_params = True
-
-    return FastXQRS
-
-
 @lru_cache(maxsize=4)
 def _xqrs_in_band(band: tuple[float, float]) -> type:
     """XQRS searching its own band-passed copy of the lead in ``band`` instead of 5-20 Hz."""
 
-    class BandXQRS(_fast_xqrs()):
+    class BandXQRS(fast_xqrs()):
         def _bandpass(self, fc_low: float = 5, fc_high: float = 20) -> None:
             super()._bandpass(*band)
 
@@ -178,7 +100,7 @@ def _xqrs(clean: np.ndarray, fs: float, band: tuple[float, float] | None = None)
     _install_fast_peaks()
     if np.ptp(clean) == 0:
         return np.empty(0, dtype=np.int64)
-    detector_class = _fast_xqrs() if band is None else _xqrs_in_band(band)
+    detector_class = fast_xqrs() if band is None else _xqrs_in_band(band)
     detector = detector_class(sig=clean.astype(np.float64), fs=fs)
     # XQRS logs "Learning initial signal parameters..." etc. through the root logger.
     previous = logging.root.manager.disable

@@ -188,15 +188,16 @@ def _lead_pieces():
 
 
 def test_fast_learning_phase_gives_xqrs_own_detections_and_parameters():
-    """``_fast_xqrs`` only vectorises XQRS's learning scores: same beats, same learned
+    """``fast_xqrs`` only vectorises XQRS's learning scores: same beats, same learned
     amplitudes and RR as wfdb's XQRS, to the bit."""
     from wfdb.processing import XQRS
 
     import ecg.dsp.detection as detection
+    import ecg.dsp.xqrs_learning as xqrs_learning
 
     detection._install_fast_peaks()
     for piece in _lead_pieces():
-        slow, fast = XQRS(sig=piece, fs=FS), detection._fast_xqrs()(sig=piece, fs=FS)
+        slow, fast = XQRS(sig=piece, fs=FS), xqrs_learning.fast_xqrs()(sig=piece, fs=FS)
         slow.detect(verbose=False)
         fast.detect(verbose=False)
         assert _xqrs_state(fast) == _xqrs_state(slow)
@@ -206,7 +207,7 @@ def test_vectorised_learning_scores_match_wfdb_per_peak(monkeypatch):
     from wfdb.processing.basic import normalize
     from wfdb.processing.qrs import ricker
 
-    import ecg.dsp.detection as detection
+    import ecg.dsp.xqrs_learning as xqrs_learning
 
     rng = np.random.default_rng(0)
     sig = np.convolve(rng.standard_normal(5000), np.ones(7), "same")
@@ -215,10 +216,10 @@ def test_vectorised_learning_scores_match_wfdb_per_peak(monkeypatch):
     wavelet = ricker(36, 4)
     expected = [np.correlate(normalize(sig[i - 18 : i + 18]), wavelet)[0] for i in centres]
     with np.errstate(divide="ignore", invalid="ignore"):
-        fast = detection.ricker_xcorr(sig, centres, 18, wavelet)
+        fast = xqrs_learning.ricker_xcorr(sig, centres, 18, wavelet)
         np.testing.assert_allclose(fast, expected, rtol=0, atol=1e-12)
         assert np.isnan(fast).sum() == np.isnan(expected).sum() > 0
         # Near the threshold wfdb's own arithmetic decides: every score is exactly its.
-        monkeypatch.setattr(detection, "XCORR_EXACT_WITHIN", np.inf)
-        exact = detection.ricker_xcorr(sig, centres, 18, wavelet)
+        monkeypatch.setattr(xqrs_learning, "XCORR_EXACT_WITHIN", np.inf)
+        exact = xqrs_learning.ricker_xcorr(sig, centres, 18, wavelet)
     np.testing.assert_array_equal(exact, expected)
