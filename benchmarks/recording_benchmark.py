@@ -2,12 +2,14 @@
 
     python benchmarks/recording_benchmark.py [--model models/NAME.keras] [--record 100]
                                              [--data-dir ../shared/data/mitdb] [--quick]
-                                             [--long-hours 24] [--no-survey]
+                                             [--long-hours 24] [--no-survey] [--threads 2]
 
 Part 1 -- one 30-minute two-lead MIT-BIH record end to end, as the web app runs it: parse the
 uploaded bytes (.hea + .dat + .atr), filter, detect, cut and draw the beat images, classify (batch
 inference), and store (the compact per-beat arrays written the way the app writes them). Timed
 after the model is loaded and warmed up; median of several runs. Target: under 5 s on 2 CPU cores.
+The model's LiteRT interpreter runs ``--threads`` threads, as the worker's does
+(``RECORDING_MODEL_THREADS``, default 2).
 
 With ``--long-hours N`` (24: a Holter recording), also an N-hour two-lead WFDB upload (format
 212) built from MIT-BIH records: time and beats/s, and memory where the app spends it -- the
@@ -70,13 +72,14 @@ def rss_mb() -> float:
     return peak or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
-def find_model(explicit: str | None) -> tuple[ModelBundle, str]:
-    """The shipped model with task "recording", or a stand-in CNN when none is shipped yet."""
+def find_model(explicit: str | None, threads: int = 2) -> tuple[ModelBundle, str]:
+    """The shipped model with task "recording", or a stand-in CNN when none is shipped yet;
+    its LiteRT interpreter with ``threads`` threads (the worker's ``RECORDING_MODEL_THREADS``)."""
     if explicit:
-        registry = ModelRegistry(Path(explicit).parent)
+        registry = ModelRegistry(Path(explicit).parent, recording_threads=threads)
         bundle = registry.serving_bundle_at(Path(explicit))
         return bundle, f"given, {registry.runtimes[Path(explicit)]}"
-    registry = ModelRegistry(ROOT / "models")
+    registry = ModelRegistry(ROOT / "models", recording_threads=threads)
     path = registry.recording_model_path()
     if path is not None:
         bundle = registry.serving_bundle(task="recording")
@@ -136,15 +139,17 @@ def upload_bytes(data_dir: Path, name: str, seconds: float | None) -> list[tuple
 
 
 def store(analysis, recording, folder: Path) -> None:
-    """What the web app stores besides its database rows: compact per-beat arrays + signal."""
-    buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer,
-        samples=analysis.beats.samples.astype(np.int32),
-        probabilities=analysis.beats.probabilities.astype(np.float16),
-        signal=recording.signal.astype(np.float32),
+    """What the web app stores besides its database rows, as ``recordings.services`` writes it:
+    the leads as one float32 ``.npy`` (at upload), the probabilities as a float16 ``.npy`` (after
+    the analysis), the summary. Runs before 2026-12-05 wrote a zlib-compressed ``.npz`` here
+    instead (about 0.1 s of the 30-minute record's total), which the app no longer does."""
+    leads = [recording.signal] + (
+        [recording.second_lead] if recording.second_lead is not None else []
     )
-    (folder / "beats.npz").write_bytes(buffer.getvalue())
+    np.save(folder / "signals.npy", np.stack(leads).astype(np.float32), allow_pickle=False)
+    buffer = io.BytesIO()
+    np.save(buffer, analysis.beats.probabilities.astype(np.float16), allow_pickle=False)
+    (folder / "probabilities.npy").write_bytes(buffer.getvalue())
     (folder / "summary.json").write_text(json.dumps(analysis.summary))
 
 
@@ -154,7 +159,7 @@ def end_to_end(bundle: ModelBundle, files, repeats: int) -> dict:
         with tempfile.TemporaryDirectory() as folder:
             if trace:
                 tracemalloc.start()
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             recording = parse_upload(files)
             timings["parse_s"] = time.perf_counter() - start
             analysis = analyse(recording, bundle)
@@ -163,11 +168,15 @@ def end_to_end(bundle: ModelBundle, files, repeats: int) -> dict:
             store(analysis, recording, Path(folder))
             timings["store_s"] = time.perf_counter() - before_store
             timings["total_s"] = time.perf_counter() - start
+            # CPU seconds of every thread of this process: less sensitive than the wall clock
+            # to other processes on the machine; over 2 cores the wall clock is at best half.
+            timings["cpu_s"] = time.process_time() - cpu_start
             if trace:
                 timings["python_heap_peak_mb"] = tracemalloc.get_traced_memory()[1] / 1e6
                 tracemalloc.stop()
         return timings, (recording, analysis)
 
+    load_before = os.getloadavg()[0]
     once()  # warm-up: first Keras call builds its graph
     runs = [once()[0] for _ in range(repeats)]
     traced, (recording, analysis) = once(trace=True)
@@ -187,6 +196,7 @@ def end_to_end(bundle: ModelBundle, files, repeats: int) -> dict:
         "target_total_s": 5.0,
         "meets_target": bool(median["total_s"] < 5.0),
         "detection_vs_reference": analysis.detection.as_dict() if analysis.detection else None,
+        "load_average_1min_before": round(load_before, 2),
     }
 
 
@@ -235,7 +245,9 @@ def mapped_recording(path: Path) -> ParsedRecording:
                            signals=signals, lead_index=0, source_files=[])  # fmt: skip
 
 
-def long_recording(bundle: ModelBundle, data_dir: Path, hours: float, model: str | None) -> dict:
+def long_recording(
+    bundle: ModelBundle, data_dir: Path, hours: float, model: str | None, threads: int
+) -> dict:
     """A long upload analysed as the app does it: the upload request parses it (and stores the
     float32 signal), a worker maps the stored signal and analyses it. Timed once untraced;
     memory in separate passes, since tracemalloc slows every Python allocation (XQRS is Python),
@@ -243,10 +255,11 @@ def long_recording(bundle: ModelBundle, data_dir: Path, hours: float, model: str
     files = long_upload(data_dir, hours)
     size_mb = sum(len(c) for _, c in files) / 1e6
     limits = Limits(max_bytes=10**9, max_duration_s=max(hours, 24.0) * 3600)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     recording = parse_upload(files, limits=limits)
     analysis = analyse(recording, bundle)
     elapsed = time.perf_counter() - start
+    cpu_s = time.process_time() - cpu_start
     in_memory_peak, _ = traced_peak_mb(lambda: analyse(parse_upload(files, limits=limits), bundle))
     parse_peak, _ = traced_peak_mb(lambda: parse_upload(files, limits=limits))
     with tempfile.TemporaryDirectory() as folder:
@@ -256,7 +269,7 @@ def long_recording(bundle: ModelBundle, data_dir: Path, hours: float, model: str
         worker_peak, mapped = traced_peak_mb(lambda: analyse(mapped_recording(path), bundle))
         if not np.array_equal(mapped.beats.probabilities, analysis.beats.probabilities):
             raise RuntimeError("the mapped signal gave other probabilities than the parsed one")
-        process = worker_process(path, model)
+        process = worker_process(path, model, threads)
     beats = len(analysis.beats)
     return {
         "hours": round(analysis.summary["duration_s"] / 3600, 2),
@@ -264,6 +277,7 @@ def long_recording(bundle: ModelBundle, data_dir: Path, hours: float, model: str
         "within_default_limit": bool(size_mb * 1e6 <= Limits().max_bytes),
         "beats": beats,
         "total_s": round(elapsed, 2),
+        "cpu_s": round(cpu_s, 2),
         "beats_per_s": round(beats / elapsed, 1),
         "numpy_python_heap_peak_mb": round(in_memory_peak, 1),  # parse + analyse, one process
         "upload_parse_heap_peak_mb": round(parse_peak, 1),
@@ -273,19 +287,19 @@ def long_recording(bundle: ModelBundle, data_dir: Path, hours: float, model: str
     }
 
 
-def worker_process(path: Path, model: str | None) -> dict:
+def worker_process(path: Path, model: str | None, threads: int) -> dict:
     """Peak RSS of a fresh process that loads the model and analyses the stored signal."""
     import subprocess
 
-    command = [sys.executable, __file__, "--worker-rss", str(path)]
+    command = [sys.executable, __file__, "--worker-rss", str(path), "--threads", str(threads)]
     command += ["--model", model] if model else []
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def worker_rss(path: Path, model: str | None) -> dict:
+def worker_rss(path: Path, model: str | None, threads: int) -> dict:
     """The body of ``worker_process`` (run with ``--worker-rss``)."""
-    bundle, _origin = find_model(model)
+    bundle, _origin = find_model(model, threads)
     after_load = rss_mb()
     start = time.perf_counter()
     recording = mapped_recording(path)
@@ -313,7 +327,7 @@ def status_mb(field: str) -> float:
     return 0.0
 
 
-def app_path(bundle: ModelBundle, files, repeats: int) -> dict:
+def app_path(bundle: ModelBundle, files, repeats: int, threads: int) -> dict:
     """The web app's own path: ``recording_create`` (parse, store signal + row) then the
     django-q2 worker function running ``recording_analyse`` (detect, classify, write every beat
     row and the results file), on a throw-away SQLite database and media folder."""
@@ -338,6 +352,7 @@ def app_path(bundle: ModelBundle, files, repeats: int) -> dict:
         MODELS_DIR=str(models),
         RECORDING_TASKS_SYNC="true",
         RECORDING_MODEL=bundle.name,
+        RECORDING_MODEL_THREADS=str(threads),
         LOG_LEVEL="WARNING",
     )
     import django
@@ -502,10 +517,13 @@ def main() -> int:
         action="store_true",
         help="time the 30-minute record only; keep the detector survey already in --output",
     )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="LiteRT threads of the model (worker default 2)"
+    )
     parser.add_argument("--worker-rss", help=argparse.SUPPRESS)  # see worker_process
     args = parser.parse_args()
     if args.worker_rss:
-        print(json.dumps(worker_rss(Path(args.worker_rss), args.model)))
+        print(json.dumps(worker_rss(Path(args.worker_rss), args.model, args.threads)))
         return 0
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
@@ -513,13 +531,20 @@ def main() -> int:
         print("MIT-BIH not found: pass --data-dir", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    bundle, origin = find_model(args.model)
+    bundle, origin = find_model(args.model, args.threads)
     load_s = time.perf_counter() - start
     print(f"model {bundle.name} v{bundle.version} ({origin}), loaded in {load_s:.1f} s")
     rss_after_load = rss_mb()
 
     files = upload_bytes(data_dir, args.record, THIRTY_MINUTES_S)
     e2e = end_to_end(bundle, files, args.repeats)
+    if args.threads != 1:
+        # The same record with a one-thread interpreter, right after: the threads' own effect.
+        single = end_to_end(find_model(args.model, 1)[0], files, args.repeats)
+        e2e["one_thread"] = {key: single[key] for key in ("timings_median_s", "beats_per_s")} | {
+            "load_average_1min_before": single["load_average_1min_before"]
+        }
+        print(f"  with one LiteRT thread: {single['beats_per_s']:.0f} beats/s")
     t = e2e["timings_median_s"]
     print(
         f"\n30-minute record {e2e['record']} ({e2e['duration_s']:.0f} s, leads "
@@ -529,7 +554,7 @@ def main() -> int:
     )
     print(
         "  parse {parse_s:.3f}  detect {detect_s:.3f}  images+classify {classify_s:.3f}  "
-        "store {store_s:.3f}  (s)".format(**t)
+        "store {store_s:.3f}  (s); CPU time {cpu_s:.3f} s".format(**t)
     )
     print(
         f"  memory: numpy/Python heap peak during one analysis {e2e['numpy_python_heap_peak_mb']}"
@@ -538,7 +563,7 @@ def main() -> int:
     )
 
     if args.long_hours:
-        long = long_recording(bundle, data_dir, args.long_hours, args.model)
+        long = long_recording(bundle, data_dir, args.long_hours, args.model, args.threads)
         worker = long["worker_process"]
         print(
             f"  long upload: {long['hours']} h, {long['upload_mb']} MB, {long['beats']} beats in "
@@ -551,7 +576,7 @@ def main() -> int:
             f" the end, the {worker['stored_signal_mb']} MB signal file mapped)"
         )
         e2e["long_recording"] = long
-    app = app_path(bundle, files, args.repeats)
+    app = app_path(bundle, files, args.repeats, args.threads)
     print(
         f"  web app path (recording_create -> django-q2 worker function -> {app['beats']} beat "
         f"rows in {app['database']}): {app['total_s_median']:.2f} s = "
@@ -605,6 +630,7 @@ def main() -> int:
             "python": platform.python_version(),
         },
         "model_load_s": round(load_s, 2),
+        "litert_threads": args.threads,
         "end_to_end_30min": e2e,
         "detector_survey": survey,
         "quick": bool(args.quick),

@@ -1,11 +1,12 @@
 """The process-wide model registry, built from settings: the one place the apps get models from.
 
 Settings: ``MODELS_DIR`` (the folder), ``MODEL_RUNTIME`` (auto / lite / keras, see
-``ecg.models.registry``), ``IMAGE_MODELS`` ({kind: model name}) and ``RECORDING_MODEL`` (a name;
-"" = the first found). The web app, the worker (recordings), the API, pages, the health check
-and the commands all call ``get_model_registry()``; nothing is loaded until a model is used.
-It clears itself when one of these settings changes (``override_settings`` in tests); until
-this module is imported there is nothing to clear.
+``ecg.models.registry``), ``IMAGE_MODELS`` ({kind: model name}), ``RECORDING_MODEL`` (a name;
+"" = the first found) and ``RECORDING_MODEL_THREADS`` (its LiteRT threads). The web app, the
+worker (recordings), the API, pages, the health check and the commands all call
+``get_model_registry()``; nothing is loaded until a model is used. It clears itself when one of
+these settings changes (``override_settings`` in tests); until this module is imported there is
+nothing to clear.
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ __all__ = [
     "reset_model_registry",
 ]
 
-REGISTRY_SETTINGS = ("MODELS_DIR", "MODEL_RUNTIME", "IMAGE_MODELS", "RECORDING_MODEL")
+REGISTRY_SETTINGS = (
+    "MODELS_DIR",
+    "MODEL_RUNTIME",
+    "IMAGE_MODELS",
+    "RECORDING_MODEL",
+    "RECORDING_MODEL_THREADS",
+)
 
 
 @lru_cache(maxsize=1)
@@ -42,6 +49,7 @@ def get_model_registry() -> ModelRegistry:
         settings.MODELS_DIR,
         runtime=getattr(settings, "MODEL_RUNTIME", "auto"),
         preferred=preferred,
+        recording_threads=getattr(settings, "RECORDING_MODEL_THREADS", 1),
     )
 
 

@@ -30,6 +30,7 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d
 
 from ecg.dsp.signal import bandpass, resample, rescale_samples
+from ecg.dsp.xqrs_learning import fast_xqrs
 
 CHUNK_S = 120.0  # per XQRS run: bounds its backsearch (quadratic in a stretch without beats),
 # memory, and the time between progress updates; accuracy on MIT-BIH is unchanged vs 10 min
@@ -87,9 +88,8 @@ def _install_fast_peaks() -> None:
 @lru_cache(maxsize=4)
 def _xqrs_in_band(band: tuple[float, float]) -> type:
     """XQRS searching its own band-passed copy of the lead in ``band`` instead of 5-20 Hz."""
-    from wfdb.processing import XQRS
 
-    class BandXQRS(XQRS):
+    class BandXQRS(fast_xqrs()):
         def _bandpass(self, fc_low: float = 5, fc_high: float = 20) -> None:
             super()._bandpass(*band)
 
@@ -97,12 +97,11 @@ def _xqrs_in_band(band: tuple[float, float]) -> type:
 
 
 def _xqrs(clean: np.ndarray, fs: float, band: tuple[float, float] | None = None) -> np.ndarray:
-    from wfdb.processing import XQRS
-
     _install_fast_peaks()
     if np.ptp(clean) == 0:
         return np.empty(0, dtype=np.int64)
-    detector = (XQRS if band is None else _xqrs_in_band(band))(sig=clean.astype(np.float64), fs=fs)
+    detector_class = fast_xqrs() if band is None else _xqrs_in_band(band)
+    detector = detector_class(sig=clean.astype(np.float64), fs=fs)
     # XQRS logs "Learning initial signal parameters..." etc. through the root logger.
     previous = logging.root.manager.disable
     logging.disable(logging.INFO)

@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,8 @@ REQUIRED_KEYS = (
 
 
 # ``predict_proba`` calls the network once for up to SINGLE_CALL_MAX images, else through
-# ``predict`` in batches of PREDICT_BATCH (LiteRT's ``LiteModel.predict`` too).
+# ``predict`` in batches of PREDICT_BATCH (LiteRT's ``LiteModel.predict`` in its own
+# ``lite_runtime.INVOKE_BATCH``, a divisor of PREDICT_BATCH).
 SINGLE_CALL_MAX = 64
 PREDICT_BATCH = 512
 
@@ -221,15 +223,25 @@ class ModelBundle:
 
         The probabilities are the same as in one call: every image is drawn from its own window,
         and batches start at multiples of the network's own batch (``PREDICT_BATCH``).
+
+        The next batch is drawn in a helper thread while the network classifies this one (NumPy
+        and the LiteRT interpreter release the GIL), so on two cores the drawing costs little
+        wall time; at most two batches of images exist at once.
         """
         if batch % PREDICT_BATCH:
             raise ValueError(f"batch must be a multiple of {PREDICT_BATCH}")
-        parts = [
-            self.predict_proba(self.render(windows[lo:hi]), None if rr is None else rr[lo:hi])
-            for lo, hi in batch_bounds(len(windows), batch)
-        ]
-        if not parts:
+        bounds = batch_bounds(len(windows), batch)
+        if not bounds:
             return np.empty((0, len(self.classes)), dtype=np.float64)
+        parts = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="draw-beats") as drawer:
+            drawing = drawer.submit(self.render, windows[bounds[0][0] : bounds[0][1]])
+            for number, (lo, hi) in enumerate(bounds):
+                images = drawing.result()
+                if number + 1 < len(bounds):
+                    next_lo, next_hi = bounds[number + 1]
+                    drawing = drawer.submit(self.render, windows[next_lo:next_hi])
+                parts.append(self.predict_proba(images, None if rr is None else rr[lo:hi]))
         return np.concatenate(parts)
 
     def classify_beats(

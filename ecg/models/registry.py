@@ -88,13 +88,19 @@ class ModelRegistry:
         *,
         runtime: str = "auto",
         preferred: Mapping[str, str] | None = None,
+        recording_threads: int = 1,
     ):
-        """``preferred``: {image kind or "recording": model name or file stem}."""
+        """``preferred``: {image kind or "recording": model name or file stem};
+        ``recording_threads``: LiteRT threads of the recording model's serving interpreter
+        (whole recordings, in the worker); image models and Grad-CAM keep one thread."""
         if runtime not in RUNTIMES:
             raise ValueError(f"MODEL_RUNTIME must be one of {RUNTIMES}, not {runtime!r}")
         self.models_dir = Path(models_dir)
         self.runtime = runtime
         self.preferred = {key: value for key, value in (preferred or {}).items() if value}
+        if int(recording_threads) < 1:
+            raise ValueError(f"recording_threads must be at least 1, not {recording_threads!r}")
+        self.recording_threads = int(recording_threads)
         self._lock = threading.Lock()
         self._serving: dict[Path, ModelBundle] = {}
         self._explain: dict[Path, ModelBundle] = {}
@@ -276,10 +282,16 @@ class ModelRegistry:
     def _load_checked(self, path: Path, runtime: str, explain: bool) -> tuple[ModelBundle, str]:
         error = _error_class(path)
         what = "LiteRT Grad-CAM export" if explain else "LiteRT conversion"
-        loader = lite_runtime.load_explain_bundle if explain else lite_runtime.load_serving_bundle
         try:
             # Keras: the bundle already loaded for another purpose, if any (one per model).
-            bundle, used = loader(path, runtime, self._keras.get(path))
+            keras = self._keras.get(path)
+            if explain:
+                bundle, used = lite_runtime.load_explain_bundle(path, runtime, keras)
+            else:
+                threads = self._threads_for(path)
+                bundle, used = lite_runtime.load_serving_bundle(
+                    path, runtime, keras, num_threads=threads
+                )
         except lite_runtime.LiteNotAvailableError as exc:
             raise error(
                 f"The model {path.name} has no up-to-date {what}; run {LITE_COMMAND}."
@@ -292,6 +304,16 @@ class ModelRegistry:
             logger.warning("%s: no fresh %s, using Keras (%s)", path, what, LITE_COMMAND)
         check_outputs(bundle, error=error)
         return bundle, used
+
+    def _threads_for(self, path: Path) -> int:
+        """LiteRT threads for serving ``path``: ``recording_threads`` for a recording model
+        (one analysis at a time per worker process, its network ~2/3 of the time), else 1 (a
+        web process answers one image per request, about one process per core)."""
+        try:
+            task = read_metadata(path).get("task")
+        except BundleError:
+            return 1
+        return self.recording_threads if task == "recording" else 1
 
 
 def _error_class(path: Path) -> type[ModelNotInstalledError]:

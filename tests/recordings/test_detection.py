@@ -154,3 +154,72 @@ def test_record_208_on_mlii_alone_finds_its_pvcs():
         recording.fs,
     )
     assert both.sensitivity >= 0.993 and both.positive_predictivity >= 0.995, both
+
+
+def _xqrs_state(detector) -> tuple:
+    return (
+        np.asarray(detector.qrs_inds).tolist(),
+        detector.learned_init_params,
+        float(detector.qrs_amp_recent),
+        float(detector.noise_amp_recent),
+        float(detector.rr_recent),
+    )
+
+
+def _lead_pieces():
+    """Band-passed two-minute pieces: synthetic rhythms (one noisy, one flat start), and four
+    MIT-BIH leads when the data is there (regular, noisy 108, PVCs 208, flutter 207)."""
+    from ecg.dsp.signal import bandpass
+
+    rng = np.random.default_rng(3)
+    times = beat_times(120.0, rr_s=0.7, premature_every=5)
+    noisy = ecg(FS, 120.0, times) + 0.3 * rng.standard_normal(int(120 * FS))
+    flat_start = ecg(FS, 120.0, times)
+    flat_start[: int(30 * FS)] = 0.0
+    leads = [noisy, flat_start]
+    data_dir = default_data_dir()
+    if data_dir is not None:
+        from ecg.io.records import load_record
+
+        for name in ("100", "108", "208", "207"):
+            signal = load_record(data_dir, name, annotations=False).signal
+            leads += [signal[start : start + int(140 * FS)] for start in (0, int(600 * FS))]
+    return [bandpass(np.asarray(lead, np.float32), FS).astype(np.float64) for lead in leads]
+
+
+def test_fast_learning_phase_gives_xqrs_own_detections_and_parameters():
+    """``fast_xqrs`` only vectorises XQRS's learning scores: same beats, same learned
+    amplitudes and RR as wfdb's XQRS, to the bit."""
+    from wfdb.processing import XQRS
+
+    import ecg.dsp.detection as detection
+    import ecg.dsp.xqrs_learning as xqrs_learning
+
+    detection._install_fast_peaks()
+    for piece in _lead_pieces():
+        slow, fast = XQRS(sig=piece, fs=FS), xqrs_learning.fast_xqrs()(sig=piece, fs=FS)
+        slow.detect(verbose=False)
+        fast.detect(verbose=False)
+        assert _xqrs_state(fast) == _xqrs_state(slow)
+
+
+def test_vectorised_learning_scores_match_wfdb_per_peak(monkeypatch):
+    from wfdb.processing.basic import normalize
+    from wfdb.processing.qrs import ricker
+
+    import ecg.dsp.xqrs_learning as xqrs_learning
+
+    rng = np.random.default_rng(0)
+    sig = np.convolve(rng.standard_normal(5000), np.ones(7), "same")
+    sig[1000:1100] = 0.0  # flat: no score (nan) either way
+    centres = np.arange(40, 4960, 13)
+    wavelet = ricker(36, 4)
+    expected = [np.correlate(normalize(sig[i - 18 : i + 18]), wavelet)[0] for i in centres]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fast = xqrs_learning.ricker_xcorr(sig, centres, 18, wavelet)
+        np.testing.assert_allclose(fast, expected, rtol=0, atol=1e-12)
+        assert np.isnan(fast).sum() == np.isnan(expected).sum() > 0
+        # Near the threshold wfdb's own arithmetic decides: every score is exactly its.
+        monkeypatch.setattr(xqrs_learning, "XCORR_EXACT_WITHIN", np.inf)
+        exact = xqrs_learning.ricker_xcorr(sig, centres, 18, wavelet)
+    np.testing.assert_array_equal(exact, expected)

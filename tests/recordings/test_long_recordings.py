@@ -217,3 +217,24 @@ def test_size_messages_never_show_an_upload_over_the_limit_as_equal_to_it():
     assert megabytes(100_000_001, round_up=True) == "100.1"
     message = recording_io.size_refusal(100_040_000, 100_000_000)
     assert message == "the files total 100.1 MB; the limit is 100 MB"
+
+
+def test_batches_drawn_ahead_reach_the_network_in_order(tiny_rr_bundle, monkeypatch):
+    """``classify_windows`` draws the next batch in a thread: each batch's images and "rr"
+    rows must still be its own, in order, and the windows' own images."""
+    x = long_ecg(FS, 960.0)
+    peaks = np.round(beat_times(960.0) * FS).astype(np.int64)
+    _, windows, rr = tiny_rr_bundle.beat_windows(x, FS, peaks)
+    seen: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def record(images, rr_rows):
+        seen.append((images, rr_rows))
+        return np.zeros((len(images), len(tiny_rr_bundle.classes)))
+
+    monkeypatch.setattr(tiny_rr_bundle, "predict_proba", record)
+    assert len(tiny_rr_bundle.classify_windows(windows, rr)) == len(windows) > 1024
+    assert [len(images) for images, _ in seen] == [512, 512, len(windows) - 1024]
+    np.testing.assert_array_equal(
+        np.concatenate([images for images, _ in seen]), tiny_rr_bundle.render(windows)
+    )
+    np.testing.assert_array_equal(np.concatenate([rows for _, rows in seen]), rr)

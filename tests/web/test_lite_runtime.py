@@ -117,3 +117,30 @@ def test_lite_bundle_classifies_a_recording_like_keras(tmp_path):
     np.testing.assert_array_equal(images_l, images_k)
     np.testing.assert_allclose(probs_l, probs_k, atol=1e-5)
     assert len(kept_l) > 10
+
+
+def test_threads_and_invoke_batch_leave_probabilities_unchanged(tmp_path):
+    """The worker's recording interpreter runs 2 threads in batches of INVOKE_BATCH: the same
+    probabilities as 1 thread in one call per 512 images (tolerance as in tests/model_outputs)."""
+    from ecg.models.lite_runtime import INVOKE_BATCH, LiteModel, _random_inputs
+
+    path = build_tiny_bundle(tmp_path, "rec", task="recording", with_rr=True, favour="N")
+    export_lite(path)
+    tflite, _ = lite_paths(path)
+    inputs = _random_inputs(json.loads(path.with_suffix(".json").read_text()), 3 * INVOKE_BATCH + 7)
+    one = LiteModel(tflite, num_threads=1).predict(inputs, batch_size=512)
+    two = LiteModel(tflite, num_threads=2)
+    np.testing.assert_allclose(two.predict(inputs), one, atol=1e-6)
+    np.testing.assert_allclose(two.predict(inputs, batch_size=5), one, atol=1e-6)
+    assert load_lite_bundle(path, num_threads=2).model.num_threads == 2
+
+
+def test_registry_gives_recording_models_their_threads_only(models_copy):
+    build_tiny_bundle(models_copy, "rec", task="recording", with_rr=True)
+    export_lite(models_copy / "rec.keras")
+    registry = ModelRegistry(models_copy, recording_threads=2)
+    assert registry.serving_bundle(task="recording").model.num_threads == 2
+    assert registry.serving_bundle(kind="beat_image").model.num_threads == 1
+    assert ModelRegistry(models_copy).serving_bundle(task="recording").model.num_threads == 1
+    with pytest.raises(ValueError, match="recording_threads"):
+        ModelRegistry(models_copy, recording_threads=0)

@@ -182,3 +182,11 @@ def test_nothing_outside_the_registry_lists_the_models_folder():
         if "glob(" in line and ".keras" in line
     ]
     assert offenders == []
+
+
+def test_recording_threads_setting_reaches_the_registry(settings, mixed_dir):
+    settings.MODELS_DIR = mixed_dir
+    settings.RECORDING_MODEL_THREADS = 3
+    assert get_model_registry().recording_threads == 3
+    settings.RECORDING_MODEL_THREADS = 1
+    assert get_model_registry().recording_threads == 1  # rebuilt on setting_changed
