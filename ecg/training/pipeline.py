@@ -26,6 +26,7 @@ import numpy as np
 from ecg.classes import class_codes
 from ecg.dsp.signal import MODEL_FS
 from ecg.features.context import feature_names
+from ecg.imaging.representations import NORMALISED_PTP_MV
 from ecg.models.bundle import file_sha256, load_bundle, save_bundle
 from ecg.models.registry import ModelRegistry
 from ecg.training.dataset import (
@@ -46,7 +47,9 @@ Progress = Callable[[str], None]
 class Candidate:
     config: ModelConfig
     task: str  # "image" or "recording"
-    role: str  # "beat_image" / "spectrogram" / "recording" (shipped slot) or "baseline"
+    # "beat_image" / "spectrogram" / "recording" (shipped slot), "beat_image_unknown_amplitude"
+    # (digitised beats of assumed amplitude) or "baseline"
+    role: str
     # this candidate's own changes on the intra-patient split, applied after INTRA_OVERRIDES
     intra: dict[str, Any] = field(default_factory=dict)
 
@@ -78,6 +81,24 @@ CANDIDATES: tuple[Candidate, ...] = (
         "beat_image",
         # one model: with every beat in every epoch, a second seed added 0.002 of validation
         # macro-F1 for eight more minutes, past the 45-minute pipeline (ml_settings_choice)
+        intra=IMAGE_INTRA,
+    ),
+    # The scale-free single-beat model (issue 19): the same configuration, but every window is
+    # scaled to one peak-to-peak amplitude before it is drawn (representations.beat_image,
+    # amplitude "normalised_ptp", stored in the metadata), so a beat whose amplitude is unknown
+    # -- a plot without a grid, digitised to an assumed amplitude -- reads as in training. Gain
+    # augmentation is a no-op there (the drawing undoes it); kept so the configs differ in one
+    # thing only. Served for digitised beats whose amplitude was assumed (role below).
+    Candidate(
+        ModelConfig(
+            "beat_image_scalefree",
+            "beat_image",
+            params={"amplitude": "normalised_ptp", "ptp_mv": NORMALISED_PTP_MV},
+            gain=WIDE_GAIN,
+            ensemble_seeds=IMAGE_SEEDS,
+        ),
+        "image",
+        "beat_image_unknown_amplitude",
         intra=IMAGE_INTRA,
     ),
     # No white noise for spectra: on the fixed dB scale it lifts the whole background far above
