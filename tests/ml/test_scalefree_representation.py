@@ -64,7 +64,8 @@ def test_a_flat_window_is_not_blown_up_and_an_unknown_mode_is_refused():
 
 def test_the_candidate_trains_and_serves_the_same_drawing(tmp_path):
     """Metadata round trip: the training config's drawing is what the saved bundle draws."""
-    candidate = next(c for c in pipeline.CANDIDATES if c.config.name == "beat_image_scalefree")
+    candidate = pipeline.SCALE_FREE_BEAT
+    assert candidate in pipeline.ON_REQUEST and candidate not in pipeline.CANDIDATES
     assert candidate.role == "beat_image_unknown_amplitude"
     config = replace(candidate.config, ensemble_seeds=())
     assert config.image_params["amplitude"] == "normalised_ptp"
