@@ -29,6 +29,9 @@ fixed seed). Until the R-peak change of issue 19 the run drew 8 beats a class fr
 beats: those figures are kept in benchmarks/results/digitise_48_beats_before_r_peak_fix.json.
 
 Writes benchmarks/results/digitise.json.
+
+Long on purpose: one run draws, digitises and scores every renderer on every split, and the
+classification blocks (both beat models, the selection rule) read the same drawn beats.
 """
 
 from __future__ import annotations
