@@ -94,6 +94,9 @@ def test_a_plot_without_a_grid_is_answered_by_the_scale_free_model(
     assert "a-scalefree" in detail and "assumed (no grid" in detail
     api = user_client.get(reverse("api:prediction-detail", args=[p.pk])).json()
     assert api["model"]["name"] == "a-scalefree" and api["scale_source"] == "assumed"
+    # The PDF report of a model without a metrics file still renders (accuracy "not measured").
+    pdf = user_client.get(reverse("reports:prediction-report", args=[p.pk]))
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
 
 
 @pytest.mark.django_db
