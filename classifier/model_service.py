@@ -177,7 +177,8 @@ def _classify_own_format(
 def _classify_foreign(
     image: Image.Image, *, image_type: str, registry: ModelRegistry
 ) -> ImageClassification:
-    """Digitise, then classify the beat window drawn as the app's own beat image."""
+    """Digitise, then classify the beat window drawn as the app's own beat image, by the
+    scale-free beat model when the amplitude was assumed (no grid), else the serving one."""
     dense = detect_image_kind(to_grayscale_array(image)) == "spectrogram"
     if image_type == "spectrogram":
         raise _foreign_spectral(image, registry)
@@ -209,7 +210,10 @@ def _classify_foreign(
             "classifies one beat at a time.",
             code="strip_image",
         )
-    bundle = registry.serving_bundle(kind="beat_image")
+    # Without a grid the amplitude was assumed: the scale-free single-beat model answers when
+    # one is installed (registry); a grid image keeps the millivolt model (issue 19).
+    amplitude = "unknown" if digitised.scale_source == "assumed" else "known"
+    bundle = registry.serving_bundle(kind="beat_image", amplitude=amplitude)
     fs = float(bundle.metadata.get("sampling_rate", 360))
     window = beat_window(digitised, fs)
     params = (bundle.metadata.get("representation") or {}).get("params") or {}

@@ -292,7 +292,9 @@ RATE_LIMITS = {
 # Trained models (see models/*.json for what each expects)
 MODELS_DIR = Path(env("MODELS_DIR", default=str(BASE_DIR / "models")))
 # Which image model serves each kind when several are installed, e.g.
-# IMAGE_MODELS="beat_image=<model name>,spectrogram=<model name>" (default: first by file name).
+# IMAGE_MODELS="beat_image=<model name>,spectrogram=<model name>" (default: first by file name);
+# "beat_image_unknown_amplitude=<name>" picks the scale-free model for beats digitised without a
+# grid (ecg.models.registry.AMPLITUDES).
 IMAGE_MODELS = env.dict("IMAGE_MODELS", default={})
 # auto: LiteRT when `manage.py export_lite_models` converted the model (far less memory), else
 # Keras; lite: LiteRT only; keras: always TensorFlow/Keras. See ecg/models/lite_runtime.py.

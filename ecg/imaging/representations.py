@@ -6,7 +6,10 @@ exactly what the model was trained on.
 
 * ``beat_image``: the waveform as a white line on black, drawn on a FIXED millivolt scale
   (``mv_range``, top to bottom) after removing the window's median, so amplitude and QRS width
-  in milliseconds survive the imaging (per-beat min-max scaling would throw them away).
+  in milliseconds survive the imaging (per-beat min-max scaling would throw them away). With
+  ``amplitude="normalised_ptp"`` every window is first scaled to ``ptp_mv`` peak to peak: the
+  scale-free single-beat model, for beats whose amplitude is unknown (a plot without a grid,
+  digitised to an assumed amplitude); the default ``"fixed_mv"`` keeps the millivolts.
 * ``spectrogram``: STFT log-magnitude of the window, frequency up (0 Hz at the bottom row), on a
   fixed dB scale relative to 1 mV.
 """
@@ -20,6 +23,14 @@ import numpy as np
 from scipy import signal as sps
 
 BEAT_IMAGE_DEFAULTS = {"size": 64, "mv_range": [-1.5, 2.5]}
+# How a beat image treats amplitude (the "amplitude" parameter, stored in the model metadata
+# so serving draws what training drew). Absent means "fixed_mv", as every model before it.
+AMPLITUDE_MODES = ("fixed_mv", "normalised_ptp")
+# normalised_ptp: the peak-to-peak amplitude every window is scaled to, the digitiser's
+# assumed amplitude (ecg.imaging.digitise.ASSUMED_BEAT_PTP_MV, the DS1 training median).
+NORMALISED_PTP_MV = 2.0
+# Windows flatter than this (mV peak to peak) are not scaled up: noise, not a beat.
+MIN_PTP_MV = 1e-3
 SPECTROGRAM_DEFAULTS = {
     "size": 64,
     "segment_s": 0.18,
@@ -30,12 +41,28 @@ SPECTROGRAM_DEFAULTS = {
 
 
 def beat_image(
-    windows: np.ndarray, fs: float, *, size: int, mv_range: list[float] | tuple[float, float]
+    windows: np.ndarray,
+    fs: float,
+    *,
+    size: int,
+    mv_range: list[float] | tuple[float, float],
+    amplitude: str = "fixed_mv",
+    ptp_mv: float = NORMALISED_PTP_MV,
 ) -> np.ndarray:
-    """Draw each window as a 1-pixel-plus line image, vectorised (no plotting library)."""
+    """Draw each window as a 1-pixel-plus line image, vectorised (no plotting library).
+
+    ``amplitude``: "fixed_mv" draws the millivolts; "normalised_ptp" scales each window to
+    ``ptp_mv`` peak to peak first, so the image does not depend on the amplitude scale.
+    """
+    if amplitude not in AMPLITUDE_MODES:
+        raise ValueError(f"unknown amplitude {amplitude!r}; choose one of {AMPLITUDE_MODES}")
     windows = np.atleast_2d(np.asarray(windows, dtype=np.float32))
     batch, n = windows.shape
     centred = windows - np.median(windows, axis=1, keepdims=True)
+    if amplitude == "normalised_ptp":
+        ptp = np.ptp(centred, axis=1, keepdims=True)
+        gain = np.where(ptp > MIN_PTP_MV, float(ptp_mv) / np.maximum(ptp, MIN_PTP_MV), 1.0)
+        centred = (centred * gain).astype(np.float32)
     # Resample every window onto size*4 points plus one, so each column owns 5 points and
     # shares its last with the next column: consecutive columns always connect.
     fine = size * 4 + 1

@@ -6,6 +6,11 @@ registry is the only code that lists that folder. It
 
 - finds models by task ("image", "recording") and, for images, by kind ("beat_image",
   "spectrogram"); several of one kind: the ``preferred`` name wins, else the first by file name;
+- for beat images, by what is known of the amplitude (``AMPLITUDES``): "known" (the app's own
+  drawings, ECG-paper images, recordings) gets a model drawn in millivolts, never a scale-free
+  one; "unknown" (a beat digitised without a grid, its amplitude assumed) gets the scale-free
+  single-beat model (representation parameter ``amplitude: "normalised_ptp"``), or the
+  millivolt model when none is installed (``preferred`` key ``beat_image_unknown_amplitude``);
 - reads their metadata (nothing is loaded to answer "what is installed", so no TensorFlow);
 - loads each model once per process for serving and once for explanations (Grad-CAM), under a
   lock so two first requests in different threads do not load it twice;
@@ -37,6 +42,10 @@ logger = logging.getLogger(__name__)
 
 TASKS = ("image", "recording")
 IMAGE_KINDS = ("beat_image", "spectrogram")
+# What is known of a beat's amplitude when a model is asked for (see the module docstring).
+AMPLITUDES = ("known", "unknown")
+# The ``preferred`` key naming the scale-free model (settings IMAGE_MODELS).
+UNKNOWN_AMPLITUDE_KEY = "beat_image_unknown_amplitude"
 RUNTIMES = ("auto", "lite", "keras")
 # The commands that make a model usable, named in the errors users and operators read.
 INSTALL_COMMAND = "python manage.py build_dataset && python manage.py train_model"
@@ -79,6 +88,17 @@ class InstalledModel:
     @property
     def kind(self) -> str | None:
         return (self.metadata or {}).get("representation", {}).get("kind")
+
+    @property
+    def scale_free(self) -> bool:
+        """True for a model that draws every beat at one peak-to-peak amplitude."""
+        return is_scale_free(self.metadata or {})
+
+
+def is_scale_free(metadata: Mapping[str, Any]) -> bool:
+    """Whether a model's representation scales each beat to one amplitude (``normalised_ptp``)."""
+    params = (metadata.get("representation") or {}).get("params") or {}
+    return params.get("amplitude", "fixed_mv") == "normalised_ptp"
 
 
 class ModelRegistry:
@@ -148,14 +168,30 @@ class ModelRegistry:
                 logger.warning("skipping model: %s", entry.problem)
         return entries
 
-    def find(self, *, task: str, kind: str | None = None) -> Path | None:
-        """The model file for ``task`` (and image ``kind``), or None when there is none."""
+    def find(self, *, task: str, kind: str | None = None, amplitude: str = "known") -> Path | None:
+        """The model file for ``task`` (and image ``kind``, ``amplitude``), or None when there
+        is none. A scale-free model answers only ``amplitude="unknown"``; that falls back on
+        the millivolt model when no scale-free one is installed."""
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, not {task!r}")
-        preferred = self.preferred.get(kind if task == "image" else task)
+        if amplitude not in AMPLITUDES:
+            raise ValueError(f"amplitude must be one of {AMPLITUDES}, not {amplitude!r}")
+        if amplitude == "unknown":
+            found = self._find(task, kind, UNKNOWN_AMPLITUDE_KEY, scale_free=True)
+            if found is not None:
+                return found
+        key = kind if task == "image" else task
+        return self._find(task, kind, key, scale_free=False)
+
+    def _find(
+        self, task: str, kind: str | None, key: str | None, *, scale_free: bool
+    ) -> Path | None:
+        preferred = self.preferred.get(key)
         found = None
         for entry in self.usable():
             if entry.task != task or (task == "image" and entry.kind != kind):
+                continue
+            if entry.scale_free != scale_free:
                 continue
             if preferred in (entry.metadata["name"], entry.path.stem):
                 return entry.path
@@ -194,9 +230,11 @@ class ModelRegistry:
         return lite_runtime.gradcam_is_fresh(path)
 
     # -- loading (once per process and purpose) ------------------------------------------------
-    def path_for(self, *, task: str = "image", kind: str | None = None) -> Path:
+    def path_for(
+        self, *, task: str = "image", kind: str | None = None, amplitude: str = "known"
+    ) -> Path:
         """``find``, or ``ModelNotInstalledError`` (``RecordingModelMissing``) naming the folder."""
-        path = self.find(task=task, kind=kind)
+        path = self.find(task=task, kind=kind, amplitude=amplitude)
         if path is None:
             if task == "recording":
                 raise RecordingModelMissing(
@@ -207,9 +245,12 @@ class ModelRegistry:
             )
         return path
 
-    def serving_bundle(self, *, task: str = "image", kind: str | None = None) -> ModelBundle:
-        """The bundle predictions run on (LiteRT when converted, see the module docstring)."""
-        return self.serving_bundle_at(self.path_for(task=task, kind=kind))
+    def serving_bundle(
+        self, *, task: str = "image", kind: str | None = None, amplitude: str = "known"
+    ) -> ModelBundle:
+        """The bundle predictions run on (LiteRT when converted, see the module docstring);
+        ``amplitude="unknown"`` for a beat whose amplitude was assumed (scale-free model)."""
+        return self.serving_bundle_at(self.path_for(task=task, kind=kind, amplitude=amplitude))
 
     def explain_bundle(self, *, task: str = "image", kind: str | None = None) -> ModelBundle:
         """The bundle Grad-CAM heat maps are computed with (``explain_bundle_at``)."""
@@ -238,8 +279,12 @@ class ModelRegistry:
         return self._cached(Path(path), "keras")
 
     def warm_up(self) -> list[str]:
-        """Load every installed image model for serving now (server start, benchmarks)."""
-        return [self.serving_bundle(kind=kind).name for kind in self.installed_image_kinds()]
+        """Load every installed image model for serving now (server start, benchmarks), the
+        scale-free beat model too when one is installed."""
+        names = [self.serving_bundle(kind=kind).name for kind in self.installed_image_kinds()]
+        if self._find("image", "beat_image", UNKNOWN_AMPLITUDE_KEY, scale_free=True):
+            names.append(self.serving_bundle(kind="beat_image", amplitude="unknown").name)
+        return names
 
     def _cached(self, path: Path, purpose: str) -> ModelBundle:
         """The bundle for ``purpose`` ("serving", "explain" or "keras"), loaded once per model

@@ -26,6 +26,7 @@ import numpy as np
 from ecg.classes import class_codes
 from ecg.dsp.signal import MODEL_FS
 from ecg.features.context import feature_names
+from ecg.imaging.representations import NORMALISED_PTP_MV
 from ecg.models.bundle import file_sha256, load_bundle, save_bundle
 from ecg.models.registry import ModelRegistry
 from ecg.training.dataset import (
@@ -46,7 +47,9 @@ Progress = Callable[[str], None]
 class Candidate:
     config: ModelConfig
     task: str  # "image" or "recording"
-    role: str  # "beat_image" / "spectrogram" / "recording" (shipped slot) or "baseline"
+    # "beat_image" / "spectrogram" / "recording" (shipped slot), "beat_image_unknown_amplitude"
+    # (digitised beats of assumed amplitude) or "baseline"
+    role: str
     # this candidate's own changes on the intra-patient split, applied after INTRA_OVERRIDES
     intra: dict[str, Any] = field(default_factory=dict)
 
@@ -127,6 +130,28 @@ CANDIDATES: tuple[Candidate, ...] = (
         "baseline",
     ),
 )
+# The scale-free single-beat model (issue 19): the same configuration, but every window is
+# scaled to one peak-to-peak amplitude before it is drawn (representations.beat_image,
+# amplitude "normalised_ptp", stored in the metadata), so a beat whose amplitude is unknown
+# -- a plot without a grid, digitised to an assumed amplitude -- reads as in training. Gain
+# augmentation is a no-op there (the drawing undoes it); kept so the configs differ in one
+# thing only. Served for digitised beats whose amplitude was assumed (role below) when
+# installed. Not in CANDIDATES: DS1 validation did not choose it (docs/digitise.md), so the full
+# pipeline does not train it; `train_model --only beat_image_scalefree` does (ON_REQUEST).
+SCALE_FREE_BEAT = Candidate(
+    ModelConfig(
+        "beat_image_scalefree",
+        "beat_image",
+        params={"amplitude": "normalised_ptp", "ptp_mv": NORMALISED_PTP_MV},
+        gain=WIDE_GAIN,
+        ensemble_seeds=IMAGE_SEEDS,
+    ),
+    "image",
+    "beat_image_unknown_amplitude",
+    intra=IMAGE_INTRA,
+)
+# Candidates trained only when named (`train_model --only`), never by the full pipeline.
+ON_REQUEST: tuple[Candidate, ...] = (SCALE_FREE_BEAT,)
 BASELINE = "original_cnn"
 # Random-beat training sees the test patients already, so over-fitting to patients is not the
 # risk there; the test beats keep the natural class mix (three beats in four are N), so every

@@ -75,6 +75,7 @@ class Command(BaseCommand):
         data_dir = data_dir_from(options)
         candidates = pipeline.CANDIDATES
         if options["only"]:
+            candidates = pipeline.CANDIDATES + pipeline.ON_REQUEST  # trained only when named
             known = {c.config.name for c in candidates}
             unknown = set(options["only"]) - known
             if unknown:
