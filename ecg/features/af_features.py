@@ -1,0 +1,125 @@
+"""Record-level RR irregularity features for AF, for short series (a 10-second ECG: 8-20 RR
+intervals) and the study that set the AF detector's threshold (issue 20, point 3).
+
+Each takes RR intervals in seconds and ``skip`` (intervals left out: ectopy) and returns one
+number per series (NaN when too few intervals are left):
+
+* ``lag_irregularity``: the app's AF statistic (``ecg.features.episodes``) over the whole
+  series: the median of each interval's smallest absolute difference from the ``lags``
+  intervals before it, over the median RR. A repeating pattern (bigeminy, trigeminy) stays near
+  0; AF, irregular at every lag, does not;
+* ``normalised_rmssd``: root mean square of successive differences over the mean RR (pairs
+  touching a skipped interval left out);
+* ``coefficient_of_sample_entropy``: COSEn (Lake & Moorman 2011): sample entropy (m = 1) of the
+  RR series with tolerance ``r``, plus ln(2r), minus ln(mean RR in seconds); the tolerance grows
+  in 10 ms steps until at least ``min_matches`` template matches of length m + 1 are found, as
+  their method does for short series;
+* ``turning_point_ratio``: the share of interior intervals that are a local maximum or minimum
+  (2/3 for a random series, lower for a smooth rhythm).
+
+Vectorised NumPy; the pairwise matrices of COSEn are n x n, meant for short series only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ecg.features.episodes import isolated_premature
+
+MIN_INTERVALS = 5  # a statistic over fewer defined values is NaN
+
+
+def _masked(rr: np.ndarray, skip: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    rr = np.asarray(rr, np.float64)
+    keep = np.ones(rr.size, dtype=bool) if skip is None else ~np.asarray(skip, dtype=bool)
+    return rr, keep & np.isfinite(rr)
+
+
+def lag_irregularity(rr: np.ndarray, skip: np.ndarray | None = None, *, lags: int = 3) -> float:
+    """Median over intervals of min_k |RR_i - RR_{i-k}| (k = 1..``lags``) over the median RR;
+    skipped intervals have no difference but still serve as the earlier interval, as in the
+    app's windowed statistic."""
+    rr, keep = _masked(rr, skip)
+    if rr.size < 2:
+        return float("nan")
+    diff = np.full(rr.size, np.inf)
+    for lag in range(1, min(lags, rr.size - 1) + 1):
+        diff[lag:] = np.minimum(diff[lag:], np.abs(rr[lag:] - rr[:-lag]))
+    values = diff[1:][keep[1:]]
+    if values.size < MIN_INTERVALS:
+        return float("nan")
+    return float(np.median(values) / np.median(rr[keep]))
+
+
+def normalised_rmssd(rr: np.ndarray, skip: np.ndarray | None = None) -> float:
+    """RMSSD over the mean RR, over successive pairs of kept intervals."""
+    rr, keep = _masked(rr, skip)
+    pairs = keep[1:] & keep[:-1]
+    if pairs.sum() < MIN_INTERVALS:
+        return float("nan")
+    d = np.diff(rr)[pairs]
+    return float(np.sqrt(np.mean(d**2)) / np.mean(rr[keep]))
+
+
+def turning_point_ratio(rr: np.ndarray, skip: np.ndarray | None = None) -> float:
+    """Share of interior kept intervals (neighbours kept too) above or below both neighbours."""
+    rr, keep = _masked(rr, skip)
+    if rr.size < 3:
+        return float("nan")
+    inner = keep[1:-1] & keep[2:] & keep[:-2]
+    if inner.sum() < MIN_INTERVALS:
+        return float("nan")
+    a, b, c = rr[:-2], rr[1:-1], rr[2:]
+    turning = ((b > a) & (b > c)) | ((b < a) & (b < c))
+    return float(turning[inner].mean())
+
+
+def coefficient_of_sample_entropy(
+    rr: np.ndarray,
+    skip: np.ndarray | None = None,
+    *,
+    r: float = 0.03,
+    min_matches: int = 5,
+    r_step: float = 0.01,
+    r_max: float = 0.2,
+) -> float:
+    """COSEn: SampEn(m=1, r) + ln(2r) - ln(mean RR), skipped intervals removed from the series;
+    r (s) grows by ``r_step`` until ``min_matches`` length-2 matches are found (NaN if none by
+    ``r_max``)."""
+    rr, keep = _masked(rr, skip)
+    x = rr[keep]
+    if x.size < MIN_INTERVALS + 1:
+        return float("nan")
+    # Templates of length 1 (the first n - 1 points, so both counts use the same templates)
+    # and of length 2; pairs i < j only.
+    d1 = np.abs(x[:-1, None] - x[None, :-1])
+    d2 = np.maximum(d1, np.abs(x[1:, None] - x[None, 1:]))
+    upper = np.triu(np.ones_like(d1, dtype=bool), k=1)
+    a1, a2 = d1[upper], d2[upper]
+    tol = r
+    while tol <= r_max + 1e-12:
+        matches_2 = int(np.sum(a2 <= tol))
+        if matches_2 >= min_matches:
+            matches_1 = int(np.sum(a1 <= tol))
+            sampen = -np.log(matches_2 / matches_1)
+            return float(sampen + np.log(2 * tol) - np.log(np.mean(x)))
+        tol += r_step
+    return float("nan")
+
+
+def ectopic_skip(rr: np.ndarray, ventricular: np.ndarray | None = None) -> np.ndarray:
+    """Intervals the app leaves out of its AF statistic in one unbroken stretch: around a
+    classified V (``ventricular``, one per beat, len(rr) + 1; the interval into it, out of it
+    and the one after) and around an isolated premature beat found from the RR intervals
+    (``ecg.features.episodes.isolated_premature``: it and the two after it)."""
+    rr = np.asarray(rr, np.float64)
+    skip = np.zeros(rr.size, dtype=bool)
+    if ventricular is not None and rr.size:
+        v = np.asarray(ventricular, dtype=bool)
+        skip |= v[1:] | v[:-1]
+        skip[1:] |= v[1:-1]
+    premature = isolated_premature(rr)
+    skip |= premature
+    skip[1:] |= premature[:-1]
+    skip[2:] |= premature[:-2]
+    return skip
