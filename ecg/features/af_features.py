@@ -109,9 +109,10 @@ def coefficient_of_sample_entropy(
 
 def ectopic_skip(rr: np.ndarray, ventricular: np.ndarray | None = None) -> np.ndarray:
     """Intervals the app leaves out of its AF statistic in one unbroken stretch: around a
-    classified V (``ventricular``, one per beat, len(rr) + 1; the interval into it, out of it
-    and the one after) and around an isolated premature beat found from the RR intervals
-    (``ecg.features.episodes.isolated_premature``: it and the two after it)."""
+    classified V (``ventricular``, one per beat, len(rr) + 1: the intervals into and out of it,
+    exactly as ``episodes._af_scores`` does -- its docstring also names the one after the
+    pause, which its code does not leave out) and around an isolated premature beat found from
+    the RR intervals (``ecg.features.episodes.isolated_premature``: it and the two after it)."""
     rr = np.asarray(rr, np.float64)
     skip = np.zeros(rr.size, dtype=bool)
     if ventricular is not None and rr.size:
