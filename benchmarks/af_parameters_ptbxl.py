@@ -81,6 +81,26 @@ def rates(score: np.ndarray, is_af: np.ndarray, threshold: float) -> dict[str, f
             "balanced_accuracy": round((se + sp) / 2, 4)}  # fmt: skip
 
 
+def group_balanced(
+    v: np.ndarray, is_af: np.ndarray, group: np.ndarray, parts: dict[str, np.ndarray]
+) -> dict:
+    """Written AFTER the rule's threshold failed DS1's check (docs/episodes.md), so not a
+    choice: the threshold with the best mean of Se and the mean specificity of the non-AF
+    groups (SARRH, PAC, PVC weigh as much as plain SR), on folds 1-8, and its figures."""
+    groups = sorted(set(group.tolist()) - {"AF"})
+
+    def figures(threshold: float, mask: np.ndarray) -> dict[str, float]:
+        called = np.nan_to_num(v, nan=-1.0) > threshold
+        se = float(called[mask & is_af].mean())
+        sp = float(np.mean([(~called[mask & (group == g)]).mean() for g in groups]))
+        return {"sensitivity": round(se, 4), "mean_group_specificity": round(sp, 4)}
+
+    choose = parts["folds 1-8"]
+    scores = [sum(figures(t, choose).values()) for t in GRID]
+    threshold = float(GRID[int(np.argmax(scores))])
+    return {"AF_ON": threshold, **{part: figures(threshold, m) for part, m in parts.items()}}
+
+
 def main() -> None:
     if not CACHE.is_file():
         sys.exit(f"{CACHE.relative_to(ROOT)} missing: run benchmarks/af_ptbxl_rr.py first")
@@ -96,7 +116,7 @@ def main() -> None:
     parts = {"folds 1-8": np.isin(fold, CHOOSE_FOLDS), "fold 9": fold == CHECK_FOLD,
              "fold 10": fold == TEST_FOLD}  # fmt: skip
     counts = {
-        part: {g: int(np.sum(mask & (group == g))) for g in np.unique(group)}
+        part: {str(g): int(np.sum(mask & (group == g))) for g in np.unique(group)}
         for part, mask in parts.items()
     }
     separation = {}
@@ -106,7 +126,7 @@ def main() -> None:
             row = {"all non-AF": auc(v[mask & is_af], v[mask & ~is_af])}
             for g in sorted(set(group.tolist()) - {"AF"}):
                 row[g] = auc(v[mask & is_af], v[mask & (group == g)])
-            medians = {g: round(float(np.nanmedian(v[mask & (group == g)])), 4)
+            medians = {str(g): round(float(np.nanmedian(v[mask & (group == g)])), 4)
                        for g in np.unique(group)}  # fmt: skip
             separation[name][part] = {"auc": row, "median": medians}
     # Rule 2: does another feature beat the app's by the margin on folds 1-8?
@@ -124,11 +144,14 @@ def main() -> None:
     threshold = float(GRID[best])
     at = {part: rates(v[mask], is_af[mask], threshold) for part, mask in parts.items()}
     shipped_before = {part: rates(v[mask], is_af[mask], 0.08) for part, mask in parts.items()}
+    called = np.nan_to_num(v, nan=-1.0) > threshold
     per_group = {
-        part: {g: round(float(np.mean(np.nan_to_num(v[mask & (group == g)], nan=-1) > threshold)),
-                        4) for g in np.unique(group)}
+        part: {
+            str(g): round(float(called[mask & (group == g)].mean()), 4) for g in np.unique(group)
+        }
         for part, mask in parts.items()
-    }  # fmt: skip
+    }
+    post_hoc = group_balanced(v, is_af, group, parts)
     check_ok = abs(at["fold 9"]["balanced_accuracy"] - at["folds 1-8"]["balanced_accuracy"]) <= (
         CHECK_TOLERANCE
     )
@@ -140,6 +163,7 @@ def main() -> None:
         print(f"  {part}: at {threshold} {at[part]}; at the DS1 0.08 {shipped_before[part]}")
     print(f"  share called AF per group at {threshold}: {per_group}")
     print(f"fold 9 check {'passed' if check_ok else 'FAILED'}; shipped AF_ON {rules.AF_ON}")
+    print(f"post hoc (not the rule), every non-AF group weighted alike: {post_hoc}")
     RESULTS.write_text(json.dumps({
         "rule": __doc__.split("The rule, written before any result was looked at:")[1]
         .split("Results go to")[0].strip(),
@@ -153,6 +177,7 @@ def main() -> None:
         "record_level_at_ds1_choice_0_08": shipped_before,
         "share_called_af_per_group_at_chosen": per_group,
         "fold_9_check_passed": bool(check_ok),
+        "post_hoc_not_the_rule": post_hoc,
         "shipped": {"AF_ON": rules.AF_ON, "AF_OFF": rules.AF_OFF},
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }, indent=1) + "\n")  # fmt: skip

@@ -24,7 +24,10 @@ The AF parameters (``AF_WINDOW``, ``AF_LAGS``, ``AF_ON``, ``AF_OFF``, ``AF_MIN_S
 ``AF_MIN_SHARE``) were chosen on DS1 (its AF records are 201 and 203): the grid point with the
 best worst of the four EC57 scores (``benchmarks/af_parameters_ds1.py``). Nothing here is tuned;
 DS2 (AF in 202, 210, 219, 221, 222) is reported as held out. Results go to
-``benchmarks/results/episodes.json``.
+``benchmarks/results/episodes.json``. ``--af-on X --results PATH`` scores another threshold
+(``AF_OFF`` = 0.7 X) without changing the shipped one: ``--af-on 0.03 --results
+benchmarks/results/episodes_af_on_ptbxl.json`` is the PTB-XL choice
+(``af_parameters_ptbxl.py``), measured and not shipped.
 """
 
 from __future__ import annotations
@@ -148,7 +151,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--records", nargs="*", default=None)
+    parser.add_argument(
+        "--af-on",
+        type=float,
+        default=None,
+        help="score another AF_ON (AF_OFF = 0.7 x it), e.g. the PTB-XL choice of "
+        "af_parameters_ptbxl.py; the shipped detector is unchanged",
+    )
+    parser.add_argument("--results", default=None, help=f"JSON path (default {RESULTS.name})")
     args = parser.parse_args()
+    if args.af_on is not None:
+        rules.AF_ON, rules.AF_OFF = args.af_on, round(0.7 * args.af_on, 4)
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     if data_dir is None or not data_dir.is_dir():
         sys.exit("MIT-BIH not found (../shared/data/mitdb or --data-dir)")
@@ -214,6 +227,11 @@ def main() -> None:
             "(its DS1 figures: app_without_edge_refinement); never on DS2. The edge refinement "
             "came after, for the synthetic tests' onsets. Baseline: as first shipped."
         ),
+        "af_on_override": (
+            None
+            if args.af_on is None
+            else f"--af-on {args.af_on}: AF_ON / AF_OFF set for this run (not the shipped ones)"
+        ),
         "target": f"AF episode and duration Se and +P >= {TARGET:.0%}",
         "af": af,
         "other_kinds_all_records": others,
@@ -241,8 +259,9 @@ def main() -> None:
               f"+P {s['episode_positive_predictivity']} ({s['reference_episodes']} ref, "
               f"{s['detected_episodes']} detected)")  # fmt: skip
     if not args.records:
-        RESULTS.write_text(json.dumps(results, indent=1) + "\n")
-        print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+        out = Path(args.results) if args.results else RESULTS
+        out.write_text(json.dumps(results, indent=1) + "\n")
+        print(f"\nwritten to {out}")
 
 
 if __name__ == "__main__":
