@@ -29,7 +29,6 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +42,13 @@ from ecg.models.calibration import (  # noqa: E402
     apply_temperature,
     choose_threshold,
     expected_calibration_error,
-    fit_temperature,
-    fit_temperature_per_patient,
-    negative_log_likelihood,
     threshold_for_coverage,
+)
+from ecg.training.calibration_fit import (  # noqa: E402
+    RULES,
+    VALIDATION_COVERAGE,
+    calibration_figures,
+    choose_rule,
 )
 from ecg.training.selective import selective_at, selective_curve  # noqa: E402
 
@@ -57,12 +59,11 @@ MODELS = ("recording_mixed", "recording_spec_ctx", "beat_image_cnn", "spectrogra
 # leave-out folds are the four MIT-BIH records plus fold 9's patients in ``PTBXL_GROUPS`` parts.
 PTBXL_VALIDATED = ("recording_mixed",)
 PTBXL_GROUPS = 4
-# The criterion for "uncertain", applied to validation beats: answer this share of them. The
-# first candidate, a target accuracy of the answered validation beats (``TARGET_ACCURACY``),
-# answers 0.3-3 % of them (record 124's right-bundle-branch-block beats are confidently wrong
-# under every model), so it is reported beside the rule, not used. The issue's DS2 target
-# (0.95 at >= 0.90 coverage) is reported, never tuned on.
-VALIDATION_COVERAGE = 0.90
+# The criterion for "uncertain" (VALIDATION_COVERAGE, calibration_fit): answer that share of
+# the validation beats. The first candidate, a target accuracy of the answered validation beats
+# (``TARGET_ACCURACY``), answers 0.3-3 % of them (record 124's right-bundle-branch-block beats
+# are confidently wrong under every model), so it is reported beside the rule, not used. The
+# issue's DS2 target (0.95 at >= 0.90 coverage) is reported, never tuned on.
 TARGET_ACCURACY = 0.95
 ISSUE_TARGET = {"accuracy_answered": 0.95, "coverage": 0.90}
 
@@ -75,20 +76,6 @@ def _round(x: Any, digits: int = 5) -> Any:
     if isinstance(x, list):
         return [_round(v, digits) for v in x]
     return x
-
-
-def calibration_figures(probs: np.ndarray, y: np.ndarray, temperature: float) -> dict[str, Any]:
-    """ECE and NLL of the raw and the temperature-scaled probabilities on one set of beats."""
-    scaled = apply_temperature(probs, temperature)
-    return {
-        "n_beats": int(len(y)),
-        "accuracy": float((probs.argmax(axis=1) == y).mean()),
-        "ece_before": expected_calibration_error(probs, y),
-        "ece_after": expected_calibration_error(scaled, y),
-        "nll_before": negative_log_likelihood(probs, y),
-        "nll_after": negative_log_likelihood(scaled, y),
-        "argmax_unchanged": bool(np.array_equal(probs.argmax(axis=1), scaled.argmax(axis=1))),
-    }
 
 
 def mitdb_probabilities(
@@ -220,46 +207,10 @@ def ptbxl_probabilities(bundle: Any, records: list[dict[str, Any]]) -> dict[str,
     }
 
 
-# The temperature rules compared on validation. "pooled_nll" is textbook temperature scaling
-# (minimum NLL over all validation beats); "median_patient_nll" minimises the median patient's
-# NLL; "none" keeps T = 1. Each is scored by leaving one validation record out: fitted on the
-# other three, ECE on the one left out, averaged over the four (each patient counts once).
-RULES: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], float]] = {
-    "none": lambda p, y, r: 1.0,
-    "pooled_nll": lambda p, y, r: fit_temperature(p, y),
-    "median_patient_nll": fit_temperature_per_patient,
-}
-
-
-def record_left_out(val: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Per rule: T fitted on all validation folds but one, ECE and NLL on that one, and the mean
-    held-out ECE that chooses the rule. A fold is a MIT-BIH record, or (``val["groups"]``) a
-    part of PTB-XL fold 9's patients."""
-    out: dict[str, Any] = {}
-    groups = val.get("groups", val["records"])
-    names = sorted(np.unique(groups).tolist())
-    for rule, fit in RULES.items():
-        per_record = {}
-        for name in names:
-            held = groups == name
-            t = fit(val["probs"][~held], val["y"][~held], val["records"][~held])
-            per_record[name] = {"temperature_from_the_others": t} | calibration_figures(
-                val["probs"][held], val["y"][held], t
-            )
-        out[rule] = {
-            "mean_held_out_ece": float(np.mean([v["ece_after"] for v in per_record.values()])),
-            "records": per_record,
-        }
-    return out
-
-
 def calibrate_one(name: str, entry: dict[str, Any], ptbxl: dict[str, Any] | None) -> dict:
     classes = entry["classes"]
     val, ds2 = entry["sets"]["validation"], entry["sets"]["ds2"]
-    left_out = record_left_out(val)
-    # ties keep the earlier, simpler rule (RULES order: none first)
-    rule = min(RULES, key=lambda k: left_out[k]["mean_held_out_ece"])
-    temperature = RULES[rule](val["probs"], val["y"], val["records"])
+    rule, temperature, left_out = choose_rule(val)
     candidates = {
         k: RULES[k](val["probs"], val["y"], val["records"]) for k in RULES
     }  # each rule fitted on all four validation records
