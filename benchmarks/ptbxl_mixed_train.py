@@ -53,7 +53,14 @@ from ecg.training.training import ModelConfig, train  # noqa: E402
 
 # the table, split and candidate live in ecg/training/mixed_pipeline.py (python manage.py
 # train_mixed builds the shipped model from them); re-exported for ptbxl_mixed_eval.py / _ship.py
-__all__ = ["PTBXL_LEADS", "SECOND_LEADS", "mixed_split", "mixed_table", "validation_by_source"]
+__all__ = [
+    "PTBXL_LEADS",
+    "SECOND_LEADS",
+    "mixed_split",
+    "mixed_table",
+    "seeded_name",
+    "validation_by_source",
+]
 OUT = ROOT / "build" / "mixed"
 RUN_JSON = ROOT / "benchmarks" / "results" / "mixed_training_run.json"
 SEEDS_RUN_JSON = ROOT / "benchmarks" / "results" / "mixed_training_seeds_run.json"
