@@ -16,6 +16,7 @@ from django.core.management.base import CommandError
 
 from ecg.io.ptbxl import SHARED_PTBXL
 from ecg.models.bundle import load_bundle
+from ecg.models.registry import ModelRegistry
 from ecg.training import mixed_pipeline
 from ecg.training.mixed import sample_records
 from tests.ml.synthetic_qrs import lead_with_beats
@@ -89,6 +90,11 @@ def test_quick_run_builds_a_calibrated_bundle_and_leaves_models_alone(tmp_path, 
     images = bundle.render(zero_windows(bundle, 2))
     probs = bundle.predict_proba(images, rr)
     assert probs.shape == (2, 6) and np.allclose(probs.sum(axis=1), 1, atol=1e-4)
+    # the app's registry takes it as the recording model and serves it (its output check passes)
+    registry = ModelRegistry(out, runtime="keras")
+    assert registry.recording_model_path() == out / "recording_mixed.keras"
+    served = registry.serving_bundle_at(out / "recording_mixed.keras")
+    assert served.name == "recording_mixed" and registry.load_problems == {}
 
 
 def zero_windows(bundle, count: int) -> np.ndarray:
