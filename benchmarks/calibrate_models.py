@@ -49,7 +49,10 @@ from ecg.training.calibration_fit import (  # noqa: E402
     VALIDATION_COVERAGE,
     calibration_figures,
     choose_rule,
+    ptbxl_probabilities,
+    with_ptbxl_validation,
 )
+from ecg.training.calibration_fit import ptbxl_records as ptbxl_records_in  # noqa: E402
 from ecg.training.selective import selective_at, selective_curve  # noqa: E402
 
 MODELS = ("recording_mixed", "recording_spec_ctx", "beat_image_cnn", "spectrogram_cnn")
@@ -58,7 +61,6 @@ MODELS = ("recording_mixed", "recording_spec_ctx", "beat_image_cnn", "spectrogra
 # two sources weigh the same in the coverage that sets the threshold, and the rule's
 # leave-out folds are the four MIT-BIH records plus fold 9's patients in ``PTBXL_GROUPS`` parts.
 PTBXL_VALIDATED = ("recording_mixed",)
-PTBXL_GROUPS = 4
 # The criterion for "uncertain" (VALIDATION_COVERAGE, calibration_fit): answer that share of
 # the validation beats. The first candidate, a target accuracy of the answered validation beats
 # (``TARGET_ACCURACY``), answers 0.3-3 % of them (record 124's right-bundle-branch-block beats
@@ -143,68 +145,11 @@ def cached_probabilities(
 
 
 def ptbxl_records(max_normal: int, fold_number: int | None = None) -> list[dict[str, Any]]:
-    """PTB-XL records of fold ``fold_number`` (default: the test fold, 10) with a conducted-beat
-    label (``conducted_beat_label``), lead II,
-    beats detected by ``detect_beats``; records with ectopy are left out, since their ectopic
-    beats carry no label. Every L and R record, and at most ``max_normal`` N records (a fixed
-    random subset: N records outnumber the blocks about 20 to 1)."""
-    from ecg.dsp.detection import detect_beats
-    from ecg.io.ptbxl import (
-        TEST_FOLD,
-        conducted_beat_label,
-        default_ptbxl_dir,
-        has_ectopy,
-        load_ptbxl_record,
-        load_ptbxl_table,
-    )
+    """``calibration_fit.ptbxl_records`` of the PTB-XL folder found by default (none: [])."""
+    from ecg.io.ptbxl import default_ptbxl_dir
 
     data_dir = default_ptbxl_dir()
-    if data_dir is None:
-        return []
-    table = load_ptbxl_table(data_dir)
-    fold = table[table["strat_fold"] == (fold_number or TEST_FOLD)]
-    labels = fold["scp_codes"].map(conducted_beat_label)
-    usable = labels.notna() & ~fold["scp_codes"].map(has_ectopy)
-    normal = np.flatnonzero(usable & (labels == "N"))
-    if len(normal) > max_normal:
-        normal = np.random.default_rng(0).choice(normal, max_normal, replace=False)
-    keep = np.sort(np.concatenate([np.flatnonzero(usable & (labels != "N")), normal]))
-    chosen = fold.iloc[keep]
-    out = []
-    for ecg_id, row in chosen.iterrows():
-        record = load_ptbxl_record(data_dir, int(ecg_id))
-        peaks = detect_beats(record.signal, record.fs)
-        if len(peaks) >= 3:
-            out.append(
-                {
-                    "signal": record.signal,
-                    "fs": record.fs,
-                    "peaks": peaks,
-                    "label": conducted_beat_label(row["scp_codes"]),
-                    "patient": str(row["patient_id"]),
-                }
-            )
-    return out
-
-
-def ptbxl_probabilities(bundle: Any, records: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Probabilities of every kept beat of ``ptbxl_records`` through ``classify_beats``, each
-    labelled with its record's class; ``records`` of the result are patient ids."""
-    probs, ys, patients = [], [], []
-    for rec in records:
-        kept, _, p = bundle.classify_beats(rec["signal"], rec["fs"], rec["peaks"])
-        if len(kept):
-            probs.append(p)
-            ys.append(np.full(len(kept), bundle.classes.index(rec["label"])))
-            patients.append(np.full(len(kept), rec["patient"]))
-    if not probs:
-        return None
-    return {
-        "probs": np.concatenate(probs),
-        "y": np.concatenate(ys),
-        "records": np.concatenate(patients),
-        "n_records": len(probs),
-    }
+    return ptbxl_records_in(data_dir, max_normal, fold_number) if data_dir else []
 
 
 def calibrate_one(name: str, entry: dict[str, Any], ptbxl: dict[str, Any] | None) -> dict:
@@ -270,25 +215,6 @@ def calibrate_one(name: str, entry: dict[str, Any], ptbxl: dict[str, Any] | None
             "selective_curve": selective_curve(p_cal, ptbxl["y"], classes),
         }
     return result
-
-
-def with_ptbxl_validation(val: dict[str, np.ndarray], ptbxl: dict[str, Any]) -> dict:
-    """The MIT-BIH validation beats plus PTB-XL fold 9's: ``source`` per beat, ``groups`` (the
-    leave-out folds: each MIT-BIH record, fold 9's patients split in ``PTBXL_GROUPS`` parts in
-    sorted order) and ``weights`` that give each source half the coverage."""
-    n_mit, n_ptb = len(val["y"]), len(ptbxl["y"])
-    patients = ptbxl["records"].astype(str)
-    part = {p: i % PTBXL_GROUPS for i, p in enumerate(sorted(set(patients.tolist())))}
-    ptb_groups = np.array([f"ptbxl-fold9-part{part[p]}" for p in patients])
-    return {
-        "probs": np.concatenate([val["probs"], ptbxl["probs"]]),
-        "y": np.concatenate([val["y"], ptbxl["y"]]),
-        "records": np.concatenate([val["records"].astype(str), "ptbxl:" + patients]),
-        "groups": np.concatenate([val["records"].astype(str), ptb_groups]),
-        "source": np.array(["mitdb"] * n_mit + ["ptbxl_fold9"] * n_ptb),
-        "weights": np.concatenate([np.full(n_mit, 0.5 / n_mit), np.full(n_ptb, 0.5 / n_ptb)]),
-        "n_ptbxl_records": ptbxl["n_records"],
-    }
 
 
 def validation_sources(

@@ -8,7 +8,8 @@ and PTB-XL fold 9. ``build`` runs every step in order:
 2. one ``mixed_spec_ctx_v2`` model per seed (``candidate_config``);
 3. the seeds averaged into one Keras model and scored on validation
    (``training.assemble_ensemble``), figures per source and lead (``validation_by_source``);
-4. temperature rule and "uncertain" threshold fitted on the validation beats (``calibrate``);
+4. temperature rule and "uncertain" threshold fitted on the MIT-BIH validation records and PTB-XL
+   fold 9 as ``benchmarks/calibrate_models.py`` fits them (``calibrate``);
 5. the bundle (``recording_mixed.keras`` + metadata) and ``run.json`` with every step's time.
 
 ``FULL`` is what was shipped (three seeds, 10 epochs); ``QUICK`` is a set-up check on a few
@@ -22,6 +23,7 @@ calibration) in one place, so the command and the benchmark scripts cannot drift
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Callable
@@ -32,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from ecg.classes import DS1_RECORDS, class_codes
+from ecg.io.ptbxl import VALIDATION_FOLD
 from ecg.io.records import load_record
 from ecg.models.bundle import ModelBundle, load_bundle, save_bundle
 from ecg.models.calibration import ECE_BINS, apply_temperature, threshold_for_coverage
@@ -40,6 +43,9 @@ from ecg.training.calibration_fit import (
     VALIDATION_COVERAGE,
     calibration_figures,
     choose_rule,
+    ptbxl_probabilities,
+    ptbxl_records,
+    with_ptbxl_validation,
 )
 from ecg.training.dataset import (
     DS1_VALIDATION_RECORDS,
@@ -53,6 +59,7 @@ from ecg.training.dataset import (
 from ecg.training.evaluation import bundle_probabilities
 from ecg.training.metrics import classification_metrics
 from ecg.training.mixed import (
+    LEAD_SEPARATOR,
     as_mixed,
     cap_per_group,
     concat_tables,
@@ -61,6 +68,7 @@ from ecg.training.mixed import (
     tag_lead,
 )
 from ecg.training.pipeline import Candidate, metadata_for
+from ecg.training.selective import selective_at
 from ecg.training.training import ModelConfig, assemble_ensemble, train
 
 Progress = Callable[[str], None]
@@ -80,9 +88,6 @@ SPLIT_SEED = 0
 # The table caches of the full run (shared with benchmarks/ptbxl_mixed_train.py).
 MITDB_CACHE = Path("build/beats_mlii.npz")
 FULL_CACHE_DIR = Path("build/mixed")
-# PTB-XL fold 9's patients are split in this many leave-out folds for the temperature rule
-# (as benchmarks/calibrate_models.py does); each MIT-BIH validation record is one fold.
-PTBXL_GROUPS = 4
 
 
 @dataclass(frozen=True)
@@ -313,45 +318,65 @@ def validation_by_source(
 
 
 def calibrate(
-    bundle: ModelBundle, table: BeatTable, split: Split, sources: np.ndarray
+    bundle: ModelBundle,
+    table: BeatTable,
+    sources: np.ndarray,
+    ptbxl_dir: str | Path,
+    plan: MixedPlan = FULL,
 ) -> dict[str, Any]:
-    """The ``"calibration"`` metadata entry fitted on the mixed validation beats: the rule with
-    the lowest ECE on a left-out fold (each MIT-BIH validation record, PTB-XL fold 9's patients
-    in ``PTBXL_GROUPS`` parts), and the threshold answering ``VALIDATION_COVERAGE`` of the beats
-    with each source weighing the same."""
-    probs = bundle_probabilities(bundle, table, split.val, None)
-    y = table.labels("six")[split.val]
-    records = record_of(table.records[split.val])
-    src = sources[split.val]
-    patients = sorted(set(records[src == "ptbxl"].tolist()))
-    part = {p: i % PTBXL_GROUPS for i, p in enumerate(patients)}
-    groups = np.array(
-        [f"ptbxl-part{part[r]}" if s == "ptbxl" else r for r, s in zip(records, src, strict=True)]
+    """The ``"calibration"`` metadata entry, fitted as ``benchmarks/calibrate_models.py`` fitted
+    the shipped one: on every labelled MLII beat of the MIT-BIH validation records and on PTB-XL
+    fold 9's lead-II beats found by the serving path's detector (``calibration_fit.ptbxl_records``
+    with ``plan.n_norm["validation"]`` NORM records), each source weighing the same; the rule
+    with the lowest ECE on a left-out fold, the threshold answering ``VALIDATION_COVERAGE``."""
+    tags = np.char.partition(table.records, LEAD_SEPARATOR)
+    # the validation records' MLII beats, unlabelled ones too: the record context reads them all
+    rows = np.flatnonzero(
+        (sources == "mitdb") & (tags[:, 2] == "mlii") & np.isin(tags[:, 0], DS1_VALIDATION_RECORDS)
     )
-    weights = np.zeros(len(y))
-    for name in set(src.tolist()):
-        weights[src == name] = 1.0 / (src == name).sum()
-    val = {"probs": probs, "y": y, "records": records, "groups": groups}
+    sub = as_mixed(table.subset(rows))
+    labels = sub.labels("six")
+    mit = np.flatnonzero(labels >= 0)
+    val = {
+        "probs": bundle_probabilities(bundle, sub, mit),
+        "y": labels[mit],
+        "records": tags[rows[mit], 0],
+    }
+    fold9 = ptbxl_records(
+        ptbxl_dir, plan.n_norm["validation"], VALIDATION_FOLD, max_blocks=plan.n_blocks
+    )
+    ptbxl = ptbxl_probabilities(bundle, fold9)
+    if ptbxl is not None:
+        val = with_ptbxl_validation(val, ptbxl)
     rule, temperature, left_out = choose_rule(val)
-    threshold = threshold_for_coverage(
-        apply_temperature(probs, temperature), VALIDATION_COVERAGE, weights
-    )
-    figures = calibration_figures(probs, y, temperature)
+    scaled = apply_temperature(val["probs"], temperature)
+    threshold = threshold_for_coverage(scaled, VALIDATION_COVERAGE, val.get("weights"))
+    coverage = selective_at(scaled, val["y"], bundle.classes, threshold)["coverage"]
+    figures = calibration_figures(val["probs"], val["y"], temperature)
+    n_mit = len(mit)
+    mit_records = ", ".join(sorted(set(val["records"][:n_mit].tolist())))
+    fitted_on = f"MIT-BIH DS1 inter-patient validation records {mit_records} ({n_mit} beats)"
+    if ptbxl is not None:
+        fitted_on += (
+            f" and PTB-XL fold 9 ({len(ptbxl['y'])} conducted beats of lead II: every LBBB / "
+            "RBBB record without ectopy and a fixed random subset of normal ones)"
+        )
     return {
         "temperature": round(float(temperature), 6),
         "rule": rule,
-        "rule_choice": "lowest mean ECE on a validation fold left out of the fit, among "
+        "rule_choice": "lowest mean ECE on a validation record left out of the fit, among "
         + ", ".join(RULES),
         "held_out_ece": {k: round(v["mean_held_out_ece"], 5) for k, v in left_out.items()},
         "uncertain_below": float(threshold),
         "criterion": f"uncertain below the calibrated top probability that answers "
-        f"{VALIDATION_COVERAGE:.0%} of the validation beats, each source weighing the same",
-        "fitted_on": f"the mixed validation beats ({len(y)}: "
-        + ", ".join(f"{n} {int((src == n).sum())}" for n in sorted(set(src.tolist())))
-        + "), as the model was validated",
+        f"{VALIDATION_COVERAGE:.0%} of the validation beats"
+        + (", each source weighing the same" if ptbxl is not None else ""),
+        "fitted_on": fitted_on,
         "ece_bins": ECE_BINS,
         **{k: round(figures[k], 5) for k in ("ece_before", "ece_after", "nll_before", "nll_after")},
-        "script": "ecg/training/mixed_pipeline.py",
+        "validation_coverage": round(coverage, 5),
+        "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "script": "ecg/training/mixed_pipeline.py (python manage.py train_mixed)",
     }
 
 
@@ -417,7 +442,7 @@ def build(
     bundle = ModelBundle(model, meta, out / f"{name}.keras")
     run["validation"] = validation_by_source(bundle, table, split, sources, is_val)
     lap("ensemble and validation")
-    meta["calibration"] = calibrate(bundle, table, split, sources)
+    meta["calibration"] = calibrate(bundle, table, sources, ptbxl_dir, plan)
     lap("calibration")
     path = save_bundle(model, meta, out / f"{name}.keras")
     lap("bundle written")

@@ -77,6 +77,8 @@ def test_quick_run_builds_a_calibrated_bundle_and_leaves_models_alone(tmp_path, 
     cal = meta["calibration"]
     assert cal["rule"] in ("none", "pooled_nll", "median_patient_nll")
     assert 0 < cal["uncertain_below"] <= 1 and cal["temperature"] > 0
+    # fitted as the shipped one was: the MIT-BIH validation records and PTB-XL fold 9 (3 records)
+    assert "records 106, 124" in cal["fitted_on"] and "PTB-XL fold 9" in cal["fitted_on"]
     run = json.loads((out / "run.json").read_text())
     # both sources reached training and validation; each step timed
     assert run["beats"]["train/ptbxl/L"] > 0 and run["beats"]["train/mitdb/V"] > 0
