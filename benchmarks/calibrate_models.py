@@ -29,7 +29,6 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +42,17 @@ from ecg.models.calibration import (  # noqa: E402
     apply_temperature,
     choose_threshold,
     expected_calibration_error,
-    fit_temperature,
-    fit_temperature_per_patient,
-    negative_log_likelihood,
     threshold_for_coverage,
 )
+from ecg.training.calibration_fit import (  # noqa: E402
+    RULES,
+    VALIDATION_COVERAGE,
+    calibration_figures,
+    choose_rule,
+    ptbxl_probabilities,
+    with_ptbxl_validation,
+)
+from ecg.training.calibration_fit import ptbxl_records as ptbxl_records_in  # noqa: E402
 from ecg.training.selective import selective_at, selective_curve  # noqa: E402
 
 MODELS = ("recording_mixed", "recording_spec_ctx", "beat_image_cnn", "spectrogram_cnn")
@@ -56,13 +61,11 @@ MODELS = ("recording_mixed", "recording_spec_ctx", "beat_image_cnn", "spectrogra
 # two sources weigh the same in the coverage that sets the threshold, and the rule's
 # leave-out folds are the four MIT-BIH records plus fold 9's patients in ``PTBXL_GROUPS`` parts.
 PTBXL_VALIDATED = ("recording_mixed",)
-PTBXL_GROUPS = 4
-# The criterion for "uncertain", applied to validation beats: answer this share of them. The
-# first candidate, a target accuracy of the answered validation beats (``TARGET_ACCURACY``),
-# answers 0.3-3 % of them (record 124's right-bundle-branch-block beats are confidently wrong
-# under every model), so it is reported beside the rule, not used. The issue's DS2 target
-# (0.95 at >= 0.90 coverage) is reported, never tuned on.
-VALIDATION_COVERAGE = 0.90
+# The criterion for "uncertain" (VALIDATION_COVERAGE, calibration_fit): answer that share of
+# the validation beats. The first candidate, a target accuracy of the answered validation beats
+# (``TARGET_ACCURACY``), answers 0.3-3 % of them (record 124's right-bundle-branch-block beats
+# are confidently wrong under every model), so it is reported beside the rule, not used. The
+# issue's DS2 target (0.95 at >= 0.90 coverage) is reported, never tuned on.
 TARGET_ACCURACY = 0.95
 ISSUE_TARGET = {"accuracy_answered": 0.95, "coverage": 0.90}
 
@@ -75,20 +78,6 @@ def _round(x: Any, digits: int = 5) -> Any:
     if isinstance(x, list):
         return [_round(v, digits) for v in x]
     return x
-
-
-def calibration_figures(probs: np.ndarray, y: np.ndarray, temperature: float) -> dict[str, Any]:
-    """ECE and NLL of the raw and the temperature-scaled probabilities on one set of beats."""
-    scaled = apply_temperature(probs, temperature)
-    return {
-        "n_beats": int(len(y)),
-        "accuracy": float((probs.argmax(axis=1) == y).mean()),
-        "ece_before": expected_calibration_error(probs, y),
-        "ece_after": expected_calibration_error(scaled, y),
-        "nll_before": negative_log_likelihood(probs, y),
-        "nll_after": negative_log_likelihood(scaled, y),
-        "argmax_unchanged": bool(np.array_equal(probs.argmax(axis=1), scaled.argmax(axis=1))),
-    }
 
 
 def mitdb_probabilities(
@@ -156,110 +145,17 @@ def cached_probabilities(
 
 
 def ptbxl_records(max_normal: int, fold_number: int | None = None) -> list[dict[str, Any]]:
-    """PTB-XL records of fold ``fold_number`` (default: the test fold, 10) with a conducted-beat
-    label (``conducted_beat_label``), lead II,
-    beats detected by ``detect_beats``; records with ectopy are left out, since their ectopic
-    beats carry no label. Every L and R record, and at most ``max_normal`` N records (a fixed
-    random subset: N records outnumber the blocks about 20 to 1)."""
-    from ecg.dsp.detection import detect_beats
-    from ecg.io.ptbxl import (
-        TEST_FOLD,
-        conducted_beat_label,
-        default_ptbxl_dir,
-        has_ectopy,
-        load_ptbxl_record,
-        load_ptbxl_table,
-    )
+    """``calibration_fit.ptbxl_records`` of the PTB-XL folder found by default (none: [])."""
+    from ecg.io.ptbxl import default_ptbxl_dir
 
     data_dir = default_ptbxl_dir()
-    if data_dir is None:
-        return []
-    table = load_ptbxl_table(data_dir)
-    fold = table[table["strat_fold"] == (fold_number or TEST_FOLD)]
-    labels = fold["scp_codes"].map(conducted_beat_label)
-    usable = labels.notna() & ~fold["scp_codes"].map(has_ectopy)
-    normal = np.flatnonzero(usable & (labels == "N"))
-    if len(normal) > max_normal:
-        normal = np.random.default_rng(0).choice(normal, max_normal, replace=False)
-    keep = np.sort(np.concatenate([np.flatnonzero(usable & (labels != "N")), normal]))
-    chosen = fold.iloc[keep]
-    out = []
-    for ecg_id, row in chosen.iterrows():
-        record = load_ptbxl_record(data_dir, int(ecg_id))
-        peaks = detect_beats(record.signal, record.fs)
-        if len(peaks) >= 3:
-            out.append(
-                {
-                    "signal": record.signal,
-                    "fs": record.fs,
-                    "peaks": peaks,
-                    "label": conducted_beat_label(row["scp_codes"]),
-                    "patient": str(row["patient_id"]),
-                }
-            )
-    return out
-
-
-def ptbxl_probabilities(bundle: Any, records: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Probabilities of every kept beat of ``ptbxl_records`` through ``classify_beats``, each
-    labelled with its record's class; ``records`` of the result are patient ids."""
-    probs, ys, patients = [], [], []
-    for rec in records:
-        kept, _, p = bundle.classify_beats(rec["signal"], rec["fs"], rec["peaks"])
-        if len(kept):
-            probs.append(p)
-            ys.append(np.full(len(kept), bundle.classes.index(rec["label"])))
-            patients.append(np.full(len(kept), rec["patient"]))
-    if not probs:
-        return None
-    return {
-        "probs": np.concatenate(probs),
-        "y": np.concatenate(ys),
-        "records": np.concatenate(patients),
-        "n_records": len(probs),
-    }
-
-
-# The temperature rules compared on validation. "pooled_nll" is textbook temperature scaling
-# (minimum NLL over all validation beats); "median_patient_nll" minimises the median patient's
-# NLL; "none" keeps T = 1. Each is scored by leaving one validation record out: fitted on the
-# other three, ECE on the one left out, averaged over the four (each patient counts once).
-RULES: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], float]] = {
-    "none": lambda p, y, r: 1.0,
-    "pooled_nll": lambda p, y, r: fit_temperature(p, y),
-    "median_patient_nll": fit_temperature_per_patient,
-}
-
-
-def record_left_out(val: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Per rule: T fitted on all validation folds but one, ECE and NLL on that one, and the mean
-    held-out ECE that chooses the rule. A fold is a MIT-BIH record, or (``val["groups"]``) a
-    part of PTB-XL fold 9's patients."""
-    out: dict[str, Any] = {}
-    groups = val.get("groups", val["records"])
-    names = sorted(np.unique(groups).tolist())
-    for rule, fit in RULES.items():
-        per_record = {}
-        for name in names:
-            held = groups == name
-            t = fit(val["probs"][~held], val["y"][~held], val["records"][~held])
-            per_record[name] = {"temperature_from_the_others": t} | calibration_figures(
-                val["probs"][held], val["y"][held], t
-            )
-        out[rule] = {
-            "mean_held_out_ece": float(np.mean([v["ece_after"] for v in per_record.values()])),
-            "records": per_record,
-        }
-    return out
+    return ptbxl_records_in(data_dir, max_normal, fold_number) if data_dir else []
 
 
 def calibrate_one(name: str, entry: dict[str, Any], ptbxl: dict[str, Any] | None) -> dict:
     classes = entry["classes"]
     val, ds2 = entry["sets"]["validation"], entry["sets"]["ds2"]
-    left_out = record_left_out(val)
-    # ties keep the earlier, simpler rule (RULES order: none first)
-    rule = min(RULES, key=lambda k: left_out[k]["mean_held_out_ece"])
-    temperature = RULES[rule](val["probs"], val["y"], val["records"])
+    rule, temperature, left_out = choose_rule(val)
     candidates = {
         k: RULES[k](val["probs"], val["y"], val["records"]) for k in RULES
     }  # each rule fitted on all four validation records
@@ -319,25 +215,6 @@ def calibrate_one(name: str, entry: dict[str, Any], ptbxl: dict[str, Any] | None
             "selective_curve": selective_curve(p_cal, ptbxl["y"], classes),
         }
     return result
-
-
-def with_ptbxl_validation(val: dict[str, np.ndarray], ptbxl: dict[str, Any]) -> dict:
-    """The MIT-BIH validation beats plus PTB-XL fold 9's: ``source`` per beat, ``groups`` (the
-    leave-out folds: each MIT-BIH record, fold 9's patients split in ``PTBXL_GROUPS`` parts in
-    sorted order) and ``weights`` that give each source half the coverage."""
-    n_mit, n_ptb = len(val["y"]), len(ptbxl["y"])
-    patients = ptbxl["records"].astype(str)
-    part = {p: i % PTBXL_GROUPS for i, p in enumerate(sorted(set(patients.tolist())))}
-    ptb_groups = np.array([f"ptbxl-fold9-part{part[p]}" for p in patients])
-    return {
-        "probs": np.concatenate([val["probs"], ptbxl["probs"]]),
-        "y": np.concatenate([val["y"], ptbxl["y"]]),
-        "records": np.concatenate([val["records"].astype(str), "ptbxl:" + patients]),
-        "groups": np.concatenate([val["records"].astype(str), ptb_groups]),
-        "source": np.array(["mitdb"] * n_mit + ["ptbxl_fold9"] * n_ptb),
-        "weights": np.concatenate([np.full(n_mit, 0.5 / n_mit), np.full(n_ptb, 0.5 / n_ptb)]),
-        "n_ptbxl_records": ptbxl["n_records"],
-    }
 
 
 def validation_sources(

@@ -28,28 +28,24 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.ptbxl_mixed_train import (  # noqa: E402
-    OUT,
-    PTBXL_LEADS,
-    SECOND_LEADS,
-    mixed_split,
-    mixed_table,
-    seeded_name,
-)
+from benchmarks.ptbxl_mixed_train import OUT  # noqa: E402
 from ecg.io.ptbxl import default_ptbxl_dir  # noqa: E402
 from ecg.io.records import default_data_dir  # noqa: E402
 from ecg.models.architectures import build_ensemble  # noqa: E402
 from ecg.models.bundle import ModelBundle, file_sha256, load_bundle, save_bundle  # noqa: E402
 from ecg.training.evaluation import bundle_probabilities, bundle_rr_inputs  # noqa: E402
 from ecg.training.metrics import confusion_matrix, macro_f1  # noqa: E402
+from ecg.training.mixed_pipeline import (  # noqa: E402
+    CANDIDATE,
+    SHIPPED_NAME,
+    TRAINED_LEADS,
+    mixed_split,
+    mixed_table,
+    seeded_name,
+)
 
-CANDIDATE = "mixed_spec_ctx_v2"
 SEEDS = (0, 1, 2)
-SHIPPED_NAME = "recording_mixed"
 SEEDS_JSON = ROOT / "benchmarks" / "results" / "mixed_training_seeds.json"
-# The leads the model saw in training (MIT-BIH's MLII is a modified lead II), each once: V1 is
-# both a PTB-XL lead and a MIT-BIH second lead.
-TRAINED_LEADS = list(dict.fromkeys(["MLII", *PTBXL_LEADS, *SECOND_LEADS]))
 
 
 def write_external(model_path: Path, chosen: dict) -> Path:

@@ -37,15 +37,22 @@ LEAD_SEPARATOR = "@"
 MIXED_CACHE = "build/mixed/ptbxl_{split}_{lead}_n{n_norm}.npz"
 
 
-def sample_records(table: pd.DataFrame, n_norm: int | None, *, seed: int = 0) -> pd.DataFrame:
+def sample_records(
+    table: pd.DataFrame, n_norm: int | None, *, seed: int = 0, n_blocks: int | None = None
+) -> pd.DataFrame:
     """The rows of ``table`` to build beats from: every record the rule labels L or R, and
     ``n_norm`` random records labelled N (all of them when ``n_norm`` is None). NORM records
-    outnumber the blocks 16 to 1; beyond a few hundred patients more of them add little."""
+    outnumber the blocks 16 to 1; beyond a few hundred patients more of them add little.
+    ``n_blocks`` (a set-up check's small subset) keeps at most that many random records of each
+    block label."""
     chosen = labelled_records(table)
-    normal = chosen[chosen["label"] == "N"]
-    if n_norm is not None and n_norm < len(normal):
-        normal = normal.sample(n=n_norm, random_state=seed)
-    keep = chosen[chosen["label"] != "N"].index.union(normal.index)
+    parts = []
+    for label, rows in chosen.groupby("label"):
+        limit = n_norm if label == "N" else n_blocks
+        if limit is not None and limit < len(rows):
+            rows = rows.sample(n=limit, random_state=seed)
+        parts.append(rows.index)
+    keep = chosen.index[:0].append(parts) if parts else chosen.index[:0]
     return table.loc[keep.sort_values()]
 
 
@@ -55,6 +62,7 @@ def ptbxl_lead_table(
     lead: str,
     *,
     n_norm: int | None,
+    n_blocks: int | None = None,
     seed: int = 0,
     workers: int = 1,
     cache: str | Path | None = None,
@@ -67,7 +75,9 @@ def ptbxl_lead_table(
     )
     if path.is_file():
         return load_ptbxl_beats(path)
-    rows = sample_records(ptbxl_splits(load_ptbxl_table(data_dir))[split], n_norm, seed=seed)
+    rows = sample_records(
+        ptbxl_splits(load_ptbxl_table(data_dir))[split], n_norm, seed=seed, n_blocks=n_blocks
+    )
     beats = beats_for_records(data_dir, rows, lead=lead, workers=workers, progress=progress)
     save_ptbxl_beats(beats, path)
     return beats

@@ -2,7 +2,7 @@ import pytest
 from django.core.management import call_command, get_commands, load_command_class
 from django.core.management.base import CommandError
 
-COMMANDS = ["build_dataset", "train_model", "evaluate_model", "export_beat_images"]
+COMMANDS = ["build_dataset", "train_model", "train_mixed", "evaluate_model", "export_beat_images"]
 
 
 @pytest.mark.parametrize("name", COMMANDS)
