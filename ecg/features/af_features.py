@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecg.features.episodes import isolated_premature
+from ecg.features.episodes import premature_skip, ventricular_skip
 
 MIN_INTERVALS = 5  # a statistic over fewer defined values is NaN
 
@@ -116,11 +116,5 @@ def ectopic_skip(rr: np.ndarray, ventricular: np.ndarray | None = None) -> np.nd
     rr = np.asarray(rr, np.float64)
     skip = np.zeros(rr.size, dtype=bool)
     if ventricular is not None and rr.size:
-        v = np.asarray(ventricular, dtype=bool)
-        skip |= v[1:] | v[:-1]
-        skip[1:] |= v[1:-1]
-    premature = isolated_premature(rr)
-    skip |= premature
-    skip[1:] |= premature[:-1]
-    skip[2:] |= premature[:-2]
-    return skip
+        skip = ventricular_skip(ventricular)
+    return premature_skip(rr, skip)

@@ -264,6 +264,27 @@ def af_irregularity(
     return _af_scores(peaks, labels, fs, states=states, usable=usable)[0]
 
 
+def ventricular_skip(ventricular: np.ndarray) -> np.ndarray:
+    """Per RR interval (one fewer than ``ventricular``, a flag per beat): the intervals into and
+    out of a V beat, which the AF statistic leaves out."""
+    v = np.asarray(ventricular, dtype=bool)
+    skip = np.zeros(max(v.size - 1, 0), dtype=bool)
+    if skip.size:
+        skip |= v[1:] | v[:-1]
+        skip[1:] |= v[1:-1]
+    return skip
+
+
+def premature_skip(rr: np.ndarray, skip: np.ndarray | None = None) -> np.ndarray:
+    """``skip`` (per interval of ``rr``) plus each isolated premature interval of ``rr``
+    (``isolated_premature``) and the two after it."""
+    premature = isolated_premature(rr)
+    out = premature.copy() if skip is None else np.asarray(skip, dtype=bool) | premature
+    out[1:] |= premature[:-1]
+    out[2:] |= premature[:-2]
+    return out
+
+
 def _af_scores(
     peaks: np.ndarray,
     labels: Sequence[str] | None,
@@ -284,16 +305,12 @@ def _af_scores(
         ventricular = np.asarray(labels) == "V"
         if states is not None:
             ventricular &= np.asarray(states) == CLASSIFIED
-        skip |= ventricular[1:] | ventricular[:-1]
-        skip[1:] |= ventricular[1:-1]
+        skip = ventricular_skip(ventricular)
     values, diffs = np.full(rr.size, np.nan), np.full(rr.size, np.nan)
     for a, b in _intervals_from_mask(ok):
         if b - a < AF_WINDOW:
             continue
-        premature = isolated_premature(rr[a:b])
-        stretch_skip = skip[a:b] | premature
-        stretch_skip[1:] |= premature[:-1]
-        stretch_skip[2:] |= premature[:-2]
+        stretch_skip = premature_skip(rr[a:b], skip[a:b])
         values[a:b] = rr_irregularity(rr[a:b], stretch_skip)
         diffs[a:b] = _lag_differences(rr[a:b], stretch_skip)
     return values, diffs, ok
