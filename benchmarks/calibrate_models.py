@@ -45,14 +45,18 @@ from ecg.models.calibration import (  # noqa: E402
     threshold_for_coverage,
 )
 from ecg.training.calibration_fit import (  # noqa: E402
+    RULE_CHOICE,
     RULES,
     VALIDATION_COVERAGE,
     calibration_figures,
     choose_rule,
+    criterion_text,
+    fitted_on_text,
     ptbxl_probabilities,
     with_ptbxl_validation,
 )
 from ecg.training.calibration_fit import ptbxl_records as ptbxl_records_in  # noqa: E402
+from ecg.training.dataset import DS1_VALIDATION_RECORDS  # noqa: E402
 from ecg.training.selective import selective_at, selective_curve  # noqa: E402
 
 MODELS = ("recording_mixed", "recording_spec_ctx", "beat_image_cnn", "spectrogram_cnn")
@@ -238,15 +242,14 @@ def metadata_entry(result: dict[str, Any]) -> dict[str, Any]:
     return {
         "temperature": round(result["temperature"], 6),
         "rule": result["rule"],
-        "rule_choice": "lowest mean ECE on a validation record left out of the fit, among "
-        + ", ".join(RULES),
+        "rule_choice": RULE_CHOICE,
         "uncertain_below": result["uncertain_below"],
-        "criterion": (
-            f"uncertain below the calibrated top probability that answers "
-            f"{VALIDATION_COVERAGE:.0%} of the validation beats"
-            + (", each source weighing the same" if len(val["sources"]) > 1 else "")
+        "criterion": criterion_text(weighted_sources=len(val["sources"]) > 1),
+        "fitted_on": fitted_on_text(
+            list(DS1_VALIDATION_RECORDS),
+            val["sources"]["mitdb"]["n_beats"],
+            val["sources"]["ptbxl_fold9"]["n_beats"] if "ptbxl_fold9" in val["sources"] else None,
         ),
-        "fitted_on": fitted_on(val["sources"]),
         "ece_bins": ECE_BINS,
         "ece_before": round(val["ece_before"], 5),
         "ece_after": round(val["ece_after"], 5),
@@ -256,19 +259,6 @@ def metadata_entry(result: dict[str, Any]) -> dict[str, Any]:
         "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "script": "benchmarks/calibrate_models.py",
     }
-
-
-def fitted_on(sources: dict[str, Any]) -> str:
-    text = (
-        "MIT-BIH DS1 inter-patient validation records 106, 124, 209, 223 "
-        f"({sources['mitdb']['n_beats']} beats)"
-    )
-    if "ptbxl_fold9" in sources:
-        text += (
-            f" and PTB-XL fold 9 ({sources['ptbxl_fold9']['n_beats']} conducted beats of lead II: "
-            "every LBBB / RBBB record without ectopy and a fixed random subset of normal ones)"
-        )
-    return text
 
 
 def write_metadata(models_dir: Path, name: str, entry: dict[str, Any]) -> None:

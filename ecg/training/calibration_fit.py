@@ -39,6 +39,34 @@ RULES: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], float]] = {
 }
 
 
+RULE_CHOICE = "lowest mean ECE on a validation record left out of the fit, among " + ", ".join(
+    RULES
+)
+
+
+def criterion_text(*, weighted_sources: bool) -> str:
+    """The metadata's ``criterion``: what makes a beat uncertain."""
+    return (
+        f"uncertain below the calibrated top probability that answers "
+        f"{VALIDATION_COVERAGE:.0%} of the validation beats"
+        + (", each source weighing the same" if weighted_sources else "")
+    )
+
+
+def fitted_on_text(mitdb_records: list[str], n_mitdb: int, n_ptbxl: int | None) -> str:
+    """The metadata's ``fitted_on``: the validation beats the calibration was fitted on."""
+    text = (
+        f"MIT-BIH DS1 inter-patient validation records {', '.join(sorted(mitdb_records))} "
+        f"({n_mitdb} beats)"
+    )
+    if n_ptbxl is not None:
+        text += (
+            f" and PTB-XL fold 9 ({n_ptbxl} conducted beats of lead II: every LBBB / RBBB record "
+            "without ectopy and a fixed random subset of normal ones)"
+        )
+    return text
+
+
 def calibration_figures(probs: np.ndarray, y: np.ndarray, temperature: float) -> dict[str, Any]:
     """ECE and NLL of the raw and the temperature-scaled probabilities on one set of beats."""
     scaled = apply_temperature(probs, temperature)

@@ -39,10 +39,12 @@ from ecg.io.records import load_record
 from ecg.models.bundle import ModelBundle, load_bundle, save_bundle
 from ecg.models.calibration import ECE_BINS, apply_temperature, threshold_for_coverage
 from ecg.training.calibration_fit import (
-    RULES,
+    RULE_CHOICE,
     VALIDATION_COVERAGE,
     calibration_figures,
     choose_rule,
+    criterion_text,
+    fitted_on_text,
     ptbxl_probabilities,
     ptbxl_records,
     with_ptbxl_validation,
@@ -354,24 +356,18 @@ def calibrate(
     coverage = selective_at(scaled, val["y"], bundle.classes, threshold)["coverage"]
     figures = calibration_figures(val["probs"], val["y"], temperature)
     n_mit = len(mit)
-    mit_records = ", ".join(sorted(set(val["records"][:n_mit].tolist())))
-    fitted_on = f"MIT-BIH DS1 inter-patient validation records {mit_records} ({n_mit} beats)"
-    if ptbxl is not None:
-        fitted_on += (
-            f" and PTB-XL fold 9 ({len(ptbxl['y'])} conducted beats of lead II: every LBBB / "
-            "RBBB record without ectopy and a fixed random subset of normal ones)"
-        )
     return {
         "temperature": round(float(temperature), 6),
         "rule": rule,
-        "rule_choice": "lowest mean ECE on a validation record left out of the fit, among "
-        + ", ".join(RULES),
+        "rule_choice": RULE_CHOICE,
         "held_out_ece": {k: round(v["mean_held_out_ece"], 5) for k, v in left_out.items()},
         "uncertain_below": float(threshold),
-        "criterion": f"uncertain below the calibrated top probability that answers "
-        f"{VALIDATION_COVERAGE:.0%} of the validation beats"
-        + (", each source weighing the same" if ptbxl is not None else ""),
-        "fitted_on": fitted_on,
+        "criterion": criterion_text(weighted_sources=ptbxl is not None),
+        "fitted_on": fitted_on_text(
+            list(set(val["records"][:n_mit].tolist())),
+            n_mit,
+            len(ptbxl["y"]) if ptbxl is not None else None,
+        ),
         "ece_bins": ECE_BINS,
         **{k: round(figures[k], 5) for k in ("ece_before", "ece_after", "nll_before", "nll_after")},
         "validation_coverage": round(coverage, 5),
