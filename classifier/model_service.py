@@ -17,7 +17,7 @@ from PIL import Image
 
 from ecg.features.beat_states import uncertain_threshold
 from ecg.imaging.digitise import Digitised, beat_window, beat_window_span
-from ecg.imaging.ecg_check import check_ecg_image
+from ecg.imaging.ecg_check import NO_TRACE, check_ecg_image
 from ecg.imaging.images import (
     detect_image_kind,
     load_image_for_model,
@@ -174,6 +174,12 @@ def _classify_own_format(
     )
 
 
+def _why_no_trace(reason: str) -> str:
+    """The checker's reason as a bracketed detail, without repeating "no ECG trace found"."""
+    detail = reason.removeprefix(NO_TRACE).lstrip(": ").strip()
+    return f" ({detail})" if detail else ""
+
+
 def _classify_foreign(
     image: Image.Image, *, image_type: str, registry: ModelRegistry
 ) -> ImageClassification:
@@ -184,17 +190,18 @@ def _classify_foreign(
         raise _foreign_spectral(image, registry)
     verdict = check_ecg_image(image)
     if verdict.status == "no_trace":
+        why = _why_no_trace(verdict.reason)
         if dense and image_type == "auto":
             # A dense picture with no trace may be a spectral image drawn by other code (or a
             # photo): say both, since neither reading applies.
             spectral = _foreign_spectral(image, registry).message
             raise ImageRefused(
-                f"No ECG trace found in this image ({verdict.reason}), and it is not a spectral "
+                f"No ECG trace found in this image{why}, and it is not a spectral "
                 f"image we can read either. {spectral}",
                 code="no_ecg_trace",
             )
         raise ImageRefused(
-            f"No ECG trace found in this image ({verdict.reason}). Upload a plot or a photo "
+            f"No ECG trace found in this image{why}. Upload a plot or a photo "
             "of one ECG beat, or a beat or spectral image drawn by this app.",
             code="no_ecg_trace",
         )

@@ -58,6 +58,10 @@ def prediction_create_many(
 ) -> list[Prediction]:
     """Several files in one go: all are stored, or -- if any fails -- none (rows and files).
 
+    Files whose content is refused (no ECG trace, a foreign spectral image, a strip) are all
+    classified first and named together in one ``ValidationError``, so one fix of the list
+    suffices.
+
     ``uploaded_files`` are the uploaded files, or the ``CheckedImage`` the upload form made of
     them (checked and decoded once, there). Every file is classified and written to its random
     name *outside* any transaction; only the rows are then written, in one short transaction. On
@@ -67,17 +71,32 @@ def prediction_create_many(
     if image_type not in IMAGE_TYPE_CHOICES:
         raise ValueError(f"image_type must be one of {IMAGE_TYPE_CHOICES}")
     prepared: list[Prediction] = []
+    refused: list[ValidationError] = []
     try:
         for uploaded_file in uploaded_files:
-            prepared.append(
-                _prediction_prepare(
+            try:
+                prediction = _prediction_prepare(
                     owner=owner,
                     uploaded_file=uploaded_file,
                     image_type=image_type,
                     patient_reference=patient_reference,
                     note=note,
                 )
-            )
+            except ValidationError as exc:
+                # Every refused file is named, not only the first: the user fixes the list once.
+                refused.append(_named(exc, uploaded_file))
+                continue
+            prepared.append(prediction)
+        if refused:
+            if prepared:  # the readable ones are not kept either: say so, and what to do
+                refused.append(
+                    ValidationError(
+                        f"Nothing was stored. The other {len(prepared)} file(s) could be read: "
+                        "send them again without the file(s) named above.",
+                        code="batch_not_stored",
+                    )
+                )
+            raise refused[0] if len(refused) == 1 else ValidationError(refused)
         with transaction.atomic():
             for prediction in prepared:
                 prediction.save()
@@ -89,6 +108,13 @@ def prediction_create_many(
             raise UploadNotStored() from exc
         raise
     return prepared
+
+
+def _named(error: ValidationError, uploaded_file) -> ValidationError:
+    """The content check's refusal with the file's name in front, its code kept."""
+    name = getattr(uploaded_file, "name", None) or "upload"
+    messages = " ".join(error.messages)
+    return ValidationError(f"“{name}”: {messages}", code=getattr(error, "code", None))
 
 
 def _prediction_prepare(

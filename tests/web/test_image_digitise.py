@@ -320,3 +320,26 @@ def test_the_format_examples_are_in_our_format_and_take_the_fast_path(
 
 def test_an_unknown_format_example_is_a_404(user_client):
     assert user_client.get(reverse("classifier:format_example", args=["photo"])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_batch_names_every_refused_file_once_and_stores_nothing(
+    user_client, installed_tiny_models, settings
+):
+    files = [
+        upload_file("good.png", beat_image_bytes()),
+        upload_file("holiday.png", png_bytes(R.photo_like(np.random.default_rng(4)))),
+        upload_file("letter.png", png_bytes(R.document(np.random.default_rng(1)))),
+    ]
+    response = user_client.post(UPLOAD, {"images": files, "image_type": "auto"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    # Both refused files are named, each message shown once, the readable file not blamed.
+    assert page.count("“holiday.png”: No ECG trace found in this image") == 1
+    assert page.count("“letter.png”: No ECG trace found in this image") == 1
+    assert "“good.png”" not in page
+    assert "Nothing was stored. The other 1 file(s) could be read" in page
+    # The checker's reason is not repeated inside its own sentence.
+    assert "(no ECG trace found" not in page
+    assert Prediction.objects.count() == 0
+    assert stored_files(settings) == []
