@@ -28,6 +28,7 @@ __all__ = [
     "ModelNotInstalledError",
     "RecordingModelMissing",
     "get_model_registry",
+    "preferred_models",
     "reset_model_registry",
 ]
 
@@ -40,15 +41,20 @@ REGISTRY_SETTINGS = (
 )
 
 
+def preferred_models() -> dict[str, str]:
+    """The settings' model choices: {image kind or "recording": model name or file stem}."""
+    preferred = dict(getattr(settings, "IMAGE_MODELS", None) or {})
+    preferred["recording"] = getattr(settings, "RECORDING_MODEL", "")
+    return preferred
+
+
 @lru_cache(maxsize=1)
 def get_model_registry() -> ModelRegistry:
     """The registry of this process (one per web or worker process)."""
-    preferred = dict(getattr(settings, "IMAGE_MODELS", None) or {})
-    preferred["recording"] = getattr(settings, "RECORDING_MODEL", "")
     return ModelRegistry(
         settings.MODELS_DIR,
         runtime=getattr(settings, "MODEL_RUNTIME", "auto"),
-        preferred=preferred,
+        preferred=preferred_models(),
         recording_threads=getattr(settings, "RECORDING_MODEL_THREADS", 1),
     )
 

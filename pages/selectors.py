@@ -16,7 +16,9 @@ from typing import Any
 from django.conf import settings
 
 from ecg.classes import class_display_name
+from ecg.models.bundle import trained_leads
 from ecg.models.registry import ModelRegistry
+from ecgsite.model_registry import preferred_models
 
 logger = logging.getLogger(__name__)
 
@@ -133,12 +135,62 @@ def _seed_spread(models_dir: Path, name: str) -> dict[str, Any] | None:
     return {"file": Path(spread["path"]).name, **summary}
 
 
+def _external_rows(models_dir: Path, name: str) -> dict[str, Any] | None:
+    """The recording model's figures on the other test sets (PTB-XL fold 10, LUDB, DS2 per
+    class: ``models/<name>.external.json``), labelled as in REPORT.md; None when there is no
+    such file or it was measured on another version of the model file."""
+    from ecg.training.pipeline import external_figures
+    from ecg.training.report import EXTERNAL_ROWS
+
+    try:
+        external = external_figures(models_dir, name)
+    except (OSError, ValueError):
+        logger.warning("unreadable external-figures file for %s", name)
+        return None
+    if not external or external.get("stale") or not isinstance(external.get("ensemble"), dict):
+        return None
+    rows = []
+    for label, key, _op, _bound, as_share in EXTERNAL_ROWS:
+        value = _number(external["ensemble"].get(key))
+        if value is not None:
+            rows.append({"label": label, "value": value, "as_share": as_share})
+    return {"file": Path(external["path"]).name, "rows": rows} if rows else None
+
+
+def _role(path: Path, registry: ModelRegistry) -> str:
+    """What the app uses this model file for (the registry's choice), in words."""
+    if path == registry.recording_model_path():
+        return "Answers every recording and strip image"
+    for kind, image_path in registry.image_model_paths().items():
+        if path == image_path:
+            return "Answers beat images" if kind == "beat_image" else "Answers spectral images"
+    return "Not used by the app: kept for comparison"
+
+
+def _training_data(meta: dict[str, Any]) -> str | None:
+    """The training data in words, as the training code wrote it into the metadata."""
+    training = meta.get("training") if isinstance(meta.get("training"), dict) else {}
+    text = (
+        training.get("validation_set") or training.get("data") or training.get("split_description")
+    )
+    return str(text) if text else None
+
+
+def _uncertain_below(meta: dict[str, Any]) -> dict[str, Any] | None:
+    calibration = meta.get("calibration") if isinstance(meta.get("calibration"), dict) else {}
+    threshold = _number(calibration.get("uncertain_below"))
+    if threshold is None:
+        return None
+    return {"threshold": threshold, "fitted_on": calibration.get("fitted_on")}
+
+
 def model_summaries(models_dir: Path | None = None) -> list[dict[str, Any]]:
     """One entry per ``models/*.keras``: name, version, task, representation and metrics."""
     # Metadata only: a registry of the folder, not the app's (pages sits below classifier).
     models_dir = Path(models_dir or settings.MODELS_DIR)
+    registry = ModelRegistry(models_dir, preferred=preferred_models())
     summaries = []
-    for entry in ModelRegistry(models_dir).usable():
+    for entry in registry.usable():
         path, meta = entry.path, entry.metadata
         metrics_path = path.with_name(f"{path.stem}.metrics.json")
         metrics = _read_json(metrics_path)
@@ -158,6 +210,11 @@ def model_summaries(models_dir: Path | None = None) -> list[dict[str, Any]]:
                 "measured": bool(rows or other),
                 "metrics_file": metrics_path.name if metrics_path.is_file() else None,
                 "seed_spread": _seed_spread(models_dir, path.stem) if rows else None,
+                "role": _role(path, registry),
+                "training_data": _training_data(meta),
+                "leads": trained_leads(meta),
+                "uncertain_below": _uncertain_below(meta),
+                "external": _external_rows(models_dir, path.stem),
             }
         )
     return summaries

@@ -137,3 +137,46 @@ def test_about_shows_how_far_other_seeds_moved_the_new_patient_score(client, set
     # measured on another version of the model file: not shown
     (tmp_path / "rec.seeds.json").write_text(json.dumps({**spread, "model_sha256": "0" * 64}))
     assert "Trained again" not in client.get(reverse("pages:about")).content.decode()
+
+
+def test_about_says_what_each_model_answers_and_what_it_learned_from(client, settings, tmp_path):
+    import hashlib
+
+    settings.MODELS_DIR = tmp_path
+    build_tiny_bundle(tmp_path, "beats", kind="beat_image")
+    meta_path = tmp_path / "beats.json"
+    meta = json.loads(meta_path.read_text())
+    meta["training"] = {"data": "MIT-BIH DS1 and PTB-XL folds 1-8"}
+    meta["calibration"] = {"uncertain_below": 0.668, "fitted_on": "four validation records"}
+    meta["leads"] = ["MLII", "V1", "V1"]
+    meta_path.write_text(json.dumps(meta))
+    digest = hashlib.sha256((tmp_path / "beats.keras").read_bytes()).hexdigest()
+    external = {
+        "model_sha256": digest, "source": "x", "about": "y",
+        "ensemble": {"DS2 L Se": 0.377, "LUDB sinus no BBB V share": 0.0033},
+    }  # fmt: skip
+    (tmp_path / "beats.external.json").write_text(json.dumps(external))
+    body = " ".join(client.get(reverse("pages:about")).content.decode().split())
+    assert "Answers beat images." in body
+    assert "Data: MIT-BIH DS1 and PTB-XL folds 1-8." in body and "Leads: MLII, V1." in body
+    assert "uncertain below a calibrated confidence of 66.8 %" in body
+    assert "(fitted on four validation records)" in body
+    assert "beats.external.json" in body and "DS2 L recall" in body and "0.377" in body
+    # figures measured on another version of the model file are not shown
+    (tmp_path / "beats.external.json").write_text(json.dumps({**external, "model_sha256": "0"}))
+    assert "beats.external.json" not in client.get(reverse("pages:about")).content.decode()
+
+
+def test_about_marks_a_model_the_app_does_not_use(client, settings, tmp_path):
+    settings.MODELS_DIR = tmp_path
+    settings.IMAGE_MODELS = {"beat_image": "second"}
+    build_tiny_bundle(tmp_path, "first", kind="beat_image")
+    build_tiny_bundle(tmp_path, "second", kind="beat_image")
+    body = " ".join(client.get(reverse("pages:about")).content.decode().split())
+    assert body.count("Answers beat images.") == 1
+    assert "Not used by the app: kept for comparison." in body
+
+
+def test_footer_names_both_training_databases(client):
+    body = client.get(reverse("pages:home")).content.decode()
+    assert "MIT-BIH Arrhythmia Database" in body and "PTB-XL (CC BY 4.0)" in body
