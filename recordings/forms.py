@@ -53,7 +53,10 @@ class RecordingUploadForm(forms.Form):
     lead = forms.CharField(
         required=False,
         max_length=32,
-        help_text="Lead to analyse when there are several (name or number); MLII by default.",
+        help_text=(
+            "Lead to analyse when there are several (name or number); MLII by default. For an "
+            "image or a CSV column without a name: the lead it shows (e.g. II)."
+        ),
     )
     patient_reference = forms.CharField(
         required=False,

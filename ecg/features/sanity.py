@@ -159,7 +159,12 @@ def recording_warnings(
     if trained and _normalised_lead(lead) not in trained:
         # A CSV without a header names its columns "lead 1", "lead 2"...: no lead is known.
         unnamed = not _normalised_lead(lead) or _normalised_lead(lead).isdigit()
-        named = "an unnamed column (its lead is not known)" if unnamed else f"lead {lead}"
+        if unnamed:
+            named = "an unnamed column (its lead is not known)"
+        elif _normalised_lead(lead) == "IMAGE":  # a strip image names no lead
+            named = "an image whose lead is not known (name it in the Lead field)"
+        else:
+            named = f"lead {lead}"
         listed = ", ".join(trained_leads)
         found.append(
             InputWarning(

@@ -108,8 +108,30 @@ def parse_upload(
         named = unpack_zip(zips[0], named[zips[0]], limits)
     recording = _parse_files(named, fs=fs, units=units)
     _check_signal(recording, limits)
-    recording.lead_index = _choose_lead(recording.lead_names, lead)
+    if not _names_its_lead(recording, lead):
+        recording.lead_index = _choose_lead(recording.lead_names, lead)
     return recording
+
+
+# One trace whose lead the file does not name: an image, or a CSV column without a header.
+_UNNAMED_LEAD = re.compile(r"image|lead \d+", re.IGNORECASE)
+
+
+def _names_its_lead(recording: ParsedRecording, lead: str | None) -> bool:
+    """Give a single unnamed trace the lead the uploader typed ("II" for a strip photo), so
+    the lead checks see the real lead; True when it did."""
+    wanted = (lead or "").strip()
+    if (
+        not wanted
+        or wanted.isdigit()
+        or len(recording.lead_names) != 1
+        or not _UNNAMED_LEAD.fullmatch(recording.lead_names[0].strip())
+    ):
+        return False
+    recording.lead_names = [wanted[:32]]
+    recording.lead_index = 0
+    recording.notes.append(f"lead {wanted[:32]}, as given at upload")
+    return True
 
 
 def _parse_files(named: dict[str, bytes], *, fs: float | None, units: str) -> ParsedRecording:

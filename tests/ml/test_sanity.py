@@ -81,6 +81,7 @@ def test_a_lead_other_than_the_trained_one_is_named():
     x, peaks = lead()
     assert "lead V5" in warnings_of(x, peaks, name="V5")["lead"]
     assert "unnamed column" in warnings_of(x, peaks, name="lead 1")["lead"]
+    assert "an image whose lead is not known" in warnings_of(x, peaks, name="image")["lead"]
     assert warnings_of(x, peaks, name="mlii") == {}
     assert warnings_of(x, peaks, name="II") == {}  # MIT-BIH's MLII is a modified lead II
     mixed = ("MLII", "II", "V1", "V5")  # a model trained on several leads

@@ -39,6 +39,27 @@ def test_csv_one_column_needs_and_uses_the_form_sampling_rate():
     np.testing.assert_allclose(rec.signal, x, atol=1e-4)
 
 
+def test_a_single_unnamed_trace_takes_the_lead_typed_at_upload():
+    x = two_leads()[0]
+    content = csv_bytes([f"{v:.4f}" for v in x])
+    rec = parse_upload([("ecg.csv", content)], fs=FS, lead=" II ")
+    assert rec.lead_names == ["II"] and rec.lead == "II"
+    assert "lead II, as given at upload" in rec.notes
+    np.testing.assert_allclose(rec.signal, x, atol=1e-4)
+    assert parse_upload([("ecg.csv", content)], fs=FS).lead == "lead 1"  # nothing typed
+    assert parse_upload([("ecg.csv", content)], fs=FS, lead="1").lead == "lead 1"  # a number
+
+
+def test_a_named_or_second_lead_is_never_renamed():
+    x = two_leads()
+    rows = ["time,V1,MLII"] + [f"{i / FS:.6f},{a:.4f},{b:.4f}" for i, (a, b) in enumerate(x.T)]
+    with pytest.raises(RecordingFormatError, match="lead 'II' not found"):
+        parse_upload([("ecg.csv", csv_bytes(rows))], lead="II")
+    unnamed = csv_bytes([f"{a:.4f},{b:.4f}" for a, b in x.T])  # two columns, no header
+    with pytest.raises(RecordingFormatError, match="lead 'II' not found"):
+        parse_upload([("ecg.csv", unnamed)], fs=FS, lead="II")
+
+
 def test_csv_time_and_value_columns_give_the_sampling_rate():
     x = two_leads()[0]
     content = csv_bytes(["time,MLII"] + [f"{i / 250:.6f},{v:.4f}" for i, v in enumerate(x)])

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from benchmarks import digitise_renderers as R
 from recordings.models import Recording
+from tests.factories import build_tiny_bundle
 
 from .synth import beat_times, ecg
 
@@ -68,3 +69,30 @@ def test_images_that_are_not_a_strip_are_refused_and_nothing_is_stored(
     assert not Recording.objects.exists()
     media = settings.MEDIA_ROOT
     assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
+
+
+@pytest.mark.django_db
+def test_a_strip_image_takes_the_lead_typed_at_upload(
+    client, env, alice, django_capture_on_commit_callbacks, tmp_path
+):
+    # a recording model that says which leads it was trained on, as the shipped one does
+    folder = tmp_path / "models-with-leads"
+    folder.mkdir()
+    build_tiny_bundle(folder, "leads_model", task="recording", leads=["MLII", "II", "V1", "V5"])
+    env.MODELS_DIR = folder
+    times = beat_times(10.0)
+    strip = png(R.ecg_paper(ecg(FS, 10.0, times), FS, px_per_mm=6.0).image)
+
+    def lead_warning(lead: str) -> list[str]:
+        client.force_login(alice)
+        with django_capture_on_commit_callbacks(execute=True):
+            data = {"files": [SimpleUploadedFile("s.png", strip)], "units": "mV", "lead": lead}
+            assert client.post(reverse("recordings:upload"), data).status_code == 302
+        recording = Recording.objects.latest("pk")
+        warnings = (recording.quality or {}).get("warnings") or []
+        return recording.lead, [w["message"] for w in warnings if w["code"] == "lead"]
+
+    lead, unnamed = lead_warning("")
+    assert lead == "image" and "an image whose lead is not known" in unnamed[0]
+    lead, named = lead_warning("II")
+    assert lead == "II" and named == []  # the model was trained on lead II
