@@ -163,6 +163,9 @@ def test_trace_unlike_an_ecg_is_stored_as_uncertain_everywhere(
 
     detail = user_client.get(p.get_absolute_url()).content.decode()
     assert '<h1 class="h3">Uncertain' in detail
+    heading = detail.split("<h1", 1)[1].split("</h1>", 1)[0]
+    assert f"({p.predicted_class}? or {p.runner_up})" in heading  # said once, not "uncertain (...)"
+    assert heading.lower().count("uncertain") == 1
     assert p.predicted_class_name not in detail.split("<h1", 1)[1].split("</h1>", 1)[0]
     history = user_client.get(reverse("pages:history")).content.decode()
     assert f"Uncertain</span> {p.shown_label}" in history.replace("&#x27;", "'")
