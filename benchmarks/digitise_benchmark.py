@@ -52,7 +52,12 @@ from benchmarks import digitise_renderers as R  # noqa: E402
 from ecg.classes import DS1_RECORDS, DS2_RECORDS, class_codes  # noqa: E402
 from ecg.dsp.signal import MODEL_FS, prepare_signal  # noqa: E402
 from ecg.features.beats import beat_annotations, labels_for  # noqa: E402
-from ecg.imaging.digitise import ASSUMED_BEAT_PTP_MV, beat_window, digitise  # noqa: E402
+from ecg.imaging.digitise import (  # noqa: E402
+    ASSUMED_BEAT_PTP_MV,
+    amplitude_candidates,
+    beat_window,
+    digitise,
+)
 from ecg.imaging.ecg_check import check_ecg_image  # noqa: E402
 from ecg.io.records import load_record  # noqa: E402
 from ecg.training.dataset import DS1_VALIDATION_RECORDS  # noqa: E402
@@ -83,6 +88,14 @@ SELECTION_RULE = (
     "DS1 validation records' beats drawn by the eight no-grid renderers, its accuracy averaged "
     "over the renderers is higher than the shipped beat_image_cnn's on the same digitised "
     "beats at the assumed amplitude (what the app served them before); DS2 is not looked at"
+)
+# Written before the first run that measured it (issue 19, the unknown amplitude again):
+PRIOR_RULE = (
+    "serve digitised beats of assumed amplitude with the shipped beat model's probabilities "
+    "averaged over the five DS1-training amplitude percentiles (AMPLITUDE_PRIOR_MV) if and only "
+    "if, on the DS1 validation records' beats drawn by the eight no-grid renderers, its "
+    "accuracy averaged over the renderers is higher than at the single assumed 2.0 mV; DS2 is "
+    "not looked at"
 )
 PRE, POST = 90, 162  # 0.25 s and 0.45 s at 360 Hz
 STRIP = 3600  # 10 s
@@ -281,7 +294,37 @@ def select_scalefree(validation: dict) -> dict:
     }
 
 
-def classify_block(bundle, own_windows, foreign_windows, labels, records, classes):
+def prior_probabilities(bundle, windows, assumed) -> np.ndarray:
+    """The model's probabilities of each window; a window of assumed amplitude (no grid) is
+    averaged over ``amplitude_candidates`` (the app's path for such beats, if chosen)."""
+    probs = bundle.predict_proba(bundle.render(np.stack(windows).astype(np.float32)))
+    for i in np.flatnonzero(assumed):
+        rows = amplitude_candidates(windows[i])
+        probs[i] = bundle.predict_proba(bundle.render(rows)).mean(axis=0)
+    return probs
+
+
+def select_prior(validation: dict) -> dict:
+    """``PRIOR_RULE`` applied to the DS1 validation block's renderers."""
+    prior, single = [], []
+    for name in NO_GRID_BEAT_RENDERERS:
+        c = validation["renderers"].get(name, {}).get("classification", {})
+        if "digitised_amplitude_prior" in c:
+            prior.append(c["digitised_amplitude_prior"]["accuracy"])
+            single.append(c["digitised"]["accuracy"])
+    if len(prior) < len(NO_GRID_BEAT_RENDERERS):
+        return {"rule": PRIOR_RULE, "decided": False, "why": "not every no-grid renderer ran"}
+    return {
+        "rule": PRIOR_RULE,
+        "decided": True,
+        "renderers": len(prior),
+        "prior_mean_accuracy": float(np.mean(prior)),
+        "assumed_mean_accuracy": float(np.mean(single)),
+        "ship": bool(np.mean(prior) > np.mean(single)),
+    }
+
+
+def classify_block(bundle, own_windows, foreign_windows, labels, records, classes, assumed=None):
     """Accuracy and per-class figures, with intervals over patients, own drawing vs foreign,
     and the paired difference (digitised minus own) over the same resampled patients.
 
@@ -314,6 +357,21 @@ def classify_block(bundle, own_windows, foreign_windows, labels, records, classe
     out["digitised_minus_own"] = bootstrap_difference(
         per_record["digitised"], per_record["own_drawing"], "accuracy", resamples=1000
     )
+    if assumed is not None and np.any(assumed):
+        # The unknown amplitude averaged over the training beats' (PRIOR_RULE).
+        pred = prior_probabilities(bundle, foreign_windows, assumed).argmax(axis=1)
+        cm = confusion_matrix(labels, pred, len(classes))
+        per_record["prior"] = per_record_confusions(labels, pred, records, len(classes))
+        out["digitised_amplitude_prior"] = {
+            "accuracy": float(np.trace(cm) / max(cm.sum(), 1)),
+            "per_class": per_class_from_confusion(cm, classes),
+            "intervals_over_patients": bootstrap_intervals(
+                per_record["prior"], classes, resamples=1000
+            ),
+        }
+        out["prior_minus_own"] = bootstrap_difference(
+            per_record["prior"], per_record["own_drawing"], "accuracy", resamples=1000
+        )
     out["_own_per_record"] = per_record["own_drawing"]  # for the scale-free comparison
     return out
 
@@ -382,19 +440,20 @@ def main(argv=None) -> int:
         for name, draw in beat_renderers(rng).items():
             if args.renderers and name not in args.renderers:
                 continue
-            rows, windows = [], []
+            rows, windows, assumed = [], [], []
             for truth, y in zip(truths, labels, strict=True):
                 drawn = draw(truth)
                 row, d = run_image(drawn, truth)
                 row["label"] = classes[int(y)]
                 rows.append(row)
                 windows.append(beat_window(d, FS) if d is not None else np.zeros(PRE + POST))
+                assumed.append(d is not None and d.units != "mV")
             entry = summarise(rows, 10.0 if "jpeg" in name and "paper" in name else None)
             if name.startswith("paper") and "jpeg" not in name:
                 entry = summarise(rows, 8.0)
             if bundle is not None:
                 entry["classification"] = classify_block(
-                    bundle, truths, windows, labels, recs, classes
+                    bundle, truths, windows, labels, recs, classes, np.array(assumed)
                 )
                 reference = entry["classification"].pop("_own_per_record")
                 if scalefree is not None:
@@ -415,6 +474,14 @@ def main(argv=None) -> int:
                     f"{c['digitised_true_amplitude']['accuracy']:.3f}",
                     flush=True,
                 )
+            if "digitised_amplitude_prior" in entry.get("classification", {}):
+                c = entry["classification"]
+                diff = c["prior_minus_own"]
+                print(
+                    f"  amplitude prior {c['digitised_amplitude_prior']['accuracy']:.3f}, minus "
+                    f"own {diff['difference']:+.3f} {diff['interval']}",
+                    flush=True,
+                )
             if "classification_scalefree" in entry:
                 c = entry["classification_scalefree"]
                 diff = c["digitised_minus_shipped_own"]
@@ -432,6 +499,9 @@ def main(argv=None) -> int:
             print(split, "strip", name, entry["median_corr"], flush=True)
         result["splits"][split] = block
 
+    if bundle is not None and "DS1_validation" in result["splits"]:
+        result["amplitude_prior_selection"] = select_prior(result["splits"]["DS1_validation"])
+        print("amplitude prior selection:", result["amplitude_prior_selection"], flush=True)
     if scalefree is not None and "DS1_validation" in result["splits"]:
         result["scalefree_selection"] = select_scalefree(result["splits"]["DS1_validation"])
         print("scale-free selection:", result["scalefree_selection"], flush=True)

@@ -16,7 +16,7 @@ from django.urls import reverse
 from PIL import Image
 
 from ecg.features.beat_states import uncertain_threshold
-from ecg.imaging.digitise import Digitised, beat_window, beat_window_span
+from ecg.imaging.digitise import Digitised, amplitude_candidates, beat_window, beat_window_span
 from ecg.imaging.ecg_check import NO_TRACE, check_ecg_image
 from ecg.imaging.images import (
     detect_image_kind,
@@ -30,7 +30,7 @@ from ecg.imaging.own_format import (
     example_image,
 )
 from ecg.imaging.representations import render
-from ecg.models.registry import IMAGE_KINDS, ModelNotInstalledError, ModelRegistry
+from ecg.models.registry import IMAGE_KINDS, ModelNotInstalledError, ModelRegistry, is_scale_free
 from ecgsite.model_registry import get_model_registry
 
 __all__ = [
@@ -87,7 +87,9 @@ class ImageClassification:
     state: str = "classified"  # or "uncertain" (ecg.features.beat_states)
     state_reason: str = ""
     source: str = SOURCE_OWN_FORMAT  # or "digitised"
-    scale_source: str = ""  # digitised: "grid" (read from ECG paper) or "assumed"
+    # digitised: "grid" (read from ECG paper), "assumed" (no grid: the scale-free model) or
+    # "prior" (no grid: averaged over the training beats' amplitudes)
+    scale_source: str = ""
     trace: dict[str, Any] | None = field(default=None)  # digitised: overlay data
 
 
@@ -224,9 +226,16 @@ def _classify_foreign(
     fs = float(bundle.metadata.get("sampling_rate", 360))
     window = beat_window(digitised, fs)
     params = (bundle.metadata.get("representation") or {}).get("params") or {}
-    drawn = render("beat_image", window[None], fs, params)[0]
-    pixels = prepare_image(drawn, size=bundle.image_size, kind="beat_image")
-    result = bundle.predictions(bundle.predict_proba(pixels[None]))[0]
+    scale_source = digitised.scale_source
+    windows = window[None]
+    if scale_source == "assumed" and not is_scale_free(bundle.metadata):
+        # A millivolt model and no scale: average over the training beats' amplitudes rather
+        # than bet on their median (chosen on DS1 validation, benchmarks/digitise_benchmark.py).
+        windows, scale_source = amplitude_candidates(window), "prior"
+    drawn = render("beat_image", windows, fs, params)
+    pixels = np.stack([prepare_image(d, size=bundle.image_size, kind="beat_image") for d in drawn])
+    probabilities = bundle.predict_proba(pixels).mean(axis=0, keepdims=True)
+    result = bundle.predictions(probabilities)[0]
     state, reason = "classified", ""
     threshold = uncertain_threshold(bundle.metadata)
     if verdict.status == "unlike_ecg":
@@ -251,7 +260,7 @@ def _classify_foreign(
         state=state,
         state_reason=reason,
         source=SOURCE_DIGITISED,
-        scale_source=digitised.scale_source,
+        scale_source=scale_source,
         trace=trace_overlay(digitised, image.size),
     )
 

@@ -63,7 +63,10 @@ class Prediction(models.Model):
     scale_source = models.CharField(
         max_length=16,
         blank=True,
-        help_text="Digitised images: grid (read from ECG paper) or assumed.",
+        help_text=(
+            "Digitised images: grid (read from ECG paper), assumed (no grid, one amplitude) "
+            "or prior (no grid, averaged over typical amplitudes)."
+        ),
     )
     digitised_trace = models.JSONField(
         null=True,
@@ -132,6 +135,10 @@ class Prediction(models.Model):
         return {
             "grid": "read from the ECG-paper grid (25 mm/s, 10 mm/mV)",
             "assumed": "assumed (no grid: the beat was given a typical 2 mV peak to peak)",
+            "prior": (
+                "unknown (no grid): the answer is averaged over five typical beat amplitudes, "
+                "1.1 to 3.0 mV peak to peak"
+            ),
         }.get(self.scale_source, self.scale_source)
 
     def trace_window(self) -> dict[str, float] | None:

@@ -561,6 +561,9 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
 # plausible mV scale for the fixed-scale beat image. benchmarks/digitise_benchmark.py
 # measures it again on DS1 training records only ("assumed_beat_ptp_mv_from_DS1_train").
 ASSUMED_BEAT_PTP_MV = 2.0
+# The same distribution's 10th, 30th, 50th, 70th and 90th percentiles (mV): five equally likely
+# amplitudes of a beat whose scale is unknown (``amplitude_candidates``).
+AMPLITUDE_PRIOR_MV = (1.14, 1.59, 2.0, 2.45, 3.02)
 # The R peak of a digitised beat: the first deflection at least this share of the largest.
 R_PEAK_SHARE = 0.6
 
@@ -620,3 +623,17 @@ def beat_window(
     if digitised.units != "mV":
         y = y * assumed_ptp_mv
     return y.astype(np.float32)
+
+
+def amplitude_candidates(
+    window: np.ndarray, *, prior_mv: tuple[float, ...] = AMPLITUDE_PRIOR_MV
+) -> np.ndarray:
+    """A beat window drawn at the assumed amplitude (``beat_window`` of a trace without a
+    grid, ``ASSUMED_BEAT_PTP_MV``) at each amplitude of ``prior_mv`` instead (rows).
+
+    Averaging a model's probabilities over these rows marginalises the unknown scale over the
+    training beats' amplitude distribution, instead of betting on its median; the row at 2.0 mV
+    is the window itself.
+    """
+    x = np.asarray(window, dtype=np.float32)
+    return np.stack([x * np.float32(mv / ASSUMED_BEAT_PTP_MV) for mv in prior_mv])

@@ -59,7 +59,7 @@ def test_digitised_beat_says_how_it_was_read(alice_api, bob_api, installed_tiny_
     body = response.json()
     assert (body["source"], body["scale_source"], body["state"]) == (
         "digitised",
-        "assumed",
+        "prior",
         "classified",
     )
     assert body["shown_label"] == body["predicted_class"]

@@ -56,5 +56,5 @@ def test_a_matplotlib_beat_shows_its_digitised_trace_over_the_image(
     assert float(svg.locator("rect.ecg-trace-window").get_attribute("width")) > 0
     details = page.locator("main").inner_text()
     assert "Amplitude scale" in details
-    assert "assumed (no grid: the beat was given a typical 2 mV peak to peak)" in details
+    assert "unknown (no grid): the answer is averaged over five typical beat amplitudes" in details
     screenshot(page, "result-digitised-plot")

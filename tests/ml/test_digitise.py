@@ -265,3 +265,18 @@ def test_grid_period_of_a_profile_without_a_clean_period_does_not_fail():
         profile = ndimage.uniform_filter1d(np.random.default_rng(seed).random(150), 3)
         period = _period(profile)
         assert period is None or 1.0 <= period <= 150
+
+
+def test_amplitude_candidates_rescale_the_assumed_window_and_keep_its_shape():
+    from ecg.imaging.digitise import AMPLITUDE_PRIOR_MV, ASSUMED_BEAT_PTP_MV, amplitude_candidates
+
+    window = np.sin(np.linspace(0, 3, 252)).astype(np.float32) * 1.3
+    rows = amplitude_candidates(window)
+    assert rows.shape == (len(AMPLITUDE_PRIOR_MV), 252) and rows.dtype == np.float32
+    # the row at the assumed amplitude is the window itself (today's single answer)
+    np.testing.assert_array_equal(rows[AMPLITUDE_PRIOR_MV.index(ASSUMED_BEAT_PTP_MV)], window)
+    ratios = rows[:, 100] / window[100]
+    np.testing.assert_allclose(
+        ratios, np.array(AMPLITUDE_PRIOR_MV) / ASSUMED_BEAT_PTP_MV, rtol=1e-6
+    )
+    assert list(AMPLITUDE_PRIOR_MV) == sorted(AMPLITUDE_PRIOR_MV)

@@ -19,7 +19,7 @@ from benchmarks import digitise_renderers as R
 from classifier import model_service
 from classifier.model_service import classify_image
 from classifier.models import Prediction
-from ecg.imaging.digitise import digitise
+from ecg.imaging.digitise import AMPLITUDE_PRIOR_MV, digitise
 from ecg.imaging.images import load_image_for_model
 from ecg.models.registry import ModelRegistry
 from tests.conftest import BEAT_FAVOURS, SPECTROGRAM_FAVOURS
@@ -201,11 +201,15 @@ def test_matplotlib_beat_is_digitised_redrawn_and_classified(
     assert response.status_code == 302
     p = Prediction.objects.get()
     assert (p.source, p.scale_source, p.state, p.image_type) == (
-        "digitised", "assumed", "classified", "beat_image",
+        "digitised", "prior", "classified", "beat_image",
     )  # fmt: skip
     assert p.predicted_class == BEAT_FAVOURS
-    # The app's own beat window (0.7 s at the model's 360 Hz) went to the renderer.
-    assert drawn["window"].shape == (1, 252)
+    # The app's own beat window (0.7 s at the model's 360 Hz) went to the renderer, at each of
+    # the five prior amplitudes (no grid: the scale is unknown), the median one unscaled.
+    windows = drawn["window"]
+    assert windows.shape == (len(AMPLITUDE_PRIOR_MV), 252)
+    ptp = np.ptp(windows, axis=1)
+    np.testing.assert_allclose(ptp / ptp[2], np.array(AMPLITUDE_PRIOR_MV) / 2.0, rtol=1e-5)
     trace = p.digitised_trace
     assert (trace["width"], trace["height"]) == image.size
     assert 50 <= len(trace["x"]) <= model_service.TRACE_POINTS
@@ -216,7 +220,10 @@ def test_matplotlib_beat_is_digitised_redrawn_and_classified(
     detail = user_client.get(p.get_absolute_url()).content.decode()
     assert f'viewBox="0 0 {image.size[0]} {image.size[1]}"' in detail
     assert "<polyline points=" in detail and "ecg-trace-window" in detail
-    assert "Digitised from the image" in detail and "assumed (no grid" in detail
+    assert (
+        "Digitised from the image" in detail
+        and "unknown (no grid): the answer is averaged over five typical beat amplitudes" in detail
+    )
 
 
 def test_the_shaded_window_is_the_one_classified_around_the_r_wave(lead):
