@@ -24,6 +24,8 @@ Vectorised NumPy; the pairwise matrices of COSEn are n x n, meant for short seri
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 MIN_INTERVALS = 5  # a statistic over fewer defined values is NaN
@@ -74,6 +76,15 @@ def turning_point_ratio(rr: np.ndarray, skip: np.ndarray | None = None) -> float
     return float(turning[inner].mean())
 
 
+@functools.lru_cache(maxsize=8)
+def _upper(n: int) -> np.ndarray:
+    """The i < j mask of an n x n matrix, kept: building it was a third of a 90-interval
+    window's COSEn, and the windowed detector asks for the same size every time."""
+    mask = np.triu(np.ones((n, n), dtype=bool), k=1)
+    mask.flags.writeable = False
+    return mask
+
+
 def coefficient_of_sample_entropy(
     rr: np.ndarray,
     skip: np.ndarray | None = None,
@@ -94,7 +105,7 @@ def coefficient_of_sample_entropy(
     # and of length 2; pairs i < j only.
     d1 = np.abs(x[:-1, None] - x[None, :-1])
     d2 = np.maximum(d1, np.abs(x[1:, None] - x[None, 1:]))
-    upper = np.triu(np.ones_like(d1, dtype=bool), k=1)
+    upper = _upper(d1.shape[0])
     a1, a2 = d1[upper], d2[upper]
     tol = r
     while tol <= r_max + 1e-12:
