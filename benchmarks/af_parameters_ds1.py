@@ -1,4 +1,7 @@
-"""Issue 20, point 3: the grid on DS1 that chose the AF detector's parameters.
+"""Issue 20, point 3: the grid on DS1 that chose the irregularity AF detector's parameters.
+
+Its rule (AF_ON 0.08 / AF_OFF 0.056) shipped until the COSEn rule of ``af_cosen_ds1.py`` won
+on DS1; this grid scores the irregularity rule alone (``AF_COSEN_ON`` off for the call).
 
     python benchmarks/af_parameters_ds1.py [--data-dir ../shared/data/mitdb]
 
@@ -68,8 +71,10 @@ def score(rows: dict[str, dict], point: dict[str, float]) -> dict:
     """Pooled EC57 scores of the detector with ``point``'s parameters (module constants set for
     the call, then restored)."""
     saved = {name: getattr(rules, name) for name in ("AF_WINDOW", "AF_LAGS", "AF_ON", "AF_OFF",
-                                                     "AF_MIN_S", "AF_MIN_SHARE")}  # fmt: skip
+                                                     "AF_MIN_S", "AF_MIN_SHARE",
+                                                     "AF_COSEN_ON")}  # fmt: skip
     try:
+        rules.AF_COSEN_ON = None  # this grid is of the irregularity rule alone
         for name, value in point.items():
             if name != "off_over_on":
                 setattr(rules, name, value)
@@ -112,9 +117,11 @@ def main() -> None:
             f"worst {row['worst']:.4f}  " + "  ".join(f"{k} {v}" for k, v in row["point"].items())
         )
     chosen = ranked[0]["point"]
+    # The irregularity rule this grid chose (AF_ON 0.08, off / on 0.7) was replaced by the
+    # COSEn rule of af_cosen_ds1.py; shipped AF_ON / AF_OFF are None then.
     shipped = {"AF_WINDOW": rules.AF_WINDOW, "AF_LAGS": rules.AF_LAGS, "AF_ON": rules.AF_ON,
-               "off_over_on": round(rules.AF_OFF / rules.AF_ON, 3), "AF_MIN_S": rules.AF_MIN_S,
-               "AF_MIN_SHARE": rules.AF_MIN_SHARE}  # fmt: skip
+               "AF_OFF": rules.AF_OFF, "AF_COSEN_ON": rules.AF_COSEN_ON,
+               "AF_MIN_S": rules.AF_MIN_S, "AF_MIN_SHARE": rules.AF_MIN_SHARE}  # fmt: skip
     print(f"\nchosen {chosen}\nshipped {shipped}")
     RESULTS.write_text(json.dumps({
         "records": list(DS1_RECORDS),

@@ -13,20 +13,23 @@ it, and the other way round) and duration sensitivity / positive predictivity (o
 seconds over reference / detected seconds), pooled over records (each record's times are
 shifted so no two records overlap).
 
-AF is scored five ways on the same beats: the app (the rhythm detector of
+AF is scored six ways on the same beats: the app (the rhythm detector of
 ``ecg.features.episodes``: intervals around a classified V and isolated premature beats left
 out, uncertain beats' intervals kept, no interval over unreadable signal), the same without its
 edge refinement, the same without any beat class (RR intervals alone), the library without
-states (every beat's model class, no quality), and the classical RR-irregularity baseline
+states (every beat's model class, no quality), the irregularity rule shipped before the COSEn
+one (``AF_ON`` 0.08 / ``AF_OFF`` 0.056) and the classical RR-irregularity baseline
 (``af_baseline``: a normalised RMSSD over every interval, ectopy and all).
 
-The AF parameters (``AF_WINDOW``, ``AF_LAGS``, ``AF_ON``, ``AF_OFF``, ``AF_MIN_S``,
-``AF_MIN_SHARE``) were chosen on DS1 (its AF records are 201 and 203): the grid point with the
-best worst of the four EC57 scores (``benchmarks/af_parameters_ds1.py``). Nothing here is tuned;
+The AF parameters were chosen on DS1 (its AF records are 201 and 203): ``AF_WINDOW``,
+``AF_LAGS``, ``AF_MIN_S``, ``AF_MIN_SHARE`` as the grid point with the best worst of the four
+EC57 scores (``benchmarks/af_parameters_ds1.py``), then the COSEn rule (``AF_COSEN_ON`` /
+``AF_COSEN_OFF``) over the irregularity one by the same criterion
+(``benchmarks/af_cosen_ds1.py``). Nothing here is tuned;
 DS2 (AF in 202, 210, 219, 221, 222) is reported as held out. Results go to
 ``benchmarks/results/episodes.json``. ``--af-on X --results PATH`` scores another threshold
-(``AF_OFF`` = 0.7 X) without changing the shipped one: ``--af-on 0.03 --results
-benchmarks/results/episodes_af_on_ptbxl.json`` is the PTB-XL choice
+(``AF_OFF`` = 0.7 X, the irregularity rule alone) without changing the shipped one: ``--af-on
+0.03 --results benchmarks/results/episodes_af_on_ptbxl.json`` is the PTB-XL choice
 (``af_parameters_ptbxl.py``), measured and not shipped.
 """
 
@@ -73,8 +76,9 @@ REFERENCE_RHYTHMS = {
 }
 RECORD_SPAN_S = 10_000.0  # > a 30-minute record: pooled records never overlap
 TARGET = 0.90  # issue 20: AF episode and duration Se and +P >= 90 %
-AF_PARAMETERS = ("AF_WINDOW", "AF_LAGS", "AF_ON", "AF_OFF", "AF_MIN_SHARE", "AF_MIN_S",
-                 "AF_MERGE_S", "BASELINE_WINDOW", "BASELINE_THRESHOLD")  # fmt: skip
+AF_PARAMETERS = ("AF_WINDOW", "AF_LAGS", "AF_COSEN_ON", "AF_COSEN_OFF", "AF_ON", "AF_OFF",
+                 "AF_MIN_SHARE", "AF_MIN_S", "AF_MERGE_S", "AF_EDGE", "BASELINE_WINDOW",
+                 "BASELINE_THRESHOLD")  # fmt: skip
 
 
 def record_intervals(data_dir: Path, name: str, fs: float, n_samples: int) -> dict[str, list]:
@@ -114,7 +118,20 @@ def analyse_record(data_dir: Path, name: str, bundle) -> dict[str, Any]:
         "baseline_af": [(e.start_s, e.end_s) for e in af_baseline(peaks, fs)],
         "unrefined_af": [(e.start_s, e.end_s) for e in app_af(analysis, fs, refine_edges=False)],
         "classless_af": [(e.start_s, e.end_s) for e in app_af(analysis, fs, classes=False)],
+        "irregularity_af": [(e.start_s, e.end_s) for e in irregularity_rule_af(analysis, fs)],
     }
+
+
+def irregularity_rule_af(analysis, fs: float) -> list:
+    """The app's AF detector with the irregularity rule shipped before the COSEn one (AF_ON
+    0.08 / AF_OFF 0.056, no COSEn), on the same beats."""
+    saved = {name: getattr(rules, name) for name in ("AF_ON", "AF_OFF", "AF_COSEN_ON")}
+    rules.AF_ON, rules.AF_OFF, rules.AF_COSEN_ON = 0.08, 0.056, None
+    try:
+        return app_af(analysis, fs)
+    finally:
+        for name, value in saved.items():
+            setattr(rules, name, value)
 
 
 def app_af(analysis, fs: float, *, refine_edges: bool = True, classes: bool = True) -> list:
@@ -155,13 +172,15 @@ def main() -> None:
         "--af-on",
         type=float,
         default=None,
-        help="score another AF_ON (AF_OFF = 0.7 x it), e.g. the PTB-XL choice of "
-        "af_parameters_ptbxl.py; the shipped detector is unchanged",
+        help="score the irregularity rule alone at AF_ON X (AF_OFF = 0.7 X, no COSEn), e.g. "
+        "0.08 (shipped before the COSEn rule) or the PTB-XL choice of af_parameters_ptbxl.py; "
+        "the shipped detector is unchanged",
     )
     parser.add_argument("--results", default=None, help=f"JSON path (default {RESULTS.name})")
     args = parser.parse_args()
-    if args.af_on is not None:
+    if args.af_on is not None:  # the irregularity rule alone, as the PTB-XL study scored it
         rules.AF_ON, rules.AF_OFF = args.af_on, round(0.7 * args.af_on, 4)
+        rules.AF_COSEN_ON = rules.AF_COSEN_OFF = None
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     if data_dir is None or not data_dir.is_dir():
         sys.exit("MIT-BIH not found (../shared/data/mitdb or --data-dir)")
@@ -194,6 +213,7 @@ def main() -> None:
             "library_without_states": pooled(rows, "no_states_af", "AF", records),
             "app_without_edge_refinement": pooled(rows, "unrefined_af", "AF", records),
             "app_without_beat_classes": pooled(rows, "classless_af", "AF", records),
+            "irregularity_rule_before_cosen": pooled(rows, "irregularity_af", "AF", records),
             "rr_irregularity_baseline": pooled(rows, "baseline_af", "AF", records),
         }
         for group, records in groups.items()
@@ -223,9 +243,11 @@ def main() -> None:
         "af_parameters_chosen_on": (
             "DS1 (AF records 201, 203): the best worst of the four EC57 scores over a grid of "
             "window (40, 60, 90), lags (2, 3), on (0.05-0.10), off / on (0.7, 1.0), minimum "
-            "duration (20, 30 s), minimum share (0.25, 0.5), scored without the edge refinement "
-            "(its DS1 figures: app_without_edge_refinement); never on DS2. The edge refinement "
-            "came after, for the synthetic tests' onsets. Baseline: as first shipped."
+            "duration (20, 30 s), minimum share (0.25, 0.5), scored without the edge refinement; "
+            "never on DS2. The edge refinement came after, for the synthetic tests' onsets. "
+            "Then the COSEn rule (AF_COSEN_ON / AF_COSEN_OFF) replaced the irregularity one "
+            "(AF_ON 0.08 / AF_OFF 0.056: irregularity_rule_before_cosen) by the same criterion "
+            "on DS1 (benchmarks/af_cosen_ds1.py). Baseline: as first shipped."
         ),
         "af_on_override": (
             None
@@ -247,7 +269,8 @@ def main() -> None:
     for group, scores in af.items():
         print(f"\nAF, {group} ({scores['records']} records)")
         keys = ("app", "app_without_edge_refinement", "app_without_beat_classes",
-                "library_without_states", "rr_irregularity_baseline")  # fmt: skip
+                "library_without_states", "irregularity_rule_before_cosen",
+                "rr_irregularity_baseline")  # fmt: skip
         for key in keys:
             s = scores[key]
             print(f"  {key:30s} episode Se {s['episode_sensitivity']} +P "

@@ -4,14 +4,17 @@ Pure functions of beat times (samples at ``fs``) and beat classes. Each episode 
 start and an end (seconds) and its number of beats:
 
 * ``AF``: atrial fibrillation / flutter, read from the rhythm, not from the class mix. Over a
-  sliding window of ``AF_WINDOW`` RR intervals, the median of each interval's smallest
-  difference from the ``AF_LAGS`` intervals before it, over the median RR
-  (``af_irregularity``): AF is irregular at every lag, while sinus rhythm, bigeminy, trigeminy
-  and a premature beat with its pause repeat within three. The classes only leave out the
-  intervals around a classified V; isolated premature beats in a regular rhythm are found from
-  the RR intervals. An episode starts above ``AF_ON`` and ends at ``AF_OFF`` (hysteresis); gaps
-  under ``AF_MERGE_S`` are bridged, episodes under ``AF_MIN_S`` dropped. The classical
-  baseline (``af_baseline``: normalised RMSSD over every interval) is kept for the benchmark;
+  sliding window of ``AF_WINDOW`` RR intervals, the coefficient of sample entropy (COSEn,
+  ``ecg.features.af_features.windowed_cosen``): AF's next interval is unpredictable, while
+  sinus rhythm, sinus arrhythmia's slow swings, bigeminy and trigeminy repeat. The classes only
+  leave out the intervals into and out of a classified V; isolated premature beats in a regular
+  rhythm are found from the RR intervals. An episode starts above ``AF_COSEN_ON`` and ends at
+  ``AF_COSEN_OFF`` (hysteresis); gaps under ``AF_MERGE_S`` are bridged, episodes under
+  ``AF_MIN_S`` dropped; its edges then move to where the lag differences turn irregular. The
+  former statistic (``af_irregularity``: the median of each interval's smallest difference
+  from the ``AF_LAGS`` before it, over the median RR) is still computed, for the edges and for
+  a rule that needs both (``AF_ON``). The classical baseline (``af_baseline``: normalised
+  RMSSD over every interval) is kept for the benchmark;
 * ``VT`` / ``SVT``: runs of at least 3 consecutive V / A beats faster than 100 bpm;
 * ``VFL``: runs of at least 3 consecutive flutter (``!``) beats;
 * ``bigeminy`` / ``trigeminy``: at least 3 cycles of one V after every one / two other beats;
@@ -40,15 +43,26 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ecg.features.af_features import windowed_cosen
 from ecg.features.beat_states import CLASSIFIED, UNREADABLE
 
 # AF: chosen on DS1 (its AF records are 201 and 203) by the best worst of the four EC57 scores
 # over a grid (benchmarks/af_parameters_ds1.py, docs/episodes.md); never on DS2.
 AF_WINDOW = 90  # RR intervals per irregularity window (about 70 s at 75 bpm)
 AF_LAGS = 3  # each interval against the 3 before it: bigeminy and trigeminy repeat within 3
-AF_ON = 0.08  # irregularity that starts an episode
-AF_OFF = 0.056  # and that ends it (0.7 x AF_ON: hysteresis)
 AF_MIN_SHARE = 0.5  # of a window's intervals left after ectopy, or the window has no score
+# The episode rule: COSEn (ecg.features.af_features.windowed_cosen) of the same windows above
+# AF_COSEN_ON starts an episode, above AF_COSEN_OFF keeps it going; the irregularity
+# (af_irregularity) above AF_ON / AF_OFF is needed too when AF_ON is set. Chosen on DS1 over
+# the shipped irregularity rule (AF_ON 0.08 / AF_OFF 0.056, no COSEn) by
+# benchmarks/af_cosen_ds1.py's written rule: COSEn alone won; DS2 only reported.
+AF_COSEN_ON: float | None = -0.6
+AF_COSEN_OFF: float | None = -0.8
+AF_ON: float | None = None  # irregularity that must also start an episode (None: not needed)
+AF_OFF: float | None = None  # and keep it going
+# A lag difference above this marks an irregular interval for the edge refinement (the DS1
+# AF_OFF when the refinement was added; kept apart so a new rule does not move it).
+AF_EDGE = 0.056
 AF_MIN_S = 30.0
 AF_MERGE_S = 10.0
 PREMATURE_CONTEXT = 9  # intervals of the local median for an isolated premature beat
@@ -258,20 +272,25 @@ def af_irregularity(
 ) -> np.ndarray:
     """Per RR interval, ``rr_irregularity`` within its unbroken stretch of usable intervals
     (``usable_intervals``; NaN outside them). The beat classes only leave out intervals next to
-    a classified V (the interval into it, out of it and the one after its pause); isolated
-    premature beats are found from the RR intervals alone (``isolated_premature``). An uncertain
-    beat's intervals count: its timing is known even when its class is not."""
+    a classified V (the interval into it and the one out of it; the interval after a
+    compensatory pause is not left out); isolated premature beats are found from the RR
+    intervals alone (``isolated_premature``). An uncertain beat's intervals count: its timing
+    is known even when its class is not."""
     return _af_scores(peaks, labels, fs, states=states, usable=usable)[0]
+
+
+def _uses_cosen() -> bool:
+    return AF_COSEN_ON is not None
 
 
 def ventricular_skip(ventricular: np.ndarray) -> np.ndarray:
     """Per RR interval (one fewer than ``ventricular``, a flag per beat): the intervals into and
-    out of a V beat, which the AF statistic leaves out."""
+    out of a V beat, which the AF statistic leaves out (not the one after a pause that
+    follows)."""
     v = np.asarray(ventricular, dtype=bool)
     skip = np.zeros(max(v.size - 1, 0), dtype=bool)
     if skip.size:
         skip |= v[1:] | v[:-1]
-        skip[1:] |= v[1:-1]
     return skip
 
 
@@ -292,9 +311,11 @@ def _af_scores(
     *,
     states: Sequence[str] | None,
     usable: np.ndarray | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    cosen: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per interval: the window score (``af_irregularity``), the lag difference (NaN where left
-    out) and whether the interval is usable for AF."""
+    out), whether the interval is usable for AF and the window's COSEn (``windowed_cosen``
+    over the same windows, the same intervals left out; all NaN unless ``cosen``)."""
     peaks = np.asarray(peaks, np.int64)
     rr = np.diff(peaks.astype(np.float64)) / fs
     ok = (rr >= 0.2) & (rr <= 3.0)
@@ -307,13 +328,18 @@ def _af_scores(
             ventricular &= np.asarray(states) == CLASSIFIED
         skip = ventricular_skip(ventricular)
     values, diffs = np.full(rr.size, np.nan), np.full(rr.size, np.nan)
+    entropy = np.full(rr.size, np.nan)
     for a, b in _intervals_from_mask(ok):
         if b - a < AF_WINDOW:
             continue
         stretch_skip = premature_skip(rr[a:b], skip[a:b])
         values[a:b] = rr_irregularity(rr[a:b], stretch_skip)
         diffs[a:b] = _lag_differences(rr[a:b], stretch_skip)
-    return values, diffs, ok
+        if cosen:
+            entropy[a:b] = windowed_cosen(
+                rr[a:b], stretch_skip, width=AF_WINDOW, min_share=AF_MIN_SHARE
+            )
+    return values, diffs, ok, entropy
 
 
 def _change_point(irregular: np.ndarray) -> int:
@@ -333,7 +359,7 @@ def _refined(
     runs: list[tuple[int, int]], diffs: np.ndarray, ok: np.ndarray
 ) -> list[tuple[int, int]]:
     """Each run (intervals a .. b-1) with its start and end moved to where the intervals turn
-    irregular / regular (each lag difference above ``AF_OFF`` or not), searched from a window
+    irregular / regular (each lag difference above ``AF_EDGE`` or not), searched from a window
     before to half a window inside each edge, and only outwards; never into a neighbouring run
     or past an unusable interval. The window median moves only once most of the window is AF,
     so the raw edges lag the onset and lead the offset by tens of beats (24-67 on the tests'
@@ -348,25 +374,42 @@ def _refined(
         lo, hi = max(a - AF_WINDOW, before), min(a + AF_WINDOW // 2, b)
         keep = np.flatnonzero(~np.isnan(diffs[lo:hi])) + lo
         if keep.size >= 2:
-            start = min(a, int(keep[_change_point(diffs[keep] > AF_OFF)]))
+            start = min(a, int(keep[_change_point(diffs[keep] > AF_EDGE)]))
         lo, hi = max(b - AF_WINDOW // 2, start + 1), min(b + AF_WINDOW, after)
         keep = np.flatnonzero(~np.isnan(diffs[lo:hi])) + lo
         if keep.size >= 2:
-            end = max(b, int(keep[_change_point(diffs[keep] > AF_OFF)]))
+            end = max(b, int(keep[_change_point(diffs[keep] > AF_EDGE)]))
         if end > start:
             out.append((start, end))
     return out
 
 
-def _hysteresis(score: np.ndarray, on: float, off: float) -> np.ndarray:
-    """True from where ``score`` rises above ``on`` until it falls to ``off`` or below (NaN
-    ends an episode and starts none)."""
-    out = np.zeros(score.size, dtype=bool)
+def _hysteresis(start: np.ndarray, stay: np.ndarray) -> np.ndarray:
+    """True from where ``start`` is True for as long as ``stay`` is (a score above its ``on``
+    and above its ``off`` threshold: NaN compares False, so it ends an episode and starts
+    none)."""
+    out = np.zeros(start.size, dtype=bool)
     active = False
-    for i, value in enumerate(score.tolist()):
-        active = value > (off if active else on)  # NaN compares False
+    for i, (begin, go_on) in enumerate(zip(start.tolist(), stay.tolist(), strict=True)):
+        active = go_on if active else begin
         out[i] = active
     return out
+
+
+def af_window_flags(score: np.ndarray, entropy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per interval, whether its window may start an AF episode and whether it may keep one
+    going: the window's COSEn (``entropy``) above ``AF_COSEN_ON`` / ``AF_COSEN_OFF`` when set,
+    and the irregularity (``score``) above ``AF_ON`` / ``AF_OFF`` when set. NaN is never
+    above."""
+    with np.errstate(invalid="ignore"):
+        if AF_ON is None:  # COSEn alone (or no rule at all: then no window starts one)
+            start = stay = np.full(score.size, AF_COSEN_ON is not None)
+        else:
+            start, stay = score > AF_ON, score > AF_OFF
+        if AF_COSEN_ON is not None:
+            off = AF_COSEN_ON if AF_COSEN_OFF is None else AF_COSEN_OFF
+            start, stay = start & (entropy > AF_COSEN_ON), stay & (entropy > off)
+    return start, stay
 
 
 def af_episodes(
@@ -378,18 +421,35 @@ def af_episodes(
     usable: np.ndarray | None = None,
     refine_edges: bool = True,
 ) -> list[Episode]:
-    """AF / flutter episodes: ``af_irregularity`` above ``AF_ON`` until it falls to ``AF_OFF``;
-    gaps under ``AF_MERGE_S`` bridged unless an unusable interval lies in the gap; episodes under
+    """AF / flutter episodes: from where a window may start one until none may keep it going
+    (``af_window_flags``: the window's COSEn above ``AF_COSEN_ON`` / ``AF_COSEN_OFF``, and
+    ``af_irregularity`` above ``AF_ON`` / ``AF_OFF`` when the rule uses it); gaps under
+    ``AF_MERGE_S`` bridged unless an unusable interval lies in the gap; episodes under
     ``AF_MIN_S`` dropped; then each edge moved out to where the rhythm turns irregular
     (``refine_edges``; off only for the benchmark's comparison). Never across an unreadable
     stretch (``usable``)."""
     peaks = np.asarray(peaks, np.int64)
     if peaks.size <= AF_WINDOW:
         return []
-    score, diffs, ok = _af_scores(peaks, labels, fs, states=states, usable=usable)
+    scores = _af_scores(peaks, labels, fs, states=states, usable=usable, cosen=_uses_cosen())
+    return af_episodes_from_scores(peaks, fs, scores, usable=usable, refine_edges=refine_edges)
+
+
+def af_episodes_from_scores(
+    peaks: np.ndarray,
+    fs: float,
+    scores: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    *,
+    usable: np.ndarray | None = None,
+    refine_edges: bool = True,
+) -> list[Episode]:
+    """``af_episodes`` from its per-interval scores (``_af_scores``), so a parameter search
+    (``benchmarks/af_cosen_ds1.py``) computes them once per record, not once per point."""
+    peaks = np.asarray(peaks, np.int64)
+    score, diffs, ok, entropy = scores
     broken = np.concatenate([[0], np.cumsum(_broken(usable, peaks.size))])
     merged: list[list[int]] = []  # [first beat, last beat] of each episode
-    for a, b in _intervals_from_mask(_hysteresis(score, AF_ON, AF_OFF)):  # beats a .. b
+    for a, b in _intervals_from_mask(_hysteresis(*af_window_flags(score, entropy))):  # a .. b
         if (
             merged
             and (peaks[a] - peaks[merged[-1][1]]) / fs < AF_MERGE_S

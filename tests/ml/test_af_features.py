@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 
 from ecg.features.af_features import (
+    COSEN_STEP,
     coefficient_of_sample_entropy,
     ectopic_skip,
     lag_irregularity,
     normalised_rmssd,
     turning_point_ratio,
+    windowed_cosen,
 )
 
 
@@ -69,3 +71,61 @@ def test_too_few_intervals_give_nan():
                     coefficient_of_sample_entropy):  # fmt: skip
         assert math.isnan(feature(rr))
     assert math.isnan(lag_irregularity(fibrillation(0), np.ones(15, dtype=bool)))
+
+
+# -- COSEn over the AF detector's windows (windowed_cosen) ------------------------------------
+
+WIDTH = 90
+
+
+def sinus_arrhythmia(seed: int, n: int = 400) -> np.ndarray:
+    """Sinus rhythm whose RR swings +-0.12 s with breathing (a 4.5 s cycle): large, slow
+    changes between beats, never irregular from one beat to the next."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) * 0.9
+    return 0.9 + 0.12 * np.sin(2 * np.pi * t / 4.5) + 0.005 * rng.standard_normal(n)
+
+
+def windowed(rr: np.ndarray, skip=None) -> np.ndarray:
+    return windowed_cosen(rr, skip, width=WIDTH, min_share=0.5)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_windowed_cosen_separates_af_from_regular_patterned_and_breathing_rhythms(seed):
+    from ecg.features.episodes import AF_COSEN_OFF, AF_COSEN_ON
+
+    rng = np.random.default_rng(seed)
+    af = windowed(rng.uniform(0.4, 1.1, 400))
+    assert np.all(af > AF_COSEN_OFF) and np.median(af) > AF_COSEN_ON
+    not_af = {
+        "regular": regular(seed, 400),
+        "bigeminy": np.tile([0.55, 1.05], 200) + 0.005 * rng.standard_normal(400),
+        "sinus arrhythmia": sinus_arrhythmia(seed),
+    }
+    for name, rr in not_af.items():
+        values = windowed(rr)
+        assert not np.isnan(values).any(), name
+        assert np.all(values < AF_COSEN_OFF), name  # never even keeps an episode going
+
+
+def test_windowed_cosen_is_each_windows_cosen_every_step():
+    rr = np.random.default_rng(4).uniform(0.4, 1.1, 300)
+    skip = np.zeros(rr.size, dtype=bool)
+    skip[100:103] = True  # as ectopy: removed from the windows that hold them
+    values = windowed(rr, skip)
+    for start in (0, 5 * COSEN_STEP, 20 * COSEN_STEP, rr.size - WIDTH):
+        expected = coefficient_of_sample_entropy(
+            rr[start : start + WIDTH], skip[start : start + WIDTH]
+        )
+        assert values[start + WIDTH // 2] == pytest.approx(expected)
+    # The first and last half-windows take the first and last window's value.
+    assert np.all(values[: WIDTH // 2] == values[WIDTH // 2])
+    assert np.all(values[rr.size - WIDTH // 2 :] == values[rr.size - WIDTH // 2])
+
+
+def test_windowed_cosen_is_nan_where_too_little_is_left_or_too_short():
+    rr = np.random.default_rng(5).uniform(0.4, 1.1, 200)
+    skip = np.zeros(rr.size, dtype=bool)
+    skip[::3] = skip[1::3] = True  # two thirds left out everywhere: under the 0.5 share
+    assert np.isnan(windowed(rr, skip)).all()
+    assert np.isnan(windowed(rr[: WIDTH - 1])).all()

@@ -277,3 +277,70 @@ def test_windowed_medians_a_block_at_a_time_equal_one_call(monkeypatch):
     monkeypatch.setattr(episodes, "WINDOW_BLOCK", 333)
     blocks = episodes._windowed(rr, 90, episodes._median_if_enough)
     np.testing.assert_array_equal(blocks, one_call)
+
+
+# -- the COSEn window rule (issue 20; chosen by benchmarks/af_cosen_ds1.py) --------------------
+
+
+def test_sinus_arrhythmia_with_slow_breathing_swings_is_not_af():
+    # RR swinging +-0.12 s over a 4.5 s breath: large changes, but smooth ones.
+    rng = np.random.default_rng(7)
+    t = np.arange(600) * 0.9
+    rr = 0.9 + 0.12 * np.sin(2 * np.pi * t / 4.5) + 0.005 * rng.standard_normal(600)
+    peaks, labels = beats(rr)
+    assert af_episodes(peaks, labels, FS) == []
+    assert "AF" not in kinds(detect_episodes(peaks, labels, FS))
+
+
+def test_bigeminy_is_not_af_even_when_no_beat_is_called_v():
+    rr = np.tile([0.55, 1.05], 300) + 0.005 * np.random.default_rng(8).standard_normal(600)
+    peaks, _ = beats(rr)
+    assert af_episodes(peaks, np.full(peaks.size, "N"), FS) == []
+    assert af_episodes(peaks, None, FS) == []
+
+
+def af_between_sinus(seed: int = 9):
+    rng = np.random.default_rng(seed)
+    regular = 0.8 + 0.01 * rng.standard_normal(200)
+    return beats(np.concatenate([regular, rng.uniform(0.4, 1.1, 300), regular]))
+
+
+def test_af_episodes_interface_and_scores_computed_once_give_the_same():
+    from ecg.features import episodes
+
+    peaks, labels = af_between_sinus()
+    found = af_episodes(peaks, labels, FS)
+    assert kinds(found) == ["AF"] and found[0].beats > 250
+    assert found[0].label == "Atrial fibrillation / flutter"
+    scores = episodes._af_scores(peaks, labels, FS, states=None, usable=None, cosen=True)
+    assert episodes.af_episodes_from_scores(peaks, FS, scores) == found
+    assert len(scores) == 4 and all(len(s) == peaks.size - 1 for s in scores)
+    assert af_episodes(peaks[:50], labels[:50], FS) == []  # shorter than one window
+
+
+def test_the_rule_needs_cosen_and_the_irregularity_when_both_are_set(monkeypatch):
+    from ecg.features import episodes
+
+    peaks, labels = af_between_sinus()
+    monkeypatch.setattr(episodes, "AF_ON", 0.08)
+    monkeypatch.setattr(episodes, "AF_OFF", 0.056)
+    assert kinds(af_episodes(peaks, labels, FS)) == ["AF"]  # both above
+    monkeypatch.setattr(episodes, "AF_COSEN_ON", 5.0)  # COSEn can never reach this
+    assert af_episodes(peaks, labels, FS) == []
+    monkeypatch.setattr(episodes, "AF_COSEN_ON", None)  # the former irregularity rule alone
+    assert kinds(af_episodes(peaks, labels, FS)) == ["AF"]
+    monkeypatch.setattr(episodes, "AF_ON", 5.0)
+    assert af_episodes(peaks, labels, FS) == []
+
+
+def test_shipped_af_rule_is_the_one_chosen_on_ds1():
+    import json
+    from pathlib import Path
+
+    from ecg.features import episodes
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks/results/af_cosen_ds1.json"
+    result = json.loads(path.read_text())
+    point = result["report"]["chosen_on_ds1" if result["replaces_shipped"] else "shipped"]
+    for name in ("AF_ON", "AF_OFF", "AF_COSEN_ON", "AF_COSEN_OFF"):
+        assert getattr(episodes, name) == point["point"][name], name
