@@ -126,3 +126,18 @@ def test_fusion_setting_from_metadata():
     )
     with pytest.raises(ValueError, match="unknown fusion rule"):
         fusion_setting({"lead_fusion": {"rule": "max"}})
+
+
+def test_the_shipped_recording_model_names_a_valid_fusion():
+    """models/recording_mixed.json's entry (written by benchmarks/lead_fusion_study.py) parses."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "models" / "recording_mixed.json"
+    metadata = json.loads(path.read_text())
+    setting = fusion_setting(metadata)
+    if setting is None:
+        pytest.skip("the shipped model does not fuse leads")
+    assert setting.rule in RULES
+    assert 0.0 < setting.uncertain_below < 1.0
+    assert fusion_applies("V1", metadata["leads"])
