@@ -315,7 +315,34 @@ def reported(data: dict[str, np.ndarray], classes: list[str], rules: list[str], 
         entry["second_lead_share"] = round(consult_share(data, classes, rule), 4)
         if "patients" in data:
             entry["record_level"] = record_f1(data, probs, classes)
+        else:  # MIT-BIH: which records a rule helps or hurts, and where each class's beats go
+            entry["per_record_se"] = per_record_se(data, probs, classes)
+        entry["confusion"] = {
+            "rows": "reference class, columns: call, classes in model order",
+            "matrix": confusion_of(data["y"], probs, classes),
+        }
         out[rule] = entry
+    return out
+
+
+def confusion_of(y: np.ndarray, probs: np.ndarray, classes: list[str]) -> list[list[int]]:
+    from ecg.training.metrics import confusion_matrix
+
+    return confusion_matrix(y, probs.argmax(axis=1), len(classes)).astype(int).tolist()
+
+
+def per_record_se(data: dict[str, np.ndarray], probs: np.ndarray, classes: list[str]) -> dict:
+    """Per record: [beats, Se] of each class with at least 20 beats in it."""
+    pred = probs.argmax(axis=1)
+    out = {}
+    for name in np.unique(data["records"]):
+        mask = data["records"] == name
+        out[str(name)] = {
+            classes[c]: [int((data["y"][mask] == c).sum()),
+                         round(float((pred[mask][data["y"][mask] == c] == c).mean()), 4)]
+            for c in range(len(classes))
+            if (data["y"][mask] == c).sum() >= 20
+        }  # fmt: skip
     return out
 
 
