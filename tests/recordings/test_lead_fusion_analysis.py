@@ -88,3 +88,13 @@ def test_primary_lead_only_without_a_usable_second_lead_or_flag(tiny_rr_bundle, 
     assert "lead_fusion" not in result.summary
     first = lead_probabilities(bundle, rec, 0, result.beats.samples)
     np.testing.assert_allclose(result.beats.probabilities, first, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("leads", "fused_with"),
+    [(["MLII", "V5", "V1"], "V1"), (["MLII", "V2", "V5"], "V5")],
+)
+def test_v1_is_preferred_and_an_untrained_lead_is_passed_over(fusing, leads, fused_with):
+    bundle = with_metadata(fusing, leads=["MLII", "II", "V1", "V5"])
+    result = analyse(recording(leads), bundle)
+    assert result.summary["lead_fusion"]["second_lead"] == fused_with
