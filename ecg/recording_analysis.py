@@ -27,6 +27,7 @@ from ecg.dsp.signal import prepare_signal
 from ecg.features.beat_states import recording_states, runner_up, uncertain_threshold
 from ecg.features.beats import labels_for
 from ecg.features.episodes import detect_episodes
+from ecg.features.lead_fusion import fuse_aligned, fusion_applies, fusion_setting
 from ecg.features.rhythm import summarise
 from ecg.features.sanity import InputWarning, recording_warnings
 from ecg.io.recording_io import ParsedRecording
@@ -203,6 +204,39 @@ def classify_at(
     )
 
 
+def fuse_second_lead(
+    bundle: ModelBundle,
+    recording: ParsedRecording,
+    peaks: np.ndarray,
+    beats: BeatResults,
+    *,
+    readable: np.ndarray | None = None,
+) -> tuple[BeatResults, float | None, dict[str, Any] | None]:
+    """(beats, "uncertain below" threshold, summary entry) with the model's lead fusion
+    (``metadata["lead_fusion"]``, ``ecg.features.lead_fusion``) applied when the recording has
+    another lead the model was trained on (V1 first: bundle-branch blocks are read on V1). The
+    second lead is classified at the SAME peaks, with the same readable flags. Otherwise the
+    beats and the model's calibrated threshold are returned unchanged."""
+    setting = fusion_setting(bundle.metadata)
+    threshold = uncertain_threshold(bundle.metadata)
+    trained = trained_leads(bundle.metadata)
+    others = [i for i in range(len(recording.lead_names)) if i != recording.lead_index]
+    usable = [i for i in others if fusion_applies(recording.lead_names[i], trained)]
+    usable.sort(key=lambda i: recording.lead_names[i].strip().upper() != "V1")
+    if setting is None or not usable or not len(beats):
+        return beats, threshold, None
+    # The whole second lead is classified, not only the consulted beats: its RR and record
+    # context inputs come from all of its beats, as in the validation study.
+    second = classify_at(bundle, recording.signals[usable[0]], recording.fs, peaks,
+                         readable=readable)  # fmt: skip
+    probs = fuse_aligned(beats.samples, beats.probabilities, second.samples,
+                         second.probabilities, beats.classes, setting.rule)  # fmt: skip
+    entry = {"rule": setting.rule, "second_lead": recording.lead_names[usable[0]]}
+    if setting.uncertain_below is not None:
+        threshold = setting.uncertain_below  # refitted on fused validation probabilities
+    return replace(beats, probabilities=probs), threshold, entry
+
+
 def render_beat_images(
     metadata: dict[str, Any], signal: np.ndarray, fs: float, peaks: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -351,10 +385,13 @@ def analyse(
         progress=lambda f, m: report(0.4 + 0.5 * f, m),
     )
     timings["classify_s"] = time.perf_counter() - started
+    beats, uncertain_below, fusion = fuse_second_lead(
+        bundle, recording, peaks, beats, readable=beats_readable(quality, peaks)
+    )  # issue 17: read the beat on a trained second lead too (a metadata flag)
     report(0.9, "summarising")
     states, reasons, checks = recording_states(
         recording.signal, recording.fs, quality, samples=beats.samples, labels=beats.labels,
-        confidence=beats.confidence, uncertain_below=uncertain_threshold(bundle.metadata),
+        confidence=beats.confidence, uncertain_below=uncertain_below,
     )  # fmt: skip
     summary = summarise(
         peaks=beats.samples,
@@ -365,6 +402,8 @@ def analyse(
         states=states.tolist(),
     )
     summary.update(analysable_share=round(quality.readable_share, 4), flutter_checks=checks)
+    if fusion is not None:
+        summary["lead_fusion"] = fusion
     spans = unreadable_spans(quality)
     episodes = detect_episodes(
         beats.samples, beats.labels, recording.fs, states=states.tolist(), unreadable_s=spans

@@ -1,0 +1,100 @@
+"""Whole-recording analysis reading each beat on a trained second lead too (issue 17)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecg.io.recording_base import ParsedRecording
+from ecg.models.bundle import ModelBundle
+from ecg.recording_analysis import analyse, classify_at
+
+from .synth import beat_times, ecg
+
+FS = 360.0
+DURATION = 40.0
+
+
+def with_metadata(bundle: ModelBundle, **changes) -> ModelBundle:
+    """The same network with changed metadata (the session fixture is left as it is)."""
+    return ModelBundle(bundle.model, {**bundle.metadata, **changes}, bundle.path)
+
+
+def recording(leads: list[str]) -> ParsedRecording:
+    times = beat_times(DURATION, premature_every=5)
+    signals = np.stack([ecg(FS, DURATION, times, seed=i) * (1.0 - 0.3 * i)
+                        for i in range(len(leads))])  # fmt: skip
+    if len(leads) > 1:
+        signals[1] = -signals[1]  # a V1-like lead: mostly negative QRS, other beat images
+    return ParsedRecording(name="syn", format="wfdb", fs=FS, lead_names=leads,
+                           signals=signals.astype(np.float32), lead_index=0,
+                           source_files=["syn.dat"])  # fmt: skip
+
+
+@pytest.fixture
+def fusing(tiny_rr_bundle):
+    return with_metadata(
+        tiny_rr_bundle, leads=["MLII", "V1"], lead_fusion={"rule": "mean", "uncertain_below": 0.2}
+    )
+
+
+def lead_probabilities(bundle, rec, lead_index, samples):
+    """The probabilities the app gives each lead alone at the analysed beats."""
+    beats = classify_at(bundle, rec.signals[lead_index], rec.fs, samples)
+    assert np.array_equal(beats.samples, samples)
+    return beats.probabilities
+
+
+def test_a_trained_second_lead_is_fused_and_named_in_the_summary(fusing):
+    rec = recording(["MLII", "V1"])
+    result = analyse(rec, fusing)
+    assert result.summary["lead_fusion"] == {"rule": "mean", "second_lead": "V1"}
+    samples = result.beats.samples
+    assert len(samples) > 30
+    first = lead_probabilities(fusing, rec, 0, samples)
+    second = lead_probabilities(fusing, rec, 1, samples)
+    # A beat's probabilities are the mean of its two leads' (same peaks on both leads); the
+    # two leads differ, so this is not the primary lead's answer.
+    np.testing.assert_allclose(result.beats.probabilities, (first + second) / 2, atol=1e-3)
+    assert np.abs(first - second).max() > 1e-3
+    np.testing.assert_allclose(result.beats.probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_the_refitted_threshold_of_the_fusion_decides_uncertain_beats(fusing):
+    from ecg.features.beat_states import REASON_LOW_CONFIDENCE
+
+    rec = recording(["MLII", "V1"])
+    # The tiny model's calibrated threshold is not used: the fusion's own one is.
+    everything = with_metadata(fusing, lead_fusion={"rule": "mean", "uncertain_below": 1.01})
+    reasons = analyse(rec, everything).state_reasons.tolist()
+    assert reasons.count(REASON_LOW_CONFIDENCE) == len(reasons)
+    nothing = with_metadata(fusing, lead_fusion={"rule": "mean", "uncertain_below": 0.0})
+    assert REASON_LOW_CONFIDENCE not in analyse(rec, nothing).state_reasons.tolist()
+
+
+@pytest.mark.parametrize(
+    ("leads", "flag"),
+    [
+        (["MLII"], {"rule": "mean"}),  # a single-lead upload
+        (["MLII", "V4"], {"rule": "mean"}),  # a second lead the model was not trained on
+        (["MLII", "V1"], None),  # a model without the flag: the app as before
+        (["MLII", "V1"], {"rule": "primary"}),
+    ],
+)
+def test_primary_lead_only_without_a_usable_second_lead_or_flag(tiny_rr_bundle, leads, flag):
+    bundle = with_metadata(tiny_rr_bundle, leads=["MLII", "V1"], lead_fusion=flag)
+    rec = recording(leads)
+    result = analyse(rec, bundle)
+    assert "lead_fusion" not in result.summary
+    first = lead_probabilities(bundle, rec, 0, result.beats.samples)
+    np.testing.assert_allclose(result.beats.probabilities, first, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("leads", "fused_with"),
+    [(["MLII", "V5", "V1"], "V1"), (["MLII", "V2", "V5"], "V5")],
+)
+def test_v1_is_preferred_and_an_untrained_lead_is_passed_over(fusing, leads, fused_with):
+    bundle = with_metadata(fusing, leads=["MLII", "II", "V1", "V5"])
+    result = analyse(recording(leads), bundle)
+    assert result.summary["lead_fusion"]["second_lead"] == fused_with
