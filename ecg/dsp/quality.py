@@ -19,7 +19,9 @@ segments:
   before to 400 ms after its R peak, band-passed) with the segment's median beat. A patient's
   beats repeat one shape; electrode motion, whose band overlaps the QRS, changes every beat's
   baseline, P and T waves differently, so the correlation drops even where the QRS spikes
-  survive (the other indices stay clean-looking at 6 dB there: ``docs/calibration.md``);
+  survive (the other indices stay clean-looking at 6 dB there: ``docs/calibration.md``). A lead
+  under 360 Hz is scored on a 360 Hz grid, each beat aligned within half an original sample
+  (``TEMPLATE_FS``), so rounding R peaks to a coarse grid is not taken for noise;
 * **bSQI**: agreement (F1, 150 ms window) of two independent QRS detectors: the analysis's own
   detections and a simple energy detector here (band-pass 5-15 Hz, derivative, squaring,
   150 ms moving integration, adaptive threshold: the Pan-Tompkins recipe). On clean signal they
