@@ -19,7 +19,9 @@ segments:
   before to 400 ms after its R peak, band-passed) with the segment's median beat. A patient's
   beats repeat one shape; electrode motion, whose band overlaps the QRS, changes every beat's
   baseline, P and T waves differently, so the correlation drops even where the QRS spikes
-  survive (the other indices stay clean-looking at 6 dB there: ``docs/calibration.md``);
+  survive (the other indices stay clean-looking at 6 dB there: ``docs/calibration.md``). A lead
+  under 360 Hz is scored on a 360 Hz grid, each beat aligned within half an original sample
+  (``TEMPLATE_FS``), so rounding R peaks to a coarse grid is not taken for noise;
 * **bSQI**: agreement (F1, 150 ms window) of two independent QRS detectors: the analysis's own
   detections and a simple energy detector here (band-pass 5-15 Hz, derivative, squaring,
   150 ms moving integration, adaptive threshold: the Pan-Tompkins recipe). On clean signal they
@@ -221,31 +223,58 @@ def _spectral_indices(segments: np.ndarray, fs: float) -> tuple[np.ndarray, np.n
 
 TEMPLATE_WINDOW_S = (0.2, 0.4)  # tSQI's beat window: before and after the R peak
 TEMPLATE_MIN_BEATS = 3  # fewer beats in a segment: no median beat to compare with (NaN)
+# tSQI's alignment rate. Below it an R peak is only known to the nearest sample (10 ms at
+# 100 Hz), and a sharp QRS shifted by half a sample no longer matches its template: at 100 Hz
+# the tSQI of clean DS1 beats fell by up to 0.2 (benchmarks/quality_rates.py). Slower leads are
+# scored at this rate, each beat aligned within half an original sample.
+TEMPLATE_FS = 360.0
 
 
 def template_correlation(
     filtered: np.ndarray, fs: float, peaks: np.ndarray, bounds: np.ndarray
 ) -> np.ndarray:
     """tSQI per segment: the median correlation of its beats with the segment's median beat
-    (``filtered``: the band-passed lead; NaN where fewer than TEMPLATE_MIN_BEATS fit)."""
-    before, after = (int(round(s * fs)) for s in TEMPLATE_WINDOW_S)
+    (``filtered``: the band-passed lead; NaN where fewer than TEMPLATE_MIN_BEATS fit). A lead
+    under TEMPLATE_FS is upsampled to it first and each beat may shift by up to half an original
+    sample to meet the median beat (the R peak's rounding to the sample grid); at TEMPLATE_FS
+    and above nothing changes."""
+    lag = 0
     peaks = np.sort(np.asarray(peaks, np.int64))
-    peaks = peaks[(peaks >= before) & (peaks + after < filtered.size)]
+    if fs < TEMPLATE_FS and float(fs).is_integer():  # (a fractional rate: scored as it is)
+        filtered = sps.resample_poly(filtered, int(TEMPLATE_FS), int(fs))
+        peaks = np.round(peaks * TEMPLATE_FS / fs).astype(np.int64)
+        bounds = np.round(np.asarray(bounds) * TEMPLATE_FS / fs).astype(np.int64)
+        lag = int(np.ceil(0.5 * TEMPLATE_FS / fs))
+        fs = TEMPLATE_FS
+    before, after = (int(round(s * fs)) for s in TEMPLATE_WINDOW_S)
+    peaks = peaks[(peaks >= before + lag) & (peaks + after + lag < filtered.size)]
     out = np.full(len(bounds), np.nan)
     if peaks.size < TEMPLATE_MIN_BEATS:
         return out
-    windows = filtered[peaks[:, None] + np.arange(-before, after + 1)[None, :]]
-    windows = windows - windows.mean(axis=1, keepdims=True)
+    shifts = np.arange(-lag, lag + 1)
+    # (beats, shifts, samples): every beat's window at every allowed shift (one shift, 0, at
+    # TEMPLATE_FS and above)
+    offsets = shifts[None, :, None] + np.arange(-before, after + 1)[None, None, :]
+    windows = filtered[peaks[:, None, None] + offsets]
+    windows = windows - windows.mean(axis=2, keepdims=True)
     segment = np.searchsorted(bounds[:, 1], peaks, side="right")
     for index in np.unique(segment[segment < len(bounds)]):
         rows = windows[segment == index]
         if len(rows) < TEMPLATE_MIN_BEATS:
             continue
-        template = np.median(rows, axis=0)
-        template = template - template.mean()
-        norms = np.linalg.norm(rows, axis=1) * np.linalg.norm(template)
-        out[index] = float(np.median((rows @ template) / np.maximum(norms, 1e-12)))
+        correlation = _correlations(rows, np.median(rows[:, lag], axis=0))
+        if lag:  # once more, against the median of the beats as aligned
+            aligned = rows[np.arange(len(rows)), correlation.argmax(axis=1)]
+            correlation = _correlations(rows, np.median(aligned, axis=0))
+        out[index] = float(np.median(correlation.max(axis=1)))
     return out
+
+
+def _correlations(rows: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """(beats, shifts) correlation of each mean-removed window with ``template``."""
+    template = template - template.mean()
+    norms = np.linalg.norm(rows, axis=2) * np.linalg.norm(template)
+    return (rows @ template) / np.maximum(norms, 1e-12)
 
 
 def readable_segments(
