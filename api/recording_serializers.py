@@ -93,6 +93,11 @@ class RecordingSummarySerializer(serializers.Serializer):
     rr = serializers.DictField(required=False, help_text="sdnn_ms, rmssd_ms, pnn50_percent, cv.")
     ectopy = serializers.ListField(child=serializers.DictField(), required=False)
     analysable_share = serializers.FloatField(required=False)
+    lead_fusion = serializers.DictField(
+        required=False,
+        help_text="Present when the classes were read on a second lead too: rule (e.g. mean: "
+        "the two leads' probabilities averaged) and second_lead (e.g. V1).",
+    )
     episodes = EpisodeSerializer(
         many=True,
         required=False,

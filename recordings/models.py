@@ -140,6 +140,17 @@ class Recording(models.Model):
         name = self.lead.strip()
         return name if name.lower().startswith("lead") else f"lead {name}"
 
+    @property
+    def leads_read_text(self) -> str:
+        """Which leads the classes were read on: the analysed lead, and the second lead when
+        the model fused its probabilities (``summary["lead_fusion"]``, issue 17)."""
+        fusion = (self.summary or {}).get("lead_fusion") or {}
+        second = fusion.get("second_lead")
+        if not second:
+            return f"classes read on {self.lead_label}"
+        rule = "averaged" if fusion.get("rule") == "mean" else f"combined ({fusion.get('rule')})"
+        return f"classes read on {self.lead_label} and lead {second} (their probabilities {rule})"
+
     def stored_files(self) -> list[models.fields.files.FieldFile]:
         return [f for f in (self.signal_file, self.reference_file, self.results_file) if f]
 

@@ -138,6 +138,7 @@ def recording_report_pdf(*, recording: Recording) -> bytes:
     rate = summary.get("heart_rate") or {}
     details = [
         ("Recording", f"{recording.name} ({recording.file_format}, {recording.lead_label})"),
+        ("Leads read", recording.leads_read_text.capitalize()),
         ("Duration", f"{recording.duration_display} at {recording.sampling_rate:g} Hz"),
         *_quality_details(recording),
         _review_detail(recording),

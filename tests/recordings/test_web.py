@@ -589,3 +589,26 @@ def test_deleting_the_owner_deletes_recordings_and_their_files(client, env, user
         users["alice"].delete()
     assert not Recording.objects.exists() and not Beat.objects.exists()
     assert media_files(env) == []
+
+
+def test_pages_say_which_leads_the_classes_were_read_on(client, env, users, tmp_path):
+    from tests.factories import build_tiny_bundle
+
+    folder = tmp_path / "fusing-model"
+    folder.mkdir()
+    build_tiny_bundle(
+        folder, "fusing", task="recording", leads=["MLII", "V1"],
+        lead_fusion={"rule": "mean", "uncertain_below": 0.2},
+    )  # fmt: skip
+    env.MODELS_DIR = folder
+    recording, _, _ = done_recording(client, users, tmp_path)
+    assert recording.summary["lead_fusion"] == {"rule": "mean", "second_lead": "V1"}
+    html = " ".join(client.get(recording.get_absolute_url()).content.decode().split())
+    assert "classes read on lead MLII and lead V1 (their probabilities averaged)" in html
+    api = client.get(reverse("api:recording-detail", args=[recording.pk])).json()
+    assert api["summary"]["lead_fusion"]["second_lead"] == "V1"
+    pdf = client.get(reverse("reports:recording-report", args=[recording.pk]))
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    # a model without the flag reads one lead, and says so
+    recording.summary.pop("lead_fusion")
+    assert recording.leads_read_text == "classes read on lead MLII"
