@@ -114,6 +114,8 @@ def _named(error: ValidationError, uploaded_file) -> ValidationError:
     """The content check's refusal with the file's name in front, its code kept."""
     name = getattr(uploaded_file, "name", None) or "upload"
     messages = " ".join(error.messages)
+    if f"“{name}”" in messages:  # the file checks name it already
+        return ValidationError(messages, code=getattr(error, "code", None))
     return ValidationError(f"“{name}”: {messages}", code=getattr(error, "code", None))
 
 
