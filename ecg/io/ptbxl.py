@@ -65,6 +65,43 @@ def default_ptbxl_dir() -> Path | None:
     return SHARED_PTBXL if SHARED_PTBXL.is_dir() else None
 
 
+# PhysioNet's copy of the version this project was built on, and the tables beside its records.
+PHYSIONET_PTBXL = "ptb-xl/1.0.1"
+PTBXL_TABLES = (TABLE, "scp_statements.csv")
+PARTIAL_DIR = ".download"
+
+
+def download_ptbxl(dest: str | Path, *, limit: int | None = None) -> Path:
+    """Fetch PTB-XL 1.0.1 from PhysioNet into ``dest``: its two tables and its 100 Hz records
+    (``records100/``, the only rate the project reads; about 1.5 GB). Needs the internet.
+
+    Files already in ``dest`` are kept (wfdb skips complete ones), so an interrupted download
+    resumes. The tables are fetched into ``dest/.download`` first and moved into place only
+    when every record is there: a folder with ``ptbxl_database.csv`` is a complete one.
+    ``limit`` fetches only the first records (a smoke test of the connection).
+    """
+    import wfdb
+
+    dest = Path(dest)
+    partial = dest / PARTIAL_DIR
+    partial.mkdir(parents=True, exist_ok=True)
+    try:
+        wfdb.dl_files(PHYSIONET_PTBXL, str(partial), list(PTBXL_TABLES))
+        names = pd.read_csv(partial / TABLE, usecols=["filename_lr"])["filename_lr"].tolist()
+        wfdb.dl_database(
+            PHYSIONET_PTBXL, str(dest), records=names[:limit] if limit else names, annotators=None
+        )
+    except (OSError, ValueError, KeyError) as exc:  # requests' errors are OSErrors
+        raise RecordError(
+            f"could not download PTB-XL from PhysioNet into {dest} ({exc}); run the command "
+            "again to resume, or get it by hand from https://physionet.org/content/ptb-xl/1.0.1/"
+        ) from exc
+    for name in PTBXL_TABLES:
+        (partial / name).replace(dest / name)
+    partial.rmdir()
+    return dest
+
+
 def load_ptbxl_table(data_dir: str | Path) -> pd.DataFrame:
     """The label table, one row per record (index ``ecg_id``), ``scp_codes`` parsed to dicts."""
     path = Path(data_dir) / TABLE
