@@ -40,7 +40,7 @@ class Command(BaseCommand):
             "--ptbxl-dir",
             help="PTB-XL folder (ptbxl_database.csv, records100/; default: $PTBXL_DIR or "
             "../shared/data/ptbxl). With --download a missing PTB-XL is fetched from PhysioNet "
-            "into it (default build/ptbxl; about 1.5 GB, resumable).",
+            "into it (default build/ptbxl; about 0.5 GB, resumable).",
         )
         parser.add_argument("--out", help="output folder (default build/train_mixed[_quick])")
         parser.add_argument(
