@@ -5,6 +5,8 @@ Long on purpose: the cache, the simulated clinician and the scoring must agree b
 
     python benchmarks/review_benchmark.py            # DS2 figures -> benchmarks/results/review.json
     python benchmarks/review_benchmark.py --choose   # the parameter grid on DS1 (no DS2 at all)
+    python benchmarks/review_benchmark.py --choose-ventricular  # ventricular_step's grid, DS1
+    ... --records 106 223   # while developing: only these records (nothing is written)
 
 For every record the shipped recording model (``shipped_recording_bundle``: the registry with
 the app's ``MODELS_DIR`` / ``RECORDING_MODEL`` / ``MODEL_RUNTIME``) classifies every annotated
@@ -30,6 +32,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import os
 import platform
 import sys
@@ -291,6 +294,9 @@ PARAMS = {
     **VOTE_SCALES,
     "confirmed_weight": corrections.CONFIRMED_WEIGHT,
     "pseudo_confidence": corrections.PSEUDO_CONFIDENCE,
+    "ventricular": corrections.VENTRICULAR,
+    "on_time": corrections.ON_TIME,
+    "ventricular_space": corrections.VENTRICULAR_SPACE,
 }
 
 GRID = {
@@ -339,12 +345,46 @@ def choose_premature(records: dict[str, dict[str, np.ndarray]]) -> dict[str, Any
             for values in itertools.product(*list(PREMATURE_GRID.values())[1:])
         ]
         for step in settings:
-            params = {**VOTE_SCALES, **step}
+            params = {**VOTE_SCALES, "ventricular": False, **step}  # chosen before that step
             rows.append(grid_point(records, chosen, params, {"premature_beats": beats, **step}))
     best = max(rows, key=lambda r: (r["validation_records"], r["ds1_all"]))
     return {
         "data": "MIT-BIH DS1; chosen by the held-out validation records "
         f"{', '.join(VALIDATION_RECORDS)}, ties by all DS1; vote scales and cut fixed",
+        "objective": objective.__doc__,
+        "grid": rows,
+        "chosen": best,
+    }
+
+
+# ventricular_step's settings, with the cut, the vote's scales and premature_step fixed at their
+# chosen values; on_time inf: the timing is not asked (shown as "off")
+VENTRICULAR_GRID = {
+    "ventricular_space": ("morphology", "features"),
+    "on_time": (0.05, 0.1, 0.2, math.inf),
+}
+
+
+def choose_ventricular(records: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
+    """``VENTRICULAR_GRID`` on DS1 (the cards protocol), chosen as ``choose`` chooses: the
+    best objective on the validation records, ties by all DS1. The row without the step
+    (``ventricular`` False: the vote and ``premature_step`` alone) is in the same choice, so
+    the step is only shipped if it comes first."""
+    chosen = confirmations(records, "cards")
+    fixed = {k: v for k, v in PARAMS.items() if k not in ("ventricular", *VENTRICULAR_GRID)}
+    settings = [{"ventricular": False}] + [
+        {"ventricular": True, **dict(zip(VENTRICULAR_GRID, values, strict=True))}
+        for values in itertools.product(*VENTRICULAR_GRID.values())
+    ]
+    rows = []
+    for step in settings:
+        shown = {k: ("off" if v == math.inf else v) for k, v in step.items()}
+        rows.append(grid_point(records, chosen, {**fixed, **step}, shown))
+    best = max(rows, key=lambda r: (r["validation_records"], r["ds1_all"]))
+    return {
+        "data": "MIT-BIH DS1; chosen by the held-out validation records "
+        f"{', '.join(VALIDATION_RECORDS)}, ties by all DS1; cut, vote scales and "
+        "premature_step fixed",
         "objective": objective.__doc__,
         "grid": rows,
         "chosen": best,
@@ -390,7 +430,11 @@ def choose(records: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
     for cut in CARD_CUTS:
         chosen = confirmations(records, "cards", cut)
         for values in itertools.product(*GRID.values()):
-            scales = {**dict(zip(GRID, values, strict=True)), "premature": False}
+            scales = {
+                **dict(zip(GRID, values, strict=True)),
+                "premature": False,
+                "ventricular": False,
+            }
             rows.append(grid_point(records, chosen, scales, {"cut_mv": cut, **scales}))
     best = max(rows, key=lambda r: (r["validation_records"], r["ds1_all"]))
     return {
@@ -450,13 +494,44 @@ def correction_timing(data: dict[str, np.ndarray]) -> dict[str, Any]:
     }
 
 
+def development(records: dict[str, dict[str, np.ndarray]], ds1: bool) -> None:
+    """``--records``: the cards protocol's figures on a few records, printed only (a subset
+    says nothing about the data set; for development)."""
+    chosen = confirmations(records, "cards")
+    if ds1:
+        settings = [{"ventricular": False}] + [
+            {"ventricular": True, **dict(zip(VENTRICULAR_GRID, values, strict=True))}
+            for values in itertools.product(*VENTRICULAR_GRID.values())
+        ]
+    else:
+        settings = [PARAMS]  # DS2: the shipped settings only, nothing chosen on it
+    for step in settings:
+        rows = simulate(records, chosen, {**PARAMS, **step})
+        s = score(rows, rows["pf"])["summary"]
+        print(
+            step,
+            f"objective {objective(rows):.4f} six {s['six_macro_f1']:.3f} "
+            f"VEB F1 {s['VEB']['F1'] or 0:.3f} SVEB F1 {s['SVEB']['F1'] or 0:.3f}",
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--choose", action="store_true", help="run the DS1 grid only")
     parser.add_argument(
         "--choose-premature", action="store_true", help="run the DS1 grid of premature_step only"
     )
+    parser.add_argument(
+        "--choose-ventricular",
+        action="store_true",
+        help="run the DS1 grid of ventricular_step only",
+    )
     parser.add_argument("--cache-only", action="store_true")
+    parser.add_argument(
+        "--records",
+        nargs="+",
+        help="only these records, figures printed and nothing written (for development)",
+    )
     args = parser.parse_args()
     from ecg.io.records import default_data_dir
 
@@ -464,8 +539,12 @@ def main() -> None:
     if data_dir is None:
         sys.exit("needs MIT-BIH (../shared/data/mitdb or $ECG_DATA_DIR)")
     bundle = shipped_recording_bundle()
-    ds1 = args.choose or args.choose_premature or args.cache_only
+    ds1 = args.choose or args.choose_premature or args.choose_ventricular or args.cache_only
     names = DS1_RECORDS if ds1 else DS2_RECORDS
+    if args.records:
+        names = [n for n in names if n in args.records]
+        if not names:
+            sys.exit("none of --records is in the data set this run reads")
     records = {}
     for name in names if not args.cache_only else DS1_RECORDS + DS2_RECORDS:
         start = time.perf_counter()
@@ -473,12 +552,21 @@ def main() -> None:
         print(f"{name}: {len(records[name]['probs'])} beats {time.perf_counter() - start:.1f} s")
     if args.cache_only:
         return
+    if args.records:
+        development(records, ds1)
+        return
     previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     if args.choose:
         previous["choice"] = choose(records)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(previous, indent=1) + "\n")
         print("chosen:", previous["choice"]["chosen"])
+        return
+    if args.choose_ventricular:
+        previous["choice_ventricular"] = choose_ventricular(records)
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(previous, indent=1) + "\n")
+        print("chosen:", previous["choice_ventricular"]["chosen"])
         return
     if args.choose_premature:
         previous["choice_premature"] = choose_premature(records)
@@ -495,13 +583,16 @@ def main() -> None:
             "groups (largest first), then the smallest top-two margins",
             "first_5min": "every beat of the first 5 minutes",
         },
-        "method": "corrections.teach: the vote (reclassify), then premature_step (N against A "
-        "from the patient's rhythm); 'vote_only' is the vote alone (the method before)",
+        "method": "corrections.teach: the vote (reclassify), then ventricular_step (V against "
+        "the other classes: on-time beats nearest a confirmed non-V beat), then premature_step "
+        "(N against A from the patient's rhythm); 'vote_only' is the vote alone, "
+        "'without_ventricular' the vote then premature_step (the methods before)",
         "scales": scales,
         "cut_mv": templates.CUT_MV,
         "targets": TARGETS,
         "choice": previous.get("choice"),
         "choice_premature": previous.get("choice_premature"),
+        "choice_ventricular": previous.get("choice_ventricular"),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
     }
     for protocol in ("cards", "first_5min"):
@@ -509,14 +600,21 @@ def main() -> None:
         rows = simulate(records, chosen, scales)
         result[protocol] = compare(rows)
         s = result[protocol]
-        vote = simulate(records, chosen, {**VOTE_SCALES, "premature": False})
-        vote_scored = score(vote, vote["pf"])
-        vote_scored["summary"]["SVEB_without_largest"] = sveb_without_largest(vote_scored["aami"])
-        s["vote_only"] = {"summary": vote_scored["summary"]}
-        for which in ("automatic", "vote_only", "corrected"):
+        # the methods before: the vote alone, and the vote then premature_step
+        for which, step in (
+            ("vote_only", {"premature": False, "ventricular": False}),
+            ("without_ventricular", {"ventricular": False}),
+        ):
+            before = simulate(records, chosen, {**scales, **step})
+            before_scored = score(before, before["pf"])
+            before_scored["summary"]["SVEB_without_largest"] = sveb_without_largest(
+                before_scored["aami"]
+            )
+            s[which] = {"summary": before_scored["summary"]}
+        for which in ("automatic", "vote_only", "without_ventricular", "corrected"):
             summary = s[which]["summary"]
             print(
-                f"{protocol:10s} {which:9s} six macro-F1 {summary['six_macro_f1']:.3f}  "
+                f"{protocol:10s} {which:19s} six macro-F1 {summary['six_macro_f1']:.3f}  "
                 f"VEB F1 {summary['VEB']['F1']:.3f}  SVEB F1 {summary['SVEB']['F1']:.3f}"
             )
     cards = result["cards"]["corrected"]["summary"]

@@ -136,7 +136,9 @@ def test_premature_step_without_any_a_makes_the_model_a_calls_n_and_needs_n_and_
     fixed = corrections.teach(morph, rr, probs, confirmed, np.array([1, 1, 1]), ["L", "N", "A"])
     assert (fixed.argmax(axis=1) == 1).all()  # no A confirmed or confidently called: all N
     # classes without A (or nothing confirmed): the vote's answer stands
-    no_a = corrections.teach(morph, rr, probs, confirmed, np.array([1, 1, 1]), ["L", "N", "V"])
+    no_a = corrections.teach(
+        morph, rr, probs, confirmed, np.array([1, 1, 1]), ["L", "N", "V"], ventricular=False
+    )
     vote = corrections.teach(
         morph, rr, probs, confirmed, np.array([1, 1, 1]), ["L", "N", "A"], premature=False
     )
@@ -145,6 +147,107 @@ def test_premature_step_without_any_a_makes_the_model_a_calls_n_and_needs_n_and_
         morph, rr, probs, np.array([], int), np.array([], int), ["L", "N", "A"]
     )
     np.testing.assert_array_equal(empty, probs)
+
+
+def ventricular_patient(n: int = 120, seed: int = 0):
+    """Normal beats (narrow, one shape) on a 0.8 s cycle and wide PVCs (another shape) every
+    8th beat at 55% of the cycle, then a pause. Classes N, A, V; the "model" calls the PVCs V
+    and the normal beats N, except every 12th normal beat, which it calls V (its mistake)."""
+    rng = np.random.default_rng(seed)
+    is_v = np.arange(n) % 8 == 4
+    gaps = np.where(is_v, 0.44, np.where(np.roll(is_v, 1), 1.16, 0.8))
+    peaks = np.round(np.cumsum(gaps + rng.normal(0, 0.01, n)) * FS).astype(int)
+    rr = rr_features(peaks, FS)
+    morph = np.where(is_v[:, None], -0.8, 0.5) + rng.normal(0, 0.03, (n, 40))
+    probs = np.where(is_v[:, None], [0.05, 0.0, 0.95], [0.9, 0.05, 0.05])
+    false_v = (np.arange(n) % 12 == 6) & ~is_v
+    probs[false_v] = [0.2, 0.0, 0.8]
+    return morph, rr, probs, is_v, false_v
+
+
+def test_ventricular_step_gives_on_time_beats_like_a_confirmed_n_back_and_keeps_pvcs():
+    morph, rr, probs, is_v, false_v = ventricular_patient()
+    confirmed = np.array([4, 8])  # one PVC confirmed V, one normal beat confirmed N
+    given = np.array([2, 0])
+    twin = int(np.flatnonzero(false_v)[0])
+    morph[twin] = morph[8]  # a beat called V with exactly the confirmed N's shape
+    fixed = corrections.ventricular_step(probs, probs, morph, rr, confirmed, given, ventricular=2)
+    called = fixed.argmax(axis=1)
+    rest = np.setdiff1d(np.arange(len(probs)), confirmed)
+    assert called[twin] == 0 and fixed[twin, 2] == 0.0
+    assert (called[rest][false_v[rest]] == 0).all()  # the model's false V calls: N again
+    assert (called[rest][is_v[rest]] == 2).all()  # wide premature beats stay V
+    np.testing.assert_array_equal(fixed[~false_v], probs[~false_v])  # nothing else moved
+    np.testing.assert_allclose(fixed.sum(axis=1), 1.0)
+    # a beat of normal shape that comes early is not given back: it may be a narrow PVC
+    early = probs.copy()
+    early[is_v] = [0.2, 0.0, 0.8]
+    morph_early = morph.copy()
+    morph_early[is_v] = morph[8]
+    morph_early[4] = morph[4]  # the confirmed PVC keeps its wide shape
+    kept = corrections.ventricular_step(
+        early, early, morph_early, rr, confirmed, given, ventricular=2
+    )
+    assert (kept[rest][is_v[rest]].argmax(axis=1) == 2).all()
+    # ... unless the timing is not asked
+    free = corrections.ventricular_step(
+        early, early, morph_early, rr, confirmed, given, ventricular=2, on_time=np.inf
+    )
+    assert (free[rest][is_v[rest]].argmax(axis=1) == 0).all()
+
+
+def test_ventricular_step_never_changes_confirmed_beats_and_needs_a_confirmed_non_v():
+    morph, rr, probs, is_v, false_v = ventricular_patient()
+    confirmed = np.array([4, 6, 8])  # beat 6 (a false V call) confirmed V against its shape
+    given = np.array([2, 2, 0])
+    voted = corrections.reclassify(probs, probs, confirmed, given)  # one-hot confirmed rows
+    fixed = corrections.ventricular_step(voted, probs, morph, rr, confirmed, given, ventricular=2)
+    np.testing.assert_array_equal(fixed[confirmed], voted[confirmed])
+    again = corrections.ventricular_step(voted, probs, morph, rr, confirmed, given, ventricular=2)
+    np.testing.assert_array_equal(fixed, again)  # deterministic
+    only_v = corrections.ventricular_step(
+        probs, probs, morph, rr, np.array([4]), np.array([2]), ventricular=2
+    )
+    np.testing.assert_array_equal(only_v, probs)  # nothing confirmed outside V: unchanged
+    none = corrections.ventricular_step(
+        probs, probs, morph, rr, np.array([], int), np.array([], int), ventricular=2
+    )
+    np.testing.assert_array_equal(none, probs)
+    # only normal beats confirmed, every beat on time: a wide beat unlike the confirmed ones
+    # keeps its V (nearly all of it), one just like them is given back
+    steady = rr_features(np.round(np.arange(len(probs)) * 0.8 * FS).astype(int), FS)
+    only_n = corrections.ventricular_step(
+        probs, probs, morph, steady, np.array([8]), np.array([0]), ventricular=2
+    )
+    assert (only_n[is_v].argmax(axis=1) == 2).all()
+    np.testing.assert_allclose(only_n[is_v], probs[is_v], atol=1e-6)
+    assert (only_n[false_v].argmax(axis=1) == 0).all()
+
+
+def test_teach_with_the_ventricular_step_undoes_a_vote_carried_by_many_confirmed_pvcs():
+    # the vote sums weights: ten confirmed late PVCs (on time, a shape 0.1 mV off normal)
+    # outvote the one confirmed normal beat for the normal beats, although the normal beat is
+    # the nearest to them; the ventricular step gives them back
+    rng = np.random.default_rng(0)
+    n = 120
+    is_v = np.arange(n) % 8 == 4
+    peaks = np.round(np.cumsum(0.8 + rng.normal(0, 0.01, n)) * FS).astype(int)
+    rr = rr_features(peaks, FS)
+    morph = np.where(is_v[:, None], 0.4, 0.5) + rng.normal(0, 0.03, (n, 40))
+    probs = np.where(is_v[:, None], [0.3, 0.0, 0.7], [0.7, 0.0, 0.3])
+    confirmed = np.concatenate([np.flatnonzero(is_v)[:10], [9]])
+    given = np.array([2] * 10 + [0])
+    classes = ["N", "A", "V"]
+    vote = corrections.teach(morph, rr, probs, confirmed, given, classes, ventricular=False)
+    fixed = corrections.teach(morph, rr, probs, confirmed, given, classes, ventricular=True)
+    rest = np.setdiff1d(np.arange(n), confirmed)
+    normal, pvc = rest[~is_v[rest]], rest[is_v[rest]]
+    assert (vote.argmax(axis=1)[normal] == 2).mean() > 0.5  # the flaw the step answers
+    assert (fixed.argmax(axis=1)[normal] == 0).all()
+    assert (fixed.argmax(axis=1)[pvc] == 2).all()  # nearest a confirmed PVC: still V
+    np.testing.assert_array_equal(fixed[confirmed].argmax(axis=1), given)
+    again = corrections.teach(morph, rr, probs, confirmed, given, classes, ventricular=True)
+    np.testing.assert_array_equal(fixed, again)
 
 
 def test_class_f1_intervals_bracket_the_pooled_f1():
