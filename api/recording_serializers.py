@@ -286,10 +286,10 @@ class CorrectionCreateSerializer(serializers.Serializer):
 class ReviewActionSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     kind = serializers.ChoiceField(
-        choices=["correct", "group", "suggest"],
+        choices=["correct", "group", "suggest", "redo"],
         read_only=True,
         help_text="correct: beats corrected; group: a template group relabelled; suggest: "
-        "labels suggested from the corrections.",
+        "labels suggested from the corrections; redo: one of these redone after an undo.",
     )
     description = serializers.SerializerMethodField(
         help_text='In words, as the Undo button says it: "1,000 beats of group 3 → V".'
@@ -324,4 +324,25 @@ class UndoneSerializer(serializers.Serializer):
     summary = serializers.DictField(help_text="The recounted summary.")
     next_undo = ReviewActionSerializer(
         allow_null=True, help_text="What a further POST would undo (null: nothing)."
+    )
+
+
+class RedoableSerializer(serializers.Serializer):
+    redo = ReviewActionSerializer(
+        allow_null=True,
+        help_text="What POST would re-apply (the action the latest undo undid); null when "
+        "nothing is left to redo.",
+    )
+
+
+class RedoneSerializer(serializers.Serializer):
+    redone = ReviewActionSerializer(help_text="The action re-applied.")
+    beats_reviewed = serializers.IntegerField()
+    reviewers = serializers.ListField(child=serializers.CharField())
+    summary = serializers.DictField(help_text="The recounted summary.")
+    next_redo = ReviewActionSerializer(
+        allow_null=True, help_text="What a further POST would re-apply (null: nothing)."
+    )
+    next_undo = ReviewActionSerializer(
+        allow_null=True, help_text="What an undo now undoes: the redo just made."
     )

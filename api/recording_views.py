@@ -26,6 +26,8 @@ from .recording_serializers import (
     CorrectionSerializer,
     RecordingCreateSerializer,
     RecordingSerializer,
+    RedoableSerializer,
+    RedoneSerializer,
     UndoableSerializer,
     UndoneSerializer,
 )
@@ -235,3 +237,48 @@ class RecordingCorrectionsUndo(APIView):
             "next_undo": review_selectors.review_action_undoable(recording=recording),
         }
         return Response(UndoneSerializer(body).data)
+
+
+def _redoable(recording) -> object:
+    undo = review_selectors.review_action_redoable(recording=recording)
+    return review_selectors.review_action_origin(undo.undoes) if undo else None
+
+
+class RecordingCorrectionsRedo(APIView):
+    """Redo the latest undone review action of a recording (its owner only)."""
+
+    @extend_schema(
+        summary="What a redo would re-apply: the action the latest undo not redone undid",
+        responses={200: RedoableSerializer, 404: ERROR, 409: ERROR},
+    )
+    def get(self, request, pk: int):
+        recording = _done(review_selectors.recording_get_own(user=request.user, pk=pk))
+        return Response(RedoableSerializer({"redo": _redoable(recording)}).data)
+
+    @extend_schema(
+        summary="Redo the latest undone correction, group relabel or re-classification",
+        description=(
+            "Re-applies exactly what the latest undo (not redone yet) took away: every beat gets "
+            "the reviewed label and reviewer that action gave it, a re-classification's "
+            "suggestions come back. The redo is stored in the audit trail as an action with "
+            "correction rows of its own (who, when); it can be undone in its turn. Called "
+            "again after several undos, it redoes the next one. A new correction, group "
+            "relabel or re-classification clears what can be redone. 409 `nothing_to_redo` "
+            "when none is left."
+        ),
+        request=None,
+        responses={200: RedoneSerializer, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request, pk: int):
+        recording = review_selectors.recording_get_own(user=request.user, pk=pk)
+        action = review_services.review_action_redo(user=request.user, recording=recording)
+        review = review_selectors.review_overview(recording=recording)
+        body = {
+            "redone": action,
+            "beats_reviewed": review["beats_reviewed"],
+            "reviewers": review["reviewers"],
+            "summary": recording.summary,
+            "next_redo": _redoable(recording),
+            "next_undo": review_selectors.review_action_undoable(recording=recording),
+        }
+        return Response(RedoneSerializer(body).data)

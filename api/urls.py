@@ -73,6 +73,11 @@ urlpatterns = [
         recording_views.RecordingCorrectionsUndo.as_view(),
         name="recording-corrections-undo",
     ),
+    path(
+        "v1/recordings/<int:pk>/corrections/redo/",
+        recording_views.RecordingCorrectionsRedo.as_view(),
+        name="recording-corrections-redo",
+    ),
     path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "v1/docs/",

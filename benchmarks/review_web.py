@@ -14,9 +14,12 @@ Timed, best of ``--repeats`` (each on a fresh copy of the beats' review state):
 * ``group_relabel_post_s``: POST relabelling the largest group (the form on a card);
 * ``undo_1000_s``: ``review_action_undo`` of the 1,000-beat relabel (each beat's earlier label
   put back, a correction row each for the undo, the summary recounted);
+* ``redo_1000_s``: ``review_action_redo`` of that undo (the relabel re-applied: a correction row
+  each for the redo, the summary recounted);
 * with suggestions asked for (learned from 10 reviewed beats), each correction and undo is
-  followed by their recomputation: ``relabel_1000_with_suggestions_s`` and
-  ``undo_1000_with_suggestions_s`` are the whole service calls, ``suggestions_recompute_s`` the
+  followed by their recomputation: ``relabel_1000_with_suggestions_s``,
+  ``undo_1000_with_suggestions_s`` and ``redo_1000_with_suggestions_s`` are the whole service
+  calls, ``suggestions_recompute_s`` the
   recomputation that follows the relabel, timed inside it (reading the lead, the beat windows,
   ``corrections.teach`` from 1,010 reviewed beats, writing the suggestions that changed).
 
@@ -107,12 +110,17 @@ def main() -> None:
     def undo() -> None:
         review_services.review_action_undo(user=user, recording=recording)
 
-    relabel, undone = [], []
+    def redo() -> None:
+        review_services.review_action_redo(user=user, recording=recording)
+
+    relabel, undone, redone = [], [], []
     for _ in range(args.repeats):
         reset()
         relabel.append(timed(relabel_1000))
         undone.append(timed(undo))
-    relabel_s, undo_s, recompute = [], [], []
+        redone.append(timed(redo))
+        assert recording.review["beats_reviewed"] == 1000, recording.review
+    relabel_s, undo_s, redo_s, recompute = [], [], [], []
     refresh = review_services._suggestions_refresh
 
     def timed_refresh(**kwargs) -> None:
@@ -133,6 +141,8 @@ def main() -> None:
         assert recording.review["suggestions"]["learned_from"] >= 1000, recording.review
         undo_s.append(timed(undo))
         assert recording.review["suggestions"]["learned_from"] <= 10
+        redo_s.append(timed(redo))
+        assert recording.review["suggestions"]["learned_from"] >= 1000, recording.review
 
     client = Client()
     client.force_login(user)
@@ -167,8 +177,10 @@ def main() -> None:
         },
         "relabel_1000_s": round(min(relabel), 4),
         "undo_1000_s": round(min(undone), 4),
+        "redo_1000_s": round(min(redone), 4),
         "relabel_1000_with_suggestions_s": round(min(relabel_s), 4),
         "undo_1000_with_suggestions_s": round(min(undo_s), 4),
+        "redo_1000_with_suggestions_s": round(min(redo_s), 4),
         "suggestions_recompute_s": round(min(recompute), 4),
         "templates_first_s": round(min(first), 4),
         "templates_cached_s": round(min(cached), 4),

@@ -35,6 +35,7 @@ _PUBLIC: dict[str, str] = {
     "RecordError": "ecg.io.records",
     "load_ptbxl_table": "ecg.io.ptbxl",
     "load_ptbxl_record": "ecg.io.ptbxl",
+    "download_ptbxl": "ecg.io.ptbxl",
     "load_ludb_record": "ecg.io.ludb",
     "parse_upload": "ecg.io.recording_io",
     "ParsedRecording": "ecg.io.recording_base",

@@ -39,3 +39,12 @@ class NothingToUndo(ApplicationError):
     status = 409
     code = "nothing_to_undo"
     message = "Nothing to undo: no correction, group relabel or re-classification is left."
+
+
+class NothingToRedo(ApplicationError):
+    """Redo was asked for, but no undo is left to redo (none yet, all redone, or a new
+    correction, group relabel or re-classification came after the undos)."""
+
+    status = 409
+    code = "nothing_to_redo"
+    message = "Nothing to redo: no undone action is left, or a new action came after the undo."

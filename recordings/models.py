@@ -234,15 +234,17 @@ def shown_label(label: str, state: str, runner_up: str) -> str:
 
 class ReviewAction(models.Model):
     """One thing the clinician did in one go -- corrected beats, relabelled a template group,
-    asked for suggestions, or undid the latest of these -- so that it can be undone as one unit
-    (``review_services.review_action_undo``). Its corrections point to it; an undo is an action
-    too (``undoes``), with correction rows of its own: the audit trail only grows."""
+    asked for suggestions, undid the latest of these or redid what was undone -- so that it can
+    be undone as one unit (``review_services.review_action_undo``, ``review_action_redo``). Its
+    corrections point to it; an undo (``undoes``) and a redo (``redoes``) are actions too, with
+    correction rows of their own: the audit trail only grows."""
 
     class Kind(models.TextChoices):
         CORRECT = "correct", "Beats corrected"
         GROUP = "group", "Template group relabelled"
         SUGGEST = "suggest", "Suggestions from the corrections"
         UNDO = "undo", "Undo"
+        REDO = "redo", "Redo"
 
     recording = models.ForeignKey(
         Recording, on_delete=models.CASCADE, related_name="review_actions"
@@ -257,6 +259,11 @@ class ReviewAction(models.Model):
     detail = models.JSONField(default=dict, blank=True)
     undoes = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="undone_by"
+    )
+    # redo: the undo it reverses (one-to-one: an undo is redone at most once). A redo is an
+    # action like a correction: it can itself be undone, and that undo redone.
+    redoes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="redone_by"
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -73,7 +73,7 @@ def review_action_undoable(*, recording: Recording) -> ReviewAction | None:
     yet. Every later one has been undone, so putting back what it changed restores exactly what
     was shown before it. Corrections stored before actions existed (no action) are not here."""
     return (
-        recording.review_actions.exclude(kind=ReviewAction.Kind.UNDO)
+        recording.review_actions.exclude(kind=ReviewAction.Kind.UNDO)  # a redo can be undone
         .filter(undone_by__isnull=True)
         .select_related("created_by")
         .order_by("-id")
@@ -81,9 +81,34 @@ def review_action_undoable(*, recording: Recording) -> ReviewAction | None:
     )
 
 
+def review_action_redoable(*, recording: Recording) -> ReviewAction | None:
+    """What "Redo" re-applies, as editors do it: the latest undo not redone yet, as long as no
+    new correction, group relabel or re-classification came after it (a new action clears the
+    redo stack). Returns the undo; ``review_action_origin(undo.undoes)`` is what it re-applies.
+    Redos on top of the stack are skipped (each popped one undo), as are undos already redone."""
+    rows = recording.review_actions.order_by("-id").values_list("id", "kind", "redone_by__id")
+    for pk, kind, redone_by in rows.iterator(chunk_size=50):
+        if kind == ReviewAction.Kind.REDO:
+            continue
+        if kind != ReviewAction.Kind.UNDO:
+            return None  # a new action since the undos: nothing to redo
+        if redone_by is None:
+            return ReviewAction.objects.select_related("undoes", "created_by").get(pk=pk)
+    return None
+
+
+def review_action_origin(action: ReviewAction) -> ReviewAction:
+    """The correction, group relabel or re-classification a redo (of a redo...) re-applied;
+    ``action`` itself when it is one of these."""
+    while action.kind == ReviewAction.Kind.REDO and action.redoes_id is not None:
+        action = action.redoes.undoes
+    return action
+
+
 def review_action_describe(action: ReviewAction) -> str:
     """The action in a few words, for the Undo button and messages: "1,000 beats of group 3 →
     V", "beat 12 → A", "re-classification from your corrections (40 suggested)"."""
+    action = review_action_origin(action)  # a redo reads as what it re-applied
     beats = f"{action.beat_count:,} beat{'s' if action.beat_count != 1 else ''}"
     if action.kind == ReviewAction.Kind.SUGGEST:
         return f"re-classification from your corrections ({action.beat_count:,} suggested)"

@@ -11,7 +11,8 @@ Rules:
   counted as reviewed;
 * each of these user actions is one ``ReviewAction``; ``review_action_undo`` undoes the latest
   one not undone yet, restoring what each beat showed before, and is itself an action with
-  correction rows (the audit trail only grows).
+  correction rows (the audit trail only grows); ``review_action_redo`` re-applies the latest
+  undone one (until a new action clears the redo stack), again as an action of its own.
 
 Long on purpose: every write of the review sits here, so each action's transaction and the undo
 that reverses it share one set of helpers (``_beat_rows``, ``_corrections_write``).
@@ -36,9 +37,9 @@ from ecg.features.episodes import detect_episodes
 from ecg.features.rhythm import summarise
 from ecg.features.templates import group_beats, morphology_vectors
 
-from .errors import AnalysisNotDone, CorrectionRefused, NothingToUndo
+from .errors import AnalysisNotDone, CorrectionRefused, NothingToRedo, NothingToUndo
 from .models import Beat, BeatCorrection, Recording, ReviewAction, TemplateGrouping
-from .review_selectors import review_action_undoable
+from .review_selectors import review_action_origin, review_action_redoable, review_action_undoable
 from .selectors import unreadable_stretches
 from .services import mapped_signals
 
@@ -432,7 +433,11 @@ def review_action_undo(*, user, recording: Recording) -> ReviewAction:
                 first_beat=action.first_beat,
                 created_by=user,
             )
-            if action.kind == ReviewAction.Kind.SUGGEST:
+            suggest = review_action_origin(action).kind == ReviewAction.Kind.SUGGEST
+            if suggest:
+                # What the undo takes away is kept on it, for a redo to put back.
+                undo.detail = _suggestions_now(recording=recording)
+                undo.save(update_fields=["detail"])
                 _suggestions_restore(recording=recording, detail=action.detail)
             else:
                 restore = {
@@ -446,9 +451,70 @@ def review_action_undo(*, user, recording: Recording) -> ReviewAction:
                 review_refresh_summary(recording=recording)
     except IntegrityError:  # the same action undone by a request running alongside
         raise NothingToUndo("This action has just been undone.") from None
-    if action.kind != ReviewAction.Kind.SUGGEST and (recording.review or {}).get("suggestions"):
+    if not suggest and (recording.review or {}).get("suggestions"):
         _suggestions_refresh(recording=recording)
     return action
+
+
+def review_action_redo(*, user, recording: Recording) -> ReviewAction:
+    """Redo, as editors do it: re-apply the action the latest undo not redone yet undid
+    (``review_action_redoable``), exactly -- each beat gets again the reviewed label and
+    reviewer that action gave it, a re-classification's suggestions come back as they were
+    shown -- through a new "redo" action of ``user`` (who, when) with correction rows of its
+    own. The summary is recounted and suggestions, if asked for, recomputed, as after the
+    correction. A redo can be undone, and that undo redone; a new correction, group relabel or
+    re-classification clears what can be redone. Returns the action re-applied;
+    ``NothingToRedo`` (409) when none is left."""
+    _check(user=user, recording=recording)
+    try:
+        with transaction.atomic():
+            undo = review_action_redoable(recording=recording)
+            if undo is None:
+                raise NothingToRedo()
+            origin = review_action_origin(undo.undoes)
+            redo = ReviewAction.objects.create(
+                recording=recording,
+                kind=ReviewAction.Kind.REDO,
+                redoes=undo,  # one-to-one: a second redo of the same undo fails here
+                label=origin.label,
+                group=origin.group,
+                beat_count=origin.beat_count,
+                first_beat=origin.first_beat,
+                created_by=user,
+            )
+            suggest = origin.kind == ReviewAction.Kind.SUGGEST
+            if suggest:
+                redo.detail = _suggestions_now(recording=recording)  # what undoing it restores
+                redo.save(update_fields=["detail"])
+                if "suggested" in undo.detail:
+                    _suggestions_restore(recording=recording, detail=undo.detail)
+                else:  # undone before undos kept what they took away: computed again
+                    _suggestions_write(recording=recording)
+            else:
+                # What the original action wrote: its class and its reviewer on every beat.
+                by = origin.created_by_id
+                labels = {
+                    beat: (label, by if label else None)
+                    for beat, label in origin.corrections.values_list("beat_id", "label")
+                }
+                rows = _beat_rows(recording, pks=labels)
+                _corrections_write(recording=recording, action=redo, rows=rows, labels=labels)
+                review_refresh_summary(recording=recording)
+    except IntegrityError:  # the same undo redone by a request running alongside
+        raise NothingToRedo("This action has just been redone.") from None
+    if not suggest and (recording.review or {}).get("suggestions"):
+        _suggestions_refresh(recording=recording)
+    return origin
+
+
+def _suggestions_now(*, recording: Recording) -> dict[str, Any]:
+    """The suggestions shown now ({beat index: label}) and the "asked for" marker, in the form
+    ``_suggestions_restore`` puts back."""
+    shown = recording.beats.exclude(suggested_label="").values_list("index", "suggested_label")
+    return {
+        "suggested": {str(i): label for i, label in shown},
+        "marker": (recording.review or {}).get("suggestions"),
+    }
 
 
 def _suggestions_restore(*, recording: Recording, detail: dict[str, Any]) -> None:

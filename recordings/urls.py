@@ -24,6 +24,7 @@ urlpatterns = [
     path("<int:pk>/correct/", views.recording_correct_view, name="correct"),
     path("<int:pk>/suggest/", views.recording_suggest_view, name="suggest"),
     path("<int:pk>/undo/", views.recording_undo_view, name="undo"),
+    path("<int:pk>/redo/", views.recording_redo_view, name="redo"),
     path("<int:pk>/beats.atr", views.recording_atr_view, name="atr"),
     path("<int:pk>/retry/", views.recording_retry_view, name="retry"),
     path("<int:pk>/delete/", views.recording_delete_view, name="delete"),

@@ -21,7 +21,7 @@ from ecgsite.private_files import private_file_response, private_headers
 from ecgsite.ratelimit import rate_limited
 
 from . import review_selectors, review_services, selectors, services
-from .errors import CorrectionRefused, NothingToUndo
+from .errors import CorrectionRefused, NothingToRedo, NothingToUndo
 from .forms import RecordingSearchForm, RecordingUploadForm
 from .models import CLASS_COLOURS, Recording
 
@@ -91,6 +91,7 @@ def recording_detail_view(request, pk: int):
         "quality": selectors.quality_overview(recording=recording),
         "events": selectors.episode_overview(recording=recording),
         "undo": _undo_button(request, recording),
+        "redo": _redo_button(request, recording),
     }
     return render(request, "recordings/detail.html", context)
 
@@ -255,6 +256,7 @@ def recording_templates_view(request, pk: int):
         "corrections": review_selectors.beat_corrections(recording=recording, limit=20),
         "svg": {"w": review_selectors.SVG_W, "h": review_selectors.SVG_H},
         "undo": _undo_button(request, recording),
+        "redo": _redo_button(request, recording),
     }
     response = render(request, "recordings/templates.html", context)
     for name, value in PRIVATE.items():
@@ -336,6 +338,30 @@ def recording_undo_view(request, pk: int):
     if request.POST.get("back") == "strip":
         return redirect(f"{recording.get_absolute_url()}#strip")
     return redirect("recordings:templates", pk=recording.pk)
+
+
+@login_required
+@require_POST
+def recording_redo_view(request, pk: int):
+    """Redo the latest undone review action; back to the page the button was on."""
+    recording = review_selectors.recording_get_own(user=request.user, pk=pk)
+    try:
+        action = review_services.review_action_redo(user=request.user, recording=recording)
+    except NothingToRedo as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Redone: {review_selectors.review_action_describe(action)}.")
+    if request.POST.get("back") == "strip":
+        return redirect(f"{recording.get_absolute_url()}#strip")
+    return redirect("recordings:templates", pk=recording.pk)
+
+
+def _redo_button(request, recording: Recording) -> str:
+    """The Redo button's text for the owner ("" when there is nothing to redo, or not theirs)."""
+    if recording.owner_id != request.user.pk or recording.status != Recording.Status.DONE:
+        return ""
+    undo = review_selectors.review_action_redoable(recording=recording)
+    return review_selectors.review_action_describe(undo.undoes) if undo else ""
 
 
 def _undo_button(request, recording: Recording) -> str:

@@ -6,14 +6,16 @@ are shared. Records carry no beat annotations: ``conducted_beat_label`` is the o
 rule that turns a record's SCP-ECG statements into the class of its conducted beats.
 
 The data directory defaults to ``../shared/data/ptbxl`` beside the project (``$PTBXL_DIR``
-overrides it); PhysioNet publishes the database at https://physionet.org/content/ptb-xl/1.0.1/.
+overrides it); PhysioNet publishes the database at https://physionet.org/content/ptb-xl/1.0.1/,
+and ``download_ptbxl`` fetches its label tables and 100 Hz records from there.
 """
 
 from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -63,44 +65,6 @@ def default_ptbxl_dir() -> Path | None:
     if env:
         return Path(env)
     return SHARED_PTBXL if SHARED_PTBXL.is_dir() else None
-
-
-# PhysioNet's copy of the version this project was built on, and the tables beside its records.
-PHYSIONET_PTBXL = "ptb-xl/1.0.1"
-PTBXL_TABLES = (TABLE, "scp_statements.csv")
-PARTIAL_DIR = ".download"
-
-
-def download_ptbxl(dest: str | Path, *, limit: int | None = None) -> Path:
-    """Fetch PTB-XL 1.0.1 from PhysioNet into ``dest``: its two tables and its 100 Hz records
-    (``records100/``, the only rate the project reads: 12 leads x 1,000 samples x 21,837
-    records, about 0.5 GB). Needs the internet.
-
-    Files already in ``dest`` are kept (wfdb skips complete ones), so an interrupted download
-    resumes. The tables are fetched into ``dest/.download`` first and moved into place only
-    when every record is there: a folder with ``ptbxl_database.csv`` is a complete one.
-    ``limit`` fetches only the first records (a smoke test of the connection).
-    """
-    import wfdb
-
-    dest = Path(dest)
-    partial = dest / PARTIAL_DIR
-    partial.mkdir(parents=True, exist_ok=True)
-    try:
-        wfdb.dl_files(PHYSIONET_PTBXL, str(partial), list(PTBXL_TABLES))
-        names = pd.read_csv(partial / TABLE, usecols=["filename_lr"])["filename_lr"].tolist()
-        wfdb.dl_database(
-            PHYSIONET_PTBXL, str(dest), records=names[:limit] if limit else names, annotators=None
-        )
-    except (OSError, ValueError, KeyError) as exc:  # requests' errors are OSErrors
-        raise RecordError(
-            f"could not download PTB-XL from PhysioNet into {dest} ({exc}); run the command "
-            "again to resume, or get it by hand from https://physionet.org/content/ptb-xl/1.0.1/"
-        ) from exc
-    for name in PTBXL_TABLES:
-        (partial / name).replace(dest / name)
-    partial.rmdir()
-    return dest
 
 
 def load_ptbxl_table(data_dir: str | Path) -> pd.DataFrame:
@@ -193,3 +157,75 @@ def load_ptbxl_record(data_dir: str | Path, ecg_id: int, *, lead: str = "II") ->
     record = load_record(data_dir, relative, lead=lead, annotations=False)
     record.name = f"ptbxl{ecg_id}"
     return record
+
+
+# -- download from PhysioNet ---------------------------------------------------------------------
+PTBXL_DATABASE = "ptb-xl"
+PTBXL_VERSION = (
+    "1.0.1"  # the version the label rule, the splits and the shipped model were built on
+)
+DOWNLOAD_TABLES = (TABLE, "scp_statements.csv")
+DOWNLOAD_WORKERS = 2  # parallel requests, as wfdb.dl_files uses (PhysioNet asks for restraint)
+
+
+def download_ptbxl(
+    dest: str | Path | None = None,
+    *,
+    limit: int | None = None,
+    fetch: Callable[[str, str], None] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """Fetch PTB-XL 1.0.1 from PhysioNet into ``dest`` (default: ``$PTBXL_DIR``, else
+    ``../shared/data/ptbxl``, where the readers look): ``ptbxl_database.csv``,
+    ``scp_statements.csv`` and the 100 Hz records (``records100/NNNNN/EEEEE_lr.dat/.hea``, all
+    12 leads; the first ``limit`` of the table with ``limit``), plus a ``RECORDS`` list. About
+    0.5 GB, 43,676 files; it needs the internet.
+
+    Resumable: a file already there is skipped. Nothing is half-written: each file is fetched
+    to ``<name>.part`` (``fetch(url, path)``, by default ``wfdb``'s ``dl_full_file``) and
+    renamed into place once complete, a record's ``.dat`` before its ``.hea`` (a header found
+    means its signal is whole). A failed or interrupted download leaves only complete files
+    (its ``.part`` is removed) and raises ``RecordError`` saying what failed and to run again."""
+    from wfdb.io import download as wfdb_download
+
+    fetch = fetch or wfdb_download.dl_full_file
+    dest = Path(dest) if dest else (default_ptbxl_dir() or SHARED_PTBXL)
+    base = f"{wfdb_download.config.db_index_url.rstrip('/')}/{PTBXL_DATABASE}/{PTBXL_VERSION}/"
+    say = progress or (lambda _message: None)
+
+    def get(relative: str) -> int:
+        target = dest / relative
+        if target.is_file():
+            return 0
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part = target.with_name(target.name + ".part")
+        try:
+            fetch(base + relative, str(part))
+            os.replace(part, target)
+        finally:
+            part.unlink(missing_ok=True)
+        return 1
+
+    def record(name: str) -> int:
+        return get(f"{name}.dat") + get(f"{name}.hea")
+
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        fetched = sum(get(name) for name in DOWNLOAD_TABLES)
+        names = [str(n) for n in load_ptbxl_table(dest)["filename_lr"]][:limit]
+        say(f"PTB-XL {PTBXL_VERSION}: {len(names)} records into {dest} (files there are kept)")
+        with ThreadPoolExecutor(max_workers=DOWNLOAD_WORKERS) as pool:
+            fetched += sum(pool.map(record, names))
+        listing = dest / "RECORDS"
+        if not listing.is_file() or limit is None:
+            part = listing.with_name("RECORDS.part")
+            part.write_text("".join(f"{n}\n" for n in names))
+            os.replace(part, listing)
+    except OSError as exc:  # offline, refused, not found, disk full (requests' errors are OSError)
+        raise RecordError(
+            f"could not download PTB-XL {PTBXL_VERSION} from {base} ({exc.__class__.__name__}: "
+            f"{exc}); is this machine online? Files already complete in {dest} are kept: run "
+            "again to resume"
+        ) from exc
+    say(f"PTB-XL: {fetched} files downloaded, the rest were there")
+    return dest

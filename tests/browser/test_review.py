@@ -71,3 +71,29 @@ def test_templates_page_relabel_and_strip_correction(page, screenshot, settings,
     beat = recording.beats.get(index=first["index"])
     assert beat.reviewed_label == "A"
     assert BeatCorrection.objects.filter(beat=beat, created_by=user).count() == 1
+
+
+def test_strip_keys_undo_and_redo_a_correction(page, settings, tmp_path):
+    """Ctrl+Z on the focused strip undoes the latest review action, Ctrl+Shift+Z and Ctrl+Y
+    redo it (each presses the page's Undo / Redo form)."""
+    from recordings import review_services
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    user = get_user_model().objects.create_user("redo-user", password=PASSWORD)
+    recording = done_recording(user)
+    review_services.beat_correct(user=user, recording=recording, beat_indices=[12], label="A")
+    log_in(page, "redo-user")
+    page.goto(f"/recordings/{recording.pk}/")
+    assert page.locator("#review-redo").count() == 0
+    for keys, message, label in (
+        ("Control+z", "Undone: beat 12 → A", ""),
+        ("Control+Shift+Z", "Redone: beat 12 → A", "A"),
+        ("Control+z", "Undone: beat 12 → A", ""),
+        ("Control+y", "Redone: beat 12 → A", "A"),
+    ):
+        page.locator("#strip-canvas").focus()
+        with page.expect_navigation():
+            page.keyboard.press(keys)
+        page.get_by_text(message).wait_for()
+        assert recording.beats.get(index=12).reviewed_label == label
+    assert page.locator("#review-redo").count() == 0 and page.locator("#review-undo").count() == 1

@@ -108,7 +108,7 @@ def zero_windows(bundle, count: int) -> np.ndarray:
 
 def test_missing_ptbxl_is_a_clear_error_naming_the_folder(tmp_path):
     mitdb = write_mitdb(tmp_path / "mitdb")
-    with pytest.raises(CommandError, match=r"PTB-XL not found at .*nowhere.*--download.*--ptbxl"):
+    with pytest.raises(CommandError, match=r"PTB-XL not found at .*nowhere.*--ptbxl-dir"):
         call_command(
             "train_mixed", "--quick", data_dir=str(mitdb), ptbxl_dir=str(tmp_path / "nowhere"),
             out=str(tmp_path / "out"),

@@ -14,7 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 from django.conf import settings  # noqa: E402
 from django.core.management.base import BaseCommand, CommandError
 
-from ecg.io.ptbxl import TABLE, default_ptbxl_dir, download_ptbxl
+from ecg.io.ptbxl import default_ptbxl_dir, download_ptbxl
 from ecg.io.records import RecordError
 from ecg.training import mixed_pipeline
 
@@ -39,8 +39,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--ptbxl-dir",
             help="PTB-XL folder (ptbxl_database.csv, records100/; default: $PTBXL_DIR or "
-            "../shared/data/ptbxl). With --download a missing PTB-XL is fetched from PhysioNet "
-            "into it (default build/ptbxl; about 0.5 GB, resumable).",
+            "../shared/data/ptbxl). With --download, PTB-XL 1.0.1 (tables and 100 Hz "
+            "records) is fetched there too, skipping files already there.",
         )
         parser.add_argument("--out", help="output folder (default build/train_mixed[_quick])")
         parser.add_argument(
@@ -66,19 +66,17 @@ class Command(BaseCommand):
             raise CommandError("--quick builds a set-up check, never a model to ship")
         mitdb_dir = data_dir_from(options)
         ptbxl_dir = Path(options["ptbxl_dir"]) if options["ptbxl_dir"] else default_ptbxl_dir()
-        if options["download"] and (ptbxl_dir is None or not (ptbxl_dir / TABLE).is_file()):
-            target = ptbxl_dir or Path("build/ptbxl")
-            self.stdout.write(f"downloading PTB-XL 1.0.1 (100 Hz) into {target}")
+        if options.get("download"):
             try:
-                ptbxl_dir = download_ptbxl(target)
+                ptbxl_dir = download_ptbxl(ptbxl_dir, progress=self.stdout.write)
             except RecordError as exc:
                 raise CommandError(str(exc)) from exc
-        if ptbxl_dir is None or not (ptbxl_dir / TABLE).is_file():
+        if ptbxl_dir is None or not (ptbxl_dir / "ptbxl_database.csv").is_file():
             where = ptbxl_dir or "../shared/data/ptbxl (or $PTBXL_DIR)"
             raise CommandError(
-                f"PTB-XL not found at {where}: pass --download to fetch it from PhysioNet, or "
-                "get PTB-XL 1.0.1 by hand (https://physionet.org/content/ptb-xl/1.0.1/, "
-                "ptbxl_database.csv and records100/) and pass --ptbxl-dir"
+                f"PTB-XL not found at {where}: get PTB-XL 1.0.1 from PhysioNet "
+                "(https://physionet.org/content/ptb-xl/1.0.1/, ptbxl_database.csv and "
+                "records100/) and pass --ptbxl-dir, or use --download"
             )
         plan = mixed_pipeline.QUICK if options["quick"] else mixed_pipeline.FULL
         if options["epochs"]:

@@ -300,6 +300,17 @@
   // Keyboard: focus the strip, then left / right arrows walk from beat to beat; + / - change
   // the paper speed, up / down arrows the gain.
   canvas.addEventListener("keydown", function (event) {
+    // Ctrl+Z undoes the latest review action, Ctrl+Shift+Z or Ctrl+Y redoes (as in editors):
+    // each presses the page's Undo / Redo button, so the server decides what is undone.
+    if ((event.ctrlKey || event.metaKey) && !event.altKey) {
+      var key = event.key.toLowerCase();
+      var form = key === "y" || (key === "z" && event.shiftKey) ? "review-redo" : key === "z" ? "review-undo" : "";
+      if (form) {
+        event.preventDefault();
+        if (document.getElementById(form)) document.getElementById(form).requestSubmit();
+        return;
+      }
+    }
     if (!data) return;
     var zoom = {"+": [SPEEDS, 1], "=": [SPEEDS, 1], "-": [SPEEDS, -1], "ArrowUp": [GAINS, 1], "ArrowDown": [GAINS, -1]}[event.key];
     if (zoom) {
