@@ -22,7 +22,9 @@ Evaluation follows ANSI/AAMI EC57 beat-by-beat matching as implemented by
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -102,14 +104,20 @@ def _xqrs(clean: np.ndarray, fs: float, band: tuple[float, float] | None = None)
         return np.empty(0, dtype=np.int64)
     detector_class = fast_xqrs() if band is None else _xqrs_in_band(band)
     detector = detector_class(sig=clean.astype(np.float64), fs=fs)
-    # XQRS logs "Learning initial signal parameters..." etc. through the root logger.
+    detector.detect(verbose=False)  # quiet: the caller runs it under ``_quiet_xqrs``
+    return np.asarray(detector.qrs_inds, dtype=np.int64)
+
+
+@contextmanager
+def _quiet_xqrs() -> Iterator[None]:
+    """XQRS logs "Learning initial signal parameters..." etc. through the root logger. Set once
+    around all runs, not per run: two runs in two threads would restore each other's level."""
     previous = logging.root.manager.disable
     logging.disable(logging.INFO)
     try:
-        detector.detect(verbose=False)
+        yield
     finally:
         logging.disable(previous)
-    return np.asarray(detector.qrs_inds, dtype=np.int64)
 
 
 def refine_peaks(clean: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
@@ -156,15 +164,22 @@ def _detect_one_lead(
     overlap = int(OVERLAP_S * fs)
     found: dict[tuple[float, float] | None, list[np.ndarray]] = {None: [], LOW_BAND_HZ: []}
     starts = list(range(0, len(clean), chunk))
-    for number, start in enumerate(starts):
-        lo = max(0, start - overlap)
-        hi = min(len(clean), start + chunk + overlap)
-        for band, kept in found.items():
-            peaks = _xqrs(clean[lo:hi], fs, band) + lo
-            # Keep only detections in this chunk's own span; the overlap is context.
-            kept.append(peaks[(peaks >= start) & (peaks < start + chunk)])
-        if progress is not None:
-            progress(share[0] + (share[1] - share[0]) * (number + 1) / len(starts))
+    # The two searches of a chunk are independent: one runs in a helper thread (XQRS's filters
+    # and peak search in NumPy / SciPy release the GIL, its Python loop does not), so detection
+    # no longer leaves the second core idle. Same runs, same detections.
+    _install_fast_peaks()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xqrs") as helper, _quiet_xqrs():
+        for number, start in enumerate(starts):
+            lo = max(0, start - overlap)
+            hi = min(len(clean), start + chunk + overlap)
+            low = helper.submit(_xqrs, clean[lo:hi], fs, LOW_BAND_HZ)
+            runs = {None: _xqrs(clean[lo:hi], fs, None), LOW_BAND_HZ: low.result()}
+            for band, kept in found.items():
+                peaks = runs[band] + lo
+                # Keep only detections in this chunk's own span; the overlap is context.
+                kept.append(peaks[(peaks >= start) & (peaks < start + chunk)])
+            if progress is not None:
+                progress(share[0] + (share[1] - share[0]) * (number + 1) / len(starts))
     first, low = (
         refine_peaks(clean, np.concatenate(kept) if kept else np.empty(0, np.int64), fs)
         for kept in found.values()

@@ -49,6 +49,25 @@ def fast_xqrs() -> type:
     from wfdb.processing import XQRS, qrs
 
     class FastXQRS(XQRS):
+        # wfdb designs both filters and measures their gains on every run (a quarter of a
+        # two-minute chunk's filtering time); the designs depend only on the rate and band.
+        def _bandpass(self, fc_low: float = 5, fc_high: float = 20) -> None:
+            # wfdb 4.3.1's method, with the design from ``_band_design``.
+            self.fc_low = fc_low
+            self.fc_high = fc_high
+            b, a, self.filter_gain = _band_design(float(self.fs), fc_low, fc_high)
+            self.sig_f = qrs.signal.filtfilt(b, a, self.sig[self.sampfrom : self.sampto], axis=0)
+
+        def _mwi(self) -> None:
+            # wfdb 4.3.1's method, with the wavelet and its gain from ``_mwi_design``.
+            wavelet_filter, self.mwi_gain = _mwi_design(
+                float(self.fs), self.qrs_width, self.fc_low, self.fc_high
+            )
+            self.sig_i = qrs.signal.filtfilt(wavelet_filter, [1], self.sig_f, axis=0) ** 2
+            self.transform_gain = self.filter_gain * self.mwi_gain
+            self.peak_inds_i = qrs.find_local_peaks(self.sig_i, radius=self.qrs_radius)
+            self.n_peaks_i = len(self.peak_inds_i)
+
         def _learn_init_params(self, n_calib_beats: int = 8) -> None:
             # wfdb 4.3.1's method, with the per-peak score taken from ``ricker_xcorr``.
             last_qrs_ind = -self.rr_max
@@ -90,3 +109,31 @@ def fast_xqrs() -> type:
             self.learned_init_params = True
 
     return FastXQRS
+
+
+@lru_cache(maxsize=16)
+def _band_design(fs: float, fc_low: float, fc_high: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """XQRS's band-pass (b, a) and its passband gain (x2: filtered twice), as wfdb computes them
+    in ``XQRS._bandpass``; read-only, since every run shares them."""
+    from scipy import signal
+    from wfdb.processing.basic import get_filter_gain
+
+    b, a = signal.butter(2, [float(fc_low) * 2 / fs, float(fc_high) * 2 / fs], "pass")
+    gain = get_filter_gain(b, a, np.mean([fc_low, fc_high]), fs) * 2
+    b.flags.writeable = False
+    a.flags.writeable = False
+    return b, a, gain
+
+
+@lru_cache(maxsize=16)
+def _mwi_design(
+    fs: float, qrs_width: int, fc_low: float, fc_high: float
+) -> tuple[np.ndarray, float]:
+    """XQRS's moving-wave-integration wavelet and its gain (x2), as in ``XQRS._mwi``."""
+    from wfdb.processing import qrs
+    from wfdb.processing.basic import get_filter_gain
+
+    wavelet = qrs.ricker(qrs_width, 4)
+    gain = get_filter_gain(wavelet, [1], np.mean([fc_low, fc_high]), fs) * 2
+    wavelet.flags.writeable = False
+    return wavelet, gain

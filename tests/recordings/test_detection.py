@@ -223,3 +223,56 @@ def test_vectorised_learning_scores_match_wfdb_per_peak(monkeypatch):
         monkeypatch.setattr(xqrs_learning, "XCORR_EXACT_WITHIN", np.inf)
         exact = xqrs_learning.ricker_xcorr(sig, centres, 18, wavelet)
     np.testing.assert_array_equal(exact, expected)
+
+
+@pytest.mark.parametrize("band", [None, (1.0, 10.0)])
+def test_cached_filter_designs_filter_exactly_as_xqrs_does(band):
+    """``fast_xqrs`` designs XQRS's band-pass and wavelet once per rate and band: the same
+    filtered and integrated signals, gains and peaks as wfdb's XQRS designing them every run."""
+    from wfdb.processing import XQRS
+
+    import ecg.dsp.detection as detection
+    import ecg.dsp.xqrs_learning as xqrs_learning
+
+    class Slow(XQRS):
+        def _bandpass(self, fc_low: float = 5, fc_high: float = 20) -> None:
+            super()._bandpass(*(band or (fc_low, fc_high)))
+
+    detection._install_fast_peaks()
+    fast_class = xqrs_learning.fast_xqrs() if band is None else detection._xqrs_in_band(band)
+    for piece in _lead_pieces()[:3]:
+        slow, fast = Slow(sig=piece, fs=FS), fast_class(sig=piece, fs=FS)
+        slow.detect(verbose=False)
+        fast.detect(verbose=False)
+        np.testing.assert_array_equal(fast.sig_f, slow.sig_f)
+        np.testing.assert_array_equal(fast.sig_i, slow.sig_i)
+        np.testing.assert_array_equal(fast.peak_inds_i, slow.peak_inds_i)
+        assert (fast.filter_gain, fast.mwi_gain) == (slow.filter_gain, slow.mwi_gain)
+        assert _xqrs_state(fast) == _xqrs_state(slow)
+
+
+def test_the_two_searches_in_two_threads_find_what_they_find_one_after_the_other():
+    """``_detect_one_lead`` runs a chunk's low-band search in a helper thread: the same beats as
+    both searches run in turn, and the root logger's level is left as it was."""
+    import logging
+
+    import ecg.dsp.detection as detection
+
+    duration = 300.0  # three chunks
+    x = ecg(FS, duration, beat_times(duration, rr_s=0.8, premature_every=5))
+    clean = detection.bandpass(np.asarray(x, np.float32), FS)
+    chunk, overlap = int(detection.CHUNK_S * FS), int(detection.OVERLAP_S * FS)
+    found = {None: [], detection.LOW_BAND_HZ: []}
+    with detection._quiet_xqrs():
+        for start in range(0, len(clean), chunk):
+            lo, hi = max(0, start - overlap), min(len(clean), start + chunk + overlap)
+            for band, kept in found.items():
+                peaks = detection._xqrs(clean[lo:hi], FS, band) + lo
+                kept.append(peaks[(peaks >= start) & (peaks < start + chunk)])
+    first, low = (detection.refine_peaks(clean, np.concatenate(k), FS) for k in found.values())
+    expected = detection.merge_detections(first, low, FS)
+    before = logging.root.manager.disable
+    peaks, _ = detection._detect_one_lead(x, FS, None, (0.0, 1.0))
+    assert logging.root.manager.disable == before
+    np.testing.assert_array_equal(peaks, expected)
+    assert len(peaks) > 300

@@ -118,3 +118,37 @@ def test_false_detections_in_unreadable_beats_leave_the_readable_beats_rr_input(
     # Clean: the record's RR over its readable beats is the 0.8 s it was before the noise.
     np.testing.assert_allclose(rr_flagged[early, column], rr_clean[early, column], rtol=0.02)
     assert (rr_unflagged[early, column] > 1.1 * rr_clean[early, column]).all()
+
+
+def test_analyse_runs_blas_on_one_thread_and_restores_it(tmp_path, tiny_bundle, monkeypatch):
+    """OpenBLAS's own threads would compete with the analysis's (``analyse``): one BLAS thread
+    while it runs, the process's setting again afterwards, also when the analysis fails."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    import ecg.recording_analysis as ra
+
+    def blas_threads() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    seen: list[set[int]] = []
+    real = ra.classify_at
+
+    def spy(*args, **kwargs):
+        seen.append(blas_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ra, "classify_at", spy)
+    duration = 30.0
+    times = beat_times(duration)
+    truth = np.round(times * FS).astype(int)
+    x = np.stack([ecg(FS, duration, times), ecg(FS, duration, times, seed=3)])
+    files = write_wfdb(tmp_path, "syn", x, FS, ["MLII", "V1"], truth, ["N"] * len(truth))
+    recording = parse_upload(list(files.items()))
+    with threadpool_limits(limits=2, user_api="blas"):
+        analyse(recording, tiny_bundle)
+        assert seen == [{1}]
+        assert blas_threads() == {2}
+        monkeypatch.setattr(ra, "classify_at", lambda *a, **k: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            analyse(recording, tiny_bundle)
+        assert blas_threads() == {2}

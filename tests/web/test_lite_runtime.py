@@ -144,3 +144,27 @@ def test_registry_gives_recording_models_their_threads_only(models_copy):
     assert ModelRegistry(models_copy).serving_bundle(task="recording").model.num_threads == 1
     with pytest.raises(ValueError, match="recording_threads"):
         ModelRegistry(models_copy, recording_threads=0)
+
+
+def test_lanes_classify_concurrent_calls_as_one_call_at_a_time(tmp_path):
+    """A two-thread LiteModel is two one-thread interpreters ("lanes"): calls from several
+    threads at once (and ``predict``'s chunks, spread over the lanes) give each caller its own
+    probabilities, equal to those of one interpreter called in turn."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ecg.models.lite_runtime import INVOKE_BATCH, LiteModel, _random_inputs
+
+    path = build_tiny_bundle(tmp_path, "rec", task="recording", with_rr=True, favour="N")
+    export_lite(path)
+    tflite, _ = lite_paths(path)
+    metadata = json.loads(path.with_suffix(".json").read_text())
+    batches = [_random_inputs(metadata, INVOKE_BATCH + k, seed=k) for k in range(8)]
+    one = LiteModel(tflite, num_threads=1)
+    expected = [one(batch) for batch in batches]
+    two = LiteModel(tflite, num_threads=2)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(two, batches))
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(g, e)
+    joined = {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
+    np.testing.assert_array_equal(two.predict(joined), one.predict(joined))
