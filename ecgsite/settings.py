@@ -302,8 +302,9 @@ MODEL_RUNTIME = env("MODEL_RUNTIME", default="auto")
 RECORDING_MODEL = env(
     "RECORDING_MODEL", default="recording_mixed"
 )  # name or file stem; "" = first found
-# LiteRT threads of the recording model in a worker process: one analysis at a time, so 2 uses
-# both cores of a 2-core machine (same probabilities; set 1 with Q_WORKERS > 1 on such a machine).
+# One-thread LiteRT interpreters of the recording model side by side in a worker process (its
+# 32-image chunks spread over them): one analysis at a time, so 2 uses both cores of a 2-core
+# machine (same probabilities; set 1 with Q_WORKERS > 1 on such a machine).
 RECORDING_MODEL_THREADS = env.int("RECORDING_MODEL_THREADS", default=2)
 
 # --- Recordings and the background worker -------------------------------------------------------

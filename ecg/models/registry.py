@@ -111,8 +111,8 @@ class ModelRegistry:
         recording_threads: int = 1,
     ):
         """``preferred``: {image kind or "recording": model name or file stem};
-        ``recording_threads``: LiteRT threads of the recording model's serving interpreter
-        (whole recordings, in the worker); image models and Grad-CAM keep one thread."""
+        ``recording_threads``: one-thread LiteRT interpreters of the recording model side by
+        side (whole recordings, in the worker); image models and Grad-CAM keep one thread."""
         if runtime not in RUNTIMES:
             raise ValueError(f"MODEL_RUNTIME must be one of {RUNTIMES}, not {runtime!r}")
         self.models_dir = Path(models_dir)
@@ -351,7 +351,7 @@ class ModelRegistry:
         return bundle, used
 
     def _threads_for(self, path: Path) -> int:
-        """LiteRT threads for serving ``path``: ``recording_threads`` for a recording model
+        """LiteRT interpreters for serving ``path``: ``recording_threads`` for a recording model
         (one analysis at a time per worker process, its network ~2/3 of the time), else 1 (a
         web process answers one image per request, about one process per core)."""
         try:
