@@ -43,6 +43,9 @@ PTB-XL record-level F1 (majority vote, ``mixed_eval.f1_with_intervals``), and th
 (share of beats whose second lead must be classified).
 
 Per-record probabilities are cached under ``build/lead_fusion/`` (re-runs only re-score).
+
+Long on purpose: the selection rule, the validation run and the two reported test sets must
+read the same beats the same way; split apart, a change to one could silently differ.
 """
 
 from __future__ import annotations

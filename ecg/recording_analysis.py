@@ -4,6 +4,11 @@ Framework-free: the web app's background task and ``benchmarks/recording_benchma
 ``analyse``. Classification takes the path of ``ModelBundle.classify_beats`` (the training
 preprocessing and representation) in one-hour pieces, and draws each piece's images in batches,
 so a 24-hour recording never holds more than a batch of beat images in memory.
+
+Long on purpose: ``analyse`` is one pipeline whose steps hand each other the same beats, peaks
+and readable flags (detection, quality, classification on one or two leads, states, summary,
+episodes, reference agreement); the helpers it alone uses sit beside it so the order reads top
+to bottom.
 """
 
 from __future__ import annotations

@@ -30,6 +30,9 @@ segments:
 A segment is **unreadable** when it is flat, clipped, or when the indices together say noise
 (``readable_segments`` documents the rule). ``QualityThresholds`` keeps the thresholds in one
 place: the literature's starting points, three of them chosen on DS1 (issue 18).
+
+Long on purpose: the indices share one segmentation and one band-passed copy of the lead, and
+the rule that combines them is only readable next to them.
 """
 
 from __future__ import annotations
