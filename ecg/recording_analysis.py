@@ -412,9 +412,12 @@ def _analyse(
         progress=lambda f, m: report(0.4 + 0.5 * f, m),
     )
     timings["classify_s"] = time.perf_counter() - started
+    started = time.perf_counter()
     beats, uncertain_below, fusion = fuse_second_lead(
         bundle, recording, peaks, beats, readable=beats_readable(quality, peaks)
     )  # issue 17: read the beat on a trained second lead too (a metadata flag)
+    if fusion is not None:
+        timings["second_lead_s"] = time.perf_counter() - started
     report(0.9, "summarising")
     states, reasons, checks = recording_states(
         recording.signal, recording.fs, quality, samples=beats.samples, labels=beats.labels,
