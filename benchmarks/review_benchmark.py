@@ -12,8 +12,10 @@ For every record the shipped recording model (``shipped_recording_bundle``: the 
 the app's ``MODELS_DIR`` / ``RECORDING_MODEL`` / ``MODEL_RUNTIME``) classifies every annotated
 beat at its annotated R peak through ``bundle.beat_windows`` + ``classify_windows`` (=
 ``classify_beats``, the serving path); the model's probabilities, the beats' morphology vectors
-and RR features are cached in ``build/review_cache/<model>-<version>/`` (one file per record)
-so the choice and the figures reuse them.
+and RR features are cached in ``build/review_cache/<model>-<version>[-fused-<rule>]/`` (one
+file per record) so the choice and the figures reuse them. When the model's metadata asks for
+lead fusion (``lead_fusion``) the record's second lead the model was trained on (V1 first) is
+classified at the same reference peaks and fused as the app fuses it (``fuse_second_lead``).
 
 Two simulated clinicians:
 
@@ -87,20 +89,71 @@ def shipped_recording_bundle() -> Any:
     return registry.serving_bundle(task="recording")
 
 
+def cache_folder(bundle: Any) -> Path:
+    """``CACHE/<model>-<version>``, with ``-fused-<rule>`` when the model's metadata asks for
+    lead fusion (as the app serves it): one-lead and fused probabilities never share a folder."""
+    from ecg.features.lead_fusion import fusion_setting
+
+    setting = fusion_setting(bundle.metadata)
+    suffix = f"-fused-{setting.rule}" if setting is not None else ""
+    return CACHE / f"{bundle.name}-{bundle.version}{suffix}"
+
+
+def second_lead_name(lead_names: list[str], primary: str, trained: list[str]) -> str | None:
+    """The record's other lead the model was trained on, V1 first (as ``fuse_second_lead``
+    picks it); None when it has none."""
+    from ecg.features.lead_fusion import fusion_applies
+
+    usable = [n for n in lead_names if n != primary and fusion_applies(n, trained)]
+    usable.sort(key=lambda n: n.strip().upper() != "V1")
+    return usable[0] if usable else None
+
+
+def model_view(
+    bundle: Any, record: Any, second: Any | None, peaks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(kept peak indices, probabilities, windows, rr) of the beats at ``peaks``: the primary
+    lead's, fused with ``second``'s (the same peaks, the same ``beat_windows`` path) by the
+    model's ``lead_fusion`` rule as the app fuses them (``fuse_aligned``: a beat the second
+    lead has no window for keeps its primary probabilities)."""
+    from ecg.features.lead_fusion import fuse_aligned, fusion_setting
+
+    kept, windows, rr = bundle.beat_windows(record.signal, record.fs, peaks)
+    probs = bundle.classify_windows(windows, rr)
+    setting = fusion_setting(bundle.metadata)
+    if setting is not None and second is not None and len(kept):
+        kept2, windows2, rr2 = bundle.beat_windows(second.signal, second.fs, peaks)
+        probs2 = bundle.classify_windows(windows2, rr2)
+        classes = list(bundle.metadata["classes"])
+        probs = fuse_aligned(peaks[kept], probs, peaks[kept2], probs2, classes, setting.rule)
+    return np.asarray(kept), np.asarray(probs), windows, np.asarray(rr)
+
+
 def cache_record(bundle: Any, data_dir: Path, name: str) -> dict[str, np.ndarray]:
-    """The model's view of every annotated beat of one record (cached in ``CACHE``, one folder
-    per model name and version: another model never reads this one's probabilities)."""
-    path = CACHE / f"{bundle.name}-{bundle.version}" / f"{name}.npz"
+    """The model's view of every annotated beat of one record, as the app serves it (cached in
+    ``cache_folder``, one folder per model name, version and fusion rule: another model, or
+    the one-lead output, never reads this one's probabilities). ``second_lead``: the lead
+    fused in, "" when none was."""
+    path = cache_folder(bundle) / f"{name}.npz"
     if path.is_file():
         with np.load(path) as data:
             return {k: data[k] for k in data.files}
+    import wfdb
+
     from ecg.features.beats import beat_annotations, window_bounds
+    from ecg.features.lead_fusion import fusion_setting
     from ecg.io.records import load_record
+    from ecg.models.bundle import trained_leads
 
     record = load_record(data_dir, name)
     peaks, symbols = beat_annotations(record.ann_samples, record.ann_symbols)
-    kept, windows, rr = bundle.beat_windows(record.signal, record.fs, peaks)
-    probs = bundle.classify_windows(windows, rr)
+    second = None
+    if fusion_setting(bundle.metadata) is not None:
+        leads = [str(n) for n in (wfdb.rdheader(str(Path(data_dir) / name)).sig_name or [])]
+        lead = second_lead_name(leads, record.lead, trained_leads(bundle.metadata))
+        if lead is not None:
+            second = load_record(data_dir, name, lead=lead, annotations=False)
+    kept, probs, windows, rr = model_view(bundle, record, second, peaks)
     model_fs = float(bundle.metadata["sampling_rate"])
     r_index, _ = window_bounds(model_fs, bundle.metadata["window"]["pre_s"], 0.0)
     out = {
@@ -108,7 +161,8 @@ def cache_record(bundle: Any, data_dir: Path, name: str) -> dict[str, np.ndarray
         "symbols": symbols[kept],
         "probs": probs.astype(np.float32),
         "morphology": templates.morphology_vectors(windows, model_fs, r_index).astype(np.float32),
-        "rr": np.asarray(rr)[:, :6],
+        "rr": rr[:, :6],
+        "second_lead": np.array(second.lead if second is not None else ""),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, **out)
