@@ -111,3 +111,15 @@ def test_the_second_lead_is_v1_first_and_never_the_primary():
     assert rb.second_lead_name(["V5", "MLII", "V1"], "MLII", trained) == "V1"
     assert rb.second_lead_name(["V5", "MLII"], "MLII", trained) == "V5"
     assert rb.second_lead_name(["MLII", "V4"], "MLII", trained) is None
+
+
+def test_the_vote_grid_is_widened_one_step_only_where_its_best_lies_on_the_edge():
+    grid = {"morph_scale": (0.08, 0.16, 0.32), "rhythm_scale": (0.1, 0.2, 0.4), "x": (1, 2)}
+    best = {"morph_scale": 0.32, "rhythm_scale": 0.1, "x": 2}
+    out = rb.widened(grid, best)
+    assert out["morph_scale"] == (0.08, 0.16, 0.32, 0.64)
+    assert out["rhythm_scale"] == (0.05, 0.1, 0.2, 0.4)
+    assert out["x"] == (1, 2, 4)
+    assert rb.widened(grid, {"morph_scale": 0.16, "rhythm_scale": 0.2, "x": 2})["x"] == (1, 2, 4)
+    interior = {"morph_scale": 0.16, "rhythm_scale": 0.2, "x": 1.5}
+    assert rb.widened(grid, interior) == grid
