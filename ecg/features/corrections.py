@@ -67,10 +67,11 @@ BLOCK = 4096  # beats per block of the distance computation (bounded memory)
 CONFIRMED_WEIGHT = 1000.0
 PSEUDO_CONFIDENCE = 0.99
 PREMATURE_MODEL_FEATURE = True
-# ventricular_step, chosen on MIT-BIH DS1 with the vote and premature_step fixed (docs/review.md)
+# ventricular_step, chosen on MIT-BIH DS1 with the vote and premature_step fixed (docs/review.md;
+# re-chosen for recording_mixed with lead fusion: features 0.1 -> morphology 0.2)
 VENTRICULAR = True
-ON_TIME = 0.1
-VENTRICULAR_SPACE = "features"
+ON_TIME = 0.2
+VENTRICULAR_SPACE = "morphology"
 
 
 def rhythm_block(rr: np.ndarray) -> np.ndarray:
