@@ -12,14 +12,17 @@ For every record the shipped recording model (``shipped_recording_bundle``: the 
 the app's ``MODELS_DIR`` / ``RECORDING_MODEL`` / ``MODEL_RUNTIME``) classifies every annotated
 beat at its annotated R peak through ``bundle.beat_windows`` + ``classify_windows`` (=
 ``classify_beats``, the serving path); the model's probabilities, the beats' morphology vectors
-and RR features are cached in ``build/review_cache/<model>-<version>/`` (one file per record)
-so the choice and the figures reuse them.
+and RR features are cached in ``build/review_cache/<model>-<version>[-fused-<rule>]/`` (one
+file per record) so the choice and the figures reuse them. When the model's metadata asks for
+lead fusion (``lead_fusion``) the record's second lead the model was trained on (V1 first) is
+classified at the same reference peaks and fused as the app fuses it (``fuse_second_lead``).
 
 Two simulated clinicians:
 
 - **cards**: the template page (``ecg.features.templates``); the clinician opens the cards
-  largest first and confirms each card's medoid (up to ``CARD_MAX`` cards), then the beats the
-  model is least sure of (smallest margin between its two best classes) until 20 beats;
+  largest first and confirms each card's medoid (up to ``CARD_MAX`` cards), then the
+  ``PREMATURE_CARDS`` most premature beats of the cards the model calls mostly N or A, then the
+  beats the model is least sure of (smallest margin between its two best classes) until 20;
 - **first 5 min**: every beat of the first five minutes (the AAMI patient-specific protocol).
 
 A confirmed beat gets its reference label in the six classes as a clinician would enter it
@@ -60,6 +63,10 @@ RESULTS = ROOT / "benchmarks" / "results" / "review.json"
 VALIDATION_RECORDS = ("106", "124", "209", "223")
 CONFIRMED_BEATS = 20
 CARD_MAX = 10
+# The cards clinician also confirms the 10 most premature beats of the N-looking groups: chosen
+# with premature_step on DS1 (``--choose-premature``) for recording_mixed with lead fusion. The
+# templates page does not point a clinician to those beats (docs/review.md).
+PREMATURE_CARDS = 10
 FIRST_S = 300.0
 SIX = class_codes("six")
 CLINICIAN_CLASS = {
@@ -87,20 +94,71 @@ def shipped_recording_bundle() -> Any:
     return registry.serving_bundle(task="recording")
 
 
+def cache_folder(bundle: Any) -> Path:
+    """``CACHE/<model>-<version>``, with ``-fused-<rule>`` when the model's metadata asks for
+    lead fusion (as the app serves it): one-lead and fused probabilities never share a folder."""
+    from ecg.features.lead_fusion import fusion_setting
+
+    setting = fusion_setting(bundle.metadata)
+    suffix = f"-fused-{setting.rule}" if setting is not None else ""
+    return CACHE / f"{bundle.name}-{bundle.version}{suffix}"
+
+
+def second_lead_name(lead_names: list[str], primary: str, trained: list[str]) -> str | None:
+    """The record's other lead the model was trained on, V1 first (as ``fuse_second_lead``
+    picks it); None when it has none."""
+    from ecg.features.lead_fusion import fusion_applies
+
+    usable = [n for n in lead_names if n != primary and fusion_applies(n, trained)]
+    usable.sort(key=lambda n: n.strip().upper() != "V1")
+    return usable[0] if usable else None
+
+
+def model_view(
+    bundle: Any, record: Any, second: Any | None, peaks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(kept peak indices, probabilities, windows, rr) of the beats at ``peaks``: the primary
+    lead's, fused with ``second``'s (the same peaks, the same ``beat_windows`` path) by the
+    model's ``lead_fusion`` rule as the app fuses them (``fuse_aligned``: a beat the second
+    lead has no window for keeps its primary probabilities)."""
+    from ecg.features.lead_fusion import fuse_aligned, fusion_setting
+
+    kept, windows, rr = bundle.beat_windows(record.signal, record.fs, peaks)
+    probs = bundle.classify_windows(windows, rr)
+    setting = fusion_setting(bundle.metadata)
+    if setting is not None and second is not None and len(kept):
+        kept2, windows2, rr2 = bundle.beat_windows(second.signal, second.fs, peaks)
+        probs2 = bundle.classify_windows(windows2, rr2)
+        classes = list(bundle.metadata["classes"])
+        probs = fuse_aligned(peaks[kept], probs, peaks[kept2], probs2, classes, setting.rule)
+    return np.asarray(kept), np.asarray(probs), windows, np.asarray(rr)
+
+
 def cache_record(bundle: Any, data_dir: Path, name: str) -> dict[str, np.ndarray]:
-    """The model's view of every annotated beat of one record (cached in ``CACHE``, one folder
-    per model name and version: another model never reads this one's probabilities)."""
-    path = CACHE / f"{bundle.name}-{bundle.version}" / f"{name}.npz"
+    """The model's view of every annotated beat of one record, as the app serves it (cached in
+    ``cache_folder``, one folder per model name, version and fusion rule: another model, or
+    the one-lead output, never reads this one's probabilities). ``second_lead``: the lead
+    fused in, "" when none was."""
+    path = cache_folder(bundle) / f"{name}.npz"
     if path.is_file():
         with np.load(path) as data:
             return {k: data[k] for k in data.files}
+    import wfdb
+
     from ecg.features.beats import beat_annotations, window_bounds
+    from ecg.features.lead_fusion import fusion_setting
     from ecg.io.records import load_record
+    from ecg.models.bundle import trained_leads
 
     record = load_record(data_dir, name)
     peaks, symbols = beat_annotations(record.ann_samples, record.ann_symbols)
-    kept, windows, rr = bundle.beat_windows(record.signal, record.fs, peaks)
-    probs = bundle.classify_windows(windows, rr)
+    second = None
+    if fusion_setting(bundle.metadata) is not None:
+        leads = [str(n) for n in (wfdb.rdheader(str(Path(data_dir) / name)).sig_name or [])]
+        lead = second_lead_name(leads, record.lead, trained_leads(bundle.metadata))
+        if lead is not None:
+            second = load_record(data_dir, name, lead=lead, annotations=False)
+    kept, probs, windows, rr = model_view(bundle, record, second, peaks)
     model_fs = float(bundle.metadata["sampling_rate"])
     r_index, _ = window_bounds(model_fs, bundle.metadata["window"]["pre_s"], 0.0)
     out = {
@@ -108,7 +166,8 @@ def cache_record(bundle: Any, data_dir: Path, name: str) -> dict[str, np.ndarray
         "symbols": symbols[kept],
         "probs": probs.astype(np.float32),
         "morphology": templates.morphology_vectors(windows, model_fs, r_index).astype(np.float32),
-        "rr": np.asarray(rr)[:, :6],
+        "rr": rr[:, :6],
+        "second_lead": np.array(second.lead if second is not None else ""),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, **out)
@@ -128,9 +187,9 @@ def card_choice(
     cut: float = templates.CUT_MV,
     premature_beats: int = 0,
 ) -> np.ndarray:
-    """The beats the cards clinician confirms: medoids largest group first, then (tried on DS1,
-    not kept: ``premature_beats``) the most premature beats of the groups the model calls
-    mostly N or A, then the model's least certain beats."""
+    """The beats the cards clinician confirms: medoids largest group first, then
+    (``premature_beats``: ``PREMATURE_CARDS`` in the figures) the most premature beats of the
+    groups the model calls mostly N or A, then the model's least certain beats."""
     probs = data["probs"].astype(np.float64)
     groups = templates.group_vectors(data["morphology"], seed=0, cut=cut)
     chosen = [g.medoid for g in groups[: min(CARD_MAX, n)]]
@@ -294,6 +353,7 @@ PARAMS = {
     **VOTE_SCALES,
     "confirmed_weight": corrections.CONFIRMED_WEIGHT,
     "pseudo_confidence": corrections.PSEUDO_CONFIDENCE,
+    "model_feature": corrections.PREMATURE_MODEL_FEATURE,
     "ventricular": corrections.VENTRICULAR,
     "on_time": corrections.ON_TIME,
     "ventricular_space": corrections.VENTRICULAR_SPACE,
@@ -370,7 +430,7 @@ def choose_ventricular(records: dict[str, dict[str, np.ndarray]]) -> dict[str, A
     best objective on the validation records, ties by all DS1. The row without the step
     (``ventricular`` False: the vote and ``premature_step`` alone) is in the same choice, so
     the step is only shipped if it comes first."""
-    chosen = confirmations(records, "cards")
+    chosen = confirmations(records, "cards", premature_beats=PREMATURE_CARDS)
     fixed = {k: v for k, v in PARAMS.items() if k not in ("ventricular", *VENTRICULAR_GRID)}
     settings = [{"ventricular": False}] + [
         {"ventricular": True, **dict(zip(VENTRICULAR_GRID, values, strict=True))}
@@ -423,27 +483,66 @@ def cut_choice(records: dict[str, dict[str, np.ndarray]]) -> list[dict[str, Any]
     return rows
 
 
+def widened(grid: dict[str, tuple[float, ...]], best: dict[str, Any]) -> dict[str, tuple]:
+    """``grid`` with every scale whose ``best`` value lies on its edge (smallest or largest value
+    tried) widened one step in that direction: the next value of its doubling series (all of
+    ``GRID`` doubles). Unchanged when the best point is interior on every scale."""
+    out = dict(grid)
+    for key, values in grid.items():
+        if best[key] == min(values):
+            out[key] = (min(values) / 2, *values)
+        elif best[key] == max(values):
+            out[key] = (*values, max(values) * 2)
+    return out
+
+
 def choose(records: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
-    """Every grid point on DS1 (the cards protocol): held-out validation records and all DS1."""
+    """Every grid point on DS1 (the cards protocol): held-out validation records and all DS1;
+    the best on the validation records, ties by all DS1, among ``CARD_CUTS`` and ``GRID``.
+
+    The rule (written before the rerun on ``recording_mixed`` with lead fusion): when the best
+    point lies on ``GRID``'s edge for a scale, that scale's grid is widened ONCE one step in
+    that direction (``widened``: halved below, doubled above), the new points are run and the
+    choice is made again over the whole widened grid; a best point still on the widened edge
+    then stands, and is reported as on the edge (``chosen_on_edge``). The cut is not widened:
+    ``CARD_CUTS`` are the cuts that leave a reviewable number of cards."""
     cuts = cut_choice(records)
-    rows = []
-    for cut in CARD_CUTS:
-        chosen = confirmations(records, "cards", cut)
-        for values in itertools.product(*GRID.values()):
-            scales = {
-                **dict(zip(GRID, values, strict=True)),
-                "premature": False,
-                "ventricular": False,
-            }
-            rows.append(grid_point(records, chosen, scales, {"cut_mv": cut, **scales}))
-    best = max(rows, key=lambda r: (r["validation_records"], r["ds1_all"]))
+    # the plain card choice, as the vote was chosen (PREMATURE_CARDS came after it)
+    chosen_by_cut = {
+        cut: confirmations(records, "cards", cut, premature_beats=0) for cut in CARD_CUTS
+    }
+    rows: list[dict[str, Any]] = []
+
+    def run(grid: dict[str, tuple[float, ...]]) -> dict[str, Any]:
+        done = {tuple(r[k] for k in ("cut_mv", *GRID)) for r in rows}
+        for cut in CARD_CUTS:
+            for values in itertools.product(*grid.values()):
+                if (cut, *values) in done:
+                    continue
+                scales = {
+                    **dict(zip(grid, values, strict=True)),
+                    "premature": False,
+                    "ventricular": False,
+                }
+                shown = {"cut_mv": cut, **scales}
+                rows.append(grid_point(records, chosen_by_cut[cut], scales, shown))
+        return max(rows, key=lambda r: (r["validation_records"], r["ds1_all"]))
+
+    best = run(GRID)
+    grid = widened(GRID, best)
+    if grid != GRID:
+        best = run(grid)
+    on_edge = [k for k, v in grid.items() if best[k] in (min(v), max(v))]
     return {
         "data": "MIT-BIH DS1; chosen by the held-out validation records "
         f"{', '.join(VALIDATION_RECORDS)} (new patients to the model), ties by all DS1",
         "objective": objective.__doc__,
+        "grid_values": {k: list(v) for k, v in grid.items()},
+        "widened": grid != GRID,
         "grid": rows,
         "template_cuts": cuts,
         "chosen": {k: best[k] for k in ("cut_mv", *GRID)},
+        "chosen_on_edge": on_edge,
     }
 
 
@@ -497,7 +596,7 @@ def correction_timing(data: dict[str, np.ndarray]) -> dict[str, Any]:
 def development(records: dict[str, dict[str, np.ndarray]], ds1: bool) -> None:
     """``--records``: the cards protocol's figures on a few records, printed only (a subset
     says nothing about the data set; for development)."""
-    chosen = confirmations(records, "cards")
+    chosen = confirmations(records, "cards", premature_beats=PREMATURE_CARDS)
     if ds1:
         settings = [{"ventricular": False}] + [
             {"ventricular": True, **dict(zip(VENTRICULAR_GRID, values, strict=True))}
@@ -596,7 +695,7 @@ def main() -> None:
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
     }
     for protocol in ("cards", "first_5min"):
-        chosen = confirmations(records, protocol)
+        chosen = confirmations(records, protocol, premature_beats=PREMATURE_CARDS)
         rows = simulate(records, chosen, scales)
         result[protocol] = compare(rows)
         s = result[protocol]

@@ -25,7 +25,8 @@ chosen on MIT-BIH DS1 (``benchmarks/review_benchmark.py --choose``; docs/review.
 A premature atrial beat (A) looks like a normal one (N): what tells them apart is its timing
 (and the P wave, not measured here), so the morphology-led vote above cannot separate them.
 ``premature_step`` then decides N against A, for the beats left N or A, with a per-patient
-logistic regression on the rhythm block alone, fitted on the confirmed N / A beats (each
+logistic regression on the rhythm block (and, ``PREMATURE_MODEL_FEATURE``, the model's own
+log(p_A / p_N)), fitted on the confirmed N / A beats (each
 weighing ``CONFIRMED_WEIGHT``) and on the beats the model calls N or A with probability
 ``PSEUDO_CONFIDENCE`` or more (weight 1: the model's view of this patient, which the confirmed
 beats outweigh where they disagree).
@@ -57,16 +58,20 @@ from __future__ import annotations
 import numpy as np
 
 MORPH_SCALE_MV = 0.16
-RHYTHM_SCALE = 0.20
+RHYTHM_SCALE = 0.10
 MODEL_SCALE = 2.0
+# the three scales re-chosen on DS1 for recording_mixed with lead fusion (rhythm 0.2 -> 0.1)
 BLOCK = 4096  # beats per block of the distance computation (bounded memory)
 # premature_step, chosen on MIT-BIH DS1 with the vote's scales fixed (docs/review.md)
-CONFIRMED_WEIGHT = 200.0
-PSEUDO_CONFIDENCE = 0.9
-# ventricular_step, chosen on MIT-BIH DS1 with the vote and premature_step fixed (docs/review.md)
+# (re-chosen for recording_mixed with lead fusion: 200 -> 1000, 0.9 -> 0.99, the model's odds added)
+CONFIRMED_WEIGHT = 1000.0
+PSEUDO_CONFIDENCE = 0.99
+PREMATURE_MODEL_FEATURE = True
+# ventricular_step, chosen on MIT-BIH DS1 with the vote and premature_step fixed (docs/review.md;
+# re-chosen for recording_mixed with lead fusion: features 0.1 -> morphology 0.2)
 VENTRICULAR = True
-ON_TIME = 0.1
-VENTRICULAR_SPACE = "features"
+ON_TIME = 0.2
+VENTRICULAR_SPACE = "morphology"
 
 
 def rhythm_block(rr: np.ndarray) -> np.ndarray:
@@ -161,7 +166,7 @@ def premature_step(
     premature: int,
     confirmed_weight: float = CONFIRMED_WEIGHT,
     pseudo_confidence: float = PSEUDO_CONFIDENCE,
-    model_feature: bool = False,
+    model_feature: bool = PREMATURE_MODEL_FEATURE,
 ) -> np.ndarray:
     """N against A from the patient's own rhythm: ``probs`` (after ``reclassify``) with the
     N + A mass of every beat whose best class is N or A shared out again by a per-patient
@@ -169,9 +174,10 @@ def premature_step(
 
     ``model_probs``: the model's own probabilities (the pseudo-labels); ``rr``:
     ``beats.rr_features`` rows; ``normal`` / ``premature``: the class indices of N and A.
-    ``model_feature`` adds the model's log(p_A / p_N) as a fourth input (tried on DS1, not
-    kept). Confirmed beats keep their rows. If neither the confirmed beats nor the confident
-    model calls hold an A, every N-or-A beat becomes N; if they hold no N, nothing changes.
+    ``model_feature`` adds the model's log(p_A / p_N) as a fourth input (chosen on DS1 for
+    ``recording_mixed`` with lead fusion; not kept for the model before). Confirmed beats keep
+    their rows. If neither the confirmed beats nor the confident model calls hold an A, every
+    N-or-A beat becomes N; if they hold no N, nothing changes.
     Deterministic (lbfgs, no random start).
     """
     from sklearn.linear_model import LogisticRegression
