@@ -187,33 +187,27 @@ def card_choice(
     cut: float = templates.CUT_MV,
     premature_beats: int = 0,
 ) -> np.ndarray:
-    """The beats the cards clinician confirms: medoids largest group first, then
-    (``premature_beats``: ``PREMATURE_CARDS`` in the figures) the most premature beats of the
-    groups the model calls mostly N or A, then the model's least certain beats."""
+    """The beats the cards clinician confirms (``corrections.confirm_order``, the list the
+    templates page shows): medoids largest group first, then (``premature_beats``:
+    ``PREMATURE_CARDS`` in the figures) the most premature beats of the groups the model calls
+    mostly N or A, then the model's least certain beats."""
     probs = data["probs"].astype(np.float64)
     groups = templates.group_vectors(data["morphology"], seed=0, cut=cut)
-    chosen = [g.medoid for g in groups[: min(CARD_MAX, n)]]
-    if premature_beats:
-        called = probs.argmax(axis=1)
-        n_looking = np.zeros(len(probs), dtype=bool)
-        for g in groups:
-            mix = np.bincount(called[g.index], minlength=len(SIX))
-            n_looking[g.index] = int(mix.argmax()) in (SIX.index("N"), SIX.index("A"))
-        prematurity = corrections.rhythm_block(data["rr"][:, :3])[:, 0]
-        limit = min(n, len(chosen) + premature_beats)
-        for i in np.argsort(np.where(n_looking, prematurity, np.inf), kind="stable"):
-            if len(chosen) >= limit or not n_looking[i]:
-                break
-            if int(i) not in chosen:
-                chosen.append(int(i))
-    top2 = np.sort(probs, axis=1)[:, -2:]
-    margin = top2[:, 1] - top2[:, 0]
-    for i in np.argsort(margin, kind="stable"):
-        if len(chosen) >= min(n, len(probs)):
-            break
-        if int(i) not in chosen:
-            chosen.append(int(i))
-    return np.array(sorted(chosen), dtype=np.int64)
+    called = probs.argmax(axis=1)
+    n_looking = np.zeros(len(probs), dtype=bool)
+    for g in groups:
+        mix = np.bincount(called[g.index], minlength=len(SIX))
+        n_looking[g.index] = int(mix.argmax()) in (SIX.index("N"), SIX.index("A"))
+    order = corrections.confirm_order(
+        [g.medoid for g in groups],
+        n_looking,
+        corrections.rhythm_block(data["rr"][:, :3])[:, 0],
+        corrections.top_two_margin(probs),
+        n=n,
+        cards=CARD_MAX,
+        premature=premature_beats,
+    )
+    return np.array(sorted(i for i, _why in order), dtype=np.int64)
 
 
 def first_minutes(data: dict[str, np.ndarray], seconds: float = FIRST_S) -> np.ndarray:

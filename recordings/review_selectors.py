@@ -11,6 +11,8 @@ import numpy as np
 from django.http import Http404
 
 from ecg.classes import class_display_name
+from ecg.features.beats import rr_features
+from ecg.features.corrections import confirm_order, rhythm_block, top_two_margin
 
 from .models import CLASS_COLOURS, Beat, BeatCorrection, Recording, ReviewAction, TemplateGrouping
 
@@ -120,6 +122,13 @@ def review_action_describe(action: ReviewAction) -> str:
 
 
 SVG_W, SVG_H, SVG_PAD = 280, 160, 6
+# Beats listed to confirm first (the review benchmark's simulated clinician confirms these).
+CONFIRM_FIRST = 20
+CONFIRM_WHY = {
+    "card": "typical beat of group {group}",
+    "premature": "early beat in a normal-looking group (a hidden atrial premature beat?)",
+    "uncertain": "the model is least sure of it",
+}
 
 
 def _points(y: list[float], lo: float, hi: float, decimals: int = 1) -> str:
@@ -131,6 +140,52 @@ def _points(y: list[float], lo: float, hi: float, decimals: int = 1) -> str:
         f"{SVG_PAD + (SVG_H - 2 * SVG_PAD) * (hi - v) / span:.{decimals}f}"
         for i, v in enumerate(y)
     )
+
+
+def beats_to_confirm_first(
+    *, recording: Recording, grouping: TemplateGrouping, n: int = CONFIRM_FIRST
+) -> list[dict[str, Any]]:
+    """The ``n`` beats whose confirmation teaches "re-classify the rest" most, in the order of
+    ``corrections.confirm_order`` (the same choice the review benchmark's figures assume): each
+    group's typical beat, early beats in normal-looking groups, the model's least sure beats."""
+    fields = ("index", "sample", "time_s", "label", "state", "reviewed_label")
+    rows = list(recording.beats.order_by("index").values_list(*fields))
+    if len(rows) < 2 or not recording.results_file:
+        return []
+    indices = np.array([r[0] for r in rows], dtype=np.int64)
+    position = {int(i): p for p, i in enumerate(indices)}
+    n_looking = np.zeros(len(rows), dtype=bool)
+    medoids, group_of = [], {}
+    for number, g in enumerate(grouping.groups):
+        mix = g["class_mix"]
+        members = [position[i] for i in g["indices"] if i in position]
+        n_looking[members] = bool(mix) and max(mix, key=mix.get) in ("N", "A")
+        if g["medoid"] in position:
+            medoids.append(position[g["medoid"]])
+            group_of[position[g["medoid"]]] = number + 1
+    samples = np.array([r[1] for r in rows], dtype=np.int64)
+    prematurity = rhythm_block(rr_features(samples, recording.sampling_rate)[:, :3])[:, 0]
+    margin = top_two_margin(_probabilities(recording)[indices])
+    listed = []
+    for p, why in confirm_order(medoids, n_looking, prematurity, margin, n=n):
+        index, _sample, time_s, label, state, reviewed = rows[p]
+        listed.append(
+            {
+                "index": int(index),
+                "time_s": time_s,
+                "label": label,
+                "state": state,
+                "reviewed_label": reviewed,
+                "why": CONFIRM_WHY[why].format(group=group_of.get(p, "?")),
+            }
+        )
+    return listed
+
+
+def _probabilities(recording: Recording) -> np.ndarray:
+    from .selectors import _probabilities as stored
+
+    return stored(recording)
 
 
 def template_cards(*, recording: Recording, grouping: TemplateGrouping) -> list[dict[str, Any]]:

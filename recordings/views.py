@@ -248,6 +248,9 @@ def recording_templates_view(request, pk: int):
         "recording": recording,
         "grouping": grouping,
         "cards": review_selectors.template_cards(recording=recording, grouping=grouping),
+        "confirm_first": review_selectors.beats_to_confirm_first(
+            recording=recording, grouping=grouping
+        ),
         "classes": [
             {"code": c, "name": class_display_name(c)}
             for c in recording.model_metadata.get("classes", [])

@@ -261,3 +261,20 @@ def test_class_f1_intervals_bracket_the_pooled_f1():
     v_f1 = 2 * pooled[1, 1] / (pooled[1].sum() + pooled[:, 1].sum())
     assert f1["V"][0] <= v_f1 <= f1["V"][1]
     assert bootstrap_intervals(per_record, ["N", "V"])["records"] == 3
+
+
+def test_confirm_order_cards_then_early_normal_looking_beats_then_least_sure():
+    from ecg.features.corrections import confirm_order
+
+    n_looking = np.array([True] * 6 + [False] * 4)
+    prematurity = np.array([0.0, -0.5, 0.1, -0.3, 0.0, 0.2, -0.9, 0.0, 0.0, 0.0])
+    margin = np.array([0.9, 0.8, 0.05, 0.7, 0.6, 0.5, 0.4, 0.01, 0.3, 0.2])
+    order = confirm_order([4, 9], n_looking, prematurity, margin, n=6, cards=10, premature=2)
+    # cards first; the two earliest beats among the normal-looking ones (6 is earlier but is
+    # not in a normal-looking group); then the smallest margins
+    assert order == [(4, "card"), (9, "card"), (1, "premature"), (3, "premature"),
+                     (7, "uncertain"), (2, "uncertain")]  # fmt: skip
+    # never more than there are beats, never a beat twice, no early-beat step when premature=0
+    everything = confirm_order([0], n_looking, prematurity, margin, n=50, premature=0)
+    assert sorted(i for i, _ in everything) == list(range(10))
+    assert {why for _, why in everything} == {"card", "uncertain"}

@@ -534,3 +534,28 @@ def test_suggestions_that_cannot_be_recomputed_are_cleared_not_left_stale(
     client.force_login(alice)
     html = client.get(reverse("recordings:templates", args=[rec.pk])).content.decode()
     assert "suggested from your corrections" not in html
+
+
+def test_templates_page_lists_the_beats_to_confirm_first(client, rec, users):
+    client.force_login(users["alice"])
+    html = client.get(reverse("recordings:templates", args=[rec.pk])).content.decode()
+    grouping = TemplateGrouping.objects.get(recording=rec)
+    listed = review_selectors.beats_to_confirm_first(recording=rec, grouping=grouping)
+    n = min(review_selectors.CONFIRM_FIRST, rec.beat_count)
+    assert len(listed) == n == len({b["index"] for b in listed})  # no beat twice
+    # Each group's typical beat comes first, largest group first, then the other reasons.
+    medoids = [g["medoid"] for g in grouping.groups][:10]
+    assert [b["index"] for b in listed[: len(medoids)]] == medoids
+    assert listed[0]["why"] == "typical beat of group 1"
+    assert {b["why"] for b in listed[len(medoids) :]} <= {
+        review_selectors.CONFIRM_WHY["premature"], review_selectors.CONFIRM_WHY["uncertain"]
+    }  # fmt: skip
+    assert f"Confirm these {n} beats first" in html
+    for b in listed:
+        assert f"beat {b['index']} at" in html
+    # a confirmed beat says so on the list
+    review_services.beat_correct(
+        user=users["alice"], recording=rec, beat_indices=[listed[0]["index"]], label="N"
+    )
+    html = client.get(reverse("recordings:templates", args=[rec.pk])).content.decode()
+    assert "reviewed N ✓" in html
