@@ -15,6 +15,7 @@ from ecg.features.beats import rr_features
 from ecg.features.corrections import confirm_order, rhythm_block, top_two_margin
 
 from .models import CLASS_COLOURS, Beat, BeatCorrection, Recording, ReviewAction, TemplateGrouping
+from .selectors import _probabilities
 
 # WFDB beat symbols of the six classes; "Q" (unclassifiable) for a beat shown as no class.
 WFDB_SYMBOLS = {"N": "N", "L": "L", "R": "R", "A": "A", "V": "V", "!": "!"}
@@ -180,12 +181,6 @@ def beats_to_confirm_first(
             }
         )
     return listed
-
-
-def _probabilities(recording: Recording) -> np.ndarray:
-    from .selectors import _probabilities as stored
-
-    return stored(recording)
 
 
 def template_cards(*, recording: Recording, grouping: TemplateGrouping) -> list[dict[str, Any]]:
