@@ -157,14 +157,16 @@ def _external_rows(models_dir: Path, name: str) -> dict[str, Any] | None:
     return {"file": Path(external["path"]).name, "rows": rows} if rows else None
 
 
-def _role(path: Path, registry: ModelRegistry) -> str:
-    """What the app uses this model file for (the registry's choice), in words."""
-    if path == registry.recording_model_path():
-        return "Answers every recording and strip image"
-    for kind, image_path in registry.image_model_paths().items():
-        if path == image_path:
-            return "Answers beat images" if kind == "beat_image" else "Answers spectral images"
-    return "Not used by the app: kept for comparison"
+def _roles(registry: ModelRegistry) -> dict[Path, str]:
+    """What the app uses each served model file for (the registry's choice), in words; a file
+    not in it is kept for comparison only."""
+    roles = {}
+    recording = registry.recording_model_path()
+    if recording is not None:
+        roles[recording] = "Answers every recording and strip image"
+    for kind, path in registry.image_model_paths().items():
+        roles[path] = "Answers beat images" if kind == "beat_image" else "Answers spectral images"
+    return roles
 
 
 def _training_data(meta: dict[str, Any]) -> str | None:
@@ -189,6 +191,7 @@ def model_summaries(models_dir: Path | None = None) -> list[dict[str, Any]]:
     # Metadata only: a registry of the folder, not the app's (pages sits below classifier).
     models_dir = Path(models_dir or settings.MODELS_DIR)
     registry = ModelRegistry(models_dir, preferred=preferred_models())
+    roles = _roles(registry)
     summaries = []
     for entry in registry.usable():
         path, meta = entry.path, entry.metadata
@@ -210,7 +213,7 @@ def model_summaries(models_dir: Path | None = None) -> list[dict[str, Any]]:
                 "measured": bool(rows or other),
                 "metrics_file": metrics_path.name if metrics_path.is_file() else None,
                 "seed_spread": _seed_spread(models_dir, path.stem) if rows else None,
-                "role": _role(path, registry),
+                "role": roles.get(path, "Not used by the app: kept for comparison"),
                 "training_data": _training_data(meta),
                 "leads": trained_leads(meta),
                 "uncertain_below": _uncertain_below(meta),
