@@ -403,18 +403,19 @@ def _analyse(
     if peaks.size and not quality.readable.any():
         raise NoReadableSignal(no_readable_message(quality))
     started = time.perf_counter()
+    readable = beats_readable(quality, peaks)  # the record context from readable beats
     beats = classify_at(
         bundle,
         recording.signal,
         recording.fs,
         peaks,
-        readable=beats_readable(quality, peaks),  # the record context from readable beats
+        readable=readable,
         progress=lambda f, m: report(0.4 + 0.5 * f, m),
     )
     timings["classify_s"] = time.perf_counter() - started
     started = time.perf_counter()
     beats, uncertain_below, fusion = fuse_second_lead(
-        bundle, recording, peaks, beats, readable=beats_readable(quality, peaks)
+        bundle, recording, peaks, beats, readable=readable
     )  # issue 17: read the beat on a trained second lead too (a metadata flag)
     if fusion is not None:
         timings["second_lead_s"] = time.perf_counter() - started
