@@ -141,13 +141,16 @@ def _readable(score: dict[str, Any], thresholds: QualityThresholds) -> np.ndarra
     return readable_segments(**score["indices"], thresholds=thresholds)[0]
 
 
-def _lead_counts(signal: np.ndarray, fs: float, peaks: np.ndarray | None = None) -> dict:
+def _lead_counts(
+    signal: np.ndarray, fs: float, peaks: np.ndarray | None = None, detector=detect_beats
+) -> dict:
     """One lead's beats in unreadable segments, beats, whether no segment is readable, the
     beats detected and the unreadable beats' reasons; ``peaks`` are the beats to count
-    (reference beats), else the detected ones."""
+    (reference beats), else the detected ones. ``detector`` finds the beats (the app's
+    ``detect_beats`` unless a candidate is measured)."""
     signal = np.asarray(signal, dtype=np.float64)
     try:
-        detected = detect_beats(signal, fs)
+        detected = detector(signal, fs)
     except DetectionError:
         detected = np.empty(0, np.int64)
     quality = recording_quality(signal, fs, detected)
@@ -217,28 +220,35 @@ def ptbxl_part(per_group: int) -> dict[str, Any] | None:
 
 def ludb_part() -> dict[str, Any] | None:
     """LUDB lead II at its own 500 Hz and, as a control, resampled to 360 Hz (the rate the
-    thresholds were chosen at): what changes between the two is the rate alone."""
+    thresholds were chosen at): what changes between the two is the rate alone. Issue 18 adds
+    ``500_hz_360_hz_search``: the 500 Hz lead with its beats found by the candidate detector
+    of ``benchmarks/detection_rates.py`` (searched at 360 Hz, returned at 500 Hz), reported
+    only."""
+    from benchmarks.detection_rates import candidate_detect_beats  # here: it imports this module
     from ecg.io.ludb import default_ludb_dir, list_ludb_records, load_ludb_record
 
     data_dir = default_ludb_dir()
     if data_dir is None:
         return None
-    by_rate: dict[int, list[dict]] = {500: [], 360: []}
+    runs = {"500_hz": (500, detect_beats), "360_hz": (360, detect_beats),
+            "500_hz_360_hz_search": (500, candidate_detect_beats)}  # fmt: skip
+    by_rate: dict[str, list[dict]] = {key: [] for key in runs}
     for name in list_ludb_records(data_dir):
         record = load_ludb_record(data_dir, name, lead="ii")
         qrs = np.asarray(record.delineation.qrs[:, 1], np.int64)
         signal = np.asarray(record.signal, np.float64)
-        for fs in by_rate:
+        for key, (fs, detector) in runs.items():
             x = signal if fs == record.fs else sps.resample_poly(signal, fs, int(record.fs))
-            c = _lead_counts(x, fs, np.round(qrs * fs / record.fs).astype(np.int64))
-            by_rate[fs].append({"record": name, **c})
+            reference = np.round(qrs * fs / record.fs).astype(np.int64)
+            c = _lead_counts(x, fs, reference, detector)
+            by_rate[key].append({"record": name, **c})
     out: dict[str, Any] = {"lead": "II"}
-    for fs, counts in by_rate.items():
+    for key, counts in by_rate.items():
         # a record whose detector finds under half its annotated QRS is a detection failure
         # (no beat of it would be shown), not a quality verdict: reported apart
         missed = [c for c in counts if c["detected"] < 0.5 * c["beats"]]
         found = [c for c in counts if c["detected"] >= 0.5 * c["beats"]]
-        out[f"{fs}_hz"] = {
+        out[key] = {
             **_tally(counts),
             "records_detection_failed": [c["record"] for c in missed],
             "detection_ok": _tally(found),
@@ -248,7 +258,7 @@ def ludb_part() -> dict[str, Any] | None:
                 if c["unreadable"]
             ],
         }
-        print(f"LUDB {fs} Hz: {out[f'{fs}_hz']}", flush=True)
+        print(f"LUDB {key}: {out[key]}", flush=True)
     return out
 
 
