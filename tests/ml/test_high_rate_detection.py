@@ -1,11 +1,9 @@
 """Beat detection on leads recorded above 360 Hz (LUDB's 500 Hz, 1000 Hz uploads), issue 18.
 
-Today each lead of 250 Hz or more is searched at its own rate. At 1000 Hz that finds no beat
-of these clean synthetic leads (and 73 % of MIT-BIH's beats resampled to 1000 Hz): those
-tests are strict xfails, so the day detection at 1000 Hz works they must be turned back into
-plain tests. The candidate that searches every lead at 360 Hz
-(``benchmarks/detection_rates.py``, ``candidate_detect_beats``; commit 950de43) finds them
-all, but was not shipped: see that benchmark's rule and docs/calibration.md.
+Such leads are searched at 360 Hz and their beats re-centred at their own rate. Searched at
+their own rate, as before, the beats of these clean synthetic 1000 Hz leads were not found at all
+(and 73 % of MIT-BIH's beats resampled to 1000 Hz): see ``benchmarks/detection_rates.py`` and
+docs/calibration.md. Between 250 and 360 Hz a lead is still searched at its own rate.
 """
 
 from __future__ import annotations
@@ -18,10 +16,7 @@ from ecg.dsp.detection import REFINE_S, detect_beats, evaluate_detection, match_
 from ecg.dsp.signal import bandpass
 from tests.recordings.synth import beat_times, ecg
 
-FAILS_AT_1000_HZ = pytest.mark.xfail(
-    strict=True, reason="issue 18: XQRS at 1000 Hz misses most beats (not fixed, see module)"
-)
-RATES = [500.0, pytest.param(1000.0, marks=FAILS_AT_1000_HZ)]
+RATES = [500.0, 1000.0]
 
 
 def _assert_every_beat_on_its_r_wave(x: np.ndarray, fs: float, times: np.ndarray, peaks) -> None:
@@ -79,13 +74,26 @@ def test_a_beat_without_a_trace_on_the_primary_lead_is_not_added():
     assert score.false_negatives >= n_small - 1 and score.false_positives == 0, score
 
 
-@pytest.mark.parametrize("fs", [250.0, 500.0])
-def test_the_benchmarks_reproduction_of_today_is_detect_beats(fs):
-    x, _ = _rhythm(fs)
-    second = ecg(fs, 90.0, beat_times(90.0), seed=1)
+def _two_leads(fs: float) -> tuple[np.ndarray, np.ndarray]:
+    return _rhythm(fs)[0], ecg(fs, 90.0, beat_times(90.0), seed=1)
+
+
+@pytest.mark.parametrize("fs", [250.0, 300.0])
+def test_between_250_and_360_hz_a_lead_is_searched_at_its_own_rate(fs):
+    x, second = _two_leads(fs)
     np.testing.assert_array_equal(todays_detect_beats(x, fs), detect_beats(x, fs))
     np.testing.assert_array_equal(
         todays_detect_beats(x, fs, second_lead=second), detect_beats(x, fs, second_lead=second)
+    )
+
+
+@pytest.mark.parametrize("fs", [500.0, 1000.0])
+def test_above_360_hz_detect_beats_is_the_measured_candidate(fs):
+    x, second = _two_leads(fs)
+    np.testing.assert_array_equal(candidate_detect_beats(x, fs), detect_beats(x, fs))
+    np.testing.assert_array_equal(
+        candidate_detect_beats(x, fs, second_lead=second),
+        detect_beats(x, fs, second_lead=second),
     )
 
 
