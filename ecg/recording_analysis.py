@@ -391,6 +391,34 @@ def reference_agreement(
     return agreement, ref_codes.astype(str)
 
 
+# glibc's malloc arenas a worker process may keep (``limit_malloc_arenas``): one per core.
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # mallopt's parameter number (glibc malloc.h)
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """At most ``arenas`` glibc malloc arenas in this process from now on; True if set.
+
+    Why: each thread that allocates gets an arena of its own (up to 8 per core), and an arena
+    keeps the memory its thread freed for that thread's next allocations. ``analyse`` runs up
+    to eight threads (interpreter lanes, image drawing, the second lead, detection's second
+    search), so a 24-hour analysis's peak RSS grew by about 150 MB with lead fusion while its
+    heap peak (tracemalloc) did not move. Measured on an 8-hour upload in a fresh process:
+    peak RSS 462 MB by default, 369 MB with two arenas (415 MB one-lead), CPU time unchanged.
+    Process-wide and not undone, so a worker calls it (``recordings.tasks``), not the library.
+    No-op (False) where the C library is not glibc.
+    """
+    import ctypes
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        return bool(ctypes.CDLL(None).mallopt(_M_ARENA_MAX, int(arenas)))
+    except (OSError, AttributeError):
+        return False
+
+
 @lru_cache(maxsize=1)
 def _thread_pools() -> Any:
     """The process's BLAS thread pools (found once: scanning the loaded libraries takes ms)."""
