@@ -55,6 +55,7 @@ from ecg.models.registry import ModelRegistry  # noqa: E402
 from ecg.recording_analysis import (  # noqa: E402
     analyse,
     classify_at,
+    limit_malloc_arenas,
     reference_agreement,
 )
 
@@ -271,6 +272,8 @@ def long_recording(
         if not np.array_equal(mapped.beats.probabilities, analysis.beats.probabilities):
             raise RuntimeError("the mapped signal gave other probabilities than the parsed one")
         process = worker_process(path, model, threads)
+        # The same without the worker's cap on malloc arenas: what the cap saves.
+        default_arenas = worker_process(path, model, threads, arenas="default")
     beats = len(analysis.beats)
     return {
         "hours": round(analysis.summary["duration_s"] / 3600, 2),
@@ -284,23 +287,29 @@ def long_recording(
         "upload_parse_heap_peak_mb": round(parse_peak, 1),
         "worker_heap_peak_mb": round(worker_peak, 1),  # analysis of the mapped stored signal
         "worker_process": process,
+        "worker_process_default_malloc_arenas": default_arenas,
         "timings_s": {k: round(v, 2) for k, v in analysis.timings.items()},
         "load_average_1min_before": round(load_before, 2),
     }
 
 
-def worker_process(path: Path, model: str | None, threads: int) -> dict:
+def worker_process(path: Path, model: str | None, threads: int, arenas: str = "capped") -> dict:
     """Peak RSS of a fresh process that loads the model and analyses the stored signal."""
     import subprocess
 
     command = [sys.executable, __file__, "--worker-rss", str(path), "--threads", str(threads)]
     command += ["--model", model] if model else []
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    env = {**os.environ, "RECORDING_BENCH_ARENAS": arenas}
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def worker_rss(path: Path, model: str | None, threads: int) -> dict:
-    """The body of ``worker_process`` (run with ``--worker-rss``)."""
+    """The body of ``worker_process`` (run with ``--worker-rss``); the malloc arenas capped as
+    the worker's task caps them, unless ``RECORDING_BENCH_ARENAS=default``."""
+    arenas_capped = False
+    if os.environ.get("RECORDING_BENCH_ARENAS") != "default":
+        arenas_capped = limit_malloc_arenas()
     bundle, _origin = find_model(model, threads)
     after_load = rss_mb()
     start = time.perf_counter()
@@ -315,6 +324,7 @@ def worker_rss(path: Path, model: str | None, threads: int) -> dict:
         # Resident pages backed by files -- the mapped signal (still open) and the libraries'
         # code -- which the kernel can drop and read again: the rest of the peak is the heap's.
         "file_backed_rss_at_end_mb": round(status_mb("RssFile"), 1),
+        "malloc_arenas_capped": arenas_capped,
     }
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from ecg.recording_analysis import limit_malloc_arenas
+
 from .models import Recording
 from .services import recording_analyse, recording_mark_failed, recordings_reclaim_abandoned
 
 
 def recording_analyse_task(recording_id: int) -> str:
     """Queued by ``recording_enqueue_analysis``; run by ``manage.py qcluster`` workers."""
+    # The worker process's peak RSS: its analysis threads' malloc arenas kept freed memory.
+    limit_malloc_arenas()
     # A worker that starts work looks for analyses whose worker died first (expired leases).
     recordings_reclaim_abandoned()
     return recording_analyse(recording_id=recording_id)

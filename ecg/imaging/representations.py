@@ -109,6 +109,15 @@ def _dft_matrix(nperseg: int, nfft: int, fs: float, fmax_hz: float) -> np.ndarra
     return np.concatenate([np.cos(angle) * scale, np.sin(angle) * scale], axis=1).astype(np.float32)
 
 
+# Windows drawn at once by ``spectrogram``: a block's segments and spectra (about 3 MB for 64
+# beats) stay in the CPU caches, while 512 at once spill to memory: 34 against 55 us of CPU per
+# beat (2,048 beats, one BLAS thread). No block is smaller than this (a short rest joins the
+# block before it): OpenBLAS computes a product of a few rows (one window's 47 segments) by
+# another kernel, up to one grey level off; from 64 windows on, the pixels are those of one
+# call on the whole batch (tested), so the model sees what it saw before.
+SPECTROGRAM_BLOCK = 64
+
+
 def spectrogram(
     windows: np.ndarray,
     fs: float,
@@ -122,10 +131,34 @@ def spectrogram(
     """STFT log-magnitude image of each window (frequency up, time right), fixed dB scale.
 
     Same values as ``scipy.signal.stft`` (Hann window, no padding; see the tests) computed as
-    one matrix product over all segments of the batch, and only for the bins up to
+    one matrix product over all segments of a block of windows, and only for the bins up to
     ``fmax_hz``: about three times faster, which keeps batch classification above 2,000 beats/s.
     """
     windows = np.atleast_2d(np.asarray(windows, dtype=np.float32))
+    params = {"size": size, "segment_s": segment_s, "hop_s": hop_s, "fmax_hz": fmax_hz,
+              "db_range": db_range}  # fmt: skip
+    n_blocks = max(1, len(windows) // SPECTROGRAM_BLOCK)
+    if n_blocks == 1:
+        return _spectrogram_block(windows, fs, **params)
+    out = np.empty((len(windows), size, size), dtype=np.uint8)
+    for number in range(n_blocks):
+        lo = number * SPECTROGRAM_BLOCK
+        hi = len(windows) if number == n_blocks - 1 else lo + SPECTROGRAM_BLOCK
+        out[lo:hi] = _spectrogram_block(windows[lo:hi], fs, **params)
+    return out
+
+
+def _spectrogram_block(
+    windows: np.ndarray,
+    fs: float,
+    *,
+    size: int,
+    segment_s: float,
+    hop_s: float,
+    fmax_hz: float,
+    db_range: list[float] | tuple[float, float],
+) -> np.ndarray:
+    """``spectrogram`` of a few float32 windows at once (one matrix product)."""
     windows = windows - windows.mean(axis=1, keepdims=True)
     nperseg = max(8, int(round(segment_s * fs)))
     hop = max(1, int(round(hop_s * fs)))

@@ -88,3 +88,29 @@ def test_spectrogram_matches_scipy_stft():
     cols = representations._interp_matrix(scaled.shape[2], 64)
     ref = np.round(np.clip(np.flip(rows @ scaled @ cols.T, axis=1), 0, 1) * 255).astype(int)
     assert np.abs(ref - fast.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("n", [1, 63, 64, 65, 127, 128, 129, 2 * 64 + 7, 512])
+def test_spectrogram_in_blocks_draws_the_pixels_of_one_call(monkeypatch, n):
+    """``spectrogram`` draws SPECTROGRAM_BLOCK windows at a time (the CPU caches): the same
+    pixels as one product over the whole batch, with BLAS on one thread (as ``analyse`` runs
+    it) or not, whatever the batch's size and wherever its blocks fall."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(3)
+    drawn = (rng.standard_normal((135, 252)).cumsum(axis=1) * 0.05).astype(np.float32)
+    # Window 14 drawn alone (a product of 47 rows) is one grey level off somewhere: it comes
+    # last, so a block of its own would show.
+    windows = np.concatenate([np.resize(drawn, (n + 4, 252)), drawn[14:15]])
+    for limit in (1, None):
+        with threadpool_limits(limits=limit, user_api="blas"):
+            blocks = representations.render("spectrogram", windows, FS)
+            shifted = representations.render("spectrogram", windows[5:], FS)
+            monkeypatch.setattr(representations, "SPECTROGRAM_BLOCK", 10**9)
+            whole = representations.render("spectrogram", windows, FS)
+            whole_shifted = representations.render("spectrogram", windows[5:], FS)
+            monkeypatch.undo()
+        assert blocks.shape == (n + 5, 64, 64) and blocks.dtype == np.uint8
+        assert np.array_equal(blocks, whole)
+        assert np.array_equal(shifted, whole_shifted)
+    assert representations.render("spectrogram", windows[:0], FS).shape == (0, 64, 64)

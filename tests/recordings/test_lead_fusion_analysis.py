@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import ecg.recording_analysis as ra
 from ecg.io.recording_base import ParsedRecording
 from ecg.models.bundle import ModelBundle
 from ecg.recording_analysis import analyse, classify_at
@@ -99,3 +100,36 @@ def test_v1_is_preferred_and_an_untrained_lead_is_passed_over(fusing, leads, fus
     bundle = with_metadata(fusing, leads=["MLII", "II", "V1", "V5"])
     result = analyse(recording(leads), bundle)
     assert result.summary["lead_fusion"]["second_lead"] == fused_with
+
+
+def test_the_second_lead_classified_alongside_gives_the_sequential_answer(fusing):
+    """``analyse`` classifies the second lead in a helper thread while the primary lead is
+    classified (``start_second_lead``): the same probabilities, to the bit, as classifying it
+    afterwards (``fuse_second_lead`` without ``second``), and the same states."""
+    from ecg.dsp.detection import detect_beats
+    from ecg.dsp.quality import beats_readable
+
+    rec = recording(["MLII", "V1"])
+    result = analyse(rec, fusing)
+    peaks = detect_beats(rec.signal, rec.fs, second_lead=rec.second_lead)
+    readable = beats_readable(ra.recording_quality(rec.signal, rec.fs, peaks), peaks)
+    primary = classify_at(fusing, rec.signal, rec.fs, peaks, readable=readable)
+    sequential, _, entry = ra.fuse_second_lead(fusing, rec, peaks, primary, readable=readable)
+    assert entry == {"rule": "mean", "second_lead": "V1"}
+    assert np.array_equal(result.beats.samples, sequential.samples)
+    assert np.array_equal(result.beats.probabilities, sequential.probabilities)
+    assert result.timings["classify_s"] > 0
+
+
+def test_no_second_lead_is_started_without_fusion(tiny_rr_bundle):
+    from concurrent.futures import ThreadPoolExecutor
+
+    rec = recording(["MLII", "V1"])
+    peaks = np.array([720, 1000, 1300])
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        assert ra.start_second_lead(helper, tiny_rr_bundle, rec, peaks) is None  # no flag
+        fusing = with_metadata(tiny_rr_bundle, leads=["MLII"], lead_fusion={"rule": "mean"})
+        assert ra.start_second_lead(helper, fusing, rec, peaks) is None  # V1 not trained
+        both = with_metadata(fusing, leads=["MLII", "V1"])
+        assert ra.second_lead_index(both, rec) == 1
+        assert ra.start_second_lead(helper, both, rec, peaks[:0]) is None  # no beat
