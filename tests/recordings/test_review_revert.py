@@ -1,0 +1,192 @@
+"""Undo of one older review action alone ("Undo this action", issue 20): exactly the beats it
+changed that no later action changed again go back; the others keep their later label; the
+revert is an action of its own (undone by Undo, redone by Redo); the owner only."""
+
+from __future__ import annotations
+
+import pytest
+from django.http import Http404
+
+from recordings import review_selectors, review_services
+from recordings.errors import ActionNotUndoable
+from recordings.models import BeatCorrection, Recording, ReviewAction
+
+from .review_data import done_recording
+from .test_review_undo import counts, shown, wide_group
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def rec(settings, tmp_path, users) -> Recording:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return done_recording(users["alice"])
+
+
+def latest(recording: Recording) -> ReviewAction:
+    return recording.review_actions.order_by("-id").first()
+
+
+def history_of(recording: Recording) -> dict[int, dict]:
+    return {row["id"]: row for row in review_selectors.review_action_history(recording=recording)}
+
+
+def test_undo_an_older_action_without_overlap(rec, users):
+    alice = users["alice"]
+    model = shown(rec)
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[0, 1, 2], label="V")
+    first = latest(rec)
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[10, 11], label="A")
+    second = latest(rec)
+    rows = BeatCorrection.objects.count()
+
+    result = review_services.review_action_revert(user=alice, recording=rec, action_id=first.pk)
+    assert (result["beats"], result["kept"], result["total"]) == (3, 0, 3)
+    # Beats 0-2 show the model's answer again; 10 and 11 keep the later correction.
+    now = {i: (label, by) for i, label, by, _s in shown(rec)}
+    assert [now[i] for i in (0, 1, 2)] == [("", None)] * 3
+    assert now[10] == now[11] == ("A", alice.pk)
+    assert [row for row in shown(rec) if row[0] not in (10, 11)] == [
+        row for row in model if row[0] not in (10, 11)
+    ]
+    # Counts as if only the second correction had been made.
+    rec.refresh_from_db()
+    assert rec.review["beats_reviewed"] == 2 and counts(rec)["A"] == 2
+    # Audit trail: nothing deleted, the revert is an action with a row per beat put back.
+    revert = result["by"]
+    assert (revert.kind, revert.reverts_id, revert.created_by) == ("revert", first.pk, alice)
+    assert BeatCorrection.objects.count() == rows + 3
+    assert BeatCorrection.objects.filter(action=first).count() == 3
+    states = review_selectors.review_action_states(recording=rec)
+    assert states[first.pk] == "undone_alone" and states[second.pk] == "in_effect"
+    history = history_of(rec)
+    assert history[first.pk]["refusal"] == "This action has already been undone."
+    assert history[second.pk]["refusal"] == ""
+    assert history[revert.pk]["description"] == (
+        "undo of “3 beats → V” alone: 3 beats put back"
+    )
+    # Undone alone already: refused, nothing written.
+    with pytest.raises(ActionNotUndoable, match="already been undone"):
+        review_services.review_action_revert(user=alice, recording=rec, action_id=first.pk)
+    assert BeatCorrection.objects.count() == rows + 3
+
+
+def test_undo_an_older_group_relabel_keeps_beats_changed_later(rec, users):
+    alice = users["alice"]
+    wide = [b.index for b in rec.beats.all() if b.index % 7 == 6]
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=wide[:1], label="R")
+    before_relabel = shown(rec)
+    group = wide_group(rec, alice)
+    n = review_services.template_group_relabel(user=alice, recording=rec, group=group, label="A")
+    relabel = latest(rec)
+    # Later: two beats of the group reviewed again, one beat elsewhere confirmed.
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=wide[1:3], label="L")
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[0], label="N")
+    after_later = shown(rec)
+    assert history_of(rec)[relabel.pk]["description"] == (
+        f"relabelled group {group + 1} ({n} beats) V, R → A"
+    )
+    assert history_of(rec)[latest(rec).pk]["description"] == "confirmed beat 0 as N"
+
+    result = review_services.review_action_revert(user=alice, recording=rec, action_id=relabel.pk)
+    assert (result["beats"], result["kept"], result["total"]) == (n - 2, 2, n)
+    now = {i: (label, by) for i, label, by, _s in shown(rec)}
+    old = {i: (label, by) for i, label, by, _s in before_relabel}
+    assert now[wide[0]] == ("R", alice.pk) == old[wide[0]]  # its earlier review is back
+    assert now[wide[1]] == now[wide[2]] == ("L", alice.pk)  # changed later: kept
+    assert all(now[i] == old[i] for i in wide[3:])  # the model's answer again
+    assert now[0] == ("N", alice.pk)
+    assert counts(rec)["A"] == 0 and counts(rec)["L"] == 2
+    revert = result["by"]
+    assert revert.detail == {"kept": 2, "of": n}
+    assert history_of(rec)[revert.pk]["description"].endswith(
+        f"{n - 2} beats put back, 2 kept their later label"
+    )
+
+    # The revert is the latest action: Undo undoes it, exactly, and Redo redoes it.
+    assert review_selectors.review_action_undoable(recording=rec).pk == revert.pk
+    review_services.review_action_undo(user=alice, recording=rec)
+    assert shown(rec) == after_later
+    assert review_selectors.review_action_states(recording=rec)[relabel.pk] == "in_effect"
+    assert review_selectors.review_action_to_redo(recording=rec).pk == revert.pk
+    reverted = {i: (label, by) for i, label, by, _s in shown(rec)} | now
+    review_services.review_action_redo(user=alice, recording=rec)
+    assert {i: (label, by) for i, label, by, _s in shown(rec)} == reverted
+    assert review_selectors.review_action_states(recording=rec)[relabel.pk] == "undone_alone"
+
+
+def test_undo_alone_of_an_undo_alone(rec, users):
+    alice = users["alice"]
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[1, 2], label="V")
+    first = latest(rec)
+    after_first = shown(rec)
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[20], label="A")
+    revert = review_services.review_action_revert(user=alice, recording=rec, action_id=first.pk)
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[30], label="L")
+    # The revert undone alone (a later action came after it): the first correction is back.
+    again = review_services.review_action_revert(
+        user=alice, recording=rec, action_id=revert["by"].pk
+    )
+    assert (again["beats"], again["kept"]) == (2, 0)
+    now = {i: (label, by) for i, label, by, _s in shown(rec)}
+    assert now[1] == now[2] == ("V", alice.pk) and now[20][0] == "A" and now[30][0] == "L"
+    assert all(now[i] == (label, by) for i, label, by, _s in after_first if i not in (20, 30))
+    states = review_selectors.review_action_states(recording=rec)
+    assert states[first.pk] == "in_effect" and states[revert["by"].pk] == "undone_alone"
+    # ... so the first correction can be undone alone once more.
+    third = review_services.review_action_revert(user=alice, recording=rec, action_id=first.pk)
+    assert third["beats"] == 2 and rec.beats.get(index=1).reviewed_label == ""
+
+
+def test_undo_alone_of_the_latest_action_is_undo(rec, users):
+    alice = users["alice"]
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[5], label="A")
+    action = latest(rec)
+    result = review_services.review_action_revert(user=alice, recording=rec, action_id=action.pk)
+    assert result["by"].kind == "undo" and result["by"].undoes_id == action.pk
+    assert rec.beats.get(index=5).reviewed_label == ""
+    assert review_selectors.review_action_to_redo(recording=rec).pk == action.pk
+
+
+def test_what_cannot_be_undone_alone(rec, users):
+    alice = users["alice"]
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[10], label="N")
+    review_services.beats_suggest(user=alice, recording=rec)
+    suggest = latest(rec)
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[4, 5], label="A")
+    covered = latest(rec)
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[4, 5], label="L")
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[6], label="R")
+    review_services.review_action_undo(user=alice, recording=rec)
+    undo = latest(rec)
+    before, rows = shown(rec), BeatCorrection.objects.count()
+    cases = [
+        (suggest.pk, "re-classification can be undone only while it is the latest"),
+        (covered.pk, "All 2 beats of this action were changed again later"),
+        (undo.pk, "taken back with Redo"),
+        (undo.undoes_id, "already been undone"),
+    ]
+    for pk, message in cases:
+        with pytest.raises(ActionNotUndoable, match=message):
+            review_services.review_action_revert(user=alice, recording=rec, action_id=pk)
+    other = done_recording(alice)
+    review_services.beat_correct(user=alice, recording=other, beat_indices=[1], label="V")
+    for pk in (latest(other).pk, 10**6, "x"):  # another recording's action, none, not a number
+        with pytest.raises(Http404):
+            review_services.review_action_revert(user=alice, recording=rec, action_id=pk)
+    assert shown(rec) == before and BeatCorrection.objects.count() == rows + 1
+
+
+def test_only_the_owner_undoes_an_action_alone(rec, users):
+    alice = users["alice"]
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[1], label="V")
+    first = latest(rec)
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[2], label="V")
+    before, rows, actions = shown(rec), BeatCorrection.objects.count(), ReviewAction.objects.count()
+    for intruder in ("bob", "staff"):
+        with pytest.raises(Http404):
+            review_services.review_action_revert(
+                user=users[intruder], recording=rec, action_id=first.pk
+            )
+    assert shown(rec) == before
+    assert (BeatCorrection.objects.count(), ReviewAction.objects.count()) == (rows, actions)
