@@ -239,11 +239,6 @@ class RecordingCorrectionsUndo(APIView):
         return Response(UndoneSerializer(body).data)
 
 
-def _redoable(recording) -> object:
-    undo = review_selectors.review_action_redoable(recording=recording)
-    return review_selectors.review_action_origin(undo.undoes) if undo else None
-
-
 class RecordingCorrectionsRedo(APIView):
     """Redo the latest undone review action of a recording (its owner only)."""
 
@@ -253,7 +248,8 @@ class RecordingCorrectionsRedo(APIView):
     )
     def get(self, request, pk: int):
         recording = _done(review_selectors.recording_get_own(user=request.user, pk=pk))
-        return Response(RedoableSerializer({"redo": _redoable(recording)}).data)
+        action = review_selectors.review_action_to_redo(recording=recording)
+        return Response(RedoableSerializer({"redo": action}).data)
 
     @extend_schema(
         summary="Redo the latest undone correction, group relabel or re-classification",
@@ -278,7 +274,7 @@ class RecordingCorrectionsRedo(APIView):
             "beats_reviewed": review["beats_reviewed"],
             "reviewers": review["reviewers"],
             "summary": recording.summary,
-            "next_redo": _redoable(recording),
+            "next_redo": review_selectors.review_action_to_redo(recording=recording),
             "next_undo": review_selectors.review_action_undoable(recording=recording),
         }
         return Response(RedoneSerializer(body).data)

@@ -363,8 +363,8 @@ def _redo_button(request, recording: Recording) -> str:
     """The Redo button's text for the owner ("" when there is nothing to redo, or not theirs)."""
     if recording.owner_id != request.user.pk or recording.status != Recording.Status.DONE:
         return ""
-    undo = review_selectors.review_action_redoable(recording=recording)
-    return review_selectors.review_action_describe(undo.undoes) if undo else ""
+    action = review_selectors.review_action_to_redo(recording=recording)
+    return review_selectors.review_action_describe(action) if action else ""
 
 
 def _undo_button(request, recording: Recording) -> str:
