@@ -271,6 +271,20 @@ def review_action_history(*, recording: Recording, limit: int = 50) -> list[dict
     return history
 
 
+def review_revert_message(result: dict[str, Any]) -> str:
+    """What the page and the API say after "Undo this action" (``review_action_revert``):
+    "Undone: ... 38 of 412 beats were changed again later and kept their later label." """
+    text = f"Undone: {review_action_describe(result['undone'])}."
+    if result["kept"]:
+        total = result["total"]
+        text += (
+            f" {result['kept']:,} of {total:,} beat{'s' if total != 1 else ''} "
+            f"{'were' if result['kept'] != 1 else 'was'} changed again later and kept "
+            "their later label."
+        )
+    return text
+
+
 SVG_W, SVG_H, SVG_PAD = 280, 160, 6
 # Beats listed to confirm first (the review benchmark's simulated clinician confirms these).
 CONFIRM_FIRST = 20

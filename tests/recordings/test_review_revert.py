@@ -4,8 +4,13 @@ revert is an action of its own (undone by Undo, redone by Redo); the owner only.
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from django.http import Http404
+from django.urls import reverse
+from rest_framework.test import APIClient
 
 from recordings import review_selectors, review_services
 from recordings.errors import ActionNotUndoable
@@ -62,9 +67,7 @@ def test_undo_an_older_action_without_overlap(rec, users):
     history = history_of(rec)
     assert history[first.pk]["refusal"] == "This action has already been undone."
     assert history[second.pk]["refusal"] == ""
-    assert history[revert.pk]["description"] == (
-        "undo of “3 beats → V” alone: 3 beats put back"
-    )
+    assert history[revert.pk]["description"] == ("undo of “3 beats → V” alone: 3 beats put back")
     # Undone alone already: refused, nothing written.
     with pytest.raises(ActionNotUndoable, match="already been undone"):
         review_services.review_action_revert(user=alice, recording=rec, action_id=first.pk)
@@ -190,3 +193,104 @@ def test_only_the_owner_undoes_an_action_alone(rec, users):
             )
     assert shown(rec) == before
     assert (BeatCorrection.objects.count(), ReviewAction.objects.count()) == (rows, actions)
+
+
+def test_page_lists_the_actions_and_undoes_one_alone(rec, users, client):
+    alice = users["alice"]
+    client.force_login(alice)
+    group = wide_group(rec, alice)
+    wide = [b.index for b in rec.beats.all() if b.index % 7 == 6]
+    n = review_services.template_group_relabel(user=alice, recording=rec, group=group, label="A")
+    relabel = latest(rec)
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=wide[:3], label="L")
+    templates = reverse("recordings:templates", args=[rec.pk])
+    page = client.get(templates).content.decode()
+    assert 'id="review-history"' in page
+    assert f"relabelled group {group + 1} ({n} beats) V → A" in page
+    assert "corrected 3 beats A → L" in page
+    url = reverse("recordings:action_undo", args=[rec.pk, relabel.pk])
+    assert page.count("Undo this action</button>") == 2 and f'action="{url}"' in page
+
+    response = client.post(url, follow=True)
+    assert response.redirect_chain[-1][0] == f"{templates}#review-history"
+    page = response.content.decode()
+    assert (
+        f"Undone: {n} beats of group {group + 1} → A. 3 of {n} beats were changed again later "
+        "and kept their later label." in page
+    )
+    assert "undone alone" in page and "(undo of an older action)" in page
+    assert counts(rec)["A"] == 0 and counts(rec)["L"] == 3
+    # Pressed again (a second tab): a message, nothing written.
+    rows = BeatCorrection.objects.count()
+    again = client.post(url, follow=True).content.decode()
+    assert "This action has already been undone." in again
+    assert BeatCorrection.objects.count() == rows
+    # Anyone else: 404, nothing written; staff see no history on the recording.
+    for intruder in ("bob", "staff"):
+        client.force_login(users[intruder])
+        other = reverse("recordings:action_undo", args=[rec.pk, latest(rec).pk])
+        assert client.post(other).status_code == 404
+        assert client.get(templates).status_code == 404
+    assert BeatCorrection.objects.count() == rows
+
+
+def test_api_lists_actions_and_undoes_one_alone(rec, users, client):
+    alice = users["alice"]
+    api = APIClient()
+    api.force_authenticate(alice)
+    model_counts = counts(rec)
+    corrections = reverse("api:recording-corrections", args=[rec.pk])
+    api.post(corrections, {"beats": [1, 2, 3], "label": "A"}, format="json")
+    api.post(corrections, {"beats": [3, 4], "label": "L"}, format="json")
+    listed = api.get(reverse("api:recording-correction-actions", args=[rec.pk]))
+    assert listed.status_code == 200, listed.content
+    newest, oldest = listed.json()["results"]
+    assert (newest["kind"], newest["state"], newest["can_undo"]) == ("correct", "in_effect", True)
+    assert oldest["description"].startswith("corrected 3 beats") and oldest["can_undo"]
+    assert newest["created_by"] == "alice"
+
+    url = reverse("api:recording-correction-action-undo", args=[rec.pk, oldest["id"]])
+    for intruder in ("bob", "staff"):  # 404 for anyone else, nothing written
+        other = APIClient()
+        other.force_authenticate(users[intruder])
+        assert other.post(url).status_code == 404
+        actions_url = reverse("api:recording-correction-actions", args=[rec.pk])
+        assert other.get(actions_url).status_code == 404
+    assert ReviewAction.objects.count() == 2
+
+    response = api.post(url)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["beats_put_back"], body["beats_kept"]) == (2, 1)
+    assert body["by"]["kind"] == "revert" and body["next_undo"]["id"] == body["by"]["id"]
+    assert "1 of 3 beats was changed again later" in body["message"]
+    summary_counts = {r["code"]: r["count"] for r in body["summary"]["classes"]}
+    assert summary_counts == counts(rec) and counts(rec)["A"] == 0 and counts(rec)["L"] == 2
+    assert summary_counts["N"] == model_counts["N"] - 1  # beat 4 was N (3 uncertain): now L
+    assert body["beats_reviewed"] == 2
+    # The CSV follows: beats 1 and 2 not reviewed any more, 3 and 4 still L.
+    client.force_login(alice)
+    export = client.get(reverse("recordings:csv", args=[rec.pk]))
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    col = rows[0].index("reviewed_class")
+    assert [rows[i + 1][col] for i in (1, 2, 3, 4)] == ["", "", "L", "L"]
+    # Errors: already undone (409), an undo (409), another recording's action or none (404).
+    again = api.post(url)
+    assert again.status_code == 409 and again.json()["code"] == "action_not_undoable"
+    api.post(reverse("api:recording-corrections-undo", args=[rec.pk]))
+    undo = latest(rec)
+    step = api.post(reverse("api:recording-correction-action-undo", args=[rec.pk, undo.pk]))
+    assert step.status_code == 409 and "Redo" in step.json()["message"]
+    other_rec = done_recording(alice)
+    review_services.beat_correct(user=alice, recording=other_rec, beat_indices=[1], label="V")
+    for pk in (latest(other_rec).pk, 10**6):
+        missing = reverse("api:recording-correction-action-undo", args=[rec.pk, pk])
+        assert api.post(missing).status_code == 404
+
+
+def test_the_action_endpoints_are_in_the_schema(client):
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    listed = schema["paths"]["/api/v1/recordings/{id}/corrections/actions/"]
+    undo = schema["paths"]["/api/v1/recordings/{id}/corrections/actions/{action_id}/undo/"]
+    assert "get" in listed and "post" in undo
+    assert {"200", "404", "409"} <= set(undo["post"]["responses"])
