@@ -39,6 +39,7 @@ def history_of(recording: Recording) -> dict[int, dict]:
 def test_undo_an_older_action_without_overlap(rec, users):
     alice = users["alice"]
     model = shown(rec)
+    model_output = list(rec.beats.order_by("index").values_list("label", "state", "runner_up"))
     review_services.beat_correct(user=alice, recording=rec, beat_indices=[0, 1, 2], label="V")
     first = latest(rec)
     review_services.beat_correct(user=alice, recording=rec, beat_indices=[10, 11], label="A")
@@ -62,6 +63,11 @@ def test_undo_an_older_action_without_overlap(rec, users):
     assert (revert.kind, revert.reverts_id, revert.created_by) == ("revert", first.pk, alice)
     assert BeatCorrection.objects.count() == rows + 3
     assert BeatCorrection.objects.filter(action=first).count() == 3
+    assert ReviewAction.objects.count() == 3  # both corrections kept beside the revert
+    # The model's own output is never written.
+    assert list(rec.beats.order_by("index").values_list("label", "state", "runner_up")) == (
+        model_output
+    )
     states = review_selectors.review_action_states(recording=rec)
     assert states[first.pk] == "undone_alone" and states[second.pk] == "in_effect"
     history = history_of(rec)
@@ -294,3 +300,20 @@ def test_the_action_endpoints_are_in_the_schema(client):
     undo = schema["paths"]["/api/v1/recordings/{id}/corrections/actions/{action_id}/undo/"]
     assert "get" in listed and "post" in undo
     assert {"200", "404", "409"} <= set(undo["post"]["responses"])
+
+
+def test_a_later_change_that_was_undone_does_not_keep_a_beat(rec, users):
+    alice = users["alice"]
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[1, 2], label="V")
+    first = latest(rec)
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[2], label="L")
+    review_services.review_action_undo(user=alice, recording=rec)  # beat 2 back to V
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[2], label="V")
+    confirmed = latest(rec)  # a later action giving the same class: it counts as a change
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[1], label="A")
+    review_services.review_action_undo(user=alice, recording=rec)  # beat 1 back to V
+    result = review_services.review_action_revert(user=alice, recording=rec, action_id=first.pk)
+    assert (result["beats"], result["kept"]) == (1, 1)
+    assert rec.beats.get(index=1).reviewed_label == ""  # the undone later change: put back
+    assert rec.beats.get(index=2).reviewed_label == "V"  # the confirmation: kept
+    assert review_selectors.review_action_states(recording=rec)[confirmed.pk] == "in_effect"
