@@ -12,6 +12,8 @@ Timed, best of ``--repeats`` (each on a fresh copy of the beats' review state):
   stores the grouping) through the real view, logged in;
 * ``templates_cached_s``: the page again (grouping read back, cards drawn);
 * ``group_relabel_post_s``: POST relabelling the largest group (the form on a card);
+* ``templates_with_50_actions_s``: the page again with 50 actions in its history (the
+  relabel and 49 corrections of 20 beats), each with "Undo this action";
 * ``undo_1000_s``: ``review_action_undo`` of the 1,000-beat relabel (each beat's earlier label
   put back, a correction row each for the undo, the summary recounted);
 * ``redo_1000_s``: ``review_action_redo`` of that undo (the relabel re-applied: a correction row
@@ -190,6 +192,17 @@ def main() -> None:
         )
         post.append(time.perf_counter() - started)
         assert done.status_code == 302
+    # The page with a full action history (50 actions: the relabel above and 49 corrections).
+    for i in range(49):
+        review_services.beat_correct(
+            user=user, recording=recording, beat_indices=range(20 * i, 20 * i + 20), label="A"
+        )
+    with_history = []
+    for _ in range(args.repeats):
+        started = time.perf_counter()
+        page_history = client.get(url)
+        with_history.append(time.perf_counter() - started)
+        assert page_history.content.decode().count("Undo this action</button>") == 50
     result = {
         "recording": {
             "source": source,
@@ -213,6 +226,7 @@ def main() -> None:
         "templates_first_s": round(min(first), 4),
         "templates_cached_s": round(min(cached), 4),
         "group_relabel_post_s": round(min(post), 4),
+        "templates_with_50_actions_s": round(min(with_history), 4),
         "repeats": args.repeats,
         "database": "SQLite",
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared with other sessions)",
