@@ -286,10 +286,11 @@ class CorrectionCreateSerializer(serializers.Serializer):
 class ReviewActionSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     kind = serializers.ChoiceField(
-        choices=["correct", "group", "suggest", "redo"],
+        choices=["correct", "group", "suggest", "redo", "revert"],
         read_only=True,
         help_text="correct: beats corrected; group: a template group relabelled; suggest: "
-        "labels suggested from the corrections; redo: one of these redone after an undo.",
+        "labels suggested from the corrections; redo: one of these redone after an undo; "
+        "revert: an older action undone alone.",
     )
     description = serializers.SerializerMethodField(
         help_text='In words, as the Undo button says it: "1,000 beats of group 3 → V".'
@@ -345,4 +346,55 @@ class RedoneSerializer(serializers.Serializer):
     )
     next_undo = ReviewActionSerializer(
         allow_null=True, help_text="What an undo now undoes: the redo just made."
+    )
+
+
+class ReviewActionHistorySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(
+        choices=["correct", "group", "suggest", "undo", "redo", "revert"],
+        help_text="As in the undo endpoint, plus undo: the latest action undone by Undo.",
+    )
+    description = serializers.CharField(
+        help_text='Who did what, in words: "relabelled group 3 (412 beats) N → V", '
+        '"confirmed 20 beats as N", "undo of “...” alone: 370 beats put back, 42 kept their '
+        'later label".'
+    )
+    beat_count = serializers.IntegerField()
+    state = serializers.ChoiceField(
+        choices=["in_effect", "undone", "undone_alone", "step"],
+        help_text="in_effect; undone (by Undo); undone_alone (by undoing it alone); step: an "
+        "undo (taken back with Redo).",
+    )
+    can_undo = serializers.SerializerMethodField(
+        help_text="Whether POST .../actions/{id}/undo/ may undo it."
+    )
+    refusal = serializers.CharField(help_text="Why it cannot be undone alone ('' if it can).")
+    created_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+    def get_can_undo(self, obj) -> bool:
+        return not obj["refusal"]
+
+
+class ReviewActionListSerializer(serializers.Serializer):
+    results = ReviewActionHistorySerializer(many=True, help_text="Newest first.")
+
+
+class ActionUndoneSerializer(serializers.Serializer):
+    undone = ReviewActionSerializer(help_text="The action undone.")
+    by = ReviewActionSerializer(
+        help_text="The action that undid it: a revert, or an undo when it was the latest action "
+        "(then Redo re-applies it)."
+    )
+    beats_put_back = serializers.IntegerField()
+    beats_kept = serializers.IntegerField(
+        help_text="Beats a later action changed again: they keep the later label."
+    )
+    message = serializers.CharField()
+    beats_reviewed = serializers.IntegerField()
+    reviewers = serializers.ListField(child=serializers.CharField())
+    summary = serializers.DictField(help_text="The recounted summary.")
+    next_undo = ReviewActionSerializer(
+        allow_null=True, help_text="What Undo now undoes (the revert just made)."
     )

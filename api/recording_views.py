@@ -20,6 +20,7 @@ from recordings.models import Recording, beats_shown_as
 from reports.recording_services import recording_beat_heatmap_get_or_create, recording_report_pdf
 
 from .recording_serializers import (
+    ActionUndoneSerializer,
     BeatDetailSerializer,
     BeatSerializer,
     CorrectionCreateSerializer,
@@ -28,6 +29,7 @@ from .recording_serializers import (
     RecordingSerializer,
     RedoableSerializer,
     RedoneSerializer,
+    ReviewActionListSerializer,
     UndoableSerializer,
     UndoneSerializer,
 )
@@ -239,11 +241,6 @@ class RecordingCorrectionsUndo(APIView):
         return Response(UndoneSerializer(body).data)
 
 
-def _redoable(recording) -> object:
-    undo = review_selectors.review_action_redoable(recording=recording)
-    return review_selectors.review_action_origin(undo.undoes) if undo else None
-
-
 class RecordingCorrectionsRedo(APIView):
     """Redo the latest undone review action of a recording (its owner only)."""
 
@@ -253,7 +250,8 @@ class RecordingCorrectionsRedo(APIView):
     )
     def get(self, request, pk: int):
         recording = _done(review_selectors.recording_get_own(user=request.user, pk=pk))
-        return Response(RedoableSerializer({"redo": _redoable(recording)}).data)
+        action = review_selectors.review_action_to_redo(recording=recording)
+        return Response(RedoableSerializer({"redo": action}).data)
 
     @extend_schema(
         summary="Redo the latest undone correction, group relabel or re-classification",
@@ -278,7 +276,64 @@ class RecordingCorrectionsRedo(APIView):
             "beats_reviewed": review["beats_reviewed"],
             "reviewers": review["reviewers"],
             "summary": recording.summary,
-            "next_redo": _redoable(recording),
+            "next_redo": review_selectors.review_action_to_redo(recording=recording),
             "next_undo": review_selectors.review_action_undoable(recording=recording),
         }
         return Response(RedoneSerializer(body).data)
+
+
+ACTIONS_LISTED = 200  # the action list's length (newest first)
+
+
+class RecordingCorrectionActions(APIView):
+    """The review actions of a recording, newest first (its owner only)."""
+
+    @extend_schema(
+        summary="The review actions, newest first: who, when, what, and whether each can be "
+        "undone alone",
+        description=f"The {ACTIONS_LISTED} latest actions.",
+        responses={200: ReviewActionListSerializer, 404: ERROR, 409: ERROR},
+    )
+    def get(self, request, pk: int):
+        recording = _done(review_selectors.recording_get_own(user=request.user, pk=pk))
+        history = review_selectors.review_action_history(recording=recording, limit=ACTIONS_LISTED)
+        return Response(ReviewActionListSerializer({"results": history}).data)
+
+
+class RecordingCorrectionActionUndo(APIView):
+    """Undo one review action alone, however old (its owner only)."""
+
+    @extend_schema(
+        summary="Undo one review action alone (not only the latest)",
+        description=(
+            "Every beat the action changed gets back the reviewed label it had before, unless a "
+            "later action still in effect changed that beat again: it keeps the later label "
+            "(`beats_kept`). Stored as a `revert` action with correction rows of its own; Undo "
+            "undoes it, and it clears what Redo can redo, like any new action. The latest "
+            "action is undone by Undo itself (`by` is then an `undo`, and Redo re-applies it). "
+            "404 for an action not of this recording; 409 `action_not_undoable` when it is "
+            "already undone, is an undo (use Redo), is a re-classification that is not the "
+            "latest action, or every beat of it was changed again later. Nothing is written "
+            "then."
+        ),
+        request=None,
+        responses={200: ActionUndoneSerializer, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request, pk: int, action_id: int):
+        recording = review_selectors.recording_get_own(user=request.user, pk=pk)
+        result = review_services.review_action_revert(
+            user=request.user, recording=recording, action_id=action_id
+        )
+        review = review_selectors.review_overview(recording=recording)
+        body = {
+            "undone": result["undone"],
+            "by": result["by"],
+            "beats_put_back": result["beats"],
+            "beats_kept": result["kept"],
+            "message": review_selectors.review_revert_message(result),
+            "beats_reviewed": review["beats_reviewed"],
+            "reviewers": review["reviewers"],
+            "summary": recording.summary,
+            "next_undo": review_selectors.review_action_undoable(recording=recording),
+        }
+        return Response(ActionUndoneSerializer(body).data)

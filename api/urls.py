@@ -74,6 +74,16 @@ urlpatterns = [
         name="recording-corrections-undo",
     ),
     path(
+        "v1/recordings/<int:pk>/corrections/actions/",
+        recording_views.RecordingCorrectionActions.as_view(),
+        name="recording-correction-actions",
+    ),
+    path(
+        "v1/recordings/<int:pk>/corrections/actions/<int:action_id>/undo/",
+        recording_views.RecordingCorrectionActionUndo.as_view(),
+        name="recording-correction-action-undo",
+    ),
+    path(
         "v1/recordings/<int:pk>/corrections/redo/",
         recording_views.RecordingCorrectionsRedo.as_view(),
         name="recording-corrections-redo",

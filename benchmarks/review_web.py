@@ -12,13 +12,21 @@ Timed, best of ``--repeats`` (each on a fresh copy of the beats' review state):
   stores the grouping) through the real view, logged in;
 * ``templates_cached_s``: the page again (grouping read back, cards drawn);
 * ``group_relabel_post_s``: POST relabelling the largest group (the form on a card);
+* ``templates_with_50_actions_s``: the page again with 50 actions in its history (the
+  relabel and 49 corrections of 20 beats), each with "Undo this action";
 * ``undo_1000_s``: ``review_action_undo`` of the 1,000-beat relabel (each beat's earlier label
   put back, a correction row each for the undo, the summary recounted);
 * ``redo_1000_s``: ``review_action_redo`` of that undo (the relabel re-applied: a correction row
   each for the redo, the summary recounted);
+* ``revert_1000_s``: "Undo this action" (``review_action_revert``) of that 1,000-beat relabel
+  (beats 0-999) once a later 1,000-beat correction (beats 500-1,499) changed half of its beats
+  again: which beats a later action changed is worked out from the correction rows, the 500
+  others put back (a correction row each for the revert), the summary recounted;
+  ``undo_revert_1000_s``: Undo of that revert;
 * with suggestions asked for (learned from 10 reviewed beats), each correction and undo is
   followed by their recomputation: ``relabel_1000_with_suggestions_s``,
-  ``undo_1000_with_suggestions_s`` and ``redo_1000_with_suggestions_s`` are the whole service
+  ``undo_1000_with_suggestions_s``, ``redo_1000_with_suggestions_s`` and
+  ``revert_1000_with_suggestions_s`` are the whole service
   calls, ``suggestions_recompute_s`` the
   recomputation that follows the relabel, timed inside it (reading the lead, the beat windows,
   ``corrections.teach`` from 1,010 reviewed beats, writing the suggestions that changed).
@@ -113,14 +121,31 @@ def main() -> None:
     def redo() -> None:
         review_services.review_action_redo(user=user, recording=recording)
 
-    relabel, undone, redone = [], [], []
+    def later_1000() -> None:  # half of it over the relabel's beats
+        review_services.beat_correct(
+            user=user, recording=recording, beat_indices=range(500, 1500), label="N"
+        )
+
+    def revert() -> None:
+        first = recording.review_actions.filter(kind=ReviewAction.Kind.REDO).get()
+        result = review_services.review_action_revert(
+            user=user, recording=recording, action_id=first.pk
+        )
+        assert (result["beats"], result["kept"]) == (500, 500), result
+
+    relabel, undone, redone, reverted, undo_reverted = [], [], [], [], []
     for _ in range(args.repeats):
         reset()
         relabel.append(timed(relabel_1000))
         undone.append(timed(undo))
         redone.append(timed(redo))
         assert recording.review["beats_reviewed"] == 1000, recording.review
-    relabel_s, undo_s, redo_s, recompute = [], [], [], []
+        later_1000()
+        reverted.append(timed(revert))
+        assert recording.review["beats_reviewed"] == 1000, recording.review  # 500-1,499
+        undo_reverted.append(timed(undo))
+        assert recording.review["beats_reviewed"] == 1500, recording.review
+    relabel_s, undo_s, redo_s, revert_s, recompute = [], [], [], [], []
     refresh = review_services._suggestions_refresh
 
     def timed_refresh(**kwargs) -> None:
@@ -143,6 +168,8 @@ def main() -> None:
         assert recording.review["suggestions"]["learned_from"] <= 10
         redo_s.append(timed(redo))
         assert recording.review["suggestions"]["learned_from"] >= 1000, recording.review
+        later_1000()
+        revert_s.append(timed(revert))
 
     client = Client()
     client.force_login(user)
@@ -165,6 +192,17 @@ def main() -> None:
         )
         post.append(time.perf_counter() - started)
         assert done.status_code == 302
+    # The page with a full action history (50 actions: the relabel above and 49 corrections).
+    for i in range(49):
+        review_services.beat_correct(
+            user=user, recording=recording, beat_indices=range(20 * i, 20 * i + 20), label="A"
+        )
+    with_history = []
+    for _ in range(args.repeats):
+        started = time.perf_counter()
+        page_history = client.get(url)
+        with_history.append(time.perf_counter() - started)
+        assert page_history.content.decode().count("Undo this action</button>") == 50
     result = {
         "recording": {
             "source": source,
@@ -178,13 +216,17 @@ def main() -> None:
         "relabel_1000_s": round(min(relabel), 4),
         "undo_1000_s": round(min(undone), 4),
         "redo_1000_s": round(min(redone), 4),
+        "revert_1000_s": round(min(reverted), 4),
+        "undo_revert_1000_s": round(min(undo_reverted), 4),
         "relabel_1000_with_suggestions_s": round(min(relabel_s), 4),
         "undo_1000_with_suggestions_s": round(min(undo_s), 4),
         "redo_1000_with_suggestions_s": round(min(redo_s), 4),
+        "revert_1000_with_suggestions_s": round(min(revert_s), 4),
         "suggestions_recompute_s": round(min(recompute), 4),
         "templates_first_s": round(min(first), 4),
         "templates_cached_s": round(min(cached), 4),
         "group_relabel_post_s": round(min(post), 4),
+        "templates_with_50_actions_s": round(min(with_history), 4),
         "repeats": args.repeats,
         "database": "SQLite",
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared with other sessions)",

@@ -48,3 +48,12 @@ class NothingToRedo(ApplicationError):
     status = 409
     code = "nothing_to_redo"
     message = "Nothing to redo: no undone action is left, or a new action came after the undo."
+
+
+class ActionNotUndoable(ApplicationError):
+    """ "Undo this action" was asked for an action it cannot undo: already undone, an undo
+    (Redo takes it back), an older re-classification, or every beat changed again later."""
+
+    status = 409
+    code = "action_not_undoable"
+    message = "This action cannot be undone alone."

@@ -245,6 +245,7 @@ class ReviewAction(models.Model):
         SUGGEST = "suggest", "Suggestions from the corrections"
         UNDO = "undo", "Undo"
         REDO = "redo", "Redo"
+        REVERT = "revert", "Undo of an older action"
 
     recording = models.ForeignKey(
         Recording, on_delete=models.CASCADE, related_name="review_actions"
@@ -264,6 +265,12 @@ class ReviewAction(models.Model):
     # action like a correction: it can itself be undone, and that undo redone.
     redoes = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="redone_by"
+    )
+    # revert: the older action it undid alone ("Undo this action"), on the beats no later
+    # action changed again. A foreign key, not one-to-one: once the revert is itself undone,
+    # the action is in effect again and may be reverted again.
+    reverts = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="reverted_by"
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

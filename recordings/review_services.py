@@ -12,7 +12,10 @@ Rules:
 * each of these user actions is one ``ReviewAction``; ``review_action_undo`` undoes the latest
   one not undone yet, restoring what each beat showed before, and is itself an action with
   correction rows (the audit trail only grows); ``review_action_redo`` re-applies the latest
-  undone one (until a new action clears the redo stack), again as an action of its own.
+  undone one (until a new action clears the redo stack), again as an action of its own;
+  ``review_action_revert`` undoes one older action alone ("Undo this action"), on the beats no
+  later action changed again, as an action of its own too (a "revert", which Undo can undo and
+  which clears the redo stack like any new action).
 
 Long on purpose: every write of the review sits here, so each action's transaction and the undo
 that reverses it share one set of helpers (``_beat_rows``, ``_corrections_write``).
@@ -26,6 +29,7 @@ from typing import Any
 
 import numpy as np
 from django.db import IntegrityError, transaction
+from django.db.models import Min
 from django.http import Http404
 from django.utils import timezone
 
@@ -37,9 +41,21 @@ from ecg.features.episodes import detect_episodes
 from ecg.features.rhythm import summarise
 from ecg.features.templates import group_beats, morphology_vectors
 
-from .errors import AnalysisNotDone, CorrectionRefused, NothingToRedo, NothingToUndo
+from .errors import (
+    ActionNotUndoable,
+    AnalysisNotDone,
+    CorrectionRefused,
+    NothingToRedo,
+    NothingToUndo,
+)
 from .models import Beat, BeatCorrection, Recording, ReviewAction, TemplateGrouping
-from .review_selectors import review_action_origin, review_action_redoable, review_action_undoable
+from .review_selectors import (
+    review_action_origin,
+    review_action_redoable,
+    review_action_refusal,
+    review_action_states,
+    review_action_undoable,
+)
 from .selectors import unreadable_stretches
 from .services import mapped_signals
 
@@ -491,12 +507,7 @@ def review_action_redo(*, user, recording: Recording) -> ReviewAction:
                 else:  # undone before undos kept what they took away: computed again
                     _suggestions_write(recording=recording)
             else:
-                # What the original action wrote: its class and its reviewer on every beat.
-                by = origin.created_by_id
-                labels = {
-                    beat: (label, by if label else None)
-                    for beat, label in origin.corrections.values_list("beat_id", "label")
-                }
+                labels = _labels_written(origin)
                 rows = _beat_rows(recording, pks=labels)
                 _corrections_write(recording=recording, action=redo, rows=rows, labels=labels)
                 review_refresh_summary(recording=recording)
@@ -533,3 +544,138 @@ def _suggestions_restore(*, recording: Recording, detail: dict[str, Any]) -> Non
         review.pop("suggestions", None)
     recording.review = review
     Recording.objects.filter(pk=recording.pk).update(review=review)
+
+
+def _labels_written(origin: ReviewAction) -> dict[int, tuple[str, int | None]]:
+    """What ``origin`` (a correction, group relabel or revert) wrote on each of its beats:
+    the class and reviewer, by beat pk, for a redo to write again."""
+    if origin.kind == ReviewAction.Kind.REVERT and origin.reverts_id is not None:
+        # A revert put back the reviewed label and reviewer each beat had before the action
+        # it reverted (its own rows keep the class, not that reviewer).
+        beats = set(origin.corrections.values_list("beat_id", flat=True))
+        rows = origin.reverts.corrections.values_list(
+            "beat_id", "previous_reviewed_label", "previous_reviewed_by_id"
+        )
+        return {b: (label, by if label else None) for b, label, by in rows if b in beats}
+    by = origin.created_by_id  # a correction or relabel: its class and its reviewer
+    return {
+        beat: (label, by if label else None)
+        for beat, label in origin.corrections.values_list("beat_id", "label")
+    }
+
+
+# -- undo of one older action ("Undo this action") ---------------------------------------------
+
+
+def review_action_revert(*, user, recording: Recording, action_id: int) -> dict[str, Any]:
+    """Undo the review action ``action_id`` of ``recording`` alone, however old: each of its
+    beats gets back the reviewed label and reviewer it had before the action, unless a later
+    action still in effect changed that beat again (it keeps the later label). Stored as a
+    "revert" action (who, when, which action) with one correction row per beat put back, in
+    one transaction; the summary is recounted and the suggestions, if asked for, recomputed.
+    The latest action (what Undo undoes) is undone by Undo itself, so undoing it alone is
+    exactly Undo (and can be redone). A revert is an action like a correction: Undo undoes
+    it, "Undo this action" too, and it clears what can be redone.
+
+    Returns ``{"undone": the action, "by": the undo or revert written, "beats": beats put
+    back, "kept": beats kept with their later label, "total": the action's beats}``. An action
+    that is not the recording's, or not the owner's recording: 404. Already undone, an undo,
+    an older re-classification, or every beat changed again later: ``ActionNotUndoable``
+    (409), nothing written."""
+    _check(user=user, recording=recording)
+    try:
+        target = recording.review_actions.select_related("created_by").get(pk=int(action_id))
+    except (ReviewAction.DoesNotExist, TypeError, ValueError):
+        raise Http404("No such review action.") from None
+    latest = review_action_undoable(recording=recording)
+    states = review_action_states(recording=recording)
+    refusal = review_action_refusal(action=target, states=states, latest=latest)
+    if refusal:
+        raise ActionNotUndoable(refusal)
+    if latest is not None and latest.pk == target.pk:
+        review_action_undo(user=user, recording=recording)
+        undo = ReviewAction.objects.get(undoes=target)
+        total = target.beat_count
+        return {"undone": target, "by": undo, "beats": total, "kept": 0, "total": total}
+    with transaction.atomic():
+        rows = list(
+            target.corrections.values_list(
+                "id", "beat_id", "previous_reviewed_label", "previous_reviewed_by_id"
+            )
+        )
+        owners = _beat_owners(recording=recording, action=target, rows=rows)
+        restore = {
+            beat: (label, by if label else None)
+            for row, beat, label, by in rows
+            if owners.get(beat) == row
+        }
+        kept = len(rows) - len(restore)
+        if not restore:
+            raise ActionNotUndoable(
+                f"All {len(rows):,} beats of this action were changed again later; undoing it "
+                "would change nothing."
+            )
+        beat_rows = _beat_rows(recording, pks=restore)
+        first = min(
+            recording.beats.filter(pk__in=chunk).aggregate(first=Min("index"))["first"]
+            for chunk in _chunks(sorted(restore))
+        )
+        revert = ReviewAction.objects.create(
+            recording=recording,
+            kind=ReviewAction.Kind.REVERT,
+            reverts=target,
+            group=review_action_origin(target).group,
+            beat_count=len(restore),
+            first_beat=first,
+            detail={"kept": kept, "of": len(rows)},
+            created_by=user,
+        )
+        _corrections_write(recording=recording, action=revert, rows=beat_rows, labels=restore)
+        review_refresh_summary(recording=recording)
+    if (recording.review or {}).get("suggestions"):
+        _suggestions_refresh(recording=recording)
+    return {"undone": target, "by": revert, "beats": len(restore), "kept": kept, "total": len(rows)}
+
+
+_BEFORE = 0  # a beat's owner before the reverted action (row ids start at 1)
+
+
+def _beat_owners(
+    *, recording: Recording, action: ReviewAction, rows: list[tuple]
+) -> dict[int, int]:
+    """For each beat of ``rows`` (``action``'s correction rows: row id and beat pk first), the
+    correction row whose label the beat shows now, following the rows from the action's on:
+    a correction, relabel or redo row sets the label; an undo or revert row puts back what
+    the beat showed before the row it reverses, so the owner goes back to the one before that
+    row. A beat owned by the action's own row was changed by no later action still in effect."""
+    if not rows:
+        return {}
+    kinds = {
+        pk: (kind, undoes or reverts)
+        for pk, kind, undoes, reverts in recording.review_actions.values_list(
+            "id", "kind", "undoes_id", "reverts_id"
+        )
+    }
+    since = min(r[0] for r in rows)
+    history: dict[int, list[tuple[int | None, int]]] = {}  # beat -> [(action, owner row)]
+    for chunk in _chunks(sorted({r[1] for r in rows})):
+        later = (
+            BeatCorrection.objects.filter(recording=recording, beat_id__in=chunk, id__gte=since)
+            .order_by("id")
+            .values_list("id", "beat_id", "action_id")
+        )
+        for row, beat, by_action in later:
+            steps = history.setdefault(beat, [])
+            kind, reversed_action = kinds.get(by_action, ("", None))
+            owner = row  # the action's own row sets the label, even if it is an undo alone
+            if by_action != action.pk and kind in (
+                ReviewAction.Kind.UNDO,
+                ReviewAction.Kind.REVERT,
+            ):
+                owner = -1  # (the reversed row not found: not the action's, kept)
+                for j in range(len(steps) - 1, -1, -1):
+                    if steps[j][0] == reversed_action:
+                        owner = steps[j - 1][1] if j else _BEFORE
+                        break
+            steps.append((by_action, owner))
+    return {beat: steps[-1][1] for beat, steps in history.items()}

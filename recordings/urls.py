@@ -25,6 +25,11 @@ urlpatterns = [
     path("<int:pk>/suggest/", views.recording_suggest_view, name="suggest"),
     path("<int:pk>/undo/", views.recording_undo_view, name="undo"),
     path("<int:pk>/redo/", views.recording_redo_view, name="redo"),
+    path(
+        "<int:pk>/actions/<int:action_id>/undo/",
+        views.recording_action_undo_view,
+        name="action_undo",
+    ),
     path("<int:pk>/beats.atr", views.recording_atr_view, name="atr"),
     path("<int:pk>/retry/", views.recording_retry_view, name="retry"),
     path("<int:pk>/delete/", views.recording_delete_view, name="delete"),

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ecg.classes import class_display_name
@@ -21,10 +22,11 @@ from ecgsite.private_files import private_file_response, private_headers
 from ecgsite.ratelimit import rate_limited
 
 from . import review_selectors, review_services, selectors, services
-from .errors import CorrectionRefused, NothingToRedo, NothingToUndo
+from .errors import ActionNotUndoable, CorrectionRefused, NothingToRedo, NothingToUndo
 from .forms import RecordingSearchForm, RecordingUploadForm
 from .models import CLASS_COLOURS, Recording
 
+ACTIONS_SHOWN = 50  # the templates page's action history (the API lists more)
 PRIVATE = private_headers(cache_seconds=0)  # a recording's data: never kept in any cache
 
 
@@ -257,6 +259,7 @@ def recording_templates_view(request, pk: int):
         ],
         "review": review_selectors.review_overview(recording=recording),
         "corrections": review_selectors.beat_corrections(recording=recording, limit=20),
+        "history": review_selectors.review_action_history(recording=recording, limit=ACTIONS_SHOWN),
         "svg": {"w": review_selectors.SVG_W, "h": review_selectors.SVG_H},
         "undo": _undo_button(request, recording),
         "redo": _redo_button(request, recording),
@@ -359,12 +362,28 @@ def recording_redo_view(request, pk: int):
     return redirect("recordings:templates", pk=recording.pk)
 
 
+@login_required
+@require_POST
+def recording_action_undo_view(request, pk: int, action_id: int):
+    """ "Undo this action" in the templates page's action history: one older action alone."""
+    recording = review_selectors.recording_get_own(user=request.user, pk=pk)
+    try:
+        result = review_services.review_action_revert(
+            user=request.user, recording=recording, action_id=action_id
+        )
+    except ActionNotUndoable as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, review_selectors.review_revert_message(result))
+    return redirect(f"{reverse('recordings:templates', args=[recording.pk])}#review-history")
+
+
 def _redo_button(request, recording: Recording) -> str:
     """The Redo button's text for the owner ("" when there is nothing to redo, or not theirs)."""
     if recording.owner_id != request.user.pk or recording.status != Recording.Status.DONE:
         return ""
-    undo = review_selectors.review_action_redoable(recording=recording)
-    return review_selectors.review_action_describe(undo.undoes) if undo else ""
+    action = review_selectors.review_action_to_redo(recording=recording)
+    return review_selectors.review_action_describe(action) if action else ""
 
 
 def _undo_button(request, recording: Recording) -> str:

@@ -97,3 +97,32 @@ def test_strip_keys_undo_and_redo_a_correction(page, settings, tmp_path):
         page.get_by_text(message).wait_for()
         assert recording.beats.get(index=12).reviewed_label == label
     assert page.locator("#review-redo").count() == 0 and page.locator("#review-undo").count() == 1
+
+
+def test_undo_this_action_in_the_history(page, settings, tmp_path):
+    """The templates page's action history: "Undo this action" on an older correction undoes it
+    alone; the beat a later action changed again keeps its later label, and the page says so."""
+    from recordings import review_services
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    user = get_user_model().objects.create_user("history-user", password=PASSWORD)
+    recording = done_recording(user)
+    review_services.beat_correct(user=user, recording=recording, beat_indices=[1, 2], label="A")
+    review_services.beat_correct(user=user, recording=recording, beat_indices=[2], label="L")
+    log_in(page, "history-user")
+    page.goto(f"/recordings/{recording.pk}/templates/")
+    rows = page.locator("#review-history + p + div tbody tr")
+    assert rows.count() == 2
+    assert "corrected beat 2 A → L" in rows.nth(0).inner_text()
+    older = rows.nth(1)
+    assert "corrected 2 beats N → A" in older.inner_text()
+    with page.expect_navigation():
+        older.get_by_role("button", name="Undo this action").click()
+    page.get_by_text(
+        "Undone: 2 beats → A. 1 of 2 beats was changed again later and kept their later label."
+    ).wait_for()
+    assert recording.beats.get(index=1).reviewed_label == ""
+    assert recording.beats.get(index=2).reviewed_label == "L"
+    # newest first: the undo alone, then the two corrections, the older one marked undone
+    assert rows.count() == 3 and "undone alone" in rows.nth(2).inner_text()
+    assert rows.nth(2).get_by_role("button", name="Undo this action").count() == 0

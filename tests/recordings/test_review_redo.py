@@ -29,8 +29,7 @@ def rec(settings, tmp_path, users) -> Recording:
 
 
 def redo_is(recording: Recording) -> ReviewAction | None:
-    undo = review_selectors.review_action_redoable(recording=recording)
-    return review_selectors.review_action_origin(undo.undoes) if undo else None
+    return review_selectors.review_action_to_redo(recording=recording)
 
 
 def test_redo_reapplies_a_group_relabel_exactly_and_is_recorded(rec, users):
