@@ -109,6 +109,21 @@ def _read_glyph(mask: np.ndarray, line_height: float, line_bottom: float, top: f
     return best if score <= MAX_GLYPH_SCORE else None
 
 
+def _split_touching(mask: np.ndarray, line_height: float) -> list[np.ndarray]:
+    """Split digits that touch at small sizes ("00" drawn as one blob) into equal widths.
+
+    Touching digits meet at full-height strokes, so no thin column marks the cut; a digit
+    is about 0.7 of its height wide in the template fonts.
+    """
+    h, w = mask.shape
+    if h <= 0.5 * line_height or w <= 0.95 * h:
+        return [mask]
+    k = max(2, int(round(w / (0.7 * h))))
+    edges = np.linspace(0, w, k + 1).round().astype(int)
+    pieces = [mask[:, a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return [p for p in pieces if p.any()]
+
+
 def _read_label(mask: np.ndarray) -> float | None:
     """A text blob (binary) into a number, or None."""
     labels, n = ndimage.label(mask, structure=np.ones((3, 3)))
@@ -120,11 +135,11 @@ def _read_label(mask: np.ndarray) -> float | None:
     line_height = float(line_bottom - line_top)
     text = ""
     for i, box in sorted(enumerate(boxes), key=lambda b: b[1][1].start):
-        glyph = labels[box] == i + 1
-        ch = _read_glyph(glyph, line_height, line_bottom, box[0].start)
-        if ch is None:
-            return None
-        text += ch
+        for glyph in _split_touching(labels[box] == i + 1, line_height):
+            ch = _read_glyph(_crop(glyph), line_height, line_bottom, box[0].start)
+            if ch is None:
+                return None
+            text += ch
     try:
         return float(text)
     except ValueError:
@@ -194,7 +209,7 @@ def _label_blobs(region: np.ndarray, along_rows: bool) -> list[tuple[float, np.n
     size = max(3, int(np.median([e - s for s, e in _groups(profile, 1)] or [6])))
     for s, e in _groups(profile, size // 2 if along_rows else size):
         piece = text[s:e] if along_rows else text[:, s:e]
-        other = _groups(piece.any(axis=0) if along_rows else piece.any(axis=1), size)
+        other = _groups(piece.any(axis=0) if along_rows else piece.any(axis=1), 3 * size // 2)
         if not other:
             continue
         # The group of text nearest the axis is the label.
