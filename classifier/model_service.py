@@ -90,6 +90,7 @@ class ImageClassification:
     # digitised: "grid" (read from ECG paper), "assumed" (no grid: the scale-free model) or
     # "prior" (no grid: averaged over the training beats' amplitudes)
     scale_source: str = ""
+    scale_step_mv: float | None = None
     trace: dict[str, Any] | None = field(default=None)  # digitised: overlay data
 
 
@@ -261,6 +262,7 @@ def _classify_foreign(
         state_reason=reason,
         source=SOURCE_DIGITISED,
         scale_source=scale_source,
+        scale_step_mv=digitised.axis_step_mv,
         trace=trace_overlay(digitised, image.size),
     )
 

@@ -75,20 +75,31 @@ def _crop(mask: np.ndarray) -> np.ndarray:
     return mask[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
 
 
+def _holes(mask: np.ndarray) -> tuple[int, float]:
+    """Number of enclosed holes and their centre height (0 top, 1 bottom): tells 0 from 6/9,
+    which differ in few pixels at small sizes but not in where their loop sits."""
+    holes = ndimage.binary_fill_holes(mask) & ~mask
+    labels, n = ndimage.label(holes)
+    if n == 0:
+        return 0, 0.5
+    rows = np.nonzero(holes)[0]
+    return n, float((rows.mean() + 0.5) / mask.shape[0])
+
+
 @functools.cache
-def _templates() -> tuple[tuple[str, np.ndarray, float], ...]:
+def _templates() -> tuple[tuple[str, np.ndarray, float, tuple[int, float]], ...]:
     """Digit templates (character, normalised glyph, width/height) from local fonts."""
     out = []
     for path in FONT_PATHS:
         if not Path(path).exists():
             continue
-        for size in (14, 28):
+        for size in (10, 12, 14, 17, 20, 28):
             font = ImageFont.truetype(path, size)
             for ch in "0123456789":
                 img = Image.new("L", (size * 2, size * 2), 0)
                 ImageDraw.Draw(img).text((size // 2, size // 4), ch, fill=255, font=font)
                 mask = _crop(np.asarray(img) > 110)
-                out.append((ch, _normalise(mask), mask.shape[1] / mask.shape[0]))
+                out.append((ch, _normalise(mask), mask.shape[1] / mask.shape[0], _holes(mask)))
     return tuple(out)
 
 
@@ -100,10 +111,11 @@ def _read_glyph(mask: np.ndarray, line_height: float, line_bottom: float, top: f
         return "." if top + h >= line_bottom - 0.25 * line_height else None
     if h <= 0.3 * line_height and w > h:
         return "-"  # hyphen or Unicode minus: a flat bar
-    glyph, aspect = _normalise(mask), w / h
+    glyph, aspect, (n_holes, hole_y) = _normalise(mask), w / h, _holes(mask)
     best, score = None, np.inf
-    for ch, template, t_aspect in _templates():
+    for ch, template, t_aspect, (t_holes, t_hole_y) in _templates():
         s = float(np.abs(glyph - template).mean()) + 0.2 * abs(aspect - t_aspect)
+        s += 0.05 * abs(n_holes - t_holes) + 0.5 * abs(hole_y - t_hole_y)
         if s < score:
             best, score = ch, s
     return best if score <= MAX_GLYPH_SCORE else None
@@ -162,21 +174,30 @@ def _groups(profile: np.ndarray, gap: int) -> list[tuple[int, int]]:
 
 
 def _fit(values: list[float], positions: list[float]) -> AxisReading | None:
-    """Accept labels whose values step evenly and sit evenly spaced (one consistent step)."""
+    """Accept labels whose values rise with position in one consistent step.
+
+    A label may be missing (merged with an axis title, unreadable): neighbouring labels may
+    then differ by a whole number of steps, but pixels per step must agree everywhere.
+    """
     if len(values) < MIN_LABELS:
         return None
     order = np.argsort(positions)
     v, p = np.asarray(values)[order], np.asarray(positions)[order]
     dv, dp = np.diff(v), np.diff(p)
-    if np.any(dp <= 0) or np.any(dv == 0):
+    if np.any(dp <= 0) or np.any(dv <= 0):
         return None
-    step = float(np.median(dv))
-    if not np.allclose(dv, step, rtol=1e-6, atol=1e-9):
+    step = float(f"{dv.min():.6g}")  # 0.2, not 0.19999999999999996
+    k = dv / step
+    if np.any(np.abs(k - np.round(k)) > 1e-6):
         return None
-    if np.ptp(dp) > STEP_TOLERANCE * np.median(dp) + 1.5:
+    per_step = dp / np.round(k)
+    if np.ptp(per_step) > STEP_TOLERANCE * np.median(per_step) + 1.5:
         return None
     slope = np.polyfit(p, v, 1)[0]
-    return AxisReading(tuple(v.tolist()), tuple(p.tolist()), abs(step), abs(float(slope)))
+    residual = np.abs(np.polyval(np.polyfit(p, v, 1), p) - v).max()
+    if residual > 0.1 * step:
+        return None
+    return AxisReading(tuple(v.tolist()), tuple(p.tolist()), step, abs(float(slope)))
 
 
 def _axis_lines(ink: np.ndarray) -> tuple[int | None, int | None]:
@@ -204,12 +225,23 @@ def _label_blobs(region: np.ndarray, along_rows: bool) -> list[tuple[float, np.n
         bh, bw = box[0].stop - box[0].start, box[1].stop - box[1].start
         keep[i + 1] = 2 <= max(bh, bw) <= 60 and box[1].start > 0 if along_rows else bh <= 60
     text = keep[labels]
+    heights = [
+        b[0].stop - b[0].start for i, b in enumerate(ndimage.find_objects(labels)) if keep[i + 1]
+    ]
+    glyph_h = max(3, int(np.median(heights))) if heights else 6
     out = []
     profile = text.any(axis=1) if along_rows else text.any(axis=0)
     size = max(3, int(np.median([e - s for s, e in _groups(profile, 1)] or [6])))
     for s, e in _groups(profile, size // 2 if along_rows else size):
+        if along_rows and e - s > 1.6 * size:
+            continue  # a label merged with other text (a rotated axis title): skip it
         piece = text[s:e] if along_rows else text[:, s:e]
-        other = _groups(piece.any(axis=0) if along_rows else piece.any(axis=1), 3 * size // 2)
+        # Across the axis: glyphs of a label sit close (a minus may stand apart by about a
+        # glyph width); below the x labels, an axis title starts after a wider gap.
+        if along_rows:
+            other = _groups(piece.any(axis=0), 3 * size // 2)
+        else:
+            other = _groups(piece.any(axis=1), max(2, glyph_h // 3))
         if not other:
             continue
         # The group of text nearest the axis is the label.
