@@ -9,9 +9,12 @@ the digitised trace's peak-to-peak (pixels). Reported per renderer: share of ima
 scale was read, read within 2 %, read wrongly (off by more than 2 %), and the time the axis
 reading adds per image (p50 ms, ``read_axis_scale`` alone).
 
-``RULE`` (written before the first run) decides whether the axis reading is served. Beat
-accuracy through the shipped model per renderer (the rule's accuracy half) is NOT measured
-by this script yet: see docs/digitise.md.
+Beat accuracy through the shipped beat model (``models/``, the app's serving bundle): the
+app's own drawing of the true window, the digitised window at the read scale (the prior where
+none was read: what the app serves), and the same digitised window served with the amplitude
+prior only (today's path for every gridless image). ``RULE`` was written before the first
+run; its accuracy half was added to this script after a first run that measured only the
+scale readings (no accuracy figure had been seen).
 
 Writes benchmarks/results/digitise_axis.json.
 """
@@ -34,7 +37,12 @@ from benchmarks import digitise_renderers as R  # noqa: E402
 from benchmarks.digitise_benchmark import FS, POST, PRE, sample_beats  # noqa: E402
 from ecg.classes import DS1_RECORDS, DS2_RECORDS  # noqa: E402
 from ecg.imaging.axis_scale import read_axis_scale  # noqa: E402
-from ecg.imaging.digitise import DigitiseError, digitise  # noqa: E402
+from ecg.imaging.digitise import (  # noqa: E402
+    DigitiseError,
+    amplitude_candidates,
+    beat_window,
+    digitise,
+)
 from ecg.training.dataset import DS1_VALIDATION_RECORDS  # noqa: E402
 
 # Written before the first run (issue 19).
@@ -59,10 +67,19 @@ UNLABELLED = {
 }
 
 
-def score(render, beats, signals) -> dict:
+def _predict(bundle, windows, prior: np.ndarray) -> np.ndarray:
+    """Class per window; a window flagged in ``prior`` is averaged over AMPLITUDE_PRIOR_MV."""
+    probs = bundle.predict_proba(bundle.render(np.stack(windows).astype(np.float32)))
+    for i in np.flatnonzero(prior):
+        probs[i] = bundle.predict_proba(bundle.render(amplitude_candidates(windows[i]))).mean(0)
+    return probs.argmax(axis=1)
+
+
+def score(render, beats, signals, bundle=None) -> dict:
     read = within = wrong = failed = 0
     times = []
-    for name, s, _ in beats:
+    truths, served, normalised, read_mask, labels = [], [], [], [], []
+    for name, s, y in beats:
         x = signals[name][s - PRE : s + POST]
         image = render(x).image
         try:
@@ -70,6 +87,14 @@ def score(render, beats, signals) -> dict:
         except DigitiseError:
             failed += 1
             continue
+        window = beat_window(d, FS)
+        # The same trace as the app's prior path sees it: normalised to peak-to-peak 1.
+        flat = window / (np.ptp(d.signal) or 1.0) if d.units == "mV" else window
+        truths.append(x)
+        served.append(window)
+        normalised.append(flat)
+        read_mask.append(d.scale_source == "axis_labels")
+        labels.append(y)
         t0 = time.perf_counter()
         read_axis_scale(image)
         times.append(1000 * (time.perf_counter() - t0))
@@ -83,7 +108,27 @@ def score(render, beats, signals) -> dict:
         else:
             wrong += 1
     n = len(beats)
+    accuracy = {}
+    if bundle is not None and truths:
+        labels_ = np.array(labels)
+        grid = np.array([w is not f for w, f in zip(served, normalised, strict=True)])
+        read_ = np.array(read_mask)
+        own = _predict(bundle, truths, np.zeros(len(truths), bool))
+        axis = _predict(bundle, served, ~grid)  # read scale, else the prior
+        # Prior only: grid images keep their scale, gridless ones (read or not) the prior.
+        prior_only = _predict(
+            bundle,
+            [f if r else w for w, f, r in zip(served, normalised, read_, strict=True)],
+            ~grid | read_,
+        )
+        accuracy = {
+            "accuracy_own_drawing": float(np.mean(own == labels_)),
+            "accuracy_axis_reading": float(np.mean(axis == labels_)),
+            "accuracy_prior_only": float(np.mean(prior_only == labels_)),
+            "answers_changed_by_axis_reading": int(np.sum(axis != prior_only)),
+        }
     return {
+        **accuracy,
         "images": n,
         "not_digitised": failed,
         "scale_read": read / n,
@@ -101,21 +146,33 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--out", default=str(ROOT / "benchmarks" / "results" / "digitise_axis.json")
     )
+    parser.add_argument("--no-model", action="store_true")
     args = parser.parse_args(argv)
+    bundle = None
+    if not args.no_model:
+        from ecg.models.registry import ModelRegistry
+
+        bundle = ModelRegistry(ROOT / "models").serving_bundle(kind="beat_image")
     val = set(DS1_VALIDATION_RECORDS)
     splits = {
         "DS1_train": [r for r in DS1_RECORDS if r not in val],
         "DS1_validation": sorted(val),
         "DS2": list(DS2_RECORDS),
     }
-    result = {"rule": RULE, "beats_per_class": args.beats_per_class, "splits": {}}
+    result = {
+        "command": "python benchmarks/digitise_axis_benchmark.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "rule": RULE,
+        "beats_per_class": args.beats_per_class,
+        "splits": {},
+    }
     for split in args.splits:
         signals, _, beats, _ = sample_beats(
             Path(args.data_dir), splits[split], args.beats_per_class, seed=0
         )
         block = {}
         for name, render in {**LABELLED, **UNLABELLED}.items():
-            block[name] = score(render, beats, signals)
+            block[name] = score(render, beats, signals, bundle)
             print(split, name, block[name], flush=True)
         result["splits"][split] = block
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
