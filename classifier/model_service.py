@@ -87,8 +87,9 @@ class ImageClassification:
     state: str = "classified"  # or "uncertain" (ecg.features.beat_states)
     state_reason: str = ""
     source: str = SOURCE_OWN_FORMAT  # or "digitised"
-    # digitised: "grid" (read from ECG paper), "assumed" (no grid: the scale-free model) or
-    # "prior" (no grid: averaged over the training beats' amplitudes)
+    # digitised: "grid" (read from ECG paper), "axis_labels" (a plot's y tick labels, with
+    # scale_step_mv), "assumed" (no grid: the scale-free model) or "prior" (no grid: averaged
+    # over the training beats' amplitudes)
     scale_source: str = ""
     scale_step_mv: float | None = None
     trace: dict[str, Any] | None = field(default=None)  # digitised: overlay data

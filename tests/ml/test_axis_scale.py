@@ -103,3 +103,19 @@ def test_none_for_implausible_units():
     assert read_axis_scale(image, trace_span_px=150) is None
     plausible, _ = _pillow_plot([-1.0, -0.5, 0.0, 0.5, 1.0])
     assert read_axis_scale(plausible, trace_span_px=150) is not None
+
+
+def test_a_matplotlib_strip_on_the_recording_upload_keeps_its_read_mv_scale():
+    from benchmarks import digitise_renderers as R
+    from ecg.io.recording_image import parse_image
+    from tests.ml.conftest import synthetic_ecg
+
+    signal, _, _ = synthetic_ecg(n_beats=12, seed=2)
+    strip = signal[:2520]  # 7 s at 360 Hz
+    buf = io.BytesIO()
+    R.mpl_plot(strip, 360.0, size=(12.0, 4.0)).image.save(buf, format="PNG")
+    parsed = parse_image("strip.png", buf.getvalue())
+    assert any("axis labels" in note for note in parsed.notes)
+    # In mV as read, not scaled again to the assumed 2 mV.
+    assert np.ptp(parsed.signals[0]) == pytest.approx(np.ptp(strip), rel=0.15)
+    assert parsed.signals.shape[1] / parsed.fs == pytest.approx(7.0, rel=0.05)
