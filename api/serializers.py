@@ -70,6 +70,7 @@ class PredictionSerializer(serializers.ModelSerializer):
             "model",
             "source",
             "scale_source",
+            "scale_step_mv",
             "digitised_trace",
             "patient_reference",
             "note",

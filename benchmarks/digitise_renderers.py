@@ -210,3 +210,35 @@ def sine_image(cycles: float = 3.0, width: int = 600, height: int = 300) -> Imag
 
 def random_walk_image(rng: np.random.Generator, width: int = 600, height: int = 300):
     return pillow_line(np.cumsum(rng.normal(size=600)), width=width, height=height).image
+
+
+def pillow_axes_plot(x: np.ndarray, fs: float, *, px_per_mv: float = 120.0) -> Drawn:
+    """A plot drawn with Pillow: Liberation Sans tick labels ("−0.5", "1.0"), inward ticks
+    every 0.5 mV and 0.1 s -- a stand-in for plotting tools the project does not have."""
+    from PIL import ImageDraw, ImageFont
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf", 14)
+    lo, hi = float(np.floor(x.min() * 2) / 2), float(np.ceil(x.max() * 2) / 2)
+    px_per_s = 600.0
+    left, top = 70, 20
+    height = int(round((hi - lo) * px_per_mv))
+    width = int(round(len(x) / fs * px_per_s))
+    img = Image.new("RGB", (left + width + 30, top + height + 50), "white")
+    draw = ImageDraw.Draw(img)
+    bottom = top + height
+    draw.line([(left, top), (left, bottom)], fill="black")
+    draw.line([(left, bottom), (left + width, bottom)], fill="black")
+    for v in np.arange(lo, hi + 1e-9, 0.5):
+        y = bottom - (v - lo) * px_per_mv
+        draw.line([(left, y), (left + 6, y)], fill="black")
+        text = f"{v:.1f}".replace("-", "\u2212")
+        draw.text((left - 8 - draw.textlength(text, font=font), y - 9), text, "black", font=font)
+    for s in np.arange(0, len(x) / fs + 1e-9, 0.1):
+        px = left + s * px_per_s
+        draw.line([(px, bottom), (px, bottom - 6)], fill="black")
+        text = f"{s:.1f}"
+        draw.text((px - draw.textlength(text, font=font) / 2, bottom + 6), text, "black", font=font)
+    t = np.arange(len(x)) / fs
+    points = list(zip(left + t * px_per_s, bottom - (x - lo) * px_per_mv, strict=True))
+    draw.line(points, fill=(0, 0, 160), width=2)
+    return Drawn(img)

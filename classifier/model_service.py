@@ -87,9 +87,11 @@ class ImageClassification:
     state: str = "classified"  # or "uncertain" (ecg.features.beat_states)
     state_reason: str = ""
     source: str = SOURCE_OWN_FORMAT  # or "digitised"
-    # digitised: "grid" (read from ECG paper), "assumed" (no grid: the scale-free model) or
-    # "prior" (no grid: averaged over the training beats' amplitudes)
+    # digitised: "grid" (read from ECG paper), "axis_labels" (a plot's y tick labels, with
+    # scale_step_mv), "assumed" (no grid: the scale-free model) or "prior" (no grid: averaged
+    # over the training beats' amplitudes)
     scale_source: str = ""
+    scale_step_mv: float | None = None
     trace: dict[str, Any] | None = field(default=None)  # digitised: overlay data
 
 
@@ -261,6 +263,7 @@ def _classify_foreign(
         state_reason=reason,
         source=SOURCE_DIGITISED,
         scale_source=scale_source,
+        scale_step_mv=digitised.axis_step_mv,
         trace=trace_overlay(digitised, image.size),
     )
 

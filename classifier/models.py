@@ -64,9 +64,15 @@ class Prediction(models.Model):
         max_length=16,
         blank=True,
         help_text=(
-            "Digitised images: grid (read from ECG paper), assumed (no grid, one amplitude) "
-            "or prior (no grid, averaged over typical amplitudes)."
+            "Digitised images: grid (read from ECG paper), assumed (no grid, one amplitude), "
+            "prior (no grid, averaged over typical amplitudes) or axis_labels (read from "
+            "the plot's axis tick labels)."
         ),
+    )
+    scale_step_mv = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Scale read from axis labels: mV between neighbouring y tick labels.",
     )
     digitised_trace = models.JSONField(
         null=True,
@@ -138,6 +144,11 @@ class Prediction(models.Model):
             "prior": (
                 "unknown (no grid): the answer is averaged over five typical beat amplitudes, "
                 "1.1 to 3.0 mV peak to peak"
+            ),
+            "axis_labels": (
+                f"read from the axis labels ({self.scale_step_mv:g} mV per tick)"
+                if self.scale_step_mv
+                else "read from the axis labels"
             ),
         }.get(self.scale_source, self.scale_source)
 

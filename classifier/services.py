@@ -166,6 +166,7 @@ def _prediction_prepare(
         state_reason=result.state_reason[:255],
         source=result.source,
         scale_source=result.scale_source,
+        scale_step_mv=result.scale_step_mv,
         digitised_trace=result.trace,
         patient_reference=patient_reference.strip(),
         note=note.strip(),

@@ -35,6 +35,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from ecg.imaging.axis_scale import AxisScale, read_axis_scale
+
 # Larger images are reduced first: a 4000 px scan has no more ECG detail than 2600 columns,
 # and every step below is linear in the pixel count.
 MAX_WIDTH = 2600
@@ -70,7 +72,7 @@ class DigitiseError(ValueError):
 class Digitised:
     """A trace read from an image.
 
-    ``signal`` is in mV when ``scale_source == "grid"``, else normalised (median 0,
+    ``signal`` is in mV when ``scale_source`` is "grid" or "axis_labels", else normalised (median 0,
     peak-to-peak 1; ``units`` says which). ``fs`` is samples per second of ``signal`` (one
     sample per image column of the trace). ``trace_x`` / ``trace_y`` are the followed trace in
     the ORIGINAL image's pixel coordinates (for an overlay). ``quality`` (0-1) is the share of
@@ -92,6 +94,8 @@ class Digitised:
     px_per_mm: float | None
     n_peaks: int
     notes: tuple[str, ...] = field(default=())
+    # mV between neighbouring y tick labels where the scale was read from the axis labels.
+    axis_step_mv: float | None = None
 
     @property
     def duration_s(self) -> float:
@@ -478,6 +482,7 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
     red_rows, red_cols = line_rows_cols(red)
     has_grid = red_rows.sum() >= 3 and red_cols.sum() >= 3
     px_per_mm = None
+    axis_step_mv = None
     if has_grid:
         px_per_mm, grid_notes = grid_scale(np.where(red, red_excess(rgb), 0.0))
         notes.extend(grid_notes)
@@ -508,6 +513,18 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
         signal = up / (PAPER_MM_PER_MV * px_per_mm)
         units, source = "mV", "grid"
         kind = "strip" if (span_cols.size / fs >= 2.0 or n_peaks >= 3) else "single_beat"
+    elif (axis := _axis_scale(rgb, up)) is not None:
+        # No grid, but a plot with numbered axes (matplotlib, MATLAB, Excel, R): the y tick
+        # labels give mV per pixel; the x labels, where read, the time scale.
+        signal = up * axis.mv_per_px
+        units, source = "mV", "axis_labels"
+        axis_step_mv = axis.y.step
+        n_cols = span_cols.size
+        if axis.s_per_px:
+            fs = 1.0 / axis.s_per_px
+        else:
+            fs = n_cols / (STRIP_ASSUMED_S if n_peaks >= 3 else BEAT_SPAN_S)
+        kind = "strip" if (n_cols / fs >= 2.0 or n_peaks >= 3) else "single_beat"
     else:
         if n_peaks >= 3 and tilt is None:
             # A strip without a grid: a tilt (a rotated photo or scan) shows as a straight
@@ -553,7 +570,13 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
         px_per_mm=None if px_per_mm is None else float(px_per_mm / shrink),
         n_peaks=n_peaks,
         notes=tuple(notes),
+        axis_step_mv=axis_step_mv,
     )
+
+
+def _axis_scale(rgb: np.ndarray, up: np.ndarray) -> AxisScale | None:
+    """The scale read from the plot's axis tick labels, None when not read (issue 19)."""
+    return read_axis_scale(rgb.astype(np.uint8), trace_span_px=float(np.ptp(up)))
 
 
 # Median peak-to-peak amplitude of MIT-BIH DS1 training beat windows (MLII, band-passed,

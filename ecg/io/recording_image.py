@@ -68,6 +68,9 @@ def parse_image(name: str, content: bytes) -> ParsedRecording:
              f"{FS_OUT:g} Hz"]  # fmt: skip
     if d.scale_source == "grid":
         notes.append("scale from the ECG-paper grid (25 mm/s, 10 mm/mV)")
+    elif d.scale_source == "axis_labels":
+        # Already in mV (and fs from the x labels where read): scaling it again would be wrong.
+        notes.append(f"scale from the plot's axis labels ({d.axis_step_mv:g} mV per tick)")
     else:
         signal = signal * ASSUMED_BEAT_PTP_MV
         notes.append(

@@ -57,11 +57,13 @@ def test_digitised_beat_says_how_it_was_read(alice_api, bob_api, installed_tiny_
     response = upload(alice_api, matplotlib_beat(), name="plot.png")
     assert response.status_code == 201, response.json()
     body = response.json()
+    # A matplotlib plot with numbered axes: its scale is read from the tick labels (issue 19).
     assert (body["source"], body["scale_source"], body["state"]) == (
         "digitised",
-        "prior",
+        "axis_labels",
         "classified",
     )
+    assert body["scale_step_mv"] == 0.2
     assert body["shown_label"] == body["predicted_class"]
     assert len(body["digitised_trace"]["x"]) == len(body["digitised_trace"]["y"]) > 50
     # Bob sees neither the prediction nor its trace.

@@ -90,13 +90,21 @@ def test_grid_scale_is_recovered(lead, px_per_mm):
 
 
 def test_without_grid_the_scale_is_assumed_and_normalised(lead):
-    result = digitise(R.mpl_plot(_beat(lead), FS).image)
+    result = digitise(R.mpl_plot(_beat(lead), FS, axes=False).image)
     assert result.scale_source == "assumed" and result.units == "normalised"
     assert np.ptp(result.signal) == pytest.approx(1.0)
     assert result.duration_s == pytest.approx(0.7)
     window = beat_window(result, FS)
     assert window.shape == (252,)
     assert int(np.argmax(np.abs(window - np.median(window)))) == 90  # R at 0.25 s
+
+
+def test_without_grid_a_plot_with_tick_labels_reads_its_scale_from_the_axes(lead):
+    beat = _beat(lead)
+    result = digitise(R.mpl_plot(beat, FS).image)
+    assert (result.scale_source, result.units, result.axis_step_mv) == ("axis_labels", "mV", 0.2)
+    assert np.ptp(result.signal) == pytest.approx(np.ptp(beat), rel=0.1)
+    assert result.duration_s == pytest.approx(0.7, rel=0.03)  # fs from the x tick labels
 
 
 @pytest.mark.parametrize("degrees", [-3.0, -1.5, 2.0, 3.0])

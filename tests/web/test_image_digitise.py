@@ -194,7 +194,8 @@ def test_matplotlib_beat_is_digitised_redrawn_and_classified(
         return real_render(kind, windows, fs, params)
 
     monkeypatch.setattr(model_service, "render", spy)
-    image = R.mpl_plot(one_beat(lead), FS).image
+    # Without tick labels (axes off) the scale is unknown: the amplitude prior.
+    image = R.mpl_plot(one_beat(lead), FS, axes=False).image
     response = user_client.post(
         UPLOAD, {"images": upload_file("plot.png", png_bytes(image)), "image_type": "auto"}
     )
@@ -224,6 +225,36 @@ def test_matplotlib_beat_is_digitised_redrawn_and_classified(
         "Digitised from the image" in detail
         and "unknown (no grid): the answer is averaged over five typical beat amplitudes" in detail
     )
+
+
+@pytest.mark.django_db
+def test_matplotlib_plot_with_tick_labels_reads_its_scale_from_the_axis(
+    user_client, installed_tiny_models, lead, monkeypatch
+):
+    drawn = {}
+    real_render = model_service.render
+
+    def spy(kind, windows, fs, params=None):
+        drawn["window"] = windows
+        return real_render(kind, windows, fs, params)
+
+    monkeypatch.setattr(model_service, "render", spy)
+    beat = one_beat(lead)
+    image = R.mpl_plot(beat, FS).image  # default matplotlib: ticks every 0.2 mV and 0.1 s
+    response = user_client.post(
+        UPLOAD, {"images": upload_file("plot.png", png_bytes(image)), "image_type": "auto"}
+    )
+    assert response.status_code == 302
+    p = Prediction.objects.get()
+    assert (p.source, p.scale_source, p.scale_step_mv) == ("digitised", "axis_labels", 0.2)
+    # One window (no prior averaging), in mV: its R wave about the beat's own height.
+    windows = drawn["window"]
+    assert windows.shape == (1, 252)
+    assert np.ptp(windows[0]) == pytest.approx(np.ptp(beat), rel=0.25)
+    detail = user_client.get(p.get_absolute_url()).content.decode()
+    assert "read from the axis labels (0.2 mV per tick)" in detail
+    api = user_client.get(reverse("api:prediction-detail", args=[p.pk])).json()
+    assert (api["scale_source"], api["scale_step_mv"]) == ("axis_labels", 0.2)
 
 
 def test_the_shaded_window_is_the_one_classified_around_the_r_wave(lead):

@@ -1,0 +1,323 @@
+"""Read a plot's amplitude (and time) scale from its axis tick labels (issue 19).
+
+A plot made with the user's own tools (matplotlib, MATLAB, Excel, R) has no ECG-paper grid but
+usually a left axis numbered in mV and a bottom axis in seconds. This module finds the left and
+bottom axis lines, the text blobs beside them, splits each blob into glyphs and reads every
+glyph by matching it against digit templates rendered once (cached) from fonts installed
+locally (DejaVu, Liberation; nothing is fetched). A scale is accepted only when >= 3 labels
+parse and their values are linear in their positions with one consistent step; otherwise
+``None`` and the caller keeps its amplitude prior.
+
+Not handled: rotated labels, log axes, offset/exponent annotations ("1e-3"), labels in other
+units (ADC counts give implausible amplitudes and are refused by the caller's mV check).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+from scipy import ndimage
+
+# Fonts whose digits are used as templates; only those present are used.
+FONT_PATHS = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf",
+)
+GLYPH_SHAPE = (20, 14)  # rows, cols of a normalised glyph
+AXIS_SPAN = 0.4  # an axis line is a straight ink run over >= this share of the image side
+MIN_LABELS = 3
+STEP_TOLERANCE = 0.03  # relative spread allowed in the pixel distance between ticks
+MAX_GLYPH_SCORE = 0.35  # mean absolute difference to the best template, above: unreadable
+MV_RANGE = (0.1, 10.0)  # plausible peak-to-peak amplitude of a beat in mV
+
+
+@dataclass(frozen=True)
+class AxisReading:
+    """One axis: its label values, their positions (px along the axis) and the fit."""
+
+    values: tuple[float, ...]
+    positions: tuple[float, ...]
+    step: float  # value between neighbouring labels
+    units_per_px: float  # absolute value per pixel
+
+
+@dataclass(frozen=True)
+class AxisScale:
+    """``y`` is in mV (per image pixel), ``x`` in seconds where it was read."""
+
+    y: AxisReading
+    x: AxisReading | None
+
+    @property
+    def mv_per_px(self) -> float:
+        return self.y.units_per_px
+
+    @property
+    def s_per_px(self) -> float | None:
+        return None if self.x is None else self.x.units_per_px
+
+
+def _normalise(mask: np.ndarray) -> np.ndarray:
+    img = Image.fromarray((mask * 255).astype(np.uint8))
+    img = img.resize((GLYPH_SHAPE[1], GLYPH_SHAPE[0]), Image.Resampling.BILINEAR)
+    return np.asarray(img, dtype=np.float32) / 255.0
+
+
+def _crop(mask: np.ndarray) -> np.ndarray:
+    rows, cols = np.nonzero(mask)
+    return mask[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+
+
+def _holes(mask: np.ndarray) -> tuple[int, float]:
+    """Number of enclosed holes and their centre height (0 top, 1 bottom): tells 0 from 6/9,
+    which differ in few pixels at small sizes but not in where their loop sits."""
+    holes = ndimage.binary_fill_holes(mask) & ~mask
+    labels, n = ndimage.label(holes)
+    if n == 0:
+        return 0, 0.5
+    rows = np.nonzero(holes)[0]
+    return n, float((rows.mean() + 0.5) / mask.shape[0])
+
+
+@functools.cache
+def _templates() -> tuple[tuple[str, np.ndarray, float, tuple[int, float]], ...]:
+    """Digit templates (character, normalised glyph, width/height) from local fonts."""
+    out = []
+    for path in FONT_PATHS:
+        if not Path(path).exists():
+            continue
+        for size in (10, 12, 14, 17, 20, 28):
+            font = ImageFont.truetype(path, size)
+            for ch in "0123456789":
+                img = Image.new("L", (size * 2, size * 2), 0)
+                ImageDraw.Draw(img).text((size // 2, size // 4), ch, fill=255, font=font)
+                mask = _crop(np.asarray(img) > 110)
+                out.append((ch, _normalise(mask), mask.shape[1] / mask.shape[0], _holes(mask)))
+    return tuple(out)
+
+
+def _read_glyph(mask: np.ndarray, line_height: float, line_bottom: float, top: float) -> str | None:
+    """One glyph: '.', '-', a digit, or None when nothing matches well."""
+    h, w = mask.shape
+    if h <= 0.3 * line_height and w <= 0.3 * line_height + 1:
+        # Small blob: a decimal point sits on the baseline.
+        return "." if top + h >= line_bottom - 0.25 * line_height else None
+    if h <= 0.3 * line_height and w > h:
+        return "-"  # hyphen or Unicode minus: a flat bar
+    glyph, aspect, (n_holes, hole_y) = _normalise(mask), w / h, _holes(mask)
+    chars, stack, t_aspect, t_holes, t_hole_y = _template_arrays()
+    # All templates at once (one NumPy pass: a Python loop over them cost ~50 ms a plot).
+    scores = np.abs(stack - glyph[None]).mean(axis=(1, 2)) + 0.2 * np.abs(aspect - t_aspect)
+    scores += 0.05 * np.abs(n_holes - t_holes) + 0.5 * np.abs(hole_y - t_hole_y)
+    i = int(np.argmin(scores))
+    return chars[i] if scores[i] <= MAX_GLYPH_SCORE else None
+
+
+@functools.cache
+def _template_arrays() -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    t = _templates()
+    return (
+        [ch for ch, *_ in t],
+        np.stack([g for _, g, _, _ in t]),
+        np.array([a for _, _, a, _ in t]),
+        np.array([h[0] for *_, h in t], dtype=float),
+        np.array([h[1] for *_, h in t]),
+    )
+
+
+def _split_touching(mask: np.ndarray, line_height: float) -> list[np.ndarray]:
+    """Split digits that touch at small sizes ("00" drawn as one blob) into equal widths.
+
+    Touching digits meet at full-height strokes, so no thin column marks the cut; a digit
+    is about 0.7 of its height wide in the template fonts.
+    """
+    h, w = mask.shape
+    if h <= 0.5 * line_height or w <= 0.95 * h:
+        return [mask]
+    k = max(2, int(round(w / (0.7 * h))))
+    edges = np.linspace(0, w, k + 1).round().astype(int)
+    pieces = [mask[:, a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return [p for p in pieces if p.any()]
+
+
+def _read_label(mask: np.ndarray) -> float | None:
+    """A text blob (binary) into a number, or None."""
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3)))
+    if n == 0 or n > 8:
+        return None
+    boxes = ndimage.find_objects(labels)
+    rows = np.nonzero(mask.any(axis=1))[0]
+    line_top, line_bottom = rows.min(), rows.max() + 1
+    line_height = float(line_bottom - line_top)
+    text = ""
+    for i, box in sorted(enumerate(boxes), key=lambda b: b[1][1].start):
+        for glyph in _split_touching(labels[box] == i + 1, line_height):
+            ch = _read_glyph(_crop(glyph), line_height, line_bottom, box[0].start)
+            if ch is None:
+                return None
+            text += ch
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _groups(profile: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """Runs of True in ``profile`` merged across gaps shorter than ``gap``."""
+    idx = np.nonzero(profile)[0]
+    if idx.size == 0:
+        return []
+    out, start, prev = [], idx[0], idx[0]
+    for i in idx[1:]:
+        if i - prev > gap:
+            out.append((start, prev + 1))
+            start = i
+        prev = i
+    out.append((start, prev + 1))
+    return out
+
+
+def _fit(values: list[float], positions: list[float]) -> AxisReading | None:
+    """Accept labels whose values rise with position in one consistent step.
+
+    A label may be missing (merged with an axis title, unreadable): neighbouring labels may
+    then differ by a whole number of steps, but pixels per step must agree everywhere.
+    """
+    if len(values) < MIN_LABELS:
+        return None
+    order = np.argsort(positions)
+    v, p = np.asarray(values)[order], np.asarray(positions)[order]
+    dv, dp = np.diff(v), np.diff(p)
+    if np.any(dp <= 0) or np.any(dv <= 0):
+        return None
+    step = float(f"{dv.min():.6g}")  # 0.2, not 0.19999999999999996
+    k = dv / step
+    if np.any(np.abs(k - np.round(k)) > 1e-6):
+        return None
+    per_step = dp / np.round(k)
+    if np.ptp(per_step) > STEP_TOLERANCE * np.median(per_step) + 1.5:
+        return None
+    slope = np.polyfit(p, v, 1)[0]
+    residual = np.abs(np.polyval(np.polyfit(p, v, 1), p) - v).max()
+    if residual > 0.1 * step:
+        return None
+    return AxisReading(tuple(v.tolist()), tuple(p.tolist()), step, abs(float(slope)))
+
+
+def _axis_lines(ink: np.ndarray) -> tuple[int | None, int | None]:
+    """Column of the left axis line and row of the bottom axis line (None where absent)."""
+    h, w = ink.shape
+    col_runs = ink.sum(axis=0)
+    row_runs = ink.sum(axis=1)
+    left = int(np.argmax(col_runs[: w // 2])) if w >= 2 else None
+    bottom = h // 2 + int(np.argmax(row_runs[h // 2 :])) if h >= 2 else None
+    if left is not None and col_runs[left] < AXIS_SPAN * h:
+        left = None
+    if bottom is not None and row_runs[bottom] < AXIS_SPAN * w:
+        bottom = None
+    return left, bottom
+
+
+def _label_blobs(region: np.ndarray, along_rows: bool) -> list[tuple[float, np.ndarray]]:
+    """Text blobs of a strip beside an axis: (centre along the axis, blob mask)."""
+    labels, n = ndimage.label(region, structure=np.ones((3, 3)))
+    if n == 0:
+        return []
+    # Keep glyph-sized pieces (drop tick marks touching the axis and long lines).
+    keep = np.zeros(n + 1, bool)
+    for i, box in enumerate(ndimage.find_objects(labels)):
+        bh, bw = box[0].stop - box[0].start, box[1].stop - box[1].start
+        keep[i + 1] = 2 <= max(bh, bw) <= 60 and box[1].start > 0 if along_rows else bh <= 60
+    text = keep[labels]
+    heights = [
+        b[0].stop - b[0].start for i, b in enumerate(ndimage.find_objects(labels)) if keep[i + 1]
+    ]
+    glyph_h = max(3, int(np.median(heights))) if heights else 6
+    out = []
+    profile = text.any(axis=1) if along_rows else text.any(axis=0)
+    size = max(3, int(np.median([e - s for s, e in _groups(profile, 1)] or [6])))
+    for s, e in _groups(profile, size // 2 if along_rows else size):
+        if along_rows and e - s > 1.6 * size:
+            continue  # a label merged with other text (a rotated axis title): skip it
+        piece = text[s:e] if along_rows else text[:, s:e]
+        # Across the axis: glyphs of a label sit close (a minus may stand apart by about a
+        # glyph width); below the x labels, an axis title starts after a wider gap.
+        if along_rows:
+            other = _groups(piece.any(axis=0), 3 * size // 2)
+        else:
+            other = _groups(piece.any(axis=1), max(2, glyph_h // 3))
+        if not other:
+            continue
+        # The group of text nearest the axis is the label.
+        a, b = other[-1] if along_rows else other[0]
+        blob = piece[:, a:b] if along_rows else piece[a:b]
+        out.append(((s + e - 1) / 2, _crop(blob)))
+    return out
+
+
+def read_axis_scale(
+    image: Image.Image | np.ndarray, trace_span_px: float | None = None
+) -> AxisScale | None:
+    """Read the y scale (mV per pixel) and, where present, the x scale (s per pixel).
+
+    ``trace_span_px`` is the trace's peak-to-peak height in pixels; when given, a y reading
+    implying an amplitude outside ``MV_RANGE`` (not mV: ADC counts, µV) is refused.
+    Returns None when the left axis cannot be read.
+    """
+    gray = np.asarray(image.convert("L") if isinstance(image, Image.Image) else image, float)
+    if gray.ndim == 3:
+        gray = gray.mean(axis=2)
+    background = np.median(gray)
+    ink = np.abs(gray - background) > 80
+    left, bottom = _axis_lines(ink)
+    if left is None:
+        return None
+    stop = bottom if bottom is not None else ink.shape[0]
+    # Labels left of the axis: leave a gap for tick marks (they touch the axis line).
+    region = ink[:stop, : max(0, left - 1)].copy()
+    region = _drop_touching(region)
+    y_values, y_positions = [], []
+    for centre, blob in _label_blobs(region, along_rows=True):
+        value = _read_label(blob)
+        if value is not None:
+            y_values.append(value)
+            y_positions.append(-centre)  # up is positive
+    y = _fit(y_values, y_positions)
+    if y is None:
+        return None
+    if trace_span_px is not None:
+        amplitude = trace_span_px * y.units_per_px
+        if not MV_RANGE[0] <= amplitude <= MV_RANGE[1]:
+            return None
+    x = None
+    if bottom is not None:
+        region = _drop_touching(ink[bottom + 2 :, max(0, (left or 0) - 40) :].copy(), top=True)
+        x_values, x_positions = [], []
+        for centre, blob in _label_blobs(region, along_rows=False):
+            value = _read_label(blob)
+            if value is not None:
+                x_values.append(value)
+                x_positions.append(centre)
+        x = _fit(x_values, x_positions)
+        if x is not None and max(abs(v) for v in x.values) > 60:
+            # Values in the hundreds or thousands for a beat or strip are milliseconds.
+            x = AxisReading(x.values, x.positions, x.step / 1000, x.units_per_px / 1000)
+    return AxisScale(y=y, x=x)
+
+
+def _drop_touching(region: np.ndarray, top: bool = False) -> np.ndarray:
+    """Remove ink touching the axis side of a strip (tick marks)."""
+    if region.size == 0:
+        return region
+    labels, _ = ndimage.label(region, structure=np.ones((3, 3)))
+    edge = labels[0] if top else labels[:, -1]
+    for i in np.unique(edge[edge > 0]):
+        region[labels == i] = False
+    return region
