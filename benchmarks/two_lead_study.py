@@ -3,6 +3,7 @@
     nice -n 10 python benchmarks/two_lead_study.py train --seed 0 [--epochs 10]
     nice -n 10 python benchmarks/two_lead_study.py study [--parts validation ds2 fold10]
         [--fold10-normal N] [--out benchmarks/results/two_lead.json]
+    nice -n 10 python benchmarks/two_lead_study.py study --parts compute
 
 The shipped path (``models/recording_mixed``, three seeds averaged, lead fusion rule ``mean``:
 ``benchmarks/lead_fusion_study.py``) classifies every beat twice, once per lead, and averages
@@ -426,6 +427,45 @@ def reported(d: dict[str, np.ndarray], groups: str, record_level: bool) -> dict[
     return out
 
 
+def compute(bundle: Any, model: Any, data_dir: Path, name: str = "212", minutes: float = 10.0):
+    """Wall time per beat of the two paths on the first ``minutes`` of a record (best of 3, the
+    Keras models, shared cores): the shipped fused path (``classify_at`` on each lead) against
+    the two-lead model (``two_lead_inputs`` and one prediction). Peak detection excluded."""
+    import wfdb
+
+    from ecg.dsp.detection import detect_beats
+    from ecg.recording_analysis import classify_at
+    from ecg.training.two_lead import two_lead_inputs
+
+    raw = wfdb.rdrecord(str(data_dir / name), physical=True)
+    fs = float(raw.fs)
+    sig = np.asarray(raw.p_signal.T[:, : int(minutes * 60 * fs)], dtype=np.float32)
+    peaks = detect_beats(sig[0], fs, second_lead=sig[1])
+
+    def fused() -> None:
+        classify_at(bundle, sig[0], fs, peaks)
+        classify_at(bundle, sig[1], fs, peaks)
+
+    def two_lead() -> None:
+        _, images, rr = two_lead_inputs(bundle, sig[0], sig[1], fs, peaks)
+        model.predict({"image": images, "rr": rr}, batch_size=512, verbose=0)
+
+    out: dict[str, Any] = {"record": name, "minutes": minutes, "beats": int(len(peaks))}
+    for label, run in (("shipped_fused", fused), ("two_lead", two_lead)):
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - t)
+        out[label] = {
+            "seconds_best_of_3": round(min(times), 2),
+            "beats_per_second": round(len(peaks) / min(times), 0),
+        }
+    out["network_calls_per_beat"] = {"shipped_fused": 2, "two_lead": 1}
+    out["images_drawn_per_beat"] = {"shipped_fused": 2, "two_lead": 2}
+    return out
+
+
 def study(args: argparse.Namespace) -> None:
     import datetime as dt
     import subprocess
@@ -477,6 +517,10 @@ def study(args: argparse.Namespace) -> None:
         d = {**d, "records_or_patients": d["patients"]}
         result["ptbxl_fold10"] = reported(d, "records_or_patients", record_level=True)
         result["ptbxl_fold10_records"] = int(len(np.unique(d["records"])))
+    if "compute" in args.parts:
+        best = models.get("two_lead_ensemble") or next(iter(models.values()))
+        result["compute"] = compute(bundle, best, args.mitdb)
+        print(json.dumps(result["compute"]), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     print(f"wrote {args.out}", flush=True)
