@@ -64,6 +64,10 @@ class BeatTable:
     def labels(self, label_set: str = "six") -> np.ndarray:
         return labels_for(self.symbols, label_set)
 
+    def channels(self) -> list[BeatTable]:
+        """The table of each lead a model reads per beat: this one (``two_lead`` adds one)."""
+        return [self]
+
     def crop(self, pre_s: float, post_s: float, shift: np.ndarray | None = None) -> np.ndarray:
         """Model windows cut from the stored ones, optionally shifted per beat (in samples)."""
         return crop_windows(self.windows, self.fs, self.pre_s, pre_s, post_s, shift)

@@ -58,6 +58,9 @@ class ModelConfig:
     band_limit_fs: float = 100.0
     # Several seeds of this configuration averaged into one model (empty: one model, ``seed``).
     ensemble_seeds: tuple[int, ...] = ()
+    # Images per beat stacked as channels: 1, or 2 for a two-lead table (``two_lead``), whose
+    # ``channels()`` gives the leads of each beat.
+    channels: int = 1
 
     @property
     def image_params(self) -> dict[str, Any]:
@@ -78,12 +81,20 @@ def rr_inputs_for(config: ModelConfig, table: BeatTable) -> np.ndarray:
 def inputs_for(
     config: ModelConfig,
     table: BeatTable,
-    windows: np.ndarray,
+    windows: np.ndarray | list[np.ndarray],
     index: np.ndarray,
     rr_all: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    images = representations.render(config.representation, windows, table.fs, config.image_params)
-    inputs = {"image": images[..., None]}
+    """``windows``: one lead's (n, samples), or a list of them, one per channel."""
+    channels = windows if isinstance(windows, list) else [windows]
+    images = np.stack(
+        [
+            representations.render(config.representation, w, table.fs, config.image_params)
+            for w in channels
+        ],
+        axis=-1,
+    )
+    inputs = {"image": images}
     if config.use_rr:
         rr_all = rr_inputs_for(config, table) if rr_all is None else rr_all
         inputs["rr"] = rr_all[index]
@@ -94,8 +105,9 @@ def clean_inputs(
     config: ModelConfig, table: BeatTable, index: np.ndarray, rr_all: np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
     """Model inputs for beats as served: no augmentation, no shift."""
-    windows = table.subset(index).crop(config.pre_s, config.post_s)
-    return inputs_for(config, table, windows, index, rr_all)
+    channels = table.subset(index).channels()
+    windows = [c.crop(config.pre_s, config.post_s) for c in channels]
+    return inputs_for(config, table, windows if len(windows) > 1 else windows[0], index, rr_all)
 
 
 def _balanced_epoch(
@@ -146,19 +158,32 @@ class _EpochData:
                 index, weights = _balanced_epoch(
                     labels[train_idx], train_idx, self.rng, config.cap, config.floor
                 )
-                sub = table.subset(index)
+                # each lead of a beat (one for a one-lead table) gets the same band limit and
+                # time shift -- the leads of a recording share its sampling and its R peak --
+                # and its own gain, drift and noise
+                channels = table.subset(index).channels()
                 if config.band_limit_share > 0:
                     picked = self.rng.random(len(index)) < config.band_limit_share
-                    sub.windows[picked] = band_limit(
-                        sub.windows[picked], table.fs, config.band_limit_fs
-                    )
+                    for sub in channels:
+                        sub.windows[picked] = band_limit(
+                            sub.windows[picked], table.fs, config.band_limit_fs
+                        )
                 if config.augment:
                     shift = random_shifts(len(index), table.fs, self.rng, self.aug)
-                    windows = sub.crop(config.pre_s, config.post_s, shift)
-                    windows = augment_windows(windows, table.fs, self.rng, self.aug)
+                    windows = [
+                        augment_windows(
+                            sub.crop(config.pre_s, config.post_s, shift),
+                            table.fs,
+                            self.rng,
+                            self.aug,
+                        )
+                        for sub in channels
+                    ]
                 else:
-                    windows = sub.crop(config.pre_s, config.post_s)
-                self.inputs = inputs_for(config, table, windows, index, rr_all)
+                    windows = [sub.crop(config.pre_s, config.post_s) for sub in channels]
+                self.inputs = inputs_for(
+                    config, table, windows if len(windows) > 1 else windows[0], index, rr_all
+                )
                 y = labels[index]
                 self.y = np.eye(n_classes, dtype=np.float32)[y]
                 if config.balanced_weights:
@@ -225,6 +250,7 @@ def build_for(
         rr_train=rr_train,
         filters=tuple(config.filters),
         dense=config.dense,
+        channels=config.channels,
     )
 
 
