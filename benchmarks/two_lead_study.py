@@ -49,6 +49,9 @@ calls and images drawn).
 
 Per-record probabilities of the candidate are cached under ``build/two_lead/`` (the shipped
 path's under ``build/lead_fusion/``, written by ``lead_fusion_study.py`` with the same code).
+
+Long on purpose: the rule, the training step, the validation run and the reported test sets must
+read the same beats the same way; split apart, one could silently drift from the others.
 """
 
 from __future__ import annotations

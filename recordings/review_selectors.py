@@ -1,5 +1,9 @@
 """Reads of the clinician's review: who may correct, each beat's reviewed label, the audit
-trail, template cards (inline SVG, mV scale) and the WFDB annotation export."""
+trail, template cards (inline SVG, mV scale) and the WFDB annotation export.
+
+Long on purpose: every read of the review (labels shown, audit trail, action history, what Undo
+and Redo would take back, exports) must agree on how corrections stack over the model's output;
+kept in one module, that rule is read in one place."""
 
 from __future__ import annotations
 

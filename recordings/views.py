@@ -1,5 +1,8 @@
 """Thin views: parse the request, call a service or selector, render. Login required everywhere;
-another user's recording is a 404."""
+another user's recording is a 404.
+
+Long on purpose: the recording pages' views are many but each is short (list, detail, strip,
+templates, review actions, exports); split apart they would import each other's small helpers."""
 
 from __future__ import annotations
 
