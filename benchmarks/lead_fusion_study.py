@@ -121,14 +121,11 @@ def mitdb_record(bundle: Any, data_dir: Path, name: str) -> dict[str, np.ndarray
     return out
 
 
-def ptbxl_fold(bundle: Any, data_dir: Path, fold: int, max_normal: int) -> dict[str, np.ndarray]:
-    """Every usable record of a PTB-XL fold (``calibration_fit.ptbxl_records``'s choice) on
-    lead II with V1 as second lead; each beat labelled with its record's class."""
-    from ecg.io.ptbxl import conducted_beat_label, has_ectopy, load_ptbxl_record, load_ptbxl_table
+def ptbxl_fold_records(data_dir: Path, fold: int, max_normal: int) -> Any:
+    """The PTB-XL rows both lead studies read: every record of ``fold`` with one conducted-beat
+    label and no ectopy code, normal records sampled down to ``max_normal`` (seed 0)."""
+    from ecg.io.ptbxl import conducted_beat_label, has_ectopy, load_ptbxl_table
 
-    path = CACHE / f"ptbxl_fold{fold}_n{max_normal}.npz"
-    if path.is_file():
-        return dict(np.load(path))
     table = load_ptbxl_table(data_dir)
     rows = table[table["strat_fold"] == fold]
     labels = rows["scp_codes"].map(conducted_beat_label)
@@ -137,7 +134,18 @@ def ptbxl_fold(bundle: Any, data_dir: Path, fold: int, max_normal: int) -> dict[
     if len(normal) > max_normal:
         normal = np.random.default_rng(0).choice(normal, max_normal, replace=False)
     blocks = np.flatnonzero(usable & (labels != "N"))
-    chosen = rows.iloc[np.sort(np.concatenate([blocks, normal]))]
+    return rows.iloc[np.sort(np.concatenate([blocks, normal]))]
+
+
+def ptbxl_fold(bundle: Any, data_dir: Path, fold: int, max_normal: int) -> dict[str, np.ndarray]:
+    """Every usable record of a PTB-XL fold (``calibration_fit.ptbxl_records``'s choice) on
+    lead II with V1 as second lead; each beat labelled with its record's class."""
+    from ecg.io.ptbxl import conducted_beat_label, load_ptbxl_record
+
+    path = CACHE / f"ptbxl_fold{fold}_n{max_normal}.npz"
+    if path.is_file():
+        return dict(np.load(path))
+    chosen = ptbxl_fold_records(data_dir, fold, max_normal)
     parts: dict[str, list] = {k: [] for k in ("p1", "p2", "y", "records", "patients")}
     skipped = 0
     for ecg_id, row in chosen.iterrows():

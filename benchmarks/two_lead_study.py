@@ -291,20 +291,12 @@ def ptbxl_part(bundle, models, bundles, data_dir: Path, fold: int, max_normal: i
     """``lead_fusion_study.ptbxl_fold``'s records (II primary, V1 second), same skips."""
     import lead_fusion_study as lfs
 
-    from ecg.io.ptbxl import conducted_beat_label, has_ectopy, load_ptbxl_record, load_ptbxl_table
+    from ecg.io.ptbxl import conducted_beat_label, load_ptbxl_record
 
     path = OUT_DIR / "probs" / f"{tag}.npz"
     if path.is_file():
         return dict(np.load(path))
-    table = load_ptbxl_table(data_dir)
-    rows = table[table["strat_fold"] == fold]
-    labels = rows["scp_codes"].map(conducted_beat_label)
-    usable = labels.notna() & ~rows["scp_codes"].map(has_ectopy)
-    normal = np.flatnonzero(usable & (labels == "N"))
-    if len(normal) > max_normal:
-        normal = np.random.default_rng(0).choice(normal, max_normal, replace=False)
-    blocks = np.flatnonzero(usable & (labels != "N"))
-    chosen = rows.iloc[np.sort(np.concatenate([blocks, normal]))]
+    chosen = lfs.ptbxl_fold_records(data_dir, fold, max_normal)
     parts: dict[str, list] = {}
     for ecg_id, row in chosen.iterrows():
         ii = load_ptbxl_record(data_dir, int(ecg_id), lead="II")

@@ -86,26 +86,13 @@ class TwoLeadTable(MixedTable):
     def channels(self) -> list[BeatTable]:
         """[primary, second]: two tables sharing this one's arrays (the RR, record context and
         labels are the primary's; only the windows differ)."""
-        second = BeatTable(
-            self.second,
-            self.rr,
-            self.symbols,
-            self.records,
-            self.fs,
-            self.pre_s,
-            self.post_s,
-            "second",
-        )
-        primary = BeatTable(
-            self.windows,
-            self.rr,
-            self.symbols,
-            self.records,
-            self.fs,
-            self.pre_s,
-            self.post_s,
-            self.lead,
-        )
+
+        def table(windows: np.ndarray, lead: str) -> BeatTable:
+            return BeatTable(
+                windows, self.rr, self.symbols, self.records, self.fs, self.pre_s, self.post_s, lead
+            )
+
+        primary, second = table(self.windows, self.lead), table(self.second, "second")
         return [primary, second]
 
 
