@@ -38,6 +38,7 @@ from benchmarks.digitise_benchmark import FS, POST, PRE, sample_beats  # noqa: E
 from ecg.classes import DS1_RECORDS, DS2_RECORDS  # noqa: E402
 from ecg.imaging.axis_scale import read_axis_scale  # noqa: E402
 from ecg.imaging.digitise import (  # noqa: E402
+    ASSUMED_BEAT_PTP_MV,
     DigitiseError,
     amplitude_candidates,
     beat_window,
@@ -88,8 +89,14 @@ def score(render, beats, signals, bundle=None) -> dict:
             failed += 1
             continue
         window = beat_window(d, FS)
-        # The same trace as the app's prior path sees it: normalised to peak-to-peak 1.
-        flat = window / (np.ptp(d.signal) or 1.0) if d.units == "mV" else window
+        # The same window as the app's prior path draws it: the trace normalised to
+        # peak-to-peak 1, then beat_window's assumed amplitude (the first run left out this
+        # factor, so its prior-only arm was drawn at half the amplitude: see docs/digitise.md).
+        flat = (
+            window * (ASSUMED_BEAT_PTP_MV / (np.ptp(d.signal) or 1.0))
+            if d.units == "mV"
+            else window
+        )
         truths.append(x)
         served.append(window)
         normalised.append(flat)
