@@ -38,6 +38,7 @@ from benchmarks.digitise_benchmark import FS, POST, PRE, sample_beats  # noqa: E
 from ecg.classes import DS1_RECORDS, DS2_RECORDS  # noqa: E402
 from ecg.imaging.axis_scale import read_axis_scale  # noqa: E402
 from ecg.imaging.digitise import (  # noqa: E402
+    ASSUMED_BEAT_PTP_MV,
     DigitiseError,
     amplitude_candidates,
     beat_window,
@@ -59,6 +60,12 @@ LABELLED = {
     "matplotlib_thick_coloured": lambda x: R.mpl_plot(x, FS, color="tab:red", linewidth=4),
     "matplotlib_dark": lambda x: R.mpl_plot(x, FS, dark=True),
     "pillow_axes_liberation": lambda x: R.pillow_axes_plot(x, FS),
+}
+# Stand-ins for tools the project does not have (matplotlib in MATLAB's and Excel's default
+# look), added after RULE was decided: reported, not part of it.
+STANDINS = {
+    "matlab_like_standin": lambda x: R.matlab_like_plot(x, FS),
+    "excel_like_standin": lambda x: R.excel_like_chart(x, FS),
 }
 UNLABELLED = {
     "matplotlib_no_axes": lambda x: R.mpl_plot(x, FS, axes=False),
@@ -88,8 +95,14 @@ def score(render, beats, signals, bundle=None) -> dict:
             failed += 1
             continue
         window = beat_window(d, FS)
-        # The same trace as the app's prior path sees it: normalised to peak-to-peak 1.
-        flat = window / (np.ptp(d.signal) or 1.0) if d.units == "mV" else window
+        # The same window as the app's prior path draws it: the trace normalised to
+        # peak-to-peak 1, then beat_window's assumed amplitude (the first run left out this
+        # factor, so its prior-only arm was drawn at half the amplitude: see docs/digitise.md).
+        flat = (
+            window * (ASSUMED_BEAT_PTP_MV / (np.ptp(d.signal) or 1.0))
+            if d.units == "mV"
+            else window
+        )
         truths.append(x)
         served.append(window)
         normalised.append(flat)
@@ -171,7 +184,7 @@ def main(argv=None) -> int:
             Path(args.data_dir), splits[split], args.beats_per_class, seed=0
         )
         block = {}
-        for name, render in {**LABELLED, **UNLABELLED}.items():
+        for name, render in {**LABELLED, **STANDINS, **UNLABELLED}.items():
             block[name] = score(render, beats, signals, bundle)
             print(split, name, block[name], flush=True)
         result["splits"][split] = block

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+LIBERATION_SANS = "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"
+CARLITO = "/usr/share/fonts/truetype/crosextra/Carlito-Regular.ttf"
 
 
 @dataclass(frozen=True)
@@ -242,3 +246,89 @@ def pillow_axes_plot(x: np.ndarray, fs: float, *, px_per_mv: float = 120.0) -> D
     points = list(zip(left + t * px_per_s, bottom - (x - lo) * px_per_mv, strict=True))
     draw.line(points, fill=(0, 0, 160), width=2)
     return Drawn(img)
+
+
+def _liberation_or(preferred: str) -> str:
+    """``preferred`` font family if fontconfig lists it (Carlito, Excel's Calibri metric
+    twin), else Liberation Sans (Arial's): both local, nothing fetched. The font files are
+    added to matplotlib's font list (its cache may predate them)."""
+    import subprocess
+
+    from matplotlib import font_manager
+
+    for path in (LIBERATION_SANS, CARLITO):
+        if Path(path).exists():
+            font_manager.fontManager.addfont(path)
+
+    try:
+        listed = subprocess.run(
+            ["fc-list", ":", "family"], capture_output=True, text=True, timeout=5
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        listed = ""
+    return preferred if preferred.lower() in listed.lower() else "Liberation Sans"
+
+
+def matlab_like_plot(x: np.ndarray, fs: float, *, size=(5.6, 4.2), dpi: int = 100) -> Drawn:
+    """A STAND-IN for a MATLAB ``plot`` (MATLAB is not available here), drawn with matplotlib
+    in MATLAB's default look: a box on all four sides, ticks inward on all four, light grey
+    grid lines, Liberation Sans labels in %g form ("-0.5", "0", "1"), the blue line
+    [0 0.447 0.741] half a point wide. Not MATLAB's own rasteriser."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FormatStrFormatter
+
+    rc = {
+        "font.family": _liberation_or("Liberation Sans"),
+        "font.size": 10,
+        "axes.unicode_minus": False,
+    }
+    with plt.style.context("default"), plt.rc_context(rc):
+        fig = plt.figure(figsize=size, dpi=dpi)
+        ax = fig.add_subplot(111)
+        t = np.arange(len(x)) / fs
+        ax.plot(t, x, color=(0, 0.447, 0.741), linewidth=0.5 * 72 / dpi * 2)
+        ax.set_xlim(t[0], t[-1])
+        ax.grid(True, color=(0.15, 0.15, 0.15), alpha=0.15, linewidth=0.5)
+        ax.tick_params(direction="in", top=True, right=True, colors=(0.15, 0.15, 0.15))
+        for spine in ax.spines.values():
+            spine.set_color((0.15, 0.15, 0.15))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.set_xlabel("Time (s)")
+        ax.set_ylabel("Amplitude (mV)")
+        return Drawn(_figure_to_image(fig))
+
+
+def excel_like_chart(x: np.ndarray, fs: float, *, size=(6.0, 3.6), dpi: int = 96) -> Drawn:
+    """A STAND-IN for an Excel line chart (Excel is not available here), drawn with
+    matplotlib in Excel's default look: horizontal major gridlines only (#D9D9D9), no
+    vertical axis line, a grey horizontal axis line, no tick marks, value labels with fixed
+    decimals ("0.50", "-1.00"), Carlito if fontconfig lists it else Liberation Sans, the blue
+    #4472C4 line 2.25 pt wide, a light grey chart-area border. Not Excel's own rasteriser."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FormatStrFormatter
+
+    grey = "#D9D9D9"
+    rc = {"font.family": _liberation_or("Carlito"), "font.size": 9, "axes.unicode_minus": False}
+    with plt.style.context("default"), plt.rc_context(rc):
+        fig = plt.figure(figsize=size, dpi=dpi, edgecolor=grey, linewidth=1)
+        ax = fig.add_subplot(111)
+        t = np.arange(len(x)) / fs
+        ax.plot(t, x, color="#4472C4", linewidth=2.25)
+        ax.set_xlim(t[0], t[-1])
+        ax.yaxis.grid(True, color=grey, linewidth=0.75)
+        ax.set_axisbelow(True)
+        for side in ("left", "right", "top"):
+            ax.spines[side].set_visible(False)
+        ax.spines["bottom"].set_color(grey)
+        ax.tick_params(length=0, colors="#595959")
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%.2f"))
+        ax.xaxis.set_major_formatter(FormatStrFormatter("%.2f"))
+        fig.suptitle("Chart Title", color="#595959", fontsize=12)
+        return Drawn(_figure_to_image(fig))

@@ -36,6 +36,8 @@ MIN_LABELS = 3
 STEP_TOLERANCE = 0.03  # relative spread allowed in the pixel distance between ticks
 MAX_GLYPH_SCORE = 0.35  # mean absolute difference to the best template, above: unreadable
 MV_RANGE = (0.1, 10.0)  # plausible peak-to-peak amplitude of a beat in mV
+INK = 80  # grey level difference from the background of black text's ink pixels
+FAINT_LINE = 16  # grey level difference of a light gridline (#D9D9D9 on white: 38)
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,11 @@ def _read_glyph(mask: np.ndarray, line_height: float, line_bottom: float, top: f
     """One glyph: '.', '-', a digit, or None when nothing matches well."""
     h, w = mask.shape
     if h <= 0.3 * line_height and w <= 0.3 * line_height + 1:
-        # Small blob: a decimal point sits on the baseline.
-        return "." if top + h >= line_bottom - 0.25 * line_height else None
+        # Small blob: a decimal point sits on the baseline; a short bar above it is a minus
+        # (an ASCII hyphen in a small font is no wider than a point is tall).
+        if top + h >= line_bottom - 0.25 * line_height:
+            return "."
+        return "-" if w > h else None
     if h <= 0.3 * line_height and w > h:
         return "-"  # hyphen or Unicode minus: a flat bar
     glyph, aspect, (n_holes, hole_y) = _normalise(mask), w / h, _holes(mask)
@@ -211,6 +216,39 @@ def _fit(values: list[float], positions: list[float]) -> AxisReading | None:
     return AxisReading(tuple(v.tolist()), tuple(p.tolist()), step, abs(float(slope)))
 
 
+def _longest_run_start(row: np.ndarray) -> tuple[int, int]:
+    """Start and length of the longest run of True in a 1-D mask."""
+    d = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    if starts.size == 0:
+        return 0, 0
+    k = int(np.argmax(stops - starts))
+    return int(starts[k]), int(stops[k] - starts[k])
+
+
+def _gridline_edges(faint: np.ndarray) -> tuple[int | None, int | None]:
+    """Left edge and lowest line of a plot drawn with horizontal gridlines and no vertical axis
+    line (an Excel chart's look): >= ``MIN_LABELS`` long horizontal lines (faint ink counts)
+    whose longest runs start in the same column. A frame round the whole chart starts
+    elsewhere (fewer rows), so it does not decide."""
+    h, w = faint.shape
+    starts, rows = [], []
+    for r in np.flatnonzero(faint.sum(axis=1) >= AXIS_SPAN * w):
+        start, length = _longest_run_start(faint[r])
+        if length >= AXIS_SPAN * w:
+            starts.append(start)
+            rows.append(int(r))
+    if len(starts) < MIN_LABELS:
+        return None, None
+    values, counts = np.unique(starts, return_counts=True)
+    edge = int(values[int(np.argmax(counts))])
+    near = [r for s, r in zip(starts, rows, strict=True) if abs(s - edge) <= 2]
+    if len(near) < MIN_LABELS or edge < 2:
+        return None, None
+    lowest = max(near)
+    return edge, lowest if lowest >= h // 2 else None
+
+
 def _axis_lines(ink: np.ndarray) -> tuple[int | None, int | None]:
     """Column of the left axis line and row of the bottom axis line (None where absent)."""
     h, w = ink.shape
@@ -234,8 +272,11 @@ def _label_blobs(region: np.ndarray, along_rows: bool) -> list[tuple[float, np.n
     keep = np.zeros(n + 1, bool)
     for i, box in enumerate(ndimage.find_objects(labels)):
         bh, bw = box[0].stop - box[0].start, box[1].stop - box[1].start
-        keep[i + 1] = 2 <= max(bh, bw) <= 60 and box[1].start > 0 if along_rows else bh <= 60
+        # A decimal point of a small antialiased font may keep a single pixel over the ink
+        # threshold: glyph pieces of one pixel are kept too.
+        keep[i + 1] = max(bh, bw) <= 60 and box[1].start > 0 if along_rows else bh <= 60
     text = keep[labels]
+    text = _drop_titles(text, along_rows)
     heights = [
         b[0].stop - b[0].start for i, b in enumerate(ndimage.find_objects(labels)) if keep[i + 1]
     ]
@@ -262,6 +303,33 @@ def _label_blobs(region: np.ndarray, along_rows: bool) -> list[tuple[float, np.n
     return out
 
 
+def _drop_titles(text: np.ndarray, along_rows: bool) -> np.ndarray:
+    """Remove an axis title from a label strip: text running along the axis for more than
+    a few label heights without a break (a rotated y title such as "Amplitude (mV)", which
+    sits beside several labels), and, below the x labels, every row band after the first
+    (the x title under them). Stacked tick labels are separated by more than a third of
+    their height; a title's letters are not."""
+    if not text.any():
+        return text
+    if not along_rows:
+        # The first band at least half as tall as the tallest (specks above it are no text).
+        bands = _groups(text.any(axis=1), 2)
+        glyph_h = max(e - s for s, e in bands)
+        bands = _groups(text.any(axis=1), max(2, glyph_h // 3))
+        a, b = next((s, e) for s, e in bands if e - s >= glyph_h / 2)
+        out = np.zeros_like(text)
+        out[a:b] = text[a:b]
+        return out
+    run_h = [e - s for s, e in _groups(text.any(axis=1), 1)]
+    glyph_h = max(3, int(np.median(run_h)))
+    out = text.copy()
+    for a, b in _groups(text.any(axis=0), 1):  # column bands split by an empty column
+        spans = _groups(text[:, a:b].any(axis=1), max(2, glyph_h // 3))
+        if any(e - s > 3 * glyph_h for s, e in spans):
+            out[:, a:b] = False
+    return out
+
+
 def read_axis_scale(
     image: Image.Image | np.ndarray, trace_span_px: float | None = None
 ) -> AxisScale | None:
@@ -275,13 +343,21 @@ def read_axis_scale(
     if gray.ndim == 3:
         gray = gray.mean(axis=2)
     background = np.median(gray)
-    ink = np.abs(gray - background) > 80
+    diff = np.abs(gray - background)
+    ink = diff > INK
     left, bottom = _axis_lines(ink)
     if left is None:
-        return None
+        # No left axis line: light horizontal gridlines may still mark the plot's left edge
+        # (their shared start); the labels lie left of it as beside an axis line.
+        left, grid_bottom = _gridline_edges(diff > FAINT_LINE)
+        if left is None:
+            return None
+        # The lowest gridline is the plot's bottom edge (an ink row found without axis
+        # lines may be the trace's own flat baseline).
+        bottom = grid_bottom
     stop = bottom if bottom is not None else ink.shape[0]
     # Labels left of the axis: leave a gap for tick marks (they touch the axis line).
-    region = ink[:stop, : max(0, left - 1)].copy()
+    region = _text_mask(diff[:stop, : max(0, left - 1)])
     region = _drop_touching(region)
     y_values, y_positions = [], []
     for centre, blob in _label_blobs(region, along_rows=True):
@@ -298,7 +374,8 @@ def read_axis_scale(
             return None
     x = None
     if bottom is not None:
-        region = _drop_touching(ink[bottom + 2 :, max(0, (left or 0) - 40) :].copy(), top=True)
+        region = _text_mask(diff[bottom + 2 :, max(0, (left or 0) - 40) :])
+        region = _drop_touching(region, top=True)
         x_values, x_positions = [], []
         for centre, blob in _label_blobs(region, along_rows=False):
             value = _read_label(blob)
@@ -310,6 +387,29 @@ def read_axis_scale(
             # Values in the hundreds or thousands for a beat or strip are milliseconds.
             x = AxisReading(x.values, x.positions, x.step / 1000, x.units_per_px / 1000)
     return AxisScale(y=y, x=x)
+
+
+def _text_mask(diff: np.ndarray) -> np.ndarray:
+    """Label pixels of a strip beside an axis: the ink threshold scaled by the text's own
+    contrast (its darkest pixel), so grey labels (Excel's #595959, MATLAB's 15% grey) are cut
+    at the same share of their contrast as black ones; otherwise their antialiased decimal
+    points fall under it. No pixel as dark as ``INK``: no text."""
+    if diff.size == 0 or diff.max() <= INK:
+        return np.zeros(diff.shape, bool)
+    threshold = INK * float(diff.max()) / 255.0
+    text = diff > threshold
+    # A decimal point of a small font can fall between pixels and stay fainter than every
+    # stroke (its coverage split over 2x2 pixels): add faint specks of at most 2x2 pixels
+    # that touch no stroke (a stroke's own faint fringe is joined to it, so not added).
+    faint, n = ndimage.label(diff > 0.5 * threshold, structure=np.ones((3, 3)))
+    if n:
+        boxes = ndimage.find_objects(faint)
+        strong = np.bincount(faint[text], minlength=n + 1)
+        for i, box in enumerate(boxes):
+            small = box[0].stop - box[0].start <= 2 and box[1].stop - box[1].start <= 2
+            if small and strong[i + 1] == 0:
+                text[box] |= faint[box] == i + 1
+    return text
 
 
 def _drop_touching(region: np.ndarray, top: bool = False) -> np.ndarray:

@@ -520,10 +520,7 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
         units, source = "mV", "axis_labels"
         axis_step_mv = axis.y.step
         n_cols = span_cols.size
-        if axis.s_per_px:
-            fs = 1.0 / axis.s_per_px
-        else:
-            fs = n_cols / (STRIP_ASSUMED_S if n_peaks >= 3 else BEAT_SPAN_S)
+        fs = 1.0 / axis.s_per_px if axis.s_per_px else _assumed_fs(n_cols, n_peaks)
         kind = "strip" if (n_cols / fs >= 2.0 or n_peaks >= 3) else "single_beat"
     else:
         if n_peaks >= 3 and tilt is None:
@@ -544,7 +541,7 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
         signal = up / ptp
         units, source = "normalised", "assumed"
         kind = "strip" if n_peaks >= 3 else "single_beat"
-        fs = span_cols.size / (STRIP_ASSUMED_S if kind == "strip" else BEAT_SPAN_S)
+        fs = _assumed_fs(span_cols.size, n_peaks)
         px_per_mm = None
     # Trace coordinates back in the original image (undo rotation, then shrink).
     xs, ys = span_cols.astype(np.float64), value.astype(np.float64)
@@ -572,6 +569,13 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
         notes=tuple(notes),
         axis_step_mv=axis_step_mv,
     )
+
+
+def _assumed_fs(n_cols: int, n_peaks: int) -> float:
+    """Samples per second of a trace without a time scale: three or more large deflections
+    are a ``STRIP_ASSUMED_S`` strip, fewer a single beat of ``BEAT_SPAN_S`` (one sample a
+    column). Shared by the no-grid path and the axis path whose x labels were not read."""
+    return n_cols / (STRIP_ASSUMED_S if n_peaks >= 3 else BEAT_SPAN_S)
 
 
 def _axis_scale(rgb: np.ndarray, up: np.ndarray) -> AxisScale | None:

@@ -119,3 +119,103 @@ def test_a_matplotlib_strip_on_the_recording_upload_keeps_its_read_mv_scale():
     # In mV as read, not scaled again to the assumed 2 mV.
     assert np.ptp(parsed.signals[0]) == pytest.approx(np.ptp(strip), rel=0.15)
     assert parsed.signals.shape[1] / parsed.fs == pytest.approx(7.0, rel=0.05)
+
+
+def _styled_plot(
+    values,
+    *,
+    fmt="{:g}",
+    box=False,
+    axis_line=True,
+    gridlines=None,
+    text_colour="black",
+    size=12,
+    title=None,
+    px_per_tick=50,
+):
+    """A Pillow plot in another tool's look: ``box`` draws all four sides with inward ticks
+    (MATLAB's default), ``axis_line=False`` with ``gridlines`` draws no vertical axis, only
+    light horizontal gridlines (Excel's), ``title`` a rotated y title beside the labels.
+    Labels use an ASCII hyphen; returns the image and the true mV per pixel."""
+    font = ImageFont.truetype(LIBERATION, size)
+    img = Image.new("RGB", (480, 400), "white")
+    draw = ImageDraw.Draw(img)
+    left, right, top, bottom = 90, 460, 20, 360
+    ys = [bottom - 20 - i * px_per_tick for i in range(len(values))]
+    if gridlines is not None:
+        for y in ys:
+            draw.line([(left, y), (right, y)], fill=gridlines)
+    if axis_line:
+        draw.line([(left, top), (left, bottom)], fill="black")
+    draw.line([(left, bottom), (right, bottom)], fill="black" if axis_line else gridlines)
+    if box:
+        draw.line([(left, top), (right, top)], fill="black")
+        draw.line([(right, top), (right, bottom)], fill="black")
+    for v, y in zip(values, ys, strict=True):
+        if axis_line:
+            draw.line([(left, y), (left + 5, y)], fill="black")  # inward
+            if box:
+                draw.line([(right - 5, y), (right, y)], fill="black")
+        label = fmt.format(v)
+        w = draw.textlength(label, font=font)
+        draw.text((left - 7 - w, y - size * 0.6), label, fill=text_colour, font=font)
+    if title:
+        strip = Image.new("RGB", (int(draw.textlength(title, font=font)) + 4, size + 6), "white")
+        ImageDraw.Draw(strip).text((2, 1), title, fill=text_colour, font=font)
+        strip = strip.rotate(90, expand=True)
+        img.paste(strip, (12, (top + bottom - strip.height) // 2))
+    step = values[1] - values[0]
+    return img, step / px_per_tick
+
+
+def test_reads_a_matlab_like_box_with_inward_ticks_and_a_long_rotated_title():
+    # Four sides, inward ticks on both, %g labels with an ASCII hyphen, and a y title long
+    # enough to sit beside several labels (it once hid them).
+    values = [-0.5, -0.25, 0, 0.25, 0.5, 0.75, 1]
+    image, truth = _styled_plot(values, box=True, title="Amplitude (mV)", size=11)
+    scale = read_axis_scale(image)
+    assert scale is not None
+    assert scale.y.values == pytest.approx(tuple(values))
+    assert scale.mv_per_px == pytest.approx(truth, rel=0.02)
+
+
+def test_reads_an_excel_like_chart_with_gridlines_and_no_vertical_axis():
+    # No vertical axis line: the light gridlines' shared left end marks the plot's edge;
+    # grey labels with fixed decimals ("-1.00", "0.50") keep their faint decimal points.
+    values = [-1.0, -0.5, 0.0, 0.5, 1.0, 1.5]
+    image, truth = _styled_plot(
+        values,
+        fmt="{:.2f}",
+        axis_line=False,
+        gridlines=(217, 217, 217),
+        text_colour=(89, 89, 89),
+        size=11,
+    )
+    scale = read_axis_scale(image)
+    assert scale is not None
+    assert scale.y.values == pytest.approx(tuple(values))
+    assert scale.mv_per_px == pytest.approx(truth, rel=0.02)
+
+
+@pytest.mark.parametrize("render", ["matlab_like_plot", "excel_like_chart"])
+def test_the_benchmark_stand_ins_for_matlab_and_excel_are_read(render):
+    from benchmarks import digitise_renderers as R
+    from ecg.imaging.digitise import digitise
+
+    t = np.arange(252) / 360.0
+    beat = 1.3 * np.exp(-(((t - 0.25) / 0.012) ** 2)) + 0.3 * np.exp(-(((t - 0.5) / 0.04) ** 2))
+    d = digitise(getattr(R, render)(beat - 0.2, 360.0).image)
+    assert d.scale_source == "axis_labels"
+    assert np.ptp(d.signal) == pytest.approx(np.ptp(beat), rel=0.02)
+    assert d.fs == pytest.approx(360.0 * (d.trace_x.size / 252), rel=0.05)
+
+
+def test_gridlines_without_readable_labels_are_refused():
+    # Gridlines but the labels not in one step (0, 1, 2, 4, 8): no scale, not a guess.
+    image, _ = _styled_plot(
+        [0, 1, 2, 4, 8], axis_line=False, gridlines=(217, 217, 217), fmt="{:.2f}"
+    )
+    assert read_axis_scale(image) is None
+    # Two gridlines only: too few to mark the plot's edge or to fit a step.
+    image, _ = _styled_plot([0.0, 0.5], axis_line=False, gridlines=(217, 217, 217))
+    assert read_axis_scale(image) is None
