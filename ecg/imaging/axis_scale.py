@@ -2,11 +2,10 @@
 
 A plot made with the user's own tools (matplotlib, MATLAB, Excel, R) has no ECG-paper grid but
 usually a left axis numbered in mV and a bottom axis in seconds. This module finds the left and
-bottom axis lines, the text blobs beside them, splits each blob into glyphs and reads every
-glyph by matching it against digit templates rendered once (cached) from fonts installed
-locally (DejaVu, Liberation; nothing is fetched). A scale is accepted only when >= 3 labels
-parse and their values are linear in their positions with one consistent step; otherwise
-``None`` and the caller keeps its amplitude prior.
+bottom axis lines and the text blobs beside them, and reads each blob as a number
+(``label_reader``: glyphs matched against digit templates drawn from local fonts). A scale is
+accepted only when >= 3 labels parse and their values are linear in their positions with one
+consistent step; otherwise ``None`` and the caller keeps its amplitude prior.
 
 Not handled: rotated labels, log axes, offset/exponent annotations ("1e-3"), labels in other
 units (ADC counts give implausible amplitudes and are refused by the caller's mV check).
@@ -14,27 +13,17 @@ units (ADC counts give implausible amplitudes and are refused by the caller's mV
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 from scipy import ndimage
 
-# Fonts whose digits are used as templates; only those present are used.
-FONT_PATHS = (
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf",
-)
-GLYPH_SHAPE = (20, 14)  # rows, cols of a normalised glyph
+from ecg.imaging.label_reader import crop_to_ink, read_number
+
 AXIS_SPAN = 0.4  # an axis line is a straight ink run over >= this share of the image side
 MIN_LABELS = 3
 STEP_TOLERANCE = 0.03  # relative spread allowed in the pixel distance between ticks
-MAX_GLYPH_SCORE = 0.35  # mean absolute difference to the best template, above: unreadable
 MV_RANGE = (0.1, 10.0)  # plausible peak-to-peak amplitude of a beat in mV
 INK = 80  # grey level difference from the background of black text's ink pixels
 FAINT_LINE = 16  # grey level difference of a light gridline (#D9D9D9 on white: 38)
@@ -64,114 +53,6 @@ class AxisScale:
     @property
     def s_per_px(self) -> float | None:
         return None if self.x is None else self.x.units_per_px
-
-
-def _normalise(mask: np.ndarray) -> np.ndarray:
-    img = Image.fromarray((mask * 255).astype(np.uint8))
-    img = img.resize((GLYPH_SHAPE[1], GLYPH_SHAPE[0]), Image.Resampling.BILINEAR)
-    return np.asarray(img, dtype=np.float32) / 255.0
-
-
-def _crop(mask: np.ndarray) -> np.ndarray:
-    rows, cols = np.nonzero(mask)
-    return mask[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
-
-
-def _holes(mask: np.ndarray) -> tuple[int, float]:
-    """Number of enclosed holes and their centre height (0 top, 1 bottom): tells 0 from 6/9,
-    which differ in few pixels at small sizes but not in where their loop sits."""
-    holes = ndimage.binary_fill_holes(mask) & ~mask
-    labels, n = ndimage.label(holes)
-    if n == 0:
-        return 0, 0.5
-    rows = np.nonzero(holes)[0]
-    return n, float((rows.mean() + 0.5) / mask.shape[0])
-
-
-@functools.cache
-def _templates() -> tuple[tuple[str, np.ndarray, float, tuple[int, float]], ...]:
-    """Digit templates (character, normalised glyph, width/height) from local fonts."""
-    out = []
-    for path in FONT_PATHS:
-        if not Path(path).exists():
-            continue
-        for size in (10, 12, 14, 17, 20, 28):
-            font = ImageFont.truetype(path, size)
-            for ch in "0123456789":
-                img = Image.new("L", (size * 2, size * 2), 0)
-                ImageDraw.Draw(img).text((size // 2, size // 4), ch, fill=255, font=font)
-                mask = _crop(np.asarray(img) > 110)
-                out.append((ch, _normalise(mask), mask.shape[1] / mask.shape[0], _holes(mask)))
-    return tuple(out)
-
-
-def _read_glyph(mask: np.ndarray, line_height: float, line_bottom: float, top: float) -> str | None:
-    """One glyph: '.', '-', a digit, or None when nothing matches well."""
-    h, w = mask.shape
-    if h <= 0.3 * line_height and w <= 0.3 * line_height + 1:
-        # Small blob: a decimal point sits on the baseline; a short bar above it is a minus
-        # (an ASCII hyphen in a small font is no wider than a point is tall).
-        if top + h >= line_bottom - 0.25 * line_height:
-            return "."
-        return "-" if w > h else None
-    if h <= 0.3 * line_height and w > h:
-        return "-"  # hyphen or Unicode minus: a flat bar
-    glyph, aspect, (n_holes, hole_y) = _normalise(mask), w / h, _holes(mask)
-    chars, stack, t_aspect, t_holes, t_hole_y = _template_arrays()
-    # All templates at once (one NumPy pass: a Python loop over them cost ~50 ms a plot).
-    scores = np.abs(stack - glyph[None]).mean(axis=(1, 2)) + 0.2 * np.abs(aspect - t_aspect)
-    scores += 0.05 * np.abs(n_holes - t_holes) + 0.5 * np.abs(hole_y - t_hole_y)
-    i = int(np.argmin(scores))
-    return chars[i] if scores[i] <= MAX_GLYPH_SCORE else None
-
-
-@functools.cache
-def _template_arrays() -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    t = _templates()
-    return (
-        [ch for ch, *_ in t],
-        np.stack([g for _, g, _, _ in t]),
-        np.array([a for _, _, a, _ in t]),
-        np.array([h[0] for *_, h in t], dtype=float),
-        np.array([h[1] for *_, h in t]),
-    )
-
-
-def _split_touching(mask: np.ndarray, line_height: float) -> list[np.ndarray]:
-    """Split digits that touch at small sizes ("00" drawn as one blob) into equal widths.
-
-    Touching digits meet at full-height strokes, so no thin column marks the cut; a digit
-    is about 0.7 of its height wide in the template fonts.
-    """
-    h, w = mask.shape
-    if h <= 0.5 * line_height or w <= 0.95 * h:
-        return [mask]
-    k = max(2, int(round(w / (0.7 * h))))
-    edges = np.linspace(0, w, k + 1).round().astype(int)
-    pieces = [mask[:, a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
-    return [p for p in pieces if p.any()]
-
-
-def _read_label(mask: np.ndarray) -> float | None:
-    """A text blob (binary) into a number, or None."""
-    labels, n = ndimage.label(mask, structure=np.ones((3, 3)))
-    if n == 0 or n > 8:
-        return None
-    boxes = ndimage.find_objects(labels)
-    rows = np.nonzero(mask.any(axis=1))[0]
-    line_top, line_bottom = rows.min(), rows.max() + 1
-    line_height = float(line_bottom - line_top)
-    text = ""
-    for i, box in sorted(enumerate(boxes), key=lambda b: b[1][1].start):
-        for glyph in _split_touching(labels[box] == i + 1, line_height):
-            ch = _read_glyph(_crop(glyph), line_height, line_bottom, box[0].start)
-            if ch is None:
-                return None
-            text += ch
-    try:
-        return float(text)
-    except ValueError:
-        return None
 
 
 def _groups(profile: np.ndarray, gap: int) -> list[tuple[int, int]]:
@@ -299,7 +180,7 @@ def _label_blobs(region: np.ndarray, along_rows: bool) -> list[tuple[float, np.n
         # The group of text nearest the axis is the label.
         a, b = other[-1] if along_rows else other[0]
         blob = piece[:, a:b] if along_rows else piece[a:b]
-        out.append(((s + e - 1) / 2, _crop(blob)))
+        out.append(((s + e - 1) / 2, crop_to_ink(blob)))
     return out
 
 
@@ -361,7 +242,7 @@ def read_axis_scale(
     region = _drop_touching(region)
     y_values, y_positions = [], []
     for centre, blob in _label_blobs(region, along_rows=True):
-        value = _read_label(blob)
+        value = read_number(blob)
         if value is not None:
             y_values.append(value)
             y_positions.append(-centre)  # up is positive
@@ -378,7 +259,7 @@ def read_axis_scale(
         region = _drop_touching(region, top=True)
         x_values, x_positions = [], []
         for centre, blob in _label_blobs(region, along_rows=False):
-            value = _read_label(blob)
+            value = read_number(blob)
             if value is not None:
                 x_values.append(value)
                 x_positions.append(centre)
