@@ -32,6 +32,7 @@ from .recording_serializers import (
     ReviewActionListSerializer,
     UndoableSerializer,
     UndoneSerializer,
+    UndoRedoRequestSerializer,
 )
 from .views import ERROR, list_filters
 
@@ -222,14 +223,19 @@ class RecordingCorrectionsUndo(APIView):
             "model's class shows again); the undo is stored in the audit trail as correction "
             "rows of its own, the summary is recounted and the suggestions, if asked for, "
             "recomputed. Called again, it undoes the action before. 409 `nothing_to_undo` when "
-            "none is left."
+            "none is left, or when `action` names an action that is no longer the latest "
+            "(nothing written)."
         ),
-        request=None,
+        request=UndoRedoRequestSerializer,
         responses={200: UndoneSerializer, 404: ERROR, 409: ERROR},
     )
     def post(self, request, pk: int):
         recording = review_selectors.recording_get_own(user=request.user, pk=pk)
-        action = review_services.review_action_undo(user=request.user, recording=recording)
+        data = UndoRedoRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        action = review_services.review_action_undo(
+            user=request.user, recording=recording, expected=data.validated_data.get("action")
+        )
         review = review_selectors.review_overview(recording=recording)
         body = {
             "undone": action,
@@ -262,14 +268,19 @@ class RecordingCorrectionsRedo(APIView):
             "correction rows of its own (who, when); it can be undone in its turn. Called "
             "again after several undos, it redoes the next one. A new correction, group "
             "relabel or re-classification clears what can be redone. 409 `nothing_to_redo` "
-            "when none is left."
+            "when none is left, or when `action` names an action that is no longer what Redo "
+            "re-applies (nothing written)."
         ),
-        request=None,
+        request=UndoRedoRequestSerializer,
         responses={200: RedoneSerializer, 404: ERROR, 409: ERROR},
     )
     def post(self, request, pk: int):
         recording = review_selectors.recording_get_own(user=request.user, pk=pk)
-        action = review_services.review_action_redo(user=request.user, recording=recording)
+        data = UndoRedoRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        action = review_services.review_action_redo(
+            user=request.user, recording=recording, expected=data.validated_data.get("action")
+        )
         review = review_selectors.review_overview(recording=recording)
         body = {
             "redone": action,

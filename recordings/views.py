@@ -335,7 +335,9 @@ def recording_undo_view(request, pk: int):
     """Undo the latest review action; back to the page the button was on (strip or templates)."""
     recording = review_selectors.recording_get_own(user=request.user, pk=pk)
     try:
-        action = review_services.review_action_undo(user=request.user, recording=recording)
+        action = review_services.review_action_undo(
+            user=request.user, recording=recording, expected=_expected(request)
+        )
     except NothingToUndo as exc:
         messages.error(request, exc.message)
     else:
@@ -355,7 +357,9 @@ def recording_redo_view(request, pk: int):
     """Redo the latest undone review action; back to the page the button was on."""
     recording = review_selectors.recording_get_own(user=request.user, pk=pk)
     try:
-        action = review_services.review_action_redo(user=request.user, recording=recording)
+        action = review_services.review_action_redo(
+            user=request.user, recording=recording, expected=_expected(request)
+        )
     except NothingToRedo as exc:
         messages.error(request, exc.message)
     else:
@@ -381,20 +385,36 @@ def recording_action_undo_view(request, pk: int, action_id: int):
     return redirect(f"{reverse('recordings:templates', args=[recording.pk])}#review-history")
 
 
-def _redo_button(request, recording: Recording) -> str:
-    """The Redo button's text for the owner ("" when there is nothing to redo, or not theirs)."""
+def _expected(request) -> int | None:
+    """The action the Undo or Redo button named (its form sends the id): a second press of the
+    same button, or a page left open while the review moved on, is refused, not applied to the
+    action before."""
+    try:
+        return int(request.POST["action"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _redo_button(request, recording: Recording) -> dict | str:
+    """The Redo button for the owner: its text and the id of the action it re-applies (sent
+    back by the form); "" when there is nothing to redo, or the recording is not theirs."""
     if recording.owner_id != request.user.pk or recording.status != Recording.Status.DONE:
         return ""
     action = review_selectors.review_action_to_redo(recording=recording)
-    return review_selectors.review_action_describe(action) if action else ""
+    return (
+        {"text": review_selectors.review_action_describe(action), "id": action.pk} if action else ""
+    )
 
 
-def _undo_button(request, recording: Recording) -> str:
-    """The Undo button's text for the owner ("" when there is nothing to undo, or not theirs)."""
+def _undo_button(request, recording: Recording) -> dict | str:
+    """The Undo button for the owner: its text and the id of the action it undoes; "" when
+    there is nothing to undo, or the recording is not theirs."""
     if recording.owner_id != request.user.pk or recording.status != Recording.Status.DONE:
         return ""
     action = review_selectors.review_action_undoable(recording=recording)
-    return review_selectors.review_action_describe(action) if action else ""
+    return (
+        {"text": review_selectors.review_action_describe(action), "id": action.pk} if action else ""
+    )
 
 
 @login_required
