@@ -318,16 +318,6 @@ class UndoableSerializer(serializers.Serializer):
     )
 
 
-class UndoRedoRequestSerializer(serializers.Serializer):
-    action = serializers.IntegerField(
-        required=False,
-        help_text="Optional: the id of the action this request means to undo (or redo), as GET "
-        "named it. When it is no longer what POST would undo (or redo) -- another request "
-        "just did it, or added an action -- 409 and nothing is written, instead of undoing "
-        "(redoing) the next one.",
-    )
-
-
 class UndoneSerializer(serializers.Serializer):
     undone = ReviewActionSerializer(help_text="The action undone.")
     beats_reviewed = serializers.IntegerField()

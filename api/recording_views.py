@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -32,7 +32,6 @@ from .recording_serializers import (
     ReviewActionListSerializer,
     UndoableSerializer,
     UndoneSerializer,
-    UndoRedoRequestSerializer,
 )
 from .views import ERROR, list_filters
 
@@ -202,6 +201,16 @@ class RecordingCorrections(GenericAPIView):
              "reviewers": review["reviewers"], "summary": recording.summary},
             status=201,
         )  # fmt: skip
+
+
+class UndoRedoRequestSerializer(serializers.Serializer):
+    action = serializers.IntegerField(
+        required=False,
+        help_text="Optional: the id of the action this request means to undo (or redo), as GET "
+        "named it. When it is no longer what POST would undo (or redo) -- another request "
+        "just did it, or added an action -- 409 and nothing is written, instead of undoing "
+        "(redoing) the next one.",
+    )
 
 
 class RecordingCorrectionsUndo(APIView):

@@ -30,6 +30,7 @@ from .forms import RecordingSearchForm, RecordingUploadForm
 from .models import CLASS_COLOURS, Recording
 
 ACTIONS_SHOWN = 50  # the templates page's action history (the API lists more)
+ACTIONS_UNDER_STRIP = 10  # the recording page's compact panel (link to the templates page's)
 PRIVATE = private_headers(cache_seconds=0)  # a recording's data: never kept in any cache
 
 
@@ -97,6 +98,7 @@ def recording_detail_view(request, pk: int):
         "events": selectors.episode_overview(recording=recording),
         "undo": _undo_button(request, recording),
         "redo": _redo_button(request, recording),
+        "history": _history_panel(request, recording),
     }
     return render(request, "recordings/detail.html", context)
 
@@ -372,7 +374,8 @@ def recording_redo_view(request, pk: int):
 @login_required
 @require_POST
 def recording_action_undo_view(request, pk: int, action_id: int):
-    """ "Undo this action" in the templates page's action history: one older action alone."""
+    """ "Undo this action" in an action history (templates page, or under the strip): one older
+    action alone; back to the page the button was on."""
     recording = review_selectors.recording_get_own(user=request.user, pk=pk)
     try:
         result = review_services.review_action_revert(
@@ -382,7 +385,17 @@ def recording_action_undo_view(request, pk: int, action_id: int):
         messages.error(request, exc.message)
     else:
         messages.success(request, review_selectors.review_revert_message(result))
+    if request.POST.get("back") == "strip":
+        return redirect(f"{recording.get_absolute_url()}#review-actions")
     return redirect(f"{reverse('recordings:templates', args=[recording.pk])}#review-history")
+
+
+def _history_panel(request, recording: Recording) -> list[dict]:
+    """The latest review actions under the strip, for the owner only (the same rows as the
+    templates page's history); [] for anyone else or before the analysis is done."""
+    if recording.owner_id != request.user.pk or recording.status != Recording.Status.DONE:
+        return []
+    return review_selectors.review_action_history(recording=recording, limit=ACTIONS_UNDER_STRIP)
 
 
 def _expected(request) -> int | None:
