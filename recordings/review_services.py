@@ -15,7 +15,10 @@ Rules:
   undone one (until a new action clears the redo stack), again as an action of its own;
   ``review_action_revert`` undoes one older action alone ("Undo this action"), on the beats no
   later action changed again, as an action of its own too (a "revert", which Undo can undo and
-  which clears the redo stack like any new action).
+  which clears the redo stack like any new action);
+* each of these writes decides (what Undo undoes, what a beat showed before, whether an action
+  is still in effect) and writes in one transaction holding the recording's row (``_lock``),
+  so two requests racing for one action cannot both apply it.
 
 Long on purpose: every write of the review sits here, so each action's transaction and the undo
 that reverses it share one set of helpers (``_beat_rows``, ``_corrections_write``).
@@ -220,6 +223,7 @@ def _suggestions_refresh(*, recording: Recording) -> None:
         _suggestions_write(recording=recording)
     except (OSError, ValueError):
         with transaction.atomic():
+            _lock(recording)
             recording.beats.exclude(suggested_label="").update(suggested_label="")
             review = dict(recording.review)
             review.pop("suggestions", None)
