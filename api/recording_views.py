@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -203,6 +203,16 @@ class RecordingCorrections(GenericAPIView):
         )  # fmt: skip
 
 
+class UndoRedoRequestSerializer(serializers.Serializer):
+    action = serializers.IntegerField(
+        required=False,
+        help_text="Optional: the id of the action this request means to undo (or redo), as GET "
+        "named it. When it is no longer what POST would undo (or redo) -- another request "
+        "just did it, or added an action -- 409 and nothing is written, instead of undoing "
+        "(redoing) the next one.",
+    )
+
+
 class RecordingCorrectionsUndo(APIView):
     """Undo the latest review action of a recording (its owner only)."""
 
@@ -222,14 +232,19 @@ class RecordingCorrectionsUndo(APIView):
             "model's class shows again); the undo is stored in the audit trail as correction "
             "rows of its own, the summary is recounted and the suggestions, if asked for, "
             "recomputed. Called again, it undoes the action before. 409 `nothing_to_undo` when "
-            "none is left."
+            "none is left, or when `action` names an action that is no longer the latest "
+            "(nothing written)."
         ),
-        request=None,
+        request=UndoRedoRequestSerializer,
         responses={200: UndoneSerializer, 404: ERROR, 409: ERROR},
     )
     def post(self, request, pk: int):
         recording = review_selectors.recording_get_own(user=request.user, pk=pk)
-        action = review_services.review_action_undo(user=request.user, recording=recording)
+        data = UndoRedoRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        action = review_services.review_action_undo(
+            user=request.user, recording=recording, expected=data.validated_data.get("action")
+        )
         review = review_selectors.review_overview(recording=recording)
         body = {
             "undone": action,
@@ -262,14 +277,19 @@ class RecordingCorrectionsRedo(APIView):
             "correction rows of its own (who, when); it can be undone in its turn. Called "
             "again after several undos, it redoes the next one. A new correction, group "
             "relabel or re-classification clears what can be redone. 409 `nothing_to_redo` "
-            "when none is left."
+            "when none is left, or when `action` names an action that is no longer what Redo "
+            "re-applies (nothing written)."
         ),
-        request=None,
+        request=UndoRedoRequestSerializer,
         responses={200: RedoneSerializer, 404: ERROR, 409: ERROR},
     )
     def post(self, request, pk: int):
         recording = review_selectors.recording_get_own(user=request.user, pk=pk)
-        action = review_services.review_action_redo(user=request.user, recording=recording)
+        data = UndoRedoRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        action = review_services.review_action_redo(
+            user=request.user, recording=recording, expected=data.validated_data.get("action")
+        )
         review = review_selectors.review_overview(recording=recording)
         body = {
             "redone": action,

@@ -14,6 +14,9 @@ Timed, best of ``--repeats`` (each on a fresh copy of the beats' review state):
 * ``group_relabel_post_s``: POST relabelling the largest group (the form on a card);
 * ``templates_with_50_actions_s``: the page again with 50 actions in its history (the
   relabel and 49 corrections of 20 beats), each with "Undo this action";
+* ``recording_page_no_actions_s`` and ``recording_page_with_panel_s``: the recording page (where
+  the strip is) with no review action, then with those 50 actions (its "Review actions" panel
+  lists the 10 latest, each with "Undo this action");
 * ``undo_1000_s``: ``review_action_undo`` of the 1,000-beat relabel (each beat's earlier label
   put back, a correction row each for the undo, the summary recounted);
 * ``redo_1000_s``: ``review_action_redo`` of that undo (the relabel re-applied: a correction row
@@ -174,9 +177,13 @@ def main() -> None:
     client = Client()
     client.force_login(user)
     url = reverse("recordings:templates", args=[recording.pk])
-    first, cached, post = [], [], []
+    first, cached, post, bare = [], [], [], []
     for _ in range(args.repeats):
         reset()
+        started = time.perf_counter()
+        detail = client.get(recording.get_absolute_url())
+        bare.append(time.perf_counter() - started)
+        assert 'id="review-actions"' not in detail.content.decode()
         TemplateGrouping.objects.all().delete()
         started = time.perf_counter()
         response = client.get(url)
@@ -203,6 +210,12 @@ def main() -> None:
         page_history = client.get(url)
         with_history.append(time.perf_counter() - started)
         assert page_history.content.decode().count("Undo this action</button>") == 50
+    with_panel = []
+    for _ in range(args.repeats):
+        started = time.perf_counter()
+        detail = client.get(recording.get_absolute_url())
+        with_panel.append(time.perf_counter() - started)
+        assert detail.content.decode().count("Undo this action</button>") == 10
     result = {
         "recording": {
             "source": source,
@@ -227,6 +240,8 @@ def main() -> None:
         "templates_cached_s": round(min(cached), 4),
         "group_relabel_post_s": round(min(post), 4),
         "templates_with_50_actions_s": round(min(with_history), 4),
+        "recording_page_no_actions_s": round(min(bare), 4),
+        "recording_page_with_panel_s": round(min(with_panel), 4),
         "repeats": args.repeats,
         "database": "SQLite",
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared with other sessions)",

@@ -15,7 +15,10 @@ Rules:
   undone one (until a new action clears the redo stack), again as an action of its own;
   ``review_action_revert`` undoes one older action alone ("Undo this action"), on the beats no
   later action changed again, as an action of its own too (a "revert", which Undo can undo and
-  which clears the redo stack like any new action).
+  which clears the redo stack like any new action);
+* each of these writes decides (what Undo undoes, what a beat showed before, whether an action
+  is still in effect) and writes in one transaction holding the recording's row (``_lock``),
+  so two requests racing for one action cannot both apply it.
 
 Long on purpose: every write of the review sits here, so each action's transaction and the undo
 that reverses it share one set of helpers (``_beat_rows``, ``_corrections_write``).
@@ -63,6 +66,13 @@ INDEX_CHUNK = 900  # beat indices per IN (...) query: under SQLite's variable li
 OVERLAY_BEATS = 30  # member beats drawn over each template card
 OVERLAY_POINTS = 100  # points per drawn beat (the median keeps the full window)
 TEMPLATE_SEED = 0  # the grouping is deterministic for a seed (ecg.features.templates)
+# What the loser of two requests racing for one action is told (nothing written).
+STALE_UNDO = (
+    "This action has just been undone, or another action came after it; nothing was undone."
+)
+STALE_REDO = (
+    "This action has just been redone, or another action came after it; nothing was redone."
+)
 
 
 def _check(*, user, recording: Recording) -> None:
@@ -70,6 +80,21 @@ def _check(*, user, recording: Recording) -> None:
         raise Http404("No such recording.")  # not yours: as if it did not exist
     if recording.status != Recording.Status.DONE:
         raise AnalysisNotDone("This recording has not been analysed; it cannot be reviewed yet.")
+
+
+def _lock(recording: Recording) -> None:
+    """Inside a transaction: hold the recording's row until it ends, so that each review write
+    decides (what Undo undoes, what a beat showed before) and writes with no other review write
+    of this recording in between. On PostgreSQL a row lock (``SELECT ... FOR UPDATE``); SQLite
+    opens every transaction IMMEDIATE (ecgsite.settings), which serialises writers already."""
+    fresh = (
+        Recording.objects.select_for_update()
+        .filter(pk=recording.pk)
+        .values_list("summary", "review")
+        .first()
+    )
+    if fresh is not None:  # what a write that just finished left, not what this request read
+        recording.summary, recording.review = fresh[0], fresh[1] or {}
 
 
 def _classes(recording: Recording) -> list[str]:
@@ -114,11 +139,14 @@ def _correct(
             f"Unknown class {str(label)[:8]!r}: use one of {', '.join(classes)}."
         )
     indices = _indices(beat_indices)
-    found = _beat_rows(recording, indices)
-    if len(found) != len(indices):
-        raise CorrectionRefused("Some of these beats are not in this recording.")
     now = timezone.now()
     with transaction.atomic():
+        _lock(recording)
+        # Read under the lock: what each beat shows now is what undoing this action puts back
+        # (read before it, two relabels racing would both keep the label before either).
+        found = _beat_rows(recording, indices)
+        if len(found) != len(indices):
+            raise CorrectionRefused("Some of these beats are not in this recording.")
         action = ReviewAction.objects.create(
             recording=recording,
             kind=kind,
@@ -195,6 +223,7 @@ def _suggestions_refresh(*, recording: Recording) -> None:
         _suggestions_write(recording=recording)
     except (OSError, ValueError):
         with transaction.atomic():
+            _lock(recording)
             recording.beats.exclude(suggested_label="").update(suggested_label="")
             review = dict(recording.review)
             review.pop("suggestions", None)
@@ -357,9 +386,40 @@ def beats_suggest(*, user, recording: Recording) -> dict[str, int]:
     return _suggestions_write(recording=recording, asked_by=user)
 
 
+class _ReviewChanged(Exception):
+    """Another review write landed while suggestions were computed (outside the lock: reading
+    the lead takes a while): what was computed is from older corrections."""
+
+
+def _review_stamp(recording: Recording) -> tuple[int | None, int | None]:
+    """Changes with every review write: the latest action's and correction row's ids."""
+    last_action = recording.review_actions.order_by("-id").values_list("id", flat=True).first()
+    last_row = (
+        BeatCorrection.objects.filter(recording=recording)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return last_action, last_row
+
+
 def _suggestions_write(*, recording: Recording, asked_by=None) -> dict[str, int]:
     """Compute and store the suggestions; ``asked_by`` (the owner pressing the button) makes it
-    an action that can be undone (a recomputation after a correction is part of that one)."""
+    an action that can be undone (a recomputation after a correction is part of that one).
+    Computed outside the lock and written under it only if no review write came in between;
+    else the button's computation runs again, and a recomputation after a correction stops
+    (the write that came in between recomputes them itself, from the newer corrections)."""
+    for _attempt in range(3):
+        try:
+            return _suggestions_write_once(recording=recording, asked_by=asked_by)
+        except _ReviewChanged:
+            if asked_by is None:
+                return {}
+    raise CorrectionRefused("The review kept changing while suggestions were computed; try again.")
+
+
+def _suggestions_write_once(*, recording: Recording, asked_by=None) -> dict[str, int]:
+    stamp = _review_stamp(recording)
     classes = _classes(recording)
     fields = ("pk", "index", "label", "state", "reviewed_label", "suggested_label")
     beats = list(recording.beats.order_by("index").values_list(*fields))
@@ -401,12 +461,16 @@ def _suggestions_write(*, recording: Recording, asked_by=None) -> dict[str, int]
         if value != was:
             updates.setdefault(value, []).append(pk)
     counts = {"suggested": changed, "learned_from": len(confirmed)}
-    # Marks that suggestions were asked for (so later corrections recompute them), and from
-    # how many reviewed beats the ones shown were learned.
-    review = dict(recording.review or {})
-    marker_before = review.get("suggestions")
-    review["suggestions"] = {**counts, "updated_at": timezone.now().isoformat(timespec="seconds")}
     with transaction.atomic():
+        _lock(recording)  # (refreshes recording.review: a write just done may have changed it)
+        if _review_stamp(recording) != stamp:
+            raise _ReviewChanged()
+        # Marks that suggestions were asked for (so later corrections recompute them), and
+        # from how many reviewed beats the ones shown were learned.
+        review = dict(recording.review or {})
+        marker_before = review.get("suggestions")
+        now = timezone.now().isoformat(timespec="seconds")
+        review["suggestions"] = {**counts, "updated_at": now}
         if asked_by is not None:
             ReviewAction.objects.create(
                 recording=recording,
@@ -426,18 +490,29 @@ def _suggestions_write(*, recording: Recording, asked_by=None) -> dict[str, int]
 # -- undo ---------------------------------------------------------------------------------------
 
 
-def review_action_undo(*, user, recording: Recording) -> ReviewAction:
+def _stale(expected: int | None, action: ReviewAction | None) -> bool:
+    """The page (or API client) named ``expected`` as what it undoes or redoes, and it is not
+    that any more: another request undid or redid it, or added an action, since it was read."""
+    return expected is not None and (action is None or action.pk != int(expected))
+
+
+def review_action_undo(*, user, recording: Recording, expected: int | None = None) -> ReviewAction:
     """Undo the recording's latest review action not undone yet (``review_action_undoable``):
     every beat of a correction or group relabel gets back the reviewed label and reviewer it had
     before (none: the model's answer shows again), through correction rows of a new "undo"
     action (who, when, what was undone); the summary is recounted and the suggestions, if asked
     for, recomputed, as after a correction. Undoing a re-classification puts back the
     suggestions shown before it. Called again, it undoes the action before. Returns the action
-    undone; ``NothingToUndo`` (409) when none is left."""
+    undone; ``NothingToUndo`` (409) when none is left, or when ``expected`` (the id of the
+    action the Undo button named) is no longer what Undo undoes: two presses of one button
+    undo one action, not two."""
     _check(user=user, recording=recording)
     try:
         with transaction.atomic():
+            _lock(recording)  # decided and written with no other review write in between
             action = review_action_undoable(recording=recording)
+            if _stale(expected, action):
+                raise NothingToUndo(STALE_UNDO)
             if action is None:
                 raise NothingToUndo()
             undo = ReviewAction.objects.create(
@@ -472,7 +547,7 @@ def review_action_undo(*, user, recording: Recording) -> ReviewAction:
     return action
 
 
-def review_action_redo(*, user, recording: Recording) -> ReviewAction:
+def review_action_redo(*, user, recording: Recording, expected: int | None = None) -> ReviewAction:
     """Redo, as editors do it: re-apply the action the latest undo not redone yet undid
     (``review_action_redoable``), exactly -- each beat gets again the reviewed label and
     reviewer that action gave it, a re-classification's suggestions come back as they were
@@ -480,14 +555,18 @@ def review_action_redo(*, user, recording: Recording) -> ReviewAction:
     own. The summary is recounted and suggestions, if asked for, recomputed, as after the
     correction. A redo can be undone, and that undo redone; a new correction, group relabel or
     re-classification clears what can be redone. Returns the action re-applied;
-    ``NothingToRedo`` (409) when none is left."""
+    ``NothingToRedo`` (409) when none is left, or when ``expected`` (the id of the action the
+    Redo button named) is no longer what Redo re-applies."""
     _check(user=user, recording=recording)
     try:
         with transaction.atomic():
+            _lock(recording)
             undo = review_action_redoable(recording=recording)
-            if undo is None:
+            origin = review_action_origin(undo.undoes) if undo is not None else None
+            if _stale(expected, origin):
+                raise NothingToRedo(STALE_REDO)
+            if undo is None or origin is None:
                 raise NothingToRedo()
-            origin = review_action_origin(undo.undoes)
             redo = ReviewAction.objects.create(
                 recording=recording,
                 kind=ReviewAction.Kind.REDO,
@@ -587,54 +666,73 @@ def review_action_revert(*, user, recording: Recording, action_id: int) -> dict[
         target = recording.review_actions.select_related("created_by").get(pk=int(action_id))
     except (ReviewAction.DoesNotExist, TypeError, ValueError):
         raise Http404("No such review action.") from None
-    latest = review_action_undoable(recording=recording)
-    states = review_action_states(recording=recording)
-    refusal = review_action_refusal(action=target, states=states, latest=latest)
-    if refusal:
-        raise ActionNotUndoable(refusal)
-    if latest is not None and latest.pk == target.pk:
-        review_action_undo(user=user, recording=recording)
+    with transaction.atomic():
+        # Checked under the lock, so that of two requests undoing the same action alone the
+        # second sees it undone and is refused (a revert has no unique link to refuse it).
+        _lock(recording)
+        latest = review_action_undoable(recording=recording)
+        states = review_action_states(recording=recording)
+        refusal = review_action_refusal(action=target, states=states, latest=latest)
+        if refusal:
+            raise ActionNotUndoable(refusal)
+        is_latest = latest is not None and latest.pk == target.pk
+        if not is_latest:
+            revert, restore, kept, total = _revert_write(
+                user=user, recording=recording, target=target
+            )
+    if is_latest:  # exactly Undo (which Redo can redo); refused if undone meanwhile
+        try:
+            review_action_undo(user=user, recording=recording, expected=target.pk)
+        except NothingToUndo as exc:  # undone, or no longer the latest, since the lock
+            raise ActionNotUndoable(exc.message) from None
         undo = ReviewAction.objects.get(undoes=target)
         total = target.beat_count
         return {"undone": target, "by": undo, "beats": total, "kept": 0, "total": total}
-    with transaction.atomic():
-        rows = list(
-            target.corrections.values_list(
-                "id", "beat_id", "previous_reviewed_label", "previous_reviewed_by_id"
-            )
-        )
-        owners = _beat_owners(recording=recording, action=target, rows=rows)
-        restore = {
-            beat: (label, by if label else None)
-            for row, beat, label, by in rows
-            if owners.get(beat) == row
-        }
-        kept = len(rows) - len(restore)
-        if not restore:
-            raise ActionNotUndoable(
-                f"All {len(rows):,} beats of this action were changed again later; undoing it "
-                "would change nothing."
-            )
-        beat_rows = _beat_rows(recording, pks=restore)
-        first = min(
-            recording.beats.filter(pk__in=chunk).aggregate(first=Min("index"))["first"]
-            for chunk in _chunks(sorted(restore))
-        )
-        revert = ReviewAction.objects.create(
-            recording=recording,
-            kind=ReviewAction.Kind.REVERT,
-            reverts=target,
-            group=review_action_origin(target).group,
-            beat_count=len(restore),
-            first_beat=first,
-            detail={"kept": kept, "of": len(rows)},
-            created_by=user,
-        )
-        _corrections_write(recording=recording, action=revert, rows=beat_rows, labels=restore)
-        review_refresh_summary(recording=recording)
     if (recording.review or {}).get("suggestions"):
         _suggestions_refresh(recording=recording)
-    return {"undone": target, "by": revert, "beats": len(restore), "kept": kept, "total": len(rows)}
+    return {"undone": target, "by": revert, "beats": len(restore), "kept": kept, "total": total}
+
+
+def _revert_write(
+    *, user, recording: Recording, target: ReviewAction
+) -> tuple[ReviewAction, dict, int, int]:
+    """The revert of ``target`` (in the caller's transaction, under the lock): the revert
+    action, what it put back by beat, how many beats kept their later label, and of how many."""
+    rows = list(
+        target.corrections.values_list(
+            "id", "beat_id", "previous_reviewed_label", "previous_reviewed_by_id"
+        )
+    )
+    owners = _beat_owners(recording=recording, action=target, rows=rows)
+    restore = {
+        beat: (label, by if label else None)
+        for row, beat, label, by in rows
+        if owners.get(beat) == row
+    }
+    kept = len(rows) - len(restore)
+    if not restore:
+        raise ActionNotUndoable(
+            f"All {len(rows):,} beats of this action were changed again later; undoing it "
+            "would change nothing."
+        )
+    beat_rows = _beat_rows(recording, pks=restore)
+    first = min(
+        recording.beats.filter(pk__in=chunk).aggregate(first=Min("index"))["first"]
+        for chunk in _chunks(sorted(restore))
+    )
+    revert = ReviewAction.objects.create(
+        recording=recording,
+        kind=ReviewAction.Kind.REVERT,
+        reverts=target,
+        group=review_action_origin(target).group,
+        beat_count=len(restore),
+        first_beat=first,
+        detail={"kept": kept, "of": len(rows)},
+        created_by=user,
+    )
+    _corrections_write(recording=recording, action=revert, rows=beat_rows, labels=restore)
+    review_refresh_summary(recording=recording)
+    return revert, restore, kept, len(rows)
 
 
 _BEFORE = 0  # a beat's owner before the reverted action (row ids start at 1)

@@ -30,6 +30,7 @@ from .forms import RecordingSearchForm, RecordingUploadForm
 from .models import CLASS_COLOURS, Recording
 
 ACTIONS_SHOWN = 50  # the templates page's action history (the API lists more)
+ACTIONS_UNDER_STRIP = 10  # the recording page's compact panel (link to the templates page's)
 PRIVATE = private_headers(cache_seconds=0)  # a recording's data: never kept in any cache
 
 
@@ -97,6 +98,7 @@ def recording_detail_view(request, pk: int):
         "events": selectors.episode_overview(recording=recording),
         "undo": _undo_button(request, recording),
         "redo": _redo_button(request, recording),
+        "history": _history_panel(request, recording),
     }
     return render(request, "recordings/detail.html", context)
 
@@ -335,7 +337,9 @@ def recording_undo_view(request, pk: int):
     """Undo the latest review action; back to the page the button was on (strip or templates)."""
     recording = review_selectors.recording_get_own(user=request.user, pk=pk)
     try:
-        action = review_services.review_action_undo(user=request.user, recording=recording)
+        action = review_services.review_action_undo(
+            user=request.user, recording=recording, expected=_expected(request)
+        )
     except NothingToUndo as exc:
         messages.error(request, exc.message)
     else:
@@ -355,7 +359,9 @@ def recording_redo_view(request, pk: int):
     """Redo the latest undone review action; back to the page the button was on."""
     recording = review_selectors.recording_get_own(user=request.user, pk=pk)
     try:
-        action = review_services.review_action_redo(user=request.user, recording=recording)
+        action = review_services.review_action_redo(
+            user=request.user, recording=recording, expected=_expected(request)
+        )
     except NothingToRedo as exc:
         messages.error(request, exc.message)
     else:
@@ -368,7 +374,8 @@ def recording_redo_view(request, pk: int):
 @login_required
 @require_POST
 def recording_action_undo_view(request, pk: int, action_id: int):
-    """ "Undo this action" in the templates page's action history: one older action alone."""
+    """ "Undo this action" in an action history (templates page, or under the strip): one older
+    action alone; back to the page the button was on."""
     recording = review_selectors.recording_get_own(user=request.user, pk=pk)
     try:
         result = review_services.review_action_revert(
@@ -378,23 +385,49 @@ def recording_action_undo_view(request, pk: int, action_id: int):
         messages.error(request, exc.message)
     else:
         messages.success(request, review_selectors.review_revert_message(result))
+    if request.POST.get("back") == "strip":
+        return redirect(f"{recording.get_absolute_url()}#review-actions")
     return redirect(f"{reverse('recordings:templates', args=[recording.pk])}#review-history")
 
 
-def _redo_button(request, recording: Recording) -> str:
-    """The Redo button's text for the owner ("" when there is nothing to redo, or not theirs)."""
+def _history_panel(request, recording: Recording) -> list[dict]:
+    """The latest review actions under the strip, for the owner only (the same rows as the
+    templates page's history); [] for anyone else or before the analysis is done."""
+    if recording.owner_id != request.user.pk or recording.status != Recording.Status.DONE:
+        return []
+    return review_selectors.review_action_history(recording=recording, limit=ACTIONS_UNDER_STRIP)
+
+
+def _expected(request) -> int | None:
+    """The action the Undo or Redo button named (its form sends the id): a second press of the
+    same button, or a page left open while the review moved on, is refused, not applied to the
+    action before."""
+    try:
+        return int(request.POST["action"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _redo_button(request, recording: Recording) -> dict | str:
+    """The Redo button for the owner: its text and the id of the action it re-applies (sent
+    back by the form); "" when there is nothing to redo, or the recording is not theirs."""
     if recording.owner_id != request.user.pk or recording.status != Recording.Status.DONE:
         return ""
     action = review_selectors.review_action_to_redo(recording=recording)
-    return review_selectors.review_action_describe(action) if action else ""
+    return (
+        {"text": review_selectors.review_action_describe(action), "id": action.pk} if action else ""
+    )
 
 
-def _undo_button(request, recording: Recording) -> str:
-    """The Undo button's text for the owner ("" when there is nothing to undo, or not theirs)."""
+def _undo_button(request, recording: Recording) -> dict | str:
+    """The Undo button for the owner: its text and the id of the action it undoes; "" when
+    there is nothing to undo, or the recording is not theirs."""
     if recording.owner_id != request.user.pk or recording.status != Recording.Status.DONE:
         return ""
     action = review_selectors.review_action_undoable(recording=recording)
-    return review_selectors.review_action_describe(action) if action else ""
+    return (
+        {"text": review_selectors.review_action_describe(action), "id": action.pk} if action else ""
+    )
 
 
 @login_required

@@ -126,3 +126,29 @@ def test_undo_this_action_in_the_history(page, settings, tmp_path):
     # newest first: the undo alone, then the two corrections, the older one marked undone
     assert rows.count() == 3 and "undone alone" in rows.nth(2).inner_text()
     assert rows.nth(2).get_by_role("button", name="Undo this action").count() == 0
+
+
+def test_undo_this_action_under_the_strip(page, settings, tmp_path):
+    """The recording page's "Review actions" panel: the same rows as the templates page;
+    "Undo this action" there undoes an older action alone and comes back to the strip."""
+    from recordings import review_services
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    user = get_user_model().objects.create_user("panel-user", password=PASSWORD)
+    recording = done_recording(user)
+    review_services.beat_correct(user=user, recording=recording, beat_indices=[1, 2], label="A")
+    review_services.beat_correct(user=user, recording=recording, beat_indices=[2], label="L")
+    log_in(page, "panel-user")
+    page.goto(f"/recordings/{recording.pk}/")
+    rows = page.locator("#review-actions tbody tr")
+    assert rows.count() == 2
+    assert "corrected beat 2 A → L" in rows.nth(0).inner_text()
+    with page.expect_navigation():
+        rows.nth(1).get_by_role("button", name="Undo this action").click()
+    page.get_by_text("Undone: 2 beats → A. 1 of 2 beats was changed again later").wait_for()
+    assert page.url.endswith(f"/recordings/{recording.pk}/#review-actions")
+    assert recording.beats.get(index=1).reviewed_label == ""
+    assert recording.beats.get(index=2).reviewed_label == "L"
+    assert rows.count() == 3 and "undone alone" in rows.nth(2).inner_text()
+    page.get_by_role("link", name="All your review actions").click()
+    page.locator("#review-history").wait_for()

@@ -217,3 +217,31 @@ def test_the_redo_endpoint_is_in_the_schema(client):
     path = schema["paths"]["/api/v1/recordings/{id}/corrections/redo/"]
     assert {"get", "post"} <= set(path)
     assert "409" in path["post"]["responses"]
+
+
+def test_redo_credits_each_beat_to_the_reviewer_the_redone_action_gave_it(rec, users):
+    """A redo re-applies exactly: an undone revert that had put back labels of two reviewers
+    gives each beat its own reviewer again, not the one who pressed Redo (the redo action and
+    its rows record who pressed it). Two reviewers: the recording changed hands."""
+    alice, bob = users["alice"], users["bob"]
+    Recording.objects.filter(pk=rec.pk).update(owner=bob)
+    rec.refresh_from_db()
+    review_services.beat_correct(user=bob, recording=rec, beat_indices=[0], label="V")
+    Recording.objects.filter(pk=rec.pk).update(owner=alice)
+    rec.refresh_from_db()
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[0, 1], label="A")
+    relabel = rec.review_actions.order_by("-id").first()
+    review_services.beat_correct(user=alice, recording=rec, beat_indices=[5], label="N")
+    review_services.review_action_revert(user=alice, recording=rec, action_id=relabel.pk)
+    put_back = {i: (r, b) for i, r, b, _s in shown(rec)}
+    assert put_back[0] == ("V", bob.pk) and put_back[1] == ("", None)
+    review_services.review_action_undo(user=alice, recording=rec)
+    now = {i: (r, b) for i, r, b, _s in shown(rec)}
+    assert now[0] == now[1] == ("A", alice.pk)
+    review_services.review_action_redo(user=alice, recording=rec)
+    assert {i: (r, b) for i, r, b, _s in shown(rec)} == put_back
+    redo = rec.review_actions.order_by("-id").first()
+    assert redo.kind == ReviewAction.Kind.REDO and redo.created_by == alice
+    assert set(redo.corrections.values_list("created_by", flat=True)) == {alice.pk}
+    rec.refresh_from_db()
+    assert rec.review["reviewers"] == ["alice", "bob"]
