@@ -164,9 +164,7 @@ def with_second_lead(kind: str, from_s: float = 10.0) -> ParsedRecording:
     # clipping is judged against the lead's own extremes (``signal_quality``), so a clipped
     # lead is clipped throughout here: nothing is fused
     [("flat", 10.0), ("clipped", 0.0),
-     pytest.param("pure noise", 10.0, marks=pytest.mark.xfail(
-         strict=True, reason="issue 18: white noise alone passes the screen in 5 of 6 "
-         "segments (pSQI 0.27-0.33, bSQI 0.35-0.53); thresholds loosened for clean V1"))],
+     ("pure noise", 10.0)],
 )  # fmt: skip
 def test_a_faulty_second_lead_leaves_the_primary_answer(fusing, kind, from_s):
     """Before issue 18 every beat averaged the faulty V1 in (``SECOND_LEAD_SCREEN = None``

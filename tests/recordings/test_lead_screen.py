@@ -59,11 +59,10 @@ def faulty(kind: str) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize(
     ("kind", "reason"),
-    [("flat", REASON_FLAT), ("clipped", REASON_CLIPPED),
-     *(pytest.param(kind, None, marks=pytest.mark.xfail(
-         strict=True, reason="issue 18: the shipped thresholds (loose enough for clean MIT-BIH "
-         "V1) let most noise segments through; benchmarks/second_lead_screen.py"))
-       for kind in ("pure noise", "muscle noise"))],
+    [("flat", REASON_FLAT), ("clipped", REASON_CLIPPED), ("pure noise", None),
+     pytest.param("muscle noise", None, marks=pytest.mark.xfail(
+         strict=True, reason="issue 18: muscle noise passes in some segments even 12 dB above "
+         "the QRS: the thresholds that keep clean MIT-BIH V1 (benchmarks/second_lead_screen.py)"))],
 )  # fmt: skip
 def test_a_flat_clipped_or_noisy_second_lead_fails_the_screen(kind, reason):
     passed, reasons = screen(*faulty(kind))
@@ -98,7 +97,7 @@ def test_the_snr_index_is_a_ratio_not_an_amplitude():
 def test_thresholds_can_be_loosened_to_pass_everything():
     quality = signal_quality(*faulty("pure noise")[:1], FS, peaks=faulty("pure noise")[1])
     off = ScreenThresholds(flat_mv=0, clipped_share=1, in_band_low=0, agreement_floor=0,
-                           snr_floor_db=-np.inf)  # fmt: skip
+                           snr_floor_db=-np.inf, template_floor=0)  # fmt: skip
     assert screen_segments(quality, thresholds=off)[0].all()
 
 
