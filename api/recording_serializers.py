@@ -78,25 +78,6 @@ class EpisodeSerializer(serializers.Serializer):
     beats = serializers.IntegerField(help_text="Beats (or, for a rate episode, RR windows) in it.")
 
 
-class LeadFusionSerializer(serializers.Serializer):
-    rule = serializers.CharField(
-        help_text="How the two leads' probabilities are combined (mean: averaged)."
-    )
-    second_lead = serializers.CharField(help_text="The second lead read, e.g. V1.")
-    screened_share = serializers.FloatField(
-        required=False,
-        help_text="Share (0-1) of the recording where the second lead failed its screen (flat, "
-        "clipped, noise, beats not seen on it): those beats were read on the analysed lead "
-        "alone. Absent for a recording analysed before the screen (issue 18).",
-    )
-    screened_beats = serializers.IntegerField(
-        required=False, help_text="Beats read on the analysed lead alone for that reason."
-    )
-    screened_reasons = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text="Why, e.g. flat line, noise."
-    )
-
-
 class RecordingSummarySerializer(serializers.Serializer):
     """The analysis's summary (a JSON object; every key absent until the analysis is done)."""
 
@@ -112,10 +93,10 @@ class RecordingSummarySerializer(serializers.Serializer):
     rr = serializers.DictField(required=False, help_text="sdnn_ms, rmssd_ms, pnn50_percent, cv.")
     ectopy = serializers.ListField(child=serializers.DictField(), required=False)
     analysable_share = serializers.FloatField(required=False)
-    lead_fusion = LeadFusionSerializer(
+    lead_fusion = serializers.DictField(
         required=False,
-        help_text="Present when the classes were read on a second lead too: the rule, the "
-        "lead, and where that lead was screened out.",
+        help_text="With a second lead read too: rule (mean), second_lead (V1), screened_share (0-1)"
+        ", screened_beats, screened_reasons (where it failed its screen: read on one lead alone).",
     )
     episodes = EpisodeSerializer(
         many=True,

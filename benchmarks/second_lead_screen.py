@@ -31,9 +31,14 @@ second lead noisy or unreadable (the ``~`` annotations' subtype bits: ``annotate
 the records' "clean" V1 is not clean there, and screening it out is the screen's job.
 
 Also reported: each component of the PRIMARY lead's quality rule alone on clean second leads
-(which of them are MLII-specific). With ``--ds2``: on DS2 (report only), the second lead made
-noisy (electrode motion + muscle at 0 dB, whole lead; the primary lead clean), six-class
-accuracy of answered beats and share answered, with and without the screen.
+(which of them are MLII-specific). With ``--ds2`` (report only, the same minutes of each DS2
+record, primary lead clean): the second lead clean, flat, clipped, or with the noise stress
+test's noise mix at 0 and -6 dB; six-class accuracy of answered beats and share answered with
+and without the screen, and how many beats' class or state differ from the primary lead read
+alone (``ds2_report``).
+
+Long on purpose: the rule, the data it runs on, the fault injection, the threshold search and
+the DS2 report share one set of per-segment indices and read best side by side.
 """
 
 from __future__ import annotations
@@ -294,73 +299,94 @@ def component_report(rows: list[dict]) -> dict[str, float]:
     return {k: round(v / max(total, 1), 4) for k, v in counts.items()}
 
 
+DS2_CASES = ("clean", "flat", "clipped", "noise_0db", "noise_-6db")
+
+
+def ds2_lead(case: str, parsed, index: int, record: str) -> np.ndarray:
+    """The record's signals with its second lead (``index``) made ``case``."""
+    from ecg.training.noise_stress import noise_mix
+
+    signals = parsed.signals.copy()
+    lead = signals[index].astype(np.float64)
+    if case in ("flat", "clipped"):
+        signals[index] = faulty(case, lead, parsed.fs, parsed.ann_samples, seed=int(record))
+    elif case != "clean":
+        snr = float(case.split("_")[-1].removesuffix("db"))
+        rng = np.random.default_rng([int(record), int(snr) + 100])
+        noise = noise_mix(lead.size, parsed.fs, rng)
+        signals[index] = add_noise(lead, parsed.fs, r_peaks=parsed.ann_samples, snr_db=snr,
+                                   noise=noise, mask=np.ones(lead.size, bool))  # fmt: skip
+    return signals
+
+
 def ds2_report(args, bundle, t: ScreenThresholds, extra=()) -> dict[str, Any]:
-    """DS2 (report only), the primary lead clean, the second lead clean or made noisy (the
-    noise stress test's mix of baseline wander, electrode motion and muscle noise, whole lead,
-    at 0 and -6 dB): six-class accuracy of answered beats and share answered, with and
-    without the screen, and read on the primary lead alone; ``extra``: (name, thresholds) of
-    other screen settings."""
+    """DS2 (report only), the primary lead clean, the second lead clean, flat, clipped or made
+    noisy (the noise stress test's mix of baseline wander, electrode motion and muscle noise,
+    whole lead, at 0 and -6 dB): six-class accuracy of answered beats and share answered, with
+    and without the screen; and, against the primary lead read alone, the share of beats
+    (detected in both runs) whose class or state differs (the fault itself). ``extra``:
+    (name, thresholds) of other screen settings, run on the noisy cases."""
     import ecg.recording_analysis as ra
     from ecg.classes import DS2_RECORDS, class_codes
     from ecg.dsp.detection import match_to_reference
     from ecg.features.beats import labels_for
     from ecg.models.bundle import ModelBundle, trained_leads
-    from ecg.training.noise_stress import noise_mix
 
     primary_only = ModelBundle(bundle.model, {**bundle.metadata, "lead_fusion": None},
                                bundle.path)  # fmt: skip
     codes = np.array([*class_codes("six"), ""])
     out: dict[str, dict[str, dict[str, int]]] = {}
+
+    def count(case: str, name: str, analysis, parsed, reference, alone) -> None:
+        match = match_to_reference(parsed.ann_samples, analysis.beats.samples, parsed.fs)
+        ref = np.where(match >= 0, reference[np.clip(match, 0, None)], "")
+        scored = ref != ""
+        answered = scored & (np.asarray(analysis.states) == "classified")
+        keys = ("scored", "answered", "correct", "compared", "class_differs", "state_differs")
+        row = out.setdefault(case, {}).setdefault(name, dict.fromkeys(keys, 0))
+        row["scored"] += int(scored.sum())
+        row["answered"] += int(answered.sum())
+        row["correct"] += int((answered & (analysis.beats.labels == ref)).sum())
+        if alone is not None:
+            _, mine, theirs = np.intersect1d(analysis.beats.samples, alone.beats.samples,
+                                             return_indices=True)  # fmt: skip
+            row["compared"] += int(mine.size)
+            row["class_differs"] += int(
+                (analysis.beats.labels[mine] != alone.beats.labels[theirs]).sum()
+            )
+            row["state_differs"] += int(
+                (np.asarray(analysis.states)[mine] != np.asarray(alone.states)[theirs]).sum()
+            )
+
     for record, parsed, index, _ in mitdb_leads(args.mitdb, args.minutes, DS2_RECORDS,
                                                 trained_leads(bundle.metadata)):  # fmt: skip
         reference = codes[labels_for(np.asarray(parsed.ann_symbols), "six")]
-        conditions: list[tuple[str, str, Any, ScreenThresholds | None]] = [
-            ("clean_second_lead", "primary_lead_alone", primary_only, None),
-            ("clean_second_lead", "with_screen", bundle, t),
-            ("clean_second_lead", "without_screen", bundle, None),
-        ]
-        for snr in (0, -6):
-            conditions += [
-                (f"second_lead_noise_{snr}db", "with_screen", bundle, t),
-                (f"second_lead_noise_{snr}db", "without_screen", bundle, None),
-            ]
-            conditions += [(f"second_lead_noise_{snr}db", n, bundle, x) for n, x in extra]
-        for lead_case, name, model, setting in conditions:
-            signals = parsed.signals.copy()
-            if lead_case != "clean_second_lead":
-                snr = float(lead_case.split("_")[-1].removesuffix("db"))
-                rng = np.random.default_rng([int(record), int(snr) + 100])
-                noise = noise_mix(signals.shape[1], parsed.fs, rng)
-                everywhere = np.ones(signals.shape[1], bool)
-                signals[index] = add_noise(
-                    signals[index], parsed.fs, r_peaks=parsed.ann_samples, snr_db=snr,
-                    noise=noise, mask=everywhere,
-                )  # fmt: skip
-            ra.SECOND_LEAD_SCREEN = setting
-            analysis = ra.analyse(replace(parsed, signals=signals), model)
-            match = match_to_reference(parsed.ann_samples, analysis.beats.samples, parsed.fs)
-            ref = np.where(match >= 0, reference[np.clip(match, 0, None)], "")
-            scored = ref != ""
-            answered = scored & (np.asarray(analysis.states) == "classified")
-            row = out.setdefault(lead_case, {}).setdefault(
-                name, {"scored": 0, "answered": 0, "correct": 0}
-            )
-            row["scored"] += int(scored.sum())
-            row["answered"] += int(answered.sum())
-            row["correct"] += int((answered & (analysis.beats.labels == ref)).sum())
+        ra.SECOND_LEAD_SCREEN = None
+        alone = ra.analyse(parsed, primary_only)
+        count("clean", "primary_lead_alone", alone, parsed, reference, None)
+        for case in DS2_CASES:
+            rec = replace(parsed, signals=ds2_lead(case, parsed, index, record))
+            settings = [("with_screen", t), ("without_screen", None)]
+            if case.startswith("noise"):
+                settings += list(extra)
+            for name, setting in settings:
+                ra.SECOND_LEAD_SCREEN = setting
+                count(case, name, ra.analyse(rec, bundle), parsed, reference, alone)
         print(f"DS2 {record} done", flush=True)
     ra.SECOND_LEAD_SCREEN = ScreenThresholds()
-    return {
-        case: {
-            name: {
-                **row,
-                "share_answered": round(row["answered"] / max(row["scored"], 1), 4),
-                "accuracy_answered": round(row["correct"] / max(row["answered"], 1), 4),
-            }
-            for name, row in rows.items()
-        }  # fmt: skip
-        for case, rows in out.items()
-    }
+
+    def shares(row: dict[str, int]) -> dict[str, Any]:
+        out = {
+            **row,
+            "share_answered": round(row["answered"] / max(row["scored"], 1), 4),
+            "accuracy_answered": round(row["correct"] / max(row["answered"], 1), 4),
+        }
+        if row["compared"]:
+            out["class_differs_share"] = round(row["class_differs"] / row["compared"], 4)
+            out["state_differs_share"] = round(row["state_differs"] / row["compared"], 4)
+        return out
+
+    return {case: {name: shares(row) for name, row in rows.items()} for case, rows in out.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -299,12 +299,10 @@ def fuse_second_lead(
     entry["screened_share"] = round(screened_share(passed, quality), 4)
     entry["screened_beats"] = int((~fused).sum())
     entry["screened_reasons"] = sorted({r for r in reasons if r})
-    if fused_threshold is None or threshold == fused_threshold:
-        per_beat: float | np.ndarray | None = fused_threshold
-    else:
-        # No calibrated threshold for a primary-only beat: nothing to compare the fused one with
-        primary_threshold = fused_threshold if threshold is None else threshold
-        per_beat = np.where(fused, fused_threshold, primary_threshold)
+    per_beat: float | np.ndarray | None = fused_threshold
+    if threshold is not None and threshold != fused_threshold:
+        # (a model without a calibrated threshold: the fusion's stands in for every beat)
+        per_beat = np.where(fused, fused_threshold, threshold)
     return replace(beats, probabilities=probs), per_beat, entry
 
 
