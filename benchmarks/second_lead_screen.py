@@ -389,6 +389,18 @@ def ds2_report(args, bundle, t: ScreenThresholds, extra=()) -> dict[str, Any]:
     return {case: {name: shares(row) for name, row in rows.items()} for case, rows in out.items()}
 
 
+def finite(value: Any) -> Any:
+    """``value`` with every non-finite float (an index that is off: -inf) as None, so the
+    results file is strict JSON."""
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     from ecg.io.ptbxl import default_ptbxl_dir
     from ecg.models.bundle import trained_leads
@@ -433,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         extra = [("with_screen_5pct_clean_bound", ScreenThresholds(**looser[0]["setting"]))]
         result["ds2"] = ds2_report(args, bundle, chosen, extra[: len(looser)])
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1, default=float) + "\n")
+    args.out.write_text(json.dumps(finite(result), indent=1, default=float) + "\n")
     print(json.dumps(result.get("ds2"), indent=1))
     return 0
 
