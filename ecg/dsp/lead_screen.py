@@ -17,18 +17,24 @@ the same ``signal_quality`` (same 5 s segments as the primary lead):
   muscle noise spreads its power above the QRS band, whatever the lead's morphology;
 * **QRS-to-noise ratio**: per segment, the NST's signal power (median QRS peak-to-peak at the
   analysis's beats, squared, over 8: ``ecg.training.noise_stress.qrs_signal_power``) over the
-  power of the band-passed lead away from the QRS complexes, in dB, under ``snr_floor_db``.
+  5-25 Hz power of the lead away from the QRS complexes (P and T waves mostly lie below
+  5 Hz), in dB, under ``snr_floor_db``.
   A ratio, so a small V1 QRS and a tall MLII one score alike; electrode motion, which the
   spectral indices miss (its band is the QRS's), raises the power between beats;
-* **tSQI** (optional, ``template_floor``): the beats' median correlation with the segment's
-  median beat, at a floor lower than the primary lead's;
-* **detector agreement**: F1 of the energy detector on the second lead against the analysis's
-  beats (detected on both leads) under ``agreement_floor``: a lead that does not show the
-  recording's heartbeats where they are (electrode motion, a lead swamped by noise).
+* **tSQI** (``template_floor``): the beats' median correlation with the segment's median beat,
+  at a floor lower than the primary lead's (0.5, not 0.7);
+* **detector agreement** (``agreement_floor``, off in the shipped setting): F1 of the energy
+  detector on the second lead against the analysis's beats (detected on both leads): a lead
+  that does not show the recording's heartbeats where they are. Off because it also rejects
+  clean V1 whose QRS is small (MIT-BIH 101).
+
+What it does not catch (docs/calibration.md): most noise at the NST's 0 dB and much muscle
+noise at -6 dB: catching them would cost about 5 % of clean V1 beats.
 
 A beat whose second-lead segment fails the screen is read on the primary lead alone
 (``ecg.recording_analysis.fuse_second_lead``). Thresholds: ``benchmarks/second_lead_screen.py``
-(the rule is in its docstring). Pure NumPy: no TensorFlow, no Django.
+(the rule is in its docstring). NumPy and SciPy (as ``ecg.dsp.quality``): no TensorFlow, no
+Django.
 """
 
 from __future__ import annotations
