@@ -29,6 +29,13 @@ from ecg.dsp.detection import (
     evaluate_detection,
     match_to_reference,
 )
+from ecg.dsp.lead_screen import (
+    ScreenThresholds,
+    beats_pass,
+    screen_segments,
+    screened_share,
+    segment_snr_db,
+)
 from ecg.dsp.quality import SegmentQuality, beats_readable, segment_bounds, signal_quality
 from ecg.dsp.signal import prepare_signal
 from ecg.features.beat_states import recording_states, runner_up, uncertain_threshold
@@ -56,6 +63,9 @@ REDRAW_SPAN_S = 600.0
 # 24-hour lead is never filtered whole.
 QUALITY_PIECE_S = 600.0
 Progress = Callable[[float, str], None]
+# Issue 18: the second lead's screen before fusion (None: no screen, every beat fused as in
+# issue 17; ``benchmarks/second_lead_screen.py`` compares the two).
+SECOND_LEAD_SCREEN: ScreenThresholds | None = ScreenThresholds()
 
 
 @dataclass
@@ -252,13 +262,18 @@ def fuse_second_lead(
     *,
     readable: np.ndarray | None = None,
     second: Future[BeatResults] | None = None,
-) -> tuple[BeatResults, float | None, dict[str, Any] | None]:
+) -> tuple[BeatResults, float | np.ndarray | None, dict[str, Any] | None]:
     """(beats, "uncertain below" threshold, summary entry) with the model's lead fusion
     (``metadata["lead_fusion"]``, ``ecg.features.lead_fusion``) applied when the recording has
     another lead the model was trained on (``second_lead_index``). The second lead is
     classified at the SAME peaks, with the same readable flags (or was already, by
     ``start_second_lead``: ``second``). Otherwise the beats and the model's calibrated
-    threshold are returned unchanged."""
+    threshold are returned unchanged.
+
+    Issue 18: a beat whose segment of the second lead fails the screen (``screen_second_lead``:
+    flat, clipped, noise, beats not seen) keeps its primary-lead probabilities and the model's
+    calibrated threshold; the fused beats take the fusion's refitted one. The threshold is then
+    one per beat (an array), and the summary entry says what share of the lead was screened."""
     setting = fusion_setting(bundle.metadata)
     threshold = uncertain_threshold(bundle.metadata)
     index = second_lead_index(bundle, recording)
@@ -273,10 +288,38 @@ def fuse_second_lead(
         second_beats = second.result()
     probs = fuse_aligned(beats.samples, beats.probabilities, second_beats.samples,
                          second_beats.probabilities, beats.classes, setting.rule)  # fmt: skip
-    entry = {"rule": setting.rule, "second_lead": recording.lead_names[index]}
-    if setting.uncertain_below is not None:
-        threshold = setting.uncertain_below  # refitted on fused validation probabilities
-    return replace(beats, probabilities=probs), threshold, entry
+    entry: dict[str, Any] = {"rule": setting.rule, "second_lead": recording.lead_names[index]}
+    fused_threshold = threshold if setting.uncertain_below is None else setting.uncertain_below
+    screen = screen_second_lead(recording.signals[index], recording.fs, peaks)
+    if screen is None:
+        return replace(beats, probabilities=probs), fused_threshold, entry
+    passed, quality, reasons = screen
+    fused = beats_pass(passed, quality, beats.samples)
+    probs[~fused] = beats.probabilities[~fused]  # read on the primary lead alone
+    entry["screened_share"] = round(screened_share(passed, quality), 4)
+    entry["screened_beats"] = int((~fused).sum())
+    entry["screened_reasons"] = sorted({r for r in reasons if r})
+    per_beat: float | np.ndarray | None = fused_threshold
+    if threshold is not None and threshold != fused_threshold:
+        # (a model without a calibrated threshold: the fusion's stands in for every beat)
+        per_beat = np.where(fused, fused_threshold, threshold)
+    return replace(beats, probabilities=probs), per_beat, entry
+
+
+def screen_second_lead(
+    signal: np.ndarray, fs: float, peaks: np.ndarray
+) -> tuple[np.ndarray, SegmentQuality, list[str]] | None:
+    """(passed per segment, the second lead's quality, reasons) of ``SECOND_LEAD_SCREEN``, or
+    None when the screen is off. The quality is scored piece by piece (``recording_quality``)
+    at the analysis's beats."""
+    if SECOND_LEAD_SCREEN is None:
+        return None
+    quality = recording_quality(signal, fs, peaks)
+    snr = (
+        segment_snr_db(signal, fs, peaks) if np.isfinite(SECOND_LEAD_SCREEN.snr_floor_db) else None
+    )
+    passed, reasons = screen_segments(quality, snr, SECOND_LEAD_SCREEN)
+    return passed, quality, reasons
 
 
 def render_beat_images(

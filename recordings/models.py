@@ -151,6 +151,25 @@ class Recording(models.Model):
         rule = "averaged" if fusion.get("rule") == "mean" else f"combined ({fusion.get('rule')})"
         return f"classes read on {self.lead_label} and lead {second} (their probabilities {rule})"
 
+    @property
+    def second_lead_screened_text(self) -> str:
+        """Where the fused second lead failed its screen (issue 18), e.g. "lead V1 unreadable
+        in 12 % of the recording (flat line): those beats were read on MLII alone"; "" when
+        there was no fusion, nothing was screened, or the analysis predates the screen."""
+        fusion = (self.summary or {}).get("lead_fusion") or {}
+        share = fusion.get("screened_share")
+        if not fusion.get("second_lead") or not share:
+            return ""
+        percent = round(100 * share)
+        amount = f"{percent} %" if percent >= 1 else "under 1 %"
+        reasons = ", ".join(fusion.get("screened_reasons") or [])
+        why = f" ({reasons})" if reasons else ""
+        primary = self.lead_label.removeprefix("lead ")
+        return (
+            f"lead {fusion['second_lead']} unreadable in {amount} of the recording{why}: "
+            f"those beats were read on {primary} alone"
+        )
+
     def stored_files(self) -> list[models.fields.files.FieldFile]:
         return [f for f in (self.signal_file, self.reference_file, self.results_file) if f]
 

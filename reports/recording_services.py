@@ -139,6 +139,11 @@ def recording_report_pdf(*, recording: Recording) -> bytes:
     details = [
         ("Recording", f"{recording.name} ({recording.file_format}, {recording.lead_label})"),
         ("Leads read", recording.leads_read_text.capitalize()),
+        *(
+            [("Second lead", _first_upper(recording.second_lead_screened_text))]
+            if recording.second_lead_screened_text
+            else []
+        ),
         ("Duration", f"{recording.duration_display} at {recording.sampling_rate:g} Hz"),
         *_quality_details(recording),
         _review_detail(recording),
@@ -385,3 +390,8 @@ def _rhythm_tables(recording: Recording) -> list[ReportTable]:
             )
         )
     return tables
+
+
+def _first_upper(text: str) -> str:
+    """``text`` with its first letter upper case (``str.capitalize`` lowers the rest: V1)."""
+    return text[:1].upper() + text[1:]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -49,7 +51,9 @@ def lead_probabilities(bundle, rec, lead_index, samples):
 def test_a_trained_second_lead_is_fused_and_named_in_the_summary(fusing):
     rec = recording(["MLII", "V1"])
     result = analyse(rec, fusing)
-    assert result.summary["lead_fusion"] == {"rule": "mean", "second_lead": "V1"}
+    assert result.summary["lead_fusion"] == {"rule": "mean", "second_lead": "V1",
+                                             "screened_share": 0.0, "screened_beats": 0,
+                                             "screened_reasons": []}  # fmt: skip
     assert result.timings["second_lead_s"] > 0  # the second lead's cost is measured apart
     samples = result.beats.samples
     assert len(samples) > 30
@@ -115,7 +119,7 @@ def test_the_second_lead_classified_alongside_gives_the_sequential_answer(fusing
     readable = beats_readable(ra.recording_quality(rec.signal, rec.fs, peaks), peaks)
     primary = classify_at(fusing, rec.signal, rec.fs, peaks, readable=readable)
     sequential, _, entry = ra.fuse_second_lead(fusing, rec, peaks, primary, readable=readable)
-    assert entry == {"rule": "mean", "second_lead": "V1"}
+    assert entry["rule"] == "mean" and entry["second_lead"] == "V1"
     assert np.array_equal(result.beats.samples, sequential.samples)
     assert np.array_equal(result.beats.probabilities, sequential.probabilities)
     assert result.timings["classify_s"] > 0
@@ -133,3 +137,77 @@ def test_no_second_lead_is_started_without_fusion(tiny_rr_bundle):
         both = with_metadata(fusing, leads=["MLII", "V1"])
         assert ra.second_lead_index(both, rec) == 1
         assert ra.start_second_lead(helper, both, rec, peaks[:0]) is None  # no beat
+
+
+# -- issue 18: a dead or noisy second lead must not change the answer ----------------------------
+
+
+def with_second_lead(kind: str, from_s: float = 10.0) -> ParsedRecording:
+    """The clean two-lead recording with its V1 made faulty from ``from_s`` on (before it, V1
+    stays clean, so fusion still happens there)."""
+    rec = recording(["MLII", "V1"])
+    signals = rec.signals.copy()
+    v1 = signals[1]
+    start = int(from_s * FS)
+    rng = np.random.default_rng(5)
+    if kind == "flat":  # electrode off
+        v1[start:] = 0.2 + 0.002 * rng.standard_normal(v1.size - start)
+    elif kind == "clipped":  # the amplifier's rails
+        v1[start:] = np.clip(v1[start:], -0.05, 0.02)
+    else:  # a loose electrode: noise alone, no ECG
+        v1[start:] = 0.5 * rng.standard_normal(v1.size - start)
+    return replace(rec, signals=signals)
+
+
+@pytest.mark.parametrize(
+    ("kind", "from_s"),
+    # clipping is judged against the lead's own extremes (``signal_quality``), so a clipped
+    # lead is clipped throughout here: nothing is fused
+    [("flat", 10.0), ("clipped", 0.0),
+     ("pure noise", 10.0)],
+)  # fmt: skip
+def test_a_faulty_second_lead_leaves_the_primary_answer(fusing, kind, from_s):
+    """Before issue 18 every beat averaged the faulty V1 in (``SECOND_LEAD_SCREEN = None``
+    below). Now a beat in a screened segment has its primary-lead probabilities, and beats
+    where V1 is clean are still fused."""
+    rec = with_second_lead(kind, from_s)
+    result = analyse(rec, fusing)
+    samples = result.beats.samples
+    first = lead_probabilities(fusing, rec, 0, samples)
+    second = lead_probabilities(fusing, rec, 1, samples)
+    faulty = samples >= from_s * FS
+    assert faulty.sum() > 20
+    # the fault would have changed the answer: the faulty lead's own reading differs
+    assert np.abs(first[faulty] - second[faulty]).max() > 1e-3
+    np.testing.assert_allclose(result.beats.probabilities[faulty], first[faulty], atol=1e-5)
+    np.testing.assert_allclose(result.beats.probabilities[~faulty],
+                               (first[~faulty] + second[~faulty]) / 2, atol=1e-3)  # fmt: skip
+    entry = result.summary["lead_fusion"]
+    assert entry["second_lead"] == "V1"
+    assert entry["screened_share"] == pytest.approx(1 - from_s / DURATION, abs=0.01)
+    assert entry["screened_beats"] == int(faulty.sum())
+    assert entry["screened_reasons"]
+
+
+def test_screened_beats_keep_the_models_threshold_and_fused_ones_the_fusions(fusing):
+    from ecg.features.beat_states import REASON_LOW_CONFIDENCE
+
+    rec = with_second_lead("flat")
+    # fused beats: nothing uncertain (threshold 0); primary-only beats: all (threshold 1.01)
+    bundle = with_metadata(fusing, lead_fusion={"rule": "mean", "uncertain_below": 0.0},
+                           calibration={"uncertain_below": 1.01})  # fmt: skip
+    result = analyse(rec, bundle)
+    low = result.state_reasons == REASON_LOW_CONFIDENCE
+    faulty = result.beats.samples >= 10 * FS
+    assert low[faulty].all() and not low[~faulty].any()
+
+
+def test_without_the_screen_the_faulty_lead_is_averaged_in(fusing, monkeypatch):
+    """The fault itself (issue 17's behaviour, ``SECOND_LEAD_SCREEN = None``)."""
+    monkeypatch.setattr(ra, "SECOND_LEAD_SCREEN", None)
+    rec = with_second_lead("flat")
+    result = analyse(rec, fusing)
+    first = lead_probabilities(fusing, rec, 0, result.beats.samples)
+    second = lead_probabilities(fusing, rec, 1, result.beats.samples)
+    np.testing.assert_allclose(result.beats.probabilities, (first + second) / 2, atol=1e-3)
+    assert "screened_share" not in result.summary["lead_fusion"]

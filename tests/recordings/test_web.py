@@ -602,7 +602,7 @@ def test_pages_say_which_leads_the_classes_were_read_on(client, env, users, tmp_
     )  # fmt: skip
     env.MODELS_DIR = folder
     recording, _, _ = done_recording(client, users, tmp_path)
-    assert recording.summary["lead_fusion"] == {"rule": "mean", "second_lead": "V1"}
+    assert recording.summary["lead_fusion"]["second_lead"] == "V1"
     html = " ".join(client.get(recording.get_absolute_url()).content.decode().split())
     assert "classes read on lead MLII and lead V1 (their probabilities averaged)" in html
     api = client.get(reverse("api:recording-detail", args=[recording.pk])).json()
@@ -612,3 +612,38 @@ def test_pages_say_which_leads_the_classes_were_read_on(client, env, users, tmp_
     # a model without the flag reads one lead, and says so
     recording.summary.pop("lead_fusion")
     assert recording.leads_read_text == "classes read on lead MLII"
+
+
+def test_pages_say_where_the_second_lead_was_screened_out(client, env, users, tmp_path):
+    """Issue 18: the page, the API and the PDF say what share of the recording the second
+    lead failed its screen, and that those beats were read on the analysed lead alone."""
+    from tests.recordings.test_episodes_web import pdf_text
+
+    recording, _, _ = done_recording(client, users, tmp_path)
+    recording.summary["lead_fusion"] = {
+        "rule": "mean", "second_lead": "V1", "screened_share": 0.1234, "screened_beats": 9,
+        "screened_reasons": ["flat line", "noise"],
+    }  # fmt: skip
+    recording.save(update_fields=["summary"])
+    said = (
+        "lead V1 unreadable in 12 % of the recording (flat line, noise): those beats were read "
+        "on MLII alone"
+    )
+    assert recording.second_lead_screened_text == said
+    html = " ".join(client.get(recording.get_absolute_url()).content.decode().split())
+    assert "Lead V1 unreadable in 12 % of the recording (flat line, noise)" in html
+    api = client.get(reverse("api:recording-detail", args=[recording.pk])).json()
+    assert api["summary"]["lead_fusion"]["screened_share"] == 0.1234
+    assert api["summary"]["lead_fusion"]["screened_beats"] == 9
+    _, text = pdf_text(client, recording)
+    assert "Lead V1 unreadable in 12 % of the recording" in text and "MLII alone" in text
+    # another user sees none of it
+    other = client_for(client, users["bob"])
+    assert other.get(reverse("api:recording-detail", args=[recording.pk])).status_code == 404
+    # nothing screened, or an analysis from before the screen: nothing said
+    recording.summary["lead_fusion"]["screened_share"] = 0.0
+    assert recording.second_lead_screened_text == ""
+    recording.summary["lead_fusion"] = {"rule": "mean", "second_lead": "V1"}
+    assert recording.second_lead_screened_text == ""
+    recording.summary["lead_fusion"]["screened_share"] = 0.004
+    assert "unreadable in under 1 % of" in recording.second_lead_screened_text

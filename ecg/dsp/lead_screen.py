@@ -1,0 +1,160 @@
+"""Screening the second lead before lead fusion: may this segment of V1 vote on a beat's class?
+
+Issue 18. Lead fusion (``ecg.features.lead_fusion``) averages each beat's probabilities on the
+primary lead with those on a second lead. Only the primary lead's quality decides whether a beat
+is readable at all (``ecg.dsp.quality.readable_segments``), and that rule is tuned on MLII: on
+clean V1 of MIT-BIH it judges a large share of segments unreadable (its kurtosis and template
+indices expect MLII's tall, sharp, repeating R waves; ``benchmarks/second_lead_screen.py``
+reports each index's rejection on clean V1). So it cannot be reused on the second lead, and
+without any check a flat, clipped or noise-swamped second lead was averaged into every beat.
+
+The screen keeps the lead-agnostic parts of the quality index, computed on the second lead by
+the same ``signal_quality`` (same 5 s segments as the primary lead):
+
+* **flat line**: peak-to-peak under ``flat_mv`` (electrode off, lead disconnected);
+* **clipping**: share of samples at the lead's extremes over ``clipped_share``;
+* **broadband noise**: pSQI (share of the 5-40 Hz power in 5-15 Hz) under ``in_band_low``;
+  muscle noise spreads its power above the QRS band, whatever the lead's morphology;
+* **QRS-to-noise ratio**: per segment, the NST's signal power (median QRS peak-to-peak at the
+  analysis's beats, squared, over 8: ``ecg.training.noise_stress.qrs_signal_power``) over the
+  5-25 Hz power of the lead away from the QRS complexes (P and T waves mostly lie below
+  5 Hz), in dB, under ``snr_floor_db``.
+  A ratio, so a small V1 QRS and a tall MLII one score alike; electrode motion, which the
+  spectral indices miss (its band is the QRS's), raises the power between beats;
+* **tSQI** (``template_floor``): the beats' median correlation with the segment's median beat,
+  at a floor lower than the primary lead's (0.5, not 0.7);
+* **detector agreement** (``agreement_floor``, off in the shipped setting): F1 of the energy
+  detector on the second lead against the analysis's beats (detected on both leads): a lead
+  that does not show the recording's heartbeats where they are. Off because it also rejects
+  clean V1 whose QRS is small (MIT-BIH 101).
+
+What it does not catch (docs/calibration.md): most noise at the NST's 0 dB and much muscle
+noise at -6 dB: catching them would cost about 5 % of clean V1 beats.
+
+A beat whose second-lead segment fails the screen is read on the primary lead alone
+(``ecg.recording_analysis.fuse_second_lead``). Thresholds: ``benchmarks/second_lead_screen.py``
+(the rule is in its docstring). NumPy and SciPy (as ``ecg.dsp.quality``): no TensorFlow, no
+Django.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecg.dsp.quality import SegmentQuality, segment_bounds
+from ecg.dsp.signal import bandpass
+
+REASON_FLAT = "flat line"
+REASON_CLIPPED = "clipped"
+REASON_NOISE = "noise"
+REASON_NO_BEATS = "beats not seen on this lead"
+
+
+@dataclass(frozen=True)
+class ScreenThresholds:
+    """The screen's constants, chosen in ``benchmarks/second_lead_screen.py`` on DS1 records
+    and PTB-XL fold 9 V1 (docs/calibration.md): the setting that screens out the most noisy
+    second leads while screening out at most 1 % of beats on clean ones. The noise target
+    (>= 90 % of noisy segments) is NOT met: see the benchmark's trade-off table."""
+
+    flat_mv: float = 0.05  # the primary lead's own (a physical floor, not MLII-specific)
+    clipped_share: float = 0.02  # the primary lead's own
+    in_band_low: float = 0.25  # pSQI below this: broadband noise (the primary lead's: 0.4)
+    # bSQI below this: the lead does not show the beats (primary: 0.5). Off (0): on clean V1
+    # the energy detector disagrees with the beats wherever the QRS is small (record 101's
+    # V1, 0.2 mV peak to peak), and tSQI and the QRS-to-noise ratio catch more noise per
+    # clean beat lost.
+    agreement_floor: float = 0.0
+    snr_floor_db: float = 0.0  # QRS-band signal-to-noise ratio below this (dB): noise
+    # tSQI below this: the beats do not repeat one shape (the primary lead's 0.7 screened out
+    # 3.8 % of clean DS1 V1 segments; 0: off)
+    template_floor: float = 0.5
+
+
+QRS_HALF_S = 0.05  # the QRS's peak-to-peak is taken within this of the R peak (the NST's)
+QRS_EXCLUDE_S = (0.1, 0.15)  # away from the QRS: this long before / after each R peak
+
+
+SNR_BAND_HZ = (5.0, 25.0)  # the QRS's band: P and T waves (mostly under 5 Hz) are not noise
+
+
+def segment_snr_db(
+    x: np.ndarray, fs: float, peaks: np.ndarray, band: tuple[float, float] = SNR_BAND_HZ
+) -> np.ndarray:
+    """QRS-to-noise ratio (dB) of each ``segment_bounds`` segment of a raw lead ``x`` at the
+    beats ``peaks`` (NaN where a segment holds no beat or no sample away from one). Each
+    segment is band-passed on its own (bounded memory on a 24-hour lead)."""
+    x = np.asarray(x, dtype=np.float64)
+    bounds = segment_bounds(x.size, fs)
+    peaks = np.sort(np.asarray(peaks, np.int64))
+    half = max(1, int(round(QRS_HALF_S * fs)))
+    before, after = (int(round(s * fs)) for s in QRS_EXCLUDE_S)
+    out = np.full(len(bounds), np.nan)
+    for index, (start, end) in enumerate(bounds):
+        filtered = bandpass(x[start:end], fs, band).astype(np.float64)
+        local = peaks[(peaks >= start + half) & (peaks < end - half)] - start
+        if not local.size:
+            continue
+        windows = filtered[local[:, None] + np.arange(-half, half + 1)[None, :]]
+        power = float(np.median(np.ptp(windows, axis=1))) ** 2 / 8
+        away = np.ones(filtered.size, dtype=bool)
+        for peak in local:
+            away[max(0, peak - before) : peak + after] = False
+        # The filter's edges ring: a tenth of a second at each end is left out.
+        edge = int(0.1 * fs)
+        away[:edge] = away[-edge:] = False
+        if away.sum() < fs * 0.5:
+            continue
+        noise = float(np.var(filtered[away]))
+        out[index] = 10 * np.log10(max(power, 1e-12) / max(noise, 1e-12))
+    return out
+
+
+def screen_segments(
+    quality: SegmentQuality,
+    snr_db: np.ndarray | None = None,
+    thresholds: ScreenThresholds = ScreenThresholds(),
+) -> tuple[np.ndarray, list[str]]:
+    """Per segment of the second lead's ``quality`` (and ``segment_snr_db``, same segments):
+    passes the screen, and why not ("" if it passes). A segment where neither detector found a
+    beat (bSQI NaN) fails: a lead may only vote on beats it shows; a NaN QRS-to-noise ratio
+    (no beat in the segment) is left to the other indices."""
+    t = thresholds
+    flat = quality.peak_to_peak_mv < t.flat_mv
+    clipped = ~flat & (quality.clipped_share > t.clipped_share)
+    usable = ~flat & ~clipped
+    noise = usable & (np.nan_to_num(quality.in_band_ratio, nan=0.0) < t.in_band_low)
+    agreement = np.nan_to_num(quality.detector_agreement, nan=0.0)
+    if snr_db is not None:
+        snr = np.nan_to_num(np.asarray(snr_db, dtype=np.float64), nan=np.inf)
+        noise |= usable & (snr < t.snr_floor_db)
+    if t.template_floor > 0 and quality.template_correlation is not None:
+        tsqi = np.nan_to_num(quality.template_correlation, nan=1.0)  # too few beats: no verdict
+        noise |= usable & (tsqi < t.template_floor)
+    no_beats = usable & ~noise & (agreement < t.agreement_floor)
+    reasons = np.full(flat.shape, "", dtype=object)
+    reasons[flat] = REASON_FLAT
+    reasons[clipped] = REASON_CLIPPED
+    reasons[noise] = REASON_NOISE
+    reasons[no_beats] = REASON_NO_BEATS
+    return ~(flat | clipped | noise | no_beats), [str(r) for r in reasons]
+
+
+def beats_pass(passed: np.ndarray, quality: SegmentQuality, peaks: np.ndarray) -> np.ndarray:
+    """For each beat at ``peaks`` (samples at ``quality.fs``), whether its second-lead segment
+    passed the screen (``passed``: per segment of ``quality``)."""
+    peaks = np.asarray(peaks, np.int64)
+    passed = np.asarray(passed, dtype=bool)
+    if not peaks.size or not passed.size:
+        return np.zeros(peaks.size, dtype=bool)
+    segment = np.clip(np.searchsorted(quality.ends, peaks, side="right"), 0, passed.size - 1)
+    return passed[segment]
+
+
+def screened_share(passed: np.ndarray, quality: SegmentQuality) -> float:
+    """Share of the lead's duration (0-1) in segments that failed the screen."""
+    lengths = (quality.ends - quality.starts).astype(np.float64)
+    total = lengths.sum()
+    return float(lengths[~np.asarray(passed, bool)].sum() / total) if total else 0.0
