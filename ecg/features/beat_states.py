@@ -124,7 +124,7 @@ def _uncertain_masks(
     labels: np.ndarray,
     confidence: np.ndarray,
     readable: np.ndarray,
-    uncertain_below: float | None,
+    uncertain_below: float | np.ndarray | None,
     flutter_unconfirmed: np.ndarray | None,
 ) -> list[tuple[np.ndarray, str]]:
     """Each uncertain rule's beats with its reason, in order of precedence for the reason."""
@@ -147,12 +147,15 @@ def beat_states(
     labels: Sequence[str],
     confidence: np.ndarray,
     readable: np.ndarray,
-    uncertain_below: float | None = None,
+    uncertain_below: float | np.ndarray | None = None,
     flutter_unconfirmed: np.ndarray | None = None,
 ) -> np.ndarray:
     """The state of every beat (an array of ``STATES`` strings), from its label, top
     probability, whether its segment is readable and (``flutter_unconfirmed``, per beat)
-    whether its flutter run failed the signal check. Unreadable wins over uncertain."""
+    whether its flutter run failed the signal check. Unreadable wins over uncertain.
+
+    ``uncertain_below`` is one threshold or one per beat: with lead fusion a fused beat has the
+    fusion's threshold and a beat read on the primary lead alone the model's."""
     labels = np.asarray(labels)
     confidence = np.asarray(confidence, dtype=np.float64)
     readable = np.asarray(readable, dtype=bool)
@@ -172,7 +175,7 @@ def state_reasons(
     labels: Sequence[str],
     confidence: np.ndarray,
     readable: np.ndarray,
-    uncertain_below: float | None = None,
+    uncertain_below: float | np.ndarray | None = None,
     flutter_unconfirmed: np.ndarray | None = None,
     unreadable_reasons: Sequence[str] | None = None,
 ) -> np.ndarray:
@@ -203,7 +206,7 @@ def recording_states(
     samples: np.ndarray,
     labels: Sequence[str],
     confidence: np.ndarray,
-    uncertain_below: float | None = None,
+    uncertain_below: float | np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
     """A whole recording's beats (at ``samples`` of the lead ``signal``): their states, their
     reasons and the rows of the flutter check (``flutter_check``), with each beat's readability

@@ -113,6 +113,17 @@ def test_the_calibrated_threshold_marks_low_confidence_beats_uncertain():
     assert states_of("NVAN", confidence=confidence) == [CLASSIFIED] * 4
 
 
+def test_a_threshold_per_beat_judges_each_beat_by_its_own():
+    # Lead fusion: fused beats have the fusion's threshold, beats read on one lead the model's.
+    confidence = [0.65, 0.65, 0.65]
+    below = np.array([0.6, 0.7, 0.66])
+    assert states_of("NNN", confidence=confidence, below=below) == [
+        CLASSIFIED,
+        UNCERTAIN,
+        UNCERTAIN,
+    ]
+
+
 def test_threshold_comes_from_the_models_calibration_metadata():
     assert uncertain_threshold({}) is None
     assert uncertain_threshold({"calibration": {}}) is None
