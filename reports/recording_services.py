@@ -138,7 +138,7 @@ def recording_report_pdf(*, recording: Recording) -> bytes:
     rate = summary.get("heart_rate") or {}
     details = [
         ("Recording", f"{recording.name} ({recording.file_format}, {recording.lead_label})"),
-        ("Leads read", recording.leads_read_text.capitalize()),
+        ("Leads read", _first_upper(recording.leads_read_text)),
         *(
             [("Second lead", _first_upper(recording.second_lead_screened_text))]
             if recording.second_lead_screened_text
