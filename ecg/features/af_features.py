@@ -167,3 +167,81 @@ def ectopic_skip(rr: np.ndarray, ventricular: np.ndarray | None = None) -> np.nd
     if ventricular is not None and rr.size:
         skip = ventricular_skip(ventricular)
     return premature_skip(rr, skip)
+
+
+# -- atrial activity: a second, RR-independent AF feature (issue 20) ----------------------------
+
+# The pre-QRS segment, before each R peak: where a sinus P wave lies (PR interval 120-200 ms,
+# P wave about 100 ms), short of the QRS onset (about 50 ms before R).
+P_SEGMENT_S = (0.30, 0.08)
+P_BAND_HZ = (1.0, 15.0)  # the P wave's band; removes baseline wander and QRS / muscle HF
+P_MIN_RR_S = 0.36  # a shorter interval puts the previous beat's QRS / T into the segment
+P_MIN_BEATS = 20  # beats a window needs for its consistency (else NaN)
+
+
+def pre_qrs_segments(
+    signal: np.ndarray, peaks: np.ndarray, fs: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per beat, its pre-QRS segment (``P_SEGMENT_S`` before the R peak) of the signal
+    band-passed to ``P_BAND_HZ`` (zero phase), each segment's linear trend removed; and whether the
+    segment lies inside the signal. Shape (beats, samples)."""
+    from scipy.signal import butter, sosfiltfilt
+
+    x = np.asarray(signal, np.float64)
+    peaks = np.asarray(peaks, np.int64)
+    first, last = int(round(P_SEGMENT_S[0] * fs)), int(round(P_SEGMENT_S[1] * fs))
+    if x.size < 64 or peaks.size == 0:
+        return np.zeros((peaks.size, max(first - last, 1))), np.zeros(peaks.size, dtype=bool)
+    high = min(P_BAND_HZ[1], 0.45 * fs)
+    sos = butter(2, (P_BAND_HZ[0], high), btype="band", fs=fs, output="sos")
+    x = sosfiltfilt(sos, x)
+    inside = (peaks - first >= 0) & (peaks - last < x.size)
+    index = np.clip(peaks[:, None] + np.arange(-first, -last)[None, :], 0, x.size - 1)
+    segments = x[index]
+    # Each segment's least-squares line removed, not only its mean: the band-pass turns every
+    # QRS into a slow undershoot locked to the beat (as baseline wander between T and QRS is),
+    # which would average up like a P wave in any rhythm.
+    ramp = np.linspace(-1.0, 1.0, segments.shape[1])
+    slope = segments @ ramp / (ramp @ ramp)
+    segments -= segments.mean(axis=1, keepdims=True) + slope[:, None] * ramp[None, :]
+    return segments, inside
+
+
+def windowed_p_wave(
+    signal: np.ndarray,
+    peaks: np.ndarray,
+    fs: float,
+    keep: np.ndarray | None = None,
+    *,
+    width: int,
+) -> np.ndarray:
+    """Per RR interval, the P-wave consistency of the ``width`` intervals centred on it (the
+    same windows as ``windowed_cosen``): the energy of the averaged pre-QRS segment
+    (``pre_qrs_segments``) over the mean energy of the segments, over the beats that end a kept
+    interval (``keep``, one per interval: ectopy and unusable intervals out) at least
+    ``P_MIN_RR_S`` long. A P wave that precedes every beat alike averages up (near 1 when the
+    noise is small); f-waves and noise, unrelated to the next R, average out (about 1 / beats).
+    NaN where a window has fewer than ``P_MIN_BEATS`` such beats or the recording fewer than
+    ``width`` intervals. Every window is exact: cumulative sums over beats, no loop."""
+    peaks = np.asarray(peaks, np.int64)
+    n = max(peaks.size - 1, 0)
+    if n < width:
+        return np.full(n, np.nan)
+    segments, inside = pre_qrs_segments(signal, peaks, fs)
+    rr = np.diff(peaks) / fs
+    use = (rr >= P_MIN_RR_S) & inside[1:]  # interval i's P wave precedes beat i + 1
+    if keep is not None:
+        use &= np.asarray(keep, dtype=bool)
+    seg = np.where(use[:, None], segments[1:], 0.0)
+    total = np.concatenate([np.zeros((1, seg.shape[1])), np.cumsum(seg, axis=0)])
+    energy = np.concatenate([[0.0], np.cumsum(np.sum(seg**2, axis=1))])
+    count = np.concatenate([[0], np.cumsum(use)])
+    starts = np.arange(n - width + 1)
+    ends = starts + width
+    k = (count[ends] - count[starts]).astype(np.float64)
+    mean = (total[ends] - total[starts]) / np.maximum(k, 1)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = np.sum(mean**2, axis=1) / ((energy[ends] - energy[starts]) / np.maximum(k, 1))
+    values[(k < P_MIN_BEATS) | ~np.isfinite(values)] = np.nan
+    window = np.clip(np.arange(n) - width // 2, 0, n - width)
+    return values[window]

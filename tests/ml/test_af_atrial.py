@@ -1,0 +1,84 @@
+"""The atrial-activity AF feature (ecg.features.af_features.windowed_p_wave; issue 20): a P wave
+that precedes every beat alike against fibrillatory waves or noise, on synthetic signals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecg.features.af_features import P_MIN_BEATS, pre_qrs_segments, windowed_p_wave
+
+FS = 360.0
+WIDTH = 90
+
+
+def synthetic(
+    seed: int,
+    *,
+    p_wave: bool,
+    f_waves: float = 0.0,
+    noise: float = 0.01,
+    irregular: bool = False,
+    beats: int = 200,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A signal with a narrow QRS at each peak, a P wave 160 ms before it (``p_wave``), 4-9 Hz
+    fibrillatory waves of amplitude ``f_waves`` (mV) unrelated to the beats, white noise."""
+    rng = np.random.default_rng(seed)
+    rr = rng.uniform(0.45, 1.1, beats) if irregular else 0.8 + 0.02 * rng.standard_normal(beats)
+    peaks = np.round((1.0 + np.concatenate([[0.0], np.cumsum(rr)])) * FS).astype(np.int64)
+    t = np.arange(int(peaks[-1] + 2 * FS)) / FS
+    x = noise * rng.standard_normal(t.size)
+    for r in peaks / FS:
+        x += 1.0 * np.exp(-0.5 * ((t - r) / 0.012) ** 2)
+        if p_wave:
+            x += 0.12 * np.exp(-0.5 * ((t - r + 0.16) / 0.025) ** 2)
+    if f_waves:
+        # A wandering 4-9 Hz oscillation: its frequency drifts, as atrial fibrillatory waves do.
+        freq = 6.5 + 2.0 * np.sin(2 * np.pi * 0.05 * t + rng.uniform(0, 6))
+        x += f_waves * np.sin(2 * np.pi * np.cumsum(freq) / FS + rng.uniform(0, 6))
+    return x, peaks
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_p_wave_scores_high_and_fibrillation_or_noise_low(seed):
+    sinus = windowed_p_wave(*synthetic(seed, p_wave=True), FS, width=WIDTH)
+    # Sinus rhythm with frequent irregular intervals (ectopy-like) still has its P wave.
+    irregular_sinus = windowed_p_wave(
+        *synthetic(seed, p_wave=True, irregular=True), FS, width=WIDTH
+    )
+    af = windowed_p_wave(
+        *synthetic(seed, p_wave=False, f_waves=0.05, irregular=True), FS, width=WIDTH
+    )
+    noise = windowed_p_wave(*synthetic(seed, p_wave=False, noise=0.03), FS, width=WIDTH)
+    assert np.nanmin(sinus) > 0.6
+    assert np.nanmin(irregular_sinus) > 0.6
+    assert np.nanmax(af) < 0.15
+    assert np.nanmax(noise) < 0.15
+
+
+def test_scale_free_and_one_value_per_interval():
+    signal, peaks = synthetic(3, p_wave=True)
+    values = windowed_p_wave(signal, peaks, FS, width=WIDTH)
+    assert values.shape == (peaks.size - 1,)
+    np.testing.assert_allclose(windowed_p_wave(10 * signal, peaks, FS, width=WIDTH), values)
+
+
+def test_left_out_intervals_do_not_count_and_too_few_beats_give_nan():
+    signal, peaks = synthetic(4, p_wave=True)
+    n = peaks.size - 1
+    keep = np.ones(n, dtype=bool)
+    keep[: n // 2] = False  # the first half unusable (unreadable, ectopy)
+    values = windowed_p_wave(signal, peaks, FS, keep, width=WIDTH)
+    assert np.all(np.isnan(values[:10]))  # windows there keep under P_MIN_BEATS beats
+    assert np.nanmin(values[-10:]) > 0.6
+    keep[:] = False
+    keep[: P_MIN_BEATS - 1] = True
+    assert np.all(np.isnan(windowed_p_wave(signal, peaks, FS, keep, width=WIDTH)))
+
+
+def test_a_recording_shorter_than_a_window_and_edges_of_the_signal():
+    signal, peaks = synthetic(5, p_wave=True, beats=40)
+    assert np.all(np.isnan(windowed_p_wave(signal, peaks, FS, width=WIDTH)))
+    segments, inside = pre_qrs_segments(signal, np.array([10, 1000, signal.size - 5]), FS)
+    assert inside.tolist() == [False, True, True]
+    assert segments.shape == (3, int(round(0.30 * FS)) - int(round(0.08 * FS)))
