@@ -76,10 +76,13 @@ def candidates() -> list[dict[str, Any]]:
 
 
 def flags(
-    point: dict[str, Any], entropy: np.ndarray, atrial: np.ndarray
+    point: dict[str, Any], score: np.ndarray, entropy: np.ndarray, atrial: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per interval, whether ``point``'s rule lets the window start an episode and keep one
-    going (NaN compares False throughout)."""
+    going (NaN compares False throughout). The P wave counts only where the app's window has a
+    score (``score``, the irregularity: inside an unbroken usable stretch of at least a window,
+    enough intervals left), as COSEn does; elsewhere it is NaN."""
+    atrial = np.where(np.isfinite(score), atrial, np.nan)
     with np.errstate(invalid="ignore"):
         family, on, low, p = point["family"], point["on"], point["low"], point["p"]
         if family == "p_alone":
@@ -106,7 +109,7 @@ def evaluate(rows: dict[str, dict[str, Any]], point: dict[str, Any]) -> dict[str
             shift = place * 10_000.0
             reference += [(s + shift, e + shift) for s, e in row["reference"]]
             rules.af_window_flags = lambda score, entropy, row=row: flags(
-                point, entropy, row["atrial"]
+                point, score, entropy, row["atrial"]
             )
             found = rules.af_episodes_from_scores(
                 row["peaks"], row["fs"], row["scores"], usable=row["usable"]
