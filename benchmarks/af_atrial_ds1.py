@@ -108,7 +108,7 @@ def evaluate(rows: dict[str, dict[str, Any]], point: dict[str, Any]) -> dict[str
         for place, row in enumerate(rows.values()):
             shift = place * 10_000.0
             reference += [(s + shift, e + shift) for s, e in row["reference"]]
-            rules.af_window_flags = lambda score, entropy, row=row: flags(
+            rules.af_window_flags = lambda score, entropy, atrial=None, row=row: flags(
                 point, score, entropy, row["atrial"]
             )
             found = rules.af_episodes_from_scores(
