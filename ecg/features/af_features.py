@@ -177,27 +177,41 @@ P_SEGMENT_S = (0.30, 0.08)
 P_BAND_HZ = (1.0, 15.0)  # the P wave's band; removes baseline wander and QRS / muscle HF
 P_MIN_RR_S = 0.36  # a shorter interval puts the previous beat's QRS / T into the segment
 P_MIN_BEATS = 20  # beats a window needs for its consistency (else NaN)
+P_CHUNK_S, P_MARGIN_S = 600.0, 20.0  # the band-pass runs on 10-minute chunks, 20 s each side
 
 
 def pre_qrs_segments(
     signal: np.ndarray, peaks: np.ndarray, fs: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per beat, its pre-QRS segment (``P_SEGMENT_S`` before the R peak) of the signal
-    band-passed to ``P_BAND_HZ`` (zero phase), each segment's linear trend removed; and whether the
-    segment lies inside the signal. Shape (beats, samples)."""
+    band-passed to ``P_BAND_HZ`` (zero phase), each segment's linear trend removed; and whether
+    the segment lies inside the signal. Shape (beats, samples)."""
     from scipy.signal import butter, sosfiltfilt
 
-    x = np.asarray(signal, np.float64)
+    signal = np.asarray(signal)  # no copy: a chunk at a time is converted below
     peaks = np.asarray(peaks, np.int64)
     first, last = int(round(P_SEGMENT_S[0] * fs)), int(round(P_SEGMENT_S[1] * fs))
-    if x.size < 64 or peaks.size == 0:
-        return np.zeros((peaks.size, max(first - last, 1))), np.zeros(peaks.size, dtype=bool)
+    size = signal.size
+    segments = np.zeros((peaks.size, max(first - last, 1)))
+    inside = (peaks - first >= 0) & (peaks - last < size)
+    if size < 64 or peaks.size == 0:
+        return segments, np.zeros(peaks.size, dtype=bool)
     high = min(P_BAND_HZ[1], 0.45 * fs)
     sos = butter(2, (P_BAND_HZ[0], high), btype="band", fs=fs, output="sos")
-    x = sosfiltfilt(sos, x)
-    inside = (peaks - first >= 0) & (peaks - last < x.size)
-    index = np.clip(peaks[:, None] + np.arange(-first, -last)[None, :], 0, x.size - 1)
-    segments = x[index]
+    # Filtered a chunk at a time, with a margin the filter forgets (its impulse response dies
+    # out within about 3 s): filtering a 24-hour signal at once held about 0.7 GB.
+    chunk, margin = int(P_CHUNK_S * fs), int(P_MARGIN_S * fs)
+    offsets = np.arange(-first, -last)
+    for lo in range(0, size, chunk):
+        hi = min(size, lo + chunk)
+        here = np.flatnonzero((peaks >= lo) & (peaks < hi))
+        if not here.size:
+            continue
+        a, b = max(0, lo - margin), min(size, hi + margin)
+        x = np.asarray(signal[a:b], np.float64)
+        x = sosfiltfilt(sos, x) if x.size > 15 else x - x.mean()
+        index = np.clip(peaks[here, None] + offsets[None, :], a, b - 1) - a
+        segments[here] = x[index]
     # Each segment's least-squares line removed, not only its mean: the band-pass turns every
     # QRS into a slow undershoot locked to the beat (as baseline wander between T and QRS is),
     # which would average up like a P wave in any rhythm.
@@ -232,16 +246,24 @@ def windowed_p_wave(
     use = (rr >= P_MIN_RR_S) & inside[1:]  # interval i's P wave precedes beat i + 1
     if keep is not None:
         use &= np.asarray(keep, dtype=bool)
-    seg = np.where(use[:, None], segments[1:], 0.0)
-    total = np.concatenate([np.zeros((1, seg.shape[1])), np.cumsum(seg, axis=0)])
-    energy = np.concatenate([[0.0], np.cumsum(np.sum(seg**2, axis=1))])
+    # Row 0 of segments becomes the zero row of the prefix sums (beat 0 ends no interval).
+    total = segments
+    total[0] = 0.0
+    total[1:][~use] = 0.0
+    energy = np.concatenate([[0.0], np.cumsum(np.sum(total[1:] ** 2, axis=1))])
+    np.cumsum(total, axis=0, out=total)
     count = np.concatenate([[0], np.cumsum(use)])
     starts = np.arange(n - width + 1)
     ends = starts + width
-    k = (count[ends] - count[starts]).astype(np.float64)
-    mean = (total[ends] - total[starts]) / np.maximum(k, 1)[:, None]
+    k = np.maximum(count[ends] - count[starts], 1).astype(np.float64)
+    power = np.empty(starts.size)
+    for a in range(0, starts.size, 8192):  # in blocks: a (windows x samples) array at once is big
+        s, e = starts[a : a + 8192], ends[a : a + 8192]
+        mean = (total[e] - total[s]) / k[a : a + 8192, None]
+        power[a : a + 8192] = np.sum(mean**2, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        values = np.sum(mean**2, axis=1) / ((energy[ends] - energy[starts]) / np.maximum(k, 1))
+        values = power / ((energy[ends] - energy[starts]) / k)
+    k = count[ends] - count[starts]
     values[(k < P_MIN_BEATS) | ~np.isfinite(values)] = np.nan
     window = np.clip(np.arange(n) - width // 2, 0, n - width)
     return values[window]
