@@ -9,7 +9,10 @@ start and an end (seconds) and its number of beats:
   sinus rhythm, sinus arrhythmia's slow swings, bigeminy and trigeminy repeat. The classes only
   leave out the intervals into and out of a classified V; isolated premature beats in a regular
   rhythm are found from the RR intervals. An episode starts above ``AF_COSEN_ON`` and ends at
-  ``AF_COSEN_OFF`` (hysteresis); gaps under ``AF_MERGE_S`` are bridged, episodes under
+  ``AF_COSEN_OFF`` (hysteresis). With the signal of the analysed lead (what the app passes),
+  the atrial rule instead: COSEn above ``AF_ATRIAL_COSEN_ON`` / ``AF_ATRIAL_COSEN_OFF``, in
+  windows with no P wave before the beats (``af_features.windowed_p_wave`` under
+  ``AF_P_PRESENT``); gaps under ``AF_MERGE_S`` are bridged, episodes under
   ``AF_MIN_S`` dropped; its edges then move to where the lag differences turn irregular. The
   former statistic (``af_irregularity``: the median of each interval's smallest difference
   from the ``AF_LAGS`` before it, over the median RR) is still computed, for the edges and for
