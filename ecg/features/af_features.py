@@ -215,7 +215,8 @@ def pre_qrs_segments(
         if not here.size:
             continue
         a, b = max(0, lo - margin), min(size, hi + margin)
-        x = np.asarray(signal[a:b], np.float64)
+        # A missing sample (NaN) would spread through the filter and every later prefix sum.
+        x = np.nan_to_num(np.asarray(signal[a:b], np.float64), nan=0.0, posinf=0.0, neginf=0.0)
         x = sosfiltfilt(sos, x) if x.size > 15 else x - x.mean()
         index = np.clip(peaks[here, None] + offsets[None, :], a, b - 1) - a
         segments[here] = x[index]

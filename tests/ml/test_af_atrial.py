@@ -155,3 +155,10 @@ def test_the_shipped_atrial_constants_are_the_selection_scripts_choice():
     assert episodes.AF_P_PRESENT == chosen["p"]
     assert episodes.AF_ATRIAL_COSEN_ON == chosen["on"]
     assert episodes.AF_ATRIAL_COSEN_OFF == pytest.approx(chosen["on"] - 0.2)
+
+
+def test_a_missing_sample_does_not_spoil_the_later_windows():
+    signal, peaks = synthetic(6, p_wave=True, beats=400)
+    signal[peaks[20] - 50 : peaks[20] + 50] = np.nan
+    values = windowed_p_wave(signal, peaks, FS, width=WIDTH)
+    assert np.isfinite(values).all() and np.nanmin(values[100:]) > 0.6
