@@ -13,13 +13,14 @@ it, and the other way round) and duration sensitivity / positive predictivity (o
 seconds over reference / detected seconds), pooled over records (each record's times are
 shifted so no two records overlap).
 
-AF is scored six ways on the same beats: the app (the rhythm detector of
-``ecg.features.episodes``: intervals around a classified V and isolated premature beats left
-out, uncertain beats' intervals kept, no interval over unreadable signal), the same without its
-edge refinement, the same without any beat class (RR intervals alone), the library without
-states (every beat's model class, no quality), the irregularity rule shipped before the COSEn
-one (``AF_ON`` 0.08 / ``AF_OFF`` 0.056) and the classical RR-irregularity baseline
-(``af_baseline``: a normalised RMSSD over every interval, ectopy and all).
+AF is scored seven ways on the same beats: the app (the rhythm detector of
+``ecg.features.episodes`` with the lead's signal, so the atrial rule: intervals around a
+classified V and isolated premature beats left out, uncertain beats' intervals kept, no
+interval over unreadable signal), the same without its edge refinement, the same without any
+beat class (RR intervals alone), the library without states (every beat's model class, no
+quality), the COSEn rule shipped before the atrial one (no signal), the irregularity rule
+shipped before the COSEn one (``AF_ON`` 0.08 / ``AF_OFF`` 0.056) and the classical
+RR-irregularity baseline (``af_baseline``: a normalised RMSSD over every interval, ectopy and all).
 
 The AF parameters were chosen on DS1 (its AF records are 201 and 203): ``AF_WINDOW``,
 ``AF_LAGS``, ``AF_MIN_S``, ``AF_MIN_SHARE`` as the grid point with the best worst of the four
@@ -76,7 +77,8 @@ REFERENCE_RHYTHMS = {
 }
 RECORD_SPAN_S = 10_000.0  # > a 30-minute record: pooled records never overlap
 TARGET = 0.90  # issue 20: AF episode and duration Se and +P >= 90 %
-AF_PARAMETERS = ("AF_WINDOW", "AF_LAGS", "AF_COSEN_ON", "AF_COSEN_OFF", "AF_ON", "AF_OFF",
+AF_PARAMETERS = ("AF_WINDOW", "AF_LAGS", "AF_COSEN_ON", "AF_COSEN_OFF", "AF_P_PRESENT",
+                 "AF_ATRIAL_COSEN_ON", "AF_ATRIAL_COSEN_OFF", "AF_ON", "AF_OFF",
                  "AF_MIN_SHARE", "AF_MIN_S", "AF_MERGE_S", "AF_EDGE", "BASELINE_WINDOW",
                  "BASELINE_THRESHOLD")  # fmt: skip
 
@@ -98,7 +100,7 @@ def analyse_record(data_dir: Path, name: str, bundle) -> dict[str, Any]:
     started = time.perf_counter()
     analysis = analyse(recording, bundle)
     seconds = time.perf_counter() - started
-    fs = recording.fs
+    fs, signal = recording.fs, recording.signal
     peaks, labels = analysis.beats.samples, analysis.beats.labels
     app = analysis.summary["episodes"]
     return {
@@ -113,11 +115,17 @@ def analyse_record(data_dir: Path, name: str, bundle) -> dict[str, Any]:
         },
         "app_kinds": sorted({e["kind"] for e in app}),
         "no_states_af": [
-            (e.start_s, e.end_s) for e in detect_episodes(peaks, labels, fs) if e.kind == "AF"
+            (e.start_s, e.end_s)
+            for e in detect_episodes(peaks, labels, fs, signal=signal)
+            if e.kind == "AF"
         ],
         "baseline_af": [(e.start_s, e.end_s) for e in af_baseline(peaks, fs)],
-        "unrefined_af": [(e.start_s, e.end_s) for e in app_af(analysis, fs, refine_edges=False)],
-        "classless_af": [(e.start_s, e.end_s) for e in app_af(analysis, fs, classes=False)],
+        "unrefined_af": [
+            (e.start_s, e.end_s) for e in app_af(analysis, fs, signal, refine_edges=False)
+        ],
+        "classless_af": [(e.start_s, e.end_s) for e in app_af(analysis, fs, signal, classes=False)],
+        # The COSEn rule shipped before the atrial one: the same detector without the signal.
+        "cosen_af": [(e.start_s, e.end_s) for e in app_af(analysis, fs, None)],
         "irregularity_af": [(e.start_s, e.end_s) for e in irregularity_rule_af(analysis, fs)],
     }
 
@@ -128,14 +136,15 @@ def irregularity_rule_af(analysis, fs: float) -> list:
     saved = {name: getattr(rules, name) for name in ("AF_ON", "AF_OFF", "AF_COSEN_ON")}
     rules.AF_ON, rules.AF_OFF, rules.AF_COSEN_ON = 0.08, 0.056, None
     try:
-        return app_af(analysis, fs)
+        return app_af(analysis, fs, None)
     finally:
         for name, value in saved.items():
             setattr(rules, name, value)
 
 
-def app_af(analysis, fs: float, *, refine_edges: bool = True, classes: bool = True) -> list:
-    """The app's AF detector as the app calls it, with its edges left where the window score
+def app_af(analysis, fs: float, signal, *, refine_edges: bool = True, classes: bool = True) -> list:
+    """The app's AF detector as the app calls it (with the lead's ``signal``; None: no atrial
+    rule, the COSEn rule shipped before it), with its edges left where the window score
     puts them (``refine_edges=False``) or without any beat class (``classes=False``: no V
     left out, the RR intervals alone), to show how much the model's classes matter."""
     states = analysis.states.tolist()
@@ -143,7 +152,9 @@ def app_af(analysis, fs: float, *, refine_edges: bool = True, classes: bool = Tr
     spans = unreadable_spans(analysis.quality)
     usable = usable_intervals(analysis.beats.samples, fs, states=states, unreadable_s=spans)
     labels = shown if classes else None
-    return af_episodes(analysis.beats.samples, labels, fs, usable=usable, refine_edges=refine_edges)
+    return af_episodes(
+        analysis.beats.samples, labels, fs, usable=usable, refine_edges=refine_edges, signal=signal
+    )
 
 
 def pooled(rows: dict[str, dict], key: str, kind: str, records: list[str]) -> dict[str, Any]:
@@ -213,6 +224,7 @@ def main() -> None:
             "library_without_states": pooled(rows, "no_states_af", "AF", records),
             "app_without_edge_refinement": pooled(rows, "unrefined_af", "AF", records),
             "app_without_beat_classes": pooled(rows, "classless_af", "AF", records),
+            "cosen_rule_before_atrial": pooled(rows, "cosen_af", "AF", records),
             "irregularity_rule_before_cosen": pooled(rows, "irregularity_af", "AF", records),
             "rr_irregularity_baseline": pooled(rows, "baseline_af", "AF", records),
         }
@@ -247,7 +259,10 @@ def main() -> None:
             "never on DS2. The edge refinement came after, for the synthetic tests' onsets. "
             "Then the COSEn rule (AF_COSEN_ON / AF_COSEN_OFF) replaced the irregularity one "
             "(AF_ON 0.08 / AF_OFF 0.056: irregularity_rule_before_cosen) by the same criterion "
-            "on DS1 (benchmarks/af_cosen_ds1.py). Baseline: as first shipped."
+            "on DS1 (benchmarks/af_cosen_ds1.py), then the atrial rule (COSEn above "
+            "AF_ATRIAL_COSEN_ON / OFF unless the window's P-wave consistency >= AF_P_PRESENT) "
+            "replaced the COSEn one (cosen_rule_before_atrial) by the same criterion on DS1 "
+            "(benchmarks/af_atrial_ds1.py). Baseline: as first shipped."
         ),
         "af_on_override": (
             None
@@ -269,7 +284,8 @@ def main() -> None:
     for group, scores in af.items():
         print(f"\nAF, {group} ({scores['records']} records)")
         keys = ("app", "app_without_edge_refinement", "app_without_beat_classes",
-                "library_without_states", "irregularity_rule_before_cosen",
+                "library_without_states", "cosen_rule_before_atrial",
+                "irregularity_rule_before_cosen",
                 "rr_irregularity_baseline")  # fmt: skip
         for key in keys:
             s = scores[key]

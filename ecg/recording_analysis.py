@@ -546,7 +546,12 @@ def _analyse(
         summary["lead_fusion"] = fusion
     spans = unreadable_spans(quality)
     episodes = detect_episodes(
-        beats.samples, beats.labels, recording.fs, states=states.tolist(), unreadable_s=spans
+        beats.samples,
+        beats.labels,
+        recording.fs,
+        states=states.tolist(),
+        unreadable_s=spans,
+        signal=recording.signal,
     )
     summary["episodes"] = [episode.as_dict() for episode in episodes]
     analysis = Analysis(

@@ -9,7 +9,10 @@ start and an end (seconds) and its number of beats:
   sinus rhythm, sinus arrhythmia's slow swings, bigeminy and trigeminy repeat. The classes only
   leave out the intervals into and out of a classified V; isolated premature beats in a regular
   rhythm are found from the RR intervals. An episode starts above ``AF_COSEN_ON`` and ends at
-  ``AF_COSEN_OFF`` (hysteresis); gaps under ``AF_MERGE_S`` are bridged, episodes under
+  ``AF_COSEN_OFF`` (hysteresis). With the signal of the analysed lead (what the app passes),
+  the atrial rule instead: COSEn above ``AF_ATRIAL_COSEN_ON`` / ``AF_ATRIAL_COSEN_OFF``, in
+  windows with no P wave before the beats (``af_features.windowed_p_wave`` under
+  ``AF_P_PRESENT``); gaps under ``AF_MERGE_S`` are bridged, episodes under
   ``AF_MIN_S`` dropped; its edges then move to where the lag differences turn irregular. The
   former statistic (``af_irregularity``: the median of each interval's smallest difference
   from the ``AF_LAGS`` before it, over the median RR) is still computed, for the edges and for
@@ -43,7 +46,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ecg.features.af_features import windowed_cosen
+from ecg.features.af_features import ectopic_skip, windowed_cosen, windowed_p_wave
 from ecg.features.beat_states import CLASSIFIED, UNREADABLE
 
 # AF: chosen on DS1 (its AF records are 201 and 203) by the best worst of the four EC57 scores
@@ -58,6 +61,16 @@ AF_MIN_SHARE = 0.5  # of a window's intervals left after ectopy, or the window h
 # benchmarks/af_cosen_ds1.py's written rule: COSEn alone won; DS2 only reported.
 AF_COSEN_ON: float | None = -0.6
 AF_COSEN_OFF: float | None = -0.8
+# With the signal of the analysed lead (as the app passes it), the atrial rule replaces the one
+# above: COSEn above AF_ATRIAL_COSEN_ON starts an episode and above AF_ATRIAL_COSEN_OFF keeps it
+# going unless the window has a P wave (its P-wave consistency,
+# ecg.features.af_features.windowed_p_wave, at or above AF_P_PRESENT; a window where it cannot
+# be measured is not vetoed). Chosen on DS1 over the COSEn rule by
+# benchmarks/af_atrial_ds1.py's written rule; DS2 only reported. AF_P_PRESENT None: no atrial
+# rule.
+AF_P_PRESENT: float | None = 0.2
+AF_ATRIAL_COSEN_ON = -0.8
+AF_ATRIAL_COSEN_OFF = -1.0
 AF_ON: float | None = None  # irregularity that must also start an episode (None: not needed)
 AF_OFF: float | None = None  # and keep it going
 # A lag difference above this marks an irregular interval for the edge refinement (the DS1
@@ -396,12 +409,20 @@ def _hysteresis(start: np.ndarray, stay: np.ndarray) -> np.ndarray:
     return out
 
 
-def af_window_flags(score: np.ndarray, entropy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def af_window_flags(
+    score: np.ndarray, entropy: np.ndarray, atrial: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per interval, whether its window may start an AF episode and whether it may keep one
-    going: the window's COSEn (``entropy``) above ``AF_COSEN_ON`` / ``AF_COSEN_OFF`` when set,
-    and the irregularity (``score``) above ``AF_ON`` / ``AF_OFF`` when set. NaN is never
-    above."""
+    going. With ``atrial`` (the window's P-wave consistency) and ``AF_P_PRESENT`` set: COSEn
+    (``entropy``) above ``AF_ATRIAL_COSEN_ON`` / ``AF_ATRIAL_COSEN_OFF`` unless a P wave is
+    present (``atrial`` >= ``AF_P_PRESENT``). Otherwise COSEn above ``AF_COSEN_ON`` /
+    ``AF_COSEN_OFF`` when set, and the irregularity (``score``) above ``AF_ON`` / ``AF_OFF``
+    when set. NaN is never above, and a NaN P wave is not present."""
     with np.errstate(invalid="ignore"):
+        if atrial is not None and AF_P_PRESENT is not None:
+            present = atrial >= AF_P_PRESENT
+            start = (entropy > AF_ATRIAL_COSEN_ON) & ~present
+            return start, (entropy > AF_ATRIAL_COSEN_OFF) & ~present
         if AF_ON is None:  # COSEn alone (or no rule at all: then no window starts one)
             start = stay = np.full(score.size, AF_COSEN_ON is not None)
         else:
@@ -420,10 +441,13 @@ def af_episodes(
     states: Sequence[str] | None = None,
     usable: np.ndarray | None = None,
     refine_edges: bool = True,
+    signal: np.ndarray | None = None,
 ) -> list[Episode]:
     """AF / flutter episodes: from where a window may start one until none may keep it going
     (``af_window_flags``: the window's COSEn above ``AF_COSEN_ON`` / ``AF_COSEN_OFF``, and
-    ``af_irregularity`` above ``AF_ON`` / ``AF_OFF`` when the rule uses it); gaps under
+    ``af_irregularity`` above ``AF_ON`` / ``AF_OFF`` when the rule uses it; with ``signal``,
+    the lead the beats were found on at ``fs``, COSEn above ``AF_ATRIAL_COSEN_ON`` /
+    ``AF_ATRIAL_COSEN_OFF`` unless the window has a P wave); gaps under
     ``AF_MERGE_S`` bridged unless an unusable interval lies in the gap; episodes under
     ``AF_MIN_S`` dropped; then each edge moved out to where the rhythm turns irregular
     (``refine_edges``; off only for the benchmark's comparison). Never across an unreadable
@@ -432,7 +456,36 @@ def af_episodes(
     if peaks.size <= AF_WINDOW:
         return []
     scores = _af_scores(peaks, labels, fs, states=states, usable=usable, cosen=_uses_cosen())
-    return af_episodes_from_scores(peaks, fs, scores, usable=usable, refine_edges=refine_edges)
+    atrial = None
+    if signal is not None and AF_P_PRESENT is not None and _uses_cosen():
+        atrial = atrial_scores(signal, peaks, labels, fs, ok=scores[2], states=states)
+    return af_episodes_from_scores(
+        peaks, fs, scores, usable=usable, refine_edges=refine_edges, atrial=atrial
+    )
+
+
+def atrial_scores(
+    signal: np.ndarray,
+    peaks: np.ndarray,
+    labels: Sequence[str] | None,
+    fs: float,
+    *,
+    ok: np.ndarray,
+    states: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Per interval, the P-wave consistency of its AF window (``windowed_p_wave``) over the
+    intervals the AF rule uses (``ok``: usable, RR 0.2-3 s) less the ectopy it leaves out
+    (``ectopic_skip``: next to a classified V, isolated premature beats), so an ectopic beat's
+    missing or odd P wave does not count."""
+    peaks = np.asarray(peaks, np.int64)
+    rr = np.diff(peaks.astype(np.float64)) / fs
+    ventricular = None
+    if labels is not None:
+        ventricular = np.asarray(labels) == "V"
+        if states is not None:
+            ventricular &= np.asarray(states) == CLASSIFIED
+    keep = np.asarray(ok, dtype=bool) & ~ectopic_skip(rr, ventricular)
+    return windowed_p_wave(signal, peaks, fs, keep, width=AF_WINDOW)
 
 
 def af_episodes_from_scores(
@@ -442,14 +495,17 @@ def af_episodes_from_scores(
     *,
     usable: np.ndarray | None = None,
     refine_edges: bool = True,
+    atrial: np.ndarray | None = None,
 ) -> list[Episode]:
-    """``af_episodes`` from its per-interval scores (``_af_scores``), so a parameter search
-    (``benchmarks/af_cosen_ds1.py``) computes them once per record, not once per point."""
+    """``af_episodes`` from its per-interval scores (``_af_scores``, and ``atrial_scores`` for
+    the atrial rule), so a parameter search (``benchmarks/af_cosen_ds1.py``,
+    ``benchmarks/af_atrial_ds1.py``) computes them once per record, not once per point."""
     peaks = np.asarray(peaks, np.int64)
     score, diffs, ok, entropy = scores
     broken = np.concatenate([[0], np.cumsum(_broken(usable, peaks.size))])
     merged: list[list[int]] = []  # [first beat, last beat] of each episode
-    for a, b in _intervals_from_mask(_hysteresis(*af_window_flags(score, entropy))):  # a .. b
+    window_flags = af_window_flags(score, entropy, atrial)
+    for a, b in _intervals_from_mask(_hysteresis(*window_flags)):  # a .. b
         if (
             merged
             and (peaks[a] - peaks[merged[-1][1]]) / fs < AF_MERGE_S
@@ -608,10 +664,12 @@ def detect_episodes(
     *,
     states: Sequence[str] | None = None,
     unreadable_s: Sequence[tuple[float, float]] = (),
+    signal: np.ndarray | None = None,
 ) -> list[Episode]:
     """Every episode kind, in time order. With ``states`` (one per beat), only classified beats
     keep their class; with ``unreadable_s`` ((start, end) seconds of unreadable signal), no
-    interval crosses those stretches (see the module's docstring)."""
+    interval crosses those stretches (see the module's docstring); with ``signal`` (the lead
+    the beats were found on, at ``fs``), AF uses the atrial rule (``af_episodes``)."""
     peaks = np.asarray(peaks, np.int64)
     labels = np.asarray(labels, dtype=str)
     if states is not None:
@@ -620,7 +678,7 @@ def detect_episodes(
             raise ValueError(f"{labels.size} labels but {states.size} states")
         labels = np.where(states == CLASSIFIED, labels, "")
     usable = usable_intervals(peaks, fs, states=states, unreadable_s=unreadable_s)
-    af = af_episodes(peaks, labels, fs, usable=usable)
+    af = af_episodes(peaks, labels, fs, usable=usable, signal=signal)
     runs = run_episodes(peaks, labels, fs, usable=usable)
     episodes = af + runs + pattern_episodes(peaks, labels, fs, usable=usable)
     episodes += pause_episodes(peaks, fs, usable=usable)
