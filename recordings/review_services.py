@@ -257,9 +257,17 @@ def review_refresh_summary(*, recording: Recording) -> None:
     )
     if "episodes" in recording.summary:  # (analysed before episodes were detected: left alone)
         spans = [(s["start_s"], s["end_s"]) for s in unreadable_stretches(recording=recording)]
-        episodes = detect_episodes(
-            samples, labels, recording.sampling_rate, states=states, unreadable_s=spans
-        )
+        # The analysed lead, as the analysis passed it: AF's atrial rule (the P-wave veto)
+        # reads it, so a recount must too or AF could change on the first correction.
+        with mapped_signals(recording) as signals:
+            episodes = detect_episodes(
+                samples,
+                labels,
+                recording.sampling_rate,
+                states=states,
+                unreadable_s=spans,
+                signal=signals[0],
+            )
         counted["episodes"] = [episode.as_dict() for episode in episodes]
     review = dict(recording.review or {})
     keys = ("beats", "duration_s", "classes", "states", "heart_rate", "rr", "ectopy", "episodes")
