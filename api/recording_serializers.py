@@ -304,7 +304,7 @@ class ReviewActionSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
 
     def get_description(self, obj) -> str:
-        from recordings.review_selectors import review_action_describe
+        from recordings.review_action_selectors import review_action_describe
 
         return review_action_describe(obj)
 

@@ -13,7 +13,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ecgsite.private_files import private_file_response
-from recordings import review_selectors, review_services, selectors, services
+from recordings import (
+    review_action_selectors,
+    review_selectors,
+    review_services,
+    selectors,
+    services,
+)
 from recordings.errors import AnalysisNotDone
 from recordings.forms import RecordingSearchForm, RecordingUploadForm
 from recordings.models import Recording, beats_shown_as
@@ -222,7 +228,7 @@ class RecordingCorrectionsUndo(APIView):
     )
     def get(self, request, pk: int):
         recording = _done(review_selectors.recording_get_own(user=request.user, pk=pk))
-        action = review_selectors.review_action_undoable(recording=recording)
+        action = review_action_selectors.review_action_undoable(recording=recording)
         return Response(UndoableSerializer({"undo": action}).data)
 
     @extend_schema(
@@ -251,7 +257,7 @@ class RecordingCorrectionsUndo(APIView):
             "beats_reviewed": review["beats_reviewed"],
             "reviewers": review["reviewers"],
             "summary": recording.summary,
-            "next_undo": review_selectors.review_action_undoable(recording=recording),
+            "next_undo": review_action_selectors.review_action_undoable(recording=recording),
         }
         return Response(UndoneSerializer(body).data)
 
@@ -265,7 +271,7 @@ class RecordingCorrectionsRedo(APIView):
     )
     def get(self, request, pk: int):
         recording = _done(review_selectors.recording_get_own(user=request.user, pk=pk))
-        action = review_selectors.review_action_to_redo(recording=recording)
+        action = review_action_selectors.review_action_to_redo(recording=recording)
         return Response(RedoableSerializer({"redo": action}).data)
 
     @extend_schema(
@@ -296,8 +302,8 @@ class RecordingCorrectionsRedo(APIView):
             "beats_reviewed": review["beats_reviewed"],
             "reviewers": review["reviewers"],
             "summary": recording.summary,
-            "next_redo": review_selectors.review_action_to_redo(recording=recording),
-            "next_undo": review_selectors.review_action_undoable(recording=recording),
+            "next_redo": review_action_selectors.review_action_to_redo(recording=recording),
+            "next_undo": review_action_selectors.review_action_undoable(recording=recording),
         }
         return Response(RedoneSerializer(body).data)
 
@@ -316,7 +322,9 @@ class RecordingCorrectionActions(APIView):
     )
     def get(self, request, pk: int):
         recording = _done(review_selectors.recording_get_own(user=request.user, pk=pk))
-        history = review_selectors.review_action_history(recording=recording, limit=ACTIONS_LISTED)
+        history = review_action_selectors.review_action_history(
+            recording=recording, limit=ACTIONS_LISTED
+        )
         return Response(ReviewActionListSerializer({"results": history}).data)
 
 
@@ -350,10 +358,10 @@ class RecordingCorrectionActionUndo(APIView):
             "by": result["by"],
             "beats_put_back": result["beats"],
             "beats_kept": result["kept"],
-            "message": review_selectors.review_revert_message(result),
+            "message": review_action_selectors.review_revert_message(result),
             "beats_reviewed": review["beats_reviewed"],
             "reviewers": review["reviewers"],
             "summary": recording.summary,
-            "next_undo": review_selectors.review_action_undoable(recording=recording),
+            "next_undo": review_action_selectors.review_action_undoable(recording=recording),
         }
         return Response(ActionUndoneSerializer(body).data)

@@ -52,7 +52,7 @@ from .errors import (
     NothingToUndo,
 )
 from .models import Beat, BeatCorrection, Recording, ReviewAction, TemplateGrouping
-from .review_selectors import (
+from .review_action_selectors import (
     review_action_origin,
     review_action_redoable,
     review_action_refusal,

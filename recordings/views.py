@@ -24,7 +24,7 @@ from ecgsite.model_registry import RecordingModelMissing
 from ecgsite.private_files import private_file_response, private_headers
 from ecgsite.ratelimit import rate_limited
 
-from . import review_selectors, review_services, selectors, services
+from . import review_action_selectors, review_selectors, review_services, selectors, services
 from .errors import ActionNotUndoable, CorrectionRefused, NothingToRedo, NothingToUndo
 from .forms import RecordingSearchForm, RecordingUploadForm
 from .models import CLASS_COLOURS, Recording
@@ -264,7 +264,9 @@ def recording_templates_view(request, pk: int):
         ],
         "review": review_selectors.review_overview(recording=recording),
         "corrections": review_selectors.beat_corrections(recording=recording, limit=20),
-        "history": review_selectors.review_action_history(recording=recording, limit=ACTIONS_SHOWN),
+        "history": review_action_selectors.review_action_history(
+            recording=recording, limit=ACTIONS_SHOWN
+        ),
         "svg": {"w": review_selectors.SVG_W, "h": review_selectors.SVG_H},
         "undo": _undo_button(request, recording),
         "redo": _redo_button(request, recording),
@@ -345,7 +347,7 @@ def recording_undo_view(request, pk: int):
     else:
         messages.success(
             request,
-            f"Undone: {review_selectors.review_action_describe(action)}. "
+            f"Undone: {review_action_selectors.review_action_describe(action)}. "
             "Every beat shows what it showed before.",
         )
     if request.POST.get("back") == "strip":
@@ -365,7 +367,9 @@ def recording_redo_view(request, pk: int):
     except NothingToRedo as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Redone: {review_selectors.review_action_describe(action)}.")
+        messages.success(
+            request, f"Redone: {review_action_selectors.review_action_describe(action)}."
+        )
     if request.POST.get("back") == "strip":
         return redirect(f"{recording.get_absolute_url()}#strip")
     return redirect("recordings:templates", pk=recording.pk)
@@ -384,7 +388,7 @@ def recording_action_undo_view(request, pk: int, action_id: int):
     except ActionNotUndoable as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, review_selectors.review_revert_message(result))
+        messages.success(request, review_action_selectors.review_revert_message(result))
     if request.POST.get("back") == "strip":
         return redirect(f"{recording.get_absolute_url()}#review-actions")
     return redirect(f"{reverse('recordings:templates', args=[recording.pk])}#review-history")
@@ -395,7 +399,9 @@ def _history_panel(request, recording: Recording) -> list[dict]:
     templates page's history); [] for anyone else or before the analysis is done."""
     if recording.owner_id != request.user.pk or recording.status != Recording.Status.DONE:
         return []
-    return review_selectors.review_action_history(recording=recording, limit=ACTIONS_UNDER_STRIP)
+    return review_action_selectors.review_action_history(
+        recording=recording, limit=ACTIONS_UNDER_STRIP
+    )
 
 
 def _expected(request) -> int | None:
@@ -413,9 +419,11 @@ def _redo_button(request, recording: Recording) -> dict | str:
     back by the form); "" when there is nothing to redo, or the recording is not theirs."""
     if recording.owner_id != request.user.pk or recording.status != Recording.Status.DONE:
         return ""
-    action = review_selectors.review_action_to_redo(recording=recording)
+    action = review_action_selectors.review_action_to_redo(recording=recording)
     return (
-        {"text": review_selectors.review_action_describe(action), "id": action.pk} if action else ""
+        {"text": review_action_selectors.review_action_describe(action), "id": action.pk}
+        if action
+        else ""
     )
 
 
@@ -424,9 +432,11 @@ def _undo_button(request, recording: Recording) -> dict | str:
     there is nothing to undo, or the recording is not theirs."""
     if recording.owner_id != request.user.pk or recording.status != Recording.Status.DONE:
         return ""
-    action = review_selectors.review_action_undoable(recording=recording)
+    action = review_action_selectors.review_action_undoable(recording=recording)
     return (
-        {"text": review_selectors.review_action_describe(action), "id": action.pk} if action else ""
+        {"text": review_action_selectors.review_action_describe(action), "id": action.pk}
+        if action
+        else ""
     )
 
 

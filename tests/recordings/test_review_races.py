@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from recordings import review_selectors, review_services
+from recordings import review_action_selectors, review_services
 from recordings.errors import ActionNotUndoable, NothingToRedo, NothingToUndo
 from recordings.models import BeatCorrection, Recording, ReviewAction
 
@@ -76,7 +76,7 @@ def test_two_undos_of_one_action_alone_racing_only_one_applies(rec, users, monke
     reverts = ReviewAction.objects.filter(kind=ReviewAction.Kind.REVERT, reverts=first)
     assert reverts.count() == 1
     assert BeatCorrection.objects.filter(action__kind=ReviewAction.Kind.REVERT).count() == 3
-    states = review_selectors.review_action_states(recording=rec)
+    states = review_action_selectors.review_action_states(recording=rec)
     assert states[first.pk] == "undone_alone" and states[second.pk] == "in_effect"
 
 
@@ -88,7 +88,7 @@ def test_undo_alone_of_the_latest_racing_an_undo_is_refused(rec, users, monkeypa
         review_services.review_action_revert(user=alice, recording=rec, action_id=second.pk)
     # One undo (the racer's); the older correction was not undone in its place.
     assert ReviewAction.objects.filter(kind=ReviewAction.Kind.UNDO).count() == 1
-    assert review_selectors.review_action_undoable(recording=rec).pk == first.pk
+    assert review_action_selectors.review_action_undoable(recording=rec).pk == first.pk
 
 
 def test_two_presses_of_one_undo_button_undo_one_action(rec, users, monkeypatch):
@@ -103,7 +103,7 @@ def test_two_presses_of_one_undo_button_undo_one_action(rec, users, monkeypatch)
         review_services.review_action_undo(user=alice, recording=rec, expected=second.pk)
     assert race[1].pk == second.pk
     assert written(rec) == (before[0] + 1, before[1] + 2)  # the racer's undo only
-    assert review_selectors.review_action_undoable(recording=rec).pk == first.pk
+    assert review_action_selectors.review_action_undoable(recording=rec).pk == first.pk
     assert dict((i, r) for i, r, _b, _s in shown(rec))[0] == "V"  # the first still in effect
 
 
@@ -112,7 +112,7 @@ def test_two_presses_of_one_redo_button_redo_one_action(rec, users, monkeypatch)
     first, second = two_corrections(rec, alice)
     review_services.review_action_undo(user=alice, recording=rec)
     review_services.review_action_undo(user=alice, recording=rec)
-    assert review_selectors.review_action_to_redo(recording=rec).pk == first.pk
+    assert review_action_selectors.review_action_to_redo(recording=rec).pk == first.pk
     racing(
         monkeypatch,
         lambda: review_services.review_action_redo(user=alice, recording=rec, expected=first.pk),
@@ -122,7 +122,7 @@ def test_two_presses_of_one_redo_button_redo_one_action(rec, users, monkeypatch)
         review_services.review_action_redo(user=alice, recording=rec, expected=first.pk)
     assert written(rec) == (before[0] + 1, before[1] + 3)  # the racer's redo of 3 beats only
     # The second correction was not redone in its place: it is what Redo names now.
-    assert review_selectors.review_action_to_redo(recording=rec).pk == second.pk
+    assert review_action_selectors.review_action_to_redo(recording=rec).pk == second.pk
 
 
 def test_two_relabels_racing_each_keeps_what_the_other_wrote(rec, users, monkeypatch):
@@ -176,7 +176,7 @@ def test_the_undo_form_names_its_action_and_a_second_post_is_refused(client, rec
     response = client.post(url, {"back": "strip", "action": second.pk}, follow=True)
     assert "just been undone" in response.content.decode()
     assert written(rec) == before  # nothing written: the older correction is still in effect
-    assert review_selectors.review_action_undoable(recording=rec).pk == first.pk
+    assert review_action_selectors.review_action_undoable(recording=rec).pk == first.pk
 
 
 def test_api_undo_and_redo_refuse_a_stale_action(rec, users):

@@ -12,7 +12,7 @@ from django.http import Http404
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from recordings import review_selectors, review_services
+from recordings import review_action_selectors, review_services
 from recordings.errors import NothingToRedo
 from recordings.models import BeatCorrection, Recording, ReviewAction
 
@@ -29,7 +29,7 @@ def rec(settings, tmp_path, users) -> Recording:
 
 
 def redo_is(recording: Recording) -> ReviewAction | None:
-    return review_selectors.review_action_to_redo(recording=recording)
+    return review_action_selectors.review_action_to_redo(recording=recording)
 
 
 def test_redo_reapplies_a_group_relabel_exactly_and_is_recorded(rec, users):
@@ -39,7 +39,7 @@ def test_redo_reapplies_a_group_relabel_exactly_and_is_recorded(rec, users):
     group = wide_group(rec, alice)
     n = review_services.template_group_relabel(user=alice, recording=rec, group=group, label="A")
     after, after_counts = shown(rec), counts(rec)
-    relabel = review_selectors.review_action_undoable(recording=rec)
+    relabel = review_action_selectors.review_action_undoable(recording=rec)
     assert redo_is(rec) is None
     review_services.review_action_undo(user=alice, recording=rec)
     assert shown(rec) != after
@@ -57,7 +57,10 @@ def test_redo_reapplies_a_group_relabel_exactly_and_is_recorded(rec, users):
     rows = BeatCorrection.objects.filter(action=redo)
     assert rows.count() == n and set(rows.values_list("label", flat=True)) == {"A"}
     assert dict(rows.values_list("beat__index", "previous_label"))[wide[2]] == "L"
-    assert review_selectors.review_action_describe(redo) == f"{n} beats of group {group + 1} → A"
+    assert (
+        review_action_selectors.review_action_describe(redo)
+        == f"{n} beats of group {group + 1} → A"
+    )
     assert redo_is(rec) is None  # the redo stack is empty again
     with pytest.raises(NothingToRedo):
         review_services.review_action_redo(user=alice, recording=rec)

@@ -12,7 +12,7 @@ from django.http import Http404
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from recordings import review_selectors, review_services
+from recordings import review_action_selectors, review_services
 from recordings.errors import ActionNotUndoable
 from recordings.models import BeatCorrection, Recording, ReviewAction
 
@@ -33,7 +33,9 @@ def latest(recording: Recording) -> ReviewAction:
 
 
 def history_of(recording: Recording) -> dict[int, dict]:
-    return {row["id"]: row for row in review_selectors.review_action_history(recording=recording)}
+    return {
+        row["id"]: row for row in review_action_selectors.review_action_history(recording=recording)
+    }
 
 
 def test_undo_an_older_action_without_overlap(rec, users):
@@ -68,7 +70,7 @@ def test_undo_an_older_action_without_overlap(rec, users):
     assert list(rec.beats.order_by("index").values_list("label", "state", "runner_up")) == (
         model_output
     )
-    states = review_selectors.review_action_states(recording=rec)
+    states = review_action_selectors.review_action_states(recording=rec)
     assert states[first.pk] == "undone_alone" and states[second.pk] == "in_effect"
     history = history_of(rec)
     assert history[first.pk]["refusal"] == "This action has already been undone."
@@ -113,15 +115,15 @@ def test_undo_an_older_group_relabel_keeps_beats_changed_later(rec, users):
     )
 
     # The revert is the latest action: Undo undoes it, exactly, and Redo redoes it.
-    assert review_selectors.review_action_undoable(recording=rec).pk == revert.pk
+    assert review_action_selectors.review_action_undoable(recording=rec).pk == revert.pk
     review_services.review_action_undo(user=alice, recording=rec)
     assert shown(rec) == after_later
-    assert review_selectors.review_action_states(recording=rec)[relabel.pk] == "in_effect"
-    assert review_selectors.review_action_to_redo(recording=rec).pk == revert.pk
+    assert review_action_selectors.review_action_states(recording=rec)[relabel.pk] == "in_effect"
+    assert review_action_selectors.review_action_to_redo(recording=rec).pk == revert.pk
     reverted = {i: (label, by) for i, label, by, _s in shown(rec)} | now
     review_services.review_action_redo(user=alice, recording=rec)
     assert {i: (label, by) for i, label, by, _s in shown(rec)} == reverted
-    assert review_selectors.review_action_states(recording=rec)[relabel.pk] == "undone_alone"
+    assert review_action_selectors.review_action_states(recording=rec)[relabel.pk] == "undone_alone"
 
 
 def test_undo_alone_of_an_undo_alone(rec, users):
@@ -140,7 +142,7 @@ def test_undo_alone_of_an_undo_alone(rec, users):
     now = {i: (label, by) for i, label, by, _s in shown(rec)}
     assert now[1] == now[2] == ("V", alice.pk) and now[20][0] == "A" and now[30][0] == "L"
     assert all(now[i] == (label, by) for i, label, by, _s in after_first if i not in (20, 30))
-    states = review_selectors.review_action_states(recording=rec)
+    states = review_action_selectors.review_action_states(recording=rec)
     assert states[first.pk] == "in_effect" and states[revert["by"].pk] == "undone_alone"
     # ... so the first correction can be undone alone once more.
     third = review_services.review_action_revert(user=alice, recording=rec, action_id=first.pk)
@@ -154,7 +156,7 @@ def test_undo_alone_of_the_latest_action_is_undo(rec, users):
     result = review_services.review_action_revert(user=alice, recording=rec, action_id=action.pk)
     assert result["by"].kind == "undo" and result["by"].undoes_id == action.pk
     assert rec.beats.get(index=5).reviewed_label == ""
-    assert review_selectors.review_action_to_redo(recording=rec).pk == action.pk
+    assert review_action_selectors.review_action_to_redo(recording=rec).pk == action.pk
 
 
 def test_what_cannot_be_undone_alone(rec, users):
@@ -316,4 +318,4 @@ def test_a_later_change_that_was_undone_does_not_keep_a_beat(rec, users):
     assert (result["beats"], result["kept"]) == (1, 1)
     assert rec.beats.get(index=1).reviewed_label == ""  # the undone later change: put back
     assert rec.beats.get(index=2).reviewed_label == "V"  # the confirmation: kept
-    assert review_selectors.review_action_states(recording=rec)[confirmed.pk] == "in_effect"
+    assert review_action_selectors.review_action_states(recording=rec)[confirmed.pk] == "in_effect"

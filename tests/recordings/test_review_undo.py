@@ -12,7 +12,7 @@ from django.http import Http404
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from recordings import review_selectors, review_services
+from recordings import review_action_selectors, review_services
 from recordings.errors import NothingToUndo
 from recordings.models import Beat, BeatCorrection, Recording, ReviewAction
 
@@ -63,8 +63,11 @@ def test_undo_a_group_relabel_restores_earlier_corrections_and_suggestions(rec, 
     group = wide_group(rec, alice)
     n = review_services.template_group_relabel(user=alice, recording=rec, group=group, label="A")
     assert n >= 5 and counts(rec)["A"] == n
-    action = review_selectors.review_action_undoable(recording=rec)
-    assert review_selectors.review_action_describe(action) == f"{n} beats of group {group + 1} → A"
+    action = review_action_selectors.review_action_undoable(recording=rec)
+    assert (
+        review_action_selectors.review_action_describe(action)
+        == f"{n} beats of group {group + 1} → A"
+    )
 
     undone = review_services.review_action_undo(user=alice, recording=rec)
     assert undone.pk == action.pk
@@ -116,9 +119,9 @@ def test_undo_a_reclassification_puts_back_the_suggestions_before_it(rec, users)
     review_services.beat_correct(user=alice, recording=rec, beat_indices=[10], label="N")
     review_services.beats_suggest(user=alice, recording=rec)
     assert rec.beats.exclude(suggested_label="").exists()
-    action = review_selectors.review_action_undoable(recording=rec)
+    action = review_action_selectors.review_action_undoable(recording=rec)
     assert action.kind == "suggest"
-    assert review_selectors.review_action_describe(action).startswith("re-classification")
+    assert review_action_selectors.review_action_describe(action).startswith("re-classification")
     review_services.review_action_undo(user=alice, recording=rec)
     rec.refresh_from_db()
     assert not rec.beats.exclude(suggested_label="").exists()
