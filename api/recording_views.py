@@ -219,6 +219,17 @@ class UndoRedoRequestSerializer(serializers.Serializer):
     )
 
 
+def _after_review_write(recording) -> dict:
+    """What every undo / redo / undo-alone answer ends with: the recount and the next undo."""
+    review = review_selectors.review_overview(recording=recording)
+    return {
+        "beats_reviewed": review["beats_reviewed"],
+        "reviewers": review["reviewers"],
+        "summary": recording.summary,
+        "next_undo": review_action_selectors.review_action_undoable(recording=recording),
+    }
+
+
 class RecordingCorrectionsUndo(APIView):
     """Undo the latest review action of a recording (its owner only)."""
 
@@ -251,14 +262,7 @@ class RecordingCorrectionsUndo(APIView):
         action = review_services.review_action_undo(
             user=request.user, recording=recording, expected=data.validated_data.get("action")
         )
-        review = review_selectors.review_overview(recording=recording)
-        body = {
-            "undone": action,
-            "beats_reviewed": review["beats_reviewed"],
-            "reviewers": review["reviewers"],
-            "summary": recording.summary,
-            "next_undo": review_action_selectors.review_action_undoable(recording=recording),
-        }
+        body = {"undone": action, **_after_review_write(recording)}
         return Response(UndoneSerializer(body).data)
 
 
@@ -296,14 +300,10 @@ class RecordingCorrectionsRedo(APIView):
         action = review_services.review_action_redo(
             user=request.user, recording=recording, expected=data.validated_data.get("action")
         )
-        review = review_selectors.review_overview(recording=recording)
         body = {
             "redone": action,
-            "beats_reviewed": review["beats_reviewed"],
-            "reviewers": review["reviewers"],
-            "summary": recording.summary,
             "next_redo": review_action_selectors.review_action_to_redo(recording=recording),
-            "next_undo": review_action_selectors.review_action_undoable(recording=recording),
+            **_after_review_write(recording),
         }
         return Response(RedoneSerializer(body).data)
 
@@ -352,16 +352,12 @@ class RecordingCorrectionActionUndo(APIView):
         result = review_services.review_action_revert(
             user=request.user, recording=recording, action_id=action_id
         )
-        review = review_selectors.review_overview(recording=recording)
         body = {
             "undone": result["undone"],
             "by": result["by"],
             "beats_put_back": result["beats"],
             "beats_kept": result["kept"],
             "message": review_action_selectors.review_revert_message(result),
-            "beats_reviewed": review["beats_reviewed"],
-            "reviewers": review["reviewers"],
-            "summary": recording.summary,
-            "next_undo": review_action_selectors.review_action_undoable(recording=recording),
+            **_after_review_write(recording),
         }
         return Response(ActionUndoneSerializer(body).data)
