@@ -143,8 +143,15 @@ def beat_renderers(rng: np.random.Generator) -> dict:
     }
 
 
-def strip_renderers(rng: np.random.Generator) -> dict:
-    angle = lambda: float(rng.uniform(-3, 3))  # noqa: E731
+def strip_renderers(rng: np.random.Generator, angles: list[float] | None = None) -> dict:
+    """The strip renderers; ``angles`` (if given) collects each rotation drawn, in order."""
+
+    def angle() -> float:
+        a = float(rng.uniform(-3, 3))
+        if angles is not None:
+            angles.append(a)
+        return a
+
     return {
         "matplotlib_wide_axes": lambda x: R.mpl_plot(x, FS, size=(16, 4)),
         "pillow_1600x400": lambda x: R.pillow_line(x, width=1600, height=400),
@@ -633,9 +640,20 @@ def main(argv=None) -> int:
                     flush=True,
                 )
         strip_list = [strips[r].astype(np.float64) for r in records[: args.strips]]
-        for name, draw in strip_renderers(rng).items() if strip_list else ():
-            rows = [run_image(draw(t), t)[0] for t in strip_list]
+        angles: list[float] = []
+        for name, draw in strip_renderers(rng, angles).items() if strip_list else ():
+            del angles[:]
+            rows, turned = [], []
+            for t in strip_list:
+                row, d = run_image(draw(t), t)
+                rows.append(row)
+                turned.append(d.rotation_deg if d is not None else np.nan)
             entry = summarise(rows, 8.0 if name.startswith("paper") else None)
+            if angles:
+                # The digitiser turns back by the drawn angle: their sum is its error.
+                err = np.abs(np.array(turned) + np.array(angles))
+                entry["rotation_error_deg_median"] = float(np.nanmedian(err))
+                entry["rotation_error_deg_max"] = float(np.nanmax(err))
             block["renderers"]["strip_" + name] = entry
             print(split, "strip", name, entry["median_corr"], flush=True)
         result["splits"][split] = block
