@@ -16,7 +16,8 @@ The steps, each a small function below:
 4. the trace is followed column by column: each column's value is the centre of its trace
    pixels, or the run's tip at a local peak (a steep QRS fills a whole column run), with
    continuity deciding between several runs; gaps are interpolated;
-5. tilt without a grid: a strip whose baseline slopes by 0.5-5 degrees is turned back by
+5. tilt without a grid: a strip whose ink is tilted by 0.5-5 degrees (the angle with the
+   sharpest row projection: the baseline is the densest row once upright) is turned back by
    that angle and traced again, kept only if it traces as cleanly.
 
 Scale: on a grid, 25 mm/s and 10 mm/mV (the paper standard). Without one, the documented
@@ -477,16 +478,16 @@ def digitise(image: Image.Image) -> Digitised:
 
 def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> Digitised:
     """``digitise`` on an RGB array; ``tilt`` (degrees) is a rotation to undo first, read from
-    the baseline of an earlier pass (then no grid rotation is estimated)."""
+    the trace of an earlier pass (then no grid rotation is estimated)."""
     notes: list[str] = []
     bg = background_colour(rgb)
     ink = ink_mask(rgb, bg)
     if not ink.any():
         raise DigitiseError("no ECG trace found")
     red = red_mask(rgb)
-    # Rotation is read from the grid; a bare trace has no straight line to trust (its
-    # projection profile prefers angles that flatten a QRS), so a strip's tilt is read from
-    # its baseline after a first pass (below) and the image traced again.
+    # Rotation is read from the grid; a bare trace has no straight line to trust (its row and
+    # column projections prefer angles that flatten a QRS), so a strip's tilt is read from its
+    # trace's rows alone after a first pass (below) and the image traced again.
     if tilt is not None:
         angle = tilt
     else:
@@ -552,8 +553,8 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
         kind = "strip" if (n_cols / fs >= 2.0 or n_peaks >= 3) else "single_beat"
     else:
         if n_peaks >= 3 and tilt is None:
-            # A strip without a grid: a tilt (a rotated photo or scan) shows as a straight
-            # trend of the baseline; its slope (px per column) is the angle to undo.
+            # A strip without a grid: a tilt (a rotated photo or scan) is read from the
+            # trace's ink, whose baseline piles into one row once turned upright.
             tilt_angle = estimate_tilt(trace)
             if MIN_TILT_DEG <= abs(tilt_angle) < MAX_ROTATION_DEG:
                 turned = _digitise_rgb(rgb, shrink, tilt=tilt_angle)
