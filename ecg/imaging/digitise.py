@@ -458,11 +458,12 @@ def estimate_tilt(trace: np.ndarray, max_deg: float = MAX_ROTATION_DEG) -> float
     return round(best, 2)
 
 
-def digitise(image: Image.Image) -> Digitised:
+def digitise(image: Image.Image, *, undo_tilt: bool = True) -> Digitised:
     """Read the ECG trace of an image into a signal (see the module docstring for the steps).
 
     Raises ``DigitiseError("no ECG trace found")`` when nothing trace-like is left after
-    removing background, grid, lines and small pieces.
+    removing background, grid, lines and small pieces. ``undo_tilt=False`` reads the image as
+    drawn, turning nothing (``check_ecg_image`` compares a turned bare strip with it).
     """
     rgb = _rgb_array(image)
     h0, w0 = rgb.shape[:2]
@@ -473,7 +474,7 @@ def digitise(image: Image.Image) -> Digitised:
             (MAX_WIDTH, max(1, int(round(h0 * shrink)))), Image.Resampling.BOX
         )
         rgb = np.asarray(small, dtype=np.float32)
-    return _digitise_rgb(rgb, shrink)
+    return _digitise_rgb(rgb, shrink, tilt=None if undo_tilt else 0.0)
 
 
 def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> Digitised:
@@ -527,7 +528,7 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
     if rows.any() or cols.any():
         trace = trace & ~rows[:, None] & ~cols[None, :]
     trace = _keep_trace_components(trace)
-    if tilt is not None:
+    if tilt:
         # Turned back, a steep QRS stroke of a thin line zigzags between neighbouring columns
         # (two resamplings: the photo's and ours), so each column holds dashes of it and the
         # trace follower picks a dash; closing short gaps along the column rejoins them.

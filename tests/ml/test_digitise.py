@@ -229,6 +229,22 @@ def test_traces_unlike_an_ecg_are_flagged():
     assert walk.status == "unlike_ecg"
 
 
+def test_a_random_walk_turned_by_its_densest_rows_is_still_flagged():
+    # This generated walk is turned by the bare-strip tilt and, turned, once passed the check.
+    rng = np.random.default_rng(11)
+    image = [R.random_walk_image(rng) for _ in range(22)][21]
+    assert digitise(image).rotation_deg != 0.0
+    assert check_ecg_image(image).status == "unlike_ecg"
+
+
+def test_a_rotated_bare_strip_passes_the_check(lead):
+    image = R.rotated(R.pillow_line(_strip(lead), width=1600, height=400), 3.0).image
+    verdict = check_ecg_image(image)
+    assert verdict.status == "ecg" and verdict.digitised.rotation_deg == pytest.approx(
+        -3.0, abs=0.3
+    )
+
+
 def test_ecg_images_pass_the_check(lead):
     for drawn in (R.mpl_plot(_beat(lead), FS), R.ecg_paper(_strip(lead), FS)):
         verdict = check_ecg_image(drawn.image)
