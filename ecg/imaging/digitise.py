@@ -16,7 +16,8 @@ The steps, each a small function below:
 4. the trace is followed column by column: each column's value is the centre of its trace
    pixels, or the run's tip at a local peak (a steep QRS fills a whole column run), with
    continuity deciding between several runs; gaps are interpolated;
-5. tilt without a grid: a strip whose baseline slopes by 0.5-5 degrees is turned back by
+5. tilt without a grid: a strip whose ink is tilted by 0.5-5 degrees (the angle with the
+   sharpest row projection: the baseline is the densest row once upright) is turned back by
    that angle and traced again, kept only if it traces as cleanly.
 
 Scale: on a grid, 25 mm/s and 10 mm/mV (the paper standard). Without one, the documented
@@ -424,21 +425,45 @@ def count_peaks(signal: np.ndarray) -> int:
     return int(starts.size + (1 if above[0] else 0))
 
 
-def _baseline_slope(rows: np.ndarray) -> float:
-    """Slope (rows per column) of the straight line fitted to the running median of a trace
-    (about a tenth of it, i.e. about a second of a strip: longer than a QRS, so the median
-    follows the baseline)."""
-    k = max(3, (len(rows) // 10) | 1)
-    base = ndimage.median_filter(rows, size=k, mode="nearest")
-    idx = np.arange(len(rows), dtype=np.float64)
-    return float(np.polyfit(idx, base, 1)[0])
+def estimate_tilt(trace: np.ndarray, max_deg: float = MAX_ROTATION_DEG) -> float:
+    """Tilt (degrees, the ``estimate_rotation`` convention: the angle to turn the image by)
+    of a bare trace without a grid, read from its ink.
+
+    A 10-s ECG spends most of its time on the isoelectric baseline, so once de-rotated the
+    baseline is the densest row: the angle is the one whose sheared row projection is
+    sharpest (sum of squares), searched over +-``max_deg`` at 0.25 degrees, then 0.02 around
+    the best. Rows only: the column projection of ``estimate_rotation`` rewards turning a
+    steep QRS upstroke upright, which pulls a bare strip off its true angle.
+    """
+    ys, xs = np.nonzero(trace)
+    if xs.size < 50:
+        return 0.0
+    if xs.size > 40_000:  # a fixed subsample keeps it fast and deterministic
+        pick = np.random.default_rng(0).choice(xs.size, 40_000, replace=False)
+        ys, xs = ys[pick], xs[pick]
+    ys = ys.astype(np.float64)
+    xs = xs.astype(np.float64) - 0.5 * (trace.shape[1] - 1)
+
+    def score(angle: float) -> float:
+        rows = np.round(ys - xs * np.tan(np.radians(angle))).astype(np.int64)
+        hist = np.bincount(rows - rows.min()).astype(np.float64)
+        return float((hist**2).sum())
+
+    best = 0.0
+    for step, half in ((0.25, max_deg), (0.02, 0.25)):
+        # Symmetric about the best so far, so 0 itself is a candidate of both passes.
+        k = int(round(half / step))
+        grid = best + step * np.arange(-k, k + 1)
+        best = float(grid[int(np.argmax([score(a) for a in grid]))])
+    return round(best, 2)
 
 
-def digitise(image: Image.Image) -> Digitised:
+def digitise(image: Image.Image, *, undo_tilt: bool = True) -> Digitised:
     """Read the ECG trace of an image into a signal (see the module docstring for the steps).
 
     Raises ``DigitiseError("no ECG trace found")`` when nothing trace-like is left after
-    removing background, grid, lines and small pieces.
+    removing background, grid, lines and small pieces. ``undo_tilt=False`` reads the image as
+    drawn, turning nothing (``check_ecg_image`` compares a turned bare strip with it).
     """
     rgb = _rgb_array(image)
     h0, w0 = rgb.shape[:2]
@@ -449,21 +474,21 @@ def digitise(image: Image.Image) -> Digitised:
             (MAX_WIDTH, max(1, int(round(h0 * shrink)))), Image.Resampling.BOX
         )
         rgb = np.asarray(small, dtype=np.float32)
-    return _digitise_rgb(rgb, shrink)
+    return _digitise_rgb(rgb, shrink, tilt=None if undo_tilt else 0.0)
 
 
 def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> Digitised:
     """``digitise`` on an RGB array; ``tilt`` (degrees) is a rotation to undo first, read from
-    the baseline of an earlier pass (then no grid rotation is estimated)."""
+    the trace of an earlier pass (then no grid rotation is estimated)."""
     notes: list[str] = []
     bg = background_colour(rgb)
     ink = ink_mask(rgb, bg)
     if not ink.any():
         raise DigitiseError("no ECG trace found")
     red = red_mask(rgb)
-    # Rotation is read from the grid; a bare trace has no straight line to trust (its
-    # projection profile prefers angles that flatten a QRS), so a strip's tilt is read from
-    # its baseline after a first pass (below) and the image traced again.
+    # Rotation is read from the grid; a bare trace has no straight line to trust (its row and
+    # column projections prefer angles that flatten a QRS), so a strip's tilt is read from its
+    # trace's rows alone after a first pass (below) and the image traced again.
     if tilt is not None:
         angle = tilt
     else:
@@ -503,6 +528,11 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
     if rows.any() or cols.any():
         trace = trace & ~rows[:, None] & ~cols[None, :]
     trace = _keep_trace_components(trace)
+    if tilt:
+        # Turned back, a steep QRS stroke of a thin line zigzags between neighbouring columns
+        # (two resamplings: the photo's and ours), so each column holds dashes of it and the
+        # trace follower picks a dash; closing short gaps along the column rejoins them.
+        trace = ndimage.binary_closing(trace, structure=np.ones((13, 1), bool))
     span_cols, value, coverage, continuity, clutter = follow_trace(trace)
     if span_cols.size < max(8, 0.2 * w):
         raise DigitiseError("no ECG trace found")
@@ -524,12 +554,11 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
         kind = "strip" if (n_cols / fs >= 2.0 or n_peaks >= 3) else "single_beat"
     else:
         if n_peaks >= 3 and tilt is None:
-            # A strip without a grid: a tilt (a rotated photo or scan) shows as a straight
-            # trend of the baseline; its slope (px per column) is the angle to undo.
-            slope = _baseline_slope(value)
-            baseline_angle = float(np.degrees(np.arctan(slope)))
-            if MIN_TILT_DEG <= abs(baseline_angle) <= MAX_ROTATION_DEG:
-                turned = _digitise_rgb(rgb, shrink, tilt=baseline_angle)
+            # A strip without a grid: a tilt (a rotated photo or scan) is read from the
+            # trace's ink, whose baseline piles into one row once turned upright.
+            tilt_angle = estimate_tilt(trace)
+            if MIN_TILT_DEG <= abs(tilt_angle) < MAX_ROTATION_DEG:
+                turned = _digitise_rgb(rgb, shrink, tilt=tilt_angle)
                 # Kept only if the turned image traces as cleanly (a drifting baseline is not
                 # a tilt, and turning an image with axes leaves them slanted as clutter).
                 if (

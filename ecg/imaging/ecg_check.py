@@ -142,6 +142,14 @@ def check_ecg_image(image: Image.Image) -> Verdict:
             result,
         )
     why = unlike_ecg(result.signal)
+    if why is None and result.rotation_deg and result.scale_source != "grid":
+        # A bare trace turned by its densest rows: a random walk can come out of the turn
+        # with sharper steps than it has, so it must look like an ECG as drawn too (a tilted
+        # ECG does: its strokes stay sharp, its baseline merely slopes).
+        try:
+            why = unlike_ecg(digitise(image, undo_tilt=False).signal)
+        except DigitiseError:
+            why = None
     if why is not None:
         return Verdict(
             "unlike_ecg", f"a trace was found but it does not look like an ECG ({why})", result

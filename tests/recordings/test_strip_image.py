@@ -96,3 +96,33 @@ def test_a_strip_image_takes_the_lead_typed_at_upload(
     assert lead == "image" and "an image whose lead is not known" in unnamed[0]
     lead, named = lead_warning("II")
     assert lead == "II" and named == []  # the model was trained on lead II
+
+
+def test_a_rotated_strip_without_a_grid_is_turned_back_and_read_as_a_recording():
+    from ecg.io.recording_image import parse_image
+
+    truth = ecg(FS, 10.0, beat_times(10.0))
+    image = R.rotated(R.pillow_line(truth, width=1600, height=400), -2.5).image
+    parsed = parse_image("tilted.png", png(image))
+    turned = [note for note in parsed.notes if note.startswith("turned back by")]
+    assert turned and float(turned[0].split()[3]) == pytest.approx(2.5, abs=0.3), parsed.notes
+    # No grid: 10 s assumed, one sample a trace column resampled to the recording's rate.
+    signal = parsed.signals[0]
+    assert signal.size / parsed.fs == pytest.approx(10.0, rel=0.02)
+    stretched = np.interp(np.linspace(0, 1, truth.size), np.linspace(0, 1, signal.size), signal)
+    assert np.corrcoef(stretched, truth)[0, 1] > 0.8  # 0.87: see test_digitise (tilt tests)
+
+
+@pytest.mark.django_db
+def test_an_upload_of_a_rotated_bare_strip_is_analysed(
+    client, env, alice, django_capture_on_commit_callbacks
+):
+    times = beat_times(10.0)
+    image = R.rotated(R.pillow_line(ecg(FS, 10.0, times), width=1600, height=400), 3.0).image
+    response = upload(client, alice, "tilted.png", png(image), django_capture_on_commit_callbacks)
+    assert response.status_code == 302, response.content[:400]
+    recording = Recording.objects.get()
+    assert recording.status == Recording.Status.DONE and recording.owner == alice
+    turned = [note for note in recording.notes if note.startswith("turned back by")]
+    assert turned and float(turned[0].split()[3]) == pytest.approx(-3.0, abs=0.3)
+    assert abs(recording.beat_count - times.size) <= 1
