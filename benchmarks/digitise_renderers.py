@@ -44,8 +44,10 @@ def mpl_plot(
     dark: bool = False,
     size: tuple[float, float] = (6.4, 4.8),
     dpi: int = 100,
+    grid: str | None = None,
 ) -> Drawn:
-    """matplotlib line plot (default style: axes, ticks, labels, blue line)."""
+    """matplotlib line plot (default style: axes, ticks, labels, blue line); ``grid``:
+    "major" gridlines at the ticks, "both" with minor ticks and their gridlines too."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -57,6 +59,12 @@ def mpl_plot(
         ax = fig.add_subplot(111)
         t = np.arange(len(x)) / fs
         ax.plot(t, x, color=color, linewidth=linewidth)
+        if grid == "both":
+            ax.minorticks_on()
+            ax.grid(True, which="major", linewidth=0.8)
+            ax.grid(True, which="minor", linewidth=0.3, alpha=0.5)
+        elif grid == "major":
+            ax.grid(True)
         if axes:
             ax.set_xlabel("time (s)")
             ax.set_ylabel("mV")
@@ -102,17 +110,20 @@ def ecg_paper(
     margin_mm: float = 5.0,
     height_mm: float | None = None,
     line: int = 2,
+    minor: tuple[int, int, int] = (250, 200, 200),
+    major: tuple[int, int, int] = (235, 120, 120),
+    paper: tuple[int, int, int] = (255, 252, 250),
 ) -> Drawn:
-    """ECG paper: pink 1 mm and red 5 mm lines, 25 mm/s, 10 mm/mV, black trace."""
+    """ECG paper: pink 1 mm and red 5 mm lines (``minor`` / ``major``: other paper colours),
+    25 mm/s, 10 mm/mV, black trace."""
     duration_mm = len(x) / fs * 25.0
     amp_mm = (np.max(x) - np.min(x)) * 10.0
     if height_mm is None:
         height_mm = amp_mm + 2 * margin_mm
     w = int(round((duration_mm + 2 * margin_mm) * px_per_mm))
     h = int(round(height_mm * px_per_mm))
-    image = Image.new("RGB", (w, h), (255, 252, 250))
+    image = Image.new("RGB", (w, h), paper)
     draw = ImageDraw.Draw(image)
-    minor, major = (250, 200, 200), (235, 120, 120)
     for k in range(int(w / px_per_mm) + 1):
         pos = k * px_per_mm
         draw.line([(pos, 0), (pos, h)], fill=major if k % 5 == 0 else minor, width=1)
@@ -124,6 +135,16 @@ def ecg_paper(
     py = h / 2 - (x - mid) * 10.0 * px_per_mm
     draw.line(list(zip(px.tolist(), py.tolist(), strict=True)), fill=(0, 0, 0), width=line)
     return Drawn(image, px_per_mm)
+
+
+# Paper that is not pink: grey lines (printers that print the grid in black ink), blue lines.
+GREY_PAPER = {"minor": (218, 218, 218), "major": (150, 150, 150), "paper": (255, 255, 255)}
+BLUE_PAPER = {"minor": (205, 222, 245), "major": (110, 150, 215), "paper": (252, 253, 255)}
+
+
+def greyscale(drawn: Drawn) -> Drawn:
+    """A greyscale scan or photocopy: the colour gone, pink lines turned light grey."""
+    return Drawn(drawn.image.convert("L").convert("RGB"), drawn.px_per_mm)
 
 
 def jpeg(drawn: Drawn, quality: int = 60) -> Drawn:

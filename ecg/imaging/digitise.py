@@ -7,9 +7,13 @@ The steps, each a small function below:
 
 1. background and ink: the background colour is the image's median colour; ink is every pixel
    far from it (so black-on-white, white-on-black and coloured lines are all ink);
-2. grid: pink/red pixels present in nearly every row and column are ECG paper; its rotation
-   (within +-5 degrees, the angle with the sharpest row and column projections) is undone,
-   its period gives pixels per millimetre, and the trace is cut from it by brightness;
+2. grid: pink/red pixels present in nearly every row and column are ECG paper; so are faint
+   pixels of another colour (grey, blue, green paper; a greyscale scan or photocopy of pink
+   paper) when they also form one line period on both axes with every fifth line heavier
+   (the 1 mm / 5 mm paper; a plot's gridlines and text pages do not). Its rotation (within
+   +-5 degrees, the angle with the sharpest row and column projections) is undone, its period
+   gives pixels per millimetre, and the trace is cut from it by brightness (pink paper) or by
+   distance from the background (other paper);
 3. lines, ticks and labels: any remaining straight line that spans most of the image (axes,
    grey grid lines, frames) is removed, and small connected pieces (tick labels, titles) are
    dropped; what is left is the trace;
@@ -43,6 +47,8 @@ from ecg.imaging.axis_scale import AxisScale, read_axis_scale
 MAX_WIDTH = 2600
 # Ink: at least this far (max over R, G, B, 0-255) from the background colour.
 INK_THRESHOLD = 48.0
+# Pixels sampled for the background colour.
+BACKGROUND_SAMPLE = 100_000
 # Pink/red grid ink: red exceeds the mean of green and blue by this much.
 RED_EXCESS = 15.0
 # A grid or axis line spans at least this share of the image along its direction.
@@ -53,6 +59,12 @@ MAX_ROTATION_DEG = 5.0
 GRID_ROTATION_GAIN = 1.35
 # A grid puts red in at least this share of every row and column (1 px lines 25 px apart).
 GRID_MIN_SHARE = 0.04
+# ECG paper of another colour: its 1 mm lines are faint (a greyscale scan of pink paper puts
+# them about 35 from white), often nearer the background than INK_THRESHOLD, and JPEG noise
+# stays under about 10.
+FAINT_INK = 16.0
+# The two axes' line periods of such paper agree within this share (square millimetres).
+PAPER_PERIOD_AGREEMENT = 0.1
 # A strip's baseline tilted less than this is left as it is.
 MIN_TILT_DEG = 0.5
 # ECG paper standard.
@@ -117,9 +129,15 @@ def _rgb_array(image: Image.Image) -> np.ndarray:
 
 
 def background_colour(rgb: np.ndarray) -> np.ndarray:
-    """The median colour: most of a plot or of ECG paper is background (every third pixel
-    each way is plenty and nine times faster)."""
-    return np.median(rgb[::3, ::3].reshape(-1, 3), axis=0)
+    """The median colour: most of a plot or of ECG paper is background. A fixed random sample
+    of pixels is plenty and far faster; a regular one (every third pixel each way) falls on
+    the lines of a grid whose period is a multiple of its stride (6 px a millimetre), which
+    then outnumber the paper and were taken for it."""
+    flat = rgb.reshape(-1, 3)
+    if flat.shape[0] > BACKGROUND_SAMPLE:
+        picks = np.random.default_rng(0).integers(0, flat.shape[0], BACKGROUND_SAMPLE)
+        flat = flat[picks]
+    return np.median(flat, axis=0)
 
 
 def distance_from(rgb: np.ndarray, colour: np.ndarray) -> np.ndarray:
@@ -282,16 +300,10 @@ def _period(profile: np.ndarray) -> float | None:
     return None
 
 
-def grid_scale(grid: np.ndarray) -> tuple[float | None, list[str]]:
-    """Pixels per millimetre from the grid (an image of grid-line weight, e.g. red excess on
-    the grid pixels and 0 elsewhere), or None.
-
-    The first period of the line profile is the 1 mm spacing when every fifth line is heavier
-    (the 5 mm lines); when all lines weigh the same the visible lines are taken as the 5 mm
-    grid (the 1 mm lines lost at a low resolution).
-    """
-    notes: list[str] = []
-    estimates = []
+def grid_periods(grid: np.ndarray) -> list[tuple[int, float, bool]]:
+    """(axis, line period in px, every fifth line heavier) for each axis of ``grid`` (an image
+    of grid-line weight) whose profile has a period; axis 0 is the columns' profile."""
+    out = []
     for axis in (0, 1):
         # Smoothed over 3 px: a line resampled onto fractional pixels keeps its weight.
         profile = ndimage.uniform_filter1d(grid.mean(axis=axis).astype(np.float64), 3)
@@ -308,7 +320,21 @@ def grid_scale(grid: np.ndarray) -> tuple[float | None, list[str]]:
             max(folded[int(round(top + k * period + d)) % folded.size] for d in (-1, 0, 1))
             for k in range(1, 5)
         ]
-        major = folded[top] > 1.3 * float(np.median(others))
+        out.append((axis, period, bool(folded[top] > 1.3 * float(np.median(others)))))
+    return out
+
+
+def grid_scale(grid: np.ndarray) -> tuple[float | None, list[str]]:
+    """Pixels per millimetre from the grid (an image of grid-line weight, e.g. red excess on
+    the grid pixels and 0 elsewhere), or None.
+
+    The first period of the line profile is the 1 mm spacing when every fifth line is heavier
+    (the 5 mm lines); when all lines weigh the same the visible lines are taken as the 5 mm
+    grid (the 1 mm lines lost at a low resolution).
+    """
+    notes: list[str] = []
+    estimates = []
+    for _axis, period, major in grid_periods(grid):
         estimates.append(period if major else period / 5.0)
         if not major:
             notes.append("grid lines all alike: taken as the 5 mm grid")
@@ -317,6 +343,57 @@ def grid_scale(grid: np.ndarray) -> tuple[float | None, list[str]]:
     if len(estimates) == 2 and abs(estimates[0] - estimates[1]) > 0.1 * max(estimates):
         notes.append("grid periods differ between axes; using their mean")
     return float(np.mean(estimates)), notes
+
+
+def paper_grid_angle(rgb: np.ndarray, background: np.ndarray) -> float | None:
+    """The rotation (degrees, as ``estimate_rotation``) of ECG paper that is not pink/red
+    (grey, blue or green paper; a greyscale scan or photocopy of pink paper), or None when the
+    image has no such grid.
+
+    Faint pixels (over ``FAINT_INK`` from the background) in nearly every row and column,
+    whose row and column profiles, once turned upright, both have a line period, the two
+    periods equal (square millimetres) and every fifth line heavier on both axes (the 5 mm
+    lines). Stricter than the pink grid's test on purpose: without the colour, a plot's
+    gridlines (one line per tick, all alike) and a text page's lines must not pass for paper,
+    where they would set a scale.
+    """
+    faint = distance_from(rgb, background) > FAINT_INK
+    if not grid_like(faint):
+        return None
+    angle = estimate_rotation(faint, min_gain=GRID_ROTATION_GAIN)
+    if angle:
+        fill = tuple(int(v) for v in background)
+        rgb = np.asarray(
+            Image.fromarray(rgb.astype(np.uint8)).rotate(
+                angle, resample=Image.Resampling.BILINEAR, fillcolor=fill
+            ),
+            dtype=np.float32,
+        )
+    periods = grid_periods(paper_grid_weight(rgb, background))
+    if len(periods) != 2 or not all(major for _axis, _period, major in periods):
+        return None
+    a, b = periods[0][1], periods[1][1]
+    if abs(a - b) > PAPER_PERIOD_AGREEMENT * max(a, b):
+        return None
+    return angle
+
+
+def paper_grid_weight(rgb: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Grid-line weight of paper that is not pink: the distance from the background of the
+    faint pixels, the trace's far darker (or brighter) pixels left out, so that its strokes
+    (a column of pixels at every QRS) do not outweigh the grid's period in the profiles."""
+    distance = distance_from(rgb, background)
+    faint = distance > FAINT_INK
+    if not faint.any():
+        return np.zeros_like(distance)
+    # The trace's core is the image's farthest ink (its 99.5th percentile, as for the cut
+    # below); the grid's lines, 5 mm ones included, lie well under three quarters of the way
+    # from the typical grid pixel to it (at 4 px a millimetre the trace is a tenth of the
+    # faint pixels, so a percentile of those alone would take it in).
+    trace_level = float(np.percentile(distance, 99.5))
+    grid_level = float(np.median(distance[faint]))
+    keep = faint & (distance < 0.75 * trace_level + 0.25 * grid_level)
+    return np.where(keep, distance, 0.0)
 
 
 def _keep_trace_components(mask: np.ndarray) -> np.ndarray:
@@ -486,13 +563,22 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
     if not ink.any():
         raise DigitiseError("no ECG trace found")
     red = red_mask(rgb)
+    # Paper of another colour is looked for only where there is no pink grid (the pink path
+    # stays as it was) and never on a bare strip's second pass.
+    paper_angle = None if tilt is not None or grid_like(red) else paper_grid_angle(rgb, bg)
+    paper = None if paper_angle is None else distance_from(rgb, bg) > FAINT_INK
+    grid_ink = red if paper is None else paper
     # Rotation is read from the grid; a bare trace has no straight line to trust (its row and
     # column projections prefer angles that flatten a QRS), so a strip's tilt is read from its
     # trace's rows alone after a first pass (below) and the image traced again.
     if tilt is not None:
         angle = tilt
+    elif paper_angle is not None:
+        angle = paper_angle
     else:
-        angle = estimate_rotation(red, min_gain=GRID_ROTATION_GAIN) if grid_like(red) else 0.0
+        angle = (
+            estimate_rotation(grid_ink, min_gain=GRID_ROTATION_GAIN) if grid_like(grid_ink) else 0.0
+        )
     if angle:
         fill = tuple(int(v) for v in bg)
         turned = Image.fromarray(rgb.astype(np.uint8)).rotate(
@@ -501,24 +587,39 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
         rgb = np.asarray(turned, dtype=np.float32)
         ink = ink_mask(rgb, bg)
         red = red_mask(rgb)
+        if paper is not None:
+            paper = distance_from(rgb, bg) > FAINT_INK
+        grid_ink = red if paper is None else paper
         notes.append(f"rotation {angle:.2f} degrees undone")
     h, w = ink.shape
-    # A grid: reddish ink forming several full-length rows AND columns.
-    red_rows, red_cols = line_rows_cols(red)
-    has_grid = red_rows.sum() >= 3 and red_cols.sum() >= 3
+    # A grid: grid ink forming several full-length rows AND columns.
+    grid_rows, grid_cols = line_rows_cols(grid_ink)
+    has_grid = grid_rows.sum() >= 3 and grid_cols.sum() >= 3
     px_per_mm = None
     axis_step_mv = None
-    if has_grid:
+    if has_grid and paper is None:
         px_per_mm, grid_notes = grid_scale(np.where(red, red_excess(rgb), 0.0))
         notes.extend(grid_notes)
         # The trace is darker than the grid lines. Brightness, not hue, separates them: JPEG
         # washes the colour out of thin grid lines and bleeds red into the trace beside them.
         # The cut lies halfway between the trace's core and the typical grid-line pixel.
         lum = rgb.mean(axis=2)
-        on_lines = red & (red_rows[:, None] | red_cols[None, :])
+        on_lines = red & (grid_rows[:, None] | grid_cols[None, :])
         grid_lum = float(np.median(lum[on_lines])) if on_lines.any() else float(np.median(lum[red]))
         cut = 0.5 * (float(np.percentile(lum, 0.5)) + grid_lum)
         trace = ink & (lum < cut)
+    elif has_grid:
+        # Paper of another colour: the trace lies farther from the background than the grid
+        # lines (dark on light paper, bright on a dark monitor grid alike); the cut lies
+        # halfway between the trace's core and the typical grid-line pixel.
+        distance = distance_from(rgb, bg)
+        px_per_mm, grid_notes = grid_scale(paper_grid_weight(rgb, bg))
+        notes.append("ECG paper grid that is not pink (grey, blue, green or a greyscale copy)")
+        notes.extend(grid_notes)
+        on_lines = paper & (grid_rows[:, None] | grid_cols[None, :])
+        grid_distance = float(np.median(distance[on_lines] if on_lines.any() else distance[paper]))
+        cut = 0.5 * (float(np.percentile(distance, 99.5)) + grid_distance)
+        trace = ink & (distance > cut)
     else:
         trace = ink.copy()
     rows, cols = line_rows_cols(trace)

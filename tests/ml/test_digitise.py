@@ -96,6 +96,53 @@ def test_grid_scale_is_recovered(lead, px_per_mm):
     assert np.ptp(result.signal) == pytest.approx(np.ptp(strip), rel=0.1)
 
 
+PAPER_NOT_PINK = {
+    "grey": lambda x, **kw: R.ecg_paper(x, FS, **R.GREY_PAPER, **kw),
+    "blue": lambda x, **kw: R.ecg_paper(x, FS, **R.BLUE_PAPER, **kw),
+    "greyscale_scan": lambda x, **kw: R.greyscale(R.ecg_paper(x, FS, **kw)),
+    "greyscale_scan_jpeg": lambda x, **kw: R.jpeg(R.greyscale(R.ecg_paper(x, FS, **kw)), 60),
+}
+
+
+@pytest.mark.parametrize("paper", sorted(PAPER_NOT_PINK))
+@pytest.mark.parametrize("px_per_mm", [6.0, 8.0, 12.5])
+def test_paper_that_is_not_pink_gives_its_scale(lead, paper, px_per_mm):
+    strip = _strip(lead)[:1800]
+    result = digitise(PAPER_NOT_PINK[paper](strip, px_per_mm=px_per_mm).image)
+    assert result.scale_source == "grid" and result.units == "mV"
+    assert result.px_per_mm == pytest.approx(px_per_mm, rel=0.02)
+    assert np.ptp(result.signal) == pytest.approx(np.ptp(strip), rel=0.1)
+    assert correlation(result, strip) > 0.95
+    assert any("not pink" in note for note in result.notes)
+
+
+@pytest.mark.parametrize("degrees", [-3.0, 2.0])
+def test_rotated_grey_paper_is_turned_back(lead, degrees):
+    strip = _strip(lead)[:1800]
+    result = digitise(R.rotated(PAPER_NOT_PINK["grey"](strip), degrees).image)
+    assert result.rotation_deg == pytest.approx(-degrees, abs=0.3)
+    assert result.px_per_mm == pytest.approx(8.0, rel=0.03)
+    assert correlation(result, strip) > 0.9
+
+
+@pytest.mark.parametrize("grid", ["major", "both"])
+def test_plot_gridlines_are_not_taken_for_ecg_paper(lead, grid):
+    """A plot's gridlines (one per tick, or minor ones too) set no paper scale: the axis
+    labels give it, or it is assumed without them."""
+    strip = _strip(lead)
+    labelled = digitise(R.mpl_plot(strip, FS, grid=grid, size=(12, 3)).image)
+    bare = digitise(R.mpl_plot(strip, FS, grid=grid, axes=False, size=(12, 3)).image)
+    assert labelled.scale_source == "axis_labels"
+    assert bare.scale_source == "assumed"
+
+
+def test_background_is_the_paper_not_a_grid_line_on_the_sampling_stride(lead):
+    """Every third pixel each way lands on a grid line half the time at 6 px a millimetre;
+    the background must still be the paper's colour."""
+    image = R.ecg_paper(_strip(lead)[:1800], FS, px_per_mm=6.0, **R.GREY_PAPER).image
+    assert background_colour(np.asarray(image, dtype=np.float32)).tolist() == [255, 255, 255]
+
+
 def test_without_grid_the_scale_is_assumed_and_normalised(lead):
     result = digitise(R.mpl_plot(_beat(lead), FS, axes=False).image)
     assert result.scale_source == "assumed" and result.units == "normalised"
