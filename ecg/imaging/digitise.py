@@ -48,7 +48,7 @@ MAX_WIDTH = 2600
 # Ink: at least this far (max over R, G, B, 0-255) from the background colour.
 INK_THRESHOLD = 48.0
 # Pixels sampled for the background colour.
-BACKGROUND_SAMPLE = 100_000
+BACKGROUND_SAMPLE = 20_000
 # Pink/red grid ink: red exceeds the mean of green and blue by this much.
 RED_EXCESS = 15.0
 # A grid or axis line spans at least this share of the image along its direction.
@@ -63,6 +63,8 @@ GRID_MIN_SHARE = 0.04
 # them about 35 from white), often nearer the background than INK_THRESHOLD, and JPEG noise
 # stays under about 10.
 FAINT_INK = 16.0
+# ... and at least this many straight lines across the image each way (a 5 mm square).
+PAPER_MIN_LINES = 5
 # The two axes' line periods of such paper agree within this share (square millimetres).
 PAPER_PERIOD_AGREEMENT = 0.1
 # A strip's baseline tilted less than this is left as it is.
@@ -369,13 +371,25 @@ def paper_grid_angle(rgb: np.ndarray, background: np.ndarray) -> float | None:
             ),
             dtype=np.float32,
         )
-    periods = grid_periods(paper_grid_weight(rgb, background))
+    weight = paper_grid_weight(rgb, background)
+    # Paper is straight lines across the image, at least PAPER_MIN_LINES each way; a thick
+    # plotted wave crosses most rows and columns too, and its edges can show a period.
+    line_rows, line_cols = line_rows_cols(weight > 0)
+    if _runs(line_rows) < PAPER_MIN_LINES or _runs(line_cols) < PAPER_MIN_LINES:
+        return None
+    periods = grid_periods(weight)
     if len(periods) != 2 or not all(major for _axis, _period, major in periods):
         return None
     a, b = periods[0][1], periods[1][1]
     if abs(a - b) > PAPER_PERIOD_AGREEMENT * max(a, b):
         return None
     return angle
+
+
+def _runs(flags: np.ndarray) -> int:
+    """Number of runs of True (a line merged over neighbouring rows counts once)."""
+    f = np.asarray(flags, dtype=np.int8)
+    return int(f[:1].sum() + np.count_nonzero(np.diff(f) == 1))
 
 
 def paper_grid_weight(rgb: np.ndarray, background: np.ndarray) -> np.ndarray:

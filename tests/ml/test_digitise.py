@@ -15,6 +15,7 @@ from ecg.imaging.digitise import (
     digitise,
     estimate_tilt,
     ink_mask,
+    paper_grid_angle,
 )
 from ecg.imaging.ecg_check import check_ecg_image
 from ecg.imaging.own_format import check_spectrogram_format
@@ -134,6 +135,22 @@ def test_plot_gridlines_are_not_taken_for_ecg_paper(lead, grid):
     bare = digitise(R.mpl_plot(strip, FS, grid=grid, axes=False, size=(12, 3)).image)
     assert labelled.scale_source == "axis_labels"
     assert bare.scale_source == "assumed"
+
+
+@pytest.mark.parametrize("seed", [12, 19])
+def test_a_thick_plotted_wave_is_not_taken_for_ecg_paper(seed):
+    """A thick red flutter-like wave crosses most rows and columns and its anti-aliased edges
+    showed a period on both axes (found on a DS1 training beat of record 207): without
+    straight lines across the image it is no paper."""
+    t = np.arange(252) / FS
+    rng = np.random.default_rng(seed)
+    x = (
+        0.25 * np.sin(2 * np.pi * rng.uniform(3, 5) * t + rng.uniform(0, 6))
+        + 0.05 * np.sin(2 * np.pi * rng.uniform(15, 25) * t)
+        + 0.006 * rng.standard_normal(252).cumsum()
+    )
+    rgb = np.asarray(R.mpl_plot(x, FS, color="tab:red", linewidth=4).image, dtype=np.float32)
+    assert paper_grid_angle(rgb, background_colour(rgb)) is None
 
 
 def test_background_is_the_paper_not_a_grid_line_on_the_sampling_stride(lead):
