@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.http import Http404
+from django.urls import reverse
 
 from recordings import episode_selectors, episode_services, review_services
 from recordings.errors import EpisodeNotFound, EpisodeVerdictRefused
@@ -179,3 +180,61 @@ def test_matching_picks_the_largest_overlap_of_the_same_kind():
     # the second and loses it to the newer
     assert applied == {2: newer}
     assert unmatched == [(older, episode_selectors.SUPERSEDED)]
+
+
+# -- the recording page ---------------------------------------------------------------------
+
+
+def test_the_page_has_the_controls_and_shows_each_state(client, rec, users):
+    client.force_login(users["alice"])
+    html = client.get(rec.get_absolute_url()).content.decode()
+    assert html.count('name="verdict" value="rejected"') == 2
+    assert 'id="event-add"' in html and '<th scope="col">State</th>' in html
+    assert html.count('<td class="event-state">not reviewed</td>') == 2
+
+    url = reverse("recordings:episode_verdict", args=[rec.pk])
+    form = {"kind": "pause", "start_s": "40.1", "end_s": "42.5", "note": "artefact"}
+    response = client.post(url, form | {"verdict": "rejected"}, follow=True)
+    html = response.content.decode()
+    assert "Saved: Pause (RR &gt; 2 s) at 40.1-42.5 s rejected." in html
+    assert "rejected by alice <span" in html and "(artefact)" in html
+    assert 'data-kind="pause" data-state="rejected"' in html
+    assert "1 rejected event left out of these counts." in html
+    assert 'data-kind="pause">' not in html.split('id="events-counts"')[1].split("</p>")[0]
+
+    add = {"verdict": "added", "kind": "VT", "start_s": "50", "end_s": "52.5"}
+    html = client.post(url, add, follow=True).content.decode()
+    assert "added by alice" in html and "Remove</button>" in html
+    bad = client.post(url, add | {"start_s": "55"}, follow=True).content.decode()
+    assert "The end must come after the start." in bad
+    assert EpisodeVerdict.objects.count() == 2
+
+    verdict = EpisodeVerdict.objects.get(verdict="rejected")
+    undo = reverse("recordings:episode_verdict_withdraw", args=[rec.pk, verdict.pk])
+    html = client.post(undo, follow=True).content.decode()
+    assert "Withdrawn: Pause (RR &gt; 2 s) at 40.1-42.5 s rejected." in html
+    assert 'data-kind="pause" data-state="not reviewed"' in html
+
+
+def test_another_user_gets_404_and_writes_nothing(client, rec, users):
+    verdict = give(rec, users["alice"], "confirmed", AF)
+    client.force_login(users["bob"])
+    url = reverse("recordings:episode_verdict", args=[rec.pk])
+    form = {"verdict": "rejected", "kind": "AF", "start_s": "5.0", "end_s": "25.0"}
+    assert client.post(url, form).status_code == 404
+    assert client.post(url, form | {"verdict": "added"}).status_code == 404
+    undo = reverse("recordings:episode_verdict_withdraw", args=[rec.pk, verdict.pk])
+    assert client.post(undo).status_code == 404
+    assert client.get(rec.get_absolute_url()).status_code == 404
+    verdict.refresh_from_db()
+    assert verdict.withdrawn_at is None and EpisodeVerdict.objects.count() == 1
+
+
+def test_the_strip_marks_each_episode_with_its_state(client, rec, users):
+    give(rec, users["alice"], "rejected", PAUSE)
+    client.force_login(users["alice"])
+    strip = client.get(reverse("recordings:strip", args=[rec.pk]), {"start": 0, "seconds": 60})
+    assert [(e["kind"], e["state"]) for e in strip.json()["episodes"]] == [
+        ("AF", "not reviewed"),
+        ("pause", "rejected"),
+    ]
