@@ -8,7 +8,6 @@ beats of that piece for the RR features, and the class the analysis gave it.
 from __future__ import annotations
 
 import io
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +23,7 @@ from ecg.models.bundle import ModelBundle
 from ecg.recording_analysis import CLASSIFY_CHUNK_S, CONTEXT_S
 from ecgsite.model_registry import ModelNotInstalledError, get_model_registry
 from recordings import selectors as recording_selectors
+from recordings.episode_selectors import episodes_reviewed
 from recordings.models import Beat, Recording
 from recordings.services import mapped_signals
 
@@ -268,12 +268,14 @@ PDF_EVENTS = 30  # events listed in the PDF; the rest are counted (the API has t
 
 
 def _events_table(recording: Recording) -> ReportTable | None:
-    """Rhythm episodes (``summary["episodes"]``): counts per kind, then the first PDF_EVENTS.
-    None for a recording analysed before episodes were detected."""
-    episodes = recording.summary.get("episodes")
-    if episodes is None:
+    """Rhythm episodes (``summary["episodes"]``) with the owner's verdicts and added episodes
+    (``episode_selectors.episodes_reviewed``): counts per kind (rejected left out, added counted,
+    and said so), then the first PDF_EVENTS with their state. None for a recording analysed
+    before episodes were detected."""
+    reviewed = episodes_reviewed(recording=recording)
+    if not reviewed["computed"]:
         return None
-    counts = Counter(row["label"] for row in episodes)  # in order of first appearance
+    episodes = reviewed["rows"]
     note = (
         "From the classified beats and the RR intervals of readable signal "
         "(uncertain and unreadable beats make no run, unreadable stretches no pause). "
@@ -281,27 +283,39 @@ def _events_table(recording: Recording) -> ReportTable | None:
     if not episodes:
         note += "No rhythm event found."
     else:
-        note += "Per kind: " + ", ".join(f"{label} {n}" for label, n in counts.items()) + "."
+        counts = ", ".join(f"{c['label']} {c['count']}" for c in reviewed["counts"]) or "none"
+        note += f"Per kind: {counts}."
+        if reviewed["rejected"]:
+            n = reviewed["rejected"]
+            note += f" {n} event{'s' if n != 1 else ''} rejected by the reviewer, left out of "
+            note += "these counts."
+        added = sum(1 for row in episodes if row["added"])
+        if added:
+            note += f" {added} added by the reviewer, counted in."
         more = len(episodes) - PDF_EVENTS
         if more > 0:
             note += f" The first {PDF_EVENTS} are listed; {more} more are not."
     if (recording.review or {}).get("beats_reviewed"):
         note += " Recounted with the reviewed classes."
+    if reviewed["unmatched"]:
+        n = len(reviewed["unmatched"])
+        note += f" {n} verdict{'s' if n != 1 else ''} apply to no event after the recount."
     return ReportTable(
         "Rhythm events",
-        ("Event", "Start", "End", "Duration", "Beats"),
+        ("Event", "Start", "End", "Duration", "Beats", "State"),
         [
             (
                 row["label"],
                 f"{row['start_s']:.2f} s",
                 f"{row['end_s']:.2f} s",
                 f"{row['duration_s']:.2f} s",
-                str(row["beats"]),
+                "-" if row["beats"] is None else str(row["beats"]),
+                row["state_text"],
             )
             for row in episodes[:PDF_EVENTS]
         ],
         note=note,
-        widths_mm=(70.0, 25.0, 25.0, 25.0, 20.0),
+        widths_mm=(50.0, 22.0, 22.0, 22.0, 14.0, 35.0),
     )
 
 
