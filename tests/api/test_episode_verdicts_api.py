@@ -4,45 +4,20 @@ or an added episode, withdraw it; owners only (others 404, nothing written); in 
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from recordings.models import EpisodeVerdict, Recording
-from tests.recordings.review_data import done_recording
-from tests.recordings.test_episode_verdicts import AF, PAUSE
+from tests.recordings.test_episode_verdicts import AF, PAUSE, with_episodes
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def rec(settings, tmp_path, users) -> Recording:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    recording = done_recording(users["alice"])
-    Recording.objects.filter(pk=recording.pk).update(
-        summary=recording.summary | {"episodes": [AF, PAUSE]}
-    )
-    recording.refresh_from_db()
-    return recording
+def rec(user) -> Recording:
+    return with_episodes(user)
 
 
-@pytest.fixture
-def users(db):
-    from django.contrib.auth import get_user_model
-
-    model = get_user_model()
-    return {
-        "alice": model.objects.create_user("alice", password="pw-alice-123"),
-        "bob": model.objects.create_user("bob", password="pw-bob-123"),
-    }
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-def test_read_write_and_withdraw(rec, users):
-    alice = api(users["alice"])
+def test_read_write_and_withdraw(rec, alice_api):
+    alice = alice_api
     base = f"/api/v1/recordings/{rec.pk}/episodes/"
     body = alice.get(base).json()
     assert [e["state"] for e in body["episodes"]] == ["not reviewed", "not reviewed"]
@@ -85,8 +60,8 @@ def test_read_write_and_withdraw(rec, users):
     assert alice.get(f"/api/v1/recordings/{rec.pk}/").json()["summary"]["episodes"] == [AF, PAUSE]
 
 
-def test_bad_verdicts_are_refused_with_nothing_written(rec, users):
-    alice = api(users["alice"])
+def test_bad_verdicts_are_refused_with_nothing_written(rec, alice_api):
+    alice = alice_api
     url = f"/api/v1/recordings/{rec.pk}/episodes/verdicts/"
     outside = {"verdict": "added", "kind": "AF", "start_s": 10.0, "end_s": 1000.0}
     response = alice.post(url, outside, format="json")
@@ -99,14 +74,14 @@ def test_bad_verdicts_are_refused_with_nothing_written(rec, users):
     assert not EpisodeVerdict.objects.exists()
 
 
-def test_another_user_gets_404_and_writes_nothing(rec, users):
-    bob = api(users["bob"])
+def test_another_user_gets_404_and_writes_nothing(rec, alice_api, bob_api):
+    bob = bob_api
     base = f"/api/v1/recordings/{rec.pk}/episodes/"
     assert bob.get(base).status_code == 404
     assert bob.get(f"{base}verdicts/").status_code == 404
     confirm = {"verdict": "confirmed", "kind": "AF", "start_s": 5.0, "end_s": 25.0}
     assert bob.post(f"{base}verdicts/", confirm, format="json").status_code == 404
-    verdict = api(users["alice"]).post(f"{base}verdicts/", confirm, format="json").json()
+    verdict = alice_api.post(f"{base}verdicts/", confirm, format="json").json()
     pk = verdict["episodes"][0]["verdict"]["id"]
     assert bob.post(f"{base}verdicts/{pk}/withdraw/").status_code == 404
     assert EpisodeVerdict.objects.filter(withdrawn_at=None).count() == 1

@@ -9,9 +9,8 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 
-from recordings.models import EpisodeVerdict, Recording
-from tests.recordings.review_data import done_recording
-from tests.recordings.test_episode_verdicts import AF, PAUSE
+from recordings.models import EpisodeVerdict
+from tests.recordings.test_episode_verdicts import with_episodes
 
 from .test_journeys import PASSWORD, log_in
 
@@ -21,10 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_reject_an_event_on_the_recording_page(page, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     user = get_user_model().objects.create_user("event-user", password=PASSWORD)
-    recording = done_recording(user)
-    Recording.objects.filter(pk=recording.pk).update(
-        summary=recording.summary | {"episodes": [AF, PAUSE]}
-    )
+    recording = with_episodes(user)
     log_in(page, "event-user")
     page.goto(f"/recordings/{recording.pk}/")
 

@@ -22,16 +22,20 @@ PAUSE = {"kind": "pause", "label": "Pause (RR > 2 s)", "start_s": 40.1, "end_s":
          "duration_s": 2.4, "beats": 2}  # fmt: skip
 
 
-@pytest.fixture
-def rec(settings, tmp_path, users) -> Recording:
-    """The review tests' synthetic recording with two stored episodes."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    recording = done_recording(users["alice"])
+def with_episodes(owner) -> Recording:
+    """The review tests' synthetic recording with two stored episodes (the media folder set)."""
+    recording = done_recording(owner)
     Recording.objects.filter(pk=recording.pk).update(
         summary=recording.summary | {"episodes": [AF, PAUSE]}
     )
     recording.refresh_from_db()
     return recording
+
+
+@pytest.fixture
+def rec(settings, tmp_path, users) -> Recording:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return with_episodes(users["alice"])
 
 
 def give(rec, user, verdict, episode, **extra):
