@@ -1,4 +1,8 @@
-"""A stored ECG recording, its analysis state, and one row per classified beat."""
+"""A stored ECG recording, its analysis state, one row per classified beat, and the review's
+rows (corrections, review actions, template groups, episode verdicts).
+
+Long on purpose: every table of the recordings app sits in this one module, as Django expects,
+so that the migrations and the admin read them from one place."""
 
 from __future__ import annotations
 

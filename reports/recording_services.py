@@ -23,13 +23,13 @@ from ecg.models.bundle import ModelBundle
 from ecg.recording_analysis import CLASSIFY_CHUNK_S, CONTEXT_S
 from ecgsite.model_registry import ModelNotInstalledError, get_model_registry
 from recordings import selectors as recording_selectors
-from recordings.episode_selectors import episodes_reviewed
 from recordings.models import Beat, Recording
 from recordings.services import mapped_signals
 
 from .accuracy import measured_accuracy
 from .models import RecordingBeatHeatMap
 from .pdf import ReportData, ReportTable, build_pdf
+from .recording_events import events_table
 from .recording_strip import recording_strip_figure
 from .selectors import recording_heatmap_unavailable_reason
 from .services import HeatMapUnavailable, save_overlay_once
@@ -264,61 +264,6 @@ def _value(value: object, unit: str = "") -> str:
     return "-" if value is None else f"{value}{unit}"
 
 
-PDF_EVENTS = 30  # events listed in the PDF; the rest are counted (the API has them all)
-
-
-def _events_table(recording: Recording) -> ReportTable | None:
-    """Rhythm episodes (``summary["episodes"]``) with the owner's verdicts and added episodes
-    (``episode_selectors.episodes_reviewed``): counts per kind (rejected left out, added counted,
-    and said so), then the first PDF_EVENTS with their state. None for a recording analysed
-    before episodes were detected."""
-    reviewed = episodes_reviewed(recording=recording)
-    if not reviewed["computed"]:
-        return None
-    episodes = reviewed["rows"]
-    note = (
-        "From the classified beats and the RR intervals of readable signal "
-        "(uncertain and unreadable beats make no run, unreadable stretches no pause). "
-    )
-    if not episodes:
-        note += "No rhythm event found."
-    else:
-        counts = ", ".join(f"{c['label']} {c['count']}" for c in reviewed["counts"]) or "none"
-        note += f"Per kind: {counts}."
-        if reviewed["rejected"]:
-            n = reviewed["rejected"]
-            note += f" {n} event{'s' if n != 1 else ''} rejected by the reviewer, left out of "
-            note += "these counts."
-        added = sum(1 for row in episodes if row["added"])
-        if added:
-            note += f" {added} added by the reviewer, counted in."
-        more = len(episodes) - PDF_EVENTS
-        if more > 0:
-            note += f" The first {PDF_EVENTS} are listed; {more} more are not."
-    if (recording.review or {}).get("beats_reviewed"):
-        note += " Recounted with the reviewed classes."
-    if reviewed["unmatched"]:
-        n = len(reviewed["unmatched"])
-        note += f" {n} verdict{'s' if n != 1 else ''} apply to no event after the recount."
-    return ReportTable(
-        "Rhythm events",
-        ("Event", "Start", "End", "Duration", "Beats", "State"),
-        [
-            (
-                row["label"],
-                f"{row['start_s']:.2f} s",
-                f"{row['end_s']:.2f} s",
-                f"{row['duration_s']:.2f} s",
-                "-" if row["beats"] is None else str(row["beats"]),
-                row["state_text"],
-            )
-            for row in episodes[:PDF_EVENTS]
-        ],
-        note=note,
-        widths_mm=(50.0, 22.0, 22.0, 22.0, 14.0, 35.0),
-    )
-
-
 def _rhythm_tables(recording: Recording) -> list[ReportTable]:
     """What the report page shows under "Rhythm" and, with reference annotations, "Agreement":
     heart rate and RR variability (HRV), ectopic beats and their runs, detector and classes
@@ -362,7 +307,7 @@ def _rhythm_tables(recording: Recording) -> list[ReportTable]:
             widths_mm=(50.0, 15.0, 17.0, 16.0, 18.0, 17.0, 16.0, 25.0),
         )
     )
-    events = _events_table(recording)
+    events = events_table(recording)
     if events is not None:
         tables.append(events)
     agreement, detection = recording.agreement, recording.detection
