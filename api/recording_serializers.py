@@ -167,6 +167,7 @@ class RecordingSerializer(serializers.ModelSerializer):
             "beats": reverse("api:recording-beats", args=[obj.pk]),
             "report": reverse("api:recording-report", args=[obj.pk]),
             "corrections": reverse("api:recording-corrections", args=[obj.pk]),
+            "episodes": reverse("api:recording-episodes", args=[obj.pk]),
             "page": obj.get_absolute_url(),
         }
         return {k: request.build_absolute_uri(v) if request else v for k, v in urls.items()}

@@ -57,7 +57,9 @@ def test_read_write_and_withdraw(rec, alice_api):
         ("rejected", "alice"),
     ]
     # the recording's own summary keeps the model's episodes
-    assert alice.get(f"/api/v1/recordings/{rec.pk}/").json()["summary"]["episodes"] == [AF, PAUSE]
+    detail = alice.get(f"/api/v1/recordings/{rec.pk}/").json()
+    assert detail["summary"]["episodes"] == [AF, PAUSE]
+    assert detail["links"]["episodes"].endswith(base)
 
 
 def test_bad_verdicts_are_refused_with_nothing_written(rec, alice_api):

@@ -133,7 +133,7 @@ def test_only_the_owner_writes(rec, users):
 
 
 def test_the_verdict_follows_its_episode_through_a_recount_and_is_listed_when_gone(
-    settings, tmp_path, users
+    client, settings, tmp_path, users
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
     alice = users["alice"]
@@ -161,6 +161,9 @@ def test_the_verdict_follows_its_episode_through_a_recount_and_is_listed_when_go
     (gone,) = reviewed["unmatched"]
     assert gone["reason"] == episode_selectors.GONE
     assert gone["state_text"] == "confirmed by alice" and gone["start_s"] == before["start_s"]
+    client.force_login(alice)
+    html = client.get(rec.get_absolute_url()).content.decode()
+    assert 'id="events-unmatched"' in html and "confirmed by alice: episode gone" in html
 
     # redone: the episode comes back and so does the verdict
     review_services.review_action_redo(user=alice, recording=rec)
