@@ -1,6 +1,7 @@
-"""Serializers of the rhythm episodes as reviewed by the recording's owner (issue 20): each
-episode with its state and verdict, the owner's added episodes, the counts per kind, the
-verdicts whose episode is gone, and a verdict written."""
+"""Serializers of the rhythm episodes: as the analysis stores them (``summary.episodes``)
+and as the recording's owner reviewed them (issue 20): each episode with its state and
+verdict, the owner's added episodes, the counts per kind, the verdicts whose episode is gone,
+and a verdict written."""
 
 from __future__ import annotations
 
@@ -10,6 +11,19 @@ from ecg.features.episodes import EPISODE_KINDS
 from recordings.models import EpisodeVerdict
 
 STATES = ["confirmed", "rejected", "added", "not reviewed"]
+
+
+class EpisodeSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=list(EPISODE_KINDS),
+        help_text="AF (fibrillation / flutter), VT / SVT / VFL runs, bigeminy, trigeminy, "
+        "pause (RR > 2 s), bradycardia (< 50 bpm) or tachycardia (> 100 bpm) for >= 10 s.",
+    )
+    label = serializers.CharField(help_text="The kind as the page and the PDF name it.")
+    start_s = serializers.FloatField(help_text="Seconds from the start of the recording.")
+    end_s = serializers.FloatField()
+    duration_s = serializers.FloatField()
+    beats = serializers.IntegerField(help_text="Beats (or, for a rate episode, RR windows) in it.")
 
 
 class VerdictSerializer(serializers.Serializer):
