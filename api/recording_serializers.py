@@ -7,10 +7,11 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ecg.features.episodes import EPISODE_KINDS
 from ecg.io.recording_io import MAX_FS, MIN_FS
 from recordings.models import Beat, Recording
 from recordings.services import UNITS
+
+from .episode_serializers import EpisodeSerializer
 
 
 class RecordingCreateSerializer(serializers.Serializer):
@@ -63,19 +64,6 @@ class RecordingQualitySerializer(serializers.Serializer):
         required=False,
         help_text="Input sanity warnings: reasons the classes may not mean what they seem.",
     )
-
-
-class EpisodeSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(
-        choices=list(EPISODE_KINDS),
-        help_text="AF (fibrillation / flutter), VT / SVT / VFL runs, bigeminy, trigeminy, "
-        "pause (RR > 2 s), bradycardia (< 50 bpm) or tachycardia (> 100 bpm) for >= 10 s.",
-    )
-    label = serializers.CharField(help_text="The kind as the page and the PDF name it.")
-    start_s = serializers.FloatField(help_text="Seconds from the start of the recording.")
-    end_s = serializers.FloatField()
-    duration_s = serializers.FloatField()
-    beats = serializers.IntegerField(help_text="Beats (or, for a rate episode, RR windows) in it.")
 
 
 class RecordingSummarySerializer(serializers.Serializer):
@@ -167,6 +155,7 @@ class RecordingSerializer(serializers.ModelSerializer):
             "beats": reverse("api:recording-beats", args=[obj.pk]),
             "report": reverse("api:recording-report", args=[obj.pk]),
             "corrections": reverse("api:recording-corrections", args=[obj.pk]),
+            "episodes": reverse("api:recording-episodes", args=[obj.pk]),
             "page": obj.get_absolute_url(),
         }
         return {k: request.build_absolute_uri(v) if request else v for k, v in urls.items()}

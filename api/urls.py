@@ -7,7 +7,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from . import docs_views, recording_views, token_views, views
+from . import docs_views, episode_views, recording_views, token_views, views
 
 app_name = "api"
 
@@ -87,6 +87,21 @@ urlpatterns = [
         "v1/recordings/<int:pk>/corrections/redo/",
         recording_views.RecordingCorrectionsRedo.as_view(),
         name="recording-corrections-redo",
+    ),
+    path(
+        "v1/recordings/<int:pk>/episodes/",
+        episode_views.RecordingEpisodes.as_view(),
+        name="recording-episodes",
+    ),
+    path(
+        "v1/recordings/<int:pk>/episodes/verdicts/",
+        episode_views.RecordingEpisodeVerdicts.as_view(),
+        name="recording-episode-verdicts",
+    ),
+    path(
+        "v1/recordings/<int:pk>/episodes/verdicts/<int:verdict_id>/withdraw/",
+        episode_views.RecordingEpisodeVerdictWithdraw.as_view(),
+        name="recording-episode-verdict-withdraw",
     ),
     path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(

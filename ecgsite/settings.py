@@ -368,6 +368,8 @@ SPECTACULAR_SETTINGS = {
         "PredictionStateEnum": "classifier.models.Prediction.State",
         "BeatStateEnum": "recordings.models.Beat.State",
         "EpisodeKindEnum": "ecg.features.episodes.EPISODE_KINDS",
+        "EpisodeVerdictEnum": "recordings.models.EpisodeVerdict.Verdict",
+        "EpisodeStateEnum": "api.episode_serializers.STATES",
     },
     # Swagger UI and Redoc from the sidecar package's static files: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",

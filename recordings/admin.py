@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Beat, BeatCorrection, Recording, ReviewAction
+from .models import Beat, BeatCorrection, EpisodeVerdict, Recording, ReviewAction
 
 
 @admin.register(Recording)
@@ -91,6 +91,30 @@ class ReviewActionAdmin(admin.ModelAdmin):
     list_filter = ("kind", "created_at")
     list_select_related = ("recording", "created_by", "undoes")
     raw_id_fields = ("recording", "created_by", "undoes")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EpisodeVerdict)
+class EpisodeVerdictAdmin(admin.ModelAdmin):
+    """The owner's episode verdicts: read only (withdrawn, never edited)."""
+
+    list_display = (
+        "recording",
+        "verdict",
+        "kind",
+        "start_s",
+        "end_s",
+        "created_by",
+        "withdrawn_at",
+    )
+    list_filter = ("verdict", "kind", "created_at")
+    list_select_related = ("recording", "created_by")
+    raw_id_fields = ("recording", "created_by", "withdrawn_by", "replaced_by")
 
     def has_add_permission(self, request):
         return False

@@ -57,3 +57,25 @@ class ActionNotUndoable(ApplicationError):
     status = 409
     code = "action_not_undoable"
     message = "This action cannot be undone alone."
+
+
+class EpisodeVerdictRefused(ApplicationError):
+    """An episode verdict or added episode that cannot be stored: unknown verdict or kind, a
+    span that is not numbers, ends before it starts or lies outside the recording, a note too
+    long, a verdict already withdrawn."""
+
+    status = 400
+    code = "invalid_episode_verdict"
+    message = "This episode verdict could not be stored."
+
+
+class EpisodeNotFound(ApplicationError):
+    """A verdict named an episode that is not in the recording's episodes now (recounted since
+    the page was shown, or never there)."""
+
+    status = 409
+    code = "episode_not_found"
+    message = (
+        "No episode of this kind with this start and end: the events may have been recounted "
+        "since this page was shown. Reload it; nothing was saved."
+    )

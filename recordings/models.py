@@ -1,4 +1,8 @@
-"""A stored ECG recording, its analysis state, and one row per classified beat."""
+"""A stored ECG recording, its analysis state, one row per classified beat, and the review's
+rows (corrections, review actions, template groups, episode verdicts).
+
+Long on purpose: every table of the recordings app sits in this one module, as Django expects,
+so that the migrations and the admin read them from one place."""
 
 from __future__ import annotations
 
@@ -355,3 +359,48 @@ class TemplateGrouping(models.Model):
 
     def __str__(self) -> str:
         return f"{len(self.groups)} template groups of recording {self.recording_id}"
+
+
+class EpisodeVerdict(models.Model):
+    """The owner's verdict on one rhythm episode -- confirmed or rejected -- or an episode the
+    detector missed, added by the owner (``recordings.episode_services``). The model's episodes
+    in ``Recording.summary`` are never changed: a verdict keeps the span it was given on and is
+    matched to the episodes as they are now when read (``recordings.episode_selectors``), so it
+    survives a recount. Rows are never deleted while the recording exists (the audit trail): an
+    undo or a later verdict on the same episode marks the row withdrawn."""
+
+    class Verdict(models.TextChoices):
+        CONFIRMED = "confirmed", "Confirmed"
+        REJECTED = "rejected", "Rejected"
+        ADDED = "added", "Added"
+
+    recording = models.ForeignKey(
+        Recording, on_delete=models.CASCADE, related_name="episode_verdicts"
+    )
+    verdict = models.CharField(max_length=9, choices=Verdict.choices)
+    kind = models.CharField(max_length=12)  # ecg.features.episodes.EPISODE_KINDS
+    # The episode's span when the verdict was given (an added episode: the span entered).
+    start_s = models.FloatField()
+    end_s = models.FloatField()
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The later verdict on the same episode that took this one's place (null: undone by hand).
+    replaced_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["recording", "-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recording", "withdrawn_at"], name="episode_verdict_active")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.verdict} {self.kind} {self.start_s}-{self.end_s} s ({self.recording_id})"

@@ -24,6 +24,7 @@ from ecg.classes import class_display_name
 from ecg.dsp.signal import bandpass
 from ecg.recording_analysis import render_beat_images
 
+from .episode_selectors import episodes_reviewed
 from .filters import RecordingFilterSet
 from .models import (
     CLASS_COLOURS,
@@ -286,13 +287,16 @@ def strip_paper(*, recording: Recording, second: dict[str, Any] | None) -> dict[
 def recording_episodes(
     *, recording: Recording, start_s: float = 0.0, end_s: float | None = None
 ) -> list[dict[str, Any]]:
-    """Rhythm episodes (``summary["episodes"]``, ``ecg.features.episodes``) overlapping
-    ``start_s``-``end_s`` seconds, in time order; a point event (start == end) counts when it
-    lies inside the window."""
+    """Rhythm episodes (``summary["episodes"]``, ``ecg.features.episodes``) and the owner's
+    added ones overlapping ``start_s``-``end_s`` seconds, in time order, each with its review
+    ``state`` ("confirmed", "rejected", "added", "not reviewed") and ``state_text``; a point
+    event (start == end) counts when it lies inside the window. The strip draws the rejected
+    ones apart (``strip.js``)."""
     end_s = recording.duration_s if end_s is None else end_s
+    keys = ("kind", "label", "start_s", "end_s", "duration_s", "beats", "state", "state_text")
     return [
-        row
-        for row in recording.summary.get("episodes") or []
+        {key: row[key] for key in keys}
+        for row in episodes_reviewed(recording=recording)["rows"]
         if row["end_s"] >= start_s and row["start_s"] < end_s
     ]
 
@@ -301,23 +305,14 @@ EVENTS_SHOWN = 50
 
 
 def episode_overview(*, recording: Recording) -> dict[str, Any]:
-    """The recording page's event list: the first ``EVENTS_SHOWN`` episodes, how many more,
-    and the count per kind. ``computed`` is False for a recording analysed before episodes
-    were (its summary has no ``episodes``)."""
-    episodes = recording.summary.get("episodes")
-    if episodes is None:
-        return {"computed": False, "rows": [], "more": 0, "counts": []}
-    counts: dict[str, dict[str, Any]] = {}
-    for row in episodes:
-        entry = counts.setdefault(row["kind"], {"kind": row["kind"], "label": row["label"]})
-        entry["count"] = entry.get("count", 0) + 1
-        entry["total_s"] = round(entry.get("total_s", 0.0) + row["duration_s"], 2)
-    return {
-        "computed": True,
-        "rows": episodes[:EVENTS_SHOWN],
-        "more": max(0, len(episodes) - EVENTS_SHOWN),
-        "counts": sorted(counts.values(), key=lambda c: (-c["count"], c["kind"])),
-    }
+    """The recording page's event list: the first ``EVENTS_SHOWN`` episodes with the owner's
+    verdicts and added episodes (``episode_selectors.episodes_reviewed``), how many more, the
+    count per kind (rejected left out, added counted in) and the verdicts whose episode is gone.
+    ``computed`` is False for a recording analysed before episodes were (its summary has no
+    ``episodes``)."""
+    reviewed = episodes_reviewed(recording=recording)
+    rows = reviewed["rows"]
+    return reviewed | {"rows": rows[:EVENTS_SHOWN], "more": max(0, len(rows) - EVENTS_SHOWN)}
 
 
 def unreadable_stretches(

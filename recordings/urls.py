@@ -30,6 +30,16 @@ urlpatterns = [
         views.recording_action_undo_view,
         name="action_undo",
     ),
+    path(
+        "<int:pk>/episodes/verdicts/",
+        views.recording_episode_verdict_view,
+        name="episode_verdict",
+    ),
+    path(
+        "<int:pk>/episodes/verdicts/<int:verdict_id>/withdraw/",
+        views.recording_episode_verdict_withdraw_view,
+        name="episode_verdict_withdraw",
+    ),
     path("<int:pk>/beats.atr", views.recording_atr_view, name="atr"),
     path("<int:pk>/retry/", views.recording_retry_view, name="retry"),
     path("<int:pk>/delete/", views.recording_delete_view, name="delete"),

@@ -19,13 +19,28 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ecg.classes import class_display_name
+from ecg.features.episodes import EPISODE_LABELS
 from ecg.io.recording_io import describe_limits
 from ecgsite.model_registry import RecordingModelMissing
 from ecgsite.private_files import private_file_response, private_headers
 from ecgsite.ratelimit import rate_limited
 
-from . import review_action_selectors, review_selectors, review_services, selectors, services
-from .errors import ActionNotUndoable, CorrectionRefused, NothingToRedo, NothingToUndo
+from . import (
+    episode_services,
+    review_action_selectors,
+    review_selectors,
+    review_services,
+    selectors,
+    services,
+)
+from .errors import (
+    ActionNotUndoable,
+    CorrectionRefused,
+    EpisodeNotFound,
+    EpisodeVerdictRefused,
+    NothingToRedo,
+    NothingToUndo,
+)
 from .forms import RecordingSearchForm, RecordingUploadForm
 from .models import CLASS_COLOURS, Recording
 
@@ -96,6 +111,7 @@ def recording_detail_view(request, pk: int):
         "agreement_rows": _agreement_rows(recording.agreement),
         "quality": selectors.quality_overview(recording=recording),
         "events": selectors.episode_overview(recording=recording),
+        "event_review": _event_review(request, recording),
         "undo": _undo_button(request, recording),
         "redo": _redo_button(request, recording),
         "history": _history_panel(request, recording),
@@ -438,6 +454,58 @@ def _undo_button(request, recording: Recording) -> dict | str:
         if action
         else ""
     )
+
+
+def _event_review(request, recording: Recording) -> dict | None:
+    """The Events list's controls (Confirm / Reject per event, "Add an event") for the owner of
+    an analysed recording with episodes; None for anyone else (they see the states only)."""
+    if (
+        recording.owner_id != request.user.pk
+        or recording.status != Recording.Status.DONE
+        or "episodes" not in (recording.summary or {})
+    ):
+        return None
+    return {"kinds": [{"code": k, "name": v} for k, v in EPISODE_LABELS.items()]}
+
+
+@login_required
+@require_POST
+def recording_episode_verdict_view(request, pk: int):
+    """The Events list's forms: confirm or reject an event, or add one the detector missed."""
+    recording = review_selectors.recording_get_own(user=request.user, pk=pk)
+    try:
+        verdict = episode_services.episode_verdict_give(
+            user=request.user,
+            recording=recording,
+            verdict=request.POST.get("verdict", ""),
+            kind=request.POST.get("kind", ""),
+            start_s=request.POST.get("start_s"),
+            end_s=request.POST.get("end_s"),
+            note=request.POST.get("note", ""),
+        )
+    except (EpisodeVerdictRefused, EpisodeNotFound) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Saved: {episode_services.episode_verdict_describe(verdict)}.")
+    return redirect(f"{recording.get_absolute_url()}#events")
+
+
+@login_required
+@require_POST
+def recording_episode_verdict_withdraw_view(request, pk: int, verdict_id: int):
+    """Undo one verdict (or added event): the row stays in the audit trail, marked withdrawn."""
+    recording = review_selectors.recording_get_own(user=request.user, pk=pk)
+    try:
+        verdict = episode_services.episode_verdict_withdraw(
+            user=request.user, recording=recording, verdict_id=verdict_id
+        )
+    except EpisodeVerdictRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, f"Withdrawn: {episode_services.episode_verdict_describe(verdict)}."
+        )
+    return redirect(f"{recording.get_absolute_url()}#events")
 
 
 @login_required

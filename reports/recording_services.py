@@ -8,7 +8,6 @@ beats of that piece for the RR features, and the class the analysis gave it.
 from __future__ import annotations
 
 import io
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +29,7 @@ from recordings.services import mapped_signals
 from .accuracy import measured_accuracy
 from .models import RecordingBeatHeatMap
 from .pdf import ReportData, ReportTable, build_pdf
+from .recording_events import events_table
 from .recording_strip import recording_strip_figure
 from .selectors import recording_heatmap_unavailable_reason
 from .services import HeatMapUnavailable, save_overlay_once
@@ -264,47 +264,6 @@ def _value(value: object, unit: str = "") -> str:
     return "-" if value is None else f"{value}{unit}"
 
 
-PDF_EVENTS = 30  # events listed in the PDF; the rest are counted (the API has them all)
-
-
-def _events_table(recording: Recording) -> ReportTable | None:
-    """Rhythm episodes (``summary["episodes"]``): counts per kind, then the first PDF_EVENTS.
-    None for a recording analysed before episodes were detected."""
-    episodes = recording.summary.get("episodes")
-    if episodes is None:
-        return None
-    counts = Counter(row["label"] for row in episodes)  # in order of first appearance
-    note = (
-        "From the classified beats and the RR intervals of readable signal "
-        "(uncertain and unreadable beats make no run, unreadable stretches no pause). "
-    )
-    if not episodes:
-        note += "No rhythm event found."
-    else:
-        note += "Per kind: " + ", ".join(f"{label} {n}" for label, n in counts.items()) + "."
-        more = len(episodes) - PDF_EVENTS
-        if more > 0:
-            note += f" The first {PDF_EVENTS} are listed; {more} more are not."
-    if (recording.review or {}).get("beats_reviewed"):
-        note += " Recounted with the reviewed classes."
-    return ReportTable(
-        "Rhythm events",
-        ("Event", "Start", "End", "Duration", "Beats"),
-        [
-            (
-                row["label"],
-                f"{row['start_s']:.2f} s",
-                f"{row['end_s']:.2f} s",
-                f"{row['duration_s']:.2f} s",
-                str(row["beats"]),
-            )
-            for row in episodes[:PDF_EVENTS]
-        ],
-        note=note,
-        widths_mm=(70.0, 25.0, 25.0, 25.0, 20.0),
-    )
-
-
 def _rhythm_tables(recording: Recording) -> list[ReportTable]:
     """What the report page shows under "Rhythm" and, with reference annotations, "Agreement":
     heart rate and RR variability (HRV), ectopic beats and their runs, detector and classes
@@ -348,7 +307,7 @@ def _rhythm_tables(recording: Recording) -> list[ReportTable]:
             widths_mm=(50.0, 15.0, 17.0, 16.0, 18.0, 17.0, 16.0, 25.0),
         )
     )
-    events = _events_table(recording)
+    events = events_table(recording)
     if events is not None:
         tables.append(events)
     agreement, detection = recording.agreement, recording.detection

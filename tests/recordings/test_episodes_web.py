@@ -62,7 +62,7 @@ def test_the_strip_carries_the_episodes_of_its_window_only(client, paused):
     url = reverse("recordings:strip", args=[paused.pk])
     near = client.get(url, {"start": 5, "seconds": 10}).json()
     assert [e["kind"] for e in near["episodes"] if e["kind"] == "pause"] == ["pause"]
-    assert set(near["episodes"][0]) == KEYS
+    assert KEYS <= set(near["episodes"][0])
     after = client.get(url, {"start": 45, "seconds": 10}).json()
     assert all(e["end_s"] >= 45 and e["start_s"] < 55 for e in after["episodes"])
     assert not [e for e in after["episodes"] if e["kind"] == "pause"]

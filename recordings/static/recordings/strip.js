@@ -218,15 +218,26 @@
   }
 
   // Rhythm episodes (AF, runs, pauses, ...) as labelled translucent bands under the trace; a
-  // point event (start == end) still gets a visible band.
+  // point event (start == end) still gets a visible band. A rejected episode (the owner's
+  // verdict) is drawn apart: no fill, a grey dashed outline and "(rejected)" after its name;
+  // confirmed and added ones say so after their name.
   var EPISODE_COLOURS = {AF: "#8e44ad", VT: "#c0392b", VFL: "#c0392b", SVT: "#d35400", pause: "#2c3e50"};
+  var EPISODE_STATES = {confirmed: " \u2713 confirmed", rejected: " (rejected)", added: " (added)"};
   function drawEpisodes(L) {
     (data.episodes || []).forEach(function (e, i) {
       var left = Math.max(L.x0, x(e.start_s)), right = Math.min(L.width, Math.max(x(e.end_s), left + 4));
-      ctx.fillStyle = EPISODE_COLOURS[e.kind] || "#1f6f8b"; ctx.globalAlpha = 0.12;
-      ctx.fillRect(left, L.gridTop, right - left, L.height - L.gridTop);
-      ctx.globalAlpha = 1; ctx.textAlign = "left"; ctx.font = "11px sans-serif";
-      ctx.fillText(e.label, left + 2, L.gridTop + 12 + 12 * (i % 3));  // overlaps stay legible
+      var rejected = e.state === "rejected";
+      if (rejected) {
+        ctx.save(); ctx.strokeStyle = data.paper.grey; ctx.setLineDash([4, 3]);
+        ctx.strokeRect(left, L.gridTop, right - left, L.height - L.gridTop); ctx.restore();
+        ctx.fillStyle = data.paper.grey;
+      } else {
+        ctx.fillStyle = EPISODE_COLOURS[e.kind] || "#1f6f8b"; ctx.globalAlpha = 0.12;
+        ctx.fillRect(left, L.gridTop, right - left, L.height - L.gridTop);
+        ctx.globalAlpha = 1;
+      }
+      ctx.textAlign = "left"; ctx.font = "11px sans-serif";
+      ctx.fillText(e.label + (EPISODE_STATES[e.state] || ""), left + 2, L.gridTop + 12 + 12 * (i % 3));  // overlaps stay legible
     });
   }
 

@@ -1,0 +1,170 @@
+"""Reads of the owner's episode verdicts (issue 20): each rhythm episode of the summary with its
+state -- confirmed, rejected, not reviewed -- the episodes the owner added, the verdicts whose
+episode is gone, and the counts per kind that every surface (page, strip, PDF, API) shows.
+
+The matching rule (``verdicts_match``), applied on every read so that a verdict survives a
+recount of the episodes after a beat review:
+
+* a verdict applies to the episode of the SAME kind, among those in ``summary["episodes"]``
+  now, whose span overlaps the verdict's span (the episode's span when the verdict was given)
+  the most, in seconds; a point event (start == end) overlaps a span it lies in or touches;
+* ties go to the episode whose start is nearest the verdict's start;
+* when two verdicts pick the same episode (a recount merged two episodes) the latest applies
+  and the older one is listed as not applied, with its reason;
+* a verdict whose span overlaps no episode of its kind any more is listed as "episode gone",
+  never dropped silently; it applies again if a later recount brings such an episode back.
+
+Added episodes are the owner's own and take part in no matching. Counts per kind leave
+rejected episodes out and count added ones in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecg.features.episodes import EPISODE_LABELS
+
+from .models import EpisodeVerdict, Recording
+
+GONE = "episode gone"  # its episode is no longer in the recounted list
+SUPERSEDED = "its episode has a later verdict"  # two verdicts on one merged episode
+
+
+def verdicts_active(*, recording: Recording) -> list[EpisodeVerdict]:
+    """The recording's verdicts not withdrawn, newest first, with their author."""
+    return list(
+        recording.episode_verdicts.filter(withdrawn_at=None)
+        .select_related("created_by")
+        .order_by("-created_at", "-id")
+    )
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float | None:
+    """Seconds of overlap of two spans; None when they do not meet. A point span meets a span
+    it lies in or touches (overlap 0)."""
+    overlap = min(a[1], b[1]) - max(a[0], b[0])
+    if overlap > 0 or (overlap >= 0 and (a[0] == a[1] or b[0] == b[1])):
+        return max(overlap, 0.0)
+    return None
+
+
+def verdicts_match(
+    *, episodes: list[dict[str, Any]], verdicts: list[EpisodeVerdict]
+) -> tuple[dict[int, EpisodeVerdict], list[tuple[EpisodeVerdict, str]]]:
+    """The rule above: {episode position: the verdict that applies to it} and the confirm /
+    reject verdicts that apply to none, each with why. ``verdicts`` newest first."""
+    by_kind: dict[str, list[int]] = {}
+    for position, row in enumerate(episodes):
+        by_kind.setdefault(row["kind"], []).append(position)
+    applied: dict[int, EpisodeVerdict] = {}
+    unmatched: list[tuple[EpisodeVerdict, str]] = []
+    for verdict in verdicts:
+        if verdict.verdict == EpisodeVerdict.Verdict.ADDED:
+            continue
+        span = (verdict.start_s, verdict.end_s)
+        best, best_key = None, None
+        for position in by_kind.get(verdict.kind, []):
+            row = episodes[position]
+            overlap = _overlap(span, (row["start_s"], row["end_s"]))
+            if overlap is None:
+                continue
+            key = (overlap, -abs(row["start_s"] - verdict.start_s))
+            if best_key is None or key > best_key:
+                best, best_key = position, key
+        if best is None:
+            unmatched.append((verdict, GONE))
+        elif best in applied:  # a newer verdict took it (newest first)
+            unmatched.append((verdict, SUPERSEDED))
+        else:
+            applied[best] = verdict
+    return applied, unmatched
+
+
+def _who(verdict: EpisodeVerdict) -> str:
+    return verdict.created_by.username if verdict.created_by else "a deleted user"
+
+
+def _verdict_fields(verdict: EpisodeVerdict | None) -> dict[str, Any]:
+    if verdict is None:
+        return {"state": "not reviewed", "state_text": "not reviewed", "verdict": None}
+    return {
+        "state": verdict.verdict,
+        "state_text": f"{verdict.verdict} by {_who(verdict)}",
+        "verdict": {
+            "id": verdict.pk,
+            "verdict": verdict.verdict,
+            "by": _who(verdict),
+            "at": verdict.created_at,
+            "note": verdict.note,
+            "start_s": verdict.start_s,
+            "end_s": verdict.end_s,
+        },
+    }
+
+
+def _added_row(verdict: EpisodeVerdict) -> dict[str, Any]:
+    return {
+        "kind": verdict.kind,
+        "label": EPISODE_LABELS.get(verdict.kind, verdict.kind),
+        "start_s": verdict.start_s,
+        "end_s": verdict.end_s,
+        "duration_s": round(verdict.end_s - verdict.start_s, 2),
+        "beats": None,  # not counted: the owner gave a span, not beats
+        "added": True,
+    } | _verdict_fields(verdict)
+
+
+def episodes_reviewed(*, recording: Recording) -> dict[str, Any]:
+    """Every episode as the surfaces show it, in time order: the summary's episodes (the model's
+    or the recount's, unchanged) each with ``state`` ("confirmed", "rejected", "not reviewed"),
+    ``state_text`` ("confirmed by alice") and ``verdict`` (id, by, at, note, span given), and
+    the owner's added episodes (``added``: True, state "added"); ``unmatched``, the verdicts
+    applied to no episode (each with ``reason``); ``counts`` per kind without the rejected and
+    with the added; ``rejected``, how many episodes were left out of the counts.
+    ``computed`` is False for a recording analysed before episodes were detected."""
+    episodes = recording.summary.get("episodes")
+    if episodes is None:
+        return {"computed": False, "rows": [], "unmatched": [], "counts": [], "rejected": 0}
+    verdicts = verdicts_active(recording=recording)
+    applied, unmatched = verdicts_match(episodes=episodes, verdicts=verdicts)
+    rows = [
+        dict(row) | {"added": False} | _verdict_fields(applied.get(position))
+        for position, row in enumerate(episodes)
+    ]
+    rows += [_added_row(v) for v in verdicts if v.verdict == EpisodeVerdict.Verdict.ADDED]
+    rows.sort(key=lambda r: (r["start_s"], r["end_s"], r["added"]))
+    counts: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["state"] == EpisodeVerdict.Verdict.REJECTED:
+            continue
+        entry = counts.setdefault(
+            row["kind"], {"kind": row["kind"], "label": row["label"], "count": 0, "total_s": 0.0}
+        )
+        entry["count"] += 1
+        entry["total_s"] = round(entry["total_s"] + row["duration_s"], 2)
+    return {
+        "computed": True,
+        "rows": rows,
+        "unmatched": [
+            {
+                "kind": v.kind,
+                "label": EPISODE_LABELS.get(v.kind, v.kind),
+                "start_s": v.start_s,
+                "end_s": v.end_s,
+                "reason": reason,
+            }
+            | _verdict_fields(v)
+            for v, reason in unmatched
+        ],
+        "counts": sorted(counts.values(), key=lambda c: (-c["count"], c["kind"])),
+        "rejected": sum(1 for r in rows if r["state"] == EpisodeVerdict.Verdict.REJECTED),
+    }
+
+
+def episode_verdict_history(*, recording: Recording, limit: int = 50) -> list[EpisodeVerdict]:
+    """Every verdict, withdrawn ones too, newest first: the audit trail."""
+    return list(
+        recording.episode_verdicts.select_related("created_by", "withdrawn_by").order_by(
+            "-created_at", "-id"
+        )[:limit]
+    )
