@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.views import APIView
 
 from ecgsite.private_files import private_headers
@@ -34,15 +34,17 @@ class _Export(APIView):
         return response
 
 
-@extend_schema(
-    operation_id="recordings_episodes_csv",
-    summary="Rhythm episodes as reviewed, as CSV",
-    description=(
-        "Columns kind, label, start_s, end_s, duration_s, state, by, at, note; one row per "
-        "episode in time order, the owner's added ones included and rejected ones listed "
-        "with state `rejected`. 404 for a recording analysed before episodes were detected."
-    ),
-    responses={(200, "text/csv"): OpenApiTypes.STR, 404: ERROR, 409: ERROR},
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="recordings_episodes_csv",
+        summary="Rhythm episodes as reviewed, as CSV",
+        description=(
+            "Columns kind, label, start_s, end_s, duration_s, state, by, at, note; one row per "
+            "episode in time order, the owner's added ones included and rejected ones listed "
+            "with state `rejected`. 404 for a recording analysed before episodes were detected."
+        ),
+        responses={(200, "text/csv"): OpenApiTypes.STR, 404: ERROR, 409: ERROR},
+    )
 )
 class RecordingEpisodesCsv(_Export):
     content_type = "text/csv"
@@ -53,16 +55,18 @@ class RecordingEpisodesCsv(_Export):
         return text, f"recording-{recording.pk}-episodes.csv"
 
 
-@extend_schema(
-    operation_id="recordings_annotations_atr",
-    summary="Beats and rhythm episodes as a WFDB annotation file (.atr)",
-    description=(
-        "Written by `wfdb.wrann`, read by `wfdb.rdann`: every beat (reviewed label, else "
-        "the model's class when classified, else Q) and the episodes as reviewed as "
-        "MIT-BIH rhythm changes (`+` with `(AFIB`, `(VT`... and `(N` where one ends); "
-        'pauses and tachycardia as comment annotations (`"`).'
-    ),
-    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: ERROR, 409: ERROR},
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="recordings_annotations_atr",
+        summary="Beats and rhythm episodes as a WFDB annotation file (.atr)",
+        description=(
+            "Written by `wfdb.wrann`, read by `wfdb.rdann`: every beat (reviewed label, else "
+            "the model's class when classified, else Q) and the episodes as reviewed as "
+            "MIT-BIH rhythm changes (`+` with `(AFIB`, `(VT`... and `(N` where one ends); "
+            'pauses and tachycardia as comment annotations (`"`).'
+        ),
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: ERROR, 409: ERROR},
+    )
 )
 class RecordingAnnotations(_Export):
     def build(self, recording) -> tuple[bytes | str, str]:
