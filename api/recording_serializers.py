@@ -156,6 +156,8 @@ class RecordingSerializer(serializers.ModelSerializer):
             "report": reverse("api:recording-report", args=[obj.pk]),
             "corrections": reverse("api:recording-corrections", args=[obj.pk]),
             "episodes": reverse("api:recording-episodes", args=[obj.pk]),
+            "episodes_csv": reverse("api:recording-episodes-csv", args=[obj.pk]),
+            "annotations": reverse("api:recording-annotations", args=[obj.pk]),
             "page": obj.get_absolute_url(),
         }
         return {k: request.build_absolute_uri(v) if request else v for k, v in urls.items()}

@@ -7,7 +7,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from . import docs_views, episode_views, recording_views, token_views, views
+from . import docs_views, episode_views, export_views, recording_views, token_views, views
 
 app_name = "api"
 
@@ -92,6 +92,16 @@ urlpatterns = [
         "v1/recordings/<int:pk>/episodes/",
         episode_views.RecordingEpisodes.as_view(),
         name="recording-episodes",
+    ),
+    path(
+        "v1/recordings/<int:pk>/episodes.csv",
+        export_views.RecordingEpisodesCsv.as_view(),
+        name="recording-episodes-csv",
+    ),
+    path(
+        "v1/recordings/<int:pk>/annotations.atr",
+        export_views.RecordingAnnotations.as_view(),
+        name="recording-annotations",
     ),
     path(
         "v1/recordings/<int:pk>/episodes/verdicts/",

@@ -20,7 +20,10 @@ rejected episodes out and count added ones in.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+
+from django.http import Http404
 
 from ecg.features.episodes import EPISODE_LABELS
 
@@ -159,6 +162,45 @@ def episodes_reviewed(*, recording: Recording) -> dict[str, Any]:
         "counts": sorted(counts.values(), key=lambda c: (-c["count"], c["kind"])),
         "rejected": sum(1 for r in rows if r["state"] == EpisodeVerdict.Verdict.REJECTED),
     }
+
+
+EPISODE_CSV_COLUMNS = [
+    "kind",
+    "label",
+    "start_s",
+    "end_s",
+    "duration_s",
+    "state",
+    "by",
+    "at",
+    "note",
+]
+
+
+def episode_csv_rows(*, recording: Recording) -> Iterator[list[str]]:
+    """The episodes as reviewed, as CSV rows: the header, then every row of
+    ``episodes_reviewed`` in time order -- rejected ones too, with their state, so that the
+    file says what was rejected rather than hiding it; ``by``, ``at`` (ISO 8601, UTC) and
+    ``note`` of the verdict, empty when not reviewed. A recording analysed before episodes were
+    detected has no such list: 404 with the reason (an empty file would say "no events")."""
+    reviewed = episodes_reviewed(recording=recording)
+    if not reviewed["computed"]:
+        raise Http404("This recording was analysed before rhythm events were detected.")
+    yield list(EPISODE_CSV_COLUMNS)
+    for row in reviewed["rows"]:
+        verdict = row["verdict"] or {}
+        at = verdict.get("at")
+        yield [
+            row["kind"],
+            row["label"],
+            f"{row['start_s']:.3f}",
+            f"{row['end_s']:.3f}",
+            f"{row['duration_s']:.2f}",
+            row["state"],
+            verdict.get("by", ""),
+            at.isoformat() if at else "",
+            verdict.get("note", ""),
+        ]
 
 
 def episode_verdict_history(*, recording: Recording, limit: int = 50) -> list[EpisodeVerdict]:

@@ -17,7 +17,14 @@ from ecg.classes import class_display_name
 from ecg.features.beats import rr_features
 from ecg.features.corrections import confirm_order, rhythm_block, top_two_margin
 
-from .models import CLASS_COLOURS, Beat, BeatCorrection, Recording, TemplateGrouping
+from .models import (
+    CLASS_COLOURS,
+    Beat,
+    BeatCorrection,
+    EpisodeVerdict,
+    Recording,
+    TemplateGrouping,
+)
 from .selectors import _probabilities
 
 # WFDB beat symbols of the six classes; "Q" (unclassifiable) for a beat shown as no class.
@@ -177,22 +184,48 @@ def template_cards(*, recording: Recording, grouping: TemplateGrouping) -> list[
 
 
 def recording_wfdb_annotations(*, recording: Recording) -> bytes:
-    """The beats as a WFDB annotation file (``.atr``, written by ``wfdb.wrann``): the reviewed
-    label where there is one, else the model's label when classified, else "Q"."""
+    """The beats and the rhythm episodes as a WFDB annotation file (``.atr``, written by
+    ``wfdb.wrann``). Beats: the reviewed label where there is one, else the model's label when
+    classified, else "Q". Episodes as reviewed (rejected ones left out, added ones in): rhythm
+    changes ``+`` with MIT-BIH's labels, pauses and tachycardia as comments
+    (``ecg.io.wfdb_rhythm``). Annotations sharing a sample get ``num`` 0, 1...: WFDB tells
+    annotations of one sample and channel apart by it, and the rhythm change comes first."""
     import wfdb
 
-    samples, symbols = [], []
+    from ecg.io.wfdb_rhythm import rhythm_annotations
+
+    from .episode_selectors import episodes_reviewed
+
+    annotations = []  # (sample, order at that sample, symbol, aux_note)
     for beat in recording.beats.order_by("index").iterator(chunk_size=5000):
-        samples.append(beat.sample)
-        symbols.append(WFDB_SYMBOLS.get(beat_final_label(beat), UNCLASSIFIABLE))
-    if not samples:
+        symbol = WFDB_SYMBOLS.get(beat_final_label(beat), UNCLASSIFIABLE)
+        annotations.append((beat.sample, 1, symbol, ""))
+    if not annotations:
         raise Http404("No beat to export.")
+    kept = [
+        row
+        for row in episodes_reviewed(recording=recording)["rows"]
+        if row["state"] != EpisodeVerdict.Verdict.REJECTED
+    ]
+    for sample, symbol, note in rhythm_annotations(
+        kept, fs=recording.sampling_rate, n_samples=recording.n_samples
+    ):
+        annotations.append((sample, 0, symbol, note))
+    annotations.sort(key=lambda a: (a[0], a[1]))
+    samples = np.asarray([a[0] for a in annotations], dtype=np.int64)
+    nums, previous, count = [], None, 0
+    for sample in samples.tolist():
+        count = count + 1 if sample == previous else 0
+        nums.append(count)
+        previous = sample
     with tempfile.TemporaryDirectory(prefix="ecg-atr-") as folder:
         wfdb.wrann(
             "recording",
             "atr",
-            np.asarray(samples, dtype=np.int64),
-            symbol=symbols,
+            samples,
+            symbol=[a[2] for a in annotations],
+            num=np.asarray(nums, dtype=np.int64),
+            aux_note=[a[3] for a in annotations],
             fs=recording.sampling_rate,
             write_dir=folder,
         )

@@ -24,7 +24,7 @@ from ecg.classes import class_display_name
 from ecg.dsp.signal import bandpass
 from ecg.recording_analysis import render_beat_images
 
-from .episode_selectors import episodes_reviewed
+from .episode_selectors import episode_csv_rows, episodes_reviewed
 from .filters import RecordingFilterSet
 from .models import (
     CLASS_COLOURS,
@@ -470,7 +470,9 @@ def recording_class_zip(
     page) as ``<class folder>/<record>_beat<index>.png``, in an open temporary file (too much
     to build in memory), and the number of beats in it. Part
     ``part`` (from 1) holds the class's beats ``(part - 1) * max_beats`` up to ``max_beats``
-    PNGs: drawing takes 0.6-1.2 ms a beat, so the cap bounds a request's time."""
+    PNGs: drawing takes 0.6-1.2 ms a beat, so the cap bounds a request's time. Every part also
+    holds ``episodes.csv``, the rhythm events as reviewed (``episode_csv_rows``), when the
+    recording has them; an image-folder reader reads class folders only."""
     if part < 1:
         raise Http404("No such part.")
     first = (part - 1) * max_beats
@@ -498,5 +500,8 @@ def recording_class_zip(
                 png = io.BytesIO()
                 Image.fromarray(image).save(png, format="PNG")
                 archive.writestr(f"{folder}/{recording.name}_beat{index:06d}.png", png.getvalue())
+        if recording.summary.get("episodes") is not None:  # the rhythm events beside the beats
+            rows = episode_csv_rows(recording=recording)
+            archive.writestr("episodes.csv", "".join(csv_line(row) for row in rows))
     buffer.seek(0)
     return buffer, len(beats)

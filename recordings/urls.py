@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/beats/<int:index>.json", views.recording_beat_view, name="beat"),
     path("<int:pk>/beats/<int:index>.png", views.recording_beat_png_view, name="beat_png"),
     path("<int:pk>/beats.csv", views.recording_csv_view, name="csv"),
+    path("<int:pk>/episodes.csv", views.recording_episodes_csv_view, name="episodes_csv"),
     path("<int:pk>/images/<str:label>.zip", views.recording_zip_view, name="zip"),
     path("<int:pk>/templates/", views.recording_templates_view, name="templates"),
     path(

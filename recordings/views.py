@@ -26,6 +26,7 @@ from ecgsite.private_files import private_file_response, private_headers
 from ecgsite.ratelimit import rate_limited
 
 from . import (
+    episode_selectors,
     episode_services,
     review_action_selectors,
     review_selectors,
@@ -207,6 +208,22 @@ def recording_csv_view(request, pk: int):
         (selectors.csv_line(row) for row in rows), content_type="text/csv", headers=PRIVATE
     )
     response["Content-Disposition"] = f'attachment; filename="recording-{recording.pk}-beats.csv"'
+    return response
+
+
+@login_required
+@require_GET
+@rate_limited("export")
+def recording_episodes_csv_view(request, pk: int):
+    """The rhythm episodes as reviewed, rejected ones listed with their state."""
+    recording = _done(request, pk)
+    rows = list(episode_selectors.episode_csv_rows(recording=recording))  # 404 before streaming
+    response = HttpResponse(
+        "".join(selectors.csv_line(row) for row in rows), content_type="text/csv", headers=PRIVATE
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="recording-{recording.pk}-episodes.csv"'
+    )
     return response
 
 

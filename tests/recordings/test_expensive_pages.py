@@ -32,7 +32,8 @@ def _fresh_counts():
 def members(response) -> dict[str, bytes]:
     assert response.status_code == 200, response.content[:300]
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
-    return {name: archive.read(name) for name in archive.namelist()}
+    # Each part also holds episodes.csv, the rhythm events (issue 20): the images only here.
+    return {name: archive.read(name) for name in archive.namelist() if name.endswith(".png")}
 
 
 def test_a_large_class_is_downloaded_in_capped_parts(client, env, users, tmp_path):

@@ -175,7 +175,10 @@ def test_class_images_zip_in_pipeline_layout(client, env, users, tmp_path):
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
     assert response["Content-Disposition"].startswith("attachment;")
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
-    names = archive.namelist()
+    # The class folder of images, and the rhythm events beside it (issue 20).
+    assert "episodes.csv" in archive.namelist()
+    assert archive.read("episodes.csv").decode().startswith("kind,label,start_s,end_s,")
+    names = [n for n in archive.namelist() if n != "episodes.csv"]
     assert len(names) == expected
     assert all(n.startswith(f"{folder}/syn_beat") and n.endswith(".png") for n in names)
     image = Image.open(io.BytesIO(archive.read(names[0])))
