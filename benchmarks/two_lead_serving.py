@@ -304,7 +304,7 @@ def decide_fallback(scores: dict[str, Any]) -> dict[str, Any]:
             "margin": MARGIN, "chosen": chosen}  # fmt: skip
 
 
-def calibrate(data: dict[str, dict[str, np.ndarray]], path: str) -> dict[str, Any]:
+def calibrate(data: dict[str, dict[str, np.ndarray]], path: str, n_normal: int) -> dict[str, Any]:
     from ecg.models.calibration import ECE_BINS, apply_temperature, threshold_for_coverage
     from ecg.training.calibration_fit import (
         RULE_CHOICE,
@@ -330,7 +330,7 @@ def calibrate(data: dict[str, dict[str, np.ndarray]], path: str) -> dict[str, An
         "criterion": criterion_text(weighted_sources=True),
         "fitted_on": f"the app path (analyse) of MIT-BIH DS1 validation records 106, 124, 209, "
         f"223 ({len(mit['y'])} matched beats) and PTB-XL fold 9 ({len(ptb['y'])} beats, II + V1: "
-        "every LBBB / RBBB record without ectopy and 300 random normal ones)",
+        f"every LBBB / RBBB record without ectopy and {n_normal} random normal ones)",
         "rule": rule,
         "rule_choice": RULE_CHOICE,
         "held_out_ece": {k: round(v["mean_held_out_ece"], 5) for k, v in left_out.items()},
@@ -364,7 +364,7 @@ def validate(args: argparse.Namespace) -> None:
     decision = decide_fallback(scores)
     print(json.dumps({"scores": scores, "decision": decision}, indent=1), flush=True)
     chosen_path = "two_lead" if decision["chosen"].startswith("a") else "two_lead/fallback_b"
-    calibration = calibrate(data, chosen_path)
+    calibration = calibrate(data, chosen_path, args.fold9_normal)
     result = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     result.update(
         about=__doc__.split("\n\n")[1].strip(),
@@ -422,6 +422,8 @@ def lite(args: argparse.Namespace) -> None:
 
     path = MODELS / f"{NAME}.keras"
     info = lite_runtime.export_lite(path)
+    if not lite_runtime.lite_is_fresh(MODELS / f"{ONE_LEAD}.keras"):
+        lite_runtime.export_lite(MODELS / f"{ONE_LEAD}.keras")  # ``validate`` serves both
     keras_bundle = load_bundle(path)
     lite_bundle = lite_runtime.load_lite_bundle(path, num_threads=2)
     rec = mitdb_upload(args.mitdb, "209")
