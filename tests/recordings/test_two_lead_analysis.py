@@ -118,3 +118,40 @@ def test_the_page_says_both_leads_were_read_together():
         "lead V1 unreadable in 12 % of the recording (flat line): those beats were read on "
         "MLII alone"
     )
+
+
+@pytest.mark.django_db
+def test_the_page_api_and_pdf_name_both_leads_and_offer_no_heat_map(
+    client, env, users, tmp_path, django_capture_on_commit_callbacks, monkeypatch
+):
+    """``RECORDING_MODEL`` naming a two-lead model: the upload is read with both leads, the
+    page, API and PDF say so, and heat maps are declined with a reason (one lead's image)."""
+    from django.urls import reverse
+
+    from tests.recordings import test_web
+    from tests.recordings.test_episodes_web import pdf_text
+    from tests.recordings.test_web import done_recording
+
+    # the upload helpers run on_commit hooks as a real commit would (test_web's own fixture)
+    monkeypatch.setattr(test_web, "_capture", django_capture_on_commit_callbacks)
+
+    folder = tmp_path / "two-lead-model"
+    folder.mkdir()
+    build_tiny_bundle(folder, "aaa_one_lead", task="recording", with_rr=True)
+    build_tiny_bundle(folder, "two", task="recording", with_rr=True, channels=2,
+                      channel_leads=CHANNEL_LEADS, leads=["MLII", "II"])  # fmt: skip
+    env.MODELS_DIR = folder
+    env.RECORDING_MODEL = "two"  # opt-in: the other model comes first by name
+    recording, _, _ = done_recording(client, users, tmp_path)
+    assert recording.model_name == "two"
+    assert recording.summary["lead_fusion"]["rule"] == "two_lead"
+    html = " ".join(client.get(recording.get_absolute_url()).content.decode().split())
+    assert "classes read on lead MLII and lead V1 together (two-lead model)" in html
+    api = client.get(reverse("api:recording-detail", args=[recording.pk])).json()
+    assert api["summary"]["lead_fusion"]["second_lead"] == "V1"
+    _, text = pdf_text(client, recording)
+    assert "lead MLII and lead V1 together" in " ".join(text.split())
+    from reports.selectors import recording_heatmap_unavailable_reason
+
+    reason = recording_heatmap_unavailable_reason(recording=recording)
+    assert reason == "heat maps are not available for the two-lead model yet."
