@@ -4,6 +4,7 @@
     nice -n 10 python benchmarks/two_lead_serving.py ship              # models/recording_two_lead.*
     nice -n 10 python benchmarks/two_lead_serving.py validate [--fold9-normal 300]
     nice -n 10 python benchmarks/two_lead_serving.py lite              # LiteRT vs Keras
+    nice -n 10 python benchmarks/two_lead_serving.py report [--parts ds2 fold10]   # test sets
 
 ``ship`` averages the three seeds of ``benchmarks/two_lead_study.py`` (``build/two_lead/models``)
 into one Keras model (``architectures.build_ensemble``, as ``ptbxl_mixed_ship.py`` did for
@@ -14,6 +15,9 @@ into one Keras model (``architectures.build_ensemble``, as ``ptbxl_mixed_ship.py
 fallback's choice (rule below), and the bundle's calibration (temperature and "uncertain"
 threshold, ``ecg.training.calibration_fit`` as ``calibrate_models.py`` fits them) into the
 bundle's metadata. ``lite`` compares the LiteRT export with Keras on real validation inputs.
+``report`` runs the test sets through the same path, the wired bundle and the default fused
+path side by side: MIT-BIH DS2 (22 records) and PTB-XL fold 10 -- ONLY reported, after every
+choice above was made and committed; nothing is chosen on them.
 
 Validation data (the study's, never DS2 / PTB-XL fold 10 / LUDB): MIT-BIH DS1 validation records
 106, 124, 209, 223 (whole records, both leads, uploaded as the app receives them; beats matched
@@ -441,12 +445,119 @@ def lite(args: argparse.Namespace) -> None:
     print(json.dumps(out, indent=1), flush=True)
 
 
+def reported_figures(y: np.ndarray, probs: np.ndarray, groups: np.ndarray, classes) -> dict:
+    """``lead_fusion_study.beat_figures`` (intervals over ``groups``) plus AAMI VEB / SVEB over
+    the beats with a six-class label, as the study reports them."""
+    import lead_fusion_study as lfs
+
+    from ecg.training.metrics import SIX_TO_AAMI
+
+    out = lfs.beat_figures(y, probs, groups, list(classes))
+    aami = np.array([SIX_TO_AAMI[c] for c in classes])
+    truth, pred = aami[y], aami[probs.argmax(1)]
+    for code in ("VEB", "SVEB"):
+        tp = int(((truth == code) & (pred == code)).sum())
+        out[code] = {"Se": round(tp / max(1, int((truth == code).sum())), 4),
+                     "+P": round(tp / max(1, int((pred == code).sum())), 4),
+                     "support": int((truth == code).sum())}  # fmt: skip
+    return out
+
+
+def report_part(args: argparse.Namespace, part: str, two, mixed) -> dict[str, np.ndarray]:
+    """Per path ("two_lead", "fused"): probabilities, labels, records, patients, states."""
+    import lead_fusion_study as lfs
+
+    from ecg.classes import DS2_RECORDS
+    from ecg.dsp.detection import DetectionError
+    from ecg.io.ptbxl import conducted_beat_label
+    from ecg.recording_analysis import analyse
+
+    path = ROOT / "build" / "two_lead" / f"report_{part}.npz"
+    if path.is_file() and not args.fresh:
+        return dict(np.load(path, allow_pickle=False))
+    if part == "ds2":
+        jobs = [
+            (name, lambda n=name: mitdb_upload(args.mitdb, n), None, name) for name in DS2_RECORDS
+        ]
+    else:
+        rows = lfs.ptbxl_fold_records(args.ptbxl, 10, 100_000)
+        jobs = [(f"ptbxl{i}", lambda i=i: ptbxl_recording(args.ptbxl, int(i)),
+                 two.classes.index(conducted_beat_label(r["scp_codes"])), str(int(r["patient_id"])))
+                for i, r in rows.iterrows()]  # fmt: skip
+    parts: dict[str, list] = {}
+    started = time.perf_counter()
+    for number, (name, load, label, patient) in enumerate(jobs):
+        rec = load()
+        got = {}
+        try:
+            for tag, bundle in (("two_lead", two), ("fused", mixed)):
+                result = analyse(rec, bundle)
+                probs, states = result.beats.probabilities, result.states.astype(str)
+                if label is None:
+                    keep = result.reference_labels != ""
+                    y = np.array([two.classes.index(c) for c in result.reference_labels[keep]])
+                else:
+                    keep = np.ones(len(probs), bool)
+                    y = np.full(len(probs), label)
+                got[tag] = (probs[keep], y.astype(np.int64), states[keep])
+        except DetectionError:
+            continue  # the app reads no beat there
+        if label is not None and len(got["two_lead"][1]) < 3:
+            continue
+        for tag, (probs, y, states) in got.items():
+            for key, value in (("probs", probs), ("y", y), ("states", states),
+                               ("records", np.full(len(y), name)),
+                               ("patients", np.full(len(y), patient))):  # fmt: skip
+                parts.setdefault(f"{tag}|{key}", []).append(value)
+        if part == "ds2" or number % 100 == 0:
+            print(f"{part} {number + 1}/{len(jobs)} {name} "
+                  f"({time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
+    out = {k: np.concatenate(v) for k, v in parts.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **out)
+    return out
+
+
+def report(args: argparse.Namespace) -> None:
+    """The test sets, only reported (see the module docstring)."""
+    import lead_fusion_study as lfs
+
+    two, mixed, runtimes = serving_bundles()
+    result = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    section = result.setdefault("reported_only_test_sets", {})
+    for part in args.parts:
+        d = report_part(args, part, two, mixed)
+        figures = {"runtimes": runtimes}
+        for tag in ("two_lead", "fused"):
+            y, probs = d[f"{tag}|y"], d[f"{tag}|probs"]
+            groups = d[f"{tag}|records"] if part == "ds2" else d[f"{tag}|patients"]
+            f = reported_figures(y, probs, groups, two.classes)
+            states = d[f"{tag}|states"]
+            f["answered_share"] = round(float((states == "classified").mean()), 4)
+            if part == "fold10":
+                f["record_level"] = lfs.record_f1(
+                    {"records": d[f"{tag}|records"], "y": y, "patients": d[f"{tag}|patients"]},
+                    probs, list(two.classes),
+                )  # fmt: skip
+            figures[tag] = f
+        section[part] = figures
+        print(part, json.dumps({t: {"macro_f1": figures[t]["macro_f1"], "SVEB": figures[t]["SVEB"],
+                                    "VEB": figures[t]["VEB"]} for t in ("two_lead", "fused")}),
+              flush=True)  # fmt: skip
+    section["note"] = ("MIT-BIH DS2 and PTB-XL fold 10 through analyse (the screen on), the wired "
+                       "two-lead bundle and the default fused path; reported only, chosen on "
+                       "nothing")  # fmt: skip
+    RESULTS.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {RESULTS}", flush=True)
+
+
 def main() -> None:
     from ecg.io.ptbxl import default_ptbxl_dir
     from ecg.io.records import default_data_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["ship", "validate", "lite"])
+    parser.add_argument("what", choices=["ship", "validate", "lite", "report"])
+    parser.add_argument("--parts", nargs="+", default=["ds2", "fold10"])
     parser.add_argument("--mitdb", default=None, type=Path)
     parser.add_argument("--ptbxl", type=Path, default=None)
     parser.add_argument("--fold9-normal", type=int, default=300)
@@ -454,7 +565,7 @@ def main() -> None:
     args = parser.parse_args()
     args.mitdb = args.mitdb or default_data_dir() or Path("../shared/data/mitdb")
     args.ptbxl = args.ptbxl or default_ptbxl_dir() or Path("../shared/data/ptbxl")
-    {"ship": ship, "validate": validate, "lite": lite}[args.what](args)
+    {"ship": ship, "validate": validate, "lite": lite, "report": report}[args.what](args)
 
 
 if __name__ == "__main__":
