@@ -83,8 +83,8 @@ class RecordingSummarySerializer(serializers.Serializer):
     analysable_share = serializers.FloatField(required=False)
     lead_fusion = serializers.DictField(
         required=False,
-        help_text="With a second lead read too: rule (mean), second_lead (V1), screened_share (0-1)"
-        ", screened_beats, screened_reasons (where it failed its screen: read on one lead alone).",
+        help_text="With a second lead read too: rule (mean; two_lead), second_lead (V1), "
+        "screened_share, screened_beats, screened_reasons (where read on one lead alone).",
     )
     episodes = EpisodeSerializer(
         many=True,

@@ -55,6 +55,9 @@ def main() -> None:
     print(f"\nspeed on record {args.record}, {os.cpu_count()} CPUs visible:")
     for path in ModelRegistry(models).model_files():
         bundle = load_bundle(path)
+        if bundle.channels > 1:  # issue 17: its speed is timed by recording_benchmark.py
+            print(f"  {bundle.name}: two-channel model, see recording_benchmark.py --model")
+            continue
         s = measure_speed(bundle, record.signal, record.fs, record.ann_samples)
         target = (
             "meets" if s["batch_beats_per_s"] >= report.TARGETS["batch_beats_per_s"] else "BELOW"

@@ -3,6 +3,7 @@
     python benchmarks/recording_benchmark.py [--model models/NAME.keras] [--record 100]
                                              [--data-dir ../shared/data/mitdb] [--quick]
                                              [--long-hours 24] [--no-survey] [--threads 2]
+                                             [--speed-only --output OTHER.json]
 
 Part 1 -- one 30-minute two-lead MIT-BIH record end to end, as the web app runs it: parse the
 uploaded bytes (.hea + .dat + .atr), filter, detect, cut and draw the beat images, classify (batch
@@ -532,6 +533,12 @@ def main() -> int:
         help="time the 30-minute record only; keep the detector survey already in --output",
     )
     parser.add_argument(
+        "--speed-only",
+        action="store_true",
+        help="time the 30-minute record (and --long-hours) only; no detector survey in --output "
+        "(e.g. another model's timing in a file of its own)",
+    )
+    parser.add_argument(
         "--threads", type=int, default=2, help="LiteRT threads of the model (worker default 2)"
     )
     parser.add_argument("--worker-rss", help=argparse.SUPPRESS)  # see worker_process
@@ -599,7 +606,9 @@ def main() -> int:
     e2e["app_path"] = app
 
     out = Path(args.output)
-    if args.no_survey:
+    if args.speed_only:
+        survey = None
+    elif args.no_survey:
         previous = json.loads(out.read_text()) if out.is_file() else {}
         survey = previous.get("detector_survey")
         if survey is None:
@@ -613,28 +622,30 @@ def main() -> int:
             names = names[:5]
         print(f"\nDetector vs reference annotations, {len(names)} non-paced records (150 ms):")
         survey = detector_survey(bundle, data_dir, names)
-    print(
-        f"\nmean Se {survey['mean_sensitivity']:.2%}  mean +P "
-        f"{survey['mean_positive_predictivity']:.2%}  (gross {survey['gross_sensitivity']:.2%} /"
-        f" {survey['gross_positive_predictivity']:.2%}; primary lead only "
-        f"{survey['primary_lead_only_mean_sensitivity']:.2%} / "
-        f"{survey['primary_lead_only_mean_positive_predictivity']:.2%}); target >= 99.5 %"
-    )
-    print(
-        f"class agreement with the reference, mean over records: detected beats "
-        f"{survey['mean_accuracy_detected_path']:.2%}  vs  beats cut at annotated R peaks "
-        f"{survey['mean_accuracy_reference_path']:.2%}"
-    )
-    if "pooled_agreement" in survey:
-        print("pooled over records, per class: sensitivity / precision  detected | reference")
-        det = survey["pooled_agreement"]["detected"]["per_class"]
-        ref = survey["pooled_agreement"]["reference"]["per_class"]
-        for code in survey["classes"]:
-            d, r = det[code], ref[code]
-            print(
-                f"  {code:>2} ({d['reference']:>6} beats)  {d['sensitivity']} / "
-                f"{d['precision']}  |  {r['sensitivity']} / {r['precision']}"
-            )
+    if survey is not None:
+        print(
+            f"\nmean Se {survey['mean_sensitivity']:.2%}  mean +P "
+            f"{survey['mean_positive_predictivity']:.2%}  "
+            f"(gross {survey['gross_sensitivity']:.2%} /"
+            f" {survey['gross_positive_predictivity']:.2%}; primary lead only "
+            f"{survey['primary_lead_only_mean_sensitivity']:.2%} / "
+            f"{survey['primary_lead_only_mean_positive_predictivity']:.2%}); target >= 99.5 %"
+        )
+        print(
+            f"class agreement with the reference, mean over records: detected beats "
+            f"{survey['mean_accuracy_detected_path']:.2%}  vs  beats cut at annotated R peaks "
+            f"{survey['mean_accuracy_reference_path']:.2%}"
+        )
+        if "pooled_agreement" in survey:
+            print("pooled over records, per class: sensitivity / precision  detected | reference")
+            det = survey["pooled_agreement"]["detected"]["per_class"]
+            ref = survey["pooled_agreement"]["reference"]["per_class"]
+            for code in survey["classes"]:
+                d, r = det[code], ref[code]
+                print(
+                    f"  {code:>2} ({d['reference']:>6} beats)  {d['sensitivity']} / "
+                    f"{d['precision']}  |  {r['sensitivity']} / {r['precision']}"
+                )
     result = {
         "model": {"name": bundle.name, "version": bundle.version, "origin": origin},
         "machine": {

@@ -137,7 +137,9 @@ def train_seed(args: argparse.Namespace) -> None:
     record["beats"] = counts
     record["one_lead_share_ptbxl_train_records"] = ONE_LEAD_SHARE
     meta = metadata_for(Candidate(config, "recording", "recording"), record, table)
-    meta.update(channels=2, channel_leads=["MLII/II", "V1/V5 (else the primary again)"])
+    # channel_leads: per channel, the leads it was trained on (``bundle.check_channels``); the
+    # second channel holds the primary again where the second lead is missing.
+    meta.update(channels=2, channel_leads=[["MLII", "II"], ["V1", "V5"]])
     path = save_bundle(model, meta, OUT_DIR / "models" / f"{name}.keras")
     print(f"saved {path} after {time.perf_counter() - started:.0f} s; best validation "
           f"macro-F1 {record['best_validation_macro_f1']:.4f}", flush=True)  # fmt: skip

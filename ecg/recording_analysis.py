@@ -45,7 +45,8 @@ from ecg.features.lead_fusion import fuse_aligned, fusion_applies, fusion_settin
 from ecg.features.rhythm import summarise
 from ecg.features.sanity import InputWarning, recording_warnings
 from ecg.io.recording_io import ParsedRecording
-from ecg.models.bundle import ModelBundle, trained_leads
+from ecg.models.bundle import ModelBundle, channel_count, channel_leads, trained_leads
+from ecg.models.two_lead_inputs import two_lead_windows
 
 # One-hour pieces bound memory (a 24-hour recording has ~100,000 beat images). For a model with
 # RR input, "RR over the record's mean RR" is then taken over the hour around the beat, which is
@@ -186,9 +187,17 @@ def classify_at(
     *,
     readable: np.ndarray | None = None,
     progress: Progress | None = None,
+    second: np.ndarray | None = None,
+    use_second: np.ndarray | None = None,
 ) -> BeatResults:
-    """Classify the beats at ``peaks`` of a raw lead (mV) piece by piece; ``readable``: per peak."""
+    """Classify the beats at ``peaks`` of a raw lead (mV) piece by piece; ``readable``: per peak.
+
+    A two-channel bundle (issue 17) reads each beat once with ``signal`` and ``second`` (the
+    second lead, same samples) as its channels; ``use_second`` (per peak, None: all) marks the
+    beats whose second-lead window may be used, the others get ``signal`` in both channels, as
+    does every beat when ``second`` is None (``two_lead_windows``)."""
     peaks = np.asarray(peaks, dtype=np.int64)
+    two_lead = channel_count(bundle.metadata) == 2
     piece = int(CLASSIFY_CHUNK_S * fs)
     context = int(CONTEXT_S * fs)
     kept_samples: list[np.ndarray] = []
@@ -203,7 +212,14 @@ def classify_at(
             # The piece's windows and "rr" input first (its median beat and RR need them all),
             # then its images batch by batch: same probabilities as ``classify_beats``.
             flags = None if readable is None else np.asarray(readable, bool)[in_span]
-            kept, windows, rr = bundle.beat_windows(signal[lo:hi], fs, local, readable=flags)
+            if two_lead:
+                kept, windows, rr = two_lead_windows(
+                    bundle, signal[lo:hi], None if second is None else second[lo:hi], fs, local,
+                    readable=flags,
+                    use_second=None if use_second is None else np.asarray(use_second)[in_span],
+                )  # fmt: skip
+            else:
+                kept, windows, rr = bundle.beat_windows(signal[lo:hi], fs, local, readable=flags)
             probs = bundle.classify_windows(windows, rr, batch=CLASSIFY_BATCH)
             samples = local[kept] + lo
             own = (samples >= start) & (samples < start + piece)
@@ -224,10 +240,14 @@ def classify_at(
 def second_lead_index(bundle: ModelBundle, recording: ParsedRecording) -> int | None:
     """The lead ``fuse_second_lead`` reads each beat on too: another lead of the recording the
     model was trained on (V1 first: bundle-branch blocks are read on V1), when the model's
-    metadata asks for lead fusion; None otherwise."""
-    if fusion_setting(bundle.metadata) is None:
+    metadata asks for lead fusion; for a two-channel model, another lead its second channel
+    was trained on (``channel_leads``; V1 first too); None otherwise."""
+    if channel_count(bundle.metadata) == 2:
+        trained = channel_leads(bundle.metadata)[1]
+    elif fusion_setting(bundle.metadata) is None:
         return None
-    trained = trained_leads(bundle.metadata)
+    else:
+        trained = trained_leads(bundle.metadata)
     others = [i for i in range(len(recording.lead_names)) if i != recording.lead_index]
     usable = [i for i in others if fusion_applies(recording.lead_names[i], trained)]
     usable.sort(key=lambda i: recording.lead_names[i].strip().upper() != "V1")
@@ -248,8 +268,8 @@ def start_second_lead(
     its first batch of images) then fill the other's idle moments on two cores, instead of
     leaving one core idle twice. Same probabilities: every call is the one-lead code."""
     index = second_lead_index(bundle, recording)
-    if index is None or not np.asarray(peaks).size:
-        return None
+    if index is None or not np.asarray(peaks).size or channel_count(bundle.metadata) > 1:
+        return None  # (a two-channel model reads the second lead in ``classify_two_lead``)
     return helper.submit(classify_at, bundle, recording.signals[index], recording.fs, peaks,
                          readable=readable)  # fmt: skip
 
@@ -304,6 +324,42 @@ def fuse_second_lead(
         # (a model without a calibrated threshold: the fusion's stands in for every beat)
         per_beat = np.where(fused, fused_threshold, threshold)
     return replace(beats, probabilities=probs), per_beat, entry
+
+
+def classify_two_lead(
+    bundle: ModelBundle,
+    recording: ParsedRecording,
+    peaks: np.ndarray,
+    *,
+    readable: np.ndarray | None = None,
+    progress: Progress | None = None,
+) -> tuple[BeatResults, dict[str, Any] | None]:
+    """(beats, summary entry or None) of a two-channel model (issue 17): each beat read once
+    with the primary lead and the second lead (``second_lead_index``) as its channels.
+
+    Fallback, chosen on validation data (``benchmarks/two_lead_serving.py``): a beat without a
+    usable second lead -- none in the recording, or its segment failed the second lead's screen
+    (``screen_second_lead``, issue 18) -- gets the primary in both channels. The entry has the
+    fields of lead fusion's (``rule`` "two_lead", ``second_lead``, the screened share, beats and
+    reasons), so the page, the PDF and the API say which leads were read; None without one."""
+    index = second_lead_index(bundle, recording)
+    second, use_second, screen = None, None, None
+    if index is not None and np.asarray(peaks).size:
+        second = recording.signals[index]
+        screen = screen_second_lead(second, recording.fs, peaks)
+        if screen is not None:
+            use_second = beats_pass(screen[0], screen[1], np.asarray(peaks, dtype=np.int64))
+    beats = classify_at(bundle, recording.signal, recording.fs, peaks, readable=readable,
+                        progress=progress, second=second, use_second=use_second)  # fmt: skip
+    if second is None:
+        return beats, None
+    entry: dict[str, Any] = {"rule": "two_lead", "second_lead": recording.lead_names[index]}
+    if screen is not None:
+        passed, quality, reasons = screen
+        entry["screened_share"] = round(screened_share(passed, quality), 4)
+        entry["screened_beats"] = int((~beats_pass(passed, quality, beats.samples)).sum())
+        entry["screened_reasons"] = sorted({r for r in reasons if r})
+    return beats, entry
 
 
 def screen_second_lead(
@@ -470,6 +526,39 @@ def _thread_pools() -> Any:
     return ThreadpoolController()
 
 
+def _classify_fused(
+    bundle: ModelBundle,
+    recording: ParsedRecording,
+    peaks: np.ndarray,
+    readable: np.ndarray,
+    report: Callable[[float, str], None],
+    timings: dict[str, float],
+    started: float,
+) -> tuple[BeatResults, float | np.ndarray | None, dict[str, Any] | None]:
+    """A one-channel model's classification: the primary lead, and the second lead alongside
+    when the model fuses one (``start_second_lead``, ``fuse_second_lead``)."""
+    import time
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="second-lead") as helper:
+        second = start_second_lead(helper, bundle, recording, peaks, readable=readable)
+        beats = classify_at(
+            bundle,
+            recording.signal,
+            recording.fs,
+            peaks,
+            readable=readable,
+            progress=lambda f, m: report(0.4 + 0.5 * f, m),
+        )
+        timings["classify_s"] = time.perf_counter() - started  # the second lead alongside
+        started = time.perf_counter()
+        beats, uncertain_below, fusion = fuse_second_lead(
+            bundle, recording, peaks, beats, readable=readable, second=second
+        )  # issue 17: read the beat on a trained second lead too (a metadata flag)
+    if fusion is not None:
+        timings["second_lead_s"] = time.perf_counter() - started  # its wait after the first
+    return beats, uncertain_below, fusion
+
+
 def analyse(
     recording: ParsedRecording, bundle: ModelBundle, *, progress: Progress | None = None
 ) -> Analysis:
@@ -511,23 +600,17 @@ def _analyse(
         raise NoReadableSignal(no_readable_message(quality))
     started = time.perf_counter()
     readable = beats_readable(quality, peaks)  # the record context from readable beats
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="second-lead") as helper:
-        second = start_second_lead(helper, bundle, recording, peaks, readable=readable)
-        beats = classify_at(
-            bundle,
-            recording.signal,
-            recording.fs,
-            peaks,
-            readable=readable,
+    if channel_count(bundle.metadata) == 2:
+        # Issue 17: one network call per beat reads both leads (no fusion afterwards).
+        beats, fusion = classify_two_lead(
+            bundle, recording, peaks, readable=readable,
             progress=lambda f, m: report(0.4 + 0.5 * f, m),
-        )
-        timings["classify_s"] = time.perf_counter() - started  # the second lead alongside
-        started = time.perf_counter()
-        beats, uncertain_below, fusion = fuse_second_lead(
-            bundle, recording, peaks, beats, readable=readable, second=second
-        )  # issue 17: read the beat on a trained second lead too (a metadata flag)
-    if fusion is not None:
-        timings["second_lead_s"] = time.perf_counter() - started  # its wait after the first
+        )  # fmt: skip
+        uncertain_below = uncertain_threshold(bundle.metadata)
+        timings["classify_s"] = time.perf_counter() - started  # the second lead included
+    else:
+        beats, uncertain_below, fusion = _classify_fused(bundle, recording, peaks, readable,
+                                                         report, timings, started)  # fmt: skip
     report(0.9, "summarising")
     states, reasons, checks = recording_states(
         recording.signal, recording.fs, quality, samples=beats.samples, labels=beats.labels,

@@ -299,9 +299,10 @@ IMAGE_MODELS = env.dict("IMAGE_MODELS", default={})
 # auto: LiteRT when `manage.py export_lite_models` converted the model (far less memory), else
 # Keras; lite: LiteRT only; keras: always TensorFlow/Keras. See ecg/models/lite_runtime.py.
 MODEL_RUNTIME = env("MODEL_RUNTIME", default="auto")
-RECORDING_MODEL = env(
-    "RECORDING_MODEL", default="recording_mixed"
-)  # name or file stem; "" = first found
+# Name or file stem; "" = first found. "recording_two_lead" serves the two-lead model (issue 17:
+# both leads in one network call per beat), opt-in until its published figures are rerun
+# (docs/mixed-training.md).
+RECORDING_MODEL = env("RECORDING_MODEL", default="recording_mixed")
 # One-thread LiteRT interpreters of the recording model side by side in a worker process (its
 # 32-image chunks spread over them): one analysis at a time, so 2 uses both cores of a 2-core
 # machine (same probabilities; set 1 with Q_WORKERS > 1 on such a machine).

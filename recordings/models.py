@@ -147,11 +147,14 @@ class Recording(models.Model):
     @property
     def leads_read_text(self) -> str:
         """Which leads the classes were read on: the analysed lead, and the second lead when
-        the model fused its probabilities (``summary["lead_fusion"]``, issue 17)."""
+        the model fused its probabilities or read it as its second channel
+        (``summary["lead_fusion"]``, rule "two_lead"; issue 17)."""
         fusion = (self.summary or {}).get("lead_fusion") or {}
         second = fusion.get("second_lead")
         if not second:
             return f"classes read on {self.lead_label}"
+        if fusion.get("rule") == "two_lead":  # issue 17: one two-channel network call per beat
+            return f"classes read on {self.lead_label} and lead {second} together (two-lead model)"
         rule = "averaged" if fusion.get("rule") == "mean" else f"combined ({fusion.get('rule')})"
         return f"classes read on {self.lead_label} and lead {second} (their probabilities {rule})"
 

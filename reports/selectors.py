@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecg.models.bundle import BundleError, read_metadata
+from ecg.models.bundle import BundleError, channel_count, read_metadata
 from ecgsite.model_registry import get_model_registry
 
 
@@ -59,4 +59,8 @@ def recording_heatmap_unavailable_reason(*, recording) -> str | None:
             f"the model that analysed this recording ({recording.model_name} "
             f"v{recording.model_version}) is no longer installed."
         )
+    if channel_count(metadata) > 1:
+        # Issue 17: its beat image has a second lead's channel, which the heat-map path (one
+        # lead's image and overlay) does not draw yet.
+        return "heat maps are not available for the two-lead model yet."
     return None

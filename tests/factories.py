@@ -46,17 +46,24 @@ def tiny_metadata(
 
 
 def build_tiny_model(
-    *, n_classes: int = 6, with_rr: bool = False, seed: int = 0, favour: int | None = None
+    *,
+    n_classes: int = 6,
+    with_rr: bool = False,
+    seed: int = 0,
+    favour: int | None = None,
+    channels: int = 1,
 ):
     """A few-hundred-parameter CNN with the pipeline's input names ("image", optional "rr").
 
     ``favour`` (a class index) gets a large output bias, so tests know which class wins while
-    the probabilities still come from running the network on the image.
+    the probabilities still come from running the network on the image. ``channels``: 2 for a
+    two-lead model (issue 17; its metadata needs ``channels`` and ``channel_leads`` too).
     """
     import keras
 
     keras.utils.set_random_seed(seed)
-    image = keras.Input((TINY_IMAGE_SIZE, TINY_IMAGE_SIZE, 1), name="image", dtype="uint8")
+    shape = (TINY_IMAGE_SIZE, TINY_IMAGE_SIZE, channels)
+    image = keras.Input(shape, name="image", dtype="uint8")
     x = keras.layers.Rescaling(1 / 255.0)(image)
     x = keras.layers.Conv2D(4, 5, strides=4, activation="relu")(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
@@ -84,6 +91,7 @@ def build_tiny_bundle(
     with_rr: bool = False,
     seed: int = 0,
     favour: str | None = None,
+    channels: int = 1,
     **metadata_extra,
 ) -> Path:
     """Save ``<directory>/<name>.keras`` + ``.json``; returns the .keras path.
@@ -91,7 +99,9 @@ def build_tiny_bundle(
     ``favour`` is a class code (e.g. "V") the model will predict for almost any image.
     """
     index = class_codes("six").index(favour) if favour else None
-    model = build_tiny_model(with_rr=with_rr, seed=seed, favour=index)
+    model = build_tiny_model(with_rr=with_rr, seed=seed, favour=index, channels=channels)
+    if channels != 1:
+        metadata_extra = {"channels": channels, **metadata_extra}
     metadata = tiny_metadata(name, kind=kind, task=task, with_rr=with_rr, **metadata_extra)
     return save_bundle(model, metadata, Path(directory) / name)
 

@@ -7,7 +7,9 @@ beat window, how it was trained and how it scored -- so the app never hard-codes
 Metadata keys (required): ``name``, ``version``, ``classes`` (codes, in output order),
 ``label_set``, ``representation`` ({"kind", "params"}), ``inputs`` (["image"] or ["image", "rr"]),
 ``image_size``, ``sampling_rate``, ``window`` ({"pre_s", "post_s"}), ``task`` ("image" or
-"recording"). Optional: ``training``, ``metrics_summary``, ``created_at``, ``code_version``.
+"recording"). Optional: ``training``, ``metrics_summary``, ``created_at``, ``code_version``,
+``channels`` (1 by default; 2: each beat image holds the primary lead and a second lead as two
+channels, issue 17) with ``channel_leads`` (the leads each channel was trained on).
 TensorFlow is imported lazily so importing this module stays cheap.
 """
 
@@ -96,6 +98,10 @@ class ModelBundle:
         return rhythm_feature_set(self.metadata)
 
     @property
+    def channels(self) -> int:
+        return channel_count(self.metadata)
+
+    @property
     def rr_width(self) -> int:
         return rr_input_width(self.metadata)
 
@@ -115,14 +121,35 @@ class ModelBundle:
             rep["kind"], windows, float(self.metadata["sampling_rate"]), rep.get("params")
         )
 
-    def predict_proba(self, images: np.ndarray, rr: np.ndarray | None = None) -> np.ndarray:
-        """Class probabilities (n, n_classes) for uint8 images (n, H, W) and RR features."""
+    def render_channels(self, windows: np.ndarray) -> np.ndarray:
+        """``render`` of (n, samples) windows, or of (n, channels, samples) ones: uint8 images
+        (n, H, W) or (n, H, W, channels), each channel drawn from its own lead's window."""
+        if windows.ndim == 2:
+            return self.render(windows)
+        return np.stack([self.render(windows[:, c]) for c in range(windows.shape[1])], axis=-1)
+
+    def model_images(self, images: np.ndarray) -> np.ndarray:
+        """uint8 images as the network takes them, (n, H, W, channels): (n, H, W) or one
+        (H, W) image for a one-channel model, (n, H, W, C) or one (H, W, C) for a C-channel one."""
         images = np.asarray(images, dtype=np.uint8)
-        if images.ndim == 2:
+        single = 2 if self.channels == 1 else 3
+        if images.ndim == single:
             images = images[None]
+        if self.channels == 1:
+            images = images[..., None]
+        if images.ndim != 4 or images.shape[-1] != self.channels:
+            raise BundleError(
+                f"model {self.name} takes {self.channels}-channel images, not {images.shape}"
+            )
+        return images
+
+    def predict_proba(self, images: np.ndarray, rr: np.ndarray | None = None) -> np.ndarray:
+        """Class probabilities (n, n_classes) for uint8 images (n, H, W) -- (n, H, W, C) for a
+        model with C channels -- and RR features."""
+        images = self.model_images(images)
         if len(images) == 0:  # a nested (ensemble) model fails on an empty batch
             return np.zeros((0, len(self.classes)), dtype=np.float64)
-        inputs: Any = {"image": images[..., None]}
+        inputs: Any = {"image": images}
         if "rr" in self.metadata["inputs"]:
             if rr is None:
                 raise BundleError(f"model {self.name} needs RR-interval features")
@@ -234,13 +261,14 @@ class ModelBundle:
         if not bounds:
             return np.empty((0, len(self.classes)), dtype=np.float64)
         parts = []
+        draw = self.render_channels  # (n, channels, samples) windows: one image channel each
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="draw-beats") as drawer:
-            drawing = drawer.submit(self.render, windows[bounds[0][0] : bounds[0][1]])
+            drawing = drawer.submit(draw, windows[bounds[0][0] : bounds[0][1]])
             for number, (lo, hi) in enumerate(bounds):
                 images = drawing.result()
                 if number + 1 < len(bounds):
                     next_lo, next_hi = bounds[number + 1]
-                    drawing = drawer.submit(self.render, windows[next_lo:next_hi])
+                    drawing = drawer.submit(draw, windows[next_lo:next_hi])
                 parts.append(self.predict_proba(images, None if rr is None else rr[lo:hi]))
         return np.concatenate(parts)
 
@@ -267,6 +295,37 @@ def trained_leads(metadata: dict[str, Any]) -> list[str]:
     else its one ``lead``; empty when the metadata says neither."""
     leads = metadata.get("leads") or ([metadata["lead"]] if metadata.get("lead") else [])
     return list(dict.fromkeys(str(lead) for lead in leads))  # each once, in the metadata's order
+
+
+def channel_count(metadata: dict[str, Any]) -> int:
+    """Image channels a model reads (``channels``; 1 for every bundle before issue 17's)."""
+    return int(metadata.get("channels") or 1)
+
+
+def channel_leads(metadata: dict[str, Any]) -> list[list[str]]:
+    """Per image channel, the leads it was trained on (``channel_leads``); one channel: the
+    model's ``trained_leads``."""
+    if channel_count(metadata) == 1:
+        return [trained_leads(metadata)]
+    return [[str(lead) for lead in leads] for leads in metadata["channel_leads"]]
+
+
+def check_channels(metadata: dict[str, Any], where: str) -> None:
+    """BundleError unless the metadata's channels are 1, or 2 with ``channel_leads`` naming
+    each channel's leads and no ``lead_fusion`` (a two-lead model reads both leads at once)."""
+    channels = metadata.get("channels", 1)
+    if channels not in (1, 2):
+        raise BundleError(f"{where}: channels must be 1 or 2, not {channels!r}")
+    if channels == 2:
+        leads = metadata.get("channel_leads")
+        if not (
+            isinstance(leads, list)
+            and len(leads) == 2
+            and all(isinstance(c, list) and c and all(isinstance(x, str) for x in c) for c in leads)
+        ):
+            raise BundleError(f"{where}: a two-channel model needs channel_leads (2 lists)")
+        if (metadata.get("lead_fusion") or {}).get("rule") not in (None, "primary"):
+            raise BundleError(f"{where}: a two-channel model takes no lead_fusion rule")
 
 
 def rhythm_feature_set(metadata: dict[str, Any]) -> str:
@@ -302,6 +361,7 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     missing = [k for k in REQUIRED_KEYS if k not in metadata]
     if missing:
         raise BundleError(f"{meta_path}: metadata lacks {', '.join(missing)}")
+    check_channels(metadata, str(meta_path))
     return metadata
 
 
@@ -325,6 +385,7 @@ def save_bundle(model: Any, metadata: dict[str, Any], path: str | Path) -> Path:
     missing = [k for k in REQUIRED_KEYS if k not in metadata]
     if missing:
         raise BundleError(f"metadata lacks {', '.join(missing)}")
+    check_channels(metadata, str(path))
     model_path = Path(path).with_suffix(".keras")
     model_path.parent.mkdir(parents=True, exist_ok=True)
     model.save(model_path)

@@ -36,6 +36,7 @@ import numpy as np
 from ecg.models.bundle import (
     BundleError,
     ModelBundle,
+    channel_count,
     file_sha256,
     load_bundle,
     read_metadata,
@@ -235,12 +236,10 @@ class LiteBundle(ModelBundle):
     runtime = "litert"
 
     def predict_proba(self, images: np.ndarray, rr: np.ndarray | None = None) -> np.ndarray:
-        images = np.asarray(images, dtype=np.uint8)
-        if images.ndim == 2:
-            images = images[None]
+        images = self.model_images(images)  # (n, H, W, channels), as ``ModelBundle`` checks
         if len(images) == 0:
             return np.zeros((0, len(self.classes)), dtype=np.float64)
-        inputs = {"image": images[..., None]}
+        inputs = {"image": images}
         if "rr" in self.metadata["inputs"]:
             if rr is None:
                 raise BundleError(f"model {self.name} needs RR-interval features")
@@ -323,7 +322,8 @@ def _load_for_runtime(
 def _random_inputs(metadata: dict[str, Any], n: int, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     size = int(metadata["image_size"])
-    inputs = {"image": rng.integers(0, 256, (n, size, size, 1), dtype=np.uint8)}
+    shape = (n, size, size, channel_count(metadata))
+    inputs = {"image": rng.integers(0, 256, shape, dtype=np.uint8)}
     if "rr" in metadata["inputs"]:
         inputs["rr"] = rng.uniform(0.2, 2.0, (n, rr_input_width(metadata))).astype(np.float32)
     return inputs
@@ -380,10 +380,14 @@ def export_gradcam(keras_path: Path, *, n_check: int = 16) -> dict[str, Any]:
     class and for another one. ``HeadError`` for a model with a layer the head does not know,
     ``LiteExportError`` for a mismatch; either way no export is left behind.
     """
-    from ecg.models.gradcam_head import describe
+    from ecg.models.gradcam_head import HeadError, describe
 
     keras_path = Path(keras_path)
     view_path, head_path, sidecar = gradcam_paths(keras_path)
+    if channel_count(read_metadata(keras_path)) > 1:
+        # Issue 17: heat maps draw one lead's image; a two-lead model's are not offered yet
+        # (``reports.selectors.recording_heatmap_unavailable_reason``).
+        raise HeadError("a two-channel model: heat maps are not drawn for two leads yet")
     bundle = load_bundle(keras_path)
     view, head = describe(bundle.model)
     tmp_view = view_path.with_name(f".{view_path.stem}.tmp.tflite")

@@ -377,7 +377,8 @@ def check_outputs(
     size = bundle.image_size
     rr = np.ones((1, bundle.rr_width), np.float32) if bundle.rr_width else None
     try:
-        probs = bundle.predict_proba(np.zeros((1, size, size), np.uint8), rr)
+        blank = np.zeros((1, size, size, bundle.channels), np.uint8)
+        probs = bundle.predict_proba(blank if bundle.channels > 1 else blank[..., 0], rr)
     except Exception as exc:
         raise error(f"The model {bundle.path.name} cannot run.") from exc
     if probs.shape != (1, len(bundle.classes)):

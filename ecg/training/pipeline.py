@@ -27,7 +27,7 @@ from ecg.classes import class_codes
 from ecg.dsp.signal import MODEL_FS
 from ecg.features.context import feature_names
 from ecg.imaging.representations import NORMALISED_PTP_MV
-from ecg.models.bundle import file_sha256, load_bundle, save_bundle
+from ecg.models.bundle import channel_count, file_sha256, load_bundle, read_metadata, save_bundle
 from ecg.models.registry import ModelRegistry
 from ecg.training.dataset import (
     BeatTable,
@@ -470,7 +470,12 @@ def evaluate_models(
     names = ModelRegistry(models_dir).names()
     if not names:
         raise FileNotFoundError(f"no models (*.keras) in {models_dir}")
-    sources = {name: (models_dir, True) for name in names}
+    # A two-channel model (issue 17) needs both leads of a beat, which these one-lead beat
+    # tables do not hold: its test-set figures come from benchmarks/two_lead_serving.py report.
+    two_lead = [n for n in names if channel_count(read_metadata(models_dir / f"{n}.keras")) > 1]
+    for name in two_lead:
+        progress(f"skipping {name}: a two-channel model (benchmarks/two_lead_serving.py report)")
+    sources = {name: (models_dir, True) for name in names if name not in two_lead}
     if runs_dir and (Path(runs_dir) / "inter" / f"{BASELINE}.keras").is_file():
         sources[BASELINE] = (Path(runs_dir), False)
     speed_rec = load_record(data_dir, speed_record)

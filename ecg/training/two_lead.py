@@ -323,20 +323,13 @@ def two_lead_inputs(
     readable: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Serving side: (kept peak indices, uint8 images (n, H, W, 2), "rr" input) of a recording
-    at the app's ``peaks``, each lead through ``bundle.beat_windows`` (the one-lead model's
-    preparation; "rr" from the primary). ``second`` None (a one-lead upload, or a second lead
-    the model was not trained on): the primary in both channels. A beat whose window exists on
-    the primary only (a peak re-centred past an end below the model rate) gets the primary in
-    both channels too."""
-    kept, w1, rr = bundle.beat_windows(primary, fs, peaks, readable=readable)
-    w2 = w1
-    if second is not None:
-        kept2, w_other, _ = bundle.beat_windows(second, fs, peaks, readable=readable)
-        where = {int(k): i for i, k in enumerate(kept2)}
-        rows = np.array([where.get(int(k), -1) for k in kept], dtype=np.int64)
-        w2 = w1.copy()
-        w2[rows >= 0] = w_other[rows[rows >= 0]]
-    images = np.stack([bundle.render(w1), bundle.render(w2)], axis=-1)
+    at the app's ``peaks``: ``ecg.models.two_lead_inputs.two_lead_windows`` (the app's own
+    inputs), drawn. ``second`` None (a one-lead upload, or a second lead the model was not
+    trained on): the primary in both channels."""
+    from ecg.models.two_lead_inputs import two_lead_windows
+
+    kept, windows, rr = two_lead_windows(bundle, primary, second, fs, peaks, readable=readable)
+    images = np.stack([bundle.render(windows[:, c]) for c in (0, 1)], axis=-1)
     return kept, images, rr
 
 

@@ -121,18 +121,27 @@ def test_shipped_models_are_small_complete_and_load():
         bundle = load_bundle(path)
         assert bundle.model.count_params() < 1_000_000, path
         assert all(k in bundle.metadata for k in REQUIRED_KEYS)
-        metrics = json.loads(path.with_name(f"{path.stem}.metrics.json").read_text())
-        # a model trained on mixed data (MIT-BIH + PTB-XL) has no random-beat twin
-        mixed = "validation_set" in bundle.metadata.get("training", {})
-        assert set(metrics["splits"]) == ({"inter"} if mixed else {"intra", "inter"})
-        images = np.zeros((2, bundle.image_size, bundle.image_size), dtype=np.uint8)
+        size = bundle.image_size
+        if bundle.channels == 2:
+            # issue 17's two-lead model (opt-in): ``evaluate_model`` reads one-lead beat tables,
+            # so its test-set figures are those of ``two_lead_serving.py report`` for now
+            results = MODELS.parent / "benchmarks" / "results" / "two_lead_serving.json"
+            assert set(json.loads(results.read_text())["reported_only_test_sets"]) >= {"ds2"}
+            images = np.zeros((2, size, size, 2), dtype=np.uint8)
+        else:
+            metrics = json.loads(path.with_name(f"{path.stem}.metrics.json").read_text())
+            # a model trained on mixed data (MIT-BIH + PTB-XL) has no random-beat twin
+            mixed = "validation_set" in bundle.metadata.get("training", {})
+            assert set(metrics["splits"]) == ({"inter"} if mixed else {"intra", "inter"})
+            images = np.zeros((2, size, size), dtype=np.uint8)
         rr = np.ones((2, bundle.rr_width), dtype=np.float32) if bundle.rr_width else None
         probs = bundle.predict_proba(images, rr)
         np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
         tasks.setdefault(bundle.metadata["task"], []).append(bundle.kind)
     assert sorted(tasks["image"]) == ["beat_image", "spectrogram"]
-    # the shipped mixed-data model and the MIT-BIH-only one it replaced (kept for the report)
-    assert len(tasks["recording"]) == 2
+    # the shipped mixed-data model, the MIT-BIH-only one it replaced (kept for the report) and
+    # the two-lead model served on request (issue 17)
+    assert len(tasks["recording"]) == 3
 
 
 def test_the_settings_name_a_shipped_recording_model():

@@ -127,3 +127,18 @@ def edf_bytes(signals: np.ndarray, fs: int, leads: list[str], *, units: str = "m
         header += b"".join(field(value, width) for value in values)
     records = digital.reshape(n, n_records, per_record).transpose(1, 0, 2)
     return header + records.tobytes()
+
+
+def lead_pair_recording(leads: list[str], fs: float = 360.0, duration_s: float = 40.0):
+    """A ParsedRecording with ``leads`` (one or more): every 5th beat premature, the second lead
+    inverted (a V1-like lead: mostly negative QRS, other beat images), the others scaled down."""
+    from ecg.io.recording_base import ParsedRecording
+
+    times = beat_times(duration_s, premature_every=5)
+    signals = np.stack([ecg(fs, duration_s, times, seed=i) * (1.0 - 0.3 * i)
+                        for i in range(len(leads))])  # fmt: skip
+    if len(leads) > 1:
+        signals[1] = -signals[1]
+    return ParsedRecording(name="syn", format="wfdb", fs=fs, lead_names=leads,
+                           signals=signals.astype(np.float32), lead_index=0,
+                           source_files=["syn.dat"])  # fmt: skip

@@ -12,7 +12,7 @@ from ecg.io.recording_base import ParsedRecording
 from ecg.models.bundle import ModelBundle
 from ecg.recording_analysis import analyse, classify_at
 
-from .synth import beat_times, ecg
+from .synth import lead_pair_recording
 
 FS = 360.0
 DURATION = 40.0
@@ -21,17 +21,6 @@ DURATION = 40.0
 def with_metadata(bundle: ModelBundle, **changes) -> ModelBundle:
     """The same network with changed metadata (the session fixture is left as it is)."""
     return ModelBundle(bundle.model, {**bundle.metadata, **changes}, bundle.path)
-
-
-def recording(leads: list[str]) -> ParsedRecording:
-    times = beat_times(DURATION, premature_every=5)
-    signals = np.stack([ecg(FS, DURATION, times, seed=i) * (1.0 - 0.3 * i)
-                        for i in range(len(leads))])  # fmt: skip
-    if len(leads) > 1:
-        signals[1] = -signals[1]  # a V1-like lead: mostly negative QRS, other beat images
-    return ParsedRecording(name="syn", format="wfdb", fs=FS, lead_names=leads,
-                           signals=signals.astype(np.float32), lead_index=0,
-                           source_files=["syn.dat"])  # fmt: skip
 
 
 @pytest.fixture
@@ -49,7 +38,7 @@ def lead_probabilities(bundle, rec, lead_index, samples):
 
 
 def test_a_trained_second_lead_is_fused_and_named_in_the_summary(fusing):
-    rec = recording(["MLII", "V1"])
+    rec = lead_pair_recording(["MLII", "V1"])
     result = analyse(rec, fusing)
     assert result.summary["lead_fusion"] == {"rule": "mean", "second_lead": "V1",
                                              "screened_share": 0.0, "screened_beats": 0,
@@ -69,7 +58,7 @@ def test_a_trained_second_lead_is_fused_and_named_in_the_summary(fusing):
 def test_the_refitted_threshold_of_the_fusion_decides_uncertain_beats(fusing):
     from ecg.features.beat_states import REASON_LOW_CONFIDENCE
 
-    rec = recording(["MLII", "V1"])
+    rec = lead_pair_recording(["MLII", "V1"])
     # The tiny model's calibrated threshold is not used: the fusion's own one is.
     everything = with_metadata(fusing, lead_fusion={"rule": "mean", "uncertain_below": 1.01})
     reasons = analyse(rec, everything).state_reasons.tolist()
@@ -89,7 +78,7 @@ def test_the_refitted_threshold_of_the_fusion_decides_uncertain_beats(fusing):
 )
 def test_primary_lead_only_without_a_usable_second_lead_or_flag(tiny_rr_bundle, leads, flag):
     bundle = with_metadata(tiny_rr_bundle, leads=["MLII", "V1"], lead_fusion=flag)
-    rec = recording(leads)
+    rec = lead_pair_recording(leads)
     result = analyse(rec, bundle)
     assert "lead_fusion" not in result.summary
     first = lead_probabilities(bundle, rec, 0, result.beats.samples)
@@ -102,7 +91,7 @@ def test_primary_lead_only_without_a_usable_second_lead_or_flag(tiny_rr_bundle, 
 )
 def test_v1_is_preferred_and_an_untrained_lead_is_passed_over(fusing, leads, fused_with):
     bundle = with_metadata(fusing, leads=["MLII", "II", "V1", "V5"])
-    result = analyse(recording(leads), bundle)
+    result = analyse(lead_pair_recording(leads), bundle)
     assert result.summary["lead_fusion"]["second_lead"] == fused_with
 
 
@@ -113,7 +102,7 @@ def test_the_second_lead_classified_alongside_gives_the_sequential_answer(fusing
     from ecg.dsp.detection import detect_beats
     from ecg.dsp.quality import beats_readable
 
-    rec = recording(["MLII", "V1"])
+    rec = lead_pair_recording(["MLII", "V1"])
     result = analyse(rec, fusing)
     peaks = detect_beats(rec.signal, rec.fs, second_lead=rec.second_lead)
     readable = beats_readable(ra.recording_quality(rec.signal, rec.fs, peaks), peaks)
@@ -128,7 +117,7 @@ def test_the_second_lead_classified_alongside_gives_the_sequential_answer(fusing
 def test_no_second_lead_is_started_without_fusion(tiny_rr_bundle):
     from concurrent.futures import ThreadPoolExecutor
 
-    rec = recording(["MLII", "V1"])
+    rec = lead_pair_recording(["MLII", "V1"])
     peaks = np.array([720, 1000, 1300])
     with ThreadPoolExecutor(max_workers=1) as helper:
         assert ra.start_second_lead(helper, tiny_rr_bundle, rec, peaks) is None  # no flag
@@ -145,7 +134,7 @@ def test_no_second_lead_is_started_without_fusion(tiny_rr_bundle):
 def with_second_lead(kind: str, from_s: float = 10.0) -> ParsedRecording:
     """The clean two-lead recording with its V1 made faulty from ``from_s`` on (before it, V1
     stays clean, so fusion still happens there)."""
-    rec = recording(["MLII", "V1"])
+    rec = lead_pair_recording(["MLII", "V1"])
     signals = rec.signals.copy()
     v1 = signals[1]
     start = int(from_s * FS)

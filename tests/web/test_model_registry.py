@@ -140,6 +140,7 @@ class _Bundle:
     def __init__(self, probs):
         self.probs = np.asarray(probs, dtype=np.float64)
         self.image_size, self.rr_width, self.path = 8, 0, Path("fake.keras")
+        self.channels = 1
         self.classes = list("LNAVR!")
 
     def predict_proba(self, images, rr=None):
