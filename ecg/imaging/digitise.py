@@ -302,13 +302,14 @@ def _period(profile: np.ndarray) -> float | None:
     return None
 
 
-def grid_periods(grid: np.ndarray) -> list[tuple[int, float, bool]]:
+def grid_periods(grid: np.ndarray, smooth: int = 3) -> list[tuple[int, float, bool]]:
     """(axis, line period in px, every fifth line heavier) for each axis of ``grid`` (an image
     of grid-line weight) whose profile has a period; axis 0 is the columns' profile."""
     out = []
     for axis in (0, 1):
-        # Smoothed over 3 px: a line resampled onto fractional pixels keeps its weight.
-        profile = ndimage.uniform_filter1d(grid.mean(axis=axis).astype(np.float64), 3)
+        # Smoothed over 3 px: a line resampled onto fractional pixels keeps its weight (at
+        # 4 px/mm that blurs a 1 px line's period away: ``smooth=1`` there).
+        profile = ndimage.uniform_filter1d(grid.mean(axis=axis).astype(np.float64), smooth)
         period = _period(profile)
         if period is None:
             continue
@@ -326,7 +327,7 @@ def grid_periods(grid: np.ndarray) -> list[tuple[int, float, bool]]:
     return out
 
 
-def grid_scale(grid: np.ndarray) -> tuple[float | None, list[str]]:
+def grid_scale(grid: np.ndarray, smooth: int = 3) -> tuple[float | None, list[str]]:
     """Pixels per millimetre from the grid (an image of grid-line weight, e.g. red excess on
     the grid pixels and 0 elsewhere), or None.
 
@@ -336,7 +337,7 @@ def grid_scale(grid: np.ndarray) -> tuple[float | None, list[str]]:
     """
     notes: list[str] = []
     estimates = []
-    for _axis, period, major in grid_periods(grid):
+    for _axis, period, major in grid_periods(grid, smooth):
         estimates.append(period if major else period / 5.0)
         if not major:
             notes.append("grid lines all alike: taken as the 5 mm grid")
@@ -347,10 +348,10 @@ def grid_scale(grid: np.ndarray) -> tuple[float | None, list[str]]:
     return float(np.mean(estimates)), notes
 
 
-def paper_grid_angle(rgb: np.ndarray, background: np.ndarray) -> float | None:
-    """The rotation (degrees, as ``estimate_rotation``) of ECG paper that is not pink/red
-    (grey, blue or green paper; a greyscale scan or photocopy of pink paper), or None when the
-    image has no such grid.
+def paper_grid_angle(rgb: np.ndarray, background: np.ndarray) -> tuple[float, int] | None:
+    """(rotation in degrees as ``estimate_rotation``, profile smoothing in px for
+    ``grid_scale``) of ECG paper that is not pink/red (grey, blue or green paper; a greyscale
+    scan or photocopy of pink paper), or None when the image has no such grid.
 
     Faint pixels (over ``FAINT_INK`` from the background) in nearly every row and column,
     whose row and column profiles, once turned upright, both have a line period, the two
@@ -377,13 +378,16 @@ def paper_grid_angle(rgb: np.ndarray, background: np.ndarray) -> float | None:
     line_rows, line_cols = line_rows_cols(weight > 0)
     if _runs(line_rows) < PAPER_MIN_LINES or _runs(line_cols) < PAPER_MIN_LINES:
         return None
-    periods = grid_periods(weight)
-    if len(periods) != 2 or not all(major for _axis, _period, major in periods):
-        return None
-    a, b = periods[0][1], periods[1][1]
-    if abs(a - b) > PAPER_PERIOD_AGREEMENT * max(a, b):
-        return None
-    return angle
+    # Smoothed over 3 px first, as the pink grid's profile; unsmoothed where that blurs the
+    # 1 mm lines away (about 4 px/mm, a 10-s strip 1,000 px wide).
+    for smooth in (3, 1):
+        periods = grid_periods(weight, smooth)
+        if len(periods) != 2 or not all(major for _axis, _period, major in periods):
+            continue
+        a, b = periods[0][1], periods[1][1]
+        if abs(a - b) <= PAPER_PERIOD_AGREEMENT * max(a, b):
+            return angle, smooth
+    return None
 
 
 def _runs(flags: np.ndarray) -> int:
@@ -579,16 +583,16 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
     red = red_mask(rgb)
     # Paper of another colour is looked for only where there is no pink grid (the pink path
     # stays as it was) and never on a bare strip's second pass.
-    paper_angle = None if tilt is not None or grid_like(red) else paper_grid_angle(rgb, bg)
-    paper = None if paper_angle is None else distance_from(rgb, bg) > FAINT_INK
+    paper_grid = None if tilt is not None or grid_like(red) else paper_grid_angle(rgb, bg)
+    paper = None if paper_grid is None else distance_from(rgb, bg) > FAINT_INK
     grid_ink = red if paper is None else paper
     # Rotation is read from the grid; a bare trace has no straight line to trust (its row and
     # column projections prefer angles that flatten a QRS), so a strip's tilt is read from its
     # trace's rows alone after a first pass (below) and the image traced again.
     if tilt is not None:
         angle = tilt
-    elif paper_angle is not None:
-        angle = paper_angle
+    elif paper_grid is not None:
+        angle = paper_grid[0]
     else:
         angle = (
             estimate_rotation(grid_ink, min_gain=GRID_ROTATION_GAIN) if grid_like(grid_ink) else 0.0
@@ -627,7 +631,7 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
         # lines (dark on light paper, bright on a dark monitor grid alike); the cut lies
         # halfway between the trace's core and the typical grid-line pixel.
         distance = distance_from(rgb, bg)
-        px_per_mm, grid_notes = grid_scale(paper_grid_weight(rgb, bg))
+        px_per_mm, grid_notes = grid_scale(paper_grid_weight(rgb, bg), smooth=paper_grid[1])
         notes.append("ECG paper grid that is not pink (grey, blue, green or a greyscale copy)")
         notes.extend(grid_notes)
         on_lines = paper & (grid_rows[:, None] | grid_cols[None, :])
