@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 
 from ecg.classes import class_display_name
-from ecg.models.bundle import trained_leads
+from ecg.models.bundle import channel_count, channel_leads, trained_leads
 from ecg.models.registry import ModelRegistry
 from ecgsite.model_registry import preferred_models
 
@@ -169,6 +169,24 @@ def _roles(registry: ModelRegistry) -> dict[Path, str]:
     return roles
 
 
+def _unused_role(meta: dict[str, Any], path: Path) -> str:
+    """A model the registry does not serve; a recording model can be chosen in the settings."""
+    if meta.get("task") == "recording":
+        return (
+            "Not used by the app unless chosen in the settings "
+            f"(RECORDING_MODEL={path.stem}); kept for comparison"
+        )
+    return "Not used by the app: kept for comparison"
+
+
+def _leads_in_words(meta: dict[str, Any]) -> list[str]:
+    """The leads a model reads; a two-channel model's per channel, read together."""
+    if channel_count(meta) == 1:
+        return trained_leads(meta)
+    together = " with ".join(" or ".join(leads) for leads in channel_leads(meta))
+    return [f"{together}, read together as one input"]
+
+
 def _training_data(meta: dict[str, Any]) -> str | None:
     """The training data in words, as the training code wrote it into the metadata."""
     training = meta.get("training") if isinstance(meta.get("training"), dict) else {}
@@ -213,9 +231,9 @@ def model_summaries(models_dir: Path | None = None) -> list[dict[str, Any]]:
                 "measured": bool(rows or other),
                 "metrics_file": metrics_path.name if metrics_path.is_file() else None,
                 "seed_spread": _seed_spread(models_dir, path.stem) if rows else None,
-                "role": roles.get(path, "Not used by the app: kept for comparison"),
+                "role": roles.get(path, _unused_role(meta, path)),
                 "training_data": _training_data(meta),
-                "leads": trained_leads(meta),
+                "leads": _leads_in_words(meta),
                 "uncertain_below": _uncertain_below(meta),
                 "external": _external_rows(models_dir, path.stem),
             }

@@ -177,6 +177,18 @@ def test_about_marks_a_model_the_app_does_not_use(client, settings, tmp_path):
     assert "Not used by the app: kept for comparison." in body
 
 
+def test_about_says_how_to_choose_the_two_lead_model_and_names_its_leads(client, settings):
+    """The shipped two-lead model is not served by default: the About page says how to choose
+    it and names both of its input leads."""
+    settings.MODELS_DIR = settings.BASE_DIR / "models"
+    body = " ".join(client.get(reverse("pages:about")).content.decode().split())
+    assert (
+        "Not used by the app unless chosen in the settings "
+        "(RECORDING_MODEL=recording_two_lead); kept for comparison." in body
+    )
+    assert "Leads: MLII or II with V1 or V5, read together as one input." in body
+
+
 def test_footer_names_both_training_databases(client):
     body = client.get(reverse("pages:home")).content.decode()
     assert "MIT-BIH Arrhythmia Database" in body and "PTB-XL (CC BY 4.0)" in body
