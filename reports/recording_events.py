@@ -55,10 +55,17 @@ def events_table(recording: Recording) -> ReportTable | None:
                 f"{row['end_s']:.2f} s",
                 f"{row['duration_s']:.2f} s",
                 "-" if row["beats"] is None else str(row["beats"]),
-                row["state_text"],
+                _state(row),
             )
             for row in episodes[:PDF_EVENTS]
         ],
         note=note,
         widths_mm=(50.0, 22.0, 22.0, 22.0, 14.0, 35.0),
     )
+
+
+def _state(row: dict) -> str:
+    # The reviewer's note says why an event was rejected; the page and the events CSV show it,
+    # so the PDF, which travels without them, shows it too.
+    note = (row.get("verdict") or {}).get("note")
+    return f"{row['state_text']} ({note})" if note else row["state_text"]

@@ -254,14 +254,15 @@ def test_the_pdf_states_each_verdict_and_leaves_rejected_out_of_the_counts(clien
 
     alice = users["alice"]
     give(rec, alice, "confirmed", AF)
-    give(rec, alice, "rejected", PAUSE)
+    give(rec, alice, "rejected", PAUSE, note="lead off <V1>")
     episode_services.episode_verdict_give(
         user=alice, recording=rec, verdict="added", kind="VT", start_s=50.0, end_s=52.5
     )
     client.force_login(alice)
     pdf, text = pdf_text(client, rec)
     assert "Atrial fibrillation / flutter 5.00 s 25.00 s 20.00 s 25 confirmed by alice" in text
-    assert "Pause (RR > 2 s) 40.10 s 42.50 s 2.40 s 2 rejected by alice" in text
+    # the rejection's note, shown on the page and in the CSV, is in the PDF too (escaped)
+    assert "Pause (RR > 2 s) 40.10 s 42.50 s 2.40 s 2 rejected by alice (lead off <V1>)" in text
     assert "Ventricular tachycardia run 50.00 s 52.50 s 2.50 s - added by alice" in text
     assert "Per kind: Atrial fibrillation / flutter 1, Ventricular tachycardia run 1." in text
     assert "1 event rejected by the reviewer, left out of these counts." in text
