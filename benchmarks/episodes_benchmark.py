@@ -31,7 +31,8 @@ DS2 (AF in 202, 210, 219, 221, 222) is reported as held out. Results go to
 ``benchmarks/results/episodes.json``. ``--af-on X --results PATH`` scores another threshold
 (``AF_OFF`` = 0.7 X, the irregularity rule alone) without changing the shipped one: ``--af-on
 0.03 --results benchmarks/results/episodes_af_on_ptbxl.json`` is the PTB-XL choice
-(``af_parameters_ptbxl.py``), measured and not shipped.
+(``af_parameters_ptbxl.py``), measured and not shipped. ``--model recording_two_lead`` runs
+another installed recording model into ``episodes_two_lead.json`` (``recording_model_option``).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.recording_model_option import recording_registry, results_path  # noqa: E402
 from ecg.classes import DS1_RECORDS, DS2_RECORDS  # noqa: E402
 from ecg.features import episodes as rules  # noqa: E402
 from ecg.features.episodes import (  # noqa: E402
@@ -62,7 +64,6 @@ from ecg.features.episodes import (  # noqa: E402
 )
 from ecg.io.recording_io import parse_upload  # noqa: E402
 from ecg.io.records import default_data_dir, list_records  # noqa: E402
-from ecg.models.registry import ModelRegistry  # noqa: E402
 from ecg.recording_analysis import analyse, unreadable_spans  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "episodes.json"
@@ -187,6 +188,12 @@ def main() -> None:
         "0.08 (shipped before the COSEn rule) or the PTB-XL choice of af_parameters_ptbxl.py; "
         "the shipped detector is unchanged",
     )
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="the recording model to run (default: the served one, recording_mixed); a named "
+        "model's results go to episodes_<name>.json unless --results says otherwise",
+    )
     parser.add_argument("--results", default=None, help=f"JSON path (default {RESULTS.name})")
     args = parser.parse_args()
     if args.af_on is not None:  # the irregularity rule alone, as the PTB-XL study scored it
@@ -195,7 +202,7 @@ def main() -> None:
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     if data_dir is None or not data_dir.is_dir():
         sys.exit("MIT-BIH not found (../shared/data/mitdb or --data-dir)")
-    registry = ModelRegistry(ROOT / "models")
+    registry = recording_registry(ROOT / "models", args.model)
     path = registry.recording_model_path()
     if path is None:
         sys.exit("no shipped recording model in models/")
@@ -298,7 +305,7 @@ def main() -> None:
               f"+P {s['episode_positive_predictivity']} ({s['reference_episodes']} ref, "
               f"{s['detected_episodes']} detected)")  # fmt: skip
     if not args.records:
-        out = Path(args.results) if args.results else RESULTS
+        out = Path(args.results) if args.results else results_path(RESULTS, args.model)
         out.write_text(json.dumps(results, indent=1) + "\n")
         print(f"\nwritten to {out}")
 
