@@ -360,19 +360,18 @@ def paper_grid_angle(rgb: np.ndarray, background: np.ndarray) -> tuple[float, in
     gridlines (one line per tick, all alike) and a text page's lines must not pass for paper,
     where they would set a scale.
     """
-    faint = distance_from(rgb, background) > FAINT_INK
+    distance = distance_from(rgb, background)
+    faint = distance > FAINT_INK
     if not grid_like(faint):
         return None
     angle = estimate_rotation(faint, min_gain=GRID_ROTATION_GAIN)
     if angle:
         fill = tuple(int(v) for v in background)
-        rgb = np.asarray(
-            Image.fromarray(rgb.astype(np.uint8)).rotate(
-                angle, resample=Image.Resampling.BILINEAR, fillcolor=fill
-            ),
-            dtype=np.float32,
+        turned = Image.fromarray(rgb.astype(np.uint8)).rotate(
+            angle, resample=Image.Resampling.BILINEAR, fillcolor=fill
         )
-    weight = paper_grid_weight(rgb, background)
+        distance = distance_from(np.asarray(turned, dtype=np.float32), background)
+    weight = paper_grid_weight(distance)
     # Paper is straight lines across the image, at least PAPER_MIN_LINES each way; a thick
     # plotted wave crosses most rows and columns too, and its edges can show a period.
     line_rows, line_cols = line_rows_cols(weight > 0)
@@ -396,11 +395,11 @@ def _runs(flags: np.ndarray) -> int:
     return int(f[:1].sum() + np.count_nonzero(np.diff(f) == 1))
 
 
-def paper_grid_weight(rgb: np.ndarray, background: np.ndarray) -> np.ndarray:
-    """Grid-line weight of paper that is not pink: the distance from the background of the
-    faint pixels, the trace's far darker (or brighter) pixels left out, so that its strokes
-    (a column of pixels at every QRS) do not outweigh the grid's period in the profiles."""
-    distance = distance_from(rgb, background)
+def paper_grid_weight(distance: np.ndarray) -> np.ndarray:
+    """Grid-line weight of paper that is not pink, from each pixel's ``distance_from`` the
+    background: the faint pixels' distance, the trace's far darker (or brighter) pixels left
+    out, so that its strokes (a column of pixels at every QRS) do not outweigh the grid's
+    period in the profiles."""
     faint = distance > FAINT_INK
     if not faint.any():
         return np.zeros_like(distance)
@@ -584,8 +583,6 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
     # Paper of another colour is looked for only where there is no pink grid (the pink path
     # stays as it was) and never on a bare strip's second pass.
     paper_grid = None if tilt is not None or grid_like(red) else paper_grid_angle(rgb, bg)
-    paper = None if paper_grid is None else distance_from(rgb, bg) > FAINT_INK
-    grid_ink = red if paper is None else paper
     # Rotation is read from the grid; a bare trace has no straight line to trust (its row and
     # column projections prefer angles that flatten a QRS), so a strip's tilt is read from its
     # trace's rows alone after a first pass (below) and the image traced again.
@@ -594,9 +591,7 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
     elif paper_grid is not None:
         angle = paper_grid[0]
     else:
-        angle = (
-            estimate_rotation(grid_ink, min_gain=GRID_ROTATION_GAIN) if grid_like(grid_ink) else 0.0
-        )
+        angle = estimate_rotation(red, min_gain=GRID_ROTATION_GAIN) if grid_like(red) else 0.0
     if angle:
         fill = tuple(int(v) for v in bg)
         turned = Image.fromarray(rgb.astype(np.uint8)).rotate(
@@ -605,10 +600,11 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
         rgb = np.asarray(turned, dtype=np.float32)
         ink = ink_mask(rgb, bg)
         red = red_mask(rgb)
-        if paper is not None:
-            paper = distance_from(rgb, bg) > FAINT_INK
-        grid_ink = red if paper is None else paper
         notes.append(f"rotation {angle:.2f} degrees undone")
+    # Not-pink paper: its faint grid pixels, from one distance image (upright by now).
+    distance = None if paper_grid is None else distance_from(rgb, bg)
+    paper = None if distance is None else distance > FAINT_INK
+    grid_ink = red if paper is None else paper
     h, w = ink.shape
     # A grid: grid ink forming several full-length rows AND columns.
     grid_rows, grid_cols = line_rows_cols(grid_ink)
@@ -630,8 +626,7 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
         # Paper of another colour: the trace lies farther from the background than the grid
         # lines (dark on light paper, bright on a dark monitor grid alike); the cut lies
         # halfway between the trace's core and the typical grid-line pixel.
-        distance = distance_from(rgb, bg)
-        px_per_mm, grid_notes = grid_scale(paper_grid_weight(rgb, bg), smooth=paper_grid[1])
+        px_per_mm, grid_notes = grid_scale(paper_grid_weight(distance), smooth=paper_grid[1])
         notes.append("ECG paper grid that is not pink (grey, blue, green or a greyscale copy)")
         notes.extend(grid_notes)
         on_lines = paper & (grid_rows[:, None] | grid_cols[None, :])
