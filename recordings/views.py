@@ -427,10 +427,16 @@ def recording_action_undo_view(request, pk: int, action_id: int):
     return redirect(f"{reverse('recordings:templates', args=[recording.pk])}#review-history")
 
 
+def _owner_reviews(request, recording: Recording) -> bool:
+    """Whether the page shows review controls: the recording is the user's and analysed (staff
+    may see every recording, but review only their own)."""
+    return recording.owner_id == request.user.pk and recording.status == Recording.Status.DONE
+
+
 def _history_panel(request, recording: Recording) -> list[dict]:
     """The latest review actions under the strip, for the owner only (the same rows as the
     templates page's history); [] for anyone else or before the analysis is done."""
-    if recording.owner_id != request.user.pk or recording.status != Recording.Status.DONE:
+    if not _owner_reviews(request, recording):
         return []
     return review_action_selectors.review_action_history(
         recording=recording, limit=ACTIONS_UNDER_STRIP
@@ -450,7 +456,7 @@ def _expected(request) -> int | None:
 def _redo_button(request, recording: Recording) -> dict | str:
     """The Redo button for the owner: its text and the id of the action it re-applies (sent
     back by the form); "" when there is nothing to redo, or the recording is not theirs."""
-    if recording.owner_id != request.user.pk or recording.status != Recording.Status.DONE:
+    if not _owner_reviews(request, recording):
         return ""
     action = review_action_selectors.review_action_to_redo(recording=recording)
     return (
@@ -463,7 +469,7 @@ def _redo_button(request, recording: Recording) -> dict | str:
 def _undo_button(request, recording: Recording) -> dict | str:
     """The Undo button for the owner: its text and the id of the action it undoes; "" when
     there is nothing to undo, or the recording is not theirs."""
-    if recording.owner_id != request.user.pk or recording.status != Recording.Status.DONE:
+    if not _owner_reviews(request, recording):
         return ""
     action = review_action_selectors.review_action_undoable(recording=recording)
     return (
@@ -476,11 +482,7 @@ def _undo_button(request, recording: Recording) -> dict | str:
 def _event_review(request, recording: Recording) -> dict | None:
     """The Events list's controls (Confirm / Reject per event, "Add an event") for the owner of
     an analysed recording with episodes; None for anyone else (they see the states only)."""
-    if (
-        recording.owner_id != request.user.pk
-        or recording.status != Recording.Status.DONE
-        or "episodes" not in (recording.summary or {})
-    ):
+    if not _owner_reviews(request, recording) or "episodes" not in (recording.summary or {}):
         return None
     return {"kinds": [{"code": k, "name": v} for k, v in EPISODE_LABELS.items()]}
 
