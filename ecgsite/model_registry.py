@@ -2,7 +2,8 @@
 
 Settings: ``MODELS_DIR`` (the folder), ``MODEL_RUNTIME`` (auto / lite / keras, see
 ``ecg.models.registry``), ``IMAGE_MODELS`` ({kind: model name}), ``RECORDING_MODEL`` (a name;
-"" = the first found) and ``RECORDING_MODEL_THREADS`` (its LiteRT threads). The web app, the
+"" = the first found), ``RECORDING_MODEL_THREADS`` (its LiteRT threads) and
+``RECORDING_MODEL_PRECISION`` (float32 / int8, its LiteRT conversion). The web app, the
 worker (recordings), the API, pages, the health check and the commands all call
 ``get_model_registry()``; nothing is loaded until a model is used. It clears itself when one of
 these settings changes (``override_settings`` in tests); until this module is imported there is
@@ -38,6 +39,7 @@ REGISTRY_SETTINGS = (
     "IMAGE_MODELS",
     "RECORDING_MODEL",
     "RECORDING_MODEL_THREADS",
+    "RECORDING_MODEL_PRECISION",
 )
 
 
@@ -56,6 +58,7 @@ def get_model_registry() -> ModelRegistry:
         runtime=getattr(settings, "MODEL_RUNTIME", "auto"),
         preferred=preferred_models(),
         recording_threads=getattr(settings, "RECORDING_MODEL_THREADS", 1),
+        recording_precision=getattr(settings, "RECORDING_MODEL_PRECISION", "float32"),
     )
 
 

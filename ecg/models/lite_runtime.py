@@ -16,6 +16,14 @@ the rest of the network reads) and a NumPy *head* that runs the remaining layers
 then computes the same heat maps without TensorFlow. Same staleness rule (the ``.keras`` file's
 SHA-256 in the sidecar ``<name>.gradcam.tflite.json``).
 
+A recording model may also be exported at ``precision="int8"`` (``<name>.int8.tflite``):
+dynamic-range quantisation, its weights stored as 8-bit integers and its activations kept in
+float32. XNNPACK then runs its convolutions in integer arithmetic, about 45 % less CPU per beat
+for ``recording_mixed``, at the cost of probabilities that differ from Keras by up to about
+0.01. Whether the app serves it is the registry's ``recording_precision`` (settings
+``RECORDING_MODEL_PRECISION``), decided by ``benchmarks/quantised_serving.py`` on validation
+data; image models are never quantised (the own-format fast path stays bit-for-bit as it was).
+
 No Django here; TensorFlow is imported only by ``export_lite`` and ``export_gradcam``.
 
 Long on purpose: export, freshness check and serving share one file format; they change together.
@@ -25,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import queue
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -45,8 +54,16 @@ from ecg.models.bundle import (
 from ecg.models.explain import model_inputs
 from ecg.models.gradcam_head import HEAD_FORMAT, GradCamHead
 
+logger = logging.getLogger(__name__)
+
 # Largest difference in any class probability accepted between Keras and LiteRT.
 TOLERANCE = 1e-4
+# The int8 conversion's limit, on the same random inputs: quantised weights move the
+# probabilities (0.004-0.02 for the shipped recording models); beyond this the conversion is
+# refused and the float32 one serves instead.
+INT8_TOLERANCE = 0.05
+# Serving precisions of a LiteRT conversion (see the module docstring).
+PRECISIONS = ("float32", "int8")
 # Largest difference in any heat-map pixel (maps lie in [0, 1]) between Keras and LiteRT.
 MAP_TOLERANCE = 1e-4
 SIGNATURE = "serving_default"
@@ -61,9 +78,17 @@ class LiteExportError(RuntimeError):
     pass
 
 
-def lite_paths(keras_path: Path) -> tuple[Path, Path]:
+def lite_paths(keras_path: Path, precision: str = "float32") -> tuple[Path, Path]:
+    """``<name>.tflite`` and its sidecar; ``<name>.int8.tflite`` for the int8 conversion."""
     keras_path = Path(keras_path)
-    return keras_path.with_suffix(".tflite"), keras_path.with_name(f"{keras_path.stem}.tflite.json")
+    stem = keras_path.stem if _checked(precision) == "float32" else f"{keras_path.stem}.{precision}"
+    return keras_path.with_name(f"{stem}.tflite"), keras_path.with_name(f"{stem}.tflite.json")
+
+
+def _checked(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    return precision
 
 
 def _is_fresh(keras_path: Path, files: tuple[Path, ...], sidecar: Path, **expected: Any) -> bool:
@@ -80,9 +105,10 @@ def _is_fresh(keras_path: Path, files: tuple[Path, ...], sidecar: Path, **expect
     return info.get("source_sha256") == file_sha256(Path(keras_path))
 
 
-def lite_is_fresh(keras_path: Path) -> bool:
-    """True if ``<name>.tflite`` exists and was converted from the current ``<name>.keras``."""
-    tflite, sidecar = lite_paths(keras_path)
+def lite_is_fresh(keras_path: Path, precision: str = "float32") -> bool:
+    """True if ``<name>.tflite`` (``<name>.int8.tflite``) exists and was converted from the
+    current ``<name>.keras``."""
+    tflite, sidecar = lite_paths(keras_path, precision)
     return _is_fresh(keras_path, (tflite,), sidecar)
 
 
@@ -247,12 +273,19 @@ class LiteBundle(ModelBundle):
         return np.asarray(self.model.predict(inputs), dtype=np.float64)
 
 
-def load_lite_bundle(keras_path: Path, num_threads: int = 1) -> LiteBundle:
-    """A ``ModelBundle`` (same metadata, same methods) whose network runs in LiteRT."""
+def load_lite_bundle(
+    keras_path: Path, num_threads: int = 1, precision: str = "float32"
+) -> LiteBundle:
+    """A ``ModelBundle`` (same metadata, same methods) whose network runs in LiteRT; its
+    ``runtime`` is "litert", or "litert-int8" for the int8 conversion (stored with each
+    recording's summary, so an answer says which arithmetic gave it)."""
     keras_path = Path(keras_path)
     metadata = read_metadata(keras_path)
-    tflite, _ = lite_paths(keras_path)
-    return LiteBundle(LiteModel(tflite, num_threads=num_threads), metadata, keras_path)
+    tflite, _ = lite_paths(keras_path, precision)
+    bundle = LiteBundle(LiteModel(tflite, num_threads=num_threads), metadata, keras_path)
+    if precision != "float32":
+        bundle.runtime = f"litert-{precision}"
+    return bundle
 
 
 class LiteNotAvailableError(RuntimeError):
@@ -265,8 +298,10 @@ def load_serving_bundle(
     keras_bundle: ModelBundle | None = None,
     *,
     num_threads: int = 1,
+    precision: str = "float32",
 ) -> tuple[ModelBundle, str]:
-    """Load a bundle for serving; returns it and the runtime used ("litert" or "keras").
+    """Load a bundle for serving; returns it and the runtime used ("litert", "litert-int8" or
+    "keras").
 
     ``auto``: LiteRT when ``<name>.tflite`` is a fresh conversion of ``<name>.keras`` (and
     ai-edge-litert is installed), else Keras (``keras_bundle`` if the caller has it loaded
@@ -274,7 +309,17 @@ def load_serving_bundle(
     process that serves models (web worker, task worker) can use this to stay free of
     TensorFlow. Raises ``BundleError`` for an unusable model. ``num_threads``: the LiteRT
     interpreter's threads (the same probabilities with any number; Keras ignores it).
+    ``precision="int8"``: the int8 conversion when it is fresh (runtime auto or lite), else
+    the float32 rules above, with a warning: a missing int8 export never stops serving.
     """
+    keras_path = Path(keras_path)
+    if _checked(precision) != "float32" and runtime != "keras":
+        if lite_is_fresh(keras_path, precision) and litert_available():
+            return load_lite_bundle(keras_path, num_threads, precision), f"litert-{precision}"
+        logger.warning(
+            "%s: no fresh %s LiteRT conversion, serving float32 (python manage.py "
+            "export_lite_models)", keras_path.name, precision,
+        )  # fmt: skip
     return _load_for_runtime(
         Path(keras_path), runtime, lite_is_fresh,
         lambda path: load_lite_bundle(path, num_threads=num_threads), "LiteRT conversion",
@@ -329,32 +374,43 @@ def _random_inputs(metadata: dict[str, Any], n: int, seed: int = 0) -> dict[str,
     return inputs
 
 
-def export_lite(keras_path: Path, *, n_check: int = 32) -> dict[str, Any]:
-    """Convert ``<name>.keras`` to ``<name>.tflite`` and verify it; returns the sidecar info.
+def export_lite(
+    keras_path: Path, *, n_check: int = 32, precision: str = "float32"
+) -> dict[str, Any]:
+    """Convert ``<name>.keras`` to ``<name>.tflite`` (``precision="int8"``: the dynamic-range
+    quantised ``<name>.int8.tflite``) and verify it; returns the sidecar info.
 
-    Raises ``LiteExportError`` (and leaves no ``.tflite``) if the converted network's
-    probabilities differ from Keras' by more than ``TOLERANCE`` anywhere.
+    Raises ``LiteExportError`` (and leaves no file) if the converted network's probabilities
+    differ from Keras' by more than ``TOLERANCE`` (int8: ``INT8_TOLERANCE``) anywhere.
     """
     keras_path = Path(keras_path)
-    tflite, sidecar = lite_paths(keras_path)
+    tflite, sidecar = lite_paths(keras_path, precision)
     bundle = load_bundle(keras_path)
     tmp = tflite.with_name(f".{tflite.stem}.tmp.tflite")
-    bundle.model.export(str(tmp), format="litert", verbose=False)
+    options: dict[str, Any] = {}
+    if precision == "int8":
+        import tensorflow as tf
+
+        options["optimizations"] = [tf.lite.Optimize.DEFAULT]  # weights int8, activations float
+    bundle.model.export(str(tmp), format="litert", verbose=False, **options)
+    tolerance = TOLERANCE if precision == "float32" else INT8_TOLERANCE
     try:
         inputs = _random_inputs(bundle.metadata, n_check)
         expected = np.asarray(bundle.model(inputs, training=False), dtype=np.float64)
         got = LiteModel(tmp)(inputs).astype(np.float64)
         single = LiteModel(tmp)({k: v[:1] for k, v in inputs.items()}).astype(np.float64)
         diff = float(max(np.abs(got - expected).max(), np.abs(single - expected[:1]).max()))
-        if not diff <= TOLERANCE:
+        if not diff <= tolerance:
             raise LiteExportError(
-                f"{keras_path.name}: LiteRT and Keras differ by {diff:.2e} (> {TOLERANCE:g})"
+                f"{keras_path.name}: LiteRT ({precision}) and Keras differ by {diff:.2e} "
+                f"(> {tolerance:g})"
             )
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     tmp.replace(tflite)
-    info = {"max_abs_diff": diff, "checked_inputs": n_check, "tolerance": TOLERANCE}
+    info = {"max_abs_diff": diff, "checked_inputs": n_check, "tolerance": tolerance,
+            "precision": precision}  # fmt: skip
     return _write_sidecar(sidecar, keras_path, info)
 
 

@@ -16,7 +16,8 @@ registry is the only code that lists that folder. It
   lock so two first requests in different threads do not load it twice;
 - applies the one runtime rule (``RUNTIMES``): ``auto`` runs a network in LiteRT when its export
   is fresh (made from the current ``.keras`` file), else in Keras; ``lite`` insists on LiteRT;
-  ``keras`` always uses Keras (importing TensorFlow, about 600 MB per process);
+  ``keras`` always uses Keras (importing TensorFlow, about 600 MB per process); a recording
+  model runs from its int8 conversion when ``recording_precision`` says so and one is fresh;
 - runs the one output check on every model it loads, image or recording: a blank input must
   give one finite probability per class of the metadata, summing to 1, or the model is refused
   rather than allowed to mislabel beats.
@@ -109,10 +110,13 @@ class ModelRegistry:
         runtime: str = "auto",
         preferred: Mapping[str, str] | None = None,
         recording_threads: int = 1,
+        recording_precision: str = "float32",
     ):
         """``preferred``: {image kind or "recording": model name or file stem};
         ``recording_threads``: one-thread LiteRT interpreters of the recording model side by
-        side (whole recordings, in the worker); image models and Grad-CAM keep one thread."""
+        side (whole recordings, in the worker); image models and Grad-CAM keep one thread;
+        ``recording_precision``: "int8" serves a recording model from its int8 conversion when
+        it has a fresh one (``lite_runtime.PRECISIONS``); image models stay float32."""
         if runtime not in RUNTIMES:
             raise ValueError(f"MODEL_RUNTIME must be one of {RUNTIMES}, not {runtime!r}")
         self.models_dir = Path(models_dir)
@@ -121,11 +125,18 @@ class ModelRegistry:
         if int(recording_threads) < 1:
             raise ValueError(f"recording_threads must be at least 1, not {recording_threads!r}")
         self.recording_threads = int(recording_threads)
+        if recording_precision not in lite_runtime.PRECISIONS:
+            raise ValueError(
+                f"RECORDING_MODEL_PRECISION must be one of {lite_runtime.PRECISIONS}, "
+                f"not {recording_precision!r}"
+            )
+        self.recording_precision = recording_precision
         self._lock = threading.Lock()
         self._serving: dict[Path, ModelBundle] = {}
         self._explain: dict[Path, ModelBundle] = {}
         self._keras: dict[Path, ModelBundle] = {}
-        self.runtimes: dict[Path, str] = {}  # path -> "litert" or "keras", once loaded to serve
+        # path -> "litert", "litert-int8" or "keras", once loaded to serve
+        self.runtimes: dict[Path, str] = {}
         self.explain_runtimes: dict[Path, str] = {}  # the same, for Grad-CAM
         # path -> why it could not be loaded or failed its output check (read by /healthz)
         self.load_problems: dict[Path, str] = {}
@@ -333,10 +344,12 @@ class ModelRegistry:
             if explain:
                 bundle, used = lite_runtime.load_explain_bundle(path, runtime, keras)
             else:
-                threads = self._threads_for(path)
+                recording = _task(path) == "recording"
                 bundle, used = lite_runtime.load_serving_bundle(
-                    path, runtime, keras, num_threads=threads
-                )
+                    path, runtime, keras,
+                    num_threads=self.recording_threads if recording else 1,
+                    precision=self.recording_precision if recording else "float32",
+                )  # fmt: skip
         except lite_runtime.LiteNotAvailableError as exc:
             raise error(
                 f"The model {path.name} has no up-to-date {what}; run {LITE_COMMAND}."
@@ -350,23 +363,20 @@ class ModelRegistry:
         check_outputs(bundle, error=error)
         return bundle, used
 
-    def _threads_for(self, path: Path) -> int:
-        """LiteRT interpreters for serving ``path``: ``recording_threads`` for a recording model
-        (one analysis at a time per worker process, its network ~2/3 of the time), else 1 (a
-        web process answers one image per request, about one process per core)."""
-        try:
-            task = read_metadata(path).get("task")
-        except BundleError:
-            return 1
-        return self.recording_threads if task == "recording" else 1
+
+def _task(path: Path) -> str | None:
+    """The model's task, None when its metadata cannot be read. A recording model gets
+    ``recording_threads`` LiteRT interpreters (one analysis at a time per worker process, its
+    network ~2/3 of the time) and ``recording_precision``; an image model one thread and
+    float32 (a web process answers one image per request, about one process per core)."""
+    try:
+        return read_metadata(path).get("task")
+    except BundleError:
+        return None
 
 
 def _error_class(path: Path) -> type[ModelNotInstalledError]:
-    try:
-        task = read_metadata(path).get("task")
-    except BundleError:
-        task = None
-    return RecordingModelMissing if task == "recording" else ModelNotInstalledError
+    return RecordingModelMissing if _task(path) == "recording" else ModelNotInstalledError
 
 
 def check_outputs(

@@ -8,7 +8,13 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from ecg.models.bundle import load_bundle
-from ecg.models.lite_runtime import export_lite, lite_is_fresh, lite_paths, load_lite_bundle
+from ecg.models.lite_runtime import (
+    INT8_TOLERANCE,
+    export_lite,
+    lite_is_fresh,
+    lite_paths,
+    load_lite_bundle,
+)
 from ecg.models.registry import ModelNotInstalledError, ModelRegistry
 from tests.factories import build_tiny_bundle, run_fresh_python
 
@@ -168,3 +174,46 @@ def test_lanes_classify_concurrent_calls_as_one_call_at_a_time(tmp_path):
         np.testing.assert_array_equal(g, e)
     joined = {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
     np.testing.assert_array_equal(two.predict(joined), one.predict(joined))
+
+
+def test_int8_conversion_is_close_to_keras_and_served_only_when_asked(tmp_path):
+    """The recording model's int8 conversion (issue 17's speed): its own file and sidecar,
+    probabilities within INT8_TOLERANCE of Keras with the same arg-max on clear inputs, served
+    only with recording_precision="int8"; an image model in the same registry stays float32."""
+    rec = build_tiny_bundle(tmp_path, "rec", task="recording", with_rr=True, favour="N")
+    build_tiny_bundle(tmp_path, "beat", kind="beat_image")
+    call_command("export_lite_models", models_dir=str(tmp_path))
+    int8_file, int8_sidecar = lite_paths(rec, "int8")
+    assert int8_file.name == "rec.int8.tflite" and lite_is_fresh(rec, "int8")
+    assert json.loads(int8_sidecar.read_text())["precision"] == "int8"
+    assert not lite_is_fresh(tmp_path / "beat.keras", "int8")  # image models: float32 only
+
+    rng = np.random.default_rng(7)
+    images = rng.integers(0, 256, (40, 64, 64), dtype=np.uint8)
+    rr = rng.uniform(0.3, 1.8, (40, 6)).astype(np.float32)
+    quantised = load_lite_bundle(rec, precision="int8")
+    assert quantised.runtime == "litert-int8"
+    got, want = quantised.predict_proba(images, rr), load_bundle(rec).predict_proba(images, rr)
+    assert np.abs(got - want).max() <= INT8_TOLERANCE
+    assert not np.array_equal(got, want)  # the int8 file really is another network
+    clear = np.sort(want, axis=1)[:, -1] - np.sort(want, axis=1)[:, -2] > 2 * INT8_TOLERANCE
+    np.testing.assert_array_equal(got[clear].argmax(1), want[clear].argmax(1))
+
+    default = ModelRegistry(tmp_path)
+    default.serving_bundle(task="recording")
+    assert default.runtimes == {rec: "litert"}
+    asked = ModelRegistry(tmp_path, recording_precision="int8")
+    asked.serving_bundle(task="recording")
+    asked.serving_bundle(kind="beat_image")
+    assert asked.runtimes == {rec: "litert-int8", tmp_path / "beat.keras": "litert"}
+
+
+def test_int8_without_a_fresh_conversion_serves_float32_and_bad_values_fail(tmp_path, caplog):
+    rec = build_tiny_bundle(tmp_path, "rec", task="recording", with_rr=True, favour="N")
+    export_lite(rec)  # float32 only
+    registry = ModelRegistry(tmp_path, recording_precision="int8")
+    registry.serving_bundle(task="recording")
+    assert registry.runtimes == {rec: "litert"}
+    assert "no fresh int8 LiteRT conversion" in caplog.text
+    with pytest.raises(ValueError, match="RECORDING_MODEL_PRECISION"):
+        ModelRegistry(tmp_path, recording_precision="int4")

@@ -6,9 +6,17 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from ecg.models.bundle import BundleError, read_metadata
 from ecg.models.gradcam_head import HeadError
-from ecg.models.lite_runtime import LiteExportError, export_gradcam, export_lite
+from ecg.models.lite_runtime import LiteExportError, export_gradcam, export_lite, lite_is_fresh
 from ecg.models.registry import ModelRegistry
+
+
+def _is_recording_model(path: Path) -> bool:
+    try:
+        return read_metadata(path).get("task") == "recording"
+    except BundleError:
+        return False
 
 
 class Command(BaseCommand):
@@ -16,7 +24,9 @@ class Command(BaseCommand):
         "Convert models/<name>.keras to models/<name>.tflite (checked against Keras on random "
         "inputs) so the web app can serve it without TensorFlow, and export its Grad-CAM "
         "(models/<name>.gradcam.tflite + .gradcam.npz, checked against the Keras heat maps) "
-        "so heat maps need no TensorFlow either. Up-to-date files are skipped."
+        "so heat maps need no TensorFlow either. A recording model also gets an int8 "
+        "conversion (models/<name>.int8.tflite, RECORDING_MODEL_PRECISION=int8). Up-to-date "
+        "files are skipped."
     )
 
     def add_arguments(self, parser):
@@ -36,6 +46,8 @@ class Command(BaseCommand):
             elif self._convert(path):
                 failed.append(path.name)
                 continue  # an unusable model: its Grad-CAM export would fail the same way
+            if _is_recording_model(path):
+                self._convert_int8(path, force)  # optional: float32 serves without it
             if not force and registry.gradcam_is_fresh(path):
                 self.stdout.write(f"{path.name}: LiteRT Grad-CAM up to date")
             elif self._export_gradcam(path):
@@ -56,6 +68,25 @@ class Command(BaseCommand):
             )
         )
         return False
+
+    def _convert_int8(self, path: Path, force: bool) -> None:
+        """The int8 conversion a recording model may be served from (RECORDING_MODEL_PRECISION).
+        A model whose int8 conversion strays too far is served in float32: a warning only."""
+        if not force and lite_is_fresh(path, "int8"):
+            self.stdout.write(f"{path.name}: int8 LiteRT file up to date")
+            return
+        try:
+            info = export_lite(path, precision="int8")
+        except (LiteExportError, Exception) as exc:  # one bad model must not stop the rest
+            self.stderr.write(
+                self.style.WARNING(f"{path.name}: no int8 conversion ({exc}); float32 serves")
+            )
+            return
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{path.name}: int8 conversion, max |LiteRT - Keras| = {info['max_abs_diff']:.1e}"
+            )
+        )
 
     def _export_gradcam(self, path: Path) -> bool:
         """True if it failed; a layer the NumPy head does not know is a notice, not a failure
