@@ -4,6 +4,7 @@
                                              [--data-dir ../shared/data/mitdb] [--quick]
                                              [--long-hours 24] [--no-survey] [--threads 2]
                                              [--speed-only --output OTHER.json]
+                                             [--precision int8|float32]
 
 Part 1 -- one 30-minute two-lead MIT-BIH record end to end, as the web app runs it: parse the
 uploaded bytes (.hea + .dat + .atr), filter, detect, cut and draw the beat images, classify (batch
@@ -74,14 +75,18 @@ def rss_mb() -> float:
     return peak or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
-def find_model(explicit: str | None, threads: int = 2) -> tuple[ModelBundle, str]:
+def find_model(
+    explicit: str | None, threads: int = 2, precision: str = "int8"
+) -> tuple[ModelBundle, str]:
     """The shipped model with task "recording", or a stand-in CNN when none is shipped yet;
-    its LiteRT interpreter with ``threads`` threads (the worker's ``RECORDING_MODEL_THREADS``)."""
+    its LiteRT interpreter with ``threads`` threads (the worker's ``RECORDING_MODEL_THREADS``)
+    and its ``precision`` conversion (``RECORDING_MODEL_PRECISION``, the app's int8 default)."""
+    options = {"recording_threads": threads, "recording_precision": precision}
     if explicit:
-        registry = ModelRegistry(Path(explicit).parent, recording_threads=threads)
+        registry = ModelRegistry(Path(explicit).parent, **options)
         bundle = registry.serving_bundle_at(Path(explicit))
         return bundle, f"given, {registry.runtimes[Path(explicit)]}"
-    registry = ModelRegistry(ROOT / "models", recording_threads=threads)
+    registry = ModelRegistry(ROOT / "models", **options)
     path = registry.recording_model_path()
     if path is not None:
         bundle = registry.serving_bundle(task="recording")
@@ -248,7 +253,12 @@ def mapped_recording(path: Path) -> ParsedRecording:
 
 
 def long_recording(
-    bundle: ModelBundle, data_dir: Path, hours: float, model: str | None, threads: int
+    bundle: ModelBundle,
+    data_dir: Path,
+    hours: float,
+    model: str | None,
+    threads: int,
+    precision: str = "int8",
 ) -> dict:
     """A long upload analysed as the app does it: the upload request parses it (and stores the
     float32 signal), a worker maps the stored signal and analyses it. Timed once untraced;
@@ -272,9 +282,9 @@ def long_recording(
         worker_peak, mapped = traced_peak_mb(lambda: analyse(mapped_recording(path), bundle))
         if not np.array_equal(mapped.beats.probabilities, analysis.beats.probabilities):
             raise RuntimeError("the mapped signal gave other probabilities than the parsed one")
-        process = worker_process(path, model, threads)
+        process = worker_process(path, model, threads, precision=precision)
         # The same without the worker's cap on malloc arenas: what the cap saves.
-        default_arenas = worker_process(path, model, threads, arenas="default")
+        default_arenas = worker_process(path, model, threads, "default", precision)
     beats = len(analysis.beats)
     return {
         "hours": round(analysis.summary["duration_s"] / 3600, 2),
@@ -294,24 +304,27 @@ def long_recording(
     }
 
 
-def worker_process(path: Path, model: str | None, threads: int, arenas: str = "capped") -> dict:
+def worker_process(
+    path: Path, model: str | None, threads: int, arenas: str = "capped", precision: str = "int8"
+) -> dict:
     """Peak RSS of a fresh process that loads the model and analyses the stored signal."""
     import subprocess
 
-    command = [sys.executable, __file__, "--worker-rss", str(path), "--threads", str(threads)]
+    command = [sys.executable, __file__, "--worker-rss", str(path), "--threads", str(threads),
+               "--precision", precision]  # fmt: skip
     command += ["--model", model] if model else []
     env = {**os.environ, "RECORDING_BENCH_ARENAS": arenas}
     done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def worker_rss(path: Path, model: str | None, threads: int) -> dict:
+def worker_rss(path: Path, model: str | None, threads: int, precision: str = "int8") -> dict:
     """The body of ``worker_process`` (run with ``--worker-rss``); the malloc arenas capped as
     the worker's task caps them, unless ``RECORDING_BENCH_ARENAS=default``."""
     arenas_capped = False
     if os.environ.get("RECORDING_BENCH_ARENAS") != "default":
         arenas_capped = limit_malloc_arenas()
-    bundle, _origin = find_model(model, threads)
+    bundle, _origin = find_model(model, threads, precision)
     after_load = rss_mb()
     start = time.perf_counter()
     recording = mapped_recording(path)
@@ -340,7 +353,9 @@ def status_mb(field: str) -> float:
     return 0.0
 
 
-def app_path(bundle: ModelBundle, files, repeats: int, threads: int) -> dict:
+def app_path(
+    bundle: ModelBundle, files, repeats: int, threads: int, precision: str = "int8"
+) -> dict:
     """The web app's own path: ``recording_create`` (parse, store signal + row) then the
     django-q2 worker function running ``recording_analyse`` (detect, classify, write every beat
     row and the results file), on a throw-away SQLite database and media folder."""
@@ -353,7 +368,8 @@ def app_path(bundle: ModelBundle, files, repeats: int, threads: int) -> dict:
     models.mkdir()
     source = Path(bundle.path).with_suffix(".keras")
     shutil.copy(source, models / "bench.keras")
-    for suffix in (".tflite", ".tflite.json"):  # same file, so its LiteRT conversion stays fresh
+    # same file, so its LiteRT conversions stay fresh
+    for suffix in (".tflite", ".tflite.json", ".int8.tflite", ".int8.tflite.json"):
         if source.with_suffix(suffix).is_file():
             shutil.copy(source.with_suffix(suffix), models / f"bench{suffix}")
     (models / "bench.json").write_text(json.dumps(bundle.metadata | {"task": "recording"}))
@@ -366,6 +382,7 @@ def app_path(bundle: ModelBundle, files, repeats: int, threads: int) -> dict:
         RECORDING_TASKS_SYNC="true",
         RECORDING_MODEL=bundle.name,
         RECORDING_MODEL_THREADS=str(threads),
+        RECORDING_MODEL_PRECISION=precision,
         LOG_LEVEL="WARNING",
     )
     import django
@@ -541,10 +558,17 @@ def main() -> int:
     parser.add_argument(
         "--threads", type=int, default=2, help="LiteRT threads of the model (worker default 2)"
     )
+    parser.add_argument(
+        "--precision",
+        choices=["int8", "float32"],
+        default="int8",
+        help="the recording model's LiteRT conversion (RECORDING_MODEL_PRECISION; app: int8)",
+    )
     parser.add_argument("--worker-rss", help=argparse.SUPPRESS)  # see worker_process
     args = parser.parse_args()
     if args.worker_rss:
-        print(json.dumps(worker_rss(Path(args.worker_rss), args.model, args.threads)))
+        print(json.dumps(worker_rss(Path(args.worker_rss), args.model, args.threads,
+                                    args.precision)))  # fmt: skip
         return 0
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
@@ -552,7 +576,7 @@ def main() -> int:
         print("MIT-BIH not found: pass --data-dir", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    bundle, origin = find_model(args.model, args.threads)
+    bundle, origin = find_model(args.model, args.threads, args.precision)
     load_s = time.perf_counter() - start
     print(f"model {bundle.name} v{bundle.version} ({origin}), loaded in {load_s:.1f} s")
     rss_after_load = rss_mb()
@@ -561,7 +585,7 @@ def main() -> int:
     e2e = end_to_end(bundle, files, args.repeats)
     if args.threads != 1:
         # The same record with a one-thread interpreter, right after: the threads' own effect.
-        single = end_to_end(find_model(args.model, 1)[0], files, args.repeats)
+        single = end_to_end(find_model(args.model, 1, args.precision)[0], files, args.repeats)
         e2e["one_thread"] = {key: single[key] for key in ("timings_median_s", "beats_per_s")} | {
             "load_average_1min_before": single["load_average_1min_before"]
         }
@@ -584,7 +608,9 @@ def main() -> int:
     )
 
     if args.long_hours:
-        long = long_recording(bundle, data_dir, args.long_hours, args.model, args.threads)
+        long = long_recording(
+            bundle, data_dir, args.long_hours, args.model, args.threads, args.precision
+        )
         worker = long["worker_process"]
         print(
             f"  long upload: {long['hours']} h, {long['upload_mb']} MB, {long['beats']} beats in "
@@ -597,7 +623,7 @@ def main() -> int:
             f" the end, the {worker['stored_signal_mb']} MB signal file mapped)"
         )
         e2e["long_recording"] = long
-    app = app_path(bundle, files, args.repeats, args.threads)
+    app = app_path(bundle, files, args.repeats, args.threads, args.precision)
     print(
         f"  web app path (recording_create -> django-q2 worker function -> {app['beats']} beat "
         f"rows in {app['database']}): {app['total_s_median']:.2f} s = "
@@ -647,7 +673,12 @@ def main() -> int:
                     f"{d['precision']}  |  {r['sensitivity']} / {r['precision']}"
                 )
     result = {
-        "model": {"name": bundle.name, "version": bundle.version, "origin": origin},
+        "model": {
+            "name": bundle.name,
+            "version": bundle.version,
+            "origin": origin,
+            "precision": args.precision,
+        },  # fmt: skip
         "machine": {
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
