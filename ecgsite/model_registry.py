@@ -58,7 +58,7 @@ def get_model_registry() -> ModelRegistry:
         runtime=getattr(settings, "MODEL_RUNTIME", "auto"),
         preferred=preferred_models(),
         recording_threads=getattr(settings, "RECORDING_MODEL_THREADS", 1),
-        recording_precision=getattr(settings, "RECORDING_MODEL_PRECISION", "float32"),
+        recording_precision=getattr(settings, "RECORDING_MODEL_PRECISION", "int8"),
     )
 
 

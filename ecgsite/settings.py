@@ -307,10 +307,10 @@ RECORDING_MODEL = env("RECORDING_MODEL", default="recording_mixed")
 # 32-image chunks spread over them): one analysis at a time, so 2 uses both cores of a 2-core
 # machine (same probabilities; set 1 with Q_WORKERS > 1 on such a machine).
 RECORDING_MODEL_THREADS = env.int("RECORDING_MODEL_THREADS", default=2)
-# float32, or int8: the recording model's int8 LiteRT conversion (weights quantised, about 45 %
-# less CPU per beat; `manage.py export_lite_models` writes it). Which is the default was decided
-# on validation data: benchmarks/quantised_serving.py, docs/performance.md.
-RECORDING_MODEL_PRECISION = env("RECORDING_MODEL_PRECISION", default="float32")
+# int8: the recording model's int8 LiteRT conversion (weights quantised, about 45 % less CPU per
+# beat; `manage.py export_lite_models` writes it), float32 without one; float32: never int8.
+# int8 was chosen on validation data: benchmarks/quantised_serving.py, docs/performance.md.
+RECORDING_MODEL_PRECISION = env("RECORDING_MODEL_PRECISION", default="int8")
 if RECORDING_MODEL_PRECISION not in ("float32", "int8"):
     raise ImproperlyConfigured("RECORDING_MODEL_PRECISION must be float32 or int8")
 

@@ -33,7 +33,11 @@ def class_info(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def about(request: HttpRequest) -> HttpResponse:
-    return render(request, "pages/about.html", {"models": model_summaries()})
+    context = {
+        "models": model_summaries(),
+        "recording_in_int8": settings.RECORDING_MODEL_PRECISION == "int8",
+    }
+    return render(request, "pages/about.html", context)
 
 
 def contact(request: HttpRequest) -> HttpResponse:

@@ -112,6 +112,19 @@ def lite_is_fresh(keras_path: Path, precision: str = "float32") -> bool:
     return _is_fresh(keras_path, (tflite,), sidecar)
 
 
+def lite_refused(keras_path: Path, precision: str) -> str | None:
+    """Why the current ``<name>.keras`` has no ``precision`` conversion (its export check
+    failed, ``export_lite``), or None when it was never refused."""
+    _, sidecar = lite_paths(keras_path, precision)
+    try:
+        info = json.loads(sidecar.read_text())
+    except (OSError, ValueError):
+        return None
+    if info.get("source_sha256") != file_sha256(Path(keras_path)):
+        return None  # refused for an earlier version of the model
+    return info.get("refused")
+
+
 def gradcam_paths(keras_path: Path) -> tuple[Path, Path, Path]:
     """The Grad-CAM export of ``<name>.keras``: ``<name>.gradcam.tflite`` (the view: inputs to
     feature maps), ``<name>.gradcam.npz`` (the head) and the sidecar ``.gradcam.tflite.json``."""
@@ -405,8 +418,12 @@ def export_lite(
                 f"{keras_path.name}: LiteRT ({precision}) and Keras differ by {diff:.2e} "
                 f"(> {tolerance:g})"
             )
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        tflite.unlink(missing_ok=True)
+        if precision != "float32" and isinstance(exc, LiteExportError):
+            # Remembered for this .keras file, so each server start does not convert again.
+            _write_sidecar(sidecar, keras_path, {"refused": str(exc), "precision": precision})
         raise
     tmp.replace(tflite)
     info = {"max_abs_diff": diff, "checked_inputs": n_check, "tolerance": tolerance,

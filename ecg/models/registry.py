@@ -110,13 +110,15 @@ class ModelRegistry:
         runtime: str = "auto",
         preferred: Mapping[str, str] | None = None,
         recording_threads: int = 1,
-        recording_precision: str = "float32",
+        recording_precision: str = "int8",
     ):
         """``preferred``: {image kind or "recording": model name or file stem};
         ``recording_threads``: one-thread LiteRT interpreters of the recording model side by
         side (whole recordings, in the worker); image models and Grad-CAM keep one thread;
-        ``recording_precision``: "int8" serves a recording model from its int8 conversion when
-        it has a fresh one (``lite_runtime.PRECISIONS``); image models stay float32."""
+        ``recording_precision``: "int8" (the default, chosen on validation data by
+        ``benchmarks/quantised_serving.py``) serves a recording model from its int8 conversion
+        when it has a fresh one, else from float32; "float32" never uses int8
+        (``lite_runtime.PRECISIONS``). Image models are always float32."""
         if runtime not in RUNTIMES:
             raise ValueError(f"MODEL_RUNTIME must be one of {RUNTIMES}, not {runtime!r}")
         self.models_dir = Path(models_dir)

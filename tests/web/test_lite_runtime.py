@@ -179,7 +179,7 @@ def test_lanes_classify_concurrent_calls_as_one_call_at_a_time(tmp_path):
 def test_int8_conversion_is_close_to_keras_and_served_only_when_asked(tmp_path):
     """The recording model's int8 conversion (issue 17's speed): its own file and sidecar,
     probabilities within INT8_TOLERANCE of Keras with the same arg-max on clear inputs, served
-    only with recording_precision="int8"; an image model in the same registry stays float32."""
+    by default but not with recording_precision="float32"; image models stay float32."""
     rec = build_tiny_bundle(tmp_path, "rec", task="recording", with_rr=True, favour="N")
     build_tiny_bundle(tmp_path, "beat", kind="beat_image")
     call_command("export_lite_models", models_dir=str(tmp_path))
@@ -199,21 +199,62 @@ def test_int8_conversion_is_close_to_keras_and_served_only_when_asked(tmp_path):
     clear = np.sort(want, axis=1)[:, -1] - np.sort(want, axis=1)[:, -2] > 2 * INT8_TOLERANCE
     np.testing.assert_array_equal(got[clear].argmax(1), want[clear].argmax(1))
 
+    exact = ModelRegistry(tmp_path, recording_precision="float32")
+    exact.serving_bundle(task="recording")
+    assert exact.runtimes == {rec: "litert"}
     default = ModelRegistry(tmp_path)
     default.serving_bundle(task="recording")
-    assert default.runtimes == {rec: "litert"}
-    asked = ModelRegistry(tmp_path, recording_precision="int8")
-    asked.serving_bundle(task="recording")
-    asked.serving_bundle(kind="beat_image")
-    assert asked.runtimes == {rec: "litert-int8", tmp_path / "beat.keras": "litert"}
+    default.serving_bundle(kind="beat_image")
+    assert default.runtimes == {rec: "litert-int8", tmp_path / "beat.keras": "litert"}
 
 
 def test_int8_without_a_fresh_conversion_serves_float32_and_bad_values_fail(tmp_path, caplog):
     rec = build_tiny_bundle(tmp_path, "rec", task="recording", with_rr=True, favour="N")
     export_lite(rec)  # float32 only
-    registry = ModelRegistry(tmp_path, recording_precision="int8")
+    registry = ModelRegistry(tmp_path)  # int8 by default
     registry.serving_bundle(task="recording")
     assert registry.runtimes == {rec: "litert"}
     assert "no fresh int8 LiteRT conversion" in caplog.text
     with pytest.raises(ValueError, match="RECORDING_MODEL_PRECISION"):
         ModelRegistry(tmp_path, recording_precision="int4")
+
+
+def test_a_refused_int8_conversion_is_remembered_until_the_model_changes(
+    tmp_path, monkeypatch, capsys
+):
+    import ecg.models.lite_runtime as lite_runtime
+
+    rec = build_tiny_bundle(tmp_path, "rec", task="recording", with_rr=True, favour="N")
+    monkeypatch.setattr(lite_runtime, "INT8_TOLERANCE", 0.0)  # any quantisation error fails
+    call_command("export_lite_models", models_dir=str(tmp_path))  # float32 still converts
+    assert "no int8 conversion" in capsys.readouterr().err
+    assert lite_is_fresh(rec) and not lite_paths(rec, "int8")[0].exists()
+    assert "differ by" in lite_runtime.lite_refused(rec, "int8")
+    call_command("export_lite_models", models_dir=str(tmp_path))
+    assert "no int8 conversion" in capsys.readouterr().out  # not converted again
+    registry = ModelRegistry(tmp_path)
+    registry.serving_bundle(task="recording")
+    assert registry.runtimes == {rec: "litert"}
+    build_tiny_bundle(tmp_path, "rec", task="recording", with_rr=True, favour="V", seed=3)
+    assert lite_runtime.lite_refused(rec, "int8") is None  # a new model gets a new try
+
+
+def test_settings_refuse_an_unknown_recording_precision():
+    """Settings fail fast: a typo must not silently serve another arithmetic."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import django; django.setup()"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ecgsite.settings", "DJANGO_ENV": "test"}
+
+    def start(precision: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+            env=env | {"RECORDING_MODEL_PRECISION": precision},
+        )  # fmt: skip
+
+    bad = start("int4")
+    assert bad.returncode != 0 and "RECORDING_MODEL_PRECISION must be float32 or int8" in bad.stderr
+    good = start("float32")
+    assert good.returncode == 0, good.stderr

@@ -192,3 +192,11 @@ def test_about_says_how_to_choose_the_two_lead_model_and_names_its_leads(client,
 def test_footer_names_both_training_databases(client):
     body = client.get(reverse("pages:home")).content.decode()
     assert "MIT-BIH Arrhythmia Database" in body and "PTB-XL (CC BY 4.0)" in body
+
+
+def test_about_says_whether_recordings_are_read_in_int8(client, settings, tmp_path):
+    settings.MODELS_DIR = tmp_path
+    build_tiny_bundle(tmp_path, "cnn-beat", kind="beat_image")
+    assert "8-bit integers" in client.get(reverse("pages:about")).content.decode()  # default
+    settings.RECORDING_MODEL_PRECISION = "float32"
+    assert "8-bit integers" not in client.get(reverse("pages:about")).content.decode()

@@ -8,7 +8,13 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ecg.models.bundle import BundleError, read_metadata
 from ecg.models.gradcam_head import HeadError
-from ecg.models.lite_runtime import LiteExportError, export_gradcam, export_lite, lite_is_fresh
+from ecg.models.lite_runtime import (
+    LiteExportError,
+    export_gradcam,
+    export_lite,
+    lite_is_fresh,
+    lite_refused,
+)
 from ecg.models.registry import ModelRegistry
 
 
@@ -74,6 +80,10 @@ class Command(BaseCommand):
         A model whose int8 conversion strays too far is served in float32: a warning only."""
         if not force and lite_is_fresh(path, "int8"):
             self.stdout.write(f"{path.name}: int8 LiteRT file up to date")
+            return
+        refused = None if force else lite_refused(path, "int8")
+        if refused:
+            self.stdout.write(f"{path.name}: no int8 conversion ({refused}); float32 serves")
             return
         try:
             info = export_lite(path, precision="int8")
