@@ -12,6 +12,10 @@ the app serves it (settings ``RECORDING_MODEL_PRECISION``) is decided here, on w
 would show, before the speed is measured (``recording_benchmark.py``; speed is the reason for
 the change, the rule guards the answers).
 
+``--model recording_two_lead`` (opt-in, ``RECORDING_MODEL``) applies the same rule to another
+installed recording model, into ``quantised_serving_two_lead.json``: the setting is one for
+whichever recording model serves.
+
 ``validate`` runs every validation recording through the app's own path
 (``ecg.recording_analysis.analyse``: detection, quality, the second lead's screen, lead fusion,
 calibration, states) twice -- the model's float32 LiteRT conversion and its int8 one -- and
@@ -65,6 +69,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 RESULTS = ROOT / "benchmarks" / "results" / "quantised_serving.json"
 PRECISIONS = ("float32", "int8")
+DEFAULT_MODEL = "recording_mixed"  # the served one; another model's results go to their own file
 MIN_AGREEMENT = 0.995
 MAX_OBJECTIVE_DROP = 0.005
 
@@ -149,7 +154,7 @@ def jobs_for(part: str, args: argparse.Namespace, classes: list[str]) -> list[tu
 def collect(part: str, args: argparse.Namespace, pair: dict[str, Any]) -> dict[str, np.ndarray]:
     """Per precision: probabilities, states, labels and groups of every beat of ``part``
     (cached under build/quantised/; ``--fresh`` recomputes)."""
-    cache = ROOT / "build" / "quantised" / f"{part}.npz"
+    cache = ROOT / "build" / "quantised" / args.model / f"{part}.npz"
     if cache.is_file() and not args.fresh:
         return dict(np.load(cache, allow_pickle=False))
     classes = list(pair["float32"].classes)
@@ -242,13 +247,18 @@ def figures(data: dict[str, np.ndarray], classes: list[str]) -> dict[str, Any]:
 
 
 def write(section: str, value: dict[str, Any], args: argparse.Namespace) -> None:
-    result = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    """Into ``quantised_serving.json`` for the default model, ``quantised_serving_<short
+    name>.json`` for another (``recording_model_option.results_path``)."""
+    from recording_model_option import results_path
+
+    path = results_path(RESULTS, None if args.model == DEFAULT_MODEL else args.model)
+    result = json.loads(path.read_text()) if path.is_file() else {}
     result[section] = value
     result["model"] = args.model
     result["written_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
-    print(f"wrote {RESULTS}", flush=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {path}", flush=True)
 
 
 def main() -> None:
@@ -257,7 +267,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=["validate", "report"])
-    parser.add_argument("--model", default="recording_mixed")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
     parser.add_argument("--mitdb", type=Path, default=None)
     parser.add_argument("--ptbxl", type=Path, default=None)
