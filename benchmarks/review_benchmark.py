@@ -82,25 +82,29 @@ TARGETS = {"SVEB_f1": 0.70, "VEB_f1": 0.95}
 
 def shipped_recording_bundle() -> Any:
     """The recording model the app serves, chosen as the app chooses it (``MODELS_DIR``,
-    ``RECORDING_MODEL``, ``MODEL_RUNTIME`` from the environment, defaults as in settings), so a
-    rerun after the shipped model changes measures the new one."""
+    ``RECORDING_MODEL``, ``MODEL_RUNTIME``, ``RECORDING_MODEL_PRECISION`` from the environment,
+    defaults as in settings), so a rerun after the shipped model changes measures the new one."""
     from ecg.models.registry import ModelRegistry
 
     registry = ModelRegistry(
         os.environ.get("MODELS_DIR") or ROOT / "models",
         runtime=os.environ.get("MODEL_RUNTIME") or "auto",
         preferred={"recording": os.environ.get("RECORDING_MODEL", "")},
+        recording_precision=os.environ.get("RECORDING_MODEL_PRECISION") or "int8",
     )
     return registry.serving_bundle(task="recording")
 
 
 def cache_folder(bundle: Any) -> Path:
     """``CACHE/<model>-<version>``, with ``-fused-<rule>`` when the model's metadata asks for
-    lead fusion (as the app serves it): one-lead and fused probabilities never share a folder."""
+    lead fusion (as the app serves it) and ``-int8`` for its int8 conversion: one-lead and fused,
+    float32 and int8 probabilities never share a folder."""
     from ecg.features.lead_fusion import fusion_setting
 
     setting = fusion_setting(bundle.metadata)
     suffix = f"-fused-{setting.rule}" if setting is not None else ""
+    if getattr(bundle, "runtime", "") == "litert-int8":
+        suffix += "-int8"
     return CACHE / f"{bundle.name}-{bundle.version}{suffix}"
 
 
