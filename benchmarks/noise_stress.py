@@ -46,7 +46,12 @@ from ecg.features.beats import labels_for  # noqa: E402
 from ecg.io.recording_io import Limits, parse_upload  # noqa: E402
 from ecg.io.records import resolve_data_dir  # noqa: E402
 from ecg.recording_analysis import analyse  # noqa: E402
-from ecg.training.noise_stress import add_noise, noise_mix, noisy_mask  # noqa: E402
+from ecg.training.noise_stress import (  # noqa: E402
+    add_noise,
+    check_excerpt_minutes,
+    noise_mix,
+    noisy_mask,
+)
 
 SNRS_DB = (24, 18, 12, 6, 0, -6)
 TARGETS = {
@@ -280,12 +285,25 @@ def _ptbxl_counts(data_dir, chosen, bundle) -> tuple[list[dict], dict[str, list[
     return rows, by_note
 
 
+def _excerpt_minutes(text: str) -> float:
+    """argparse type of ``--minutes``: a number long enough for one noisy segment."""
+    try:
+        return check_excerpt_minutes(float(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--models-dir", default=str(ROOT / "models"))
     parser.add_argument("--records", default=",".join(DS2_RECORDS))
-    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument(
+        "--minutes",
+        type=_excerpt_minutes,
+        default=30.0,
+        help="minutes of each record (at least 7: 5 clean, then a 2-minute noisy segment)",
+    )
     parser.add_argument(
         "--model",
         default=None,
