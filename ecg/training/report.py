@@ -584,11 +584,13 @@ def _training_sentence(train: dict[str, Any]) -> str:
     where = f" on {train['trained_on']}" if train.get("trained_on") else ""
     ensemble = train.get("ensemble")
     if ensemble:
+        # the two-lead bundle records its seeds' figures beside the ensemble entry (issue 17)
+        scores = ensemble.get("member_validation_macro_f1") or train.get(
+            "best_validation_macro_f1_per_seed", [None] * len(ensemble["seeds"])
+        )
         members = ", ".join(
             f"seed {seed}: {_f(score)}"
-            for seed, score in zip(
-                ensemble["seeds"], ensemble["member_validation_macro_f1"], strict=True
-            )
+            for seed, score in zip(ensemble["seeds"], scores, strict=True)
         )
         return (
             f"Ensemble of {len(ensemble['seeds'])} seeds of one configuration (probabilities "
