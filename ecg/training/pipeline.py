@@ -508,6 +508,7 @@ def evaluate_models(
             if name in two_lead:
                 score = TwoLeadScorer(bundle, data_dir, table, progress)
                 m = evaluate_on_split(bundle, table, splits[split_name], probabilities=score)
+                m["two_lead_inputs"] = score.inputs_summary()
                 rr_all = None
             else:
                 rr_all = bundle_rr_inputs(bundle, table)  # whole records: once per model
@@ -528,6 +529,11 @@ def evaluate_models(
             peaks = speed_rec.ann_samples
             data["speed"] = measure_speed(pair["inter"], speed_rec.signal, speed_rec.fs, peaks)
             data["speed"]["record"] = speed_record
+        # its own stamp: with ``only`` it differs from the last full run's (evaluation.json)
+        data["evaluated"] = {
+            "at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "code_version": code_version(),
+        }
         metrics_path = models_dir / f"{name}.metrics.json"
         if metrics_path.is_file():
             reproduction[name] = _reproduction_check(json.loads(metrics_path.read_text()), data)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,10 +54,11 @@ def stored_beats(recording: ParsedRecording, table: BeatTable) -> np.ndarray:
 
 def record_probabilities(
     bundle: ModelBundle, recording: ParsedRecording, table: BeatTable, rows: np.ndarray
-) -> np.ndarray:
-    """Probabilities of the table's ``rows`` (every row of this recording, in order), from the
-    serving path at ALL the recording's reference beats (the "rr" input reads every beat).
-    Raises ValueError if the rows are not the recording's stored beats (count or symbols)."""
+) -> tuple[np.ndarray, dict[str, Any] | None]:
+    """(probabilities of the table's ``rows`` (every row of this recording, in order), the
+    serving path's two-lead entry: its second lead and screened beats; None: the primary in
+    both channels), from the serving path at ALL the recording's reference beats (the "rr"
+    input reads every beat). ValueError if the rows are not the recording's stored beats."""
     from ecg.recording_analysis import classify_two_lead
 
     stored = stored_beats(recording, table)
@@ -64,14 +66,14 @@ def record_probabilities(
         recording.ann_symbols[stored].astype(str), table.symbols[rows].astype(str)
     ):
         raise ValueError(f"record {recording.name}: the table's beats are not its reference beats")
-    beats, _ = classify_two_lead(bundle, recording, recording.ann_samples)
+    beats, entry = classify_two_lead(bundle, recording, recording.ann_samples)
     wanted = recording.ann_samples[stored]
     at = np.searchsorted(beats.samples, wanted)
     found = at < len(beats.samples)
     found[found] = beats.samples[at[found]] == wanted[found]
     if not found.all():  # serving's window is inside the stored one: it keeps every such beat
         raise ValueError(f"record {recording.name}: {int((~found).sum())} beats not classified")
-    return np.asarray(beats.probabilities, dtype=np.float32)[at]
+    return np.asarray(beats.probabilities, dtype=np.float32)[at], entry
 
 
 class TwoLeadScorer:
@@ -87,16 +89,30 @@ class TwoLeadScorer:
     ) -> None:
         self.bundle, self.data_dir, self.table, self.progress = bundle, data_dir, table, progress
         self._by_record: dict[str, np.ndarray] = {}
+        self._entries: dict[str, dict[str, Any] | None] = {}
 
     def record(self, name: str) -> np.ndarray:
         """Probabilities of every table row of record ``name``, in table order."""
         if name not in self._by_record:
             rows = np.flatnonzero(self.table.records == name)
             recording = record_upload(self.data_dir, name)
-            self._by_record[name] = record_probabilities(self.bundle, recording, self.table, rows)
+            probs, entry = record_probabilities(self.bundle, recording, self.table, rows)
+            self._by_record[name], self._entries[name] = probs, entry
             if self.progress:
-                self.progress(f"  record {name}: {len(rows)} beats, both leads")
+                second = entry["second_lead"] if entry else f"none ({recording.lead} twice)"
+                self.progress(f"  record {name}: {len(rows)} beats, second lead {second}")
         return self._by_record[name]
+
+    def inputs_summary(self) -> dict[str, Any]:
+        """Per record scored: the second lead read (None: the primary in both channels) and the
+        beats whose second-lead segment failed the screen (they got the primary twice)."""
+        entries = self._entries.items()
+        return {
+            "second_lead": {n: e["second_lead"] if e else None for n, e in entries},
+            "screened_beats": {n: e.get("screened_beats", 0) if e else 0 for n, e in entries},
+            "path": "recording_analysis.classify_two_lead at the reference beats (no detection, "
+            "no quality flags, arg-max calls: no uncertain state)",
+        }
 
     def __call__(self, index: np.ndarray) -> np.ndarray:
         index = np.asarray(index, dtype=np.int64)

@@ -103,12 +103,16 @@ def test_evaluate_model_writes_its_metrics_file_and_only_leaves_the_rest(setting
     written = json.loads((models / "tiny_two_lead.metrics.json").read_text())
     mixed = json.loads((Path(pipeline.__file__).parents[2] / "models" /
                         "recording_mixed.metrics.json").read_text())  # fmt: skip
-    assert set(written) == set(mixed) - {"speed"}  # speed: recording_benchmark.py --model
+    # speed: recording_benchmark.py --model; "evaluated": each file's own stamp (with --only)
+    assert set(written) - {"evaluated"} == set(mixed) - {"speed"}
     assert set(written["splits"]) == {"inter"}
-    assert set(written["splits"]["inter"]) == set(mixed["splits"]["inter"])
+    inter = written["splits"]["inter"]
+    assert set(inter) == set(mixed["splits"]["inter"]) | {"two_lead_inputs"}
+    assert inter["two_lead_inputs"]["second_lead"] == {"100": "V1"}  # the DS2 record scored
     assert written["splits"]["inter"]["validation_check"]["recorded_at_training"] is None
     assert (models / "tiny_two_lead.inter.confusion.png").is_file()
-    assert "### tiny_two_lead" in (models / "REPORT.md").read_text()
+    report = (models / "REPORT.md").read_text()
+    assert "### tiny_two_lead" in report and "second lead V1: 1 records" in report
     # --only: that model again, the last full run's context kept as it was
     context = models / "evaluation.json"
     context.write_text(context.read_text().replace('"n_records": 3', '"n_records": 99'))

@@ -78,9 +78,10 @@ class Command(BaseCommand):
             )
         except (RecordError, BundleError, FileNotFoundError) as exc:
             raise CommandError(str(exc)) from exc
+        evaluated = ", ".join(options["only"] or metrics)
         self.stdout.write(
             self.style.SUCCESS(
-                f"evaluated {', '.join(metrics)} in {time.perf_counter() - started:.0f} s; "
+                f"evaluated {evaluated} in {time.perf_counter() - started:.0f} s; "
                 f"report: {Path(options['models_dir']) / 'REPORT.md'}"
             )
         )
