@@ -13,6 +13,7 @@ import pytest
 from ecg.models.bundle import load_bundle
 from ecg.training import dataset, pipeline
 from ecg.training.evaluation import evaluate_on_split
+from ecg.training.report import target_rows
 from ecg.training.two_lead import two_lead_inputs
 from ecg.training.two_lead_eval import TwoLeadScorer, record_upload
 from tests.factories import build_tiny_bundle
@@ -113,6 +114,9 @@ def test_evaluate_model_writes_its_metrics_file_and_only_leaves_the_rest(setting
     assert (models / "tiny_two_lead.inter.confusion.png").is_file()
     report = (models / "REPORT.md").read_text()
     assert "### tiny_two_lead" in report and "second lead V1: 1 records" in report
+    # its target rows say speed is timed elsewhere, not that it missed the target
+    rows = target_rows({"tiny_two_lead": written}, "tiny_two_lead", None)
+    assert sum("not evaluated: a two-channel model" in r for r in rows) == 2
     # --only: that model again, the last full run's context kept as it was
     context = models / "evaluation.json"
     context.write_text(context.read_text().replace('"n_records": 3', '"n_records": 99'))
