@@ -85,16 +85,16 @@ def noisy_mask(n: int, fs: float, *, clean_start_s: float = CLEAN_START_S,
     return (after >= 0) & (np.floor(after / segment_s) % 2 == 0)
 
 
-def check_excerpt_minutes(minutes: float) -> float:
-    """``minutes`` if an excerpt that long holds a whole noisy segment; ValueError naming the
-    minimum (``MIN_EXCERPT_S``) otherwise."""
-    if not minutes * 60.0 >= MIN_EXCERPT_S:  # "not >=" also refuses NaN
-        raise ValueError(
-            f"{minutes:g} minutes is too short: the NST pattern is {CLEAN_START_S / 60:g} clean "
-            f"minutes first, so an excerpt needs at least {MIN_EXCERPT_S / 60:g} minutes to hold "
-            f"one {SEGMENT_S / 60:g}-minute noisy segment"
-        )
-    return minutes
+def excerpt_problem(minutes: float) -> str | None:
+    """Why an excerpt of ``minutes`` cannot be scored (it holds no whole noisy segment: shorter
+    than ``MIN_EXCERPT_S``), or None when it can."""
+    if minutes * 60.0 >= MIN_EXCERPT_S:  # NaN fails this too
+        return None
+    return (
+        f"{minutes:g} minutes is too short: the NST pattern is {CLEAN_START_S / 60:g} clean "
+        f"minutes first, so an excerpt needs at least {MIN_EXCERPT_S / 60:g} minutes to hold "
+        f"one {SEGMENT_S / 60:g}-minute noisy segment"
+    )
 
 
 def qrs_signal_power(signal: np.ndarray, fs: float, r_peaks: np.ndarray) -> float:

@@ -124,3 +124,19 @@ def test_evaluate_model_writes_its_metrics_file_and_only_leaves_the_rest(setting
     assert json.loads(context.read_text())["n_records"] == 99
     with pytest.raises(FileNotFoundError, match="no model nothing"):
         pipeline.evaluate_models(data, models, only=["nothing"], **kwargs)
+
+
+def test_the_ludb_benchmark_scores_the_same_beats_on_every_path(setting, tmp_path):
+    from benchmarks.two_lead_ludb import PATHS, calls
+    from ecg.io.recording_base import ParsedRecording
+
+    _, _, path, _ = setting
+    one_lead = build_tiny_bundle(tmp_path, "tiny_one_lead", kind="spectrogram",
+                                 task="recording", with_rr=True)  # fmt: skip
+    primary, peaks, _ = synthetic_ecg(20, 0)
+    second = -0.6 * synthetic_ecg(20, 10)[0]
+    recording = ParsedRecording("ludb1", "wfdb", FS, ["II", "V1"],
+                                np.stack([primary, second]).astype(np.float32), 0, [])  # fmt: skip
+    got = calls(load_bundle(path), load_bundle(one_lead), recording, peaks)
+    assert list(got) == list(PATHS)
+    assert {len(v) for v in got.values()} == {len(peaks)}
