@@ -9,7 +9,9 @@ peaks (lead II's delineation, as ``mixed_eval.ludb_beat_table``) by the serving 
 - ``recording_two_lead``: ``classify_two_lead`` (II and V1 as the two channels, V1's screen on);
 - ``recording_mixed`` on II alone (``classify_at``): the basis of its published LUDB figure
   (``models/recording_mixed.external.json``, from beat tables), recomputed here as a check;
-- ``recording_mixed`` fused with V1 (``classify_at`` + ``fuse_second_lead``): the served default.
+- ``recording_mixed`` fused with V1 (``classify_at`` + ``fuse_second_lead``): the default path.
+
+All three with the Keras weights in float32 (the app serves LiteRT conversions of them).
 
 Per header-diagnosis group (``ptbxl_mixed_eval.ludb_groups``): the share of beats called each
 class (arg-max; no "uncertain" state), with 95 % intervals over records
