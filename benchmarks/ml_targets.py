@@ -3,7 +3,9 @@
     python benchmarks/ml_targets.py [--models-dir models] [--record 208] [--no-speed]
 
 Prints, for every shipped model: intra-/inter-patient accuracy and macro-F1, the AAMI VEB/SVEB
-Se and +P, whether it beats the original CNN, and (unless --no-speed) the batch speed of
+Se and +P, whether it beats the original CNN -- the targets for the served recording model, then
+the same rows for every other recording model (not served; reported only) -- and (unless
+--no-speed) the batch speed of
 ``classify_beats`` on a whole record -- signal preparation and image building included -- and
 the single-image latency measured now on this machine.
 """
@@ -34,12 +36,22 @@ def main() -> None:
     }
     if not metrics:
         sys.exit(f"no *.metrics.json in {models}: run manage.py train_model first")
-    recording = next((n for n, m in metrics.items() if m.get("task") == "recording"), None)
     context_path = models / "evaluation.json"  # the last run's times, for the pipeline target
     context = json.loads(context_path.read_text()) if context_path.is_file() else None
+    recordings = [n for n, m in metrics.items() if m.get("task") == "recording"]
+    # the served one: the last full evaluation names it (else the first, as before)
+    served = (context or {}).get("recording_model")
+    recording = served if served in recordings else next(iter(recordings), None)
     if recording:
+        print(f"served recording model: {recording}")
         print("\n".join(report.target_rows(metrics, recording, context)))
         print()
+    for name in recordings:
+        if name != recording:  # e.g. recording_two_lead (issue 17): opt-in, reported only
+            print(f"{name} (not served by default; reported only, nothing chosen on it):")
+            # no context: the pipeline-time row is the served model's run, not this model's
+            print("\n".join(report.target_rows(metrics, name, None)))
+            print()
     print("\n".join(report.comparison_rows(metrics, "original_cnn")))
     if args.no_speed:
         return

@@ -46,7 +46,7 @@ from ecg.features.beats import labels_for  # noqa: E402
 from ecg.io.recording_io import Limits, parse_upload  # noqa: E402
 from ecg.io.records import resolve_data_dir  # noqa: E402
 from ecg.recording_analysis import analyse  # noqa: E402
-from ecg.training.noise_stress import add_noise, noise_mix, noisy_mask  # noqa: E402
+from ecg.training import noise_stress as nst  # noqa: E402
 
 SNRS_DB = (24, 18, 12, 6, 0, -6)
 TARGETS = {
@@ -82,8 +82,8 @@ def with_noise(parsed, record: str, snr: float, mask: np.ndarray):
     (seeded by record and SNR, so every run and the DS1 selection see the same noise)."""
     rng = np.random.default_rng([int(record), int(snr) + 100])
     noisy = np.stack([
-        add_noise(lead, parsed.fs, r_peaks=parsed.ann_samples, snr_db=snr,
-                  noise=noise_mix(lead.size, parsed.fs, rng), mask=mask)
+        nst.add_noise(lead, parsed.fs, r_peaks=parsed.ann_samples, snr_db=snr,
+                      noise=nst.noise_mix(lead.size, parsed.fs, rng), mask=mask)
         for lead in parsed.signals
     ])  # fmt: skip
     return replace(parsed, signals=noisy)
@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--models-dir", default=str(ROOT / "models"))
     parser.add_argument("--records", default=",".join(DS2_RECORDS))
-    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--minutes", type=float, default=30.0, help="per record, at least 7")
     parser.add_argument(
         "--model",
         default=None,
@@ -304,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         help="only the PTB-XL real-noise set, into noise_stress_ptbxl.json",
     )
     args = parser.parse_args(argv)
+    if problem := nst.excerpt_problem(args.minutes):  # it was KeyError: 'noisy'
+        parser.error(problem)
     args.out = args.out or str(
         results_path(ROOT / "benchmarks/results/noise_stress.json", args.model)
     )
@@ -330,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     flutter_runs: dict[str, dict[str, int]] = {}
     for record in records:
         parsed = parsed_excerpt(data_dir, record, args.minutes)
-        mask = noisy_mask(parsed.n_samples, parsed.fs)
+        mask = nst.noisy_mask(parsed.n_samples, parsed.fs)
         clean = analyse(parsed, bundle)
         conditions["clean"].append(_counts(clean, parsed, mask))
         flutter_runs.setdefault("clean", {})[record] = _flutter_runs(clean)

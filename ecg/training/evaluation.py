@@ -8,6 +8,8 @@ functions the web app calls -- from beat windows cut by the same ``prepare_signa
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -45,15 +47,24 @@ def bundle_probabilities(
 
 
 def evaluate_on_split(
-    bundle: ModelBundle, table: BeatTable, split: Split, rr_all: np.ndarray | None = None
+    bundle: ModelBundle,
+    table: BeatTable,
+    split: Split,
+    rr_all: np.ndarray | None = None,
+    *,
+    probabilities: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Six-class metrics on the split's test beats; on the inter-patient split also AAMI EC57
     figures over every annotated beat of the DS2 records (including those outside six classes).
-    ``rr_all``: the bundle's "rr" input for the whole table, if the caller has it already.
+    ``rr_all``: the bundle's "rr" input for the whole table, if the caller has it already;
+    ``probabilities``: scores table rows where the table's windows are not the model's inputs
+    (a two-channel model: ``two_lead_eval.TwoLeadScorer``); default ``bundle_probabilities``.
     """
     labels = table.labels(bundle.metadata["label_set"])
-    if rr_all is None:
-        rr_all = bundle_rr_inputs(bundle, table)
+    if probabilities is None:
+        if rr_all is None:
+            rr_all = bundle_rr_inputs(bundle, table)
+        probabilities = partial(bundle_probabilities, bundle, table, rr_all=rr_all)
     if split.name == "inter":
         # The AAMI beats are every annotated DS2 beat, a superset of the six-class test beats:
         # each beat is classified once and the test beats are read from the same probabilities.
@@ -61,13 +72,13 @@ def evaluate_on_split(
         in_ds2 = np.flatnonzero(np.isin(table.records, list(DS2_RECORDS)))
         true_aami = np.array([aami_index.get(str(s), -1) for s in table.symbols[in_ds2]])
         keep = in_ds2[true_aami >= 0]
-        probs_all = bundle_probabilities(bundle, table, keep, rr_all)
+        probs_all = probabilities(keep)
         at = np.searchsorted(keep, split.test)
         if not np.array_equal(keep[np.minimum(at, len(keep) - 1)], split.test):
             raise ValueError("the inter-patient test beats are not all annotated DS2 beats")
         probs = probs_all[at]
     else:
-        probs = bundle_probabilities(bundle, table, split.test, rr_all)
+        probs = probabilities(split.test)
     # with each beat's record: how far the figures would move with other test patients
     records = table.records[split.test]
     result = {

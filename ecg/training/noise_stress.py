@@ -27,6 +27,9 @@ import scipy.signal as sps
 NOISE_KINDS = ("baseline_wander", "muscle", "electrode_motion")
 CLEAN_START_S = 300.0  # the NST's first five minutes are clean
 SEGMENT_S = 120.0  # then noise on and off every two minutes
+# The shortest excerpt holding one whole noisy segment: anything shorter has no noisy beats (or
+# a few seconds of them) to score, so the benchmark refuses it rather than report nothing.
+MIN_EXCERPT_S = CLEAN_START_S + SEGMENT_S
 
 
 def _band(x: np.ndarray, fs: float, low: float, high: float) -> np.ndarray:
@@ -80,6 +83,18 @@ def noisy_mask(n: int, fs: float, *, clean_start_s: float = CLEAN_START_S,
     t = np.arange(n) / fs
     after = t - clean_start_s
     return (after >= 0) & (np.floor(after / segment_s) % 2 == 0)
+
+
+def excerpt_problem(minutes: float) -> str | None:
+    """Why an excerpt of ``minutes`` cannot be scored (it holds no whole noisy segment: shorter
+    than ``MIN_EXCERPT_S``), or None when it can."""
+    if minutes * 60.0 >= MIN_EXCERPT_S:  # NaN fails this too
+        return None
+    return (
+        f"{minutes:g} minutes is too short: the NST pattern is {CLEAN_START_S / 60:g} clean "
+        f"minutes first, so an excerpt needs at least {MIN_EXCERPT_S / 60:g} minutes to hold "
+        f"one {SEGMENT_S / 60:g}-minute noisy segment"
+    )
 
 
 def qrs_signal_power(signal: np.ndarray, fs: float, r_peaks: np.ndarray) -> float:

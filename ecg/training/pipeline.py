@@ -453,14 +453,22 @@ def evaluate_models(
     speed_record: str = "208",
     context: dict[str, Any] | None = None,
     records: list[str] | None = None,
+    only: list[str] | None = None,
     progress: Progress = print,
 ) -> dict[str, dict[str, Any]]:
     """Re-evaluate every shipped model (and the baseline, if its weights are in ``runs_dir``)
     from the WFDB records; write metrics files, confusion PNGs, REPORT.md and the README block.
+
+    ``only``: evaluate these models alone; the other metrics files and the last full run's
+    ``evaluation.json`` (its times, the served recording model) are kept as they are.
+    A two-channel model (issue 17) is scored on the same beats, both leads read from the
+    records by the serving path (``two_lead_eval``); its speed is left to
+    ``benchmarks/recording_benchmark.py --model`` (``measure_speed`` times one-lead calls).
     """
     from ecg.io.records import load_record
     from ecg.training import report
     from ecg.training.evaluation import bundle_rr_inputs, evaluate_on_split, measure_speed
+    from ecg.training.two_lead_eval import TwoLeadScorer
 
     models_dir = Path(models_dir)
     started = time.perf_counter()
@@ -470,13 +478,14 @@ def evaluate_models(
     names = ModelRegistry(models_dir).names()
     if not names:
         raise FileNotFoundError(f"no models (*.keras) in {models_dir}")
-    # A two-channel model (issue 17) needs both leads of a beat, which these one-lead beat
-    # tables do not hold: its test-set figures come from benchmarks/two_lead_serving.py report.
-    two_lead = [n for n in names if channel_count(read_metadata(models_dir / f"{n}.keras")) > 1]
-    for name in two_lead:
-        progress(f"skipping {name}: a two-channel model (benchmarks/two_lead_serving.py report)")
-    sources = {name: (models_dir, True) for name in names if name not in two_lead}
-    if runs_dir and (Path(runs_dir) / "inter" / f"{BASELINE}.keras").is_file():
+    unknown = sorted(set(only or ()) - {*names, BASELINE})
+    if unknown:
+        raise FileNotFoundError(f"no model {', '.join(unknown)} in {models_dir}")
+    # A two-channel model needs both leads of a beat, which the one-lead table does not hold.
+    two_lead = {n for n in names if channel_count(read_metadata(models_dir / f"{n}.keras")) > 1}
+    sources = {name: (models_dir, True) for name in names if not only or name in only}
+    baseline_weights = runs_dir and (Path(runs_dir) / "inter" / f"{BASELINE}.keras").is_file()
+    if baseline_weights and (not only or BASELINE in only):
         sources[BASELINE] = (Path(runs_dir), False)
     speed_rec = load_record(data_dir, speed_record)
     all_metrics: dict[str, dict[str, Any]] = {}
@@ -496,8 +505,14 @@ def evaluate_models(
         data["splits"] = {}
         for split_name, bundle in pair.items():
             progress(f"evaluating {name} on the {split_name}-patient test set")
-            rr_all = bundle_rr_inputs(bundle, table)  # whole records: computed once per model
-            m = evaluate_on_split(bundle, table, splits[split_name], rr_all)
+            if name in two_lead:
+                score = TwoLeadScorer(bundle, data_dir, table, progress)
+                m = evaluate_on_split(bundle, table, splits[split_name], probabilities=score)
+                m["two_lead_inputs"] = score.inputs_summary()
+                rr_all = None
+            else:
+                rr_all = bundle_rr_inputs(bundle, table)  # whole records: once per model
+                m = evaluate_on_split(bundle, table, splits[split_name], rr_all)
             m["training"] = bundle.metadata.get("training", {})
             m["validation_check"] = validation_check(bundle, table, splits[split_name], rr_all)
             png = f"{name}.{split_name}.confusion.png"
@@ -510,15 +525,24 @@ def evaluate_models(
             m["confusion_png"] = png
             data["splits"][split_name] = m
             progress(f"  {summary_line(m)}")
-        if shipped:
+        if shipped and name not in two_lead:
             peaks = speed_rec.ann_samples
             data["speed"] = measure_speed(pair["inter"], speed_rec.signal, speed_rec.fs, peaks)
             data["speed"]["record"] = speed_record
+        # its own stamp: with ``only`` it differs from the last full run's (evaluation.json)
+        data["evaluated"] = {
+            "at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "code_version": code_version(),
+        }
         metrics_path = models_dir / f"{name}.metrics.json"
         if metrics_path.is_file():
             reproduction[name] = _reproduction_check(json.loads(metrics_path.read_text()), data)
         report.write_json(metrics_path, data)
         all_metrics[name] = data
+    if only:
+        ordered = render_reports(models_dir, readme)
+        _print_reproduction(reproduction, progress)
+        return ordered
     if BASELINE not in all_metrics and (models_dir / f"{BASELINE}.metrics.json").is_file():
         # Baseline weights (25 MB) are not shipped: keep the figures of the training run.
         all_metrics[BASELINE] = json.loads((models_dir / f"{BASELINE}.metrics.json").read_text())
@@ -542,10 +566,14 @@ def evaluate_models(
     ctx["recording_model"] = recording
     report.write_json(models_dir / "evaluation.json", ctx)
     ordered = render_reports(models_dir, readme)
+    _print_reproduction(reproduction, progress)
+    return ordered
+
+
+def _print_reproduction(reproduction: dict[str, dict[str, float]], progress: Progress) -> None:
     for name, diffs in reproduction.items():
         worst = max(diffs.values(), default=0.0)
         progress(f"{name}: largest change against the previous metrics file {worst:.2e}")
-    return ordered
 
 
 def validation_check(
@@ -558,6 +586,12 @@ def validation_check(
     from ecg.training.metrics import confusion_matrix, macro_f1
 
     elsewhere = bundle.metadata.get("training", {}).get("validation_set")
+    if channel_count(bundle.metadata) > 1:  # chosen and calibrated on the app path, both leads
+        wired = bundle.metadata.get("selection", {}).get("wired_validation")
+        elsewhere = elsewhere or (
+            "MIT-BIH DS1 validation records and PTB-XL fold 9 through the app path"
+            + (f" ({wired})" if wired else "")
+        )
     if elsewhere:  # validated on a set this split does not hold (MIT-BIH + PTB-XL): its script
         # recomputes that figure when it assembles the model (benchmarks/ptbxl_mixed_ship.py)
         return {"recorded_at_training": None, "validated_on": elsewhere}

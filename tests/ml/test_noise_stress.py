@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 
 from ecg.training.noise_stress import (
+    MIN_EXCERPT_S,
+    SEGMENT_S,
     add_noise,
     baseline_wander,
     electrode_motion,
+    excerpt_problem,
     muscle_noise,
     noise_mix,
     noisy_mask,
@@ -54,3 +57,24 @@ def test_each_noise_kind_lies_in_its_band():
     assert _share_of_power(baseline_wander(n, FS, rng), 0.0, 1.0) > 0.95
     assert _share_of_power(muscle_noise(n, FS, rng), 5.0, 100.0) > 0.9
     assert _share_of_power(electrode_motion(n, FS, rng), 0.0, 12.0) > 0.9
+
+
+@pytest.mark.parametrize("minutes", [1.0, 5.0, 6.0, float("nan")])
+def test_an_excerpt_without_a_whole_noisy_segment_is_refused_naming_the_minimum(minutes):
+    # 5 minutes or less used to crash the benchmark with KeyError: 'noisy' (no noisy beat)
+    assert "at least 7 minutes" in excerpt_problem(minutes)
+
+
+def test_the_minimum_excerpt_holds_a_whole_noisy_segment():
+    assert excerpt_problem(MIN_EXCERPT_S / 60) is None
+    mask = noisy_mask(int(MIN_EXCERPT_S * FS), FS)
+    assert mask.sum() == int(SEGMENT_S * FS)
+
+
+def test_the_benchmark_says_so_before_reading_any_data(capsys):
+    from benchmarks import noise_stress as benchmark
+
+    with pytest.raises(SystemExit) as exit_info:
+        benchmark.main(["--minutes", "5", "--data-dir", "/nonexistent"])
+    assert exit_info.value.code == 2  # argparse's usage error, not a traceback
+    assert "at least 7 minutes" in capsys.readouterr().err

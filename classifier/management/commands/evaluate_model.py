@@ -42,6 +42,13 @@ class Command(BaseCommand):
             "the metrics files already in --models-dir",
         )
         parser.add_argument(
+            "--only",
+            nargs="+",
+            metavar="NAME",
+            help="evaluate only these models (e.g. recording_two_lead): the other metrics files "
+            "and the last full run's evaluation.json stay; REPORT.md is rewritten from all",
+        )
+        parser.add_argument(
             "--update-docs",
             action="store_true",
             help="rewrite docs/model-performance.md between its generated-block markers",
@@ -66,13 +73,15 @@ class Command(BaseCommand):
                 options["models_dir"],
                 runs_dir,
                 readme=readme,
+                only=options["only"],
                 progress=self.stdout.write,
             )
         except (RecordError, BundleError, FileNotFoundError) as exc:
             raise CommandError(str(exc)) from exc
+        evaluated = ", ".join(options["only"] or metrics)
         self.stdout.write(
             self.style.SUCCESS(
-                f"evaluated {', '.join(metrics)} in {time.perf_counter() - started:.0f} s; "
+                f"evaluated {evaluated} in {time.perf_counter() - started:.0f} s; "
                 f"report: {Path(options['models_dir']) / 'REPORT.md'}"
             )
         )
