@@ -128,10 +128,7 @@ class ModelRegistry:
             raise ValueError(f"recording_threads must be at least 1, not {recording_threads!r}")
         self.recording_threads = int(recording_threads)
         if recording_precision not in lite_runtime.PRECISIONS:
-            raise ValueError(
-                f"RECORDING_MODEL_PRECISION must be one of {lite_runtime.PRECISIONS}, "
-                f"not {recording_precision!r}"
-            )
+            raise ValueError(f"RECORDING_MODEL_PRECISION must be one of {lite_runtime.PRECISIONS}")
         self.recording_precision = recording_precision
         self._lock = threading.Lock()
         self._serving: dict[Path, ModelBundle] = {}
@@ -367,10 +364,9 @@ class ModelRegistry:
 
 
 def _task(path: Path) -> str | None:
-    """The model's task, None when its metadata cannot be read. A recording model gets
-    ``recording_threads`` LiteRT interpreters (one analysis at a time per worker process, its
-    network ~2/3 of the time) and ``recording_precision``; an image model one thread and
-    float32 (a web process answers one image per request, about one process per core)."""
+    """The model's task (None: unreadable metadata). A recording model gets ``recording_threads``
+    interpreters and ``recording_precision``; an image model one thread (one image per request,
+    about one web process per core) and float32."""
     try:
         return read_metadata(path).get("task")
     except BundleError:
