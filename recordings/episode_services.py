@@ -111,8 +111,8 @@ def episode_verdict_give(
     start_s,
     end_s,
     note: str = "",
-    corrected_start_s=None,
-    corrected_end_s=None,
+    corrected_start_s: float | str | None = None,
+    corrected_end_s: float | str | None = None,
 ) -> EpisodeVerdict:
     """Store ``user``'s (the owner's) ``verdict`` -- "confirmed", "rejected" or "corrected" on
     the episode of ``kind`` spanning ``start_s``-``end_s`` now (as the summary holds it, or as
@@ -187,7 +187,7 @@ def episode_verdict_give(
 
 
 def episode_verdicts_confirm_kind(
-    *, user, recording: Recording, kind: str, expected=None, note: str = ""
+    *, user, recording: Recording, kind: str, expected: int | str | None = None, note: str = ""
 ) -> list[EpisodeVerdict]:
     """Confirm, in one action, every episode of ``kind`` now in the summary that has no verdict
     (one that has one -- confirmed, rejected, corrected -- is left as it is), each a row of its
@@ -239,7 +239,9 @@ def episode_verdicts_confirm_kind(
     return rows
 
 
-def episode_verdicts_withdraw_batch(*, user, recording: Recording, batch) -> list[EpisodeVerdict]:
+def episode_verdicts_withdraw_batch(
+    *, user, recording: Recording, batch: uuid.UUID | str
+) -> list[EpisodeVerdict]:
     """Undo a "confirm all of a kind" in one action: every row of ``batch`` not withdrawn yet
     (one undone alone stays as it is) is marked withdrawn by ``user`` now. A batch not of this
     recording: 404; nothing left to withdraw: refused, nothing written."""

@@ -243,8 +243,10 @@ def test_the_page_corrects_a_span_and_refuses_bad_input(client, rec, users):
     assert "corrected by alice" in html and "(detected 5.0–25.0 s)" in html
     assert '<a href="#strip" class="jump" data-time="3.5">3.5 s</a>' in html
     assert "Undo correction</button>" in html
-    # the row's forms still name the episode by the model's span
     row = html.split('data-kind="AF" data-state="corrected"')[1].split("</tr>")[0]
+    # no Confirm (it would replace the correction); Reject and Correct stay
+    assert 'value="confirmed"' not in row and 'value="rejected"' in row
+    # the row's forms still name the episode by the model's span
     assert 'name="start_s" value="5.0"' in row and 'name="corrected_start_s" value="3.5"' in row
 
     verdict = EpisodeVerdict.objects.get()
