@@ -484,8 +484,8 @@ def _undo_button(request, recording: Recording) -> dict | str:
 def _event_review(request, recording: Recording) -> dict | None:
     """The Events list's controls (Confirm / Reject / Correct the span per event, "Confirm all
     N <kind> events" per kind with events not reviewed, "Undo" per such batch, "Add an
-    event") for the owner of an analysed recording with episodes; None for anyone else (they
-    see the states only)."""
+    event") and the verdicts' audit trail for the owner of an analysed recording with
+    episodes; None for anyone else (they see the states only)."""
     if not _owner_reviews(request, recording) or "episodes" not in (recording.summary or {}):
         return None
     unreviewed = episode_selectors.episodes_unreviewed_counts(recording=recording)
@@ -493,6 +493,7 @@ def _event_review(request, recording: Recording) -> dict | None:
         "kinds": [{"code": k, "name": v} for k, v in EPISODE_LABELS.items()],
         "confirm_all": unreviewed,
         "batches": episode_selectors.episode_batches_active(recording=recording),
+        "history": episode_selectors.episode_verdict_history(recording=recording),
     }
 
 

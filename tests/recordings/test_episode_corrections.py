@@ -254,6 +254,9 @@ def test_the_page_corrects_a_span_and_refuses_bad_input(client, rec, users):
     html = client.post(undo, follow=True).content.decode()
     assert "Withdrawn: Atrial fibrillation / flutter at 5.0-25.0 s corrected to 3.5-27.0 s." in html
     assert 'data-kind="AF" data-state="not reviewed"' in html
+    # the audit trail keeps both spans, who, the note, and who withdrew it
+    history = html.split('id="events-history"')[1].split("</details>")[0]
+    assert "alice: corrected AF 5.0–25.0 s → 3.5–27.0 s “P waves”; withdrawn by alice" in history
 
 
 def test_another_user_cannot_correct(client, rec, users):
