@@ -165,7 +165,9 @@ def episode_verdict_give(
                 and max(abs(corrected[0] - start), abs(corrected[1] - end)) <= SAME_S
             ):
                 raise EpisodeVerdictRefused(
-                    "The new span is the detected one; confirm the event instead."
+                    "The new span is the detected one: undo the correction to go back to it."
+                    if replaced is not None and replaced.verdict == verdict
+                    else "The new span is the detected one; confirm the event instead."
                 )
         row = EpisodeVerdict.objects.create(
             recording=recording,

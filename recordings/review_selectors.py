@@ -214,7 +214,7 @@ def recording_wfdb_annotations(*, recording: Recording) -> bytes:
         if row["gone"]:  # said apart: no episode of the recount's list stands behind it
             sample = min(max(int(round(row["start_s"] * recording.sampling_rate)), 0), last)
             note = f"{row['label']} {row['state_text']}, episode gone after a recount"
-            annotations.append((sample, 2, '"', note))
+            annotations.append((sample, 2, '"', note[:200]))  # WFDB: an aux note under 256 B
     annotations.sort(key=lambda a: (a[0], a[1]))
     samples = np.asarray([a[0] for a in annotations], dtype=np.int64)
     nums, previous, count = [], None, 0

@@ -114,6 +114,8 @@ def test_correct_again_replaces_and_undo_brings_back_the_detected_span(rec, user
     assert (second.start_s, second.end_s) == (5.0, 25.0)  # still the model's span
     assert (rows(rec)[0]["start_s"], rows(rec)[0]["end_s"]) == (4.0, 26.0)
     # a confirm of the corrected episode, named by its listed span, replaces the correction
+    with pytest.raises(EpisodeVerdictRefused, match="undo the correction to go back"):
+        correct(rec, alice, AF, 5.0, 25.0)
     confirm = give(rec, alice, "confirmed", AF | {"start_s": 4.0, "end_s": 26.0})
     assert (rows(rec)[0]["start_s"], rows(rec)[0]["state"]) == (5.0, "confirmed")
     episode_services.episode_verdict_withdraw(user=alice, recording=rec, verdict_id=confirm.pk)
