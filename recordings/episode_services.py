@@ -188,6 +188,13 @@ def episode_verdict_give(
     return row
 
 
+def _count(value) -> int | None:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None  # matches no count: refused as a stale page would be
+
+
 def episode_verdicts_confirm_kind(
     *, user, recording: Recording, kind: str, expected: int | str | None = None, note: str = ""
 ) -> list[EpisodeVerdict]:
@@ -219,7 +226,7 @@ def episode_verdicts_confirm_kind(
         ]
         if not todo:
             raise EpisodeVerdictRefused(f"No {label} event without a verdict; nothing confirmed.")
-        if expected not in (None, "") and str(expected).strip() != str(len(todo)):
+        if expected not in (None, "") and _count(expected) != len(todo):
             raise EpisodeVerdictRefused(
                 f"{len(todo)} {label} events have no verdict now, not {str(expected)[:6]}: the "
                 "events were recounted since this page was shown. Reload it; nothing was saved."

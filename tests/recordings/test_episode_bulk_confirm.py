@@ -54,7 +54,7 @@ def test_confirm_all_of_a_kind_skips_reviewed_ones_and_undoes_as_one(rec, users)
         {"kind": "pause", "label": PAUSE["label"], "count": 1},
     ]
     confirmed = episode_services.episode_verdicts_confirm_kind(
-        user=alice, recording=rec, kind="bigeminy", expected="2", note="seen"
+        user=alice, recording=rec, kind="bigeminy", expected=" 02", note="seen"
     )
     assert [(v.start_s, v.verdict, v.note) for v in confirmed] == [
         (27.0, "confirmed", "seen"),
@@ -96,6 +96,7 @@ def test_confirm_all_of_a_kind_skips_reviewed_ones_and_undoes_as_one(rec, users)
         ({"kind": "asystole"}, "Unknown kind"),
         ({"kind": "VT"}, "No Ventricular tachycardia run event without a verdict"),
         ({"kind": "bigeminy", "expected": 4}, "3 Ventricular bigeminy events have no verdict now"),
+        ({"kind": "bigeminy", "expected": "three"}, "have no verdict now, not three"),
         ({"kind": "bigeminy", "note": "x" * 201}, "at most 200"),
     ],
 )
