@@ -10,7 +10,7 @@ from rest_framework import serializers
 from ecg.features.episodes import EPISODE_KINDS
 from recordings.models import EpisodeVerdict
 
-STATES = ["confirmed", "rejected", "added", "not reviewed"]
+STATES = ["confirmed", "rejected", "corrected", "added", "not reviewed"]
 
 
 class EpisodeSerializer(serializers.Serializer):
@@ -34,18 +34,36 @@ class VerdictSerializer(serializers.Serializer):
     note = serializers.CharField(allow_blank=True)
     start_s = serializers.FloatField(help_text="The episode's span when the verdict was given.")
     end_s = serializers.FloatField()
+    corrected_start_s = serializers.FloatField(
+        allow_null=True, help_text="A correction's span, as the owner reads it; null otherwise."
+    )
+    corrected_end_s = serializers.FloatField(allow_null=True)
+    batch = serializers.UUIDField(
+        allow_null=True,
+        help_text='The "confirm all of a kind" it was part of (undo them together with POST '
+        ".../episodes/batches/{batch}/withdraw/); null otherwise.",
+    )
 
 
 class ReviewedEpisodeSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=list(EPISODE_KINDS))
     label = serializers.CharField()
-    start_s = serializers.FloatField()
+    start_s = serializers.FloatField(
+        help_text="As reviewed: the owner's span for a corrected episode, else the detected one."
+    )
     end_s = serializers.FloatField()
     duration_s = serializers.FloatField()
     beats = serializers.IntegerField(
-        allow_null=True, help_text="Beats in it; null for an episode the owner added."
+        allow_null=True,
+        help_text="Beats in it; null for an episode the owner added or whose span they corrected.",
     )
     added = serializers.BooleanField(help_text="Added by the owner (the detector missed it).")
+    model_start_s = serializers.FloatField(
+        allow_null=True,
+        help_text="The detected span (summary.episodes), which names the episode in a verdict; "
+        "null for an added episode.",
+    )
+    model_end_s = serializers.FloatField(allow_null=True)
     state = serializers.ChoiceField(choices=STATES)
     state_text = serializers.CharField(help_text='"confirmed by alice", "not reviewed", ...')
     verdict = VerdictSerializer(allow_null=True, help_text="The verdict that applies; null: none.")
@@ -54,8 +72,9 @@ class ReviewedEpisodeSerializer(serializers.Serializer):
 class UnmatchedVerdictSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=list(EPISODE_KINDS))
     label = serializers.CharField()
-    start_s = serializers.FloatField()
+    start_s = serializers.FloatField(help_text="The verdict's span (a correction's own).")
     end_s = serializers.FloatField()
+    duration_s = serializers.FloatField()
     reason = serializers.CharField(
         help_text='"episode gone" (no episode of its kind overlaps it after a recount) or "its '
         'episode has a later verdict" (a recount merged two episodes with verdicts).'
@@ -89,13 +108,41 @@ class EpisodesReviewedSerializer(serializers.Serializer):
 class EpisodeVerdictCreateSerializer(serializers.Serializer):
     verdict = serializers.ChoiceField(
         choices=EpisodeVerdict.Verdict.choices,
-        help_text="confirmed / rejected: the episode of this kind, start and end (as listed); "
-        "added: a new episode over this span.",
+        help_text="confirmed / rejected / corrected: the episode of this kind, start and end (as "
+        "listed: the detected span, or a corrected one's); added: a new episode over this span.",
     )
     kind = serializers.ChoiceField(choices=list(EPISODE_KINDS))
     start_s = serializers.FloatField()
     end_s = serializers.FloatField()
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    corrected_start_s = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="corrected only: the episode's span as the owner reads it (within the "
+        "recording, end after start, not the detected span).",
+    )
+    corrected_end_s = serializers.FloatField(required=False, allow_null=True, default=None)
+
+
+class EpisodeConfirmKindSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=list(EPISODE_KINDS))
+    expected = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="How many episodes of the kind without a verdict the client saw: refused (400, "
+        "nothing written) when a recount changed that number since.",
+    )
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class EpisodeBatchSerializer(serializers.Serializer):
+    batch = serializers.UUIDField(
+        help_text="Undo them together: POST .../batches/{batch}/withdraw/."
+    )
+    confirmed = serializers.IntegerField(help_text="Episodes confirmed (or withdrawn) in it.")
+    episodes = EpisodesReviewedSerializer(help_text="The episodes as GET .../episodes/ gives them.")
 
 
 class EpisodeVerdictRowSerializer(serializers.ModelSerializer):
@@ -107,8 +154,9 @@ class EpisodeVerdictRowSerializer(serializers.ModelSerializer):
     class Meta:
         model = EpisodeVerdict
         fields = [
-            "id", "verdict", "kind", "start_s", "end_s", "note", "created_by", "created_at",
-            "withdrawn_at", "withdrawn_by", "replaced_by",
+            "id", "verdict", "kind", "start_s", "end_s", "corrected_start_s", "corrected_end_s",
+            "note", "created_by", "created_at", "withdrawn_at", "withdrawn_by", "replaced_by",
+            "batch",
         ]  # fmt: skip
 
     def get_created_by(self, obj) -> str:

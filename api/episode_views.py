@@ -1,6 +1,7 @@
 """Rhythm episodes as reviewed (issue 20): read them with their verdicts, and (the owner only)
-confirm, reject or add one, withdraw a verdict, read the verdicts' audit trail. The recordings
-app's episode services and selectors do the work."""
+confirm, reject, correct the span of or add one, confirm every episode of a kind not reviewed
+in one action, withdraw a verdict or such a batch, read the verdicts' audit trail. The
+recordings app's episode services and selectors do the work."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from rest_framework.views import APIView
 from recordings import episode_selectors, episode_services, review_selectors
 
 from .episode_serializers import (
+    EpisodeBatchSerializer,
+    EpisodeConfirmKindSerializer,
     EpisodesReviewedSerializer,
     EpisodeVerdictCreateSerializer,
     EpisodeVerdictRowSerializer,
@@ -56,13 +59,18 @@ class RecordingEpisodeVerdicts(GenericAPIView):
         return self.get_paginated_response(EpisodeVerdictRowSerializer(page, many=True).data)
 
     @extend_schema(
-        summary="Confirm or reject an episode, or add one the detector missed",
+        summary="Confirm, reject or correct the span of an episode, or add one",
         description=(
-            "`confirmed` / `rejected` name an episode as listed now (kind, start_s, end_s, "
-            "within 5 ms); it replaces the verdict that applied to it before (kept, withdrawn). "
-            "`added`: a new episode over start_s-end_s (within the recording, end after start). "
-            "400 `invalid_episode_verdict` with the reason, 409 `episode_not_found` when no "
-            "such episode is listed now (recounted since it was read); nothing is written then."
+            "`confirmed` / `rejected` / `corrected` name an episode as listed now (kind, "
+            "start_s, end_s within 5 ms: its `model_start_s` / `model_end_s`, or a corrected "
+            "one's `start_s` / `end_s`); it replaces the verdict that applied to it before "
+            "(kept, withdrawn). `corrected` also gives `corrected_start_s` / `corrected_end_s`, "
+            "the span the owner reads (within the recording, end after start, not the detected "
+            "span): from then on the episode is listed, counted and exported over it, the "
+            "summary keeping the detected one. `added`: a new episode over start_s-end_s "
+            "(within the recording, end after start). 400 `invalid_episode_verdict` with the "
+            "reason, 409 `episode_not_found` when no such episode is listed now (recounted "
+            "since it was read); nothing is written then."
         ),
         request=EpisodeVerdictCreateSerializer,
         responses={201: EpisodesReviewedSerializer, 400: ERROR, 404: ERROR, 409: ERROR},
@@ -94,3 +102,47 @@ class RecordingEpisodeVerdictWithdraw(APIView):
             user=request.user, recording=recording, verdict_id=verdict_id
         )
         return Response(_reviewed(recording))
+
+
+class RecordingEpisodesConfirmKind(APIView):
+    @extend_schema(
+        summary="Confirm every episode of one kind that has no verdict, in one action",
+        description=(
+            "Each episode of `kind` in `summary.episodes` without a verdict gets a `confirmed` "
+            "verdict of its own; episodes with one (confirmed, rejected, corrected) are left "
+            "as they are. The rows share a `batch` id: POST .../episodes/batches/{batch}/"
+            "withdraw/ undoes them together (each row's own withdraw still undoes it alone). "
+            "400 `invalid_episode_verdict` when none is left to confirm, or when `expected` is "
+            "given and differs from the number found now; nothing is written then."
+        ),
+        request=EpisodeConfirmKindSerializer,
+        responses={201: EpisodeBatchSerializer, 400: ERROR, 404: ERROR},
+    )
+    def post(self, request, pk: int):
+        recording = review_selectors.recording_get_own(user=request.user, pk=pk)
+        data = EpisodeConfirmKindSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rows = episode_services.episode_verdicts_confirm_kind(
+            user=request.user, recording=recording, **data.validated_data
+        )
+        body = {"batch": rows[0].batch, "confirmed": len(rows), "episodes": _reviewed(recording)}
+        return Response(body, status=201)
+
+
+class RecordingEpisodeBatchWithdraw(APIView):
+    @extend_schema(
+        summary='Withdraw (undo) a "confirm all of a kind" in one action',
+        description=(
+            "Every verdict of the batch not withdrawn yet is marked withdrawn (the rows stay in "
+            "the audit trail). 404 for a batch not of this recording, 400 when all of it was "
+            "withdrawn already."
+        ),
+        request=None,
+        responses={200: EpisodeBatchSerializer, 400: ERROR, 404: ERROR},
+    )
+    def post(self, request, pk: int, batch):
+        recording = review_selectors.recording_get_own(user=request.user, pk=pk)
+        rows = episode_services.episode_verdicts_withdraw_batch(
+            user=request.user, recording=recording, batch=batch
+        )
+        return Response({"batch": batch, "confirmed": len(rows), "episodes": _reviewed(recording)})

@@ -113,6 +113,16 @@ urlpatterns = [
         episode_views.RecordingEpisodeVerdictWithdraw.as_view(),
         name="recording-episode-verdict-withdraw",
     ),
+    path(
+        "v1/recordings/<int:pk>/episodes/confirm-kind/",
+        episode_views.RecordingEpisodesConfirmKind.as_view(),
+        name="recording-episodes-confirm-kind",
+    ),
+    path(
+        "v1/recordings/<int:pk>/episodes/batches/<uuid:batch>/withdraw/",
+        episode_views.RecordingEpisodeBatchWithdraw.as_view(),
+        name="recording-episode-batch-withdraw",
+    ),
     path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "v1/docs/",

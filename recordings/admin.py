@@ -109,6 +109,8 @@ class EpisodeVerdictAdmin(admin.ModelAdmin):
         "kind",
         "start_s",
         "end_s",
+        "corrected_start_s",
+        "corrected_end_s",
         "created_by",
         "withdrawn_at",
     )

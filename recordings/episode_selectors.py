@@ -1,6 +1,8 @@
 """Reads of the owner's episode verdicts (issue 20): each rhythm episode of the summary with its
-state -- confirmed, rejected, not reviewed -- the episodes the owner added, the verdicts whose
-episode is gone, and the counts per kind that every surface (page, strip, PDF, API) shows.
+state -- confirmed, rejected, corrected, not reviewed -- the episodes the owner added, the
+verdicts whose episode is gone, and the counts per kind that every surface (page, strip, PDF,
+API, events CSV, ``.atr``) shows. A corrected episode is shown over the owner's span (the
+model's span beside it, ``model_start_s`` / ``model_end_s``); the summary keeps the model's.
 
 The matching rule (``verdicts_match``), applied on every read so that a verdict survives a
 recount of the episodes after a beat review:
@@ -14,8 +16,10 @@ recount of the episodes after a beat review:
 * a verdict whose span overlaps no episode of its kind any more is listed as "episode gone",
   never dropped silently; it applies again if a later recount brings such an episode back.
 
-Added episodes are the owner's own and take part in no matching. Counts per kind leave
-rejected episodes out and count added ones in.
+A correction is matched on the episode's span when it was given (the model's), like any
+verdict, never on the owner's corrected span. Added episodes are the owner's own and take part
+in no matching. Counts per kind leave rejected episodes out and count added ones in, a
+corrected one with its corrected duration.
 """
 
 from __future__ import annotations
@@ -101,39 +105,65 @@ def _verdict_fields(verdict: EpisodeVerdict | None) -> dict[str, Any]:
             "note": verdict.note,
             "start_s": verdict.start_s,
             "end_s": verdict.end_s,
+            "corrected_start_s": verdict.corrected_start_s,
+            "corrected_end_s": verdict.corrected_end_s,
+            "batch": str(verdict.batch) if verdict.batch else None,
         },
     }
 
 
+def _shown_span(verdict: EpisodeVerdict) -> tuple[float, float]:
+    """The span the surfaces show for a verdict's episode: the owner's for a correction."""
+    if verdict.verdict == EpisodeVerdict.Verdict.CORRECTED:
+        return verdict.corrected_start_s, verdict.corrected_end_s
+    return verdict.start_s, verdict.end_s
+
+
+def _span_fields(start: float, end: float) -> dict[str, Any]:
+    return {"start_s": start, "end_s": end, "duration_s": round(end - start, 2)}
+
+
 def _added_row(verdict: EpisodeVerdict) -> dict[str, Any]:
-    return {
-        "kind": verdict.kind,
-        "label": EPISODE_LABELS.get(verdict.kind, verdict.kind),
-        "start_s": verdict.start_s,
-        "end_s": verdict.end_s,
-        "duration_s": round(verdict.end_s - verdict.start_s, 2),
-        "beats": None,  # not counted: the owner gave a span, not beats
-        "added": True,
-    } | _verdict_fields(verdict)
+    return (
+        {"kind": verdict.kind, "label": EPISODE_LABELS.get(verdict.kind, verdict.kind)}
+        | _span_fields(verdict.start_s, verdict.end_s)
+        | {
+            "beats": None,  # not counted: the owner gave a span, not beats
+            "added": True,
+            "model_start_s": None,
+            "model_end_s": None,
+        }
+        | _verdict_fields(verdict)
+    )
+
+
+def _episode_row(row: dict[str, Any], verdict: EpisodeVerdict | None) -> dict[str, Any]:
+    """A summary episode as the surfaces show it; corrected: over the owner's span, its beats
+    not counted (the model's count was of the model's span)."""
+    shown = dict(row) | {"added": False, "model_start_s": row["start_s"]}
+    shown["model_end_s"] = row["end_s"]
+    if verdict is not None and verdict.verdict == EpisodeVerdict.Verdict.CORRECTED:
+        shown |= _span_fields(*_shown_span(verdict)) | {"beats": None}
+    return shown | _verdict_fields(verdict)
 
 
 def episodes_reviewed(*, recording: Recording) -> dict[str, Any]:
     """Every episode as the surfaces show it, in time order: the summary's episodes (the model's
-    or the recount's, unchanged) each with ``state`` ("confirmed", "rejected", "not reviewed"),
-    ``state_text`` ("confirmed by alice") and ``verdict`` (id, by, at, note, span given), and
-    the owner's added episodes (``added``: True, state "added"); ``unmatched``, the verdicts
-    applied to no episode (each with ``reason``); ``counts`` per kind without the rejected and
-    with the added; ``rejected``, how many episodes were left out of the counts.
-    ``computed`` is False for a recording analysed before episodes were detected."""
+    or the recount's, unchanged) each with ``state`` ("confirmed", "rejected", "corrected",
+    "not reviewed"), ``state_text`` ("confirmed by alice"), ``verdict`` (id, by, at, note,
+    span given, corrected span, batch) and ``model_start_s`` / ``model_end_s`` (the summary's
+    span; a corrected episode's ``start_s`` / ``end_s`` / ``duration_s`` are the owner's and
+    its ``beats`` None), and the owner's added episodes (``added``: True, state "added");
+    ``unmatched``, the verdicts applied to no episode (each with ``reason``; the span shown:
+    a correction's own); ``counts`` per kind without the rejected and with the added;
+    ``rejected``, how many episodes were left out of the counts. ``computed`` is False for a
+    recording analysed before episodes were detected."""
     episodes = recording.summary.get("episodes")
     if episodes is None:
         return {"computed": False, "rows": [], "unmatched": [], "counts": [], "rejected": 0}
     verdicts = verdicts_active(recording=recording)
     applied, unmatched = verdicts_match(episodes=episodes, verdicts=verdicts)
-    rows = [
-        dict(row) | {"added": False} | _verdict_fields(applied.get(position))
-        for position, row in enumerate(episodes)
-    ]
+    rows = [_episode_row(row, applied.get(position)) for position, row in enumerate(episodes)]
     rows += [_added_row(v) for v in verdicts if v.verdict == EpisodeVerdict.Verdict.ADDED]
     rows.sort(key=lambda r: (r["start_s"], r["end_s"], r["added"]))
     counts: dict[str, dict[str, Any]] = {}
@@ -149,13 +179,9 @@ def episodes_reviewed(*, recording: Recording) -> dict[str, Any]:
         "computed": True,
         "rows": rows,
         "unmatched": [
-            {
-                "kind": v.kind,
-                "label": EPISODE_LABELS.get(v.kind, v.kind),
-                "start_s": v.start_s,
-                "end_s": v.end_s,
-                "reason": reason,
-            }
+            {"kind": v.kind, "label": EPISODE_LABELS.get(v.kind, v.kind)}
+            | _span_fields(*_shown_span(v))
+            | {"reason": reason}
             | _verdict_fields(v)
             for v, reason in unmatched
         ],
@@ -174,22 +200,44 @@ EPISODE_CSV_COLUMNS = [
     "by",
     "at",
     "note",
+    "model_start_s",
+    "model_end_s",
 ]
+
+
+def _time(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
 
 
 def episode_csv_rows(*, recording: Recording) -> Iterator[list[str]]:
     """The episodes as reviewed, as CSV rows: the header, then every row of
     ``episodes_reviewed`` in time order -- rejected ones too, with their state, so that the
-    file says what was rejected rather than hiding it; ``by``, ``at`` (ISO 8601, UTC) and
-    ``note`` of the verdict, empty when not reviewed. A recording analysed before episodes were
-    detected has no such list: 404 with the reason (an empty file would say "no events")."""
+    file says what was rejected rather than hiding it; a corrected one over the owner's span
+    with the model's in ``model_start_s`` / ``model_end_s`` (empty for an added one) -- and
+    the verdicts that apply to no episode now, over their stored span (a correction's own),
+    their state the verdict and ``unmatched``'s reason ("confirmed; episode gone", "rejected;
+    its episode has a later verdict"), the model's span when the verdict was given in
+    ``model_start_s`` / ``model_end_s``; ``by``, ``at`` (ISO 8601, UTC) and ``note`` of the
+    verdict, empty when not reviewed. A recording analysed before episodes were detected has
+    no such list: 404 with the reason (an empty file would say "no events")."""
     reviewed = episodes_reviewed(recording=recording)
     if not reviewed["computed"]:
         raise Http404("This recording was analysed before rhythm events were detected.")
     yield list(EPISODE_CSV_COLUMNS)
-    for row in reviewed["rows"]:
+    rows = list(reviewed["rows"]) + [
+        row
+        | {
+            "state": f"{row['state']}; {row['reason']}",
+            "model_start_s": row["verdict"]["start_s"],  # the model's, when it was given
+            "model_end_s": row["verdict"]["end_s"],
+        }
+        for row in reviewed["unmatched"]
+    ]
+    rows.sort(key=lambda r: (r["start_s"], r["end_s"]))
+    for row in rows:
         verdict = row["verdict"] or {}
         at = verdict.get("at")
+        model_start = row.get("model_start_s")
         yield [
             row["kind"],
             row["label"],
@@ -200,7 +248,72 @@ def episode_csv_rows(*, recording: Recording) -> Iterator[list[str]]:
             verdict.get("by", ""),
             at.isoformat() if at else "",
             verdict.get("note", ""),
+            _time(model_start),
+            _time(row.get("model_end_s") if model_start is not None else None),
         ]
+
+
+def episodes_exported(*, recording: Recording) -> list[dict[str, Any]]:
+    """The episodes the ``.atr`` writes as the clinician's findings: every row of
+    ``episodes_reviewed`` but the rejected ones (a corrected one over the owner's span), and
+    the confirmed or corrected verdicts whose episode a recount took away, over their stored
+    span (a correction: its corrected span), each with ``gone``: True. A confirmed episode the
+    beats no longer show is still what the clinician read on the signal, which a recount of
+    the classes does not change; a rejected one, gone or not, is never written, nor a verdict
+    a later one replaced on a merged episode (that later verdict is written)."""
+    reviewed = episodes_reviewed(recording=recording)
+    kept = [
+        row | {"gone": False}
+        for row in reviewed["rows"]
+        if row["state"] != EpisodeVerdict.Verdict.REJECTED
+    ]
+    kept += [
+        row | {"gone": True}
+        for row in reviewed["unmatched"]
+        if row["reason"] == GONE and row["state"] != EpisodeVerdict.Verdict.REJECTED
+    ]
+    return sorted(kept, key=lambda r: (r["start_s"], r["end_s"]))
+
+
+def episodes_unreviewed_counts(*, recording: Recording) -> list[dict[str, Any]]:
+    """Per kind, the summary's episodes with no verdict (what "confirm all of a kind" would
+    confirm): ``kind``, ``label``, ``count``, kinds with none left out, in the summary's kind
+    order of first appearance."""
+    episodes = recording.summary.get("episodes") or []
+    applied, _ = verdicts_match(episodes=episodes, verdicts=verdicts_active(recording=recording))
+    counts: dict[str, dict[str, Any]] = {}
+    for position, row in enumerate(episodes):
+        if position in applied:
+            continue
+        entry = counts.setdefault(
+            row["kind"],
+            {"kind": row["kind"], "label": EPISODE_LABELS.get(row["kind"]), "count": 0},
+        )
+        entry["count"] += 1
+    return list(counts.values())
+
+
+def episode_batches_active(*, recording: Recording) -> list[dict[str, Any]]:
+    """The "confirm all of a kind" batches with a row not withdrawn, newest first: ``batch``,
+    ``kind``, ``label``, ``count`` (rows still standing), ``by``, ``at``: what an "Undo all"
+    offers."""
+    batches: dict[str, dict[str, Any]] = {}
+    for verdict in verdicts_active(recording=recording):
+        if verdict.batch is None:
+            continue
+        entry = batches.setdefault(
+            str(verdict.batch),
+            {
+                "batch": str(verdict.batch),
+                "kind": verdict.kind,
+                "label": EPISODE_LABELS.get(verdict.kind, verdict.kind),
+                "count": 0,
+                "by": _who(verdict),
+                "at": verdict.created_at,
+            },
+        )
+        entry["count"] += 1
+    return list(batches.values())
 
 
 def episode_verdict_history(*, recording: Recording, limit: int = 50) -> list[EpisodeVerdict]:

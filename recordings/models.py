@@ -365,17 +365,21 @@ class TemplateGrouping(models.Model):
 
 
 class EpisodeVerdict(models.Model):
-    """The owner's verdict on one rhythm episode -- confirmed or rejected -- or an episode the
-    detector missed, added by the owner (``recordings.episode_services``). The model's episodes
-    in ``Recording.summary`` are never changed: a verdict keeps the span it was given on and is
-    matched to the episodes as they are now when read (``recordings.episode_selectors``), so it
-    survives a recount. Rows are never deleted while the recording exists (the audit trail): an
-    undo or a later verdict on the same episode marks the row withdrawn."""
+    """The owner's verdict on one rhythm episode -- confirmed, rejected, or corrected (its edges
+    moved: the span the owner reads in ``corrected_start_s`` - ``corrected_end_s``) -- or an
+    episode the detector missed, added by the owner (``recordings.episode_services``). The
+    model's episodes in ``Recording.summary`` are never changed: a verdict keeps the span it was
+    given on and is matched to the episodes as they are now when read
+    (``recordings.episode_selectors``), so it survives a recount. Rows are never deleted while
+    the recording exists (the audit trail): an undo or a later verdict on the same episode marks
+    the row withdrawn. ``batch`` ties the rows of one "confirm all of a kind" together, so that
+    one undo takes them all back."""
 
     class Verdict(models.TextChoices):
         CONFIRMED = "confirmed", "Confirmed"
         REJECTED = "rejected", "Rejected"
         ADDED = "added", "Added"
+        CORRECTED = "corrected", "Corrected"
 
     recording = models.ForeignKey(
         Recording, on_delete=models.CASCADE, related_name="episode_verdicts"
@@ -385,6 +389,9 @@ class EpisodeVerdict(models.Model):
     # The episode's span when the verdict was given (an added episode: the span entered).
     start_s = models.FloatField()
     end_s = models.FloatField()
+    # A correction's span (the episode as the owner reads it); null for every other verdict.
+    corrected_start_s = models.FloatField(null=True, blank=True)
+    corrected_end_s = models.FloatField(null=True, blank=True)
     note = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -398,11 +405,29 @@ class EpisodeVerdict(models.Model):
     replaced_by = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    batch = models.UUIDField(null=True, blank=True)  # one "confirm all of a kind"
 
     class Meta:
         ordering = ["recording", "-created_at", "-id"]
         indexes = [
             models.Index(fields=["recording", "withdrawn_at"], name="episode_verdict_active")
+        ]
+        constraints = [
+            # a correction has its span and nothing else has one
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        verdict="corrected",
+                        corrected_start_s__isnull=False,
+                        corrected_end_s__isnull=False,
+                    )
+                    | (
+                        ~models.Q(verdict="corrected")
+                        & models.Q(corrected_start_s__isnull=True, corrected_end_s__isnull=True)
+                    )
+                ),
+                name="episode_verdict_corrected_span",
+            )
         ]
 
     def __str__(self) -> str:

@@ -21,7 +21,6 @@ from .models import (
     CLASS_COLOURS,
     Beat,
     BeatCorrection,
-    EpisodeVerdict,
     Recording,
     TemplateGrouping,
 )
@@ -186,15 +185,18 @@ def template_cards(*, recording: Recording, grouping: TemplateGrouping) -> list[
 def recording_wfdb_annotations(*, recording: Recording) -> bytes:
     """The beats and the rhythm episodes as a WFDB annotation file (``.atr``, written by
     ``wfdb.wrann``). Beats: the reviewed label where there is one, else the model's label when
-    classified, else "Q". Episodes as reviewed (rejected ones left out, added ones in): rhythm
-    changes ``+`` with MIT-BIH's labels, pauses and tachycardia as comments
-    (``ecg.io.wfdb_rhythm``). Annotations sharing a sample get ``num`` 0, 1...: WFDB tells
-    annotations of one sample and channel apart by it, and the rhythm change comes first."""
+    classified, else "Q". Episodes as reviewed (``episode_selectors.episodes_exported``:
+    rejected ones left out, added ones in, corrected ones over the owner's span, confirmed or
+    corrected ones whose episode a recount took away over their stored span): rhythm changes
+    ``+`` with MIT-BIH's labels, pauses and tachycardia as comments (``ecg.io.wfdb_rhythm``);
+    each gone one also gets a comment ``"`` at its start saying so. Annotations sharing a
+    sample get ``num`` 0, 1...: WFDB tells annotations of one sample and channel apart by it,
+    and the rhythm change comes first."""
     import wfdb
 
     from ecg.io.wfdb_rhythm import rhythm_annotations
 
-    from .episode_selectors import episodes_reviewed
+    from .episode_selectors import episodes_exported
 
     annotations = []  # (sample, order at that sample, symbol, aux_note)
     for beat in recording.beats.order_by("index").iterator(chunk_size=5000):
@@ -202,15 +204,17 @@ def recording_wfdb_annotations(*, recording: Recording) -> bytes:
         annotations.append((beat.sample, 1, symbol, ""))
     if not annotations:
         raise Http404("No beat to export.")
-    kept = [
-        row
-        for row in episodes_reviewed(recording=recording)["rows"]
-        if row["state"] != EpisodeVerdict.Verdict.REJECTED
-    ]
+    kept = episodes_exported(recording=recording)
     for sample, symbol, note in rhythm_annotations(
         kept, fs=recording.sampling_rate, n_samples=recording.n_samples
     ):
         annotations.append((sample, 0, symbol, note))
+    last = max(recording.n_samples - 1, 0)
+    for row in kept:
+        if row["gone"]:  # said apart: no episode of the recount's list stands behind it
+            sample = min(max(int(round(row["start_s"] * recording.sampling_rate)), 0), last)
+            note = f"{row['label']} {row['state_text']}, episode gone after a recount"
+            annotations.append((sample, 2, '"', note[:200]))  # WFDB: an aux note under 256 B
     annotations.sort(key=lambda a: (a[0], a[1]))
     samples = np.asarray([a[0] for a in annotations], dtype=np.int64)
     nums, previous, count = [], None, 0

@@ -41,6 +41,16 @@ urlpatterns = [
         views.recording_episode_verdict_withdraw_view,
         name="episode_verdict_withdraw",
     ),
+    path(
+        "<int:pk>/episodes/confirm-kind/",
+        views.recording_episode_confirm_kind_view,
+        name="episode_confirm_kind",
+    ),
+    path(
+        "<int:pk>/episodes/batches/<uuid:batch>/withdraw/",
+        views.recording_episode_batch_withdraw_view,
+        name="episode_batch_withdraw",
+    ),
     path("<int:pk>/beats.atr", views.recording_atr_view, name="atr"),
     path("<int:pk>/retry/", views.recording_retry_view, name="retry"),
     path("<int:pk>/delete/", views.recording_delete_view, name="delete"),

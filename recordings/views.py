@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -101,6 +102,7 @@ def recording_upload_view(request):
 @require_GET
 def recording_detail_view(request, pk: int):
     recording = selectors.recording_get(user=request.user, pk=pk)
+    events = selectors.episode_overview(recording=recording)
     context = {
         "recording": recording,
         "status": selectors.recording_status(recording=recording),
@@ -111,7 +113,7 @@ def recording_detail_view(request, pk: int):
         ],
         "agreement_rows": _agreement_rows(recording.agreement),
         "quality": selectors.quality_overview(recording=recording),
-        "events": selectors.episode_overview(recording=recording),
+        "events": events,
         "event_review": _event_review(request, recording),
         "undo": _undo_button(request, recording),
         "redo": _redo_button(request, recording),
@@ -480,33 +482,56 @@ def _undo_button(request, recording: Recording) -> dict | str:
 
 
 def _event_review(request, recording: Recording) -> dict | None:
-    """The Events list's controls (Confirm / Reject per event, "Add an event") for the owner of
-    an analysed recording with episodes; None for anyone else (they see the states only)."""
+    """The Events list's controls (Confirm / Reject / Correct the span per event, "Confirm all
+    N <kind> events" per kind with events not reviewed, "Undo" per such batch, "Add an
+    event") and the verdicts' audit trail for the owner of an analysed recording with
+    episodes; None for anyone else (they see the states only)."""
     if not _owner_reviews(request, recording) or "episodes" not in (recording.summary or {}):
         return None
-    return {"kinds": [{"code": k, "name": v} for k, v in EPISODE_LABELS.items()]}
+    unreviewed = episode_selectors.episodes_unreviewed_counts(recording=recording)
+    return {
+        "kinds": [{"code": k, "name": v} for k, v in EPISODE_LABELS.items()],
+        "confirm_all": unreviewed,
+        "batches": episode_selectors.episode_batches_active(recording=recording),
+        "history": episode_selectors.episode_verdict_history(recording=recording),
+    }
+
+
+def _event_write(request, recording: Recording, write, saved) -> HttpResponse:
+    """Run one of the Events list's writes: its message on success (``saved(result)``), the
+    refusal's message otherwise (nothing was written); back to the Events list."""
+    try:
+        result = write()
+    except (EpisodeVerdictRefused, EpisodeNotFound) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, saved(result))
+    return redirect(f"{recording.get_absolute_url()}#events")
 
 
 @login_required
 @require_POST
 def recording_episode_verdict_view(request, pk: int):
-    """The Events list's forms: confirm or reject an event, or add one the detector missed."""
+    """The Events list's forms: confirm, reject or correct the span of an event, or add one the
+    detector missed."""
     recording = review_selectors.recording_get_own(user=request.user, pk=pk)
-    try:
-        verdict = episode_services.episode_verdict_give(
+    form = request.POST
+    return _event_write(
+        request,
+        recording,
+        lambda: episode_services.episode_verdict_give(
             user=request.user,
             recording=recording,
-            verdict=request.POST.get("verdict", ""),
-            kind=request.POST.get("kind", ""),
-            start_s=request.POST.get("start_s"),
-            end_s=request.POST.get("end_s"),
-            note=request.POST.get("note", ""),
-        )
-    except (EpisodeVerdictRefused, EpisodeNotFound) as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Saved: {episode_services.episode_verdict_describe(verdict)}.")
-    return redirect(f"{recording.get_absolute_url()}#events")
+            verdict=form.get("verdict", ""),
+            kind=form.get("kind", ""),
+            start_s=form.get("start_s"),
+            end_s=form.get("end_s"),
+            note=form.get("note", ""),
+            corrected_start_s=form.get("corrected_start_s"),
+            corrected_end_s=form.get("corrected_end_s"),
+        ),
+        lambda verdict: f"Saved: {episode_services.episode_verdict_describe(verdict)}.",
+    )
 
 
 @login_required
@@ -514,17 +539,54 @@ def recording_episode_verdict_view(request, pk: int):
 def recording_episode_verdict_withdraw_view(request, pk: int, verdict_id: int):
     """Undo one verdict (or added event): the row stays in the audit trail, marked withdrawn."""
     recording = review_selectors.recording_get_own(user=request.user, pk=pk)
-    try:
-        verdict = episode_services.episode_verdict_withdraw(
+    return _event_write(
+        request,
+        recording,
+        lambda: episode_services.episode_verdict_withdraw(
             user=request.user, recording=recording, verdict_id=verdict_id
-        )
-    except EpisodeVerdictRefused as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request, f"Withdrawn: {episode_services.episode_verdict_describe(verdict)}."
-        )
-    return redirect(f"{recording.get_absolute_url()}#events")
+        ),
+        lambda verdict: f"Withdrawn: {episode_services.episode_verdict_describe(verdict)}.",
+    )
+
+
+def _rows_text(rows: list, words: str) -> str:
+    """'3 Ventricular bigeminy events': rows of one kind, counted and named."""
+    n = len(rows)
+    return f"{n} {EPISODE_LABELS.get(rows[0].kind, rows[0].kind)} {words}{pluralize(n)}"
+
+
+@login_required
+@require_POST
+def recording_episode_confirm_kind_view(request, pk: int):
+    """ "Confirm all N <kind> events": every event of the kind without a verdict, one batch."""
+    recording = review_selectors.recording_get_own(user=request.user, pk=pk)
+    return _event_write(
+        request,
+        recording,
+        lambda: episode_services.episode_verdicts_confirm_kind(
+            user=request.user,
+            recording=recording,
+            kind=request.POST.get("kind", ""),
+            expected=request.POST.get("expected"),
+            note=request.POST.get("note", ""),
+        ),
+        lambda rows: f"Confirmed {_rows_text(rows, 'event')}.",
+    )
+
+
+@login_required
+@require_POST
+def recording_episode_batch_withdraw_view(request, pk: int, batch):
+    """Undo a "confirm all": every verdict of the batch still standing, in one action."""
+    recording = review_selectors.recording_get_own(user=request.user, pk=pk)
+    return _event_write(
+        request,
+        recording,
+        lambda: episode_services.episode_verdicts_withdraw_batch(
+            user=request.user, recording=recording, batch=batch
+        ),
+        lambda rows: f"Withdrawn: {_rows_text(rows, 'confirmation')}.",
+    )
 
 
 @login_required

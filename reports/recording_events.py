@@ -1,6 +1,7 @@
 """The PDF's *Rhythm events* table (issue 20): the recording's rhythm episodes as the owner
 reviewed them -- each with its state, rejected ones left out of the counts per kind and added
-ones counted in, both said in the table's note."""
+ones counted in, both said in the table's note; a corrected one over the owner's span, the
+detected span in its State cell."""
 
 from __future__ import annotations
 
@@ -37,6 +38,10 @@ def events_table(recording: Recording) -> ReportTable | None:
         added = sum(1 for row in episodes if row["added"])
         if added:
             note += f" {added} added by the reviewer, counted in."
+        corrected = sum(1 for row in episodes if row["state"] == "corrected")
+        if corrected:
+            note += f" {corrected} with the span the reviewer corrected (the detected one in the "
+            note += "State column)."
         more = len(episodes) - PDF_EVENTS
         if more > 0:
             note += f" The first {PDF_EVENTS} are listed; {more} more are not."
@@ -66,6 +71,10 @@ def events_table(recording: Recording) -> ReportTable | None:
 
 def _state(row: dict) -> str:
     # The reviewer's note says why an event was rejected; the page and the events CSV show it,
-    # so the PDF, which travels without them, shows it too.
+    # so the PDF, which travels without them, shows it too. A corrected event's row gives the
+    # reviewer's span; the detected one is said beside it, as the page does.
     note = (row.get("verdict") or {}).get("note")
-    return f"{row['state_text']} ({note})" if note else row["state_text"]
+    text = f"{row['state_text']} ({note})" if note else row["state_text"]
+    if row["state"] == "corrected":
+        text += f", detected {row['model_start_s']:.2f}-{row['model_end_s']:.2f} s"
+    return text

@@ -100,5 +100,10 @@ def test_the_schema_documents_the_episode_verdicts():
     components = schema["components"]["schemas"]
     episode = components["ReviewedEpisode"]["properties"]
     assert {"state", "state_text", "verdict", "added"} <= set(episode)
-    assert set(components["EpisodeVerdictEnum"]["enum"]) == {"confirmed", "rejected", "added"}
+    assert set(components["EpisodeVerdictEnum"]["enum"]) == {
+        "confirmed",
+        "rejected",
+        "added",
+        "corrected",
+    }
     assert "not reviewed" in components["EpisodeStateEnum"]["enum"]

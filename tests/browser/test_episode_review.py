@@ -1,6 +1,7 @@
 """Reviewing rhythm events in a real browser (issue 20): Reject on an event of the Events list
 saves the verdict, the list shows who rejected it, the count leaves it out, and the strip's
-data marks it rejected (strip.js draws it as a grey dashed outline)."""
+data marks it rejected (strip.js draws it as a grey dashed outline); Correct the span moves an
+event's edges, shown on the row, in the counts and on the strip, and its Undo takes it back."""
 
 from __future__ import annotations
 
@@ -82,3 +83,50 @@ def test_the_review_controls_fit_and_a_rejected_row_keeps_them_unstruck(page, se
         })"""
     )
     assert max(offsets) < 8, offsets
+
+
+def test_correct_an_events_span_on_the_recording_page(page, settings, tmp_path):
+    """Correct the span: open the row's form, give the edges as the clock shows them, save;
+    the row, the counts and the strip show the owner's span, the detected one beside it."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    user = get_user_model().objects.create_user("span-user", password=PASSWORD)
+    recording = with_episodes(user)
+    log_in(page, "span-user")
+    page.goto(f"/recordings/{recording.pk}/")
+
+    row = page.locator('#events-table tr[data-kind="AF"]')
+    row.get_by_text("Correct the span").click()
+    row.get_by_label("New start of the Atrial fibrillation / flutter").fill("0:03.5")
+    row.get_by_label("New end of the Atrial fibrillation / flutter").fill("27")
+    with page.expect_navigation():
+        row.get_by_role("button", name="Save span").click()
+    page.get_by_text("corrected to 3.5-27.0 s.").wait_for()
+    row = page.locator('#events-table tr[data-kind="AF"]')
+    assert row.get_attribute("data-state") == "corrected"
+    assert row.locator(".event-state").inner_text() == (
+        "corrected by span-user (detected 5.0–25.0 s)"
+    )
+    assert row.locator("a.jump").inner_text() == "3.5 s"
+    assert "(23.5 s)" in page.locator('#events-counts [data-kind="AF"]').inner_text()
+    verdict = EpisodeVerdict.objects.get(recording=recording)
+    assert (verdict.verdict, verdict.corrected_start_s, verdict.corrected_end_s) == (
+        "corrected", 3.5, 27.0,
+    )  # fmt: skip
+    strip = page.evaluate(
+        "() => fetch(document.getElementById('strip').dataset.stripUrl + '?start=0&seconds=10')"
+        ".then(r => r.json())"
+    )
+    assert [(e["kind"], e["start_s"], e["state"]) for e in strip["episodes"]] == [
+        ("AF", 3.5, "corrected")
+    ]
+    # the strip draws it without a script error (the page fixture fails the test on one)
+    page.goto(f"/recordings/{recording.pk}/?start=0#strip")
+    page.locator("#strip-caption").wait_for()
+
+    with page.expect_navigation():
+        page.locator('#events-table tr[data-kind="AF"]').get_by_role(
+            "button", name="Undo correction"
+        ).click()
+    row = page.locator('#events-table tr[data-kind="AF"]')
+    assert row.get_attribute("data-state") == "not reviewed"
+    assert row.locator("a.jump").inner_text() == "5.0 s"

@@ -144,7 +144,9 @@ def test_episodes_csv_columns_and_states(client, rec, users):
     assert response["Content-Type"].startswith("text/csv")
     assert f"recording-{rec.pk}-episodes.csv" in response["Content-Disposition"]
     text = response.content.decode()
-    assert text.splitlines()[0] == "kind,label,start_s,end_s,duration_s,state,by,at,note"
+    assert text.splitlines()[0] == (
+        "kind,label,start_s,end_s,duration_s,state,by,at,note,model_start_s,model_end_s"
+    )
     rows = _csv(text)
     got = [(r["kind"], r["start_s"], r["state"], r["by"], r["note"]) for r in rows]
     assert got == [

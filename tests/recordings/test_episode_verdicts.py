@@ -132,18 +132,26 @@ def test_only_the_owner_writes(rec, users):
     assert verdict.withdrawn_at is None and EpisodeVerdict.objects.count() == 1
 
 
+def bigeminy_by_review(owner) -> tuple[Recording, dict]:
+    """The review tests' recording with no episode stored, then a beat review that makes one:
+    beats 32 and 34 are V already, 36 and 38 corrected to V make a bigeminy of four cycles
+    (recounted: its episode is the summary's one). Beat 30 corrected to V later moves its
+    start earlier."""
+    rec = done_recording(owner)
+    Recording.objects.filter(pk=rec.pk).update(summary=rec.summary | {"episodes": []})
+    rec.refresh_from_db()
+    review_services.beat_correct(user=owner, recording=rec, beat_indices=[36, 38], label="V")
+    (episode,) = rec.summary["episodes"]
+    assert episode["kind"] == "bigeminy"
+    return rec, episode
+
+
 def test_the_verdict_follows_its_episode_through_a_recount_and_is_listed_when_gone(
     client, settings, tmp_path, users
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
     alice = users["alice"]
-    rec = done_recording(alice)
-    Recording.objects.filter(pk=rec.pk).update(summary=rec.summary | {"episodes": []})
-    rec.refresh_from_db()
-    # beats 32 and 34 are V already: 36 and 38 make a bigeminy of four cycles
-    review_services.beat_correct(user=alice, recording=rec, beat_indices=[36, 38], label="V")
-    (before,) = rec.summary["episodes"]
-    assert before["kind"] == "bigeminy"
+    rec, before = bigeminy_by_review(alice)
     give(rec, alice, "confirmed", before, note="seen")
 
     # beat 30 too: the recount moves the start earlier; the verdict follows the episode
