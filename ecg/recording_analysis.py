@@ -539,37 +539,47 @@ def _classify_fused(
     readable: np.ndarray,
     report: Callable[[float, str], None],
     timings: dict[str, float],
-    started: float,
+    helper: Executor,
+    screen: Future | None,
 ) -> tuple[BeatResults, float | np.ndarray | None, dict[str, Any] | None]:
     """A one-channel model's classification: the primary lead, and the second lead alongside
-    when the model fuses one (``start_second_lead``, ``fuse_second_lead``)."""
+    on ``helper`` when the model fuses one (``start_second_lead``, ``fuse_second_lead``);
+    ``screen``: the second lead's screen, already started on ``helper`` (``_start_screen``)."""
     import time
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="second-lead") as helper:
-        second = start_second_lead(helper, bundle, recording, peaks, readable=readable)
-        # Its screen next on the same thread: it overlaps the primary lead's last batches
-        # instead of waiting for them (0.3 s of record 100; a pure function, same result).
-        screen = None
-        if second is not None:
-            index = second_lead_index(bundle, recording)
-            screen = helper.submit(screen_second_lead, recording.signals[index], recording.fs,
-                                   peaks)  # fmt: skip
-        beats = classify_at(
-            bundle,
-            recording.signal,
-            recording.fs,
-            peaks,
-            readable=readable,
-            progress=lambda f, m: report(0.4 + 0.5 * f, m),
-        )
-        timings["classify_s"] = time.perf_counter() - started  # the second lead alongside
-        started = time.perf_counter()
-        beats, uncertain_below, fusion = fuse_second_lead(
-            bundle, recording, peaks, beats, readable=readable, second=second, screen=screen
-        )  # issue 17: read the beat on a trained second lead too (a metadata flag)
+    started = time.perf_counter()
+    second = start_second_lead(helper, bundle, recording, peaks, readable=readable)
+    beats = classify_at(
+        bundle,
+        recording.signal,
+        recording.fs,
+        peaks,
+        readable=readable,
+        progress=lambda f, m: report(0.4 + 0.5 * f, m),
+    )
+    timings["classify_s"] = time.perf_counter() - started  # the second lead alongside
+    started = time.perf_counter()
+    beats, uncertain_below, fusion = fuse_second_lead(
+        bundle, recording, peaks, beats, readable=readable, second=second, screen=screen
+    )  # issue 17: read the beat on a trained second lead too (a metadata flag)
     if fusion is not None:
         timings["second_lead_s"] = time.perf_counter() - started  # its wait after the first
     return beats, uncertain_below, fusion
+
+
+def _start_screen(
+    helper: Executor, bundle: ModelBundle, recording: ParsedRecording, peaks: np.ndarray
+) -> Future | None:
+    """The second lead's screen (``screen_second_lead``) started on ``helper`` when a
+    one-channel model will fuse a second lead, else None. It needs only the peaks, so it runs
+    while this thread scores the primary lead's quality, on the core that step left idle
+    (4.4 s of a 24-hour upload); a pure function, so the same result as computed later."""
+    if channel_count(bundle.metadata) != 1 or not np.asarray(peaks).size:
+        return None
+    index = second_lead_index(bundle, recording)
+    if index is None:
+        return None
+    return helper.submit(screen_second_lead, recording.signals[index], recording.fs, peaks)
 
 
 def analyse(
@@ -605,25 +615,28 @@ def _analyse(
         progress=lambda f: report(0.4 * f, "detecting beats"),
     )
     timings["detect_s"] = time.perf_counter() - started
-    started = time.perf_counter()
-    quality = recording_quality(recording.signal, recording.fs, peaks)
-    timings["quality_s"] = time.perf_counter() - started
-    # Without a single detected beat the caller's "no heartbeat" says it all already.
-    if peaks.size and not quality.readable.any():
-        raise NoReadableSignal(no_readable_message(quality))
-    started = time.perf_counter()
-    readable = beats_readable(quality, peaks)  # the record context from readable beats
-    if channel_count(bundle.metadata) == 2:
-        # Issue 17: one network call per beat reads both leads (no fusion afterwards).
-        beats, fusion = classify_two_lead(
-            bundle, recording, peaks, readable=readable,
-            progress=lambda f, m: report(0.4 + 0.5 * f, m),
-        )  # fmt: skip
-        uncertain_below = uncertain_threshold(bundle.metadata)
-        timings["classify_s"] = time.perf_counter() - started  # the second lead included
-    else:
-        beats, uncertain_below, fusion = _classify_fused(bundle, recording, peaks, readable,
-                                                         report, timings, started)  # fmt: skip
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="second-lead") as helper:
+        screen = _start_screen(helper, bundle, recording, peaks)
+        started = time.perf_counter()
+        quality = recording_quality(recording.signal, recording.fs, peaks)
+        timings["quality_s"] = time.perf_counter() - started
+        # Without a single detected beat the caller's "no heartbeat" says it all already.
+        if peaks.size and not quality.readable.any():
+            raise NoReadableSignal(no_readable_message(quality))
+        readable = beats_readable(quality, peaks)  # the record context from readable beats
+        if channel_count(bundle.metadata) == 2:
+            # Issue 17: one network call per beat reads both leads (no fusion afterwards).
+            started = time.perf_counter()
+            beats, fusion = classify_two_lead(
+                bundle, recording, peaks, readable=readable,
+                progress=lambda f, m: report(0.4 + 0.5 * f, m),
+            )  # fmt: skip
+            uncertain_below = uncertain_threshold(bundle.metadata)
+            timings["classify_s"] = time.perf_counter() - started  # the second lead included
+        else:
+            beats, uncertain_below, fusion = _classify_fused(
+                bundle, recording, peaks, readable, report, timings, helper, screen
+            )
     report(0.9, "summarising")
     states, reasons, checks = recording_states(
         recording.signal, recording.fs, quality, samples=beats.samples, labels=beats.labels,
