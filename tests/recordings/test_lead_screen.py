@@ -108,3 +108,19 @@ def test_a_qrs_to_noise_floor_screens_noise_out(kind):
     passed, reasons = screen(*faulty(kind), ScreenThresholds(snr_floor_db=6.0))
     assert not passed.any() and all(reasons)
     assert screen(*v1_like(), ScreenThresholds(snr_floor_db=6.0))[0].all()
+
+
+def test_snr_of_segments_filtered_together_equals_one_call_per_segment(monkeypatch):
+    """Segments band-passed SNR_GROUP at a time give exactly what one call per segment gave
+    (a tail that joins the last segment makes it longer: filtered apart), noise included."""
+    import ecg.dsp.lead_screen as lead_screen
+
+    lead, peaks = v1_like(seed=4)
+    n = int(56.5 * FS)  # 11 segments, the last 6.5 s long
+    lead, peaks = lead[:n], peaks[peaks < n]
+    noise = muscle_noise(n, FS, np.random.default_rng(2))
+    lead = add_noise(lead, FS, r_peaks=peaks, snr_db=12, noise=noise, mask=np.ones(n, bool))
+    grouped = segment_snr_db(lead, FS, peaks)
+    monkeypatch.setattr(lead_screen, "SNR_GROUP", 1)
+    np.testing.assert_array_equal(grouped, segment_snr_db(lead, FS, peaks))
+    assert np.isfinite(grouped).all() and grouped.size == 11
