@@ -6,7 +6,6 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from ecg.models.bundle import BundleError, read_metadata
 from ecg.models.gradcam_head import HeadError
 from ecg.models.lite_runtime import (
     LiteExportError,
@@ -16,13 +15,6 @@ from ecg.models.lite_runtime import (
     lite_refused,
 )
 from ecg.models.registry import ModelRegistry
-
-
-def _is_recording_model(path: Path) -> bool:
-    try:
-        return read_metadata(path).get("task") == "recording"
-    except BundleError:
-        return False
 
 
 class Command(BaseCommand):
@@ -45,6 +37,7 @@ class Command(BaseCommand):
         if not paths:
             self.stdout.write(f"No *.keras models in {directory}; nothing to convert.")
             return
+        tasks = {entry.path: entry.task for entry in registry.installed()}
         failed = []
         for path in paths:
             if not force and registry.lite_is_fresh(path):
@@ -52,7 +45,7 @@ class Command(BaseCommand):
             elif self._convert(path):
                 failed.append(path.name)
                 continue  # an unusable model: its Grad-CAM export would fail the same way
-            if _is_recording_model(path):
+            if tasks.get(path) == "recording":
                 self._convert_int8(path, force)  # optional: float32 serves without it
             if not force and registry.gradcam_is_fresh(path):
                 self.stdout.write(f"{path.name}: LiteRT Grad-CAM up to date")
