@@ -53,7 +53,8 @@ from ecg.dsp.detection import detect_beats, evaluate_detection  # noqa: E402
 from ecg.io.recording_io import Limits, ParsedRecording, parse_upload  # noqa: E402
 from ecg.io.records import default_data_dir, list_records  # noqa: E402
 from ecg.models.bundle import ModelBundle, load_bundle  # noqa: E402
-from ecg.models.registry import ModelRegistry  # noqa: E402
+from ecg.models.lite_runtime import PRECISIONS  # noqa: E402
+from ecg.models.registry import SERVED_RECORDING_PRECISION, ModelRegistry  # noqa: E402
 from ecg.recording_analysis import (  # noqa: E402
     analyse,
     classify_at,
@@ -76,7 +77,7 @@ def rss_mb() -> float:
 
 
 def find_model(
-    explicit: str | None, threads: int = 2, precision: str = "int8"
+    explicit: str | None, threads: int = 2, precision: str = SERVED_RECORDING_PRECISION
 ) -> tuple[ModelBundle, str]:
     """The shipped model with task "recording", or a stand-in CNN when none is shipped yet;
     its LiteRT interpreter with ``threads`` threads (the worker's ``RECORDING_MODEL_THREADS``)
@@ -258,7 +259,7 @@ def long_recording(
     hours: float,
     model: str | None,
     threads: int,
-    precision: str = "int8",
+    precision: str = SERVED_RECORDING_PRECISION,
 ) -> dict:
     """A long upload analysed as the app does it: the upload request parses it (and stores the
     float32 signal), a worker maps the stored signal and analyses it. Timed once untraced;
@@ -305,7 +306,11 @@ def long_recording(
 
 
 def worker_process(
-    path: Path, model: str | None, threads: int, arenas: str = "capped", precision: str = "int8"
+    path: Path,
+    model: str | None,
+    threads: int,
+    arenas: str = "capped",
+    precision: str = SERVED_RECORDING_PRECISION,
 ) -> dict:
     """Peak RSS of a fresh process that loads the model and analyses the stored signal."""
     import subprocess
@@ -318,7 +323,9 @@ def worker_process(
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def worker_rss(path: Path, model: str | None, threads: int, precision: str = "int8") -> dict:
+def worker_rss(
+    path: Path, model: str | None, threads: int, precision: str = SERVED_RECORDING_PRECISION
+) -> dict:
     """The body of ``worker_process`` (run with ``--worker-rss``); the malloc arenas capped as
     the worker's task caps them, unless ``RECORDING_BENCH_ARENAS=default``."""
     arenas_capped = False
@@ -354,7 +361,11 @@ def status_mb(field: str) -> float:
 
 
 def app_path(
-    bundle: ModelBundle, files, repeats: int, threads: int, precision: str = "int8"
+    bundle: ModelBundle,
+    files,
+    repeats: int,
+    threads: int,
+    precision: str = SERVED_RECORDING_PRECISION,
 ) -> dict:
     """The web app's own path: ``recording_create`` (parse, store signal + row) then the
     django-q2 worker function running ``recording_analyse`` (detect, classify, write every beat
@@ -560,8 +571,8 @@ def main() -> int:
     )
     parser.add_argument(
         "--precision",
-        choices=["int8", "float32"],
-        default="int8",
+        choices=PRECISIONS,
+        default=SERVED_RECORDING_PRECISION,
         help="the recording model's LiteRT conversion (RECORDING_MODEL_PRECISION; app: int8)",
     )
     parser.add_argument("--worker-rss", help=argparse.SUPPRESS)  # see worker_process

@@ -84,13 +84,14 @@ def shipped_recording_bundle() -> Any:
     """The recording model the app serves, chosen as the app chooses it (``MODELS_DIR``,
     ``RECORDING_MODEL``, ``MODEL_RUNTIME``, ``RECORDING_MODEL_PRECISION`` from the environment,
     defaults as in settings), so a rerun after the shipped model changes measures the new one."""
-    from ecg.models.registry import ModelRegistry
+    from ecg.models.registry import SERVED_RECORDING_PRECISION, ModelRegistry
 
     registry = ModelRegistry(
         os.environ.get("MODELS_DIR") or ROOT / "models",
         runtime=os.environ.get("MODEL_RUNTIME") or "auto",
         preferred={"recording": os.environ.get("RECORDING_MODEL", "")},
-        recording_precision=os.environ.get("RECORDING_MODEL_PRECISION") or "int8",
+        recording_precision=os.environ.get("RECORDING_MODEL_PRECISION")
+        or SERVED_RECORDING_PRECISION,
     )
     return registry.serving_bundle(task="recording")
 

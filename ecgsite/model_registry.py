@@ -19,6 +19,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from ecg.models.registry import (
+    SERVED_RECORDING_PRECISION,
     ModelNotInstalledError,
     ModelRegistry,
     RecordingModelMissing,
@@ -58,7 +59,9 @@ def get_model_registry() -> ModelRegistry:
         runtime=getattr(settings, "MODEL_RUNTIME", "auto"),
         preferred=preferred_models(),
         recording_threads=getattr(settings, "RECORDING_MODEL_THREADS", 1),
-        recording_precision=getattr(settings, "RECORDING_MODEL_PRECISION", "int8"),
+        recording_precision=getattr(
+            settings, "RECORDING_MODEL_PRECISION", SERVED_RECORDING_PRECISION
+        ),
     )
 
 

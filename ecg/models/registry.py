@@ -48,6 +48,9 @@ AMPLITUDES = ("known", "unknown")
 # The ``preferred`` key naming the scale-free model (settings IMAGE_MODELS).
 UNKNOWN_AMPLITUDE_KEY = "beat_image_unknown_amplitude"
 RUNTIMES = ("auto", "lite", "keras")
+# The recording model's conversion the app serves unless told otherwise (settings
+# RECORDING_MODEL_PRECISION), chosen on validation data by benchmarks/quantised_serving.py.
+SERVED_RECORDING_PRECISION = "int8"
 # The commands that make a model usable, named in the errors users and operators read.
 INSTALL_COMMAND = "python manage.py build_dataset && python manage.py train_model"
 LITE_COMMAND = "python manage.py export_lite_models"
@@ -110,7 +113,7 @@ class ModelRegistry:
         runtime: str = "auto",
         preferred: Mapping[str, str] | None = None,
         recording_threads: int = 1,
-        recording_precision: str = "int8",
+        recording_precision: str = SERVED_RECORDING_PRECISION,
     ):
         """``preferred``: {image kind or "recording": model name or file stem};
         ``recording_threads``: one-thread LiteRT interpreters of the recording model side by
@@ -335,7 +338,8 @@ class ModelRegistry:
         return loaded
 
     def _load_checked(self, path: Path, runtime: str, explain: bool) -> tuple[ModelBundle, str]:
-        error = _error_class(path)
+        recording = _task(path) == "recording"
+        error = RecordingModelMissing if recording else ModelNotInstalledError
         what = "LiteRT Grad-CAM export" if explain else "LiteRT conversion"
         try:
             # Keras: the bundle already loaded for another purpose, if any (one per model).
@@ -343,7 +347,6 @@ class ModelRegistry:
             if explain:
                 bundle, used = lite_runtime.load_explain_bundle(path, runtime, keras)
             else:
-                recording = _task(path) == "recording"
                 bundle, used = lite_runtime.load_serving_bundle(
                     path, runtime, keras,
                     num_threads=self.recording_threads if recording else 1,
@@ -371,10 +374,6 @@ def _task(path: Path) -> str | None:
         return read_metadata(path).get("task")
     except BundleError:
         return None
-
-
-def _error_class(path: Path) -> type[ModelNotInstalledError]:
-    return RecordingModelMissing if _task(path) == "recording" else ModelNotInstalledError
 
 
 def check_outputs(
