@@ -94,15 +94,20 @@ def _checked(precision: str) -> str:
 def _is_fresh(keras_path: Path, files: tuple[Path, ...], sidecar: Path, **expected: Any) -> bool:
     """True if ``files`` and their ``sidecar`` exist and the sidecar names the current
     ``.keras`` file's SHA-256 (and holds ``expected`` values, e.g. the export format)."""
-    if not all(path.is_file() for path in (*files, sidecar)):
+    if not all(path.is_file() for path in files):
         return False
+    info = _current_sidecar(keras_path, sidecar)
+    return info is not None and all(info.get(key) == value for key, value in expected.items())
+
+
+def _current_sidecar(keras_path: Path, sidecar: Path) -> dict[str, Any] | None:
+    """The sidecar's record when it names the current ``.keras`` file's SHA-256, else None
+    (missing, unreadable, or written for an earlier version of the model)."""
     try:
         info = json.loads(sidecar.read_text())
     except (OSError, ValueError):
-        return False
-    if any(info.get(key) != value for key, value in expected.items()):
-        return False
-    return info.get("source_sha256") == file_sha256(Path(keras_path))
+        return None
+    return info if info.get("source_sha256") == file_sha256(Path(keras_path)) else None
 
 
 def lite_is_fresh(keras_path: Path, precision: str = "float32") -> bool:
@@ -115,14 +120,8 @@ def lite_is_fresh(keras_path: Path, precision: str = "float32") -> bool:
 def lite_refused(keras_path: Path, precision: str) -> str | None:
     """Why the current ``<name>.keras`` has no ``precision`` conversion (its export check
     failed, ``export_lite``), or None when it was never refused."""
-    _, sidecar = lite_paths(keras_path, precision)
-    try:
-        info = json.loads(sidecar.read_text())
-    except (OSError, ValueError):
-        return None
-    if info.get("source_sha256") != file_sha256(Path(keras_path)):
-        return None  # refused for an earlier version of the model
-    return info.get("refused")
+    info = _current_sidecar(keras_path, lite_paths(keras_path, precision)[1])
+    return None if info is None else info.get("refused")
 
 
 def gradcam_paths(keras_path: Path) -> tuple[Path, Path, Path]:
