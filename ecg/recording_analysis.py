@@ -267,11 +267,21 @@ def start_second_lead(
     primary lead is classified: each lead's serial steps (filtering, windows, record context,
     its first batch of images) then fill the other's idle moments on two cores, instead of
     leaving one core idle twice. Same probabilities: every call is the one-lead code."""
-    index = second_lead_index(bundle, recording)
-    if index is None or not np.asarray(peaks).size or channel_count(bundle.metadata) > 1:
-        return None  # (a two-channel model reads the second lead in ``classify_two_lead``)
+    index = _fused_lead_index(bundle, recording, peaks)
+    if index is None:
+        return None
     return helper.submit(classify_at, bundle, recording.signals[index], recording.fs, peaks,
                          readable=readable)  # fmt: skip
+
+
+def _fused_lead_index(
+    bundle: ModelBundle, recording: ParsedRecording, peaks: np.ndarray
+) -> int | None:
+    """The lead a one-channel model fuses (``second_lead_index``), None when there is none or
+    no beat (a two-channel model reads the second lead in ``classify_two_lead``)."""
+    if channel_count(bundle.metadata) > 1 or not np.asarray(peaks).size:
+        return None
+    return second_lead_index(bundle, recording)
 
 
 def fuse_second_lead(
@@ -574,9 +584,7 @@ def _start_screen(
     one-channel model will fuse a second lead, else None. It needs only the peaks, so it runs
     while this thread scores the primary lead's quality, on the core that step left idle
     (4.4 s of a 24-hour upload); a pure function, so the same result as computed later."""
-    if channel_count(bundle.metadata) != 1 or not np.asarray(peaks).size:
-        return None
-    index = second_lead_index(bundle, recording)
+    index = _fused_lead_index(bundle, recording, peaks)
     if index is None:
         return None
     return helper.submit(screen_second_lead, recording.signals[index], recording.fs, peaks)
