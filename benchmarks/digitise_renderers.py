@@ -137,6 +137,28 @@ def ecg_paper(
     return Drawn(image, px_per_mm)
 
 
+def wfdb_plot(x: np.ndarray, fs: float, *, size: tuple[float, float] = (6.4, 4.8)) -> Drawn:
+    """wfdb-python's own plot (``wfdb.plot_items`` with ``ecg_grids="all"``), the field's
+    library: a blue line over grey 0.2 s / 0.5 mV major and 0.04 s / 0.1 mV minor gridlines
+    in data units (so not square millimetres), axes numbered in samples and mV. A real third
+    party's drawing, not a stand-in."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import wfdb
+
+    fig = wfdb.plot_items(
+        signal=np.asarray(x, dtype=np.float64)[:, None],
+        fs=fs,
+        sig_name=["MLII"],
+        sig_units=["mV"],
+        ecg_grids="all",
+        figsize=size,
+        return_fig=True,
+    )
+    return Drawn(_figure_to_image(fig))
+
+
 # Paper that is not pink: grey lines (printers that print the grid in black ink), blue lines.
 GREY_PAPER = {"minor": (218, 218, 218), "major": (150, 150, 150), "paper": (255, 255, 255)}
 BLUE_PAPER = {"minor": (205, 222, 245), "major": (110, 150, 215), "paper": (252, 253, 255)}

@@ -1,10 +1,12 @@
 """The digitising benchmark's served-path fields (benchmarks/digitise_benchmark.py, issue 19)
 on a tiny fixture: a fake beat model whose answer depends only on a window's amplitude."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
-from benchmarks.digitise_benchmark import served_block, summarise
+from benchmarks.digitise_benchmark import FS, aligned_scores, served_block, signal_scores, summarise
 from ecg.training.metrics import per_record_confusions
 
 CLASSES = ["N", "V"]
@@ -67,3 +69,41 @@ def test_scale_source_counts():
     ] + [{"status": "no_trace", "ms": 1.0}]
     counts = summarise(rows, None)["scale_source_counts"]
     assert counts == {"grid": 1, "axis_labels": 2, "assumed": 1, "not_digitised": 1}
+
+
+def _strip(seconds: float) -> np.ndarray:
+    """A spiky 10-s-like test signal: narrow "QRS" pulses at an irregular rhythm."""
+    t = np.arange(int(seconds * FS)) / FS
+    beats = np.cumsum([0.3, 0.8, 0.7, 0.95, 0.6, 0.85, 0.75, 0.9, 0.8, 0.7, 0.9, 0.8])
+    return sum(np.exp(-(((t - b) / 0.012) ** 2)) for b in beats if b < seconds)
+
+
+def test_aligned_score_forgives_a_strip_whose_start_is_out_of_the_frame():
+    truth = _strip(10.0)
+    cut = int(0.2 * FS)  # the image shows 9.8 s: its first 0.2 s were rotated out of frame
+    fs_read = 200.0
+    shown = truth[cut:]
+    trace = np.interp(np.arange(0, len(shown), FS / fs_read), np.arange(len(shown)), shown)
+    digitised = SimpleNamespace(signal=trace, fs=fs_read, units="mV", scale_source="grid")
+    scores = signal_scores(digitised, truth)
+    # Stretched over the whole truth, the beats slide off their references ...
+    assert scores["corr"] < 0.5
+    # ... at the read time scale, shifted by the missing 0.2 s, they lie on them.
+    assert scores["corr_aligned"] > 0.99
+    assert scores["aligned_shift_s"] == pytest.approx(0.2, abs=2 / FS)
+    assert scores["read_share"] == pytest.approx(0.98, abs=0.002)
+
+
+def test_aligned_score_does_not_rescue_a_wrong_trace():
+    truth = _strip(10.0)
+    rng = np.random.default_rng(0)
+    digitised = SimpleNamespace(signal=rng.normal(size=2000), fs=200.0, units="mV",
+                                scale_source="grid")  # fmt: skip
+    assert aligned_scores(digitised, truth)["corr_aligned"] < 0.2
+
+
+def test_aligned_score_only_for_a_read_time_scale():
+    truth = _strip(10.0)
+    digitised = SimpleNamespace(signal=truth[::2], fs=180.0, units="normalised",
+                                scale_source="assumed")  # fmt: skip
+    assert "corr_aligned" not in signal_scores(digitised, truth)
