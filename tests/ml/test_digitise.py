@@ -139,6 +139,63 @@ def test_plot_gridlines_are_not_taken_for_ecg_paper(lead, grid):
     assert bare.scale_source == "assumed"
 
 
+def test_wfdb_plots_with_ecg_grids_are_read_through_their_gridlines(lead):
+    """wfdb-python's own plot: a blue line over grey gridlines every 0.2 s and 0.5 mV (and
+    minor ones). Removing whole gridline rows and columns cut the trace at each of them (beat
+    correlation about 0.1 before); only the gridlines' own pixels go now."""
+    beat, strip = _beat(lead), _strip(lead)
+    one = digitise(R.wfdb_plot(beat, FS, size=(4, 3)).image)
+    assert one.kind == "single_beat"
+    assert correlation(one, beat) > 0.97
+    wide = digitise(R.wfdb_plot(strip, FS, size=(16, 4)).image)
+    assert wide.kind == "strip" and wide.n_peaks >= 8
+    assert correlation(wide, strip) > 0.9
+
+
+def _gridded(x: np.ndarray, *, trace, gridline, frame=(0, 0, 0), size=(900, 300)):
+    """A trace over a frame and a plot's gridlines (every 60 px across, 50 px down)."""
+    from PIL import ImageDraw
+
+    w, h = size
+    image = Image.new("RGB", size, (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    for gx in range(60, w - 20, 60):
+        draw.line([(gx, 20), (gx, h - 20)], fill=gridline, width=2)
+    for gy in range(70, h - 20, 50):
+        draw.line([(20, gy), (w - 20, gy)], fill=gridline, width=2)
+    draw.rectangle([20, 20, w - 20, h - 20], outline=frame, width=2)
+    xs = np.linspace(40, w - 40, len(x))
+    ys = h / 2 - (x - np.median(x)) / np.ptp(x) * (h - 80)
+    draw.line(list(zip(xs.tolist(), ys.tolist(), strict=True)), fill=trace, width=2)
+    return image
+
+
+@pytest.mark.parametrize("trace", [(0, 0, 0), (31, 119, 180), (200, 30, 30)])
+def test_a_trace_crossing_grey_gridlines_keeps_its_pixels_there(lead, trace):
+    """Black or coloured, a trace is stronger ink than grey gridlines: it is not cut where it
+    crosses them (every 60 px), so the follower reads no gaps; the black frame still goes.
+    (Removing the whole rows and columns gave coverage 0.90 and correlation 0.74 here.)"""
+    strip = _strip(lead)[:1800]
+    result = digitise(_gridded(strip, trace=trace, gridline=(186, 186, 186)))
+    assert result.coverage > 0.97
+    assert correlation(result, strip) > 0.9
+
+
+def test_a_trace_the_colour_of_the_gridlines_is_still_cut_with_them(lead):
+    """What the colour cannot tell apart (a black trace over black gridlines) is removed with
+    the lines, as before: the change keeps only stronger ink."""
+    from ecg.imaging.digitise import line_pixels, line_rows_cols
+
+    image = _gridded(_strip(lead)[:1800], trace=(0, 0, 0), gridline=(0, 0, 0))
+    rgb = np.asarray(image, dtype=np.float32)
+    bg = background_colour(rgb)
+    ink = ink_mask(rgb, bg)
+    rows, cols = line_rows_cols(ink)
+    removed = line_pixels(rgb, bg, ink, rows, cols)
+    assert removed[ink & rows[:, None]].all()
+    assert removed[ink & cols[None, :]].all()
+
+
 @pytest.mark.parametrize("seed", [12, 19])
 def test_a_thick_plotted_wave_is_not_taken_for_ecg_paper(seed):
     """A thick red flutter-like wave crosses most rows and columns and its anti-aliased edges
