@@ -184,7 +184,7 @@ def test_a_trace_crossing_grey_gridlines_keeps_its_pixels_there(lead, trace):
 def test_a_trace_the_colour_of_the_gridlines_is_still_cut_with_them(lead):
     """What the colour cannot tell apart (a black trace over black gridlines) is removed with
     the lines, as before: the change keeps only stronger ink."""
-    from ecg.imaging.digitise import line_pixels, line_rows_cols
+    from ecg.imaging.plot_lines import line_pixels, line_rows_cols
 
     image = _gridded(_strip(lead)[:1800], trace=(0, 0, 0), gridline=(0, 0, 0))
     rgb = np.asarray(image, dtype=np.float32)
