@@ -45,6 +45,9 @@ class AxisScale:
 
     y: AxisReading
     x: AxisReading | None
+    # The x labels were read as milliseconds (values in the hundreds or thousands): they may
+    # also be sample numbers (wfdb's plot_items, plt.plot(beat)), which no label tells apart.
+    x_in_ms: bool = False
 
     @property
     def mv_per_px(self) -> float:
@@ -267,6 +270,7 @@ def read_axis_scale(
         if x is not None and max(abs(v) for v in x.values) > 60:
             # Values in the hundreds or thousands for a beat or strip are milliseconds.
             x = AxisReading(x.values, x.positions, x.step / 1000, x.units_per_px / 1000)
+            return AxisScale(y=y, x=x, x_in_ms=True)
     return AxisScale(y=y, x=x)
 
 

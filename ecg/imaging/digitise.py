@@ -77,6 +77,9 @@ BEAT_PRE_S = 0.25
 BEAT_POST_S = 0.45
 BEAT_SPAN_S = BEAT_PRE_S + BEAT_POST_S
 STRIP_ASSUMED_S = 10.0
+# The span (s) a plotted single beat may cover when its x labels are read as milliseconds;
+# outside it they are taken for sample numbers (``_axis_fs``).
+BEAT_SPAN_RANGE_S = (0.4, 2.5)
 
 
 class DigitiseError(ValueError):
@@ -607,7 +610,7 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
         units, source = "mV", "axis_labels"
         axis_step_mv = axis.y.step
         n_cols = span_cols.size
-        fs = 1.0 / axis.s_per_px if axis.s_per_px else _assumed_fs(n_cols, n_peaks)
+        fs = _axis_fs(axis, n_cols, n_peaks, notes)
         kind = "strip" if (n_cols / fs >= 2.0 or n_peaks >= 3) else "single_beat"
     else:
         if n_peaks >= 3 and tilt is None:
@@ -662,6 +665,26 @@ def _assumed_fs(n_cols: int, n_peaks: int) -> float:
     are a ``STRIP_ASSUMED_S`` strip, fewer a single beat of ``BEAT_SPAN_S`` (one sample a
     column). Shared by the no-grid path and the axis path whose x labels were not read."""
     return n_cols / (STRIP_ASSUMED_S if n_peaks >= 3 else BEAT_SPAN_S)
+
+
+def _axis_fs(axis: AxisScale, n_cols: int, n_peaks: int, notes: list[str]) -> float:
+    """Samples per second of a plot with a read y axis: from its x labels where read, unless
+    they were read as milliseconds and a single beat would then span less or more than
+    ``BEAT_SPAN_RANGE_S``: such labels are sample numbers (a beat of 252 samples at 360 Hz
+    read as 0.25 s), and the assumed span serves instead (``_assumed_fs``)."""
+    assumed = _assumed_fs(n_cols, n_peaks)
+    if not axis.s_per_px:
+        return assumed
+    fs = 1.0 / axis.s_per_px
+    single_beat = n_cols / fs < 2.0 and n_peaks < 3
+    low, high = BEAT_SPAN_RANGE_S
+    if single_beat and axis.x_in_ms and not low <= n_cols / fs <= high:
+        notes.append(
+            f"x labels not taken as milliseconds: the beat would span {n_cols / fs:.2f} s "
+            "(sample numbers?); its span assumed"
+        )
+        return assumed
+    return fs
 
 
 def _axis_scale(rgb: np.ndarray, up: np.ndarray) -> AxisScale | None:

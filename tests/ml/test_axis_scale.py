@@ -219,3 +219,47 @@ def test_gridlines_without_readable_labels_are_refused():
     # Two gridlines only: too few to mark the plot's edge or to fit a step.
     image, _ = _styled_plot([0.0, 0.5], axis_line=False, gridlines=(217, 217, 217))
     assert read_axis_scale(image) is None
+
+
+def _beat_plot(x_values: np.ndarray, beat: np.ndarray):
+    """plt.plot(x, beat) with matplotlib's default axes and labels."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
+    ax.plot(x_values, beat)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def _one_beat() -> np.ndarray:
+    t = np.arange(252) / 360.0  # 0.7 s at 360 Hz, the R wave at 0.25 s
+    return 1.3 * np.exp(-(((t - 0.25) / 0.012) ** 2)) + 0.3 * np.exp(-(((t - 0.5) / 0.04) ** 2))
+
+
+def test_a_beat_plotted_against_sample_numbers_gets_the_assumed_span():
+    """plt.plot(beat) numbers the x axis 0-250 (samples); read as milliseconds the beat
+    would last 0.25 s, so the labels are not taken as time and the beat span is assumed."""
+    from ecg.imaging.digitise import BEAT_SPAN_S, digitise
+
+    d = digitise(_beat_plot(np.arange(252), _one_beat()))
+    assert d.kind == "single_beat" and d.scale_source == "axis_labels"
+    assert d.fs == pytest.approx(d.trace_x.size / BEAT_SPAN_S, rel=0.01)
+    assert any("sample numbers" in note for note in d.notes)
+
+
+@pytest.mark.parametrize("unit, scale", [("ms", 1000.0), ("s", 1.0)])
+def test_a_beat_plotted_in_milliseconds_or_seconds_keeps_its_read_time_scale(unit, scale):
+    from ecg.imaging.digitise import digitise
+
+    d = digitise(_beat_plot(np.arange(252) / 360.0 * scale, _one_beat()))
+    assert d.scale_source == "axis_labels"
+    assert d.fs == pytest.approx(360.0 * (d.trace_x.size / 252), rel=0.05)
+    assert not any("sample numbers" in note for note in d.notes)
