@@ -37,7 +37,7 @@ def test_correct_a_span_read_it_back_and_undo(rec, alice_api):
     af = response.json()["episodes"][0]
     assert (af["start_s"], af["end_s"], af["duration_s"]) == (3.5, 27.0, 23.5)
     assert (af["model_start_s"], af["model_end_s"]) == (5.0, 25.0)
-    assert af["state"] == "corrected" and af["beats"] is None
+    assert af["state"] == "corrected" and af["beats"] == 30  # counted in 3.5-27 s
     verdict = af["verdict"]
     assert (verdict["start_s"], verdict["corrected_start_s"], verdict["corrected_end_s"]) == (
         5.0, 3.5, 27.0,
