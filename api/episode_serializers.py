@@ -133,7 +133,9 @@ class EpisodeVerdictCreateSerializer(serializers.Serializer):
     corrected_end_s = serializers.FloatField(required=False, allow_null=True, default=None)
 
 
-class EpisodeConfirmKindSerializer(serializers.Serializer):
+class EpisodeKindVerdictSerializer(serializers.Serializer):
+    """What confirm-kind/ and reject-kind/ take: the kind, the count seen, an optional note."""
+
     kind = serializers.ChoiceField(choices=list(EPISODE_KINDS))
     expected = serializers.IntegerField(
         required=False,
@@ -149,7 +151,16 @@ class EpisodeBatchSerializer(serializers.Serializer):
     batch = serializers.UUIDField(
         help_text="Undo them together: POST .../batches/{batch}/withdraw/."
     )
-    confirmed = serializers.IntegerField(help_text="Episodes confirmed (or withdrawn) in it.")
+    verdict = serializers.ChoiceField(
+        choices=["confirmed", "rejected"], help_text="The verdict the batch gave."
+    )
+    confirmed = serializers.IntegerField(
+        help_text="Episodes confirmed (or, on a withdraw, confirmations withdrawn) in it; 0 for "
+        "a reject batch."
+    )
+    rejected = serializers.IntegerField(
+        help_text="Episodes rejected (or rejections withdrawn) in it; 0 for a confirm batch."
+    )
     episodes = EpisodesReviewedSerializer(help_text="The episodes as GET .../episodes/ gives them.")
 
 

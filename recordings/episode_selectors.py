@@ -322,9 +322,9 @@ def episodes_exported(*, recording: Recording) -> list[dict[str, Any]]:
 
 
 def episodes_unreviewed_counts(*, recording: Recording) -> list[dict[str, Any]]:
-    """Per kind, the summary's episodes with no verdict (what "confirm all of a kind" would
-    confirm): ``kind``, ``label``, ``count``, kinds with none left out, in the summary's kind
-    order of first appearance."""
+    """Per kind, the summary's episodes with no verdict (what "confirm / reject all of a kind"
+    would give a verdict): ``kind``, ``label``, ``count``, kinds with none left out, in the
+    summary's kind order of first appearance."""
     episodes = recording.summary.get("episodes") or []
     applied, _ = verdicts_match(episodes=episodes, verdicts=verdicts_active(recording=recording))
     counts: dict[str, dict[str, Any]] = {}
@@ -340,9 +340,9 @@ def episodes_unreviewed_counts(*, recording: Recording) -> list[dict[str, Any]]:
 
 
 def episode_batches_active(*, recording: Recording) -> list[dict[str, Any]]:
-    """The "confirm all of a kind" batches with a row not withdrawn, newest first: ``batch``,
-    ``kind``, ``label``, ``count`` (rows still standing), ``by``, ``at``: what an "Undo all"
-    offers."""
+    """The "confirm / reject all of a kind" batches with a row not withdrawn, newest first:
+    ``batch``, ``verdict`` ("confirmed" or "rejected"), ``kind``, ``label``, ``count`` (rows
+    still standing), ``by``, ``at``: what an "Undo all" offers."""
     batches: dict[str, dict[str, Any]] = {}
     for verdict in verdicts_active(recording=recording):
         if verdict.batch is None:
@@ -351,6 +351,7 @@ def episode_batches_active(*, recording: Recording) -> list[dict[str, Any]]:
             str(verdict.batch),
             {
                 "batch": str(verdict.batch),
+                "verdict": verdict.verdict,
                 "kind": verdict.kind,
                 "label": EPISODE_LABELS.get(verdict.kind, verdict.kind),
                 "count": 0,
