@@ -98,3 +98,43 @@ def test_a_gone_correction_keeps_its_count_and_the_exports_carry_it(client, rec,
         ("AF", "30", "corrected; episode gone"),
         ("pause", "", "confirmed; episode gone"),
     ]
+
+
+@pytest.mark.mitdb
+@pytest.mark.parametrize("name", ["201", "207"])
+def test_on_mitbih_every_detected_episodes_count_is_given_back(settings, tmp_path, users, name):
+    """Records 201 (AF, SVT, trigeminy, pauses, bradycardia) and 207 (flutter, bigeminy, AF,
+    SVT, pauses) analysed with the shipped recording model, their beats and states stored as
+    the app stores them: counted over its detected span, every episode gets the detector's
+    count -- rate episodes too (their running-median windows sit one per beat)."""
+    from ecg.io.recording_io import parse_upload
+    from ecg.io.records import default_data_dir
+    from ecg.recording_analysis import analyse
+
+    from .review_data import done_recording
+    from .test_long_recordings import shipped_recording_bundle
+
+    data_dir = default_data_dir()
+    if data_dir is None or not (data_dir / f"{name}.hea").is_file():
+        pytest.skip("MIT-BIH not found (../shared/data/mitdb or $ECG_DATA_DIR)")
+    files = [(f"{name}{ext}", (data_dir / f"{name}{ext}").read_bytes()) for ext in (".hea", ".dat")]
+    upload = parse_upload(files)
+    analysis = analyse(upload, shipped_recording_bundle())
+    settings.MEDIA_ROOT = tmp_path / "media"
+    rec = done_recording(
+        users["alice"],
+        signal=upload.signals[0],
+        fs=upload.fs,
+        peaks=analysis.beats.samples,
+        labels=analysis.beats.labels,
+    )
+    states = np.asarray(analysis.states)
+    for state in ("uncertain", "unreadable"):
+        rec.beats.filter(index__in=np.flatnonzero(states == state).tolist()).update(state=state)
+    episodes = analysis.summary["episodes"]
+    assert len({e["kind"] for e in episodes}) >= 5
+    for episode in episodes:
+        counted = episode_selectors.episode_beats_count(
+            recording=rec, start_s=episode["start_s"], end_s=episode["end_s"]
+        )
+        assert counted == episode["beats"], episode
