@@ -55,7 +55,10 @@ class ReviewedEpisodeSerializer(serializers.Serializer):
     duration_s = serializers.FloatField()
     beats = serializers.IntegerField(
         allow_null=True,
-        help_text="Beats in it; null for an episode the owner added or whose span they corrected.",
+        help_text="Beats in it: the model's count, or for an episode whose span the owner "
+        "corrected the beats in the corrected span (classified, uncertain and reviewed ones; "
+        "unreadable ones not counted, as a detected episode holds none), counted when read; "
+        "null for an episode the owner added.",
     )
     added = serializers.BooleanField(help_text="Added by the owner (the detector missed it).")
     model_start_s = serializers.FloatField(
@@ -75,6 +78,11 @@ class UnmatchedVerdictSerializer(serializers.Serializer):
     start_s = serializers.FloatField(help_text="The verdict's span (a correction's own).")
     end_s = serializers.FloatField()
     duration_s = serializers.FloatField()
+    beats = serializers.IntegerField(
+        allow_null=True,
+        help_text="A correction's: the beats in its corrected span; null for the others (their "
+        "episode and its count are gone).",
+    )
     reason = serializers.CharField(
         help_text='"episode gone" (no episode of its kind overlaps it after a recount) or "its '
         'episode has a later verdict" (a recount merged two episodes with verdicts).'
@@ -125,7 +133,9 @@ class EpisodeVerdictCreateSerializer(serializers.Serializer):
     corrected_end_s = serializers.FloatField(required=False, allow_null=True, default=None)
 
 
-class EpisodeConfirmKindSerializer(serializers.Serializer):
+class EpisodeKindVerdictSerializer(serializers.Serializer):
+    """What confirm-kind/ and reject-kind/ take: the kind, the count seen, an optional note."""
+
     kind = serializers.ChoiceField(choices=list(EPISODE_KINDS))
     expected = serializers.IntegerField(
         required=False,
@@ -141,7 +151,16 @@ class EpisodeBatchSerializer(serializers.Serializer):
     batch = serializers.UUIDField(
         help_text="Undo them together: POST .../batches/{batch}/withdraw/."
     )
-    confirmed = serializers.IntegerField(help_text="Episodes confirmed (or withdrawn) in it.")
+    verdict = serializers.ChoiceField(
+        choices=["confirmed", "rejected"], help_text="The verdict the batch gave."
+    )
+    confirmed = serializers.IntegerField(
+        help_text="Episodes confirmed (or, on a withdraw, confirmations withdrawn) in it; 0 for "
+        "a reject batch."
+    )
+    rejected = serializers.IntegerField(
+        help_text="Episodes rejected (or rejections withdrawn) in it; 0 for a confirm batch."
+    )
     episodes = EpisodesReviewedSerializer(help_text="The episodes as GET .../episodes/ gives them.")
 
 

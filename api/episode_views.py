@@ -1,6 +1,6 @@
 """Rhythm episodes as reviewed (issue 20): read them with their verdicts, and (the owner only)
-confirm, reject, correct the span of or add one, confirm every episode of a kind not reviewed
-in one action, withdraw a verdict or such a batch, read the verdicts' audit trail. The
+confirm, reject, correct the span of or add one, confirm or reject every episode of a kind not
+reviewed in one action, withdraw a verdict or such a batch, read the verdicts' audit trail. The
 recordings app's episode services and selectors do the work."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from recordings import episode_selectors, episode_services, review_selectors
 
 from .episode_serializers import (
     EpisodeBatchSerializer,
-    EpisodeConfirmKindSerializer,
+    EpisodeKindVerdictSerializer,
     EpisodesReviewedSerializer,
     EpisodeVerdictCreateSerializer,
     EpisodeVerdictRowSerializer,
@@ -104,34 +104,64 @@ class RecordingEpisodeVerdictWithdraw(APIView):
         return Response(_reviewed(recording))
 
 
+def _batch_body(rows: list, recording) -> dict:
+    """A batch given or withdrawn: its id, verdict, how many, and the episodes now."""
+    verdict = rows[0].verdict
+    return {
+        "batch": rows[0].batch,
+        "verdict": verdict,
+        "confirmed": len(rows) if verdict == "confirmed" else 0,
+        "rejected": len(rows) if verdict == "rejected" else 0,
+        "episodes": _reviewed(recording),
+    }
+
+
+def _give_kind(request, pk: int, verdict: str) -> Response:
+    recording = review_selectors.recording_get_own(user=request.user, pk=pk)
+    data = EpisodeKindVerdictSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    rows = episode_services.episode_verdicts_give_kind(
+        user=request.user, recording=recording, verdict=verdict, **data.validated_data
+    )
+    return Response(_batch_body(rows, recording), status=201)
+
+
+KIND_DESCRIPTION = (
+    "Each episode of `kind` in `summary.episodes` without a verdict gets a `{verdict}` verdict "
+    "of its own, with the optional `note`; episodes with one (confirmed, rejected, corrected) "
+    "are left as they are. The rows share a `batch` id: POST .../episodes/batches/{{batch}}/"
+    "withdraw/ undoes them together (each row's own withdraw still undoes it alone). 400 "
+    "`invalid_episode_verdict` when none is left, or when `expected` is given and differs from "
+    "the number found now; 400 for an unknown kind; nothing is written then."
+)
+
+
 class RecordingEpisodesConfirmKind(APIView):
     @extend_schema(
         summary="Confirm every episode of one kind that has no verdict, in one action",
-        description=(
-            "Each episode of `kind` in `summary.episodes` without a verdict gets a `confirmed` "
-            "verdict of its own; episodes with one (confirmed, rejected, corrected) are left "
-            "as they are. The rows share a `batch` id: POST .../episodes/batches/{batch}/"
-            "withdraw/ undoes them together (each row's own withdraw still undoes it alone). "
-            "400 `invalid_episode_verdict` when none is left to confirm, or when `expected` is "
-            "given and differs from the number found now; nothing is written then."
-        ),
-        request=EpisodeConfirmKindSerializer,
+        description=KIND_DESCRIPTION.format(verdict="confirmed"),
+        request=EpisodeKindVerdictSerializer,
         responses={201: EpisodeBatchSerializer, 400: ERROR, 404: ERROR},
     )
     def post(self, request, pk: int):
-        recording = review_selectors.recording_get_own(user=request.user, pk=pk)
-        data = EpisodeConfirmKindSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        rows = episode_services.episode_verdicts_confirm_kind(
-            user=request.user, recording=recording, **data.validated_data
-        )
-        body = {"batch": rows[0].batch, "confirmed": len(rows), "episodes": _reviewed(recording)}
-        return Response(body, status=201)
+        return _give_kind(request, pk, "confirmed")
+
+
+class RecordingEpisodesRejectKind(APIView):
+    @extend_schema(
+        summary="Reject every episode of one kind that has no verdict, in one action",
+        description=KIND_DESCRIPTION.format(verdict="rejected")
+        + " Rejected episodes are left out of the counts per kind, as one rejected alone is.",
+        request=EpisodeKindVerdictSerializer,
+        responses={201: EpisodeBatchSerializer, 400: ERROR, 404: ERROR},
+    )
+    def post(self, request, pk: int):
+        return _give_kind(request, pk, "rejected")
 
 
 class RecordingEpisodeBatchWithdraw(APIView):
     @extend_schema(
-        summary='Withdraw (undo) a "confirm all of a kind" in one action',
+        summary='Withdraw (undo) a "confirm / reject all of a kind" in one action',
         description=(
             "Every verdict of the batch not withdrawn yet is marked withdrawn (the rows stay in "
             "the audit trail). 404 for a batch not of this recording, 400 when all of it was "
@@ -145,4 +175,4 @@ class RecordingEpisodeBatchWithdraw(APIView):
         rows = episode_services.episode_verdicts_withdraw_batch(
             user=request.user, recording=recording, batch=batch
         )
-        return Response({"batch": batch, "confirmed": len(rows), "episodes": _reviewed(recording)})
+        return Response(_batch_body(rows, recording))

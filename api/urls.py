@@ -119,6 +119,11 @@ urlpatterns = [
         name="recording-episodes-confirm-kind",
     ),
     path(
+        "v1/recordings/<int:pk>/episodes/reject-kind/",
+        episode_views.RecordingEpisodesRejectKind.as_view(),
+        name="recording-episodes-reject-kind",
+    ),
+    path(
         "v1/recordings/<int:pk>/episodes/batches/<uuid:batch>/withdraw/",
         episode_views.RecordingEpisodeBatchWithdraw.as_view(),
         name="recording-episode-batch-withdraw",

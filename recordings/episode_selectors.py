@@ -20,6 +20,10 @@ A correction is matched on the episode's span when it was given (the model's), l
 verdict, never on the owner's corrected span. Added episodes are the owner's own and take part
 in no matching. Counts per kind leave rejected episodes out and count added ones in, a
 corrected one with its corrected duration.
+
+A corrected episode's ``beats`` are counted on every read from the stored beats inside the
+owner's span (``episode_beats_count``), never stored, so a later beat review cannot leave a
+stale count behind.
 """
 
 from __future__ import annotations
@@ -27,14 +31,33 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from django.db.models import Q
 from django.http import Http404
 
 from ecg.features.episodes import EPISODE_LABELS
 
-from .models import EpisodeVerdict, Recording
+from .models import Beat, EpisodeVerdict, Recording
 
 GONE = "episode gone"  # its episode is no longer in the recounted list
 SUPERSEDED = "its episode has a later verdict"  # two verdicts on one merged episode
+# An episode's edges are beat times rounded to 10 ms (``Episode.as_dict``): a beat within this
+# of an edge is the edge's own beat, inside the span as the model counts it.
+EDGE_S = 0.005
+
+
+def episode_beats_count(*, recording: Recording, start_s: float, end_s: float) -> int:
+    """The beats of ``recording`` inside ``start_s``-``end_s`` (edges included, within
+    ``EDGE_S``) as a detected episode counts its own: classified and uncertain beats (an
+    uncertain beat is still a heartbeat), and a reviewed beat whatever the model's state (the
+    recount counts it classified with the clinician's class); an unreadable beat not reviewed
+    is not counted -- no detected episode holds one (it breaks every run and pattern, and no AF
+    episode spans an interval next to it). Read from the stored beats on each call (the index
+    on recording and time), so it follows a beat review."""
+    return (
+        recording.beats.filter(time_s__gte=start_s - EDGE_S, time_s__lte=end_s + EDGE_S)
+        .filter(~Q(state=Beat.State.UNREADABLE) | ~Q(reviewed_label=""))
+        .count()
+    )
 
 
 def verdicts_active(*, recording: Recording) -> list[EpisodeVerdict]:
@@ -137,14 +160,36 @@ def _added_row(verdict: EpisodeVerdict) -> dict[str, Any]:
     )
 
 
-def _episode_row(row: dict[str, Any], verdict: EpisodeVerdict | None) -> dict[str, Any]:
-    """A summary episode as the surfaces show it; corrected: over the owner's span, its beats
-    not counted (the model's count was of the model's span)."""
+def _corrected_fields(recording: Recording, verdict: EpisodeVerdict) -> dict[str, Any]:
+    """A correction's span and the beats counted in it (the model's count was of its span)."""
+    start, end = _shown_span(verdict)
+    beats = episode_beats_count(recording=recording, start_s=start, end_s=end)
+    return _span_fields(start, end) | {"beats": beats}
+
+
+def _episode_row(
+    recording: Recording, row: dict[str, Any], verdict: EpisodeVerdict | None
+) -> dict[str, Any]:
+    """A summary episode as the surfaces show it; corrected: over the owner's span, with the
+    beats counted in it."""
     shown = dict(row) | {"added": False, "model_start_s": row["start_s"]}
     shown["model_end_s"] = row["end_s"]
     if verdict is not None and verdict.verdict == EpisodeVerdict.Verdict.CORRECTED:
-        shown |= _span_fields(*_shown_span(verdict)) | {"beats": None}
+        shown |= _corrected_fields(recording, verdict)
     return shown | _verdict_fields(verdict)
+
+
+def _unmatched_row(recording: Recording, verdict: EpisodeVerdict, reason: str) -> dict[str, Any]:
+    """A verdict that applies to no episode now, over its stored span; a correction with the
+    beats counted in its own span (a confirm's or reject's episode, and its count, are gone)."""
+    label = EPISODE_LABELS.get(verdict.kind, verdict.kind)
+    fields = (
+        _corrected_fields(recording, verdict)
+        if verdict.verdict == EpisodeVerdict.Verdict.CORRECTED
+        else _span_fields(verdict.start_s, verdict.end_s) | {"beats": None}
+    )
+    row = {"kind": verdict.kind, "label": label} | fields | {"reason": reason}
+    return row | _verdict_fields(verdict)
 
 
 def episodes_reviewed(*, recording: Recording) -> dict[str, Any]:
@@ -153,9 +198,10 @@ def episodes_reviewed(*, recording: Recording) -> dict[str, Any]:
     "not reviewed"), ``state_text`` ("confirmed by alice"), ``verdict`` (id, by, at, note,
     span given, corrected span, batch) and ``model_start_s`` / ``model_end_s`` (the summary's
     span; a corrected episode's ``start_s`` / ``end_s`` / ``duration_s`` are the owner's and
-    its ``beats`` None), and the owner's added episodes (``added``: True, state "added");
-    ``unmatched``, the verdicts applied to no episode (each with ``reason``; the span shown:
-    a correction's own); ``counts`` per kind without the rejected and with the added;
+    its ``beats`` those counted there, ``episode_beats_count``), and the owner's added episodes
+    (``added``: True, state "added", ``beats`` None); ``unmatched``, the verdicts applied to no
+    episode (each with ``reason``; the span shown and its ``beats``: a correction's own, None
+    for the others); ``counts`` per kind without the rejected and with the added;
     ``rejected``, how many episodes were left out of the counts. ``computed`` is False for a
     recording analysed before episodes were detected."""
     episodes = recording.summary.get("episodes")
@@ -163,7 +209,9 @@ def episodes_reviewed(*, recording: Recording) -> dict[str, Any]:
         return {"computed": False, "rows": [], "unmatched": [], "counts": [], "rejected": 0}
     verdicts = verdicts_active(recording=recording)
     applied, unmatched = verdicts_match(episodes=episodes, verdicts=verdicts)
-    rows = [_episode_row(row, applied.get(position)) for position, row in enumerate(episodes)]
+    rows = [
+        _episode_row(recording, row, applied.get(position)) for position, row in enumerate(episodes)
+    ]
     rows += [_added_row(v) for v in verdicts if v.verdict == EpisodeVerdict.Verdict.ADDED]
     rows.sort(key=lambda r: (r["start_s"], r["end_s"], r["added"]))
     counts: dict[str, dict[str, Any]] = {}
@@ -178,13 +226,7 @@ def episodes_reviewed(*, recording: Recording) -> dict[str, Any]:
     return {
         "computed": True,
         "rows": rows,
-        "unmatched": [
-            {"kind": v.kind, "label": EPISODE_LABELS.get(v.kind, v.kind)}
-            | _span_fields(*_shown_span(v))
-            | {"reason": reason}
-            | _verdict_fields(v)
-            for v, reason in unmatched
-        ],
+        "unmatched": [_unmatched_row(recording, v, reason) for v, reason in unmatched],
         "counts": sorted(counts.values(), key=lambda c: (-c["count"], c["kind"])),
         "rejected": sum(1 for r in rows if r["state"] == EpisodeVerdict.Verdict.REJECTED),
     }
@@ -196,6 +238,7 @@ EPISODE_CSV_COLUMNS = [
     "start_s",
     "end_s",
     "duration_s",
+    "beats",
     "state",
     "by",
     "at",
@@ -217,8 +260,10 @@ def episode_csv_rows(*, recording: Recording) -> Iterator[list[str]]:
     the verdicts that apply to no episode now, over their stored span (a correction's own),
     their state the verdict and ``unmatched``'s reason ("confirmed; episode gone", "rejected;
     its episode has a later verdict"), the model's span when the verdict was given in
-    ``model_start_s`` / ``model_end_s``; ``by``, ``at`` (ISO 8601, UTC) and ``note`` of the
-    verdict, empty when not reviewed. A recording analysed before episodes were detected has
+    ``model_start_s`` / ``model_end_s``; ``beats`` as ``episodes_reviewed`` gives them (a
+    corrected one's counted in the owner's span; empty for an added one and for a confirm or
+    reject whose episode is gone); ``by``, ``at`` (ISO 8601, UTC) and ``note`` of the verdict,
+    empty when not reviewed. A recording analysed before episodes were detected has
     no such list: 404 with the reason (an empty file would say "no events")."""
     reviewed = episodes_reviewed(recording=recording)
     if not reviewed["computed"]:
@@ -244,6 +289,7 @@ def episode_csv_rows(*, recording: Recording) -> Iterator[list[str]]:
             f"{row['start_s']:.3f}",
             f"{row['end_s']:.3f}",
             f"{row['duration_s']:.2f}",
+            "" if row.get("beats") is None else str(row["beats"]),
             row["state"],
             verdict.get("by", ""),
             at.isoformat() if at else "",
@@ -276,9 +322,9 @@ def episodes_exported(*, recording: Recording) -> list[dict[str, Any]]:
 
 
 def episodes_unreviewed_counts(*, recording: Recording) -> list[dict[str, Any]]:
-    """Per kind, the summary's episodes with no verdict (what "confirm all of a kind" would
-    confirm): ``kind``, ``label``, ``count``, kinds with none left out, in the summary's kind
-    order of first appearance."""
+    """Per kind, the summary's episodes with no verdict (what "confirm / reject all of a kind"
+    would give a verdict): ``kind``, ``label``, ``count``, kinds with none left out, in the
+    summary's kind order of first appearance."""
     episodes = recording.summary.get("episodes") or []
     applied, _ = verdicts_match(episodes=episodes, verdicts=verdicts_active(recording=recording))
     counts: dict[str, dict[str, Any]] = {}
@@ -294,9 +340,9 @@ def episodes_unreviewed_counts(*, recording: Recording) -> list[dict[str, Any]]:
 
 
 def episode_batches_active(*, recording: Recording) -> list[dict[str, Any]]:
-    """The "confirm all of a kind" batches with a row not withdrawn, newest first: ``batch``,
-    ``kind``, ``label``, ``count`` (rows still standing), ``by``, ``at``: what an "Undo all"
-    offers."""
+    """The "confirm / reject all of a kind" batches with a row not withdrawn, newest first:
+    ``batch``, ``verdict`` ("confirmed" or "rejected"), ``kind``, ``label``, ``count`` (rows
+    still standing), ``by``, ``at``: what an "Undo all" offers."""
     batches: dict[str, dict[str, Any]] = {}
     for verdict in verdicts_active(recording=recording):
         if verdict.batch is None:
@@ -305,6 +351,7 @@ def episode_batches_active(*, recording: Recording) -> list[dict[str, Any]]:
             str(verdict.batch),
             {
                 "batch": str(verdict.batch),
+                "verdict": verdict.verdict,
                 "kind": verdict.kind,
                 "label": EPISODE_LABELS.get(verdict.kind, verdict.kind),
                 "count": 0,

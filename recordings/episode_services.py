@@ -1,6 +1,6 @@
 """Writes of the owner's episode verdicts (issue 20): confirm, reject or correct (move the
-edges of) a rhythm episode, add one the detector missed, confirm every episode of a kind not
-yet reviewed in one action, withdraw (undo) a verdict or such a batch.
+edges of) a rhythm episode, add one the detector missed, confirm or reject every episode of a
+kind not yet reviewed in one action, withdraw (undo) a verdict or such a batch.
 
 Rules, as for the beat review (``review_services``): only the recording's owner writes (anyone
 else: 404, nothing written); each write decides and writes in one transaction holding the
@@ -195,17 +195,33 @@ def _count(value) -> int | None:
         return None  # matches no count: refused as a stale page would be
 
 
-def episode_verdicts_confirm_kind(
-    *, user, recording: Recording, kind: str, expected: int | str | None = None, note: str = ""
+# The verdicts one action may give every episode of a kind: a span correction is per episode.
+KIND_VERDICTS = (EpisodeVerdict.Verdict.CONFIRMED, EpisodeVerdict.Verdict.REJECTED)
+
+
+def episode_verdicts_give_kind(
+    *,
+    user,
+    recording: Recording,
+    verdict: str,
+    kind: str,
+    expected: int | str | None = None,
+    note: str = "",
 ) -> list[EpisodeVerdict]:
-    """Confirm, in one action, every episode of ``kind`` now in the summary that has no verdict
-    (one that has one -- confirmed, rejected, corrected -- is left as it is), each a row of its
-    own sharing one ``batch`` id, so that ``episode_verdicts_withdraw_batch`` undoes them
-    together (and each row's own undo still undoes that one). ``expected``, the count the
-    page showed: refused when the episodes were recounted to another count since. Refused
-    with a message, nothing written: an unknown kind, none left to confirm, a note over 200
+    """Confirm or reject (``verdict``), in one action, every episode of ``kind`` now in the
+    summary that has no verdict (one that has one -- confirmed, rejected, corrected -- is left
+    as it is), each a row of its own with the same optional ``note``, sharing one ``batch`` id,
+    so that ``episode_verdicts_withdraw_batch`` undoes them together (and each row's own undo
+    still undoes that one). ``expected``, the count the page showed: refused when the
+    episodes were recounted to another count since. Refused with a message, nothing written:
+    a verdict other than confirmed / rejected, an unknown kind, none left, a note over 200
     characters, a recording analysed before episodes existed."""
     _check(user=user, recording=recording)
+    if verdict not in KIND_VERDICTS:
+        raise EpisodeVerdictRefused(
+            f"Unknown verdict {str(verdict)[:12]!r} for all events of a kind: use confirmed or "
+            "rejected."
+        )
     if kind not in EPISODE_KINDS:
         raise EpisodeVerdictRefused(
             f"Unknown kind of event {str(kind)[:12]!r}: use one of {', '.join(EPISODE_KINDS)}."
@@ -225,7 +241,7 @@ def episode_verdicts_confirm_kind(
             if row["kind"] == kind and position not in applied
         ]
         if not todo:
-            raise EpisodeVerdictRefused(f"No {label} event without a verdict; nothing confirmed.")
+            raise EpisodeVerdictRefused(f"No {label} event without a verdict; nothing {verdict}.")
         if expected not in (None, "") and _count(expected) != len(todo):
             raise EpisodeVerdictRefused(
                 f"{len(todo)} {label} events have no verdict now, not {str(expected)[:6]}: the "
@@ -234,7 +250,7 @@ def episode_verdicts_confirm_kind(
         rows = EpisodeVerdict.objects.bulk_create(
             EpisodeVerdict(
                 recording=recording,
-                verdict=EpisodeVerdict.Verdict.CONFIRMED,
+                verdict=verdict,
                 kind=kind,
                 start_s=row["start_s"],
                 end_s=row["end_s"],
@@ -251,9 +267,9 @@ def episode_verdicts_confirm_kind(
 def episode_verdicts_withdraw_batch(
     *, user, recording: Recording, batch: uuid.UUID | str
 ) -> list[EpisodeVerdict]:
-    """Undo a "confirm all of a kind" in one action: every row of ``batch`` not withdrawn yet
-    (one undone alone stays as it is) is marked withdrawn by ``user`` now. A batch not of this
-    recording: 404; nothing left to withdraw: refused, nothing written."""
+    """Undo a "confirm / reject all of a kind" in one action: every row of ``batch`` not
+    withdrawn yet (one undone alone stays as it is) is marked withdrawn by ``user`` now. A
+    batch not of this recording: 404; nothing left to withdraw: refused, nothing written."""
     _check(user=user, recording=recording)
     try:
         key = uuid.UUID(str(batch))

@@ -372,8 +372,8 @@ class EpisodeVerdict(models.Model):
     given on and is matched to the episodes as they are now when read
     (``recordings.episode_selectors``), so it survives a recount. Rows are never deleted while
     the recording exists (the audit trail): an undo or a later verdict on the same episode marks
-    the row withdrawn. ``batch`` ties the rows of one "confirm all of a kind" together, so that
-    one undo takes them all back."""
+    the row withdrawn. ``batch`` ties the rows of one "confirm / reject all of a kind"
+    together, so that one undo takes them all back."""
 
     class Verdict(models.TextChoices):
         CONFIRMED = "confirmed", "Confirmed"
@@ -405,7 +405,7 @@ class EpisodeVerdict(models.Model):
     replaced_by = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    batch = models.UUIDField(null=True, blank=True)  # one "confirm all of a kind"
+    batch = models.UUIDField(null=True, blank=True)  # one "confirm / reject all of a kind"
 
     class Meta:
         ordering = ["recording", "-created_at", "-id"]

@@ -47,6 +47,11 @@ urlpatterns = [
         name="episode_confirm_kind",
     ),
     path(
+        "<int:pk>/episodes/reject-kind/",
+        views.recording_episode_reject_kind_view,
+        name="episode_reject_kind",
+    ),
+    path(
         "<int:pk>/episodes/batches/<uuid:batch>/withdraw/",
         views.recording_episode_batch_withdraw_view,
         name="episode_batch_withdraw",

@@ -44,7 +44,7 @@ from .errors import (
     NothingToUndo,
 )
 from .forms import RecordingSearchForm, RecordingUploadForm
-from .models import CLASS_COLOURS, Recording
+from .models import CLASS_COLOURS, EpisodeVerdict, Recording
 
 ACTIONS_SHOWN = 50  # the templates page's action history (the API lists more)
 ACTIONS_UNDER_STRIP = 10  # the recording page's compact panel (link to the templates page's)
@@ -483,9 +483,9 @@ def _undo_button(request, recording: Recording) -> dict | str:
 
 def _event_review(request, recording: Recording) -> dict | None:
     """The Events list's controls (Confirm / Reject / Correct the span per event, "Confirm all
-    N <kind> events" per kind with events not reviewed, "Undo" per such batch, "Add an
-    event") and the verdicts' audit trail for the owner of an analysed recording with
-    episodes; None for anyone else (they see the states only)."""
+    N <kind> events" and "Reject all N <kind> events" per kind with events not reviewed,
+    "Undo all" per such batch, "Add an event") and the verdicts' audit trail for the owner of
+    an analysed recording with episodes; None for anyone else (they see the states only)."""
     if not _owner_reviews(request, recording) or "episodes" not in (recording.summary or {}):
         return None
     unreviewed = episode_selectors.episodes_unreviewed_counts(recording=recording)
@@ -555,29 +555,45 @@ def _rows_text(rows: list, words: str) -> str:
     return f"{n} {EPISODE_LABELS.get(rows[0].kind, rows[0].kind)} {words}{pluralize(n)}"
 
 
-@login_required
-@require_POST
-def recording_episode_confirm_kind_view(request, pk: int):
-    """ "Confirm all N <kind> events": every event of the kind without a verdict, one batch."""
+def _kind_write(request, pk: int, verdict: str) -> HttpResponse:
+    """ "Confirm / Reject all N <kind> events": every event of the kind without a verdict, one
+    batch (``episode_services.episode_verdicts_give_kind``)."""
     recording = review_selectors.recording_get_own(user=request.user, pk=pk)
     return _event_write(
         request,
         recording,
-        lambda: episode_services.episode_verdicts_confirm_kind(
+        lambda: episode_services.episode_verdicts_give_kind(
             user=request.user,
             recording=recording,
+            verdict=verdict,
             kind=request.POST.get("kind", ""),
             expected=request.POST.get("expected"),
             note=request.POST.get("note", ""),
         ),
-        lambda rows: f"Confirmed {_rows_text(rows, 'event')}.",
+        lambda rows: f"{verdict.capitalize()} {_rows_text(rows, 'event')}.",
     )
 
 
 @login_required
 @require_POST
+def recording_episode_confirm_kind_view(request, pk: int):
+    return _kind_write(request, pk, EpisodeVerdict.Verdict.CONFIRMED)
+
+
+@login_required
+@require_POST
+def recording_episode_reject_kind_view(request, pk: int):
+    return _kind_write(request, pk, EpisodeVerdict.Verdict.REJECTED)
+
+
+# What an undone batch withdrew, in the message's words.
+BATCH_WORDS = {"confirmed": "confirmation", "rejected": "rejection"}
+
+
+@login_required
+@require_POST
 def recording_episode_batch_withdraw_view(request, pk: int, batch):
-    """Undo a "confirm all": every verdict of the batch still standing, in one action."""
+    """Undo a "confirm / reject all": every verdict of the batch still standing, in one action."""
     recording = review_selectors.recording_get_own(user=request.user, pk=pk)
     return _event_write(
         request,
@@ -585,7 +601,7 @@ def recording_episode_batch_withdraw_view(request, pk: int, batch):
         lambda: episode_services.episode_verdicts_withdraw_batch(
             user=request.user, recording=recording, batch=batch
         ),
-        lambda rows: f"Withdrawn: {_rows_text(rows, 'confirmation')}.",
+        lambda rows: f"Withdrawn: {_rows_text(rows, BATCH_WORDS[rows[0].verdict])}.",
     )
 
 

@@ -1,7 +1,7 @@
 """The PDF's *Rhythm events* table (issue 20): the recording's rhythm episodes as the owner
 reviewed them -- each with its state, rejected ones left out of the counts per kind and added
 ones counted in, both said in the table's note; a corrected one over the owner's span, the
-detected span in its State cell."""
+detected span in its State cell and its beats counted in the owner's span."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def events_table(recording: Recording) -> ReportTable | None:
         corrected = sum(1 for row in episodes if row["state"] == "corrected")
         if corrected:
             note += f" {corrected} with the span the reviewer corrected (the detected one in the "
-            note += "State column)."
+            note += "State column, the beats counted in the corrected span)."
         more = len(episodes) - PDF_EVENTS
         if more > 0:
             note += f" The first {PDF_EVENTS} are listed; {more} more are not."

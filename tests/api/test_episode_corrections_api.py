@@ -1,4 +1,4 @@
-"""The API's span corrections and "confirm all of a kind" (issue 20): the fields a client reads
+"""The API's span corrections (issue 20): the fields a client reads
 (``model_start_s`` / ``model_end_s``, the verdict's corrected span and batch), the audit trail,
 the exports over the corrected span, bad input refused with nothing written, others 404, and
 the schema."""
@@ -37,7 +37,7 @@ def test_correct_a_span_read_it_back_and_undo(rec, alice_api):
     af = response.json()["episodes"][0]
     assert (af["start_s"], af["end_s"], af["duration_s"]) == (3.5, 27.0, 23.5)
     assert (af["model_start_s"], af["model_end_s"]) == (5.0, 25.0)
-    assert af["state"] == "corrected" and af["beats"] is None
+    assert af["state"] == "corrected" and af["beats"] == 30  # counted in 3.5-27 s
     verdict = af["verdict"]
     assert (verdict["start_s"], verdict["corrected_start_s"], verdict["corrected_end_s"]) == (
         5.0, 3.5, 27.0,
@@ -76,30 +76,6 @@ def test_bad_corrections_are_400_with_nothing_written(rec, alice_api, change, me
     assert response.json()["code"] == "invalid_episode_verdict"
     assert message in response.json()["message"]
     assert not EpisodeVerdict.objects.exists()
-
-
-def test_confirm_all_of_a_kind_and_undo_the_batch(rec, alice_api):
-    base = f"/api/v1/recordings/{rec.pk}/episodes/"
-    stale = alice_api.post(f"{base}confirm-kind/", {"kind": "pause", "expected": 3}, format="json")
-    assert stale.status_code == 400 and "recounted" in stale.json()["message"]
-    assert not EpisodeVerdict.objects.exists()
-
-    response = alice_api.post(
-        f"{base}confirm-kind/", {"kind": "pause", "expected": 2, "note": "seen"}, format="json"
-    )
-    assert response.status_code == 201
-    body = response.json()
-    assert body["confirmed"] == 2
-    states = [(e["kind"], e["state"]) for e in body["episodes"]["episodes"]]
-    assert states == [("AF", "not reviewed"), ("pause", "confirmed"), ("pause", "confirmed")]
-    assert {e["verdict"]["batch"] for e in body["episodes"]["episodes"][1:]} == {body["batch"]}
-    again = alice_api.post(f"{base}confirm-kind/", {"kind": "pause"}, format="json")
-    assert again.status_code == 400
-
-    undo = alice_api.post(f"{base}batches/{body['batch']}/withdraw/")
-    assert undo.status_code == 200 and undo.json()["confirmed"] == 2
-    assert {e["state"] for e in undo.json()["episodes"]["episodes"]} == {"not reviewed"}
-    assert alice_api.post(f"{base}batches/{body['batch']}/withdraw/").status_code == 400
 
 
 def test_another_user_gets_404_and_writes_nothing(rec, alice_api, bob_api):

@@ -130,3 +130,118 @@ def test_correct_an_events_span_on_the_recording_page(page, settings, tmp_path):
     row = page.locator('#events-table tr[data-kind="AF"]')
     assert row.get_attribute("data-state") == "not reviewed"
     assert row.locator("a.jump").inner_text() == "5.0 s"
+
+
+# The text colours a phone's event card shows: the cell, its label, a rejected (greyed) row.
+CARD_COLOURS = """rows => rows.flatMap(row => [...row.querySelectorAll('td[data-label]')]
+  .map(td => {
+    let back = td, colour = 'rgba(0, 0, 0, 0)';
+    while (back && (colour === 'rgba(0, 0, 0, 0)' || colour === 'transparent')) {
+        colour = getComputedStyle(back).backgroundColor; back = back.parentElement;
+    }
+    return [td.dataset.label, getComputedStyle(td).color, getComputedStyle(td, '::before').color,
+            colour];
+}))"""
+
+
+def _hex(rgb: str, background: str = "#ffffff") -> str:
+    """'rgb(r, g, b)' or 'rgba(r, g, b, a)' as #rrggbb, a translucent one over ``background``."""
+    parts = [float(p) for p in rgb[rgb.index("(") + 1 : -1].split(",")]
+    alpha = parts[3] if len(parts) == 4 else 1.0
+    under = [int(background[i : i + 2], 16) for i in (1, 3, 5)]
+    mixed = [round(alpha * c + (1 - alpha) * u) for c, u in zip(parts[:3], under, strict=True)]
+    return "#" + "".join(f"{c:02x}" for c in mixed)
+
+
+def test_the_events_table_reads_as_cards_on_a_phone(page, settings, tmp_path):
+    """At 375 px the Events table scrolled sideways: each event is now a card of labelled
+    lines (End and Beats too), its buttons wrapping inside the screen, and the bulk buttons
+    too; Reject and Confirm work there; the text passes WCAG AA on the card; the desktop
+    table is unchanged."""
+    from tests.recordings.test_episode_bulk_confirm import with_bigeminy
+    from tests.recordings.test_strip_paper import contrast
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    user = get_user_model().objects.create_user("phone-user", password=PASSWORD)
+    recording = with_bigeminy(user)  # AF, three bigeminy episodes, a pause
+    log_in(page, "phone-user")
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(f"/recordings/{recording.pk}/")
+    page.get_by_text("Reject all 3 Ventricular bigeminy events not reviewed").click()
+    page.get_by_role("button", name="Reject all 3").wait_for()
+
+    widths = page.locator("#events-table").evaluate(
+        """t => [t.scrollWidth, t.parentElement.scrollWidth, t.parentElement.clientWidth,
+                 document.documentElement.scrollWidth]"""
+    )
+    assert widths[0] <= 375 and widths[1] <= widths[2] and widths[3] <= 375, widths
+    row = page.locator('#events-table tr[data-kind="AF"]')
+    assert row.locator('td[data-label="Beats"]').inner_text() == "25"  # shown on the card
+    before = "td => getComputedStyle(td, '::before').content"
+    assert row.locator('td[data-label="End"]').evaluate(before) == '"End: "'
+    for button in ("Confirm", "Reject"):
+        box = row.get_by_role("button", name=button).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, (button, box)
+
+    with page.expect_navigation():
+        page.locator('#events-table tr[data-kind="pause"]').get_by_role(
+            "button", name="Reject"
+        ).click()
+    with page.expect_navigation():
+        page.locator('#events-table tr[data-kind="AF"]').get_by_role(
+            "button", name="Confirm"
+        ).click()
+    page.get_by_text("Saved: Atrial fibrillation / flutter at 5.0-25.0 s confirmed.").wait_for()
+    row = page.locator('#events-table tr[data-kind="AF"]')
+    assert row.get_attribute("data-state") == "confirmed"
+    assert row.locator(".event-state").inner_text() == "confirmed by phone-user"
+    assert page.locator('#events-table tr[data-kind="pause"]').get_attribute("data-state") == (
+        "rejected"
+    )
+    widths = page.locator("#events-table").evaluate(
+        "t => [t.scrollWidth, t.parentElement.scrollWidth, t.parentElement.clientWidth]"
+    )
+    assert widths[0] <= 375 and widths[1] <= widths[2], widths
+
+    cells = page.locator("#events-table tbody tr").evaluate_all(CARD_COLOURS)
+    assert {c[0] for c in cells} >= {"Start", "End", "Duration", "Beats", "State"}
+    for label, text, label_colour, background in cells:
+        back = _hex(background)
+        assert contrast(_hex(text, back), back) >= 4.5, (label, text, background)
+        assert contrast(_hex(label_colour, back), back) >= 4.5, (label, label_colour)
+
+    # the desktop layout is the table it was
+    page.set_viewport_size({"width": 1280, "height": 860})
+    cell = page.locator('#events-table tr[data-kind="AF"] td[data-label="End"]')
+    assert cell.evaluate("td => getComputedStyle(td).display") == "table-cell"
+    assert cell.evaluate(before) == "none"
+    assert page.locator("#events-table thead").evaluate("h => h.offsetHeight") > 0
+
+
+def test_reject_all_of_a_kind_in_two_steps_and_undo_all(page, settings, tmp_path):
+    """Reject all: the first button only opens the step with its note; the second sends it;
+    Undo all takes every rejection back."""
+    from tests.recordings.test_episode_bulk_confirm import with_bigeminy
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    user = get_user_model().objects.create_user("bulk-user", password=PASSWORD)
+    recording = with_bigeminy(user)
+    log_in(page, "bulk-user")
+    page.goto(f"/recordings/{recording.pk}/")
+
+    page.get_by_text("Reject all 3 Ventricular bigeminy events not reviewed").click()
+    assert not EpisodeVerdict.objects.exists()  # opening the step writes nothing
+    page.get_by_label("Note on rejecting all 3 Ventricular bigeminy events").fill("lead off")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Reject all 3").click()
+    page.get_by_text("Rejected 3 Ventricular bigeminy events.").wait_for()
+    rows = page.locator('#events-table tr[data-kind="bigeminy"]')
+    assert [rows.nth(i).get_attribute("data-state") for i in range(3)] == ["rejected"] * 3
+    assert rows.first.locator(".event-state").inner_text() == "rejected by bulk-user (lead off)"
+    assert "3 rejected events left out" in page.locator("#events-counts").inner_text()
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Undo all 3").click()
+    page.get_by_text("Withdrawn: 3 Ventricular bigeminy rejections.").wait_for()
+    rows = page.locator('#events-table tr[data-kind="bigeminy"]')
+    assert [rows.nth(i).get_attribute("data-state") for i in range(3)] == ["not reviewed"] * 3

@@ -26,15 +26,20 @@ def bigeminy(start: float, end: float) -> dict:
 B1, B2, B3 = bigeminy(27.0, 30.0), bigeminy(31.0, 34.0), bigeminy(35.0, 38.5)
 
 
-@pytest.fixture
-def rec(settings, tmp_path, users) -> Recording:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    recording = done_recording(users["alice"])
+def with_bigeminy(owner) -> Recording:
+    """The synthetic recording with AF, three bigeminy episodes and a pause stored."""
+    recording = done_recording(owner)
     Recording.objects.filter(pk=recording.pk).update(
         summary=recording.summary | {"episodes": [AF, B1, B2, B3, PAUSE]}
     )
     recording.refresh_from_db()
     return recording
+
+
+@pytest.fixture
+def rec(settings, tmp_path, users) -> Recording:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return with_bigeminy(users["alice"])
 
 
 def states(rec) -> list[tuple[str, float, str]]:
@@ -53,8 +58,8 @@ def test_confirm_all_of_a_kind_skips_reviewed_ones_and_undoes_as_one(rec, users)
         {"kind": "bigeminy", "label": "Ventricular bigeminy", "count": 2},
         {"kind": "pause", "label": PAUSE["label"], "count": 1},
     ]
-    confirmed = episode_services.episode_verdicts_confirm_kind(
-        user=alice, recording=rec, kind="bigeminy", expected=" 02", note="seen"
+    confirmed = episode_services.episode_verdicts_give_kind(
+        user=alice, recording=rec, verdict="confirmed", kind="bigeminy", expected=" 02", note="seen"
     )
     assert [(v.start_s, v.verdict, v.note) for v in confirmed] == [
         (27.0, "confirmed", "seen"),
@@ -71,7 +76,9 @@ def test_confirm_all_of_a_kind_skips_reviewed_ones_and_undoes_as_one(rec, users)
     (batch,) = episode_selectors.episode_batches_active(recording=rec)
     assert (batch["kind"], batch["count"], batch["by"]) == ("bigeminy", 2, "alice")
     with pytest.raises(EpisodeVerdictRefused, match="No Ventricular bigeminy event without"):
-        episode_services.episode_verdicts_confirm_kind(user=alice, recording=rec, kind="bigeminy")
+        episode_services.episode_verdicts_give_kind(
+            user=alice, recording=rec, verdict="confirmed", kind="bigeminy"
+        )
 
     # one undone alone, then the rest of the batch in one action
     episode_services.episode_verdict_withdraw(user=alice, recording=rec, verdict_id=confirmed[0].pk)
@@ -102,18 +109,20 @@ def test_confirm_all_of_a_kind_skips_reviewed_ones_and_undoes_as_one(rec, users)
 )
 def test_bad_bulk_confirms_are_refused_with_nothing_written(rec, users, fields, message):
     with pytest.raises(EpisodeVerdictRefused, match=message):
-        episode_services.episode_verdicts_confirm_kind(user=users["alice"], recording=rec, **fields)
+        episode_services.episode_verdicts_give_kind(
+            user=users["alice"], recording=rec, verdict="confirmed", **fields
+        )
     assert not EpisodeVerdict.objects.exists()
 
 
 def test_only_the_owner_confirms_or_undoes_a_batch(rec, users):
     for user in (users["bob"], users["staff"]):
         with pytest.raises(Http404):
-            episode_services.episode_verdicts_confirm_kind(
-                user=user, recording=rec, kind="bigeminy"
+            episode_services.episode_verdicts_give_kind(
+                user=user, recording=rec, verdict="confirmed", kind="bigeminy"
             )
-    rows = episode_services.episode_verdicts_confirm_kind(
-        user=users["alice"], recording=rec, kind="bigeminy"
+    rows = episode_services.episode_verdicts_give_kind(
+        user=users["alice"], recording=rec, verdict="confirmed", kind="bigeminy"
     )
     with pytest.raises(Http404):
         episode_services.episode_verdicts_withdraw_batch(
@@ -153,8 +162,8 @@ def test_the_page_confirms_all_and_undoes_all(client, rec, users):
 
 
 def test_another_user_gets_404_on_the_bulk_forms(client, rec, users):
-    rows = episode_services.episode_verdicts_confirm_kind(
-        user=users["alice"], recording=rec, kind="bigeminy"
+    rows = episode_services.episode_verdicts_give_kind(
+        user=users["alice"], recording=rec, verdict="confirmed", kind="bigeminy"
     )
     client.force_login(users["bob"])
     url = reverse("recordings:episode_confirm_kind", args=[rec.pk])

@@ -51,7 +51,7 @@ def test_a_correction_shows_the_owners_span_and_keeps_the_models(rec, users):
     assert (af["start_s"], af["end_s"], af["duration_s"]) == (3.5, 27.0, 23.5)
     assert (af["model_start_s"], af["model_end_s"]) == (5.0, 25.0)
     assert af["state"] == "corrected" and af["state_text"] == "corrected by alice"
-    assert af["beats"] is None  # the model's 25 beats were of the model's span
+    assert af["beats"] == 30  # the beats at 3.7, 4.5 ... 26.9 s, not the model's 25
     assert af["verdict"]["note"] == "onset earlier on the strip"
     assert rec.summary["episodes"] == [AF, PAUSE]  # the model's episodes as they were
     reviewed = episode_selectors.episodes_reviewed(recording=rec)
@@ -213,6 +213,7 @@ def test_corrected_episode_in_the_csv_and_the_atr(client, rec, users, tmp_path):
         "3.500", "27.000", "23.50", "corrected",
     )  # fmt: skip
     assert (first["model_start_s"], first["model_end_s"]) == ("5.000", "25.000")
+    assert first["beats"] == "30"  # counted in the corrected span
     ann = _rdann(client.get(reverse("recordings:atr", args=[rec.pk])).content, tmp_path)
     aux = [a or "" for a in ann.aux_note]
     got = reference_rhythm_intervals(
@@ -278,7 +279,9 @@ def test_the_pdf_shows_the_corrected_span_and_the_detected_one(client, rec, user
     correct(rec, users["alice"], AF, 3.5, 27.0)
     client.force_login(users["alice"])
     pdf, text = pdf_text(client, rec)
-    assert "Atrial fibrillation / flutter 3.50 s 27.00 s 23.50 s - corrected by alice" in text
+    # its beats counted in the corrected span (the beats at 3.7 ... 26.9 s)
+    assert "Atrial fibrillation / flutter 3.50 s 27.00 s 23.50 s 30 corrected by alice" in text
     assert "detected 5.00-25.00 s" in text
     assert "1 with the span the reviewer corrected" in text
+    assert "the beats counted in the corrected span" in text
     assert overlapping_text(pdf) == []

@@ -145,7 +145,7 @@ def test_episodes_csv_columns_and_states(client, rec, users):
     assert f"recording-{rec.pk}-episodes.csv" in response["Content-Disposition"]
     text = response.content.decode()
     assert text.splitlines()[0] == (
-        "kind,label,start_s,end_s,duration_s,state,by,at,note,model_start_s,model_end_s"
+        "kind,label,start_s,end_s,duration_s,beats,state,by,at,note,model_start_s,model_end_s"
     )
     rows = _csv(text)
     got = [(r["kind"], r["start_s"], r["state"], r["by"], r["note"]) for r in rows]
@@ -156,6 +156,7 @@ def test_episodes_csv_columns_and_states(client, rec, users):
         ("VT", "47.000", "added", "alice", ""),
     ]
     assert rows[1]["duration_s"] == "8.00" and rows[3]["end_s"] == "49.500"
+    assert [r["beats"] for r in rows] == ["25", "9", "2", ""]  # the model's; none for an added
     assert rows[0]["at"].startswith("20") and rows[2]["at"] == ""
     # The page offers it.
     page = client.get(rec.get_absolute_url()).content.decode()

@@ -205,7 +205,7 @@ def test_the_page_has_the_controls_and_shows_each_state(client, rec, users):
     html = client.get(rec.get_absolute_url()).content.decode()
     assert html.count('name="verdict" value="rejected"') == 2
     assert 'id="event-add"' in html and '<th scope="col">State</th>' in html
-    assert html.count('<td class="event-state">not reviewed</td>') == 2
+    assert html.count('<td class="event-state" data-label="State">not reviewed</td>') == 2
 
     url = reverse("recordings:episode_verdict", args=[rec.pk])
     form = {"kind": "pause", "start_s": "40.1", "end_s": "42.5", "note": "artefact"}
