@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 from scipy import ndimage
+from scipy.signal import find_peaks
 
 from ecg.imaging.axis_scale import AxisScale, read_axis_scale
 from ecg.imaging.plot_lines import frame_columns, line_pixels, line_rows_cols
@@ -80,6 +81,13 @@ STRIP_ASSUMED_S = 10.0
 # The span (s) a plotted single beat may cover when its x labels are read as milliseconds;
 # outside it they are taken for sample numbers (``_axis_fs``).
 BEAT_SPAN_RANGE_S = (0.4, 2.5)
+# A strip whose x labels read as milliseconds make its deflections come faster than this (a
+# minute) while the standard strip length (``STRIP_ASSUMED_S``) makes them no faster is taken
+# to be numbered in samples (``_axis_fs``): a tachycardia only under the millisecond reading.
+STRIP_MAX_RATE_BPM = 150.0
+# ``_deflections``: over this share of the largest, and at most this many in a strip.
+DEFLECTION_SHARE = 0.35
+MAX_STRIP_DEFLECTIONS = 60
 
 
 class DigitiseError(ValueError):
@@ -114,6 +122,9 @@ class Digitised:
     notes: tuple[str, ...] = field(default=())
     # mV between neighbouring y tick labels where the scale was read from the axis labels.
     axis_step_mv: float | None = None
+    # Where ``fs`` came from: "grid" (25 mm/s), "x_labels" (seconds), "x_labels_ms" (read as
+    # milliseconds: sample numbers would read alike) or "assumed" (``_assumed_fs``).
+    time_source: str = "assumed"
 
     @property
     def duration_s(self) -> float:
@@ -599,7 +610,7 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
     up = -(value - np.median(value))  # image rows grow downwards
     n_peaks = count_peaks(up)
     if px_per_mm is not None and px_per_mm > 0.5:
-        fs = PAPER_MM_PER_S * px_per_mm
+        fs, time_source = PAPER_MM_PER_S * px_per_mm, "grid"
         signal = up / (PAPER_MM_PER_MV * px_per_mm)
         units, source = "mV", "grid"
         kind = "strip" if (span_cols.size / fs >= 2.0 or n_peaks >= 3) else "single_beat"
@@ -610,7 +621,7 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
         units, source = "mV", "axis_labels"
         axis_step_mv = axis.y.step
         n_cols = span_cols.size
-        fs = _axis_fs(axis, n_cols, n_peaks, notes)
+        fs, time_source = _axis_fs(axis, up, n_cols, n_peaks, notes)
         kind = "strip" if (n_cols / fs >= 2.0 or n_peaks >= 3) else "single_beat"
     else:
         if n_peaks >= 3 and tilt is None:
@@ -630,7 +641,7 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
         signal = up / ptp
         units, source = "normalised", "assumed"
         kind = "strip" if n_peaks >= 3 else "single_beat"
-        fs = _assumed_fs(span_cols.size, n_peaks)
+        fs, time_source = _assumed_fs(span_cols.size, n_peaks), "assumed"
         px_per_mm = None
     # Trace coordinates back in the original image (undo rotation, then shrink).
     xs, ys = span_cols.astype(np.float64), value.astype(np.float64)
@@ -657,6 +668,7 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
         n_peaks=n_peaks,
         notes=tuple(notes),
         axis_step_mv=axis_step_mv,
+        time_source=time_source,
     )
 
 
@@ -667,24 +679,55 @@ def _assumed_fs(n_cols: int, n_peaks: int) -> float:
     return n_cols / (STRIP_ASSUMED_S if n_peaks >= 3 else BEAT_SPAN_S)
 
 
-def _axis_fs(axis: AxisScale, n_cols: int, n_peaks: int, notes: list[str]) -> float:
+def _axis_fs(
+    axis: AxisScale, up: np.ndarray, n_cols: int, n_peaks: int, notes: list[str]
+) -> tuple[float, str]:
     """Samples per second of a plot with a read y axis: from its x labels where read, unless
     they were read as milliseconds and a single beat would then span less or more than
-    ``BEAT_SPAN_RANGE_S``: such labels are sample numbers (a beat of 252 samples at 360 Hz
-    read as 0.25 s), and the assumed span serves instead (``_assumed_fs``)."""
+    ``BEAT_SPAN_RANGE_S``, or a strip's deflections come faster than ``STRIP_MAX_RATE_BPM``
+    but not over the standard strip length: such labels are sample numbers (a beat of 252
+    samples at 360 Hz read as 0.25 s; a 10-s strip as 3.6 s), and the assumed span serves
+    instead (``_assumed_fs``). No label tells the two apart; the physiology does."""
     assumed = _assumed_fs(n_cols, n_peaks)
     if not axis.s_per_px:
-        return assumed
+        return assumed, "assumed"
     fs = 1.0 / axis.s_per_px
-    single_beat = n_cols / fs < 2.0 and n_peaks < 3
-    low, high = BEAT_SPAN_RANGE_S
-    if single_beat and axis.x_in_ms and not low <= n_cols / fs <= high:
-        notes.append(
-            f"x labels not taken as milliseconds: the beat would span {n_cols / fs:.2f} s "
-            "(sample numbers?); its span assumed"
-        )
-        return assumed
-    return fs
+    seconds = n_cols / fs
+    if not axis.x_in_ms:
+        return fs, "x_labels"
+    if seconds < 2.0 and n_peaks < 3:  # a single beat
+        low, high = BEAT_SPAN_RANGE_S
+        if not low <= seconds <= high:
+            notes.append(
+                f"x labels not taken as milliseconds: the beat would span {seconds:.2f} s "
+                "(sample numbers?); its span assumed"
+            )
+            return assumed, "assumed"
+    else:
+        count = _deflections(up)
+        rate, rate_assumed = count / seconds * 60.0, count / (n_cols / assumed) * 60.0
+        if rate > STRIP_MAX_RATE_BPM >= rate_assumed:
+            notes.append(
+                f"x labels not taken as milliseconds: {count} deflections in {seconds:.1f} s "
+                f"would be {rate:.0f} a minute, {rate_assumed:.0f} over the standard "
+                f"{STRIP_ASSUMED_S:.0f} s (sample numbers?); the standard length assumed"
+            )
+            return assumed, "assumed"
+    return fs, "x_labels_ms"
+
+
+def _deflections(trace: np.ndarray) -> int:
+    """Deflections of a strip's trace of either polarity over ``DEFLECTION_SHARE`` of its
+    largest, at most ``MAX_STRIP_DEFLECTIONS`` of them (their least spacing): a beat count
+    for the rate test that a ventricular beat twice the others' height does not hide, as it
+    does from ``count_peaks``. T waves may count too: it only errs towards the assumed
+    length."""
+    size = np.abs(trace - np.median(trace))
+    if size.size < 3 or size.max() <= 0:
+        return 0
+    spacing = max(1, size.size // MAX_STRIP_DEFLECTIONS)
+    peaks, _ = find_peaks(size, height=DEFLECTION_SHARE * size.max(), distance=spacing)
+    return int(peaks.size)
 
 
 def _axis_scale(rgb: np.ndarray, up: np.ndarray) -> AxisScale | None:

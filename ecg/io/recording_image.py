@@ -28,6 +28,16 @@ from ecg.imaging.ecg_check import check_ecg_image
 from .recording_base import ParsedRecording, RecordingFormatError
 
 FS_OUT = 360.0
+# What the recording's notes say of a plot's time scale (``Digitised.time_source``).
+TIME_NOTES = {
+    "x_labels": "time from the plot's x labels (seconds)",
+    "x_labels_ms": (
+        "time from the plot's x labels read as milliseconds (if they number samples instead, "
+        "durations and rates are off by the sampling rate over 1,000)"
+    ),
+    "assumed": f"time: the strip is assumed to span {STRIP_ASSUMED_S:g} s (no usable x labels)",
+    "grid": "time from the ECG-paper grid (25 mm/s)",
+}
 # A strip image larger than this is refused before decoding (a decompression bomb otherwise).
 MAX_PIXELS = 25_000_000
 
@@ -70,7 +80,9 @@ def parse_image(name: str, content: bytes) -> ParsedRecording:
         notes.append("scale from the ECG-paper grid (25 mm/s, 10 mm/mV)")
     elif d.scale_source == "axis_labels":
         # Already in mV (and fs from the x labels where read): scaling it again would be wrong.
-        notes.append(f"scale from the plot's axis labels ({d.axis_step_mv:g} mV per tick)")
+        notes.append(f"amplitude from the plot's axis labels ({d.axis_step_mv:g} mV per tick)")
+        notes.append(TIME_NOTES[d.time_source])
+        notes.extend(note for note in d.notes if note.startswith("x labels not taken"))
     else:
         signal = signal * ASSUMED_BEAT_PTP_MV
         notes.append(

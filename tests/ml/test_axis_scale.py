@@ -263,3 +263,47 @@ def test_a_beat_plotted_in_milliseconds_or_seconds_keeps_its_read_time_scale(uni
     assert d.scale_source == "axis_labels"
     assert d.fs == pytest.approx(360.0 * (d.trace_x.size / 252), rel=0.05)
     assert not any("sample numbers" in note for note in d.notes)
+
+
+def _strip_plot(x_values: np.ndarray, strip: np.ndarray):
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(16, 4), dpi=100)
+    ax.plot(x_values, strip)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "scale, seconds, time_source",
+    [
+        (360.0, 10.0, "assumed"),  # sample numbers 0-3600: read as ms the strip lasts 3.6 s
+        (1000.0, 10.0, "x_labels_ms"),  # milliseconds, read as such
+        (1.0, 10.0, "x_labels"),  # seconds
+    ],
+)
+def test_a_strip_plotted_against_sample_numbers_gets_the_standard_length(
+    scale, seconds, time_source
+):
+    """plt.plot(signal) numbers a 10-s strip at 360 Hz 0-3600: read as milliseconds its 12
+    beats would come at 200 a minute, at the standard 10 s at 72; the recording keeps 10 s and
+    its notes say why. A strip labelled in milliseconds or seconds keeps its read time."""
+    from ecg.io.recording_image import parse_image
+    from tests.ml.conftest import synthetic_ecg
+
+    signal, _, _ = synthetic_ecg(n_beats=14, seed=2)
+    strip = signal[:3600]
+    parsed = parse_image("strip.png", _strip_plot(np.arange(3600) / 360.0 * scale, strip))
+    duration = parsed.signals.shape[1] / parsed.fs
+    assert duration == pytest.approx(seconds, rel=0.03)
+    from ecg.io.recording_image import TIME_NOTES
+
+    assert TIME_NOTES[time_source] in parsed.notes
+    assert any("sample numbers" in note for note in parsed.notes) == (time_source == "assumed")
