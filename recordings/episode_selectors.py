@@ -146,12 +146,14 @@ def _span_fields(start: float, end: float) -> dict[str, Any]:
     return {"start_s": start, "end_s": end, "duration_s": round(end - start, 2)}
 
 
-def _added_row(verdict: EpisodeVerdict) -> dict[str, Any]:
+def _added_row(recording: Recording, verdict: EpisodeVerdict) -> dict[str, Any]:
+    """An episode the owner added, its beats counted in its span as a correction's are."""
+    beats = episode_beats_count(recording=recording, start_s=verdict.start_s, end_s=verdict.end_s)
     return (
         {"kind": verdict.kind, "label": EPISODE_LABELS.get(verdict.kind, verdict.kind)}
         | _span_fields(verdict.start_s, verdict.end_s)
         | {
-            "beats": None,  # not counted: the owner gave a span, not beats
+            "beats": beats,
             "added": True,
             "model_start_s": None,
             "model_end_s": None,
@@ -198,12 +200,12 @@ def episodes_reviewed(*, recording: Recording) -> dict[str, Any]:
     "not reviewed"), ``state_text`` ("confirmed by alice"), ``verdict`` (id, by, at, note,
     span given, corrected span, batch) and ``model_start_s`` / ``model_end_s`` (the summary's
     span; a corrected episode's ``start_s`` / ``end_s`` / ``duration_s`` are the owner's and
-    its ``beats`` those counted there, ``episode_beats_count``), and the owner's added episodes
-    (``added``: True, state "added", ``beats`` None); ``unmatched``, the verdicts applied to no
-    episode (each with ``reason``; the span shown and its ``beats``: a correction's own, None
-    for the others); ``counts`` per kind without the rejected and with the added;
-    ``rejected``, how many episodes were left out of the counts. ``computed`` is False for a
-    recording analysed before episodes were detected."""
+    its ``beats`` those counted there, ``episode_beats_count``), and the owner's added
+    episodes (``added``: True, state "added", ``beats`` counted in its span); ``unmatched``,
+    the verdicts applied to no episode (each with ``reason``; the span shown and its
+    ``beats``: a correction's own, None for the others); ``counts`` per kind without the
+    rejected and with the added; ``rejected``, how many episodes were left out of the counts.
+    ``computed`` is False for a recording analysed before episodes were detected."""
     episodes = recording.summary.get("episodes")
     if episodes is None:
         return {"computed": False, "rows": [], "unmatched": [], "counts": [], "rejected": 0}
@@ -212,7 +214,9 @@ def episodes_reviewed(*, recording: Recording) -> dict[str, Any]:
     rows = [
         _episode_row(recording, row, applied.get(position)) for position, row in enumerate(episodes)
     ]
-    rows += [_added_row(v) for v in verdicts if v.verdict == EpisodeVerdict.Verdict.ADDED]
+    rows += [
+        _added_row(recording, v) for v in verdicts if v.verdict == EpisodeVerdict.Verdict.ADDED
+    ]
     rows.sort(key=lambda r: (r["start_s"], r["end_s"], r["added"]))
     counts: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -261,8 +265,8 @@ def episode_csv_rows(*, recording: Recording) -> Iterator[list[str]]:
     their state the verdict and ``unmatched``'s reason ("confirmed; episode gone", "rejected;
     its episode has a later verdict"), the model's span when the verdict was given in
     ``model_start_s`` / ``model_end_s``; ``beats`` as ``episodes_reviewed`` gives them (a
-    corrected one's counted in the owner's span; empty for an added one and for a confirm or
-    reject whose episode is gone); ``by``, ``at`` (ISO 8601, UTC) and ``note`` of the verdict,
+    corrected or added one's counted in the owner's span; empty for a confirm or reject whose
+    episode is gone); ``by``, ``at`` (ISO 8601, UTC) and ``note`` of the verdict,
     empty when not reviewed. A recording analysed before episodes were detected has
     no such list: 404 with the reason (an empty file would say "no events")."""
     reviewed = episodes_reviewed(recording=recording)

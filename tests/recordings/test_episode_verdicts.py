@@ -271,7 +271,8 @@ def test_the_pdf_states_each_verdict_and_leaves_rejected_out_of_the_counts(clien
     assert "Atrial fibrillation / flutter 5.00 s 25.00 s 20.00 s 25 confirmed by alice" in text
     # the rejection's note, shown on the page and in the CSV, is in the PDF too (escaped)
     assert "Pause (RR > 2 s) 40.10 s 42.50 s 2.40 s 2 rejected by alice (lead off <V1>)" in text
-    assert "Ventricular tachycardia run 50.00 s 52.50 s 2.50 s - added by alice" in text
+    added = rec.beats.filter(time_s__gte=50.0 - 0.005, time_s__lte=52.5 + 0.005).count()
+    assert f"Ventricular tachycardia run 50.00 s 52.50 s 2.50 s {added} added by alice" in text
     assert "Per kind: Atrial fibrillation / flutter 1, Ventricular tachycardia run 1." in text
     assert "1 event rejected by the reviewer, left out of these counts." in text
     assert overlapping_text(pdf) == []
