@@ -221,22 +221,29 @@ def test_gridlines_without_readable_labels_are_refused():
     assert read_axis_scale(image) is None
 
 
-def _beat_plot(x_values: np.ndarray, beat: np.ndarray):
-    """plt.plot(x, beat) with matplotlib's default axes and labels."""
+def _plot_png(x_values: np.ndarray, y: np.ndarray, size: tuple[float, float]) -> bytes:
+    """plt.plot(x, y) with matplotlib's default axes and labels, as PNG bytes."""
     import io
 
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from PIL import Image
 
-    fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
-    ax.plot(x_values, beat)
+    fig, ax = plt.subplots(figsize=size, dpi=100)
+    ax.plot(x_values, y)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     plt.close(fig)
-    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    return buffer.getvalue()
+
+
+def _beat_plot(x_values: np.ndarray, beat: np.ndarray):
+    import io
+
+    from PIL import Image
+
+    return Image.open(io.BytesIO(_plot_png(x_values, beat, (5, 4)))).convert("RGB")
 
 
 def _one_beat() -> np.ndarray:
@@ -265,22 +272,6 @@ def test_a_beat_plotted_in_milliseconds_or_seconds_keeps_its_read_time_scale(uni
     assert not any("sample numbers" in note for note in d.notes)
 
 
-def _strip_plot(x_values: np.ndarray, strip: np.ndarray):
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(16, 4), dpi=100)
-    ax.plot(x_values, strip)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize(
     "scale, seconds, time_source",
     [
@@ -300,7 +291,7 @@ def test_a_strip_plotted_against_sample_numbers_gets_the_standard_length(
 
     signal, _, _ = synthetic_ecg(n_beats=14, seed=2)
     strip = signal[:3600]
-    parsed = parse_image("strip.png", _strip_plot(np.arange(3600) / 360.0 * scale, strip))
+    parsed = parse_image("strip.png", _plot_png(np.arange(3600) / 360.0 * scale, strip, (16, 4)))
     duration = parsed.signals.shape[1] / parsed.fs
     assert duration == pytest.approx(seconds, rel=0.03)
     from ecg.io.recording_image import TIME_NOTES
