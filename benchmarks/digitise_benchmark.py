@@ -162,6 +162,21 @@ STRIP_RATE_RULE = (
     "error within 0.01, its median correlation within 0.005 and its scale-source counts; "
     "DS1 train and DS2 are reported only"
 )
+# Written before the run that measured it (issue 19: pink paper whose lines all weigh the same
+# has its 1 mm lines taken for the 5 mm grid, a scale five times too small): whether a grid
+# of lines all alike is read at 1 mm when the 5 mm reading is implausible (a beat over 2.5 s,
+# a strip under 30 a minute) and the 1 mm one is not (``_grid_period_checked``). "Before" and
+# "after" are runs of the same command on the same images (--renderers paper_beat
+# paper_beat_equal_lines --non-ecg 0): benchmarks/results/digitise_equal_lines_before.json,
+# digitise_equal_lines_after.json.
+GRID_PERIOD_RULE = (
+    "read a grid of lines all alike at 1 mm when its 5 mm reading is physiologically "
+    "implausible and its 1 mm reading is not, if and only if, on the DS1 validation records, "
+    "paper_beat_equal_lines' and paper_strip_equal_lines' median duration error falls, and "
+    "paper_beat and every other strip renderer keep their median correlation within 0.005, "
+    "duration error within 0.01, served accuracy within one beat and scale-source counts; "
+    "DS1 train and DS2 are reported only"
+)
 # The issue's target: a renderer's served accuracy within this many points of the own
 # drawing's on DS1 training patients.
 TARGET_POINTS = 3.0
@@ -197,6 +212,8 @@ def beat_renderers(rng: np.random.Generator) -> dict:
         # wfdb-python's plot with its ECG grids: grey gridlines under a blue line (issue 19's
         # "renderers you do not have"). Last; it draws no random numbers.
         "wfdb_plot_items_grids": lambda x: R.wfdb_plot(x, FS, size=(4, 3)),
+        # Pink paper whose 1 mm lines weigh as much as the 5 mm ones (no heavier fifth line).
+        "paper_beat_equal_lines": lambda x: R.ecg_paper(x, FS, **R.EQUAL_LINES_PAPER),
     }
 
 
@@ -227,6 +244,7 @@ def strip_renderers(rng: np.random.Generator, angles: list[float] | None = None)
             R.ecg_paper(x, FS, **R.BLUE_PAPER), angle()
         ),
         "wfdb_plot_items_grids": lambda x: R.wfdb_plot(x, FS, size=(16, 4)),
+        "paper_strip_equal_lines": lambda x: R.ecg_paper(x, FS, **R.EQUAL_LINES_PAPER),
     }
 
 
@@ -624,6 +642,7 @@ def main(argv=None) -> int:
     result_rule["line_colour_rule"] = LINE_COLOUR_RULE
     result_rule["beat_span_rule"] = BEAT_SPAN_RULE
     result_rule["strip_rate_rule"] = STRIP_RATE_RULE
+    result_rule["grid_period_rule"] = GRID_PERIOD_RULE
     if not args.no_model:
         from ecg.models.registry import ModelRegistry
 

@@ -162,6 +162,8 @@ def wfdb_plot(x: np.ndarray, fs: float, *, size: tuple[float, float] = (6.4, 4.8
 # Paper that is not pink: grey lines (printers that print the grid in black ink), blue lines.
 GREY_PAPER = {"minor": (218, 218, 218), "major": (150, 150, 150), "paper": (255, 255, 255)}
 BLUE_PAPER = {"minor": (205, 222, 245), "major": (110, 150, 215), "paper": (252, 253, 255)}
+# Pink paper drawn with every line alike (no heavier 5 mm line), as simple generators draw it.
+EQUAL_LINES_PAPER = {"minor": (240, 170, 170), "major": (240, 170, 170)}
 
 
 def greyscale(drawn: Drawn) -> Drawn:
