@@ -85,6 +85,10 @@ BEAT_SPAN_RANGE_S = (0.4, 2.5)
 # minute) while the standard strip length (``STRIP_ASSUMED_S``) makes them no faster is taken
 # to be numbered in samples (``_axis_fs``): a tachycardia only under the millisecond reading.
 STRIP_MAX_RATE_BPM = 150.0
+# A grid of lines all alike taken as the 5 mm grid that makes a strip's beats come slower than
+# this (a minute) is read at 1 mm instead, if that is plausible (``_grid_period_checked``).
+GRID_MIN_RATE_BPM = 30.0
+ALIKE_NOTE = "grid lines all alike: taken as the 5 mm grid"
 # ``_deflections``: over this share of the largest, and at most this many in a strip.
 DEFLECTION_SHARE = 0.35
 MAX_STRIP_DEFLECTIONS = 60
@@ -297,8 +301,8 @@ def grid_scale(grid: np.ndarray, smooth: int = 3) -> tuple[float | None, list[st
     estimates = []
     for _axis, period, major in grid_periods(grid, smooth):
         estimates.append(period if major else period / 5.0)
-        if not major:
-            notes.append("grid lines all alike: taken as the 5 mm grid")
+        if not major and ALIKE_NOTE not in notes:
+            notes.append(ALIKE_NOTE)
     if not estimates:
         return None, notes
     if len(estimates) == 2 and abs(estimates[0] - estimates[1]) > 0.1 * max(estimates):
@@ -610,6 +614,7 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
     up = -(value - np.median(value))  # image rows grow downwards
     n_peaks = count_peaks(up)
     if px_per_mm is not None and px_per_mm > 0.5:
+        px_per_mm = _grid_period_checked(px_per_mm, up, span_cols.size, n_peaks, notes)
         fs, time_source = PAPER_MM_PER_S * px_per_mm, "grid"
         signal = up / (PAPER_MM_PER_MV * px_per_mm)
         units, source = "mV", "grid"
@@ -714,6 +719,35 @@ def _axis_fs(
             )
             return assumed, "assumed"
     return fs, "x_labels_ms"
+
+
+def _grid_period_checked(
+    px_per_mm: float, up: np.ndarray, n_cols: int, n_peaks: int, notes: list[str]
+) -> float:
+    """Pixels per millimetre of a grid whose lines all weigh the same, read again.
+
+    ``grid_scale`` takes such lines for the 5 mm grid (the 1 mm lines lost at a low
+    resolution). Paper drawn with every line alike at 1 mm reads five times too small then: a
+    0.7-s beat lasts 3.5 s, a strip at 75 a minute beats at 15. When that reading is
+    implausible (a beat over ``BEAT_SPAN_RANGE_S``, a strip under ``GRID_MIN_RATE_BPM``) and
+    the 1 mm one is not, the lines are the 1 mm grid. Any other grid is returned as read.
+    """
+    if ALIKE_NOTE not in notes:
+        return px_per_mm
+    coarse_s = n_cols / (PAPER_MM_PER_S * px_per_mm)  # the 5 mm reading's duration
+    fine_s = coarse_s / 5.0
+    low, high = BEAT_SPAN_RANGE_S
+    if n_peaks < 3:  # one beat, one or two large deflections
+        fine = coarse_s > high and low <= fine_s <= high
+        why = f"a beat would last {coarse_s:.1f} s"
+    else:
+        rate = _deflections(up) / coarse_s * 60.0
+        fine = rate < GRID_MIN_RATE_BPM <= 5 * rate
+        why = f"the beats would come {rate:.0f} a minute"
+    if not fine:
+        return px_per_mm
+    notes[notes.index(ALIKE_NOTE)] = f"grid lines all alike: taken as the 1 mm grid (at 5 mm {why})"
+    return px_per_mm * 5.0
 
 
 def _deflections(trace: np.ndarray) -> int:

@@ -97,6 +97,40 @@ def test_grid_scale_is_recovered(lead, px_per_mm):
     assert np.ptp(result.signal) == pytest.approx(np.ptp(strip), rel=0.1)
 
 
+@pytest.mark.parametrize("px_per_mm", [6.0, 8.0])
+def test_paper_with_every_line_alike_is_read_at_1_mm_when_5_mm_is_implausible(lead, px_per_mm):
+    """Pink paper drawn without heavier 5 mm lines: at the 5 mm reading a 5-s strip would last
+    25 s (its beats under 30 a minute) and a 0.7-s beat 3.5 s, so the lines are the 1 mm grid."""
+    from ecg.imaging.digitise import ALIKE_NOTE
+
+    strip = _strip(lead)[:1800]
+    result = digitise(R.ecg_paper(strip, FS, px_per_mm=px_per_mm, **R.EQUAL_LINES_PAPER).image)
+    assert result.px_per_mm == pytest.approx(px_per_mm, rel=0.02)
+    assert result.duration_s == pytest.approx(5.0, rel=0.03)
+    assert any("taken as the 1 mm grid" in note for note in result.notes)
+    assert ALIKE_NOTE not in result.notes
+    beat = digitise(R.ecg_paper(_beat(lead), FS, px_per_mm=px_per_mm, **R.EQUAL_LINES_PAPER).image)
+    assert beat.kind == "single_beat"
+    assert beat.px_per_mm == pytest.approx(px_per_mm, rel=0.02)
+
+
+def test_a_plausible_5_mm_reading_of_lines_all_alike_stays(lead):
+    """A small scan whose 1 mm lines are lost shows only the 5 mm lines, all alike: when the
+    5 mm reading gives the strip a plausible rate it stays (tested on the rule itself: this
+    renderer's grid is not found below about 4 px/mm)."""
+    from ecg.imaging.digitise import ALIKE_NOTE, _grid_period_checked
+
+    strip = _strip(lead)  # 10 s, about 12 beats
+    cols = 500  # a 10-s strip at 2 px/mm (25 mm/s): 500 columns
+    trace = np.interp(np.linspace(0, len(strip) - 1, cols), np.arange(len(strip)), strip)
+    notes = [ALIKE_NOTE]
+    assert _grid_period_checked(2.0, trace, cols, 12, notes) == 2.0
+    assert notes == [ALIKE_NOTE]
+    # the same trace at 0.4 px/mm would last 50 s, its beats under 30 a minute: 1 mm lines
+    assert _grid_period_checked(0.4, trace, cols, 12, notes) == pytest.approx(2.0)
+    assert "taken as the 1 mm grid" in notes[0]
+
+
 PAPER_NOT_PINK = {
     "grey": lambda x, **kw: R.ecg_paper(x, FS, **R.GREY_PAPER, **kw),
     "blue": lambda x, **kw: R.ecg_paper(x, FS, **R.BLUE_PAPER, **kw),
