@@ -1,0 +1,341 @@
+"""Rows of an ECG printout: the horizontal bands of an image that each hold one trace.
+
+A printed multi-lead ECG stacks rows of leads (3 rows of four 2.5-s leads and a 10-s lead II
+rhythm strip below them, 6x2, 12x1, ...) with empty paper between the rows. The digitiser
+follows one line per image, so such an image is split here first (issue 19):
+
+1. background, ink and grid as the digitiser finds them (``ecg.imaging.digitise``: the pink
+   grid, or paper that is not pink, and its rotation, undone); the trace is the ink far darker
+   than the grid lines (halfway between the trace's core and the typical grid pixel), and
+   straight lines across the image (a frame) are dropped (``plot_lines.line_rows_cols``);
+2. bands: runs of image rows holding trace ink, separated by at least ``MIN_GAP_MM`` of
+   empty paper;
+3. a band holds a trace when its ink runs across at least ``MIN_SEGMENT_SHARE`` of the image
+   width without a break, nearly every column holds one thin run (text lines break between
+   words; boxes hold two runs a column; filled bars are as tall as their band);
+4. along each trace band: its extent (``full_width`` when it spans at least
+   ``FULL_WIDTH_SHARE`` of the widest band) and its breaks: columns with no ink (a gap
+   between two leads) and separator marks (a thin vertical stroke with flat trace on both
+   sides within ``NEEDLE_CLEAR_MM``, as printers draw between leads; a QRS is a pair of
+   strokes closer together than that).
+
+A row that spans the full width with no break is a single trace across the page; the bottom
+row, when it is one, is the rhythm strip of the standard layouts (``Layout.rhythm_row``). A row of
+four leads drawn as one continuous line without a mark or gap between them is not told
+apart from it (docs/digitise.md, "Printouts with several rows").
+
+Works on a copy reduced to at most ``WORK_WIDTH`` columns; boxes are given in the original
+image's pixels, in the frame turned by ``Layout.angle`` (``row_image`` crops there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from ecg.imaging.digitise import (
+    FAINT_INK,
+    INK_THRESHOLD,
+    _rgb_array,
+    background_colour,
+    distance_from,
+    estimate_rotation,
+    grid_like,
+    red_mask,
+)
+from ecg.imaging.ecg_check import MIN_BACKGROUND_SHARE, background_share
+from ecg.imaging.plot_lines import line_rows_cols
+
+# Layout is found on a copy at most this wide (a 2,000 px printout halves): bands and
+# breaks are millimetres wide, and every step is linear in the pixel count.
+WORK_WIDTH = 1100
+# Empty paper between two rows: at least this much (mm at the paper's 25 mm/s over the
+# widest trace; see ``_px_per_mm``), and at least 2 working pixels.
+MIN_GAP_MM = 1.0
+# A trace band holds an unbroken run of inked columns at least this share of the image width
+# (a 2.5-s lead of a 10-s page is a quarter; a printed word a few percent).
+MIN_SEGMENT_SHARE = 0.1
+# ... in which at least this share of the inked columns hold exactly one run (a trace; labels
+# beside it add a few columns with two),
+MIN_ONE_RUN_SHARE = 0.7
+# ... and whose band is at least this many times as tall as its typical column's ink (a line
+# that moves, not a filled bar).
+MIN_HEIGHT_PER_LINE = 3.0
+# Pieces of ink narrower than this share of the width are labels, not trace (a 2.5-s lead of a
+# 10-s page is a quarter; a lead name a few hundredths).
+MIN_PIECE_SHARE = 0.04
+# A lead name: a piece at least this tall (mm); its letters lie within NAME_SPREAD_MM.
+NAME_MIN_MM = 1.5
+NAME_SPREAD_MM = 10.0
+# Breaks within this share of a row's length from either end are not lead changes (a
+# calibration pulse before the trace, the first lead's name).
+END_SHARE = 0.08
+# Breaks closer than this (mm) mark one lead change.
+BREAK_MERGE_MM = 8.0
+# Breaks closer than this (mm) mark one lead change.
+BREAK_MERGE_MM = 8.0
+# A row spanning at least this share of the widest trace row spans the page.
+FULL_WIDTH_SHARE = 0.85
+# A gap between leads: at least this many working columns without ink inside the row.
+MIN_GAP_COLUMNS = 2
+# A separator mark: a stroke at most NEEDLE_MAX_PX + 1 columns wide, at least NEEDLE_MIN_MM
+# tall, with the columns from there to NEEDLE_CLEAR_MM either side holding at most a third of
+# it (flat trace), reaching NEEDLE_REACH_MM above and below the trace beside it. An R wave's
+# down stroke follows its up stroke within about 1 mm at 25 mm/s.
+NEEDLE_MAX_PX = 1
+NEEDLE_MIN_MM = 2.5
+NEEDLE_CLEAR_MM = 2.0
+NEEDLE_REACH_MM = 1.0
+# Without a grid, the image's width is taken as a 10-s page at 25 mm/s for the mm above.
+PAGE_MM = 250.0
+
+
+@dataclass(frozen=True)
+class Row:
+    """One trace band: ``box`` (left, top, right, bottom) of its ink in the original image's
+    pixels (in the frame turned by ``Layout.angle``), ``slot`` the image rows it owns (to the
+    middle of the empty paper on either side), ``breaks`` the columns where a lead ends
+    (gaps and separator marks, original pixels)."""
+
+    box: tuple[int, int, int, int]
+    slot: tuple[int, int]
+    full_width: bool
+    breaks: tuple[int, ...]
+
+    @property
+    def single_trace(self) -> bool:
+        """A full-width trace with no break: one lead across the page (a rhythm strip)."""
+        return self.full_width and not self.breaks
+
+
+@dataclass(frozen=True)
+class Layout:
+    rows: tuple[Row, ...]
+    angle: float  # degrees the image was turned (as ``Image.rotate``) before finding rows
+    size: tuple[int, int]  # the original image's width and height
+
+    @property
+    def rhythm_row(self) -> int | None:
+        """Index of the bottom row when it is one trace across the page (where the standard
+        layouts print their rhythm strip), else None. Only the bottom row: a row of two or
+        four leads whose marks were missed (a lead name touching a QRS, a mark beside one)
+        must not be read as one lead, and a rhythm strip above other rows is not a layout
+        printers use."""
+        if len(self.rows) and self.rows[-1].single_trace:
+            return len(self.rows) - 1
+        return None
+
+
+def find_rows(image: Image.Image) -> Layout:
+    """The trace rows of ``image`` (see the module docstring); none for an image without a
+    plain background (a photo, noise) or without a trace band."""
+    rgb = _rgb_array(image)
+    h0, w0 = rgb.shape[:2]
+    if background_share(rgb) < MIN_BACKGROUND_SHARE:
+        return Layout(rows=(), angle=0.0, size=(w0, h0))
+    bg = background_colour(rgb)
+    factor = int(np.ceil(w0 / WORK_WIDTH))
+    if factor > 1:
+        rgb = _pooled(rgb, factor, dark_ink=float(bg.mean()) > 127.5)
+    red = red_mask(rgb)
+    faint = distance_from(rgb, bg) > FAINT_INK
+    pink = grid_like(red)
+    gridded = pink or grid_like(faint)
+    # The grid's rotation (the digitiser's estimate; its stricter gain is for telling a grid
+    # from a red trace, which ``grid_like`` has done here).
+    angle = estimate_rotation(red if pink else faint) if gridded else 0.0
+    ink = _trace_ink(rgb, bg, gridded=gridded)
+    if angle:
+        # The mask is turned, not the picture: a thin steep stroke resampled by the turn
+        # fades under the cut and breaks into dashes (a false gap between leads).
+        turned = Image.fromarray(ink.astype(np.uint8) * 255).rotate(
+            angle, resample=Image.Resampling.BILINEAR, fillcolor=0
+        )
+        ink = np.asarray(turned) > 64
+    rows, cols = line_rows_cols(ink)
+    ink[rows, :] = False
+    ink[:, cols] = False
+    rows = _trace_rows(ink, 1.0 / factor)
+    return Layout(rows=tuple(rows), angle=float(angle), size=(w0, h0))
+
+
+def _pooled(rgb: np.ndarray, factor: int, *, dark_ink: bool) -> np.ndarray:
+    """``rgb`` reduced ``factor`` times each way keeping each block's darkest (``dark_ink``,
+    light paper) or brightest value per channel: a thin trace stays solid (an average would
+    halve it into the grid's brightness) and a 1 px grid line stays a line."""
+    h, w = (rgb.shape[0] // factor) * factor, (rgb.shape[1] // factor) * factor
+    pick = np.minimum if dark_ink else np.maximum
+    out = rgb[:h:factor, :w:factor].copy()
+    for i in range(factor):
+        for j in range(factor):
+            pick(out, rgb[i:h:factor, j:w:factor], out=out)
+    return out
+
+
+def row_image(image: Image.Image, layout: Layout, index: int) -> Image.Image:
+    """Row ``index`` of ``layout`` cut from ``image``: the whole width, the image rows its slot
+    owns (its paper and grid above and below the trace included), turned as the layout was."""
+    rgb = image.convert("RGB")
+    if layout.angle:
+        fill = tuple(int(v) for v in background_colour(np.asarray(rgb, dtype=np.float32)))
+        rgb = rgb.rotate(layout.angle, resample=Image.Resampling.BILINEAR, fillcolor=fill)
+    top, bottom = layout.rows[index].slot
+    return rgb.crop((0, top, rgb.size[0], bottom))
+
+
+def _trace_ink(rgb: np.ndarray, bg: np.ndarray, *, gridded: bool) -> np.ndarray:
+    """Trace pixels: on a grid, farther in brightness from the paper than halfway between the
+    trace's core and the typical grid pixel (the digitiser's cut, here on brightness for every
+    paper colour); without one, the digitiser's ink."""
+    if gridded:
+        lum = np.abs(rgb.mean(axis=2) - float(bg.mean()))
+        faint = distance_from(rgb, bg) > FAINT_INK
+        grid_level = float(np.median(lum[faint])) if faint.any() else 0.0
+        core = float(np.percentile(lum, 99.9))
+        ink = lum > 0.5 * (core + grid_level)
+    else:
+        ink = distance_from(rgb, bg) > INK_THRESHOLD
+    return ink
+
+
+def _runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and one-past-ends of the runs of True in a 1-D array."""
+    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
+def _px_per_mm(width: int) -> float:
+    return width / PAGE_MM
+
+
+def _trace_rows(ink: np.ndarray, scale: float) -> list[Row]:
+    """Trace bands of a working-size ink mask, as ``Row`` in original pixels."""
+    h, w = ink.shape
+    px_mm = _px_per_mm(w)
+    occupied = ink.sum(axis=1) > 0
+    starts, stops = _runs(occupied)
+    if starts.size == 0:
+        return []
+    # Merge bands separated by less than the least gap between rows.
+    min_gap = max(2, int(round(MIN_GAP_MM * px_mm)))
+    keep = np.concatenate([[True], (starts[1:] - stops[:-1]) >= min_gap])
+    band_starts = starts[keep]
+    band_stops = np.concatenate([stops[np.flatnonzero(keep)[1:] - 1], [stops[-1]]])
+    found = [
+        (int(top), int(bottom), traced)
+        for top, bottom in zip(band_starts, band_stops, strict=True)
+        if (traced := _band_trace(ink[top:bottom], px_mm)) is not None
+    ]
+    if not found:
+        return []
+    widest = max(right - left for _t, _b, (left, right, _br) in found)
+    rows = []
+    for k, (top, bottom, (left, right, breaks)) in enumerate(found):
+        above = found[k - 1][1] if k else 0
+        below = found[k + 1][0] if k + 1 < len(found) else h
+        slot = ((above + top) // 2 if k else 0, (bottom + below) // 2 if k + 1 < len(found) else h)
+        rows.append(
+            Row(
+                box=tuple(int(round(v / scale)) for v in (left, top, right, bottom)),
+                slot=(int(round(slot[0] / scale)), int(round(slot[1] / scale))),
+                full_width=(right - left) >= FULL_WIDTH_SHARE * widest,
+                breaks=tuple(int(round(b / scale)) for b in breaks),
+            )
+        )
+    return rows
+
+
+def _band_trace(band: np.ndarray, px_mm: float) -> tuple[int, int, list[int]] | None:
+    """(first column, one past the last, break columns) of a band holding a trace, else None."""
+    height, w = band.shape
+    band, names = _split_pieces(band, px_mm)
+    counts = band.sum(axis=0)
+    inked = counts > 0
+    starts, stops = _runs(inked)
+    if starts.size == 0 or (stops - starts).max() < MIN_SEGMENT_SHARE * w:
+        return None
+    # Runs per column: a trace holds one; text two or more; a box's edges two.
+    runs = (np.diff(band.astype(np.int8), axis=0) == 1).sum(axis=0) + band[0]
+    one_run = float(np.mean(runs[inked] == 1))
+    line = float(np.median(counts[inked] / np.maximum(runs[inked], 1)))
+    if one_run < MIN_ONE_RUN_SHARE or height < MIN_HEIGHT_PER_LINE * line:
+        return None
+    left, right = int(starts[0]), int(stops[-1])
+    breaks = [int((a + b) // 2) for a, b in zip(stops[:-1], starts[1:], strict=True)
+              if b - a >= MIN_GAP_COLUMNS]  # fmt: skip
+    breaks += _separator_marks(band, left, right, line, px_mm)
+    breaks += names
+    # Marks near the row's ends are no lead change: a calibration pulse, the first lead's name.
+    end = END_SHARE * (right - left)
+    inner = sorted(b for b in breaks if left + end < b < right - end)
+    # One break per lead change: a gap, a mark and a name within ``BREAK_MERGE_MM`` are one.
+    merged = [b for k, b in enumerate(inner) if k == 0 or b - inner[k - 1] > BREAK_MERGE_MM * px_mm]
+    return left, right, merged
+
+
+def _split_pieces(band: np.ndarray, px_mm: float) -> tuple[np.ndarray, list[int]]:
+    """The band's trace (its ink without pieces narrower than ``MIN_PIECE_SHARE`` of the width:
+    the stroke of an "I" or a "1" would pass for a separator mark) and the columns where lead
+    names stand: pieces at least ``NAME_MIN_MM`` tall, clustered along the row (a name's
+    letters are pieces a few millimetres apart)."""
+    labels, n = ndimage.label(band, structure=np.ones((3, 3), bool))
+    if n == 0:
+        return band, []
+    objects = ndimage.find_objects(labels)
+    widths = np.array([o[1].stop - o[1].start for o in objects])
+    heights = np.array([o[0].stop - o[0].start for o in objects])
+    trace = widths >= MIN_PIECE_SHARE * band.shape[1]
+    named = ~trace & (heights >= NAME_MIN_MM * px_mm)
+    starts = np.sort(np.array([objects[i][1].start for i in np.flatnonzero(named)], dtype=int))
+    names = [int(x) for k, x in enumerate(starts)
+             if k == 0 or x - starts[k - 1] > NAME_SPREAD_MM * px_mm]  # fmt: skip
+    return np.concatenate([[False], trace])[labels], names
+
+
+def _separator_marks(
+    band: np.ndarray, left: int, right: int, line: float, px_mm: float
+) -> list[int]:
+    """Columns of thin vertical strokes across the trace between ``left`` and ``right``: at
+    most two columns wide (the columns beside the pair hold a third of it or less), flat trace
+    from there to ``NEEDLE_CLEAR_MM`` on at least one side (a mark may stand next to a QRS),
+    and reaching ``NEEDLE_REACH_MM`` above and below the trace's level beside it. A QRS stroke
+    starts at the baseline and has its partner stroke (down after up) within the clearance; a
+    separator mark crosses the line."""
+    counts = band.sum(axis=0).astype(np.float64)
+    n = counts.size
+    clear = max(NEEDLE_MAX_PX + 2, int(round(NEEDLE_CLEAR_MM * px_mm)))
+    tall = max(3.0 * line, NEEDLE_MIN_MM * px_mm)
+    padded = np.pad(counts, clear, constant_values=0.0)
+
+    def shifted(d: int) -> np.ndarray:
+        return padded[clear + d : clear + d + n]
+
+    # The largest count between NEEDLE_MAX_PX + 1 and ``clear`` columns away, on each side.
+    before, after = np.zeros(n), np.zeros(n)
+    for d in range(NEEDLE_MAX_PX + 1, clear + 1):
+        before = np.maximum(before, shifted(-d))
+        after = np.maximum(after, shifted(d))
+    flat = np.minimum(before, after) <= counts / 3.0  # one side is enough: a QRS may follow
+    narrow = np.minimum(shifted(-1), shifted(1)) <= counts / 3.0
+    idx = np.flatnonzero((counts >= tall) & flat & narrow)
+    idx = idx[(idx > left + clear) & (idx < right - clear)]
+    if idx.size == 0:
+        return []
+    # Each candidate's extent against the trace's level beside it (the centre of the ink of
+    # the flat columns either side).
+    height = band.shape[0]
+    top = np.argmax(band, axis=0)
+    bottom = height - 1 - np.argmax(band[::-1], axis=0)
+    centre = np.where(counts > 0, 0.5 * (top + bottom), np.nan)
+    offsets = np.r_[-clear:-NEEDLE_MAX_PX, NEEDLE_MAX_PX + 1 : clear + 1]
+    level = np.nanmedian(centre[np.clip(idx[:, None] + offsets[None, :], 0, n - 1)], axis=1)
+    reach = NEEDLE_REACH_MM * px_mm
+    across = (top[idx] <= level - reach) & (bottom[idx] >= level + reach)
+    idx = idx[across]
+    if idx.size == 0:
+        return []
+    first = np.concatenate([[True], np.diff(idx) > NEEDLE_MAX_PX + 1])
+    return idx[first].tolist()
