@@ -7,22 +7,25 @@ follows one line per image, so such an image is split here first (issue 19):
 1. background, ink and grid as the digitiser finds them (``ecg.imaging.digitise``: the pink
    grid, or paper that is not pink, and its rotation, undone); the trace is the ink far darker
    than the grid lines (halfway between the trace's core and the typical grid pixel), and
-   straight lines across the image (a frame) are dropped (``plot_lines.line_rows_cols``);
+   straight lines across the image (a frame) are dropped as the digitiser drops them
+   (``plot_lines``);
 2. bands: runs of image rows holding trace ink, separated by at least ``MIN_GAP_MM`` of
    empty paper;
 3. a band holds a trace when its ink runs across at least ``MIN_SEGMENT_SHARE`` of the image
    width without a break, nearly every column holds one thin run (text lines break between
    words; boxes hold two runs a column; filled bars are as tall as their band);
 4. along each trace band: its extent (``full_width`` when it spans at least
-   ``FULL_WIDTH_SHARE`` of the widest band) and its breaks: columns with no ink (a gap
-   between two leads) and separator marks (a thin vertical stroke with flat trace on both
-   sides within ``NEEDLE_CLEAR_MM``, as printers draw between leads; a QRS is a pair of
-   strokes closer together than that).
+   ``FULL_WIDTH_SHARE`` of the widest band) and its breaks, where one lead ends and the next
+   begins: columns with no ink (a gap), separator marks (a thin vertical stroke across the
+   trace with flat trace on both sides within ``NEEDLE_CLEAR_MM``, as printers draw between
+   leads; a QRS is a pair of strokes closer together than that) and lead names (small pieces
+   of ink in the image rows the row owns, away from its ends).
 
-A row that spans the full width with no break is a single trace across the page; the bottom
-row, when it is one, is the rhythm strip of the standard layouts (``Layout.rhythm_row``). A row of
-four leads drawn as one continuous line without a mark or gap between them is not told
-apart from it (docs/digitise.md, "Printouts with several rows").
+A row that spans the full width with no break is one lead across the page; the bottom row,
+when it is one and the rows above it are split into leads at a shared place (or are each one
+lead), is the rhythm strip of the standard layouts (``Layout.rhythm_row``). A row of leads
+drawn as one continuous line with neither a mark, a gap nor a readable name between them is
+not told apart from one lead (docs/digitise.md, "Printouts with several rows").
 
 Works on a copy reduced to at most ``WORK_WIDTH`` columns; boxes are given in the original
 image's pixels, in the frame turned by ``Layout.angle`` (``row_image`` crops there).
@@ -47,7 +50,7 @@ from ecg.imaging.digitise import (
     red_mask,
 )
 from ecg.imaging.ecg_check import MIN_BACKGROUND_SHARE, background_share
-from ecg.imaging.plot_lines import line_rows_cols
+from ecg.imaging.plot_lines import frame_columns, line_rows_cols
 
 # Layout is found on a copy at most this wide (a 2,000 px printout halves): bands and
 # breaks are millimetres wide, and every step is linear in the pixel count.
@@ -82,13 +85,17 @@ FULL_WIDTH_SHARE = 0.85
 # A gap between leads: at least this many working columns without ink inside the row.
 MIN_GAP_COLUMNS = 2
 # A separator mark: a stroke at most NEEDLE_MAX_PX + 1 columns wide, at least NEEDLE_MIN_MM
-# tall, with the columns from there to NEEDLE_CLEAR_MM either side holding at most a third of
-# it (flat trace), reaching NEEDLE_REACH_MM above and below the trace beside it. An R wave's
+# tall, with the columns from there to NEEDLE_CLEAR_MM on both sides holding at most a third
+# of it (flat trace), reaching NEEDLE_REACH_MM above and below the trace beside it. An R wave's
 # down stroke follows its up stroke within about 1 mm at 25 mm/s.
 NEEDLE_MAX_PX = 1
 NEEDLE_MIN_MM = 2.5
 NEEDLE_CLEAR_MM = 2.0
 NEEDLE_REACH_MM = 1.0
+# A rhythm strip below rows of leads: at least this many rows above it split into leads, at
+# a place they share within this share of the image width (0.2 s of a 10-s page).
+MIN_SPLIT_ROWS = 2
+SHARED_BREAK_SHARE = 0.02
 # Without a grid, the image's width is taken as a 10-s page at 25 mm/s for the mm above.
 PAGE_MM = 250.0
 
@@ -98,7 +105,7 @@ class Row:
     """One trace band: ``box`` (left, top, right, bottom) of its ink in the original image's
     pixels (in the frame turned by ``Layout.angle``), ``slot`` the image rows it owns (to the
     middle of the empty paper on either side), ``breaks`` the columns where a lead ends
-    (gaps and separator marks, original pixels)."""
+    (gaps, separator marks and lead names, original pixels)."""
 
     box: tuple[int, int, int, int]
     slot: tuple[int, int]
@@ -119,14 +126,27 @@ class Layout:
 
     @property
     def rhythm_row(self) -> int | None:
-        """Index of the bottom row when it is one trace across the page (where the standard
-        layouts print their rhythm strip), else None. Only the bottom row: a row of two or
-        four leads whose marks were missed (a lead name touching a QRS, a mark beside one)
-        must not be read as one lead, and a rhythm strip above other rows is not a layout
-        printers use."""
-        if len(self.rows) and self.rows[-1].single_trace:
+        """Index of the bottom row when it is a rhythm strip, else None: one trace across the
+        page (where the standard layouts print it), below either rows of one lead each (12x1,
+        or short strips) or at least ``MIN_SPLIT_ROWS`` rows split into leads at a shared
+        place (3x4, 6x2). Only the bottom row, and only below such rows: a row of two or four
+        leads whose changes were all missed (a lead name touching a QRS, a mark beside one)
+        must not be read as one lead."""
+        if len(self.rows) < 2 or not self.rows[-1].single_trace:
+            return None
+        above = self.rows[:-1]
+        if not any(row.breaks for row in above):  # one lead a row, full width or not
             return len(self.rows) - 1
-        return None
+        split = [row for row in above if row.breaks]
+        if len(split) < MIN_SPLIT_ROWS:
+            return None
+        tolerance = SHARED_BREAK_SHARE * self.size[0]
+        first = np.array(split[0].breaks, dtype=float)
+        shared = all(
+            np.min(np.abs(first[:, None] - np.array(row.breaks, dtype=float)[None, :])) <= tolerance
+            for row in split[1:]
+        )
+        return len(self.rows) - 1 if shared else None
 
 
 def find_rows(image: Image.Image) -> Layout:
@@ -155,9 +175,11 @@ def find_rows(image: Image.Image) -> Layout:
             angle, resample=Image.Resampling.BILINEAR, fillcolor=0
         )
         ink = np.asarray(turned) > 64
+    # Straight lines across the image (a frame, axes) go; a vertical one only where it meets a
+    # horizontal one, as in the digitiser: a steep QRS stroke is a long vertical line too.
     rows, cols = line_rows_cols(ink)
+    ink[:, frame_columns(ink, rows, cols)] = False
     ink[rows, :] = False
-    ink[:, cols] = False
     rows = _trace_rows(ink, 1.0 / factor)
     return Layout(rows=tuple(rows), angle=float(angle), size=(w0, h0))
 
@@ -233,10 +255,14 @@ def _trace_rows(ink: np.ndarray, scale: float) -> list[Row]:
         return []
     widest = max(right - left for _t, _b, (left, right, _br) in found)
     rows = []
-    for k, (top, bottom, (left, right, breaks)) in enumerate(found):
+    for k, (top, bottom, (left, right, marks)) in enumerate(found):
         above = found[k - 1][1] if k else 0
         below = found[k + 1][0] if k + 1 < len(found) else h
         slot = ((above + top) // 2 if k else 0, (bottom + below) // 2 if k + 1 < len(found) else h)
+        # Lead names stand above (or below) the trace, often beyond its band: found in the
+        # image rows the row owns.
+        names = _split_pieces(ink[slot[0] : slot[1]], px_mm)[1]
+        breaks = _lead_changes([*marks, *names], left, right, px_mm)
         rows.append(
             Row(
                 box=tuple(int(round(v / scale)) for v in (left, top, right, bottom)),
@@ -249,9 +275,10 @@ def _trace_rows(ink: np.ndarray, scale: float) -> list[Row]:
 
 
 def _band_trace(band: np.ndarray, px_mm: float) -> tuple[int, int, list[int]] | None:
-    """(first column, one past the last, break columns) of a band holding a trace, else None."""
+    """(first column, one past the last, gaps and separator marks) of a band holding a trace,
+    else None."""
     height, w = band.shape
-    band, names = _split_pieces(band, px_mm)
+    band = _split_pieces(band, px_mm)[0]
     counts = band.sum(axis=0)
     inked = counts > 0
     starts, stops = _runs(inked)
@@ -267,13 +294,15 @@ def _band_trace(band: np.ndarray, px_mm: float) -> tuple[int, int, list[int]] | 
     breaks = [int((a + b) // 2) for a, b in zip(stops[:-1], starts[1:], strict=True)
               if b - a >= MIN_GAP_COLUMNS]  # fmt: skip
     breaks += _separator_marks(band, left, right, line, px_mm)
-    breaks += names
-    # Marks near the row's ends are no lead change: a calibration pulse, the first lead's name.
+    return left, right, breaks
+
+
+def _lead_changes(breaks: list[int], left: int, right: int, px_mm: float) -> list[int]:
+    """Gaps, marks and names as lead changes: none near the row's ends (a calibration pulse,
+    the first lead's name), and those within ``BREAK_MERGE_MM`` of each other as one."""
     end = END_SHARE * (right - left)
     inner = sorted(b for b in breaks if left + end < b < right - end)
-    # One break per lead change: a gap, a mark and a name within ``BREAK_MERGE_MM`` are one.
-    merged = [b for k, b in enumerate(inner) if k == 0 or b - inner[k - 1] > BREAK_MERGE_MM * px_mm]
-    return left, right, merged
+    return [b for k, b in enumerate(inner) if k == 0 or b - inner[k - 1] > BREAK_MERGE_MM * px_mm]
 
 
 def _split_pieces(band: np.ndarray, px_mm: float) -> tuple[np.ndarray, list[int]]:
@@ -300,10 +329,11 @@ def _separator_marks(
 ) -> list[int]:
     """Columns of thin vertical strokes across the trace between ``left`` and ``right``: at
     most two columns wide (the columns beside the pair hold a third of it or less), flat trace
-    from there to ``NEEDLE_CLEAR_MM`` on at least one side (a mark may stand next to a QRS),
-    and reaching ``NEEDLE_REACH_MM`` above and below the trace's level beside it. A QRS stroke
-    starts at the baseline and has its partner stroke (down after up) within the clearance; a
-    separator mark crosses the line."""
+    from there to ``NEEDLE_CLEAR_MM`` on both sides, and reaching ``NEEDLE_REACH_MM`` above
+    and below the trace's level beside it. A QRS stroke has its partner stroke (down after up)
+    within the clearance; a separator mark crosses the line. (Flat on one side only was tried
+    on the development sets: Q-R strokes of real beats passed.) A mark beside a QRS is missed,
+    which is why only the bottom row may be a rhythm strip (``Layout.rhythm_row``)."""
     counts = band.sum(axis=0).astype(np.float64)
     n = counts.size
     clear = max(NEEDLE_MAX_PX + 2, int(round(NEEDLE_CLEAR_MM * px_mm)))
@@ -318,7 +348,7 @@ def _separator_marks(
     for d in range(NEEDLE_MAX_PX + 1, clear + 1):
         before = np.maximum(before, shifted(-d))
         after = np.maximum(after, shifted(d))
-    flat = np.minimum(before, after) <= counts / 3.0  # one side is enough: a QRS may follow
+    flat = np.maximum(before, after) <= counts / 3.0
     narrow = np.minimum(shifted(-1), shifted(1)) <= counts / 3.0
     idx = np.flatnonzero((counts >= tall) & flat & narrow)
     idx = idx[(idx > left + clear) & (idx < right - clear)]
