@@ -2,7 +2,7 @@
 
     python benchmarks/digitise_layout.py [--records 24] [--sets mitdb_ds1_val ptbxl_fold9 ...]
 
-Printouts are drawn by ``multi_lead_paper`` (benchmarks/digitise_renderers.py: each row's
+Printouts are drawn by ``multi_lead_paper`` (benchmarks/printout_renderers.py: each row's
 leads side by side over their share of the same 10 s, a lead name above each segment, 25 mm/s,
 10 mm/mV, 8 px/mm) from real recordings, each lead high-passed at 0.5 Hz as an ECG machine
 prints it, in six variants: pink paper with separator marks between leads, the same as JPEG
@@ -32,6 +32,9 @@ from the whole printout, or the image upload digitising a printout as one trace:
 (photos, noise, text pages, screenshots, sines, random walks) refused by the upload as before.
 
 Writes benchmarks/results/digitise_layout.json.
+
+Long on purpose: one run draws, reads and scores every set, layout and variant, and the checks
+beside them (single-row images, non-ECG images, timing) feed the same rule.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import digitise_renderers as R  # noqa: E402
+from benchmarks import printout_renderers as P  # noqa: E402
 from benchmarks.digitise_benchmark import signal_scores  # noqa: E402
 from ecg.imaging.ecg_check import check_ecg_image  # noqa: E402
 from ecg.imaging.layout import find_rows  # noqa: E402
@@ -87,12 +91,16 @@ ATTEMPTS = (
     "row's change was missed in the rotated variant: the name touching the mark)",
     "3: only a bottom row below at least two rows split at a shared place (or rows of one lead "
     "each) is a rhythm strip: 0 wrongly read; the min-max beat still split",
-    "4: vertical lines removed only where they meet a horizontal one (the digitiser's rule)",
+    "4: vertical lines removed only where they meet a horizontal one (the digitiser's rule): "
+    "rule met",
+    "5: speed only, the same rows expected (bytes until the page is reduced, the rotation "
+    "estimated on a thinned mask, the cut's levels and the background share on sampled "
+    "pixels); the rule checked again on this final run",
 )
 VARIANTS = ("pink_tick", "pink_tick_jpeg_q60", "pink_tick_rotated_2deg", "grey_tick",
             "pink_no_mark", "pink_gap")  # fmt: skip
 LUDB_NAMES = dict(zip(("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6"),
-                      R.TWELVE_LEADS, strict=True))  # fmt: skip
+                      P.TWELVE_LEADS, strict=True))  # fmt: skip
 
 
 def highpass(x: np.ndarray, fs: float) -> np.ndarray:
@@ -174,7 +182,7 @@ def ludb_cases(n_records: int) -> list[dict]:
             leads[printed] = highpass(record.signal, record.fs)
         layouts = {}
         for layout in ("3x4+rhythm", "3x4", "6x2", "12x1"):
-            rows, rhythm = R.PRINT_LAYOUTS[layout]
+            rows, rhythm = P.PRINT_LAYOUTS[layout]
             layouts[layout] = {"rows": rows, "rhythm": rhythm}
         cases.append({"id": f"ludb{names[k]}", "leads": leads, "fs": record.fs, "layouts": layouts})
     return cases
@@ -183,10 +191,10 @@ def ludb_cases(n_records: int) -> list[dict]:
 ROW_MM = {"6x2": 30.0, "12x1": 20.0}
 
 
-def draw(case: dict, layout: str, spec: dict, variant: str) -> R.Drawn:
+def draw(case: dict, layout: str, spec: dict, variant: str) -> P.Drawn:
     paper = "grey" if variant.startswith("grey") else "pink"
     separator = {"pink_no_mark": "none", "pink_gap": "gap"}.get(variant, "tick")
-    drawn = R.multi_lead_paper(
+    drawn = P.multi_lead_paper(
         case["leads"],
         case["fs"],
         rows=spec["rows"],
@@ -378,8 +386,8 @@ def timing_2000x1500(repeats: int = 20) -> dict:
     from tests.ml.conftest import synthetic_ecg
 
     sig, _, _ = synthetic_ecg(n_beats=20, seed=3)
-    leads = {name: sig[i * 37 : i * 37 + 3600] for i, name in enumerate(R.TWELVE_LEADS)}
-    image = R.multi_lead_paper(leads, 360.0, "3x4+rhythm", row_mm=33.0).image.resize((2000, 1500))
+    leads = {name: sig[i * 37 : i * 37 + 3600] for i, name in enumerate(P.TWELVE_LEADS)}
+    image = P.multi_lead_paper(leads, 360.0, "3x4+rhythm", row_mm=33.0).image.resize((2000, 1500))
     find_rows(image)
     times = []
     for _ in range(repeats):
