@@ -41,8 +41,10 @@ def test_a_3x4_printout_with_a_rhythm_strip_has_four_rows_and_its_strip_at_the_b
     assert layout.rows[3].box[2] - layout.rows[3].box[0] > 0.8 * width
 
 
-def test_a_6x2_printout_has_six_rows_of_two_leads_and_no_rhythm_strip():
-    layout = find_rows(printout("6x2", row_mm=30.0))
+@pytest.mark.parametrize("degrees", [0.0, 2.0, -2.0])
+def test_a_6x2_printout_has_six_rows_of_two_leads_and_no_rhythm_strip(degrees):
+    drawn = P.multi_lead_paper(twelve_leads()[0], FS, "6x2", row_mm=30.0)
+    layout = find_rows(R.rotated(drawn, degrees).image if degrees else drawn.image)
     assert len(layout.rows) == 6
     assert all(len(row.breaks) == 1 for row in layout.rows)
     assert layout.rhythm_row is None
