@@ -74,6 +74,8 @@ def _rhythm_strip_of_printout(name: str, image: Image.Image) -> tuple[Image.Imag
         f"an ECG printout with {n} rows of leads: read row {index + 1} of {n}, a full-width "
         "rhythm strip; the lead is not named in the image"
     ]
+    if abs(layout.angle) > 0.05:  # the row is cut from the page turned upright
+        notes.append(f"the page turned back by {layout.angle:.1f} degrees")
     return row_image(image, layout, index), notes
 
 

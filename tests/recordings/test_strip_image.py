@@ -152,6 +152,24 @@ def test_a_3x4_printout_with_a_rhythm_strip_is_read_from_its_rhythm_strip(
     assert abs(recording.beat_count - times.size) <= 1
 
 
+def test_a_rotated_printout_is_turned_upright_before_its_rhythm_strip_is_cut():
+    from benchmarks import printout_renderers as P
+    from ecg.io.recording_image import parse_image
+    from tests.printouts import twelve_leads
+
+    leads, times = twelve_leads()
+    page = R.rotated(P.multi_lead_paper(leads, FS, "3x4+rhythm"), 2.0).image
+    parsed = parse_image("page.png", png(page))
+    assert parsed.notes[0].startswith("an ECG printout with 4 rows of leads: read row 4 of 4")
+    turned = [note for note in parsed.notes if note.startswith("the page turned back by")]
+    assert turned and float(turned[0].split()[5]) == pytest.approx(-2.0, abs=0.2)
+    signal = parsed.signals[0]
+    assert signal.size / parsed.fs == pytest.approx(10.0, abs=0.3)
+    truth = leads["II"]
+    stretched = np.interp(np.linspace(0, 1, truth.size), np.linspace(0, 1, signal.size), signal)
+    assert np.corrcoef(stretched, truth)[0, 1] > 0.9
+
+
 @pytest.mark.django_db
 def test_a_printout_without_a_rhythm_strip_is_refused_and_nothing_is_stored(
     client, env, alice, django_capture_on_commit_callbacks, settings
