@@ -122,6 +122,16 @@ def ecg_paper(
         height_mm = amp_mm + 2 * margin_mm
     w = int(round((duration_mm + 2 * margin_mm) * px_per_mm))
     h = int(round(height_mm * px_per_mm))
+    image, draw = paper_sheet(w, h, px_per_mm, minor=minor, major=major, paper=paper)
+    px = margin_mm * px_per_mm + np.arange(len(x)) / fs * 25.0 * px_per_mm
+    mid = (np.max(x) + np.min(x)) / 2
+    py = h / 2 - (x - mid) * 10.0 * px_per_mm
+    draw.line(list(zip(px.tolist(), py.tolist(), strict=True)), fill=(0, 0, 0), width=line)
+    return Drawn(image, px_per_mm)
+
+
+def paper_sheet(w: int, h: int, px_per_mm: float, *, minor, major, paper):
+    """A blank sheet of ECG paper: 1 mm ``minor`` and 5 mm ``major`` lines."""
     image = Image.new("RGB", (w, h), paper)
     draw = ImageDraw.Draw(image)
     for k in range(int(w / px_per_mm) + 1):
@@ -130,11 +140,7 @@ def ecg_paper(
     for k in range(int(h / px_per_mm) + 1):
         pos = k * px_per_mm
         draw.line([(0, pos), (w, pos)], fill=major if k % 5 == 0 else minor, width=1)
-    px = margin_mm * px_per_mm + np.arange(len(x)) / fs * 25.0 * px_per_mm
-    mid = (np.max(x) + np.min(x)) / 2
-    py = h / 2 - (x - mid) * 10.0 * px_per_mm
-    draw.line(list(zip(px.tolist(), py.tolist(), strict=True)), fill=(0, 0, 0), width=line)
-    return Drawn(image, px_per_mm)
+    return image, draw
 
 
 def wfdb_plot(x: np.ndarray, fs: float, *, size: tuple[float, float] = (6.4, 4.8)) -> Drawn:

@@ -24,6 +24,7 @@ from ecg.imaging.images import (
     prepare_image,
     to_grayscale_array,
 )
+from ecg.imaging.layout import find_rows
 from ecg.imaging.own_format import (
     check_beat_image_format,
     check_spectrogram_format,
@@ -192,6 +193,17 @@ def _classify_foreign(
     dense = detect_image_kind(to_grayscale_array(image)) == "spectrogram"
     if image_type == "spectrogram":
         raise _foreign_spectral(image, registry)
+    rows = len(find_rows(image).rows)
+    if rows >= 2:
+        # A printed multi-lead ECG: no one beat to classify, and the digitiser follows one
+        # line (issue 19). The recording upload reads its rhythm strip.
+        raise ImageRefused(
+            f"This looks like an ECG printout with {rows} rows of leads. This page classifies "
+            "one beat at a time: upload an image of one beat, or upload the whole printout (or "
+            f"a rhythm strip) on the recording upload ({reverse('recordings:upload')}), which "
+            "reads a printout's full-width rhythm strip as a recording.",
+            code="multi_row_image",
+        )
     verdict = check_ecg_image(image)
     if verdict.status == "no_trace":
         why = _why_no_trace(verdict.reason)

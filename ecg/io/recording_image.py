@@ -12,6 +12,11 @@ images with no ECG trace or a trace unlike an ECG. What comes back is a one-lead
   100 Hz; the image's own time resolution is what the notes report).
 
 A single-beat image is not a recording: it is refused with a pointer to the image upload.
+
+A printout with several rows of leads (``ecg.imaging.layout``): its rhythm strip, the bottom
+row when that is one trace across the page, is cut out and read as above, and the notes say
+which row; without one it is refused (four leads side by side in one row are never stitched
+into one signal). An image of one row is read exactly as before.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ecg.imaging.digitise import ASSUMED_BEAT_PTP_MV, STRIP_ASSUMED_S
 from ecg.imaging.ecg_check import check_ecg_image
+from ecg.imaging.layout import find_rows, row_image
 
 from .recording_base import ParsedRecording, RecordingFormatError
 
@@ -59,13 +65,43 @@ def _decoded(name: str, content: bytes) -> Image.Image:
         raise RecordingFormatError(f"{name}: not a readable PNG, JPEG or BMP image") from exc
 
 
+def _rhythm_strip_of_printout(name: str, image: Image.Image) -> tuple[Image.Image, list[str]]:
+    """``image`` itself when it holds at most one trace row; else its rhythm strip cut out,
+    with a note saying which row. ``RecordingFormatError`` for a printout without one."""
+    layout = find_rows(image)
+    n = len(layout.rows)
+    if n < 2:
+        return image, []
+    index = layout.rhythm_row
+    if index is None:
+        raise RecordingFormatError(
+            f"{name}: this looks like an ECG printout with {n} rows of leads without a rhythm "
+            "strip (one trace across the page as its bottom row): several leads side by side "
+            "are not one recording. Crop one row's lead (or the rhythm strip) and upload that "
+            "image"
+        )
+    notes = [
+        f"an ECG printout with {n} rows of leads: read row {index + 1} of {n}, a full-width "
+        "rhythm strip; the lead is not named in the image"
+    ]
+    if abs(layout.angle) > 0.05:  # the row is cut from the page turned upright
+        notes.append(f"the page turned back by {layout.angle:.1f} degrees")
+    return row_image(image, layout, index), notes
+
+
 def parse_image(name: str, content: bytes) -> ParsedRecording:
     """A strip image as a one-lead recording in mV at ``FS_OUT`` (see the module docstring)."""
     image = _decoded(name, content)
+    image, row_notes = _rhythm_strip_of_printout(name, image)
     verdict = check_ecg_image(image)
     if not verdict.is_ecg or verdict.digitised is None:
         raise RecordingFormatError(f"{name}: {verdict.reason}")
     d = verdict.digitised
+    if d.kind != "strip" and row_notes:
+        raise RecordingFormatError(
+            f"{name}: the printout's full-width row was not read as a strip of beats; crop "
+            "one lead's strip and upload that image"
+        )
     if d.kind != "strip":
         raise RecordingFormatError(
             f"{name}: this image shows a single beat, not a strip; upload it on the image page "
@@ -74,7 +110,8 @@ def parse_image(name: str, content: bytes) -> ParsedRecording:
     x = np.asarray(d.signal, dtype=np.float64)
     n_out = int(round(len(x) * FS_OUT / d.fs))
     signal = np.interp(np.arange(n_out) / FS_OUT, np.arange(len(x)) / d.fs, x)
-    notes = [f"read from an image: {len(x)} trace columns, {d.fs:.0f} samples/s resampled to "
+    notes = [*row_notes,
+             f"read from an image: {len(x)} trace columns, {d.fs:.0f} samples/s resampled to "
              f"{FS_OUT:g} Hz"]  # fmt: skip
     if d.scale_source == "grid":
         notes.append("scale from the ECG-paper grid (25 mm/s, 10 mm/mV)")

@@ -126,3 +126,85 @@ def test_an_upload_of_a_rotated_bare_strip_is_analysed(
     turned = [note for note in recording.notes if note.startswith("turned back by")]
     assert turned and float(turned[0].split()[3]) == pytest.approx(-3.0, abs=0.3)
     assert abs(recording.beat_count - times.size) <= 1
+
+
+# -- printouts with several rows of leads (issue 19) -------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_3x4_printout_with_a_rhythm_strip_is_read_from_its_rhythm_strip(
+    client, env, alice, django_capture_on_commit_callbacks
+):
+    from tests.printouts import printout, twelve_leads
+
+    _leads, times = twelve_leads()
+    image = printout("3x4+rhythm")
+    response = upload(client, alice, "ecg.png", png(image), django_capture_on_commit_callbacks)
+    assert response.status_code == 302, response.content[:400]
+    recording = Recording.objects.get()
+    assert recording.status == Recording.Status.DONE and recording.owner == alice
+    assert recording.notes[0] == (
+        "an ECG printout with 4 rows of leads: read row 4 of 4, a full-width rhythm strip; "
+        "the lead is not named in the image"
+    )
+    assert any("ECG-paper grid" in note for note in recording.notes)
+    assert recording.duration_s == pytest.approx(10.0, abs=0.3)  # the strip, not four leads
+    assert abs(recording.beat_count - times.size) <= 1
+
+
+def test_a_rotated_printout_is_turned_upright_before_its_rhythm_strip_is_cut():
+    from benchmarks import printout_renderers as P
+    from ecg.io.recording_image import parse_image
+    from tests.printouts import twelve_leads
+
+    leads, times = twelve_leads()
+    page = R.rotated(P.multi_lead_paper(leads, FS, "3x4+rhythm"), 2.0).image
+    parsed = parse_image("page.png", png(page))
+    assert parsed.notes[0].startswith("an ECG printout with 4 rows of leads: read row 4 of 4")
+    turned = [note for note in parsed.notes if note.startswith("the page turned back by")]
+    assert turned and float(turned[0].split()[5]) == pytest.approx(-2.0, abs=0.2)
+    signal = parsed.signals[0]
+    assert signal.size / parsed.fs == pytest.approx(10.0, abs=0.3)
+    truth = leads["II"]
+    stretched = np.interp(np.linspace(0, 1, truth.size), np.linspace(0, 1, signal.size), signal)
+    assert np.corrcoef(stretched, truth)[0, 1] > 0.9
+
+
+@pytest.mark.django_db
+def test_a_printout_without_a_rhythm_strip_is_refused_and_nothing_is_stored(
+    client, env, alice, django_capture_on_commit_callbacks, settings
+):
+    from tests.printouts import printout
+
+    image = printout("3x4")
+    response = upload(client, alice, "ecg.png", png(image), django_capture_on_commit_callbacks)
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "ECG printout with 3 rows of leads without a rhythm strip" in text
+    assert "Crop one row" in text
+    assert not Recording.objects.exists()
+    media = settings.MEDIA_ROOT
+    assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda x: R.ecg_paper(x, FS, px_per_mm=6.0).image,
+        lambda x: R.jpeg(R.ecg_paper(x, FS)).image,
+        lambda x: R.pillow_line(x, width=1600, height=400).image,
+        lambda x: R.rotated(R.pillow_line(x, width=1600, height=400), 2.5).image,
+    ],
+)
+def test_a_single_row_strip_is_read_exactly_as_without_the_row_finder(monkeypatch, draw):
+    from ecg.imaging.layout import Layout
+    from ecg.io import recording_image
+
+    content = png(draw(ecg(FS, 10.0, beat_times(10.0))))
+    with_rows = recording_image.parse_image("s.png", content)
+    monkeypatch.setattr(
+        recording_image, "find_rows", lambda image: Layout(rows=(), angle=0.0, size=image.size)
+    )
+    without = recording_image.parse_image("s.png", content)
+    assert np.array_equal(with_rows.signals, without.signals)  # the same code path, no model
+    assert with_rows.notes == without.notes

@@ -316,6 +316,25 @@ def test_strip_is_refused_with_a_pointer_to_recordings(
     assert stored_files(settings) == []
 
 
+@pytest.mark.django_db
+def test_a_printout_with_several_rows_is_refused_with_a_pointer_to_recordings(
+    user_client, installed_tiny_models, settings
+):
+    from tests.printouts import printout
+
+    image = printout("3x4+rhythm")
+    response = user_client.post(
+        UPLOAD, {"images": upload_file("ecg.png", png_bytes(image)), "image_type": "auto"}
+    )
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "ECG printout with 4 rows of leads" in text
+    assert "upload an image of one beat" in text
+    assert reverse("recordings:upload") in text
+    assert Prediction.objects.count() == 0
+    assert stored_files(settings) == []
+
+
 # -- ownership -------------------------------------------------------------------------------
 
 

@@ -1,0 +1,101 @@
+"""Rows of a printed multi-lead ECG (``ecg.imaging.layout``, issue 19): the trace rows, the
+lead changes along them and the rhythm strip, on printouts drawn by the benchmark's
+independent renderer; single-row images (beats, strips, plots) are one row or none."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from benchmarks import digitise_renderers as R
+from benchmarks import printout_renderers as P
+from ecg.imaging.layout import find_rows, row_image
+from tests.printouts import FS, printout, twelve_leads
+from tests.recordings.synth import beat_times, ecg
+
+
+@pytest.mark.parametrize("variant", ["plain", "jpeg", "rotated", "grey", "no_mark", "gap"])
+def test_a_3x4_printout_with_a_rhythm_strip_has_four_rows_and_its_strip_at_the_bottom(variant):
+    kwargs = {"grey": {"paper": "grey"}, "no_mark": {"separator": "none"},
+              "gap": {"separator": "gap"}}.get(variant, {})  # fmt: skip
+    drawn = P.multi_lead_paper(twelve_leads()[0], FS, "3x4+rhythm", **kwargs)
+    if variant == "jpeg":
+        drawn = R.jpeg(drawn, 60)
+    if variant == "rotated":
+        drawn = R.rotated(drawn, 2.0)
+    layout = find_rows(drawn.image)
+    assert len(layout.rows) == 4
+    assert all(row.full_width for row in layout.rows)
+    width = drawn.image.size[0]
+    for row in layout.rows[:3]:  # four leads side by side: changes near 1/4, 1/2, 3/4
+        left, _top, right, _bottom = row.box
+        shares = (np.array(row.breaks) - left) / (right - left)
+        assert shares.size >= (3 if variant == "plain" else 1), row
+        quarters = np.array([0.25, 0.5, 0.75])
+        assert np.abs(shares[:, None] - quarters[None, :]).min(axis=1).max() < 0.03, shares
+    assert layout.rows[3].single_trace
+    assert layout.rhythm_row == 3
+    if variant == "rotated":
+        assert layout.angle == pytest.approx(-2.0, abs=0.2)
+    assert layout.rows[3].box[2] - layout.rows[3].box[0] > 0.8 * width
+
+
+@pytest.mark.parametrize("degrees", [0.0, 2.0, -2.0])
+def test_a_6x2_printout_has_six_rows_of_two_leads_and_no_rhythm_strip(degrees):
+    drawn = P.multi_lead_paper(twelve_leads()[0], FS, "6x2", row_mm=30.0)
+    layout = find_rows(R.rotated(drawn, degrees).image if degrees else drawn.image)
+    assert len(layout.rows) == 6
+    assert all(len(row.breaks) == 1 for row in layout.rows)
+    assert layout.rhythm_row is None
+
+
+def test_a_3x4_printout_without_a_rhythm_strip_has_none():
+    layout = find_rows(printout("3x4"))
+    assert len(layout.rows) == 3 and layout.rhythm_row is None
+
+
+def test_short_strips_stacked_above_a_long_one_read_the_long_one():
+    # The issue's example: three 2.5-s strips above a 10-s strip, each on its own paper.
+    x = ecg(FS, 10.0, beat_times(10.0))
+    parts = [R.ecg_paper(x[k * 900 : (k + 1) * 900], FS).image for k in range(3)]
+    parts.append(R.ecg_paper(x, FS).image)
+    canvas = Image.new("RGB", (parts[-1].size[0], sum(p.size[1] for p in parts)), (255, 252, 250))
+    y = 0
+    for part in parts:
+        canvas.paste(part, (0, y))
+        y += part.size[1]
+    layout = find_rows(canvas)
+    assert len(layout.rows) == 4
+    assert [row.full_width for row in layout.rows] == [False, False, False, True]
+    assert layout.rhythm_row == 3
+    strip = row_image(canvas, layout, 3)
+    assert strip.size[0] == canvas.size[0] and strip.size[1] < parts[-1].size[1] * 1.5
+
+
+@pytest.mark.parametrize(
+    "name, draw",
+    [
+        ("paper strip", lambda x, beat: R.ecg_paper(x, FS).image),
+        ("paper strip jpeg", lambda x, beat: R.jpeg(R.ecg_paper(x, FS)).image),
+        ("bare strip", lambda x, beat: R.pillow_line(x, width=1600, height=400).image),
+        ("matplotlib strip", lambda x, beat: R.mpl_plot(x, FS, size=(16, 4)).image),
+        ("paper beat", lambda x, beat: R.ecg_paper(beat, FS).image),
+        ("matplotlib beat", lambda x, beat: R.mpl_plot(beat, FS).image),
+        ("min-max beat", lambda x, beat: R.minmax_64(beat).image),
+        ("wfdb plot", lambda x, beat: R.wfdb_plot(beat, FS).image),
+    ],
+)
+def test_single_row_images_are_one_row(name, draw):
+    x = ecg(FS, 10.0, beat_times(10.0))
+    beat = x[int(0.25 * FS) : int(0.95 * FS)]
+    layout = find_rows(draw(x, beat))
+    assert len(layout.rows) <= 1, (name, layout.rows)
+
+
+@pytest.mark.parametrize("kind", ["photo", "noise", "document", "screenshot"])
+def test_non_ecg_images_are_not_taken_for_printouts(kind):
+    rng = np.random.default_rng(3)
+    make = {"photo": R.photo_like, "noise": R.noise_image, "document": R.document,
+            "screenshot": R.screenshot}[kind]  # fmt: skip
+    assert len(find_rows(make(rng)).rows) < 2
