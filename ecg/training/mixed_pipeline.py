@@ -84,8 +84,14 @@ PTBXL_LEADS = ("II", "V1")
 # MIT-BIH's second lead where it is V1 or V5 (DS1: V1 in 20 records, V5 in 114; 124's V4 is
 # left out).
 SECOND_LEADS = ("V1", "V5")
-# The leads the model saw in training (MIT-BIH's MLII is a modified lead II), each once.
-TRAINED_LEADS = list(dict.fromkeys(["MLII", *PTBXL_LEADS, *SECOND_LEADS]))
+
+
+def trained_leads(ptbxl_leads: tuple[str, ...] = PTBXL_LEADS) -> list[str]:
+    """The leads a model saw in training (MIT-BIH's MLII is a modified lead II), each once."""
+    return list(dict.fromkeys(["MLII", *ptbxl_leads, *SECOND_LEADS]))
+
+
+TRAINED_LEADS = trained_leads()
 SPLIT_SEED = 0
 # The table caches of the full run (shared with benchmarks/ptbxl_mixed_train.py).
 MITDB_CACHE = Path("build/beats_mlii.npz")
@@ -113,6 +119,8 @@ class MixedPlan:
     epoch_cap: int | None = None
     epoch_floor: int | None = None
     workers: int = 2
+    # PTB-XL leads, each a beat table of its own (``PTBXL_LEADS`` unless a study names others)
+    ptbxl_leads: tuple[str, ...] = PTBXL_LEADS
 
 
 FULL = MixedPlan()
@@ -222,7 +230,7 @@ def mixed_table(
         sources.append(np.full(len(t), "mitdb"))
         is_val.append(np.isin(record_of(t.records), DS1_VALIDATION_RECORDS))
     for split in ("train", "validation"):
-        for lead in PTBXL_LEADS:
+        for lead in plan.ptbxl_leads:
             n_norm = plan.n_norm[split]
             cache = None
             if cache_dir is not None:
@@ -241,7 +249,8 @@ def mixed_table(
             parts.append(tag_lead(beats.table, lead))
             sources.append(np.full(len(beats.table), "ptbxl"))
             is_val.append(np.full(len(beats.table), split == "validation"))
-    table = as_mixed(concat_tables(parts, lead="mixed: MLII/II, V1, V5"))
+    leads = ", ".join(trained_leads(plan.ptbxl_leads)).replace("MLII, II", "MLII/II")
+    table = as_mixed(concat_tables(parts, lead=f"mixed: {leads}"))
     return table, np.concatenate(sources), np.concatenate(is_val)
 
 
@@ -265,8 +274,9 @@ def mixed_split(
         val_idx,
         np.zeros(0, np.int64),
         f"mixed: MIT-BIH DS1 minus records {val_records} (MLII + V1/V5) + PTB-XL folds 1-8 "
-        f"(II, V1); validation: those DS1 records + PTB-XL fold 9; at most {plan.record_cap} "
-        f"beats per record and class, {plan.source_cap} per source and class in training",
+        f"({', '.join(plan.ptbxl_leads)}); validation: those DS1 records + PTB-XL fold 9; "
+        f"at most {plan.record_cap} beats per record and class, {plan.source_cap} per source "
+        "and class in training",
     )
     counts = {}
     for name, idx in (("train", train_idx), ("validation", val_idx)):
@@ -278,6 +288,22 @@ def mixed_split(
     return split, counts
 
 
+def validation_probabilities(
+    bundle: ModelBundle, table: BeatTable, split: Split, is_val: np.ndarray
+) -> np.ndarray:
+    """The bundle's class probabilities of ``split.val``'s beats. The record context is computed
+    over every validation beat of a record, as in training, before the per-record cap picks the
+    scored ones."""
+    rows = np.flatnonzero(is_val)
+    sub = as_mixed(table.subset(rows))
+    at = np.searchsorted(rows, split.val)
+    rr_all = None
+    if "rr" in bundle.metadata["inputs"]:
+        window = bundle.metadata["window"]
+        rr_all = sub.rhythm_inputs(window["pre_s"], window["post_s"], bundle.rhythm_features)
+    return bundle_probabilities(bundle, sub, at, rr_all)
+
+
 def validation_by_source(
     path: Path | ModelBundle,
     table: BeatTable,
@@ -286,18 +312,9 @@ def validation_by_source(
     is_val: np.ndarray,
 ) -> dict[str, object]:
     """Six-class figures of a saved bundle (or a loaded one: a seed ensemble) on the validation
-    beats, per source and pooled (intervals over records). The record context is computed over
-    every validation beat of a record, as in training, before the per-record cap picks the
-    scored ones."""
+    beats (``validation_probabilities``), per source and pooled (intervals over records)."""
     bundle = path if isinstance(path, ModelBundle) else load_bundle(path)
-    rows = np.flatnonzero(is_val)
-    sub = as_mixed(table.subset(rows))
-    at = np.searchsorted(rows, split.val)
-    rr_all = None
-    if "rr" in bundle.metadata["inputs"]:
-        window = bundle.metadata["window"]
-        rr_all = sub.rhythm_inputs(window["pre_s"], window["post_s"], bundle.rhythm_features)
-    probs = bundle_probabilities(bundle, sub, at, rr_all)
+    probs = validation_probabilities(bundle, table, split, is_val)
     labels = table.labels("six")[split.val]
     out = {}
     # per source, pooled, and per source and lead ("ptbxl@v1"): does one model serve each lead?
@@ -428,7 +445,7 @@ def build(
         ensemble_config, members, member_records, table, split, labels, 6
     )
     meta = metadata_for(Candidate(ensemble_config, "recording", "recording"), record, table)
-    meta.update(name=name, lead="MLII", leads=TRAINED_LEADS)
+    meta.update(name=name, lead="MLII", leads=trained_leads(plan.ptbxl_leads))
     meta["training"].update(
         data="MIT-BIH DS1 (minus the validation records) and PTB-XL folds 1-8",
         validation_set=split.description,
