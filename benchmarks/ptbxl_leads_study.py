@@ -2,6 +2,12 @@
 
     python benchmarks/ptbxl_leads_study.py            # train (~20-30 min on 2 cores), then score
     python benchmarks/ptbxl_leads_study.py --score    # score only (members already trained)
+    python benchmarks/ptbxl_leads_study.py --test     # after the decision: the test sets
+
+``--test`` (run only after the rule's answer was committed) scores both models on the test sets
+the mixed-training evaluation uses (``ptbxl_mixed_eval``: MIT-BIH DS2 MLII beats, PTB-XL fold
+10 on all four leads, LUDB lead II) into ``ptbxl_leads_study_test.json``; reported, never chosen
+on.
 
 The shipped ``recording_mixed`` saw PTB-XL's II and V1 only (III and V5 were left out for the
 time their beat detection took), so lead III is outside its trained set and the product warns
@@ -68,6 +74,7 @@ NAME = "recording_mixed_4leads"
 OUT = ROOT / "build" / "leads_study"
 SHIPPED = ROOT / "models" / "recording_mixed.keras"
 RESULT = ROOT / "benchmarks" / "results" / "ptbxl_leads_study.json"
+TEST_RESULT = RESULT.with_name("ptbxl_leads_study_test.json")
 NEW_LEADS = ("ptbxl@iii", "ptbxl@v5")
 OLD_LEADS = ("mitdb@mlii", "mitdb@v1v5", "ptbxl@ii", "ptbxl@v1")
 NEW_LEADS_MIN_GAIN = 0.02
@@ -127,12 +134,50 @@ def score(plan_tables, bundles: dict[str, ModelBundle]) -> dict:
     return out
 
 
+def test_main() -> int:
+    """Both models on the test sets (after the decision; reported only)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import ptbxl_mixed_eval as ev
+
+    from ecg.io.ludb import default_ludb_dir
+
+    started = time.perf_counter()
+    ev.FOLD10_LEADS = PLAN.ptbxl_leads  # test_sets reads it: fold 10 on every trained lead
+    ds2, tests, ludb, groups = ev.test_sets(default_ptbxl_dir(), default_ludb_dir())
+    result: dict = {
+        "about": "test sets of benchmarks/ptbxl_mixed_eval.py (DS2 MLII beat table, PTB-XL fold "
+        "10 every labelled record per lead, LUDB lead II at the cardiologists' QRS peaks); the "
+        "network alone (no lead fusion, no calibration states): reported after the validation "
+        "decision in ptbxl_leads_study.json, never chosen on",
+        "targets": ev.TARGETS,
+        "models": {},
+    }
+    for name, path in (("candidate", OUT / f"{NAME}.keras"), ("shipped", SHIPPED)):
+        bundle = load_bundle(path)
+        print(f"testing {name}", flush=True)
+        figures = {
+            "ds2": ev.ds2_figures(bundle, ds2),
+            "ptbxl_fold10": {lead: ev.ptbxl_figures(bundle, t) for lead, t in tests.items()},
+            "ludb": ev.ludb_figures(bundle, ludb, groups),
+        }
+        result["models"][name] = {"headline": ev.test_headline(figures), "figures": figures}
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    result["created_at"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    TEST_RESULT.write_text(json.dumps(result, indent=1, default=float) + "\n")
+    for name, m in result["models"].items():
+        print(name, json.dumps(m["headline"], indent=1, default=float))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--score", action="store_true", help="score the trained model only")
+    parser.add_argument("--test", action="store_true", help="the test sets (after the decision)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--ptbxl-dir", default=None)
     args = parser.parse_args(argv)
+    if args.test:
+        return test_main()
     mitdb = Path(args.data_dir) if args.data_dir else default_data_dir()
     ptbxl = Path(args.ptbxl_dir) if args.ptbxl_dir else default_ptbxl_dir()
     if mitdb is None or ptbxl is None:
