@@ -3,6 +3,7 @@
     python benchmarks/ptbxl_leads_study.py            # train (~20-30 min on 2 cores), then score
     python benchmarks/ptbxl_leads_study.py --score    # score only (members already trained)
     python benchmarks/ptbxl_leads_study.py --test     # after the decision: the test sets
+    python benchmarks/ptbxl_leads_study.py --ship     # the rule met: models/recording_mixed.*
 
 ``--test`` (run only after the rule's answer was committed) scores both models on the test sets
 the mixed-training evaluation uses (``ptbxl_mixed_eval``: MIT-BIH DS2 MLII beats, PTB-XL fold
@@ -41,6 +42,7 @@ import argparse
 import datetime as dt
 import json
 import platform
+import shutil
 import sys
 import time
 from dataclasses import asdict, replace
@@ -54,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 from ecg.classes import class_codes  # noqa: E402
 from ecg.io.ptbxl import default_ptbxl_dir  # noqa: E402
 from ecg.io.records import default_data_dir  # noqa: E402
-from ecg.models.bundle import ModelBundle, load_bundle  # noqa: E402
+from ecg.models.bundle import ModelBundle, file_sha256, load_bundle  # noqa: E402
 from ecg.training.metrics import (  # noqa: E402
     bootstrap_difference,
     classification_metrics,
@@ -73,6 +75,8 @@ PLAN = replace(FULL, ptbxl_leads=("II", "III", "V1", "V5"), source_cap=2 * FULL.
 NAME = "recording_mixed_4leads"
 OUT = ROOT / "build" / "leads_study"
 SHIPPED = ROOT / "models" / "recording_mixed.keras"
+# the two-lead ensemble shipped before this study, kept for --test's comparison once replaced
+SHIPPED_BEFORE = OUT / "recording_mixed_two_lead_before.keras"
 RESULT = ROOT / "benchmarks" / "results" / "ptbxl_leads_study.json"
 TEST_RESULT = RESULT.with_name("ptbxl_leads_study_test.json")
 NEW_LEADS = ("ptbxl@iii", "ptbxl@v5")
@@ -140,6 +144,7 @@ def test_main() -> int:
     import ptbxl_mixed_eval as ev
 
     from ecg.io.ludb import default_ludb_dir
+    from ecg.training.mixed_eval import summarise_seeds
 
     started = time.perf_counter()
     ev.FOLD10_LEADS = PLAN.ptbxl_leads  # test_sets reads it: fold 10 on every trained lead
@@ -152,7 +157,12 @@ def test_main() -> int:
         "targets": ev.TARGETS,
         "models": {},
     }
-    for name, path in (("candidate", OUT / f"{NAME}.keras"), ("shipped", SHIPPED)):
+    members = sorted((OUT / "members").glob("*.keras"))
+    candidate = OUT / f"{NAME}.keras"
+    shipped_before = SHIPPED_BEFORE if SHIPPED_BEFORE.is_file() else SHIPPED
+    runs = [("candidate", candidate), ("shipped", shipped_before)]
+    runs += [(f"candidate member {p.stem}", p) for p in members]
+    for name, path in runs:
         bundle = load_bundle(path)
         print(f"testing {name}", flush=True)
         figures = {
@@ -161,6 +171,8 @@ def test_main() -> int:
             "ludb": ev.ludb_figures(bundle, ludb, groups),
         }
         result["models"][name] = {"headline": ev.test_headline(figures), "figures": figures}
+    heads = [m["headline"] for n, m in result["models"].items() if n.startswith("candidate member")]
+    result["candidate_member_summary"] = summarise_seeds(heads) if heads else None
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["created_at"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     TEST_RESULT.write_text(json.dumps(result, indent=1, default=float) + "\n")
@@ -169,15 +181,72 @@ def test_main() -> int:
     return 0
 
 
+def external_main() -> int:
+    """``models/recording_mixed.external.json`` (what models/REPORT.md tables beside DS2) from
+    ``--test``'s figures of the shipped four-lead ensemble and its members."""
+    test = json.loads(TEST_RESULT.read_text())
+    ensemble = test["models"]["candidate"]
+    if file_sha256(SHIPPED) != file_sha256(OUT / f"{NAME}.keras"):
+        print(f"{SHIPPED} is not the study's model: nothing written", file=sys.stderr)
+        return 1
+    figures = {
+        "source": TEST_RESULT.relative_to(ROOT).as_posix(),
+        "about": "benchmarks/ptbxl_leads_study.py --test: the shipped four-lead ensemble and its "
+        "three members, the network alone on reference beats; PTB-XL record F1: a record's "
+        "class is the class most of its beats are called; LUDB: lead II beats at the "
+        "cardiologists' QRS peaks",
+        "model_sha256": file_sha256(SHIPPED),
+        "ensemble": ensemble["headline"],
+        "seed_summary": test["candidate_member_summary"],
+    }
+    out = SHIPPED.with_suffix(".external.json")
+    out.write_text(json.dumps(figures, indent=1, sort_keys=True, default=float) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+def ship_main() -> int:
+    """Copy the four-lead ensemble to ``models/recording_mixed.{keras,json}`` (refused unless the
+    study's rule was met), its metadata naming the study as its selection. Then, as for any
+    shipped model: ``lead_fusion_study.py --write-metadata``, ``manage.py export_lite_models``,
+    ``quantised_serving.py validate`` and ``manage.py evaluate_model``."""
+    decision = json.loads(RESULT.read_text())
+    if not decision["rule"]["candidate_is_better"]:
+        print("the study's rule was not met: models/ left untouched", file=sys.stderr)
+        return 1
+    meta = json.loads((OUT / f"{NAME}.json").read_text())
+    meta["name"] = SHIPPED.stem
+    meta["selection"] = {
+        "rule": "ptbxl_leads_study.py's rule against the two-lead ensemble shipped before "
+        "(benchmarks/results/ptbxl_leads_study.json)",
+        "validation": decision["rule"],
+    }
+    if not SHIPPED_BEFORE.is_file():
+        shutil.copyfile(SHIPPED, SHIPPED_BEFORE)
+        shutil.copyfile(SHIPPED.with_suffix(".json"), SHIPPED_BEFORE.with_suffix(".json"))
+    shutil.copyfile(OUT / f"{NAME}.keras", SHIPPED)
+    SHIPPED.with_suffix(".json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    print(f"shipped to {SHIPPED}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--score", action="store_true", help="score the trained model only")
     parser.add_argument("--test", action="store_true", help="the test sets (after the decision)")
+    parser.add_argument("--ship", action="store_true", help="copy the model to models/")
+    parser.add_argument(
+        "--external", action="store_true", help="write models/recording_mixed.external.json"
+    )
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--ptbxl-dir", default=None)
     args = parser.parse_args(argv)
     if args.test:
         return test_main()
+    if args.ship:
+        return ship_main()
+    if args.external:
+        return external_main()
     mitdb = Path(args.data_dir) if args.data_dir else default_data_dir()
     ptbxl = Path(args.ptbxl_dir) if args.ptbxl_dir else default_ptbxl_dir()
     if mitdb is None or ptbxl is None:

@@ -12,8 +12,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHARED_MITDB = PROJECT_ROOT.parent / "shared" / "data" / "mitdb"
 PREFERRED_LEAD = "MLII"
 # An upload's lead, when the user names none: the first of these it has (the leads the shipped
-# recording model was trained on, MIT-BIH's MLII first), else its first column with a warning.
-PREFERRED_LEADS = ("MLII", "II", "V1", "V5")
+# recording model was trained on, MIT-BIH's MLII first; III last, as the shipped model reads it
+# least well of them on validation: benchmarks/results/ptbxl_leads_study.json), else its first
+# column with a warning.
+PREFERRED_LEADS = ("MLII", "II", "V1", "V5", "III")
 
 
 class RecordError(ValueError):

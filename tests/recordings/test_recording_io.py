@@ -183,6 +183,16 @@ def test_csv_multi_lead_prefers_mlii_then_the_users_choice():
         parse_upload([("ecg.csv", csv_bytes(rows))], lead="V5")
 
 
+def test_csv_lead_iii_is_taken_over_an_untrained_lead_but_after_the_others():
+    # The shipped model is trained on III too (ptbxl_leads_study.json), but reads it least well.
+    x = two_leads()
+    for header, analysed in (("aVR,III", "III"), ("III,V1", "V1"), ("III,II", "II")):
+        rows = [f"time,{header}"] + [
+            f"{i / FS:.6f},{a:.4f},{b:.4f}" for i, (a, b) in enumerate(x.T)
+        ]
+        assert parse_upload([("ecg.csv", csv_bytes(rows))]).lead == analysed
+
+
 # -- WFDB -------------------------------------------------------------------------------------
 
 
