@@ -42,7 +42,8 @@ fold 10 (the same record choice as fold 9, ``--fold10-normal`` normal records): 
 PTB-XL record-level F1 (majority vote, ``mixed_eval.f1_with_intervals``), and the compute cost
 (share of beats whose second lead must be classified).
 
-Per-record probabilities are cached under ``build/lead_fusion/`` (re-runs only re-score).
+Per-record probabilities are cached under ``build/lead_fusion/<model sha>/`` (re-runs of the same
+model file only re-score).
 
 Long on purpose: the selection rule, the validation run and the two reported test sets must
 read the same beats the same way; split apart, a change to one could silently differ.
@@ -69,6 +70,16 @@ from ecg.training.dataset import DS1_VALIDATION_RECORDS  # noqa: E402
 
 MODEL = Path("models/recording_mixed")
 CACHE = Path("build/lead_fusion")
+
+
+def cache_dir() -> Path:
+    """``CACHE/<model sha>``: the cached probabilities belong to one version of the model file
+    (a model shipped since must not be scored with its predecessor's probabilities)."""
+    from ecg.models.bundle import file_sha256
+
+    return CACHE / file_sha256(MODEL.with_suffix(".keras"))[:12]
+
+
 TIE = 0.005
 COVERAGE = 0.90  # calibration_fit.VALIDATION_COVERAGE, the shipped criterion
 
@@ -104,7 +115,7 @@ def mitdb_record(bundle: Any, data_dir: Path, name: str) -> dict[str, np.ndarray
     from ecg.features.beats import labels_for
     from ecg.io.records import load_record
 
-    path = CACHE / "mitdb" / f"{name}.npz"
+    path = cache_dir() / "mitdb" / f"{name}.npz"
     if path.is_file():
         return dict(np.load(path))
     raw = wfdb.rdrecord(str(data_dir / name), physical=True)
@@ -142,7 +153,7 @@ def ptbxl_fold(bundle: Any, data_dir: Path, fold: int, max_normal: int) -> dict[
     lead II with V1 as second lead; each beat labelled with its record's class."""
     from ecg.io.ptbxl import conducted_beat_label, load_ptbxl_record
 
-    path = CACHE / f"ptbxl_fold{fold}_n{max_normal}.npz"
+    path = cache_dir() / f"ptbxl_fold{fold}_n{max_normal}.npz"
     if path.is_file():
         return dict(np.load(path))
     chosen = ptbxl_fold_records(data_dir, fold, max_normal)

@@ -153,8 +153,12 @@ def jobs_for(part: str, args: argparse.Namespace, classes: list[str]) -> list[tu
 
 def collect(part: str, args: argparse.Namespace, pair: dict[str, Any]) -> dict[str, np.ndarray]:
     """Per precision: probabilities, states, labels and groups of every beat of ``part``
-    (cached under build/quantised/; ``--fresh`` recomputes)."""
-    cache = ROOT / "build" / "quantised" / args.model / f"{part}.npz"
+    (cached under build/quantised/<model>/<model sha>/, so a model shipped since is never
+    scored with its predecessor's probabilities; ``--fresh`` recomputes)."""
+    from ecg.models.bundle import file_sha256
+
+    digest = file_sha256(args.models_dir / f"{args.model}.keras")[:12]
+    cache = ROOT / "build" / "quantised" / args.model / digest / f"{part}.npz"
     if cache.is_file() and not args.fresh:
         return dict(np.load(cache, allow_pickle=False))
     classes = list(pair["float32"].classes)

@@ -12,8 +12,8 @@ For every record the shipped recording model (``shipped_recording_bundle``: the 
 the app's ``MODELS_DIR`` / ``RECORDING_MODEL`` / ``MODEL_RUNTIME``) classifies every annotated
 beat at its annotated R peak through ``bundle.beat_windows`` + ``classify_windows`` (=
 ``classify_beats``, the serving path); the model's probabilities, the beats' morphology vectors
-and RR features are cached in ``build/review_cache/<model>-<version>[-fused-<rule>]/`` (one
-file per record) so the choice and the figures reuse them. When the model's metadata asks for
+and RR features are cached in ``build/review_cache/<model>-<version>-<created>[-fused-<rule>]/``
+(one file per record) so the choice and the figures reuse them. When the model's metadata asks for
 lead fusion (``lead_fusion``) the record's second lead the model was trained on (V1 first) is
 classified at the same reference peaks and fused as the app fuses it (``fuse_second_lead``).
 
@@ -97,16 +97,20 @@ def shipped_recording_bundle() -> Any:
 
 
 def cache_folder(bundle: Any) -> Path:
-    """``CACHE/<model>-<version>``, with ``-fused-<rule>`` when the model's metadata asks for
-    lead fusion (as the app serves it) and ``-int8`` for its int8 conversion: one-lead and fused,
-    float32 and int8 probabilities never share a folder."""
+    """``CACHE/<model>-<version>-<created>``, with ``-fused-<rule>`` when the model's metadata
+    asks for lead fusion (as the app serves it) and ``-int8`` for its int8 conversion: one-lead
+    and fused, float32 and int8 probabilities never share a folder, nor two builds of one model
+    name (``created_at`` of its metadata: a model shipped since is never scored with its
+    predecessor's probabilities)."""
     from ecg.features.lead_fusion import fusion_setting
 
     setting = fusion_setting(bundle.metadata)
     suffix = f"-fused-{setting.rule}" if setting is not None else ""
     if getattr(bundle, "runtime", "") == "litert-int8":
         suffix += "-int8"
-    return CACHE / f"{bundle.name}-{bundle.version}{suffix}"
+    created = "".join(ch for ch in str(bundle.metadata.get("created_at", "")) if ch.isdigit())
+    build = f"-{created}" if created else ""
+    return CACHE / f"{bundle.name}-{bundle.version}{build}{suffix}"
 
 
 def second_lead_name(lead_names: list[str], primary: str, trained: list[str]) -> str | None:

@@ -106,6 +106,15 @@ def test_a_model_without_fusion_caches_one_lead_in_its_own_folder(tmp_path, cach
     assert (cache / "fake-1.0" / "902.npz").is_file()
 
 
+def test_a_new_build_of_the_same_model_name_gets_its_own_cache(tmp_path, cache):
+    # a model shipped under the same name must never be scored with its predecessor's answers
+    before, after = FakeBundle(None), FakeBundle(None)
+    before.metadata["created_at"] = "2026-12-04T16:40:12Z"
+    after.metadata["created_at"] = "2026-12-06T02:24:47Z"
+    assert rb.cache_folder(before) != rb.cache_folder(after)
+    assert rb.cache_folder(after).name == "fake-1.0-20261206022447"
+
+
 def test_the_second_lead_is_v1_first_and_never_the_primary():
     trained = ["MLII", "V1", "V5"]
     assert rb.second_lead_name(["V5", "MLII", "V1"], "MLII", trained) == "V1"
