@@ -96,3 +96,18 @@ def test_a_model_s_trained_leads_are_named_once_each_in_the_metadata_order():
     assert trained_leads({"leads": ["MLII", "II", "V1", "V1", "V5"]}) == ["MLII", "II", "V1", "V5"]
     assert trained_leads({"lead": "MLII"}) == ["MLII"]
     assert trained_leads({}) == []
+
+
+def test_every_preferred_lead_is_a_trained_lead_of_the_shipped_recording_model():
+    """An upload that names no lead is read on the first of ``PREFERRED_LEADS`` it has; each must
+    be one the shipped model was trained on, or the app would warn about its own choice."""
+    import json
+    from pathlib import Path
+
+    from ecg.io.records import PREFERRED_LEADS
+    from ecg.models.bundle import trained_leads
+
+    path = Path(__file__).resolve().parents[2] / "models" / "recording_mixed.json"
+    trained = {lead.upper() for lead in trained_leads(json.loads(path.read_text()))}
+    assert set(PREFERRED_LEADS) <= trained
+    assert "III" in trained  # the four-lead ensemble (benchmarks/results/ptbxl_leads_study.json)
