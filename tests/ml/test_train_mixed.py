@@ -71,7 +71,7 @@ def test_quick_run_builds_a_calibrated_bundle_and_leaves_models_alone(tmp_path, 
     )  # fmt: skip
     bundle = load_bundle(out / "recording_mixed.keras")
     meta = bundle.metadata
-    assert meta["name"] == "recording_mixed" and meta["leads"] == ["MLII", "II", "V1", "V5"]
+    assert meta["name"] == "recording_mixed" and meta["leads"] == ["MLII", "II", "III", "V1", "V5"]
     assert meta["inputs"] == ["image", "rr"] and meta["rhythm_features"] == "rr+record_context_v2"
     assert meta["training"]["ensemble"]["seeds"] == [0]
     cal = meta["calibration"]

@@ -78,7 +78,7 @@ class Command(BaseCommand):
                 "(https://physionet.org/content/ptb-xl/1.0.1/, ptbxl_database.csv and "
                 "records100/) and pass --ptbxl-dir, or use --download"
             )
-        plan = mixed_pipeline.QUICK if options["quick"] else mixed_pipeline.FULL
+        plan = mixed_pipeline.QUICK if options["quick"] else mixed_pipeline.SHIPPED_PLAN
         if options["epochs"]:
             plan = replace(plan, epochs=options["epochs"])
         if options["seeds"]:
