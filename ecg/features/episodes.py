@@ -78,6 +78,11 @@ AF_OFF: float | None = None  # and keep it going
 AF_EDGE = 0.056
 AF_MIN_S = 30.0
 AF_MERGE_S = 10.0
+# An unscored window (COSEn NaN: under AF_MIN_SHARE of its intervals left once the intervals
+# next to classified V beats are out) keeps an ongoing episode instead of ending it (it never
+# starts one, nor carries one across an unusable interval): a stretch of many V calls inside
+# AF is no evidence that the AF ended (benchmarks/af_carry_ds1.py).
+AF_CARRY_UNSCORED = False
 PREMATURE_CONTEXT = 9  # intervals of the local median for an isolated premature beat
 # The classical baseline (af_baseline), as first shipped: never tuned further.
 BASELINE_WINDOW = 32
@@ -397,15 +402,20 @@ def _refined(
     return out
 
 
-def _hysteresis(start: np.ndarray, stay: np.ndarray) -> np.ndarray:
+def _hysteresis(
+    start: np.ndarray, stay: np.ndarray, segments: np.ndarray | None = None
+) -> np.ndarray:
     """True from where ``start`` is True for as long as ``stay`` is (a score above its ``on``
     and above its ``off`` threshold: NaN compares False, so it ends an episode and starts
-    none)."""
+    none). With ``segments`` (an id per element), an episode ends where the id changes."""
     out = np.zeros(start.size, dtype=bool)
-    active = False
-    for i, (begin, go_on) in enumerate(zip(start.tolist(), stay.tolist(), strict=True)):
-        active = go_on if active else begin
-        out[i] = active
+    ids = np.zeros(start.size, dtype=np.int64) if segments is None else np.asarray(segments)
+    active, previous = False, None
+    for i, (begin, go_on, seg) in enumerate(
+        zip(start.tolist(), stay.tolist(), ids.tolist(), strict=True)
+    ):
+        active = go_on if active and seg == previous else begin
+        out[i], previous = active, seg
     return out
 
 
@@ -504,8 +514,16 @@ def af_episodes_from_scores(
     score, diffs, ok, entropy = scores
     broken = np.concatenate([[0], np.cumsum(_broken(usable, peaks.size))])
     merged: list[list[int]] = []  # [first beat, last beat] of each episode
-    window_flags = af_window_flags(score, entropy, atrial)
-    for a, b in _intervals_from_mask(_hysteresis(*window_flags)):  # a .. b
+    start, stay = af_window_flags(score, entropy, atrial)
+    segments = None
+    if AF_CARRY_UNSCORED:
+        present = np.zeros(entropy.size, dtype=bool)
+        if atrial is not None and AF_P_PRESENT is not None:
+            with np.errstate(invalid="ignore"):
+                present = np.asarray(atrial) >= AF_P_PRESENT
+        stay = stay | (np.isnan(entropy) & ~present)
+        segments = np.cumsum(_broken(usable, peaks.size))  # a new id past each unusable interval
+    for a, b in _intervals_from_mask(_hysteresis(start, stay, segments)):  # a .. b
         if (
             merged
             and (peaks[a] - peaks[merged[-1][1]]) / fs < AF_MERGE_S
