@@ -82,7 +82,7 @@ AF_MERGE_S = 10.0
 # next to classified V beats are out) keeps an ongoing episode instead of ending it (it never
 # starts one, nor carries one across an unusable interval): a stretch of many V calls inside
 # AF is no evidence that the AF ended (benchmarks/af_carry_ds1.py).
-AF_CARRY_UNSCORED = False
+AF_CARRY_UNSCORED = True
 PREMATURE_CONTEXT = 9  # intervals of the local median for an isolated premature beat
 # The classical baseline (af_baseline), as first shipped: never tuned further.
 BASELINE_WINDOW = 32

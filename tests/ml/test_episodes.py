@@ -344,3 +344,49 @@ def test_shipped_af_rule_is_the_one_chosen_on_ds1():
     point = result["report"]["chosen_on_ds1" if result["replaces_shipped"] else "shipped"]
     for name in ("AF_ON", "AF_OFF", "AF_COSEN_ON", "AF_COSEN_OFF"):
         assert getattr(episodes, name) == point["point"][name], name
+
+
+# -- an unscored window inside AF (issue 20; chosen by benchmarks/af_carry_ds1.py) -------------
+
+
+def _af_with_a_v_burst(seed: int = 7):
+    # 150 regular beats, 700 AF beats of which 110 in the middle are called V (their window
+    # keeps under half its intervals, so it has no score), then 150 regular beats
+    rng = np.random.default_rng(seed)
+    rr = np.concatenate([np.full(150, 0.8), rng.uniform(0.4, 1.0, 700), np.full(150, 0.8)])
+    peaks, labels = beats(rr)
+    labels[450:560] = "V"
+    return peaks, labels
+
+
+def test_many_v_calls_inside_af_do_not_end_the_episode(monkeypatch):
+    from ecg.features import episodes
+
+    peaks, labels = _af_with_a_v_burst()
+    carried = af_episodes(peaks, labels, FS)
+    assert len(carried) == 1
+    assert carried[0].start_s < peaks[200] / FS and carried[0].end_s > peaks[800] / FS
+    monkeypatch.setattr(episodes, "AF_CARRY_UNSCORED", False)
+    assert len(af_episodes(peaks, labels, FS)) == 2  # the V burst used to split it
+
+
+def test_an_unscored_window_starts_no_af_and_an_unreadable_stretch_still_splits_it():
+    peaks, labels = beats(np.full(600, 0.8))
+    labels[200:330] = "V"  # a long V stretch in a regular rhythm: unscored, never AF
+    assert af_episodes(peaks, labels, FS) == []
+    peaks, labels = _af_with_a_v_burst()
+    middle = peaks[505] / FS
+    noisy = [(middle - 4.0, middle + 4.0)]
+    found = [e for e in detect_episodes(peaks, labels, FS, unreadable_s=noisy) if e.kind == "AF"]
+    assert len(found) == 2
+    assert found[0].end_s <= noisy[0][0] and found[1].start_s >= noisy[0][1]
+
+
+def test_shipped_carry_setting_is_the_one_chosen_on_ds1():
+    import json
+    from pathlib import Path
+
+    from ecg.features import episodes
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks/results/af_carry_ds1.json"
+    assert episodes.AF_CARRY_UNSCORED is json.loads(path.read_text())["carry_replaces_shipped"]
