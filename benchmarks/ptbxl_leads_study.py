@@ -64,10 +64,12 @@ from ecg.training.metrics import (  # noqa: E402
 )
 from ecg.training.mixed import LEAD_SEPARATOR  # noqa: E402
 from ecg.training.mixed_pipeline import (  # noqa: E402
+    CANDIDATE,
     SHIPPED_PLAN,
     build,
     mixed_split,
     mixed_table,
+    seeded_name,
     validation_probabilities,
 )
 
@@ -158,7 +160,7 @@ def test_main() -> int:
         "targets": ev.TARGETS,
         "models": {},
     }
-    members = sorted((OUT / "members").glob("*.keras"))
+    members = [OUT / "members" / f"{seeded_name(CANDIDATE, seed)}.keras" for seed in PLAN.seeds]
     candidate = OUT / f"{NAME}.keras"
     shipped_before = SHIPPED_BEFORE if SHIPPED_BEFORE.is_file() else SHIPPED
     runs = [("candidate", candidate), ("shipped", shipped_before)]
