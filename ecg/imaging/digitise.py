@@ -43,13 +43,12 @@ from scipy import ndimage
 from scipy.signal import find_peaks
 
 from ecg.imaging.axis_scale import AxisScale, read_axis_scale
+from ecg.imaging.ink import distance_from, ink_mask
 from ecg.imaging.plot_lines import frame_columns, line_pixels, line_rows_cols
 
 # Larger images are reduced first: a 4000 px scan has no more ECG detail than 2600 columns,
 # and every step below is linear in the pixel count.
 MAX_WIDTH = 2600
-# Ink: at least this far (max over R, G, B, 0-255) from the background colour.
-INK_THRESHOLD = 48.0
 # Pixels sampled for the background colour.
 BACKGROUND_SAMPLE = 20_000
 # Pink/red grid ink: red exceeds the mean of green and blue by this much.
@@ -158,19 +157,6 @@ def background_colour(rgb: np.ndarray) -> np.ndarray:
         picks = np.random.default_rng(0).integers(0, flat.shape[0], BACKGROUND_SAMPLE)
         flat = flat[picks]
     return np.median(flat, axis=0)
-
-
-def distance_from(rgb: np.ndarray, colour: np.ndarray) -> np.ndarray:
-    """Max over R, G, B of the absolute difference from ``colour``, per pixel."""
-    d = np.abs(rgb[..., 0] - colour[0])
-    np.maximum(d, np.abs(rgb[..., 1] - colour[1]), out=d)
-    np.maximum(d, np.abs(rgb[..., 2] - colour[2]), out=d)
-    return d
-
-
-def ink_mask(rgb: np.ndarray, background: np.ndarray, threshold: float = INK_THRESHOLD):
-    """Pixels far from the background colour (any polarity, any hue)."""
-    return distance_from(rgb, background) > threshold
 
 
 def red_excess(rgb: np.ndarray) -> np.ndarray:

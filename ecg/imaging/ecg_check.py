@@ -31,11 +31,11 @@ from ecg.imaging.digitise import (
     _rgb_array,
     background_colour,
     digitise,
-    distance_from,
     grid_like,
     grid_scale,
     red_mask,
 )
+from ecg.imaging.ink import distance_from
 
 NO_TRACE = "no ECG trace found"
 # A plot or ECG paper is mostly one flat colour (paper with its grid included).

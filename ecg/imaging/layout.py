@@ -40,15 +40,14 @@ from PIL import Image
 
 from ecg.imaging.digitise import (
     FAINT_INK,
-    INK_THRESHOLD,
     _rgb_array,
     background_colour,
-    distance_from,
     estimate_rotation,
     grid_like,
     red_mask,
 )
 from ecg.imaging.ecg_check import MIN_BACKGROUND_SHARE, background_share
+from ecg.imaging.ink import INK_THRESHOLD, distance_from
 from ecg.imaging.lead_changes import MIN_GAP_COLUMNS, lead_changes, separator_marks, split_pieces
 from ecg.imaging.plot_lines import frame_columns, line_rows_cols
 
