@@ -34,7 +34,8 @@ from ecg.imaging.layout import find_rows, row_image
 from .recording_base import ParsedRecording, RecordingFormatError
 
 FS_OUT = 360.0
-# What the recording's notes say of a plot's time scale (``Digitised.time_source``).
+# What the recording's notes say of a strip's time scale (``Digitised.time_source``). The grid
+# gives the amplitude with the time, so its note says both.
 TIME_NOTES = {
     "x_labels": "time from the plot's x labels (seconds)",
     "x_labels_ms": (
@@ -42,7 +43,7 @@ TIME_NOTES = {
         "durations and rates are off by the sampling rate over 1,000)"
     ),
     "assumed": f"time: the strip is assumed to span {STRIP_ASSUMED_S:g} s (no usable x labels)",
-    "grid": "time from the ECG-paper grid (25 mm/s)",
+    "grid": "scale from the ECG-paper grid (25 mm/s, 10 mm/mV)",
 }
 # A strip image larger than this is refused before decoding (a decompression bomb otherwise).
 MAX_PIXELS = 25_000_000
@@ -113,8 +114,8 @@ def parse_image(name: str, content: bytes) -> ParsedRecording:
     notes = [*row_notes,
              f"read from an image: {len(x)} trace columns, {d.fs:.0f} samples/s resampled to "
              f"{FS_OUT:g} Hz"]  # fmt: skip
-    if d.scale_source == "grid":
-        notes.append("scale from the ECG-paper grid (25 mm/s, 10 mm/mV)")
+    if d.scale_source == "grid":  # its time source is the grid too
+        notes.append(TIME_NOTES[d.time_source])
     elif d.scale_source == "axis_labels":
         # Already in mV (and fs from the x labels where read): scaling it again would be wrong.
         notes.append(f"amplitude from the plot's axis labels ({d.axis_step_mv:g} mV per tick)")
