@@ -128,6 +128,10 @@ class Digitised:
     # Where ``fs`` came from: "grid" (25 mm/s), "x_labels" (seconds), "x_labels_ms" (read as
     # milliseconds: sample numbers would read alike) or "assumed" (``_assumed_fs``).
     time_source: str = "assumed"
+    # The notes (also in ``notes``, in place) saying why the x labels' reading was not taken
+    # (``_axis_fs``): a recording made from the image repeats these, and only these, beside
+    # its time note, so they are kept apart by kind rather than found by their wording.
+    x_label_notes: tuple[str, ...] = field(default=())
 
     @property
     def duration_s(self) -> float:
@@ -559,6 +563,7 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
     has_grid = grid_rows.sum() >= 3 and grid_cols.sum() >= 3
     px_per_mm = None
     axis_step_mv = None
+    x_label_notes: list[str] = []
     if has_grid and paper is None:
         px_per_mm, grid_notes = grid_scale(np.where(red, red_excess(rgb), 0.0))
         notes.extend(grid_notes)
@@ -612,7 +617,8 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
         units, source = "mV", "axis_labels"
         axis_step_mv = axis.y.step
         n_cols = span_cols.size
-        fs, time_source = _axis_fs(axis, up, n_cols, n_peaks, notes)
+        fs, time_source = _axis_fs(axis, up, n_cols, n_peaks, x_label_notes)
+        notes.extend(x_label_notes)
         kind = "strip" if (n_cols / fs >= 2.0 or n_peaks >= 3) else "single_beat"
     else:
         if n_peaks >= 3 and tilt is None:
@@ -660,6 +666,7 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
         notes=tuple(notes),
         axis_step_mv=axis_step_mv,
         time_source=time_source,
+        x_label_notes=tuple(x_label_notes),
     )
 
 
@@ -678,7 +685,8 @@ def _axis_fs(
     ``BEAT_SPAN_RANGE_S``, or a strip's deflections come faster than ``STRIP_MAX_RATE_BPM``
     but not over the standard strip length: such labels are sample numbers (a beat of 252
     samples at 360 Hz read as 0.25 s; a 10-s strip as 3.6 s), and the assumed span serves
-    instead (``_assumed_fs``). No label tells the two apart; the physiology does."""
+    instead (``_assumed_fs``). No label tells the two apart; the physiology does. Why a
+    reading was not taken is appended to ``notes`` (``Digitised.x_label_notes``)."""
     assumed = _assumed_fs(n_cols, n_peaks)
     if not axis.s_per_px:
         return assumed, "assumed"

@@ -120,7 +120,7 @@ def parse_image(name: str, content: bytes) -> ParsedRecording:
         # Already in mV (and fs from the x labels where read): scaling it again would be wrong.
         notes.append(f"amplitude from the plot's axis labels ({d.axis_step_mv:g} mV per tick)")
         notes.append(TIME_NOTES[d.time_source])
-        notes.extend(note for note in d.notes if note.startswith("x labels not taken"))
+        notes.extend(d.x_label_notes)
     else:
         signal = signal * ASSUMED_BEAT_PTP_MV
         notes.append(
