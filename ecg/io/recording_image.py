@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ecg.imaging.digitise import ASSUMED_BEAT_PTP_MV, STRIP_ASSUMED_S
+from ecg.imaging.digitise import ASSUMED_BEAT_PTP_MV, STRIP_ASSUMED_S, PixelReading
 from ecg.imaging.ecg_check import check_ecg_image
 from ecg.imaging.layout import find_rows, row_image
 
@@ -66,13 +66,16 @@ def _decoded(name: str, content: bytes) -> Image.Image:
         raise RecordingFormatError(f"{name}: not a readable PNG, JPEG or BMP image") from exc
 
 
-def _rhythm_strip_of_printout(name: str, image: Image.Image) -> tuple[Image.Image, list[str]]:
-    """``image`` itself when it holds at most one trace row; else its rhythm strip cut out,
-    with a note saying which row. ``RecordingFormatError`` for a printout without one."""
+def _rhythm_strip_of_printout(
+    name: str, image: Image.Image
+) -> tuple[Image.Image, list[str], PixelReading | None]:
+    """``image`` itself when it holds at most one trace row (with what the row finder read of
+    it, for the check not to read it again); else its rhythm strip cut out, with a note saying
+    which row. ``RecordingFormatError`` for a printout without one."""
     layout = find_rows(image)
     n = len(layout.rows)
     if n < 2:
-        return image, []
+        return image, [], layout.reading
     index = layout.rhythm_row
     if index is None:
         raise RecordingFormatError(
@@ -87,14 +90,14 @@ def _rhythm_strip_of_printout(name: str, image: Image.Image) -> tuple[Image.Imag
     ]
     if abs(layout.angle) > 0.05:  # the row is cut from the page turned upright
         notes.append(f"the page turned back by {layout.angle:.1f} degrees")
-    return row_image(image, layout, index), notes
+    return row_image(image, layout, index), notes, None
 
 
 def parse_image(name: str, content: bytes) -> ParsedRecording:
     """A strip image as a one-lead recording in mV at ``FS_OUT`` (see the module docstring)."""
     image = _decoded(name, content)
-    image, row_notes = _rhythm_strip_of_printout(name, image)
-    verdict = check_ecg_image(image)
+    image, row_notes, reading = _rhythm_strip_of_printout(name, image)
+    verdict = check_ecg_image(image, reading=reading)
     if not verdict.is_ecg or verdict.digitised is None:
         raise RecordingFormatError(f"{name}: {verdict.reason}")
     d = verdict.digitised
