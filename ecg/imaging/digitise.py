@@ -181,9 +181,14 @@ class PixelReading:
 
 
 def pixel_reading(rgb: np.ndarray) -> PixelReading:
-    """The ``PixelReading`` of a float32 RGB array (``_rgb_array``)."""
+    """The ``PixelReading`` of a float32 RGB array (``_rgb_array``). Its arrays are made
+    read-only: every step that takes them shares them, so one writing into them would change
+    what the next one reads."""
     background = background_colour(rgb)
-    return PixelReading(rgb, background, distance_from(rgb, background), red_mask(rgb))
+    reading = PixelReading(rgb, background, distance_from(rgb, background), red_mask(rgb))
+    for array in (reading.rgb, reading.background, reading.distance, reading.red):
+        array.setflags(write=False)
+    return reading
 
 
 def red_excess(rgb: np.ndarray) -> np.ndarray:
