@@ -12,6 +12,8 @@ comparison). A MIT-BIH record-100 beat when the data is present, else a syntheti
 SQLite database and MEDIA_ROOT. Writes ``benchmarks/results/digitise_upload.json``: run it on an
 idle machine (the file's ``load_average_1min``); on a busy one, write elsewhere with ``--out``
 (e.g. ``benchmarks/results/digitise_upload_busy.json``) and keep the idle figures.
+The LiteRT exports are git-ignored: in a fresh worktree pass ``--models-dir`` a models folder
+that has them, else Keras serves the model (the file's ``runtime`` says which).
 
 Target (issue 19): p50 <= 100 ms including digitisation on 2 cores.
 """
