@@ -1,6 +1,6 @@
 """Benchmark: one digitised-image upload through the real Django view (issue 19).
 
-    python benchmarks/digitise_upload.py [--n 30] [--models-dir models] [--tiny]
+    python benchmarks/digitise_upload.py [--n 30] [--models-dir models] [--tiny] [--out FILE]
 
 What is timed: a logged-in POST of one image to ``/predictions/new/`` ("detect
 automatically") through the middleware, the form, the own-format checks, ``check_ecg_image``
@@ -9,7 +9,11 @@ the row, until the redirect -- after the model is loaded (one untimed warm-up pe
 Three images: a matplotlib plot of one beat (axes, ticks, blue line), the same beat on ECG
 paper as a JPEG (grid scale read), and the app's own 64x64 beat image (the fast path, for
 comparison). A MIT-BIH record-100 beat when the data is present, else a synthetic beat. Scratch
-SQLite database and MEDIA_ROOT. Writes ``benchmarks/results/digitise_upload.json``.
+SQLite database and MEDIA_ROOT. Writes ``benchmarks/results/digitise_upload.json``: run it on an
+idle machine (the file's ``load_average_1min``); on a busy one, write elsewhere with ``--out``
+(e.g. ``benchmarks/results/digitise_upload_busy.json``) and keep the idle figures.
+The LiteRT exports are git-ignored: in a fresh worktree pass ``--models-dir`` a models folder
+that has them, else Keras serves the model (the file's ``runtime`` says which).
 
 Target (issue 19): p50 <= 100 ms including digitisation on 2 cores.
 """
@@ -73,6 +77,7 @@ def main() -> None:
     parser.add_argument("--models-dir", default=str(ROOT / "models"))
     parser.add_argument("--tiny", action="store_true", help="use a tiny test model")
     parser.add_argument("--no-write", action="store_true", help="do not write the JSON file")
+    parser.add_argument("--out", default=str(RESULTS), help="the JSON file to write")
     args = parser.parse_args()
 
     work = scratch_django("digitise-bench-")
@@ -148,9 +153,10 @@ def main() -> None:
         verdict = "OK" if run["p50_ms"] <= TARGET_P50_MS else "OVER"
         print(f"{key}: p50 {run['p50_ms']} ms (CPU {run['cpu_p50_ms']} ms) {verdict}")
     if not args.no_write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
-        print(f"written to {RESULTS.relative_to(ROOT)}")
+        out = Path(args.out).resolve()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+        print(f"written to {out}")
 
 
 if __name__ == "__main__":

@@ -193,7 +193,8 @@ def _classify_foreign(
     dense = detect_image_kind(to_grayscale_array(image)) == "spectrogram"
     if image_type == "spectrogram":
         raise _foreign_spectral(image, registry)
-    rows = len(find_rows(image).rows)
+    layout = find_rows(image)
+    rows = len(layout.rows)
     if rows >= 2:
         # A printed multi-lead ECG: no one beat to classify, and the digitiser follows one
         # line (issue 19). The recording upload reads its rhythm strip.
@@ -204,7 +205,9 @@ def _classify_foreign(
             "reads a printout's full-width rhythm strip as a recording.",
             code="multi_row_image",
         )
-    verdict = check_ecg_image(image)
+    # What the row finder read of the image (background, colour distance, red grid pixels)
+    # is not read again.
+    verdict = check_ecg_image(image, reading=layout.reading)
     if verdict.status == "no_trace":
         why = _why_no_trace(verdict.reason)
         if dense and image_type == "auto":

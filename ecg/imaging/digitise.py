@@ -43,13 +43,12 @@ from scipy import ndimage
 from scipy.signal import find_peaks
 
 from ecg.imaging.axis_scale import AxisScale, read_axis_scale
+from ecg.imaging.ink import INK_THRESHOLD, distance_from
 from ecg.imaging.plot_lines import frame_columns, line_pixels, line_rows_cols
 
 # Larger images are reduced first: a 4000 px scan has no more ECG detail than 2600 columns,
 # and every step below is linear in the pixel count.
 MAX_WIDTH = 2600
-# Ink: at least this far (max over R, G, B, 0-255) from the background colour.
-INK_THRESHOLD = 48.0
 # Pixels sampled for the background colour.
 BACKGROUND_SAMPLE = 20_000
 # Pink/red grid ink: red exceeds the mean of green and blue by this much.
@@ -129,6 +128,10 @@ class Digitised:
     # Where ``fs`` came from: "grid" (25 mm/s), "x_labels" (seconds), "x_labels_ms" (read as
     # milliseconds: sample numbers would read alike) or "assumed" (``_assumed_fs``).
     time_source: str = "assumed"
+    # The notes (also in ``notes``, in place) saying why the x labels' reading was not taken
+    # (``_axis_fs``): a recording made from the image repeats these, and only these, beside
+    # its time note, so they are kept apart by kind rather than found by their wording.
+    x_label_notes: tuple[str, ...] = field(default=())
 
     @property
     def duration_s(self) -> float:
@@ -160,17 +163,32 @@ def background_colour(rgb: np.ndarray) -> np.ndarray:
     return np.median(flat, axis=0)
 
 
-def distance_from(rgb: np.ndarray, colour: np.ndarray) -> np.ndarray:
-    """Max over R, G, B of the absolute difference from ``colour``, per pixel."""
-    d = np.abs(rgb[..., 0] - colour[0])
-    np.maximum(d, np.abs(rgb[..., 1] - colour[1]), out=d)
-    np.maximum(d, np.abs(rgb[..., 2] - colour[2]), out=d)
-    return d
+@dataclass(frozen=True)
+class PixelReading:
+    """What reading an image starts with, kept so that it is computed once per upload: the
+    printout row finder (``ecg.imaging.layout``) reads it, and the ECG check and the
+    digitiser take it from there (``check_ecg_image(..., reading=...)``) instead of reading
+    the same pixels again. All of the image at its own size (``pixel_reading``)."""
+
+    rgb: np.ndarray  # float32, as ``_rgb_array`` gives it
+    background: np.ndarray  # ``background_colour(rgb)``
+    distance: np.ndarray  # ``distance_from(rgb, background)``
+    red: np.ndarray  # ``red_mask(rgb)``
+
+    def fits(self, image: Image.Image) -> bool:
+        """Whether this is a reading of an image of ``image``'s size (not a crop of it)."""
+        return self.rgb.shape[:2] == (image.size[1], image.size[0])
 
 
-def ink_mask(rgb: np.ndarray, background: np.ndarray, threshold: float = INK_THRESHOLD):
-    """Pixels far from the background colour (any polarity, any hue)."""
-    return distance_from(rgb, background) > threshold
+def pixel_reading(rgb: np.ndarray) -> PixelReading:
+    """The ``PixelReading`` of a float32 RGB array (``_rgb_array``). Its arrays are made
+    read-only: every step that takes them shares them, so one writing into them would change
+    what the next one reads."""
+    background = background_colour(rgb)
+    reading = PixelReading(rgb, background, distance_from(rgb, background), red_mask(rgb))
+    for array in (reading.rgb, reading.background, reading.distance, reading.red):
+        array.setflags(write=False)
+    return reading
 
 
 def red_excess(rgb: np.ndarray) -> np.ndarray:
@@ -310,7 +328,9 @@ def grid_scale(grid: np.ndarray, smooth: int = 3) -> tuple[float | None, list[st
     return float(np.mean(estimates)), notes
 
 
-def paper_grid_angle(rgb: np.ndarray, background: np.ndarray) -> tuple[float, int] | None:
+def paper_grid_angle(
+    rgb: np.ndarray, background: np.ndarray, distance: np.ndarray | None = None
+) -> tuple[float, int] | None:
     """(rotation in degrees as ``estimate_rotation``, profile smoothing in px for
     ``grid_scale``) of ECG paper that is not pink/red (grey, blue or green paper; a greyscale
     scan or photocopy of pink paper), or None when the image has no such grid.
@@ -320,9 +340,10 @@ def paper_grid_angle(rgb: np.ndarray, background: np.ndarray) -> tuple[float, in
     periods equal (square millimetres) and every fifth line heavier on both axes (the 5 mm
     lines). Stricter than the pink grid's test on purpose: without the colour, a plot's
     gridlines (one line per tick, all alike) and a text page's lines must not pass for paper,
-    where they would set a scale.
+    where they would set a scale. ``distance``: ``distance_from(rgb, background)`` when the
+    caller has it.
     """
-    distance = distance_from(rgb, background)
+    distance = distance_from(rgb, background) if distance is None else distance
     faint = distance > FAINT_INK
     if not grid_like(faint):
         return None
@@ -514,14 +535,21 @@ def estimate_tilt(trace: np.ndarray, max_deg: float = MAX_ROTATION_DEG) -> float
     return round(best, 2)
 
 
-def digitise(image: Image.Image, *, undo_tilt: bool = True) -> Digitised:
+def digitise(
+    image: Image.Image, *, undo_tilt: bool = True, reading: PixelReading | None = None
+) -> Digitised:
     """Read the ECG trace of an image into a signal (see the module docstring for the steps).
 
     Raises ``DigitiseError("no ECG trace found")`` when nothing trace-like is left after
     removing background, grid, lines and small pieces. ``undo_tilt=False`` reads the image as
     drawn, turning nothing (``check_ecg_image`` compares a turned bare strip with it).
+    ``reading``: the image's ``PixelReading`` when the caller has it (used unless the image is
+    reduced first); the result is the same either way.
     """
-    rgb = _rgb_array(image)
+    if reading is not None and reading.fits(image):
+        rgb = reading.rgb
+    else:
+        rgb, reading = _rgb_array(image), None
     h0, w0 = rgb.shape[:2]
     shrink = 1.0
     if w0 > MAX_WIDTH:
@@ -529,22 +557,30 @@ def digitise(image: Image.Image, *, undo_tilt: bool = True) -> Digitised:
         small = Image.fromarray(rgb.astype(np.uint8)).resize(
             (MAX_WIDTH, max(1, int(round(h0 * shrink)))), Image.Resampling.BOX
         )
-        rgb = np.asarray(small, dtype=np.float32)
-    return _digitise_rgb(rgb, shrink, tilt=None if undo_tilt else 0.0)
+        rgb, reading = np.asarray(small, dtype=np.float32), None
+    return _digitise_rgb(rgb, shrink, tilt=None if undo_tilt else 0.0, reading=reading)
 
 
-def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> Digitised:
+def _digitise_rgb(
+    rgb: np.ndarray,
+    shrink: float,
+    tilt: float | None = None,
+    reading: PixelReading | None = None,
+) -> Digitised:
     """``digitise`` on an RGB array; ``tilt`` (degrees) is a rotation to undo first, read from
-    the trace of an earlier pass (then no grid rotation is estimated)."""
+    the trace of an earlier pass (then no grid rotation is estimated). ``reading``: ``rgb``'s
+    ``PixelReading``, when the caller has it."""
     notes: list[str] = []
-    bg = background_colour(rgb)
-    ink = ink_mask(rgb, bg)
+    if reading is None:
+        reading = pixel_reading(rgb)
+    bg, distance, red = reading.background, reading.distance, reading.red
+    ink = distance > INK_THRESHOLD  # ``ink_mask``
     if not ink.any():
         raise DigitiseError("no ECG trace found")
-    red = red_mask(rgb)
+    pink = grid_like(red)
     # Paper of another colour is looked for only where there is no pink grid (the pink path
     # stays as it was) and never on a bare strip's second pass.
-    paper_grid = None if tilt is not None or grid_like(red) else paper_grid_angle(rgb, bg)
+    paper_grid = None if tilt is not None or pink else paper_grid_angle(rgb, bg, distance)
     # Rotation is read from the grid; a bare trace has no straight line to trust (its row and
     # column projections prefer angles that flatten a QRS), so a strip's tilt is read from its
     # trace's rows alone after a first pass (below) and the image traced again.
@@ -553,19 +589,19 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
     elif paper_grid is not None:
         angle = paper_grid[0]
     else:
-        angle = estimate_rotation(red, min_gain=GRID_ROTATION_GAIN) if grid_like(red) else 0.0
+        angle = estimate_rotation(red, min_gain=GRID_ROTATION_GAIN) if pink else 0.0
     if angle:
         fill = tuple(int(v) for v in bg)
         turned = Image.fromarray(rgb.astype(np.uint8)).rotate(
             angle, resample=Image.Resampling.BILINEAR, fillcolor=fill
         )
         rgb = np.asarray(turned, dtype=np.float32)
-        ink = ink_mask(rgb, bg)
+        distance = distance_from(rgb, bg)
+        ink = distance > INK_THRESHOLD
         red = red_mask(rgb)
         notes.append(f"rotation {angle:.2f} degrees undone")
-    # Not-pink paper: its faint grid pixels, from one distance image (upright by now).
-    distance = None if paper_grid is None else distance_from(rgb, bg)
-    paper = None if distance is None else distance > FAINT_INK
+    # Not-pink paper: its faint grid pixels, from the distance image (upright by now).
+    paper = None if paper_grid is None else distance > FAINT_INK
     grid_ink = red if paper is None else paper
     h, w = ink.shape
     # A grid: grid ink forming several full-length rows AND columns.
@@ -573,6 +609,7 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
     has_grid = grid_rows.sum() >= 3 and grid_cols.sum() >= 3
     px_per_mm = None
     axis_step_mv = None
+    x_label_notes: list[str] = []
     if has_grid and paper is None:
         px_per_mm, grid_notes = grid_scale(np.where(red, red_excess(rgb), 0.0))
         notes.extend(grid_notes)
@@ -626,7 +663,8 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
         units, source = "mV", "axis_labels"
         axis_step_mv = axis.y.step
         n_cols = span_cols.size
-        fs, time_source = _axis_fs(axis, up, n_cols, n_peaks, notes)
+        fs, time_source = _axis_fs(axis, up, n_cols, n_peaks, x_label_notes)
+        notes.extend(x_label_notes)
         kind = "strip" if (n_cols / fs >= 2.0 or n_peaks >= 3) else "single_beat"
     else:
         if n_peaks >= 3 and tilt is None:
@@ -634,7 +672,10 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
             # trace's ink, whose baseline piles into one row once turned upright.
             tilt_angle = estimate_tilt(trace)
             if MIN_TILT_DEG <= abs(tilt_angle) < MAX_ROTATION_DEG:
-                turned = _digitise_rgb(rgb, shrink, tilt=tilt_angle)
+                # (``rgb`` is the image as read when ``angle`` is 0: its reading still holds.)
+                turned = _digitise_rgb(
+                    rgb, shrink, tilt=tilt_angle, reading=None if angle else reading
+                )
                 # Kept only if the turned image traces as cleanly (a drifting baseline is not
                 # a tilt, and turning an image with axes leaves them slanted as clutter).
                 if (
@@ -674,6 +715,7 @@ def _digitise_rgb(rgb: np.ndarray, shrink: float, tilt: float | None = None) -> 
         notes=tuple(notes),
         axis_step_mv=axis_step_mv,
         time_source=time_source,
+        x_label_notes=tuple(x_label_notes),
     )
 
 
@@ -692,7 +734,8 @@ def _axis_fs(
     ``BEAT_SPAN_RANGE_S``, or a strip's deflections come faster than ``STRIP_MAX_RATE_BPM``
     but not over the standard strip length: such labels are sample numbers (a beat of 252
     samples at 360 Hz read as 0.25 s; a 10-s strip as 3.6 s), and the assumed span serves
-    instead (``_assumed_fs``). No label tells the two apart; the physiology does."""
+    instead (``_assumed_fs``). No label tells the two apart; the physiology does. Why a
+    reading was not taken is appended to ``notes`` (``Digitised.x_label_notes``)."""
     assumed = _assumed_fs(n_cols, n_peaks)
     if not axis.s_per_px:
         return assumed, "assumed"

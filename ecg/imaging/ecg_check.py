@@ -28,14 +28,15 @@ from PIL import Image
 from ecg.imaging.digitise import (
     Digitised,
     DigitiseError,
+    PixelReading,
     _rgb_array,
     background_colour,
     digitise,
-    distance_from,
     grid_like,
     grid_scale,
     red_mask,
 )
+from ecg.imaging.ink import distance_from
 
 NO_TRACE = "no ECG trace found"
 # A plot or ECG paper is mostly one flat colour (paper with its grid included).
@@ -69,13 +70,20 @@ class Verdict:
         return self.status == "ecg"
 
 
-def background_share(rgb: np.ndarray, tolerance: float = 40.0) -> float:
+def background_share(
+    rgb: np.ndarray, tolerance: float = 40.0, *, reading: PixelReading | None = None
+) -> float:
     """Share of pixels within ``tolerance`` (max over R, G, B) of the median colour; on ECG
     paper its grid lines count as background too (a dense grid at a few pixels per millimetre
-    covers over half the image)."""
-    sample = rgb[::2, ::2]
-    plain = distance_from(sample, background_colour(rgb)) <= tolerance
-    red = red_mask(sample)
+    covers over half the image). ``reading``: ``rgb``'s ``PixelReading`` when the caller has
+    it (its every second pixel each way is the same sample)."""
+    if reading is None:
+        sample = rgb[::2, ::2]
+        plain = distance_from(sample, background_colour(rgb)) <= tolerance
+        red = red_mask(sample)
+    else:
+        plain = reading.distance[::2, ::2] <= tolerance
+        red = reading.red[::2, ::2]
     if grid_like(red) and grid_scale(red)[0] is not None:  # red lines at a regular spacing
         plain |= red
     return float(np.mean(plain))
@@ -119,15 +127,19 @@ def unlike_ecg(signal: np.ndarray) -> str | None:
     return None
 
 
-def check_ecg_image(image: Image.Image) -> Verdict:
+def check_ecg_image(image: Image.Image, *, reading: PixelReading | None = None) -> Verdict:
     """Verdict on an uploaded image: ``ecg`` (with the digitised trace), ``no_trace`` or
-    ``unlike_ecg``; the reason is a sentence for the user."""
-    rgb = _rgb_array(image)
-    share = background_share(rgb)
+    ``unlike_ecg``; the reason is a sentence for the user. ``reading``: the image's
+    ``PixelReading`` when an earlier step read it (``Layout.reading``), so it is not computed
+    again; the verdict is the same either way."""
+    if reading is not None and not reading.fits(image):
+        reading = None  # a reading of another image (a printout whose row was cut out)
+    rgb = _rgb_array(image) if reading is None else reading.rgb
+    share = background_share(rgb, reading=reading)
     if share < MIN_BACKGROUND_SHARE:
         return Verdict("no_trace", f"{NO_TRACE}: no plain background ({share:.0%} of the image)")
     try:
-        result = digitise(image)
+        result = digitise(image, reading=reading)
     except DigitiseError as exc:
         return Verdict("no_trace", str(exc))
     if result.quality < MIN_QUALITY:
@@ -147,7 +159,7 @@ def check_ecg_image(image: Image.Image) -> Verdict:
         # with sharper steps than it has, so it must look like an ECG as drawn too (a tilted
         # ECG does: its strokes stay sharp, its baseline merely slopes).
         try:
-            why = unlike_ecg(digitise(image, undo_tilt=False).signal)
+            why = unlike_ecg(digitise(image, undo_tilt=False, reading=reading).signal)
         except DigitiseError:
             why = None
     if why is not None:

@@ -33,22 +33,23 @@ image's pixels, in the frame turned by ``Layout.angle`` (``row_image`` crops the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
 
 from ecg.imaging.digitise import (
     FAINT_INK,
-    INK_THRESHOLD,
+    PixelReading,
     _rgb_array,
     background_colour,
-    distance_from,
     estimate_rotation,
     grid_like,
+    pixel_reading,
     red_mask,
 )
 from ecg.imaging.ecg_check import MIN_BACKGROUND_SHARE, background_share
+from ecg.imaging.ink import INK_THRESHOLD, distance_from
 from ecg.imaging.lead_changes import MIN_GAP_COLUMNS, lead_changes, separator_marks, split_pieces
 from ecg.imaging.plot_lines import frame_columns, line_rows_cols
 
@@ -102,6 +103,11 @@ class Layout:
     rows: tuple[Row, ...]
     angle: float  # degrees the image was turned (as ``Image.rotate``) before finding rows
     size: tuple[int, int]  # the original image's width and height
+    # The image's background, colour distance and red grid pixels at its own size, when the
+    # rows were found on it unreduced (at most ``WORK_WIDTH`` wide, with a plain background):
+    # the ECG check and the digitiser of a one-row image take them from here
+    # (``check_ecg_image(image, reading=layout.reading)``) instead of computing them again.
+    reading: PixelReading | None = field(default=None, compare=False, repr=False)
 
     @property
     def rhythm_row(self) -> int | None:
@@ -139,13 +145,21 @@ def find_rows(image: Image.Image) -> Layout:
     # every second of what it is given): a photo or noise has no rows to find.
     if background_share(pixels[::4, ::4].astype(np.float32)) < MIN_BACKGROUND_SHARE:
         return Layout(rows=(), angle=0.0, size=(w0, h0))
-    bg = background_colour(pixels)
     factor = int(np.ceil(w0 / WORK_WIDTH))
+    reading = None
     if factor > 1:
+        bg = background_colour(pixels)
         pixels = _pooled(pixels, factor, dark_ink=float(bg.mean()) > 127.5)
-    rgb = pixels.astype(np.float32)
-    red = red_mask(rgb)
-    distance = distance_from(rgb, bg)
+        rgb = pixels.astype(np.float32)
+        red = red_mask(rgb)
+        distance = distance_from(rgb, bg)
+    else:
+        # The digitiser's own first reading (``pixel_reading``), handed on with the layout.
+        # Its background is the bytes' median in float32 (the same values: halves of whole
+        # numbers), kept in float64 here as the bytes' median gave it.
+        reading = pixel_reading(pixels.astype(np.float32))
+        rgb, red, distance = reading.rgb, reading.red, reading.distance
+        bg = reading.background.astype(np.float64)
     faint = distance > FAINT_INK
     pink = grid_like(red)
     gridded = pink or grid_like(faint)
@@ -166,7 +180,7 @@ def find_rows(image: Image.Image) -> Layout:
     ink[:, frame_columns(ink, rows, cols)] = False
     ink[rows, :] = False
     rows = _trace_rows(ink, 1.0 / factor)
-    return Layout(rows=tuple(rows), angle=float(angle), size=(w0, h0))
+    return Layout(rows=tuple(rows), angle=float(angle), size=(w0, h0), reading=reading)
 
 
 def _rgb_bytes(image: Image.Image) -> np.ndarray:

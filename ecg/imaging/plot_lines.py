@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from ecg.imaging.ink import distance_from
+
 # A grid or axis line spans at least this share of the image along its direction.
 LINE_SPAN = 0.5
 # A pixel on a removed line stays when it is at least this much stronger ink than the line
@@ -162,12 +164,12 @@ def line_pixels(
         ink = mask[band]
         if colours.size == 0 or not ink.any():
             continue
-        line_strength = float(np.abs(colours - background).max(axis=1).max())
+        line_strength = float(distance_from(colours, background).max())
         line_chroma = float((colours.max(axis=1) - colours.min(axis=1)).max())
         pixels = rgb[band]
         chroma = pixels.max(axis=2) - pixels.min(axis=2)
         stronger = (chroma >= line_chroma + LINE_KEEP_MARGIN) | (
-            np.abs(pixels - background).max(axis=2) >= line_strength + LINE_KEEP_MARGIN
+            distance_from(pixels, background) >= line_strength + LINE_KEEP_MARGIN
         )
         remove[band] |= ink & ~stronger
     return remove

@@ -27,14 +27,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ecg.imaging.digitise import ASSUMED_BEAT_PTP_MV, STRIP_ASSUMED_S
+from ecg.imaging.digitise import ASSUMED_BEAT_PTP_MV, STRIP_ASSUMED_S, PixelReading
 from ecg.imaging.ecg_check import check_ecg_image
 from ecg.imaging.layout import find_rows, row_image
 
 from .recording_base import ParsedRecording, RecordingFormatError
 
 FS_OUT = 360.0
-# What the recording's notes say of a plot's time scale (``Digitised.time_source``).
+# What the recording's notes say of a strip's time scale (``Digitised.time_source``). The grid
+# gives the amplitude with the time, so its note says both.
 TIME_NOTES = {
     "x_labels": "time from the plot's x labels (seconds)",
     "x_labels_ms": (
@@ -42,7 +43,7 @@ TIME_NOTES = {
         "durations and rates are off by the sampling rate over 1,000)"
     ),
     "assumed": f"time: the strip is assumed to span {STRIP_ASSUMED_S:g} s (no usable x labels)",
-    "grid": "time from the ECG-paper grid (25 mm/s)",
+    "grid": "scale from the ECG-paper grid (25 mm/s, 10 mm/mV)",
 }
 # A strip image larger than this is refused before decoding (a decompression bomb otherwise).
 MAX_PIXELS = 25_000_000
@@ -65,13 +66,16 @@ def _decoded(name: str, content: bytes) -> Image.Image:
         raise RecordingFormatError(f"{name}: not a readable PNG, JPEG or BMP image") from exc
 
 
-def _rhythm_strip_of_printout(name: str, image: Image.Image) -> tuple[Image.Image, list[str]]:
-    """``image`` itself when it holds at most one trace row; else its rhythm strip cut out,
-    with a note saying which row. ``RecordingFormatError`` for a printout without one."""
+def _rhythm_strip_of_printout(
+    name: str, image: Image.Image
+) -> tuple[Image.Image, list[str], PixelReading | None]:
+    """``image`` itself when it holds at most one trace row (with what the row finder read of
+    it, for the check not to read it again); else its rhythm strip cut out, with a note saying
+    which row. ``RecordingFormatError`` for a printout without one."""
     layout = find_rows(image)
     n = len(layout.rows)
     if n < 2:
-        return image, []
+        return image, [], layout.reading
     index = layout.rhythm_row
     if index is None:
         raise RecordingFormatError(
@@ -86,14 +90,14 @@ def _rhythm_strip_of_printout(name: str, image: Image.Image) -> tuple[Image.Imag
     ]
     if abs(layout.angle) > 0.05:  # the row is cut from the page turned upright
         notes.append(f"the page turned back by {layout.angle:.1f} degrees")
-    return row_image(image, layout, index), notes
+    return row_image(image, layout, index), notes, None
 
 
 def parse_image(name: str, content: bytes) -> ParsedRecording:
     """A strip image as a one-lead recording in mV at ``FS_OUT`` (see the module docstring)."""
     image = _decoded(name, content)
-    image, row_notes = _rhythm_strip_of_printout(name, image)
-    verdict = check_ecg_image(image)
+    image, row_notes, reading = _rhythm_strip_of_printout(name, image)
+    verdict = check_ecg_image(image, reading=reading)
     if not verdict.is_ecg or verdict.digitised is None:
         raise RecordingFormatError(f"{name}: {verdict.reason}")
     d = verdict.digitised
@@ -113,13 +117,13 @@ def parse_image(name: str, content: bytes) -> ParsedRecording:
     notes = [*row_notes,
              f"read from an image: {len(x)} trace columns, {d.fs:.0f} samples/s resampled to "
              f"{FS_OUT:g} Hz"]  # fmt: skip
-    if d.scale_source == "grid":
-        notes.append("scale from the ECG-paper grid (25 mm/s, 10 mm/mV)")
+    if d.scale_source == "grid":  # its time source is the grid too
+        notes.append(TIME_NOTES[d.time_source])
     elif d.scale_source == "axis_labels":
         # Already in mV (and fs from the x labels where read): scaling it again would be wrong.
         notes.append(f"amplitude from the plot's axis labels ({d.axis_step_mv:g} mV per tick)")
         notes.append(TIME_NOTES[d.time_source])
-        notes.extend(note for note in d.notes if note.startswith("x labels not taken"))
+        notes.extend(d.x_label_notes)
     else:
         signal = signal * ASSUMED_BEAT_PTP_MV
         notes.append(

@@ -260,6 +260,9 @@ def test_a_beat_plotted_against_sample_numbers_gets_the_assumed_span():
     assert d.kind == "single_beat" and d.scale_source == "axis_labels"
     assert d.fs == pytest.approx(d.trace_x.size / BEAT_SPAN_S, rel=0.01)
     assert any("sample numbers" in note for note in d.notes)
+    # The note is kept apart by its kind too, and stays in the notes where it stood.
+    assert len(d.x_label_notes) == 1 and "sample numbers" in d.x_label_notes[0]
+    assert d.x_label_notes[0] in d.notes
 
 
 @pytest.mark.parametrize("unit, scale", [("ms", 1000.0), ("s", 1.0)])
@@ -270,6 +273,7 @@ def test_a_beat_plotted_in_milliseconds_or_seconds_keeps_its_read_time_scale(uni
     assert d.scale_source == "axis_labels"
     assert d.fs == pytest.approx(360.0 * (d.trace_x.size / 252), rel=0.05)
     assert not any("sample numbers" in note for note in d.notes)
+    assert d.x_label_notes == ()
 
 
 @pytest.mark.parametrize(
@@ -298,3 +302,35 @@ def test_a_strip_plotted_against_sample_numbers_gets_the_standard_length(
 
     assert TIME_NOTES[time_source] in parsed.notes
     assert any("sample numbers" in note for note in parsed.notes) == (time_source == "assumed")
+
+
+def test_a_strip_recording_repeats_the_digitisers_x_label_notes_by_kind_not_by_wording(
+    monkeypatch,
+):
+    """The recording's notes take the digitiser's notes of the x-label kind, whatever their
+    wording, and no other digitiser note."""
+    import dataclasses
+
+    from ecg.imaging import ecg_check
+    from ecg.io import recording_image
+    from tests.ml.conftest import synthetic_ecg
+
+    signal, _, _ = synthetic_ecg(n_beats=14, seed=2)
+    content = _plot_png(np.arange(3600), signal[:3600], (16, 4))
+    real = ecg_check.check_ecg_image
+
+    def reworded(image, **kwargs):
+        verdict = real(image, **kwargs)
+        d = verdict.digitised
+        assert d.x_label_notes  # the sample numbers were not taken as milliseconds
+        d = dataclasses.replace(
+            d,
+            notes=("x labels not taken: an unrelated note", "the x axis was not read as time"),
+            x_label_notes=("the x axis was not read as time",),
+        )
+        return dataclasses.replace(verdict, digitised=d)
+
+    monkeypatch.setattr(recording_image, "check_ecg_image", reworded)
+    parsed = recording_image.parse_image("strip.png", content)
+    assert "the x axis was not read as time" in parsed.notes
+    assert not any("unrelated" in note for note in parsed.notes)

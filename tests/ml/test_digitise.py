@@ -14,10 +14,10 @@ from ecg.imaging.digitise import (
     beat_window,
     digitise,
     estimate_tilt,
-    ink_mask,
     paper_grid_angle,
 )
 from ecg.imaging.ecg_check import check_ecg_image
+from ecg.imaging.ink import ink_mask
 from ecg.imaging.own_format import check_spectrogram_format
 from ecg.imaging.representations import render
 from tests.ml.conftest import synthetic_ecg

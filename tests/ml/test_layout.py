@@ -99,3 +99,52 @@ def test_non_ecg_images_are_not_taken_for_printouts(kind):
     make = {"photo": R.photo_like, "noise": R.noise_image, "document": R.document,
             "screenshot": R.screenshot}[kind]  # fmt: skip
     assert len(find_rows(make(rng)).rows) < 2
+
+
+def _same_verdict(a, b) -> bool:
+    da, db = a.digitised, b.digitised
+    fields = ("fs", "units", "scale_source", "kind", "notes", "rotation_deg", "px_per_mm")
+    return (a.status, a.reason) == (b.status, b.reason) and (
+        da is db or (np.array_equal(da.signal, db.signal)
+                     and all(getattr(da, f) == getattr(db, f) for f in fields))
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name, draw",
+    [
+        ("matplotlib beat", lambda beat: R.mpl_plot(beat, FS).image),
+        ("paper beat jpeg", lambda beat: R.jpeg(R.ecg_paper(beat, FS)).image),
+        ("grey paper beat", lambda beat: R.ecg_paper(beat, FS, **R.GREY_PAPER).image),
+        ("rotated paper beat", lambda beat: R.rotated(R.ecg_paper(beat, FS), 2.0).image),
+        ("photo", lambda beat: R.photo_like(np.random.default_rng(3))),
+    ],
+)
+def test_the_check_reads_the_image_once_with_the_layouts_reading(monkeypatch, name, draw):
+    """The upload's chain (``find_rows`` then ``check_ecg_image``) computes the image's
+    background once at full size when the row finder hands its reading on, and the verdict and
+    digitised trace are those of the check on its own."""
+    from ecg.imaging import digitise as digitise_module
+    from ecg.imaging import ecg_check
+    from ecg.imaging import layout as layout_module
+
+    image = draw(ecg(FS, 0.7, np.array([0.25])))
+    alone = ecg_check.check_ecg_image(image)
+    full_size = []
+    real = digitise_module.background_colour
+
+    def counted(rgb):
+        if rgb.shape[:2] == (image.size[1], image.size[0]):
+            full_size.append(rgb.shape)
+        return real(rgb)
+
+    for module in (digitise_module, ecg_check, layout_module):
+        monkeypatch.setattr(module, "background_colour", counted)
+    found = find_rows(image)
+    chained = ecg_check.check_ecg_image(image, reading=found.reading)
+    assert _same_verdict(alone, chained), name
+    if name == "photo":  # no plain background: no reading to hand on, refused as before
+        assert found.reading is None and chained.status == "no_trace"
+    else:
+        assert found.reading is not None
+        assert len(full_size) == 1, full_size  # three times before: rows, check, digitiser

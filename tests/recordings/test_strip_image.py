@@ -98,6 +98,16 @@ def test_a_strip_image_takes_the_lead_typed_at_upload(
     assert lead == "II" and named == []  # the model was trained on lead II
 
 
+def test_a_grid_strips_scale_note_comes_from_the_time_notes_table():
+    from ecg.io.recording_image import TIME_NOTES, parse_image
+
+    image = R.ecg_paper(ecg(FS, 10.0, beat_times(10.0)), FS, px_per_mm=6.0).image
+    parsed = parse_image("strip.png", png(image))
+    # One place for these notes: the grid gives time and amplitude, and its note says both.
+    assert TIME_NOTES["grid"] in parsed.notes
+    assert "25 mm/s" in TIME_NOTES["grid"] and "10 mm/mV" in TIME_NOTES["grid"]
+
+
 def test_a_rotated_strip_without_a_grid_is_turned_back_and_read_as_a_recording():
     from ecg.io.recording_image import parse_image
 
