@@ -38,7 +38,6 @@ Results go to ``benchmarks/results/af_atrial_ds1.json``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -147,18 +146,9 @@ def p_wave_medians(row: dict[str, Any]) -> dict[str, float | None]:
 
 def main() -> None:
     from af_atrial_window_ds1 import with_atrial
-    from af_cosen_ds1 import load_rows
+    from af_cosen_ds1 import rows_from_command_line
 
-    from ecg.io.records import default_data_dir
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--cache", default=None, help="pickle of the analysed records (build/)")
-    args = parser.parse_args()
-    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    if data_dir is None or not data_dir.is_dir():
-        sys.exit("MIT-BIH not found (../shared/data/mitdb or --data-dir)")
-    rows = load_rows(data_dir, Path(args.cache) if args.cache else None)
+    data_dir, rows = rows_from_command_line(__doc__)
     started = time.perf_counter()
     rows = {name: with_atrial(with_scores(row), data_dir, name) for name, row in rows.items()}
     score_s = time.perf_counter() - started

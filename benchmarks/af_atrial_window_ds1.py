@@ -17,7 +17,6 @@ Prints and writes the AUCs, medians and per-record medians to
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -64,18 +63,9 @@ def with_atrial(row: dict[str, Any], data_dir: Path, name: str) -> dict[str, Any
 
 
 def main() -> None:
-    from af_cosen_ds1 import load_rows
+    from af_cosen_ds1 import rows_from_command_line
 
-    from ecg.io.records import default_data_dir
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--cache", default=None, help="pickle of the analysed records (build/)")
-    args = parser.parse_args()
-    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    if data_dir is None or not data_dir.is_dir():
-        sys.exit("MIT-BIH not found (../shared/data/mitdb or --data-dir)")
-    rows = load_rows(data_dir, Path(args.cache) if args.cache else None)
+    data_dir, rows = rows_from_command_line(__doc__)
     cosen, atrial, is_af, record_of = [], [], [], []
     started = time.perf_counter()
     for name in DS1_RECORDS:

@@ -32,7 +32,6 @@ Results go to ``benchmarks/results/af_carry_ds1.json``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -99,19 +98,10 @@ def per_record(rows: dict[str, dict[str, Any]], carry: bool) -> dict[str, list[f
 
 
 def main() -> None:
-    from af_cosen_ds1 import load_rows
+    from af_cosen_ds1 import rows_from_command_line
 
-    from ecg.io.records import default_data_dir
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--cache", default=None, help="pickle of the analysed records (build/)")
-    args = parser.parse_args()
-    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    if data_dir is None or not data_dir.is_dir():
-        sys.exit("MIT-BIH not found (../shared/data/mitdb or --data-dir)")
     started = time.perf_counter()
-    rows = load_rows(data_dir, Path(args.cache) if args.cache else None)
+    data_dir, rows = rows_from_command_line(__doc__)
     rows = {name: with_app_scores(row, data_dir, name) for name, row in rows.items()}
     ds1 = {name: rows[name] for name in DS1_RECORDS}
     results = [{**c, "ds1": evaluate(ds1, c["carry"])} for c in CANDIDATES]

@@ -155,17 +155,23 @@ def load_rows(data_dir: Path, cache: Path | None) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def main() -> None:
+def rows_from_command_line(doc: str) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """The AF scripts' command line (``--data-dir``, ``--cache``): the MIT-BIH folder and the 44
+    records as the app analyses them (``load_rows``)."""
     from ecg.io.records import default_data_dir
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--cache", default=None, help="pickle of the analysed records (build/)")
     args = parser.parse_args()
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     if data_dir is None or not data_dir.is_dir():
         sys.exit("MIT-BIH not found (../shared/data/mitdb or --data-dir)")
-    rows = load_rows(data_dir, Path(args.cache) if args.cache else None)
+    return data_dir, load_rows(data_dir, Path(args.cache) if args.cache else None)
+
+
+def main() -> None:
+    data_dir, rows = rows_from_command_line(__doc__)
     started = time.perf_counter()
     rows = {name: with_scores(row) for name, row in rows.items()}
     score_s = time.perf_counter() - started
