@@ -78,10 +78,10 @@ AF_OFF: float | None = None  # and keep it going
 AF_EDGE = 0.056
 AF_MIN_S = 30.0
 AF_MERGE_S = 10.0
-# An unscored window (COSEn NaN: under AF_MIN_SHARE of its intervals left once the intervals
-# next to classified V beats are out) keeps an ongoing episode instead of ending it (it never
-# starts one, nor carries one across an unusable interval): a stretch of many V calls inside
-# AF is no evidence that the AF ended (benchmarks/af_carry_ds1.py).
+# Under a COSEn rule, an unscored window (COSEn NaN: under AF_MIN_SHARE of its intervals left
+# once the intervals next to classified V beats are out) keeps an ongoing episode instead of
+# ending it (it never starts one, nor carries one across an unusable interval): a stretch of
+# many V calls inside AF is no evidence that the AF ended (benchmarks/af_carry_ds1.py).
 AF_CARRY_UNSCORED = True
 PREMATURE_CONTEXT = 9  # intervals of the local median for an isolated premature beat
 # The classical baseline (af_baseline), as first shipped: never tuned further.
@@ -516,7 +516,7 @@ def af_episodes_from_scores(
     merged: list[list[int]] = []  # [first beat, last beat] of each episode
     start, stay = af_window_flags(score, entropy, atrial)
     segments = None
-    if AF_CARRY_UNSCORED:
+    if AF_CARRY_UNSCORED and _uses_cosen():  # "unscored" is a COSEn rule's NaN window
         present = np.zeros(entropy.size, dtype=bool)
         if atrial is not None and AF_P_PRESENT is not None:
             with np.errstate(invalid="ignore"):

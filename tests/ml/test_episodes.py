@@ -390,3 +390,17 @@ def test_shipped_carry_setting_is_the_one_chosen_on_ds1():
 
     path = Path(__file__).resolve().parents[2] / "benchmarks/results/af_carry_ds1.json"
     assert episodes.AF_CARRY_UNSCORED is json.loads(path.read_text())["carry_replaces_shipped"]
+
+
+def test_the_irregularity_rule_without_cosen_carries_nothing(monkeypatch):
+    # Without COSEn every window's COSEn is NaN: carrying it would let an episode never end.
+    from ecg.features import episodes
+
+    monkeypatch.setattr(episodes, "AF_COSEN_ON", None)
+    monkeypatch.setattr(episodes, "AF_ON", 0.08)
+    monkeypatch.setattr(episodes, "AF_OFF", 0.056)
+    rng = np.random.default_rng(8)
+    rr = np.concatenate([np.full(150, 0.8), rng.uniform(0.4, 1.0, 300), np.full(400, 0.8)])
+    peaks, labels = beats(rr)
+    (episode,) = af_episodes(peaks, labels, FS)
+    assert episode.end_s < peaks[520] / FS  # ends with the AF, not at the record's end
