@@ -12,9 +12,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHARED_MITDB = PROJECT_ROOT.parent / "shared" / "data" / "mitdb"
 PREFERRED_LEAD = "MLII"
 # An upload's lead, when the user names none: the first of these it has (the leads the shipped
-# recording model was trained on, MIT-BIH's MLII first; III last, as the shipped model reads it
-# least well of them on validation: benchmarks/results/ptbxl_leads_study.json), else its first
-# column with a warning.
+# recording model was trained on, MIT-BIH's MLII first; III, trained since the four-lead model,
+# appended so that no recording that had one of the others changes its lead; the validation
+# figures per lead, benchmarks/results/ptbxl_leads_study.json, do not rank the leads the same way
+# on both databases), else its first column with a warning.
 PREFERRED_LEADS = ("MLII", "II", "V1", "V5", "III")
 
 

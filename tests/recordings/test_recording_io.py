@@ -184,7 +184,7 @@ def test_csv_multi_lead_prefers_mlii_then_the_users_choice():
 
 
 def test_csv_lead_iii_is_taken_over_an_untrained_lead_but_after_the_others():
-    # The shipped model is trained on III too (ptbxl_leads_study.json), but reads it least well.
+    # The shipped model is trained on III too (ptbxl_leads_study.json); III comes after the others.
     x = two_leads()
     for header, analysed in (("aVR,III", "III"), ("III,V1", "V1"), ("III,II", "II")):
         rows = [f"time,{header}"] + [
