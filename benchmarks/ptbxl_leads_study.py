@@ -219,6 +219,9 @@ def ship_main() -> int:
         return 1
     meta = json.loads((OUT / f"{NAME}.json").read_text())
     meta["name"] = SHIPPED.stem
+    # a new build under the shipped name: a new version, so every recording, image result and
+    # benchmark file says which of the two read it (the two-lead ensemble was 1.0)
+    meta["version"] = "2.0"
     meta["selection"] = {
         "rule": "ptbxl_leads_study.py's rule against the two-lead ensemble shipped before "
         "(benchmarks/results/ptbxl_leads_study.json)",
