@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import subprocess
 import sys
@@ -72,6 +73,7 @@ MODEL = Path("models/recording_mixed")
 CACHE = Path("build/lead_fusion")
 
 
+@functools.cache
 def cache_dir() -> Path:
     """``CACHE/<model sha>``: the cached probabilities belong to one version of the model file
     (a model shipped since must not be scored with its predecessor's probabilities)."""

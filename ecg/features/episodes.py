@@ -419,6 +419,15 @@ def _hysteresis(
     return out
 
 
+def _p_wave_present(atrial: np.ndarray | None, size: int) -> np.ndarray:
+    """Per interval, whether its window has a P wave (consistency >= ``AF_P_PRESENT``); none
+    without the atrial feature, and a NaN consistency is not present."""
+    if atrial is None or AF_P_PRESENT is None:
+        return np.zeros(size, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(atrial) >= AF_P_PRESENT
+
+
 def af_window_flags(
     score: np.ndarray, entropy: np.ndarray, atrial: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -430,7 +439,7 @@ def af_window_flags(
     when set. NaN is never above, and a NaN P wave is not present."""
     with np.errstate(invalid="ignore"):
         if atrial is not None and AF_P_PRESENT is not None:
-            present = atrial >= AF_P_PRESENT
+            present = _p_wave_present(atrial, entropy.size)
             start = (entropy > AF_ATRIAL_COSEN_ON) & ~present
             return start, (entropy > AF_ATRIAL_COSEN_OFF) & ~present
         if AF_ON is None:  # COSEn alone (or no rule at all: then no window starts one)
@@ -517,11 +526,7 @@ def af_episodes_from_scores(
     start, stay = af_window_flags(score, entropy, atrial)
     segments = None
     if AF_CARRY_UNSCORED and _uses_cosen():  # "unscored" is a COSEn rule's NaN window
-        present = np.zeros(entropy.size, dtype=bool)
-        if atrial is not None and AF_P_PRESENT is not None:
-            with np.errstate(invalid="ignore"):
-                present = np.asarray(atrial) >= AF_P_PRESENT
-        stay = stay | (np.isnan(entropy) & ~present)
+        stay = stay | (np.isnan(entropy) & ~_p_wave_present(atrial, entropy.size))
         segments = np.cumsum(_broken(usable, peaks.size))  # a new id past each unusable interval
     for a, b in _intervals_from_mask(_hysteresis(start, stay, segments)):  # a .. b
         if (
