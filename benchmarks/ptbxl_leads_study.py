@@ -150,8 +150,10 @@ def test_main() -> int:
     from ecg.training.mixed_eval import summarise_seeds
 
     started = time.perf_counter()
-    ev.FOLD10_LEADS = PLAN.ptbxl_leads  # test_sets reads it: fold 10 on every trained lead
-    ds2, tests, ludb, groups = ev.test_sets(default_ptbxl_dir(), default_ludb_dir())
+    # fold 10 on every trained PTB-XL lead
+    ds2, tests, ludb, groups = ev.test_sets(
+        default_ptbxl_dir(), default_ludb_dir(), leads=PLAN.ptbxl_leads
+    )
     result: dict = {
         "about": "test sets of benchmarks/ptbxl_mixed_eval.py (DS2 MLII beat table, PTB-XL fold "
         "10 every labelled record per lead, LUDB lead II at the cardiologists' QRS peaks); the "

@@ -173,14 +173,13 @@ def ludb_groups(diagnoses: dict[str, list[str]]) -> dict[str, list[str]]:
     return groups
 
 
-def test_sets(ptbxl_dir, ludb_dir) -> tuple:
+def test_sets(ptbxl_dir, ludb_dir, leads: tuple[str, ...] = FOLD10_LEADS) -> tuple:
     """The test sets every model is scored on: MIT-BIH DS2 (MLII beat table), PTB-XL fold 10
-    per lead, LUDB lead II with its diagnosis groups."""
+    on each of ``leads``, LUDB lead II with its diagnosis groups."""
     mlii = load_beat_table(ROOT / "build" / "beats_mlii.npz")
     ds2 = mlii.subset(np.flatnonzero(np.isin(mlii.records, list(DS2_RECORDS))))
     tests = {
-        lead: ptbxl_lead_table(ptbxl_dir, "test", lead, n_norm=None, workers=2)
-        for lead in FOLD10_LEADS
+        lead: ptbxl_lead_table(ptbxl_dir, "test", lead, n_norm=None, workers=2) for lead in leads
     }
     ludb, diagnoses = ludb_beat_table(ludb_dir, lead="ii")
     return ds2, tests, as_mixed(ludb), ludb_groups(diagnoses)
