@@ -78,8 +78,16 @@ PLAN = SHIPPED_PLAN
 NAME = "recording_mixed_4leads"
 OUT = ROOT / "build" / "leads_study"
 SHIPPED = ROOT / "models" / "recording_mixed.keras"
-# the two-lead ensemble shipped before this study, kept for --test's comparison once replaced
+# the two-lead ensemble shipped before this study (version 1.0), for --test's comparison; on a
+# fresh clone: git show f8fbc06:models/recording_mixed.keras (and .json) into these files
 SHIPPED_BEFORE = OUT / "recording_mixed_two_lead_before.keras"
+TWO_LEAD_VERSION = "1.0"
+
+
+def _version(path: Path) -> str:
+    return str(json.loads(path.with_suffix(".json").read_text()).get("version"))
+
+
 RESULT = ROOT / "benchmarks" / "results" / "ptbxl_leads_study.json"
 TEST_RESULT = RESULT.with_name("ptbxl_leads_study_test.json")
 NEW_LEADS = ("ptbxl@iii", "ptbxl@v5")
@@ -165,6 +173,9 @@ def test_main() -> int:
     members = [OUT / "members" / f"{seeded_name(CANDIDATE, seed)}.keras" for seed in PLAN.seeds]
     candidate = OUT / f"{NAME}.keras"
     shipped_before = SHIPPED_BEFORE if SHIPPED_BEFORE.is_file() else SHIPPED
+    if _version(shipped_before) != TWO_LEAD_VERSION:
+        print(f"no two-lead ensemble to compare with: put it at {SHIPPED_BEFORE}", file=sys.stderr)
+        return 1
     runs = [("candidate", candidate), ("shipped", shipped_before)]
     runs += [(f"candidate member {p.stem}", p) for p in members]
     for name, path in runs:
@@ -229,7 +240,7 @@ def ship_main() -> int:
         "(benchmarks/results/ptbxl_leads_study.json)",
         "validation": decision["rule"],
     }
-    if not SHIPPED_BEFORE.is_file():
+    if not SHIPPED_BEFORE.is_file() and _version(SHIPPED) == TWO_LEAD_VERSION:
         shutil.copyfile(SHIPPED, SHIPPED_BEFORE)
         shutil.copyfile(SHIPPED.with_suffix(".json"), SHIPPED_BEFORE.with_suffix(".json"))
     shutil.copyfile(OUT / f"{NAME}.keras", SHIPPED)
