@@ -38,9 +38,10 @@ from ecg.dsp.lead_screen import (
 )
 from ecg.dsp.quality import SegmentQuality, beats_readable, segment_bounds, signal_quality
 from ecg.dsp.signal import prepare_signal
+from ecg.features.af_context import merge_atrial_in_af
 from ecg.features.beat_states import recording_states, runner_up, uncertain_threshold
 from ecg.features.beats import labels_for
-from ecg.features.episodes import detect_episodes
+from ecg.features.episodes import detect_af, detect_episodes
 from ecg.features.lead_fusion import fuse_aligned, fusion_applies, fusion_setting
 from ecg.features.rhythm import summarise
 from ecg.features.sanity import InputWarning, recording_warnings
@@ -67,6 +68,9 @@ Progress = Callable[[float, str], None]
 # Issue 18: the second lead's screen before fusion (None: no screen, every beat fused as in
 # issue 17; ``benchmarks/second_lead_screen.py`` compares the two).
 SECOND_LEAD_SCREEN: ScreenThresholds | None = ScreenThresholds()
+# A calls inside a detected AF episode read as N (``ecg.features.af_context``): decided on DS1
+# by ``benchmarks/af_atrial_merge_ds1.py``'s written rule.
+MERGE_ATRIAL_IN_AF = False
 
 
 @dataclass
@@ -646,10 +650,28 @@ def _analyse(
                 bundle, recording, peaks, readable, report, timings, helper, screen
             )
     report(0.9, "summarising")
-    states, reasons, checks = recording_states(
-        recording.signal, recording.fs, quality, samples=beats.samples, labels=beats.labels,
-        confidence=beats.confidence, uncertain_below=uncertain_below,
-    )  # fmt: skip
+
+    def states_of(beats: BeatResults) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
+        return recording_states(
+            recording.signal, recording.fs, quality, samples=beats.samples,
+            labels=beats.labels, confidence=beats.confidence, uncertain_below=uncertain_below,
+        )  # fmt: skip
+
+    states, reasons, checks = states_of(beats)
+    spans = unreadable_spans(quality)
+    episode_inputs = {"unreadable_s": spans, "signal": recording.signal}
+    af = detect_af(beats.samples, beats.labels, recording.fs, states=states.tolist(),
+                   **episode_inputs)  # fmt: skip
+    merged = np.zeros(len(beats), dtype=bool)
+    if MERGE_ATRIAL_IN_AF and af:
+        # AF depends on the classes only through classified V beats, which this leaves alone.
+        probabilities, merged = merge_atrial_in_af(
+            beats.probabilities, beats.samples / recording.fs,
+            [(e.start_s, e.end_s) for e in af], beats.classes,
+        )  # fmt: skip
+        if merged.any():
+            beats = replace(beats, probabilities=probabilities)
+            states, reasons, checks = states_of(beats)
     summary = summarise(
         peaks=beats.samples,
         labels=beats.labels.tolist(),
@@ -659,17 +681,13 @@ def _analyse(
         states=states.tolist(),
     )
     summary.update(analysable_share=round(quality.readable_share, 4), flutter_checks=checks)
+    summary["atrial_calls_in_af"] = int(merged.sum())
     if fusion is not None:
         summary["lead_fusion"] = fusion
-    spans = unreadable_spans(quality)
     episodes = detect_episodes(
-        beats.samples,
-        beats.labels,
-        recording.fs,
-        states=states.tolist(),
-        unreadable_s=spans,
-        signal=recording.signal,
-    )
+        beats.samples, beats.labels, recording.fs, states=states.tolist(), af=af,
+        **episode_inputs,
+    )  # fmt: skip
     summary["episodes"] = [episode.as_dict() for episode in episodes]
     analysis = Analysis(
         beats=beats,

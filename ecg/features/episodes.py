@@ -680,7 +680,20 @@ def rate_episodes(
     return out
 
 
-def detect_episodes(
+def _classified_labels(
+    labels: Sequence[str], states: Sequence[str] | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The labels with "" for every beat that is not classified, and the states as an array."""
+    labels = np.asarray(labels, dtype=str)
+    if states is None:
+        return labels, None
+    states = np.asarray(states, dtype=str)
+    if states.shape != labels.shape:
+        raise ValueError(f"{labels.size} labels but {states.size} states")
+    return np.where(states == CLASSIFIED, labels, ""), states
+
+
+def detect_af(
     peaks: np.ndarray,
     labels: Sequence[str],
     fs: float,
@@ -689,19 +702,35 @@ def detect_episodes(
     unreadable_s: Sequence[tuple[float, float]] = (),
     signal: np.ndarray | None = None,
 ) -> list[Episode]:
+    """The AF episodes of ``detect_episodes`` alone (same arguments): the analysis needs them
+    before the other kinds, to read A calls inside AF (``ecg.features.af_context``). They
+    depend on the classes only through the classified V beats."""
+    peaks = np.asarray(peaks, np.int64)
+    labels, states = _classified_labels(labels, states)
+    usable = usable_intervals(peaks, fs, states=states, unreadable_s=unreadable_s)
+    return af_episodes(peaks, labels, fs, usable=usable, signal=signal)
+
+
+def detect_episodes(
+    peaks: np.ndarray,
+    labels: Sequence[str],
+    fs: float,
+    *,
+    states: Sequence[str] | None = None,
+    unreadable_s: Sequence[tuple[float, float]] = (),
+    signal: np.ndarray | None = None,
+    af: list[Episode] | None = None,
+) -> list[Episode]:
     """Every episode kind, in time order. With ``states`` (one per beat), only classified beats
     keep their class; with ``unreadable_s`` ((start, end) seconds of unreadable signal), no
     interval crosses those stretches (see the module's docstring); with ``signal`` (the lead
-    the beats were found on, at ``fs``), AF uses the atrial rule (``af_episodes``)."""
+    the beats were found on, at ``fs``), AF uses the atrial rule (``af_episodes``). ``af``:
+    the AF episodes when the caller found them already (``detect_af`` on the same beats)."""
     peaks = np.asarray(peaks, np.int64)
-    labels = np.asarray(labels, dtype=str)
-    if states is not None:
-        states = np.asarray(states, dtype=str)
-        if states.shape != labels.shape:
-            raise ValueError(f"{labels.size} labels but {states.size} states")
-        labels = np.where(states == CLASSIFIED, labels, "")
+    labels, states = _classified_labels(labels, states)
     usable = usable_intervals(peaks, fs, states=states, unreadable_s=unreadable_s)
-    af = af_episodes(peaks, labels, fs, usable=usable, signal=signal)
+    if af is None:
+        af = af_episodes(peaks, labels, fs, usable=usable, signal=signal)
     runs = run_episodes(peaks, labels, fs, usable=usable)
     episodes = af + runs + pattern_episodes(peaks, labels, fs, usable=usable)
     episodes += pause_episodes(peaks, fs, usable=usable)
