@@ -70,7 +70,7 @@ Progress = Callable[[float, str], None]
 SECOND_LEAD_SCREEN: ScreenThresholds | None = ScreenThresholds()
 # A calls inside a detected AF episode read as N (``ecg.features.af_context``): decided on DS1
 # by ``benchmarks/af_atrial_merge_ds1.py``'s written rule.
-MERGE_ATRIAL_IN_AF = False
+MERGE_ATRIAL_IN_AF = True
 
 
 @dataclass

@@ -58,3 +58,13 @@ def test_detect_af_is_the_af_of_detect_episodes_and_a_calls_do_not_move_it():
     every = detect_episodes(peaks, with_a, FS)
     assert [e for e in every if e.kind == "AF"] == af
     assert detect_episodes(peaks, with_a, FS, af=af) == every
+
+
+def test_shipped_setting_is_the_one_chosen_on_ds1():
+    import json
+    from pathlib import Path
+
+    import ecg.recording_analysis as analysis
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks/results/af_atrial_merge_ds1.json"
+    assert analysis.MERGE_ATRIAL_IN_AF is json.loads(path.read_text())["decision"]["merge"]
