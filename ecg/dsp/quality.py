@@ -357,10 +357,12 @@ def signal_quality(
     bounds = segment_bounds(x.size, fs, segment_s)
     size = int(bounds[0, 1] - bounds[0, 0])
     filtered = bandpass(x, fs) if x.size > 3 * fs else x - np.median(x)
-    # Equal-length rows for the vectorised indices: the (longer) last segment is scored on its
-    # last ``size`` samples, which it holds in full.
-    rows = np.stack([filtered[max(s, e - size) : e] for s, e in bounds])
-    raw_rows = np.stack([x[max(s, e - size) : e] for s, e in bounds])
+    # Equal-length rows for the vectorised indices: the last segment is scored on the lead's
+    # last ``size`` samples. A longer last segment (a short tail joined to it) holds them in
+    # full; a shorter one (a tail of half a segment or more) borrows the rest from the segment
+    # before it (before, its shorter row made np.stack fail on ~half of all lead lengths).
+    rows = np.stack([filtered[max(0, e - size) : e] for _s, e in bounds])
+    raw_rows = np.stack([x[max(0, e - size) : e] for _s, e in bounds])
     peak_to_peak = np.ptp(raw_rows, axis=1)
     lo, hi = float(x.min()), float(x.max())
     tol = 1e-4 * max(hi - lo, 1e-9)

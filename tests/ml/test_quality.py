@@ -45,6 +45,19 @@ def test_a_clean_synthetic_ecg_is_readable_everywhere():
     assert abs(len(found) - len(truth)) <= 1
 
 
+@pytest.mark.parametrize("seconds", [8.0, 13.0, 58.0, 588.0])
+def test_a_lead_whose_last_segment_is_short_is_scored_whole(seconds):
+    # A tail of half a segment or more is a segment of its own, shorter than the others; its
+    # row once broke the vectorised scoring on about half of all lead lengths.
+    x = long_ecg(FS, seconds)
+    quality = quality_of(x)
+    bounds = segment_bounds(x.size, FS)
+    assert bounds[-1, 1] - bounds[-1, 0] < bounds[0, 1] - bounds[0, 0]
+    assert len(quality.starts) == len(bounds) and quality.readable.all(), quality.reasons
+    noise = signal_quality(np.random.default_rng(0).normal(0, 0.2, x.size), FS)
+    assert not noise.readable.any()
+
+
 @pytest.mark.parametrize("sd_mv", [0.02, 0.2, 1.0])
 def test_gaussian_noise_is_unreadable_at_any_amplitude(sd_mv):
     x = np.random.default_rng(0).normal(0, sd_mv, int(60 * FS))
