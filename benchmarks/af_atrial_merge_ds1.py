@@ -6,7 +6,7 @@
 Why: an atrial premature beat is not defined during atrial fibrillation (there is no sinus
 rhythm to be early against), and MIT-BIH labels the beats of AF normal; the shipped model calls
 many of them A (``ecg.features.af_context``). The app can read every A call inside an AF episode
-its rhythm detector found as N (``ecg.recording_analysis.MERGE_ATRIAL_IN_AF``). The risk: where
+its rhythm detector found as N (``ecg.features.af_context.MERGE_ATRIAL_IN_AF``). The risk: where
 the detector finds AF that is not there (a run of atrial ectopy, a junctional rhythm), true A
 beats are lost.
 
@@ -72,15 +72,16 @@ def analysed_beats(data_dir: Path, name: str, bundle: Any, merge: bool) -> dict[
     six-class and AAMI reference index (-1 outside the set), its call and its state."""
     from two_lead_serving import mitdb_upload
 
-    import ecg.recording_analysis as analysis
+    from ecg.features import af_context
+    from ecg.recording_analysis import analyse
 
     recording = mitdb_upload(data_dir, name)
-    before = analysis.MERGE_ATRIAL_IN_AF
-    analysis.MERGE_ATRIAL_IN_AF = merge
+    before = af_context.MERGE_ATRIAL_IN_AF
+    af_context.MERGE_ATRIAL_IN_AF = merge
     try:
-        result = analysis.analyse(recording, bundle)
+        result = analyse(recording, bundle)
     finally:
-        analysis.MERGE_ATRIAL_IN_AF = before
+        af_context.MERGE_ATRIAL_IN_AF = before
     match = match_to_reference(recording.ann_samples, result.beats.samples, recording.fs)
     matched = match >= 0
     symbols = np.asarray(recording.ann_symbols)[match[matched]]

@@ -38,7 +38,7 @@ from ecg.dsp.lead_screen import (
 )
 from ecg.dsp.quality import SegmentQuality, beats_readable, segment_bounds, signal_quality
 from ecg.dsp.signal import prepare_signal
-from ecg.features.af_context import merge_atrial_in_af
+from ecg.features import af_context
 from ecg.features.beat_states import recording_states, runner_up, uncertain_threshold
 from ecg.features.beats import labels_for
 from ecg.features.episodes import detect_af, detect_episodes
@@ -68,9 +68,6 @@ Progress = Callable[[float, str], None]
 # Issue 18: the second lead's screen before fusion (None: no screen, every beat fused as in
 # issue 17; ``benchmarks/second_lead_screen.py`` compares the two).
 SECOND_LEAD_SCREEN: ScreenThresholds | None = ScreenThresholds()
-# A calls inside a detected AF episode read as N (``ecg.features.af_context``): decided on DS1
-# by ``benchmarks/af_atrial_merge_ds1.py``'s written rule.
-MERGE_ATRIAL_IN_AF = True
 
 
 @dataclass
@@ -663,9 +660,9 @@ def _analyse(
     af = detect_af(beats.samples, beats.labels, recording.fs, states=states.tolist(),
                    **episode_inputs)  # fmt: skip
     merged = np.zeros(len(beats), dtype=bool)
-    if MERGE_ATRIAL_IN_AF and af:
+    if af_context.MERGE_ATRIAL_IN_AF and af:
         # AF depends on the classes only through classified V beats, which this leaves alone.
-        probabilities, merged = merge_atrial_in_af(
+        probabilities, merged = af_context.merge_atrial_in_af(
             beats.probabilities, beats.samples / recording.fs,
             [(e.start_s, e.end_s) for e in af], beats.classes,
         )  # fmt: skip

@@ -37,7 +37,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from ecg.dsp.signal import bandpass
-from ecg.features import beat_states
+from ecg.features import af_context, beat_states
 from ecg.features.beats import POST_S, PRE_S, extract_windows, rr_features, window_bounds
 from ecg.features.corrections import teach
 from ecg.features.episodes import detect_episodes
@@ -426,6 +426,12 @@ def _suggestions_write(*, recording: Recording, asked_by=None) -> dict[str, int]
     raise CorrectionRefused("The review kept changing while suggestions were computed; try again.")
 
 
+def _af_spans(recording: Recording) -> list[tuple[float, float]]:
+    """(start, end) seconds of the recording's AF episodes as its summary lists them now."""
+    episodes = (recording.summary or {}).get("episodes") or []
+    return [(float(e["start_s"]), float(e["end_s"])) for e in episodes if e.get("kind") == "AF"]
+
+
 def _suggestions_write_once(*, recording: Recording, asked_by=None) -> dict[str, int]:
     stamp = _review_stamp(recording)
     classes = _classes(recording)
@@ -452,6 +458,10 @@ def _suggestions_write_once(*, recording: Recording, asked_by=None) -> dict[str,
         np.array([c[1] for c in confirmed], dtype=np.int64),
         classes,
     )
+    if af_context.MERGE_ATRIAL_IN_AF:  # as the analysis reads the model: no A inside AF
+        new, _ = af_context.merge_atrial_in_af(
+            new, data["samples"][kept] / fs, _af_spans(recording), classes
+        )
     suggested = {int(data["indices"][p]): classes[int(k)] for p, k in enumerate(new.argmax(axis=1))}
     # Only the beats whose suggestion changes are written, one UPDATE per new value and chunk:
     # after a correction most suggestions stay, and a bulk_update of every beat (one CASE per

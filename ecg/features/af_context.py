@@ -13,8 +13,9 @@ is then the two together (the model's belief that the beat is supraventricular a
 ventricular or a bundle-branch block), and the calibrated "uncertain" threshold applies to
 that. Beats of every other class are left as the model called them.
 
-Whether the app applies this (``ecg.recording_analysis.MERGE_ATRIAL_IN_AF``) was decided on
-MIT-BIH DS1 by ``benchmarks/af_atrial_merge_ds1.py``'s written rule.
+Whether the app applies this (``MERGE_ATRIAL_IN_AF``: the analysis, and the review's
+suggestions inside the AF episodes the summary lists) was decided on MIT-BIH DS1 by
+``benchmarks/af_atrial_merge_ds1.py``'s written rule.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import numpy as np
 
 ATRIAL = "A"
 NORMAL = "N"
+# Chosen on DS1 (benchmarks/results/af_atrial_merge_ds1.json); DS2 only reported.
+MERGE_ATRIAL_IN_AF = True
 
 
 def beats_in_spans(times_s: np.ndarray, spans_s: Sequence[tuple[float, float]]) -> np.ndarray:

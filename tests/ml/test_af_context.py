@@ -64,7 +64,7 @@ def test_shipped_setting_is_the_one_chosen_on_ds1():
     import json
     from pathlib import Path
 
-    import ecg.recording_analysis as analysis
+    from ecg.features import af_context
 
     path = Path(__file__).resolve().parents[2] / "benchmarks/results/af_atrial_merge_ds1.json"
-    assert analysis.MERGE_ATRIAL_IN_AF is json.loads(path.read_text())["decision"]["merge"]
+    assert af_context.MERGE_ATRIAL_IN_AF is json.loads(path.read_text())["decision"]["merge"]

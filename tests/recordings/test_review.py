@@ -7,6 +7,7 @@ import csv
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.http import Http404
 from django.test import Client
@@ -559,3 +560,25 @@ def test_templates_page_lists_the_beats_to_confirm_first(client, rec, users):
     )
     html = client.get(reverse("recordings:templates", args=[rec.pk])).content.decode()
     assert "reviewed N ✓" in html
+
+
+def test_no_a_is_suggested_inside_an_af_episode(rec, users, monkeypatch):
+    # Atrial premature beats are not defined in AF (ecg.features.af_context): the suggestions
+    # read A inside the summary's AF episodes as N, as the analysis reads the model.
+    def every_beat_atrial(morphology, rr, probs, confirmed, confirmed_labels, classes, **_):
+        out = np.zeros(np.asarray(probs).shape)
+        out[:, classes.index("A")], out[:, classes.index("N")] = 0.7, 0.3
+        return out
+
+    monkeypatch.setattr(review_services, "teach", every_beat_atrial)
+    review_services.beat_correct(user=users["alice"], recording=rec, beat_indices=[0], label="N")
+    af = {"kind": "AF", "label": "AF", "start_s": 0.0, "end_s": 30.0, "duration_s": 30.0}
+    rec.summary = rec.summary | {"episodes": [af | {"beats": 30}]}
+    rec.save(update_fields=["summary"])
+    review_services.beats_suggest(user=users["alice"], recording=rec)
+    normal = [b for b in rec.beats.order_by("index") if b.label == "N" and b.index != 0]
+    normal = [b for b in normal if b.state != "unreadable"]
+    inside = [b for b in normal if b.time_s <= 30.0]
+    outside = [b for b in normal if b.time_s > 30.0]
+    assert inside and all(b.suggested_label == "" for b in inside)  # N stays N: no suggestion
+    assert outside and all(b.suggested_label == "A" for b in outside)
