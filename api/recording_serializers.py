@@ -81,6 +81,11 @@ class RecordingSummarySerializer(serializers.Serializer):
     rr = serializers.DictField(required=False, help_text="sdnn_ms, rmssd_ms, pnn50_percent, cv.")
     ectopy = serializers.ListField(child=serializers.DictField(), required=False)
     analysable_share = serializers.FloatField(required=False)
+    atrial_calls_in_af = serializers.IntegerField(
+        required=False,
+        help_text="Beats the model called A inside an AF episode, counted as N (atrial premature "
+        "beats are not defined in AF); absent for a recording analysed before this rule.",
+    )
     lead_fusion = serializers.DictField(
         required=False,
         help_text="With a second lead read too: rule (mean; two_lead), second_lead (V1), "

@@ -153,11 +153,14 @@ def jobs_for(part: str, args: argparse.Namespace, classes: list[str]) -> list[tu
 
 def collect(part: str, args: argparse.Namespace, pair: dict[str, Any]) -> dict[str, np.ndarray]:
     """Per precision: probabilities, states, labels and groups of every beat of ``part``
-    (cached under build/quantised/<model>/<model sha>/, so a model shipped since is never
-    scored with its predecessor's probabilities; ``--fresh`` recomputes)."""
+    (cached under build/quantised/<model>/<model sha>[-af-merge]/, so a model shipped since is
+    never scored with its predecessor's probabilities; ``--fresh`` recomputes)."""
+    from ecg.features import af_context
     from ecg.models.bundle import file_sha256
 
     digest = file_sha256(args.models_dir / f"{args.model}.keras")[:12]
+    # The analysis's A-in-AF reading moves probabilities too: its setting keys the cache.
+    digest += "-af-merge" if af_context.MERGE_ATRIAL_IN_AF else ""
     cache = ROOT / "build" / "quantised" / args.model / digest / f"{part}.npz"
     if cache.is_file() and not args.fresh:
         return dict(np.load(cache, allow_pickle=False))

@@ -354,7 +354,16 @@ def quality_overview(*, recording: Recording) -> dict[str, Any]:
         "flutter_unconfirmed": [
             c for c in recording.summary.get("flutter_checks") or [] if not c["confirmed"]
         ][:QUALITY_STRETCHES_SHOWN],
+        "atrial_in_af": _atrial_in_af_note(recording.summary),
     }
+
+
+def _atrial_in_af_note(summary: dict[str, Any]) -> str:
+    """The sentence on A calls read as N inside AF (``ecg.features.af_context``), "" if none."""
+    from ecg.features.af_context import merged_note
+
+    count = int(summary.get("atrial_calls_in_af") or 0)
+    return merged_note(count) if count else ""
 
 
 QUALITY_STRETCHES_SHOWN = 20

@@ -17,6 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from ecg.classes import class_display_name
+from ecg.features.af_context import merged_note
 from ecg.features.beat_states import UNREADABLE
 from ecg.models import explain
 from ecg.models.bundle import ModelBundle
@@ -220,6 +221,8 @@ def _quality_details(recording: Recording) -> list[tuple[str, str]]:
                 "check (not flutter-like): shown as uncertain, not as flutter",
             )
         )
+    if count := int(recording.summary.get("atrial_calls_in_af") or 0):
+        warnings.append(("A calls in AF", merged_note(count)))
     return [
         *warnings,
         ("Analysable", f"{share:.1%} of the recording (the rest is noise, flat or clipped)"),

@@ -63,3 +63,13 @@ def merge_atrial_in_af(
     out[moved, normal] += out[moved, atrial]
     out[moved, atrial] = 0.0
     return out, moved
+
+
+def merged_note(count: int) -> str:
+    """What the recording page and the PDF say of the ``count`` beats read this way."""
+    beats = f"{count} beat{'s' if count != 1 else ''}"
+    return (
+        f"{beats} the model called atrial premature (A) inside atrial fibrillation "
+        f"{'are' if count != 1 else 'is'} counted as conducted normal beats (N): atrial "
+        "premature beats are not defined in AF"
+    )

@@ -57,3 +57,30 @@ def test_a_calls_inside_detected_af_are_read_as_n(monkeypatch, tiny_bundle, merg
         assert all(e["end_s"] < found[0] or e["start_s"] > found[1] for e in svt)
     else:
         assert (labels[inside] == "A").all() and analysis.summary["atrial_calls_in_af"] == 0
+
+
+@pytest.mark.django_db
+def test_the_page_the_pdf_and_the_api_say_how_many_a_calls_were_read_as_n(
+    client, env, alice, django_capture_on_commit_callbacks, monkeypatch, tiny_bundle
+):
+    from rest_framework.test import APIClient
+
+    from .test_episodes_web import pdf_text
+    from .test_unreadable import csv_bytes, upload_csv
+
+    signal, peaks, _af = mixed_rhythm(0)
+    fake_model(monkeypatch, peaks, list(tiny_bundle.classes))
+    recording = upload_csv(client, alice, csv_bytes(signal), django_capture_on_commit_callbacks)
+    count = recording.summary["atrial_calls_in_af"]
+    assert count > 100
+    assert recording.beats.filter(label="N").count() == count  # the A calls inside AF
+    note = af_context.merged_note(count)
+    assert f"{count} beats the model called atrial premature (A) inside atrial fibrillation" in note
+    html = client.get(recording.get_absolute_url()).content.decode()
+    assert 'id="atrial-in-af"' in html and note in html
+    _pdf, text = pdf_text(client, recording)
+    assert "A calls in AF" in text and "inside atrial fibrillation" in " ".join(text.split())
+    api = APIClient()
+    api.force_authenticate(alice)
+    summary = api.get(f"/api/v1/recordings/{recording.pk}/").json()["summary"]
+    assert summary["atrial_calls_in_af"] == count
