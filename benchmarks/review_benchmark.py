@@ -17,6 +17,10 @@ and RR features are cached in ``build/review_cache/<model>-<version>-<created>[-
 lead fusion (``lead_fusion``) the record's second lead the model was trained on (V1 first) is
 classified at the same reference peaks and fused as the app fuses it (``fuse_second_lead``).
 
+The beats are then read as the app stores them (``with_af_context``): with
+``ecg.features.af_context.MERGE_ATRIAL_IN_AF``, A calls inside the AF episodes found on these
+beats read as N, before the clinician and in the suggestions after.
+
 Two simulated clinicians:
 
 - **cards**: the template page (``ecg.features.templates``); the clinician opens the cards
@@ -183,6 +187,27 @@ def cache_record(bundle: Any, data_dir: Path, name: str) -> dict[str, np.ndarray
     return out
 
 
+def with_af_context(data: dict[str, np.ndarray], data_dir: Path, name: str) -> dict:
+    """The record's beats as the app stores them: with ``af_context.MERGE_ATRIAL_IN_AF``, the
+    A calls inside the AF episodes found on these beats (``detect_af`` with the record's lead,
+    as the analysis runs it, without beat states: this path has none) read as N. ``af_s``:
+    those episodes, which the suggestions read the same way (``corrected_probs``)."""
+    from ecg.features import af_context
+    from ecg.features.episodes import detect_af
+    from ecg.io.records import load_record
+
+    out = dict(data, af_s=np.zeros((0, 2)))
+    if not af_context.MERGE_ATRIAL_IN_AF:
+        return out
+    record = load_record(data_dir, name, annotations=False)
+    peaks = np.round(data["time_s"] * record.fs).astype(np.int64)
+    labels = np.asarray(SIX)[data["probs"].argmax(axis=1)]
+    af = detect_af(peaks, labels, record.fs, signal=record.signal)
+    out["af_s"] = np.array([(e.start_s, e.end_s) for e in af]).reshape(-1, 2)
+    out["probs"], _ = af_context.merge_atrial_in_af(data["probs"], data["time_s"], out["af_s"], SIX)
+    return out
+
+
 def clinician_labels(symbols: np.ndarray) -> np.ndarray:
     """Six-class index a clinician would enter for each beat; -1 where none fits."""
     return np.array(
@@ -228,11 +253,16 @@ def corrected_probs(
 ) -> np.ndarray:
     """``corrections.teach`` (the web's suggestions) from the beats the clinician labelled;
     ``scales``: its parameters (``premature``: False for the vote alone)."""
+    from ecg.features import af_context
+
     labels = clinician_labels(data["symbols"][confirmed])
     taught = confirmed[labels >= 0]
-    return corrections.teach(
+    out = corrections.teach(
         data["morphology"], data["rr"], data["probs"], taught, labels[labels >= 0], SIX, **scales
     )
+    if af_context.MERGE_ATRIAL_IN_AF:  # as the web's suggestions: no A inside AF
+        out, _ = af_context.merge_atrial_in_af(out, data["time_s"], data["af_s"], SIX)
+    return out
 
 
 def confirmations(
@@ -650,7 +680,7 @@ def main() -> None:
     records = {}
     for name in names if not args.cache_only else DS1_RECORDS + DS2_RECORDS:
         start = time.perf_counter()
-        records[name] = cache_record(bundle, data_dir, name)
+        records[name] = with_af_context(cache_record(bundle, data_dir, name), data_dir, name)
         print(f"{name}: {len(records[name]['probs'])} beats {time.perf_counter() - start:.1f} s")
     if args.cache_only:
         return
