@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -423,43 +423,50 @@ def _quality_json(result) -> dict:
     }
 
 
+# Beat rows go in with one parameterised INSERT run over all rows (``executemany``) instead of
+# ``bulk_create``: building model instances and per-row SQL took a fifth of a 30-minute
+# recording's analysis (0.26 s of 1.3 s for 2,263 beats; 24 h holds ~110,000 beats). Every column
+# is listed, since the model's defaults are Python's, not the database's.
+BEAT_COLUMNS = (
+    "recording", "index", "sample", "time_s", "label", "confidence", "state", "runner_up",
+    "state_reason", "reference_label", "reviewed_label", "reviewed_by", "suggested_label",
+)  # fmt: skip
+BEAT_INSERT_BATCH = 5000
+
+
+def _beat_insert_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(Beat._meta.get_field(name).column) for name in BEAT_COLUMNS)
+    marks = ", ".join(["%s"] * len(BEAT_COLUMNS))
+    return f"INSERT INTO {quote(Beat._meta.db_table)} ({columns}) VALUES ({marks})"
+
+
 def _write_beats(recording: Recording, result) -> None:
     beats = result.beats
-    labels = beats.labels
-    confidence = beats.confidence
-    states = result.states if result.states is not None else [Beat.State.CLASSIFIED] * len(beats)
-    runner_up = result.runner_up if result.runner_up is not None else [""] * len(beats)
-    reasons = result.state_reasons if result.state_reasons is not None else [""] * len(beats)
-    reference = result.reference_labels
-    fs = recording.sampling_rate
-    rows = (
-        Beat(
-            recording=recording,
-            index=i,
-            sample=int(sample),
-            time_s=round(float(sample) / fs, 4),
-            label=str(labels[i]),
-            confidence=round(float(confidence[i]), 4),
-            state=str(states[i]),
-            runner_up=str(runner_up[i]),
-            state_reason=str(reasons[i])[:255],
-            reference_label=str(reference[i]) if reference is not None else "",
-        )
-        for i, sample in enumerate(beats.samples.tolist())
-    )
+    n = len(beats)
+    samples = beats.samples.tolist()
+    labels = beats.labels.tolist()
+    confidence = beats.confidence.tolist()
+    fs = float(recording.sampling_rate)
+    states = result.states if result.states is not None else [Beat.State.CLASSIFIED] * n
+    runner_up = result.runner_up if result.runner_up is not None else [""] * n
+    reasons = result.state_reasons if result.state_reasons is not None else [""] * n
+    reference = result.reference_labels if result.reference_labels is not None else [""] * n
+    rows = [
+        (recording.pk, i, samples[i], round(samples[i] / fs, 4), str(labels[i]),
+         round(confidence[i], 4), str(states[i]), str(runner_up[i]), str(reasons[i])[:255],
+         str(reference[i]), "", None, "")
+        for i in range(n)
+    ]  # fmt: skip
     # New beats: the previous beats' corrections go with them (cascade), and so do the
     # grouping and the review made of them.
     Beat.objects.filter(recording=recording).delete()
     TemplateGrouping.objects.filter(recording=recording).delete()
     ReviewAction.objects.filter(recording=recording).delete()  # nothing left to undo
-    batch: list[Beat] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == 5000:
-            Beat.objects.bulk_create(batch)
-            batch = []
-    if batch:
-        Beat.objects.bulk_create(batch)
+    sql = _beat_insert_sql()
+    with connection.cursor() as cursor:
+        for start in range(0, n, BEAT_INSERT_BATCH):
+            cursor.executemany(sql, rows[start : start + BEAT_INSERT_BATCH])
 
 
 def recording_mark_failed(*, recording_id: int, reason: str) -> None:

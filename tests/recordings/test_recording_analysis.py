@@ -152,3 +152,13 @@ def test_analyse_runs_blas_on_one_thread_and_restores_it(tmp_path, tiny_bundle, 
         with pytest.raises(ZeroDivisionError):
             analyse(recording, tiny_bundle)
         assert blas_threads() == {2}
+
+
+def test_the_beat_insert_names_every_column_of_a_beat():
+    # recordings.services writes beat rows with one raw INSERT (speed): a field added to Beat
+    # without a column there would get no value.
+    from recordings.models import Beat
+    from recordings.services import BEAT_COLUMNS
+
+    fields = {f.name for f in Beat._meta.concrete_fields if not f.primary_key}
+    assert set(BEAT_COLUMNS) == fields and len(BEAT_COLUMNS) == len(fields)
