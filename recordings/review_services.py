@@ -458,10 +458,12 @@ def _suggestions_write_once(*, recording: Recording, asked_by=None) -> dict[str,
         np.array([c[1] for c in confirmed], dtype=np.int64),
         classes,
     )
-    if af_context.MERGE_ATRIAL_IN_AF:  # as the analysis reads the model: no A inside AF
-        new, _ = af_context.merge_atrial_in_af(
-            new, data["samples"][kept] / fs, _af_spans(recording), classes
-        )
+    # As the analysis reads the model: no A inside AF (af_context.SUGGESTIONS_IN_AF says where).
+    at = np.array([c[0] for c in confirmed], dtype=np.int64)
+    spans = af_context.suggestion_spans(
+        _af_spans(recording), data["samples"][at] / fs, [classes[c[1]] for c in confirmed]
+    )
+    new, _ = af_context.merge_atrial_in_af(new, data["samples"][kept] / fs, spans, classes)
     suggested = {int(data["indices"][p]): classes[int(k)] for p, k in enumerate(new.argmax(axis=1))}
     # Only the beats whose suggestion changes are written, one UPDATE per new value and chunk:
     # after a correction most suggestions stay, and a bulk_update of every beat (one CASE per

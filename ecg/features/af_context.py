@@ -28,6 +28,13 @@ ATRIAL = "A"
 NORMAL = "N"
 # Chosen on DS1 (benchmarks/results/af_atrial_merge_ds1.json); DS2 only reported.
 MERGE_ATRIAL_IN_AF = True
+# The review's suggestions (``corrections.teach`` from the clinician's answers, which may move
+# N and A again) inside AF: "merge" reads their A as N in every AF episode, as the analysis
+# does; "unless_confirmed_atrial" not in an episode where the clinician confirmed an A beat
+# (atrial ectopy there says the irregular stretch is not AF); "none" leaves them as taught.
+# Chosen on DS1 by benchmarks/review_benchmark.py --choose-af-suggestions (review.json).
+SUGGESTION_RULES = ("merge", "unless_confirmed_atrial", "none")
+SUGGESTIONS_IN_AF = "merge"
 
 
 def beats_in_spans(times_s: np.ndarray, spans_s: Sequence[tuple[float, float]]) -> np.ndarray:
@@ -73,3 +80,26 @@ def merged_note(count: int) -> str:
         f"{'are' if count != 1 else 'is'} counted as conducted normal beats (N): atrial "
         "premature beats are not defined in AF"
     )
+
+
+def suggestion_spans(
+    af_spans_s: Sequence[tuple[float, float]],
+    confirmed_times_s: np.ndarray,
+    confirmed_labels: Sequence[str],
+    rule: str | None = None,
+) -> list[tuple[float, float]]:
+    """The AF spans inside which the review's suggestions read A as N, by ``rule`` (default
+    ``SUGGESTIONS_IN_AF``); ``confirmed_*``: the beats the clinician labelled, their times and
+    classes."""
+    rule = SUGGESTIONS_IN_AF if rule is None else rule
+    if rule not in SUGGESTION_RULES:
+        raise ValueError(f"unknown suggestion rule {rule!r}")
+    if rule == "none" or not MERGE_ATRIAL_IN_AF:
+        return []
+    spans = [(float(a), float(b)) for a, b in af_spans_s]
+    if rule == "merge":
+        return spans
+    atrial = np.asarray(confirmed_times_s, dtype=np.float64)[
+        np.asarray(confirmed_labels, dtype=str) == ATRIAL
+    ]
+    return [(a, b) for a, b in spans if not beats_in_spans(atrial, [(a, b)]).any()]

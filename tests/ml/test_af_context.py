@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ecg.features.af_context import beats_in_spans, merge_atrial_in_af
 from ecg.features.episodes import detect_af, detect_episodes
@@ -68,3 +69,15 @@ def test_shipped_setting_is_the_one_chosen_on_ds1():
 
     path = Path(__file__).resolve().parents[2] / "benchmarks/results/af_atrial_merge_ds1.json"
     assert af_context.MERGE_ATRIAL_IN_AF is json.loads(path.read_text())["decision"]["merge"]
+
+
+def test_the_suggestions_spans_by_rule():
+    from ecg.features.af_context import suggestion_spans
+
+    spans = [(10.0, 20.0), (30.0, 40.0)]
+    times, labels = np.array([15.0, 35.0, 50.0]), ["N", "A", "A"]
+    assert suggestion_spans(spans, times, labels, "merge") == spans
+    assert suggestion_spans(spans, times, labels, "unless_confirmed_atrial") == [(10.0, 20.0)]
+    assert suggestion_spans(spans, times, labels, "none") == []
+    with pytest.raises(ValueError, match="unknown suggestion rule"):
+        suggestion_spans(spans, times, labels, "sometimes")

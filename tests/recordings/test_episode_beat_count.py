@@ -103,8 +103,9 @@ def test_a_gone_correction_keeps_its_count_and_the_exports_carry_it(client, rec,
 @pytest.mark.mitdb
 @pytest.mark.parametrize("name", ["201", "207"])
 def test_on_mitbih_every_detected_episodes_count_is_given_back(settings, tmp_path, users, name):
-    """Records 201 (AF, SVT, trigeminy, pauses, bradycardia) and 207 (flutter, bigeminy, AF,
-    SVT, pauses) analysed with the shipped recording model, their beats and states stored as
+    """Records 201 (AF, trigeminy, pauses, bradycardia; its "SVT runs" were AF's conducted
+    beats, read as N since A calls inside AF are) and 207 (flutter, bigeminy, AF, SVT, pauses)
+    analysed with the shipped recording model, their beats and states stored as
     the app stores them: counted over its detected span, every episode gets the detector's
     count -- rate episodes too (their running-median windows sit one per beat)."""
     from ecg.io.recording_io import parse_upload
@@ -132,7 +133,7 @@ def test_on_mitbih_every_detected_episodes_count_is_given_back(settings, tmp_pat
     for state in ("uncertain", "unreadable"):
         rec.beats.filter(index__in=np.flatnonzero(states == state).tolist()).update(state=state)
     episodes = analysis.summary["episodes"]
-    assert len({e["kind"] for e in episodes}) >= 5
+    assert len({e["kind"] for e in episodes}) >= {"201": 4, "207": 5}[name]
     for episode in episodes:
         counted = episode_selectors.episode_beats_count(
             recording=rec, start_s=episode["start_s"], end_s=episode["end_s"]
