@@ -735,30 +735,20 @@ def main() -> None:
         development(records, ds1)
         return
     previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    if args.choose:
-        previous["choice"] = choose(records)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(previous, indent=1) + "\n")
-        print("chosen:", previous["choice"]["chosen"])
-        return
-    if args.choose_ventricular:
-        previous["choice_ventricular"] = choose_ventricular(records)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(previous, indent=1) + "\n")
-        print("chosen:", previous["choice_ventricular"]["chosen"])
-        return
-    if args.choose_af_suggestions:
-        previous["choice_af_suggestions"] = choose_af_suggestions(records)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(previous, indent=1) + "\n")
-        print("chosen:", previous["choice_af_suggestions"]["chosen"])
-        return
-    if args.choose_premature:
-        previous["choice_premature"] = choose_premature(records)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(previous, indent=1) + "\n")
-        print("chosen:", previous["choice_premature"]["chosen"])
-        return
+    # Each DS1 choice writes its own key of the results and leaves the DS2 figures as they are.
+    choices = {
+        "choose": ("choice", choose),
+        "choose_ventricular": ("choice_ventricular", choose_ventricular),
+        "choose_af_suggestions": ("choice_af_suggestions", choose_af_suggestions),
+        "choose_premature": ("choice_premature", choose_premature),
+    }
+    for flag, (key, run) in choices.items():
+        if getattr(args, flag):
+            previous[key] = run(records)
+            RESULTS.parent.mkdir(parents=True, exist_ok=True)
+            RESULTS.write_text(json.dumps(previous, indent=1) + "\n")
+            print("chosen:", previous[key]["chosen"])
+            return
     scales = PARAMS
     result = {
         "model": {"name": bundle.name, "version": bundle.version, "path": str(bundle.path.name)},
