@@ -55,8 +55,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.noise_stress import parsed_excerpt, with_noise  # noqa: E402
 from ecg.classes import class_codes  # noqa: E402
 from ecg.dsp.detection import match_to_reference  # noqa: E402
-from ecg.dsp.lead_screen import segment_snr_db  # noqa: E402
-from ecg.dsp.quality import segment_bounds  # noqa: E402
+from ecg.dsp.lead_screen import beat_snr_db  # noqa: E402
+from ecg.features import beat_states  # noqa: E402
 from ecg.features.beats import labels_for  # noqa: E402
 from ecg.io.records import resolve_data_dir  # noqa: E402
 from ecg.recording_analysis import analyse  # noqa: E402
@@ -82,15 +82,13 @@ def beat_rows(analysis, parsed, mask: np.ndarray) -> dict[str, np.ndarray]:
     matched = match_to_reference(parsed.ann_samples, samples, parsed.fs)
     ref = np.where(matched >= 0, reference[np.clip(matched, 0, None)], "")
     keep = ref != ""
-    snr = segment_snr_db(parsed.signal, parsed.fs, samples)
-    bounds = segment_bounds(parsed.signal.size, parsed.fs)
-    segment = np.clip(np.searchsorted(bounds[:, 0], samples, side="right") - 1, 0, len(snr) - 1)
+    snr = beat_snr_db(parsed.signal, parsed.fs, samples)
     return {
         "state": np.asarray(analysis.states).astype(str)[keep],
         "confidence": analysis.beats.confidence[keep].astype(np.float64),
         "right": (analysis.beats.labels == ref)[keep],
         "noisy": mask[np.clip(samples, 0, mask.size - 1)][keep],
-        "snr": np.nan_to_num(snr[segment], nan=-np.inf)[keep],
+        "snr": snr[keep],
     }
 
 
@@ -164,6 +162,8 @@ def main() -> None:
 
     bundle = shipped_recording_bundle()
     data_dir = resolve_data_dir(args.data_dir)
+    # The states without the rule being chosen ("off"); each candidate applies it to them.
+    beat_states.NOISY_SNR_DB = None
     started = time.perf_counter()
     conditions: dict[str, list[dict]] = {"clean": [], **{f"{s}_db": [] for s in SNRS_DB}}
     for record in DS1_VALIDATION_RECORDS:

@@ -31,6 +31,7 @@ from ecg.dsp.detection import (
 )
 from ecg.dsp.lead_screen import (
     ScreenThresholds,
+    beat_snr_db,
     beats_pass,
     screen_segments,
     screened_share,
@@ -38,7 +39,7 @@ from ecg.dsp.lead_screen import (
 )
 from ecg.dsp.quality import SegmentQuality, beats_readable, segment_bounds, signal_quality
 from ecg.dsp.signal import prepare_signal
-from ecg.features import af_context
+from ecg.features import af_context, beat_states
 from ecg.features.beat_states import recording_states, runner_up, uncertain_threshold
 from ecg.features.beats import labels_for
 from ecg.features.episodes import detect_af, detect_episodes
@@ -648,10 +649,16 @@ def _analyse(
             )
     report(0.9, "summarising")
 
+    # Each beat's segment's estimated SNR, for the noisy-signal threshold (beat_states).
+    snr_db = None
+    if beat_states.NOISY_SNR_DB is not None:
+        snr_db = beat_snr_db(recording.signal, recording.fs, beats.samples)
+
     def states_of(beats: BeatResults) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
         return recording_states(
             recording.signal, recording.fs, quality, samples=beats.samples,
             labels=beats.labels, confidence=beats.confidence, uncertain_below=uncertain_below,
+            snr_db=snr_db,
         )  # fmt: skip
 
     states, reasons, checks = states_of(beats)

@@ -91,7 +91,7 @@ def segment_snr_db(
     segment is band-passed on its own (its edges ring alike wherever it lies), segments of
     one length ``SNR_GROUP`` at a time in one 2-D call: the same values as one call per
     segment (a 24-hour lead's 17,280 calls took about 8 s), in bounded memory."""
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x)  # a mapped 24-hour lead stays mapped: each group is made float64 alone
     bounds = segment_bounds(x.size, fs)
     peaks = np.sort(np.asarray(peaks, np.int64))
     out = np.full(len(bounds), np.nan)
@@ -102,6 +102,7 @@ def segment_snr_db(
         for members in (same, group[lengths[group] != lengths[first]]):
             if members.size:
                 rows = np.stack([x[bounds[i, 0] : bounds[i, 1]] for i in members])
+                rows = rows.astype(np.float64)
                 filtered = bandpass(rows, fs, band).astype(np.float64)
                 for row, index in zip(filtered, members, strict=True):
                     out[index] = _segment_snr(row, bounds[index, 0], peaks, fs)
@@ -176,3 +177,16 @@ def screened_share(passed: np.ndarray, quality: SegmentQuality) -> float:
     lengths = (quality.ends - quality.starts).astype(np.float64)
     total = lengths.sum()
     return float(lengths[~np.asarray(passed, bool)].sum() / total) if total else 0.0
+
+
+def beat_snr_db(x: np.ndarray, fs: float, peaks: np.ndarray) -> np.ndarray:
+    """Per beat at ``peaks``, the estimated QRS-to-noise ratio (dB) of its ``segment_bounds``
+    segment (``segment_snr_db``); -inf where the segment has none (so a rule "under S dB"
+    holds there)."""
+    peaks = np.asarray(peaks, np.int64)
+    if peaks.size == 0:
+        return np.zeros(0)
+    snr = segment_snr_db(x, fs, peaks)
+    bounds = segment_bounds(np.asarray(x).size, fs)
+    segment = np.clip(np.searchsorted(bounds[:, 0], peaks, side="right") - 1, 0, len(snr) - 1)
+    return np.nan_to_num(snr[segment], nan=-np.inf)

@@ -13,6 +13,10 @@ probabilities and the signal quality of the beat's segment:
   - a flutter call (``!``) outside a run of at least ``FLUTTER_RUN_MIN`` consecutive readable
     ``!`` calls: ventricular flutter is a sustained rhythm, so an isolated ``!`` inside another
     rhythm is almost always a noisy or odd beat, not flutter;
+  - in noisy signal, a top probability under ``NOISY_UNCERTAIN_BELOW``: the beat's 5-s
+    segment has an estimated QRS-to-noise ratio (``ecg.dsp.lead_screen.segment_snr_db``)
+    under ``NOISY_SNR_DB``, where the model is wrong more often at the same confidence
+    (chosen on DS1 by ``benchmarks/noisy_threshold_ds1.py``);
   - a flutter run whose signal the VF detectors do not confirm (``ecg.dsp.flutter``: the
     caller passes ``flutter_unconfirmed``): noise at 160-300 "beats" per minute that the
     quality index let through is read as runs of ``!``, and a heart-rate rule cannot tell;
@@ -46,6 +50,14 @@ REASON_LOW_CONFIDENCE = "confidence under the model's calibrated threshold"
 REASON_FLUTTER_ISOLATED = f"flutter call outside a run of {FLUTTER_RUN_MIN}"
 REASON_FLUTTER_UNCONFIRMED = "flutter run not confirmed: the signal is not flutter-like"
 REASON_UNREADABLE = "unreadable segment"  # when the caller has no segment reason
+# Noisy signal needs a higher confidence: chosen on DS1's validation records with the noise
+# stress generator (benchmarks/results/noisy_threshold_ds1.json); None: no such rule.
+NOISY_SNR_DB: float | None = 21.0
+NOISY_UNCERTAIN_BELOW = 0.75
+REASON_NOISY = (
+    f"confidence under {NOISY_UNCERTAIN_BELOW:.2f} in noisy signal (estimated QRS-to-noise "
+    f"ratio under {NOISY_SNR_DB:g} dB)"
+)
 
 
 def uncertain_threshold(metadata: Mapping[str, Any]) -> float | None:
@@ -126,6 +138,7 @@ def _uncertain_masks(
     readable: np.ndarray,
     uncertain_below: float | np.ndarray | None,
     flutter_unconfirmed: np.ndarray | None,
+    noisy: np.ndarray | None = None,
 ) -> list[tuple[np.ndarray, str]]:
     """Each uncertain rule's beats with its reason, in order of precedence for the reason."""
     if not (labels.shape == confidence.shape == readable.shape):
@@ -139,6 +152,11 @@ def _uncertain_masks(
         masks.append((flutter & unconfirmed, REASON_FLUTTER_UNCONFIRMED))
     if uncertain_below is not None:
         masks.append((confidence < uncertain_below, REASON_LOW_CONFIDENCE))
+    if noisy is not None:
+        noisy = np.asarray(noisy, dtype=bool)
+        if noisy.shape != labels.shape:
+            raise ValueError("noisy must have one entry per beat")
+        masks.append((noisy & (confidence < NOISY_UNCERTAIN_BELOW), REASON_NOISY))
     return masks
 
 
@@ -149,10 +167,12 @@ def beat_states(
     readable: np.ndarray,
     uncertain_below: float | np.ndarray | None = None,
     flutter_unconfirmed: np.ndarray | None = None,
+    noisy: np.ndarray | None = None,
 ) -> np.ndarray:
     """The state of every beat (an array of ``STATES`` strings), from its label, top
-    probability, whether its segment is readable and (``flutter_unconfirmed``, per beat)
-    whether its flutter run failed the signal check. Unreadable wins over uncertain.
+    probability, whether its segment is readable, (``flutter_unconfirmed``, per beat)
+    whether its flutter run failed the signal check and (``noisy``, per beat) whether its
+    segment's estimated SNR is under ``NOISY_SNR_DB``. Unreadable wins over uncertain.
 
     ``uncertain_below`` is one threshold or one per beat: with lead fusion a fused beat has the
     fusion's threshold and a beat read on the primary lead alone the model's."""
@@ -161,7 +181,7 @@ def beat_states(
     readable = np.asarray(readable, dtype=bool)
     uncertain = np.zeros(labels.shape, dtype=bool)
     for mask, _ in _uncertain_masks(
-        labels, confidence, readable, uncertain_below, flutter_unconfirmed
+        labels, confidence, readable, uncertain_below, flutter_unconfirmed, noisy
     ):
         uncertain |= mask
     states = np.full(labels.shape, CLASSIFIED, dtype=object)
@@ -178,6 +198,7 @@ def state_reasons(
     uncertain_below: float | np.ndarray | None = None,
     flutter_unconfirmed: np.ndarray | None = None,
     unreadable_reasons: Sequence[str] | None = None,
+    noisy: np.ndarray | None = None,
 ) -> np.ndarray:
     """Why each beat is not classified ("" for a classified beat), same arguments as
     ``beat_states``; an unreadable beat takes ``unreadable_reasons`` (its segment's reason)."""
@@ -187,7 +208,7 @@ def state_reasons(
     reasons = np.full(labels.shape, "", dtype=object)
     # The first rule that holds gives the reason: the flutter ones say more than "confidence".
     for mask, reason in _uncertain_masks(
-        labels, confidence, readable, uncertain_below, flutter_unconfirmed
+        labels, confidence, readable, uncertain_below, flutter_unconfirmed, noisy
     ):
         reasons[mask & (reasons == "")] = reason
     if unreadable_reasons is None:
@@ -207,10 +228,12 @@ def recording_states(
     labels: Sequence[str],
     confidence: np.ndarray,
     uncertain_below: float | np.ndarray | None = None,
+    snr_db: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
     """A whole recording's beats (at ``samples`` of the lead ``signal``): their states, their
     reasons and the rows of the flutter check (``flutter_check``), with each beat's readability
-    and unreadable reason from its segment in ``quality``."""
+    and unreadable reason from its segment in ``quality``. ``snr_db``: each beat's segment's
+    estimated SNR (``beat_snr_db``) for the noisy-signal rule (None: no such rule)."""
     readable = beats_readable(quality, samples)
     checks, unconfirmed = flutter_check(
         signal, fs, samples=samples, labels=labels, readable=readable
@@ -221,6 +244,7 @@ def recording_states(
         "readable": readable,
         "uncertain_below": uncertain_below,
         "flutter_unconfirmed": unconfirmed,
+        "noisy": None if snr_db is None or NOISY_SNR_DB is None else snr_db < NOISY_SNR_DB,
     }
     reasons = state_reasons(**inputs, unreadable_reasons=beat_segment_reasons(quality, samples))
     return beat_states(**inputs), reasons, checks

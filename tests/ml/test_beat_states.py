@@ -186,3 +186,51 @@ def test_summary_without_states_is_unchanged():
         states=[CLASSIFIED] * 10,
     )  # fmt: skip
     assert plain == explicit and plain["states"][CLASSIFIED] == 10
+
+
+def test_noisy_signal_needs_the_higher_confidence():
+    from ecg.features.beat_states import NOISY_UNCERTAIN_BELOW, REASON_NOISY
+
+    labels = ["N", "N", "N", "V"]
+    confidence = np.array([0.7, 0.7, NOISY_UNCERTAIN_BELOW + 0.01, 0.5])
+    noisy = np.array([True, False, True, True])
+    inputs = dict(labels=labels, confidence=confidence, readable=np.ones(4, bool),
+                  uncertain_below=0.6, noisy=noisy)  # fmt: skip
+    assert beat_states(**inputs).tolist() == [UNCERTAIN, CLASSIFIED, CLASSIFIED, UNCERTAIN]
+    reasons = state_reasons(**inputs).tolist()
+    # the calibrated threshold's reason comes first where both hold
+    assert reasons == [REASON_NOISY, "", "", REASON_LOW_CONFIDENCE]
+    assert "noisy signal" in REASON_NOISY
+    with pytest.raises(ValueError, match="noisy"):
+        beat_states(**{**inputs, "noisy": np.ones(3, bool)})
+
+
+def test_beat_snr_tells_a_noisy_stretch_from_a_clean_one():
+    from ecg.dsp.lead_screen import beat_snr_db
+    from ecg.features.beat_states import NOISY_SNR_DB
+    from tests.recordings.synth import beat_times, long_ecg
+
+    x = long_ecg(FS, 60.0)
+    peaks = np.round(beat_times(60.0) * FS).astype(np.int64)
+    noisy = x.copy()
+    rng = np.random.default_rng(0)
+    noisy[int(30 * FS) :] += rng.normal(0, 0.15, noisy.size - int(30 * FS))
+    snr = beat_snr_db(noisy, FS, peaks)
+    assert snr.shape == peaks.shape
+    late = peaks >= 31 * FS
+    # the rule's line falls between them (the estimate of a clean synthetic lead is ~24 dB)
+    assert np.median(snr[peaks < 29 * FS]) > NOISY_SNR_DB > np.median(snr[late]) + 2
+    assert beat_snr_db(noisy, FS, np.zeros(0, np.int64)).size == 0
+
+
+def test_shipped_noisy_rule_is_the_one_chosen_on_ds1():
+    import json
+    from pathlib import Path
+
+    from ecg.features import beat_states as module
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks/results/noisy_threshold_ds1.json"
+    chosen = json.loads(path.read_text())["chosen"]
+    assert module.NOISY_SNR_DB == chosen["snr_db"]
+    if chosen["snr_db"] is not None:
+        assert module.NOISY_UNCERTAIN_BELOW == chosen["uncertain_below"]
