@@ -34,6 +34,19 @@ Rule -- written and committed before any figure of this script was computed:
   otherwise nothing changes.
 - DS2 (``noise_stress.py``) is rerun afterwards and only reported.
 
+**Version 2 of the rule** (written after version 1 shipped S 21 dB / T 0.75 and the reported
+test sets showed its cost on clean signal far above the 1 point allowed: clean DS2 not answered
+12.0 -> 19.9 %, PTB-XL fold-10 records without a noise note 5.6 -> 11.0 %, against +0.97 on
+the four DS1 records; ``noisy_threshold_ds1_v1.json`` keeps version 1's run). The four DS1
+validation records all have a high estimated SNR, so they could not show how many clean beats
+elsewhere sit under 21 dB. Version 2 adds a second validation source to the constraint only:
+``PTBXL_CLEAN`` records of PTB-XL **fold 9** (validation) without a noise note, with a
+conducted-beat label and no ectopy (a fixed draw, seed 0; lead II, as the app reads them),
+analysed as the app analyses them. The constraint must now hold on each source: the share of
+beats not answered may rise by at most ``MAX_CLEAN_RISE`` on the DS1 records and on these. The
+objective, grid, tie and minimum gain are unchanged, and no figure of version 2 was seen before
+this paragraph was committed.
+
 Results: ``benchmarks/results/noisy_threshold_ds1.json``.
 """
 
@@ -71,6 +84,7 @@ THRESHOLD_GRID = (0.70, 0.75, 0.80, 0.85, 0.90, 0.95)
 MAX_CLEAN_RISE = 0.01
 TIE = 0.002
 MIN_GAIN = 0.005
+PTBXL_CLEAN = 300  # fold-9 records without a noise note (version 2's second clean source)
 
 
 def beat_rows(analysis, parsed, mask: np.ndarray) -> dict[str, np.ndarray]:
@@ -126,16 +140,75 @@ def figures(conditions: dict[str, list[dict]], snr_db, below) -> dict[str, Any]:
     return out
 
 
-def choose(conditions: dict[str, list[dict]]) -> dict[str, Any]:
+def ptbxl_clean_rows(bundle, count: int) -> list[dict[str, np.ndarray]]:
+    """Per PTB-XL fold-9 record without a noise note (conducted-beat label, no ectopy; a fixed
+    draw of ``count``, seed 0; lead II): every detected beat's state, confidence and segment
+    SNR. A record without a readable segment counts its beats as unreadable."""
+    from ecg.dsp.detection import DetectionError, detect_beats
+    from ecg.io.ptbxl import (
+        conducted_beat_label,
+        default_ptbxl_dir,
+        has_ectopy,
+        has_noise_note,
+        load_ptbxl_record,
+        load_ptbxl_table,
+    )
+    from ecg.io.recording_base import ParsedRecording
+    from ecg.recording_analysis import NoReadableSignal
+
+    data_dir = default_ptbxl_dir()
+    if data_dir is None:
+        raise SystemExit("needs PTB-XL (../shared/data/ptbxl or $PTBXL_DIR)")
+    table = load_ptbxl_table(data_dir)
+    fold = table[table["strat_fold"] == 9]
+    usable = fold["scp_codes"].map(conducted_beat_label).notna()
+    usable &= ~fold["scp_codes"].map(has_ectopy) & ~fold.apply(has_noise_note, axis=1)
+    quiet = np.flatnonzero(usable)
+    picked = np.sort(np.random.default_rng(0).choice(quiet, min(count, len(quiet)), replace=False))
+    rows = []
+    for ecg_id in fold.index[picked]:
+        record = load_ptbxl_record(data_dir, int(ecg_id))
+        parsed = ParsedRecording(name=record.name, format="wfdb", fs=record.fs,
+                                 lead_names=["II"], signals=record.signal[None].astype(np.float32),
+                                 lead_index=0, source_files=[])  # fmt: skip
+        try:
+            analysis = analyse(parsed, bundle)
+        except NoReadableSignal:
+            n = len(detect_beats(record.signal, record.fs))
+            rows.append({"state": np.full(n, "unreadable"), "confidence": np.zeros(n),
+                         "snr": np.zeros(n)})  # fmt: skip
+            continue
+        except DetectionError:
+            continue
+        rows.append({
+            "state": np.asarray(analysis.states).astype(str),
+            "confidence": analysis.beats.confidence.astype(np.float64),
+            "snr": beat_snr_db(parsed.signal, parsed.fs, analysis.beats.samples),
+        })  # fmt: skip
+    return rows
+
+
+def not_answered(rows: list[dict[str, np.ndarray]], snr_db, below) -> float:
+    """Share of the beats of ``rows`` not answered under a candidate (``states_with``)."""
+    states = [states_with(r, snr_db, below) for r in rows]
+    return round(float(np.mean(np.concatenate(states) != "classified")), 4)
+
+
+def choose(conditions: dict[str, list[dict]], ptbxl: list[dict]) -> dict[str, Any]:
     off = figures(conditions, None, None)
     clean_off = off["clean"]["all"]["not_answered_share"]
-    rows = [{"snr_db": None, "uncertain_below": None, **off}]
+    ptbxl_off = not_answered(ptbxl, None, None)
+    rows = [{"snr_db": None, "uncertain_below": None, **off, "ptbxl_clean": ptbxl_off}]
     for snr_db in SNR_GRID:
         for below in THRESHOLD_GRID:
             rows.append({"snr_db": snr_db, "uncertain_below": below,
-                         **figures(conditions, snr_db, below)})  # fmt: skip
+                         **figures(conditions, snr_db, below),
+                         "ptbxl_clean": not_answered(ptbxl, snr_db, below)})  # fmt: skip
     allowed = [
-        r for r in rows if r["clean"]["all"]["not_answered_share"] <= clean_off + MAX_CLEAN_RISE
+        r
+        for r in rows
+        if r["clean"]["all"]["not_answered_share"] <= clean_off + MAX_CLEAN_RISE
+        and r["ptbxl_clean"] <= ptbxl_off + MAX_CLEAN_RISE
     ]
     best = max(r["objective"] for r in allowed)
     tied = [r for r in allowed if r["objective"] >= best - TIE]
@@ -143,7 +216,7 @@ def choose(conditions: dict[str, list[dict]]) -> dict[str, Any]:
     ship = winner["snr_db"] is not None and winner["objective"] >= off["objective"] + MIN_GAIN
     return {
         "off": {k: off[k] for k in ("objective", "noisy_answered_24_to_12")}
-        | {"clean_not_answered": clean_off},
+        | {"clean_not_answered": clean_off, "ptbxl_clean_not_answered": ptbxl_off},
         "winner": {k: winner[k] for k in ("snr_db", "uncertain_below", "objective")},
         "ship": bool(ship),
         "chosen": {"snr_db": winner["snr_db"], "uncertain_below": winner["uncertain_below"]}
@@ -174,9 +247,13 @@ def main() -> None:
             noisy = with_noise(parsed, record, snr, mask)
             conditions[f"{snr}_db"].append(beat_rows(analyse(noisy, bundle), noisy, mask))
         print(f"{record}: done ({time.perf_counter() - started:.0f} s)", flush=True)
+    ptbxl = ptbxl_clean_rows(bundle, PTBXL_CLEAN)
+    print(f"PTB-XL fold 9: {len(ptbxl)} records ({time.perf_counter() - started:.0f} s)")
     result = {
         "question": __doc__.splitlines()[0],
         "records": list(DS1_VALIDATION_RECORDS),
+        "rule_version": 2,
+        "ptbxl_clean_records": len(ptbxl),
         "model": f"{bundle.name} v{bundle.version} ({bundle.runtime})",
         "rule": {
             "max_clean_rise": MAX_CLEAN_RISE,
@@ -185,7 +262,7 @@ def main() -> None:
             "snr_grid": SNR_GRID,
             "threshold_grid": THRESHOLD_GRID,
         },  # fmt: skip
-        **choose(conditions),
+        **choose(conditions, ptbxl),
         "seconds": round(time.perf_counter() - started, 1),
         "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
