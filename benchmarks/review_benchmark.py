@@ -197,7 +197,7 @@ def with_af_context(data: dict[str, np.ndarray], data_dir: Path, name: str) -> d
     from ecg.features.episodes import detect_af
     from ecg.io.records import load_record
 
-    out = dict(data, af_s=np.zeros((0, 2)))
+    out = dict(data, af_s=np.zeros((0, 2)), model_probs=data["probs"])
     if not af_context.MERGE_ATRIAL_IN_AF:
         return out
     record = load_record(data_dir, name, annotations=False)
@@ -664,7 +664,28 @@ def choose_af_suggestions(records: dict[str, dict[str, np.ndarray]]) -> dict[str
     best = max(r["objective"] for r in rows)
     winner = next(r["rule"] for r in rows if r["objective"] >= best - AF_SUGGESTION_TIE)
     return {"data": "MIT-BIH DS1 (22 records), cards protocol, shipped parameters",
-            "tie": AF_SUGGESTION_TIE, "rows": rows, "chosen": winner}  # fmt: skip
+            "tie": AF_SUGGESTION_TIE, "rows": rows, "chosen": winner,
+            "without_af_rule": _without_af_rule(records)}  # fmt: skip
+
+
+def _without_af_rule(records: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
+    """For reference, not a candidate: the same review on the model's calls with no A read as N
+    anywhere (the cached probabilities as the model gave them)."""
+    from ecg.features import af_context
+
+    raw = {name: dict(data, probs=data["model_probs"]) for name, data in records.items()}
+    chosen = confirmations(raw, "cards", premature_beats=PREMATURE_CARDS)
+    before = af_context.MERGE_ATRIAL_IN_AF
+    af_context.MERGE_ATRIAL_IN_AF = False
+    try:
+        simulated = simulate(raw, chosen, PARAMS)
+    finally:
+        af_context.MERGE_ATRIAL_IN_AF = before
+    s = score(simulated, simulated["pf"])["summary"]
+    auto = score(simulated, simulated["pa"])["summary"]
+    return {"objective": round(objective(simulated), 4), "six_macro_f1": s["six_macro_f1"],
+            "VEB_F1": s["VEB"]["F1"], "SVEB_F1": s["SVEB"]["F1"],
+            "automatic_SVEB_F1": auto["SVEB"]["F1"]}  # fmt: skip
 
 
 def development(records: dict[str, dict[str, np.ndarray]], ds1: bool) -> None:
