@@ -316,6 +316,32 @@ def test_edf(tmp_path):
     np.testing.assert_allclose(rec.signal[: x.shape[1]], x[1], atol=0.01)
 
 
+@pytest.mark.parametrize(
+    ("fs", "record_s", "records"),
+    [(360, 0.7, 16), (360, 0.7, 30), (250, 0.7, 22), (500, 0.07, 300), (100, 0.07, 200)],
+)
+def test_edf_with_short_data_records_is_read_whatever_its_length(fs, record_s, records):
+    """Issue 18 (fuzzing): ``read_edf`` truncated binary rounding errors, so 16 records of
+    0.7 s at 360 Hz (0.7 * 360 * 16 = 4031.99...) were "unreadable", and 7 samples in 0.07 s
+    were 99 Hz."""
+    from .synth import edf_bytes
+
+    per_record = int(round(fs * record_s))
+    x = np.sin(np.arange(per_record * records) / 7.0).astype(np.float32)
+    rec = parse_upload([("x.edf", edf_bytes(x, fs, ["II"], record_s=record_s))])
+    assert rec.fs == fs and rec.n_samples == x.size
+    np.testing.assert_allclose(rec.signal, x, atol=1e-3)
+
+
+def test_edf_at_a_rate_that_is_no_whole_number_of_hz_is_refused_with_its_rate():
+    from .synth import edf_bytes
+
+    x = np.zeros(38 * 100, np.float32)  # 38 samples per 0.3-s record: 126.67 Hz
+    content = edf_bytes(x, 128, ["II"], record_s=0.3)
+    with pytest.raises(RecordingFormatError, match=r"126\.667 Hz, not a whole number of Hz"):
+        parse_upload([("x.edf", content)])
+
+
 def test_garbage_edf():
     with pytest.raises(RecordingFormatError, match="not an EDF file"):
         parse_upload([("x.edf", b"hello")])
