@@ -402,12 +402,13 @@ def _check_signal(recording: ParsedRecording, limits: Limits) -> None:
         raise RecordingFormatError(f"{where}: no ECG signal found")
     if recording.duration_s < MIN_DURATION_S:
         raise RecordingFormatError(
-            f"{where}: the recording lasts {recording.duration_s:.1f} s; at least "
-            f"{MIN_DURATION_S:g} s are needed"
+            f"{where}: the recording lasts {_apart(recording.duration_s, MIN_DURATION_S)} s; at "
+            f"least {MIN_DURATION_S:g} s are needed"
         )
     if recording.duration_s > limits.max_duration_s:
         raise RecordingFormatError(
-            f"{where}: the recording lasts {recording.duration_s / 3600:.1f} h; the limit is "
+            f"{where}: the recording lasts "
+            f"{_apart(recording.duration_s / 3600, limits.max_duration_s / 3600)} h; the limit is "
             f"{limits.max_duration_s / 3600:g} h"
         )
     for index, lead_name in enumerate(recording.lead_names):
@@ -419,6 +420,16 @@ def _check_signal(recording: ParsedRecording, limits: Limits) -> None:
             recording.notes.append(
                 f"lead {lead_name}: bridged {bridged} short gap(s) of missing samples"
             )
+
+
+def _apart(value: float, bound: float) -> str:
+    """``value`` with the fewest decimals (at least one) that do not round it onto or past
+    ``bound``: 3,599 samples at 360 Hz "last 9.997 s", not "10.0 s; at least 10 s"."""
+    for digits in range(1, 7):
+        shown = round(value, digits)
+        if (shown < bound) == (value < bound) and shown != bound:
+            return f"{shown:.{digits}f}"
+    return f"{value:g}"
 
 
 def check_amplitude(x: np.ndarray, fs: float, *, where: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import zipfile
 
 import numpy as np
@@ -357,10 +358,23 @@ def test_size_limit():
 
 def test_duration_limit_and_minimum():
     content = csv_bytes(["0.1"] * int(FS * 120))
-    with pytest.raises(RecordingFormatError, match="lasts 0.0 h; the limit is 0.0166667 h"):
+    with pytest.raises(RecordingFormatError, match="lasts 0.03 h; the limit is 0.0166667 h"):
         parse_upload([("ecg.csv", content)], fs=FS, limits=Limits(max_duration_s=60))
     with pytest.raises(RecordingFormatError, match="at least 10 s"):
         parse_upload([("ecg.csv", csv_bytes(["0.1"] * 1000))], fs=FS)
+
+
+@pytest.mark.parametrize(
+    ("samples", "limit_s", "shown"),
+    [(3599, None, "lasts 9.997 s; at least 10 s"), (3601, 10, "lasts 0.003 h; the "
+     "limit is 0.00277778 h"), (int(FS * 120), 60, "lasts 0.03 h; the limit is 0.0166667 h")],
+)  # fmt: skip
+def test_a_refused_duration_is_never_shown_rounded_onto_its_limit(samples, limit_s, shown):
+    """Issue 18 (fuzzing): 3,599 samples at 360 Hz were refused as "lasts 10.0 s; at least
+    10 s are needed", 120 s over a 60-s limit as "lasts 0.0 h"."""
+    limits = Limits() if limit_s is None else Limits(max_duration_s=limit_s)
+    with pytest.raises(RecordingFormatError, match=re.escape(shown)):
+        parse_upload([("ecg.csv", csv_bytes(["0.1"] * samples))], fs=FS, limits=limits)
 
 
 def test_unsupported_file_type():
