@@ -365,6 +365,20 @@ def test_duration_limit_and_minimum():
 
 
 @pytest.mark.parametrize(
+    "rows",
+    [
+        ["MLII,V1", *(f"{v:.4f}," for v in two_leads()[0])],  # V1 exported empty
+        [f"{v:.4f}," for v in two_leads()[0]],  # every row ends with the delimiter
+    ],
+)
+def test_a_lead_with_every_sample_missing_is_refused_by_name(rows):
+    """Issue 18 (fuzzing): ``check_amplitude`` raised IndexError on a lead of NaN only (no
+    sample beyond the limit to report), so such a CSV gave a 500 instead of a message."""
+    with pytest.raises(RecordingFormatError, match="every sample is missing"):
+        parse_upload([("ecg.csv", csv_bytes(rows))], fs=FS)
+
+
+@pytest.mark.parametrize(
     ("samples", "limit_s", "shown"),
     [(3599, None, "lasts 9.997 s; at least 10 s"), (3601, 10, "lasts 0.003 h; the "
      "limit is 0.00277778 h"), (int(FS * 120), 60, "lasts 0.03 h; the limit is 0.0166667 h")],
