@@ -330,7 +330,7 @@ def _read_wfdb_signals(base: str, meta, header_name: str) -> tuple[object, np.nd
     import wfdb
 
     record, signals = None, None
-    sums = np.zeros(meta.n_sig, dtype=np.int64)
+    sums = np.zeros((2, meta.n_sig), dtype=np.int64)
     for start in range(0, meta.sig_len, WFDB_READ_FRAMES):
         stop = min(start + WFDB_READ_FRAMES, meta.sig_len)
         try:
@@ -349,22 +349,31 @@ def _read_wfdb_signals(base: str, meta, header_name: str) -> tuple[object, np.nd
 
 
 def _wfdb_valid_sums(record) -> np.ndarray:
-    """Per signal, the sum of the samples read that are not WFDB's "invalid" value."""
-    sums = np.zeros(record.n_sig, dtype=np.int64)
+    """Per signal (columns), the sum of the samples read that are not WFDB's "invalid" value
+    (row 0) and the sum of those that are (row 1)."""
+    sums = np.zeros((2, record.n_sig), dtype=np.int64)
     for index in range(record.n_sig):
         column = record.d_signal[:, index].astype(np.int64)
-        sums[index] = column[column != _wfdb_invalid(record.fmt[index])].sum()
+        invalid = column == _wfdb_invalid(record.fmt[index])
+        sums[:, index] = column[~invalid].sum(), column[invalid].sum()
     return sums
 
 
 def _check_wfdb_checksums(meta, sums: np.ndarray, header_name: str) -> None:
-    """WFDB headers carry a 16-bit checksum of each signal: it catches a swapped data file."""
+    """WFDB headers carry a 16-bit checksum of each signal: it catches a swapped data file.
+
+    ``sums``: ``_wfdb_valid_sums`` of the whole record. ``wfdb`` writes the sum of every sample,
+    the invalid ones (missing, NaN) included; a checksum over the valid samples alone is
+    accepted too. Issue 18 (fuzzing): only the latter was, so a record ``wfdb`` wrote with an
+    odd number of missing samples (format 16; any number but a multiple of 32 in format 212)
+    was refused as "header and data disagree"."""
     if meta.checksum is None:
         return
     for index, expected in enumerate(meta.checksum):
         if expected is None:
             continue
-        if ((int(sums[index]) - int(expected)) % 65536) != 0:
+        valid, invalid = (int(v) for v in sums[:, index])
+        if all((total - int(expected)) % 65536 for total in (valid, valid + invalid)):
             raise RecordingFormatError(
                 f"{header_name}: the checksum of signal {meta.sig_name[index]} does not match "
                 "its data file: header and data disagree"

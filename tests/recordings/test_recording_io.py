@@ -251,6 +251,19 @@ def test_wfdb_checksum_mismatch_means_header_and_data_disagree(tmp_path):
         parse_upload(list(files.items()))
 
 
+@pytest.mark.parametrize(("fmt", "missing"), [("16", 1), ("16", 3), ("212", 2), ("80", 5)])
+def test_a_wfdb_record_with_missing_samples_passes_its_checksum(tmp_path, fmt, missing):
+    """Issue 18 (fuzzing): ``wfdb`` sums every sample into the header's checksum, its invalid
+    value (a missing sample) included; the reader summed the valid ones only, so a record with
+    an odd number of missing samples (format 16) was refused as "header and data disagree"."""
+    x = np.clip(two_leads(), -0.6, 0.6)  # format 80 holds +-0.635 mV at this gain
+    x[0, 1000 : 1000 + missing] = np.nan
+    files = write_wfdb(tmp_path, "rec8", x, FS, ["MLII", "V1"], fmt=fmt)
+    rec = parse_upload(list(files.items()))
+    assert np.all(np.isfinite(rec.signals)) and rec.n_samples == x.shape[1]
+    assert rec.notes == ["lead MLII: bridged 1 short gap(s) of missing samples"]
+
+
 def test_wfdb_unreadable_header():
     with pytest.raises(RecordingFormatError, match="rec7.hea"):
         parse_upload([("rec7.hea", b"this is not a header\n"), ("rec7.dat", b"\0" * 100)])
