@@ -257,24 +257,39 @@ def assert_parsed_or_refused(files, **options) -> ParsedRecording | None:
     time_scale=st.sampled_from([1.0, 1.0, 0.5, 2.0]),  # a time column that disagrees
     form_fs=st.sampled_from([None, "same", 360.0, 0.0]),
     ending=st.sampled_from(["\n", "", "\r\n", "\n\n"]),
+    # Empty cells: a few, a whole lead, or a delimiter ending every row (an empty last lead)
+    blanks=st.sampled_from(["none", "none", "some", "lead", "trailing"]),
     seed=st.integers(0, 2**16),
 )
+# An empty last lead (every row ending with the delimiter; a named column left empty) raised
+# IndexError before 621bc24.
+@example(fs=360.0, n=3601, columns=1, time=None, time_scale=1.0, form_fs="same", ending="\n",
+         blanks="trailing", seed=0)  # fmt: skip
+@example(fs=128.5, n=5000, columns=2, time="time", time_scale=1.0, form_fs=None, ending="",
+         blanks="lead", seed=1)  # fmt: skip
 def test_any_csv_parses_consistently_or_is_refused(
-    fs, n, columns, time, time_scale, form_fs, ending, seed
+    fs, n, columns, time, time_scale, form_fs, ending, blanks, seed
 ):
-    values = np.random.default_rng(seed).normal(0.0, 0.3, (n, columns))
+    rng = np.random.default_rng(seed)
+    values = rng.normal(0.0, 0.3, (n, columns))
+    if blanks == "some":
+        values[rng.integers(0, n, size=3), rng.integers(0, columns)] = np.nan
+    elif blanks == "lead":
+        values[:, -1] = np.nan
     header, table = [f"L{i}" for i in range(columns)], values
     if time is not None:
         step = (1000.0 if time == "time_ms" else 1.0) / fs * time_scale
         axis = np.arange(n) * (step if time != "sample" else 1.0)
         header, table = [time, *header], np.column_stack([axis, values])
-    lines = [",".join(header), *(",".join(f"{v:.9g}" for v in row) for row in table)]
-    content = ("\n".join(lines) + ending).encode()
+    last = "," if blanks == "trailing" else ""
+    cells = (",".join("" if np.isnan(v) else f"{v:.9g}" for v in row) + last for row in table)
+    content = ("\n".join([",".join(header) + last, *cells]) + ending).encode()
     recording = assert_parsed_or_refused(
         [("ecg.csv", content)], fs=fs if form_fs == "same" else form_fs
     )
     if recording is not None:
-        assert recording.n_samples == n and len(recording.lead_names) == columns
+        assert recording.n_samples == n
+        assert len(recording.lead_names) == columns + (blanks == "trailing")
 
 
 @PARSING
@@ -306,9 +321,16 @@ def test_any_edf_layout_is_read_at_its_rate_and_length(fs, record_s, records, le
     leads_=st.integers(1, 2),
     fmt=st.sampled_from(["16", "212", "80"]),
     cut=st.sampled_from([0, 0, 0, 1, 2, -2]),  # data file shorter or longer than its header
+    invalid=st.sampled_from(["none", "none", "some", "lead"]),  # WFDB's invalid-sample value
 )
-def test_any_wfdb_record_is_read_whole_or_refused(tmp_path_factory, fs, n, leads_, fmt, cut):
+def test_any_wfdb_record_is_read_whole_or_refused(
+    tmp_path_factory, fs, n, leads_, fmt, cut, invalid
+):
     x = np.clip(np.random.default_rng(n).normal(0.0, 0.3, (leads_, n)), -0.6, 0.6)  # format 80
+    if invalid == "some":
+        x[0, n // 2] = np.nan
+    elif invalid == "lead":
+        x[-1] = np.nan
     folder = Path(tmp_path_factory.mktemp("wfdb"))
     files = write_wfdb(folder, "rec", x, fs, ["MLII", "V1"][:leads_], fmt=fmt)
     if cut > 0:
@@ -316,5 +338,5 @@ def test_any_wfdb_record_is_read_whole_or_refused(tmp_path_factory, fs, n, leads
     elif cut < 0:
         files["rec.dat"] += bytes(-cut)
     recording = assert_parsed_or_refused(list(files.items()))
-    if cut == 0 and 100.0 <= fs and n / fs >= MIN_DURATION_S:
+    if cut == 0 and invalid != "lead" and 100.0 <= fs and n / fs >= MIN_DURATION_S:
         assert recording is not None and recording.n_samples == n and recording.fs == fs
