@@ -152,3 +152,22 @@ def test_analyse_runs_blas_on_one_thread_and_restores_it(tmp_path, tiny_bundle, 
         with pytest.raises(ZeroDivisionError):
             analyse(recording, tiny_bundle)
         assert blas_threads() == {2}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 18 (fuzzing), not fixed: a 5-s quality segment without a QRS is scored "
+    "unreadable ('noise'), so a pause that empties one (here 6 s of asystole in clean ECG) is "
+    "left out of the episodes; changing the DS1-chosen quality rule is the lead's call",
+)
+def test_a_long_pause_in_clean_ecg_is_reported(tiny_bundle):
+    from ecg.io.recording_base import ParsedRecording
+
+    fs = 360.0
+    before = np.arange(0.5, 20.0, 0.8)  # last beat at 19.7 s, the next at 25.7 s
+    times = np.concatenate([before, np.arange(before[-1] + 6.0, 59.4, 0.8)])
+    rec = ParsedRecording(name="pause", format="csv", fs=fs, lead_names=["MLII"],
+                          signals=ecg(fs, 60.0, times)[None], lead_index=0,
+                          source_files=[])  # fmt: skip
+    analysis = analyse(rec, tiny_bundle)
+    assert [e["kind"] for e in analysis.summary["episodes"]].count("pause") == 1
