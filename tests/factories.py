@@ -52,12 +52,14 @@ def build_tiny_model(
     seed: int = 0,
     favour: int | None = None,
     channels: int = 1,
+    rr_size: int = 6,
 ):
     """A few-hundred-parameter CNN with the pipeline's input names ("image", optional "rr").
 
     ``favour`` (a class index) gets a large output bias, so tests know which class wins while
     the probabilities still come from running the network on the image. ``channels``: 2 for a
     two-lead model (issue 17; its metadata needs ``channels`` and ``channel_leads`` too).
+    ``rr_size``: the width of the "rr" input (6 RR features; more with record context).
     """
     import keras
 
@@ -69,7 +71,7 @@ def build_tiny_model(
     x = keras.layers.GlobalAveragePooling2D()(x)
     inputs = [image]
     if with_rr:
-        rr = keras.Input((6,), name="rr", dtype="float32")
+        rr = keras.Input((rr_size,), name="rr", dtype="float32")
         inputs.append(rr)
         x = keras.layers.Concatenate()([x, rr])
     dense = keras.layers.Dense(n_classes, activation="softmax")
@@ -92,6 +94,7 @@ def build_tiny_bundle(
     seed: int = 0,
     favour: str | None = None,
     channels: int = 1,
+    rr_size: int = 6,
     **metadata_extra,
 ) -> Path:
     """Save ``<directory>/<name>.keras`` + ``.json``; returns the .keras path.
@@ -99,7 +102,9 @@ def build_tiny_bundle(
     ``favour`` is a class code (e.g. "V") the model will predict for almost any image.
     """
     index = class_codes("six").index(favour) if favour else None
-    model = build_tiny_model(with_rr=with_rr, seed=seed, favour=index, channels=channels)
+    model = build_tiny_model(
+        with_rr=with_rr, seed=seed, favour=index, channels=channels, rr_size=rr_size
+    )
     if channels != 1:
         metadata_extra = {"channels": channels, **metadata_extra}
     metadata = tiny_metadata(name, kind=kind, task=task, with_rr=with_rr, **metadata_extra)

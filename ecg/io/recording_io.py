@@ -330,7 +330,7 @@ def _read_wfdb_signals(base: str, meta, header_name: str) -> tuple[object, np.nd
     import wfdb
 
     record, signals = None, None
-    sums = np.zeros(meta.n_sig, dtype=np.int64)
+    sums = np.zeros((2, meta.n_sig), dtype=np.int64)
     for start in range(0, meta.sig_len, WFDB_READ_FRAMES):
         stop = min(start + WFDB_READ_FRAMES, meta.sig_len)
         try:
@@ -349,22 +349,31 @@ def _read_wfdb_signals(base: str, meta, header_name: str) -> tuple[object, np.nd
 
 
 def _wfdb_valid_sums(record) -> np.ndarray:
-    """Per signal, the sum of the samples read that are not WFDB's "invalid" value."""
-    sums = np.zeros(record.n_sig, dtype=np.int64)
+    """Per signal (columns), the sum of the samples read that are not WFDB's "invalid" value
+    (row 0) and the sum of those that are (row 1)."""
+    sums = np.zeros((2, record.n_sig), dtype=np.int64)
     for index in range(record.n_sig):
         column = record.d_signal[:, index].astype(np.int64)
-        sums[index] = column[column != _wfdb_invalid(record.fmt[index])].sum()
+        invalid = column == _wfdb_invalid(record.fmt[index])
+        sums[:, index] = column[~invalid].sum(), column[invalid].sum()
     return sums
 
 
 def _check_wfdb_checksums(meta, sums: np.ndarray, header_name: str) -> None:
-    """WFDB headers carry a 16-bit checksum of each signal: it catches a swapped data file."""
+    """WFDB headers carry a 16-bit checksum of each signal: it catches a swapped data file.
+
+    ``sums``: ``_wfdb_valid_sums`` of the whole record. ``wfdb`` writes the sum of every sample,
+    the invalid ones (missing, NaN) included; a checksum over the valid samples alone is
+    accepted too. Issue 18 (fuzzing): only the latter was, so a record ``wfdb`` wrote with an
+    odd number of missing samples (format 16; any number but a multiple of 32 in format 212)
+    was refused as "header and data disagree"."""
     if meta.checksum is None:
         return
     for index, expected in enumerate(meta.checksum):
         if expected is None:
             continue
-        if ((int(sums[index]) - int(expected)) % 65536) != 0:
+        valid, invalid = (int(v) for v in sums[:, index])
+        if all((total - int(expected)) % 65536 for total in (valid, valid + invalid)):
             raise RecordingFormatError(
                 f"{header_name}: the checksum of signal {meta.sig_name[index]} does not match "
                 "its data file: header and data disagree"
@@ -402,12 +411,13 @@ def _check_signal(recording: ParsedRecording, limits: Limits) -> None:
         raise RecordingFormatError(f"{where}: no ECG signal found")
     if recording.duration_s < MIN_DURATION_S:
         raise RecordingFormatError(
-            f"{where}: the recording lasts {recording.duration_s:.1f} s; at least "
-            f"{MIN_DURATION_S:g} s are needed"
+            f"{where}: the recording lasts {_apart(recording.duration_s, MIN_DURATION_S)} s; at "
+            f"least {MIN_DURATION_S:g} s are needed"
         )
     if recording.duration_s > limits.max_duration_s:
         raise RecordingFormatError(
-            f"{where}: the recording lasts {recording.duration_s / 3600:.1f} h; the limit is "
+            f"{where}: the recording lasts "
+            f"{_apart(recording.duration_s / 3600, limits.max_duration_s / 3600)} h; the limit is "
             f"{limits.max_duration_s / 3600:g} h"
         )
     for index, lead_name in enumerate(recording.lead_names):
@@ -421,12 +431,22 @@ def _check_signal(recording: ParsedRecording, limits: Limits) -> None:
             )
 
 
+def _apart(value: float, bound: float) -> str:
+    """``value`` with the fewest decimals (at least one) that do not round it onto or past
+    ``bound``: 3,599 samples at 360 Hz "last 9.997 s", not "10.0 s; at least 10 s"."""
+    for digits in range(1, 7):
+        shown = round(value, digits)
+        if (shown < bound) == (value < bound) and shown != bound:
+            return f"{shown:.{digits}f}"
+    return f"{value:g}"
+
+
 def check_amplitude(x: np.ndarray, fs: float, *, where: str) -> None:
     """Refuse infinite samples and samples beyond ``MAX_ABS_MV`` (NaN is "missing", bridged or
-    refused by ``bridge_short_gaps``). fmax/fmin skip NaN and make no copy of a long lead."""
-    if x.size == 0 or (
-        -MAX_ABS_MV <= np.fmin.reduce(x, axis=None) and np.fmax.reduce(x, axis=None) <= MAX_ABS_MV
-    ):
+    refused by ``bridge_short_gaps``). fmax/fmin skip NaN and make no copy of a long lead; a
+    lead of NaN only gives NaN, which no comparison finds beyond the limit either."""
+    low, high = (np.fmin.reduce(x, axis=None), np.fmax.reduce(x, axis=None)) if x.size else (0, 0)
+    if not (low < -MAX_ABS_MV or high > MAX_ABS_MV):
         return
     first = int(np.flatnonzero(np.abs(x) > MAX_ABS_MV)[0])
     value = float(x[first])

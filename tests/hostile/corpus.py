@@ -150,6 +150,12 @@ def _long_csv(bad: str, n: int = 7200, run: int = 1) -> bytes:
     return csv_signal(values)
 
 
+def _csv_with_empty_lead() -> bytes:
+    """20 s at 360 Hz whose second column (V1) was exported without a single value."""
+    rows = [f"{i / 360:.5f},{np.sin(i / 20):.3f}," for i in range(7200)]
+    return ("time,MLII,V1\n" + "\n".join(rows) + "\n").encode()
+
+
 def encrypted_zip(members: dict[str, bytes]) -> bytes:
     """A ZIP whose members carry the "encrypted" flag (bit 0): reading one needs a password.
 
@@ -353,6 +359,8 @@ RECORDING_CORPUS: list[HostileFile] = [
     HostileFile("csv-1e39-cell", "1e39.csv", "text/csv", lambda: _long_csv("1e39")),
     HostileFile("csv-inf-cell", "infcell.csv", "text/csv", lambda: _long_csv("inf")),
     HostileFile("csv-20-volts", "20v.csv", "text/csv", lambda: _long_csv("20000")),
+    # issue 18 (fuzzing): a lead of empty cells only gave a 500 (IndexError)
+    HostileFile("csv-empty-lead-column", "empty-v1.csv", "text/csv", _csv_with_empty_lead),
 ]
 
 # The valid files the cases above are made from: accepted, so each refusal is about the one

@@ -95,6 +95,7 @@ def test_a_single_missing_sample_is_bridged_and_noted(user_client, recording_mod
         ("csv-1e39-cell", "an infinite value at 10.0"),
         ("csv-inf-cell", "an infinite value at 10.0"),
         ("csv-20-volts", "check the file and its units"),
+        ("csv-empty-lead-column", "lead V1: every sample is missing"),
     ],
 )
 def test_crafted_recordings_are_refused_by_the_parser_with_the_reason(case, says):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import zipfile
 
 import numpy as np
@@ -250,6 +251,19 @@ def test_wfdb_checksum_mismatch_means_header_and_data_disagree(tmp_path):
         parse_upload(list(files.items()))
 
 
+@pytest.mark.parametrize(("fmt", "missing"), [("16", 1), ("16", 3), ("212", 2), ("80", 5)])
+def test_a_wfdb_record_with_missing_samples_passes_its_checksum(tmp_path, fmt, missing):
+    """Issue 18 (fuzzing): ``wfdb`` sums every sample into the header's checksum, its invalid
+    value (a missing sample) included; the reader summed the valid ones only, so a record with
+    an odd number of missing samples (format 16) was refused as "header and data disagree"."""
+    x = np.clip(two_leads(), -0.6, 0.6)  # format 80 holds +-0.635 mV at this gain
+    x[0, 1000 : 1000 + missing] = np.nan
+    files = write_wfdb(tmp_path, "rec8", x, FS, ["MLII", "V1"], fmt=fmt)
+    rec = parse_upload(list(files.items()))
+    assert np.all(np.isfinite(rec.signals)) and rec.n_samples == x.shape[1]
+    assert rec.notes == ["lead MLII: bridged 1 short gap(s) of missing samples"]
+
+
 def test_wfdb_unreadable_header():
     with pytest.raises(RecordingFormatError, match="rec7.hea"):
         parse_upload([("rec7.hea", b"this is not a header\n"), ("rec7.dat", b"\0" * 100)])
@@ -316,6 +330,32 @@ def test_edf(tmp_path):
     np.testing.assert_allclose(rec.signal[: x.shape[1]], x[1], atol=0.01)
 
 
+@pytest.mark.parametrize(
+    ("fs", "record_s", "records"),
+    [(360, 0.7, 16), (360, 0.7, 30), (250, 0.7, 22), (500, 0.07, 300), (100, 0.07, 200)],
+)
+def test_edf_with_short_data_records_is_read_whatever_its_length(fs, record_s, records):
+    """Issue 18 (fuzzing): ``read_edf`` truncated binary rounding errors, so 16 records of
+    0.7 s at 360 Hz (0.7 * 360 * 16 = 4031.99...) were "unreadable", and 7 samples in 0.07 s
+    were 99 Hz."""
+    from .synth import edf_bytes
+
+    per_record = int(round(fs * record_s))
+    x = np.sin(np.arange(per_record * records) / 7.0).astype(np.float32)
+    rec = parse_upload([("x.edf", edf_bytes(x, fs, ["II"], record_s=record_s))])
+    assert rec.fs == fs and rec.n_samples == x.size
+    np.testing.assert_allclose(rec.signal, x, atol=1e-3)
+
+
+def test_edf_at_a_rate_that_is_no_whole_number_of_hz_is_refused_with_its_rate():
+    from .synth import edf_bytes
+
+    x = np.zeros(38 * 100, np.float32)  # 38 samples per 0.3-s record: 126.67 Hz
+    content = edf_bytes(x, 128, ["II"], record_s=0.3)
+    with pytest.raises(RecordingFormatError, match=r"126\.667 Hz, not a whole number of Hz"):
+        parse_upload([("x.edf", content)])
+
+
 def test_garbage_edf():
     with pytest.raises(RecordingFormatError, match="not an EDF file"):
         parse_upload([("x.edf", b"hello")])
@@ -331,10 +371,37 @@ def test_size_limit():
 
 def test_duration_limit_and_minimum():
     content = csv_bytes(["0.1"] * int(FS * 120))
-    with pytest.raises(RecordingFormatError, match="lasts 0.0 h; the limit is 0.0166667 h"):
+    with pytest.raises(RecordingFormatError, match="lasts 0.03 h; the limit is 0.0166667 h"):
         parse_upload([("ecg.csv", content)], fs=FS, limits=Limits(max_duration_s=60))
     with pytest.raises(RecordingFormatError, match="at least 10 s"):
         parse_upload([("ecg.csv", csv_bytes(["0.1"] * 1000))], fs=FS)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        ["MLII,V1", *(f"{v:.4f}," for v in two_leads()[0])],  # V1 exported empty
+        [f"{v:.4f}," for v in two_leads()[0]],  # every row ends with the delimiter
+    ],
+)
+def test_a_lead_with_every_sample_missing_is_refused_by_name(rows):
+    """Issue 18 (fuzzing): ``check_amplitude`` raised IndexError on a lead of NaN only (no
+    sample beyond the limit to report), so such a CSV gave a 500 instead of a message."""
+    with pytest.raises(RecordingFormatError, match="every sample is missing"):
+        parse_upload([("ecg.csv", csv_bytes(rows))], fs=FS)
+
+
+@pytest.mark.parametrize(
+    ("samples", "limit_s", "shown"),
+    [(3599, None, "lasts 9.997 s; at least 10 s"), (3601, 10, "lasts 0.003 h; the "
+     "limit is 0.00277778 h"), (int(FS * 120), 60, "lasts 0.03 h; the limit is 0.0166667 h")],
+)  # fmt: skip
+def test_a_refused_duration_is_never_shown_rounded_onto_its_limit(samples, limit_s, shown):
+    """Issue 18 (fuzzing): 3,599 samples at 360 Hz were refused as "lasts 10.0 s; at least
+    10 s are needed", 120 s over a 60-s limit as "lasts 0.0 h"."""
+    limits = Limits() if limit_s is None else Limits(max_duration_s=limit_s)
+    with pytest.raises(RecordingFormatError, match=re.escape(shown)):
+        parse_upload([("ecg.csv", csv_bytes(["0.1"] * samples))], fs=FS, limits=limits)
 
 
 def test_unsupported_file_type():
