@@ -65,7 +65,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.noise_stress import parsed_excerpt, with_noise  # noqa: E402
+from benchmarks.noise_stress import parsed_excerpt, ptbxl_lead_ii, with_noise  # noqa: E402
 from ecg.classes import class_codes  # noqa: E402
 from ecg.dsp.detection import match_to_reference  # noqa: E402
 from ecg.dsp.lead_screen import beat_snr_db  # noqa: E402
@@ -150,10 +150,8 @@ def ptbxl_clean_rows(bundle, count: int) -> list[dict[str, np.ndarray]]:
         default_ptbxl_dir,
         has_ectopy,
         has_noise_note,
-        load_ptbxl_record,
         load_ptbxl_table,
     )
-    from ecg.io.recording_base import ParsedRecording
     from ecg.recording_analysis import NoReadableSignal
 
     data_dir = default_ptbxl_dir()
@@ -167,10 +165,7 @@ def ptbxl_clean_rows(bundle, count: int) -> list[dict[str, np.ndarray]]:
     picked = np.sort(np.random.default_rng(0).choice(quiet, min(count, len(quiet)), replace=False))
     rows = []
     for ecg_id in fold.index[picked]:
-        record = load_ptbxl_record(data_dir, int(ecg_id))
-        parsed = ParsedRecording(name=record.name, format="wfdb", fs=record.fs,
-                                 lead_names=["II"], signals=record.signal[None].astype(np.float32),
-                                 lead_index=0, source_files=[])  # fmt: skip
+        record, parsed = ptbxl_lead_ii(data_dir, ecg_id)
         try:
             analysis = analyse(parsed, bundle)
         except NoReadableSignal:
