@@ -238,21 +238,10 @@ def ptbxl_real_noise(bundle) -> dict[str, Any] | None:
     }
 
 
-def ptbxl_lead_ii(data_dir, ecg_id: int):
-    """(the PTB-XL record's lead II, the same as a one-lead upload the app would analyse)."""
-    from ecg.io.ptbxl import load_ptbxl_record
-    from ecg.io.recording_base import ParsedRecording
-
-    record = load_ptbxl_record(data_dir, int(ecg_id))
-    parsed = ParsedRecording(name=record.name, format="wfdb", fs=record.fs, lead_names=["II"],
-                             signals=record.signal[None].astype(np.float32), lead_index=0,
-                             source_files=[])  # fmt: skip
-    return record, parsed
-
-
 def _ptbxl_counts(data_dir, chosen, bundle) -> tuple[list[dict], dict[str, list[dict]]]:
     """Per record of ``chosen`` (PTB-XL table rows): beats detected, unreadable, uncertain,
     answered, correct; and the same rows grouped by noise note."""
+    from benchmarks.two_lead_serving import ptbxl_lead_ii
     from ecg.io.ptbxl import NOISE_COLUMNS, conducted_beat_label
     from ecg.recording_analysis import NoReadableSignal
 

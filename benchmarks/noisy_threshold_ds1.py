@@ -65,7 +65,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.noise_stress import parsed_excerpt, ptbxl_lead_ii, with_noise  # noqa: E402
+from benchmarks.noise_stress import parsed_excerpt, with_noise  # noqa: E402
+from benchmarks.two_lead_serving import ptbxl_lead_ii  # noqa: E402
 from ecg.classes import class_codes  # noqa: E402
 from ecg.dsp.detection import match_to_reference  # noqa: E402
 from ecg.dsp.lead_screen import beat_snr_db  # noqa: E402

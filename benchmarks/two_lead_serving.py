@@ -166,6 +166,18 @@ def ptbxl_recording(data_dir: Path, ecg_id: int):
                            source_files=[f"{ecg_id:05d}_lr.hea"])  # fmt: skip
 
 
+def ptbxl_lead_ii(data_dir, ecg_id: int):
+    """(the PTB-XL record, its lead II as a one-lead upload the app would analyse)."""
+    from ecg.io.ptbxl import load_ptbxl_record
+    from ecg.io.recording_base import ParsedRecording
+
+    record = load_ptbxl_record(data_dir, int(ecg_id))
+    parsed = ParsedRecording(name=record.name, format="wfdb", fs=record.fs, lead_names=["II"],
+                             signals=record.signal[None].astype(np.float32), lead_index=0,
+                             source_files=[])  # fmt: skip
+    return record, parsed
+
+
 def screened_one_lead_probs(
     two, mixed, recording, samples: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
