@@ -192,23 +192,14 @@ def ptbxl_real_noise(bundle) -> dict[str, Any] | None:
     unreadable, uncertain, answered and correct; pooled with intervals over records. A record
     refused as "no readable ECG" counts all its detected beats as unreadable. Beside it, a
     control: as many fold-10 records without a noise note, same rules."""
-    from ecg.io.ptbxl import (
-        TEST_FOLD,
-        conducted_beat_label,
-        default_ptbxl_dir,
-        has_ectopy,
-        has_noise_note,
-        load_ptbxl_table,
-    )
+    from ecg.io.ptbxl import TEST_FOLD, default_ptbxl_dir, load_ptbxl_table, noise_note_groups
 
     data_dir = default_ptbxl_dir()
     if data_dir is None:
         return None
     table = load_ptbxl_table(data_dir)
     fold = table[table["strat_fold"] == TEST_FOLD]
-    labels = fold["scp_codes"].map(conducted_beat_label)
-    noted = fold.apply(has_noise_note, axis=1)
-    usable = labels.notna() & ~fold["scp_codes"].map(has_ectopy)
+    noted, usable = noise_note_groups(fold)
     chosen = fold[noted & usable]
     # The control: as many records without a noise note (a fixed random draw), same rules.
     quiet = np.flatnonzero(~noted & usable)

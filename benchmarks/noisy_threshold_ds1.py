@@ -146,23 +146,16 @@ def ptbxl_clean_rows(bundle, count: int) -> list[dict[str, np.ndarray]]:
     draw of ``count``, seed 0; lead II): every detected beat's state, confidence and segment
     SNR. A record without a readable segment counts its beats as unreadable."""
     from ecg.dsp.detection import DetectionError, detect_beats
-    from ecg.io.ptbxl import (
-        conducted_beat_label,
-        default_ptbxl_dir,
-        has_ectopy,
-        has_noise_note,
-        load_ptbxl_table,
-    )
+    from ecg.io.ptbxl import VALIDATION_FOLD, default_ptbxl_dir, load_ptbxl_table, noise_note_groups
     from ecg.recording_analysis import NoReadableSignal
 
     data_dir = default_ptbxl_dir()
     if data_dir is None:
         raise SystemExit("needs PTB-XL (../shared/data/ptbxl or $PTBXL_DIR)")
     table = load_ptbxl_table(data_dir)
-    fold = table[table["strat_fold"] == 9]
-    usable = fold["scp_codes"].map(conducted_beat_label).notna()
-    usable &= ~fold["scp_codes"].map(has_ectopy) & ~fold.apply(has_noise_note, axis=1)
-    quiet = np.flatnonzero(usable)
+    fold = table[table["strat_fold"] == VALIDATION_FOLD]
+    noted, usable = noise_note_groups(fold)
+    quiet = np.flatnonzero(~noted & usable)
     picked = np.sort(np.random.default_rng(0).choice(quiet, min(count, len(quiet)), replace=False))
     rows = []
     for ecg_id in fold.index[picked]:

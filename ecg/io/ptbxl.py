@@ -117,6 +117,16 @@ def has_noise_note(row: pd.Series) -> bool:
     return any(isinstance(row.get(c), str) and row.get(c).strip(" ,") for c in NOISE_COLUMNS)
 
 
+def noise_note_groups(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Per record of ``table``: whether it has a noise note (``has_noise_note``) and whether
+    every beat may take its record's label (a conducted-beat label, no ectopy): the records a
+    noise study compares."""
+    noted = table.apply(has_noise_note, axis=1).astype(bool)
+    usable = table["scp_codes"].map(conducted_beat_label).notna()
+    usable &= ~table["scp_codes"].map(has_ectopy).astype(bool)
+    return noted, usable
+
+
 def ptbxl_splits(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Train (folds 1-8), validation (9) and test (10); refuses a patient in two splits."""
     splits = {

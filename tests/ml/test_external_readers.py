@@ -180,3 +180,21 @@ def test_every_real_ludb_record_reads_with_its_qrs_delineation():
         assert record.fs == 500 and len(qrs) >= 5
         assert ((qrs[:, 0] < qrs[:, 1]) & (qrs[:, 1] < qrs[:, 2])).all()
         assert record.diagnoses[0].startswith("Rhythm:")
+
+
+def test_noise_note_groups_split_records_by_note_and_by_a_label_for_every_beat():
+    import pandas as pd
+
+    from ecg.io.ptbxl import noise_note_groups
+
+    table = pd.DataFrame(
+        {
+            "scp_codes": [{"NORM": 100.0}, {"CLBBB": 100.0}, {"NORM": 100.0, "PVC": 100.0},
+                          {"IRBBB": 100.0}],
+            "static_noise": [", I-AVF,", None, None, ""],
+            "baseline_drift": [None, None, "V1", None],
+        }
+    )  # fmt: skip
+    noted, usable = noise_note_groups(table)
+    assert noted.tolist() == [True, False, True, False]
+    assert usable.tolist() == [True, True, False, False]  # ectopy, and no conducted label
