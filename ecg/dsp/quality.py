@@ -68,6 +68,10 @@ class QualityThresholds:
     # and noisy segments alike (clean ECG's beat harmonics are concentrated too).
     periodic: float = 0.5
     template_floor: float = 0.7  # tSQI below this: the beats do not repeat one shape (0: off)
+    # A segment with no detected beat whose band-passed swing is under this share of the lead's
+    # QRS swing is quiet: asystole, not noise (0: off). Fixed before measuring, not tuned:
+    # a QRS a quarter of the lead's usual size is still found by the detectors.
+    quiet_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,9 @@ class SegmentQuality:
     reasons: list[str] = field(default_factory=list)  # "" for readable segments
     # tSQI: median correlation of the segment's beats with its median beat (NaN under 3 beats)
     template_correlation: np.ndarray | None = None
+    beat_count: np.ndarray | None = None  # the main detector's beats in the segment
+    # band-passed peak-to-peak over the lead's median QRS peak-to-peak (NaN without 3 beats)
+    quiet_ratio: np.ndarray | None = None
 
     @property
     def readable_share(self) -> float:
@@ -289,6 +296,8 @@ def readable_segments(
     detector_agreement: np.ndarray,
     concentration: np.ndarray,
     template_correlation: np.ndarray | None = None,
+    beat_count: np.ndarray | None = None,
+    quiet_ratio: np.ndarray | None = None,
     thresholds: QualityThresholds = QualityThresholds(),
 ) -> tuple[np.ndarray, list[str]]:
     """The decision rule: each segment readable or not, and why not.
@@ -301,13 +310,21 @@ def readable_segments(
     floor), or disagree (bSQI < good) on a segment that is not spiky like QRS complexes
     (kSQI < clean), or the beats do not repeat one shape (tSQI < template_floor; a segment
     with too few beats for a tSQI is left to the other indices).
+
+    Before all of those but after flat and clipped: a **quiet** segment (no beat of the main
+    detector, ``beat_count`` 0, and a band-passed swing under ``quiet_share`` of the lead's QRS
+    swing, ``quiet_ratio``) is readable. It is what asystole looks like, and calling it noise
+    would hide the pause around it; noise loud enough to hide a QRS is not quiet.
     """
     t = thresholds
     agreement = np.nan_to_num(detector_agreement, nan=0.0)
     flat = peak_to_peak_mv < t.flat_mv
     clipped = ~flat & (clipped_share > t.clipped_share)
-    disagree = ~flat & ~clipped & (agreement < t.agreement_floor)
     usable = ~flat & ~clipped
+    if t.quiet_share > 0 and beat_count is not None and quiet_ratio is not None:
+        quiet = (np.asarray(beat_count) == 0) & (np.nan_to_num(quiet_ratio, nan=np.inf)
+                                                  < t.quiet_share)  # fmt: skip
+        usable = usable & ~quiet
     broadband = usable & (np.nan_to_num(in_band_ratio) < t.in_band_low)
     organised = np.nan_to_num(concentration) >= t.periodic
     disagree = usable & ~broadband & ~organised & (agreement < t.agreement_floor)
@@ -379,6 +396,11 @@ def signal_quality(
     first = np.asarray(peaks, np.int64) if peaks is not None else _shifted_band_detector(x, fs)
     agreement = _agreement(first, second, bounds, int(round(MATCH_WINDOW_S * fs)))
     tsqi = template_correlation(filtered, fs, first, bounds)
+    sorted_first = np.sort(first)
+    beat_count = np.searchsorted(sorted_first, bounds[:, 1]) - np.searchsorted(
+        sorted_first, bounds[:, 0]
+    )
+    quiet_ratio = np.ptp(rows, axis=1) / qrs_swing(filtered, fs, first)
     readable, reasons = readable_segments(
         peak_to_peak_mv=peak_to_peak,
         clipped_share=clipped,
@@ -387,6 +409,8 @@ def signal_quality(
         detector_agreement=agreement,
         concentration=concentration,
         template_correlation=tsqi,
+        beat_count=beat_count,
+        quiet_ratio=quiet_ratio,
         thresholds=thresholds,
     )
     return SegmentQuality(
@@ -403,7 +427,22 @@ def signal_quality(
         readable=readable,
         reasons=reasons,
         template_correlation=tsqi,
+        beat_count=beat_count,
+        quiet_ratio=quiet_ratio,
     )
+
+
+def qrs_swing(filtered: np.ndarray, fs: float, peaks: np.ndarray) -> float:
+    """The lead's typical QRS size: the median peak-to-peak of the band-passed lead within
+    60 ms of each detected beat (NaN under 3 beats), the yardstick of a quiet segment."""
+    peaks = np.asarray(peaks, np.int64)
+    peaks = peaks[(peaks >= 0) & (peaks < filtered.size)]
+    if peaks.size < 3:
+        return float("nan")
+    radius = max(1, int(round(0.06 * fs)))
+    index = np.clip(peaks[:, None] + np.arange(-radius, radius + 1)[None, :], 0, filtered.size - 1)
+    swing = float(np.median(np.ptp(filtered[index], axis=1)))
+    return swing if swing > 0 else float("nan")
 
 
 def _shifted_band_detector(x: np.ndarray, fs: float) -> np.ndarray:
