@@ -72,7 +72,10 @@ RULE = {
     "extra_false_pauses_in_noise_at_most": 2,
 }
 RECORD_SPAN_S = 10_000.0  # > a 30-minute record: pooled records never overlap
-SETTINGS = {"off": QualityThresholds(), "on": replace(QualityThresholds(), quiet_share=QUIET_SHARE)}
+SETTINGS = {
+    "off": replace(QualityThresholds(), quiet_share=0.0),
+    "on": replace(QualityThresholds(), quiet_share=QUIET_SHARE),
+}
 
 
 def reference_pauses(parsed) -> list[tuple[float, float]]:

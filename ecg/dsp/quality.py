@@ -69,9 +69,10 @@ class QualityThresholds:
     periodic: float = 0.5
     template_floor: float = 0.7  # tSQI below this: the beats do not repeat one shape (0: off)
     # A segment with no detected beat whose band-passed swing is under this share of the lead's
-    # QRS swing is quiet: asystole, not noise (0: off). Fixed before measuring, not tuned:
-    # a QRS a quarter of the lead's usual size is still found by the detectors.
-    quiet_share: float = 0.0
+    # QRS swing is quiet: asystole, not noise (0: off). Fixed before measuring, not tuned (a
+    # QRS a quarter of the lead's usual size is still found by the detectors); kept by the DS1
+    # rule of benchmarks/pause_quiet_ds1.py.
+    quiet_share: float = 0.25
 
 
 @dataclass(frozen=True)

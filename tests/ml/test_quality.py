@@ -154,3 +154,40 @@ def test_electrode_motion_at_0_db_is_unreadable_and_the_clean_lead_is_not(seed):
     lenient = signal_quality(y, FS, peaks=detect_beats(y.astype(np.float32), FS),
                              thresholds=before)  # fmt: skip
     assert lenient.readable.mean() >= 0.75
+
+
+def _pause_lead(noise_mv: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """60 s at 72 bpm with 6 s of asystole (beats at 19.7 s and 25.7 s): segment 20-25 s
+    holds no QRS; ``noise_mv`` of white noise is added everywhere."""
+    from tests.recordings.synth import ecg
+
+    before = np.arange(0.5, 20.0, 0.8)
+    times = np.concatenate([before, np.arange(before[-1] + 6.0, 59.4, 0.8)])
+    x = ecg(FS, 60.0, times) + noise_mv * np.random.default_rng(seed).standard_normal(int(60 * FS))
+    return x.astype(np.float32), np.round(times * FS).astype(np.int64)
+
+
+def test_a_quiet_segment_without_a_beat_is_asystole_not_noise():
+    x, peaks = _pause_lead(0.0)
+    quality = signal_quality(x, FS, peaks=peaks)
+    assert quality.beat_count[4] == 0 and quality.quiet_ratio[4] < 0.25
+    assert quality.readable.all(), quality.reasons
+    off = signal_quality(x, FS, peaks=peaks, thresholds=QualityThresholds(quiet_share=0.0))
+    assert not off.readable[4] and off.readable[[3, 5]].all()  # what the rule changes
+
+
+def test_noise_as_loud_as_a_qrs_in_a_beat_free_segment_stays_unreadable():
+    x, peaks = _pause_lead(0.0)
+    loud = x.copy()
+    loud[int(20 * FS) : int(25 * FS)] += 0.4 * np.random.default_rng(1).standard_normal(int(5 * FS))
+    quality = signal_quality(loud, FS, peaks=peaks)
+    assert quality.beat_count[4] == 0 and quality.quiet_ratio[4] > 0.25
+    assert not quality.readable[4] and quality.reasons[4]
+
+
+def test_a_flat_beat_free_segment_is_still_a_flat_line():
+    # a lead off reads flat, not as asystole: the quiet rule comes after flat and clipped
+    x, peaks = _pause_lead(0.0)
+    x[int(20 * FS) : int(25 * FS)] = 0.0
+    quality = signal_quality(x, FS, peaks=peaks)
+    assert not quality.readable[4] and quality.reasons[4] == "flat line (no signal)"
