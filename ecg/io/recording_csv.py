@@ -81,7 +81,7 @@ def parse_csv(name: str, content: bytes, *, fs: float | None, units: str = "mV")
         if step is None:  # too many distinct steps to follow block by block: read it again
             file_fs = _fs_from_time(name, _csv_first_column(source, table.rows), header)
         else:
-            file_fs = _fs_from_step(step, header)
+            file_fs = _fs_from_step(*step, header)
         headers = headers[1:]
         notes.append(time_column_note(header, file_fs))
     if table.signals.shape[0] == 0:
@@ -347,6 +347,7 @@ class _TimeSteps:
 
     def __init__(self) -> None:
         self.rows = 0
+        self.first: float | None = None
         self.last: float | None = None
         self.has_empty = False
         self.first_not_increasing: int | None = None  # step index (row - 2 of the message)
@@ -359,6 +360,7 @@ class _TimeSteps:
         previous = [] if self.last is None else [self.last]
         self.rows += len(time)
         if len(time):
+            self.first = float(time[0]) if self.first is None else self.first
             self.last = float(time[-1])
         self.has_empty = self.has_empty or not np.all(np.isfinite(time))
         if self.has_empty or self.first_not_increasing is not None:
@@ -382,9 +384,10 @@ class _TimeSteps:
         np.minimum.at(self.firsts, where, np.concatenate([previous, firsts + first_step]))
         self.values = merged
 
-    def median_step(self, name: str) -> float | None:
-        """``np.median`` of the steps after the checks of ``_fs_from_time``; None when the
-        steps were too many to follow."""
+    def median_step(self, name: str) -> tuple[float, float] | None:
+        """The step and its relative error as ``_fs_from_time`` finds them (``np.median`` of
+        the steps, or the mean step of a column rounded to few decimals); None when the steps
+        were too many to follow."""
         if self.has_empty:
             raise _time_error(name, "has empty cells")
         if self.first_not_increasing is not None or self.rows < 2:
@@ -400,10 +403,13 @@ class _TimeSteps:
         else:  # np.median: the mean of the two middle steps
             lower = self.values[np.searchsorted(ends, middle - 1, side="right")]
             step = float(np.mean([lower, upper]))
+        even = _rounded_even_step(self.values, self.last - self.first, self.rows - 1)
+        if even is not None:
+            return even
         off = self.firsts[np.abs(self.values - step) > 0.01 * step]
         if off.size:
             raise _irregular_time(name, int(off.min()))
-        return step
+        return step, 0.0
 
 
 def _time_error(name: str, problem: str) -> RecordingFormatError:
@@ -421,19 +427,49 @@ def _fs_from_time(name: str, time: np.ndarray, header: str) -> float:
     if len(steps) == 0 or np.any(steps <= 0):
         row = int(np.flatnonzero(steps <= 0)[0]) + 2 if len(steps) else 1
         raise _time_error(name, f"does not increase (row {row})")
+    even = _rounded_even_step(np.unique(steps), float(time[-1] - time[0]), len(steps))
+    if even is not None:
+        return _fs_from_step(*even, header)
     step = float(np.median(steps))
     off = np.flatnonzero(np.abs(steps - step) > 0.01 * step)
     if off.size:
         raise _irregular_time(name, int(off[0]))
-    return _fs_from_step(step, header)
+    return _fs_from_step(step, 0.0, header)
 
 
-def _fs_from_step(step: float, header: str) -> float | None:
-    """The rate a time step gives, in the unit the header names; None for a sample counter."""
+def _rounded_even_step(steps: np.ndarray, span: float, count: int) -> tuple[float, float] | None:
+    """The mean step and its relative error when ``steps`` (the distinct ones of ``count``
+    steps over ``span``) are those of even sampling printed with at most 6 decimals, else None
+    (then the median step is the step, and every step must be within 1 % of it).
+
+    Time written to the millisecond at 360 Hz steps 2 or 3 ms, never the 2.78 ms of the
+    rate, and its median step gives 333 Hz: each stamp is off by up to half its last digit, so
+    each step by up to one digit (``quantum``: the coarsest power of ten every step is a
+    multiple of), and only the mean step over the whole column is close to the true one.
+    """
+    mean = span / max(count, 1)
+    for decimals in range(7):
+        quantum = 10.0**-decimals
+        if quantum < mean and np.all(np.abs(steps / quantum - np.round(steps / quantum)) <= 1e-3):
+            break
+    else:
+        return None
+    if np.all(np.abs(steps - mean) <= 1.001 * quantum + 0.01 * mean):
+        return mean, quantum / span  # the span's two ends are off by half a digit each
+    return None
+
+
+def _fs_from_step(step: float, relative_error: float, header: str) -> float | None:
+    """The rate a time step gives, in the unit the header names; None for a sample counter.
+    A rate within ``relative_error`` of a whole number of Hz is that number (the step of a
+    rounded time column is known only that well)."""
     if SAMPLE_COUNTER.match(header):
         return None
     seconds = next((unit for pattern, unit in TIME_UNITS if pattern.search(header)), 1.0)
-    return round(1.0 / (step * seconds), 6)
+    fs = 1.0 / (step * seconds)
+    if relative_error and abs(fs - round(fs)) <= fs * relative_error:
+        return float(round(fs))
+    return round(fs, 6)
 
 
 def time_column_note(header: str, fs: float | None) -> str:

@@ -167,9 +167,10 @@ def test_time_in_seconds_and_two_leads_with_header(monkeypatch):
     x, y = lead(), lead(seed=1)
     rows = [f"{i / FS:.6f},{a:.4f},{b:.4f}" for i, (a, b) in enumerate(zip(x, y, strict=True))]
     rec = assert_same_as_whole_file(monkeypatch, "b.csv", lines("time,MLII,V1", *rows))
-    # as before: times to 6 decimals make the median step 0.002778 s, so 359.971 Hz
-    assert rec.lead_names == ["MLII", "V1"] and rec.fs == pytest.approx(359.971, abs=1e-3)
-    # odd and even numbers of steps: the median is one step or the mean of two
+    # times to 6 decimals: the median step 0.002778 s gave 359.971 Hz; the mean step of a
+    # column rounded to its digits gives the rate (recording_csv._rounded_even_step)
+    assert rec.lead_names == ["MLII", "V1"] and rec.fs == 360.0
+    # odd and even numbers of steps: the same from blocks as from the whole column
     assert_same_as_whole_file(monkeypatch, "b.csv", lines("time,MLII,V1", *rows[:-1]))
 
 

@@ -456,3 +456,23 @@ def test_an_image_with_too_many_pixels_is_refused_before_it_is_decoded():
     Image.new("1", (6000, 6000), 1).save(buffer, format="PNG")  # 36 MP, a few kB of PNG
     with pytest.raises(RecordingFormatError, match="36,000,000 pixels, more than 25,000,000"):
         parse_upload([("huge.png", buffer.getvalue())])
+
+
+@pytest.mark.parametrize("decimals, header", [(3, "time"), (2, "time_ms")])
+def test_csv_time_rounded_to_its_printed_digits_gives_the_rate(decimals, header):
+    """A time column written to the millisecond at 360 Hz steps 2 or 3 ms, never 2.78:
+    evenly sampled all the same, at 360 Hz (it was refused as 'not evenly sampled'; written
+    to 0.01 ms, its median step gave 359.71 Hz)."""
+    times = np.arange(20 * 360) / 360 * (1000.0 if header == "time_ms" else 1.0)
+    x = ecg(360.0, 20.0, beat_times(20.0))
+    rows = [f"{header},v"] + [f"{t:.{decimals}f},{v:.4f}" for t, v in zip(times, x, strict=True)]
+    rec = parse_upload([("ecg.csv", csv_bytes(rows))])
+    assert rec.fs == 360.0 and rec.n_samples == len(times)
+
+
+def test_csv_rounded_time_with_a_real_gap_is_still_refused():
+    times = np.arange(20 * 360) / 360
+    times[3000:] += 0.5
+    rows = ["time,v"] + [f"{t:.3f},0.1" for t in times]
+    with pytest.raises(RecordingFormatError, match="not evenly sampled"):
+        parse_upload([("ecg.csv", csv_bytes(rows))])
