@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import signal as sps
-from scipy import stats
 
 from ecg.dsp.signal import bandpass
 
@@ -387,9 +386,7 @@ def signal_quality(
     at_extreme = (x <= lo + tol) | (x >= hi - tol)
     cum = np.concatenate([[0], np.cumsum(at_extreme)])
     clipped = (cum[bounds[:, 1]] - cum[bounds[:, 0]]) / (bounds[:, 1] - bounds[:, 0])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        kurt = stats.kurtosis(rows, axis=1, fisher=False, bias=True)
-    kurt = np.where(np.ptp(rows, axis=1) > 0, kurt, np.nan)
+    kurt = _kurtosis(rows)
     in_band, baseline, concentration = _spectral_indices(
         raw_rows - raw_rows.mean(axis=1, keepdims=True), fs
     )
@@ -431,6 +428,18 @@ def signal_quality(
         beat_count=beat_count,
         quiet_ratio=quiet_ratio,
     )
+
+
+def _kurtosis(rows: np.ndarray) -> np.ndarray:
+    """Pearson's kurtosis of each row (``scipy.stats.kurtosis(fisher=False, bias=True)``);
+    NaN for a constant row. Written out because scipy warns of precision loss on near-constant
+    rows, which the flat-line rule has already judged."""
+    centred = rows - rows.mean(axis=1, keepdims=True)
+    m2 = np.mean(centred**2, axis=1)
+    m4 = np.mean(centred**4, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kurt = m4 / m2**2
+    return np.where(np.ptp(rows, axis=1) > 0, kurt, np.nan)
 
 
 def qrs_swing(filtered: np.ndarray, fs: float, peaks: np.ndarray) -> float:

@@ -191,3 +191,14 @@ def test_a_flat_beat_free_segment_is_still_a_flat_line():
     x[int(20 * FS) : int(25 * FS)] = 0.0
     quality = signal_quality(x, FS, peaks=peaks)
     assert not quality.readable[4] and quality.reasons[4] == "flat line (no signal)"
+
+
+def test_kurtosis_is_scipys_pearson_kurtosis_and_nan_on_a_constant_row():
+    from scipy import stats
+
+    from ecg.dsp.quality import _kurtosis
+
+    rows = np.random.default_rng(0).standard_normal((4, 1800)) ** 3
+    expected = stats.kurtosis(rows, axis=1, fisher=False, bias=True)
+    assert np.allclose(_kurtosis(rows), expected, rtol=1e-9)
+    assert np.isnan(_kurtosis(np.ones((1, 100)))).all()
