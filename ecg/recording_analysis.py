@@ -690,7 +690,7 @@ def _analyse(
         summary["lead_fusion"] = fusion
     episodes = detect_episodes(
         beats.samples, beats.labels, recording.fs, states=states.tolist(), af=af,
-        **episode_inputs,
+        duration_s=recording.duration_s, **episode_inputs,
     )  # fmt: skip
     summary["episodes"] = [episode.as_dict() for episode in episodes]
     analysis = Analysis(

@@ -267,6 +267,7 @@ def review_refresh_summary(*, recording: Recording) -> None:
                 states=states,
                 unreadable_s=spans,
                 signal=signals[0],
+                duration_s=recording.duration_s,
             )
         counted["episodes"] = [episode.as_dict() for episode in episodes]
     review = dict(recording.review or {})

@@ -21,7 +21,8 @@ start and an end (seconds) and its number of beats:
 * ``VT`` / ``SVT``: runs of at least 3 consecutive V / A beats faster than 100 bpm;
 * ``VFL``: runs of at least 3 consecutive flutter (``!``) beats;
 * ``bigeminy`` / ``trigeminy``: at least 3 cycles of one V after every one / two other beats;
-* ``pause``: an RR interval over 2 s;
+* ``pause``: an RR interval over 2 s, or no beat for over 2 s at the recording's start or end
+  (``edge_pauses``: a recording that ends in asystole);
 * ``bradycardia`` / ``tachycardia``: the heart rate over 8-beat running medians under 50 / over
   100 bpm for at least 10 s, outside AF, VT, SVT and flutter episodes (which say more).
 
@@ -123,6 +124,9 @@ class Episode:
 
     @property
     def label(self) -> str:
+        if self.kind == "pause" and self.beats == 1:  # (``edge_pauses``: one beat, one edge)
+            edge = "start" if self.start_s == 0 else "end"
+            return f"Pause (no beat for over {PAUSE_S:g} s at the recording's {edge})"
         return EPISODE_LABELS.get(self.kind, self.kind)
 
     def as_dict(self) -> dict[str, float | int | str]:
@@ -651,6 +655,39 @@ def pause_episodes(
     ]
 
 
+def edge_pauses(
+    peaks: np.ndarray,
+    fs: float,
+    duration_s: float,
+    *,
+    states: Sequence[str] | None = None,
+    unreadable_s: Sequence[tuple[float, float]] = (),
+) -> list[Episode]:
+    """No beat for over ``PAUSE_S`` before the first beat or after the last one, over readable
+    signal: a recording that ends (or starts) in asystole. Its one RR interval is open, so
+    ``pause_episodes`` cannot see it; the episode runs from the recording's edge to the beat
+    (one beat). The beat at that edge must be readable and no unreadable stretch may lie in
+    the gap: a lead taken off at the end is no pause."""
+    peaks = np.asarray(peaks, np.int64)
+    if peaks.size == 0:
+        return []
+    t = peaks / fs
+    states = None if states is None else np.asarray(states)
+    spans = _merged(unreadable_s) if len(unreadable_s) else np.empty((0, 2))
+
+    def readable_gap(start: float, end: float, beat: int) -> bool:
+        if states is not None and states[beat] == UNREADABLE:
+            return False
+        return not bool(((spans[:, 0] < end) & (spans[:, 1] > start)).any())
+
+    out = []
+    if t[0] > PAUSE_S and readable_gap(0.0, float(t[0]), 0):
+        out.append(Episode("pause", 0.0, round(float(t[0]), 2), 1))
+    if duration_s - t[-1] > PAUSE_S and readable_gap(float(t[-1]), duration_s, -1):
+        out.append(Episode("pause", round(float(t[-1]), 2), round(float(duration_s), 2), 1))
+    return out
+
+
 def rate_episodes(
     peaks: np.ndarray,
     fs: float,
@@ -720,12 +757,14 @@ def detect_episodes(
     unreadable_s: Sequence[tuple[float, float]] = (),
     signal: np.ndarray | None = None,
     af: list[Episode] | None = None,
+    duration_s: float | None = None,
 ) -> list[Episode]:
     """Every episode kind, in time order. With ``states`` (one per beat), only classified beats
     keep their class; with ``unreadable_s`` ((start, end) seconds of unreadable signal), no
     interval crosses those stretches (see the module's docstring); with ``signal`` (the lead
     the beats were found on, at ``fs``), AF uses the atrial rule (``af_episodes``). ``af``:
-    the AF episodes when the caller found them already (``detect_af`` on the same beats)."""
+    the AF episodes when the caller found them already (``detect_af`` on the same beats).
+    ``duration_s``: the recording's length, for pauses at its start and end (``edge_pauses``)."""
     peaks = np.asarray(peaks, np.int64)
     labels, states = _classified_labels(labels, states)
     usable = usable_intervals(peaks, fs, states=states, unreadable_s=unreadable_s)
@@ -734,6 +773,8 @@ def detect_episodes(
     runs = run_episodes(peaks, labels, fs, usable=usable)
     episodes = af + runs + pattern_episodes(peaks, labels, fs, usable=usable)
     episodes += pause_episodes(peaks, fs, usable=usable)
+    if duration_s is not None:
+        episodes += edge_pauses(peaks, fs, duration_s, states=states, unreadable_s=unreadable_s)
     episodes += rate_episodes(peaks, fs, exclude=af + runs, usable=usable)
     return sorted(episodes, key=lambda e: (e.start_s, e.kind))
 

@@ -404,3 +404,28 @@ def test_the_irregularity_rule_without_cosen_carries_nothing(monkeypatch):
     peaks, labels = beats(rr)
     (episode,) = af_episodes(peaks, labels, FS)
     assert episode.end_s < peaks[520] / FS  # ends with the AF, not at the record's end
+
+
+def test_a_recording_that_ends_or_starts_in_asystole_has_an_edge_pause():
+    peaks, labels = beats(np.full(30, 0.8))  # beats from 1.0 s to 25.0 s
+    ready = ["classified"] * peaks.size
+    ending = detect_episodes(peaks, labels, FS, states=ready, duration_s=40.0)
+    assert [(e.kind, e.start_s, e.end_s, e.beats) for e in ending] == [("pause", 25.0, 40.0, 1)]
+    assert ending[0].label == "Pause (no beat for over 2 s at the recording's end)"
+    late = peaks + int(5 * FS)  # the first beat at 6 s
+    starting = detect_episodes(late, labels, FS, states=ready, duration_s=31.0)
+    assert [(e.start_s, e.end_s) for e in starting] == [(0.0, 6.0)]
+    assert "recording's start" in starting[0].label
+    # without the recording's length (the benchmarks' reference scoring) no edge is known
+    assert detect_episodes(peaks, labels, FS, states=ready) == []
+
+
+def test_no_edge_pause_from_a_short_tail_an_unreadable_tail_or_an_unreadable_last_beat():
+    peaks, labels = beats(np.full(30, 0.8))  # last beat at 25.0 s
+    ready = ["classified"] * peaks.size
+    assert detect_episodes(peaks, labels, FS, states=ready, duration_s=26.5) == []
+    lead_off = [(30.0, 40.0)]
+    assert detect_episodes(peaks, labels, FS, states=ready, unreadable_s=lead_off,
+                           duration_s=40.0) == []  # fmt: skip
+    noisy_last = ready[:-1] + ["unreadable"]
+    assert detect_episodes(peaks, labels, FS, states=noisy_last, duration_s=40.0) == []

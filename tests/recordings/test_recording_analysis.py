@@ -179,3 +179,17 @@ def test_a_long_pause_in_clean_ecg_is_reported(tiny_bundle):
     pauses = [e for e in analysis.summary["episodes"] if e["kind"] == "pause"]
     assert [(p["start_s"], p["end_s"]) for p in pauses] == [(19.7, 25.7)]
     assert analysis.summary["analysable_share"] == 1.0
+
+
+def test_a_recording_that_ends_in_asystole_lists_the_pause_to_its_end(tiny_bundle):
+    from ecg.io.recording_base import ParsedRecording
+
+    fs = 360.0
+    times = np.arange(0.5, 40.0, 0.8)  # the heart stops after the beat at 39.7 s
+    rec = ParsedRecording(name="arrest", format="csv", fs=fs, lead_names=["MLII"],
+                          signals=ecg(fs, 60.0, times)[None], lead_index=0,
+                          source_files=[])  # fmt: skip
+    analysis = analyse(rec, tiny_bundle)
+    pauses = [e for e in analysis.summary["episodes"] if e["kind"] == "pause"]
+    assert [(p["start_s"], p["end_s"], p["beats"]) for p in pauses] == [(39.7, 60.0, 1)]
+    assert analysis.summary["analysable_share"] == 1.0  # the quiet 20 s are read, as asystole
