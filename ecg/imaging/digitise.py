@@ -49,6 +49,8 @@ from ecg.imaging.plot_lines import frame_columns, line_pixels, line_rows_cols
 # Larger images are reduced first: a 4000 px scan has no more ECG detail than 2600 columns,
 # and every step below is linear in the pixel count.
 MAX_WIDTH = 2600
+# Folds of five grid periods an axis's profile needs to tell heavier 5 mm lines (``_one_verdict``).
+MIN_FOLDS = 2.0
 # Pixels sampled for the background colour.
 BACKGROUND_SAMPLE = 20_000
 # Pink/red grid ink: red exceeds the mean of green and blue by this much.
@@ -317,7 +319,10 @@ def grid_scale(grid: np.ndarray, smooth: int = 3) -> tuple[float | None, list[st
     """
     notes: list[str] = []
     estimates = []
-    for _axis, period, major in grid_periods(grid, smooth):
+    periods = grid_periods(grid, smooth)
+    if len(periods) == 2 and periods[0][2] != periods[1][2]:
+        periods = _one_verdict(periods, grid.shape)
+    for _axis, period, major in periods:
         estimates.append(period if major else period / 5.0)
         if not major and ALIKE_NOTE not in notes:
             notes.append(ALIKE_NOTE)
@@ -326,6 +331,29 @@ def grid_scale(grid: np.ndarray, smooth: int = 3) -> tuple[float | None, list[st
     if len(estimates) == 2 and abs(estimates[0] - estimates[1]) > 0.1 * max(estimates):
         notes.append("grid periods differ between axes; using their mean")
     return float(np.mean(estimates)), notes
+
+
+def _one_verdict(
+    periods: list[tuple[int, float, bool]], shape: tuple[int, ...]
+) -> list[tuple[int, float, bool]]:
+    """Both axes' lines equally spaced (within 10 %) but only one seeing every fifth line
+    heavier: the grid is square, so both see the same lines, and the axis whose profile holds
+    more 5-line folds decides. An axis under ``MIN_FOLDS`` folds (a strip a few mm high) cannot
+    tell: its one fold at 5 periods compares the trace and the edges, not lines; read alone, it
+    took the 5 mm lines of a 3070-px strip shrunk to 3.4 px/mm for 1 mm ones, and the mean of
+    the two axes set the time scale 3.5 times too long (30.3 s read as 10.2 s)."""
+    (a_axis, a, a_major), (b_axis, b, b_major) = periods
+    if abs(a - b) > 0.1 * max(a, b):
+        return periods
+
+    def folds(axis: int, period: float) -> float:
+        return shape[1 - axis] / (5.0 * period)  # axis 0 is the columns' profile
+
+    fa, fb = folds(a_axis, a), folds(b_axis, b)
+    if max(fa, fb) < MIN_FOLDS:
+        return periods
+    major = a_major if fa >= fb else b_major
+    return [(a_axis, a, major), (b_axis, b, major)]
 
 
 def paper_grid_angle(
