@@ -151,3 +151,25 @@ def test_the_schema_documents_the_summary_episodes():
     assert episode["kind"]["allOf"][0]["$ref"].endswith("/EpisodeKindEnum")
     kinds = components["EpisodeKindEnum"]["enum"]
     assert {"AF", "VT", "pause", "bigeminy"} <= set(kinds)
+
+
+@pytest.mark.django_db
+def test_a_recording_that_ends_in_asystole_says_so_on_the_page_the_pdf_and_the_api(
+    client, env, users, django_capture_on_commit_callbacks
+):
+    times = beat_times(60.0)
+    x = ecg(FS, 60.0, times[times < 40.0])  # no beat after 40 s: quiet baseline, not flat
+    recording = upload_csv(client, users["alice"], csv_bytes(x), django_capture_on_commit_callbacks)
+    assert recording.status == Recording.Status.DONE, recording.error
+    end = pauses(recording)
+    label = "Pause (no beat for over 2 s at the recording's end)"
+    assert [(e["label"], e["end_s"], e["beats"]) for e in end] == [(label, 60.0, 1)]
+    assert recording.summary["analysable_share"] == 1.0
+    html = client.get(recording.get_absolute_url()).content.decode()
+    assert label.replace("'", "&#x27;") in html
+    _pdf, text = pdf_text(client, recording)
+    assert f"{label} {end[0]['start_s']:.2f} s 60.00 s" in text
+    api = APIClient()
+    api.force_authenticate(users["alice"])
+    body = api.get(f"/api/v1/recordings/{recording.pk}/").json()
+    assert [e for e in body["summary"]["episodes"] if e["kind"] == "pause"] == end
