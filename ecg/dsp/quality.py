@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import signal as sps
 
-from ecg.dsp.signal import bandpass
+from ecg.dsp.signal import BAND_HZ, bandpass
 
 SEGMENT_S = 5.0
 # Tighter than EC57's 150 ms: in noise both detectors fire every few hundred ms, and a wide
@@ -67,8 +67,8 @@ class QualityThresholds:
     # and noisy segments alike (clean ECG's beat harmonics are concentrated too).
     periodic: float = 0.5
     template_floor: float = 0.7  # tSQI below this: the beats do not repeat one shape (0: off)
-    # A segment with no detected beat whose band-passed swing is under this share of the lead's
-    # QRS swing is quiet: asystole, not noise (0: off). Fixed before measuring, not tuned (a
+    # A segment with no detected beat whose swing (high-passed) is under this share of the
+    # lead's QRS swing is quiet: asystole, not noise (0: off). Fixed before measuring, not tuned (a
     # QRS a quarter of the lead's usual size is still found by the detectors); kept by the DS1
     # rule of benchmarks/pause_quiet_ds1.py.
     quiet_share: float = 0.25
@@ -93,7 +93,8 @@ class SegmentQuality:
     # tSQI: median correlation of the segment's beats with its median beat (NaN under 3 beats)
     template_correlation: np.ndarray | None = None
     beat_count: np.ndarray | None = None  # the main detector's beats in the segment
-    # band-passed peak-to-peak over the lead's median QRS peak-to-peak (NaN without 3 beats)
+    # In a segment without beats: its peak-to-peak over the lead's median QRS peak-to-peak,
+    # both high-passed only (0.5 Hz); NaN in segments with beats or without 3 beats in the lead
     quiet_ratio: np.ndarray | None = None
 
     @property
@@ -312,9 +313,10 @@ def readable_segments(
     with too few beats for a tSQI is left to the other indices).
 
     Before all of those but after flat and clipped: a **quiet** segment (no beat of the main
-    detector, ``beat_count`` 0, and a band-passed swing under ``quiet_share`` of the lead's QRS
-    swing, ``quiet_ratio``) is readable. It is what asystole looks like, and calling it noise
-    would hide the pause around it; noise loud enough to hide a QRS is not quiet.
+    detector, ``beat_count`` 0, and a swing under ``quiet_share`` of the lead's QRS swing,
+    both high-passed only, ``quiet_ratio``) is readable. It is what asystole looks like, and
+    calling it noise would hide the pause around it; noise loud enough to hide a QRS is not
+    quiet.
     """
     t = thresholds
     agreement = np.nan_to_num(detector_agreement, nan=0.0)
@@ -398,7 +400,14 @@ def signal_quality(
     beat_count = np.searchsorted(sorted_first, bounds[:, 1]) - np.searchsorted(
         sorted_first, bounds[:, 0]
     )
-    quiet_ratio = np.ptp(rows, axis=1) / qrs_swing(filtered, fs, first)
+    quiet_ratio = np.full(len(bounds), np.nan)
+    empty = beat_count == 0
+    if empty.any():
+        # Measured without the 40 Hz low-pass: mains hum or muscle noise on a lead that came
+        # off is not quiet, whatever is left of it in the QRS band.
+        wide = bandpass(x, fs, (BAND_HZ[0], 0.45 * fs)) if x.size > 3 * fs else x - np.median(x)
+        wide_rows = np.stack([wide[max(0, e - size) : e] for _s, e in bounds[empty]])
+        quiet_ratio[empty] = np.ptp(wide_rows, axis=1) / qrs_swing(wide, fs, first)
     readable, reasons = readable_segments(
         peak_to_peak_mv=peak_to_peak,
         clipped_share=clipped,
@@ -443,7 +452,7 @@ def _kurtosis(rows: np.ndarray) -> np.ndarray:
 
 
 def qrs_swing(filtered: np.ndarray, fs: float, peaks: np.ndarray) -> float:
-    """The lead's typical QRS size: the median peak-to-peak of the band-passed lead within
+    """The lead's typical QRS size: the median peak-to-peak of the ``filtered`` lead within
     60 ms of each detected beat (NaN under 3 beats), the yardstick of a quiet segment."""
     peaks = np.asarray(peaks, np.int64)
     peaks = peaks[(peaks >= 0) & (peaks < filtered.size)]

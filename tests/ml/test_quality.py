@@ -202,3 +202,16 @@ def test_kurtosis_is_scipys_pearson_kurtosis_and_nan_on_a_constant_row():
     expected = stats.kurtosis(rows, axis=1, fisher=False, bias=True)
     assert np.allclose(_kurtosis(rows), expected, rtol=1e-9)
     assert np.isnan(_kurtosis(np.ones((1, 100)))).all()
+
+
+def test_mains_hum_on_a_lead_that_came_off_is_not_quiet():
+    # A floating input picks up mains hum (60 Hz), which the 0.5-40 Hz band all but removes
+    # (there this 0.3-mV hum left a swing of 0.18 of the QRS: "quiet"). The quiet test measures
+    # without the low-pass, so the segment stays unreadable: no asystole from a lead that is off.
+    x, peaks = _pause_lead(0.0)
+    t = np.arange(int(6 * FS)) / FS
+    start = int(19.9 * FS)  # the whole pause, from just after the last beat's T wave
+    x[start : start + t.size] += (0.3 * np.sin(2 * np.pi * 60.0 * t)).astype(np.float32)
+    quality = signal_quality(x, FS, peaks=peaks)
+    assert quality.beat_count[4] == 0 and quality.quiet_ratio[4] > 0.25
+    assert not quality.readable[4]
