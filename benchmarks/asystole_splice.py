@@ -153,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         "gap_s": list(GAP_S),
         "every_s": EVERY_S,
         "pooled": {
-            path: pooled(path) for path in ("quality_path_off", "quality_path_on", "app")
-        },  # fmt: skip
+            path: pooled(path) for path in [*(f"quality_path_{n}" for n in SETTINGS), "app"]
+        },
         "per_record": rows,
         "seconds": round(time.perf_counter() - started, 1),
     }

@@ -72,6 +72,9 @@ class QualityThresholds:
     # QRS a quarter of the lead's usual size is still found by the detectors); kept by the DS1
     # rule of benchmarks/pause_quiet_ds1.py.
     quiet_share: float = 0.25
+    # Segments with at most this many beats may be quiet (their swing measured outside the
+    # beats): 0 is a segment the pause empties; 2 also the segments at its edges.
+    quiet_max_beats: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,9 @@ class SegmentQuality:
     # tSQI: median correlation of the segment's beats with its median beat (NaN under 3 beats)
     template_correlation: np.ndarray | None = None
     beat_count: np.ndarray | None = None  # the main detector's beats in the segment
-    # In a segment without beats: its peak-to-peak over the lead's median QRS peak-to-peak,
-    # both high-passed only (0.5 Hz); NaN in segments with beats or without 3 beats in the lead
+    # In a segment with at most QUIET_MAX_BEATS beats: its peak-to-peak outside the beats'
+    # windows (BEAT_WINDOW_S) over the lead's median QRS peak-to-peak, both high-passed only
+    # (0.5 Hz); NaN in other segments or without 3 beats in the lead
     quiet_ratio: np.ndarray | None = None
 
     @property
@@ -312,9 +316,10 @@ def readable_segments(
     (kSQI < clean), or the beats do not repeat one shape (tSQI < template_floor; a segment
     with too few beats for a tSQI is left to the other indices).
 
-    Before all of those but after flat and clipped: a **quiet** segment (no beat of the main
-    detector, ``beat_count`` 0, and a swing under ``quiet_share`` of the lead's QRS swing,
-    both high-passed only, ``quiet_ratio``) is readable. It is what asystole looks like, and
+    Before all of those but after flat and clipped: a **quiet** segment (at most
+    ``quiet_max_beats`` beats of the main detector, ``beat_count``, and outside them a swing
+    under ``quiet_share`` of the lead's QRS swing, both high-passed only, ``quiet_ratio``) is
+    readable. It is what asystole looks like, and
     calling it noise would hide the pause around it; noise loud enough to hide a QRS is not
     quiet.
     """
@@ -324,8 +329,9 @@ def readable_segments(
     clipped = ~flat & (clipped_share > t.clipped_share)
     usable = ~flat & ~clipped
     if t.quiet_share > 0 and beat_count is not None and quiet_ratio is not None:
-        quiet = (np.asarray(beat_count) == 0) & (np.nan_to_num(quiet_ratio, nan=np.inf)
-                                                  < t.quiet_share)  # fmt: skip
+        quiet = (np.asarray(beat_count) <= t.quiet_max_beats) & (
+            np.nan_to_num(quiet_ratio, nan=np.inf) < t.quiet_share
+        )
         usable = usable & ~quiet
     broadband = usable & (np.nan_to_num(in_band_ratio) < t.in_band_low)
     organised = np.nan_to_num(concentration) >= t.periodic
@@ -400,14 +406,7 @@ def signal_quality(
     beat_count = np.searchsorted(sorted_first, bounds[:, 1]) - np.searchsorted(
         sorted_first, bounds[:, 0]
     )
-    quiet_ratio = np.full(len(bounds), np.nan)
-    empty = beat_count == 0
-    if empty.any():
-        # Measured without the 40 Hz low-pass: mains hum or muscle noise on a lead that came
-        # off is not quiet, whatever is left of it in the QRS band.
-        wide = bandpass(x, fs, (BAND_HZ[0], 0.45 * fs)) if x.size > 3 * fs else x - np.median(x)
-        wide_rows = np.stack([wide[max(0, e - size) : e] for _s, e in bounds[empty]])
-        quiet_ratio[empty] = np.ptp(wide_rows, axis=1) / qrs_swing(wide, fs, first)
+    quiet_ratio = _quiet_ratio(x, fs, sorted_first, bounds, beat_count)
     readable, reasons = readable_segments(
         peak_to_peak_mv=peak_to_peak,
         clipped_share=clipped,
@@ -449,6 +448,35 @@ def _kurtosis(rows: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         kurt = m4 / m2**2
     return np.where(np.ptp(rows, axis=1) > 0, kurt, np.nan)
+
+
+QUIET_MAX_BEATS = 2  # the most beats a segment may hold for its quiet ratio to be measured
+BEAT_WINDOW_S = (0.25, 0.45)  # a beat's P wave to T wave around its R peak: left out of it
+
+
+def _quiet_ratio(
+    x: np.ndarray, fs: float, peaks: np.ndarray, bounds: np.ndarray, beat_count: np.ndarray
+) -> np.ndarray:
+    """``SegmentQuality.quiet_ratio``: per segment with at most QUIET_MAX_BEATS beats, the
+    swing of the lead outside the beats' windows over the lead's QRS swing (NaN elsewhere, and
+    where less than a second is left). Measured without the 40 Hz low-pass: mains hum or muscle
+    noise on a lead that came off is not quiet, whatever is left of it in the QRS band."""
+    out = np.full(len(bounds), np.nan)
+    sparse = np.flatnonzero(beat_count <= QUIET_MAX_BEATS)
+    if not sparse.size:
+        return out
+    wide = bandpass(x, fs, (BAND_HZ[0], 0.45 * fs)) if x.size > 3 * fs else x - np.median(x)
+    swing = qrs_swing(wide, fs, peaks)
+    before, after = (int(round(w * fs)) for w in BEAT_WINDOW_S)
+    for i in sparse.tolist():  # few: pauses, flat or empty stretches
+        start, end = int(bounds[i, 0]), int(bounds[i, 1])
+        keep = np.ones(end - start, dtype=bool)
+        near = peaks[(peaks >= start - after) & (peaks < end + before)]
+        for peak in near.tolist():
+            keep[max(0, peak - before - start) : max(0, peak + after - start)] = False
+        if keep.sum() >= fs:
+            out[i] = np.ptp(wide[start:end][keep]) / swing
+    return out
 
 
 def qrs_swing(filtered: np.ndarray, fs: float, peaks: np.ndarray) -> float:
