@@ -73,8 +73,9 @@ class QualityThresholds:
     # rule of benchmarks/pause_quiet_ds1.py.
     quiet_share: float = 0.25
     # Segments with at most this many beats may be quiet (their swing measured outside the
-    # beats): 0 is a segment the pause empties; 2 also the segments at its edges.
-    quiet_max_beats: int = 0
+    # beats): 0 is a segment the pause empties; 2 also the segments at its edges (version 2 of
+    # benchmarks/pause_quiet_ds1.py's rule, kept by it).
+    quiet_max_beats: int = 2
 
 
 @dataclass(frozen=True)

@@ -215,3 +215,22 @@ def test_mains_hum_on_a_lead_that_came_off_is_not_quiet():
     quality = signal_quality(x, FS, peaks=peaks)
     assert quality.beat_count[4] == 0 and quality.quiet_ratio[4] > 0.25
     assert not quality.readable[4]
+
+
+def test_a_pause_edge_segment_of_one_or_two_beats_on_a_quiet_lead_is_readable():
+    """The rule itself (``readable_segments``): indices that say noise (a segment of one beat
+    and asystole has the power spectrum of little else) give way to a quiet lead outside the
+    beats, for at most ``quiet_max_beats`` beats; loud segments and fuller ones stay noise."""
+    from ecg.dsp.quality import readable_segments
+
+    n = 5
+    noise_like = dict(peak_to_peak_mv=np.full(n, 1.0), clipped_share=np.zeros(n),
+                      kurtosis=np.full(n, 4.0), in_band_ratio=np.full(n, 0.3),
+                      detector_agreement=np.full(n, 0.5), concentration=np.zeros(n))  # fmt: skip
+    beats = np.array([0, 1, 2, 3, 1])
+    ratio = np.array([0.1, 0.1, 0.1, 0.1, 0.6])
+    shipped, _ = readable_segments(**noise_like, beat_count=beats, quiet_ratio=ratio)
+    assert shipped.tolist() == [True, True, True, False, False]
+    empty_only, _ = readable_segments(**noise_like, beat_count=beats, quiet_ratio=ratio,
+                                      thresholds=QualityThresholds(quiet_max_beats=0))  # fmt: skip
+    assert empty_only.tolist() == [True, False, False, False, False]
