@@ -28,8 +28,10 @@ segments:
   find the same beats; in noise they disagree.
 
 A segment is **unreadable** when it is flat, clipped, or when the indices together say noise
-(``readable_segments`` documents the rule). ``QualityThresholds`` keeps the thresholds in one
-place: the literature's starting points, three of them chosen on DS1 (issue 18).
+(``readable_segments`` documents the rule), unless it is **quiet**: no more than two beats and
+nothing outside them but a baseline (asystole, whose pause must not be hidden).
+``QualityThresholds`` keeps the thresholds in one place: the literature's starting points,
+three of them chosen on DS1 (issue 18).
 
 Long on purpose: the indices share one segmentation and one band-passed copy of the lead, and
 the rule that combines them is only readable next to them.
@@ -67,14 +69,13 @@ class QualityThresholds:
     # and noisy segments alike (clean ECG's beat harmonics are concentrated too).
     periodic: float = 0.5
     template_floor: float = 0.7  # tSQI below this: the beats do not repeat one shape (0: off)
-    # A segment with no detected beat whose swing (high-passed) is under this share of the
-    # lead's QRS swing is quiet: asystole, not noise (0: off). Fixed before measuring, not tuned (a
-    # QRS a quarter of the lead's usual size is still found by the detectors); kept by the DS1
-    # rule of benchmarks/pause_quiet_ds1.py.
+    # A segment of at most ``quiet_max_beats`` beats whose swing outside them (high-passed) is
+    # under this share of the lead's QRS swing is quiet: asystole, not noise (0: off). Fixed
+    # before measuring, not tuned (a QRS a quarter of the lead's usual size is still found by
+    # the detectors); kept by the DS1 rule of benchmarks/pause_quiet_ds1.py.
     quiet_share: float = 0.25
-    # Segments with at most this many beats may be quiet (their swing measured outside the
-    # beats): 0 is a segment the pause empties; 2 also the segments at its edges (version 2 of
-    # benchmarks/pause_quiet_ds1.py's rule, kept by it).
+    # 0: only a segment the pause empties; 2 (at most QUIET_MAX_BEATS): also the segments at its
+    # edges (version 2 of that rule, kept by it).
     quiet_max_beats: int = 2
 
 
@@ -320,9 +321,8 @@ def readable_segments(
     Before all of those but after flat and clipped: a **quiet** segment (at most
     ``quiet_max_beats`` beats of the main detector, ``beat_count``, and outside them a swing
     under ``quiet_share`` of the lead's QRS swing, both high-passed only, ``quiet_ratio``) is
-    readable. It is what asystole looks like, and
-    calling it noise would hide the pause around it; noise loud enough to hide a QRS is not
-    quiet.
+    readable. It is what asystole looks like, and calling it noise would hide the pause
+    around it; noise loud enough to hide a QRS is not quiet.
     """
     t = thresholds
     agreement = np.nan_to_num(detector_agreement, nan=0.0)
