@@ -341,7 +341,7 @@ def _one_verdict(
     more 5-line folds decides. An axis under ``MIN_FOLDS`` folds (a strip a few mm high) cannot
     tell: its one fold at 5 periods compares the trace and the edges, not lines; read alone, it
     took the 5 mm lines of a 3070-px strip shrunk to 3.4 px/mm for 1 mm ones, and the mean of
-    the two axes set the time scale 3.5 times too long (30.3 s read as 10.2 s)."""
+    the two axes read 3.5 times too many pixels a millimetre (30.3 s read as 10.2 s)."""
     (a_axis, a, a_major), (b_axis, b, b_major) = periods
     if abs(a - b) > 0.1 * max(a, b):
         return periods
