@@ -190,8 +190,6 @@ def test_a_strip_on_ecg_paper_is_read_at_the_grids_scale_or_refused(case):
     d = grid_read(case)
     if d is None:
         return
-    if "grid periods differ between axes; using their mean" in d.notes:
-        return  # the pinned defect below (test_grid_periods_that_disagree_...)
     assert d.kind == "strip" or case.truth["bpm"] is None, case
     assert_grid_scale(d, case.truth)
 
@@ -202,8 +200,6 @@ def test_a_beat_on_ecg_paper_is_read_at_the_grids_scale_or_refused(case):
     d = grid_read(case)
     if d is None:
         return
-    if "grid periods differ between axes; using their mean" in d.notes:
-        return  # the pinned defect below
     assert d.kind == "single_beat", case
     assert_grid_scale(d, case.truth)
 
@@ -432,6 +428,36 @@ def test_an_upload_of_what_is_not_an_ecg_is_refused_or_uncertain_never_classifie
         assert media_files(settings) == [], case
 
 
+# -- defects found: fixed ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        # JPEG washed the 1 mm lines out along one axis only: 22.8 and 5.7 px/mm averaged to
+        # 14.2, the 9.7-s strip read as 2.2 s
+        dict(px_per_mm=5.7, duration=9.7, bpm=53.0, amp=1.31, line=3, quality=31),
+        # 4.6 and 22.9 px/mm averaged: the 10.6-s strip read as 3.5 s
+        dict(px_per_mm=4.6, duration=10.6, bpm=31.0, amp=1.02, line=2, quality=54),
+    ],
+)
+def test_grid_periods_a_whole_multiple_apart_take_the_finer(params):
+    x = long_ecg(FS, params["duration"], rr_s=60.0 / params["bpm"]) * params["amp"]
+    case = paper_case(x, degrees=0.0, paper="pink", **params)
+    d = check_ecg_image(decoded(case.data)).digitised
+    assert d.scale_source == "grid"
+    assert d.px_per_mm == pytest.approx(params["px_per_mm"], rel=0.02)
+    assert_grid_scale(d, case.truth)
+
+
+def test_a_12x1_printout_at_4_5_px_per_mm_reads_its_bottom_lead_over_10_s():
+    """Its cut-out row's axes read 4.5 and 9 px/mm; their mean read the 10-s row as 6.7 s."""
+    leads = {name: long_ecg(FS, 10.0, rr_s=60.0 / 45.0) for name in TWELVE_LEADS}
+    drawn = multi_lead_paper(leads, FS, "12x1", px_per_mm=4.5, labels=False, line=1)
+    recording = parse_image("printout.png", encoded(drawn.image))
+    assert recording.signals.shape[1] / recording.fs == pytest.approx(10.0, rel=TIME_TOL)
+
+
 # -- defects found: pinned, not fixed ----------------------------------------------------------
 
 
@@ -444,8 +470,9 @@ def pinned(reason: str) -> pytest.MarkDecorator:
     "a strip on pink paper saved as JPEG at quality "
     "40-50 has its grid period misread with no note, both axes agreeing: an 8-s strip at 6 px/mm "
     "(q40) read as 4.0 s, at 8 px/mm (q50) as 2.0 s, the rate 2x and 4x too fast. In a sweep of "
-    "4-10 px/mm x q30-95 (3-s and 8-s strips, 1-px line) 21 of 60 images were misread, all at "
-    "quality <= 60 or 4 px/mm. The fix is the grid period "
+    "4-10 px/mm x q30-95 (3-s and 8-s strips, 1-px line) 13 of 60 images were misread after the "
+    "whole-multiple fix, all at quality 50 or under (21 before, up to q60, and q95 at 4 px/mm). "
+    "The fix is the grid period "
     "estimator's (JPEG's 8-px blocks beat with the lines), not small",
 )
 @pytest.mark.parametrize("px_per_mm, quality", [(6.0, 40), (8.0, 50)])
@@ -506,7 +533,7 @@ def test_a_thin_trace_just_over_max_width_keeps_its_r_waves(px_per_mm, duration)
     "a 12x1 printout on grey paper at 4.5 px/mm: the "
     "bottom row cut out reads its grid at 9.0 px/mm (2 mm lines taken for 1 mm ones, both axes "
     "agreeing, no note), the 10-s lead read as 5.0 s; at 5 and 6 px/mm it reads 10.0 s, on pink "
-    "paper at 4.5 px/mm 6.7 s (grid periods averaged)",
+    "paper at 4.5 px/mm too (since the whole-multiple fix). Same before that fix",
 )
 def test_a_12x1_printout_on_grey_paper_at_4_5_px_per_mm_keeps_its_time_scale():
     leads = {name: long_ecg(FS, 10.0, rr_s=60.0 / 45.0) for name in TWELVE_LEADS}
