@@ -428,25 +428,6 @@ def test_an_upload_of_what_is_not_an_ecg_is_refused_or_uncertain_never_classifie
         assert media_files(settings) == [], case
 
 
-@pytest.fixture(scope="module")
-def recording_models_dir(tmp_path_factory) -> Path:
-    from tests.factories import build_tiny_bundle
-
-    directory = tmp_path_factory.mktemp("recording-models")
-    build_tiny_bundle(directory, "tiny-recording", kind="beat_image", task="recording", seed=3)
-    return directory
-
-
-@pytest.fixture
-def recording_model(settings, recording_models_dir):
-    from ecgsite.model_registry import reset_model_registry
-
-    settings.MODELS_DIR, settings.RECORDING_MODEL = recording_models_dir, ""
-    reset_model_registry()
-    yield
-    reset_model_registry()
-
-
 @st.composite
 def not_recordings(draw):
     """Images the recording upload must refuse: no ECG, or a printout without a rhythm strip."""
