@@ -456,6 +456,40 @@ def test_a_refused_recording_image_leaves_no_recording_and_no_file(
     assert Recording.objects.count() == 0 and media_files(settings) == [], case
 
 
+def in_mode(image: Image.Image, mode: str) -> bytes:
+    """``image`` saved in another of the modes and formats a user's tool may write."""
+    if mode == "I;16":  # a 16-bit greyscale scan
+        return encoded(Image.fromarray(np.asarray(image.convert("L"), np.uint16) * 257))
+    if mode == "RGBA-transparent":  # paper made transparent, black under it
+        grey = np.asarray(image.convert("L"), dtype=np.uint8)
+        rgba = np.zeros((*grey.shape, 4), np.uint8)
+        rgba[..., 3] = 255 - grey
+        return encoded(Image.fromarray(rgba))
+    fmt, pil_mode = {"P": ("PNG", "P"), "L": ("PNG", "L"), "LA": ("PNG", "LA"),
+                     "CMYK": ("JPEG", "CMYK"), "GIF": ("GIF", "P"), "BMP": ("BMP", "RGB"),
+                     "TIFF": ("TIFF", "RGB"), "WEBP": ("WEBP", "RGB")}[mode]  # fmt: skip
+    buffer = io.BytesIO()
+    options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    image.convert(pil_mode).save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+MODES = ("P", "L", "LA", "CMYK", "GIF", "BMP", "TIFF", "WEBP", "I;16", "RGBA-transparent")
+
+
+@settings(FEW, max_examples=15)
+@given(st.sampled_from(MODES), st.floats(5.0, 10.0), st.floats(4.0, 10.0))  # at most 2,600 px
+def test_a_strip_reads_alike_in_every_image_mode(mode, px_per_mm, duration):
+    """The recording upload reads a strip saved as a palette, greyscale, 16-bit, CMYK JPEG,
+    GIF, BMP, TIFF, WebP or transparent image as it reads the RGB PNG: same duration."""
+    x = long_ecg(FS, duration, rr_s=0.8)
+    image = R.ecg_paper(x, FS, px_per_mm=px_per_mm).image
+    if mode == "RGBA-transparent":  # no grid left to read: a bare strip, the assumed 10 s
+        image, duration = R.pillow_line(x, width=1600, height=300).image, 10.0
+    recording = parse_image(f"strip.{mode}", in_mode(image, mode))
+    assert recording.signals.shape[1] / recording.fs == pytest.approx(duration, rel=TIME_TOL)
+
+
 # -- defects found: fixed ----------------------------------------------------------------------
 
 
@@ -515,18 +549,20 @@ def test_a_low_quality_jpeg_strip_keeps_its_grid_scale(px_per_mm, quality):
 
 @pinned(
     "a long strip at a good resolution is shrunk to "
-    "digitise.MAX_WIDTH (2600 px) and read under 4 px/mm, where the grid is unreliable "
-    "(docs/digitise.md): 47.9 s at 10.5 px/mm (12,679 px wide, shrunk to 2.2 px/mm) read as "
-    "18.4 s; 44.9 s at 6.7 px/mm (7,588 px, 2.3 px/mm) loses the grid and takes the assumed "
-    "10.0 s (as a JPEG at quality 94 its grid is read, as 9.0 s). Reading the grid's period on "
-    "the full-resolution image (or a full-resolution crop) would fix it; not small",
+    "digitise.MAX_WIDTH (2600 px), where its grid is misread, under 4 px/mm (unreliable there: "
+    "docs/digitise.md) and above: 47.9 s at 10.5 px/mm (12,679 px wide, shrunk to 2.2 px/mm) "
+    "read as 18.4 s; 18 s at 10 px/mm (4,600 px, 5.65 px/mm) as 10.35 s, with no note; 44.9 s "
+    "at 6.7 px/mm (7,588 px, 2.3 px/mm) loses the grid and takes the assumed 10.0 s (as a JPEG "
+    "at quality 94 its grid is read, as 9.0 s). Reading the grid's period on the "
+    "full-resolution image (or a full-resolution crop) would fix it; not small",
 )
 @pytest.mark.parametrize(
-    "px_per_mm, duration, bpm, amp", [(6.7, 44.9, 151.0, 2.36), (10.5, 47.9, 71.0, 2.25)]
+    "px_per_mm, duration, bpm, amp, line",
+    [(6.7, 44.9, 151.0, 2.36, 1), (10.5, 47.9, 71.0, 2.25, 1), (10.0, 18.0, 75.0, 1.0, 2)],
 )
-def test_a_long_strip_shrunk_under_4_px_per_mm_keeps_its_time_scale(px_per_mm, duration, bpm, amp):
+def test_a_long_strip_shrunk_to_max_width_keeps_its_time_scale(px_per_mm, duration, bpm, amp, line):
     x = long_ecg(FS, duration, rr_s=60.0 / bpm) * amp
-    case = paper_case(x, px_per_mm=px_per_mm, duration=duration, bpm=bpm, amp=amp, line=1,
+    case = paper_case(x, px_per_mm=px_per_mm, duration=duration, bpm=bpm, amp=amp, line=line,
                       quality=None, degrees=0.0, paper="pink")  # fmt: skip
     d = check_ecg_image(decoded(case.data)).digitised
     assert d.duration_s == pytest.approx(duration, rel=TIME_TOL)
