@@ -643,6 +643,37 @@ def test_a_slow_strip_on_washed_out_paper_keeps_its_rate():
     assert_grid_scale(check_ecg_image(decoded(case.data)).digitised, case.truth)
 
 
+def beat_case(**params) -> Case:
+    """One synthetic beat (R at 0.25 s) drawn on paper with ``params`` (``paper_images``')."""
+    x = long_ecg(FS, 1.6, rr_s=2.0)[int(0.25 * FS) : int(0.95 * FS)] * params["amp"]
+    return paper_case(x, duration=0.7, bpm=75.0, seed=0, **params)
+
+
+@pinned(
+    "a beat on pink paper turned by 2.76 degrees (9.52 px/mm, a 1-px line) is turned back and "
+    "read at the right scale (0.703 s, 9.50 px/mm, 1.95 mV for 1.96) but three large "
+    "deflections are counted in it, so it is called a strip and the image upload refuses it "
+    "as 'a strip of several beats' (PNG and JPEG q86 alike); upright, one is counted. Found "
+    "by 250 random examples of the beat property (1 of them); the strip test (three "
+    "deflections, or 2 s) is the benchmark's; not changed here",
+)
+def test_a_turned_beat_on_paper_stays_a_single_beat():
+    case = beat_case(px_per_mm=9.517452134889073, amp=1.4522221834459172, line=1, quality=86,
+                     degrees=-2.7567744461320944, paper="pink")  # fmt: skip
+    assert check_ecg_image(decoded(case.data)).digitised.kind == "single_beat"
+
+
+@pinned(
+    "a beat on grey paper at 4.19 px/mm with a 3-px line: its grid read at 20.9 px/mm, five "
+    "times too fine, the 0.7-s beat read as 0.15 s (0.62 and 1.2 mV alike, PNG or JPEG; at 4.0, "
+    "5 and 6 px/mm it reads right, at 4.5 the grid is not found and the span assumed). Found "
+    "by 250 random examples of the beat property (2 of them)",
+)
+def test_a_beat_on_grey_paper_at_4_19_px_per_mm_keeps_its_scale():
+    case = beat_case(px_per_mm=4.19, amp=0.62, line=3, quality=None, degrees=0.0, paper="grey")
+    assert_grid_scale(check_ecg_image(decoded(case.data)).digitised, case.truth)
+
+
 # Non-ECG images read as an ECG (``check_ecg_image`` says "ecg"), 30 seeds each: colour
 # gradients 13 of 30 (320x240 and 640x480 alike), rectangle outlines 10 of 30 (200x200) and 9
 # (400x300), photo-like images of 96-128 px 5-6 of 30 (none of 480x360, the benchmark's size),
