@@ -385,6 +385,7 @@ def test_an_image_that_is_not_an_ecg_is_never_read_as_one(case):
 
 UPLOAD = reverse("classifier:upload")
 API = "/api/v1/predictions/"
+RECORDINGS_API = "/api/v1/recordings/"
 
 
 @pytest.fixture
@@ -449,15 +450,17 @@ def not_recordings(draw):
 @settings(FEW, max_examples=8)
 @given(not_recordings())
 def test_a_refused_recording_image_leaves_no_recording_and_no_file(
-    user_client, recording_model, settings, case
+    user_client, api_client, recording_model, settings, case
 ):
+    """The recording upload, page and API."""
     from recordings.models import Recording
 
     event(case.truth.get("layout", "no ECG"))
-    upload = SimpleUploadedFile("strip.png", case.data, content_type="image/png")
-    response = user_client.post(reverse("recordings:upload"), {"files": [upload], "units": "mV"})
-    assert response.status_code == 400, (case, response.status_code)
-    assert Recording.objects.count() == 0 and media_files(settings) == [], case
+    for url, client in ((reverse("recordings:upload"), user_client), (RECORDINGS_API, api_client)):
+        upload = SimpleUploadedFile("strip.png", case.data, content_type="image/png")
+        response = client.post(url, {"files": [upload], "units": "mV"})
+        assert response.status_code == 400, (case, url, response.status_code)
+        assert Recording.objects.count() == 0 and media_files(settings) == [], (case, url)
 
 
 def in_mode(image: Image.Image, mode: str) -> bytes:
