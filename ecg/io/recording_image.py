@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ecg.imaging.digitise import ASSUMED_BEAT_PTP_MV, STRIP_ASSUMED_S, PixelReading
+from ecg.imaging.digitise import ASSUMED_BEAT_PTP_MV, STRIP_ASSUMED_S, PixelReading, _rgb_array
 from ecg.imaging.ecg_check import check_ecg_image
 from ecg.imaging.layout import find_rows, row_image
 
@@ -61,7 +61,13 @@ def _decoded(name: str, content: bytes) -> Image.Image:
             f"{name}: the image has {width * height:,} pixels, more than {MAX_PIXELS:,}"
         )
     try:
-        return image.convert("RGB")
+        if image.mode in ("RGB", "L"):
+            return image.convert("RGB")
+        # Other modes as the digitiser reads them (``_rgb_array``: transparency on white, 16-bit
+        # greys stretched), as the image upload does: Pillow's convert("RGB") clips 16-bit greys
+        # to white (a 16-bit scan of a 25-s strip lost its grid and read as an assumed 10 s) and
+        # shows transparent paper in its hidden colour, often black (the trace vanished).
+        return Image.fromarray(_rgb_array(image).astype(np.uint8))
     except unreadable as exc:
         raise RecordingFormatError(f"{name}: not a readable PNG, JPEG or BMP image") from exc
 

@@ -10,28 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from recordings.models import Recording
-from tests.factories import build_tiny_bundle
 from tests.hostile.corpus import RECORDING_CORPUS, csv_signal
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def recording_models_dir(tmp_path_factory) -> Path:
-    directory = tmp_path_factory.mktemp("recording-models")
-    build_tiny_bundle(directory, "tiny-recording", kind="beat_image", task="recording", seed=3)
-    return directory
-
-
-@pytest.fixture
-def recording_model(settings, recording_models_dir):
-    settings.MODELS_DIR = recording_models_dir
-    settings.RECORDING_MODEL = ""
-    from ecgsite.model_registry import reset_model_registry
-
-    reset_model_registry()
-    yield
-    reset_model_registry()
 
 
 def media_files(settings) -> list[Path]:
