@@ -13,11 +13,11 @@ from classifier.models import Prediction
 from recordings import services as recording_services
 from recordings.models import Recording
 from tests.factories import beat_image_bytes
-from tests.hostile.test_recording_upload import (  # noqa: F401 -- fixtures
+from tests.hostile.conftest import (  # noqa: F401 -- fixtures
     recording_model,
     recording_models_dir,
-    synthetic_csv,
 )
+from tests.hostile.test_recording_upload import synthetic_csv
 
 pytestmark = pytest.mark.django_db
 

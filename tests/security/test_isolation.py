@@ -9,18 +9,18 @@ from django.urls import reverse
 from api.services import token_create
 from recordings import services
 from recordings.models import Recording
-from tests.hostile.test_recording_upload import (  # noqa: F401 -- fixtures
+from tests.hostile.conftest import (  # noqa: F401 -- fixtures
     recording_model,
     recording_models_dir,
-    synthetic_csv,
 )
+from tests.hostile.test_recording_upload import synthetic_csv
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def alices_recording(user, request) -> Recording:
-    request.getfixturevalue("recording_model")  # imported above from the hostile tests
+    request.getfixturevalue("recording_model")  # imported above from the hostile tests' conftest
     upload = SimpleUploadedFile("alice.csv", synthetic_csv(), content_type="text/csv")
     return services.recording_create(owner=user, files=[upload])
 
