@@ -37,7 +37,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.noise_stress import parsed_excerpt  # noqa: E402
-from benchmarks.pause_quiet_ds1 import SETTINGS, condition, reference_pauses  # noqa: E402
+from benchmarks.pause_quiet_ds1 import (  # noqa: E402
+    SETTINGS,
+    condition,
+    false_pauses,
+    overlaps,
+    reference_pauses,
+)
 from benchmarks.recording_model_option import recording_registry  # noqa: E402
 from ecg.classes import BEAT_SYMBOLS, DS1_RECORDS  # noqa: E402
 from ecg.io.records import resolve_data_dir  # noqa: E402
@@ -90,15 +96,11 @@ def spliced(parsed) -> tuple[Any, list[tuple[float, float]], list[float]]:
     return replace(parsed, signals=signals, ann_samples=parsed.ann_samples + shifts), gaps, own_rr
 
 
-def _overlaps(a: tuple[float, float], spans: list[tuple[float, float]]) -> bool:
-    return any(min(a[1], e) > max(a[0], s) for s, e in spans)
-
-
 def _score(detected: list[tuple[float, float]], gaps: list[tuple[float, float]],
            reference: list[tuple[float, float]]) -> dict[str, Any]:  # fmt: skip
     return {
-        "found": [_overlaps(g, detected) for g in gaps],
-        "false_pauses": sum(not _overlaps(d, reference) for d in detected),
+        "found": [overlaps(g, detected) for g in gaps],
+        "false_pauses": false_pauses(detected, reference),
     }
 
 

@@ -114,6 +114,7 @@ def condition(parsed, mask: np.ndarray | None) -> dict[str, Any]:
     beats = parsed.ann_samples[np.isin(parsed.ann_symbols, list(BEAT_SYMBOLS))]
     if mask is not None:
         beats = beats[mask[beats]]
+    off_readable = readable_segments(**indices, thresholds=SETTINGS["off"])[0]
     out = {}
     for name, thresholds in SETTINGS.items():
         readable, reasons = readable_segments(**indices, thresholds=thresholds)
@@ -126,13 +127,9 @@ def condition(parsed, mask: np.ndarray | None) -> dict[str, Any]:
             "pauses": [(p.start_s, p.end_s) for p in pauses],
             "unreadable_beats": int((~beats_readable(judged, beats)).sum()),
             "beats": int(beats.size),
-            "quiet_segments": int((readable & ~quality_off(indices)).sum()),
+            "quiet_segments": int((readable & ~off_readable).sum()),
         }
     return out
-
-
-def quality_off(indices: dict[str, np.ndarray]) -> np.ndarray:
-    return readable_segments(**indices, thresholds=SETTINGS["off"])[0]
 
 
 def _pooled(per_record: dict[str, list[tuple[float, float]]]) -> list[tuple[float, float]]:
@@ -143,8 +140,14 @@ def _pooled(per_record: dict[str, list[tuple[float, float]]]) -> list[tuple[floa
     ]
 
 
-def _false(detected: list[tuple[float, float]], reference: list[tuple[float, float]]) -> int:
-    return sum(not any(min(e, re) > max(s, rs) for rs, re in reference) for s, e in detected)
+def overlaps(span: tuple[float, float], spans: list[tuple[float, float]]) -> bool:
+    """Whether ``span`` overlaps any of ``spans`` (seconds) by more than an instant."""
+    return any(min(span[1], e) > max(span[0], s) for s, e in spans)
+
+
+def false_pauses(detected: list[tuple[float, float]], reference: list[tuple[float, float]]) -> int:
+    """Detected pauses overlapping no reference pause."""
+    return sum(not overlaps(d, reference) for d in detected)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             total = sum(v[name]["beats"] for v in by_record.values())
             per_condition[label] = {
                 "pauses": episode_scores(ref, detected).as_dict(),
-                "false_pauses": _false(detected, ref),
+                "false_pauses": false_pauses(detected, ref),
                 "unreadable_beat_share": round(unreadable / max(total, 1), 4),
                 "quiet_segments_made_readable": sum(
                     v[name]["quiet_segments"] for v in by_record.values()),
@@ -223,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
 def _splices(data_dir: Path, records: list[str]) -> dict[str, dict[str, int]]:
     """Per setting, the spliced pauses found and the false pauses on the quality path, pooled
     over ``records`` (``asystole_splice.spliced`` on ``SPLICE_MINUTES`` of each)."""
-    from benchmarks.asystole_splice import _overlaps, spliced
+    from benchmarks.asystole_splice import spliced  # (it imports this module)
 
     out = {name: {"splices": 0, "found": 0, "false_pauses": 0} for name in SETTINGS}
     for record in records:
@@ -231,8 +234,8 @@ def _splices(data_dir: Path, records: list[str]) -> dict[str, dict[str, int]]:
         reference = reference_pauses(parsed)
         for name, row in condition(parsed, None).items():
             out[name]["splices"] += len(gaps)
-            out[name]["found"] += sum(_overlaps(g, row["pauses"]) for g in gaps)
-            out[name]["false_pauses"] += sum(not _overlaps(d, reference) for d in row["pauses"])
+            out[name]["found"] += sum(overlaps(g, row["pauses"]) for g in gaps)
+            out[name]["false_pauses"] += false_pauses(row["pauses"], reference)
     return out
 
 
