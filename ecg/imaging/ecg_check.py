@@ -62,6 +62,17 @@ MIN_SLOPE_KURTOSIS = 10.0
 # rule above they flag 1.7% of non-flutter DS1 images, 97% of random walks, every sine.
 MIN_TOP_STEP_SHARE = 0.45
 MIN_NEAR_BASELINE = 0.5
+# What an ECG drawing does, beside what its signal does (benchmarks/ecg_check_shape.py, issue
+# 19). Its line is the image's subject: without a grid it crosses 0.62-1.0 of the width on
+# every DS1 plot (0.84 and up on Pillow drawings as small as 100x40); colour gradients and
+# photos gave an edge or corner 0.2-0.5 wide, a line of words 0.28-0.39. Grid images are
+# exempt: a beat on a wide piece of paper is still ECG paper.
+MIN_TRACE_SPAN = 0.5
+# And it is not made of level lines joined by jumps: DS1 drawings have up to 0.80 of their
+# steps flat (a 250x50 beat) but then at most 0.85 of their movement in their largest tenth
+# of steps; rectangle outlines and a gradient's banded edge have 0.81-0.99 flat and 0.91-1.0.
+MAX_FLAT_STEP_SHARE = 0.75
+MAX_FLAT_TOP_STEP_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,34 @@ def near_baseline_share(signal: np.ndarray) -> float:
     return float(np.mean(np.abs(x - np.median(x)) < 0.1 * np.ptp(x))) if np.ptp(x) > 0 else 1.0
 
 
+def trace_span(digitised: Digitised, width_px: int) -> float:
+    """Share of the image's width the followed trace crosses."""
+    x = np.asarray(digitised.trace_x, dtype=np.float64)
+    return float((x.max() - x.min() + 1) / width_px) if x.size and width_px > 0 else 0.0
+
+
+def flat_step_share(trace_y: np.ndarray) -> float:
+    """Share of the trace's column-to-column steps under half a pixel: level lines."""
+    d = np.abs(np.diff(np.asarray(trace_y, dtype=np.float64)))
+    return float(np.mean(d < 0.5)) if d.size else 1.0
+
+
+def unlike_ecg_drawing(digitised: Digitised, width_px: int) -> str | None:
+    """Why the followed line is not drawn as an ECG is (not the subject of the image, or boxes
+    and edges), or None when it could be."""
+    if digitised.scale_source != "grid":
+        span = trace_span(digitised, width_px)
+        if span < MIN_TRACE_SPAN:
+            return (
+                f"the line found crosses only {span:.0%} of the image's width; crop the image "
+                "to the ECG"
+            )
+    flat = flat_step_share(digitised.trace_y)
+    if flat > MAX_FLAT_STEP_SHARE and top_step_share(digitised.signal) > MAX_FLAT_TOP_STEP_SHARE:
+        return f"level lines joined by jumps, like boxes or edges ({flat:.0%} of its steps flat)"
+    return None
+
+
 def unlike_ecg(signal: np.ndarray) -> str | None:
     """Why a clean trace does not look like an ECG, or None when it does."""
     share = peak_share(signal)
@@ -169,6 +208,8 @@ def check_ecg_image(image: Image.Image, *, reading: PixelReading | None = None) 
             why = unlike_ecg(digitise(image, undo_tilt=False, reading=reading).signal)
         except DigitiseError:
             why = None
+    if why is None:
+        why = unlike_ecg_drawing(result, image.size[0])
     if why is not None:
         return Verdict(
             "unlike_ecg", f"a trace was found but it does not look like an ECG ({why})", result
