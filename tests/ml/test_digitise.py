@@ -16,7 +16,7 @@ from ecg.imaging.digitise import (
     estimate_tilt,
     paper_grid_angle,
 )
-from ecg.imaging.ecg_check import check_ecg_image
+from ecg.imaging.ecg_check import check_ecg_image, flat_step_share
 from ecg.imaging.ink import ink_mask
 from ecg.imaging.own_format import check_spectrogram_format
 from ecg.imaging.representations import render
@@ -400,6 +400,46 @@ def test_a_rotated_bare_strip_passes_the_check(lead):
     assert verdict.status == "ecg" and verdict.digitised.rotation_deg == pytest.approx(
         -3.0, abs=0.3
     )
+
+
+def test_a_line_across_a_small_part_of_a_gridless_image_is_flagged(lead):
+    # A beat drawn in the left quarter of a wide white picture: not the image's subject (a
+    # gradient's edge or a photo's corner is followed like this); the user is told to crop.
+    beat = R.pillow_line(_beat(lead), width=250, height=200).image
+    wide = Image.new("RGB", (1000, 200), "white")
+    wide.paste(beat, (0, 0))
+    verdict = check_ecg_image(wide)
+    assert verdict.status == "unlike_ecg" and "crop the image" in verdict.reason
+    assert check_ecg_image(beat).is_ecg
+
+
+def test_rectangle_outlines_are_flagged_as_level_lines_joined_by_jumps():
+    from PIL import ImageDraw
+
+    # Overlapping outlines the image property tests found read as an ECG (a followed edge).
+    image = Image.new("RGB", (200, 200), "white")
+    pen = ImageDraw.Draw(image)
+    boxes = ([17, 36, 35, 47], [160, 7, 173, 116], [18, 86, 66, 124], [52, 31, 95, 138],
+             [6, 22, 146, 90], [78, 84, 177, 103])  # fmt: skip
+    for box in boxes:
+        pen.rectangle(box, outline="black")
+    verdict = check_ecg_image(image)
+    assert verdict.status == "unlike_ecg" and "level lines joined by jumps" in verdict.reason
+
+
+@pytest.mark.parametrize("size", [(250, 50), (100, 40), (1000, 80)])
+def test_small_drawings_of_an_ecg_with_many_level_steps_pass_the_check(lead, size):
+    # At a few pixels per millivolt most of an ECG's steps are level too (up to 0.80 on DS1),
+    # but its movement is spread over its strokes, unlike a box's few jumps.
+    x = _beat(lead) if size[0] < 500 else _strip(lead)
+    verdict = check_ecg_image(R.pillow_line(x, width=size[0], height=size[1], line=1).image)
+    assert verdict.is_ecg, verdict.reason
+    assert flat_step_share(verdict.digitised.trace_y) > 0.3
+
+
+def test_flat_step_share_counts_steps_under_half_a_pixel():
+    assert flat_step_share(np.array([5.0, 5.0, 5.2, 9.0, 9.0])) == 0.75
+    assert flat_step_share(np.arange(10.0)) == 0.0
 
 
 def test_ecg_images_pass_the_check(lead):
