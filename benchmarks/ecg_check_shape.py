@@ -2,6 +2,7 @@
 level lines joined by jumps)?
 
     python benchmarks/ecg_check_shape.py [--data-dir DIR] [--per-class 40] [--seeds 100]
+                                          [--version 2]
 
 The image property tests (``tests/hostile/test_image_properties.py``, ``PINNED_NOT_ECGS``) found
 non-ECG images the check reads as an ECG: colour gradients, rectangle outlines, small photos,
@@ -16,6 +17,12 @@ The three values came from an exploratory run (a script not kept) on 6 beats a c
 of each DS1 *training* record (every renderer below, the low-resolution Pillow drawings
 included) and on non-ECG images of the property tests' generator with seeds 0-39 and 100-139:
 DS1 spans 0.62-1.0, flat shares to 0.80 with top-step shares to 0.85.
+
+Version 2 (``--version 2``, after version 1 shipped): without a grid, a line with ink in under
+``MIN_SEEN_SHARE`` (0.9) of its columns is flagged too. The 0.9 came from the same exploratory
+DS1 images (every one 0.99-1.0) and from version 1's held-out images still passing (outlines,
+small photos, lines of words: 0.73-0.86), so version 2 is judged on new held-out seeds (from
+2000); its "before" is the check with version 1.
 
 The rule, written before this script's figures: the candidate ships if, on MIT-BIH DS1 images
 (train and validation records, ``--per-class`` beats a class, every beat renderer of the digitise
@@ -63,7 +70,11 @@ NON_ECG_KINDS = [
     ("words", 300, 900),
     ("screenshot", 300, 900),
 ]
-NEW_RULE_WORDS = ("crosses only", "level lines joined by jumps")
+# Each version's flags, told apart by their reasons; its seeds for the held-out images.
+CANDIDATES = {
+    1: {"words": ("crosses only", "level lines joined by jumps"), "seed_base": 1000},
+    2: {"words": ("a broken line",), "seed_base": 2000},
+}
 
 
 def _image(drawn):
@@ -79,12 +90,12 @@ def _low_res(sizes):
     }
 
 
-def _before_and_after(image) -> tuple[str, str, str]:
+def _before_and_after(image, words: tuple[str, ...]) -> tuple[str, str, str]:
     """The check's status before the candidate, after it, and its reason after. The candidate
     is consulted only where every earlier test passed, so "before" is "ecg" exactly where the
-    verdict is "ecg" or the new rule's flag."""
+    verdict is "ecg" or the candidate's flag (a reason with one of ``words``)."""
     verdict = ecg_check.check_ecg_image(image)
-    new_flag = verdict.status == "unlike_ecg" and any(w in verdict.reason for w in NEW_RULE_WORDS)
+    new_flag = verdict.status == "unlike_ecg" and any(w in verdict.reason for w in words)
     return ("ecg" if new_flag else verdict.status), verdict.status, verdict.reason
 
 
@@ -103,14 +114,14 @@ def ds1_images(data_dir: Path, per_class: int):
             yield f"strip_{renderer}", name, _image(draw(x))
 
 
-def non_ecg_images(seeds: int):
+def non_ecg_images(seeds: int, seed_base: int):
     """(kind, description, image): the property tests' generator on held-out seeds, and the
     digitise benchmark's own generated kinds."""
     from tests.hostile.test_image_properties import decoded, encoded, non_ecg_image
 
-    sizes = np.random.default_rng(1000)
+    sizes = np.random.default_rng(seed_base)
     for kind, lo, hi in NON_ECG_KINDS:
-        for seed in range(1000, 1000 + seeds):
+        for seed in range(seed_base, seed_base + seeds):
             size = (int(sizes.integers(lo, hi)), int(sizes.integers(lo, hi)))
             jpeg = kind == "screenshot" or sizes.random() < 0.5
             quality = int(sizes.integers(30, 95)) if jpeg else None
@@ -133,8 +144,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--per-class", type=int, default=40)
     parser.add_argument("--seeds", type=int, default=100, help="held-out seeds per non-ECG kind")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks/results/ecg_check_shape.json"))
+    parser.add_argument("--version", type=int, choices=sorted(CANDIDATES), default=1)
+    parser.add_argument("--out", default=None, help="default: results/ecg_check_shape[_vN].json")
     args = parser.parse_args(argv)
+    candidate = CANDIDATES[args.version]
+    words = candidate["words"]
+    suffix = "" if args.version == 1 else f"_v{args.version}"
+    out_path = Path(args.out or ROOT / f"benchmarks/results/ecg_check_shape{suffix}.json")
     import django
 
     django.setup()
@@ -142,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     read: dict[str, int] = {}
     flagged: dict[str, list[dict]] = {}
     for renderer, record, image in ds1_images(resolve_data_dir(args.data_dir), args.per_class):
-        before, after, reason = _before_and_after(image)
+        before, after, reason = _before_and_after(image, words)
         if before == "ecg":
             read[renderer] = read.get(renderer, 0) + 1
             if after != "ecg":
@@ -152,8 +168,8 @@ def main(argv: list[str] | None = None) -> int:
 
     kinds: dict[str, dict] = {}
     still_passing: list[str] = []
-    for kind, description, image in non_ecg_images(args.seeds):
-        before, after, _reason = _before_and_after(image)
+    for kind, description, image in non_ecg_images(args.seeds, candidate["seed_base"]):
+        before, after, _reason = _before_and_after(image, words)
         row = kinds.setdefault(kind, {"images": 0, "passed_before": 0, "caught": 0})
         row["images"] += 1
         row["passed_before"] += before == "ecg"
@@ -166,11 +182,14 @@ def main(argv: list[str] | None = None) -> int:
     out = {
         "description": __doc__.split("\n\n")[0],
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "version": args.version,
         "candidate": {
             "MIN_TRACE_SPAN": ecg_check.MIN_TRACE_SPAN,
             "MAX_FLAT_STEP_SHARE": ecg_check.MAX_FLAT_STEP_SHARE,
             "MAX_FLAT_TOP_STEP_SHARE": ecg_check.MAX_FLAT_TOP_STEP_SHARE,
+            **({"MIN_SEEN_SHARE": ecg_check.MIN_SEEN_SHARE} if args.version >= 2 else {}),
         },
+        "held_out_seeds_from": candidate["seed_base"],
         "rule": {
             "ds1_newly_flagged_at_most_share": MAX_NEWLY_FLAGGED,
             "held_out_non_ecg_caught_at_least_share": MIN_NON_ECG_CAUGHT,
@@ -186,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         "non_ecg_still_passing": still_passing,
         "ship": bool(ship),
     }
-    Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
+    out_path.write_text(json.dumps(out, indent=1) + "\n")
     summary = ("ds1_images_read_as_ecg_before", "ds1_newly_flagged", "non_ecg_by_kind",
                "non_ecg_passing_before", "non_ecg_caught", "ship")  # fmt: skip
     print(json.dumps({k: out[k] for k in summary}, indent=1))

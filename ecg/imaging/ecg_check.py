@@ -68,6 +68,10 @@ MIN_NEAR_BASELINE = 0.5
 # photos gave an edge or corner 0.2-0.5 wide, a line of words 0.28-0.39. Grid images are
 # exempt: a beat on a wide piece of paper is still ECG paper.
 MIN_TRACE_SPAN = 0.5
+# And, without a grid, one unbroken line: every DS1 drawing had 0.99-1.0 of its columns seen;
+# the outlines, small photos and lines of words still passing the rules here 0.73-0.86 (the
+# digitiser bridged the gaps between boxes, patches and letters).
+MIN_SEEN_SHARE = 0.9
 # And it is not made of level lines joined by jumps: DS1 drawings have up to 0.80 of their
 # steps flat (a 250x50 beat) but then at most 0.85 of their movement in their largest tenth
 # of steps; rectangle outlines and a gradient's banded edge have 0.81-0.99 flat and 0.91-1.0.
@@ -153,6 +157,11 @@ def unlike_ecg_drawing(digitised: Digitised, width_px: int) -> str | None:
             return (
                 f"the line found crosses only {span:.0%} of the image's width; crop the image "
                 "to the ECG"
+            )
+        if digitised.coverage < MIN_SEEN_SHARE:
+            return (
+                f"a broken line, ink in only {digitised.coverage:.0%} of its columns, as shapes "
+                "or text give"
             )
     flat = flat_step_share(digitised.trace_y)
     if flat > MAX_FLAT_STEP_SHARE and top_step_share(digitised.signal) > MAX_FLAT_TOP_STEP_SHARE:
