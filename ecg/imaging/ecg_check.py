@@ -11,7 +11,9 @@ Three verdicts, in order of the checks:
   a few sharp strokes, or it neither returns to a baseline (an ECG spends about half its time
   near its median: PR, ST, TP segments) nor has a tenth of its steps carrying most of its
   movement. Ventricular flutter waves are sine-like and are mostly flagged too (the
-  benchmark reports it): for them the flag means "uncertain", not "not an ECG".
+  benchmark reports it): for them the flag means "uncertain", not "not an ECG". Or a line
+  not drawn as an ECG is (``unlike_ecg_drawing``): without a grid, crossing under half the
+  image or broken by gaps; level lines joined by jumps (boxes, edges).
 * ``ecg``: anything else, with the digitised trace.
 
 The thresholds were set on images drawn from MIT-BIH DS1 beats and strips and on generated

@@ -427,6 +427,33 @@ def test_rectangle_outlines_are_flagged_as_level_lines_joined_by_jumps():
     assert verdict.status == "unlike_ecg" and "level lines joined by jumps" in verdict.reason
 
 
+def test_a_line_of_words_is_flagged_as_a_broken_line():
+    from PIL import ImageDraw, ImageFont
+
+    image = Image.new("RGB", (600, 300), "white")
+    font = ImageFont.truetype(R.LIBERATION_SANS, 39)
+    ImageDraw.Draw(image).text((5, 100), "heart rate 72 bpm", "black", font=font)
+    verdict = check_ecg_image(image)
+    assert verdict.status == "unlike_ecg" and "a broken line" in verdict.reason
+    assert verdict.digitised.coverage < 0.9
+
+
+def test_a_broken_line_on_ecg_paper_is_not_flagged_for_its_gaps(lead):
+    # A grid is ECG paper: gaps in its line (a faint print, a scan) are not held against it.
+    drawn = R.ecg_paper(_beat(lead), FS)
+    pixels = np.asarray(drawn.image).copy()
+    verdict = check_ecg_image(drawn.image)
+    assert verdict.is_ecg and verdict.digitised.scale_source == "grid"
+    xs = verdict.digitised.trace_x.astype(int)
+    for x in xs[(xs // 6) % 4 == 0]:  # every fourth run of 6 columns: the line's ink removed
+        column = pixels[:, x].astype(int)
+        dark = column.sum(axis=1) < 300
+        pixels[dark, x] = (255, 230, 230)
+    broken = check_ecg_image(Image.fromarray(pixels))
+    assert broken.digitised.coverage < 0.9  # without a grid this would be flagged
+    assert broken.is_ecg and broken.digitised.scale_source == "grid", broken.reason
+
+
 @pytest.mark.parametrize("size", [(250, 50), (100, 40), (1000, 80)])
 def test_small_drawings_of_an_ecg_with_many_level_steps_pass_the_check(lead, size):
     # At a few pixels per millivolt most of an ECG's steps are level too (up to 0.80 on DS1),
