@@ -49,6 +49,7 @@ from ecg.imaging.plot_lines import frame_columns, line_pixels, line_rows_cols
 # Larger images are reduced first: a 4000 px scan has no more ECG detail than 2600 columns,
 # and every step below is linear in the pixel count.
 MAX_WIDTH = 2600
+FULL_RESOLUTION_NOTE = "grid read at the image's full resolution, before it was reduced"
 # Folds of five grid periods an axis's profile needs to tell heavier 5 mm lines (``_one_verdict``).
 MIN_FOLDS = 2.0
 # Pixels sampled for the background colour.
@@ -595,13 +596,63 @@ def digitise(
         rgb, reading = _rgb_array(image), None
     h0, w0 = rgb.shape[:2]
     shrink = 1.0
+    full_grid = None
     if w0 > MAX_WIDTH:
+        # The grid's period is read before the shrink: a long strip scanned at 10 px/mm
+        # comes out at 2-5 px/mm, where the 1 mm lines blur away and were misread.
+        full_grid = full_resolution_grid(rgb)
         shrink = MAX_WIDTH / w0
-        small = Image.fromarray(rgb.astype(np.uint8)).resize(
-            (MAX_WIDTH, max(1, int(round(h0 * shrink)))), Image.Resampling.BOX
+        size = (MAX_WIDTH, max(1, int(round(h0 * shrink))))
+        if full_grid is not None:
+            rgb = darkest_pooled(rgb, *size)
+        else:
+            small = Image.fromarray(rgb.astype(np.uint8)).resize(size, Image.Resampling.BOX)
+            rgb = np.asarray(small, dtype=np.float32)
+        reading = None
+    return _digitise_rgb(
+        rgb, shrink, tilt=None if undo_tilt else 0.0, reading=reading, full_grid=full_grid
+    )
+
+
+@dataclass(frozen=True)
+class FullResolutionGrid:
+    """A pink grid read before the image is reduced (``full_resolution_grid``)."""
+
+    px_per_mm: float
+    notes: tuple[str, ...]
+    angle: float  # degrees, as ``estimate_rotation``
+
+
+def darkest_pooled(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``rgb`` reduced to ``width`` x ``height`` keeping each block's darkest value per channel
+    (blocks of a non-whole size alike): on ECG paper a 1-px trace stays as dark as drawn, and a
+    grid line stays a line, where an average greys the trace towards the grid lines'
+    brightness and the cut between them loses its steep QRS strokes."""
+    rows = np.floor(np.arange(height) * rgb.shape[0] / height).astype(np.intp)
+    cols = np.floor(np.arange(width) * rgb.shape[1] / width).astype(np.intp)
+    return np.minimum.reduceat(np.minimum.reduceat(rgb, rows, axis=0), cols, axis=1)
+
+
+def full_resolution_grid(rgb: np.ndarray) -> FullResolutionGrid | None:
+    """A pink grid's pixels per millimetre (with ``grid_scale``'s notes) and rotation, read on
+    a ``MAX_WIDTH``-wide crop from the middle of ``rgb`` at its own resolution (turned upright
+    first, as the grid says); None when the crop shows no grid or no period."""
+    w = rgb.shape[1]
+    c0 = max(0, (w - MAX_WIDTH) // 2)
+    crop = rgb[:, c0 : c0 + MAX_WIDTH]
+    red = red_mask(crop)
+    if not grid_like(red):
+        return None
+    angle = estimate_rotation(red, min_gain=GRID_ROTATION_GAIN)
+    if angle:
+        fill = tuple(int(v) for v in background_colour(crop))
+        turned = Image.fromarray(crop.astype(np.uint8)).rotate(
+            angle, resample=Image.Resampling.BILINEAR, fillcolor=fill
         )
-        rgb, reading = np.asarray(small, dtype=np.float32), None
-    return _digitise_rgb(rgb, shrink, tilt=None if undo_tilt else 0.0, reading=reading)
+        crop = np.asarray(turned, dtype=np.float32)
+        red = red_mask(crop)
+    px_per_mm, notes = grid_scale(np.where(red, red_excess(crop), 0.0))
+    return None if px_per_mm is None else FullResolutionGrid(px_per_mm, tuple(notes), angle)
 
 
 def _digitise_rgb(
@@ -609,10 +660,13 @@ def _digitise_rgb(
     shrink: float,
     tilt: float | None = None,
     reading: PixelReading | None = None,
+    full_grid: FullResolutionGrid | None = None,
 ) -> Digitised:
     """``digitise`` on an RGB array; ``tilt`` (degrees) is a rotation to undo first, read from
     the trace of an earlier pass (then no grid rotation is estimated). ``reading``: ``rgb``'s
-    ``PixelReading``, when the caller has it."""
+    ``PixelReading``, when the caller has it. ``full_grid``: the pink grid read before the image
+    was reduced (``full_resolution_grid``); its scale and angle replace the reduced image's
+    readings, whose 1 mm lines may have merged."""
     notes: list[str] = []
     if reading is None:
         reading = pixel_reading(rgb)
@@ -631,6 +685,8 @@ def _digitise_rgb(
         angle = tilt
     elif paper_grid is not None:
         angle = paper_grid[0]
+    elif full_grid is not None and pink:
+        angle = full_grid.angle
     else:
         angle = estimate_rotation(red, min_gain=GRID_ROTATION_GAIN) if pink else 0.0
     if angle:
@@ -650,12 +706,18 @@ def _digitise_rgb(
     # A grid: grid ink forming several full-length rows AND columns.
     grid_rows, grid_cols = line_rows_cols(grid_ink)
     has_grid = grid_rows.sum() >= 3 and grid_cols.sum() >= 3
+    if full_grid is not None and paper is None and pink:
+        has_grid = True  # its lines may have blurred into the paper in the shrink
     px_per_mm = None
     axis_step_mv = None
     x_label_notes: list[str] = []
     if has_grid and paper is None:
-        px_per_mm, grid_notes = grid_scale(np.where(red, red_excess(rgb), 0.0))
-        notes.extend(grid_notes)
+        if full_grid is not None:
+            px_per_mm = full_grid.px_per_mm * shrink
+            notes.extend([*full_grid.notes, FULL_RESOLUTION_NOTE])
+        else:
+            px_per_mm, grid_notes = grid_scale(np.where(red, red_excess(rgb), 0.0))
+            notes.extend(grid_notes)
         # The trace is darker than the grid lines. Brightness, not hue, separates them: JPEG
         # washes the colour out of thin grid lines and bleeds red into the trace beside them.
         # The cut lies halfway between the trace's core and the typical grid-line pixel.
