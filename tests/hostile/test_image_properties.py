@@ -561,35 +561,34 @@ def test_a_low_quality_jpeg_strip_keeps_its_grid_scale(px_per_mm, quality):
     assert_grid_scale(d, case.truth)
 
 
-@pinned(
-    "a long strip at a good resolution is shrunk to "
-    "digitise.MAX_WIDTH (2600 px), where its grid is misread, under 4 px/mm (unreliable there: "
-    "docs/digitise.md) and above: 47.9 s at 10.5 px/mm (12,679 px wide, shrunk to 2.2 px/mm) "
-    "read as 18.4 s; 18 s at 10 px/mm (4,600 px, 5.65 px/mm) as 10.35 s, with no note; 44.9 s "
-    "at 6.7 px/mm (7,588 px, 2.3 px/mm) loses the grid and takes the assumed 10.0 s (as a JPEG "
-    "at quality 94 its grid is read, as 9.0 s). Reading the grid's period on the "
-    "full-resolution image (or a full-resolution crop) would fix it; not small",
-)
+# A long strip at a good resolution is shrunk to digitise.MAX_WIDTH (2600 px); its grid was
+# misread there until the grid's period was read on a full-resolution crop
+# (digitise.full_resolution_grid): 47.9 s at 10.5 px/mm (12,679 px wide, 2.2 px/mm shrunk) read
+# as 18.4 s; 44.9 s at 6.7 px/mm (7,588 px) lost its grid and took the assumed 10 s.
 @pytest.mark.parametrize(
     "px_per_mm, duration, bpm, amp, line",
-    [(6.7, 44.9, 151.0, 2.36, 1), (10.5, 47.9, 71.0, 2.25, 1), (10.0, 18.0, 75.0, 1.0, 2)],
+    [(6.7, 44.9, 151.0, 2.36, 1), (10.5, 47.9, 71.0, 2.25, 1)],
 )
 def test_a_long_strip_shrunk_to_max_width_keeps_its_time_scale(px_per_mm, duration, bpm, amp, line):
     case = strip_case(duration, bpm, amp=amp, px_per_mm=px_per_mm, line=line)
     d = check_ecg_image(decoded(case.data)).digitised
+    assert d.scale_source == "grid" and d.px_per_mm == pytest.approx(px_per_mm, rel=0.02)
     assert d.duration_s == pytest.approx(duration, rel=TIME_TOL)
 
 
-@pinned(
-    "a strip a little wider than digitise.MAX_WIDTH "
-    "drawn with a 1-px line is shrunk by averaging (Image.BOX), which greys its steep QRS "
-    "strokes past the brightness cut: R waves over 0.5 mV found 3 of 6 (11 s at 10 px/mm, "
-    "2,850 px) and 5 of 7 (12 s at 9 px/mm, 2,790 px; its tallest R, 1.6 mV, read 0.39), the "
-    "others read 0.36-0.39 mV or not at all. The same strips at 8 px/mm (2,480 px, not "
-    "shrunk) read every R within 0.01 mV. A shrink that keeps each block's "
-    "darkest pixel (as ecg.imaging.layout does) would fix it; it changes every image over "
-    "2,600 px, so not here",
-)
+# 18 s at 10 px/mm with a 2-px line (4,600 px wide): with the grid read at full resolution
+# but the image averaged down, only the last 57% of the trace was followed (10.3 s); reduced
+# keeping each block's darkest pixel (digitise.darkest_pooled) it is followed end to end.
+def test_a_long_strip_shrunk_to_max_width_is_followed_over_its_whole_length():
+    case = strip_case(18.0, 75.0, amp=1.0, px_per_mm=10.0, line=2)
+    d = check_ecg_image(decoded(case.data)).digitised
+    assert d.duration_s == pytest.approx(18.0, rel=TIME_TOL)
+
+
+# A strip a little wider than digitise.MAX_WIDTH drawn with a 1-px line was shrunk by averaging
+# (Image.BOX), which greyed its steep QRS strokes past the brightness cut: R waves over 0.5 mV
+# found 3 of 6 (11 s at 10 px/mm, 2,850 px) and 5 of 7 (12 s at 9 px/mm, 2,790 px). On a pink
+# grid it is now reduced keeping each block's darkest pixel (benchmarks/digitise_wide_scans.py).
 @pytest.mark.parametrize("px_per_mm, duration", [(10.0, 11.0), (9.0, 12.0)])
 def test_a_thin_trace_just_over_max_width_keeps_its_r_waves(px_per_mm, duration):
     x = long_ecg(FS, duration, rr_s=60.0 / 34.0)
