@@ -604,7 +604,7 @@ def digitise(
         shrink = MAX_WIDTH / w0
         size = (MAX_WIDTH, max(1, int(round(h0 * shrink))))
         if full_grid is not None:
-            rgb = darkest_pooled(rgb, *size)
+            rgb = ink_pooled(rgb, *size)
         else:
             small = Image.fromarray(rgb.astype(np.uint8)).resize(size, Image.Resampling.BOX)
             rgb = np.asarray(small, dtype=np.float32)
@@ -621,38 +621,55 @@ class FullResolutionGrid:
     px_per_mm: float
     notes: tuple[str, ...]
     angle: float  # degrees, as ``estimate_rotation``
+    pink: bool  # else paper of another colour (``paper_grid_angle``)
+    smooth: int  # the line profile's smoothing, as ``paper_grid_angle`` chose it
 
 
-def darkest_pooled(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+def ink_pooled(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
     """``rgb`` reduced to ``width`` x ``height`` keeping each block's darkest value per channel
-    (blocks of a non-whole size alike): on ECG paper a 1-px trace stays as dark as drawn, and a
-    grid line stays a line, where an average greys the trace towards the grid lines'
-    brightness and the cut between them loses its steep QRS strokes."""
+    (its brightest on a dark background, a monitor's grid), blocks of a non-whole size alike:
+    on ECG paper a 1-px trace stays as dark as drawn, and a grid line stays a line, where an
+    average greys the trace towards the grid lines' brightness and the cut between them loses
+    its steep QRS strokes."""
+    dark_ink = float(background_colour(rgb).mean()) >= 128.0
+    keep = np.minimum if dark_ink else np.maximum
     rows = np.floor(np.arange(height) * rgb.shape[0] / height).astype(np.intp)
     cols = np.floor(np.arange(width) * rgb.shape[1] / width).astype(np.intp)
-    return np.minimum.reduceat(np.minimum.reduceat(rgb, rows, axis=0), cols, axis=1)
+    return keep.reduceat(keep.reduceat(rgb, rows, axis=0), cols, axis=1)
 
 
 def full_resolution_grid(rgb: np.ndarray) -> FullResolutionGrid | None:
-    """A pink grid's pixels per millimetre (with ``grid_scale``'s notes) and rotation, read on
-    a ``MAX_WIDTH``-wide crop from the middle of ``rgb`` at its own resolution (turned upright
-    first, as the grid says); None when the crop shows no grid or no period."""
+    """An ECG paper grid's pixels per millimetre (with ``grid_scale``'s notes) and rotation,
+    read on a ``MAX_WIDTH``-wide crop from the middle of ``rgb`` at its own resolution (turned
+    upright first, as the grid says): pink paper, or paper of another colour as
+    ``paper_grid_angle`` finds it; None when the crop shows neither or no period."""
     w = rgb.shape[1]
     c0 = max(0, (w - MAX_WIDTH) // 2)
     crop = rgb[:, c0 : c0 + MAX_WIDTH]
+    bg = background_colour(crop)
+    fill = tuple(int(v) for v in bg)
     red = red_mask(crop)
-    if not grid_like(red):
-        return None
-    angle = estimate_rotation(red, min_gain=GRID_ROTATION_GAIN)
+    pink = grid_like(red)
+    if pink:
+        angle, smooth = estimate_rotation(red, min_gain=GRID_ROTATION_GAIN), 3
+    else:
+        found = paper_grid_angle(crop, bg)
+        if found is None:
+            return None
+        angle, smooth = found
     if angle:
-        fill = tuple(int(v) for v in background_colour(crop))
         turned = Image.fromarray(crop.astype(np.uint8)).rotate(
             angle, resample=Image.Resampling.BILINEAR, fillcolor=fill
         )
         crop = np.asarray(turned, dtype=np.float32)
+    if pink:
         red = red_mask(crop)
-    px_per_mm, notes = grid_scale(np.where(red, red_excess(crop), 0.0))
-    return None if px_per_mm is None else FullResolutionGrid(px_per_mm, tuple(notes), angle)
+        px_per_mm, notes = grid_scale(np.where(red, red_excess(crop), 0.0))
+    else:
+        px_per_mm, notes = grid_scale(paper_grid_weight(distance_from(crop, bg)), smooth=smooth)
+    if px_per_mm is None:
+        return None
+    return FullResolutionGrid(px_per_mm, tuple(notes), angle, pink, smooth)
 
 
 def _digitise_rgb(
@@ -677,7 +694,11 @@ def _digitise_rgb(
     pink = grid_like(red)
     # Paper of another colour is looked for only where there is no pink grid (the pink path
     # stays as it was) and never on a bare strip's second pass.
-    paper_grid = None if tilt is not None or pink else paper_grid_angle(rgb, bg, distance)
+    if full_grid is not None and not full_grid.pink and not pink:
+        # Read before the image was reduced, where its 1 mm lines may have merged.
+        paper_grid = (full_grid.angle, full_grid.smooth)
+    else:
+        paper_grid = None if tilt is not None or pink else paper_grid_angle(rgb, bg, distance)
     # Rotation is read from the grid; a bare trace has no straight line to trust (its row and
     # column projections prefer angles that flatten a QRS), so a strip's tilt is read from its
     # trace's rows alone after a first pass (below) and the image traced again.
@@ -685,7 +706,7 @@ def _digitise_rgb(
         angle = tilt
     elif paper_grid is not None:
         angle = paper_grid[0]
-    elif full_grid is not None and pink:
+    elif full_grid is not None and full_grid.pink and pink:
         angle = full_grid.angle
     else:
         angle = estimate_rotation(red, min_gain=GRID_ROTATION_GAIN) if pink else 0.0
@@ -706,13 +727,13 @@ def _digitise_rgb(
     # A grid: grid ink forming several full-length rows AND columns.
     grid_rows, grid_cols = line_rows_cols(grid_ink)
     has_grid = grid_rows.sum() >= 3 and grid_cols.sum() >= 3
-    if full_grid is not None and paper is None and pink:
-        has_grid = True  # its lines may have blurred into the paper in the shrink
+    if full_grid is not None and (pink if full_grid.pink else paper is not None):
+        has_grid = True  # its lines may have merged in the reduction
     px_per_mm = None
     axis_step_mv = None
     x_label_notes: list[str] = []
     if has_grid and paper is None:
-        if full_grid is not None:
+        if full_grid is not None and full_grid.pink:
             px_per_mm = full_grid.px_per_mm * shrink
             notes.extend([*full_grid.notes, FULL_RESOLUTION_NOTE])
         else:
@@ -730,9 +751,13 @@ def _digitise_rgb(
         # Paper of another colour: the trace lies farther from the background than the grid
         # lines (dark on light paper, bright on a dark monitor grid alike); the cut lies
         # halfway between the trace's core and the typical grid-line pixel.
-        px_per_mm, grid_notes = grid_scale(paper_grid_weight(distance), smooth=paper_grid[1])
         notes.append("ECG paper grid that is not pink (grey, blue, green or a greyscale copy)")
-        notes.extend(grid_notes)
+        if full_grid is not None and not full_grid.pink:
+            px_per_mm = full_grid.px_per_mm * shrink
+            notes.extend([*full_grid.notes, FULL_RESOLUTION_NOTE])
+        else:
+            px_per_mm, grid_notes = grid_scale(paper_grid_weight(distance), smooth=paper_grid[1])
+            notes.extend(grid_notes)
         on_lines = paper & (grid_rows[:, None] | grid_cols[None, :])
         grid_distance = float(np.median(distance[on_lines] if on_lines.any() else distance[paper]))
         cut = 0.5 * (float(np.percentile(distance, 99.5)) + grid_distance)

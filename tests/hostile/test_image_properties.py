@@ -578,7 +578,7 @@ def test_a_long_strip_shrunk_to_max_width_keeps_its_time_scale(px_per_mm, durati
 
 # 18 s at 10 px/mm with a 2-px line (4,600 px wide): with the grid read at full resolution
 # but the image averaged down, only the last 57% of the trace was followed (10.3 s); reduced
-# keeping each block's darkest pixel (digitise.darkest_pooled) it is followed end to end.
+# keeping each block's darkest pixel (digitise.ink_pooled) it is followed end to end.
 def test_a_long_strip_shrunk_to_max_width_is_followed_over_its_whole_length():
     case = strip_case(18.0, 75.0, amp=1.0, px_per_mm=10.0, line=2)
     d = check_ecg_image(decoded(case.data)).digitised
