@@ -35,7 +35,7 @@ strip); the amplitude is then unknown and the signal is normalised (median 0, pe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image
@@ -49,6 +49,7 @@ from ecg.imaging.plot_lines import frame_columns, line_pixels, line_rows_cols
 # Larger images are reduced first: a 4000 px scan has no more ECG detail than 2600 columns,
 # and every step below is linear in the pixel count.
 MAX_WIDTH = 2600
+TURN_AT_FULL_RESOLUTION = True
 FULL_RESOLUTION_NOTE = "grid read at the image's full resolution, before it was reduced"
 # Folds of five grid periods an axis's profile needs to tell heavier 5 mm lines (``_one_verdict``).
 MIN_FOLDS = 2.0
@@ -604,13 +605,29 @@ def digitise(
         shrink = MAX_WIDTH / w0
         size = (MAX_WIDTH, max(1, int(round(h0 * shrink))))
         if full_grid is not None:
+            if full_grid.angle and TURN_AT_FULL_RESOLUTION:
+                # Turned upright before the reduction: a 1-px line turned after it greys, and
+                # its steep strokes fall past the brightness cut between trace and grid.
+                fill = tuple(int(v) for v in background_colour(rgb))
+                turned = Image.fromarray(rgb.astype(np.uint8)).rotate(
+                    full_grid.angle, resample=Image.Resampling.BILINEAR, fillcolor=fill
+                )
+                rgb = np.asarray(turned, dtype=np.float32)
             rgb = ink_pooled(rgb, *size)
         else:
             small = Image.fromarray(rgb.astype(np.uint8)).resize(size, Image.Resampling.BOX)
             rgb = np.asarray(small, dtype=np.float32)
         reading = None
-    return _digitise_rgb(
-        rgb, shrink, tilt=None if undo_tilt else 0.0, reading=reading, full_grid=full_grid
+    if full_grid is None or not full_grid.angle or not TURN_AT_FULL_RESOLUTION:
+        return _digitise_rgb(
+            rgb, shrink, tilt=None if undo_tilt else 0.0, reading=reading, full_grid=full_grid
+        )
+    upright = replace(full_grid, angle=0.0)
+    result = _digitise_rgb(rgb, shrink, tilt=None if undo_tilt else 0.0, full_grid=upright)
+    xs, ys = _unturned(result.trace_x, result.trace_y, full_grid.angle, w0, h0)
+    note = f"rotation {full_grid.angle:.2f} degrees undone"
+    return replace(
+        result, trace_x=xs, trace_y=ys, rotation_deg=full_grid.angle, notes=(note, *result.notes)
     )
 
 
@@ -822,11 +839,7 @@ def _digitise_rgb(
     # Trace coordinates back in the original image (undo rotation, then shrink).
     xs, ys = span_cols.astype(np.float64), value.astype(np.float64)
     if angle:
-        cx, cy = (w - 1) / 2, (h - 1) / 2
-        a = np.radians(angle)
-        dx, dy = xs - cx, ys - cy
-        xs = cx + dx * np.cos(a) - dy * np.sin(a)
-        ys = cy + dx * np.sin(a) + dy * np.cos(a)
+        xs, ys = _unturned(xs, ys, angle, w, h)
     xs, ys = xs / shrink, ys / shrink
     return Digitised(
         signal=signal.astype(np.float64),
@@ -847,6 +860,17 @@ def _digitise_rgb(
         time_source=time_source,
         x_label_notes=tuple(x_label_notes),
     )
+
+
+def _unturned(
+    xs: np.ndarray, ys: np.ndarray, angle: float, w: int, h: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Points of an image turned by ``angle`` degrees (``Image.rotate``, same size ``w`` x
+    ``h``) back in the image as it was."""
+    cx, cy = (w - 1) / 2, (h - 1) / 2
+    a = np.radians(angle)
+    dx, dy = xs - cx, ys - cy
+    return cx + dx * np.cos(a) - dy * np.sin(a), cy + dx * np.sin(a) + dy * np.cos(a)
 
 
 def _assumed_fs(n_cols: int, n_peaks: int) -> float:
