@@ -9,11 +9,14 @@ from PIL import Image
 
 from benchmarks import digitise_renderers as R
 from ecg.imaging.digitise import (
+    MAX_WIDTH,
     DigitiseError,
     background_colour,
     beat_window,
     digitise,
     estimate_tilt,
+    full_resolution_grid,
+    ink_pooled,
     paper_grid_angle,
 )
 from ecg.imaging.ecg_check import check_ecg_image, flat_step_share
@@ -347,6 +350,55 @@ def test_large_image_and_overlay_coordinates_lie_on_the_trace(lead):
     ys = np.clip(np.round(result.trace_y).astype(int), 0, gray.shape[0] - 1)
     xs = np.clip(np.round(result.trace_x).astype(int), 0, gray.shape[1] - 1)
     near = [gray[max(0, y - 4) : y + 5, x].min() < 128 for x, y in zip(xs, ys, strict=True)]
+    assert np.mean(near) > 0.9
+
+
+def test_ink_pooling_keeps_a_thin_line_as_dark_as_drawn():
+    # Reduced 1.77 times (a block of 1-2 px), a 1-px line averages to grey; pooled, it stays.
+    white = np.full((90, 177, 3), 255.0, dtype=np.float32)
+    white[40, :] = 0.0
+    white[:, 101] = 0.0
+    pooled = ink_pooled(white, 100, 51)
+    assert pooled.shape == (51, 100, 3)
+    assert pooled.min(axis=2).min(axis=0).max() == 0.0  # every column keeps the dark line
+    dark = 255.0 - white  # a bright line on a monitor's dark background: the brightest kept
+    assert ink_pooled(dark, 100, 51).max(axis=2).max(axis=0).min() == 255.0
+
+
+@pytest.mark.parametrize("paper", ["pink", "grey"])
+def test_a_wide_scans_grid_is_read_at_full_resolution(lead, paper):
+    colours = R.GREY_PAPER if paper == "grey" else {}
+    strip = np.tile(_strip(lead), 2)  # 20 s at 12 px/mm: 6,120 px, reduced 2.35 times
+    drawn = R.ecg_paper(strip, FS, px_per_mm=12.0, line=1, **colours)
+    assert drawn.image.size[0] > MAX_WIDTH
+    found = full_resolution_grid(np.asarray(drawn.image, dtype=np.float32))
+    assert found is not None and found.pink == (paper == "pink")
+    assert found.px_per_mm == pytest.approx(12.0, rel=0.01)
+    result = digitise(drawn.image)
+    assert result.scale_source == "grid" and result.px_per_mm == pytest.approx(12.0, rel=0.01)
+    assert result.duration_s == pytest.approx(20.0, rel=0.02)
+    # The 1-px line's R waves survive the reduction at their height (mV).
+    assert np.ptp(result.signal) == pytest.approx(np.ptp(strip), rel=0.1)
+
+
+def test_a_plot_without_a_grid_has_no_full_resolution_grid(lead):
+    image = R.pillow_line(_strip(lead), width=3000, height=400).image
+    assert full_resolution_grid(np.asarray(image, dtype=np.float32)) is None
+
+
+def test_a_turned_wide_scan_is_turned_upright_at_full_resolution(lead):
+    strip = np.tile(_strip(lead), 2)
+    image = R.rotated(R.ecg_paper(strip, FS, px_per_mm=12.0, line=1), 1.5).image
+    assert image.size[0] > MAX_WIDTH
+    result = digitise(image)
+    assert result.rotation_deg == pytest.approx(-1.5, abs=0.2)
+    assert result.scale_source == "grid" and result.duration_s == pytest.approx(20.0, rel=0.02)
+    assert np.ptp(result.signal) == pytest.approx(np.ptp(strip), rel=0.1)
+    # The overlay's points, mapped back through the turn and the reduction, lie on the ink.
+    gray = np.asarray(image.convert("L"))
+    ys = np.clip(np.round(result.trace_y).astype(int), 0, gray.shape[0] - 1)
+    xs = np.clip(np.round(result.trace_x).astype(int), 0, gray.shape[1] - 1)
+    near = [gray[max(0, y - 6) : y + 7, x].min() < 100 for x, y in zip(xs, ys, strict=True)]
     assert np.mean(near) > 0.9
 
 
