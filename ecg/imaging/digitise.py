@@ -49,6 +49,8 @@ from ecg.imaging.plot_lines import frame_columns, line_pixels, line_rows_cols
 # Larger images are reduced first: a 4000 px scan has no more ECG detail than 2600 columns,
 # and every step below is linear in the pixel count.
 MAX_WIDTH = 2600
+# A wide image whose grid is turned is turned upright before its reduction (False: after it,
+# as version 2 of benchmarks/digitise_wide_scans.py did; its arm sets it).
 TURN_AT_FULL_RESOLUTION = True
 FULL_RESOLUTION_NOTE = "grid read at the image's full resolution, before it was reduced"
 # Folds of five grid periods an axis's profile needs to tell heavier 5 mm lines (``_one_verdict``).
