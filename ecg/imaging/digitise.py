@@ -49,6 +49,10 @@ from ecg.imaging.plot_lines import frame_columns, line_pixels, line_rows_cols
 # Larger images are reduced first: a 4000 px scan has no more ECG detail than 2600 columns,
 # and every step below is linear in the pixel count.
 MAX_WIDTH = 2600
+# On paper that is not pink, the trace's level is this percentile of the distance from the
+# paper: a 1-px trace at 12 px/mm is under half a percent of the pixels, so at the 99.5th the
+# 5 mm lines stood for it, were cut away as trace, and the grid was lost (99.5 before).
+TRACE_PERCENTILE = 99.9
 # A wide image whose grid is turned is turned upright before its reduction (False: after it,
 # as version 2 of benchmarks/digitise_wide_scans.py did; its arm sets it).
 TURN_AT_FULL_RESOLUTION = True
@@ -433,11 +437,11 @@ def paper_grid_weight(distance: np.ndarray) -> np.ndarray:
     faint = distance > FAINT_INK
     if not faint.any():
         return np.zeros_like(distance)
-    # The trace's core is the image's farthest ink (its 99.5th percentile, as for the cut
+    # The trace's core is the image's farthest ink (``TRACE_PERCENTILE``, as for the cut
     # below); the grid's lines, 5 mm ones included, lie well under three quarters of the way
     # from the typical grid pixel to it (at 4 px a millimetre the trace is a tenth of the
     # faint pixels, so a percentile of those alone would take it in).
-    trace_level = float(np.percentile(distance, 99.5))
+    trace_level = float(np.percentile(distance, TRACE_PERCENTILE))
     grid_level = float(np.median(distance[faint]))
     keep = faint & (distance < 0.75 * trace_level + 0.25 * grid_level)
     return np.where(keep, distance, 0.0)
@@ -779,7 +783,7 @@ def _digitise_rgb(
             notes.extend(grid_notes)
         on_lines = paper & (grid_rows[:, None] | grid_cols[None, :])
         grid_distance = float(np.median(distance[on_lines] if on_lines.any() else distance[paper]))
-        cut = 0.5 * (float(np.percentile(distance, 99.5)) + grid_distance)
+        cut = 0.5 * (float(np.percentile(distance, TRACE_PERCENTILE)) + grid_distance)
         trace = ink & (distance > cut)
     else:
         trace = ink.copy()
