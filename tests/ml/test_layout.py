@@ -148,3 +148,25 @@ def test_the_check_reads_the_image_once_with_the_layouts_reading(monkeypatch, na
     else:
         assert found.reading is not None
         assert len(full_size) == 1, full_size  # three times before: rows, check, digitiser
+
+
+@pytest.mark.parametrize("px_per_mm", [8.0, 11.8, 14.0])
+def test_a_printout_on_grey_paper_is_read_at_its_grid_at_scan_resolutions(px_per_mm):
+    # A greyscale copy scanned at 300 dpi (11.8 px/mm): its rhythm strip's 1-px trace is under
+    # half a percent of the row's pixels, and with the trace's level at the 99.5th percentile
+    # of the distance from the paper the 5 mm lines stood for it and the grid was lost (read at
+    # the assumed scale); at the 99.9th it is read at its grid (digitise.TRACE_PERCENTILE).
+    from ecg.io.recording_image import parse_image
+
+    image = printout("3x4+rhythm", px_per_mm=px_per_mm, paper="grey", line=1)
+    parsed = parse_image("printout.png", encode_png(np.asarray(image.convert("RGB"))))
+    assert any("ECG-paper grid" in note and "no ECG-paper" not in note for note in parsed.notes)
+    assert parsed.signals.shape[1] / parsed.fs == pytest.approx(10.0, rel=0.03)
+
+
+def encode_png(pixels: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
