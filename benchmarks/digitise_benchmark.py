@@ -608,6 +608,19 @@ def classify_block(bundle, own_windows, foreign_windows, labels, records, classe
     return out
 
 
+def non_ecg_makers(rng: np.random.Generator) -> dict:
+    """The benchmark's generated non-ECG images by kind, each a call drawing the next image
+    from ``rng`` (shared: the images depend on the order of the calls)."""
+    return {
+        "photo": lambda: R.photo_like(rng),
+        "noise": lambda: R.noise_image(rng),
+        "document": lambda: R.document(rng),
+        "screenshot": lambda: R.screenshot(rng),
+        "sine": lambda: R.sine_image(cycles=float(rng.uniform(1, 12))),
+        "random_walk": lambda: R.random_walk_image(rng),
+    }
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mitdb"))
@@ -808,15 +821,7 @@ def main(argv=None) -> int:
         result["assumed_beat_ptp_mv_from_DS1_train"] = float(np.median(ptp_train))
     result["assumed_beat_ptp_mv_in_library"] = ASSUMED_BEAT_PTP_MV
 
-    rng = np.random.default_rng(7)
-    non_ecg = {
-        "photo": lambda: R.photo_like(rng),
-        "noise": lambda: R.noise_image(rng),
-        "document": lambda: R.document(rng),
-        "screenshot": lambda: R.screenshot(rng),
-        "sine": lambda: R.sine_image(cycles=float(rng.uniform(1, 12))),
-        "random_walk": lambda: R.random_walk_image(rng),
-    }
+    non_ecg = non_ecg_makers(np.random.default_rng(7))
     refusal = {}
     for kind, make in non_ecg.items():
         if args.non_ecg <= 0:

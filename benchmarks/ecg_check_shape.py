@@ -127,16 +127,10 @@ def non_ecg_images(seeds: int, seed_base: int):
             quality = int(sizes.integers(30, 95)) if jpeg else None
             image = decoded(encoded(non_ecg_image(kind, size, seed), quality))
             yield kind, f"{kind} {size[0]}x{size[1]} seed {seed} q {quality}", image
-    generated = np.random.default_rng(7)
-    makers = {
-        "benchmark_photo": lambda: R.photo_like(generated),
-        "benchmark_document": lambda: R.document(generated),
-        "benchmark_screenshot": lambda: R.screenshot(generated),
-        "benchmark_random_walk": lambda: R.random_walk_image(generated),
-    }
-    for kind, make in makers.items():
+    makers = B.non_ecg_makers(np.random.default_rng(7))
+    for kind in ("photo", "document", "screenshot", "random_walk"):
         for i in range(25):
-            yield kind, f"{kind} {i}", make()
+            yield f"benchmark_{kind}", f"benchmark_{kind} {i}", makers[kind]()
 
 
 def main(argv: list[str] | None = None) -> int:
