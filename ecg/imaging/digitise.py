@@ -400,11 +400,7 @@ def paper_grid_angle(
         return None
     angle = estimate_rotation(faint, min_gain=GRID_ROTATION_GAIN)
     if angle:
-        fill = tuple(int(v) for v in background)
-        turned = Image.fromarray(rgb.astype(np.uint8)).rotate(
-            angle, resample=Image.Resampling.BILINEAR, fillcolor=fill
-        )
-        distance = distance_from(np.asarray(turned, dtype=np.float32), background)
+        distance = distance_from(_turned(rgb, angle, background), background)
     weight = paper_grid_weight(distance)
     # Paper is straight lines across the image, at least PAPER_MIN_LINES each way; a thick
     # plotted wave crosses most rows and columns too, and its edges can show a period.
@@ -614,11 +610,7 @@ def digitise(
             if full_grid.angle and TURN_AT_FULL_RESOLUTION:
                 # Turned upright before the reduction: a 1-px line turned after it greys, and
                 # its steep strokes fall past the brightness cut between trace and grid.
-                fill = tuple(int(v) for v in background_colour(rgb))
-                turned = Image.fromarray(rgb.astype(np.uint8)).rotate(
-                    full_grid.angle, resample=Image.Resampling.BILINEAR, fillcolor=fill
-                )
-                rgb = np.asarray(turned, dtype=np.float32)
+                rgb = _turned(rgb, full_grid.angle, background_colour(rgb))
             rgb = ink_pooled(rgb, *size)
         else:
             small = Image.fromarray(rgb.astype(np.uint8)).resize(size, Image.Resampling.BOX)
@@ -639,7 +631,7 @@ def digitise(
 
 @dataclass(frozen=True)
 class FullResolutionGrid:
-    """A pink grid read before the image is reduced (``full_resolution_grid``)."""
+    """An ECG paper grid read before the image is reduced (``full_resolution_grid``)."""
 
     px_per_mm: float
     notes: tuple[str, ...]
@@ -670,7 +662,6 @@ def full_resolution_grid(rgb: np.ndarray) -> FullResolutionGrid | None:
     c0 = max(0, (w - MAX_WIDTH) // 2)
     crop = rgb[:, c0 : c0 + MAX_WIDTH]
     bg = background_colour(crop)
-    fill = tuple(int(v) for v in bg)
     red = red_mask(crop)
     pink = grid_like(red)
     if pink:
@@ -681,10 +672,7 @@ def full_resolution_grid(rgb: np.ndarray) -> FullResolutionGrid | None:
             return None
         angle, smooth = found
     if angle:
-        turned = Image.fromarray(crop.astype(np.uint8)).rotate(
-            angle, resample=Image.Resampling.BILINEAR, fillcolor=fill
-        )
-        crop = np.asarray(turned, dtype=np.float32)
+        crop = _turned(crop, angle, bg)
     if pink:
         red = red_mask(crop)
         px_per_mm, notes = grid_scale(np.where(red, red_excess(crop), 0.0))
@@ -704,9 +692,9 @@ def _digitise_rgb(
 ) -> Digitised:
     """``digitise`` on an RGB array; ``tilt`` (degrees) is a rotation to undo first, read from
     the trace of an earlier pass (then no grid rotation is estimated). ``reading``: ``rgb``'s
-    ``PixelReading``, when the caller has it. ``full_grid``: the pink grid read before the image
-    was reduced (``full_resolution_grid``); its scale and angle replace the reduced image's
-    readings, whose 1 mm lines may have merged."""
+    ``PixelReading``, when the caller has it. ``full_grid``: the paper's grid read before the
+    image was reduced (``full_resolution_grid``); its scale and angle replace the reduced
+    image's readings, whose 1 mm lines may have merged."""
     notes: list[str] = []
     if reading is None:
         reading = pixel_reading(rgb)
@@ -734,11 +722,7 @@ def _digitise_rgb(
     else:
         angle = estimate_rotation(red, min_gain=GRID_ROTATION_GAIN) if pink else 0.0
     if angle:
-        fill = tuple(int(v) for v in bg)
-        turned = Image.fromarray(rgb.astype(np.uint8)).rotate(
-            angle, resample=Image.Resampling.BILINEAR, fillcolor=fill
-        )
-        rgb = np.asarray(turned, dtype=np.float32)
+        rgb = _turned(rgb, angle, bg)
         distance = distance_from(rgb, bg)
         ink = distance > INK_THRESHOLD
         red = red_mask(rgb)
@@ -866,6 +850,16 @@ def _digitise_rgb(
         time_source=time_source,
         x_label_notes=tuple(x_label_notes),
     )
+
+
+def _turned(rgb: np.ndarray, angle: float, background: np.ndarray) -> np.ndarray:
+    """``rgb`` turned by ``angle`` degrees (``Image.rotate``, same size), the corners it
+    uncovers filled with ``background``."""
+    fill = tuple(int(v) for v in background)
+    turned = Image.fromarray(rgb.astype(np.uint8)).rotate(
+        angle, resample=Image.Resampling.BILINEAR, fillcolor=fill
+    )
+    return np.asarray(turned, dtype=np.float32)
 
 
 def _unturned(
