@@ -90,11 +90,6 @@ class Case:
         return f"Case({self.truth.get('params', self.truth)!r})"
 
 
-def read_px_per_mm(px_per_mm: float, width_px: int) -> float:
-    """The resolution the digitiser works at: images wider than ``MAX_WIDTH`` are shrunk."""
-    return px_per_mm * min(1.0, MAX_WIDTH / width_px)
-
-
 def heart_rate(signal: np.ndarray, fs: float) -> float | None:
     """Beats a minute from the R peaks of a synthetic lead (R waves tower over P and T)."""
     x = np.asarray(signal, dtype=np.float64) - np.median(signal)
