@@ -57,6 +57,10 @@ TRACE_PERCENTILE = 99.9
 # as version 2 of benchmarks/digitise_wide_scans.py did; its arm sets it).
 TURN_AT_FULL_RESOLUTION = True
 FULL_RESOLUTION_NOTE = "grid read at the image's full resolution, before it was reduced"
+# The grid period's cross-checks (``_finer_period``, a period's verdict needing MIN_FOLDS folds,
+# the known axis over lines a whole multiple apart). False reads grids as before them, as the
+# "before" arm of benchmarks/digitise_grid_period.py does.
+GRID_PERIOD_CHECKS = True
 # Folds of five grid periods an axis's profile needs to tell heavier 5 mm lines (``_one_verdict``).
 MIN_FOLDS = 2.0
 # Pixels sampled for the background colour.
@@ -304,18 +308,60 @@ def grid_periods(grid: np.ndarray, smooth: int = 3) -> list[tuple[int, float, bo
         period = _period(profile)
         if period is None:
             continue
-        # Heavier every fifth line? Fold the profile at 5 periods and compare the strongest
-        # line with the four others (each the maximum within +-1 px of its expected place).
-        fold = 5 * period
-        phase = np.floor(np.mod(np.arange(profile.size), fold)).astype(int)
-        folded = np.bincount(phase, weights=profile) / np.maximum(np.bincount(phase), 1)
-        top = int(np.argmax(folded))
-        others = [
-            max(folded[int(round(top + k * period + d)) % folded.size] for d in (-1, 0, 1))
-            for k in range(1, 5)
-        ]
-        out.append((axis, period, bool(folded[top] > 1.3 * float(np.median(others)))))
+        folds = profile.size / (5 * period)
+        if folds >= MIN_FOLDS and GRID_PERIOD_CHECKS:
+            # A period of 2-4 mm (the 1 mm lines' autocorrelation lost to JPEG's 8-px blocks
+            # or to a half-pixel period) leaves the 5 mm lines between its multiples.
+            period = _finer_period(profile, period) or period
+        folded, top, others = _fold(profile, period)
+        # Heavier every fifth line? Under MIN_FOLDS folds (a beat a few 5 mm squares wide
+        # read at its 5 mm period) the fold compares the trace and the edges, not lines: a
+        # beat at 4.19 px/mm was read at its 5 mm lines as 1 mm ones, five times too fine.
+        heavier = folded[top] > 1.3 * float(np.median(others))
+        heavier = bool(heavier and (folds >= MIN_FOLDS or not GRID_PERIOD_CHECKS))
+        out.append((axis, period, bool(heavier)))
     return out
+
+
+def _fold(profile: np.ndarray, period: float) -> tuple[np.ndarray, int, list[float]]:
+    """``profile`` folded (averaged) at 5 periods, the strongest phase in it, and the four
+    other lines' weights (each the maximum within +-1 px of its expected place)."""
+    fold = 5 * period
+    phase = np.floor(np.mod(np.arange(profile.size), fold)).astype(int)
+    folded = np.bincount(phase, weights=profile) / np.maximum(np.bincount(phase), 1)
+    top = int(np.argmax(folded))
+    others = [
+        max(folded[int(round(top + k * period + d)) % folded.size] for d in (-1, 0, 1))
+        for k in range(1, 5)
+    ]
+    return folded, top, others
+
+
+def _finer_period(profile: np.ndarray, period: float) -> float | None:
+    """The 1 mm period when ``period`` is a whole multiple (2-4) of it, else None.
+
+    Folded at 5 such periods, the paper's 5 mm lines fall between the period's lines (at 2.5
+    periods for 2 mm, 1.67 for 3 mm, 1.25 for 4 mm) and as heavy as its strongest; the
+    nearest of them is 5 mm from it. A true 1 mm period has only paper between its lines.
+    """
+    folded, top, others = _fold(profile, period)
+    n = folded.size
+    offsets = np.arange(n)
+    distance = np.abs((offsets - top + n / 2) % n - n / 2)  # circular, from the top line
+    off_lines = np.abs((distance + period / 2) % period - period / 2) > max(2.0, 0.2 * period)
+    background = float(np.percentile(folded, 20))
+    heavy = folded[top] - background
+    if heavy <= 0 or not off_lines.any():
+        return None
+    between = off_lines & (folded - background >= 0.7 * heavy)
+    if not between.any() or float(folded[off_lines].max()) < float(np.median(others)):
+        return None
+    fine = float(distance[between].min()) / 5.0
+    multiple = period / fine
+    k = round(multiple)
+    if not 2 <= k <= 4 or abs(multiple - k) > PAPER_PERIOD_AGREEMENT * k:
+        return None
+    return period / k
 
 
 def grid_scale(grid: np.ndarray, smooth: int = 3) -> tuple[float | None, list[str]]:
@@ -327,27 +373,37 @@ def grid_scale(grid: np.ndarray, smooth: int = 3) -> tuple[float | None, list[st
     grid (the 1 mm lines lost at a low resolution).
     """
     notes: list[str] = []
-    estimates = []
     periods = grid_periods(grid, smooth)
     if len(periods) == 2 and periods[0][2] != periods[1][2]:
         periods = _one_verdict(periods, grid.shape)
-    for _axis, period, major in periods:
-        estimates.append(period if major else period / 5.0)
-        if not major and ALIKE_NOTE not in notes:
-            notes.append(ALIKE_NOTE)
+    if GRID_PERIOD_CHECKS and len(periods) == 2 and periods[0][2] != periods[1][2]:
+        (_, known, _), (_, other, _) = sorted(periods, key=lambda p: not p[2])
+        if _whole_multiple(other / known):
+            # The paper is square: lines 2-5 mm apart on the other axis (its 1 mm lines lost,
+            # too few folds to see its 5 mm ones) are the known axis's lines, not a second
+            # scale to average with (an 8-s strip at 8 px/mm saved as JPEG read as 8.9 s).
+            return float(known), [FINER_NOTE]
+    # (px per mm, whether an axis saw the 5 mm lines heavier and so knows its lines are 1 mm)
+    estimates = [(period if major else period / 5.0, major) for _axis, period, major in periods]
     if not estimates:
         return None, notes
-    if len(estimates) == 2 and abs(estimates[0] - estimates[1]) > 0.1 * max(estimates):
-        fine, coarse = sorted(estimates)
+    # Lines "all alike" (1 mm or 5 mm unknown) only when the reading rests on no axis that saw
+    # heavier 5 mm lines. Before the checks any such axis made the note, and beside an axis
+    # that knew its 1 mm lines it let the rate test read a strip of 30 a minute, its 1 mm
+    # lines washed out by JPEG on one axis, five times too fast.
+    any_alike = not all(major for _, major in estimates)
+    if len(estimates) == 2 and abs(estimates[0][0] - estimates[1][0]) > 0.1 * max(estimates)[0]:
+        (fine, fine_major), (coarse, _) = sorted(estimates)
         if _whole_multiple(coarse / fine):
             # The paper is square: an axis whose lines come every 2-5 of the other's lost its
             # finer lines (washed out by JPEG, blurred by a shrink); no finer period appears
             # without finer lines. Their mean matched neither axis: a 9.7-s strip at 5.7 px/mm
             # saved as JPEG read as 2.2 s (issue 19, property tests).
-            notes.append(FINER_NOTE)
-            return float(fine), notes
+            unknown = not fine_major if GRID_PERIOD_CHECKS else any_alike
+            return float(fine), [ALIKE_NOTE, FINER_NOTE] if unknown else [FINER_NOTE]
         notes.append("grid periods differ between axes; using their mean")
-    return float(np.mean(estimates)), notes
+    unknown = not any(major for _, major in estimates) if GRID_PERIOD_CHECKS else any_alike
+    return float(np.mean([px for px, _ in estimates])), [ALIKE_NOTE, *notes] if unknown else notes
 
 
 def _whole_multiple(ratio: float) -> bool:
