@@ -44,7 +44,7 @@ from scipy.signal import find_peaks
 
 from ecg.imaging.axis_scale import AxisScale, read_axis_scale
 from ecg.imaging.ink import INK_THRESHOLD, distance_from
-from ecg.imaging.plot_lines import frame_columns, line_pixels, line_rows_cols
+from ecg.imaging.plot_lines import LINE_SPAN, frame_columns, line_pixels, line_rows_cols
 
 # Larger images are reduced first: a 4000 px scan has no more ECG detail than 2600 columns,
 # and every step below is linear in the pixel count.
@@ -79,6 +79,9 @@ GRID_MIN_SHARE = 0.04
 FAINT_INK = 16.0
 # ... and at least this many straight lines across the image each way (a 5 mm square).
 PAPER_MIN_LINES = 5
+# Such a line is a row (column) the faint pixels cover over LINE_SPAN of (False: an unbroken
+# run over LINE_SPAN, as before benchmarks/digitise_grid_period.py's version 2).
+PAPER_LINES_BY_COVER = True
 # The two axes' line periods of such paper agree within this share (square millimetres).
 PAPER_PERIOD_AGREEMENT = 0.1
 # A strip's baseline tilted less than this is left as it is.
@@ -460,7 +463,8 @@ def paper_grid_angle(
     weight = paper_grid_weight(distance)
     # Paper is straight lines across the image, at least PAPER_MIN_LINES each way; a thick
     # plotted wave crosses most rows and columns too, and its edges can show a period.
-    line_rows, line_cols = line_rows_cols(weight > 0)
+    find_lines = paper_line_rows_cols if PAPER_LINES_BY_COVER else line_rows_cols
+    line_rows, line_cols = find_lines(weight > 0)
     if _runs(line_rows) < PAPER_MIN_LINES or _runs(line_cols) < PAPER_MIN_LINES:
         return None
     # Smoothed over 3 px first, as the pink grid's profile; unsmoothed where that blurs the
@@ -473,6 +477,18 @@ def paper_grid_angle(
         if abs(a - b) <= PAPER_PERIOD_AGREEMENT * max(a, b):
             return angle, smooth
     return None
+
+
+def paper_line_rows_cols(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of ``mask`` (merged over 3 neighbours, as ``line_rows_cols``) that it
+    covers over ``LINE_SPAN`` of the image along them. Not an unbroken run: on a strip the
+    trace crosses every row of its height at each QRS and the grid's weight leaves the trace
+    out, so a row's longest run was a beat long, and a 10-s strip on grey paper kept only the
+    rows of its margins (3-4 lines; as JPEG or turned, 13 of 25 strips refused or unscaled)."""
+    h, w = mask.shape
+    rows = ndimage.maximum_filter1d(mask, 3, axis=0).sum(axis=1) > LINE_SPAN * w
+    cols = ndimage.maximum_filter1d(mask, 3, axis=1).sum(axis=0) > LINE_SPAN * h
+    return rows, cols
 
 
 def _runs(flags: np.ndarray) -> int:
