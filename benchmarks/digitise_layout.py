@@ -98,6 +98,13 @@ ATTEMPTS = (
     "pixels): rule met, but 5 rotated DS1 validation pages lost their rotation (the mask was "
     "thinned on a regular pattern whose lattice lines up at some angles)",
     "6: the mask thinned at random (fixed seed) instead; the rule checked again on this final run",
+    "7: a full-width row with no lead change found is looked at again where the standard "
+    "layouts change lead (a quarter, a half, three quarters of the row) with a mark test that "
+    "takes one flat side (``layout.RECHECK_ROWS``): the image property tests' 3x4 and 6x2 "
+    "pages without a rhythm strip, and 6 LUDB 6x2 pages turned by 2 degrees (report set), were "
+    "read as recordings of their bottom row. Kept if the rule is met and, written before this "
+    "run, the rhythm strip is read on the development sets on at least as many printouts as "
+    "in attempt 6 (95.8 %)",
 )
 VARIANTS = ("pink_tick", "pink_tick_jpeg_q60", "pink_tick_rotated_2deg", "grey_tick",
             "pink_no_mark", "pink_gap")  # fmt: skip

@@ -33,7 +33,7 @@ image's pixels, in the frame turned by ``Layout.angle`` (``row_image`` crops the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image
@@ -50,7 +50,13 @@ from ecg.imaging.digitise import (
 )
 from ecg.imaging.ecg_check import MIN_BACKGROUND_SHARE, background_share
 from ecg.imaging.ink import INK_THRESHOLD, distance_from
-from ecg.imaging.lead_changes import MIN_GAP_COLUMNS, lead_changes, separator_marks, split_pieces
+from ecg.imaging.lead_changes import (
+    MIN_GAP_COLUMNS,
+    lead_changes,
+    marks_at,
+    separator_marks,
+    split_pieces,
+)
 from ecg.imaging.plot_lines import frame_columns, line_rows_cols
 
 # Layout is found on a copy at most this wide (a 2,000 px printout halves): bands and
@@ -74,6 +80,12 @@ FULL_WIDTH_SHARE = 0.85
 # a place they share within this share of the image width (0.2 s of a 10-s page).
 MIN_SPLIT_ROWS = 2
 SHARED_BREAK_SHARE = 0.02
+# A full-width row with no lead change found is looked at again where the standard layouts
+# change lead (3x4: a quarter, a half, three quarters of the row; 6x2: a half), with a mark
+# test that takes one flat side (``_rows_rechecked``; False: not, as before attempt 7 of
+# benchmarks/digitise_layout.py).
+RECHECK_ROWS = True
+STANDARD_CHANGES = (0.25, 0.5, 0.75)
 # Pixels sampled for the trace cut's levels: every this many.
 SAMPLE_STRIDE = 7
 # Without a grid, the image's width is taken as a 10-s page at 25 mm/s for the mm above.
@@ -122,16 +134,21 @@ class Layout:
         above = self.rows[:-1]
         if not any(row.breaks for row in above):  # one lead a row, full width or not
             return len(self.rows) - 1
-        split = [row for row in above if row.breaks]
-        if len(split) < MIN_SPLIT_ROWS:
-            return None
-        tolerance = SHARED_BREAK_SHARE * self.size[0]
-        first = np.array(split[0].breaks, dtype=float)
-        shared = all(
-            np.min(np.abs(first[:, None] - np.array(row.breaks, dtype=float)[None, :])) <= tolerance
-            for row in split[1:]
-        )
-        return len(self.rows) - 1 if shared else None
+        return len(self.rows) - 1 if shared_breaks(self.rows[:-1], self.size[0]) else None
+
+
+def shared_breaks(rows: tuple[Row, ...] | list[Row], width: int) -> list[int]:
+    """The lead changes of the first of ``rows`` split into leads that every other split row
+    has too (within ``SHARED_BREAK_SHARE`` of ``width``); none under ``MIN_SPLIT_ROWS`` split
+    rows."""
+    split = [row for row in rows if row.breaks]
+    if len(split) < MIN_SPLIT_ROWS:
+        return []
+    tolerance = SHARED_BREAK_SHARE * width
+    first = np.array(split[0].breaks, dtype=float)
+    near = [np.abs(first[:, None] - np.array(row.breaks, dtype=float)[None, :]).min(axis=1)
+            <= tolerance for row in split[1:]]  # fmt: skip
+    return [int(b) for b, keep in zip(first, np.all(near, axis=0), strict=True) if keep]
 
 
 def find_rows(image: Image.Image) -> Layout:
@@ -180,7 +197,42 @@ def find_rows(image: Image.Image) -> Layout:
     ink[:, frame_columns(ink, rows, cols)] = False
     ink[rows, :] = False
     rows = _trace_rows(ink, 1.0 / factor)
+    if RECHECK_ROWS:
+        rows = _rows_rechecked(rows, ink, factor)
     return Layout(rows=tuple(rows), angle=float(angle), size=(w0, h0), reading=reading)
+
+
+def _rows_rechecked(rows: list[Row], ink: np.ndarray, factor: int) -> list[Row]:
+    """``rows`` with the lead changes of each full-width row without any looked for again
+    where the standard layouts change lead (``STANDARD_CHANGES`` of its length), with a mark
+    test that takes one flat side (``marks_at``). The leads of a printout are simultaneous, so
+    where a mark stands beside a QRS in one row it does in every row (``separator_marks``
+    misses it there), and a 3x4 or 6x2 page without a rhythm strip passed for rows of one lead
+    each: its bottom row was read as a recording, two or four leads stitched into one (the
+    image property tests; LUDB 6x2 pages turned by 2 degrees in the layout benchmark)."""
+    px_mm = _px_per_mm(ink.shape[1])
+    out = []
+    for row in rows:
+        if row.breaks or not row.full_width:
+            out.append(row)
+            continue
+        left, top, right, bottom = (v // factor for v in row.box)
+        band = split_pieces(ink[top:bottom], px_mm)[0]
+        columns = [int(round(left + f * (right - left))) for f in STANDARD_CHANGES]
+        found = marks_at(band, columns, _line_width(band), px_mm)
+        out.append(replace(row, breaks=tuple(c * factor for c in found)) if found else row)
+    return out
+
+
+def _line_width(band: np.ndarray) -> float:
+    """A trace band's typical line width: ink per column over its runs (a column's one run, or
+    a label's two)."""
+    counts = band.sum(axis=0)
+    inked = counts > 0
+    if not inked.any():
+        return 1.0
+    runs = (np.diff(band.astype(np.int8), axis=0) == 1).sum(axis=0) + band[0]
+    return float(np.median(counts[inked] / np.maximum(runs[inked], 1)))
 
 
 def _rgb_bytes(image: Image.Image) -> np.ndarray:

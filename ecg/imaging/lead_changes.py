@@ -6,6 +6,8 @@ per millimetre.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import ndimage
 
@@ -30,6 +32,9 @@ NEEDLE_MAX_PX = 1
 NEEDLE_MIN_MM = 2.5
 NEEDLE_CLEAR_MM = 2.0
 NEEDLE_REACH_MM = 1.0
+# ``marks_at`` looks this far (mm) either side of where the rows above change lead: a shared
+# change lies within SHARED_BREAK_SHARE of the width (layout), a mark within a line's width.
+MARK_AT_MM = 0.5
 
 
 def lead_changes(breaks: list[int], left: int, right: int, px_mm: float) -> list[int]:
@@ -59,16 +64,34 @@ def split_pieces(band: np.ndarray, px_mm: float) -> tuple[np.ndarray, list[int]]
     return np.concatenate([[False], trace])[labels], names
 
 
-def separator_marks(
-    band: np.ndarray, left: int, right: int, line: float, px_mm: float
-) -> list[int]:
-    """Columns of thin vertical strokes across the trace between ``left`` and ``right``: at
-    most two columns wide (the columns beside the pair hold a third of it or less), flat trace
-    from there to ``NEEDLE_CLEAR_MM`` on both sides, and reaching ``NEEDLE_REACH_MM`` above
-    and below the trace's level beside it. A QRS stroke has its partner stroke (down after up)
-    within the clearance; a separator mark crosses the line. (Flat on one side only was tried
-    on the development sets: Q-R strokes of real beats passed.) A mark beside a QRS is missed,
-    which is why only the bottom row may be a rhythm strip (``layout.Layout.rhythm_row``)."""
+@dataclass(frozen=True)
+class _Strokes:
+    """Per column of a row's band: the ink count, whether it is a thin stroke (at most two
+    columns wide, tall enough to be a mark) and whether the trace is flat from there to
+    ``clear`` columns before and after it; and the ink's top, bottom and centre rows."""
+
+    counts: np.ndarray
+    thin: np.ndarray
+    flat_before: np.ndarray
+    flat_after: np.ndarray
+    top: np.ndarray
+    bottom: np.ndarray
+    centre: np.ndarray
+    clear: int
+    reach: float
+
+    def across(self, idx: np.ndarray) -> np.ndarray:
+        """Which columns ``idx`` reach ``reach`` above and below the trace's level beside them
+        (the centre of the ink of the columns from two to ``clear`` away on either side)."""
+        n = self.counts.size
+        offsets = np.r_[-self.clear : -NEEDLE_MAX_PX, NEEDLE_MAX_PX + 1 : self.clear + 1]
+        level = np.nanmedian(
+            self.centre[np.clip(idx[:, None] + offsets[None, :], 0, n - 1)], axis=1
+        )
+        return (self.top[idx] <= level - self.reach) & (self.bottom[idx] >= level + self.reach)
+
+
+def _strokes(band: np.ndarray, line: float, px_mm: float) -> _Strokes:
     counts = band.sum(axis=0).astype(np.float64)
     n = counts.size
     clear = max(NEEDLE_MAX_PX + 2, int(round(NEEDLE_CLEAR_MM * px_mm)))
@@ -83,24 +106,58 @@ def separator_marks(
     for d in range(NEEDLE_MAX_PX + 1, clear + 1):
         before = np.maximum(before, shifted(-d))
         after = np.maximum(after, shifted(d))
-    flat = np.maximum(before, after) <= counts / 3.0
     narrow = np.minimum(shifted(-1), shifted(1)) <= counts / 3.0
-    idx = np.flatnonzero((counts >= tall) & flat & narrow)
-    idx = idx[(idx > left + clear) & (idx < right - clear)]
-    if idx.size == 0:
-        return []
-    # Each candidate's extent against the trace's level beside it (the centre of the ink of
-    # the flat columns either side).
     height = band.shape[0]
     top = np.argmax(band, axis=0)
     bottom = height - 1 - np.argmax(band[::-1], axis=0)
-    centre = np.where(counts > 0, 0.5 * (top + bottom), np.nan)
-    offsets = np.r_[-clear:-NEEDLE_MAX_PX, NEEDLE_MAX_PX + 1 : clear + 1]
-    level = np.nanmedian(centre[np.clip(idx[:, None] + offsets[None, :], 0, n - 1)], axis=1)
-    reach = NEEDLE_REACH_MM * px_mm
-    across = (top[idx] <= level - reach) & (bottom[idx] >= level + reach)
-    idx = idx[across]
+    return _Strokes(
+        counts=counts,
+        thin=(counts >= tall) & narrow,
+        flat_before=before <= counts / 3.0,
+        flat_after=after <= counts / 3.0,
+        top=top,
+        bottom=bottom,
+        centre=np.where(counts > 0, 0.5 * (top + bottom), np.nan),
+        clear=clear,
+        reach=NEEDLE_REACH_MM * px_mm,
+    )
+
+
+def separator_marks(
+    band: np.ndarray, left: int, right: int, line: float, px_mm: float
+) -> list[int]:
+    """Columns of thin vertical strokes across the trace between ``left`` and ``right``: at
+    most two columns wide (the columns beside the pair hold a third of it or less), flat trace
+    from there to ``NEEDLE_CLEAR_MM`` on both sides, and reaching ``NEEDLE_REACH_MM`` above
+    and below the trace's level beside it. A QRS stroke has its partner stroke (down after up)
+    within the clearance; a separator mark crosses the line. (Flat on one side only was tried
+    on the development sets: Q-R strokes of real beats passed.) A mark beside a QRS is missed
+    here; ``marks_at`` looks for it again where the rows above change lead."""
+    s = _strokes(band, line, px_mm)
+    idx = np.flatnonzero(s.thin & s.flat_before & s.flat_after)
+    idx = idx[(idx > left + s.clear) & (idx < right - s.clear)]
+    if idx.size == 0:
+        return []
+    idx = idx[s.across(idx)]
     if idx.size == 0:
         return []
     first = np.concatenate([[True], np.diff(idx) > NEEDLE_MAX_PX + 1])
     return idx[first].tolist()
+
+
+def marks_at(band: np.ndarray, columns: list[int], line: float, px_mm: float) -> list[int]:
+    """Those of ``columns`` (where the rows above a row change lead) with a separator mark
+    within ``MARK_AT_MM`` of them in ``band``, the trace flat on one side of it only: a mark
+    beside a QRS, which ``separator_marks`` misses. Looked for only there: anywhere along a
+    row, one flat side lets the Q-R strokes of real beats pass; a QRS's strokes have their
+    partners within the clearance on both sides."""
+    s = _strokes(band, line, px_mm)
+    n = s.counts.size
+    near = max(1, int(round(MARK_AT_MM * px_mm)))
+    found = []
+    for c in columns:
+        idx = np.arange(max(0, c - near), min(n, c + near + 1))
+        idx = idx[s.thin[idx] & (s.flat_before[idx] | s.flat_after[idx])]
+        if idx.size and s.across(idx).any():
+            found.append(int(c))
+    return found
