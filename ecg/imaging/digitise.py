@@ -349,12 +349,23 @@ def _finer_period(profile: np.ndarray, period: float) -> float | None:
     """
     folded, top, others = _fold(profile, period)
     n = folded.size
-    offsets = np.arange(n)
-    distance = np.abs((offsets - top + n / 2) % n - n / 2)  # circular, from the top line
-    off_lines = np.abs((distance + period / 2) % period - period / 2) > max(2.0, 0.2 * period)
     background = float(np.percentile(folded, 20))
     heavy = folded[top] - background
-    if heavy <= 0 or not off_lines.any():
+    if heavy <= 0:
+        return None
+    # The top line's middle: a line smoothed over 3 px (or drawn 3 px wide) is a plateau, and
+    # its edge as the origin put the far lines of paper with every line alike off their places.
+    left = right = 0
+    while left < n // 2 and folded[(top - left - 1) % n] >= folded[top] - 0.05 * heavy:
+        left += 1
+    while right < n // 2 and folded[(top + right + 1) % n] >= folded[top] - 0.05 * heavy:
+        right += 1
+    centre = top + (right - left) / 2.0
+    offsets = np.arange(n)
+    distance = np.abs((offsets - centre + n / 2) % n - n / 2)  # circular, from the top line
+    on_line = max(2.0, 0.2 * period, (left + right) / 2.0 + 1.0)
+    off_lines = np.abs((distance + period / 2) % period - period / 2) > on_line
+    if not off_lines.any():
         return None
     between = off_lines & (folded - background >= 0.7 * heavy)
     if not between.any() or float(folded[off_lines].max()) < float(np.median(others)):
@@ -362,8 +373,8 @@ def _finer_period(profile: np.ndarray, period: float) -> float | None:
     fine = float(distance[between].min()) / 5.0
     multiple = period / fine
     k = round(multiple)
-    if not 2 <= k <= 4 or abs(multiple - k) > PAPER_PERIOD_AGREEMENT * k:
-        return None
+    if not 2 <= k <= 4 or abs(multiple - k) > PAPER_PERIOD_AGREEMENT * k or period / k < 3.0:
+        return None  # (1 mm lines under 3 px apart are not told apart as lines)
     return period / k
 
 
