@@ -53,7 +53,7 @@ from ecg.imaging.ink import INK_THRESHOLD, distance_from
 from ecg.imaging.lead_changes import (
     MIN_GAP_COLUMNS,
     lead_changes,
-    marks_at,
+    mark_extents,
     separator_marks,
     split_pieces,
 )
@@ -81,11 +81,14 @@ FULL_WIDTH_SHARE = 0.85
 MIN_SPLIT_ROWS = 2
 SHARED_BREAK_SHARE = 0.02
 # A full-width row with no lead change found is looked at again where the standard layouts
-# change lead (3x4: a quarter, a half, three quarters of the row; 6x2: a half), with a mark
-# test that takes one flat side (``_rows_rechecked``; False: not, as before attempt 7 of
-# benchmarks/digitise_layout.py).
+# change lead (3x4: a quarter, a half, three quarters of the row; 6x2: a half), for a stroke
+# like the marks the rows above show there (``_rows_rechecked``; False: not, as before
+# attempt 7 of benchmarks/digitise_layout.py).
 RECHECK_ROWS = True
 STANDARD_CHANGES = (0.25, 0.5, 0.75)
+# ... where a row's stroke reaches above and below its trace within this share of the marks
+# the rows above show there (median).
+MARK_ALIKE = 0.25
 # Pixels sampled for the trace cut's levels: every this many.
 SAMPLE_STRIDE = 7
 # Without a grid, the image's width is taken as a 10-s page at 25 mm/s for the mm above.
@@ -203,24 +206,43 @@ def find_rows(image: Image.Image) -> Layout:
 
 
 def _rows_rechecked(rows: list[Row], ink: np.ndarray, factor: int) -> list[Row]:
-    """``rows`` with the lead changes of each full-width row without any looked for again
-    where the standard layouts change lead (``STANDARD_CHANGES`` of its length), with a mark
-    test that takes one flat side (``marks_at``). The leads of a printout are simultaneous, so
-    where a mark stands beside a QRS in one row it does in every row (``separator_marks``
-    misses it there), and a 3x4 or 6x2 page without a rhythm strip passed for rows of one lead
-    each: its bottom row was read as a recording, two or four leads stitched into one (the
-    image property tests; LUDB 6x2 pages turned by 2 degrees in the layout benchmark)."""
+    """``rows`` with lead changes found again in full-width rows without any, where the
+    standard layouts change lead (``STANDARD_CHANGES`` of a row): the leads of a printout are
+    simultaneous, so a separator mark that stands beside a QRS in one row does in every row,
+    ``separator_marks`` misses it everywhere, and a 3x4 or 6x2 page without a rhythm strip
+    passed for rows of one lead each, its bottom row read as a recording of two or four leads
+    stitched into one (the image property tests; LUDB 6x2 pages turned by 2 degrees in the
+    layout benchmark). A place is a lead change where at least ``MIN_SPLIT_ROWS`` rows above
+    the bottom one show a thin stroke there (``mark_extents``); a row gets that change where
+    its stroke reaches as far above and below its trace as theirs (within ``MARK_ALIKE``), and
+    as far above as below: a rhythm strip under them holds a QRS at that moment, whose
+    strokes do not."""
     px_mm = _px_per_mm(ink.shape[1])
-    out = []
+    places, reaches = [], []
     for row in rows:
-        if row.breaks or not row.full_width:
-            out.append(row)
-            continue
         left, top, right, bottom = (v // factor for v in row.box)
-        band = split_pieces(ink[top:bottom], px_mm)[0]
         columns = [int(round(left + f * (right - left))) for f in STANDARD_CHANGES]
-        found = marks_at(band, columns, _line_width(band), px_mm)
-        out.append(replace(row, breaks=tuple(c * factor for c in found)) if found else row)
+        band = split_pieces(ink[top:bottom], px_mm)[0]
+        found = mark_extents(band, columns, _line_width(band), px_mm) if row.full_width else {}
+        places.append(columns)
+        # A mark is drawn across the trace, as far above it as below; a QRS stroke reaches
+        # from its R wave to its S wave (with leads alike, every row's QRS is alike too).
+        reaches.append({k: found[c] for k, c in enumerate(columns)
+                        if c in found and abs(found[c][0] - found[c][1])
+                        <= MARK_ALIKE * max(found[c])})  # fmt: skip
+    marks = {}
+    for k in range(len(STANDARD_CHANGES)):
+        seen = np.array([reach[k] for reach in reaches[:-1] if k in reach])
+        if len(seen) >= MIN_SPLIT_ROWS:
+            marks[k] = np.median(seen, axis=0)
+    out = []
+    for row, columns, reach in zip(rows, places, reaches, strict=True):
+        alike = [columns[k] for k, mark in marks.items() if k in reach
+                 and np.all(np.abs(np.array(reach[k]) - mark) <= MARK_ALIKE * mark)]  # fmt: skip
+        if row.breaks or not row.full_width or not alike:
+            out.append(row)
+        else:
+            out.append(replace(row, breaks=tuple(c * factor for c in alike)))
     return out
 
 

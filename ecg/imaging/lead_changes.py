@@ -145,19 +145,36 @@ def separator_marks(
     return idx[first].tolist()
 
 
-def marks_at(band: np.ndarray, columns: list[int], line: float, px_mm: float) -> list[int]:
-    """Those of ``columns`` (where the rows above a row change lead) with a separator mark
-    within ``MARK_AT_MM`` of them in ``band``, the trace flat on one side of it only: a mark
-    beside a QRS, which ``separator_marks`` misses. Looked for only there: anywhere along a
-    row, one flat side lets the Q-R strokes of real beats pass; a QRS's strokes have their
-    partners within the clearance on both sides."""
+def mark_extents(
+    band: np.ndarray, columns: list[int], line: float, px_mm: float
+) -> dict[int, tuple[float, float]]:
+    """For those of ``columns`` (the standard layouts' lead changes along a row) with a thin
+    stroke within ``MARK_AT_MM`` of them and the trace flat on at least one side of it: how far
+    it reaches above and below the trace's level on its flat side (mm; the stroke reaching
+    farthest both ways). A mark beside a QRS, which ``separator_marks`` misses, is such a
+    stroke; so are a QRS's own up and down strokes, which is why ``layout`` takes one only
+    where it matches the marks the other rows of the page have there."""
     s = _strokes(band, line, px_mm)
     n = s.counts.size
     near = max(1, int(round(MARK_AT_MM * px_mm)))
-    found = []
+    found = {}
     for c in columns:
-        idx = np.arange(max(0, c - near), min(n, c + near + 1))
-        idx = idx[s.thin[idx] & (s.flat_before[idx] | s.flat_after[idx])]
-        if idx.size and s.across(idx).any():
-            found.append(int(c))
+        best = None
+        for i in range(max(0, c - near), min(n, c + near + 1)):
+            if not s.thin[i]:
+                continue
+            for flat, side in ((s.flat_before[i], -1), (s.flat_after[i], 1)):
+                if not flat:
+                    continue
+                beside = s.centre[
+                    np.clip(i + side * np.arange(NEEDLE_MAX_PX + 1, s.clear + 1), 0, n - 1)
+                ]
+                if np.isnan(beside).all():
+                    continue
+                level = float(np.nanmedian(beside))
+                reach = ((level - s.top[i]) / px_mm, (s.bottom[i] - level) / px_mm)
+                if best is None or min(reach) > min(best):
+                    best = reach
+        if best is not None and min(best) >= NEEDLE_REACH_MM:
+            found[int(c)] = (float(best[0]), float(best[1]))
     return found
