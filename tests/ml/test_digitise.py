@@ -621,3 +621,21 @@ def test_amplitude_candidates_rescale_the_assumed_window_and_keep_its_shape():
         ratios, np.array(AMPLITUDE_PRIOR_MV) / ASSUMED_BEAT_PTP_MV, rtol=1e-6
     )
     assert list(AMPLITUDE_PRIOR_MV) == sorted(AMPLITUDE_PRIOR_MV)
+
+
+def test_count_peaks_counts_a_deflection_broken_by_a_sample_or_two_once():
+    """A thin stroke turned back upright zigzags: its R wave dips under half its height for a
+    sample. Three samples under the half are two deflections."""
+    from ecg.imaging.digitise import PEAK_GAP_SAMPLES, count_peaks
+
+    def spikes(gap: int) -> np.ndarray:
+        x = np.zeros(60)
+        x[20:23] = 1.0
+        x[23 : 23 + gap] = 0.2
+        x[23 + gap : 26 + gap] = 0.9
+        return x
+
+    assert PEAK_GAP_SAMPLES == 2
+    assert count_peaks(spikes(1)) == 1
+    assert count_peaks(spikes(2)) == 1
+    assert count_peaks(spikes(3)) == 2
