@@ -137,21 +137,16 @@ class Layout:
         above = self.rows[:-1]
         if not any(row.breaks for row in above):  # one lead a row, full width or not
             return len(self.rows) - 1
-        return len(self.rows) - 1 if shared_breaks(self.rows[:-1], self.size[0]) else None
-
-
-def shared_breaks(rows: tuple[Row, ...] | list[Row], width: int) -> list[int]:
-    """The lead changes of the first of ``rows`` split into leads that every other split row
-    has too (within ``SHARED_BREAK_SHARE`` of ``width``); none under ``MIN_SPLIT_ROWS`` split
-    rows."""
-    split = [row for row in rows if row.breaks]
-    if len(split) < MIN_SPLIT_ROWS:
-        return []
-    tolerance = SHARED_BREAK_SHARE * width
-    first = np.array(split[0].breaks, dtype=float)
-    near = [np.abs(first[:, None] - np.array(row.breaks, dtype=float)[None, :]).min(axis=1)
-            <= tolerance for row in split[1:]]  # fmt: skip
-    return [int(b) for b, keep in zip(first, np.all(near, axis=0), strict=True) if keep]
+        split = [row for row in above if row.breaks]
+        if len(split) < MIN_SPLIT_ROWS:
+            return None
+        tolerance = SHARED_BREAK_SHARE * self.size[0]
+        first = np.array(split[0].breaks, dtype=float)
+        shared = all(
+            np.min(np.abs(first[:, None] - np.array(row.breaks, dtype=float)[None, :])) <= tolerance
+            for row in split[1:]
+        )
+        return len(self.rows) - 1 if shared else None
 
 
 def find_rows(image: Image.Image) -> Layout:

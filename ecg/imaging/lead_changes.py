@@ -32,8 +32,8 @@ NEEDLE_MAX_PX = 1
 NEEDLE_MIN_MM = 2.5
 NEEDLE_CLEAR_MM = 2.0
 NEEDLE_REACH_MM = 1.0
-# ``marks_at`` looks this far (mm) either side of where the rows above change lead: a shared
-# change lies within SHARED_BREAK_SHARE of the width (layout), a mark within a line's width.
+# ``mark_extents`` looks this far (mm) either side of where the standard layouts change lead
+# (the mark stands there within a line's width).
 MARK_AT_MM = 0.5
 
 
@@ -132,7 +132,8 @@ def separator_marks(
     and below the trace's level beside it. A QRS stroke has its partner stroke (down after up)
     within the clearance; a separator mark crosses the line. (Flat on one side only was tried
     on the development sets: Q-R strokes of real beats passed.) A mark beside a QRS is missed
-    here; ``marks_at`` looks for it again where the rows above change lead."""
+    here; ``mark_extents`` looks for it again where the standard layouts change lead
+    (``layout._rows_rechecked``)."""
     s = _strokes(band, line, px_mm)
     idx = np.flatnonzero(s.thin & s.flat_before & s.flat_after)
     idx = idx[(idx > left + s.clear) & (idx < right - s.clear)]
