@@ -303,9 +303,12 @@ def _period(profile: np.ndarray) -> float | None:
     return None
 
 
-def grid_periods(grid: np.ndarray, smooth: int = 3) -> list[tuple[int, float, bool]]:
+def grid_periods(
+    grid: np.ndarray, smooth: int = 3, *, finer: bool = True
+) -> list[tuple[int, float, bool]]:
     """(axis, line period in px, every fifth line heavier) for each axis of ``grid`` (an image
-    of grid-line weight) whose profile has a period; axis 0 is the columns' profile."""
+    of grid-line weight) whose profile has a period; axis 0 is the columns' profile.
+    ``finer``: a period of 2-4 mm is read again as 1 mm (``_finer_period``)."""
     out = []
     for axis in (0, 1):
         # Smoothed over 3 px: a line resampled onto fractional pixels keeps its weight (at
@@ -315,7 +318,7 @@ def grid_periods(grid: np.ndarray, smooth: int = 3) -> list[tuple[int, float, bo
         if period is None:
             continue
         folds = profile.size / (5 * period)
-        if folds >= MIN_FOLDS and GRID_PERIOD_CHECKS:
+        if folds >= MIN_FOLDS and GRID_PERIOD_CHECKS and finer:
             # A period of 2-4 mm (the 1 mm lines' autocorrelation lost to JPEG's 8-px blocks
             # or to a half-pixel period) leaves the 5 mm lines between its multiples.
             period = _finer_period(profile, period) or period
@@ -484,7 +487,10 @@ def paper_grid_angle(
     # Smoothed over 3 px first, as the pink grid's profile; unsmoothed where that blurs the
     # 1 mm lines away (about 4 px/mm, a 10-s strip 1,000 px wide).
     for smooth in (3, 1):
-        periods = grid_periods(weight, smooth)
+        # The axes' periods as read, not read again as 1 mm: a plot's gridlines in data units
+        # (wfdb's 0.04 s and 0.1 mV) whose periods differ are not square paper, and read
+        # again they agreed (a DS2 wfdb strip read at a wrong scale, aligned correlation 0.2).
+        periods = grid_periods(weight, smooth, finer=False)
         if len(periods) != 2 or not all(major for _axis, _period, major in periods):
             continue
         a, b = periods[0][1], periods[1][1]
