@@ -621,6 +621,36 @@ def non_ecg_makers(rng: np.random.Generator) -> dict:
     }
 
 
+def ds1_figures(
+    figures: tuple[str, ...],
+    renderers: list[str] | None = None,
+    non_ecg: int = 0,
+    data_dir: str | None = None,
+) -> dict:
+    """Per DS1 split (training and validation records) and renderer, ``figures`` of a run of
+    this benchmark without the model (``renderers``: those beat renderers only, every strip
+    renderer always), and each generated non-ECG kind's share refused or flagged (``non_ecg``
+    images a kind): what a rule written before a digitiser change compares, run once with the
+    change and once without it."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run.json"
+        argv = ["--no-model", "--splits", "DS1_train", "DS1_validation",
+                "--non-ecg", str(non_ecg), "--out", str(out)]  # fmt: skip
+        argv += ["--renderers", *renderers] if renderers else []
+        argv += ["--data-dir", data_dir] if data_dir else []
+        main(argv)
+        run = json.loads(out.read_text())
+    return {
+        "renderers": {
+            split: {r: {k: v[k] for k in figures if k in v} for r, v in block["renderers"].items()}
+            for split, block in run["splits"].items()
+        },
+        "non_ecg": {k: v["refused_or_flagged"] for k, v in run["non_ecg"]["kinds"].items()},
+    }
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mitdb"))

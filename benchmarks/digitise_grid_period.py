@@ -60,11 +60,9 @@ import datetime as dt
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import find_peaks
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -141,30 +139,20 @@ def _case(p: dict, i: int):
 
 
 def _reading(case, x: np.ndarray, params: dict) -> dict:
-    from ecg.imaging.ecg_check import check_ecg_image
-    from tests.hostile.test_image_properties import FS, decoded
+    from benchmarks.digitise_wide_scans import r_wave_reading
 
-    verdict = check_ecg_image(decoded(case.data))
-    d = verdict.digitised
-    if d is None or verdict.status != "ecg":
-        return {"status": verdict.status, "right": False}
-    truth = x - np.median(x)
-    r_true, _ = find_peaks(truth, height=0.5 * truth.max(), distance=int(0.25 * FS))
-    read = d.signal - np.median(d.signal)
-    r_read, _ = find_peaks(read, height=0.5 * read.max(), distance=max(1, int(0.25 * d.fs)))
-    out = {"status": "ecg", "scale_source": d.scale_source,
-           "duration_s": round(d.duration_s, 2), "r_waves": f"{r_read.size}/{r_true.size}",
-           "notes": list(d.notes)}  # fmt: skip
-    grid = d.scale_source == "grid" and d.px_per_mm is not None and r_read.size > 0
+    out, d = r_wave_reading(case, x)
+    if d is None:
+        return out | {"right": False}
+    out |= {"duration_s": round(d.duration_s, 2), "notes": list(d.notes)}
+    grid = "r_height_error" in out
     if grid:
         out["px_per_mm_error"] = round(d.px_per_mm / params["px_per_mm"] - 1, 3)
-        out["r_height_error"] = round(
-            float(np.median(read[r_read]) / np.median(truth[r_true]) - 1), 3
-        )
+    found, true = out["r_waves"].split("/")
     out["right"] = bool(
         grid
         and abs(out["px_per_mm_error"]) < 0.03
-        and r_read.size == r_true.size
+        and found == true
         and abs(out["r_height_error"]) < 0.15
     )
     return out
@@ -177,24 +165,13 @@ def _set_arm(arm: tuple[bool, bool]) -> None:
 
 
 def _ds1_run(arm: tuple[bool, bool], data_dir: str | None) -> dict:
-    from benchmarks import digitise_benchmark
+    from benchmarks.digitise_benchmark import ds1_figures
 
     _set_arm(arm)
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "run.json"
-            argv = ["--no-model", "--splits", "DS1_train", "DS1_validation", "--renderers",
-                    *DS1_BEAT_RENDERERS, "--non-ecg", "0", "--out", str(out)]  # fmt: skip
-            if data_dir:
-                argv += ["--data-dir", data_dir]
-            digitise_benchmark.main(argv)
-            run = json.loads(out.read_text())
+        return ds1_figures(DS1_FIGURES, DS1_BEAT_RENDERERS, data_dir=data_dir)["renderers"]
     finally:
         _set_arm((True, True))
-    return {
-        split: {r: {k: v[k] for k in DS1_FIGURES if k in v} for r, v in s["renderers"].items()}
-        for split, s in run["splits"].items()
-    }
 
 
 def _ds1_worse(before: dict, after: dict) -> tuple[list[dict], list[dict]]:

@@ -25,7 +25,6 @@ import datetime as dt
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,22 +38,10 @@ MAX_CORRELATION_DROP = 0.005
 
 def _run(gap: int, data_dir: str | None) -> dict:
     import ecg.imaging.digitise as digitise
-    from benchmarks import digitise_benchmark
+    from benchmarks.digitise_benchmark import ds1_figures
 
     digitise.PEAK_GAP_SAMPLES = gap
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "run.json"
-        argv = ["--no-model", "--splits", "DS1_train", "DS1_validation", "--out", str(out)]
-        if data_dir:
-            argv += ["--data-dir", data_dir]
-        digitise_benchmark.main(argv)
-        run = json.loads(out.read_text())
-    renderers = {
-        split: {r: {k: v[k] for k in FIGURES if k in v} for r, v in s["renderers"].items()}
-        for split, s in run["splits"].items()
-    }
-    non_ecg = {k: v["refused_or_flagged"] for k, v in run["non_ecg"]["kinds"].items()}
-    return {"renderers": renderers, "non_ecg": non_ecg}
+    return ds1_figures(FIGURES, non_ecg=25, data_dir=data_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

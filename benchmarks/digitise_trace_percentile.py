@@ -25,7 +25,6 @@ import datetime as dt
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,21 +40,10 @@ MAX_CORRELATION_DROP = 0.005
 
 def _run(percentile: float, data_dir: str | None) -> dict:
     import ecg.imaging.digitise as digitise
-    from benchmarks import digitise_benchmark
+    from benchmarks.digitise_benchmark import ds1_figures
 
     digitise.TRACE_PERCENTILE = percentile
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "run.json"
-        argv = ["--no-model", "--splits", "DS1_train", "DS1_validation", "--renderers",
-                *RENDERERS, "--non-ecg", "0", "--out", str(out)]  # fmt: skip
-        if data_dir:
-            argv += ["--data-dir", data_dir]
-        digitise_benchmark.main(argv)
-        run = json.loads(out.read_text())
-    return {
-        split: {r: {k: v[k] for k in FIGURES if k in v} for r, v in s["renderers"].items()}
-        for split, s in run["splits"].items()
-    }
+    return ds1_figures(FIGURES, RENDERERS, data_dir=data_dir)["renderers"]
 
 
 def main(argv: list[str] | None = None) -> int:
