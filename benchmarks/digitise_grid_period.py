@@ -139,22 +139,13 @@ def _case(p: dict, i: int):
 
 
 def _reading(case, x: np.ndarray, params: dict) -> dict:
-    from benchmarks.digitise_wide_scans import r_wave_reading
+    from benchmarks.digitise_wide_scans import r_wave_reading, read_at_grid
 
-    out, d = r_wave_reading(case, x)
+    out, d = r_wave_reading(case, x, params["px_per_mm"])
     if d is None:
         return out | {"right": False}
     out |= {"duration_s": round(d.duration_s, 2), "notes": list(d.notes)}
-    grid = "r_height_error" in out
-    if grid:
-        out["px_per_mm_error"] = round(d.px_per_mm / params["px_per_mm"] - 1, 3)
-    found, true = out["r_waves"].split("/")
-    out["right"] = bool(
-        grid
-        and abs(out["px_per_mm_error"]) < 0.03
-        and found == true
-        and abs(out["r_height_error"]) < 0.15
-    )
+    out["right"] = read_at_grid(out)
     return out
 
 

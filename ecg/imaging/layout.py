@@ -212,6 +212,8 @@ def _rows_rechecked(rows: list[Row], ink: np.ndarray, factor: int) -> list[Row]:
     its stroke reaches as far above and below its trace as theirs (within ``MARK_ALIKE``), and
     as far above as below: a rhythm strip under them holds a QRS at that moment, whose
     strokes do not."""
+    if len(rows) <= MIN_SPLIT_ROWS:
+        return rows  # no place can be shown by MIN_SPLIT_ROWS rows above the bottom one
     px_mm = _px_per_mm(ink.shape[1])
     places, reaches = [], []
     for row in rows:
