@@ -7,6 +7,7 @@ Long on purpose: the cache, the simulated clinician and the scoring must agree b
     python benchmarks/review_benchmark.py --choose   # the parameter grid on DS1 (no DS2 at all)
     python benchmarks/review_benchmark.py --choose-ventricular  # ventricular_step's grid, DS1
     python benchmarks/review_benchmark.py --choose-af-suggestions  # the suggestions inside AF, DS1
+    python benchmarks/review_benchmark.py --choose-fusion  # does a beat labelled F teach, DS1
     ... --records 106 223   # while developing: only these records (nothing is written)
 
 For every record the shipped recording model (``shipped_recording_bundle``: the registry with
@@ -31,8 +32,12 @@ Two simulated clinicians:
 - **first 5 min**: every beat of the first five minutes (the AAMI patient-specific protocol).
 
 A confirmed beat gets its reference label in the six classes as a clinician would enter it
-(``CLINICIAN_CLASS``: a, J, S -> A; E -> V; e, j -> N); fusion, paced and unclassifiable beats
-(F, /, f, Q) count as reviewed but teach nothing. Scored: every other beat of the record.
+(``CLINICIAN_CLASS``: a, J, S -> A; E -> V; e, j -> N); a fusion beat (F) gets the review-only
+label F (``ecg.classes.REVIEW_ONLY``), which teaches only when ``corrections.FUSION_TEACHES``
+(chosen on DS1, ``--choose-fusion``); paced and unclassifiable beats (/, f, Q) count as reviewed
+but teach nothing. Scored: every other beat of the record. A beat the review answers F is
+scored as AAMI F (a miss for a ventricular or supraventricular beat, a false call of no class)
+and, in the six-class figures, as a wrong answer for its reference class.
 """
 
 from __future__ import annotations
@@ -52,7 +57,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ecg.classes import DS1_RECORDS, DS2_RECORDS, class_codes, symbol_to_index  # noqa: E402
+from ecg.classes import (  # noqa: E402
+    DS1_RECORDS,
+    DS2_RECORDS,
+    class_codes,
+    review_labels,
+    symbol_to_index,
+)
 from ecg.features import corrections, templates  # noqa: E402
 from ecg.training.metrics import (  # noqa: E402
     aami_metrics,
@@ -74,6 +85,7 @@ CARD_MAX = 10
 PREMATURE_CARDS = 10
 FIRST_S = 300.0
 SIX = class_codes("six")
+LABELS = review_labels(SIX)  # the six, then what only a reviewer gives (F)
 CLINICIAN_CLASS = {
     **{s: "A" for s in "AaJS"},
     **{s: "V" for s in "VE"},
@@ -81,6 +93,7 @@ CLINICIAN_CLASS = {
     "L": "L",
     "R": "R",
     "!": "!",
+    "F": "F",
 }
 TARGETS = {"SVEB_f1": 0.70, "VEB_f1": 0.95}
 
@@ -209,11 +222,11 @@ def with_af_context(data: dict[str, np.ndarray], data_dir: Path, name: str) -> d
     return out
 
 
-def clinician_labels(symbols: np.ndarray) -> np.ndarray:
-    """Six-class index a clinician would enter for each beat; -1 where none fits."""
-    return np.array(
-        [SIX.index(CLINICIAN_CLASS[s]) if s in CLINICIAN_CLASS else -1 for s in symbols]
-    )
+def clinician_labels(symbols: np.ndarray, fusion: bool) -> np.ndarray:
+    """Index in ``LABELS`` of what a clinician would enter for each beat; -1 where none fits
+    or (``fusion`` False) where it is F, which then teaches nothing."""
+    known = {s: c for s, c in CLINICIAN_CLASS.items() if fusion or c != "F"}
+    return np.array([LABELS.index(known[s]) if s in known else -1 for s in symbols])
 
 
 def card_choice(
@@ -256,20 +269,25 @@ def corrected_probs(
     rule: str | None = None,
 ) -> np.ndarray:
     """``corrections.teach`` (the web's suggestions) from the beats the clinician labelled;
-    ``scales``: its parameters (``premature``: False for the vote alone); ``rule``: the
-    suggestions' reading inside AF (``af_context.SUGGESTIONS_IN_AF`` when None)."""
+    ``scales``: its parameters (``premature``: False for the vote alone; ``fusion``: whether
+    confirmed F beats teach, ``corrections.FUSION_TEACHES`` when absent); ``rule``: the
+    suggestions' reading inside AF (``af_context.SUGGESTIONS_IN_AF`` when None). One column
+    per entry of ``LABELS``."""
     from ecg.features import af_context
 
-    labels = clinician_labels(data["symbols"][confirmed])
+    scales = dict(scales)
+    fusion = bool(scales.pop("fusion", corrections.FUSION_TEACHES))
+    labels = clinician_labels(data["symbols"][confirmed], fusion)
     taught = confirmed[labels >= 0]
     out = corrections.teach(
-        data["morphology"], data["rr"], data["probs"], taught, labels[labels >= 0], SIX, **scales
-    )
+        data["morphology"], data["rr"], data["probs"], taught, labels[labels >= 0], LABELS,
+        **scales,
+    )  # fmt: skip
     # as the web's suggestions: no A inside AF, where af_context.SUGGESTIONS_IN_AF says
     spans = af_context.suggestion_spans(
-        data["af_s"], data["time_s"][taught], [SIX[k] for k in labels[labels >= 0]], rule
+        data["af_s"], data["time_s"][taught], [LABELS[k] for k in labels[labels >= 0]], rule
     )
-    out, _ = af_context.merge_atrial_in_af(out, data["time_s"], spans, SIX)
+    out, _ = af_context.merge_atrial_in_af(out, data["time_s"], spans, LABELS)
     return out
 
 
@@ -307,18 +325,20 @@ def simulate(
         rows["rec"].append(np.full(len(scored), name))
         rows["six"].append(np.array([six.get(str(s), -1) for s in symbols]))
         rows["aami"].append(np.array([aami.get(str(s), -1) for s in symbols]))
-        rows["pa"].append(data["probs"][scored].astype(np.float64))
+        rows["pa"].append(corrections.padded(data["probs"][scored], len(LABELS)))
         rows["pf"].append(fixed[scored])
     return {k: np.concatenate(v) for k, v in rows.items()}
 
 
 def score(rows: dict[str, np.ndarray], probs: np.ndarray) -> dict[str, Any]:
-    """Six-class and AAMI figures of one set of probabilities over the scored beats."""
+    """Six-class and AAMI figures of one set of probabilities (a column per ``LABELS``) over
+    the scored beats: no reference beat is F in the six-class figures, so an F answer counts
+    against its reference class's recall only (``macro_f1`` averages the classes present)."""
     s6, sa = rows["six"] >= 0, rows["aami"] >= 0
-    six = classification_metrics(rows["six"][s6], probs[s6], SIX, rows["rec"][s6])
+    six = classification_metrics(rows["six"][s6], probs[s6], LABELS, rows["rec"][s6])
     aami_codes = class_codes("aami")
     aami = aami_metrics(
-        rows["aami"][sa], probs[sa].argmax(axis=1), SIX, aami_codes, rows["rec"][sa]
+        rows["aami"][sa], probs[sa].argmax(axis=1), LABELS, aami_codes, rows["rec"][sa]
     )
     f1_intervals = class_f1_intervals(aami["per_record_confusion"], aami_codes)
     summary = {
@@ -370,7 +390,7 @@ def compare(rows: dict[str, np.ndarray]) -> dict[str, Any]:
         scored["summary"]["SVEB_without_largest"] = sveb_without_largest(scored["aami"])
     s6 = rows["six"] >= 0
     per = [
-        per_record_confusions(rows["six"][s6], p[s6].argmax(axis=1), rows["rec"][s6], len(SIX))
+        per_record_confusions(rows["six"][s6], p[s6].argmax(axis=1), rows["rec"][s6], len(LABELS))
         for p in (rows["pf"], rows["pa"])
     ]
     return {
@@ -668,6 +688,44 @@ def choose_af_suggestions(records: dict[str, dict[str, np.ndarray]]) -> dict[str
             "without_af_rule": _without_af_rule(records)}  # fmt: skip
 
 
+FUSION_TIE = 0.001
+
+
+def choose_fusion(records: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
+    """Does a beat the clinician labelled F (fusion) teach its look-alikes F
+    (``corrections.FUSION_TEACHES``)? DS1 only, the cards protocol with the shipped parameters;
+    the first 5 minutes are run too, for the record (they choose nothing).
+
+    Rule, written and committed before any figure of it was computed: "teaches" (B) is chosen
+    over "teaches nothing" (A, as before) when its ``objective`` on the validation records
+    (106, 124, 209, 223) is higher by more than ``FUSION_TIE``, or when the two are within
+    ``FUSION_TIE`` there and B's objective on all DS1 is higher by more than ``FUSION_TIE``;
+    otherwise A stays. Seen before, on DS2 (a test set, which chooses nothing): 213's false V
+    calls after review were mostly fusion beats the vote moved to V, and DS1's 208 showed the
+    same (docs/review.md); that is why the question is asked."""
+    rows = []
+    for protocol in ("cards", "first_5min"):
+        chosen = confirmations(records, protocol, premature_beats=PREMATURE_CARDS)
+        val = {k: v for k, v in records.items() if k in VALIDATION_RECORDS}
+        for fusion in (False, True):
+            params = {**PARAMS, "fusion": fusion}
+            every = simulate(records, chosen, params)
+            s = score(every, every["pf"])["summary"]
+            rows.append({"protocol": protocol, "fusion_teaches": fusion,
+                         "validation_records": round(objective(simulate(val, chosen, params)), 4),
+                         "ds1_all": round(objective(every), 4),
+                         "six_macro_f1": s["six_macro_f1"], "VEB_F1": s["VEB"]["F1"],
+                         "VEB_Se": s["VEB"]["Se"], "VEB_+P": s["VEB"]["+P"],
+                         "SVEB_F1": s["SVEB"]["F1"]})  # fmt: skip
+            print(rows[-1], flush=True)
+    a, b = (r for r in rows if r["protocol"] == "cards")
+    gain_val = b["validation_records"] - a["validation_records"]
+    gain_all = b["ds1_all"] - a["ds1_all"]
+    teaches = gain_val > FUSION_TIE or (abs(gain_val) <= FUSION_TIE and gain_all > FUSION_TIE)
+    return {"data": "MIT-BIH DS1 (22 records); cards protocol chooses, shipped parameters",
+            "tie": FUSION_TIE, "rows": rows, "chosen": {"fusion_teaches": teaches}}  # fmt: skip
+
+
 def _without_af_rule(records: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
     """For reference, not a candidate: the same review on the model's calls with no A read as N
     anywhere (the cached probabilities as the model gave them)."""
@@ -725,6 +783,11 @@ def main() -> None:
         action="store_true",
         help="DS1: where the suggestions read A as N inside AF (af_context.SUGGESTIONS_IN_AF)",
     )
+    parser.add_argument(
+        "--choose-fusion",
+        action="store_true",
+        help="DS1: whether a beat labelled F teaches (corrections.FUSION_TEACHES)",
+    )
     parser.add_argument("--cache-only", action="store_true")
     parser.add_argument(
         "--records",
@@ -739,7 +802,7 @@ def main() -> None:
         sys.exit("needs MIT-BIH (../shared/data/mitdb or $ECG_DATA_DIR)")
     bundle = shipped_recording_bundle()
     ds1 = (args.choose or args.choose_premature or args.choose_ventricular or args.cache_only
-           or args.choose_af_suggestions)  # fmt: skip
+           or args.choose_af_suggestions or args.choose_fusion)  # fmt: skip
     names = DS1_RECORDS if ds1 else DS2_RECORDS
     if args.records:
         names = [n for n in names if n in args.records]
@@ -762,6 +825,7 @@ def main() -> None:
         "choose_ventricular": ("choice_ventricular", choose_ventricular),
         "choose_af_suggestions": ("choice_af_suggestions", choose_af_suggestions),
         "choose_premature": ("choice_premature", choose_premature),
+        "choose_fusion": ("choice_fusion", choose_fusion),
     }
     for flag, (key, run) in choices.items():
         if getattr(args, flag):
@@ -790,6 +854,7 @@ def main() -> None:
         "choice_premature": previous.get("choice_premature"),
         "choice_ventricular": previous.get("choice_ventricular"),
         "choice_af_suggestions": previous.get("choice_af_suggestions"),
+        "choice_fusion": previous.get("choice_fusion"),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
     }
     for protocol in ("cards", "first_5min"):

@@ -29,6 +29,7 @@ _PUBLIC: dict[str, str] = {
     "class_names": "ecg.classes",
     "class_info": "ecg.classes",
     "class_display_name": "ecg.classes",
+    "review_labels": "ecg.classes",
     # io
     "load_record": "ecg.io.records",
     "list_records": "ecg.io.records",

@@ -39,6 +39,12 @@ AAMI: tuple[ClassInfo, ...] = (
 
 LABEL_SETS: dict[str, tuple[ClassInfo, ...]] = {"six": SIX_CLASS, "aami": AAMI}
 
+# Labels a clinician may give a beat in review that no model predicts. A fusion beat (a
+# ventricular and a conducted beat at once) is neither normal nor ventricular: Holter review
+# labels it as such, and without the label a confirmed fusion beat could teach nothing (the
+# review's suggestions would keep calling its look-alikes V).
+REVIEW_ONLY: tuple[ClassInfo, ...] = (ClassInfo("F", "Fusion beat (review label)", ("F",)),)
+
 # All MIT-BIH symbols that annotate a beat (or a flutter wave); everything else is rhythm,
 # signal-quality or comment annotations and is never a classification target.
 BEAT_SYMBOLS = frozenset("NLRAaJSVFEejf/Q!")
@@ -93,10 +99,15 @@ def class_info(code: str, name: str = "six") -> ClassInfo:
     raise UnknownClassError(f"unknown class {code!r} in label set {name!r}")
 
 
+def review_labels(classes: list[str] | tuple[str, ...]) -> list[str]:
+    """What a reviewer may label a beat: the model's ``classes``, then ``REVIEW_ONLY``."""
+    return [*classes, *(c.code for c in REVIEW_ONLY if c.code not in classes)]
+
+
 def class_display_name(code: str, name: str = "six") -> str:
-    """The readable name of a class code; a code the label set does not know (a row from an
-    older model) is shown as the code itself rather than failing a page."""
+    """The readable name of a class code (or of a ``REVIEW_ONLY`` label); a code neither knows
+    (a row from an older model) is shown as the code itself rather than failing a page."""
     try:
         return class_info(code, name).name
     except UnknownClassError:
-        return code
+        return next((c.name for c in REVIEW_ONLY if c.code == code), code)

@@ -72,6 +72,9 @@ PREMATURE_MODEL_FEATURE = True
 VENTRICULAR = True
 ON_TIME = 0.2
 VENTRICULAR_SPACE = "morphology"
+# Whether a beat the reviewer labelled F (fusion, ``ecg.classes.REVIEW_ONLY``) teaches its
+# look-alikes F, or teaches nothing; chosen on MIT-BIH DS1 (review_benchmark --choose-fusion)
+FUSION_TEACHES = False
 
 
 def rhythm_block(rr: np.ndarray) -> np.ndarray:
@@ -287,7 +290,13 @@ def teach(
     ``review_features``, then (``ventricular``, when the classes hold V) ``ventricular_step``
     with ``on_time`` in ``ventricular_space`` ("morphology" or "features"), then
     (``premature``) ``premature_step`` when the classes hold N and A. ``params``: the scales
-    of ``review_features`` and the settings of ``premature_step``."""
+    of ``review_features`` and the settings of ``premature_step``.
+
+    ``classes`` may go on past the model's (``probs``' columns) with labels only a reviewer
+    gives (``ecg.classes.review_labels``: F, fusion): the model's probability of those is 0,
+    a confirmed beat of one votes for it like any class, and the answer has a column per
+    entry of ``classes``."""
+    probs = padded(probs, len(classes))
     scales = {k: params[k] for k in ("morph_scale", "rhythm_scale", "model_scale") if k in params}
     step = {k: v for k, v in params.items() if k not in scales}
     if ventricular_space not in ("morphology", "features"):
@@ -320,6 +329,14 @@ def teach(
         premature=classes.index("A"),
         **step,
     )
+
+
+def padded(probs: np.ndarray, width: int) -> np.ndarray:
+    """``probs`` with zero columns appended up to ``width`` (labels the model never gives)."""
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.shape[1] > width:
+        raise ValueError(f"{probs.shape[1]} probability columns but {width} classes")
+    return np.pad(probs, ((0, 0), (0, width - probs.shape[1])))
 
 
 def confirm_order(

@@ -97,7 +97,8 @@ def classification_metrics(
 
 # Six-class prediction -> AAMI class: bundle branch blocks are non-ectopic (N), a premature
 # atrial beat is supraventricular ectopic, a PVC or a flutter wave is ventricular.
-SIX_TO_AAMI = {"L": "N", "N": "N", "R": "N", "A": "SVEB", "V": "VEB", "!": "VEB"}
+# F, a label only a reviewer gives (ecg.classes.REVIEW_ONLY), is AAMI's fusion class.
+SIX_TO_AAMI = {"L": "N", "N": "N", "R": "N", "A": "SVEB", "V": "VEB", "!": "VEB", "F": "F"}
 
 
 def aami_predictions(

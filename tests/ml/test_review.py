@@ -250,6 +250,31 @@ def test_teach_with_the_ventricular_step_undoes_a_vote_carried_by_many_confirmed
     np.testing.assert_array_equal(fixed, again)
 
 
+def test_a_confirmed_fusion_beat_teaches_f_to_its_look_alikes_voted_v():
+    # fusion beats: on time, a shape between normal and ventricular, which the model calls V
+    rng = np.random.default_rng(1)
+    n = 120
+    peaks = np.round(np.cumsum(0.8 + rng.normal(0, 0.01, n)) * FS).astype(int)
+    rr = rr_features(peaks, FS)
+    is_f = np.arange(n) % 10 == 5
+    morph = np.where(is_f[:, None], 0.1, 0.5) + rng.normal(0, 0.03, (n, 40))
+    probs = np.where(is_f[:, None], [0.3, 0.0, 0.7], [0.9, 0.05, 0.05])
+    classes = ["N", "A", "V", "F"]  # the model's three, then the review-only F
+    fusion = int(np.flatnonzero(is_f)[0])
+    confirmed, given = np.array([fusion, 9]), np.array([3, 0])
+    fixed = corrections.teach(morph, rr, probs, confirmed, given, classes)
+    assert fixed.shape == (n, 4)
+    rest = np.setdiff1d(np.arange(n), confirmed)
+    assert (fixed.argmax(axis=1)[rest][is_f[rest]] == 3).all()  # the look-alikes: F
+    assert (fixed.argmax(axis=1)[rest][~is_f[rest]] == 0).all()  # normal beats stay N
+    np.testing.assert_allclose(fixed.sum(axis=1), 1.0)
+    # no beat confirmed F: the F column stays empty and the answer is the three-class one
+    plain = corrections.teach(morph, rr, probs, np.array([9]), np.array([0]), classes)
+    np.testing.assert_array_equal(plain[:, 3], 0.0)
+    three = corrections.teach(morph, rr, probs, np.array([9]), np.array([0]), classes[:3])
+    np.testing.assert_allclose(plain[:, :3], three)
+
+
 def test_class_f1_intervals_bracket_the_pooled_f1():
     per_record = {
         "a": [[50, 2], [1, 10]],

@@ -132,3 +132,21 @@ def test_the_vote_grid_is_widened_one_step_only_where_its_best_lies_on_the_edge(
     assert rb.widened(grid, {"morph_scale": 0.16, "rhythm_scale": 0.2, "x": 2})["x"] == (1, 2, 4)
     interior = {"morph_scale": 0.16, "rhythm_scale": 0.2, "x": 1.5}
     assert rb.widened(grid, interior) == grid
+
+
+def test_an_f_answer_is_a_ventricular_miss_and_no_false_ventricular_call():
+    # reference: two V beats, two fusion beats (six-class -1), two normal beats
+    six, aami = rb.symbol_to_index("six"), rb.symbol_to_index("aami")
+    symbols = ["V", "V", "F", "F", "N", "N"]
+    rows = {
+        "rec": np.array(["1"] * 6),
+        "six": np.array([six.get(s, -1) for s in symbols]),
+        "aami": np.array([aami.get(s, -1) for s in symbols]),
+    }
+    v, f, n = (rb.LABELS.index(c) for c in ("V", "F", "N"))
+    answers = np.eye(len(rb.LABELS))[[v, f, v, f, n, f]]  # one V, one fusion, one N called F
+    s = rb.score(rows, answers)["summary"]
+    assert s["VEB"]["Se"] == 0.5  # the V beat answered F is missed
+    assert abs(s["VEB"]["+P"] - 0.5) < 1e-9  # the fusion beat called V is a false V; F is not
+    per_class = s["six_per_class_f1"]
+    assert per_class["N"] == 2 / 3  # the N beat answered F: a miss for N, no false N
