@@ -74,7 +74,7 @@ ON_TIME = 0.2
 VENTRICULAR_SPACE = "morphology"
 # Whether a beat the reviewer labelled F (fusion, ``ecg.classes.REVIEW_ONLY``) teaches its
 # look-alikes F, or teaches nothing; chosen on MIT-BIH DS1 (review_benchmark --choose-fusion)
-FUSION_TEACHES = False
+FUSION_TEACHES = True
 
 
 def rhythm_block(rr: np.ndarray) -> np.ndarray:
