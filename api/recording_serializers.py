@@ -276,7 +276,11 @@ class CorrectionCreateSerializer(serializers.Serializer):
         min_length=1,
         help_text="Indices of the beats to correct.",
     )
-    label = serializers.CharField(max_length=8, help_text="One of the model's classes.")
+    label = serializers.CharField(
+        max_length=8,
+        help_text="One of the model's classes, or F (a fusion beat: a label only a reviewer "
+        "gives; counted, exported and learned from like a class, never predicted).",
+    )
 
 
 class ReviewActionSerializer(serializers.Serializer):

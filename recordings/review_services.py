@@ -36,10 +36,11 @@ from django.db.models import Min
 from django.http import Http404
 from django.utils import timezone
 
+from ecg.classes import review_labels
 from ecg.dsp.signal import bandpass
 from ecg.features import af_context, beat_states
 from ecg.features.beats import POST_S, PRE_S, extract_windows, rr_features, window_bounds
-from ecg.features.corrections import teach
+from ecg.features.corrections import FUSION_TEACHES, teach
 from ecg.features.episodes import detect_episodes
 from ecg.features.rhythm import summarise
 from ecg.features.templates import group_beats, morphology_vectors
@@ -133,7 +134,7 @@ def _correct(
     group: int | None = None,
 ) -> int:
     _check(user=user, recording=recording)
-    classes = _classes(recording)
+    classes = review_labels(_classes(recording))
     if label not in classes:
         raise CorrectionRefused(
             f"Unknown class {str(label)[:8]!r}: use one of {', '.join(classes)}."
@@ -247,12 +248,16 @@ def review_refresh_summary(*, recording: Recording) -> None:
     samples = np.array([r[0] for r in rows], dtype=np.int64)
     labels = [r[3] or r[1] for r in rows]
     states = [beat_states.CLASSIFIED if r[3] else r[2] for r in rows]
+    # the model's classes, then a row for each label only a reviewer gives (F) that was given
+    model_classes, given = _classes(recording), {r[3] for r in rows}
+    extra = [c for c in review_labels(model_classes) if c not in model_classes and c in given]
+    counted_classes = model_classes + extra
     counted = summarise(
         peaks=samples,
         labels=labels,
         fs=recording.sampling_rate,
         duration_s=recording.duration_s,
-        classes=_classes(recording),
+        classes=counted_classes,
         states=states,
     )
     if "episodes" in recording.summary:  # (analysed before episodes were detected: left alone)
@@ -435,7 +440,9 @@ def _af_spans(recording: Recording) -> list[tuple[float, float]]:
 
 def _suggestions_write_once(*, recording: Recording, asked_by=None) -> dict[str, int]:
     stamp = _review_stamp(recording)
-    classes = _classes(recording)
+    # what the suggestions may answer: the model's classes, then F (fusion) where a beat
+    # labelled F teaches its look-alikes (corrections.FUSION_TEACHES, chosen on DS1)
+    classes = review_labels(_classes(recording)) if FUSION_TEACHES else _classes(recording)
     fields = ("pk", "index", "label", "state", "reviewed_label", "suggested_label")
     beats = list(recording.beats.order_by("index").values_list(*fields))
     reviewed = [(i, r) for _pk, i, _l, _s, r, _was in beats if r in classes]

@@ -19,7 +19,7 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ecg.classes import class_display_name
+from ecg.classes import class_display_name, review_labels
 from ecg.features.episodes import EPISODE_LABELS
 from ecg.io.recording_io import describe_limits
 from ecgsite.model_registry import RecordingModelMissing
@@ -295,7 +295,7 @@ def recording_templates_view(request, pk: int):
         ),
         "classes": [
             {"code": c, "name": class_display_name(c)}
-            for c in recording.model_metadata.get("classes", [])
+            for c in review_labels(recording.model_metadata.get("classes", []))
         ],
         "review": review_selectors.review_overview(recording=recording),
         "corrections": review_selectors.beat_corrections(recording=recording, limit=20),

@@ -251,6 +251,36 @@ def test_suggestions_learn_from_corrections_and_are_not_reviews(rec, users):
     assert all(beats[i].reviewed_label == "" for i in same)
 
 
+def test_a_fusion_label_is_counted_exported_and_taught_to_look_alikes(client, rec, users, media):
+    # F (fusion) is no model class: a reviewer's label, counted in a row of its own, exported
+    # with WFDB's own symbol, offered on the strip and the templates page, and learned from
+    wide = [b.index for b in rec.beats.all() if b.index % 7 == 6]
+    before = counts(rec)
+    assert "F" not in before
+    review_services.beat_correct(
+        user=users["alice"], recording=rec, beat_indices=wide[:1], label="F"
+    )
+    after = counts(rec)
+    assert after["F"] == 1 and after["V"] == before["V"] - 1
+    assert list(after)[: len(before)] == list(before)  # the model's classes first, F after
+    review_services.beats_suggest(user=users["alice"], recording=rec)
+    suggested = dict(rec.beats.filter(index__in=wide[1:]).values_list("index", "suggested_label"))
+    assert set(suggested.values()) == {"F"}  # the same shape: F suggested, not reviewed
+    assert counts(rec) == after
+    client.force_login(users["alice"])
+    for name in ("recordings:detail", "recordings:templates"):
+        html = client.get(reverse(name, args=[rec.pk])).content.decode()
+        assert '<option value="F"' in html and "Fusion beat" in html
+    response = client.get(reverse("recordings:atr", args=[rec.pk]))
+    Path(media.MEDIA_ROOT).mkdir(parents=True, exist_ok=True)
+    path = Path(media.MEDIA_ROOT) / "fusion.atr"
+    path.write_bytes(response.content)
+    import wfdb
+
+    ann = wfdb.rdann(str(path.with_suffix("")), "atr")
+    assert ann.symbol[wide[0]] == "F"
+
+
 def test_suggest_button(client, rec, users):
     client.force_login(users["alice"])
     review_services.beat_correct(user=users["alice"], recording=rec, beat_indices=[10], label="N")
