@@ -263,6 +263,9 @@ def test_a_fusion_label_is_counted_exported_and_taught_to_look_alikes(client, re
     after = counts(rec)
     assert after["F"] == 1 and after["V"] == before["V"] - 1
     assert list(after)[: len(before)] == list(before)  # the model's classes first, F after
+    from reports.recording_services import _class_rows
+
+    assert ("Fusion beat (review label) (F)", "1") in [row[:2] for row in _class_rows(rec)]
     review_services.beats_suggest(user=users["alice"], recording=rec)
     suggested = dict(rec.beats.filter(index__in=wide[1:]).values_list("index", "suggested_label"))
     assert set(suggested.values()) == {"F"}  # the same shape: F suggested, not reviewed
