@@ -372,6 +372,18 @@ def test_api_corrections_post_get_and_beats(rec, users):
     assert one["shown_label"] == "N"  # the model's answer, beside the clinician's
 
 
+def test_api_takes_a_fusion_label_and_lists_its_beats(rec, users):
+    url = reverse("api:recording-corrections", args=[rec.pk])
+    client = api(users["alice"])
+    response = client.post(url, {"beats": [6, 13], "label": "F"}, format="json")
+    assert response.status_code == 201, response.content
+    assert {r["code"]: r["count"] for r in response.json()["summary"]["classes"]}["F"] == 2
+    beats = client.get(reverse("api:recording-beats", args=[rec.pk]), {"label": "F"}).json()
+    assert [b["index"] for b in beats["results"]] == [6, 13]
+    refused = client.post(url, {"beats": [1], "label": "Q"}, format="json")
+    assert refused.status_code == 400 and "F" in refused.json()["message"]
+
+
 def test_api_corrections_errors_are_json_and_write_nothing(rec, users):
     url = reverse("api:recording-corrections", args=[rec.pk])
     before = counts(rec)
