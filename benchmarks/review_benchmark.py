@@ -8,6 +8,7 @@ Long on purpose: the cache, the simulated clinician and the scoring must agree b
     python benchmarks/review_benchmark.py --choose-ventricular  # ventricular_step's grid, DS1
     python benchmarks/review_benchmark.py --choose-af-suggestions  # the suggestions inside AF, DS1
     python benchmarks/review_benchmark.py --choose-fusion  # does a beat labelled F teach, DS1
+    python benchmarks/review_benchmark.py --paced  # the paced records 102, 104, 107, 217
     ... --records 106 223   # while developing: only these records (nothing is written)
 
 For every record the shipped recording model (``shipped_recording_bundle``: the registry with
@@ -34,10 +35,12 @@ Two simulated clinicians:
 A confirmed beat gets its reference label in the six classes as a clinician would enter it
 (``CLINICIAN_CLASS``: a, J, S -> A; E -> V; e, j -> N); a fusion beat (F) gets the review-only
 label F (``ecg.classes.REVIEW_ONLY``), which teaches only when ``corrections.FUSION_TEACHES``
-(chosen on DS1, ``--choose-fusion``); paced and unclassifiable beats (/, f, Q) count as reviewed
-but teach nothing. Scored: every other beat of the record. A beat the review answers F is
-scored as AAMI F (a miss for a ventricular or supraventricular beat, a false call of no class)
-and, in the six-class figures, as a wrong answer for its reference class.
+(chosen on DS1, ``--choose-fusion``), and a paced beat (/) the label P, which teaches (DS1 and
+DS2 hold none: ``--paced`` measures it on MIT-BIH's four paced records); fusion of paced and
+normal and unclassifiable beats (f, Q) count as reviewed but teach nothing. Scored: every other
+beat of the record. A beat the review answers F or P is scored as AAMI F or Q (a miss for a
+ventricular or supraventricular beat, a false call of no class) and, in the six-class figures,
+as a wrong answer for its reference class.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ecg.classes import (  # noqa: E402
     DS1_RECORDS,
     DS2_RECORDS,
+    PACED_RECORDS,
     class_codes,
     review_labels,
     symbol_to_index,
@@ -94,6 +98,7 @@ CLINICIAN_CLASS = {
     "R": "R",
     "!": "!",
     "F": "F",
+    "/": "P",
 }
 TARGETS = {"SVEB_f1": 0.70, "VEB_f1": 0.95}
 
@@ -129,6 +134,15 @@ def cache_folder(bundle: Any) -> Path:
     created = "".join(ch for ch in str(bundle.metadata.get("created_at", "")) if ch.isdigit())
     build = f"-{created}" if created else ""
     return CACHE / f"{bundle.name}-{bundle.version}{build}{suffix}"
+
+
+def primary_lead(data_dir: Path, name: str) -> str | int:
+    """The lead a record is read on: MLII; the first lead where it has none (the paced records
+    102 and 104, V5 and V2), as an upload with no MLII is analysed on its first channel."""
+    import wfdb
+
+    leads = [str(n).upper() for n in (wfdb.rdheader(str(Path(data_dir) / name)).sig_name or [])]
+    return "MLII" if "MLII" in leads else 0
 
 
 def second_lead_name(lead_names: list[str], primary: str, trained: list[str]) -> str | None:
@@ -177,7 +191,7 @@ def cache_record(bundle: Any, data_dir: Path, name: str) -> dict[str, np.ndarray
     from ecg.io.records import load_record
     from ecg.models.bundle import trained_leads
 
-    record = load_record(data_dir, name)
+    record = load_record(data_dir, name, lead=primary_lead(data_dir, name))
     peaks, symbols = beat_annotations(record.ann_samples, record.ann_symbols)
     second = None
     if fusion_setting(bundle.metadata) is not None:
@@ -213,7 +227,7 @@ def with_af_context(data: dict[str, np.ndarray], data_dir: Path, name: str) -> d
     out = dict(data, af_s=np.zeros((0, 2)), model_probs=data["probs"])
     if not af_context.MERGE_ATRIAL_IN_AF:
         return out
-    record = load_record(data_dir, name, annotations=False)
+    record = load_record(data_dir, name, lead=primary_lead(data_dir, name), annotations=False)
     peaks = np.round(data["time_s"] * record.fs).astype(np.int64)
     labels = np.asarray(SIX)[data["probs"].argmax(axis=1)]
     af = detect_af(peaks, labels, record.fs, signal=record.signal)
@@ -726,6 +740,35 @@ def choose_fusion(records: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
             "tie": FUSION_TIE, "rows": rows, "chosen": {"fusion_teaches": teaches}}  # fmt: skip
 
 
+def paced_review(records: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
+    """MIT-BIH's paced records (in neither DS1 nor DS2): the cards protocol with the shipped
+    parameters, a paced beat (/) labelled P. Per record and pooled: the paced beats (AAMI Q:
+    /, f and Q) answered P (Q sensitivity) and the P answers that are paced (Q +P), the model's
+    own answers (it never says P) against the answers after the review; the other beats'
+    six-class macro-F1 beside them. Nothing is chosen on these records."""
+    chosen = confirmations(records, "cards", premature_beats=PREMATURE_CARDS)
+
+    def figures(part: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
+        rows = simulate(part, {k: chosen[k] for k in part}, PARAMS)
+        out = {"scored_beats": int(len(rows["rec"]))}
+        for which in ("pa", "pf"):
+            scored = score(rows, rows[which])
+            q = scored["aami"]["per_class"]["Q"]
+            out["automatic" if which == "pa" else "corrected"] = {
+                "paced_answered_P": q["sensitivity"], "P_answers_paced": q["precision"],
+                "paced_beats": q["support"], "P_answers": q["predicted"],
+                "six_macro_f1_other_beats": scored["summary"]["six_macro_f1"],
+            }  # fmt: skip
+        return out
+
+    per_record = {name: figures({name: data}) for name, data in records.items()}
+    for name, row in per_record.items():
+        print(name, row["automatic"]["paced_answered_P"], row["corrected"], flush=True)
+    return {"data": "MIT-BIH paced records " + ", ".join(records) + "; cards protocol, "
+            "shipped parameters; nothing chosen on them", "records": per_record,
+            "pooled": figures(records)}  # fmt: skip
+
+
 def _without_af_rule(records: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
     """For reference, not a candidate: the same review on the model's calls with no A read as N
     anywhere (the cached probabilities as the model gave them)."""
@@ -788,6 +831,11 @@ def main() -> None:
         action="store_true",
         help="DS1: whether a beat labelled F teaches (corrections.FUSION_TEACHES)",
     )
+    parser.add_argument(
+        "--paced",
+        action="store_true",
+        help="the paced records 102, 104, 107, 217: a paced beat labelled P (in neither DS)",
+    )
     parser.add_argument("--cache-only", action="store_true")
     parser.add_argument(
         "--records",
@@ -803,7 +851,7 @@ def main() -> None:
     bundle = shipped_recording_bundle()
     ds1 = (args.choose or args.choose_premature or args.choose_ventricular or args.cache_only
            or args.choose_af_suggestions or args.choose_fusion)  # fmt: skip
-    names = DS1_RECORDS if ds1 else DS2_RECORDS
+    names = PACED_RECORDS if args.paced else DS1_RECORDS if ds1 else DS2_RECORDS
     if args.records:
         names = [n for n in names if n in args.records]
         if not names:
@@ -826,13 +874,14 @@ def main() -> None:
         "choose_af_suggestions": ("choice_af_suggestions", choose_af_suggestions),
         "choose_premature": ("choice_premature", choose_premature),
         "choose_fusion": ("choice_fusion", choose_fusion),
+        "paced": ("paced", paced_review),
     }
     for flag, (key, run) in choices.items():
         if getattr(args, flag):
             previous[key] = run(records)
             RESULTS.parent.mkdir(parents=True, exist_ok=True)
             RESULTS.write_text(json.dumps(previous, indent=1) + "\n")
-            print("chosen:", previous[key]["chosen"])
+            print("chosen:", previous[key].get("chosen", "(a measurement, nothing chosen)"))
             return
     scales = PARAMS
     result = {
@@ -855,6 +904,7 @@ def main() -> None:
         "choice_ventricular": previous.get("choice_ventricular"),
         "choice_af_suggestions": previous.get("choice_af_suggestions"),
         "choice_fusion": previous.get("choice_fusion"),
+        "paced": previous.get("paced"),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
     }
     for protocol in ("cards", "first_5min"):

@@ -39,11 +39,15 @@ AAMI: tuple[ClassInfo, ...] = (
 
 LABEL_SETS: dict[str, tuple[ClassInfo, ...]] = {"six": SIX_CLASS, "aami": AAMI}
 
-# Labels a clinician may give a beat in review that no model predicts. A fusion beat (a
-# ventricular and a conducted beat at once) is neither normal nor ventricular: Holter review
-# labels it as such, and without the label a confirmed fusion beat could teach nothing (the
-# review's suggestions would keep calling its look-alikes V).
-REVIEW_ONLY: tuple[ClassInfo, ...] = (ClassInfo("F", "Fusion beat (review label)", ("F",)),)
+# Labels a clinician may give a beat in review that no model predicts, as Holter review labels
+# them. A fusion beat (a ventricular and a conducted beat at once) is neither normal nor
+# ventricular, and a paced beat none of the six: without these labels a confirmed fusion or
+# paced beat could teach nothing (the review's suggestions kept calling its look-alikes V,
+# L or N). Symbols: MIT-BIH's.
+REVIEW_ONLY: tuple[ClassInfo, ...] = (
+    ClassInfo("F", "Fusion beat (review label)", ("F",)),
+    ClassInfo("P", "Paced beat (review label)", ("/",)),
+)
 
 # All MIT-BIH symbols that annotate a beat (or a flutter wave); everything else is rhythm,
 # signal-quality or comment annotations and is never a classification target.

@@ -24,6 +24,7 @@ CLASS_COLOURS: dict[str, str] = {
     "V": "#D55E00",
     "!": "#CC79A7",
     "F": "#000000",  # fusion, a label only a reviewer gives: the palette's last free colour
+    "P": "#8C7A00",  # paced, also a reviewer's: the palette's yellow darkened to show on paper
 }
 # The same hues darkened for text on white (the strip's beat labels): each reads at >= 4.5:1
 # (WCAG AA), which most of the swatch colours above do not (2.3-3.9:1 but N).
@@ -35,6 +36,7 @@ CLASS_TEXT_COLOURS: dict[str, str] = {
     "V": "#BB5200",
     "!": "#9D5D80",
     "F": "#000000",
+    "P": "#756600",
 }
 
 

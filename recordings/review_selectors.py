@@ -27,8 +27,8 @@ from .models import (
 from .selectors import _probabilities
 
 # WFDB beat symbols of the six classes and of the reviewer's F (fusion of ventricular and
-# normal beat, WFDB's own "F"); "Q" (unclassifiable) for a beat shown as no class.
-WFDB_SYMBOLS = {"N": "N", "L": "L", "R": "R", "A": "A", "V": "V", "!": "!", "F": "F"}
+# normal beat) and P (paced, WFDB's "/"); "Q" (unclassifiable) for a beat shown as no class.
+WFDB_SYMBOLS = {"N": "N", "L": "L", "R": "R", "A": "A", "V": "V", "!": "!", "F": "F", "P": "/"}
 UNCLASSIFIABLE = "Q"
 
 

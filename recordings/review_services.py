@@ -40,7 +40,7 @@ from ecg.classes import review_labels
 from ecg.dsp.signal import bandpass
 from ecg.features import af_context, beat_states
 from ecg.features.beats import POST_S, PRE_S, extract_windows, rr_features, window_bounds
-from ecg.features.corrections import FUSION_TEACHES, teach
+from ecg.features.corrections import answer_labels, teach
 from ecg.features.episodes import detect_episodes
 from ecg.features.rhythm import summarise
 from ecg.features.templates import group_beats, morphology_vectors
@@ -440,9 +440,9 @@ def _af_spans(recording: Recording) -> list[tuple[float, float]]:
 
 def _suggestions_write_once(*, recording: Recording, asked_by=None) -> dict[str, int]:
     stamp = _review_stamp(recording)
-    # what the suggestions may answer: the model's classes, then F (fusion) where a beat
-    # labelled F teaches its look-alikes (corrections.FUSION_TEACHES, chosen on DS1)
-    classes = review_labels(_classes(recording)) if FUSION_TEACHES else _classes(recording)
+    # what the suggestions may answer: the model's classes, then the labels only a reviewer
+    # gives that teach their look-alikes (F, fusion; P, paced)
+    classes = answer_labels(_classes(recording))
     fields = ("pk", "index", "label", "state", "reviewed_label", "suggested_label")
     beats = list(recording.beats.order_by("index").values_list(*fields))
     reviewed = [(i, r) for _pk, i, _l, _s, r, _was in beats if r in classes]

@@ -57,6 +57,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ecg.classes import review_labels
+
 MORPH_SCALE_MV = 0.16
 RHYTHM_SCALE = 0.10
 MODEL_SCALE = 2.0
@@ -75,6 +77,10 @@ VENTRICULAR_SPACE = "morphology"
 # Whether a beat the reviewer labelled F (fusion, ``ecg.classes.REVIEW_ONLY``) teaches its
 # look-alikes F, or teaches nothing; chosen on MIT-BIH DS1 (review_benchmark --choose-fusion)
 FUSION_TEACHES = True
+# The labels only a reviewer gives, and whether each teaches. P (paced) always does: DS1 and
+# DS2 hold no paced record to choose on, and a paced recording the model reads as L, V or N
+# is what the label is for (measured on MIT-BIH's paced records, review_benchmark --paced).
+REVIEW_ONLY_TEACHES = {"F": FUSION_TEACHES, "P": True}
 
 
 def rhythm_block(rr: np.ndarray) -> np.ndarray:
@@ -329,6 +335,13 @@ def teach(
         premature=classes.index("A"),
         **step,
     )
+
+
+def answer_labels(classes: list[str]) -> list[str]:
+    """What ``teach`` may answer for a model with ``classes``: those, then each label only a
+    reviewer gives that teaches (``REVIEW_ONLY_TEACHES``); a beat labelled with one that does
+    not teaches nothing."""
+    return [c for c in review_labels(classes) if c in classes or REVIEW_ONLY_TEACHES.get(c)]
 
 
 def padded(probs: np.ndarray, width: int) -> np.ndarray:

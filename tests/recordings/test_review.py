@@ -372,6 +372,26 @@ def test_api_corrections_post_get_and_beats(rec, users):
     assert one["shown_label"] == "N"  # the model's answer, beside the clinician's
 
 
+def test_a_paced_label_is_counted_exported_as_wfdb_paced_and_taught(client, rec, users, media):
+    # a paced recording the model reads as N and V: the reviewer labels one beat of each shape
+    # P (paced), and the suggestions carry it to the look-alikes
+    wide = [b.index for b in rec.beats.all() if b.index % 7 == 6]
+    review_services.beat_correct(user=users["alice"], recording=rec, beat_indices=[0, 6], label="P")
+    assert counts(rec)["P"] == 2
+    review_services.beats_suggest(user=users["alice"], recording=rec)
+    suggested = dict(rec.beats.filter(index__in=wide[1:]).values_list("index", "suggested_label"))
+    assert set(suggested.values()) == {"P"}
+    client.force_login(users["alice"])
+    response = client.get(reverse("recordings:atr", args=[rec.pk]))
+    Path(media.MEDIA_ROOT).mkdir(parents=True, exist_ok=True)
+    path = Path(media.MEDIA_ROOT) / "paced.atr"
+    path.write_bytes(response.content)
+    import wfdb
+
+    ann = wfdb.rdann(str(path.with_suffix("")), "atr")
+    assert ann.symbol[0] == ann.symbol[6] == "/"  # WFDB's paced beat
+
+
 def test_api_takes_a_fusion_label_and_lists_its_beats(rec, users):
     url = reverse("api:recording-corrections", args=[rec.pk])
     client = api(users["alice"])
