@@ -278,8 +278,8 @@ class CorrectionCreateSerializer(serializers.Serializer):
     )
     label = serializers.CharField(
         max_length=8,
-        help_text="One of the model's classes, or F (fusion) or P (paced): labels only a "
-        "reviewer gives; counted, exported and learned from like a class, never predicted.",
+        help_text="One of the model's classes, or F (fusion), P (paced) or X (artefact: no "
+        "beat, left out of every count): labels only a reviewer gives, never predicted.",
     )
 
 

@@ -43,11 +43,14 @@ LABEL_SETS: dict[str, tuple[ClassInfo, ...]] = {"six": SIX_CLASS, "aami": AAMI}
 # them. A fusion beat (a ventricular and a conducted beat at once) is neither normal nor
 # ventricular, and a paced beat none of the six: without these labels a confirmed fusion or
 # paced beat could teach nothing (the review's suggestions kept calling its look-alikes V,
-# L or N). Symbols: MIT-BIH's.
+# L or N). An artefact is no heartbeat at all: a detection in noise, which the recount leaves
+# out of every count and interval (``NOT_A_BEAT``). Symbols: MIT-BIH's.
 REVIEW_ONLY: tuple[ClassInfo, ...] = (
     ClassInfo("F", "Fusion beat (review label)", ("F",)),
     ClassInfo("P", "Paced beat (review label)", ("/",)),
+    ClassInfo("X", "Artefact, not a beat (review label)", ("|",)),
 )
+NOT_A_BEAT = "X"
 
 # All MIT-BIH symbols that annotate a beat (or a flutter wave); everything else is rhythm,
 # signal-quality or comment annotations and is never a classification target.

@@ -34,6 +34,7 @@ from typing import Any
 from django.db.models import Q
 from django.http import Http404
 
+from ecg.classes import NOT_A_BEAT
 from ecg.features.episodes import EPISODE_LABELS
 
 from .models import Beat, EpisodeVerdict, Recording
@@ -51,11 +52,13 @@ def episode_beats_count(*, recording: Recording, start_s: float, end_s: float) -
     uncertain beat is still a heartbeat), and a reviewed beat whatever the model's state (the
     recount counts it classified with the clinician's class); an unreadable beat not reviewed
     is not counted -- no detected episode holds one (it breaks every run and pattern, and no AF
-    episode spans an interval next to it). Read from the stored beats on each call (the index
-    on recording and time), so it follows a beat review."""
+    episode spans an interval next to it); nor is a beat reviewed as an artefact (no beat).
+    Read from the stored beats on each call (the index on recording and time), so it follows a
+    beat review."""
     return (
         recording.beats.filter(time_s__gte=start_s - EDGE_S, time_s__lte=end_s + EDGE_S)
         .filter(~Q(state=Beat.State.UNREADABLE) | ~Q(reviewed_label=""))
+        .exclude(reviewed_label=NOT_A_BEAT)
         .count()
     )
 

@@ -25,6 +25,7 @@ CLASS_COLOURS: dict[str, str] = {
     "!": "#CC79A7",
     "F": "#000000",  # fusion, a label only a reviewer gives: the palette's last free colour
     "P": "#8C7A00",  # paced, also a reviewer's: the palette's yellow darkened to show on paper
+    "X": "#999999",  # artefact, a reviewer's: grey, as the unreadable signal it usually is
 }
 # The same hues darkened for text on white (the strip's beat labels): each reads at >= 4.5:1
 # (WCAG AA), which most of the swatch colours above do not (2.3-3.9:1 but N).
@@ -37,6 +38,7 @@ CLASS_TEXT_COLOURS: dict[str, str] = {
     "!": "#9D5D80",
     "F": "#000000",
     "P": "#756600",
+    "X": "#595959",
 }
 
 

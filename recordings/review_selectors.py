@@ -27,8 +27,10 @@ from .models import (
 from .selectors import _probabilities
 
 # WFDB beat symbols of the six classes and of the reviewer's F (fusion of ventricular and
-# normal beat) and P (paced, WFDB's "/"); "Q" (unclassifiable) for a beat shown as no class.
-WFDB_SYMBOLS = {"N": "N", "L": "L", "R": "R", "A": "A", "V": "V", "!": "!", "F": "F", "P": "/"}
+# normal beat), P (paced, WFDB's "/") and X (artefact: WFDB's "|", isolated QRS-like artifact,
+# which WFDB's tools read as no beat); "Q" (unclassifiable) for a beat shown as no class.
+WFDB_SYMBOLS = {"N": "N", "L": "L", "R": "R", "A": "A", "V": "V", "!": "!", "F": "F", "P": "/",
+                "X": "|"}  # fmt: skip
 UNCLASSIFIABLE = "Q"
 
 

@@ -36,7 +36,7 @@ from django.db.models import Min
 from django.http import Http404
 from django.utils import timezone
 
-from ecg.classes import review_labels
+from ecg.classes import NOT_A_BEAT, review_labels
 from ecg.dsp.signal import bandpass
 from ecg.features import af_context, beat_states
 from ecg.features.beats import POST_S, PRE_S, extract_windows, rr_features, window_bounds
@@ -241,14 +241,17 @@ def _shown(label: str, state: str, runner_up: str) -> str:
 def review_refresh_summary(*, recording: Recording) -> None:
     """Recount the summary (classes, states, ectopy, rate, episodes) with the reviewed labels:
     a reviewed beat counts as classified with the clinician's class, whatever the model's
-    state. The model's own summary is kept once in ``review["model_summary"]``."""
-    rows = list(
+    state; a beat reviewed as an artefact (``NOT_A_BEAT``) is no beat, left out of every
+    count, interval and episode (the intervals either side of it become one). The model's
+    own summary is kept once in ``review["model_summary"]``."""
+    every = list(
         recording.beats.order_by("index").values_list("sample", "label", "state", "reviewed_label")
     )
+    rows = [r for r in every if r[3] != NOT_A_BEAT]
     samples = np.array([r[0] for r in rows], dtype=np.int64)
     labels = [r[3] or r[1] for r in rows]
     states = [beat_states.CLASSIFIED if r[3] else r[2] for r in rows]
-    # the model's classes, then a row for each label only a reviewer gives (F) that was given
+    # the model's classes, then a row for each label only a reviewer gives (F, P) that was given
     model_classes, given = _classes(recording), {r[3] for r in rows}
     extra = [c for c in review_labels(model_classes) if c not in model_classes and c in given]
     counted_classes = model_classes + extra
@@ -285,11 +288,12 @@ def review_refresh_summary(*, recording: Recording) -> None:
             .values_list("reviewed_by__username", flat=True)
         )
     )
-    beats_reviewed = sum(1 for r in rows if r[3])
+    beats_reviewed = sum(1 for r in every if r[3])
     if not beats_reviewed:  # every review undone: the model's own figures, exactly as written
         counted |= {k: v for k, v in review["model_summary"].items() if v is not None}
     review |= {
         "beats_reviewed": beats_reviewed,
+        "not_beats": len(every) - len(rows),
         "reviewers": reviewers,
         "updated_at": timezone.now().isoformat(timespec="seconds"),
     }

@@ -196,10 +196,17 @@ def _review_detail(recording: Recording) -> tuple[str, str]:
     if not count:
         return ("Clinician review", "none: every class below is the model's")
     who = ", ".join(review.get("reviewers", [])) or "a deleted user"
+    not_beats = int(review.get("not_beats", 0))
+    artefacts = (
+        f" ({not_beats} of them marked artefact{'s' if not_beats != 1 else ''}, not beats: left "
+        "out of every count, rate and event)"
+        if not_beats
+        else ""
+    )
     return (
         "Clinician review",
-        f"{count} beat{'s' if count != 1 else ''} reviewed by {who}; the counts below use the "
-        "reviewed classes",
+        f"{count} beat{'s' if count != 1 else ''} reviewed by {who}{artefacts}; the counts below "
+        "use the reviewed classes",
     )
 
 

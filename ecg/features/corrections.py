@@ -80,7 +80,9 @@ FUSION_TEACHES = True
 # The labels only a reviewer gives, and whether each teaches. P (paced) always does: DS1 and
 # DS2 hold no paced record to choose on, and a paced recording the model reads as L, V or N
 # is what the label is for (measured on MIT-BIH's paced records, review_benchmark --paced).
-REVIEW_ONLY_TEACHES = {"F": FUSION_TEACHES, "P": True}
+# X (artefact) never does: noise has no typical shape, and a suggestion that removes beats
+# from the rhythm is not one to make unasked.
+REVIEW_ONLY_TEACHES = {"F": FUSION_TEACHES, "P": True, "X": False}
 
 
 def rhythm_block(rr: np.ndarray) -> np.ndarray:

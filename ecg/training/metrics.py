@@ -97,10 +97,10 @@ def classification_metrics(
 
 # Six-class prediction -> AAMI class: bundle branch blocks are non-ectopic (N), a premature
 # atrial beat is supraventricular ectopic, a PVC or a flutter wave is ventricular.
-# F and P, labels only a reviewer gives (ecg.classes.REVIEW_ONLY): AAMI's fusion class and its
-# unknown / paced class.
+# F, P and X, labels only a reviewer gives (ecg.classes.REVIEW_ONLY): AAMI's fusion class and
+# its unknown / paced class (an artefact called on a beat is no answer for it either).
 SIX_TO_AAMI = {"L": "N", "N": "N", "R": "N", "A": "SVEB", "V": "VEB", "!": "VEB", "F": "F",
-               "P": "Q"}  # fmt: skip
+               "P": "Q", "X": "Q"}  # fmt: skip
 
 
 def aami_predictions(

@@ -96,7 +96,7 @@ def test_reviewed_uncertain_beat_is_counted_with_the_clinicians_class(rec, users
 @pytest.mark.parametrize(
     ("indices", "label", "message"),
     [
-        ([1, 2], "X", "Unknown class"),
+        ([1, 2], "Z", "Unknown class"),
         ([], "N", "at least one beat"),
         ([1, 99999], "N", "not in this recording"),
         (["one"], "N", "whole numbers"),
@@ -390,6 +390,48 @@ def test_a_paced_label_is_counted_exported_as_wfdb_paced_and_taught(client, rec,
 
     ann = wfdb.rdann(str(path.with_suffix("")), "atr")
     assert ann.symbol[0] == ann.symbol[6] == "/"  # WFDB's paced beat
+
+
+def test_an_artefact_is_no_beat_in_any_count_interval_or_event(client, rec, users, media):
+    rec.summary = dict(rec.summary) | {"episodes": []}  # the model found no event
+    rec.save(update_fields=["summary"])
+    before = rec.summary
+    # two beats in a row (RR 0.8 s) marked artefacts: one 2.4-s interval is left, a pause
+    review_services.beat_correct(
+        user=users["alice"], recording=rec, beat_indices=[40, 41], label="X"
+    )
+    rec.refresh_from_db()
+    assert rec.summary["beats"] == before["beats"] - 2 and rec.review["not_beats"] == 2
+    assert "X" not in counts(rec)  # no class row: not a beat
+    assert sum(counts(rec).values()) == sum(r["count"] for r in before["classes"]) - 2
+    pauses = [e for e in rec.summary["episodes"] if e["kind"] == "pause"]
+    assert [round(e["end_s"] - e["start_s"], 1) for e in pauses] == [2.4]
+    assert rec.review["beats_reviewed"] == 2  # still reviewed beats, with who and when
+    client.force_login(users["alice"])
+    html = client.get(rec.get_absolute_url()).content.decode()
+    assert "2 of them are artefacts, not beats" in html
+    from reports.recording_services import _review_detail
+
+    assert "2 of them marked artefacts" in _review_detail(rec)[1]
+    response = client.get(reverse("recordings:atr", args=[rec.pk]))
+    Path(media.MEDIA_ROOT).mkdir(parents=True, exist_ok=True)
+    path = Path(media.MEDIA_ROOT) / "artefact.atr"
+    path.write_bytes(response.content)
+    import wfdb
+
+    ann = wfdb.rdann(str(path.with_suffix("")), "atr")
+    at = {int(t): sym for t, sym in zip(ann.sample, ann.symbol, strict=True) if sym != "+"}
+    beats = dict(rec.beats.values_list("index", "sample"))
+    assert at[beats[40]] == at[beats[41]] == "|"  # WFDB's isolated QRS-like artifact
+    # no suggestion learns from an artefact
+    with pytest.raises(CorrectionRefused, match="Correct or confirm"):
+        review_services.beats_suggest(user=users["alice"], recording=rec)
+    # undone, the beats count again
+    review_services.review_action_undo(user=users["alice"], recording=rec)
+    rec.refresh_from_db()
+    assert rec.summary["beats"] == before["beats"] and "pause" not in {
+        e["kind"] for e in rec.summary["episodes"] or []
+    }
 
 
 def test_api_takes_a_fusion_label_and_lists_its_beats(rec, users):
