@@ -39,8 +39,8 @@ from django.utils import timezone
 from ecg.classes import NOT_A_BEAT, review_labels
 from ecg.dsp.signal import bandpass
 from ecg.features import af_context, beat_states
-from ecg.features.beats import POST_S, PRE_S, extract_windows, rr_features, window_bounds
-from ecg.features.corrections import answer_labels, teach
+from ecg.features.beats import POST_S, PRE_S, extract_windows, window_bounds
+from ecg.features.corrections import answer_labels, rr_without, teach
 from ecg.features.episodes import detect_episodes
 from ecg.features.rhythm import summarise
 from ecg.features.templates import group_beats, morphology_vectors
@@ -457,7 +457,10 @@ def _suggestions_write_once(*, recording: Recording, asked_by=None) -> dict[str,
     probs = _probabilities(recording).astype(np.float64)
     data = beat_windows(recording)
     fs = data["fs"]
-    rr = rr_features(data["samples"], fs)[:, :3]  # every beat, in time order
+    # every beat, in time order; the intervals across a beat marked as no beat are one
+    marked = {i for _pk, i, _l, _s, r, _was in beats if r == NOT_A_BEAT}
+    not_beats = np.array([int(i) in marked for i in data["all_indices"]], dtype=bool)
+    rr = rr_without(data["samples"], fs, not_beats)[:, :3]
     morph = morphology_vectors(data["windows"], fs, data["r_index"])
     kept = data["kept"]  # positions (= beat indices in order) that have a window
     position = {int(b): p for p, b in enumerate(data["indices"])}

@@ -339,6 +339,19 @@ def teach(
     )
 
 
+def rr_without(samples: np.ndarray, fs: float, not_beats: np.ndarray) -> np.ndarray:
+    """``beats.rr_features`` of every beat at ``samples`` (time order), measured over the beats
+    that are beats: a detection a reviewer marked as no beat (``not_beats``, an artefact) is
+    left out, so the beat after it is not read as premature; its own row is measured with it."""
+    from ecg.features.beats import rr_features
+
+    samples, skip = np.asarray(samples), np.asarray(not_beats, dtype=bool)
+    out = rr_features(samples, fs)
+    if skip.any() and (~skip).sum() >= 2:
+        out[~skip] = rr_features(samples[~skip], fs)
+    return out
+
+
 def answer_labels(classes: list[str]) -> list[str]:
     """What ``teach`` may answer for a model with ``classes``: those, then each label only a
     reviewer gives that teaches (``REVIEW_ONLY_TEACHES``); a beat labelled with one that does

@@ -275,6 +275,22 @@ def test_a_confirmed_fusion_beat_teaches_f_to_its_look_alikes_voted_v():
     np.testing.assert_allclose(plain[:, :3], three)
 
 
+def test_rhythm_of_the_suggestions_skips_a_beat_marked_as_no_beat():
+    # a steady 0.8-s rhythm with a false detection 0.3 s after beat 10: left in, beat 11 (the
+    # false one) and the next real beat look premature / late; marked, the real beats are steady
+    peaks = np.round(np.arange(20) * 0.8 * FS).astype(int)
+    with_false = np.sort(np.append(peaks, peaks[10] + int(0.3 * FS)))
+    marked = np.zeros(len(with_false), dtype=bool)
+    marked[11] = True
+    raw = rr_features(with_false, FS)
+    fixed = corrections.rr_without(with_false, FS, marked)
+    assert raw[12, 0] < 0.6  # the real beat after the false one: 0.5 s after it
+    np.testing.assert_allclose(fixed[~marked, 0], 0.8, atol=0.01)  # every real beat: on time
+    np.testing.assert_array_equal(fixed[11], raw[11])  # the marked one keeps its own row
+    np.testing.assert_array_equal(corrections.rr_without(peaks, FS, np.zeros(20, bool)),
+                                  rr_features(peaks, FS))  # fmt: skip
+
+
 def test_class_f1_intervals_bracket_the_pooled_f1():
     per_record = {
         "a": [[50, 2], [1, 10]],
