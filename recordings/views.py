@@ -19,7 +19,7 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ecg.classes import class_display_name, review_labels
+from ecg.classes import REVIEW_ONLY, class_display_name, review_labels
 from ecg.features.episodes import EPISODE_LABELS
 from ecg.io.recording_io import describe_limits
 from ecgsite.model_registry import RecordingModelMissing
@@ -98,6 +98,13 @@ def recording_upload_view(request):
     )
 
 
+def _label_group(code: str) -> str:
+    """The heading a label is listed under in the review's class menus."""
+    if code in {c.code for c in REVIEW_ONLY}:
+        return "Review labels (the model never gives them)"
+    return "The model's classes"
+
+
 @login_required
 @require_GET
 def recording_detail_view(request, pk: int):
@@ -108,9 +115,14 @@ def recording_detail_view(request, pk: int):
         "status": selectors.recording_status(recording=recording),
         "class_rows": selectors.class_rows(recording=recording),
         "legend": [
-            {"code": c, "name": class_display_name(c), "colour": CLASS_COLOURS[c]}
+            {
+                "code": c,
+                "name": class_display_name(c),
+                "colour": CLASS_COLOURS[c],
+                "group": _label_group(c),
+            }
             for c in CLASS_COLOURS
-        ],
+        ],  # fmt: skip
         "agreement_rows": _agreement_rows(recording.agreement),
         "quality": selectors.quality_overview(recording=recording),
         "events": events,
@@ -294,7 +306,7 @@ def recording_templates_view(request, pk: int):
             recording=recording, grouping=grouping
         ),
         "classes": [
-            {"code": c, "name": class_display_name(c)}
+            {"code": c, "name": class_display_name(c), "group": _label_group(c)}
             for c in review_labels(recording.model_metadata.get("classes", []))
         ],
         "review": review_selectors.review_overview(recording=recording),

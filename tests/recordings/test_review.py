@@ -274,6 +274,10 @@ def test_a_fusion_label_is_counted_exported_and_taught_to_look_alikes(client, re
     for name in ("recordings:detail", "recordings:templates"):
         html = client.get(reverse(name, args=[rec.pk])).content.decode()
         assert '<option value="F"' in html and "Fusion beat" in html
+        # listed apart from the model's classes, in the menu that relabels
+        assert (
+            '<optgroup label="Review labels (the model never gives them)"><option value="F"' in html
+        )
     response = client.get(reverse("recordings:atr", args=[rec.pk]))
     Path(media.MEDIA_ROOT).mkdir(parents=True, exist_ok=True)
     path = Path(media.MEDIA_ROOT) / "fusion.atr"
