@@ -68,7 +68,7 @@ from ecg.classes import (  # noqa: E402
     review_labels,
     symbol_to_index,
 )
-from ecg.features import corrections, templates  # noqa: E402
+from ecg.features import confirm_first, corrections, templates  # noqa: E402
 from ecg.training.metrics import (  # noqa: E402
     aami_metrics,
     bootstrap_difference,
@@ -249,7 +249,7 @@ def card_choice(
     cut: float = templates.CUT_MV,
     premature_beats: int = 0,
 ) -> np.ndarray:
-    """The beats the cards clinician confirms (``corrections.confirm_order``, the list the
+    """The beats the cards clinician confirms (``confirm_first.confirm_order``, the list the
     templates page shows): medoids largest group first, then (``premature_beats``:
     ``PREMATURE_CARDS`` in the figures) the most premature beats of the groups the model calls
     mostly N or A, then the model's least certain beats."""
@@ -260,11 +260,11 @@ def card_choice(
     for g in groups:
         mix = np.bincount(called[g.index], minlength=len(SIX))
         n_looking[g.index] = int(mix.argmax()) in (SIX.index("N"), SIX.index("A"))
-    order = corrections.confirm_order(
+    order = confirm_first.confirm_order(
         [g.medoid for g in groups],
         n_looking,
         corrections.rhythm_block(data["rr"][:, :3])[:, 0],
-        corrections.top_two_margin(probs),
+        confirm_first.top_two_margin(probs),
         n=n,
         cards=CARD_MAX,
         premature=premature_beats,

@@ -15,7 +15,8 @@ from django.http import Http404
 
 from ecg.classes import class_display_name
 from ecg.features.beats import rr_features
-from ecg.features.corrections import confirm_order, rhythm_block, top_two_margin
+from ecg.features.confirm_first import confirm_order, top_two_margin
+from ecg.features.corrections import rhythm_block
 
 from .models import (
     CLASS_COLOURS,
@@ -108,7 +109,7 @@ def beats_to_confirm_first(
     *, recording: Recording, grouping: TemplateGrouping, n: int = CONFIRM_FIRST
 ) -> list[dict[str, Any]]:
     """The ``n`` beats whose confirmation teaches "re-classify the rest" most, in the order of
-    ``corrections.confirm_order`` (the same choice the review benchmark's figures assume): each
+    ``confirm_first.confirm_order`` (the same choice the review benchmark's figures assume): each
     group's typical beat, early beats in normal-looking groups, the model's least sure beats."""
     fields = ("index", "sample", "time_s", "label", "state", "reviewed_label")
     rows = list(recording.beats.order_by("index").values_list(*fields))

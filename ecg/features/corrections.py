@@ -51,6 +51,11 @@ it ahead of leaving it out.
 
 ``teach`` runs the vote, then ``ventricular_step`` (when chosen), then ``premature_step``
 (so that a beat given back to N is then weighed N against A).
+
+Besides the model's classes a reviewer may give labels no model predicts
+(``ecg.classes.REVIEW_ONLY``): F (fusion) and P (paced) teach like a class, with a model
+probability of 0 (``answer_labels``, ``REVIEW_ONLY_TEACHES``); X (artefact, no beat) teaches
+nothing, and ``rr_without`` measures the rhythm block without it.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ from __future__ import annotations
 import numpy as np
 
 from ecg.classes import review_labels
+from ecg.features.beats import rr_features
 
 MORPH_SCALE_MV = 0.16
 RHYTHM_SCALE = 0.10
@@ -301,7 +307,7 @@ def teach(
     of ``review_features`` and the settings of ``premature_step``.
 
     ``classes`` may go on past the model's (``probs``' columns) with labels only a reviewer
-    gives (``ecg.classes.review_labels``: F, fusion): the model's probability of those is 0,
+    gives (``answer_labels``: F, fusion; P, paced): the model's probability of those is 0,
     a confirmed beat of one votes for it like any class, and the answer has a column per
     entry of ``classes``."""
     probs = padded(probs, len(classes))
@@ -343,8 +349,6 @@ def rr_without(samples: np.ndarray, fs: float, not_beats: np.ndarray) -> np.ndar
     """``beats.rr_features`` of every beat at ``samples`` (time order), measured over the beats
     that are beats: a detection a reviewer marked as no beat (``not_beats``, an artefact) is
     left out, so the beat after it is not read as premature; its own row is measured with it."""
-    from ecg.features.beats import rr_features
-
     samples, skip = np.asarray(samples), np.asarray(not_beats, dtype=bool)
     out = rr_features(samples, fs)
     if skip.any() and (~skip).sum() >= 2:
@@ -365,48 +369,3 @@ def padded(probs: np.ndarray, width: int) -> np.ndarray:
     if probs.shape[1] > width:
         raise ValueError(f"{probs.shape[1]} probability columns but {width} classes")
     return np.pad(probs, ((0, 0), (0, width - probs.shape[1])))
-
-
-def confirm_order(
-    medoids: list[int],
-    n_looking: np.ndarray,
-    prematurity: np.ndarray,
-    margin: np.ndarray,
-    *,
-    n: int = 20,
-    cards: int = 10,
-    premature: int = 10,
-) -> list[tuple[int, str]]:
-    """(beat position, why) in the order the review benchmark's simulated clinician confirms
-    them: the medoids of the ``cards`` largest template groups ("card"; ``medoids`` largest
-    group first); then up to ``premature`` of the most premature beats (lowest
-    ``prematurity``, e.g. ``rhythm_block(rr)[:, 0]``) among the beats whose group the model
-    calls mostly N or A (``n_looking``), where a premature atrial beat hides in a normal shape
-    ("premature"); then the beats with the smallest top-two probability ``margin``
-    ("uncertain"); ``n`` in all. The templates page lists them, so the protocol the review
-    figures assume is the one the app offers.
-    """
-    n_beats = len(margin)
-    chosen: list[tuple[int, str]] = [(int(m), "card") for m in medoids[: min(cards, n)]]
-    taken = {i for i, _why in chosen}
-    if premature:
-        limit = min(n, len(chosen) + premature)
-        for i in np.argsort(np.where(n_looking, prematurity, np.inf), kind="stable"):
-            if len(chosen) >= limit or not n_looking[i]:
-                break
-            if int(i) not in taken:
-                chosen.append((int(i), "premature"))
-                taken.add(int(i))
-    for i in np.argsort(margin, kind="stable"):
-        if len(chosen) >= min(n, n_beats):
-            break
-        if int(i) not in taken:
-            chosen.append((int(i), "uncertain"))
-            taken.add(int(i))
-    return chosen
-
-
-def top_two_margin(probabilities: np.ndarray) -> np.ndarray:
-    """Per beat, the top probability minus the runner-up's: small is uncertain."""
-    top2 = np.sort(np.asarray(probabilities, dtype=np.float64), axis=1)[:, -2:]
-    return top2[:, 1] - top2[:, 0]

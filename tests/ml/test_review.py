@@ -305,7 +305,7 @@ def test_class_f1_intervals_bracket_the_pooled_f1():
 
 
 def test_confirm_order_cards_then_early_normal_looking_beats_then_least_sure():
-    from ecg.features.corrections import confirm_order
+    from ecg.features.confirm_first import confirm_order
 
     n_looking = np.array([True] * 6 + [False] * 4)
     prematurity = np.array([0.0, -0.5, 0.1, -0.3, 0.0, 0.2, -0.9, 0.0, 0.0, 0.0])
