@@ -136,13 +136,15 @@ def cache_folder(bundle: Any) -> Path:
     return CACHE / f"{bundle.name}-{bundle.version}{build}{suffix}"
 
 
-def primary_lead(data_dir: Path, name: str) -> str | int:
-    """The lead a record is read on: MLII; the first lead where it has none (the paced records
-    102 and 104, V5 and V2), as an upload with no MLII is analysed on its first channel."""
+def primary_lead(data_dir: Path, name: str) -> int:
+    """The lead a record is read on, chosen as an upload's is (``choose_upload_lead``): MLII
+    where it has one; V5 in the paced records 102 and 104, which have V5 and V2."""
     import wfdb
 
-    leads = [str(n).upper() for n in (wfdb.rdheader(str(Path(data_dir) / name)).sig_name or [])]
-    return "MLII" if "MLII" in leads else 0
+    from ecg.io.recording_io import choose_upload_lead
+
+    leads = [str(n) for n in (wfdb.rdheader(str(Path(data_dir) / name)).sig_name or [])]
+    return choose_upload_lead(leads, None)
 
 
 def second_lead_name(lead_names: list[str], primary: str, trained: list[str]) -> str | None:

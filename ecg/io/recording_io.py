@@ -109,7 +109,7 @@ def parse_upload(
     recording = _parse_files(named, fs=fs, units=units)
     _check_signal(recording, limits)
     if not _names_its_lead(recording, lead):
-        recording.lead_index = _choose_lead(recording.lead_names, lead)
+        recording.lead_index = choose_upload_lead(recording.lead_names, lead)
     return recording
 
 
@@ -484,7 +484,9 @@ def bridge_short_gaps(x: np.ndarray, fs: float, *, where: str) -> tuple[np.ndarr
     return filled, len(starts)
 
 
-def _choose_lead(lead_names: list[str], wanted: str | None) -> int:
+def choose_upload_lead(lead_names: list[str], wanted: str | None) -> int:
+    """Index of the lead an upload is analysed on: ``wanted`` (a name or a 1-based number)
+    when given, else the first of ``PREFERRED_LEADS`` present, else the first channel."""
     if wanted:
         for index, name in enumerate(lead_names):
             if name.strip().upper() == wanted.strip().upper():
