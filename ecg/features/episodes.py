@@ -84,6 +84,14 @@ AF_MERGE_S = 10.0
 # ending it (it never starts one, nor carries one across an unusable interval): a stretch of
 # many V calls inside AF is no evidence that the AF ended (benchmarks/af_carry_ds1.py).
 AF_CARRY_UNSCORED = True
+# The beat classes whose intervals the AF rule leaves out (into and out of each such classified
+# beat): ventricular beats, whose timing says nothing of the atria. Whether ventricular flutter
+# waves ("!") join V is chosen on DS1 by benchmarks/af_flutter_edges_ds1.py.
+AF_VENTRICULAR: tuple[str, ...] = ("V",)
+# Whether an edge refinement stops where the window has a P wave (an AF episode is not moved out
+# over sinus rhythm with ectopy, whose RR differences are irregular but whose P waves are there);
+# chosen on DS1 by benchmarks/af_flutter_edges_ds1.py.
+AF_EDGE_STOPS_AT_P_WAVE = False
 PREMATURE_CONTEXT = 9  # intervals of the local median for an isolated premature beat
 # The classical baseline (af_baseline), as first shipped: never tuned further.
 BASELINE_WINDOW = 32
@@ -305,6 +313,14 @@ def _uses_cosen() -> bool:
     return AF_COSEN_ON is not None
 
 
+def _ventricular(labels: Sequence[str], states: Sequence[str] | None) -> np.ndarray:
+    """Per beat, whether it is a classified beat of an ``AF_VENTRICULAR`` class."""
+    ventricular = np.isin(np.asarray(labels), AF_VENTRICULAR)
+    if states is not None:
+        ventricular &= np.asarray(states) == CLASSIFIED
+    return ventricular
+
+
 def ventricular_skip(ventricular: np.ndarray) -> np.ndarray:
     """Per RR interval (one fewer than ``ventricular``, a flag per beat): the intervals into and
     out of a V beat, which the AF statistic leaves out (not the one after a pause that
@@ -345,10 +361,7 @@ def _af_scores(
         ok &= np.asarray(usable, dtype=bool)
     skip = np.zeros(rr.size, dtype=bool)
     if labels is not None and rr.size:
-        ventricular = np.asarray(labels) == "V"
-        if states is not None:
-            ventricular &= np.asarray(states) == CLASSIFIED
-        skip = ventricular_skip(ventricular)
+        skip = ventricular_skip(_ventricular(labels, states))
     values, diffs = np.full(rr.size, np.nan), np.full(rr.size, np.nan)
     entropy = np.full(rr.size, np.nan)
     for a, b in _intervals_from_mask(ok):
@@ -378,20 +391,30 @@ def _change_point(irregular: np.ndarray) -> int:
 
 
 def _refined(
-    runs: list[tuple[int, int]], diffs: np.ndarray, ok: np.ndarray
+    runs: list[tuple[int, int]],
+    diffs: np.ndarray,
+    ok: np.ndarray,
+    stops: np.ndarray | None = None,
 ) -> list[tuple[int, int]]:
     """Each run (intervals a .. b-1) with its start and end moved to where the intervals turn
     irregular / regular (each lag difference above ``AF_EDGE`` or not), searched from a window
     before to half a window inside each edge, and only outwards; never into a neighbouring run
     or past an unusable interval. The window median moves only once most of the window is AF,
     so the raw edges lag the onset and lead the offset by tens of beats (24-67 on the tests'
-    synthetic AF; 0-6 after this)."""
+    synthetic AF; 0-6 after this). With ``stops`` (per interval), an edge is not moved out over
+    a flagged interval either (``AF_EDGE_STOPS_AT_P_WAVE``: a window with a P wave)."""
     stretches = _intervals_from_mask(ok)
+    stop_at = np.flatnonzero(stops) if stops is not None else np.zeros(0, dtype=np.int64)
     out: list[tuple[int, int]] = []
     for i, (a, b) in enumerate(runs):
         first, stop = next((s, e) for s, e in stretches if s <= a < e)
         before = max(first, out[-1][1] if out else first)
         after = min(stop, runs[i + 1][0] if i + 1 < len(runs) else stop)
+        earlier, later = stop_at[stop_at < a], stop_at[stop_at >= b]
+        if earlier.size:
+            before = max(before, int(earlier[-1]) + 1)
+        if later.size:
+            after = min(after, int(later[0]))
         start, end = a, b
         lo, hi = max(a - AF_WINDOW, before), min(a + AF_WINDOW // 2, b)
         keep = np.flatnonzero(~np.isnan(diffs[lo:hi])) + lo
@@ -502,11 +525,7 @@ def atrial_scores(
     missing or odd P wave does not count."""
     peaks = np.asarray(peaks, np.int64)
     rr = np.diff(peaks.astype(np.float64)) / fs
-    ventricular = None
-    if labels is not None:
-        ventricular = np.asarray(labels) == "V"
-        if states is not None:
-            ventricular &= np.asarray(states) == CLASSIFIED
+    ventricular = None if labels is None else _ventricular(labels, states)
     keep = np.asarray(ok, dtype=bool) & ~ectopic_skip(rr, ventricular)
     return windowed_p_wave(signal, peaks, fs, keep, width=AF_WINDOW)
 
@@ -544,9 +563,12 @@ def af_episodes_from_scores(
     # Which episodes exist is the window score's call (AF_MIN_S on its edges, as chosen on DS1);
     # the change points only move their edges outwards.
     kept = [(a, b) for a, b in merged if (peaks[b] - peaks[a]) / fs >= AF_MIN_S]
+    edge_stops = None
+    if AF_EDGE_STOPS_AT_P_WAVE and atrial is not None:
+        edge_stops = _p_wave_present(atrial, entropy.size)
     return [
         Episode("AF", round(peaks[a] / fs, 2), round(peaks[b] / fs, 2), int(b - a + 1))
-        for a, b in (_refined(kept, diffs, ok) if refine_edges else kept)
+        for a, b in (_refined(kept, diffs, ok, edge_stops) if refine_edges else kept)
     ]
 
 
