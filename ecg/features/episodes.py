@@ -85,12 +85,13 @@ AF_MERGE_S = 10.0
 # many V calls inside AF is no evidence that the AF ended (benchmarks/af_carry_ds1.py).
 AF_CARRY_UNSCORED = True
 # The beat classes whose intervals the AF rule leaves out (into and out of each such classified
-# beat): ventricular beats, whose timing says nothing of the atria. Whether ventricular flutter
-# waves ("!") join V is chosen on DS1 by benchmarks/af_flutter_edges_ds1.py.
-AF_VENTRICULAR: tuple[str, ...] = ("V",)
+# beat): ventricular beats and ventricular flutter waves, whose timing says nothing of the atria
+# (flutter waves, fast and irregular, read as AF in DS1's 207). "!" joined "V" on DS1 by
+# benchmarks/af_flutter_edges_ds1.py's written rule; DS2 only reported.
+AF_VENTRICULAR: tuple[str, ...] = ("V", "!")
 # Whether an edge refinement stops where the window has a P wave (an AF episode is not moved out
 # over sinus rhythm with ectopy, whose RR differences are irregular but whose P waves are there);
-# chosen on DS1 by benchmarks/af_flutter_edges_ds1.py.
+# tried on DS1 by benchmarks/af_flutter_edges_ds1.py and not chosen (it cost duration Se).
 AF_EDGE_STOPS_AT_P_WAVE = False
 PREMATURE_CONTEXT = 9  # intervals of the local median for an isolated premature beat
 # The classical baseline (af_baseline), as first shipped: never tuned further.

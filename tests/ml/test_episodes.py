@@ -429,3 +429,72 @@ def test_no_edge_pause_from_a_short_tail_an_unreadable_tail_or_an_unreadable_las
                            duration_s=40.0) == []  # fmt: skip
     noisy_last = ready[:-1] + ["unreadable"]
     assert detect_episodes(peaks, labels, FS, states=noisy_last, duration_s=40.0) == []
+
+
+# -- ventricular flutter waves and AF (issue 20; chosen by benchmarks/af_flutter_edges_ds1.py) --
+
+
+def _bigeminy_with_flutter_bursts(seed: int = 11):
+    # 207's opening: ventricular bigeminy, then bursts of fast, irregular flutter waves (the
+    # model calls them "!") between short stretches of it; no atrial fibrillation anywhere.
+    rng = np.random.default_rng(seed)
+    rr, labels = [], []
+    for _ in range(4):
+        rr += [0.55, 1.05] * 15
+        labels += ["V", "N"] * 15
+        burst = rng.uniform(0.22, 0.45, 40).tolist()
+        rr += burst
+        labels += ["!"] * 40
+    peaks, _ = beats(np.array(rr))
+    return peaks, np.array(labels + ["N"])
+
+
+def test_flutter_waves_are_left_out_of_af_like_ventricular_beats(monkeypatch):
+    from ecg.features import episodes
+
+    peaks, labels = _bigeminy_with_flutter_bursts()
+    assert af_episodes(peaks, labels, FS) == []
+    monkeypatch.setattr(episodes, "AF_VENTRICULAR", ("V",))  # the rule before: flutter is AF
+    assert kinds(af_episodes(peaks, labels, FS)) == ["AF"]
+
+
+def test_intervals_next_to_a_flutter_wave_have_no_lag_difference():
+    from ecg.features.episodes import _af_scores
+
+    rng = np.random.default_rng(3)
+    peaks, labels = beats(rng.uniform(0.5, 1.0, 200))
+    labels[100] = "!"
+    _, diffs, _, _ = _af_scores(peaks, labels, FS, states=None, usable=None)
+    assert np.isnan(diffs[99]) and np.isnan(diffs[100])  # into and out of the "!" beat
+    states = np.array(["classified"] * labels.size)
+    states[100] = "uncertain"  # an isolated "!" is uncertain, and then keeps its intervals
+    _, diffs, _, _ = _af_scores(peaks, labels, FS, states=states, usable=None)
+    assert not np.isnan(diffs[99]) and not np.isnan(diffs[100])
+
+
+def test_edges_can_be_stopped_at_windows_with_a_p_wave():
+    from ecg.features.episodes import _refined
+
+    diffs = np.full(400, 0.01)
+    diffs[120:360] = 0.2  # irregular from interval 120 to 359; the window rule found 200-300
+    ok = np.ones(400, dtype=bool)
+    stops = np.zeros(400, dtype=bool)
+    stops[150] = stops[330] = True  # windows with a P wave on either side of the run
+    free = _refined([(200, 300)], diffs, ok)
+    stopped = _refined([(200, 300)], diffs, ok, stops)
+    assert free == [(120, 360)]  # out to where the rhythm turns irregular / regular
+    ((start, end),) = stopped
+    assert 151 <= start <= 200 and 300 <= end <= 330  # never over the windows with a P wave
+
+
+def test_shipped_flutter_and_edge_settings_are_the_ones_chosen_on_ds1():
+    import json
+    from pathlib import Path
+
+    from ecg.features import episodes
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks/results/af_flutter_edges_ds1.json"
+    result = json.loads(path.read_text())
+    chosen = next(r for r in result["results"] if r["name"] == result["chosen"])
+    assert episodes.AF_VENTRICULAR == tuple(chosen["AF_VENTRICULAR"])
+    assert episodes.AF_EDGE_STOPS_AT_P_WAVE is chosen["AF_EDGE_STOPS_AT_P_WAVE"]
