@@ -103,11 +103,12 @@ def evaluate(
             setattr(rules, name, value)
 
 
-def choose(worst_and_sum: list[tuple[float, float]]) -> tuple[int, bool]:
-    """Rules 3 and 4: the index of the best candidate and whether it replaces the first."""
+def choose(worst_and_sum: list[tuple[float, float]], margin: float = MARGIN) -> tuple[int, bool]:
+    """Rules 3 and 4: the index of the best candidate (best worst, then larger sum, then order)
+    and whether it replaces the first (its worst higher by at least ``margin``)."""
     best = min(range(len(worst_and_sum)), key=lambda i: (-worst_and_sum[i][0],
                                                           -worst_and_sum[i][1], i))  # fmt: skip
-    replaces = best != 0 and worst_and_sum[best][0] >= worst_and_sum[0][0] + MARGIN - 1e-12
+    replaces = best != 0 and worst_and_sum[best][0] >= worst_and_sum[0][0] + margin - 1e-12
     return best, bool(replaces)
 
 
