@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from af_cosen_ds1 import SCORES, summary, with_scores  # noqa: E402
+from af_cosen_ds1 import SCORES, pooled_scores, summary, with_scores  # noqa: E402
 
 from ecg.classes import DS1_RECORDS, DS2_RECORDS  # noqa: E402
 from ecg.features import episodes as rules  # noqa: E402
@@ -103,18 +103,16 @@ def evaluate(rows: dict[str, dict[str, Any]], point: dict[str, Any]) -> dict[str
     the call (then restored); each record shifted so none overlap."""
     saved = rules.af_window_flags
     try:
-        reference, detected = [], []
-        for place, row in enumerate(rows.values()):
-            shift = place * 10_000.0
-            reference += [(s + shift, e + shift) for s, e in row["reference"]]
-            rules.af_window_flags = lambda score, entropy, atrial=None, row=row: flags(
+
+        def episodes_of(row: dict[str, Any]) -> list[rules.Episode]:
+            rules.af_window_flags = lambda score, entropy, atrial=None: flags(
                 point, score, entropy, row["atrial"]
             )
-            found = rules.af_episodes_from_scores(
+            return rules.af_episodes_from_scores(
                 row["peaks"], row["fs"], row["scores"], usable=row["usable"]
             )
-            detected += [(e.start_s + shift, e.end_s + shift) for e in found]
-        return rules.episode_scores(reference, detected).as_dict()
+
+        return pooled_scores(rows, episodes_of)
     finally:
         rules.af_window_flags = saved
 

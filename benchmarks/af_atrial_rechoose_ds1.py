@@ -44,7 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from af_cosen_ds1 import SCORES, summary  # noqa: E402
+from af_carry_ds1 import app_episodes  # noqa: E402
+from af_cosen_ds1 import SCORES, pooled_scores, summary, written_rule  # noqa: E402
 from af_flutter_edges_ds1 import choose  # noqa: E402
 
 from ecg.classes import DS1_RECORDS, DS2_RECORDS  # noqa: E402
@@ -89,15 +90,7 @@ def evaluate(rows: dict[str, dict[str, Any]], point: dict[str, float]) -> dict[s
     try:
         for name in CONSTANTS:
             setattr(rules, name, point[name])
-        reference, found = [], []
-        for place, row in enumerate(rows.values()):
-            shift = place * 10_000.0
-            reference += [(s + shift, e + shift) for s, e in row["reference"]]
-            episodes = rules.af_episodes_from_scores(
-                row["peaks"], row["fs"], row["scores"], usable=row["usable"], atrial=row["atrial"]
-            )
-            found += [(e.start_s + shift, e.end_s + shift) for e in episodes]
-        return rules.episode_scores(reference, found).as_dict()
+        return pooled_scores(rows, app_episodes)
     finally:
         for name, value in saved.items():
             setattr(rules, name, value)
@@ -133,9 +126,7 @@ def main() -> None:
     RESULTS.write_text(
         json.dumps(
             {
-                "rule": __doc__.split("RULE (written before any figure of this script existed):")[1]
-                .split("\n\nResults go to")[0]
-                .strip(),
+                "rule": written_rule(__doc__),
                 "model": "the shipped recording model (models/recording_mixed, the four-lead "
                 "ensemble), as the app serves it",
                 "records": {"ds1": list(DS1_RECORDS), "ds2": list(DS2_RECORDS)},

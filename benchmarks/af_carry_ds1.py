@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from af_cosen_ds1 import SCORES, summary  # noqa: E402
+from af_cosen_ds1 import SCORES, pooled_scores, summary, written_rule  # noqa: E402
 
 from ecg.classes import DS1_RECORDS, DS2_RECORDS  # noqa: E402
 from ecg.features import episodes as rules  # noqa: E402
@@ -69,20 +69,20 @@ def with_app_scores(row: dict[str, Any], data_dir: Path, name: str) -> dict[str,
     return {**row, "scores": scores, "atrial": atrial}
 
 
+def app_episodes(row: dict[str, Any]) -> list[rules.Episode]:
+    """The app's AF episodes of one record from its window scores and P-wave consistency
+    (``with_app_scores``), the module constants as set by the caller."""
+    return rules.af_episodes_from_scores(
+        row["peaks"], row["fs"], row["scores"], usable=row["usable"], atrial=row["atrial"]
+    )
+
+
 def evaluate(rows: dict[str, dict[str, Any]], carry: bool) -> dict[str, Any]:
     """Pooled EC57 AF scores with ``AF_CARRY_UNSCORED`` set to ``carry`` for the call."""
     saved = rules.AF_CARRY_UNSCORED
     try:
         rules.AF_CARRY_UNSCORED = carry
-        reference, detected = [], []
-        for place, row in enumerate(rows.values()):
-            shift = place * 10_000.0
-            reference += [(s + shift, e + shift) for s, e in row["reference"]]
-            found = rules.af_episodes_from_scores(
-                row["peaks"], row["fs"], row["scores"], usable=row["usable"], atrial=row["atrial"]
-            )
-            detected += [(e.start_s + shift, e.end_s + shift) for e in found]
-        return rules.episode_scores(reference, detected).as_dict()
+        return pooled_scores(rows, app_episodes)
     finally:
         rules.AF_CARRY_UNSCORED = saved
 
@@ -119,9 +119,7 @@ def main() -> None:
     RESULTS.write_text(
         json.dumps(
             {
-                "rule": __doc__.split("RULE (written before any figure of this script existed):")[1]
-                .split("\n\nResults go to")[0]
-                .strip(),
+                "rule": written_rule(__doc__),
                 "model": "the shipped recording model (models/recording_mixed, the four-lead "
                 "ensemble), as the app serves it",
                 "records": {"ds1": list(DS1_RECORDS), "ds2": list(DS2_RECORDS)},

@@ -45,6 +45,7 @@ import json
 import pickle
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,28 @@ def with_scores(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "scores": scores}
 
 
+WRITTEN_RULE = "RULE (written before any figure of this script existed):"
+
+
+def written_rule(doc: str) -> str:
+    """The selection rule of a script's docstring: from ``WRITTEN_RULE`` to "Results go to"."""
+    return doc.split(WRITTEN_RULE)[1].split("\n\nResults go to")[0].strip()
+
+
+def pooled_scores(
+    rows: dict[str, dict[str, Any]], episodes_of: Callable[[dict[str, Any]], list[Any]]
+) -> dict[str, Any]:
+    """EC57 AF scores pooled over ``rows`` (each with its "reference" (start, end) seconds), the
+    detections of each given by ``episodes_of(row)`` (``Episode`` objects); each record shifted
+    by 10,000 s so that none overlap."""
+    reference, detected = [], []
+    for place, row in enumerate(rows.values()):
+        shift = place * 10_000.0
+        reference += [(s + shift, e + shift) for s, e in row["reference"]]
+        detected += [(e.start_s + shift, e.end_s + shift) for e in episodes_of(row)]
+    return rules.episode_scores(reference, detected).as_dict()
+
+
 def evaluate(rows: dict[str, dict[str, Any]], point: dict[str, Any]) -> dict[str, Any]:
     """Pooled EC57 AF scores of ``point``'s rule over ``rows`` (module constants set for the
     call, then restored); each record shifted so none overlap."""
@@ -104,15 +127,12 @@ def evaluate(rows: dict[str, dict[str, Any]], point: dict[str, Any]) -> dict[str
     try:
         for name in RULE_PARAMETERS:
             setattr(rules, name, point[name])
-        reference, detected = [], []
-        for place, row in enumerate(rows.values()):
-            shift = place * 10_000.0
-            reference += [(s + shift, e + shift) for s, e in row["reference"]]
-            found = rules.af_episodes_from_scores(
+        return pooled_scores(
+            rows,
+            lambda row: rules.af_episodes_from_scores(
                 row["peaks"], row["fs"], row["scores"], usable=row["usable"]
-            )
-            detected += [(e.start_s + shift, e.end_s + shift) for e in found]
-        return rules.episode_scores(reference, detected).as_dict()
+            ),
+        )
     finally:
         for name, value in saved.items():
             setattr(rules, name, value)

@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from af_cosen_ds1 import SCORES, summary  # noqa: E402
+from af_cosen_ds1 import SCORES, pooled_scores, summary, written_rule  # noqa: E402
 
 from ecg.classes import DS1_RECORDS, DS2_RECORDS  # noqa: E402
 from ecg.features import episodes as rules  # noqa: E402
@@ -70,13 +70,12 @@ CANDIDATES = (
 CONSTANTS = ("AF_VENTRICULAR", "AF_EDGE_STOPS_AT_P_WAVE")
 
 
-def detected(row: dict[str, Any], signal: Any) -> list[tuple[float, float]]:
+def detected(row: dict[str, Any], signal: Any) -> list[rules.Episode]:
     """The AF episodes the app's detector finds in one record (``rules.af_episodes`` with the
     signal, the module constants as set by the caller)."""
-    found = rules.af_episodes(
+    return rules.af_episodes(
         row["peaks"], row["labels"], row["fs"], usable=row["usable"], signal=signal
     )
-    return [(e.start_s, e.end_s) for e in found]
 
 
 def evaluate(
@@ -88,16 +87,15 @@ def evaluate(
     try:
         for name in CONSTANTS:
             setattr(rules, name, candidate[name])
-        reference, found, per_record = [], [], {}
-        for place, (name, row) in enumerate(rows.items()):
-            episodes = detected(row, signals[name])
-            own = rules.episode_scores(row["reference"], episodes)
+        found = {name: detected(row, signals[name]) for name, row in rows.items()}
+        per_record = {}
+        for name, row in rows.items():
+            spans = [(e.start_s, e.end_s) for e in found[name]]
+            own = rules.episode_scores(row["reference"], spans)
             if own.reference_s or own.detected_s:
                 per_record[name] = [own.reference_s, own.detected_s, own.overlap_s]
-            shift = place * 10_000.0
-            reference += [(s + shift, e + shift) for s, e in row["reference"]]
-            found += [(s + shift, e + shift) for s, e in episodes]
-        return rules.episode_scores(reference, found).as_dict(), per_record
+        named = {name: {**row, "name": name} for name, row in rows.items()}
+        return pooled_scores(named, lambda row: found[row["name"]]), per_record
     finally:
         for name, value in saved.items():
             setattr(rules, name, value)
@@ -145,9 +143,7 @@ def main() -> None:
     RESULTS.write_text(
         json.dumps(
             {
-                "rule": __doc__.split("RULE (written before any figure of this script existed):")[1]
-                .split("\n\nResults go to")[0]
-                .strip(),
+                "rule": written_rule(__doc__),
                 "model": "the shipped recording model (models/recording_mixed, the four-lead "
                 "ensemble), as the app serves it",
                 "records": {"ds1": list(DS1_RECORDS), "ds2": list(DS2_RECORDS)},

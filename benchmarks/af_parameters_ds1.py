@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from af_cosen_ds1 import pooled_scores  # noqa: E402
 from episodes_benchmark import record_intervals  # noqa: E402
 
 from ecg.classes import DS1_RECORDS  # noqa: E402
@@ -79,15 +80,12 @@ def score(rows: dict[str, dict], point: dict[str, float]) -> dict:
             if name != "off_over_on":
                 setattr(rules, name, value)
         rules.AF_OFF = point["AF_ON"] * point["off_over_on"]
-        reference, detected = [], []
-        for place, row in enumerate(rows.values()):
-            shift = place * 10_000.0
-            reference += [(s + shift, e + shift) for s, e in row["reference"]]
-            found = rules.af_episodes(
+        return pooled_scores(
+            rows,
+            lambda row: rules.af_episodes(
                 row["peaks"], row["labels"], row["fs"], usable=row["usable"], refine_edges=False
-            )
-            detected += [(e.start_s + shift, e.end_s + shift) for e in found]
-        return rules.episode_scores(reference, detected).as_dict()
+            ),
+        )
     finally:
         for name, value in saved.items():
             setattr(rules, name, value)
