@@ -710,7 +710,11 @@ def test_a_printout_without_a_rhythm_strip_is_refused(layout, rr_s, px_per_mm):
     "a 10-s strip on grey paper turned by 2 degrees at 4 px/mm is refused as 'the marks are "
     "text or boxes' (76% of the ink off the line), with 1-, 2- and 3-px lines alike, and at "
     "4.5 px/mm with a 2-px line: the grid's rotation is not found (the faint 1 mm lines cover "
-    "half the image, and turned they pile into no row). Until the paper's lines were found by "
+    "half the image, and turned they pile into no row). Nor would finding it be enough: "
+    "projections less their running mean find the 2 degrees (a gain of 45), but the turned "
+    "image's 1 mm lines, blurred by the drawing's own interpolation at 4 px/mm, give no period "
+    "(bilinear or nearest turn alike), so only the 5 mm lines are read, all alike, which paper "
+    "that is not pink may not be (a plot's gridlines are). Until the paper's lines were found by "
     "the share of a row they cover (benchmarks/digitise_grid_period.py, version 2) 5 of 15 at "
     "4-10 px/mm and 1-3 px lines were refused (every one at 4 px/mm; at 5 px/mm with 2- and "
     "3-px lines); none upright or on pink paper (PNG). A refusal, not a wrong reading",
