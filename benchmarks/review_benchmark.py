@@ -69,10 +69,9 @@ from ecg.classes import (  # noqa: E402
     symbol_to_index,
 )
 from ecg.features import confirm_first, corrections, templates  # noqa: E402
+from ecg.training.aami import aami_metrics, ec57_counts  # noqa: E402
 from ecg.training.metrics import (  # noqa: E402
-    aami_metrics,
     bootstrap_difference,
-    class_f1_intervals,
     classification_metrics,
     per_record_confusions,
 )
@@ -356,23 +355,16 @@ def score(rows: dict[str, np.ndarray], probs: np.ndarray) -> dict[str, Any]:
     aami = aami_metrics(
         rows["aami"][sa], probs[sa].argmax(axis=1), LABELS, aami_codes, rows["rec"][sa]
     )
-    f1_intervals = class_f1_intervals(aami["per_record_confusion"], aami_codes)
     summary = {
         "six_macro_f1": six["macro_f1"],
         "six_macro_f1_interval": six["bootstrap"]["macro_f1"],
         "six_per_class_f1": {c: six["per_class"][c]["f1"] for c in SIX},
     }
-    for code in ("VEB", "SVEB"):
-        pc = aami["per_class"][code]
-        boot = aami["bootstrap"]["per_class"][code]
+    for code in ("VEB", "SVEB"):  # as EC57 counts them (ecg.training.aami.ec57_summary)
+        ec57, boot = aami["summary"][code], aami["bootstrap"]["ec57"][code]
         summary[code] = {
-            "Se": pc["sensitivity"],
-            "+P": pc["precision"],
-            "F1": pc["f1"],
-            "Se_interval": boot["sensitivity"],
-            "+P_interval": boot["precision"],
-            "F1_interval": f1_intervals[code],
-            "support": pc["support"],
+            **{k: ec57[k] for k in ("Se", "+P", "F1", "support", "+P_every_call")},
+            **{f"{k}_interval": boot[k] for k in ("Se", "+P", "F1")},
         }
     return {"summary": summary, "six_class": _lean(six), "aami": _lean(aami)}
 
@@ -388,10 +380,8 @@ def sveb_without_largest(aami: dict[str, Any]) -> dict[str, Any]:
     i = codes.index("SVEB")
     per = {r: np.asarray(m) for r, m in aami["per_record_confusion"].items()}
     largest = max(per, key=lambda r: per[r][i].sum())
-    tp = fn = fp = 0
-    for record, m in per.items():
-        if record != largest:
-            tp, fn, fp = tp + m[i, i], fn + m[i].sum() - m[i, i], fp + m[:, i].sum() - m[i, i]
+    rest = sum(m for record, m in per.items() if record != largest)
+    tp, fn, fp = (float(v) for v in ec57_counts(rest, codes, "SVEB"))  # as EC57 counts them
     return {
         "left_out": largest,
         "Se": float(tp / max(tp + fn, 1)),

@@ -462,7 +462,7 @@ def reported_figures(y: np.ndarray, probs: np.ndarray, groups: np.ndarray, class
     the beats with a six-class label, as the study reports them."""
     import lead_fusion_study as lfs
 
-    from ecg.training.metrics import SIX_TO_AAMI
+    from ecg.training.aami import SIX_TO_AAMI
 
     out = lfs.beat_figures(y, probs, groups, list(classes))
     aami = np.array([SIX_TO_AAMI[c] for c in classes])

@@ -397,7 +397,7 @@ def decide(scores: dict[str, Any]) -> dict[str, Any]:
 def reported(d: dict[str, np.ndarray], groups: str, record_level: bool) -> dict[str, Any]:
     import lead_fusion_study as lfs
 
-    from ecg.training.metrics import SIX_TO_AAMI
+    from ecg.training.aami import SIX_TO_AAMI
 
     classes = ["L", "N", "A", "V", "R", "!"]
     out = {}

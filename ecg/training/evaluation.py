@@ -16,8 +16,9 @@ import numpy as np
 
 from ecg.classes import DS2_RECORDS, class_codes, symbol_to_index
 from ecg.models.bundle import ModelBundle
+from ecg.training.aami import aami_metrics
 from ecg.training.dataset import BeatTable, Split
-from ecg.training.metrics import aami_metrics, classification_metrics
+from ecg.training.metrics import classification_metrics
 
 
 def bundle_rr_inputs(bundle: ModelBundle, table: BeatTable) -> np.ndarray | None:

@@ -23,7 +23,7 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
     return cm
 
 
-def _ratio(num: float, den: float) -> float | None:
+def safe_ratio(num: float, den: float) -> float | None:
     return float(num / den) if den else None
 
 
@@ -35,15 +35,15 @@ def per_class_from_confusion(cm: np.ndarray, classes: list[str]) -> dict[str, di
         fn = cm[i].sum() - tp
         fp = cm[:, i].sum() - tp
         tn = total - tp - fn - fp
-        precision = _ratio(tp, tp + fp)
-        recall = _ratio(tp, tp + fn)
-        f1 = _ratio(2 * tp, 2 * tp + fp + fn)
+        precision = safe_ratio(tp, tp + fp)
+        recall = safe_ratio(tp, tp + fn)
+        f1 = safe_ratio(2 * tp, 2 * tp + fp + fn)
         out[code] = {
             "support": int(cm[i].sum()),
             "predicted": int(cm[:, i].sum()),
             "precision": precision,
             "sensitivity": recall,
-            "specificity": _ratio(tn, tn + fp),
+            "specificity": safe_ratio(tn, tn + fp),
             "f1": f1,
         }
     return out
@@ -95,54 +95,6 @@ def classification_metrics(
     }
 
 
-# Six-class prediction -> AAMI class: bundle branch blocks are non-ectopic (N), a premature
-# atrial beat is supraventricular ectopic, a PVC or a flutter wave is ventricular.
-# F, P and X, labels only a reviewer gives (ecg.classes.REVIEW_ONLY): AAMI's fusion class and
-# its unknown / paced class (an artefact called on a beat is no answer for it either).
-SIX_TO_AAMI = {"L": "N", "N": "N", "R": "N", "A": "SVEB", "V": "VEB", "!": "VEB", "F": "F",
-               "P": "Q", "X": "Q"}  # fmt: skip
-
-
-def aami_predictions(
-    pred_six: np.ndarray, six_classes: list[str], aami_classes: list[str]
-) -> np.ndarray:
-    """AAMI class index of each six-class prediction (``SIX_TO_AAMI``)."""
-    mapping = np.array([aami_classes.index(SIX_TO_AAMI[c]) for c in six_classes])
-    return mapping[np.asarray(pred_six, dtype=np.int64)]
-
-
-def aami_metrics(
-    true_aami: np.ndarray,
-    pred_six: np.ndarray,
-    six_classes: list[str],
-    aami_classes: list[str],
-    records: np.ndarray | None = None,
-) -> dict[str, Any]:
-    """AAMI EC57 figures of a six-class model: every beat of the test records, its reference
-    AAMI class against the AAMI class of the six-class prediction (F and Q are never predicted);
-    with ``records``, also the per-record confusions and their bootstrap intervals.
-    """
-    pred = aami_predictions(pred_six, six_classes, aami_classes)
-    cm = confusion_matrix(true_aami, pred, len(aami_classes))
-    per_class = per_class_from_confusion(cm, aami_classes)
-    summary = {}
-    for code in ("VEB", "SVEB"):
-        summary[code] = {
-            "Se": per_class[code]["sensitivity"],
-            "+P": per_class[code]["precision"],
-            "support": per_class[code]["support"],
-        }
-    return {
-        "n_beats": int(len(true_aami)),
-        "accuracy": float((pred == true_aami).mean()) if len(true_aami) else None,
-        "classes": list(aami_classes),
-        "confusion_matrix": cm.tolist(),
-        "per_class": per_class,
-        "summary": summary,
-        **({} if records is None else _record_uncertainty(true_aami, pred, records, aami_classes)),
-    }
-
-
 # Uncertainty: whole test records drawn again with replacement (a percentile bootstrap). The
 # patient, not the beat, is what changes from one test set to the next: one record can hold most
 # of a class's beats (DS2: record 232 holds three quarters of the SVEB beats), so resampling
@@ -165,7 +117,9 @@ def per_record_confusions(
     }
 
 
-def _resampled(per_record: dict[str, list[list[int]]], resamples: int, seed: int) -> np.ndarray:
+def resampled_confusions(
+    per_record: dict[str, list[list[int]]], resamples: int, seed: int
+) -> np.ndarray:
     """(resamples, k, k) confusion matrices of record sets drawn with replacement; the same
     records and seed give the same draws, so two models' figures can be compared pair-wise."""
     stack = np.array([per_record[name] for name in sorted(per_record)], dtype=np.float64)
@@ -193,7 +147,7 @@ def _statistics(cms: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _interval(values: np.ndarray, level: float) -> list[float] | None:
+def percentile_interval(values: np.ndarray, level: float) -> list[float] | None:
     """Percentile interval of the defined values; None where most resamples leave it undefined
     (a class absent from most record sets)."""
     finite = values[np.isfinite(values)]
@@ -213,18 +167,18 @@ def bootstrap_intervals(
 ) -> dict[str, Any]:
     """Intervals of accuracy, macro-F1 and each class's sensitivity and precision over test
     record sets drawn with replacement from ``per_record`` (``per_record_confusions``)."""
-    stats = _statistics(_resampled(per_record, resamples, seed))
+    stats = _statistics(resampled_confusions(per_record, resamples, seed))
     return {
         "unit": "record",
         "records": len(per_record),
         "resamples": resamples,
         "level": level,
-        "accuracy": _interval(stats["accuracy"], level),
-        "macro_f1": _interval(stats["macro_f1"], level),
+        "accuracy": percentile_interval(stats["accuracy"], level),
+        "macro_f1": percentile_interval(stats["macro_f1"], level),
         "per_class": {
             code: {
-                "sensitivity": _interval(stats["sensitivity"][:, i], level),
-                "precision": _interval(stats["precision"][:, i], level),
+                "sensitivity": percentile_interval(stats["sensitivity"][:, i], level),
+                "precision": percentile_interval(stats["precision"][:, i], level),
             }
             for i, code in enumerate(classes)
         },
@@ -254,14 +208,14 @@ def bootstrap_difference(
     the difference, its interval, and the share of record sets where the first is ahead."""
     if sorted(per_record) != sorted(other_per_record):
         raise ValueError("a paired comparison needs both models scored on the same records")
-    ours = _statistics(_resampled(per_record, resamples, seed))[statistic]
-    theirs = _statistics(_resampled(other_per_record, resamples, seed))[statistic]
+    ours = _statistics(resampled_confusions(per_record, resamples, seed))[statistic]
+    theirs = _statistics(resampled_confusions(other_per_record, resamples, seed))[statistic]
     whole = _statistics(np.array([np.sum(list(per_record.values()), axis=0)], dtype=float))
     other = _statistics(np.array([np.sum(list(other_per_record.values()), axis=0)], dtype=float))
     return {
         "statistic": statistic,
         "difference": float(whole[statistic][0] - other[statistic][0]),
-        "interval": _interval(ours - theirs, level),
+        "interval": percentile_interval(ours - theirs, level),
         "share_ahead": float(np.mean(ours > theirs)),
         "resamples": resamples,
         "level": level,
@@ -293,7 +247,7 @@ def seed_mean_difference(
             _statistics(np.array([np.sum(list(m.values()), axis=0)], dtype=float))[statistic][0]
             for m in side
         ]
-        draws = [_statistics(_resampled(m, resamples, seed))[statistic] for m in side]
+        draws = [_statistics(resampled_confusions(m, resamples, seed))[statistic] for m in side]
         return float(np.mean(whole)), np.mean(draws, axis=0)
 
     ours_whole, ours = mean_over(per_record_seeds)
@@ -301,28 +255,9 @@ def seed_mean_difference(
     return {
         "statistic": statistic,
         "difference": ours_whole - theirs_whole,
-        "interval": _interval(ours - theirs, level),
+        "interval": percentile_interval(ours - theirs, level),
         "share_ahead": float(np.mean(ours > theirs)),
         "seeds": [len(per_record_seeds), len(other_per_record_seeds)],
         "resamples": resamples,
         "level": level,
     }
-
-
-def class_f1_intervals(
-    per_record: dict[str, list[list[int]]],
-    classes: list[str],
-    *,
-    resamples: int = BOOTSTRAP_RESAMPLES,
-    level: float = BOOTSTRAP_LEVEL,
-    seed: int = 0,
-) -> dict[str, list[float] | None]:
-    """Interval of each class's F1 over test record sets drawn with replacement (the same
-    draws as ``bootstrap_intervals`` for the same records and seed); None where the class is
-    absent from most draws."""
-    cms = _resampled(per_record, resamples, seed)
-    tp = np.diagonal(cms, axis1=1, axis2=2)
-    support, predicted = cms.sum(axis=2), cms.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        f1 = np.where(support > 0, 2 * tp / (support + predicted), np.nan)
-    return {code: _interval(f1[:, i], level) for i, code in enumerate(classes)}

@@ -82,9 +82,13 @@ def _interval_of(summary: dict[str, Any], key: str) -> list[float] | None:
 
 
 def _aami_interval(aami: dict[str, Any], code: str, measure: str) -> list[float] | None:
-    """The interval over resampled DS2 records of one AAMI figure (``Se`` or ``+P``)."""
+    """The interval over resampled DS2 records of one AAMI figure (``Se`` or ``+P``), as EC57
+    counts it (``bootstrap.ec57``; a file scored before it had only the per-class one)."""
+    boot = aami.get("bootstrap") or {}
+    if "ec57" in boot:
+        return boot["ec57"].get(code, {}).get(measure)
     name = "sensitivity" if measure == "Se" else "precision"
-    return (aami.get("bootstrap") or {}).get("per_class", {}).get(code, {}).get(name)
+    return boot.get("per_class", {}).get(code, {}).get(name)
 
 
 def _aami_cell(aami: dict[str, Any], code: str, measure: str) -> str:
@@ -319,7 +323,10 @@ def write_report(
         f"{context.get('intra_training', '')}",
         "- AAMI EC57 figures: every annotated DS2 beat (including beats outside the six classes) "
         "with its reference AAMI class, against the AAMI class of the six-class prediction "
-        "(L, N, R -> N; A -> SVEB; V, ! -> VEB; F and Q are never predicted).",
+        "(L, N, R -> N; A -> SVEB; V, ! -> VEB; F and Q are never predicted), counted as "
+        "EC57's reference comparator (PhysioNet's bxb) counts them: a false VEB is a reference "
+        "N or SVEB beat called V (a fusion or unclassifiable beat called V is not one), a false "
+        "SVEB a reference N, VEB or F beat called S (`ecg.training.aami`).",
         f"- Evaluated {context.get('evaluated_at', '')} with code {context.get('code_version')}.",
         "",
         "## Targets (recording model)",

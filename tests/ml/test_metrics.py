@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from ecg.training import metrics
+from ecg.training.aami import aami_from_confusion, aami_metrics, ec57_summary
 
 
 def test_known_values_on_a_hand_made_confusion():
@@ -46,11 +47,42 @@ def test_aami_mapping_of_six_class_predictions():
     aami = ["N", "SVEB", "VEB", "F", "Q"]
     true = np.array([0, 0, 1, 1, 2, 2, 3])  # N N SVEB SVEB VEB VEB F
     pred = np.array([4, 1, 2, 1, 3, 5, 3])  # R N A N V ! V
-    m = metrics.aami_metrics(true, pred, six, aami)
+    m = aami_metrics(true, pred, six, aami)
     assert m["summary"]["SVEB"]["Se"] == pytest.approx(0.5)
     assert m["summary"]["SVEB"]["+P"] == pytest.approx(1.0)
     assert m["summary"]["VEB"]["Se"] == pytest.approx(1.0)
-    assert m["summary"]["VEB"]["+P"] == pytest.approx(2 / 3)  # the fusion beat counts against
+    # EC57 (bxb): a fusion beat called V is no false VEB; over every V call it would count
+    assert m["summary"]["VEB"]["+P"] == pytest.approx(1.0)
+    assert m["summary"]["VEB"]["+P_every_call"] == pytest.approx(2 / 3)
+    assert m["per_class"]["VEB"]["precision"] == pytest.approx(2 / 3)
+
+
+def test_ec57_counts_follow_bxb():
+    # rows: reference N, SVEB, VEB, F, Q; columns: the answer (a reviewer may answer F or Q)
+    aami = ["N", "SVEB", "VEB", "F", "Q"]
+    cm = np.array([
+        [900, 30, 12, 1, 0],  # Nn Ns Nv Nf Nq
+        [20, 60, 4, 0, 0],  # Sn Ss Sv Sf Sq
+        [5, 3, 100, 2, 1],  # Vn Vs Vv Vf Vq
+        [10, 6, 40, 7, 0],  # Fn Fs Fv Ff Fq
+        [2, 9, 8, 0, 1],  # Qn Qs Qv Qf Qq
+    ])  # fmt: skip
+    s = ec57_summary(cm, aami)
+    assert s["VEB"]["Se"] == pytest.approx(100 / (5 + 3 + 100 + 2 + 1))  # every V beat
+    assert s["VEB"]["+P"] == pytest.approx(100 / (12 + 4 + 100))  # VFP = Nv + Sv, not Fv, Qv
+    assert s["VEB"]["+P_every_call"] == pytest.approx(100 / (12 + 4 + 100 + 40 + 8))
+    assert s["SVEB"]["Se"] == pytest.approx(60 / 84)
+    assert s["SVEB"]["+P"] == pytest.approx(60 / (30 + 3 + 6 + 60))  # SFP = Ns + Vs + Fs, not Qs
+    tp, fn, fp = 60, 24, 39
+    assert s["SVEB"]["F1"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
+    # the stored block scores again to the same figures, and its intervals bracket them
+    per_record = {"a": (cm // 2).tolist(), "b": (cm - cm // 2).tolist()}
+    block = aami_from_confusion(cm, aami, per_record)
+    assert block["summary"] == s
+    for code in ("VEB", "SVEB"):
+        for k in ("Se", "+P", "F1"):
+            low, high = block["bootstrap"]["ec57"][code][k]
+            assert low - 1e-12 <= s[code][k] <= high + 1e-12
 
 
 def _per_record(*matrices):

@@ -6,7 +6,8 @@ import numpy as np
 from ecg.dsp.signal import prepare_signal
 from ecg.features import corrections, templates
 from ecg.features.beats import extract_windows, rr_features
-from ecg.training.metrics import bootstrap_intervals, class_f1_intervals
+from ecg.training.aami import ec57_intervals
+from ecg.training.metrics import bootstrap_intervals
 
 from .conftest import FS, synthetic_ecg
 
@@ -291,17 +292,18 @@ def test_rhythm_of_the_suggestions_skips_a_beat_marked_as_no_beat():
                                   rr_features(peaks, FS))  # fmt: skip
 
 
-def test_class_f1_intervals_bracket_the_pooled_f1():
+def test_ec57_f1_intervals_bracket_the_pooled_f1():
+    classes = ["N", "SVEB", "VEB"]
     per_record = {
-        "a": [[50, 2], [1, 10]],
-        "b": [[40, 0], [3, 5]],
-        "c": [[60, 5], [0, 20]],
+        "a": [[50, 1, 2], [1, 4, 0], [1, 0, 10]],
+        "b": [[40, 2, 0], [0, 3, 1], [3, 0, 5]],
+        "c": [[60, 0, 5], [2, 6, 0], [0, 1, 20]],
     }
-    f1 = class_f1_intervals(per_record, ["N", "V"])
+    f1 = ec57_intervals(per_record, classes)["VEB"]["F1"]
     pooled = np.sum(list(per_record.values()), axis=0)
-    v_f1 = 2 * pooled[1, 1] / (pooled[1].sum() + pooled[:, 1].sum())
-    assert f1["V"][0] <= v_f1 <= f1["V"][1]
-    assert bootstrap_intervals(per_record, ["N", "V"])["records"] == 3
+    v_f1 = 2 * pooled[2, 2] / (pooled[2].sum() + pooled[:, 2].sum())  # no F or Q column here
+    assert f1[0] <= v_f1 <= f1[1]
+    assert bootstrap_intervals(per_record, classes)["records"] == 3
 
 
 def test_confirm_order_cards_then_early_normal_looking_beats_then_least_sure():

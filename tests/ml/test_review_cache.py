@@ -134,7 +134,7 @@ def test_the_vote_grid_is_widened_one_step_only_where_its_best_lies_on_the_edge(
     assert rb.widened(grid, interior) == grid
 
 
-def test_an_f_answer_is_a_ventricular_miss_and_no_false_ventricular_call():
+def test_an_f_answer_is_a_ventricular_miss_and_a_fusion_beat_called_v_no_false_one():
     # reference: two V beats, two fusion beats (six-class -1), two normal beats
     six, aami = rb.symbol_to_index("six"), rb.symbol_to_index("aami")
     symbols = ["V", "V", "F", "F", "N", "N"]
@@ -147,6 +147,9 @@ def test_an_f_answer_is_a_ventricular_miss_and_no_false_ventricular_call():
     answers = np.eye(len(rb.LABELS))[[v, f, v, f, n, f]]  # one V, one fusion, one N called F
     s = rb.score(rows, answers)["summary"]
     assert s["VEB"]["Se"] == 0.5  # the V beat answered F is missed
-    assert abs(s["VEB"]["+P"] - 0.5) < 1e-9  # the fusion beat called V is a false V; F is not
+    # EC57 (bxb): the fusion beat called V is no false VEB (VFP = Nv + Sv); over every V call
+    # it would be one
+    assert abs(s["VEB"]["+P"] - 1.0) < 1e-9
+    assert abs(s["VEB"]["+P_every_call"] - 0.5) < 1e-9
     per_class = s["six_per_class_f1"]
     assert per_class["N"] == 2 / 3  # the N beat answered F: a miss for N, no false N
