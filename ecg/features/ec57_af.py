@@ -18,9 +18,9 @@ them, as ``epicmp``'s line reports are summed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
-from ecg.features.episodes import EpisodeScore
+from ecg.features.episodes import EpisodeScore, span_overlap
 
 LEARNING_S = 300.0  # epicmp's default start of the test period (5 minutes)
 
@@ -40,16 +40,7 @@ class Ec57Tally:
     overlap_s: float = 0.0
 
     def __add__(self, other: Ec57Tally) -> Ec57Tally:
-        return Ec57Tally(*(a + b for a, b in zip(_fields(self), _fields(other), strict=True)))
-
-
-def _fields(tally: Ec57Tally) -> tuple[float, ...]:
-    return (tally.reference_episodes, tally.reference_found, tally.detected_episodes,
-            tally.detected_true, tally.reference_s, tally.detected_s, tally.overlap_s)  # fmt: skip
-
-
-def _overlap(a: Span, b: Span) -> float:
-    return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+        return Ec57Tally(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
 def _in_test_period(spans: Iterable[Span], start_s: float) -> list[Span]:
@@ -92,7 +83,7 @@ def ec57_af_tally(
     reference = _in_test_period(afib, start_s)
     found = _in_test_period(detected, start_s)
     flutter = sorted(flutter)
-    overlap = sum(_overlap(r, d) for r in reference for d in found)
+    overlap = sum(span_overlap(r, d) for r in reference for d in found)
     scored: list[tuple[Span, float]] = []
     for span in found:
         kept = _less_flutter(span, flutter)
@@ -100,9 +91,9 @@ def ec57_af_tally(
             scored.append(kept)
     return Ec57Tally(
         reference_episodes=len(reference),
-        reference_found=sum(any(_overlap(r, d) > 0 for d in found) for r in reference),
+        reference_found=sum(any(span_overlap(r, d) > 0 for d in found) for r in reference),
         detected_episodes=len(scored),
-        detected_true=sum(any(_overlap(s, r) > 0 for r in reference) for s, _ in scored),
+        detected_true=sum(any(span_overlap(s, r) > 0 for r in reference) for s, _ in scored),
         reference_s=sum(e - s for s, e in reference),
         detected_s=sum(duration for _, duration in scored),
         overlap_s=overlap,

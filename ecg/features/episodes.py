@@ -821,7 +821,8 @@ class EpisodeScore:
         return asdict(self)
 
 
-def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
+def span_overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Seconds two (start, end) spans share."""
     return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
 
 
@@ -830,9 +831,9 @@ def episode_scores(
 ) -> EpisodeScore:
     """EC57 episode and duration sensitivity / positive predictivity of ``detected`` (start, end
     in seconds) against ``reference`` intervals of one recording (or pooled recordings)."""
-    hit_ref = sum(any(_overlap(r, d) > 0 for d in detected) for r in reference)
-    hit_det = sum(any(_overlap(d, r) > 0 for r in reference) for d in detected)
-    overlap = sum(_overlap(r, d) for r in reference for d in detected)
+    hit_ref = sum(any(span_overlap(r, d) > 0 for d in detected) for r in reference)
+    hit_det = sum(any(span_overlap(d, r) > 0 for r in reference) for d in detected)
+    overlap = sum(span_overlap(r, d) for r in reference for d in detected)
     ref_s = sum(e - s for s, e in reference)
     det_s = sum(e - s for s, e in detected)
 
