@@ -104,7 +104,8 @@ def test_a_gone_correction_keeps_its_count_and_the_exports_carry_it(client, rec,
 @pytest.mark.parametrize("name", ["201", "207"])
 def test_on_mitbih_every_detected_episodes_count_is_given_back(settings, tmp_path, users, name):
     """Records 201 (AF, trigeminy, pauses, bradycardia; its "SVT runs" were AF's conducted
-    beats, read as N since A calls inside AF are) and 207 (flutter, bigeminy, AF, SVT, pauses)
+    beats, read as N since A calls inside AF are) and 207 (flutter, bigeminy, SVT, pauses; its
+    false AF in ventricular flutter is gone since flutter waves are left out of the AF rule)
     analysed with the shipped recording model, their beats and states stored as
     the app stores them: counted over its detected span, every episode gets the detector's
     count -- rate episodes too (their running-median windows sit one per beat)."""
@@ -133,7 +134,7 @@ def test_on_mitbih_every_detected_episodes_count_is_given_back(settings, tmp_pat
     for state in ("uncertain", "unreadable"):
         rec.beats.filter(index__in=np.flatnonzero(states == state).tolist()).update(state=state)
     episodes = analysis.summary["episodes"]
-    assert len({e["kind"] for e in episodes}) >= {"201": 4, "207": 5}[name]
+    assert len({e["kind"] for e in episodes}) >= {"201": 4, "207": 4}[name]
     for episode in episodes:
         counted = episode_selectors.episode_beats_count(
             recording=rec, start_s=episode["start_s"], end_s=episode["end_s"]
