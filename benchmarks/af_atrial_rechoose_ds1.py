@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from af_carry_ds1 import app_episodes  # noqa: E402
+from af_carry_ds1 import app_episodes, with_app_scores  # noqa: E402
 from af_cosen_ds1 import SCORES, pooled_scores, summary, written_rule  # noqa: E402
 from af_flutter_edges_ds1 import choose  # noqa: E402
 
@@ -73,16 +73,6 @@ def candidates() -> list[dict[str, float]]:
     return out
 
 
-def prepared(row: dict[str, Any], signal: Any) -> dict[str, Any]:
-    """``row`` with its window scores and P-wave consistency, computed as ``af_episodes`` does
-    (the shipped ``AF_VENTRICULAR``; neither depends on the thresholds chosen here)."""
-    scores = rules._af_scores(
-        row["peaks"], row["labels"], row["fs"], states=None, usable=row["usable"], cosen=True
-    )
-    atrial = rules.atrial_scores(signal, row["peaks"], row["labels"], row["fs"], ok=scores[2])
-    return {**row, "scores": scores, "atrial": atrial}
-
-
 def evaluate(rows: dict[str, dict[str, Any]], point: dict[str, float]) -> dict[str, Any]:
     """Pooled EC57 AF scores of ``point`` over ``rows`` (module constants set for the call, then
     restored), each record shifted so none overlap."""
@@ -99,15 +89,10 @@ def evaluate(rows: dict[str, dict[str, Any]], point: dict[str, float]) -> dict[s
 def main() -> None:
     from af_cosen_ds1 import rows_from_command_line
 
-    from ecg.io.records import load_record
-
     started = time.perf_counter()
     data_dir, rows = rows_from_command_line(__doc__)
-    for name, row in rows.items():
-        record = load_record(data_dir, name, annotations=False)
-        if record.fs != row["fs"]:
-            raise SystemExit(f"{name}: {record.fs} Hz read, {row['fs']} Hz analysed")
-        rows[name] = prepared(row, record.signal)
+    # the window scores and P-wave consistency once per record: the thresholds do not move them
+    rows = {name: with_app_scores(row, data_dir, name) for name, row in rows.items()}
     ds1 = {name: rows[name] for name in DS1_RECORDS}
     results = [{"point": point, "ds1": evaluate(ds1, point)} for point in candidates()]
     summaries = [summary(r["ds1"]) for r in results]

@@ -52,20 +52,25 @@ MARGIN = 0.01
 CANDIDATES = ({"name": "shipped", "carry": False}, {"name": "carry", "carry": True})
 
 
-def with_app_scores(row: dict[str, Any], data_dir: Path, name: str) -> dict[str, Any]:
-    """``row`` with the window scores and P-wave consistency the app's ``af_episodes`` computes
-    (the MLII signal at the record's own rate)."""
+def analysed_signal(row: dict[str, Any], data_dir: Path, name: str) -> Any:
+    """The record's MLII signal at its own rate, the lead its cached ``row`` was analysed on
+    (refused if the rates differ)."""
     from ecg.io.records import load_record
 
     record = load_record(data_dir, name, annotations=False)
     if record.fs != row["fs"]:
         raise SystemExit(f"{name}: {record.fs} Hz read, {row['fs']} Hz analysed")
+    return record.signal
+
+
+def with_app_scores(row: dict[str, Any], data_dir: Path, name: str) -> dict[str, Any]:
+    """``row`` with the window scores and P-wave consistency the app's ``af_episodes`` computes
+    (``analysed_signal``), with the module's constants as they are when it is called."""
     scores = rules._af_scores(
         row["peaks"], row["labels"], row["fs"], states=None, usable=row["usable"], cosen=True
     )
-    atrial = rules.atrial_scores(
-        record.signal, row["peaks"], row["labels"], row["fs"], ok=scores[2]
-    )
+    signal = analysed_signal(row, data_dir, name)
+    atrial = rules.atrial_scores(signal, row["peaks"], row["labels"], row["fs"], ok=scores[2])
     return {**row, "scores": scores, "atrial": atrial}
 
 

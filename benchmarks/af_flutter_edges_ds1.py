@@ -111,18 +111,12 @@ def choose(worst_and_sum: list[tuple[float, float]], margin: float = MARGIN) -> 
 
 
 def main() -> None:
+    from af_carry_ds1 import analysed_signal
     from af_cosen_ds1 import rows_from_command_line
-
-    from ecg.io.records import load_record
 
     started = time.perf_counter()
     data_dir, rows = rows_from_command_line(__doc__)
-    signals = {}
-    for name, row in rows.items():
-        record = load_record(data_dir, name, annotations=False)
-        if record.fs != row["fs"]:
-            raise SystemExit(f"{name}: {record.fs} Hz read, {row['fs']} Hz analysed")
-        signals[name] = record.signal
+    signals = {name: analysed_signal(row, data_dir, name) for name, row in rows.items()}
     ds1 = {name: rows[name] for name in DS1_RECORDS}
     results = []
     for candidate in CANDIDATES:
