@@ -445,7 +445,7 @@ def _af_spans(recording: Recording) -> list[tuple[float, float]]:
 def _suggestions_write_once(*, recording: Recording, asked_by=None) -> dict[str, int]:
     stamp = _review_stamp(recording)
     # what the suggestions may answer: the model's classes, then the labels only a reviewer
-    # gives that teach their look-alikes (F, fusion; P, paced)
+    # gives that teach their look-alikes (P, paced; F, fusion, only if FUSION_TEACHES)
     classes = answer_labels(_classes(recording))
     fields = ("pk", "index", "label", "state", "reviewed_label", "suggested_label")
     beats = list(recording.beats.order_by("index").values_list(*fields))

@@ -321,3 +321,14 @@ def test_confirm_order_cards_then_early_normal_looking_beats_then_least_sure():
     everything = confirm_order([0], n_looking, prematurity, margin, n=50, premature=0)
     assert sorted(i for i, _ in everything) == list(range(10))
     assert {why for _, why in everything} == {"card", "uncertain"}
+
+
+def test_whether_a_fusion_label_teaches_is_the_ds1_choice():
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks/results/review.json"
+    chosen = json.loads(path.read_text())["choice_fusion"]["chosen"]["fusion_teaches"]
+    assert corrections.FUSION_TEACHES is chosen
+    assert corrections.REVIEW_ONLY_TEACHES["F"] is chosen
+    assert ("F" in corrections.answer_labels(["N", "A", "V"])) is chosen
