@@ -34,7 +34,6 @@ Results go to ``benchmarks/results/af_atrial_rechoose_ds1.json``.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -45,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from af_carry_ds1 import app_episodes, with_app_scores  # noqa: E402
-from af_cosen_ds1 import SCORES, pooled_scores, summary, written_rule  # noqa: E402
+from af_cosen_ds1 import SCORES, pooled_scores, summary, write_selection  # noqa: E402
 from af_flutter_edges_ds1 import choose  # noqa: E402
 
 from ecg.classes import DS1_RECORDS, DS2_RECORDS  # noqa: E402
@@ -108,34 +107,25 @@ def main() -> None:
         for part in ("ds1", "ds2"):
             print(f"  {part}: " + " ".join(f"{r[part][k]}" for k in SCORES))
     print(f"replaces the shipped point: {replaces}")
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "rule": written_rule(__doc__),
-                "model": "the shipped recording model (models/recording_mixed, the four-lead "
-                "ensemble), as the app serves it",
-                "records": {"ds1": list(DS1_RECORDS), "ds2": list(DS2_RECORDS)},
-                "margin": MARGIN,
-                "shipped": results[0],
-                "best_ds1": results[best],
-                "replaces_shipped": replaces,
-                "chosen": results[chosen]["point"],
-                "ranked_ds1": sorted(
-                    (
-                        {"point": r["point"], "worst": round(s[0], 4), "sum": round(s[1], 4)}
-                        for r, s in zip(results, summaries, strict=True)
-                    ),
-                    key=lambda r: (-r["worst"], -r["sum"]),
-                ),  # fmt: skip
-                "seconds": round(time.perf_counter() - started, 1),
-                "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            },
-            indent=1,
-            default=float,
-        )
-        + "\n"
+    write_selection(
+        RESULTS,
+        __doc__,
+        started,
+        {
+            "margin": MARGIN,
+            "shipped": results[0],
+            "best_ds1": results[best],
+            "replaces_shipped": replaces,
+            "chosen": results[chosen]["point"],
+            "ranked_ds1": sorted(
+                (
+                    {"point": r["point"], "worst": round(s[0], 4), "sum": round(s[1], 4)}
+                    for r, s in zip(results, summaries, strict=True)
+                ),
+                key=lambda r: (-r["worst"], -r["sum"]),
+            ),  # fmt: skip
+        },
     )
-    print(f"written to {RESULTS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

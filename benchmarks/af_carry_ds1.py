@@ -32,7 +32,6 @@ Results go to ``benchmarks/results/af_carry_ds1.json``.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -42,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from af_cosen_ds1 import SCORES, pooled_scores, summary, written_rule  # noqa: E402
+from af_cosen_ds1 import SCORES, pooled_scores, summary, write_selection  # noqa: E402
 
 from ecg.classes import DS1_RECORDS, DS2_RECORDS  # noqa: E402
 from ecg.features import episodes as rules  # noqa: E402
@@ -121,29 +120,20 @@ def main() -> None:
         for part in ("ds1", "ds2"):
             print(f"{r['name']:8s} {part}: " + " ".join(f"{r[part][k]}" for k in SCORES))
     print(f"carry replaces the shipped rule: {replaces}")
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "rule": written_rule(__doc__),
-                "model": "the shipped recording model (models/recording_mixed, the four-lead "
-                "ensemble), as the app serves it",
-                "records": {"ds1": list(DS1_RECORDS), "ds2": list(DS2_RECORDS)},
-                "worst_ds1": {
-                    r["name"]: round(float(w), 4) for r, w in zip(results, worst, strict=True)
-                },
-                "margin": MARGIN,
-                "carry_replaces_shipped": replaces,
-                "results": results,
-                "per_record_columns": ["reference_s", "detected_s", "overlap_s"],
-                "seconds": round(time.perf_counter() - started, 1),
-                "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    write_selection(
+        RESULTS,
+        __doc__,
+        started,
+        {
+            "worst_ds1": {
+                r["name"]: round(float(w), 4) for r, w in zip(results, worst, strict=True)
             },
-            indent=1,
-            default=float,
-        )
-        + "\n"
+            "margin": MARGIN,
+            "carry_replaces_shipped": replaces,
+            "results": results,
+            "per_record_columns": ["reference_s", "detected_s", "overlap_s"],
+        },
     )
-    print(f"written to {RESULTS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -106,6 +106,24 @@ def written_rule(doc: str) -> str:
     return doc.split(WRITTEN_RULE)[1].split("\n\nResults go to")[0].strip()
 
 
+def write_selection(path: Path, doc: str, started: float, figures: dict[str, Any]) -> None:
+    """A DS1 selection script's result file: its written rule (``doc``), the model and records,
+    ``figures``, the run's seconds (from ``started``, ``time.perf_counter``) and time."""
+    from ecg.classes import DS1_RECORDS, DS2_RECORDS
+
+    out = {
+        "rule": written_rule(doc),
+        "model": "the shipped recording model (models/recording_mixed, the four-lead "
+        "ensemble), as the app serves it",
+        "records": {"ds1": list(DS1_RECORDS), "ds2": list(DS2_RECORDS)},
+        **figures,
+        "seconds": round(time.perf_counter() - started, 1),
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    path.write_text(json.dumps(out, indent=1, default=float) + "\n")
+    print(f"written to {path.relative_to(ROOT)}")
+
+
 def pooled_scores(
     rows: dict[str, dict[str, Any]], episodes_of: Callable[[dict[str, Any]], list[Any]]
 ) -> dict[str, Any]:
