@@ -82,10 +82,9 @@ RESULTS = ROOT / "benchmarks" / "results" / "review.json"
 VALIDATION_RECORDS = ("106", "124", "209", "223")
 CONFIRMED_BEATS = 20
 CARD_MAX = 10
-# The cards clinician also confirms the 10 most premature beats of the N-looking groups: chosen
-# with premature_step on DS1 (``--choose-premature``) for recording_mixed with lead fusion. The
-# templates page does not point a clinician to those beats (docs/review.md).
-PREMATURE_CARDS = 10
+# How many of the most premature beats of the N-looking groups the cards clinician confirms,
+# as the templates page lists them: chosen with premature_step on DS1 (``--choose-premature``).
+PREMATURE_CARDS = confirm_first.PREMATURE_BEATS
 FIRST_S = 300.0
 SIX = class_codes("six")
 LABELS = review_labels(SIX)  # the six, then what only a reviewer gives (F)
@@ -470,7 +469,7 @@ def choose_premature(records: dict[str, dict[str, np.ndarray]]) -> dict[str, Any
     for beats in PREMATURE_GRID["premature_beats"]:
         chosen = confirmations(records, "cards", premature_beats=beats)
         settings = [{"premature": False}] + [
-            dict(zip(list(PREMATURE_GRID)[1:], values, strict=True))
+            {"premature": True, **dict(zip(list(PREMATURE_GRID)[1:], values, strict=True))}
             for values in itertools.product(*list(PREMATURE_GRID.values())[1:])
         ]
         for step in settings:
@@ -885,9 +884,12 @@ def main() -> None:
             "first_5min": "every beat of the first 5 minutes",
         },
         "method": "corrections.teach: the vote (reclassify), then ventricular_step (V against "
-        "the other classes: on-time beats nearest a confirmed non-V beat), then premature_step "
-        "(N against A from the patient's rhythm); 'vote_only' is the vote alone, "
-        "'without_ventricular' the vote then premature_step (the methods before)",
+        "the other classes: on-time beats nearest a confirmed non-V beat) when "
+        f"corrections.VENTRICULAR ({corrections.VENTRICULAR}), then premature_step (N against A "
+        f"from the patient's rhythm) when corrections.PREMATURE_STEP "
+        f"({corrections.PREMATURE_STEP}); 'vote_only' is the vote alone, 'without_ventricular' "
+        "the vote then premature_step, 'with_premature_step' all three steps (the methods "
+        "before)",
         "scales": scales,
         "cut_mv": templates.CUT_MV,
         "targets": TARGETS,
@@ -904,10 +906,11 @@ def main() -> None:
         rows = simulate(records, chosen, scales)
         result[protocol] = compare(rows)
         s = result[protocol]
-        # the methods before: the vote alone, and the vote then premature_step
+        # the methods before: the vote alone, the vote then premature_step, and all three steps
         for which, step in (
             ("vote_only", {"premature": False, "ventricular": False}),
-            ("without_ventricular", {"ventricular": False}),
+            ("without_ventricular", {"premature": True, "ventricular": False}),
+            ("with_premature_step", {"premature": True}),
         ):
             before = simulate(records, chosen, {**scales, **step})
             before_scored = score(before, before["pf"])
@@ -915,7 +918,13 @@ def main() -> None:
                 before_scored["aami"]
             )
             s[which] = {"summary": before_scored["summary"]}
-        for which in ("automatic", "vote_only", "without_ventricular", "corrected"):
+        for which in (
+            "automatic",
+            "vote_only",
+            "without_ventricular",
+            "with_premature_step",
+            "corrected",
+        ):
             summary = s[which]["summary"]
             print(
                 f"{protocol:10s} {which:19s} six macro-F1 {summary['six_macro_f1']:.3f}  "

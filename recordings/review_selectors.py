@@ -15,7 +15,7 @@ from django.http import Http404
 
 from ecg.classes import class_display_name
 from ecg.features.beats import rr_features
-from ecg.features.confirm_first import confirm_order, top_two_margin
+from ecg.features.confirm_first import PREMATURE_BEATS, confirm_order, top_two_margin
 from ecg.features.corrections import rhythm_block
 
 from .models import (
@@ -92,6 +92,13 @@ CONFIRM_WHY = {
     "premature": "early beat in a normal-looking group (a hidden atrial premature beat?)",
     "uncertain": "the model is least sure of it",
 }
+
+
+def confirm_first_reasons() -> str:
+    """What the "confirm first" list holds, in the order it lists them, as the page says it:
+    early beats only while the review's settings ask for them (``PREMATURE_BEATS``)."""
+    early = "early beats in normal-looking groups, " if PREMATURE_BEATS else ""
+    return f"each group's typical beat, {early}and the beats the model is least sure of"
 
 
 def _points(y: list[float], lo: float, hi: float, decimals: int = 1) -> str:

@@ -305,6 +305,7 @@ def recording_templates_view(request, pk: int):
         "confirm_first": review_selectors.beats_to_confirm_first(
             recording=recording, grouping=grouping
         ),
+        "confirm_reasons": review_selectors.confirm_first_reasons(),
         "classes": [
             {"code": c, "name": class_display_name(c), "group": _label_group(c)}
             for c in review_labels(recording.model_metadata.get("classes", []))

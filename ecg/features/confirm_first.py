@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
+# How many of the most premature beats of normal-looking groups are asked after the cards:
+# chosen with premature_step on MIT-BIH DS1 (review_benchmark --choose-premature); 10 for
+# recording_mixed with lead fusion, 0 for recording_mixed 2.0 (docs/review.md).
+PREMATURE_BEATS = 0
+
 
 def confirm_order(
     medoids: list[int],
@@ -18,7 +23,7 @@ def confirm_order(
     *,
     n: int = 20,
     cards: int = 10,
-    premature: int = 10,
+    premature: int = PREMATURE_BEATS,
 ) -> list[tuple[int, str]]:
     """(beat position, why) in the order the review benchmark's simulated clinician confirms
     them: the medoids of the ``cards`` largest template groups ("card"; ``medoids`` largest

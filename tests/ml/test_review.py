@@ -109,12 +109,17 @@ def premature_patient(n: int = 300, seed: int = 0):
     return morph, rr, probs, is_a, false_a
 
 
+# The scenario's false A calls (0.95) are below the confidence that makes a model call a
+# pseudo-label here, whatever the shipped PSEUDO_CONFIDENCE (chosen on DS1, 0.9 or 0.99).
+PREMATURE_STEP = {"premature": True, "pseudo_confidence": 0.99, "confirmed_weight": 1000.0}
+
+
 def test_premature_beats_of_one_shape_follow_the_confirmed_timing():
     morph, rr, probs, is_a, false_a = premature_patient()
     classes = ["L", "N", "A"]
     confirmed = np.array([5, 8])  # one premature beat confirmed A, one on time confirmed N
     given = np.array([2, 1])
-    fixed = corrections.teach(morph, rr, probs, confirmed, given, classes)
+    fixed = corrections.teach(morph, rr, probs, confirmed, given, classes, **PREMATURE_STEP)
     called = fixed.argmax(axis=1)
     rest = np.setdiff1d(np.arange(len(probs)), confirmed)
     assert (called[rest][is_a[rest]] == 2).all()  # every other premature beat: A
@@ -125,7 +130,7 @@ def test_premature_beats_of_one_shape_follow_the_confirmed_timing():
     # the vote alone cannot tell them apart: one shape, and the rhythm is one block of three
     vote = corrections.teach(morph, rr, probs, confirmed, given, classes, premature=False)
     assert (vote.argmax(axis=1)[rest] != called[rest]).any()
-    again = corrections.teach(morph, rr, probs, confirmed, given, classes)
+    again = corrections.teach(morph, rr, probs, confirmed, given, classes, **PREMATURE_STEP)
     np.testing.assert_array_equal(fixed, again)  # deterministic
 
 
@@ -134,7 +139,9 @@ def test_premature_step_without_any_a_makes_the_model_a_calls_n_and_needs_n_and_
     on_time = ~is_a & ~false_a
     probs[is_a] = [0.0, 0.9, 0.1]  # the model misses the premature beats entirely
     confirmed = np.flatnonzero(on_time)[:3]
-    fixed = corrections.teach(morph, rr, probs, confirmed, np.array([1, 1, 1]), ["L", "N", "A"])
+    fixed = corrections.teach(
+        morph, rr, probs, confirmed, np.array([1, 1, 1]), ["L", "N", "A"], **PREMATURE_STEP
+    )
     assert (fixed.argmax(axis=1) == 1).all()  # no A confirmed or confidently called: all N
     # classes without A (or nothing confirmed): the vote's answer stands
     no_a = corrections.teach(
@@ -332,3 +339,36 @@ def test_whether_a_fusion_label_teaches_is_the_ds1_choice():
     assert corrections.FUSION_TEACHES is chosen
     assert corrections.REVIEW_ONLY_TEACHES["F"] is chosen
     assert ("F" in corrections.answer_labels(["N", "A", "V"])) is chosen
+
+
+def test_the_shipped_review_settings_are_the_ds1_choices_in_review_json():
+    """The cut, the vote's scales and the two steps' settings are what the DS1 choices in
+    review.json picked, so a re-choice cannot be left half applied (scales re-chosen for
+    one model while the app ships another's)."""
+    import json
+    from pathlib import Path
+
+    from ecg.features import af_context, confirm_first, templates
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks/results/review.json"
+    results = json.loads(path.read_text())
+    vote = results["choice"]["chosen"]
+    assert templates.CUT_MV == vote["cut_mv"]
+    assert corrections.MORPH_SCALE_MV == vote["morph_scale"]
+    assert corrections.RHYTHM_SCALE == vote["rhythm_scale"]
+    assert corrections.MODEL_SCALE == vote["model_scale"]
+    premature = results["choice_premature"]["chosen"]
+    assert confirm_first.PREMATURE_BEATS == premature["premature_beats"]
+    assert corrections.PREMATURE_STEP is premature.get("premature", True)
+    if corrections.PREMATURE_STEP:
+        assert corrections.CONFIRMED_WEIGHT == premature["confirmed_weight"]
+        assert corrections.PSEUDO_CONFIDENCE == premature["pseudo_confidence"]
+        assert corrections.PREMATURE_MODEL_FEATURE is premature["model_feature"]
+    ventricular = results["choice_ventricular"]["chosen"]
+    assert corrections.VENTRICULAR is ventricular["ventricular"]
+    if corrections.VENTRICULAR:
+        assert corrections.ON_TIME == ventricular["on_time"]
+        assert corrections.VENTRICULAR_SPACE == ventricular["ventricular_space"]
+    assert af_context.SUGGESTIONS_IN_AF == results["choice_af_suggestions"]["chosen"]
+    # the templates page offers the protocol the benchmark scored
+    assert confirm_first.confirm_order.__kwdefaults__["premature"] == premature["premature_beats"]

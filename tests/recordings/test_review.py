@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from ecg.features import confirm_first
 from recordings import review_selectors, review_services
 from recordings.errors import AnalysisNotDone, CorrectionRefused
 from recordings.models import Beat, BeatCorrection, Recording, TemplateGrouping
@@ -665,6 +666,10 @@ def test_templates_page_lists_the_beats_to_confirm_first(client, rec, users):
         review_selectors.CONFIRM_WHY["premature"], review_selectors.CONFIRM_WHY["uncertain"]
     }  # fmt: skip
     assert f"Confirm these {n} beats first" in html
+    assert review_selectors.confirm_first_reasons().replace("'", "&#x27;") in html
+    if not confirm_first.PREMATURE_BEATS:  # the page names only the reasons it lists
+        assert "early beats" not in html
+        assert review_selectors.CONFIRM_WHY["premature"] not in {b["why"] for b in listed}
     for b in listed:
         assert f"beat {b['index']} at" in html
     # a confirmed beat says so on the list
