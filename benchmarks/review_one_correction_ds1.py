@@ -49,10 +49,11 @@ def settings() -> dict[str, dict[str, Any]]:
     }
 
 
-def one_action(data: dict[str, np.ndarray], beat: int, params: dict[str, Any]) -> dict[str, int]:
-    """Moved / fixed / broken among the other beats after ``beat`` gets its reference label."""
-    six = symbol_to_index("six")
-    truth = np.array([six.get(str(s), -1) for s in data["symbols"]])
+def one_action(
+    data: dict[str, np.ndarray], truth: np.ndarray, beat: int, params: dict[str, Any]
+) -> dict[str, int]:
+    """Moved / fixed / broken among the other beats (``truth``: their six-class reference
+    index, -1 for none) after ``beat`` gets its reference label."""
     before = data["probs"].argmax(axis=1)
     after = rb.corrected_probs(data, np.array([beat]), params).argmax(axis=1)
     rest = np.setdiff1d(np.flatnonzero(truth >= 0), [beat])
@@ -91,7 +92,7 @@ def main() -> None:
             if beat is None:
                 continue
             row = {"beat": beat, "label": str(data["symbols"][beat])}
-            row |= {key: one_action(data, beat, params) for key, params in compared.items()}
+            row |= {key: one_action(data, truth, beat, params) for key, params in compared.items()}
             scenarios[scenario][name] = row
             print(name, scenario, row, flush=True)
     pooled = {
