@@ -73,6 +73,9 @@ MODEL_SCALE = 2.0
 # The rerun for recording_mixed 2.0 picks model-led scales that break the shape-led behaviour
 # the review promises (docs/review.md), so these stay.
 BLOCK = 4096  # beats per block of the distance computation (bounded memory)
+# How the vote pools a class's confirmed beats ("sum" of their weights, or "max": the nearest
+# alone); chosen on MIT-BIH DS1 (review_benchmark --choose-vote-pooling, docs/review.md).
+VOTE_POOLING = "sum"
 # premature_step, chosen on MIT-BIH DS1 with the vote's scales fixed (docs/review.md)
 # (re-chosen for recording_mixed with lead fusion: 200 -> 1000, 0.9 -> 0.99, the model's odds
 # added; for recording_mixed 2.0 with EC57 counting: back to 200 and 0.9, the odds kept).
@@ -147,13 +150,20 @@ def reclassify(
     probs: np.ndarray,
     confirmed: np.ndarray,
     confirmed_labels: np.ndarray,
+    *,
+    pooling: str = VOTE_POOLING,
 ) -> np.ndarray:
     """Probabilities (n, k) of every beat after the clinician's answers.
 
     ``features``: ``review_features`` of every beat; ``probs``: the model's probabilities;
     ``confirmed``: indices of the beats the clinician confirmed or relabelled;
     ``confirmed_labels``: their class indices. Confirmed beats get a one-hot row of their label.
+    ``pooling``: how a class's confirmed beats make its share of the vote, "sum" (of their
+    weights) or "max" (the nearest one's weight alone, so that a class confirmed many times
+    does not outvote a nearer beat of another class).
     """
+    if pooling not in ("sum", "max"):
+        raise ValueError(f"unknown pooling {pooling!r}")
     probs = np.asarray(probs, dtype=np.float64)
     features = np.asarray(features, dtype=np.float64)
     confirmed = np.asarray(confirmed, dtype=np.int64)
@@ -173,8 +183,14 @@ def reclassify(
             (part**2).sum(axis=1)[:, None] + ref_sq[None, :] - 2 * part @ reference.T, 0
         )
         weight = np.exp(-0.5 * d2)
-        total = weight.sum(axis=1, keepdims=True)
-        vote = (weight @ onehot) / np.maximum(total, 1e-300)
+        if pooling == "max":
+            per_class = np.zeros((len(part), k))
+            for label in np.unique(confirmed_labels):
+                per_class[:, label] = weight[:, confirmed_labels == label].max(axis=1)
+        else:
+            per_class = weight @ onehot
+        total = per_class.sum(axis=1, keepdims=True)
+        vote = per_class / np.maximum(total, 1e-300)
         closeness = weight.max(axis=1, keepdims=True)
         out[lo : lo + BLOCK] = (1 - closeness) * probs[lo : lo + BLOCK] + closeness * vote
     out[confirmed] = onehot  # the clinician's word is final for the beats they reviewed
@@ -307,11 +323,13 @@ def teach(
     ventricular: bool = VENTRICULAR,
     on_time: float = ON_TIME,
     ventricular_space: str = VENTRICULAR_SPACE,
+    pooling: str = VOTE_POOLING,
     **params: float,
 ) -> np.ndarray:
-    """Every beat's probabilities after the clinician's answers: ``reclassify`` on
-    ``review_features``, then (``ventricular``, when the classes hold V) ``ventricular_step``
-    with ``on_time`` in ``ventricular_space`` ("morphology" or "features"), then
+    """Every beat's probabilities after the clinician's answers: ``reclassify`` (its
+    ``pooling``) on ``review_features``, then (``ventricular``, when the classes hold V)
+    ``ventricular_step`` with ``on_time`` in ``ventricular_space`` ("morphology" or
+    "features"), then
     (``premature``) ``premature_step`` when the classes hold N and A. ``params``: the scales
     of ``review_features`` and the settings of ``premature_step``.
 
@@ -325,7 +343,7 @@ def teach(
     if ventricular_space not in ("morphology", "features"):
         raise ValueError(f"unknown ventricular_space {ventricular_space!r}")
     features = review_features(morphology, rr, probs, **scales)
-    out = reclassify(features, probs, confirmed, confirmed_labels)
+    out = reclassify(features, probs, confirmed, confirmed_labels, pooling=pooling)
     if ventricular and len(confirmed) and "V" in classes:
         # the morphology block of the features: distances in the vote's units either way
         width = np.asarray(morphology).shape[1]

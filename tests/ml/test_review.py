@@ -2,6 +2,7 @@
 corrections that move similar beats and leave dissimilar ones alone."""
 
 import numpy as np
+import pytest
 
 from ecg.dsp.signal import prepare_signal
 from ecg.features import corrections, templates
@@ -370,5 +371,34 @@ def test_the_shipped_review_settings_are_the_ds1_choices_in_review_json():
         assert corrections.ON_TIME == ventricular["on_time"]
         assert corrections.VENTRICULAR_SPACE == ventricular["ventricular_space"]
     assert af_context.SUGGESTIONS_IN_AF == results["choice_af_suggestions"]["chosen"]
+    pooling = (results.get("choice_vote_pooling") or {}).get("chosen", {"pooling": "sum"})
+    assert corrections.VOTE_POOLING == pooling["pooling"]  # "sum" until it was asked
     # the templates page offers the protocol the benchmark scored
     assert confirm_first.confirm_order.__kwdefaults__["premature"] == premature["premature_beats"]
+
+
+def test_max_pooling_lets_the_nearest_confirmed_beat_outvote_a_class_confirmed_many_times():
+    # 17 confirmed beats of class 1 at distance 1.5 from every test beat, one confirmed beat of
+    # class 0 at distance 0.5: summed, class 1's weights win; pooled by max, the nearest does.
+    rng = np.random.default_rng(0)
+    test_beats = np.zeros((5, 3))
+    many = np.tile([1.5, 0.0, 0.0], (17, 1)) + rng.normal(0, 1e-3, (17, 3))
+    near = np.array([[0.0, 0.5, 0.0]])
+    features = np.concatenate([test_beats, many, near])
+    probs = np.tile([0.5, 0.5], (len(features), 1))
+    confirmed = np.arange(5, len(features))
+    labels = np.array([1] * 17 + [0])
+    summed = corrections.reclassify(features, probs, confirmed, labels, pooling="sum")
+    nearest = corrections.reclassify(features, probs, confirmed, labels, pooling="max")
+    assert (summed[:5].argmax(axis=1) == 1).all()
+    assert (nearest[:5].argmax(axis=1) == 0).all()
+    # the confirmed beats keep their labels either way
+    np.testing.assert_array_equal(nearest[confirmed].argmax(axis=1), labels)
+    # one confirmed beat per class: the two poolings agree
+    one_each = np.array([5, len(features) - 1])
+    np.testing.assert_allclose(
+        corrections.reclassify(features, probs, one_each, np.array([1, 0]), pooling="sum"),
+        corrections.reclassify(features, probs, one_each, np.array([1, 0]), pooling="max"),
+    )
+    with pytest.raises(ValueError, match="pooling"):
+        corrections.reclassify(features, probs, confirmed, labels, pooling="mean")
