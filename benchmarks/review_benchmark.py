@@ -778,20 +778,27 @@ def paced_review(records: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
     parameters, a paced beat (/) labelled P. Per record and pooled: the paced beats (AAMI Q:
     /, f and Q) answered P (Q sensitivity) and the P answers that are paced (Q +P), the model's
     own answers (it never says P) against the answers after the review; the other beats'
-    six-class macro-F1 beside them. Nothing is chosen on these records."""
+    six-class macro-F1 beside them; and, for the record, the same review with the vote's other
+    pooling (``corrected_<pooling>_pooling``: "max" while "sum" ships, see
+    ``choose_vote_pooling``). Nothing is chosen on these records."""
     chosen = confirmations(records, "cards", premature_beats=PREMATURE_CARDS)
+    other = "max" if PARAMS["pooling"] == "sum" else "sum"
 
     def figures(part: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
-        rows = simulate(part, {k: chosen[k] for k in part}, PARAMS)
-        out = {"scored_beats": int(len(rows["rec"]))}
-        for which in ("pa", "pf"):
-            scored = score(rows, rows[which])
-            q = scored["aami"]["per_class"]["Q"]
-            out["automatic" if which == "pa" else "corrected"] = {
-                "paced_answered_P": q["sensitivity"], "P_answers_paced": q["precision"],
-                "paced_beats": q["support"], "P_answers": q["predicted"],
-                "six_macro_f1_other_beats": scored["summary"]["six_macro_f1"],
-            }  # fmt: skip
+        out: dict[str, Any] = {}
+        runs = {"corrected": PARAMS, f"corrected_{other}_pooling": {**PARAMS, "pooling": other}}
+        for key, params in runs.items():
+            rows = simulate(part, {k: chosen[k] for k in part}, params)
+            out["scored_beats"] = int(len(rows["rec"]))
+            answers = {"pa": "automatic", "pf": key} if key == "corrected" else {"pf": key}
+            for which, name in answers.items():
+                scored = score(rows, rows[which])
+                q = scored["aami"]["per_class"]["Q"]
+                out[name] = {
+                    "paced_answered_P": q["sensitivity"], "P_answers_paced": q["precision"],
+                    "paced_beats": q["support"], "P_answers": q["predicted"],
+                    "six_macro_f1_other_beats": scored["summary"]["six_macro_f1"],
+                }  # fmt: skip
         return out
 
     per_record = {name: figures({name: data}) for name, data in records.items()}
