@@ -329,9 +329,8 @@ def teach(
     """Every beat's probabilities after the clinician's answers: ``reclassify`` (its
     ``pooling``) on ``review_features``, then (``ventricular``, when the classes hold V)
     ``ventricular_step`` with ``on_time`` in ``ventricular_space`` ("morphology" or
-    "features"), then
-    (``premature``) ``premature_step`` when the classes hold N and A. ``params``: the scales
-    of ``review_features`` and the settings of ``premature_step``.
+    "features"), then (``premature``) ``premature_step`` when the classes hold N and A.
+    ``params``: the scales of ``review_features`` and the settings of ``premature_step``.
 
     ``classes`` may go on past the model's (``probs``' columns) with labels only a reviewer
     gives (``answer_labels``: F, fusion; P, paced): the model's probability of those is 0,
