@@ -778,9 +778,10 @@ def paced_review(records: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
     parameters, a paced beat (/) labelled P. Per record and pooled: the paced beats (AAMI Q:
     /, f and Q) answered P (Q sensitivity) and the P answers that are paced (Q +P), the model's
     own answers (it never says P) against the answers after the review; the other beats'
-    six-class macro-F1 beside them; and, for the record, the same review with the vote's other
-    pooling (``corrected_<pooling>_pooling``: "max" while "sum" ships, see
-    ``choose_vote_pooling``). Nothing is chosen on these records."""
+    six-class macro-F1 beside them; the reference symbols of the confirmed beats; and, for
+    the record, the same review with the vote's other pooling (``corrected_<pooling>_pooling``:
+    "max" while "sum" ships, see ``choose_vote_pooling``). Nothing is chosen on these
+    records."""
     chosen = confirmations(records, "cards", premature_beats=PREMATURE_CARDS)
     other = "max" if PARAMS["pooling"] == "sum" else "sum"
 
@@ -802,7 +803,9 @@ def paced_review(records: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
         return out
 
     per_record = {name: figures({name: data}) for name, data in records.items()}
-    for name, row in per_record.items():
+    for name, row in per_record.items():  # what the cards clinician confirmed (by reference)
+        symbols, counts = np.unique(records[name]["symbols"][chosen[name]], return_counts=True)
+        row["confirmed_symbols"] = {str(k): int(v) for k, v in zip(symbols, counts, strict=True)}
         print(name, row["automatic"]["paced_answered_P"], row["corrected"], flush=True)
     return {"data": "MIT-BIH paced records " + ", ".join(records) + "; cards protocol, "
             "shipped parameters; nothing chosen on them", "records": per_record,
