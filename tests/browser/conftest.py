@@ -6,6 +6,8 @@ a missing browser is an error, so the suite cannot pass by skipping them.
 
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -63,6 +65,73 @@ def browser():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+class _InFlight:
+    """Counts the live server's unfinished requests, so a test ends only once they are done.
+
+    With the in-memory SQLite test database the server's request threads share the test's
+    connection; a request still reading (say) auth_user when the test's teardown flushes the
+    tables makes the flush fail with "database table is locked" -- a request the closed browser
+    had already sent. Waiting here removes that race.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.count = 0
+        self.lock = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            self.count += 1
+        try:
+            response = self.app(environ, start_response)
+        except BaseException:
+            self._done()
+            raise
+        return self._closing(response)
+
+    def _closing(self, response):
+        try:
+            yield from response
+        finally:
+            try:
+                if hasattr(response, "close"):
+                    response.close()
+            finally:
+                self._done()
+
+    def _done(self) -> None:
+        with self.lock:
+            self.count -= 1
+            self.lock.notify_all()
+
+    def wait_idle(self, timeout: float = 10.0, settle: float = 0.2) -> None:
+        """Wait until no request has been running for `settle` seconds (one the browser sent
+        before it closed may reach the server a moment later)."""
+        deadline = time.monotonic() + timeout
+        quiet_since = None
+        while time.monotonic() < deadline:
+            with self.lock:
+                busy = self.count > 0
+            now = time.monotonic()
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = now
+            elif now - quiet_since >= settle:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"the live server still had {self.count} request(s) after {timeout} s")
+
+
+def _in_flight(live_server) -> _InFlight:
+    httpd = live_server.thread.httpd
+    app = httpd.get_app()
+    if not isinstance(app, _InFlight):
+        app = _InFlight(app)
+        httpd.set_app(app)
+    return app
+
+
 @pytest.fixture
 def page(browser, live_server):
     """A fresh browser profile per test; fails the test on a CSP violation or a JS error."""
@@ -80,8 +149,10 @@ def page(browser, live_server):
         ),
     )
     tab.allowed_problems = []  # substrings a test expects, e.g. a blocked third-party URL
+    in_flight = _in_flight(live_server)
     yield tab
     context.close()
+    in_flight.wait_idle()
     unexpected = [p for p in problems if not any(a in p for a in tab.allowed_problems)]
     assert not unexpected, unexpected
 
