@@ -72,6 +72,7 @@ from ecg.training.mixed import (
     tag_lead,
 )
 from ecg.training.pipeline import Candidate, metadata_for
+from ecg.training.ptbxl_atrial import build_ptbxl_atrial_beats
 from ecg.training.selective import selective_at
 from ecg.training.training import ModelConfig, assemble_ensemble, train
 
@@ -123,6 +124,9 @@ class MixedPlan:
     workers: int = 2
     # PTB-XL leads, each a beat table of its own (``PTBXL_LEADS`` unless a study names others)
     ptbxl_leads: tuple[str, ...] = PTBXL_LEADS
+    # also the premature atrial beats of PTB-XL's PAC records (``ptbxl_atrial``; a study's
+    # candidate, benchmarks/ptbxl_atrial_study.py)
+    ptbxl_atrial: bool = False
 
 
 FULL = MixedPlan()
@@ -256,6 +260,20 @@ def mixed_table(
             parts.append(tag_lead(beats.table, lead))
             sources.append(np.full(len(beats.table), "ptbxl"))
             is_val.append(np.full(len(beats.table), split == "validation"))
+            if plan.ptbxl_atrial:
+                atrial = build_ptbxl_atrial_beats(
+                    ptbxl_dir,
+                    split,
+                    lead=lead,
+                    cache=None
+                    if cache_dir is None
+                    else cache_dir / f"ptbxl_atrial_{split}_{lead.lower()}.npz",
+                    workers=plan.workers,
+                    progress=progress,
+                )
+                parts.append(tag_lead(atrial.table, lead))
+                sources.append(np.full(len(atrial.table), "ptbxl"))
+                is_val.append(np.full(len(atrial.table), split == "validation"))
     leads = ", ".join(trained_leads(plan.ptbxl_leads)).replace("MLII, II", "MLII/II")
     table = as_mixed(concat_tables(parts, lead=f"mixed: {leads}"))
     return table, np.concatenate(sources), np.concatenate(is_val)
@@ -281,7 +299,9 @@ def mixed_split(
         val_idx,
         np.zeros(0, np.int64),
         f"mixed: MIT-BIH DS1 minus records {val_records} (MLII + V1/V5) + PTB-XL folds 1-8 "
-        f"({', '.join(plan.ptbxl_leads)}); validation: those DS1 records + PTB-XL fold 9; "
+        f"({', '.join(plan.ptbxl_leads)})"
+        f"{' with the premature atrial beats of PAC records' if plan.ptbxl_atrial else ''}; "
+        "validation: those DS1 records + PTB-XL fold 9; "
         f"at most {plan.record_cap} beats per record and class, {plan.source_cap} per source "
         "and class in training",
     )

@@ -75,9 +75,18 @@ def dominant_beats(
     ``min_correlation``. The median beat is the dominant beat as long as most beats are
     conducted, which the record's label (a conducted rhythm with some ectopy) implies.
     """
-    windows = np.asarray(windows, dtype=np.float64)
     if len(windows) == 0:
         return np.zeros(0, dtype=bool)
+    rr_ratio, correlation = timing_and_shape(windows, rr_prev_s, fs, r_index)
+    return (rr_ratio >= premature_ratio) & (correlation >= min_correlation)
+
+
+def timing_and_shape(
+    windows: np.ndarray, rr_prev_s: np.ndarray, fs: float, r_index: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per beat of ONE record: (RR before / the record's median RR, correlation with the
+    record's median beat over the model window). ``windows`` must hold at least one beat."""
+    windows = np.asarray(windows, dtype=np.float64)
     pre, post = window_bounds(fs, PRE_S, POST_S)
     lo, hi = max(0, r_index - pre), min(windows.shape[1], r_index + post)
     part = windows[:, lo:hi]
@@ -87,8 +96,7 @@ def dominant_beats(
     norms = np.linalg.norm(centred, axis=1) * np.linalg.norm(template)
     correlation = (centred @ template) / np.maximum(norms, 1e-12)
     rr_prev = np.asarray(rr_prev_s, dtype=np.float64)
-    median_rr = float(np.median(rr_prev))
-    return (rr_prev >= premature_ratio * median_rr) & (correlation >= min_correlation)
+    return rr_prev / max(float(np.median(rr_prev)), 1e-12), correlation
 
 
 def record_beats(
