@@ -28,9 +28,8 @@ from ecg.training.dataset import BeatTable
 from ecg.training.ptbxl_beats import (
     PtbxlBeats,
     beats_for_records,
+    cached_beats,
     labelled_records,
-    load_ptbxl_beats,
-    save_ptbxl_beats,
 )
 
 LEAD_SEPARATOR = "@"
@@ -73,14 +72,14 @@ def ptbxl_lead_table(
         cache
         or MIXED_CACHE.format(split=split, lead=lead.lower(), n_norm=n_norm if n_norm else "all")
     )
-    if path.is_file():
-        return load_ptbxl_beats(path)
-    rows = sample_records(
-        ptbxl_splits(load_ptbxl_table(data_dir))[split], n_norm, seed=seed, n_blocks=n_blocks
-    )
-    beats = beats_for_records(data_dir, rows, lead=lead, workers=workers, progress=progress)
-    save_ptbxl_beats(beats, path)
-    return beats
+
+    def make() -> PtbxlBeats:
+        rows = sample_records(
+            ptbxl_splits(load_ptbxl_table(data_dir))[split], n_norm, seed=seed, n_blocks=n_blocks
+        )
+        return beats_for_records(data_dir, rows, lead=lead, workers=workers, progress=progress)
+
+    return cached_beats(path, make)
 
 
 def tag_lead(table: BeatTable, lead: str) -> BeatTable:

@@ -21,7 +21,6 @@ whole record, as in serving.
 from __future__ import annotations
 
 from collections.abc import Callable
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -38,14 +37,15 @@ from ecg.io.ptbxl import (
     ptbxl_splits,
 )
 from ecg.io.records import RecordError
-from ecg.training.dataset import STORE_POST_S, STORE_PRE_S, BeatTable
+from ecg.training.dataset import STORE_PRE_S
 from ecg.training.ptbxl_beats import (
     MIN_CORRELATION,
     PREMATURE_RR_RATIO,
     PtbxlBeats,
-    load_ptbxl_beats,
+    cached_beats,
+    map_records,
     record_beats,
-    save_ptbxl_beats,
+    table_of_records,
     timing_and_shape,
 )
 
@@ -116,32 +116,14 @@ def atrial_beats_for_records(
     """The beat table of ``atrial_records(table)`` on ``lead``: ``A`` beats and ``Q`` context."""
     chosen = atrial_records(table)
     jobs = [(str(data_dir), int(ecg_id), lead) for ecg_id in chosen.index]
-    if workers > 1:
-        with get_context("spawn").Pool(workers) as pool:
-            results = pool.map(_one_record, jobs, chunksize=16)
-    else:
-        results = [_one_record(job) for job in jobs]
-    parts = [r for r in results if len(r[1])]
-    width = sum(window_bounds(MODEL_FS, STORE_PRE_S, STORE_POST_S))
-    n = [len(p[1]) for p in parts]
-    atrial = sum(int((p[3] == ATRIAL).sum()) for p in parts)
-    beats = BeatTable(
-        windows=np.concatenate([p[1] for p in parts]).astype(np.float32)
-        if parts
-        else np.zeros((0, width), np.float32),
-        rr=np.concatenate([p[2] for p in parts]).astype(np.float32)
-        if parts
-        else np.zeros((0, 6), np.float32),
-        symbols=np.concatenate([p[3] for p in parts]).astype("<U2")
-        if parts
-        else np.zeros(0, "<U2"),
-        records=np.repeat([f"ptbxl{p[0]}" for p in parts], n).astype("<U12"),
-        fs=MODEL_FS,
-        pre_s=STORE_PRE_S,
-        post_s=STORE_POST_S,
-        lead=lead,
-    )
-    patients = np.repeat([int(chosen.at[p[0], "patient_id"]) for p in parts], n).astype(np.int64)
+    results = map_records(_one_record, jobs, workers=workers, chunksize=16)
+    parts = [
+        (windows, rr, symbols, f"ptbxl{ecg_id}", int(chosen.at[ecg_id, "patient_id"]))
+        for ecg_id, windows, rr, symbols in results
+        if len(windows)
+    ]
+    beats, patients = table_of_records(parts, lead)
+    atrial = int((beats.symbols == ATRIAL).sum())
     failed = len(results) - len(parts)
     return PtbxlBeats(beats, patients, {}, {ATRIAL: len(parts), "beats": atrial}, failed)
 
@@ -157,11 +139,11 @@ def build_ptbxl_atrial_beats(
 ) -> PtbxlBeats:
     """``atrial_beats_for_records`` of one PTB-XL split, cached under ``build/mixed/``."""
     path = Path(cache or CACHE_TEMPLATE.format(split=split, lead=lead.lower()))
-    if path.is_file():
-        return load_ptbxl_beats(path)
-    if progress:
-        progress(f"PTB-XL {split} premature atrial beats, lead {lead}")
-    rows = ptbxl_splits(load_ptbxl_table(data_dir))[split]
-    beats = atrial_beats_for_records(data_dir, rows, lead=lead, workers=workers)
-    save_ptbxl_beats(beats, path)
-    return beats
+
+    def make() -> PtbxlBeats:
+        if progress:
+            progress(f"PTB-XL {split} premature atrial beats, lead {lead}")
+        rows = ptbxl_splits(load_ptbxl_table(data_dir))[split]
+        return atrial_beats_for_records(data_dir, rows, lead=lead, workers=workers)
+
+    return cached_beats(path, make)

@@ -157,11 +157,7 @@ def beats_for_records(
         (str(data_dir), int(ecg_id), lead, str(row.label), bool(row.ectopy))
         for ecg_id, row in chosen.iterrows()
     ]
-    if workers > 1:
-        with get_context("spawn").Pool(workers) as pool:
-            results = pool.map(_one_record, jobs, chunksize=64)
-    else:
-        results = [_one_record(job) for job in jobs]
+    results = map_records(_one_record, jobs, workers=workers, chunksize=64)
     parts, dropped, used, failed = [], {}, {}, 0
     for i, (ecg_id, windows, rr, n_dropped) in enumerate(results, 1):
         label = chosen.at[ecg_id, "label"]
@@ -172,29 +168,54 @@ def beats_for_records(
         if len(windows):
             used[label] = used.get(label, 0) + 1
             patient = int(chosen.at[ecg_id, "patient_id"])
-            parts.append((windows, rr, label, f"ptbxl{ecg_id}", patient))
+            symbols = np.full(len(windows), label, "<U2")
+            parts.append((windows, rr, symbols, f"ptbxl{ecg_id}", patient))
         if progress and i % 1000 == 0:
             progress(f"[{i}/{len(results)}] records")
+    table_out, patients = table_of_records(parts, lead)
+    return PtbxlBeats(table_out, patients, dropped, used, failed)
+
+
+RecordPart = tuple[np.ndarray, np.ndarray, np.ndarray, str, int]
+
+
+def map_records(worker: Callable, jobs: list, *, workers: int, chunksize: int) -> list:
+    """``worker`` over ``jobs``, in ``workers`` spawned processes when more than one."""
+    if workers > 1:
+        with get_context("spawn").Pool(workers) as pool:
+            return pool.map(worker, jobs, chunksize=chunksize)
+    return [worker(job) for job in jobs]
+
+
+def table_of_records(parts: list[RecordPart], lead: str) -> tuple[BeatTable, np.ndarray]:
+    """One BeatTable (and each beat's patient) from per-record parts: (wide windows, RR
+    features, symbol per beat, record name, patient id)."""
     width = sum(window_bounds(MODEL_FS, STORE_PRE_S, STORE_POST_S))
     n = [len(p[0]) for p in parts]
-    table_out = BeatTable(
-        windows=(
-            np.concatenate([p[0] for p in parts]).astype(np.float32)
-            if parts
-            else np.zeros((0, width), np.float32)
-        ),
-        rr=np.concatenate([p[1] for p in parts]).astype(np.float32)
-        if parts
-        else np.zeros((0, 6), np.float32),
-        symbols=np.repeat([p[2] for p in parts], n).astype("<U2"),
+
+    def joined(i: int, empty: np.ndarray) -> np.ndarray:
+        return np.concatenate([p[i] for p in parts]) if parts else empty
+
+    table = BeatTable(
+        windows=joined(0, np.zeros((0, width))).astype(np.float32),
+        rr=joined(1, np.zeros((0, 6))).astype(np.float32),
+        symbols=joined(2, np.zeros(0, "<U2")).astype("<U2"),
         records=np.repeat([p[3] for p in parts], n).astype("<U12"),
         fs=MODEL_FS,
         pre_s=STORE_PRE_S,
         post_s=STORE_POST_S,
         lead=lead,
     )
-    patients = np.repeat([p[4] for p in parts], n).astype(np.int64)
-    return PtbxlBeats(table_out, patients, dropped, used, failed)
+    return table, np.repeat([p[4] for p in parts], n).astype(np.int64)
+
+
+def cached_beats(path: str | Path, make: Callable[[], PtbxlBeats]) -> PtbxlBeats:
+    """The beats saved at ``path``, or ``make()``'s, saved there first."""
+    if Path(path).is_file():
+        return load_ptbxl_beats(path)
+    beats = make()
+    save_ptbxl_beats(beats, path)
+    return beats
 
 
 def save_ptbxl_beats(beats: PtbxlBeats, path: str | Path) -> Path:
@@ -257,13 +278,13 @@ def build_ptbxl_beats(
     """The beat table of one PTB-XL split (``train`` folds 1-8, ``validation`` 9, ``test`` 10),
     read from ``cache`` (default ``build/ptbxl_beats_<split>_<lead>.npz``) when it exists."""
     path = Path(cache or CACHE_TEMPLATE.format(split=split, lead=lead.lower()))
-    if path.is_file():
-        return load_ptbxl_beats(path)
-    splits = ptbxl_splits(load_ptbxl_table(data_dir))
-    if split not in splits:
-        raise ValueError(f"unknown split {split!r} (splits: {', '.join(splits)})")
-    beats = beats_for_records(
-        data_dir, splits[split], lead=lead, workers=workers, progress=progress
-    )
-    save_ptbxl_beats(beats, path)
-    return beats
+
+    def make() -> PtbxlBeats:
+        splits = ptbxl_splits(load_ptbxl_table(data_dir))
+        if split not in splits:
+            raise ValueError(f"unknown split {split!r} (splits: {', '.join(splits)})")
+        return beats_for_records(
+            data_dir, splits[split], lead=lead, workers=workers, progress=progress
+        )
+
+    return cached_beats(path, make)
