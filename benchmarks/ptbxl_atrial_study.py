@@ -3,6 +3,7 @@
     python benchmarks/ptbxl_atrial_study.py            # train (~30-40 min on 2 cores), score
     python benchmarks/ptbxl_atrial_study.py --score    # score only (candidate already trained)
     python benchmarks/ptbxl_atrial_study.py --control  # also train the shipped recipe here
+    python benchmarks/ptbxl_atrial_study.py --test     # after the decision: the test sets
 
 The shipped ``recording_mixed`` learnt premature atrial beats (``A``) from MIT-BIH alone:
 about 700 beats of DS1's training records, a handful of patients. On DS2 its SVEB figures are
@@ -16,6 +17,11 @@ PTB-XL fold 10 or LUDB. Figures: ``benchmarks/results/ptbxl_atrial_study.json``.
 ``--control`` trains the shipped recipe itself on this machine (same seeds, same tables): the
 shipped weights were trained elsewhere, so a difference against them is partly the run's
 chance. The control is reported beside the rule, which is the shipped model's.
+
+``--test`` (run only after the rule's answer is in the results file) scores the candidate and
+the shipped model on the test sets of ``ptbxl_mixed_eval`` (MIT-BIH DS2 MLII beats, PTB-XL fold
+10 on the four leads, LUDB lead II) into ``ptbxl_atrial_study_test.json``: reported, never
+chosen on.
 
 RULE (written before any figure of this study existed):
 
@@ -75,6 +81,7 @@ CONTROL_NAME = "recording_mixed_control"
 OUT = ROOT / "build" / "atrial_study"
 SHIPPED = ROOT / "models" / "recording_mixed.keras"
 RESULT = ROOT / "benchmarks" / "results" / "ptbxl_atrial_study.json"
+TEST_RESULT = RESULT.with_name("ptbxl_atrial_study_test.json")
 A_F1_MIN_GAIN = 0.02
 MACRO_F1_MAX_LOSS = 0.01
 A = class_codes("six").index("A")
@@ -145,29 +152,90 @@ def score(table, split, sources, is_val, bundles: dict[str, ModelBundle]) -> dic
     return out
 
 
+def weight_difference(one: ModelBundle, other: ModelBundle) -> float:
+    """The largest absolute difference between two models' weights (0.0: the same network)."""
+    pairs = zip(one.model.get_weights(), other.model.get_weights(), strict=True)
+    return max(float(np.abs(a - b).max()) for a, b in pairs)
+
+
+def test_main() -> int:
+    """Both models on the test sets (after the decision; reported only)."""
+    if not RESULT.is_file():
+        print(f"no decision yet ({RESULT}): run the study first", file=sys.stderr)
+        return 1
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import ptbxl_mixed_eval as ev
+
+    from ecg.io.ludb import default_ludb_dir
+
+    started = time.perf_counter()
+    ds2, tests, ludb, groups = ev.test_sets(
+        default_ptbxl_dir(), default_ludb_dir(), leads=PLAN.ptbxl_leads
+    )
+    result: dict = {
+        "about": "test sets of benchmarks/ptbxl_mixed_eval.py, the network alone on reference "
+        "beats (no lead fusion, no calibration states), run after the validation decision in "
+        "ptbxl_atrial_study.json; never chosen on",
+        "decision": json.loads(RESULT.read_text())["rule"],
+        "targets": ev.TARGETS,
+        "models": {},
+    }
+    for name, path in (("candidate", OUT / f"{NAME}.keras"), ("shipped", SHIPPED)):
+        bundle = load_bundle(path)
+        print(f"testing {name}", flush=True)
+        figures = {
+            "ds2": ev.ds2_figures(bundle, ds2),
+            "ptbxl_fold10": {lead: ev.ptbxl_figures(bundle, t) for lead, t in tests.items()},
+            "ludb": ev.ludb_figures(bundle, ludb, groups),
+        }
+        result["models"][name] = {"headline": ev.test_headline(figures), "figures": figures}
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    result["created_at"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    TEST_RESULT.write_text(json.dumps(result, indent=1, default=float) + "\n")
+    for name, m in result["models"].items():
+        print(name, json.dumps(m["headline"], indent=1, default=float))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--score", action="store_true", help="score the trained models only")
     parser.add_argument("--control", action="store_true", help="train the shipped recipe too")
+    parser.add_argument("--test", action="store_true", help="the test sets (after the decision)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--ptbxl-dir", default=None)
     args = parser.parse_args(argv)
+    if args.test:
+        return test_main()
     mitdb = Path(args.data_dir) if args.data_dir else default_data_dir()
     ptbxl = Path(args.ptbxl_dir) if args.ptbxl_dir else default_ptbxl_dir()
     if mitdb is None or ptbxl is None:
         raise SystemExit("MIT-BIH or PTB-XL not found: pass --data-dir / --ptbxl-dir")
     started = time.perf_counter()
-    runs: dict = {}
     if not args.score:
-        runs["candidate"] = build(mitdb, ptbxl, OUT, PLAN, name=NAME)
+        build(mitdb, ptbxl, OUT, PLAN, name=NAME)
         if args.control:
-            runs["control"] = build(mitdb, ptbxl, OUT / "control", SHIPPED_PLAN, name=CONTROL_NAME)
+            build(mitdb, ptbxl, OUT / "control", SHIPPED_PLAN, name=CONTROL_NAME)
+    # each build's record (build writes run.json beside its model), whether trained now or before
+    runs = {
+        name: json.loads((folder / "run.json").read_text())
+        for name, folder in (("candidate", OUT), ("control", OUT / "control"))
+        if (folder / "run.json").is_file()
+    }
     table, sources, is_val = mixed_table(mitdb, ptbxl, PLAN)
     split, counts = mixed_split(table, sources, is_val, PLAN)
     bundles = {"candidate": load_bundle(OUT / f"{NAME}.keras"), "shipped": load_bundle(SHIPPED)}
     control = OUT / "control" / f"{CONTROL_NAME}.keras"
+    reproduced = None
     if control.is_file():
         bundles["control (shipped recipe trained here)"] = load_bundle(control)
+        # the control retrains the shipped weights exactly when training is deterministic here:
+        # then the candidate's difference is the added beats alone, not the run's chance
+        reproduced = {
+            "max_abs_weight_difference": weight_difference(
+                bundles["control (shipped recipe trained here)"], bundles["shipped"]
+            )
+        }
     result = {
         "question": "issue 17 SVEB: add PTB-XL's premature atrial beats (PAC records) to training?",
         "rule": __doc__.split("RULE (")[1].split("\n\n", 1)[1].rsplit('"""', 1)[0].strip(),
@@ -183,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             }
             for name, run in runs.items()
         },
+        "control_against_shipped": reproduced,
         **score(table, split, sources, is_val, bundles),
         "seconds": round(time.perf_counter() - started, 1),
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
