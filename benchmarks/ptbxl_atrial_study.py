@@ -152,6 +152,23 @@ def score(table, split, sources, is_val, bundles: dict[str, ModelBundle]) -> dic
     return out
 
 
+def atrial_counts(table, sources: np.ndarray, is_val: np.ndarray) -> dict[str, dict[str, int]]:
+    """The new PTB-XL ``A`` beats per split and lead, and the records they come from."""
+    tagged = np.char.partition(table.records.astype(str), "@")
+    new = (sources == "ptbxl") & (table.labels("six") == A)
+    out: dict[str, dict[str, int]] = {}
+    for split, in_split in (("train", ~is_val), ("validation", is_val)):
+        for lead in sorted(set(tagged[new, 2])):
+            keep = new & in_split & (tagged[:, 2] == lead)
+            out[f"{split}@{lead}"] = {
+                "beats": int(keep.sum()),
+                "records": len(set(tagged[keep, 0])),
+            }
+        keep = new & in_split
+        out[f"{split}, any lead"] = {"beats": int(keep.sum()), "records": len(set(tagged[keep, 0]))}
+    return out
+
+
 def weight_difference(one: ModelBundle, other: ModelBundle) -> float:
     """The largest absolute difference between two models' weights (0.0: the same network)."""
     pairs = zip(one.model.get_weights(), other.model.get_weights(), strict=True)
@@ -242,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         "plan": asdict(PLAN),
         "split": split.description,
         "beat_counts": counts,
+        "ptbxl_atrial_beats": atrial_counts(table, sources, is_val),
         "classes": class_codes("six"),
         "training": {
             name: {
