@@ -181,11 +181,7 @@ def test_main() -> int:
     for name, path in runs:
         bundle = load_bundle(path)
         print(f"testing {name}", flush=True)
-        figures = {
-            "ds2": ev.ds2_figures(bundle, ds2),
-            "ptbxl_fold10": {lead: ev.ptbxl_figures(bundle, t) for lead, t in tests.items()},
-            "ludb": ev.ludb_figures(bundle, ludb, groups),
-        }
+        figures = ev.test_figures(bundle, ds2, tests, ludb, groups)
         result["models"][name] = {"headline": ev.test_headline(figures), "figures": figures}
     heads = [m["headline"] for n, m in result["models"].items() if n.startswith("candidate member")]
     result["candidate_member_summary"] = summarise_seeds(heads) if heads else None

@@ -393,6 +393,15 @@ def validation_headline(v: dict) -> dict[str, float | None]:
     return out
 
 
+def test_figures(bundle, ds2, tests, ludb, groups) -> dict:
+    """One model on every test set of ``test_sets``: DS2, PTB-XL fold 10 per lead, LUDB."""
+    return {
+        "ds2": ds2_figures(bundle, ds2),
+        "ptbxl_fold10": {lead: ptbxl_figures(bundle, t) for lead, t in tests.items()},
+        "ludb": ludb_figures(bundle, ludb, groups),
+    }
+
+
 def test_headline(m: dict) -> dict[str, float | None]:
     """The test figures of the issue's targets table, one number each."""
     six, aami = m["ds2"]["six_class"], m["ds2"]["aami"]["summary"]
@@ -552,25 +561,18 @@ def seeds_main(seeds: list[int], validation_only: bool) -> int:
     print(seeds_markdown(result), flush=True)
     if validation_only:
         return 0
-    ds2, tests, ludb, groups = test_sets(ptbxl_dir, ludb_dir)
-
-    def test_figures(bundle) -> dict:
-        return {
-            "ds2": ds2_figures(bundle, ds2),
-            "ptbxl_fold10": {lead: ptbxl_figures(bundle, t) for lead, t in tests.items()},
-            "ludb": ludb_figures(bundle, ludb, groups),
-        }
+    test_data = test_sets(ptbxl_dir, ludb_dir)
 
     for key, members in bundles.items():
         cfg = result["configs"][key]
         ensemble = AveragedBundle(members, f"{cfg['name']}_ensemble{len(seeds)}")
         print(f"testing {cfg['name']} ensemble", flush=True)
-        cfg["ensemble"]["test_headline"] = test_headline(test_figures(ensemble))
+        cfg["ensemble"]["test_headline"] = test_headline(test_figures(ensemble, *test_data))
         write()
         heads = []
         for seed, b in zip(seeds, members, strict=True):
             print(f"testing {cfg['name']} seed {seed}", flush=True)
-            heads.append(test_headline(test_figures(b)))
+            heads.append(test_headline(test_figures(b, *test_data)))
             cfg["test_per_seed"] = heads
             cfg["test_summary"] = summarise_seeds(heads)
             write()
@@ -691,9 +693,7 @@ def main(argv: list[str] | None = None) -> int:
             "path": str(path.relative_to(ROOT)),
             "rhythm_features": bundle.metadata.get("rhythm_features"),
             "validation": validation_by_source(path, mixed, split, sources, is_val),
-            "ds2": ds2_figures(bundle, ds2),
-            "ptbxl_fold10": {lead: ptbxl_figures(bundle, t) for lead, t in tests.items()},
-            "ludb": ludb_figures(bundle, ludb, groups),
+            **test_figures(bundle, ds2, tests, ludb, groups),
         }
     result["validation_vs_shipped"] = paired_validation(result["models"])
     result["validation_band_limit"] = band_limit_difference(result["models"])

@@ -72,7 +72,7 @@ from ecg.training.mixed import (
     tag_lead,
 )
 from ecg.training.pipeline import Candidate, metadata_for
-from ecg.training.ptbxl_atrial import build_ptbxl_atrial_beats
+from ecg.training.ptbxl_ectopic import KINDS, build_ptbxl_ectopic_beats
 from ecg.training.selective import selective_at
 from ecg.training.training import ModelConfig, assemble_ensemble, train
 
@@ -124,9 +124,9 @@ class MixedPlan:
     workers: int = 2
     # PTB-XL leads, each a beat table of its own (``PTBXL_LEADS`` unless a study names others)
     ptbxl_leads: tuple[str, ...] = PTBXL_LEADS
-    # also the premature atrial beats of PTB-XL's PAC records (``ptbxl_atrial``; a study's
-    # candidate, benchmarks/ptbxl_atrial_study.py)
-    ptbxl_atrial: bool = False
+    # also the early beats of PTB-XL's PAC ("A") and / or PVC ("V") records
+    # (``ptbxl_ectopic.KINDS``; a study's candidate, benchmarks/ptbxl_ectopic_study.py)
+    ptbxl_ectopic: tuple[str, ...] = ()
 
 
 FULL = MixedPlan()
@@ -260,23 +260,31 @@ def mixed_table(
             parts.append(tag_lead(beats.table, lead))
             sources.append(np.full(len(beats.table), "ptbxl"))
             is_val.append(np.full(len(beats.table), split == "validation"))
-            if plan.ptbxl_atrial:
-                atrial = build_ptbxl_atrial_beats(
+            for symbol in plan.ptbxl_ectopic:
+                name = f"ptbxl_ectopic_{symbol}_{split}_{lead.lower()}.npz"
+                ectopic = build_ptbxl_ectopic_beats(
                     ptbxl_dir,
                     split,
+                    KINDS[symbol],
                     lead=lead,
-                    cache=None
-                    if cache_dir is None
-                    else cache_dir / f"ptbxl_atrial_{split}_{lead.lower()}.npz",
+                    cache=None if cache_dir is None else cache_dir / name,
                     workers=plan.workers,
                     progress=progress,
                 )
-                parts.append(tag_lead(atrial.table, lead))
-                sources.append(np.full(len(atrial.table), "ptbxl"))
-                is_val.append(np.full(len(atrial.table), split == "validation"))
+                parts.append(tag_lead(ectopic.table, lead))
+                sources.append(np.full(len(ectopic.table), "ptbxl"))
+                is_val.append(np.full(len(ectopic.table), split == "validation"))
     leads = ", ".join(trained_leads(plan.ptbxl_leads)).replace("MLII, II", "MLII/II")
     table = as_mixed(concat_tables(parts, lead=f"mixed: {leads}"))
     return table, np.concatenate(sources), np.concatenate(is_val)
+
+
+def ectopic_text(symbols: tuple[str, ...]) -> str:
+    """The split description's words for the PTB-XL early beats a plan adds ("" for none)."""
+    if not symbols:
+        return ""
+    statements = " and ".join(KINDS[s].statement for s in symbols)
+    return f" with the early {', '.join(symbols)} beats of {statements} records"
 
 
 def mixed_split(
@@ -300,7 +308,7 @@ def mixed_split(
         np.zeros(0, np.int64),
         f"mixed: MIT-BIH DS1 minus records {val_records} (MLII + V1/V5) + PTB-XL folds 1-8 "
         f"({', '.join(plan.ptbxl_leads)})"
-        f"{' with the premature atrial beats of PAC records' if plan.ptbxl_atrial else ''}; "
+        f"{ectopic_text(plan.ptbxl_ectopic)}; "
         "validation: those DS1 records + PTB-XL fold 9; "
         f"at most {plan.record_cap} beats per record and class, {plan.source_cap} per source "
         "and class in training",

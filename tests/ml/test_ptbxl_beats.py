@@ -45,6 +45,12 @@ def write_folder(root):
         (4, 13, {"IMI": 100.0}, 4, regular("narrow")),
         (5, 14, {"NORM": 100.0}, 10, regular("narrow")),
     ]
+    write_table(root, rows)
+
+
+def write_table(root, rows) -> None:
+    """Each row's record (``write_record``) and the label table that lists them; a row is
+    (ecg_id, patient_id, scp_codes, strat_fold, beats)."""
     table = []
     for ecg_id, patient, codes, fold, beats in rows:
         path = write_record(root, ecg_id, beats)
