@@ -278,7 +278,10 @@ def main(argv: list[str] | None = None) -> int:
     bundles = {"candidate": load_bundle(OUT / f"{NAME}.keras"), "shipped": load_bundle(SHIPPED)}
     result = {
         "question": "issue 17 point 3: train on PTB-XL leads II, III, V1, V5 (shipped: II, V1)?",
-        "rule": __doc__.split("RULE (")[1].split("\n\n", 1)[1].rsplit('"""', 1)[0].strip(),
+        "rule_written_before": __doc__.split("RULE (")[1]
+        .split("\n\n", 1)[1]
+        .rsplit('"""', 1)[0]
+        .strip(),
         "plan": asdict(PLAN),
         "split": split.description,
         "beat_counts": counts,
