@@ -144,24 +144,27 @@ STUDIES = {
 }
 
 
+def new_beats(labels: np.ndarray, sources: np.ndarray, kind: str) -> np.ndarray:
+    """Which beats are the PTB-XL ``kind`` beats the candidate adds (PTB-XL had none before)."""
+    return (sources == "ptbxl") & (labels == class_codes("six").index(kind))
+
+
 def groups_of(table, split, sources, kind: str) -> dict[str, np.ndarray]:
     """Validation beat groups: MIT-BIH, PTB-XL's conducted beats, PTB-XL's new ``kind`` beats."""
-    labels = table.labels("six")[split.val]
     src = sources[split.val]
-    new = (src == "ptbxl") & (labels == class_codes("six").index(kind))
+    new = new_beats(table.labels("six")[split.val], src, kind)
     return {
         "mitdb": src == "mitdb",
         "ptbxl conducted": (src == "ptbxl") & ~new,
         f"ptbxl new {kind}": new,
         f"all but the new {kind}": ~new,
-        "all": np.ones(len(labels), bool),
+        "all": np.ones(len(src), bool),
     }
 
 
 def _figures(probs: np.ndarray, labels: np.ndarray, records: np.ndarray, classes) -> dict:
     m = classification_metrics(labels, probs, classes, records)
-    out = {k: m[k] for k in ("macro_f1", "accuracy", "per_class") if k in m}
-    return out
+    return {k: m[k] for k in ("macro_f1", "accuracy", "per_class") if k in m}
 
 
 def score(table, split, sources, is_val, bundles: dict[str, ModelBundle], kind: str) -> dict:
@@ -217,7 +220,7 @@ def score(table, split, sources, is_val, bundles: dict[str, ModelBundle], kind: 
             "macro_met": bool(loss >= -MAX_LOSS),
         }
     )
-    rule["candidate_is_better"] = all(v for k, v in rule.items() if k.endswith("_met"))
+    rule["candidate_is_better"] = all(met for k, met in rule.items() if k.endswith("_met"))
     out["rule"] = rule
     return out
 
@@ -227,7 +230,7 @@ def ectopic_counts(
 ) -> dict[str, dict[str, int]]:
     """The new PTB-XL ``kind`` beats per split and lead, and the records they come from."""
     tagged = np.char.partition(table.records.astype(str), "@")
-    new = (sources == "ptbxl") & (table.labels("six") == class_codes("six").index(kind))
+    new = new_beats(table.labels("six"), sources, kind)
     out: dict[str, dict[str, int]] = {}
     for split, in_split in (("train", ~is_val), ("validation", is_val)):
         for lead in sorted(set(tagged[new, 2])):
