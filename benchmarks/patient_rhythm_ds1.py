@@ -35,6 +35,23 @@ Rule, written before any figure of this study was computed:
 5. ``--test`` (only after the decision is written): DS2's 22 records, both arms and every
    candidate, figures reported, nothing chosen. Also reported: the share of beats whose top
    probability falls under the model's calibrated "uncertain" threshold, before and after.
+
+Rule 1's answer (``patient_rhythm_ds1.json``): the best setting gained 0.0075 on validation,
+not adopted. DS2 was then scored (``patient_rhythm_ds2.json``) and favoured the step.
+
+RULE 2, on cross-fitted DS1 (``--cross-fitted``). Written after rule 1's decision AND after its
+DS2 figures were seen, before any figure of this rule existed. Because DS2 prompted this second
+look, DS2 is no independent check of a step this rule adopts; the rule reads DS1 only:
+
+1. Data: every DS1 record as a new patient (``benchmarks/ds1_cross_fit.py``): the 18 training
+   records classified by the shipped recipe retrained without their fold, the 4 validation
+   records by the shipped model; read as the app stores them (A calls inside AF as N).
+2. Arms and score as rule 1's points 1 and 2, pooled over the 22 records; the best is the
+   highest score, ties (within 0.001) by the candidate order.
+3. Adopted only if (a) its score beats ``automatic``'s by 0.01 or more, (b) its SVEB F1 and
+   its six-class macro-F1 are not below ``automatic``'s, and (c) its score is not below
+   ``automatic``'s on the pooled beats of at least four of the five groups (the four folds'
+   held-out records, the validation records).
 """
 
 from __future__ import annotations
@@ -62,7 +79,9 @@ CONFIDENCES = (0.8, 0.9, 0.95, 0.99)
 MODEL_FEATURE = (True, False)
 TIE = 0.001
 MARGIN = 0.01
-RULE = __doc__.split("Rule, written")[1].split('"""')[0].strip()
+RULE = __doc__.split("Rule, written")[1].split("Rule 1's answer")[0].strip()
+RULE_2 = __doc__.split("RULE 2, ")[1].strip()
+CROSS_FIT_RESULTS = Path(__file__).resolve().parent / "results" / "patient_rhythm_cross_fit.json"
 
 
 def candidates() -> list[dict[str, Any]]:
@@ -151,6 +170,58 @@ def decide(validation: list[dict[str, Any]], ds1: list[dict[str, Any]]) -> dict[
     return {"best": validation[best]["arm"], "checks": checks, "adopted": bool(adopted)}
 
 
+def decide_cross_fitted(
+    pooled: list[dict[str, Any]], groups: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """Rule 2's points 2 and 3: ``pooled`` and each of ``groups`` list the arms in the same
+    order, ``automatic`` first."""
+    auto = pooled[0]
+    order = range(1, len(pooled))
+    top = max(pooled[i]["objective"] for i in order)
+    best = min(i for i in order if pooled[i]["objective"] >= top - TIE)
+    not_below = {
+        group: bool(arms_[best]["objective"] >= arms_[0]["objective"])
+        for group, arms_ in groups.items()
+    }
+    checks = {
+        "gain": pooled[best]["objective"] - auto["objective"],
+        "sveb_f1_change": (pooled[best]["SVEB"]["F1"] or 0) - (auto["SVEB"]["F1"] or 0),
+        "six_macro_f1_change": pooled[best]["six_macro_f1"] - auto["six_macro_f1"],
+        "groups_not_below": not_below,
+    }
+    adopted = (
+        checks["gain"] >= MARGIN
+        and checks["sveb_f1_change"] >= 0
+        and checks["six_macro_f1_change"] >= 0
+        and sum(not_below.values()) >= len(groups) - 1
+    )
+    return {"best": pooled[best]["arm"], "checks": checks, "adopted": bool(adopted)}
+
+
+def cross_fitted_main() -> dict[str, Any]:
+    import ds1_cross_fit as cf
+
+    from ecg.features.beat_states import uncertain_threshold
+    from ecg.io.records import default_data_dir
+
+    records = cf.out_of_fold_records(default_data_dir())
+    threshold = uncertain_threshold(rb.shipped_recording_bundle().metadata)
+    members = {f"fold {k}": list(f) for k, f in enumerate(cf.FOLDS)}
+    members["validation"] = list(rb.VALIDATION_RECORDS)
+    groups = {g: arms({n: records[n] for n in names}, threshold) for g, names in members.items()}
+    pooled = arms(records, threshold)
+    return {
+        "rule": RULE_2,
+        "data": "MIT-BIH DS1, every record classified by a model that did not train on it "
+        "(benchmarks/ds1_cross_fit.py)",
+        "groups": members,
+        "pooled": pooled,
+        "per_group": groups,
+        "decision": decide_cross_fitted(pooled, groups),
+        "uncertain_below": threshold,
+    }
+
+
 def load(names: list[str]) -> tuple[dict[str, dict[str, np.ndarray]], Any]:
     from ecg.io.records import default_data_dir
 
@@ -167,10 +238,19 @@ def load(names: list[str]) -> tuple[dict[str, dict[str, np.ndarray]], Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--test", action="store_true", help="DS2, after the decision")
+    parser.add_argument("--cross-fitted", action="store_true", help="rule 2 (DS1 out of fold)")
     args = parser.parse_args()
     from ecg.features.beat_states import uncertain_threshold
 
     started = time.perf_counter()
+    if args.cross_fitted:
+        result = cross_fitted_main()
+        result["seconds"] = round(time.perf_counter() - started, 1)
+        CROSS_FIT_RESULTS.write_text(json.dumps(result, indent=1) + "\n")
+        for row in result["pooled"]:
+            print(f"{str(row['arm']):55s} obj {row['objective']:.4f}")
+        print(json.dumps(result["decision"]))
+        return
     if args.test:
         decision = json.loads(RESULTS.read_text())["decision"]  # the decision comes first
         records, bundle = load(list(DS2_RECORDS))

@@ -235,6 +235,9 @@ def mixed_table(
         )
     ds1 = [r for r in plan.mitdb_records if r in DS1_RECORDS]
     ds1_table = mlii.subset(np.flatnonzero(np.isin(mlii.records, ds1)))
+    # the cached second-lead table holds every DS1 record: a plan that leaves records out
+    # (a cross-fitting fold) must not train on their V1 / V5 beats either
+    second = second.subset(np.flatnonzero(np.isin(second.records, ds1)))
     parts = [tag_lead(ds1_table, "mlii"), tag_lead(second, "v1v5")]
     sources, is_val = [], []
     for t in parts:

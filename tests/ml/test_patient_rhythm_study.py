@@ -66,3 +66,39 @@ def test_ties_on_validation_go_to_the_higher_all_ds1_score_then_the_first():
     assert decided([0.80, 0.8200, 0.8205], [0.8, 0.85, 0.84])["best"] == 1
     assert decided([0.80, 0.8200, 0.8205], [0.8, 0.84, 0.85])["best"] == 2
     assert decided([0.80, 0.82, 0.82], [0.8, 0.85, 0.85])["best"] == 1
+
+
+def test_rule_2_adopts_a_gain_held_in_four_groups_of_five():
+    def rows(values, sveb=None, six=None):
+        return [
+            {"arm": i, "objective": v, "SVEB": {"F1": (sveb or [0.5] * 3)[i]},
+             "six_macro_f1": (six or [0.8] * 3)[i]}
+            for i, v in enumerate(values)
+        ]  # fmt: skip
+
+    groups = {g: rows([0.8, 0.81, 0.8]) for g in "abcd"} | {"e": rows([0.8, 0.79, 0.8])}
+    assert study.decide_cross_fitted(rows([0.80, 0.82, 0.815]), groups)["adopted"]
+    two_below = dict(groups, d=rows([0.8, 0.79, 0.8]))
+    assert not study.decide_cross_fitted(rows([0.80, 0.82, 0.815]), two_below)["adopted"]
+    assert not study.decide_cross_fitted(rows([0.80, 0.805, 0.80]), groups)["adopted"]
+    lost_sveb = rows([0.80, 0.82, 0.815], sveb=[0.5, 0.49, 0.5])
+    assert not study.decide_cross_fitted(lost_sveb, groups)["adopted"]
+    lost_six = rows([0.80, 0.82, 0.815], six=[0.8, 0.79, 0.8])
+    assert not study.decide_cross_fitted(lost_six, groups)["adopted"]
+    # ties within 0.001 go to the first candidate
+    assert study.decide_cross_fitted(rows([0.80, 0.8195, 0.8200]), groups)["best"] == 1
+
+
+def test_the_cross_fitting_folds_hold_out_every_training_record_once():
+    from benchmarks import ds1_cross_fit as cf
+    from ecg.classes import DS1_RECORDS
+    from ecg.training.dataset import DS1_VALIDATION_RECORDS
+
+    held = [r for fold in cf.FOLDS for r in fold]
+    assert sorted(held) == sorted(set(DS1_RECORDS) - set(DS1_VALIDATION_RECORDS))
+    for k, fold in enumerate(cf.FOLDS):
+        kept = cf.fold_plan(k).mitdb_records
+        assert not set(fold) & set(kept) and set(DS1_VALIDATION_RECORDS) <= set(kept)
+        assert all(cf.fold_of(r) == k for r in fold)
+    with pytest.raises(ValueError):
+        cf.fold_of("209")

@@ -5,6 +5,7 @@ quick path runs in seconds; on the real data it is skipped unless the data are t
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -160,3 +161,26 @@ def test_quick_subset_of_the_real_data_has_every_class_in_training(mitdb, tmp_pa
     trained = {k.split("/")[2] for k, v in counts.items() if k.startswith("train/") and v}
     assert trained == {"L", "N", "A", "V", "R", "!"}
     assert counts["validation/ptbxl/L"] > 0 and counts["validation/mitdb/R"] > 0
+
+
+def test_a_plan_without_some_records_trains_on_neither_of_their_leads(monkeypatch):
+    """A cross-fitting fold leaves records out: their MLII AND their V1 / V5 beats go (the
+    full run's cached second-lead table holds every DS1 record)."""
+    from ecg.training.dataset import BeatTable
+
+    def table(records: list[str], lead: str) -> BeatTable:
+        names = np.repeat(records, 3)
+        n = len(names)
+        return BeatTable(
+            np.zeros((n, 8), np.float32), np.zeros((n, 6), np.float32), np.full(n, "N"),
+            names, 360.0, 0.25, 0.45, lead,
+        )  # fmt: skip
+
+    both = ["101", "109", "106"]
+    monkeypatch.setattr(
+        mixed_pipeline, "mitdb_tables", lambda *a, **k: (table(both, "MLII"), table(both, "V1"))
+    )
+    plan = replace(mixed_pipeline.QUICK, mitdb_records=("101", "106"), ptbxl_leads=())
+    mixed, sources, is_val = mixed_pipeline.mixed_table("unused", "unused", plan)
+    assert set(mixed.records) == {"101@mlii", "106@mlii", "101@v1v5", "106@v1v5"}
+    assert set(mixed.records[is_val]) == {"106@mlii", "106@v1v5"}
