@@ -53,6 +53,11 @@ MAX_WIDTH = 2600
 # paper: a 1-px trace at 12 px/mm is under half a percent of the pixels, so at the 99.5th the
 # 5 mm lines stood for it, were cut away as trace, and the grid was lost (99.5 before).
 TRACE_PERCENTILE = 99.9
+# Without a grid, ink this cluttered (the share off the followed line: ecg_check's MAX_CLUTTER)
+# is tried again without its lighter marks (``_darker_ink``), when the trace's core is at least
+# DARKER_INK_MIN_GAP darker (0-255) than the typical ink pixel: an unread grid beside a trace.
+GRIDLESS_CLUTTER = 0.3
+DARKER_INK_MIN_GAP = 64.0
 # A wide image whose grid is turned is turned upright before its reduction (False: after it,
 # as version 2 of benchmarks/digitise_wide_scans.py did; its arm sets it).
 TURN_AT_FULL_RESOLUTION = True
@@ -787,12 +792,14 @@ def _digitise_rgb(
     tilt: float | None = None,
     reading: PixelReading | None = None,
     full_grid: FullResolutionGrid | None = None,
+    darker_ink: bool = False,
 ) -> Digitised:
     """``digitise`` on an RGB array; ``tilt`` (degrees) is a rotation to undo first, read from
     the trace of an earlier pass (then no grid rotation is estimated). ``reading``: ``rgb``'s
     ``PixelReading``, when the caller has it. ``full_grid``: the paper's grid read before the
     image was reduced (``full_resolution_grid``); its scale and angle replace the reduced
-    image's readings, whose 1 mm lines may have merged."""
+    image's readings, whose 1 mm lines may have merged. ``darker_ink``: the first pass kept only
+    the darker ink (``_darker_ink``), so the turned image is read so too."""
     notes: list[str] = []
     if reading is None:
         reading = pixel_reading(rgb)
@@ -881,6 +888,19 @@ def _digitise_rgb(
         # trace follower picks a dash; closing short gaps along the column rejoins them.
         trace = ndimage.binary_closing(trace, structure=np.ones((13, 1), bool))
     span_cols, value, coverage, continuity, clutter = follow_trace(trace)
+    if not has_grid and (darker_ink or clutter > GRIDLESS_CLUTTER):
+        # No grid was found (paper turned so that its faint lines pile into no row), yet the
+        # ink is mostly off the line: lighter marks all over, as grid lines are beside a dark
+        # trace. Kept: the ink darker than halfway between the trace's core and the typical
+        # ink pixel, when it then follows as one clean line (text and boxes, as dark as any
+        # line, stay cluttered and are refused as before).
+        darker = _darker_ink(trace, distance)
+        if darker is not None:
+            retry = follow_trace(darker)
+            if retry[4] <= GRIDLESS_CLUTTER and retry[2] * retry[3] >= 0.95 * coverage * continuity:
+                notes.append("lighter marks (a grid not read) left out of the trace")
+                trace, darker_ink = darker, True
+                span_cols, value, coverage, continuity, clutter = retry
     if span_cols.size < max(8, 0.2 * w):
         raise DigitiseError("no ECG trace found")
     up = -(value - np.median(value))  # image rows grow downwards
@@ -909,7 +929,11 @@ def _digitise_rgb(
             if MIN_TILT_DEG <= abs(tilt_angle) < MAX_ROTATION_DEG:
                 # (``rgb`` is the image as read when ``angle`` is 0: its reading still holds.)
                 turned = _digitise_rgb(
-                    rgb, shrink, tilt=tilt_angle, reading=None if angle else reading
+                    rgb,
+                    shrink,
+                    tilt=tilt_angle,
+                    reading=None if angle else reading,
+                    darker_ink=darker_ink,
                 )
                 # Kept only if the turned image traces as cleanly (a drifting baseline is not
                 # a tilt, and turning an image with axes leaves them slanted as clutter).
@@ -948,6 +972,20 @@ def _digitise_rgb(
         time_source=time_source,
         x_label_notes=tuple(x_label_notes),
     )
+
+
+def _darker_ink(trace: np.ndarray, distance: np.ndarray) -> np.ndarray | None:
+    """``trace`` without its ink lighter than halfway between the trace's core (the
+    ``TRACE_PERCENTILE`` of ink distance) and the median ink pixel, or None when the ink holds
+    no such lighter majority (the median pixel within ``DARKER_INK_MIN_GAP`` of the core)."""
+    values = distance[trace]
+    if values.size == 0:
+        return None
+    core, typical = float(np.percentile(values, TRACE_PERCENTILE)), float(np.median(values))
+    if core - typical < DARKER_INK_MIN_GAP:
+        return None
+    darker = _keep_trace_components(trace & (distance > 0.5 * (core + typical)))
+    return darker if darker.any() else None
 
 
 def _turned(rgb: np.ndarray, angle: float, background: np.ndarray) -> np.ndarray:
