@@ -58,6 +58,9 @@ TRACE_PERCENTILE = 99.9
 # DARKER_INK_MIN_GAP darker (0-255) than the typical ink pixel: an unread grid beside a trace.
 GRIDLESS_CLUTTER = 0.3
 DARKER_INK_MIN_GAP = 64.0
+# The retry is kept only if it follows at least this share of the first pass's quality (the
+# grid's lines inflate the first pass's coverage: every column holds ink).
+DARKER_INK_MIN_QUALITY = 0.95
 # A wide image whose grid is turned is turned upright before its reduction (False: after it,
 # as version 2 of benchmarks/digitise_wide_scans.py did; its arm sets it).
 TURN_AT_FULL_RESOLUTION = True
@@ -897,7 +900,12 @@ def _digitise_rgb(
         darker = _darker_ink(trace, distance)
         if darker is not None:
             retry = follow_trace(darker)
-            if retry[4] <= GRIDLESS_CLUTTER and retry[2] * retry[3] >= 0.95 * coverage * continuity:
+            _, _, retry_coverage, retry_continuity, retry_clutter = retry
+            quality = coverage * continuity
+            if (
+                retry_clutter <= GRIDLESS_CLUTTER
+                and retry_coverage * retry_continuity >= DARKER_INK_MIN_QUALITY * quality
+            ):
                 notes.append("lighter marks (a grid not read) left out of the trace")
                 trace, darker_ink = darker, True
                 span_cols, value, coverage, continuity, clutter = retry
