@@ -92,7 +92,9 @@ def out_of_fold_records(data_dir: Path) -> dict[str, dict[str, np.ndarray]]:
             bundle = shipped
         else:
             k = fold_of(name)
-            bundle = bundles[k] if k in bundles else bundles.setdefault(k, fold_bundle(k))
+            if k not in bundles:
+                bundles[k] = fold_bundle(k)
+            bundle = bundles[k]
         records[name] = rb.with_af_context(rb.cache_record(bundle, data_dir, name), data_dir, name)
     return records
 

@@ -122,11 +122,7 @@ def rows_of(
 def figures(rows: dict[str, np.ndarray], uncertain_below: float | None) -> dict[str, Any]:
     summary = rb.score(rows, rows["pf"])["summary"]
     out = {
-        "objective": float(
-            np.mean(
-                [summary["six_macro_f1"], summary["VEB"]["F1"] or 0, summary["SVEB"]["F1"] or 0]
-            )
-        ),  # fmt: skip
+        "objective": rb.summary_objective(summary),
         "six_macro_f1": summary["six_macro_f1"],
         "six_per_class_f1": summary["six_per_class_f1"],
         "VEB": summary["VEB"],

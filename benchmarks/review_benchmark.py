@@ -409,7 +409,11 @@ def compare(rows: dict[str, np.ndarray]) -> dict[str, Any]:
 
 def objective(rows: dict[str, np.ndarray]) -> float:
     """What the DS1 choice maximises: mean of six-class macro-F1, VEB F1 and SVEB F1."""
-    s = score(rows, rows["pf"])["summary"]
+    return summary_objective(score(rows, rows["pf"])["summary"])
+
+
+def summary_objective(s: dict[str, Any]) -> float:
+    """``objective`` of a ``score(...)["summary"]`` already computed."""
     return float(np.mean([s["six_macro_f1"], s["VEB"]["F1"] or 0, s["SVEB"]["F1"] or 0]))
 
 

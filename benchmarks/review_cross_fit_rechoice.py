@@ -54,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import review_benchmark as rb  # noqa: E402
 import review_one_correction_ds1 as oc  # noqa: E402
 
-from ecg.classes import DS2_RECORDS, symbol_to_index  # noqa: E402
+from ecg.classes import DS2_RECORDS  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "review_cross_fit_rechoice.json"
 TEST_RESULTS = RESULTS.with_name("review_cross_fit_rechoice_ds2.json")
@@ -70,19 +70,6 @@ ACTIONS = ("first_mistake_corrected", "first_beat_confirmed")
 RULE = __doc__.split("RULE (written")[1].split('"""')[0].strip()
 
 
-def first_beats(data: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, int | None]]:
-    """Six-class reference per beat, and the beat each single action reviews."""
-    six = symbol_to_index("six")
-    truth = np.array([six.get(str(s), -1) for s in data["symbols"]])
-    labelled = (rb.clinician_labels(data["symbols"], False) >= 0) & (truth >= 0)
-    wrong = np.flatnonzero((data["probs"].argmax(axis=1) != truth) & labelled)
-    confirmable = np.flatnonzero(labelled)
-    return truth, {
-        "first_mistake_corrected": int(wrong[0]) if len(wrong) else None,
-        "first_beat_confirmed": int(confirmable[0]) if len(confirmable) else None,
-    }
-
-
 def measure(
     records: dict[str, dict[str, np.ndarray]],
     chosen: dict[str, np.ndarray],
@@ -94,15 +81,16 @@ def measure(
     summary = rb.score(rows, rows["pf"])["summary"]
     out: dict[str, Any] = {
         **scales,
-        "objective": rb.objective(rows),
+        "objective": rb.summary_objective(summary),
         "six_macro_f1": summary["six_macro_f1"],
         "VEB_F1": summary["VEB"]["F1"],
         "SVEB_F1": summary["SVEB"]["F1"],
     }
+    firsts = {name: oc.first_beats(data) for name, data in records.items()}
     for action in ACTIONS:
         fixed = broken = 0
-        for data in records.values():
-            truth, beats = first_beats(data)
+        for name, data in records.items():
+            truth, beats = firsts[name]
             if beats[action] is None:
                 continue
             counts = oc.one_action(data, truth, beats[action], params)

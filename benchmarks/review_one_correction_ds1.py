@@ -66,6 +66,20 @@ def one_action(
     }
 
 
+def first_beats(data: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, int | None]]:
+    """Six-class reference index per beat (-1 for none), and the beat each single action
+    reviews (None when the record has no such beat)."""
+    six = symbol_to_index("six")
+    truth = np.array([six.get(str(s), -1) for s in data["symbols"]])
+    labelled = (rb.clinician_labels(data["symbols"], False) >= 0) & (truth >= 0)
+    wrong = np.flatnonzero((data["probs"].argmax(axis=1) != truth) & labelled)
+    confirmable = np.flatnonzero(labelled)
+    return truth, {
+        "first_mistake_corrected": int(wrong[0]) if len(wrong) else None,
+        "first_beat_confirmed": int(confirmable[0]) if len(confirmable) else None,
+    }
+
+
 def main() -> None:
     from ecg.io.records import default_data_dir
 
@@ -74,20 +88,13 @@ def main() -> None:
         sys.exit("needs MIT-BIH (../shared/data/mitdb or $ECG_DATA_DIR)")
     bundle = rb.shipped_recording_bundle()
     compared = settings()
-    six = symbol_to_index("six")
     scenarios: dict[str, dict[str, Any]] = {
         "first_mistake_corrected": {},
         "first_beat_confirmed": {},
     }
     for name in DS1_RECORDS:
         data = rb.with_af_context(rb.cache_record(bundle, data_dir, name), data_dir, name)
-        truth = np.array([six.get(str(s), -1) for s in data["symbols"]])
-        labelled = rb.clinician_labels(data["symbols"], False) >= 0
-        wrong = np.flatnonzero((data["probs"].argmax(axis=1) != truth) & (truth >= 0) & labelled)
-        firsts = {
-            "first_mistake_corrected": int(wrong[0]) if len(wrong) else None,
-            "first_beat_confirmed": int(np.flatnonzero(labelled & (truth >= 0))[0]),
-        }
+        truth, firsts = first_beats(data)
         for scenario, beat in firsts.items():
             if beat is None:
                 continue
