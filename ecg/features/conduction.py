@@ -1,0 +1,132 @@
+"""The recording's conduction pattern from its beats: left or right bundle branch block, normal
+conduction, or not determined (issue 17, point 7: "a record's class from its beats").
+
+A 12-lead reading names a bundle branch block once per ECG, not per beat; a clinician uploading
+a 10-second strip or a Holter recording expects the same line. The finding is made from the
+mean of the model's probabilities over the readable beats (classified or uncertain: an
+uncertain beat still carries evidence; an unreadable one carries none):
+
+* a block (L or R) when its mean probability reaches the rule's threshold for it, the larger of
+  the two when both do;
+* otherwise the class with the largest mean probability when that is N (normal conduction);
+* otherwise not determined (the blocks are most probable but under their thresholds, or the
+  beats are mostly ectopic, or no beat was readable).
+
+``MAJORITY`` is the record vote the model report used before (the class most beats are
+called); ``SHIPPED_RULE`` was chosen on PTB-XL fold 9 by ``benchmarks/conduction_ptbxl.py``
+(docs/model-selection.md, "The recording's conduction pattern").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+BLOCKS = ("L", "R")
+NORMAL = "N"
+FINDINGS = {
+    "L": "left bundle branch block pattern",
+    "R": "right bundle branch block pattern",
+    "N": "normal conduction",
+    None: "not determined",
+}
+
+
+@dataclass(frozen=True)
+class ConductionRule:
+    """Mean probability over the readable beats at which each block is called."""
+
+    lbbb_min: float
+    rbbb_min: float
+
+    def threshold(self, code: str) -> float:
+        return self.lbbb_min if code == "L" else self.rbbb_min
+
+
+Rule = ConductionRule | Literal["majority"]
+MAJORITY: Literal["majority"] = "majority"
+SHIPPED_RULE: Rule = MAJORITY
+
+
+def record_means(probabilities: np.ndarray, records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(record names, each record's mean probability vector over its beats)."""
+    names, inverse = np.unique(np.asarray(records), return_inverse=True)
+    sums = np.zeros((len(names), probabilities.shape[1]), np.float64)
+    np.add.at(sums, inverse, probabilities)
+    counts = np.bincount(inverse, minlength=len(names))[:, None]
+    return names, sums / np.maximum(counts, 1)
+
+
+def conduction_call(
+    mean_probabilities: np.ndarray, classes: Sequence[str], rule: ConductionRule
+) -> list[str | None]:
+    """The call for each row of ``mean_probabilities`` (records x classes) under ``rule``:
+    "L", "R", "N" or None (not determined)."""
+    means = np.atleast_2d(np.asarray(mean_probabilities, np.float64))
+    index = {c: list(classes).index(c) for c in (*BLOCKS, NORMAL)}
+    calls: list[str | None] = []
+    for row in means:
+        reached = [c for c in BLOCKS if row[index[c]] >= rule.threshold(c)]
+        if reached:
+            calls.append(max(reached, key=lambda c: row[index[c]]))
+        elif int(np.argmax(row)) == index[NORMAL]:
+            calls.append(NORMAL)
+        else:
+            calls.append(None)
+    return calls
+
+
+def majority_call(
+    probabilities: np.ndarray, records: np.ndarray, classes: Sequence[str]
+) -> tuple[np.ndarray, list[str | None]]:
+    """(record names, the class most of each record's beats are called when it is L, R or N,
+    else None): the vote the model report used (ties: the lower class index)."""
+    names, inverse = np.unique(np.asarray(records), return_inverse=True)
+    counts = np.zeros((len(names), len(classes)), np.int64)
+    np.add.at(counts, (inverse, probabilities.argmax(axis=1)), 1)
+    top = [classes[i] for i in counts.argmax(axis=1)]
+    return names, [c if c in (*BLOCKS, NORMAL) else None for c in top]
+
+
+def conduction_finding(
+    probabilities: np.ndarray,
+    classes: Sequence[str],
+    states: Sequence[str] | None = None,
+    *,
+    rule: Rule | None = None,
+) -> dict[str, Any]:
+    """The recording's conduction finding for its summary: the call, its words, the mean
+    probabilities of L, R and N over the readable beats and how many beats were read.
+
+    ``rule`` None takes ``SHIPPED_RULE``; under ``MAJORITY`` the beats' majority vote decides.
+    ``states`` (``beat_states``): unreadable beats are left out.
+    """
+    probabilities = np.asarray(probabilities, np.float64)
+    readable = np.ones(len(probabilities), bool)
+    if states is not None:
+        readable = np.asarray(states) != "unreadable"
+    rule = SHIPPED_RULE if rule is None else rule
+    used = probabilities[readable]
+    means = used.mean(axis=0) if len(used) else np.zeros(len(classes))
+    if not len(used):
+        call = None
+    elif isinstance(rule, ConductionRule):
+        call = conduction_call(means, classes, rule)[0]
+    else:
+        call = majority_call(used, np.zeros(len(used), np.int64), classes)[1][0]
+    return {
+        "call": call,
+        "finding": FINDINGS[call],
+        "beats": int(len(used)),
+        "mean_probability": {
+            c: round(float(means[list(classes).index(c)]), 4)
+            for c in (*BLOCKS, NORMAL)
+            if c in classes
+        },  # fmt: skip
+        "rule": "mean probability thresholds"
+        if isinstance(rule, ConductionRule)
+        else "majority of beats",
+    }
