@@ -48,7 +48,9 @@ class ConductionRule:
 
 Rule = ConductionRule | Literal["majority"]
 MAJORITY: Literal["majority"] = "majority"
-SHIPPED_RULE: Rule = MAJORITY
+# Chosen on PTB-XL fold 9 (benchmarks/results/conduction_ptbxl.json): a cross-validated gain
+# of 0.013 in mean record F1 over four leads, the rule asking 0.01.
+SHIPPED_RULE: Rule = ConductionRule(lbbb_min=0.4, rbbb_min=0.7)
 
 
 def record_means(probabilities: np.ndarray, records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
