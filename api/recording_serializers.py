@@ -1,5 +1,10 @@
 """Request and response shapes of the recording endpoints. Uploads are validated by the
-recording upload page's own form (same rules); this serializer documents the request."""
+recording upload page's own form (same rules); this serializer documents the request.
+
+Long on purpose: every part of a recording's answer (summary, quality, warnings, episodes,
+conduction, beats, corrections) has its shape here, so the OpenAPI schema of one resource
+reads in one file.
+"""
 
 from __future__ import annotations
 
@@ -66,6 +71,21 @@ class RecordingQualitySerializer(serializers.Serializer):
     )
 
 
+class ConductionSerializer(serializers.Serializer):
+    call = serializers.ChoiceField(
+        choices=["L", "R", "N"],
+        allow_null=True,
+        help_text="L or R: that block's mean probability reached its threshold; N: normal "
+        "beats most probable; null: not determined.",
+    )
+    finding = serializers.CharField(help_text='The call in words, e.g. "not determined".')
+    beats = serializers.IntegerField(help_text="Readable beats the mean was taken over.")
+    mean_probability = serializers.DictField(
+        child=serializers.FloatField(), help_text="Mean probability of L, R and N."
+    )
+    rule = serializers.CharField(help_text="How the call was made from the means.")
+
+
 class RecordingSummarySerializer(serializers.Serializer):
     """The analysis's summary (a JSON object; every key absent until the analysis is done)."""
 
@@ -96,6 +116,12 @@ class RecordingSummarySerializer(serializers.Serializer):
         required=False,
         help_text="Rhythm episodes in time order, from classified beats and readable signal "
         "only; absent for a recording analysed before episodes were detected.",
+    )
+    conduction = ConductionSerializer(
+        required=False,
+        help_text="The recording's conduction pattern from the mean of its readable beats' "
+        "probabilities (with the reviewed classes once beats are reviewed); absent for a "
+        "recording analysed before it, or by a model without L, R and N.",
     )
 
 

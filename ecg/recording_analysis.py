@@ -39,7 +39,7 @@ from ecg.dsp.lead_screen import (
 )
 from ecg.dsp.quality import SegmentQuality, beats_readable, segment_bounds, signal_quality
 from ecg.dsp.signal import prepare_signal
-from ecg.features import af_context, beat_states
+from ecg.features import af_context, beat_states, conduction
 from ecg.features.beat_states import recording_states, runner_up, uncertain_threshold
 from ecg.features.beats import labels_for
 from ecg.features.episodes import detect_af, detect_episodes
@@ -686,6 +686,10 @@ def _analyse(
     )
     summary.update(analysable_share=round(quality.readable_share, 4), flutter_checks=checks)
     summary["atrial_calls_in_af"] = int(merged.sum())
+    if conduction.applies(beats.classes):
+        summary["conduction"] = conduction.conduction_finding(
+            beats.probabilities, beats.classes, states.tolist()
+        )
     if fusion is not None:
         summary["lead_fusion"] = fusion
     episodes = detect_episodes(

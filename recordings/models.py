@@ -13,7 +13,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from ecg.features import beat_states
+from ecg.features import beat_states, conduction
 
 # Colours of the strip view and legend (colour-blind-safe Okabe-Ito palette).
 CLASS_COLOURS: dict[str, str] = {
@@ -163,6 +163,14 @@ class Recording(models.Model):
             return f"classes read on {self.lead_label} and lead {second} together (two-lead model)"
         rule = "averaged" if fusion.get("rule") == "mean" else f"combined ({fusion.get('rule')})"
         return f"classes read on {self.lead_label} and lead {second} (their probabilities {rule})"
+
+    @property
+    def conduction_text(self) -> str:
+        """The recording's conduction finding in words (``ecg.features.conduction``), e.g.
+        "right bundle branch block pattern (mean probability over ...)"; "" when the analysis
+        predates it or the model cannot say it."""
+        finding = (self.summary or {}).get("conduction")
+        return conduction.finding_text(finding) if finding else ""
 
     @property
     def second_lead_screened_text(self) -> str:

@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from ecg.classes import NOT_A_BEAT, review_labels
 from ecg.dsp.signal import bandpass
-from ecg.features import af_context, beat_states
+from ecg.features import af_context, beat_states, conduction
 from ecg.features.beats import POST_S, PRE_S, extract_windows, window_bounds
 from ecg.features.corrections import answer_labels, rr_without, teach
 from ecg.features.episodes import detect_episodes
@@ -278,8 +278,11 @@ def review_refresh_summary(*, recording: Recording) -> None:
                 duration_s=recording.duration_s,
             )
         counted["episodes"] = [episode.as_dict() for episode in episodes]
+    if "conduction" in recording.summary and recording.results_file:
+        counted["conduction"] = _reviewed_conduction(recording)
     review = dict(recording.review or {})
-    keys = ("beats", "duration_s", "classes", "states", "heart_rate", "rr", "ectopy", "episodes")
+    keys = ("beats", "duration_s", "classes", "states", "heart_rate", "rr", "ectopy", "episodes",
+            "conduction")  # fmt: skip
     review.setdefault("model_summary", {k: recording.summary.get(k) for k in keys})
     reviewers = sorted(
         set(
@@ -300,6 +303,25 @@ def review_refresh_summary(*, recording: Recording) -> None:
     recording.summary = dict(recording.summary) | counted
     recording.review = review
     Recording.objects.filter(pk=recording.pk).update(summary=recording.summary, review=review)
+
+
+def _reviewed_conduction(recording: Recording) -> dict[str, Any]:
+    """The conduction finding with the reviewed classes: a reviewed beat's probabilities become
+    its class alone (the clinician's word replaces the model's; a class the model lacks, e.g.
+    F, counts for none of L, R, N), and a beat reviewed as an artefact is no beat."""
+    from .selectors import _probabilities
+
+    classes = _classes(recording)
+    rows = list(recording.beats.order_by("index").values_list("index", "state", "reviewed_label"))
+    rows = [r for r in rows if r[2] != NOT_A_BEAT]
+    probs = _probabilities(recording)[[r[0] for r in rows]].astype(np.float64)
+    reviewed = np.array([bool(r[2]) for r in rows], dtype=bool)
+    probs[reviewed] = 0.0
+    for row in np.flatnonzero(reviewed):
+        if rows[row][2] in classes:
+            probs[row, classes.index(rows[row][2])] = 1.0
+    states = [beat_states.CLASSIFIED if r[2] else r[1] for r in rows]
+    return conduction.conduction_finding(probs, classes, states)
 
 
 # -- beat windows, shared by the templates and the suggestions --------------------------------

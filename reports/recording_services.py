@@ -296,6 +296,18 @@ def _rhythm_tables(recording: Recording) -> list[ReportTable]:
             widths_mm=(100.0, 40.0),
         )
     ]
+    finding = summary.get("conduction")
+    if finding:
+        means = finding.get("mean_probability") or {}
+        tables.append(
+            ReportTable(
+                "Conduction (from the beats of the analysed lead, not a 12-lead reading)",
+                ("Finding", "Readable beats", *(f"Mean P({c})" for c in means)),
+                [(_first_upper(finding["finding"]), str(finding["beats"]),
+                  *(f"{v:.2f}" for v in means.values()))],
+                widths_mm=(70.0, 30.0, *(25.0 for _ in means)),
+            )
+        )  # fmt: skip
     header = ("Class", "Beats", "Per hour", "Singles", "Couplets", "Triplets", "Runs of 4+")
     tables.append(
         ReportTable(

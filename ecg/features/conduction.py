@@ -93,6 +93,23 @@ def majority_call(
     return names, [c if c in (*BLOCKS, NORMAL) else None for c in top]
 
 
+def applies(classes: Sequence[str]) -> bool:
+    """Whether a model's classes can say it: it must know both blocks and normal beats."""
+    return all(c in classes for c in (*BLOCKS, NORMAL))
+
+
+def finding_text(finding: dict[str, Any]) -> str:
+    """The finding as the page and the report say it, e.g. "right bundle branch block pattern
+    (mean probability over 1,204 readable beats: L 0.01, R 0.74, N 0.18)"."""
+    means = finding.get("mean_probability") or {}
+    beats = int(finding.get("beats", 0))
+    if not beats:
+        return f"{finding['finding']} (no readable beat)"
+    figures = ", ".join(f"{c} {v:.2f}" for c, v in means.items())
+    noun = "beat" if beats == 1 else "beats"
+    return f"{finding['finding']} (mean probability over {beats:,} readable {noun}: {figures})"
+
+
 def conduction_finding(
     probabilities: np.ndarray,
     classes: Sequence[str],
