@@ -215,16 +215,19 @@ def choose() -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def run(argv: list[str] | None, doc: str, choose_fn, test_fn) -> int:
+    """The command line both conduction studies share: the choice, or ``--test`` after it."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--test", action="store_true", help="after the choice: the test sets")
     args = parser.parse_args(argv)
     if default_ptbxl_dir() is None:
         print("PTB-XL not found (set PTBXL_DIR)", file=sys.stderr)
         return 1
-    if args.test:
-        return test_main()
-    return choose()
+    return test_fn() if args.test else choose_fn()
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(argv, __doc__, choose, test_main)
 
 
 def interval_figures(data: dict[str, np.ndarray], rule, classes) -> dict:
