@@ -79,7 +79,14 @@ class ConductionSerializer(serializers.Serializer):
         "beats most probable; null: not determined.",
     )
     finding = serializers.CharField(help_text='The call in words, e.g. "not determined".')
-    beats = serializers.IntegerField(help_text="Readable beats the mean was taken over.")
+    beats = serializers.IntegerField(help_text="Readable beats read, over every lead.")
+    leads = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Each lead read: lead (its name), beats (readable beats), mean (mean "
+        "probability of each of the model's classes, in its order). The analysed lead first; "
+        "on a recording of up to 5 minutes, the others are its leads the model was trained on, "
+        "and the call reads the mean of the leads' means.",
+    )
     mean_probability = serializers.DictField(
         child=serializers.FloatField(), help_text="Mean probability of L, R and N."
     )

@@ -45,7 +45,7 @@ from ecg.features.beats import labels_for
 from ecg.features.episodes import detect_af, detect_episodes
 from ecg.features.lead_fusion import fuse_aligned, fusion_applies, fusion_setting
 from ecg.features.rhythm import summarise
-from ecg.features.sanity import InputWarning, recording_warnings
+from ecg.features.sanity import InputWarning, normalised_lead, recording_warnings
 from ecg.io.recording_io import ParsedRecording
 from ecg.models.bundle import ModelBundle, channel_count, channel_leads, trained_leads
 from ecg.models.two_lead_inputs import two_lead_windows
@@ -66,6 +66,12 @@ REDRAW_SPAN_S = 600.0
 # 24-hour lead is never filtered whole.
 QUALITY_PIECE_S = 600.0
 Progress = Callable[[float, str], None]
+# Issue 17: a recording up to five minutes long (a 12-lead ECG, a rhythm strip) has its
+# conduction finding read on every lead the model was trained on: the mean over II, III, V1 and
+# V5 called PTB-XL's 10-s records far better than lead II alone
+# (benchmarks/conduction_leads_ptbxl.py). A longer one is read on its analysed lead alone, as
+# before: no extra model pass on a Holter recording.
+CONDUCTION_ALL_LEADS_MAX_S = 300.0
 # Issue 18: the second lead's screen before fusion (None: no screen, every beat fused as in
 # issue 17; ``benchmarks/second_lead_screen.py`` compares the two).
 SECOND_LEAD_SCREEN: ScreenThresholds | None = ScreenThresholds()
@@ -513,6 +519,45 @@ MALLOC_ARENAS = 2
 _M_ARENA_MAX = -8  # mallopt's parameter number (glibc malloc.h)
 
 
+def conduction_leads(bundle: ModelBundle, recording: ParsedRecording) -> list[int]:
+    """Channels besides the analysed lead that name a lead the model was trained on."""
+    trained = {normalised_lead(name) for name in trained_leads(bundle.metadata)}
+    analysed = normalised_lead(recording.lead)
+    return [
+        i
+        for i, name in enumerate(recording.lead_names)
+        if i != recording.lead_index
+        and normalised_lead(name) in trained
+        and normalised_lead(name) != analysed
+    ]
+
+
+def recording_conduction(
+    recording: ParsedRecording, bundle: ModelBundle, beats: BeatResults, states: np.ndarray
+) -> dict[str, Any]:
+    """The conduction finding (``ecg.features.conduction``) from the analysed lead's readable
+    beats and, on a recording of at most ``CONDUCTION_ALL_LEADS_MAX_S`` that holds other leads
+    the model was trained on, theirs too: each such lead's beats detected and classified on
+    that lead, its unreadable segments left out."""
+    evidence = [conduction.lead_evidence(recording.lead, beats.probabilities, states.tolist())]
+    short = recording.duration_s <= CONDUCTION_ALL_LEADS_MAX_S
+    for index in conduction_leads(bundle, recording) if short else []:
+        lead = np.asarray(recording.signals[index], dtype=np.float32)
+        name = recording.lead_names[index]
+        try:
+            peaks = detect_beats(lead, recording.fs)
+        except DetectionError:
+            peaks = np.empty(0, np.int64)
+        if peaks.size == 0:
+            evidence.append({"lead": name, "beats": 0, "mean": [0.0] * len(beats.classes)})
+            continue
+        readable = beats_readable(recording_quality(lead, recording.fs, peaks), peaks)
+        result = classify_at(bundle, lead, recording.fs, peaks, readable=readable)
+        ok = readable[np.searchsorted(peaks, result.samples)]
+        evidence.append(conduction.lead_evidence(name, result.probabilities[ok]))
+    return conduction.finding_from_leads(evidence, beats.classes)
+
+
 def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     """At most ``arenas`` glibc malloc arenas in this process from now on; True if set.
 
@@ -687,9 +732,7 @@ def _analyse(
     summary.update(analysable_share=round(quality.readable_share, 4), flutter_checks=checks)
     summary["atrial_calls_in_af"] = int(merged.sum())
     if conduction.applies(beats.classes):
-        summary["conduction"] = conduction.conduction_finding(
-            beats.probabilities, beats.classes, states.tolist()
-        )
+        summary["conduction"] = recording_conduction(recording, bundle, beats, states)
     if fusion is not None:
         summary["lead_fusion"] = fusion
     episodes = detect_episodes(

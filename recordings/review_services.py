@@ -306,13 +306,16 @@ def review_refresh_summary(*, recording: Recording) -> None:
 
 
 def _reviewed_conduction(recording: Recording) -> dict[str, Any]:
-    """The conduction finding with the reviewed classes: a reviewed beat's probabilities become
-    its class alone (the clinician's word replaces the model's; a class the model lacks, e.g.
-    F, counts for none of L, R, N), and a beat reviewed as an artefact is no beat."""
+    """The conduction finding with the reviewed classes: on the analysed lead a reviewed beat's
+    probabilities become its class alone (the clinician's word replaces the model's; a class
+    the model lacks, e.g. F, counts for none of L, R, N) and a beat reviewed as an artefact is
+    no beat; the other leads' evidence, which no review touches, is kept as analysed."""
     from .selectors import _probabilities
 
     classes = _classes(recording)
-    rows = list(recording.beats.order_by("index").values_list("index", "state", "reviewed_label"))
+    analysed = recording.summary.get("conduction") or {}
+    others = list(analysed.get("leads") or [])[1:]
+    rows = recording.beats.order_by("index").values_list("index", "state", "reviewed_label")
     rows = [r for r in rows if r[2] != NOT_A_BEAT]
     probs = _probabilities(recording)[[r[0] for r in rows]].astype(np.float64)
     reviewed = np.array([bool(r[2]) for r in rows], dtype=bool)
@@ -321,7 +324,8 @@ def _reviewed_conduction(recording: Recording) -> dict[str, Any]:
         if rows[row][2] in classes:
             probs[row, classes.index(rows[row][2])] = 1.0
     states = [beat_states.CLASSIFIED if r[2] else r[1] for r in rows]
-    return conduction.conduction_finding(probs, classes, states)
+    own = conduction.lead_evidence(recording.lead, probs.reshape(-1, len(classes)), states)
+    return conduction.finding_from_leads([own, *others], classes)
 
 
 # -- beat windows, shared by the templates and the suggestions --------------------------------

@@ -299,15 +299,16 @@ def _rhythm_tables(recording: Recording) -> list[ReportTable]:
     finding = summary.get("conduction")
     if finding:
         means = finding.get("mean_probability") or {}
+        leads = [e for e in finding.get("leads") or [] if e.get("beats")]
+        read = ", ".join(f"{e['lead'] or 'analysed'} ({e['beats']})" for e in leads) or "-"
         tables.append(
             ReportTable(
-                "Conduction (from the beats of the analysed lead, not a 12-lead reading)",
-                ("Finding", "Readable beats", *(f"Mean P({c})" for c in means)),
-                [(_first_upper(finding["finding"]), str(finding["beats"]),
-                  *(f"{v:.2f}" for v in means.values()))],
-                widths_mm=(70.0, 30.0, *(25.0 for _ in means)),
+                "Conduction (from the model's beat classes; not a 12-lead interpretation)",
+                ("Finding", "Leads read (readable beats)", *(f"Mean P({c})" for c in means)),
+                [(_first_upper(finding["finding"]), read, *(f"{v:.2f}" for v in means.values()))],
+                widths_mm=(60.0, 50.0, *(22.0 for _ in means)),
             )
-        )  # fmt: skip
+        )
     header = ("Class", "Beats", "Per hour", "Singles", "Couplets", "Triplets", "Runs of 4+")
     tables.append(
         ReportTable(

@@ -50,7 +50,7 @@ Rule = ConductionRule | Literal["majority"]
 MAJORITY: Literal["majority"] = "majority"
 # Chosen on PTB-XL fold 9 (benchmarks/results/conduction_ptbxl.json): a cross-validated gain
 # of 0.013 in mean record F1 over four leads, the rule asking 0.01.
-SHIPPED_RULE: Rule = ConductionRule(lbbb_min=0.4, rbbb_min=0.7)
+SHIPPED_RULE: ConductionRule = ConductionRule(lbbb_min=0.4, rbbb_min=0.7)
 # For the mean over several leads the model was trained on (each lead's mean probabilities
 # averaged): chosen on PTB-XL fold 9 by benchmarks/conduction_leads_ptbxl.py, a cross-validated
 # gain of 0.105 in mean record F1 over lead II alone (results/conduction_leads_ptbxl.json).
@@ -102,16 +102,52 @@ def applies(classes: Sequence[str]) -> bool:
     return all(c in classes for c in (*BLOCKS, NORMAL))
 
 
-def finding_text(finding: dict[str, Any]) -> str:
-    """The finding as the page and the report say it, e.g. "right bundle branch block pattern
-    (mean probability over 1,204 readable beats: L 0.01, R 0.74, N 0.18)"."""
-    means = finding.get("mean_probability") or {}
-    beats = int(finding.get("beats", 0))
-    if not beats:
-        return f"{finding['finding']} (no readable beat)"
-    figures = ", ".join(f"{c} {v:.2f}" for c, v in means.items())
-    noun = "beat" if beats == 1 else "beats"
-    return f"{finding['finding']} (mean probability over {beats:,} readable {noun}: {figures})"
+def lead_evidence(
+    lead: str, probabilities: np.ndarray, states: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """One lead's evidence: how many readable beats it has and their mean probability of each
+    of the model's classes (``states``: unreadable beats carry none)."""
+    probabilities = np.asarray(probabilities, np.float64)
+    readable = np.ones(len(probabilities), bool)
+    if states is not None:
+        readable = np.asarray(states) != "unreadable"
+    used = probabilities[readable]
+    means = used.mean(axis=0) if len(used) else np.zeros(probabilities.shape[1])
+    return {"lead": str(lead), "beats": int(len(used)),
+            "mean": [round(float(v), 4) for v in means]}  # fmt: skip
+
+
+def finding_from_leads(
+    evidence: Sequence[dict[str, Any]], classes: Sequence[str], *, rule: Rule | None = None
+) -> dict[str, Any]:
+    """The finding from one lead's evidence or several (``lead_evidence``). With one lead
+    ``SHIPPED_RULE`` reads its means; with several, ``ALL_LEADS_RULE`` reads the mean of their
+    means, each lead weighing the same whatever its beat count. Leads without a readable beat
+    are left out; none left: not determined. ``rule`` overrides the choice (a
+    ``ConductionRule``; ``MAJORITY`` needs the beats, see ``conduction_finding``)."""
+    read = [e for e in evidence if e["beats"]]
+    if rule is None:
+        rule = ALL_LEADS_RULE if len(read) > 1 else SHIPPED_RULE
+    means = np.mean([e["mean"] for e in read], axis=0) if read else np.zeros(len(classes))
+    call = conduction_call(means, classes, rule)[0] if read and rule != MAJORITY else None
+    return _finding(call, means, classes, evidence)
+
+
+def _finding(
+    call: str | None, means: np.ndarray, classes: Sequence[str], evidence: Sequence[dict]
+) -> dict[str, Any]:
+    return {
+        "call": call,
+        "finding": FINDINGS[call],
+        "beats": int(sum(e["beats"] for e in evidence)),
+        "leads": [dict(e) for e in evidence],
+        "mean_probability": {
+            c: round(float(means[list(classes).index(c)]), 4)
+            for c in (*BLOCKS, NORMAL)
+            if c in classes
+        },  # fmt: skip
+        "rule": "mean probability thresholds",
+    }
 
 
 def conduction_finding(
@@ -120,36 +156,41 @@ def conduction_finding(
     states: Sequence[str] | None = None,
     *,
     rule: Rule | None = None,
+    lead: str = "",
 ) -> dict[str, Any]:
-    """The recording's conduction finding for its summary: the call, its words, the mean
-    probabilities of L, R and N over the readable beats and how many beats were read.
-
-    ``rule`` None takes ``SHIPPED_RULE``; under ``MAJORITY`` the beats' majority vote decides.
-    ``states`` (``beat_states``): unreadable beats are left out.
-    """
-    probabilities = np.asarray(probabilities, np.float64)
-    readable = np.ones(len(probabilities), bool)
-    if states is not None:
-        readable = np.asarray(states) != "unreadable"
-    rule = SHIPPED_RULE if rule is None else rule
-    used = probabilities[readable]
-    means = used.mean(axis=0) if len(used) else np.zeros(len(classes))
-    if not len(used):
-        call = None
-    elif isinstance(rule, ConductionRule):
-        call = conduction_call(means, classes, rule)[0]
-    else:
-        call = majority_call(used, np.zeros(len(used), np.int64), classes)[1][0]
-    return {
-        "call": call,
-        "finding": FINDINGS[call],
-        "beats": int(len(used)),
-        "mean_probability": {
-            c: round(float(means[list(classes).index(c)]), 4)
-            for c in (*BLOCKS, NORMAL)
-            if c in classes
-        },  # fmt: skip
-        "rule": "mean probability thresholds"
-        if isinstance(rule, ConductionRule)
-        else "majority of beats",
+    """The finding from one lead's beats (``finding_from_leads`` with that lead alone); under
+    ``MAJORITY`` the class most readable beats are called decides instead."""
+    evidence = lead_evidence(lead, probabilities, states)
+    if rule != MAJORITY:
+        return finding_from_leads([evidence], classes, rule=rule)
+    readable = np.ones(len(probabilities), bool) if states is None else (
+        np.asarray(states) != "unreadable")  # fmt: skip
+    used = np.asarray(probabilities)[readable]
+    call = majority_call(used, np.zeros(len(used), np.int64), classes)[1][0] if len(used) else None
+    return _finding(call, np.asarray(evidence["mean"]), classes, [evidence]) | {
+        "rule": "majority of beats"
     }
+
+
+def finding_text(finding: dict[str, Any]) -> str:
+    """The finding as the page and the report say it, e.g. "right bundle branch block pattern
+    (mean probability over 1,204 readable beats of lead II: L 0.01, R 0.74, N 0.18)"; over
+    several leads "(mean over leads II, V1, V5 of each one's readable beats: ...)"."""
+    means = finding.get("mean_probability") or {}
+    read = [e for e in finding.get("leads") or [] if e.get("beats")]
+    beats = int(finding.get("beats", 0))
+    if not beats:
+        return f"{finding['finding']} (no readable beat)"
+    figures = ", ".join(f"{c} {v:.2f}" for c, v in means.items())
+    if len(read) > 1:
+        names = ", ".join(str(e["lead"]) for e in read)
+        over = f"mean over leads {names} of each one's readable beats"
+    else:
+        noun = "beat" if beats == 1 else "beats"
+        of_lead = f" of {_lead_words(read[0]['lead'])}" if read and read[0].get("lead") else ""
+        over = f"mean probability over {beats:,} readable {noun}{of_lead}"
+    return f"{finding['finding']} ({over}: {figures})"
+
+
+def _lead_words(name: str) -> str:
+    return name if name.lower().startswith("lead") else f"lead {name}"

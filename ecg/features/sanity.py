@@ -37,7 +37,7 @@ ORDINARY_BPM = (40.0, 150.0)
 PLAUSIBLE_BPM = (30.0, 250.0)
 COMMON_RATES_HZ = (100.0, 125.0, 128.0, 200.0, 250.0, 256.0, 300.0, 360.0, 500.0, 512.0, 1000.0)
 # Leads whose QRS points up in most people (limb leads I, II, aVF; left precordial V4-V6).
-UPRIGHT_LEADS = {"I", "II", "AVF", "V4", "V5", "V6"}  # after _normalised_lead
+UPRIGHT_LEADS = {"I", "II", "AVF", "V4", "V5", "V6"}  # after normalised_lead
 INVERTED_SHARE = 0.7
 _QRS_HALF_WIDTH_S = 0.06
 MAX_POLARITY_BEATS = 300
@@ -79,7 +79,8 @@ def suggested_sampling_rate(peaks: np.ndarray, fs: float) -> float | None:
 _SAME_LEAD = {"ML2": "II", "MLII": "II"}
 
 
-def _normalised_lead(name: str) -> str:
+def normalised_lead(name: str) -> str:
+    """A lead name compared across files: "Lead II", "ii", "MLII" and "ML2" all read "II"."""
     bare = name.strip().upper().replace(" ", "").replace("LEAD", "")
     return _SAME_LEAD.get(bare, bare)
 
@@ -155,13 +156,13 @@ def recording_warnings(
         )
     if isinstance(trained_leads, str):  # one lead's name, not its letters
         trained_leads = [trained_leads]
-    trained = [_normalised_lead(name) for name in trained_leads]
-    if trained and _normalised_lead(lead) not in trained:
+    trained = [normalised_lead(name) for name in trained_leads]
+    if trained and normalised_lead(lead) not in trained:
         # A CSV without a header names its columns "lead 1", "lead 2"...: no lead is known.
-        unnamed = not _normalised_lead(lead) or _normalised_lead(lead).isdigit()
+        unnamed = not normalised_lead(lead) or normalised_lead(lead).isdigit()
         if unnamed:
             named = "an unnamed column (its lead is not known)"
-        elif _normalised_lead(lead) == "IMAGE":  # a strip image names no lead
+        elif normalised_lead(lead) == "IMAGE":  # a strip image names no lead
             named = "an image whose lead is not known (name it in the Lead field)"
         else:
             named = f"lead {lead}"
@@ -173,7 +174,7 @@ def recording_warnings(
                 f"analysis read {named}. Classes on other leads are less reliable.",
             )
         )
-    name = _normalised_lead(lead)
+    name = normalised_lead(lead)
     if name in UPRIGHT_LEADS:
         down = qrs_points_down_share(signal, fs, peaks)
         if down is not None and np.asarray(peaks).size >= 5 and down > INVERTED_SHARE:

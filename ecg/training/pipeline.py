@@ -624,6 +624,12 @@ def external_figures(models_dir: Path, recording: str) -> dict[str, Any] | None:
     return _sidecar(models_dir, recording, ".external.json")
 
 
+def conduction_figures(models_dir: Path, recording: str) -> dict[str, Any] | None:
+    """``models/<recording>.conduction.json`` (``benchmarks/conduction_served_ptbxl.py``: the
+    served conduction finding on PTB-XL fold 10), if any."""
+    return _sidecar(models_dir, recording, ".conduction.json")
+
+
 def render_reports(models_dir: str | Path, readme: str | Path | None = None) -> dict[str, Any]:
     """REPORT.md (and the README blocks) from the metrics files and ``evaluation.json``."""
     from ecg.training import report
@@ -636,6 +642,7 @@ def render_reports(models_dir: str | Path, readme: str | Path | None = None) -> 
     ctx["intra_training"] = INTRA_TRAINING
     ctx["seed_spread"] = seed_spread(models_dir, ctx["recording_model"])
     ctx["external"] = external_figures(models_dir, ctx["recording_model"])
+    ctx["conduction"] = conduction_figures(models_dir, ctx["recording_model"])
     metrics = {
         p.name.removesuffix(".metrics.json"): json.loads(p.read_text())
         for p in sorted(models_dir.glob("*.metrics.json"))

@@ -336,6 +336,7 @@ def write_report(
         *seed_spread_lines(context.get("seed_spread")),
         "",
         *external_lines(context.get("external")),
+        *conduction_lines(context.get("conduction")),
         "## All models against the original CNN (same beats, same splits, same run)",
         "",
         *comparison_rows(all_metrics, baseline),
@@ -507,6 +508,36 @@ def external_lines(external: dict[str, Any] | None) -> list[str]:
         target = f"{op} {bound:.0%}" if pct else f"{op} {bound:.2f}"
         met = value >= bound if op == ">=" else value <= bound
         out.append(f"| {label} | {target} | {show(value)} | {members} | {'yes' if met else 'no'} |")
+    return [*out, ""]
+
+
+def conduction_lines(found: dict[str, Any] | None) -> list[str]:
+    """The recording's conduction finding as served, on PTB-XL fold 10
+    (``models/<recording>.conduction.json``, ``benchmarks/conduction_served_ptbxl.py``)."""
+    if not found:
+        return []
+    if found.get("stale"):
+        return [
+            f"The figures in `{found['path']}` were measured on another version of the "
+            "recording model; run `python benchmarks/conduction_served_ptbxl.py` again.",
+            "",
+        ]
+    out = [
+        "## The recording's conduction finding (PTB-XL fold 10, as served)",
+        "",
+        f"From `{found['source']}` ({found['about']}). Record F1 with its 95% interval over "
+        "patients; the rules were chosen on fold 9 (docs/model-selection.md).",
+        "",
+        "| figure | target | served | 95% interval | met |",
+        "|---|---|---:|---:|---|",
+    ]
+    for variant, figures in found["figures"].items():
+        for code, statement in (("L", "CLBBB"), ("R", "CRBBB"), ("N", "NORM")):
+            f = figures[code]
+            low, high = f.get("F1_interval") or (None, None)
+            met = "yes" if f["F1"] >= 0.9 else "no"
+            out.append(f"| {variant}: record F1 {statement} | >= 0.90 | {_f(f['F1'])} | "
+                       f"{_f(low)}-{_f(high)} | {met} |")  # fmt: skip
     return [*out, ""]
 
 

@@ -180,6 +180,29 @@ def test_external_figures_are_tabled_with_targets_and_go_stale_with_the_model(tm
     assert "run `python benchmarks/ptbxl_mixed_ship.py` again" in stale[0]
 
 
+def test_the_served_conduction_figures_are_tabled_and_go_stale_with_the_model(tmp_path):
+    import hashlib
+
+    from ecg.training import pipeline
+
+    assert report.conduction_lines(pipeline.conduction_figures(tmp_path, "ours")) == []
+    (tmp_path / "ours.keras").write_bytes(b"weights v1")
+    f1 = {"F1": 0.93, "F1_interval": [0.88, 0.97]}
+    figures = {
+        "source": "benchmarks/results/c.json",
+        "about": "test",
+        "model_sha256": hashlib.sha256(b"weights v1").hexdigest(),
+        "figures": {"all leads": {"L": f1, "R": {**f1, "F1": 0.85}, "N": f1}},
+    }
+    (tmp_path / "ours.conduction.json").write_text(json.dumps(figures))
+    text = "\n".join(report.conduction_lines(pipeline.conduction_figures(tmp_path, "ours")))
+    assert "| all leads: record F1 CLBBB | >= 0.90 | 0.930 | 0.880-0.970 | yes |" in text
+    assert "| all leads: record F1 CRBBB | >= 0.90 | 0.850 | 0.880-0.970 | no |" in text
+    (tmp_path / "ours.keras").write_bytes(b"weights v2")
+    stale = report.conduction_lines(pipeline.conduction_figures(tmp_path, "ours"))
+    assert "run `python benchmarks/conduction_served_ptbxl.py` again" in stale[0]
+
+
 def test_target_rows_say_met_or_not_with_the_interval_over_test_records():
     metrics = _fake_metrics(0.65)
     inter = metrics["splits"]["inter"]

@@ -70,15 +70,22 @@ def test_a_model_without_both_blocks_gives_no_finding():
     assert not conduction.applies(["N", "S", "V", "F", "Q"])
 
 
+def with_finding(recording, *others: dict):
+    """The recording with the finding the analysis would store: its analysed lead's evidence
+    (the stored probabilities and states), then ``others``."""
+    states = list(recording.beats.order_by("index").values_list("state", flat=True))
+    own = conduction.lead_evidence(recording.lead, _probabilities(recording), states)
+    recording.summary["conduction"] = conduction.finding_from_leads([own, *others], CLASSES)
+    recording.save(update_fields=["summary"])
+    return recording
+
+
 @pytest.mark.django_db
 def test_reviewed_classes_decide_the_finding_and_undoing_them_restores_the_model_s(
     settings, tmp_path, users
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
-    recording = done_recording(users["alice"])
-    states = list(recording.beats.order_by("index").values_list("state", flat=True))
-    recording.summary["conduction"] = conduction_finding(_probabilities(recording), CLASSES, states)
-    recording.save(update_fields=["summary"])
+    recording = with_finding(done_recording(users["alice"]))
     model_finding = recording.summary["conduction"]
     assert model_finding["call"] == "N"
 
@@ -124,10 +131,106 @@ def test_the_page_the_pdf_and_the_api_give_the_finding(
     html = client.get(recording.get_absolute_url()).content.decode()
     assert 'id="conduction"' in html and "Right bundle branch block pattern" in html
     _pdf, text = pdf_text(client, recording)
-    assert "not a 12-lead reading) Finding Readable beats Mean P(L) Mean P(R) Mean P(N)" in text
-    assert f"Right bundle branch block pattern {recording.beat_count} 0.04 0.80 0.04" in text
+    assert "Finding Leads read (readable beats) Mean P(L) Mean P(R) Mean P(N)" in text
+    assert (
+        f"Right bundle branch block pattern lead 1 ({recording.beat_count}) 0.04 0.80 0.04" in text
+    )
     api = APIClient()
     api.force_authenticate(alice)
     summary = api.get(f"/api/v1/recordings/{recording.pk}/").json()["summary"]
     assert summary["conduction"]["call"] == "R"
     assert summary["conduction"]["finding"] == "right bundle branch block pattern"
+
+
+@pytest.fixture(scope="module")
+def four_lead_bundle(tmp_path_factory):
+    from ecg.models.bundle import load_bundle
+    from tests.factories import build_tiny_bundle
+
+    folder = tmp_path_factory.mktemp("four-lead-model")
+    return load_bundle(build_tiny_bundle(folder, "tiny_four_lead", task="recording",
+                                         leads=["MLII", "II", "III", "V1", "V5"]))  # fmt: skip
+
+
+def analysed_with(monkeypatch, bundle, leads: list[str], flat: tuple[int, ...] = ()):
+    """``analyse`` on a synthetic recording with ``leads``, the model calling every beat of
+    every lead R at 0.6: over several leads that reaches ALL_LEADS_RULE's 0.5, over one lead
+    it is under SHIPPED_RULE's 0.7. Returns the analysis and the signals classified."""
+    import ecg.recording_analysis as ra
+
+    from .synth import lead_pair_recording
+
+    classes = list(bundle.classes)
+    read: list[np.ndarray] = []
+    real = ra.classify_at
+
+    def classify(bundle, signal, fs, at, **kwargs):
+        read.append(np.asarray(signal))
+        result = real(bundle, signal, fs, at, **kwargs)
+        p = np.full_like(result.probabilities, 0.4 / (len(classes) - 1))
+        p[:, classes.index("R")] = 0.6
+        return ra.BeatResults(samples=result.samples, probabilities=p, classes=classes)
+
+    monkeypatch.setattr(ra, "classify_at", classify)
+    rec = lead_pair_recording(leads)
+    for index in flat:
+        rec.signals[index] = 0.0  # an electrode off
+    return ra.analyse(rec, bundle), rec, read
+
+
+def test_every_trained_lead_of_the_recording_is_read_and_the_all_leads_rule_decides(
+    monkeypatch, four_lead_bundle
+):
+    analysis, rec, read = analysed_with(monkeypatch, four_lead_bundle, ["MLII", "V1", "aVR"])
+    finding = analysis.summary["conduction"]
+    assert [e["lead"] for e in finding["leads"]] == ["MLII", "V1"]  # aVR: not a trained lead
+    assert all(e["beats"] > 30 for e in finding["leads"])
+    assert finding["call"] == "R" and finding["mean_probability"]["R"] == pytest.approx(0.6)
+    # V1 was classified on its own signal (the lead_pair recording's V1 is inverted)
+    assert any(np.array_equal(signal, rec.signals[1]) for signal in read)
+    assert not any(np.array_equal(signal, rec.signals[2]) for signal in read)
+    assert "mean over leads MLII, V1 of each one's readable beats" in conduction.finding_text(
+        finding
+    )
+
+
+def test_a_recording_longer_than_five_minutes_is_read_on_its_analysed_lead_alone(
+    monkeypatch, four_lead_bundle
+):
+    import ecg.recording_analysis as ra
+
+    monkeypatch.setattr(ra, "CONDUCTION_ALL_LEADS_MAX_S", 30.0)  # the 40-s recording is "long"
+    analysis, rec, read = analysed_with(monkeypatch, four_lead_bundle, ["MLII", "V1"])
+    assert [e["lead"] for e in analysis.summary["conduction"]["leads"]] == ["MLII"]
+    assert not any(np.array_equal(signal, rec.signals[1]) for signal in read)
+
+
+def test_one_lead_or_a_flat_second_lead_leaves_the_single_lead_rule(monkeypatch, four_lead_bundle):
+    alone, _rec, _read = analysed_with(monkeypatch, four_lead_bundle, ["MLII", "aVR"])
+    assert [e["lead"] for e in alone.summary["conduction"]["leads"]] == ["MLII"]
+    assert alone.summary["conduction"]["call"] is None  # R 0.6 under the one-lead 0.7
+    off, _rec, _read = analysed_with(monkeypatch, four_lead_bundle, ["MLII", "V1"], flat=(1,))
+    finding = off.summary["conduction"]
+    assert [(e["lead"], e["beats"]) for e in finding["leads"]][1] == ("V1", 0)
+    assert finding["call"] is None
+    assert "mean probability over" in conduction.finding_text(finding)
+
+
+@pytest.mark.django_db
+def test_a_review_recounts_the_analysed_lead_and_keeps_the_other_leads_evidence(
+    settings, tmp_path, users
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    v1 = {"lead": "V1", "beats": 40, "mean": probs(R=0.9, N=0.1).tolist()}
+    recording = with_finding(done_recording(users["alice"]), v1)
+    # the mean of the two leads: R 0.46 the most probable, under the all-leads 0.5
+    assert recording.summary["conduction"]["call"] is None
+
+    every = list(recording.beats.values_list("index", flat=True))
+    review_services.beat_correct(
+        user=users["alice"], recording=recording, beat_indices=every, label="R"
+    )
+    recording.refresh_from_db()
+    finding = recording.summary["conduction"]
+    assert finding["call"] == "R" and finding["leads"][1] == v1
+    assert finding["mean_probability"]["R"] == pytest.approx(0.95)

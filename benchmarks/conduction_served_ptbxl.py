@@ -1,0 +1,130 @@
+"""The conduction finding as the app serves it, on PTB-XL fold 10 (issue 17, point 7).
+
+    nice -n 10 python benchmarks/conduction_served_ptbxl.py [--limit N]
+
+``conduction_ptbxl`` and ``conduction_leads_ptbxl`` chose the rules from the network's
+probabilities on the training pipeline's beat tables. This runs the product's own path instead:
+every labelled fold-10 record (CLBBB, CRBBB, NORM under the label rule) uploaded as the app
+reads a four-lead recording (leads II, III, V1, V5 of the 100-Hz files, II analysed), through
+``recording_analysis.analyse`` with the served model (int8 LiteRT, as the worker loads it):
+detection, signal quality, beat states, and the finding with every trained lead. Record-level
+Se / +P / F1 with intervals over patients, and the same with II alone (the finding's single-lead
+rule on the same analysis's II beats). Nothing is chosen here: fold 10 was scored by the studies
+after their decisions.
+
+Writes ``benchmarks/results/conduction_served_ptbxl.json`` and, for ``models/REPORT.md``
+(``python manage.py evaluate_model --report-only``), ``models/recording_mixed.conduction.json``
+with the model file's checksum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ecg.dsp.detection import DetectionError  # noqa: E402
+from ecg.features import conduction  # noqa: E402
+from ecg.io.ptbxl import (  # noqa: E402
+    default_ptbxl_dir,
+    load_ptbxl_record,
+    load_ptbxl_table,
+    ptbxl_splits,  # noqa: E402
+)
+from ecg.io.recording_base import ParsedRecording  # noqa: E402
+from ecg.io.records import RecordError  # noqa: E402
+from ecg.models.bundle import file_sha256  # noqa: E402
+from ecg.models.lite_runtime import load_serving_bundle  # noqa: E402
+from ecg.recording_analysis import analyse  # noqa: E402
+from ecg.training.mixed_eval import f1_with_intervals  # noqa: E402
+from ecg.training.ptbxl_beats import labelled_records  # noqa: E402
+
+MODEL = ROOT / "models" / "recording_mixed.keras"
+LEADS = ("II", "III", "V1", "V5")
+CODES = ("L", "R", "N", "-")
+RESULT = ROOT / "benchmarks" / "results" / "conduction_served_ptbxl.json"
+
+
+def four_lead_recording(data_dir: Path, ecg_id: int) -> ParsedRecording:
+    records = [load_ptbxl_record(data_dir, ecg_id, lead=lead) for lead in LEADS]
+    n = min(len(r.signal) for r in records)
+    signals = np.stack([r.signal[:n] for r in records]).astype(np.float32)
+    return ParsedRecording(name=f"ptbxl{ecg_id}", format="wfdb", fs=records[0].fs,
+                           lead_names=list(LEADS), signals=signals, lead_index=0,
+                           source_files=[])  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--limit", type=int, default=None, help="first N records (a check)")
+    args = parser.parse_args(argv)
+    data_dir = default_ptbxl_dir()
+    if data_dir is None:
+        print("PTB-XL not found (set PTBXL_DIR)", file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+    bundle, runtime = load_serving_bundle(MODEL, precision="int8")
+    classes = list(bundle.classes)
+    rows = labelled_records(ptbxl_splits(load_ptbxl_table(data_dir))["test"])
+    if args.limit:
+        rows = rows.iloc[: args.limit]
+    truth, served, alone, patients, failed = [], [], [], [], 0
+    for number, (ecg_id, row) in enumerate(rows.iterrows()):
+        try:
+            finding = analyse(four_lead_recording(data_dir, int(ecg_id)), bundle).summary[
+                "conduction"
+            ]
+        except (RecordError, DetectionError):
+            failed += 1  # no finding: a miss for the record's class
+            finding = {"call": None, "leads": []}
+        own = finding["leads"][:1]
+        truth.append(CODES.index(row["label"]))
+        served.append(CODES.index(finding["call"] or "-"))
+        single = conduction.finding_from_leads(own, classes)["call"] if own else None
+        alone.append(CODES.index(single or "-"))
+        patients.append(int(row["patient_id"]))
+        if number % 100 == 0:
+            print(f"{number} / {len(rows)} records", flush=True)
+    report = list(CODES[:3])
+    figures = {
+        name: f1_with_intervals(np.array(truth), np.array(calls), np.array(patients),
+                                list(CODES), report)
+        for name, calls in (("all trained leads (served)", served), ("II alone", alone))
+    }  # fmt: skip
+    result = {
+        "about": "benchmarks/conduction_served_ptbxl.py: PTB-XL fold 10 through "
+        "recording_analysis.analyse (leads II, III, V1, V5; II analysed), served model",
+        "runtime": runtime,
+        "records": {c: int(sum(t == CODES.index(c) for t in truth)) for c in report},
+        "analysis_failed": failed,
+        "figures": figures,
+        "seconds": round(time.perf_counter() - started, 1),
+        "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    RESULT.write_text(json.dumps(result, indent=1, default=float) + "\n")
+    if not args.limit:
+        sidecar = {
+            "source": RESULT.relative_to(ROOT).as_posix(),
+            "about": f"{len(truth)} labelled records uploaded with leads II, III, V1, V5, II "
+            f"analysed, {runtime}; 'II alone': the single-lead rule on the same analysis",
+            "model_sha256": file_sha256(MODEL),
+            "figures": figures,
+        }
+        MODEL.with_suffix(".conduction.json").write_text(
+            json.dumps(sidecar, indent=1, sort_keys=True, default=float) + "\n"
+        )
+    for name, f in figures.items():
+        print(name, {c: round(f[c]["F1"], 3) for c in report})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
