@@ -65,13 +65,21 @@ def four_lead_recording(data_dir: Path, ecg_id: int) -> ParsedRecording:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit", type=int, default=None, help="first N records (a check)")
+    parser.add_argument(
+        "--precision",
+        default="int8",
+        choices=("int8", "float32"),
+        help="float32: a diagnostic beside the served int8 (its own file, no REPORT sidecar)",
+    )
     args = parser.parse_args(argv)
     data_dir = default_ptbxl_dir()
     if data_dir is None:
         print("PTB-XL not found (set PTBXL_DIR)", file=sys.stderr)
         return 1
     started = time.perf_counter()
-    bundle, runtime = load_serving_bundle(MODEL, precision="int8")
+    bundle, runtime = load_serving_bundle(MODEL, precision=args.precision)
+    out = RESULT if args.precision == "int8" else RESULT.with_name(
+        f"conduction_served_ptbxl_{args.precision}.json")  # fmt: skip
     classes = list(bundle.classes)
     rows = labelled_records(ptbxl_splits(load_ptbxl_table(data_dir))["test"])
     if args.limit:
@@ -109,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.perf_counter() - started, 1),
         "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    RESULT.write_text(json.dumps(result, indent=1, default=float) + "\n")
-    if not args.limit:
+    out.write_text(json.dumps(result, indent=1, default=float) + "\n")
+    if not args.limit and out == RESULT:
         sidecar = {
             "source": RESULT.relative_to(ROOT).as_posix(),
             "about": f"{len(truth)} labelled records uploaded with leads II, III, V1, V5, II "
