@@ -12,6 +12,10 @@ Se / +P / F1 with intervals over patients, and the same with II alone (the findi
 rule on the same analysis's II beats). Nothing is chosen here: fold 10 was scored by the studies
 after their decisions.
 
+With ``--ludb`` (an external set, never trained or chosen on): every LUDB record uploaded with
+leads II, III, V1, V5 of its twelve (500 Hz, II analysed), the findings counted per
+header-diagnosis group, into ``conduction_served_ludb.json``.
+
 Writes ``benchmarks/results/conduction_served_ptbxl.json`` and, for ``models/REPORT.md``
 (``python manage.py evaluate_model --report-only``), ``models/recording_mixed.conduction.json``
 with the model file's checksum.
@@ -65,6 +69,7 @@ def four_lead_recording(data_dir: Path, ecg_id: int) -> ParsedRecording:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit", type=int, default=None, help="first N records (a check)")
+    parser.add_argument("--ludb", action="store_true", help="LUDB instead of PTB-XL fold 10")
     parser.add_argument(
         "--precision",
         default="int8",
@@ -72,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         help="float32: a diagnostic beside the served int8 (its own file, no REPORT sidecar)",
     )
     args = parser.parse_args(argv)
+    if args.ludb:
+        return ludb_main()
     data_dir = default_ptbxl_dir()
     if data_dir is None:
         print("PTB-XL not found (set PTBXL_DIR)", file=sys.stderr)
@@ -131,6 +138,58 @@ def main(argv: list[str] | None = None) -> int:
         )
     for name, f in figures.items():
         print(name, {c: round(f[c]["F1"], 3) for c in report})
+    return 0
+
+
+def ludb_main() -> int:
+    """LUDB: the findings per header-diagnosis group, all trained leads and II alone."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from ptbxl_mixed_eval import ludb_groups
+
+    from ecg.io.ludb import default_ludb_dir, list_ludb_records, load_ludb_record
+
+    data_dir = default_ludb_dir()
+    if data_dir is None:
+        print("LUDB not found (set LUDB_DIR)", file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+    bundle, runtime = load_serving_bundle(MODEL, precision="int8")
+    classes = list(bundle.classes)
+    served, alone, diagnoses = {}, {}, {}
+    for name in list_ludb_records(data_dir):
+        leads = [load_ludb_record(data_dir, name, lead=lead.lower()) for lead in LEADS]
+        diagnoses[name] = leads[0].diagnoses
+        signals = np.stack([r.signal for r in leads]).astype(np.float32)
+        recording = ParsedRecording(name=f"ludb{name}", format="wfdb", fs=leads[0].fs,
+                                    lead_names=list(LEADS), signals=signals, lead_index=0,
+                                    source_files=[])  # fmt: skip
+        try:
+            finding = analyse(recording, bundle).summary["conduction"]
+        except DetectionError:
+            finding = {"call": None, "leads": []}
+        own = finding["leads"][:1]
+        served[f"ludb{name}"] = finding["call"]
+        alone[f"ludb{name}"] = conduction.finding_from_leads(own, classes)["call"] if own else None
+    result: dict = {
+        "about": "benchmarks/conduction_served_ptbxl.py --ludb: every LUDB record uploaded "
+        "with leads II, III, V1, V5 (500 Hz, II analysed), served model; findings per "
+        "header-diagnosis group (groups may overlap); external, never chosen on",
+        "runtime": runtime,
+        "groups": {},
+        "seconds": None,
+    }
+    for group, members in ludb_groups(diagnoses).items():
+        result["groups"][group] = {
+            variant: {conduction.FINDINGS[c]: sum(calls[m] == c for m in members)
+                      for c in (*conduction.BLOCKS, conduction.NORMAL, None)}
+            for variant, calls in (("all trained leads (served)", served), ("II alone", alone))
+        }  # fmt: skip
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    RESULT.with_name("conduction_served_ludb.json").write_text(
+        json.dumps(result, indent=1, default=float) + "\n"
+    )
+    for group, counts in result["groups"].items():
+        print(group, counts)
     return 0
 
 
