@@ -157,6 +157,27 @@ def _external_rows(models_dir: Path, name: str) -> dict[str, Any] | None:
     return {"file": Path(external["path"]).name, "rows": rows} if rows else None
 
 
+def _conduction_rows(models_dir: Path, name: str) -> dict[str, Any] | None:
+    """The recording's conduction finding as served on PTB-XL fold 10 (record F1 per class:
+    ``models/<name>.conduction.json``), labelled as in REPORT.md; None without a current file."""
+    from ecg.training.pipeline import conduction_figures
+
+    try:
+        found = conduction_figures(models_dir, name)
+    except (OSError, ValueError):
+        logger.warning("unreadable conduction-figures file for %s", name)
+        return None
+    if not found or found.get("stale") or not isinstance(found.get("figures"), dict):
+        return None
+    rows = []
+    for variant, figures in sorted(found["figures"].items()):
+        for code, statement in (("L", "CLBBB"), ("R", "CRBBB"), ("N", "NORM")):
+            value = _number((figures.get(code) or {}).get("F1"))
+            if value is not None:
+                rows.append({"label": f"{variant}: record F1 {statement}", "value": value})
+    return {"file": Path(found["path"]).name, "rows": rows} if rows else None
+
+
 def _roles(registry: ModelRegistry) -> dict[Path, str]:
     """What the app uses each served model file for (the registry's choice), in words; a file
     not in it is kept for comparison only."""
@@ -236,6 +257,7 @@ def model_summaries(models_dir: Path | None = None) -> list[dict[str, Any]]:
                 "leads": _leads_in_words(meta),
                 "uncertain_below": _uncertain_below(meta),
                 "external": _external_rows(models_dir, path.stem),
+                "conduction": _conduction_rows(models_dir, path.stem),
             }
         )
     return summaries

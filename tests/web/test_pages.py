@@ -162,9 +162,18 @@ def test_about_says_what_each_model_answers_and_what_it_learned_from(client, set
     assert "uncertain below a calibrated confidence of 66.8 %" in body
     assert "(fitted on four validation records)" in body
     assert "beats.external.json" in body and "DS2 L recall" in body and "0.377" in body
+    assert "beats.conduction.json" not in body  # no file: no conduction table
+    found = {"model_sha256": digest, "source": "x", "about": "y",
+             "figures": {"all leads": {"R": {"F1": 0.8954}}}}  # fmt: skip
+    (tmp_path / "beats.conduction.json").write_text(json.dumps(found))
+    body = " ".join(client.get(reverse("pages:about")).content.decode().split())
+    assert "beats.conduction.json" in body and "all leads: record F1 CRBBB" in body
+    assert "0.895" in body
     # figures measured on another version of the model file are not shown
     (tmp_path / "beats.external.json").write_text(json.dumps({**external, "model_sha256": "0"}))
-    assert "beats.external.json" not in client.get(reverse("pages:about")).content.decode()
+    (tmp_path / "beats.conduction.json").write_text(json.dumps({**found, "model_sha256": "0"}))
+    body = client.get(reverse("pages:about")).content.decode()
+    assert "beats.external.json" not in body and "beats.conduction.json" not in body
 
 
 def test_about_marks_a_model_the_app_does_not_use(client, settings, tmp_path):
