@@ -548,8 +548,8 @@ def recording_conduction(
             peaks = detect_beats(lead, recording.fs)
         except DetectionError:
             peaks = np.empty(0, np.int64)
-        if peaks.size == 0:
-            evidence.append({"lead": name, "beats": 0, "mean": [0.0] * len(beats.classes)})
+        if peaks.size == 0:  # no beat found on it: a lead with no evidence
+            evidence.append(conduction.lead_evidence(name, np.zeros((0, len(beats.classes)))))
             continue
         readable = beats_readable(recording_quality(lead, recording.fs, peaks), peaks)
         result = classify_at(bundle, lead, recording.fs, peaks, readable=readable)

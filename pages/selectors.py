@@ -135,6 +135,19 @@ def _seed_spread(models_dir: Path, name: str) -> dict[str, Any] | None:
     return {"file": Path(spread["path"]).name, **summary}
 
 
+def _current_sidecar(read, models_dir: Path, name: str, what: str, key: str) -> dict | None:
+    """A figures file beside the model (``read(models_dir, name)``, e.g. ``external_figures``)
+    when it is readable, measured on this model file and holds ``key``; else None."""
+    try:
+        found = read(models_dir, name)
+    except (OSError, ValueError):
+        logger.warning("unreadable %s file for %s", what, name)
+        return None
+    if not found or found.get("stale") or not isinstance(found.get(key), dict):
+        return None
+    return found
+
+
 def _external_rows(models_dir: Path, name: str) -> dict[str, Any] | None:
     """The recording model's figures on the other test sets (PTB-XL fold 10, LUDB, DS2 per
     class: ``models/<name>.external.json``), labelled as in REPORT.md; None when there is no
@@ -142,12 +155,8 @@ def _external_rows(models_dir: Path, name: str) -> dict[str, Any] | None:
     from ecg.training.pipeline import external_figures
     from ecg.training.report import EXTERNAL_ROWS
 
-    try:
-        external = external_figures(models_dir, name)
-    except (OSError, ValueError):
-        logger.warning("unreadable external-figures file for %s", name)
-        return None
-    if not external or external.get("stale") or not isinstance(external.get("ensemble"), dict):
+    external = _current_sidecar(external_figures, models_dir, name, "external-figures", "ensemble")
+    if external is None:
         return None
     rows = []
     for label, key, _op, _bound, as_share in EXTERNAL_ROWS:
@@ -162,12 +171,8 @@ def _conduction_rows(models_dir: Path, name: str) -> dict[str, Any] | None:
     ``models/<name>.conduction.json``), labelled as in REPORT.md; None without a current file."""
     from ecg.training.pipeline import conduction_figures
 
-    try:
-        found = conduction_figures(models_dir, name)
-    except (OSError, ValueError):
-        logger.warning("unreadable conduction-figures file for %s", name)
-        return None
-    if not found or found.get("stale") or not isinstance(found.get("figures"), dict):
+    found = _current_sidecar(conduction_figures, models_dir, name, "conduction-figures", "figures")
+    if found is None:
         return None
     rows = []
     for variant, figures in sorted(found["figures"].items()):

@@ -102,17 +102,21 @@ def applies(classes: Sequence[str]) -> bool:
     return all(c in classes for c in (*BLOCKS, NORMAL))
 
 
+def _readable(probabilities: np.ndarray, states: Sequence[str] | None) -> np.ndarray:
+    """The rows of readable beats (all when ``states`` is None)."""
+    probabilities = np.asarray(probabilities, np.float64)
+    if states is None:
+        return probabilities
+    return probabilities[np.asarray(states) != "unreadable"]
+
+
 def lead_evidence(
     lead: str, probabilities: np.ndarray, states: Sequence[str] | None = None
 ) -> dict[str, Any]:
     """One lead's evidence: how many readable beats it has and their mean probability of each
     of the model's classes (``states``: unreadable beats carry none)."""
-    probabilities = np.asarray(probabilities, np.float64)
-    readable = np.ones(len(probabilities), bool)
-    if states is not None:
-        readable = np.asarray(states) != "unreadable"
-    used = probabilities[readable]
-    means = used.mean(axis=0) if len(used) else np.zeros(probabilities.shape[1])
+    used = _readable(probabilities, states)
+    means = used.mean(axis=0) if len(used) else np.zeros(used.shape[1])
     return {"lead": str(lead), "beats": int(len(used)),
             "mean": [round(float(v), 4) for v in means]}  # fmt: skip
 
@@ -125,11 +129,13 @@ def finding_from_leads(
     means, each lead weighing the same whatever its beat count. Leads without a readable beat
     are left out; none left: not determined. ``rule`` overrides the choice (a
     ``ConductionRule``; ``MAJORITY`` needs the beats, see ``conduction_finding``)."""
+    if rule == MAJORITY:
+        raise ValueError("the majority vote needs the beats: use conduction_finding")
     read = [e for e in evidence if e["beats"]]
     if rule is None:
         rule = ALL_LEADS_RULE if len(read) > 1 else SHIPPED_RULE
     means = np.mean([e["mean"] for e in read], axis=0) if read else np.zeros(len(classes))
-    call = conduction_call(means, classes, rule)[0] if read and rule != MAJORITY else None
+    call = conduction_call(means, classes, rule)[0] if read else None
     return _finding(call, means, classes, evidence)
 
 
@@ -163,9 +169,7 @@ def conduction_finding(
     evidence = lead_evidence(lead, probabilities, states)
     if rule != MAJORITY:
         return finding_from_leads([evidence], classes, rule=rule)
-    readable = np.ones(len(probabilities), bool) if states is None else (
-        np.asarray(states) != "unreadable")  # fmt: skip
-    used = np.asarray(probabilities)[readable]
+    used = _readable(probabilities, states)
     call = majority_call(used, np.zeros(len(used), np.int64), classes)[1][0] if len(used) else None
     return _finding(call, np.asarray(evidence["mean"]), classes, [evidence]) | {
         "rule": "majority of beats"

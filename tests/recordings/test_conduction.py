@@ -55,6 +55,9 @@ def test_the_majority_vote_and_the_thresholds_differ_where_the_evidence_is_weak(
     # six beats called R at 0.5 and four N at 0.9: most beats R, mean P(R) 0.32
     beats = np.stack([probs(R=0.5, N=0.4, V=0.1)] * 6 + [probs(N=0.9, R=0.1)] * 4)
     assert conduction_finding(beats, CLASSES, rule=MAJORITY)["call"] == "R"
+    with pytest.raises(ValueError, match="needs the beats"):  # the means cannot say it
+        conduction.finding_from_leads([conduction.lead_evidence("II", beats)], CLASSES,
+                                      rule=MAJORITY)  # fmt: skip
     finding = conduction_finding(beats, CLASSES, rule=RULE)
     assert finding["call"] == "N"  # N has the larger mean (0.6) and R is under 0.7
     assert finding["mean_probability"] == {"L": 0.0, "R": 0.34, "N": 0.6}
