@@ -17,6 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from ecg.classes import class_display_name
+from ecg.features import conduction
 from ecg.features.af_context import merged_note
 from ecg.features.beat_states import UNREADABLE
 from ecg.models import explain
@@ -298,14 +299,14 @@ def _rhythm_tables(recording: Recording) -> list[ReportTable]:
     ]
     finding = summary.get("conduction")
     if finding:
-        means = finding.get("mean_probability") or {}
+        means = conduction.shown_means(finding)
         leads = [e for e in finding.get("leads") or [] if e.get("beats")]
         read = ", ".join(f"{e['lead'] or 'analysed'} ({e['beats']})" for e in leads) or "-"
         tables.append(
             ReportTable(
                 "Conduction (from the model's beat classes; not a 12-lead interpretation)",
-                ("Finding", "Leads read (readable beats)", *(f"Mean P({c})" for c in means)),
-                [(_first_upper(finding["finding"]), read, *(f"{v:.2f}" for v in means.values()))],
+                ("Finding", "Leads read (readable beats)", *(f"Mean P({c})" for c, _ in means)),
+                [(_first_upper(finding["finding"]), read, *(f"{v:.2f}" for _, v in means))],
                 widths_mm=(60.0, 50.0, *(22.0 for _ in means)),
             )
         )

@@ -176,16 +176,22 @@ def conduction_finding(
     }
 
 
+def shown_means(finding: dict[str, Any]) -> list[tuple[str, float]]:
+    """The finding's mean probabilities in the order L, R, N, whatever order the stored JSON
+    kept (PostgreSQL's jsonb sorts an object's keys)."""
+    means = finding.get("mean_probability") or {}
+    return [(c, float(means[c])) for c in (*BLOCKS, NORMAL) if c in means]
+
+
 def finding_text(finding: dict[str, Any]) -> str:
     """The finding as the page and the report say it, e.g. "right bundle branch block pattern
     (mean probability over 1,204 readable beats of lead II: L 0.01, R 0.74, N 0.18)"; over
     several leads "(mean over leads II, V1, V5 of each one's readable beats: ...)"."""
-    means = finding.get("mean_probability") or {}
     read = [e for e in finding.get("leads") or [] if e.get("beats")]
     beats = int(finding.get("beats", 0))
     if not beats:
         return f"{finding['finding']} (no readable beat)"
-    figures = ", ".join(f"{c} {v:.2f}" for c, v in means.items())
+    figures = ", ".join(f"{c} {v:.2f}" for c, v in shown_means(finding))
     if len(read) > 1:
         names = ", ".join(str(e["lead"]) for e in read)
         over = f"mean over leads {names} of each one's readable beats"

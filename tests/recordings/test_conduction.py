@@ -237,3 +237,11 @@ def test_a_review_recounts_the_analysed_lead_and_keeps_the_other_leads_evidence(
     finding = recording.summary["conduction"]
     assert finding["call"] == "R" and finding["leads"][1] == v1
     assert finding["mean_probability"]["R"] == pytest.approx(0.95)
+
+
+def test_the_text_keeps_l_r_n_order_whatever_order_the_stored_json_has():
+    # PostgreSQL's jsonb gives an object's keys back sorted (L, N, R), not as written
+    stored = {"finding": "normal conduction", "beats": 5, "leads": [{"lead": "II", "beats": 5}],
+              "mean_probability": {"L": 0.1, "N": 0.8, "R": 0.1}}  # fmt: skip
+    assert conduction.shown_means(stored) == [("L", 0.1), ("R", 0.1), ("N", 0.8)]
+    assert conduction.finding_text(stored).endswith(": L 0.10, R 0.10, N 0.80)")
