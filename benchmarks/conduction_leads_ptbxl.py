@@ -51,10 +51,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from conduction_ptbxl import (  # noqa: E402
-    GRID,
     MODEL,
     RECORD_CLASSES,
     VALIDATION_NORM,
+    best_on_grid,
+    calls_under,
+    interval_figures,
     lead_records,
     run,
     weighted_f1,
@@ -64,7 +66,6 @@ from ecg.features import conduction  # noqa: E402
 from ecg.features.conduction import ConductionRule  # noqa: E402
 from ecg.io.ptbxl import default_ptbxl_dir, load_ptbxl_table, ptbxl_splits  # noqa: E402
 from ecg.models.bundle import load_bundle  # noqa: E402
-from ecg.training.mixed_eval import f1_with_intervals  # noqa: E402
 from ecg.training.ptbxl_beats import labelled_records  # noqa: E402
 
 LEADS = ("II", "III", "V1", "V5")
@@ -88,25 +89,15 @@ def combined(per_lead: dict[str, dict], leads: tuple[str, ...]) -> dict[str, np.
             "combined": means}  # fmt: skip
 
 
-def calls(means: np.ndarray, rule, classes) -> np.ndarray:
-    return np.array([c or "-" for c in conduction.conduction_call(means, classes, rule)])
-
-
 def score(data: dict, weights: np.ndarray, which: str, rule, classes, keep=None) -> tuple:
     mask = np.ones(len(weights), bool) if keep is None else keep
-    f1 = weighted_f1(data["labels"][mask], calls(data[which][mask], rule, classes), weights[mask])
+    called = calls_under(rule, {"means": data[which][mask]}, classes)
+    f1 = weighted_f1(data["labels"][mask], called, weights[mask])
     return float(np.mean(list(f1.values()))), f1
 
 
 def best_pair(data: dict, weights: np.ndarray, classes, keep=None) -> ConductionRule:
-    scored = [
-        (score(data, weights, "combined", ConductionRule(float(a), float(b)), classes, keep)[0],
-         a + b, a, b)
-        for a in GRID
-        for b in GRID
-    ]  # fmt: skip
-    _, _, a, b = max(scored)
-    return ConductionRule(float(a), float(b))
+    return best_on_grid(lambda rule: score(data, weights, "combined", rule, classes, keep)[0])[0]
 
 
 def choose() -> int:
@@ -168,7 +159,6 @@ def test_main() -> int:
     classes = list(bundle.classes)
     per_lead = {ld: lead_records("test", ld, None, bundle) for ld in LEADS}
     pair = ConductionRule(**chosen["all_leads"]["rule"])
-    codes = [*RECORD_CLASSES, "-"]
     result: dict = {
         "about": "benchmarks/conduction_leads_ptbxl.py --test: PTB-XL fold 10, every labelled "
         "record with lead II beats; scored after the fold-9 decision, never chosen on",
@@ -183,10 +173,7 @@ def test_main() -> int:
     }
     for name, (leads, which, rule) in variants.items():
         data = combined(per_lead, leads)
-        called = calls(data[which], rule, classes)
-        true = np.array([codes.index(c) if c in codes else 3 for c in data["labels"]])
-        pred = np.array([codes.index(c) for c in called])
-        figures = f1_with_intervals(true, pred, data["patients"], codes, list(RECORD_CLASSES))
+        figures = interval_figures({**data, "means": data[which]}, rule, classes)
         figures["mean_F1"] = float(np.mean([figures[c]["F1"] for c in RECORD_CLASSES]))
         result["figures"][name] = figures
         print(name, {c: round(figures[c]["F1"], 3) for c in RECORD_CLASSES})

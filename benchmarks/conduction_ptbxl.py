@@ -132,14 +132,18 @@ def objective(rule, per_lead: dict, classes, keep=None) -> tuple[float, dict]:
     return float(np.mean([f for lead in figures.values() for f in lead.values()])), figures
 
 
-def best_pair(per_lead: dict, classes, keep=None) -> tuple[ConductionRule, float]:
+def best_on_grid(value_of) -> tuple[ConductionRule, float]:
+    """The threshold pair on ``GRID`` whose ``value_of(rule)`` is highest (ties: the larger
+    sum, fewer block calls), and that value: the choice both conduction studies make."""
     scored = [
-        (objective(ConductionRule(float(a), float(b)), per_lead, classes, keep)[0], a + b, a, b)
-        for a in GRID
-        for b in GRID
+        (value_of(ConductionRule(float(a), float(b))), a + b, a, b) for a in GRID for b in GRID
     ]
     value, _, a, b = max(scored)
     return ConductionRule(float(a), float(b)), value
+
+
+def best_pair(per_lead: dict, classes, keep=None) -> tuple[ConductionRule, float]:
+    return best_on_grid(lambda rule: objective(rule, per_lead, classes, keep)[0])
 
 
 def choose() -> int:

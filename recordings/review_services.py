@@ -324,7 +324,7 @@ def _reviewed_conduction(recording: Recording) -> dict[str, Any]:
         if rows[row][2] in classes:
             probs[row, classes.index(rows[row][2])] = 1.0
     states = [beat_states.CLASSIFIED if r[2] else r[1] for r in rows]
-    own = conduction.lead_evidence(recording.lead, probs.reshape(-1, len(classes)), states)
+    own = conduction.lead_evidence(recording.lead, probs, states)
     return conduction.finding_from_leads([own, *others], classes)
 
 
