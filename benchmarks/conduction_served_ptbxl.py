@@ -5,16 +5,17 @@
 ``conduction_ptbxl`` and ``conduction_leads_ptbxl`` chose the rules from the network's
 probabilities on the training pipeline's beat tables. This runs the product's own path instead:
 every labelled fold-10 record (CLBBB, CRBBB, NORM under the label rule) uploaded as the app
-reads a four-lead recording (leads II, III, V1, V5 of the 100-Hz files, II analysed), through
-``recording_analysis.analyse`` with the served model (int8 LiteRT, as the worker loads it):
-detection, signal quality, beat states, and the finding with every trained lead. Record-level
-Se / +P / F1 with intervals over patients, and the same with II alone (the finding's single-lead
-rule on the same analysis's II beats). Nothing is chosen here: fold 10 was scored by the studies
-after their decisions.
+reads a four-lead recording (leads II, III, V1, V5 of the 100-Hz files, II analysed unless it
+is unreadable throughout: ``lead_choice.with_readable_lead``, then the leads as stored:
+``lead_choice.as_stored``), through ``recording_analysis.analyse`` with the served model (int8
+LiteRT, as the worker loads it): detection, signal quality, beat states, and the finding with
+every trained lead. Record-level Se / +P / F1 with intervals over patients, and the same with
+II alone (the finding's single-lead rule on the same analysis's lead-II beats). Nothing is
+chosen here: fold 10 was scored by the studies after their decisions.
 
 With ``--ludb`` (an external set, never trained or chosen on): every LUDB record uploaded with
 leads II, III, V1, V5 of its twelve (500 Hz, II analysed), the findings counted per
-header-diagnosis group, into ``conduction_served_ludb.json``.
+header-diagnosis group, into ``conduction_served_ludb.json`` (the same upload path).
 
 Writes ``benchmarks/results/conduction_served_ptbxl.json`` and, for ``models/REPORT.md``
 (``python manage.py evaluate_model --report-only``), ``models/recording_mixed.conduction.json``
@@ -45,6 +46,7 @@ from ecg.io.ptbxl import (  # noqa: E402
 )
 from ecg.io.recording_base import ParsedRecording  # noqa: E402
 from ecg.io.records import RecordError  # noqa: E402
+from ecg.lead_choice import as_stored, with_readable_lead  # noqa: E402
 from ecg.models.bundle import file_sha256  # noqa: E402
 from ecg.models.lite_runtime import load_serving_bundle  # noqa: E402
 from ecg.recording_analysis import analyse  # noqa: E402
@@ -64,6 +66,16 @@ def four_lead_recording(data_dir: Path, ecg_id: int) -> ParsedRecording:
     return ParsedRecording(name=f"ptbxl{ecg_id}", format="wfdb", fs=records[0].fs,
                            lead_names=list(LEADS), signals=signals, lead_index=0,
                            source_files=[])  # fmt: skip
+
+
+def uploaded(recording: ParsedRecording) -> ParsedRecording:
+    """``recording`` as an upload without a named lead reaches the analysis."""
+    return as_stored(with_readable_lead(recording))
+
+
+def lead_ii(finding: dict) -> list[dict]:
+    """Lead II's evidence (``II alone``), analysed or not."""
+    return [entry for entry in finding["leads"] if entry["lead"] == "II"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,13 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     truth, served, alone, patients, failed = [], [], [], [], 0
     for number, (ecg_id, row) in enumerate(rows.iterrows()):
         try:
-            finding = analyse(four_lead_recording(data_dir, int(ecg_id)), bundle).summary[
-                "conduction"
-            ]
+            recording = uploaded(four_lead_recording(data_dir, int(ecg_id)))
+            finding = analyse(recording, bundle).summary["conduction"]
         except (RecordError, DetectionError):
             failed += 1  # no finding: a miss for the record's class
             finding = {"call": None, "leads": []}
-        own = finding["leads"][:1]
+        own = lead_ii(finding)
         truth.append(CODES.index(row["label"]))
         served.append(CODES.index(finding["call"] or "-"))
         single = conduction.finding_from_leads(own, classes)["call"] if own else None
@@ -164,10 +175,10 @@ def ludb_main() -> int:
                                     lead_names=list(LEADS), signals=signals, lead_index=0,
                                     source_files=[])  # fmt: skip
         try:
-            finding = analyse(recording, bundle).summary["conduction"]
+            finding = analyse(uploaded(recording), bundle).summary["conduction"]
         except DetectionError:
             finding = {"call": None, "leads": []}
-        own = finding["leads"][:1]
+        own = lead_ii(finding)
         served[f"ludb{name}"] = finding["call"]
         alone[f"ludb{name}"] = conduction.finding_from_leads(own, classes)["call"] if own else None
     result: dict = {

@@ -10,6 +10,7 @@ Layers, each importing only those before it::
                        digitising foreign ECG images, the not-an-ECG and own-format checks
     models             architectures, the model bundle, the model registry, LiteRT, Grad-CAM
     recording_analysis a whole recording: detect, classify, summarise
+    lead_choice        which lead an upload is analysed on and which leads are stored
     training           data sets, training, evaluation, reports (the only layer that needs
                        TensorFlow at import time is the one that builds networks)
 
@@ -72,6 +73,8 @@ _PUBLIC: dict[str, str] = {
     "ModelRegistry": "ecg.models.registry",
     # whole recordings
     "analyse": "ecg.recording_analysis",
+    "stored_lead_order": "ecg.lead_choice",
+    "with_readable_lead": "ecg.lead_choice",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -10,10 +10,11 @@ class RecordingAdmin(admin.ModelAdmin):
     search_fields = ("name", "patient_reference", "note", "owner__username")
     readonly_fields = (
         "owner", "original_names", "file_format", "sampling_rate_display", "n_samples",
-        "duration", "lead", "lead_names", "has_reference", "signal_file", "reference_file",
-        "results_file", "status", "progress_display", "progress_message", "error", "task_id",
-        "started_at", "finished_at", "model_name", "model_version", "model_metadata",
-        "beat_count", "summary", "review", "detection", "agreement", "notes", "created_at",
+        "duration", "lead", "lead_names", "stored_leads", "has_reference", "signal_file",
+        "reference_file", "results_file", "status", "progress_display", "progress_message",
+        "error", "task_id", "started_at", "finished_at", "model_name", "model_version",
+        "model_metadata", "beat_count", "summary", "review", "detection", "agreement", "notes",
+        "created_at",
     )  # fmt: skip
     fields = ("name", "patient_reference", "note", *readonly_fields)
     date_hierarchy = "created_at"

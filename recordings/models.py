@@ -65,6 +65,12 @@ class Recording(models.Model):
     duration_s = models.FloatField()
     lead = models.CharField(max_length=32)
     lead_names = models.JSONField(default=list)
+    stored_leads = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The lead names in the signal file's row order, the analysed lead first "
+        "(empty for recordings stored before it was kept).",
+    )
     has_reference = models.BooleanField(
         default=False, help_text="Reference beat annotations (.atr) were uploaded."
     )
@@ -149,6 +155,20 @@ class Recording(models.Model):
         """'lead MLII', and 'lead 1' (not 'lead lead 1') for a CSV column named 'lead 1'."""
         name = self.lead.strip()
         return name if name.lower().startswith("lead") else f"lead {name}"
+
+    @property
+    def stored_lead_names(self) -> list[str]:
+        """The names of the signal file's rows, the analysed lead first
+        (``ecg.lead_choice.stored_lead_order``). A recording stored before ``stored_leads`` was
+        kept has the analysed lead and the file's next lead (``lead`` is cut to 32 characters,
+        so names are compared cut alike)."""
+        if self.stored_leads:
+            return list(self.stored_leads)
+        names = list(self.lead_names or [])
+        cut = [name[:32] for name in names]
+        analysed = cut.index(self.lead) if self.lead in cut else 0
+        others = [name for i, name in enumerate(names) if i != analysed]
+        return ([names[analysed]] + others[:1]) if names else []
 
     @property
     def leads_read_text(self) -> str:

@@ -222,15 +222,10 @@ def _strip_lead(
 
 
 def second_lead_name(*, recording: Recording) -> str | None:
-    """The name of the stored second lead: the first of ``lead_names`` that is not the analysed
-    lead (``_save_signals`` stores the analysed lead, then that one); None for one lead."""
-    names = list(recording.lead_names or [])
-    if len(names) < 2:
-        return None
-    # Recording.lead is stored cut to 32 characters: compare names cut alike
-    cut = [name[:32] for name in names]
-    analysed = cut.index(recording.lead) if recording.lead in cut else 0
-    return next(name for i, name in enumerate(names) if i != analysed)
+    """The name of the signal file's second row (``stored_lead_order``: the lead the two-lead
+    model reads beside the analysed one, V1 first); None for one lead."""
+    names = recording.stored_lead_names
+    return names[1] if len(names) > 1 else None
 
 
 def _strip_second_lead(

@@ -40,6 +40,7 @@ from ecg.io.recording_io import (
     parse_upload,
     size_refusal,
 )
+from ecg.lead_choice import stored_lead_order, with_readable_lead
 from ecg.recording_analysis import analyse
 from ecgsite.model_registry import RecordingModelMissing, get_model_registry
 
@@ -89,6 +90,8 @@ def recording_create(
     if total > limits.max_bytes:  # refuse before reading anything into memory
         raise ValidationError(sentence(size_refusal(total, limits.max_bytes)))
     parsed = _parse(files, fs=sampling_rate, lead=lead or None, units=units, limits=limits)
+    if not lead:  # a lead the user named is analysed even when unreadable (the page says so)
+        parsed = with_readable_lead(parsed)
     recording = _store(owner, parsed, patient_reference=patient_reference, note=note)
     transaction.on_commit(lambda: recording_enqueue_analysis(recording=recording))
     return recording
@@ -115,20 +118,20 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _save_signals(name: str, parsed: ParsedRecording) -> str:
-    """Store the analysed lead, then the second lead if any, as one float32 ``.npy``.
+def _save_signals(name: str, parsed: ParsedRecording, order: list[int]) -> str:
+    """Store the channels ``order`` (``stored_lead_order``: the analysed lead first, every lead
+    of a recording the conduction finding reads on all leads) as one float32 ``.npy``.
 
     Written lead by lead into a temporary file and handed to the storage as a file: building
     the array and its bytes in memory takes four copies of the signal (1 GB for 24 hours).
     """
-    leads = [parsed.signal] + ([parsed.second_lead] if parsed.second_lead is not None else [])
     with tempfile.TemporaryDirectory(prefix="ecg-signals-") as folder:
         path = Path(folder) / "signals.npy"
         array = np.lib.format.open_memmap(
-            path, mode="w+", dtype=np.float32, shape=(len(leads), parsed.n_samples)
+            path, mode="w+", dtype=np.float32, shape=(len(order), parsed.n_samples)
         )
-        for index, lead in enumerate(leads):
-            array[index] = lead
+        for row, channel in enumerate(order):
+            array[row] = parsed.signals[channel]
         array.flush()
         del array
         with open(path, "rb") as handle:
@@ -139,7 +142,8 @@ def _store(owner, parsed: ParsedRecording, *, patient_reference: str, note: str)
     folder = recording_folder()
     saved: list[str] = []
     try:
-        signal_name = _save_signals(f"{folder}/signals.npy", parsed)
+        order = stored_lead_order(parsed.lead_names, parsed.lead_index, parsed.duration_s)
+        signal_name = _save_signals(f"{folder}/signals.npy", parsed, order)
         saved.append(signal_name)
         reference_name = ""
         if parsed.has_reference:
@@ -164,6 +168,7 @@ def _store(owner, parsed: ParsedRecording, *, patient_reference: str, note: str)
                 duration_s=parsed.duration_s,
                 lead=parsed.lead[:32],
                 lead_names=parsed.lead_names,
+                stored_leads=[parsed.lead_names[i] for i in order],
                 has_reference=parsed.has_reference,
                 patient_reference=patient_reference.strip(),
                 note=note.strip(),
@@ -392,12 +397,11 @@ def _parsed_from_storage(recording: Recording, signals: np.ndarray) -> ParsedRec
     """The stored recording as the analysis takes it; ``signals`` mapped, not read
     (``mapped_signals``): the analysis goes through the lead piece by piece."""
     reference = load_reference(recording)
-    names = [recording.lead] + [n for n in recording.lead_names if n != recording.lead]
     parsed = ParsedRecording(
         name=recording.name,
         format=recording.file_format,
         fs=recording.sampling_rate,
-        lead_names=names[: len(signals)],
+        lead_names=recording.stored_lead_names[: len(signals)],
         signals=signals,
         lead_index=0,
         source_files=list(recording.original_names),
