@@ -25,9 +25,8 @@ from dataclasses import replace
 import numpy as np
 
 from ecg.dsp.detection import DetectionError, detect_beats
-from ecg.features.sanity import normalised_lead
 from ecg.io.recording_base import ParsedRecording
-from ecg.io.records import PREFERRED_LEADS
+from ecg.io.records import PREFERRED_LEADS, normalised_lead
 from ecg.recording_analysis import CONDUCTION_ALL_LEADS_MAX_S, recording_quality
 
 

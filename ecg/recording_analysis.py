@@ -45,8 +45,9 @@ from ecg.features.beats import labels_for
 from ecg.features.episodes import detect_af, detect_episodes
 from ecg.features.lead_fusion import fuse_aligned, fusion_applies, fusion_setting
 from ecg.features.rhythm import summarise
-from ecg.features.sanity import InputWarning, normalised_lead, recording_warnings
+from ecg.features.sanity import InputWarning, recording_warnings
 from ecg.io.recording_io import ParsedRecording
+from ecg.io.records import normalised_lead
 from ecg.models.bundle import ModelBundle, channel_count, channel_leads, trained_leads
 from ecg.models.two_lead_inputs import two_lead_windows
 
@@ -258,7 +259,7 @@ def second_lead_index(bundle: ModelBundle, recording: ParsedRecording) -> int | 
         trained = trained_leads(bundle.metadata)
     others = [i for i in range(len(recording.lead_names)) if i != recording.lead_index]
     usable = [i for i in others if fusion_applies(recording.lead_names[i], trained)]
-    usable.sort(key=lambda i: recording.lead_names[i].strip().upper() != "V1")
+    usable.sort(key=lambda i: normalised_lead(recording.lead_names[i]) != "V1")
     return usable[0] if usable else None
 
 

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from ecg.io.records import normalised_lead
+
 PRIMARY = "primary"
 MEAN = "mean"
 CONSULT = "consult"
@@ -50,15 +52,12 @@ class FusionSetting:
     uncertain_below: float | None = None
 
 
-def _lead_key(name: str) -> str:
-    return str(name).strip().upper()
-
-
 def fusion_applies(second_lead: str | None, trained_leads: Sequence[str]) -> bool:
-    """True when there is a second lead and the model was trained on it (case-insensitive)."""
+    """True when there is a second lead and the model was trained on it (names compared by
+    ``normalised_lead``: "Lead V1" and "v1" are V1)."""
     if not second_lead:
         return False
-    return _lead_key(second_lead) in {_lead_key(lead) for lead in trained_leads}
+    return normalised_lead(second_lead) in {normalised_lead(lead) for lead in trained_leads}
 
 
 def _check(primary: np.ndarray, second: np.ndarray, classes: Sequence[str], rule: str) -> None:

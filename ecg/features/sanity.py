@@ -25,6 +25,7 @@ import numpy as np
 
 from ecg.dsp.signal import bandpass
 from ecg.features.beat_states import CLASSIFIED
+from ecg.io.records import normalised_lead
 
 # Below this many classified beats a class mix says nothing.
 MIN_BEATS_FOR_MIX = 20
@@ -73,16 +74,6 @@ def suggested_sampling_rate(peaks: np.ndarray, fs: float) -> float | None:
         return None
     # The fitting rate nearest to a resting 75 bpm.
     return min(fits, key=lambda r: abs(rate * r / fs - 75.0))
-
-
-# Names of one lead: MIT-BIH's "modified lead II" is read as lead II.
-_SAME_LEAD = {"ML2": "II", "MLII": "II"}
-
-
-def normalised_lead(name: str) -> str:
-    """A lead name compared across files: "Lead II", "ii", "MLII" and "ML2" all read "II"."""
-    bare = name.strip().upper().replace(" ", "").replace("LEAD", "")
-    return _SAME_LEAD.get(bare, bare)
 
 
 def qrs_points_down_share(

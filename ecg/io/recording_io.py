@@ -36,7 +36,7 @@ from ecg.io.recording_base import (
 )
 from ecg.io.recording_csv import parse_csv
 from ecg.io.recording_edf import parse_edf
-from ecg.io.records import PREFERRED_LEADS
+from ecg.io.records import PREFERRED_LEADS, normalised_lead
 
 __all__ = [
     "UNITS_TO_MV",
@@ -488,8 +488,11 @@ def choose_upload_lead(lead_names: list[str], wanted: str | None) -> int:
     """Index of the lead an upload is analysed on: ``wanted`` (a name or a 1-based number)
     when given, else the first of ``PREFERRED_LEADS`` present, else the first channel."""
     if wanted:
-        for index, name in enumerate(lead_names):
+        for index, name in enumerate(lead_names):  # the exact name first ("MLII" of MLII, II)
             if name.strip().upper() == wanted.strip().upper():
+                return index
+        for index, name in enumerate(lead_names):
+            if normalised_lead(name) == normalised_lead(wanted):
                 return index
         if wanted.strip().isdigit() and 1 <= int(wanted) <= len(lead_names):
             return int(wanted) - 1
@@ -497,9 +500,13 @@ def choose_upload_lead(lead_names: list[str], wanted: str | None) -> int:
             f"lead {wanted!r} not found; the recording has {', '.join(lead_names)}"
         )
     present = [name.strip().upper() for name in lead_names]
-    for preferred in PREFERRED_LEADS:
+    for preferred in PREFERRED_LEADS:  # the exact name first, then its spellings ("Lead II")
         if preferred in present:
             return present.index(preferred)
+    known = [normalised_lead(name) for name in lead_names]
+    for preferred in PREFERRED_LEADS:
+        if normalised_lead(preferred) in known:
+            return known.index(normalised_lead(preferred))
     return 0
 
 

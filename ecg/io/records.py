@@ -17,6 +17,16 @@ PREFERRED_LEAD = "MLII"
 # figures per lead, benchmarks/results/ptbxl_leads_study.json, do not rank the leads the same way
 # on both databases), else its first column with a warning.
 PREFERRED_LEADS = ("MLII", "II", "V1", "V5", "III")
+# Names of one lead: MIT-BIH's "modified lead II" is read as lead II.
+_SAME_LEAD = {"ML2": "II", "MLII": "II"}
+
+
+def normalised_lead(name: str) -> str:
+    """A lead name compared across files: "Lead II", "ii", "MLII" and "ML2" all read "II".
+    Every comparison of lead names goes through it (the upload's lead choice, the lead warning,
+    fusion's and the conduction finding's trained leads), so that no two disagree on a name."""
+    bare = str(name).strip().upper().replace(" ", "").replace("LEAD", "")
+    return _SAME_LEAD.get(bare, bare)
 
 
 class RecordError(ValueError):

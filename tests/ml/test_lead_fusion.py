@@ -104,6 +104,7 @@ def test_bad_inputs_are_refused():
 def test_fusion_applies_only_to_a_trained_second_lead():
     leads = ["MLII", "II", "V1", "V5"]
     assert fusion_applies("V1", leads) and fusion_applies("v5", leads)
+    assert fusion_applies("Lead V1", leads) and fusion_applies("ML2", ["MLII"])  # one spelling
     assert not fusion_applies("V4", leads)  # MIT-BIH 124
     assert not fusion_applies("V2", leads)
     assert not fusion_applies(None, leads)

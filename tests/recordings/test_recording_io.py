@@ -54,8 +54,11 @@ def test_a_single_unnamed_trace_takes_the_lead_typed_at_upload():
 def test_a_named_or_second_lead_is_never_renamed():
     x = two_leads()
     rows = ["time,V1,MLII"] + [f"{i / FS:.6f},{a:.4f},{b:.4f}" for i, (a, b) in enumerate(x.T)]
-    with pytest.raises(RecordingFormatError, match="lead 'II' not found"):
-        parse_upload([("ecg.csv", csv_bytes(rows))], lead="II")
+    # "II" typed for a file with MLII (MIT-BIH's modified lead II) picks it, under its own name
+    rec = parse_upload([("ecg.csv", csv_bytes(rows))], lead="II")
+    assert rec.lead == "MLII" and rec.lead_names == ["V1", "MLII"]
+    with pytest.raises(RecordingFormatError, match="lead 'III' not found"):
+        parse_upload([("ecg.csv", csv_bytes(rows))], lead="III")
     unnamed = csv_bytes([f"{a:.4f},{b:.4f}" for a, b in x.T])  # two columns, no header
     with pytest.raises(RecordingFormatError, match="lead 'II' not found"):
         parse_upload([("ecg.csv", unnamed)], fs=FS, lead="II")
@@ -187,7 +190,14 @@ def test_csv_multi_lead_prefers_mlii_then_the_users_choice():
 def test_csv_lead_iii_is_taken_over_an_untrained_lead_but_after_the_others():
     # The shipped model is trained on III too (ptbxl_leads_study.json); III comes after the others.
     x = two_leads()
-    for header, analysed in (("aVR,III", "III"), ("III,V1", "V1"), ("III,II", "II")):
+    cases = (
+        ("aVR,III", "III"),
+        ("III,V1", "V1"),
+        ("III,II", "II"),
+        ("Lead III,Lead II", "Lead II"),
+        ("aVR,lead v5", "lead v5"),
+    )  # spellings: one lead
+    for header, analysed in cases:
         rows = [f"time,{header}"] + [
             f"{i / FS:.6f},{a:.4f},{b:.4f}" for i, (a, b) in enumerate(x.T)
         ]
