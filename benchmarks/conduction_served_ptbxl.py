@@ -13,6 +13,9 @@ every trained lead. Record-level Se / +P / F1 with intervals over patients, and 
 II alone (the finding's single-lead rule on the same analysis's lead-II beats). Nothing is
 chosen here: fold 10 was scored by the studies after their decisions.
 
+With ``--fold 9``: the validation fold through the same path (a diagnostic of the path where
+choices may be made; ``conduction_served_ptbxl_validation.json``, no REPORT sidecar).
+
 With ``--ludb`` (an external set, never trained or chosen on): every LUDB record uploaded with
 leads II, III, V1, V5 of its twelve (500 Hz, II analysed), the findings counted per
 header-diagnosis group, into ``conduction_served_ludb.json`` (the same upload path).
@@ -83,6 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="first N records (a check)")
     parser.add_argument("--ludb", action="store_true", help="LUDB instead of PTB-XL fold 10")
     parser.add_argument(
+        "--fold",
+        type=int,
+        default=10,
+        choices=(9, 10),
+        help="9: the validation fold, a diagnostic of the served path where choices may be made "
+        "(its own file, no REPORT sidecar)",
+    )
+    parser.add_argument(
         "--precision",
         default="int8",
         choices=("int8", "float32"),
@@ -97,10 +108,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     started = time.perf_counter()
     bundle, runtime = load_serving_bundle(MODEL, precision=args.precision)
-    out = RESULT if args.precision == "int8" else RESULT.with_name(
-        f"conduction_served_ptbxl_{args.precision}.json")  # fmt: skip
+    suffix = ("" if args.precision == "int8" else f"_{args.precision}") + (
+        "_validation" if args.fold == 9 else "")  # fmt: skip
+    out = RESULT.with_name(f"conduction_served_ptbxl{suffix}.json")
     classes = list(bundle.classes)
-    rows = labelled_records(ptbxl_splits(load_ptbxl_table(data_dir))["test"])
+    split = "validation" if args.fold == 9 else "test"
+    rows = labelled_records(ptbxl_splits(load_ptbxl_table(data_dir))[split])
     if args.limit:
         rows = rows.iloc[: args.limit]
     truth, served, alone, patients, failed = [], [], [], [], 0
@@ -126,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, calls in (("all trained leads (served)", served), ("II alone", alone))
     }  # fmt: skip
     result = {
-        "about": "benchmarks/conduction_served_ptbxl.py: PTB-XL fold 10 through "
+        "about": f"benchmarks/conduction_served_ptbxl.py: PTB-XL fold {args.fold} through "
         "recording_analysis.analyse (leads II, III, V1, V5; II analysed), served model",
         "runtime": runtime,
         "records": {c: int(sum(t == CODES.index(c) for t in truth)) for c in report},
