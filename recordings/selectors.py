@@ -165,15 +165,19 @@ def _envelope(x: np.ndarray, max_points: int) -> tuple[np.ndarray, int]:
     return out, step
 
 
-def recording_strip(*, recording: Recording, start_s: float, seconds: float) -> dict[str, Any]:
+def recording_strip(
+    *, recording: Recording, start_s: float, seconds: float, all_leads: bool = False
+) -> dict[str, Any]:
     """The band-passed chosen lead between ``start_s`` and ``start_s + seconds`` and its beats;
-    the second lead (when stored) and what the ECG-paper display needs (``strip_paper``)."""
+    the second lead (when stored) and what the ECG-paper display needs (``strip_paper``); with
+    ``all_leads``, every other stored lead too (``other_leads``: a 12-lead ECG's ten more)."""
     seconds = float(min(max(seconds, 1.0), STRIP_MAX_SECONDS))
     start_s = float(min(max(start_s, 0.0), max(recording.duration_s - seconds, 0.0)))
     fs = recording.sampling_rate
     with mapped_signals(recording) as signals:
         y, step = _strip_lead(signals, 0, fs, start_s, seconds)
         second = _strip_second_lead(recording, signals, start_s, seconds)
+        others = _strip_other_leads(recording, signals, start_s, seconds) if all_leads else []
     beats = recording.beats.filter(time_s__gte=start_s, time_s__lt=start_s + seconds)
     classes = recording.model_metadata.get("classes") or list(CLASS_COLOURS)
     return {
@@ -205,7 +209,7 @@ def recording_strip(*, recording: Recording, start_s: float, seconds: float) -> 
         "episodes": recording_episodes(
             recording=recording, start_s=start_s, end_s=start_s + seconds
         ),
-    } | strip_paper(recording=recording, second=second)
+    } | strip_paper(recording=recording, second=second, others=others)
 
 
 def _strip_lead(
@@ -219,6 +223,23 @@ def _strip_lead(
     piece = bandpass(np.array(signals[row, max(0, lo - margin) : hi + margin]), fs)
     piece = piece[lo - max(0, lo - margin) :][: hi - lo]
     return _envelope(np.round(piece, 3), STRIP_MAX_POINTS)
+
+
+def _strip_other_leads(
+    recording: Recording, signals: np.ndarray, start_s: float, seconds: float
+) -> list[dict[str, Any]]:
+    """The stored leads after the second, in stored order, each as the second lead is sent."""
+    names = recording.stored_lead_names
+    return [
+        {"name": names[row], "signal": _strip_lead(signals, row, recording.sampling_rate,
+                                                   start_s, seconds)[0].astype(float).tolist()}
+        for row in range(2, min(len(names), signals.shape[0]))
+    ]  # fmt: skip
+
+
+def stored_lead_count(*, recording: Recording) -> int:
+    """How many leads the strip can draw (the rows of the signal file)."""
+    return len(recording.stored_lead_names)
 
 
 def second_lead_name(*, recording: Recording) -> str | None:
@@ -266,13 +287,21 @@ STRIP_PAPER = {
 }
 
 
-def strip_paper(*, recording: Recording, second: dict[str, Any] | None) -> dict[str, Any]:
+def strip_paper(
+    *,
+    recording: Recording,
+    second: dict[str, Any] | None,
+    others: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The strip's display fields: the analysed lead's name, the second lead (name and signal,
-    the same window and envelope as ``signal``) or None, whether reference labels exist, the
-    paper's colours and the class label colours."""
+    the same window and envelope as ``signal``) or None, the other leads asked for (a list,
+    empty unless asked), how many leads are stored, whether reference labels exist, the paper's
+    colours and the class label colours."""
     return {
         "lead_name": recording.lead,
         "second_lead": second,
+        "other_leads": others or [],
+        "stored_lead_count": stored_lead_count(recording=recording),
         "has_reference": recording.has_reference,
         "paper": STRIP_PAPER,
         "text_colours": CLASS_TEXT_COLOURS,

@@ -170,7 +170,12 @@ def recording_strip_view(request, pk: int):
         seconds = _float(request.GET.get("seconds"), 10.0, name="seconds")
     except _BadParameter as exc:
         return JsonResponse({"error": str(exc)}, status=400, headers=PRIVATE)
-    data = selectors.recording_strip(recording=recording, start_s=start_s, seconds=seconds)
+    data = selectors.recording_strip(
+        recording=recording,
+        start_s=start_s,
+        seconds=seconds,
+        all_leads=request.GET.get("leads") == "all",  # else the analysed and second lead
+    )
     return JsonResponse(data, headers=PRIVATE)
 
 

@@ -355,3 +355,34 @@ def test_an_event_link_jumps_the_strip_to_a_pause_drawn_as_a_band(page, recordin
     assert pause[2] > pause[0]  # the pause's slate band over the white paper
     if not any(e["start_s"] <= 16.1 <= e["end_s"] for e in others):
         assert clean == [255, 255, 255, 255]
+
+
+def test_every_lead_of_a_short_many_lead_recording_can_be_drawn(page, recording_env, tmp_path):
+    """A 12-lead-style upload keeps every lead (``ecg.lead_choice``): the strip draws the
+    analysed and second lead, and "All 4 leads" one row per stored lead, in stored order."""
+    times = beat_times(DURATION, rr_s=0.8)
+    leads = ["I", "II", "III", "V1"]
+    signal = np.stack([ecg(FS, DURATION, times, seed=i) for i in range(len(leads))])
+    truth = np.round(times * FS).astype(int)
+    folder = tmp_path / "twelve"
+    files = write_wfdb(folder, "many", signal, FS, leads, truth, ["N"] * len(truth))
+    recording = upload_as_new_user(page, "leads-user", [folder / name for name in files])
+    page.goto(f"/recordings/{recording.pk}/")
+    assert caption(page)[:2] == (0.0, 10.0)
+    assert [row["name"] for row in geometry(page)["rows"]] == ["II", "V1"]
+
+    button = page.get_by_role("button", name="All 4 leads")
+    button.click()
+    page.wait_for_function(
+        "() => JSON.parse(document.getElementById('strip-canvas').dataset.geometry)"
+        ".rows.length === 4"
+    )
+    rows = geometry(page)["rows"]
+    assert [row["name"] for row in rows] == ["II", "V1", "III", "I"]
+    assert all(b["top"] > a["baseline"] for a, b in zip(rows, rows[1:], strict=False))
+    assert button.get_attribute("aria-pressed") == "true"
+    button.click()  # back to two rows
+    page.wait_for_function(
+        "() => JSON.parse(document.getElementById('strip-canvas').dataset.geometry)"
+        ".rows.length === 2"
+    )

@@ -105,8 +105,15 @@ def test_an_uploaded_twelve_lead_style_file_is_stored_and_read_on_every_trained_
         assert np.allclose(signals[1], rec.signals[3], atol=1e-4)  # V1, second
     leads = [entry["lead"] for entry in uploaded.summary["conduction"]["leads"]]
     assert leads == ["II", "V1", "III"]  # lead I: not a trained lead
-    strip = client.get(reverse("recordings:strip", args=[uploaded.pk]), {"seconds": 5}).json()
-    assert strip["second_lead"]["name"] == "V1"
+    url = reverse("recordings:strip", args=[uploaded.pk])
+    strip = client.get(url, {"seconds": 5}).json()
+    assert strip["second_lead"]["name"] == "V1" and strip["other_leads"] == []
+    assert strip["stored_lead_count"] == 4
+    every = client.get(url, {"seconds": 5, "leads": "all"}).json()
+    assert [lead["name"] for lead in every["other_leads"]] == ["III", "I"]
+    assert len(every["other_leads"][0]["signal"]) == len(every["signal"])
+    page = client.get(uploaded.get_absolute_url()).content.decode()
+    assert 'id="strip-all-leads"' in page and "All 4 leads" in page
 
 
 @pytest.mark.django_db

@@ -4,7 +4,7 @@
 // ECG paper (paperLayout, drawGrid, drawCalibration, drawLead): 25 mm/s and 10 mm/mV by
 // default, 1 mm / 5 mm grid at PX_PER_MM CSS pixels per mm, a 1 mV, 200 ms calibration pulse
 // left of each lead; zoom (setSpeed / setGain) with buttons or + / - (speed) and up / down
-// arrows (gain). Labels (drawLabels): the model's row, and the reference row with
+// arrows (gain); "All N leads" draws every stored lead, one row each. Labels (drawLabels): the model's row, and the reference row with
 // disagreements outlined when the upload had reference annotations. No dependencies.
 (function () {
   "use strict";
@@ -45,6 +45,7 @@
   function paperLayout() {
     var leads = [{name: data.lead_name, signal: data.signal}];
     if (data.second_lead) leads.push(data.second_lead);
+    leads = leads.concat(data.other_leads || []);  // every stored lead, when asked for
     var labelRows = data.has_reference ? 2 : 1;
     var rowMm = Math.max(25, Math.ceil((MV_TOP - MV_BOTTOM) * gain / 5) * 5);  // whole 5 mm
     var top = HEADER + labelRows * LABEL_ROW;
@@ -135,6 +136,13 @@
     speed = value; pressed("speed", speed);
     load(data ? data.start_s : 0);  // the window follows the paper speed
   }
+  // Every stored lead (a 12-lead ECG's twelve, one row each) or the analysed and second lead.
+  var allLeads = false;
+  var allLeadsButton = document.getElementById("strip-all-leads");
+  if (allLeadsButton) allLeadsButton.addEventListener("click", function () {
+    allLeads = !allLeads; allLeadsButton.setAttribute("aria-pressed", String(allLeads));
+    load(data ? data.start_s : 0);
+  });
   function setGain(value) {
     if (GAINS.indexOf(value) < 0 || value === gain) return;
     gain = value; pressed("gain", gain);
@@ -252,7 +260,9 @@
 
   function load(start) {
     start = clampStart(start);
-    fetch(url(section.dataset.stripUrl, {start: start, seconds: seconds()}), {credentials: "same-origin"})
+    var params = {start: start, seconds: seconds()};
+    if (allLeads) params.leads = "all";
+    fetch(url(section.dataset.stripUrl, params), {credentials: "same-origin"})
       .then(function (r) { return r.json(); })
       .then(function (d) {
         data = d; selected = -1; startInput.value = Math.round(d.start_s); range.value = Math.round(d.start_s); draw();
