@@ -15,7 +15,8 @@
   readable one is analysed instead, and the recording's notes say so. Before, such an upload
   failed with "no readable ECG" while three of its leads were clean (PTB-XL fold 10: 3 of 979
   records). Only short recordings are checked: it costs a detection and a quality pass per lead
-  at upload, about what one lead's analysis costs.
+  at upload, about what one lead's analysis costs. A lead the user named is analysed as named;
+  when it is unreadable, ``unreadable_lead_message`` says which other leads could be read.
 """
 
 from __future__ import annotations
@@ -71,6 +72,43 @@ def readable_share(signal: np.ndarray, fs: float) -> float:
     return float(np.mean(recording_quality(signal, fs, peaks).readable))
 
 
+def _preferred_others(recording: ParsedRecording) -> list[int]:
+    """The recording's other channels that name a preferred lead, in ``PREFERRED_LEADS`` order."""
+    rank = {normalised_lead(name): i for i, name in enumerate(PREFERRED_LEADS)}
+    analysed = normalised_lead(recording.lead)
+    return sorted(
+        (
+            i
+            for i, name in enumerate(recording.lead_names)
+            if normalised_lead(name) in rank and normalised_lead(name) != analysed
+        ),
+        key=lambda i: rank[normalised_lead(recording.lead_names[i])],
+    )
+
+
+def unreadable_lead_message(recording: ParsedRecording, message: str) -> str:
+    """``message`` ("no readable ECG in this recording: noise") said of the analysed lead, with
+    the other preferred leads that are readable, e.g. "no readable ECG on lead II: noise; leads
+    V1, III are readable: upload the recording again naming one of them in Lead, or leaving
+    Lead empty"; ``message`` itself when none is, or on a recording longer than
+    ``CONDUCTION_ALL_LEADS_MAX_S`` (its other leads are not stored)."""
+    if recording.duration_s > CONDUCTION_ALL_LEADS_MAX_S:
+        return message
+    names = [
+        recording.lead_names[i]
+        for i in _preferred_others(recording)
+        if readable_share(recording.signals[i], recording.fs) > 0
+    ]
+    if not names:
+        return message
+    which = f"lead {names[0]} is" if len(names) == 1 else f"leads {', '.join(names)} are"
+    said = message.replace("in this recording", f"on lead {recording.lead}", 1)
+    return (
+        f"{said}; {which} readable: upload the recording again naming "
+        f"{'it' if len(names) == 1 else 'one of them'} in Lead, or leaving Lead empty"
+    )
+
+
 def with_readable_lead(recording: ParsedRecording) -> ParsedRecording:
     """``recording`` analysed on its most readable preferred lead when its chosen lead has no
     readable segment (ties: ``PREFERRED_LEADS`` order); unchanged when the chosen lead has one,
@@ -82,16 +120,7 @@ def with_readable_lead(recording: ParsedRecording) -> ParsedRecording:
         or readable_share(recording.signal, recording.fs) > 0
     ):
         return recording
-    rank = {normalised_lead(name): i for i, name in enumerate(PREFERRED_LEADS)}
-    analysed = normalised_lead(recording.lead)
-    candidates = sorted(
-        (
-            i
-            for i, name in enumerate(recording.lead_names)
-            if normalised_lead(name) in rank and normalised_lead(name) != analysed
-        ),
-        key=lambda i: rank[normalised_lead(recording.lead_names[i])],
-    )
+    candidates = _preferred_others(recording)
     shares = {i: readable_share(recording.signals[i], recording.fs) for i in candidates}
     best = max(candidates, key=lambda i: shares[i], default=None)  # first of the best: ties
     if best is None or shares[best] == 0:

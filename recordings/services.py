@@ -40,8 +40,8 @@ from ecg.io.recording_io import (
     parse_upload,
     size_refusal,
 )
-from ecg.lead_choice import stored_lead_order, with_readable_lead
-from ecg.recording_analysis import analyse
+from ecg.lead_choice import stored_lead_order, unreadable_lead_message, with_readable_lead
+from ecg.recording_analysis import NoReadableSignal, analyse
 from ecgsite.model_registry import RecordingModelMissing, get_model_registry
 
 from .errors import RecordingModelUnavailable
@@ -277,7 +277,10 @@ def recording_analyse(*, recording_id: int) -> str:
         bundle = get_model_registry().serving_bundle(task="recording")
         with mapped_signals(recording) as signals:
             parsed = _parsed_from_storage(recording, signals)
-            result = analyse(parsed, bundle, progress=_ProgressWriter(recording_id))
+            try:
+                result = analyse(parsed, bundle, progress=_ProgressWriter(recording_id))
+            except NoReadableSignal as exc:  # a lead the user named: say which others read
+                raise NoReadableSignal(unreadable_lead_message(parsed, str(exc))) from exc
         if len(result.beats) == 0:
             raise DetectionError("no heartbeat could be detected in this recording")
         results_name = default_storage.save(

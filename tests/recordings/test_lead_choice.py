@@ -137,4 +137,10 @@ def test_a_lead_the_user_named_is_analysed_even_when_unreadable(
     uploaded = csv_upload(client, alice, rec, django_capture_on_commit_callbacks, lead="II")
     assert uploaded.lead == "II"
     assert uploaded.status == Recording.Status.FAILED
-    assert uploaded.error.startswith("no readable ECG in this recording")
+    assert uploaded.error.startswith("no readable ECG on lead II: ")
+    assert uploaded.error.endswith(
+        "; leads V1, III are readable: upload the recording again naming one of them in Lead, "
+        "or leaving Lead empty"
+    )
+    page = client.get(uploaded.get_absolute_url()).content.decode()
+    assert "leads V1, III are readable" in page
