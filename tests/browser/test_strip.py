@@ -357,7 +357,9 @@ def test_an_event_link_jumps_the_strip_to_a_pause_drawn_as_a_band(page, recordin
         assert clean == [255, 255, 255, 255]
 
 
-def test_every_lead_of_a_short_many_lead_recording_can_be_drawn(page, recording_env, tmp_path):
+def test_every_lead_of_a_short_many_lead_recording_can_be_drawn(
+    page, screenshot, recording_env, tmp_path
+):
     """A 12-lead-style upload keeps every lead (``ecg.lead_choice``): the strip draws the
     analysed and second lead, and "All 4 leads" one row per stored lead, in stored order."""
     times = beat_times(DURATION, rr_s=0.8)
@@ -381,6 +383,7 @@ def test_every_lead_of_a_short_many_lead_recording_can_be_drawn(page, recording_
     assert [row["name"] for row in rows] == ["II", "V1", "III", "I"]
     assert all(b["top"] > a["baseline"] for a, b in zip(rows, rows[1:], strict=False))
     assert button.get_attribute("aria-pressed") == "true"
+    page.locator("#strip-canvas").screenshot(path=str(screenshot(page, "strip-all-leads")))
     button.click()  # back to two rows
     page.wait_for_function(
         "() => JSON.parse(document.getElementById('strip-canvas').dataset.geometry)"
