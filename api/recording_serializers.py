@@ -141,6 +141,20 @@ class RecordingSerializer(serializers.ModelSerializer):
         help_text="Signal quality of the analysed lead; null until analysed."
     )
     progress = serializers.IntegerField(source="progress_percent")
+    lead_names = serializers.ListField(
+        child=serializers.CharField(), help_text="Every lead the uploaded file holds, in its order."
+    )
+    stored_leads = serializers.ListField(
+        child=serializers.CharField(),
+        source="stored_lead_names",
+        help_text="The leads kept with the recording, the analysed lead first, then the second "
+        "lead (V1 first): every lead of a recording of up to 5 minutes, two of a longer one.",
+    )
+    notes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="How the upload was read, e.g. 'lead II has no readable ECG; lead V1 analysed "
+        "instead', gaps bridged, an image's scale read or assumed.",
+    )
     links = serializers.SerializerMethodField()
 
     class Meta:
@@ -153,6 +167,9 @@ class RecordingSerializer(serializers.ModelSerializer):
             "sampling_rate",
             "duration_s",
             "lead",
+            "lead_names",
+            "stored_leads",
+            "notes",
             "has_reference",
             "patient_reference",
             "note",

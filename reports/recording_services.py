@@ -147,6 +147,8 @@ def recording_report_pdf(*, recording: Recording) -> bytes:
             else []
         ),
         ("Duration", f"{recording.duration_display} at {recording.sampling_rate:g} Hz"),
+        # How the upload was read: a lead given way to, gaps bridged, an image's scale assumed
+        *(("Note", _first_upper(note)) for note in recording.notes or []),
         *_quality_details(recording),
         _review_detail(recording),
         (

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from ecg.io.recording_base import ParsedRecording
 from ecg.lead_choice import as_stored, stored_lead_order, with_readable_lead
@@ -15,6 +16,7 @@ from recordings.models import Recording
 from recordings.services import mapped_signals
 
 from .synth import beat_times, ecg
+from .test_episodes_web import pdf_text
 
 FS = 360.0
 TWELVE = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
@@ -124,9 +126,18 @@ def test_an_upload_with_its_preferred_lead_unreadable_is_analysed_on_a_readable_
     uploaded = csv_upload(client, alice, rec, django_capture_on_commit_callbacks)
     assert uploaded.status == Recording.Status.DONE, uploaded.error
     assert uploaded.lead == "V1" and uploaded.stored_leads[0] == "V1"
-    assert "lead II has no readable ECG; lead V1 analysed instead" in uploaded.notes
+    note = "lead II has no readable ECG; lead V1 analysed instead"
+    assert note in uploaded.notes
     page = client.get(uploaded.get_absolute_url()).content.decode()
-    assert "lead II has no readable ECG; lead V1 analysed instead" in page
+    assert note in page
+    _pdf, text = pdf_text(client, uploaded)  # every surface says which lead was read, and why
+    assert "Note Lead II has no readable ECG; lead V1 analysed instead" in text
+    api = APIClient()
+    api.force_authenticate(alice)
+    body = api.get(f"/api/v1/recordings/{uploaded.pk}/").json()
+    assert body["lead"] == "V1" and note in body["notes"]
+    assert body["lead_names"] == ["I", "II", "III", "V1"]
+    assert body["stored_leads"] == ["V1", "II", "III", "I"]
 
 
 @pytest.mark.django_db
