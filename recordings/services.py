@@ -503,10 +503,13 @@ def recording_mark_failed(*, recording_id: int, reason: str) -> None:
         default_storage.delete(stale)
 
 
-def recording_retry(*, recording: Recording) -> Recording:
-    """Queue a failed recording's analysis again (e.g. after a model was installed)."""
+def recording_retry(*, recording: Recording, lead: str = "") -> Recording:
+    """Queue a failed recording's analysis again (e.g. after a model was installed); with
+    ``lead``, one of its other stored leads, on that lead (``_switch_lead``)."""
     if recording.status != Recording.Status.FAILED:
         raise ValidationError("Only a failed analysis can be run again.")
+    if lead:
+        _switch_lead(recording, lead)
     Recording.objects.filter(pk=recording.pk).update(
         status=Recording.Status.QUEUED,
         error="",
@@ -518,6 +521,42 @@ def recording_retry(*, recording: Recording) -> Recording:
     recording.refresh_from_db()
     transaction.on_commit(lambda: recording_enqueue_analysis(recording=recording))
     return recording
+
+
+def _switch_lead(recording: Recording, lead: str) -> None:
+    """Make ``lead`` (a stored lead) the analysed one: the signals file rewritten in its
+    ``stored_lead_order`` (readers take row 0 as the analysed lead), the row updated, a note
+    added; the old file deleted once committed. A failed analysis has no beats or reviews to
+    keep consistent with the old lead."""
+    names = recording.stored_lead_names
+    if lead not in names[1:]:
+        raise ValidationError(f"Lead {lead!r} is not another stored lead of this recording.")
+    old_file = recording.signal_file.name
+    with mapped_signals(recording) as signals:
+        stored = ParsedRecording(
+            name=recording.name,
+            format=recording.file_format,
+            fs=recording.sampling_rate,
+            lead_names=names[: len(signals)],
+            signals=signals,
+            lead_index=names.index(lead),
+            source_files=[],
+        )
+        order = stored_lead_order(stored.lead_names, stored.lead_index, recording.duration_s)
+        new_file = _save_signals(old_file.rsplit("/", 1)[0] + "/signals.npy", stored, order)
+    note = f"analysed on lead {lead} at the owner's request (lead {recording.lead} failed)"
+    try:
+        with transaction.atomic():
+            Recording.objects.filter(pk=recording.pk).update(
+                lead=lead[:32],
+                stored_leads=[stored.lead_names[i] for i in order],
+                signal_file=new_file,
+                notes=[*(recording.notes or []), note],
+            )
+            transaction.on_commit(lambda: default_storage.delete(old_file))
+    except Exception:
+        default_storage.delete(new_file)
+        raise
 
 
 def recording_delete(*, recording: Recording) -> None:

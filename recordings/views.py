@@ -275,7 +275,7 @@ def recording_zip_view(request, pk: int, label: str):
 def recording_retry_view(request, pk: int):
     recording = selectors.recording_get_for_change(user=request.user, pk=pk, permission="change")
     try:
-        services.recording_retry(recording=recording)
+        services.recording_retry(recording=recording, lead=request.POST.get("lead", ""))
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     return redirect(recording)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -155,3 +156,31 @@ def test_a_lead_the_user_named_is_analysed_even_when_unreadable(
     )
     page = client.get(uploaded.get_absolute_url()).content.decode()
     assert "leads V1, III are readable" in page
+    assert 'name="lead" value="V1"' in page  # a button per other stored lead
+
+
+@pytest.mark.django_db
+def test_a_failed_recording_is_analysed_again_on_the_lead_its_owner_picks(
+    client, four_lead_env, alice, django_capture_on_commit_callbacks
+):
+    rec = recording(["I", "II", "III", "V1"], noisy=(1,))
+    failed = csv_upload(client, alice, rec, django_capture_on_commit_callbacks, lead="II")
+    old_file = failed.signal_file.name
+    url = reverse("recordings:retry", args=[failed.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"lead": "aVR"})  # not a stored lead: refused, unchanged
+    assert response.status_code == 302
+    failed.refresh_from_db()
+    assert failed.status == Recording.Status.FAILED and failed.signal_file.name == old_file
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"lead": "III"})
+    done = Recording.objects.get(pk=failed.pk)
+    assert done.status == Recording.Status.DONE, done.error
+    assert done.lead == "III" and done.stored_leads == ["III", "V1", "II", "I"]
+    assert "analysed on lead III at the owner's request (lead II failed)" in done.notes
+    with mapped_signals(done) as signals:
+        assert np.allclose(signals[0], rec.signals[2], atol=1e-4)  # III, now the first row
+        assert np.allclose(signals[2], rec.signals[1], atol=1e-4)  # the noisy II kept
+    assert done.signal_file.name != old_file
+    assert not default_storage.exists(old_file)  # the old layout's file is gone
