@@ -50,6 +50,14 @@ REFINE_S = 0.05  # search radius for the R-wave extremum around each XQRS detect
 MATCH_WINDOW_S = 0.15  # EC57 matching window
 GAP_FILL_MIN_AMPLITUDE = 0.2  # see fill_gaps_from_second_lead
 LOW_BAND_HZ = (1.0, 10.0)  # the second search's band: wide QRS complexes keep their energy
+# A short stretch (a 10-s ECG) gives XQRS too few beats to learn its thresholds, so it starts
+# from its defaults, a QRS threshold of 0.13 mV: a lead whose QRS is small (lead II of some
+# bundle branch blocks on PTB-XL: 0.2 mV at its 99th percentile) then gets no beat at all.
+# When a run learned nothing and found under one beat per SPARSE_S, it is run again on the lead
+# scaled up to FALLBACK_P99_MV at its 99th percentile of |x|, and the rerun's beats are kept
+# when it found more. None: off. Chosen on MIT-BIH DS1 by benchmarks/detection_short_records.py.
+FALLBACK_P99_MV: float | None = None
+SPARSE_S = 3.0
 
 ProgressCallback = Callable[[float], None]
 
@@ -109,7 +117,17 @@ def _xqrs(clean: np.ndarray, fs: float, band: tuple[float, float] | None = None)
     detector_class = fast_xqrs() if band is None else _xqrs_in_band(band)
     detector = detector_class(sig=clean.astype(np.float64), fs=fs)
     detector.detect(verbose=False)  # quiet: the caller runs it under ``_quiet_xqrs``
-    return np.asarray(detector.qrs_inds, dtype=np.int64)
+    peaks = np.asarray(detector.qrs_inds, dtype=np.int64)
+    sparse = peaks.size < (clean.size / fs) / SPARSE_S
+    if FALLBACK_P99_MV is None or detector.learned_init_params or not sparse:
+        return peaks
+    level = float(np.percentile(np.abs(clean), 99))
+    if not 0 < level < FALLBACK_P99_MV:
+        return peaks
+    again = detector_class(sig=clean.astype(np.float64) * (FALLBACK_P99_MV / level), fs=fs)
+    again.detect(verbose=False)
+    rerun = np.asarray(again.qrs_inds, dtype=np.int64)
+    return rerun if rerun.size > peaks.size else peaks
 
 
 @contextmanager
