@@ -31,6 +31,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.ndimage import maximum_filter1d
 
+from ecg.dsp.quality import energy_detector
 from ecg.dsp.signal import bandpass, resample, rescale_samples
 from ecg.dsp.xqrs_learning import fast_xqrs
 
@@ -56,7 +57,11 @@ LOW_BAND_HZ = (1.0, 10.0)  # the second search's band: wide QRS complexes keep t
 # When a run learned nothing and found under one beat per SPARSE_S, it is run again on the lead
 # scaled up to FALLBACK_P99_MV at its 99th percentile of |x|, and the rerun's beats are kept
 # when it found more. None: off. Chosen on MIT-BIH DS1 by benchmarks/detection_short_records.py.
+# With FALLBACK_CONFIRM, a rerun's beat is kept only where the quality module's independent
+# energy detector (Pan-Tompkins) has one within the EC57 window: two detectors agreeing, as the
+# bSQI asks (that study's rule version 2; version 1, without it, added false beats on DS1).
 FALLBACK_P99_MV: float | None = None
+FALLBACK_CONFIRM = True
 SPARSE_S = 3.0
 
 ProgressCallback = Callable[[float], None]
@@ -127,7 +132,19 @@ def _xqrs(clean: np.ndarray, fs: float, band: tuple[float, float] | None = None)
     again = detector_class(sig=clean.astype(np.float64) * (FALLBACK_P99_MV / level), fs=fs)
     again.detect(verbose=False)
     rerun = np.asarray(again.qrs_inds, dtype=np.int64)
+    if FALLBACK_CONFIRM and rerun.size:
+        rerun = rerun[_near(rerun, energy_detector(clean, fs), int(MATCH_WINDOW_S * fs))]
     return rerun if rerun.size > peaks.size else peaks
+
+
+def _near(peaks: np.ndarray, others: np.ndarray, tolerance: int) -> np.ndarray:
+    """Whether each of ``peaks`` has one of ``others`` (sorted) within ``tolerance`` samples."""
+    if others.size == 0:
+        return np.zeros(peaks.size, dtype=bool)
+    at = np.searchsorted(others, peaks)
+    before = others[np.clip(at - 1, 0, others.size - 1)]
+    after = others[np.clip(at, 0, others.size - 1)]
+    return np.minimum(np.abs(peaks - before), np.abs(after - peaks)) <= tolerance
 
 
 @contextmanager
