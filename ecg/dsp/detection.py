@@ -54,15 +54,17 @@ LOW_BAND_HZ = (1.0, 10.0)  # the second search's band: wide QRS complexes keep t
 # A short stretch (a 10-s ECG) gives XQRS too few beats to learn its thresholds, so it starts
 # from its defaults, a QRS threshold of 0.13 mV: a lead whose QRS is small (lead II of some
 # bundle branch blocks on PTB-XL: 0.2 mV at its 99th percentile) then gets no beat at all.
-# When a run learned nothing and found under one beat per SPARSE_S, it is run again on the lead
-# scaled up to FALLBACK_P99_MV at its 99th percentile of |x|, and the rerun's beats are kept
-# when it found more. None: off. Chosen on MIT-BIH DS1 by benchmarks/detection_short_records.py.
+# When a run learned nothing and found no beat (or under one per SPARSE_S), it is run again on
+# the lead scaled up to FALLBACK_P99_MV at its 99th percentile of |x|, and the rerun's beats are
+# kept when it found more. None: off. Chosen on MIT-BIH DS1 by
+# benchmarks/detection_short_records.py.
 # With FALLBACK_CONFIRM, a rerun's beat is kept only where the quality module's independent
 # energy detector (Pan-Tompkins) has one within the EC57 window: two detectors agreeing, as the
 # bSQI asks (that study's rule version 2; version 1, without it, added false beats on DS1).
+# SPARSE_S None: only a run that found no beat at all is rerun (the study's version 3).
 FALLBACK_P99_MV: float | None = None
 FALLBACK_CONFIRM = True
-SPARSE_S = 3.0
+SPARSE_S: float | None = None
 
 ProgressCallback = Callable[[float], None]
 
@@ -123,7 +125,7 @@ def _xqrs(clean: np.ndarray, fs: float, band: tuple[float, float] | None = None)
     detector = detector_class(sig=clean.astype(np.float64), fs=fs)
     detector.detect(verbose=False)  # quiet: the caller runs it under ``_quiet_xqrs``
     peaks = np.asarray(detector.qrs_inds, dtype=np.int64)
-    sparse = peaks.size < (clean.size / fs) / SPARSE_S
+    sparse = peaks.size == 0 if SPARSE_S is None else peaks.size < (clean.size / fs) / SPARSE_S
     if FALLBACK_P99_MV is None or detector.learned_init_params or not sparse:
         return peaks
     level = float(np.percentile(np.abs(clean), 99))
