@@ -61,6 +61,13 @@ criteria, with the confirmation, but a run is rerun only when it found **no beat
 (``detection.SPARSE_S`` None): the product's failure is an upload with "no heartbeat", not a
 noisy lead whose detections are already poor.
 
+Version 3's outcome (``detection_short_records.json``): not shipped. Best reference 1.0 mV:
+excerpts' F1 0.904 -> 0.957, +P at their own amplitude 95.8 -> 93.9 %, whole records 97.5 ->
+96.5 % (XQRS finds no beat at all in some chunks of record 101's V1, so the narrower trigger
+still reruns them). Fold 9: no lead without a beat (10 on lead II before); LUDB Se 97.8 ->
+98.4 % (reported only). Three versions, none passed: ``FALLBACK_P99_MV`` stays None, and no
+fourth version is tried on the same data.
+
 Writes ``benchmarks/results/detection_short_records.json`` (``_v1`` / ``_v2`` with
 ``--version``).
 """

@@ -56,8 +56,10 @@ LOW_BAND_HZ = (1.0, 10.0)  # the second search's band: wide QRS complexes keep t
 # bundle branch blocks on PTB-XL: 0.2 mV at its 99th percentile) then gets no beat at all.
 # When a run learned nothing and found no beat (or under one per SPARSE_S), it is run again on
 # the lead scaled up to FALLBACK_P99_MV at its 99th percentile of |x|, and the rerun's beats are
-# kept when it found more. None: off. Chosen on MIT-BIH DS1 by
-# benchmarks/detection_short_records.py.
+# kept when it found more. None: off, as benchmarks/detection_short_records.py left it: three
+# versions raised F1 on short DS1 excerpts (0.90 -> 0.96) but each cost more than its rule's
+# 0.1 point of +P (record 101's noisy V1 above all), so none shipped. An upload whose preferred
+# lead gets no beat is analysed on a readable lead instead (``ecg.lead_choice``).
 # With FALLBACK_CONFIRM, a rerun's beat is kept only where the quality module's independent
 # energy detector (Pan-Tompkins) has one within the EC57 window: two detectors agreeing, as the
 # bSQI asks (that study's rule version 2; version 1, without it, added false beats on DS1).

@@ -276,3 +276,44 @@ def test_the_two_searches_in_two_threads_find_what_they_find_one_after_the_other
     assert logging.root.manager.disable == before
     np.testing.assert_array_equal(peaks, expected)
     assert len(peaks) > 300
+
+
+def wide_small_qrs(fs: float, amplitude_mv: float, seconds: float = 10.0):
+    """A 10-s lead of wide (sigma 20 ms), small, notched QRS complexes with T waves, as lead II
+    of some PTB-XL bundle branch blocks; its beat times."""
+    t = np.arange(int(seconds * fs)) / fs
+    x = 0.005 * np.random.default_rng(0).standard_normal(t.size)
+    times = np.arange(0.5, seconds - 0.5, 0.8)
+    for c in times:
+        x += amplitude_mv * np.exp(-0.5 * ((t - c) / 0.02) ** 2)
+        x -= 0.6 * amplitude_mv * np.exp(-0.5 * ((t - c - 0.044) / 0.02) ** 2)
+        x += 0.5 * amplitude_mv * np.exp(-0.5 * ((t - c - 0.3) / 0.06) ** 2)
+    return x.astype(np.float32), times
+
+
+@pytest.mark.parametrize("fs", [100.0, 360.0])
+def test_the_short_record_fallback_finds_small_wide_qrs_complexes_xqrs_alone_misses(
+    monkeypatch, fs
+):
+    """``detection.FALLBACK_P99_MV`` (benchmarks/detection_short_records.py): XQRS alone, from
+    its default 0.13 mV threshold, finds none of these beats; scaled up and confirmed by the
+    energy detector, every one, where they are."""
+    from ecg.dsp import detection
+
+    x, times = wide_small_qrs(fs, 0.15)
+    monkeypatch.setattr(detection, "FALLBACK_P99_MV", None)
+    assert detect_beats(x, fs).size == 0
+    monkeypatch.setattr(detection, "FALLBACK_P99_MV", 0.5)
+    peaks = detect_beats(x, fs)
+    score = evaluate_detection(np.round(times * fs).astype(int), peaks, fs)
+    assert score.sensitivity == 1.0 and score.positive_predictivity == 1.0
+
+
+def test_the_fallback_leaves_a_run_that_found_beats_alone(monkeypatch):
+    from ecg.dsp import detection
+
+    x = ecg(FS, 10.0, beat_times(10.0)) * 0.3
+    monkeypatch.setattr(detection, "FALLBACK_P99_MV", None)
+    before = detect_beats(x, FS)
+    monkeypatch.setattr(detection, "FALLBACK_P99_MV", 1.0)
+    np.testing.assert_array_equal(detect_beats(x, FS), before)
