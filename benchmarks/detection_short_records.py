@@ -53,8 +53,8 @@ Version 2's outcome (``detection_short_records_v2.json``): not shipped either. T
 reference, 1.0 mV, raised the excerpts' F1 from 0.904 to 0.958, but +P at their own amplitude
 fell 95.8 -> 93.9 % and on the whole records 97.5 -> 96.5 %, nearly all of it on record 101's
 V1, a noisy lead where XQRS finds some beats and misses many (today 342 missed, 1120 false;
-its rerun at 0.5 mV added 228 true and 1077 false beats). Fold 9: no lead without a beat; LUDB Se 97.8
--> 99.6 % (reported only).
+its rerun at 0.5 mV added 228 true and 1077 false beats). Fold 9: no lead without a beat;
+LUDB Se 97.8 -> 99.6 % (reported only).
 
 Version 3 (written after version 2's figures, before its own): the same candidates, rule and
 criteria, with the confirmation, but a run is rerun only when it found **no beat at all**
