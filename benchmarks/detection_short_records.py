@@ -7,7 +7,7 @@ defaults (a QRS threshold of 0.13 mV). On PTB-XL fold 9 (validation), lead II fo
 all in 9 % of the CLBBB and 7 % of the CRBBB records (0.6 % of NORM): their lead II QRS is
 small (0.2 mV at the 99th percentile of the band-passed lead), while III, V1 and V5 of the same
 records had every beat. The app then called the lead unreadable, or the upload had "no
-heartbeat". The candidate (``detection.FALLBACK_P99_MV``, ``detection._xqrs``): a run that
+heartbeat". The candidate (``ecg.dsp.xqrs_fallback``, ``FALLBACK_P99_MV``): a run that
 learned nothing and found fewer than one beat per ``SPARSE_S`` (3 s) is run again on the lead
 scaled up so its 99th percentile of |x| reaches the reference, and the rerun's beats are kept
 when it found more. A run that learned its thresholds, or found beats at a plausible rate, is
@@ -46,7 +46,7 @@ PTB-XL fold 9's leads without a beat fell from 10 to 1 on lead II, and LUDB's Se
 Version 2 (written after version 1's figures, before its own): the same candidates, rule and
 criteria, with each rerun beat kept only where the quality module's independent energy detector
 (``quality.energy_detector``, Pan-Tompkins) has a beat within the EC57 window
-(``detection.FALLBACK_CONFIRM``): two detectors agreeing, the bSQI's principle, against the
+(``xqrs_fallback.FALLBACK_CONFIRM``): two detectors agreeing, the bSQI's principle, against the
 false beats version 1 added.
 
 Version 2's outcome (``detection_short_records_v2.json``): not shipped either. The best
@@ -58,7 +58,7 @@ LUDB Se 97.8 -> 99.6 % (reported only).
 
 Version 3 (written after version 2's figures, before its own): the same candidates, rule and
 criteria, with the confirmation, but a run is rerun only when it found **no beat at all**
-(``detection.SPARSE_S`` None): the product's failure is an upload with "no heartbeat", not a
+(``xqrs_fallback.SPARSE_S`` None): the product's failure is an upload with "no heartbeat", not a
 noisy lead whose detections are already poor.
 
 Version 3's outcome (``detection_short_records.json``): not shipped. Best reference 1.0 mV:
@@ -90,7 +90,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.noise_stress import parsed_excerpt  # noqa: E402
 from benchmarks.quality_rates import parsed_beats  # noqa: E402
 from ecg.classes import DS1_RECORDS  # noqa: E402
-from ecg.dsp import detection  # noqa: E402
+from ecg.dsp import detection, xqrs_fallback  # noqa: E402
 from ecg.dsp.detection import DetectionError, detect_beats, evaluate_detection  # noqa: E402
 from ecg.io.records import resolve_data_dir  # noqa: E402
 
@@ -108,13 +108,13 @@ RULE = {
 
 def detected(signal: np.ndarray, fs: float, reference: float | None) -> np.ndarray:
     """``detect_beats`` with ``FALLBACK_P99_MV`` set to ``reference`` (None: today's)."""
-    detection.FALLBACK_P99_MV = reference
+    xqrs_fallback.FALLBACK_P99_MV = reference
     try:
         return np.asarray(detect_beats(signal, fs), np.int64)
     except DetectionError:
         return np.empty(0, np.int64)
     finally:
-        detection.FALLBACK_P99_MV = None
+        xqrs_fallback.FALLBACK_P99_MV = None
 
 
 def counts(reference: np.ndarray, peaks: np.ndarray, fs: float) -> tuple[int, int, int]:
@@ -248,8 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", default="ds1,ptbxl,ludb")
     parser.add_argument("--version", type=int, default=3, choices=(1, 2, 3))
     args = parser.parse_args(argv)
-    detection.FALLBACK_CONFIRM = args.version >= 2
-    detection.SPARSE_S = None if args.version >= 3 else 3.0
+    xqrs_fallback.FALLBACK_CONFIRM = args.version >= 2
+    xqrs_fallback.SPARSE_S = None if args.version >= 3 else 3.0
     out = RESULT if args.version == 3 else RESULT.with_name(f"{RESULT.stem}_v{args.version}.json")
     started = time.perf_counter()
     result: dict[str, Any] = {"about": __doc__.split("\n")[0], "rule_version": args.version,

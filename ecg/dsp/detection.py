@@ -31,7 +31,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.ndimage import maximum_filter1d
 
-from ecg.dsp.quality import energy_detector
+from ecg.dsp import xqrs_fallback
 from ecg.dsp.signal import bandpass, resample, rescale_samples
 from ecg.dsp.xqrs_learning import fast_xqrs
 
@@ -51,22 +51,6 @@ REFINE_S = 0.05  # search radius for the R-wave extremum around each XQRS detect
 MATCH_WINDOW_S = 0.15  # EC57 matching window
 GAP_FILL_MIN_AMPLITUDE = 0.2  # see fill_gaps_from_second_lead
 LOW_BAND_HZ = (1.0, 10.0)  # the second search's band: wide QRS complexes keep their energy
-# A short stretch (a 10-s ECG) gives XQRS too few beats to learn its thresholds, so it starts
-# from its defaults, a QRS threshold of 0.13 mV: a lead whose QRS is small (lead II of some
-# bundle branch blocks on PTB-XL: 0.2 mV at its 99th percentile) then gets no beat at all.
-# When a run learned nothing and found no beat (or under one per SPARSE_S), it is run again on
-# the lead scaled up to FALLBACK_P99_MV at its 99th percentile of |x|, and the rerun's beats are
-# kept when it found more. None: off, as benchmarks/detection_short_records.py left it: three
-# versions raised F1 on short DS1 excerpts (0.90 -> 0.96) but each cost more than its rule's
-# 0.1 point of +P (record 101's noisy V1 above all), so none shipped. An upload whose preferred
-# lead gets no beat is analysed on a readable lead instead (``ecg.lead_choice``).
-# With FALLBACK_CONFIRM, a rerun's beat is kept only where the quality module's independent
-# energy detector (Pan-Tompkins) has one within the EC57 window: two detectors agreeing, as the
-# bSQI asks (that study's rule version 2; version 1, without it, added false beats on DS1).
-# SPARSE_S None: only a run that found no beat at all is rerun (the study's version 3).
-FALLBACK_P99_MV: float | None = None
-FALLBACK_CONFIRM = True
-SPARSE_S: float | None = None
 
 ProgressCallback = Callable[[float], None]
 
@@ -127,28 +111,7 @@ def _xqrs(clean: np.ndarray, fs: float, band: tuple[float, float] | None = None)
     detector = detector_class(sig=clean.astype(np.float64), fs=fs)
     detector.detect(verbose=False)  # quiet: the caller runs it under ``_quiet_xqrs``
     peaks = np.asarray(detector.qrs_inds, dtype=np.int64)
-    sparse = peaks.size == 0 if SPARSE_S is None else peaks.size < (clean.size / fs) / SPARSE_S
-    if FALLBACK_P99_MV is None or detector.learned_init_params or not sparse:
-        return peaks
-    level = float(np.percentile(np.abs(clean), 99))
-    if not 0 < level < FALLBACK_P99_MV:
-        return peaks
-    again = detector_class(sig=clean.astype(np.float64) * (FALLBACK_P99_MV / level), fs=fs)
-    again.detect(verbose=False)
-    rerun = np.asarray(again.qrs_inds, dtype=np.int64)
-    if FALLBACK_CONFIRM and rerun.size:
-        rerun = rerun[_near(rerun, energy_detector(clean, fs), int(MATCH_WINDOW_S * fs))]
-    return rerun if rerun.size > peaks.size else peaks
-
-
-def _near(peaks: np.ndarray, others: np.ndarray, tolerance: int) -> np.ndarray:
-    """Whether each of ``peaks`` has one of ``others`` (sorted) within ``tolerance`` samples."""
-    if others.size == 0:
-        return np.zeros(peaks.size, dtype=bool)
-    at = np.searchsorted(others, peaks)
-    before = others[np.clip(at - 1, 0, others.size - 1)]
-    after = others[np.clip(at, 0, others.size - 1)]
-    return np.minimum(np.abs(peaks - before), np.abs(after - peaks)) <= tolerance
+    return xqrs_fallback.rerun_unlearned(detector, clean, fs, peaks, int(MATCH_WINDOW_S * fs))
 
 
 @contextmanager

@@ -295,25 +295,25 @@ def wide_small_qrs(fs: float, amplitude_mv: float, seconds: float = 10.0):
 def test_the_short_record_fallback_finds_small_wide_qrs_complexes_xqrs_alone_misses(
     monkeypatch, fs
 ):
-    """``detection.FALLBACK_P99_MV`` (benchmarks/detection_short_records.py): XQRS alone, from
+    """``xqrs_fallback.FALLBACK_P99_MV`` (benchmarks/detection_short_records.py): XQRS alone, from
     its default 0.13 mV threshold, finds none of these beats; scaled up and confirmed by the
     energy detector, every one, where they are."""
-    from ecg.dsp import detection
+    from ecg.dsp import xqrs_fallback
 
     x, times = wide_small_qrs(fs, 0.15)
-    monkeypatch.setattr(detection, "FALLBACK_P99_MV", None)
+    monkeypatch.setattr(xqrs_fallback, "FALLBACK_P99_MV", None)
     assert detect_beats(x, fs).size == 0
-    monkeypatch.setattr(detection, "FALLBACK_P99_MV", 0.5)
+    monkeypatch.setattr(xqrs_fallback, "FALLBACK_P99_MV", 0.5)
     peaks = detect_beats(x, fs)
     score = evaluate_detection(np.round(times * fs).astype(int), peaks, fs)
     assert score.sensitivity == 1.0 and score.positive_predictivity == 1.0
 
 
 def test_the_fallback_leaves_a_run_that_found_beats_alone(monkeypatch):
-    from ecg.dsp import detection
+    from ecg.dsp import xqrs_fallback
 
     x = ecg(FS, 10.0, beat_times(10.0)) * 0.3
-    monkeypatch.setattr(detection, "FALLBACK_P99_MV", None)
+    monkeypatch.setattr(xqrs_fallback, "FALLBACK_P99_MV", None)
     before = detect_beats(x, FS)
-    monkeypatch.setattr(detection, "FALLBACK_P99_MV", 1.0)
+    monkeypatch.setattr(xqrs_fallback, "FALLBACK_P99_MV", 1.0)
     np.testing.assert_array_equal(detect_beats(x, FS), before)
