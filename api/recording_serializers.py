@@ -210,6 +210,7 @@ class RecordingSerializer(serializers.ModelSerializer):
             "beats": reverse("api:recording-beats", args=[obj.pk]),
             "report": reverse("api:recording-report", args=[obj.pk]),
             "corrections": reverse("api:recording-corrections", args=[obj.pk]),
+            "retry": reverse("api:recording-retry", args=[obj.pk]),
             "episodes": reverse("api:recording-episodes", args=[obj.pk]),
             "episodes_csv": reverse("api:recording-episodes-csv", args=[obj.pk]),
             "annotations": reverse("api:recording-annotations", args=[obj.pk]),

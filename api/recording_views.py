@@ -111,6 +111,37 @@ class RecordingDetail(APIView):
         return Response(status=204)
 
 
+class RetryRequestSerializer(serializers.Serializer):
+    lead = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Optional: another of the recording's stored leads (its `stored_leads`) to "
+        "analyse instead of the one that failed; the stored signals are reordered with it first "
+        "and the recording's notes say so.",
+    )
+
+
+class RecordingRetry(APIView):
+    @extend_schema(
+        summary="Analyse a failed recording again, optionally on another stored lead",
+        request=RetryRequestSerializer,
+        responses={202: RecordingSerializer, 400: ERROR, 404: ERROR},
+    )
+    def post(self, request, pk: int):
+        recording = selectors.recording_get_for_change(
+            user=request.user, pk=pk, permission="change"
+        )
+        asked = RetryRequestSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
+        # Django's ValidationError (not failed, not a stored lead) is answered 400 by the
+        # API's exception handler; nothing is changed then.
+        recording = services.recording_retry(
+            recording=recording, lead=asked.validated_data.get("lead", "")
+        )
+        body = RecordingSerializer(recording, context={"request": request}).data
+        return Response(body, status=202, headers={"Location": body["links"]["self"]})
+
+
 class RecordingBeats(GenericAPIView):
     serializer_class = BeatSerializer
 

@@ -44,6 +44,11 @@ urlpatterns = [
         name="recording-detail",
     ),
     path(
+        "v1/recordings/<int:pk>/retry/",
+        recording_views.RecordingRetry.as_view(),
+        name="recording-retry",
+    ),
+    path(
         "v1/recordings/<int:pk>/beats/",
         recording_views.RecordingBeats.as_view(),
         name="recording-beats",

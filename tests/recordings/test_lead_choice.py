@@ -184,3 +184,26 @@ def test_a_failed_recording_is_analysed_again_on_the_lead_its_owner_picks(
         assert np.allclose(signals[2], rec.signals[1], atol=1e-4)  # the noisy II kept
     assert done.signal_file.name != old_file
     assert not default_storage.exists(old_file)  # the old layout's file is gone
+
+
+@pytest.mark.django_db
+def test_the_api_analyses_a_failed_recording_again_on_another_lead(
+    client, four_lead_env, users, django_capture_on_commit_callbacks
+):
+    rec = recording(["I", "II", "III", "V1"], noisy=(1,))
+    failed = csv_upload(client, users["alice"], rec, django_capture_on_commit_callbacks, "II")
+    url = f"/api/v1/recordings/{failed.pk}/retry/"
+    api = APIClient()
+    api.force_authenticate(users["bob"])
+    assert api.post(url, {"lead": "V1"}, format="json").status_code == 404  # not his
+    api.force_authenticate(users["alice"])
+    refused = api.post(url, {"lead": "aVR"}, format="json")
+    assert refused.status_code == 400 and "not another stored lead" in refused.json()["message"]
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = api.post(url, {"lead": "V1"}, format="json")
+    assert answer.status_code == 202 and answer.json()["links"]["retry"].endswith(url)
+    done = api.get(f"/api/v1/recordings/{failed.pk}/").json()
+    assert done["status"] == "done" and done["lead"] == "V1"
+    assert done["stored_leads"][0] == "V1"
+    again = api.post(url, {}, format="json")  # only a failed analysis runs again
+    assert again.status_code == 400
