@@ -237,11 +237,6 @@ def _strip_other_leads(
     ]  # fmt: skip
 
 
-def stored_lead_count(*, recording: Recording) -> int:
-    """How many leads the strip can draw (the rows of the signal file)."""
-    return len(recording.stored_lead_names)
-
-
 def second_lead_name(*, recording: Recording) -> str | None:
     """The name of the signal file's second row (``stored_lead_order``: the lead the two-lead
     model reads beside the analysed one, V1 first); None for one lead."""
@@ -301,7 +296,7 @@ def strip_paper(
         "lead_name": recording.lead,
         "second_lead": second,
         "other_leads": others or [],
-        "stored_lead_count": stored_lead_count(recording=recording),
+        "stored_lead_count": len(recording.stored_lead_names),  # the leads "All N leads" draws
         "has_reference": recording.has_reference,
         "paper": STRIP_PAPER,
         "text_colours": CLASS_TEXT_COLOURS,
