@@ -56,6 +56,10 @@ class ReportData:
     details: list[tuple[str, str]] = field(default_factory=list)  # extra (field, value) rows
     strip_png: bytes | None = None  # recordings: a strip of the ECG, full width
     strip_caption: str = ""
+    # recordings stored with more than two leads: the strip's window on each other lead, drawn
+    # after everything else under ``lead_strips_title`` (a 12-lead ECG: eleven more rows)
+    lead_strips: list[bytes] = field(default_factory=list)
+    lead_strips_title: str = ""
     image_png: bytes | None = None
     image_caption: str = "Input image"
     heatmap_png: bytes | None = None
@@ -199,5 +203,8 @@ def build_pdf(data: ReportData) -> bytes:
         if table.header:  # a table may be only its note (e.g. detection without classes)
             rows = [list(table.header)] + [list(r) for r in table.rows]
             story.append(_grid(rows, _table_widths(table), True))
+    if data.lead_strips:
+        story += [Spacer(1, 4 * mm), Paragraph(_text(data.lead_strips_title), heading)]
+        story += [_picture(png, WIDTH_MM) for png in data.lead_strips]
     doc.build(story)
     return buffer.getvalue()

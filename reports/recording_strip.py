@@ -39,6 +39,31 @@ def recording_strip_figure(recording: Recording, centre_s: float) -> tuple[bytes
     return png, caption
 
 
+def recording_lead_figures(recording: Recording, centre_s: float) -> tuple[list[bytes], str]:
+    """Every stored lead but the analysed one, over the PDF strip's window, each on ECG paper
+    with its name (PNGs), and their heading; none for a recording stored with two leads or
+    fewer (its second lead is on the page's strip)."""
+    if len(recording.stored_lead_names) <= 2:
+        return [], ""
+    start = max(0.0, centre_s - STRIP_SECONDS / 2)
+    strip = recording_selectors.recording_strip(
+        recording=recording, start_s=start, seconds=STRIP_SECONDS, all_leads=True
+    )
+    leads = [strip["second_lead"], *strip["other_leads"]]
+    pngs = [
+        strip_png(np.asarray(lead["signal"], dtype=np.float32), strip["fs"],
+                  start_s=strip["start_s"], title=f"lead {lead['name']}")
+        for lead in leads
+        if lead is not None
+    ]  # fmt: skip
+    names = ", ".join(lead["name"] for lead in leads if lead is not None)
+    title = (
+        f"The other stored leads ({names}), {strip['start_s']:.1f}-"
+        f"{strip['start_s'] + strip['seconds']:.1f} s, same paper and scale"
+    )
+    return pngs, title
+
+
 def _strip_mark(beat: dict) -> str:
     """A beat's mark on the strip, as on the page: "V", "V?" when uncertain, "-" unreadable."""
     if beat.get("state") == Beat.State.UNREADABLE:

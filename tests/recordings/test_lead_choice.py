@@ -117,6 +117,9 @@ def test_an_uploaded_twelve_lead_style_file_is_stored_and_read_on_every_trained_
     assert len(every["other_leads"][0]["signal"]) == len(every["signal"])
     page = client.get(uploaded.get_absolute_url()).content.decode()
     assert 'id="strip-all-leads"' in page and "All 4 leads" in page
+    pdf, text = pdf_text(client, uploaded)  # the PDF draws the other stored leads too
+    assert "The other stored leads (V1, III, I)" in text
+    assert pdf.count(b"/Subtype /Image") >= 5  # the strip and three leads at least
 
 
 @pytest.mark.django_db
