@@ -86,26 +86,26 @@ def _preferred_others(recording: ParsedRecording) -> list[int]:
     )
 
 
-def unreadable_lead_message(recording: ParsedRecording, message: str) -> str:
-    """``message`` ("no readable ECG in this recording: noise") said of the analysed lead, with
-    the other preferred leads that are readable, e.g. "no readable ECG on lead II: noise; leads
-    V1, III are readable: upload the recording again naming one of them in Lead, or leaving
-    Lead empty"; ``message`` itself when none is, or on a recording longer than
-    ``CONDUCTION_ALL_LEADS_MAX_S`` (its other leads are not stored)."""
+def unreadable_lead_message(recording: ParsedRecording, reasons: str) -> str | None:
+    """Why the analysed lead could not be read (``reasons``, e.g. "noise") and which other
+    preferred leads are readable, e.g. "no readable ECG on lead II: noise; leads V1, III are
+    readable: upload the recording again naming one of them in Lead, or leaving Lead empty";
+    None when none is, or on a recording longer than ``CONDUCTION_ALL_LEADS_MAX_S`` (its other
+    leads are not stored)."""
     if recording.duration_s > CONDUCTION_ALL_LEADS_MAX_S:
-        return message
+        return None
     names = [
         recording.lead_names[i]
         for i in _preferred_others(recording)
         if readable_share(recording.signals[i], recording.fs) > 0
     ]
     if not names:
-        return message
+        return None
     which = f"lead {names[0]} is" if len(names) == 1 else f"leads {', '.join(names)} are"
-    said = message.replace("in this recording", f"on lead {recording.lead}", 1)
     return (
-        f"{said}; {which} readable: upload the recording again naming "
-        f"{'it' if len(names) == 1 else 'one of them'} in Lead, or leaving Lead empty"
+        f"no readable ECG on lead {recording.lead}: {reasons}; {which} readable: upload the "
+        f"recording again naming {'it' if len(names) == 1 else 'one of them'} in Lead, or "
+        "leaving Lead empty"
     )
 
 

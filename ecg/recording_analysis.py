@@ -119,13 +119,23 @@ class Analysis:
 
 
 class NoReadableSignal(DetectionError):
-    """No segment of the recording is readable ECG: nothing may be classified."""
+    """No segment of the recording is readable ECG: nothing may be classified. ``reasons``:
+    why, e.g. "noise / flat line (no signal)" (``lead_choice.unreadable_lead_message`` says it
+    of the lead)."""
+
+    def __init__(self, message: str, reasons: str = "noise") -> None:
+        super().__init__(message)
+        self.reasons = reasons
+
+
+def no_readable_reasons(quality: SegmentQuality) -> str:
+    """Why no segment is readable, e.g. "noise / flat line (no signal)"."""
+    return " / ".join(sorted({r for r in quality.reasons if r}) or ["noise"])
 
 
 def no_readable_message(quality: SegmentQuality) -> str:
     """The page's message for a recording without one readable segment."""
-    reasons = sorted({r for r in quality.reasons if r}) or ["noise"]
-    return f"no readable ECG in this recording: {' / '.join(reasons)}"
+    return f"no readable ECG in this recording: {no_readable_reasons(quality)}"
 
 
 def recording_quality(
@@ -678,7 +688,7 @@ def _analyse(
         timings["quality_s"] = time.perf_counter() - started
         # Without a single detected beat the caller's "no heartbeat" says it all already.
         if peaks.size and not quality.readable.any():
-            raise NoReadableSignal(no_readable_message(quality))
+            raise NoReadableSignal(no_readable_message(quality), no_readable_reasons(quality))
         readable = beats_readable(quality, peaks)  # the record context from readable beats
         if channel_count(bundle.metadata) == 2:
             # Issue 17: one network call per beat reads both leads (no fusion afterwards).

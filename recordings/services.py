@@ -280,7 +280,10 @@ def recording_analyse(*, recording_id: int) -> str:
             try:
                 result = analyse(parsed, bundle, progress=_ProgressWriter(recording_id))
             except NoReadableSignal as exc:  # a lead the user named: say which others read
-                raise NoReadableSignal(unreadable_lead_message(parsed, str(exc))) from exc
+                hint = unreadable_lead_message(parsed, exc.reasons)
+                if hint is None:
+                    raise
+                raise NoReadableSignal(hint, exc.reasons) from exc
         if len(result.beats) == 0:
             raise DetectionError("no heartbeat could be detected in this recording")
         results_name = default_storage.save(

@@ -32,7 +32,7 @@ from .accuracy import measured_accuracy
 from .models import RecordingBeatHeatMap
 from .pdf import ReportData, ReportTable, build_pdf
 from .recording_events import events_table
-from .recording_strip import recording_lead_figures, recording_strip_figure
+from .recording_strip import pdf_strip, recording_lead_figures, recording_strip_figure
 from .selectors import recording_heatmap_unavailable_reason
 from .services import HeatMapUnavailable, save_overlay_once
 
@@ -188,8 +188,9 @@ def recording_report_pdf(*, recording: Recording) -> bytes:
                 data.heatmap_png, data.heatmap_note = handle.read(), explain.READING_NOTE
         except HeatMapUnavailable as exc:
             data.details.append(("Heat map", f"not available: {exc}"))
-        data.strip_png, data.strip_caption = recording_strip_figure(recording, beat.time_s)
-        data.lead_strips, data.lead_strips_title = recording_lead_figures(recording, beat.time_s)
+        strip = pdf_strip(recording, beat.time_s)
+        data.strip_png, data.strip_caption = recording_strip_figure(recording, strip, beat.time_s)
+        data.lead_strips, data.lead_strips_title = recording_lead_figures(strip)
     return build_pdf(data)
 
 

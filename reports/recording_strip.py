@@ -15,12 +15,20 @@ from .pdf import WIDTH_MM
 STRIP_SECONDS = (WIDTH_MM - PULSE_MARGIN_MM) / PAPER_MM_PER_S
 
 
-def recording_strip_figure(recording: Recording, centre_s: float) -> tuple[bytes, str]:
-    """The PDF's strip around ``centre_s`` (PNG on ECG paper) and its caption."""
-    start = max(0.0, centre_s - STRIP_SECONDS / 2)
-    strip = recording_selectors.recording_strip(
-        recording=recording, start_s=start, seconds=STRIP_SECONDS
+def pdf_strip(recording: Recording, centre_s: float) -> dict:
+    """The strip data (``recording_strip``) of the PDF's window around ``centre_s``, every
+    stored lead in it when there are more than two (a 12-lead ECG); fetched once for both
+    figures below."""
+    return recording_selectors.recording_strip(
+        recording=recording,
+        start_s=max(0.0, centre_s - STRIP_SECONDS / 2),
+        seconds=STRIP_SECONDS,
+        all_leads=len(recording.stored_lead_names) > 2,
     )
+
+
+def recording_strip_figure(recording: Recording, strip: dict, centre_s: float) -> tuple[bytes, str]:
+    """The PDF's strip of the analysed lead (PNG on ECG paper) and its caption."""
     png = strip_png(
         np.asarray(strip["signal"], dtype=np.float32),
         strip["fs"],
@@ -39,27 +47,22 @@ def recording_strip_figure(recording: Recording, centre_s: float) -> tuple[bytes
     return png, caption
 
 
-def recording_lead_figures(recording: Recording, centre_s: float) -> tuple[list[bytes], str]:
-    """Every stored lead but the analysed one, over the PDF strip's window, each on ECG paper
-    with its name (PNGs), and their heading; none for a recording stored with two leads or
-    fewer (its second lead is on the page's strip)."""
-    if len(recording.stored_lead_names) <= 2:
+def recording_lead_figures(strip: dict) -> tuple[list[bytes], str]:
+    """Every stored lead but the analysed one over the same window, each on ECG paper with
+    its name (PNGs), and their heading; none when ``strip`` holds no other leads (a recording
+    stored with two leads or fewer: its second lead is on the page's strip)."""
+    if not strip["other_leads"]:
         return [], ""
-    start = max(0.0, centre_s - STRIP_SECONDS / 2)
-    strip = recording_selectors.recording_strip(
-        recording=recording, start_s=start, seconds=STRIP_SECONDS, all_leads=True
-    )
     leads = [strip["second_lead"], *strip["other_leads"]]
     pngs = [
         strip_png(np.asarray(lead["signal"], dtype=np.float32), strip["fs"],
                   start_s=strip["start_s"], title=f"lead {lead['name']}")
         for lead in leads
-        if lead is not None
     ]  # fmt: skip
-    names = ", ".join(lead["name"] for lead in leads if lead is not None)
     title = (
-        f"The other stored leads ({names}), {strip['start_s']:.1f}-"
-        f"{strip['start_s'] + strip['seconds']:.1f} s, same paper and scale"
+        f"The other stored leads ({', '.join(lead['name'] for lead in leads)}), "
+        f"{strip['start_s']:.1f}-{strip['start_s'] + strip['seconds']:.1f} s, "
+        "same paper and scale"
     )
     return pngs, title
 
