@@ -27,7 +27,7 @@ import numpy as np
 
 from ecg.dsp.detection import DetectionError, detect_beats
 from ecg.io.recording_base import ParsedRecording
-from ecg.io.records import PREFERRED_LEADS, normalised_lead
+from ecg.io.records import PREFERRED_LEADS, SECOND_LEAD_FIRST, normalised_lead
 from ecg.recording_analysis import CONDUCTION_ALL_LEADS_MAX_S, recording_quality
 
 
@@ -40,7 +40,7 @@ def stored_lead_order(lead_names: list[str], lead_index: int, duration_s: float)
 
     def rank(i: int) -> tuple[bool, bool, int]:
         name = normalised_lead(lead_names[i])
-        return (name != "V1", name not in preferred, i)
+        return (name != SECOND_LEAD_FIRST, name not in preferred, i)
 
     others = sorted((i for i in range(len(lead_names)) if i != lead_index), key=rank)
     if duration_s > CONDUCTION_ALL_LEADS_MAX_S:

@@ -47,7 +47,7 @@ from ecg.features.lead_fusion import fuse_aligned, fusion_applies, fusion_settin
 from ecg.features.rhythm import summarise
 from ecg.features.sanity import InputWarning, recording_warnings
 from ecg.io.recording_io import ParsedRecording
-from ecg.io.records import normalised_lead
+from ecg.io.records import SECOND_LEAD_FIRST, normalised_lead
 from ecg.models.bundle import ModelBundle, channel_count, channel_leads, trained_leads
 from ecg.models.two_lead_inputs import two_lead_windows
 
@@ -269,7 +269,7 @@ def second_lead_index(bundle: ModelBundle, recording: ParsedRecording) -> int | 
         trained = trained_leads(bundle.metadata)
     others = [i for i in range(len(recording.lead_names)) if i != recording.lead_index]
     usable = [i for i in others if fusion_applies(recording.lead_names[i], trained)]
-    usable.sort(key=lambda i: normalised_lead(recording.lead_names[i]) != "V1")
+    usable.sort(key=lambda i: normalised_lead(recording.lead_names[i]) != SECOND_LEAD_FIRST)
     return usable[0] if usable else None
 
 

@@ -17,6 +17,10 @@ PREFERRED_LEAD = "MLII"
 # figures per lead, benchmarks/results/ptbxl_leads_study.json, do not rank the leads the same way
 # on both databases), else its first column with a warning.
 PREFERRED_LEADS = ("MLII", "II", "V1", "V5", "III")
+# The second lead read beside the analysed one when the recording has it (bundle branch blocks
+# are read on V1): the analysis's choice (``recording_analysis.second_lead_index``) and the
+# stored order (``lead_choice.stored_lead_order``) both put it first.
+SECOND_LEAD_FIRST = "V1"
 # Names of one lead: MIT-BIH's "modified lead II" is read as lead II.
 _SAME_LEAD = {"ML2": "II", "MLII": "II"}
 
