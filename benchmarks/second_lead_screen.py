@@ -56,7 +56,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ecg.dsp.lead_screen import ScreenThresholds, screen_segments, segment_snr_db  # noqa: E402
+from ecg.dsp.lead_screen import (  # noqa: E402
+    ScreenThresholds,
+    screen_segments,
+    segment_qrs_contrast_db,
+    segment_snr_db,
+)
 from ecg.dsp.quality import QualityThresholds, signal_quality  # noqa: E402
 from ecg.training.noise_stress import add_noise, electrode_motion, muscle_noise  # noqa: E402
 
@@ -66,6 +71,7 @@ GRID = {
     "agreement_floor": (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9),
     "snr_floor_db": (-np.inf, 0.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0),
     "template_floor": (0.0, 0.3, 0.4, 0.5, 0.6, 0.7),
+    "contrast_floor_db": (-np.inf, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0),
 }
 CLEAN_MAX = 0.01
 FAULT_MIN = 0.90
@@ -96,6 +102,7 @@ def segment_rows(
     )
     beats = np.where(primary_readable, beats, 0)
     return {"quality": quality, "snr": segment_snr_db(x, fs, peaks), "beats": beats,
+            "contrast": segment_qrs_contrast_db(x, fs, peaks),
             "counted": np.asarray(primary_readable, bool)}  # fmt: skip
 
 
@@ -205,7 +212,9 @@ def pooled(rows: list[dict]) -> dict[str, Any]:
     reasons = [x for r in rows for x in r["quality"].reasons]
     return {
         "quality": replace(first, reasons=reasons, **arrays),
-        **{k: np.concatenate([r[k] for r in rows]) for k in ("snr", "beats", "counted")},
+        **{
+            k: np.concatenate([r[k] for r in rows]) for k in ("snr", "contrast", "beats", "counted")
+        },
     }
 
 
@@ -213,7 +222,7 @@ def screened(rows: list[dict], t: ScreenThresholds) -> tuple[float, float]:
     """(share of beats, share of segments) screened out by ``t``."""
     beats = total_beats = segments = total = 0
     for row in rows:
-        passed, _ = screen_segments(row["quality"], row["snr"], t)
+        passed, _ = screen_segments(row["quality"], row["snr"], t, row["contrast"])
         beats += int(row["beats"][~passed].sum())
         total_beats += int(row["beats"].sum())
         segments += int((~passed & row["counted"]).sum())
@@ -281,6 +290,7 @@ def quantiles(rows: dict[str, list]) -> dict[str, dict[str, list[float]]]:
             "pSQI": np.concatenate([r["quality"].in_band_ratio[r["counted"]] for r in part]),
             "bSQI": np.concatenate([r["quality"].detector_agreement[r["counted"]] for r in part]),
             "snr_db": np.concatenate([r["snr"][r["counted"]] for r in part]),
+            "contrast_db": np.concatenate([r["contrast"][r["counted"]] for r in part]),
             "tSQI": np.concatenate([r["quality"].template_correlation[r["counted"]] for r in part]),
         }
         out[name] = {k: [round(float(q), 3) for q in np.nanpercentile(v, [1, 5, 50, 95])]

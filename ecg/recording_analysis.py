@@ -35,6 +35,7 @@ from ecg.dsp.lead_screen import (
     beats_pass,
     screen_segments,
     screened_share,
+    segment_qrs_contrast_db,
     segment_snr_db,
 )
 from ecg.dsp.quality import SegmentQuality, beats_readable, segment_bounds, signal_quality
@@ -409,7 +410,12 @@ def screen_second_lead(
     snr = (
         segment_snr_db(signal, fs, peaks) if np.isfinite(SECOND_LEAD_SCREEN.snr_floor_db) else None
     )
-    passed, reasons = screen_segments(quality, snr, SECOND_LEAD_SCREEN)
+    contrast = (
+        segment_qrs_contrast_db(signal, fs, peaks)
+        if np.isfinite(SECOND_LEAD_SCREEN.contrast_floor_db)
+        else None
+    )
+    passed, reasons = screen_segments(quality, snr, SECOND_LEAD_SCREEN, contrast)
     return passed, quality, reasons
 
 

@@ -71,6 +71,8 @@ class ScreenThresholds:
     # tSQI below this: the beats do not repeat one shape (the primary lead's 0.7 screened out
     # 3.8 % of clean DS1 V1 segments; 0: off)
     template_floor: float = 0.5
+    # QRS contrast (``segment_qrs_contrast_db``) below this (dB): noise. -inf: off.
+    contrast_floor_db: float = -np.inf
 
 
 QRS_HALF_S = 0.05  # the QRS's peak-to-peak is taken within this of the R peak (the NST's)
@@ -87,10 +89,32 @@ def segment_snr_db(
     x: np.ndarray, fs: float, peaks: np.ndarray, band: tuple[float, float] = SNR_BAND_HZ
 ) -> np.ndarray:
     """QRS-to-noise ratio (dB) of each ``segment_bounds`` segment of a raw lead ``x`` at the
-    beats ``peaks`` (NaN where a segment holds no beat or no sample away from one). Each
-    segment is band-passed on its own (its edges ring alike wherever it lies), segments of
-    one length ``SNR_GROUP`` at a time in one 2-D call: the same values as one call per
-    segment (a 24-hour lead's 17,280 calls took about 8 s), in bounded memory."""
+    beats ``peaks`` (NaN where a segment holds no beat or no sample away from one)."""
+    return _per_segment(x, fs, peaks, band, _segment_snr)
+
+
+def segment_qrs_contrast_db(
+    x: np.ndarray, fs: float, peaks: np.ndarray, band: tuple[float, float] = SNR_BAND_HZ
+) -> np.ndarray:
+    """QRS contrast (dB) of each ``segment_bounds`` segment of a raw lead ``x`` at the beats
+    ``peaks``: 20 log10 of the median peak-to-peak of the band-passed lead in the QRS windows
+    over the median peak-to-peak of equally long windows away from every QRS (NaN where a
+    segment holds no beat or fewer than ``CONTRAST_MIN_WINDOWS`` such windows).
+
+    Why beside ``segment_snr_db``: there the QRS's power is its windows' peak-to-peak, which
+    noise raises too, against the noise's variance, so pure noise scores about 4 dB and muscle
+    noise 12 dB above the QRS about as much. Here both sides are peak-to-peak over windows of
+    one length, so noise alone scores about 0 dB, whatever its level, and a clean lead scores
+    the QRS's height over the baseline's ripple."""
+    return _per_segment(x, fs, peaks, band, _segment_contrast)
+
+
+def _per_segment(x: np.ndarray, fs: float, peaks: np.ndarray, band: tuple[float, float],
+                 measure) -> np.ndarray:  # fmt: skip
+    """``measure(filtered, start, peaks, fs)`` of each ``segment_bounds`` segment, each
+    band-passed on its own (its edges ring alike wherever it lies), segments of one length
+    ``SNR_GROUP`` at a time in one 2-D call: the same values as one call per segment (a
+    24-hour lead's 17,280 calls took about 8 s), in bounded memory."""
     x = np.asarray(x)  # a mapped 24-hour lead stays mapped: each group is made float64 alone
     bounds = segment_bounds(x.size, fs)
     peaks = np.sort(np.asarray(peaks, np.int64))
@@ -105,41 +129,75 @@ def segment_snr_db(
                 rows = rows.astype(np.float64)
                 filtered = bandpass(rows, fs, band).astype(np.float64)
                 for row, index in zip(filtered, members, strict=True):
-                    out[index] = _segment_snr(row, bounds[index, 0], peaks, fs)
+                    out[index] = measure(row, bounds[index, 0], peaks, fs)
     return out
 
 
-def _segment_snr(filtered: np.ndarray, start: int, peaks: np.ndarray, fs: float) -> float:
-    """``segment_snr_db`` of one band-passed segment starting at sample ``start``."""
+def _qrs_windows(
+    filtered: np.ndarray, start: int, peaks: np.ndarray, fs: float
+) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """(the segment's QRS windows, its samples away from every QRS, the window's half length)
+    of one band-passed segment starting at sample ``start``; None without a beat."""
     half = max(1, int(round(QRS_HALF_S * fs)))
     before, after = (int(round(s * fs)) for s in QRS_EXCLUDE_S)
     end = start + filtered.size
     local = peaks[(peaks >= start + half) & (peaks < end - half)] - start
     if not local.size:
-        return np.nan
+        return None
     windows = filtered[local[:, None] + np.arange(-half, half + 1)[None, :]]
-    power = float(np.median(np.ptp(windows, axis=1))) ** 2 / 8
     away = np.ones(filtered.size, dtype=bool)
     for peak in local:
         away[max(0, peak - before) : peak + after] = False
     # The filter's edges ring: a tenth of a second at each end is left out.
     edge = int(0.1 * fs)
     away[:edge] = away[-edge:] = False
+    return windows, away, half
+
+
+def _segment_snr(filtered: np.ndarray, start: int, peaks: np.ndarray, fs: float) -> float:
+    """``segment_snr_db`` of one band-passed segment starting at sample ``start``."""
+    found = _qrs_windows(filtered, start, peaks, fs)
+    if found is None:
+        return np.nan
+    windows, away, _ = found
+    power = float(np.median(np.ptp(windows, axis=1))) ** 2 / 8
     if away.sum() < fs * 0.5:
         return np.nan
     noise = float(np.var(filtered[away]))
     return 10 * np.log10(max(power, 1e-12) / max(noise, 1e-12))
 
 
+CONTRAST_MIN_WINDOWS = 3  # windows away from the QRS a segment needs for a contrast
+
+
+def _segment_contrast(filtered: np.ndarray, start: int, peaks: np.ndarray, fs: float) -> float:
+    """``segment_qrs_contrast_db`` of one band-passed segment starting at sample ``start``."""
+    found = _qrs_windows(filtered, start, peaks, fs)
+    if found is None:
+        return np.nan
+    windows, away, half = found
+    width = 2 * half + 1
+    # Away windows: consecutive windows of the QRS windows' length lying wholly away.
+    tiles = away[: away.size // width * width].reshape(-1, width).all(axis=1)
+    if tiles.sum() < CONTRAST_MIN_WINDOWS:
+        return np.nan
+    background = filtered[: tiles.size * width].reshape(-1, width)[tiles]
+    qrs = float(np.median(np.ptp(windows, axis=1)))
+    baseline = float(np.median(np.ptp(background, axis=1)))
+    return 20 * np.log10(max(qrs, 1e-9) / max(baseline, 1e-9))
+
+
 def screen_segments(
     quality: SegmentQuality,
     snr_db: np.ndarray | None = None,
     thresholds: ScreenThresholds = ScreenThresholds(),
+    contrast_db: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[str]]:
-    """Per segment of the second lead's ``quality`` (and ``segment_snr_db``, same segments):
-    passes the screen, and why not ("" if it passes). A segment where neither detector found a
-    beat (bSQI NaN) fails: a lead may only vote on beats it shows; a NaN QRS-to-noise ratio
-    (no beat in the segment) is left to the other indices."""
+    """Per segment of the second lead's ``quality`` (and ``segment_snr_db`` and
+    ``segment_qrs_contrast_db``, same segments): passes the screen, and why not ("" if it
+    passes). A segment where neither detector found a beat (bSQI NaN) fails: a lead may only
+    vote on beats it shows; a NaN QRS-to-noise ratio or contrast (no beat in the segment, or
+    no stretch away from one) is left to the other indices."""
     t = thresholds
     flat = quality.peak_to_peak_mv < t.flat_mv
     clipped = ~flat & (quality.clipped_share > t.clipped_share)
@@ -149,6 +207,9 @@ def screen_segments(
     if snr_db is not None:
         snr = np.nan_to_num(np.asarray(snr_db, dtype=np.float64), nan=np.inf)
         noise |= usable & (snr < t.snr_floor_db)
+    if contrast_db is not None:
+        contrast = np.nan_to_num(np.asarray(contrast_db, dtype=np.float64), nan=np.inf)
+        noise |= usable & (contrast < t.contrast_floor_db)
     if t.template_floor > 0 and quality.template_correlation is not None:
         tsqi = np.nan_to_num(quality.template_correlation, nan=1.0)  # too few beats: no verdict
         noise |= usable & (tsqi < t.template_floor)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,7 @@ from ecg.dsp.lead_screen import (
     beats_pass,
     screen_segments,
     screened_share,
+    segment_qrs_contrast_db,
     segment_snr_db,
 )
 from ecg.dsp.quality import signal_quality
@@ -124,3 +127,41 @@ def test_snr_of_segments_filtered_together_equals_one_call_per_segment(monkeypat
     monkeypatch.setattr(lead_screen, "SNR_GROUP", 1)
     np.testing.assert_array_equal(grouped, segment_snr_db(lead, FS, peaks))
     assert np.isfinite(grouped).all() and grouped.size == 11
+
+
+def test_the_qrs_contrast_is_about_zero_for_noise_alone_at_any_level():
+    """Noise alone has no QRS to stand out: its contrast is about 0 dB, ten times louder or
+    not, where the QRS-to-noise ratio's peak-to-peak over variance gives it more; a clean lead
+    stands far above, whatever its own amplitude."""
+    lead, peaks = v1_like()
+    noise = noise_mix(lead.size, FS, np.random.default_rng(5))
+    for scale in (0.1, 1.0):
+        contrast = segment_qrs_contrast_db(noise * scale, FS, peaks)
+        assert np.abs(np.median(contrast)) < 2.0
+    clean = segment_qrs_contrast_db(lead, FS, peaks)
+    assert np.median(clean) > 15.0
+    np.testing.assert_allclose(segment_qrs_contrast_db(lead * 0.1, FS, peaks), clean, atol=1e-6)
+
+
+def test_a_contrast_floor_screens_noise_out_and_says_why():
+    passed, reasons = screen_with_contrast(*faulty("pure noise"), floor_db=6.0)
+    assert not passed.any() and set(reasons) == {"noise"}
+    assert screen_with_contrast(*v1_like(), floor_db=6.0)[0].all()
+
+
+def test_a_segment_without_stretches_between_beats_has_no_contrast():
+    """At flutter-like rates no window lies away from a QRS: NaN, left to the other indices."""
+    times = np.arange(0.2, DURATION, 0.22)  # 270 per minute
+    lead = ecg(FS, DURATION, times, seed=2)
+    peaks = np.round(times * FS).astype(np.int64)
+    assert np.isnan(segment_qrs_contrast_db(lead, FS, peaks)).all()
+    assert screen_with_contrast(lead, peaks, floor_db=30.0)[0].all()
+
+
+def screen_with_contrast(
+    x: np.ndarray, peaks: np.ndarray, floor_db: float
+) -> tuple[np.ndarray, list[str]]:
+    quality = signal_quality(x, FS, peaks=peaks)
+    off = ScreenThresholds(in_band_low=0, snr_floor_db=-np.inf, template_floor=0)
+    return screen_segments(quality, None, replace(off, contrast_floor_db=floor_db),
+                           segment_qrs_contrast_db(x, FS, peaks))  # fmt: skip
