@@ -1,7 +1,7 @@
 """Choosing the second-lead screen's thresholds (issue 18; ``ecg.dsp.lead_screen``).
 
     nice -n 10 python benchmarks/second_lead_screen.py [--minutes 10] [--ptbxl-records 300]
-        [--ds2] [--out benchmarks/results/second_lead_screen.json]
+        [--ds2] [--out benchmarks/results/second_lead_screen_v2.json]
 
 The rule, written before any number was seen:
 
@@ -424,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ds2", action="store_true")
     parser.add_argument("--model", default="recording_mixed")
     parser.add_argument(
-        "--out", type=Path, default=ROOT / "benchmarks/results/second_lead_screen.json"
+        "--out", type=Path, default=ROOT / "benchmarks/results/second_lead_screen_v2.json"
     )
     args = parser.parse_args(argv)
     args.ptbxl = args.ptbxl or default_ptbxl_dir() or ROOT.parent / "shared/data/ptbxl"
