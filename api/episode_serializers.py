@@ -16,8 +16,9 @@ STATES = ["confirmed", "rejected", "corrected", "added", "not reviewed"]
 class EpisodeSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(
         choices=list(EPISODE_KINDS),
-        help_text="AF (fibrillation / flutter), VT / SVT / VFL runs, bigeminy, trigeminy, "
-        "pause (RR > 2 s), bradycardia (< 50 bpm) or tachycardia (> 100 bpm) for >= 10 s.",
+        help_text="AF (fibrillation / flutter), VT / SVT / VFL runs, IVR (idioventricular "
+        "rhythm: a run of 3 or more V beats at <= 100 bpm), bigeminy, trigeminy, pause "
+        "(RR > 2 s), bradycardia (< 50 bpm) or tachycardia (> 100 bpm) for >= 10 s.",
     )
     label = serializers.CharField(help_text="The kind as the page and the PDF name it.")
     start_s = serializers.FloatField(help_text="Seconds from the start of the recording.")

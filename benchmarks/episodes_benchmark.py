@@ -7,7 +7,7 @@ Every record is analysed as the web app analyses an upload (``ecg.analyse`` on t
 signal quality), and its ``summary["episodes"]`` is scored against the reference rhythm
 intervals read from the ``aux_note`` of the ``.atr`` rhythm changes (``+``): AF = ``(AFIB`` and
 ``(AFL`` (one episode when they follow each other), VT = ``(VT``, bigeminy = ``(B``, trigeminy
-= ``(T``, SVT = ``(SVTA``. Scores are EC57's (``ecg.features.episodes.episode_scores``):
+= ``(T``, SVT = ``(SVTA``, IVR = ``(IVR``. Scores are EC57's (``ecg.features.episodes.episode_scores``):
 episode sensitivity / positive predictivity (an episode counts when any detection overlaps
 it, and the other way round) and duration sensitivity / positive predictivity (overlapping
 seconds over reference / detected seconds), pooled over records (each record's times are
@@ -73,6 +73,7 @@ AF_RECORDS = ("201", "202", "203", "210", "219", "221", "222")
 REFERENCE_RHYTHMS = {
     "AF": ("(AFIB", "(AFL"),
     "VT": ("(VT",),
+    "IVR": ("(IVR",),
     "SVT": ("(SVTA",),
     "bigeminy": ("(B",),
     "trigeminy": ("(T",),

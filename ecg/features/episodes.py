@@ -19,6 +19,9 @@ start and an end (seconds) and its number of beats:
   a rule that needs both (``AF_ON``). The classical baseline (``af_baseline``: normalised
   RMSSD over every interval) is kept for the benchmark;
 * ``VT`` / ``SVT``: runs of at least 3 consecutive V / A beats faster than 100 bpm;
+* ``IVR``: a run of at least 3 consecutive V beats at 100 bpm or slower: idioventricular
+  rhythm (accelerated above 50 bpm), a slow ventricular run. Without it the class table listed
+  such a run while the events said "no event" (``benchmarks/ventricular_runs_ds1.py``);
 * ``VFL``: runs of at least 3 consecutive flutter (``!``) beats;
 * ``bigeminy`` / ``trigeminy``: at least 3 cycles of one V after every one / two other beats;
 * ``pause``: an RR interval over 2 s, or no beat for over 2 s at the recording's start or end
@@ -98,6 +101,9 @@ PREMATURE_CONTEXT = 9  # intervals of the local median for an isolated premature
 BASELINE_WINDOW = 32
 BASELINE_THRESHOLD = 0.11
 RUN_MIN_BEATS = 3
+# Runs of V beats at FAST_BPM or slower as IVR episodes (benchmarks/ventricular_runs_ds1.py's
+# written rule decides; False: such runs are no episode, as before).
+SLOW_VENTRICULAR_RUNS = True
 FAST_BPM = 100.0
 SLOW_BPM = 50.0
 RATE_MIN_S = 10.0
@@ -109,6 +115,7 @@ PATTERN_MIN_CYCLES = 3
 EPISODE_LABELS = {
     "AF": "Atrial fibrillation / flutter",
     "VT": "Ventricular tachycardia run",
+    "IVR": f"Idioventricular rhythm (ventricular run <= {FAST_BPM:g} bpm)",
     "SVT": "Supraventricular tachycardia run",
     "VFL": "Ventricular flutter run",
     "bigeminy": "Ventricular bigeminy",
@@ -616,17 +623,21 @@ def _broken(usable: np.ndarray | None, n_beats: int) -> np.ndarray:
 def run_episodes(
     peaks: np.ndarray, labels: Sequence[str], fs: float, *, usable: np.ndarray | None = None
 ) -> list[Episode]:
-    """VT, SVT and flutter runs (a run never spans an interval that is not ``usable``)."""
+    """VT, IVR, SVT and flutter runs (a run never spans an interval that is not ``usable``)."""
     peaks, labels = np.asarray(peaks, np.int64), np.asarray(labels)
     broken = _broken(usable, peaks.size)
     out = []
-    for code, kind, fast_only in (("V", "VT", True), ("A", "SVT", True), ("!", "VFL", False)):
+    # (beat class, kind of a fast run, kind of a slow one: None, not an episode)
+    kinds = (("V", "VT", "IVR" if SLOW_VENTRICULAR_RUNS else None), ("A", "SVT", None),
+             ("!", "VFL", "VFL"))  # fmt: skip
+    for code, fast, slow in kinds:
         runs = _split_at(_intervals_from_mask(labels == code), broken)
         for a, b in [(a, b) for a, b in runs if b - a >= RUN_MIN_BEATS]:
             rate = 60.0 * (b - a - 1) / max((peaks[b - 1] - peaks[a]) / fs, 1e-9)
-            if fast_only and rate <= FAST_BPM:
-                continue
-            out.append(Episode(kind, round(peaks[a] / fs, 2), round(peaks[b - 1] / fs, 2), b - a))
+            kind = fast if rate > FAST_BPM else slow
+            if kind is not None:
+                start, end = round(peaks[a] / fs, 2), round(peaks[b - 1] / fs, 2)
+                out.append(Episode(kind, start, end, b - a))
     return out
 
 

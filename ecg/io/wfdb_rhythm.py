@@ -28,6 +28,7 @@ NORMAL = "(N"  # what the rhythm returns to when an episode ends and none follow
 MITDB_RHYTHMS = {
     "AF": "(AFIB",
     "VT": "(VT",
+    "IVR": "(IVR",
     "SVT": "(SVTA",
     "VFL": "(VFL",
     "bigeminy": "(B",

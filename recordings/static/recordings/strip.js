@@ -230,7 +230,7 @@
   // verdict) is drawn apart: no fill, a grey dashed outline and "(rejected)" after its name;
   // confirmed, corrected and added ones say so after their name (a corrected one is drawn over
   // the owner's span: the server sends that span).
-  var EPISODE_COLOURS = {AF: "#8e44ad", VT: "#c0392b", VFL: "#c0392b", SVT: "#d35400", pause: "#2c3e50"};
+  var EPISODE_COLOURS = {AF: "#8e44ad", VT: "#c0392b", IVR: "#c0392b", VFL: "#c0392b", SVT: "#d35400", pause: "#2c3e50"};
   var EPISODE_STATES = {confirmed: " \u2713 confirmed", rejected: " (rejected)", added: " (added)", corrected: " (span corrected)"};
   function drawEpisodes(L) {
     (data.episodes || []).forEach(function (e, i) {
