@@ -6,8 +6,9 @@ Every record is analysed as the web app analyses an upload (``ecg.analyse`` on t
 ``.hea`` + ``.dat`` bytes, the shipped recording model with its serving runtime, beat states and
 signal quality), and its ``summary["episodes"]`` is scored against the reference rhythm
 intervals read from the ``aux_note`` of the ``.atr`` rhythm changes (``+``): AF = ``(AFIB`` and
-``(AFL`` (one episode when they follow each other), VT = ``(VT``, bigeminy = ``(B``, trigeminy
-= ``(T``, SVT = ``(SVTA``, IVR = ``(IVR``. Scores are EC57's (``ecg.features.episodes.episode_scores``):
+``(AFL`` (one episode when they follow each other), VT = ``(VT``, IVR = ``(IVR``, bigeminy =
+``(B``, trigeminy = ``(T``, SVT = ``(SVTA``. Scores are EC57's
+(``ecg.features.episodes.episode_scores``):
 episode sensitivity / positive predictivity (an episode counts when any detection overlaps
 it, and the other way round) and duration sensitivity / positive predictivity (overlapping
 seconds over reference / detected seconds), pooled over records (each record's times are

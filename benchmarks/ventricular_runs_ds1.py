@@ -129,7 +129,7 @@ def main() -> None:
         result["adopt"] = decision(arms)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1, default=float) + "\n")
-    print("adopt:", result["adopt"])
+    print("adopt:", result.get("adopt", "(DS2: reported only)"))
 
 
 if __name__ == "__main__":

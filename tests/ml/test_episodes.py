@@ -55,6 +55,32 @@ def test_runs_pauses_and_bigeminy():
     assert found.count("pause") == 1 and found.count("VFL") == 1
 
 
+def test_a_slow_ventricular_run_is_an_idioventricular_rhythm_not_a_vt(monkeypatch):
+    """Three or more V beats at <= 100 bpm: IVR (as MIT-BIH's (IVR), not VT; faster: VT. A
+    slow run long enough to be bradycardia is the IVR only: the run says more."""
+    labels = ["N"] * 20 + ["V"] * 20 + ["N"] * 20 + ["V"] * 5 + ["N"] * 20
+    rr = np.full(len(labels) - 1, 0.8)
+    rr[19:39] = 1.5  # the first run at 40 bpm, 30 s long
+    rr[59:64] = 0.4  # the second at 150 bpm
+    peaks, labels = beats(rr, labels)
+    found = detect_episodes(peaks, labels, FS)
+    assert kinds(found) == ["IVR", "VT"]
+    ivr = found[0]
+    assert ivr.beats == 20 and ivr.start_s == pytest.approx(peaks[20] / FS, abs=0.01)
+    assert ivr.label.startswith("Idioventricular rhythm")
+
+    import ecg.features.episodes as rules
+
+    monkeypatch.setattr(rules, "SLOW_VENTRICULAR_RUNS", False)
+    assert kinds(detect_episodes(peaks, labels, FS)) == ["bradycardia", "VT"]
+
+
+def test_two_slow_v_beats_make_no_run():
+    labels = ["N"] * 20 + ["V"] * 2 + ["N"] * 20
+    peaks, labels = beats(np.full(len(labels) - 1, 0.9), labels)
+    assert detect_episodes(peaks, labels, FS) == []
+
+
 def test_sustained_bradycardia_and_tachycardia():
     peaks, labels = beats(np.concatenate([np.full(40, 1.5), np.full(60, 0.8), np.full(60, 0.5)]))
     found = detect_episodes(peaks, labels, FS)

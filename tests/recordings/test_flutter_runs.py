@@ -7,15 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import ecg.recording_analysis as recording_analysis
 from ecg.features.beat_states import (
     CLASSIFIED,
     REASON_FLUTTER_UNCONFIRMED,
     UNCERTAIN,
 )
 from ecg.io.recording_base import ParsedRecording
-from ecg.recording_analysis import BeatResults, analyse
+from ecg.recording_analysis import analyse
 
+from .fake_model import model_calls_stretch
 from .synth import beat_times, ecg
 
 FS = 360.0
@@ -31,16 +31,7 @@ def recording(signal: np.ndarray) -> ParsedRecording:
 
 def fake_model(monkeypatch, peaks: np.ndarray, classes: list[str]) -> None:
     """Detection returns ``peaks``; the model calls the beats in STRETCH_S "!", others "N"."""
-    monkeypatch.setattr(recording_analysis, "detect_beats", lambda *a, **k: peaks)
-
-    def classify(bundle, signal, fs, at, **kwargs):
-        probabilities = np.full((at.size, len(classes)), 0.02, np.float32)
-        in_stretch = (at >= STRETCH_S[0] * FS) & (at < STRETCH_S[1] * FS)
-        probabilities[:, classes.index("N")] = np.where(in_stretch, 0.02, 0.9)
-        probabilities[:, classes.index("!")] = np.where(in_stretch, 0.9, 0.02)
-        return BeatResults(samples=at, probabilities=probabilities, classes=classes)
-
-    monkeypatch.setattr(recording_analysis, "classify_at", classify)
+    model_calls_stretch(monkeypatch, peaks, classes, stretch_s=STRETCH_S, code="!", fs=FS)
 
 
 def in_stretch(samples: np.ndarray) -> np.ndarray:
