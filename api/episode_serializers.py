@@ -17,7 +17,8 @@ class EpisodeSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(
         choices=list(EPISODE_KINDS),
         help_text="AF (fibrillation / flutter), VT / SVT / VFL runs, IVR (idioventricular "
-        "rhythm: a run of 3 or more V beats at <= 100 bpm), bigeminy, trigeminy, pause "
+        "rhythm: a run of 3 or more V beats at <= 100 bpm; the model knows no paced beats, so a "
+        "ventricular paced rhythm shows as one), bigeminy, trigeminy, pause "
         "(RR > 2 s), bradycardia (< 50 bpm) or tachycardia (> 100 bpm) for >= 10 s.",
     )
     label = serializers.CharField(help_text="The kind as the page and the PDF name it.")

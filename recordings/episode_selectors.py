@@ -35,7 +35,7 @@ from django.db.models import Q
 from django.http import Http404
 
 from ecg.classes import NOT_A_BEAT
-from ecg.features.episodes import EPISODE_LABELS
+from ecg.features.episodes import EPISODE_CAVEATS, EPISODE_LABELS
 
 from .models import Beat, EpisodeVerdict, Recording
 
@@ -207,11 +207,13 @@ def episodes_reviewed(*, recording: Recording) -> dict[str, Any]:
     episodes (``added``: True, state "added", ``beats`` counted in its span); ``unmatched``,
     the verdicts applied to no episode (each with ``reason``; the span shown and its
     ``beats``: a correction's own, None for the others); ``counts`` per kind without the
-    rejected and with the added; ``rejected``, how many episodes were left out of the counts.
+    rejected and with the added; ``rejected``, how many episodes were left out of the counts;
+    ``caveats``, what to know about the kinds counted (``EPISODE_CAVEATS``).
     ``computed`` is False for a recording analysed before episodes were detected."""
     episodes = recording.summary.get("episodes")
     if episodes is None:
-        return {"computed": False, "rows": [], "unmatched": [], "counts": [], "rejected": 0}
+        return {"computed": False, "rows": [], "unmatched": [], "counts": [], "rejected": 0,
+                "caveats": []}  # fmt: skip
     verdicts = verdicts_active(recording=recording)
     applied, unmatched = verdicts_match(episodes=episodes, verdicts=verdicts)
     rows = [
@@ -236,6 +238,7 @@ def episodes_reviewed(*, recording: Recording) -> dict[str, Any]:
         "unmatched": [_unmatched_row(recording, v, reason) for v, reason in unmatched],
         "counts": sorted(counts.values(), key=lambda c: (-c["count"], c["kind"])),
         "rejected": sum(1 for r in rows if r["state"] == EpisodeVerdict.Verdict.REJECTED),
+        "caveats": [EPISODE_CAVEATS[kind] for kind in sorted(counts) if kind in EPISODE_CAVEATS],
     }
 
 

@@ -42,6 +42,7 @@ def events_table(recording: Recording) -> ReportTable | None:
         if corrected:
             note += f" {corrected} with the span the reviewer corrected (the detected one in the "
             note += "State column, the beats counted in the corrected span)."
+        note += "".join(f" {caveat}" for caveat in reviewed["caveats"])
         more = len(episodes) - PDF_EVENTS
         if more > 0:
             note += f" The first {PDF_EVENTS} are listed; {more} more are not."

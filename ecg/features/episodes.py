@@ -115,7 +115,7 @@ PATTERN_MIN_CYCLES = 3
 EPISODE_LABELS = {
     "AF": "Atrial fibrillation / flutter",
     "VT": "Ventricular tachycardia run",
-    "IVR": f"Idioventricular rhythm (ventricular run <= {FAST_BPM:g} bpm)",
+    "IVR": "Idioventricular rhythm",
     "SVT": "Supraventricular tachycardia run",
     "VFL": "Ventricular flutter run",
     "bigeminy": "Ventricular bigeminy",
@@ -125,6 +125,13 @@ EPISODE_LABELS = {
     "tachycardia": f"Tachycardia (> {FAST_BPM:g} bpm)",
 }
 EPISODE_KINDS = tuple(EPISODE_LABELS)
+# What a reader must know about a kind before trusting it: shown under the events where one is
+# listed (the page and the PDF).
+EPISODE_CAVEATS = {
+    "IVR": "Idioventricular rhythm: a run of beats the model calls ventricular (V) at "
+    f"{FAST_BPM:g} bpm or slower. The model knows no paced beats: a ventricular paced rhythm "
+    "shows as one.",
+}
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,10 @@ def test_a_slow_ventricular_run_is_listed_on_every_surface(
 
     html = client.get(recording.get_absolute_url()).content.decode()
     assert "Idioventricular rhythm" in html and "No rhythm event found" not in html
+    assert html.count('class="small text-body-secondary mb-1 events-caveat"') == 1
+    assert "a ventricular paced rhythm shows as one" in html
     _pdf, text = pdf_text(client, recording)
-    assert "Idioventricular rhythm" in text
+    assert "Idioventricular rhythm" in text and "paced rhythm shows as one" in text
     api = APIClient()
     api.force_authenticate(alice)
     episodes = api.get(f"/api/v1/recordings/{recording.pk}/").json()["summary"]["episodes"]
