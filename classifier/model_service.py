@@ -31,6 +31,7 @@ from ecg.imaging.own_format import (
     example_image,
 )
 from ecg.imaging.representations import render
+from ecg.models.calibration import calibrated_probabilities
 from ecg.models.registry import IMAGE_KINDS, ModelNotInstalledError, ModelRegistry, is_scale_free
 from ecgsite.model_registry import get_model_registry
 
@@ -252,6 +253,8 @@ def _classify_foreign(
     drawn = render("beat_image", windows, fs, params)
     pixels = np.stack([prepare_image(d, size=bundle.image_size, kind="beat_image") for d in drawn])
     probabilities = bundle.predict_proba(pixels).mean(axis=0, keepdims=True)
+    # Calibrated as the threshold below was fitted (the own-format path above stays as it was).
+    probabilities = calibrated_probabilities(probabilities, bundle.metadata.get("calibration"))
     result = bundle.predictions(probabilities)[0]
     state, reason = "classified", ""
     threshold = uncertain_threshold(bundle.metadata)

@@ -50,6 +50,7 @@ from ecg.features.sanity import InputWarning, recording_warnings
 from ecg.io.recording_io import ParsedRecording
 from ecg.io.records import SECOND_LEAD_FIRST, normalised_lead
 from ecg.models.bundle import ModelBundle, channel_count, channel_leads, trained_leads
+from ecg.models.calibration import calibrated_probabilities, model_probabilities
 from ecg.models.two_lead_inputs import two_lead_windows
 
 # One-hour pieces bound memory (a 24-hour recording has ~100,000 beat images). For a model with
@@ -215,7 +216,11 @@ def classify_at(
     A two-channel bundle (issue 17) reads each beat once with ``signal`` and ``second`` (the
     second lead, same samples) as its channels; ``use_second`` (per peak, None: all) marks the
     beats whose second-lead window may be used, the others get ``signal`` in both channels, as
-    does every beat when ``second`` is None (``two_lead_windows``)."""
+    does every beat when ``second`` is None (``two_lead_windows``).
+
+    The probabilities are the model's calibrated ones (``calibration.calibrated_probabilities``:
+    its class prior and temperature, from its metadata), the ones its "uncertain" threshold was
+    fitted on and the ones every surface shows."""
     peaks = np.asarray(peaks, dtype=np.int64)
     two_lead = channel_count(bundle.metadata) == 2
     piece = int(CLASSIFY_CHUNK_S * fs)
@@ -248,11 +253,13 @@ def classify_at(
         if progress is not None:
             progress((number + 1) / len(starts), "classifying beats")
     n_classes = len(bundle.classes)
+    probabilities = (
+        np.concatenate(kept_probs) if kept_probs else np.empty((0, n_classes), np.float32)
+    )
+    calibration = bundle.metadata.get("calibration")
     return BeatResults(
         samples=np.concatenate(kept_samples) if kept_samples else np.empty(0, np.int64),
-        probabilities=(
-            np.concatenate(kept_probs) if kept_probs else np.empty((0, n_classes), np.float32)
-        ),
+        probabilities=calibrated_probabilities(probabilities, calibration).astype(np.float32),
         classes=bundle.classes,
     )
 
@@ -555,8 +562,15 @@ def recording_conduction(
     """The conduction finding (``ecg.features.conduction``) from the analysed lead's readable
     beats and, on a recording of at most ``CONDUCTION_ALL_LEADS_MAX_S`` that holds other leads
     the model was trained on, theirs too: each such lead's beats detected and classified on
-    that lead, its unreadable segments left out."""
-    evidence = [conduction.lead_evidence(recording.lead, beats.probabilities, states.tolist())]
+    that lead, its unreadable segments left out. The evidence is the model's own probabilities
+    (``model_probabilities``: the calibration undone), which the finding's thresholds were
+    chosen on."""
+    calibration = bundle.metadata.get("calibration")
+
+    def own(probabilities: np.ndarray) -> np.ndarray:
+        return model_probabilities(probabilities, calibration)
+
+    evidence = [conduction.lead_evidence(recording.lead, own(beats.probabilities), states.tolist())]
     short = recording.duration_s <= CONDUCTION_ALL_LEADS_MAX_S
     for index in conduction_leads(bundle, recording) if short else []:
         lead = np.asarray(recording.signals[index], dtype=np.float32)
@@ -571,7 +585,7 @@ def recording_conduction(
         readable = beats_readable(recording_quality(lead, recording.fs, peaks), peaks)
         result = classify_at(bundle, lead, recording.fs, peaks, readable=readable)
         ok = readable[np.searchsorted(peaks, result.samples)]
-        evidence.append(conduction.lead_evidence(name, result.probabilities[ok]))
+        evidence.append(conduction.lead_evidence(name, own(result.probabilities[ok])))
     return conduction.finding_from_leads(evidence, beats.classes)
 
 
@@ -748,6 +762,11 @@ def _analyse(
     )
     summary.update(analysable_share=round(quality.readable_share, 4), flutter_checks=checks)
     summary["atrial_calls_in_af"] = int(merged.sum())
+    calibration = bundle.metadata.get("calibration")
+    if calibration:  # what the stored probabilities went through (a recount undoes it)
+        summary["calibration_applied"] = {
+            k: calibration[k] for k in ("temperature", "class_prior") if k in calibration
+        }
     if conduction.applies(beats.classes):
         summary["conduction"] = recording_conduction(recording, bundle, beats, states)
     if fusion is not None:

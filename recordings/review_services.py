@@ -44,6 +44,7 @@ from ecg.features.corrections import answer_labels, rr_without, teach
 from ecg.features.episodes import detect_episodes
 from ecg.features.rhythm import summarise
 from ecg.features.templates import group_beats, morphology_vectors
+from ecg.models.calibration import model_probabilities
 
 from .errors import (
     ActionNotUndoable,
@@ -309,7 +310,10 @@ def _reviewed_conduction(recording: Recording) -> dict[str, Any]:
     """The conduction finding with the reviewed classes: on the analysed lead a reviewed beat's
     probabilities become its class alone (the clinician's word replaces the model's; a class
     the model lacks, e.g. F, counts for none of L, R, N) and a beat reviewed as an artefact is
-    no beat; the other leads' evidence, which no review touches, is kept as analysed."""
+    no beat; the other leads' evidence, which no review touches, is kept as analysed. The
+    stored probabilities are read back as the model gave them (``model_probabilities`` with the
+    calibration the analysis applied; none for a recording analysed before it applied one), as
+    the analysis read them for the finding."""
     from .selectors import _probabilities
 
     classes = _classes(recording)
@@ -317,7 +321,8 @@ def _reviewed_conduction(recording: Recording) -> dict[str, Any]:
     others = list(analysed.get("leads") or [])[1:]
     rows = recording.beats.order_by("index").values_list("index", "state", "reviewed_label")
     rows = [r for r in rows if r[2] != NOT_A_BEAT]
-    probs = _probabilities(recording)[[r[0] for r in rows]].astype(np.float64)
+    stored = _probabilities(recording)[[r[0] for r in rows]]
+    probs = model_probabilities(stored, recording.summary.get("calibration_applied"))
     reviewed = np.array([bool(r[2]) for r in rows], dtype=bool)
     probs[reviewed] = 0.0
     for row in np.flatnonzero(reviewed):

@@ -182,24 +182,70 @@ def threshold_for_coverage(
     return float(ordered[int(np.searchsorted(answered, coverage - 1e-12))])
 
 
+def prior_tilted(probs: np.ndarray, class_prior: dict[str, Any]) -> np.ndarray:
+    """``probs * prior ** tau``, renormalised: the model's probabilities set against how common
+    each class is (``class_prior``: ``{"prior": [one share per class], "tau": t}``).
+
+    Why: the recording model learns from balanced epochs with balanced class weights, so its
+    probabilities answer as if every class were equally common; by Bayes' rule a new patient's
+    answer is that times the class's prevalence. ``tau`` (0: no change, 1: the whole prior) was
+    chosen on cross-fitted DS1 (``benchmarks/prior_shift_ds1.py``). Unlike a temperature, this
+    can change the predicted class."""
+    prior = np.asarray(class_prior["prior"], dtype=np.float64)
+    probs = np.asarray(probs, dtype=np.float64)
+    if prior.shape != (probs.shape[1],) or np.any(prior <= 0):
+        raise ValueError(f"class prior needs {probs.shape[1]} positive shares, got {prior}")
+    out = probs * prior[None, :] ** float(class_prior["tau"])
+    return out / np.maximum(out.sum(axis=1, keepdims=True), _EPS)
+
+
+def calibrated_probabilities(
+    probabilities: np.ndarray, calibration: dict[str, Any] | None
+) -> np.ndarray:
+    """The probabilities serving shows and stores: the model's output with the class prior
+    (when the calibration has one) and then the temperature applied; unchanged without a
+    calibration."""
+    probs = np.asarray(probabilities, dtype=np.float64)
+    if probs.ndim == 1:
+        probs = probs[None]
+    if calibration is None or not len(probs):
+        return probs
+    if calibration.get("class_prior"):
+        probs = prior_tilted(probs, calibration["class_prior"])
+    return apply_temperature(probs, float(calibration["temperature"]))
+
+
+def model_probabilities(
+    calibrated_probs: np.ndarray, calibration: dict[str, Any] | None
+) -> np.ndarray:
+    """The inverse of ``calibrated_probabilities``: the model's own output back from what
+    serving stored (the temperature undone, then the prior), for rules chosen on the model's
+    own probabilities (the recording's conduction finding)."""
+    probs = np.asarray(calibrated_probs, dtype=np.float64)
+    if probs.ndim == 1:
+        probs = probs[None]
+    if calibration is None or not len(probs):
+        return probs
+    out = apply_temperature(probs, 1.0 / float(calibration["temperature"]))
+    prior = calibration.get("class_prior")
+    if prior:
+        out = prior_tilted(out, {"prior": prior["prior"], "tau": -float(prior["tau"])})
+    return out
+
+
 def calibrated(
     probabilities: np.ndarray, calibration: dict[str, Any] | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(calibrated probabilities, uncertain mask, runner-up class index) of (n, k) model
     probabilities, from a model's ``metadata["calibration"]``
-    (``{"temperature": T, "uncertain_below": p, ...}``).
+    (``{"temperature": T, "uncertain_below": p, "class_prior": {...}, ...}``:
+    ``calibrated_probabilities``; the threshold was fitted on probabilities made the same way).
 
     Without a calibration (None) the probabilities pass unchanged and nothing is uncertain.
-    The predicted class (argmax) is never changed; the runner-up is the second-highest class.
+    A temperature never changes the predicted class; a class prior can. The runner-up is the
+    second-highest class.
     """
-    probs = np.asarray(probabilities, dtype=np.float64)
-    if probs.ndim == 1:
-        probs = probs[None]
-    if calibration is None:
-        out = probs
-        threshold = 0.0
-    else:
-        out = apply_temperature(probs, float(calibration["temperature"]))
-        threshold = float(calibration["uncertain_below"])
+    out = calibrated_probabilities(probabilities, calibration)
+    threshold = 0.0 if calibration is None else float(calibration["uncertain_below"])
     _, confidence, runner_up = top_two(out)
     return out, confidence < threshold, runner_up

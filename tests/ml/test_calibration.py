@@ -87,6 +87,38 @@ def test_uncertain_mask_and_runner_up_on_a_hand_made_array():
     assert hot.tolist() == [False, True, True, True]
 
 
+def test_a_class_prior_sets_the_answer_against_how_common_each_class_is():
+    """Bayes' rule: a beat equally likely N or V under balanced training is N where N is far
+    more common; a sure V stays V. Undone exactly by ``model_probabilities``."""
+    probs = np.array([[0.5, 0.5], [0.05, 0.95], [0.9, 0.1]])
+    prior = {"prior": [0.9, 0.1], "tau": 1.0}
+    tilted = cal.prior_tilted(probs, prior)
+    assert tilted[0].tolist() == pytest.approx([0.9, 0.1])
+    assert tilted.argmax(axis=1).tolist() == [0, 1, 0]
+    assert np.allclose(tilted.sum(axis=1), 1.0)
+    assert np.allclose(cal.prior_tilted(probs, {"prior": [0.9, 0.1], "tau": 0.0}), probs)
+    with pytest.raises(ValueError):
+        cal.prior_tilted(probs, {"prior": [1.0, 0.0], "tau": 1.0})
+
+
+def test_served_probabilities_apply_the_prior_then_the_temperature_and_undo_exactly():
+    rng = np.random.default_rng(5)
+    probs = cal.softmax(rng.normal(0, 2, size=(400, 6)))
+    calibration = {"temperature": 0.75, "uncertain_below": 0.6,
+                   "class_prior": {"prior": [0.08, 0.75, 0.03, 0.07, 0.07, 0.005], "tau": 0.3}}  # fmt: skip
+    served = cal.calibrated_probabilities(probs, calibration)
+    expected = cal.apply_temperature(cal.prior_tilted(probs, calibration["class_prior"]), 0.75)
+    np.testing.assert_allclose(served, expected, atol=1e-12)
+    assert (served.argmax(axis=1) != probs.argmax(axis=1)).any()  # the prior moved some answers
+    np.testing.assert_allclose(cal.model_probabilities(served, calibration), probs, atol=1e-9)
+    out, uncertain, _ = cal.calibrated(probs, calibration)
+    np.testing.assert_allclose(out, served, atol=1e-12)
+    assert np.array_equal(uncertain, served.max(axis=1) < 0.6)
+    # no calibration: the model's own probabilities, both ways
+    assert np.allclose(cal.calibrated_probabilities(probs, None), probs)
+    assert np.allclose(cal.model_probabilities(probs, None), probs)
+
+
 def test_the_threshold_is_the_smallest_reaching_the_target_accuracy():
     # top probabilities 0.9 .. 0.5; the two least confident beats are wrong
     probs = np.array([[p, 1 - p] for p in (0.9, 0.8, 0.7, 0.6, 0.5 + 1e-9, 0.55)])
