@@ -38,9 +38,14 @@ def recording_files(tmp_path) -> list[Path]:
 
 
 @pytest.fixture
-def recording_env(settings, tmp_path):
-    """Private media, a tiny real recording model, analyses run inside the upload request."""
+def recording_env(settings, tmp_path, monkeypatch):
+    """Private media, a tiny real recording model, analyses run inside the upload request.
+    Slow ventricular runs make no event here: the untrained model calls nearly every beat V,
+    so an IVR band would lie over the whole strip, whose pixels these tests read."""
+    from ecg.features import episodes
     from ecgsite.model_registry import reset_model_registry
+
+    monkeypatch.setattr(episodes, "SLOW_VENTRICULAR_RUNS", False)
 
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MODELS_DIR = tmp_path / "models"
