@@ -16,6 +16,10 @@ probability that answers ``VALIDATION_COVERAGE`` of the validation beats). DS2 (
 coverage and accuracy of answered beats at the threshold with intervals over records, and the
 selective-risk curve.
 
+For a model in ``PRIOR_TILTED`` every probability is first set against the class prior of its
+MIT-BIH training records (``calibration.prior_tilted``, ``calibration_fit.PRIOR_TAU``), as
+serving sets it, and the prior goes into the metadata beside the temperature.
+
 Writes ``benchmarks/results/calibration.json`` and the ``"calibration"`` key of each model's
 metadata JSON (the weights are not touched).
 
@@ -42,6 +46,7 @@ from ecg.models.calibration import (  # noqa: E402
     apply_temperature,
     choose_threshold,
     expected_calibration_error,
+    prior_tilted,
     threshold_for_coverage,
 )
 from ecg.training.calibration_fit import (  # noqa: E402
@@ -50,6 +55,7 @@ from ecg.training.calibration_fit import (  # noqa: E402
     VALIDATION_COVERAGE,
     calibration_figures,
     choose_rule,
+    class_prior,
     criterion_text,
     fitted_on_text,
     ptbxl_probabilities,
@@ -65,6 +71,10 @@ MODELS = ("recording_mixed", "recording_spec_ctx", "beat_image_cnn", "spectrogra
 # two sources weigh the same in the coverage that sets the threshold, and the rule's
 # leave-out folds are the four MIT-BIH records plus fold 9's patients in ``PTBXL_GROUPS`` parts.
 PTBXL_VALIDATED = ("recording_mixed",)
+# Models trained on balanced epochs whose probabilities are set against the class prior of
+# their MIT-BIH training records before the temperature is fitted (``calibration_fit.PRIOR_TAU``,
+# chosen by benchmarks/prior_shift_ds1.py): every set below is tilted alike.
+PRIOR_TILTED = ("recording_mixed",)
 # The criterion for "uncertain" (VALIDATION_COVERAGE, calibration_fit): answer that share of
 # the validation beats. The first candidate, a target accuracy of the answered validation beats
 # (``TARGET_ACCURACY``), answers 0.3-3 % of them (record 124's right-bundle-branch-block beats
@@ -237,9 +247,32 @@ def validation_sources(
     return out
 
 
+def shipped_class_prior(cache: Path | None, data_dir: Path, n_classes: int) -> dict[str, Any]:
+    """``calibration_fit.class_prior`` of the shipped recipe's MIT-BIH training records."""
+    from ecg.training.dataset import build_beat_table, load_beat_table
+    from ecg.training.mixed_pipeline import SHIPPED_PLAN
+
+    records = list(SHIPPED_PLAN.mitdb_records)
+    if cache is not None and cache.is_file():
+        table = load_beat_table(cache)
+        table = table.subset(np.flatnonzero(np.isin(table.records, records)))
+    else:
+        table = build_beat_table(data_dir, records, progress=None)
+    return class_prior(table.labels("six"), n_classes)
+
+
+def tilted(probs_set: dict[str, Any] | None, prior: dict[str, Any]) -> dict[str, Any] | None:
+    """A set of probabilities (``{"probs": ...}``) set against ``prior``."""
+    if probs_set is None:
+        return None
+    return probs_set | {"probs": prior_tilted(probs_set["probs"], prior)}
+
+
 def metadata_entry(result: dict[str, Any]) -> dict[str, Any]:
     val = result["validation"]
+    prior = {"class_prior": result["class_prior"]} if result.get("class_prior") else {}
     return {
+        **prior,
         "temperature": round(result["temperature"], 6),
         "rule": result["rule"],
         "rule_choice": RULE_CHOICE,
@@ -308,15 +341,22 @@ def main() -> None:
     if args.only and args.out.is_file():  # keep the other models' figures of the last full run
         results = json.loads(args.out.read_text())["models"]
     for name, entry in entries.items():
+        prior = None
+        if name in PRIOR_TILTED:
+            prior = shipped_class_prior(args.cache, args.data_dir, len(entry["classes"]))
+            sets = {part: tilted(s, prior) for part, s in entry["sets"].items()}
+            entry = entry | {"sets": sets}
         ptbxl = ptbxl_probabilities(entry["bundle"], ptbxl_set) if ptbxl_set else None
         if name in PTBXL_VALIDATED and fold9_set:
             fold9 = ptbxl_probabilities(entry["bundle"], fold9_set)
+            if prior is not None:
+                ptbxl, fold9 = tilted(ptbxl, prior), tilted(fold9, prior)
             if fold9 is not None:
                 sets = entry["sets"]
                 entry = entry | {
                     "sets": sets | {"validation": with_ptbxl_validation(sets["validation"], fold9)}
                 }
-        results[name] = calibrate_one(name, entry, ptbxl)
+        results[name] = calibrate_one(name, entry, ptbxl) | {"class_prior": prior}
         r = results[name]
         print(
             f"{name}: {r['rule']} T={r['temperature']:.3f} threshold={r['uncertain_below']:.3f} "

@@ -216,6 +216,15 @@ def cache_record(bundle: Any, data_dir: Path, name: str) -> dict[str, np.ndarray
     return out
 
 
+def served(data: dict[str, np.ndarray], bundle: Any) -> dict[str, np.ndarray]:
+    """A record's cached network probabilities as the app stores them: with the model's
+    calibration (class prior, temperature; ``calibration.calibrated_probabilities``)."""
+    from ecg.models.calibration import calibrated_probabilities
+
+    calibration = bundle.metadata.get("calibration")
+    return dict(data, probs=calibrated_probabilities(data["probs"], calibration))
+
+
 def with_af_context(data: dict[str, np.ndarray], data_dir: Path, name: str) -> dict:
     """The record's beats as the app stores them: with ``af_context.MERGE_ATRIAL_IN_AF``, the
     A calls inside the AF episodes found on these beats (``detect_af`` with the record's lead,
@@ -910,7 +919,8 @@ def main() -> None:
     records = {}
     for name in names if not args.cache_only else DS1_RECORDS + DS2_RECORDS:
         start = time.perf_counter()
-        records[name] = with_af_context(cache_record(bundle, data_dir, name), data_dir, name)
+        data = served(cache_record(bundle, data_dir, name), bundle)
+        records[name] = with_af_context(data, data_dir, name)
         print(f"{name}: {len(records[name]['probs'])} beats {time.perf_counter() - start:.1f} s")
     if args.cache_only:
         return

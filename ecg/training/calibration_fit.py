@@ -43,6 +43,27 @@ RULE_CHOICE = "lowest mean ECE on a validation record left out of the fit, among
     RULES
 )
 
+# The class prior's weight for the recording model (``calibration.prior_tilted``: its balanced
+# training set against how common each class is), chosen on cross-fitted DS1 by the written
+# rule of benchmarks/prior_shift_ds1.py (benchmarks/results/prior_shift_ds1.json); the prior is
+# the share of each class among the MIT-BIH training records' beats (``class_prior``). The
+# temperature and the threshold are then fitted on the tilted probabilities.
+PRIOR_TAU = 0.3
+PRIOR_FLOOR = 1e-4  # no class's share falls to zero: its beats could never be called it again
+
+
+def class_prior(labels: np.ndarray, n_classes: int, tau: float = PRIOR_TAU) -> dict[str, Any]:
+    """The calibration's ``class_prior`` entry from the training beats' class indices
+    (``labels``; negative: a beat outside the classes, not counted)."""
+    labels = np.asarray(labels)
+    counts = np.bincount(labels[labels >= 0], minlength=n_classes).astype(np.float64)
+    shares = np.maximum(counts / max(counts.sum(), 1.0), PRIOR_FLOOR)
+    return {
+        "prior": [round(float(v), 6) for v in shares],
+        "tau": tau,
+        "from": f"class shares of {int(counts.sum())} MIT-BIH training beats",
+    }
+
 
 def criterion_text(*, weighted_sources: bool) -> str:
     """The metadata's ``criterion``: what makes a beat uncertain."""

@@ -630,6 +630,12 @@ def conduction_figures(models_dir: Path, recording: str) -> dict[str, Any] | Non
     return _sidecar(models_dir, recording, ".conduction.json")
 
 
+def served_figures(models_dir: Path, recording: str) -> dict[str, Any] | None:
+    """``models/<recording>.served.json`` (``benchmarks/served_classifier_test.py``: the test
+    figures with the probabilities calibrated as served, beside the network's own), if any."""
+    return _sidecar(models_dir, recording, ".served.json")
+
+
 def render_reports(models_dir: str | Path, readme: str | Path | None = None) -> dict[str, Any]:
     """REPORT.md (and the README blocks) from the metrics files and ``evaluation.json``."""
     from ecg.training import report
@@ -643,6 +649,7 @@ def render_reports(models_dir: str | Path, readme: str | Path | None = None) -> 
     ctx["seed_spread"] = seed_spread(models_dir, ctx["recording_model"])
     ctx["external"] = external_figures(models_dir, ctx["recording_model"])
     ctx["conduction"] = conduction_figures(models_dir, ctx["recording_model"])
+    ctx["served"] = served_figures(models_dir, ctx["recording_model"])
     metrics = {
         p.name.removesuffix(".metrics.json"): json.loads(p.read_text())
         for p in sorted(models_dir.glob("*.metrics.json"))

@@ -337,6 +337,7 @@ def write_report(
         "",
         *external_lines(context.get("external")),
         *conduction_lines(context.get("conduction")),
+        *served_lines(context.get("served")),
         "## All models against the original CNN (same beats, same splits, same run)",
         "",
         *comparison_rows(all_metrics, baseline),
@@ -508,6 +509,47 @@ def external_lines(external: dict[str, Any] | None) -> list[str]:
         target = f"{op} {bound:.0%}" if pct else f"{op} {bound:.2f}"
         met = value >= bound if op == ">=" else value <= bound
         out.append(f"| {label} | {target} | {show(value)} | {members} | {'yes' if met else 'no'} |")
+    return [*out, ""]
+
+
+def served_lines(served: dict[str, Any] | None) -> list[str]:
+    """The test figures with the probabilities as the app serves them (the model's class prior
+    and temperature) beside the network's own (``models/<recording>.served.json``,
+    ``benchmarks/served_classifier_test.py``)."""
+    if not served:
+        return []
+    if served.get("stale"):
+        return [
+            f"The figures in `{served['path']}` were measured on another version of the "
+            "recording model; run `python benchmarks/served_classifier_test.py` again.",
+            "",
+        ]
+    calibration = served.get("calibration") or {}
+    prior = calibration.get("class_prior") or {}
+    out = [
+        "## The recording model as served (class prior and temperature)",
+        "",
+        f"From `{served['source']}` ({served['about']}). The app serves the network's "
+        f"probabilities times each class's share of the MIT-BIH training beats to the power "
+        f"{prior.get('tau', 0)} (the network learnt from balanced classes), then temperature "
+        f"{calibration.get('temperature')}; the prior's weight was chosen on cross-fitted DS1 "
+        "(`benchmarks/prior_shift_ds1.py`). The tables above are the network's own argmax.",
+        "",
+        "| figure | target | network alone | as served | met as served |",
+        "|---|---|---:|---:|---|",
+    ]
+    network, shown = served["headline"]["network"], served["headline"]["served"]
+    for label, key, op, bound, pct in EXTERNAL_ROWS:
+        if shown.get(key) is None:
+            continue
+        show = _pct if pct else _f
+        target = f"{op} {bound:.0%}" if pct else f"{op} {bound:.2f}"
+        value = shown[key]
+        met = value >= bound if op == ">=" else value <= bound
+        out.append(
+            f"| {label} | {target} | {show(network.get(key))} | {show(value)} | "
+            f"{'yes' if met else 'no'} |"
+        )
     return [*out, ""]
 
 

@@ -104,8 +104,8 @@ def test_a_class_prior_sets_the_answer_against_how_common_each_class_is():
 def test_served_probabilities_apply_the_prior_then_the_temperature_and_undo_exactly():
     rng = np.random.default_rng(5)
     probs = cal.softmax(rng.normal(0, 2, size=(400, 6)))
-    calibration = {"temperature": 0.75, "uncertain_below": 0.6,
-                   "class_prior": {"prior": [0.08, 0.75, 0.03, 0.07, 0.07, 0.005], "tau": 0.3}}  # fmt: skip
+    prior = {"prior": [0.08, 0.75, 0.03, 0.07, 0.07, 0.005], "tau": 0.3}
+    calibration = {"temperature": 0.75, "uncertain_below": 0.6, "class_prior": prior}
     served = cal.calibrated_probabilities(probs, calibration)
     expected = cal.apply_temperature(cal.prior_tilted(probs, calibration["class_prior"]), 0.75)
     np.testing.assert_allclose(served, expected, atol=1e-12)
