@@ -39,12 +39,18 @@ from ecg.classes import DS1_RECORDS, class_codes
 from ecg.io.ptbxl import VALIDATION_FOLD
 from ecg.io.records import load_record
 from ecg.models.bundle import ModelBundle, load_bundle, save_bundle
-from ecg.models.calibration import ECE_BINS, apply_temperature, threshold_for_coverage
+from ecg.models.calibration import (
+    ECE_BINS,
+    apply_temperature,
+    prior_tilted,
+    threshold_for_coverage,
+)
 from ecg.training.calibration_fit import (
     RULE_CHOICE,
     VALIDATION_COVERAGE,
     calibration_figures,
     choose_rule,
+    class_prior,
     criterion_text,
     fitted_on_text,
     ptbxl_probabilities,
@@ -384,8 +390,10 @@ def calibrate(
     """The ``"calibration"`` metadata entry, fitted as ``benchmarks/calibrate_models.py`` fitted
     the shipped one: on every labelled MLII beat of the MIT-BIH validation records and on PTB-XL
     fold 9's lead-II beats found by the serving path's detector (``calibration_fit.ptbxl_records``
-    with ``plan.n_norm["validation"]`` NORM records), each source weighing the same; the rule
-    with the lowest ECE on a left-out fold, the threshold answering ``VALIDATION_COVERAGE``."""
+    with ``plan.n_norm["validation"]`` NORM records), each source weighing the same; the class
+    prior of the plan's MIT-BIH training beats applied first (``calibration_fit.class_prior``);
+    the rule with the lowest ECE on a left-out fold, the threshold answering
+    ``VALIDATION_COVERAGE``."""
     tags = np.char.partition(table.records, LEAD_SEPARATOR)
     # the validation records' MLII beats, unlabelled ones too: the record context reads them all
     rows = np.flatnonzero(
@@ -405,6 +413,13 @@ def calibrate(
     ptbxl = ptbxl_probabilities(bundle, fold9)
     if ptbxl is not None:
         val = with_ptbxl_validation(val, ptbxl)
+    # The class prior of the MIT-BIH training records' beats first (served before the
+    # temperature: calibration.calibrated_probabilities), then T and the threshold on top of it.
+    trained = np.flatnonzero(
+        (sources == "mitdb") & (tags[:, 2] == "mlii") & np.isin(tags[:, 0], plan.mitdb_records)
+    )
+    prior = class_prior(as_mixed(table.subset(trained)).labels("six"), len(bundle.classes))
+    val = val | {"probs": prior_tilted(val["probs"], prior)}
     rule, temperature, left_out = choose_rule(val)
     scaled = apply_temperature(val["probs"], temperature)
     threshold = threshold_for_coverage(scaled, VALIDATION_COVERAGE, val.get("weights"))
@@ -412,6 +427,7 @@ def calibrate(
     figures = calibration_figures(val["probs"], val["y"], temperature)
     n_mit = len(mit)
     return {
+        "class_prior": prior,
         "temperature": round(float(temperature), 6),
         "rule": rule,
         "rule_choice": RULE_CHOICE,

@@ -80,6 +80,11 @@ def test_quick_run_builds_a_calibrated_bundle_and_leaves_models_alone(tmp_path, 
     assert 0 < cal["uncertain_below"] <= 1 and cal["temperature"] > 0
     # fitted as the shipped one was: the MIT-BIH validation records and PTB-XL fold 9 (3 records)
     assert "records 106, 124" in cal["fitted_on"] and "PTB-XL fold 9" in cal["fitted_on"]
+    # the class prior of the MIT-BIH training beats, served before the temperature
+    prior = cal["class_prior"]
+    assert prior["tau"] == 0.3 and len(prior["prior"]) == len(meta["classes"])
+    assert sum(prior["prior"]) == pytest.approx(1.0, abs=1e-3)
+    assert prior["prior"][meta["classes"].index("N")] == max(prior["prior"])
     run = json.loads((out / "run.json").read_text())
     # both sources reached training and validation; each step timed
     assert run["beats"]["train/ptbxl/L"] > 0 and run["beats"]["train/mitdb/V"] > 0
