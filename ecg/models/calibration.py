@@ -212,7 +212,9 @@ def calibrated_probabilities(
         return probs
     if calibration.get("class_prior"):
         probs = prior_tilted(probs, calibration["class_prior"])
-    return apply_temperature(probs, float(calibration["temperature"]))
+    # T = 1 (or an entry with a threshold alone) leaves the probabilities exactly as they are
+    temperature = float(calibration.get("temperature", 1.0))
+    return probs if temperature == 1.0 else apply_temperature(probs, temperature)
 
 
 def model_probabilities(
@@ -226,7 +228,8 @@ def model_probabilities(
         probs = probs[None]
     if calibration is None or not len(probs):
         return probs
-    out = apply_temperature(probs, 1.0 / float(calibration["temperature"]))
+    temperature = float(calibration.get("temperature", 1.0))
+    out = probs if temperature == 1.0 else apply_temperature(probs, 1.0 / temperature)
     prior = calibration.get("class_prior")
     if prior:
         out = prior_tilted(out, {"prior": prior["prior"], "tau": -float(prior["tau"])})
@@ -246,6 +249,6 @@ def calibrated(
     second-highest class.
     """
     out = calibrated_probabilities(probabilities, calibration)
-    threshold = 0.0 if calibration is None else float(calibration["uncertain_below"])
+    threshold = 0.0 if calibration is None else float(calibration.get("uncertain_below", 0.0))
     _, confidence, runner_up = top_two(out)
     return out, confidence < threshold, runner_up
