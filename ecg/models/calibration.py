@@ -12,8 +12,11 @@ A beat is *uncertain* when its calibrated top probability is below a threshold c
 validation beats (``threshold_for_coverage``: a fixed share of validation beats answered, or
 ``choose_threshold``: a target accuracy of the answered ones); serving shows the runner-up
 class beside it.
-``calibrated`` is the one function serving calls, with the ``"calibration"`` entry of the
-model's metadata JSON (written by ``benchmarks/calibrate_models.py``).
+``calibrated_probabilities`` is what serving calls (``calibrated`` adds the uncertain mask), with
+the ``"calibration"`` entry of the model's metadata JSON (written by
+``benchmarks/calibrate_models.py``): a class prior (``prior_tilted``: the model learnt from
+balanced classes) when the entry has one, then the temperature. ``model_probabilities`` undoes
+both for rules chosen on the model's own probabilities.
 
 Pure NumPy / SciPy: no TensorFlow, no Django.
 """
