@@ -163,12 +163,18 @@ def _own_format_kind(image: Image.Image, image_type: str, registry: ModelRegistr
 def _classify_own_format(
     image: Image.Image, *, image_type: str, registry: ModelRegistry
 ) -> ImageClassification:
-    """The fast path: bit-identical to the app before the digitiser."""
+    """The fast path: the image read as the app always read it, without the digitiser; the
+    answer calibrated and judged against the model's threshold as every other answer is
+    (issue 18: a beat at 30 % is not shown as a confident class)."""
     detected = image_type == "auto"
     kind = detect_image_kind(to_grayscale_array(image)) if detected else image_type
     bundle = registry.serving_bundle(kind=kind)
     pixels = load_image_for_model(image, size=bundle.image_size, kind=bundle.kind)
-    result = bundle.predictions(bundle.predict_proba(pixels[None]))[0]
+    probabilities = calibrated_probabilities(
+        bundle.predict_proba(pixels[None]), bundle.metadata.get("calibration")
+    )
+    result = bundle.predictions(probabilities)[0]
+    reason = _under_threshold(bundle, result.confidence)
     return ImageClassification(
         label=result.label,
         confidence=result.confidence,
@@ -177,7 +183,18 @@ def _classify_own_format(
         kind_detected=detected,
         model_name=bundle.name,
         model_version=bundle.version,
+        state="uncertain" if reason else "classified",
+        state_reason=reason,
     )
+
+
+def _under_threshold(bundle, confidence: float) -> str:
+    """Why the answer is uncertain when its calibrated top probability is under the model's
+    calibrated threshold (issue 18), else ""."""
+    threshold = uncertain_threshold(bundle.metadata)
+    if threshold is None or confidence >= threshold:
+        return ""
+    return f"the model's top probability is under its calibrated {threshold:.0%}"
 
 
 def _why_no_trace(reason: str) -> str:
@@ -253,11 +270,10 @@ def _classify_foreign(
     drawn = render("beat_image", windows, fs, params)
     pixels = np.stack([prepare_image(d, size=bundle.image_size, kind="beat_image") for d in drawn])
     probabilities = bundle.predict_proba(pixels).mean(axis=0, keepdims=True)
-    # Calibrated as the threshold below was fitted (the own-format path above stays as it was).
+    # Calibrated as the threshold below was fitted, as the own-format path above.
     probabilities = calibrated_probabilities(probabilities, bundle.metadata.get("calibration"))
     result = bundle.predictions(probabilities)[0]
     state, reason = "classified", ""
-    threshold = uncertain_threshold(bundle.metadata)
     if verdict.status == "unlike_ecg":
         state, reason = "uncertain", verdict.reason
     elif digitised.quality < MIN_CONFIDENT_QUALITY:
@@ -266,9 +282,8 @@ def _classify_foreign(
             f"the trace was read poorly (quality {digitised.quality:.2f}, "
             f"under {MIN_CONFIDENT_QUALITY})"
         )
-    elif threshold is not None and result.confidence < threshold:
-        state = "uncertain"
-        reason = f"the model's top probability is under its calibrated {threshold:.0%}"
+    elif under := _under_threshold(bundle, result.confidence):
+        state, reason = "uncertain", under
     return ImageClassification(
         label=result.label,
         confidence=result.confidence,

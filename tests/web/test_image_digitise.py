@@ -21,6 +21,7 @@ from classifier.model_service import classify_image
 from classifier.models import Prediction
 from ecg.imaging.digitise import AMPLITUDE_PRIOR_MV, digitise
 from ecg.imaging.images import load_image_for_model
+from ecg.models.calibration import calibrated_probabilities
 from ecg.models.registry import ModelRegistry
 from tests.conftest import BEAT_FAVOURS, SPECTROGRAM_FAVOURS
 from tests.factories import beat_image_bytes, foreign_spectrogram_bytes, spectrogram_image_bytes
@@ -81,10 +82,11 @@ def test_own_format_is_classified_as_before_without_the_digitiser(
     image = Image.open(io.BytesIO(data))
     result = classify_image(image, image_type="auto", registry=registry)
 
-    # Today's path, by hand: detect, load_image_for_model, the serving bundle.
+    # Today's path, by hand: detect, load_image_for_model, the serving bundle, its calibration.
     bundle = registry.serving_bundle(kind=kind)
     pixels = load_image_for_model(image, size=bundle.image_size, kind=kind)
-    expected = bundle.predict_proba(pixels[None])[0]
+    calibration = bundle.metadata.get("calibration")
+    expected = calibrated_probabilities(bundle.predict_proba(pixels[None]), calibration)[0]
     assert_same_model_outputs([list(result.probabilities.values())], [expected])
     assert (result.label, result.kind, result.kind_detected) == (favours, kind, True)
     assert (result.source, result.state, result.trace) == ("own_format", "classified", None)
@@ -352,16 +354,20 @@ def test_a_digitised_prediction_and_its_trace_are_private(
     assert "plot.png" not in client.get(reverse("pages:history")).content.decode()
 
 
-def test_digitised_beat_under_the_calibrated_threshold_is_uncertain_own_format_is_not(
+def test_a_beat_under_the_calibrated_threshold_is_uncertain_digitised_or_own_format(
     tiny_models_dir, lead, monkeypatch
 ):
     monkeypatch.setattr(model_service, "uncertain_threshold", lambda metadata: 0.9999)
     registry = ModelRegistry(tiny_models_dir)
     digitised = classify_image(R.mpl_plot(one_beat(lead), FS).image, registry=registry)
     assert digitised.state == "uncertain" and "calibrated" in digitised.state_reason
-    # The fast path keeps today's answer (no state rule applied to it).
+    # The fast path's answer is judged alike (issue 18), its reading of the image unchanged.
     own = classify_image(Image.open(io.BytesIO(beat_image_bytes())), registry=registry)
-    assert (own.source, own.state) == ("own_format", "classified")
+    assert (own.source, own.state) == ("own_format", "uncertain")
+    assert "calibrated 100%" in own.state_reason
+    monkeypatch.setattr(model_service, "uncertain_threshold", lambda metadata: 0.0)
+    sure = classify_image(Image.open(io.BytesIO(beat_image_bytes())), registry=registry)
+    assert (sure.state, sure.state_reason) == ("classified", "")
 
 
 @pytest.mark.parametrize("kind", ["beat_image", "spectrogram"])

@@ -15,6 +15,7 @@ from classifier.model_service import classify_image
 from ecg.dsp.signal import prepare_signal
 from ecg.features.beats import beat_annotations, extract_windows
 from ecg.io.records import default_data_dir, load_record
+from ecg.models.calibration import calibrated_probabilities
 from ecg.models.registry import ModelRegistry
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -42,7 +43,10 @@ def test_uploaded_png_of_a_rendered_beat_matches_the_pipeline(shipped, kind):
     scaled = np.round(peaks[100:120] * fs / record.fs).astype(np.int64)
     windows, _ = extract_windows(signal, scaled, fs, **bundle.metadata["window"])
     images = bundle.render(windows)
-    expected = bundle.predict_proba(images)
+    # as served: the model's calibration (its temperature) applied to the network's output
+    expected = calibrated_probabilities(
+        bundle.predict_proba(images), bundle.metadata.get("calibration")
+    )
     for image, probs in zip(images, expected, strict=True):
         buffer = io.BytesIO()
         Image.fromarray(image).save(buffer, format="PNG")
