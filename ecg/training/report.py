@@ -474,17 +474,30 @@ EXTERNAL_ROWS = (
 )
 
 
+def stale_lines(sidecar: dict[str, Any], script: str) -> list[str]:
+    """What a report section says instead of a sidecar's figures measured on another version of
+    the recording model."""
+    return [
+        f"The figures in `{sidecar['path']}` were measured on another version of the "
+        f"recording model; run `python {script}` again.",
+        "",
+    ]
+
+
+def target_cells(op: str, bound: float, pct: bool, value: float) -> tuple[str, str]:
+    """An ``EXTERNAL_ROWS`` target as the tables write it, and whether ``value`` meets it."""
+    target = f"{op} {bound:.0%}" if pct else f"{op} {bound:.2f}"
+    met = value >= bound if op == ">=" else value <= bound
+    return target, "yes" if met else "no"
+
+
 def external_lines(external: dict[str, Any] | None) -> list[str]:
     """The recording model on the other test sets (PTB-XL fold 10, LUDB) beside DS2, from the
     mixed-training evaluation of the same weights (``models/<recording>.external.json``)."""
     if not external:
         return []
     if external.get("stale"):
-        return [
-            f"The figures in `{external['path']}` were measured on another version of the "
-            "recording model; run `python benchmarks/ptbxl_mixed_ship.py` again.",
-            "",
-        ]
+        return stale_lines(external, "benchmarks/ptbxl_mixed_ship.py")
     out = [
         "## The recording model on every test set",
         "",
@@ -506,9 +519,8 @@ def external_lines(external: dict[str, Any] | None) -> list[str]:
             if spread.get("mean") is not None
             else "—"
         )
-        target = f"{op} {bound:.0%}" if pct else f"{op} {bound:.2f}"
-        met = value >= bound if op == ">=" else value <= bound
-        out.append(f"| {label} | {target} | {show(value)} | {members} | {'yes' if met else 'no'} |")
+        target, met = target_cells(op, bound, pct, value)
+        out.append(f"| {label} | {target} | {show(value)} | {members} | {met} |")
     return [*out, ""]
 
 
@@ -519,11 +531,7 @@ def served_lines(served: dict[str, Any] | None) -> list[str]:
     if not served:
         return []
     if served.get("stale"):
-        return [
-            f"The figures in `{served['path']}` were measured on another version of the "
-            "recording model; run `python benchmarks/served_classifier_test.py` again.",
-            "",
-        ]
+        return stale_lines(served, "benchmarks/served_classifier_test.py")
     calibration = served.get("calibration") or {}
     prior = calibration.get("class_prior") or {}
     out = [
@@ -543,12 +551,9 @@ def served_lines(served: dict[str, Any] | None) -> list[str]:
         if shown.get(key) is None:
             continue
         show = _pct if pct else _f
-        target = f"{op} {bound:.0%}" if pct else f"{op} {bound:.2f}"
-        value = shown[key]
-        met = value >= bound if op == ">=" else value <= bound
+        target, met = target_cells(op, bound, pct, shown[key])
         out.append(
-            f"| {label} | {target} | {show(network.get(key))} | {show(value)} | "
-            f"{'yes' if met else 'no'} |"
+            f"| {label} | {target} | {show(network.get(key))} | {show(shown[key])} | {met} |"
         )
     return [*out, ""]
 
@@ -559,11 +564,7 @@ def conduction_lines(found: dict[str, Any] | None) -> list[str]:
     if not found:
         return []
     if found.get("stale"):
-        return [
-            f"The figures in `{found['path']}` were measured on another version of the "
-            "recording model; run `python benchmarks/conduction_served_ptbxl.py` again.",
-            "",
-        ]
+        return stale_lines(found, "benchmarks/conduction_served_ptbxl.py")
     out = [
         "## The recording's conduction finding (PTB-XL fold 10, as served)",
         "",
