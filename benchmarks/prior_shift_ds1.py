@@ -54,11 +54,11 @@ import patient_rhythm_ds1 as pr  # noqa: E402
 import review_benchmark as rb  # noqa: E402
 
 from ecg.classes import symbol_to_index  # noqa: E402
+from ecg.training.calibration_fit import PRIOR_FLOOR  # noqa: E402
 
 TAUS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
 EM_POWERS = (1.0, 0.5)
 EM_ROUNDS = 30
-PRIOR_FLOOR = 1e-4  # no class's prior falls to zero: its beats could never be called it again
 
 
 def training_prior(records: list[str]) -> np.ndarray:
