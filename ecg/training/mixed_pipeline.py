@@ -133,6 +133,9 @@ class MixedPlan:
     # also the early beats of PTB-XL's PAC ("A") and / or PVC ("V") records
     # (``ptbxl_ectopic.KINDS``; a study's candidate, benchmarks/ptbxl_ectopic_study.py)
     ptbxl_ectopic: tuple[str, ...] = ()
+    # share of each epoch's beats given a recording artefact (``artefacts``; a study's
+    # candidate, benchmarks/artefact_training_study.py): 0, none
+    artefact_share: float = 0.0
 
 
 FULL = MixedPlan()
@@ -178,6 +181,8 @@ def candidate_config(epochs: int, seed: int = 0, plan: MixedPlan | None = None) 
         config = replace(config, cap=plan.epoch_cap)
     if plan is not None and plan.epoch_floor is not None:
         config = replace(config, floor=plan.epoch_floor)
+    if plan is not None and plan.artefact_share:
+        config = replace(config, artefact_share=plan.artefact_share)
     return config
 
 

@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from ecg.features.beats import POST_S, PRE_S
+from ecg.features.beats import POST_S, PRE_S, window_bounds
 from ecg.imaging import representations
 from ecg.models.architectures import build_baseline, build_cnn, build_ensemble
+from ecg.training.artefacts import ArtefactParams, add_artefacts
 from ecg.training.augment import AugmentParams, augment_windows, band_limit, random_shifts
 from ecg.training.dataset import BeatTable, Split
 from ecg.training.metrics import confusion_matrix, macro_f1
@@ -56,6 +57,10 @@ class ModelConfig:
     # ``band_limit_fs`` and back): MIT-BIH beats made to look like PTB-XL's 100 Hz ones.
     band_limit_share: float = 0.0
     band_limit_fs: float = 100.0
+    # Share of each epoch's beats given a recording artefact (``artefacts.add_artefacts``:
+    # drift, muscle or electrode motion) at an SNR drawn from ``artefact_snr_db``; 0: none.
+    artefact_share: float = 0.0
+    artefact_snr_db: tuple[float, float] = (6.0, 30.0)
     # Several seeds of this configuration averaged into one model (empty: one model, ``seed``).
     ensemble_seeds: tuple[int, ...] = ()
     # Images per beat stacked as channels: 1, or 2 for a two-lead table (``two_lead``), whose
@@ -152,6 +157,10 @@ class _EpochData:
                 super().__init__()
                 self.rng = np.random.default_rng(config.seed)
                 self.aug = AugmentParams(gain=tuple(config.gain), noise_mv=config.noise_mv)
+                self.artefact = ArtefactParams(
+                    config.artefact_share, tuple(config.artefact_snr_db)
+                )
+                self.r_index = window_bounds(table.fs, config.pre_s, 0.0)[0]
                 self._draw()
 
             def _draw(self) -> None:
@@ -179,6 +188,11 @@ class _EpochData:
                         )
                         for sub in channels
                     ]
+                    if config.artefact_share > 0:
+                        windows = [
+                            add_artefacts(w, table.fs, self.r_index, self.rng, self.artefact)
+                            for w in windows
+                        ]
                 else:
                     windows = [sub.crop(config.pre_s, config.post_s) for sub in channels]
                 self.inputs = inputs_for(
