@@ -281,6 +281,9 @@ def test_main() -> int:
             "ds2_noise": noise_figures(beats, threshold),
             "figures": figures,
         }
+    result["ds2_per_record_review"] = per_record_review(
+        {m: result["models"][m]["ds2_noise"] for m in ("candidate", "shipped")}
+    )
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["created_at"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     TEST_RESULT.write_text(json.dumps(result, indent=1, default=float) + "\n")
