@@ -210,6 +210,7 @@ def classify_at(
     progress: Progress | None = None,
     second: np.ndarray | None = None,
     use_second: np.ndarray | None = None,
+    calibrated: bool = True,
 ) -> BeatResults:
     """Classify the beats at ``peaks`` of a raw lead (mV) piece by piece; ``readable``: per peak.
 
@@ -220,7 +221,8 @@ def classify_at(
 
     The probabilities are the model's calibrated ones (``calibration.calibrated_probabilities``:
     its class prior and temperature, from its metadata), the ones its "uncertain" threshold was
-    fitted on and the ones every surface shows."""
+    fitted on and the ones every surface shows; ``calibrated=False``: the network's own, for a
+    reading chosen on those (the conduction finding's other leads)."""
     peaks = np.asarray(peaks, dtype=np.int64)
     two_lead = channel_count(bundle.metadata) == 2
     piece = int(CLASSIFY_CHUNK_S * fs)
@@ -256,10 +258,12 @@ def classify_at(
     probabilities = (
         np.concatenate(kept_probs) if kept_probs else np.empty((0, n_classes), np.float32)
     )
-    calibration = bundle.metadata.get("calibration")
+    if calibrated:
+        calibration = bundle.metadata.get("calibration")
+        probabilities = calibrated_probabilities(probabilities, calibration).astype(np.float32)
     return BeatResults(
         samples=np.concatenate(kept_samples) if kept_samples else np.empty(0, np.int64),
-        probabilities=calibrated_probabilities(probabilities, calibration).astype(np.float32),
+        probabilities=probabilities,
         classes=bundle.classes,
     )
 
@@ -562,15 +566,12 @@ def recording_conduction(
     """The conduction finding (``ecg.features.conduction``) from the analysed lead's readable
     beats and, on a recording of at most ``CONDUCTION_ALL_LEADS_MAX_S`` that holds other leads
     the model was trained on, theirs too: each such lead's beats detected and classified on
-    that lead, its unreadable segments left out. The evidence is the model's own probabilities
-    (``model_probabilities``: the calibration undone), which the finding's thresholds were
-    chosen on."""
-    calibration = bundle.metadata.get("calibration")
-
-    def own(probabilities: np.ndarray) -> np.ndarray:
-        return model_probabilities(probabilities, calibration)
-
-    evidence = [conduction.lead_evidence(recording.lead, own(beats.probabilities), states.tolist())]
+    that lead, its unreadable segments left out. The evidence is the model's own probabilities,
+    which the finding's thresholds were chosen on: the analysed lead's read back from the served
+    ones (``model_probabilities``: the calibration undone), the other leads' classified
+    without it."""
+    own = model_probabilities(beats.probabilities, bundle.metadata.get("calibration"))
+    evidence = [conduction.lead_evidence(recording.lead, own, states.tolist())]
     short = recording.duration_s <= CONDUCTION_ALL_LEADS_MAX_S
     for index in conduction_leads(bundle, recording) if short else []:
         lead = np.asarray(recording.signals[index], dtype=np.float32)
@@ -583,9 +584,9 @@ def recording_conduction(
             evidence.append(conduction.lead_evidence(name, np.zeros((0, len(beats.classes)))))
             continue
         readable = beats_readable(recording_quality(lead, recording.fs, peaks), peaks)
-        result = classify_at(bundle, lead, recording.fs, peaks, readable=readable)
+        result = classify_at(bundle, lead, recording.fs, peaks, readable=readable, calibrated=False)
         ok = readable[np.searchsorted(peaks, result.samples)]
-        evidence.append(conduction.lead_evidence(name, own(result.probabilities[ok])))
+        evidence.append(conduction.lead_evidence(name, result.probabilities[ok]))
     return conduction.finding_from_leads(evidence, beats.classes)
 
 
