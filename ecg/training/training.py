@@ -58,7 +58,8 @@ class ModelConfig:
     band_limit_share: float = 0.0
     band_limit_fs: float = 100.0
     # Share of each epoch's beats given a recording artefact (``artefacts.add_artefacts``:
-    # drift, muscle or electrode motion) at an SNR drawn from ``artefact_snr_db``; 0: none.
+    # drift, muscle or electrode motion) at an SNR drawn from ``artefact_snr_db``, after the
+    # ``augment`` step (none without it); 0: none.
     artefact_share: float = 0.0
     artefact_snr_db: tuple[float, float] = (6.0, 30.0)
     # Several seeds of this configuration averaged into one model (empty: one model, ``seed``).
