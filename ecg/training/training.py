@@ -158,9 +158,7 @@ class _EpochData:
                 super().__init__()
                 self.rng = np.random.default_rng(config.seed)
                 self.aug = AugmentParams(gain=tuple(config.gain), noise_mv=config.noise_mv)
-                self.artefact = ArtefactParams(
-                    config.artefact_share, tuple(config.artefact_snr_db)
-                )
+                self.artefact = ArtefactParams(config.artefact_share, tuple(config.artefact_snr_db))
                 self.r_index = window_bounds(table.fs, config.pre_s, 0.0)[0]
                 self._draw()
 
