@@ -230,6 +230,26 @@ def _uncertain_below(meta: dict[str, Any]) -> dict[str, Any] | None:
     return {"threshold": threshold, "fitted_on": calibration.get("fitted_on")}
 
 
+def recording_lead_reading(models_dir: Path | None = None) -> str | None:
+    """How the recording model the app serves reads a recording's leads, so the About page says
+    only what is done: "fused" (each beat read on a second lead too and the two combined by the
+    metadata's lead-fusion rule), "two_channel" (two leads as one input), "one_lead", or None
+    when no recording model is installed."""
+    from ecg.features.lead_fusion import fusion_setting
+
+    registry = ModelRegistry(Path(models_dir or settings.MODELS_DIR), preferred=preferred_models())
+    path = registry.recording_model_path()
+    meta = next((e.metadata for e in registry.usable() if e.path == path), None)
+    if meta is None:
+        return None
+    if channel_count(meta) == 2:
+        return "two_channel"
+    try:
+        return "fused" if fusion_setting(meta) is not None else "one_lead"
+    except ValueError:  # an unknown rule: the analysis refuses it too, say the plain reading
+        return "one_lead"
+
+
 def model_summaries(models_dir: Path | None = None) -> list[dict[str, Any]]:
     """One entry per ``models/*.keras``: name, version, task, representation and metrics."""
     # Metadata only: a registry of the folder, not the app's (pages sits below classifier).

@@ -11,7 +11,7 @@ from django.views.decorators.cache import cache_control
 from classifier.forms import PredictionFilterForm
 from classifier.selectors import prediction_list
 from pages.content import BY_SLUG, CLASS_PAGES
-from pages.selectors import model_summaries
+from pages.selectors import model_summaries, recording_lead_reading
 from recordings.selectors import recording_history
 
 HISTORY_PAGE_SIZE = 20
@@ -36,6 +36,7 @@ def about(request: HttpRequest) -> HttpResponse:
     context = {
         "models": model_summaries(),
         "recording_in_int8": settings.RECORDING_MODEL_PRECISION == "int8",
+        "recording_lead_reading": recording_lead_reading(),
     }
     return render(request, "pages/about.html", context)
 

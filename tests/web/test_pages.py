@@ -209,3 +209,27 @@ def test_about_says_whether_recordings_are_read_in_int8(client, settings, tmp_pa
     assert "8-bit integers" in client.get(reverse("pages:about")).content.decode()  # default
     settings.RECORDING_MODEL_PRECISION = "float32"
     assert "8-bit integers" not in client.get(reverse("pages:about")).content.decode()
+
+
+def test_about_says_how_the_served_recording_model_reads_the_leads(client, settings, tmp_path):
+    """Only what is done: the shipped model reads beats on one lead (its lead-fusion rule is
+    "primary"); a model whose metadata fuses a second lead, or one that reads two leads as one
+    input, is described as such."""
+
+    def about() -> str:
+        return " ".join(client.get(reverse("pages:about")).content.decode().split())
+
+    settings.MODELS_DIR = settings.BASE_DIR / "models"
+    body = about()
+    assert "Each beat is classified on the analysed lead" in body
+    assert "probabilities are combined" not in body
+    settings.MODELS_DIR = tmp_path
+    build_tiny_bundle(tmp_path, "fusing", kind="spectrogram", task="recording", with_rr=True,
+                      lead_fusion={"rule": "mean"})  # fmt: skip
+    body = about()
+    assert "each beat is read on it too and the two leads' probabilities are combined" in body
+    assert "Each beat is classified on the analysed lead" not in body
+    (tmp_path / "fusing.keras").unlink()
+    build_tiny_bundle(tmp_path, "pair", kind="spectrogram", task="recording", with_rr=True,
+                      channels=2, channel_leads=[["MLII"], ["V1"]])  # fmt: skip
+    assert "reads two leads at once" in about()
