@@ -230,14 +230,19 @@ def _uncertain_below(meta: dict[str, Any]) -> dict[str, Any] | None:
     return {"threshold": threshold, "fitted_on": calibration.get("fitted_on")}
 
 
-def recording_lead_reading(models_dir: Path | None = None) -> str | None:
+def models_registry(models_dir: Path | None = None) -> ModelRegistry:
+    """A registry of the models folder for its metadata only: not the app's (pages sits below
+    classifier), read once per page and handed to the selectors below."""
+    return ModelRegistry(Path(models_dir or settings.MODELS_DIR), preferred=preferred_models())
+
+
+def recording_lead_reading(*, registry: ModelRegistry) -> str | None:
     """How the recording model the app serves reads a recording's leads, so the About page says
     only what is done: "fused" (each beat read on a second lead too and the two combined by the
     metadata's lead-fusion rule), "two_channel" (two leads as one input), "one_lead", or None
     when no recording model is installed."""
     from ecg.features.lead_fusion import fusion_setting
 
-    registry = ModelRegistry(Path(models_dir or settings.MODELS_DIR), preferred=preferred_models())
     path = registry.recording_model_path()
     meta = next((e.metadata for e in registry.usable() if e.path == path), None)
     if meta is None:
@@ -250,11 +255,12 @@ def recording_lead_reading(models_dir: Path | None = None) -> str | None:
         return "one_lead"
 
 
-def model_summaries(models_dir: Path | None = None) -> list[dict[str, Any]]:
+def model_summaries(
+    models_dir: Path | None = None, *, registry: ModelRegistry | None = None
+) -> list[dict[str, Any]]:
     """One entry per ``models/*.keras``: name, version, task, representation and metrics."""
-    # Metadata only: a registry of the folder, not the app's (pages sits below classifier).
-    models_dir = Path(models_dir or settings.MODELS_DIR)
-    registry = ModelRegistry(models_dir, preferred=preferred_models())
+    registry = registry or models_registry(models_dir)
+    models_dir = registry.models_dir
     roles = _roles(registry)
     summaries = []
     for entry in registry.usable():

@@ -11,7 +11,7 @@ from django.views.decorators.cache import cache_control
 from classifier.forms import PredictionFilterForm
 from classifier.selectors import prediction_list
 from pages.content import BY_SLUG, CLASS_PAGES
-from pages.selectors import model_summaries, recording_lead_reading
+from pages.selectors import model_summaries, models_registry, recording_lead_reading
 from recordings.selectors import recording_history
 
 HISTORY_PAGE_SIZE = 20
@@ -33,10 +33,11 @@ def class_info(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def about(request: HttpRequest) -> HttpResponse:
+    registry = models_registry()
     context = {
-        "models": model_summaries(),
+        "models": model_summaries(registry=registry),
         "recording_in_int8": settings.RECORDING_MODEL_PRECISION == "int8",
-        "recording_lead_reading": recording_lead_reading(),
+        "recording_lead_reading": recording_lead_reading(registry=registry),
     }
     return render(request, "pages/about.html", context)
 
