@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ecg.io.recording_io import MAX_FS, MIN_FS
+from ecg.io.records import PREFERRED_LEADS
 from recordings.models import Beat, Recording
 from recordings.services import UNITS
 
@@ -31,7 +32,12 @@ class RecordingCreateSerializer(serializers.Serializer):
         required=False, min_value=MIN_FS, max_value=MAX_FS, help_text="Only for a CSV without time."
     )
     units = serializers.ChoiceField(choices=UNITS, default="mV", help_text="Units of CSV values.")
-    lead = serializers.CharField(required=False, max_length=32, help_text="Default MLII.")
+    lead = serializers.CharField(
+        required=False,
+        max_length=32,
+        help_text="The lead to analyse (name or number); by default the first of "
+        f"{', '.join(PREFERRED_LEADS)} the file holds.",
+    )
     patient_reference = serializers.CharField(required=False, max_length=64)
     note = serializers.CharField(required=False, max_length=1000)
 

@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 
 from ecg.io.recording_io import MAX_FS, MIN_FS, size_refusal
+from ecg.io.records import PREFERRED_LEADS
 
 from .services import UNITS, sentence
 
@@ -54,8 +55,9 @@ class RecordingUploadForm(forms.Form):
         required=False,
         max_length=32,
         help_text=(
-            "Lead to analyse when there are several (name or number); MLII by default. For an "
-            "image or a CSV column without a name: the lead it shows (e.g. II)."
+            "Lead to analyse when there are several (name or number); by default the first of "
+            f"{', '.join(PREFERRED_LEADS)} the file holds. For an image or a CSV column without "
+            "a name: the lead it shows (e.g. II)."
         ),
     )
     patient_reference = forms.CharField(
