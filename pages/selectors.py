@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 
 from ecg.classes import class_display_name
-from ecg.models.bundle import channel_count, channel_leads, trained_leads
+from ecg.models.bundle import channel_count, channel_leads, read_metadata, trained_leads
 from ecg.models.registry import ModelRegistry
 from ecgsite.model_registry import preferred_models
 
@@ -232,7 +232,7 @@ def _uncertain_below(meta: dict[str, Any]) -> dict[str, Any] | None:
 
 def models_registry(models_dir: Path | None = None) -> ModelRegistry:
     """A registry of the models folder for its metadata only: not the app's (pages sits below
-    classifier), read once per page and handed to the selectors below."""
+    classifier); one per page, handed to the selectors below."""
     return ModelRegistry(Path(models_dir or settings.MODELS_DIR), preferred=preferred_models())
 
 
@@ -244,9 +244,9 @@ def recording_lead_reading(*, registry: ModelRegistry) -> str | None:
     from ecg.features.lead_fusion import fusion_setting
 
     path = registry.recording_model_path()
-    meta = next((e.metadata for e in registry.usable() if e.path == path), None)
-    if meta is None:
+    if path is None:
         return None
+    meta = read_metadata(path)  # readable: the registry found it among the usable models
     if channel_count(meta) == 2:
         return "two_channel"
     try:
