@@ -13,12 +13,6 @@ PY="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-# The venv's own pip (Python 3.11 bundles 23.2) is replaced by the pinned one first: the old
-# one rejects the hash-locked files once a newer release of a locked package is published.
-pinned_pip="$(sed -n 's/^pip==\([^ ]*\).*/\1/p' scripts/pip.lock)"
-if [ "$(.venv/bin/python -m pip --version 2>/dev/null | cut -d' ' -f2)" != "$pinned_pip" ]; then
-  .venv/bin/python -m pip install --quiet --require-hashes -r scripts/pip.lock
-fi
 if [ -f "$lock" ]; then
   "$PY" scripts/check_lock.py "$req" "$lock"
   src="$lock"
@@ -31,6 +25,12 @@ fi
 digest="$(cat "$src" requirements.txt | sha256sum | cut -d' ' -f1)"
 stamp=".venv/.installed-$(basename "$src")"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$digest" ]; then
+  # The venv's own pip (Python 3.11 bundles 23.2) is replaced by the pinned one first: the old
+  # one rejects the hash-locked files once a newer release of a locked package is published.
+  pinned_pip="$(sed -n 's/^pip==\([^ ]*\).*/\1/p' scripts/pip.lock)"
+  if [ "$(.venv/bin/python -m pip --version 2>/dev/null | cut -d' ' -f2)" != "$pinned_pip" ]; then
+    .venv/bin/python -m pip install --quiet --require-hashes -r scripts/pip.lock
+  fi
   .venv/bin/python -m pip install --quiet "${args[@]}"
   echo "$digest" > "$stamp"
 fi

@@ -141,14 +141,23 @@ def test_a_stale_lock_is_refused_with_the_command_that_fixes_it(tmp_path):
 # --- scripts/bootstrap.sh, with a fake interpreter that records what pip was asked -------------
 
 
-def bootstrap_repo(tmp_path: Path) -> Path:
+PINNED_PIP = "26.3"  # scripts/pip.lock
+
+
+def bootstrap_repo(tmp_path: Path, pip_version: str = PINNED_PIP) -> Path:
+    """A copy of the scripts and requirements with a fake venv python that logs its pip calls
+    and answers ``-m pip --version`` as pip ``pip_version``."""
     repo = tmp_path / "repo"
     shutil.copytree(ROOT / "scripts", repo / "scripts")
     for name in ROOT.glob("requirements*"):
         shutil.copy(name, repo / name.name)
     fake = repo / ".venv" / "bin" / "python"
     fake.parent.mkdir(parents=True)
-    fake.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/pip-calls\n')
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$*" = "-m pip --version" ]; then echo "pip {pip_version} from x"; exit 0; fi\n'
+        f'echo "$@" >> {tmp_path}/pip-calls\n'
+    )
     fake.chmod(0o755)
     return repo
 
@@ -179,6 +188,19 @@ def test_bootstrap_installs_the_lock_with_hashes_once_and_again_when_it_changes(
     # the runtime lock has its own stamp
     result, calls = bootstrap(repo, "requirements.txt")
     assert calls == ["-m pip install --quiet --require-hashes -r requirements.lock"]
+
+
+def test_bootstrap_installs_the_pinned_pip_before_the_lock_when_the_venv_has_another(tmp_path):
+    """Python 3.11's bundled pip 23.2 rejects the hash-locked files (an extra of a locked
+    package once a newer release is out): bootstrap first installs scripts/pip.lock's pip."""
+    assert f"pip=={PINNED_PIP} " in (ROOT / "scripts" / "pip.lock").read_text()
+    repo = bootstrap_repo(tmp_path, pip_version="23.2.1")
+    result, calls = bootstrap(repo, "requirements-dev.txt")
+    assert result.returncode == 0, result.stderr
+    assert calls == [
+        "-m pip install --quiet --require-hashes -r scripts/pip.lock",
+        "-m pip install --quiet --require-hashes -r requirements-dev.lock",
+    ]
 
 
 def test_bootstrap_refuses_a_stale_lock_and_installs_nothing(tmp_path):
