@@ -91,8 +91,11 @@ def figures(probs: np.ndarray, labels: np.ndarray, records: np.ndarray, src: np.
         m = classification_metrics(labels[keep], probs[keep], classes)
         out[group] = {
             "macro_f1": round(float(m["macro_f1"]), 4),
-            "recall": {c: round(float(v["sensitivity"]), 4) for c, v in m["per_class"].items()
-                       if v.get("support")},  # fmt: skip
+            "recall": {
+                c: round(float(v["sensitivity"]), 4)
+                for c, v in m["per_class"].items()
+                if v.get("support")
+            },  # fmt: skip
         }
     right = probs.argmax(axis=1) == labels
     out["record_accuracy"] = {
