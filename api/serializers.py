@@ -5,7 +5,12 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
-from classifier.forms import patient_reference_validator
+from classifier.forms import (
+    TRACE_HEIGHT_HELP,
+    TRACE_HEIGHT_MAX_MV,
+    TRACE_HEIGHT_MIN_MV,
+    patient_reference_validator,
+)
 from classifier.models import Prediction
 from classifier.services import IMAGE_TYPE_CHOICES
 
@@ -19,6 +24,14 @@ class PredictionCreateSerializer(serializers.Serializer):
         choices=IMAGE_TYPE_CHOICES,
         default="auto",
         help_text="beat_image, spectrogram, or auto (detected from the picture).",
+    )
+    trace_height_mv = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=TRACE_HEIGHT_MIN_MV,
+        max_value=TRACE_HEIGHT_MAX_MV,
+        help_text=TRACE_HEIGHT_HELP,
     )
     patient_reference = serializers.CharField(
         max_length=64,
@@ -71,6 +84,7 @@ class PredictionSerializer(serializers.ModelSerializer):
             "source",
             "scale_source",
             "scale_step_mv",
+            "trace_height_mv",
             "digitised_trace",
             "patient_reference",
             "note",

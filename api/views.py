@@ -75,6 +75,7 @@ class PredictionListCreate(GenericAPIView):
                 owner=request.user,
                 uploaded_file=data["image"],
                 image_type=data["image_type"],
+                trace_height_mv=data["trace_height_mv"],
                 patient_reference=data["patient_reference"],
                 note=data["note"],
             )

@@ -14,6 +14,7 @@ CSV_COLUMNS = (
     "id", "created_at", "original_name", "image_type", "image_type_detected",
     "predicted_class", "predicted_class_name", "confidence", "model_name", "model_version",
     "patient_reference", "note", "state", "shown_label", "source", "scale_source",
+    "trace_height_mv",
 )  # fmt: skip
 
 

@@ -75,6 +75,18 @@ class MultipleImageField(forms.FileField):
         return checked
 
 
+# The trace height a user may give for a plot whose scale cannot be read (issue 19): beats
+# span a few tenths of a millivolt to a few millivolts; outside this it is a typo or other units.
+TRACE_HEIGHT_MIN_MV = 0.1
+TRACE_HEIGHT_MAX_MV = 10.0
+TRACE_HEIGHT_HELP = (
+    "Only for a plot without ECG paper or readable axis labels: the drawn trace's height, from "
+    "its lowest to its highest point, in mV, if you know it. The beat is then read at that "
+    "scale; without it the answer is averaged over five typical beat heights. A scale read "
+    "from the image wins; the app's own images ignore it."
+)
+
+
 class UploadForm(forms.Form):
     images = MultipleImageField(
         label="ECG images",
@@ -91,6 +103,14 @@ class UploadForm(forms.Form):
             "automatically” treats an image of ours that is mostly flat background as a beat "
             "image, a dense one as a spectral image."
         ),
+    )
+    trace_height_mv = forms.FloatField(
+        label="Trace height in mV (optional)",
+        required=False,
+        min_value=TRACE_HEIGHT_MIN_MV,
+        max_value=TRACE_HEIGHT_MAX_MV,
+        help_text=TRACE_HEIGHT_HELP,
+        widget=forms.NumberInput(attrs={"step": "0.05"}),
     )
     patient_reference = forms.CharField(
         label="Patient reference (optional)",

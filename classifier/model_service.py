@@ -90,17 +90,26 @@ class ImageClassification:
     state_reason: str = ""
     source: str = SOURCE_OWN_FORMAT  # or "digitised"
     # digitised: "grid" (read from ECG paper), "axis_labels" (a plot's y tick labels, with
-    # scale_step_mv), "assumed" (no grid: the scale-free model) or "prior" (no grid: averaged
-    # over the training beats' amplitudes)
+    # scale_step_mv), "given" (no grid: the trace's height the user gave, trace_height_mv),
+    # "assumed" (no grid: the scale-free model) or "prior" (no grid: averaged over the
+    # training beats' amplitudes)
     scale_source: str = ""
     scale_step_mv: float | None = None
+    trace_height_mv: float | None = None
     trace: dict[str, Any] | None = field(default=None)  # digitised: overlay data
 
 
 def classify_image(
-    image: Image.Image, *, image_type: str = "auto", registry: ModelRegistry | None = None
+    image: Image.Image,
+    *,
+    image_type: str = "auto",
+    trace_height_mv: float | None = None,
+    registry: ModelRegistry | None = None,
 ) -> ImageClassification:
     """Classify one decoded image. ``image_type`` is beat_image, spectrogram or auto.
+    ``trace_height_mv``: the drawn trace's height (lowest to highest point) in mV as the user
+    knows it, used only for a digitised image whose scale the app cannot read (no ECG paper,
+    no axis labels); a read scale wins.
 
     An image in the app's own beat-image or spectral-image format takes the fast path,
     unchanged since before the digitiser: "auto" applies ``detect_image_kind`` (mostly flat
@@ -114,7 +123,9 @@ def classify_image(
     own_kind = _own_format_kind(image, image_type, registry)
     if own_kind is not None:
         return _classify_own_format(image, image_type=image_type, registry=registry)
-    return _classify_foreign(image, image_type=image_type, registry=registry)
+    return _classify_foreign(
+        image, image_type=image_type, trace_height_mv=trace_height_mv, registry=registry
+    )
 
 
 def format_example_png(*, kind: str, registry: ModelRegistry | None = None) -> bytes:
@@ -204,10 +215,15 @@ def _why_no_trace(reason: str) -> str:
 
 
 def _classify_foreign(
-    image: Image.Image, *, image_type: str, registry: ModelRegistry
+    image: Image.Image,
+    *,
+    image_type: str,
+    trace_height_mv: float | None = None,
+    registry: ModelRegistry,
 ) -> ImageClassification:
-    """Digitise, then classify the beat window drawn as the app's own beat image, by the
-    scale-free beat model when the amplitude was assumed (no grid), else the serving one."""
+    """Digitise, then classify the beat window drawn as the app's own beat image: at the scale
+    read from the image, else at the trace height the user gave, else by the scale-free beat
+    model when one is installed, else averaged over the amplitude prior."""
     dense = detect_image_kind(to_grayscale_array(image)) == "spectrogram"
     if image_type == "spectrogram":
         raise _foreign_spectral(image, registry)
@@ -254,14 +270,21 @@ def _classify_foreign(
             "classifies one beat at a time.",
             code="strip_image",
         )
-    # Without a grid the amplitude was assumed: the scale-free single-beat model answers when
-    # one is installed (registry); a grid image keeps the millivolt model (issue 19).
-    amplitude = "unknown" if digitised.scale_source == "assumed" else "known"
+    # Without a grid or axis labels the amplitude is unknown unless the user gave the trace's
+    # height: then the millivolt model reads it at that height (the trace is normalised to
+    # peak-to-peak 1). Else the scale-free single-beat model answers when one is installed
+    # (registry); a grid image keeps the millivolt model (issue 19).
+    given = trace_height_mv if digitised.scale_source == "assumed" else None
+    amplitude = "unknown" if digitised.scale_source == "assumed" and given is None else "known"
     bundle = registry.serving_bundle(kind="beat_image", amplitude=amplitude)
     fs = float(bundle.metadata.get("sampling_rate", 360))
-    window = beat_window(digitised, fs)
+    if given is not None:
+        window = beat_window(digitised, fs, assumed_ptp_mv=given)
+        scale_source = "given"
+    else:
+        window = beat_window(digitised, fs)
+        scale_source = digitised.scale_source
     params = (bundle.metadata.get("representation") or {}).get("params") or {}
-    scale_source = digitised.scale_source
     windows = window[None]
     if scale_source == "assumed" and not is_scale_free(bundle.metadata):
         # A millivolt model and no scale: average over the training beats' amplitudes rather
@@ -297,6 +320,7 @@ def _classify_foreign(
         source=SOURCE_DIGITISED,
         scale_source=scale_source,
         scale_step_mv=digitised.axis_step_mv,
+        trace_height_mv=given,
         trace=trace_overlay(digitised, image.size),
     )
 

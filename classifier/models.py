@@ -65,14 +65,19 @@ class Prediction(models.Model):
         blank=True,
         help_text=(
             "Digitised images: grid (read from ECG paper), assumed (no grid, one amplitude), "
-            "prior (no grid, averaged over typical amplitudes) or axis_labels (read from "
-            "the plot's axis tick labels)."
+            "prior (no grid, averaged over typical amplitudes), axis_labels (read from "
+            "the plot's axis tick labels) or given (the trace's height the user gave)."
         ),
     )
     scale_step_mv = models.FloatField(
         null=True,
         blank=True,
         help_text="Scale read from axis labels: mV between neighbouring y tick labels.",
+    )
+    trace_height_mv = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Scale given by the user: the trace's height, lowest to highest point, in mV.",
     )
     digitised_trace = models.JSONField(
         null=True,
@@ -144,6 +149,12 @@ class Prediction(models.Model):
             "prior": (
                 "unknown (no grid): the answer is averaged over five typical beat amplitudes, "
                 "1.1 to 3.0 mV peak to peak"
+            ),
+            "given": (
+                f"given by you: the trace is {self.trace_height_mv:g} mV from its lowest to "
+                "its highest point"
+                if self.trace_height_mv
+                else "given by you"
             ),
             "axis_labels": (
                 f"read from the axis labels ({self.scale_step_mv:g} mV per tick)"

@@ -30,6 +30,7 @@ def prediction_create(
     owner: AbstractBaseUser,
     uploaded_file,
     image_type: str = "auto",
+    trace_height_mv: float | None = None,
     patient_reference: str = "",
     note: str = "",
 ) -> Prediction:
@@ -43,6 +44,7 @@ def prediction_create(
         owner=owner,
         uploaded_files=[uploaded_file],
         image_type=image_type,
+        trace_height_mv=trace_height_mv,
         patient_reference=patient_reference,
         note=note,
     )[0]
@@ -53,6 +55,7 @@ def prediction_create_many(
     owner: AbstractBaseUser,
     uploaded_files: Iterable,
     image_type: str = "auto",
+    trace_height_mv: float | None = None,
     patient_reference: str = "",
     note: str = "",
 ) -> list[Prediction]:
@@ -79,6 +82,7 @@ def prediction_create_many(
                     owner=owner,
                     uploaded_file=uploaded_file,
                     image_type=image_type,
+                    trace_height_mv=trace_height_mv,
                     patient_reference=patient_reference,
                     note=note,
                 )
@@ -124,6 +128,7 @@ def _prediction_prepare(
     owner: AbstractBaseUser,
     uploaded_file,
     image_type: str,
+    trace_height_mv: float | None,
     patient_reference: str,
     note: str,
 ) -> Prediction:
@@ -138,7 +143,9 @@ def _prediction_prepare(
     else:
         checked = validate_image_file(uploaded_file)
     try:
-        result = classify_image(checked.decoded(), image_type=image_type)
+        result = classify_image(
+            checked.decoded(), image_type=image_type, trace_height_mv=trace_height_mv
+        )
     except ModelNotInstalledError as exc:
         raise ModelMissing(exc.detail) from exc
     except ImageRefused as exc:  # not an ECG, a foreign spectral image, a strip: nothing stored
@@ -167,6 +174,7 @@ def _prediction_prepare(
         source=result.source,
         scale_source=result.scale_source,
         scale_step_mv=result.scale_step_mv,
+        trace_height_mv=result.trace_height_mv,
         digitised_trace=result.trace,
         patient_reference=patient_reference.strip(),
         note=note.strip(),

@@ -38,6 +38,7 @@ def upload(request: HttpRequest) -> HttpResponse:
                 owner=request.user,
                 uploaded_files=data["images"],
                 image_type=data["image_type"],
+                trace_height_mv=data["trace_height_mv"],
                 patient_reference=data["patient_reference"],
                 note=data["note"],
             )

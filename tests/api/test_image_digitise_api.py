@@ -86,3 +86,25 @@ def test_unlike_ecg_is_uncertain_in_the_api_and_the_pdf(
     # The class row names no diagnosis (class names appear only in the probability table).
     assert f"Class {body['shown_label']}" in text.replace("\n", " ")
     assert "No heat map" in text  # the model never saw these pixels
+
+
+def bare_beat() -> bytes:
+    signal, peaks, _ = synthetic_ecg(n_beats=10, seed=2)
+    p = int(peaks[3])
+    return png(R.mpl_plot(signal[p - 90 : p + 162], 360.0, axes=False).image)
+
+
+def test_a_given_trace_height_reads_a_bare_plot_at_that_scale(alice_api, installed_tiny_models):
+    response = upload(alice_api, bare_beat(), name="plot.png", trace_height_mv=2.4)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["scale_source"], body["trace_height_mv"]) == ("given", 2.4)
+    without = upload(alice_api, bare_beat(), name="plot.png").json()
+    assert (without["scale_source"], without["trace_height_mv"]) == ("prior", None)
+
+
+def test_a_trace_height_out_of_range_is_400_and_nothing_stored(alice_api, installed_tiny_models):
+    response = upload(alice_api, bare_beat(), name="plot.png", trace_height_mv=25)
+    assert response.status_code == 400
+    assert "less than or equal to 10.0" in response.json()["errors"]["trace_height_mv"][0]
+    assert Prediction.objects.count() == 0 and stored_files() == []

@@ -230,6 +230,75 @@ def test_matplotlib_beat_is_digitised_redrawn_and_classified(
 
 
 @pytest.mark.django_db
+def test_a_given_trace_height_is_the_scale_of_a_plot_without_one(
+    user_client, installed_tiny_models, lead, monkeypatch
+):
+    """A plot with neither grid nor tick labels, and the user knows how high its trace is: the
+    beat is read once at that height instead of averaged over the prior (issue 19)."""
+    drawn = {}
+    real_render = model_service.render
+
+    def spy(kind, windows, fs, params=None):
+        drawn["window"] = windows
+        return real_render(kind, windows, fs, params)
+
+    monkeypatch.setattr(model_service, "render", spy)
+    beat = one_beat(lead)  # the 0.7-s window the app classifies, drawn whole
+    image = R.mpl_plot(beat, FS, axes=False).image
+    response = user_client.post(
+        UPLOAD,
+        {"images": upload_file("plot.png", png_bytes(image)), "image_type": "auto",
+         "trace_height_mv": "1.6"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    p = Prediction.objects.get()
+    assert (p.source, p.scale_source, p.trace_height_mv) == ("digitised", "given", 1.6)
+    windows = drawn["window"]
+    assert windows.shape == (1, 252)
+    assert np.ptp(windows[0]) == pytest.approx(1.6, rel=0.1)
+    detail = user_client.get(p.get_absolute_url()).content.decode()
+    assert "given by you: the trace is 1.6 mV from its lowest to its highest point" in detail
+    export = b"".join(user_client.get(reverse("classifier:export")).streaming_content).decode()
+    row = next(csv.DictReader(io.StringIO(export)))
+    assert (row["scale_source"], row["trace_height_mv"]) == ("given", "1.6")
+
+
+@pytest.mark.django_db
+def test_a_scale_read_from_the_image_wins_over_a_given_height(
+    user_client, installed_tiny_models, lead
+):
+    image = R.mpl_plot(one_beat(lead), FS).image  # tick labels every 0.2 mV
+    response = user_client.post(
+        UPLOAD,
+        {"images": upload_file("plot.png", png_bytes(image)), "image_type": "auto",
+         "trace_height_mv": "5"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    p = Prediction.objects.get()
+    assert (p.scale_source, p.trace_height_mv) == ("axis_labels", None)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("height", "message"),
+    [("0.01", "greater than or equal to 0.1"), ("50", "less than or equal to 10.0"),
+     ("tall", "Enter a number")],
+)  # fmt: skip
+def test_a_trace_height_out_of_range_is_refused_and_nothing_stored(
+    user_client, installed_tiny_models, lead, settings, height, message
+):
+    image = R.mpl_plot(one_beat(lead), FS, axes=False).image
+    response = user_client.post(
+        UPLOAD,
+        {"images": upload_file("plot.png", png_bytes(image)), "image_type": "auto",
+         "trace_height_mv": height},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert Prediction.objects.count() == 0 and stored_files(settings) == []
+
+
+@pytest.mark.django_db
 def test_matplotlib_plot_with_tick_labels_reads_its_scale_from_the_axis(
     user_client, installed_tiny_models, lead, monkeypatch
 ):
