@@ -29,7 +29,9 @@ grid, from axis tick labels (``ecg.imaging.axis_scale``) or neither ("assumed": 
 averages the beat model over the amplitude prior); ``classification.served`` is what the app
 serves (read scale where there is one, else the prior) with intervals over patients and its
 paired difference against the own drawing (``served_minus_own``; ``target``: within
-``TARGET_POINTS``); ``prior_only`` the same beats as served before the axis reading.
+``TARGET_POINTS``); ``prior_only`` the same beats as served before the axis reading;
+``served_given_height`` as served when the user gives the trace's height exactly (the
+upload's optional "trace height in mV") for the beats whose scale was not read.
 
 Beats are drawn per class spread over the split's records (each class's records in turn, a
 fixed seed). Until the R-peak change of issue 19 the run drew 8 beats a class from the pooled
@@ -556,6 +558,19 @@ def served_block(
     return out
 
 
+def given_height_block(bundle, own_per_record, given_windows, labels, records, classes) -> dict:
+    """What the app serves when the user gives the trace's height (the upload's optional
+    "trace height in mV"): beats of unknown scale read once at the drawn truth's peak-to-peak
+    height (``beat_window(..., assumed_ptp_mv=...)``, the app's own call), the others at their
+    read scale. A user who knows the height exactly: the best this option can do."""
+    pred = bundle.predict_proba(bundle.render(np.stack(given_windows).astype(np.float32)))
+    out, per_given = _accuracy_block(pred.argmax(axis=1), labels, records, classes)
+    diff = bootstrap_difference(per_given, own_per_record, "accuracy", resamples=1000)
+    out["minus_own"] = diff
+    out["target_met"] = bool(100 * diff["difference"] >= -TARGET_POINTS)
+    return out
+
+
 def classify_block(bundle, own_windows, foreign_windows, labels, records, classes, assumed=None):
     """Accuracy and per-class figures, with intervals over patients, own drawing vs foreign,
     and the paired difference (digitised minus own) over the same resampled patients.
@@ -732,6 +747,7 @@ def main(argv=None) -> int:
             if args.strips_only or (args.renderers and name not in args.renderers):
                 continue
             rows, windows, assumed, axis_read, prior_windows = [], [], [], [], []
+            given_windows = []
             for truth, y in zip(truths, labels, strict=True):
                 drawn = draw(truth)
                 row, d = run_image(drawn, truth)
@@ -740,6 +756,11 @@ def main(argv=None) -> int:
                 window = beat_window(d, FS) if d is not None else np.zeros(PRE + POST)
                 windows.append(window)
                 assumed.append(d is not None and d.units != "mV")
+                given_windows.append(
+                    beat_window(d, FS, assumed_ptp_mv=float(np.ptp(truth)))
+                    if assumed[-1]
+                    else window
+                )
                 read = d is not None and d.scale_source == "axis_labels"
                 axis_read.append(read)
                 # As the app drew it before the axis reading: the trace normalised to
@@ -766,6 +787,9 @@ def main(argv=None) -> int:
                         np.array(assumed),
                         np.array(axis_read),
                     )
+                )
+                entry["classification"]["served_given_height"] = given_height_block(
+                    bundle, reference, given_windows, labels, recs, classes
                 )
                 if scalefree is not None:
                     entry["classification_scalefree"] = classify_scalefree(
