@@ -184,18 +184,25 @@ def test_trace_unlike_an_ecg_is_stored_as_uncertain_everywhere(
 # -- 3. digitised single beats ---------------------------------------------------------------
 
 
-@pytest.mark.django_db
-def test_matplotlib_beat_is_digitised_redrawn_and_classified(
-    user_client, installed_tiny_models, lead, monkeypatch
-):
-    drawn = {}
+@pytest.fixture
+def drawn(monkeypatch) -> dict:
+    """What the upload handed to the renderer of the app's own beat image: ``drawn["window"]``,
+    the beat windows (a spy on ``model_service.render``)."""
+    seen: dict = {}
     real_render = model_service.render
 
     def spy(kind, windows, fs, params=None):
-        drawn["window"] = windows
+        seen["window"] = windows
         return real_render(kind, windows, fs, params)
 
     monkeypatch.setattr(model_service, "render", spy)
+    return seen
+
+
+@pytest.mark.django_db
+def test_matplotlib_beat_is_digitised_redrawn_and_classified(
+    user_client, installed_tiny_models, lead, drawn
+):
     # Without tick labels (axes off) the scale is unknown: the amplitude prior.
     image = R.mpl_plot(one_beat(lead), FS, axes=False).image
     response = user_client.post(
@@ -231,18 +238,10 @@ def test_matplotlib_beat_is_digitised_redrawn_and_classified(
 
 @pytest.mark.django_db
 def test_a_given_trace_height_is_the_scale_of_a_plot_without_one(
-    user_client, installed_tiny_models, lead, monkeypatch
+    user_client, installed_tiny_models, lead, drawn
 ):
     """A plot with neither grid nor tick labels, and the user knows how high its trace is: the
     beat is read once at that height instead of averaged over the prior (issue 19)."""
-    drawn = {}
-    real_render = model_service.render
-
-    def spy(kind, windows, fs, params=None):
-        drawn["window"] = windows
-        return real_render(kind, windows, fs, params)
-
-    monkeypatch.setattr(model_service, "render", spy)
     beat = one_beat(lead)  # the 0.7-s window the app classifies, drawn whole
     image = R.mpl_plot(beat, FS, axes=False).image
     response = user_client.post(
@@ -300,16 +299,8 @@ def test_a_trace_height_out_of_range_is_refused_and_nothing_stored(
 
 @pytest.mark.django_db
 def test_matplotlib_plot_with_tick_labels_reads_its_scale_from_the_axis(
-    user_client, installed_tiny_models, lead, monkeypatch
+    user_client, installed_tiny_models, lead, drawn
 ):
-    drawn = {}
-    real_render = model_service.render
-
-    def spy(kind, windows, fs, params=None):
-        drawn["window"] = windows
-        return real_render(kind, windows, fs, params)
-
-    monkeypatch.setattr(model_service, "render", spy)
     beat = one_beat(lead)
     image = R.mpl_plot(beat, FS).image  # default matplotlib: ticks every 0.2 mV and 0.1 s
     response = user_client.post(
