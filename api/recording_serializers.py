@@ -12,6 +12,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ecg.imaging.digitise import GIVEN_TRACE_HEIGHT_MV
 from ecg.io.recording_io import MAX_FS, MIN_FS
 from ecg.io.records import PREFERRED_LEADS
 from recordings.models import Beat, Recording
@@ -25,7 +26,8 @@ class RecordingCreateSerializer(serializers.Serializer):
         child=serializers.FileField(),
         help_text=(
             "WFDB .hea + .dat (+ .atr for reference annotations), or one .zip of them, or one "
-            ".csv, or one .edf. Repeat the field for several files."
+            ".csv, or one .edf, or one image of a rhythm strip. Repeat the field for several "
+            "files."
         ),
     )
     sampling_rate = serializers.FloatField(
@@ -37,6 +39,13 @@ class RecordingCreateSerializer(serializers.Serializer):
         max_length=32,
         help_text="The lead to analyse (name or number); by default the first of "
         f"{', '.join(PREFERRED_LEADS)} the file holds.",
+    )
+    trace_height_mv = serializers.FloatField(
+        required=False,
+        min_value=GIVEN_TRACE_HEIGHT_MV[0],
+        max_value=GIVEN_TRACE_HEIGHT_MV[1],
+        help_text="Only for a strip image without ECG paper or axis labels: the drawn trace's "
+        "height, lowest to highest point, in mV (the recording's notes say how it was used).",
     )
     patient_reference = serializers.CharField(required=False, max_length=64)
     note = serializers.CharField(required=False, max_length=1000)

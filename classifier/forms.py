@@ -14,6 +14,7 @@ from django.core.validators import RegexValidator
 from classifier.models import Prediction
 from classifier.validators import CheckedImage, validate_image_file
 from ecg.classes import SIX_CLASS
+from ecg.imaging.digitise import GIVEN_TRACE_HEIGHT_MV
 
 IMAGE_TYPE_FORM_CHOICES = [
     ("auto", "Detect automatically"),
@@ -75,10 +76,8 @@ class MultipleImageField(forms.FileField):
         return checked
 
 
-# The trace height a user may give for a plot whose scale cannot be read (issue 19): beats
-# span a few tenths of a millivolt to a few millivolts; outside this it is a typo or other units.
-TRACE_HEIGHT_MIN_MV = 0.1
-TRACE_HEIGHT_MAX_MV = 10.0
+# The trace height a user may give for a plot whose scale cannot be read (issue 19).
+TRACE_HEIGHT_MIN_MV, TRACE_HEIGHT_MAX_MV = GIVEN_TRACE_HEIGHT_MV
 TRACE_HEIGHT_HELP = (
     "Only for a plot without ECG paper or readable axis labels: the drawn trace's height, from "
     "its lowest to its highest point, in mV, if you know it. The beat is then read at that "

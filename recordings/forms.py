@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
+from ecg.imaging.digitise import ASSUMED_BEAT_PTP_MV, GIVEN_TRACE_HEIGHT_MV
 from ecg.io.recording_io import MAX_FS, MIN_FS, size_refusal
 from ecg.io.records import PREFERRED_LEADS
 
@@ -60,6 +61,19 @@ class RecordingUploadForm(forms.Form):
             "a name: the lead it shows (e.g. II)."
         ),
     )
+    trace_height_mv = forms.FloatField(
+        required=False,
+        min_value=GIVEN_TRACE_HEIGHT_MV[0],
+        max_value=GIVEN_TRACE_HEIGHT_MV[1],
+        label="Trace height in mV (optional)",
+        help_text=(
+            "Only for a strip image without ECG paper or readable axis labels: the drawn "
+            "trace's height, from its lowest to its highest point, in mV, if you know it. "
+            f"Without it the strip is drawn to {ASSUMED_BEAT_PTP_MV:g} mV. A scale read from "
+            "the image wins."
+        ),
+        widget=forms.NumberInput(attrs={"step": "0.05"}),
+    )
     patient_reference = forms.CharField(
         required=False,
         max_length=64,
@@ -84,6 +98,7 @@ class RecordingUploadForm(forms.Form):
             "sampling_rate": data.get("sampling_rate"),
             "units": data.get("units") or "mV",
             "lead": data.get("lead") or "",
+            "trace_height_mv": data.get("trace_height_mv"),
             "patient_reference": data.get("patient_reference") or "",
             "note": data.get("note") or "",
         }

@@ -73,6 +73,7 @@ def recording_create(
     sampling_rate: float | None = None,
     units: str = "mV",
     lead: str = "",
+    trace_height_mv: float | None = None,
     patient_reference: str = "",
     note: str = "",
 ) -> Recording:
@@ -89,7 +90,14 @@ def recording_create(
     total = sum(int(getattr(f, "size", 0) or 0) for f in files)
     if total > limits.max_bytes:  # refuse before reading anything into memory
         raise ValidationError(sentence(size_refusal(total, limits.max_bytes)))
-    parsed = _parse(files, fs=sampling_rate, lead=lead or None, units=units, limits=limits)
+    parsed = _parse(
+        files,
+        fs=sampling_rate,
+        lead=lead or None,
+        units=units,
+        trace_height_mv=trace_height_mv,
+        limits=limits,
+    )
     if not lead:  # a lead the user named is analysed even when unreadable (the page says so)
         parsed = with_readable_lead(parsed)
     recording = _store(owner, parsed, patient_reference=patient_reference, note=note)

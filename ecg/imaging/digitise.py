@@ -1118,6 +1118,10 @@ ASSUMED_BEAT_PTP_MV = 2.0
 # The same distribution's 10th, 30th, 50th, 70th and 90th percentiles (mV): five equally likely
 # amplitudes of a beat whose scale is unknown (``amplitude_candidates``).
 AMPLITUDE_PRIOR_MV = (1.14, 1.59, 2.0, 2.45, 3.02)
+# The trace height (lowest to highest point, mV) a user may give for an image whose scale the
+# digitiser cannot read: beats span a few tenths of a millivolt to a few millivolts; outside
+# this range a value is a typo or in other units (the upload forms refuse it).
+GIVEN_TRACE_HEIGHT_MV = (0.1, 10.0)
 # The R peak of a digitised beat: the first deflection at least this share of the largest.
 R_PEAK_SHARE = 0.6
 

@@ -99,8 +99,14 @@ def _rhythm_strip_of_printout(
     return row_image(image, layout, index), notes, None
 
 
-def parse_image(name: str, content: bytes) -> ParsedRecording:
-    """A strip image as a one-lead recording in mV at ``FS_OUT`` (see the module docstring)."""
+def parse_image(
+    name: str, content: bytes, *, trace_height_mv: float | None = None
+) -> ParsedRecording:
+    """A strip image as a one-lead recording in mV at ``FS_OUT`` (see the module docstring).
+
+    ``trace_height_mv``: the drawn trace's height (lowest to highest point) in mV as the user
+    knows it, used only when the image gives no scale (no ECG paper, no axis labels); a scale
+    read from the image wins, and the notes say so."""
     image = _decoded(name, content)
     image, row_notes, reading = _rhythm_strip_of_printout(name, image)
     verdict = check_ecg_image(image, reading=reading)
@@ -130,12 +136,21 @@ def parse_image(name: str, content: bytes) -> ParsedRecording:
         notes.append(f"amplitude from the plot's axis labels ({d.axis_step_mv:g} mV per tick)")
         notes.append(TIME_NOTES[d.time_source])
         notes.extend(d.x_label_notes)
+    elif trace_height_mv is not None:  # the trace is normalised to peak-to-peak 1
+        signal = signal * trace_height_mv
+        notes.append(
+            f"no ECG-paper grid: the strip is assumed to span {STRIP_ASSUMED_S:g} s; its "
+            f"amplitude as given at upload (the trace {trace_height_mv:g} mV from its lowest to "
+            "its highest point)"
+        )
     else:
         signal = signal * ASSUMED_BEAT_PTP_MV
         notes.append(
             f"no ECG-paper grid: the strip is assumed to span {STRIP_ASSUMED_S:g} s and its "
             f"amplitude is unknown (drawn to {ASSUMED_BEAT_PTP_MV:g} mV peak to peak)"
         )
+    if trace_height_mv is not None and d.scale_source in ("grid", "axis_labels"):
+        notes.append("the trace height given at upload was not used: the image gives its scale")
     if abs(d.rotation_deg) > 0.05:
         notes.append(f"turned back by {d.rotation_deg:.1f} degrees")
     return ParsedRecording(

@@ -84,13 +84,15 @@ def parse_upload(
     fs: float | None = None,
     lead: str | None = None,
     units: str = "mV",
+    trace_height_mv: float | None = None,
     limits: Limits | None = None,
 ) -> ParsedRecording:
     """Parse uploaded ``(file name, content)`` pairs into one recording.
 
     ``fs`` is used only when the file cannot say it (CSV without a time column), ``units`` only
-    for CSV, ``lead`` picks a lead by name when there are several (MLII otherwise, else the
-    first).
+    for CSV, ``trace_height_mv`` only for a strip image whose scale cannot be read
+    (``recording_image.parse_image``), ``lead`` picks a lead by name when there are several
+    (MLII otherwise, else the first).
     """
     if not files:
         raise RecordingFormatError("no file was uploaded")
@@ -106,7 +108,7 @@ def parse_upload(
         if len(named) != 1:
             raise RecordingFormatError("upload either one ZIP file or the record's files, not both")
         named = unpack_zip(zips[0], named[zips[0]], limits)
-    recording = _parse_files(named, fs=fs, units=units)
+    recording = _parse_files(named, fs=fs, units=units, trace_height_mv=trace_height_mv)
     _check_signal(recording, limits)
     if not _names_its_lead(recording, lead):
         recording.lead_index = choose_upload_lead(recording.lead_names, lead)
@@ -134,7 +136,9 @@ def _names_its_lead(recording: ParsedRecording, lead: str | None) -> bool:
     return True
 
 
-def _parse_files(named: dict[str, bytes], *, fs: float | None, units: str) -> ParsedRecording:
+def _parse_files(
+    named: dict[str, bytes], *, fs: float | None, units: str, trace_height_mv: float | None
+) -> ParsedRecording:
     suffixes = {Path(n).suffix.lower() for n in named}
     if ".hea" in suffixes:
         return parse_wfdb(named)
@@ -148,7 +152,7 @@ def _parse_files(named: dict[str, bytes], *, fs: float | None, units: str) -> Pa
         if suffix in IMAGE_SUFFIXES:
             from ecg.io.recording_image import parse_image  # the digitiser: loaded when needed
 
-            return parse_image(name, content)
+            return parse_image(name, content, trace_height_mv=trace_height_mv)
         if suffix in (".dat", ".atr"):
             raise RecordingFormatError(f"{name}: a WFDB record needs its .hea header file too")
     listed = ", ".join(sorted(named))

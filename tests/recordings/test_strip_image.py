@@ -123,6 +123,55 @@ def test_a_rotated_strip_without_a_grid_is_turned_back_and_read_as_a_recording()
     assert np.corrcoef(stretched, truth)[0, 1] > 0.8  # 0.87: see test_digitise (tilt tests)
 
 
+def test_a_bare_strip_takes_the_trace_height_given_and_a_grid_strip_its_own_scale():
+    from ecg.imaging.digitise import ASSUMED_BEAT_PTP_MV
+    from ecg.io.recording_image import parse_image
+
+    bare = png(R.pillow_line(ecg(FS, 10.0, beat_times(10.0)), width=1600, height=400).image)
+    assumed = parse_image("bare.png", bare)
+    given = parse_image("bare.png", bare, trace_height_mv=1.2)
+    assert np.ptp(assumed.signals[0]) == pytest.approx(ASSUMED_BEAT_PTP_MV, rel=0.02)
+    assert np.ptp(given.signals[0]) == pytest.approx(1.2, rel=0.02)
+    assert any("as given at upload (the trace 1.2 mV" in note for note in given.notes)
+    assert not any("drawn to" in note for note in given.notes)
+
+    truth = ecg(FS, 10.0, beat_times(10.0))
+    paper = png(R.ecg_paper(truth, FS, px_per_mm=6.0).image)
+    read = parse_image("paper.png", paper)
+    also = parse_image("paper.png", paper, trace_height_mv=5.0)
+    np.testing.assert_allclose(also.signals[0], read.signals[0])  # the grid's scale, not 5 mV
+    assert "the trace height given at upload was not used: the image gives its scale" in also.notes
+
+
+@pytest.mark.django_db
+def test_a_strip_upload_with_a_trace_height_says_so_and_a_bad_one_is_refused(
+    client, env, alice, django_capture_on_commit_callbacks
+):
+    image = png(R.pillow_line(ecg(FS, 10.0, beat_times(10.0)), width=1600, height=400).image)
+    client.force_login(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("recordings:upload"),
+            {"files": [SimpleUploadedFile("strip.png", image)], "units": "mV",
+             "trace_height_mv": "0.01"},
+        )  # fmt: skip
+    assert (
+        response.status_code == 400 and "greater than or equal to 0.1" in response.content.decode()
+    )
+    assert not Recording.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("recordings:upload"),
+            {"files": [SimpleUploadedFile("strip.png", image)], "units": "mV",
+             "trace_height_mv": "1.5"},
+        )  # fmt: skip
+    assert response.status_code == 302, response.content[:400]
+    recording = Recording.objects.get()
+    assert recording.status == Recording.Status.DONE
+    assert any("as given at upload (the trace 1.5 mV" in note for note in recording.notes)
+    assert "as given at upload" in client.get(recording.get_absolute_url()).content.decode()
+
+
 @pytest.mark.django_db
 def test_an_upload_of_a_rotated_bare_strip_is_analysed(
     client, env, alice, django_capture_on_commit_callbacks
