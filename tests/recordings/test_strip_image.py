@@ -149,22 +149,18 @@ def test_a_strip_upload_with_a_trace_height_says_so_and_a_bad_one_is_refused(
 ):
     image = png(R.pillow_line(ecg(FS, 10.0, beat_times(10.0)), width=1600, height=400).image)
     client.force_login(alice)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            reverse("recordings:upload"),
-            {"files": [SimpleUploadedFile("strip.png", image)], "units": "mV",
-             "trace_height_mv": "0.01"},
-        )  # fmt: skip
-    assert (
-        response.status_code == 400 and "greater than or equal to 0.1" in response.content.decode()
-    )
+
+    def post(height: str):
+        with django_capture_on_commit_callbacks(execute=True):
+            data = {"files": [SimpleUploadedFile("strip.png", image)], "units": "mV",
+                    "trace_height_mv": height}  # fmt: skip
+            return client.post(reverse("recordings:upload"), data)
+
+    response = post("0.01")
+    assert response.status_code == 400
+    assert "greater than or equal to 0.1" in response.content.decode()
     assert not Recording.objects.exists()
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            reverse("recordings:upload"),
-            {"files": [SimpleUploadedFile("strip.png", image)], "units": "mV",
-             "trace_height_mv": "1.5"},
-        )  # fmt: skip
+    response = post("1.5")
     assert response.status_code == 302, response.content[:400]
     recording = Recording.objects.get()
     assert recording.status == Recording.Status.DONE
