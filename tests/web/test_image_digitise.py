@@ -234,6 +234,7 @@ def test_matplotlib_beat_is_digitised_redrawn_and_classified(
         "Digitised from the image" in detail
         and "unknown (no grid): the answer is averaged over five typical beat amplitudes" in detail
     )
+    assert "Know the trace's height?" in detail
 
 
 @pytest.mark.django_db
@@ -257,6 +258,7 @@ def test_a_given_trace_height_is_the_scale_of_a_plot_without_one(
     assert np.ptp(windows[0]) == pytest.approx(1.6, rel=0.1)
     detail = user_client.get(p.get_absolute_url()).content.decode()
     assert "given by you: the trace is 1.6 mV from its lowest to its highest point" in detail
+    assert "Know the trace" not in detail  # the scale is known: no offer to give it
     export = b"".join(user_client.get(reverse("classifier:export")).streaming_content).decode()
     row = next(csv.DictReader(io.StringIO(export)))
     assert (row["scale_source"], row["trace_height_mv"]) == ("given", "1.6")
