@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from django.urls import reverse
 from PIL import Image
+from pypdf import PdfReader
 
 from benchmarks import digitise_renderers as R
 from classifier import model_service
@@ -108,6 +109,27 @@ def test_an_ecg_paper_beat_keeps_the_millivolt_model(user_client, settings, with
     )
     p = Prediction.objects.get()
     assert (p.scale_source, p.model_name, p.predicted_class) == ("grid", "tiny-beat", "V")
+
+
+@pytest.mark.django_db
+def test_a_plot_with_its_trace_height_given_keeps_the_millivolt_model(
+    user_client, settings, with_scale_free, beat
+):
+    """The height makes the amplitude known: the millivolt model reads it, not the scale-free
+    one, and the PDF says where the scale came from."""
+    settings.MODELS_DIR = with_scale_free
+    image = R.pillow_line(beat, width=500, height=300).image
+    user_client.post(
+        UPLOAD,
+        {"images": upload_file("plot.png", png_bytes(image)), "image_type": "auto",
+         "trace_height_mv": "2.2"},
+    )  # fmt: skip
+    p = Prediction.objects.get()
+    assert (p.scale_source, p.model_name, p.trace_height_mv) == ("given", "tiny-beat", 2.2)
+    pdf = user_client.get(reverse("reports:prediction-report", args=[p.pk]))
+    data = b"".join(pdf.streaming_content)
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    assert "given by you" in " ".join(text.split())
 
 
 def test_the_own_format_fast_path_is_unchanged_with_a_scale_free_model_installed(
