@@ -74,3 +74,8 @@ def test_the_home_page_limits_quote_the_results_files():
     figures = [digitise[r]["classification"] for r in bare]
     gaps = [100 * (f["own_drawing"]["accuracy"] - f["served"]["accuracy"]) for f in figures]
     assert f"{int(min(gaps))}-{int(max(gaps))} points less often right" in page
+    given = _results("benchmarks/results/digitise_given_height.json")["splits"]["DS1_train"]
+    given = [given["renderers"][r]["classification"] for r in bare]
+    gaps = [100 * (f["own_drawing"]["accuracy"] - f["served_given_height"]["accuracy"])
+            for f in given]  # fmt: skip
+    assert f"height given at upload, {int(min(gaps))}-{int(max(gaps))} points" in page
