@@ -80,7 +80,8 @@ class MultipleImageField(forms.FileField):
 TRACE_HEIGHT_MIN_MV, TRACE_HEIGHT_MAX_MV = GIVEN_TRACE_HEIGHT_MV
 TRACE_HEIGHT_HELP = (
     "Only for a plot without ECG paper or readable axis labels: the drawn trace's height, from "
-    "its lowest to its highest point, in mV, if you know it. The beat is then read at that "
+    "its lowest to its highest point, in mV, if you know it (one value for every image of "
+    "this upload). The beat is then read at that "
     "scale; without it the answer is averaged over five typical beat heights. A scale read "
     "from the image wins; the app's own images ignore it."
 )
