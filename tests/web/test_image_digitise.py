@@ -59,6 +59,13 @@ def stored_files(settings) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
+def post_plot(client, image: Image.Image, trace_height_mv: str):
+    """The image upload of one plot with the optional trace height."""
+    data = {"images": upload_file("plot.png", png_bytes(image)), "image_type": "auto",
+            "trace_height_mv": trace_height_mv}  # fmt: skip
+    return client.post(UPLOAD, data)
+
+
 def no_digitiser(*args, **kwargs):
     raise AssertionError("the digitiser must not run for an image in the app's own format")
 
@@ -245,11 +252,7 @@ def test_a_given_trace_height_is_the_scale_of_a_plot_without_one(
     beat is read once at that height instead of averaged over the prior (issue 19)."""
     beat = one_beat(lead)  # the 0.7-s window the app classifies, drawn whole
     image = R.mpl_plot(beat, FS, axes=False).image
-    response = user_client.post(
-        UPLOAD,
-        {"images": upload_file("plot.png", png_bytes(image)), "image_type": "auto",
-         "trace_height_mv": "1.6"},
-    )  # fmt: skip
+    response = post_plot(user_client, image, "1.6")
     assert response.status_code == 302
     p = Prediction.objects.get()
     assert (p.source, p.scale_source, p.trace_height_mv) == ("digitised", "given", 1.6)
@@ -269,11 +272,7 @@ def test_a_scale_read_from_the_image_wins_over_a_given_height(
     user_client, installed_tiny_models, lead
 ):
     image = R.mpl_plot(one_beat(lead), FS).image  # tick labels every 0.2 mV
-    response = user_client.post(
-        UPLOAD,
-        {"images": upload_file("plot.png", png_bytes(image)), "image_type": "auto",
-         "trace_height_mv": "5"},
-    )  # fmt: skip
+    response = post_plot(user_client, image, "5")
     assert response.status_code == 302
     p = Prediction.objects.get()
     assert (p.scale_source, p.trace_height_mv) == ("axis_labels", None)
@@ -289,11 +288,7 @@ def test_a_trace_height_out_of_range_is_refused_and_nothing_stored(
     user_client, installed_tiny_models, lead, settings, height, message
 ):
     image = R.mpl_plot(one_beat(lead), FS, axes=False).image
-    response = user_client.post(
-        UPLOAD,
-        {"images": upload_file("plot.png", png_bytes(image)), "image_type": "auto",
-         "trace_height_mv": height},
-    )  # fmt: skip
+    response = post_plot(user_client, image, height)
     assert response.status_code == 400
     assert message in response.content.decode()
     assert Prediction.objects.count() == 0 and stored_files(settings) == []
