@@ -21,7 +21,20 @@ model's top one, shown or uncertain) is right, the share answered (not uncertain
 unreadable) and their accuracy, per class, and the difference of accuracy against
 ``own_signal`` with its 95% interval over records (paired bootstrap, the same records
 resampled). DS1 training records are the model's own patients; DS1 validation and DS2 are new.
-Nothing is chosen here. Writes ``benchmarks/results/strip_image_classification.json``.
+Writes ``benchmarks/results/strip_image_classification.json``.
+
+The first run (commit ``strip_image_classification.json`` of 2026-12-07) found bare strips
+refused as "a single beat": 5 of 54 on DS1 training records, 2 of 66 on DS2, each with one or
+two beats far larger than the rest (a ventricular beat twice the others' height), which leave
+``count_peaks`` fewer than three deflections over half the largest.
+
+BESIDE_LARGEST_RULE (written before the run that measured it): the digitiser also counts the
+deflections of a gridless trace once its one or two largest complexes are left out
+(``digitise.peaks_beside_largest``) and reads it as a strip when either count reaches three,
+if and only if, on DS1 (training and validation records), (1) fewer bare strips of this
+benchmark are refused, (2) no beat renderer of ``digitise_benchmark.py`` reads fewer of its
+DS1 beats as a single beat (``kind_single_beat``), and (3) no kind of non-ECG image of that
+benchmark is refused or flagged less often; DS2 is reported only.
 """
 
 from __future__ import annotations
