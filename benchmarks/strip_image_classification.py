@@ -44,7 +44,10 @@ wave of the other polarity or a flutter wave kept 3-6 deflections. The seven str
 BESIDE_LARGEST_RULE version 2 (written after version 1's answer and a look at the DS1 beats it
 turned, before the run that measures it; so its DS1 criterion (2) no longer tests it alone):
 the same, with a strip needing ``MIN_BESIDE_LARGEST`` = 7 deflections beside the largest (a
-10-s strip at 42 beats a minute), and criterion (2) asked of DS2 too.
+10-s strip at 42 beats a minute), and criterion (2) asked of DS2 too. Its answer: **yes**
+(DS1 strips refused 5 -> 0, DS2 2 -> 0; no beat renderer reads fewer single beats on DS1 or
+DS2; non-ECG refusals unchanged: ``digitise_beside_largest_v2.json`` against
+``digitise_beside_largest_before.json``), served.
 """
 
 from __future__ import annotations

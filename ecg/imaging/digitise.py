@@ -72,6 +72,19 @@ GRID_PERIOD_CHECKS = True
 # Samples under half the largest deflection that still leave one deflection (``count_peaks``;
 # 0: none, as before benchmarks/digitise_peak_gaps.py).
 PEAK_GAP_SAMPLES = 2
+# A gridless trace is also counted once its largest complexes are left out
+# (``peaks_beside_largest``): a strip whose one or two beats far larger than the rest hid them
+# from ``count_peaks`` was read as a single beat (benchmarks/strip_image_classification.py).
+# False: as before that benchmark's BESIDE_LARGEST_RULE.
+COUNT_BESIDE_LARGEST = True
+LARGEST_LEFT_OUT = 2  # complexes left out, the largest first
+# Deflections beside them that make a strip: seven (a 10-s strip at 42 a minute). Three, as
+# ``count_peaks`` asks, turned single beats with a large T or S wave into strips (version 1
+# of the benchmark's rule).
+MIN_BESIDE_LARGEST = 7
+# A complex is the run around its peak over this share of the trace's largest deflection; what
+# is counted beside it must reach the share too (a P wave of a single beat stays uncounted).
+COMPLEX_SHARE = 0.2
 # Folds of five grid periods an axis's profile needs to tell heavier 5 mm lines (``_one_verdict``).
 MIN_FOLDS = 2.0
 # Pixels sampled for the background colour.
@@ -640,12 +653,17 @@ def follow_trace(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float
 def count_peaks(signal: np.ndarray) -> int:
     """Large deflections (over half the largest, either polarity chosen by the largest); one
     broken by at most ``PEAK_GAP_SAMPLES`` samples under the half counts once."""
-    x = signal - np.median(signal)
+    return _deflections_over(signal - np.median(signal), floor=0.0)
+
+
+def _deflections_over(x: np.ndarray, *, floor: float) -> int:
+    """Deflections of a centred trace over half its largest and over ``floor``, in the
+    polarity of the largest (``count_peaks``'s count)."""
     polarity = 1.0 if x.max() >= -x.min() else -1.0
     x = x * polarity
-    if x.max() <= 0:
+    if x.max() <= floor:
         return 0
-    above = x > 0.5 * x.max()
+    above = x > max(0.5 * x.max(), floor)
     if PEAK_GAP_SAMPLES:
         # A thin steep stroke turned back upright zigzags between neighbouring columns: a
         # beat on paper turned by 2.76 degrees held its R wave as three runs a sample apart,
@@ -653,6 +671,40 @@ def count_peaks(signal: np.ndarray) -> int:
         above = ndimage.binary_closing(above, np.ones(PEAK_GAP_SAMPLES + 1, bool)) | above
     starts = np.flatnonzero(np.diff(above.astype(np.int8)) == 1)
     return int(starts.size + (1 if above[0] else 0))
+
+
+def peaks_beside_largest(
+    signal: np.ndarray, *, left_out: int = LARGEST_LEFT_OUT, share: float = COMPLEX_SHARE
+) -> int:
+    """The most deflections ``count_peaks`` finds once the largest complex, then the next, are
+    left out (up to ``left_out``): each the run around its peak over ``share`` of the trace's
+    largest deflection, and as much again on each side, set to the baseline; a deflection
+    counted must also reach ``share`` of the largest.
+
+    A strip with one ventricular beat twice the others' height has a single deflection over
+    half the largest, and was read as one beat; without that beat its others stand out. A
+    single beat without its QRS keeps a T wave and a P wave at most.
+    """
+    x = np.asarray(signal, dtype=np.float64)
+    x = x - np.median(x)
+    size = np.abs(x)
+    if size.size == 0 or size.max() <= 0:
+        return 0
+    floor = share * size.max()
+    over = size > floor
+    kept = np.ones(size.size, dtype=bool)
+    most = 0
+    for _ in range(left_out):
+        if not kept.any():
+            break
+        peak = int(np.argmax(np.where(kept, size, 0.0)))
+        before, after = over[: peak + 1][::-1], over[peak:]
+        lo = peak + 1 - (int(np.argmin(before)) if not before.all() else before.size)
+        hi = peak + (int(np.argmin(after)) if not after.all() else after.size)
+        width = hi - lo
+        kept[max(0, lo - width) : hi + width] = False
+        most = max(most, _deflections_over(np.where(kept, x, 0.0), floor=floor))
+    return most
 
 
 def estimate_tilt(trace: np.ndarray, max_deg: float = MAX_ROTATION_DEG) -> float:
@@ -930,6 +982,11 @@ def _digitise_rgb(
         notes.extend(x_label_notes)
         kind = "strip" if (n_cols / fs >= 2.0 or n_peaks >= 3) else "single_beat"
     else:
+        if n_peaks < 3 and COUNT_BESIDE_LARGEST:
+            # Its one or two largest beats may hide the others (a ventricular beat twice their
+            # height): no grid or axis says how long the trace is, only its beats do.
+            beside = peaks_beside_largest(up)
+            n_peaks = beside if beside >= MIN_BESIDE_LARGEST else n_peaks
         if n_peaks >= 3 and tilt is None:
             # A strip without a grid: a tilt (a rotated photo or scan) is read from the
             # trace's ink, whose baseline piles into one row once turned upright.

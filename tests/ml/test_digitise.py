@@ -89,6 +89,39 @@ def test_strip_round_trip(lead, name, draw, threshold):
     assert correlation(result, strip) > threshold
 
 
+@pytest.mark.parametrize("big_beats", [1, 2])
+def test_a_bare_strip_with_its_largest_beats_far_larger_is_still_a_strip(
+    lead, big_beats, monkeypatch
+):
+    """A ventricular beat twice the others' height leaves one deflection over half the largest
+    (two for two): without the count beside them the strip was read as a single beat and the
+    recording upload refused it (benchmarks/strip_image_classification.py)."""
+    import ecg.imaging.digitise as dg
+
+    signal, peaks = lead
+    strip = signal[360 : 360 + 3600].copy()
+    for p in peaks[(peaks > 450) & (peaks < 3800)][2 : 2 + 4 * big_beats : 4]:
+        at = int(p) - 360
+        strip[at - 40 : at + 60] *= 2.5
+    image = R.pillow_line(strip, width=1600, height=400).image
+    assert dg.count_peaks(strip) < 3
+    result = digitise(image)
+    assert result.kind == "strip" and result.n_peaks >= 8
+    assert result.duration_s == pytest.approx(10.0, rel=0.01)
+    monkeypatch.setattr(dg, "COUNT_BESIDE_LARGEST", False)
+    assert digitise(image).kind == "single_beat"  # the defect, without the count
+
+
+@pytest.mark.parametrize("i", range(2, 12))
+def test_a_single_beat_without_its_qrs_keeps_too_few_deflections_for_a_strip(lead, i):
+    from ecg.imaging.digitise import peaks_beside_largest
+
+    assert peaks_beside_largest(_beat(lead, i)) < 3
+    assert digitise(R.pillow_line(_beat(lead, i), width=200, height=120).image).kind == (
+        "single_beat"
+    )
+
+
 @pytest.mark.parametrize("px_per_mm", [4.0, 8.0, 12.5])
 def test_grid_scale_is_recovered(lead, px_per_mm):
     strip = _strip(lead)[:1800]  # 5 s keeps the largest image small

@@ -169,6 +169,24 @@ def test_a_strip_upload_with_a_trace_height_says_so_and_a_bad_one_is_refused(
 
 
 @pytest.mark.django_db
+def test_a_bare_strip_with_one_beat_twice_the_others_is_analysed_not_refused(
+    client, env, alice, django_capture_on_commit_callbacks
+):
+    """Refused as "a single beat" before: the large beat hid the others from the beat count
+    (benchmarks/strip_image_classification.py)."""
+    times = beat_times(10.0)
+    signal = ecg(FS, 10.0, times)
+    at = int(times[5] * FS)
+    signal[at - 40 : at + 60] *= 2.5  # one ventricular-sized beat
+    image = R.pillow_line(signal, width=1600, height=400).image
+    response = upload(client, alice, "pvc.png", png(image), django_capture_on_commit_callbacks)
+    assert response.status_code == 302, response.content[:400]
+    recording = Recording.objects.get()
+    assert recording.status == Recording.Status.DONE
+    assert abs(recording.beat_count - times.size) <= 1
+
+
+@pytest.mark.django_db
 def test_an_upload_of_a_rotated_bare_strip_is_analysed(
     client, env, alice, django_capture_on_commit_callbacks
 ):
