@@ -5,14 +5,10 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
-from classifier.forms import (
-    TRACE_HEIGHT_HELP,
-    TRACE_HEIGHT_MAX_MV,
-    TRACE_HEIGHT_MIN_MV,
-    patient_reference_validator,
-)
+from classifier.forms import TRACE_HEIGHT_HELP, patient_reference_validator
 from classifier.models import Prediction
 from classifier.services import IMAGE_TYPE_CHOICES
+from ecg.imaging.digitise import GIVEN_TRACE_HEIGHT_MV
 
 
 class PredictionCreateSerializer(serializers.Serializer):
@@ -29,8 +25,8 @@ class PredictionCreateSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        min_value=TRACE_HEIGHT_MIN_MV,
-        max_value=TRACE_HEIGHT_MAX_MV,
+        min_value=GIVEN_TRACE_HEIGHT_MV[0],
+        max_value=GIVEN_TRACE_HEIGHT_MV[1],
         help_text=TRACE_HEIGHT_HELP,
     )
     patient_reference = serializers.CharField(

@@ -76,8 +76,6 @@ class MultipleImageField(forms.FileField):
         return checked
 
 
-# The trace height a user may give for a plot whose scale cannot be read (issue 19).
-TRACE_HEIGHT_MIN_MV, TRACE_HEIGHT_MAX_MV = GIVEN_TRACE_HEIGHT_MV
 TRACE_HEIGHT_HELP = (
     "Only for a plot without ECG paper or readable axis labels: the drawn trace's height, from "
     "its lowest to its highest point, in mV, if you know it (one value for every image of "
@@ -107,8 +105,8 @@ class UploadForm(forms.Form):
     trace_height_mv = forms.FloatField(
         label="Trace height in mV (optional)",
         required=False,
-        min_value=TRACE_HEIGHT_MIN_MV,
-        max_value=TRACE_HEIGHT_MAX_MV,
+        min_value=GIVEN_TRACE_HEIGHT_MV[0],
+        max_value=GIVEN_TRACE_HEIGHT_MV[1],
         help_text=TRACE_HEIGHT_HELP,
         widget=forms.NumberInput(attrs={"step": "0.05"}),
     )
