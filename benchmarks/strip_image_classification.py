@@ -147,7 +147,8 @@ def scored_beats(analysis) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return ref_index, analysis.beats.label_index[keep], answered
 
 
-def summary(rows: dict, classes: list[str], reference: dict | None) -> dict:
+def summary(rows: dict, classes: list[str], reference: dict | None) -> tuple[dict, dict]:
+    """One arm's figures, and its per-record confusions (what the paired bootstrap reads)."""
     truth = np.concatenate(rows["truth"]) if rows["truth"] else np.zeros(0, np.int64)
     pred = np.concatenate(rows["pred"]) if rows["pred"] else np.zeros(0, np.int64)
     answered = np.concatenate(rows["answered"]) if rows["answered"] else np.zeros(0, bool)
