@@ -25,6 +25,7 @@ from ecg.imaging.images import (
     to_grayscale_array,
 )
 from ecg.imaging.layout import find_rows
+from ecg.imaging.lighting import even_lighting
 from ecg.imaging.own_format import (
     check_beat_image_format,
     check_spectrogram_format,
@@ -227,6 +228,9 @@ def _classify_foreign(
     dense = detect_image_kind(to_grayscale_array(image)) == "spectrogram"
     if image_type == "spectrogram":
         raise _foreign_spectral(image, registry)
+    # A photo's uneven light evened out first (the stored upload stays as sent).
+    lighting = even_lighting(image)
+    image = lighting.image
     layout = find_rows(image)
     rows = len(layout.rows)
     if rows >= 2:
@@ -321,7 +325,7 @@ def _classify_foreign(
         scale_source=scale_source,
         scale_step_mv=digitised.axis_step_mv,
         trace_height_mv=given,
-        trace=trace_overlay(digitised, image.size),
+        trace=trace_overlay(digitised, image.size, lighting_evened=lighting.evened),
     )
 
 
@@ -336,9 +340,12 @@ def _foreign_spectral(image: Image.Image, registry: ModelRegistry) -> ImageRefus
     )
 
 
-def trace_overlay(digitised: Digitised, image_size: tuple[int, int]) -> dict[str, Any]:
+def trace_overlay(
+    digitised: Digitised, image_size: tuple[int, int], *, lighting_evened: bool = False
+) -> dict[str, Any]:
     """Small JSON for the result page: the followed trace (at most ``TRACE_POINTS`` points, in
-    the image's pixels), the image size, and the columns of the beat window classified."""
+    the image's pixels), the image size, the columns of the beat window classified, and
+    ``lighting_evened`` when the image's uneven light was evened out before it was read."""
     x = np.asarray(digitised.trace_x, dtype=np.float64)
     y = np.asarray(digitised.trace_y, dtype=np.float64)
     step = max(1, int(np.ceil(len(x) / TRACE_POINTS)))
@@ -353,4 +360,4 @@ def trace_overlay(digitised: Digitised, image_size: tuple[int, int]) -> dict[str
         "window_x": [round(float(x[lo]), 1), round(float(x[hi]), 1)] if len(x) else [],
         "quality": round(float(digitised.quality), 3),
         "units": digitised.units,
-    }
+    } | ({"lighting_evened": True} if lighting_evened else {})

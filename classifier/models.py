@@ -163,6 +163,11 @@ class Prediction(models.Model):
             ),
         }.get(self.scale_source, self.scale_source)
 
+    @property
+    def lighting_evened(self) -> bool:
+        """Whether the image's uneven lighting was evened out before it was digitised."""
+        return bool((self.digitised_trace or {}).get("lighting_evened"))
+
     def trace_window(self) -> dict[str, float] | None:
         """The classified beat window's columns in the image, for the overlay's shaded box."""
         window = (self.digitised_trace or {}).get("window_x") or []

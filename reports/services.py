@@ -162,6 +162,8 @@ def _reading_details(prediction: Prediction) -> list[tuple[str, str]]:
     rows = [("Read as", prediction.get_source_display())]
     if prediction.scale_source:
         rows.append(("Amplitude scale", prediction.scale_source_text))
+    if prediction.lighting_evened:
+        rows.append(("Lighting", "uneven (as in a photo): evened out before the trace was read"))
     if prediction.is_uncertain and prediction.state_reason:
         rows.append(("Uncertain because", prediction.state_reason))
     return rows

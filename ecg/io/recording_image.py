@@ -17,6 +17,9 @@ A printout with several rows of leads (``ecg.imaging.layout``): its rhythm strip
 row when that is one trace across the page, is cut out and read as above, and the notes say
 which row; without one it is refused (four leads side by side in one row are never stitched
 into one signal). An image of one row is read exactly as before.
+
+A photo whose light is uneven (a shadow, darker corners) is evened out first
+(``ecg.imaging.lighting``), and the notes say so.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from PIL import Image, UnidentifiedImageError
 from ecg.imaging.digitise import ASSUMED_BEAT_PTP_MV, STRIP_ASSUMED_S, PixelReading, _rgb_array
 from ecg.imaging.ecg_check import check_ecg_image
 from ecg.imaging.layout import find_rows, row_image
+from ecg.imaging.lighting import even_lighting
 
 from .recording_base import ParsedRecording, RecordingFormatError
 
@@ -107,8 +111,8 @@ def parse_image(
     ``trace_height_mv``: the drawn trace's height (lowest to highest point) in mV as the user
     knows it, used only when the image gives no scale (no ECG paper, no axis labels); a scale
     read from the image wins, and the notes say so."""
-    image = _decoded(name, content)
-    image, row_notes, reading = _rhythm_strip_of_printout(name, image)
+    lighting = even_lighting(_decoded(name, content))
+    image, row_notes, reading = _rhythm_strip_of_printout(name, lighting.image)
     verdict = check_ecg_image(image, reading=reading)
     if not verdict.is_ecg or verdict.digitised is None:
         raise RecordingFormatError(f"{name}: {verdict.reason}")
@@ -126,7 +130,7 @@ def parse_image(
     x = np.asarray(d.signal, dtype=np.float64)
     n_out = int(round(len(x) * FS_OUT / d.fs))
     signal = np.interp(np.arange(n_out) / FS_OUT, np.arange(len(x)) / d.fs, x)
-    notes = [*row_notes,
+    notes = [*lighting.notes, *row_notes,
              f"read from an image: {len(x)} trace columns, {d.fs:.0f} samples/s resampled to "
              f"{FS_OUT:g} Hz"]  # fmt: skip
     if d.scale_source == "grid":  # its time source is the grid too
