@@ -345,6 +345,43 @@ def test_ecg_paper_beat_reads_its_scale_from_the_grid(user_client, installed_tin
 
 
 @pytest.mark.django_db
+def test_a_photo_with_a_shadow_is_evened_and_says_so(user_client, installed_tiny_models, lead):
+    """A beat on ECG paper photographed with a shadow over its left half: read at the grid once
+    the light is evened; the page, the PDF's details and the API's trace say so."""
+    from reports.services import _reading_details
+    from tests.ml.test_lighting import shadowed
+
+    photo = shadowed(R.ecg_paper(one_beat(lead), FS, px_per_mm=10.0).image, 0.45, share=0.5)
+    response = user_client.post(
+        UPLOAD, {"images": upload_file("photo.jpg", png_bytes(photo, "JPEG")), "image_type": "auto"}
+    )
+    assert response.status_code == 302
+    p = Prediction.objects.get()
+    assert (p.source, p.scale_source, p.lighting_evened) == ("digitised", "grid", True)
+    assert (
+        "uneven lighting (as in a photo) was evened out"
+        in user_client.get(p.get_absolute_url()).content.decode()
+    )
+    assert ("Lighting", "uneven (as in a photo): evened out before the trace was read") in (
+        _reading_details(p)
+    )
+    api = user_client.get(reverse("api:prediction-detail", args=[p.pk])).json()
+    assert api["digitised_trace"]["lighting_evened"] is True
+
+
+@pytest.mark.django_db
+def test_an_evenly_lit_image_does_not_say_its_light_was_evened(
+    user_client, installed_tiny_models, lead
+):
+    image = R.ecg_paper(one_beat(lead), FS).image
+    data = {"images": upload_file("p.png", png_bytes(image)), "image_type": "auto"}
+    user_client.post(UPLOAD, data)
+    p = Prediction.objects.get()
+    assert p.source == "digitised" and not p.lighting_evened
+    assert "evened out" not in user_client.get(p.get_absolute_url()).content.decode()
+
+
+@pytest.mark.django_db
 def test_poorly_read_trace_is_uncertain(user_client, installed_tiny_models, lead, monkeypatch):
     monkeypatch.setattr(model_service, "MIN_CONFIDENT_QUALITY", 1.01)  # no trace is that good
     image = R.mpl_plot(one_beat(lead), FS).image
