@@ -40,30 +40,6 @@ uneven lighting (image and recording uploads) if and only if, on DS1 (all 22 rec
 
 DS2 is reported after the decision and decides nothing. Results:
 ``benchmarks/results/digitise_photo_lighting.json``.
-
-``--mode page``: a photo whose page does not fill the frame. The lighting rule said yes; then a
-synthetic probe (not MIT-BIH) found a pink strip photographed on a brown desk read at a wrong
-time scale (17 s for 10: the desk's red-brown pixels taken for grid lines) or refused.
-``lighting.surroundings`` now leaves out (fills with the paper's colour) what is off the lit
-paper's hue or far darker than a shadow, at least three reduced pixels thick and touching the
-image's edge, when it is at least 1 % of the image and the page at least a quarter of it.
-The same images as above plus the page laid on a desk (``DESKS``: wood, dark grey, light grey,
-blue-grey; each side's margin 1-8 % of the page's longer side, the page turned by up to 3
-degrees, under one of the lights at random), both arms with the evening.
-
-PAGE_RULE (written before any figure of ``--mode page`` on MIT-BIH was computed; the step was
-developed on synthetic strips only): the app leaves out a photo's surroundings if and only if,
-on DS1:
-
-1. desk images (every renderer and desk pooled): the share read right rises by at least 10
-   points, and no (renderer, desk) cell loses more than 2 points;
-2. images without a desk (every light): the share read right pooled moves by at most 1 point,
-   and no (renderer, light) cell loses more than 2 points;
-3. desk images read right both ways: the median correlation falls by at most 0.01;
-4. and 5. as the lighting rule's 3 and 4 (unlit renderers changed on at most 1 %; no non-ECG
-   image, as drawn, lit or on a desk, newly read as an ECG).
-
-DS2 is reported after the decision. Results: ``benchmarks/results/digitise_photo_page.json``.
 """
 
 from __future__ import annotations
@@ -106,21 +82,8 @@ from ecg.io.records import load_record  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "digitise_photo_lighting.json"
 LIGHTS = ("even", "gradient", "vignette", "shadow_soft", "shadow_hard")
-DESKS = {
-    "desk_wood": (120, 85, 60),
-    "desk_dark": (62, 60, 58),
-    "desk_grey": (170, 170, 175),
-    "desk_blue": (80, 100, 125),
-}
-CONDITIONS = {"lighting": LIGHTS, "page": LIGHTS + tuple(DESKS)}
-RESULTS_BY_MODE = {
-    "lighting": RESULTS,
-    "page": ROOT / "benchmarks" / "results" / "digitise_photo_page.json",
-}
 STRENGTH = (0.2, 0.5)
 MIN_CORR = 0.8
-# The notes of a recording read from an image the step changed (``Lighting.notes``).
-CHANGED_NOTES = (L.NOTE, "the photo's surroundings")
 DURATION_TOL = 0.03
 BEATS_PER_RECORD = 4
 NON_ECG_PER_KIND = 10
@@ -163,27 +126,8 @@ def light_field(kind: str, h: int, w: int, rng: np.random.Generator) -> np.ndarr
     return np.asarray(blurred, np.float32) / 255
 
 
-def on_desk(image: Image.Image, colour: tuple[int, int, int], rng: np.random.Generator):
-    """``image`` (the page) turned by up to 3 degrees and laid on a textured desk of ``colour``,
-    each side's margin 1-8 % of the page's longer side."""
-    page = image.convert("RGB").rotate(
-        float(rng.uniform(-3, 3)), Image.Resampling.BILINEAR, expand=True, fillcolor=colour
-    )
-    w, h = page.size
-    left, right, top, bottom = (int(rng.uniform(0.01, 0.08) * max(w, h)) for _ in range(4))
-    size = (w + left + right, h + top + bottom)
-    grain = rng.normal(0, 6, (size[1], size[0], 1)).astype(np.float32)
-    desk = np.clip(np.array(colour, np.float32) + grain, 0, 255).astype(np.uint8)
-    photo = Image.fromarray(desk)
-    photo.paste(page, (left, top))
-    return photo
-
-
 def photographed(image: Image.Image, kind: str, rng: np.random.Generator) -> bytes:
-    """``image`` under light ``kind`` (or on desk ``kind`` under a light drawn at random) with
-    a colour cast, sensor noise and JPEG (quality 85)."""
-    if kind in DESKS:
-        image, kind = on_desk(image, DESKS[kind], rng), str(rng.choice(LIGHTS))
+    """``image`` under light ``kind`` with a colour cast, sensor noise and JPEG (quality 85)."""
     a = np.asarray(image.convert("RGB"), np.float32)
     h, w = a.shape[:2]
     cast = np.array([1.0, 0.97, 0.9] if rng.random() < 0.5 else [0.93, 0.97, 1.0], np.float32)
@@ -200,38 +144,15 @@ def png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def _none_around(small: np.ndarray, lit: np.ndarray) -> np.ndarray:
-    return np.zeros(small.shape[:2], bool)
-
-
-def _not_evened(image: Image.Image) -> L.Lighting:
-    return L.Lighting(image, False, 0.0)
-
-
-class Arm:
-    """The app's paths with or without the evening, and with or without leaving out a photo's
-    surroundings of the page (``lighting.surroundings``)."""
-
-    def __init__(self, *, evening: bool, page: bool):
-        self.evening, self.page = evening, page
+class NoEvening:
+    """The app's paths without the evening (the "before" arm)."""
 
     def __enter__(self):
-        self.saved = recording_image.even_lighting, L.surroundings
-        if not self.evening:
-            recording_image.even_lighting = _not_evened
-        if not self.page:
-            L.surroundings = _none_around
+        self.saved = recording_image.even_lighting
+        recording_image.even_lighting = lambda image: L.Lighting(image, False, 0.0)
 
     def __exit__(self, *exc):
-        recording_image.even_lighting, L.surroundings = self.saved
-
-
-# (before, after) per mode: LIGHTING_RULE compares no evening with the evening alone (the code
-# it was decided on had no surroundings step); PAGE_RULE adds the surroundings step.
-ARMS = {
-    "lighting": (dict(evening=False, page=False), dict(evening=True, page=False)),
-    "page": (dict(evening=True, page=False), dict(evening=True, page=True)),
-}
+        recording_image.even_lighting = self.saved
 
 
 def read_strip(data: bytes, truth: np.ndarray) -> dict:
@@ -251,25 +172,22 @@ def read_strip(data: bytes, truth: np.ndarray) -> dict:
         "right": bool(right),
         "corr": scores["corr_aligned"],
         "duration_s": duration,
-        "evened": any(
-            n == L.NOTE or n.startswith("the photo's surroundings") for n in parsed.notes
-        ),
+        "evened": any(n == L.NOTE for n in parsed.notes),
     }
 
 
-def read_beat(image: Image.Image, truth: np.ndarray, expected_source: str) -> dict:
-    """A beat image through the image upload's steps (``classifier.model_service``), the
-    evening as the current ``Arm`` has it."""
-    lit = recording_image.even_lighting(image)
+def read_beat(image: Image.Image, truth: np.ndarray, expected_source: str, even: bool) -> dict:
+    """A beat image through the image upload's steps (``classifier.model_service``)."""
+    lit = L.even_lighting(image) if even else L.Lighting(image, False, 0.0)
     if len(find_rows(lit.image).rows) >= 2:
         return {"read": False, "why": "multi-row"}
     verdict = check_ecg_image(lit.image)
     d = verdict.digitised
     if verdict.status != "ecg" or d is None:
-        return {"read": False, "why": verdict.status, "evened": lit.changed}
+        return {"read": False, "why": verdict.status, "evened": lit.evened}
     corr = signal_scores(d, truth)["corr"]
     right = d.kind == "single_beat" and d.scale_source == expected_source and corr >= MIN_CORR
-    return {"read": True, "right": bool(right), "corr": corr, "evened": lit.changed}
+    return {"read": True, "right": bool(right), "corr": corr, "evened": lit.evened}
 
 
 def source_images(data_dir: Path, records, seed: int):
@@ -301,26 +219,23 @@ def rates(rows: list[dict]) -> dict:
     }
 
 
-def run_split(data_dir: Path, records, seed: int, mode: str = "lighting") -> dict:
+def run_split(data_dir: Path, records, seed: int) -> dict:
     sources = source_images(data_dir, records, seed)
     rng = np.random.default_rng(seed + 1)
-    conditions = CONDITIONS[mode]
-    before_arm, after_arm = ARMS[mode]
     rows: dict[tuple[str, str], dict[str, list]] = {}
     evening_ms: dict[str, list[float]] = {"evened": [], "left": []}
     for src in sources.values():
         for renderer, draw in STRIP_RENDERERS.items():
             image = draw(src["strip"]).image
-            for light in conditions:
+            for light in LIGHTS:
                 data = photographed(image, light, rng)
-                with Arm(**after_arm):
-                    t0 = time.perf_counter()
-                    lit = L.even_lighting(Image.open(io.BytesIO(data)).convert("RGB"))
-                    evening_ms["evened" if lit.changed else "left"].append(
-                        1000 * (time.perf_counter() - t0)
-                    )
-                    after = read_strip(data, src["strip"])
-                with Arm(**before_arm):
+                t0 = time.perf_counter()
+                lit = L.even_lighting(Image.open(io.BytesIO(data)).convert("RGB"))
+                evening_ms["evened" if lit.evened else "left"].append(
+                    1000 * (time.perf_counter() - t0)
+                )
+                after = read_strip(data, src["strip"])
+                with NoEvening():
                     before = read_strip(data, src["strip"])
                 cell = rows.setdefault((renderer, light), {"before": [], "after": []})
                 cell["before"].append(before)
@@ -330,13 +245,11 @@ def run_split(data_dir: Path, records, seed: int, mode: str = "lighting") -> dic
                 image = draw(beat).image
                 plain = check_ecg_image(image)
                 expected = plain.digitised.scale_source if plain.digitised else "grid"
-                for light in conditions:
+                for light in LIGHTS:
                     shot = Image.open(io.BytesIO(photographed(image, light, rng))).convert("RGB")
                     cell = rows.setdefault((renderer, light), {"before": [], "after": []})
-                    with Arm(**before_arm):
-                        cell["before"].append(read_beat(shot, beat, expected))
-                    with Arm(**after_arm):
-                        cell["after"].append(read_beat(shot, beat, expected))
+                    cell["before"].append(read_beat(shot, beat, expected, even=False))
+                    cell["after"].append(read_beat(shot, beat, expected, even=True))
     cells = {}
     for (renderer, light), arms in rows.items():
         b, a = arms["before"], arms["after"]
@@ -351,23 +264,19 @@ def run_split(data_dir: Path, records, seed: int, mode: str = "lighting") -> dic
             ],
             "right_both": len(both),
         }
-    groups = {"lit": [c for c in LIGHTS if c != "even"], "desk": list(DESKS)}
-    out: dict = {"records": list(records), "cells": cells}
-    for group, members in groups.items():
-        chosen = [(k, v) for k, v in rows.items() if k[1] in members]
-        if not chosen:
-            continue
-        out[f"{group}_pooled"] = {
-            arm: rates([r for _, v in chosen for r in v[arm]]) for arm in ("before", "after")
-        }
-        pairs = [(x["corr"], y["corr"]) for _, v in chosen
-                 for x, y in zip(v["before"], v["after"], strict=True)
-                 if x["read"] and y["read"] and x["right"] and y["right"]]  # fmt: skip
-        out[f"{group}_median_corr_both_right"] = [
+    lit_rows = [(k, v) for k, v in rows.items() if k[1] != "even"]
+    pooled = {arm: rates([r for _, v in lit_rows for r in v[arm]]) for arm in ("before", "after")}
+    pairs = [(x["corr"], y["corr"]) for _, v in lit_rows
+             for x, y in zip(v["before"], v["after"], strict=True)
+             if x["read"] and y["read"] and x["right"] and y["right"]]  # fmt: skip
+    return {
+        "records": list(records),
+        "cells": cells,
+        "lit_pooled": pooled,
+        "lit_median_corr_both_right": [
             round(float(np.median([p[0] for p in pairs])), 4) if pairs else None,
             round(float(np.median([p[1] for p in pairs])), 4) if pairs else None,
-        ]
-    return out | {
+        ],
         "evening_ms_p50": {
             k: round(float(np.median(v)), 1) if v else None for k, v in evening_ms.items()
         },
@@ -375,24 +284,22 @@ def run_split(data_dir: Path, records, seed: int, mode: str = "lighting") -> dic
     }
 
 
-def unlit_evened(data_dir: Path, records, sources: dict, seed: int, mode: str) -> dict:
-    """How often the step under test changes images as the digitise benchmark's renderers
-    draw them (the "after" arm of ``mode``)."""
+def unlit_evened(data_dir: Path, records, sources: dict, seed: int) -> dict:
+    """How often the evening changes images as the digitise benchmark's renderers draw them."""
     rng = np.random.default_rng(seed + 2)
     beats, strips = beat_renderers(rng), strip_renderers(rng)
     counts: dict[str, list[int]] = {}
-
-    def changed(image: Image.Image) -> int:
-        with Arm(**ARMS[mode][1]):
-            return int(L.even_lighting(image.convert("RGB")).changed)
-
     for name in records:
         src = sources[name]
         for renderer, draw in beats.items():
             for beat in src["beats"][:2]:
-                counts.setdefault(f"beat {renderer}", []).append(changed(draw(beat).image))
+                counts.setdefault(f"beat {renderer}", []).append(
+                    int(L.even_lighting(draw(beat).image.convert("RGB")).evened)
+                )
         for renderer, draw in strips.items():
-            counts.setdefault(f"strip {renderer}", []).append(changed(draw(src["strip"]).image))
+            counts.setdefault(f"strip {renderer}", []).append(
+                int(L.even_lighting(draw(src["strip"]).image.convert("RGB")).evened)
+            )
     total = sum(sum(v) for v in counts.values())
     n = sum(len(v) for v in counts.values())
     return {
@@ -403,35 +310,31 @@ def unlit_evened(data_dir: Path, records, sources: dict, seed: int, mode: str) -
     }
 
 
-def non_ecg(seed: int, mode: str) -> dict:
-    """The digitise benchmark's non-ECG kinds, as drawn (PNG) and photographed under each light
-    (and on each desk, ``--mode page``): read as an ECG in the "before" and "after" arms."""
+def non_ecg(seed: int) -> dict:
+    """The digitise benchmark's non-ECG kinds, as drawn (PNG) and photographed under each light:
+    read as an ECG without and with the evening."""
     rng = np.random.default_rng(seed + 3)
     makers = non_ecg_makers(rng)
-    before_arm, after_arm = ARMS[mode]
     out: dict[str, dict] = {}
     newly = []
     for kind, make in makers.items():
         for i in range(NON_ECG_PER_KIND):
             image = make()
             variants = {"as drawn": Image.open(io.BytesIO(png(image))).convert("RGB")}
-            for light in CONDITIONS[mode][1:]:
+            for light in LIGHTS[1:]:
                 variants[light] = Image.open(io.BytesIO(photographed(image, light, rng))).convert(
                     "RGB"
                 )
             for how, shot in variants.items():
-                with Arm(**before_arm):
-                    before = check_ecg_image(recording_image.even_lighting(shot).image)
-                with Arm(**after_arm):
-                    lit = recording_image.even_lighting(shot)
-                    after = check_ecg_image(lit.image)
-                before, after = before.status == "ecg", after.status == "ecg"
+                lit = L.even_lighting(shot)
+                before = check_ecg_image(shot).status == "ecg"
+                after = check_ecg_image(lit.image).status == "ecg"
                 cell = out.setdefault(f"{kind} / {how}", {"n": 0, "ecg_before": 0,
                                                           "ecg_after": 0, "evened": 0})  # fmt: skip
                 cell["n"] += 1
                 cell["ecg_before"] += int(before)
                 cell["ecg_after"] += int(after)
-                cell["evened"] += int(lit.changed)
+                cell["evened"] += int(lit.evened)
                 if after and not before:
                     newly.append(f"{kind} #{i} {how}")
     return {"cells": out, "newly_read_as_ecg": newly}
@@ -464,84 +367,32 @@ def decide(ds1: dict, unlit: dict, non: dict) -> dict:
     return {"checks": checks, "even_lighting": all(c["met"] for c in checks.values())}
 
 
-def _worst_cell(ds1: dict, conditions) -> tuple[float, str]:
-    return min(
-        (c["after"]["read_right"] - c["before"]["read_right"], k)
-        for k, c in ds1["cells"].items()
-        if k.split(" / ")[1] in conditions
-    )
-
-
-def decide_page(ds1: dict, unlit: dict, non: dict) -> dict:
-    desk_b, desk_a = ds1["desk_pooled"]["before"], ds1["desk_pooled"]["after"]
-    lit_b, lit_a = ds1["lit_pooled"]["before"], ds1["lit_pooled"]["after"]
-    even = ds1["cells"]
-    even_b = np.mean([c["before"]["read_right"] for k, c in even.items() if k.endswith("/ even")])
-    even_a = np.mean([c["after"]["read_right"] for k, c in even.items() if k.endswith("/ even")])
-    gain = desk_a["read_right"] - desk_b["read_right"]
-    worst_desk = _worst_cell(ds1, DESKS)
-    worst_light = _worst_cell(ds1, LIGHTS)
-    # images without a desk: the uneven lights pooled, and the even light's cells averaged
-    moved = max(abs(lit_a["read_right"] - lit_b["read_right"]), abs(even_a - even_b))
-    corr_b, corr_a = ds1["desk_median_corr_both_right"]
-    corr_drop = (corr_b - corr_a) if corr_b is not None and corr_a is not None else 0.0
-    checks = {
-        "1_desk_gain": {"value": round(gain, 4), "need": RULE_GAIN, "met": gain >= RULE_GAIN},
-        "1_worst_desk_cell": {
-            "value": round(worst_desk[0], 4),
-            "cell": worst_desk[1],
-            "met": worst_desk[0] >= -RULE_CELL_LOSS,
-        },  # fmt: skip
-        "2_no_desk_moved": {"value": round(float(moved), 4), "met": moved <= 0.01},
-        "2_worst_light_cell": {
-            "value": round(worst_light[0], 4),
-            "cell": worst_light[1],
-            "met": worst_light[0] >= -RULE_CELL_LOSS,
-        },  # fmt: skip
-        "3_corr_drop": {"value": round(corr_drop, 4), "met": corr_drop <= RULE_CORR_LOSS},
-        "4_unlit_changed": {"value": unlit["share"], "met": unlit["share"] <= RULE_UNLIT_EVENED},
-        "5_non_ecg_newly_read": {
-            "value": len(non["newly_read_as_ecg"]),
-            "met": not non["newly_read_as_ecg"],
-        },  # fmt: skip
-    }
-    return {"checks": checks, "leave_out_surroundings": all(c["met"] for c in checks.values())}
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mitdb"))
     parser.add_argument("--splits", nargs="*", default=["DS1", "DS2"])
-    parser.add_argument("--mode", choices=sorted(ARMS), default="lighting")
-    parser.add_argument("--out", help="default: the mode's results file")
+    parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
     data_dir = Path(args.data_dir)
-    out = Path(args.out) if args.out else RESULTS_BY_MODE[args.mode]
     t0 = time.time()
-    name, end = ("LIGHTING_RULE", "DS2 is reported") if args.mode == "lighting" else (
-        "PAGE_RULE", "DS2 is reported after the decision. Results: ``benchmarks/results/digitise"
-        "_photo_page")  # fmt: skip
-    result: dict = {"mode": args.mode, "rule": name + __doc__.split(name)[1].split(end)[0]}
+    result: dict = {"rule": __doc__.split("LIGHTING_RULE")[1].split("DS2 is reported")[0]}
+    result["rule"] = "LIGHTING_RULE" + result["rule"]
     splits = {"DS1": list(DS1_RECORDS), "DS2": list(DS2_RECORDS)}
     seeds = {"DS1": 100, "DS2": 200}
     for split in args.splits:
         print(f"{split} ...", flush=True)
-        figures = run_split(data_dir, splits[split], seed=seeds[split], mode=args.mode)
+        figures = run_split(data_dir, splits[split], seed=seeds[split])
         sources = figures.pop("sources")
         if split == "DS1":
-            result["unlit_renderers"] = unlit_evened(
-                data_dir, splits[split], sources, seed=7, mode=args.mode
-            )
-            result["non_ecg"] = non_ecg(seed=11, mode=args.mode)
-            decide_mode = decide if args.mode == "lighting" else decide_page
-            result["decision"] = decide_mode(figures, result["unlit_renderers"], result["non_ecg"])
+            result["unlit_renderers"] = unlit_evened(data_dir, splits[split], sources, seed=7)
+            result["non_ecg"] = non_ecg(seed=11)
+            result["decision"] = decide(figures, result["unlit_renderers"], result["non_ecg"])
         result[split] = figures
     result["seconds"] = round(time.time() - t0, 1)
-    out.write_text(json.dumps(result, indent=1) + "\n")
+    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k in ("decision",)}, indent=1))
     for split in args.splits:
-        pooled = {k: v for k, v in result[split].items() if k.endswith("_pooled")}
-        print(split, json.dumps(pooled), result[split]["evening_ms_p50"])
+        print(split, json.dumps(result[split]["lit_pooled"]), result[split]["evening_ms_p50"])
     return 0
 
 

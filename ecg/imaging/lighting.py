@@ -11,15 +11,10 @@ a grey closing over ``CLOSING_BLOCKS`` blocks removes what is darker than the pa
 narrow (the trace, grid lines, labels), keeping the light's slow changes. The image is then
 divided by that estimate and multiplied by the lit paper's colour.
 
-A photo often shows the desk around the page too: red-brown wood is taken for grid lines, a
-dark table for ink. Where the block maxima are off the lit paper's hue or far darker than a
-shadow, at least ``SURROUNDINGS_BLOCKS`` thick, in regions touching the image's edge
-(``surroundings``), the image is filled with the paper's colour.
-
 Only light paper whose estimated brightness varies by more than ``MIN_SPREAD`` is changed,
 and only when the estimate keeps one hue (light changes how bright paper looks, hardly its
 colour; a photo or a colour gradient changes both). Every other image is returned as it is
-(the same object), so an evenly lit image filling its frame reads exactly as before.
+(the same object), so an evenly lit image reads exactly as before.
 """
 
 from __future__ import annotations
@@ -44,17 +39,6 @@ MIN_PAPER_BRIGHTNESS = 128.0
 # One hue: each chromaticity channel (a channel over the mean of the three) of the estimate
 # spans at most this between its 5th and 95th percentiles.
 MAX_HUE_SPREAD = 0.08
-# The page's surroundings (a desk): where the estimate is off the lit paper's hue by more than
-# MAX_HUE_SPREAD, or darker than this share of its brightness (a shadow on the page is lighter:
-# light rarely falls by more than half), touching the image's edge. Left out (filled with the
-# paper's colour) when they are at least MIN_SURROUNDINGS of the image and the page is at least
-# MIN_PAGE_SHARE of it (else the image is no photo of a page, and is left as it is).
-MIN_PAGE_BRIGHTNESS = 0.4
-SURROUNDINGS_BLOCKS = 3
-MIN_SURROUNDINGS = 0.01
-# A quarter: a photo of a 10-s strip (a page ten times as wide as it is tall) with as many
-# pixels of desk on every side leaves the page about a third of the frame.
-MIN_PAGE_SHARE = 0.25
 NOTE = "uneven lighting evened out (the paper's brightness varied as in a photo)"
 
 
@@ -65,21 +49,10 @@ class Lighting:
     image: Image.Image
     evened: bool
     spread: float  # the paper's estimated brightness, 98th minus 2nd percentile (0-255)
-    surroundings: float = 0.0  # share of the image left out around the page (a desk)
-
-    @property
-    def changed(self) -> bool:
-        return self.evened or self.surroundings > 0
 
     @property
     def notes(self) -> list[str]:
-        notes = [NOTE] if self.evened else []
-        if self.surroundings:
-            notes.append(
-                f"the photo's surroundings of the page ({self.surroundings:.0%} of the image) "
-                "left out"
-            )
-        return notes
+        return [NOTE] if self.evened else []
 
 
 def _block_max(rgb: np.ndarray, factor: int) -> np.ndarray:
@@ -91,89 +64,51 @@ def _block_max(rgb: np.ndarray, factor: int) -> np.ndarray:
     return np.maximum.reduce([rows[:, j:w:factor] for j in range(factor)])
 
 
-def reduced(rgb: np.ndarray) -> tuple[np.ndarray, int]:
-    """``rgb`` (uint8 or float, H x W x 3) reduced to at most ``WORK_SIDE`` pixels on its long
-    side, each block's brightest value per channel (float32), and the reduction factor."""
+def paper_estimate(rgb: np.ndarray) -> tuple[np.ndarray, int]:
+    """The paper's colour at each place of ``rgb`` (uint8 or float, H x W x 3) on the reduced
+    grid, float32, and the reduction factor."""
     factor = max(1, int(np.ceil(max(rgb.shape[:2]) / WORK_SIDE)))
     # Every second pixel is plenty where blocks are large (a 1 mm grid is 4 px or more apart,
     # so paper still falls in every block), and halves the cost on a large scan.
     step = 2 if factor >= 4 else 1
     factor = factor // step * step
-    return _block_max(np.asarray(rgb)[::step, ::step], factor // step).astype(np.float32), factor
-
-
-def paper_estimate(small: np.ndarray) -> np.ndarray:
-    """The paper's colour at each place of a ``reduced`` image: a grey closing removes what is
-    darker than the paper and narrower than ``CLOSING_BLOCKS``."""
+    small = _block_max(np.asarray(rgb)[::step, ::step], factor // step).astype(np.float32)
     size = (CLOSING_BLOCKS, CLOSING_BLOCKS, 1)
-    return ndimage.grey_closing(small, size=size, mode="nearest")
+    return ndimage.grey_closing(small, size=size, mode="nearest"), factor
 
 
 def _one_hue(paper: np.ndarray) -> bool:
-    """Whether the estimate (any shape, last axis R, G, B) keeps one hue."""
     chroma = paper / np.maximum(paper.mean(axis=-1, keepdims=True), 1.0)
     low, high = np.percentile(chroma.reshape(-1, 3), [5, 95], axis=0)
     return bool(np.all(high - low <= MAX_HUE_SPREAD))
 
 
-def surroundings(small: np.ndarray, lit: np.ndarray) -> np.ndarray:
-    """Pixels of a ``reduced`` image that are not the page: off the lit paper's hue (``lit``)
-    or far darker than any shadow on it (a desk, a table), at least ``SURROUNDINGS_BLOCKS``
-    thick (a trace or a line is thinner), in regions that touch the image's edge; widened by
-    one pixel so the page's own edge, half in a block of desk, goes with them. Read before the
-    closing, which would fill a thin band of desk along an edge with the paper beside it."""
-    chroma = small / np.maximum(small.mean(axis=-1, keepdims=True), 1.0)
-    lit_chroma = lit / max(float(lit.mean()), 1.0)
-    off = np.abs(chroma - lit_chroma).max(axis=-1) > MAX_HUE_SPREAD
-    off |= small.mean(axis=-1) < MIN_PAGE_BRIGHTNESS * float(lit.mean())
-    off = ndimage.binary_opening(off, structure=np.ones((SURROUNDINGS_BLOCKS,) * 2, bool))
-    labels, _ = ndimage.label(off)
-    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    around = np.isin(labels, edge[edge > 0])
-    return ndimage.binary_dilation(around) if around.any() else around
-
-
-def _full_size(small: np.ndarray, shape: tuple[int, int], resample) -> np.ndarray:
-    return np.asarray(Image.fromarray(small).resize((shape[1], shape[0]), resample))
-
-
 def even_lighting(image: Image.Image) -> Lighting:
-    """``image`` (RGB) with uneven light on light paper evened out and a photo's surroundings of
-    the page left out (see the module docstring); the same image object when its light is
-    even and the page fills it, its paper is dark, or its estimate is not one hue."""
+    """``image`` (RGB) with uneven light on light paper evened out (see the module docstring);
+    the same image object when its light is even, its paper dark, or its estimate not one hue."""
     rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
     if rgb.shape[0] < 2 or rgb.shape[1] < 2:
         return Lighting(image, False, 0.0)
-    small, factor = reduced(rgb)
-    paper = paper_estimate(small)
+    paper, factor = paper_estimate(rgb)
+    brightness = paper.mean(axis=-1)
+    low, high = np.percentile(brightness, [2, 98])
+    spread = float(high - low)
     light = float(np.median(rgb[::4, ::4].mean(axis=-1))) >= MIN_PAPER_BRIGHTNESS
-    if not light:
-        return Lighting(image, False, 0.0)
+    if spread <= MIN_SPREAD or not light or not _one_hue(paper):
+        return Lighting(image, False, spread)
     # The lit paper's colour: the estimate's bright end, per channel.
     lit = np.percentile(paper.reshape(-1, 3), 95, axis=0).astype(np.float32)
-    # Photos of a page are large; in a small image a thick line could pass for a desk.
-    around = surroundings(small, lit) if factor >= 2 else np.zeros(paper.shape[:2], bool)
-    share = float(around.mean())
-    if share > 1 - MIN_PAGE_SHARE:  # no page filling most of the image: not a photo of one
-        around, share = np.zeros_like(around), 0.0
-    page = paper[~around]
-    low, high = np.percentile(page.mean(axis=-1), [2, 98])
-    spread = float(high - low)
-    uneven = spread > MIN_SPREAD and _one_hue(page)
-    if not uneven and share < MIN_SURROUNDINGS:
-        return Lighting(image, False, spread)
-    out = rgb.astype(np.float32)
-    if uneven:
-        paper[around] = lit  # the surroundings are filled below; no division by the desk
-        full = np.stack(
-            [_full_size(paper[..., c], rgb.shape[:2], Image.Resampling.BILINEAR) for c in range(3)],
-            axis=-1,
-        )
-        out *= lit / np.maximum(full, 1.0)
-    if share >= MIN_SURROUNDINGS:
-        mask = _full_size(around.astype(np.uint8), rgb.shape[:2], Image.Resampling.NEAREST)
-        out[mask.astype(bool)] = lit
-    else:
-        share = 0.0
-    result = Image.fromarray(np.clip(np.round(out), 0, 255).astype(np.uint8))
-    return Lighting(result, uneven, spread, surroundings=share)
+    full = np.stack(
+        [
+            np.asarray(
+                Image.fromarray(paper[..., c]).resize(
+                    (rgb.shape[1], rgb.shape[0]), Image.Resampling.BILINEAR
+                )
+            )
+            for c in range(3)
+        ],
+        axis=-1,
+    )
+    evened = rgb.astype(np.float32) * (lit / np.maximum(full, 1.0))
+    out = Image.fromarray(np.clip(np.round(evened), 0, 255).astype(np.uint8))
+    return Lighting(out, True, spread)
