@@ -25,7 +25,7 @@ from ecg.imaging.images import (
     to_grayscale_array,
 )
 from ecg.imaging.layout import find_rows
-from ecg.imaging.lighting import even_lighting
+from ecg.imaging.lighting import crop_refusal, even_lighting
 from ecg.imaging.own_format import (
     check_beat_image_format,
     check_spectrogram_format,
@@ -230,6 +230,8 @@ def _classify_foreign(
         raise _foreign_spectral(image, registry)
     # A photo's uneven light evened out first (the stored upload stays as sent).
     lighting = even_lighting(image)
+    if why := crop_refusal(lighting):
+        raise ImageRefused(f"This photo cannot be read: {why}.", code="photo_not_cropped")
     image = lighting.image
     layout = find_rows(image)
     rows = len(layout.rows)

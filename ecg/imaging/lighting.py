@@ -40,6 +40,23 @@ MIN_PAPER_BRIGHTNESS = 128.0
 # spans at most this between its 5th and 95th percentiles.
 MAX_HUE_SPREAD = 0.08
 NOTE = "uneven lighting evened out (the paper's brightness varied as in a photo)"
+# A photo showing the desk or table around the page is refused (``crop_refusal``): the desk is
+# not told apart from the page (red-brown wood reads as grid lines, a dark table as ink), and
+# such photos were read at a wrong scale without a warning (benchmarks/digitise_photo_crop.py).
+# The surroundings: where the reduced image is off the lit paper's hue by more than
+# MAX_HUE_SPREAD, or darker than MIN_PAGE_BRIGHTNESS of its brightness (a shadow on the page is
+# lighter), at least SURROUNDINGS_BLOCKS reduced pixels thick, touching the image's edge; a
+# photo is refused when they are at least MIN_SURROUNDINGS of it and the page at least
+# MIN_PAGE_SHARE (a quarter: a photo of a 10-s strip, ten times as wide as tall, with as many
+# pixels of desk on every side leaves the page about a third of the frame).
+MIN_PAGE_BRIGHTNESS = 0.4
+SURROUNDINGS_BLOCKS = 3
+MIN_SURROUNDINGS = 0.01
+MIN_PAGE_SHARE = 0.25
+NOT_CROPPED = (
+    "the photo shows more than the paper (a desk or table around the page), which cannot be "
+    "told apart from it: crop the photo to the paper and upload it again"
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,7 @@ class Lighting:
     image: Image.Image
     evened: bool
     spread: float  # the paper's estimated brightness, 98th minus 2nd percentile (0-255)
+    surroundings: float = 0.0  # share of the image around the page (a desk: ``crop_refusal``)
 
     @property
     def notes(self) -> list[str]:
@@ -64,17 +82,62 @@ def _block_max(rgb: np.ndarray, factor: int) -> np.ndarray:
     return np.maximum.reduce([rows[:, j:w:factor] for j in range(factor)])
 
 
-def paper_estimate(rgb: np.ndarray) -> tuple[np.ndarray, int]:
-    """The paper's colour at each place of ``rgb`` (uint8 or float, H x W x 3) on the reduced
-    grid, float32, and the reduction factor."""
+def reduced(rgb: np.ndarray) -> tuple[np.ndarray, int]:
+    """``rgb`` (uint8 or float, H x W x 3) reduced to at most ``WORK_SIDE`` pixels on its long
+    side, each block's brightest value per channel (float32), and the reduction factor."""
     factor = max(1, int(np.ceil(max(rgb.shape[:2]) / WORK_SIDE)))
     # Every second pixel is plenty where blocks are large (a 1 mm grid is 4 px or more apart,
     # so paper still falls in every block), and halves the cost on a large scan.
     step = 2 if factor >= 4 else 1
     factor = factor // step * step
-    small = _block_max(np.asarray(rgb)[::step, ::step], factor // step).astype(np.float32)
-    size = (CLOSING_BLOCKS, CLOSING_BLOCKS, 1)
-    return ndimage.grey_closing(small, size=size, mode="nearest"), factor
+    return _block_max(np.asarray(rgb)[::step, ::step], factor // step).astype(np.float32), factor
+
+
+def paper_estimate(small: np.ndarray) -> np.ndarray:
+    """The paper's colour at each place of a ``reduced`` image: a grey closing removes what is
+    darker than the paper and narrower than ``CLOSING_BLOCKS``."""
+    return ndimage.grey_closing(small, size=(CLOSING_BLOCKS, CLOSING_BLOCKS, 1), mode="nearest")
+
+
+def surroundings(small: np.ndarray, lit: np.ndarray) -> np.ndarray:
+    """Pixels of a ``reduced`` image that are not the page: off the lit paper's hue (``lit``)
+    or far darker than any shadow on it (a desk, a table), at least ``SURROUNDINGS_BLOCKS``
+    thick (a trace or a line is thinner), in regions that touch the image's edge. Read before
+    the closing, which fills a thin band of desk along an edge with the paper beside it."""
+    chroma = small / np.maximum(small.mean(axis=-1, keepdims=True), 1.0)
+    lit_chroma = lit / max(float(lit.mean()), 1.0)
+    off = np.abs(chroma - lit_chroma).max(axis=-1) > MAX_HUE_SPREAD
+    off |= small.mean(axis=-1) < MIN_PAGE_BRIGHTNESS * float(lit.mean())
+    off = ndimage.binary_opening(off, structure=np.ones((SURROUNDINGS_BLOCKS,) * 2, bool))
+    labels, _ = ndimage.label(off)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    return np.isin(labels, edge[edge > 0])
+
+
+def _light_centre(rgb: np.ndarray) -> bool:
+    """Whether the middle of the image (half its width and height, where a photo's page lies)
+    holds light paper: a tenth of it at least ``MIN_PAPER_BRIGHTNESS``. A photo with much desk
+    passes (its median does not); a white-on-black plot does not (its trace is thinner)."""
+    h, w = rgb.shape[:2]
+    centre = rgb[h // 4 : h - h // 4 : 2, w // 4 : w - w // 4 : 2]
+    return float(np.percentile(centre.mean(axis=-1), 90)) >= MIN_PAPER_BRIGHTNESS
+
+
+def _surroundings_share(small: np.ndarray, paper: np.ndarray, factor: int) -> float:
+    """Share of the image around the page (``surroundings``); 0 for an image of at most
+    ``WORK_SIDE`` px (no photo of a page: a thick line there could pass for a desk) and for
+    one whose page would be under ``MIN_PAGE_SHARE`` of it (no page at all)."""
+    if factor < 2:
+        return 0.0
+    lit = np.percentile(paper.reshape(-1, 3), 95, axis=0).astype(np.float32)
+    share = float(surroundings(small, lit).mean())
+    return share if share <= 1 - MIN_PAGE_SHARE else 0.0
+
+
+def crop_refusal(lighting: Lighting) -> str | None:
+    """Why a photo is refused when it shows a desk or table around the page (``NOT_CROPPED``),
+    else None."""
+    return NOT_CROPPED if lighting.surroundings >= MIN_SURROUNDINGS else None
 
 
 def _one_hue(paper: np.ndarray) -> bool:
@@ -89,13 +152,15 @@ def even_lighting(image: Image.Image) -> Lighting:
     rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
     if rgb.shape[0] < 2 or rgb.shape[1] < 2:
         return Lighting(image, False, 0.0)
-    paper, factor = paper_estimate(rgb)
+    small, factor = reduced(rgb)
+    paper = paper_estimate(small)
     brightness = paper.mean(axis=-1)
     low, high = np.percentile(brightness, [2, 98])
     spread = float(high - low)
     light = float(np.median(rgb[::4, ::4].mean(axis=-1))) >= MIN_PAPER_BRIGHTNESS
+    around = _surroundings_share(small, paper, factor) if _light_centre(rgb) else 0.0
     if spread <= MIN_SPREAD or not light or not _one_hue(paper):
-        return Lighting(image, False, spread)
+        return Lighting(image, False, spread, surroundings=around)
     # The lit paper's colour: the estimate's bright end, per channel.
     lit = np.percentile(paper.reshape(-1, 3), 95, axis=0).astype(np.float32)
     full = np.stack(
@@ -111,4 +176,4 @@ def even_lighting(image: Image.Image) -> Lighting:
     )
     evened = rgb.astype(np.float32) * (lit / np.maximum(full, 1.0))
     out = Image.fromarray(np.clip(np.round(evened), 0, 255).astype(np.uint8))
-    return Lighting(out, True, spread)
+    return Lighting(out, True, spread, surroundings=around)

@@ -19,7 +19,8 @@ which row; without one it is refused (four leads side by side in one row are nev
 into one signal). An image of one row is read exactly as before.
 
 A photo whose light is uneven (a shadow, darker corners) is evened out first
-(``ecg.imaging.lighting``), and the notes say so.
+(``ecg.imaging.lighting``), and the notes say so; one that shows the desk or table around the
+page is refused with a request to crop it.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from PIL import Image, UnidentifiedImageError
 from ecg.imaging.digitise import ASSUMED_BEAT_PTP_MV, STRIP_ASSUMED_S, PixelReading, _rgb_array
 from ecg.imaging.ecg_check import check_ecg_image
 from ecg.imaging.layout import find_rows, row_image
-from ecg.imaging.lighting import even_lighting
+from ecg.imaging.lighting import crop_refusal, even_lighting
 
 from .recording_base import ParsedRecording, RecordingFormatError
 
@@ -112,6 +113,8 @@ def parse_image(
     knows it, used only when the image gives no scale (no ECG paper, no axis labels); a scale
     read from the image wins, and the notes say so."""
     lighting = even_lighting(_decoded(name, content))
+    if why := crop_refusal(lighting):
+        raise RecordingFormatError(f"{name}: {why}")
     image, row_notes, reading = _rhythm_strip_of_printout(name, lighting.image)
     verdict = check_ecg_image(image, reading=reading)
     if not verdict.is_ecg or verdict.digitised is None:
