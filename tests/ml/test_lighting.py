@@ -12,6 +12,7 @@ from PIL import Image, ImageFilter
 from benchmarks import digitise_renderers as R
 from ecg.imaging import lighting as L
 from ecg.imaging.ecg_check import check_ecg_image
+from ecg.io.recording_base import RecordingFormatError
 from ecg.io.recording_image import parse_image
 from tests.recordings.synth import long_ecg
 
@@ -103,3 +104,47 @@ def test_a_colour_gradient_is_not_taken_for_uneven_light():
     gradient = Image.fromarray(np.repeat(pink * (1 - t) + blue * t, 300, 0).astype(np.uint8))
     lit = L.even_lighting(gradient)
     assert lit.spread > L.MIN_SPREAD and not lit.evened and lit.image is gradient
+
+
+def on_desk(image: Image.Image, colour: tuple[int, int, int], margin: int) -> Image.Image:
+    """``image`` laid on a grainy desk of ``colour``, ``margin`` pixels of it on every side."""
+    w, h = image.size
+    rng = np.random.default_rng(0)
+    desk = np.array(colour, np.float32) + rng.normal(0, 6, (h + 2 * margin, w + 2 * margin, 1))
+    photo = Image.fromarray(np.clip(desk, 0, 255).astype(np.uint8))
+    photo.paste(image.convert("RGB"), (margin, margin))
+    return photo
+
+
+@pytest.mark.parametrize("colour", [(120, 85, 60), (60, 60, 60)], ids=["wood", "dark table"])
+def test_a_photo_showing_the_desk_around_the_page_is_refused_with_a_request_to_crop(strip, colour):
+    """Red-brown wood was taken for grid lines (a strip read at 17 s for 10), a dark table for
+    ink: the recording upload refuses such a photo and asks for it cropped to the paper."""
+    photo = jpeg_bytes(on_desk(R.ecg_paper(strip, FS, px_per_mm=8.0).image, colour, 60))
+    lit = L.even_lighting(Image.open(io.BytesIO(photo)).convert("RGB"))
+    assert lit.surroundings > 0.2 and L.crop_refusal(lit) == L.NOT_CROPPED
+    with pytest.raises(RecordingFormatError, match="crop the photo to the paper"):
+        parse_image("desk.jpg", photo)
+
+
+def test_a_light_grey_table_reads_as_paper_in_shade_and_is_not_refused(strip):
+    """Grey as light as a shadow on the page is not told from one: evened, read, not refused."""
+    photo = on_desk(R.ecg_paper(strip, FS, px_per_mm=8.0).image, (200, 200, 205), 60)
+    lit = L.even_lighting(photo)
+    assert lit.evened and L.crop_refusal(lit) is None
+    assert check_ecg_image(lit.image).digitised.duration_s == pytest.approx(10.0, rel=0.03)
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda x: R.mpl_plot(x, FS, dark=True, size=(16, 4)),
+        lambda x: R.pillow_line(x, width=1600, height=400, fg=(255, 255, 255), bg=(0, 0, 0)),
+        lambda x: R.wfdb_plot(x, FS, size=(16, 4)),
+        lambda x: R.excel_like_chart(x, FS),
+    ],
+    ids=["dark matplotlib strip", "white on black", "wfdb", "excel-like"],
+)
+def test_plots_with_dark_or_framed_backgrounds_are_not_taken_for_a_desk(strip, draw):
+    lit = L.even_lighting(draw(strip).image.convert("RGB"))
+    assert lit.surroundings == 0 and L.crop_refusal(lit) is None

@@ -370,6 +370,22 @@ def test_a_photo_with_a_shadow_is_evened_and_says_so(user_client, installed_tiny
 
 
 @pytest.mark.django_db
+def test_a_photo_showing_the_desk_is_refused_with_a_request_to_crop(
+    user_client, installed_tiny_models, settings, lead
+):
+    from tests.ml.test_lighting import on_desk
+
+    photo = on_desk(R.ecg_paper(one_beat(lead), FS, px_per_mm=10.0).image, (120, 85, 60), 80)
+    response = user_client.post(
+        UPLOAD, {"images": upload_file("desk.jpg", png_bytes(photo, "JPEG")), "image_type": "auto"}
+    )
+    assert response.status_code == 400
+    assert "crop the photo to the paper" in response.content.decode()
+    assert Prediction.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+@pytest.mark.django_db
 def test_an_evenly_lit_image_does_not_say_its_light_was_evened(
     user_client, installed_tiny_models, lead
 ):
