@@ -230,8 +230,6 @@ def _classify_foreign(
         raise _foreign_spectral(image, registry)
     # A photo's uneven light evened out first (the stored upload stays as sent).
     lighting = even_lighting(image)
-    if why := crop_refusal(lighting):
-        raise ImageRefused(f"This photo cannot be read: {why}.", code="photo_not_cropped")
     image = lighting.image
     layout = find_rows(image)
     rows = len(layout.rows)
@@ -264,6 +262,10 @@ def _classify_foreign(
             "of one ECG beat, or a beat or spectral image drawn by this app.",
             code="no_ecg_trace",
         )
+    if verdict.status == "ecg" and (why := crop_refusal(lighting)):
+        # Only for a trace read as an ECG: noise or a web page is told there is no trace, and a
+        # gradient's edge is answered "uncertain" (unlike an ECG), not asked to crop a photo.
+        raise ImageRefused(f"This photo cannot be read: {why}.", code="photo_not_cropped")
     digitised = verdict.digitised
     assert digitised is not None  # "ecg" and "unlike_ecg" always carry the trace
     # A trace unlike an ECG is answered "uncertain" whatever its length (issue 19: never a

@@ -113,12 +113,12 @@ def parse_image(
     knows it, used only when the image gives no scale (no ECG paper, no axis labels); a scale
     read from the image wins, and the notes say so."""
     lighting = even_lighting(_decoded(name, content))
-    if why := crop_refusal(lighting):
-        raise RecordingFormatError(f"{name}: {why}")
     image, row_notes, reading = _rhythm_strip_of_printout(name, lighting.image)
     verdict = check_ecg_image(image, reading=reading)
     if not verdict.is_ecg or verdict.digitised is None:
         raise RecordingFormatError(f"{name}: {verdict.reason}")
+    if why := crop_refusal(lighting):  # once a trace is found: noise is told it has none
+        raise RecordingFormatError(f"{name}: {why}")
     d = verdict.digitised
     if d.kind != "strip" and row_notes:
         raise RecordingFormatError(
