@@ -50,7 +50,6 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.digitise_benchmark import beat_renderers, strip_renderers  # noqa: E402
 from benchmarks.digitise_photo_lighting import (  # noqa: E402
     BEAT_RENDERERS,
     LIGHTS,
@@ -60,6 +59,7 @@ from benchmarks.digitise_photo_lighting import (  # noqa: E402
     read_beat,
     read_strip,
     source_images,
+    unlit_counts,
 )
 from ecg.classes import DS1_RECORDS, DS2_RECORDS  # noqa: E402
 from ecg.imaging import lighting as L  # noqa: E402
@@ -184,28 +184,13 @@ def run_split(data_dir: Path, records, seed: int) -> dict:
 def unlit_refused(records, sources: dict, seed: int) -> dict:
     """How often the crop refusal fires on images as the digitise benchmark's renderers draw
     them."""
-    rng = np.random.default_rng(seed)
-    beats, strips = beat_renderers(rng), strip_renderers(rng)
-    counts: dict[str, list[int]] = {}
-
-    def refused(image: Image.Image) -> int:
-        return int(L.crop_refusal(L.even_lighting(image.convert("RGB"))) is not None)
-
-    for name in records:
-        src = sources[name]
-        for renderer, draw in beats.items():
-            for beat in src["beats"][:2]:
-                counts.setdefault(f"beat {renderer}", []).append(refused(draw(beat).image))
-        for renderer, draw in strips.items():
-            counts.setdefault(f"strip {renderer}", []).append(refused(draw(src["strip"]).image))
-    n = sum(len(v) for v in counts.values())
-    total = sum(sum(v) for v in counts.values())
-    return {
-        "images": n,
-        "refused": total,
-        "share": round(total / max(n, 1), 4),
-        "by_renderer": {k: sum(v) for k, v in counts.items() if sum(v)},
-    }
+    return unlit_counts(
+        records,
+        sources,
+        np.random.default_rng(seed),
+        lambda image: L.crop_refusal(L.even_lighting(image)) is not None,
+        "refused",
+    )
 
 
 def decide(ds1: dict, unlit: dict) -> dict:

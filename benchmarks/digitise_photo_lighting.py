@@ -40,6 +40,9 @@ uneven lighting (image and recording uploads) if and only if, on DS1 (all 22 rec
 
 DS2 is reported after the decision and decides nothing. Results:
 ``benchmarks/results/digitise_photo_lighting.json``.
+
+Long on purpose: the rule, its images and the app paths it reads them through are kept in one
+place; ``digitise_photo_crop.py`` imports them.
 """
 
 from __future__ import annotations
@@ -284,30 +287,36 @@ def run_split(data_dir: Path, records, seed: int) -> dict:
     }
 
 
-def unlit_evened(data_dir: Path, records, sources: dict, seed: int) -> dict:
-    """How often the evening changes images as the digitise benchmark's renderers draw them."""
-    rng = np.random.default_rng(seed + 2)
+def unlit_counts(records, sources: dict, rng: np.random.Generator, flag, name: str) -> dict:
+    """How often ``flag(image) -> bool`` holds for images as the digitise benchmark's renderers
+    draw them (two beats and one strip a record, every renderer), counted under ``name``."""
     beats, strips = beat_renderers(rng), strip_renderers(rng)
     counts: dict[str, list[int]] = {}
-    for name in records:
-        src = sources[name]
+    for record in records:
+        src = sources[record]
         for renderer, draw in beats.items():
             for beat in src["beats"][:2]:
                 counts.setdefault(f"beat {renderer}", []).append(
-                    int(L.even_lighting(draw(beat).image.convert("RGB")).evened)
+                    int(flag(draw(beat).image.convert("RGB")))
                 )
         for renderer, draw in strips.items():
             counts.setdefault(f"strip {renderer}", []).append(
-                int(L.even_lighting(draw(src["strip"]).image.convert("RGB")).evened)
+                int(flag(draw(src["strip"]).image.convert("RGB")))
             )
     total = sum(sum(v) for v in counts.values())
     n = sum(len(v) for v in counts.values())
     return {
         "images": n,
-        "evened": total,
+        name: total,
         "share": round(total / max(n, 1), 4),
         "by_renderer": {k: sum(v) for k, v in counts.items() if sum(v)},
     }
+
+
+def unlit_evened(data_dir: Path, records, sources: dict, seed: int) -> dict:
+    """How often the evening changes images as the digitise benchmark's renderers draw them."""
+    rng = np.random.default_rng(seed + 2)
+    return unlit_counts(records, sources, rng, lambda im: L.even_lighting(im).evened, "evened")
 
 
 def non_ecg(seed: int) -> dict:
