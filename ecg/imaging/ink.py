@@ -27,3 +27,15 @@ def ink_mask(
 ) -> np.ndarray:
     """Pixels far from the background colour (any polarity, any hue)."""
     return distance_from(rgb, background) > threshold
+
+
+def block_pooled(rgb: np.ndarray, factor: int, *, dark_ink: bool) -> np.ndarray:
+    """``rgb`` reduced ``factor`` times each way keeping each block's darkest (``dark_ink``,
+    light paper) or brightest value per channel: a thin trace stays solid (an average would
+    halve it into the grid's brightness) and a 1 px grid line stays a line; keeping the
+    brightest instead leaves the paper between them (``lighting``'s paper estimate)."""
+    h, w = (rgb.shape[0] // factor) * factor, (rgb.shape[1] // factor) * factor
+    pick = np.minimum if dark_ink else np.maximum
+    # Whole rows first (contiguous), then columns: about twice as fast as pixel by pixel.
+    rows = pick.reduce([rgb[i:h:factor] for i in range(factor)])
+    return pick.reduce([rows[:, j:w:factor] for j in range(factor)])

@@ -49,7 +49,7 @@ from ecg.imaging.digitise import (
     red_mask,
 )
 from ecg.imaging.ecg_check import MIN_BACKGROUND_SHARE, background_share
-from ecg.imaging.ink import INK_THRESHOLD, distance_from
+from ecg.imaging.ink import INK_THRESHOLD, block_pooled, distance_from
 from ecg.imaging.lead_changes import (
     MIN_GAP_COLUMNS,
     lead_changes,
@@ -164,7 +164,7 @@ def find_rows(image: Image.Image) -> Layout:
     reading = None
     if factor > 1:
         bg = background_colour(pixels)
-        pixels = _pooled(pixels, factor, dark_ink=float(bg.mean()) > 127.5)
+        pixels = block_pooled(pixels, factor, dark_ink=float(bg.mean()) > 127.5)
         rgb = pixels.astype(np.float32)
         red = red_mask(rgb)
         distance = distance_from(rgb, bg)
@@ -262,17 +262,6 @@ def _rgb_bytes(image: Image.Image) -> np.ndarray:
     if image.mode == "L":
         return np.asarray(image.convert("RGB"))
     return _rgb_array(image).astype(np.uint8)
-
-
-def _pooled(rgb: np.ndarray, factor: int, *, dark_ink: bool) -> np.ndarray:
-    """``rgb`` reduced ``factor`` times each way keeping each block's darkest (``dark_ink``,
-    light paper) or brightest value per channel: a thin trace stays solid (an average would
-    halve it into the grid's brightness) and a 1 px grid line stays a line."""
-    h, w = (rgb.shape[0] // factor) * factor, (rgb.shape[1] // factor) * factor
-    pick = np.minimum if dark_ink else np.maximum
-    # Whole rows first (contiguous), then columns: about twice as fast as pixel by pixel.
-    rows = pick.reduce([rgb[i:h:factor] for i in range(factor)])
-    return pick.reduce([rows[:, j:w:factor] for j in range(factor)])
 
 
 def row_image(image: Image.Image, layout: Layout, index: int) -> Image.Image:

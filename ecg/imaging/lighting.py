@@ -25,6 +25,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from ecg.imaging.ink import block_pooled
+
 # The estimate is made on the image reduced to at most this many pixels on its long side.
 WORK_SIDE = 256
 # The grey closing's size, in reduced pixels: a dark mark narrower than this many blocks (a
@@ -73,15 +75,6 @@ class Lighting:
         return [NOTE] if self.evened else []
 
 
-def _block_max(rgb: np.ndarray, factor: int) -> np.ndarray:
-    """``rgb`` reduced ``factor`` times each way, each block's brightest value per channel."""
-    h, w = (rgb.shape[0] // factor) * factor, (rgb.shape[1] // factor) * factor
-    if factor == 1:
-        return rgb[:h, :w]
-    rows = np.maximum.reduce([rgb[i:h:factor] for i in range(factor)])
-    return np.maximum.reduce([rows[:, j:w:factor] for j in range(factor)])
-
-
 def reduced(rgb: np.ndarray) -> tuple[np.ndarray, int]:
     """``rgb`` (uint8 or float, H x W x 3) reduced to at most ``WORK_SIDE`` pixels on its long
     side, each block's brightest value per channel (float32), and the reduction factor."""
@@ -90,7 +83,8 @@ def reduced(rgb: np.ndarray) -> tuple[np.ndarray, int]:
     # so paper still falls in every block), and halves the cost on a large scan.
     step = 2 if factor >= 4 else 1
     factor = factor // step * step
-    return _block_max(np.asarray(rgb)[::step, ::step], factor // step).astype(np.float32), factor
+    small = block_pooled(np.asarray(rgb)[::step, ::step], factor // step, dark_ink=False)
+    return small.astype(np.float32), factor
 
 
 def paper_estimate(small: np.ndarray) -> np.ndarray:
@@ -123,13 +117,12 @@ def _light_centre(rgb: np.ndarray) -> bool:
     return float(np.percentile(centre.mean(axis=-1), 90)) >= MIN_PAPER_BRIGHTNESS
 
 
-def _surroundings_share(small: np.ndarray, paper: np.ndarray, factor: int) -> float:
+def _surroundings_share(small: np.ndarray, lit: np.ndarray, factor: int) -> float:
     """Share of the image around the page (``surroundings``); 0 for an image of at most
     ``WORK_SIDE`` px (no photo of a page: a thick line there could pass for a desk) and for
     one whose page would be under ``MIN_PAGE_SHARE`` of it (no page at all)."""
     if factor < 2:
         return 0.0
-    lit = np.percentile(paper.reshape(-1, 3), 95, axis=0).astype(np.float32)
     share = float(surroundings(small, lit).mean())
     return share if share <= 1 - MIN_PAGE_SHARE else 0.0
 
@@ -158,11 +151,11 @@ def even_lighting(image: Image.Image) -> Lighting:
     low, high = np.percentile(brightness, [2, 98])
     spread = float(high - low)
     light = float(np.median(rgb[::4, ::4].mean(axis=-1))) >= MIN_PAPER_BRIGHTNESS
-    around = _surroundings_share(small, paper, factor) if _light_centre(rgb) else 0.0
-    if spread <= MIN_SPREAD or not light or not _one_hue(paper):
-        return Lighting(image, False, spread, surroundings=around)
     # The lit paper's colour: the estimate's bright end, per channel.
     lit = np.percentile(paper.reshape(-1, 3), 95, axis=0).astype(np.float32)
+    around = _surroundings_share(small, lit, factor) if _light_centre(rgb) else 0.0
+    if spread <= MIN_SPREAD or not light or not _one_hue(paper):
+        return Lighting(image, False, spread, surroundings=around)
     full = np.stack(
         [
             np.asarray(
