@@ -42,6 +42,7 @@ from PIL import Image
 from scipy import ndimage
 from scipy.signal import find_peaks
 
+from ecg.imaging import grid_plausibility
 from ecg.imaging.axis_scale import AxisScale, read_axis_scale
 from ecg.imaging.ink import INK_THRESHOLD, distance_from
 from ecg.imaging.plot_lines import LINE_SPAN, frame_columns, line_pixels, line_rows_cols
@@ -133,6 +134,11 @@ FINER_NOTE = "grid periods differ between axes by a whole multiple: the finer ta
 # ``_deflections``: over this share of the largest, and at most this many in a strip.
 DEFLECTION_SHARE = 0.35
 MAX_STRIP_DEFLECTIONS = 60
+# A grid's scale checked against the trace (``_grid_scale_plausible``): read again five times
+# coarser when its complexes would be narrower than any QRS, and a strip whose one or two
+# largest beats hide the others counted as a strip by the rate test. Chosen by
+# benchmarks/digitise_photo_blur.py (BLUR_RULE).
+GRID_SCALE_PHYSIOLOGY = True
 
 
 class DigitiseError(ValueError):
@@ -967,6 +973,7 @@ def _digitise_rgb(
     n_peaks = count_peaks(up)
     if px_per_mm is not None and px_per_mm > 0.5:
         px_per_mm = _grid_period_checked(px_per_mm, up, span_cols.size, n_peaks, notes)
+        px_per_mm = _grid_scale_plausible(px_per_mm, up, notes)
         fs, time_source = PAPER_MM_PER_S * px_per_mm, "grid"
         signal = up / (PAPER_MM_PER_MV * px_per_mm)
         units, source = "mV", "grid"
@@ -1135,6 +1142,12 @@ def _grid_period_checked(
     coarse_s = n_cols / (PAPER_MM_PER_S * px_per_mm)  # the 5 mm reading's duration
     fine_s = coarse_s / 5.0
     low, high = BEAT_SPAN_RANGE_S
+    if n_peaks < 3 and GRID_SCALE_PHYSIOLOGY:
+        # A strip's one or two largest beats may hide the others (as in a gridless trace): a
+        # strip with a ventricular beat twice the others' height was "a beat of 10 s" here,
+        # taken at 1 mm, and read five times too short.
+        beside = peaks_beside_largest(up)
+        n_peaks = beside if beside >= MIN_BESIDE_LARGEST else n_peaks
     if n_peaks < 3:  # one beat, one or two large deflections
         fine = coarse_s > high and low <= fine_s <= high
         why = f"a beat would last {coarse_s:.1f} s"
@@ -1146,6 +1159,23 @@ def _grid_period_checked(
         return px_per_mm
     notes[notes.index(ALIKE_NOTE)] = f"grid lines all alike: taken as the 1 mm grid (at 5 mm {why})"
     return px_per_mm * 5.0
+
+
+def _grid_scale_plausible(px_per_mm: float, up: np.ndarray, notes: list[str]) -> float:
+    """``px_per_mm`` as read from the grid, or five times less when at that scale the trace's
+    complexes are narrower than any QRS (``grid_plausibility``): the 5 mm lines were taken for
+    the 1 mm ones (a blurred photo loses the 1 mm lines)."""
+    if not GRID_SCALE_PHYSIOLOGY:
+        return px_per_mm
+    timing = grid_plausibility.reads_five_times_too_fine(up, px_per_mm)
+    if timing is None:
+        return px_per_mm
+    rate = f", {timing.rate_bpm:.0f} a minute" if timing.peaks >= 3 else ""
+    notes.append(
+        "grid read again five times coarser: at the lines' first reading the complexes would "
+        f"last {1000 * timing.half_width_s:.0f} ms at half height{rate}, narrower than any QRS"
+    )
+    return px_per_mm / grid_plausibility.FACTOR
 
 
 def _deflections(trace: np.ndarray) -> int:
