@@ -134,10 +134,10 @@ FINER_NOTE = "grid periods differ between axes by a whole multiple: the finer ta
 # ``_deflections``: over this share of the largest, and at most this many in a strip.
 DEFLECTION_SHARE = 0.35
 MAX_STRIP_DEFLECTIONS = 60
-# A grid's scale checked against the trace (``_grid_scale_plausible``): read again five times
-# coarser when its complexes would be narrower than any QRS, and a strip whose one or two
+# A grid's scale checked against the trace (``_grid_scale_plausible``): a strip read again five
+# times coarser when its complexes would be narrower than any QRS, and a strip whose one or two
 # largest beats hide the others counted as a strip by the rate test. Chosen by
-# benchmarks/digitise_photo_blur.py (BLUR_RULE).
+# benchmarks/digitise_photo_blur.py (BLUR_RULE v2).
 GRID_SCALE_PHYSIOLOGY = True
 
 
@@ -1162,7 +1162,7 @@ def _grid_period_checked(
 
 
 def _grid_scale_plausible(px_per_mm: float, up: np.ndarray, notes: list[str]) -> float:
-    """``px_per_mm`` as read from the grid, or five times less when at that scale the trace's
+    """``px_per_mm`` as read from the grid, or five times less when at that scale a strip's
     complexes are narrower than any QRS (``grid_plausibility``): the 5 mm lines were taken for
     the 1 mm ones (a blurred photo loses the 1 mm lines)."""
     if not GRID_SCALE_PHYSIOLOGY:
@@ -1170,10 +1170,10 @@ def _grid_scale_plausible(px_per_mm: float, up: np.ndarray, notes: list[str]) ->
     timing = grid_plausibility.reads_five_times_too_fine(up, px_per_mm)
     if timing is None:
         return px_per_mm
-    rate = f", {timing.rate_bpm:.0f} a minute" if timing.peaks >= 3 else ""
     notes.append(
         "grid read again five times coarser: at the lines' first reading the complexes would "
-        f"last {1000 * timing.half_width_s:.0f} ms at half height{rate}, narrower than any QRS"
+        f"last {1000 * timing.half_width_s:.0f} ms at half height and come "
+        f"{timing.rate_bpm:.0f} a minute, narrower than any QRS"
     )
     return px_per_mm / grid_plausibility.FACTOR
 

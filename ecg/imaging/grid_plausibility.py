@@ -7,8 +7,8 @@ blurred or small photo, JPEG) and the 5 mm lines' fold happens to show a heavier
 narrow. Measured on the true MLII signals of 440 random 10-s strips of DS1 (20 a record), the
 median half-height width of a strip's largest deflections lay between 18.4 and 84 ms, its
 peaks came 6-162 a minute; read five times too fine, the widths are 3.7-16.8 ms. So a
-scale that makes the complexes narrower than ``MIN_QRS_HALF_WIDTH_S`` (and, in a strip, come
-faster than any heart) is taken five times coarser, when that is plausible. Wide complexes
+scale that makes a strip's complexes narrower than ``MIN_QRS_HALF_WIDTH_S`` and faster than
+any heart is taken five times coarser, when that is plausible. Wide complexes
 read too fine (over 12 ms even then) are not caught; a scale read too coarse is
 ``digitise._grid_period_checked``'s rate test.
 
@@ -35,6 +35,10 @@ PEAK_SHARE = 0.5  # the largest deflections: over half the largest
 # so that a rate five times too fast is not capped by it.
 MIN_PEAK_SPACING_S = 0.04
 FACTOR = 5.0  # the 5 mm lines taken for 1 mm ones
+# Only a strip is checked (so many large deflections at least): on blurred photos of single
+# beats the check read 1-4 of 44 at a wrong scale and fixed none (benchmarks/results/
+# digitise_photo_blur_v1.json), and a beat's rate says nothing.
+MIN_PEAKS = 3
 
 
 @dataclass(frozen=True)
@@ -66,15 +70,16 @@ def trace_timing(up: np.ndarray, fs: float) -> TraceTiming | None:
 
 
 def reads_five_times_too_fine(up: np.ndarray, px_per_mm: float) -> TraceTiming | None:
-    """The trace's timing at ``px_per_mm`` when that scale makes its complexes narrower than
-    any QRS (and, with three or more, faster than any heart) while a scale five times coarser
-    does not: the grid's 5 mm lines were read as the 1 mm ones. None when the scale is
-    plausible or the coarser one is not either."""
+    """The trace's timing at ``px_per_mm`` when that scale makes a strip's complexes narrower
+    than any QRS and faster than any heart while a scale five times coarser does not: the
+    grid's 5 mm lines were read as the 1 mm ones. None when the scale is plausible, the coarser
+    one is not either, or the trace has under ``MIN_PEAKS`` large deflections (a single beat,
+    whose blurred trace followed as a thin spike looked as narrow: BLUR_RULE v1)."""
     fs = PAPER_MM_PER_S * px_per_mm
     read = trace_timing(up, fs)
     if read is None or read.half_width_s >= MIN_QRS_HALF_WIDTH_S:
         return None
-    if read.peaks >= 3 and read.rate_bpm <= MAX_PEAK_RATE_BPM:
+    if read.peaks < MIN_PEAKS or read.rate_bpm <= MAX_PEAK_RATE_BPM:
         return None
     coarser = trace_timing(up, fs / FACTOR)
     if coarser is None or coarser.half_width_s < MIN_QRS_HALF_WIDTH_S:
