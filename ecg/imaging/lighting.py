@@ -42,6 +42,15 @@ MIN_PAPER_BRIGHTNESS = 128.0
 # spans at most this between its 5th and 95th percentiles.
 MAX_HUE_SPREAD = 0.08
 NOTE = "uneven lighting evened out (the paper's brightness varied as in a photo)"
+# A colour cast of the light (a warm lamp, cool shade) is taken out too (``REMOVE_CAST``): on
+# white or grey paper a warm cast gives the paper itself the red excess of a pink grid line,
+# and the grid was not read (the scale then assumed). A light's cast leans along the yellow-blue
+# axis, so light paper whose green and blue differ by at least ``MIN_CAST_LEAN`` (of 255) is
+# made neutral; pink paper leans red with green and blue alike, and is left. Chosen by
+# benchmarks/digitise_photo_cast.py (CAST_RULE).
+REMOVE_CAST = True
+MIN_CAST_LEAN = 12.0
+CAST_NOTE = "the light's colour cast taken out (the paper was tinted as in a photo)"
 # A photo showing the desk or table around the page is refused (``crop_refusal``): the desk is
 # not told apart from the page (red-brown wood reads as grid lines, a dark table as ink), and
 # such photos were read at a wrong scale without a warning (benchmarks/digitise_photo_crop.py).
@@ -69,10 +78,11 @@ class Lighting:
     evened: bool
     spread: float  # the paper's estimated brightness, 98th minus 2nd percentile (0-255)
     surroundings: float = 0.0  # share of the image around the page (a desk: ``crop_refusal``)
+    cast_removed: bool = False  # the light's colour cast taken out (``REMOVE_CAST``)
 
     @property
     def notes(self) -> list[str]:
-        return [NOTE] if self.evened else []
+        return [NOTE] * self.evened + [CAST_NOTE] * self.cast_removed
 
 
 def reduced(rgb: np.ndarray) -> tuple[np.ndarray, int]:
@@ -139,9 +149,16 @@ def _one_hue(paper: np.ndarray) -> bool:
     return bool(np.all(high - low <= MAX_HUE_SPREAD))
 
 
+def leans_yellow_blue(paper: np.ndarray) -> bool:
+    """Whether light paper's colour (R, G, B) has a light's cast: green and blue at least
+    ``MIN_CAST_LEAN`` apart (white and grey paper have them alike, and pink paper too)."""
+    return bool(abs(float(paper[1]) - float(paper[2])) >= MIN_CAST_LEAN)
+
+
 def even_lighting(image: Image.Image) -> Lighting:
-    """``image`` (RGB) with uneven light on light paper evened out (see the module docstring);
-    the same image object when its light is even, its paper dark, or its estimate not one hue."""
+    """``image`` (RGB) with uneven light on light paper evened out and a light's colour cast
+    taken out (see the module docstring and ``REMOVE_CAST``); the same image object when its
+    paper is dark or needs neither."""
     rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
     if rgb.shape[0] < 2 or rgb.shape[1] < 2:
         return Lighting(image, False, 0.0)
@@ -154,8 +171,16 @@ def even_lighting(image: Image.Image) -> Lighting:
     # The lit paper's colour: the estimate's bright end, per channel.
     lit = np.percentile(paper.reshape(-1, 3), 95, axis=0).astype(np.float32)
     around = _surroundings_share(small, lit, factor) if _light_centre(rgb) else 0.0
-    if spread <= MIN_SPREAD or not light or not _one_hue(paper):
+    even = spread > MIN_SPREAD and light and _one_hue(paper)
+    cast = REMOVE_CAST and light and leans_yellow_blue(lit)
+    if not even and not cast:
         return Lighting(image, False, spread, surroundings=around)
+    # Without a cast the lit paper keeps its colour; with one it becomes a neutral grey as
+    # bright (each channel's gain brings the lit paper there).
+    target = np.full(3, float(lit.mean()), np.float32) if cast else lit
+    if not even:
+        out = rgb.astype(np.float32) * (target / np.maximum(lit, 1.0))
+        return Lighting(_image(out), False, spread, surroundings=around, cast_removed=True)
     full = np.stack(
         [
             np.asarray(
@@ -167,6 +192,9 @@ def even_lighting(image: Image.Image) -> Lighting:
         ],
         axis=-1,
     )
-    evened = rgb.astype(np.float32) * (lit / np.maximum(full, 1.0))
-    out = Image.fromarray(np.clip(np.round(evened), 0, 255).astype(np.uint8))
-    return Lighting(out, True, spread, surroundings=around)
+    evened = rgb.astype(np.float32) * (target / np.maximum(full, 1.0))
+    return Lighting(_image(evened), True, spread, surroundings=around, cast_removed=bool(cast))
+
+
+def _image(rgb: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.clip(np.round(rgb), 0, 255).astype(np.uint8))
