@@ -42,12 +42,13 @@ MIN_PAPER_BRIGHTNESS = 128.0
 # spans at most this between its 5th and 95th percentiles.
 MAX_HUE_SPREAD = 0.08
 NOTE = "uneven lighting evened out (the paper's brightness varied as in a photo)"
-# A colour cast of the light (a warm lamp, cool shade) is taken out too (``REMOVE_CAST``): on
-# white or grey paper a warm cast gives the paper itself the red excess of a pink grid line,
-# and the grid was not read (the scale then assumed). A light's cast leans along the yellow-blue
-# axis, so light paper whose green and blue differ by at least ``MIN_CAST_LEAN`` (of 255) is
-# made neutral; pink paper leans red with green and blue alike, and is left. Chosen by
-# benchmarks/digitise_photo_cast.py (CAST_RULE).
+# A warm light's colour cast (a lamp) is taken out too (``REMOVE_CAST``): on white or grey
+# paper it gives the paper itself the red excess of a pink grid line, so the whole page reads as
+# grid and the grid, or a plot's trace, is lost (benchmarks/digitise_photo_cast.py). A lamp's
+# cast leans yellow: light paper whose median colour has green over blue by at least
+# ``MIN_CAST_LEAN`` (of 255) is made neutral, each channel scaled to the colour's mean. Pink
+# paper leans red with green and blue alike, and is left; a cool cast did no harm and is left
+# (taking it out cost pink paper beats their grid in CAST_RULE v1). Chosen by CAST_RULE v2.
 REMOVE_CAST = True
 MIN_CAST_LEAN = 12.0
 CAST_NOTE = "the light's colour cast taken out (the paper was tinted as in a photo)"
@@ -149,16 +150,16 @@ def _one_hue(paper: np.ndarray) -> bool:
     return bool(np.all(high - low <= MAX_HUE_SPREAD))
 
 
-def leans_yellow_blue(paper: np.ndarray) -> bool:
-    """Whether light paper's colour (R, G, B) has a light's cast: green and blue at least
-    ``MIN_CAST_LEAN`` apart (white and grey paper have them alike, and pink paper too)."""
-    return bool(abs(float(paper[1]) - float(paper[2])) >= MIN_CAST_LEAN)
+def leans_warm(colour: np.ndarray) -> bool:
+    """Whether light paper's colour (R, G, B) has a warm light's cast: green over blue by at
+    least ``MIN_CAST_LEAN`` (white, grey and pink paper have them alike)."""
+    return bool(float(colour[1]) - float(colour[2]) >= MIN_CAST_LEAN)
 
 
 def even_lighting(image: Image.Image) -> Lighting:
-    """``image`` (RGB) with uneven light on light paper evened out and a light's colour cast
-    taken out (see the module docstring and ``REMOVE_CAST``); the same image object when its
-    paper is dark or needs neither."""
+    """``image`` (RGB) with uneven light on light paper evened out and a warm light's colour
+    cast taken out (see the module docstring and ``REMOVE_CAST``); the same image object when
+    its paper is dark or needs neither."""
     rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
     if rgb.shape[0] < 2 or rgb.shape[1] < 2:
         return Lighting(image, False, 0.0)
@@ -172,14 +173,15 @@ def even_lighting(image: Image.Image) -> Lighting:
     lit = np.percentile(paper.reshape(-1, 3), 95, axis=0).astype(np.float32)
     around = _surroundings_share(small, lit, factor) if _light_centre(rgb) else 0.0
     even = spread > MIN_SPREAD and light and _one_hue(paper)
-    cast = REMOVE_CAST and light and leans_yellow_blue(lit)
+    # The paper's colour for the cast: the median pixel (the block maxima of ``lit`` are raised
+    # by noise and clipped at 255 in the brightest channel, which hid part of the cast).
+    colour = np.median(rgb[::4, ::4].reshape(-1, 3), axis=0).astype(np.float32)
+    cast = REMOVE_CAST and light and leans_warm(colour)
     if not even and not cast:
         return Lighting(image, False, spread, surroundings=around)
-    # Without a cast the lit paper keeps its colour; with one it becomes a neutral grey as
-    # bright (each channel's gain brings the lit paper there).
-    target = np.full(3, float(lit.mean()), np.float32) if cast else lit
+    gain = float(colour.mean()) / np.maximum(colour, 1.0) if cast else np.ones(3, np.float32)
     if not even:
-        out = rgb.astype(np.float32) * (target / np.maximum(lit, 1.0))
+        out = rgb.astype(np.float32) * gain
         return Lighting(_image(out), False, spread, surroundings=around, cast_removed=True)
     full = np.stack(
         [
@@ -192,7 +194,7 @@ def even_lighting(image: Image.Image) -> Lighting:
         ],
         axis=-1,
     )
-    evened = rgb.astype(np.float32) * (target / np.maximum(full, 1.0))
+    evened = rgb.astype(np.float32) * (lit / np.maximum(full, 1.0)) * gain
     return Lighting(_image(evened), True, spread, surroundings=around, cast_removed=bool(cast))
 
 
