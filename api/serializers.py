@@ -53,9 +53,9 @@ class PredictionSerializer(serializers.ModelSerializer):
     digitised_trace = serializers.JSONField(
         read_only=True,
         help_text="Digitised images: the followed trace in image pixels (x, y), the image size "
-        "and the columns of the classified beat window (window_x), and lighting_evened: true "
-        "when the image's uneven lighting (a photo) was evened out before it was read; null "
-        "otherwise.",
+        "and the columns of the classified beat window (window_x), lighting_evened: true "
+        "when the image's uneven lighting (a photo) was evened out before it was read, and "
+        "colour_cast_removed: true when the light's colour cast was taken out; null otherwise.",
     )
     probabilities = serializers.DictField(
         child=serializers.FloatField(), help_text="Class code -> probability, in model order."

@@ -329,7 +329,12 @@ def _classify_foreign(
         scale_source=scale_source,
         scale_step_mv=digitised.axis_step_mv,
         trace_height_mv=given,
-        trace=trace_overlay(digitised, image.size, lighting_evened=lighting.evened),
+        trace=trace_overlay(
+            digitised,
+            image.size,
+            lighting_evened=lighting.evened,
+            colour_cast_removed=lighting.cast_removed,
+        ),
     )
 
 
@@ -345,23 +350,32 @@ def _foreign_spectral(image: Image.Image, registry: ModelRegistry) -> ImageRefus
 
 
 def trace_overlay(
-    digitised: Digitised, image_size: tuple[int, int], *, lighting_evened: bool = False
+    digitised: Digitised,
+    image_size: tuple[int, int],
+    *,
+    lighting_evened: bool = False,
+    colour_cast_removed: bool = False,
 ) -> dict[str, Any]:
     """Small JSON for the result page: the followed trace (at most ``TRACE_POINTS`` points, in
     the image's pixels), the image size, the columns of the beat window classified, and
-    ``lighting_evened`` when the image's uneven light was evened out before it was read."""
+    ``lighting_evened`` / ``colour_cast_removed`` when the image's uneven light was evened out /
+    its light's colour cast taken out before it was read."""
     x = np.asarray(digitised.trace_x, dtype=np.float64)
     y = np.asarray(digitised.trace_y, dtype=np.float64)
     step = max(1, int(np.ceil(len(x) / TRACE_POINTS)))
     start, stop = beat_window_span(digitised)  # the window beat_window classifies
     last = max(len(x) - 1, 0)
     lo, hi = int(np.clip(start, 0, last)), int(np.clip(stop, 0, last))
-    return {
-        "width": int(image_size[0]),
-        "height": int(image_size[1]),
-        "x": [round(float(v), 1) for v in x[::step]],
-        "y": [round(float(v), 1) for v in y[::step]],
-        "window_x": [round(float(x[lo]), 1), round(float(x[hi]), 1)] if len(x) else [],
-        "quality": round(float(digitised.quality), 3),
-        "units": digitised.units,
-    } | ({"lighting_evened": True} if lighting_evened else {})
+    return (
+        {
+            "width": int(image_size[0]),
+            "height": int(image_size[1]),
+            "x": [round(float(v), 1) for v in x[::step]],
+            "y": [round(float(v), 1) for v in y[::step]],
+            "window_x": [round(float(x[lo]), 1), round(float(x[hi]), 1)] if len(x) else [],
+            "quality": round(float(digitised.quality), 3),
+            "units": digitised.units,
+        }
+        | ({"lighting_evened": True} if lighting_evened else {})
+        | ({"colour_cast_removed": True} if colour_cast_removed else {})
+    )

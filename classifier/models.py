@@ -168,6 +168,11 @@ class Prediction(models.Model):
         """Whether the image's uneven lighting was evened out before it was digitised."""
         return bool((self.digitised_trace or {}).get("lighting_evened"))
 
+    @property
+    def colour_cast_removed(self) -> bool:
+        """Whether the light's colour cast was taken out of the image before it was digitised."""
+        return bool((self.digitised_trace or {}).get("colour_cast_removed"))
+
     def trace_window(self) -> dict[str, float] | None:
         """The classified beat window's columns in the image, for the overlay's shaded box."""
         window = (self.digitised_trace or {}).get("window_x") or []

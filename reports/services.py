@@ -164,6 +164,10 @@ def _reading_details(prediction: Prediction) -> list[tuple[str, str]]:
         rows.append(("Amplitude scale", prediction.scale_source_text))
     if prediction.lighting_evened:
         rows.append(("Lighting", "uneven (as in a photo): evened out before the trace was read"))
+    if prediction.colour_cast_removed:
+        rows.append(
+            ("Colour cast", "of the light (as in a photo): taken out before the trace was read")
+        )
     if prediction.is_uncertain and prediction.state_reason:
         rows.append(("Uncertain because", prediction.state_reason))
     return rows

@@ -13,8 +13,9 @@ divided by that estimate and multiplied by the lit paper's colour.
 
 Only light paper whose estimated brightness varies by more than ``MIN_SPREAD`` is changed,
 and only when the estimate keeps one hue (light changes how bright paper looks, hardly its
-colour; a photo or a colour gradient changes both). Every other image is returned as it is
-(the same object), so an evenly lit image reads exactly as before.
+colour; a photo or a colour gradient changes both). A warm lamp's colour cast on light paper
+is taken out as well (``REMOVE_CAST``). Every other image is returned as it is (the same
+object), so an evenly lit image reads exactly as before.
 """
 
 from __future__ import annotations

@@ -148,3 +148,58 @@ def test_a_light_grey_table_reads_as_paper_in_shade_and_is_not_refused(strip):
 def test_plots_with_dark_or_framed_backgrounds_are_not_taken_for_a_desk(strip, draw):
     lit = L.even_lighting(draw(strip).image.convert("RGB"))
     assert lit.surroundings == 0 and L.crop_refusal(lit) is None
+
+
+def under_light(image: Image.Image, cast: tuple[float, float, float]) -> Image.Image:
+    """``image`` under an even light of colour ``cast`` (R, G, B gains), saved as JPEG."""
+    a = np.asarray(image.convert("RGB"), np.float32) * np.array(cast, np.float32)
+    return Image.open(io.BytesIO(jpeg_bytes(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)))))
+
+
+WARM, WARM_STRONG = (1.0, 0.97, 0.9), (1.0, 0.92, 0.78)
+
+
+@pytest.mark.parametrize("cast", [WARM, WARM_STRONG], ids=["warm", "strong warm"])
+def test_a_warm_cast_on_grey_paper_is_taken_out_and_the_grid_read(strip, cast, monkeypatch):
+    """A lamp's cast gives white paper the red excess of a pink grid line: the page read as
+    "red" all over and its grey grid not read, or read at a wrong scale as a pink one (the
+    defect, without the step)."""
+    photo = under_light(R.ecg_paper(strip, FS, **R.GREY_PAPER).image, cast).convert("RGB")
+    lit = L.even_lighting(photo)
+    assert lit.cast_removed and not lit.evened and lit.notes == [L.CAST_NOTE]
+    paper = np.median(np.asarray(lit.image, np.float32).reshape(-1, 3), axis=0)
+    assert np.ptp(paper) <= 8  # near neutral (its channels were 20-55 apart)
+    d = check_ecg_image(lit.image).digitised
+    assert d.scale_source == "grid" and d.px_per_mm == pytest.approx(8.0, rel=0.02)
+    monkeypatch.setattr(L, "REMOVE_CAST", False)
+    before = check_ecg_image(L.even_lighting(photo).image).digitised
+    assert not (before.scale_source == "grid" and before.px_per_mm == pytest.approx(8.0, rel=0.03))
+
+
+def test_a_plot_under_a_strong_warm_cast_is_read_at_its_axis_labels(strip):
+    beat = strip[200:452]
+    photo = under_light(R.mpl_plot(beat, FS).image, WARM_STRONG).convert("RGB")
+    lit = L.even_lighting(photo)
+    assert lit.cast_removed
+    verdict = check_ecg_image(lit.image)
+    assert verdict.status == "ecg" and verdict.digitised.scale_source == "axis_labels"
+
+
+@pytest.mark.parametrize(
+    "cast",
+    [(1.0, 0.92, 0.92), (0.93, 0.97, 1.0), (0.85, 0.93, 1.0), (1.0, 0.99, 0.97)],
+    ids=["pink tint", "cool", "strong cool", "faint warm"],
+)
+def test_pink_tints_cool_casts_and_faint_warm_ones_are_left(strip, cast):
+    """Pink paper leans red with green and blue alike; a cool cast did no harm (taking it out
+    cost pink beats their grid: CAST_RULE v1); a faint warm one is under MIN_CAST_LEAN."""
+    photo = under_light(R.ecg_paper(strip, FS).image, cast).convert("RGB")
+    lit = L.even_lighting(photo)
+    assert not lit.cast_removed and lit.image is photo
+
+
+def test_the_recording_upload_says_the_cast_was_taken_out(strip):
+    photo = under_light(R.ecg_paper(strip, FS, **R.GREY_PAPER).image, WARM_STRONG)
+    parsed = parse_image("photo.jpg", jpeg_bytes(photo.convert("RGB")))
+    assert L.CAST_NOTE in parsed.notes
+    assert parsed.signals.shape[1] / parsed.fs == pytest.approx(10.0, rel=0.03)

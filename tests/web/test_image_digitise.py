@@ -370,6 +370,29 @@ def test_a_photo_with_a_shadow_is_evened_and_says_so(user_client, installed_tiny
 
 
 @pytest.mark.django_db
+def test_a_photo_under_a_warm_lamp_has_its_cast_taken_out_and_says_so(
+    user_client, installed_tiny_models, lead
+):
+    """A beat on grey ECG paper under a lamp's warm cast: read at its grid once the cast is
+    taken out; the page, the PDF's details and the API's trace say so."""
+    from reports.services import _reading_details
+    from tests.ml.test_lighting import WARM_STRONG, under_light
+
+    photo = under_light(R.ecg_paper(one_beat(lead), FS, **R.GREY_PAPER).image, WARM_STRONG)
+    data = {"images": upload_file("lamp.jpg", png_bytes(photo.convert("RGB"), "JPEG"))}
+    assert user_client.post(UPLOAD, data | {"image_type": "auto"}).status_code == 302
+    p = Prediction.objects.get()
+    assert (p.source, p.scale_source, p.colour_cast_removed) == ("digitised", "grid", True)
+    page = user_client.get(p.get_absolute_url()).content.decode()
+    assert "the light's colour cast (as in a photo) was taken out first" in page
+    assert ("Colour cast", "of the light (as in a photo): taken out before the trace was read") in (
+        _reading_details(p)
+    )
+    api = user_client.get(reverse("api:prediction-detail", args=[p.pk])).json()
+    assert api["digitised_trace"]["colour_cast_removed"] is True
+
+
+@pytest.mark.django_db
 def test_a_photo_showing_the_desk_is_refused_with_a_request_to_crop(
     user_client, installed_tiny_models, settings, lead
 ):
@@ -393,8 +416,9 @@ def test_an_evenly_lit_image_does_not_say_its_light_was_evened(
     data = {"images": upload_file("p.png", png_bytes(image)), "image_type": "auto"}
     user_client.post(UPLOAD, data)
     p = Prediction.objects.get()
-    assert p.source == "digitised" and not p.lighting_evened
-    assert "evened out" not in user_client.get(p.get_absolute_url()).content.decode()
+    assert p.source == "digitised" and not p.lighting_evened and not p.colour_cast_removed
+    page = user_client.get(p.get_absolute_url()).content.decode()
+    assert "evened out" not in page and "colour cast" not in page
 
 
 @pytest.mark.django_db
