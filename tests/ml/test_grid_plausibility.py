@@ -17,9 +17,18 @@ from ecg.imaging.grid_plausibility import (
     reads_five_times_too_fine,
     trace_timing,
 )
+from ecg.io.recording_image import parse_image
 from tests.ml.conftest import synthetic_ecg
 
 FS = 360.0
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = BytesIO()
+    image.convert("RGB").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 PX_AT_FS = FS / 25.0  # the scale at which one sample is one pixel
 
 
@@ -79,6 +88,10 @@ def test_digitise_reads_a_grid_taken_five_times_too_fine_again(strip, monkeypatc
     assert result.px_per_mm == pytest.approx(8.0, rel=0.02)
     assert result.duration_s == pytest.approx(10.0, rel=0.03)
     assert any("narrower than any QRS" in note for note in result.notes)
+    # the recording upload reads it at 10 s and its notes say why
+    parsed = parse_image("strip.png", png_bytes(image))
+    assert parsed.signals.shape[1] / parsed.fs == pytest.approx(10.0, rel=0.03)
+    assert any(n.startswith("grid read again five times coarser") for n in parsed.notes)
     monkeypatch.setattr(dg, "GRID_SCALE_PHYSIOLOGY", False)
     assert dg.digitise(image).duration_s == pytest.approx(2.0, rel=0.03)
 
