@@ -1167,7 +1167,7 @@ def _grid_scale_plausible(px_per_mm: float, up: np.ndarray, notes: list[str]) ->
     the 1 mm ones (a blurred photo loses the 1 mm lines)."""
     if not GRID_SCALE_PHYSIOLOGY:
         return px_per_mm
-    timing = grid_plausibility.reads_five_times_too_fine(up, px_per_mm)
+    timing = grid_plausibility.reads_five_times_too_fine(up, PAPER_MM_PER_S * px_per_mm)
     if timing is None:
         return px_per_mm
     notes.append(

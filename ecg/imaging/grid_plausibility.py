@@ -12,7 +12,8 @@ any heart is taken five times coarser, when that is plausible. Wide complexes
 read too fine (over 12 ms even then) are not caught; a scale read too coarse is
 ``digitise._grid_period_checked``'s rate test.
 
-Pure functions on the followed trace (pixels, up positive) and a candidate scale.
+Pure functions on the followed trace (pixels, up positive) and the time scale a grid reading
+gives it (pixels per second: 25 mm/s times the pixels per millimetre).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import find_peaks, peak_widths
 
-PAPER_MM_PER_S = 25.0
 # Narrower than this (s, half-height width of the largest deflections, median) is no QRS: the
 # narrowest DS1 strip's 18.4 ms less a third, for the trace's own pixels and a thin line.
 MIN_QRS_HALF_WIDTH_S = 0.012
@@ -69,13 +69,12 @@ def trace_timing(up: np.ndarray, fs: float) -> TraceTiming | None:
     )
 
 
-def reads_five_times_too_fine(up: np.ndarray, px_per_mm: float) -> TraceTiming | None:
-    """The trace's timing at ``px_per_mm`` when that scale makes a strip's complexes narrower
+def reads_five_times_too_fine(up: np.ndarray, fs: float) -> TraceTiming | None:
+    """The trace's timing at ``fs`` (px/s) when that scale makes a strip's complexes narrower
     than any QRS and faster than any heart while a scale five times coarser does not: the
     grid's 5 mm lines were read as the 1 mm ones. None when the scale is plausible, the coarser
     one is not either, or the trace has under ``MIN_PEAKS`` large deflections (a single beat,
     whose blurred trace followed as a thin spike looked as narrow: BLUR_RULE v1)."""
-    fs = PAPER_MM_PER_S * px_per_mm
     read = trace_timing(up, fs)
     if read is None or read.half_width_s >= MIN_QRS_HALF_WIDTH_S:
         return None

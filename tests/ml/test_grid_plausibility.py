@@ -29,9 +29,6 @@ def png_bytes(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-PX_AT_FS = FS / 25.0  # the scale at which one sample is one pixel
-
-
 @pytest.fixture(scope="module")
 def strip():
     signal, _, _ = synthetic_ecg(n_beats=16, seed=3)
@@ -42,11 +39,11 @@ def test_a_strip_at_its_true_scale_has_qrs_wide_complexes_at_a_heart_rate(strip)
     timing = trace_timing(strip, FS)
     assert 0.015 <= timing.half_width_s <= 0.09
     assert 40 <= timing.rate_bpm <= 130
-    assert reads_five_times_too_fine(strip, PX_AT_FS) is None
+    assert reads_five_times_too_fine(strip, FS) is None
 
 
 def test_read_five_times_too_fine_its_complexes_are_narrower_than_any_qrs(strip):
-    timing = reads_five_times_too_fine(strip, 5 * PX_AT_FS)
+    timing = reads_five_times_too_fine(strip, 5 * FS)
     assert timing is not None
     assert timing.half_width_s < MIN_QRS_HALF_WIDTH_S and timing.rate_bpm > 200
 
@@ -58,7 +55,7 @@ def test_a_single_beat_is_not_checked():
     p = int(peaks[3])
     beat = signal[p - 90 : p + 162]
     assert trace_timing(beat, 5 * FS).half_width_s < MIN_QRS_HALF_WIDTH_S
-    assert reads_five_times_too_fine(beat, 5 * PX_AT_FS) is None
+    assert reads_five_times_too_fine(beat, 5 * FS) is None
 
 
 def test_narrow_spikes_at_a_heart_rate_are_not_taken_for_a_scale_error(strip):
@@ -69,12 +66,12 @@ def test_narrow_spikes_at_a_heart_rate_are_not_taken_for_a_scale_error(strip):
     for p in peaks[(peaks > 380) & (peaks < 3940)] - 360:
         paced[p - 20] += 3.0 * np.ptp(strip)
     assert trace_timing(paced, FS).half_width_s < MIN_QRS_HALF_WIDTH_S
-    assert reads_five_times_too_fine(paced, PX_AT_FS) is None
+    assert reads_five_times_too_fine(paced, FS) is None
 
 
 def test_a_flat_trace_has_no_timing():
     assert trace_timing(np.zeros(500), FS) is None
-    assert reads_five_times_too_fine(np.zeros(500), 8.0) is None
+    assert reads_five_times_too_fine(np.zeros(500), 200.0) is None
 
 
 def test_digitise_reads_a_grid_taken_five_times_too_fine_again(strip, monkeypatch):
