@@ -62,6 +62,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -99,18 +100,9 @@ SEEDS_V1 = {"DS1": 300, "DS2": 400}
 SEEDS_V2 = {"DS1": 500, "DS2": 600}
 
 
-class Check:
+def with_check(on: bool):
     """The app's paths with the check on or off."""
-
-    def __init__(self, on: bool):
-        self.on = on
-
-    def __enter__(self):
-        self.saved = D.GRID_SCALE_PHYSIOLOGY
-        D.GRID_SCALE_PHYSIOLOGY = self.on
-
-    def __exit__(self, *exc):
-        D.GRID_SCALE_PHYSIOLOGY = self.saved
+    return mock.patch.object(D, "GRID_SCALE_PHYSIOLOGY", on)
 
 
 def blurred(image: Image.Image, sigma: float) -> Image.Image:
@@ -184,7 +176,7 @@ def run_split(data_dir: Path, records, seed: int) -> dict:
             for sigma in BLURS:
                 data = photographed(blurred(image, sigma), "even", rng)
                 for arm, on in (("before", False), ("after", True)):
-                    with Check(on):
+                    with with_check(on):
                         add(f"{renderer} / blur {sigma:g}", arm, strip_outcome(data, src["strip"]))
             for side, share in KEYSTONES:
                 data = photographed(keystoned(image, side, share), "even", rng)
@@ -201,7 +193,7 @@ def run_split(data_dir: Path, records, seed: int) -> dict:
                     shot = photographed(blurred(drawn.image, sigma), "even", rng)
                     image = Image.open(io.BytesIO(shot)).convert("RGB")
                     for arm, on in (("before", False), ("after", True)):
-                        with Check(on):
+                        with with_check(on):
                             add(
                                 f"{renderer} / blur {sigma:g}",
                                 arm,
@@ -246,9 +238,9 @@ def unlit_changed(records, sources: dict, seed: int) -> dict:
     them."""
 
     def changed(image: Image.Image) -> bool:
-        with Check(False):
+        with with_check(False):
             before = scale_of(image)
-        with Check(True):
+        with with_check(True):
             after = scale_of(image)
         return before != after
 
@@ -265,9 +257,9 @@ def non_ecg(seed: int) -> dict:
             image = make()
             for sigma in BLURS:
                 shot = Image.open(io.BytesIO(png(blurred(image, sigma)))).convert("RGB")
-                with Check(False):
+                with with_check(False):
                     before = check_ecg_image(shot).status == "ecg"
-                with Check(True):
+                with with_check(True):
                     after = check_ecg_image(shot).status == "ecg"
                 cell = out.setdefault(f"{kind} / blur {sigma:g}", {"n": 0, "ecg_before": 0,
                                                                    "ecg_after": 0})  # fmt: skip

@@ -64,6 +64,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 from PIL import Image
@@ -102,18 +103,9 @@ SEEDS_V1 = {"DS1": 700, "DS2": 800}
 SEEDS_V2 = {"DS1": 900, "DS2": 1000}
 
 
-class Step:
+def with_cast_step(on: bool):
     """The app's paths with the cast step on or off."""
-
-    def __init__(self, on: bool):
-        self.on = on
-
-    def __enter__(self):
-        self.saved = L.REMOVE_CAST
-        L.REMOVE_CAST = self.on
-
-    def __exit__(self, *exc):
-        L.REMOVE_CAST = self.saved
+    return mock.patch.object(L, "REMOVE_CAST", on)
 
 
 def under_cast(image: Image.Image, cast: tuple, rng: np.random.Generator) -> bytes:
@@ -154,7 +146,7 @@ def run_split(data_dir: Path, records, seed: int) -> dict:
                 data = under_cast(drawn.image, cast, rng)
                 image = Image.open(io.BytesIO(data)).convert("RGB")
                 for arm, on in (("before", False), ("after", True)):
-                    with Step(on):
+                    with with_cast_step(on):
                         out = read_strip(data, src["strip"])
                         out["grid_scale"] = at_grid_scale(image, px)
                         add(f"{renderer} / {cast_name}", arm, out)
@@ -169,7 +161,7 @@ def run_split(data_dir: Path, records, seed: int) -> dict:
                         "RGB"
                     )
                     for arm, on in (("before", False), ("after", True)):
-                        with Step(on):
+                        with with_cast_step(on):
                             out = beat_outcome(image, beat, expected, px)
                             out["grid_scale"] = at_grid_scale(image, px)
                             add(f"{renderer} / {cast_name}", arm, out)
@@ -220,7 +212,7 @@ def non_ecg(seed: int) -> dict:
                 shot = Image.open(io.BytesIO(data)).convert("RGB")
                 verdicts = []
                 for on in (False, True):
-                    with Step(on):
+                    with with_cast_step(on):
                         verdicts.append(check_ecg_image(L.even_lighting(shot).image).status)
                 before, after = (v == "ecg" for v in verdicts)
                 cell = out.setdefault(f"{kind} / {how}", {"n": 0, "ecg_before": 0,
