@@ -42,7 +42,7 @@ from PIL import Image
 from scipy import ndimage
 from scipy.signal import find_peaks
 
-from ecg.imaging import grid_plausibility
+from ecg.imaging import grid_plausibility, perspective
 from ecg.imaging.axis_scale import AxisScale, read_axis_scale
 from ecg.imaging.ink import INK_THRESHOLD, distance_from
 from ecg.imaging.plot_lines import LINE_SPAN, frame_columns, line_pixels, line_rows_cols
@@ -139,6 +139,10 @@ MAX_STRIP_DEFLECTIONS = 60
 # largest beats hide the others counted as a strip by the rate test. Chosen by
 # benchmarks/digitise_photo_blur.py (BLUR_RULE v2).
 GRID_SCALE_PHYSIOLOGY = True
+# A strip whose grid's scale changes along it (a photo at an angle) read column by column at
+# the grid's own scale there (``_perspective_undone``). Chosen by
+# benchmarks/digitise_photo_angle.py (ANGLE_RULE).
+READ_PERSPECTIVE = True
 
 
 class DigitiseError(ValueError):
@@ -978,6 +982,12 @@ def _digitise_rgb(
         signal = up / (PAPER_MM_PER_MV * px_per_mm)
         units, source = "mV", "grid"
         kind = "strip" if (span_cols.size / fs >= 2.0 or n_peaks >= 3) else "single_beat"
+        if kind == "strip" and READ_PERSPECTIVE:
+            grid = np.where(red, red_excess(rgb), 0.0) if paper is None else None
+            grid = paper_grid_weight(distance) if grid is None else grid
+            undone = _perspective_undone(grid, span_cols, up, px_per_mm, notes)
+            if undone is not None:
+                signal, fs = undone
     elif (axis := _axis_scale(rgb, up)) is not None:
         # No grid, but a plot with numbered axes (matplotlib, MATLAB, Excel, R): the y tick
         # labels give mV per pixel; the x labels, where read, the time scale.
@@ -1176,6 +1186,29 @@ def _grid_scale_plausible(px_per_mm: float, up: np.ndarray, notes: list[str]) ->
         f"{timing.rate_bpm:.0f} a minute, narrower than any QRS"
     )
     return px_per_mm / grid_plausibility.FACTOR
+
+
+def _perspective_undone(
+    grid: np.ndarray, span_cols: np.ndarray, up: np.ndarray, px_per_mm: float, notes: list[str]
+) -> tuple[np.ndarray, float] | None:
+    """A strip photographed at an angle read column by column at the grid's own scale there
+    (``perspective.column_scales``): its signal in mV resampled evenly in time, and its
+    sampling rate; None when the grid's scale does not change along the strip."""
+    scales = perspective.column_scales(grid, px_per_mm)
+    if scales is None:
+        return None
+    along_x, along_y = scales[0][span_cols], scales[1][span_cols]
+    mm = np.concatenate([[0.0], np.cumsum(1.0 / along_x[:-1])])  # paper millimetres in time
+    if mm[-1] <= 0:
+        return None
+    evenly = np.linspace(0.0, mm[-1], span_cols.size)
+    signal = np.interp(evenly, mm, up / (PAPER_MM_PER_MV * along_y))
+    change = 100.0 * (along_x[-1] / along_x[0] - 1)
+    notes.append(
+        f"photo at an angle: the grid's millimetres change by {change:+.0f} % along the strip, "
+        "each part read at its own scale"
+    )
+    return signal, (span_cols.size - 1) / (mm[-1] / PAPER_MM_PER_S)
 
 
 def _deflections(trace: np.ndarray) -> int:
