@@ -41,8 +41,13 @@ from .recording_base import ParsedRecording, RecordingFormatError
 FS_OUT = 360.0
 # What the recording's notes say of a strip's time scale (``Digitised.time_source``). The grid
 # gives the amplitude with the time, so its note says both.
-# The digitiser's notes that say a grid's line spacing was read again (``digitise``).
-GRID_READ_AGAIN = ("grid read again", "grid lines all alike: taken as the 1 mm grid")
+# The digitiser's notes on how a grid's scale was read that the user should see (``digitise``):
+# its line spacing read again, or read along a strip photographed at an angle.
+GRID_NOTES_SHOWN = (
+    "grid read again",
+    "grid lines all alike: taken as the 1 mm grid",
+    "photo at an angle",
+)
 TIME_NOTES = {
     "x_labels": "time from the plot's x labels (seconds)",
     "x_labels_ms": (
@@ -141,8 +146,9 @@ def parse_image(
     if d.scale_source == "grid":  # its time source is the grid too
         notes.append(TIME_NOTES[d.time_source])
         # A grid read again at another line spacing (a blurred photo's 5 mm lines first taken
-        # for 1 mm ones, or lines all alike): the user should know the scale was a choice.
-        notes.extend(n for n in d.notes if n.startswith(GRID_READ_AGAIN))
+        # for 1 mm ones, or lines all alike), or at a scale changing along the strip: the user
+        # should know the scale was a choice.
+        notes.extend(n for n in d.notes if n.startswith(GRID_NOTES_SHOWN))
     elif d.scale_source == "axis_labels":
         # Already in mV (and fs from the x labels where read): scaling it again would be wrong.
         notes.append(f"amplitude from the plot's axis labels ({d.axis_step_mv:g} mV per tick)")

@@ -14,6 +14,7 @@ from benchmarks import digitise_renderers as R
 from benchmarks.digitise_photo_blur import keystoned
 from benchmarks.digitise_photo_lighting import photographed
 from ecg.imaging.perspective import column_scales
+from ecg.io.recording_image import parse_image
 from tests.ml.conftest import synthetic_ecg
 
 FS = 360.0
@@ -86,3 +87,12 @@ def test_a_strip_turned_to_one_side_is_read_at_its_grids_own_scale(
 def test_a_tilt_towards_the_top_is_not_read(strip):
     shot = photo(keystoned(R.ecg_paper(strip, FS).image, "top", 0.05))
     assert not any(n.startswith("photo at an angle") for n in dg.digitise(shot).notes)
+
+
+def test_the_recording_upload_reads_a_turned_strip_and_says_so(strip):
+    shot = photo(keystoned(R.ecg_paper(strip, FS).image, "left", 0.05))
+    buffer = io.BytesIO()
+    shot.save(buffer, "PNG")
+    parsed = parse_image("turned.png", buffer.getvalue())
+    assert any(n.startswith("photo at an angle") for n in parsed.notes)
+    assert parsed.signals.shape[1] / parsed.fs == pytest.approx(10.0, rel=0.02)
