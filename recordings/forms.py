@@ -37,7 +37,8 @@ class RecordingUploadForm(forms.Form):
             "WFDB: the .hea and .dat files (add the .atr to compare with reference "
             "annotations), or all of them in one .zip. Or one .csv (one column of samples, or "
             "time then value columns), one .edf file, or one image of a rhythm strip (.png, "
-            ".jpg, .bmp: ECG paper or a plot, read by the digitiser)."
+            ".jpg, .bmp: ECG paper or a plot, read by the digitiser; a photo cropped to the "
+            "paper, sharp and square to the page)."
         ),
     )
     sampling_rate = forms.FloatField(
