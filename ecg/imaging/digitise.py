@@ -907,6 +907,7 @@ def _digitise_rgb(
     if full_grid is not None and (pink if full_grid.pink else paper is not None):
         has_grid = True  # its lines may have merged in the reduction
     px_per_mm = None
+    grid_weight = None  # the grid-line weight the scale was read from, when read here
     axis_step_mv = None
     x_label_notes: list[str] = []
     if has_grid and paper is None:
@@ -914,7 +915,8 @@ def _digitise_rgb(
             px_per_mm = full_grid.px_per_mm * shrink
             notes.extend([*full_grid.notes, FULL_RESOLUTION_NOTE])
         else:
-            px_per_mm, grid_notes = grid_scale(np.where(red, red_excess(rgb), 0.0))
+            grid_weight = np.where(red, red_excess(rgb), 0.0)
+            px_per_mm, grid_notes = grid_scale(grid_weight)
             notes.extend(grid_notes)
         # The trace is darker than the grid lines. Brightness, not hue, separates them: JPEG
         # washes the colour out of thin grid lines and bleeds red into the trace beside them.
@@ -933,7 +935,8 @@ def _digitise_rgb(
             px_per_mm = full_grid.px_per_mm * shrink
             notes.extend([*full_grid.notes, FULL_RESOLUTION_NOTE])
         else:
-            px_per_mm, grid_notes = grid_scale(paper_grid_weight(distance), smooth=paper_grid[1])
+            grid_weight = paper_grid_weight(distance)
+            px_per_mm, grid_notes = grid_scale(grid_weight, smooth=paper_grid[1])
             notes.extend(grid_notes)
         on_lines = paper & (grid_rows[:, None] | grid_cols[None, :])
         grid_distance = float(np.median(distance[on_lines] if on_lines.any() else distance[paper]))
@@ -983,9 +986,12 @@ def _digitise_rgb(
         units, source = "mV", "grid"
         kind = "strip" if (span_cols.size / fs >= 2.0 or n_peaks >= 3) else "single_beat"
         if kind == "strip" and READ_PERSPECTIVE:
-            grid = np.where(red, red_excess(rgb), 0.0) if paper is None else None
-            grid = paper_grid_weight(distance) if grid is None else grid
-            undone = _perspective_undone(grid, span_cols, up, px_per_mm, notes)
+            if grid_weight is None:  # the scale came from the full-resolution grid
+                if paper is None:
+                    grid_weight = np.where(red, red_excess(rgb), 0.0)
+                else:
+                    grid_weight = paper_grid_weight(distance)
+            undone = _perspective_undone(grid_weight, span_cols, up, px_per_mm, notes)
             if undone is not None:
                 signal, fs = undone
     elif (axis := _axis_scale(rgb, up)) is not None:
