@@ -20,7 +20,8 @@ into one signal). An image of one row is read exactly as before.
 
 A photo whose light is uneven (a shadow, darker corners) is evened out first
 (``ecg.imaging.lighting``), and the notes say so; one that shows the desk or table around the
-page is refused with a request to crop it.
+page is refused with a request to crop it. A page photographed at an angle is squared from its
+grid first (``ecg.imaging.page_perspective``), and the notes say so.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ecg.imaging.digitise import ASSUMED_BEAT_PTP_MV, STRIP_ASSUMED_S, PixelRead
 from ecg.imaging.ecg_check import check_ecg_image
 from ecg.imaging.layout import find_rows, row_image
 from ecg.imaging.lighting import crop_refusal, even_lighting
+from ecg.imaging.page_perspective import square_page
 
 from .recording_base import ParsedRecording, RecordingFormatError
 
@@ -57,6 +59,10 @@ TIME_NOTES = {
     "assumed": f"time: the strip is assumed to span {STRIP_ASSUMED_S:g} s (no usable x labels)",
     "grid": "scale from the ECG-paper grid (25 mm/s, 10 mm/mV)",
 }
+# A page photographed at an angle is squared from its grid before its rows are read
+# (``ecg.imaging.page_perspective``); chosen by PRINTOUT_RULE
+# (benchmarks/digitise_photo_printout.py).
+SQUARE_PAGE = True
 # A strip image larger than this is refused before decoding (a decompression bomb otherwise).
 MAX_PIXELS = 25_000_000
 
@@ -120,7 +126,8 @@ def parse_image(
     knows it, used only when the image gives no scale (no ECG paper, no axis labels); a scale
     read from the image wins, and the notes say so."""
     lighting = even_lighting(_decoded(name, content))
-    image, row_notes, reading = _rhythm_strip_of_printout(name, lighting.image)
+    page, page_notes = square_page(lighting.image) if SQUARE_PAGE else (lighting.image, [])
+    image, row_notes, reading = _rhythm_strip_of_printout(name, page)
     verdict = check_ecg_image(image, reading=reading)
     if not verdict.is_ecg or verdict.digitised is None:
         raise RecordingFormatError(f"{name}: {verdict.reason}")
@@ -140,7 +147,7 @@ def parse_image(
     x = np.asarray(d.signal, dtype=np.float64)
     n_out = int(round(len(x) * FS_OUT / d.fs))
     signal = np.interp(np.arange(n_out) / FS_OUT, np.arange(len(x)) / d.fs, x)
-    notes = [*lighting.notes, *row_notes,
+    notes = [*lighting.notes, *page_notes, *row_notes,
              f"read from an image: {len(x)} trace columns, {d.fs:.0f} samples/s resampled to "
              f"{FS_OUT:g} Hz"]  # fmt: skip
     if d.scale_source == "grid":  # its time source is the grid too
