@@ -43,6 +43,21 @@ layout benchmark's choice), pooled:
 
 PTB-XL fold 10 and LUDB are reported after the decision. Results:
 ``benchmarks/results/digitise_photo_printout.json``.
+
+PRINTOUT_RULE v1 was met (``digitise_photo_printout_v1.json``: angled development photos read
+right 16.7 -> 71.9 %) and the squaring served. Its misreads, looked at on the development sets,
+showed three causes: grey pages photographed turned (after a rotation, or 8 % to one side)
+were not squared (not pink paper's own grid test fails on a turned, blurred photo: 1 of 24 read
+right); pink pages whose middle read the 5 mm lines as 1 mm were not squared (tiles five times
+too large); and the filled area around a squared photo met the paper in an edge. v2 of the
+module: for paper that is not pink, faint lines in every row and column suffice (the planes'
+checks stand), the tiles are tried at a fifth of the middle's scale when they fail at it, and
+the squared page is cropped to the photo instead of filled.
+
+PRINTOUT_RULE v2 (written after seeing v1's figures on every set, before v2's first run): the
+same five checks as v1, on new draws (every photo's seed salted "v2"), and checks 1-3 must hold
+on the report sets (PTB-XL fold 10, LUDB) as well, against the images read without the squaring;
+v2 is served only if it meets them. Results: ``digitise_photo_printout.json``.
 """
 
 from __future__ import annotations
@@ -79,6 +94,7 @@ MIN_CORR, DURATION_TOL = 0.8, 0.03
 RULE_GAIN, RULE_CELL_LOSS = 0.20, 1
 NON_ECG_PER_KIND = 10
 DEVELOPMENT, REPORT = ("mitdb_ds1_val", "ptbxl_fold9"), ("ptbxl_fold10", "ludb")
+DRAW = "v2"  # PRINTOUT_RULE v2's new draws (v1's seeds had no salt)
 
 
 def with_squaring(on: bool):
@@ -141,7 +157,7 @@ def printout_job(job: tuple) -> dict:
     """One printout photographed once, read with and without the squaring."""
     set_name, case, layout, paper, pose = job
     spec = case["layouts"][layout]
-    rng = np.random.default_rng(_seed(set_name, case["id"], layout, paper, pose))
+    rng = np.random.default_rng(_seed(DRAW, set_name, case["id"], layout, paper, pose))
     drawn = DL.draw(case, layout, spec, paper).image.convert("RGB")
     image, how = posed(drawn, pose, rng)
     data = photographed(image, "gradient" if rng.random() < 0.5 else "even", rng)
@@ -160,7 +176,7 @@ def strip_job(job: tuple) -> dict:
     image = STRIP_RENDERERS[renderer](strip).image.convert("RGB")
     if share:
         image = keystoned(image, "left", share)
-    rng = np.random.default_rng(_seed("strip", name, renderer, share))
+    rng = np.random.default_rng(_seed(DRAW, "strip", name, renderer, share))
     data = photographed(image, "even", rng)
     row = {"record": name, "renderer": renderer, "side_share": share}
     for on in (False, True):
@@ -192,7 +208,7 @@ def strip_sources(n_records: int) -> list[tuple]:
     for name in DS1_VALIDATION_RECORDS[:n_records]:
         rec = load_record(DL.DATA / "mitdb", name, annotations=False)
         x = prepare_signal(rec.signal, rec.fs)
-        start = int(np.random.default_rng(_seed("strip", name)).integers(0, len(x) - 3600))
+        start = int(np.random.default_rng(_seed(DRAW, "strip", name)).integers(0, len(x) - 3600))
         for renderer in STRIP_RENDERERS:
             for share in (0.0, 0.05):
                 jobs.append((name, renderer, share, x[start : start + 3600]))
@@ -235,7 +251,7 @@ def summarise(rows: list[dict], sets: tuple[str, ...]) -> dict:
     return out
 
 
-def decide(dev: dict, strips: dict, non: dict) -> dict:
+def decide(dev: dict, strips: dict, non: dict, report: dict | None = None) -> dict:
     angled = dev["angled_pooled"]
     gain = angled["after"]["read_right_share"] - angled["before"]["read_right_share"]
     worst = min(
@@ -259,6 +275,10 @@ def decide(dev: dict, strips: dict, non: dict) -> dict:
         },
         "5_non_ecg_newly_read": {"value": len(non["newly_read"]), "met": not non["newly_read"]},
     }
+    if report is not None:  # v2: checks 1-3 on the report sets too
+        again = decide(report, strips, non)["checks"]
+        for key in ("1_angled_gain", "2_worst_cell", "3_without_rhythm_strip_read"):
+            checks[f"report_{key}"] = again[key]
     return {"checks": checks, "square_page": all(c["met"] for c in checks.values())}
 
 
@@ -296,14 +316,15 @@ def main(argv=None) -> int:
         print(json.dumps(summarise(rows, ("smoke",))["angled_pooled"], indent=1))
         return 0
     dev = summarise(rows, DEVELOPMENT)
+    report = summarise(rows, REPORT)
     strips = cell(strip_rows)
-    non = non_ecg_rows(19)
-    decision = decide(dev, strips, non)
+    non = non_ecg_rows(29)
+    decision = decide(dev, strips, non, report)
     results = {
-        "rule": __doc__[__doc__.index("PRINTOUT_RULE") : __doc__.index("PTB-XL fold 10 and")],
+        "rule": __doc__[__doc__.index("PRINTOUT_RULE v2") :],
         "decision": decision,
         "development": dev,
-        "report": summarise(rows, REPORT),
+        "report": report,
         "strips": strips,
         "non_ecg": non,
         "rows": rows,
