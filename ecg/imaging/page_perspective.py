@@ -31,6 +31,7 @@ from scipy import ndimage
 
 from ecg.imaging.digitise import (
     FAINT_INK,
+    background_colour,
     grid_like,
     grid_scale,
     paper_grid_angle,
@@ -251,7 +252,7 @@ def square_page(image: Image.Image) -> tuple[Image.Image, list[str]]:
         return image, []
     pixels = np.asarray(image)
     factor = max(1, int(np.ceil(image.width / WORK_WIDTH)))
-    background = np.median(pixels[::4, ::4].reshape(-1, 3), axis=0)
+    background = background_colour(pixels)
     if factor > 1:
         pixels = block_pooled(pixels, factor, dark_ink=float(background.mean()) > 127.5)
     reading = _grid_reading(pixels.astype(np.float32), background.astype(np.float32))
