@@ -110,8 +110,13 @@ def blurred(image: Image.Image, sigma: float) -> Image.Image:
 
 
 def keystoned(image: Image.Image, side: str, share: float) -> Image.Image:
-    """``image`` as photographed at an angle: the page's ``side`` (top or left) narrower by
-    ``share``, cropped to the page (every output pixel on it)."""
+    """``image`` as photographed at an angle: the page's ``side`` (top, left, right or bottom)
+    narrower by ``share``, cropped to the page (every output pixel on it)."""
+    mirrored = {"right": (Image.Transpose.FLIP_LEFT_RIGHT, "left"),
+                "bottom": (Image.Transpose.FLIP_TOP_BOTTOM, "top")}  # fmt: skip
+    if side in mirrored:
+        flip, near = mirrored[side]
+        return keystoned(image.transpose(flip), near, share).transpose(flip)
     w, h = image.size
     d = share / 2
     if side == "top":

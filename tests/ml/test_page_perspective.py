@@ -29,16 +29,6 @@ def photo(image: Image.Image, seed: int = 0) -> bytes:
     return photographed(image, "even", np.random.default_rng(seed))
 
 
-def turned(image: Image.Image, side: str, share: float) -> Image.Image:
-    """Narrower on ``side``: left, right, top or bottom."""
-    if side in ("left", "top"):
-        return keystoned(image, side, share)
-    flip = Image.Transpose.FLIP_LEFT_RIGHT if side == "right" else Image.Transpose.FLIP_TOP_BOTTOM
-    return keystoned(image.transpose(flip), "left" if side == "right" else "top", share).transpose(
-        flip
-    )
-
-
 def pink_grid(image: Image.Image) -> np.ndarray:
     rgb = np.asarray(image.convert("RGB"), np.float32)
     return np.where(dg.red_mask(rgb), dg.red_excess(rgb), 0.0)
@@ -63,17 +53,17 @@ def test_a_square_page_is_left_as_it_is():
 def test_a_strip_is_too_short_to_square():
     """Strips are left to ``perspective.column_scales``: under three 25 mm tiles tall."""
     image, _ = page()
-    strip = turned(image.crop((0, image.height - 400, image.width, image.height)), "left", 0.08)
+    strip = keystoned(image.crop((0, image.height - 400, image.width, image.height)), "left", 0.08)
     squared, notes = pp.square_page(strip)
     assert squared is strip and notes == []
 
 
 @pytest.mark.parametrize("side", ["left", "right", "top", "bottom"])
 def test_the_vanishing_line_lies_on_the_narrower_side(side):
-    """``turned``'s named side shows its stretch of the page over the whole edge: it has more
+    """``keystoned``'s named side shows its stretch of the page over the whole edge: it has more
     pixels to the millimetre, where the vanishing line's ``m = 1 + q . x`` is largest."""
     image, _ = page()
-    found = pp.page_perspective(pink_grid(turned(image, side, 0.06)), 8.0)
+    found = pp.page_perspective(pink_grid(keystoned(image, side, 0.06)), 8.0)
     assert found is not None
     q1, q2 = found.q
     along = {"left": q1, "right": -q1, "top": q2, "bottom": -q2}[side]
@@ -86,7 +76,7 @@ def test_the_vanishing_line_lies_on_the_narrower_side(side):
 @pytest.mark.parametrize("side", ["left", "top"])
 def test_a_squared_page_has_one_scale_everywhere(side):
     image, _ = page()
-    squared, notes = pp.square_page(turned(image, side, 0.06))
+    squared, notes = pp.square_page(keystoned(image, side, 0.06))
     assert notes and notes[0].startswith("photo at an angle: the page squared from its grid")
     grid = pink_grid(squared)
     assert pp.page_perspective(grid, 8.0) is None  # nothing left to square
@@ -115,7 +105,7 @@ def test_the_recording_upload_reads_a_photographed_printouts_rhythm_strip(
     paper, side, share, monkeypatch
 ):
     image, truth = page(paper)
-    data = photo(turned(image, side, share))
+    data = photo(keystoned(image, side, share))
     parsed = parse_image("printout.jpg", data)
     assert any(n.startswith("photo at an angle: the page squared") for n in parsed.notes)
     assert any(n.startswith("an ECG printout with 4 rows") for n in parsed.notes)
@@ -147,7 +137,7 @@ def test_a_squared_page_is_cropped_to_the_photo_and_keeps_its_rows():
     """No filled area: its edge against the paper would be read as ink. The printout's margins
     pay for it, not its rows."""
     image, _ = page()
-    photo_ = turned(image, "left", 0.1)
+    photo_ = keystoned(image, "left", 0.1)
     squared, _ = pp.square_page(photo_)
     assert 0.9 * photo_.width < squared.width < 1.2 * photo_.width
     assert 0.85 * photo_.height < squared.height < 1.2 * photo_.height
@@ -160,7 +150,7 @@ def test_a_grey_page_turned_after_a_rotation_is_squared(monkeypatch):
     its faint lines in every row and column suffice, the planes' checks standing."""
     image, truth = page("grey")
     rotated = image.rotate(1.5, resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255))
-    data = photo(turned(rotated, "left", 0.06), seed=2)
+    data = photo(keystoned(rotated, "left", 0.06), seed=2)
     parsed = parse_image("printout.jpg", data)
     assert any(n.startswith("photo at an angle: the page squared") for n in parsed.notes)
     signal = parsed.signals[0].astype(np.float64)
